@@ -1,0 +1,176 @@
+package auth
+
+import (
+	"container/list"
+	"math"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// KeyedLimiter is a token bucket per key (a source address, a host) with
+// bounded memory, for limiting failed authentications and the check-IP
+// endpoint. Safe for concurrent use.
+//
+// Each bucket is kept as the GCRA "theoretical arrival time": the instant its
+// bucket would be full again. This is the same token bucket, but in integer
+// durations, so refill is exact and a bucket that is full is recognisable
+// (tat not after now) and can be forgotten without losing anything.
+//
+// At most maxKeys keys are tracked. When a new key arrives at the limit, full
+// buckets go first, then the least recently used one. Under a flood of
+// distinct keys an attacker can therefore push out a partly drained bucket;
+// the per-host limit exists for that case.
+type KeyedLimiter struct {
+	interval time.Duration // time to earn one token; 0 means no limit
+	window   time.Duration // interval * burst: how far tat may run ahead
+	maxKeys  int
+	now      func() time.Time // replaced in tests
+
+	mu      sync.Mutex
+	lru     *list.List // of *bucket, most recently used at the front
+	buckets map[string]*list.Element
+	// insertsSinceSweep spaces out full scans for full buckets so that a
+	// flood of new keys costs amortised O(1) per key, not O(maxKeys).
+	insertsSinceSweep int
+}
+
+type bucket struct {
+	key string
+	tat time.Time
+}
+
+// maxInterval stands in for "never refills" (r <= 0), keeping the arithmetic
+// free of overflow.
+const maxInterval = 365 * 24 * time.Hour
+
+// NewKeyedLimiter returns a limiter allowing burst events at once per key,
+// refilled at r per second. rate.Inf allows everything; r <= 0 refills once a
+// year, i.e. practically never. burst and maxKeys below 1 mean 1.
+func NewKeyedLimiter(r rate.Limit, burst int, maxKeys int) *KeyedLimiter {
+	burst = max(burst, 1)
+	var interval time.Duration
+	switch {
+	case r == rate.Inf:
+		interval = 0
+	case r <= 0 || 1/float64(r) >= maxInterval.Seconds():
+		interval = maxInterval
+	default:
+		interval = max(time.Duration(math.Round(float64(time.Second)/float64(r))), 1)
+	}
+	window := time.Duration(math.MaxInt64 / 2)
+	if interval > 0 && int64(burst) < int64(window/interval) {
+		window = interval * time.Duration(burst)
+	}
+	return &KeyedLimiter{
+		interval: interval,
+		window:   window,
+		maxKeys:  max(maxKeys, 1),
+		now:      time.Now,
+		lru:      list.New(),
+		buckets:  make(map[string]*list.Element),
+	}
+}
+
+// Allow consumes one token of key if one is available. Otherwise it consumes
+// nothing and returns how long until one is.
+func (l *KeyedLimiter) Allow(key string) (ok bool, retryAfter time.Duration) {
+	if l.interval == 0 {
+		return true, 0
+	}
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	el, found := l.buckets[key]
+	if found {
+		l.lru.MoveToFront(el)
+	} else {
+		el = l.insert(key, now)
+	}
+	b := el.Value.(*bucket)
+	next, wait := l.take(b, now)
+	if wait > 0 {
+		return false, wait
+	}
+	b.tat = next
+	return true, 0
+}
+
+// Exhausted reports whether Allow(key) would fail now, and for how long,
+// without consuming a token or creating a bucket: callers check it before the
+// expensive verification and call Allow only when that fails.
+func (l *KeyedLimiter) Exhausted(key string) (blocked bool, retryAfter time.Duration) {
+	if l.interval == 0 {
+		return false, 0
+	}
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	el, found := l.buckets[key]
+	if !found {
+		return false, 0
+	}
+	_, wait := l.take(el.Value.(*bucket), now)
+	return wait > 0, wait
+}
+
+// take computes the bucket's tat after one more event at now, and how long
+// the caller must wait first (0 when a token is available). It changes
+// nothing.
+func (l *KeyedLimiter) take(b *bucket, now time.Time) (next time.Time, wait time.Duration) {
+	tat := b.tat
+	if tat.Before(now) {
+		tat = now
+	}
+	next = tat.Add(l.interval)
+	if ahead := next.Sub(now); ahead > l.window {
+		return next, ahead - l.window
+	}
+	return next, 0
+}
+
+// insert adds a full bucket for key, first making room if at maxKeys; l.mu
+// must be held.
+func (l *KeyedLimiter) insert(key string, now time.Time) *list.Element {
+	if l.lru.Len() >= l.maxKeys {
+		l.evict(now)
+	}
+	l.insertsSinceSweep++
+	el := l.lru.PushFront(&bucket{key: key, tat: now})
+	l.buckets[key] = el
+	return el
+}
+
+// evict frees at least one slot: the least recently used bucket if it is
+// full (the cheap usual case, since idle buckets refill), else every full
+// bucket if no scan happened for a while, else the least recently used one.
+func (l *KeyedLimiter) evict(now time.Time) {
+	full := func(el *list.Element) bool { return !el.Value.(*bucket).tat.After(now) }
+	back := l.lru.Back()
+	if full(back) {
+		l.remove(back)
+		return
+	}
+	if l.insertsSinceSweep >= max(l.maxKeys/4, 1) {
+		l.insertsSinceSweep = 0
+		freed := false
+		for el := back; el != nil; {
+			prev := el.Prev()
+			if full(el) {
+				l.remove(el)
+				freed = true
+			}
+			el = prev
+		}
+		if freed {
+			return
+		}
+	}
+	l.remove(l.lru.Back())
+}
+
+func (l *KeyedLimiter) remove(el *list.Element) {
+	l.lru.Remove(el)
+	delete(l.buckets, el.Value.(*bucket).key)
+}

@@ -1,0 +1,93 @@
+// Command ddnsbroker is the DDnsBroker server and its admin tool.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/ddnsbroker/ddnsbroker/api/config"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+// command is one subcommand.
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, env *environ, args []string) error
+}
+
+// environ is the process's outside world, passed explicitly so tests can run commands.
+type environ struct {
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	getenv func(string) string
+}
+
+var commands = []command{
+	{"serve", "Run the server: dyndns2 endpoint, JSON API, web app and delivery dispatcher.", runServe},
+	{"migrate", "Apply or revert database migrations: migrate up | down [N] | status.", runMigrate},
+	{"user", "Manage admin accounts: user add | passwd | list | delete.", runUser},
+	{"version", "Print the version.", runVersion},
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	env := &environ{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}
+	os.Exit(run(ctx, env, os.Args[1:]))
+}
+
+func run(ctx context.Context, env *environ, args []string) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" || args[0] == "-help" {
+		usage(env.stdout)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	for _, c := range commands {
+		if c.name != args[0] {
+			continue
+		}
+		err := c.run(ctx, env, args[1:])
+		switch {
+		case err == nil, errors.Is(err, config.ErrHelp):
+			return 0
+		case errors.Is(err, errUsage):
+			return 2
+		}
+		fmt.Fprintf(env.stderr, "ddnsbroker %s: %v\n", c.name, err)
+		return 1
+	}
+	fmt.Fprintf(env.stderr, "ddnsbroker: unknown command %q\n\n", args[0])
+	usage(env.stderr)
+	return 2
+}
+
+// errUsage marks a usage error whose message was already written.
+var errUsage = errors.New("usage")
+
+func usage(w io.Writer) {
+	fmt.Fprintf(w, "DDnsBroker %s: one dyndns2 update in, every derived DNS record out.\n\nUsage: ddnsbroker COMMAND [flags]\n\nCommands:\n", version)
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintf(w, "\nRun 'ddnsbroker COMMAND --help' for a command's flags and their DDNSBROKER_* variables.\n")
+}
+
+func runVersion(_ context.Context, env *environ, args []string) error {
+	set := config.NewSet("version", "Print the version.", env.getenv)
+	if err := set.Parse(args, env.stdout); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.stdout, "ddnsbroker %s\n", version)
+	return nil
+}

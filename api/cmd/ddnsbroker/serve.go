@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/ddnsbroker/ddnsbroker/api/auth"
+	"github.com/ddnsbroker/ddnsbroker/api/broker"
+	"github.com/ddnsbroker/ddnsbroker/api/config"
+	"github.com/ddnsbroker/ddnsbroker/api/delivery"
+	"github.com/ddnsbroker/ddnsbroker/api/dyndns2"
+	"github.com/ddnsbroker/ddnsbroker/api/httpserver"
+	"github.com/ddnsbroker/ddnsbroker/api/secretbox"
+	"github.com/ddnsbroker/ddnsbroker/api/store"
+)
+
+func runServe(ctx context.Context, env *environ, args []string) error {
+	set := config.NewSet("serve", "Run the server: dyndns2 endpoint, JSON API, web app and delivery dispatcher.\nMigrates the database on start unless --no-migrate.", env.getenv, config.ServeOptions...)
+	if err := set.Parse(args, env.stdout); err != nil {
+		return err
+	}
+	if len(set.Args()) > 0 {
+		set.Usage(env.stderr)
+		return errUsage
+	}
+	cfg, err := set.LoadServe()
+	if err != nil {
+		return err
+	}
+	log := newLogger(env.stderr, cfg.LogLevel, cfg.LogFormat)
+	log.Info("starting ddnsbroker", "version", version, "listen", cfg.Listen)
+
+	if !cfg.NoMigrate {
+		if err := migrateWithRetry(ctx, cfg.DatabaseURL, log); err != nil {
+			return err
+		}
+	}
+	st, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := ensureAdmin(ctx, st, cfg.AdminPassword, log); err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("%s: %w", config.Listen.Env(), err)
+	}
+	box := secretbox.New(cfg.SecretKey)
+	brk := broker.New(st, log)
+	hosts := auth.NewHosts(st, secretbox.DeriveKey(cfg.SecretKey, "host credential cache"), auth.DefaultHostLimits(), log)
+	checkIP := auth.NewKeyedLimiter(rate.Every(time.Second), 30, 100_000)
+	clientIP := httpserver.ClientIP(cfg.TrustedProxies)
+	dyn := dyndns2.NewHandler(httpserver.DynDNSBackend{Hosts: hosts, Broker: brk}, clientIP, checkIP.Allow, log)
+	dcfg := delivery.DefaultConfig()
+	dcfg.Workers, dcfg.PerService = cfg.Workers, cfg.ServiceWorkers
+	disp := delivery.NewDispatcher(st, box, delivery.NewDyndns2Client(version), dcfg, log)
+
+	srv := httpserver.New(httpserver.Deps{Store: st, Log: log, ClientIP: clientIP, Version: version,
+		Mount: []func(*echo.Echo){dyn.Register}})
+
+	var wg sync.WaitGroup
+	bgctx, stopBackground := context.WithCancel(context.Background())
+	wg.Add(2)
+	go func() { defer wg.Done(); brk.Run(bgctx, 2*time.Second) }()
+	go func() { defer wg.Done(); disp.Run(bgctx) }()
+
+	log.Info("serving", "url", "http://"+ln.Addr().String(), "worker", disp.Worker())
+	err = srv.Serve(ctx, ln)
+	log.Info("shutting down")
+	stopBackground()
+	wg.Wait()
+	return err
+}
+
+// migrateWithRetry applies migrations, waiting up to 30 s for a database
+// that is still starting.
+func migrateWithRetry(ctx context.Context, url string, log *slog.Logger) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		err := migrateUp(url)
+		if err == nil || time.Now().After(deadline) || ctx.Err() != nil {
+			return err
+		}
+		log.Warn("database not ready for migrations, retrying", "err", err)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(2 * time.Second):
+		}
+	}
+}
+
+func migrateUp(url string) error {
+	m, err := store.NewMigrator(url)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	return m.Up()
+}
+
+// ensureAdmin creates the user admin on the first start.
+func ensureAdmin(ctx context.Context, st *store.Store, password string, log *slog.Logger) error {
+	n, err := st.CountUsers(ctx)
+	if err != nil || n > 0 {
+		return err
+	}
+	generated := password == ""
+	if generated {
+		if password, err = auth.NewSecret(); err != nil {
+			return err
+		}
+	}
+	hash, err := auth.HashPassword(auth.DefaultParams, password)
+	if err != nil {
+		return err
+	}
+	if _, err := st.CreateUser(ctx, "admin", hash); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return nil // another replica created it at the same moment
+		}
+		return err
+	}
+	if generated {
+		log.Warn("created the first user: admin with password "+password+" — change it after logging in (ddnsbroker user passwd --username admin)",
+			"username", "admin")
+	} else {
+		log.Info("created the first user admin with the password from DDNSBROKER_ADMIN_PASSWORD")
+	}
+	return nil
+}

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"golang.org/x/term"
+
+	"github.com/ddnsbroker/ddnsbroker/api/auth"
+	"github.com/ddnsbroker/ddnsbroker/api/config"
+	"github.com/ddnsbroker/ddnsbroker/api/store"
+)
+
+// minPasswordLen is the shortest admin password accepted.
+const minPasswordLen = 10
+
+func runUser(ctx context.Context, env *environ, args []string) error {
+	set := config.NewSet("user add|passwd|delete --username NAME | user list",
+		"Manage admin accounts. add and passwd read the password from standard input,\nor prompt for it twice on a terminal.",
+		env.getenv, config.DatabaseURL)
+	username := set.FlagSet().String("username", "", "the account's name")
+	if err := set.Parse(args, env.stdout); err != nil {
+		return err
+	}
+	rest := set.Args()
+	if len(rest) != 1 {
+		set.Usage(env.stderr)
+		return errUsage
+	}
+	action := rest[0]
+	if action != "list" && *username == "" {
+		return fmt.Errorf("--username is required for %s", action)
+	}
+	url, err := set.Database()
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	switch action {
+	case "add":
+		pw, err := readPassword(env)
+		if err != nil {
+			return err
+		}
+		hash, err := auth.HashPassword(auth.DefaultParams, pw)
+		if err != nil {
+			return err
+		}
+		u, err := st.CreateUser(ctx, *username, hash)
+		if errors.Is(err, store.ErrConflict) {
+			return fmt.Errorf("a user named %q already exists", *username)
+		}
+		if errors.Is(err, store.ErrInvalid) {
+			return fmt.Errorf("%q is not a valid username: 1-64 letters, digits, '.', '_', '@' or '-'", *username)
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(env.stdout, "created user %s (id %d)\n", u.Username, u.ID)
+	case "passwd":
+		u, err := st.UserByName(ctx, *username)
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("no user named %q", *username)
+		}
+		if err != nil {
+			return err
+		}
+		pw, err := readPassword(env)
+		if err != nil {
+			return err
+		}
+		hash, err := auth.HashPassword(auth.DefaultParams, pw)
+		if err != nil {
+			return err
+		}
+		if err := st.SetUserPassword(ctx, u.ID, hash); err != nil {
+			return err
+		}
+		fmt.Fprintf(env.stdout, "password of %s changed; its web sessions were ended\n", u.Username)
+	case "delete":
+		u, err := st.UserByName(ctx, *username)
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("no user named %q", *username)
+		}
+		if err != nil {
+			return err
+		}
+		if err := st.DeleteUser(ctx, u.ID); err != nil {
+			return err
+		}
+		fmt.Fprintf(env.stdout, "deleted user %s\n", u.Username)
+	case "list":
+		users, err := st.Users(ctx)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tUSERNAME\tCREATED\tLAST LOGIN")
+		for _, u := range users {
+			last := "never"
+			if u.LastLoginAt != nil {
+				last = u.LastLoginAt.UTC().Format("2006-01-02 15:04")
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", u.ID, u.Username, u.CreatedAt.UTC().Format("2006-01-02 15:04"), last)
+		}
+		return tw.Flush()
+	default:
+		set.Usage(env.stderr)
+		return errUsage
+	}
+	return nil
+}
+
+// readPassword prompts twice on a terminal, or reads one line from a pipe.
+func readPassword(env *environ) (string, error) {
+	if f, ok := env.stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprint(env.stderr, "Password: ")
+		a, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(env.stderr)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprint(env.stderr, "Again: ")
+		b, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(env.stderr)
+		if err != nil {
+			return "", err
+		}
+		if string(a) != string(b) {
+			return "", errors.New("the passwords differ")
+		}
+		return checkPassword(string(a))
+	}
+	line, err := bufio.NewReader(env.stdin).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", err
+	}
+	return checkPassword(strings.TrimRight(line, "\r\n"))
+}
+
+func checkPassword(pw string) (string, error) {
+	if len([]rune(pw)) < minPasswordLen {
+		return "", fmt.Errorf("the password must have at least %d characters", minPasswordLen)
+	}
+	return pw, nil
+}

@@ -1,0 +1,366 @@
+// Package config reads DDnsBroker's settings from flags and DDNSBROKER_*
+// environment variables and validates them, so that a bad value stops the
+// start with one line naming the variable.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Option is one setting: a flag and the environment variable behind it.
+type Option struct {
+	Name    string // flag name, e.g. "database-url"
+	Default string
+	Usage   string
+	// File allows NAME_FILE / --NAME-file to hold the value (secrets).
+	File bool
+}
+
+// Env is the environment variable of the option.
+func (o Option) Env() string {
+	return "DDNSBROKER_" + strings.ToUpper(strings.ReplaceAll(o.Name, "-", "_"))
+}
+
+// The options, shared between commands.
+var (
+	DatabaseURL = Option{Name: "database-url", Usage: "PostgreSQL connection URL (postgres://user:pass@host:port/db)", File: true}
+	Listen      = Option{Name: "listen", Default: "127.0.0.1:8080", Usage: "address the HTTP server listens on (host:port)"}
+	SecretKey   = Option{Name: "secret-key", Usage: "server secret (≥ 32 characters); encryption and signing keys are derived from it", File: true}
+	Proxies     = Option{Name: "trusted-proxies", Usage: "comma-separated CIDRs whose X-Forwarded-For/X-Real-IP headers are believed"}
+	LogLevel    = Option{Name: "log-level", Default: "info", Usage: "debug, info, warn or error"}
+	LogFormat   = Option{Name: "log-format", Default: "text", Usage: "text or json"}
+	AdminPass   = Option{Name: "admin-password", Usage: "password of the user admin created on the first start (random and logged when unset)", File: true}
+	NoMigrate   = Option{Name: "no-migrate", Default: "false", Usage: "do not apply database migrations on start"}
+	Workers     = Option{Name: "workers", Default: "64", Usage: "deliveries sent in parallel by this process"}
+	PerService  = Option{Name: "service-workers", Default: "32", Usage: "deliveries sent in parallel to one service"}
+	PublicURL   = Option{Name: "public-url", Usage: "URL routers use to reach the broker, shown in router setup (default: from the request)"}
+)
+
+// Set is a command's options bound to a flag set.
+type Set struct {
+	fs      *flag.FlagSet
+	opts    []Option
+	values  map[string]*string
+	getenv  func(string) string
+	command string
+	summary string
+}
+
+// NewSet builds a flag set for command whose --help lists every option with
+// its environment variable and default.
+func NewSet(command, summary string, getenv func(string) string, opts ...Option) *Set {
+	s := &Set{fs: flag.NewFlagSet(command, flag.ContinueOnError), opts: opts,
+		values: map[string]*string{}, getenv: getenv, command: command, summary: summary}
+	s.fs.SetOutput(io.Discard)
+	for _, o := range opts {
+		v := &optionValue{isBool: o.Default == "false" || o.Default == "true"}
+		s.fs.Var(v, o.Name, o.Usage)
+		s.values[o.Name] = &v.s
+		if o.File {
+			s.values[o.Name+"-file"] = s.fs.String(o.Name+"-file", "", "file holding "+o.Name)
+		}
+	}
+	return s
+}
+
+// optionValue holds a flag's text; boolean options may be given bare (--no-migrate).
+type optionValue struct {
+	s      string
+	isBool bool
+}
+
+func (v *optionValue) String() string     { return v.s }
+func (v *optionValue) Set(s string) error { v.s = s; return nil }
+func (v *optionValue) IsBoolFlag() bool   { return v.isBool }
+
+// FlagSet exposes the underlying flag set for command-specific flags.
+func (s *Set) FlagSet() *flag.FlagSet { return s.fs }
+
+// ErrHelp is returned by Parse when --help was asked for; the usage has been written.
+var ErrHelp = flag.ErrHelp
+
+// Parse parses args; on --help it writes the usage to w and returns ErrHelp.
+func (s *Set) Parse(args []string, w io.Writer) error {
+	if err := s.fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			s.Usage(w)
+			return ErrHelp
+		}
+		return err
+	}
+	return nil
+}
+
+// Args are the positional arguments left after Parse.
+func (s *Set) Args() []string { return s.fs.Args() }
+
+// Usage writes the command's help: every flag, its variable and default.
+func (s *Set) Usage(w io.Writer) {
+	fmt.Fprintf(w, "Usage: ddnsbroker %s\n\n%s\n", s.command, s.summary)
+	if len(s.opts) == 0 && countFlags(s.fs) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nFlags (each can also be set by its environment variable):\n")
+	shown := map[string]bool{}
+	for _, o := range s.opts {
+		shown[o.Name] = true
+		def := ""
+		if o.Default != "" {
+			def = fmt.Sprintf(" (default %s)", o.Default)
+		}
+		fmt.Fprintf(w, "  --%s  $%s%s\n      %s\n", o.Name, o.Env(), def, o.Usage)
+		if o.File {
+			shown[o.Name+"-file"] = true
+			fmt.Fprintf(w, "  --%s-file  $%s_FILE\n      read %s from this file\n", o.Name, o.Env(), o.Name)
+		}
+	}
+	s.fs.VisitAll(func(f *flag.Flag) {
+		if shown[f.Name] {
+			return
+		}
+		def := ""
+		if f.DefValue != "" && f.DefValue != "false" {
+			def = fmt.Sprintf(" (default %s)", f.DefValue)
+		}
+		fmt.Fprintf(w, "  --%s%s\n      %s\n", f.Name, def, f.Usage)
+	})
+	fmt.Fprintf(w, "  --help\n      show this help\n")
+}
+
+func countFlags(fs *flag.FlagSet) int {
+	n := 0
+	fs.VisitAll(func(*flag.Flag) { n++ })
+	return n
+}
+
+// Error names the variable whose value is wrong.
+type Error struct {
+	Env    string
+	Reason string
+}
+
+func (e *Error) Error() string { return e.Env + ": " + e.Reason }
+
+// String returns the option's value: flag, then variable, then NAME_FILE, then default.
+func (s *Set) String(o Option) (string, error) {
+	if v := *s.values[o.Name]; v != "" {
+		return v, nil
+	}
+	if v := s.getenv(o.Env()); v != "" {
+		return v, nil
+	}
+	if o.File {
+		path := *s.values[o.Name+"-file"]
+		env := o.Env() + "_FILE"
+		if path == "" {
+			path = s.getenv(env)
+		}
+		if path != "" {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return "", &Error{Env: env, Reason: fmt.Sprintf("cannot read %s: %v", path, errors.Unwrap(err))}
+			}
+			return strings.TrimRight(string(b), "\r\n"), nil
+		}
+	}
+	return o.Default, nil
+}
+
+// Serve is the configuration of `ddnsbroker serve`.
+type Serve struct {
+	DatabaseURL    string
+	Listen         string
+	SecretKey      []byte
+	TrustedProxies []netip.Prefix
+	LogLevel       slog.Level
+	LogFormat      string
+	AdminPassword  string
+	NoMigrate      bool
+	Workers        int
+	ServiceWorkers int
+	PublicURL      string
+}
+
+// ServeOptions are the options `serve` takes.
+var ServeOptions = []Option{DatabaseURL, Listen, SecretKey, Proxies, LogLevel, LogFormat, AdminPass, NoMigrate, Workers, PerService, PublicURL}
+
+// LoadServe validates every serve option.
+func (s *Set) LoadServe() (*Serve, error) {
+	c := &Serve{}
+	var err error
+	if c.DatabaseURL, err = s.Database(); err != nil {
+		return nil, err
+	}
+	if c.Listen, err = s.String(Listen); err != nil {
+		return nil, err
+	}
+	if err := checkListen(c.Listen); err != nil {
+		return nil, &Error{Env: Listen.Env(), Reason: err.Error()}
+	}
+	key, err := s.String(SecretKey)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case key == "":
+		return nil, &Error{Env: SecretKey.Env(), Reason: "required (or " + SecretKey.Env() + "_FILE); generate one with: head -c 32 /dev/urandom | base64"}
+	case len(key) < 32:
+		return nil, &Error{Env: SecretKey.Env(), Reason: fmt.Sprintf("too short: %d characters, need at least 32", len(key))}
+	}
+	c.SecretKey = []byte(key)
+	proxies, err := s.String(Proxies)
+	if err != nil {
+		return nil, err
+	}
+	if c.TrustedProxies, err = ParsePrefixes(proxies); err != nil {
+		return nil, &Error{Env: Proxies.Env(), Reason: err.Error()}
+	}
+	if c.LogLevel, c.LogFormat, err = s.Logging(); err != nil {
+		return nil, err
+	}
+	if c.AdminPassword, err = s.String(AdminPass); err != nil {
+		return nil, err
+	}
+	if c.NoMigrate, err = s.Bool(NoMigrate); err != nil {
+		return nil, err
+	}
+	if c.Workers, err = s.Int(Workers, 1, 1024); err != nil {
+		return nil, err
+	}
+	if c.ServiceWorkers, err = s.Int(PerService, 1, 1024); err != nil {
+		return nil, err
+	}
+	if c.PublicURL, err = s.String(PublicURL); err != nil {
+		return nil, err
+	}
+	if c.PublicURL != "" && !strings.HasPrefix(c.PublicURL, "http://") && !strings.HasPrefix(c.PublicURL, "https://") {
+		return nil, &Error{Env: PublicURL.Env(), Reason: fmt.Sprintf("%q is not an http(s) URL", c.PublicURL)}
+	}
+	return c, nil
+}
+
+// Database returns the required database URL.
+func (s *Set) Database() (string, error) {
+	u, err := s.String(DatabaseURL)
+	if err != nil {
+		return "", err
+	}
+	if u == "" {
+		return "", &Error{Env: DatabaseURL.Env(), Reason: "required, e.g. postgres://ddnsbroker:secret@127.0.0.1:5432/ddnsbroker"}
+	}
+	if !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
+		return "", &Error{Env: DatabaseURL.Env(), Reason: "must start with postgres:// or postgresql://"}
+	}
+	return u, nil
+}
+
+// Logging returns the log level and format.
+func (s *Set) Logging() (slog.Level, string, error) {
+	lv, err := s.String(LogLevel)
+	if err != nil {
+		return 0, "", err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(lv)); err != nil {
+		return 0, "", &Error{Env: LogLevel.Env(), Reason: fmt.Sprintf("%q is not one of debug, info, warn, error", lv)}
+	}
+	format, err := s.String(LogFormat)
+	if err != nil {
+		return 0, "", err
+	}
+	if format != "text" && format != "json" {
+		return 0, "", &Error{Env: LogFormat.Env(), Reason: fmt.Sprintf("%q is not text or json", format)}
+	}
+	return level, format, nil
+}
+
+// Bool parses a boolean option.
+func (s *Set) Bool(o Option) (bool, error) {
+	v, err := s.String(o)
+	if err != nil {
+		return false, err
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, &Error{Env: o.Env(), Reason: fmt.Sprintf("%q is not true or false", v)}
+	}
+	return b, nil
+}
+
+// Int parses an integer option within [lo, hi].
+func (s *Set) Int(o Option, lo, hi int) (int, error) {
+	v, err := s.String(o)
+	if err != nil {
+		return 0, err
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		return 0, &Error{Env: o.Env(), Reason: fmt.Sprintf("%q is not a whole number from %d to %d", v, lo, hi)}
+	}
+	return n, nil
+}
+
+// Duration parses a duration option that must be positive.
+func (s *Set) Duration(o Option) (time.Duration, error) {
+	v, err := s.String(o)
+	if err != nil {
+		return 0, err
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, &Error{Env: o.Env(), Reason: fmt.Sprintf("%q is not a positive duration such as 90s or 24h", v)}
+	}
+	return d, nil
+}
+
+func checkListen(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port", addr)
+	}
+	if host != "" {
+		if _, err := netip.ParseAddr(host); err != nil && host != "localhost" {
+			return fmt.Errorf("%q: host must be an IP address, localhost or empty", addr)
+		}
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("%q: port must be a number from 0 to 65535", addr)
+	}
+	return nil
+}
+
+// ParsePrefixes parses a comma-separated list of CIDRs or single addresses.
+func ParsePrefixes(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if !strings.Contains(f, "/") {
+			a, err := netip.ParseAddr(f)
+			if err != nil {
+				return nil, fmt.Errorf("%q is not a CIDR or address", f)
+			}
+			out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a CIDR or address", f)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}

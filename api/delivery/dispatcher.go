@@ -1,0 +1,329 @@
+package delivery
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"math"
+	mrand "math/rand/v2"
+	"net/netip"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/ddnsbroker/ddnsbroker/api/secretbox"
+	"github.com/ddnsbroker/ddnsbroker/api/store"
+)
+
+// Config tunes a dispatcher.
+type Config struct {
+	Workers    int           // jobs in flight at once in this process
+	PerService int           // jobs in flight at once for one service
+	Lease      time.Duration // how long a claim holds without renewal
+	Poll       time.Duration // safety poll when no notification arrives
+	RetryBase  time.Duration // first retry delay, doubled per attempt
+	RetryMax   time.Duration // cap of the retry delay
+	BlockFor   time.Duration // pause after a provider answered abuse
+}
+
+// DefaultConfig is what `serve` uses.
+func DefaultConfig() Config {
+	return Config{Workers: 64, PerService: 32, Lease: time.Minute, Poll: 5 * time.Second,
+		RetryBase: 30 * time.Second, RetryMax: time.Hour, BlockFor: 6 * time.Hour}
+}
+
+// Dispatcher claims due deliveries from the outbox and sends them. Several
+// dispatchers (one per replica) can share one database.
+type Dispatcher struct {
+	store   *store.Store
+	box     *secretbox.Box
+	dyndns2 *Dyndns2Client
+	cfg     Config
+	log     *slog.Logger
+	worker  string
+
+	wake    chan struct{}
+	slots   chan struct{}
+	mu      sync.Mutex
+	perSvc  map[int64]chan struct{}
+	running map[int64]struct{}
+	wg      sync.WaitGroup
+}
+
+// NewDispatcher builds a dispatcher; version goes into the User-Agent.
+func NewDispatcher(s *store.Store, box *secretbox.Box, client *Dyndns2Client, cfg Config, log *slog.Logger) *Dispatcher {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	host, _ := os.Hostname()
+	return &Dispatcher{store: s, box: box, dyndns2: client, cfg: cfg, log: log,
+		worker: fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b[:])),
+		wake:   make(chan struct{}, 1), slots: make(chan struct{}, cfg.Workers),
+		perSvc: map[int64]chan struct{}{}, running: map[int64]struct{}{}}
+}
+
+// Worker is the name this dispatcher leases jobs under.
+func (d *Dispatcher) Worker() string { return d.worker }
+
+// Wake makes the dispatcher look for due jobs now.
+func (d *Dispatcher) Wake() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run dispatches until ctx ends. Jobs in flight then are abandoned with
+// their lease: another dispatcher (or this one after a restart) takes them
+// over when it expires, so nothing is lost.
+func (d *Dispatcher) Run(ctx context.Context) {
+	go d.listen(ctx)
+	go d.renewLeases(ctx)
+	reclaim := time.NewTicker(max(d.cfg.Lease/2, time.Second))
+	defer reclaim.Stop()
+	poll := time.NewTimer(0)
+	defer poll.Stop()
+	for {
+		claimed, err := d.claim(ctx)
+		if err != nil && ctx.Err() == nil {
+			d.log.Warn("claiming deliveries failed", "err", err)
+		}
+		next := d.cfg.Poll
+		if claimed == 0 && err == nil {
+			if due, err := d.store.NextDue(ctx); err == nil && !due.IsZero() {
+				next = min(next, max(time.Until(due), 10*time.Millisecond))
+			}
+		}
+		if claimed > 0 && len(d.slots) < cap(d.slots) {
+			continue // there may be more due and room for them
+		}
+		poll.Reset(next)
+		select {
+		case <-ctx.Done():
+			d.wg.Wait()
+			return
+		case <-d.wake:
+		case <-poll.C:
+		case <-reclaim.C:
+			if n, err := d.store.ReclaimExpired(ctx); err != nil && ctx.Err() == nil {
+				d.log.Warn("reclaiming expired leases failed", "err", err)
+			} else if n > 0 {
+				d.log.Info("reclaimed deliveries whose worker stopped", "count", n)
+			}
+		}
+	}
+}
+
+// listen turns NOTIFY on the delivery channel into wake-ups.
+func (d *Dispatcher) listen(ctx context.Context) {
+	for ctx.Err() == nil {
+		err := func() error {
+			conn, err := d.store.Pool.Acquire(ctx)
+			if err != nil {
+				return err
+			}
+			defer conn.Release()
+			if _, err := conn.Exec(ctx, "LISTEN "+store.NotifyChannel); err != nil {
+				return err
+			}
+			defer func() {
+				// Leave the pooled connection clean.
+				uctx, cancel := context.WithTimeout(context.Background(), time.Second)
+				_, _ = conn.Exec(uctx, "UNLISTEN *")
+				cancel()
+			}()
+			d.Wake() // catch up on what was queued while not listening
+			for {
+				if _, err := conn.Conn().WaitForNotification(ctx); err != nil {
+					return err
+				}
+				d.Wake()
+			}
+		}()
+		if ctx.Err() != nil {
+			return
+		}
+		d.log.Debug("listen for deliveries interrupted", "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func (d *Dispatcher) renewLeases(ctx context.Context) {
+	t := time.NewTicker(max(d.cfg.Lease/3, 100*time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		d.mu.Lock()
+		ids := make([]int64, 0, len(d.running))
+		for id := range d.running {
+			ids = append(ids, id)
+		}
+		d.mu.Unlock()
+		if len(ids) > 0 {
+			if err := d.store.ExtendLeases(ctx, d.worker, ids, d.cfg.Lease); err != nil && ctx.Err() == nil {
+				d.log.Warn("renewing leases failed", "err", err)
+			}
+		}
+	}
+}
+
+// claim leases as many due jobs as there are free slots and starts them.
+func (d *Dispatcher) claim(ctx context.Context) (int, error) {
+	free := cap(d.slots) - len(d.slots)
+	if free == 0 {
+		return 0, nil
+	}
+	jobs, err := d.store.ClaimDeliveries(ctx, d.worker, free, d.cfg.Lease)
+	if err != nil {
+		return 0, err
+	}
+	for _, j := range jobs {
+		d.slots <- struct{}{}
+		d.mu.Lock()
+		d.running[j.ID] = struct{}{}
+		d.mu.Unlock()
+		d.wg.Add(1)
+		go d.run(ctx, j)
+	}
+	return len(jobs), nil
+}
+
+func (d *Dispatcher) serviceSlot(id int64) chan struct{} {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	s, ok := d.perSvc[id]
+	if !ok {
+		s = make(chan struct{}, d.cfg.PerService)
+		d.perSvc[id] = s
+	}
+	return s
+}
+
+func (d *Dispatcher) run(ctx context.Context, j store.Job) {
+	defer func() {
+		d.mu.Lock()
+		delete(d.running, j.ID)
+		d.mu.Unlock()
+		<-d.slots
+		d.wg.Done()
+		d.Wake() // a slot is free
+	}()
+	svc := d.serviceSlot(j.ServiceID)
+	select {
+	case svc <- struct{}{}:
+	case <-ctx.Done():
+		return
+	}
+	start := time.Now()
+	out := d.send(ctx, j)
+	<-svc
+	if ctx.Err() != nil {
+		return // shutting down: the lease brings the job back
+	}
+	f := d.finish(j, out)
+	held, err := d.store.FinishDelivery(ctx, j, d.worker, f)
+	log := d.log.With("delivery", j.ID, "record", j.RecordID, "fqdn", j.FQDN, "family", j.Family,
+		"address", j.Address.String(), "service", j.ServiceID, "attempt", j.Attempts, "outcome", out.Result.String(),
+		"duration_ms", time.Since(start).Milliseconds())
+	switch {
+	case err != nil:
+		log.Warn("recording a delivery outcome failed; the lease will bring it back", "err", err)
+	case !held:
+		log.Warn("delivery outcome dropped: the lease had expired and the job was taken over")
+	case out.Result == Delivered:
+		log.Info("delivered", "message", out.Message)
+	default:
+		log.Warn("delivery not done", "message", out.Message, "next_attempt", f.NextAttempt)
+	}
+}
+
+// serviceSettings are the protocol options stored with a dyndns2 service.
+type serviceSettings struct {
+	URL            string `json:"url"`
+	UsernameIsFQDN bool   `json:"username_is_fqdn"`
+	Combined       bool   `json:"combined"`
+	UseMyIPv6      bool   `json:"use_myipv6"`
+}
+
+func (d *Dispatcher) send(ctx context.Context, j store.Job) Outcome {
+	if j.Protocol != "dyndns2" {
+		return Outcome{Result: Failed, Message: fmt.Sprintf("protocol %q is not supported by this version", j.Protocol)}
+	}
+	var s serviceSettings
+	if err := json.Unmarshal(j.Settings, &s); err != nil {
+		return Outcome{Result: Failed, Message: "service settings are unreadable: " + err.Error()}
+	}
+	job := Job{FQDN: j.FQDN, Username: j.Username}
+	if j.Password != nil {
+		pw, err := d.box.Open(j.Password, j.PasswordKey)
+		if err != nil {
+			return Outcome{Result: Failed, Message: "the record's password cannot be decrypted (was the secret key changed?); set it again"}
+		}
+		job.Password = pw
+	}
+	setFamily(&job, j.Family, j.Address)
+	// Some services take both families in one request; INWX even sets
+	// 127.0.0.1 when an IPv6-only request omits myip.
+	if (s.Combined || s.UseMyIPv6) && j.Other.IsValid() {
+		setFamily(&job, 10-j.Family, j.Other)
+	}
+	return d.dyndns2.Send(ctx, Dyndns2Settings{URL: s.URL, UsernameIsFQDN: s.UsernameIsFQDN, UseMyIPv6: s.UseMyIPv6}, job)
+}
+
+func setFamily(j *Job, family int, a netip.Addr) {
+	if family == 4 {
+		j.IPv4 = a
+	} else {
+		j.IPv6 = a
+	}
+}
+
+// finish turns an outcome into the outbox change and its history line.
+func (d *Dispatcher) finish(j store.Job, out Outcome) store.Finish {
+	f := store.Finish{Message: out.Message}
+	kind := ""
+	switch out.Result {
+	case Delivered:
+		f.Outcome, kind = store.OutcomeDelivered, "delivery.delivered"
+	case Retry:
+		f.Outcome, kind = store.OutcomeRetry, "delivery.retry"
+		f.NextAttempt = time.Now().Add(max(d.Backoff(j.Attempts), out.RetryAfter))
+	case Blocked:
+		f.Outcome, kind = store.OutcomeBlocked, "delivery.blocked"
+		f.NextAttempt = time.Now().Add(max(d.cfg.BlockFor, out.RetryAfter))
+	default:
+		f.Outcome, kind = store.OutcomeFailed, "delivery.failed"
+	}
+	rid, hid, sid := j.RecordID, j.HostID, j.ServiceID
+	data, _ := json.Marshal(map[string]any{"delivery_id": j.ID, "family": j.Family, "address": j.Address.String(),
+		"attempt": j.Attempts, "outcome": out.Result.String()})
+	f.Event = &store.Event{Kind: kind, HostID: &hid, RecordID: &rid, ServiceID: &sid, Actor: "dispatcher",
+		Message: fmt.Sprintf("%s %s → %s: %s", j.FQDN, familyName(j.Family), j.Address, out.Message), Data: data}
+	return f
+}
+
+func familyName(f int) string {
+	if f == 4 {
+		return "A"
+	}
+	return "AAAA"
+}
+
+// Backoff is the delay before retry number attempt+1: RetryBase doubling per
+// attempt up to RetryMax, with ±20 % jitter so that many records failing
+// together do not retry in lockstep.
+func (d *Dispatcher) Backoff(attempt int) time.Duration {
+	exp := math.Pow(2, float64(max(attempt-1, 0)))
+	delay := min(float64(d.cfg.RetryBase)*exp, float64(d.cfg.RetryMax))
+	jitter := 0.8 + 0.4*mrand.Float64()
+	return time.Duration(delay * jitter)
+}

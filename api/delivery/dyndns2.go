@@ -1,0 +1,317 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Job is one update to send: the record's name and credentials and the
+// address(es) for this request.
+type Job struct {
+	FQDN string
+	// Username is the Basic username. Empty means the FQDN when the service
+	// says UsernameIsFQDN, and no authentication otherwise.
+	Username string
+	Password string
+	// IPv4 and IPv6 are the addresses of this request; the zero value leaves
+	// a family out. By default the dispatcher sends one family per job
+	// because he.net and others reject both in one request.
+	IPv4 netip.Addr
+	IPv6 netip.Addr
+}
+
+// Dyndns2Settings are a dyndns2 service's options.
+type Dyndns2Settings struct {
+	// URL is the update endpoint, e.g. https://dyn.dns.he.net/nic/update or
+	// https://www.ovh.com/nic/update?system=dyndns; its query is kept.
+	URL string
+	// UsernameIsFQDN sends the record FQDN as the Basic username (he.net).
+	UsernameIsFQDN bool
+	// UseMyIPv6 sends IPv6 in `myipv6=` instead of `myip=` (INWX).
+	UseMyIPv6 bool
+}
+
+// Dyndns2Client delivers addresses to upstream dyndns2 services.
+type Dyndns2Client struct {
+	hc        *http.Client
+	userAgent string
+}
+
+const (
+	dialTimeout    = 10 * time.Second
+	requestTimeout = 30 * time.Second
+	// maxAnswerBytes bounds how much of an answer is read: a dyndns2 answer
+	// is a few short lines, anything longer is an error page.
+	maxAnswerBytes = 4 << 10
+	// maxDrainBytes is how much more is read and discarded so the
+	// connection can be reused.
+	maxDrainBytes = 64 << 10
+)
+
+// NewDyndns2Client returns a client that connects within 10 s, finishes a
+// request within 30 s and does not follow redirects: a moved endpoint must
+// be looked at by an admin, not chased with credentials attached. Providers
+// block clients without a descriptive agent, so requests carry
+// `User-Agent: ddnsbroker/<version>`.
+func NewDyndns2Client(version string) *Dyndns2Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.DialContext = (&net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}).DialContext
+	tr.TLSHandshakeTimeout = dialTimeout
+	tr.ResponseHeaderTimeout = requestTimeout
+	hc := &http.Client{
+		Transport: tr,
+		Timeout:   requestTimeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+	return NewDyndns2ClientWith(hc, version)
+}
+
+// NewDyndns2ClientWith uses hc as is, so tests and benchmarks can choose
+// their own transport; hc must set its own timeouts and redirect policy
+// (return http.ErrUseLastResponse, or 3xx answers are never seen). A nil hc
+// gets the client of NewDyndns2Client.
+func NewDyndns2ClientWith(hc *http.Client, version string) *Dyndns2Client {
+	if hc == nil {
+		return NewDyndns2Client(version)
+	}
+	if version == "" {
+		version = "dev"
+	}
+	return &Dyndns2Client{hc: hc, userAgent: "ddnsbroker/" + version}
+}
+
+// Send makes one update request and classifies the answer. It never
+// returns an error: everything the dispatcher needs, including why a
+// request could not even be built, is in the Outcome.
+func (c *Dyndns2Client) Send(ctx context.Context, s Dyndns2Settings, j Job) Outcome {
+	user := j.Username
+	if user == "" && s.UsernameIsFQDN {
+		user = j.FQDN
+	}
+	red := newRedactor(s.URL, user, j.Password)
+
+	target, err := dyndns2URL(s, j)
+	if err != nil {
+		return Outcome{Result: Failed, Message: red.message(err.Error())}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	if err != nil {
+		return Outcome{Result: Failed, Message: red.message("invalid service url: " + errText(err))}
+	}
+	req.Header.Set("User-Agent", c.userAgent)
+	if user != "" {
+		req.SetBasicAuth(user, j.Password)
+	}
+
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return transportOutcome(ctx, "", err, red)
+	}
+	defer func() {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrainBytes))
+		_ = resp.Body.Close()
+	}()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))
+	if err != nil {
+		// The status arrived but the answer did not: whether the update
+		// was applied is unknown, and resending it is harmless.
+		return transportOutcome(ctx, "reading answer: ", err, red)
+	}
+
+	result, text := classifyDyndns2(resp.StatusCode, resp.Header.Get("Location"), string(body))
+	return Outcome{
+		Result:     result,
+		Message:    red.message(text),
+		RetryAfter: retryAfter(resp.Header.Get("Retry-After"), time.Now()),
+	}
+}
+
+// dyndns2URL builds `<url>?hostname=<fqdn>&myip=<addr>`, appending to a
+// query the service URL already has (OVH's ?system=dyndns).
+//
+// With UseMyIPv6 an IPv6 address goes in myipv6 and myip is sent only when
+// the job has an IPv4 address. INWX sets the A record to 127.0.0.1 when
+// myip is omitted, but inventing an IPv4 here would be worse; a dispatcher
+// that serves such a service must put both families in one job.
+func dyndns2URL(s Dyndns2Settings, j Job) (string, error) {
+	u, err := url.Parse(s.URL)
+	if err != nil {
+		return "", errors.New("invalid service url: " + errText(err))
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", errors.New("invalid service url: want http(s)://host/path")
+	}
+	if j.FQDN == "" {
+		return "", errors.New("no hostname to update")
+	}
+	v4, v6 := j.IPv4.Unmap(), j.IPv6.WithZone("")
+	if v4.IsValid() && !v4.Is4() {
+		return "", errors.New("invalid IPv4 address " + v4.String())
+	}
+	if v6.IsValid() && (!v6.Is6() || v6.Is4In6()) {
+		return "", errors.New("invalid IPv6 address " + v6.String())
+	}
+	if !v4.IsValid() && !v6.IsValid() {
+		return "", errors.New("no address to send")
+	}
+
+	q := url.Values{"hostname": {j.FQDN}}
+	switch {
+	case s.UseMyIPv6:
+		if v4.IsValid() {
+			q.Set("myip", v4.String())
+		}
+		if v6.IsValid() {
+			q.Set("myipv6", v6.String())
+		}
+	case v4.IsValid() && v6.IsValid():
+		q.Set("myip", v4.String()+","+v6.String())
+	case v4.IsValid():
+		q.Set("myip", v4.String())
+	default:
+		q.Set("myip", v6.String())
+	}
+	if u.RawQuery != "" {
+		u.RawQuery += "&" + q.Encode()
+	} else {
+		u.RawQuery = q.Encode()
+	}
+	u.Fragment, u.RawFragment = "", ""
+	return u.String(), nil
+}
+
+// transportOutcome classifies a request that got no complete answer: the
+// caller's cancellation, a timeout or a network error, all worth a retry.
+// The *url.Error wrapper is dropped because it repeats the request URL.
+func transportOutcome(ctx context.Context, prefix string, err error, red redactor) Outcome {
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		if errors.Is(ctxErr, context.DeadlineExceeded) {
+			return Outcome{Result: Retry, Message: "timeout: " + prefix + "deadline exceeded"}
+		}
+		return Outcome{Result: Retry, Message: "cancelled"}
+	}
+	text := errText(err)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() && !strings.Contains(strings.ToLower(text), "timeout") {
+		text = "timeout: " + text
+	}
+	return Outcome{Result: Retry, Message: red.message(prefix + text)}
+}
+
+// errText is err's text without the *url.Error wrapper, which names the
+// operation and the full URL (query included).
+func errText(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err.Error()
+	}
+	return err.Error()
+}
+
+// classifyDyndns2 reads an answer: the HTTP status first, then the first
+// word of each non-empty body line (providers add text after the code, and
+// he.net answers 200 even on errors). It returns the result and the
+// unredacted message text.
+func classifyDyndns2(status int, location, body string) (Result, string) {
+	text := oneLine(body)
+	label := "HTTP " + strconv.Itoa(status)
+	withBody := func() string {
+		if text == "" {
+			return label + ": " + http.StatusText(status)
+		}
+		return label + ": " + text
+	}
+
+	switch {
+	case status >= 300 && status < 400:
+		if location == "" {
+			return Failed, label + ": redirect not followed"
+		}
+		return Failed, label + ": redirect to " + location + " not followed"
+	case status == http.StatusTooManyRequests, status >= 500:
+		return Retry, withBody()
+	case status < 200 || status >= 300:
+		// 401, 403 and every other 4xx: resending the same request
+		// will get the same answer.
+		return Failed, withBody()
+	}
+
+	if text == "" {
+		return Failed, label + ": empty answer"
+	}
+	// Worst line wins: abuse, then anything permanent or not understood,
+	// then transient trouble; delivered only if every line says so.
+	result := Delivered
+	for line := range strings.Lines(body) {
+		f := strings.Fields(line)
+		if len(f) == 0 {
+			continue
+		}
+		r := dyndns2Code(f[0])
+		if rank(r) > rank(result) {
+			result = r
+		}
+	}
+	return result, withBody()
+}
+
+// dyndns2Code maps one return code to its result; unknown words are
+// Failed so the admin gets to read them.
+func dyndns2Code(word string) Result {
+	switch strings.ToLower(word) {
+	case "good", "nochg":
+		return Delivered
+	case "911", "dnserr":
+		return Retry
+	case "abuse":
+		return Blocked
+	}
+	// badauth, !donator, notfqdn, nohost, numhost, badagent, !yours and
+	// anything else.
+	return Failed
+}
+
+// rank orders results by how bad they are for a multi-line answer.
+func rank(r Result) int {
+	switch r {
+	case Delivered:
+		return 0
+	case Retry:
+		return 1
+	case Failed:
+		return 2
+	}
+	return 3
+}
+
+// retryAfter parses a Retry-After value (seconds or an HTTP date) relative
+// to now; 0 when absent, unparsable or in the past.
+func retryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	var d time.Duration
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if secs <= 0 {
+			return 0
+		}
+		if secs > int64(maxRetryAfter/time.Second) {
+			return maxRetryAfter
+		}
+		d = time.Duration(secs) * time.Second
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = t.Sub(now)
+	}
+	return min(max(d, 0), maxRetryAfter)
+}

@@ -1,0 +1,70 @@
+// Package dyndns2 answers the dyndns2 update protocol that routers and update
+// clients speak to /nic/update, and the check-IP endpoints they use to learn
+// their public address.
+//
+// The package owns everything that is specific to the wire: where credentials
+// may come from, which parameter names the various clients use, how addresses
+// are validated and how the plain-text answer codes are written. Storing the
+// update and queueing deliveries is the Backend's job.
+package dyndns2
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+)
+
+// Host is the authenticated host as the handler needs it.
+type Host struct {
+	ID          int64
+	FQDN        string // lowercase, no trailing dot
+	Enabled     bool
+	IPv4Enabled bool
+	IPv6Enabled bool
+	Names       []string // lowercase FQDNs of the host's records (a `hostname` may name the host or any of these)
+	// Current holds the addresses stored when the host was authenticated;
+	// the backend compares against them so that a nochg costs no write.
+	Current Update
+}
+
+// Update is what a request asks to store; zero values mean "not given / keep
+// as it is".
+type Update struct {
+	IPv4   netip.Addr
+	IPv6   netip.Addr
+	Prefix netip.Prefix // delegated IPv6 prefix
+}
+
+// Result is the host's state after Apply.
+type Result struct {
+	Changed bool       // any stored address/prefix changed → "good", else "nochg"
+	IPv4    netip.Addr // current values after the update (for the echo)
+	IPv6    netip.Addr
+	Prefix  netip.Prefix
+}
+
+// ErrBadAuth is returned by Backend.Authenticate for an unknown host or a wrong
+// secret alike, so that the answer does not tell which one it was.
+var ErrBadAuth = errors.New("dyndns2: bad credentials")
+
+// RateLimitedError is returned by Backend.Authenticate when a source or host
+// has failed authentication too often; the client is answered `abuse` with
+// HTTP 429 and a Retry-After of RetryAfter rounded up to whole seconds.
+type RateLimitedError struct{ RetryAfter time.Duration }
+
+func (e *RateLimitedError) Error() string {
+	return fmt.Sprintf("dyndns2: too many failed authentications, retry after %s", e.RetryAfter)
+}
+
+// Backend is what the handler needs from the rest of the broker.
+type Backend interface {
+	// Authenticate checks username (= host FQDN, as sent: the backend
+	// normalises) and secret. Returns ErrBadAuth, *RateLimitedError, or another
+	// error (→ 911/503).
+	Authenticate(ctx context.Context, username, secret string, source netip.Addr) (Host, error)
+	// Apply stores the update for the host (only families enabled on the host
+	// are passed in) and queues deliveries.
+	Apply(ctx context.Context, h Host, u Update) (Result, error)
+}

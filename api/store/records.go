@@ -1,0 +1,231 @@
+package store
+
+import (
+	"context"
+	"net/netip"
+	"strings"
+	"time"
+)
+
+// Record is a DNS name whose address derives from its host's.
+type Record struct {
+	ID                 int64
+	HostID             int64
+	ServiceID          int64
+	FQDN               string
+	IPv4Enabled        bool
+	IPv4Netmask        int
+	IPv4HostIdentifier netip.Addr
+	IPv6Enabled        bool
+	IPv6Netmask        int
+	IPv6HostIdentifier netip.Addr
+	Username           string
+	Password           []byte // sealed by secretbox
+	PasswordKey        string
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+	// Delivery state per family, filled by reads.
+	V4 RecordState
+	V6 RecordState
+}
+
+// RecordState is where one (record, family) stands with its upstream.
+type RecordState struct {
+	Family        int
+	Desired       netip.Addr
+	Delivered     netip.Addr
+	State         string // idle, pending, delivered, retrying, failed, blocked
+	Attempts      int
+	NextAttemptAt *time.Time
+	LastAttemptAt *time.Time
+	LastSuccessAt *time.Time
+	Message       string
+	UpdatedAt     *time.Time
+}
+
+const stateColumns = `%[1]s.desired, %[1]s.delivered, coalesce(%[1]s.state, 'idle'), coalesce(%[1]s.attempts, 0),
+	%[1]s.next_attempt_at, %[1]s.last_attempt_at, %[1]s.last_success_at, coalesce(%[1]s.message, ''), %[1]s.updated_at`
+
+var recordSelect = `SELECT r.id, r.host_id, r.service_id, r.fqdn, r.ipv4_enabled, r.ipv4_netmask, r.ipv4_host_identifier,
+	r.ipv6_enabled, r.ipv6_netmask, r.ipv6_host_identifier, r.username, r.password, coalesce(r.password_key, ''),
+	r.created_at, r.updated_at, ` + strings.ReplaceAll(stateColumns, "%[1]s", "s4") + `, ` + strings.ReplaceAll(stateColumns, "%[1]s", "s6") + `
+	FROM records r
+	LEFT JOIN record_states s4 ON s4.record_id = r.id AND s4.family = 4
+	LEFT JOIN record_states s6 ON s6.record_id = r.id AND s6.family = 6`
+
+func scanRecord(row interface{ Scan(...any) error }) (Record, error) {
+	var r Record
+	err := row.Scan(&r.ID, &r.HostID, &r.ServiceID, &r.FQDN, &r.IPv4Enabled, &r.IPv4Netmask, &r.IPv4HostIdentifier,
+		&r.IPv6Enabled, &r.IPv6Netmask, &r.IPv6HostIdentifier, &r.Username, &r.Password, &r.PasswordKey,
+		&r.CreatedAt, &r.UpdatedAt,
+		&r.V4.Desired, &r.V4.Delivered, &r.V4.State, &r.V4.Attempts, &r.V4.NextAttemptAt, &r.V4.LastAttemptAt, &r.V4.LastSuccessAt, &r.V4.Message, &r.V4.UpdatedAt,
+		&r.V6.Desired, &r.V6.Delivered, &r.V6.State, &r.V6.Attempts, &r.V6.NextAttemptAt, &r.V6.LastAttemptAt, &r.V6.LastSuccessAt, &r.V6.Message, &r.V6.UpdatedAt)
+	r.V4.Family, r.V6.Family = 4, 6
+	return r, err
+}
+
+// State returns the delivery state of a family (4 or 6).
+func (r *Record) State(family int) *RecordState {
+	if family == 4 {
+		return &r.V4
+	}
+	return &r.V6
+}
+
+// NewRecord is what creating a record takes; FQDN must already be normalised.
+type NewRecord struct {
+	HostID             int64
+	ServiceID          int64
+	FQDN               string
+	IPv4Enabled        bool
+	IPv4Netmask        int
+	IPv4HostIdentifier netip.Addr
+	IPv6Enabled        bool
+	IPv6Netmask        int
+	IPv6HostIdentifier netip.Addr
+	Username           string
+	Password           []byte
+	PasswordKey        string
+}
+
+// CreateRecord adds a record and its two state rows.
+func (q *Queries) CreateRecord(ctx context.Context, n NewRecord) (Record, error) {
+	var id int64
+	err := q.db.QueryRow(ctx, `
+		WITH r AS (
+			INSERT INTO records (host_id, service_id, fqdn, ipv4_enabled, ipv4_netmask, ipv4_host_identifier,
+				ipv6_enabled, ipv6_netmask, ipv6_host_identifier, username, password, password_key)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, nullif($12, ''))
+			RETURNING id
+		), s AS (
+			INSERT INTO record_states (record_id, family) SELECT id, f FROM r, (VALUES (4), (6)) AS v(f)
+		)
+		SELECT id FROM r`,
+		n.HostID, n.ServiceID, n.FQDN, n.IPv4Enabled, n.IPv4Netmask, n.IPv4HostIdentifier,
+		n.IPv6Enabled, n.IPv6Netmask, n.IPv6HostIdentifier, n.Username, n.Password, n.PasswordKey).Scan(&id)
+	if err != nil {
+		return Record{}, mapErr("create record", err)
+	}
+	return q.Record(ctx, id)
+}
+
+// Record finds a record by id, with its states.
+func (q *Queries) Record(ctx context.Context, id int64) (Record, error) {
+	r, err := scanRecord(q.db.QueryRow(ctx, recordSelect+` WHERE r.id = $1`, id))
+	return r, mapErr("record", err)
+}
+
+// HostRecords lists a host's records with their states, locking nothing;
+// callers that apply an update hold the host's lock.
+func (q *Queries) HostRecords(ctx context.Context, hostID int64) ([]Record, error) {
+	return q.records(ctx, recordSelect+` WHERE r.host_id = $1 ORDER BY r.id`, hostID)
+}
+
+// RecordFilter narrows a record listing.
+type RecordFilter struct {
+	HostID    int64
+	ServiceID int64
+	State     string // any family in this state
+	Search    string
+	Limit     int
+	Offset    int
+}
+
+// Records lists records by FQDN with the total that match.
+func (q *Queries) Records(ctx context.Context, f RecordFilter) ([]Record, int, error) {
+	where := []string{"true"}
+	var args []any
+	if f.HostID != 0 {
+		args = append(args, f.HostID)
+		where = append(where, "r.host_id = $"+itoa(len(args)))
+	}
+	if f.ServiceID != 0 {
+		args = append(args, f.ServiceID)
+		where = append(where, "r.service_id = $"+itoa(len(args)))
+	}
+	if f.State != "" {
+		args = append(args, f.State)
+		n := itoa(len(args))
+		where = append(where, "(coalesce(s4.state, 'idle') = $"+n+" OR coalesce(s6.state, 'idle') = $"+n+")")
+	}
+	if f.Search != "" {
+		args = append(args, "%"+likeEscape(strings.ToLower(f.Search))+"%")
+		where = append(where, "lower(r.fqdn) LIKE $"+itoa(len(args)))
+	}
+	cond := strings.Join(where, " AND ")
+	var total int
+	err := q.db.QueryRow(ctx, `SELECT count(*) FROM records r
+		LEFT JOIN record_states s4 ON s4.record_id = r.id AND s4.family = 4
+		LEFT JOIN record_states s6 ON s6.record_id = r.id AND s6.family = 6 WHERE `+cond, args...).Scan(&total)
+	if err != nil {
+		return nil, 0, mapErr("count records", err)
+	}
+	args = append(args, limitOrAll(f.Limit), f.Offset)
+	out, err := q.records(ctx, recordSelect+` WHERE `+cond+` ORDER BY r.fqdn, r.id LIMIT $`+itoa(len(args)-1)+` OFFSET $`+itoa(len(args)), args...)
+	return out, total, err
+}
+
+func (q *Queries) records(ctx context.Context, sql string, args ...any) ([]Record, error) {
+	rows, err := q.db.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, mapErr("list records", err)
+	}
+	defer rows.Close()
+	var out []Record
+	for rows.Next() {
+		r, err := scanRecord(rows)
+		if err != nil {
+			return nil, mapErr("list records", err)
+		}
+		out = append(out, r)
+	}
+	return out, mapErr("list records", rows.Err())
+}
+
+// RecordPatch changes a record; nil fields stay. ClearPassword removes it.
+type RecordPatch struct {
+	ServiceID          *int64
+	FQDN               *string
+	IPv4Enabled        *bool
+	IPv4Netmask        *int
+	IPv4HostIdentifier *netip.Addr
+	IPv6Enabled        *bool
+	IPv6Netmask        *int
+	IPv6HostIdentifier *netip.Addr
+	Username           *string
+	Password           []byte
+	PasswordKey        string
+	ClearPassword      bool
+}
+
+// UpdateRecord applies a patch.
+func (q *Queries) UpdateRecord(ctx context.Context, id int64, p RecordPatch) (Record, error) {
+	tag, err := q.db.Exec(ctx, `
+		UPDATE records SET service_id = coalesce($2, service_id), fqdn = coalesce($3, fqdn),
+			ipv4_enabled = coalesce($4, ipv4_enabled), ipv4_netmask = coalesce($5, ipv4_netmask),
+			ipv4_host_identifier = coalesce($6, ipv4_host_identifier),
+			ipv6_enabled = coalesce($7, ipv6_enabled), ipv6_netmask = coalesce($8, ipv6_netmask),
+			ipv6_host_identifier = coalesce($9, ipv6_host_identifier),
+			username = coalesce($10, username),
+			password = CASE WHEN $13 THEN NULL WHEN $11::bytea IS NOT NULL THEN $11 ELSE password END,
+			password_key = CASE WHEN $13 THEN NULL WHEN $11::bytea IS NOT NULL THEN $12 ELSE password_key END,
+			updated_at = now()
+		WHERE id = $1`, id, p.ServiceID, p.FQDN, p.IPv4Enabled, p.IPv4Netmask, p.IPv4HostIdentifier,
+		p.IPv6Enabled, p.IPv6Netmask, p.IPv6HostIdentifier, p.Username, p.Password, p.PasswordKey, p.ClearPassword)
+	if err == nil && tag.RowsAffected() == 0 {
+		err = errNoRows
+	}
+	if err != nil {
+		return Record{}, mapErr("update record", err)
+	}
+	return q.Record(ctx, id)
+}
+
+// DeleteRecord removes a record with its states and deliveries.
+func (q *Queries) DeleteRecord(ctx context.Context, id int64) error {
+	tag, err := q.db.Exec(ctx, `DELETE FROM records WHERE id = $1`, id)
+	if err == nil && tag.RowsAffected() == 0 {
+		err = errNoRows
+	}
+	return mapErr("delete record", err)
+}

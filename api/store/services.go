@@ -1,0 +1,103 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// Service is an upstream DNS update endpoint.
+type Service struct {
+	ID             int64
+	Name           string
+	Protocol       string
+	Settings       json.RawMessage // protocol-specific, decoded by the protocol client
+	Credentials    []byte          // sealed by secretbox
+	CredentialsKey string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	RecordCount    int
+}
+
+const serviceColumns = `s.id, s.name, s.protocol, s.settings, s.credentials, coalesce(s.credentials_key, ''), s.created_at, s.updated_at,
+	(SELECT count(*) FROM records r WHERE r.service_id = s.id)`
+
+func scanService(row interface{ Scan(...any) error }) (Service, error) {
+	var s Service
+	err := row.Scan(&s.ID, &s.Name, &s.Protocol, &s.Settings, &s.Credentials, &s.CredentialsKey, &s.CreatedAt, &s.UpdatedAt, &s.RecordCount)
+	return s, err
+}
+
+// NewService is what creating a service takes.
+type NewService struct {
+	Name           string
+	Protocol       string
+	Settings       json.RawMessage
+	Credentials    []byte
+	CredentialsKey string
+}
+
+// CreateService adds a service; a name taken in any case is ErrConflict.
+func (q *Queries) CreateService(ctx context.Context, n NewService) (Service, error) {
+	if n.Settings == nil {
+		n.Settings = json.RawMessage(`{}`)
+	}
+	s, err := scanService(q.db.QueryRow(ctx, `
+		INSERT INTO services AS s (name, protocol, settings, credentials, credentials_key)
+		VALUES ($1, $2, $3, $4, nullif($5, '')) RETURNING `+serviceColumns,
+		n.Name, n.Protocol, n.Settings, n.Credentials, n.CredentialsKey))
+	return s, mapErr("create service", err)
+}
+
+// Service finds a service by id.
+func (q *Queries) Service(ctx context.Context, id int64) (Service, error) {
+	s, err := scanService(q.db.QueryRow(ctx, `SELECT `+serviceColumns+` FROM services s WHERE s.id = $1`, id))
+	return s, mapErr("service", err)
+}
+
+// Services lists every service by name.
+func (q *Queries) Services(ctx context.Context) ([]Service, error) {
+	rows, err := q.db.Query(ctx, `SELECT `+serviceColumns+` FROM services s ORDER BY lower(s.name)`)
+	if err != nil {
+		return nil, mapErr("list services", err)
+	}
+	defer rows.Close()
+	var out []Service
+	for rows.Next() {
+		s, err := scanService(rows)
+		if err != nil {
+			return nil, mapErr("list services", err)
+		}
+		out = append(out, s)
+	}
+	return out, mapErr("list services", rows.Err())
+}
+
+// ServicePatch changes a service; nil fields stay. ClearCredentials removes them.
+type ServicePatch struct {
+	Name             *string
+	Settings         json.RawMessage
+	Credentials      []byte
+	CredentialsKey   string
+	ClearCredentials bool
+}
+
+// UpdateService applies a patch.
+func (q *Queries) UpdateService(ctx context.Context, id int64, p ServicePatch) (Service, error) {
+	s, err := scanService(q.db.QueryRow(ctx, `
+		UPDATE services s SET name = coalesce($2, name), settings = coalesce($3, settings),
+			credentials = CASE WHEN $6 THEN NULL WHEN $4::bytea IS NOT NULL THEN $4 ELSE credentials END,
+			credentials_key = CASE WHEN $6 THEN NULL WHEN $4::bytea IS NOT NULL THEN $5 ELSE credentials_key END,
+			updated_at = now()
+		WHERE id = $1 RETURNING `+serviceColumns, id, p.Name, p.Settings, p.Credentials, p.CredentialsKey, p.ClearCredentials))
+	return s, mapErr("update service", err)
+}
+
+// DeleteService removes a service; one still used by records is ErrConflict.
+func (q *Queries) DeleteService(ctx context.Context, id int64) error {
+	tag, err := q.db.Exec(ctx, `DELETE FROM services WHERE id = $1`, id)
+	if err == nil && tag.RowsAffected() == 0 {
+		err = errNoRows
+	}
+	return mapErr("delete service", err)
+}

@@ -1,0 +1,98 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// User is an admin account.
+type User struct {
+	ID           int64
+	Username     string
+	PasswordHash string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	LastLoginAt  *time.Time
+}
+
+const userColumns = `id, username, password_hash, created_at, updated_at, last_login_at`
+
+func scanUser(row interface{ Scan(...any) error }) (User, error) {
+	var u User
+	err := row.Scan(&u.ID, &u.Username, &u.PasswordHash, &u.CreatedAt, &u.UpdatedAt, &u.LastLoginAt)
+	return u, err
+}
+
+// CreateUser adds an account; a username taken in any case is ErrConflict.
+func (q *Queries) CreateUser(ctx context.Context, username, passwordHash string) (User, error) {
+	u, err := scanUser(q.db.QueryRow(ctx,
+		`INSERT INTO users (username, password_hash) VALUES ($1, $2) RETURNING `+userColumns,
+		username, passwordHash))
+	return u, mapErr("create user", err)
+}
+
+// UserByName finds an account case-insensitively.
+func (q *Queries) UserByName(ctx context.Context, username string) (User, error) {
+	u, err := scanUser(q.db.QueryRow(ctx,
+		`SELECT `+userColumns+` FROM users WHERE lower(username) = lower($1)`, username))
+	return u, mapErr("user by name", err)
+}
+
+// User finds an account by id.
+func (q *Queries) User(ctx context.Context, id int64) (User, error) {
+	u, err := scanUser(q.db.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id))
+	return u, mapErr("user", err)
+}
+
+// Users lists every account by name.
+func (q *Queries) Users(ctx context.Context) ([]User, error) {
+	rows, err := q.db.Query(ctx, `SELECT `+userColumns+` FROM users ORDER BY lower(username)`)
+	if err != nil {
+		return nil, mapErr("list users", err)
+	}
+	defer rows.Close()
+	var out []User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, mapErr("list users", err)
+		}
+		out = append(out, u)
+	}
+	return out, mapErr("list users", rows.Err())
+}
+
+// CountUsers tells whether the first admin must still be created.
+func (q *Queries) CountUsers(ctx context.Context) (int, error) {
+	var n int
+	err := q.db.QueryRow(ctx, `SELECT count(*) FROM users`).Scan(&n)
+	return n, mapErr("count users", err)
+}
+
+// SetUserPassword replaces a password hash and ends the user's web sessions.
+func (q *Queries) SetUserPassword(ctx context.Context, id int64, passwordHash string) error {
+	tag, err := q.db.Exec(ctx, `UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1`, id, passwordHash)
+	if err != nil {
+		return mapErr("set password", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return mapErr("set password", errNoRows)
+	}
+	_, err = q.db.Exec(ctx, `UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL`, id)
+	return mapErr("set password", err)
+}
+
+// TouchUserLogin records a successful login.
+func (q *Queries) TouchUserLogin(ctx context.Context, id int64) error {
+	_, err := q.db.Exec(ctx, `UPDATE users SET last_login_at = now() WHERE id = $1`, id)
+	return mapErr("touch login", err)
+}
+
+// DeleteUser removes an account with its tokens.
+func (q *Queries) DeleteUser(ctx context.Context, id int64) error {
+	tag, err := q.db.Exec(ctx, `DELETE FROM users WHERE id = $1`, id)
+	if err == nil && tag.RowsAffected() == 0 {
+		err = errNoRows
+	}
+	return mapErr("delete user", err)
+}
