@@ -12,7 +12,15 @@ BIN := bin/ddnsbroker
 export DDNSBROKER_LISTEN ?= 127.0.0.1:8080
 export DDNSBROKER_SECRET_KEY_FILE ?= $(VAR)/secret_key
 
-.PHONY: all build run stop-db test test-go bench deps tools clean help
+.PHONY: all build run stop-db test test-go bench deps tools clean help generate check-generated
+
+# Frontend and API-generation targets live beside their code; each sets the
+# variables below to hook itself into build, test and generate.
+FRONTEND_BUILD :=
+FRONTEND_TEST :=
+GENERATE :=
+-include frontend/frontend.mk
+-include api/rest/rest.mk
 
 all: build
 
@@ -27,7 +35,7 @@ deps:
 	@command -v go >/dev/null || { echo "Go not found: install Go 1.26 into /usr/local/go" >&2; exit 1; }
 	@go mod download
 
-build: deps
+build: deps $(FRONTEND_BUILD)
 	go build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./api/cmd/ddnsbroker
 
 # The private cluster and secret key live under ./var and survive restarts.
@@ -52,6 +60,9 @@ test-go:
 	@[ -n "$${DDNSBROKER_TEST_DATABASE_URL:-}" ] || { echo "test-go needs DDNSBROKER_TEST_DATABASE_URL; use make test" >&2; exit 1; }
 	go vet ./...
 	go test -race -count=1 ./...
+	@$(if $(FRONTEND_TEST),$(MAKE) --no-print-directory $(FRONTEND_TEST),true)
+
+generate: $(GENERATE)
 
 bench: deps
 	db/with-test-db.sh go test -run '^$$' -bench . -benchtime 1x ./api/... 
