@@ -12,13 +12,16 @@ BIN := bin/ddnsbroker
 export DDNSBROKER_LISTEN ?= 127.0.0.1:8080
 export DDNSBROKER_SECRET_KEY_FILE ?= $(VAR)/secret_key
 
-.PHONY: all build run stop-db test test-go bench deps tools clean help generate check-generated
+.PHONY: all build run stop-db test test-deps test-go bench deps tools clean help generate check-generated
 
 # Frontend and API-generation targets live beside their code; each sets the
 # variables below to hook itself into build, test and generate.
 FRONTEND_BUILD :=
 FRONTEND_TEST :=
 GENERATE :=
+# Debian packages the tests drive: real dyndns2 clients (and, from
+# frontend.mk, the browser).
+TEST_PACKAGES := ddclient inadyn
 -include frontend/frontend.mk
 -include api/rest/rest.mk
 
@@ -53,7 +56,18 @@ run: build
 stop-db:
 	db/cluster.sh stop $(VAR)/postgres
 
-test: deps
+# Installs the Debian packages the tests need when they are missing: with
+# apt-get as root, or through sudo.
+test-deps:
+	@missing=""; for p in $(TEST_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing test packages:$$missing"; \
+		if [ "$$(id -u)" -eq 0 ]; then sudo=""; elif command -v sudo >/dev/null; then sudo="sudo"; \
+		else echo "missing Debian packages:$$missing (install them as root)" >&2; exit 1; fi; \
+		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+test: deps test-deps
 	db/with-test-db.sh $(MAKE) --no-print-directory test-go
 
 test-go:

@@ -43,6 +43,10 @@ var (
 	NoMigrate   = Option{Name: "no-migrate", Default: "false", Usage: "do not apply database migrations on start"}
 	Workers     = Option{Name: "workers", Default: "64", Usage: "deliveries sent in parallel by this process"}
 	PerService  = Option{Name: "service-workers", Default: "32", Usage: "deliveries sent in parallel to one service"}
+	RetryBase   = Option{Name: "retry-base", Default: "30s", Usage: "first delay before a failed delivery is retried; doubles per attempt"}
+	RetryMax    = Option{Name: "retry-max", Default: "1h", Usage: "longest delay between delivery retries"}
+	BlockFor    = Option{Name: "block-for", Default: "6h", Usage: "pause for a record whose provider answered abuse"}
+	Lease       = Option{Name: "lease", Default: "1m", Usage: "how long a claimed delivery stays with a process that stopped renewing it"}
 	PublicURL   = Option{Name: "public-url", Usage: "URL routers use to reach the broker, shown in router setup (default: from the request)"}
 )
 
@@ -52,6 +56,7 @@ type Set struct {
 	opts    []Option
 	values  map[string]*string
 	getenv  func(string) string
+	args    []string
 	command string
 	summary string
 }
@@ -89,20 +94,34 @@ func (s *Set) FlagSet() *flag.FlagSet { return s.fs }
 // ErrHelp is returned by Parse when --help was asked for; the usage has been written.
 var ErrHelp = flag.ErrHelp
 
-// Parse parses args; on --help it writes the usage to w and returns ErrHelp.
+// Parse parses args, flags and positional arguments in any order (as in
+// `user add --username alice`); on --help it writes the usage to w and
+// returns ErrHelp.
 func (s *Set) Parse(args []string, w io.Writer) error {
-	if err := s.fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			s.Usage(w)
-			return ErrHelp
+	s.args = nil
+	for {
+		if err := s.fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				s.Usage(w)
+				return ErrHelp
+			}
+			return err
 		}
-		return err
+		rest := s.fs.Args()
+		if len(rest) == 0 {
+			return nil
+		}
+		if rest[0] == "--" {
+			s.args = append(s.args, rest[1:]...)
+			return nil
+		}
+		s.args = append(s.args, rest[0])
+		args = rest[1:]
 	}
-	return nil
 }
 
 // Args are the positional arguments left after Parse.
-func (s *Set) Args() []string { return s.fs.Args() }
+func (s *Set) Args() []string { return s.args }
 
 // Usage writes the command's help: every flag, its variable and default.
 func (s *Set) Usage(w io.Writer) {
@@ -188,11 +207,16 @@ type Serve struct {
 	NoMigrate      bool
 	Workers        int
 	ServiceWorkers int
+	RetryBase      time.Duration
+	RetryMax       time.Duration
+	BlockFor       time.Duration
+	Lease          time.Duration
 	PublicURL      string
 }
 
 // ServeOptions are the options `serve` takes.
-var ServeOptions = []Option{DatabaseURL, Listen, SecretKey, Proxies, LogLevel, LogFormat, AdminPass, NoMigrate, Workers, PerService, PublicURL}
+var ServeOptions = []Option{DatabaseURL, Listen, SecretKey, Proxies, LogLevel, LogFormat, AdminPass, NoMigrate,
+	Workers, PerService, RetryBase, RetryMax, BlockFor, Lease, PublicURL}
 
 // LoadServe validates every serve option.
 func (s *Set) LoadServe() (*Serve, error) {
@@ -239,6 +263,17 @@ func (s *Set) LoadServe() (*Serve, error) {
 	}
 	if c.ServiceWorkers, err = s.Int(PerService, 1, 1024); err != nil {
 		return nil, err
+	}
+	for _, d := range []struct {
+		o   Option
+		dst *time.Duration
+	}{{RetryBase, &c.RetryBase}, {RetryMax, &c.RetryMax}, {BlockFor, &c.BlockFor}, {Lease, &c.Lease}} {
+		if *d.dst, err = s.Duration(d.o); err != nil {
+			return nil, err
+		}
+	}
+	if c.RetryMax < c.RetryBase {
+		return nil, &Error{Env: RetryMax.Env(), Reason: fmt.Sprintf("%s is shorter than %s (%s)", c.RetryMax, RetryBase.Env(), c.RetryBase)}
 	}
 	if c.PublicURL, err = s.String(PublicURL); err != nil {
 		return nil, err

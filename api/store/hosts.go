@@ -76,9 +76,12 @@ func (q *Queries) Host(ctx context.Context, id int64) (Host, error) {
 }
 
 // LockHost reads a host and locks its row until the transaction ends, so
-// concurrent updates of one host apply one after the other.
+// concurrent updates of one host apply one after the other. The lock is NO
+// KEY UPDATE: it must not block the foreign-key checks of rows that point at
+// the host (a dispatcher recording an event for it while this transaction
+// waits for that dispatcher's record lock would otherwise deadlock).
 func (q *Queries) LockHost(ctx context.Context, id int64) (Host, error) {
-	h, err := scanHost(q.db.QueryRow(ctx, `SELECT `+hostColumns+` FROM hosts h WHERE h.id = $1 FOR UPDATE`, id))
+	h, err := scanHost(q.db.QueryRow(ctx, `SELECT `+hostColumns+` FROM hosts h WHERE h.id = $1 FOR NO KEY UPDATE`, id))
 	return h, mapErr("lock host", err)
 }
 

@@ -65,6 +65,7 @@ func runServe(ctx context.Context, env *environ, args []string) error {
 	dyn := dyndns2.NewHandler(httpserver.DynDNSBackend{Hosts: hosts, Broker: brk}, clientIP, checkIP.Allow, log)
 	dcfg := delivery.DefaultConfig()
 	dcfg.Workers, dcfg.PerService = cfg.Workers, cfg.ServiceWorkers
+	dcfg.RetryBase, dcfg.RetryMax, dcfg.BlockFor, dcfg.Lease = cfg.RetryBase, cfg.RetryMax, cfg.BlockFor, cfg.Lease
 	disp := delivery.NewDispatcher(st, box, delivery.NewDyndns2Client(version), dcfg, log)
 
 	srv := httpserver.New(httpserver.Deps{Store: st, Log: log, ClientIP: clientIP, Version: version,
