@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/netip"
 	"time"
@@ -201,86 +202,82 @@ type Finish struct {
 func (s *Store) FinishDelivery(ctx context.Context, j Job, worker string, f Finish) (bool, error) {
 	held := false
 	err := s.InTx(ctx, func(q *Queries) error {
-		held = false
-		if _, err := q.db.Exec(ctx, desireLock, j.RecordID, j.Family); err != nil {
-			return err
-		}
-		var n int
-		err := q.db.QueryRow(ctx, `SELECT count(*) FROM deliveries WHERE id = $1 AND state = 'running' AND leased_by = $2`,
-			j.ID, worker).Scan(&n)
-		if err != nil || n == 0 {
-			return err
-		}
-		held = true
+		// One statement locks the record's state (as Desire does) and reads
+		// whether this worker still holds the job and whether a newer one waits.
 		var newer bool
-		if err := q.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM deliveries WHERE record_id = $1 AND family = $2 AND state = 'pending')`,
-			j.RecordID, j.Family).Scan(&newer); err != nil {
+		err := q.db.QueryRow(ctx, `SELECT
+				EXISTS (SELECT 1 FROM deliveries WHERE id = $3 AND state = 'running' AND leased_by = $4),
+				EXISTS (SELECT 1 FROM deliveries WHERE record_id = $1 AND family = $2 AND state = 'pending')
+			FROM record_states WHERE record_id = $1 AND family = $2 FOR UPDATE`,
+			j.RecordID, j.Family, j.ID, worker).Scan(&held, &newer)
+		if errors.Is(err, pgx.ErrNoRows) {
+			held = false // the record was deleted meanwhile, and its jobs with it
+			return nil
+		}
+		if err != nil || !held {
 			return err
 		}
-		if err := q.finish(ctx, j, f, newer); err != nil {
+		b := &pgx.Batch{}
+		if err := finish(b, j, f, newer); err != nil {
 			return err
 		}
-		if f.Event != nil {
-			return q.AddEvent(ctx, *f.Event)
+		if e := f.Event; e != nil {
+			if e.Data == nil {
+				e.Data = json.RawMessage(`{}`)
+			}
+			b.Queue(insertEvent, e.Kind, e.HostID, e.RecordID, e.ServiceID, e.Actor, e.Message, e.Data)
 		}
-		return nil
+		return q.db.SendBatch(ctx, b).Close()
 	})
 	return held, mapErr("finish delivery", err)
 }
 
-func (q *Queries) finish(ctx context.Context, j Job, f Finish, newer bool) error {
+// finish queues the statements that record an outcome.
+func finish(b *pgx.Batch, j Job, f Finish, newer bool) error {
 	msg := f.Message
 	switch f.Outcome {
 	case OutcomeDelivered:
-		if _, err := q.db.Exec(ctx, `UPDATE deliveries SET state = 'delivered', lease_until = NULL, finished_at = now(),
-			updated_at = now(), result = $2 WHERE id = $1`, j.ID, msg); err != nil {
-			return err
-		}
-		_, err := q.db.Exec(ctx, `UPDATE record_states SET delivered = $3, last_success_at = now(), last_attempt_at = now(),
+		b.Queue(`UPDATE deliveries SET state = 'delivered', lease_until = NULL, finished_at = now(),
+			updated_at = now(), result = $2 WHERE id = $1`, j.ID, msg)
+		b.Queue(`UPDATE record_states SET delivered = $3, last_success_at = now(), last_attempt_at = now(),
 			message = $4, updated_at = now(),
 			state = CASE WHEN $5 THEN state WHEN desired IS NOT DISTINCT FROM $3 THEN 'delivered' ELSE state END,
 			attempts = CASE WHEN $5 THEN attempts ELSE 0 END,
 			next_attempt_at = CASE WHEN $5 THEN next_attempt_at ELSE NULL END
 			WHERE record_id = $1 AND family = $2`, j.RecordID, j.Family, j.Address, msg, newer)
-		return err
 	case OutcomeRetry, OutcomeBlocked:
 		state := "retrying"
 		if f.Outcome == OutcomeBlocked {
 			state = "blocked"
 		}
-		if newer {
-			// The newer job inherits a block: the provider asked for a pause.
-			if _, err := q.db.Exec(ctx, `UPDATE deliveries SET state = 'superseded', lease_until = NULL, finished_at = now(),
-				updated_at = now(), result = $2 WHERE id = $1`, j.ID, msg); err != nil {
-				return err
-			}
-			if f.Outcome == OutcomeBlocked {
-				if _, err := q.db.Exec(ctx, `UPDATE deliveries SET next_attempt_at = greatest(next_attempt_at, $3)
-					WHERE record_id = $1 AND family = $2 AND state = 'pending'`, j.RecordID, j.Family, f.NextAttempt); err != nil {
-					return err
-				}
-			} else {
-				state = "pending"
-			}
-		} else if _, err := q.db.Exec(ctx, `UPDATE deliveries SET state = 'pending', lease_until = NULL, leased_by = NULL,
-			next_attempt_at = $2, updated_at = now(), result = $3 WHERE id = $1`, j.ID, f.NextAttempt, msg); err != nil {
-			return err
+		switch {
+		case newer && f.Outcome == OutcomeBlocked:
+			// The newer job inherits the block: the provider asked for a pause.
+			b.Queue(`UPDATE deliveries SET state = 'superseded', lease_until = NULL, finished_at = now(),
+				updated_at = now(), result = $2 WHERE id = $1`, j.ID, msg)
+			b.Queue(`UPDATE deliveries SET next_attempt_at = greatest(next_attempt_at, $3)
+				WHERE record_id = $1 AND family = $2 AND state = 'pending'`, j.RecordID, j.Family, f.NextAttempt)
+		case newer:
+			b.Queue(`UPDATE deliveries SET state = 'superseded', lease_until = NULL, finished_at = now(),
+				updated_at = now(), result = $2 WHERE id = $1`, j.ID, msg)
+			state = "pending"
+		default:
+			b.Queue(`UPDATE deliveries SET state = 'pending', lease_until = NULL, leased_by = NULL,
+				next_attempt_at = $2, updated_at = now(), result = $3 WHERE id = $1`, j.ID, f.NextAttempt, msg)
 		}
-		_, err := q.db.Exec(ctx, `UPDATE record_states SET state = $3, attempts = $4, next_attempt_at = $5,
+		b.Queue(`UPDATE record_states SET state = $3, attempts = $4, next_attempt_at = $5,
 			last_attempt_at = now(), message = $6, updated_at = now() WHERE record_id = $1 AND family = $2`,
 			j.RecordID, j.Family, state, j.Attempts, f.NextAttempt, msg)
-		return err
 	case OutcomeFailed:
-		if _, err := q.db.Exec(ctx, `UPDATE deliveries SET state = 'failed', lease_until = NULL, finished_at = now(),
-			updated_at = now(), result = $2 WHERE id = $1`, j.ID, msg); err != nil {
-			return err
-		}
-		_, err := q.db.Exec(ctx, `UPDATE record_states SET state = CASE WHEN $3 THEN 'pending' ELSE 'failed' END,
+		b.Queue(`UPDATE deliveries SET state = 'failed', lease_until = NULL, finished_at = now(),
+			updated_at = now(), result = $2 WHERE id = $1`, j.ID, msg)
+		b.Queue(`UPDATE record_states SET state = CASE WHEN $3 THEN 'pending' ELSE 'failed' END,
 			attempts = $4, next_attempt_at = NULL, last_attempt_at = now(), message = $5, updated_at = now()
 			WHERE record_id = $1 AND family = $2`, j.RecordID, j.Family, newer, j.Attempts, msg)
-		return err
+	default:
+		return fmt.Errorf("unknown outcome %q", f.Outcome)
 	}
-	return fmt.Errorf("unknown outcome %q", f.Outcome)
+	return nil
 }
 
 // ReclaimExpired returns jobs whose worker stopped renewing its lease (it

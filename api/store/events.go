@@ -19,13 +19,15 @@ type Event struct {
 	Data      json.RawMessage
 }
 
+const insertEvent = `INSERT INTO events (kind, host_id, record_id, service_id, actor, message, data)
+	VALUES ($1, $2, $3, $4, $5, $6, $7)`
+
 // AddEvent appends to the history.
 func (q *Queries) AddEvent(ctx context.Context, e Event) error {
 	if e.Data == nil {
 		e.Data = json.RawMessage(`{}`)
 	}
-	_, err := q.db.Exec(ctx, `INSERT INTO events (kind, host_id, record_id, service_id, actor, message, data)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`, e.Kind, e.HostID, e.RecordID, e.ServiceID, e.Actor, e.Message, e.Data)
+	_, err := q.db.Exec(ctx, insertEvent, e.Kind, e.HostID, e.RecordID, e.ServiceID, e.Actor, e.Message, e.Data)
 	return mapErr("add event", err)
 }
 

@@ -30,9 +30,10 @@ type Host struct {
 	RecordCount int
 }
 
-const hostColumns = `h.id, h.fqdn, h.secret_hash, h.enabled, h.ipv4_enabled, h.ipv6_enabled, h.ipv4, h.ipv6, h.ipv6_prefix,
-	h.ipv4_updated_at, h.ipv4_changed_at, h.ipv6_updated_at, h.ipv6_changed_at, h.last_seen_at, h.notes, h.created_at, h.updated_at,
-	(SELECT count(*) FROM records r WHERE r.host_id = h.id)`
+const hostColumnsBare = `h.id, h.fqdn, h.secret_hash, h.enabled, h.ipv4_enabled, h.ipv6_enabled, h.ipv4, h.ipv6, h.ipv6_prefix,
+	h.ipv4_updated_at, h.ipv4_changed_at, h.ipv6_updated_at, h.ipv6_changed_at, h.last_seen_at, h.notes, h.created_at, h.updated_at`
+
+const hostColumns = hostColumnsBare + `, (SELECT count(*) FROM records r WHERE r.host_id = h.id)`
 
 func scanHost(row interface{ Scan(...any) error }) (Host, error) {
 	var h Host
@@ -81,7 +82,7 @@ func (q *Queries) Host(ctx context.Context, id int64) (Host, error) {
 // the host (a dispatcher recording an event for it while this transaction
 // waits for that dispatcher's record lock would otherwise deadlock).
 func (q *Queries) LockHost(ctx context.Context, id int64) (Host, error) {
-	h, err := scanHost(q.db.QueryRow(ctx, `SELECT `+hostColumns+` FROM hosts h WHERE h.id = $1 FOR NO KEY UPDATE`, id))
+	h, err := scanHost(q.db.QueryRow(ctx, `SELECT `+hostColumnsBare+`, 0 FROM hosts h WHERE h.id = $1 FOR NO KEY UPDATE`, id))
 	return h, mapErr("lock host", err)
 }
 
