@@ -12,7 +12,7 @@ BIN := bin/ddnsbroker
 export DDNSBROKER_LISTEN ?= 127.0.0.1:8080
 export DDNSBROKER_SECRET_KEY_FILE ?= $(VAR)/secret_key
 
-.PHONY: all build run stop-db test test-deps test-go bench deps tools clean help generate check-generated
+.PHONY: all build run stop-db test test-deps test-go test-faults bench deps tools clean help generate check-generated
 
 # Frontend and API-generation targets live beside their code; each sets the
 # variables below to hook itself into build, test and generate.
@@ -77,6 +77,11 @@ test-go:
 	@$(if $(FRONTEND_TEST),$(MAKE) --no-print-directory $(FRONTEND_TEST),true)
 
 generate: $(GENERATE)
+
+# The slow fault-injection tests (kill -9, database outage, flaky upstreams,
+# two replicas); the fast ones also run in make test.
+test-faults: deps test-deps
+	db/with-test-db.sh go test -tags faults -count=1 -timeout 40m -run 'Fault' -v ./api/cmd/ddnsbroker/
 
 bench: deps
 	db/with-test-db.sh go test -run '^$$' -bench . -benchtime 1x ./api/... 
