@@ -47,6 +47,10 @@ var (
 	RetryMax    = Option{Name: "retry-max", Default: "1h", Usage: "longest delay between delivery retries"}
 	BlockFor    = Option{Name: "block-for", Default: "6h", Usage: "pause for a record whose provider answered abuse"}
 	Lease       = Option{Name: "lease", Default: "1m", Usage: "how long a claimed delivery stays with a process that stopped renewing it"}
+	MetricsTok  = Option{Name: "metrics-token", Usage: "bearer token that /metrics requires on the main listener (unset: /metrics is not served there)", File: true}
+	MetricsAddr = Option{Name: "metrics-listen", Usage: "separate address (host:port) serving /metrics without a token, e.g. 127.0.0.1:9100"}
+	Retention   = Option{Name: "retention", Default: "2160h", Usage: "how long events and finished deliveries are kept (90 days)"}
+	StaleAfter  = Option{Name: "stale-after", Default: "24h", Usage: "a host not seen for this long is flagged stale"}
 	PublicURL   = Option{Name: "public-url", Usage: "URL routers use to reach the broker, shown in router setup (default: from the request)"}
 )
 
@@ -211,12 +215,16 @@ type Serve struct {
 	RetryMax       time.Duration
 	BlockFor       time.Duration
 	Lease          time.Duration
+	MetricsToken   string
+	MetricsListen  string
+	Retention      time.Duration
+	StaleAfter     time.Duration
 	PublicURL      string
 }
 
 // ServeOptions are the options `serve` takes.
 var ServeOptions = []Option{DatabaseURL, Listen, SecretKey, Proxies, LogLevel, LogFormat, AdminPass, NoMigrate,
-	Workers, PerService, RetryBase, RetryMax, BlockFor, Lease, PublicURL}
+	Workers, PerService, RetryBase, RetryMax, BlockFor, Lease, MetricsTok, MetricsAddr, Retention, StaleAfter, PublicURL}
 
 // LoadServe validates every serve option.
 func (s *Set) LoadServe() (*Serve, error) {
@@ -231,17 +239,9 @@ func (s *Set) LoadServe() (*Serve, error) {
 	if err := checkListen(c.Listen); err != nil {
 		return nil, &Error{Env: Listen.Env(), Reason: err.Error()}
 	}
-	key, err := s.String(SecretKey)
-	if err != nil {
+	if c.SecretKey, err = s.SecretKey(); err != nil {
 		return nil, err
 	}
-	switch {
-	case key == "":
-		return nil, &Error{Env: SecretKey.Env(), Reason: "required (or " + SecretKey.Env() + "_FILE); generate one with: head -c 32 /dev/urandom | base64"}
-	case len(key) < 32:
-		return nil, &Error{Env: SecretKey.Env(), Reason: fmt.Sprintf("too short: %d characters, need at least 32", len(key))}
-	}
-	c.SecretKey = []byte(key)
 	proxies, err := s.String(Proxies)
 	if err != nil {
 		return nil, err
@@ -267,13 +267,28 @@ func (s *Set) LoadServe() (*Serve, error) {
 	for _, d := range []struct {
 		o   Option
 		dst *time.Duration
-	}{{RetryBase, &c.RetryBase}, {RetryMax, &c.RetryMax}, {BlockFor, &c.BlockFor}, {Lease, &c.Lease}} {
+	}{{RetryBase, &c.RetryBase}, {RetryMax, &c.RetryMax}, {BlockFor, &c.BlockFor}, {Lease, &c.Lease},
+		{Retention, &c.Retention}, {StaleAfter, &c.StaleAfter}} {
 		if *d.dst, err = s.Duration(d.o); err != nil {
 			return nil, err
 		}
 	}
 	if c.RetryMax < c.RetryBase {
 		return nil, &Error{Env: RetryMax.Env(), Reason: fmt.Sprintf("%s is shorter than %s (%s)", c.RetryMax, RetryBase.Env(), c.RetryBase)}
+	}
+	if c.MetricsToken, err = s.String(MetricsTok); err != nil {
+		return nil, err
+	}
+	if c.MetricsToken != "" && len(c.MetricsToken) < 16 {
+		return nil, &Error{Env: MetricsTok.Env(), Reason: "too short: use at least 16 random characters"}
+	}
+	if c.MetricsListen, err = s.String(MetricsAddr); err != nil {
+		return nil, err
+	}
+	if c.MetricsListen != "" {
+		if err := checkListen(c.MetricsListen); err != nil {
+			return nil, &Error{Env: MetricsAddr.Env(), Reason: err.Error()}
+		}
 	}
 	if c.PublicURL, err = s.String(PublicURL); err != nil {
 		return nil, err
@@ -282,6 +297,21 @@ func (s *Set) LoadServe() (*Serve, error) {
 		return nil, &Error{Env: PublicURL.Env(), Reason: fmt.Sprintf("%q is not an http(s) URL", c.PublicURL)}
 	}
 	return c, nil
+}
+
+// SecretKey returns the required server secret (≥ 32 characters).
+func (s *Set) SecretKey() ([]byte, error) {
+	key, err := s.String(SecretKey)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case key == "":
+		return nil, &Error{Env: SecretKey.Env(), Reason: "required (or " + SecretKey.Env() + "_FILE); generate one with: head -c 32 /dev/urandom | base64"}
+	case len(key) < 32:
+		return nil, &Error{Env: SecretKey.Env(), Reason: fmt.Sprintf("too short: %d characters, need at least 32", len(key))}
+	}
+	return []byte(key), nil
 }
 
 // Database returns the required database URL.

@@ -27,6 +27,8 @@ type Config struct {
 	RetryBase  time.Duration // first retry delay, doubled per attempt
 	RetryMax   time.Duration // cap of the retry delay
 	BlockFor   time.Duration // pause after a provider answered abuse
+	// Observe, when set, is told every attempt's protocol, result and duration (metrics).
+	Observe func(protocol string, r Result, d time.Duration)
 }
 
 // DefaultConfig is what `serve` uses.
@@ -35,13 +37,32 @@ func DefaultConfig() Config {
 		RetryBase: 30 * time.Second, RetryMax: time.Hour, BlockFor: 6 * time.Hour}
 }
 
+// Target is one delivery as a protocol client sees it: credentials decrypted.
+type Target struct {
+	FQDN     string
+	Family   int        // 4 or 6
+	Address  netip.Addr // what the record must point to
+	Other    netip.Addr // the newest wanted address of the other family, if any (for protocols that send both)
+	Username string     // the record's
+	Password string     // the record's
+	// Credential is the service's own secret (TSIG key, API token), if any.
+	Credential string
+}
+
+// Protocol sends deliveries for one kind of service.
+type Protocol interface {
+	// Send makes the upstream publish t with the service's settings (its
+	// JSON, as stored) and classifies the answer.
+	Send(ctx context.Context, settings json.RawMessage, t Target) Outcome
+}
+
 // Dispatcher claims due deliveries from the outbox and sends them. Several
 // dispatchers (one per replica) can share one database.
 type Dispatcher struct {
-	store   *store.Store
-	box     *secretbox.Box
-	dyndns2 *Dyndns2Client
-	cfg     Config
+	store     *store.Store
+	box       *secretbox.Box
+	protocols map[string]Protocol
+	cfg       Config
 	log     *slog.Logger
 	worker  string
 
@@ -53,12 +74,12 @@ type Dispatcher struct {
 	wg      sync.WaitGroup
 }
 
-// NewDispatcher builds a dispatcher; version goes into the User-Agent.
-func NewDispatcher(s *store.Store, box *secretbox.Box, client *Dyndns2Client, cfg Config, log *slog.Logger) *Dispatcher {
+// NewDispatcher builds a dispatcher that sends through protocols, by name.
+func NewDispatcher(s *store.Store, box *secretbox.Box, protocols map[string]Protocol, cfg Config, log *slog.Logger) *Dispatcher {
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	host, _ := os.Hostname()
-	return &Dispatcher{store: s, box: box, dyndns2: client, cfg: cfg, log: log,
+	return &Dispatcher{store: s, box: box, protocols: protocols, cfg: cfg, log: log,
 		worker: fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b[:])),
 		wake:   make(chan struct{}, 1), slots: make(chan struct{}, cfg.Workers),
 		perSvc: map[int64]chan struct{}{}, running: map[int64]struct{}{}}
@@ -226,6 +247,9 @@ func (d *Dispatcher) run(ctx context.Context, j store.Job) {
 	start := time.Now()
 	out := d.send(ctx, j)
 	<-svc
+	if d.cfg.Observe != nil && ctx.Err() == nil {
+		d.cfg.Observe(j.Protocol, out.Result, time.Since(start))
+	}
 	if ctx.Err() != nil {
 		return // shutting down: the lease brings the job back
 	}
@@ -246,45 +270,27 @@ func (d *Dispatcher) run(ctx context.Context, j store.Job) {
 	}
 }
 
-// serviceSettings are the protocol options stored with a dyndns2 service.
-type serviceSettings struct {
-	URL            string `json:"url"`
-	UsernameIsFQDN bool   `json:"username_is_fqdn"`
-	Combined       bool   `json:"combined"`
-	UseMyIPv6      bool   `json:"use_myipv6"`
-}
-
 func (d *Dispatcher) send(ctx context.Context, j store.Job) Outcome {
-	if j.Protocol != "dyndns2" {
+	p, ok := d.protocols[j.Protocol]
+	if !ok {
 		return Outcome{Result: Failed, Message: fmt.Sprintf("protocol %q is not supported by this version", j.Protocol)}
 	}
-	var s serviceSettings
-	if err := json.Unmarshal(j.Settings, &s); err != nil {
-		return Outcome{Result: Failed, Message: "service settings are unreadable: " + err.Error()}
-	}
-	job := Job{FQDN: j.FQDN, Username: j.Username}
+	t := Target{FQDN: j.FQDN, Family: j.Family, Address: j.Address, Other: j.Other, Username: j.Username}
 	if j.Password != nil {
 		pw, err := d.box.Open(j.Password, j.PasswordKey)
 		if err != nil {
 			return Outcome{Result: Failed, Message: "the record's password cannot be decrypted (was the secret key changed?); set it again"}
 		}
-		job.Password = pw
+		t.Password = pw
 	}
-	setFamily(&job, j.Family, j.Address)
-	// Some services take both families in one request; INWX even sets
-	// 127.0.0.1 when an IPv6-only request omits myip.
-	if (s.Combined || s.UseMyIPv6) && j.Other.IsValid() {
-		setFamily(&job, 10-j.Family, j.Other)
+	if j.Credentials != nil {
+		c, err := d.box.Open(j.Credentials, j.CredKey)
+		if err != nil {
+			return Outcome{Result: Failed, Message: "the service's credential cannot be decrypted (was the secret key changed?); set it again"}
+		}
+		t.Credential = c
 	}
-	return d.dyndns2.Send(ctx, Dyndns2Settings{URL: s.URL, UsernameIsFQDN: s.UsernameIsFQDN, UseMyIPv6: s.UseMyIPv6}, job)
-}
-
-func setFamily(j *Job, family int, a netip.Addr) {
-	if family == 4 {
-		j.IPv4 = a
-	} else {
-		j.IPv6 = a
-	}
+	return p.Send(ctx, j.Settings, t)
 }
 
 // finish turns an outcome into the outbox change and its history line.

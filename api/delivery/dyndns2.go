@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net"
@@ -314,4 +315,39 @@ func retryAfter(v string, now time.Time) time.Duration {
 		d = t.Sub(now)
 	}
 	return min(max(d, 0), maxRetryAfter)
+}
+
+// dyndns2Service are the options stored with a dyndns2 service.
+type dyndns2Service struct {
+	URL            string `json:"url"`
+	UsernameIsFQDN bool   `json:"username_is_fqdn"`
+	Combined       bool   `json:"combined"`
+	UseMyIPv6      bool   `json:"use_myipv6"`
+}
+
+// Dyndns2 is the dyndns2 Protocol of the dispatcher.
+type Dyndns2 struct{ Client *Dyndns2Client }
+
+// Send implements Protocol: one request for the delivery's family, or both
+// families in one request when the service asks for it. INWX (use_myipv6)
+// needs both: it sets 127.0.0.1 when an IPv6-only request omits myip.
+func (p Dyndns2) Send(ctx context.Context, settings json.RawMessage, t Target) Outcome {
+	var s dyndns2Service
+	if err := json.Unmarshal(settings, &s); err != nil {
+		return Outcome{Result: Failed, Message: "service settings are unreadable: " + err.Error()}
+	}
+	job := Job{FQDN: t.FQDN, Username: t.Username, Password: t.Password}
+	job.set(t.Family, t.Address)
+	if (s.Combined || s.UseMyIPv6) && t.Other.IsValid() {
+		job.set(10-t.Family, t.Other)
+	}
+	return p.Client.Send(ctx, Dyndns2Settings{URL: s.URL, UsernameIsFQDN: s.UsernameIsFQDN, UseMyIPv6: s.UseMyIPv6}, job)
+}
+
+func (j *Job) set(family int, a netip.Addr) {
+	if family == 4 {
+		j.IPv4 = a
+	} else {
+		j.IPv6 = a
+	}
 }

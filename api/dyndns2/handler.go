@@ -40,7 +40,12 @@ type Handler struct {
 	clientIP     func(*http.Request) netip.Addr
 	checkIPLimit func(key string) (bool, time.Duration)
 	log          *slog.Logger
+	observe      func(code string)
 }
+
+// Observe registers fn to be told the answer code of every update request
+// (for metrics); call it before serving.
+func (h *Handler) Observe(fn func(code string)) { h.observe = fn }
 
 // NewHandler builds the handler. clientIP returns the request's client address
 // (the TCP peer, or the forwarded address when the peer is a trusted proxy);
@@ -322,6 +327,9 @@ func (h *Handler) answer(c echo.Context, status int, hostID int64, cause error, 
 }
 
 func (h *Handler) logAnswer(c echo.Context, status int, code string, hostID int64, cause error) {
+	if h.observe != nil {
+		h.observe(code)
+	}
 	level := slog.LevelInfo
 	switch {
 	case cause != nil:

@@ -16,6 +16,9 @@ import (
 type DynDNSBackend struct {
 	Hosts  *auth.Hosts
 	Broker *broker.Broker
+	// AuthFailed, when set, is told why an authentication failed
+	// ("bad_credentials" or "rate_limited"), for metrics.
+	AuthFailed func(reason string)
 }
 
 // Authenticate implements dyndns2.Backend.
@@ -24,14 +27,22 @@ func (b DynDNSBackend) Authenticate(ctx context.Context, username, secret string
 	var rl *auth.RateLimitedError
 	switch {
 	case errors.Is(err, auth.ErrBadCredentials):
+		b.failed("bad_credentials")
 		return dyndns2.Host{}, dyndns2.ErrBadAuth
 	case errors.As(err, &rl):
+		b.failed("rate_limited")
 		return dyndns2.Host{}, &dyndns2.RateLimitedError{RetryAfter: rl.RetryAfter}
 	case err != nil:
 		return dyndns2.Host{}, err
 	}
 	return dyndns2.Host{ID: h.ID, FQDN: h.FQDN, Enabled: h.Enabled, IPv4Enabled: h.IPv4Enabled, IPv6Enabled: h.IPv6Enabled,
 		Names: h.Names, Current: dyndns2.Update{IPv4: h.IPv4, IPv6: h.IPv6, Prefix: h.Prefix}}, nil
+}
+
+func (b DynDNSBackend) failed(reason string) {
+	if b.AuthFailed != nil {
+		b.AuthFailed(reason)
+	}
 }
 
 // Apply implements dyndns2.Backend.

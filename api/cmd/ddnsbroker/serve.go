@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"sync"
 	"time"
 
@@ -18,7 +19,10 @@ import (
 	"github.com/ddnsbroker/ddnsbroker/api/config"
 	"github.com/ddnsbroker/ddnsbroker/api/delivery"
 	"github.com/ddnsbroker/ddnsbroker/api/dyndns2"
+	"github.com/ddnsbroker/ddnsbroker/api/housekeeping"
 	"github.com/ddnsbroker/ddnsbroker/api/httpserver"
+	"github.com/ddnsbroker/ddnsbroker/api/metrics"
+	"github.com/ddnsbroker/ddnsbroker/api/rest"
 	"github.com/ddnsbroker/ddnsbroker/api/secretbox"
 	"github.com/ddnsbroker/ddnsbroker/api/store"
 )
@@ -60,22 +64,61 @@ func runServe(ctx context.Context, env *environ, args []string) error {
 	box := secretbox.New(cfg.SecretKey)
 	brk := broker.New(st, log)
 	hosts := auth.NewHosts(st, secretbox.DeriveKey(cfg.SecretKey, "host credential cache"), auth.DefaultHostLimits(), log)
+	met := metrics.New(st)
 	checkIP := auth.NewKeyedLimiter(rate.Every(time.Second), 30, 100_000)
+	checkIPAllow := func(key string) (bool, time.Duration) {
+		ok, wait := checkIP.Allow(key)
+		if !ok {
+			met.RateLimited.WithLabelValues("checkip").Inc()
+		}
+		return ok, wait
+	}
 	clientIP := httpserver.ClientIP(cfg.TrustedProxies)
-	dyn := dyndns2.NewHandler(httpserver.DynDNSBackend{Hosts: hosts, Broker: brk}, clientIP, checkIP.Allow, log)
+	dyn := dyndns2.NewHandler(httpserver.DynDNSBackend{Hosts: hosts, Broker: brk, AuthFailed: func(reason string) {
+		met.AuthFailures.WithLabelValues(reason).Inc()
+		if reason == "rate_limited" {
+			met.RateLimited.WithLabelValues("auth").Inc()
+		}
+	}}, clientIP, checkIPAllow, log)
+	dyn.Observe(func(code string) { met.DynDNSAnswers.WithLabelValues(code).Inc() })
 	dcfg := delivery.DefaultConfig()
+	dcfg.Observe = func(protocol string, r delivery.Result, d time.Duration) {
+		met.Deliveries.WithLabelValues(protocol, r.String()).Inc()
+		met.DeliverySeconds.WithLabelValues(protocol).Observe(d.Seconds())
+	}
 	dcfg.Workers, dcfg.PerService = cfg.Workers, cfg.ServiceWorkers
 	dcfg.RetryBase, dcfg.RetryMax, dcfg.BlockFor, dcfg.Lease = cfg.RetryBase, cfg.RetryMax, cfg.BlockFor, cfg.Lease
-	disp := delivery.NewDispatcher(st, box, delivery.NewDyndns2Client(version), dcfg, log)
+	disp := delivery.NewDispatcher(st, box, map[string]delivery.Protocol{
+		"dyndns2": delivery.Dyndns2{Client: delivery.NewDyndns2Client(version)},
+	}, dcfg, log)
 
-	srv := httpserver.New(httpserver.Deps{Store: st, Log: log, ClientIP: clientIP, Version: version,
-		Mount: []func(*echo.Echo){dyn.Register}})
+	api := rest.New(rest.Deps{Store: st, Broker: brk, Box: box, SecretKey: cfg.SecretKey, Log: log, ClientIP: clientIP,
+		TrustedProxies: cfg.TrustedProxies})
+
+	mounts := []func(*echo.Echo){dyn.Register, api.Register}
+	if cfg.MetricsToken != "" {
+		mounts = append(mounts, func(e *echo.Echo) { e.GET("/metrics", echo.WrapHandler(met.Handler(cfg.MetricsToken))) })
+	}
+	srv := httpserver.New(httpserver.Deps{Store: st, Log: log, ClientIP: clientIP, Version: version, Mount: mounts})
 
 	var wg sync.WaitGroup
 	bgctx, stopBackground := context.WithCancel(context.Background())
-	wg.Add(2)
+	wg.Add(3)
 	go func() { defer wg.Done(); brk.Run(bgctx, 2*time.Second) }()
 	go func() { defer wg.Done(); disp.Run(bgctx) }()
+	go func() { defer wg.Done(); housekeeping.Run(bgctx, st, cfg.Retention, time.Hour, log) }()
+	if cfg.MetricsListen != "" {
+		mln, err := net.Listen("tcp", cfg.MetricsListen)
+		if err != nil {
+			stopBackground()
+			wg.Wait()
+			return fmt.Errorf("%s: %w", config.MetricsAddr.Env(), err)
+		}
+		msrv := &http.Server{Handler: met.Handler(""), ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = msrv.Serve(mln) }()
+		defer msrv.Close()
+		log.Info("serving metrics", "url", "http://"+mln.Addr().String()+"/metrics")
+	}
 
 	log.Info("serving", "url", "http://"+ln.Addr().String(), "worker", disp.Worker())
 	err = srv.Serve(ctx, ln)

@@ -1,0 +1,520 @@
+package rest_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/ddnsbroker/ddnsbroker/api/rest"
+)
+
+// operation is one operation of the spec, as the generic checks need it.
+type operation struct {
+	id, method, path string
+	scope            string // read, write, session; "" for public
+	op               *openapi3.Operation
+}
+
+func operations(t *testing.T) []operation {
+	t.Helper()
+	spec, err := rest.GetSwagger()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []operation
+	for path, item := range spec.Paths.Map() {
+		for method, op := range item.Operations() {
+			o := operation{id: op.OperationID, method: method, path: path, op: op}
+			if op.Security == nil || len(*op.Security) > 0 {
+				o.scope, _ = op.Extensions["x-ddnsbroker-scope"].(string)
+				if o.scope == "" {
+					t.Errorf("%s needs authentication but has no x-ddnsbroker-scope", o.id)
+				}
+			}
+			out = append(out, o)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].id < out[j].id })
+	return out
+}
+
+func (o operation) declares(status int) bool { return o.op.Responses.Status(status) != nil }
+
+func (o operation) hasParam(in, name string) bool {
+	for _, p := range o.op.Parameters {
+		if p.Value.In == in && (name == "" || p.Value.Name == name) {
+			return true
+		}
+	}
+	return false
+}
+
+// withID fills the path's {id}.
+func (o operation) withID(id string) string { return strings.ReplaceAll(o.path, "{id}", id) }
+
+// TestContract calls every operation of openapi.yaml through the real router
+// on a real database, checking each answer against the spec, and fails if
+// any operation, or any status an operation declares, was never answered.
+func TestContract(t *testing.T) {
+	h := newHarness(t)
+	ops := operations(t)
+	session, refresh := h.login(adminName, adminPassword)
+	write, _ := h.apiToken(session, "deploy script", "write")
+	read, readID := h.apiToken(session, "dashboard", "read")
+
+	t.Run("401 without credentials", func(t *testing.T) {
+		for _, o := range ops {
+			if o.scope == "" {
+				continue
+			}
+			r := h.do(request{method: o.method, path: o.withID("1"), body: map[string]any{}})
+			if r.status != http.StatusUnauthorized {
+				t.Errorf("%s without a token: %d, want 401", o.id, r.status)
+			}
+			if r.header.Get("WWW-Authenticate") == "" {
+				t.Errorf("%s: 401 without WWW-Authenticate", o.id)
+			}
+		}
+	})
+
+	t.Run("403 for insufficient scope", func(t *testing.T) {
+		for _, o := range ops {
+			var token string
+			switch o.scope {
+			case "write":
+				token = read
+			case "session":
+				token = write
+			default:
+				continue
+			}
+			r := h.do(request{method: o.method, path: o.withID("1"), token: token, body: map[string]any{}})
+			if r.status != http.StatusForbidden {
+				t.Errorf("%s with a %s token: %d, want 403", o.id, map[string]string{"write": "read", "session": "write"}[o.scope], r.status)
+			}
+		}
+	})
+
+	t.Run("400 for requests that break the spec", func(t *testing.T) {
+		for _, o := range ops {
+			if !o.declares(http.StatusBadRequest) {
+				continue
+			}
+			req := request{method: o.method, token: session}
+			switch {
+			case strings.Contains(o.path, "{id}"):
+				req.path = o.withID("abc")
+			case o.op.RequestBody != nil:
+				req.path, req.raw = o.path, `{"name": `
+			case o.hasParam("query", "limit"):
+				req.path = o.path + "?limit=0"
+			case o.hasParam("cookie", ""):
+				req.path = o.path
+				req.cookies = []*http.Cookie{{Name: "ddnsbroker_refresh", Value: strings.Repeat("x", 300)}}
+			default:
+				t.Errorf("%s declares 400 but no generic bad request is known for it", o.id)
+				continue
+			}
+			r := h.do(req)
+			if r.status != http.StatusBadRequest {
+				t.Errorf("%s %s: %d, want 400: %s", o.id, req.path, r.status, r.body)
+				continue
+			}
+			if p := r.problem(t); p.Errors == nil || len(*p.Errors) == 0 {
+				t.Errorf("%s: 400 without errors[]: %s", o.id, r.body)
+			}
+		}
+	})
+
+	t.Run("404 for unknown ids", func(t *testing.T) {
+		for _, o := range ops {
+			if !strings.Contains(o.path, "{id}") {
+				continue
+			}
+			req := request{method: o.method, path: o.withID("987654321"), token: session}
+			if o.method == http.MethodPatch || o.method == http.MethodPut {
+				req.body = map[string]any{}
+			}
+			if r := h.do(req); r.status != http.StatusNotFound {
+				t.Errorf("%s: %d, want 404: %s", o.id, r.status, r.body)
+			}
+		}
+	})
+
+	// The main flow: every operation answering its success status.
+	var svc, svc2 rest.Service
+	var host rest.HostCreated
+	var rec1, rec2 rest.Record
+	t.Run("services", func(t *testing.T) {
+		svc = create[rest.Service](h, session, "/services", map[string]any{"name": "he.net", "protocol": "dyndns2",
+			"url": "https://dyn.dns.he.net/nic/update", "username_is_fqdn": true})
+		if svc.Id == 0 || !svc.UsernameIsFqdn || svc.Combined || svc.RecordCount != 0 {
+			t.Errorf("created %+v", svc)
+		}
+		svc2 = create[rest.Service](h, write, "/services", map[string]any{"name": "INWX", "protocol": "dyndns2",
+			"url": "https://dyndns.inwx.com/nic/update", "use_myipv6": true})
+		list := get[rest.ServiceList](h, read, "/services")
+		if len(list.Items) != 2 || list.Items[0].Name != "he.net" || list.NextCursor != nil {
+			t.Errorf("list %+v", list)
+		}
+		got := get[rest.Service](h, read, fmt.Sprintf("/services/%d", svc2.Id))
+		if !got.UseMyipv6 || got.Url != "https://dyndns.inwx.com/nic/update" {
+			t.Errorf("read %+v", got)
+		}
+		var patched rest.Service
+		h.do(request{method: "PATCH", path: fmt.Sprintf("/services/%d", svc2.Id), token: write,
+			body: map[string]any{"combined": true, "name": "inwx"}}).expect(t, 200).decode(t, &patched)
+		if !patched.Combined || !patched.UseMyipv6 || patched.Name != "inwx" {
+			t.Errorf("patched %+v", patched)
+		}
+		// Conflicts and domain rules.
+		p := h.do(request{method: "POST", path: "/services", token: session, body: map[string]any{"name": "HE.NET",
+			"protocol": "dyndns2", "url": "https://x.example/"}}).expect(t, 409).problem(t)
+		if !strings.Contains(*p.Detail, "name already exists") {
+			t.Errorf("conflict detail %q", *p.Detail)
+		}
+		h.do(request{method: "PATCH", path: fmt.Sprintf("/services/%d", svc2.Id), token: session,
+			body: map[string]any{"name": "he.net"}}).expect(t, 409)
+		p = h.do(request{method: "POST", path: "/services", token: session, body: map[string]any{"name": "x",
+			"protocol": "dyndns2", "url": "https://user:pw@x.example/"}}).expect(t, 422).problem(t)
+		if p.Errors == nil || (*p.Errors)[0].Field != "url" || strings.Contains(string(mustJSON(p)), "pw@") {
+			t.Errorf("422 %+v", p)
+		}
+		h.do(request{method: "PATCH", path: fmt.Sprintf("/services/%d", svc2.Id), token: session,
+			body: map[string]any{"url": "ftp://x.example/"}}).expect(t, 422)
+	})
+
+	t.Run("hosts", func(t *testing.T) {
+		host = create[rest.HostCreated](h, session, "/hosts", map[string]any{"fqdn": "Home.Example.NET.", "ipv4": "203.0.113.7",
+			"ipv6_prefix": "2001:db8:77:1::/64", "notes": "the router"})
+		if host.Fqdn != "home.example.net" || len(host.Secret) < 26 || deref(host.Ipv4) != "203.0.113.7" ||
+			deref(host.Ipv6Prefix) != "2001:db8:77:1::/64" || host.Ipv6 != nil {
+			t.Errorf("created %+v", host)
+		}
+		other := create[rest.HostCreated](h, write, "/hosts", map[string]any{"fqdn": "office.example.net",
+			"secret": "office-secret-1234", "enabled": false})
+		if other.Secret != "office-secret-1234" || other.Enabled {
+			t.Errorf("created %+v", other)
+		}
+		list := get[rest.HostList](h, read, "/hosts?q=EXAMPLE&enabled=true")
+		if len(list.Items) != 1 || list.Items[0].Id != host.Id {
+			t.Errorf("search %+v", list)
+		}
+		got := get[rest.Host](h, read, fmt.Sprintf("/hosts/%d", host.Id))
+		if got.Notes != "the router" {
+			t.Errorf("read %+v", got)
+		}
+		var patched rest.Host
+		h.do(request{method: "PATCH", path: fmt.Sprintf("/hosts/%d", other.Id), token: write,
+			body: map[string]any{"enabled": true, "ipv6_enabled": false}}).expect(t, 200).decode(t, &patched)
+		if !patched.Enabled || patched.Ipv6Enabled {
+			t.Errorf("patched %+v", patched)
+		}
+		h.do(request{method: "POST", path: "/hosts", token: session, body: map[string]any{"fqdn": "home.example.net"}}).expect(t, 409)
+		h.do(request{method: "PATCH", path: fmt.Sprintf("/hosts/%d", other.Id), token: session,
+			body: map[string]any{"fqdn": "HOME.example.net"}}).expect(t, 409)
+		p := h.do(request{method: "POST", path: "/hosts", token: session, body: map[string]any{"fqdn": "localhost",
+			"ipv4": "224.0.0.1"}}).expect(t, 422).problem(t)
+		if fields := fieldsOf(p); !slices.Equal(fields, []string{"fqdn", "ipv4"}) {
+			t.Errorf("422 fields %v: %+v", fields, p)
+		}
+		h.do(request{method: "PATCH", path: fmt.Sprintf("/hosts/%d", other.Id), token: session,
+			body: map[string]any{"fqdn": "no_dots"}}).expect(t, 422)
+		h.do(request{method: "DELETE", path: fmt.Sprintf("/hosts/%d", other.Id), token: write}).expect(t, 204)
+	})
+
+	t.Run("records", func(t *testing.T) {
+		rec1 = create[rest.Record](h, session, "/records", map[string]any{"host_id": host.Id, "service_id": svc.Id,
+			"password": "upstream-key-1", "ipv6_netmask": 64, "ipv6_host_identifier": "::cafe"})
+		if rec1.Fqdn != "home.example.net" || !rec1.PasswordSet || rec1.Ipv4Netmask != 32 || rec1.Ipv4HostIdentifier != "0.0.0.0" ||
+			deref(rec1.EffectiveIpv4) != "203.0.113.7" || deref(rec1.EffectiveIpv6) != "2001:db8:77:1::cafe" ||
+			rec1.Status.Ipv4.State != rest.SyncStatePending || deref(rec1.Status.Ipv4.Address) != "203.0.113.7" {
+			t.Errorf("created %+v", rec1)
+		}
+		rec2 = create[rest.Record](h, write, "/records", map[string]any{"host_id": host.Id, "service_id": svc2.Id,
+			"fqdn": "nas.example.net", "username": "nas", "ipv4_netmask": 24, "ipv4_host_identifier": "0.0.0.42",
+			"ipv6_netmask": 96, "ipv6_host_identifier": "::1"})
+		if deref(rec2.EffectiveIpv4) != "203.0.113.42" || rec2.PasswordSet || rec2.EffectiveIpv6 != nil ||
+			!hasWarning(rec2, rest.NoIpv6Base) {
+			t.Errorf("created %+v", rec2)
+		}
+		list := get[rest.RecordList](h, read, fmt.Sprintf("/records?host_id=%d&status=pending", host.Id))
+		if len(list.Items) != 2 || list.Items[0].Fqdn != "home.example.net" {
+			t.Errorf("list %+v", list)
+		}
+		list = get[rest.RecordList](h, read, fmt.Sprintf("/records?service_id=%d&q=NAS", svc2.Id))
+		if len(list.Items) != 1 || list.Items[0].Id != rec2.Id {
+			t.Errorf("filtered %+v", list)
+		}
+		get[rest.Record](h, read, fmt.Sprintf("/records/%d", rec1.Id))
+		var patched rest.Record
+		h.do(request{method: "PATCH", path: fmt.Sprintf("/records/%d", rec2.Id), token: write,
+			body: map[string]any{"ipv4_host_identifier": "0.0.0.43", "password": "nas-key"}}).expect(t, 200).decode(t, &patched)
+		if deref(patched.EffectiveIpv4) != "203.0.113.43" || !patched.PasswordSet {
+			t.Errorf("patched %+v", patched)
+		}
+		var preview rest.RecordPreview
+		h.do(request{method: "POST", path: "/records/preview", token: read, body: map[string]any{"host_id": host.Id,
+			"ipv4_netmask": 16, "ipv4_host_identifier": "10.20.30.40", "ipv6_netmask": 80, "ipv6_host_identifier": "::1"}}).
+			expect(t, 200).decode(t, &preview)
+		if deref(preview.EffectiveIpv4) != "203.0.30.40" || preview.EffectiveIpv6 != nil || len(preview.Warnings) != 2 ||
+			preview.Warnings[0].Code != rest.IdentifierMasked || preview.Warnings[1].Code != rest.NoIpv6Base {
+			t.Errorf("preview %+v", preview)
+		}
+		var q rest.Queued
+		h.do(request{method: "POST", path: fmt.Sprintf("/records/%d/resync", rec1.Id), token: write}).expect(t, 200).decode(t, &q)
+		if q.Queued != 2 {
+			t.Errorf("resync queued %d, want 2 (both families)", q.Queued)
+		}
+		deliveries := get[rest.DeliveryList](h, read, fmt.Sprintf("/records/%d/deliveries?limit=2", rec1.Id))
+		if len(deliveries.Items) != 2 || deliveries.NextCursor == nil || deliveries.Items[0].Reason != rest.Resync {
+			t.Errorf("deliveries %+v", deliveries)
+		}
+		rest2 := get[rest.DeliveryList](h, read, fmt.Sprintf("/records/%d/deliveries?limit=2&cursor=%s", rec1.Id, *deliveries.NextCursor))
+		if len(rest2.Items) != 2 || rest2.Items[0].State != rest.DeliveryStateSuperseded || rest2.NextCursor != nil {
+			t.Errorf("second page %+v", rest2)
+		}
+		// Conflicts and domain rules.
+		p := h.do(request{method: "POST", path: "/records", token: session, body: map[string]any{"host_id": host.Id,
+			"service_id": svc.Id}}).expect(t, 409).problem(t)
+		if !strings.Contains(*p.Detail, "already exists at this service") {
+			t.Errorf("conflict %q", *p.Detail)
+		}
+		h.do(request{method: "PATCH", path: fmt.Sprintf("/records/%d", rec2.Id), token: session,
+			body: map[string]any{"service_id": svc.Id, "fqdn": "home.example.net"}}).expect(t, 409)
+		p = h.do(request{method: "POST", path: "/records", token: session, body: map[string]any{"host_id": 999,
+			"service_id": 998}}).expect(t, 422).problem(t)
+		if fields := fieldsOf(p); !slices.Equal(fields, []string{"host_id", "service_id"}) {
+			t.Errorf("fields %v", fields)
+		}
+		h.do(request{method: "PATCH", path: fmt.Sprintf("/records/%d", rec2.Id), token: session,
+			body: map[string]any{"ipv6_host_identifier": "10.0.0.1"}}).expect(t, 422)
+		h.do(request{method: "POST", path: "/records/preview", token: session, body: map[string]any{"host_id": 999}}).expect(t, 422)
+	})
+
+	t.Run("host addresses, secret and resync", func(t *testing.T) {
+		var got rest.Host
+		h.do(request{method: "PUT", path: fmt.Sprintf("/hosts/%d/addresses", host.Id), token: write,
+			body: map[string]any{"ipv4": "198.51.100.9", "ipv6": "2001:db8:ffff::1", "ipv6_prefix": "2001:db8:77:1::/64"}}).
+			expect(t, 200).decode(t, &got)
+		if deref(got.Ipv4) != "198.51.100.9" || deref(got.Ipv6) != "2001:db8:ffff::1" {
+			t.Errorf("addresses %+v", got)
+		}
+		r := get[rest.Record](h, read, fmt.Sprintf("/records/%d", rec2.Id))
+		if deref(r.EffectiveIpv4) != "198.51.100.43" || deref(r.Status.Ipv4.Address) != "198.51.100.43" ||
+			deref(r.EffectiveIpv6) != "2001:db8:ffff::1" || !hasWarning(r, rest.Ipv6MixedBase) {
+			t.Errorf("record after the address change %+v", r)
+		}
+		h.do(request{method: "PUT", path: fmt.Sprintf("/hosts/%d/addresses", host.Id), token: write,
+			body: map[string]any{"ipv4": "2001:db8::1"}}).expect(t, 422)
+		var s rest.HostSecret
+		h.do(request{method: "POST", path: fmt.Sprintf("/hosts/%d/secret", host.Id), token: write}).expect(t, 200).decode(t, &s)
+		if len(s.Secret) < 26 || s.Secret == host.Secret {
+			t.Errorf("new secret %q", s.Secret)
+		}
+		h.do(request{method: "POST", path: fmt.Sprintf("/hosts/%d/secret", host.Id), token: write,
+			body: map[string]any{"secret": "chosen-by-admin"}}).expect(t, 200).decode(t, &s)
+		if s.Secret != "chosen-by-admin" {
+			t.Errorf("given secret %q", s.Secret)
+		}
+		var q rest.Queued
+		h.do(request{method: "POST", path: fmt.Sprintf("/hosts/%d/resync", host.Id), token: write}).expect(t, 200).decode(t, &q)
+		if q.Queued != 4 {
+			t.Errorf("host resync queued %d, want 4", q.Queued)
+		}
+	})
+
+	t.Run("events", func(t *testing.T) {
+		all := get[rest.EventList](h, read, "/events?limit=500")
+		if len(all.Items) < 10 || all.NextCursor != nil {
+			t.Fatalf("events %d", len(all.Items))
+		}
+		for i := 1; i < len(all.Items); i++ {
+			if all.Items[i].Id >= all.Items[i-1].Id {
+				t.Fatalf("events not newest first")
+			}
+		}
+		for _, e := range all.Items {
+			if strings.HasPrefix(e.Kind, "record.") || strings.HasPrefix(e.Kind, "service.") || strings.HasPrefix(e.Kind, "host.") {
+				if !strings.HasPrefix(e.Actor, "user admin") && !strings.HasPrefix(e.Actor, "token deploy script") {
+					t.Errorf("event %s without actor: %q", e.Kind, e.Actor)
+				}
+			}
+		}
+		var paged []rest.Event
+		cursor := ""
+		for range 50 {
+			page := get[rest.EventList](h, read, "/events?limit=3&host_id="+strconv.FormatInt(host.Id, 10)+cursor)
+			paged = append(paged, page.Items...)
+			if page.NextCursor == nil {
+				break
+			}
+			cursor = "&cursor=" + url.QueryEscape(*page.NextCursor)
+		}
+		want := 0
+		for _, e := range all.Items {
+			if e.HostId != nil && *e.HostId == host.Id {
+				want++
+			}
+		}
+		if len(paged) != want || want < 5 {
+			t.Errorf("paged %d host events, want %d", len(paged), want)
+		}
+		kinds := get[rest.EventList](h, read, "/events?kind=record.&since="+url.QueryEscape(time.Now().Add(-time.Hour).Format(time.RFC3339)))
+		for _, e := range kinds.Items {
+			if !strings.HasPrefix(e.Kind, "record.") {
+				t.Errorf("kind filter let %s through", e.Kind)
+			}
+		}
+		if len(kinds.Items) < 3 {
+			t.Errorf("record events %d", len(kinds.Items))
+		}
+		none := get[rest.EventList](h, read, "/events?until="+url.QueryEscape(time.Now().Add(-time.Hour).Format(time.RFC3339)))
+		if len(none.Items) != 0 {
+			t.Errorf("until filter: %d", len(none.Items))
+		}
+		h.do(request{method: "GET", path: "/events?cursor=bm9wZQ", token: read}).expect(t, 400)
+	})
+
+	t.Run("users and tokens", func(t *testing.T) {
+		u := create[rest.User](h, session, "/users", map[string]any{"username": "second", "password": "second-password"})
+		list := get[rest.UserList](h, read, "/users?limit=1")
+		if len(list.Items) != 1 || list.NextCursor == nil {
+			t.Errorf("users %+v", list)
+		}
+		get[rest.User](h, read, fmt.Sprintf("/users/%d", u.Id))
+		var patched rest.User
+		h.do(request{method: "PATCH", path: fmt.Sprintf("/users/%d", u.Id), token: session,
+			body: map[string]any{"username": "deputy", "password": "another-password"}}).expect(t, 200).decode(t, &patched)
+		if patched.Username != "deputy" {
+			t.Errorf("patched %+v", patched)
+		}
+		h.login("deputy", "another-password")
+		h.do(request{method: "POST", path: "/users", token: session, body: map[string]any{"username": "ADMIN",
+			"password": "whatever-long"}}).expect(t, 409)
+		h.do(request{method: "PATCH", path: fmt.Sprintf("/users/%d", u.Id), token: session,
+			body: map[string]any{"username": "admin"}}).expect(t, 409)
+		me := get[rest.Me](h, session, "/me")
+		h.do(request{method: "DELETE", path: fmt.Sprintf("/users/%d", me.Id), token: session}).expect(t, 409)
+		h.do(request{method: "DELETE", path: fmt.Sprintf("/users/%d", u.Id), token: session}).expect(t, 204)
+
+		tokens := get[rest.ApiTokenList](h, read, "/tokens")
+		if len(tokens.Items) != 2 || tokens.Items[0].Username != adminName || tokens.Items[1].LastUsedAt == nil {
+			t.Errorf("tokens %+v", tokens)
+		}
+		tok := get[rest.ApiToken](h, read, fmt.Sprintf("/tokens/%d", readID))
+		if tok.Scope != rest.Read || !strings.HasPrefix(read, tok.Prefix) {
+			t.Errorf("token %+v", tok)
+		}
+		h.do(request{method: "POST", path: "/tokens", token: session, body: map[string]any{"name": "old",
+			"scope": "read", "expires_at": time.Now().Add(-time.Minute).Format(time.RFC3339)}}).expect(t, 422)
+		_, tmpID := h.apiToken(session, "temporary", "read")
+		h.do(request{method: "DELETE", path: fmt.Sprintf("/tokens/%d", tmpID), token: session}).expect(t, 204)
+		me = get[rest.Me](h, write, "/me")
+		if me.AuthMethod != rest.Token || me.Scope != rest.Write || me.TokenId == nil {
+			t.Errorf("me with a token %+v", me)
+		}
+	})
+
+	t.Run("status", func(t *testing.T) {
+		st := get[rest.Status](h, read, "/status")
+		if st.Hosts.Total != 1 || st.Records.Total != 2 || st.Records.States.Pending != 4 || st.Deliveries.Pending != 4 ||
+			st.Deliveries.Superseded == 0 || st.OldestPendingAgeSeconds == nil {
+			t.Errorf("status %+v", st)
+		}
+	})
+
+	t.Run("deletes", func(t *testing.T) {
+		p := h.do(request{method: "DELETE", path: fmt.Sprintf("/hosts/%d", host.Id), token: write}).expect(t, 409).problem(t)
+		if *p.Detail != "the host still has 2 records; delete them first" {
+			t.Errorf("detail %q", *p.Detail)
+		}
+		p = h.do(request{method: "DELETE", path: fmt.Sprintf("/services/%d", svc.Id), token: write}).expect(t, 409).problem(t)
+		if !strings.Contains(*p.Detail, "1 record;") {
+			t.Errorf("detail %q", *p.Detail)
+		}
+		h.do(request{method: "DELETE", path: fmt.Sprintf("/records/%d", rec1.Id), token: write}).expect(t, 204)
+		h.do(request{method: "DELETE", path: fmt.Sprintf("/records/%d", rec2.Id), token: write}).expect(t, 204)
+		h.do(request{method: "DELETE", path: fmt.Sprintf("/services/%d", svc.Id), token: write}).expect(t, 204)
+		h.do(request{method: "DELETE", path: fmt.Sprintf("/hosts/%d", host.Id), token: write}).expect(t, 204)
+	})
+
+	t.Run("session", func(t *testing.T) {
+		r := h.do(request{method: "POST", path: "/auth/refresh", cookies: []*http.Cookie{refresh}}).expect(t, 200)
+		next := refreshCookieOf(t, r)
+		h.do(request{method: "POST", path: "/auth/logout", token: session, cookies: []*http.Cookie{next}}).expect(t, 204)
+		h.do(request{method: "POST", path: "/auth/refresh", cookies: []*http.Cookie{next}}).expect(t, 401)
+		h.do(request{method: "POST", path: "/auth/login", body: map[string]any{"username": adminName,
+			"password": "wrong"}}).expect(t, 401)
+	})
+
+	// Last, since it exhausts the login limits of this client address.
+	t.Run("login rate limit", func(t *testing.T) {
+		var r response
+		for range 20 {
+			r = h.do(request{method: "POST", path: "/auth/login", body: map[string]any{"username": "nobody", "password": "guess"}})
+			if r.status == http.StatusTooManyRequests {
+				break
+			}
+		}
+		r.expect(t, 429)
+		if ra, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || ra < 1 {
+			t.Errorf("Retry-After %q", r.header.Get("Retry-After"))
+		}
+	})
+
+	t.Run("every operation and declared status was answered", func(t *testing.T) {
+		for _, o := range ops {
+			for code := range o.op.Responses.Map() {
+				if code == "default" {
+					continue
+				}
+				status, _ := strconv.Atoi(code)
+				if !h.seen[o.id][status] {
+					t.Errorf("%s (%s %s): status %d was never answered", o.id, o.method, o.path, status)
+				}
+			}
+		}
+	})
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func fieldsOf(p rest.Problem) []string {
+	if p.Errors == nil {
+		return nil
+	}
+	var out []string
+	for _, e := range *p.Errors {
+		out = append(out, e.Field)
+	}
+	return out
+}
+
+func hasWarning(r rest.Record, code rest.WarningCode) bool {
+	for _, w := range r.Warnings {
+		if w.Code == code {
+			return true
+		}
+	}
+	return false
+}
+
+func mustJSON(v any) []byte {
+	b, _ := json.Marshal(v)
+	return b
+}

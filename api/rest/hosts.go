@@ -1,0 +1,249 @@
+package rest
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/ddnsbroker/ddnsbroker/api/auth"
+	"github.com/ddnsbroker/ddnsbroker/api/broker"
+	"github.com/ddnsbroker/ddnsbroker/api/dnsname"
+	"github.com/ddnsbroker/ddnsbroker/api/store"
+)
+
+func toHost(h store.Host) Host {
+	return Host{Id: h.ID, Fqdn: h.FQDN, Enabled: h.Enabled, Ipv4Enabled: h.IPv4Enabled, Ipv6Enabled: h.IPv6Enabled,
+		Ipv4: addrPtr(h.IPv4), Ipv6: addrPtr(h.IPv6), Ipv6Prefix: prefixPtr(h.Prefix),
+		Ipv4UpdatedAt: utcPtr(h.IPv4UpdatedAt), Ipv4ChangedAt: utcPtr(h.IPv4ChangedAt),
+		Ipv6UpdatedAt: utcPtr(h.IPv6UpdatedAt), Ipv6ChangedAt: utcPtr(h.IPv6ChangedAt), LastSeenAt: utcPtr(h.LastSeenAt),
+		Notes: h.Notes, RecordCount: h.RecordCount, CreatedAt: h.CreatedAt.UTC(), UpdatedAt: h.UpdatedAt.UTC()}
+}
+
+// ListHosts lists hosts by FQDN.
+func (s *Server) ListHosts(ctx context.Context, req ListHostsRequestObject) (ListHostsResponseObject, error) {
+	p := store.HostPage{Search: deref(req.Params.Q, ""), Enabled: req.Params.Enabled, Limit: pageLimit(req.Params.Limit)}
+	if err := decodeCursor(req.Params.Cursor, &p.AfterFQDN, &p.AfterID); err != nil {
+		return nil, err
+	}
+	limit := p.Limit
+	p.Limit++
+	rows, err := s.store.HostsPage(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	rows, next := page(rows, limit, func(h store.Host) []any { return []any{h.FQDN, h.ID} })
+	return ListHosts200JSONResponse{Items: mapSlice(rows, toHost), NextCursor: next}, nil
+}
+
+// CreateHost adds a host. Its secret is generated unless given, hashed,
+// and returned in this response only.
+func (s *Server) CreateHost(ctx context.Context, req CreateHostRequestObject) (CreateHostResponseObject, error) {
+	b := req.Body
+	fqdn, _ := dnsname.Normalize(b.Fqdn) // validated by its tag
+	n := store.NewHost{FQDN: fqdn, Enabled: deref(b.Enabled, true), IPv4Enabled: deref(b.Ipv4Enabled, true),
+		IPv6Enabled: deref(b.Ipv6Enabled, true), Notes: deref(b.Notes, "")}
+	if b.Ipv4 != nil && *b.Ipv4 != "" {
+		n.IPv4, _ = parseHostAddr(*b.Ipv4, 4)
+	}
+	if b.Ipv6 != nil && *b.Ipv6 != "" {
+		n.IPv6, _ = parseHostAddr(*b.Ipv6, 6)
+	}
+	if b.Ipv6Prefix != nil && *b.Ipv6Prefix != "" {
+		n.Prefix, _ = parsePrefix6(*b.Ipv6Prefix)
+	}
+	secret, err := s.newSecret(b.Secret)
+	if err != nil {
+		return nil, err
+	}
+	if n.SecretHash, err = auth.HashPassword(s.params, secret); err != nil {
+		return nil, err
+	}
+	var h store.Host
+	err = s.store.InTx(ctx, func(q *store.Queries) error {
+		if h, err = q.CreateHost(ctx, n); err != nil {
+			return err
+		}
+		id := h.ID
+		return event(ctx, q, store.Event{Kind: "host.created", HostID: &id, Message: fmt.Sprintf("host %s created", h.FQDN)}, nil)
+	})
+	if err != nil {
+		return nil, err
+	}
+	var out HostCreated
+	if err := convert(toHost(h), &out); err != nil {
+		return nil, err
+	}
+	out.Secret = secret
+	return CreateHost201JSONResponse(out), nil
+}
+
+// newSecret is the admin's secret or a generated one.
+func (s *Server) newSecret(given *string) (string, error) {
+	if given != nil {
+		return *given, nil
+	}
+	return auth.NewSecret()
+}
+
+// GetHost reads a host.
+func (s *Server) GetHost(ctx context.Context, req GetHostRequestObject) (GetHostResponseObject, error) {
+	h, err := s.store.Host(ctx, req.Id)
+	if err != nil {
+		return nil, orNotFound(err, "host", req.Id)
+	}
+	return GetHost200JSONResponse(toHost(h)), nil
+}
+
+// UpdateHost changes a host; turning a family on or off re-derives its
+// records' addresses, queueing or cancelling their deliveries.
+func (s *Server) UpdateHost(ctx context.Context, req UpdateHostRequestObject) (UpdateHostResponseObject, error) {
+	b := req.Body
+	p := store.HostPatch{Enabled: b.Enabled, IPv4Enabled: b.Ipv4Enabled, IPv6Enabled: b.Ipv6Enabled, Notes: b.Notes}
+	if b.Fqdn != nil {
+		fqdn, _ := dnsname.Normalize(*b.Fqdn)
+		p.FQDN = &fqdn
+	}
+	var h store.Host
+	err := s.store.InTx(ctx, func(q *store.Queries) error {
+		old, err := q.LockHost(ctx, req.Id)
+		if err != nil {
+			return orNotFound(err, "host", req.Id)
+		}
+		if h, err = q.UpdateHost(ctx, req.Id, p); err != nil {
+			return err
+		}
+		var changed []string
+		for _, f := range []struct {
+			name string
+			diff bool
+		}{{"fqdn", old.FQDN != h.FQDN}, {"enabled", old.Enabled != h.Enabled}, {"ipv4_enabled", old.IPv4Enabled != h.IPv4Enabled},
+			{"ipv6_enabled", old.IPv6Enabled != h.IPv6Enabled}, {"notes", old.Notes != h.Notes}} {
+			if f.diff {
+				changed = append(changed, f.name)
+			}
+		}
+		if len(changed) == 0 {
+			return nil
+		}
+		queued := 0
+		if old.IPv4Enabled != h.IPv4Enabled || old.IPv6Enabled != h.IPv6Enabled {
+			if queued, err = s.broker.Reconcile(ctx, q, h.ID, nil, "config", false); err != nil {
+				return err
+			}
+		}
+		id := h.ID
+		return event(ctx, q, store.Event{Kind: "host.updated", HostID: &id,
+			Message: fmt.Sprintf("host %s changed (%d deliveries queued)", h.FQDN, queued)}, map[string]any{"fields": changed})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return UpdateHost200JSONResponse(toHost(h)), nil
+}
+
+// DeleteHost removes a host without records.
+func (s *Server) DeleteHost(ctx context.Context, req DeleteHostRequestObject) (DeleteHostResponseObject, error) {
+	err := s.store.InTx(ctx, func(q *store.Queries) error {
+		if _, err := q.LockHost(ctx, req.Id); err != nil {
+			return orNotFound(err, "host", req.Id)
+		}
+		h, err := q.Host(ctx, req.Id) // with its record count (one added meanwhile trips the foreign key)
+		if err != nil {
+			return err
+		}
+		if h.RecordCount > 0 {
+			return conflict("the host still has %d %s; delete them first", h.RecordCount, plural(h.RecordCount, "record", "records"))
+		}
+		if err := q.DeleteHost(ctx, h.ID); err != nil {
+			return err
+		}
+		return event(ctx, q, store.Event{Kind: "host.deleted", Message: fmt.Sprintf("host %s deleted", h.FQDN)},
+			map[string]any{"host_id": h.ID, "fqdn": h.FQDN})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return DeleteHost204Response{}, nil
+}
+
+// RotateHostSecret replaces the update secret. Credential caches key on the
+// stored hash, so the old secret stops working on every replica at once.
+func (s *Server) RotateHostSecret(ctx context.Context, req RotateHostSecretRequestObject) (RotateHostSecretResponseObject, error) {
+	var given *string
+	if req.Body != nil {
+		given = req.Body.Secret
+	}
+	secret, err := s.newSecret(given)
+	if err != nil {
+		return nil, err
+	}
+	hash, err := auth.HashPassword(s.params, secret)
+	if err != nil {
+		return nil, err
+	}
+	err = s.store.InTx(ctx, func(q *store.Queries) error {
+		h, err := q.LockHost(ctx, req.Id)
+		if err != nil {
+			return orNotFound(err, "host", req.Id)
+		}
+		if err := q.SetHostSecret(ctx, h.ID, hash); err != nil {
+			return err
+		}
+		id := h.ID
+		return event(ctx, q, store.Event{Kind: "host.secret_rotated", HostID: &id, Message: fmt.Sprintf("update secret of %s replaced", h.FQDN)}, nil)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return RotateHostSecret200JSONResponse{Secret: secret}, nil
+}
+
+// SetHostAddresses sets a host's addresses by hand, through the broker,
+// exactly like a router's update.
+func (s *Server) SetHostAddresses(ctx context.Context, req SetHostAddressesRequestObject) (SetHostAddressesResponseObject, error) {
+	b := req.Body
+	var a broker.Addresses
+	if v := deref(b.Ipv4, ""); v != "" {
+		a.IPv4, _ = parseHostAddr(v, 4)
+	}
+	if v := deref(b.Ipv6, ""); v != "" {
+		a.IPv6, _ = parseHostAddr(v, 6)
+	}
+	if v := deref(b.Ipv6Prefix, ""); v != "" {
+		a.Prefix, _ = parsePrefix6(v)
+	}
+	var h store.Host
+	err := s.store.InTx(ctx, func(q *store.Queries) error {
+		if _, err := s.broker.SetAddresses(ctx, q, req.Id, a, principal(ctx).Actor()); err != nil {
+			return orNotFound(err, "host", req.Id)
+		}
+		var err error
+		h, err = q.Host(ctx, req.Id)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return SetHostAddresses200JSONResponse(toHost(h)), nil
+}
+
+// ResyncHost re-sends every record of a host.
+func (s *Server) ResyncHost(ctx context.Context, req ResyncHostRequestObject) (ResyncHostResponseObject, error) {
+	var queued int
+	err := s.store.InTx(ctx, func(q *store.Queries) error {
+		var err error
+		if queued, err = s.broker.Reconcile(ctx, q, req.Id, nil, "resync", true); err != nil {
+			return orNotFound(err, "host", req.Id)
+		}
+		h, err := q.Host(ctx, req.Id)
+		if err != nil {
+			return err
+		}
+		id := h.ID
+		return event(ctx, q, store.Event{Kind: "host.resync", HostID: &id,
+			Message: fmt.Sprintf("resync of %s requested (%d deliveries queued)", h.FQDN, queued)}, nil)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ResyncHost200JSONResponse{Queued: queued}, nil
+}

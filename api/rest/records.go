@@ -1,0 +1,350 @@
+package rest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+
+	"github.com/ddnsbroker/ddnsbroker/api/broker"
+	"github.com/ddnsbroker/ddnsbroker/api/dnsname"
+	"github.com/ddnsbroker/ddnsbroker/api/netcalc"
+	"github.com/ddnsbroker/ddnsbroker/api/store"
+)
+
+func toRecord(h store.Host, r store.Record) Record {
+	return Record{Id: r.ID, HostId: r.HostID, ServiceId: r.ServiceID, Fqdn: r.FQDN,
+		Ipv4Enabled: r.IPv4Enabled, Ipv4Netmask: r.IPv4Netmask, Ipv4HostIdentifier: r.IPv4HostIdentifier.String(),
+		Ipv6Enabled: r.IPv6Enabled, Ipv6Netmask: r.IPv6Netmask, Ipv6HostIdentifier: r.IPv6HostIdentifier.String(),
+		Username: r.Username, PasswordSet: r.Password != nil,
+		EffectiveIpv4: addrPtr(broker.Effective(h, r, 4)), EffectiveIpv6: addrPtr(broker.Effective(h, r, 6)),
+		Status:   RecordStatus{Ipv4: toFamilyStatus(r.V4), Ipv6: toFamilyStatus(r.V6)},
+		Warnings: recordWarnings(h, r), CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+}
+
+func toFamilyStatus(st store.RecordState) FamilyStatus {
+	return FamilyStatus{State: SyncState(st.State), Address: addrPtr(st.Desired), DeliveredAddress: addrPtr(st.Delivered),
+		Attempts: st.Attempts, LastAttemptAt: utcPtr(st.LastAttemptAt), LastSuccessAt: utcPtr(st.LastSuccessAt),
+		NextAttemptAt: utcPtr(st.NextAttemptAt), Message: st.Message}
+}
+
+// recordWarnings explains why a record sends nothing, or sends something
+// its owner may not expect.
+func recordWarnings(h store.Host, r store.Record) []Warning {
+	w := []Warning{}
+	add := func(code WarningCode, field, format string, args ...any) {
+		w = append(w, Warning{Code: code, Field: field, Message: fmt.Sprintf(format, args...)})
+	}
+	if !h.Enabled {
+		add(HostDisabled, "", "the host is disabled: its updates are refused")
+	}
+	if r.IPv4Enabled {
+		switch {
+		case !h.IPv4Enabled:
+			add(HostIpv4Disabled, "ipv4_enabled", "IPv4 is turned off on the host: nothing is sent for IPv4")
+		case !h.IPv4.IsValid():
+			add(NoIpv4Base, "ipv4_enabled", "the host has not reported an IPv4 address yet: nothing is sent for IPv4 until it does")
+		}
+		if masked(r.IPv4HostIdentifier, r.IPv4Netmask) {
+			add(IdentifierMasked, "ipv4_host_identifier", "the first %d bits of the host identifier are ignored: they come from the host's address", r.IPv4Netmask)
+		}
+	}
+	if r.IPv6Enabled {
+		switch {
+		case !h.IPv6Enabled:
+			add(HostIpv6Disabled, "ipv6_enabled", "IPv6 is turned off on the host: nothing is sent for IPv6")
+		case !broker.Effective(h, r, 6).IsValid():
+			add(NoIpv6Base, "ipv6_enabled", "the host has reported neither an IPv6 address nor a prefix covering /%d: nothing is sent for IPv6 until it does", r.IPv6Netmask)
+		case netcalc.MixedBase6(h.Prefix, r.IPv6Netmask) && h.IPv6.IsValid():
+			add(Ipv6MixedBase, "ipv6_netmask", "the netmask /%d is longer than the delegated prefix %s: bits %d to %d come from the router's WAN address, not from the prefix",
+				r.IPv6Netmask, h.Prefix, h.Prefix.Bits()+1, r.IPv6Netmask)
+		}
+		if masked(r.IPv6HostIdentifier, r.IPv6Netmask) {
+			add(IdentifierMasked, "ipv6_host_identifier", "the first %d bits of the host identifier are ignored: they come from the host's address", r.IPv6Netmask)
+		}
+	}
+	return w
+}
+
+// masked tells whether an identifier has bits under the netmask, which the
+// arithmetic replaces by the host's.
+func masked(id netip.Addr, bits int) bool {
+	if !id.IsValid() || bits <= 0 {
+		return false
+	}
+	p, err := id.Prefix(bits)
+	return err == nil && !p.Addr().IsUnspecified()
+}
+
+// ListRecords lists records with their delivery status.
+func (s *Server) ListRecords(ctx context.Context, req ListRecordsRequestObject) (ListRecordsResponseObject, error) {
+	p := store.RecordPage{HostID: deref(req.Params.HostId, 0), ServiceID: deref(req.Params.ServiceId, 0),
+		State: string(deref(req.Params.Status, "")), Search: deref(req.Params.Q, ""), Limit: pageLimit(req.Params.Limit)}
+	if err := decodeCursor(req.Params.Cursor, &p.AfterFQDN, &p.AfterID); err != nil {
+		return nil, err
+	}
+	limit := p.Limit
+	p.Limit++
+	rows, err := s.store.RecordsPage(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	rows, next := page(rows, limit, func(r store.Record) []any { return []any{r.FQDN, r.ID} })
+	hosts, err := s.store.HostsByID(ctx, mapSlice(rows, func(r store.Record) int64 { return r.HostID }))
+	if err != nil {
+		return nil, err
+	}
+	return ListRecords200JSONResponse{Items: mapSlice(rows, func(r store.Record) Record { return toRecord(hosts[r.HostID], r) }),
+		NextCursor: next}, nil
+}
+
+// CreateRecord adds a record and queues its first deliveries in the same
+// transaction.
+func (s *Server) CreateRecord(ctx context.Context, req CreateRecordRequestObject) (CreateRecordResponseObject, error) {
+	b := req.Body
+	n := store.NewRecord{HostID: b.HostId, ServiceID: b.ServiceId,
+		IPv4Enabled: deref(b.Ipv4Enabled, true), IPv4Netmask: deref(b.Ipv4Netmask, 32),
+		IPv6Enabled: deref(b.Ipv6Enabled, true), IPv6Netmask: deref(b.Ipv6Netmask, 128), Username: deref(b.Username, "")}
+	n.IPv4HostIdentifier, _ = parseIdentifier(deref(b.Ipv4HostIdentifier, "0.0.0.0"), 4)
+	n.IPv6HostIdentifier, _ = parseIdentifier(deref(b.Ipv6HostIdentifier, "::"), 6)
+	if b.Fqdn != nil {
+		n.FQDN, _ = dnsname.Normalize(*b.Fqdn)
+	}
+	if pw := deref(b.Password, ""); pw != "" {
+		n.Password, n.PasswordKey = s.box.Seal(pw)
+	}
+	var out Record
+	err := s.store.InTx(ctx, func(q *store.Queries) error {
+		h, err := q.Host(ctx, b.HostId)
+		missing := []FieldError{}
+		if errors.Is(err, store.ErrNotFound) {
+			missing = append(missing, fieldError("host_id", "host %d does not exist", b.HostId))
+		} else if err != nil {
+			return err
+		}
+		if _, err := q.Service(ctx, b.ServiceId); errors.Is(err, store.ErrNotFound) {
+			missing = append(missing, fieldError("service_id", "service %d does not exist", b.ServiceId))
+		} else if err != nil {
+			return err
+		}
+		if len(missing) > 0 {
+			return invalid(missing...)
+		}
+		if n.FQDN == "" {
+			n.FQDN = h.FQDN
+		}
+		r, err := q.CreateRecord(ctx, n)
+		if err != nil {
+			return err
+		}
+		queued, err := s.broker.Reconcile(ctx, q, h.ID, []int64{r.ID}, "config", true)
+		if err != nil {
+			return err
+		}
+		hid, rid, sid := h.ID, r.ID, r.ServiceID
+		if err := event(ctx, q, store.Event{Kind: "record.created", HostID: &hid, RecordID: &rid, ServiceID: &sid,
+			Message: fmt.Sprintf("record %s created (%d deliveries queued)", r.FQDN, queued)}, nil); err != nil {
+			return err
+		}
+		out, err = s.readRecord(ctx, q, r.ID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return CreateRecord201JSONResponse(out), nil
+}
+
+func (s *Server) readRecord(ctx context.Context, q *store.Queries, id int64) (Record, error) {
+	r, err := q.Record(ctx, id)
+	if err != nil {
+		return Record{}, orNotFound(err, "record", id)
+	}
+	h, err := q.Host(ctx, r.HostID)
+	if err != nil {
+		return Record{}, err
+	}
+	return toRecord(h, r), nil
+}
+
+// GetRecord reads a record with its delivery status.
+func (s *Server) GetRecord(ctx context.Context, req GetRecordRequestObject) (GetRecordResponseObject, error) {
+	r, err := s.readRecord(ctx, &s.store.Queries, req.Id)
+	if err != nil {
+		return nil, err
+	}
+	return GetRecord200JSONResponse(r), nil
+}
+
+// UpdateRecord changes a record. What the upstream cannot know about (name,
+// service, credentials) re-sends the record; an address setting sends it
+// when its address changes.
+func (s *Server) UpdateRecord(ctx context.Context, req UpdateRecordRequestObject) (UpdateRecordResponseObject, error) {
+	b := req.Body
+	p := store.RecordPatch{ServiceID: b.ServiceId, IPv4Enabled: b.Ipv4Enabled, IPv4Netmask: b.Ipv4Netmask,
+		IPv6Enabled: b.Ipv6Enabled, IPv6Netmask: b.Ipv6Netmask, Username: b.Username}
+	if b.Fqdn != nil {
+		fqdn, _ := dnsname.Normalize(*b.Fqdn)
+		p.FQDN = &fqdn
+	}
+	if b.Ipv4HostIdentifier != nil {
+		a, _ := parseIdentifier(*b.Ipv4HostIdentifier, 4)
+		p.IPv4HostIdentifier = &a
+	}
+	if b.Ipv6HostIdentifier != nil {
+		a, _ := parseIdentifier(*b.Ipv6HostIdentifier, 6)
+		p.IPv6HostIdentifier = &a
+	}
+	if b.Password != nil {
+		if *b.Password == "" {
+			p.ClearPassword = true
+		} else {
+			p.Password, p.PasswordKey = s.box.Seal(*b.Password)
+		}
+	}
+	var out Record
+	err := s.store.InTx(ctx, func(q *store.Queries) error {
+		old, err := q.Record(ctx, req.Id)
+		if err != nil {
+			return orNotFound(err, "record", req.Id)
+		}
+		if b.ServiceId != nil {
+			if _, err := q.Service(ctx, *b.ServiceId); errors.Is(err, store.ErrNotFound) {
+				return invalid(fieldError("service_id", "service %d does not exist", *b.ServiceId))
+			} else if err != nil {
+				return err
+			}
+		}
+		r, err := q.UpdateRecord(ctx, req.Id, p)
+		if err != nil {
+			return err
+		}
+		var resend, rederive []string // fields that need a forced send, or a recomputation
+		for _, f := range []struct {
+			name  string
+			diff  bool
+			force bool
+		}{
+			{"fqdn", old.FQDN != r.FQDN, true},
+			{"service_id", old.ServiceID != r.ServiceID, true},
+			{"username", old.Username != r.Username, true},
+			{"password", p.Password != nil || (p.ClearPassword && old.Password != nil), true},
+			{"ipv4_enabled", old.IPv4Enabled != r.IPv4Enabled, false},
+			{"ipv4_netmask", old.IPv4Netmask != r.IPv4Netmask, false},
+			{"ipv4_host_identifier", old.IPv4HostIdentifier != r.IPv4HostIdentifier, false},
+			{"ipv6_enabled", old.IPv6Enabled != r.IPv6Enabled, false},
+			{"ipv6_netmask", old.IPv6Netmask != r.IPv6Netmask, false},
+			{"ipv6_host_identifier", old.IPv6HostIdentifier != r.IPv6HostIdentifier, false},
+		} {
+			switch {
+			case f.diff && f.force:
+				resend = append(resend, f.name)
+			case f.diff:
+				rederive = append(rederive, f.name)
+			}
+		}
+		if len(resend)+len(rederive) > 0 {
+			queued, err := s.broker.Reconcile(ctx, q, r.HostID, []int64{r.ID}, "config", len(resend) > 0)
+			if err != nil {
+				return err
+			}
+			hid, rid, sid := r.HostID, r.ID, r.ServiceID
+			if err := event(ctx, q, store.Event{Kind: "record.updated", HostID: &hid, RecordID: &rid, ServiceID: &sid,
+				Message: fmt.Sprintf("record %s changed (%d deliveries queued)", r.FQDN, queued)},
+				map[string]any{"fields": append(resend, rederive...)}); err != nil {
+				return err
+			}
+		}
+		out, err = s.readRecord(ctx, q, r.ID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return UpdateRecord200JSONResponse(out), nil
+}
+
+// DeleteRecord removes a record with its states and deliveries.
+func (s *Server) DeleteRecord(ctx context.Context, req DeleteRecordRequestObject) (DeleteRecordResponseObject, error) {
+	err := s.store.InTx(ctx, func(q *store.Queries) error {
+		r, err := q.Record(ctx, req.Id)
+		if err != nil {
+			return orNotFound(err, "record", req.Id)
+		}
+		if err := q.DeleteRecord(ctx, r.ID); err != nil {
+			return err
+		}
+		hid, sid := r.HostID, r.ServiceID
+		return event(ctx, q, store.Event{Kind: "record.deleted", HostID: &hid, ServiceID: &sid,
+			Message: fmt.Sprintf("record %s deleted", r.FQDN)}, map[string]any{"record_id": r.ID, "fqdn": r.FQDN})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return DeleteRecord204Response{}, nil
+}
+
+// ResyncRecord re-sends a record, even what the upstream already holds, and
+// lifts a failed or blocked state.
+func (s *Server) ResyncRecord(ctx context.Context, req ResyncRecordRequestObject) (ResyncRecordResponseObject, error) {
+	var queued int
+	err := s.store.InTx(ctx, func(q *store.Queries) error {
+		r, err := q.Record(ctx, req.Id)
+		if err != nil {
+			return orNotFound(err, "record", req.Id)
+		}
+		if queued, err = s.broker.Reconcile(ctx, q, r.HostID, []int64{r.ID}, "resync", true); err != nil {
+			return err
+		}
+		hid, rid, sid := r.HostID, r.ID, r.ServiceID
+		return event(ctx, q, store.Event{Kind: "record.resync", HostID: &hid, RecordID: &rid, ServiceID: &sid,
+			Message: fmt.Sprintf("resync of %s requested (%d deliveries queued)", r.FQDN, queued)}, nil)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ResyncRecord200JSONResponse{Queued: queued}, nil
+}
+
+// ListRecordDeliveries lists a record's delivery jobs, newest first.
+func (s *Server) ListRecordDeliveries(ctx context.Context, req ListRecordDeliveriesRequestObject) (ListRecordDeliveriesResponseObject, error) {
+	var before int64
+	if err := decodeCursor(req.Params.Cursor, &before); err != nil {
+		return nil, err
+	}
+	if _, err := s.store.Record(ctx, req.Id); err != nil {
+		return nil, orNotFound(err, "record", req.Id)
+	}
+	limit := pageLimit(req.Params.Limit)
+	rows, err := s.store.DeliveriesPage(ctx, req.Id, before, limit+1)
+	if err != nil {
+		return nil, err
+	}
+	rows, next := page(rows, limit, func(d store.Delivery) []any { return []any{d.ID} })
+	return ListRecordDeliveries200JSONResponse{Items: mapSlice(rows, toDelivery), NextCursor: next}, nil
+}
+
+func toDelivery(d store.Delivery) Delivery {
+	return Delivery{Id: d.ID, RecordId: d.RecordID, Family: DeliveryFamily(d.Family), Address: d.Address.String(),
+		Reason: DeliveryReason(d.Reason), State: DeliveryState(d.State), Attempts: d.Attempts,
+		NextAttemptAt: d.NextAttemptAt.UTC(), Result: d.Result, CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC(),
+		FinishedAt: utcPtr(d.FinishedAt)}
+}
+
+// PreviewRecord computes what an unsaved record would point to now.
+func (s *Server) PreviewRecord(ctx context.Context, req PreviewRecordRequestObject) (PreviewRecordResponseObject, error) {
+	b := req.Body
+	h, err := s.store.Host(ctx, b.HostId)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, invalid(fieldError("host_id", "host %d does not exist", b.HostId))
+	}
+	if err != nil {
+		return nil, err
+	}
+	r := store.Record{HostID: h.ID, IPv4Enabled: deref(b.Ipv4Enabled, true), IPv4Netmask: deref(b.Ipv4Netmask, 32),
+		IPv6Enabled: deref(b.Ipv6Enabled, true), IPv6Netmask: deref(b.Ipv6Netmask, 128)}
+	r.IPv4HostIdentifier, _ = parseIdentifier(deref(b.Ipv4HostIdentifier, "0.0.0.0"), 4)
+	r.IPv6HostIdentifier, _ = parseIdentifier(deref(b.Ipv6HostIdentifier, "::"), 6)
+	return PreviewRecord200JSONResponse{EffectiveIpv4: addrPtr(broker.Effective(h, r, 4)),
+		EffectiveIpv6: addrPtr(broker.Effective(h, r, 6)), Warnings: recordWarnings(h, r)}, nil
+}

@@ -1,0 +1,331 @@
+// Package rest is DDnsBroker's JSON API under /api/v1. The contract is
+// openapi.yaml at the repository root; openapi.gen.go is generated from it
+// (types, the Echo strict server interface, the embedded spec), and the
+// handlers here implement that interface, one file per resource. Requests are
+// validated against the spec before a handler runs and against the domain's
+// rules (validator/v10 tags carried by the spec) when it starts; every error
+// becomes application/problem+json in one function, problem.go's writeProblem.
+package rest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/go-playground/validator/v10"
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/ddnsbroker/ddnsbroker/api/auth"
+	"github.com/ddnsbroker/ddnsbroker/api/broker"
+	"github.com/ddnsbroker/ddnsbroker/api/secretbox"
+	"github.com/ddnsbroker/ddnsbroker/api/store"
+)
+
+// BasePath is where the API is mounted; the spec's server URL says the same.
+const BasePath = "/api/v1"
+
+// maxBody bounds request bodies; no request of this API comes close.
+const maxBody = "1M"
+
+// requestTimeout bounds the database work of one request, so that a
+// database that stopped answering turns into 503s instead of piled-up
+// goroutines.
+const requestTimeout = 15 * time.Second
+
+// scopeExtension names, on each operation of the spec, what it needs of its
+// caller: read, write or session (see auth.Scope).
+const scopeExtension = "x-ddnsbroker-scope"
+
+// Deps are what the API needs.
+type Deps struct {
+	Store  *store.Store
+	Broker *broker.Broker
+	// Box seals upstream credentials.
+	Box *secretbox.Box
+	// SecretKey is the server's secret; the access-token key is derived from it.
+	SecretKey []byte
+	Log       *slog.Logger
+	// ClientIP finds a request's client address (nil: the TCP peer).
+	ClientIP func(*http.Request) netip.Addr
+	// TrustedProxies are the peers whose X-Forwarded-Proto is believed when
+	// deciding whether the refresh cookie is Secure.
+	TrustedProxies []netip.Prefix
+	// PasswordParams hash new passwords and secrets (zero: auth.DefaultParams;
+	// tests pass auth.TestParams).
+	PasswordParams auth.Params
+	// LoginLimits tune the login rate limits (zero: DefaultLoginLimits).
+	LoginLimits LoginLimits
+}
+
+// Server implements the generated StrictServerInterface.
+type Server struct {
+	store    *store.Store
+	broker   *broker.Broker
+	box      *secretbox.Box
+	log      *slog.Logger
+	clientIP func(*http.Request) netip.Addr
+	proxies  []netip.Prefix
+	params   auth.Params
+	access   *auth.AccessTokens
+	bearer   *auth.Bearer
+	spec     *openapi3.T
+	validate *validator.Validate
+	logins   *logins
+}
+
+var _ StrictServerInterface = (*Server)(nil)
+
+// New builds the API.
+func New(d Deps) *Server {
+	spec, err := GetSwagger()
+	if err != nil {
+		panic("rest: embedded openapi spec: " + err.Error()) // generated from a spec that loaded; cannot happen
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	if d.ClientIP == nil {
+		d.ClientIP = func(r *http.Request) netip.Addr { return peer(r) }
+	}
+	if d.PasswordParams == (auth.Params{}) {
+		d.PasswordParams = auth.DefaultParams
+	}
+	access := auth.NewAccessTokens(secretbox.DeriveKey(d.SecretKey, "jwt"), auth.AccessTokenTTL)
+	return &Server{
+		store: d.Store, broker: d.Broker, box: d.Box, log: d.Log, clientIP: d.ClientIP, proxies: d.TrustedProxies,
+		params: d.PasswordParams, access: access, bearer: auth.NewBearer(d.Store, access), spec: spec,
+		validate: newValidator(), logins: newLogins(d.LoginLimits, d.PasswordParams),
+	}
+}
+
+// Register mounts the API under BasePath. Every operation of the spec gets
+// its authentication (by its x-ddnsbroker-scope) and request validation;
+// methods the spec does not define on a path answer 405 and unknown paths
+// 404, both as problem+json.
+func (s *Server) Register(e *echo.Echo) {
+	ops := map[string]echo.MiddlewareFunc{} // by method and Echo path
+	g := e.Group(BasePath, s.problems, middleware.BodyLimit(maxBody), s.requestInfo, func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if mw, ok := ops[c.Request().Method+" "+c.Path()]; ok {
+				return mw(next)(c)
+			}
+			return next(c)
+		}
+	})
+	for _, path := range s.spec.Paths.InMatchingOrder() {
+		item := s.spec.Paths.Value(path)
+		var allowed []string
+		for method, op := range item.Operations() {
+			allowed = append(allowed, method)
+			ops[method+" "+BasePath+echoPath(path)] = s.operation(&routers.Route{Spec: s.spec, Path: path, PathItem: item,
+				Method: method, Operation: op})
+		}
+		slices.Sort(allowed)
+		for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+			if !slices.Contains(allowed, m) {
+				g.Add(m, echoPath(path), methodNotAllowed(allowed))
+			}
+		}
+	}
+	RegisterHandlers(g, NewStrictHandler(s, []StrictMiddlewareFunc{s.validateBody}))
+}
+
+// operation is what runs before an operation's handler: authentication by
+// its scope (unless public), then validation against the spec.
+func (s *Server) operation(route *routers.Route) echo.MiddlewareFunc {
+	validate := s.validateRequest(route)
+	scope, public := operationScope(s.spec, route.Operation)
+	if public {
+		return validate
+	}
+	require := s.bearer.Require(scope)
+	return func(next echo.HandlerFunc) echo.HandlerFunc { return require(validate(next)) }
+}
+
+// operationScope reads what an operation needs; public operations (login,
+// refresh) have an empty security list.
+func operationScope(spec *openapi3.T, op *openapi3.Operation) (scope auth.Scope, public bool) {
+	sec := spec.Security
+	if op.Security != nil {
+		sec = *op.Security
+	}
+	if len(sec) == 0 {
+		return "", true
+	}
+	v, _ := op.Extensions[scopeExtension].(string)
+	switch s := auth.Scope(v); s {
+	case auth.ScopeRead, auth.ScopeWrite, auth.ScopeSession:
+		return s, false
+	}
+	panic(fmt.Sprintf("rest: operation %s has no valid %s", op.OperationID, scopeExtension))
+}
+
+// echoPath turns /hosts/{id} into /hosts/:id.
+func echoPath(p string) string {
+	parts := strings.Split(p, "/")
+	for i, part := range parts {
+		if strings.HasPrefix(part, "{") && strings.HasSuffix(part, "}") {
+			parts[i] = ":" + part[1:len(part)-1]
+		}
+	}
+	return strings.Join(parts, "/")
+}
+
+func methodNotAllowed(allowed []string) echo.HandlerFunc {
+	allow := strings.Join(allowed, ", ")
+	return func(c echo.Context) error {
+		c.Response().Header().Set(echo.HeaderAllow, allow)
+		return echo.NewHTTPError(http.StatusMethodNotAllowed, "this path allows "+allow)
+	}
+}
+
+// problems is the API's outermost middleware: it turns every error and panic
+// below it into a problem+json answer, so nothing reaches the server-wide
+// error handler.
+func (s *Server) problems(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				if r == http.ErrAbortHandler {
+					panic(r)
+				}
+				err = fmt.Errorf("panic: %v", r)
+			}
+			if err != nil {
+				s.writeProblem(c, err)
+				err = nil
+			}
+		}()
+		return next(c)
+	}
+}
+
+type infoKey struct{}
+
+// requestInfo is what handlers, which see only a context, need of the HTTP request.
+type requestInfo struct {
+	secure   bool // came over TLS, directly or through a trusted proxy
+	clientIP netip.Addr
+}
+
+func infoFrom(ctx context.Context) requestInfo {
+	i, _ := ctx.Value(infoKey{}).(requestInfo)
+	return i
+}
+
+func (s *Server) requestInfo(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		info := requestInfo{secure: s.secure(r), clientIP: s.clientIP(r)}
+		ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), infoKey{}, info), requestTimeout)
+		defer cancel()
+		c.SetRequest(r.WithContext(ctx))
+		return next(c)
+	}
+}
+
+func (s *Server) secure(r *http.Request) bool {
+	if r.TLS != nil {
+		return true
+	}
+	p := peer(r)
+	for _, t := range s.proxies {
+		if t.Contains(p) {
+			return strings.EqualFold(strings.TrimSpace(r.Header.Get("X-Forwarded-Proto")), "https")
+		}
+	}
+	return false
+}
+
+func peer(r *http.Request) netip.Addr {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
+}
+
+// event appends a history line in the caller's transaction, with the
+// principal of the request as its actor.
+func event(ctx context.Context, q *store.Queries, e store.Event, data map[string]any) error {
+	if e.Actor == "" {
+		if p, ok := auth.PrincipalFrom(ctx); ok {
+			e.Actor = p.Actor()
+		}
+	}
+	if data != nil {
+		b, err := json.Marshal(data)
+		if err != nil {
+			return err
+		}
+		e.Data = b
+	}
+	return q.AddEvent(ctx, e)
+}
+
+func principal(ctx context.Context) auth.Principal {
+	p, _ := auth.PrincipalFrom(ctx)
+	return p
+}
+
+// Helpers for the generated types.
+
+func addrPtr(a netip.Addr) *string {
+	if !a.IsValid() {
+		return nil
+	}
+	s := a.String()
+	return &s
+}
+
+func prefixPtr(p netip.Prefix) *string {
+	if !p.IsValid() {
+		return nil
+	}
+	s := p.String()
+	return &s
+}
+
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+func deref[T any](p *T, def T) T {
+	if p == nil {
+		return def
+	}
+	return *p
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// convert copies a value into a generated type that has the same fields
+// and more (the spec's allOf compositions).
+func convert(from, to any) error {
+	b, err := json.Marshal(from)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, to)
+}
+
+// plural picks the word for n things.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}

@@ -1,0 +1,88 @@
+package rest
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/ddnsbroker/ddnsbroker/api/auth"
+	"github.com/ddnsbroker/ddnsbroker/api/store"
+)
+
+func toToken(t store.APIToken) ApiToken {
+	return ApiToken{Id: t.ID, UserId: t.UserID, Username: t.Username, Name: t.Name, Scope: TokenScope(t.Scope),
+		Prefix: t.Prefix, ExpiresAt: utcPtr(t.ExpiresAt), LastUsedAt: utcPtr(t.LastUsedAt), CreatedAt: t.CreatedAt.UTC()}
+}
+
+// ListTokens lists every account's API tokens, never their values.
+func (s *Server) ListTokens(ctx context.Context, req ListTokensRequestObject) (ListTokensResponseObject, error) {
+	var after int64
+	if err := decodeCursor(req.Params.Cursor, &after); err != nil {
+		return nil, err
+	}
+	limit := pageLimit(req.Params.Limit)
+	rows, err := s.store.APITokensPage(ctx, after, limit+1)
+	if err != nil {
+		return nil, err
+	}
+	rows, next := page(rows, limit, func(t store.APIToken) []any { return []any{t.ID} })
+	return ListTokens200JSONResponse{Items: mapSlice(rows, toToken), NextCursor: next}, nil
+}
+
+// CreateToken makes an API token for the logged-in user. The token is in
+// this response only; the database keeps its SHA-256.
+func (s *Server) CreateToken(ctx context.Context, req CreateTokenRequestObject) (CreateTokenResponseObject, error) {
+	b := req.Body
+	if b.ExpiresAt != nil && !b.ExpiresAt.After(time.Now()) {
+		return nil, invalid(fieldError("expires_at", "must be in the future"))
+	}
+	token, prefix := auth.NewAPIToken()
+	var t store.APIToken
+	err := s.store.InTx(ctx, func(q *store.Queries) error {
+		var err error
+		t, err = q.CreateAPIToken(ctx, store.NewAPIToken{UserID: principal(ctx).UserID, Name: b.Name, Scope: string(b.Scope),
+			Prefix: prefix, Hash: auth.TokenHash(token), ExpiresAt: b.ExpiresAt})
+		if err != nil {
+			return err
+		}
+		return event(ctx, q, store.Event{Kind: "token.created",
+			Message: fmt.Sprintf("API token %s (%s) created for %s", t.Name, t.Scope, t.Username)}, map[string]any{"token_id": t.ID})
+	})
+	if err != nil {
+		return nil, err
+	}
+	var out ApiTokenCreated
+	if err := convert(toToken(t), &out); err != nil {
+		return nil, err
+	}
+	out.Token = token
+	return CreateToken201JSONResponse(out), nil
+}
+
+// GetToken reads a token's metadata.
+func (s *Server) GetToken(ctx context.Context, req GetTokenRequestObject) (GetTokenResponseObject, error) {
+	t, err := s.store.APIToken(ctx, req.Id)
+	if err != nil {
+		return nil, orNotFound(err, "token", req.Id)
+	}
+	return GetToken200JSONResponse(toToken(t)), nil
+}
+
+// DeleteToken revokes a token; it stops working with the next request.
+func (s *Server) DeleteToken(ctx context.Context, req DeleteTokenRequestObject) (DeleteTokenResponseObject, error) {
+	err := s.store.InTx(ctx, func(q *store.Queries) error {
+		t, err := q.APIToken(ctx, req.Id)
+		if err != nil {
+			return orNotFound(err, "token", req.Id)
+		}
+		if err := q.DeleteAPIToken(ctx, t.ID); err != nil {
+			return err
+		}
+		return event(ctx, q, store.Event{Kind: "token.deleted",
+			Message: fmt.Sprintf("API token %s of %s revoked", t.Name, t.Username)}, map[string]any{"token_id": t.ID})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return DeleteToken204Response{}, nil
+}

@@ -1,0 +1,125 @@
+package rest
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/ddnsbroker/ddnsbroker/api/auth"
+	"github.com/ddnsbroker/ddnsbroker/api/store"
+)
+
+func toUser(u store.User) User {
+	return User{Id: u.ID, Username: u.Username, CreatedAt: u.CreatedAt.UTC(), UpdatedAt: u.UpdatedAt.UTC(),
+		LastLoginAt: utcPtr(u.LastLoginAt)}
+}
+
+// ListUsers lists admin accounts.
+func (s *Server) ListUsers(ctx context.Context, req ListUsersRequestObject) (ListUsersResponseObject, error) {
+	var after int64
+	if err := decodeCursor(req.Params.Cursor, &after); err != nil {
+		return nil, err
+	}
+	limit := pageLimit(req.Params.Limit)
+	rows, err := s.store.UsersPage(ctx, after, limit+1)
+	if err != nil {
+		return nil, err
+	}
+	rows, next := page(rows, limit, func(u store.User) []any { return []any{u.ID} })
+	return ListUsers200JSONResponse{Items: mapSlice(rows, toUser), NextCursor: next}, nil
+}
+
+// CreateUser adds an admin account.
+func (s *Server) CreateUser(ctx context.Context, req CreateUserRequestObject) (CreateUserResponseObject, error) {
+	hash, err := auth.HashPassword(s.params, req.Body.Password)
+	if err != nil {
+		return nil, err
+	}
+	var u store.User
+	err = s.store.InTx(ctx, func(q *store.Queries) error {
+		if u, err = q.CreateUser(ctx, req.Body.Username, hash); err != nil {
+			return err
+		}
+		return event(ctx, q, store.Event{Kind: "user.created", Message: fmt.Sprintf("account %s created", u.Username)},
+			map[string]any{"user_id": u.ID})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return CreateUser201JSONResponse(toUser(u)), nil
+}
+
+// GetUser reads an admin account.
+func (s *Server) GetUser(ctx context.Context, req GetUserRequestObject) (GetUserResponseObject, error) {
+	u, err := s.store.User(ctx, req.Id)
+	if err != nil {
+		return nil, orNotFound(err, "user", req.Id)
+	}
+	return GetUser200JSONResponse(toUser(u)), nil
+}
+
+// UpdateUser renames an account or sets its password; a new password ends
+// the account's web sessions.
+func (s *Server) UpdateUser(ctx context.Context, req UpdateUserRequestObject) (UpdateUserResponseObject, error) {
+	b := req.Body
+	var hash string
+	if b.Password != nil {
+		var err error
+		if hash, err = auth.HashPassword(s.params, *b.Password); err != nil {
+			return nil, err
+		}
+	}
+	var u store.User
+	err := s.store.InTx(ctx, func(q *store.Queries) error {
+		old, err := q.User(ctx, req.Id)
+		if err != nil {
+			return orNotFound(err, "user", req.Id)
+		}
+		var changed []string
+		if b.Username != nil && *b.Username != old.Username {
+			if err := q.RenameUser(ctx, old.ID, *b.Username); err != nil {
+				return err
+			}
+			changed = append(changed, "username")
+		}
+		if hash != "" {
+			if err := q.SetUserPassword(ctx, old.ID, hash); err != nil {
+				return err
+			}
+			changed = append(changed, "password")
+		}
+		if u, err = q.User(ctx, old.ID); err != nil {
+			return err
+		}
+		if len(changed) == 0 {
+			return nil
+		}
+		return event(ctx, q, store.Event{Kind: "user.updated", Message: fmt.Sprintf("account %s changed", u.Username)},
+			map[string]any{"user_id": u.ID, "fields": changed})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return UpdateUser200JSONResponse(toUser(u)), nil
+}
+
+// DeleteUser removes an account with its tokens; nobody can delete their own.
+func (s *Server) DeleteUser(ctx context.Context, req DeleteUserRequestObject) (DeleteUserResponseObject, error) {
+	if req.Id == principal(ctx).UserID {
+		return nil, conflict("you cannot delete your own account; log in as another admin to do it")
+	}
+	err := s.store.InTx(ctx, func(q *store.Queries) error {
+		u, err := q.User(ctx, req.Id)
+		if err != nil {
+			return orNotFound(err, "user", req.Id)
+		}
+		if err := q.DeleteUser(ctx, u.ID); err != nil {
+			return err
+		}
+		return event(ctx, q, store.Event{Kind: "user.deleted", Message: fmt.Sprintf("account %s deleted", u.Username)},
+			map[string]any{"user_id": u.ID})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return DeleteUser204Response{}, nil
+}

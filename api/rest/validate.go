@@ -1,0 +1,324 @@
+package rest
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"net/url"
+	"reflect"
+	"regexp"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/go-playground/validator/v10"
+	"github.com/labstack/echo/v4"
+
+	"github.com/ddnsbroker/ddnsbroker/api/dnsname"
+	"github.com/ddnsbroker/ddnsbroker/api/netcalc"
+)
+
+// validateRequest checks a request against its operation in the spec
+// (parameters, content type, body schema) before anything else reads it.
+// The validated body, with the spec's defaults filled in, is what the
+// generated handler then binds.
+func (s *Server) validateRequest(route *routers.Route) echo.MiddlewareFunc {
+	opts := &openapi3filter.Options{
+		MultiError:         true,
+		KeepValidatedValue: true,
+		// Authentication ran before, by the operation's scope.
+		AuthenticationFunc: openapi3filter.NoopAuthenticationFunc,
+	}
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			params := make(map[string]string, len(c.ParamNames()))
+			var bad []FieldError
+			for i, name := range c.ParamNames() {
+				params[name] = c.ParamValues()[i]
+				if !cleanText(params[name]) {
+					bad = append(bad, FieldError{Field: name, Message: textRule})
+				}
+			}
+			for name, values := range c.QueryParams() {
+				for _, v := range values {
+					if !cleanText(v) {
+						bad = append(bad, FieldError{Field: name, Message: textRule})
+					}
+				}
+			}
+			if len(bad) > 0 {
+				return badRequest(bad...)
+			}
+			in := &openapi3filter.RequestValidationInput{Request: c.Request(), PathParams: params, Route: route, Options: opts}
+			if err := openapi3filter.ValidateRequest(c.Request().Context(), in); err != nil {
+				var be *echo.HTTPError
+				if errors.As(err, &be) { // the body was over the limit
+					return be
+				}
+				return badRequest(requestFieldErrors(err)...)
+			}
+			return next(c)
+		}
+	}
+}
+
+var unsupportedProperty = regexp.MustCompile(`^property "([^"]+)" is unsupported$`)
+
+// requestFieldErrors names the field of each of kin-openapi's complaints.
+// Only reasons are used: they never quote the submitted value.
+func requestFieldErrors(err error) []FieldError {
+	var out []FieldError
+	var walk func(err error, param string)
+	walk = func(err error, param string) {
+		switch e := err.(type) {
+		case openapi3.MultiError:
+			for _, x := range e {
+				walk(x, param)
+			}
+		case *openapi3filter.RequestError:
+			name := param
+			if e.Parameter != nil {
+				name = e.Parameter.Name
+			}
+			var pe *openapi3filter.ParseError
+			switch {
+			case e.Err == nil:
+				out = append(out, FieldError{Field: name, Message: e.Reason})
+			case e.Parameter == nil && errors.As(e.Err, &pe):
+				out = append(out, FieldError{Field: "", Message: "the body is not valid JSON"})
+			case errors.Is(e.Err, openapi3filter.ErrInvalidRequired) && e.Parameter == nil:
+				out = append(out, FieldError{Field: "", Message: "a JSON body is required"})
+			case errors.Is(e.Err, openapi3filter.ErrInvalidRequired):
+				out = append(out, FieldError{Field: name, Message: "is required"})
+			default:
+				walk(e.Err, name)
+			}
+		case *openapi3.SchemaError:
+			field := strings.Join(e.JSONPointer(), ".")
+			if m := unsupportedProperty.FindStringSubmatch(e.Reason); m != nil {
+				field = joinField(field, m[1])
+			}
+			msg := e.Reason
+			switch {
+			case e.SchemaField == "format" && e.Schema != nil:
+				msg = fmt.Sprintf("must be in %s format", e.Schema.Format)
+			case msg == "":
+				msg = "does not match the schema's " + e.SchemaField
+			}
+			out = append(out, FieldError{Field: joinField(param, field), Message: msg})
+		case *openapi3filter.ParseError:
+			msg := "cannot be parsed"
+			if e.Kind == openapi3filter.KindInvalidFormat {
+				msg = "has an invalid format"
+			}
+			out = append(out, FieldError{Field: param, Message: msg})
+		default:
+			var se *openapi3.SchemaError
+			var pe *openapi3filter.ParseError
+			switch {
+			case errors.As(err, &se):
+				walk(se, param)
+			case errors.As(err, &pe):
+				walk(pe, param)
+			default:
+				out = append(out, FieldError{Field: param, Message: "is not valid"})
+			}
+		}
+	}
+	walk(err, "")
+	return out
+}
+
+func joinField(a, b string) string {
+	switch {
+	case a == "":
+		return b
+	case b == "":
+		return a
+	}
+	return a + "." + b
+}
+
+// Domain rules, named by the `validate` tags the spec puts on fields
+// (x-oapi-codegen-extra-tags). Each returns the message shown to the client.
+var rules = map[string]func(string) error{
+	"fqdn_name": func(s string) error {
+		_, err := dnsname.Normalize(s)
+		return err
+	},
+	"host_ipv4": func(s string) error {
+		_, err := parseHostAddr(s, 4)
+		return err
+	},
+	"host_ipv6": func(s string) error {
+		_, err := parseHostAddr(s, 6)
+		return err
+	},
+	"prefix_ipv6": func(s string) error {
+		_, err := parsePrefix6(s)
+		return err
+	},
+	"ident_ipv4": func(s string) error {
+		_, err := parseIdentifier(s, 4)
+		return err
+	},
+	"ident_ipv6": func(s string) error {
+		_, err := parseIdentifier(s, 6)
+		return err
+	},
+	"httpurl": checkServiceURL,
+}
+
+func newValidator() *validator.Validate {
+	v := validator.New(validator.WithRequiredStructEnabled())
+	v.RegisterTagNameFunc(func(f reflect.StructField) string {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" {
+			return ""
+		}
+		return name
+	})
+	for tag, rule := range rules {
+		if err := v.RegisterValidation(tag, func(fl validator.FieldLevel) bool {
+			return rule(fl.Field().String()) == nil
+		}); err != nil {
+			panic("rest: validator: " + err.Error())
+		}
+	}
+	return v
+}
+
+// validateBody checks the domain rules of a request body once it is bound.
+func (s *Server) validateBody(f StrictHandlerFunc, _ string) StrictHandlerFunc {
+	return func(c echo.Context, req any) (any, error) {
+		if v := reflect.ValueOf(req); v.Kind() == reflect.Struct {
+			if b := v.FieldByName("Body"); b.IsValid() && b.Kind() == reflect.Pointer && !b.IsNil() && b.Elem().Kind() == reflect.Struct {
+				if bad := uncleanFields(b.Elem()); len(bad) > 0 {
+					return nil, invalid(bad...)
+				}
+				if err := s.validate.Struct(b.Interface()); err != nil {
+					return nil, domainErrors(err)
+				}
+			}
+		}
+		return f(c, req)
+	}
+}
+
+// textRule holds for every text the API takes: PostgreSQL cannot store a
+// NUL character, and nothing in this domain needs control characters.
+const textRule = "must not contain NUL characters"
+
+func cleanText(s string) bool { return !strings.ContainsRune(s, 0) }
+
+// uncleanFields names the string fields of a body that break textRule.
+func uncleanFields(v reflect.Value) []FieldError {
+	var out []FieldError
+	t := v.Type()
+	for i := range t.NumField() {
+		f := v.Field(i)
+		if f.Kind() == reflect.Pointer {
+			if f.IsNil() {
+				continue
+			}
+			f = f.Elem()
+		}
+		if f.Kind() == reflect.String && !cleanText(f.String()) {
+			name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+			out = append(out, FieldError{Field: name, Message: textRule})
+		}
+	}
+	return out
+}
+
+func domainErrors(err error) error {
+	var ve validator.ValidationErrors
+	if !errors.As(err, &ve) {
+		return err
+	}
+	fields := make([]FieldError, 0, len(ve))
+	for _, fe := range ve {
+		// The namespace starts with the struct's name.
+		_, field, _ := strings.Cut(fe.Namespace(), ".")
+		msg := "is not valid"
+		if rule, ok := rules[fe.Tag()]; ok {
+			if s, ok := fe.Value().(string); ok {
+				if err := rule(s); err != nil {
+					msg = err.Error()
+				}
+			}
+		}
+		fields = append(fields, FieldError{Field: field, Message: msg})
+	}
+	return invalid(fields...)
+}
+
+// parseHostAddr reads an address reported for a host, by the rules routers
+// are held to: no zone, not unspecified or multicast, of the right family
+// (an IPv4-mapped IPv6 address counts as IPv4).
+func parseHostAddr(s string, family int) (netip.Addr, error) {
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("%q is not an IP address", s)
+	}
+	a, err = netcalc.CheckHostAddress(a)
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	if family == 4 && !a.Is4() {
+		return netip.Addr{}, fmt.Errorf("%q is not an IPv4 address", s)
+	}
+	if family == 6 && a.Is4() {
+		return netip.Addr{}, fmt.Errorf("%q is not an IPv6 address", s)
+	}
+	return a, nil
+}
+
+// parsePrefix6 reads a delegated IPv6 prefix such as 2001:db8:1:2::/64.
+func parsePrefix6(s string) (netip.Prefix, error) {
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("%q is not a prefix like 2001:db8:1:2::/64", s)
+	}
+	return netcalc.CheckPrefix(p)
+}
+
+// parseIdentifier reads a record's host identifier: any address of the
+// family, without zone (its bits under the netmask are ignored).
+func parseIdentifier(s string, family int) (netip.Addr, error) {
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("%q is not an IP address", s)
+	}
+	if a.Zone() != "" {
+		return netip.Addr{}, fmt.Errorf("%q has a zone identifier", s)
+	}
+	if family == 4 && !a.Is4() {
+		return netip.Addr{}, fmt.Errorf("%q is not an IPv4 address", s)
+	}
+	if family == 6 && (!a.Is6() || a.Is4In6()) {
+		return netip.Addr{}, fmt.Errorf("%q is not an IPv6 address", s)
+	}
+	return a, nil
+}
+
+// checkServiceURL accepts an absolute http(s) URL without credentials: the
+// URL is stored in clear, the credentials belong to the records, encrypted.
+// Messages never quote the URL, which may carry a token in its query.
+func checkServiceURL(s string) error {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		return errors.New("is not a URL")
+	case u.Scheme != "http" && u.Scheme != "https":
+		return errors.New("must be an http or https URL")
+	case u.Host == "" || u.Hostname() == "":
+		return errors.New("must name a host")
+	case u.User != nil:
+		return errors.New("must not contain a user name or password; set them on each record, where they are stored encrypted")
+	case u.Fragment != "":
+		return errors.New("must not have a fragment")
+	}
+	return nil
+}

@@ -1,0 +1,280 @@
+package store
+
+import (
+	"context"
+	"strings"
+	"time"
+)
+
+// Keyset listings for the JSON API: each page starts after the sort key of
+// the previous page's last row, so pages stay cheap and stable while rows
+// are added or removed, unlike OFFSET.
+
+// cond collects the WHERE clause and arguments of a listing.
+type cond struct {
+	where []string
+	args  []any
+}
+
+// add appends a condition; each "$?" in c is replaced by the placeholder of
+// the next argument (one argument per "$?").
+func (c *cond) add(sql string, args ...any) {
+	for _, a := range args {
+		c.args = append(c.args, a)
+		sql = strings.Replace(sql, "$?", "$"+itoa(len(c.args)), 1)
+	}
+	c.where = append(c.where, sql)
+}
+
+func (c *cond) sql() string {
+	if len(c.where) == 0 {
+		return "true"
+	}
+	return strings.Join(c.where, " AND ")
+}
+
+// limit appends the LIMIT argument and returns its placeholder.
+func (c *cond) limit(n int) string {
+	c.args = append(c.args, n)
+	return "$" + itoa(len(c.args))
+}
+
+// ServicesPage lists services by name (case-insensitive), then id, after
+// (afterName, afterID) when afterID is not 0.
+func (q *Queries) ServicesPage(ctx context.Context, afterName string, afterID int64, limit int) ([]Service, error) {
+	var c cond
+	if afterID != 0 {
+		c.add("(lower(s.name), s.id) > (lower($?), $?)", afterName, afterID)
+	}
+	rows, err := q.db.Query(ctx, `SELECT `+serviceColumns+` FROM services s WHERE `+c.sql()+
+		` ORDER BY lower(s.name), s.id LIMIT `+c.limit(limit), c.args...)
+	if err != nil {
+		return nil, mapErr("list services", err)
+	}
+	defer rows.Close()
+	var out []Service
+	for rows.Next() {
+		s, err := scanService(rows)
+		if err != nil {
+			return nil, mapErr("list services", err)
+		}
+		out = append(out, s)
+	}
+	return out, mapErr("list services", rows.Err())
+}
+
+// ServiceHostCounts tells for each service how many hosts have a record
+// published through it.
+func (q *Queries) ServiceHostCounts(ctx context.Context, ids []int64) (map[int64]int, error) {
+	rows, err := q.db.Query(ctx, `SELECT service_id, count(DISTINCT host_id) FROM records
+		WHERE service_id = ANY($1) GROUP BY service_id`, ids)
+	if err != nil {
+		return nil, mapErr("service host counts", err)
+	}
+	defer rows.Close()
+	out := make(map[int64]int, len(ids))
+	for rows.Next() {
+		var id int64
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, mapErr("service host counts", err)
+		}
+		out[id] = n
+	}
+	return out, mapErr("service host counts", rows.Err())
+}
+
+// RecordRef names a record and its host.
+type RecordRef struct {
+	ID     int64
+	HostID int64
+}
+
+// ServiceRecords lists the records published through a service.
+func (q *Queries) ServiceRecords(ctx context.Context, serviceID int64) ([]RecordRef, error) {
+	rows, err := q.db.Query(ctx, `SELECT id, host_id FROM records WHERE service_id = $1 ORDER BY host_id, id`, serviceID)
+	if err != nil {
+		return nil, mapErr("service records", err)
+	}
+	defer rows.Close()
+	var out []RecordRef
+	for rows.Next() {
+		var r RecordRef
+		if err := rows.Scan(&r.ID, &r.HostID); err != nil {
+			return nil, mapErr("service records", err)
+		}
+		out = append(out, r)
+	}
+	return out, mapErr("service records", rows.Err())
+}
+
+// HostPage narrows and positions a host listing.
+type HostPage struct {
+	Search    string // substring of the FQDN, case-insensitive
+	Enabled   *bool
+	AfterFQDN string
+	AfterID   int64 // 0: from the start
+	Limit     int
+}
+
+// HostsPage lists hosts by FQDN, then id.
+func (q *Queries) HostsPage(ctx context.Context, p HostPage) ([]Host, error) {
+	var c cond
+	if p.Search != "" {
+		c.add("h.fqdn LIKE $?", "%"+likeEscape(strings.ToLower(p.Search))+"%")
+	}
+	if p.Enabled != nil {
+		c.add("h.enabled = $?", *p.Enabled)
+	}
+	if p.AfterID != 0 {
+		c.add("(lower(h.fqdn), h.id) > ($?, $?)", p.AfterFQDN, p.AfterID)
+	}
+	rows, err := q.db.Query(ctx, `SELECT `+hostColumns+` FROM hosts h WHERE `+c.sql()+
+		` ORDER BY lower(h.fqdn), h.id LIMIT `+c.limit(p.Limit), c.args...)
+	if err != nil {
+		return nil, mapErr("list hosts", err)
+	}
+	defer rows.Close()
+	var out []Host
+	for rows.Next() {
+		h, err := scanHost(rows)
+		if err != nil {
+			return nil, mapErr("list hosts", err)
+		}
+		out = append(out, h)
+	}
+	return out, mapErr("list hosts", rows.Err())
+}
+
+// HostsByID reads the hosts with the given ids.
+func (q *Queries) HostsByID(ctx context.Context, ids []int64) (map[int64]Host, error) {
+	rows, err := q.db.Query(ctx, `SELECT `+hostColumns+` FROM hosts h WHERE h.id = ANY($1)`, ids)
+	if err != nil {
+		return nil, mapErr("hosts by id", err)
+	}
+	defer rows.Close()
+	out := make(map[int64]Host, len(ids))
+	for rows.Next() {
+		h, err := scanHost(rows)
+		if err != nil {
+			return nil, mapErr("hosts by id", err)
+		}
+		out[h.ID] = h
+	}
+	return out, mapErr("hosts by id", rows.Err())
+}
+
+// RecordPage narrows and positions a record listing.
+type RecordPage struct {
+	HostID    int64
+	ServiceID int64
+	State     string // either family in this state
+	Search    string
+	AfterFQDN string
+	AfterID   int64
+	Limit     int
+}
+
+// RecordsPage lists records with their states by FQDN, then id.
+func (q *Queries) RecordsPage(ctx context.Context, p RecordPage) ([]Record, error) {
+	var c cond
+	if p.HostID != 0 {
+		c.add("r.host_id = $?", p.HostID)
+	}
+	if p.ServiceID != 0 {
+		c.add("r.service_id = $?", p.ServiceID)
+	}
+	if p.State != "" {
+		c.add("(coalesce(s4.state, 'idle') = $? OR coalesce(s6.state, 'idle') = $?)", p.State, p.State)
+	}
+	if p.Search != "" {
+		c.add("r.fqdn LIKE $?", "%"+likeEscape(strings.ToLower(p.Search))+"%")
+	}
+	if p.AfterID != 0 {
+		c.add("(lower(r.fqdn), r.id) > ($?, $?)", p.AfterFQDN, p.AfterID)
+	}
+	return q.records(ctx, recordSelect+` WHERE `+c.sql()+` ORDER BY lower(r.fqdn), r.id LIMIT `+c.limit(p.Limit), c.args...)
+}
+
+// DeliveriesPage lists a record's jobs, newest first, before the id beforeID
+// (0: from the newest).
+func (q *Queries) DeliveriesPage(ctx context.Context, recordID, beforeID int64, limit int) ([]Delivery, error) {
+	var c cond
+	c.add("record_id = $?", recordID)
+	if beforeID != 0 {
+		c.add("id < $?", beforeID)
+	}
+	rows, err := q.db.Query(ctx, `SELECT id, record_id, family, address, reason, state, attempts, next_attempt_at, result,
+		created_at, updated_at, finished_at FROM deliveries WHERE `+c.sql()+` ORDER BY id DESC LIMIT `+c.limit(limit), c.args...)
+	if err != nil {
+		return nil, mapErr("list deliveries", err)
+	}
+	defer rows.Close()
+	var out []Delivery
+	for rows.Next() {
+		var d Delivery
+		if err := rows.Scan(&d.ID, &d.RecordID, &d.Family, &d.Address, &d.Reason, &d.State, &d.Attempts, &d.NextAttemptAt,
+			&d.Result, &d.CreatedAt, &d.UpdatedAt, &d.FinishedAt); err != nil {
+			return nil, mapErr("list deliveries", err)
+		}
+		out = append(out, d)
+	}
+	return out, mapErr("list deliveries", rows.Err())
+}
+
+// EventPage narrows and positions the history.
+type EventPage struct {
+	HostID    int64
+	RecordID  int64
+	ServiceID int64
+	Kind      string // exact kind, or a prefix ending in "."
+	Since     *time.Time
+	Until     *time.Time
+	BeforeID  int64
+	Limit     int
+}
+
+// EventsPage lists history newest first.
+func (q *Queries) EventsPage(ctx context.Context, p EventPage) ([]Event, error) {
+	var c cond
+	if p.HostID != 0 {
+		c.add("host_id = $?", p.HostID)
+	}
+	if p.RecordID != 0 {
+		c.add("record_id = $?", p.RecordID)
+	}
+	if p.ServiceID != 0 {
+		c.add("service_id = $?", p.ServiceID)
+	}
+	if p.Kind != "" {
+		if strings.HasSuffix(p.Kind, ".") {
+			c.add("kind LIKE $?", likeEscape(p.Kind)+"%")
+		} else {
+			c.add("kind = $?", p.Kind)
+		}
+	}
+	if p.Since != nil {
+		c.add("at >= $?", *p.Since)
+	}
+	if p.Until != nil {
+		c.add("at < $?", *p.Until)
+	}
+	if p.BeforeID != 0 {
+		c.add("id < $?", p.BeforeID)
+	}
+	rows, err := q.db.Query(ctx, `SELECT id, at, kind, host_id, record_id, service_id, actor, message, data FROM events
+		WHERE `+c.sql()+` ORDER BY id DESC LIMIT `+c.limit(p.Limit), c.args...)
+	if err != nil {
+		return nil, mapErr("list events", err)
+	}
+	defer rows.Close()
+	var out []Event
+	for rows.Next() {
+		var e Event
+		if err := rows.Scan(&e.ID, &e.At, &e.Kind, &e.HostID, &e.RecordID, &e.ServiceID, &e.Actor, &e.Message, &e.Data); err != nil {
+			return nil, mapErr("list events", err)
+		}
+		out = append(out, e)
+	}
+	return out, mapErr("list events", rows.Err())
+}
