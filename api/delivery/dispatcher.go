@@ -63,8 +63,8 @@ type Dispatcher struct {
 	box       *secretbox.Box
 	protocols map[string]Protocol
 	cfg       Config
-	log     *slog.Logger
-	worker  string
+	log       *slog.Logger
+	worker    string
 
 	wake    chan struct{}
 	slots   chan struct{}
