@@ -18,7 +18,7 @@ import (
 
 var shBlock = regexp.MustCompile("(?ms)^```sh\n(.*?)^```")
 
-// TestWalkthrough runs every sh block of WALKTHROUGH.md, in order, with
+// TestWalkthrough runs every sh block of the README's walk-through, in order, with
 // bash, curl and jq against a real server whose dispatcher delivers to a
 // stand-in provider, then checks what the provider received.
 func TestWalkthrough(t *testing.T) {
@@ -27,17 +27,22 @@ func TestWalkthrough(t *testing.T) {
 			t.Fatalf("the walk-through needs %s (apt-get install %s)", tool, tool)
 		}
 	}
-	doc, err := os.ReadFile("WALKTHROUGH.md")
+	readme, err := os.ReadFile("../../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
+	_, doc, ok := strings.Cut(string(readme), "<!-- walkthrough:")
+	doc, _, ok2 := strings.Cut(doc, "<!-- /walkthrough -->")
+	if !ok || !ok2 {
+		t.Fatal("README.md has no <!-- walkthrough: … --> … <!-- /walkthrough --> section")
+	}
 	var script strings.Builder
-	for _, m := range shBlock.FindAllStringSubmatch(string(doc), -1) {
+	for _, m := range shBlock.FindAllStringSubmatch(doc, -1) {
 		script.WriteString(m[1])
 		script.WriteString("\n")
 	}
 	if !strings.Contains(script.String(), "/nic/update") {
-		t.Fatalf("no sh blocks found in WALKTHROUGH.md")
+		t.Fatalf("no sh blocks found in the README's walk-through")
 	}
 
 	// The provider: answers good, remembers who asked for what.
