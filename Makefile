@@ -23,7 +23,7 @@ FRONTEND_TEST :=
 GENERATE :=
 # Debian packages the tests drive: real dyndns2 clients (and, from
 # frontend.mk, the browser).
-TEST_PACKAGES := ddclient inadyn systemd docker-compose
+TEST_PACKAGES := ddclient inadyn bind9 systemd docker-compose
 -include frontend/frontend.mk
 -include api/rest/rest.mk
 

@@ -88,9 +88,7 @@ func runServe(ctx context.Context, env *environ, args []string) error {
 	}
 	dcfg.Workers, dcfg.PerService = cfg.Workers, cfg.ServiceWorkers
 	dcfg.RetryBase, dcfg.RetryMax, dcfg.BlockFor, dcfg.Lease = cfg.RetryBase, cfg.RetryMax, cfg.BlockFor, cfg.Lease
-	disp := delivery.NewDispatcher(st, box, map[string]delivery.Protocol{
-		"dyndns2": delivery.Dyndns2{Client: delivery.NewDyndns2Client(version)},
-	}, dcfg, log)
+	disp := delivery.NewDispatcher(st, box, delivery.Protocols(version), dcfg, log)
 
 	api := rest.New(rest.Deps{Store: st, Broker: brk, Box: box, SecretKey: cfg.SecretKey, Log: log, ClientIP: clientIP,
 		TrustedProxies: cfg.TrustedProxies})

@@ -1,0 +1,467 @@
+package delivery
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// httpService are the options stored with an http (template) service:
+// one request per delivery, built from templates, judged by a success
+// rule. It covers DuckDNS, dynv6's REST update, Namecheap and home-made
+// endpoints.
+type httpService struct {
+	// Method is GET (default), POST, PUT or PATCH.
+	Method string `json:"method"`
+	// URL is the request URL template, e.g.
+	// https://www.duckdns.org/update?domains={fqdn}&token={password}&ip={ip}.
+	URL string `json:"url"`
+	// URLIPv6, when set, replaces URL for IPv6 deliveries: some providers
+	// take each family in its own parameter (DuckDNS `ipv6=`).
+	URLIPv6 string `json:"url_ipv6"`
+	// Headers are extra request headers; values are templates too.
+	Headers map[string]string `json:"headers"`
+	// Body is the request body template (not with GET).
+	Body string `json:"body"`
+	// BasicAuth sends the record's username and password as HTTP Basic.
+	BasicAuth bool `json:"basic_auth"`
+	// SuccessStatus is the range of statuses that can mean success,
+	// "200-299" (default) or a single status such as "200".
+	SuccessStatus string `json:"success_status"`
+	// SuccessRegexp, when set, must also match the answer's body (RE2
+	// syntax), e.g. "^OK" for DuckDNS, which answers KO with HTTP 200.
+	SuccessRegexp string `json:"success_regexp"`
+}
+
+// Placeholders lists what URL, header and body templates can contain:
+//
+//	{fqdn}      the record's name
+//	{ip}        the address of this delivery (IPv4 or IPv6)
+//	{ipv4}      the record's IPv4 address, empty when it has none
+//	{ipv6}      the record's IPv6 address, empty when it has none
+//	{username}  the record's username
+//	{password}  the record's password
+//	{prefix}    the /64 holding the record's IPv6 address, e.g. 2001:db8:1:2::/64
+//
+// A value landing in a URL is percent-encoded (everything but letters,
+// digits and -._~), so `&`, `=`, `#`, `/` or `@` in a password cannot
+// change the URL. In a body it is form-encoded when the Content-Type is
+// application/x-www-form-urlencoded (the default for a body), escaped as
+// a JSON string when it is JSON, and inserted as is otherwise. Header
+// values get the raw value.
+func Placeholders() []string {
+	return []string{"fqdn", "ip", "ipv4", "ipv6", "username", "password", "prefix"}
+}
+
+var (
+	// placeholderPattern finds {name} in templates; unknown names are an
+	// error in ValidateSettings and left alone by Send.
+	placeholderPattern = regexp.MustCompile(`\{[A-Za-z0-9_]+\}`)
+	// headerName is an RFC 9110 token.
+	headerName = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+	// statusRange is "200" or "200-299".
+	statusRange = regexp.MustCompile(`^\s*([1-5][0-9][0-9])\s*(?:-\s*([1-5][0-9][0-9])\s*)?$`)
+)
+
+const (
+	// maxTemplateAnswerBytes bounds what is read of an answer: enough for
+	// Namecheap's XML, and the success pattern sees no more than that.
+	maxTemplateAnswerBytes = 64 << 10
+	maxTemplateBytes       = 16 << 10
+	maxTemplateHeaders     = 32
+	maxSuccessRegexp       = 1000
+	formContentType        = "application/x-www-form-urlencoded"
+)
+
+// headersNotSettable are set by the HTTP client itself.
+var headersNotSettable = map[string]bool{
+	"host": true, "content-length": true, "transfer-encoding": true, "connection": true,
+	"upgrade": true, "te": true, "trailer": true, "keep-alive": true, "proxy-connection": true,
+}
+
+// HTTPTemplate is the http Protocol of the dispatcher.
+type HTTPTemplate struct {
+	// Client must set its own timeouts and return http.ErrUseLastResponse
+	// from CheckRedirect: a moved endpoint must be looked at by an admin,
+	// not chased with the record's password in its URL.
+	Client *http.Client
+	// UserAgent is sent unless the service sets its own User-Agent header.
+	UserAgent string
+}
+
+// NewHTTPTemplate returns the protocol with the given client (nil: the
+// default upstream client: 10 s to connect, 30 s per request, no
+// redirects).
+func NewHTTPTemplate(hc *http.Client, version string) *HTTPTemplate {
+	if hc == nil {
+		hc = newUpstreamHTTPClient()
+	}
+	return &HTTPTemplate{Client: hc, UserAgent: userAgent(version)}
+}
+
+// successRule says which answers mean delivered.
+type successRule struct {
+	min, max int
+	re       *regexp.Regexp
+}
+
+func (s httpService) successRule() (successRule, error) {
+	r := successRule{min: 200, max: 299}
+	if s.SuccessStatus != "" {
+		m := statusRange.FindStringSubmatch(s.SuccessStatus)
+		if m == nil {
+			return r, errors.New(`must be a status or a range of statuses between 100 and 599, e.g. "200" or "200-299"`)
+		}
+		r.min, _ = strconv.Atoi(m[1])
+		r.max = r.min
+		if m[2] != "" {
+			r.max, _ = strconv.Atoi(m[2])
+		}
+		if r.max < r.min {
+			return r, errors.New("the range must go from low to high, e.g. 200-299")
+		}
+	}
+	if s.SuccessRegexp != "" {
+		if len(s.SuccessRegexp) > maxSuccessRegexp {
+			return r, errors.New("success_regexp is too long (at most 1000 characters)")
+		}
+		re, err := regexp.Compile(s.SuccessRegexp)
+		if err != nil {
+			return r, errors.New("success_regexp does not compile: " + err.Error())
+		}
+		r.re = re
+	}
+	return r, nil
+}
+
+// Send implements Protocol: one request, then HTTP status and body decide.
+// A status in the success range whose body matches the success pattern
+// (if any) is delivered; 429 and 5xx are retried (with Retry-After);
+// redirects, other statuses and bodies that do not match fail with the
+// answer kept (truncated, redacted) for the admin to read.
+func (p *HTTPTemplate) Send(ctx context.Context, settings json.RawMessage, t Target) Outcome {
+	vals := templateValues(t)
+	red := newRedactor("", t.Username, t.Password)
+	if t.Password != "" {
+		red.secrets = append(red.secrets, escapeURLValue(t.Password), jsonEscape(t.Password))
+	}
+	var s httpService
+	if err := readSettings(settings, &s); err != nil {
+		return Outcome{Result: Failed, Message: red.message(err.Error())}
+	}
+	rule, err := s.successRule()
+	if err != nil {
+		return Outcome{Result: Failed, Message: "service success rule: " + err.Error()}
+	}
+	if !t.Address.IsValid() || (t.Family != 4 && t.Family != 6) {
+		return Outcome{Result: Failed, Message: "no address to send"}
+	}
+
+	tmpl := s.URL
+	if t.Family == 6 && s.URLIPv6 != "" {
+		tmpl = s.URLIPv6
+	}
+	target := expand(tmpl, vals, escapeURLValue)
+	if msg := checkExpandedURL(target); msg != "" {
+		return Outcome{Result: Failed, Message: "service url " + msg}
+	}
+	method := strings.ToUpper(s.Method)
+	if method == "" {
+		method = http.MethodGet
+	}
+	contentType := headerValue(s.Headers, "Content-Type")
+	var body io.Reader
+	if s.Body != "" {
+		if method == http.MethodGet {
+			return Outcome{Result: Failed, Message: "service body is set but the method is GET"}
+		}
+		if contentType == "" {
+			contentType = formContentType
+		}
+		body = strings.NewReader(expand(s.Body, vals, bodyEscaper(contentType)))
+	}
+	req, err := http.NewRequestWithContext(ctx, method, target, body)
+	if err != nil {
+		return Outcome{Result: Failed, Message: red.message("invalid request: " + errText(err))}
+	}
+	req.Header.Set("User-Agent", p.UserAgent)
+	if body != nil {
+		req.Header.Set("Content-Type", contentType)
+	}
+	for _, name := range sortedKeys(s.Headers) {
+		v := expand(s.Headers[name], vals, func(v string) string { return v })
+		if strings.ContainsFunc(v, isControl) {
+			return Outcome{Result: Failed, Message: "header " + name + ": a value put in it contains a line break or another control character"}
+		}
+		req.Header.Set(name, v)
+	}
+	if s.BasicAuth {
+		req.SetBasicAuth(t.Username, t.Password)
+	}
+
+	resp, err := p.Client.Do(req)
+	if err != nil {
+		return transportOutcome(ctx, "", err, red)
+	}
+	defer func() {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrainBytes))
+		_ = resp.Body.Close()
+	}()
+	answer, err := io.ReadAll(io.LimitReader(resp.Body, maxTemplateAnswerBytes))
+	if err != nil {
+		return transportOutcome(ctx, "reading answer: ", err, red)
+	}
+	result, text := classifyHTTPTemplate(resp.StatusCode, resp.Header.Get("Location"), string(answer), rule)
+	return Outcome{Result: result, Message: red.message(text), RetryAfter: retryAfter(resp.Header.Get("Retry-After"), time.Now())}
+}
+
+// classifyHTTPTemplate applies the success rule to an answer and returns
+// the result and the unredacted message text.
+func classifyHTTPTemplate(status int, location, body string, rule successRule) (Result, string) {
+	label := "HTTP " + strconv.Itoa(status)
+	text := oneLine(body)
+	withBody := label + ": " + text
+	if text == "" {
+		withBody = label + ": " + http.StatusText(status)
+	}
+	inRange := status >= rule.min && status <= rule.max
+	switch {
+	case inRange && (rule.re == nil || rule.re.MatchString(body)):
+		return Delivered, withBody
+	case inRange:
+		return Failed, withBody + " (does not match the success pattern)"
+	case status >= 300 && status < 400:
+		if location == "" {
+			return Failed, label + ": redirect not followed"
+		}
+		return Failed, label + ": redirect to " + location + " not followed"
+	case status == http.StatusTooManyRequests, status >= 500:
+		return Retry, withBody
+	}
+	return Failed, withBody
+}
+
+// templateValues are the placeholder values of one delivery, unescaped.
+func templateValues(t Target) map[string]string {
+	vals := map[string]string{"fqdn": t.FQDN, "username": t.Username, "password": t.Password,
+		"ip": "", "ipv4": "", "ipv6": "", "prefix": ""}
+	set := func(a netip.Addr) {
+		switch a = a.WithZone(""); {
+		case a.Unmap().Is4():
+			vals["ipv4"] = a.Unmap().String()
+		case a.Is6():
+			vals["ipv6"] = a.String()
+			vals["prefix"] = netip.PrefixFrom(a, 64).Masked().String()
+		}
+	}
+	if t.Other.IsValid() {
+		set(t.Other)
+	}
+	if t.Address.IsValid() {
+		set(t.Address)
+		vals["ip"] = vals["ipv"+strconv.Itoa(t.Family)]
+	}
+	return vals
+}
+
+// expand replaces known placeholders with their escaped values and leaves
+// anything else (JSON braces, unknown names) alone.
+func expand(tmpl string, vals map[string]string, escape func(string) string) string {
+	return placeholderPattern.ReplaceAllStringFunc(tmpl, func(m string) string {
+		v, ok := vals[m[1:len(m)-1]]
+		if !ok {
+			return m
+		}
+		return escape(v)
+	})
+}
+
+// escapeURLValue percent-encodes every byte but RFC 3986's unreserved
+// characters, which is safe in any part of a URL: path, query, userinfo.
+func escapeURLValue(s string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~' {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&15])
+	}
+	return b.String()
+}
+
+// bodyEscaper picks how values are inserted into a body of this type.
+func bodyEscaper(contentType string) func(string) string {
+	ct := strings.ToLower(strings.TrimSpace(strings.SplitN(contentType, ";", 2)[0]))
+	switch {
+	case ct == formContentType:
+		return url.QueryEscape
+	case ct == "application/json" || strings.HasSuffix(ct, "+json"):
+		return jsonEscape
+	}
+	return func(v string) string { return v }
+}
+
+// jsonEscape is v as the inside of a JSON string.
+func jsonEscape(v string) string {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+	out := strings.TrimSuffix(buf.String(), "\n")
+	return out[1 : len(out)-1]
+}
+
+func headerValue(h map[string]string, name string) string {
+	for k, v := range h {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	return ""
+}
+
+func isControl(r rune) bool { return r < ' ' && r != '\t' || r == 0x7f }
+
+// checkExpandedURL returns why an expanded URL template is unusable, or "".
+func checkExpandedURL(s string) string {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		return "is not a valid URL once its placeholders are filled in"
+	case u.Scheme != "http" && u.Scheme != "https":
+		return "must be an http or https URL"
+	case u.Host == "" || u.Hostname() == "":
+		return "must name a host"
+	}
+	return ""
+}
+
+// validationValues fill templates during validation; they hold the
+// characters that break URLs when not escaped.
+var validationValues = map[string]string{
+	"fqdn": "host.example.org", "ip": "2001:db8::1", "ipv4": "192.0.2.1", "ipv6": "2001:db8::1",
+	"username": "user@example.org", "password": "p@ss:w/rd?&x=#%", "prefix": "2001:db8::/64",
+}
+
+// validateHTTPTemplate checks http settings for ValidateSettings.
+func validateHTTPTemplate(raw json.RawMessage) []FieldError {
+	var s httpService
+	if errs := decodeSettings(raw, &s); errs != nil {
+		return errs
+	}
+	var errs []FieldError
+	add := func(field, msg string) { errs = append(errs, FieldError{Field: "settings." + field, Message: msg}) }
+	known := map[string]bool{}
+	for _, p := range Placeholders() {
+		known[p] = true
+	}
+	usesAddress := false
+	checkPlaceholders := func(field, tmpl string) bool {
+		ok := true
+		for _, m := range placeholderPattern.FindAllString(tmpl, -1) {
+			name := m[1 : len(m)-1]
+			switch {
+			case known[name]:
+				if name == "ip" || name == "ipv4" || name == "ipv6" || name == "prefix" {
+					usesAddress = true
+				}
+			case known[strings.ToLower(name)]:
+				add(field, "placeholder "+m+" must be written in lowercase")
+				ok = false
+			default:
+				add(field, "unknown placeholder "+m+"; known: {"+strings.Join(Placeholders(), "}, {")+"}")
+				ok = false
+			}
+		}
+		return ok
+	}
+	checkURL := func(field, tmpl string, required bool) {
+		if tmpl == "" {
+			if required {
+				add(field, "is required")
+			}
+			return
+		}
+		if len(tmpl) > maxTemplateBytes {
+			add(field, "is too long")
+			return
+		}
+		if !checkPlaceholders(field, tmpl) {
+			return
+		}
+		expanded := expand(tmpl, validationValues, escapeURLValue)
+		if msg := checkExpandedURL(expanded); msg != "" {
+			add(field, msg)
+			return
+		}
+		u, _ := url.Parse(expanded)
+		if pw, ok := u.User.Password(); ok && pw != validationValues["password"] {
+			add(field, "must not contain a literal password: it would be stored in clear; use {password} and set it on the records (encrypted)")
+		}
+		if u.Fragment != "" {
+			add(field, "must not have a #fragment")
+		}
+	}
+
+	method := strings.ToUpper(s.Method)
+	switch method {
+	case "", http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch:
+	default:
+		add("method", "must be GET, POST, PUT or PATCH")
+	}
+	checkURL("url", s.URL, true)
+	checkURL("url_ipv6", s.URLIPv6, false)
+	if len(s.Headers) > maxTemplateHeaders {
+		add("headers", "too many headers (at most 32)")
+	}
+	for _, name := range sortedKeys(s.Headers) {
+		field := "headers." + name
+		v := s.Headers[name]
+		switch {
+		case !headerName.MatchString(name):
+			add(field, "is not a valid header name")
+		case headersNotSettable[strings.ToLower(name)]:
+			add(field, "is set by the HTTP client and cannot be set here")
+		case strings.ContainsFunc(v, isControl):
+			add(field, "must not contain line breaks or control characters")
+		case len(v) > maxTemplateBytes:
+			add(field, "is too long")
+		default:
+			checkPlaceholders(field, v)
+		}
+	}
+	if s.Body != "" {
+		if method == "" || method == http.MethodGet {
+			add("body", "is only sent with POST, PUT or PATCH")
+		}
+		if len(s.Body) > maxTemplateBytes {
+			add("body", "is too long (at most 16 KiB)")
+		} else {
+			checkPlaceholders("body", s.Body)
+		}
+	}
+	if _, err := (httpService{SuccessStatus: s.SuccessStatus}).successRule(); err != nil {
+		add("success_status", err.Error())
+	}
+	if _, err := (httpService{SuccessRegexp: s.SuccessRegexp}).successRule(); err != nil {
+		add("success_regexp", strings.TrimPrefix(err.Error(), "success_regexp "))
+	}
+	if !usesAddress && s.URL != "" {
+		add("url", "uses no address placeholder ({ip}, {ipv4}, {ipv6} or {prefix}) in the URL, headers or body: the upstream would not learn the address")
+	}
+	return errs
+}

@@ -1,0 +1,255 @@
+package delivery
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Protocol names as stored in services.protocol.
+const (
+	ProtocolDyndns2    = "dyndns2"
+	ProtocolRFC2136    = "rfc2136"
+	ProtocolHTTP       = "http"
+	ProtocolCloudflare = "cloudflare"
+)
+
+// ProtocolNames lists every protocol this version can deliver through, in
+// the order a form offers them.
+func ProtocolNames() []string {
+	return []string{ProtocolDyndns2, ProtocolRFC2136, ProtocolHTTP, ProtocolCloudflare}
+}
+
+// Protocols is the dispatcher's protocol table: one client per protocol,
+// each with its own connection pool and timeouts, all announcing
+// `ddnsbroker/<version>` where the protocol has a user agent.
+func Protocols(version string) map[string]Protocol {
+	return map[string]Protocol{
+		ProtocolDyndns2:    Dyndns2{Client: NewDyndns2Client(version)},
+		ProtocolRFC2136:    &RFC2136{},
+		ProtocolHTTP:       NewHTTPTemplate(nil, version),
+		ProtocolCloudflare: NewCloudflare(nil, version),
+	}
+}
+
+// FieldError is one problem with a service's settings or credential, for
+// a field-level 422 answer. Field is a JSON path into the request:
+// "protocol", "settings" (the object as a whole), "settings.<key>" or
+// "credential".
+type FieldError struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+func (e FieldError) Error() string { return e.Field + ": " + e.Message }
+
+// ValidateSettings checks a service's settings before they are stored, so
+// a typo is answered at once instead of by a failed delivery later.
+// hasCredential says whether the service has (or is being given) its own
+// secret: rfc2136 needs its TSIG secret there, cloudflare its API token,
+// and dyndns2 and http use none (their secrets belong to the records). No
+// message quotes a value: settings may carry tokens in URLs.
+func ValidateSettings(protocol string, settings json.RawMessage, hasCredential bool) []FieldError {
+	var check func(json.RawMessage) []FieldError
+	credential := ""
+	switch protocol {
+	case ProtocolDyndns2:
+		check = validateDyndns2
+	case ProtocolRFC2136:
+		check, credential = validateRFC2136, "the TSIG secret (base64)"
+	case ProtocolHTTP:
+		check = validateHTTPTemplate
+	case ProtocolCloudflare:
+		check, credential = validateCloudflare, "the API token"
+	default:
+		return []FieldError{{Field: "protocol", Message: "must be one of " + strings.Join(ProtocolNames(), ", ")}}
+	}
+	errs := check(settings)
+	switch {
+	case credential != "" && !hasCredential:
+		errs = append(errs, FieldError{Field: "credential", Message: "is required: " + credential})
+	case credential == "" && hasCredential:
+		errs = append(errs, FieldError{Field: "credential", Message: protocol +
+			" services have no credential of their own; each record carries its username and password"})
+	}
+	return errs
+}
+
+// ValidateCredential checks the form of a service credential before it is
+// sealed: a TSIG secret must be base64, an API token one printable word.
+// The message never repeats the credential.
+func ValidateCredential(protocol, credential string) []FieldError {
+	var err error
+	switch protocol {
+	case ProtocolRFC2136:
+		_, err = decodeTSIGSecret(credential)
+	case ProtocolCloudflare:
+		err = checkAPIToken(credential)
+	case ProtocolDyndns2, ProtocolHTTP:
+		err = errors.New(protocol + " services have no credential of their own")
+	default:
+		return []FieldError{{Field: "protocol", Message: "must be one of " + strings.Join(ProtocolNames(), ", ")}}
+	}
+	if err != nil {
+		return []FieldError{{Field: "credential", Message: err.Error()}}
+	}
+	return nil
+}
+
+// decodeSettings reads settings into v, rejecting unknown keys (a typo
+// would otherwise be silently ignored) and a body that is not one object.
+// A missing or null body counts as {}.
+func decodeSettings(raw json.RawMessage, v any) []FieldError {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		raw = []byte("{}")
+	}
+	if raw[0] != '{' {
+		return []FieldError{{Field: "settings", Message: "must be a JSON object"}}
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return []FieldError{settingsDecodeError(err)}
+	}
+	return nil
+}
+
+// settingsDecodeError names the key a decoding error is about.
+func settingsDecodeError(err error) FieldError {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) && te.Field != "" {
+		return FieldError{Field: "settings." + te.Field, Message: "must be a JSON " + jsonKind(te.Type.Kind().String())}
+	}
+	const unknown = "json: unknown field "
+	if msg := err.Error(); strings.HasPrefix(msg, unknown) {
+		return FieldError{Field: "settings." + strings.Trim(strings.TrimPrefix(msg, unknown), `"`), Message: "is not a setting of this protocol"}
+	}
+	return FieldError{Field: "settings", Message: "is not valid JSON"}
+}
+
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "string":
+		return "string"
+	case "bool":
+		return "boolean"
+	case "map", "struct":
+		return "object"
+	case "slice", "array":
+		return "array"
+	case "ptr":
+		return "value"
+	}
+	return "number"
+}
+
+// readSettings decodes stored settings for Send: lenient about unknown
+// keys (a newer version may have written them) but not about types.
+func readSettings(raw json.RawMessage, v any) error {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		return nil
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return fmt.Errorf("service settings are unreadable: %w", err)
+	}
+	return nil
+}
+
+// validateDyndns2 mirrors what Dyndns2 reads: an absolute http(s) URL
+// without credentials (they belong to the records, encrypted).
+func validateDyndns2(raw json.RawMessage) []FieldError {
+	var s dyndns2Service
+	if errs := decodeSettings(raw, &s); errs != nil {
+		return errs
+	}
+	if msg := checkEndpointURL(s.URL, true); msg != "" {
+		return []FieldError{{Field: "settings.url", Message: msg}}
+	}
+	return nil
+}
+
+// checkEndpointURL returns why s is not a usable absolute http(s) URL, or
+// "". The URL is never quoted: its query may hold a token.
+func checkEndpointURL(s string, required bool) string {
+	if s == "" {
+		if required {
+			return "is required"
+		}
+		return ""
+	}
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		return "is not a URL"
+	case u.Scheme != "http" && u.Scheme != "https":
+		return "must be an http or https URL"
+	case u.Host == "" || u.Hostname() == "":
+		return "must name a host"
+	case u.User != nil:
+		return "must not contain a username or password: they are stored in clear; set them on the records (encrypted)"
+	case u.Fragment != "":
+		return "must not have a #fragment"
+	}
+	return ""
+}
+
+// checkAPIToken accepts one word of printable ASCII: what providers issue,
+// and nothing that could break a header.
+func checkAPIToken(tok string) error {
+	if tok == "" {
+		return errors.New("is empty")
+	}
+	if len(tok) > 1024 {
+		return errors.New("is too long (at most 1024 characters)")
+	}
+	for i := 0; i < len(tok); i++ {
+		if tok[i] <= ' ' || tok[i] >= 0x7f {
+			return errors.New("must be one word of printable ASCII, without spaces")
+		}
+	}
+	return nil
+}
+
+func userAgent(version string) string {
+	if version == "" {
+		version = "dev"
+	}
+	return "ddnsbroker/" + version
+}
+
+// newUpstreamHTTPClient is the HTTP client of the http and cloudflare
+// protocols, with the dyndns2 client's rules: connect within 10 s, finish
+// within 30 s, never follow a redirect with credentials attached.
+func newUpstreamHTTPClient() *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.DialContext = (&net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}).DialContext
+	tr.TLSHandshakeTimeout = dialTimeout
+	tr.ResponseHeaderTimeout = requestTimeout
+	return &http.Client{
+		Transport: tr,
+		Timeout:   requestTimeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+}
+
+// sortedKeys returns m's keys in order, so validation errors and requests
+// come out the same every time.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
