@@ -39,7 +39,7 @@ func runMigrate(_ context.Context, env *environ, args []string) error {
 		n := 0
 		if len(rest) == 2 {
 			if n, err = strconv.Atoi(rest[1]); err != nil || n < 1 {
-				return fmt.Errorf("N must be a positive number of steps, got %q", rest[1])
+				return fmt.Errorf("the number of steps must be a positive whole number, got %q", rest[1])
 			}
 		}
 		if err := m.Down(n); err != nil {
