@@ -2,6 +2,9 @@ module github.com/ddnsbroker/ddnsbroker
 
 go 1.26.8
 
+// npm puts other projects' Go files under node_modules.
+ignore ./node_modules
+
 require (
 	github.com/getkin/kin-openapi v0.153.0
 	github.com/go-playground/validator/v10 v10.30.6

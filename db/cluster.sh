@@ -45,9 +45,12 @@ as_owner() {
 	fi
 }
 
+# free_port picks an unused port from a random start, so that clusters
+# started at the same moment rarely pick the same one (start retries if so).
 free_port() {
-	local p
-	for p in $(seq 54330 54999) ; do
+	local i p start=$((RANDOM % 600))
+	for i in $(seq 0 599); do
+		p=$((54330 + (start + i) % 600))
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
 			echo "$p"; return 0
 		fi
@@ -84,17 +87,28 @@ start)
 			|| { cat "$dir/initdb.log" >&2; rm -f "$pwfile"; exit 1; }
 		rm -f "$pwfile"
 	fi
-	port=$(cat "$dir/port")
 	if ! as_owner "$bindir/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
-		if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-			echo "cluster: port $port (from $dir/port) is taken by another program" >&2; exit 1
-		fi
 		mkdir -p "$dir/run"
 		[ "$(id -u)" -eq 0 ] && chown postgres: "$dir/run"
-		as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 \
-			-o "-c listen_addresses=127.0.0.1 -p $port -k $dir/run -c max_connections=200 -c fsync=${PG_FSYNC:-on}" start >/dev/null \
-			|| { tail -n 20 "$dir/postgres.log" >&2; exit 1; }
+		# The port is remembered, but another program may hold it now, or
+		# another cluster starting at the same moment may have picked it:
+		# then take another free port.
+		for attempt in 1 2 3 4 5; do
+			port=$(cat "$dir/port")
+			if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+				free_port > "$dir/port"; continue
+			fi
+			if as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 \
+				-o "-c listen_addresses=127.0.0.1 -p $port -k $dir/run -c max_connections=200 -c fsync=${PG_FSYNC:-on}" start >/dev/null; then
+				break
+			fi
+			if [ "$attempt" -eq 5 ] || ! tail -n 5 "$dir/postgres.log" | grep -q "Address already in use"; then
+				tail -n 20 "$dir/postgres.log" >&2; exit 1
+			fi
+			free_port > "$dir/port"
+		done
 	fi
+	port=$(cat "$dir/port")
 	export PGPASSWORD
 	PGPASSWORD=$(cat "$dir/password")
 	if ! "$bindir/psql" -h 127.0.0.1 -p "$port" -U ddnsbroker -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname='ddnsbroker'" | grep -q 1; then

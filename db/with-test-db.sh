@@ -15,7 +15,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 # Durability is not under test here; skipping fsync makes the suite faster.
-url=$(PG_FSYNC=off "$here/cluster.sh" start "$dir/pg") || { echo "could not start the test database" >&2; exit 1; }
+url=$(PG_FSYNC=${PG_FSYNC:-off} "$here/cluster.sh" start "$dir/pg") || { echo "could not start the test database" >&2; exit 1; }
 export DDNSBROKER_TEST_DATABASE_URL="$url"
 export DDNSBROKER_TEST_PG_DIR="$dir/pg"
 "$@"

@@ -50,7 +50,7 @@ var (
 	MetricsTok  = Option{Name: "metrics-token", Usage: "bearer token that /metrics requires on the main listener (unset: /metrics is not served there)", File: true}
 	MetricsAddr = Option{Name: "metrics-listen", Usage: "separate address (host:port) serving /metrics without a token, e.g. 127.0.0.1:9100"}
 	Retention   = Option{Name: "retention", Default: "2160h", Usage: "how long events and finished deliveries are kept (90 days)"}
-	StaleAfter  = Option{Name: "stale-after", Default: "24h", Usage: "a host not seen for this long is flagged stale"}
+	StaleAfter  = Option{Name: "stale-after", Default: "24h", Usage: "a host not seen for this long is flagged stale (API, status) and reported to host.stale webhooks"}
 	PublicURL   = Option{Name: "public-url", Usage: "URL routers use to reach the broker, shown in router setup (default: from the request)"}
 )
 

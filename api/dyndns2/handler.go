@@ -1,6 +1,7 @@
 package dyndns2
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -20,6 +21,12 @@ const contentType = "text/plain; charset=utf-8"
 
 // maxHostnames is Dyn's cap on the `hostname` list; more is answered `numhost`.
 const maxHostnames = 20
+
+// backendTimeout bounds how long one update waits for the backend (the
+// database, the hash verification queue): a database that stopped answering
+// must turn into `911` within 5 s, which routers retry later, not into a
+// request that hangs until the router gives up.
+const backendTimeout = 4 * time.Second
 
 // Answer codes, as clients parse them from the first word of each line.
 const (
@@ -120,7 +127,9 @@ func (h *Handler) update(c echo.Context) error {
 		return h.challenge(c, 0)
 	}
 	source := h.clientIP(r).Unmap()
-	host, err := h.backend.Authenticate(r.Context(), username, secret, source)
+	ctx, cancel := context.WithTimeout(r.Context(), backendTimeout)
+	defer cancel()
+	host, err := h.backend.Authenticate(ctx, username, secret, source)
 	var limited *RateLimitedError
 	switch {
 	case err == nil:
@@ -179,7 +188,7 @@ func (h *Handler) update(c echo.Context) error {
 	if addrs.set[slotPrefix] {
 		u.Prefix = addrs.prefix
 	}
-	res, err := h.backend.Apply(r.Context(), host, u)
+	res, err := h.backend.Apply(ctx, host, u)
 	if err != nil {
 		return h.answer(c, http.StatusServiceUnavailable, host.ID, err, code911)
 	}

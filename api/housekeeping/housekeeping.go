@@ -15,7 +15,8 @@ const lockKey = 0x646462726f6b6572 // "ddbroker"
 
 const batch = 5000
 
-// Prune deletes events and finished deliveries older than retention, in
+// Prune deletes events and finished deliveries (to DNS services and to
+// webhooks, counted together) older than retention, in
 // batches so that no long transaction holds up updates. It returns how many
 // rows it removed; another replica pruning at the same time makes it skip.
 func Prune(ctx context.Context, st *store.Store, retention time.Duration, now time.Time) (events, deliveries int, err error) {
@@ -26,6 +27,7 @@ func Prune(ctx context.Context, st *store.Store, retention time.Duration, now ti
 	}{
 		{&events, func(q *store.Queries) (int, error) { return q.PruneEvents(ctx, before, batch) }},
 		{&deliveries, func(q *store.Queries) (int, error) { return q.PruneDeliveries(ctx, before, batch) }},
+		{&deliveries, func(q *store.Queries) (int, error) { return q.PruneWebhookDeliveries(ctx, before, batch) }},
 	} {
 		for {
 			n := 0

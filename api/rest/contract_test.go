@@ -3,17 +3,22 @@ package rest_test
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 
+	"github.com/ddnsbroker/ddnsbroker/api/delivery"
+	"github.com/ddnsbroker/ddnsbroker/api/notify"
 	"github.com/ddnsbroker/ddnsbroker/api/rest"
 )
 
@@ -191,6 +196,120 @@ func TestContract(t *testing.T) {
 		}
 		h.do(request{method: "PATCH", path: fmt.Sprintf("/services/%d", svc2.Id), token: session,
 			body: map[string]any{"url": "ftp://x.example/"}}).expect(t, 422)
+
+		// The other protocols: settings checked by their clients' rules, a
+		// write-only credential.
+		ns := create[rest.Service](h, write, "/services", map[string]any{"name": "ns1", "protocol": "rfc2136",
+			"settings":   map[string]any{"server": "ns1.example.net:53", "zone": "example.net", "key_name": "ddns-key"},
+			"credential": "c2VjcmV0LXRzaWcta2V5LWZvci10ZXN0cw=="})
+		if ns.Protocol != rest.Rfc2136 || !ns.CredentialSet || ns.Settings["key_name"] != "ddns-key" || ns.Url != "" {
+			t.Errorf("rfc2136 service %+v", ns)
+		}
+		if strings.Contains(string(mustJSON(ns)), "c2VjcmV0") {
+			t.Error("the credential came back")
+		}
+		p = h.do(request{method: "POST", path: "/services", token: write, body: map[string]any{"name": "cf",
+			"protocol": "cloudflare", "settings": map[string]any{"ttl": 30, "zone_idd": "x"}}}).expect(t, 422).problem(t)
+		if fields := fieldsOf(p); !slices.Equal(fields, []string{"settings.zone_idd", "credential"}) {
+			t.Errorf("cloudflare 422 fields %v", fields)
+		}
+		p = h.do(request{method: "PATCH", path: fmt.Sprintf("/services/%d", ns.Id), token: write,
+			body: map[string]any{"credential": "not base64!"}}).expect(t, 422).problem(t)
+		if fields := fieldsOf(p); !slices.Equal(fields, []string{"credential"}) || strings.Contains(string(mustJSON(p)), "not base64!") {
+			t.Errorf("credential 422 %+v", p)
+		}
+		var cleared rest.Service
+		h.do(request{method: "PATCH", path: fmt.Sprintf("/services/%d", ns.Id), token: write,
+			body: map[string]any{"settings": map[string]any{"server": "[2001:db8::53]:53", "key_name": "ddns-key", "tcp": true}}}).
+			expect(t, 200).decode(t, &cleared)
+		if cleared.Settings["zone"] != nil || cleared.Settings["tcp"] != true || !cleared.CredentialSet {
+			t.Errorf("settings replaced %+v", cleared)
+		}
+		h.do(request{method: "DELETE", path: fmt.Sprintf("/services/%d", ns.Id), token: write}).expect(t, 204)
+	})
+
+	t.Run("presets", func(t *testing.T) {
+		list := get[rest.PresetList](h, read, "/presets")
+		want := delivery.Presets()
+		if len(list.Items) != len(want) || list.NextCursor != nil {
+			t.Fatalf("%d presets, want %d", len(list.Items), len(want))
+		}
+		for i, p := range list.Items {
+			if p.Id != want[i].ID || string(p.Protocol) != want[i].Protocol || !jsonEqual(t, mustJSON(p.Settings), want[i].Settings) {
+				t.Errorf("preset %d: %+v, want %+v", i, p, want[i])
+			}
+		}
+	})
+
+	t.Run("webhooks", func(t *testing.T) {
+		var mu sync.Mutex
+		var got []*http.Request
+		var bodies [][]byte
+		rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			b, _ := io.ReadAll(r.Body)
+			mu.Lock()
+			got, bodies = append(got, r), append(bodies, b)
+			mu.Unlock()
+			if r.URL.Path == "/down" {
+				w.WriteHeader(http.StatusServiceUnavailable)
+			}
+		}))
+		defer rcv.Close()
+		const secret = "hmac-secret-for-the-contract"
+		wh := create[rest.Webhook](h, write, "/webhooks", map[string]any{"name": "alerts", "url": rcv.URL + "/hook",
+			"secret": secret, "events": []string{"host.stale", "delivery.failed"}})
+		if !wh.SecretSet || !wh.Enabled || !slices.Equal(wh.Events, []rest.WebhookEvent{rest.DeliveryFailed, rest.HostStale}) ||
+			wh.LastAttemptAt != nil || strings.Contains(string(mustJSON(wh)), secret) {
+			t.Errorf("created %+v", wh)
+		}
+		down := create[rest.Webhook](h, session, "/webhooks", map[string]any{"name": "down", "url": rcv.URL + "/down"})
+		if down.SecretSet || len(down.Events) != 4 {
+			t.Errorf("created with defaults %+v", down)
+		}
+		list := get[rest.WebhookList](h, read, "/webhooks?limit=1")
+		if len(list.Items) != 1 || list.Items[0].Name != "alerts" || list.NextCursor == nil {
+			t.Errorf("list %+v", list)
+		}
+		get[rest.Webhook](h, read, fmt.Sprintf("/webhooks/%d", wh.Id))
+
+		var res rest.WebhookTestResult
+		h.do(request{method: "POST", path: fmt.Sprintf("/webhooks/%d/test", wh.Id), token: write}).expect(t, 200).decode(t, &res)
+		if !res.Delivered || res.StatusCode == nil || *res.StatusCode != 200 || res.Error != "" || res.Payload.Event != "webhook.test" {
+			t.Errorf("test %+v", res)
+		}
+		mu.Lock()
+		if len(got) != 1 || got[0].Header.Get("X-DDnsBroker-Event") != "webhook.test" ||
+			got[0].Header.Get("X-DDnsBroker-Signature") != notify.Sign([]byte(secret), bodies[0]) {
+			t.Errorf("receiver got %d requests: %v", len(got), got)
+		}
+		mu.Unlock()
+		h.do(request{method: "POST", path: fmt.Sprintf("/webhooks/%d/test", down.Id), token: write}).expect(t, 200).decode(t, &res)
+		if res.Delivered || res.StatusCode == nil || *res.StatusCode != 503 || !strings.HasPrefix(res.Error, "HTTP 503") {
+			t.Errorf("test of a failing receiver %+v", res)
+		}
+		if after := get[rest.Webhook](h, read, fmt.Sprintf("/webhooks/%d", down.Id)); after.LastAttemptAt == nil ||
+			after.LastSuccessAt != nil || after.LastError == "" || derefInt(after.LastStatusCode) != 503 {
+			t.Errorf("after the failed test %+v", after)
+		}
+
+		var patched rest.Webhook
+		h.do(request{method: "PATCH", path: fmt.Sprintf("/webhooks/%d", wh.Id), token: write,
+			body: map[string]any{"secret": "", "enabled": false, "events": []string{"delivery.recovered"}}}).expect(t, 200).decode(t, &patched)
+		if patched.SecretSet || patched.Enabled || len(patched.Events) != 1 || patched.LastSuccessAt == nil {
+			t.Errorf("patched %+v", patched)
+		}
+		// Conflicts and domain rules.
+		h.do(request{method: "POST", path: "/webhooks", token: write, body: map[string]any{"name": "ALERTS", "url": rcv.URL}}).expect(t, 409)
+		h.do(request{method: "PATCH", path: fmt.Sprintf("/webhooks/%d", down.Id), token: write,
+			body: map[string]any{"name": "alerts"}}).expect(t, 409)
+		p := h.do(request{method: "POST", path: "/webhooks", token: write, body: map[string]any{"name": "x",
+			"url": "https://user:pw@hooks.example/"}}).expect(t, 422).problem(t)
+		if fields := fieldsOf(p); !slices.Equal(fields, []string{"url"}) || strings.Contains(string(mustJSON(p)), "pw@") {
+			t.Errorf("422 %+v", p)
+		}
+		h.do(request{method: "PATCH", path: fmt.Sprintf("/webhooks/%d", down.Id), token: write,
+			body: map[string]any{"secret": "short"}}).expect(t, 422)
+		h.do(request{method: "DELETE", path: fmt.Sprintf("/webhooks/%d", down.Id), token: write}).expect(t, 204)
 	})
 
 	t.Run("hosts", func(t *testing.T) {
@@ -205,7 +324,7 @@ func TestContract(t *testing.T) {
 		if other.Secret != "office-secret-1234" || other.Enabled {
 			t.Errorf("created %+v", other)
 		}
-		list := get[rest.HostList](h, read, "/hosts?q=EXAMPLE&enabled=true")
+		list := get[rest.HostList](h, read, "/hosts?q=EXAMPLE&enabled=true&stale=false")
 		if len(list.Items) != 1 || list.Items[0].Id != host.Id {
 			t.Errorf("search %+v", list)
 		}
@@ -487,6 +606,13 @@ func TestContract(t *testing.T) {
 	})
 }
 
+func derefInt(n *int) int {
+	if n == nil {
+		return 0
+	}
+	return *n
+}
+
 func deref(s *string) string {
 	if s == nil {
 		return ""
@@ -512,6 +638,19 @@ func hasWarning(r rest.Record, code rest.WarningCode) bool {
 		}
 	}
 	return false
+}
+
+// jsonEqual compares two JSON texts by value.
+func jsonEqual(t *testing.T, a, b []byte) bool {
+	t.Helper()
+	var x, y any
+	if err := json.Unmarshal(a, &x); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &y); err != nil {
+		t.Fatal(err)
+	}
+	return string(mustJSON(x)) == string(mustJSON(y))
 }
 
 func mustJSON(v any) []byte {

@@ -3,6 +3,7 @@ package rest
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/ddnsbroker/ddnsbroker/api/auth"
 	"github.com/ddnsbroker/ddnsbroker/api/broker"
@@ -10,17 +11,20 @@ import (
 	"github.com/ddnsbroker/ddnsbroker/api/store"
 )
 
-func toHost(h store.Host) Host {
+// toHost shapes a host for the API; stale-after decides its stale flag.
+func (s *Server) toHost(h store.Host) Host {
 	return Host{Id: h.ID, Fqdn: h.FQDN, Enabled: h.Enabled, Ipv4Enabled: h.IPv4Enabled, Ipv6Enabled: h.IPv6Enabled,
 		Ipv4: addrPtr(h.IPv4), Ipv6: addrPtr(h.IPv6), Ipv6Prefix: prefixPtr(h.Prefix),
 		Ipv4UpdatedAt: utcPtr(h.IPv4UpdatedAt), Ipv4ChangedAt: utcPtr(h.IPv4ChangedAt),
 		Ipv6UpdatedAt: utcPtr(h.IPv6UpdatedAt), Ipv6ChangedAt: utcPtr(h.IPv6ChangedAt), LastSeenAt: utcPtr(h.LastSeenAt),
-		Notes: h.Notes, RecordCount: h.RecordCount, CreatedAt: h.CreatedAt.UTC(), UpdatedAt: h.UpdatedAt.UTC()}
+		Notes: h.Notes, RecordCount: h.RecordCount, CreatedAt: h.CreatedAt.UTC(), UpdatedAt: h.UpdatedAt.UTC(),
+		Stale: s.stale(h, time.Now())}
 }
 
 // ListHosts lists hosts by FQDN.
 func (s *Server) ListHosts(ctx context.Context, req ListHostsRequestObject) (ListHostsResponseObject, error) {
-	p := store.HostPage{Search: deref(req.Params.Q, ""), Enabled: req.Params.Enabled, Limit: pageLimit(req.Params.Limit)}
+	p := store.HostPage{Search: deref(req.Params.Q, ""), Enabled: req.Params.Enabled, Stale: req.Params.Stale,
+		StaleCutoff: time.Now().Add(-s.staleAfter), Limit: pageLimit(req.Params.Limit)}
 	if err := decodeCursor(req.Params.Cursor, &p.AfterFQDN, &p.AfterID); err != nil {
 		return nil, err
 	}
@@ -31,7 +35,7 @@ func (s *Server) ListHosts(ctx context.Context, req ListHostsRequestObject) (Lis
 		return nil, err
 	}
 	rows, next := page(rows, limit, func(h store.Host) []any { return []any{h.FQDN, h.ID} })
-	return ListHosts200JSONResponse{Items: mapSlice(rows, toHost), NextCursor: next}, nil
+	return ListHosts200JSONResponse{Items: mapSlice(rows, s.toHost), NextCursor: next}, nil
 }
 
 // CreateHost adds a host. Its secret is generated unless given, hashed,
@@ -69,11 +73,21 @@ func (s *Server) CreateHost(ctx context.Context, req CreateHostRequestObject) (C
 		return nil, err
 	}
 	var out HostCreated
-	if err := convert(toHost(h), &out); err != nil {
+	if err := convert(s.toHost(h), &out); err != nil {
 		return nil, err
 	}
 	out.Secret = secret
 	return CreateHost201JSONResponse(out), nil
+}
+
+// stale tells whether a host has not been seen for longer than
+// stale-after, by the rule of store.CountStaleHosts.
+func (s *Server) stale(h store.Host, now time.Time) bool {
+	seen := h.CreatedAt
+	if h.LastSeenAt != nil {
+		seen = *h.LastSeenAt
+	}
+	return seen.Before(now.Add(-s.staleAfter))
 }
 
 // newSecret is the admin's secret or a generated one.
@@ -90,7 +104,7 @@ func (s *Server) GetHost(ctx context.Context, req GetHostRequestObject) (GetHost
 	if err != nil {
 		return nil, orNotFound(err, "host", req.Id)
 	}
-	return GetHost200JSONResponse(toHost(h)), nil
+	return GetHost200JSONResponse(s.toHost(h)), nil
 }
 
 // UpdateHost changes a host; turning a family on or off re-derives its
@@ -137,7 +151,7 @@ func (s *Server) UpdateHost(ctx context.Context, req UpdateHostRequestObject) (U
 	if err != nil {
 		return nil, err
 	}
-	return UpdateHost200JSONResponse(toHost(h)), nil
+	return UpdateHost200JSONResponse(s.toHost(h)), nil
 }
 
 // DeleteHost removes a host without records.
@@ -223,7 +237,7 @@ func (s *Server) SetHostAddresses(ctx context.Context, req SetHostAddressesReque
 	if err != nil {
 		return nil, err
 	}
-	return SetHostAddresses200JSONResponse(toHost(h)), nil
+	return SetHostAddresses200JSONResponse(s.toHost(h)), nil
 }
 
 // ResyncHost re-sends every record of a host.

@@ -40,16 +40,16 @@ func (e AccessTokenTokenType) Valid() bool {
 
 // Defines values for DeliveryFamily.
 const (
-	N4 DeliveryFamily = 4
-	N6 DeliveryFamily = 6
+	DeliveryFamilyN4 DeliveryFamily = 4
+	DeliveryFamilyN6 DeliveryFamily = 6
 )
 
 // Valid indicates whether the value is a known member of the DeliveryFamily enum.
 func (e DeliveryFamily) Valid() bool {
 	switch e {
-	case N4:
+	case DeliveryFamilyN4:
 		return true
-	case N6:
+	case DeliveryFamilyN6:
 		return true
 	default:
 		return false
@@ -134,15 +134,42 @@ func (e MeAuthMethod) Valid() bool {
 	}
 }
 
+// Defines values for PresetFamilies.
+const (
+	PresetFamiliesN4 PresetFamilies = 4
+	PresetFamiliesN6 PresetFamilies = 6
+)
+
+// Valid indicates whether the value is a known member of the PresetFamilies enum.
+func (e PresetFamilies) Valid() bool {
+	switch e {
+	case PresetFamiliesN4:
+		return true
+	case PresetFamiliesN6:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for Protocol.
 const (
-	Dyndns2 Protocol = "dyndns2"
+	Cloudflare Protocol = "cloudflare"
+	Dyndns2    Protocol = "dyndns2"
+	Http       Protocol = "http"
+	Rfc2136    Protocol = "rfc2136"
 )
 
 // Valid indicates whether the value is a known member of the Protocol enum.
 func (e Protocol) Valid() bool {
 	switch e {
+	case Cloudflare:
+		return true
 	case Dyndns2:
+		return true
+	case Http:
+		return true
+	case Rfc2136:
 		return true
 	default:
 		return false
@@ -224,6 +251,48 @@ func (e WarningCode) Valid() bool {
 	case NoIpv4Base:
 		return true
 	case NoIpv6Base:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookEvent.
+const (
+	DeliveryBlocked   WebhookEvent = "delivery.blocked"
+	DeliveryFailed    WebhookEvent = "delivery.failed"
+	DeliveryRecovered WebhookEvent = "delivery.recovered"
+	HostStale         WebhookEvent = "host.stale"
+)
+
+// Valid indicates whether the value is a known member of the WebhookEvent enum.
+func (e WebhookEvent) Valid() bool {
+	switch e {
+	case DeliveryBlocked:
+		return true
+	case DeliveryFailed:
+		return true
+	case DeliveryRecovered:
+		return true
+	case HostStale:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookPayloadDeliveryFamily.
+const (
+	WebhookPayloadDeliveryFamilyN4 WebhookPayloadDeliveryFamily = 4
+	WebhookPayloadDeliveryFamilyN6 WebhookPayloadDeliveryFamily = 6
+)
+
+// Valid indicates whether the value is a known member of the WebhookPayloadDeliveryFamily enum.
+func (e WebhookPayloadDeliveryFamily) Valid() bool {
+	switch e {
+	case WebhookPayloadDeliveryFamilyN4:
+		return true
+	case WebhookPayloadDeliveryFamilyN6:
 		return true
 	default:
 		return false
@@ -407,7 +476,13 @@ type Host struct {
 	LastSeenAt    *time.Time `json:"last_seen_at"`
 	Notes         string     `json:"notes"`
 	RecordCount   int        `json:"record_count"`
-	UpdatedAt     time.Time  `json:"updated_at"`
+
+	// Stale Computed, not settable: the host has not been seen for longer than the server's stale-after
+	// time (DDNSBROKER_STALE_AFTER, default 24 h): its last update is older
+	// than that, or it never sent one and was created longer ago than that.
+	// Its addresses may be out of date.
+	Stale     bool      `json:"stale"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // HostAddresses defines model for HostAddresses.
@@ -464,7 +539,13 @@ type HostCreated struct {
 	RecordCount   int        `json:"record_count"`
 
 	// Secret The update secret; shown only once.
-	Secret    string    `json:"secret"`
+	Secret string `json:"secret"`
+
+	// Stale Computed, not settable: the host has not been seen for longer than the server's stale-after
+	// time (DDNSBROKER_STALE_AFTER, default 24 h): its last update is older
+	// than that, or it never sent one and was created longer ago than that.
+	// Its addresses may be out of date.
+	Stale     bool      `json:"stale"`
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
@@ -519,6 +600,75 @@ type Me struct {
 // MeAuthMethod An access token from login, or an API token.
 type MeAuthMethod string
 
+// Preset A provider's ready-made service. `record_username`, `record_password`
+// and `credential` are present when the provider uses that value: what
+// goes in each record's username and password, and in the service's
+// credential.
+type Preset struct {
+	Credential *PresetField `json:"credential,omitempty"`
+
+	// DocsUrl The provider's documentation.
+	DocsUrl string `json:"docs_url"`
+
+	// Edit Settings the user must complete before saving (e.g. the domain in a URL); empty when the settings are complete.
+	Edit []PresetSetting `json:"edit"`
+
+	// Families The address families the provider publishes.
+	Families []PresetFamilies `json:"families"`
+
+	// Id Stable and URL-safe, e.g. he.net.
+	Id string `json:"id"`
+
+	// Name Shown, and suggested as the service's name.
+	Name  string `json:"name"`
+	Notes string `json:"notes"`
+
+	// Protocol How the service is updated: dyndns2 (the /nic/update protocol),
+	// rfc2136 (DNS UPDATE signed with TSIG), http (a request built from
+	// templates) or cloudflare (Cloudflare's API v4). Each has its own
+	// `settings`; see Dyndns2Settings, Rfc2136Settings, HttpSettings and
+	// CloudflareSettings.
+	Protocol       Protocol     `json:"protocol"`
+	RecordPassword *PresetField `json:"record_password,omitempty"`
+	RecordUsername *PresetField `json:"record_username,omitempty"`
+
+	// Settings The protocol's settings, one JSON object whose keys depend on
+	// `protocol`: Dyndns2Settings, Rfc2136Settings, HttpSettings or
+	// CloudflareSettings. Unknown keys and wrong values are refused with
+	// 422, naming each as `settings.<key>`. Secrets do not belong here:
+	// a record's password goes on the record, a TSIG secret or API token in
+	// the service's `credential`; both are stored encrypted.
+	//
+	//
+	// Example: {"combined":false,"url":"https://dyn.dns.he.net/nic/update","use_myipv6":false,"username_is_fqdn":true}
+	Settings ServiceSettings `json:"settings"`
+}
+
+// PresetFamilies defines model for Preset.Families.
+type PresetFamilies int
+
+// PresetField defines model for PresetField.
+type PresetField struct {
+	Help  string `json:"help"`
+	Label string `json:"label"`
+}
+
+// PresetList defines model for PresetList.
+type PresetList struct {
+	Items []Preset `json:"items"`
+
+	// NextCursor Always null.
+	NextCursor *string `json:"next_cursor"`
+}
+
+// PresetSetting defines model for PresetSetting.
+type PresetSetting struct {
+	Help string `json:"help"`
+
+	// Key The key in settings.
+	Key string `json:"key"`
+}
+
 // Problem An RFC 9457 problem detail.
 type Problem struct {
 	Detail *string       `json:"detail,omitempty"`
@@ -530,7 +680,11 @@ type Problem struct {
 	Type string `json:"type"`
 }
 
-// Protocol defines model for Protocol.
+// Protocol How the service is updated: dyndns2 (the /nic/update protocol),
+// rfc2136 (DNS UPDATE signed with TSIG), http (a request built from
+// templates) or cloudflare (Cloudflare's API v4). Each has its own
+// `settings`; see Dyndns2Settings, Rfc2136Settings, HttpSettings and
+// CloudflareSettings.
 type Protocol string
 
 // Queued defines model for Queued.
@@ -635,40 +789,88 @@ type RecordStatus struct {
 
 // Service defines model for Service.
 type Service struct {
-	// Combined Send both families in one request (myip=v4,v6).
+	// Combined settings.combined of a dyndns2 service.
 	Combined  bool      `json:"combined"`
 	CreatedAt time.Time `json:"created_at"`
 
+	// CredentialSet Whether the service has a credential (TSIG secret, API token); it is never returned.
+	CredentialSet bool `json:"credential_set"`
+
 	// HostCount Hosts with a record published through this service.
-	HostCount int      `json:"host_count"`
-	Id        int64    `json:"id"`
-	Name      string   `json:"name"`
-	Protocol  Protocol `json:"protocol"`
+	HostCount int    `json:"host_count"`
+	Id        int64  `json:"id"`
+	Name      string `json:"name"`
+
+	// Protocol How the service is updated: dyndns2 (the /nic/update protocol),
+	// rfc2136 (DNS UPDATE signed with TSIG), http (a request built from
+	// templates) or cloudflare (Cloudflare's API v4). Each has its own
+	// `settings`; see Dyndns2Settings, Rfc2136Settings, HttpSettings and
+	// CloudflareSettings.
+	Protocol Protocol `json:"protocol"`
 
 	// RecordCount Records published through this service.
-	RecordCount int       `json:"record_count"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	RecordCount int `json:"record_count"`
 
-	// Url The update URL.
+	// Settings The protocol's settings, one JSON object whose keys depend on
+	// `protocol`: Dyndns2Settings, Rfc2136Settings, HttpSettings or
+	// CloudflareSettings. Unknown keys and wrong values are refused with
+	// 422, naming each as `settings.<key>`. Secrets do not belong here:
+	// a record's password goes on the record, a TSIG secret or API token in
+	// the service's `credential`; both are stored encrypted.
+	//
+	//
+	// Example: {"combined":false,"url":"https://dyn.dns.he.net/nic/update","use_myipv6":false,"username_is_fqdn":true}
+	Settings  ServiceSettings `json:"settings"`
+	UpdatedAt time.Time       `json:"updated_at"`
+
+	// Url settings.url (the update URL of dyndns2, the URL template of http); empty for other protocols.
 	Url string `json:"url"`
 
-	// UseMyipv6 Send IPv6 in the myipv6 parameter (INWX).
+	// UseMyipv6 settings.use_myipv6 of a dyndns2 service.
 	UseMyipv6 bool `json:"use_myipv6"`
 
-	// UsernameIsFqdn Log in upstream with the record's FQDN instead of its user name.
+	// UsernameIsFqdn settings.username_is_fqdn of a dyndns2 service.
 	UsernameIsFqdn bool `json:"username_is_fqdn"`
 }
 
-// ServiceCreate defines model for ServiceCreate.
+// ServiceCreate A dyndns2 service can be given by its settings or, as before
+// settings existed, by the shorthands `url`, `username_is_fqdn`,
+// `combined` and `use_myipv6` (which win over the same keys in
+// `settings`). Other protocols take `settings`.
 type ServiceCreate struct {
-	Combined *bool    `json:"combined,omitempty"`
-	Name     string   `json:"name"`
+	// Combined dyndns2: settings.combined (default false).
+	Combined *bool `json:"combined,omitempty"`
+
+	// Credential The service's own secret: the TSIG secret of rfc2136, the API token of cloudflare. Stored encrypted, never returned.
+	Credential *string `json:"credential,omitempty"`
+	Name       string  `json:"name"`
+
+	// Protocol How the service is updated: dyndns2 (the /nic/update protocol),
+	// rfc2136 (DNS UPDATE signed with TSIG), http (a request built from
+	// templates) or cloudflare (Cloudflare's API v4). Each has its own
+	// `settings`; see Dyndns2Settings, Rfc2136Settings, HttpSettings and
+	// CloudflareSettings.
 	Protocol Protocol `json:"protocol"`
 
-	// Url The http(s) update URL, for example https://dyn.dns.he.net/nic/update.
-	Url            string `json:"url" validate:"httpurl"`
-	UseMyipv6      *bool  `json:"use_myipv6,omitempty"`
-	UsernameIsFqdn *bool  `json:"username_is_fqdn,omitempty"`
+	// Settings The protocol's settings, one JSON object whose keys depend on
+	// `protocol`: Dyndns2Settings, Rfc2136Settings, HttpSettings or
+	// CloudflareSettings. Unknown keys and wrong values are refused with
+	// 422, naming each as `settings.<key>`. Secrets do not belong here:
+	// a record's password goes on the record, a TSIG secret or API token in
+	// the service's `credential`; both are stored encrypted.
+	//
+	//
+	// Example: {"combined":false,"url":"https://dyn.dns.he.net/nic/update","use_myipv6":false,"username_is_fqdn":true}
+	Settings *ServiceSettings `json:"settings,omitempty"`
+
+	// Url dyndns2: the http(s) update URL, for example https://dyn.dns.he.net/nic/update.
+	Url *string `json:"url,omitempty" validate:"omitempty,httpurl"`
+
+	// UseMyipv6 dyndns2: settings.use_myipv6 (default false).
+	UseMyipv6 *bool `json:"use_myipv6,omitempty"`
+
+	// UsernameIsFqdn dyndns2: settings.username_is_fqdn (default false).
+	UsernameIsFqdn *bool `json:"username_is_fqdn,omitempty"`
 }
 
 // ServiceList defines model for ServiceList.
@@ -679,12 +881,36 @@ type ServiceList struct {
 
 // ServicePatch defines model for ServicePatch.
 type ServicePatch struct {
-	Combined       *bool   `json:"combined,omitempty"`
-	Name           *string `json:"name,omitempty"`
-	Url            *string `json:"url,omitempty" validate:"omitempty,httpurl"`
-	UseMyipv6      *bool   `json:"use_myipv6,omitempty"`
-	UsernameIsFqdn *bool   `json:"username_is_fqdn,omitempty"`
+	Combined *bool `json:"combined,omitempty"`
+
+	// Credential A new credential; "" removes it.
+	Credential *string `json:"credential,omitempty"`
+	Name       *string `json:"name,omitempty"`
+
+	// Settings The protocol's settings, one JSON object whose keys depend on
+	// `protocol`: Dyndns2Settings, Rfc2136Settings, HttpSettings or
+	// CloudflareSettings. Unknown keys and wrong values are refused with
+	// 422, naming each as `settings.<key>`. Secrets do not belong here:
+	// a record's password goes on the record, a TSIG secret or API token in
+	// the service's `credential`; both are stored encrypted.
+	//
+	//
+	// Example: {"combined":false,"url":"https://dyn.dns.he.net/nic/update","use_myipv6":false,"username_is_fqdn":true}
+	Settings       *ServiceSettings `json:"settings,omitempty"`
+	Url            *string          `json:"url,omitempty" validate:"omitempty,httpurl"`
+	UseMyipv6      *bool            `json:"use_myipv6,omitempty"`
+	UsernameIsFqdn *bool            `json:"username_is_fqdn,omitempty"`
 }
+
+// ServiceSettings The protocol's settings, one JSON object whose keys depend on
+// `protocol`: Dyndns2Settings, Rfc2136Settings, HttpSettings or
+// CloudflareSettings. Unknown keys and wrong values are refused with
+// 422, naming each as `settings.<key>`. Secrets do not belong here:
+// a record's password goes on the record, a TSIG secret or API token in
+// the service's `credential`; both are stored encrypted.
+//
+// Example: {"combined":false,"url":"https://dyn.dns.he.net/nic/update","use_myipv6":false,"username_is_fqdn":true}
+type ServiceSettings map[string]interface{}
 
 // StateCounts (record, family) pairs by delivery state.
 type StateCounts struct {
@@ -710,7 +936,10 @@ type Status struct {
 	} `json:"deliveries"`
 	Hosts struct {
 		Enabled int `json:"enabled"`
-		Total   int `json:"total"`
+
+		// Stale Hosts whose `stale` is true (not seen for longer than the stale-after time).
+		Stale int `json:"stale"`
+		Total int `json:"total"`
 	} `json:"hosts"`
 
 	// OldestDueAgeSeconds How long the most overdue waiting delivery has been due (dispatcher lag), or null.
@@ -772,6 +1001,131 @@ type Warning struct {
 
 // WarningCode defines model for Warning.Code.
 type WarningCode string
+
+// Webhook defines model for Webhook.
+type Webhook struct {
+	CreatedAt time.Time      `json:"created_at"`
+	Enabled   bool           `json:"enabled"`
+	Events    []WebhookEvent `json:"events"`
+	Id        int64          `json:"id"`
+
+	// LastAttemptAt The last attempt to reach the receiver.
+	LastAttemptAt *time.Time `json:"last_attempt_at"`
+
+	// LastError Why the last attempt failed; empty when it succeeded.
+	LastError string `json:"last_error"`
+
+	// LastStatusCode The HTTP status of the last attempt; null when none came back.
+	LastStatusCode *int       `json:"last_status_code"`
+	LastSuccessAt  *time.Time `json:"last_success_at"`
+	Name           string     `json:"name"`
+
+	// SecretSet Whether notifications are signed (X-DDnsBroker-Signature); the secret is never returned.
+	SecretSet bool      `json:"secret_set"`
+	UpdatedAt time.Time `json:"updated_at"`
+
+	// Url Where notifications are POSTed.
+	Url string `json:"url"`
+}
+
+// WebhookCreate defines model for WebhookCreate.
+type WebhookCreate struct {
+	Enabled *bool `json:"enabled,omitempty"`
+
+	// Events Every event when absent.
+	Events *[]WebhookEvent `json:"events,omitempty"`
+	Name   string          `json:"name"`
+
+	// Secret The HMAC key of the signature header; stored encrypted, never returned. Unsigned when absent.
+	Secret *string `json:"secret,omitempty"`
+
+	// Url An http(s) URL without user name or password.
+	Url string `json:"url"`
+}
+
+// WebhookEvent What a webhook can be told about: delivery.failed (a permanent
+// answer; the record waits for a change or a resync), delivery.blocked
+// (the provider answered abuse; the record is paused), delivery.recovered
+// (delivered after failing, retrying or being blocked), host.stale (not
+// seen for longer than the stale-after time; once per episode, enabled
+// hosts only).
+type WebhookEvent string
+
+// WebhookList defines model for WebhookList.
+type WebhookList struct {
+	Items      []Webhook `json:"items"`
+	NextCursor *string   `json:"next_cursor"`
+}
+
+// WebhookPatch defines model for WebhookPatch.
+type WebhookPatch struct {
+	Enabled *bool           `json:"enabled,omitempty"`
+	Events  *[]WebhookEvent `json:"events,omitempty"`
+	Name    *string         `json:"name,omitempty"`
+
+	// Secret A new secret (8 characters or more); "" removes it.
+	Secret *string `json:"secret,omitempty"`
+	Url    *string `json:"url,omitempty"`
+}
+
+// WebhookPayload The JSON body of a notification.
+type WebhookPayload struct {
+	// At When it happened.
+	At time.Time `json:"at"`
+
+	// Delivery The delivery attempt of a delivery event.
+	Delivery *struct {
+		Address string                       `json:"address"`
+		Attempt int                          `json:"attempt"`
+		Family  WebhookPayloadDeliveryFamily `json:"family"`
+		Id      int64                        `json:"id"`
+		Outcome string                       `json:"outcome"`
+	} `json:"delivery,omitempty"`
+
+	// Event A WebhookEvent, or webhook.test.
+	Event string `json:"event"`
+
+	// EventId The history line (GET /events) behind it; 0 for a test.
+	EventId int64 `json:"event_id"`
+	Host    *struct {
+		// Fqdn Empty when the host was deleted since.
+		Fqdn string `json:"fqdn"`
+		Id   int64  `json:"id"`
+	} `json:"host"`
+
+	// Message What happened, in a sentence (the history line).
+	Message string `json:"message"`
+	Record  *struct {
+		// Fqdn Empty when the record was deleted since.
+		Fqdn string `json:"fqdn"`
+		Id   int64  `json:"id"`
+	} `json:"record"`
+	Service *struct {
+		Id int64 `json:"id"`
+
+		// Name Empty when the service was deleted since.
+		Name string `json:"name"`
+	} `json:"service"`
+}
+
+// WebhookPayloadDeliveryFamily defines model for WebhookPayload.Delivery.Family.
+type WebhookPayloadDeliveryFamily int
+
+// WebhookTestResult defines model for WebhookTestResult.
+type WebhookTestResult struct {
+	// Delivered The receiver answered 2xx.
+	Delivered  bool `json:"delivered"`
+	DurationMs int  `json:"duration_ms"`
+
+	// Error Why it was not delivered; empty when it was.
+	Error string `json:"error"`
+
+	// Payload The JSON body of a notification.
+	Payload WebhookPayload `json:"payload"`
+
+	// StatusCode The receiver's HTTP status; null when none came back.
+	StatusCode *int `json:"status_code"`
+}
 
 // Cursor defines model for Cursor.
 type Cursor = string
@@ -844,6 +1198,9 @@ type ListHostsParams struct {
 	Q       *string `form:"q,omitempty" json:"q,omitempty"`
 	Enabled *bool   `form:"enabled,omitempty" json:"enabled,omitempty"`
 
+	// Stale Only hosts that are (true) or are not (false) stale; see the host's `stale`.
+	Stale *bool `form:"stale,omitempty" json:"stale,omitempty"`
+
 	// Limit Items per page.
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 
@@ -905,6 +1262,15 @@ type ListUsersParams struct {
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
+// ListWebhooksParams defines parameters for ListWebhooks.
+type ListWebhooksParams struct {
+	// Limit Items per page.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
 // LoginJSONRequestBody defines body for Login for application/json ContentType.
 type LoginJSONRequestBody = LoginRequest
 
@@ -943,6 +1309,12 @@ type CreateUserJSONRequestBody = UserCreate
 
 // UpdateUserJSONRequestBody defines body for UpdateUser for application/json ContentType.
 type UpdateUserJSONRequestBody = UserPatch
+
+// CreateWebhookJSONRequestBody defines body for CreateWebhook for application/json ContentType.
+type CreateWebhookJSONRequestBody = WebhookCreate
+
+// UpdateWebhookJSONRequestBody defines body for UpdateWebhook for application/json ContentType.
+type UpdateWebhookJSONRequestBody = WebhookPatch
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
@@ -985,6 +1357,9 @@ type ServerInterface interface {
 	// GetMe Who the caller is
 	// (GET /me)
 	GetMe(ctx echo.Context) error
+	// ListPresets The built-in catalogue of provider presets
+	// (GET /presets)
+	ListPresets(ctx echo.Context) error
 	// ListRecords List records by FQDN
 	// (GET /records)
 	ListRecords(ctx echo.Context, params ListRecordsParams) error
@@ -1054,6 +1429,24 @@ type ServerInterface interface {
 	// UpdateUser Rename an account or set its password
 	// (PATCH /users/{id})
 	UpdateUser(ctx echo.Context, id Id) error
+	// ListWebhooks List webhooks by name
+	// (GET /webhooks)
+	ListWebhooks(ctx echo.Context, params ListWebhooksParams) error
+	// CreateWebhook Add a webhook
+	// (POST /webhooks)
+	CreateWebhook(ctx echo.Context) error
+	// DeleteWebhook Delete a webhook with the notifications it had not sent
+	// (DELETE /webhooks/{id})
+	DeleteWebhook(ctx echo.Context, id Id) error
+	// GetWebhook Read a webhook
+	// (GET /webhooks/{id})
+	GetWebhook(ctx echo.Context, id Id) error
+	// UpdateWebhook Change a webhook
+	// (PATCH /webhooks/{id})
+	UpdateWebhook(ctx echo.Context, id Id) error
+	// TestWebhook Send a test notification now
+	// (POST /webhooks/{id}/test)
+	TestWebhook(ctx echo.Context, id Id) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -1203,6 +1596,13 @@ func (w *ServerInterfaceWrapper) ListHosts(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter enabled: %s", err))
 	}
 
+	// ------------- Optional query parameter "stale" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "stale", ctx.QueryParams(), &params.Stale, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter stale: %s", err))
+	}
+
 	// ------------- Optional query parameter "limit" -------------
 
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
@@ -1333,6 +1733,15 @@ func (w *ServerInterfaceWrapper) GetMe(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetMe(ctx)
+	return err
+}
+
+// ListPresets converts echo context to params.
+func (w *ServerInterfaceWrapper) ListPresets(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListPresets(ctx)
 	return err
 }
 
@@ -1742,6 +2151,104 @@ func (w *ServerInterfaceWrapper) UpdateUser(ctx echo.Context) error {
 	return err
 }
 
+// ListWebhooks converts echo context to params.
+func (w *ServerInterfaceWrapper) ListWebhooks(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListWebhooksParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListWebhooks(ctx, params)
+	return err
+}
+
+// CreateWebhook converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateWebhook(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateWebhook(ctx)
+	return err
+}
+
+// DeleteWebhook converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteWebhook(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteWebhook(ctx, id)
+	return err
+}
+
+// GetWebhook converts echo context to params.
+func (w *ServerInterfaceWrapper) GetWebhook(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetWebhook(ctx, id)
+	return err
+}
+
+// UpdateWebhook converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateWebhook(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateWebhook(ctx, id)
+	return err
+}
+
+// TestWebhook converts echo context to params.
+func (w *ServerInterfaceWrapper) TestWebhook(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.TestWebhook(ctx, id)
+	return err
+}
+
 // This is a simple interface which specifies echo.Route addition functions which
 // are present on both echo.Echo and echo.Group, since we want to allow using
 // either of them for path registration
@@ -1798,6 +2305,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.DELETE(options.BaseURL+"/services/:id", wrapper.DeleteService, options.OperationMiddlewares["deleteService"]...)
 	router.GET(options.BaseURL+"/services/:id", wrapper.GetService, options.OperationMiddlewares["getService"]...)
 	router.PATCH(options.BaseURL+"/services/:id", wrapper.UpdateService, options.OperationMiddlewares["updateService"]...)
+	router.GET(options.BaseURL+"/presets", wrapper.ListPresets, options.OperationMiddlewares["listPresets"]...)
 	router.GET(options.BaseURL+"/hosts", wrapper.ListHosts, options.OperationMiddlewares["listHosts"]...)
 	router.POST(options.BaseURL+"/hosts", wrapper.CreateHost, options.OperationMiddlewares["createHost"]...)
 	router.DELETE(options.BaseURL+"/hosts/:id", wrapper.DeleteHost, options.OperationMiddlewares["deleteHost"]...)
@@ -1824,6 +2332,12 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/tokens", wrapper.CreateToken, options.OperationMiddlewares["createToken"]...)
 	router.DELETE(options.BaseURL+"/tokens/:id", wrapper.DeleteToken, options.OperationMiddlewares["deleteToken"]...)
 	router.GET(options.BaseURL+"/tokens/:id", wrapper.GetToken, options.OperationMiddlewares["getToken"]...)
+	router.GET(options.BaseURL+"/webhooks", wrapper.ListWebhooks, options.OperationMiddlewares["listWebhooks"]...)
+	router.POST(options.BaseURL+"/webhooks", wrapper.CreateWebhook, options.OperationMiddlewares["createWebhook"]...)
+	router.DELETE(options.BaseURL+"/webhooks/:id", wrapper.DeleteWebhook, options.OperationMiddlewares["deleteWebhook"]...)
+	router.GET(options.BaseURL+"/webhooks/:id", wrapper.GetWebhook, options.OperationMiddlewares["getWebhook"]...)
+	router.PATCH(options.BaseURL+"/webhooks/:id", wrapper.UpdateWebhook, options.OperationMiddlewares["updateWebhook"]...)
+	router.POST(options.BaseURL+"/webhooks/:id/test", wrapper.TestWebhook, options.OperationMiddlewares["testWebhook"]...)
 	router.GET(options.BaseURL+"/status", wrapper.GetStatus, options.OperationMiddlewares["getStatus"]...)
 
 }
@@ -3084,6 +3598,61 @@ type GetMedefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response GetMedefaultApplicationProblemPlusJSONResponse) VisitGetMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPresetsRequestObject struct {
+}
+
+type ListPresetsResponseObject interface {
+	VisitListPresetsResponse(w http.ResponseWriter) error
+}
+
+type ListPresets200JSONResponse PresetList
+
+func (response ListPresets200JSONResponse) VisitListPresetsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPresets401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListPresets401ApplicationProblemPlusJSONResponse) VisitListPresetsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPresetsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListPresetsdefaultApplicationProblemPlusJSONResponse) VisitListPresetsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -5338,6 +5907,625 @@ func (response UpdateUserdefaultApplicationProblemPlusJSONResponse) VisitUpdateU
 	return err
 }
 
+type ListWebhooksRequestObject struct {
+	Params ListWebhooksParams
+}
+
+type ListWebhooksResponseObject interface {
+	VisitListWebhooksResponse(w http.ResponseWriter) error
+}
+
+type ListWebhooks200JSONResponse WebhookList
+
+func (response ListWebhooks200JSONResponse) VisitListWebhooksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhooks400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhooks400ApplicationProblemPlusJSONResponse) VisitListWebhooksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhooks401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhooks401ApplicationProblemPlusJSONResponse) VisitListWebhooksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhooksdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListWebhooksdefaultApplicationProblemPlusJSONResponse) VisitListWebhooksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookRequestObject struct {
+	Body *CreateWebhookJSONRequestBody
+}
+
+type CreateWebhookResponseObject interface {
+	VisitCreateWebhookResponse(w http.ResponseWriter) error
+}
+
+type CreateWebhook201JSONResponse Webhook
+
+func (response CreateWebhook201JSONResponse) VisitCreateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhook400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhook400ApplicationProblemPlusJSONResponse) VisitCreateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhook401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhook401ApplicationProblemPlusJSONResponse) VisitCreateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhook403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhook403ApplicationProblemPlusJSONResponse) VisitCreateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhook409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhook409ApplicationProblemPlusJSONResponse) VisitCreateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhook422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhook422ApplicationProblemPlusJSONResponse) VisitCreateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response CreateWebhookdefaultApplicationProblemPlusJSONResponse) VisitCreateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookRequestObject struct {
+	Id Id `json:"id"`
+}
+
+type DeleteWebhookResponseObject interface {
+	VisitDeleteWebhookResponse(w http.ResponseWriter) error
+}
+
+type DeleteWebhook204Response struct {
+}
+
+func (response DeleteWebhook204Response) VisitDeleteWebhookResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteWebhook400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWebhook400ApplicationProblemPlusJSONResponse) VisitDeleteWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhook401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWebhook401ApplicationProblemPlusJSONResponse) VisitDeleteWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhook403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWebhook403ApplicationProblemPlusJSONResponse) VisitDeleteWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhook404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWebhook404ApplicationProblemPlusJSONResponse) VisitDeleteWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response DeleteWebhookdefaultApplicationProblemPlusJSONResponse) VisitDeleteWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookRequestObject struct {
+	Id Id `json:"id"`
+}
+
+type GetWebhookResponseObject interface {
+	VisitGetWebhookResponse(w http.ResponseWriter) error
+}
+
+type GetWebhook200JSONResponse Webhook
+
+func (response GetWebhook200JSONResponse) VisitGetWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhook400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhook400ApplicationProblemPlusJSONResponse) VisitGetWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhook401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhook401ApplicationProblemPlusJSONResponse) VisitGetWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhook404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhook404ApplicationProblemPlusJSONResponse) VisitGetWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetWebhookdefaultApplicationProblemPlusJSONResponse) VisitGetWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookRequestObject struct {
+	Id   Id `json:"id"`
+	Body *UpdateWebhookJSONRequestBody
+}
+
+type UpdateWebhookResponseObject interface {
+	VisitUpdateWebhookResponse(w http.ResponseWriter) error
+}
+
+type UpdateWebhook200JSONResponse Webhook
+
+func (response UpdateWebhook200JSONResponse) VisitUpdateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhook400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWebhook400ApplicationProblemPlusJSONResponse) VisitUpdateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhook401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWebhook401ApplicationProblemPlusJSONResponse) VisitUpdateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhook403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWebhook403ApplicationProblemPlusJSONResponse) VisitUpdateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhook404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWebhook404ApplicationProblemPlusJSONResponse) VisitUpdateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhook409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWebhook409ApplicationProblemPlusJSONResponse) VisitUpdateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhook422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWebhook422ApplicationProblemPlusJSONResponse) VisitUpdateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response UpdateWebhookdefaultApplicationProblemPlusJSONResponse) VisitUpdateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestWebhookRequestObject struct {
+	Id Id `json:"id"`
+}
+
+type TestWebhookResponseObject interface {
+	VisitTestWebhookResponse(w http.ResponseWriter) error
+}
+
+type TestWebhook200JSONResponse WebhookTestResult
+
+func (response TestWebhook200JSONResponse) VisitTestWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestWebhook400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response TestWebhook400ApplicationProblemPlusJSONResponse) VisitTestWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestWebhook401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response TestWebhook401ApplicationProblemPlusJSONResponse) VisitTestWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestWebhook403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response TestWebhook403ApplicationProblemPlusJSONResponse) VisitTestWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestWebhook404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response TestWebhook404ApplicationProblemPlusJSONResponse) VisitTestWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestWebhookdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response TestWebhookdefaultApplicationProblemPlusJSONResponse) VisitTestWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// Login Log in with a user name and password
@@ -5379,6 +6567,9 @@ type StrictServerInterface interface {
 	// GetMe Who the caller is
 	// (GET /me)
 	GetMe(ctx context.Context, request GetMeRequestObject) (GetMeResponseObject, error)
+	// ListPresets The built-in catalogue of provider presets
+	// (GET /presets)
+	ListPresets(ctx context.Context, request ListPresetsRequestObject) (ListPresetsResponseObject, error)
 	// ListRecords List records by FQDN
 	// (GET /records)
 	ListRecords(ctx context.Context, request ListRecordsRequestObject) (ListRecordsResponseObject, error)
@@ -5448,6 +6639,24 @@ type StrictServerInterface interface {
 	// UpdateUser Rename an account or set its password
 	// (PATCH /users/{id})
 	UpdateUser(ctx context.Context, request UpdateUserRequestObject) (UpdateUserResponseObject, error)
+	// ListWebhooks List webhooks by name
+	// (GET /webhooks)
+	ListWebhooks(ctx context.Context, request ListWebhooksRequestObject) (ListWebhooksResponseObject, error)
+	// CreateWebhook Add a webhook
+	// (POST /webhooks)
+	CreateWebhook(ctx context.Context, request CreateWebhookRequestObject) (CreateWebhookResponseObject, error)
+	// DeleteWebhook Delete a webhook with the notifications it had not sent
+	// (DELETE /webhooks/{id})
+	DeleteWebhook(ctx context.Context, request DeleteWebhookRequestObject) (DeleteWebhookResponseObject, error)
+	// GetWebhook Read a webhook
+	// (GET /webhooks/{id})
+	GetWebhook(ctx context.Context, request GetWebhookRequestObject) (GetWebhookResponseObject, error)
+	// UpdateWebhook Change a webhook
+	// (PATCH /webhooks/{id})
+	UpdateWebhook(ctx context.Context, request UpdateWebhookRequestObject) (UpdateWebhookResponseObject, error)
+	// TestWebhook Send a test notification now
+	// (POST /webhooks/{id}/test)
+	TestWebhook(ctx context.Context, request TestWebhookRequestObject) (TestWebhookResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -5893,6 +7102,29 @@ func (sh *strictHandler) GetMe(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(GetMeResponseObject); ok {
 		return validResponse.VisitGetMeResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListPresets operation middleware
+func (sh *strictHandler) ListPresets(ctx echo.Context) error {
+	var request ListPresetsRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListPresets(ctx.Request().Context(), request.(ListPresetsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListPresets")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListPresetsResponseObject); ok {
+		return validResponse.VisitListPresetsResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -6647,131 +7879,374 @@ func (sh *strictHandler) UpdateUser(ctx echo.Context, id Id) error {
 	return nil
 }
 
+// ListWebhooks operation middleware
+func (sh *strictHandler) ListWebhooks(ctx echo.Context, params ListWebhooksParams) error {
+	var request ListWebhooksRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListWebhooks(ctx.Request().Context(), request.(ListWebhooksRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListWebhooks")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListWebhooksResponseObject); ok {
+		return validResponse.VisitListWebhooksResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateWebhook operation middleware
+func (sh *strictHandler) CreateWebhook(ctx echo.Context) error {
+	var request CreateWebhookRequestObject
+
+	var body CreateWebhookJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateWebhook(ctx.Request().Context(), request.(CreateWebhookRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateWebhook")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateWebhookResponseObject); ok {
+		return validResponse.VisitCreateWebhookResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteWebhook operation middleware
+func (sh *strictHandler) DeleteWebhook(ctx echo.Context, id Id) error {
+	var request DeleteWebhookRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteWebhook(ctx.Request().Context(), request.(DeleteWebhookRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteWebhook")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteWebhookResponseObject); ok {
+		return validResponse.VisitDeleteWebhookResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetWebhook operation middleware
+func (sh *strictHandler) GetWebhook(ctx echo.Context, id Id) error {
+	var request GetWebhookRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetWebhook(ctx.Request().Context(), request.(GetWebhookRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetWebhook")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetWebhookResponseObject); ok {
+		return validResponse.VisitGetWebhookResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateWebhook operation middleware
+func (sh *strictHandler) UpdateWebhook(ctx echo.Context, id Id) error {
+	var request UpdateWebhookRequestObject
+
+	request.Id = id
+
+	var body UpdateWebhookJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateWebhook(ctx.Request().Context(), request.(UpdateWebhookRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateWebhook")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateWebhookResponseObject); ok {
+		return validResponse.VisitUpdateWebhookResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// TestWebhook operation middleware
+func (sh *strictHandler) TestWebhook(ctx echo.Context, id Id) error {
+	var request TestWebhookRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.TestWebhook(ctx.Request().Context(), request.(TestWebhookRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "TestWebhook")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(TestWebhookResponseObject); ok {
+		return validResponse.VisitTestWebhookResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7D3rctu2mq/yDc+Zqb1Ly47juK09Z2bdXE7TSdPUdiY7G3ktSPwkoaEAFQCt6GQ9s3/3QXYf7DzJDi4k",
-	"QRHUzbKctJn+aCwCBPDdb/j4Kerx0ZgzZEpGJ5+iMRFkhAqF+etpJiQX+l8Jyp6gY0U5i06iyyFCh+FH",
-	"dd0zIzrA+6CGCGOBN5RnEsZkgK0ojqge/nuGYhrFESMjjE4iOyeKI9kb4ojo14/Ix1fIBmoYnTw6ODyK",
-	"oxFlxQ9xpKZjPVEqQdkgur2No5eJnmbePiZqWL6cJlEcCfw9owKT6ESJDP2F+lyMiNLjmDo+isxCdJSN",
-	"/GUoUzhAYdZ5RUdU1QHwUuFIwhjF3IOmZrK/fIJ9kqUqOnlyEOtD26WfHBws3Mg59gXK4VPOP1Aszt6z",
-	"fxYrJgmTXcE/oLgWdkITmA+fHNfheqtBJ8ecSTT4/4Ek5/h7htKAoMeZQmb+ScbjlPaIhsb+WPBuiqN/",
-	"/U1q0HzylvurwH50Ev1lv6SxfftU7r+xs+yideoSdllIOEpgXMGIqN7Q0NjZm5fgTYCdEUk1WjGBny5+",
-	"eR3DRHA2AH22GDL2gfEJgz7FNImhSxIoSHy3Fd3G0VPO+intbf2EvSFhA4SeW17ChKohTIZEAZUgFReY",
-	"wA4BRT4gA43fGAgD3v0NewqkomkKlEEm0Z7jBRddmiTItn4QgQkyRUkqIeEGWSRN+QTUkErgYxTE4omA",
-	"QJLsyR4fIyiuj8UZEJgIqrAcaI6pkWyHTIYoEAhIlFK/hkpgiAkm9tivuXrBM5Zs89SvOcisN3S4MNvI",
-	"R29xF2dsClwNUQAKwQXsHB08ieHo0eMYtECBJwePNfCYYZqEKNIlEjX4MiaQ9IakmzrSueT8Z8KmjtXl",
-	"VgmIcxgRNoU+oSkmQJTC0VjJUxCoxBRIX6EwJxjQG80H2aiLQqsbiT3OEqll7xBJ4jTWuZ61d6Zn6T+b",
-	"FUFNxOq9vWUkU0Mu6D9w2wR1Q1Ka+Lw0c7B3797tnWVqqJ/2iMKlTlcKdnO4seA9lFIj/jlTVE23ecZ3",
-	"mKZ7Vk7H0M0UEH3mDKErkHyQQEBkKeaGRMJHhLJT6Bjalh0jACVourWyvGW0oltXb+usp892qWWGMWSE",
-	"FiiKWkVGzMNrlT+dgU8c4ccxFSivKasr+wtLaZAxRVOzO/s6J6DcVI2vWaKKIzPk2v7+KUKmFfz76Ack",
-	"AkV0FbJsSqS+r2678rLKjsv3WImkFz4b0wZY9AQShck1URWDKCEK9xQdYRQ3g2fOHJalqaasnBhr76BJ",
-	"0ACrwywlUl1ncv4WFy5nLaIAqscC+/Rj2Kg1EP5GQp8KqbSKFqSnjeEYFAeBPT5gVAtR1QpByWi2RSxi",
-	"sHJhRt7GUSZRXC8NGT06P1d983zCUAQ2NkNUxkLO1/Xe6UCWH6MAVAX7M9iJfWqaR4ZPzTDDiklC9aZJ",
-	"+sYjyz5JJcYzlFqluhlxkms2y4RS8bGECRcfKBucAsMbFFb7ka5EZvC1HKnn8K24JAcLPJI1cD+DlQrs",
-	"F0PSUAxJ01/60cn7+YsWkuA2nhUFhTxs4IRTkENtPXOWToGzHi6mLvvK+gGuvCO8otahqG6Gap+q8o8l",
-	"T5UvRYQgU4PC0jPVr1kgKmbZw6xefUkIH88wpTfa3asrmyQRKGVQ+OT2TcgEidcSzX0younU0y5H8fFV",
-	"SHj0KaNyeEepurSoMuBzp13pPAKJMzlybZmN9QQtazjr04Hx7+WU9bTXPRpzocVQImhfBRSqHtvjIlle",
-	"xgqUxkMPMUU2lkogGX0jgTA50YaoljJTI4h+411AlmAS1g3Kyb/8VGNkiX4WRyJjzP4rsTSFWi5bgziK",
-	"o27Kex/Mv2Q2RiG176OBQVgPUz0kdGoLs1UoKaQlStgVdBYX5F2gKj+cR911/BeArVB5ZaNVEp3Hc5sQ",
-	"IAX/PpQAeX7jzO5ZU1WFQm7vhhwSmgBVJ9A2Shten/38vB3F0LZC1/wNO395+SyG4vmuHSB4pv2oF78+",
-	"e21/SKgcE9UbomhHQXpdhWW1c9ms2iswK48/5FI1cWUDwD0uXZqdP1AbG8CPZDRODZYt/bZsACYJHWik",
-	"vaRB2HycL08W71yiuKE9XPcFITY1vGMOWoK1yrzeorGjsPKUDoGNNLoJbrPE/lCs9sLIrgtFVCbn6uu6",
-	"yHcPjYTPxb+2irI0gSFPjbBfqDXna/1C6l+vvhNtjQPpfWB8kmIywOX2Y2z4JZTzci+SmXVT7/Iij+Pm",
-	"ql173kL3KhMq1loIeB+IiSJlAoMSbVmLZOFeC1U+j+Avpqx3YQbOEm2hLAs9WieAiiqdxVYd7CF1m0M0",
-	"yA8U0+S5EJbnqtxgoithPLggOpFAIOFKYQJjooZAmeIGFV2eTGONF1JG2U3kprWalJ2BmN3S/CP9yENC",
-	"aq1YB9PYD4DgDBJqgmea86X6RoI1XiQQocmwr71i76RdzlMkxkPp/54E/KxXfIKiRyTGJvjPM2U9WkFo",
-	"StlAwzgIuKWVHx3fHFWV3+HB49ZB69Gjx61vlzL3xzdH105R3s1v0C/yIFsHkRmxhNm6zFLHs4c+eHSS",
-	"dL87OVn20MebOvTxwkMfX88LSCWY4oAYTjOjrMSz1pxA7fxYkgsc9ttvTx6dnOzPsypmtroJ6FvRhMju",
-	"FrzjCuU886vHM2s8B4JkG3F9DMeWwmCGgmdw6zjN0V4VrXXKrrNVHf51KpwBbQ6jGYg0e1dNQvPMqpzC",
-	"FFo2OJfLFi9Odny0CLVx9HGPkzHd6/EEB8j28KMSZE+RgXmnSYIY5RrxETXKbBpbi1avdutx99aWPS6W",
-	"9Rj13le3S+Xr3zbgbr2oqq/fXDlCZdsBvVUpHFhQnrH8cfXbr03g89ZTVjOwvQcCqmiihTBooLh7obBV",
-	"99VMkpsmQU8meysdHRwchCxk7AlsjKHplcAOOYUBMhRGwe3883/+Fx4dfgddquTubPB+tnTFo8Dv6qc1",
-	"JQW/sHRqwVczKDVZX81lqhUC7Mb0vI0XD7qwYDGxcP33Jhxrt/jD+NV68TdE9Ybri6Bty5ySvuvSZwlb",
-	"be6IpTmkSZ5fFHxThdcK/LRywsa9+2rulrwqsBXQ3LTtC1S2OMgOAMqkQpJoF96JA+39cIYbYfzasV7x",
-	"AWXrnWhMpJxwkaxes1hN3s4I60XVjj6+vHxtsZsQ8n7GQKQrU8PrEaohD7m3rFrX0Bd8BKmGlXXpvaIs",
-	"43G4PIary8rLE4LZiHXc8NXKBcw+7xbVWT15b+sxaEO0pIDWNxJo4vRZiQCgsgTmMrn/ld2aKsktWRTg",
-	"SKs5R1MFd1yhqXn5a69CrkZ35y+ewvdHT74FV3UECSpC01Y0y3/293AFjykUWlpveiGwgPaURag4UNJD",
-	"VRpODeRlPrNho7fnL4GRkRZq2n3/QJmRde6wp0C6PFMn3ZSwD2XFnt0CSDKVQE1J5RLJd1saZHdYnKIB",
-	"G4r3eOpnJJMpS5g8DHLwrxlmVu1VEfJ78Xv10C67RlGCHRIqj5rZvXtXaLvnxsfdUHyv38eeojd4nXsc",
-	"s5k2olxgWS8KY06Z0rwKjE+gzwW8fHNzdApaolh0UQVDIoHxPEa/VBC+so/jNfdxfPd95PZW7cG8DN0d",
-	"MnJLhgLd6sgU7VNbzRmOKjJUIyI/OLVqa+gfH3oF9QcNu1gmNrfkLo6Du3h0+N2ibeQq/FpiuMjJFPgS",
-	"VmZ88hlllfipvXpR/K4kpn1bJ31jwoQqE6wpMr0gHRnIXxaicZ54tQzrMm4b0F7NSSGb625MMkyIYJQN",
-	"llcM7+yEulYIacwy21rJsLrgYT1kWFJrA5WHAovH1UnHgUkBo9BQVE3a1cROgVAPVKsFES2q1wpFhdMi",
-	"z2zkw4g6Tdku2fLi12evaw7BvfuF84TgvCs76wWagmKvmBgdtMx/VSBsJtpjlpyJknkyrdiDkazri9nl",
-	"olpzgXBycq/n96JxofNbmb6GhF8gxfJhp/nVH2Q9MR0rTOKAHK/5nov84IWCfj4tN/iuh0+eLDJJgxKy",
-	"WYxsIiTmjMWHCorZ5dcJi33Gka+gYNq2ENqKebdtybIZWXIGDCchadKO2hEIHPEblO7ewuctPJr4SeAN",
-	"xUldNtTduTU8r4VT7s2MXGyfFUtfLQLOejHNrxbOVwvnDhZOg75vJtamMsycfedG7fxCTi83u/ycWaXu",
-	"1W2EtnxhBV8g8sRHXcpCoa8LZAl0uRqCKZmnWu4y4Ky81L4zmtLx326O4pvj3bBXvk5cy0C+qIup7ulH",
-	"LvMb5qSIJ2Xd1FTbgxoKng2GeU7GnLh1tyDPnNt3ZeBxwU1SOy5Q81M9m6UqudZ51gpLiHRuJu7t+atW",
-	"QzjjWiM+FOszNPPyzc2xJhXt89qBXhXlzsvX7/69gVpyBXtN5XVTpeHANAvI7QNDCWVs0XnXfiKOKhmM",
-	"rBTLhsIheQgix50FVmCDcck/FcDUqpk8ol4tKuEYd62wRJW3nVh0IwNZ3/UuDK7DCI2kN1RqvCN3PRKM",
-	"TYTYlQWa5/Jkfz+ZslbCZGuILYZqn9Hevp0yG1g5OPpufZ2jV9NbvQ1Q/SJohml5/qzwVcoZKpxDJJtw",
-	"OnNF8VBep1t/HbfTJ/eNkbcj1Y3RlFc21Uhdy1FTgHrq0FRE4VMtdgKXMXasjIqtfp/uwphQIaE7BVfI",
-	"PzXJO6ynL/OrfPOvgYQfu/uAwWc0qWQkfY/R3TIMPjQtNhqe1sS7ySiWlxb9q4rFewK3Fq8aoBuyAJMi",
-	"adiYUJzCb7xrYG1AHAO/cf1BJkOuBR2ViovpiqAv71JuGjPz4e8ufgYfepc9F6PnPi6TVq/qBdBVD69U",
-	"Gl8oki6xczuuLLQOrc/TBKW6TjK8JgO8dp1fQlbuBFLusuwjLpWhjiRDmBBqaooKBh0SCV1EBvrpTnkb",
-	"ElIy2DX1LlpMV7sG8Kybziklsa1pvP06pMzf89mg6Hlip/lChKZpsXXFoYsgkaliezbry7RroUfJNbdr",
-	"xVkAwYbFFms+T1augXi3SB3vAceyLHf3rk1RUwU/B+aNBBSUTcW9rVA21nSiqsl/qQhLnHtl7GZnZp+A",
-	"Fpuww7gaWhS2mUSW7Mbg9gk7tuhhN4aCXWPI5alp/yUIkxSZyu+2xW2mn1NM7IJd0vvA+/3dOG+htENg",
-	"jGJENJbcVblTSx/GJCSu81ibmT/sVfrdGJxkgB3bx4/f0MRknvV8TIB0M4mnMCaZxGS31WZeCdgGlENp",
-	"OHglVl5tikCS5JHJ4LS3EsVm6kO2XXj2eRZ2hXhDw3gth2rpssmDu9RNjolSKDSn/uf7s73/IHv/ONj7",
-	"/qr8Z+v63/auPh3Ex49v/xptqsxSw2QT/oOh34dyHvTi63gO6+M1lGTYHqJrAMij9YEwX1KRQyYekV8D",
-	"NZewTET5ukskFn8e538WN0/8KcW1D/9H8/eIfsQkn1sGh69HRDZJy0W3da1pbE8HVNpSQ2NAGGfqbvdy",
-	"DXDiJa7n2ishmaBqeqHp3W/KVnQp65qmaC9y+ffTu8uo1vKwVp/85peLS9gnmRruG9GlT2b/dP1PYefH",
-	"i8MnxzE8egIjyjKF0kTRDN8ZP9D2Yiv2rN1Lc2ffa6BWK1gt21PudEzP1et//vf/dXbBSVerme3ezDAZ",
-	"g217KUx4Tdiel0vsw0TqWZ+HUfzTxS+vzV54H549Y/IH0/r1xFTMSNix90QlqCFR7raopgcq8vrAXWNM",
-	"2PDpzrPXF67LXoKC3mBiIUzy+ptiTh5SlbBTBBSfvb5oMxd9QpbYWsXd2C1X9YuBsCR31GIgyYiaynNj",
-	"QZpnZ29etpmFW6vN2uy5mVt2EsWPPRwr6Mwiv2Nm+z87IuiYlqESSJtZMFvknQBSW18HcsiF2kvNsRuq",
-	"4LVh9dO7y11bDN9mDTTQgvOyy2kxRsKITO21jB5J0/IwUjuuEtus83Gv7N5rp3c0x3Y0yXROLcX4zVPt",
-	"K0kquX1lx4zotFn57lN/nRER2r7ruIL9DuyMCCMDLRgq0Lcv3zUgazOiDz/AZM/2mhUGIVrhSVeQAp1P",
-	"bato2tEJvG+1WlcxtH2Vo3+3EuS/tPq67Zya/HSbVVtIa0MWiIRO/kPfNXjQo2yfZbikI5SKjMb2zv35",
-	"i6fw+PHj79uMMnh7+bQFpqLbPuw0tbPswE5ecL57Ci7GRDlrM1tDbrjAazUJlBV9KK3h60rAo5LnHBmf",
-	"vXkZxdENCmmZ9JFJZmqXcIyMjGl0Ej1uHbQeG6tCDY0Y9AjY6B/XyGA2yaFhrRFUJc8d2zfUE24GhxKV",
-	"dPF9KwVto+g229FiRWvdGC7ICC+owr9dKEF7KoY3RA3/tk/GdP/mkdnUbgteVNuyasC2mdBMbJpbY2Ka",
-	"YPdS46HkHUr0DvTPZf7AQK2gxZeJTUlQ5np1o1Q/8GReO9LV2pBWbvjcVtWWMzYqfa4PDw42trbfhzTQ",
-	"BvWV4SagbKa/6wWqvbK5d6ghtkWkRbtFZ2tuq/NQD9gje9DQ/guA7Htdv82UR4unVBrn6kmH3y+eNNt2",
-	"2MDKRfoXzS0bzZamRXTy/iqOZDYaETEtk14u61kQoyXP3HKNIxtsfm8uskRX+oUFR/JM+SxZI2D9PK70",
-	"zG+4KloO2a82cr+9qpHi0TIEQLX4veFaoBuZPURHE9BLtYZLViCvp3pGSFx8vvS1Hp0UlPHcgSzvKe4C",
-	"cNXT10gjjuoqOjqxoYmSbPK++42ivI5MwU0MDLRpY0ydTGIL3giU2gWwVyGtETchEkiqV5y2WSbR2JI5",
-	"Idj/S/cO12DdZnLdQUNy2NHjRXGNb8PkvDXJakvgfO146vPFkKfaAjSDKuBfURDX5v9BmaVBqF4KkmCA",
-	"W1xscRYFYfmKN/n3RgYYkqxUqud2SI0cQ9/Z8GqM1/3QR/jFlRZ6m3115b7IHd5dc03xI+kpe8dwpzPT",
-	"67Cz65pz2V5CLgat3S9IuNJ+jHPUWp3dpo+auD6DDd9uOahGZ8jeP67e26DMdevqX4LRmNkzaOsULIUA",
-	"UWbD7iMAVIKio8bPrUjKehiG5tzmP/M20MU+F7h4bdMbfq21F8hX+wGaJQa6b/XcqwQu20EG5a/20bTG",
-	"sbBrRV+OQWBqaPKIBMMJSmV7wHvyywmtxWZAkS5tFG4/ulzWjGyrwvMNESq3TF78+ux1DD0icY8yiUxS",
-	"RW8aifH35o/+PA7SYOgl5RW0mhbzSie+LPotmq7MJV+Dvy+JevWRXMyvOzW04pGtpcb5VBvPMVUr/UW0",
-	"31F27DHp54590rHRZdOuB57bsNqETIGqNqOyuLxkmpLEeZWjDa8UbzDEbgbb88Y2lmHuQ7WZCZ4RGwIR",
-	"A84OaQJDIocho9ZmqUxvnPuJMHjdt5aKLzy6h5WTEBm7R6cVvHhNYYYocKu0fXTwePGk8uNVZsYSwYPi",
-	"s10m2nC4zL7qn7+5O+udJYmLkC/NcjaHXWqK/U80uXXlT2hTq1VifmZ+L4h5UbDADk8+eyQfLZ5RfNxr",
-	"Haq4I2YtGB1yrfftmiuUFSgrITwO2wN/RxVG7WbVXtPX2/TWt0wqKyL+jng8R7IyixZacaVQyMvEWC/j",
-	"PJFeBbZpOCMhxb4CnimQihh1poY4BSKwBZeZTdMSV1gE3KQzeb8PAvdsUi6P7rg7HM48tEicVYJvjea+",
-	"ZyVoywa2HGOfR9DO1X0Iwv78ZOADasan9vuWm1CO+8TvUbseU2bBpNo4JT2UQNIU1FAg2k/SSdghMKJS",
-	"mtirq7XkzMXWJVBls2ymdk+2WVmIaKMvzk51fZqLPuEw4VmahMzVC6sDyla898ev5RqfEc8aFVuUT5oY",
-	"Yr7NPxwLPxxH2raLOFPPgcZpHBKW3JFJ3UeZ1ubQYJLt3Lz0vg0k190sQJ0/8on9PqnH4xMUWHQ1+2NR",
-	"551trT2JLGm0Ue5IYWU/0TtRWBXDf3fhjDw35AIdGUtRSiP1qbQfn7XhCOEqMaiyDVbh0pbum6GVzxCa",
-	"6LXrwTpD1Sbh53V8vT95X+3felv/xvemZXze5Dgs6UsIx19cVGLbvGSME19iV0Jx6/CSra1tckN/xvuU",
-	"sT9jo8VO0tSYSa4MzdYH8olpe+l98jiXttsPsL4b2k5kdqdA5eq1Ad4lm8a0wHkRWHjIpOf9ZCbzW/rG",
-	"ynNll87NNcFg083QXZoM7irvUrcctVU+v/SAmZUvKTvideCamx9xpPzFZUjySud6jiRnzmWzJKFkg+s6",
-	"dj+avNJjccsJh7ydWmOu4Ws6YcPpBGc4FyEG4xXbT5JX7jwuS76eBeCG7o+9dlpBoi5aSt07Vc80r9py",
-	"WKLaXSxA5LNtmE0QxzZjdr2Yt0v/DxjR46NxpqxFWnQp88IIvG8aFTNJbkw1Yq9aX7uckPWJdLnEmEei",
-	"f9LU2KYyXTmF54G48ra8LY1ZXeQ057yasHawBb11WXDznyHz1YjVwqRe2QzaYlrsFDp5rf6JaWbZKbpZ",
-	"+l3PW2125lI/Wg5pc724pwZcQE+guU9JUgnCRqmkJ9VP/WvxfXBt8fREE5ou72KCnUlV3nG/iKO6+TIU",
-	"37eZuG3o0ofIxs1ntDwf9yAM9zUjF8rIrayaAwakCchWG/YsiGs8803X1UTIZ+Um552IFjvKJXj+0Hrm",
-	"0u8jOGszNJbT3qOyqdHpPaam7t+O+Zqc2mxyqtT6salUh0nu4RW32d0VK3tnaD05md+RnysYL/JBX7RA",
-	"9LsozpWHOUy+uMhh0fCgOwXXFCYniQLPd4kd5s0j78c0rLZC3XL0sOiL+TV8uKXwodfm99nri5x2VyHZ",
-	"gBhbMhbjE/LXOuXt1inn3m5RoQyZrISJl8V7c9CmEb0H25AXl+bGtuvm/ceP26zBuA9Tt5yndl1GNadD",
-	"ItCFWrxgydvzV6ameWx70tjgQFPp8lbU4oOETBZQeR4zeRhq/xo0CQVN7qhHi5bHjbI1j8beH9Hln8AI",
-	"0pzd+zcy79GlgMAgJawgv+3b3rapbHElMy4y+IQl4Uxo+cXbBSkm2+RqrnN2aYd80a7ZmWtit9g3cy3F",
-	"duy35mzbNlsMv/vFuWte1zV7G11M89oyj1YcCax/M9brxDPncqsZ1Tm1dY5aBV78eLZ3+OS4/H5rq+H6",
-	"6qVroHEfyi8njIdxCqurL7jHagH4BV5jfUClZYBX+WR/0U2v2s5veX7Iv/Pvic8lncKSjhe5hOe2k9HX",
-	"wOWMP6ChUsHmGmhr9uoa8LN5LdRkerhWhlb1aBFpFM/un8DJ81D6jYQRKpIQRdZQUuslSbQEmG8EvTUj",
-	"vmgbqOjQPdf+yVugfnHGTrV/rkc6Frl3CUu/tQriPuwPr5X8lm0P22j9TxON3kxEuUJkS9NYxWQwQwMW",
-	"QxULr3mXJ1PoEQZ2iHNFtOHnlq+by9bMKKj1a+B5q4HnAjFliZnKXecV6aTZRgkj9+DepYI2Twq6+xOY",
-	"I+sx+n3EnW07z7y+D4qCPbe3byRMsJs3NpVNIeR7VmEPEjyeR6t55PhhaPYPJ+PO0XWMLmQcFyBRGSkX",
-	"6CG9rD6sNlid+RTG+yttOZffn3h/pdlEorjJGct8XDFyrdoNE7kNfMovqplbifo11Ut90v/NXhv1fsjL",
-	"W7yfXNND7xd7RO8HJ+z9xVyg+er2/wMAAP//",
+	"7H3/chs50tiroPh9VZaSES3Lsm6PqquKzj/Ovni9Pkkup7J0RJADijgNAS6AEc3bqCr/5kGSB/ue5Ct0",
+	"AzMYEkMOKYpa77r2j7WGmAHQ6N/d6P61NZDjiRRMGN3q/NqaUEXHzDAFf73MlZbK/itleqD4xHApWp3W",
+	"5YiRnmBfzdUARvSIHBIzYmSi2C2XuSYTes3araTF7fBfcqZmraQl6Ji1Oi18p5W09GDExtR+fky/vmfi",
+	"2oxanWeHR8dJa8xF8SBpmdnEvqiN4uK6dXeXtN6l9jX4+oSaUflxnraSlmK/5FyxtNUxKmfhREOpxtTY",
+	"ccKcHLdgIj7Ox+E0XBh2zRTM856PuVkEwDvDxppMmFq60QxeDqdP2ZDmmWl1XhwmdtM49YvDw5ULOWdD",
+	"xfTopZQ3nBV7H+CfxYxpKnRfyRumrhS+UAfmoxcni3C9s6DTEyk0g/P/K03P2S850wCCgRSGCfgnnUwy",
+	"PqAWGk8nSvYzNv6v/9QWNL8G0/27YsNWp/VvT0sce4q/6qcf8S2cdBG7FE5LUsk0EdKQMTWDEeDY2cd3",
+	"JHiB7I1pZo+VpeTvFz99SMhUSXFN7N4SkosbIaeCDDnL0oT0aUoKFN9vt+6S1ksphhkf7HyHgxEV14wM",
+	"3PSaTLkZkemIGsI10UYqlpI9Sgy9YYLY800IFUT2/8kGhmjDs4xwQXLNcB9vpOrzNGVi5xtRLGXCcJpp",
+	"kko4LJplckrMiGsiJ0xRPCdKFKPpgR7ICSNG2m1JQSiZKm5YORC2aQ8Zh0xHTDFCiWZa289wTQRjKUtx",
+	"2x+keSNzke5y1x8k0flg5M4CluFH73AVZ2JGpBkxRZhSUpG948MXCTl+9jwhlqGQF4fPLfAEEE1KDe1T",
+	"zSz4cqEYHYxoP3Oocynlj1TMHKnrnSKQlGRMxYwMKc9YSqgxbDwx+pQoZtSM0KFhCnZwzW8tHeTjPlNW",
+	"3Gg2kCLVlveOGE2dxDq3bx2c2bfsn/WCYIHF2rV9EjQ3I6n4v9iuEeqWZjwNaWluY58/fz44y83I/jqg",
+	"hjXaXcnYYXMTJQdMa3vwr4XhZrbLPX5mWXaAfDoh/dwQavecM9JXjN5oQonKM+YViVSOKRenpAe4rXvA",
+	"ADWxeIu8vA1S0c1rl3U2sHu7tDwDFBllGYrhKMgo/Hhl/K9z8Ela7OuEK6avuFgU9heIaSQXhmewOvyc",
+	"Y1DuVXte80iVtGDIFT7/tcWEFfA/t/7KqGKq9SWm2ZSH+nN12ZWPVVZcfgc5kp34bMJrYDFQjBqWXlFT",
+	"UYhSatiB4WPWSurBs+QdkWeZxSyPjAvf4GlUAVuEWUa1ucr18iWunA41oshRTxQb8q9xpRYg/ESTIVfa",
+	"WBGt6MAqwwkxkig2kNeCWyZq2jEogWRbRSJwKhcw8i5p5Zqpq8aQsaP9vhYXL6eCqcjC5pAKNGQ/b/BN",
+	"BzK/jQJQldOfO50kxKZlaPgShgEppim3i6bZxwAthzTTLJnD1CrWzbETL9mQCLWRE02mUt1wcX1KBLtl",
+	"CqUf7Wsm4LyaobqHb8UkOVxhkWxw9nOnUoH9akgCxtAs+2nY6vy8fNKCE9wl86yg4Ic1lHBK9Mhqz1Jk",
+	"MyLFgK3GLvzk4ga+BFt4z9GgqC6GW5uq8o+Gu/JTUaXoDI6wtEztZ1awinnygNmrH4mdxyuW8Vtr7i0K",
+	"mzRVTOso8/H6TUwFSTZizUM65tkskC7HycmXGPMYcsH16J5ctTGrAvC53a61H8WoUzm8tMwn9gXLa6QY",
+	"8muw7/VMDKzVPZ5IZdlQqvjQRASqHTuQKm3OYxXTYKHHiCKfaKMYHT/RhAo9tYqo5TIzYET/lH3CRMrS",
+	"uGwwjv/5XU2YSO1vSUvlQuC/UsQpZvkyKsStpNXP5OAG/qXzCVPa2j4WGFQMWGaHxHaNMFsHk2JSooRd",
+	"gWdJgd7FUfnNBdi9eP4FYCtYXlloFUWX0dw2GEhBv4/FQF7fOrV7XlU1MZfb55EkKU8JNx3SBaFNPpz9",
+	"+LrbSkgXmS78Tfb+7d2rhBS/7+MAJXNrR735x6sP+CDlekLNYMRUtxXF13VI1hqX9aK9ArNy+yOpTR1V",
+	"1gA8oNLG5HzD0TfAvtLxJINTRvxtowMmjW1obK2k67j6uJyfrF65ZuqWD9imH4iRKdAObLQEa5V4g0kT",
+	"h2HlLt0B1uLoNqgNkf2xSO0N8K4LQ02ul8rrRZbvfgQO79m/1YryLCUjmQGzXyk1l0v9gutfrb8Sq40T",
+	"OrgRcpqx9Jo1Ww/o8A2Ec7MP6RzN1Pt8KKC4pWIX91vIXgOuYiuFiBwSCl6kXLEoR2uqkaxcayHKlyH8",
+	"xUwMLmDgPNIWwrKQo4sIUBGl86e1CPaYuPUQjdIDZ1n6WimkuSo1gHclfg7OiU41oSSVxrCUTKgZES6M",
+	"hKPoy3SW2HOhpZcdPDft9bjsHMRwScu39FbGmNRGvg5hTz8CgjOScnCeWcrX5okmqLxoQpVFw6G1ioOd",
+	"9qXMGAULZfhLGrGz3sspUwOqWQLOf5kbtGgV5RkX1xbGUcA1Fn58cntcFX5Hh8/bh+1nz563/9RI3Z/c",
+	"Hl85QXk/u8F+KIDsIohgRAO1tclUJ/ObPnzWSfs/dDpNN32yrU2frNz0ydUyh1TKMnZNgdJgFHI81OYU",
+	"s8YPolxks3/6U+dZp/N0mVYxt9RtQB9ZE2Pifs47aZhepn4NZI7Kc0TBMjSLCJKXcjzJDUsTiFBpZoxd",
+	"QQcAasmZjChGGvuMCWJ3QIZSkUyKa4hAUHQ3WU2KqSeawDQHEJ/oCrsvsvfq1YeLv57/9N9fn19dXJ69",
+	"f3119uby9XlCXNSXHB2T0X6HcOPkGMKbcE1klsJncBZqgIly4/xYmglDpGCEipRMqSaOrfnF0WtJilfb",
+	"XfHOaK8tME3GdEb6jFjuIofEztjuiiiX2o7RCLyuZKNztD9HFY5HOaqtEsQiT1hkSIuYu0i/c0jpMcRj",
+	"2RxO1dundWLnzIN6Tfem586Bp/HkeBVxJK2vB5JO+MFApuyaiQP21Sh6YOg1fBPCSKCetOSYgzowS9Am",
+	"sLPdBfxxZ9OeFNMGrO7BZ8ep/Px3NWe3mV861BBcQkdl2RHJX0m9WJHg0ny79utX4Dq+C8T9HGwfAIEq",
+	"snwlDGow7kEwbN111aPktlEwkGrBTMeHh4cxG4MNFKv1QoLYwCGn5JoJpkAc7P3H//1/5NnRD6TPjd6f",
+	"D3/MJ/8EGPjD4m4hKeMnkc0QfAsquUXrL0uJao0QBSjvd8nqQRcIFogm2L+34Zpwkz+OZ8JO/pGawWhz",
+	"FrRrnlPi9yL3aaDtLh3RmELq+PlFQTdVeK1BT2uHvNy3vyxdUpBHt8Yx1y37ghlMr8IBhAttGE2tgufY",
+	"gbUfpWBbIfyFbb2X11xstqMJ1XoqVbp+1mc1/D3HrFfli4bnFUS8i9XEDu9HFvEV5mZ0NWZmJGMOAlHN",
+	"DBkqOSaZhRU6RYK0NrDZXCTIZbb5BI9oPGcTR8Z6CRewzvv5xdZPf8CMFl7jbyqg9UQTnjp5Vh6ANZwK",
+	"YDbJnljbvKmiXMO0Coda9VGuKriTCk4tywD4qJiOMYMzMlHylqdglipG09nBmKZoqvIBa5OeM3D86npJ",
+	"8cgTQK8rrHHZKxPQeuDVmtg5hSkTCf1UJLe2pTU4MY2rA6mrXXEtmSZcYKYWTvJEEz8zWLB+zgT+4qVd",
+	"zQfsie6Kcg1oqC649Nyvq5PRLLzA1wludjnQV7nK4rgWgDCVg3zMhIFEuKgDjqU8zpQt23Uees0UGefa",
+	"ELuyjBlG+mwoFSOa3lrmvMfa1+0g180CgpJP5+/3TwmI1xLm2n/Ynoj/HCSdN9FvEAxucTFFByK7Drr1",
+	"YQc/qooFk7yfcT3C9LdiOSsyEeYXEKP/C3DPAIZ8On9/oOmQJQRANmJtweKO0Xhu1IUV6IhsOr++Ztrq",
+	"ylRX0a7eTV3vi5ooaeRANkBEN670X4VicA0cniPkNd/2eLQydoFA8fgcZ3Vegvq9BZ93BBJgVulrKaiw",
+	"nsO98RGIKuGPWDaJHkNG+yxbzaBxWILfqZ99GyaF49SrjYo5Rp5N6UwTK2gbhPE2tDiq7KA5lG/YLM4g",
+	"btjM8i5/+qv1ZfulpcdQpNIvqFfnb16SPx+/+BNx6ckkZYZygFZ1G/g8nuoLGcWNzzKIlUXOUxcx5Qib",
+	"4yaL5xD4fOB5Of7p/J3lQ1Y8WOZ0wwWo9G6zp4T2ZW46/YyKm0A6wBKItqjD4e5Fgyw9zCHGFRa7qDmN",
+	"gsdVl/sWrngULBRuFqCa0yHpTKRCH5E9O+Cp4IOnzsjy7GI/6Qo1HBw9e35C9l59uCCfPr46u3xNNL8W",
+	"LMW7MJcX7/62n5CRMRO8PIJXgvo5zwzo1l1hDdGMGqb3rYI9yGSeDjMrJfdeFv9+okGRvD3eb5PXVisZ",
+	"UQ0+eDkVXdHzeNs7JZox8gpX7nlfQs5xleWDt8ZMClFPRdoV5Vz+OSouXsF30GglLbdli/7GTKyWWLwa",
+	"Vfv/kbOcRXjhL8Xz6pm4pCYrpnFILCt9Dhfct2KHfw7iZkth1eGQDQy/ZVfeTTmf4ESNi+fbSclEcmGs",
+	"gk+EnEIo5t3H2+NT4I6I/NzHbLyO0ij3obKOkw3XcXL/dXgnzcIPyxKj7pEI1TAC62a3GvaQ4yWaeDBX",
+	"MDOm+sbZ4nh18flRcI/xsGYVTUKiDVdxEl3Fs6MfVi3Dq19XUYPq84jBvSoqykQb/0Z5Oe8UNeHiudEs",
+	"G+L1tFuIzppcibqEgBVZYNGophM0y4QVEqxLdNqCyVufi4MGTq3SPKVKeFWzkZj9jC8sytiY7lkmuVUS",
+	"21zkcTHeWGJrDZbHopIn1ZdOIi9FPEmAUQvcboHtFAcagGq9yCMe9Ubxq3g2yisMlwCr80HxJxpyRhe8",
+	"iA/uTF7GBJfdlN4sOhVle8WLrcM2/FcFwnZCRDDlXGgt4GnFGoCzbs5mm4XClgKh03nQ/QchvNj+kadv",
+	"wOFXcDE/7NTfuGZioGYTzBNZ4OMLDutVzvOVjH45Ltc4vI9evFil4Ec5ZD0b2YbR65TFx4qk4fSbxNJ+",
+	"w+GyKGPaNRPaiXq3a86yHV5yRgSbxrhJt9VtEcXG8pZpd130t8086uhJsVvOpou8YdGc28DyWvnKg6mR",
+	"q/WzYuovq4CzWSD0u4bzXcO5h4ZTI+/rkbXu9osn36U+0PD+TJDQ1fydeaEeJH3GluwiEBHPkxz3uYi5",
+	"vgr/sx+CN0K8J9IHQ6PW+Cb+rDIOudyJELpIR3B1onyT7F1evPubS+JIynj3/inhpqkrAY6+yIee99Fq",
+	"X1mIFg4tF7JLiRkpmV+PfCbJPIA28TItqbqwcaysZm+I1nqj/WwcCdvQpRKLOhcIm6sMHeXOR/7p/D1k",
+	"aiPmJoBB9pl3dtsfR8ZMikDxUCpXCchDWbdrPDtX41nc7Vmuphi0BgF5XeOK66u4dyH8fmVo41nWDkLO",
+	"USgeQ2StSclVKjBaSAwPKG09X41Do4bOmoVbR1XYkAEVpO8LIvVnEMsoUgSkggtamGvQFcVz9pVrsGr7",
+	"eFtdj6QyIypSTXq5ynoJ6c0Dppd0Rc+Dpgfx814Jnh7Zm474YESmXBB56zkdHUNEUBNeCa7st8lPVQyF",
+	"wmakHBHN9ajl9g4mHbLI9vf8dQsA534txw+ySBYdBGVegJwKx6DxrkjAsS3quohOUpSmc4XNhkE0qk0u",
+	"1nMuHB/++WSV/bloLWxYuWQTznwf/hnjhcVxguPRmMme3g/YYQIszt1xgt915+nTdCbaqdBtTAgJoozz",
+	"7srD4x+2km1uzMSu/m4FK13EzYCnNsLO1ew0OkeVrzaYKV6DpkCIJaxsGw4jr+Q9lsfIzb+JyyhkTOsx",
+	"F/QYlCNWuQqQFTwY8d+fkHdKaM1IJYLmdYd/Eex/WfmKaMIgUMmTUvgmcEnv7xc/ffBlOqcjqZ08TNmE",
+	"iZRIKxb9u73OuvkGUkXTDcgnV+cUpoJrglAEFVIzK/eTwRjoiuOjo8SnmkCqJtWlLG5388PD54MbNoN/",
+	"sF6bYBJ7UeCzzzL7+RFTrNMVtEz0LMKhkAcqRRBJTwitCk8VyEurLVTz8cJU1FPSl9aEUWzBTe8yLfz1",
+	"15A0HeUCnrZWCo2q7le8vIBejt4WEcpQw15a5TCSSLnnQYBVdPbJhHKlrS7m7v7PII2HLSYy+eo/yytH",
+	"xH92JYSiv/G0kpsUejtdYaLoj1CVs+bXBQUdcovKOkdhdaPiO5FCR19qoBvzXqRFwkttMsyM/FP2AdYA",
+	"4qRUVqcjadUJbnFqtiboy/JL2z6Z5fB3taLiN5/L+lCrj+ch6k9Vq/tEjmsxNLD64rbzYQAn7cGYHmT+",
+	"q5yRPbzLXXdXu7yiTaxpvl9Xo9PQrAHEcFx4sxlXHNu/zFKmzVWasyt6za5csdp4Eh2wUrvesdQGsDPN",
+	"GZlSDpd4CgYxArOOCWJ/3SsLOJGMXu/DBROfOFo6JWTez5bc3cBqusF6HVIsX/PZdVGmFV8LmRjPsmLp",
+	"Rlo7VTNhiuVhxpSwctKO0hsuF9lpBMGAxFdrMwGv3gAB3CSL5x5xypb3y4NKL5gSvQTmtQgU5Y1FqZmY",
+	"ExKKZy/IH23A9AfPIDe6CGF1iGXbQFcjPMKu0Eyk+wlx6yR7mDC4n5CCXSTE83OoWK6o0JwJ48vxJF1h",
+	"f+c+sbNPBzdyONxPfNXnPUomTI2pPSVX3ecU8QPomrpi6V0Bf2D1v/2EOM6EzrPiSgK+z1JC+7lmp2RC",
+	"rd6zX03J3IJwKpXo4E5TUOBPMZp6VT362ifN1HZyK3d90+u3eZMqRhsWxhvlSDW+p3h4n4uKE2oMU5ZS",
+	"/9fPZwf/kx786/Dgz1/Kf7av/tvBl18Pk5Pnd//e2ta9RguTbdjvgL+PZbzbyTex3Dc/15jVvbuDXgCA",
+	"j3RHQmRphQ+B19pXroKbOBCNvepTzYo/T/yfRamH8JWizkL4EP4e868s9e+WgdWrMdV13HJVgTFUzXF3",
+	"VtGDSw+gQIB34H6lxAA4SaOKYp9ZfyTlzdaLii36MNitb7/TLMcBF1ZbUnE9aVCtiLd4JlhxDwdhFXTq",
+	"GrEoNmBWZtbW1m5WLIr5OnTzqgsGKirzoziuXJDkhkAlPFZXeReL/4D9eOVpY3Gbby8vP/qrNE65DWc+",
+	"nddeB3TMQJFpN6r6ubVCibUBVvSqLI9FC2nJEzs8oFfI3bfZ+x8Hr14J/VdoHXRwwa8FNbli+6cufI1F",
+	"BprFo7cWIEXldXHNH3+6uIye9ZIIIYb+AhgVVBfac00qLS6gUwWN14sLOkp+8CJEJYOpQvg1GG3w63y1",
+	"mI040ZiLd/jeszm2lLRywX/Jmfv5vk7r+mIeb388ewlXEh0Ra4/LBJupNEj0JZ+Ev4ZWW0FnQV/4oZG6",
+	"EEPzM1FEvD6dvy8qQRb3K6zk81pLNLK1Tu2LgByWIGRRmjpyNYqSKQ7ycWgjs9TdTCwcAe2IYdcV3rIL",
+	"blctGnmkauMVX3QGWFcst/aCb3Ptbb/gM/Y3sPO6Yq+w+VyboSHW3QysWalIn9l/uNn3E7gW0QbHD1jJ",
+	"1jxu6H46hXoy0DWOTbiWKUuIo+KuAF8BVJ2Zs1TnQFqaqgVIwkfF9pzW1p53UZVU5M56G5aAV5Ueyxhw",
+	"82+9kNI9FbNHZocYanTCe++HoJ2NxeuxBPm+nUTluljgKtZUf5KzTNIaKwECbH2ZzjB1KFQQFp34tb1j",
+	"4NbmZMKcHtOw0n3Q9CNarBXdoF5dxdQm/xSwKbLC1e1C6oIIDTt/NDYIZG4GsrGLJtIRwq+3/FSMXFlc",
+	"vJyRkIDA4nOipm2Yjlf8gE/VFhByoR2SccHI3t9eX5KnSNL7pM9GXKSEm1Ny6OSPn6QBoEau2vQ8O2ty",
+	"z+51tbgL1J6dUg2lfg1LiebxqmONz7G2KGvsLGoLr4Ow9xSSYHUaqwgxK8NABofQ3W+3anuvbAlQhcbw",
+	"WKDSZVLy8u2snS27dN8+7a/JxmstoJWxCqRJ10ui7AxR0JfD+eJMS3AsEciXTJvzop9ONHLLakjXOxdK",
+	"Be/o69e4wZnm2Dj0alxTiGOJh4Ej7QlpymjGvHthSuPptJNSSDXQCrxIK+5yL3FG+M0/0aFf4n4+iLnz",
+	"DuMdVWvWG7IhWMvNRhFJs0GuuJld2C2HHReLFoR96Hj4xpPE3z9fthYSXRdK51lDnzyluRk9BSe/lQj4",
+	"p2tuTPbeXhy9OEnIsxdkzEVumAZGBKAHLMFGi8WaoeqGlatBd8QFa6zMStnrQUPlq//4P/+/t19U3YYY",
+	"Fq4NhumEYE9bBSUYFTa0bbAOuA8ihnKJmmPXIoekdM50CFoKe1gE3pVgw1Lwll1w5atQQIkVlyMPJVaw",
+	"hWbKFL9lKUKY+lvexTue3WiyV1xre/XhoitcNiYTKVbE2E/cdNUMFkg+cpIhITQdcyiKCLFW+O3s47uu",
+	"QLi1u6Ir0AdRtglmXwdsYkhv/vBdAnLw2CFBD/oBa0K7AsGMh9chjGMVB8x1Pshg2zUFGq2l+vfPl/tY",
+	"p7EranCgTc7LFsbFGKyxDhVDBzTLys24tIWu6H09KFtz4+uQxNCzKNM7RYwJOyPjJ2mmJX6yByN6XVF+",
+	"+zScZ0zVDUtJz9WS7JG9MRX02pquFejjx/cBZF1B7eavWXqAjaQVHIg1CLXzhpDer120fbqtDvm53W5/",
+	"SUg3tMfsc2SJ/9tyoLveKTgruqLaH95yKcgx8w+GrnuLHYVN1MklHzNt6HiCbr7zNy/J8+fP/9wVXJBP",
+	"ly/bBKow4Y+9ul61PbLni0TtnxKXXsil6Aqs+4QulbKPrFVsfJNZVxcfyza1SppzaHz28V0rad0ypZFI",
+	"n8GVOas2T5igE97qtJ63D9vPgVuaEbDBAIFBBDq9cf4mi4W1PaAqeu5hU+CAuWERO2a004iQC2IX+K7Y",
+	"s2zF2mUJuaBjdsEN+8uFUXxgEvKRmtFfntIJf3r7DBa13yZvqj2XLWC7Qlkihs71LAVfxSCDWL6vAwgV",
+	"HLH+o6v/AVArcPFdCp1N7IZR4jBt/irTZb2G1+sxXCk+e1eVa84crTSxPzo83NrcYZPhSI/j90BNhIu5",
+	"5s0XzByUnftj8h4PEo8dj7PdStZs8HyMG42tvwDI06ClP7zybPUrla7Y9qWjP69+ab6nOMDKualXvVt2",
+	"kS5Vi1bn5y9JS+fjMbXmtwW1JV13ta10loYFRi0xQ57xz1BjtfXFfrCgSJmbkCQXENj+binZ9THStVXM",
+	"yyFPz/Eg3VnffVlAxeMmCMAt+72VlqEDzx4xhxNkkFkJl66BXi/tGzF28dvFr83wpMCM1w5kThT6QEB1",
+	"9wuokbQWRXSrg0k8Jdq4j9Sz8sXDVBKyxYhVbUDVyTVrk49YV9dV6UYlzhoiNIMCvl0BudpSFYiA/9fu",
+	"G8UlI7z7BRuN8WGHjxdFhekto/POOCv6MkPpeBrSxUhmVgOEQRXwr8mIF97/nRJLDVO9VDRlEWpxDrL5",
+	"I4jz19Jpfs1inJVr89qHXufQ0SpJrV9ypmbeb9EJK9kUAF+rYMJdEv9wpT/mdj9dqUp2j28vmKbsKx0Y",
+	"rAu615trZNrbd533sFGYy9YEv10qjbVjfJCoB0ZybOGuiWi55PlQRJjHRA/+9eVnTF+6an/5L9G8pfk9",
+	"WO0UHeGaULgD4uJjI64hSFa3MvB4xaG5tD/VsgW4gtwr586F4dlGc6/gr++tmt1qMPAlxr4elAOXvV6j",
+	"/NfaaFbiIOzarW9HIQgiAYnlYUwbMuQKvJmefzmmtVoNKC421DK3ty7re463VeH5kSrjNZM3/3j1ISED",
+	"qtkBF5oJzQ2/rUXGX+ro8+jF8ygOxj4SXGGYl2LBrbko7aD7CRQWKLRrhSFyHkzWIXt43xTD31hUNygn",
+	"6G5w1JK5a822fFnfElkVbYqWUhVA9VsiKrslhwv9GaBwQE1IJMuJKVmiQVc68lhzqOxxBd7vHv7Sw/RQ",
+	"SM8hr9HbN6Uzwk1XcF0k9EDaReIbTaDXp/gC0CAMxv26PgGQI9QV4NOj6JlR11Ic8ZSMqB7FdG3M4nrr",
+	"oyTbd3wE/eoauT2ePcDMaQyN3U+nlXMJ2iiNmGI7xe3jw+erX3ojVZ+nKRP4RgOfxksphhnHCNfx0VGT",
+	"dU2UtPqy5bavhbEq9/1J7yxNneO+McnhJZRSgD39lad3LgrHMPWwisyv4HmBzKt8GDg8/c0f8vHqNz5I",
+	"80bmIt0IK+55sghGd7goY11l8fIK2VoHnsTVlL8xEz/a7Yq9GK+4dKrAjlFlzYO/5zmeM7o2iRZScS0P",
+	"zbsUtJeJz3yrAht6V2iSsaGB/r/a0JnrfDMjUJjmMsd7FtTdDCQSoqxyOCSKHWCs0DudXAKG01rxEOeF",
+	"4CeQ3A8sBDHPb8eu/2UI7Szwx0Ds3x4PfETJ+BIziLchHJ/SsKvzZkSZR2N9k4wOmCY0y4gZKcZ8kY49",
+	"SsZca5d2DKkekOSBDnxuMPgHl291V5Q3idEp5PRU1xv+ie/FQqYyz9KYunqBMqBsXv1w9FrO8RuiWcy7",
+	"8/efwbXpl/m7I+HHo0hsVMrm0kwYGI0jKtJ7EileE9icQqOxv3P46EMrSK61TwQ738opGVNR1IaxND5l",
+	"ihUtfX5f2HlvXetAM5HW6ij3xLAyuf5eGFY94b85d4YPWTlHRy4ypjVwfa6xviO6I5RLEOEGWxKTS6y9",
+	"AUO1kRNNplLdgCJniq7Fc1gNccigR/LD8ftqx+M7x/QfkMf7tuBxTl9COPnmvBK7piVQTkKOXXHFbUJL",
+	"mOFcZ4b+yB6Sx/7IajV2mmWgJrnsOExblFPooJebERPGTllw2907WD+PsA0PrpRwvX7KAjTvrUQralqd",
+	"dVtIIxC17LbIUKqxtQGZ0h0svUkHo+LOXeJbwEINO2wcXGlTi9kMUt14/SqB5sBzfXGxVhBLuUnwGzBm",
+	"jf7BVk1Gp25XlHXjgu7BwCaxyNeAGprJ6xw4q+WakHIYy1zj2nx0cHtAzAx6jUYwFHNi8fgKx7VUcN8x",
+	"PBz7fNx+zLgaNGM84CIAMDasdO2BC0h61PVPVmNvUOOpNtZ2XrjFHjOT4GHC/b6+OdCQy2V2ThrACGhE",
+	"52oG1oTSsMFYM4wsq0hF1rLDcOW3FNsLmictje45VP7m4nv++sBihM8TZ9MYXyxUdu5vEj2EHlppj7fj",
+	"cJnvhFUbKfseDNtyMMyZfYWDDHw6kONBKiX3mqJvoL+6oVaZKjohRZG66Ab04Fg913dox061amOoCJLP",
+	"d9AFFyT20XVtdHeL/4/oj5bjSW7QnioaTAVOMDmEHrNC01tI8R1Uk9abMdkQSZuFdQMU/YMGdrcVp/UY",
+	"7t3IZbFWzDdbn+XUR2zrTu1wB3LrsqDmP0LctvZUC5V6bTVoh0HdU9LzFnIHynv0ivoeYcPqdlecFSV3",
+	"hnB5prj8Cc30CztaE4U+Vh1w9dOwKuuQuI5m9kUIrJSlAAm+yY2/T11EAdz7OmaGYxx5F7L0MWLJywnN",
+	"R5MfheC+x5Nj8eS1RXNEgYRwQrVe/Qq/xqtQdV2PhfymzGRfiH+1oVyC53ctZ0px+mRRZ6jNUX9AYbOA",
+	"pw8YWH14PeZ7aHW7odWwhwu7ZSLw5vsSEe7eIl7E24xP+sITSxnjhR/0TTPEsInWUn7oYfLNeQ6LKiL9",
+	"GXE1Jz1KFOd8H9+h7x32MKphtV/jjr2HRVu07+7DHbkPBQlL3XjcXQdlI2ysoS8mROTvWfa7zbL31m6R",
+	"X09yXXETNz33eqdN7fEe7oJfBJ1M/wh+mw0I95EcNEXXW6J8PjBWDMZrZ0UmBaT0QgYDJl0UrYDL7r17",
+	"zdr3JpXevfuF50dAe0JIt8Bcs6DvnnMfdUXoPwrzK15Hcu48UXHvNkLHT1fMtSkO26DjYur9QDuR9o/i",
+	"CVpBvN4V9DhE/N0XFPMF3VM9KBoZ1ooM72R+OKTDGWpwDtf+RPt6foZQcp1RUaDf7k0KbNVW3JNOisQE",
+	"y7CiAV4H5tWRMyyIt9TmvMQh37TFeeYKXq42OV35wT1sioAlHvGGyv43Z4UGFRqxcoWa+YTPAFccCmx+",
+	"XT2o2rXkxjmM6p1i8rEVhhdvzw6OXpzAZWkQ/O2aO+WXrtjOQwg/jxiPY+tWZ19xuRwB+A3eLX9EoQXA",
+	"sxZuWdDUV96slv5sTg+u3FjIPhvauiUer7J0z7Hq2Xd/7JyZY6FSOc0Njq3eWK05n+1LoTrVw5U9RdFj",
+	"WSQInv0/gO0aHOkTTcbM0JQauoGQ2iz2YznAciXoE4z4pnWgou/lUv3Hl0v+5pSdaq3tAHXwcO/jbf+E",
+	"AuIh9I+gQeuOdQ9sX/qHcbJvx1FeQbLGOFZRGWBoRGOonsIHCR1+BlS4phfOFLGKn5t+UV1GNaPA1u/+",
+	"9J3604uDKTPnjDed18STeh0lfriHD84VrHpS4N0fQB3ZjNAfwp2OpX+LS39FHqJb2xNNpqzviyDrupI0",
+	"DyzCHsV5vAxXvef4cXD2d8fjzpm7flrwOKmIZga4XKTe/Bry0PU4W65+f/aDvmkNPGw5uVQJ9zCpuiHx",
+	"Evo36IcstrOYDVOc/mbux7OiGyvX0Ik1sXNQgX2joFkONCGEZkLVTlQJNm3F+9OuIjI00+7bCfrMfq8T",
+	"9i+Ea92Rxq6uRdd+0hVTqn2rVLKsT+s+lrZ3vUpJ2Ym1K9ZoxUpFWqmVN7WLgQqyXbE332sVevdgMwoy",
+	"oErNSK/S9BrKH/dw1QANu5/qEJ/H2iN7VBCe4qza0JkL3wKLGCipwRWsONP7cLU9Kbu5+eMaQWjXl6Xo",
+	"xftvd7pCj+jRi5O/dPPDw+eDEfsKDY4PLt6eHb048SFX0JRv2Mz3pip7dsNrrNcmZ2JGjr5+9T14CRqJ",
+	"p4SKmRlZqLIMap8SxVKu2MB4yhvKLJNTlsKJCenOsSvsRFyQZ4dEO8+34n7+Ph3cyOEwIT+UvWWsMpFl",
+	"bfIhbOfdFdCDHHBoQpXBhkymbKXJAQvDrBxtYckHI9e0eUq56Qrn0hzXl2X1HWofRgOo9vHesR1bNN/9",
+	"ni+2q+um0wKbGrPxIATsxzb0moeo+/263r0SvjzzLbhk2DtYY0vgFIqYa1axepoeb73dWnuKh7tgBJel",
+	"5PkjJIJtQJ+PlgiGBbMrbbhL+d0mr7hlYFii1aNvquREr8ZfMmO1FVp3Ig8fxSheQQXeLn4cavieURXL",
+	"qNqiOH1qmN52tT5rRVllvRd2I+8R1xHX6qehYr8HN2QoSYFwIReEWVNC82vBUpJxiODOKqSbgB6ri9C8",
+	"U9L3qCFja91YLRvKv3aFtsYG3L8pu/9iOUBsuA4tETJdWdMTTTKqjVfG4eZv0V/Z4LeE5Rp96GE7GLEU",
+	"k1J4lhFKjg4P3YoSkJxd0SvstQ6Bbh+9mOZ9yfQOxV7Qa3pFTYpqX+nvutJcwVYwqi2KV1CUCDndhECr",
+	"3cbm+kL//OUu+TVoxvzzF0uF1tLzdJurrNVpub6lQKNuBb/6AlNQC89+plqMS4fPsFhh8MBfSwseuQ5A",
+	"wRP04QUPXDQjnMxlUpZPfH2z4FEBq7svd/8ZAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -26,6 +26,7 @@ import (
 
 	"github.com/ddnsbroker/ddnsbroker/api/auth"
 	"github.com/ddnsbroker/ddnsbroker/api/broker"
+	"github.com/ddnsbroker/ddnsbroker/api/notify"
 	"github.com/ddnsbroker/ddnsbroker/api/secretbox"
 	"github.com/ddnsbroker/ddnsbroker/api/store"
 )
@@ -64,7 +65,16 @@ type Deps struct {
 	PasswordParams auth.Params
 	// LoginLimits tune the login rate limits (zero: DefaultLoginLimits).
 	LoginLimits LoginLimits
+	// StaleAfter is how long a host may go unseen before it is flagged
+	// stale (zero: DefaultStaleAfter).
+	StaleAfter time.Duration
+	// WebhookSender sends the webhooks' test notifications (nil: a sender
+	// announcing an unknown version).
+	WebhookSender *notify.Sender
 }
+
+// DefaultStaleAfter is DDNSBROKER_STALE_AFTER's default.
+const DefaultStaleAfter = 24 * time.Hour
 
 // Server implements the generated StrictServerInterface.
 type Server struct {
@@ -80,6 +90,9 @@ type Server struct {
 	spec     *openapi3.T
 	validate *validator.Validate
 	logins   *logins
+	// staleAfter flags hosts not seen for longer.
+	staleAfter time.Duration
+	webhooks   *notify.Sender
 }
 
 var _ StrictServerInterface = (*Server)(nil)
@@ -99,11 +112,18 @@ func New(d Deps) *Server {
 	if d.PasswordParams == (auth.Params{}) {
 		d.PasswordParams = auth.DefaultParams
 	}
+	if d.StaleAfter <= 0 {
+		d.StaleAfter = DefaultStaleAfter
+	}
+	if d.WebhookSender == nil {
+		d.WebhookSender = notify.NewSender("")
+	}
 	access := auth.NewAccessTokens(secretbox.DeriveKey(d.SecretKey, "jwt"), auth.AccessTokenTTL)
 	return &Server{
 		store: d.Store, broker: d.Broker, box: d.Box, log: d.Log, clientIP: d.ClientIP, proxies: d.TrustedProxies,
 		params: d.PasswordParams, access: access, bearer: auth.NewBearer(d.Store, access), spec: spec,
-		validate: newValidator(), logins: newLogins(d.LoginLimits, d.PasswordParams),
+		validate: newValidator(), logins: newLogins(d.LoginLimits, d.PasswordParams), staleAfter: d.StaleAfter,
+		webhooks: d.WebhookSender,
 	}
 }
 

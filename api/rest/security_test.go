@@ -261,10 +261,22 @@ func TestSecretsStayOut(t *testing.T) {
 		res.Body.Close()
 		h.responses = append(h.responses, string(body))
 	}
+	// A service credential and a webhook secret, set, changed and used.
+	const serviceToken, webhookSecret = "Cf-Api-Token-Secret-9", "Webhook-Hmac-Secret-7"
+	cf := create[rest.Service](h, apiTok, "/services", map[string]any{"name": "cf", "protocol": "cloudflare", "credential": "Cf-First-Token-1"})
+	h.do(request{method: "PATCH", path: fmt.Sprintf("/services/%d", cf.Id), token: apiTok,
+		body: map[string]any{"credential": serviceToken}}).expect(t, http.StatusOK)
+	h.do(request{method: "PATCH", path: fmt.Sprintf("/services/%d", cf.Id), token: apiTok,
+		body: map[string]any{"credential": "not a token"}}).expect(t, http.StatusUnprocessableEntity)
+	rcv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer rcv.Close()
+	wh := create[rest.Webhook](h, apiTok, "/webhooks", map[string]any{"name": "ops", "url": rcv.URL, "secret": webhookSecret})
+	h.do(request{method: "POST", path: fmt.Sprintf("/webhooks/%d/test", wh.Id), token: apiTok}).expect(t, http.StatusOK)
 	refreshed := refreshCookieOf(t, h.do(request{method: "POST", path: "/auth/refresh", cookies: []*http.Cookie{refresh}}))
 	// Read everything back.
 	for _, p := range []string{"/hosts", fmt.Sprintf("/hosts/%d", host.Id), "/records", fmt.Sprintf("/records/%d", rec.Id),
-		fmt.Sprintf("/records/%d/deliveries", rec.Id), "/events?limit=500", "/tokens", "/users", "/me", "/status", "/services"} {
+		fmt.Sprintf("/records/%d/deliveries", rec.Id), "/events?limit=500", "/tokens", "/users", "/me", "/status", "/services",
+		"/webhooks", fmt.Sprintf("/services/%d", cf.Id)} {
 		h.do(request{method: "GET", path: p, token: access}).expect(t, http.StatusOK)
 	}
 
@@ -292,6 +304,10 @@ func TestSecretsStayOut(t *testing.T) {
 		{"new record password", newRecordPassword, 0},
 		{"admin password", adminPassword, 0},
 		{"user password", userPassword, 0},
+		{"service credential", serviceToken, 0},
+		{"first service credential", "Cf-First-Token-1", 0},
+		{"refused service credential", "not a token", 0},
+		{"webhook secret", webhookSecret, 0},
 	} {
 		if n := count(c.secret); n != c.responses {
 			t.Errorf("%s appears in %d responses, want %d", c.name, n, c.responses)
@@ -304,7 +320,7 @@ func TestSecretsStayOut(t *testing.T) {
 	for name, secret := range map[string]string{"host secret": host.Secret, "given host secret": given.Secret,
 		"rotated host secret": rotated.Secret, "API token": apiTok, "access token": access, "refresh token": refresh.Value,
 		"record password": recordPassword, "new record password": newRecordPassword, "admin password": adminPassword,
-		"user password": userPassword} {
+		"user password": userPassword, "service credential": serviceToken, "webhook secret": webhookSecret} {
 		if strings.Contains(logs, secret) {
 			t.Errorf("the %s is in the logs", name)
 		}

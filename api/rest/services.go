@@ -1,28 +1,134 @@
 package rest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 
+	"github.com/ddnsbroker/ddnsbroker/api/delivery"
 	"github.com/ddnsbroker/ddnsbroker/api/store"
 )
 
-// serviceSettings are the dyndns2 options kept in services.settings; the
-// dispatcher reads the same keys. Unknown keys are kept on update.
-type serviceSettings struct {
-	URL            string `json:"url"`
-	UsernameIsFQDN bool   `json:"username_is_fqdn"`
-	Combined       bool   `json:"combined"`
-	UseMyIPv6      bool   `json:"use_myipv6"`
-}
+// dyndns2Shorthands are the dyndns2 settings the Service schema carries as
+// top-level fields too (the API had them before services had settings of
+// their own; the web app and the README's walk-through use them).
+var dyndns2Shorthands = []string{"url", "username_is_fqdn", "combined", "use_myipv6"}
 
 func toService(s store.Service, hosts int) Service {
-	var set serviceSettings
-	_ = json.Unmarshal(s.Settings, &set) // unreadable settings show as empty
-	return Service{Id: s.ID, Name: s.Name, Protocol: Protocol(s.Protocol), Url: set.URL, UsernameIsFqdn: set.UsernameIsFQDN,
-		Combined: set.Combined, UseMyipv6: set.UseMyIPv6, RecordCount: s.RecordCount, HostCount: hosts,
+	settings := ServiceSettings{}
+	_ = json.Unmarshal(s.Settings, &settings) // unreadable settings show as empty
+	out := Service{Id: s.ID, Name: s.Name, Protocol: Protocol(s.Protocol), Settings: settings,
+		CredentialSet: s.Credentials != nil, RecordCount: s.RecordCount, HostCount: hosts,
 		CreatedAt: s.CreatedAt.UTC(), UpdatedAt: s.UpdatedAt.UTC()}
+	out.Url, _ = settings["url"].(string)
+	if s.Protocol == delivery.ProtocolDyndns2 {
+		out.UsernameIsFqdn, _ = settings["username_is_fqdn"].(bool)
+		out.Combined, _ = settings["combined"].(bool)
+		out.UseMyipv6, _ = settings["use_myipv6"].(bool)
+	}
+	return out
+}
+
+// settingsChange is what a request says about a service's settings: a
+// whole new object and the dyndns2 shorthands, which win over it.
+type settingsChange struct {
+	settings   *ServiceSettings
+	shorthands map[string]any // by settings key, only those sent
+}
+
+func newSettingsChange(settings *ServiceSettings, url *string, usernameIsFQDN, combined, useMyIPv6 *bool) settingsChange {
+	c := settingsChange{settings: settings, shorthands: map[string]any{}}
+	if url != nil {
+		c.shorthands["url"] = *url
+	}
+	for key, v := range map[string]*bool{"username_is_fqdn": usernameIsFQDN, "combined": combined, "use_myipv6": useMyIPv6} {
+		if v != nil {
+			c.shorthands[key] = *v
+		}
+	}
+	return c
+}
+
+// apply returns the settings after the change, from the stored ones (nil
+// when creating). dyndns2 settings always hold their three options, as
+// they did before services had settings, so the shorthands read the same.
+func (c settingsChange) apply(protocol string, stored map[string]any) (map[string]any, []FieldError) {
+	next := maps.Clone(stored)
+	if c.settings != nil {
+		next = maps.Clone(map[string]any(*c.settings))
+	}
+	if next == nil {
+		next = map[string]any{}
+	}
+	if protocol != delivery.ProtocolDyndns2 {
+		var errs []FieldError
+		for _, key := range dyndns2Shorthands {
+			if _, ok := c.shorthands[key]; ok {
+				errs = append(errs, fieldError(key, "is a dyndns2 setting; a %s service takes its settings in settings", protocol))
+			}
+		}
+		return next, errs
+	}
+	maps.Copy(next, c.shorthands)
+	for _, key := range dyndns2Shorthands[1:] {
+		if _, ok := next[key]; !ok {
+			next[key] = false
+		}
+	}
+	return next, nil
+}
+
+// validateService checks settings and credential with the rules of the
+// protocol's client. credential is the new one (nil: unchanged) and
+// hasCredential whether the service will have one. When the request used
+// only the shorthands, their errors carry the shorthands' names.
+func validateService(protocol string, settings map[string]any, credential *string, hasCredential bool, c settingsChange) error {
+	raw, err := json.Marshal(settings)
+	if err != nil {
+		return err
+	}
+	errs := delivery.ValidateSettings(protocol, raw, hasCredential)
+	if credential != nil && *credential != "" && !slices.ContainsFunc(errs, func(e delivery.FieldError) bool { return e.Field == "credential" }) {
+		errs = append(errs, delivery.ValidateCredential(protocol, *credential)...)
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	out := make([]FieldError, 0, len(errs))
+	for _, e := range errs {
+		field := e.Field
+		if key, ok := strings.CutPrefix(field, "settings."); ok && c.settings == nil && slices.Contains(dyndns2Shorthands, key) {
+			field = key
+		}
+		out = append(out, FieldError{Field: field, Message: e.Message})
+	}
+	return invalid(out...)
+}
+
+// changedKeys names the settings keys whose values differ.
+func changedKeys(a, b map[string]any) []string {
+	var out []string
+	for _, k := range slices.Sorted(maps.Keys(a)) {
+		if v, ok := b[k]; !ok || !sameJSON(a[k], v) {
+			out = append(out, k)
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(b)) {
+		if _, ok := a[k]; !ok {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+func sameJSON(a, b any) bool {
+	x, err1 := json.Marshal(a)
+	y, err2 := json.Marshal(b)
+	return err1 == nil && err2 == nil && bytes.Equal(x, y)
 }
 
 func (s *Server) serviceWithUsage(ctx context.Context, q *store.Queries, svc store.Service) (Service, error) {
@@ -54,14 +160,30 @@ func (s *Server) ListServices(ctx context.Context, req ListServicesRequestObject
 		NextCursor: next}, nil
 }
 
-// CreateService adds a service.
+// CreateService adds a service; its settings and credential are checked
+// by the rules of the protocol's client, and the credential is sealed.
 func (s *Server) CreateService(ctx context.Context, req CreateServiceRequestObject) (CreateServiceResponseObject, error) {
 	b := req.Body
-	settings, _ := json.Marshal(serviceSettings{URL: b.Url, UsernameIsFQDN: deref(b.UsernameIsFqdn, false),
-		Combined: deref(b.Combined, false), UseMyIPv6: deref(b.UseMyipv6, false)})
+	protocol := string(b.Protocol)
+	change := newSettingsChange(b.Settings, b.Url, b.UsernameIsFqdn, b.Combined, b.UseMyipv6)
+	settings, errs := change.apply(protocol, nil)
+	if len(errs) > 0 {
+		return nil, invalid(errs...)
+	}
+	if err := validateService(protocol, settings, b.Credential, b.Credential != nil, change); err != nil {
+		return nil, err
+	}
+	n := store.NewService{Name: b.Name, Protocol: protocol}
+	var err error
+	if n.Settings, err = json.Marshal(settings); err != nil {
+		return nil, err
+	}
+	if b.Credential != nil {
+		n.Credentials, n.CredentialsKey = s.box.Seal(*b.Credential)
+	}
 	var out Service
-	err := s.store.InTx(ctx, func(q *store.Queries) error {
-		svc, err := q.CreateService(ctx, store.NewService{Name: b.Name, Protocol: string(b.Protocol), Settings: settings})
+	err = s.store.InTx(ctx, func(q *store.Queries) error {
+		svc, err := q.CreateService(ctx, n)
 		if err != nil {
 			return err
 		}
@@ -92,36 +214,49 @@ func (s *Server) GetService(ctx context.Context, req GetServiceRequestObject) (G
 	return GetService200JSONResponse(out), nil
 }
 
-// UpdateService changes a service. A change of how records are sent (URL,
-// options) re-sends every record of the service, since the upstream or
-// the request it gets is new.
+// UpdateService changes a service. A change of how records are sent
+// (settings, credential) re-sends every record of the service, since the
+// upstream or the request it gets is new.
 func (s *Server) UpdateService(ctx context.Context, req UpdateServiceRequestObject) (UpdateServiceResponseObject, error) {
 	b := req.Body
+	change := newSettingsChange(b.Settings, b.Url, b.UsernameIsFqdn, b.Combined, b.UseMyipv6)
 	var out Service
 	err := s.store.InTx(ctx, func(q *store.Queries) error {
 		old, err := q.Service(ctx, req.Id)
 		if err != nil {
 			return orNotFound(err, "service", req.Id)
 		}
-		settings := map[string]any{}
-		_ = json.Unmarshal(old.Settings, &settings)
-		var changed []string
-		set := func(key string, v any, present bool) {
-			if present && settings[key] != v {
-				settings[key] = v
-				changed = append(changed, key)
-			}
+		stored := map[string]any{}
+		_ = json.Unmarshal(old.Settings, &stored)
+		settings, errs := change.apply(old.Protocol, stored)
+		if len(errs) > 0 {
+			return invalid(errs...)
 		}
-		set("url", deref(b.Url, ""), b.Url != nil)
-		set("username_is_fqdn", deref(b.UsernameIsFqdn, false), b.UsernameIsFqdn != nil)
-		set("combined", deref(b.Combined, false), b.Combined != nil)
-		set("use_myipv6", deref(b.UseMyipv6, false), b.UseMyipv6 != nil)
+		changed := changedKeys(stored, settings)
 		patch := store.ServicePatch{Name: b.Name}
 		if len(changed) > 0 {
 			if patch.Settings, err = json.Marshal(settings); err != nil {
 				return err
 			}
 		}
+		hasCredential := old.Credentials != nil
+		if c := b.Credential; c != nil {
+			switch {
+			case *c != "":
+				patch.Credentials, patch.CredentialsKey = s.box.Seal(*c)
+				hasCredential = true
+				changed = append(changed, "credential")
+			case hasCredential:
+				patch.ClearCredentials, hasCredential = true, false
+				changed = append(changed, "credential")
+			}
+		}
+		if len(changed) > 0 {
+			if err := validateService(old.Protocol, settings, b.Credential, hasCredential, change); err != nil {
+				return err
+			}
+		}
+		resend := len(changed) > 0
 		if b.Name != nil && *b.Name != old.Name {
 			changed = append(changed, "name")
 		}
@@ -130,7 +265,7 @@ func (s *Server) UpdateService(ctx context.Context, req UpdateServiceRequestObje
 			return err
 		}
 		queued := 0
-		if resend := len(changed) > 0 && !(len(changed) == 1 && changed[0] == "name"); resend {
+		if resend {
 			refs, err := q.ServiceRecords(ctx, svc.ID)
 			if err != nil {
 				return err

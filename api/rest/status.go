@@ -2,6 +2,7 @@ package rest
 
 import (
 	"context"
+	"time"
 )
 
 // GetStatus counts hosts, records and deliveries.
@@ -10,8 +11,12 @@ func (s *Server) GetStatus(ctx context.Context, _ GetStatusRequestObject) (GetSt
 	if err != nil {
 		return nil, err
 	}
+	stale, err := s.store.CountStaleHosts(ctx, time.Now().Add(-s.staleAfter))
+	if err != nil {
+		return nil, err
+	}
 	var out Status
-	out.Hosts.Total, out.Hosts.Enabled = st.Hosts, st.EnabledHosts
+	out.Hosts.Total, out.Hosts.Enabled, out.Hosts.Stale = st.Hosts, st.EnabledHosts, stale
 	out.Records.Total = st.Records
 	out.Records.States = StateCounts{Idle: st.States["idle"], Pending: st.States["pending"], Delivered: st.States["delivered"],
 		Retrying: st.States["retrying"], Failed: st.States["failed"], Blocked: st.States["blocked"]}

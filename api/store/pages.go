@@ -110,11 +110,14 @@ func (q *Queries) ServiceRecords(ctx context.Context, serviceID int64) ([]Record
 
 // HostPage narrows and positions a host listing.
 type HostPage struct {
-	Search    string // substring of the FQDN, case-insensitive
-	Enabled   *bool
-	AfterFQDN string
-	AfterID   int64 // 0: from the start
-	Limit     int
+	Search  string // substring of the FQDN, case-insensitive
+	Enabled *bool
+	// Stale keeps hosts that are (or are not) stale as of StaleCutoff; see hostStale.
+	Stale       *bool
+	StaleCutoff time.Time
+	AfterFQDN   string
+	AfterID     int64 // 0: from the start
+	Limit       int
 }
 
 // HostsPage lists hosts by FQDN, then id.
@@ -125,6 +128,13 @@ func (q *Queries) HostsPage(ctx context.Context, p HostPage) ([]Host, error) {
 	}
 	if p.Enabled != nil {
 		c.add("h.enabled = $?", *p.Enabled)
+	}
+	if p.Stale != nil {
+		expr := hostStale
+		if !*p.Stale {
+			expr = "NOT (" + hostStale + ")"
+		}
+		c.add(expr, p.StaleCutoff)
 	}
 	if p.AfterID != 0 {
 		c.add("(lower(h.fqdn), h.id) > ($?, $?)", p.AfterFQDN, p.AfterID)

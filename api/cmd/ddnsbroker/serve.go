@@ -22,9 +22,11 @@ import (
 	"github.com/ddnsbroker/ddnsbroker/api/housekeeping"
 	"github.com/ddnsbroker/ddnsbroker/api/httpserver"
 	"github.com/ddnsbroker/ddnsbroker/api/metrics"
+	"github.com/ddnsbroker/ddnsbroker/api/notify"
 	"github.com/ddnsbroker/ddnsbroker/api/rest"
 	"github.com/ddnsbroker/ddnsbroker/api/secretbox"
 	"github.com/ddnsbroker/ddnsbroker/api/store"
+	"github.com/ddnsbroker/ddnsbroker/frontend"
 )
 
 func runServe(ctx context.Context, env *environ, args []string) error {
@@ -90,10 +92,15 @@ func runServe(ctx context.Context, env *environ, args []string) error {
 	dcfg.RetryBase, dcfg.RetryMax, dcfg.BlockFor, dcfg.Lease = cfg.RetryBase, cfg.RetryMax, cfg.BlockFor, cfg.Lease
 	disp := delivery.NewDispatcher(st, box, delivery.Protocols(version), dcfg, log)
 
-	api := rest.New(rest.Deps{Store: st, Broker: brk, Box: box, SecretKey: cfg.SecretKey, Log: log, ClientIP: clientIP,
-		TrustedProxies: cfg.TrustedProxies})
+	webhooks := notify.NewSender(version)
+	ncfg := notify.DefaultConfig()
+	ncfg.StaleAfter = cfg.StaleAfter
+	ntf := notify.New(st, box, webhooks, ncfg, log)
 
-	mounts := []func(*echo.Echo){dyn.Register, api.Register}
+	api := rest.New(rest.Deps{Store: st, Broker: brk, Box: box, SecretKey: cfg.SecretKey, Log: log, ClientIP: clientIP,
+		TrustedProxies: cfg.TrustedProxies, StaleAfter: cfg.StaleAfter, WebhookSender: webhooks})
+
+	mounts := []func(*echo.Echo){dyn.Register, api.Register, frontend.Register}
 	if cfg.MetricsToken != "" {
 		mounts = append(mounts, func(e *echo.Echo) { e.GET("/metrics", echo.WrapHandler(met.Handler(cfg.MetricsToken))) })
 	}
@@ -101,9 +108,10 @@ func runServe(ctx context.Context, env *environ, args []string) error {
 
 	var wg sync.WaitGroup
 	bgctx, stopBackground := context.WithCancel(context.Background())
-	wg.Add(3)
+	wg.Add(4)
 	go func() { defer wg.Done(); brk.Run(bgctx, 2*time.Second) }()
 	go func() { defer wg.Done(); disp.Run(bgctx) }()
+	go func() { defer wg.Done(); ntf.Run(bgctx) }()
 	go func() { defer wg.Done(); housekeeping.Run(bgctx, st, cfg.Retention, time.Hour, log) }()
 	if cfg.MetricsListen != "" {
 		mln, err := net.Listen("tcp", cfg.MetricsListen)

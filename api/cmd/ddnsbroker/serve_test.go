@@ -118,7 +118,7 @@ type fakeUpstream struct {
 	hold chan struct{}
 }
 
-func newFakeUpstream(t *testing.T) *fakeUpstream {
+func newFakeUpstream(t testing.TB) *fakeUpstream {
 	u := &fakeUpstream{hold: make(chan struct{})}
 	close(u.hold)
 	u.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -156,7 +156,7 @@ type recordSpec struct {
 	serviceExtra string
 }
 
-func seed(t *testing.T, dbURL, upURL, hostFQDN, secret string, recs ...recordSpec) {
+func seed(t testing.TB, dbURL, upURL, hostFQDN, secret string, recs ...recordSpec) {
 	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, dbURL)
@@ -189,7 +189,7 @@ func seed(t *testing.T, dbURL, upURL, hostFQDN, secret string, recs ...recordSpe
 	}
 }
 
-func waitUntil(t *testing.T, what string, d time.Duration, cond func() bool) {
+func waitUntil(t testing.TB, what string, d time.Duration, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !cond() {

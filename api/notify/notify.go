@@ -1,0 +1,451 @@
+// Package notify tells the admins' webhooks when a delivery failed, was
+// blocked or recovered, and when a host went stale.
+//
+// It reads those facts from the history rather than being called by the
+// dispatcher: the events table is already written in the same transaction
+// as each delivery's outcome, so nothing can be lost between an outcome and
+// its notification (a crash, a restart, another replica), and the DNS path
+// carries no webhook code at all. The notifier follows the history by
+// writing transaction (see migration 000004), turns each relevant event into
+// one queued notification per subscribed webhook (webhook_deliveries, in the
+// feed's transaction) and sends those from its own goroutines with retries,
+// so a receiver that hangs or fails costs the dispatcher nothing.
+package notify
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"math"
+	mrand "math/rand/v2"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/ddnsbroker/ddnsbroker/api/secretbox"
+	"github.com/ddnsbroker/ddnsbroker/api/store"
+)
+
+// The events a webhook can subscribe to.
+const (
+	DeliveryFailed    = "delivery.failed"    // a permanent answer; the record waits for a change or a resync
+	DeliveryBlocked   = "delivery.blocked"   // the provider answered abuse; the record is paused
+	DeliveryRecovered = "delivery.recovered" // delivered after failing, retrying or being blocked
+	HostStale         = "host.stale"         // not seen for longer than stale-after; once per episode
+	// Test is the event of the API's "send test" action.
+	Test = "webhook.test"
+)
+
+// Events lists what a webhook can subscribe to.
+func Events() []string {
+	return []string{DeliveryFailed, DeliveryBlocked, DeliveryRecovered, HostStale}
+}
+
+// Config tunes a notifier.
+type Config struct {
+	Workers     int           // notifications sent at once by this process
+	Poll        time.Duration // how often the history and the outbox are read
+	StaleAfter  time.Duration // a host not seen for this long is stale
+	StaleEvery  time.Duration // how often stale hosts are looked for
+	RetryBase   time.Duration // first retry delay, doubled per attempt
+	RetryMax    time.Duration // cap of the retry delay
+	MaxAttempts int           // attempts before a notification is given up
+	Lease       time.Duration // how long a claimed notification stays with its sender
+}
+
+// DefaultConfig is what `serve` uses: with these, a notification is
+// attempted 8 times over about two hours.
+func DefaultConfig() Config {
+	return Config{Workers: 4, Poll: 2 * time.Second, StaleAfter: 24 * time.Hour, StaleEvery: time.Minute,
+		RetryBase: 30 * time.Second, RetryMax: time.Hour, MaxAttempts: 8, Lease: time.Minute}
+}
+
+// Notifier feeds and sends notifications. Several (one per replica) can
+// share a database: one at a time reads the history, all of them send.
+type Notifier struct {
+	store  *store.Store
+	box    *secretbox.Box
+	sender *Sender
+	cfg    Config
+	log    *slog.Logger
+	slots  chan struct{}
+	wg     sync.WaitGroup
+}
+
+// New builds a notifier; a zero field of cfg takes DefaultConfig's value.
+func New(st *store.Store, box *secretbox.Box, sender *Sender, cfg Config, log *slog.Logger) *Notifier {
+	def := DefaultConfig()
+	for _, f := range []struct{ v, d *time.Duration }{{&cfg.Poll, &def.Poll}, {&cfg.StaleAfter, &def.StaleAfter},
+		{&cfg.StaleEvery, &def.StaleEvery}, {&cfg.RetryBase, &def.RetryBase}, {&cfg.RetryMax, &def.RetryMax}, {&cfg.Lease, &def.Lease}} {
+		if *f.v <= 0 {
+			*f.v = *f.d
+		}
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = def.Workers
+	}
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = def.MaxAttempts
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Notifier{store: st, box: box, sender: sender, cfg: cfg, log: log, slots: make(chan struct{}, cfg.Workers)}
+}
+
+// Run feeds and sends until ctx ends. Notifications in flight then are
+// left to their lease: a notifier takes them over when it runs out.
+func (n *Notifier) Run(ctx context.Context) {
+	defer n.wg.Wait()
+	var lastStale time.Time
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if time.Since(lastStale) >= n.cfg.StaleEvery {
+			if _, err := n.CheckStale(ctx, time.Now()); err != nil && ctx.Err() == nil {
+				n.log.Warn("looking for stale hosts failed", "err", err)
+			}
+			lastStale = time.Now()
+		}
+		if _, err := n.Feed(ctx); err != nil && ctx.Err() == nil {
+			n.log.Warn("reading events for webhooks failed", "err", err)
+		}
+		if err := n.dispatch(ctx); err != nil && ctx.Err() == nil {
+			n.log.Warn("claiming webhook notifications failed", "err", err)
+		}
+		t.Reset(n.cfg.Poll)
+	}
+}
+
+// feedBatch and feedBatches bound one feed transaction.
+const (
+	feedBatch   = 500
+	feedBatches = 20
+)
+
+// Feed turns the history written since the last feed into queued
+// notifications, in one transaction with the cursor's move, so each event
+// is queued exactly once. It returns how many notifications it queued.
+func (n *Notifier) Feed(ctx context.Context) (queued int, err error) {
+	err = n.store.InTx(ctx, func(q *store.Queries) error {
+		queued = 0
+		horizon, err := q.NotifierHorizon(ctx)
+		if err != nil {
+			return err
+		}
+		cur, ok, err := q.LockNotifierCursor(ctx)
+		if err != nil || !ok {
+			return err // another replica is reading
+		}
+		hooks, err := q.EnabledWebhooks(ctx)
+		if err != nil {
+			return err
+		}
+		if len(hooks) == 0 { // nobody to tell: skip what happened meanwhile
+			return q.SetNotifierCursor(ctx, store.NotifierCursor{XID: horizon})
+		}
+		for range feedBatches {
+			events, err := q.NotifiableEvents(ctx, cur, horizon, feedBatch)
+			if err != nil {
+				return err
+			}
+			for _, e := range events {
+				n, err := n.queue(ctx, q, hooks, e)
+				if err != nil {
+					return err
+				}
+				queued += n
+				cur = store.NotifierCursor{XID: e.XID, EventID: e.ID}
+			}
+			if len(events) < feedBatch {
+				cur = store.NotifierCursor{XID: horizon} // everything before the horizon is handled
+				break
+			}
+		}
+		return q.SetNotifierCursor(ctx, cur)
+	})
+	return queued, err
+}
+
+// queue classifies one event and queues its notification for each
+// webhook subscribed to its kind.
+func (n *Notifier) queue(ctx context.Context, q *store.Queries, hooks []store.Webhook, e store.FeedEvent) (int, error) {
+	kind, err := classify(ctx, q, e)
+	if err != nil || kind == "" {
+		return 0, err
+	}
+	body, err := json.Marshal(payloadOf(kind, e))
+	if err != nil {
+		return 0, err
+	}
+	queued := 0
+	for _, w := range hooks {
+		if !slices.Contains(w.Events, kind) {
+			continue
+		}
+		id := e.ID
+		if err := q.QueueWebhookDelivery(ctx, w.ID, kind, &id, body); err != nil {
+			return 0, err
+		}
+		queued++
+	}
+	return queued, nil
+}
+
+// classify names what an event means to a webhook, or "" when nothing:
+// a delivery is worth telling about when its state changes, not when the
+// dispatcher repeats it (a block resumed and blocked again is one block).
+func classify(ctx context.Context, q *store.Queries, e store.FeedEvent) (string, error) {
+	previous := func() (string, error) {
+		var d struct {
+			Family int `json:"family"`
+		}
+		if e.RecordID == nil || json.Unmarshal(e.Data, &d) != nil {
+			return "", nil
+		}
+		return q.PreviousDeliveryEvent(ctx, *e.RecordID, d.Family, e.ID)
+	}
+	switch e.Kind {
+	case "delivery.failed":
+		return DeliveryFailed, nil
+	case "delivery.blocked":
+		prev, err := previous()
+		if err != nil || prev == "delivery.blocked" {
+			return "", err
+		}
+		return DeliveryBlocked, nil
+	case "delivery.delivered":
+		prev, err := previous()
+		if err != nil {
+			return "", err
+		}
+		switch prev {
+		case "delivery.failed", "delivery.blocked", "delivery.retry":
+			return DeliveryRecovered, nil
+		}
+		return "", nil
+	case "host.stale":
+		return HostStale, nil
+	}
+	return "", nil
+}
+
+// Payload is the JSON body of a notification.
+type Payload struct {
+	Event   string    `json:"event"`
+	At      time.Time `json:"at"`
+	Message string    `json:"message"`
+	// EventID is the history line behind the notification (0 for a test).
+	EventID  int64       `json:"event_id"`
+	Host     *NamedRef   `json:"host"`
+	Record   *NamedRef   `json:"record"`
+	Service  *ServiceRef `json:"service"`
+	Delivery *Delivery   `json:"delivery,omitempty"`
+}
+
+// NamedRef is a host or record by id and FQDN (empty when it was deleted
+// since).
+type NamedRef struct {
+	ID   int64  `json:"id"`
+	FQDN string `json:"fqdn"`
+}
+
+// ServiceRef is a service by id and name (empty when it was deleted since).
+type ServiceRef struct {
+	ID   int64  `json:"id"`
+	Name string `json:"name"`
+}
+
+// Delivery is the delivery attempt a delivery event is about.
+type Delivery struct {
+	ID      int64  `json:"id"`
+	Family  int    `json:"family"`
+	Address string `json:"address"`
+	Attempt int    `json:"attempt"`
+	Outcome string `json:"outcome"`
+}
+
+func payloadOf(kind string, e store.FeedEvent) Payload {
+	p := Payload{Event: kind, At: e.At.UTC(), Message: e.Message, EventID: e.ID,
+		Host: named(e.HostID, e.HostFQDN), Record: named(e.RecordID, e.RecordFQDN)}
+	if e.ServiceID != nil {
+		p.Service = &ServiceRef{ID: *e.ServiceID, Name: deref(e.ServiceName)}
+	}
+	if kind == DeliveryRecovered {
+		p.Message = "recovered: " + p.Message
+	}
+	var d struct {
+		ID      int64  `json:"delivery_id"`
+		Family  int    `json:"family"`
+		Address string `json:"address"`
+		Attempt int    `json:"attempt"`
+		Outcome string `json:"outcome"`
+	}
+	if e.RecordID != nil && json.Unmarshal(e.Data, &d) == nil && d.Family != 0 {
+		p.Delivery = &Delivery{ID: d.ID, Family: d.Family, Address: d.Address, Attempt: d.Attempt, Outcome: d.Outcome}
+	}
+	return p
+}
+
+func named(id *int64, fqdn *string) *NamedRef {
+	if id == nil {
+		return nil
+	}
+	return &NamedRef{ID: *id, FQDN: deref(fqdn)}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// TestPayload is the body of the API's "send test" action.
+func TestPayload(now time.Time) []byte {
+	b, _ := json.Marshal(Payload{Event: Test, At: now.UTC(),
+		Message: "a test notification from DDnsBroker: this webhook is reachable"})
+	return b
+}
+
+// staleLockKey names the advisory lock that lets one replica look for
+// stale hosts at a time.
+const staleLockKey = 0x6464627374616c65 // "ddbstale"
+
+// CheckStale appends a host.stale event for every enabled host that went
+// stale and was not reported since it was last seen, so each staleness
+// episode is reported once, to the history and through it to webhooks.
+// It returns how many hosts it reported.
+func (n *Notifier) CheckStale(ctx context.Context, now time.Time) (reported int, err error) {
+	err = n.store.InTx(ctx, func(q *store.Queries) error {
+		reported = 0
+		ok, err := q.TryLock(ctx, staleLockKey)
+		if err != nil || !ok {
+			return err
+		}
+		hosts, err := q.UnreportedStaleHosts(ctx, now.Add(-n.cfg.StaleAfter), 1000)
+		if err != nil {
+			return err
+		}
+		for _, h := range hosts {
+			ago := now.Sub(h.SeenAt).Round(time.Minute)
+			msg := fmt.Sprintf("%s has not been seen for %s (stale after %s)", h.FQDN, ago, n.cfg.StaleAfter)
+			if !h.Seen {
+				msg = fmt.Sprintf("%s has never sent an update since it was added %s ago (stale after %s)", h.FQDN, ago, n.cfg.StaleAfter)
+			}
+			data, _ := json.Marshal(map[string]any{"seen_at": h.SeenAt.UTC(), "ever_seen": h.Seen,
+				"stale_after_seconds": int64(n.cfg.StaleAfter.Seconds())})
+			id := h.ID
+			if err := q.AddEvent(ctx, store.Event{Kind: "host.stale", HostID: &id, Actor: "notifier", Message: msg, Data: data}); err != nil {
+				return err
+			}
+			if err := q.NoteStaleHostReported(ctx, h.ID, h.SeenAt); err != nil {
+				return err
+			}
+		}
+		reported = len(hosts)
+		return nil
+	})
+	return reported, err
+}
+
+// dispatch claims as many due notifications as there are free senders and
+// sends each in its own goroutine.
+func (n *Notifier) dispatch(ctx context.Context) error {
+	free := cap(n.slots) - len(n.slots)
+	if free == 0 {
+		return nil
+	}
+	jobs, err := n.store.ClaimWebhookDeliveries(ctx, free, n.cfg.Lease)
+	for _, j := range jobs {
+		n.slots <- struct{}{}
+		n.wg.Add(1)
+		go func() {
+			defer func() { <-n.slots; n.wg.Done() }()
+			n.deliver(ctx, j)
+		}()
+	}
+	return err
+}
+
+// SendDue sends every notification due now and waits for the outcomes;
+// it returns how many it sent. Tests use it; Run sends without waiting.
+func (n *Notifier) SendDue(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		jobs, err := n.store.ClaimWebhookDeliveries(ctx, cap(n.slots), n.cfg.Lease)
+		if err != nil || len(jobs) == 0 {
+			return total, err
+		}
+		var wg sync.WaitGroup
+		for _, j := range jobs {
+			wg.Add(1)
+			go func() { defer wg.Done(); n.deliver(ctx, j) }()
+		}
+		wg.Wait()
+		total += len(jobs)
+	}
+}
+
+// deliver sends one notification and records the outcome: delivered, a
+// retry after a backoff, or given up after MaxAttempts.
+func (n *Notifier) deliver(ctx context.Context, j store.WebhookJob) {
+	var res Result
+	secret := ""
+	if j.Secret != nil {
+		s, err := n.box.Open(j.Secret, j.SecretKey)
+		if err != nil {
+			res.Message = "the webhook's secret cannot be decrypted (was the server's secret key changed?); set it again"
+		}
+		secret = s
+	}
+	if res.Message == "" {
+		res = n.sender.Send(ctx, Request{URL: j.URL, Secret: secret, Event: j.Event, ID: strconv.FormatInt(j.ID, 10), Body: j.Payload})
+	}
+	if ctx.Err() != nil {
+		return // shutting down: the lease brings it back
+	}
+	var next *time.Time
+	msg := res.Message
+	if !res.Delivered {
+		if j.Attempts < n.cfg.MaxAttempts {
+			t := time.Now().Add(n.Backoff(j.Attempts))
+			next = &t
+		} else {
+			msg = fmt.Sprintf("%s (given up after %d attempts)", msg, j.Attempts)
+		}
+	}
+	var status *int
+	if res.Status != 0 {
+		status = &res.Status
+	}
+	log := n.log.With("webhook", j.WebhookID, "notification", j.ID, "event", j.Event, "attempt", j.Attempts,
+		"duration_ms", res.Duration.Milliseconds())
+	if err := n.store.FinishWebhookDelivery(ctx, j, res.Delivered, status, msg, next); err != nil {
+		log.Warn("recording a webhook outcome failed; the lease will bring it back", "err", err)
+		return
+	}
+	switch {
+	case res.Delivered:
+		log.Debug("webhook notified", "status", res.Status)
+	case next != nil:
+		log.Info("webhook not reached; will retry", "message", msg, "next_attempt", next.UTC())
+	default:
+		log.Warn("webhook not reached; notification given up", "message", msg)
+	}
+}
+
+// Backoff is the delay before retry number attempt+1: RetryBase doubling
+// per attempt up to RetryMax, with ±20 % jitter.
+func (n *Notifier) Backoff(attempt int) time.Duration {
+	exp := math.Pow(2, float64(max(attempt-1, 0)))
+	delay := min(float64(n.cfg.RetryBase)*exp, float64(n.cfg.RetryMax))
+	return time.Duration(delay * (0.8 + 0.4*mrand.Float64()))
+}

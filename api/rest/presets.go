@@ -1,0 +1,41 @@
+package rest
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/ddnsbroker/ddnsbroker/api/delivery"
+)
+
+// ListPresets serves the delivery package's built-in catalogue, so the web
+// app and scripts fill a new service from the same data the protocol
+// clients were written against.
+func (s *Server) ListPresets(_ context.Context, _ ListPresetsRequestObject) (ListPresetsResponseObject, error) {
+	presets := delivery.Presets()
+	items := make([]Preset, 0, len(presets))
+	for _, p := range presets {
+		settings := ServiceSettings{}
+		if err := json.Unmarshal(p.Settings, &settings); err != nil {
+			return nil, err
+		}
+		out := Preset{Id: p.ID, Name: p.Name, Protocol: Protocol(p.Protocol), Settings: settings,
+			Edit: make([]PresetSetting, 0, len(p.Edit)), Families: make([]PresetFamilies, 0, len(p.Families)),
+			Notes: p.Notes, DocsUrl: p.DocsURL, RecordUsername: presetField(p.RecordUsername),
+			RecordPassword: presetField(p.RecordPassword), Credential: presetField(p.Credential)}
+		for _, e := range p.Edit {
+			out.Edit = append(out.Edit, PresetSetting{Key: e.Key, Help: e.Help})
+		}
+		for _, f := range p.Families {
+			out.Families = append(out.Families, PresetFamilies(f))
+		}
+		items = append(items, out)
+	}
+	return ListPresets200JSONResponse{Items: items}, nil
+}
+
+func presetField(f *delivery.PresetField) *PresetField {
+	if f == nil {
+		return nil
+	}
+	return &PresetField{Label: f.Label, Help: f.Help}
+}

@@ -1,0 +1,216 @@
+package rest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/ddnsbroker/ddnsbroker/api/notify"
+	"github.com/ddnsbroker/ddnsbroker/api/store"
+)
+
+func toWebhook(w store.Webhook) Webhook {
+	events := make([]WebhookEvent, 0, len(w.Events))
+	for _, e := range w.Events {
+		events = append(events, WebhookEvent(e))
+	}
+	return Webhook{Id: w.ID, Name: w.Name, Url: w.URL, SecretSet: w.Secret != nil, Events: events, Enabled: w.Enabled,
+		LastAttemptAt: utcPtr(w.LastAttemptAt), LastSuccessAt: utcPtr(w.LastSuccessAt), LastStatusCode: w.LastStatusCode,
+		LastError: w.LastError, CreatedAt: w.CreatedAt.UTC(), UpdatedAt: w.UpdatedAt.UTC()}
+}
+
+// webhookEvents stores a subscription in the order of notify.Events.
+func webhookEvents(in []WebhookEvent) []string {
+	var out []string
+	for _, e := range notify.Events() {
+		if slices.Contains(in, WebhookEvent(e)) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// checkWebhookURL accepts an absolute http(s) URL without credentials:
+// the URL is stored and shown in clear, and the secret is what proves a
+// notification's origin. Messages never quote the URL (it may hold a token).
+func checkWebhookURL(s string) *FieldError {
+	u, err := url.Parse(s)
+	msg := ""
+	switch {
+	case err != nil:
+		msg = "is not a URL"
+	case u.Scheme != "http" && u.Scheme != "https":
+		msg = "must be an http or https URL"
+	case u.Host == "" || u.Hostname() == "":
+		msg = "must name a host"
+	case u.User != nil:
+		msg = "must not contain a user name or password; give the webhook a secret to sign its notifications"
+	case u.Fragment != "":
+		msg = "must not have a fragment"
+	}
+	if msg == "" {
+		return nil
+	}
+	return &FieldError{Field: "url", Message: msg}
+}
+
+// ListWebhooks lists webhooks by name.
+func (s *Server) ListWebhooks(ctx context.Context, req ListWebhooksRequestObject) (ListWebhooksResponseObject, error) {
+	var afterName string
+	var afterID int64
+	if err := decodeCursor(req.Params.Cursor, &afterName, &afterID); err != nil {
+		return nil, err
+	}
+	limit := pageLimit(req.Params.Limit)
+	rows, err := s.store.WebhooksPage(ctx, afterName, afterID, limit+1)
+	if err != nil {
+		return nil, err
+	}
+	rows, next := page(rows, limit, func(w store.Webhook) []any { return []any{w.Name, w.ID} })
+	return ListWebhooks200JSONResponse{Items: mapSlice(rows, toWebhook), NextCursor: next}, nil
+}
+
+// CreateWebhook adds a webhook; its secret is sealed like upstream credentials.
+func (s *Server) CreateWebhook(ctx context.Context, req CreateWebhookRequestObject) (CreateWebhookResponseObject, error) {
+	b := req.Body
+	if fe := checkWebhookURL(b.Url); fe != nil {
+		return nil, invalid(*fe)
+	}
+	n := store.NewWebhook{Name: b.Name, URL: b.Url, Events: notify.Events(), Enabled: deref(b.Enabled, true)}
+	if b.Events != nil {
+		n.Events = webhookEvents(*b.Events)
+	}
+	if b.Secret != nil {
+		n.Secret, n.SecretKey = s.box.Seal(*b.Secret)
+	}
+	var w store.Webhook
+	err := s.store.InTx(ctx, func(q *store.Queries) error {
+		var err error
+		if w, err = q.CreateWebhook(ctx, n); err != nil {
+			return err
+		}
+		return event(ctx, q, store.Event{Kind: "webhook.created", Message: fmt.Sprintf("webhook %s created", w.Name)},
+			map[string]any{"webhook_id": w.ID, "events": w.Events})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return CreateWebhook201JSONResponse(toWebhook(w)), nil
+}
+
+// GetWebhook reads a webhook.
+func (s *Server) GetWebhook(ctx context.Context, req GetWebhookRequestObject) (GetWebhookResponseObject, error) {
+	w, err := s.store.Webhook(ctx, req.Id)
+	if err != nil {
+		return nil, orNotFound(err, "webhook", req.Id)
+	}
+	return GetWebhook200JSONResponse(toWebhook(w)), nil
+}
+
+// UpdateWebhook changes a webhook.
+func (s *Server) UpdateWebhook(ctx context.Context, req UpdateWebhookRequestObject) (UpdateWebhookResponseObject, error) {
+	b := req.Body
+	p := store.WebhookPatch{Name: b.Name, URL: b.Url, Enabled: b.Enabled}
+	if b.Url != nil {
+		if fe := checkWebhookURL(*b.Url); fe != nil {
+			return nil, invalid(*fe)
+		}
+	}
+	if b.Events != nil {
+		p.Events = webhookEvents(*b.Events)
+	}
+	if b.Secret != nil {
+		switch {
+		case *b.Secret == "":
+			p.ClearSecret = true
+		case len(*b.Secret) < 8:
+			return nil, invalid(fieldError("secret", "must be at least 8 characters long, or empty to remove the secret"))
+		default:
+			p.Secret, p.SecretKey = s.box.Seal(*b.Secret)
+		}
+	}
+	var w store.Webhook
+	err := s.store.InTx(ctx, func(q *store.Queries) error {
+		old, err := q.Webhook(ctx, req.Id)
+		if err != nil {
+			return orNotFound(err, "webhook", req.Id)
+		}
+		if w, err = q.UpdateWebhook(ctx, req.Id, p); err != nil {
+			return err
+		}
+		var changed []string
+		for _, f := range []struct {
+			name string
+			diff bool
+		}{{"name", old.Name != w.Name}, {"url", old.URL != w.URL}, {"secret", p.Secret != nil || (p.ClearSecret && old.Secret != nil)},
+			{"events", !slices.Equal(old.Events, w.Events)}, {"enabled", old.Enabled != w.Enabled}} {
+			if f.diff {
+				changed = append(changed, f.name)
+			}
+		}
+		if len(changed) == 0 {
+			return nil
+		}
+		return event(ctx, q, store.Event{Kind: "webhook.updated", Message: fmt.Sprintf("webhook %s changed", w.Name)},
+			map[string]any{"webhook_id": w.ID, "fields": changed})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return UpdateWebhook200JSONResponse(toWebhook(w)), nil
+}
+
+// DeleteWebhook removes a webhook and what it had not sent.
+func (s *Server) DeleteWebhook(ctx context.Context, req DeleteWebhookRequestObject) (DeleteWebhookResponseObject, error) {
+	err := s.store.InTx(ctx, func(q *store.Queries) error {
+		w, err := q.Webhook(ctx, req.Id)
+		if err != nil {
+			return orNotFound(err, "webhook", req.Id)
+		}
+		if err := q.DeleteWebhook(ctx, w.ID); err != nil {
+			return err
+		}
+		return event(ctx, q, store.Event{Kind: "webhook.deleted", Message: fmt.Sprintf("webhook %s deleted", w.Name)},
+			map[string]any{"webhook_id": w.ID, "name": w.Name})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return DeleteWebhook204Response{}, nil
+}
+
+// TestWebhook sends a test notification and waits for the answer, so the
+// admin sees at once whether the receiver is reachable and accepts it.
+func (s *Server) TestWebhook(ctx context.Context, req TestWebhookRequestObject) (TestWebhookResponseObject, error) {
+	w, err := s.store.Webhook(ctx, req.Id)
+	if err != nil {
+		return nil, orNotFound(err, "webhook", req.Id)
+	}
+	body := notify.TestPayload(time.Now())
+	out := WebhookTestResult{}
+	if err := json.Unmarshal(body, &out.Payload); err != nil {
+		return nil, err
+	}
+	secret := ""
+	if w.Secret != nil {
+		if secret, err = s.box.Open(w.Secret, w.SecretKey); err != nil {
+			out.Error = "the webhook's secret cannot be decrypted (was the server's secret key changed?); set it again"
+			return TestWebhook200JSONResponse(out), nil
+		}
+	}
+	res := s.webhooks.Send(ctx, notify.Request{URL: w.URL, Secret: secret, Event: notify.Test,
+		ID: "test-" + strconv.FormatInt(time.Now().UnixNano(), 36), Body: body})
+	var status *int
+	if res.Status != 0 {
+		status = &res.Status
+	}
+	if err := s.store.RecordWebhookAttempt(ctx, w.ID, res.Delivered, status, res.Message); err != nil {
+		return nil, err
+	}
+	out.Delivered, out.StatusCode, out.Error, out.DurationMs = res.Delivered, status, res.Message, int(res.Duration.Milliseconds())
+	return TestWebhook200JSONResponse(out), nil
+}

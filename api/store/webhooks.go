@@ -1,0 +1,362 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+)
+
+// Webhook is an admin's HTTP endpoint told about failed, blocked and
+// recovered deliveries and stale hosts.
+type Webhook struct {
+	ID        int64
+	Name      string
+	URL       string
+	Secret    []byte // the HMAC key, sealed by secretbox; nil: unsigned
+	SecretKey string
+	Events    []string // kinds subscribed to: delivery.failed, delivery.blocked, delivery.recovered, host.stale
+	Enabled   bool
+	// The last attempt to reach the receiver.
+	LastAttemptAt  *time.Time
+	LastSuccessAt  *time.Time
+	LastStatusCode *int
+	LastError      string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+const webhookColumns = `w.id, w.name, w.url, w.secret, coalesce(w.secret_key, ''), w.events, w.enabled,
+	w.last_attempt_at, w.last_success_at, w.last_status_code, w.last_error, w.created_at, w.updated_at`
+
+func scanWebhook(row interface{ Scan(...any) error }) (Webhook, error) {
+	var w Webhook
+	err := row.Scan(&w.ID, &w.Name, &w.URL, &w.Secret, &w.SecretKey, &w.Events, &w.Enabled,
+		&w.LastAttemptAt, &w.LastSuccessAt, &w.LastStatusCode, &w.LastError, &w.CreatedAt, &w.UpdatedAt)
+	return w, err
+}
+
+func collectWebhooks(op string, rows interface {
+	Next() bool
+	Scan(...any) error
+	Close()
+	Err() error
+}, err error) ([]Webhook, error) {
+	if err != nil {
+		return nil, mapErr(op, err)
+	}
+	defer rows.Close()
+	var out []Webhook
+	for rows.Next() {
+		w, err := scanWebhook(rows)
+		if err != nil {
+			return nil, mapErr(op, err)
+		}
+		out = append(out, w)
+	}
+	return out, mapErr(op, rows.Err())
+}
+
+// NewWebhook is what creating a webhook takes.
+type NewWebhook struct {
+	Name      string
+	URL       string
+	Secret    []byte
+	SecretKey string
+	Events    []string
+	Enabled   bool
+}
+
+// CreateWebhook adds a webhook; a name taken in any case is ErrConflict.
+func (q *Queries) CreateWebhook(ctx context.Context, n NewWebhook) (Webhook, error) {
+	w, err := scanWebhook(q.db.QueryRow(ctx, `
+		INSERT INTO webhooks AS w (name, url, secret, secret_key, events, enabled)
+		VALUES ($1, $2, $3, nullif($4, ''), $5, $6) RETURNING `+webhookColumns,
+		n.Name, n.URL, n.Secret, n.SecretKey, n.Events, n.Enabled))
+	return w, mapErr("create webhook", err)
+}
+
+// Webhook finds a webhook by id.
+func (q *Queries) Webhook(ctx context.Context, id int64) (Webhook, error) {
+	w, err := scanWebhook(q.db.QueryRow(ctx, `SELECT `+webhookColumns+` FROM webhooks w WHERE w.id = $1`, id))
+	return w, mapErr("webhook", err)
+}
+
+// WebhooksPage lists webhooks by name (case-insensitive), then id, after
+// (afterName, afterID) when afterID is not 0.
+func (q *Queries) WebhooksPage(ctx context.Context, afterName string, afterID int64, limit int) ([]Webhook, error) {
+	var c cond
+	if afterID != 0 {
+		c.add("(lower(w.name), w.id) > (lower($?), $?)", afterName, afterID)
+	}
+	rows, err := q.db.Query(ctx, `SELECT `+webhookColumns+` FROM webhooks w WHERE `+c.sql()+
+		` ORDER BY lower(w.name), w.id LIMIT `+c.limit(limit), c.args...)
+	return collectWebhooks("list webhooks", rows, err)
+}
+
+// EnabledWebhooks lists the webhooks that get notifications.
+func (q *Queries) EnabledWebhooks(ctx context.Context) ([]Webhook, error) {
+	rows, err := q.db.Query(ctx, `SELECT `+webhookColumns+` FROM webhooks w WHERE w.enabled ORDER BY w.id`)
+	return collectWebhooks("enabled webhooks", rows, err)
+}
+
+// WebhookPatch changes a webhook; nil fields stay. ClearSecret removes the secret.
+type WebhookPatch struct {
+	Name        *string
+	URL         *string
+	Secret      []byte
+	SecretKey   string
+	ClearSecret bool
+	Events      []string
+	Enabled     *bool
+}
+
+// UpdateWebhook applies a patch. Disabling a webhook cancels what it still
+// had to send: a receiver switched off is not flooded when it comes back.
+func (q *Queries) UpdateWebhook(ctx context.Context, id int64, p WebhookPatch) (Webhook, error) {
+	w, err := scanWebhook(q.db.QueryRow(ctx, `
+		UPDATE webhooks w SET name = coalesce($2, name), url = coalesce($3, url),
+			secret = CASE WHEN $6 THEN NULL WHEN $4::bytea IS NOT NULL THEN $4 ELSE secret END,
+			secret_key = CASE WHEN $6 THEN NULL WHEN $4::bytea IS NOT NULL THEN $5 ELSE secret_key END,
+			events = coalesce($7, events), enabled = coalesce($8, enabled), updated_at = now()
+		WHERE id = $1 RETURNING `+webhookColumns, id, p.Name, p.URL, p.Secret, p.SecretKey, p.ClearSecret, p.Events, p.Enabled))
+	if err != nil {
+		return w, mapErr("update webhook", err)
+	}
+	if !w.Enabled {
+		_, err = q.db.Exec(ctx, `UPDATE webhook_deliveries SET state = 'cancelled', finished_at = now(), updated_at = now(),
+			last_error = 'the webhook was disabled' WHERE webhook_id = $1 AND state = 'pending'`, id)
+	}
+	return w, mapErr("update webhook", err)
+}
+
+// DeleteWebhook removes a webhook with its queued notifications.
+func (q *Queries) DeleteWebhook(ctx context.Context, id int64) error {
+	tag, err := q.db.Exec(ctx, `DELETE FROM webhooks WHERE id = $1`, id)
+	if err == nil && tag.RowsAffected() == 0 {
+		err = errNoRows
+	}
+	return mapErr("delete webhook", err)
+}
+
+// RecordWebhookAttempt notes the outcome of an attempt to reach a webhook's
+// receiver; status is the HTTP status, nil when none came back.
+func (q *Queries) RecordWebhookAttempt(ctx context.Context, id int64, ok bool, status *int, message string) error {
+	_, err := q.db.Exec(ctx, `UPDATE webhooks SET last_attempt_at = now(), last_status_code = $3, last_error = $4,
+		last_success_at = CASE WHEN $2 THEN now() ELSE last_success_at END WHERE id = $1`, id, ok, status, message)
+	return mapErr("record webhook attempt", err)
+}
+
+// Notifier feed: the events a webhook can be told about, read in the order
+// of the transactions that wrote them (see migration 000004).
+
+// NotifierCursor is how far the notifier has read: every notifiable event
+// before (XID, EventID) is handled. XID is an xid8 in its text form.
+type NotifierCursor struct {
+	XID     string
+	EventID int64
+}
+
+// NotifierHorizon is the oldest transaction still running: the events of
+// every older one are final. Ask before any write of the transaction, so
+// that its own id does not hold the horizon back.
+func (q *Queries) NotifierHorizon(ctx context.Context) (string, error) {
+	var x string
+	err := q.db.QueryRow(ctx, `SELECT pg_snapshot_xmin(pg_current_snapshot())::text`).Scan(&x)
+	return x, mapErr("notifier horizon", err)
+}
+
+// LockNotifierCursor reads the cursor and locks it for the transaction;
+// ok is false when another replica holds it.
+func (q *Queries) LockNotifierCursor(ctx context.Context) (c NotifierCursor, ok bool, err error) {
+	err = q.db.QueryRow(ctx, `SELECT xid::text, event_id FROM notifier_cursor FOR UPDATE SKIP LOCKED`).Scan(&c.XID, &c.EventID)
+	if errors.Is(err, errNoRows) {
+		return c, false, nil
+	}
+	return c, err == nil, mapErr("lock notifier cursor", err)
+}
+
+// SetNotifierCursor moves the cursor; it never moves back.
+func (q *Queries) SetNotifierCursor(ctx context.Context, c NotifierCursor) error {
+	_, err := q.db.Exec(ctx, `UPDATE notifier_cursor SET xid = $1::text::xid8, event_id = $2
+		WHERE (xid, event_id) < ($1::text::xid8, $2)`, c.XID, c.EventID)
+	return mapErr("set notifier cursor", err)
+}
+
+// FeedEvent is a notifiable event with the names of what it is about (nil
+// when that was deleted since).
+type FeedEvent struct {
+	Event
+	XID         string
+	HostFQDN    *string
+	RecordFQDN  *string
+	ServiceName *string
+}
+
+// NotifiableEvents returns up to limit events of the kinds webhooks are
+// told about, after the cursor and before the horizon, in cursor order.
+func (q *Queries) NotifiableEvents(ctx context.Context, after NotifierCursor, horizon string, limit int) ([]FeedEvent, error) {
+	rows, err := q.db.Query(ctx, `
+		SELECT e.id, e.at, e.kind, e.host_id, e.record_id, e.service_id, e.actor, e.message, e.data, e.xid::text,
+			h.fqdn, r.fqdn, s.name
+		FROM events e
+		LEFT JOIN hosts h ON h.id = e.host_id
+		LEFT JOIN records r ON r.id = e.record_id
+		LEFT JOIN services s ON s.id = e.service_id
+		WHERE e.kind IN ('delivery.failed', 'delivery.blocked', 'delivery.delivered', 'host.stale')
+			AND (e.xid, e.id) > ($1::text::xid8, $2) AND e.xid < $3::text::xid8
+		ORDER BY e.xid, e.id LIMIT $4`, after.XID, after.EventID, horizon, limit)
+	if err != nil {
+		return nil, mapErr("notifiable events", err)
+	}
+	defer rows.Close()
+	var out []FeedEvent
+	for rows.Next() {
+		var e FeedEvent
+		if err := rows.Scan(&e.ID, &e.At, &e.Kind, &e.HostID, &e.RecordID, &e.ServiceID, &e.Actor, &e.Message, &e.Data, &e.XID,
+			&e.HostFQDN, &e.RecordFQDN, &e.ServiceName); err != nil {
+			return nil, mapErr("notifiable events", err)
+		}
+		out = append(out, e)
+	}
+	return out, mapErr("notifiable events", rows.Err())
+}
+
+// PreviousDeliveryEvent is the kind of the delivery event of a (record,
+// family) just before event id before, or "" when there is none.
+func (q *Queries) PreviousDeliveryEvent(ctx context.Context, recordID int64, family int, before int64) (string, error) {
+	var kind string
+	err := q.db.QueryRow(ctx, `SELECT kind FROM events
+		WHERE record_id = $1 AND kind LIKE 'delivery.%' AND data->>'family' = $2 AND id < $3
+		ORDER BY id DESC LIMIT 1`, recordID, itoa(family), before).Scan(&kind)
+	if errors.Is(err, errNoRows) {
+		return "", nil
+	}
+	return kind, mapErr("previous delivery event", err)
+}
+
+// QueueWebhookDelivery adds a notification to a webhook's outbox.
+func (q *Queries) QueueWebhookDelivery(ctx context.Context, webhookID int64, event string, eventID *int64, payload json.RawMessage) error {
+	_, err := q.db.Exec(ctx, `INSERT INTO webhook_deliveries (webhook_id, event, event_id, payload) VALUES ($1, $2, $3, $4)`,
+		webhookID, event, eventID, payload)
+	return mapErr("queue webhook delivery", err)
+}
+
+// WebhookJob is a claimed notification with what sending it takes.
+type WebhookJob struct {
+	ID        int64
+	WebhookID int64
+	Event     string
+	Payload   json.RawMessage
+	Attempts  int // including this one
+	URL       string
+	Secret    []byte
+	SecretKey string
+}
+
+// ClaimWebhookDeliveries leases up to limit due notifications of enabled
+// webhooks, and those whose lease ran out (their sender stopped).
+func (q *Queries) ClaimWebhookDeliveries(ctx context.Context, limit int, lease time.Duration) ([]WebhookJob, error) {
+	rows, err := q.db.Query(ctx, `
+		UPDATE webhook_deliveries d SET state = 'running', lease_until = now() + $2::interval, attempts = d.attempts + 1,
+			updated_at = now()
+		FROM webhooks w
+		WHERE w.id = d.webhook_id AND d.id IN (
+			SELECT x.id FROM webhook_deliveries x JOIN webhooks y ON y.id = x.webhook_id AND y.enabled
+			WHERE (x.state = 'pending' AND x.next_attempt_at <= now()) OR (x.state = 'running' AND x.lease_until < now())
+			ORDER BY x.next_attempt_at, x.id LIMIT $1 FOR UPDATE OF x SKIP LOCKED)
+		RETURNING d.id, d.webhook_id, d.event, d.payload, d.attempts, w.url, w.secret, coalesce(w.secret_key, '')`,
+		limit, lease)
+	if err != nil {
+		return nil, mapErr("claim webhook deliveries", err)
+	}
+	defer rows.Close()
+	var out []WebhookJob
+	for rows.Next() {
+		var j WebhookJob
+		if err := rows.Scan(&j.ID, &j.WebhookID, &j.Event, &j.Payload, &j.Attempts, &j.URL, &j.Secret, &j.SecretKey); err != nil {
+			return nil, mapErr("claim webhook deliveries", err)
+		}
+		out = append(out, j)
+	}
+	return out, mapErr("claim webhook deliveries", rows.Err())
+}
+
+// FinishWebhookDelivery records an attempt: delivered, retried at next,
+// or failed for good when next is nil. The webhook notes the attempt too.
+func (q *Queries) FinishWebhookDelivery(ctx context.Context, j WebhookJob, delivered bool, status *int, message string, next *time.Time) error {
+	state := "failed"
+	switch {
+	case delivered:
+		state = "delivered"
+	case next != nil:
+		state = "pending"
+	}
+	_, err := q.db.Exec(ctx, `UPDATE webhook_deliveries SET state = $2, lease_until = NULL, last_error = $3,
+			next_attempt_at = coalesce($4, next_attempt_at), updated_at = now(),
+			finished_at = CASE WHEN $2 IN ('delivered', 'failed') THEN now() END
+		WHERE id = $1 AND state = 'running'`, j.ID, state, message, next)
+	if err != nil {
+		return mapErr("finish webhook delivery", err)
+	}
+	return q.RecordWebhookAttempt(ctx, j.WebhookID, delivered, status, message)
+}
+
+// NextWebhookDue is when the earliest waiting notification is due (zero: none).
+func (q *Queries) NextWebhookDue(ctx context.Context) (time.Time, error) {
+	var t *time.Time
+	err := q.db.QueryRow(ctx, `SELECT min(next_attempt_at) FROM webhook_deliveries WHERE state = 'pending'`).Scan(&t)
+	if err != nil || t == nil {
+		return time.Time{}, mapErr("next webhook due", err)
+	}
+	return *t, nil
+}
+
+// PruneWebhookDeliveries deletes up to batch finished notifications that
+// ended before before.
+func (q *Queries) PruneWebhookDeliveries(ctx context.Context, before time.Time, batch int) (int, error) {
+	tag, err := q.db.Exec(ctx, `DELETE FROM webhook_deliveries WHERE id IN (
+		SELECT id FROM webhook_deliveries WHERE finished_at < $1 LIMIT $2)`, before, batch)
+	return int(tag.RowsAffected()), mapErr("prune webhook deliveries", err)
+}
+
+// StaleHost is an enabled host that went stale and has not been reported
+// for this episode yet.
+type StaleHost struct {
+	ID     int64
+	FQDN   string
+	SeenAt time.Time // its last update, or its creation when it never sent one
+	Seen   bool      // whether it ever sent an update
+}
+
+// UnreportedStaleHosts lists up to limit enabled hosts not seen since
+// cutoff whose staleness was not reported yet (see host_stale_notices).
+func (q *Queries) UnreportedStaleHosts(ctx context.Context, cutoff time.Time, limit int) ([]StaleHost, error) {
+	var c cond
+	c.add(hostStale, cutoff)
+	rows, err := q.db.Query(ctx, `SELECT h.id, h.fqdn, coalesce(h.last_seen_at, h.created_at), h.last_seen_at IS NOT NULL
+		FROM hosts h LEFT JOIN host_stale_notices n ON n.host_id = h.id
+		WHERE h.enabled AND `+c.sql()+` AND (n.seen_at IS NULL OR n.seen_at <> coalesce(h.last_seen_at, h.created_at))
+		ORDER BY h.id LIMIT `+c.limit(limit), c.args...)
+	if err != nil {
+		return nil, mapErr("stale hosts", err)
+	}
+	defer rows.Close()
+	var out []StaleHost
+	for rows.Next() {
+		var h StaleHost
+		if err := rows.Scan(&h.ID, &h.FQDN, &h.SeenAt, &h.Seen); err != nil {
+			return nil, mapErr("stale hosts", err)
+		}
+		out = append(out, h)
+	}
+	return out, mapErr("stale hosts", rows.Err())
+}
+
+// NoteStaleHostReported marks a host's staleness episode, the one since
+// seenAt, as reported.
+func (q *Queries) NoteStaleHostReported(ctx context.Context, hostID int64, seenAt time.Time) error {
+	_, err := q.db.Exec(ctx, `INSERT INTO host_stale_notices (host_id, seen_at) VALUES ($1, $2)
+		ON CONFLICT (host_id) DO UPDATE SET seen_at = excluded.seen_at, at = now()`, hostID, seenAt)
+	return mapErr("note stale host", err)
+}

@@ -1,0 +1,392 @@
+// Browser test of the admin web app against the real binary on real
+// PostgreSQL, driven by Debian's Chromium through playwright-core.
+//
+//   DDNSBROKER_TEST_DATABASE_URL  a PostgreSQL the test may create a database in (make test sets it)
+//   DDNSBROKER_E2E_BINARY         the broker built with -tags embedfrontend (default: bin/ddnsbroker)
+//   DDNSBROKER_E2E_SCREENSHOTS    where screenshots go (default: frontend/test-results/screenshots)
+//
+// All traffic stays on 127.0.0.1: the broker, a fake dyndns2 upstream, the browser.
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const frontendDir = resolve(here, '../..');
+const repo = resolve(frontendDir, '..');
+const binary = resolve(repo, process.env.DDNSBROKER_E2E_BINARY ?? 'bin/ddnsbroker');
+const shots = resolve(process.env.DDNSBROKER_E2E_SCREENSHOTS ?? join(frontendDir, 'test-results', 'screenshots'));
+const ADMIN_PASSWORD = `e2e-${randomBytes(9).toString('base64url')}`;
+const WAIT = 30_000;
+
+function freePort() {
+	return new Promise((ok, fail) => {
+		const srv = createNetServer();
+		srv.once('error', fail);
+		srv.listen(0, '127.0.0.1', () => {
+			const { port } = srv.address();
+			srv.close(() => ok(port));
+		});
+	});
+}
+
+/** A dyndns2 provider that accepts everything and remembers what it was told. */
+function fakeUpstream() {
+	const requests = [];
+	const server = createServer((req, res) => {
+		const url = new URL(req.url, 'http://upstream');
+		const auth = Buffer.from((req.headers.authorization ?? '').replace(/^Basic /, ''), 'base64').toString();
+		requests.push({ path: url.pathname, hostname: url.searchParams.get('hostname'), myip: url.searchParams.get('myip'), auth, ua: req.headers['user-agent'] });
+		res.writeHead(200, { 'Content-Type': 'text/plain' });
+		// a record named broken.* has wrong upstream credentials
+		const hostname = url.searchParams.get('hostname') ?? '';
+		res.end(hostname.startsWith('broken.') ? 'badauth\n' : `good ${url.searchParams.get('myip') ?? ''}\n`);
+	});
+	return new Promise((ok) => server.listen(0, '127.0.0.1', () => ok({ server, requests, port: server.address().port })));
+}
+
+function psql(url, sql) {
+	execFileSync('psql', [url, '-v', 'ON_ERROR_STOP=1', '-qc', sql], { stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+async function waitFor(check, what, timeout = WAIT) {
+	const end = Date.now() + timeout;
+	let last;
+	while (Date.now() < end) {
+		try {
+			if (await check()) return;
+		} catch (err) {
+			last = err;
+		}
+		await new Promise((r) => setTimeout(r, 200));
+	}
+	throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
+}
+
+async function dyndns2(base, user, pass, query) {
+	const res = await fetch(`${base}/nic/update?${new URLSearchParams(query)}`, {
+		headers: { Authorization: `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`, 'User-Agent': 'e2e-test/1.0' }
+	});
+	return { status: res.status, body: (await res.text()).trim() };
+}
+
+describe('admin web app', { timeout: 240_000 }, () => {
+	const ctx = {};
+	/** @type {import('playwright-core').Page} */
+	let page;
+	const cspViolations = [];
+
+	before(async () => {
+		const testDB = process.env.DDNSBROKER_TEST_DATABASE_URL;
+		assert.ok(testDB, 'DDNSBROKER_TEST_DATABASE_URL is not set: run make test, or point it at a PostgreSQL you may create databases in');
+		mkdirSync(shots, { recursive: true });
+		console.log(`screenshots: ${shots}`);
+
+		// An own database, so the Go tests sharing the cluster never see ours.
+		ctx.adminDB = testDB;
+		ctx.dbName = `ddnsbroker_e2e_${process.pid}_${randomBytes(3).toString('hex')}`;
+		psql(testDB, `CREATE DATABASE ${ctx.dbName}`);
+		const dbURL = new URL(testDB);
+		dbURL.pathname = `/${ctx.dbName}`;
+
+		ctx.upstream = await fakeUpstream();
+		const port = await freePort();
+		ctx.base = `http://127.0.0.1:${port}`;
+		ctx.tmp = mkdtempSync(join(tmpdir(), 'ddnsbroker-e2e-'));
+		ctx.logPath = join(ctx.tmp, 'broker.log');
+		const log = createWriteStream(ctx.logPath);
+		ctx.broker = spawn(binary, ['serve'], {
+			env: {
+				PATH: process.env.PATH,
+				HOME: process.env.HOME ?? ctx.tmp,
+				DDNSBROKER_DATABASE_URL: dbURL.href,
+				DDNSBROKER_LISTEN: `127.0.0.1:${port}`,
+				DDNSBROKER_SECRET_KEY: randomBytes(32).toString('base64'),
+				DDNSBROKER_ADMIN_PASSWORD: ADMIN_PASSWORD,
+				DDNSBROKER_RETRY_BASE: '1s',
+				DDNSBROKER_LOG_LEVEL: 'info'
+			},
+			stdio: ['ignore', 'pipe', 'pipe']
+		});
+		ctx.broker.stdout.pipe(log);
+		ctx.broker.stderr.pipe(log);
+		ctx.broker.on('exit', (code) => (ctx.exited = code));
+		await waitFor(async () => {
+			if (ctx.exited !== undefined) throw new Error(`the broker exited with ${ctx.exited}:\n${readFileSync(ctx.logPath, 'utf8')}`);
+			return (await fetch(`${ctx.base}/readyz`)).ok;
+		}, 'the broker to be ready').catch((err) => {
+			if (ctx.exited !== undefined) throw err;
+			throw new Error(`${err.message}\n${readFileSync(ctx.logPath, 'utf8')}`);
+		});
+		const index = await (await fetch(`${ctx.base}/`)).text();
+		assert.match(
+			index,
+			/_app\/immutable/,
+			`${binary} does not serve the web app: build it with make build (go build -tags embedfrontend) and mount frontend.Register in serve.go`
+		);
+
+		ctx.profile = join(ctx.tmp, 'profile');
+		ctx.browser = await chromium.launchPersistentContext(ctx.profile, {
+			executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+			headless: true,
+			args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+			viewport: { width: 1280, height: 900 },
+			baseURL: ctx.base
+		});
+		page = ctx.browser.pages()[0] ?? (await ctx.browser.newPage());
+		page.setDefaultTimeout(WAIT);
+		page.on('console', (msg) => {
+			if (/Content.Security.Policy/i.test(msg.text())) cspViolations.push(`${page.url()}: ${msg.text()} at ${JSON.stringify(msg.location())}`);
+		});
+		page.on('pageerror', (err) => cspViolations.push(`page error: ${err.message}`));
+	});
+
+	after(async () => {
+		await ctx.browser?.close().catch(() => {});
+		if (ctx.broker && ctx.exited === undefined) {
+			ctx.broker.kill('SIGTERM');
+			await new Promise((r) => ctx.broker.once('exit', r));
+		}
+		ctx.upstream?.server.close();
+		if (ctx.dbName) {
+			try {
+				psql(ctx.adminDB, `DROP DATABASE IF EXISTS ${ctx.dbName} WITH (FORCE)`);
+			} catch {
+				// the cluster goes away with make test anyway
+			}
+		}
+		if (ctx.tmp) rmSync(ctx.tmp, { recursive: true, force: true });
+	});
+
+	it('sends a visitor to the login page and logs in with the keyboard', async () => {
+		await page.goto('/hosts');
+		await page.waitForURL(/\/login\?next=%2Fhosts$/);
+		await page.getByLabel('User name').fill('admin');
+		await page.getByLabel('Password').focus();
+		await page.keyboard.type('wrong password');
+		await page.keyboard.press('Enter');
+		await page.getByRole('alert').waitFor();
+		await page.getByLabel('Password').fill('');
+		await page.getByLabel('Password').focus();
+		await page.keyboard.type(ADMIN_PASSWORD);
+		await page.keyboard.press('Enter');
+		await page.waitForURL(/\/hosts$/);
+		await page.getByRole('heading', { name: 'Hosts', level: 1 }).waitFor();
+		await page.getByText('No hosts yet').waitFor();
+		// the first login: a hint to replace the password from the log
+		await page.getByTestId('first-login-hint').getByText(/still has its first password/).waitFor();
+	});
+
+	it('creates a service pointing at the fake upstream', async () => {
+		await page.getByRole('link', { name: 'Services' }).click();
+		await page.getByRole('link', { name: 'New service' }).click();
+		await page.getByLabel('Name', { exact: true }).fill('fake upstream');
+		await page.getByLabel('Update URL').fill(`http://127.0.0.1:${ctx.upstream.port}/nic/update`);
+		await page.getByRole('button', { name: 'Create service' }).click();
+		await page.getByRole('heading', { name: 'fake upstream', level: 1 }).waitFor();
+		await page.getByText('No record uses this service yet.').waitFor();
+	});
+
+	it('shows the API field errors next to the field', async () => {
+		await page.goto('/hosts/new');
+		await page.getByLabel('FQDN').fill('not a name');
+		await page.getByRole('button', { name: 'Create host' }).click();
+		const error = page.locator('#host-fqdn-error');
+		await error.waitFor();
+		assert.notEqual((await error.textContent()).trim(), '');
+		assert.equal(await page.getByLabel('FQDN').getAttribute('aria-invalid'), 'true');
+	});
+
+	it('creates a host and shows its secret once, with the router setup', async () => {
+		await page.getByLabel('FQDN').fill('home.example.org');
+		await page.getByRole('button', { name: 'Create host' }).click();
+		await page.getByRole('heading', { name: 'home.example.org', level: 1 }).waitFor();
+		ctx.hostURL = page.url();
+		ctx.secret = (await page.getByTestId('secret').textContent()).trim();
+		assert.ok(ctx.secret.length >= 16, `secret ${ctx.secret}`);
+
+		const panel = page.getByTestId('setup-panel');
+		const fritz = `${ctx.base}/nic/update?hostname=<domain>&myip=<ipaddr>,<ip6addr>&ip6lanprefix=<ip6lanprefix>`;
+		await panel.getByText(fritz, { exact: true }).waitFor();
+		await panel.getByText(ctx.secret, { exact: true }).waitFor();
+		await panel.getByRole('tab', { name: 'ddclient' }).click();
+		const ddclient = await panel.getByTestId('setup-code').textContent();
+		for (const line of ['protocol=dyndns2', `server=127.0.0.1:${ctx.base.split(':')[2]}`, 'login=home.example.org', `password='${ctx.secret}'`, `use=web, web=${ctx.base}/myip`]) {
+			assert.ok(ddclient.includes(line), `ddclient config lacks ${line}:\n${ddclient}`);
+		}
+		// the tabs work with the arrow keys
+		await panel.getByRole('tab', { name: 'ddclient' }).press('ArrowRight');
+		await panel.getByRole('tab', { name: 'inadyn', selected: true }).waitFor();
+		await panel.getByRole('tab', { name: 'FRITZ!Box' }).click();
+		await panel.scrollIntoViewIfNeeded();
+		await panel.screenshot({ path: join(shots, 'host-setup-panel.png') });
+	});
+
+	it('sets the host addresses by hand', async () => {
+		await page.getByRole('button', { name: 'Set addresses by hand' }).click();
+		await page.getByLabel('IPv4', { exact: true }).fill('203.0.113.7');
+		await page.getByLabel('IPv6', { exact: true }).fill('2001:db8:ffff::1');
+		await page.getByLabel('IPv6 prefix').fill('2001:db8:77:1::/64');
+		await page.getByRole('button', { name: 'Save addresses' }).click();
+		await page.getByRole('button', { name: 'Set addresses by hand' }).waitFor();
+		await page.getByText('2001:db8:77:1::/64').waitFor();
+	});
+
+	it('creates two records, previewing …::cafe as the form changes', async () => {
+		await page.getByRole('link', { name: 'Add record' }).click();
+		await page.getByRole('heading', { name: 'New record' }).waitFor();
+		await page.getByLabel('DNS name (FQDN)').fill('nas.example.org');
+		const v6 = page.getByTestId('preview-ipv6');
+		await v6.getByText('2001:db8:ffff::1').waitFor(); // /128: the host's own address
+		await page.locator('#rf-ipv6-netmask').fill('64');
+		await page.locator('#rf-ipv6-ident').fill('::cafe');
+		await v6.getByText('2001:db8:77:1::cafe', { exact: true }).waitFor();
+		await page.locator('#rf-ipv6-netmask').fill('56');
+		await page.locator('#rf-ipv6-ident').fill('0:0:0:42::cafe');
+		await v6.getByText('2001:db8:77:42::cafe', { exact: true }).waitFor();
+		await page.locator('#rf-ipv6-netmask').fill('64');
+		await page.locator('#rf-ipv6-ident').fill('::cafe');
+		await v6.getByText('2001:db8:77:1::cafe', { exact: true }).waitFor();
+		assert.equal((await page.getByTestId('preview-ipv4').textContent()).trim(), '203.0.113.7');
+		await page.getByLabel('User name').fill('upuser');
+		await page.getByLabel('Password').fill('uppass');
+		await page.locator('.record-form').screenshot({ path: join(shots, 'record-form.png') });
+		await page.getByRole('button', { name: 'Create record' }).click();
+		await page.getByRole('heading', { name: 'nas.example.org', level: 1 }).waitFor();
+
+		// the second record: the host's own name and addresses
+		await page.goto(ctx.hostURL);
+		await page.getByRole('link', { name: 'Add record' }).click();
+		await page.getByTestId('preview-ipv6').getByText('2001:db8:ffff::1', { exact: true }).waitFor();
+		await page.getByRole('button', { name: 'Create record' }).click();
+		await page.getByRole('heading', { name: 'home.example.org', level: 1 }).waitFor();
+	});
+
+	it('shows both records delivered on the dashboard after a dyndns2 update, without a reload', async () => {
+		await page.getByRole('link', { name: 'Dashboard' }).click();
+		await page.locator('[data-record="nas.example.org"]').waitFor();
+		await page.evaluate(() => {
+			window.__sameDocument = true;
+		});
+
+		const sent = await dyndns2(ctx.base, 'home.example.org', ctx.secret, {
+			hostname: 'home.example.org',
+			myip: '203.0.113.8,2001:db8:ffff::2',
+			ip6lanprefix: '2001:db8:77:2::/64'
+		});
+		assert.equal(sent.status, 200, sent.body);
+		assert.match(sent.body, /^good /);
+
+		const row = (fqdn) => page.locator(`[data-record="${fqdn}"]`);
+		const expectations = [
+			['nas.example.org', 4, '203.0.113.8'],
+			['nas.example.org', 6, '2001:db8:77:2::cafe'],
+			['home.example.org', 4, '203.0.113.8'],
+			['home.example.org', 6, '2001:db8:ffff::2']
+		];
+		for (const [fqdn, family, address] of expectations) {
+			const cell = row(fqdn).locator(`[data-family="${family}"]`);
+			await cell.getByText(address, { exact: true }).waitFor();
+			await cell.locator('[data-state="delivered"]').waitFor();
+		}
+		assert.equal(await page.evaluate(() => window.__sameDocument), true, 'the dashboard reloaded');
+		assert.equal(await page.getByTestId('failing-count').textContent(), '0');
+
+		const got = ctx.upstream.requests;
+		for (const [fqdn, , address] of expectations) {
+			assert.ok(
+				got.some((r) => r.hostname === fqdn && r.myip === address),
+				`the upstream never got ${fqdn} → ${address}: ${JSON.stringify(got)}`
+			);
+		}
+		assert.ok(got.some((r) => r.hostname === 'nas.example.org' && r.auth === 'upuser:uppass'), 'the record login was not sent');
+		await page.screenshot({ path: join(shots, 'dashboard.png'), fullPage: true });
+	});
+
+	it('shows a record the provider refuses as failed, with its answer', async () => {
+		await page.goto(ctx.hostURL);
+		await page.getByRole('link', { name: 'Add record' }).click();
+		await page.getByLabel('DNS name (FQDN)').fill('broken.example.org');
+		await page.getByTestId('preview-ipv4').getByText('203.0.113.8', { exact: true }).waitFor();
+		await page.getByRole('button', { name: 'Create record' }).click();
+		await page.getByRole('heading', { name: 'broken.example.org', level: 1 }).waitFor();
+		// the record page follows the delivery without a reload
+		await page.locator('[data-family="4"] [data-state="failed"]').waitFor();
+		await page.getByText('badauth').first().waitFor();
+		await page.getByRole('link', { name: 'Dashboard' }).click();
+		const cell = page.locator('[data-record="broken.example.org"] [data-family="4"]');
+		await cell.locator('[data-state="failed"]').waitFor();
+		await cell.getByText('badauth').waitFor();
+		await page.getByTestId('failing-count').getByText('1', { exact: true }).waitFor();
+		await page.screenshot({ path: join(shots, 'dashboard-failing.png'), fullPage: true });
+	});
+
+	it('keeps the page across a reload (the session comes back from the refresh cookie)', async () => {
+		await page.goto(ctx.hostURL);
+		await page.reload();
+		await page.getByRole('heading', { name: 'home.example.org', level: 1 }).waitFor();
+		assert.equal(page.url(), ctx.hostURL);
+	});
+
+	it('rotates the secret after confirmation, and the old one is refused', async () => {
+		await page.getByRole('button', { name: 'Rotate secret' }).click();
+		const dialog = page.getByRole('dialog', { name: 'Replace the update secret?' });
+		await dialog.waitFor();
+		await dialog.getByRole('button', { name: 'Replace secret' }).click();
+		await page.getByText('The old one no longer works.').waitFor();
+		const fresh = (await page.getByTestId('secret').textContent()).trim();
+		assert.notEqual(fresh, ctx.secret);
+
+		const old = await dyndns2(ctx.base, 'home.example.org', ctx.secret, { myip: '203.0.113.9' });
+		assert.equal(old.status, 401);
+		assert.equal(old.body, 'badauth');
+		const ok = await dyndns2(ctx.base, 'home.example.org', fresh, { myip: '203.0.113.8' });
+		assert.equal(ok.status, 200, ok.body);
+		assert.match(ok.body, /^(good|nochg) 203\.0\.113\.8/);
+	});
+
+	it('refuses to delete a host that still has records, saying why', async () => {
+		await page.getByRole('button', { name: 'Delete', exact: true }).click();
+		await page.getByRole('alert').getByText(/still has 3 records/).waitFor();
+	});
+
+	it('works on a phone-sized screen', async () => {
+		await page.setViewportSize({ width: 390, height: 844 });
+		await page.goto('/');
+		await page.locator('[data-record="nas.example.org"]').waitFor();
+		await page.getByRole('button', { name: 'Menu' }).click();
+		await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'History' }).click();
+		await page.getByRole('heading', { name: 'History', level: 1 }).waitFor();
+		await page.getByText('address.changed').first().waitFor();
+		await page.goto('/');
+		await page.locator('[data-record="nas.example.org"] [data-state="delivered"]').first().waitFor();
+		await page.screenshot({ path: join(shots, 'dashboard-phone.png'), fullPage: true });
+		// the system's dark preference
+		await page.emulateMedia({ colorScheme: 'dark' });
+		await page.setViewportSize({ width: 1280, height: 900 });
+		const bg = await page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
+		assert.equal(bg, 'rgb(15, 18, 22)');
+		await page.screenshot({ path: join(shots, 'dashboard-dark.png'), fullPage: true });
+		await page.emulateMedia({ colorScheme: 'light' });
+	});
+
+	it('logs out', async () => {
+		await page.setViewportSize({ width: 1280, height: 900 });
+		await page.goto('/');
+		await page.getByRole('button', { name: 'Log out' }).click();
+		await page.waitForURL(/\/login$/);
+		await page.goto('/records');
+		await page.waitForURL(/\/login\?next=%2Frecords$/);
+	});
+
+	it('ran without Content-Security-Policy violations', () => {
+		assert.deepEqual(cspViolations, []);
+	});
+});
