@@ -190,7 +190,7 @@ func BenchmarkChangedThroughput(b *testing.B) {
 			if resp, err := http.DefaultClient.Do(req(i, fmt.Sprintf("10.0.%d.%d", i/256, i%256))); err == nil {
 				body, _ := io.ReadAll(resp.Body)
 				resp.Body.Close()
-				key = fmt.Sprintf("%d %s", resp.StatusCode, strings.Fields(string(body)+" ?")[0])
+				key = fmt.Sprintf("%d %s", resp.StatusCode, strings.Fields(string(body) + " ?")[0])
 			}
 			answersMu.Lock()
 			answers[key]++
