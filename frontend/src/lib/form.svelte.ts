@@ -2,15 +2,21 @@
 // next to their fields, everything else in one message above the form.
 import { ApiError, messageOf, type FieldErrors } from './api/problem';
 
+/** Renames an API field (and may reword its message) to the form field that shows it. */
+export type FieldMapper = (field: string, message: string) => { field: string; message: string };
+
 export class FormState {
 	busy = $state(false);
 	errors = $state<FieldErrors>({});
 	message = $state('');
 	/** The fields this form shows; errors about any other field join the message. */
-	readonly #fields: readonly string[];
+	readonly #fields: readonly string[] | (() => readonly string[]);
+	readonly #map: FieldMapper | undefined;
 
-	constructor(fields: string[] = []) {
+	/** fields may be a function when the form shows different fields at different times. */
+	constructor(fields: readonly string[] | (() => readonly string[]) = [], map?: FieldMapper) {
 		this.#fields = fields;
+		this.#map = map;
 	}
 
 	/** The error of a field, or ''. */
@@ -40,10 +46,12 @@ export class FormState {
 		}
 		const shown: FieldErrors = {};
 		const other: string[] = [];
+		const fields = typeof this.#fields === 'function' ? this.#fields() : this.#fields;
 		for (const [field, msg] of Object.entries(err.fields)) {
-			const name = field.replace(/^body\./, '');
-			if (this.#fields.includes(name)) shown[name] = msg;
-			else other.push(name ? `${name}: ${msg}` : msg);
+			const bare = field.replace(/^body\./, '');
+			const { field: name, message } = this.#map ? this.#map(bare, msg) : { field: bare, message: msg };
+			if (fields.includes(name)) shown[name] = shown[name] ? `${shown[name]} ${message}` : message;
+			else other.push(name ? `${name}: ${message}` : message);
 		}
 		this.errors = shown;
 		const head = Object.keys(err.fields).length > 0 && !err.detail ? 'Please correct the marked fields.' : err.summary;

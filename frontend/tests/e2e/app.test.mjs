@@ -5,10 +5,11 @@
 //   DDNSBROKER_E2E_BINARY         the broker built with -tags embedfrontend (default: bin/ddnsbroker)
 //   DDNSBROKER_E2E_SCREENSHOTS    where screenshots go (default: frontend/test-results/screenshots)
 //
-// All traffic stays on 127.0.0.1: the broker, a fake dyndns2 upstream, the browser.
+// All traffic stays on 127.0.0.1: the broker, a fake dyndns2 upstream, a
+// webhook receiver, the browser.
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
@@ -48,6 +49,21 @@ function fakeUpstream() {
 		// a record named broken.* has wrong upstream credentials
 		const hostname = url.searchParams.get('hostname') ?? '';
 		res.end(hostname.startsWith('broken.') ? 'badauth\n' : `good ${url.searchParams.get('myip') ?? ''}\n`);
+	});
+	return new Promise((ok) => server.listen(0, '127.0.0.1', () => ok({ server, requests, port: server.address().port })));
+}
+
+/** A webhook receiver that answers 204 and remembers each request with its raw body. */
+function webhookReceiver() {
+	const requests = [];
+	const server = createServer((req, res) => {
+		const chunks = [];
+		req.on('data', (c) => chunks.push(c));
+		req.on('end', () => {
+			requests.push({ method: req.method, path: req.url, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+			res.writeHead(204);
+			res.end();
+		});
 	});
 	return new Promise((ok) => server.listen(0, '127.0.0.1', () => ok({ server, requests, port: server.address().port })));
 }
@@ -155,6 +171,7 @@ describe('admin web app', { timeout: 240_000 }, () => {
 			await new Promise((r) => ctx.broker.once('exit', r));
 		}
 		ctx.upstream?.server.close();
+		ctx.receiver?.server.close();
 		if (ctx.dbName) {
 			try {
 				psql(ctx.adminDB, `DROP DATABASE IF EXISTS ${ctx.dbName} WITH (FORCE)`);
@@ -357,6 +374,99 @@ describe('admin web app', { timeout: 240_000 }, () => {
 		await page.getByRole('alert').getByText(/still has 3 records/).waitFor();
 	});
 
+	it('fills the new-service form from the deSEC and he.net presets', async () => {
+		await page.goto('/services/new');
+		const preset = page.getByLabel('Start from a provider');
+		await preset.locator('option', { hasText: 'deSEC' }).waitFor({ state: 'attached' });
+		await preset.selectOption({ label: 'deSEC (dedyn.io)' });
+		assert.equal(await page.getByLabel('Protocol', { exact: true }).inputValue(), 'http');
+		assert.equal(await page.getByLabel('Name', { exact: true }).inputValue(), 'deSEC (dedyn.io)');
+		assert.equal(
+			await page.getByLabel('URL template', { exact: true }).inputValue(),
+			'https://update.dedyn.io/nic/update?hostname={fqdn}&myipv4={ip}&myipv6=preserve'
+		);
+		assert.match(await page.getByLabel('IPv6 URL template (optional)').inputValue(), /myipv4=preserve&myipv6=\{ip\}$/);
+		assert.equal(await page.getByLabel('Extra headers (optional)').inputValue(), 'Authorization: Token {password}');
+		assert.equal(await page.getByLabel('Success statuses').inputValue(), '200');
+		const info = page.getByTestId('preset-info');
+		await info.getByText(/Each record's password: Token\./).waitFor();
+		assert.match(await info.getByRole('link', { name: 'deSEC (dedyn.io) documentation' }).getAttribute('href'), /^https:\/\/desec\.readthedocs\.io\//);
+		// http services have no credential of their own
+		assert.equal(await page.locator('#svc-credential').count(), 0);
+
+		// he.net, chosen with the keyboard
+		await preset.focus();
+		await preset.selectOption('he.net');
+		assert.equal(await page.getByLabel('Protocol', { exact: true }).inputValue(), 'dyndns2');
+		assert.equal(await page.getByLabel('Name', { exact: true }).inputValue(), 'Hurricane Electric (dns.he.net)');
+		assert.equal(await page.getByLabel('Update URL').inputValue(), 'https://dyn.dns.he.net/nic/update');
+		assert.equal(await page.getByLabel("Log in with the record's FQDN as user name (he.net)").isChecked(), true);
+		assert.equal(await page.getByLabel('Send IPv4 and IPv6 in one request (myip=v4,v6)').isChecked(), false);
+		await info.getByText(/Each record's password: DDNS key\./).waitFor();
+		await page.locator('.service-form').screenshot({ path: join(shots, 'service-preset.png') });
+
+		// cloudflare asks for the service's API token, and the API's error lands next to it
+		await preset.selectOption('cloudflare');
+		await page.getByLabel('API token', { exact: true }).waitFor();
+		await page.getByRole('button', { name: 'Create service' }).click();
+		await page.locator('#svc-credential-error').getByText(/required/).waitFor();
+		assert.equal(await page.getByLabel('API token', { exact: true }).getAttribute('aria-invalid'), 'true');
+	});
+
+	it('creates a webhook and sends it a signed test, shown in a live region', async () => {
+		ctx.receiver = await webhookReceiver();
+		const secret = `whsec-${randomBytes(6).toString('hex')}`;
+		await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Webhooks' }).click();
+		await page.getByRole('heading', { name: 'Webhooks', level: 1 }).waitFor();
+		await page.getByText('No webhooks yet').waitFor();
+		await page.getByRole('link', { name: 'New webhook' }).click();
+		await page.getByLabel('Name', { exact: true }).fill('e2e receiver');
+		await page.getByLabel('Receiver URL').fill('not a url');
+		await page.getByRole('button', { name: 'Create webhook' }).click();
+		await page.locator('#wh-url-error').waitFor();
+		assert.equal(await page.getByLabel('Receiver URL').getAttribute('aria-invalid'), 'true');
+
+		await page.getByLabel('Receiver URL').fill(`http://127.0.0.1:${ctx.receiver.port}/hook`);
+		await page.getByLabel('Secret (optional)').fill(secret);
+		for (const e of ['delivery.failed', 'delivery.blocked', 'delivery.recovered', 'host.stale']) {
+			assert.equal(await page.getByRole('checkbox', { name: new RegExp(e.replace('.', '\\.')) }).isChecked(), true, e);
+		}
+		await page.getByRole('button', { name: 'Create webhook' }).click();
+		await page.getByRole('heading', { name: 'e2e receiver', level: 1 }).waitFor();
+		await page.getByText('Nothing sent yet.').waitFor();
+
+		const result = page.getByTestId('test-result');
+		assert.equal(await result.getAttribute('aria-live'), 'polite');
+		await page.getByRole('button', { name: 'Send test' }).press('Enter');
+		await result.getByText(/^Delivered: the receiver answered HTTP 204 in \d+ ms\.$/).waitFor();
+		await result.locator('[data-delivered="true"]').waitFor();
+
+		const got = ctx.receiver.requests;
+		assert.equal(got.length, 1, JSON.stringify(got));
+		assert.equal(got[0].method, 'POST');
+		assert.equal(got[0].path, '/hook');
+		const signature = `sha256=${createHmac('sha256', secret).update(got[0].body).digest('hex')}`;
+		assert.equal(got[0].headers['x-ddnsbroker-signature'], signature);
+		assert.equal(JSON.parse(got[0].body).event, 'webhook.test');
+		// the test is also the webhook's last attempt
+		await page.getByRole('region', { name: 'Last attempt' }).getByText('HTTP 204').waitFor();
+		await page.screenshot({ path: join(shots, 'webhook-test.png'), fullPage: true });
+
+		await page.getByRole('link', { name: 'Webhooks', exact: true }).first().click();
+		await page.getByRole('link', { name: 'e2e receiver' }).waitFor();
+	});
+
+	it('filters the hosts by stale', async () => {
+		await page.goto('/hosts?stale=true');
+		await page.getByText('No stale hosts').waitFor();
+		await page.getByLabel('Seen', { exact: true }).selectOption('');
+		await page.getByRole('link', { name: 'home.example.org' }).waitFor();
+		await page.waitForURL(/\/hosts$/);
+		await page.getByLabel('Seen', { exact: true }).selectOption('false');
+		await page.getByRole('link', { name: 'home.example.org' }).waitFor();
+		await page.waitForURL(/\/hosts\?stale=false$/);
+	});
+
 	it('works on a phone-sized screen', async () => {
 		await page.setViewportSize({ width: 390, height: 844 });
 		await page.goto('/');
@@ -368,6 +478,18 @@ describe('admin web app', { timeout: 240_000 }, () => {
 		await page.goto('/');
 		await page.locator('[data-record="nas.example.org"] [data-state="delivered"]').first().waitFor();
 		await page.screenshot({ path: join(shots, 'dashboard-phone.png'), fullPage: true });
+		// the new pages fit the screen: no sideways scrolling
+		const fits = () => page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+		await page.goto('/webhooks');
+		await page.getByRole('link', { name: 'e2e receiver' }).waitFor();
+		assert.ok(await fits(), 'the webhooks list is wider than the phone');
+		await page.goto('/services/new');
+		const preset = page.getByLabel('Start from a provider');
+		await preset.locator('option', { hasText: 'deSEC' }).waitFor({ state: 'attached' });
+		await preset.selectOption('desec');
+		await page.getByTestId('preset-info').waitFor();
+		assert.ok(await fits(), 'the service form is wider than the phone');
+		await page.screenshot({ path: join(shots, 'service-form-phone.png'), fullPage: true });
 		// the system's dark preference
 		await page.emulateMedia({ colorScheme: 'dark' });
 		await page.setViewportSize({ width: 1280, height: 900 });

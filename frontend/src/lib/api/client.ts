@@ -25,6 +25,9 @@ export type Me = Schemas['Me'];
 export type ApiToken = Schemas['ApiToken'];
 export type ApiTokenCreated = Schemas['ApiTokenCreated'];
 export type Status = Schemas['Status'];
+export type Webhook = Schemas['Webhook'];
+export type WebhookEvent = Schemas['WebhookEvent'];
+export type WebhookTestResult = Schemas['WebhookTestResult'];
 
 export interface ApiOptions {
 	baseUrl?: string;

@@ -1,0 +1,153 @@
+import { flushSync, mount, unmount } from 'svelte';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { Service } from '$lib/api/client';
+import { ApiError } from '$lib/api/problem';
+import type { Preset } from '$lib/protocols';
+import ServiceForm from './ServiceForm.svelte';
+
+const presets = [
+	{
+		id: 'he.net',
+		name: 'Hurricane Electric (dns.he.net)',
+		protocol: 'dyndns2',
+		settings: { url: 'https://dyn.dns.he.net/nic/update', username_is_fqdn: true },
+		edit: [],
+		record_password: { label: 'DDNS key', help: 'The key generated for this record.' },
+		families: [4, 6],
+		notes: 'One address family per request.',
+		docs_url: 'https://dns.he.net/docs.html'
+	},
+	{
+		id: 'cloudflare',
+		name: 'Cloudflare',
+		protocol: 'cloudflare',
+		settings: { ttl: 1 },
+		edit: [],
+		credential: { label: 'API token', help: 'A scoped API token.' },
+		families: [4, 6],
+		notes: '',
+		docs_url: ''
+	}
+] as Preset[];
+
+let component: ReturnType<typeof mount> | null = null;
+afterEach(() => {
+	if (component) unmount(component);
+	component = null;
+	document.body.innerHTML = '';
+});
+
+function render(props: Partial<Parameters<typeof ServiceForm>[1]> = {}) {
+	component = mount(ServiceForm, { target: document.body, props: { presets, ...props } });
+	flushSync();
+}
+
+const $ = <T extends Element = HTMLInputElement>(sel: string) => document.querySelector<T>(sel)!;
+const text = (sel: string) => $(sel).textContent?.trim();
+function set(sel: string, value: string) {
+	const el = $<HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement>(sel);
+	el.value = value;
+	el.dispatchEvent(new Event(el instanceof HTMLSelectElement ? 'change' : 'input', { bubbles: true }));
+	flushSync();
+}
+const shownSettings = () => [...document.querySelectorAll('fieldset.settings :is(input, select, textarea)')].map((e) => e.id.replace('svc-set-', ''));
+
+describe('ServiceForm', () => {
+	it("shows the chosen protocol's fields only, and a credential where it has one", () => {
+		render();
+		expect(shownSettings()).toEqual(['url', 'username_is_fqdn', 'combined', 'use_myipv6']);
+		expect(document.querySelector('#svc-credential')).toBeNull();
+		set('#svc-protocol', 'rfc2136');
+		expect(shownSettings()).toEqual(['server', 'zone', 'key_name', 'algorithm', 'ttl', 'tcp']);
+		expect(document.querySelector('label[for=svc-credential]')?.textContent).toBe('TSIG secret');
+		expect($('#svc-credential').type).toBe('password');
+	});
+
+	it('fills protocol, settings and name from a preset, and says what records need', () => {
+		render();
+		set('#svc-preset', 'he.net');
+		expect($<HTMLSelectElement>('#svc-protocol').value).toBe('dyndns2');
+		expect($('#svc-set-url').value).toBe('https://dyn.dns.he.net/nic/update');
+		expect($('#svc-set-username_is_fqdn').checked).toBe(true);
+		expect($('#svc-name').value).toBe('Hurricane Electric (dns.he.net)');
+		expect(text('[data-testid=preset-needs]')).toContain('DDNS key');
+		expect($<HTMLAnchorElement>('#svc-preset-info a').href).toBe('https://dns.he.net/docs.html');
+		set('#svc-preset', 'cloudflare');
+		expect($<HTMLSelectElement>('#svc-protocol').value).toBe('cloudflare');
+		expect($('#svc-set-ttl').value).toBe('1');
+		expect($('#svc-name').value).toBe('Cloudflare'); // the preset's name followed the preset
+	});
+
+	it('sends settings and credential, and puts the errors next to their inputs', async () => {
+		const create = vi.fn(async (): Promise<Service> => {
+			throw new ApiError(422, 'Invalid service', '', {
+				'settings.headers.Bad Name': 'is not a valid header name',
+				'settings.url': 'is required',
+				credential: 'must be base64'
+			});
+		});
+		render({ create });
+		set('#svc-name', 'mine');
+		set('#svc-protocol', 'http');
+		set('#svc-set-headers', 'Bad Name: x');
+		$<HTMLFormElement>('form').requestSubmit();
+		await vi.waitFor(() => expect(text('#svc-set-headers-error')).toBe('Bad Name: is not a valid header name'));
+		expect(create).toHaveBeenCalledWith({ name: 'mine', protocol: 'http', settings: { headers: { 'Bad Name': 'x' } } });
+		expect(text('#svc-set-url-error')).toBe('is required');
+		expect($('#svc-set-url').getAttribute('aria-invalid')).toBe('true');
+		expect($('#svc-set-url').getAttribute('aria-describedby')).toContain('svc-set-url-error');
+		// credential is no http field: its error goes to the message on top
+		expect(text('#svc-message')).toContain('credential: must be base64');
+	});
+
+	it('keeps an unchanged credential and settings, and removes the credential on request', async () => {
+		const service: Service = {
+			id: 3,
+			name: 'cf',
+			protocol: 'cloudflare',
+			settings: { ttl: 1, zone: 'example.com' },
+			credential_set: true,
+			url: '',
+			username_is_fqdn: false,
+			combined: false,
+			use_myipv6: false,
+			record_count: 0,
+			host_count: 0,
+			created_at: '2025-01-01T00:00:00Z',
+			updated_at: '2025-01-01T00:00:00Z'
+		};
+		const update = vi.fn(async (body: object) => ({ ...service, ...body }) as Service);
+		render({ service, update, presets: null });
+		expect(document.querySelector('#svc-preset')).toBeNull();
+		expect($<HTMLSelectElement>('#svc-protocol').disabled).toBe(true);
+		expect(document.querySelector('label[for=svc-credential]')?.textContent).toBe('New API token');
+		$<HTMLFormElement>('form').requestSubmit();
+		await vi.waitFor(() => expect(update).toHaveBeenCalledTimes(1));
+		expect(update).toHaveBeenLastCalledWith({ name: 'cf' });
+
+		set('#svc-credential', 'new-token');
+		$<HTMLFormElement>('form').requestSubmit();
+		await vi.waitFor(() => expect(update).toHaveBeenCalledTimes(2));
+		expect(update).toHaveBeenLastCalledWith({ name: 'cf', credential: 'new-token' });
+
+		[...document.querySelectorAll('button')].find((b) => b.textContent?.includes('Remove API token'))!.click();
+		flushSync();
+		expect($('#svc-credential').disabled).toBe(true);
+		set('#svc-set-zone', '');
+		$<HTMLFormElement>('form').requestSubmit();
+		await vi.waitFor(() => expect(update).toHaveBeenCalledTimes(3));
+		expect(update).toHaveBeenLastCalledWith({ name: 'cf', settings: { ttl: 1 }, credential: '' });
+	});
+
+	it('shows a credential error next to the credential', async () => {
+		const create = vi.fn(async (): Promise<Service> => {
+			throw new ApiError(422, 'Invalid service', '', { credential: 'is required: the API token' });
+		});
+		render({ create });
+		set('#svc-preset', 'cloudflare');
+		$<HTMLFormElement>('form').requestSubmit();
+		await vi.waitFor(() => expect(text('#svc-credential-error')).toBe('is required: the API token'));
+		expect(document.querySelector('label[for=svc-credential]')?.textContent).toBe('API token');
+		expect(create).toHaveBeenCalledWith({ name: 'Cloudflare', protocol: 'cloudflare', settings: { ttl: 1 } });
+	});
+});

@@ -1,0 +1,19 @@
+// What a webhook can be told about, in the words the form shows; the keys
+// are the spec's WebhookEvent enum (the type check keeps them in step).
+import type { WebhookEvent, WebhookTestResult } from './api/client';
+
+export const WEBHOOK_EVENTS = {
+	'delivery.failed': 'A delivery failed for good (the record waits for a change or a resync)',
+	'delivery.blocked': 'A provider answered abuse (the record is paused)',
+	'delivery.recovered': 'A record got through again after failing, retrying or being blocked',
+	'host.stale': 'A host has not been seen for longer than the stale-after time'
+} satisfies Record<WebhookEvent, string>;
+
+export const webhookEvents = Object.keys(WEBHOOK_EVENTS) as WebhookEvent[];
+
+/** The outcome of a test notification in one sentence. */
+export function testOutcome(r: WebhookTestResult): string {
+	const status = r.status_code === null ? 'no HTTP answer' : `HTTP ${r.status_code}`;
+	if (r.delivered) return `Delivered: the receiver answered ${status} in ${r.duration_ms} ms.`;
+	return `Not delivered (${status}, after ${r.duration_ms} ms): ${r.error || 'the receiver did not answer 2xx'}`;
+}
