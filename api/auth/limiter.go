@@ -115,6 +115,21 @@ func (l *KeyedLimiter) Exhausted(key string) (blocked bool, retryAfter time.Dura
 	return wait > 0, wait
 }
 
+// Refund gives back the token of an Allow that turned out not to count,
+// such as the reservation for a verification that succeeded. A key that
+// was evicted meanwhile is full already, and is left alone.
+func (l *KeyedLimiter) Refund(key string) {
+	if l.interval == 0 {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if el, ok := l.buckets[key]; ok {
+		b := el.Value.(*bucket)
+		b.tat = b.tat.Add(-l.interval)
+	}
+}
+
 // take computes the bucket's tat after one more event at now, and how long
 // the caller must wait first (0 when a token is available). It changes
 // nothing.

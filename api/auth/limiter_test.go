@@ -200,3 +200,35 @@ func TestKeyedLimiterConcurrent(t *testing.T) {
 		t.Fatal("nothing allowed")
 	}
 }
+
+func TestKeyedLimiterRefund(t *testing.T) {
+	l, clock := newTestLimiter(rate.Every(10*time.Second), 2, 100)
+	for i := range 2 {
+		if ok, _ := l.Allow("k"); !ok {
+			t.Fatalf("call %d refused", i)
+		}
+	}
+	if ok, _ := l.Allow("k"); ok {
+		t.Fatal("third call allowed, want refused")
+	}
+	// A refunded token can be taken again, once.
+	l.Refund("k")
+	if ok, _ := l.Allow("k"); !ok {
+		t.Fatal("refunded token not available")
+	}
+	if ok, wait := l.Allow("k"); ok || wait != 10*time.Second {
+		t.Fatalf("after taking the refund: ok=%v wait=%v, want refused for 10s", ok, wait)
+	}
+	// Refunds never make a bucket hold more than its burst.
+	clock.Advance(time.Hour)
+	l.Refund("k")
+	l.Refund("unknown")
+	for i := range 2 {
+		if ok, _ := l.Allow("k"); !ok {
+			t.Fatalf("after an hour, call %d refused", i)
+		}
+	}
+	if ok, _ := l.Allow("k"); ok {
+		t.Fatal("a refund of a full bucket raised its burst")
+	}
+}
