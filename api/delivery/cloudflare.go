@@ -34,6 +34,8 @@ type cloudflareService struct {
 	// APIURL replaces https://api.cloudflare.com/client/v4. It exists for
 	// tests and for self-hosted API proxies; leave it empty otherwise.
 	APIURL string `json:"api_url"`
+	// DriftSettings are the drift check's, common to every protocol.
+	DriftSettings
 }
 
 const (
@@ -422,6 +424,9 @@ func validateCloudflare(raw json.RawMessage) []FieldError {
 	}
 	if msg := checkEndpointURL(s.APIURL, false); msg != "" {
 		add("api_url", msg)
+	}
+	if s.Proxied != nil && *s.Proxied && s.DriftResolver != "" {
+		add("drift_resolver", "cannot check proxied records: DNS publishes Cloudflare's addresses, not the delivered ones")
 	}
 	return errs
 }

@@ -67,6 +67,10 @@ func NewDyndns2Client(version string) *Dyndns2Client {
 	tr.DialContext = (&net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}).DialContext
 	tr.TLSHandshakeTimeout = dialTimeout
 	tr.ResponseHeaderTimeout = requestTimeout
+	// Up to DDNSBROKER_SERVICE_WORKERS requests run at once to one provider;
+	// Go's default of 2 idle connections per host would open and close a
+	// connection for nearly every delivery.
+	tr.MaxIdleConnsPerHost = 64
 	hc := &http.Client{
 		Transport: tr,
 		Timeout:   requestTimeout,
@@ -323,6 +327,8 @@ type dyndns2Service struct {
 	UsernameIsFQDN bool   `json:"username_is_fqdn"`
 	Combined       bool   `json:"combined"`
 	UseMyIPv6      bool   `json:"use_myipv6"`
+	// DriftSettings are the drift check's, common to every protocol.
+	DriftSettings
 }
 
 // Dyndns2 is the dyndns2 Protocol of the dispatcher.

@@ -40,6 +40,8 @@ type httpService struct {
 	// SuccessRegexp, when set, must also match the answer's body (RE2
 	// syntax), e.g. "^OK" for DuckDNS, which answers KO with HTTP 200.
 	SuccessRegexp string `json:"success_regexp"`
+	// DriftSettings are the drift check's, common to every protocol.
+	DriftSettings
 }
 
 // Placeholders lists what URL, header and body templates can contain:

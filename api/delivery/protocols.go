@@ -72,6 +72,7 @@ func ValidateSettings(protocol string, settings json.RawMessage, hasCredential b
 		return []FieldError{{Field: "protocol", Message: "must be one of " + strings.Join(ProtocolNames(), ", ")}}
 	}
 	errs := check(settings)
+	errs = append(errs, validateDrift(settings, errs)...)
 	switch {
 	case credential != "" && !hasCredential:
 		errs = append(errs, FieldError{Field: "credential", Message: "is required: " + credential})
@@ -126,7 +127,8 @@ func decodeSettings(raw json.RawMessage, v any) []FieldError {
 func settingsDecodeError(err error) FieldError {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) && te.Field != "" {
-		return FieldError{Field: "settings." + te.Field, Message: "must be a JSON " + jsonKind(te.Type.Kind().String())}
+		// Keys of the embedded DriftSettings come with its Go name.
+		return FieldError{Field: "settings." + strings.TrimPrefix(te.Field, "DriftSettings."), Message: "must be a JSON " + jsonKind(te.Type.Kind().String())}
 	}
 	const unknown = "json: unknown field "
 	if msg := err.Error(); strings.HasPrefix(msg, unknown) {

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ddnsbroker/ddnsbroker/api/delivery"
 	"github.com/ddnsbroker/ddnsbroker/api/store"
@@ -110,6 +111,36 @@ func TestValidateSettings(t *testing.T) {
 				"credential: is required: the API token"}},
 		{name: "cloudflare ttl too long", protocol: "cloudflare", settings: `{"ttl": 86401}`, hasCredential: true,
 			want: []string{"settings.ttl: must be 1 (automatic) or 60..86400"}},
+
+		// drift check, common to every protocol
+		{name: "drift on dyndns2", protocol: "dyndns2", settings: `{"url": "https://x.example/", "drift_resolver": "9.9.9.9:53", "drift_interval": "15m"}`},
+		{name: "drift on rfc2136, IPv6 resolver, default interval", protocol: "rfc2136", hasCredential: true,
+			settings: `{"server": "ns1.example.net:53", "key_name": "k", "drift_resolver": "[2620:fe::fe]:53"}`},
+		{name: "drift on http, name resolver, bounds", protocol: "http",
+			settings: `{"url": "https://x.example/?ip={ip}", "drift_resolver": "ns1.example.net:53", "drift_interval": "24h"}`},
+		{name: "drift on cloudflare, empty resolver is off", protocol: "cloudflare", hasCredential: true,
+			settings: `{"drift_resolver": "", "drift_interval": "1m"}`},
+		{name: "drift resolver without port", protocol: "dyndns2", settings: `{"url": "https://x.example/", "drift_resolver": "9.9.9.9"}`,
+			want: []string{"settings.drift_resolver: must be host:port"}},
+		{name: "drift resolver bad port", protocol: "cloudflare", hasCredential: true, settings: `{"drift_resolver": "9.9.9.9:0"}`,
+			want: []string{"settings.drift_resolver: port must be 1..65535"}},
+		{name: "drift interval not a duration", protocol: "http", settings: `{"url": "https://x.example/?ip={ip}", "drift_interval": "hourly"}`,
+			want: []string{"settings.drift_interval: must be a duration such as 15m or 1h"}},
+		{name: "drift interval too short and too long", protocol: "rfc2136",
+			settings: `{"server": "ns1.example.net:53", "key_name": "k", "drift_resolver": "bad host:53", "drift_interval": "30s"}`,
+			want: []string{"settings.drift_resolver: host must be an IP address or a host name", "settings.drift_interval: must be between 1m and 24h",
+				"credential: is required"}},
+		{name: "drift interval too long", protocol: "dyndns2", settings: `{"url": "https://x.example/", "drift_interval": "25h"}`,
+			want: []string{"settings.drift_interval: must be between 1m and 24h"}},
+		{name: "drift interval a number", protocol: "dyndns2", settings: `{"url": "https://x.example/", "drift_interval": 60}`,
+			want: []string{"settings.drift_interval: must be a JSON string"}},
+		{name: "drift on proxied cloudflare records", protocol: "cloudflare", hasCredential: true,
+			settings: `{"proxied": true, "drift_resolver": "1.1.1.1:53", "drift_interval": "1s"}`,
+			want:     []string{"settings.drift_resolver: cannot check proxied records", "settings.drift_interval: must be between 1m and 24h"}},
+		{name: "drift on unproxied cloudflare records", protocol: "cloudflare", hasCredential: true,
+			settings: `{"proxied": false, "drift_resolver": "1.1.1.1:53"}`},
+		{name: "drift typo", protocol: "http", settings: `{"url": "https://x.example/?ip={ip}", "drift_resolvr": "9.9.9.9:53"}`,
+			want: []string{"settings.drift_resolvr: is not a setting of this protocol"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -209,5 +240,27 @@ func TestMigrationAllowsEveryProtocol(t *testing.T) {
 	var n int
 	if err := st.Pool.QueryRow(ctx, `SELECT count(*) FROM services`).Scan(&n); err != nil || n != 4 {
 		t.Fatalf("services after the refused down: %d %v", n, err)
+	}
+}
+
+func TestParseDrift(t *testing.T) {
+	for _, tc := range []struct {
+		settings string
+		want     delivery.Drift
+		err      bool
+	}{
+		{settings: `{}`},
+		{settings: `null`},
+		{settings: `{"url": "x", "drift_interval": "5m"}`},
+		{settings: `{"drift_resolver": "127.0.0.1:5353"}`, want: delivery.Drift{Resolver: "127.0.0.1:5353", Interval: time.Hour}},
+		{settings: `{"drift_resolver": "127.0.0.1:53", "drift_interval": "90m"}`, want: delivery.Drift{Resolver: "127.0.0.1:53", Interval: 90 * time.Minute}},
+		{settings: `{"drift_resolver": "127.0.0.1"}`, err: true},
+		{settings: `{"drift_resolver": "127.0.0.1:53", "drift_interval": "10s"}`, err: true},
+		{settings: `{"drift_resolver": 53}`, err: true},
+	} {
+		got, err := delivery.ParseDrift(json.RawMessage(tc.settings))
+		if (err != nil) != tc.err || got != tc.want {
+			t.Errorf("ParseDrift(%s) = %+v, %v; want %+v, error %v", tc.settings, got, err, tc.want, tc.err)
+		}
 	}
 }

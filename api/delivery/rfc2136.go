@@ -40,6 +40,8 @@ type rfc2136Service struct {
 	// TCP sends over TCP instead of UDP (UDP falls back to TCP on
 	// truncation anyway); for networks that drop UDP.
 	TCP bool `json:"tcp"`
+	// DriftSettings are the drift check's, common to every protocol.
+	DriftSettings
 }
 
 const (

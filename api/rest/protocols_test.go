@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -134,6 +135,25 @@ func TestServiceProtocols(t *testing.T) {
 		step("credential", map[string]any{"credential": "another-token"}, 200, 1)
 		step("removing a required credential", map[string]any{"credential": ""}, 422, 0)
 		step("bad settings", map[string]any{"settings": map[string]any{"zone_id": "not an id"}}, 422, 0)
+		// The drift check's keys are checked, but changing them resends nothing.
+		drift := map[string]any{"zone": "example.net", "ttl": 120, "proxied": false, "drift_resolver": "127.0.0.1:53", "drift_interval": "15m"}
+		if got := step("drift check on", map[string]any{"settings": drift}, 200, 0); got.Settings["drift_resolver"] != "127.0.0.1:53" {
+			t.Errorf("settings %+v", got.Settings)
+		}
+		bad := maps.Clone(drift)
+		bad["drift_interval"], bad["drift_resolver"] = "5s", "127.0.0.1"
+		prob := h.do(request{method: "PATCH", path: fmt.Sprintf("/services/%d", svc.Id), token: tok,
+			body: map[string]any{"settings": bad}}).expect(t, 422).problem(t)
+		var badFields []string
+		for _, e := range *prob.Errors {
+			badFields = append(badFields, e.Field)
+		}
+		if !slices.Equal(badFields, []string{"settings.drift_resolver", "settings.drift_interval"}) {
+			t.Errorf("a bad drift check is answered with errors on %v", badFields)
+		}
+		delete(drift, "drift_resolver")
+		delete(drift, "drift_interval")
+		step("drift check off", map[string]any{"settings": drift}, 200, 0)
 		if got := get[rest.Service](h, tok, fmt.Sprintf("/services/%d", svc.Id)); !got.CredentialSet || got.Settings["ttl"] != float64(120) {
 			t.Errorf("a refused change was applied: %+v", got)
 		}
@@ -146,7 +166,7 @@ func TestServiceProtocols(t *testing.T) {
 			}
 		}
 		slices.Sort(fields)
-		if !slices.Equal(fields, []string{"credential", "name", "proxied", "ttl"}) {
+		if !slices.Equal(fields, []string{"credential", "drift_interval", "drift_interval", "drift_resolver", "drift_resolver", "name", "proxied", "ttl"}) {
 			t.Errorf("changed fields in events: %v", fields)
 		}
 		for _, r := range h.responses {

@@ -256,7 +256,9 @@ func (s *Server) UpdateService(ctx context.Context, req UpdateServiceRequestObje
 				return err
 			}
 		}
-		resend := len(changed) > 0
+		// The drift check's settings change what is checked, not what is
+		// sent: they alone resend nothing.
+		resend := slices.ContainsFunc(changed, func(k string) bool { return k != "drift_resolver" && k != "drift_interval" })
 		if b.Name != nil && *b.Name != old.Name {
 			changed = append(changed, "name")
 		}

@@ -47,6 +47,9 @@ func medianDuration(ds []time.Duration) time.Duration {
 // after 200 ms. Time from the router's request to its answer, and to the 50th
 // delivery. Targets: answer < 20 ms, all 50 delivered < 600 ms.
 func BenchmarkFanOut(b *testing.B) {
+	if !firstRun(b) {
+		return
+	}
 	const records, delay, runs = 50, 200 * time.Millisecond, 3
 	dbURL := storetest.NewURL(b)
 	var mu sync.Mutex
@@ -156,6 +159,9 @@ func pgbenchTPS(b *testing.B, base string) float64 {
 // address, a fast upstream: updates/s accepted, deliveries/s completed, time
 // to drain the queue, beside the PostgreSQL commit rate of the same cluster.
 func BenchmarkChangedThroughput(b *testing.B) {
+	if !firstRun(b) {
+		return
+	}
 	const hosts, perHost, clients, runs = 1000, 3, 64, 3
 	const updates = 3000
 	dbURL := storetest.NewURL(b)
@@ -177,30 +183,7 @@ func BenchmarkChangedThroughput(b *testing.B) {
 		return r
 	}
 	// Warm the credential cache: one argon2id verification per host.
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, clients)
-	var answersMu sync.Mutex
-	answers := map[string]int{}
-	for i := 0; i < hosts; i++ {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func(i int) {
-			defer func() { <-sem; wg.Done() }()
-			key := "error"
-			if resp, err := http.DefaultClient.Do(req(i, fmt.Sprintf("10.0.%d.%d", i/256, i%256))); err == nil {
-				body, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				key = fmt.Sprintf("%d %s", resp.StatusCode, strings.Fields(string(body) + " ?")[0])
-			}
-			answersMu.Lock()
-			answers[key]++
-			answersMu.Unlock()
-		}(i)
-	}
-	wg.Wait()
-	if answers["200 good"] != hosts {
-		b.Fatalf("warm-up answers: %v\n%s", answers, srv.Log.String()[max(0, len(srv.Log.String())-2000):])
-	}
+	warmUp(b, hosts, clients, func(i int) *http.Request { return req(i, fmt.Sprintf("10.0.%d.%d", i/256, i%256)) })
 	deadline := time.Now().Add(120 * time.Second)
 	for delivered.Load() < hosts*perHost {
 		if time.Now().After(deadline) {
@@ -221,7 +204,14 @@ func BenchmarkChangedThroughput(b *testing.B) {
 	type result struct {
 		accepted, deliveries float64
 		drain                time.Duration
+		sent                 int64
 	}
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}, Timeout: 30 * time.Second}
+	pool, err := pgx.Connect(context.Background(), dbURL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer pool.Close(context.Background())
 	var results []result
 	for r := 0; r < runs; r++ {
 		base := delivered.Load()
@@ -239,7 +229,7 @@ func BenchmarkChangedThroughput(b *testing.B) {
 						return
 					}
 					ip := fmt.Sprintf("100.%d.%d.%d", 64+r, (i>>8)%256, i%256)
-					resp, err := http.DefaultClient.Do(req(int(i)%hosts, ip))
+					resp, err := hc.Do(req(int(i)%hosts, ip))
 					if err != nil {
 						failures.Add(1)
 						continue
@@ -254,15 +244,20 @@ func BenchmarkChangedThroughput(b *testing.B) {
 		}
 		cwg.Wait()
 		acceptedIn := time.Since(start)
-		// Each update changes 3 records (the /24 records too: new /24 each time).
-		want := base + int64(updates*perHost)
-		waitUntil(b, "queue drained", 10*time.Minute, func() bool { return delivered.Load() >= want })
+		// A newer address of a host supersedes its older one that is still
+		// queued, so the queue drains with fewer sends than updates × 3.
+		waitUntil(b, "queue drained", 10*time.Minute, func() bool {
+			var open int
+			err := pool.QueryRow(context.Background(), `SELECT count(*) FROM deliveries WHERE state IN ('pending', 'running')`).Scan(&open)
+			return err == nil && open == 0
+		})
 		total := time.Since(start)
 		if failures.Load() > 0 {
 			b.Errorf("%d updates failed", failures.Load())
 		}
+		sent := delivered.Load() - base
 		results = append(results, result{accepted: updates / acceptedIn.Seconds(),
-			deliveries: float64(updates*perHost) / total.Seconds(), drain: total - acceptedIn})
+			deliveries: float64(sent) / total.Seconds(), drain: total - acceptedIn, sent: sent})
 	}
 	slices.SortFunc(results, func(a, b result) int { return int(a.accepted - b.accepted) })
 	m := results[len(results)/2]
@@ -270,7 +265,7 @@ func BenchmarkChangedThroughput(b *testing.B) {
 	fmt.Printf("\nchanged-address throughput: %d hosts × %d records, %d updates per run, %d clients, %s; median of %d runs\n",
 		hosts, perHost, updates, clients, machine(), runs)
 	fmt.Printf("%-40s %10.0f /s\n", "updates accepted (answered good)", m.accepted)
-	fmt.Printf("%-40s %10.0f /s\n", "deliveries completed", m.deliveries)
+	fmt.Printf("%-40s %10.0f /s   (%d sent; older queued addresses are superseded)\n", "deliveries completed", m.deliveries, m.sent)
 	fmt.Printf("%-40s %10s\n", "queue drained after the last answer", m.drain.Round(time.Millisecond))
 	fmt.Printf("%-40s %10.0f /s   (pgbench -N -c 16, same cluster)\n\n", "PostgreSQL commit rate, the ceiling", tps)
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -22,6 +21,9 @@ import (
 // the server's memory (target RSS < 150 MB). The server is the real binary
 // in its own process, so its RSS is its own.
 func BenchmarkScale(b *testing.B) {
+	if !firstRun(b) {
+		return
+	}
 	const clients, runs, active = 64, 3, 1000
 	dur := 3 * time.Second
 	bin := buildServer(b)
@@ -58,20 +60,7 @@ func BenchmarkScale(b *testing.B) {
 			r.SetBasicAuth(fmt.Sprintf("h%05d.bench.example", h), "bench-secret")
 			return r
 		}
-		var wg sync.WaitGroup
-		sem := make(chan struct{}, clients)
-		for i := 0; i < active; i++ {
-			wg.Add(1)
-			sem <- struct{}{}
-			go func(i int) {
-				defer func() { <-sem; wg.Done() }()
-				if resp, err := http.DefaultClient.Do(req(host(i))); err == nil {
-					io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-				}
-			}(i)
-		}
-		wg.Wait()
+		warmUp(b, active, clients, func(i int) *http.Request { return req(host(i)) })
 		var rs []loadResult
 		for r := 0; r < runs; r++ {
 			rs = append(rs, load(clients, dur, func(i int) *http.Request { return req(host(i)) },

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/ddnsbroker/ddnsbroker/api/broker"
 	"github.com/ddnsbroker/ddnsbroker/api/config"
 	"github.com/ddnsbroker/ddnsbroker/api/delivery"
+	"github.com/ddnsbroker/ddnsbroker/api/drift"
 	"github.com/ddnsbroker/ddnsbroker/api/dyndns2"
 	"github.com/ddnsbroker/ddnsbroker/api/housekeeping"
 	"github.com/ddnsbroker/ddnsbroker/api/httpserver"
@@ -43,6 +45,12 @@ func runServe(ctx context.Context, env *environ, args []string) error {
 		return err
 	}
 	log := newLogger(env.stderr, cfg.LogLevel, cfg.LogFormat)
+	// A soft memory limit keeps bursts of argon2id verifications (19 MiB
+	// each) from doubling the heap before the collector runs; GOMEMLIMIT
+	// overrides it.
+	if env.getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(128 << 20)
+	}
 	log.Info("starting ddnsbroker", "version", version, "listen", cfg.Listen)
 
 	if !cfg.NoMigrate {
@@ -108,11 +116,12 @@ func runServe(ctx context.Context, env *environ, args []string) error {
 
 	var wg sync.WaitGroup
 	bgctx, stopBackground := context.WithCancel(context.Background())
-	wg.Add(4)
+	wg.Add(5)
 	go func() { defer wg.Done(); brk.Run(bgctx, 2*time.Second) }()
 	go func() { defer wg.Done(); disp.Run(bgctx) }()
 	go func() { defer wg.Done(); ntf.Run(bgctx) }()
 	go func() { defer wg.Done(); housekeeping.Run(bgctx, st, cfg.Retention, time.Hour, log) }()
+	go func() { defer wg.Done(); drift.New(st, log).Run(bgctx) }()
 	if cfg.MetricsListen != "" {
 		mln, err := net.Listen("tcp", cfg.MetricsListen)
 		if err != nil {

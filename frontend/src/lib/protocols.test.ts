@@ -22,10 +22,11 @@ describe('protocol fields', () => {
 	});
 
 	it('shows each protocol its own settings', () => {
-		expect(keys('dyndns2')).toEqual(['url', 'username_is_fqdn', 'combined', 'use_myipv6']);
-		expect(keys('rfc2136')).toEqual(['server', 'zone', 'key_name', 'algorithm', 'ttl', 'tcp']);
-		expect(keys('http')).toEqual(['method', 'url', 'url_ipv6', 'headers', 'body', 'basic_auth', 'success_status', 'success_regexp']);
-		expect(keys('cloudflare')).toEqual(['zone', 'zone_id', 'ttl', 'proxied', 'api_url']);
+		const drift = ['drift_resolver', 'drift_interval'];
+		expect(keys('dyndns2')).toEqual(['url', 'username_is_fqdn', 'combined', 'use_myipv6', ...drift]);
+		expect(keys('rfc2136')).toEqual(['server', 'zone', 'key_name', 'algorithm', 'ttl', 'tcp', ...drift]);
+		expect(keys('http')).toEqual(['method', 'url', 'url_ipv6', 'headers', 'body', 'basic_auth', 'success_status', 'success_regexp', ...drift]);
+		expect(keys('cloudflare')).toEqual(['zone', 'zone_id', 'ttl', 'proxied', 'api_url', ...drift]);
 	});
 
 	it('asks for a credential only where the service has one', () => {
@@ -45,6 +46,8 @@ describe('protocol fields', () => {
 			'settings.algorithm',
 			'settings.ttl',
 			'settings.tcp',
+			'settings.drift_resolver',
+			'settings.drift_interval',
 			'credential'
 		]);
 		expect(serviceFormFields('http', false)).not.toContain('credential');
@@ -55,7 +58,14 @@ describe('settings ↔ form values', () => {
 	it('reads dyndns2 settings into inputs and back', () => {
 		const settings = { url: 'https://dyn.dns.he.net/nic/update', username_is_fqdn: true, combined: false, use_myipv6: false };
 		const values = fromSettings('dyndns2', settings);
-		expect(values).toEqual({ url: 'https://dyn.dns.he.net/nic/update', username_is_fqdn: true, combined: false, use_myipv6: false });
+		expect(values).toEqual({
+			url: 'https://dyn.dns.he.net/nic/update',
+			username_is_fqdn: true,
+			combined: false,
+			use_myipv6: false,
+			drift_resolver: '',
+			drift_interval: ''
+		});
 		expect(toSettings('dyndns2', values, settings)).toEqual(settings);
 	});
 
@@ -108,6 +118,37 @@ describe('settings ↔ form values', () => {
 		const stored = { zone: 'example.com', ttl: 1, future: 'x' };
 		const values = { ...fromSettings('cloudflare', stored), zone: '' };
 		expect(toSettings('cloudflare', values, stored)).toEqual({ ttl: 1, future: 'x' });
+	});
+});
+
+describe('drift check', () => {
+	it('is off until a resolver is typed, for every protocol', () => {
+		for (const p of ['dyndns2', 'rfc2136', 'http', 'cloudflare'] as const) {
+			const base = p === 'dyndns2' ? { url: 'https://x.example/', username_is_fqdn: false, combined: false, use_myipv6: false } : {};
+			const values = fromSettings(p, base);
+			expect(values.drift_resolver).toBe('');
+			expect(toSettings(p, values, base)).toEqual(base);
+			const on = toSettings(p, { ...values, drift_resolver: ' 9.9.9.9:53 ', drift_interval: '15m' }, base);
+			expect(on.drift_resolver).toBe('9.9.9.9:53');
+			expect(on.drift_interval).toBe('15m');
+		}
+	});
+
+	it('reads the stored drift settings and clears them', () => {
+		const stored = { server: 'ns1.example.net:53', key_name: 'k', drift_resolver: '127.0.0.1:53', drift_interval: '30m' };
+		const values = fromSettings('rfc2136', stored);
+		expect(values.drift_resolver).toBe('127.0.0.1:53');
+		expect(values.drift_interval).toBe('30m');
+		expect(toSettings('rfc2136', values, stored)).toEqual(stored);
+		expect(toSettings('rfc2136', { ...values, drift_resolver: '', drift_interval: '' }, stored)).toEqual({ server: 'ns1.example.net:53', key_name: 'k' });
+	});
+
+	it("shows the API's drift errors next to their inputs", () => {
+		expect(mapServiceError('cloudflare', 'settings.drift_resolver', 'must be host:port')).toEqual({
+			field: 'settings.drift_resolver',
+			message: 'must be host:port'
+		});
+		expect(mapServiceError('dyndns2', 'settings.drift_interval', 'must be between 1m and 24h').field).toBe('settings.drift_interval');
 	});
 });
 

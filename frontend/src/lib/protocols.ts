@@ -43,6 +43,18 @@ type Fields = { [P in Protocol]: SettingField<Extract<keyof SettingsOf[P], strin
 
 const PLACEHOLDERS = '{fqdn}, {ip}, {ipv4}, {ipv6}, {username}, {password}, {prefix}';
 
+/** The drift check's settings, which every protocol takes; off while the resolver is empty. */
+const DRIFT: SettingField<'drift_resolver' | 'drift_interval'>[] = [
+	{
+		key: 'drift_resolver',
+		label: 'Drift check resolver (optional)',
+		kind: 'text',
+		placeholder: '9.9.9.9:53',
+		hint: "host:port of a DNS resolver or the zone's server. When set, each delivered record's name is looked up there, and delivered again if DNS publishes another address."
+	},
+	{ key: 'drift_interval', label: 'Drift check interval', kind: 'text', placeholder: '1h', hint: 'A duration such as 15m or 1h, from 1m to 24h; 1h when empty.' }
+];
+
 export const FIELDS: Fields = {
 	dyndns2: [
 		{
@@ -55,7 +67,8 @@ export const FIELDS: Fields = {
 		},
 		{ key: 'username_is_fqdn', label: "Log in with the record's FQDN as user name (he.net)", kind: 'check' },
 		{ key: 'combined', label: 'Send IPv4 and IPv6 in one request (myip=v4,v6)', kind: 'check' },
-		{ key: 'use_myipv6', label: 'Send IPv6 in the myipv6 parameter (INWX)', kind: 'check' }
+		{ key: 'use_myipv6', label: 'Send IPv6 in the myipv6 parameter (INWX)', kind: 'check' },
+		...DRIFT
 	],
 	rfc2136: [
 		{
@@ -70,7 +83,8 @@ export const FIELDS: Fields = {
 		{ key: 'key_name', label: 'TSIG key name', kind: 'text', required: true, placeholder: 'ddns-key', hint: "The key's name as the server knows it." },
 		{ key: 'algorithm', label: 'TSIG algorithm', kind: 'select', options: ['hmac-sha256', 'hmac-sha512', 'hmac-md5'] },
 		{ key: 'ttl', label: 'TTL (seconds)', kind: 'number', placeholder: '60', hint: 'Of the published record: 1 to 86400; 60 when empty.' },
-		{ key: 'tcp', label: 'Send over TCP instead of UDP', kind: 'check' }
+		{ key: 'tcp', label: 'Send over TCP instead of UDP', kind: 'check' },
+		...DRIFT
 	],
 	http: [
 		{ key: 'method', label: 'Method', kind: 'select', options: ['GET', 'POST', 'PUT', 'PATCH'] },
@@ -87,7 +101,8 @@ export const FIELDS: Fields = {
 		{ key: 'body', label: 'Body template (optional)', kind: 'textarea', hint: 'Sent with POST, PUT or PATCH only.' },
 		{ key: 'basic_auth', label: "Send the record's username and password as HTTP Basic", kind: 'check' },
 		{ key: 'success_status', label: 'Success statuses', kind: 'text', placeholder: '200-299', hint: 'A range such as 200-299, or one status such as 200.' },
-		{ key: 'success_regexp', label: 'Answer must match (optional)', kind: 'text', placeholder: '^(good|nochg)', hint: 'A regular expression (RE2) the body must also match.' }
+		{ key: 'success_regexp', label: 'Answer must match (optional)', kind: 'text', placeholder: '^(good|nochg)', hint: 'A regular expression (RE2) the body must also match.' },
+		...DRIFT
 	],
 	cloudflare: [
 		{ key: 'zone', label: 'Zone (optional)', kind: 'text', placeholder: 'example.com', hint: "Found from each record's name when empty." },
@@ -99,7 +114,8 @@ export const FIELDS: Fields = {
 			kind: 'tristate',
 			choices: ["Keep each record's setting (new ones: DNS only)", 'Proxied through Cloudflare', 'DNS only']
 		},
-		{ key: 'api_url', label: 'API URL (optional)', kind: 'url', placeholder: 'https://api.cloudflare.com/client/v4', hint: 'For tests and API proxies.' }
+		{ key: 'api_url', label: 'API URL (optional)', kind: 'url', placeholder: 'https://api.cloudflare.com/client/v4', hint: 'For tests and API proxies.' },
+		...DRIFT
 	]
 };
 

@@ -55,10 +55,10 @@ const shownSettings = () => [...document.querySelectorAll('fieldset.settings :is
 describe('ServiceForm', () => {
 	it("shows the chosen protocol's fields only, and a credential where it has one", () => {
 		render();
-		expect(shownSettings()).toEqual(['url', 'username_is_fqdn', 'combined', 'use_myipv6']);
+		expect(shownSettings()).toEqual(['url', 'username_is_fqdn', 'combined', 'use_myipv6', 'drift_resolver', 'drift_interval']);
 		expect(document.querySelector('#svc-credential')).toBeNull();
 		set('#svc-protocol', 'rfc2136');
-		expect(shownSettings()).toEqual(['server', 'zone', 'key_name', 'algorithm', 'ttl', 'tcp']);
+		expect(shownSettings()).toEqual(['server', 'zone', 'key_name', 'algorithm', 'ttl', 'tcp', 'drift_resolver', 'drift_interval']);
 		expect(document.querySelector('label[for=svc-credential]')?.textContent).toBe('TSIG secret');
 		expect($('#svc-credential').type).toBe('password');
 	});
@@ -98,6 +98,30 @@ describe('ServiceForm', () => {
 		expect($('#svc-set-url').getAttribute('aria-describedby')).toContain('svc-set-url-error');
 		// credential is no http field: its error goes to the message on top
 		expect(text('#svc-message')).toContain('credential: must be base64');
+	});
+
+	it('sends the drift check and shows its errors next to its inputs', async () => {
+		const create = vi.fn(async (): Promise<Service> => {
+			throw new ApiError(422, 'Invalid service', '', {
+				'settings.drift_resolver': 'must be host:port, e.g. ns1.example.net:53 or [2001:db8::53]:53',
+				'settings.drift_interval': 'must be between 1m and 24h'
+			});
+		});
+		render({ create });
+		set('#svc-name', 'mine');
+		set('#svc-protocol', 'cloudflare');
+		set('#svc-set-drift_resolver', '9.9.9.9');
+		set('#svc-set-drift_interval', '10s');
+		set('#svc-credential', 'token');
+		$<HTMLFormElement>('form').requestSubmit();
+		await vi.waitFor(() => expect(text('#svc-set-drift_interval-error')).toBe('must be between 1m and 24h'));
+		expect(create).toHaveBeenCalledWith({
+			name: 'mine',
+			protocol: 'cloudflare',
+			settings: { drift_resolver: '9.9.9.9', drift_interval: '10s' },
+			credential: 'token'
+		});
+		expect(text('#svc-set-drift_resolver-error')).toContain('must be host:port');
 	});
 
 	it('keeps an unchanged credential and settings, and removes the credential on request', async () => {
