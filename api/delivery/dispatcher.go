@@ -107,12 +107,13 @@ func (d *Dispatcher) Run(ctx context.Context) {
 	poll := time.NewTimer(0)
 	defer poll.Stop()
 	for {
-		claimed, err := d.claim(ctx)
-		if err != nil && ctx.Err() == nil {
-			d.log.Warn("claiming deliveries failed", "err", err)
-		}
 		next := d.cfg.Poll
-		if claimed == 0 && err == nil {
+		claimed, err := 0, error(nil)
+		if d.fewSlotsFree() {
+			// A running job wakes the loop when it ends; no query until then.
+		} else if claimed, err = d.claim(ctx); err != nil && ctx.Err() == nil {
+			d.log.Warn("claiming deliveries failed", "err", err)
+		} else if claimed == 0 && err == nil {
 			if due, err := d.store.NextDue(ctx); err == nil && !due.IsZero() {
 				next = min(next, max(time.Until(due), 10*time.Millisecond))
 			}
@@ -195,6 +196,14 @@ func (d *Dispatcher) renewLeases(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// fewSlotsFree says to wait for more running jobs to end before claiming:
+// every finished job wakes the loop, and claiming one job per query would
+// make the claims, not the upstreams, the limit of the delivery rate.
+func (d *Dispatcher) fewSlotsFree() bool {
+	free := cap(d.slots) - len(d.slots)
+	return free == 0 || (len(d.slots) > 0 && free < max(1, cap(d.slots)/8))
 }
 
 // claim leases as many due jobs as there are free slots and starts them.

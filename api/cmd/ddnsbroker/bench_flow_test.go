@@ -176,7 +176,19 @@ func BenchmarkChangedThroughput(b *testing.B) {
 		b.Fatal(err)
 	}
 	seedHosts(b, dbURL, hosts, perHost, up.URL+"/nic/update", hash)
-	srv := startServe(b, map[string]string{"DDNSBROKER_DATABASE_URL": dbURL, "DDNSBROKER_LOG_LEVEL": "error"})
+	srv := startServe(b, map[string]string{"DDNSBROKER_DATABASE_URL": dbURL, "DDNSBROKER_LOG_LEVEL": "warn"})
+	defer func() {
+		n, sample := 0, ""
+		for _, l := range strings.Split(srv.Log.String(), "\n") {
+			if strings.Contains(l, "delivery not done") || strings.Contains(l, "failed") {
+				n++
+				if sample == "" {
+					sample = l
+				}
+			}
+		}
+		fmt.Printf("server warnings about deliveries: %d %s\n", n, sample)
+	}()
 	req := func(host int, ip string) *http.Request {
 		r, _ := http.NewRequest("GET", fmt.Sprintf("%s/nic/update?myip=%s", srv.URL, ip), nil)
 		r.SetBasicAuth(fmt.Sprintf("h%05d.bench.example", host), "bench-secret")
