@@ -107,7 +107,7 @@ func (c *Checker) log() *slog.Logger {
 
 // Check runs one pass: every service with a drift resolver whose interval
 // has elapsed at now is checked. Another replica holding the lock makes
-// it skip (Result.Skipped). The pass is one transaction, so the lock
+// it pass over this round (the result says Skipped). The pass is one transaction, so the lock
 // holds until its findings are stored.
 func (c *Checker) Check(ctx context.Context, now time.Time) (Result, error) {
 	var (
