@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"runtime"
 	"strconv"
 	"sync"
 	"time"
@@ -40,7 +41,9 @@ type HostLimits struct {
 
 // DefaultHostLimits suit a broker with thousands of routers on two cores.
 func DefaultHostLimits() HostLimits {
-	return HostLimits{Params: DefaultParams, CacheSize: 100_000, CacheTTL: 15 * time.Minute, Verifications: 4,
+	// argon2id is CPU-bound: more verifications at once than cores only add
+	// 19 MiB of memory each.
+	return HostLimits{Params: DefaultParams, CacheSize: 100_000, CacheTTL: 15 * time.Minute, Verifications: max(1, runtime.GOMAXPROCS(0)),
 		PerSource: rate.Every(30 * time.Second), SourceBurst: 10, PerHost: rate.Every(time.Minute), HostBurst: 20}
 }
 
