@@ -187,7 +187,9 @@ func (n *Notifier) queue(ctx context.Context, q *store.Queries, hooks []store.We
 	}
 	queued := 0
 	for _, w := range hooks {
-		if !slices.Contains(w.Events, kind) {
+		// A webhook hears of what happens after it exists, not of events
+		// the feed had not reached yet when it was created.
+		if !slices.Contains(w.Events, kind) || e.At.Before(w.CreatedAt) {
 			continue
 		}
 		id := e.ID

@@ -441,6 +441,7 @@ describe('admin web app', { timeout: 240_000 }, () => {
 		await result.getByText(/^Delivered: the receiver answered HTTP 204 in \d+ ms\.$/).waitFor();
 		await result.locator('[data-delivered="true"]').waitFor();
 
+		// Only the test notification: the webhook exists after the steps above.
 		const got = ctx.receiver.requests;
 		assert.equal(got.length, 1, JSON.stringify(got));
 		assert.equal(got[0].method, 'POST');
