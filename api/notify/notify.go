@@ -187,9 +187,7 @@ func (n *Notifier) queue(ctx context.Context, q *store.Queries, hooks []store.We
 	}
 	queued := 0
 	for _, w := range hooks {
-		// A webhook hears of what happens after it exists, not of events
-		// the feed had not reached yet when it was created.
-		if !slices.Contains(w.Events, kind) || e.At.Before(w.CreatedAt) {
+		if !slices.Contains(w.Events, kind) {
 			continue
 		}
 		id := e.ID

@@ -549,23 +549,3 @@ func TestSign(t *testing.T) {
 		t.Errorf("Sign = %s", got)
 	}
 }
-
-func TestWebhookHearsOnlyOfLaterEvents(t *testing.T) {
-	f := newFixture(t, fastConfig())
-	early := newReceiver(t, http.StatusNoContent)
-	late := newReceiver(t, http.StatusNoContent)
-	f.webhook(t, "early", early.URL, "", true, notify.DeliveryFailed)
-	wrong := f.record(t, "wrong.example.com", "badauth")
-	f.dispatcher(t)
-	f.update(t, "198.51.100.9")
-	waitFor(t, "the failure", 10*time.Second, func() bool { return f.state(t, wrong.ID) == "failed" })
-	// Created after the failure, before the notifier read it.
-	time.Sleep(20 * time.Millisecond)
-	f.webhook(t, "late", late.URL, "", true, notify.DeliveryFailed)
-	f.pump(t, "the early webhook's notification", func() bool { return len(early.all()) == 1 })
-	time.Sleep(200 * time.Millisecond)
-	f.pump(t, "nothing more", func() bool { return true })
-	if n := len(late.all()); n != 0 {
-		t.Fatalf("a webhook created after the event got %d notifications: %v", n, late.events())
-	}
-}
