@@ -342,7 +342,7 @@ func TestNewerAddressSupersedesOlder(t *testing.T) {
 	if last.MyIP != "192.0.2.2" || f.up.count("a.example.com", "192.0.2.1") != 1 {
 		t.Fatalf("upstream saw an older address after the newer one: %+v", hits)
 	}
-	ds, err := f.st.RecordDeliveries(context.Background(), r.ID, 10)
+	ds, err := f.st.DeliveriesPage(context.Background(), r.ID, 0, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -429,8 +429,8 @@ func TestTwoDispatchersDeliverEveryJobOnce(t *testing.T) {
 	}
 	f.update(t, broker.Addresses{IPv4: netip.MustParseAddr("203.0.113.77")})
 	waitFor(t, "all delivered", 20*time.Second, func() bool {
-		_, n, err := f.st.Records(context.Background(), store.RecordFilter{State: "delivered"})
-		return err == nil && n == len(recs)
+		done, err := f.st.RecordsPage(context.Background(), store.RecordPage{State: "delivered", Limit: 1000})
+		return err == nil && len(done) == len(recs)
 	})
 	for i := range recs {
 		ip := fmt.Sprintf("203.0.113.%d", i+1)

@@ -337,26 +337,6 @@ type Delivery struct {
 	FinishedAt    *time.Time
 }
 
-// RecordDeliveries lists a record's jobs, newest first.
-func (q *Queries) RecordDeliveries(ctx context.Context, recordID int64, limit int) ([]Delivery, error) {
-	rows, err := q.db.Query(ctx, `SELECT id, record_id, family, address, reason, state, attempts, next_attempt_at, result,
-		created_at, updated_at, finished_at FROM deliveries WHERE record_id = $1 ORDER BY id DESC LIMIT $2`, recordID, limitOrAll(limit))
-	if err != nil {
-		return nil, mapErr("record deliveries", err)
-	}
-	defer rows.Close()
-	var out []Delivery
-	for rows.Next() {
-		var d Delivery
-		if err := rows.Scan(&d.ID, &d.RecordID, &d.Family, &d.Address, &d.Reason, &d.State, &d.Attempts, &d.NextAttemptAt,
-			&d.Result, &d.CreatedAt, &d.UpdatedAt, &d.FinishedAt); err != nil {
-			return nil, mapErr("record deliveries", err)
-		}
-		out = append(out, d)
-	}
-	return out, mapErr("record deliveries", rows.Err())
-}
-
 // QueueStats are the outbox's depth and the age of its oldest due job.
 type QueueStats struct {
 	Pending   int

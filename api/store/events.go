@@ -84,10 +84,3 @@ func (q *Queries) Events(ctx context.Context, f EventFilter) ([]Event, error) {
 	}
 	return out, mapErr("events", rows.Err())
 }
-
-// CountRecentEvents counts events of a kind since t (used to rate-limit audit lines).
-func (q *Queries) CountRecentEvents(ctx context.Context, kind string, since time.Time) (int, error) {
-	var n int
-	err := q.db.QueryRow(ctx, `SELECT count(*) FROM events WHERE kind = $1 AND at >= $2`, kind, since).Scan(&n)
-	return n, mapErr("count events", err)
-}

@@ -106,49 +106,6 @@ func (q *Queries) HostForAuth(ctx context.Context, fqdn string) (HostAuth, error
 	return a, mapErr("host for auth", err)
 }
 
-// HostFilter narrows a host listing.
-type HostFilter struct {
-	Search  string // substring of the FQDN
-	Enabled *bool
-	Limit   int
-	Offset  int
-}
-
-// Hosts lists hosts by FQDN and returns the total that match.
-func (q *Queries) Hosts(ctx context.Context, f HostFilter) ([]Host, int, error) {
-	where := []string{"true"}
-	var args []any
-	if f.Search != "" {
-		args = append(args, "%"+likeEscape(strings.ToLower(f.Search))+"%")
-		where = append(where, "lower(h.fqdn) LIKE $"+itoa(len(args)))
-	}
-	if f.Enabled != nil {
-		args = append(args, *f.Enabled)
-		where = append(where, "h.enabled = $"+itoa(len(args)))
-	}
-	cond := strings.Join(where, " AND ")
-	var total int
-	if err := q.db.QueryRow(ctx, `SELECT count(*) FROM hosts h WHERE `+cond, args...).Scan(&total); err != nil {
-		return nil, 0, mapErr("count hosts", err)
-	}
-	args = append(args, limitOrAll(f.Limit), f.Offset)
-	rows, err := q.db.Query(ctx, `SELECT `+hostColumns+` FROM hosts h WHERE `+cond+
-		` ORDER BY h.fqdn LIMIT $`+itoa(len(args)-1)+` OFFSET $`+itoa(len(args)), args...)
-	if err != nil {
-		return nil, 0, mapErr("list hosts", err)
-	}
-	defer rows.Close()
-	var out []Host
-	for rows.Next() {
-		h, err := scanHost(rows)
-		if err != nil {
-			return nil, 0, mapErr("list hosts", err)
-		}
-		out = append(out, h)
-	}
-	return out, total, mapErr("list hosts", rows.Err())
-}
-
 // HostPatch changes the settings of a host; nil fields stay as they are.
 type HostPatch struct {
 	FQDN        *string
@@ -225,11 +182,4 @@ func (q *Queries) DeleteHost(ctx context.Context, id int64) error {
 
 func likeEscape(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
-}
-
-func limitOrAll(n int) any {
-	if n <= 0 {
-		return nil
-	}
-	return n
 }

@@ -121,50 +121,6 @@ func (q *Queries) HostRecords(ctx context.Context, hostID int64) ([]Record, erro
 	return q.records(ctx, recordSelect+` WHERE r.host_id = $1 ORDER BY r.id`, hostID)
 }
 
-// RecordFilter narrows a record listing.
-type RecordFilter struct {
-	HostID    int64
-	ServiceID int64
-	State     string // any family in this state
-	Search    string
-	Limit     int
-	Offset    int
-}
-
-// Records lists records by FQDN with the total that match.
-func (q *Queries) Records(ctx context.Context, f RecordFilter) ([]Record, int, error) {
-	where := []string{"true"}
-	var args []any
-	if f.HostID != 0 {
-		args = append(args, f.HostID)
-		where = append(where, "r.host_id = $"+itoa(len(args)))
-	}
-	if f.ServiceID != 0 {
-		args = append(args, f.ServiceID)
-		where = append(where, "r.service_id = $"+itoa(len(args)))
-	}
-	if f.State != "" {
-		args = append(args, f.State)
-		n := itoa(len(args))
-		where = append(where, "(coalesce(s4.state, 'idle') = $"+n+" OR coalesce(s6.state, 'idle') = $"+n+")")
-	}
-	if f.Search != "" {
-		args = append(args, "%"+likeEscape(strings.ToLower(f.Search))+"%")
-		where = append(where, "lower(r.fqdn) LIKE $"+itoa(len(args)))
-	}
-	cond := strings.Join(where, " AND ")
-	var total int
-	err := q.db.QueryRow(ctx, `SELECT count(*) FROM records r
-		LEFT JOIN record_states s4 ON s4.record_id = r.id AND s4.family = 4
-		LEFT JOIN record_states s6 ON s6.record_id = r.id AND s6.family = 6 WHERE `+cond, args...).Scan(&total)
-	if err != nil {
-		return nil, 0, mapErr("count records", err)
-	}
-	args = append(args, limitOrAll(f.Limit), f.Offset)
-	out, err := q.records(ctx, recordSelect+` WHERE `+cond+` ORDER BY r.fqdn, r.id LIMIT $`+itoa(len(args)-1)+` OFFSET $`+itoa(len(args)), args...)
-	return out, total, err
-}
-
 func (q *Queries) records(ctx context.Context, sql string, args ...any) ([]Record, error) {
 	rows, err := q.db.Query(ctx, sql, args...)
 	if err != nil {

@@ -216,7 +216,7 @@ func changeRecord(t *testing.T, dbURL, fqdn, username string) {
 	defer st.Close()
 	brk := broker.New(st, slog.New(slog.DiscardHandler))
 	err = st.InTx(ctx, func(q *store.Queries) error {
-		recs, _, err := q.Records(ctx, store.RecordFilter{Search: fqdn})
+		recs, err := q.RecordsPage(ctx, store.RecordPage{Search: fqdn, Limit: 1000})
 		if err != nil {
 			return err
 		}

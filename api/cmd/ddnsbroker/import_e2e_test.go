@@ -58,7 +58,7 @@ func TestImportedHostsUpdateOverDyndns2(t *testing.T) {
 		}
 	}
 	// The original's effective addresses stand, and nothing was sent.
-	recs, _, err := st.Records(context.Background(), store.RecordFilter{})
+	recs, err := st.RecordsPage(context.Background(), store.RecordPage{Limit: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
