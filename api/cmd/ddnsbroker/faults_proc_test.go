@@ -496,20 +496,7 @@ func deliveryStates(t *testing.T, dbURL string) map[string]int {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	out := map[string]int{}
-	rows, err := conn.Query(ctx, `SELECT state, count(*) FROM deliveries GROUP BY state`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		var s string
-		var n int
-		if err := rows.Scan(&s, &n); err != nil {
-			t.Fatal(err)
-		}
-		out[s] = n
-	}
-	return out
+	return countBy(t, conn, `SELECT state, count(*) FROM deliveries GROUP BY state`)
 }
 
 // percentile of sorted durations.

@@ -360,20 +360,27 @@ func dbSnapshot(t testing.TB, dbURL string) (string, map[string]int) {
 		}
 		parts = append(parts, s)
 	}
-	kinds := map[string]int{}
-	rows, err := conn.Query(ctx, `SELECT kind, count(*) FROM events GROUP BY kind`)
+	return strings.Join(parts, " "), countBy(t, conn, `SELECT kind, count(*) FROM events GROUP BY kind`)
+}
+
+// countBy runs a "SELECT key, count(*) … GROUP BY key" query into a map.
+func countBy(t testing.TB, conn *pgx.Conn, sql string) map[string]int {
+	t.Helper()
+	rows, err := conn.Query(context.Background(), sql)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer rows.Close()
+	out := map[string]int{}
 	for rows.Next() {
 		var k string
 		var n int
 		if err := rows.Scan(&k, &n); err != nil {
 			t.Fatal(err)
 		}
-		kinds[k] = n
+		out[k] = n
 	}
-	return strings.Join(parts, " "), kinds
+	return out
 }
 
 // hostileValues go into every field: SQL and template metacharacters,

@@ -48,11 +48,7 @@ func runUser(ctx context.Context, env *environ, args []string) error {
 	defer st.Close()
 	switch action {
 	case "add":
-		pw, err := readPassword(env)
-		if err != nil {
-			return err
-		}
-		hash, err := auth.HashPassword(auth.DefaultParams, pw)
+		hash, err := readPasswordHash(env)
 		if err != nil {
 			return err
 		}
@@ -68,18 +64,11 @@ func runUser(ctx context.Context, env *environ, args []string) error {
 		}
 		fmt.Fprintf(env.stdout, "created user %s (id %d)\n", u.Username, u.ID)
 	case "passwd":
-		u, err := st.UserByName(ctx, *username)
-		if errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("no user named %q", *username)
-		}
+		u, err := userByName(ctx, st, *username)
 		if err != nil {
 			return err
 		}
-		pw, err := readPassword(env)
-		if err != nil {
-			return err
-		}
-		hash, err := auth.HashPassword(auth.DefaultParams, pw)
+		hash, err := readPasswordHash(env)
 		if err != nil {
 			return err
 		}
@@ -88,10 +77,7 @@ func runUser(ctx context.Context, env *environ, args []string) error {
 		}
 		fmt.Fprintf(env.stdout, "password of %s changed; its web sessions were ended\n", u.Username)
 	case "delete":
-		u, err := st.UserByName(ctx, *username)
-		if errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("no user named %q", *username)
-		}
+		u, err := userByName(ctx, st, *username)
 		if err != nil {
 			return err
 		}
@@ -119,6 +105,24 @@ func runUser(ctx context.Context, env *environ, args []string) error {
 		return errUsage
 	}
 	return nil
+}
+
+// userByName finds an account, saying clearly when there is none.
+func userByName(ctx context.Context, st *store.Store, name string) (store.User, error) {
+	u, err := st.UserByName(ctx, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return u, fmt.Errorf("no user named %q", name)
+	}
+	return u, err
+}
+
+// readPasswordHash reads a new password and hashes it with argon2id.
+func readPasswordHash(env *environ) (string, error) {
+	pw, err := readPassword(env)
+	if err != nil {
+		return "", err
+	}
+	return auth.HashPassword(auth.DefaultParams, pw)
 }
 
 // readPassword prompts twice on a terminal, or reads one line from a pipe.
