@@ -80,7 +80,7 @@ var errUsage = errors.New("usage")
 func usage(w io.Writer) {
 	fmt.Fprintf(w, "DDnsBroker %s: one dyndns2 update in, every derived DNS record out.\n\nUsage: ddnsbroker COMMAND [flags]\n\nCommands:\n", version)
 	for _, c := range commands {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-12s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintf(w, "\nRun 'ddnsbroker COMMAND --help' for a command's flags and their DDNSBROKER_* variables.\n")
 }
