@@ -194,19 +194,28 @@ func (q *Queries) RecordsPage(ctx context.Context, p RecordPage) ([]Record, erro
 	if p.ServiceID != 0 {
 		c.add("r.service_id = $?", p.ServiceID)
 	}
-	if p.State != "" {
-		// The records in a state come from the (state, record_id) index first
-		// (OFFSET 0 keeps the planner from walking every record in name order
-		// and probing each), then only they are sorted.
-		c.add("r.id IN (SELECT st.record_id FROM record_states st WHERE st.state = $? OFFSET 0)", p.State)
-	}
 	if p.Search != "" {
 		c.add("r.fqdn LIKE $?", "%"+likeEscape(strings.ToLower(p.Search))+"%")
 	}
-	if p.AfterID != 0 {
-		c.add("(lower(r.fqdn), r.id) > ($?, $?)", p.AfterFQDN, p.AfterID)
+	if p.State == "" {
+		if p.AfterID != 0 {
+			c.add("(lower(r.fqdn), r.id) > (lower($?), $?)", p.AfterFQDN, p.AfterID)
+		}
+		return q.records(ctx, recordSelect+` WHERE `+c.sql()+` ORDER BY lower(r.fqdn), r.id LIMIT `+c.limit(p.Limit), c.args...)
 	}
-	return q.records(ctx, recordSelect+` WHERE `+c.sql()+` ORDER BY lower(r.fqdn), r.id LIMIT `+c.limit(p.Limit), c.args...)
+	// In a state, the page is one range of the (state, name_key, record_id)
+	// index, where name_key is lower(fqdn): a record with both families in
+	// the state appears there twice, hence DISTINCT ON.
+	c.add("st.state = $?", p.State)
+	if p.AfterID != 0 {
+		c.add("(st.name_key, st.record_id) > (lower($?), $?)", p.AfterFQDN, p.AfterID)
+	}
+	return q.records(ctx, `SELECT `+recordColumns+` FROM (
+		SELECT DISTINCT ON (st.name_key, st.record_id) st.name_key, st.record_id
+		FROM record_states st JOIN records r ON r.id = st.record_id
+		WHERE `+c.sql()+` ORDER BY st.name_key, st.record_id LIMIT `+c.limit(p.Limit)+`) p
+		JOIN records r ON r.id = p.record_id`+recordStates+`
+		ORDER BY p.name_key, p.record_id`, c.args...)
 }
 
 // DeliveriesPage lists a record's jobs, newest first, before the id beforeID

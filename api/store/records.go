@@ -46,12 +46,15 @@ type RecordState struct {
 const stateColumns = `%[1]s.desired, %[1]s.delivered, coalesce(%[1]s.state, 'idle'), coalesce(%[1]s.attempts, 0),
 	%[1]s.next_attempt_at, %[1]s.last_attempt_at, %[1]s.last_success_at, coalesce(%[1]s.message, ''), %[1]s.updated_at`
 
-var recordSelect = `SELECT r.id, r.host_id, r.service_id, r.fqdn, r.ipv4_enabled, r.ipv4_netmask, r.ipv4_host_identifier,
+var (
+	recordColumns = `r.id, r.host_id, r.service_id, r.fqdn, r.ipv4_enabled, r.ipv4_netmask, r.ipv4_host_identifier,
 	r.ipv6_enabled, r.ipv6_netmask, r.ipv6_host_identifier, r.username, r.password, coalesce(r.password_key, ''),
-	r.created_at, r.updated_at, ` + strings.ReplaceAll(stateColumns, "%[1]s", "s4") + `, ` + strings.ReplaceAll(stateColumns, "%[1]s", "s6") + `
-	FROM records r
+	r.created_at, r.updated_at, ` + strings.ReplaceAll(stateColumns, "%[1]s", "s4") + `, ` + strings.ReplaceAll(stateColumns, "%[1]s", "s6")
+	recordStates = `
 	LEFT JOIN record_states s4 ON s4.record_id = r.id AND s4.family = 4
 	LEFT JOIN record_states s6 ON s6.record_id = r.id AND s6.family = 6`
+	recordSelect = `SELECT ` + recordColumns + ` FROM records r` + recordStates
+)
 
 func scanRecord(row interface{ Scan(...any) error }) (Record, error) {
 	var r Record
