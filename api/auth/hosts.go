@@ -8,7 +8,6 @@ import (
 	"net/netip"
 	"runtime"
 	"strconv"
-	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -55,8 +54,8 @@ type Hosts struct {
 	limits    HostLimits
 	cache     *CredentialCache
 	gate      *Gate
-	perSource *attemptLimiter
-	perHost   *attemptLimiter
+	perSource *AttemptLimiter
+	perHost   *AttemptLimiter
 	audit     *KeyedLimiter
 	auditAll  *KeyedLimiter
 	log       *slog.Logger
@@ -67,8 +66,8 @@ func NewHosts(s *store.Store, cacheKey []byte, l HostLimits, log *slog.Logger) *
 	return &Hosts{store: s, limits: l, log: log,
 		cache:     NewCredentialCache(cacheKey, l.CacheSize, l.CacheTTL),
 		gate:      NewGate(l.Verifications),
-		perSource: newAttemptLimiter(NewKeyedLimiter(l.PerSource, l.SourceBurst, 100_000)),
-		perHost:   newAttemptLimiter(NewKeyedLimiter(l.PerHost, l.HostBurst, 100_000)),
+		perSource: NewAttemptLimiter(NewKeyedLimiter(l.PerSource, l.SourceBurst, 100_000)),
+		perHost:   NewAttemptLimiter(NewKeyedLimiter(l.PerHost, l.HostBurst, 100_000)),
 		// At most one audit line per source every 10 s and 5 per second in
 		// all, so a flood of bad logins cannot fill the events table.
 		audit:    NewKeyedLimiter(rate.Every(10*time.Second), 3, 10_000),
@@ -103,24 +102,14 @@ func (a *Hosts) Authenticate(ctx context.Context, username, secret string, sourc
 	// ones are still hashing (16 parallel tries from one address got 25
 	// verifications instead of 10, and locked the host out for everyone).
 	src := source.String()
-	releaseSource, wait, err := a.perSource.reserve(ctx, src)
+	keys := []AttemptKey{{a.perSource, src}}
+	if found {
+		keys = append(keys, AttemptKey{a.perHost, fqdn})
+	}
+	release, err := ReserveAttempt(ctx, keys...)
 	if err != nil {
 		return store.HostAuth{}, err
 	}
-	if releaseSource == nil {
-		return store.HostAuth{}, &RateLimitedError{RetryAfter: wait}
-	}
-	releaseHost := func(bool) {}
-	if found {
-		if releaseHost, wait, err = a.perHost.reserve(ctx, fqdn); err != nil || releaseHost == nil {
-			releaseSource(false)
-			if err != nil {
-				return store.HostAuth{}, err
-			}
-			return store.HostAuth{}, &RateLimitedError{RetryAfter: wait}
-		}
-	}
-	release := func(failed bool) { releaseSource(failed); releaseHost(failed) }
 	var ok, rehash bool
 	var verr error
 	if gerr := a.gate.Do(ctx, func() {
@@ -182,74 +171,4 @@ func truncate(s string, n int) string {
 		return string(r[:n]) + "…"
 	}
 	return string(r)
-}
-
-// attemptLimiter charges failed verifications to a KeyedLimiter without a
-// race: an attempt reserves a token before it verifies and gives it back if
-// it succeeds. While no token is free but reservations of the same key are
-// in flight, an attempt waits for them instead of being refused, so that
-// routers that succeed (many behind one NAT address, say, after a restart
-// emptied the cache) are never turned away by each other.
-type attemptLimiter struct {
-	lim     *KeyedLimiter
-	mu      sync.Mutex
-	pending map[string]*inFlight
-}
-
-// inFlight counts a key's reservations; done is closed whenever one ends.
-type inFlight struct {
-	n    int
-	done chan struct{}
-}
-
-func newAttemptLimiter(l *KeyedLimiter) *attemptLimiter {
-	return &attemptLimiter{lim: l, pending: map[string]*inFlight{}}
-}
-
-// reserve takes a token of key. It returns release, to be called once with
-// whether the attempt failed (a failure keeps the token); or a nil release
-// and how long until a token is free when none is free and none is in
-// flight; or ctx's error if ctx ends while it waits.
-func (l *attemptLimiter) reserve(ctx context.Context, key string) (release func(failed bool), retryAfter time.Duration, err error) {
-	for {
-		l.mu.Lock()
-		ok, wait := l.lim.Allow(key)
-		p := l.pending[key]
-		if ok {
-			if p == nil {
-				p = &inFlight{done: make(chan struct{})}
-				l.pending[key] = p
-			}
-			p.n++
-			l.mu.Unlock()
-			var once sync.Once
-			return func(failed bool) { once.Do(func() { l.end(key, p, failed) }) }, 0, nil
-		}
-		if p == nil {
-			l.mu.Unlock()
-			return nil, wait, nil
-		}
-		done := p.done
-		l.mu.Unlock()
-		select {
-		case <-done:
-		case <-ctx.Done():
-			return nil, 0, ctx.Err()
-		}
-	}
-}
-
-func (l *attemptLimiter) end(key string, p *inFlight, failed bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if !failed {
-		l.lim.Refund(key)
-	}
-	p.n--
-	close(p.done)
-	if p.n == 0 {
-		delete(l.pending, key)
-	} else {
-		p.done = make(chan struct{})
-	}
 }

@@ -14,7 +14,7 @@ import (
 // Concurrent failing attempts get exactly the burst, not the burst plus
 // however many started while the first ones were still verifying.
 func TestAttemptLimiterConcurrentFailures(t *testing.T) {
-	l := newAttemptLimiter(NewKeyedLimiter(rate.Every(time.Hour), 3, 100))
+	l := NewAttemptLimiter(NewKeyedLimiter(rate.Every(time.Hour), 3, 100))
 	var verified, limited atomic.Int32
 	start := make(chan struct{})
 	var wg sync.WaitGroup
@@ -52,7 +52,7 @@ func TestAttemptLimiterConcurrentFailures(t *testing.T) {
 // Succeeding attempts give their token back: many at once from one key
 // wait for each other instead of being refused.
 func TestAttemptLimiterSuccessesAreNeverRefused(t *testing.T) {
-	l := newAttemptLimiter(NewKeyedLimiter(rate.Every(time.Hour), 2, 100))
+	l := NewAttemptLimiter(NewKeyedLimiter(rate.Every(time.Hour), 2, 100))
 	var refused atomic.Int32
 	var wg sync.WaitGroup
 	for range 20 {
@@ -88,7 +88,7 @@ func TestAttemptLimiterSuccessesAreNeverRefused(t *testing.T) {
 
 // A waiting attempt gives up when its request ends.
 func TestAttemptLimiterWaitEndsWithContext(t *testing.T) {
-	l := newAttemptLimiter(NewKeyedLimiter(rate.Every(time.Hour), 1, 100))
+	l := NewAttemptLimiter(NewKeyedLimiter(rate.Every(time.Hour), 1, 100))
 	hold, _, _ := l.reserve(context.Background(), "k")
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()

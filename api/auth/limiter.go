@@ -97,24 +97,6 @@ func (l *KeyedLimiter) Allow(key string) (ok bool, retryAfter time.Duration) {
 	return true, 0
 }
 
-// Exhausted reports whether Allow(key) would fail now, and for how long,
-// without consuming a token or creating a bucket: callers check it before the
-// expensive verification and call Allow only when that fails.
-func (l *KeyedLimiter) Exhausted(key string) (blocked bool, retryAfter time.Duration) {
-	if l.interval == 0 {
-		return false, 0
-	}
-	now := l.now()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	el, found := l.buckets[key]
-	if !found {
-		return false, 0
-	}
-	_, wait := l.take(el.Value.(*bucket), now)
-	return wait > 0, wait
-}
-
 // Refund gives back the token of an Allow that turned out not to count,
 // such as the reservation for a verification that succeeded. A key that
 // was evicted meanwhile is full already, and is left alone.

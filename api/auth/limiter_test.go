@@ -74,36 +74,6 @@ func TestKeyedLimiterRefill(t *testing.T) {
 	}
 }
 
-func TestKeyedLimiterExhaustedDoesNotConsume(t *testing.T) {
-	l, clock := newTestLimiter(rate.Every(time.Second), 2, 100)
-	if blocked, wait := l.Exhausted("new"); blocked || wait != 0 {
-		t.Fatalf("unknown key: blocked=%v wait=%v", blocked, wait)
-	}
-	if n := l.size(t); n != 0 {
-		t.Fatalf("Exhausted created %d buckets", n)
-	}
-	l.Allow("k")
-	for range 10 {
-		if blocked, _ := l.Exhausted("k"); blocked {
-			t.Fatal("blocked with one token left")
-		}
-	}
-	if ok, _ := l.Allow("k"); !ok {
-		t.Fatal("Exhausted consumed a token")
-	}
-	blocked, wait := l.Exhausted("k")
-	if !blocked || wait != time.Second {
-		t.Fatalf("blocked=%v wait=%v, want true 1s", blocked, wait)
-	}
-	if _, allowWait := l.Allow("k"); allowWait != wait {
-		t.Fatalf("Exhausted said %v, Allow says %v", wait, allowWait)
-	}
-	clock.Advance(time.Second)
-	if blocked, _ := l.Exhausted("k"); blocked {
-		t.Fatal("still blocked after refill")
-	}
-}
-
 func TestKeyedLimiterMaxKeys(t *testing.T) {
 	l, _ := newTestLimiter(rate.Every(time.Minute), 1, 10)
 	for i := range 1000 {
@@ -113,7 +83,7 @@ func TestKeyedLimiterMaxKeys(t *testing.T) {
 		}
 	}
 	// The most recent keys are the ones kept, and still drained.
-	if blocked, _ := l.Exhausted("10.0.0.999"); !blocked {
+	if ok, _ := l.Allow("10.0.0.999"); ok {
 		t.Fatal("newest key lost its state")
 	}
 }
@@ -183,7 +153,6 @@ func TestKeyedLimiterConcurrent(t *testing.T) {
 				if i%50 == 0 {
 					clock.Advance(time.Millisecond)
 				}
-				l.Exhausted(key)
 				if ok, _ := l.Allow(key); ok {
 					mu.Lock()
 					allowed++

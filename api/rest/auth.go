@@ -37,8 +37,8 @@ func DefaultLoginLimits() LoginLimits {
 
 type logins struct {
 	params  auth.Params
-	perAddr *auth.KeyedLimiter
-	perUser *auth.KeyedLimiter
+	perAddr *auth.AttemptLimiter
+	perUser *auth.AttemptLimiter
 	gate    *auth.Gate
 	audit   *auth.KeyedLimiter // bounds the history lines failed logins write
 }
@@ -48,8 +48,8 @@ func newLogins(l LoginLimits, p auth.Params) *logins {
 		l = DefaultLoginLimits()
 	}
 	return &logins{params: p,
-		perAddr: auth.NewKeyedLimiter(l.PerAddress, l.AddressBurst, 100_000),
-		perUser: auth.NewKeyedLimiter(l.PerUser, l.UserBurst, 100_000),
+		perAddr: auth.NewAttemptLimiter(auth.NewKeyedLimiter(l.PerAddress, l.AddressBurst, 100_000)),
+		perUser: auth.NewAttemptLimiter(auth.NewKeyedLimiter(l.PerUser, l.UserBurst, 100_000)),
 		gate:    auth.NewGate(2),
 		audit:   auth.NewKeyedLimiter(5, 20, 1),
 	}
@@ -62,17 +62,19 @@ var errBadLogin = &auth.UnauthenticatedError{Reason: "wrong user name or passwor
 func (s *Server) Login(ctx context.Context, req LoginRequestObject) (LoginResponseObject, error) {
 	info := infoFrom(ctx)
 	addr, name := info.clientIP.String(), strings.ToLower(req.Body.Username)
-	for _, l := range []struct {
-		lim *auth.KeyedLimiter
-		key string
-	}{{s.logins.perAddr, addr}, {s.logins.perUser, name}} {
-		if blocked, wait := l.lim.Exhausted(l.key); blocked {
-			return nil, &rateLimited{retryAfter: wait}
-		}
+	// Failure tokens are reserved before the slow hash and given back on
+	// success, so concurrent guesses cannot overshoot the limits.
+	release, err := auth.ReserveAttempt(ctx, auth.AttemptKey{Limiter: s.logins.perAddr, Key: addr},
+		auth.AttemptKey{Limiter: s.logins.perUser, Key: name})
+	if rl := (*auth.RateLimitedError)(nil); errors.As(err, &rl) {
+		return nil, &rateLimited{retryAfter: rl.RetryAfter}
+	} else if err != nil {
+		return nil, err
 	}
 	u, err := s.store.UserByName(ctx, req.Body.Username)
 	found := err == nil
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		release(false)
 		return nil, err
 	}
 	var ok, rehash bool
@@ -84,14 +86,14 @@ func (s *Server) Login(ctx context.Context, req LoginRequestObject) (LoginRespon
 			auth.DummyVerify(s.params, req.Body.Password) // unknown users cost what wrong passwords cost
 		}
 	}); gerr != nil {
+		release(false)
 		return nil, gerr
 	}
+	release(!ok)
 	if verr != nil {
 		s.log.Error("a user's password hash is unreadable", "user_id", u.ID, "err", verr)
 	}
 	if !ok {
-		s.logins.perAddr.Allow(addr)
-		s.logins.perUser.Allow(name)
 		if allowed, _ := s.logins.audit.Allow(""); allowed {
 			e := store.Event{Kind: "auth.login_failed", Actor: "address " + addr,
 				Message: fmt.Sprintf("failed login as %q from %s", truncate(req.Body.Username, 64), addr)}

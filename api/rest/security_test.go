@@ -12,11 +12,13 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/labstack/echo/v4"
+	"golang.org/x/time/rate"
 
 	"github.com/ddnsbroker/ddnsbroker/api/auth"
 	"github.com/ddnsbroker/ddnsbroker/api/httpserver"
@@ -456,4 +458,38 @@ func TestDatabaseUnavailable(t *testing.T) {
 	if strings.Contains(logs.String(), "nothing@") {
 		t.Error("the database password is in the logs")
 	}
+}
+
+// Concurrent wrong logins cannot overshoot the limit: each reserves its
+// failure before the slow hash, so a burst of 24 parallel guesses gets as
+// many verifications as the burst allows and 429 for the rest.
+func TestConcurrentLoginGuessesStayWithinTheLimit(t *testing.T) {
+	const burst, guesses = 4, 24
+	h := newHarness(t, func(d *rest.Deps) {
+		// Real argon2id cost, so that guesses overlap while they hash.
+		d.PasswordParams = auth.DefaultParams
+		d.LoginLimits = rest.LoginLimits{PerAddress: rate.Every(time.Hour), AddressBurst: burst,
+			PerUser: rate.Every(time.Hour), UserBurst: 100}
+	})
+	statuses := make(chan int, guesses)
+	var wg sync.WaitGroup
+	for i := range guesses {
+		wg.Go(func() {
+			r := h.do(request{method: "POST", path: "/auth/login",
+				body: map[string]string{"username": fmt.Sprint("guess", i), "password": "wrong"}})
+			statuses <- r.status
+		})
+	}
+	wg.Wait()
+	close(statuses)
+	count := map[int]int{}
+	for s := range statuses {
+		count[s]++
+	}
+	if count[http.StatusUnauthorized] != burst || count[http.StatusTooManyRequests] != guesses-burst {
+		t.Fatalf("answers %v, want %d × 401 and %d × 429", count, burst, guesses-burst)
+	}
+	// A right password from the same address is refused too, until it refills.
+	h.do(request{method: "POST", path: "/auth/login", body: map[string]string{"username": adminName, "password": adminPassword}}).
+		expect(t, http.StatusTooManyRequests)
 }
