@@ -155,6 +155,7 @@ func TestUpdateAnswers(t *testing.T) {
 		named("prefix without length", one(get("/nic/update?ip6lanprefix=2001:db8:1:2::"), http.StatusBadRequest, "badrequest invalid IPv6 prefix \"2001:db8:1:2::\", want address/length\n")),
 		named("IPv4 prefix", one(get("/nic/update?myip=192.0.2.0/24"), http.StatusBadRequest, "badrequest prefix \"192.0.2.0/24\" is not IPv6\n")),
 		named("zero-length prefix", one(get("/nic/update?ipv6prefix=::/0"), http.StatusBadRequest, "badrequest prefix \"::/0\" has length 0, want 1..128\n")),
+		named("unspecified prefix", one(get("/nic/update?ip6lanprefix=::/64"), http.StatusBadRequest, "badrequest prefix \"::/64\" is unspecified\n")),
 		named("zone id", one(get("/nic/update?myip=fe80::1%25eth0"), http.StatusBadRequest, "badrequest address \"fe80::1%eth0\" has a zone identifier\n")),
 		named("unspecified IPv4", one(get("/nic/update?myip=0.0.0.0"), http.StatusBadRequest, "badrequest address \"0.0.0.0\" is unspecified\n")),
 		named("unspecified IPv6", one(get("/nic/update?myipv6=::"), http.StatusBadRequest, "badrequest address \"::\" is unspecified\n")),

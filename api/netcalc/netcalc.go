@@ -155,7 +155,8 @@ func CheckHostAddress(a netip.Addr) (netip.Addr, error) {
 }
 
 // CheckPrefix validates a delegated IPv6 prefix: must be IPv6 (not 4-in-6),
-// no zone, not multicast, bits 1..128; returns it masked (host bits cleared).
+// no zone, not multicast, not unspecified, bits 1..128; returns it masked
+// (host bits cleared).
 //
 // A netip.Prefix cannot carry a zone (PrefixFrom drops it and ParsePrefix
 // refuses it), so the zone rule holds by construction. A zero length is
@@ -172,6 +173,11 @@ func CheckPrefix(p netip.Prefix) (netip.Prefix, error) {
 	}
 	if p.Addr().IsMulticast() {
 		return netip.Prefix{}, fmt.Errorf("prefix %q is multicast", p)
+	}
+	// All prefix bits zero (::/64, or ::1/64 masked) is the unspecified
+	// address, never a delegated network, as for addresses.
+	if p.Masked().Addr().IsUnspecified() {
+		return netip.Prefix{}, fmt.Errorf("prefix %q is unspecified", p)
 	}
 	return p.Masked(), nil
 }

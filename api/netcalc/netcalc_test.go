@@ -316,8 +316,8 @@ func TestCheckPrefix(t *testing.T) {
 		// group 4 0x01ab keeps its high byte at /56: 0x0100.
 		{"unmasked /56", prefix(t, "2001:db8:77:1ab::/56"), "2001:db8:77:100::/56", ""},
 		{"/128", prefix(t, "2001:db8::1/128"), "2001:db8::1/128", ""},
-		// 0x2001 at /1 keeps only its high bit, which is 0.
-		{"/1", prefix(t, "2001:db8::/1"), "::/1", ""},
+		// 0xa001 at /1 keeps only its high bit.
+		{"/1", prefix(t, "a001:db8::/1"), "8000::/1", ""},
 		{"ula /48", prefix(t, "fd12:3456:789a::/48"), "fd12:3456:789a::/48", ""},
 
 		{"zero", netip.Prefix{}, "", "prefix is not valid"},
@@ -328,6 +328,10 @@ func TestCheckPrefix(t *testing.T) {
 		{"/0", prefix(t, "::/0"), "", `prefix "::/0" has length 0, want 1..128`},
 		{"multicast /8", prefix(t, "ff00::/8"), "", `prefix "ff00::/8" is multicast`},
 		{"multicast /128", prefix(t, "ff02::1/128"), "", `prefix "ff02::1/128" is multicast`},
+		{"unspecified /64", prefix(t, "::/64"), "", `prefix "::/64" is unspecified`},
+		{"unspecified once masked", prefix(t, "::1/64"), "", `prefix "::1/64" is unspecified`},
+		{"/1 of a low address", prefix(t, "2001:db8::/1"), "", `prefix "2001:db8::/1" is unspecified`},
+		{"unspecified /128", prefix(t, "::/128"), "", `prefix "::/128" is unspecified`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
