@@ -250,8 +250,11 @@ func TestContract(t *testing.T) {
 			mu.Lock()
 			got, bodies = append(got, r), append(bodies, b)
 			mu.Unlock()
-			if r.URL.Path == "/down" {
+			switch r.URL.Path {
+			case "/down":
 				w.WriteHeader(http.StatusServiceUnavailable)
+			case "/slow": // slower than a request's deadline for database work
+				time.Sleep(4500 * time.Millisecond)
 			}
 		}))
 		defer rcv.Close()
@@ -290,6 +293,13 @@ func TestContract(t *testing.T) {
 		if after := get[rest.Webhook](h, read, fmt.Sprintf("/webhooks/%d", down.Id)); after.LastAttemptAt == nil ||
 			after.LastSuccessAt != nil || after.LastError == "" || derefInt(after.LastStatusCode) != 503 {
 			t.Errorf("after the failed test %+v", after)
+		}
+		// A receiver may take longer than the API's 4 s for database work;
+		// the test waits for it (up to notify.Timeout) and records the result.
+		slow := create[rest.Webhook](h, write, "/webhooks", map[string]any{"name": "slow", "url": rcv.URL + "/slow"})
+		h.do(request{method: "POST", path: fmt.Sprintf("/webhooks/%d/test", slow.Id), token: write}).expect(t, 200).decode(t, &res)
+		if after := get[rest.Webhook](h, read, fmt.Sprintf("/webhooks/%d", slow.Id)); !res.Delivered || after.LastSuccessAt == nil {
+			t.Errorf("test of a slow receiver %+v, then %+v", res, after)
 		}
 
 		var patched rest.Webhook

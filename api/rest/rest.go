@@ -38,9 +38,10 @@ const BasePath = "/api/v1"
 const maxBody = "1M"
 
 // requestTimeout bounds the database work of one request, so that a
-// database that stopped answering turns into 503s instead of piled-up
-// goroutines.
-const requestTimeout = 15 * time.Second
+// database that stopped answering turns into 503s within the same few
+// seconds as dyndns2 (api/dyndns2) instead of piled-up goroutines. Work that
+// waits on something else (a webhook receiver) has its own deadline.
+const requestTimeout = 4 * time.Second
 
 // scopeExtension names, on each operation of the spec, what it needs of its
 // caller: read, write or session (see auth.Scope).

@@ -202,13 +202,21 @@ func (s *Server) TestWebhook(ctx context.Context, req TestWebhookRequestObject) 
 			return TestWebhook200JSONResponse(out), nil
 		}
 	}
-	res := s.webhooks.Send(ctx, notify.Request{URL: w.URL, Secret: secret, Event: notify.Test,
+	// The receiver may take up to notify.Timeout, longer than the request's
+	// deadline for database work: the POST and the write after it get their
+	// own (the client leaving no longer cuts them short; both are bounded).
+	detached := context.WithoutCancel(ctx)
+	sendCtx, cancel := context.WithTimeout(detached, notify.Timeout)
+	defer cancel()
+	res := s.webhooks.Send(sendCtx, notify.Request{URL: w.URL, Secret: secret, Event: notify.Test,
 		ID: "test-" + strconv.FormatInt(time.Now().UnixNano(), 36), Body: body})
 	var status *int
 	if res.Status != 0 {
 		status = &res.Status
 	}
-	if err := s.store.RecordWebhookAttempt(ctx, w.ID, res.Delivered, status, res.Message); err != nil {
+	recordCtx, cancel := context.WithTimeout(detached, requestTimeout)
+	defer cancel()
+	if err := s.store.RecordWebhookAttempt(recordCtx, w.ID, res.Delivered, status, res.Message); err != nil {
 		return nil, err
 	}
 	out.Delivered, out.StatusCode, out.Error, out.DurationMs = res.Delivered, status, res.Message, int(res.Duration.Milliseconds())
