@@ -45,11 +45,12 @@ func runServe(ctx context.Context, env *environ, args []string) error {
 		return err
 	}
 	log := newLogger(env.stderr, cfg.LogLevel, cfg.LogFormat)
+	hostLimits := auth.DefaultHostLimits()
 	// A soft memory limit keeps bursts of argon2id verifications (19 MiB
-	// each) from doubling the heap before the collector runs; GOMEMLIMIT
-	// overrides it.
+	// each, garbage the moment they end) from doubling the heap before the
+	// collector runs; GOMEMLIMIT overrides it.
 	if env.getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(128 << 20)
+		debug.SetMemoryLimit(memoryLimit(hostLimits))
 	}
 	log.Info("starting ddnsbroker", "version", version, "listen", cfg.Listen)
 
@@ -73,7 +74,7 @@ func runServe(ctx context.Context, env *environ, args []string) error {
 	}
 	box := secretbox.New(cfg.SecretKey)
 	brk := broker.New(st, log)
-	hosts := auth.NewHosts(st, secretbox.DeriveKey(cfg.SecretKey, "host credential cache"), auth.DefaultHostLimits(), log)
+	hosts := auth.NewHosts(st, secretbox.DeriveKey(cfg.SecretKey, "host credential cache"), hostLimits, log)
 	met := metrics.New(st)
 	checkIP := auth.NewKeyedLimiter(rate.Every(time.Second), 30, 100_000)
 	checkIPAllow := func(key string) (bool, time.Duration) {
@@ -199,4 +200,12 @@ func ensureAdmin(ctx context.Context, st *store.Store, password string, log *slo
 		log.Info("created the first user admin with the password from DDNSBROKER_ADMIN_PASSWORD")
 	}
 	return nil
+}
+
+// memoryLimit is the Go runtime's soft memory limit for serve: 56 MiB for
+// everything else (at 100,000 hosts the steady heap is a third of that) plus
+// the memory of the argon2id verifications that may run at once. The
+// collector works harder only while a burst of verifications is near it.
+func memoryLimit(l auth.HostLimits) int64 {
+	return 56<<20 + int64(l.Verifications)*int64(l.Params.Memory)<<10
 }
