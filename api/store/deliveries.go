@@ -136,6 +136,11 @@ type Job struct {
 // ClaimDeliveries leases up to limit due jobs for worker. A job waits while
 // an older job of its (record, family) is still running, so addresses reach
 // the upstream in order.
+//
+// It is planned afresh on every call (claimMode): the queue swings from empty
+// to thousands of rows in seconds, and a generic plan cached while it was
+// small made each claim take 300 ms with a queue of 3,000 (130 deliveries/s
+// instead of 1,100).
 func (q *Queries) ClaimDeliveries(ctx context.Context, worker string, limit int, lease time.Duration) ([]Job, error) {
 	rows, err := q.db.Query(ctx, `
 		WITH due AS (
@@ -154,7 +159,7 @@ func (q *Queries) ClaimDeliveries(ctx context.Context, worker string, limit int,
 		RETURNING d.id, d.record_id, r.host_id, d.family, d.address, d.attempts, d.reason, r.fqdn, r.username, r.password,
 			coalesce(r.password_key, ''), s.id, s.protocol, s.settings, s.credentials, coalesce(s.credentials_key, ''),
 			(SELECT o.desired FROM record_states o WHERE o.record_id = d.record_id AND o.family = 10 - d.family)`,
-		limit, lease, worker)
+		claimMode, limit, lease, worker)
 	if err != nil {
 		return nil, mapErr("claim deliveries", err)
 	}
@@ -170,6 +175,11 @@ func (q *Queries) ClaimDeliveries(ctx context.Context, worker string, limit int,
 	}
 	return out, mapErr("claim deliveries", rows.Err())
 }
+
+// claimMode runs a statement as an unnamed prepared statement, which
+// PostgreSQL plans for the values of each call instead of reusing a generic
+// plan: for claims over queues whose size changes by orders of magnitude.
+const claimMode = pgx.QueryExecModeCacheDescribe
 
 // ExtendLeases keeps a worker's running jobs leased while it still works on them.
 func (q *Queries) ExtendLeases(ctx context.Context, worker string, ids []int64, lease time.Duration) error {
