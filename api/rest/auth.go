@@ -20,6 +20,9 @@ const (
 	refreshCookie = "ddnsbroker_refresh"
 	refreshPath   = BasePath + "/auth"
 	refreshTTL    = 30 * 24 * time.Hour
+	// refreshGrace is how long a spent refresh token is still accepted while
+	// its session lives: tabs sharing the cookie may refresh together.
+	refreshGrace = 10 * time.Second
 )
 
 // LoginLimits tune the rate limits of failed logins.
@@ -134,7 +137,7 @@ func (s *Server) Login(ctx context.Context, req LoginRequestObject) (LoginRespon
 }
 
 // RefreshSession rotates the refresh token. A token presented a second time
-// means it was copied: the whole session is revoked.
+// (after refreshGrace) means it was copied: the whole session is revoked.
 func (s *Server) RefreshSession(ctx context.Context, req RefreshSessionRequestObject) (RefreshSessionResponseObject, error) {
 	if req.Params.DdnsbrokerRefresh == nil || *req.Params.DdnsbrokerRefresh == "" {
 		return nil, &auth.UnauthenticatedError{Reason: "no session: log in first"}
@@ -146,6 +149,9 @@ func (s *Server) RefreshSession(ctx context.Context, req RefreshSessionRequestOb
 	var reused bool
 	err := s.store.InTx(ctx, func(q *store.Queries) error {
 		userID, family, err := q.UseRefreshToken(ctx, hash)
+		if errors.Is(err, store.ErrNotFound) {
+			userID, family, err = q.ReuseRefreshToken(ctx, hash, refreshGrace)
+		}
 		if errors.Is(err, store.ErrNotFound) {
 			return errNoSession
 		}

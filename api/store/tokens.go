@@ -113,6 +113,18 @@ func (q *Queries) UseRefreshToken(ctx context.Context, hash []byte) (userID int6
 	return userID, family, mapErr("use refresh token", err)
 }
 
+// ReuseRefreshToken accepts again a refresh token spent less than within
+// ago, if its session still has a live token: two tabs of one browser that
+// refresh at the same moment present the same token, and the second is the
+// same browser, not a copy. Anything else is ErrNotFound.
+func (q *Queries) ReuseRefreshToken(ctx context.Context, hash []byte, within time.Duration) (userID int64, family string, err error) {
+	err = q.db.QueryRow(ctx, `SELECT t.user_id, t.family::text FROM refresh_tokens t
+		WHERE t.token_hash = $1 AND t.revoked_at > now() - make_interval(secs => $2) AND t.expires_at > now()
+		AND EXISTS (SELECT 1 FROM refresh_tokens l WHERE l.family = t.family AND l.revoked_at IS NULL AND l.expires_at > now())`,
+		hash, within.Seconds()).Scan(&userID, &family)
+	return userID, family, mapErr("reuse refresh token", err)
+}
+
 // RefreshTokenFamily finds the family of a refresh token in any state, and
 // whether the token was already revoked (spent or logged out).
 func (q *Queries) RefreshTokenFamily(ctx context.Context, hash []byte) (family string, revoked bool, err error) {

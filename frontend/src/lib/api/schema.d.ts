@@ -36,8 +36,10 @@ export interface paths {
         put?: never;
         /**
          * Trade the refresh cookie for a new access token
-         * @description The refresh token rotates on every use. Presenting one that was already
-         *     used or revoked revokes every token of its session.
+         * @description The refresh token rotates on every use. A token used less than 10 s
+         *     ago is accepted once more while its session lives (two tabs sharing
+         *     the cookie may refresh together); presenting a used token later, or a
+         *     revoked one, revokes every token of its session.
          */
         post: operations["refreshSession"];
         delete?: never;
