@@ -14,12 +14,17 @@ import (
 //
 // Entries are keyed by HMAC-SHA256(key, host + "\x00" + secret): the secret is
 // never stored, and without the key a memory dump does not even allow an
-// offline guess. Entries expire ttl after Put (a hit does not extend them, so
-// a changed secret is re-verified at the latest after ttl), and at most size
-// entries are kept, evicting the least recently used. Safe for concurrent use.
+// offline guess. An entry expires ttl after its last use, and at the latest
+// MaxVerifiedAge after its verification (so hashes are re-verified, and
+// upgraded to new parameters, at least daily); at most size entries are
+// kept, evicting the least recently used. Safe for concurrent use.
 //
-// host is the caller's stable key for a host, e.g. its lowercase FQDN or its
-// numeric id as a string; Forget must be called with the same key.
+// A hit extends the entry because a router that keeps updating must keep
+// getting through without a verification: while it is cached, failures of
+// others against its host (which lock the host's verifications out for a
+// while) do not touch it. That is safe when host names the stored secret as
+// well as the host (Hosts uses "id:hash"), so that a new secret misses.
+// Forget must be called with the same host key.
 type CredentialCache struct {
 	key  []byte
 	size int
@@ -32,10 +37,15 @@ type CredentialCache struct {
 	hosts   map[string]map[*list.Element]struct{} // so Forget needs no scan
 }
 
+// MaxVerifiedAge bounds how long a cache entry lives however often it is
+// used.
+const MaxVerifiedAge = 24 * time.Hour
+
 type cacheEntry struct {
-	mac     [sha256.Size]byte
-	host    string
-	expires time.Time
+	mac      [sha256.Size]byte
+	host     string
+	expires  time.Time // ttl after the last use
+	verified time.Time
 }
 
 // NewCredentialCache returns a cache keyed by key, which should be random and
@@ -69,7 +79,8 @@ func (c *CredentialCache) mac(host, secret string) [sha256.Size]byte {
 	return sum
 }
 
-// Check reports whether this host and secret were verified within ttl.
+// Check reports whether this host and secret were verified and used since
+// within ttl (and verified within MaxVerifiedAge); a hit extends the entry.
 func (c *CredentialCache) Check(host, secret string) bool {
 	if c.disabled() {
 		return false
@@ -82,10 +93,12 @@ func (c *CredentialCache) Check(host, secret string) bool {
 	if !ok {
 		return false
 	}
-	if !now.Before(el.Value.(*cacheEntry).expires) {
+	e := el.Value.(*cacheEntry)
+	if !now.Before(e.expires) || !now.Before(e.verified.Add(max(MaxVerifiedAge, c.ttl))) {
 		c.remove(el)
 		return false
 	}
+	e.expires = now.Add(c.ttl)
 	c.lru.MoveToFront(el)
 	return true
 }
@@ -97,18 +110,19 @@ func (c *CredentialCache) Put(host, secret string) {
 		return
 	}
 	mac := c.mac(host, secret)
-	expires := c.now().Add(c.ttl)
+	now := c.now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if el, ok := c.entries[mac]; ok {
-		el.Value.(*cacheEntry).expires = expires
+		e := el.Value.(*cacheEntry)
+		e.expires, e.verified = now.Add(c.ttl), now
 		c.lru.MoveToFront(el)
 		return
 	}
 	for c.lru.Len() >= c.size {
 		c.remove(c.lru.Back())
 	}
-	el := c.lru.PushFront(&cacheEntry{mac: mac, host: host, expires: expires})
+	el := c.lru.PushFront(&cacheEntry{mac: mac, host: host, expires: now.Add(c.ttl), verified: now})
 	c.entries[mac] = el
 	set := c.hosts[host]
 	if set == nil {

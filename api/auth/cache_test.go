@@ -104,17 +104,37 @@ func TestCredentialCacheExpiry(t *testing.T) {
 	if !c.Check("a", "s") {
 		t.Fatal("expired before ttl")
 	}
-	// A hit must not extend the entry: the secret is re-verified after ttl.
-	clock.Advance(time.Second)
+	// A hit extends the entry: a router updating more often than ttl stays.
+	for range 10 {
+		clock.Advance(50 * time.Second)
+		if !c.Check("a", "s") {
+			t.Fatal("expired although used within ttl")
+		}
+	}
+	// Unused for ttl, it is gone.
+	clock.Advance(time.Minute)
 	if c.Check("a", "s") {
-		t.Fatal("still valid at ttl")
+		t.Fatal("still valid ttl after the last use")
 	}
 	if n := c.consistent(t); n != 0 {
 		t.Fatalf("expired entry kept: %d entries", n)
 	}
+	// However often used, it is verified again after MaxVerifiedAge.
+	c.Put("a", "s")
+	elapsed := time.Duration(0)
+	for ; elapsed+50*time.Second < MaxVerifiedAge; elapsed += 50 * time.Second {
+		clock.Advance(50 * time.Second)
+		if !c.Check("a", "s") {
+			t.Fatalf("expired after %s although used", elapsed)
+		}
+	}
+	clock.Advance(MaxVerifiedAge - elapsed) // less than ttl after the last use
+	if c.Check("a", "s") {
+		t.Fatal("still valid MaxVerifiedAge after the verification")
+	}
 	c.Put("a", "s")
 	clock.Advance(50 * time.Second)
-	c.Put("a", "s") // a fresh verification restarts the ttl
+	c.Put("a", "s") // a fresh verification restarts both clocks
 	clock.Advance(50 * time.Second)
 	if !c.Check("a", "s") {
 		t.Fatal("Put did not refresh the entry")
