@@ -185,9 +185,15 @@ func (n *Notifier) queue(ctx context.Context, q *store.Queries, hooks []store.We
 	if err != nil {
 		return 0, err
 	}
+	xid, err := strconv.ParseUint(e.XID, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("event %d has transaction id %q: %w", e.ID, e.XID, err)
+	}
 	queued := 0
 	for _, w := range hooks {
-		if !slices.Contains(w.Events, kind) {
+		// A webhook added while the feed lagged behind is not told about
+		// what happened before it existed.
+		if !slices.Contains(w.Events, kind) || xid < w.SinceXID {
 			continue
 		}
 		id := e.ID

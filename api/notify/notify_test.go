@@ -549,3 +549,26 @@ func TestSign(t *testing.T) {
 		t.Errorf("Sign = %s", got)
 	}
 }
+
+// A webhook added while the feed lags behind is told about what happens
+// after it exists, not about events committed before it.
+func TestNewWebhookIsNotToldAboutOlderEvents(t *testing.T) {
+	f := newFixture(t, fastConfig())
+	rcv := newReceiver(t, http.StatusOK)
+	ctx := context.Background()
+	insert := `INSERT INTO events (kind, host_id, actor, message, data) VALUES ('delivery.failed', $1, 'test', $2, '{"family": 4}')`
+	if _, err := f.st.Pool.Exec(ctx, insert, f.host.ID, "before the webhook"); err != nil {
+		t.Fatal(err)
+	}
+	f.webhook(t, "late", rcv.URL, "", true, notify.DeliveryFailed)
+	if _, err := f.st.Pool.Exec(ctx, insert, f.host.ID, "after the webhook"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := f.notifier.Feed(ctx); err != nil || n != 1 {
+		t.Fatalf("feed: queued %d, %v; want 1", n, err)
+	}
+	var msg string
+	if err := f.st.Pool.QueryRow(ctx, `SELECT payload->>'message' FROM webhook_deliveries`).Scan(&msg); err != nil || msg != "after the webhook" {
+		t.Fatalf("queued %q, %v", msg, err)
+	}
+}

@@ -24,15 +24,19 @@ type Webhook struct {
 	LastError      string
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
+	// SinceXID is the first transaction whose events the webhook is told
+	// about: those that began after it was created.
+	SinceXID uint64
 }
 
 const webhookColumns = `w.id, w.name, w.url, w.secret, coalesce(w.secret_key, ''), w.events, w.enabled,
-	w.last_attempt_at, w.last_success_at, w.last_status_code, w.last_error, w.created_at, w.updated_at`
+	w.last_attempt_at, w.last_success_at, w.last_status_code, w.last_error, w.created_at, w.updated_at,
+	w.since_xid::text::bigint`
 
 func scanWebhook(row interface{ Scan(...any) error }) (Webhook, error) {
 	var w Webhook
 	err := row.Scan(&w.ID, &w.Name, &w.URL, &w.Secret, &w.SecretKey, &w.Events, &w.Enabled,
-		&w.LastAttemptAt, &w.LastSuccessAt, &w.LastStatusCode, &w.LastError, &w.CreatedAt, &w.UpdatedAt)
+		&w.LastAttemptAt, &w.LastSuccessAt, &w.LastStatusCode, &w.LastError, &w.CreatedAt, &w.UpdatedAt, &w.SinceXID)
 	return w, err
 }
 
