@@ -34,7 +34,7 @@ func machine() string {
 			mem = fmt.Sprintf("%.0f GiB", float64(kb)/1024/1024)
 		}
 	}
-	return fmt.Sprintf("%d cores, %s RAM, load generator in the same process", runtime.NumCPU(), mem)
+	return fmt.Sprintf("%d cores, %s RAM, server in its own process, load generator on the same machine", runtime.NumCPU(), mem)
 }
 
 func medianDuration(ds []time.Duration) time.Duration {
@@ -68,9 +68,9 @@ func BenchmarkFanOut(b *testing.B) {
 		specs = append(specs, recordSpec{fmt.Sprintf("r%02d.fan.example", i), 32, "0.0.0.0", -1, "::", ""})
 	}
 	seed(b, dbURL, up.URL, "router.fan.example", "fan-secret", specs...)
-	srv := startServe(b, map[string]string{"DDNSBROKER_DATABASE_URL": dbURL, "DDNSBROKER_LOG_LEVEL": "error"})
+	srv := serveProc(b, "server", map[string]string{"DDNSBROKER_DATABASE_URL": dbURL, "DDNSBROKER_LOG_LEVEL": "error"})
 	send := func(ip string) (time.Duration, string) {
-		req, _ := http.NewRequest("GET", srv.URL+"/nic/update?myip="+ip, nil)
+		req, _ := http.NewRequest("GET", srv.URL()+"/nic/update?myip="+ip, nil)
 		req.SetBasicAuth("router.fan.example", "fan-secret")
 		t0 := time.Now()
 		resp, err := http.DefaultClient.Do(req)
@@ -176,10 +176,10 @@ func BenchmarkChangedThroughput(b *testing.B) {
 		b.Fatal(err)
 	}
 	seedHosts(b, dbURL, hosts, perHost, up.URL+"/nic/update", hash)
-	srv := startServe(b, map[string]string{"DDNSBROKER_DATABASE_URL": dbURL, "DDNSBROKER_LOG_LEVEL": "warn"})
+	srv := serveProc(b, "server", map[string]string{"DDNSBROKER_DATABASE_URL": dbURL, "DDNSBROKER_LOG_LEVEL": "warn"})
 	defer func() {
 		n, sample := 0, ""
-		for _, l := range strings.Split(srv.Log.String(), "\n") {
+		for _, l := range strings.Split(srv.log.String(), "\n") {
 			if strings.Contains(l, "delivery not done") || strings.Contains(l, "failed") {
 				n++
 				if sample == "" {
@@ -190,7 +190,7 @@ func BenchmarkChangedThroughput(b *testing.B) {
 		fmt.Printf("server warnings about deliveries: %d %s\n", n, sample)
 	}()
 	req := func(host int, ip string) *http.Request {
-		r, _ := http.NewRequest("GET", fmt.Sprintf("%s/nic/update?myip=%s", srv.URL, ip), nil)
+		r, _ := http.NewRequest("GET", fmt.Sprintf("%s/nic/update?myip=%s", srv.URL(), ip), nil)
 		r.SetBasicAuth(fmt.Sprintf("h%05d.bench.example", host), "bench-secret")
 		return r
 	}

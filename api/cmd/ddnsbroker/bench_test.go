@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -178,7 +177,7 @@ func BenchmarkDyndns2Endpoint(b *testing.B) {
 		b.Fatal(err)
 	}
 	seedHosts(b, dbURL, hosts, 3, upstream.URL+"/nic/update", hash)
-	srv := startServe(b, map[string]string{"DDNSBROKER_DATABASE_URL": dbURL, "DDNSBROKER_LOG_LEVEL": "error"})
+	srv := serveProc(b, "server", map[string]string{"DDNSBROKER_DATABASE_URL": dbURL, "DDNSBROKER_LOG_LEVEL": "error"})
 
 	bare := echo.New()
 	bare.HideBanner, bare.HidePort = true, true
@@ -198,7 +197,7 @@ func BenchmarkDyndns2Endpoint(b *testing.B) {
 	nochgIP := func(host int) string { return fmt.Sprintf("10.%d.%d.1", host/256, host%256) }
 	// Warm-up: each host's first update verifies argon2id once (then the
 	// credential cache answers) and sets the address the nochg run repeats.
-	warmUp(b, hosts, clients, func(i int) *http.Request { return req(srv.URL, i, nochgIP(i)) })
+	warmUp(b, hosts, clients, func(i int) *http.Request { return req(srv.URL(), i, nochgIP(i)) })
 	var bareRuns, nochgRuns, changedRuns []loadResult
 	var gen atomic.Int64
 	only := os.Getenv("BENCH_ONLY") // bare, nochg or changed: one path (for profiling)
@@ -206,13 +205,13 @@ func BenchmarkDyndns2Endpoint(b *testing.B) {
 		bareRuns = append(bareRuns, load(clients, dur, func(i int) *http.Request { return req("http://"+ln.Addr().String(), 0, "192.0.2.1") }, nil))
 	}
 	for r := 0; r < runs && (only == "" || only == "nochg"); r++ {
-		nochgRuns = append(nochgRuns, load(clients, dur, func(i int) *http.Request { return req(srv.URL, i%hosts, nochgIP(i%hosts)) },
+		nochgRuns = append(nochgRuns, load(clients, dur, func(i int) *http.Request { return req(srv.URL(), i%hosts, nochgIP(i%hosts)) },
 			func(i int, body string) bool { return body == "nochg "+nochgIP(i%hosts)+"\n" }))
 	}
 	for r := 0; r < runs && (only == "" || only == "changed"); r++ {
 		changedRuns = append(changedRuns, load(clients, dur, func(i int) *http.Request {
 			g := gen.Add(1)
-			return req(srv.URL, i%hosts, fmt.Sprintf("100.%d.%d.%d", 64+(g>>16)%64, (g>>8)%256, g%256))
+			return req(srv.URL(), i%hosts, fmt.Sprintf("100.%d.%d.%d", 64+(g>>16)%64, (g>>8)%256, g%256))
 		}, func(_ int, body string) bool { return len(body) > 5 && body[:5] == "good " }))
 	}
 	if only != "" {
@@ -221,15 +220,15 @@ func BenchmarkDyndns2Endpoint(b *testing.B) {
 				fmt.Printf("%s: %.0f req/s p50 %s p99 %s errors %d\n", only, r.rps, r.p50, r.p99, r.errors)
 			}
 		}
-		if log := srv.Log.String(); len(log) > 0 {
+		if log := srv.log.String(); len(log) > 0 {
 			fmt.Println(log[max(0, len(log)-3000):])
 		}
 		return
 	}
 	bm, nm, cm := median(bareRuns), median(nochgRuns), median(changedRuns)
 	w := os.Stdout
-	fmt.Fprintf(w, "\ndyndns2 endpoint: %d hosts × 3 records, %d concurrent clients, %d cores, %s per run, median of %d runs\n",
-		hosts, clients, runtime.NumCPU(), dur, runs)
+	fmt.Fprintf(w, "\ndyndns2 endpoint: %d hosts × 3 records, %d concurrent clients, %s, %s per run, median of %d runs\n",
+		hosts, clients, machine(), dur, runs)
 	fmt.Fprintf(w, "%-26s %10s %10s %10s %10s %7s\n", "path", "req/s", "p50", "p99", "vs bare", "errors")
 	for _, row := range []struct {
 		name string
@@ -240,7 +239,7 @@ func BenchmarkDyndns2Endpoint(b *testing.B) {
 	}
 	fmt.Fprintf(w, "targets: nochg ≥ 25%% of bare, p99 < 20ms\n\n")
 	if nm.errors+cm.errors > 0 {
-		log := srv.Log.String()
+		log := srv.log.String()
 		b.Errorf("%d requests failed; server log tail:\n%s", nm.errors+cm.errors, log[max(0, len(log)-3000):])
 	}
 	st, _ := store.Open(context.Background(), dbURL)

@@ -84,6 +84,15 @@ func newProc(t testing.TB, bin, name string, env map[string]string) *proc {
 
 func (p *proc) URL() string { return "http://" + p.addr }
 
+// serveProc builds the server and runs it as its own process, so that what a
+// benchmark measures of it (memory limit, collector, CPU) is its own and not
+// shared with the load generator.
+func serveProc(t testing.TB, name string, env map[string]string) *proc {
+	p := newProc(t, buildServer(t), name, env)
+	p.start()
+	return p
+}
+
 // start runs the server and waits until /healthz answers.
 func (p *proc) start() {
 	p.t.Helper()
