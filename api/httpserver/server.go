@@ -73,7 +73,7 @@ func (s *Server) readyz(c echo.Context) error {
 		return c.JSON(http.StatusServiceUnavailable, body)
 	case dirty:
 		body["status"], body["schema_version"] = "unavailable", v
-		body["database"] = "a migration failed half-way (dirty); fix it and run: ddnsbroker migrate up"
+		body["database"] = "a migration was interrupted (dirty); see: ddnsbroker migrate --help"
 		return c.JSON(http.StatusServiceUnavailable, body)
 	case v != want:
 		body["status"], body["schema_version"] = "unavailable", v

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/golang-migrate/migrate/v4"
+	"github.com/golang-migrate/migrate/v4/database"
 	"github.com/golang-migrate/migrate/v4/database/pgx/v5"
 	"github.com/golang-migrate/migrate/v4/source/iofs"
 	pgxv5 "github.com/jackc/pgx/v5"
@@ -57,24 +58,87 @@ func (m *Migrator) Close() error {
 
 // Up applies every pending migration.
 func (m *Migrator) Up() error {
-	if err := m.m.Up(); err != nil && !errors.Is(err, migrate.ErrNoChange) {
-		return fmt.Errorf("migrate up: %w", err)
+	for {
+		v, err := m.clean()
+		switch {
+		case err != nil:
+			return fmt.Errorf("migrate up: %w", err)
+		case v == LatestVersion():
+			return nil
+		case v > LatestVersion():
+			return fmt.Errorf("migrate up: the schema (version %d) is newer than this binary knows (%d): run a newer ddnsbroker", v, LatestVersion())
+		}
+		if err := m.step(v, 1); err != nil {
+			return fmt.Errorf("migrate up: %w", err)
+		}
 	}
-	return nil
 }
 
 // Down reverts n migrations; n <= 0 reverts all.
 func (m *Migrator) Down(n int) error {
-	var err error
-	if n <= 0 {
-		err = m.m.Down()
-	} else {
-		err = m.m.Steps(-n)
-	}
-	if err != nil && !errors.Is(err, migrate.ErrNoChange) {
-		return fmt.Errorf("migrate down: %w", err)
+	for i := 0; n <= 0 || i < n; i++ {
+		v, err := m.clean()
+		if err != nil {
+			return fmt.Errorf("migrate down: %w", err)
+		}
+		if v == 0 {
+			return nil
+		}
+		if err := m.step(v, -1); err != nil {
+			return fmt.Errorf("migrate down: %w", err)
+		}
 	}
 	return nil
+}
+
+// Force records version v as applied and clean without running anything:
+// for a database whose migration stopped half-way (the process was killed
+// during it). Each migration runs in one transaction, so such a schema is
+// as it was before that migration.
+func (m *Migrator) Force(v uint) error {
+	if v > LatestVersion() {
+		return fmt.Errorf("migrate force: version %d is newer than this binary knows (%d)", v, LatestVersion())
+	}
+	force := int(v)
+	if v == 0 {
+		force = database.NilVersion
+	}
+	if err := m.m.Force(force); err != nil {
+		return fmt.Errorf("migrate force: %w", err)
+	}
+	return nil
+}
+
+// clean returns the applied version, or an error when it is dirty.
+func (m *Migrator) clean() (uint, error) {
+	v, dirty, err := m.Version()
+	if err == nil && dirty {
+		err = fmt.Errorf("schema version %d is dirty: a migration stopped half-way (see ddnsbroker migrate --help)", v)
+	}
+	return v, err
+}
+
+// step applies one migration up (1) or down (-1) from version before. Each
+// file is sent as one multi-statement query, which PostgreSQL runs as one
+// implicit transaction: a file that fails changed nothing. golang-migrate
+// marks the version dirty all the same, so step sets it back, and a down
+// migration that refuses (because data would be lost, say) leaves the
+// schema as it was and usable, not dirty.
+func (m *Migrator) step(before uint, n int) error {
+	err := m.m.Steps(n)
+	if err == nil {
+		return nil
+	}
+	if _, dirty, verr := m.Version(); verr == nil && dirty {
+		force := int(before)
+		if before == 0 {
+			force = database.NilVersion
+		}
+		if ferr := m.m.Force(force); ferr != nil {
+			return errors.Join(err, fmt.Errorf("setting the version back to %d: %w", before, ferr))
+		}
+	}
+	return err
 }
 
 // Version reports the applied version (0 when none) and whether a failed migration left it dirty.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/ddnsbroker/ddnsbroker/api/store"
@@ -249,5 +250,39 @@ func TestMigrationsDownToZeroAndUpAgain(t *testing.T) {
 	if err := st.Pool.QueryRow(context.Background(),
 		`SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_migrations'`).Scan(&n); err != nil || n != 0 {
 		t.Fatalf("tables left after down: %d %v", n, err)
+	}
+}
+
+// A down migration that refuses (migration 3 will not drop protocols still
+// in use) changes nothing and leaves the version clean, so the binary keeps
+// working and up goes back to the latest.
+func TestRefusedMigrationLeavesTheVersionClean(t *testing.T) {
+	u := storetest.NewURL(t)
+	st, err := store.Open(context.Background(), u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.Pool.Exec(context.Background(),
+		`INSERT INTO services (name, protocol, settings) VALUES ('bind', 'rfc2136', '{}')`); err != nil {
+		t.Fatal(err)
+	}
+	m, err := store.NewMigrator(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	err = m.Down(0)
+	if err == nil || !strings.Contains(err.Error(), "cannot migrate below version 3: services use the protocol(s) rfc2136") {
+		t.Fatalf("down: %v", err)
+	}
+	if v, dirty, err := m.Version(); err != nil || dirty || v != 3 {
+		t.Fatalf("after the refused step: version %d dirty %v err %v, want 3 clean", v, dirty, err)
+	}
+	if err := m.Up(); err != nil {
+		t.Fatal(err)
+	}
+	if v, dirty, err := m.Version(); err != nil || dirty || v != store.LatestVersion() {
+		t.Fatalf("up again: version %d dirty %v err %v", v, dirty, err)
 	}
 }

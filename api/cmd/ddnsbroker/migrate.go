@@ -10,14 +10,19 @@ import (
 )
 
 func runMigrate(_ context.Context, env *environ, args []string) error {
-	set := config.NewSet("migrate up | down [N] | status",
-		"Apply (up) or revert (down: N steps, or all) the database migrations embedded in this binary,\nor show the applied version (status).",
+	set := config.NewSet("migrate up | down [N] | status | force VERSION",
+		"Apply (up) or revert (down: N steps, or all) the database migrations embedded in this binary,\n"+
+			"or show the applied version (status). A migration that fails changes nothing and the version\n"+
+			"stays where it was. Only when a migration was interrupted (the process killed during it) is the\n"+
+			"version left \"dirty\"; each migration runs in one transaction, so the schema is then as it was\n"+
+			"before: force VERSION records that version (the one before the interrupted migration up, or\n"+
+			"the one it came from going down) as applied, without running anything.",
 		env.getenv, config.DatabaseURL)
 	if err := set.Parse(args, env.stdout); err != nil {
 		return err
 	}
 	rest := set.Args()
-	if len(rest) == 0 || len(rest) > 2 || (rest[0] != "down" && len(rest) > 1) {
+	if len(rest) == 0 || len(rest) > 2 || (rest[0] != "down" && rest[0] != "force" && len(rest) > 1) || (rest[0] == "force" && len(rest) != 2) {
 		set.Usage(env.stderr)
 		return errUsage
 	}
@@ -45,6 +50,14 @@ func runMigrate(_ context.Context, env *environ, args []string) error {
 		if err := m.Down(n); err != nil {
 			return err
 		}
+	case "force":
+		v, err := strconv.ParseUint(rest[1], 10, 32)
+		if err != nil {
+			return fmt.Errorf("the version must be a whole number, got %q", rest[1])
+		}
+		if err := m.Force(uint(v)); err != nil {
+			return err
+		}
 	case "status":
 	default:
 		set.Usage(env.stderr)
@@ -56,7 +69,7 @@ func runMigrate(_ context.Context, env *environ, args []string) error {
 	}
 	state := "clean"
 	if dirty {
-		state = "dirty: a migration failed half-way; fix the database, then run migrate up"
+		state = "dirty: a migration was interrupted; see ddnsbroker migrate --help"
 	}
 	fmt.Fprintf(env.stdout, "schema version %d of %d (%s)\n", v, store.LatestVersion(), state)
 	return nil

@@ -464,6 +464,32 @@ func TestUserCommands(t *testing.T) {
 	if code, out := cmd("", "migrate", "up"); code != 0 || !strings.Contains(out, "(clean)") {
 		t.Fatalf("migrate up: %d %s", code, out)
 	}
+	// A migration interrupted half-way leaves the version dirty: up refuses,
+	// status says what to do, force records the version.
+	st, err := store.Open(context.Background(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.Pool.Exec(context.Background(), `UPDATE schema_migrations SET dirty = true`); err != nil {
+		t.Fatal(err)
+	}
+	if code, out := cmd("", "migrate", "status"); code != 0 || !strings.Contains(out, "dirty: a migration was interrupted") {
+		t.Fatalf("migrate status when dirty: %d %s", code, out)
+	}
+	if code, out := cmd("", "migrate", "up"); code == 0 || !strings.Contains(out, "is dirty") {
+		t.Fatalf("migrate up when dirty: %d %s", code, out)
+	}
+	if code, out := cmd("", "migrate", "force", "999"); code == 0 || !strings.Contains(out, "newer than this binary") {
+		t.Fatalf("migrate force 999: %d %s", code, out)
+	}
+	if code, out := cmd("", "migrate", "force"); code == 0 || !strings.Contains(out, "Usage") {
+		t.Fatalf("migrate force without a version: %d %s", code, out)
+	}
+	latest := fmt.Sprint(store.LatestVersion())
+	if code, out := cmd("", "migrate", "force", latest); code != 0 || !strings.Contains(out, "schema version "+latest+" of "+latest+" (clean)") {
+		t.Fatalf("migrate force: %d %s", code, out)
+	}
 	for _, c := range commands {
 		code, out := cmd("", c.name, "--help")
 		if code != 0 || !strings.Contains(out, "Usage: ddnsbroker "+c.name) {
