@@ -51,7 +51,7 @@ var (
 	MetricsAddr = Option{Name: "metrics-listen", Usage: "separate address (host:port) serving /metrics without a token, e.g. 127.0.0.1:9100"}
 	Retention   = Option{Name: "retention", Default: "2160h", Usage: "how long events and finished deliveries are kept (90 days)"}
 	StaleAfter  = Option{Name: "stale-after", Default: "24h", Usage: "a host not seen for this long is flagged stale (API, status) and reported to host.stale webhooks"}
-	PublicURL   = Option{Name: "public-url", Usage: "URL routers use to reach the broker, shown in router setup (default: from the request)"}
+	PublicURL   = Option{Name: "public-url", Usage: "URL routers use to reach the broker, shown in the web app's router setup (default: the address the web app was loaded from)"}
 )
 
 // Set is a command's options bound to a flag set.

@@ -70,7 +70,7 @@ func (o operation) withID(id string) string { return strings.ReplaceAll(o.path, 
 // on a real database, checking each answer against the spec, and fails if
 // any operation, or any status an operation declares, was never answered.
 func TestContract(t *testing.T) {
-	h := newHarness(t)
+	h := newHarness(t, func(d *rest.Deps) { d.PublicURL = "https://ddns.example.test/" })
 	ops := operations(t)
 	session, refresh := h.login(adminName, adminPassword)
 	write, _ := h.apiToken(session, "deploy script", "write")
@@ -555,6 +555,14 @@ func TestContract(t *testing.T) {
 	})
 
 	t.Run("status", func(t *testing.T) {
+		if setup := get[rest.Setup](h, read, "/setup"); setup.PublicUrl == nil || *setup.PublicUrl != "https://ddns.example.test" {
+			t.Errorf("setup %+v", setup)
+		}
+		plain := newHarness(t)
+		plainSession, _ := plain.login(adminName, adminPassword)
+		if setup := get[rest.Setup](plain, plainSession, "/setup"); setup.PublicUrl != nil {
+			t.Errorf("setup without a public URL %+v", setup)
+		}
 		st := get[rest.Status](h, read, "/status")
 		if st.Hosts.Total != 1 || st.Records.Total != 2 || st.Records.States.Pending != 4 || st.Deliveries.Pending != 4 ||
 			st.Deliveries.Superseded == 0 || st.OldestPendingAgeSeconds == nil {

@@ -912,6 +912,12 @@ type ServicePatch struct {
 // Example: {"combined":false,"url":"https://dyn.dns.he.net/nic/update","use_myipv6":false,"username_is_fqdn":true}
 type ServiceSettings map[string]interface{}
 
+// Setup defines model for Setup.
+type Setup struct {
+	// PublicUrl The URL routers use to reach the broker (scheme, host, port and any path prefix, e.g. https://ddns.example.net), or null when not configured.
+	PublicUrl *string `json:"public_url"`
+}
+
 // StateCounts (record, family) pairs by delivery state.
 type StateCounts struct {
 	Blocked   int `json:"blocked"`
@@ -1399,6 +1405,9 @@ type ServerInterface interface {
 	// UpdateService Change a service
 	// (PATCH /services/{id})
 	UpdateService(ctx echo.Context, id Id) error
+	// GetSetup What routers need to reach this broker
+	// (GET /setup)
+	GetSetup(ctx echo.Context) error
 	// GetStatus Counts of hosts, records and deliveries
 	// (GET /status)
 	GetStatus(ctx echo.Context) error
@@ -1994,6 +2003,15 @@ func (w *ServerInterfaceWrapper) UpdateService(ctx echo.Context) error {
 	return err
 }
 
+// GetSetup converts echo context to params.
+func (w *ServerInterfaceWrapper) GetSetup(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetSetup(ctx)
+	return err
+}
+
 // GetStatus converts echo context to params.
 func (w *ServerInterfaceWrapper) GetStatus(ctx echo.Context) error {
 	var err error
@@ -2338,6 +2356,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/webhooks/:id", wrapper.GetWebhook, options.OperationMiddlewares["getWebhook"]...)
 	router.PATCH(options.BaseURL+"/webhooks/:id", wrapper.UpdateWebhook, options.OperationMiddlewares["updateWebhook"]...)
 	router.POST(options.BaseURL+"/webhooks/:id/test", wrapper.TestWebhook, options.OperationMiddlewares["testWebhook"]...)
+	router.GET(options.BaseURL+"/setup", wrapper.GetSetup, options.OperationMiddlewares["getSetup"]...)
 	router.GET(options.BaseURL+"/status", wrapper.GetStatus, options.OperationMiddlewares["getStatus"]...)
 
 }
@@ -4991,6 +5010,61 @@ func (response UpdateServicedefaultApplicationProblemPlusJSONResponse) VisitUpda
 	return err
 }
 
+type GetSetupRequestObject struct {
+}
+
+type GetSetupResponseObject interface {
+	VisitGetSetupResponse(w http.ResponseWriter) error
+}
+
+type GetSetup200JSONResponse Setup
+
+func (response GetSetup200JSONResponse) VisitGetSetupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSetup401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetSetup401ApplicationProblemPlusJSONResponse) VisitGetSetupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSetupdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetSetupdefaultApplicationProblemPlusJSONResponse) VisitGetSetupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetStatusRequestObject struct {
 }
 
@@ -6609,6 +6683,9 @@ type StrictServerInterface interface {
 	// UpdateService Change a service
 	// (PATCH /services/{id})
 	UpdateService(ctx context.Context, request UpdateServiceRequestObject) (UpdateServiceResponseObject, error)
+	// GetSetup What routers need to reach this broker
+	// (GET /setup)
+	GetSetup(ctx context.Context, request GetSetupRequestObject) (GetSetupResponseObject, error)
 	// GetStatus Counts of hosts, records and deliveries
 	// (GET /status)
 	GetStatus(ctx context.Context, request GetStatusRequestObject) (GetStatusResponseObject, error)
@@ -7566,6 +7643,29 @@ func (sh *strictHandler) UpdateService(ctx echo.Context, id Id) error {
 	return nil
 }
 
+// GetSetup operation middleware
+func (sh *strictHandler) GetSetup(ctx echo.Context) error {
+	var request GetSetupRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetSetup(ctx.Request().Context(), request.(GetSetupRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetSetup")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetSetupResponseObject); ok {
+		return validResponse.VisitGetSetupResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetStatus operation middleware
 func (sh *strictHandler) GetStatus(ctx echo.Context) error {
 	var request GetStatusRequestObject
@@ -8078,176 +8178,180 @@ func (sh *strictHandler) TestWebhook(ctx echo.Context, id Id) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3/chs50tiroPh9VaaSES3Lsm5PqquKzj/Ovni9Pkkup7J0RJADijgNAS6AEc3bqCr/5kGSB/ue5Ct0",
-	"AzMYEkMOKYpa77r8jzXEDIBG/+5G96+tgRxPpGDC6NbJr60JVXTMDFPw18tcaans/1KmB4pPDJeiddK6",
-	"HDHSE+yruRrAiB6RQ2JGjEwUu+Uy12RCr1mnlbS4Hf5LztSslbQEHbPWSQvfaSUtPRixMbWfH9Ov75m4",
-	"NqPWybODw6OkNeaieJC0zGxiX9RGcXHdurtLWu9S+xp8fULNqPw4T1tJS7Ffcq5Y2joxKmfhREOpxtTY",
-	"ccIcH7VgIj7Ox+E0XBh2zRTM856PuVkEwDvDxppMmFq60QxeDqdP2ZDmmWmdvDhI7KZx6hcHBysXcs6G",
-	"iunRSylvOCv2PsA/ixnTVOi+kjdMXSl8oQ7Mhy+OF+F6Z0GnJ1JoBuf/V5qes19ypgEEAykME/BfOplk",
-	"fEAtNJ5OlOxnbPxf/6ktaH4Npvt3xYatk9a/PS1x7Cn+qp9+xLdw0kXsUjgtSSXTREhDxtQMRoBjZx/f",
-	"keAF0h7TzB4rS8nfL376kJCpkuKa2L0lJBc3Qk4FGXKWpQnp05QUKL7Xad0lrZdSDDM+2PkOByMqrhkZ",
-	"uOk1mXIzItMRNYRroo1ULCVtSgy9YYLY800IFUT2/8kGhmjDs4xwQXLNcB9vpOrzNGVi5xtRLGXCcJpp",
-	"kko4LJplckrMiGsiJ0xRPCdKFKPpvh7ICSNG2m1JQSiZKm5YORC2aQ8Zh0xHTDFCiWZa289wTQRjKUtx",
-	"2x+keSNzke5y1x8k0flg5M4CluFH73AVZ2JGpBkxRZhSUpH20cGLhBw9e54Qy1DIi4PnFngCiCalhvap",
-	"ZhZ8uVCMDka0nznUuZTyRypmjtT1ThFISjKmYkaGlGcsJdQYNp4YfUoUM2pG6NAwBTu45reWDvJxnykr",
-	"bjQbSJFqy3tHjKZOYp3bt/bP7Fv2z3pBsMBi7do+CZqbkVT8X2zXCHVLM56GtDS3sc+fP++f5WZkfx1Q",
-	"wxrtrmTssLmJkgOmtT3418JwM9vlHj+zLNtHPp2Qfm4ItXvOGekrRm80oUTlGfOKRCrHlItT0gPc1j1g",
-	"gJpYvEVe3gGp6Oa1yzob2L1dWp4BioyyDMVwFGQUfrwy/tc5+CQt9nXCFdNXXCwK+wvENJILwzNYHX7O",
-	"MSj3qj2veaRKWjDkCp//2mLCCvifW39lVDHV+hLTbMpD/bm67MrHKisuv4McyU58NuE1sBgoRg1Lr6ip",
-	"KEQpNWzf8DFrJfXgWfKOyLPMYpZHxoVv8DSqgC3CLKPaXOV6+RJXTocaUeSoJ4oN+de4UgsQfqLJkCtt",
-	"rIhWdGCV4YQYSRQbyGvBLRM1nRiUQLKtIhE4lQsYeZe0cs3UVWPI2NF+X4uLl1PBVGRhc0gFGrKfN/im",
-	"A5nfRgGoyunPnU4SYtMyNHwJw4AU05TbRdPsY4CWQ5pplsxhahXr5tiJl2xIhNrIiSZTqW64uD4lgt0y",
-	"hdKP9jUTcF7NUN3Dt2KSHKywSDY4+7lTqcB+NSQBY2iW/TRsnfy8fNKCE9wl86yg4Ic1lHBK9Mhqz1Jk",
-	"MyLFgK3GLvzk4ga+BFt4z9GgqC6GW5uq8p+Gu/JTUaXoDI6wtEztZ1awinnygNmrH4mdxyuW8Vtr7i0K",
-	"mzRVTOso8/H6TUwFSTZizUM65tkskC5HyfGXGPMYcsH16J5ctTGrAvC53a61H8WoUzm8tMwn9gXLa6QY",
-	"8muw7/VMDKzVPZ5IZdlQqvjQRASqHTuQKm3OYxXTYKHHiCKfaKMYHT/RhAo9tYqo5TIzYET/lH3CRMrS",
-	"uGwwjv/5XU2YSO1vSUvlQuD/UsQpZvkyKsStpNXP5OAG/qfzCVPa2j4WGFQMWGaHxHaNMFsHk2JSooRd",
-	"gWdJgd7FUfnNBdi9eP4FYCtYXlloFUWX0dw2GEhBv4/FQF7fOrV7XlU1MZfb55EkKU8JNyekC0KbfDj7",
-	"8XW3lZAuMl34m7T/7d2rhBS/7+EAJXNrR735x6sP+CDlekLNYMRUtxXF13VI1hqX9aK9ArNy+yOpTR1V",
-	"1gA8oNLG5HzD0TfAvtLxJINTRvztoAMmjW1obK2k67j6uJyfrF65ZuqWD9imH4iRKdAObLQEa5V4g0kT",
-	"h2HlLt0B1uLoNqgNkf2xSO0N8K4LQ02ul8rrRZbvfgQO79m/1YryLCUjmQGzXyk1l0v9gutfrb8Sq40T",
-	"OrgRcpqx9Jo1Ww/o8A2Ec7MP6RzN1Pt8KKC4pWIX91vIXgOuYiuFiBwSCl6kXLEoR2uqkaxcayHKlyH8",
-	"xUwMLmDgPNIWwrKQo4sIUBGl86e1CPaYuPUQjdIDZ1n6WimkuSo1gHclfg7OiU41oSSVxrCUTKgZES6M",
-	"hKPoy3SW2HOhpZcdPDed9bjsHMRwScu39FbGmNRGvg5hTz8CgjOScnCeWcrX5okmqLxoQpVFw6G1ioOd",
-	"9qXMGAULZfhLGrGz3sspUwOqWQLOf5kbtGgV5RkX1xbGUcA1Fn58cntUFX6HB887B51nz553/tRI3Z/c",
-	"Hl05QXk/u8F+KIDsIohgRAO1tclUx/ObPnh2kvZ/ODlpuunjbW36eOWmj6+WOaRSlrFrCpQGo5DjoTan",
-	"mDV+EOUim/3Tn06enZw8XaZVzC11G9BH1sSYuJ/zThqml6lfA5mj8hxRsAzNIoLkpRxPcsPSBCJUmhlj",
-	"V3ACALXkTEYUI419xgSxOyBDqUgmxTVEICi6m6wmxdQTTWCafYhPdIXdF2m/evXh4q/nP/331+dXF5dn",
-	"719fnb25fH2eEBf1JYdHZLR3QrhxcgzhTbgmMkvhMzgLNcBEuXF+LM2EIVIwQkVKplQTx9b84ui1JMWr",
-	"na54Z7TXFpgmYzojfUYsd5FDYmfsdEWUS23HaAReV7LROdqfowrHoxzVVglikScsMqRFzF2k3zmk9Bji",
-	"sWwOp+rt0zqxc+ZBvaZ703PnwNN4fLSKOJLW131JJ3x/IFN2zcQ++2oU3Tf0Gr4JYSRQT1pyzEEdmCVo",
-	"E9jZ7gL+uLNpj4tpA1b34LPjVH7+u5qz28wvHWoILqGjsuyI5K+kXqxIcGm+Xfv1K3Ad3wXifg62D4BA",
-	"FVm+EgY1GPcgGLbuuupRctsoGEi1YKajg4ODmI3BBorVeiFBbOCQU3LNBFMgDtr/8X//H3l2+APpc6P3",
-	"5sMf88k/AQb+sLhbSMr4SWQzBN+CSm7R+stSolojRAHK+12yetAFggWiCfbvbbgm3OSP45mwk3+kZjDa",
-	"nAXtmueU+L3IfRpou0tHNKaQOn5+UdBNFV5r0NPaIS/37S9LlxTk0a1xzHXLvmAG06twAOFCG0ZTq+A5",
-	"dmDtRynYVgh/YVvv5TUXm+1oQrWeSpWun/VZDX/PMetV+aLheQUR72I1scP7kUV8hbkZXY2ZGcmYg0BU",
-	"M0OGSo5JZmGFTpEgrQ1sNhcJcpltPsEjGs/ZxJGxXsIFrPN+frH10x8wo4XX+JsKaD3RhKdOnpUHYA2n",
-	"AphNsifWNm+qKNcwrcKhVn2UqwrupIJTyzIAPiqmY8zgjEyUvOUpmKWK0XS2P6Ypmqp8wDqk5wwcv7pe",
-	"UjzyBNDrCmtc9soEtB54tSZ2TmHKREI/FcmtbWkNTkzjOoHU1a64lkwTLjBTCyd5oomfGSxYP2cCf/HS",
-	"ruYD9kR3RbkGNFQXXHru19XJaBZe4OsEN7sc6KtcZXFcC0CYykE+ZsJAIlzUAcdSHmfKlu06D71mioxz",
-	"bYhdWcYMI302lIoRTW8tc26zznUnyHWzgKDk0/n7vVMC4rWEufYftifiPwdJ5030GwSDW1xM0YHIroNu",
-	"fdjBj6piwSTvZ1yPMP2tWM6KTIT5BcTo/wLcM4Ahn87f72s6ZAkBkI1YR7C4YzSeG3VhBToim86vr5m2",
-	"ujLVVbSrd1PX+6ImSho5kA0Q0Y0r/VehGFwDh+cIec23PR6tjF0gUDw+x1mdl6B+b8HnHYEEmFX6Wgoq",
-	"rOdwb3wEokr4I5ZNoseQ0T7LVjNoHJbgd+pn34ZJ4Tj1aqNijpFnUzrTxAraBmG8DS2OKjtoDuUbNosz",
-	"iBs2s7zLn/5qfdl+aekxFKn0C+rV+ZuX5M9HL/5EXHoySZmhHKBV3QY+j6f6QkZx47MMYmWR89RFTDnC",
-	"5rjJ4jkEPh94Xo5/On9n+ZAVD5Y53XABKr3b7CmhfZmbk35GxU0gHWAJRFvU4XD3okGWHuYQ4wqLXdSc",
-	"RsHjqst9C1c8ChYKNwtQzTkh6UykQh+Sth3wVPDBU2dkeXaxl3SFGg4Onz0/Ju1XHy7Ip4+vzi5fE82v",
-	"BUvxLszlxbu/7SVkZMwEL4/glaB+zjMDunVXWEM0o4bpPatgDzKZp8PMSsn2y+L/TzQokrdHex3y2mol",
-	"I6rBBy+noit6Hm97p0QzRl7hyj3vS8g5rrJ88NaYSSHqqUi7opzLP0fFxSv4DhqtpOW2bNHfmInVEotX",
-	"o2r/P3KWswgv/KV4Xj0Tl9RkxTQOiWWlz+GC+1bs8M9B3GwprDocsoHht+zKuynnE5yocfF8OymZSC6M",
-	"VfCJkFMIxbz7eHt0CtwRkZ/7mI3XURrlPlTWcbzhOo7vvw7vpFn4YVli1D0SoRpGYN3sVsMecrxEEw/m",
-	"CmbGVN84WxyvLj4/DO4xHtSsoklItOEqjqOreHb4w6plePXrKmpQfR4xuFdFRZlo498oL+edoiZcPDea",
-	"ZUO8nnYL0VmTK1GXELAiCywa1XSCZpmwQoJ1iU5bMHnrc3HQwKlVmqdUCa9qNhKzn/GFRRkb0z3LJLdK",
-	"YpuLPC7GG0tsrcHyWFTyuPrSceSliCcJMGqB2y2wneJAA1CtF3nEo94ofhXPRnmF4RJgdT4o/kRDzuiC",
-	"F/HBncnLmOCym9KbRaeibK94sXXQgX9VIGwnRARTzoXWAp5WrAE46+ZstlkobCkQTk4edP9BCC+2f+Tp",
-	"G3D4FVzMDzv1N66ZGKjZBPNEFvj4gsN6lfN8JaNfjss1Du/DFy9WKfhRDlnPRrZh9Dpl8bEiaTj9JrG0",
-	"33C4LMqYds2EdqLe7ZqzbIeXnBHBpjFu0m11W0Sxsbxl2l0X/W0zjzp6UuyWs+kib1g05zawvFa+8mBq",
-	"5Gr9rJj6yyrgbBYI/a7hfNdw7qHh1Mj7emStu/3iyXepDzS8PxMkdDV/Z16oB0mfsSW7CETE8yTHfS5i",
-	"rq/C/+yH4I0Q74n0wdCoNb6JP6uMQy53IoQu0hFcnSjfJO3Li3d/c0kcSRnv3jsl3DR1JcDRF/nQ8z5a",
-	"7SsL0cKh5UJ2KTEjJfPrkc8kmQfQJl6mJVUXNo6V1ewN0VpvtJ+NI2EbulRiUecCYXOVoaPc+cg/nb+H",
-	"TG3E3AQwyD7zzm7748iYSREoHkrlKgF5KOtOjWfnajyLuz3L1RSD1iAgr2tccX0V9y6E368MbTzL2kHI",
-	"OQrFY4isNSm5SgVGC4nhAaWt56txaNTQWbNw66gKGzKggvR9QaT+DGIZRYqAVHBBC3MNuqJ4zr5yDVZt",
-	"H2+r65FUZkRFqkkvV1kvIb15wPSSruh50PQgft4rwdMj7emID0ZkygWRt57T0TFEBDXhleDKXof8VMVQ",
-	"KGxGyhHRXI9abu9gckIW2X7bX7cAcO7Vcvwgi2TRQVDmBcipcAwa74oEHNuirovoJEVpOlfYbBhEozrk",
-	"Yj3nwtHBn49X2Z+L1sKGlUs24cz34Z8xXlgcJzgejZm09V7ADhNgce6OE/yuT54+TWeikwrdwYSQIMo4",
-	"7648OPphK9nmxkzs6u9WsNJF3Ax4aiPsXM1Oo3NU+WqDmeI1aAqEWMLKtuEw8kreY3mM3PybuIxCxrQe",
-	"c0GPQTlilasAWcGDEf/9CXmnhNaMVCJoXnf4F8H+l5WviCYMApU8KYVvApf0/n7x0wdfpnM6ktrJw5RN",
-	"mEiJtGLRv9s7WTffQKpougH55OqcwlRwTRCKoEJqZuV+MhgDXXF0eJj4VBNI1aS6lMWdbn5w8Hxww2bw",
-	"H9brEExiLwp89llmPz9iip10BS0TPYtwKOSBShFE0hNCq8JTBfLSagvVfLwwFfWU9KU1YRRbcNO7TAt/",
-	"/TUkTUe5gKetlUKjqvsVLy+gl6O3RYQy1LCXVjmMJFK2PQiwis4emVCutNXF3N3/GaTxsMVEJl/9Z3nl",
-	"iPjProRQ9DeeVnKTQm+nK0wU/RGqctb8uqCgQ25RWecorG5UfCdS6OhLDXRj3ou0SHipTYaZkX/KPsAa",
-	"QJyUyup0JK06wS1OzdYEfVl+adsnsxz+rlZU/OZzWR9q9fE8RP2panWfyHEthgZWX9x2PgzgpD0Y04PM",
-	"f5Uz0sa73HV3tcsr2sSa5nt1NToNzRpADMeFN5txxbH9yyxl2lylObui1+zKFauNJ9EBK7XrHUttADvT",
-	"nJEp5XCJp2AQIzDrmCD213ZZwIlk9HoPLpj4xNHSKSHzfrbk7gZW0w3W65Bi+ZrProsyrfhayMR4lhVL",
-	"N9LaqZoJUywPM6aElZN2lN5wuchOIwgGJL5amwl49QYI4CZZPPeIU7a8Xx5UesGU6CUwr0WgKG8sSs3E",
-	"nJBQPHtB/mgDpj94BrnRRQjrhFi2DXQ1wiPsCs1EupcQt07SxoTBvYQU7CIhnp9DxXJFheZMGF+OJ+kK",
-	"+zv3iZ19OriRw+Fe4qs+tymZMDWm9pRcdZ9TxA+ga+qKpXcF/IHV//YS4jgTOs+KKwn4PksJ7eeanZIJ",
-	"tXrPXjUlcwvCqVSigztNQYE/xWjqVfXoa580U9vJrdz1Ta/f5k2qGG1YGG+UI9X4nuLBfS4qTqgxTFlK",
-	"/V8/n+3/T7r/r4P9P38p/9u5+m/7X349SI6f3/17a1v3Gi1MtmG/A/4+lvFuJ9/Ect/8XGNW9+4OegEA",
-	"PtIdCZGlFT4EXmtfuQpu4kA09qpPNSv+PPZ/FqUewleKOgvhQ/h7zL+y1L9bBlavxlTXcctVBcZQNcfd",
-	"WUUPLj2AAgHegfuVEgPgJI0qin1m/ZGUN1svKrbow2C3vv1OsxwHXFhtScX1pEG1It7imWDFPRyEVdCp",
-	"a8Si2IBZmVlbW7tZsSjm69DNqy4YqKjMj+K4ckGSGwKV8Fhd5V0s/gP245WnjcVtvr28/Oiv0jjlNpz5",
-	"dF57HdAxA0Wm06jq59YKJdYGWNGrsjwWLaQlT+zwgF4hd9+m/T/2X70S+q/QOmj/gl8LanLF9k5d+BqL",
-	"DDSLR28tQIrK6+KaP/50cRk96yURQgz9BTAqqC6055pUWlxApwoarxcXdJT84EWISgZThfBrMNrg1/lq",
-	"MRtxojEX7/C9Z3NsKWnlgv+SM/fzfZ3W9cU83v549hKuJDoi1h6XCTZTaZDoSz4Jfw2ttoLOgr7wQyN1",
-	"IYbmZ6KIeH06f19UgizuV1jJ57WWaGRrndoXATksQciiNHXkahQlUxzk49BGZqm7mVg4AjoRw64rvGUX",
-	"3K5aNPJI1cYrvugMsK5Ybu0F3+ba237BZ+xvYOd1Rbuw+VyboSHW3QysWalIn9n/uNn3ErgW0QHHD1jJ",
-	"1jxu6H46hXoy0DWOTbiWKUuIo+KuAF8BVJ2Zs1TnQFqaqgVIwkfF9pzW1pl3UZVU5M56G5aAV5Ueyxhw",
-	"82+9kNI9FbNHZocYanTCu/1D0M7G4vVYgnzfTqJyXSxwFWuqP8lZJmmNlQABtr5MZ5g6FCoIi0782t4x",
-	"cGtzMmFOj2lY6T5o+hEt1opuUK+uYmqTfwrYFFnh6nYhdUGEhp0/GhsEMjcD2dhFE+kI4ddbfipGriwu",
-	"Xs5ISEBg8TlR0zFMxyt+wKdqCwi50A7JuGCk/bfXl+QpkvQe6bMRFynh5pQcOPnjJ2kAqJGrNj3Pzprc",
-	"s3tdLe4CtWenVEOpX8NSonm86ljjc6wtyho7i9rC6yDsPYUkWJ3GKkLMyjCQwSF09zqt2t4rWwJUoTE8",
-	"Fqh0mZS8fDtrZ8su3bdP+2uy8VoLaGWsAmnS9ZIoO0MU9OVwvjjTEhxLBPIl0+a86KcTjdyyGtL1zoVS",
-	"wTv8+jVucKY5Ng69GtcU4ljiYeBIe0KaMpox716Y0ng67aQUUg20Ai/SirvcS5wRfvNPdOiXuJ8PYu68",
-	"w3hH1Zr1hmwI1nKzUUTSbJArbmYXdsthx8WiBWEfOh6+8STx98+XrYVE14XSedbQJ09pbkZPwclvJQL+",
-	"6Zobk/bbi8MXxwl59oKMucgN08CIAPSAJdhosVgzVN2wcjXojrhgjZVZKe0eNFS++o//8/97e0XVbYhh",
-	"4dpgmE4I9rRVUIJRYUPbBuuA+yBiKJeoOXYtckhK58wJQUuhjUXgXQk2LAVv2QVXvgoFlFhxOfJQYgVb",
-	"aKZM8VuWIoSpv+VdvOPZjSbt4lrbqw8XXeGyMZlIsSLGXuKmq2awQPKRkwwJoemYQ1FEiLXCb2cf33UF",
-	"wq3TFV2BPoiyTTD7OmATQ3rzh+8SkIPHDgl60A9YE9oVCGY8vBPCOFZxwFzn/Qy2XVOg0Vqqf/98uYd1",
-	"GruiBgc65LxsYVyMwRrrUDF0QLOs3IxLW+iK3tf9sjU3vg5JDD2LMr1TxJiwMzJ+kmZa4id7MKLXFeW3",
-	"T8N5xlTdsJT0XC3JHmmPqaDX1nStQB8/vgcg6wpqN3/N0n1sJK3gQKxBqJ03hPR+7aLt022dkJ87nc6X",
-	"hHRDe8w+R5b4vy0HuuudgrOiK6r94S2Xghwz/2DourfYUdhEnVzyMdOGjifo5jt/85I8f/78z13BBfl0",
-	"+bJDoAoT/tir61XbI21fJGrvlLj0Qi5FV2DdJ3SplH1krWLjm8y6uvhYtqlV0pxD47OP71pJ65YpjUT6",
-	"DK7MWbV5wgSd8NZJ63nnoPMcuKUZARsMEBhEoNMb52+yWFjbA6qiZxubAgfMDYvYMaOdRoRcELvAd0Xb",
-	"shVrlyXkgo7ZBTfsLxdG8YFJyEdqRn95Sif86e0zWNReh7yp9ly2gO0KZYkYOtezFHwVgwxi+b4OIFRw",
-	"xPqPrv4HQK3AxXcpdDaxG0aJw7T5q0yX9Rper8dwpfjsXVWuOXO00sT+8OBga3OHTYYjPY7fAzURLuaa",
-	"N18ws1927o/JezxIPHY8zk4rWbPB8xFuNLb+AiBPg5b+8Mqz1a9UumLblw7/vPql+Z7iACvnpl71btlF",
-	"ulQtWic/f0laOh+PqTW/Lagt6bqrbaWzNCwwaokZ8ox/hhqrrS/2gwVFytyEJLmAwPZ3S8muj5GurWJe",
-	"Dnl6jgfpzvruywIqHjVBAG7Z7620DB149og5nCCDzEq4dA30emnfiLGL3y5+bYYnBWa8diBzotAHAqq7",
-	"X0CNpLUoolsnmMRToo37SD0rXzxMJSFbjFjVBlSdXLMOOXO/Qkp2hm3dqCDPDojuCnotIfA9sJoQS9Ft",
-	"PJaKkemIZ8xd+MLdWa1Gk7aZSmJoXxM9ovbIMJvaYY1VJcpFXUMscO/U1/YFHQEXgmvKqGEKK1ZbDRIR",
-	"UQqWOKzUbiPFTadgPTFh4IjioihzvWWa2hl7R4dqKKJPQ+IcycyqoTCoggNrSoOF93+nFFvD2S8VTVmE",
-	"ZJ2Xbv4I4ky+9Nxfsxh759q89vHfOXS0mlrrl5ypmXeenITldAqAr1W14S6Jf7jSpHO7n66URrvHtxfs",
-	"Y/aVDgwWJ2335rqp9vZc+z/sVuZSRsF5mEpjjSkfqeqBpR5buOtkWi55Ph4SJlPR/X99+RlzqK46X/5L",
-	"NHlqfg9WRUZvvCYULqK4IN2Ia4jU1a0M3G5xaC5tkrVsAa4q+Mq5c2F4ttHcK/jre6vrtxoMfIkBuAfl",
-	"wGXD2Sj/tYailTgIu07r29FKgnBEYnkY04YMuQKXqudfjmmt1kWK2xW1zO2tSz2f421VeH6kynj16M0/",
-	"Xn1IyIBqts+FZkJzw29rkfGXOvo8fPE8ioOxjwT3KOalWHB1L0o76AMD1xdU+7XCEDkPZgyRNl56xRg8",
-	"VvYNahq6ayS1ZO76wy1f1rdEVkWvpKVUBVD9lojKbsnhQn8GKBxQExLJcmJKlqjxlbZAVh8vG22BC76H",
-	"v/QwRxVyhMhrdDlO6Yxw0xVcF1lFoMQnvtsFup6KLwANwmDcr2tWAIlKXQGORYruIXUtxSFPyYjqUUzX",
-	"xlSytz5Us33vS9A0r5Hv5dkDzJzG0Nj9dFo5l6CX04gptlPcPjp4vvqlN1L1eZoygW80cKy8lGKYcQyz",
-	"HR0eNlnXREmrL1tu+1oYq3Lfn/TO0tRFDxqTHN6EKQXY0195eudCgQzzH6vI/AqeF8i8ypGCw9Pf/CEf",
-	"rX7jgzRvZC7SjbDinieLYHSHizLWlTcv77GtdeBJXE35GzPxo92u2IvxikunCuwYVdY8+Hue4zmja5No",
-	"IRXX8tC8S0F7mfj0uyqwoYGGJhkbGmhCrA2dufY7MwLVcS5zvOxB3fVEIiHUK4dDotg+Biy908llgTit",
-	"FQ9xXgh+Asn9wEIQkw13HH9YhtDOAn8MxP7t8cBHlIwvMY15G8LxKQ1bS29GlHk04DjJ6IBpQrOMmJFi",
-	"zFcKaVMy5lq73GfIN4FME4wicIMRSLgBrLuivM6MTiGnp7oG9U98QxgylXmWxtTVC5QBZQfth6PXco7f",
-	"EM1i8p+/hA2uTb/M3x0JPx5FYrdUNpfrwsBoHFGR3pNI8a7C5hQaDUCew0cfWkFy/YUi2PlWTsmYiqJA",
-	"jaXxKVOs6Cv0+8LOe+ta+5qJtFZHuSeGlRn+98Kw6gn/zbkzfMjKOTpyAeFIy/W5xiKT6I5QLkuFG+yL",
-	"TC6xAAgM1UZONJlKdQOKnClaJ89hNQRDg0bND8fvq22X7xzTf0Ae73uTxzl9CeHkm/NK7JqWQDkJOXbF",
-	"FbcJLWGadZ0Z+iN7SB77I6vV2GmWgZrkUvQwd1JOoY1fbkZMGDtlwW1372D9PMJeQLhSwvX6eROQZVCJ",
-	"VtT0W+u2kEYgatltkaFUY2sDMqVPsP4nHYyKi3+J70MLhfSwe3GlVy44LixD8vpVAh2K55rzYsEilnKT",
-	"4DdgzBpNjK2ajE7driiL1wUtjIFNYqWxATU0k9c5cFbLNSHvMZY+x7X56OD2gJgZNDyNYCgm5uLxFY5r",
-	"qeDSZXg49vm485hxNegIuc9FAGDsmul6FBeQ9Kjrn6zG3qDQVG2s7bxwiz1mJsHDhPt9kXWgIZdQ7Zw0",
-	"gBHQDc8VLqwJpWGXs2YYWZayiqxlh+HKbym2F3RwWhrdc6j8zcX3/B2GxQifJ86mMb5YqOzcX2d6CD20",
-	"0qNvx+Ey346rNlL2PRi25WCYM/sKBxn4dCDHg1Tq/jVF30B/dUOtMlW0Y4oiddGS6MGxeq750Y6datXu",
-	"VBEkn2/jCy5IbObrevnuFv8f0R8tx5PcoD1VdLkKnGByCI1uhaa3LCXF9c71mGyIpM3CugGK/kEDu9uK",
-	"03oM927ksmIs5putz3LqI7Z1p3awA7l1WVDzHyFuW3uqhUq9thq0w6DuKel5C/kEaoz0iiIjYdfsTlec",
-	"FXV/hnCDp7iBCh39CztaE4U+Vh1w9dOwNOyQuLZq9kUIrJT1CAm+yY2/1F1EAdz7OmaGYxx5F7L0MWLJ",
-	"ywnNR5MfheC+x5Nj8eS1RXNEgYRwQrVo/gq/xqtQdV2PhfymzGTfDWC1oVyC53ctZ0px+mRRZ6jNUX9A",
-	"YbOApw8YWH14PeZ7aHW7odWwkQy7ZSLw5vs6FTSz2DfDi3ib8Ulf/WIpY7zwg75phhh28lrKDz1MvjnP",
-	"YVHKpD8jrvClR4ninO/jO/QNzB5GNaw2jdyx97Dozfbdfbgj96EgYb0dj7vroGyEjTX0xYSI/D3LfrdZ",
-	"9t7aLfLrSa4rbuKm517vtKk93oNd8IugneofwW+zAeE+koOmaL1LlM8HxrLFeO2syKSAlF7IYMCki6If",
-	"cdlCuN2sh3BSaSC8V3h+BPRIhHQLzDULmv8591FXhP6jML/idSTnzhMV924jdPx0xVyv5LAXOy6m3g+0",
-	"E2n/KJ6gFcTrXUGPQ8TffUExX9A91YOim2KtyPBO5odDOpyhBudw7U+0LypoCCXXGRUF+u3epMB+ccU9",
-	"6aRITLAMKxrgdWBeHTnDqnxLbc5LHPJNW5xnrurmapPT1UBsY2cGrDOJN1T2vjkrNCgTiZUr1MwnfAa4",
-	"4lBg8+vqQemwJTfOYVTvFJOPrTC8eHu2f/jiGC5Lg+Dv1Nwpv3TFdh5C+HnEeBxbtzr7isvlCMBv8G75",
-	"IwotAJ61cMuqqr78Z7X+aHN6cOXGQvbZ0NYt8XiVpXuOpc+++2PnzBwLlcppbnBs9cZqzflsXwrVqR6u",
-	"9iqKHssiQfDs/QFs1+BIn2gyZoam1NANhNRmsR/LAZYrQZ9gxDetAxXNN5fqP75m8zen7FQLfgeog4d7",
-	"H2/7JxQQD6F/BF1id6x7YA/VP4yTfTuO8gqSNcaxisoAQyMaQ/UUPkhoMzSgwnXecKaIVfzc9IvqMqoZ",
-	"BbZ+96fv1J9eHEyZOWe86bwmntTrKPHDPXhwrmDVkwLv/gDqyGaE/hDudCz9W1z6K/IQ3dqeaDJlfV8E",
-	"WdeVpHlgEfYozuNluOo9x4+Ds787HnfO3PXTgsdJRTQzwOUiRe/XkIeu0dpy9fuzH/RNa+Bh38ulSriH",
-	"SdUNiZfQv0E/ZLGdxWyY4vQ3cz+eFS1huYZ2sImdgwpsXgUde6ATInQ0qrbDSrBzLN6fdhWRoaN3307Q",
-	"Z/Z7J2ETRbjWHeku6/qE7SVdMaXa92sly5rFQsHYomEqKdvBdsUa/WCpSCu18qZ2MVBBtiva8w1foYEQ",
-	"dsQgA6rUjPQqnbeh/HEPVw3QsPupDvF5rD3SpoLwFGfVhs5c+BZYxEBJDa5gxZneg6vtSdlSzh/XCEK7",
-	"vixFL94E/KQr9Igevjj+Szc/OHg+GLGv0GV5/+Lt2eGLYx9yBU35hs18g6yycTi8xnodciZm5PDrV98I",
-	"mKCReEqomJmRhSrLoPYpUSzlig2Mp7yhzDI5ZSmcmJDuHLvCTsSxa4LzfCvu5+/TwY0cDhPyQ9ngxioT",
-	"WdYhH8Ke4l0BjdABhyZUGewKZcp+nhywMMzK0RaWfDBynaOnlJuucC7NcX1ZVt8m92E0gGoz8R3bsUUH",
-	"4O/5Yru6bjotsKkxGw9CwH5sQ695iLrfr+vdK+HLM9+CS4YNjDX2JU6hiLlmFaun6fHW2621p3iwC0Zw",
-	"WUqeP0Ii2Ab0+WiJYFgwu9ILvJTfHfKKWwaGJVo9+qZKTvRq/CUzVluhdSfy8FGM4hVU4O3ix6GG7xlV",
-	"sYyqLYrTp4bpbVfrs1aUVdZ7YUv0HnFtea1+Gir2bbghQ0kKhIvtu6wpofm1YCnJOERwZxXSTUCP1UVo",
-	"3inpbWrI2Fo3VsuG8q9doa2xAfdvyhbEWA4Qu75DS4RMV9b0RJOMauOVcbj5WzR5NvgtYblGHxrpDkYs",
-	"xaQUnmWEksODA7eiBCRnV/QKe+2EQLePXkzzvmR6h2IvaHi9oiZFtbn1d11prmArGNUWxSsoSoScbkKg",
-	"1W5jc82pf/5yl/wadIT++YulQmvpebrNVdY6abnmqUCjbgW/+gJTUAvPfqZajEuHz7BYYfDAX0sLHrkO",
-	"QMET9OEFD1w0I5zMZVKWT3x9s+BRAau7L3f/GQAA//8=",
+	"7H3/chs50tiroPh9VaaSES3Lsm5PqquK1j/Ovs/r9UlyOZWlI4IckMRpCHABjGjeRlX5Nw+SPNj3JCl0",
+	"AzMYEkMOKYla37r8j8XBDIBG/+5G92+tgZxMpWDC6NbJb60pVXTCDFPw18tcaans/1KmB4pPDZeiddK6",
+	"HDPSE+yruRrAiB6RQ2LGjEwVu+Ey12RKR6zTSlrcDv81Z2reSlqCTljrpIXvtJKWHozZhNrPT+jX90yM",
+	"zLh18uzg8ChpTbgofkhaZj61L2qjuBi1bm+T1rvUvgZfn1IzLj/O01bSUuzXnCuWtk6Mylk40VCqCTV2",
+	"nDDHRy2YiE/ySTgNF4aNmIJ53vMJN8sAeGfYRJMpUys3msHL4fQpG9I8M62TFweJ3TRO/eLgYO1CztlQ",
+	"MT1+KeU1Z8XeB/hnMWOaCt1X8pqpK4Uv1IH58MXxMlxvLej0VArN4Px/pOk5+zVnGkAwkMIwAf+l02nG",
+	"B9RC4+lUyX7GJv/1H9qC5rdgun9XbNg6af3b0xLHnuJT/fQjvoWTLmOXwmlJKpkmQhoyoWYwBhw7+/iO",
+	"BC+Q9oRm9lhZSv528fOHhMyUFCNi95aQXFwLORNkyFmWJqRPU1Kg+F6ndZu0XkoxzPhg5zscjKkYMTJw",
+	"02sy42ZMZmNqCNdEG6lYStqUGHrNBLHnmxAqiOz/gw0M0YZnGeGC5JrhPt5I1edpysTON6JYyoThNNMk",
+	"lXBYNMvkjJgx10ROmaJ4TpQoRtN9PZBTRoy025KCUDJT3LByIGzTHjIOmY2ZYoQSzbS2n+GaCMZSluK2",
+	"P0jzRuYi3eWuP0ii88HYnQUsw4/e4SrOxJxIM2aKMKWkIu2jgxcJOXr2PCGWoZAXB88t8AQQTUoN7VPN",
+	"LPhyoRgdjGk/c6hzKeVPVMwdqeudIpCUZELFnAwpz1hKqDFsMjX6lChm1JzQoWEKdjDiN5YO8kmfKStu",
+	"NBtIkWrLe8eMpk5indu39s/sW/bPekGwxGLt2j4JmpuxVPyfbNcIdUMznoa0tLCxz58/75/lZmyfDqhh",
+	"jXZXMnbY3FTJAdPaHvxrYbiZ73KPn1mW7SOfTkg/N4TaPeeM9BWj15pQovKMeUUilRPKxSnpAW7rHjBA",
+	"TSzeIi/vgFR089plnQ3s3i4tzwBFRlmGYjgKMgoPr4x/ugCfpMW+Trli+oqLZWF/gZhGcmF4BqvDzzkG",
+	"5V6157WIVEkLhlzh77+1mLAC/pfWj4wqplpfYppNeai/VJdd+VhlxeV3kCPZic+mvAYWA8WoYekVNRWF",
+	"KKWG7Rs+Ya2kHjwr3hF5llnM8si49A2eRhWwZZhlVJurXK9e4trpUCOKHPVUsSH/GldqAcJPNBlypY0V",
+	"0YoOrDKcECOJYgM5EtwyUdOJQQkk2zoSgVO5gJG3SSvXTF01howd7fe1vHg5E0xFFraAVKAh+3mDbzqQ",
+	"+W0UgKqc/sLpJCE2rULDlzAMSDFNuV00zT4GaDmkmWbJAqZWsW6BnXjJhkSojZxqMpPqmovRKRHshimU",
+	"frSvmYDzaobqHr4Vk+RgjUWyxdkvnEoF9ushCRhDs+znYevkl9WTFpzgNllkBQU/rKGEU6LHVnuWIpsT",
+	"KQZsPXbhJ5c38CXYwnuOBkV1MdzaVJX/NNyVn4oqRedwhKVlaj+zhlUskgfMXv1I7DxesYzfWHNvWdik",
+	"qWJaR5mP129iKkiyFWse0gnP5oF0OUqOv8SYx5ALrsd35KqNWRWAz+12o/0oRp3K4aVlPrUvWF4jxZCP",
+	"wL7XczGwVvdkKpVlQ6niQxMRqHbsQKq0OY9VTIOFHiOKfKqNYnTyRBMq9MwqopbLzIER/UP2CRMpS+Oy",
+	"wTj+53c1ZSK1z5KWyoXA/6WIU8zyZVSIW0mrn8nBNfxP51OmtLV9LDCoGLDMDontGmG2CSbFpEQJuwLP",
+	"kgK9i6Pymwuwe/n8C8BWsLyy0CqKrqK5+2AgBf0+FgN5fePU7kVV1cRcbp/HkqQ8JdyckC4IbfLh7KfX",
+	"3VZCush04W/S/rd3rxJSPN/DAUrm1o568/dXH/CHlOspNYMxU91WFF83IVlrXNaL9grMyu2PpTZ1VFkD",
+	"8IBKG5PzNUffAPtKJ9MMThnxt4MOmDS2oYm1kkZx9XE1P1m/cs3UDR+wbT8QI1OgHdhoCdYq8QaTJg7D",
+	"yl26A6zF0fugNkT2xyK1N8C7Lgw1uV4pr5dZvnsIHN6zf6sV5VlKxjIDZr9Waq6W+gXXv9p8JVYbJ3Rw",
+	"LeQsY+mINVsP6PANhHOzD+kczdS7fCiguJViF/dbyF4DrmIrhYgcEgpepFyxKEdrqpGsXWshylch/MVc",
+	"DC5g4CLSFsKykKPLCFARpYuntQz2mLj1EI3SA2dZ+loppLkqNYB3JX4OzolONaEklcawlEypGRMujISj",
+	"6Mt0nthzoaWXHTw3nc247ALEcEmrt/RWxpjUVr4OYU8/AoIzknJwnlnK1+aJJqi8aEKVRcOhtYqDnfal",
+	"zBgFC2X4axqxs97LGVMDqlkCzn+ZG7RoFeUZFyML4yjgGgs/Pr05qgq/w4PnnYPOs2fPO39qpO5Pb46u",
+	"nKC8m91gPxRAdhlEMKKB2tpkquPFTR88O0n7P5ycNN308X1t+njtpo+vVjmkUpaxEQVKg1HI8VCbU8wa",
+	"P4hykc3+6U8nz05Onq7SKhaWeh/QR9bEmLib804aplepXwOZo/IcUbAMzSKC5KWcTHPD0gQiVJoZY1dw",
+	"AgC15EzGFCONfcYEsTsgQ6lIJsUIIhAU3U1Wk2LqiSYwzT7EJ7rC7ou0X736cPHj+c//8fr86uLy7P3r",
+	"q7M3l6/PE+KivuTwiIz3Tgg3To4hvAnXRGYpfAZnoQaYKDfOj6WZMEQKRqhIyYxq4tiaXxwdSVK82umK",
+	"d0Z7bYFpMqFz0mfEchc5JHbGTldEudT9GI3A60o2ukD7C1TheJSj2ipBLPOEZYa0jLnL9LuAlB5DPJYt",
+	"4FS9fVonds48qDd0b3ruHHgaj4/WEUfS+rov6ZTvD2TKRkzss69G0X1DR/BNCCOBetKSEw7qwDxBm8DO",
+	"dhvwx51Ne1xMG7C6B58dp/Lz39ac3XZ+6VBDcAkdlWVHJH8l9WJNgkvz7dqvX4Hr+DYQ9wuwfQAEqsjy",
+	"tTCowbgHwbBN11WPkveNgoFUC2Y6Ojg4iNkYbKBYrRcSxAYOOSUjJpgCcdD+z//zf8mzwx9Inxu9txj+",
+	"WEz+CTDwh+XdQlLGzyKbI/iWVHKL1l9WEtUGIQpQ3m+T9YMuECwQTbB/34drwk3+OJ4JO/lHagbj7VnQ",
+	"rnlOid/L3KeBtrtyRGMKqePnFwXdVOG1AT1tHPJy3/6ycklBHt0Gx1y37AtmML0KBxAutGE0tQqeYwfW",
+	"fpSC3QvhL23rvRxxsd2OplTrmVTp5lmf1fD3ArNely8anlcQ8S5WEzu8n1jEV5ib8dWEmbGMOQhENTNk",
+	"qOSEZBZW6BQJ0trAZnORIJfZ5hM8ovGcbRwZmyVcwDrv5hfbPP0BM1p4jb+pgNYTTXjq5Fl5ANZwKoDZ",
+	"JHtiY/OminIN0yocatVHuargTio4tSoD4KNiOsYMzshUyRueglmqGE3n+xOaoqnKB6xDes7A8avrJcVP",
+	"ngB6XWGNy16ZgNYDr9bUzilMmUjopyK5tS2twYlpXCeQutoVI8k04QIztXCSJ5r4mcGC9XMm8Bcv7Wo+",
+	"YE90V5RrQEN1yaXnnq5PRrPwAl8nuNnlQF/lKovjWgDCVA7yCRMGEuGiDjiW8jhTtmzXeeg1U2SSa0Ps",
+	"yjJmGOmzoVSMaHpjmXObdUadINfNAoKST+fv904JiNcS5tp/2J6I/xwknTfRbxAMbnExRQciuw669WEH",
+	"P6qKBdO8n3E9xvS3YjlrMhEWFxCj/wtwzwCGfDp/v6/pkCUEQDZmHcHijtF4btSFFeiIbDofjZi2ujLV",
+	"VbSrd1PX+6KmSho5kA0Q0Y0r/VehGNwAhxcIecO3PR6tjV0gUDw+x1mdl6B+b8HnHYEEmFX6WgoqrOdw",
+	"b3wEokr4Y5ZNo8eQ0T7L1jNoHJbgd+pnvw+TwnHq9UbFAiPPZnSuiRW0DcJ4W1ocVXbQHMrXbB5nENds",
+	"bnmXP/31+rL90spjKFLpl9Sr8zcvyZ+PXvyJuPRkkjJDOUCrug38PZ7qCxnFjc8yiJVFzlMXMeUIm+Mm",
+	"i+cQ+HzgRTn+6fyd5UNWPFjmdM0FqPRus6eE9mVuTvoZFdeBdIAlEG1Rh8PdiwZZephDjCssdlFzGgWP",
+	"qy73LVzxKFgo3CxANeeEpHORCn1I2nbAU8EHT52R5dnFXtIVajg4fPb8mLRffbggnz6+Ort8TTQfCZbi",
+	"XZjLi3d/3UvI2JgpXh7BK0H9nGcGdOuusIZoRg3Te1bBHmQyT4eZlZLtl8X/n2hQJG+O9jrktdVKxlSD",
+	"D17ORFf0PN72TolmjLzClXvel5BzXGX5w1tjpoWopyLtinIu/zsqLl7Bd9BoJS23ZYv+xkytlli8GlX7",
+	"/56znEV44a/F79UzcUlNVkzjkFhW+gIuuG/FDv8cxM09hVWHQzYw/IZdeTflYoITNS6ebyclU8mFsQo+",
+	"EXIGoZh3H2+OToE7IvJzH7PxOkqj3IfKOo63XMfx3dfhnTRLD1YlRt0hEaphBNbNbjXsIcdLNPFgrmBm",
+	"QvW1s8Xx6uLzw+Ae40HNKpqERBuu4ji6imeHP6xbhle/rqIG1ecxg3tVVJSJNv6N8nLeKWrCxe9Gs2yI",
+	"19NuIDprciXqEgLWZIFFo5pO0KwSVkiwLtHpHkze+lwcNHBqleYZVcKrmo3E7Gd8YVnGxnTPMsmtktjm",
+	"Io/L8cYSW2uwPBaVPK6+dBx5KeJJAoxa4nZLbKc40ABUm0Ue8ai3il/Fs1FeYbgEWJ0Pij/RkDO65EV8",
+	"cGfyKia46qb0dtGpKNsrXmwddOBfFQj3EyKCKRdCawFPK9YAnHV7NtssFLYSCCcnD7r/IIQX2z/y9C04",
+	"/Bou5oed+hvXTAzUfIp5Ikt8fMlhvc55vpbRr8blGof34YsX6xT8KIesZyP3YfQ6ZfGxImk4/TaxtN9x",
+	"uCzKmHbNhHai3u2as9wPLzkjgs1i3KTb6raIYhN5w7S7Lvr7Zh519KTYDWezZd6wbM5tYXmtfeXB1Mj1",
+	"+lkx9Zd1wNkuEPpdw/mu4dxBw6mR9/XIWnf7xZPvSh9oeH8mSOhq/s6iUA+SPmNLdhGIiOdJTvpcxFxf",
+	"hf/ZD8EbId4T6YOhUWt8G39WGYdc7UQIXaRjuDpRvknalxfv/uqSOJIy3r13Srhp6kqAoy/yoRd9tNpX",
+	"FqKFQ8uF7FJixkrmo7HPJFkE0DZephVVF7aOldXsDdFab7WfrSNhW7pUYlHnAmFzlaGj3PnIP52/h0xt",
+	"xNwEMMj+5p3d9uHYmGkRKB5K5SoBeSjrTo1n52oyj7s9y9UUgzYgIK9rXHF9FfcuhN+vDG08y8ZByAUK",
+	"xWOIrDUpuUoFRkuJ4QGlbearcWjU0FmzdOuoChsyoIL0fUGk/hxiGUWKgFRwQQtzDbqi+J195Rqs2j7e",
+	"VtdjqcyYilSTXq6yXkJ6i4DpJV3R86DpQfy8V4KnR9qzMR+MyYwLIm88p6MTiAhqwivBlb0O+bmKoVDY",
+	"jJQjorketdzeweSELLP9tr9uAeDcq+X4QRbJsoOgzAuQM+EYNN4VCTi2RV0X0UmK0nSusNkwiEZ1yMVm",
+	"zoWjgz8fr7M/l62FLSuXbMOZ78I/Y7ywOE5wPBozbeu9gB0mwOLcHSd4rk+ePk3nopMK3cGEkCDKuOiu",
+	"PDj64V6yzY2Z2tXfrmGly7gZ8NRG2LmenUbnqPLVBjPFa9AUCLGCld2Hw8greY/lMXLzb+MyChnTZswF",
+	"PQbliHWuAmQFD0b8dyfknRJaM1KJoHnd4V8E+19VviKaMAhU8qQUvglc0vvbxc8ffJnO2VhqJw9TNmUi",
+	"JdKKRf9u72TTfAOpoukG5JOrcwpTwTVBKIIKqZmV+8lgDHTF0eFh4lNNIFWT6lIWd7r5wcHzwTWbw39Y",
+	"r0Mwib0o8Nlnmf38mCl20hW0TPQswqGQBypFEElPCK0KTxXIS6stVPPxwlTUU9KX1oRRbMlN7zIt/PXX",
+	"kDQd5QKettYKjaruV7y8hF6O3iIIZfLpMksE62RQn3dqFXu8zwtZslhnjrpSt1jKl7SBClkCIbmETKUy",
+	"cMZUzPECPl408vmRfqd2mw4wdq97kIRepi3Yc8SKSrlqVDdigc0GO4tyV0MNe2mV5UhiadujBFYV2iNT",
+	"ypW2uqmrhTCHtCa2nNjlqyGtrqQRf+xKKkWf8bSSqxV6f12hpuhDqFJa83TJYIFcq7LuU1jtqfhOpPBT",
+	"HXRj3py0SACqTQ6ak3/IPsAaQJyUyvtsLK16xS2NzTcEfVmO6r5PZjX8Xe2s+E3wsl7W+uN5iHpc1WpH",
+	"keNaDpWsv8jufDogWXowpgc3IVTOSBvvttfdXS+vrBPDJxWdsFKz1NCsAcRwXHjTG1cc27/MUqbNVZqz",
+	"KzpiV654bzypEESLXe9EagPYmeaMzCiHS00FgxiDmcsEsU/bZUErktFRyeuqhR9l3s9W3GXB6sLBeh1S",
+	"rF7z2agoW4uvhUyMW3brlm6ktds1E2aJFQvcoN5yuchOIwgGJL5euwt49RYI4CZZPveIk7q8bx9UvsEU",
+	"8RUwr0WgKG8sSu/EnLJQTHxJ/mgDrhDwlHKji5DeCbFsG+hqjEfYFZqJdC8hbp2kjQmUewkp2EVCPD+H",
+	"Cu6KCs2ZML48UdIV9jn3ia59OriWw+Fe4qtgtymZMjWh9pRctaNTxA+ga+qKx3cF/IHVEPcS4jgTOhOL",
+	"Kxr4PksJ7eeanZIptXrgXjVF9R6EU2lUBHe8goKHitHUmy7R1z5ppu4n13TXN99+nzfLYrRhYbxVzljj",
+	"e5sHd7m4OaXGMGUp9X/+crb/P+j+Pw/2//yl/G/n6r/tf/ntIDl+fvvvrfu652lhch/+DMDfx3Jm2Mm3",
+	"8WRsf64xL8TuDnoJAD7yHwkZphU+BF58X8kLbiZBdPqqTzUr/jz2fxalL8JXiroT4Y/w94R/Zal/tww0",
+	"X02oruOW6wquoWqOu7OKHlwCAQUCvCV3K60GwEkaVVj7zPpjKa/vvcjask+H3fh2RM1yPnBhtSUmN5MG",
+	"1QqBy2eCFQhxUNVaV2zArMysrTXerHgW83X5FlUXDNxU5kdxXLkwyg2ByoCsrhIxFkMC+/HK08byNt9e",
+	"Xn70V4ucchvOfLqovQ7ohIEi02lUBfXeCkfWBpzRy7Q6Ni+kJU/seIFeMnf/qP3f91+9EvpH8L/sX/CR",
+	"oCZXbO/UhfOx6EKz+Py9BYxReV1e88efLy6jZ70iYoqh0ABGBdWF9lyTypNL6FRB483ipI6SH7woU8lg",
+	"qhB+DUYbPF2snrMVJ5pw8Q7fe7bAlpJWLvivOXOP7+rEry9u8vans5dwRdMRsfa4TLC5TIPEZ/JJ+Gt5",
+	"tRWFlvSFHxqpCzE0PxNFBPDT+fuiMmZx38RKPq+1RCN9m9QCCchhBUIWpbojV8UomeEgH5c3MkvdTc3C",
+	"EdCJGHZd4S274LbZspFHqjZe8UVngHXFamsv+DbX3vYLPmOfgZ3XFe3C5nNtl4ZYhzSwZqUifWb/42bf",
+	"Q590Bxw/YCVb87ih++kU6utAFz025VqmLCGOirsCfAVQhWfBUl0AaWmqFiAJfyq257S2zqKLqqQid9b3",
+	"YQl4VemxjAE3/70XlrqjYvbI7BBDr054t38I2vtYvJ5IkO/3k7hdFxtdx5rqT3KeSVpjJUDAsS/TOaZS",
+	"hQrCshO/tpcO3GKdTpnTYxpW/g+aoESL16Ib1KurmOrlfwVsiqxwffuUuiBCw04ojQ0CmZuBbOyiiXTI",
+	"8OstPxUjVxYXL2ckJCCw+Jyo6Rim4xVQ4FO1BZVcaIdkXDDS/uvrS/IUSXqP9NmYi5Rwc0oOnPzxkzQA",
+	"1NhV315kZ03uHb6uFruBWrwzqqH0sWEp0Txeha3xOdYWqY2dRW0hehD2nkISrNZjFSFmZRjI4BC6e51W",
+	"bS+aewJUoTE8Fqh0maS9ejsbZw+v3LdPg2yy8VoLaG2sAmnS9dYoO2UU9OVwvjjTEhwrBPIl0+a86C8U",
+	"jdyyGtL1zoVSwTv8+jVucKY5NlK9mtQUJlnhYeBIe0KaMpqx6F6Y0Xh68bQUUg20Ai/SirvtK5wRfvNP",
+	"dOiXuJsPYuG8w3hH1Zr1hmwI1nKzUUTSbJArbuYXkLcRdKAsWjL2oQPkG08Sf/t82VpK/F0qJWgNffKU",
+	"5mb8FJz8ViLgn67ZM2m/vTh8cZyQZy/IhIvcMA2MCPNHLJZg48lizVCFxMrVoFvkkjVWZum0e9Bg+uo/",
+	"//f/6+0VVcghhoVrg2E6IdjjV0FJSoUNfhusA+7HiKFcoebYtcghKZ0zJwQthbZPooGSdFga37ILrnxV",
+	"Dig54+4MQMkZbCmaMsVvWIoQpv7We/GOZzeatItrfq8+XHSFy05lIsUKIXuJm66awQKJOk4yJISmEw5F",
+	"IiHWCs/OPr7rCoRbpyu6An0QZdtk9nXApob0Fg/fJWQHPzsk6EF/ZE1oVyCY8fBOCONY1QJzv/cz2HZN",
+	"wUprqf7t8+Ue1q3sihoc6JDzsqVzMQZrzkMF1QHNsnIzLm2hK3pf98tW5fg6JDH0LMr0ThFjwk7R+Ema",
+	"aYmf7MGIXleU3z4N55lQdc1S0nO1NXukPaGCjqzpWoE+fnwPQNYV1G5+xNJ9bKyt4ECsQaidN4T0fuui",
+	"7dNtnZBfOp3Ol4R0Q3vM/o4s8X9ZDnTbOwVnRVdU++VbLgU5d/6HoetmY0dhU3lyySdMGzqZopvv/M1L",
+	"8vz58z93BRfk0+XLDoGqVPiwV9e7t0favmjW3ilx6ZZciq7AOljoUin76lrFxjfddX0CsIxVq6Q5h8Zn",
+	"H9+1ktYNUxqJ9BlcIbRq85QJOuWtk9bzzkHnOXBLMwY2GCAwiECnNy7e7LGwtgdURc82NkkOmBsW9WNG",
+	"O40IuSB2xe+KtmUr1i5LyAWdsAtu2F8ujOIDk5CP1Iz/8pRO+dObZ7CovQ55U+1BbQHbFcoSMXTyZyn4",
+	"KgYZxPJ9XUSoaIn1MF09FIBagYvvUuj0YjeMEodp86NMV/Ve3qzncqUY721VrjlztNLU//Dg4N7mDpsu",
+	"R3o+vwdqIlwsNLO+YGb/JRxSnbzHg8Rjx+PstJING14f4UZj6y8A8vRHmhaws688W/9KpUu4fenwz+tf",
+	"WuyxDrBybup175ZdtUvVonXyy5ekpfPJhFrz24Lakq676lc6S8OCq5aYIe/6F6g52/piP1hQpMxNSJJL",
+	"CGyfW0p2fZ10bVX3csjTczxId9a3X5ZQ8agJAnDLfm+kZejAs8fM4QQZZFbCpRug10v7Roxd/H7xazs8",
+	"KTDjtQOZE4U+EFDd/RJqJK1lEd06wSSeEm3cR+pZ+fJhKgnZYsSqNqDq5Jp1yJl7CinqGba5o4I8OyC6",
+	"K+hIQuB7YDUhlqLbeCIVI7Mxz5i7AIe7s1qNJm0zk8TQviZ6TO2RYXa5wxqrSpSLGkEscO/U1zoGHQEX",
+	"gmvKqGEKK3hbDRIRUQqWOKzUbiPFza9gPTFh4Ijioij7fc80tTP2jg7VUESfhsQ5lplVQ2FQBQc2lAZL",
+	"7/+LUmwNZ79UNGURknVeusUjiDP50nM/YjH2zrV57eO/C+hoNbXWrzlTc+88OQnLCxUA36iKxW0S/3Cl",
+	"aen9frpSKu4O316yj9lXOjBYrLXdW+gu29tz7RCxe5tLGQXnYSqNNaZ8pKoHlnps4a6za7nkxXhImExF",
+	"9//55RfMobrqfPkv0eSpxT1YFRm98ZpQuJjjgnRjriFSV7cycLvFobmyadiqBbgq6WvnzoXh2VZzr+Gv",
+	"762u32ow8CUG4B6UA5cNeKP81xqKVuIg7Dqtb0crCcIRieVhTBsy5Apcqp5/Oaa1XhcpblfUMre3LvV8",
+	"gbdV4fmRKuPVozd/f/UhIQOq2T4XmgnNDb+pRcZf6+jz8MXzKA7GPhLco1iUYsFVxijtoA8MXF9Q/dgK",
+	"Q+Q8mDFE2ngJGGPwWOk4qPHorpHUkrnrl7d6Wd8SWRW9o1ZSFUD1WyIquyWHC/05oHBATUgkq4kpWaHG",
+	"V9okWX28bDwGLvgePulhjirkCJHX6HKc0Tnhpiu4LrKKQIlPfPcPdD0VXwAahMG4X9e8ARKVugIcixTd",
+	"Q2okxSFPyZjqcUzXxlSytz5Uc//el6CJYCPfy7MHmDmNobF7dFo5l6C31ZgptlPcPjp4vv6lN1L1eZoy",
+	"gW80cKy8lGKYcQyzHR0eNlnXVEmrL1tu+1oYq3LfnfTO0tRFDxqTHN6EKQXY0994eutCgQzzH6vI/Ap+",
+	"L5B5nSMFh6e/+0M+Wv/GB2neyFykW2HFHU8WwegOF2WsK/de3mPb6MCTuJryV2biR3u/Yi/GKy6dKrBj",
+	"VNnw4O94jueMbkyihVTcyEPzLgXtZerT76rAhoYimmRsaKApszZ07toRzQlUC7rM8bIHddcTiYRQrxwO",
+	"iWL7GLD0TieXBeK0VjzERSH4CST3AwtBTDbccfxhFUI7C/wxEPv3xwMfUTK+xDTm+xCOT2nYans7osyj",
+	"AcdpRgdME5plxIwVY75ySpuSCdfa5T5DvglkmmAUgRuMQMINYN0V5XVmdAo5PdUV+HjiG+SQmcyzNKau",
+	"XqAMKDuKPxy9lnP8jmgWk//8JWxwbfpl/suR8ONRJHaPZQu5LgyMxjEV6R2JFO8qbE+h0QDkOXz0oRUk",
+	"128pgp1v5YxMqCgK1FganzHFij5L/1rYeWdda18zkdbqKHfEsDLD/04YVj3hvzp3hg9ZOUdHLiAcabk+",
+	"11h0E90RymWpcIN9osklFgCBodrIqSYzqa5BkTNFK+kFrIZgaNC4+uH4fbUN9a1j+g/I432v9jinLyGc",
+	"fHNeiV3TEignIceuuOK2oSVMs64zQ39iD8ljf2K1GjvNMlCTXIoe5k7KGbQ1zM2YCWOnLLjt7h2sn8fY",
+	"GwlXSrjePG8Csgwq0Yqa/nPdFtIIRC27LTKUamJtQKb0CdZDpYNxcfEv8X15obAgdnOu9A4Gx4VlSF6/",
+	"SqBj80KzYixYxFJuEvwGjNmgqbNVk9Gp2xVlMb+gpTOwSaw0NqCGZnKUA2e1XBPyHmPpc1ybjw5uD4iZ",
+	"QQPYCIZiYi4eX+G4lgouXYaHY3+fdB4zrgYdMve5CACMXURdz+YCkh51/S/rsTcoNFUbazsv3GKPmUnw",
+	"MOF+X3QeaMglVDsnDWAEdAd0hQtrQmnY9a0ZRpalrCJr2WG48luK7QUdrVZG9xwqf3PxPX+HYTnC54mz",
+	"aYwvFio799eZHkIPrfQs3HG4zLcnq42UfQ+G3XMwzJl9hYMMfDqQ40Eqdf+aom+gv7qhVpkq2lNFkbpo",
+	"0fTgWL3QDGrHTrVqt64Iki+2NQYXJDY3dr2Nd4v/j+iPlpNpbtCeKrp+BU4wOYTGv0LTG5aS4nrnZkw2",
+	"RNJmYd0ARf+ggd37itN6DPdu5LJiLOabbc5y6iO2dad2sAO5dVlQ8x8hblt7qoVKvbEatMOg7inpeQv5",
+	"BGqM9IoiI2EX8U5XnBV1f4Zwg6e4gWot69KO1kShj1UHXP00LA07JK7NnH0RAitlPUKCb3LjL3UXUQD3",
+	"vo6Z4RhH3oUsfYxY8mpC89HkRyG47/HkWDx5Y9EcUSAhnFAtmr/Gr/EqVF03YyG/KzPZdwNYbyiX4PmX",
+	"ljOlOH2yrDPU5qg/oLBZwtMHDKw+vB7zPbR6v6HVsLEOu2Ei8Ob7OhU0s9g3x4t42/FJX/1iJWO88IO+",
+	"aYYYdjZbyQ89TL45z2FRyqQ/J67wpUeJ4pzv4jv0Dd0eRjWsNtHcsfew6FX33X24I/ehIGG9HY+7m6Bs",
+	"hI019MWEiPw9y363Wfbe2i3y60muK27ipude77SpPd6DXfCLoL3sH8FvswXhPpKDpmhFTJTPB8ayxXjt",
+	"rMikgJReyGDApIuiP3PZUrndrKdyUmmovFd4fgT0jIR0C8w1C5ohOvdRV4T+ozC/4nUk584TFfduI3T8",
+	"dMVC7+iwNz0upt4PtBNp/yieoDXE611Bj0PE331BMV/QXdUD17tzVFdGH98tk6UtE/AVB7EDCDdJUcQN",
+	"nxD4bFdwoY3KB1CY7oS8evXh4sfzn//j9fnVx08/vn/38gqq3LvamhzIMcF2/jOuGdw5wCLvmHHkFwBd",
+	"YVif0OkUSnZmkqa+jCHHx32mDRnlTOu9GBmDJLQbf1BSshPUBS8ATPtDOuBiVHayfrzkPmqKQxUM6v8U",
+	"7V24djgQohhGHtZHAnXRrbNWJfFBjIc7CZyh5igK/HZFKw2hZJRRUbC33R8H9iMs7uEnReKLFYjRBILG",
+	"54FVH1f6NC5xyDft0ThzVV3XuzRcjc02dv7AOqZ4A2rvm/NyBGVIsTKKmvuE4gBXHApsXw4hKE23oqIB",
+	"jOqdYnK7VbYu3p7tH744BkYPimWnpmbBpSvm9BDKlUeMx/GlVGdfU7wAAfgN1i54RKUIgEdoWLnZaybV",
+	"+rbN6cGVswvZZ0NfSonH6zwp51ha77u/f8GMtlCpnOYWx1bvDKk5n/uXQnWqh6vti6LHskgQPHt/AN9I",
+	"cKRPNJkwQ1Nq6BZCarvYouUAq5WgTzDim9aBiuauK/UfXxP8m1N2qgXlA9TBw71LNOcTCoiH0D+CLsQ7",
+	"1j2wR+8fJohzP4GYCpI1xrGKygBDIxpD9RQ+SGhjNaDCdXZxpohV/Nz0y+oyqhkFtn6P1+w0XlMcTJmZ",
+	"abzpvCGe1Oso8cM9eHCuYNWTAu/+AOrIdoT+EOEaLC1dXCot8lzd2p5o8H061NF1JY8eWIQ9SnBiFa76",
+	"yMTj4Oy/HI87Z+56c8HjJDj1gctFmipsIA9dI7/V6vdnP+ib1sDDvqorlXAPk6obEoscfIN+yGI7y9lW",
+	"xelv5348K1oOcw3thhM7BxXYHA06QkGnTeiYVW23lmBnYryf7ypuQ8f4vp2gz+z3TsImnVA2INK92PWh",
+	"20u6Yka17wdMVjUjhoLERUNeUrYb7ooN+g1TkVZqMc7sYqBCcVe0FxsKQ4Mq7LhCBlSpOelVOrtDee0e",
+	"rhqgYfdTHeLzpHukTQXhKc6qDZ279ABgEQMlNbiCFWd6D0onJGXLQn9cY0gd8GVPevEm8yddocf08MXx",
+	"X7r5wcHzwZh9hS7e+xdvzw5fHPuQPmjK12zuG7CVjenhNdbrkDMxJ4dfv/pG0wSNxFNCxdyMLVRZBrV1",
+	"iWIpV2xgPOUNZZbJGUvhxIR059gVdiKOXTmc51txP3+fDq7lcJiQH8oGSlaZyLIO+RD2rO8KaLQPODSl",
+	"ymDI0pT9YjlgYZj1pS0s+WDsOpPPKDdd4Vyak/qyv74N88NoANVm9Tu2Y4sO09/zEXd1nXlWYFNjNh6k",
+	"GPixDb3mIep+vw56p4RCz3wLLhk2yNbY9zqFIvmaVayepsdbb7fWnuLBLhjBZSl5/giJhlvQ56MlGmJB",
+	"9kqv+VJ+d8grbhkYlgD26JsqOdXr8ZfMWW0F4J3Iw0cxitdQgbeLH4cavmfsxTL27lGcPjVM33c1SGtF",
+	"WWW9F7bc7xHX9tnqp6Fi34YbWJSkQLjYHs6aEpqPBEtJxiGCO6+QbgJ6rC5C805Jb1NDJta6sVo2lBfu",
+	"Cm2NDbjfVba4xnKTuRnICeT1Qm/cYE1PNMmoNl4Zh5vlRRNxg98Slmv0GSa5sRSTUniWEUoODw7cihKQ",
+	"nF3RK+y1EwLdZHoxzfuS6R2KvaCh+pqaJ9Xm6d91pYWCwGBUWxSvoCgRcrYNgVa72S00P//ly23yW9Bx",
+	"/JcvlgqtpefpNldZ66TlmvMCjboV/OYLmEGtRfuZarE3Hf6GxTCDH/y1x+An12Eq+AV9eMEPLpoRTuYy",
+	"KctffP284KcCVrdfbv9/AAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -72,6 +72,9 @@ type Deps struct {
 	// WebhookSender sends the webhooks' test notifications (nil: a sender
 	// announcing an unknown version).
 	WebhookSender *notify.Sender
+	// PublicURL is the broker's address as routers reach it
+	// (DDNSBROKER_PUBLIC_URL), for the router setup; "" when not set.
+	PublicURL string
 }
 
 // DefaultStaleAfter is DDNSBROKER_STALE_AFTER's default.
@@ -94,6 +97,7 @@ type Server struct {
 	// staleAfter flags hosts not seen for longer.
 	staleAfter time.Duration
 	webhooks   *notify.Sender
+	publicURL  string
 }
 
 var _ StrictServerInterface = (*Server)(nil)
@@ -124,7 +128,7 @@ func New(d Deps) *Server {
 		store: d.Store, broker: d.Broker, box: d.Box, log: d.Log, clientIP: d.ClientIP, proxies: d.TrustedProxies,
 		params: d.PasswordParams, access: access, bearer: auth.NewBearer(d.Store, access), spec: spec,
 		validate: newValidator(), logins: newLogins(d.LoginLimits, d.PasswordParams), staleAfter: d.StaleAfter,
-		webhooks: d.WebhookSender,
+		webhooks: d.WebhookSender, publicURL: strings.TrimRight(d.PublicURL, "/"),
 	}
 }
 

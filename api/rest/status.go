@@ -5,6 +5,15 @@ import (
 	"time"
 )
 
+// GetSetup tells the web app the broker's address as routers reach it.
+func (s *Server) GetSetup(context.Context, GetSetupRequestObject) (GetSetupResponseObject, error) {
+	out := Setup{}
+	if s.publicURL != "" {
+		out.PublicUrl = &s.publicURL
+	}
+	return GetSetup200JSONResponse(out), nil
+}
+
 // GetStatus counts hosts, records and deliveries.
 func (s *Server) GetStatus(ctx context.Context, _ GetStatusRequestObject) (GetStatusResponseObject, error) {
 	st, err := s.store.Status(ctx)

@@ -107,7 +107,8 @@ func runServe(ctx context.Context, env *environ, args []string) error {
 	ntf := notify.New(st, box, webhooks, ncfg, log)
 
 	api := rest.New(rest.Deps{Store: st, Broker: brk, Box: box, SecretKey: cfg.SecretKey, Log: log, ClientIP: clientIP,
-		TrustedProxies: cfg.TrustedProxies, StaleAfter: cfg.StaleAfter, WebhookSender: webhooks})
+		TrustedProxies: cfg.TrustedProxies, StaleAfter: cfg.StaleAfter, WebhookSender: webhooks,
+		PublicURL: cfg.PublicURL})
 
 	mounts := []func(*echo.Echo){dyn.Register, api.Register, frontend.Register}
 	if cfg.MetricsToken != "" {

@@ -25,6 +25,7 @@ const repo = resolve(frontendDir, '..');
 const binary = resolve(repo, process.env.DDNSBROKER_E2E_BINARY ?? 'bin/ddnsbroker');
 const shots = resolve(process.env.DDNSBROKER_E2E_SCREENSHOTS ?? join(frontendDir, 'test-results', 'screenshots'));
 const ADMIN_PASSWORD = `e2e-${randomBytes(9).toString('base64url')}`;
+const PUBLIC_URL = 'https://ddns.example.test';
 const WAIT = 30_000;
 
 function freePort() {
@@ -127,6 +128,7 @@ describe('admin web app', { timeout: 240_000 }, () => {
 				DDNSBROKER_SECRET_KEY: randomBytes(32).toString('base64'),
 				DDNSBROKER_ADMIN_PASSWORD: ADMIN_PASSWORD,
 				DDNSBROKER_RETRY_BASE: '1s',
+				DDNSBROKER_PUBLIC_URL: PUBLIC_URL,
 				DDNSBROKER_LOG_LEVEL: 'info'
 			},
 			stdio: ['ignore', 'pipe', 'pipe']
@@ -229,13 +231,21 @@ describe('admin web app', { timeout: 240_000 }, () => {
 		ctx.secret = (await page.getByTestId('secret').textContent()).trim();
 		assert.ok(ctx.secret.length >= 16, `secret ${ctx.secret}`);
 
+		// The setup uses the configured public URL (DDNSBROKER_PUBLIC_URL),
+		// not the address the browser happens to use.
 		const panel = page.getByTestId('setup-panel');
-		const fritz = `${ctx.base}/nic/update?hostname=<domain>&myip=<ipaddr>,<ip6addr>&ip6lanprefix=<ip6lanprefix>`;
+		const fritz = `${PUBLIC_URL}/nic/update?hostname=<domain>&myip=<ipaddr>,<ip6addr>&ip6lanprefix=<ip6lanprefix>`;
 		await panel.getByText(fritz, { exact: true }).waitFor();
 		await panel.getByText(ctx.secret, { exact: true }).waitFor();
 		await panel.getByRole('tab', { name: 'ddclient' }).click();
-		const ddclient = await panel.getByTestId('setup-code').textContent();
-		for (const line of ['protocol=dyndns2', `server=127.0.0.1:${ctx.base.split(':')[2]}`, 'login=home.example.org', `password='${ctx.secret}'`, `use=web, web=${ctx.base}/myip`]) {
+		let ddclient = await panel.getByTestId('setup-code').textContent();
+		for (const line of ['protocol=dyndns2', 'ssl=yes', 'server=ddns.example.test', 'login=home.example.org', `password='${ctx.secret}'`, `use=web, web=${PUBLIC_URL}/myip`]) {
+			assert.ok(ddclient.includes(line), `ddclient config lacks ${line}:\n${ddclient}`);
+		}
+		// The admin can still type the address the routers use.
+		await panel.getByLabel('Broker URL as your router reaches it').fill(ctx.base);
+		ddclient = await panel.getByTestId('setup-code').textContent();
+		for (const line of ['ssl=no', `server=127.0.0.1:${ctx.base.split(':')[2]}`, `use=web, web=${ctx.base}/myip`]) {
 			assert.ok(ddclient.includes(line), `ddclient config lacks ${line}:\n${ddclient}`);
 		}
 		// the tabs work with the arrow keys
