@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -15,7 +14,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/labstack/echo/v4"
 
 	"github.com/ddnsbroker/ddnsbroker/api/auth"
 	"github.com/ddnsbroker/ddnsbroker/api/store"
@@ -179,15 +177,7 @@ func BenchmarkDyndns2Endpoint(b *testing.B) {
 	seedHosts(b, dbURL, hosts, 3, upstream.URL+"/nic/update", hash)
 	srv := serveProc(b, "server", map[string]string{"DDNSBROKER_DATABASE_URL": dbURL, "DDNSBROKER_LOG_LEVEL": "error"})
 
-	bare := echo.New()
-	bare.HideBanner, bare.HidePort = true, true
-	bare.GET("/nic/update", func(c echo.Context) error { return c.String(200, "nochg 192.0.2.1\n") })
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	go http.Serve(ln, bare)
-	defer ln.Close()
+	bare := bareServer(b)
 
 	req := func(base string, host int, ip string) *http.Request {
 		r, _ := http.NewRequest("GET", fmt.Sprintf("%s/nic/update?hostname=h%05d.bench.example&myip=%s", base, host, ip), nil)
@@ -202,7 +192,7 @@ func BenchmarkDyndns2Endpoint(b *testing.B) {
 	var gen atomic.Int64
 	only := os.Getenv("BENCH_ONLY") // bare, nochg or changed: one path (for profiling)
 	for r := 0; r < runs && (only == "" || only == "bare"); r++ {
-		bareRuns = append(bareRuns, load(clients, dur, func(i int) *http.Request { return req("http://"+ln.Addr().String(), 0, "192.0.2.1") }, nil))
+		bareRuns = append(bareRuns, load(clients, dur, func(i int) *http.Request { return req(bare, 0, "192.0.2.1") }, nil))
 	}
 	for r := 0; r < runs && (only == "" || only == "nochg"); r++ {
 		nochgRuns = append(nochgRuns, load(clients, dur, func(i int) *http.Request { return req(srv.URL(), i%hosts, nochgIP(i%hosts)) },
