@@ -56,6 +56,14 @@ type Protocol interface {
 	Send(ctx context.Context, settings json.RawMessage, t Target) Outcome
 }
 
+// Combiner is a Protocol that, with some settings, publishes both families
+// of a record in one request (t.Address and t.Other). When a claim holds
+// both families' jobs of such a record, the dispatcher sends them once,
+// together, instead of telling the upstream the same pair twice.
+type Combiner interface {
+	Combines(settings json.RawMessage) bool
+}
+
 // Dispatcher claims due deliveries from the outbox and sends them. Several
 // dispatchers (one per replica) can share one database.
 type Dispatcher struct {
@@ -216,15 +224,37 @@ func (d *Dispatcher) claim(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	for _, j := range jobs {
-		d.slots <- struct{}{}
-		d.mu.Lock()
-		d.running[j.ID] = struct{}{}
-		d.mu.Unlock()
+	for _, unit := range d.together(jobs) {
+		for _, j := range unit {
+			d.slots <- struct{}{}
+			d.mu.Lock()
+			d.running[j.ID] = struct{}{}
+			d.mu.Unlock()
+		}
 		d.wg.Add(1)
-		go d.run(ctx, j)
+		go d.run(ctx, unit)
 	}
 	return len(jobs), nil
+}
+
+// together groups claimed jobs into what is sent at once: a record's two
+// families in one request when its protocol sends both (Combiner), every
+// other job alone. A claim never holds two jobs of one (record, family).
+func (d *Dispatcher) together(jobs []store.Job) [][]store.Job {
+	var units [][]store.Job
+	single := map[int64]int{} // record → its unit still without a partner
+	for _, j := range jobs {
+		if c, ok := d.protocols[j.Protocol].(Combiner); ok && c.Combines(j.Settings) {
+			if i, ok := single[j.RecordID]; ok {
+				units[i] = append(units[i], j)
+				delete(single, j.RecordID)
+				continue
+			}
+			single[j.RecordID] = len(units)
+		}
+		units = append(units, []store.Job{j})
+	}
+	return units
 }
 
 func (d *Dispatcher) serviceSlot(id int64) chan struct{} {
@@ -238,15 +268,22 @@ func (d *Dispatcher) serviceSlot(id int64) chan struct{} {
 	return s
 }
 
-func (d *Dispatcher) run(ctx context.Context, j store.Job) {
+// run sends a unit of jobs (one, or a record's two families together) and
+// records the outcome of each.
+func (d *Dispatcher) run(ctx context.Context, unit []store.Job) {
 	defer func() {
 		d.mu.Lock()
-		delete(d.running, j.ID)
+		for _, j := range unit {
+			delete(d.running, j.ID)
+		}
 		d.mu.Unlock()
-		<-d.slots
+		for range unit {
+			<-d.slots
+		}
 		d.wg.Done()
 		d.Wake() // a slot is free
 	}()
+	j := unit[0]
 	svc := d.serviceSlot(j.ServiceID)
 	select {
 	case svc <- struct{}{}:
@@ -254,19 +291,29 @@ func (d *Dispatcher) run(ctx context.Context, j store.Job) {
 		return
 	}
 	start := time.Now()
-	out := d.send(ctx, j)
+	out := d.send(ctx, unit)
 	<-svc
 	if d.cfg.Observe != nil && ctx.Err() == nil {
 		d.cfg.Observe(j.Protocol, out.Result, time.Since(start))
 	}
 	if ctx.Err() != nil {
-		return // shutting down: the lease brings the job back
+		return // shutting down: the lease brings the jobs back
 	}
+	for _, j := range unit {
+		d.record(ctx, j, out, len(unit) > 1, start)
+	}
+}
+
+// record stores the outcome of one job and logs it.
+func (d *Dispatcher) record(ctx context.Context, j store.Job, out Outcome, together bool, start time.Time) {
 	f := d.finish(j, out)
 	held, err := d.store.FinishDelivery(ctx, j, d.worker, f)
 	log := d.log.With("delivery", j.ID, "record", j.RecordID, "fqdn", j.FQDN, "family", j.Family,
 		"address", j.Address.String(), "service", j.ServiceID, "attempt", j.Attempts, "outcome", out.Result.String(),
 		"duration_ms", time.Since(start).Milliseconds())
+	if together {
+		log = log.With("both_families", true)
+	}
 	switch {
 	case err != nil:
 		log.Warn("recording a delivery outcome failed; the lease will bring it back", "err", err)
@@ -279,12 +326,18 @@ func (d *Dispatcher) run(ctx context.Context, j store.Job) {
 	}
 }
 
-func (d *Dispatcher) send(ctx context.Context, j store.Job) Outcome {
+// send makes one request for the unit: its first job, and with a partner,
+// the partner's address as the other family's.
+func (d *Dispatcher) send(ctx context.Context, unit []store.Job) Outcome {
+	j := unit[0]
 	p, ok := d.protocols[j.Protocol]
 	if !ok {
 		return Outcome{Result: Failed, Message: fmt.Sprintf("protocol %q is not supported by this version", j.Protocol)}
 	}
 	t := Target{FQDN: j.FQDN, Family: j.Family, Address: j.Address, Other: j.Other, Username: j.Username}
+	if len(unit) > 1 {
+		t.Other = unit[1].Address
+	}
 	if j.Password != nil {
 		pw, err := d.box.Open(j.Password, j.PasswordKey)
 		if err != nil {

@@ -454,3 +454,34 @@ func TestTwoDispatchersDeliverEveryJobOnce(t *testing.T) {
 		t.Logf("jobs per worker: %v (both dispatchers usually share the work)", byWorker)
 	}
 }
+
+// A service that takes both families in one request (dyndns2 "combined")
+// hears a router's new pair once, not once per family, and both families
+// are delivered by that request; a change of one family alone is sent
+// with the other's current address.
+func TestCombinedServiceGetsBothFamiliesInOneRequest(t *testing.T) {
+	f := newFixture(t)
+	if _, err := f.st.Pool.Exec(context.Background(), `UPDATE services SET settings = settings || '{"combined": true}' WHERE id = $1`, f.svc.ID); err != nil {
+		t.Fatal(err)
+	}
+	r := f.record(t, "a.example.com", 32, "0.0.0.0", 64, "::1")
+	f.dispatcher(t, fastConfig())
+	f.update(t, broker.Addresses{IPv4: netip.MustParseAddr("192.0.2.1"), IPv6: netip.MustParseAddr("2001:db8:1:2::99")})
+	delivered := func(v4, v6 string) func() bool {
+		return func() bool {
+			s4, s6 := f.state(t, r.ID, 4), f.state(t, r.ID, 6)
+			return s4.State == "delivered" && s4.Delivered.String() == v4 && s6.State == "delivered" && s6.Delivered.String() == v6
+		}
+	}
+	waitFor(t, "both families delivered", 5*time.Second, delivered("192.0.2.1", "2001:db8:1:2::1"))
+	time.Sleep(300 * time.Millisecond) // a second request would have come by now
+	if hits := f.up.hits(); len(hits) != 1 || hits[0].MyIP != "192.0.2.1,2001:db8:1:2::1" {
+		t.Fatalf("upstream got %+v, want one request with both addresses", hits)
+	}
+	f.update(t, broker.Addresses{IPv4: netip.MustParseAddr("192.0.2.2"), IPv6: netip.MustParseAddr("2001:db8:1:2::99")})
+	waitFor(t, "the new IPv4 delivered", 5*time.Second, delivered("192.0.2.2", "2001:db8:1:2::1"))
+	time.Sleep(300 * time.Millisecond)
+	if hits := f.up.hits(); len(hits) != 2 || hits[1].MyIP != "192.0.2.2,2001:db8:1:2::1" {
+		t.Fatalf("upstream got %+v, want a second request with the new IPv4 and the IPv6", hits)
+	}
+}

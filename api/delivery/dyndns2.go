@@ -350,6 +350,13 @@ func (p Dyndns2) Send(ctx context.Context, settings json.RawMessage, t Target) O
 	return p.Client.Send(ctx, Dyndns2Settings{URL: s.URL, UsernameIsFQDN: s.UsernameIsFQDN, UseMyIPv6: s.UseMyIPv6}, job)
 }
 
+// Combines implements Combiner: combined and use_myipv6 services take both
+// families in one request.
+func (p Dyndns2) Combines(settings json.RawMessage) bool {
+	var s dyndns2Service
+	return json.Unmarshal(settings, &s) == nil && (s.Combined || s.UseMyIPv6)
+}
+
 func (j *Job) set(family int, a netip.Addr) {
 	if family == 4 {
 		j.IPv4 = a

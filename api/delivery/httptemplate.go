@@ -252,6 +252,20 @@ func classifyHTTPTemplate(status int, location, body string, rule successRule) (
 	return Failed, withBody
 }
 
+// Combines implements Combiner: a template that places both an IPv4 and an
+// IPv6 value (and no separate IPv6 URL) publishes both families at once.
+func (p *HTTPTemplate) Combines(settings json.RawMessage) bool {
+	var s httpService
+	if readSettings(settings, &s) != nil || s.URLIPv6 != "" {
+		return false
+	}
+	all := s.URL + s.Body
+	for _, v := range s.Headers {
+		all += v
+	}
+	return strings.Contains(all, "{ipv4}") && (strings.Contains(all, "{ipv6}") || strings.Contains(all, "{prefix}"))
+}
+
 // templateValues are the placeholder values of one delivery, unescaped.
 func templateValues(t Target) map[string]string {
 	vals := map[string]string{"fqdn": t.FQDN, "username": t.Username, "password": t.Password,

@@ -319,3 +319,27 @@ func TestHTTPTemplateBadSettingsFail(t *testing.T) {
 		})
 	}
 }
+
+func TestHTTPTemplateCombines(t *testing.T) {
+	p := delivery.NewHTTPTemplate(nil, "test")
+	for settings, want := range map[string]bool{
+		`{"url": "https://x.example/u?h={fqdn}&ip={ip}"}`:                                         false,
+		`{"url": "https://x.example/u?v4={ipv4}&v6={ipv6}"}`:                                      true,
+		`{"url": "https://x.example/u?v4={ipv4}", "body": "prefix={prefix}", "method": "POST"}`:   true,
+		`{"url": "https://x.example/u?v4={ipv4}", "headers": {"X-V6": "{ipv6}"}}`:                 true,
+		`{"url": "https://x.example/u?ip={ipv4}", "url_ipv6": "https://x.example/u?ipv6={ipv6}"}`: false,
+		`{"url": "https://x.example/u?v6={ipv6}"}`:                                                false,
+		`not json`: false,
+	} {
+		if got := p.Combines([]byte(settings)); got != want {
+			t.Errorf("Combines(%s) = %v, want %v", settings, got, want)
+		}
+	}
+	d := delivery.Dyndns2{}
+	for settings, want := range map[string]bool{`{"url": "https://x.example/nic/update"}`: false,
+		`{"url": "https://x.example/nic/update", "combined": true}`: true, `{"url": "https://x.example/", "use_myipv6": true}`: true} {
+		if got := d.Combines([]byte(settings)); got != want {
+			t.Errorf("dyndns2 Combines(%s) = %v, want %v", settings, got, want)
+		}
+	}
+}
