@@ -100,3 +100,60 @@ func TestAttemptLimiterWaitEndsWithContext(t *testing.T) {
 		t.Fatal("the refunded token is not available")
 	}
 }
+
+// Attempts waiting for a token are served in the order they came: each
+// success hands its token to the longest-waiting attempt, and a newcomer
+// queues behind them even when it arrives just as a token is handed on.
+func TestAttemptLimiterServesWaitersInOrder(t *testing.T) {
+	l := NewAttemptLimiter(NewKeyedLimiter(rate.Every(time.Hour), 1, 100))
+	first, _, err := l.reserve(context.Background(), "nat")
+	if err != nil || first == nil {
+		t.Fatalf("first reservation: %v", err)
+	}
+	queued := func() int {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if p := l.pending["nat"]; p != nil {
+			return len(p.waiters)
+		}
+		return 0
+	}
+	const n = 8
+	var mu sync.Mutex
+	var order []int
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			release, _, err := l.reserve(context.Background(), "nat")
+			if err != nil || release == nil {
+				t.Errorf("attempt %d refused: %v", i, err)
+				return
+			}
+			mu.Lock()
+			order = append(order, i)
+			mu.Unlock()
+			release(false)
+		}()
+		for deadline := time.Now().Add(5 * time.Second); queued() != i+1; time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("attempt %d did not queue", i)
+			}
+		}
+	}
+	first(false)
+	wg.Wait()
+	for i, got := range order {
+		if got != i {
+			t.Fatalf("served in order %v, want 0..%d", order, n-1)
+		}
+	}
+	if len(order) != n || len(l.pending) != 0 {
+		t.Fatalf("served %v, reservations left %v", order, l.pending)
+	}
+	// The token came back: a new attempt gets it at once.
+	if again, _, err := l.reserve(context.Background(), "nat"); err != nil || again == nil {
+		t.Fatalf("after the line: %v", err)
+	}
+}
