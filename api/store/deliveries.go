@@ -137,7 +137,7 @@ type Job struct {
 // an older job of its (record, family) is still running, so addresses reach
 // the upstream in order.
 //
-// It is planned afresh on every call (claimMode): the queue swings from empty
+// It is planned afresh on every call (planEachCall): the queue swings from empty
 // to thousands of rows in seconds, and a generic plan cached while it was
 // small made each claim take 300 ms with a queue of 3,000 (130 deliveries/s
 // instead of 1,100).
@@ -159,7 +159,7 @@ func (q *Queries) ClaimDeliveries(ctx context.Context, worker string, limit int,
 		RETURNING d.id, d.record_id, r.host_id, d.family, d.address, d.attempts, d.reason, r.fqdn, r.username, r.password,
 			coalesce(r.password_key, ''), s.id, s.protocol, s.settings, s.credentials, coalesce(s.credentials_key, ''),
 			(SELECT o.desired FROM record_states o WHERE o.record_id = d.record_id AND o.family = 10 - d.family)`,
-		claimMode, limit, lease, worker)
+		planEachCall, limit, lease, worker)
 	if err != nil {
 		return nil, mapErr("claim deliveries", err)
 	}
@@ -176,10 +176,11 @@ func (q *Queries) ClaimDeliveries(ctx context.Context, worker string, limit int,
 	return out, mapErr("claim deliveries", rows.Err())
 }
 
-// claimMode runs a statement as an unnamed prepared statement, which
+// planEachCall runs a statement as an unnamed prepared statement, which
 // PostgreSQL plans for the values of each call instead of reusing a generic
-// plan: for claims over queues whose size changes by orders of magnitude.
-const claimMode = pgx.QueryExecModeCacheDescribe
+// plan: for claims over queues whose size changes by orders of magnitude,
+// and searches whose best plan depends on the pattern.
+const planEachCall = pgx.QueryExecModeCacheDescribe
 
 // ExtendLeases keeps a worker's running jobs leased while it still works on them.
 func (q *Queries) ExtendLeases(ctx context.Context, worker string, ids []int64, lease time.Duration) error {

@@ -197,11 +197,21 @@ func (q *Queries) RecordsPage(ctx context.Context, p RecordPage) ([]Record, erro
 	if p.Search != "" {
 		c.add("r.fqdn LIKE $?", "%"+likeEscape(strings.ToLower(p.Search))+"%")
 	}
+	// A rare part of a name is found through the trigram index (migration
+	// 8), a common one by walking the names in order: with a search, the
+	// plan depends on the pattern, so it is made per call.
+	args := func() []any {
+		if p.Search != "" {
+			return append([]any{planEachCall}, c.args...)
+		}
+		return c.args
+	}
 	if p.State == "" {
 		if p.AfterID != 0 {
 			c.add("(lower(r.fqdn), r.id) > (lower($?), $?)", p.AfterFQDN, p.AfterID)
 		}
-		return q.records(ctx, recordSelect+` WHERE `+c.sql()+` ORDER BY lower(r.fqdn), r.id LIMIT `+c.limit(p.Limit), c.args...)
+		sql := recordSelect + ` WHERE ` + c.sql() + ` ORDER BY lower(r.fqdn), r.id LIMIT ` + c.limit(p.Limit)
+		return q.records(ctx, sql, args()...)
 	}
 	// In a state, the page is one range of the (state, name_key, record_id)
 	// index, where name_key is lower(fqdn): a record with both families in
@@ -210,12 +220,13 @@ func (q *Queries) RecordsPage(ctx context.Context, p RecordPage) ([]Record, erro
 	if p.AfterID != 0 {
 		c.add("(st.name_key, st.record_id) > (lower($?), $?)", p.AfterFQDN, p.AfterID)
 	}
-	return q.records(ctx, `SELECT `+recordColumns+` FROM (
+	sql := `SELECT ` + recordColumns + ` FROM (
 		SELECT DISTINCT ON (st.name_key, st.record_id) st.name_key, st.record_id
 		FROM record_states st JOIN records r ON r.id = st.record_id
-		WHERE `+c.sql()+` ORDER BY st.name_key, st.record_id LIMIT `+c.limit(p.Limit)+`) p
-		JOIN records r ON r.id = p.record_id`+recordStates+`
-		ORDER BY p.name_key, p.record_id`, c.args...)
+		WHERE ` + c.sql() + ` ORDER BY st.name_key, st.record_id LIMIT ` + c.limit(p.Limit) + `) p
+		JOIN records r ON r.id = p.record_id` + recordStates + `
+		ORDER BY p.name_key, p.record_id`
+	return q.records(ctx, sql, args()...)
 }
 
 // DeliveriesPage lists a record's jobs, newest first, before the id beforeID

@@ -100,3 +100,42 @@ func TestRecordsPageByState(t *testing.T) {
 		}
 	}
 }
+
+// Search by part of a name has a trigram index where pg_trgm can be
+// created, as in the test cluster; either way it finds the same records.
+func TestRecordSearchHasATrigramIndex(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	var n int
+	if err := st.Pool.QueryRow(ctx, `SELECT count(*) FROM pg_indexes WHERE indexname = 'records_fqdn_trgm'`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("trigram index: %d, %v", n, err)
+	}
+	h := mustHost(t, st, "router.example.com")
+	s := mustService(t, st, "svc")
+	for _, name := range []string{"www.example.com", "mail.example.com", "www.example.org", "w.example.net"} {
+		if _, err := st.CreateRecord(ctx, newRecord(h, s, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for q, want := range map[string][]string{
+		"WWW.":     {"www.example.com", "www.example.org"},
+		"example":  {"mail.example.com", "w.example.net", "www.example.com", "www.example.org"},
+		"w":        {"w.example.net", "www.example.com", "www.example.org"},
+		"100%_":    nil,
+		"ample.ne": {"w.example.net"},
+	} {
+		for range 7 { // past the point where a prepared statement would switch to a generic plan
+			rows, err := st.RecordsPage(ctx, store.RecordPage{Search: q, Limit: 10})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, r := range rows {
+				got = append(got, r.FQDN)
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("search %q: %v, want %v", q, got, want)
+			}
+		}
+	}
+}

@@ -270,7 +270,7 @@ func (q *Queries) ClaimWebhookDeliveries(ctx context.Context, limit int, lease t
 			WHERE (x.state = 'pending' AND x.next_attempt_at <= now()) OR (x.state = 'running' AND x.lease_until < now())
 			ORDER BY x.next_attempt_at, x.id LIMIT $1 FOR UPDATE OF x SKIP LOCKED)
 		RETURNING d.id, d.webhook_id, d.event, d.payload, d.attempts, w.url, w.secret, coalesce(w.secret_key, '')`,
-		claimMode, limit, lease)
+		planEachCall, limit, lease)
 	if err != nil {
 		return nil, mapErr("claim webhook deliveries", err)
 	}
