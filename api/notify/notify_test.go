@@ -505,8 +505,8 @@ func TestFeedWaitsForOpenTransactions(t *testing.T) {
 	if err := tx.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := f.notifier.Feed(ctx); err != nil || n != 2 {
-		t.Fatalf("feed after the commit: %d, %v", n, err)
+	if n := feedUntil(t, f, 2); n != 2 {
+		t.Fatalf("feed after the commit queued %d, want 2", n)
 	}
 	// Concurrent feeds queue each event once.
 	for range 20 {
@@ -537,9 +537,32 @@ func TestFeedWaitsForOpenTransactions(t *testing.T) {
 	for n := range total {
 		sum += n
 	}
-	if sum != 20 {
-		t.Errorf("concurrent feeds queued %d, want 20", sum)
+	// Transactions of other tests on the cluster may hold the horizon back
+	// a moment: what the concurrent feeds left is queued by the next ones.
+	if sum += feedUntil(t, f, 20-sum); sum != 20 {
+		t.Errorf("feeds queued %d, want 20", sum)
 	}
+}
+
+// feedUntil feeds until want notifications are queued (other transactions
+// on the cluster, such as other packages' tests, can hold the horizon back
+// for a moment), then once more to see that nothing more comes; it returns
+// how many were queued.
+func feedUntil(t *testing.T, f *fixture, want int) int {
+	t.Helper()
+	sum := 0
+	for deadline := time.Now().Add(10 * time.Second); sum < want && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		n, err := f.notifier.Feed(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum += n
+	}
+	n, err := f.notifier.Feed(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sum + n
 }
 
 func TestSign(t *testing.T) {
@@ -564,8 +587,8 @@ func TestNewWebhookIsNotToldAboutOlderEvents(t *testing.T) {
 	if _, err := f.st.Pool.Exec(ctx, insert, f.host.ID, "after the webhook"); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := f.notifier.Feed(ctx); err != nil || n != 1 {
-		t.Fatalf("feed: queued %d, %v; want 1", n, err)
+	if n := feedUntil(t, f, 1); n != 1 {
+		t.Fatalf("feed queued %d, want 1", n)
 	}
 	var msg string
 	if err := f.st.Pool.QueryRow(ctx, `SELECT payload->>'message' FROM webhook_deliveries`).Scan(&msg); err != nil || msg != "after the webhook" {
