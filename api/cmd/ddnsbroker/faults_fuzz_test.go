@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,9 @@ import (
 
 // fuzzTime is how long each fuzz target runs in `make test-faults`.
 const fuzzTime = 60 * time.Second
+
+// minFuzzExecs is the fewest inputs a target must have run in fuzzTime.
+const minFuzzExecs = 10_000
 
 // fuzz runs `go test -fuzz` on one target for fuzzTime with one worker (the
 // machine is shared). A crasher fails the test; go writes it to the
@@ -28,7 +32,11 @@ func fuzz(t *testing.T, pkg, target string) {
 	if err != nil {
 		goBin = "/usr/local/go/bin/go"
 	}
-	cmd := exec.Command(goBin, "test", "-run", "^$", "-fuzz", "^"+target+"$", "-fuzztime", fuzzTime.String(), "-parallel", "1", "./"+pkg)
+	// Minimizing is bounded by a count: with the default (60 s per new
+	// input), minimizing the first inputs found in a large seed took the
+	// whole minute, and the import parser was run 9 times instead of fuzzed.
+	cmd := exec.Command(goBin, "test", "-run", "^$", "-fuzz", "^"+target+"$", "-fuzztime", fuzzTime.String(),
+		"-fuzzminimizetime", "100x", "-parallel", "1", "./"+pkg)
 	cmd.Dir = root
 	start := time.Now()
 	out, err := cmd.CombinedOutput()
@@ -49,6 +57,9 @@ func fuzz(t *testing.T, pkg, target string) {
 	execs, interesting := "?", "?"
 	if m := regexp.MustCompile(`execs: (\d+) .*new interesting: (.*)`).FindStringSubmatch(last); m != nil {
 		execs, interesting = m[1], m[2]
+	}
+	if n, err := strconv.Atoi(execs); err != nil || n < minFuzzExecs {
+		t.Errorf("%s ran %s inputs in %s, fewer than %d: it was not really fuzzed\n%s", target, execs, fuzzTime, minFuzzExecs, tail(text, 2000))
 	}
 	t.Logf("%s (./%s): no crasher in %s of fuzzing (%s in all): %s executions, new interesting inputs %s", target, pkg, fuzzTime,
 		time.Since(start).Round(time.Second), execs, interesting)
