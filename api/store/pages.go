@@ -200,18 +200,16 @@ func (q *Queries) RecordsPage(ctx context.Context, p RecordPage) ([]Record, erro
 	// A rare part of a name is found through the trigram index (migration
 	// 8), a common one by walking the names in order: with a search, the
 	// plan depends on the pattern, so it is made per call.
-	args := func() []any {
-		if p.Search != "" {
-			return append([]any{planEachCall}, c.args...)
-		}
-		return c.args
+	var mode []any
+	if p.Search != "" {
+		mode = []any{planEachCall}
 	}
 	if p.State == "" {
 		if p.AfterID != 0 {
 			c.add("(lower(r.fqdn), r.id) > (lower($?), $?)", p.AfterFQDN, p.AfterID)
 		}
 		sql := recordSelect + ` WHERE ` + c.sql() + ` ORDER BY lower(r.fqdn), r.id LIMIT ` + c.limit(p.Limit)
-		return q.records(ctx, sql, args()...)
+		return q.records(ctx, sql, append(mode, c.args...)...)
 	}
 	// In a state, the page is one range of the (state, name_key, record_id)
 	// index, where name_key is lower(fqdn): a record with both families in
@@ -226,7 +224,7 @@ func (q *Queries) RecordsPage(ctx context.Context, p RecordPage) ([]Record, erro
 		WHERE ` + c.sql() + ` ORDER BY st.name_key, st.record_id LIMIT ` + c.limit(p.Limit) + `) p
 		JOIN records r ON r.id = p.record_id` + recordStates + `
 		ORDER BY p.name_key, p.record_id`
-	return q.records(ctx, sql, args()...)
+	return q.records(ctx, sql, append(mode, c.args...)...)
 }
 
 // DeliveriesPage lists a record's jobs, newest first, before the id beforeID
