@@ -21,17 +21,5 @@ func (q *Queries) RehashUserPassword(ctx context.Context, id int64, oldHash, new
 // UsersPage lists accounts by id, after the id afterID.
 func (q *Queries) UsersPage(ctx context.Context, afterID int64, limit int) ([]User, error) {
 	rows, err := q.db.Query(ctx, `SELECT `+userColumns+` FROM users WHERE id > $1 ORDER BY id LIMIT $2`, afterID, limit)
-	if err != nil {
-		return nil, mapErr("list users", err)
-	}
-	defer rows.Close()
-	var out []User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, mapErr("list users", err)
-		}
-		out = append(out, u)
-	}
-	return out, mapErr("list users", rows.Err())
+	return collect("list users", rows, err, scanUser)
 }

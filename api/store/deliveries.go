@@ -160,20 +160,12 @@ func (q *Queries) ClaimDeliveries(ctx context.Context, worker string, limit int,
 			coalesce(r.password_key, ''), s.id, s.protocol, s.settings, s.credentials, coalesce(s.credentials_key, ''),
 			(SELECT o.desired FROM record_states o WHERE o.record_id = d.record_id AND o.family = 10 - d.family)`,
 		planEachCall, limit, lease, worker)
-	if err != nil {
-		return nil, mapErr("claim deliveries", err)
-	}
-	defer rows.Close()
-	var out []Job
-	for rows.Next() {
+	return collect("claim deliveries", rows, err, func(row rowScanner) (Job, error) {
 		var j Job
-		if err := rows.Scan(&j.ID, &j.RecordID, &j.HostID, &j.Family, &j.Address, &j.Attempts, &j.Reason, &j.FQDN, &j.Username,
-			&j.Password, &j.PasswordKey, &j.ServiceID, &j.Protocol, &j.Settings, &j.Credentials, &j.CredKey, &j.Other); err != nil {
-			return nil, mapErr("claim deliveries", err)
-		}
-		out = append(out, j)
-	}
-	return out, mapErr("claim deliveries", rows.Err())
+		err := row.Scan(&j.ID, &j.RecordID, &j.HostID, &j.Family, &j.Address, &j.Attempts, &j.Reason, &j.FQDN, &j.Username,
+			&j.Password, &j.PasswordKey, &j.ServiceID, &j.Protocol, &j.Settings, &j.Credentials, &j.CredKey, &j.Other)
+		return j, err
+	})
 }
 
 // planEachCall runs a statement as an unnamed prepared statement, which

@@ -33,19 +33,11 @@ func (q *Queries) DriftTargets(ctx context.Context, serviceID int64, settledBefo
 			AND (s.last_success_at IS NULL OR s.last_success_at <= $2)
 			AND ((s.family = 4 AND r.ipv4_enabled AND h.ipv4_enabled) OR (s.family = 6 AND r.ipv6_enabled AND h.ipv6_enabled))
 		ORDER BY r.fqdn, r.id, s.family`, serviceID, settledBefore)
-	if err != nil {
-		return nil, mapErr("drift targets", err)
-	}
-	defer rows.Close()
-	var out []DriftTarget
-	for rows.Next() {
+	return collect("drift targets", rows, err, func(row rowScanner) (DriftTarget, error) {
 		var t DriftTarget
-		if err := rows.Scan(&t.RecordID, &t.HostID, &t.FQDN, &t.Family, &t.Address); err != nil {
-			return nil, mapErr("drift targets", err)
-		}
-		out = append(out, t)
-	}
-	return out, mapErr("drift targets", rows.Err())
+		err := row.Scan(&t.RecordID, &t.HostID, &t.FQDN, &t.Family, &t.Address)
+		return t, err
+	})
 }
 
 // LockDelivered locks the state of (record, family) and reports whether

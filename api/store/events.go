@@ -70,17 +70,9 @@ func (q *Queries) Events(ctx context.Context, f EventFilter) ([]Event, error) {
 	args = append(args, f.Limit)
 	rows, err := q.db.Query(ctx, `SELECT id, at, kind, host_id, record_id, service_id, actor, message, data FROM events
 		WHERE `+cond+` ORDER BY id DESC LIMIT $`+itoa(len(args)), args...)
-	if err != nil {
-		return nil, mapErr("events", err)
-	}
-	defer rows.Close()
-	var out []Event
-	for rows.Next() {
+	return collect("events", rows, err, func(row rowScanner) (Event, error) {
 		var e Event
-		if err := rows.Scan(&e.ID, &e.At, &e.Kind, &e.HostID, &e.RecordID, &e.ServiceID, &e.Actor, &e.Message, &e.Data); err != nil {
-			return nil, mapErr("events", err)
-		}
-		out = append(out, e)
-	}
-	return out, mapErr("events", rows.Err())
+		err := row.Scan(&e.ID, &e.At, &e.Kind, &e.HostID, &e.RecordID, &e.ServiceID, &e.Actor, &e.Message, &e.Data)
+		return e, err
+	})
 }

@@ -35,7 +35,7 @@ const hostColumnsBare = `h.id, h.fqdn, h.secret_hash, h.enabled, h.ipv4_enabled,
 
 const hostColumns = hostColumnsBare + `, (SELECT count(*) FROM records r WHERE r.host_id = h.id)`
 
-func scanHost(row interface{ Scan(...any) error }) (Host, error) {
+func scanHost(row rowScanner) (Host, error) {
 	var h Host
 	err := row.Scan(&h.ID, &h.FQDN, &h.SecretHash, &h.Enabled, &h.IPv4Enabled, &h.IPv6Enabled, &h.IPv4, &h.IPv6, &h.Prefix,
 		&h.IPv4UpdatedAt, &h.IPv4ChangedAt, &h.IPv6UpdatedAt, &h.IPv6ChangedAt, &h.LastSeenAt, &h.Notes, &h.CreatedAt, &h.UpdatedAt,

@@ -48,19 +48,7 @@ func (q *Queries) ServicesPage(ctx context.Context, afterName string, afterID in
 	}
 	rows, err := q.db.Query(ctx, `SELECT `+serviceColumns+` FROM services s WHERE `+c.sql()+
 		` ORDER BY lower(s.name), s.id LIMIT `+c.limit(limit), c.args...)
-	if err != nil {
-		return nil, mapErr("list services", err)
-	}
-	defer rows.Close()
-	var out []Service
-	for rows.Next() {
-		s, err := scanService(rows)
-		if err != nil {
-			return nil, mapErr("list services", err)
-		}
-		out = append(out, s)
-	}
-	return out, mapErr("list services", rows.Err())
+	return collect("list services", rows, err, scanService)
 }
 
 // ServiceHostCounts tells for each service how many hosts have a record
@@ -93,19 +81,11 @@ type RecordRef struct {
 // ServiceRecords lists the records published through a service.
 func (q *Queries) ServiceRecords(ctx context.Context, serviceID int64) ([]RecordRef, error) {
 	rows, err := q.db.Query(ctx, `SELECT id, host_id FROM records WHERE service_id = $1 ORDER BY host_id, id`, serviceID)
-	if err != nil {
-		return nil, mapErr("service records", err)
-	}
-	defer rows.Close()
-	var out []RecordRef
-	for rows.Next() {
+	return collect("service records", rows, err, func(row rowScanner) (RecordRef, error) {
 		var r RecordRef
-		if err := rows.Scan(&r.ID, &r.HostID); err != nil {
-			return nil, mapErr("service records", err)
-		}
-		out = append(out, r)
-	}
-	return out, mapErr("service records", rows.Err())
+		err := row.Scan(&r.ID, &r.HostID)
+		return r, err
+	})
 }
 
 // HostPage narrows and positions a host listing.
@@ -141,19 +121,7 @@ func (q *Queries) HostsPage(ctx context.Context, p HostPage) ([]Host, error) {
 	}
 	rows, err := q.db.Query(ctx, `SELECT `+hostColumns+` FROM hosts h WHERE `+c.sql()+
 		` ORDER BY lower(h.fqdn), h.id LIMIT `+c.limit(p.Limit), c.args...)
-	if err != nil {
-		return nil, mapErr("list hosts", err)
-	}
-	defer rows.Close()
-	var out []Host
-	for rows.Next() {
-		h, err := scanHost(rows)
-		if err != nil {
-			return nil, mapErr("list hosts", err)
-		}
-		out = append(out, h)
-	}
-	return out, mapErr("list hosts", rows.Err())
+	return collect("list hosts", rows, err, scanHost)
 }
 
 // HostsByID reads the hosts with the given ids.
@@ -237,20 +205,12 @@ func (q *Queries) DeliveriesPage(ctx context.Context, recordID, beforeID int64, 
 	}
 	rows, err := q.db.Query(ctx, `SELECT id, record_id, family, address, reason, state, attempts, next_attempt_at, result,
 		created_at, updated_at, finished_at FROM deliveries WHERE `+c.sql()+` ORDER BY id DESC LIMIT `+c.limit(limit), c.args...)
-	if err != nil {
-		return nil, mapErr("list deliveries", err)
-	}
-	defer rows.Close()
-	var out []Delivery
-	for rows.Next() {
+	return collect("list deliveries", rows, err, func(row rowScanner) (Delivery, error) {
 		var d Delivery
-		if err := rows.Scan(&d.ID, &d.RecordID, &d.Family, &d.Address, &d.Reason, &d.State, &d.Attempts, &d.NextAttemptAt,
-			&d.Result, &d.CreatedAt, &d.UpdatedAt, &d.FinishedAt); err != nil {
-			return nil, mapErr("list deliveries", err)
-		}
-		out = append(out, d)
-	}
-	return out, mapErr("list deliveries", rows.Err())
+		err := row.Scan(&d.ID, &d.RecordID, &d.Family, &d.Address, &d.Reason, &d.State, &d.Attempts, &d.NextAttemptAt,
+			&d.Result, &d.CreatedAt, &d.UpdatedAt, &d.FinishedAt)
+		return d, err
+	})
 }
 
 // EventPage narrows and positions the history.
@@ -295,17 +255,9 @@ func (q *Queries) EventsPage(ctx context.Context, p EventPage) ([]Event, error) 
 	}
 	rows, err := q.db.Query(ctx, `SELECT id, at, kind, host_id, record_id, service_id, actor, message, data FROM events
 		WHERE `+c.sql()+` ORDER BY id DESC LIMIT `+c.limit(p.Limit), c.args...)
-	if err != nil {
-		return nil, mapErr("list events", err)
-	}
-	defer rows.Close()
-	var out []Event
-	for rows.Next() {
+	return collect("list events", rows, err, func(row rowScanner) (Event, error) {
 		var e Event
-		if err := rows.Scan(&e.ID, &e.At, &e.Kind, &e.HostID, &e.RecordID, &e.ServiceID, &e.Actor, &e.Message, &e.Data); err != nil {
-			return nil, mapErr("list events", err)
-		}
-		out = append(out, e)
-	}
-	return out, mapErr("list events", rows.Err())
+		err := row.Scan(&e.ID, &e.At, &e.Kind, &e.HostID, &e.RecordID, &e.ServiceID, &e.Actor, &e.Message, &e.Data)
+		return e, err
+	})
 }

@@ -56,7 +56,7 @@ var (
 	recordSelect = `SELECT ` + recordColumns + ` FROM records r` + recordStates
 )
 
-func scanRecord(row interface{ Scan(...any) error }) (Record, error) {
+func scanRecord(row rowScanner) (Record, error) {
 	var r Record
 	err := row.Scan(&r.ID, &r.HostID, &r.ServiceID, &r.FQDN, &r.IPv4Enabled, &r.IPv4Netmask, &r.IPv4HostIdentifier,
 		&r.IPv6Enabled, &r.IPv6Netmask, &r.IPv6HostIdentifier, &r.Username, &r.Password, &r.PasswordKey,
@@ -126,19 +126,7 @@ func (q *Queries) HostRecords(ctx context.Context, hostID int64) ([]Record, erro
 
 func (q *Queries) records(ctx context.Context, sql string, args ...any) ([]Record, error) {
 	rows, err := q.db.Query(ctx, sql, args...)
-	if err != nil {
-		return nil, mapErr("list records", err)
-	}
-	defer rows.Close()
-	var out []Record
-	for rows.Next() {
-		r, err := scanRecord(rows)
-		if err != nil {
-			return nil, mapErr("list records", err)
-		}
-		out = append(out, r)
-	}
-	return out, mapErr("list records", rows.Err())
+	return collect("list records", rows, err, scanRecord)
 }
 
 // RecordPatch changes a record; nil fields stay. ClearPassword removes it.

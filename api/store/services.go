@@ -22,7 +22,7 @@ type Service struct {
 const serviceColumns = `s.id, s.name, s.protocol, s.settings, s.credentials, coalesce(s.credentials_key, ''), s.created_at, s.updated_at,
 	(SELECT count(*) FROM records r WHERE r.service_id = s.id)`
 
-func scanService(row interface{ Scan(...any) error }) (Service, error) {
+func scanService(row rowScanner) (Service, error) {
 	var s Service
 	err := row.Scan(&s.ID, &s.Name, &s.Protocol, &s.Settings, &s.Credentials, &s.CredentialsKey, &s.CreatedAt, &s.UpdatedAt, &s.RecordCount)
 	return s, err
@@ -58,19 +58,7 @@ func (q *Queries) Service(ctx context.Context, id int64) (Service, error) {
 // Services lists every service by name.
 func (q *Queries) Services(ctx context.Context) ([]Service, error) {
 	rows, err := q.db.Query(ctx, `SELECT `+serviceColumns+` FROM services s ORDER BY lower(s.name)`)
-	if err != nil {
-		return nil, mapErr("list services", err)
-	}
-	defer rows.Close()
-	var out []Service
-	for rows.Next() {
-		s, err := scanService(rows)
-		if err != nil {
-			return nil, mapErr("list services", err)
-		}
-		out = append(out, s)
-	}
-	return out, mapErr("list services", rows.Err())
+	return collect("list services", rows, err, scanService)
 }
 
 // ServicePatch changes a service; nil fields stay. ClearCredentials removes them.

@@ -119,3 +119,16 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// rowScanner is one row: a pgx.Row, or the current row of pgx.Rows.
+type rowScanner = interface{ Scan(dest ...any) error }
+
+// collect reads every row of a query with scan (nil when there is none); op
+// names the query in its errors, the query's own err included.
+func collect[T any](op string, rows pgx.Rows, err error, scan func(rowScanner) (T, error)) ([]T, error) {
+	if err != nil {
+		return nil, mapErr(op, err)
+	}
+	out, err := pgx.AppendRows([]T(nil), rows, func(row pgx.CollectableRow) (T, error) { return scan(row) })
+	return out, mapErr(op, err)
+}

@@ -21,7 +21,7 @@ type APIToken struct {
 const apiTokenSelect = `SELECT t.id, t.user_id, u.username, t.name, t.scope, t.prefix, t.expires_at, t.last_used_at, t.created_at
 	FROM api_tokens t JOIN users u ON u.id = t.user_id`
 
-func scanAPIToken(row interface{ Scan(...any) error }) (APIToken, error) {
+func scanAPIToken(row rowScanner) (APIToken, error) {
 	var t APIToken
 	err := row.Scan(&t.ID, &t.UserID, &t.Username, &t.Name, &t.Scope, &t.Prefix, &t.ExpiresAt, &t.LastUsedAt, &t.CreatedAt)
 	return t, err
@@ -63,19 +63,7 @@ func (q *Queries) APITokenByHash(ctx context.Context, hash []byte) (APIToken, er
 // APITokensPage lists tokens by id, after the id afterID (0: from the start).
 func (q *Queries) APITokensPage(ctx context.Context, afterID int64, limit int) ([]APIToken, error) {
 	rows, err := q.db.Query(ctx, apiTokenSelect+` WHERE t.id > $1 ORDER BY t.id LIMIT $2`, afterID, limit)
-	if err != nil {
-		return nil, mapErr("list api tokens", err)
-	}
-	defer rows.Close()
-	var out []APIToken
-	for rows.Next() {
-		t, err := scanAPIToken(rows)
-		if err != nil {
-			return nil, mapErr("list api tokens", err)
-		}
-		out = append(out, t)
-	}
-	return out, mapErr("list api tokens", rows.Err())
+	return collect("list api tokens", rows, err, scanAPIToken)
 }
 
 // TouchAPIToken records a use of a token, at most once a minute, so that a

@@ -17,7 +17,7 @@ type User struct {
 
 const userColumns = `id, username, password_hash, created_at, updated_at, last_login_at`
 
-func scanUser(row interface{ Scan(...any) error }) (User, error) {
+func scanUser(row rowScanner) (User, error) {
 	var u User
 	err := row.Scan(&u.ID, &u.Username, &u.PasswordHash, &u.CreatedAt, &u.UpdatedAt, &u.LastLoginAt)
 	return u, err
@@ -47,19 +47,7 @@ func (q *Queries) User(ctx context.Context, id int64) (User, error) {
 // Users lists every account by name.
 func (q *Queries) Users(ctx context.Context) ([]User, error) {
 	rows, err := q.db.Query(ctx, `SELECT `+userColumns+` FROM users ORDER BY lower(username)`)
-	if err != nil {
-		return nil, mapErr("list users", err)
-	}
-	defer rows.Close()
-	var out []User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, mapErr("list users", err)
-		}
-		out = append(out, u)
-	}
-	return out, mapErr("list users", rows.Err())
+	return collect("list users", rows, err, scanUser)
 }
 
 // CountUsers tells whether the first admin must still be created.

@@ -33,32 +33,11 @@ const webhookColumns = `w.id, w.name, w.url, w.secret, coalesce(w.secret_key, ''
 	w.last_attempt_at, w.last_success_at, w.last_status_code, w.last_error, w.created_at, w.updated_at,
 	w.since_xid::text::bigint`
 
-func scanWebhook(row interface{ Scan(...any) error }) (Webhook, error) {
+func scanWebhook(row rowScanner) (Webhook, error) {
 	var w Webhook
 	err := row.Scan(&w.ID, &w.Name, &w.URL, &w.Secret, &w.SecretKey, &w.Events, &w.Enabled,
 		&w.LastAttemptAt, &w.LastSuccessAt, &w.LastStatusCode, &w.LastError, &w.CreatedAt, &w.UpdatedAt, &w.SinceXID)
 	return w, err
-}
-
-func collectWebhooks(op string, rows interface {
-	Next() bool
-	Scan(...any) error
-	Close()
-	Err() error
-}, err error) ([]Webhook, error) {
-	if err != nil {
-		return nil, mapErr(op, err)
-	}
-	defer rows.Close()
-	var out []Webhook
-	for rows.Next() {
-		w, err := scanWebhook(rows)
-		if err != nil {
-			return nil, mapErr(op, err)
-		}
-		out = append(out, w)
-	}
-	return out, mapErr(op, rows.Err())
 }
 
 // NewWebhook is what creating a webhook takes.
@@ -95,13 +74,13 @@ func (q *Queries) WebhooksPage(ctx context.Context, afterName string, afterID in
 	}
 	rows, err := q.db.Query(ctx, `SELECT `+webhookColumns+` FROM webhooks w WHERE `+c.sql()+
 		` ORDER BY lower(w.name), w.id LIMIT `+c.limit(limit), c.args...)
-	return collectWebhooks("list webhooks", rows, err)
+	return collect("list webhooks", rows, err, scanWebhook)
 }
 
 // EnabledWebhooks lists the webhooks that get notifications.
 func (q *Queries) EnabledWebhooks(ctx context.Context) ([]Webhook, error) {
 	rows, err := q.db.Query(ctx, `SELECT `+webhookColumns+` FROM webhooks w WHERE w.enabled ORDER BY w.id`)
-	return collectWebhooks("enabled webhooks", rows, err)
+	return collect("enabled webhooks", rows, err, scanWebhook)
 }
 
 // WebhookPatch changes a webhook; nil fields stay. ClearSecret removes the secret.
@@ -210,20 +189,12 @@ func (q *Queries) NotifiableEvents(ctx context.Context, after NotifierCursor, ho
 		WHERE e.kind IN ('delivery.failed', 'delivery.blocked', 'delivery.delivered', 'host.stale')
 			AND (e.xid, e.id) > ($1::text::xid8, $2) AND e.xid < $3::text::xid8
 		ORDER BY e.xid, e.id LIMIT $4`, after.XID, after.EventID, horizon, limit)
-	if err != nil {
-		return nil, mapErr("notifiable events", err)
-	}
-	defer rows.Close()
-	var out []FeedEvent
-	for rows.Next() {
+	return collect("notifiable events", rows, err, func(row rowScanner) (FeedEvent, error) {
 		var e FeedEvent
-		if err := rows.Scan(&e.ID, &e.At, &e.Kind, &e.HostID, &e.RecordID, &e.ServiceID, &e.Actor, &e.Message, &e.Data, &e.XID,
-			&e.HostFQDN, &e.RecordFQDN, &e.ServiceName); err != nil {
-			return nil, mapErr("notifiable events", err)
-		}
-		out = append(out, e)
-	}
-	return out, mapErr("notifiable events", rows.Err())
+		err := row.Scan(&e.ID, &e.At, &e.Kind, &e.HostID, &e.RecordID, &e.ServiceID, &e.Actor, &e.Message, &e.Data, &e.XID,
+			&e.HostFQDN, &e.RecordFQDN, &e.ServiceName)
+		return e, err
+	})
 }
 
 // PreviousDeliveryEvent is the kind of the delivery event of a (record,
@@ -271,19 +242,11 @@ func (q *Queries) ClaimWebhookDeliveries(ctx context.Context, limit int, lease t
 			ORDER BY x.next_attempt_at, x.id LIMIT $1 FOR UPDATE OF x SKIP LOCKED)
 		RETURNING d.id, d.webhook_id, d.event, d.payload, d.attempts, w.url, w.secret, coalesce(w.secret_key, '')`,
 		planEachCall, limit, lease)
-	if err != nil {
-		return nil, mapErr("claim webhook deliveries", err)
-	}
-	defer rows.Close()
-	var out []WebhookJob
-	for rows.Next() {
+	return collect("claim webhook deliveries", rows, err, func(row rowScanner) (WebhookJob, error) {
 		var j WebhookJob
-		if err := rows.Scan(&j.ID, &j.WebhookID, &j.Event, &j.Payload, &j.Attempts, &j.URL, &j.Secret, &j.SecretKey); err != nil {
-			return nil, mapErr("claim webhook deliveries", err)
-		}
-		out = append(out, j)
-	}
-	return out, mapErr("claim webhook deliveries", rows.Err())
+		err := row.Scan(&j.ID, &j.WebhookID, &j.Event, &j.Payload, &j.Attempts, &j.URL, &j.Secret, &j.SecretKey)
+		return j, err
+	})
 }
 
 // FinishWebhookDelivery records an attempt: delivered, retried at next,
@@ -342,19 +305,11 @@ func (q *Queries) UnreportedStaleHosts(ctx context.Context, cutoff time.Time, li
 		FROM hosts h LEFT JOIN host_stale_notices n ON n.host_id = h.id
 		WHERE h.enabled AND `+c.sql()+` AND (n.seen_at IS NULL OR n.seen_at <> coalesce(h.last_seen_at, h.created_at))
 		ORDER BY h.id LIMIT `+c.limit(limit), c.args...)
-	if err != nil {
-		return nil, mapErr("stale hosts", err)
-	}
-	defer rows.Close()
-	var out []StaleHost
-	for rows.Next() {
+	return collect("stale hosts", rows, err, func(row rowScanner) (StaleHost, error) {
 		var h StaleHost
-		if err := rows.Scan(&h.ID, &h.FQDN, &h.SeenAt, &h.Seen); err != nil {
-			return nil, mapErr("stale hosts", err)
-		}
-		out = append(out, h)
-	}
-	return out, mapErr("stale hosts", rows.Err())
+		err := row.Scan(&h.ID, &h.FQDN, &h.SeenAt, &h.Seen)
+		return h, err
+	})
 }
 
 // NoteStaleHostReported marks a host's staleness episode, the one since
