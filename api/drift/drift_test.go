@@ -163,7 +163,7 @@ func (f fixture) deliveries(recordID int64) []delivery {
 
 func (f fixture) events(kind string) []store.Event {
 	f.t.Helper()
-	ev, err := f.st.Events(f.ctx, store.EventFilter{Kind: kind})
+	ev, err := f.st.EventsPage(f.ctx, store.EventPage{Kind: kind, Limit: 100})
 	if err != nil {
 		f.t.Fatal(err)
 	}

@@ -468,7 +468,7 @@ func TestStaleHostsOncePerEpisode(t *testing.T) {
 		!strings.Contains(p.Message, "has not been seen for 2h0m0s (stale after 1h0m0s)") {
 		t.Errorf("payload %+v", p)
 	}
-	events, err := f.st.Events(ctx, store.EventFilter{Kind: "host.stale"})
+	events, err := f.st.EventsPage(ctx, store.EventPage{Kind: "host.stale", Limit: 100})
 	if err != nil || len(events) != 1 || *events[0].HostID != f.host.ID {
 		t.Fatalf("history %+v, %v", events, err)
 	}

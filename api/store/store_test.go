@@ -204,15 +204,15 @@ func TestEventsAreListedNewestFirstAndFiltered(t *testing.T) {
 	}
 	err := st.AddEvent(ctx, store.Event{Kind: "Bad Kind", Message: "x"})
 	wantErr(t, "malformed kind", err, store.ErrInvalid)
-	all, err := st.Events(ctx, store.EventFilter{})
+	all, err := st.EventsPage(ctx, store.EventPage{Limit: 100})
 	if err != nil || len(all) != 3 || all[0].Kind != "auth.failed" {
 		t.Fatalf("events: %v %v", all, err)
 	}
-	deliveries, err := st.Events(ctx, store.EventFilter{Kind: "delivery."})
+	deliveries, err := st.EventsPage(ctx, store.EventPage{Kind: "delivery.", Limit: 100})
 	if err != nil || len(deliveries) != 1 {
 		t.Fatalf("kind prefix: %v %v", deliveries, err)
 	}
-	page, err := st.Events(ctx, store.EventFilter{Before: all[0].ID, Limit: 1})
+	page, err := st.EventsPage(ctx, store.EventPage{BeforeID: all[0].ID, Limit: 1})
 	if err != nil || len(page) != 1 || page[0].ID != all[1].ID {
 		t.Fatalf("paging: %v %v", page, err)
 	}
