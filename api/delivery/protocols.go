@@ -179,27 +179,43 @@ func validateDyndns2(raw json.RawMessage) []FieldError {
 	return nil
 }
 
-// checkEndpointURL returns why s is not a usable absolute http(s) URL, or
-// "". The URL is never quoted: its query may hold a token.
-func checkEndpointURL(s string, required bool) string {
-	if s == "" {
-		if required {
-			return "is required"
-		}
-		return ""
-	}
+// ErrURLUserinfo is CheckHTTPURL's answer to a URL with a user name or
+// password in it; callers add where those belong instead.
+var ErrURLUserinfo = errors.New("must not contain a user name or password")
+
+// CheckHTTPURL accepts an absolute http(s) URL that names a host, without a
+// user name, password or fragment: what every URL the broker calls (service
+// endpoints, webhooks) must be. Its errors never quote the URL, whose query
+// may hold a token.
+func CheckHTTPURL(s string) error {
 	u, err := url.Parse(s)
 	switch {
 	case err != nil:
-		return "is not a URL"
+		return errors.New("is not a URL")
 	case u.Scheme != "http" && u.Scheme != "https":
-		return "must be an http or https URL"
+		return errors.New("must be an http or https URL")
 	case u.Host == "" || u.Hostname() == "":
-		return "must name a host"
+		return errors.New("must name a host")
 	case u.User != nil:
-		return "must not contain a username or password: they are stored in clear; set them on the records (encrypted)"
+		return ErrURLUserinfo
 	case u.Fragment != "":
-		return "must not have a #fragment"
+		return errors.New("must not have a #fragment")
+	}
+	return nil
+}
+
+// checkEndpointURL returns why s is not a usable service endpoint, or "".
+func checkEndpointURL(s string, required bool) string {
+	err := CheckHTTPURL(s)
+	switch {
+	case s == "" && !required:
+		return ""
+	case s == "":
+		return "is required"
+	case errors.Is(err, ErrURLUserinfo):
+		return "must not contain a username or password: they are stored in clear; set them on the records (encrypted)"
+	case err != nil:
+		return err.Error()
 	}
 	return ""
 }

@@ -16,12 +16,12 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
-	"net/url"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/ddnsbroker/ddnsbroker/api/delivery"
 	"github.com/ddnsbroker/ddnsbroker/api/dnsname"
 	"github.com/ddnsbroker/ddnsbroker/api/netcalc"
 )
@@ -654,24 +654,14 @@ func (f *fields) time(name string, nullable bool) *time.Time {
 	return nil
 }
 
-// checkServiceURL accepts an absolute http(s) URL without credentials, by
-// the rules the API applies to services. Messages never quote the URL, which
-// may carry a token.
+// checkServiceURL applies the API's rules for service URLs
+// (delivery.CheckHTTPURL).
 func checkServiceURL(s string) error {
-	u, err := url.Parse(s)
-	switch {
-	case err != nil:
-		return errors.New("is not a URL")
-	case u.Scheme != "http" && u.Scheme != "https":
-		return errors.New("must be an http or https URL")
-	case u.Host == "" || u.Hostname() == "":
-		return errors.New("must name a host")
-	case u.User != nil:
+	err := delivery.CheckHTTPURL(s)
+	if errors.Is(err, delivery.ErrURLUserinfo) {
 		return errors.New("contains a user name or password: move them to the records, where they are stored encrypted, and export again")
-	case u.Fragment != "":
-		return errors.New("must not have a fragment")
 	}
-	return nil
+	return err
 }
 
 func truncate(s string, n int) string {

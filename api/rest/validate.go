@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"net/url"
 	"reflect"
 	"regexp"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"github.com/go-playground/validator/v10"
 	"github.com/labstack/echo/v4"
 
+	"github.com/ddnsbroker/ddnsbroker/api/delivery"
 	"github.com/ddnsbroker/ddnsbroker/api/dnsname"
 	"github.com/ddnsbroker/ddnsbroker/api/netcalc"
 )
@@ -303,22 +303,12 @@ func parseIdentifier(s string, family int) (netip.Addr, error) {
 	return a, nil
 }
 
-// checkServiceURL accepts an absolute http(s) URL without credentials: the
-// URL is stored in clear, the credentials belong to the records, encrypted.
-// Messages never quote the URL, which may carry a token in its query.
+// checkServiceURL is delivery.CheckHTTPURL for a service's URL: stored in
+// clear, so the credentials belong to the records, encrypted.
 func checkServiceURL(s string) error {
-	u, err := url.Parse(s)
-	switch {
-	case err != nil:
-		return errors.New("is not a URL")
-	case u.Scheme != "http" && u.Scheme != "https":
-		return errors.New("must be an http or https URL")
-	case u.Host == "" || u.Hostname() == "":
-		return errors.New("must name a host")
-	case u.User != nil:
-		return errors.New("must not contain a user name or password; set them on each record, where they are stored encrypted")
-	case u.Fragment != "":
-		return errors.New("must not have a fragment")
+	err := delivery.CheckHTTPURL(s)
+	if errors.Is(err, delivery.ErrURLUserinfo) {
+		return fmt.Errorf("%w; set them on each record, where they are stored encrypted", err)
 	}
-	return nil
+	return err
 }

@@ -3,12 +3,13 @@ package rest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"net/url"
 	"slices"
 	"strconv"
 	"time"
 
+	"github.com/ddnsbroker/ddnsbroker/api/delivery"
 	"github.com/ddnsbroker/ddnsbroker/api/notify"
 	"github.com/ddnsbroker/ddnsbroker/api/store"
 )
@@ -38,22 +39,13 @@ func webhookEvents(in []WebhookEvent) []string {
 // the URL is stored and shown in clear, and the secret is what proves a
 // notification's origin. Messages never quote the URL (it may hold a token).
 func checkWebhookURL(s string) *FieldError {
-	u, err := url.Parse(s)
-	msg := ""
-	switch {
-	case err != nil:
-		msg = "is not a URL"
-	case u.Scheme != "http" && u.Scheme != "https":
-		msg = "must be an http or https URL"
-	case u.Host == "" || u.Hostname() == "":
-		msg = "must name a host"
-	case u.User != nil:
-		msg = "must not contain a user name or password; give the webhook a secret to sign its notifications"
-	case u.Fragment != "":
-		msg = "must not have a fragment"
-	}
-	if msg == "" {
+	err := delivery.CheckHTTPURL(s)
+	if err == nil {
 		return nil
+	}
+	msg := err.Error()
+	if errors.Is(err, delivery.ErrURLUserinfo) {
+		msg += "; give the webhook a secret to sign its notifications"
 	}
 	return &FieldError{Field: "url", Message: msg}
 }
