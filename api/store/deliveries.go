@@ -168,12 +168,6 @@ func (q *Queries) ClaimDeliveries(ctx context.Context, worker string, limit int,
 	})
 }
 
-// planEachCall runs a statement as an unnamed prepared statement, which
-// PostgreSQL plans for the values of each call instead of reusing a generic
-// plan: for claims over queues whose size changes by orders of magnitude,
-// and searches whose best plan depends on the pattern.
-const planEachCall = pgx.QueryExecModeCacheDescribe
-
 // ExtendLeases keeps a worker's running jobs leased while it still works on them.
 func (q *Queries) ExtendLeases(ctx context.Context, worker string, ids []int64, lease time.Duration) error {
 	_, err := q.db.Exec(ctx, `UPDATE deliveries SET lease_until = now() + $3::interval

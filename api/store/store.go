@@ -120,6 +120,12 @@ func (s *Store) Ping(ctx context.Context) error {
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
+// planEachCall runs a statement as an unnamed prepared statement, which
+// PostgreSQL plans for the values of each call instead of reusing a generic
+// plan: for claims over queues whose size changes by orders of magnitude,
+// and searches whose best plan depends on the pattern.
+const planEachCall = pgx.QueryExecModeCacheDescribe
+
 // rowScanner is one row: a pgx.Row, or the current row of pgx.Rows.
 type rowScanner = interface{ Scan(dest ...any) error }
 
