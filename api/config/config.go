@@ -54,6 +54,10 @@ var (
 	PublicURL   = Option{Name: "public-url", Usage: "URL routers use to reach the broker, shown in the web app's router setup (default: the address the web app was loaded from)"}
 )
 
+// AllowTargets lifts the outbound destination policy (api/egress) for the
+// networks it names.
+var AllowTargets = Option{Name: "allow-targets", Usage: "comma-separated CIDRs that services and webhooks may reach although they are link-local (169.254.0.0/16, fe80::/10) or cloud metadata addresses, which are refused otherwise"}
+
 // Set is a command's options bound to a flag set.
 type Set struct {
 	fs      *flag.FlagSet
@@ -220,11 +224,15 @@ type Serve struct {
 	Retention      time.Duration
 	StaleAfter     time.Duration
 	PublicURL      string
+	// AllowTargets are the networks outbound requests may reach whatever
+	// the destination policy says (egress.Policy.Allow).
+	AllowTargets []netip.Prefix
 }
 
 // ServeOptions are the options `serve` takes.
 var ServeOptions = []Option{DatabaseURL, Listen, SecretKey, Proxies, LogLevel, LogFormat, AdminPass, NoMigrate,
-	Workers, PerService, RetryBase, RetryMax, BlockFor, Lease, MetricsTok, MetricsAddr, Retention, StaleAfter, PublicURL}
+	Workers, PerService, RetryBase, RetryMax, BlockFor, Lease, MetricsTok, MetricsAddr, Retention, StaleAfter, PublicURL,
+	AllowTargets}
 
 // LoadServe validates every serve option.
 func (s *Set) LoadServe() (*Serve, error) {
@@ -295,6 +303,13 @@ func (s *Set) LoadServe() (*Serve, error) {
 	}
 	if c.PublicURL != "" && !strings.HasPrefix(c.PublicURL, "http://") && !strings.HasPrefix(c.PublicURL, "https://") {
 		return nil, &Error{Env: PublicURL.Env(), Reason: fmt.Sprintf("%q is not an http(s) URL", c.PublicURL)}
+	}
+	targets, err := s.String(AllowTargets)
+	if err != nil {
+		return nil, err
+	}
+	if c.AllowTargets, err = ParsePrefixes(targets); err != nil {
+		return nil, &Error{Env: AllowTargets.Env(), Reason: err.Error()}
 	}
 	return c, nil
 }

@@ -40,8 +40,15 @@ func TestLoadServeDefaultsAndPrecedence(t *testing.T) {
 	if len(c.TrustedProxies) != 2 || c.TrustedProxies[1].String() != "192.0.2.1/32" {
 		t.Errorf("trusted proxies = %v", c.TrustedProxies)
 	}
-	if c.LogFormat != "text" || c.Workers != 64 || string(c.SecretKey) != goodKey {
+	if c.LogFormat != "text" || c.Workers != 64 || string(c.SecretKey) != goodKey || c.AllowTargets != nil {
 		t.Errorf("defaults not applied: %+v", c)
+	}
+	env["DDNSBROKER_ALLOW_TARGETS"] = "169.254.169.254, fd00:ec2::/32"
+	if c, err = load(t, env); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.AllowTargets) != 2 || c.AllowTargets[0].String() != "169.254.169.254/32" || c.AllowTargets[1].String() != "fd00:ec2::/32" {
+		t.Errorf("allow targets = %v", c.AllowTargets)
 	}
 }
 
@@ -60,6 +67,7 @@ func TestLoadServeErrorsNameTheVariable(t *testing.T) {
 		{"DDNSBROKER_NO_MIGRATE", "maybe", "DDNSBROKER_NO_MIGRATE"},
 		{"DDNSBROKER_WORKERS", "0", "DDNSBROKER_WORKERS"},
 		{"DDNSBROKER_PUBLIC_URL", "ftp://x", "DDNSBROKER_PUBLIC_URL"},
+		{"DDNSBROKER_ALLOW_TARGETS", "169.254.169.254/40", "DDNSBROKER_ALLOW_TARGETS"},
 		{"DDNSBROKER_SECRET_KEY_FILE", "/nonexistent/key", "DDNSBROKER_SECRET_KEY_FILE"},
 	}
 	for _, c := range cases {

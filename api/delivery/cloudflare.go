@@ -63,9 +63,8 @@ type Cloudflare struct {
 	records map[string]string // token|api|zone id|type|name → record id
 }
 
-// NewCloudflare returns the protocol with the given client (nil: the
-// default upstream client: 10 s to connect, 30 s per request, no
-// redirects).
+// NewCloudflare returns the protocol with the given client (nil:
+// newUpstreamHTTPClient).
 func NewCloudflare(hc *http.Client, version string) *Cloudflare {
 	if hc == nil {
 		hc = newUpstreamHTTPClient()
@@ -292,8 +291,9 @@ lookup:
 // itself.
 func (call cfCall) do(ctx context.Context, method, path string, query url.Values, in any, out any, op string) (int, cfEnvelope, *Outcome) {
 	var env cfEnvelope
+	answer := "" // for the log
 	fail := func(r Result, text string, after time.Duration) *Outcome {
-		return &Outcome{Result: r, Message: call.red.message("cloudflare: " + op + ": " + text), RetryAfter: after}
+		return &Outcome{Result: r, Message: call.red.message("cloudflare: " + op + ": " + text), Answer: answer, RetryAfter: after}
 	}
 	target := call.api + path
 	if len(query) > 0 {
@@ -322,10 +322,7 @@ func (call cfCall) do(ctx context.Context, method, path string, query url.Values
 		o := transportOutcome(ctx, "cloudflare: "+op+": ", err, call.red)
 		return 0, env, &o
 	}
-	defer func() {
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrainBytes))
-		_ = resp.Body.Close()
-	}()
+	defer resp.Body.Close() // unread rest included: the connection is not reused
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxCloudflareAnswer))
 	if err != nil {
 		o := transportOutcome(ctx, "cloudflare: "+op+": reading answer: ", err, call.red)
@@ -334,9 +331,12 @@ func (call cfCall) do(ctx context.Context, method, path string, query url.Values
 	status := resp.StatusCode
 	label := "HTTP " + strconv.Itoa(status)
 	jsonErr := json.Unmarshal(raw, &env)
-	detail := cfErrors(env.Errors)
+	answer = call.red.detail(string(raw))
+	// Error texts are the API's words, shown like any answer: whoever
+	// sets api_url chooses who answers.
+	detail := call.red.answer(cfErrors(env.Errors))
 	if jsonErr != nil || detail == "" {
-		detail = oneLine(string(raw))
+		detail = call.red.answer(string(raw))
 		if detail == "" {
 			detail = http.StatusText(status)
 		}

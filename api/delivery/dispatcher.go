@@ -314,6 +314,9 @@ func (d *Dispatcher) record(ctx context.Context, j store.Job, out Outcome, toget
 	if together {
 		log = log.With("both_families", true)
 	}
+	if out.Answer != "" {
+		log = log.With("answer", out.Answer) // more than the API shows, for diagnosis
+	}
 	switch {
 	case err != nil:
 		log.Warn("recording a delivery outcome failed; the lease will bring it back", "err", err)

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ddnsbroker/ddnsbroker/api/egress"
 )
 
 // Job is one update to send: the record's name and credentials and the
@@ -46,45 +48,26 @@ type Dyndns2Client struct {
 	userAgent string
 }
 
+// RequestTimeout bounds one request to a provider, answer included.
+const RequestTimeout = 30 * time.Second
+
 const (
-	dialTimeout    = 10 * time.Second
-	requestTimeout = 30 * time.Second
 	// maxAnswerBytes bounds how much of an answer is read: a dyndns2 answer
 	// is a few short lines, anything longer is an error page.
 	maxAnswerBytes = 4 << 10
-	// maxDrainBytes is how much more is read and discarded so the
-	// connection can be reused.
-	maxDrainBytes = 64 << 10
 )
 
-// NewDyndns2Client returns a client that connects within 10 s, finishes a
-// request within 30 s and does not follow redirects: a moved endpoint must
-// be looked at by an admin, not chased with credentials attached. Providers
-// block clients without a descriptive agent, so requests carry
-// `User-Agent: ddnsbroker/<version>`.
+// NewDyndns2Client returns a client on the default outbound HTTP client
+// (newUpstreamHTTPClient). Providers block clients without a descriptive
+// agent, so requests carry `User-Agent: ddnsbroker/<version>`.
 func NewDyndns2Client(version string) *Dyndns2Client {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.DialContext = (&net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}).DialContext
-	tr.TLSHandshakeTimeout = dialTimeout
-	tr.ResponseHeaderTimeout = requestTimeout
-	// Up to DDNSBROKER_SERVICE_WORKERS requests run at once to one provider;
-	// Go's default of 2 idle connections per host would open and close a
-	// connection for nearly every delivery.
-	tr.MaxIdleConnsPerHost = 64
-	hc := &http.Client{
-		Transport: tr,
-		Timeout:   requestTimeout,
-		CheckRedirect: func(*http.Request, []*http.Request) error {
-			return http.ErrUseLastResponse
-		},
-	}
-	return NewDyndns2ClientWith(hc, version)
+	return NewDyndns2ClientWith(newUpstreamHTTPClient(), version)
 }
 
-// NewDyndns2ClientWith uses hc as is, so tests and benchmarks can choose
-// their own transport; hc must set its own timeouts and redirect policy
-// (return http.ErrUseLastResponse, or 3xx answers are never seen). A nil hc
-// gets the client of NewDyndns2Client.
+// NewDyndns2ClientWith uses hc as is: serve passes the client of its
+// destination policy (egress.NewClient), tests their own; hc must set its
+// own timeouts and redirect policy (return http.ErrUseLastResponse, or 3xx
+// answers are never seen). A nil hc gets the client of NewDyndns2Client.
 func NewDyndns2ClientWith(hc *http.Client, version string) *Dyndns2Client {
 	if hc == nil {
 		return NewDyndns2Client(version)
@@ -122,10 +105,7 @@ func (c *Dyndns2Client) Send(ctx context.Context, s Dyndns2Settings, j Job) Outc
 	if err != nil {
 		return transportOutcome(ctx, "", err, red)
 	}
-	defer func() {
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrainBytes))
-		_ = resp.Body.Close()
-	}()
+	defer resp.Body.Close() // unread rest included: the connection is not reused
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))
 	if err != nil {
 		// The status arrived but the answer did not: whether the update
@@ -133,10 +113,11 @@ func (c *Dyndns2Client) Send(ctx context.Context, s Dyndns2Settings, j Job) Outc
 		return transportOutcome(ctx, "reading answer: ", err, red)
 	}
 
-	result, text := classifyDyndns2(resp.StatusCode, resp.Header.Get("Location"), string(body))
+	result, text := classifyDyndns2(resp.StatusCode, resp.Header.Get("Location"), string(body), red.answer)
 	return Outcome{
 		Result:     result,
 		Message:    red.message(text),
+		Answer:     red.detail(string(body)),
 		RetryAfter: retryAfter(resp.Header.Get("Retry-After"), time.Now()),
 	}
 }
@@ -196,9 +177,14 @@ func dyndns2URL(s Dyndns2Settings, j Job) (string, error) {
 }
 
 // transportOutcome classifies a request that got no complete answer: the
-// caller's cancellation, a timeout or a network error, all worth a retry.
-// The *url.Error wrapper is dropped because it repeats the request URL.
+// caller's cancellation, a timeout or a network error, all worth a retry,
+// or a destination the policy refuses, which only a change of the service
+// (or of DDNSBROKER_ALLOW_TARGETS) can help. The *url.Error wrapper is
+// dropped because it repeats the request URL.
 func transportOutcome(ctx context.Context, prefix string, err error, red redactor) Outcome {
+	if refused := (*egress.RefusedError)(nil); errors.As(err, &refused) {
+		return Outcome{Result: Failed, Message: red.message(prefix + refused.Error())}
+	}
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		if errors.Is(ctxErr, context.DeadlineExceeded) {
 			return Outcome{Result: Retry, Message: "timeout: " + prefix + "deadline exceeded"}
@@ -226,9 +212,10 @@ func errText(err error) string {
 // classifyDyndns2 reads an answer: the HTTP status first, then the first
 // word of each non-empty body line (providers add text after the code, and
 // he.net answers 200 even on errors). It returns the result and the
-// unredacted message text.
-func classifyDyndns2(status int, location, body string) (Result, string) {
-	text := oneLine(body)
+// message text, which quotes the answer and the Location header only
+// through shown (redactor.answer).
+func classifyDyndns2(status int, location, body string, shown func(string) string) (Result, string) {
+	text, location := shown(body), shown(location)
 	label := "HTTP " + strconv.Itoa(status)
 	withBody := func() string {
 		if text == "" {
@@ -255,8 +242,11 @@ func classifyDyndns2(status int, location, body string) (Result, string) {
 		return Failed, label + ": empty answer"
 	}
 	// Worst line wins: abuse, then anything permanent or not understood,
-	// then transient trouble; delivered only if every line says so.
-	result := Delivered
+	// then transient trouble; delivered only if every line says so. The
+	// message quotes the first line and of the others only their return
+	// code, a word of the protocol: who points a service at some address
+	// must not read the rest of what answers there.
+	result, lines, more := Delivered, 0, ""
 	for line := range strings.Lines(body) {
 		f := strings.Fields(line)
 		if len(f) == 0 {
@@ -266,8 +256,27 @@ func classifyDyndns2(status int, location, body string) (Result, string) {
 		if rank(r) > rank(result) {
 			result = r
 		}
+		switch lines++; {
+		case lines == 1:
+		case isDyndns2Code(f[0]):
+			more += "; " + f[0]
+		case !strings.HasSuffix(more, "; …"):
+			more += "; …"
+		}
+	}
+	if len(text)+len(more) <= maxAnswerShown {
+		text += more
 	}
 	return result, withBody()
+}
+
+// isDyndns2Code says whether word is one of the protocol's return codes.
+func isDyndns2Code(word string) bool {
+	switch strings.ToLower(word) {
+	case "good", "nochg", "911", "dnserr", "abuse", "badauth", "!donator", "notfqdn", "nohost", "numhost", "badagent", "!yours":
+		return true
+	}
+	return false
 }
 
 // dyndns2Code maps one return code to its result; unknown words are

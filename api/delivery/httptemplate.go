@@ -38,7 +38,8 @@ type httpService struct {
 	// "200-299" (default) or a single status such as "200".
 	SuccessStatus string `json:"success_status"`
 	// SuccessRegexp, when set, must also match the answer's body (RE2
-	// syntax), e.g. "^OK" for DuckDNS, which answers KO with HTTP 200.
+	// syntax; its first 4 KiB), e.g. "^OK" for DuckDNS, which answers KO
+	// with HTTP 200.
 	SuccessRegexp string `json:"success_regexp"`
 	// DriftSettings are the drift check's, common to every protocol.
 	DriftSettings
@@ -75,9 +76,11 @@ var (
 )
 
 const (
-	// maxTemplateAnswerBytes bounds what is read of an answer: enough for
-	// Namecheap's XML, and the success pattern sees no more than that.
-	maxTemplateAnswerBytes = 64 << 10
+	// maxTemplateAnswerBytes bounds what is read of an answer, and so what
+	// the success pattern sees: enough for Namecheap's XML (a few hundred
+	// bytes), little enough that the pattern is no oracle over a page
+	// behind an address someone pointed a service at.
+	maxTemplateAnswerBytes = 4 << 10
 	maxTemplateBytes       = 16 << 10
 	maxTemplateHeaders     = 32
 	maxSuccessRegexp       = 1000
@@ -100,9 +103,8 @@ type HTTPTemplate struct {
 	UserAgent string
 }
 
-// NewHTTPTemplate returns the protocol with the given client (nil: the
-// default upstream client: 10 s to connect, 30 s per request, no
-// redirects).
+// NewHTTPTemplate returns the protocol with the given client (nil:
+// newUpstreamHTTPClient).
 func NewHTTPTemplate(hc *http.Client, version string) *HTTPTemplate {
 	if hc == nil {
 		hc = newUpstreamHTTPClient()
@@ -154,7 +156,7 @@ func (p *HTTPTemplate) Send(ctx context.Context, settings json.RawMessage, t Tar
 	vals := templateValues(t)
 	red := newRedactor("", t.Username, t.Password)
 	if t.Password != "" {
-		red.secrets = append(red.secrets, escapeURLValue(t.Password), jsonEscape(t.Password))
+		red.add(escapeURLValue(t.Password), jsonEscape(t.Password))
 	}
 	var s httpService
 	if err := readSettings(settings, &s); err != nil {
@@ -214,23 +216,22 @@ func (p *HTTPTemplate) Send(ctx context.Context, settings json.RawMessage, t Tar
 	if err != nil {
 		return transportOutcome(ctx, "", err, red)
 	}
-	defer func() {
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrainBytes))
-		_ = resp.Body.Close()
-	}()
+	defer resp.Body.Close() // unread rest included: the connection is not reused
 	answer, err := io.ReadAll(io.LimitReader(resp.Body, maxTemplateAnswerBytes))
 	if err != nil {
 		return transportOutcome(ctx, "reading answer: ", err, red)
 	}
-	result, text := classifyHTTPTemplate(resp.StatusCode, resp.Header.Get("Location"), string(answer), rule)
-	return Outcome{Result: result, Message: red.message(text), RetryAfter: retryAfter(resp.Header.Get("Retry-After"), time.Now())}
+	result, text := classifyHTTPTemplate(resp.StatusCode, resp.Header.Get("Location"), string(answer), rule, red.answer)
+	return Outcome{Result: result, Message: red.message(text), Answer: red.detail(string(answer)),
+		RetryAfter: retryAfter(resp.Header.Get("Retry-After"), time.Now())}
 }
 
 // classifyHTTPTemplate applies the success rule to an answer and returns
-// the result and the unredacted message text.
-func classifyHTTPTemplate(status int, location, body string, rule successRule) (Result, string) {
+// the result and the message text, which quotes the answer and the
+// Location header only through shown (redactor.answer).
+func classifyHTTPTemplate(status int, location, body string, rule successRule, shown func(string) string) (Result, string) {
 	label := "HTTP " + strconv.Itoa(status)
-	text := oneLine(body)
+	text, location := shown(body), shown(location)
 	withBody := label + ": " + text
 	if text == "" {
 		withBody = label + ": " + http.StatusText(status)

@@ -48,11 +48,17 @@ func (r Result) String() string {
 // Outcome is the classified answer of one attempt.
 type Outcome struct {
 	Result Result
-	// Message is what the admin reads, e.g. `HTTP 200: good 198.51.100.7` or
-	// `dial tcp 192.0.2.1:443: connect: connection refused`. It holds at most
-	// maxMessageBytes bytes of valid UTF-8 on one line and never a secret of
-	// the job.
+	// Message is what the admin reads in the API, e.g. `HTTP 200: good
+	// 198.51.100.7` or `dial tcp 192.0.2.1:443: connect: connection
+	// refused`. It holds at most maxMessageBytes bytes of valid UTF-8 on
+	// one line, never a secret of the job, and of a provider's answer at
+	// most its first line, maxAnswerShown bytes (redactor.answer): whoever
+	// may point a service at an address must not read what answers there.
 	Message string
+	// Answer is more of the provider's answer (every line, redacted, at
+	// most maxMessageBytes) for the log, where an operator diagnoses a
+	// provider; empty when the message says it all.
+	Answer string
 	// RetryAfter is the upstream's Retry-After hint, 0 when it sent none.
 	RetryAfter time.Duration
 }
@@ -61,15 +67,30 @@ type Outcome struct {
 // cannot bloat the record's status column.
 const maxMessageBytes = 512
 
+// maxAnswerShown bounds what Outcome.Message quotes of a provider's answer.
+const maxAnswerShown = 200
+
 // maxRetryAfter caps a Retry-After hint so a silly value cannot overflow a
 // time.Duration or park a record for weeks.
 const maxRetryAfter = 24 * time.Hour
+
+// minRedacted is the length from which a credential is replaced by ***
+// wherever it occurs. Replacing shorter ones garbles ordinary words (a
+// password "p" turned root_password into root_***assword) and tells the
+// reader which letters the password has; an answer that contains a shorter
+// one is not shown at all (answerWithCredential).
+const minRedacted = 6
+
+// answerWithCredential replaces an answer that contains a credential too
+// short to be cut out of it.
+const answerWithCredential = "the answer contained a credential and is not shown"
 
 // redactor removes secrets from text that is about to become an
 // Outcome.Message: upstream bodies may echo credentials and error strings
 // may carry URLs.
 type redactor struct {
-	secrets []string
+	long  []string // replaced by *** wherever they occur
+	short []string // shorter than minRedacted: an answer holding one is not shown
 }
 
 // newRedactor collects the forms in which the job's password could show up
@@ -78,25 +99,30 @@ type redactor struct {
 // `user:pass@` service URL.
 func newRedactor(serviceURL, username, password string) redactor {
 	var r redactor
-	add := func(s string) {
-		if s != "" {
-			r.secrets = append(r.secrets, s)
-		}
-	}
 	if password != "" {
-		add(password)
-		add(oneLine(password))
-		add(url.QueryEscape(password))
-		add(url.PathEscape(password))
-		add(base64.StdEncoding.EncodeToString([]byte(username + ":" + password)))
+		r.add(password, oneLine(password), url.QueryEscape(password), url.PathEscape(password),
+			base64.StdEncoding.EncodeToString([]byte(username+":"+password)))
 	}
 	if u, err := url.Parse(serviceURL); err == nil && u.User != nil {
 		if p, ok := u.User.Password(); ok {
-			add(p)
-			add(url.QueryEscape(p))
+			r.add(p, url.QueryEscape(p))
 		}
 	}
 	return r
+}
+
+// add registers forms of a credential, each by its own length: an escaped
+// or encoded form is as telling as the credential.
+func (r *redactor) add(forms ...string) {
+	for _, f := range forms {
+		switch {
+		case f == "":
+		case utf8.RuneCountInString(f) >= minRedacted:
+			r.long = append(r.long, f)
+		default:
+			r.short = append(r.short, f)
+		}
+	}
 }
 
 var (
@@ -108,15 +134,61 @@ var (
 )
 
 // message turns raw text into a safe Outcome.Message: one line of valid
-// UTF-8, secrets replaced by ***, at most maxMessageBytes bytes.
+// UTF-8, secrets replaced by ***, at most maxMessageBytes bytes. Text that
+// quotes a provider's answer takes the answer through answer first.
 func (r redactor) message(raw string) string {
+	return truncateUTF8(r.redact(oneLine(raw)), maxMessageBytes)
+}
+
+// answer is what a message may quote of a provider's answer (a body or a
+// header): its first non-empty line, cleaned like a message, credentials
+// replaced by ***, cut to maxAnswerShown bytes after that (a cut never
+// leaves part of a credential). A first line that holds a credential too
+// short to cut out is replaced by answerWithCredential.
+func (r redactor) answer(raw string) string {
+	line := ""
+	for l := range strings.Lines(raw) {
+		if line = oneLine(l); line != "" {
+			break
+		}
+	}
+	if r.hasShort(line) {
+		return answerWithCredential
+	}
+	return truncateUTF8(r.redact(line), maxAnswerShown)
+}
+
+// detail is Outcome.Answer: every line of an answer, redacted, for the
+// log; "" when answer already shows all of it.
+func (r redactor) detail(raw string) string {
 	s := oneLine(raw)
-	for _, secret := range r.secrets {
+	d := answerWithCredential
+	if !r.hasShort(s) {
+		d = truncateUTF8(r.redact(s), maxMessageBytes)
+	}
+	if d == r.answer(raw) {
+		return ""
+	}
+	return d
+}
+
+func (r redactor) hasShort(s string) bool {
+	for _, secret := range r.short {
+		if strings.Contains(s, secret) {
+			return true
+		}
+	}
+	return false
+}
+
+// redact replaces every whole occurrence of a long credential, the
+// userinfo of URLs and the values of credential query parameters.
+func (r redactor) redact(s string) string {
+	for _, secret := range r.long {
 		s = strings.ReplaceAll(s, secret, "***")
 	}
 	s = urlUserinfo.ReplaceAllString(s, "$1")
-	s = querySecret.ReplaceAllString(s, "$1=***")
-	return truncateUTF8(s, maxMessageBytes)
+	return querySecret.ReplaceAllString(s, "$1=***")
 }
 
 // oneLine makes text printable on a single line: invalid UTF-8 becomes

@@ -5,12 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"sort"
 	"strings"
-	"time"
+
+	"github.com/ddnsbroker/ddnsbroker/api/egress"
 )
 
 // Protocol names as stored in services.protocol.
@@ -27,15 +27,19 @@ func ProtocolNames() []string {
 	return []string{ProtocolDyndns2, ProtocolRFC2136, ProtocolHTTP, ProtocolCloudflare}
 }
 
-// Protocols is the dispatcher's protocol table: one client per protocol,
-// each with its own connection pool and timeouts, all announcing
-// `ddnsbroker/<version>` where the protocol has a user agent.
-func Protocols(version string) map[string]Protocol {
+// Protocols is the dispatcher's protocol table, all announcing
+// `ddnsbroker/<version>` where the protocol has a user agent. The HTTP
+// protocols share hc (serve's: egress.NewClient with the configured
+// destination policy; nil: newUpstreamHTTPClient).
+func Protocols(version string, hc *http.Client) map[string]Protocol {
+	if hc == nil {
+		hc = newUpstreamHTTPClient()
+	}
 	return map[string]Protocol{
-		ProtocolDyndns2:    Dyndns2{Client: NewDyndns2Client(version)},
+		ProtocolDyndns2:    Dyndns2{Client: NewDyndns2ClientWith(hc, version)},
 		ProtocolRFC2136:    &RFC2136{},
-		ProtocolHTTP:       NewHTTPTemplate(nil, version),
-		ProtocolCloudflare: NewCloudflare(nil, version),
+		ProtocolHTTP:       NewHTTPTemplate(hc, version),
+		ProtocolCloudflare: NewCloudflare(hc, version),
 	}
 }
 
@@ -244,21 +248,11 @@ func userAgent(version string) string {
 	return "ddnsbroker/" + version
 }
 
-// newUpstreamHTTPClient is the HTTP client of the http and cloudflare
-// protocols, with the dyndns2 client's rules: connect within 10 s, finish
-// within 30 s, never follow a redirect with credentials attached.
+// newUpstreamHTTPClient is the outbound client of every protocol that a
+// test or serve did not give one: the default destination policy, one
+// request per attempt, no redirects, 30 s per request (egress.NewClient).
 func newUpstreamHTTPClient() *http.Client {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.DialContext = (&net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}).DialContext
-	tr.TLSHandshakeTimeout = dialTimeout
-	tr.ResponseHeaderTimeout = requestTimeout
-	return &http.Client{
-		Transport: tr,
-		Timeout:   requestTimeout,
-		CheckRedirect: func(*http.Request, []*http.Request) error {
-			return http.ErrUseLastResponse
-		},
-	}
+	return egress.NewClient(egress.DefaultPolicy(), RequestTimeout)
 }
 
 // sortedKeys returns m's keys in order, so validation errors and requests

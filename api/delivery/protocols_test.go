@@ -14,7 +14,7 @@ import (
 )
 
 func TestProtocolsTableHasEveryProtocol(t *testing.T) {
-	table := delivery.Protocols("1.2.3")
+	table := delivery.Protocols("1.2.3", nil)
 	var names []string
 	for name, p := range table {
 		if p == nil {

@@ -15,7 +15,7 @@ import (
 // runDispatcher runs a dispatcher with the protocol table serve uses.
 func (f *fixture) runDispatcher(t *testing.T, cfg delivery.Config) {
 	t.Helper()
-	d := delivery.NewDispatcher(f.st, f.box, delivery.Protocols("test"), cfg, f.log)
+	d := delivery.NewDispatcher(f.st, f.box, delivery.Protocols("test", nil), cfg, f.log)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { d.Run(ctx); close(done) }()

@@ -144,7 +144,7 @@ func newFixture(t *testing.T, cfg notify.Config) *fixture {
 		IPv4Enabled: true, IPv6Enabled: true}); err != nil {
 		t.Fatal(err)
 	}
-	f.notifier = notify.New(f.st, f.box, notify.NewSender("test"), cfg, f.log)
+	f.notifier = notify.New(f.st, f.box, notify.NewSender("test", nil), cfg, f.log)
 	return f
 }
 

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/ddnsbroker/ddnsbroker/api/egress"
 )
 
 // Timeout bounds one POST to a receiver, connection included.
@@ -36,30 +38,25 @@ func Sign(secret, body []byte) string {
 	return "sha256=" + hex.EncodeToString(m.Sum(nil))
 }
 
-// Sender POSTs notifications. It never follows redirects (a receiver that
-// moved must be reconfigured, not guessed at) and gives up after Timeout.
+// Sender POSTs notifications.
 type Sender struct {
 	client    *http.Client
 	userAgent string
 }
 
-// NewSender builds a sender announcing ddnsbroker/<version>.
-func NewSender(version string) *Sender {
+// NewSender builds a sender announcing ddnsbroker/<version> on hc, which
+// must not follow redirects (a receiver that moved must be reconfigured,
+// not guessed at) and must give up after Timeout: serve passes the
+// outbound client of its destination policy (egress.NewClient), tests
+// their own. A nil hc gets egress.NewClient with the default policy.
+func NewSender(version string, hc *http.Client) *Sender {
 	if version == "" {
 		version = "dev"
 	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.DialContext = (&net.Dialer{Timeout: Timeout, KeepAlive: 30 * time.Second}).DialContext
-	tr.TLSHandshakeTimeout = Timeout
-	tr.ResponseHeaderTimeout = Timeout
-	tr.MaxIdleConnsPerHost = 4
-	return &Sender{userAgent: "ddnsbroker/" + version, client: &http.Client{
-		Transport: tr,
-		Timeout:   Timeout,
-		CheckRedirect: func(*http.Request, []*http.Request) error {
-			return http.ErrUseLastResponse
-		},
-	}}
+	if hc == nil {
+		hc = egress.NewClient(egress.DefaultPolicy(), Timeout)
+	}
+	return &Sender{userAgent: "ddnsbroker/" + version, client: hc}
 }
 
 // Result is what became of one POST.
@@ -67,8 +64,14 @@ type Result struct {
 	Delivered bool
 	// Status is the receiver's HTTP status; 0 when none came back.
 	Status int
-	// Message says why it was not delivered: never the URL (it may hold
-	// a token), at most a short, cleaned excerpt of the receiver's answer.
+	// Reason says why it was not delivered in the broker's words: the
+	// status and its standard text, or why no answer came. It never holds
+	// the URL (it may hold a token) nor anything the receiver wrote, so it
+	// can be shown at once to whoever asked for a test.
+	Reason string
+	// Message is Reason with, for an error status, the first line of the
+	// receiver's answer (cleaned, at most 200 characters), for the admin
+	// who reads why notifications keep failing.
 	Message  string
 	Duration time.Duration
 }
@@ -95,7 +98,7 @@ func (s *Sender) send(ctx context.Context, r Request) Result {
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.URL, bytes.NewReader(r.Body))
 	if err != nil {
-		return Result{Message: "the URL cannot be used"}
+		return Result{Reason: "the URL cannot be used", Message: "the URL cannot be used"}
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", s.userAgent)
@@ -108,19 +111,21 @@ func (s *Sender) send(ctx context.Context, r Request) Result {
 	}
 	resp, err := s.client.Do(req)
 	if err != nil {
-		return Result{Message: describe(err)}
+		reason := describe(err)
+		return Result{Reason: reason, Message: reason}
 	}
 	defer resp.Body.Close()
-	excerpt, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // lets the connection be reused
 	res := Result{Status: resp.StatusCode}
 	switch {
 	case resp.StatusCode >= 200 && resp.StatusCode < 300:
 		res.Delivered = true
 	case resp.StatusCode >= 300 && resp.StatusCode < 400:
-		res.Message = fmt.Sprintf("HTTP %d: redirects are not followed; set the webhook's URL to where it points", resp.StatusCode)
+		res.Reason = fmt.Sprintf("HTTP %d: redirects are not followed; set the webhook's URL to where it points", resp.StatusCode)
+		res.Message = res.Reason
 	default:
+		res.Reason = strings.TrimSpace(fmt.Sprintf("HTTP %d %s", resp.StatusCode, http.StatusText(resp.StatusCode)))
 		res.Message = fmt.Sprintf("HTTP %d", resp.StatusCode)
+		excerpt, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 		if e := clean(excerpt); e != "" {
 			res.Message += ": " + e
 		}

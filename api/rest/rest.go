@@ -121,7 +121,7 @@ func New(d Deps) *Server {
 		d.StaleAfter = DefaultStaleAfter
 	}
 	if d.WebhookSender == nil {
-		d.WebhookSender = notify.NewSender("")
+		d.WebhookSender = notify.NewSender("", nil)
 	}
 	access := auth.NewAccessTokens(secretbox.DeriveKey(d.SecretKey, "jwt"), auth.AccessTokenTTL)
 	return &Server{

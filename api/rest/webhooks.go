@@ -176,7 +176,8 @@ func (s *Server) DeleteWebhook(ctx context.Context, req DeleteWebhookRequestObje
 }
 
 // TestWebhook sends a test notification and waits for the answer, so the
-// admin sees at once whether the receiver is reachable and accepts it.
+// admin sees at once whether the receiver is reachable and accepts it: the
+// status code and a short reason, not what the receiver answered.
 func (s *Server) TestWebhook(ctx context.Context, req TestWebhookRequestObject) (TestWebhookResponseObject, error) {
 	w, err := s.store.Webhook(ctx, req.Id)
 	if err != nil {
@@ -208,9 +209,11 @@ func (s *Server) TestWebhook(ctx context.Context, req TestWebhookRequestObject) 
 	}
 	recordCtx, cancel := context.WithTimeout(detached, requestTimeout)
 	defer cancel()
-	if err := s.store.RecordWebhookAttempt(recordCtx, w.ID, res.Delivered, status, res.Message); err != nil {
+	// The reason only, never the receiver's words: anyone who may write a
+	// webhook could otherwise read any local page through it.
+	if err := s.store.RecordWebhookAttempt(recordCtx, w.ID, res.Delivered, status, res.Reason); err != nil {
 		return nil, err
 	}
-	out.Delivered, out.StatusCode, out.Error, out.DurationMs = res.Delivered, status, res.Message, int(res.Duration.Milliseconds())
+	out.Delivered, out.StatusCode, out.Error, out.DurationMs = res.Delivered, status, res.Reason, int(res.Duration.Milliseconds())
 	return TestWebhook200JSONResponse(out), nil
 }

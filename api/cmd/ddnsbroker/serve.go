@@ -21,6 +21,7 @@ import (
 	"github.com/ddnsbroker/ddnsbroker/api/delivery"
 	"github.com/ddnsbroker/ddnsbroker/api/drift"
 	"github.com/ddnsbroker/ddnsbroker/api/dyndns2"
+	"github.com/ddnsbroker/ddnsbroker/api/egress"
 	"github.com/ddnsbroker/ddnsbroker/api/housekeeping"
 	"github.com/ddnsbroker/ddnsbroker/api/httpserver"
 	"github.com/ddnsbroker/ddnsbroker/api/metrics"
@@ -99,9 +100,12 @@ func runServe(ctx context.Context, env *environ, args []string) error {
 	}
 	dcfg.Workers, dcfg.PerService = cfg.Workers, cfg.ServiceWorkers
 	dcfg.RetryBase, dcfg.RetryMax, dcfg.BlockFor, dcfg.Lease = cfg.RetryBase, cfg.RetryMax, cfg.BlockFor, cfg.Lease
-	disp := delivery.NewDispatcher(st, box, delivery.Protocols(version), dcfg, log)
+	// Services and webhooks reach only what the destination policy allows.
+	policy := egress.DefaultPolicy()
+	policy.Allow = cfg.AllowTargets
+	disp := delivery.NewDispatcher(st, box, delivery.Protocols(version, egress.NewClient(policy, delivery.RequestTimeout)), dcfg, log)
 
-	webhooks := notify.NewSender(version)
+	webhooks := notify.NewSender(version, egress.NewClient(policy, notify.Timeout))
 	ncfg := notify.DefaultConfig()
 	ncfg.StaleAfter = cfg.StaleAfter
 	ntf := notify.New(st, box, webhooks, ncfg, log)

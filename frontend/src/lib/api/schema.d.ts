@@ -535,7 +535,9 @@ export interface paths {
          * Send a test notification now
          * @description POSTs a `webhook.test` payload to the webhook (even a disabled one),
          *     signed like any notification, waits for the answer (at most 10 s) and
-         *     says what came back. The outcome is also the webhook's last attempt.
+         *     says whether it was delivered: the status code and a short reason,
+         *     never what the receiver wrote. The outcome is also the webhook's last
+         *     attempt.
          *     A receiver that cannot be reached is still a 200 answer, with
          *     `delivered: false`.
          */
@@ -771,7 +773,7 @@ export interface components {
              * @default 200-299
              */
             success_status?: string;
-            /** @description A regular expression (RE2) the answer's body must also match, e.g. ^OK. */
+            /** @description A regular expression (RE2) the answer's body (its first 4 KiB) must also match, e.g. ^OK. */
             success_regexp?: string;
             /**
              * @description Drift check (every protocol): host:port of a DNS resolver or of the zone's authoritative server, asked for each delivered record's A/AAAA; when it publishes another address, the delivery is queued again (reason drift, event drift.detected; resolver errors give one drift.error event per check). Empty or absent: no drift check.
@@ -1021,7 +1023,7 @@ export interface components {
             last_success_at: string | null;
             /** Format: date-time */
             next_attempt_at: string | null;
-            /** @description The upstream's last answer or the reason of a failure. */
+            /** @description The upstream's last answer (its first line, at most 200 characters, credentials removed) or the reason of a failure. */
             message: string;
         };
         RecordStatus: {
@@ -1302,7 +1304,7 @@ export interface components {
             delivered: boolean;
             /** @description The receiver's HTTP status; null when none came back. */
             status_code: number | null;
-            /** @description Why it was not delivered; empty when it was. */
+            /** @description Why it was not delivered, in the broker's words (the status and its standard text, or why no answer came); empty when it was. */
             error: string;
             duration_ms: number;
             payload: components["schemas"]["WebhookPayload"];
@@ -2668,7 +2670,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description What the receiver answered. */
+            /** @description Whether the receiver accepted the notification. */
             200: {
                 headers: {
                     [name: string]: unknown;
