@@ -255,6 +255,7 @@ func (h *harness) check(req *http.Request, res response) string {
 	if res.status >= 500 && res.status != http.StatusServiceUnavailable {
 		h.t.Errorf("%s %s: status %d: %s", req.Method, req.URL.Path, res.status, res.body)
 	}
+	checkNoStore(h.t, req.Method+" "+req.URL.Path, res)
 	route, params, err := h.router.FindRoute(req)
 	if err != nil {
 		h.checkProblem(req, res)

@@ -138,7 +138,7 @@ func New(d Deps) *Server {
 // 404, both as problem+json.
 func (s *Server) Register(e *echo.Echo) {
 	ops := map[string]echo.MiddlewareFunc{} // by method and Echo path
-	g := e.Group(BasePath, s.problems, middleware.BodyLimit(maxBody), s.requestInfo, func(next echo.HandlerFunc) echo.HandlerFunc {
+	g := e.Group(BasePath, noStore, s.problems, middleware.BodyLimit(maxBody), s.requestInfo, func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			if mw, ok := ops[c.Request().Method+" "+c.Path()]; ok {
 				return mw(next)(c)
@@ -213,9 +213,22 @@ func methodNotAllowed(allowed []string) echo.HandlerFunc {
 	}
 }
 
-// problems is the API's outermost middleware: it turns every error and panic
-// below it into a problem+json answer, so nothing reaches the server-wide
-// error handler.
+// noStore marks every answer of the API, errors included, as not to be
+// kept by browsers or proxies: logins, refreshes, new tokens and host
+// secrets carry secrets, and every other answer names what an attacker
+// would like to read from a shared cache.
+func noStore(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Response().Header()
+		h.Set(echo.HeaderCacheControl, "no-store")
+		h.Set("Pragma", "no-cache") // HTTP/1.0 caches
+		return next(c)
+	}
+}
+
+// problems is the API's outermost middleware after noStore: it turns
+// every error and panic below it into a problem+json answer, so nothing
+// reaches the server-wide error handler.
 func (s *Server) problems(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) (err error) {
 		defer func() {
