@@ -30,11 +30,11 @@ func runImport(ctx context.Context, env *environ, args []string) error {
 		set.Usage(env.stderr)
 		return errUsage
 	}
-	key, err := set.SecretKey()
+	url, err := database(set, env)
 	if err != nil {
 		return err
 	}
-	url, err := set.Database()
+	key, err := set.SecretKey()
 	if err != nil {
 		return err
 	}
@@ -42,7 +42,7 @@ func runImport(ctx context.Context, env *environ, args []string) error {
 	if err != nil {
 		return err
 	}
-	st, err := store.Open(ctx, url)
+	st, err := openStore(ctx, url)
 	if err != nil {
 		return err
 	}
@@ -55,8 +55,8 @@ func runImport(ctx context.Context, env *environ, args []string) error {
 		}
 	}
 	if dirty || v != store.LatestVersion() {
-		return fmt.Errorf("the database schema is at version %d (dirty: %t), this binary needs %d: run `ddnsbroker migrate up` first",
-			v, dirty, store.LatestVersion())
+		return fmt.Errorf("the database schema is at version %d (dirty: %t), this binary needs %d: run %s first",
+			v, dirty, store.LatestVersion(), env.command("migrate", "up"))
 	}
 	if *dryRun {
 		fmt.Fprintf(env.stdout, "dry run: nothing will be changed\n")

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/ddnsbroker/ddnsbroker/api/config"
@@ -29,6 +30,11 @@ type environ struct {
 	stdout io.Writer
 	stderr io.Writer
 	getenv func(string) string
+	// checkouts are where admin commands look for the private PostgreSQL
+	// of make run when no database URL is set (none in tests).
+	checkouts []string
+	// program names this binary in the commands hints suggest ("": ddnsbroker).
+	program string
 }
 
 var commands = []command{
@@ -43,7 +49,8 @@ var commands = []command{
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	env := &environ{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}
+	env := &environ{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv,
+		checkouts: checkouts(), program: program()}
 	os.Exit(run(ctx, env, os.Args[1:]))
 }
 
@@ -69,9 +76,30 @@ func run(ctx context.Context, env *environ, args []string) int {
 		fmt.Fprintf(env.stderr, "ddnsbroker %s: %v\n", c.name, err)
 		return 1
 	}
-	fmt.Fprintf(env.stderr, "ddnsbroker: unknown command %q\n\n", args[0])
-	usage(env.stderr)
+	fmt.Fprintf(env.stderr, "ddnsbroker: unknown command %q%s; the commands are %s (%s lists what each does)\n",
+		args[0], suggest(args[0]), commandNames(), env.command("help"))
 	return 2
+}
+
+// commandNames lists the commands: "serve, migrate, … and version".
+func commandNames() string {
+	names := make([]string, len(commands))
+	for i, c := range commands {
+		names[i] = c.name
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+}
+
+// suggest names the command a mistyped one was probably meant to be
+// (users → user, migration → migrate).
+func suggest(name string) string {
+	for _, c := range commands {
+		if len(name) >= 3 && (strings.HasPrefix(c.name, name) || strings.HasPrefix(name, c.name) ||
+			len(name) > 5 && strings.HasPrefix(name, c.name[:len(c.name)-1])) {
+			return fmt.Sprintf(" (did you mean %s?)", c.name)
+		}
+	}
+	return ""
 }
 
 // errUsage marks a usage error whose message was already written.

@@ -26,13 +26,13 @@ func runMigrate(_ context.Context, env *environ, args []string) error {
 		set.Usage(env.stderr)
 		return errUsage
 	}
-	url, err := set.Database()
+	url, err := database(set, env)
 	if err != nil {
 		return err
 	}
 	m, err := store.NewMigrator(url)
 	if err != nil {
-		return err
+		return databaseError(err)
 	}
 	defer m.Close()
 	switch rest[0] {
@@ -69,7 +69,7 @@ func runMigrate(_ context.Context, env *environ, args []string) error {
 	}
 	state := "clean"
 	if dirty {
-		state = "dirty: a migration was interrupted; see ddnsbroker migrate --help"
+		state = "dirty: a migration was interrupted; see " + env.command("migrate", "--help")
 	}
 	fmt.Fprintf(env.stdout, "schema version %d of %d (%s)\n", v, store.LatestVersion(), state)
 	return nil

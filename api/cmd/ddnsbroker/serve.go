@@ -55,18 +55,23 @@ func runServe(ctx context.Context, env *environ, args []string) error {
 	}
 	log.Info("starting ddnsbroker", "version", version, "listen", cfg.Listen)
 
-	if !cfg.NoMigrate {
-		if err := migrateWithRetry(ctx, cfg.DatabaseURL, log); err != nil {
-			return err
-		}
-	}
 	st, err := store.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := ensureAdmin(ctx, st, cfg.AdminPassword, log); err != nil {
+	// Wait for a database that is still starting; fail at once on a wrong
+	// password or database name.
+	if err := retryDatabase(ctx, log, databaseWait, func() error {
+		if cfg.NoMigrate {
+			return st.Ping(ctx)
+		}
+		return migrateUp(cfg.DatabaseURL)
+	}); err != nil {
 		return err
+	}
+	if err := ensureAdmin(ctx, st, cfg.AdminPassword, log, passwdHint(env, cfg.DatabaseURL)); err != nil {
+		return databaseError(err)
 	}
 
 	ln, err := net.Listen("tcp", cfg.Listen)
@@ -149,23 +154,9 @@ func runServe(ctx context.Context, env *environ, args []string) error {
 	return err
 }
 
-// migrateWithRetry applies migrations, waiting up to 30 s for a database
-// that is still starting.
-func migrateWithRetry(ctx context.Context, url string, log *slog.Logger) error {
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		err := migrateUp(url)
-		if err == nil || time.Now().After(deadline) || ctx.Err() != nil {
-			return err
-		}
-		log.Warn("database not ready for migrations, retrying", "err", err)
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(2 * time.Second):
-		}
-	}
-}
+// databaseWait is how long serve waits for a database that cannot be
+// reached yet.
+const databaseWait = 30 * time.Second
 
 func migrateUp(url string) error {
 	m, err := store.NewMigrator(url)
@@ -176,8 +167,21 @@ func migrateUp(url string) error {
 	return m.Up()
 }
 
-// ensureAdmin creates the user admin on the first start.
-func ensureAdmin(ctx context.Context, st *store.Store, password string, log *slog.Logger) error {
+// passwdHint is the command that changes admin's password on the
+// database serve uses: bare when the admin commands find that database by
+// themselves (the private PostgreSQL of make run), otherwise with the
+// server's DDNSBROKER_DATABASE_URL, which a hint must not print.
+func passwdHint(env *environ, url string) string {
+	hint := env.command("user", "passwd", "admin")
+	if c, ok := findPrivateCluster(env.checkouts); ok && c.url == url {
+		return hint
+	}
+	return hint + " (with the server's " + config.DatabaseURL.Env() + " set)"
+}
+
+// ensureAdmin creates the user admin on the first start; hint is how to
+// change its password.
+func ensureAdmin(ctx context.Context, st *store.Store, password string, log *slog.Logger, hint string) error {
 	n, err := st.CountUsers(ctx)
 	if err != nil || n > 0 {
 		return err
@@ -199,7 +203,7 @@ func ensureAdmin(ctx context.Context, st *store.Store, password string, log *slo
 		return err
 	}
 	if generated {
-		log.Warn("created the first user: admin with password "+password+" — change it after logging in (ddnsbroker user passwd --username admin)",
+		log.Warn("created the first user: admin with password "+password+" — change it under Account in the web app, or with: "+hint,
 			"username", "admin")
 	} else {
 		log.Info("created the first user admin with the password from DDNSBROKER_ADMIN_PASSWORD")

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -21,27 +22,35 @@ import (
 const minPasswordLen = 10
 
 func runUser(ctx context.Context, env *environ, args []string) error {
-	set := config.NewSet("user add|passwd|delete --username NAME | user list",
-		"Manage admin accounts. add and passwd read the password from standard input,\nor prompt for it twice on a terminal.",
+	set := config.NewSet("user add|passwd|delete NAME | user list",
+		"Manage admin accounts. add and passwd read the password from standard input,\nor prompt for it twice on a terminal. NAME may also be given as --username NAME.\n"+
+			"Without a database URL, the private PostgreSQL of make run in this checkout is used.",
 		env.getenv, config.DatabaseURL)
-	username := set.FlagSet().String("username", "", "the account's name")
+	username := set.FlagSet().String("username", "", "the account's name (or NAME after the action)")
 	if err := set.Parse(args, env.stdout); err != nil {
 		return err
 	}
 	rest := set.Args()
-	if len(rest) != 1 {
+	if len(rest) == 2 && *username == "" && rest[0] != "list" {
+		*username, rest = rest[1], rest[:1]
+	}
+	switch {
+	case len(rest) > 0 && !slices.Contains([]string{"add", "passwd", "delete", "list"}, rest[0]):
+		fmt.Fprintf(env.stderr, "ddnsbroker user: unknown action %q; the actions are add, passwd, delete and list\n\n", rest[0])
+		fallthrough
+	case len(rest) != 1:
 		set.Usage(env.stderr)
 		return errUsage
 	}
 	action := rest[0]
 	if action != "list" && *username == "" {
-		return fmt.Errorf("--username is required for %s", action)
+		return fmt.Errorf("say which user, e.g. %s", env.command("user", action, "admin"))
 	}
-	url, err := set.Database()
+	url, err := database(set, env)
 	if err != nil {
 		return err
 	}
-	st, err := store.Open(ctx, url)
+	st, err := openStore(ctx, url)
 	if err != nil {
 		return err
 	}
