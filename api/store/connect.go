@@ -18,8 +18,8 @@ type ConnectError struct {
 	// 127.0.0.1:5432 refused the password of user "ddnsbroker"`. It never
 	// holds the password.
 	Reason string
-	Kind ConnectKind
-	Err  error
+	Kind   ConnectKind
+	Err    error
 }
 
 // ConnectKind sorts connection failures by what fixes them.
