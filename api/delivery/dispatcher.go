@@ -324,8 +324,10 @@ func (d *Dispatcher) record(ctx context.Context, j store.Job, out Outcome, toget
 		log.Warn("delivery outcome dropped: the lease had expired and the job was taken over")
 	case out.Result == Delivered:
 		log.Info("delivered", "message", out.Message)
+	case f.NextAttempt.IsZero(): // failed: no further attempt
+		log.Warn("delivery not done", "message", out.Message)
 	default:
-		log.Warn("delivery not done", "message", out.Message, "next_attempt", f.NextAttempt)
+		log.Warn("delivery not done", "message", out.Message, "next_attempt", f.NextAttempt.UTC())
 	}
 }
 

@@ -335,7 +335,12 @@ func (h *Handler) answer(c echo.Context, status int, hostID int64, cause error, 
 	return c.Blob(status, contentType, []byte(strings.Join(lines, "\n")+"\n"))
 }
 
+// AnswerLogged is set on the echo.Context of a request whose answer was
+// logged here, so that the server's request line need not repeat it.
+const AnswerLogged = "dyndns2.answer_logged"
+
 func (h *Handler) logAnswer(c echo.Context, status int, code string, hostID int64, cause error) {
+	c.Set(AnswerLogged, true)
 	if h.observe != nil {
 		h.observe(code)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/ddnsbroker/ddnsbroker/api/dyndns2"
 	"github.com/ddnsbroker/ddnsbroker/api/store"
 )
 
@@ -102,15 +103,32 @@ func (s *Server) requestLog(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Error(err)
 		}
 		status := c.Response().Status
-		level := slog.LevelInfo
-		if status >= 500 {
-			level = slog.LevelError
-		}
-		s.deps.Log.Log(c.Request().Context(), level, "request", "request_id", id, "method", c.Request().Method,
+		s.deps.Log.Log(c.Request().Context(), requestLevel(c, status), "request", "request_id", id, "method", c.Request().Method,
 			"route", c.Path(), "status", status, "duration_ms", float64(time.Since(start).Microseconds())/1000,
 			"client", c.RealIP(), "bytes", c.Response().Size)
 		return nil
 	}
+}
+
+// requestLevel keeps the info log for what changes something or went
+// wrong: the web app's files, health checks, metrics scrapes and the
+// dashboard's polling of the API (reads that succeed, or find nothing) are
+// debug; writes and client errors info; server errors error. The dyndns2
+// endpoint writes its own line per router update (dyndns2.AnswerLogged):
+// its request line is debug.
+func requestLevel(c echo.Context, status int) slog.Level {
+	logged, _ := c.Get(dyndns2.AnswerLogged).(bool)
+	switch m := c.Request().Method; {
+	case status >= 500:
+		return slog.LevelError
+	case logged:
+		return slog.LevelDebug
+	case m != http.MethodGet && m != http.MethodHead && m != http.MethodOptions:
+		return slog.LevelInfo
+	case status >= 400 && status != http.StatusNotFound:
+		return slog.LevelInfo
+	}
+	return slog.LevelDebug
 }
 
 func validRequestID(id string) bool {
