@@ -61,6 +61,7 @@ func TestEveryAnswerIsNoStore(t *testing.T) {
 	for _, extra := range []request{
 		{method: "GET", path: "/no-such-thing", token: session},
 		{method: "POST", path: "/hosts", token: session, body: map[string]any{"fqdn": "no_dots"}},
+		{method: "POST", path: "/hosts", token: session, raw: `{"fqdn": `},
 		{method: "PUT", path: "/hosts", token: session},
 		{method: "POST", path: "/hosts", token: session, raw: `{"fqdn": "` + strings.Repeat("x", 2<<20) + `"}`},
 	} {

@@ -109,33 +109,61 @@ func TestContract(t *testing.T) {
 		}
 	})
 
-	t.Run("400 for requests that break the spec", func(t *testing.T) {
+	t.Run("400 for bodies that are not JSON", func(t *testing.T) {
 		for _, o := range ops {
 			if !o.declares(http.StatusBadRequest) {
 				continue
 			}
-			req := request{method: o.method, token: session}
-			switch {
-			case strings.Contains(o.path, "{id}"):
-				req.path = o.withID("abc")
-			case o.op.RequestBody != nil:
-				req.path, req.raw = o.path, `{"name": `
-			case o.hasParam("query", "limit"):
-				req.path = o.path + "?limit=0"
-			case o.hasParam("cookie", ""):
-				req.path = o.path
-				req.cookies = []*http.Cookie{{Name: "ddnsbroker_refresh", Value: strings.Repeat("x", 300)}}
-			default:
-				t.Errorf("%s declares 400 but no generic bad request is known for it", o.id)
+			if o.op.RequestBody == nil {
+				t.Errorf("%s declares 400 but takes no body", o.id)
 				continue
 			}
+			req := request{method: o.method, token: session, path: o.withID("1"), raw: `{"name": `}
 			r := h.do(req)
 			if r.status != http.StatusBadRequest {
 				t.Errorf("%s %s: %d, want 400: %s", o.id, req.path, r.status, r.body)
 				continue
 			}
-			if p := r.problem(t); p.Errors == nil || len(*p.Errors) == 0 {
-				t.Errorf("%s: 400 without errors[]: %s", o.id, r.body)
+			if p := r.problem(t); p.Detail == nil || !strings.Contains(*p.Detail, "not valid JSON") {
+				t.Errorf("%s: 400 without a detail saying what is wrong: %s", o.id, r.body)
+			}
+		}
+	})
+
+	t.Run("422 naming the field for values the spec refuses", func(t *testing.T) {
+		for _, o := range ops {
+			req := request{method: o.method, token: session}
+			field := ""
+			switch {
+			case strings.Contains(o.path, "{id}"):
+				req.path, field = o.withID("abc"), "id"
+				if o.op.RequestBody != nil {
+					req.raw = `{}`
+				}
+			case o.op.RequestBody != nil:
+				req.path, req.raw, field = o.path, `{"no_such_field": 1}`, "no_such_field"
+			case o.hasParam("query", "limit"):
+				req.path, field = o.path+"?limit=0", "limit"
+			case o.hasParam("cookie", ""):
+				req.path, field = o.path, "ddnsbroker_refresh"
+				req.cookies = []*http.Cookie{{Name: "ddnsbroker_refresh", Value: strings.Repeat("x", 300)}}
+			default:
+				if o.declares(http.StatusUnprocessableEntity) {
+					t.Errorf("%s declares 422 but no generic invalid request is known for it", o.id)
+				}
+				continue
+			}
+			r := h.do(req)
+			if r.status != http.StatusUnprocessableEntity {
+				t.Errorf("%s %s: %d, want 422: %s", o.id, req.path, r.status, r.body)
+				continue
+			}
+			p := r.problem(t)
+			if p.Errors == nil || len(*p.Errors) == 0 || !slices.ContainsFunc(*p.Errors, func(e rest.FieldError) bool { return e.Field == field }) {
+				t.Errorf("%s: 422 without errors[] naming %s: %s", o.id, field, r.body)
+			}
+			if p.Detail == nil || !strings.Contains(*p.Detail, field) {
+				t.Errorf("%s: 422 whose detail does not name %s: %s", o.id, field, r.body)
 			}
 		}
 	})
@@ -511,7 +539,7 @@ func TestContract(t *testing.T) {
 		if len(none.Items) != 0 {
 			t.Errorf("until filter: %d", len(none.Items))
 		}
-		h.do(request{method: "GET", path: "/events?cursor=bm9wZQ", token: read}).expect(t, 400)
+		h.do(request{method: "GET", path: "/events?cursor=bm9wZQ", token: read}).expect(t, 422)
 	})
 
 	t.Run("users and tokens", func(t *testing.T) {

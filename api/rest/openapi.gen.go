@@ -441,7 +441,7 @@ type FamilyStatus struct {
 
 // FieldError defines model for FieldError.
 type FieldError struct {
-	// Field The field, as a dotted path into the body, or a parameter name.
+	// Field The field, as a dotted path into the body, or a parameter name; empty for the body as a whole (400).
 	Field   string `json:"field"`
 	Message string `json:"message"`
 }
@@ -2454,6 +2454,22 @@ func (response Login401ApplicationProblemPlusJSONResponse) VisitLoginResponse(w 
 	return err
 }
 
+type Login422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response Login422ApplicationProblemPlusJSONResponse) VisitLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type Login429ApplicationProblemPlusJSONResponse struct {
 	TooManyRequestsApplicationProblemPlusJSONResponse
 }
@@ -2510,22 +2526,6 @@ func (response Logout204Response) VisitLogoutResponse(w http.ResponseWriter) err
 	return nil
 }
 
-type Logout400ApplicationProblemPlusJSONResponse struct {
-	BadRequestApplicationProblemPlusJSONResponse
-}
-
-func (response Logout400ApplicationProblemPlusJSONResponse) VisitLogoutResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type Logout401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -2539,6 +2539,22 @@ func (response Logout401ApplicationProblemPlusJSONResponse) VisitLogoutResponse(
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Logout422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response Logout422ApplicationProblemPlusJSONResponse) VisitLogoutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2590,22 +2606,6 @@ func (response RefreshSession200JSONResponse) VisitRefreshSessionResponse(w http
 	return err
 }
 
-type RefreshSession400ApplicationProblemPlusJSONResponse struct {
-	BadRequestApplicationProblemPlusJSONResponse
-}
-
-func (response RefreshSession400ApplicationProblemPlusJSONResponse) VisitRefreshSessionResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type RefreshSession401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -2619,6 +2619,22 @@ func (response RefreshSession401ApplicationProblemPlusJSONResponse) VisitRefresh
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RefreshSession422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response RefreshSession422ApplicationProblemPlusJSONResponse) VisitRefreshSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2662,22 +2678,6 @@ func (response ListEvents200JSONResponse) VisitListEventsResponse(w http.Respons
 	return err
 }
 
-type ListEvents400ApplicationProblemPlusJSONResponse struct {
-	BadRequestApplicationProblemPlusJSONResponse
-}
-
-func (response ListEvents400ApplicationProblemPlusJSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type ListEvents401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -2691,6 +2691,22 @@ func (response ListEvents401ApplicationProblemPlusJSONResponse) VisitListEventsR
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response ListEvents422ApplicationProblemPlusJSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2734,22 +2750,6 @@ func (response ListHosts200JSONResponse) VisitListHostsResponse(w http.ResponseW
 	return err
 }
 
-type ListHosts400ApplicationProblemPlusJSONResponse struct {
-	BadRequestApplicationProblemPlusJSONResponse
-}
-
-func (response ListHosts400ApplicationProblemPlusJSONResponse) VisitListHostsResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type ListHosts401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -2763,6 +2763,22 @@ func (response ListHosts401ApplicationProblemPlusJSONResponse) VisitListHostsRes
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHosts422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response ListHosts422ApplicationProblemPlusJSONResponse) VisitListHostsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2920,22 +2936,6 @@ func (response DeleteHost204Response) VisitDeleteHostResponse(w http.ResponseWri
 	return nil
 }
 
-type DeleteHost400ApplicationProblemPlusJSONResponse struct {
-	BadRequestApplicationProblemPlusJSONResponse
-}
-
-func (response DeleteHost400ApplicationProblemPlusJSONResponse) VisitDeleteHostResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type DeleteHost401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -3001,6 +3001,22 @@ func (response DeleteHost409ApplicationProblemPlusJSONResponse) VisitDeleteHostR
 	return err
 }
 
+type DeleteHost422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteHost422ApplicationProblemPlusJSONResponse) VisitDeleteHostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteHostdefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -3040,22 +3056,6 @@ func (response GetHost200JSONResponse) VisitGetHostResponse(w http.ResponseWrite
 	return err
 }
 
-type GetHost400ApplicationProblemPlusJSONResponse struct {
-	BadRequestApplicationProblemPlusJSONResponse
-}
-
-func (response GetHost400ApplicationProblemPlusJSONResponse) VisitGetHostResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type GetHost401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -3085,6 +3085,22 @@ func (response GetHost404ApplicationProblemPlusJSONResponse) VisitGetHostRespons
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHost422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response GetHost422ApplicationProblemPlusJSONResponse) VisitGetHostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3386,22 +3402,6 @@ func (response ResyncHost200JSONResponse) VisitResyncHostResponse(w http.Respons
 	return err
 }
 
-type ResyncHost400ApplicationProblemPlusJSONResponse struct {
-	BadRequestApplicationProblemPlusJSONResponse
-}
-
-func (response ResyncHost400ApplicationProblemPlusJSONResponse) VisitResyncHostResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type ResyncHost401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -3447,6 +3447,22 @@ func (response ResyncHost404ApplicationProblemPlusJSONResponse) VisitResyncHostR
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResyncHost422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response ResyncHost422ApplicationProblemPlusJSONResponse) VisitResyncHostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3552,6 +3568,22 @@ func (response RotateHostSecret404ApplicationProblemPlusJSONResponse) VisitRotat
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateHostSecret422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response RotateHostSecret422ApplicationProblemPlusJSONResponse) VisitRotateHostSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3705,22 +3737,6 @@ func (response ListRecords200JSONResponse) VisitListRecordsResponse(w http.Respo
 	return err
 }
 
-type ListRecords400ApplicationProblemPlusJSONResponse struct {
-	BadRequestApplicationProblemPlusJSONResponse
-}
-
-func (response ListRecords400ApplicationProblemPlusJSONResponse) VisitListRecordsResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type ListRecords401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -3734,6 +3750,22 @@ func (response ListRecords401ApplicationProblemPlusJSONResponse) VisitListRecord
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRecords422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response ListRecords422ApplicationProblemPlusJSONResponse) VisitListRecordsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3979,22 +4011,6 @@ func (response DeleteRecord204Response) VisitDeleteRecordResponse(w http.Respons
 	return nil
 }
 
-type DeleteRecord400ApplicationProblemPlusJSONResponse struct {
-	BadRequestApplicationProblemPlusJSONResponse
-}
-
-func (response DeleteRecord400ApplicationProblemPlusJSONResponse) VisitDeleteRecordResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type DeleteRecord401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -4044,6 +4060,22 @@ func (response DeleteRecord404ApplicationProblemPlusJSONResponse) VisitDeleteRec
 	return err
 }
 
+type DeleteRecord422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteRecord422ApplicationProblemPlusJSONResponse) VisitDeleteRecordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteRecorddefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -4083,22 +4115,6 @@ func (response GetRecord200JSONResponse) VisitGetRecordResponse(w http.ResponseW
 	return err
 }
 
-type GetRecord400ApplicationProblemPlusJSONResponse struct {
-	BadRequestApplicationProblemPlusJSONResponse
-}
-
-func (response GetRecord400ApplicationProblemPlusJSONResponse) VisitGetRecordResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type GetRecord401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -4128,6 +4144,22 @@ func (response GetRecord404ApplicationProblemPlusJSONResponse) VisitGetRecordRes
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRecord422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response GetRecord422ApplicationProblemPlusJSONResponse) VisitGetRecordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4309,22 +4341,6 @@ func (response ListRecordDeliveries200JSONResponse) VisitListRecordDeliveriesRes
 	return err
 }
 
-type ListRecordDeliveries400ApplicationProblemPlusJSONResponse struct {
-	BadRequestApplicationProblemPlusJSONResponse
-}
-
-func (response ListRecordDeliveries400ApplicationProblemPlusJSONResponse) VisitListRecordDeliveriesResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type ListRecordDeliveries401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -4354,6 +4370,22 @@ func (response ListRecordDeliveries404ApplicationProblemPlusJSONResponse) VisitL
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRecordDeliveries422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response ListRecordDeliveries422ApplicationProblemPlusJSONResponse) VisitListRecordDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4393,22 +4425,6 @@ func (response ResyncRecord200JSONResponse) VisitResyncRecordResponse(w http.Res
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ResyncRecord400ApplicationProblemPlusJSONResponse struct {
-	BadRequestApplicationProblemPlusJSONResponse
-}
-
-func (response ResyncRecord400ApplicationProblemPlusJSONResponse) VisitResyncRecordResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4462,6 +4478,22 @@ func (response ResyncRecord404ApplicationProblemPlusJSONResponse) VisitResyncRec
 	return err
 }
 
+type ResyncRecord422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response ResyncRecord422ApplicationProblemPlusJSONResponse) VisitResyncRecordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ResyncRecorddefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -4501,22 +4533,6 @@ func (response ListServices200JSONResponse) VisitListServicesResponse(w http.Res
 	return err
 }
 
-type ListServices400ApplicationProblemPlusJSONResponse struct {
-	BadRequestApplicationProblemPlusJSONResponse
-}
-
-func (response ListServices400ApplicationProblemPlusJSONResponse) VisitListServicesResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type ListServices401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -4530,6 +4546,22 @@ func (response ListServices401ApplicationProblemPlusJSONResponse) VisitListServi
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListServices422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response ListServices422ApplicationProblemPlusJSONResponse) VisitListServicesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4687,22 +4719,6 @@ func (response DeleteService204Response) VisitDeleteServiceResponse(w http.Respo
 	return nil
 }
 
-type DeleteService400ApplicationProblemPlusJSONResponse struct {
-	BadRequestApplicationProblemPlusJSONResponse
-}
-
-func (response DeleteService400ApplicationProblemPlusJSONResponse) VisitDeleteServiceResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type DeleteService401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -4768,6 +4784,22 @@ func (response DeleteService409ApplicationProblemPlusJSONResponse) VisitDeleteSe
 	return err
 }
 
+type DeleteService422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteService422ApplicationProblemPlusJSONResponse) VisitDeleteServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteServicedefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -4807,22 +4839,6 @@ func (response GetService200JSONResponse) VisitGetServiceResponse(w http.Respons
 	return err
 }
 
-type GetService400ApplicationProblemPlusJSONResponse struct {
-	BadRequestApplicationProblemPlusJSONResponse
-}
-
-func (response GetService400ApplicationProblemPlusJSONResponse) VisitGetServiceResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type GetService401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -4852,6 +4868,22 @@ func (response GetService404ApplicationProblemPlusJSONResponse) VisitGetServiceR
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetService422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response GetService422ApplicationProblemPlusJSONResponse) VisitGetServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5142,22 +5174,6 @@ func (response ListTokens200JSONResponse) VisitListTokensResponse(w http.Respons
 	return err
 }
 
-type ListTokens400ApplicationProblemPlusJSONResponse struct {
-	BadRequestApplicationProblemPlusJSONResponse
-}
-
-func (response ListTokens400ApplicationProblemPlusJSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type ListTokens401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -5171,6 +5187,22 @@ func (response ListTokens401ApplicationProblemPlusJSONResponse) VisitListTokensR
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTokens422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response ListTokens422ApplicationProblemPlusJSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5312,22 +5344,6 @@ func (response DeleteToken204Response) VisitDeleteTokenResponse(w http.ResponseW
 	return nil
 }
 
-type DeleteToken400ApplicationProblemPlusJSONResponse struct {
-	BadRequestApplicationProblemPlusJSONResponse
-}
-
-func (response DeleteToken400ApplicationProblemPlusJSONResponse) VisitDeleteTokenResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type DeleteToken401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -5377,6 +5393,22 @@ func (response DeleteToken404ApplicationProblemPlusJSONResponse) VisitDeleteToke
 	return err
 }
 
+type DeleteToken422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteToken422ApplicationProblemPlusJSONResponse) VisitDeleteTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteTokendefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -5416,22 +5448,6 @@ func (response GetToken200JSONResponse) VisitGetTokenResponse(w http.ResponseWri
 	return err
 }
 
-type GetToken400ApplicationProblemPlusJSONResponse struct {
-	BadRequestApplicationProblemPlusJSONResponse
-}
-
-func (response GetToken400ApplicationProblemPlusJSONResponse) VisitGetTokenResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type GetToken401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -5461,6 +5477,22 @@ func (response GetToken404ApplicationProblemPlusJSONResponse) VisitGetTokenRespo
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetToken422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response GetToken422ApplicationProblemPlusJSONResponse) VisitGetTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5504,22 +5536,6 @@ func (response ListUsers200JSONResponse) VisitListUsersResponse(w http.ResponseW
 	return err
 }
 
-type ListUsers400ApplicationProblemPlusJSONResponse struct {
-	BadRequestApplicationProblemPlusJSONResponse
-}
-
-func (response ListUsers400ApplicationProblemPlusJSONResponse) VisitListUsersResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type ListUsers401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -5533,6 +5549,22 @@ func (response ListUsers401ApplicationProblemPlusJSONResponse) VisitListUsersRes
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListUsers422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response ListUsers422ApplicationProblemPlusJSONResponse) VisitListUsersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5641,6 +5673,22 @@ func (response CreateUser409ApplicationProblemPlusJSONResponse) VisitCreateUserR
 	return err
 }
 
+type CreateUser422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response CreateUser422ApplicationProblemPlusJSONResponse) VisitCreateUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateUserdefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -5672,22 +5720,6 @@ type DeleteUser204Response struct {
 func (response DeleteUser204Response) VisitDeleteUserResponse(w http.ResponseWriter) error {
 	w.WriteHeader(204)
 	return nil
-}
-
-type DeleteUser400ApplicationProblemPlusJSONResponse struct {
-	BadRequestApplicationProblemPlusJSONResponse
-}
-
-func (response DeleteUser400ApplicationProblemPlusJSONResponse) VisitDeleteUserResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
 }
 
 type DeleteUser401ApplicationProblemPlusJSONResponse struct {
@@ -5755,6 +5787,22 @@ func (response DeleteUser409ApplicationProblemPlusJSONResponse) VisitDeleteUserR
 	return err
 }
 
+type DeleteUser422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteUser422ApplicationProblemPlusJSONResponse) VisitDeleteUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteUserdefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -5794,22 +5842,6 @@ func (response GetUser200JSONResponse) VisitGetUserResponse(w http.ResponseWrite
 	return err
 }
 
-type GetUser400ApplicationProblemPlusJSONResponse struct {
-	BadRequestApplicationProblemPlusJSONResponse
-}
-
-func (response GetUser400ApplicationProblemPlusJSONResponse) VisitGetUserResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type GetUser401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -5839,6 +5871,22 @@ func (response GetUser404ApplicationProblemPlusJSONResponse) VisitGetUserRespons
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUser422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response GetUser422ApplicationProblemPlusJSONResponse) VisitGetUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5964,6 +6012,22 @@ func (response UpdateUser409ApplicationProblemPlusJSONResponse) VisitUpdateUserR
 	return err
 }
 
+type UpdateUser422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateUser422ApplicationProblemPlusJSONResponse) VisitUpdateUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type UpdateUserdefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -6003,22 +6067,6 @@ func (response ListWebhooks200JSONResponse) VisitListWebhooksResponse(w http.Res
 	return err
 }
 
-type ListWebhooks400ApplicationProblemPlusJSONResponse struct {
-	BadRequestApplicationProblemPlusJSONResponse
-}
-
-func (response ListWebhooks400ApplicationProblemPlusJSONResponse) VisitListWebhooksResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type ListWebhooks401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -6032,6 +6080,22 @@ func (response ListWebhooks401ApplicationProblemPlusJSONResponse) VisitListWebho
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhooks422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhooks422ApplicationProblemPlusJSONResponse) VisitListWebhooksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6189,22 +6253,6 @@ func (response DeleteWebhook204Response) VisitDeleteWebhookResponse(w http.Respo
 	return nil
 }
 
-type DeleteWebhook400ApplicationProblemPlusJSONResponse struct {
-	BadRequestApplicationProblemPlusJSONResponse
-}
-
-func (response DeleteWebhook400ApplicationProblemPlusJSONResponse) VisitDeleteWebhookResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type DeleteWebhook401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -6254,6 +6302,22 @@ func (response DeleteWebhook404ApplicationProblemPlusJSONResponse) VisitDeleteWe
 	return err
 }
 
+type DeleteWebhook422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWebhook422ApplicationProblemPlusJSONResponse) VisitDeleteWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteWebhookdefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -6293,22 +6357,6 @@ func (response GetWebhook200JSONResponse) VisitGetWebhookResponse(w http.Respons
 	return err
 }
 
-type GetWebhook400ApplicationProblemPlusJSONResponse struct {
-	BadRequestApplicationProblemPlusJSONResponse
-}
-
-func (response GetWebhook400ApplicationProblemPlusJSONResponse) VisitGetWebhookResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type GetWebhook401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -6338,6 +6386,22 @@ func (response GetWebhook404ApplicationProblemPlusJSONResponse) VisitGetWebhookR
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhook422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhook422ApplicationProblemPlusJSONResponse) VisitGetWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6518,22 +6582,6 @@ func (response TestWebhook200JSONResponse) VisitTestWebhookResponse(w http.Respo
 	return err
 }
 
-type TestWebhook400ApplicationProblemPlusJSONResponse struct {
-	BadRequestApplicationProblemPlusJSONResponse
-}
-
-func (response TestWebhook400ApplicationProblemPlusJSONResponse) VisitTestWebhookResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type TestWebhook401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -6579,6 +6627,22 @@ func (response TestWebhook404ApplicationProblemPlusJSONResponse) VisitTestWebhoo
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestWebhook422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response TestWebhook422ApplicationProblemPlusJSONResponse) VisitTestWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -8178,182 +8242,183 @@ func (sh *strictHandler) TestWebhook(ctx echo.Context, id Id) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3/chs50tiroPh9VaaSES3Lsm5PqquK1j/Ovs/r9UlyOZWlI4IckMRpCHABjGjeRlX5Nw+SPNj3JCl0",
-	"AzMYEkMOKYla37r8j8XBDIBG/+5G92+tgZxMpWDC6NbJb60pVXTCDFPw18tcaans/1KmB4pPDZeiddK6",
-	"HDPSE+yruRrAiB6RQ2LGjEwVu+Ey12RKR6zTSlrcDv81Z2reSlqCTljrpIXvtJKWHozZhNrPT+jX90yM",
-	"zLh18uzg8ChpTbgofkhaZj61L2qjuBi1bm+T1rvUvgZfn1IzLj/O01bSUuzXnCuWtk6Mylk40VCqCTV2",
-	"nDDHRy2YiE/ySTgNF4aNmIJ53vMJN8sAeGfYRJMpUys3msHL4fQpG9I8M62TFweJ3TRO/eLgYO1CztlQ",
-	"MT1+KeU1Z8XeB/hnMWOaCt1X8pqpK4Uv1IH58MXxMlxvLej0VArN4Px/pOk5+zVnGkAwkMIwAf+l02nG",
-	"B9RC4+lUyX7GJv/1H9qC5rdgun9XbNg6af3b0xLHnuJT/fQjvoWTLmOXwmlJKpkmQhoyoWYwBhw7+/iO",
-	"BC+Q9oRm9lhZSv528fOHhMyUFCNi95aQXFwLORNkyFmWJqRPU1Kg+F6ndZu0XkoxzPhg5zscjKkYMTJw",
-	"02sy42ZMZmNqCNdEG6lYStqUGHrNBLHnmxAqiOz/gw0M0YZnGeGC5JrhPt5I1edpysTON6JYyoThNNMk",
-	"lXBYNMvkjJgx10ROmaJ4TpQoRtN9PZBTRoy025KCUDJT3LByIGzTHjIOmY2ZYoQSzbS2n+GaCMZSluK2",
-	"P0jzRuYi3eWuP0ii88HYnQUsw4/e4SrOxJxIM2aKMKWkIu2jgxcJOXr2PCGWoZAXB88t8AQQTUoN7VPN",
-	"LPhyoRgdjGk/c6hzKeVPVMwdqeudIpCUZELFnAwpz1hKqDFsMjX6lChm1JzQoWEKdjDiN5YO8kmfKStu",
-	"NBtIkWrLe8eMpk5indu39s/sW/bPekGwxGLt2j4JmpuxVPyfbNcIdUMznoa0tLCxz58/75/lZmyfDqhh",
-	"jXZXMnbY3FTJAdPaHvxrYbiZ73KPn1mW7SOfTkg/N4TaPeeM9BWj15pQovKMeUUilRPKxSnpAW7rHjBA",
-	"TSzeIi/vgFR089plnQ3s3i4tzwBFRlmGYjgKMgoPr4x/ugCfpMW+Trli+oqLZWF/gZhGcmF4BqvDzzkG",
-	"5V6157WIVEkLhlzh77+1mLAC/pfWj4wqplpfYppNeai/VJdd+VhlxeV3kCPZic+mvAYWA8WoYekVNRWF",
-	"KKWG7Rs+Ya2kHjwr3hF5llnM8si49A2eRhWwZZhlVJurXK9e4trpUCOKHPVUsSH/GldqAcJPNBlypY0V",
-	"0YoOrDKcECOJYgM5EtwyUdOJQQkk2zoSgVO5gJG3SSvXTF01howd7fe1vHg5E0xFFraAVKAh+3mDbzqQ",
-	"+W0UgKqc/sLpJCE2rULDlzAMSDFNuV00zT4GaDmkmWbJAqZWsW6BnXjJhkSojZxqMpPqmovRKRHshimU",
-	"frSvmYDzaobqHr4Vk+RgjUWyxdkvnEoF9ushCRhDs+znYevkl9WTFpzgNllkBQU/rKGEU6LHVnuWIpsT",
-	"KQZsPXbhJ5c38CXYwnuOBkV1MdzaVJX/NNyVn4oqRedwhKVlaj+zhlUskgfMXv1I7DxesYzfWHNvWdik",
-	"qWJaR5mP129iKkiyFWse0gnP5oF0OUqOv8SYx5ALrsd35KqNWRWAz+12o/0oRp3K4aVlPrUvWF4jxZCP",
-	"wL7XczGwVvdkKpVlQ6niQxMRqHbsQKq0OY9VTIOFHiOKfKqNYnTyRBMq9MwqopbLzIER/UP2CRMpS+Oy",
-	"wTj+53c1ZSK1z5KWyoXA/6WIU8zyZVSIW0mrn8nBNfxP51OmtLV9LDCoGLDMDontGmG2CSbFpEQJuwLP",
-	"kgK9i6Pymwuwe/n8C8BWsLyy0CqKrqK5+2AgBf0+FgN5fePU7kVV1cRcbp/HkqQ8JdyckC4IbfLh7KfX",
-	"3VZCush04W/S/rd3rxJSPN/DAUrm1o568/dXH/CHlOspNYMxU91WFF83IVlrXNaL9grMyu2PpTZ1VFkD",
-	"8IBKG5PzNUffAPtKJ9MMThnxt4MOmDS2oYm1kkZx9XE1P1m/cs3UDR+wbT8QI1OgHdhoCdYq8QaTJg7D",
-	"yl26A6zF0fugNkT2xyK1N8C7Lgw1uV4pr5dZvnsIHN6zf6sV5VlKxjIDZr9Waq6W+gXXv9p8JVYbJ3Rw",
-	"LeQsY+mINVsP6PANhHOzD+kczdS7fCiguJViF/eLsrfNjbfUMi5YQqghE6kNOTw4qNhuoYdSsYm8Yeme",
-	"ldwGHM1WhhE5JBR8ULliUX7YVJ9Zu9NCEVhFLhdzMbiAgYsoX4jaQgovo09FEC+e9fKhxYS1P48oNXGW",
-	"pa+VQoqt0hL4ZuKn6FzwVBNKUmkMS8mUmjHhwkg4ir5M54k9F1r66MHv09mMRy9ADJe0ektvZYzFbeUp",
-	"Efb0IyA4IykH15vlG9o80QRVH02osmg4tDZ1sNO+lBmjYN8Mf00jVtp7OWNqQDVLIHQgc4P2sKI842Jk",
-	"YRwFXGPRyac3R1XReXjwvHPQefbseedPjYyF6c3RlROzd7M67IcCyC6DCEY0UHqbTHW8uOmDZydp/4eT",
-	"k6abPr6vTR+v3fTx1Sp3VsoyNqJAaTAKOR7qgopZ0wlRLrLZP/3p5NnJydNVOsnCUu8D+siaGBN3c/1J",
-	"w/Qq5W0gc1S9I+qZoVlEDL2Uk2luWJpAfEszY+wKTgCglpzJmGKcss+YIHYHZCgVyaQYQfyCorPK6mFM",
-	"PdEEptmH6EZX2H2R9qtXHy5+PP/5P16fX11cnr1/fXX25vL1eUJczJgcHpHx3gmxQg+kIMKbcE1klsJn",
-	"cBZqgIly47xgmglDpGCEipTMqCaOrfnF0ZEkxaudrnhntNc1mCYTOid9Rix3kUNiZ+x0RZRL3Y/JCbyu",
-	"ZKMLtL9AFY5HOaqtEsQyT1hmSMuYu0y/C0jpMcRj2QJO1Vu3dWLnzIN6Q+eo586Bn/L4aB1xJK2v+5JO",
-	"+f5ApmzExD77ahTdN3QE34QgFKgnLTnhoA7ME7Qo7Gy3AX/c2bTHxbQBq3vw2XEqP/9tzdlt59UONQSX",
-	"DlJZdkTyVxI31qTHNN+u/foVOJ5vA3G/ANsHQKCKLF8LgxqMexAM23Rd9Sh53ygYSLVgpqODg4OYjcEG",
-	"itX6MEFs4JBTMmKCKRAH7f/8P/+XPDv8gfS50XuLwZPF1KEAA39Y3i2kdPwssjmCb0klt2j9ZSVRbRDg",
-	"AOX9Nlk/6ALBArEI+/d9ODbc5I/j17CTf6RmMN6eBe2a55T4vcx9Gmi7K0c0ppA6fn5R0E0VXhvQ08YB",
-	"M/ftLyuXFGThbXDMdcu+YAaTs3AA4UIbRlOr4Dl2YO1HKdi9EP7Stt7LERfb7WhKtZ5JlW6eM1oNni8w",
-	"63XZpuF5BfHyYjWxw/uJRTyNuRlfTZgZy5iDQFTzSoZKTkhmYYVOkSApDmw2F0dyeXE+PSQaDdrGkbFZ",
-	"ugas825+sc2TJzAfhtf4mwpoPdGEp06elQdgDacCmE1yLzY2b6oo1zApw6FWfYysCu6kglOr8gc+KqZj",
-	"zOCMTJW84SmYpYrRdL4/oSmaqnzAOqTnDBy/ul5S/OQJoNcV1rjslY7WHni1pnZOYco0RD8Vya1taQ1O",
-	"TAI7gcTXrhhJpgkXmOeFkzzRxM8MFqyfM4G/eGlX8wF7oruiXAMaqksuPfd0fSqbhRf4OsFJLwf6KldZ",
-	"HNcCEKZykE+YMJBGF3XAsZTHmbJlu86/r5kik1wbYleWMcNInw2lYkTTG8uc26wz6gSZchYQlHw6f793",
-	"SkC8ljDX/sP2RPznIGW9iX6DYHCLiyk6EBd20K0PWvhRVSyY5v2M6zEmzxXLWZPHsLiAGP1fgHsGMOTT",
-	"+ft9TYcsIQCyMesIFneMxjOrLqxAR2TT+WjEtNWVqa6iXb2but4XNVXSyIFsgIhuXOm/CsXgBji8QMgb",
-	"vu3xaG3sAoHi8TnO6rwE9XsLPu8IJMCs0tdSUGE9h3vjIxBVwh+zbBo9hoz2WbaeQeOwBL9TP/t9mBSO",
-	"U683KhYYeTajc02soG0QBNzS4qiyg+ZQvmbzOIO4ZnPLu/zpr9eX7ZdWHkORiL+kXp2/eUn+fPTiT8Ql",
-	"N5OUGcoBWtVt4O/xRGHIR258lkGsLHKeuohIR9gcN1k8A8FnEy/K8U/n7ywfsuLBMqdrLkCld5s9JbQv",
-	"c3PSz6i4DqQDLIFoizocbm40yPHDDGRcYbGLmtMoeFx1uW/hgkjBQuFeAqo5JySdi1ToQ9K2A54KPnjq",
-	"jCzPLvaSrlDDweGz58ek/erDBfn08dXZ5Wui+UiwFG/SXF68++teQsbGTPHqCV4o6uc8M6Bbd4U1RDNq",
-	"mIZo8CCTeTrMrJRsvyz+/0SDInlztNchr61WMqYafPByJrqi5/G2d0o0Y+QVrtzzvoSc4yrLH94aMy1E",
-	"PRVpV5Rz+d9RcfEKvoNGK2m5LVv0N2ZqtcTi1aja//ec5SzCC38tfq+eiUuJsmIah8Ry2hdwwX0rdvjn",
-	"IG7uKaw6HLKB4TfsyrspF9OjqHHxfDspmUoujFXwiZAzCMW8+3hzdArcEZGf+5iN11EaZU5U1nG85TqO",
-	"774O76RZerAqreoOaVQNI7BudqthDzlewYkHcwUzE6qvnS2OFx+fHwa3IA9qVtEkJNpwFcfRVTw7/GHd",
-	"Mrz6dRU1qD6PGdzKoqJM0/FvlFf7TlETLn43mmVDvNx2A9FZkytRlxCwJocsGtV0gmaVsEKCdWlS92Dy",
-	"1mfyoIFTqzTPqBJe1WwkZj/jC8syNqZ7lilylbQ4F3lcjjeW2FqD5bGo5HH1pePISxFPEmDUErdbYjvF",
-	"gQag2izyiEe9Vfwqno3yCsMlwOp8UPyJhozTJS/igzuTVzHBVfest4tORdle8WLroAP/qkC4nxARTLkQ",
-	"Wgt4WrEG4Kzbs9lmobCVQDg5edD9ByG82P6Rp2/B4ddwMT/s1N/XZmKg5lPME1ni40sO63XO87WMfjUu",
-	"1zi8D1+8WKfgRzlkPRu5D6PXKYuPFUnD6beJpf2Ow2VRxrRrJrQT9W7XnOV+eMkZEWwW4ybdVrflMpW1",
-	"u2z6+2YedfSk2A1ns2XesGzObWF5rX3lwdTI9fpZMfWXdcDZLhD6XcP5ruHcQcOpkff1yFp3d8aT70of",
-	"aHj7Jkjoav7OolAPkj5jS3YRiIjnSU76XMRcX4X/2Q/BGyHeE+mDoVFrfBt/VhmHXO1ECF2kY7g6Ub5J",
-	"2pcX7/7qkjiSMt69d0q4aepKgKMv8qEXfbTa1yWihUPLhexSYsZK5qOxzyRZBNA2XqYVNRu2jpXV7A3R",
-	"Wm+1n60jYVu6VGJR5wJhc5Who9z5yD+dv4dMbcTcBDDI/uad3fbh2JhpESgeSuXqCHko606NZ+dqMo+7",
-	"PcvVFIM2ICCva1xxfRX3LoTfrwxtPMvGQcgFCsVjiKw1KblKBUZLieEBpW3mq3Fo1NBZs3TrqAobMqCC",
-	"9H05pf4cYhlFioBUcEELcw26ovidfeUarNo+3nXXY6nMmIpUk16usl5CeouA6SVd0fOg6UH8vFeCp0fa",
-	"szEfjMmMCyJvPKejE4gIasIrwZW9Dvm5iqFQFo2UI6K5HrXc3sHkhCyz/ba/bgHg3Kvl+EEWybKDoMwL",
-	"kDPhGDTeFQk4tkVdF9FJisJ2rizaMIhGdcjFZs6Fo4M/H6+zP5ethS3rnmzDme/CP2O8sDhOcDwaM23r",
-	"vYAdJsDi3B0neK5Pnj5N56KTCt3BhJAgyrjorjw4+uFess2NmdrV365hpcu4GfDURti5np1G56jy1QYz",
-	"xSvYFAixgpXdh8PIK3mP5TFy82/jMgoZ02bMBT0G5Yh1rgJkBQ9G/Hcn5J0SWjNSiaB53eFfBPtfVfwi",
-	"mjAIVPKkFL4JXNL728XPH3yRz9lYaicPUzZlIiXSikX/bu9k03wDqaLpBuSTq5IKU8E1QSihCqmZlfvJ",
-	"YAx0xdHhYeJTTSBVk+pSFne6+cHB88E1m8N/WK9DMIm9KA/aZ5n9/JgpdtIVtEz0LMKhkAcqRRBJTwit",
-	"Ck8VyEurLVTz8cJU1FPSl9aEUWzJTe8yLfz115A0HeUCnrbWCo2q7le8vIRejt4iCGXy6TJLBOtkUJ93",
-	"ahV7vM8LWbJYpY66QrlYCJi0gQpZAiG5hEylMnDGVMzxAj5eNPL5kX6ndpsOMHave5CEXqYt2HPEeky5",
-	"alR1YoHNBjuLcldDDXtpleVIYmnbowTWJNojU8qVtrqpq4Uwh7QmtpzY5Wspra7DEX/sCjJFn/G0kqsV",
-	"en9dmafoQ6hxWvN0yWCBXKuyalRYK6r4TqRsVB10Y96ctEgAqk0OmpN/yD7AGkCclMr7bCytesUtjc03",
-	"BH1ZzOq+T2Y1/F3lrfhN8LLa1vrjeYhqXtVaSZHjWg6VrL/I7nw6IFl6MKYHNyFUzkgb77bX3V0vr6wT",
-	"wycVnbBS8dTQrAHEcFx40xtXHNu/zFKmzVWasys6Yleu9G88qRBEi10vlIKx2JnmjMwoh0tNBYMYg5nL",
-	"BLFP22U5LJLRUcnrqmUjZd7PVtxlwdrEwXodUqxe89moKHqLr4VMjFt265ZupLXbNRNmiRUL3KDecrnI",
-	"TiMIBiS+XrsLePUWCOAmWT73iJO6vG8fVL7BFPEVMK9FoChvLErvxJyyUIp8Sf5oA64Q8JRyo4uQ3gmx",
-	"bBvoaoxH2BWaiXQvIW6dpI0JlHsJKdhFQjw/h/rvigrNmTC+PFHSFfY594mufTq4lsPhXuJraLcpmTI1",
-	"ofaUXK2kU8QPoGvqSs93BfyBtRT3EuI4EzoTiysa+D5LCe3nmp2SKbV64F41RfUehFNpVAR3vIJyiYrR",
-	"1Jsu0dc+aabuJ9d01zfffp83y2K0YWG8Vc5Y43ubB3e5uDmlxjBlKfV//nK2/z/o/j8P9v/8pfxv5+q/",
-	"7X/57SA5fn777637uudpYXIf/gzA38dyZtjJt/FkbH+uMS/E7g56CQA+8h8JGaYVPgRefF/JC24mQXT6",
-	"qk81K/489n8WpS/CV4q6E+GP8PeEf2Wpf7cMNF9NqK7jlusKrqFqjruzih5cAgEFArwldyutBsBJGlVY",
-	"+8z6Yymv773I2rJPh934ZkbNcj5wYbUFKjeTBtUKgctngvULcVDVWldswKzMrK1U3qx4FvN1+RZVFwzc",
-	"VOZHcVy5MMoNgcqArK6OMRZDAvvxytPG8jbfXl5+9FeLnHIbzny6qL0O6ISBItNpVEP13spO1gac0cu0",
-	"OjYvpCVP7JeBXjJ3/6j93/dfvRL6R/C/7F/wkaAmV2zv1IXzsehCs/j8vQWMUXldXvPHny8uo2e9ImKK",
-	"odAARgXVhfZck8qTS+hUQePN4qSOkh+8KFPJYKoQfg1GGzxdrJ6zFSeacPEO33u2wJaSVi74rzlzj+/q",
-	"xK8vbvL2p7OXcEXTEbH2uEywNU2DxGfySfhrebUVhZb0hR8aqQsxND8TRQTw0/n7ojJmcd/ESj6vtUQj",
-	"fZvUAgnIYQVCFoW+I1fFKJnhIB+XNzJL3U3NwhHQiRh2XeEtu+C22bKRR6o2XvFFZ4B1xWprL/g21972",
-	"Cz5jn4Gd1xXtwuZzTZuGWIc0sGalIn1m/+Nm30OfdAccP2AlW/O4ofvpFOrrQA8+NuVapiwhjoq7AnwF",
-	"UIVnwVJdAGlpqhYgCX8qtue0ts6ii6qkInfW92EJeFXpsYwBN/+9F5a6o2L2yOwQQ69OeLd/CApMW7ye",
-	"SJDv95O4XRcbXcea6k9ynklaYyVAwLEv0zmmUoUKwrITv7YTD9xinU6Z02Ma9g0IWqhEi9eiG9Srq5jq",
-	"5X8FbIqscH3zlbogQsM+Ko0NApmbgWzsoon01/DrLT8VI1cWFy9nJCQgsPicqOkYpuMVUOBTtQWVXGgH",
-	"iq2T9l9fX5KnSNJ7pM/GXKSEm1Ny4OSPn6QBoMau+vYiO2ty7/B1tdgN1OKdUQ2ljw1LiebxKmyNz7G2",
-	"SG3sLGrL2IOw9xSSYLUeqwgxK8NABofQ3eu0ajvZ3BOgCo3hsUClyyTt1dvZOHt45b59GmSTjddaQGtj",
-	"FUiTrjNH2WejoC+H88WZluBYIZAvmTbnRXeiaOSW1ZCudy6UCt7h169xgzPNsQ3r1aSmMMkKDwNH2hPS",
-	"hNEMV6ML0xGeQJe2VCPSOxcBVPIyGuMoVKXEsK+OZY3nUBoBOz4M6ITtLforZjSerzwtpV4DNcPLyOKy",
-	"/ArvhofmEx06Ou7m1FhAoDCAUjWPvWUcnlO52ShmajbIFTfzC0gECRpiFh0i+9CQ8o2nsb99vmwtZRIv",
-	"1Sb8+PPFJXlKczN+ClEDe174p+s9TdpvLw5fHCfk2Qsy4SI3TANnw4QUi3bYB7NYM5Q1sYI6aF65ZN6V",
-	"aT/tHvS7vvrP//3/entFWXMIiuHaYJhOCLYcVlDjUmG/4QbrgAs3YihX6E12LXJISm/PCUHTo+2zcqDG",
-	"Hdbat1TAlS/zATVs3CUEqGGDHU5TpvgNSxHC1F+jL97x/EuTdnFv8NWHi65w6a5MpFhyZC9x01VTYoDU",
-	"nKhJCE0nHKpOQvAWnp19fNcVCLdOV3QFOjXKLs7s64BNDektHr7L8A5+dkjQg3bNmtCuQDDj4Z0QxrFM",
-	"BiaT72ew7ZoKmNb0/dvnyz0shNkVNTjQIedlh+liDBaxh5KsA5pl5WZcHkRX9L7ul53T8XXIiuhZlOmd",
-	"IsaEjavxkzTTEj/ZgxG9rii/fRrOM6HqmqWk54p19kh7QgUdWVu4An38+B6ArCuo3fyIpfvY51vBgVgL",
-	"Uzv3Cun91kVjqts6Ib90Op0vCemGBp79HVni/7Ic6LZ3Ct6Prqi277dcCpL4/A9D1x7HjsIe9+SST5g2",
-	"dDJFv+H5m5fk+fPnf+4KLsiny5cdAmWu8GGvrpVwj7R9Fa69U+LyN7kUXYGFtdBHU7b5tcLD9wB2jQew",
-	"LlarpDmHxmcf37WS1g1TGon0GdxJtHr4lAk65a2T1vPOQec5cEszBjYYIDDIVKeILl4VsrC2B1RFzzb2",
-	"bA6YG1YJZEY7FQu5IDbp74q2ZSvW0EvIBZ2wC27YXy6M4gOTkI/UjP/ylE7505tnsKi9DnlTbYltAdsV",
-	"yhJxxiccunpYmZhBcoAvtAglMrHApiuwAlArcPFdCq1j7IZR4jBtfpTpqlbQm7WArlT3va3KNWffKqan",
-	"UriWB4cHB/c2d9gDOtKC+j1QE+Fiobf2BTP7L+GQ6uQ9HiQeOx5np5Vs2H/7CDcaW38BkKc/0rSAnX3l",
-	"2fpXKk3L7UuHf17/0mLLd4CV83uve7ds8l2qFq2TX74kLZ1PJtTa8xbUlnTd3cHS+xpWcLXEDIncv0AR",
-	"29YX+8GCImVuQpJcQmD73FKyaxSla8vEl0OenuNBurO+/bKEikdNEIBb9nsjLUMHnj1mDifIILMSLt0A",
-	"vV7aN2Ls4veLX9vhSYEZrx3InCj0kYXq7pdQI2kti+jWCWYFlWjjPlLPypcPU0lIPyNWtQFVJ9esQ87c",
-	"U8h5z7DrHhXk2QHRXUFHEiLpA6sJsRT90BOpGJmNecbcjTrcndVqrK0zk8TQviZ6TO2RYbq6wxqrSpSL",
-	"GkFwce/UF08GHQEXgmvKqGEKS4JbDRIRUQqWOKzUbiPFVbJgPTFh4Ijioqgjfs80tTP2jh7aUESfhsQ5",
-	"lplVQ2FQBQc2lAZL7/+LUmwNZ79UNGURknVuv8UjiDP5MhQwYjH2zrV57QPKC+hoNbXWrzlTc++NOQnr",
-	"FRUA36gsxm0S/3Clh+r9frpSe+4O316yj9lXOjBY/bXdW2h229tz/RWxHZzLQQVvZCqNNaZ86KsHlnps",
-	"4a7RbLnkxQBLmJ1F9//55RdMyrrqfPkv0WysxT1YFRnd+5pQuOnjon5jriH0V7cy8OPFobmyC9mqBbiy",
-	"62vnzoXh2VZzr+Gv762u32ow8CVG9B6UA5f9gKP81xqKVuIg7Dqtb0crCeIbieVhTBtsLRvwL8e01usi",
-	"xXWNWub21uWyL/C2Kjw/UmW8evTm768+JGRANdvnQjOhueE3tcj4ax19Hr54HsXB2EeCixmLUiy4Gxml",
-	"HfSBgesLyilbYYicB1OQSBtvFWNQH0snB0Uj3b2UWjJ3DfhWL+tbIquiGdVKqgKofktEZbfkcKE/BxQO",
-	"qAmJZDUxJSvU+ErfJauPl53MwAXfwyc9THqFpCPyGl2OMzon3HQF10WaEijxRagCXU/FF4AGYTDu13WD",
-	"gMynrgDHIkX3kBpJcchTMqZ6HNO1MTftrY/93L/3JehK2Mj38uwBZk5jaOwenVbOJWiWNWaK7RS3jw6e",
-	"r3/pjVR9nqZM4BsNHCsvpRhmHON2R4eHTdY1VdLqy5bbvhbGqtx3J72zNHXRg8Ykh1drSgH29Dee3rrY",
-	"IsOEyioyv4LfC2Re50jB4env/pCP1r/xQZo3MhfpVlhxx5NFMLrDRRnr6seXF+M2OvAkrqb8lZn40d6v",
-	"2IvxikunCuwYVTY8+Due4zmjG5NoIRU38tC8S0F7mfp8viqwoUOJJhkbGujyrA2du/5GcwLlhy5zvD1C",
-	"3X1HIiHUK4dDotg+Biy908mllTitFQ9xUQh+Asn9wEIQsxd3HH9YhdDOAn8MxP798cBHlIwvMS/6PoTj",
-	"Uxr27t6OKPNowHGa0QHThGYZMWPFmC/F0qZkwrV2ydSQbwKZJhhF4AYjkHClWHdFeT8anUJOT3UVQ574",
-	"jjtkJvMsjamrFygDyhblD0ev5Ry/I5rFbEJ/qxtcm36Z/3Ik/HgUie1o2UKuCwOjcUxFekcixcsP21No",
-	"NAB5Dh99aAXJNXCKYOdbOSMTKoqKN5bGZ0yxonHTvxZ23lnX2tdMpLU6yh0xrLwycCcMq57wX507w4es",
-	"nKMjFxCOtFyfa6ziie4I5bJUuMHG0+QSK4rAUG3kFBIvr0GRM0Vv6gWshmBo0An74fh9ta/1rWP6D8jj",
-	"ffP3OKcvIZx8c16JXdMSKCchx6644rahJczbrjNDf2IPyWN/YrUaO80yUJNcih7mTsoZ9EnMzZgJY6cs",
-	"uO3uHayfx9hsCVdKuN48bwKyDCrRipqGdt0W0ghELbstMpRqYm1ApvQJFlilg3FxkzDxjX6hUiG2h640",
-	"IwbHhWVIXr9KoAX0QvdjrIDEUm4S/AaM2aBLtFWT0anbFWV1wKBHNLBJLF02oIZmcpQDZ7VcE/IeY+lz",
-	"XJuPDm4PiJlBR9kIhmJiLh5f4biWCm5xhodjf590HjOuBi0397kIAIxtSV0T6AKSHnX9L+uxN6hcVRtr",
-	"Oy/cYo+ZSfAw4X5fxR5oyCVUOycNYAS0G3SVEGtCadhGrhlGlrWxImvZYbjyW4rtBS2yVkb3HCp/c/E9",
-	"f4dhOcLnibNpjC8WKjv396MeQg+tNEHccbjM9zurjZR9D4bdczDMmX2Fgwx8OpDjQSqFBJuib6C/uqFW",
-	"mSr6XUWRuuj59OBYvdBdasdOtWr7rwiSL/ZJBhckdkt2zZJ3i/+P6I+Wk2lu0J4q2ogFTjA5hE7CQtMb",
-	"lpLivuhmTDZE0mZh3QBF/6CB3fuK03oM927ksgQt5pttznLqI7Z1p3awA7l1WVDzHyFuW3uqhUq9sRq0",
-	"w6DuKel5C/kEipb0iqolYVvyTlecFYWEhnCDp7iBai3r0o7WRKGPVQdc/TSsNTskrm+dfRECK2WBQ4Jv",
-	"cuMvdRdRAPe+jpnhGEfehSx9jFjyakLz0eRHIbjv8eRYPHlj0RxRICGcUK3Cv8av8SpUXTdjIb8rM9m3",
-	"F1hvKJfg+ZeWM6U4fbKsM9TmqD+gsFnC0wcMrD68HvM9tHq/odWwUw+7YSLw5vs6FTSz2DfHi3jb8Ulf",
-	"/WIlY7zwg75phhi2SlvJDz1MvjnPYVHKpD8nrpKmR4ninO/iO/Qd4h5GNax25dyx97Bofvfdfbgj96Eg",
-	"Yb0dj7uboGyEjTX0xYSI/D3LfrdZ9t7aLfLrSa4rbuKm517vtKk93oNd8IugX+0fwW+zBeE+koOm6G1M",
-	"lM8HxpJ5eO2syKSAlF7IYMCki6Lhc9mjud2sSXNS6dC8V3h+BDShhHQLzDULuis691FXhP6jML/idSTn",
-	"zhMV924jdPx0xUIz6rDZPS6m3g+0E2n/KJ6gNcTrXUGPQ8TffUExX9Bd1QPXDHRUV5e/qKVZlP3SRR9Q",
-	"bCnCTVIUccMnBD7bFVxoo/IBFKY7Ia9efbj48fzn/3h9fvXx04/v3728grL5rrYmB3JMiDRjpmZcM7hz",
-	"gFXjMePILwDazLA+odMp1ADNJE19GUOOj/tMGzLKmdZ7MTIGSWg3/qCkZCeoC14AmPaHdMDFqGyN/XjJ",
-	"fdQUhyoY1P8p+sVw7XAgRDGMPKyPBOqi/WetSuKDGA93EjhDzVEU+O2KVhpCySijomBvuz8ObHBY3MNP",
-	"isQXKxCjCQSNzwOrPq70aVzikG/ao3Hmqrqud2m4GpttbCWCdUzxBtTeN+flCMqQYmUUNfcJxQGuOBTY",
-	"vhxCUJpuRUUDGNU7xeR2q2xdvD3bP3xxDIweFMtOTc2CS1fM6SGUK48Yj+NLqc6+pngBAvAbrF3wiEoR",
-	"AI/QsHKz10yq9W2b04MrZxeyz4a+lBKP13lSzrG03nd//4IZbaFSOc0tjq3eGVJzPvcvhepUD1fbF0WP",
-	"ZZEgePb+AL6R4EifaDJhhqbU0C2E1HaxRcsBVitBn2DEN60DFd1iV+o/vib4N6fsVAvKB6iDh3uXaM4n",
-	"FBAPoX8EbY13rHtg098/TBDnfgIxFSRrjGMVlQGGRjSG6il8kNAXa0CFaxXjTBGr+Lnpl9VlVDMKbP0e",
-	"r9lpvKY4mDIz03jTeUM8qddR4od78OBcwaonBd79AdSR7Qj9IcI1WFq6uFRa5Lm6tT3R4Pt0qKPrSh49",
-	"sAh7lODEKlz1kYnHwdl/OR53ztz15oLHSXDqA5eLNFXYQB66zoCr1e/PftA3rYGHjVpXKuEeJlU3JBY5",
-	"+Ab9kMV2lrOtitPfzv14VvQw5hr6Fyd2DiqwORp0hILWndAxq9puLcFWx3g/31Xchhb0fTtBn9nvnYRd",
-	"P6FsQKQdsusQt5d0xYxq32CYrOpuDAWJiw6/pOxf3BUbNDCmIq3UYpzZxUCF4q5oL3YohgZV2HGFDKhS",
-	"c9KrtIqH8to9XDVAw+6nOsTnSfdImwrCU5xVGzp36QHAIgZKanAFK870HpROSMoeiP64xpA64Mue9OJd",
-	"60+6Qo/p4Yvjv3Tzg4PngzH7Cm3B9y/enh2+OPYhfdCUr9ncN2ArO93Da6zXIWdiTg6/fvWdqwkaiaeE",
-	"irkZW6iyDGrrEsVSrtjAeMobyiyTM5bCiRXdALvCTsSxK4fzfCvu5+/TwbUcDhPyQ9lAySoTWdYhH8Im",
-	"+F0BnfsBh6ZUGQxZmrIBLQcsDLO+tIUlH4xdq/MZ5aYrnEtzUl/21/d1fhgNoNr9fsd2bNGy+ns+4q6u",
-	"M88KbGrMxoMUAz+2odc8RN3v10HvlFDomW/BJcOO2xobaadQJF+zitXT9Hjr7dbaUzzYBSO4LCXPHyHR",
-	"cAv6fLREQyzIXmleX8rvDnnFLQPDEsAefVMlp3o9/pI5q60AvBN5+ChG8Roq8Hbx41DD94y9WMbePYrT",
-	"p4bp+64Gaa0oq6z3wh7+PeLaPlv9NFTs23ADi5IUCBfbw1lTQvORYCnJOERw5xXSTUCP1UVo3inpbWrI",
-	"xFo3VsuG8sJdoa2xMRtDozrf87uwnk5I0Nh7IFPmTCRIRyaKUS1F0hVOdQ7KgGCD8pmSxhevzM1ATiBL",
-	"GDrtBjt8oklGtekKp9vDRfXiG2ASDaiwTKjPMGeOpZjjwrOMUHJ4cOA2mIAg7opesAFoTtOLKfKXTO9Q",
-	"igYN36MlVPAAKuArmhIucubv6thCzWFASktFFTARIWfb8IBqw7yF/uq/fLlNfguamv/yxRK6NSY9a8hV",
-	"1jppuf6/wAbcCn7zNdKgnKP9TLWenA5/w3qbwQ/+ZmXwk2tiFfyCbsLgBxcwCSdzyZrlL75EX/BTAavb",
-	"L7f/PwAA//8=",
+	"7H3bchs5suCvIHhOhMndEi3LtqaHiolYtS9jz3G7PZIc3timVwRZIIlxEWAXUKI5vYrY1/2Q3Q87X7KB",
+	"TACFIlFkkbq1px1+sVhVuCTynonM31ojOZtLwYRWrd5vrTnN6YxplsNfL4pcydz8L2VqlPO55lK0eq2L",
+	"KSMDwb7qyxG8MSByTPSUkXnOrrgsFJnTCeu2khY3r/9asHzZSlqCzlir18JvWklLjaZsRs3wM/r1HRMT",
+	"PW31nhwePUtaMy78D0lLL+fmQ6VzLiat6+uk9TY1n8Hoc6qn5eA8bSWtnP1a8JylrZ7OCxZONJb5jGrz",
+	"ntDHz1owEZ8Vs3AaLjSbsBzmecdnXK8D4K1mM0XmLN+40Qw+DqdP2ZgWmW71nh8mZtM49fPDw60LOWPj",
+	"nKnpCym/cOb3PsI//YxpKtQwl19YfpnjB3VgPnp+vA7XawM6NZdCMTj/H2l6xn4tmAIQjKTQTMB/6Xye",
+	"8RE10Hg8z+UwY7P/+g9lQPNbMN2/52zc6rX+7XGJY4/xqXr8Ab/CSdexayjTJRlRIaQmQ0ZyRlNCFaHk",
+	"b+c/vydy+A820qRtnpofEmL+R4V9gH8qJjR8E6zVrDEhM64UF5POCRmkTFOeDYiiS0UWU6qJlubLtNu6",
+	"TlovpBhnfHTvux9NqZgwMrLTK7LgeorL44ooLXOWkjYlmn5hgpizT8rdE6V5lhEuSKFYB/bxWuZDnqZM",
+	"3PtGcpYyoTnNFEklnlKWyQXRU66InLMcJjd7MUd8oEZyzoiWZltSEEoWOdesfBG2efrhrX1lMWU5I5Qo",
+	"ppQZhisiGEtZitt+L/VrWYj0Pnf9XhJVjKb2LGAZ7u17XMWpWBKppywnLM9lTtrPDp8n5NmTpwkxzIY8",
+	"P3xqgCeAaadU0yFVzICvEDmjoykdZhZ1LqT8iYqlZQPqXhFISjKjYknGlGcsJVRrNptrdUJypvMloWPN",
+	"ctjBhF8ZOihmQ5YbUaTYSIpUGb48ZTS10uzMfHVwar4yf9YLiTX2a9b2UdBCT2XO/8nuG6GuaMbTkJZW",
+	"Nvbp06eD00JPzdMR1azR7kqmD5ub53LElDIH/0porpf3iq5miwULGD5ytrZhAFJMiFlzQqjj3ETmpBBf",
+	"hFwIMuYsS82zIU2JV18S8wq1w2rDOIc5o1+MBMmLjDl9JZUzyoURBEAnagDMVBFDAzgyoSJ10mGZrAgM",
+	"rg2blYKBsGFixLogrO2WDURORwasF4ZdgX6VG16mOcpXCg8vtXu6cjRJi32d85ypSy7WdZBzRHJSCM0z",
+	"2A0OZ3mj/dSgyio+Jy145RJ//63FhNE7fmn9yGjO8tbnmMJV4tMv1WVXBqusuBwHmaGZ+HTOa2AxyhnV",
+	"LL2kuqKnpVSzA81nrJXUg2fDN6LIMoPUjg7WxuBpVC9ch1lGlb4s1OYlbp0OFbXIUc9zNuZf47o2QPiR",
+	"ImOeK220g5yOjI6eGG0lZyM5Edzwb92NQQmE6jbqhFM5hzevk1ahWH7ZGDLmbbev9cXLhWB5ZGErSAWK",
+	"u5s3GNOCzG3DA6py+iunk4TYtAkNX8BrQIppys2iafYhQMsxzRRLVjC1inXVDX9yQhWJUGk5V2Qh8y9c",
+	"TE6IYFcsR8FLh4ZlGLA0Q3UH34qldLjFUNrj7FdOpQL77ZAEjKFZ9vO41ftl86SeE1wnq6zA88MaSjgh",
+	"ampYvxTZkkjgutuwC4dc38DnYAvvONo51cVwY+pV/tNwV24qmud0CUdYGsxmmC2sYpU8YPbqILHzeMky",
+	"fmWs0HVhk6Y5UyrKfJxqFdN+kr1Y85jOeLYMpMuz5PhzjHmMueBqekOu2phVAfjsbnfaT86o1XactCzm",
+	"5gPDa6QY8wm4HdRSjFpJi8/mMjdsKM35WEcEqnl3JPO0OY/NmQLHQYwoirnSOaOzR4pQoRZGBzZcZgmM",
+	"6B9ySJhIWRqXDdryP7erOROpeZa08kII/F+KOMUMX0ZdvJW0hpkcfYH/qWLOcmXMLgMMKkYsM6/Edo0w",
+	"2wWTYlKihJ3Hs8Sjtz8qt7kAu9fP3wO2guWVhVZRdBPN3QYD8fT7UAzk1ZXV+FdVVR3zBH6aSpLylHDd",
+	"I30Q2uT96U+v+q2E9JHpwt+k/W9vXybEP+/gC7ksjAn3+u8v3+MPKVdzqkdTlvdbUXzdhWSNXVsv2isw",
+	"K7c/lUrXUWUNwAMqbUzOXzi6JdhXOptncMqIv130/aSxDc2MgTaJq4+b+cn2lSuWX/ER23eAGJkC7cBG",
+	"S7BWiTeYNLEYVu7SHmAtjt4GtSGyPxSpvQbeda6pLtRGeb3O8u1D4PCO/RutqMhSMpUZMPutUnOz1Pdc",
+	"/3L3lRhtnNCRsdAzlk5Ys/WADt9AODcbSBVopt5koIDiNopd3C/K3jbXzlLLuGAJoZrMpNLk6PCwYruF",
+	"ztGczeQVSztGchtIogwjckwouL+KnEX5YVN9ZutOvSKwiVzOl2J0Di+uorwXtV4Kr6NPRRCvnvX6ocWE",
+	"tTuPKDVxlqWv8hwptkpL4MqJn6LzHylCSSq1ZimZUz0lXGgJRzGU6dK6k7x7CdxEJ8QsbEnG9swgZgHj",
+	"LKYyY6T97PCw092Nka+AFde9ed9vZIwP7uVOEQZFInA6JSkH16BhLko/UgT1I0VobnB1bAzvYKdDKTNG",
+	"wQga/5pGTLl3csHyEVUsgdCGLDQazTnlGRcTcxBRwDWWr3x+9awqX48On3YPu0+ePO3+qZFFMb96dmll",
+	"8c1MEzNQANl1EMEbDTTjJlMdr2768EkvHf7Q6zXd9PFtbfp466aPLzf5vFKWsQkFcoS3kC2iwpgzY18h",
+	"ykU2+6c/9Z70eo83KS4rS70N6CP/YkzczD8oNVObNLyRLFA/j+hwmmYRWfVCzuaFZqkLi2ptVtADgBpy",
+	"JlOqCPrdmSBmB8DSMikmEF+h6NEyyhrLHykC0xxA9KUvzL5I++XL9+c/nv38H6/OLs8vTt+9ujx9ffHq",
+	"LCE23k2OnpFpp0eMZARRifAmXBGZpTAMzkI1cFqurasMYrhSMPDCL6gilq25xdGJJP7Tbl+81copJEyR",
+	"GV2SISOGu8gxMTN2+yLKpW7HLgVeV7LRFdpfoQrLoyzVVglinSesM6R1zF2n3xWkdBjisGwFp+pN4Dqx",
+	"c+pAvaMH1XHnwJl5/GwbcSStrweSzvnBSKZswsQB+6pzeqDpBMaEIBnoMC0546AzLBM0O8xs1wF/vLdp",
+	"j/20Aau789lxKjf/dc3Z7ef6DjUEm8pSWXZE8leSTrak9jTfrhn9ErzT14G4X4HtHSBQRZZvhUENxt0J",
+	"hu26rnqUvG0UDKRaMNOzw8PDmCHCRjmrdXSC2MBXTsiECZaDOGj/5//5v+TJ0Q9kyLXqrEZYVtOeAgz8",
+	"YX23kHLys8iWCL41ldyg9eeNRLVDFASU9+tk+0vnCBYIWJi/b8P7YSd/GOeHmfwD1aPp/izovnlOid/r",
+	"3KeBtrvxjcYUUsfPzz3dVOG1Az3tHFWzY3/euKQgg3CHY65b9jnTmDyGLxAulGY0NQqeZQeQHyLYrRD+",
+	"2rbeyQkX++1oTpVayDzdPd+1GmFfYdbbMmXD8wqC6n41scP7iUXckYWeXs6YnsqYg0BUk0/GuZyRzMAK",
+	"PSdB0h7YbDbYZPP2XA5JNGS0jyNjt5wOWOfNnGe7Z1hg0gyvcUp5aD1ShKdWnpUHYAwnD8wmCRo7mzdV",
+	"lGuYuWFRqz6QVgV3UsGpTUkGH3KmYszglMxzecVTMEtzRtPlwYymaKryEeuSgTVw3OoGif/JEcCgL4xx",
+	"OSi9sQPwas3NnEKXaZJuKlIY2xJyyiC9rAeJuX0xkUwRLjB3DCd5pIibGSxYN2cCf/HSruYj9kj1RbkG",
+	"NFTXXHr26fZUOwMvcIiCJ1+O1GWRZ3FcC0CYylExY0JDml/UAcdSHmfKhu3aIIBiOZkVShOzsoxpRoZs",
+	"LHNGFL0yzLnNupNukH5nAEHJx7N3HedR9TBXbmBzIm44SLdvot8gGOziYooOBI8tdOsjG+6tKhbMi2HG",
+	"1RQz7PxytiQ7rC4gRv/n4J4BDPl49u5A0TFLCIBsyrqCxR2j8fSrcyPQEdlUMZkwZXRlqqpoB77s+KC1",
+	"vqh5LrUcyQaIaN8r/VehGNwBh1cIecevHR5tDXAgUBw+x1mdk6Bub8HwlkACzCp9LZ4K6zncaxemqBL+",
+	"lGXz6DFkdMiy7QwaX0twnPrZb8OksJx6u1GxwsizBV0qYgRtg0jhnhZHlR00h/IXtowziC9saXiXO/3t",
+	"+rIZaeMx+IsCa+rV2esX5M/Pnv+J2ORrgonI3TUpgb/Hs4khx7nxWQYBtch5Kh+2jrA5rrN4moJLOV6V",
+	"4x/P3ho+ZMSDYU5fuACV3m72hNChLHRvmFHxJZAOsASfik0RebYkAmKaMq7Q76LmNDyPqy73DVxg8SwU",
+	"7k2gmtMj6VKkQh2RtnnhseCjx9bIcuyik/RFPh4dPXl6TNov35+Tjx9enl68IopPBEvxps/F+du/dhIy",
+	"1XqOV2PA3iDDgmcadOu+MIZoRjVTEDIeZbJIx5mRku0X/v+PFCiSV886XfLKaCVTqsAHLxeiLwYObwcn",
+	"RDFGXuLKHe9LyBmusvzhjdZzL+qpSPuinMv9joqLU/AtNFpJy27ZoL/Wc6Ml+k+jav/fC1awCC/81f9e",
+	"PRObN2XENL4SS3xfwQU7Vuzwz0Dc3FJYdTxmI82v2KVzU67mUFFtg/5mUjKXXGij4BMhFxCKefvh6tkJ",
+	"cEdEfu5iNk5HaZReUVnH8Z7rOL75OpyTZu3BptyrG+RaNYzA2tmNhj3meEUoHswVTM+o+mJtcby0+fQo",
+	"uMF5WLOKJiHRhqs4jq7iydEP25bh1K/LqEH1acrg1hgVZS6P+6K8eniCmrD/XSuWjfHy3RVEZ3WRi7qE",
+	"gC2JZtGophU0m4QVEqzNpboFk7c+3QcNnFqleUFz4VTNRmL2E36wLmNjumeZR1fJnbORx/V4Y4mtNVge",
+	"i0oeVz86jnwU8SQBRq1xuzW24w80ANVukUc86r3iV/FslJcYLgFW54LijxSkpa55Ee/cmbyJCW66I75f",
+	"dCrK9vyHrcMu/KsC4XZCRDDlSmgt4Gl+DcBZ92ezzUJhG4HQ693p/oMQXmz/yNP34PBbuJh77cTdJ2di",
+	"lC/nmCeyxsfXHNbbnOdbGf1mXK5xeB89f75NwY9yyHo2chtGr1UWHyqShtPvE0v7HYfLoozpvpnQvah3",
+	"981ZboeXnBLBFjFu0m/1WzadWdkbqb9v5lFHTzm74myxzhvWzbk9LK+tn9yZGrldP/NTf94GnP0Cod81",
+	"nO8azg00nBp5X4+sdRdsHPlu9IGGV3SChK7m36wK9SDpM7ZkG4GIeJ7kbMhFzPXl/c/uFbw24jyRLhga",
+	"tcb38WeVccjNToTQRTqFexHll6R9cf72rzaJIynj3Z0TKKrRzJUAR+/zoVd9tMrVTaLeoWVDdinR01wW",
+	"k6nLJFkF0D5epg2FHfaOldXsDdFa7bWfvSNhe7pUYlFnj7BFnqGj3PrIP569g0xtxNwEMMj85pzd5uFU",
+	"63knvHqDdY4clFW3xrNzOVvG3Z7lavxLOxCQ0zUuubqMexfC8SuvNp5l5yDkCoXiMUTWmpRcpQKjtcTw",
+	"gNJ289VYNGrorFm7dVSFDRlRQYau3NNwCbEMnyIgc7jFhbkGfeF/Z1+5Aqt2iBfi1VTmekpFqsigyLNB",
+	"QgargBkkfTFwoBlA/HxQgmdA2ospH03JggsirxynozOICCrCK8GVTpf8XMVQKG5EyjeiuR613N7CpEfW",
+	"2X7bXbcAcHZqOX6QRbLuICjzAuRCWAaNd0UCjm1Q10Z0kErLmmxyHESjuuR8N+fCs8M/H2+zP9ethT2L",
+	"o+zDmW/CP2O80B8nOB61nrdVJ2CHCbA4e8cJnqve48fpUnRTobqYEBJEGVfdlYfPfriVbHOt52b111tY",
+	"6TpuBjy1EXZuZ6fROap8tcFM8TI3HiE2sLLbcBg5Je+hPEZ2/n1cRiFj2o25oMegfGObqwBZwZ0R/80J",
+	"+V4JrRmpRNC87vDPg/1vqpARTRgEKnlUCt8ELumFtVkXU6msPEzZnImUSCMW3beD3q75BjKPphuQj7YO",
+	"IEwF1wShYiCkZlbuJ4Mx0BfPjo4Sl2oCqZpUlbK42y8OD5+OvrAl/IcNugST2H350iHLzPBTlrNeX9Ay",
+	"0dOHQyEPVIogkp4QWhWeeSAvjbZQzccLU1FPyFAaEyZna256m2nhrr+GpGkpF/C0tVVoVHU///Eaell6",
+	"iyCULubrLBGsk1F93qlR7PE+L2TJYik7cyBwlx6KGJM2UCFLICSXkLnMNZwxFUu8pY8XjVx+pNup2aYF",
+	"jNlrB5LQy7QFc45YtKnIG5WmWGGzwc6i3FVTzV4YZTmSWNp2KIGFizpkTnmujG5qCyYsIa2JrSd2uYJL",
+	"m4t1xB/bqk3RZzyt5GqF3l9bCyr6EGqw1jxdM1gg16osLRUWlPLjRGpL1UE35s1JfQJQbXLQkvxDDgHW",
+	"AOKkVN6xYMOUGxpb7gj6suLVbZ/MZvjb8lzxm+BlSa7tx3MXJb+qBZUix7UeKtl+kd36dECyDOCdAdyE",
+	"yAuGtcDr766XV9aJ5rOKTlgpi6pp1gBi+F540xtXHNu/zFKm9GVasEs6YZe2NHE8qRBEi1kv1Isx2JkW",
+	"jCwoh0tNnkFMwcxlgpin7bJmFsnopOR11dqSshhmG+6yYO3kYL0WKTav+XTiK+niZyET44bd2qVraex2",
+	"xYReY8UCN6j2XC6y0wiCAYlv1+4CXr0HAthJ1s894qQu79sH5XEwRXwDzGsRKMobfX2emFMWSqWvyR+l",
+	"wRUCnlKulQ/p9Yhh20BXUzzCvlBMpJ2E2HWSNiZQdhLi2UVCHD+H+vQ5FYozoV0No6QvzHPuEl2HdPRF",
+	"jsedxNX4blMyZ/mMCijeDwWVThA/gK6pLY3fF/AHFlzsJMRyJnQm+isa+D1LCR0Wip2QOTV6YKeaonoL",
+	"wqk0KoI7XkFNxZzR1Jku0c8+KpbfTq7pfd98+33eLIvRhoHxXjljje9tHt7k4uacas1yQ6n/85fTg/9B",
+	"D/55ePDnz+V/u5f/7eDzb4fJ8dPrf2/d1j1PA5Pb8GcA/j6UM8NMvo8nY/9zjXkh7u+g1wDgIv+RkGFa",
+	"4UPgxXeVvOBmEkSnL4dUMf/nsfvTl74IP/F1J8If4e8Z/8pS920ZaL6cUVXHLbdVZUPVHHdnFD24BAIK",
+	"BHhLblZaDYCTNKqw9okNp1J+ufUia+s+HXblGjE1y/nAhdVWsdxNGlTLCK6fCRY5xJeq1nrORszIzNpy",
+	"5s2KZzFXvG9VdcHATWV+FMeVC6NcEygfyOqKHWMxJLAfLx1trG/zzcXFB3e1yCq34cwnq9rriM4YKDLd",
+	"RoVWb602ZW3AGb1Mm2PzQhryxH4e6CWz94/a//3g5UuhfgT/y8E5nwiqi5x1Tmw4H4suNIvP31rAGJXX",
+	"9TV/+Pn8InrWGyKmGAoNYOSpLrTnmpSnXEOnChrvFie1lHznRZlKBlOF8Csw2uDpavWcvTjRjIu3+N2T",
+	"FbaUtArBfy2YfXxTJ359cZM3P52+gCualoiVw2WCrXMaJD6Tj8Jdy6utKLSmL/zQSF2Iofmp8BHAj2fv",
+	"fGVMf9/ESD6ntUQjfbvUAgnIYQNC+mrgkatilCzwJReX1zJL7U1N7wjoRgy7vnCWXXDbbN3II1Ubz49o",
+	"DbC+2GztBWNz5Wy/YBjzDOy8vmh7m882lRpjHdLAmpU5GTLzHzt7B33SXXD8gJVszOOG7qcTqK8D/QPZ",
+	"nCuZsoRYKu4L8BVAFZ4VS3UFpKWp6kES/uS3Z7W27qqLqqQie9a3YQk4VemhjAE7/60XlrqhYvbA7BBD",
+	"r1Z4t38IqlAbvJ5JkO+3k7hdFxvdxprqT3KZSVpjJUDAEcouQypVqCCsO/Fr2/XALdb5nFk9pmFzgaDP",
+	"SrR4LbpBnbqKqV7uV8CmyAq3d2ipCyI0bLbS2CCQhR7Jxi6aSBMOt95yqBi5srh4OSUhAYHFZ0VNVzMV",
+	"r4ACQ9UWVLKhHajITtp/fXVBHiNJd8iQTblICdcn5NDKHzdJA0BNbfXtVXbW5N7hq2qxG6jFu6AKSh9r",
+	"lhLF41XYGp9jbZHa2FnU1roHYe8oJMFqPa7fHXpcQ+jGK57n/j79LQDKawwPBSpVJmlv3s7O2cMb9+3S",
+	"IJtsvNYC2hqrQJq07TvKZhyevizO+zMtwbFBIF8wpc98C6No5JbVkK5zLpQK3tHXr3GDMy2wTezlrKYw",
+	"yQYPA0faE1KH0QxbowvTER5BK7dUIdJbFwFU8tIK4yg0T4lmXy3Lmi6hNAK2hRjRGeus+isWNJ6vPC+l",
+	"XgM1w8lIf1l+g3fDQfORCh0dN3NqrCBQGECpmsfOMg7PqdxsFDMVGxU518tzSAQJumb6NpJD6Fr52tHY",
+	"3z5dtNYyiddqE374+fyCPKaFnj6GqIE5L/zT9s0m7TfnR8+PE/LkOZlxUWimgLNhQopBO2yW6dcMZU2M",
+	"oA46XK6Zd2XaT3sAvbov//N//79Bx5c1h6AYrg1eUwnBlsjQANvglFG4GqwDLtyIsdygN5m1yDEpvT09",
+	"gqZH22XlQI07rLVvqIDnrswH1LCxlxCghg12TU1Zzq9YihCm7hq9/8bxL0Xa/t7gy/fnfWHTXZlIseRI",
+	"J7HTVVNigNSsqEkITWccqk5C8BaenX542xcIt25f9AU6Ncou0+zriM01Gawevs3wDn62SDCAdtKK0L5A",
+	"MOPh9QjjWCYDk8kPMth2TQVMY/r+7dNFBwth9kUNDnTJWdkB27+DReyhJOuIZlm5GZsH0ReDrwdl13f8",
+	"HLIiBgZlBieIMWFjbRySZkrikAN4Y9AX5dgn4Twzmn9hKRnYYp0D0p5RQSfGFq5AHwfvAMj6gprNT1h6",
+	"gH3IczgQY2Eq614hg9/6aEz1Wz3yS7fb/ZyQfmjgmd+RJf4vw4GuByfg/eiLQfDSALgUJPG5H1w/FvMW",
+	"9ucnF3zGlKazOfoNz16/IE+fPv1zX3BBPl686BIoc4UPB3Wtjgek7apwdU6Izd/kUvQFFtZCH03QOpgL",
+	"31fYNh7AulitkuYsGp9+eNtKWlcsV0ikT+BOotHD50zQOW/1Wk+7h92nwC31FNhggMAgU60iunpVyMDa",
+	"HFAVPdvYUzpgblglkGllVSzkgiMpv3DWF23DVoyhl5BzOmPnXLO/nOucj3RCPlA9/ctjOuePr57Aojpd",
+	"8rrastsAti9yQ8QZn3Ho6mFkYgbJAa7QIpTIxAKbtsAKQM3j4tsUWseYDaPEYUr/KNNNrap3a1Fdqe57",
+	"XZVr1r7NmZpLYVseHB0e3trcYaPoSIvsd0BNhIuV3t/nTB+8gEOqk/d4kHjseJzdVrJjf/BnuNHY+j1A",
+	"Hv9IUw8788mT7Z9Umqqbj46Omny03qwcvv3z9m9X29kDnK3PfNu3ZQPzUi1p9X75nLRUMZvRfInHZMje",
+	"3jssPbdh9VfDCCAJ/BcogNv6bAb01CwLHZLzGvKb54YL2E5UqrbEfPnK4zNEAosn15/X0PhZE+ThhnVf",
+	"SSMMgN9PmcUnMsqMdEx3QM0X5osYq9kHN+8Z0fZDGI8iryzsrDx14YkqGNZwJGmty/lWD1OLSvyxg9TL",
+	"g/VTzSXksBGjH4G+VCjWJaf2KSTOZ9jfjwry5JCovqATCeH4kVGnWIrO7JnMGVlMecbstTzcnVGNjMG0",
+	"kETToSJqSs3ZYc67RR+jj5SLmkCEsnPiKjCDooELwTVl1Df4N2ooYqQULLHoqexG/H20YD0xiWKp49wX",
+	"I79l4ro3GYFu3lDOn4RUOpWZ0WXhpQoO7ChS1r7/VyfdGl5/kdOURWjXOhFXzyLO9svAwoTFGD5X+pUL",
+	"T6/gpdH7Wr8WLF86304vrH7kIb9TkY3rJD5wpW3r7Q5dqWR3g7HXrG32lY401pJtD1b66w46tqUjNpez",
+	"Ga3g20ylNqaZC6QNwO6PLdz2ti2XvBquCXO96ME/P/+CKV6X3c//JZrbtboHo3BjsEARCveGbAxxyhUE",
+	"EutWBl7BODQ39jTbtABbxH3r3IXQPNtr7i2M9p2xHFoNXnyB8cE7ZcVlC+IoIzZmpxE9CLtu6xvUU4Kw",
+	"SWKYGVMa29oGjMxyr+3aib8FUsvl3tgU+RUmVwXsB5prpzC9/vvL9wkZUcUOuFBMKK75VS1W/lpHqEfP",
+	"n0aRMTZIcN9jVa4FVy6jRISuNfCoQZVmIx6RBWFmE2njZWXMFcCKzEEtSnvdpZbebV+/zcv6lujL97ja",
+	"SF4A1W+SuszeLFIMl4DLAVkhtWymqmSDhl/p62RU9bJTGrj4B/hkgEm1kNREXqFLc0GXhOu+4MqnQYF+",
+	"70Mh6NryIwAxwsu4X9ttAjKr+gIclxTdT/lEiiOekilV05gajrlvb1xs6fa9O0HXw0a+nSd3MHMaw2f7",
+	"6KRyLkEzrinLmUXye3LDHD7d/tFrmQ95mjKBXzRwvryQYpxxjAs+IOmdpqmNTjQmOby6U0qyx7/x9NrG",
+	"LhkmbFaR+SX87pF5m7MFX0+793piz7Z/8V7q17IQ6bd2xAhPe8oodW2h+vIG3k4nn8QVl78yHT/j2xWE",
+	"MaZxYZWDm+DMrhjwcAd6xujOROvl5E7unLcpKDZzl0FYhTr0RFEkY2MNfaWVpkvbUWlJoODRRYH3Vai9",
+	"YUkkBJfleExydoAhUuehsoksVqHF01wVix9Blt+xWMR8yXuOeGzCbGulhxj++xV9/8KM9AVmYt+GuHxM",
+	"w27h+xFlEQ1xzjM6YorQLCN6mjPmir+0KZlxpWz6NmS4QG4Lxh64xpgnXGJWfVHeyEbHkdVcbY2SR67H",
+	"D1nIIktjCuw5CoOyKfrd0Ws5x++IZjF/0d0jB/enW+a/HAk/HEViA1y2kl3DwIycUpHekEjxusX+FBoN",
+	"W57BoHetKdmWURHsfCMXZEaFr7FjaHzBcuZbRX1HtbjSdaCYSGuVlRuiWnlb4UaoVj3qv1pPhwt0WR9I",
+	"ISCIadg/V1hAFD0VuU2Q4Rp7XpMLLGYCryot55Dz+QU0Ou3bYq+gN4RQgybcd8f4qy21ry33v0Nm7/rO",
+	"x1l+CeHkm3NYfEt0CBpOyPYrHr596BDTzeuM2p/YXTLqn1it2k+zDHQtm1mIKZ9yAe0dCz1lQpspb8Ky",
+	"b3gWn6bYIwpXSrjaPVMD8hoq0ZCaPnz9FtIXhEf7LTKW+cwYkixXPawLS0dTfwEycf2JocAidrWu9FAG",
+	"N4hhZk5JS6Bz9UrTZizcxFKuExwD3tmhubXRtdFX3BdlUcOgtTWwWKy4NqKaZnJSAFc2HBfSNWNZf1zp",
+	"DxZud4iZQSPcCIZiPjEen/eHyxwun4aHY36fPRiGGuhCp9ADLgIAYzdV27vaQ9KhrvtlO/YGBbdqY3ln",
+	"3sn2kCkLd5NX4IrvAw3ZPHDr6QGMgC6JtoBjTagOu981w8iypFdkLfcYDv2WYodBZ6+N0UOLyt9u/NDd",
+	"wViPIDoqbRpDjIXiztz9rrtQZitNHO85HOf6tdVG4r4H22452GZtR+9uAw8RJJOQSiHEpugbKLL2VaNV",
+	"+X5dUaT2PavuHKtXumPds4uu2r4sguSrfZ7BoYndnm2z5/vF/wf0bsvZvNBoWPk2aIFLTY6hE7JQ9Iql",
+	"xN933Y3JhkjaLGwcoOi/ROD4dxAHdqjuvNNlLV3McNud99RHhOuO7/AeBNiFJ+s/VFy49ni9tr2zYnSP",
+	"QeMTMnDGcw/KsAx8HZaw0Xq3L059aaQx3Cvyd2qN0V2a2Irk6LpVAZ8/CavnjontxGc+hMBNWbKR4Jdc",
+	"u2vqPspgv1cxCx3j1PchXR8iVr2Z4ly0ukJ53+PVDxmv3llYR1RKiFJU+wpscXm8DJXZ3VjI78qCdg0T",
+	"ttvQJXj+GAKnFLCP1rWI2jz5O5Q6awh7hxHcu9dsvsdw7yiGG3YjYldMBK5/V4uDZgYNl3hPcD/O6Sp8",
+	"bGSV5+6lb5pFhu3gNnJIB5Nv183o67YMl8SWDXW44Q/8Jo5G1w7vbrTGagvSe3Y1+k5/332N9+RrFCQs",
+	"LuRwdxeUjfCzho6bEJG/p/w/kKvHWcQ+2Z8UquJcbooA9R6e2nM+vA/GEXTp/UM5efYg5Qfy5vjWziR3",
+	"yclYMRBvxfmMDMgvhkwITN7w/a7LFtXtZj2qk0qD6o53EwnowQlpG5jvFjSXtL6mvgidTWGexqtI3p+j",
+	"Lu58TOgl6ouVXtxhr39cTL3T6F7k/4O4jbZQsfMbVan5u+PoIR1HN1UYbC/USV1bAl9K1Fc9U74NKnZU",
+	"4TrxNezwCYFh+4ILpfNiBHX5euTly/fnP579/B+vzi4/fPzx3dsXl9A1wJYW5UCOCZF6yvIFVwwuQGDR",
+	"fMxccguALjtsSOh8DiVQM0lTV8WR4+MhU5pMCqZUJ0bGIBLNxu+UlMwEdSEPANPBmI64mJSdwR8uSZBq",
+	"f6iCQeUi3y6HK4sDIYphmGJ7IFH57qe1uomLeNzdSeAMNUfh8dvW7NSEkklGxU2UlRuHeaFIpasXkPi8",
+	"GSMQo/kHjc8Di15udHdc4CvftLPj1Ba13e7tsCVG29hJBcu44nWszrfrAAnKsWJNl3zpMpQDpLG4sH/Z",
+	"hqDM3obKC/DW4AQz7Y3Wdf7m9ODo+TFwfNAwuzW1FS5sGaq70LIchjyMm6U6+5YiCwjAb7DGwgNqRwA8",
+	"QsMK1k5Fqdb5bU4PtiJfyEcbullKPN7mZDnD6oDfgwN1hrUBT+VY9zi/ej9JzUHdvlyqU0ZssWMURoZX",
+	"gijq/JHcJsHZPlJkxjRNqaZ7iK39QpOGJ2zWjz7CG9+0euT76G5UjVy19G9XD6rW3A9wCE/5JjGgjyg7",
+	"7kI1CTo/37Nagn2Rv4d+7i30U0HQxvhZ0UTg1YgiUj3B9xLajo2osJ14rKlj9Ek7/boWjtqLx/TvEaKH",
+	"iRD5EyrzRbWz0XdEmHrVJ37Kh3fOWozW4xHwj6Tl7Ef6dxEgwjLc/jqsT8O1a3ukwNtqcUjVVXy6Y4H4",
+	"IOGQTUjrYiFV5P0eC3kQkrKXuj2jlBCCAFYZ6WKxg3S1bRw3WwSf3EvftFEQdtXdaBc4mFSdplja4Vv2",
+	"mvp9raeNeTTYz1l66jtPcwVdpxMzBxXY0g76eEHDVehzVm2Sl2CDaixPYCubc01UMTQTDJkZrxf2aoWq",
+	"CZEm1ravXyfpiwVVri002dSTGuo9+77MpOw63Rc7tJ2mIq0UtlyYxUAB6L5or/aVhrZi2OuGjGieL8mg",
+	"0uAfypgPcNUADbOf6isuF3xA2lQQnuKsStOlzWoAXjHKpQLHdc6Z6kDliKTsXOmOawoZD65iTHWec9ef",
+	"vdcXakqPnh//pV8cHj4dTdlXaOZ+cP7m9Oj5sctEAAX8C1u6tnmYnWBGhs/YoEtOxZIcff3q+o0TtFtP",
+	"CBVLPTVQZRlULCY5S3nORtqR4FhmmVywFE7M93DsCzMRxzYo1k+fczf/kI6+yPE4IT+Uba+MRpJlXfI+",
+	"6Eys+oLmDDqoEjqnucZIqy7bBnPAwjB9TRlY8tHUNqhfUK77wjpgZ/XFlF037rtRI+zoD2Na+0bj363r",
+	"+7rEvfDY1JiNB5kR7t2GPv4Qdb9fgr2dzEjHhT27DBumK+yDnkIzAsUqNlTTc643h2uP8/A+OMJFKYL+",
+	"UBmTe1Dsg2VMYuH7fqvfqlx+xQdd8pIbCGFhZYfHaS7najsikyWrrat8LxLyQWztLeTgzO0qWXw3tx8y",
+	"9fAWBexjzdRtl9Y0dpVR3wcOZ8wcA2LbdxuNNVT123DLjJIUCBc79BnjQvGJYCnJOASelxXSTUCzVT61",
+	"wKrtbarJzNg7Ru+Gos19oYz5sZhCr0DXu93bUz0SNGgfyZRZownyqknOqJIi6QurTAflULDR/CKX2lUC",
+	"LfRIziDdGTomBzt8pEhGle4Lq+3D9Xw/BhhJIyoMExoyTP5jKebo8CwjlBwdHtoNJiCR+2IQbAC6AQ1i",
+	"qv0FU/coToPG/dFSMngAFfD5vpCrnPm7glZX0hmw05BTBV5EyMU+zKDas3ClYf4vn6+T34Iu9b98NhRv",
+	"7EzHI4o8a/VatqEz8AO7gt9c9TgodGmGqVbaU+FvWIk0+MFdIw1+su3Dgl/QlRj8YCMz4WQ2/bT8xRUv",
+	"DH7ysLr+fP3/AwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -28,12 +28,12 @@ func encodeCursor(key ...any) *string {
 }
 
 // decodeCursor fills dst from a cursor; a missing cursor leaves dst alone.
-// Anything but a cursor this server made is a 400 naming the parameter.
+// Anything but a cursor this server made is a 422 naming the parameter.
 func decodeCursor(c *string, dst ...any) error {
 	if c == nil {
 		return nil
 	}
-	bad := badRequest(FieldError{Field: "cursor", Message: "is not a cursor of this listing; start again without it"})
+	bad := invalid(FieldError{Field: "cursor", Message: "is not a cursor of this listing; start again without it"})
 	b, err := base64.RawURLEncoding.DecodeString(*c)
 	if err != nil {
 		return bad

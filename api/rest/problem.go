@@ -46,14 +46,42 @@ func conflict(format string, args ...any) error {
 	return &apiError{status: http.StatusConflict, detail: fmt.Sprintf(format, args...)}
 }
 
-// badRequest is a request that does not match the spec.
-func badRequest(fields ...FieldError) error {
-	return &apiError{status: http.StatusBadRequest, detail: "the request does not match the API description", fields: fields}
+// malformed is a request whose body cannot be read at all: not JSON, not
+// an object, not sent as JSON. Messages say what to send instead.
+func malformed(messages ...string) error {
+	fields := make([]FieldError, len(messages))
+	for i, m := range messages {
+		fields[i] = FieldError{Message: m}
+	}
+	return &apiError{status: http.StatusBadRequest, detail: strings.Join(messages, "; "), fields: fields}
 }
 
-// invalid is a well-formed request that breaks a rule of the domain.
+// invalid is a request that could be read but has values that cannot be
+// taken, whether the spec or a rule of the domain refuses them: 422 naming
+// each field and why, the detail saying the same in one sentence.
 func invalid(fields ...FieldError) error {
-	return &apiError{status: http.StatusUnprocessableEntity, detail: "some values are not acceptable", fields: fields}
+	parts := make([]string, len(fields))
+	for i, f := range fields {
+		parts[i] = fieldSentence(f)
+	}
+	detail := strings.Join(parts, "; ")
+	if len(fields) > 1 {
+		detail = fmt.Sprintf("%d values are not acceptable: %s", len(fields), detail)
+	}
+	return &apiError{status: http.StatusUnprocessableEntity, detail: detail, fields: fields}
+}
+
+// fieldSentence joins a field and its message: "fqdn is required",
+// "ipv4: \"224.0.0.1\" is multicast".
+func fieldSentence(f FieldError) string {
+	verb, _, _ := strings.Cut(f.Message, " ")
+	switch {
+	case f.Field == "":
+		return f.Message
+	case verb == "is" || verb == "must" || verb == "has" || verb == "does" || verb == "cannot" || verb == "needs":
+		return f.Field + " " + f.Message
+	}
+	return f.Field + ": " + f.Message
 }
 
 func fieldError(field, format string, args ...any) FieldError {
@@ -135,14 +163,17 @@ func (s *Server) writeProblem(c echo.Context, err error) {
 	case errors.Is(err, store.ErrInvalid):
 		p.Status, p.Detail = http.StatusUnprocessableEntity, ptr("a value is out of range")
 	case errors.As(err, &ute): // a number kin-openapi let through but Go cannot hold
-		p.Status, p.Detail = http.StatusBadRequest, ptr("the request does not match the API description")
-		p.Errors = &[]FieldError{{Field: ute.Field, Message: "is out of range"}}
+		f := FieldError{Field: ute.Field, Message: "is out of range"}
+		p.Status, p.Detail, p.Errors = http.StatusUnprocessableEntity, ptr(fieldSentence(f)), &[]FieldError{f}
 	case errors.As(err, &pe) && strings.HasPrefix(pe.Code, "22"): // data exception: a value PostgreSQL cannot take
 		p.Status, p.Detail = http.StatusUnprocessableEntity, ptr("a value cannot be stored")
 	case errors.As(err, &he):
 		p.Status = he.Code
 		if m, ok := he.Message.(string); ok && m != "" && m != http.StatusText(he.Code) {
 			p.Detail = ptr(m)
+		}
+		if he.Code == http.StatusRequestEntityTooLarge {
+			p.Detail = ptr("the body is larger than the " + maxBody + "B this API takes")
 		}
 		if he.Code >= 500 {
 			s.log.Error("API request failed", "route", c.Path(), "err", err)

@@ -49,9 +49,9 @@ func TestServiceProtocols(t *testing.T) {
 			t.Errorf("a problem quotes the URL: %+v", p)
 		}
 		// The spec still refuses what is not an object or not a protocol.
-		h.do(request{method: "POST", path: "/services", token: tok, body: map[string]any{"name": "x", "protocol": "nsupdate"}}).expect(t, 400)
+		h.do(request{method: "POST", path: "/services", token: tok, body: map[string]any{"name": "x", "protocol": "nsupdate"}}).expect(t, 422)
 		h.do(request{method: "POST", path: "/services", token: tok, body: map[string]any{"name": "x", "protocol": "http",
-			"settings": "url"}}).expect(t, 400)
+			"settings": "url"}}).expect(t, 422)
 	})
 
 	t.Run("dyndns2 by settings or shorthands", func(t *testing.T) {

@@ -365,30 +365,30 @@ func TestMalformedRequests(t *testing.T) {
 		{"not JSON", request{method: "POST", path: "/hosts", raw: "fqdn=a.example.net"}, 400, ""},
 		{"truncated JSON", request{method: "POST", path: "/hosts", raw: `{"fqdn": "a.exa`}, 400, ""},
 		{"JSON array", request{method: "POST", path: "/hosts", raw: `[1, 2]`}, 400, ""},
-		{"wrong type", request{method: "POST", path: "/hosts", raw: `{"fqdn": 5}`}, 400, "fqdn"},
-		{"wrong nested type", request{method: "POST", path: "/records", raw: `{"host_id": "1", "service_id": 1}`}, 400, "host_id"},
-		{"missing field", request{method: "POST", path: "/hosts", raw: `{}`}, 400, "fqdn"},
-		{"unknown field", request{method: "POST", path: "/hosts", raw: `{"fqdn": "a.example.net", "admin": true}`}, 400, "admin"},
+		{"wrong type", request{method: "POST", path: "/hosts", raw: `{"fqdn": 5}`}, 422, "fqdn"},
+		{"wrong nested type", request{method: "POST", path: "/records", raw: `{"host_id": "1", "service_id": 1}`}, 422, "host_id"},
+		{"missing field", request{method: "POST", path: "/hosts", raw: `{}`}, 422, "fqdn"},
+		{"unknown field", request{method: "POST", path: "/hosts", raw: `{"fqdn": "a.example.net", "admin": true}`}, 422, "admin"},
 		{"null body", request{method: "POST", path: "/hosts", raw: `null`}, 400, ""},
 		{"wrong content type", request{method: "POST", path: "/hosts", raw: `{"fqdn": "a.example.net"}`, contentType: "text/plain"}, 400, ""},
 		{"empty body", request{method: "POST", path: "/hosts"}, 400, ""},
 		{"huge body", request{method: "POST", path: "/hosts", raw: huge}, 413, ""},
-		{"netmask out of range", request{method: "POST", path: "/records", raw: `{"host_id": 1, "service_id": 1, "ipv4_netmask": 33}`}, 400, "ipv4_netmask"},
-		{"id not a number", request{method: "GET", path: "/hosts/abc"}, 400, "id"},
-		{"id too large", request{method: "GET", path: "/hosts/99999999999999999999"}, 400, "id"},
-		{"id negative", request{method: "GET", path: "/hosts/-1"}, 400, "id"},
-		{"id zero", request{method: "GET", path: "/records/0"}, 400, "id"},
-		{"id fractional", request{method: "DELETE", path: "/services/1.5"}, 400, "id"},
-		{"limit not a number", request{method: "GET", path: "/hosts?limit=all"}, 400, "limit"},
-		{"limit too large", request{method: "GET", path: "/hosts?limit=100000"}, 400, "limit"},
-		{"bad enum", request{method: "GET", path: "/records?status=sleeping"}, 400, "status"},
-		{"bad date", request{method: "GET", path: "/events?since=yesterday"}, 400, "since"},
-		{"bad cursor", request{method: "GET", path: "/hosts?cursor=!!"}, 400, ""},
-		{"forged cursor", request{method: "GET", path: "/hosts?cursor=" + base64.RawURLEncoding.EncodeToString([]byte(`{"a":1}`))}, 400, "cursor"},
-		{"int64 overflow", request{method: "POST", path: "/records", raw: `{"host_id": 9223372036854775808, "service_id": 1}`}, 400, "host_id"},
+		{"netmask out of range", request{method: "POST", path: "/records", raw: `{"host_id": 1, "service_id": 1, "ipv4_netmask": 33}`}, 422, "ipv4_netmask"},
+		{"id not a number", request{method: "GET", path: "/hosts/abc"}, 422, "id"},
+		{"id too large", request{method: "GET", path: "/hosts/99999999999999999999"}, 422, "id"},
+		{"id negative", request{method: "GET", path: "/hosts/-1"}, 422, "id"},
+		{"id zero", request{method: "GET", path: "/records/0"}, 422, "id"},
+		{"id fractional", request{method: "DELETE", path: "/services/1.5"}, 422, "id"},
+		{"limit not a number", request{method: "GET", path: "/hosts?limit=all"}, 422, "limit"},
+		{"limit too large", request{method: "GET", path: "/hosts?limit=100000"}, 422, "limit"},
+		{"bad enum", request{method: "GET", path: "/records?status=sleeping"}, 422, "status"},
+		{"bad date", request{method: "GET", path: "/events?since=yesterday"}, 422, "since"},
+		{"bad cursor", request{method: "GET", path: "/hosts?cursor=!!"}, 422, "cursor"},
+		{"forged cursor", request{method: "GET", path: "/hosts?cursor=" + base64.RawURLEncoding.EncodeToString([]byte(`{"a":1}`))}, 422, "cursor"},
+		{"int64 overflow", request{method: "POST", path: "/records", raw: `{"host_id": 9223372036854775808, "service_id": 1}`}, 422, "host_id"},
 		{"NUL in a body string", request{method: "POST", path: "/hosts", raw: `{"fqdn": "a.example.net", "notes": "a\u0000b"}`}, 422, "notes"},
-		{"NUL in a query", request{method: "GET", path: "/hosts?q=%00"}, 400, "q"},
-		{"NUL in a path", request{method: "GET", path: "/hosts/1%00"}, 400, ""},
+		{"NUL in a query", request{method: "GET", path: "/hosts?q=%00"}, 422, "q"},
+		{"NUL in a path", request{method: "GET", path: "/hosts/1%00"}, 422, "id"},
 		{"unknown path", request{method: "GET", path: "/nothing/here"}, 404, ""},
 		{"api root", request{method: "GET", path: ""}, 404, ""},
 		{"method not allowed", request{method: "PUT", path: "/hosts"}, 405, ""},
@@ -403,6 +403,11 @@ func TestMalformedRequests(t *testing.T) {
 			}
 			if c.status == 405 && r.header.Get("Allow") == "" {
 				t.Error("405 without Allow")
+			}
+			// The detail says what is wrong in words, naming the field.
+			if p := r.problem(t); c.status < 500 && (p.Detail == nil || strings.Contains(*p.Detail, "API description") ||
+				c.field != "" && !strings.Contains(*p.Detail, c.field)) {
+				t.Errorf("detail %v: want a sentence naming %q", deref(p.Detail), c.field)
 			}
 			if c.field != "" {
 				found := false

@@ -67,7 +67,7 @@ func TestStaleHosts(t *testing.T) {
 	if len(ids("/hosts")) != 4 {
 		t.Error("unfiltered list is not 4 hosts")
 	}
-	h.do(request{method: "GET", path: "/hosts?stale=maybe", token: tok}).expect(t, 400)
+	h.do(request{method: "GET", path: "/hosts?stale=maybe", token: tok}).expect(t, 422)
 	if st := get[rest.Status](h, tok, "/status"); st.Hosts.Stale != 2 || st.Hosts.Total != 4 {
 		t.Errorf("status hosts %+v", st.Hosts)
 	}

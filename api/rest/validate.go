@@ -1,8 +1,10 @@
 package rest
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/netip"
 	"reflect"
 	"regexp"
@@ -48,7 +50,7 @@ func (s *Server) validateRequest(route *routers.Route) echo.MiddlewareFunc {
 				}
 			}
 			if len(bad) > 0 {
-				return badRequest(bad...)
+				return invalid(bad...)
 			}
 			in := &openapi3filter.RequestValidationInput{Request: c.Request(), PathParams: params, Route: route, Options: opts}
 			if err := openapi3filter.ValidateRequest(c.Request().Context(), in); err != nil {
@@ -56,60 +58,96 @@ func (s *Server) validateRequest(route *routers.Route) echo.MiddlewareFunc {
 				if errors.As(err, &be) { // the body was over the limit
 					return be
 				}
-				return badRequest(requestFieldErrors(err)...)
+				return requestProblem(err)
 			}
 			return next(c)
 		}
 	}
 }
 
-var unsupportedProperty = regexp.MustCompile(`^property "([^"]+)" is unsupported$`)
+var (
+	unsupportedProperty = regexp.MustCompile(`^property "([^"]+)" is unsupported$`)
+	missingProperty     = regexp.MustCompile(`^property "([^"]+)" is missing$`)
+	numberBound         = regexp.MustCompile(`^number must be (at least|at most|more than|less than|a multiple of) (.+)$`)
+	stringLength        = regexp.MustCompile(`^(minimum|maximum) string length is (\d+)$`)
+)
 
-// requestFieldErrors names the field of each of kin-openapi's complaints.
+// requestProblem answers a request the spec refuses. When its body could
+// not be read as a JSON object it is a 400 saying what to send; otherwise a
+// 422 naming each field and why, in words rather than in the schema's terms.
 // Only reasons are used: they never quote the submitted value.
+func requestProblem(err error) error {
+	var body []string
+	fields := requestFieldErrors(err)
+	for _, f := range fields {
+		if f.Field == "" {
+			body = append(body, f.Message)
+		}
+	}
+	if len(body) > 0 {
+		return malformed(body...)
+	}
+	return invalid(fields...)
+}
+
+// requestFieldErrors names the field of each of kin-openapi's complaints;
+// complaints about the body as a whole have no field.
 func requestFieldErrors(err error) []FieldError {
 	var out []FieldError
-	var walk func(err error, param string)
-	walk = func(err error, param string) {
+	var walk func(err error, param string, schema *openapi3.Schema)
+	walk = func(err error, param string, schema *openapi3.Schema) {
 		switch e := err.(type) {
 		case openapi3.MultiError:
 			for _, x := range e {
-				walk(x, param)
+				walk(x, param, schema)
 			}
 		case *openapi3filter.RequestError:
 			name := param
 			if e.Parameter != nil {
 				name = e.Parameter.Name
+				if e.Parameter.Schema != nil {
+					schema = e.Parameter.Schema.Value
+				}
 			}
 			var pe *openapi3filter.ParseError
 			switch {
+			case e.Err == nil && e.Parameter == nil && strings.Contains(e.Reason, "Content-Type"):
+				out = append(out, FieldError{Message: "send the body as JSON, with the header Content-Type: application/json"})
 			case e.Err == nil:
 				out = append(out, FieldError{Field: name, Message: e.Reason})
 			case e.Parameter == nil && errors.As(e.Err, &pe):
-				out = append(out, FieldError{Field: "", Message: "the body is not valid JSON"})
+				out = append(out, FieldError{Message: "the body is not valid JSON" + syntaxPosition(e.Err)})
 			case errors.Is(e.Err, openapi3filter.ErrInvalidRequired) && e.Parameter == nil:
-				out = append(out, FieldError{Field: "", Message: "a JSON body is required"})
+				out = append(out, FieldError{Message: "a JSON object is required as the body"})
 			case errors.Is(e.Err, openapi3filter.ErrInvalidRequired):
 				out = append(out, FieldError{Field: name, Message: "is required"})
 			default:
-				walk(e.Err, name)
+				walk(e.Err, name, schema)
 			}
 		case *openapi3.SchemaError:
-			field := strings.Join(e.JSONPointer(), ".")
-			if m := unsupportedProperty.FindStringSubmatch(e.Reason); m != nil {
-				field = joinField(field, m[1])
-			}
+			field := joinField(param, strings.Join(e.JSONPointer(), "."))
 			msg := e.Reason
-			switch {
-			case e.SchemaField == "format" && e.Schema != nil:
-				msg = fmt.Sprintf("must be in %s format", e.Schema.Format)
-			case msg == "":
-				msg = "does not match the schema's " + e.SchemaField
+			if m := unsupportedProperty.FindStringSubmatch(msg); m != nil {
+				field, msg = joinField(field, m[1]), "is not a field of this request"
+			} else if missingProperty.MatchString(msg) { // the pointer names it
+				msg = "is required"
+			} else {
+				msg = plainReason(e)
 			}
-			out = append(out, FieldError{Field: joinField(param, field), Message: msg})
+			if field == "" { // the body as a whole
+				msg = "the body must be a JSON object"
+				if e.Reason == "Value is not nullable" {
+					msg += ", not null"
+				}
+			}
+			out = append(out, FieldError{Field: field, Message: msg})
 		case *openapi3filter.ParseError:
-			msg := "cannot be parsed"
-			if e.Kind == openapi3filter.KindInvalidFormat {
+			msg := "cannot be read"
+			if schema != nil && schema.Type.Is("integer") {
+				msg = "must be a whole number" + bounds(schema)
+			} else if schema != nil && schema.Type.Is("boolean") {
+				msg = "must be true or false"
+			} else if e.Kind == openapi3filter.KindInvalidFormat {
 				msg = "has an invalid format"
 			}
 			out = append(out, FieldError{Field: param, Message: msg})
@@ -118,16 +156,82 @@ func requestFieldErrors(err error) []FieldError {
 			var pe *openapi3filter.ParseError
 			switch {
 			case errors.As(err, &se):
-				walk(se, param)
+				walk(se, param, schema)
 			case errors.As(err, &pe):
-				walk(pe, param)
+				walk(pe, param, schema)
 			default:
 				out = append(out, FieldError{Field: param, Message: "is not valid"})
 			}
 		}
 	}
-	walk(err, "")
+	walk(err, "", nil)
 	return out
+}
+
+// plainReason says what kin-openapi's reason says, as the rest of the
+// API's messages do ("must be at most 32", "must be one of …").
+func plainReason(e *openapi3.SchemaError) string {
+	r := e.Reason
+	switch {
+	case e.SchemaField == "format" && e.Schema != nil && e.Schema.Format == "date-time":
+		return "must be a date and time such as 2026-01-31T12:00:00Z"
+	case e.SchemaField == "format" && e.Schema != nil:
+		return fmt.Sprintf("must be in %s format", e.Schema.Format)
+	case e.SchemaField == "enum" && e.Schema != nil:
+		vals := make([]string, len(e.Schema.Enum))
+		for i, v := range e.Schema.Enum {
+			vals[i] = fmt.Sprint(v)
+		}
+		return "must be one of " + strings.Join(vals, ", ")
+	case e.SchemaField == "pattern":
+		return "has characters or a form that are not allowed here"
+	case r == "Value is not nullable":
+		return "must not be null"
+	case r == "value must be an integer":
+		return "must be a whole number"
+	case strings.HasPrefix(r, "value must be "):
+		return strings.TrimPrefix(r, "value ")
+	case r == "":
+		return "does not match the schema's " + e.SchemaField
+	}
+	if m := numberBound.FindStringSubmatch(r); m != nil {
+		return "must be " + m[1] + " " + m[2]
+	}
+	if m := stringLength.FindStringSubmatch(r); m != nil {
+		switch {
+		case m[1] == "minimum" && m[2] == "1":
+			return "must not be empty"
+		case m[1] == "minimum":
+			return "must have at least " + m[2] + " characters"
+		}
+		return "must have at most " + m[2] + " characters"
+	}
+	return r
+}
+
+// bounds is " from 1 to 500" for a schema with both, or what it has.
+func bounds(s *openapi3.Schema) string {
+	switch {
+	case s.Min != nil && s.Max != nil:
+		return fmt.Sprintf(" from %g to %g", *s.Min, *s.Max)
+	case s.Min != nil:
+		return fmt.Sprintf(" of at least %g", *s.Min)
+	case s.Max != nil:
+		return fmt.Sprintf(" of at most %g", *s.Max)
+	}
+	return ""
+}
+
+// syntaxPosition is " (at byte 12)" for a JSON syntax error.
+func syntaxPosition(err error) string {
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Sprintf(" (at byte %d)", se.Offset)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return " (it ends too soon)"
+	}
+	return ""
 }
 
 func joinField(a, b string) string {

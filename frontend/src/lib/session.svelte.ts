@@ -74,7 +74,7 @@ export class Session {
 			return true;
 		}
 		const status = result.response.status;
-		if (status === 400 || status === 401 || status === 403) {
+		if (status === 400 || status === 401 || status === 403 || status === 422) {
 			this.#end(this.status === 'authenticated' ? 'Your session has expired. Please log in again.' : '');
 		}
 		return false;
