@@ -70,7 +70,7 @@ func (o operation) withID(id string) string { return strings.ReplaceAll(o.path, 
 // on a real database, checking each answer against the spec, and fails if
 // any operation, or any status an operation declares, was never answered.
 func TestContract(t *testing.T) {
-	h := newHarness(t, func(d *rest.Deps) { d.PublicURL = "https://ddns.example.test/" })
+	h := newHarness(t, func(d *rest.Deps) { d.PublicURL, d.Version = "https://ddns.example.test/", "v9.8.7-contract" })
 	ops := operations(t)
 	session, refresh := h.login(adminName, adminPassword)
 	write, _ := h.apiToken(session, "deploy script", "write")
@@ -593,7 +593,7 @@ func TestContract(t *testing.T) {
 		}
 		st := get[rest.Status](h, read, "/status")
 		if st.Hosts.Total != 1 || st.Records.Total != 2 || st.Records.States.Pending != 4 || st.Deliveries.Pending != 4 ||
-			st.Deliveries.Superseded == 0 || st.OldestPendingAgeSeconds == nil {
+			st.Deliveries.Superseded == 0 || st.OldestPendingAgeSeconds == nil || st.Version != "v9.8.7-contract" {
 			t.Errorf("status %+v", st)
 		}
 	})

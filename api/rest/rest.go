@@ -75,6 +75,8 @@ type Deps struct {
 	// PublicURL is the broker's address as routers reach it
 	// (DDNSBROKER_PUBLIC_URL), for the router setup; "" when not set.
 	PublicURL string
+	// Version is the binary's version, shown in /status.
+	Version string
 }
 
 // DefaultStaleAfter is DDNSBROKER_STALE_AFTER's default.
@@ -98,6 +100,7 @@ type Server struct {
 	staleAfter time.Duration
 	webhooks   *notify.Sender
 	publicURL  string
+	version    string
 }
 
 var _ StrictServerInterface = (*Server)(nil)
@@ -128,7 +131,7 @@ func New(d Deps) *Server {
 		store: d.Store, broker: d.Broker, box: d.Box, log: d.Log, clientIP: d.ClientIP, proxies: d.TrustedProxies,
 		params: d.PasswordParams, access: access, bearer: auth.NewBearer(d.Store, access), spec: spec,
 		validate: newValidator(), logins: newLogins(d.LoginLimits, d.PasswordParams), staleAfter: d.StaleAfter,
-		webhooks: d.WebhookSender, publicURL: strings.TrimRight(d.PublicURL, "/"),
+		webhooks: d.WebhookSender, publicURL: strings.TrimRight(d.PublicURL, "/"), version: d.Version,
 	}
 }
 

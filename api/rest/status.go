@@ -24,7 +24,7 @@ func (s *Server) GetStatus(ctx context.Context, _ GetStatusRequestObject) (GetSt
 	if err != nil {
 		return nil, err
 	}
-	var out Status
+	out := Status{Version: s.version}
 	out.Hosts.Total, out.Hosts.Enabled, out.Hosts.Stale = st.Hosts, st.EnabledHosts, stale
 	out.Records.Total = st.Records
 	out.Records.States = StateCounts{Idle: st.States["idle"], Pending: st.States["pending"], Delivered: st.States["delivered"],

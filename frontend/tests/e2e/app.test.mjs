@@ -479,6 +479,112 @@ describe('admin web app', { timeout: 240_000 }, () => {
 		await page.waitForURL(/\/hosts\?stale=false$/);
 	});
 
+	it('keeps the fields of a family the host does not track inactive, and says each warning once', async () => {
+		await page.goto('/hosts/new');
+		await page.getByLabel('FQDN').fill('v4only.example.org');
+		await page.getByLabel('Track IPv6').uncheck();
+		await page.getByRole('button', { name: 'Create host' }).click();
+		await page.getByRole('heading', { name: 'v4only.example.org', level: 1 }).waitFor();
+		ctx.v4onlyURL = page.url();
+
+		// a resync with nothing to send says so, and why
+		await page.getByRole('button', { name: 'Resync all records' }).click();
+		await page.getByRole('status').getByText('Nothing to send: this host has no records yet.').waitFor();
+
+		await page.getByRole('button', { name: 'Set addresses by hand' }).click();
+		assert.equal(await page.getByLabel('IPv4', { exact: true }).isDisabled(), false);
+		assert.equal(await page.getByLabel('IPv6', { exact: true }).isDisabled(), true);
+		assert.equal(await page.getByLabel('IPv6 prefix').isDisabled(), true);
+		await page.getByText('This host does not track IPv6').first().waitFor();
+		await page.getByRole('button', { name: 'Cancel' }).click();
+
+		await page.getByRole('link', { name: 'Add record' }).click();
+		await page.getByRole('heading', { name: 'New record' }).waitFor();
+		const off = 'IPv6 is turned off on the host: nothing is sent for IPv6';
+		await page.getByText(off).waitFor();
+		assert.equal(await page.locator('#rf-ipv6-netmask').isDisabled(), true);
+		assert.equal(await page.locator('#rf-ipv6-ident').isDisabled(), true);
+		assert.equal(await page.locator('#rf-ipv4-netmask').isDisabled(), false);
+		// a family the record does not publish: inactive too
+		await page.getByLabel('Publish an A record').uncheck();
+		assert.equal(await page.locator('#rf-ipv4-netmask').isDisabled(), true);
+		await page.getByLabel('Publish an A record').check();
+		await page.getByRole('button', { name: 'Create record' }).click();
+		await page.getByRole('heading', { name: 'v4only.example.org', level: 1 }).waitFor();
+		await page.getByRole('button', { name: 'Resync', exact: true }).waitFor();
+		await page.getByText(off).waitFor();
+		assert.equal(await page.getByText(off).count(), 1, 'the record page repeats a warning');
+		await page.getByRole('button', { name: 'Resync', exact: true }).click();
+		await page.getByRole('status').getByText(/^Nothing to send: the record has no address yet/).waitFor();
+	});
+
+	it('shows the version in the footer, and the first-password hint stays away once put off', async () => {
+		const { version } = await (await fetch(`${ctx.base}/healthz`)).json();
+		await page.goto('/');
+		await page.getByTestId('version').getByText(`DDnsBroker ${version}`, { exact: true }).waitFor();
+		const hint = page.getByTestId('first-login-hint');
+		await hint.waitFor();
+		await hint.getByRole('button', { name: 'Not now' }).click();
+		await hint.waitFor({ state: 'detached' });
+		await page.reload();
+		await page.getByTestId('version').getByText(`DDnsBroker ${version}`, { exact: true }).waitFor();
+		assert.equal(await hint.count(), 0, 'the first-password hint came back after a reload');
+	});
+
+	it('switches between light and dark, following the system until told otherwise', async () => {
+		const theme = () => page.evaluate(() => [document.documentElement.dataset.theme, getComputedStyle(document.documentElement).backgroundColor]);
+		await page.emulateMedia({ colorScheme: 'light' });
+		await page.goto('/');
+		assert.deepEqual(await theme(), ['light', 'rgb(246, 247, 249)']);
+		await page.emulateMedia({ colorScheme: 'dark' });
+		await waitFor(async () => (await theme())[0] === 'dark', 'the theme to follow the system');
+		await page.getByTestId('theme').selectOption('light');
+		assert.deepEqual(await theme(), ['light', 'rgb(246, 247, 249)']);
+		await page.reload();
+		await page.getByTestId('theme').waitFor();
+		assert.deepEqual(await theme(), ['light', 'rgb(246, 247, 249)'], 'the choice did not last a reload');
+		assert.equal(await page.getByTestId('theme').inputValue(), 'light');
+		await page.getByTestId('theme').selectOption('dark');
+		await page.emulateMedia({ colorScheme: 'light' });
+		assert.deepEqual(await theme(), ['dark', 'rgb(15, 18, 22)']);
+		await page.getByTestId('theme').selectOption('system');
+		assert.deepEqual(await theme(), ['light', 'rgb(246, 247, 249)']);
+	});
+
+	it('fits a phone: no page scrolls sideways', async () => {
+		// a long name is what widens a page
+		await page.goto('/hosts/new');
+		await page.getByLabel('FQDN').fill('a-rather-long-router-name-for-the-phone-test.branch-office.example.org');
+		await page.getByRole('button', { name: 'Create host' }).click();
+		await page.getByRole('heading', { level: 1, name: /^a-rather-long-router-name/ }).waitFor();
+		const longHost = page.url();
+		await page.setViewportSize({ width: 390, height: 844 });
+		const pages = [
+			['/', '[data-record="nas.example.org"]'],
+			['/hosts', 'h1'],
+			[longHost, 'h1'],
+			[ctx.hostURL, '[data-record="nas.example.org"]'],
+			['/records', '[data-record], h1'],
+			['/records/new', '.record-form'],
+			['/services', 'h1'],
+			['/services/new', '.service-form'],
+			['/webhooks', 'h1'],
+			['/history', 'h1'],
+			['/users', 'h1'],
+			['/account', 'h1']
+		];
+		for (const [path, ready] of pages) {
+			await page.goto(path);
+			await page.locator(ready).first().waitFor();
+			await page.waitForTimeout(300);
+			const [scroll, inner] = await page.evaluate(() => [document.scrollingElement.scrollWidth, window.innerWidth]);
+			const name = path === longHost ? 'host-long' : path === ctx.hostURL ? 'host' : path.replaceAll('/', '-').replace(/^-/, '') || 'dashboard';
+			await page.screenshot({ path: join(shots, `phone-${name}.png`), fullPage: true });
+			assert.ok(scroll <= inner, `${path} is ${scroll} px wide on a ${inner} px phone`);
+		}
+		await page.setViewportSize({ width: 1280, height: 900 });
+	});
+
 	it('works on a phone-sized screen', async () => {
 		await page.setViewportSize({ width: 390, height: 844 });
 		await page.goto('/');

@@ -1359,6 +1359,11 @@ export interface components {
             public_url: string | null;
         };
         Status: {
+            /**
+             * @description The version of the broker answering (what `ddnsbroker version` prints).
+             * @example v1.4.0
+             */
+            version: string;
             hosts: {
                 total: number;
                 enabled: number;

@@ -129,3 +129,29 @@ describe('RecordForm preview', () => {
 		expect(text('#rf-message')).toContain('extra: something else');
 	});
 });
+
+describe('RecordForm families', () => {
+	it('keeps the fields of a family the host does not track inactive', async () => {
+		render({ hosts: [{ ...host, ipv6_enabled: false, ipv4_enabled: true }] });
+		expect($('#rf-ipv6-netmask').disabled).toBe(true);
+		expect($('#rf-ipv6-ident').disabled).toBe(true);
+		expect($('#rf-ipv4-netmask').disabled).toBe(false);
+		expect($('#rf-ipv4-ident').disabled).toBe(false);
+	});
+
+	it('keeps the fields and warnings of a family the record does not publish out of the way', async () => {
+		const preview = vi.fn(async (body: RecordPreviewRequest) => ({
+			...fakePreview(body),
+			warnings: [{ code: 'identifier_masked' as const, field: 'ipv4_host_identifier', message: 'the first 24 bits are ignored' }]
+		}));
+		render({ hosts: [{ ...host, ipv4_enabled: true, ipv6_enabled: true }], preview });
+		await vi.waitFor(() => expect($('[data-warning=identifier_masked]')).not.toBeNull());
+		const publish = $('#rf-ipv4-enabled');
+		publish.checked = false;
+		publish.dispatchEvent(new Event('change', { bubbles: true }));
+		flushSync();
+		expect($('#rf-ipv4-netmask').disabled).toBe(true);
+		expect($('#rf-ipv4-ident').disabled).toBe(true);
+		expect(document.querySelector('[data-warning=identifier_masked]')).toBeNull();
+	});
+});
