@@ -5,8 +5,8 @@ import (
 	"testing"
 )
 
-// TestClients plays, for every client of PROTOCOL.md "What each client
-// sends", the requests it really makes, byte for byte apart from the host
+// TestClients plays, for every client of README.md's table of what each
+// client sends, the requests it really makes, byte for byte apart from the host
 // name, and checks the answer and what reached the backend.
 func TestClients(t *testing.T) {
 	const (

@@ -16,7 +16,10 @@ import (
 	"github.com/ddnsbroker/ddnsbroker/api/delivery"
 )
 
-var shBlock = regexp.MustCompile("(?ms)^```sh\n(.*?)^```")
+var (
+	shBlock   = regexp.MustCompile("(?ms)^```sh\n(.*?)^```")
+	jsonBlock = regexp.MustCompile("(?ms)^```json\n(.*?)^```")
+)
 
 // TestWalkthrough runs every sh block of the README's walk-through, in order, with
 // bash, curl and jq against a real server whose dispatcher delivers to a
@@ -80,12 +83,25 @@ func TestWalkthrough(t *testing.T) {
 	for _, want := range []string{
 		"good 203.0.113.7,2001:db8:77:1::1",
 		`"secret": "`,
-		`"ipv4": "delivered"`,
-		`"effective_ipv6": "2001:db8:77:1::10"`,
-		`"errors":[{"field":"fqdn"`,
 	} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("the output lacks %q", want)
+		}
+	}
+	// What the README shows as answers is what the commands print.
+	lines := map[string]bool{}
+	for _, l := range strings.Split(string(out), "\n") {
+		lines[strings.TrimSpace(l)] = true
+	}
+	blocks := jsonBlock.FindAllStringSubmatch(doc, -1)
+	if len(blocks) < 2 {
+		t.Fatalf("the walk-through shows %d json answers", len(blocks))
+	}
+	for _, m := range blocks {
+		for _, want := range strings.Split(strings.TrimSpace(m[1]), "\n") {
+			if !lines[want] {
+				t.Errorf("the README shows %s, but no command printed it", want)
+			}
 		}
 	}
 	if strings.Contains(string(out), `"pending"`) {
