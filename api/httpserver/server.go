@@ -25,6 +25,9 @@ type Deps struct {
 	Log      *slog.Logger
 	ClientIP func(*http.Request) netip.Addr
 	Version  string
+	// Program names the binary in the commands /readyz suggests ("":
+	// ddnsbroker), so that they run when pasted.
+	Program string
 	// Mount adds the protocol endpoints (dyndns2, check-IP) and later the JSON API.
 	Mount []func(e *echo.Echo)
 }
@@ -74,15 +77,23 @@ func (s *Server) readyz(c echo.Context) error {
 		return c.JSON(http.StatusServiceUnavailable, body)
 	case dirty:
 		body["status"], body["schema_version"] = "unavailable", v
-		body["database"] = "a migration was interrupted (dirty); see: ddnsbroker migrate --help"
+		body["database"] = "a migration was interrupted (dirty); see: " + s.command("migrate --help")
 		return c.JSON(http.StatusServiceUnavailable, body)
 	case v != want:
 		body["status"], body["schema_version"] = "unavailable", v
-		body["database"] = "schema version differs from this binary's; run: ddnsbroker migrate up"
+		body["database"] = "schema version differs from this binary's; run: " + s.command("migrate up")
 		return c.JSON(http.StatusServiceUnavailable, body)
 	}
 	body["schema_version"] = v
 	return c.JSON(http.StatusOK, body)
+}
+
+// command is a command line of this binary to suggest.
+func (s *Server) command(args string) string {
+	if s.deps.Program == "" {
+		return "ddnsbroker " + args
+	}
+	return s.deps.Program + " " + args
 }
 
 // requestLog writes one line per request. It logs the route, never the raw

@@ -109,11 +109,15 @@ func (m *Migrator) Force(v uint) error {
 	return nil
 }
 
+// ErrDirty is a schema whose last migration stopped half-way (the process
+// was killed during it); `migrate force` records the version it is at.
+var ErrDirty = errors.New("a migration stopped half-way")
+
 // clean returns the applied version, or an error when it is dirty.
 func (m *Migrator) clean() (uint, error) {
 	v, dirty, err := m.Version()
 	if err == nil && dirty {
-		err = fmt.Errorf("schema version %d is dirty: a migration stopped half-way (see ddnsbroker migrate --help)", v)
+		err = fmt.Errorf("schema version %d is dirty: %w", v, ErrDirty)
 	}
 	return v, err
 }

@@ -11,10 +11,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/ddnsbroker/ddnsbroker/api/store/storetest"
 )
@@ -238,4 +241,100 @@ func TestDatabaseErrorsAreOneClearSentence(t *testing.T) {
 		cancel()
 		<-done
 	})
+}
+
+// Every command a message suggests runs when pasted: for a schema behind
+// the binary, a dirty one, a missing secret key, a user name left out.
+func TestHintsRunWhenPasted(t *testing.T) {
+	bin := buildServer(t)
+	dbURL := storetest.NewURL(t)
+	env := map[string]string{"DDNSBROKER_DATABASE_URL": dbURL, "DDNSBROKER_SECRET_KEY": testSecretKey}
+	as := func(stdin string, args ...string) (int, string) {
+		var out bytes.Buffer
+		code := run(context.Background(), &environ{stdin: strings.NewReader(stdin), stdout: &out, stderr: &out,
+			getenv: func(k string) string { return env[k] }, program: bin}, args)
+		return code, out.String()
+	}
+	paste := func(stdin, hint string) (int, string) {
+		t.Helper()
+		cmd := exec.Command("sh", "-c", hint)
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "DDNSBROKER_DATABASE_URL=" + dbURL}
+		cmd.Stdin = strings.NewReader(stdin)
+		out, err := cmd.CombinedOutput()
+		if ee, ok := err.(*exec.ExitError); ok {
+			return ee.ExitCode(), string(out)
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return 0, string(out)
+	}
+	hint := func(pattern, text string) string {
+		t.Helper()
+		m := regexp.MustCompile(pattern).FindStringSubmatch(text)
+		if m == nil {
+			t.Fatalf("no hint matching %s in\n%s", pattern, text)
+		}
+		if !strings.HasPrefix(m[1], bin+" ") && !strings.HasPrefix(m[1], "head ") {
+			t.Errorf("the hint %q does not name the binary as it was run (%s)", m[1], bin)
+		}
+		return m[1]
+	}
+
+	// A schema one migration behind: /readyz and import say to migrate.
+	if code, out := as("", "migrate", "down", "1"); code != 0 {
+		t.Fatalf("migrate down 1: %d %s", code, out)
+	}
+	srv := startServeAs(t, bin, map[string]string{"DDNSBROKER_DATABASE_URL": dbURL, "DDNSBROKER_NO_MIGRATE": "true"})
+	_, body := get(t, srv.URL+"/readyz")
+	_, out := as("[]", "import", "ddnsbroker-django", "-")
+	migrate := hint(`run (.+ migrate up) first`, out)
+	if code, out := paste("", migrate); code != 0 {
+		t.Fatalf("%s: %d %s", migrate, code, out)
+	}
+	if code, out := as("", "migrate", "down", "1"); code != 0 {
+		t.Fatalf("migrate down 1: %d %s", code, out)
+	}
+	migrate = hint(`run: ([^"]+)"`, body)
+	if code, out := paste("", migrate); code != 0 {
+		t.Fatalf("%s: %d %s", migrate, code, out)
+	}
+	if code, body := get(t, srv.URL+"/readyz"); code != 200 {
+		t.Fatalf("readyz after %s: %d %s", migrate, code, body)
+	}
+
+	// A dirty schema: /readyz, migrate status and migrate up say where to read on.
+	st, err := pgx.Connect(context.Background(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close(context.Background())
+	if _, err := st.Exec(context.Background(), `UPDATE schema_migrations SET dirty = true`); err != nil {
+		t.Fatal(err)
+	}
+	_, body = get(t, srv.URL+"/readyz")
+	_, status := as("", "migrate", "status")
+	_, up := as("", "migrate", "up")
+	for _, h := range []string{hint(`see: ([^"]+)"`, body), hint(`see (.+ migrate --help)`, status), hint(`see (.+ migrate --help)`, up)} {
+		if code, out := paste("", h); code != 0 || !strings.Contains(out, "Usage: ddnsbroker migrate") {
+			t.Errorf("%s: %d %s", h, code, out)
+		}
+	}
+	if _, err := st.Exec(context.Background(), `UPDATE schema_migrations SET dirty = false`); err != nil {
+		t.Fatal(err)
+	}
+
+	// The user name left out.
+	_, out = as("", "user", "passwd")
+	passwd := hint(`e\.g\. (.+)`, out)
+	if code, out := paste("another-password-42\n", passwd); code != 0 || !strings.Contains(out, "password of admin changed") {
+		t.Errorf("%s: %d %s", passwd, code, out)
+	}
+
+	// No secret key.
+	delete(env, "DDNSBROKER_SECRET_KEY")
+	_, out = as("", "serve")
+	generate := hint(`generate one with: (.+)`, out)
+	if code, key := paste("", generate); code != 0 || len(strings.TrimSpace(key)) < 32 {
+		t.Errorf("%s: %d %q", generate, code, key)
+	}
 }

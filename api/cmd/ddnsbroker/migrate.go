@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 
@@ -38,7 +39,7 @@ func runMigrate(_ context.Context, env *environ, args []string) error {
 	switch rest[0] {
 	case "up":
 		if err := m.Up(); err != nil {
-			return err
+			return dirtyHint(env, err)
 		}
 	case "down":
 		n := 0
@@ -48,7 +49,7 @@ func runMigrate(_ context.Context, env *environ, args []string) error {
 			}
 		}
 		if err := m.Down(n); err != nil {
-			return err
+			return dirtyHint(env, err)
 		}
 	case "force":
 		v, err := strconv.ParseUint(rest[1], 10, 32)
@@ -73,4 +74,12 @@ func runMigrate(_ context.Context, env *environ, args []string) error {
 	}
 	fmt.Fprintf(env.stdout, "schema version %d of %d (%s)\n", v, store.LatestVersion(), state)
 	return nil
+}
+
+// dirtyHint adds to a dirty schema's error where to read what to do.
+func dirtyHint(env *environ, err error) error {
+	if errors.Is(err, store.ErrDirty) {
+		return fmt.Errorf("%w; see %s", err, env.command("migrate", "--help"))
+	}
+	return err
 }

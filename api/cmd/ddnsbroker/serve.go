@@ -68,7 +68,7 @@ func runServe(ctx context.Context, env *environ, args []string) error {
 		}
 		return migrateUp(cfg.DatabaseURL)
 	}); err != nil {
-		return err
+		return dirtyHint(env, err)
 	}
 	if err := ensureAdmin(ctx, st, cfg.AdminPassword, log, passwdHint(env, cfg.DatabaseURL)); err != nil {
 		return databaseError(err)
@@ -123,7 +123,7 @@ func runServe(ctx context.Context, env *environ, args []string) error {
 	if cfg.MetricsToken != "" {
 		mounts = append(mounts, func(e *echo.Echo) { e.GET("/metrics", echo.WrapHandler(met.Handler(cfg.MetricsToken))) })
 	}
-	srv := httpserver.New(httpserver.Deps{Store: st, Log: log, ClientIP: clientIP, Version: version, Mount: mounts})
+	srv := httpserver.New(httpserver.Deps{Store: st, Log: log, ClientIP: clientIP, Version: version, Program: env.command(), Mount: mounts})
 
 	var wg sync.WaitGroup
 	bgctx, stopBackground := context.WithCancel(context.Background())

@@ -52,6 +52,12 @@ type server struct {
 // free port and waits until it serves.
 func startServe(t testing.TB, env map[string]string) *server {
 	t.Helper()
+	return startServeAs(t, "", env)
+}
+
+// startServeAs is startServe with program as the binary's name in hints.
+func startServeAs(t testing.TB, program string, env map[string]string) *server {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -68,7 +74,7 @@ func startServe(t testing.TB, env map[string]string) *server {
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, &environ{stdin: strings.NewReader(""), stdout: io.Discard, stderr: logs,
-			getenv: func(k string) string { return vars[k] }}, []string{"serve"})
+			getenv: func(k string) string { return vars[k] }, program: program}, []string{"serve"})
 	}()
 	s := &server{Log: logs, URL: "http://" + addr}
 	var once sync.Once
