@@ -106,7 +106,7 @@ func TestImportCommandNeedsAMigratedDatabase(t *testing.T) {
 	var stderr bytes.Buffer
 	code := run(context.Background(), &environ{stdin: strings.NewReader(""), stdout: &bytes.Buffer{}, stderr: &stderr,
 		getenv: func(k string) string { return env[k] }}, []string{"import", "ddnsbroker-django", importFixture})
-	if code != 1 || !strings.Contains(stderr.String(), "run `ddnsbroker migrate up` first") {
+	if code != 1 || !strings.Contains(stderr.String(), "run ddnsbroker migrate up first") {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
 }
