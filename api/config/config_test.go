@@ -60,6 +60,7 @@ func TestLoadServeErrorsNameTheVariable(t *testing.T) {
 		{"DDNSBROKER_NO_MIGRATE", "maybe", "DDNSBROKER_NO_MIGRATE"},
 		{"DDNSBROKER_WORKERS", "0", "DDNSBROKER_WORKERS"},
 		{"DDNSBROKER_PUBLIC_URL", "ftp://x", "DDNSBROKER_PUBLIC_URL"},
+		{"DDNSBROKER_PUBLIC_URL", "https://ddns.example.net/?x=1", "DDNSBROKER_PUBLIC_URL"},
 		{"DDNSBROKER_SECRET_KEY_FILE", "/nonexistent/key", "DDNSBROKER_SECRET_KEY_FILE"},
 	}
 	for _, c := range cases {

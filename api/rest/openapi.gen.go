@@ -176,6 +176,75 @@ func (e Protocol) Valid() bool {
 	}
 }
 
+// Defines values for RouterSetupItemClient.
+const (
+	Curl     RouterSetupItemClient = "curl"
+	Ddclient RouterSetupItemClient = "ddclient"
+	Fritzbox RouterSetupItemClient = "fritzbox"
+	Inadyn   RouterSetupItemClient = "inadyn"
+	Mikrotik RouterSetupItemClient = "mikrotik"
+	Openwrt  RouterSetupItemClient = "openwrt"
+	Opnsense RouterSetupItemClient = "opnsense"
+	Pfsense  RouterSetupItemClient = "pfsense"
+	Unifi    RouterSetupItemClient = "unifi"
+)
+
+// Valid indicates whether the value is a known member of the RouterSetupItemClient enum.
+func (e RouterSetupItemClient) Valid() bool {
+	switch e {
+	case Curl:
+		return true
+	case Ddclient:
+		return true
+	case Fritzbox:
+		return true
+	case Inadyn:
+		return true
+	case Mikrotik:
+		return true
+	case Openwrt:
+		return true
+	case Opnsense:
+		return true
+	case Pfsense:
+		return true
+	case Unifi:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RouterSetupItemFormat.
+const (
+	DdclientConf RouterSetupItemFormat = "ddclient.conf"
+	Fields       RouterSetupItemFormat = "fields"
+	InadynConf   RouterSetupItemFormat = "inadyn.conf"
+	Routeros     RouterSetupItemFormat = "routeros"
+	Sh           RouterSetupItemFormat = "sh"
+	Uci          RouterSetupItemFormat = "uci"
+)
+
+// Valid indicates whether the value is a known member of the RouterSetupItemFormat enum.
+func (e RouterSetupItemFormat) Valid() bool {
+	switch e {
+	case DdclientConf:
+		return true
+	case Fields:
+		return true
+	case InadynConf:
+		return true
+	case Routeros:
+		return true
+	case Sh:
+		return true
+	case Uci:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SyncState.
 const (
 	SyncStateBlocked   SyncState = "blocked"
@@ -541,6 +610,9 @@ type HostCreated struct {
 	// Secret The update secret; shown only once.
 	Secret string `json:"secret"`
 
+	// Setup The router setup (as GET /hosts/{id}/setup) with this secret filled in.
+	Setup RouterSetup `json:"setup"`
+
 	// Stale Computed, not settable: the host has not been seen for longer than the server's stale-after
 	// time (DDNSBROKER_STALE_AFTER, default 24 h): its last update is older
 	// than that, or it never sent one and was created longer ago than that.
@@ -568,6 +640,9 @@ type HostPatch struct {
 type HostSecret struct {
 	// Secret The update secret; shown only once.
 	Secret string `json:"secret"`
+
+	// Setup The router setup (as GET /hosts/{id}/setup) with this secret filled in.
+	Setup RouterSetup `json:"setup"`
 }
 
 // HostSecretRequest defines model for HostSecretRequest.
@@ -786,6 +861,42 @@ type RecordStatus struct {
 	Ipv4 FamilyStatus `json:"ipv4"`
 	Ipv6 FamilyStatus `json:"ipv6"`
 }
+
+// RouterSetup defines model for RouterSetup.
+type RouterSetup struct {
+	Items []RouterSetupItem `json:"items"`
+
+	// Url The broker's URL the snippets use.
+	Url string `json:"url"`
+}
+
+// RouterSetupItem defines model for RouterSetupItem.
+type RouterSetupItem struct {
+	Client RouterSetupItemClient `json:"client"`
+
+	// Format What `text` is: a configuration file (ddclient.conf, inadyn.conf, uci = OpenWrt's /etc/config/ddns), what to fill in a web form (fields), a RouterOS script (routeros) or shell commands (sh).
+	Format RouterSetupItemFormat `json:"format"`
+
+	// Text What to paste; values are quoted and escaped the way the format needs.
+	Text string `json:"text"`
+
+	// Title The client and the versions the snippet is for, e.g. "ddclient 3.10 / 4.x".
+	Title string `json:"title"`
+
+	// Warning Why `text` is incomplete, null when it is not: a value the format
+	// cannot carry (a secret with a character the client cannot take, an
+	// IPv6 address as server where the client cannot parse one) or an
+	// address family the broker's URL cannot be reached over. `text` then
+	// says the same in the format's comments instead of holding a
+	// configuration that would fail.
+	Warning *string `json:"warning"`
+}
+
+// RouterSetupItemClient defines model for RouterSetupItem.Client.
+type RouterSetupItemClient string
+
+// RouterSetupItemFormat What `text` is: a configuration file (ddclient.conf, inadyn.conf, uci = OpenWrt's /etc/config/ddns), what to fill in a web form (fields), a RouterOS script (routeros) or shell commands (sh).
+type RouterSetupItemFormat string
 
 // Service defines model for Service.
 type Service struct {
@@ -1214,6 +1325,12 @@ type ListHostsParams struct {
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
+// GetHostSetupParams defines parameters for GetHostSetup.
+type GetHostSetupParams struct {
+	// Url The broker's URL as routers reach it, e.g. https://ddns.example.net (http or https; host, optional port and path).
+	Url *string `form:"url,omitempty" json:"url,omitempty"`
+}
+
 // ListRecordsParams defines parameters for ListRecords.
 type ListRecordsParams struct {
 	HostId    *int64 `form:"host_id,omitempty" json:"host_id,omitempty"`
@@ -1360,6 +1477,9 @@ type ServerInterface interface {
 	// RotateHostSecret Replace the host's update secret
 	// (POST /hosts/{id}/secret)
 	RotateHostSecret(ctx echo.Context, id Id) error
+	// GetHostSetup Router setup for the host, one snippet per client
+	// (GET /hosts/{id}/setup)
+	GetHostSetup(ctx echo.Context, id Id, params GetHostSetupParams) error
 	// GetMe Who the caller is
 	// (GET /me)
 	GetMe(ctx echo.Context) error
@@ -1733,6 +1853,31 @@ func (w *ServerInterfaceWrapper) RotateHostSecret(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.RotateHostSecret(ctx, id)
+	return err
+}
+
+// GetHostSetup converts echo context to params.
+func (w *ServerInterfaceWrapper) GetHostSetup(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetHostSetupParams
+	// ------------- Optional query parameter "url" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "url", ctx.QueryParams(), &params.Url, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter url: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetHostSetup(ctx, id, params)
 	return err
 }
 
@@ -2331,6 +2476,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.PATCH(options.BaseURL+"/hosts/:id", wrapper.UpdateHost, options.OperationMiddlewares["updateHost"]...)
 	router.POST(options.BaseURL+"/hosts/:id/secret", wrapper.RotateHostSecret, options.OperationMiddlewares["rotateHostSecret"]...)
 	router.PUT(options.BaseURL+"/hosts/:id/addresses", wrapper.SetHostAddresses, options.OperationMiddlewares["setHostAddresses"]...)
+	router.GET(options.BaseURL+"/hosts/:id/setup", wrapper.GetHostSetup, options.OperationMiddlewares["getHostSetup"]...)
 	router.POST(options.BaseURL+"/hosts/:id/resync", wrapper.ResyncHost, options.OperationMiddlewares["resyncHost"]...)
 	router.GET(options.BaseURL+"/records", wrapper.ListRecords, options.OperationMiddlewares["listRecords"]...)
 	router.POST(options.BaseURL+"/records", wrapper.CreateRecord, options.OperationMiddlewares["createRecord"]...)
@@ -3562,6 +3708,111 @@ type RotateHostSecretdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response RotateHostSecretdefaultApplicationProblemPlusJSONResponse) VisitRotateHostSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHostSetupRequestObject struct {
+	Id     Id `json:"id"`
+	Params GetHostSetupParams
+}
+
+type GetHostSetupResponseObject interface {
+	VisitGetHostSetupResponse(w http.ResponseWriter) error
+}
+
+type GetHostSetup200JSONResponse RouterSetup
+
+func (response GetHostSetup200JSONResponse) VisitGetHostSetupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHostSetup400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetHostSetup400ApplicationProblemPlusJSONResponse) VisitGetHostSetupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHostSetup401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetHostSetup401ApplicationProblemPlusJSONResponse) VisitGetHostSetupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHostSetup404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetHostSetup404ApplicationProblemPlusJSONResponse) VisitGetHostSetupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHostSetup422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response GetHostSetup422ApplicationProblemPlusJSONResponse) VisitGetHostSetupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHostSetupdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetHostSetupdefaultApplicationProblemPlusJSONResponse) VisitGetHostSetupResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -6638,6 +6889,9 @@ type StrictServerInterface interface {
 	// RotateHostSecret Replace the host's update secret
 	// (POST /hosts/{id}/secret)
 	RotateHostSecret(ctx context.Context, request RotateHostSecretRequestObject) (RotateHostSecretResponseObject, error)
+	// GetHostSetup Router setup for the host, one snippet per client
+	// (GET /hosts/{id}/setup)
+	GetHostSetup(ctx context.Context, request GetHostSetupRequestObject) (GetHostSetupResponseObject, error)
 	// GetMe Who the caller is
 	// (GET /me)
 	GetMe(ctx context.Context, request GetMeRequestObject) (GetMeResponseObject, error)
@@ -7156,6 +7410,32 @@ func (sh *strictHandler) RotateHostSecret(ctx echo.Context, id Id) error {
 		return err
 	} else if validResponse, ok := response.(RotateHostSecretResponseObject); ok {
 		return validResponse.VisitRotateHostSecretResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetHostSetup operation middleware
+func (sh *strictHandler) GetHostSetup(ctx echo.Context, id Id, params GetHostSetupParams) error {
+	var request GetHostSetupRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetHostSetup(ctx.Request().Context(), request.(GetHostSetupRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetHostSetup")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetHostSetupResponseObject); ok {
+		return validResponse.VisitGetHostSetupResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -8178,180 +8458,196 @@ func (sh *strictHandler) TestWebhook(ctx echo.Context, id Id) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3/chs50tiroPh9VaaSES3Lsm5PqquK1j/Ovs/r9UlyOZWlI4IckMRpCHABjGjeRlX5Nw+SPNj3JCl0",
-	"AzMYEkMOKYla37r8j8XBDIBG/+5G92+tgZxMpWDC6NbJb60pVXTCDFPw18tcaans/1KmB4pPDZeiddK6",
-	"HDPSE+yruRrAiB6RQ2LGjEwVu+Ey12RKR6zTSlrcDv81Z2reSlqCTljrpIXvtJKWHozZhNrPT+jX90yM",
-	"zLh18uzg8ChpTbgofkhaZj61L2qjuBi1bm+T1rvUvgZfn1IzLj/O01bSUuzXnCuWtk6Mylk40VCqCTV2",
-	"nDDHRy2YiE/ySTgNF4aNmIJ53vMJN8sAeGfYRJMpUys3msHL4fQpG9I8M62TFweJ3TRO/eLgYO1CztlQ",
-	"MT1+KeU1Z8XeB/hnMWOaCt1X8pqpK4Uv1IH58MXxMlxvLej0VArN4Px/pOk5+zVnGkAwkMIwAf+l02nG",
-	"B9RC4+lUyX7GJv/1H9qC5rdgun9XbNg6af3b0xLHnuJT/fQjvoWTLmOXwmlJKpkmQhoyoWYwBhw7+/iO",
-	"BC+Q9oRm9lhZSv528fOHhMyUFCNi95aQXFwLORNkyFmWJqRPU1Kg+F6ndZu0XkoxzPhg5zscjKkYMTJw",
-	"02sy42ZMZmNqCNdEG6lYStqUGHrNBLHnmxAqiOz/gw0M0YZnGeGC5JrhPt5I1edpysTON6JYyoThNNMk",
-	"lXBYNMvkjJgx10ROmaJ4TpQoRtN9PZBTRoy025KCUDJT3LByIGzTHjIOmY2ZYoQSzbS2n+GaCMZSluK2",
-	"P0jzRuYi3eWuP0ii88HYnQUsw4/e4SrOxJxIM2aKMKWkIu2jgxcJOXr2PCGWoZAXB88t8AQQTUoN7VPN",
-	"LPhyoRgdjGk/c6hzKeVPVMwdqeudIpCUZELFnAwpz1hKqDFsMjX6lChm1JzQoWEKdjDiN5YO8kmfKStu",
-	"NBtIkWrLe8eMpk5indu39s/sW/bPekGwxGLt2j4JmpuxVPyfbNcIdUMznoa0tLCxz58/75/lZmyfDqhh",
-	"jXZXMnbY3FTJAdPaHvxrYbiZ73KPn1mW7SOfTkg/N4TaPeeM9BWj15pQovKMeUUilRPKxSnpAW7rHjBA",
-	"TSzeIi/vgFR089plnQ3s3i4tzwBFRlmGYjgKMgoPr4x/ugCfpMW+Trli+oqLZWF/gZhGcmF4BqvDzzkG",
-	"5V6157WIVEkLhlzh77+1mLAC/pfWj4wqplpfYppNeai/VJdd+VhlxeV3kCPZic+mvAYWA8WoYekVNRWF",
-	"KKWG7Rs+Ya2kHjwr3hF5llnM8si49A2eRhWwZZhlVJurXK9e4trpUCOKHPVUsSH/GldqAcJPNBlypY0V",
-	"0YoOrDKcECOJYgM5EtwyUdOJQQkk2zoSgVO5gJG3SSvXTF01howd7fe1vHg5E0xFFraAVKAh+3mDbzqQ",
-	"+W0UgKqc/sLpJCE2rULDlzAMSDFNuV00zT4GaDmkmWbJAqZWsW6BnXjJhkSojZxqMpPqmovRKRHshimU",
-	"frSvmYDzaobqHr4Vk+RgjUWyxdkvnEoF9ushCRhDs+znYevkl9WTFpzgNllkBQU/rKGEU6LHVnuWIpsT",
-	"KQZsPXbhJ5c38CXYwnuOBkV1MdzaVJX/NNyVn4oqRedwhKVlaj+zhlUskgfMXv1I7DxesYzfWHNvWdik",
-	"qWJaR5mP129iKkiyFWse0gnP5oF0OUqOv8SYx5ALrsd35KqNWRWAz+12o/0oRp3K4aVlPrUvWF4jxZCP",
-	"wL7XczGwVvdkKpVlQ6niQxMRqHbsQKq0OY9VTIOFHiOKfKqNYnTyRBMq9MwqopbLzIER/UP2CRMpS+Oy",
-	"wTj+53c1ZSK1z5KWyoXA/6WIU8zyZVSIW0mrn8nBNfxP51OmtLV9LDCoGLDMDontGmG2CSbFpEQJuwLP",
-	"kgK9i6Pymwuwe/n8C8BWsLyy0CqKrqK5+2AgBf0+FgN5fePU7kVV1cRcbp/HkqQ8JdyckC4IbfLh7KfX",
-	"3VZCush04W/S/rd3rxJSPN/DAUrm1o568/dXH/CHlOspNYMxU91WFF83IVlrXNaL9grMyu2PpTZ1VFkD",
-	"8IBKG5PzNUffAPtKJ9MMThnxt4MOmDS2oYm1kkZx9XE1P1m/cs3UDR+wbT8QI1OgHdhoCdYq8QaTJg7D",
-	"yl26A6zF0fugNkT2xyK1N8C7Lgw1uV4pr5dZvnsIHN6zf6sV5VlKxjIDZr9Waq6W+gXXv9p8JVYbJ3Rw",
-	"LeQsY+mINVsP6PANhHOzD+kczdS7fCiguJViF/dbyF4DrmIrhYgcEgpepFyxKEdrqpGsXWshylch/MVc",
-	"DC5g4CLSFsKykKPLCFARpYuntQz2mLj1EI3SA2dZ+loppLkqNYB3JX4OzolONaEklcawlEypGRMujISj",
-	"6Mt0nthzoaWXHTw3nc247ALEcEmrt/RWxpjUVr4OYU8/AoIzknJwnlnK1+aJJqi8aEKVRcOhtYqDnfal",
-	"zBgFC2X4axqxs97LGVMDqlkCzn+ZG7RoFeUZFyML4yjgGgs/Pr05qgq/w4PnnYPOs2fPO39qpO5Pb46u",
-	"nKC8m91gPxRAdhlEMKKB2tpkquPFTR88O0n7P5ycNN308X1t+njtpo+vVjmkUpaxEQVKg1HI8VCbU8wa",
-	"P4hykc3+6U8nz05Onq7SKhaWeh/QR9bEmLib804aplepXwOZo/IcUbAMzSKC5KWcTHPD0gQiVJoZY1dw",
-	"AgC15EzGFCONfcYEsTsgQ6lIJsUIIhAU3U1Wk2LqiSYwzT7EJ7rC7ou0X736cPHj+c//8fr86uLy7P3r",
-	"q7M3l6/PE+KivuTwiIz3Tgg3To4hvAnXRGYpfAZnoQaYKDfOj6WZMEQKRqhIyYxq4tiaXxwdSVK82umK",
-	"d0Z7bYFpMqFz0mfEchc5JHbGTldEudT9GI3A60o2ukD7C1TheJSj2ipBLPOEZYa0jLnL9LuAlB5DPJYt",
-	"4FS9fVonds48qDd0b3ruHHgaj4/WEUfS+rov6ZTvD2TKRkzss69G0X1DR/BNCCOBetKSEw7qwDxBm8DO",
-	"dhvwx51Ne1xMG7C6B58dp/Lz39ac3XZ+6VBDcAkdlWVHJH8l9WJNgkvz7dqvX4Hr+DYQ9wuwfQAEqsjy",
-	"tTCowbgHwbBN11WPkveNgoFUC2Y6Ojg4iNkYbKBYrRcSxAYOOSUjJpgCcdD+z//zf8mzwx9Inxu9txj+",
-	"WEz+CTDwh+XdQlLGzyKbI/iWVHKL1l9WEtUGIQpQ3m+T9YMuECwQTbB/34drwk3+OJ4JO/lHagbj7VnQ",
-	"rnlOid/L3KeBtrtyRGMKqePnFwXdVOG1AT1tHPJy3/6ycklBHt0Gx1y37AtmML0KBxAutGE0tQqeYwfW",
-	"fpSC3QvhL23rvRxxsd2OplTrmVTp5lmf1fD3ArNely8anlcQ8S5WEzu8n1jEV5ib8dWEmbGMOQhENTNk",
-	"qOSEZBZW6BQJ0trAZnORIJfZ5hM8ovGcbRwZmyVcwDrv5hfbPP0BM1p4jb+pgNYTTXjq5Fl5ANZwKoDZ",
-	"JHtiY/OminIN0yocatVHuargTio4tSoD4KNiOsYMzshUyRueglmqGE3n+xOaoqnKB6xDes7A8avrJcVP",
-	"ngB6XWGNy16ZgNYDr9bUzilMmUjopyK5tS2twYlpXCeQutoVI8k04QIztXCSJ5r4mcGC9XMm8Bcv7Wo+",
-	"YE90V5RrQEN1yaXnnq5PRrPwAl8nuNnlQF/lKovjWgDCVA7yCRMGEuGiDjiW8jhTtmzXeeg1U2SSa0Ps",
-	"yjJmGOmzoVSMaHpjmXObdUadINfNAoKST+fv904JiNcS5tp/2J6I/xwknTfRbxAMbnExRQciuw669WEH",
-	"P6qKBdO8n3E9xvS3YjlrMhEWFxCj/wtwzwCGfDp/v6/pkCUEQDZmHcHijtF4btSFFeiIbDofjZi2ujLV",
-	"VbSrd1PX+6KmSho5kA0Q0Y0r/VehGNwAhxcIecO3PR6tjV0gUDw+x1mdl6B+b8HnHYEEmFX6WgoqrOdw",
-	"b3wEokr4Y5ZNo8eQ0T7L1jNoHJbgd+pnvw+TwnHq9UbFAiPPZnSuiRW0DcJ4W1ocVXbQHMrXbB5nENds",
-	"bnmXP/31+rL90spjKFLpl9Sr8zcvyZ+PXvyJuPRkkjJDOUCrug38PZ7qCxnFjc8yiJVFzlMXMeUIm+Mm",
-	"i+cQ+HzgRTn+6fyd5UNWPFjmdM0FqPRus6eE9mVuTvoZFdeBdIAlEG1Rh8PdiwZZephDjCssdlFzGgWP",
-	"qy73LVzxKFgo3CxANeeEpHORCn1I2nbAU8EHT52R5dnFXtIVajg4fPb8mLRffbggnz6+Ort8TTQfCZbi",
-	"XZjLi3d/3UvI2JgpXh7BK0H9nGcGdOuusIZoRg3Te1bBHmQyT4eZlZLtl8X/n2hQJG+O9jrktdVKxlSD",
-	"D17ORFf0PN72TolmjLzClXvel5BzXGX5w1tjpoWopyLtinIu/zsqLl7Bd9BoJS23ZYv+xkytlli8GlX7",
-	"/56znEV44a/F79UzcUlNVkzjkFhW+gIuuG/FDv8cxM09hVWHQzYw/IZdeTflYoITNS6ebyclU8mFsQo+",
-	"EXIGoZh3H2+OToE7IvJzH7PxOkqj3IfKOo63XMfx3dfhnTRLD1YlRt0hEaphBNbNbjXsIcdLNPFgrmBm",
-	"QvW1s8Xx6uLzw+Ae40HNKpqERBuu4ji6imeHP6xbhle/rqIG1ecxg3tVVJSJNv6N8nLeKWrCxe9Gs2yI",
-	"19NuIDprciXqEgLWZIFFo5pO0KwSVkiwLtHpHkze+lwcNHBqleYZVcKrmo3E7Gd8YVnGxnTPMsmtktjm",
-	"Io/L8cYSW2uwPBaVPK6+dBx5KeJJAoxa4nZLbKc40ABUm0Ue8ai3il/Fs1FeYbgEWJ0Pij/RkDO65EV8",
-	"cGfyKia46qb0dtGpKNsrXmwddOBfFQj3EyKCKRdCawFPK9YAnHV7NtssFLYSCCcnD7r/IIQX2z/y9C04",
-	"/Bou5oed+hvXTAzUfIp5Ikt8fMlhvc55vpbRr8blGof34YsX6xT8KIesZyP3YfQ6ZfGxImk4/TaxtN9x",
-	"uCzKmHbNhHai3u2as9wPLzkjgs1i3KTb6raIYhN5w7S7Lvr7Zh519KTYDWezZd6wbM5tYXmtfeXB1Mj1",
-	"+lkx9Zd1wNkuEPpdw/mu4dxBw6mR9/XIWnf7xZPvSh9oeH8mSOhq/s6iUA+SPmNLdhGIiOdJTvpcxFxf",
-	"hf/ZD8EbId4T6YOhUWt8G39WGYdc7UQIXaRjuDpRvknalxfv/uqSOJIy3r13Srhp6kqAoy/yoRd9tNpX",
-	"FqKFQ8uF7FJixkrmo7HPJFkE0DZephVVF7aOldXsDdFab7WfrSNhW7pUYlHnAmFzlaGj3PnIP52/h0xt",
-	"xNwEMMj+5p3d9uHYmGkRKB5K5SoBeSjrTo1n52oyj7s9y9UUgzYgIK9rXHF9FfcuhN+vDG08y8ZByAUK",
-	"xWOIrDUpuUoFRkuJ4QGlbearcWjU0FmzdOuoChsyoIL0fUGk/hxiGUWKgFRwQQtzDbqi+J195Rqs2j7e",
-	"VtdjqcyYilSTXq6yXkJ6i4DpJV3R86DpQfy8V4KnR9qzMR+MyYwLIm88p6MTiAhqwivBlb0O+bmKoVDY",
-	"jJQjorketdzeweSELLP9tr9uAeDcq+X4QRbJsoOgzAuQM+EYNN4VCTi2RV0X0UmK0nSusNkwiEZ1yMVm",
-	"zoWjgz8fr7M/l62FLSuXbMOZ78I/Y7ywOE5wPBozbeu9gB0mwOLcHSd4rk+ePk3nopMK3cGEkCDKuOiu",
-	"PDj64V6yzY2Z2tXfrmGly7gZ8NRG2LmenUbnqPLVBjPFa9AUCLGCld2Hw8greY/lMXLzb+MyChnTZswF",
-	"PQbliHWuAmQFD0b8dyfknRJaM1KJoHnd4V8E+19VviKaMAhU8qQUvglc0vvbxc8ffJnO2VhqJw9TNmUi",
-	"JdKKRf9u72TTfAOpoukG5JOrcwpTwTVBKIIKqZmV+8lgDHTF0eFh4lNNIFWT6lIWd7r5wcHzwTWbw39Y",
-	"r0Mwib0o8Nlnmf38mCl20hW0TPQswqGQBypFEElPCK0KTxXIS6stVPPxwlTUU9KX1oRRbMlN7zIt/PXX",
-	"kDQd5QKettYKjaruV7y8hF6O3iIIZfLpMksE62RQn3dqFXu8zwtZslhnjrpSt1jKl7SBClkCIbmETKUy",
-	"cMZUzPECPl408vmRfqd2mw4wdq97kIRepi3Yc8SKSrlqVDdigc0GO4tyV0MNe2mV5UhiadujBFYV2iNT",
-	"ypW2uqmrhTCHtCa2nNjlqyGtrqQRf+xKKkWf8bSSqxV6f12hpuhDqFJa83TJYIFcq7LuU1jtqfhOpPBT",
-	"HXRj3py0SACqTQ6ak3/IPsAaQJyUyvtsLK16xS2NzTcEfVmO6r5PZjX8Xe2s+E3wsl7W+uN5iHpc1WpH",
-	"keNaDpWsv8jufDogWXowpgc3IVTOSBvvttfdXS+vrBPDJxWdsFKz1NCsAcRwXHjTG1cc27/MUqbNVZqz",
-	"KzpiV654bzypEESLXe9EagPYmeaMzCiHS00FgxiDmcsEsU/bZUErktFRyeuqhR9l3s9W3GXB6sLBeh1S",
-	"rF7z2agoW4uvhUyMW3brlm6ktds1E2aJFQvcoN5yuchOIwgGJL5euwt49RYI4CZZPveIk7q8bx9UvsEU",
-	"8RUwr0WgKG8sSu/EnLJQTHxJ/mgDrhDwlHKji5DeCbFsG+hqjEfYFZqJdC8hbp2kjQmUewkp2EVCPD+H",
-	"Cu6KCs2ZML48UdIV9jn3ia59OriWw+Fe4qtgtymZMjWh9pRctaNTxA+ga+qKx3cF/IHVEPcS4jgTOhOL",
-	"Kxr4PksJ7eeanZIptXrgXjVF9R6EU2lUBHe8goKHitHUmy7R1z5ppu4n13TXN99+nzfLYrRhYbxVzljj",
-	"e5sHd7m4OaXGMGUp9X/+crb/P+j+Pw/2//yl/G/n6r/tf/ntIDl+fvvvrfu652lhch/+DMDfx3Jm2Mm3",
-	"8WRsf64xL8TuDnoJAD7yHwkZphU+BF58X8kLbiZBdPqqTzUr/jz2fxalL8JXiroT4Y/w94R/Zal/tww0",
-	"X02oruOW6wquoWqOu7OKHlwCAQUCvCV3K60GwEkaVVj7zPpjKa/vvcjask+H3fh2RM1yPnBhtSUmN5MG",
-	"1QqBy2eCFQhxUNVaV2zArMysrTXerHgW83X5FlUXDNxU5kdxXLkwyg2ByoCsrhIxFkMC+/HK08byNt9e",
-	"Xn70V4ucchvOfLqovQ7ohIEi02lUBfXeCkfWBpzRy7Q6Ni+kJU/seIFeMnf/qP3f91+9EvpH8L/sX/CR",
-	"oCZXbO/UhfOx6EKz+Py9BYxReV1e88efLy6jZ70iYoqh0ABGBdWF9lyTypNL6FRB483ipI6SH7woU8lg",
-	"qhB+DUYbPF2snrMVJ5pw8Q7fe7bAlpJWLvivOXOP7+rEry9u8vans5dwRdMRsfa4TLC5TIPEZ/JJ+Gt5",
-	"tRWFlvSFHxqpCzE0PxNFBPDT+fuiMmZx38RKPq+1RCN9m9QCCchhBUIWpbojV8UomeEgH5c3MkvdTc3C",
-	"EdCJGHZd4S274LbZspFHqjZe8UVngHXFamsv+DbX3vYLPmOfgZ3XFe3C5nNtl4ZYhzSwZqUifWb/42bf",
-	"Q590Bxw/YCVb87ih++kU6utAFz025VqmLCGOirsCfAVQhWfBUl0AaWmqFiAJfyq257S2zqKLqqQid9b3",
-	"YQl4VemxjAE3/70XlrqjYvbI7BBDr054t38I2vtYvJ5IkO/3k7hdFxtdx5rqT3KeSVpjJUDAsS/TOaZS",
-	"hQrCshO/tpcO3GKdTpnTYxpW/g+aoESL16Ib1KurmOrlfwVsiqxwffuUuiBCw04ojQ0CmZuBbOyiiXTI",
-	"8OstPxUjVxYXL2ckJCCw+Jyo6Rim4xVQ4FO1BZVcaIdkXDDS/uvrS/IUSXqP9NmYi5Rwc0oOnPzxkzQA",
-	"1NhV315kZ03uHb6uFruBWrwzqqH0sWEp0Txeha3xOdYWqY2dRW0hehD2nkISrNZjFSFmZRjI4BC6e51W",
-	"bS+aewJUoTE8Fqh0maS9ejsbZw+v3LdPg2yy8VoLaG2sAmnS9dYoO2UU9OVwvjjTEhwrBPIl0+a86C8U",
-	"jdyyGtL1zoVSwTv8+jVucKY5NlK9mtQUJlnhYeBIe0KaMpqx6F6Y0Xh68bQUUg20Ai/SirvtK5wRfvNP",
-	"dOiXuJsPYuG8w3hH1Zr1hmwI1nKzUUTSbJArbuYXkLcRdKAsWjL2oQPkG08Sf/t82VpK/F0qJWgNffKU",
-	"5mb8FJz8ViLgn67ZM2m/vTh8cZyQZy/IhIvcMA2MCPNHLJZg48lizVCFxMrVoFvkkjVWZum0e9Bg+uo/",
-	"//f/6+0VVcghhoVrg2E6IdjjV0FJSoUNfhusA+7HiKFcoebYtcghKZ0zJwQthbZPooGSdFga37ILrnxV",
-	"Dig54+4MQMkZbCmaMsVvWIoQpv7We/GOZzeatItrfq8+XHSFy05lIsUKIXuJm66awQKJOk4yJISmEw5F",
-	"IiHWCs/OPr7rCoRbpyu6An0QZdtk9nXApob0Fg/fJWQHPzsk6EF/ZE1oVyCY8fBOCONY1QJzv/cz2HZN",
-	"wUprqf7t8+Ue1q3sihoc6JDzsqVzMQZrzkMF1QHNsnIzLm2hK3pf98tW5fg6JDH0LMr0ThFjwk7R+Ema",
-	"aYmf7MGIXleU3z4N55lQdc1S0nO1NXukPaGCjqzpWoE+fnwPQNYV1G5+xNJ9bKyt4ECsQaidN4T0fuui",
-	"7dNtnZBfOp3Ol4R0Q3vM/o4s8X9ZDnTbOwVnRVdU++VbLgU5d/6HoetmY0dhU3lyySdMGzqZopvv/M1L",
-	"8vz58z93BRfk0+XLDoGqVPiwV9e7t0favmjW3ilx6ZZciq7AOljoUin76lrFxjfddX0CsIxVq6Q5h8Zn",
-	"H9+1ktYNUxqJ9BlcIbRq85QJOuWtk9bzzkHnOXBLMwY2GCAwiECnNy7e7LGwtgdURc82NkkOmBsW9WNG",
-	"O40IuSB2xe+KtmUr1i5LyAWdsAtu2F8ujOIDk5CP1Iz/8pRO+dObZ7CovQ55U+1BbQHbFcoSMXTyZyn4",
-	"KgYZxPJ9XUSoaIn1MF09FIBagYvvUuj0YjeMEodp86NMV/Ve3qzncqUY721VrjlztNLU//Dg4N7mDpsu",
-	"R3o+vwdqIlwsNLO+YGb/JRxSnbzHg8Rjx+PstJING14f4UZj6y8A8vRHmhaws688W/9KpUu4fenwz+tf",
-	"WuyxDrBybup175ZdtUvVonXyy5ekpfPJhFrz24Lakq676lc6S8OCq5aYIe/6F6g52/piP1hQpMxNSJJL",
-	"CGyfW0p2fZ10bVX3csjTczxId9a3X5ZQ8agJAnDLfm+kZejAs8fM4QQZZFbCpRug10v7Roxd/H7xazs8",
-	"KTDjtQOZE4U+EFDd/RJqJK1lEd06wSSeEm3cR+pZ+fJhKgnZYsSqNqDq5Jp1yJl7CinqGba5o4I8OyC6",
-	"K+hIQuB7YDUhlqLbeCIVI7Mxz5i7AIe7s1qNJm0zk8TQviZ6TO2RYXa5wxqrSpSLGkEscO/U1zoGHQEX",
-	"gmvKqGEKK3hbDRIRUQqWOKzUbiPFza9gPTFh4Ijioij7fc80tTP2jg7VUESfhsQ5lplVQ2FQBQc2lAZL",
-	"7/+LUmwNZ79UNGURknVeusUjiDP50nM/YjH2zrV57eO/C+hoNbXWrzlTc+88OQnLCxUA36iKxW0S/3Cl",
-	"aen9frpSKu4O316yj9lXOjBYrLXdW+gu29tz7RCxe5tLGQXnYSqNNaZ8pKoHlnps4a6za7nkxXhImExF",
-	"9//55RfMobrqfPkv0eSpxT1YFRm98ZpQuJjjgnRjriFSV7cycLvFobmyadiqBbgq6WvnzoXh2VZzr+Gv",
-	"762u32ow8CUG4B6UA5cNeKP81xqKVuIg7Dqtb0crCcIRieVhTBsy5Apcqp5/Oaa1XhcpblfUMre3LvV8",
-	"gbdV4fmRKuPVozd/f/UhIQOq2T4XmgnNDb+pRcZf6+jz8MXzKA7GPhLco1iUYsFVxijtoA8MXF9Q/dgK",
-	"Q+Q8mDFE2ngJGGPwWOk4qPHorpHUkrnrl7d6Wd8SWRW9o1ZSFUD1WyIquyWHC/05oHBATUgkq4kpWaHG",
-	"V9okWX28bDwGLvgePulhjirkCJHX6HKc0Tnhpiu4LrKKQIlPfPcPdD0VXwAahMG4X9e8ARKVugIcixTd",
-	"Q2okxSFPyZjqcUzXxlSytz5Uc//el6CJYCPfy7MHmDmNobF7dFo5l6C31ZgptlPcPjp4vv6lN1L1eZoy",
-	"gW80cKy8lGKYcQyzHR0eNlnXVEmrL1tu+1oYq3LfnfTO0tRFDxqTHN6EKQXY0994eutCgQzzH6vI/Ap+",
-	"L5B5nSMFh6e/+0M+Wv/GB2neyFykW2HFHU8WwegOF2WsK/de3mPb6MCTuJryV2biR3u/Yi/GKy6dKrBj",
-	"VNnw4O94jueMbkyihVTcyEPzLgXtZerT76rAhoYimmRsaKApszZ07toRzQlUC7rM8bIHddcTiYRQrxwO",
-	"iWL7GLD0TieXBeK0VjzERSH4CST3AwtBTDbccfxhFUI7C/wxEPv3xwMfUTK+xDTm+xCOT2nYans7osyj",
-	"AcdpRgdME5plxIwVY75ySpuSCdfa5T5DvglkmmAUgRuMQMINYN0V5XVmdAo5PdUV+HjiG+SQmcyzNKau",
-	"XqAMKDuKPxy9lnP8jmgWk//8JWxwbfpl/suR8ONRJHaPZQu5LgyMxjEV6R2JFO8qbE+h0QDkOXz0oRUk",
-	"128pgp1v5YxMqCgK1FganzHFij5L/1rYeWdda18zkdbqKHfEsDLD/04YVj3hvzp3hg9ZOUdHLiAcabk+",
-	"11h0E90RymWpcIN9osklFgCBodrIqSYzqa5BkTNFK+kFrIZgaNC4+uH4fbUN9a1j+g/I432v9jinLyGc",
-	"fHNeiV3TEignIceuuOK2oSVMs64zQ39iD8ljf2K1GjvNMlCTXIoe5k7KGbQ1zM2YCWOnLLjt7h2sn8fY",
-	"GwlXSrjePG8Csgwq0Yqa/nPdFtIIRC27LTKUamJtQKb0CdZDpYNxcfEv8X15obAgdnOu9A4Gx4VlSF6/",
-	"SqBj80KzYixYxFJuEvwGjNmgqbNVk9Gp2xVlMb+gpTOwSaw0NqCGZnKUA2e1XBPyHmPpc1ybjw5uD4iZ",
-	"QQPYCIZiYi4eX+G4lgouXYaHY3+fdB4zrgYdMve5CACMXURdz+YCkh51/S/rsTcoNFUbazsv3GKPmUnw",
-	"MOF+X3QeaMglVDsnDWAEdAd0hQtrQmnY9a0ZRpalrCJr2WG48luK7QUdrVZG9xwqf3PxPX+HYTnC54mz",
-	"aYwvFio799eZHkIPrfQs3HG4zLcnq42UfQ+G3XMwzJl9hYMMfDqQ40Eqdf+aom+gv7qhVpkq2lNFkbpo",
-	"0fTgWL3QDGrHTrVqt64Iki+2NQYXJDY3dr2Nd4v/j+iPlpNpbtCeKrp+BU4wOYTGv0LTG5aS4nrnZkw2",
-	"RNJmYd0ARf+ggd37itN6DPdu5LJiLOabbc5y6iO2dad2sAO5dVlQ8x8hblt7qoVKvbEatMOg7inpeQv5",
-	"BGqM9IoiI2EX8U5XnBV1f4Zwg6e4gWot69KO1kShj1UHXP00LA07JK7NnH0RAitlPUKCb3LjL3UXUQD3",
-	"vo6Z4RhH3oUsfYxY8mpC89HkRyG47/HkWDx5Y9EcUSAhnFAtmr/Gr/EqVF03YyG/KzPZdwNYbyiX4PmX",
-	"ljOlOH2yrDPU5qg/oLBZwtMHDKw+vB7zPbR6v6HVsLEOu2Ei8Ob7OhU0s9g3x4t42/FJX/1iJWO88IO+",
-	"aYYYdjZbyQ89TL45z2FRyqQ/J67wpUeJ4pzv4jv0Dd0eRjWsNtHcsfew6FX33X24I/ehIGG9HY+7m6Bs",
-	"hI019MWEiPw9y363Wfbe2i3y60muK27ipude77SpPd6DXfCLoL3sH8FvswXhPpKDpmhFTJTPB8ayxXjt",
-	"rMikgJReyGDApIuiP3PZUrndrKdyUmmovFd4fgT0jIR0C8w1C5ohOvdRV4T+ozC/4nUk584TFfduI3T8",
-	"dMVC7+iwNz0upt4PtBNp/yieoDXE611Bj0PE331BMV/QXdUD17tzVFdGH98tk6UtE/AVB7EDCDdJUcQN",
-	"nxD4bFdwoY3KB1CY7oS8evXh4sfzn//j9fnVx08/vn/38gqq3LvamhzIMcF2/jOuGdw5wCLvmHHkFwBd",
-	"YVif0OkUSnZmkqa+jCHHx32mDRnlTOu9GBmDJLQbf1BSshPUBS8ATPtDOuBiVHayfrzkPmqKQxUM6v8U",
-	"7V24djgQohhGHtZHAnXRrbNWJfFBjIc7CZyh5igK/HZFKw2hZJRRUbC33R8H9iMs7uEnReKLFYjRBILG",
-	"54FVH1f6NC5xyDft0ThzVV3XuzRcjc02dv7AOqZ4A2rvm/NyBGVIsTKKmvuE4gBXHApsXw4hKE23oqIB",
-	"jOqdYnK7VbYu3p7tH744BkYPimWnpmbBpSvm9BDKlUeMx/GlVGdfU7wAAfgN1i54RKUIgEdoWLnZaybV",
-	"+rbN6cGVswvZZ0NfSonH6zwp51ha77u/f8GMtlCpnOYWx1bvDKk5n/uXQnWqh6vti6LHskgQPHt/AN9I",
-	"cKRPNJkwQ1Nq6BZCarvYouUAq5WgTzDim9aBiuauK/UfXxP8m1N2qgXlA9TBw71LNOcTCoiH0D+CLsQ7",
-	"1j2wR+8fJohzP4GYCpI1xrGKygBDIxpD9RQ+SGhjNaDCdXZxpohV/Nz0y+oyqhkFtn6P1+w0XlMcTJmZ",
-	"abzpvCGe1Oso8cM9eHCuYNWTAu/+AOrIdoT+EOEaLC1dXCot8lzd2p5o8H061NF1JY8eWIQ9SnBiFa76",
-	"yMTj4Oy/HI87Z+56c8HjJDj1gctFmipsIA9dI7/V6vdnP+ib1sDDvqorlXAPk6obEoscfIN+yGI7y9lW",
-	"xelv5348K1oOcw3thhM7BxXYHA06QkGnTeiYVW23lmBnYryf7ypuQ8f4vp2gz+z3TsImnVA2INK92PWh",
-	"20u6Yka17wdMVjUjhoLERUNeUrYb7ooN+g1TkVZqMc7sYqBCcVe0FxsKQ4Mq7LhCBlSpOelVOrtDee0e",
-	"rhqgYfdTHeLzpHukTQXhKc6qDZ279ABgEQMlNbiCFWd6D0onJGXLQn9cY0gd8GVPevEm8yddocf08MXx",
-	"X7r5wcHzwZh9hS7e+xdvzw5fHPuQPmjK12zuG7CVjenhNdbrkDMxJ4dfv/pG0wSNxFNCxdyMLVRZBrV1",
-	"iWIpV2xgPOUNZZbJGUvhxIR059gVdiKOXTmc51txP3+fDq7lcJiQH8oGSlaZyLIO+RD2rO8KaLQPODSl",
-	"ymDI0pT9YjlgYZj1pS0s+WDsOpPPKDdd4Vyak/qyv74N88NoANVm9Tu2Y4sO09/zEXd1nXlWYFNjNh6k",
-	"GPixDb3mIep+vw56p4RCz3wLLhk2yNbY9zqFIvmaVayepsdbb7fWnuLBLhjBZSl5/giJhlvQ56MlGmJB",
-	"9kqv+VJ+d8grbhkYlgD26JsqOdXr8ZfMWW0F4J3Iw0cxitdQgbeLH4cavmfsxTL27lGcPjVM33c1SGtF",
-	"WWW9F7bc7xHX9tnqp6Fi34YbWJSkQLjYHs6aEpqPBEtJxiGCO6+QbgJ6rC5C805Jb1NDJta6sVo2lBfu",
-	"Cm2NDbjfVba4xnKTuRnICeT1Qm/cYE1PNMmoNl4Zh5vlRRNxg98Slmv0GSa5sRSTUniWEUoODw7cihKQ",
-	"nF3RK+y1EwLdZHoxzfuS6R2KvaCh+pqaJ9Xm6d91pYWCwGBUWxSvoCgRcrYNgVa72S00P//ly23yW9Bx",
-	"/JcvlgqtpefpNldZ66TlmvMCjboV/OYLmEGtRfuZarE3Hf6GxTCDH/y1x+An12Eq+AV9eMEPLpoRTuYy",
-	"KctffP284KcCVrdfbv9/AAAA//8=",
+	"7H1rcxs5tthfQXhvlcmkRcmyrJ2laqui8WPtvR7bK8nlmzt0RJANklg1AQ6AFs2dqCpf80OSH3Z/SQrn",
+	"AN1oEs2XXuMZl79Y7G48Ds4L5/lrYyAnUymYMLrR+bUxpYpOmGEK/nqRKy2V/V/K9EDxqeFSNDqNizEj",
+	"PcG+mssBvNEjckjMmJGpYtdc5ppM6Yi1G0mD29d/yZmaN5KGoBPW6DTwm0bS0IMxm1A7/IR+fcfEyIwb",
+	"nacHh0dJY8JF8UPSMPOp/VAbxcWocXOTNN6m9jMYfUrNuBycp42kodgvOVcsbXSMylk40VCqCTX2PWGO",
+	"jxowEZ/kk3AaLgwbMQXzvOMTbpYB8NawiSZTplZuNIOPw+lTNqR5Zhqd5weJ3TRO/fzgYO1CzthQMT1+",
+	"IeUVZ8XeB/hnMWOaCt1X8oqpS4Uf1IH58PnxMlxvLOj0VArN4Px/pOkZ+yVnGkAwkMIwAf+l02nGB9RC",
+	"Y3+qZD9jk//2D21B82sw3b8qNmx0Gv+yX+LYPj7V+x/xK5x0GbsUTktSyTQR0pAJNYMx4Njpx7ck+IA0",
+	"JzSzx8pS8rfzD+8TMlNSjIjdW0JycSXkTJAhZ1makD5NSYHirXbjJmm8kGKY8cGD73AwpmLEyMBNr8mM",
+	"mzGZjakhXBNtpGIpaVJi6BUTxJ5vQqggsv8PNjBEG55lhAuSa4b7eC1Vn6cpEw++EcVSJgynmSaphMOi",
+	"WSZnxIy5JnLKFMVzokQxmu7pgZwyYqTdlhSEkpnihpUvwjbtIeMrszFTjFCimdZ2GK6JYCxlKW77vTSv",
+	"ZS7Sh9z1e0l0Phi7s4Bl+LcfcBWnYk6kGTNFmFJSkebRwfOEHD19lhDLUMjzg2cWeAKIJqWG9qlmFny5",
+	"UIwOxrSfOdS5kPInKuaO1PWDIpCUZELFnAwpz1hKqDFsMjX6hChm1JzQoWEKdjDi15YO8kmfKStuNBtI",
+	"kWrLe8eMpk5indmv9k7tV/bPekGwxGLt2j4JmpuxVPyf7KER6ppmPA1paWFjnz9/3jvNzdg+HVDDNtpd",
+	"ydhhc1MlB0xre/CvhOFm/pB7/MyybA/5dEL6uSHU7jlnpK8YvdKEEpVnzCsSqZxQLk5ID3Bb94ABamLx",
+	"Fnl5G6Sim9cu63Rg93ZheQYoMsoyFMNRkFF4eGn80wX4JA32dcoV05dcLAv7c8Q0kgvDM1gdDucYlPvU",
+	"ntciUiUNeOUSf/+1wYQV8D83fmRUMdX4EtNsykP9ubrsymCVFZfjIEeyE59OeQ0sBopRw9JLaioKUUoN",
+	"2zN8whpJPXhWfCPyLLOY5ZFxaQyeRhWwZZhlVJvLXK9e4trpUCOKHPVUsSH/GldqAcJPNBlypY0V0YoO",
+	"rDKcECOJYgM5EtwyUdOOQQkk2zoSgVM5hzdvkkaumbrcGDL2bb+v5cXLmWAqsrAFpAIN2c8bjOlA5rdR",
+	"AKpy+gunk4TYtAoNX8BrQIppyu2iafYxQMshzTRLFjC1inUL7MRLNiRCbeRUk5lUV1yMTohg10yh9KN9",
+	"zQSc12ao7uFbuZIcrLmR7HD2C6dSgf16SALG0Cz7MGx0fl49acEJbpJFVlDwwxpKOCF6bLVnKbI5kWLA",
+	"1mMXDrm8gS/BFt5xvFBUF8Ptnarynw135aeiStE5HGF5M7XDrGEVi+QBs1cHiZ3HS5bxa3vdWxY2aaqY",
+	"1lHm4/WbmAqS7MSah3TCs3kgXY6S4y8x5jHkguvxLbnqxqwKwOd2u9V+FKNO5fDSMp/aDyyvkWLIR3C/",
+	"13MxsLfuyVQqy4ZSxYcmIlDtuwOp0s15rGIabugxosin2ihGJ080oULPrCJqucwcGNE/ZJ8wkbI0LhuM",
+	"439+V1MmUvssaahcCPxfijjFLF9GhbiRNPqZHFzB/3Q+ZUrbu48FBhUDltlXYrtGmG2DSTEpUcKuwLOk",
+	"QO/iqPzmAuxePv8CsBUsryy0iqKraO4uGEhBv4/FQF5dO7V7UVU1MZPb57EkKU8JNx3SBaFN3p/+9Krb",
+	"SEgXmS78TZr/8vZlQornLXxBydzeo17//eV7/CHlekrNYMxUtxHF121I1l4u60V7BWbl9sdSmzqqrAF4",
+	"QKUbk/MVR9sA+0on0wxOGfG3jQaYNLahib0ljeLq42p+sn7lmqlrPmC7DhAjU6Ad2GgJ1irxBpMmDsPK",
+	"XboDrMXRu6A2RPbHIrXXwLvODTW5Ximvl1m+ewgc3rN/qxXlWUrGMgNmv1Zqrpb6Bde/3H4lVhsndHAl",
+	"5Cxj6Yhtth7Q4TcQzpsNpHO8pt5moIDiVopd3G8hew2Yiq0UInJIKFiRcsWiHG1TjWTtWgtRvgrhz+di",
+	"cA4vLiJtISwLObqMABVRunhay2CPiVsP0Sg9cJalr5RCmqtSA1hX4ufgjOhUE0pSaQxLyZSaMeHCSDiK",
+	"vkzniT0XWlrZwXLT3o7LLkAMl7R6S29kjEntZOsQ9vQjIDglKQfjmaV8bZ5ogsqLJlRZNBzaW3Gw076U",
+	"GaNwQxn+kkbuWe/kjKkB1SwB47/MDd5oFeUZFyML4yjgNhZ+fHp9VBV+hwfP2gftp0+ftf+0kbo/vT66",
+	"dILydvcGO1AA2WUQwRsbqK2bTHW8uOmDp520/0Ons+mmj+9q08drN318ucoglbKMjShQGryFHA+1OcXs",
+	"5QdRLrLZP/2p87TT2V+lVSws9S6gj6yJMXE74500TK9SvwYyR+U5omAZmkUEyQs5meaGpQl4qDQzxq6g",
+	"AwC15EzGFD2NfcYEsTsgQ6lIJsUIPBAUzU1Wk2LqiSYwzR74J7rC7os0X758f/7j2Yd/e3V2eX5x+u7V",
+	"5enri1dnCXFeX3J4RMatDuHGyTGEN+GayCyFYXAWaoCJcuPsWJoJQ6RghIqUzKgmjq35xdGRJMWn7a54",
+	"a7TXFpgmEzonfUYsd5FDYmdsd0WUS93NpRF4XclGF2h/gSocj3JUWyWIZZ6wzJCWMXeZfheQ0mOIx7IF",
+	"nKq/n9aJnVMP6i3Nm547B5bG46N1xJE0vu5JOuV7A5myERN77KtRdM/QEYwJbiRQTxpywkEdmCd4J7Cz",
+	"3QT88cGmPS6mDVjdvc+OU/n5b2rObje7dKghuICOyrIjkr8SerEmwGXz7drRL8F0fBOI+wXY3gMCVWT5",
+	"WhjUYNy9YNi266pHybtGwUCqBTMdHRwcxO4YbKBYrRUSxAa+ckJGTDAF4qD5n//n/5Knhz+QPje6tej+",
+	"WAz+CTDwh+XdQlDGB5HNEXxLKrlF6y8riWoLFwUo7zfJ+pfOESzgTbB/34Vpwk3+OJYJO/lHagbj3VnQ",
+	"Q/OcEr+Xuc8G2u7KNzamkDp+fl7QTRVeW9DTepeXJU+TTzfH7zNQ2M/ho5sv0Xg3VOlhXNKkmvz11QXZ",
+	"t/xN7//K05t9eNLCIDEIrMLlkiHP7IWUi/ayoQH37Ff7ZSXIgji/LdCwDqznzFRWyYU2jKZWAXXsyt5v",
+	"pWB3wpiWtvVOjrjYbUdTqvVMqnT7qNSqe35BmKyLZw3PLfDIF6uJHd5PLGLLzM34csLMWMYMGKIauTJU",
+	"ckIyCys02gRhd3CndJ4qF3nnA1Ci/qZdDC3bBYTAOm9nt9s+PAMjbniNPayA1hNNeOrkbXkA9mJXAHOT",
+	"6I6tr19VlNsw7MOhVr0XrgrupIJTqyIUPiqmY8zglEyVvOYpXJsVo+l8b0JTvErzAWuTnruA+dX1kuIn",
+	"TwC9rrCX314ZINcDq9vUzilMGejopyK5vfvaCzGGmXUgtLYrRpJpwgVGkuEkTzTxM8MN28+ZwF+8vPfz",
+	"AXuiu6JcA16kl0yO7un6YDkLL7DFghtADvRlrrI4rgUgTOUgnzBhIFAvKp5YyuNM2bJd50HQTJFJrg2x",
+	"K8uYYaTPhlIxoum1Zc5N1h61g1g8CwhKPp29a50QEP8lzLUf2J6IHw6C4jfRvxAMbnExRQw8zw669W4R",
+	"/1YVC6Z5P+N6jOF5xXLWREosLiBG/+dgPgIM+XT2bk/TIUsIgGzM2oLFDbfx2K1zq3Agsul8NGLa6vJU",
+	"V9Gu3oxebyubKmnkQG6AiO690r4WisEtcHiBkLf82uPRWt8KAsXjc5zVeQnq9xYM7wgkwKzSFlRQYT2H",
+	"e+09JFXCH7NsGj2GjPZZtp5B42sJjlM/+11ceRynXn/pWWDk2YzONbGCdgM34443oio72BzKV2weZxBX",
+	"bG55lz/99SFsdqSVx1CE+i+pV2evX5A/Hz3/E3Hh0yRlhnKAVnUb+Hs8FBkinjc+y8CXFzlPXfi8I2yO",
+	"mywe4+DjlRfl+Kezt5YPWfFgmdMVF6DSu82eENqXuen0MyquAukASyDaog6H3JANoggxxhlXWOyi5jQK",
+	"Hldd7htIQSlYKGQ+oJrTIelcpEIfkqZ9YV/wwb67BHp20Uq6Qg0Hh0+fHZPmy/fn5NPHl6cXr4jmI8FS",
+	"vIZdnL/9ayshY2OmmNyCKUv9nGcGdOuusBfljBqmW1bBHmQyT4eZlZLNF8X/n2hQJK+PWm3yymolY6rB",
+	"RyBnoit6Hm97J0QzRl7iyj3vS8gZrrL84Y0x00LUU5F2RTmX/x0VF6/gO2g0kobbskV/Y6ZWSyw+jar9",
+	"f89ZziK88Jfi9+qZuKArK6bxlVjU/AIuuLFih38G4uaO3L7DIRsYfs0uvRl1MQCLGhdvYCclU8mFsQo+",
+	"EXIGrqK3H6+PToA7IvJz71PyOspGsRmVdRzvuI7j26/DG5GWHqwK3LpFoNaGHmI3u9WwhxyTfOLOZsHM",
+	"hOordxfH1Mpnh0Ge5UHNKjZx2W64iuPoKp4e/rBuGV79uoxeqD6PGeR9UVEGAvkvyuTBE9SEi9+NZtkQ",
+	"0+euwXtsciXqAhbWRKlFva5O0Kw0hAHOukCsO7jy1scK4QWnVmmeUSW8qrmRmP2MHyzL2JjuWQbhVQLv",
+	"nGd02R9aYmsNlse8psfVj44jH0UsSYBRS9xuie0UBxqAajvPKB71Tv61eLTMS3TnAKvzTvsnGmJal6yI",
+	"927sXsUEV2Vy7+Y9i7K94sPGQRv+VYFwNy4smHLB9RfwtGINwFl3Z7ObuepWAqHTudf9By7G2P6Rp+/A",
+	"4ddwMf/aic8IZ2Kg5lOMY1ni40sG63XG87WMfjUu1xi8D58/X6fgRzlkPRu5i0uvUxYfy9OH0+/i6/sN",
+	"u/OijOmhmdCDqHcPzVnuhpecEsFmMW7SbXQbRLGJvGbapbP+tplHHT0pds3ZbJk3LF/ndrh5rf3k3tTI",
+	"9fpZMfWXdcDZzRH6XcP5ruHcQsOpkff1yFqXnePJd6UNNMzvCQLONv9mUagHQanRJQcBHbdVS8qh3ho2",
+	"iekntU5BLPX0RJNPZ+/Q1in4dMoMODTXW1ntuN4rtmaXsLRlO1vGXQ5jYUpM3W9Jgwuazu19V06ZmEGW",
+	"7lBx88++/Grvo0PNhGbwWPj/TviVkobbG20u+JDbK2fVFxPYpxxTitrHeoZ9NT3CdYdQgmnDuStDNOQZ",
+	"I02/zrZ9mBBcq/sjH3DyF/JhysRnZW+Y+8wM9nGQ/TQVupVgmSYjIfoGHaMz1id2SaQJ2Sr2JUoQgB/O",
+	"CS6QNDHMR6I5WI9ZlpGBnEyoSDVp6nErDLuoLLGAp/8rH3BImLVzNZKGH9gq1OMovCxE6qyJ0moGhp2g",
+	"qxz9uL/kEvyQIiVMD+iUpYBhM4rZzgh+KMWkoxaWwrsQqRgF+4Kh7VDXTGkuhQ4xmHBtp3Au1W4BDPKs",
+	"/fSA7JOj9teaxFUnF2NbnZd4QbjwjuqkairlkAXQKcrTlJvtigEVQhoyoErNSZP66CbwBtCyXAh849br",
+	"PjH0Cup3dcXbj9fHhdOaapdQ4MpcLX84pUozIgVrYYhOV1Qc3ngYFT7gPuxDZtxgzFIir5lq+72bMRNd",
+	"Ad4YgDedMB/jgNt8ogEnLZMK47bGMku5GBHaFVWCghiLGSREDil3MRHb3aEKnuEdPo64HdaWhxrjUs4b",
+	"HOFOctLnIuaGKHyB/hXMHvReIR+YErWM7uJbKGNCVht0Q3fVGNLsyi9J8+L87V8dyiVl7FHrxGPtBmZd",
+	"EMNF7syiv0z7KnS0cC648AlLqErmoyL2cBFAu1j8V1To2TluoWZvqGLonfazc1TCjubtmLAvEDZXGTot",
+	"nb/SErwcesxNAINAGXCOR6BcY6ZF0M5QKlc1zkM5zr5zzS4n87gLqlxN8dIWBOTvfZdcX8YtveH4lVc3",
+	"nmXrgJAFCk2cbrS01qTkKhUYLSURBZS2nd3codGGhvOlDNUqbKwwsJIAi+f15+BXLsK1rHyl2sV9dUXx",
+	"O/vKNVgY+yhe9FgqMwYlpZerrJeQ3iJgeklX9DxoeiDaeyV4eqQ5G/PBmMy4AGlUip4rNrdiJnR0t9rk",
+	"QxVDQXyS8o1o3F0tt3cw6ZBltt/0qXkAzlYtxw8i+pbVmTJGS86EY9CYVxhwbIu6zrueFGVMXRHMYRAZ",
+	"0Cbn2xl6jw7+fLzOFrhsudmxytUunPk2/DPGC4vjBCeQMdOmbgXsMAEW5/Jh4bnu7O9bzTkVuo3BeUHE",
+	"x6Lr6ODohzvJTDJmald/s4aVLuNmwFM3ws717DQ6R5WvbjBTvF5ZgRArWNldGO+9kvdY1ns3/y7m+5Ax",
+	"bcdc0HpbvrHObIus4N6I//aE/KCEthmpRNC87vDPg/2vKnUUDd4GKnlSCt8EErr/dv7hvS/pPBtL7eRh",
+	"yqZMpERasei/7XW2jf2SKhr6RT65mtgwFaSUQ8Hs4O7valnAZaArjg4PEx/2B2HzVJeyuN3NDw6eDa7Y",
+	"HP7Dem2CCUVFMeg+y+zw9n7b6QpaBt0XoSkQky9FENWUEFoVniqQl1ZbqMZGh2kBJ6Qv7RVGsSWXqYt6",
+	"86USQtJ0lAt42lgrNKq6X/HxEno5eosgVNRwCLeTQX0OgFXs0dADBj6sSUpdWXS0AZAmUCFLIDwiIVOp",
+	"0NBCxRyLtWBSqo9V9zu123SAsXttQUJQaRcBq4e79W9UY2iBzQY7i3JXQw17YZXlSJB/06MEGjxaZEq5",
+	"0lY3dXVz5hBiypaDbH3lvNVVl+KPXfm96DOeVuJmQ0+cK+oXfQgVrWueLl1YwAxS1ggMKwMW40SKBNZB",
+	"N2ZZT4tgzNpAzTn5h+wDrAHESam8z8bSqlfc0th8S9CXpQvv+mRWw9/VWYxXDSlrK64/nvuo3VitjBc5",
+	"rmW39fqiJ86mA5KlB++A8dOSLGliHZS6OidleRNi+KSiE1bqWxuabQAxfC+sCoIrju1fZinT5jLN2SUd",
+	"sUtX6D0e4A2ixa53IrUB7ExzRmaUQ4JpwSDGcM1lgtinzbL4IcnoqOR11SLBMu9nK/IKsRJ9sF6HFKvX",
+	"fDoqSpzjZyET45bduqUbae/tmgmzxIoFblDvuFxkpxEEAxJfr90FvHoHBHCTLJ97xGFY1mYJqqRhus4K",
+	"mNciUJQ3FmXaYkZZaDyxJH+0AVMIWEq50UV4RYdYtg10NcYj7ArNRNpKiFsnaWIweyshBbtIiOfn0O1D",
+	"UaHB/u9K2SVdYZ9zn3TQp4MrORy2Et8xoUnJlKkJFehS0TOmThA/gK6pazTSFfAHVs5tJcRxJjQmFuly",
+	"+D1LCe3nmp2QKbV6YKuaLnAHwqm8VAT5toEbUTGa+qtL9LNPmqm7ift/6Czk32aWb4w2LIx3it/dOIf+",
+	"4DZJ9FNqDFOWUv/nz6d7/0H3/nmw9+cv5X/bl/9978uvB8nxs5t/bdxVzr2FyV3YMwB/H8uYYSffxZKx",
+	"+7nGrBAPd9BLAPhc+ogXbTVphQ+BFd9XfYQsUYgUuuxTzYo/j/2fRZmk8JOiRlH4I/w94V9Z6r8tg34u",
+	"J1TXcct1xTmdix52ZxU9SMgDBQKsJbcrwwnASTaqxvmZ9cdSXt15Qc5lmw679q3rNou/w4XVliPeThpU",
+	"q8kunwlWq8WXqrd1xQbMyszavhSbFVpkvobrcqiDWZwfxXEleZ8bAlVkWV3VeiycB/fHS08by9t8c3Hx",
+	"0ad5OuU2nPlkUXsd0AkDRaa9UcXsOysyXOtwRivTat+8kJY8sTsSWslcLmjz3/devhT6R7C/7J3zkaAm",
+	"V6x14tz5WABnM//8nTmMUXldXvPHD+cX0bNe4TFFV2gAo4LqwvvcJlWKl9Cpgsbb+UkdJd97Ab+SwVQh",
+	"/AoubfB0sdLaTpxowsVb/O7pAluCYLhfcuYe39aIX18I681Ppy8gXd4Rsfa4TLAR2QZJKOST8CnStdXn",
+	"lvSFHzZSF2JofioKD+Cns3dFFeUi989KPq+1RD1929RlCshhBUIWbR0igXYQJmhf8n55I7PUZc0XhoB2",
+	"5GLXFf5mF2T+Ll/ySPWOV4zoLmBdsfq2F4zNtb/7BcPYZ3DP64pmcedzLfqGWLM6uM1KRfrM/sfN3kKb",
+	"dBsMP3BLttfjDc1PJ1CLDTqusinXMmUJcVTcFWArgIptCzfVBZCWV9UCJOFPxfac1tZeNFGVVOTO+i5u",
+	"Al5VeqzLgJv/zosQ3lIxe2R2iK5XJ7ybPwSt4CxeTyTI97tJoqnzja5jTfUnOc8krbklgMOxL9M5hlKF",
+	"CsKyEb+27xpUFJhOmdNjNuwSEzTMihY6RzOoV1cx1Mv/CtgUWeH6Vlt1ToQNu2ZtfCGQuRnIjU00kW5K",
+	"fr3lUDFyZXHxckpCAoIbnxM1bcN0vBoVDFVb3M65dkjGBSNNKEeJJN0ifTbmIiXcnJADJ3/8JBsAauw6",
+	"NSyys01ywF9VC49B3fYZ1VAm37CUaF5XsXPDc6wtaB47i9qmJSDsPYUkmCBgFSFmZRjI4BC6rXajtm/Z",
+	"HQGq0BgeC1S6DNJevZ2to4dX7tuHQW6y8dob0FpfBdKk68NUdlUq6MvhfHGmJThWCOQLps1Z0Ysu6rll",
+	"NaTrjQulgnf49Wv8wpm6KP7LSU2RqBUWBo60J6QpvRmL5oUZjYcXT0shtYFW4EVaUWdkhTHCb/6JDu0S",
+	"t7NBLJx36O+o3mb9RTYEa7nZKCJpNsgVN/NziNsIuhUX7Xv70C34tSeJv32+aCwF/i6VdbUXfbJPczPe",
+	"ByO/lQj4p2JDxfSYNN+cHz4/TsjT52TCRW6YBkaE8SMWS7BJcbFmqAhl5WrQWXjpNlZG6TR7aSp0//I/",
+	"//f/67WKjhXgw8K1wWs6IdgPXkGaicJm8BusA3IVxVCuUHPsWuSQlMaZDsGbQtMH0UDqCrZRseyCK5+Y",
+	"A+W/XM4AlP/C9tMpU/yapQhh6iuQFN94dqNJs0i5fvn+vCtcdCoTKVZraiVuumoECwTqOMmQEJpOOBTs",
+	"BV8rPDv9+LYrEG7trugKtEGULfbZ1wGbGtJbPHwXkB387JCghwlchHYFghkPr0MYxwpDGPu9l8G2a4oH",
+	"25vq3z5fFAlKNTjQJmdl+//iHexPAtW2BzTLys24sIWu6H3dg1HQvgafQxBDz6JM7wQxxg0bDEkzLXHI",
+	"HrzR64py7JNwnglVVywlPVfnuEeaEyroCJKdQujj4C0AWVdQu/kRS/e4AHsDHIi9EGpnDSG9X7t49+k2",
+	"OuTndrv9JSHd8D5mf0eW+L8sB7rpnYCxoit6wUs94FIQc+d/GLrOZ/YtMqUj1iYXfMK0oZMpmvnOXr8g",
+	"z549+3NXcEE+XbxoE6gQiA97dX3ee6TpCxi2TogLt+RSdAXWJESTStmD3So2vkG76ymDSX+NkuYcGp9+",
+	"fNtIGi7Tr9FpPIV07htMDqVT3ug0nrUP2s+AW5oxsMEAgUEEOr1xMbPHwtoeUBU9m9hQP2BuWGCVGe00",
+	"IuSCAymvOOuKpmUr9l6WkHM6YefcsL+cG8UHJiEfqRn/ZZ9O+f71U1hUq01eo5HGt2mzgO0KZYk44xMO",
+	"DZuYKjIdfbqfwJ/L2lRdlyCLuPg2ha5gdsMocZg2P8p0VZ/+7frzVwqj31TlmruOKqanUrhuNocHB3c2",
+	"d9igH6ZebIZmqQkK2ScNtDfCEs6Z2XsBh1Qn7/Eg8djxONuNxY0lwSIX9T67liPcaGz9BUD2f6RpATv7",
+	"ydP1n3wSFl+k4v9koL4cHf55/UcXUv5ExdzNpfHy7MzU67711UlD1aLR+flL0tD5ZELt9duC2pKuS/Ur",
+	"jaVh8WtLzBB3/TPU/258sQMWFClzE5LkEgLb55aSXQ9AXdshoXxl/wwP0p31zZclVDzaBAG4Zb/X8sql",
+	"LkNCLYxIBpmVcOkW6PXCfhFjF79d/NoNTwrMeOVA5kShdwRUd7+EGkljWUQ3OhjEU6KNG6SelS8fppIQ",
+	"LUasagOqTq5Zm5y6pxCinmFLVCrI0wOiu4KOJDi+B1YTYimajSdSMTIb84y5BDjcndVqNGmamSSG9jXR",
+	"Y2qPDKPLHdZYVaJc1Ah8ga0TX3cedARcCK4po4Yp7KZgNUhERClY4rBSu40UmV/BemLCwBHFedGC4Y5p",
+	"6sHYOxpUQxF9EhLnWGZWDYWXKjiwpTRY+v53SrE1nP1C0ZRFSNZZ6RaPIM7kS8v9iMXYO9fmlff/LqCj",
+	"1dQav+RMzb3xpBOWeisAvlVFoZskPnClwfXdDl0p23mLsZfux+wrHRgsnN3sLXQi77Vc61zs9OlCRsF4",
+	"mEpjL1PeU9WDm3ps4a4LeLnkRX9IGExF9/755WeMobpsf/mv0eCpxT1YFRmt8ZpQSMxxTrox1+Cpq1sZ",
+	"mN3i0FzZYHLVAlzHirVz58LwbKe51/DXd1bXb2zw4gt0wN0rBy6btUf5r70oWomDsGs3vh2tJHBHJJaH",
+	"MW3IkCswqXr+5ZjWel2kyK6oZW5vXOj5Am+rwvMjVcarR6///vJ9QgZUsz0OtYy44de1yPhLHX0ePn8W",
+	"xcHYIEEexaIUC1IZo7SDNjAwfUEleisMkfNgxBBpYhIw+uCx6nxQb9elkdSSueutunpZ3xJZFX0GV1IV",
+	"QPVbIiq7JYcL/TmgcEBNSCSriSlZocZXWupZfbxsUgkm+B4+6WGMKsQIkVdocpzROeGmK7guoopAiU+K",
+	"KkVgeipGABqEl3G/rpEOBCp1BRgWKZqH1EiKQ56SMdXjmK6NoWRvvKvm7q0vQcPZjWwvT+9h5jSGxu7R",
+	"SeVcgj6IY6bYg+L20cGz9R+9lqrP05QJ/GIDw8oLKYYZRzfb0eHhJuuaKmn1ZcttXwljVe7bk95pmjrv",
+	"wcYkh5kwpQCDppDOFcgw/rGKzC/h9wKZ1xlS8PX0N3/IR+u/eC/Na5mLdCesuOXJIhjd4aKMda03yjy2",
+	"rQ48iaspf2UmfrR3K/ZivOLCqQIPjCpbHvwtz/GM0a1JtJCKW1lo3qagvUx9+F0V2NDcSZOMDQ008NeG",
+	"zl1ruDmBakEXOSZ7UF8PUIKrVw6HRLE9dFh6o5OLAnFaKx7iohD8BJL7noUgBhs+sP9hFUK7G/hjIPZv",
+	"jwc+omR8gWHMdyEc9511xaeu7UKUedThOM3ogGlCs4yYsWLMV05pUjLhWrvYZ4g3gUgT9CJwgx5IyADW",
+	"XVGmM6NRyOmprsDHE9+sDCtrxtTVc5QBp8U2749eyzl+QzSLwX8+CRtMm36ZvzsSfjyKxE7ebCHWhcGl",
+	"cUxFeksixVyF3Sk06oA8g0HvW0Fyve8i2PlGzsiEiqJAjaXxGYOaytjz7veFnbfWtfY0E2mtjnJLDCsj",
+	"/G+FYdUT/qszZ3iXlTN05ALckZbrc41FN9EcoVyUCjdgy2iTCywAAq9qI6eazKS6AkXOvbLsCgRnaNmx",
+	"/x75PU4QxIncN493O6rh9CWEk2/OKvHQtATKScixK6a4W9OSq1s2YlHNiKbzPSP3oJj8Ytl9qTByzIVE",
+	"FRX4ffH9pCtcyf2EvD57e/Ef/+VH+TUh0+E5A6veh4/vNf7vJ36l5AW/SsgnwV/zhAxylbUSV60u2HoR",
+	"1LJUI33IswyCjYrHjoLxbtUVAMaxzFKmSO9/fPh0tocNYPfOX704e3XRwyh+V3PtirEp5p+BKjKmenyC",
+	"w2AAtvYGYgyDteDAWDSYEoIc7G9YVr6ojJtxp9/gnkoiaCH7qGyIu9K8aF7Fcr+wxBnrEzqdkowZjQNB",
+	"vI/LF+RQ6c2MmZpxzcjLl+/Pfzz78G+vzi4/fvrx3dsXl1BQtXwBNoWRuRisimYOML9i99uBqycvBWmC",
+	"PmtUDg3Np0p+hfLTM6pSlsJaJq2YYuuMG1gkb40bZgkQVBcl8jDbnps1te4IhP5ZlR3eOHGV8+QUs+DK",
+	"EnpTasa1jleXJB3162yQznWfDoywWUkNhwXCds5BNXc0+tu28DyiTowAdUDzwbgOa0TZwqIMAH0IG5Jl",
+	"1ZgRU2cx/Indpzr8E6s1rtAsA/p00dSOc8ygG3huxkwYO2WhGD+8L+zzGFuK4koJ19uHuEFAWMWxXNO2",
+	"udtATg4BJt0GNo2RwyFTulNKSZ+jjbXCfQ1YK1C8uHJFXl33DXXlr8K+OY3n9JNcG1dbjqXcJDgGvAN1",
+	"V7nAGYuyrL4uTyUc1LJH9L91RVl3tSy7iiIJi0IOqKGZHOWgBFuCgBD1WKQz1+ajg9s9YiZOUefCxRwK",
+	"PL7CxygV5MeHh2N/n7QfMwQCGsvvcREAGJvvYzb/tICkR13/y3rsDWoC1oZFnBUejMcM+rqfyCzfHwRo",
+	"yOW+OHs6YAQ01XY1ZmuiHrBZ8mYYWVYdjKzlASNLvqUwjKAR7MpADIfK31wohk83Ww7G8MS5aThGLKrh",
+	"zGee3ofJoNLq+4EjG3xX39qghu9xC3cct+AsdIUvA+68EI5HKiVaN0XfwNTgXrXKVNHVNYrURWfTe8fq",
+	"hR6qD+z/qDa5jSB5oVb6DH/owwZZpsRIIuTsYfH/EV2HcjLNDZq+ima5gb9CDgkVJBeaXrOUFJn42zHZ",
+	"EEk3i8AJUPQPGoNzVyE1HsO9x68s7o2hwduznPrgmrpTO3gAuXVRUPMfIcSm9lQLlXprNegB429OSM/f",
+	"kDtQDqpX1IOCe7svPdcVp0WJtiHYpYtiAfZmXd6jNVHoDtMBVz8Jq3gPievODBZLqQ0pS8cS/JIbX3+j",
+	"cNi673XsGo4hPw8hSx8j7Gc1ofnAn0chuO+hP7HQn61Fc0SBBG9Vtb/JGrvGy1B13Y6F/Kauyb5xy/qL",
+	"cgme37WcKcXpk2WdoTad6B6FzRKe3mMMzP3rMd+jYO42CibsgcaumQis+b6kEM0s9s0xZ3o3PukLFa1k",
+	"jOf+pW+aIYZNKFfyQw+Tb85yWFSd6s+Jq1HsUaI459vYDn3vzftRDav9jh/Yeli0Ff1uPnwg86EgYWk0",
+	"j7vboGyEjW1oiwkR+XtC1MMmRPnbbpEKRXJdMRNveu71Rpva4z14CH4RdAL/I9htdiDcRzLQFF3jifKp",
+	"G1hhHjOEi0gKiFaDCAYMuiha6Zfd75ubtb9PKr3vW4XlR0B7Xwi3wLDgoG+tMx91RWg/CuMrXkXCoz1R",
+	"cW82QsNPVyy0+Q8GcouptwM9iLR/FEvQGuL1pqDHIeLvtqCYLei26sGqcOVK6GhRoTEWPupD/FQQ99cV",
+	"XGij8gHUEO3EQ2eLMsgcyDGMpBV5lmE/Dow48gsIY3ZnVJNM0tRXnOX4uM+0IaOcaV0XPutDZ++RlFYE",
+	"kyKY9oZ0wMWoYEOPGNxHTXGogkGptqITF9cOB0IUQ8/Dek+gLhor16ok3olxfyeBM9QcRYHfrr6wIZSM",
+	"MioK9vbwx4GtY4uSKUkR+GIFYjSAYOPzwAK9K20aF/jKN23ROHUFuNebNFw55CY2acKS05is2vrmrBxB",
+	"xegiTt0FFAe44lBg98o1QRXRFcVn4K3eSZnzcf7mdO/w+TEwelAs2zXlZS5c3b37UK48YjyOLaU6+5o6",
+	"MwjAb7DMzCMqRQA8QsMi+14zqZYi35weXOXRkH1uaEsp8XidJeUMq6B+t/cvXKMtVCqnucOx1RtDas7n",
+	"7qVQnerhyrCj6LEsEgRP6w9gGwmO9IkmE2ZoSg3dQUjt5lu0HGC1EvQJ3vimdaCiD/dK/ce3b/jmlJ1q",
+	"748AdfBwb+PN+YQC4j70j6Bh/APrHthO/Q/jxLkbR0wFyTbGsYrKAK9GNIbqKbyX0HFwQIVrwuWuIlbx",
+	"c9Mvq8uoZhTY+t1f86D+muJgyshM46/OW+JJvY4SP9yDe+cKVj0p8O4PoI7sRuj34a7BLgBFUmkR5+rW",
+	"9kSD7dOhjq6rTnfPIuxRnBOrcNV7Jh4HZ393PO6MufTmgsdJMOoDl4v0v9lCHrqeq6vV78/+pW9aAw9b",
+	"YK9Uwj1MqmZILGXyDdohi+0sR1sVp7+b+fG06A7PNXSGT+wcVGAfS2jeB02RoblhtTNmgk3kMT/fNUfg",
+	"hui8byfoMzteJ+ynDGUDIo3mXcvQVtIVM6p963ayqm881I4veqeTsjN8V2zRGp6KtFI2d2YXA8Xku6K5",
+	"2PsdeglicyxXNaf373tlz7k96ITgavQANOx+qq/4OOkeaVJBeIqzakPnuizBQwdKajAFK850C0onJGV3",
+	"WX9cYwgd8BWqqvOc85GgJles0xV6TA+fH/+lmx8cPBuM2Vfy5qfTF3vnb04Pnx97lz5oylds7ntllrWJ",
+	"4DPWa5NTMSeHX7/66kIEL4knhIq5GVuosgzKoBPFUq7YwHjKG8oskzOWwokJ6c6xK+xEHBsoOcu34n7+",
+	"Ph1cyeEwIT+Uve6sMpFlbfI+6B6uu4IqBl2OCZ1SZdBlacrW3hywMIz60haWfDAmuLwZ5aYrnElzUl+h",
+	"3XfMvx8NwI3+OPdYv7Xv8YgPls48K7BpYzYehBj4dze0moeo+z0d9FYBhZ75FlxShNzISr8xTaGfia5W",
+	"YNr0eOvvrbWnePAQjOCilDx/hEDDHejz0QINsXdGt9FtVNJA8UGbvOSWgWG1do++qZJTvR5/yZzVFmt/",
+	"EHn4KJfiNVTg78WPQw3fI/ZiEXt3KE73DdN3XbjX3qKsst7zOGPn6BHXod/qp6Fi34QMLEpSIFzs5Gmv",
+	"EpqPBEtJxsGDO6+QbgJ6rC5c805Jb1JDJvZ2Y7VsqATfFdpeNiC/C6pmWlXbVQbOzUBOIK4X2pgHa3qi",
+	"SUa18co4ZJYrNmAcr9YwlrBco88wyI2lGJTCs4xQcnhw4Fbk66X2ivtah0Djr15M875g+gHFnp3tjGmL",
+	"j2tqnuC+/YX0u660ULsdLtUWxSsoSoSc7UKg1cajvzZo0PK18/OXm8QePS///pJAuK6n21xljU7D9VEH",
+	"GnUr+NUXMINai3aYarE3Hf6GBTSDH3zaY/CTawYY/II2vOAH580IJ3ORlOUvvn5e8FMBq5svN/8/AAD/",
+	"/w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
