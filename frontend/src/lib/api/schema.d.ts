@@ -585,9 +585,10 @@ export interface paths {
         };
         /**
          * What routers need to reach this broker
-         * @description The broker's address as routers reach it, for the router setup
-         *     instructions: DDNSBROKER_PUBLIC_URL when it is set, otherwise null
-         *     (then the address the web app was loaded from is the best guess).
+         * @description The broker's address as routers reach it: DDNSBROKER_PUBLIC_URL when
+         *     it is set, otherwise null (then GET /hosts/{id}/setup uses the scheme
+         *     and host each request came in on, and the web app lets the user
+         *     change it).
          */
         get: operations["getSetup"];
         put?: never;
@@ -1039,7 +1040,7 @@ export interface components {
              * @enum {string}
              */
             format: "ddclient.conf" | "inadyn.conf" | "uci" | "fields" | "routeros" | "sh";
-            /** @description What to paste; values are written (quoted */
+            /** @description What to paste; values are quoted and escaped the way the format needs. */
             text: string;
             /**
              * @description Why `text` is incomplete, null when it is not: a value the format
