@@ -3,6 +3,8 @@ package routersetup
 import (
 	"strings"
 	"testing"
+
+	"github.com/ddnsbroker/ddnsbroker/api/auth"
 )
 
 func TestParseBroker(t *testing.T) {
@@ -207,5 +209,25 @@ func TestItems(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestGeneratedSecretsNeedNoEscaping: a secret the broker generates appears
+// in every client's snippet as it is, and no client warns about it.
+func TestGeneratedSecretsNeedNoEscaping(t *testing.T) {
+	b, err := ParseBroker("https://ddns.example.net")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 50 {
+		secret, err := auth.NewSecret()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range Items(b, Host{FQDN: "router.example.com", IPv4: true, IPv6: true}, secret) {
+			if it.Warning != "" || !strings.Contains(it.Text, secret) {
+				t.Fatalf("%s: secret %q not verbatim or warned about (%q):\n%s", it.Client, secret, it.Warning, it.Text)
+			}
+		}
 	}
 }
