@@ -20,8 +20,10 @@ FRONTEND_BUILD :=
 FRONTEND_TEST :=
 GENERATE :=
 # Debian packages the tests drive: real dyndns2 clients (and, from
-# frontend.mk, the browser).
-TEST_PACKAGES := ddclient inadyn bind9 systemd docker-compose
+# frontend.mk, the browser); libwww-curl-perl lets ddclient 3.10 speak IPv6
+# as the router setup tells it to, and libnss-wrapper resolves the test's
+# broker names to loopback without touching /etc/hosts.
+TEST_PACKAGES := ddclient inadyn libwww-curl-perl curl wget libnss-wrapper bind9 systemd docker-compose
 -include frontend/frontend.mk
 -include api/rest/rest.mk
 

@@ -176,6 +176,75 @@ func (e Protocol) Valid() bool {
 	}
 }
 
+// Defines values for RouterSetupItemClient.
+const (
+	Curl     RouterSetupItemClient = "curl"
+	Ddclient RouterSetupItemClient = "ddclient"
+	Fritzbox RouterSetupItemClient = "fritzbox"
+	Inadyn   RouterSetupItemClient = "inadyn"
+	Mikrotik RouterSetupItemClient = "mikrotik"
+	Openwrt  RouterSetupItemClient = "openwrt"
+	Opnsense RouterSetupItemClient = "opnsense"
+	Pfsense  RouterSetupItemClient = "pfsense"
+	Unifi    RouterSetupItemClient = "unifi"
+)
+
+// Valid indicates whether the value is a known member of the RouterSetupItemClient enum.
+func (e RouterSetupItemClient) Valid() bool {
+	switch e {
+	case Curl:
+		return true
+	case Ddclient:
+		return true
+	case Fritzbox:
+		return true
+	case Inadyn:
+		return true
+	case Mikrotik:
+		return true
+	case Openwrt:
+		return true
+	case Opnsense:
+		return true
+	case Pfsense:
+		return true
+	case Unifi:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RouterSetupItemFormat.
+const (
+	DdclientConf RouterSetupItemFormat = "ddclient.conf"
+	Fields       RouterSetupItemFormat = "fields"
+	InadynConf   RouterSetupItemFormat = "inadyn.conf"
+	Routeros     RouterSetupItemFormat = "routeros"
+	Sh           RouterSetupItemFormat = "sh"
+	Uci          RouterSetupItemFormat = "uci"
+)
+
+// Valid indicates whether the value is a known member of the RouterSetupItemFormat enum.
+func (e RouterSetupItemFormat) Valid() bool {
+	switch e {
+	case DdclientConf:
+		return true
+	case Fields:
+		return true
+	case InadynConf:
+		return true
+	case Routeros:
+		return true
+	case Sh:
+		return true
+	case Uci:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SyncState.
 const (
 	SyncStateBlocked   SyncState = "blocked"
@@ -541,6 +610,9 @@ type HostCreated struct {
 	// Secret The update secret; shown only once.
 	Secret string `json:"secret"`
 
+	// Setup The router setup (as GET /hosts/{id}/setup) with this secret filled in.
+	Setup RouterSetup `json:"setup"`
+
 	// Stale Computed, not settable: the host has not been seen for longer than the server's stale-after
 	// time (DDNSBROKER_STALE_AFTER, default 24 h): its last update is older
 	// than that, or it never sent one and was created longer ago than that.
@@ -568,6 +640,9 @@ type HostPatch struct {
 type HostSecret struct {
 	// Secret The update secret; shown only once.
 	Secret string `json:"secret"`
+
+	// Setup The router setup (as GET /hosts/{id}/setup) with this secret filled in.
+	Setup RouterSetup `json:"setup"`
 }
 
 // HostSecretRequest defines model for HostSecretRequest.
@@ -786,6 +861,42 @@ type RecordStatus struct {
 	Ipv4 FamilyStatus `json:"ipv4"`
 	Ipv6 FamilyStatus `json:"ipv6"`
 }
+
+// RouterSetup defines model for RouterSetup.
+type RouterSetup struct {
+	Items []RouterSetupItem `json:"items"`
+
+	// Url The broker's URL the snippets use.
+	Url string `json:"url"`
+}
+
+// RouterSetupItem defines model for RouterSetupItem.
+type RouterSetupItem struct {
+	Client RouterSetupItemClient `json:"client"`
+
+	// Format What `text` is: a configuration file (ddclient.conf, inadyn.conf, uci = OpenWrt's /etc/config/ddns), what to fill in a web form (fields), a RouterOS script (routeros) or shell commands (sh).
+	Format RouterSetupItemFormat `json:"format"`
+
+	// Text What to paste; values are quoted and escaped the way the format needs.
+	Text string `json:"text"`
+
+	// Title The client and the versions the snippet is for, e.g. "ddclient 3.10 / 4.x".
+	Title string `json:"title"`
+
+	// Warning Why `text` is incomplete, null when it is not: a value the format
+	// cannot carry (a secret with a character the client cannot take, an
+	// IPv6 address as server where the client cannot parse one) or an
+	// address family the broker's URL cannot be reached over. `text` then
+	// says the same in the format's comments instead of holding a
+	// configuration that would fail.
+	Warning *string `json:"warning"`
+}
+
+// RouterSetupItemClient defines model for RouterSetupItem.Client.
+type RouterSetupItemClient string
+
+// RouterSetupItemFormat What `text` is: a configuration file (ddclient.conf, inadyn.conf, uci = OpenWrt's /etc/config/ddns), what to fill in a web form (fields), a RouterOS script (routeros) or shell commands (sh).
+type RouterSetupItemFormat string
 
 // Service defines model for Service.
 type Service struct {
@@ -1214,6 +1325,12 @@ type ListHostsParams struct {
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
+// GetHostSetupParams defines parameters for GetHostSetup.
+type GetHostSetupParams struct {
+	// Url The broker's URL as routers reach it, e.g. https://ddns.example.net (http or https; host, optional port and path).
+	Url *string `form:"url,omitempty" json:"url,omitempty"`
+}
+
 // ListRecordsParams defines parameters for ListRecords.
 type ListRecordsParams struct {
 	HostId    *int64 `form:"host_id,omitempty" json:"host_id,omitempty"`
@@ -1360,6 +1477,9 @@ type ServerInterface interface {
 	// RotateHostSecret Replace the host's update secret
 	// (POST /hosts/{id}/secret)
 	RotateHostSecret(ctx echo.Context, id Id) error
+	// GetHostSetup Router setup for the host, one snippet per client
+	// (GET /hosts/{id}/setup)
+	GetHostSetup(ctx echo.Context, id Id, params GetHostSetupParams) error
 	// GetMe Who the caller is
 	// (GET /me)
 	GetMe(ctx echo.Context) error
@@ -1733,6 +1853,31 @@ func (w *ServerInterfaceWrapper) RotateHostSecret(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.RotateHostSecret(ctx, id)
+	return err
+}
+
+// GetHostSetup converts echo context to params.
+func (w *ServerInterfaceWrapper) GetHostSetup(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetHostSetupParams
+	// ------------- Optional query parameter "url" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "url", ctx.QueryParams(), &params.Url, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter url: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetHostSetup(ctx, id, params)
 	return err
 }
 
@@ -2331,6 +2476,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.PATCH(options.BaseURL+"/hosts/:id", wrapper.UpdateHost, options.OperationMiddlewares["updateHost"]...)
 	router.POST(options.BaseURL+"/hosts/:id/secret", wrapper.RotateHostSecret, options.OperationMiddlewares["rotateHostSecret"]...)
 	router.PUT(options.BaseURL+"/hosts/:id/addresses", wrapper.SetHostAddresses, options.OperationMiddlewares["setHostAddresses"]...)
+	router.GET(options.BaseURL+"/hosts/:id/setup", wrapper.GetHostSetup, options.OperationMiddlewares["getHostSetup"]...)
 	router.POST(options.BaseURL+"/hosts/:id/resync", wrapper.ResyncHost, options.OperationMiddlewares["resyncHost"]...)
 	router.GET(options.BaseURL+"/records", wrapper.ListRecords, options.OperationMiddlewares["listRecords"]...)
 	router.POST(options.BaseURL+"/records", wrapper.CreateRecord, options.OperationMiddlewares["createRecord"]...)
@@ -3562,6 +3708,111 @@ type RotateHostSecretdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response RotateHostSecretdefaultApplicationProblemPlusJSONResponse) VisitRotateHostSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHostSetupRequestObject struct {
+	Id     Id `json:"id"`
+	Params GetHostSetupParams
+}
+
+type GetHostSetupResponseObject interface {
+	VisitGetHostSetupResponse(w http.ResponseWriter) error
+}
+
+type GetHostSetup200JSONResponse RouterSetup
+
+func (response GetHostSetup200JSONResponse) VisitGetHostSetupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHostSetup400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetHostSetup400ApplicationProblemPlusJSONResponse) VisitGetHostSetupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHostSetup401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetHostSetup401ApplicationProblemPlusJSONResponse) VisitGetHostSetupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHostSetup404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetHostSetup404ApplicationProblemPlusJSONResponse) VisitGetHostSetupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHostSetup422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response GetHostSetup422ApplicationProblemPlusJSONResponse) VisitGetHostSetupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHostSetupdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetHostSetupdefaultApplicationProblemPlusJSONResponse) VisitGetHostSetupResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -6638,6 +6889,9 @@ type StrictServerInterface interface {
 	// RotateHostSecret Replace the host's update secret
 	// (POST /hosts/{id}/secret)
 	RotateHostSecret(ctx context.Context, request RotateHostSecretRequestObject) (RotateHostSecretResponseObject, error)
+	// GetHostSetup Router setup for the host, one snippet per client
+	// (GET /hosts/{id}/setup)
+	GetHostSetup(ctx context.Context, request GetHostSetupRequestObject) (GetHostSetupResponseObject, error)
 	// GetMe Who the caller is
 	// (GET /me)
 	GetMe(ctx context.Context, request GetMeRequestObject) (GetMeResponseObject, error)
@@ -7156,6 +7410,32 @@ func (sh *strictHandler) RotateHostSecret(ctx echo.Context, id Id) error {
 		return err
 	} else if validResponse, ok := response.(RotateHostSecretResponseObject); ok {
 		return validResponse.VisitRotateHostSecretResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetHostSetup operation middleware
+func (sh *strictHandler) GetHostSetup(ctx echo.Context, id Id, params GetHostSetupParams) error {
+	var request GetHostSetupRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetHostSetup(ctx.Request().Context(), request.(GetHostSetupRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetHostSetup")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetHostSetupResponseObject); ok {
+		return validResponse.VisitGetHostSetupResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -8178,182 +8458,197 @@ func (sh *strictHandler) TestWebhook(ctx echo.Context, id Id) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3/chs50tiroPh9VaaSES3Lsm5PqquK1j/Ovs/r9UlyOZWlI4IckMRpCHABjGjeRlX5Nw+SPNj3JCl0",
-	"AzMYEkMOKYla37r8j8XBDIBG/+5G92+tgZxMpWDC6NbJb60pVXTCDFPw18tcaans/1KmB4pPDZeiddK6",
-	"HDPSE+yruRrAiB6RQ2LGjEwVu+Ey12RKR6zTSlrcDv81Z2reSlqCTljrpIXvtJKWHozZhNrPT+jX90yM",
-	"zLh18uzg8ChpTbgofkhaZj61L2qjuBi1bm+T1rvUvgZfn1IzLj/O01bSUuzXnCuWtk6Mylk40VCqCTV2",
-	"nDDHRy2YiE/ySTgNF4aNmIJ53vMJN8sAeGfYRJMpUys3msHL4fQpG9I8M62TFweJ3TRO/eLgYO1CztlQ",
-	"MT1+KeU1Z8XeB/hnMWOaCt1X8pqpK4Uv1IH58MXxMlxvLej0VArN4Px/pOk5+zVnGkAwkMIwAf+l02nG",
-	"B9RC4+lUyX7GJv/1H9qC5rdgun9XbNg6af3b0xLHnuJT/fQjvoWTLmOXwmlJKpkmQhoyoWYwBhw7+/iO",
-	"BC+Q9oRm9lhZSv528fOHhMyUFCNi95aQXFwLORNkyFmWJqRPU1Kg+F6ndZu0XkoxzPhg5zscjKkYMTJw",
-	"02sy42ZMZmNqCNdEG6lYStqUGHrNBLHnmxAqiOz/gw0M0YZnGeGC5JrhPt5I1edpysTON6JYyoThNNMk",
-	"lXBYNMvkjJgx10ROmaJ4TpQoRtN9PZBTRoy025KCUDJT3LByIGzTHjIOmY2ZYoQSzbS2n+GaCMZSluK2",
-	"P0jzRuYi3eWuP0ii88HYnQUsw4/e4SrOxJxIM2aKMKWkIu2jgxcJOXr2PCGWoZAXB88t8AQQTUoN7VPN",
-	"LPhyoRgdjGk/c6hzKeVPVMwdqeudIpCUZELFnAwpz1hKqDFsMjX6lChm1JzQoWEKdjDiN5YO8kmfKStu",
-	"NBtIkWrLe8eMpk5indu39s/sW/bPekGwxGLt2j4JmpuxVPyfbNcIdUMznoa0tLCxz58/75/lZmyfDqhh",
-	"jXZXMnbY3FTJAdPaHvxrYbiZ73KPn1mW7SOfTkg/N4TaPeeM9BWj15pQovKMeUUilRPKxSnpAW7rHjBA",
-	"TSzeIi/vgFR089plnQ3s3i4tzwBFRlmGYjgKMgoPr4x/ugCfpMW+Trli+oqLZWF/gZhGcmF4BqvDzzkG",
-	"5V6157WIVEkLhlzh77+1mLAC/pfWj4wqplpfYppNeai/VJdd+VhlxeV3kCPZic+mvAYWA8WoYekVNRWF",
-	"KKWG7Rs+Ya2kHjwr3hF5llnM8si49A2eRhWwZZhlVJurXK9e4trpUCOKHPVUsSH/GldqAcJPNBlypY0V",
-	"0YoOrDKcECOJYgM5EtwyUdOJQQkk2zoSgVO5gJG3SSvXTF01howd7fe1vHg5E0xFFraAVKAh+3mDbzqQ",
-	"+W0UgKqc/sLpJCE2rULDlzAMSDFNuV00zT4GaDmkmWbJAqZWsW6BnXjJhkSojZxqMpPqmovRKRHshimU",
-	"frSvmYDzaobqHr4Vk+RgjUWyxdkvnEoF9ushCRhDs+znYevkl9WTFpzgNllkBQU/rKGEU6LHVnuWIpsT",
-	"KQZsPXbhJ5c38CXYwnuOBkV1MdzaVJX/NNyVn4oqRedwhKVlaj+zhlUskgfMXv1I7DxesYzfWHNvWdik",
-	"qWJaR5mP129iKkiyFWse0gnP5oF0OUqOv8SYx5ALrsd35KqNWRWAz+12o/0oRp3K4aVlPrUvWF4jxZCP",
-	"wL7XczGwVvdkKpVlQ6niQxMRqHbsQKq0OY9VTIOFHiOKfKqNYnTyRBMq9MwqopbLzIER/UP2CRMpS+Oy",
-	"wTj+53c1ZSK1z5KWyoXA/6WIU8zyZVSIW0mrn8nBNfxP51OmtLV9LDCoGLDMDontGmG2CSbFpEQJuwLP",
-	"kgK9i6Pymwuwe/n8C8BWsLyy0CqKrqK5+2AgBf0+FgN5fePU7kVV1cRcbp/HkqQ8JdyckC4IbfLh7KfX",
-	"3VZCush04W/S/rd3rxJSPN/DAUrm1o568/dXH/CHlOspNYMxU91WFF83IVlrXNaL9grMyu2PpTZ1VFkD",
-	"8IBKG5PzNUffAPtKJ9MMThnxt4MOmDS2oYm1kkZx9XE1P1m/cs3UDR+wbT8QI1OgHdhoCdYq8QaTJg7D",
-	"yl26A6zF0fugNkT2xyK1N8C7Lgw1uV4pr5dZvnsIHN6zf6sV5VlKxjIDZr9Waq6W+gXXv9p8JVYbJ3Rw",
-	"LeQsY+mINVsP6PANhHOzD+kczdS7fCiguJViF/eLsrfNjbfUMi5YQqghE6kNOTw4qNhuoYdSsYm8Yeme",
-	"ldwGHM1WhhE5JBR8ULliUX7YVJ9Zu9NCEVhFLhdzMbiAgYsoX4jaQgovo09FEC+e9fKhxYS1P48oNXGW",
-	"pa+VQoqt0hL4ZuKn6FzwVBNKUmkMS8mUmjHhwkg4ir5M54k9F1r66MHv09mMRy9ADJe0ektvZYzFbeUp",
-	"Efb0IyA4IykH15vlG9o80QRVH02osmg4tDZ1sNO+lBmjYN8Mf00jVtp7OWNqQDVLIHQgc4P2sKI842Jk",
-	"YRwFXGPRyac3R1XReXjwvHPQefbseedPjYyF6c3RlROzd7M67IcCyC6DCEY0UHqbTHW8uOmDZydp/4eT",
-	"k6abPr6vTR+v3fTx1Sp3VsoyNqJAaTAKOR7qgopZ0wlRLrLZP/3p5NnJydNVOsnCUu8D+siaGBN3c/1J",
-	"w/Qq5W0gc1S9I+qZoVlEDL2Uk2luWJpAfEszY+wKTgCglpzJmGKcss+YIHYHZCgVyaQYQfyCorPK6mFM",
-	"PdEEptmH6EZX2H2R9qtXHy5+PP/5P16fX11cnr1/fXX25vL1eUJczJgcHpHx3gmxQg+kIMKbcE1klsJn",
-	"cBZqgIly47xgmglDpGCEipTMqCaOrfnF0ZEkxaudrnhntNc1mCYTOid9Rix3kUNiZ+x0RZRL3Y/JCbyu",
-	"ZKMLtL9AFY5HOaqtEsQyT1hmSMuYu0y/C0jpMcRj2QJO1Vu3dWLnzIN6Q+eo586Bn/L4aB1xJK2v+5JO",
-	"+f5ApmzExD77ahTdN3QE34QgFKgnLTnhoA7ME7Qo7Gy3AX/c2bTHxbQBq3vw2XEqP/9tzdlt59UONQSX",
-	"DlJZdkTyVxI31qTHNN+u/foVOJ5vA3G/ANsHQKCKLF8LgxqMexAM23Rd9Sh53ygYSLVgpqODg4OYjcEG",
-	"itX6MEFs4JBTMmKCKRAH7f/8P/+XPDv8gfS50XuLwZPF1KEAA39Y3i2kdPwssjmCb0klt2j9ZSVRbRDg",
-	"AOX9Nlk/6ALBArEI+/d9ODbc5I/j17CTf6RmMN6eBe2a55T4vcx9Gmi7K0c0ppA6fn5R0E0VXhvQ08YB",
-	"M/ftLyuXFGThbXDMdcu+YAaTs3AA4UIbRlOr4Dl2YO1HKdi9EP7Stt7LERfb7WhKtZ5JlW6eM1oNni8w",
-	"63XZpuF5BfHyYjWxw/uJRTyNuRlfTZgZy5iDQFTzSoZKTkhmYYVOkSApDmw2F0dyeXE+PSQaDdrGkbFZ",
-	"ugas825+sc2TJzAfhtf4mwpoPdGEp06elQdgDacCmE1yLzY2b6oo1zApw6FWfYysCu6kglOr8gc+KqZj",
-	"zOCMTJW84SmYpYrRdL4/oSmaqnzAOqTnDBy/ul5S/OQJoNcV1rjslY7WHni1pnZOYco0RD8Vya1taQ1O",
-	"TAI7gcTXrhhJpgkXmOeFkzzRxM8MFqyfM4G/eGlX8wF7oruiXAMaqksuPfd0fSqbhRf4OsFJLwf6KldZ",
-	"HNcCEKZykE+YMJBGF3XAsZTHmbJlu86/r5kik1wbYleWMcNInw2lYkTTG8uc26wz6gSZchYQlHw6f793",
-	"SkC8ljDX/sP2RPznIGW9iX6DYHCLiyk6EBd20K0PWvhRVSyY5v2M6zEmzxXLWZPHsLiAGP1fgHsGMOTT",
-	"+ft9TYcsIQCyMesIFneMxjOrLqxAR2TT+WjEtNWVqa6iXb2but4XNVXSyIFsgIhuXOm/CsXgBji8QMgb",
-	"vu3xaG3sAoHi8TnO6rwE9XsLPu8IJMCs0tdSUGE9h3vjIxBVwh+zbBo9hoz2WbaeQeOwBL9TP/t9mBSO",
-	"U683KhYYeTajc02soG0QBNzS4qiyg+ZQvmbzOIO4ZnPLu/zpr9eX7ZdWHkORiL+kXp2/eUn+fPTiT8Ql",
-	"N5OUGcoBWtVt4O/xRGHIR258lkGsLHKeuohIR9gcN1k8A8FnEy/K8U/n7ywfsuLBMqdrLkCld5s9JbQv",
-	"c3PSz6i4DqQDLIFoizocbm40yPHDDGRcYbGLmtMoeFx1uW/hgkjBQuFeAqo5JySdi1ToQ9K2A54KPnjq",
-	"jCzPLvaSrlDDweGz58ek/erDBfn08dXZ5Wui+UiwFG/SXF68++teQsbGTPHqCV4o6uc8M6Bbd4U1RDNq",
-	"mIZo8CCTeTrMrJRsvyz+/0SDInlztNchr61WMqYafPByJrqi5/G2d0o0Y+QVrtzzvoSc4yrLH94aMy1E",
-	"PRVpV5Rz+d9RcfEKvoNGK2m5LVv0N2ZqtcTi1aja//ec5SzCC38tfq+eiUuJsmIah8Ry2hdwwX0rdvjn",
-	"IG7uKaw6HLKB4TfsyrspF9OjqHHxfDspmUoujFXwiZAzCMW8+3hzdArcEZGf+5iN11EaZU5U1nG85TqO",
-	"774O76RZerAqreoOaVQNI7BudqthDzlewYkHcwUzE6qvnS2OFx+fHwa3IA9qVtEkJNpwFcfRVTw7/GHd",
-	"Mrz6dRU1qD6PGdzKoqJM0/FvlFf7TlETLn43mmVDvNx2A9FZkytRlxCwJocsGtV0gmaVsEKCdWlS92Dy",
-	"1mfyoIFTqzTPqBJe1WwkZj/jC8syNqZ7lilylbQ4F3lcjjeW2FqD5bGo5HH1pePISxFPEmDUErdbYjvF",
-	"gQag2izyiEe9Vfwqno3yCsMlwOp8UPyJhozTJS/igzuTVzHBVfest4tORdle8WLroAP/qkC4nxARTLkQ",
-	"Wgt4WrEG4Kzbs9lmobCVQDg5edD9ByG82P6Rp2/B4ddwMT/s1N/XZmKg5lPME1ni40sO63XO87WMfjUu",
-	"1zi8D1+8WKfgRzlkPRu5D6PXKYuPFUnD6beJpf2Ow2VRxrRrJrQT9W7XnOV+eMkZEWwW4ybdVrflMpW1",
-	"u2z6+2YedfSk2A1ns2XesGzObWF5rX3lwdTI9fpZMfWXdcDZLhD6XcP5ruHcQcOpkff1yFp3d8aT70of",
-	"aHj7Jkjoav7OolAPkj5jS3YRiIjnSU76XMRcX4X/2Q/BGyHeE+mDoVFrfBt/VhmHXO1ECF2kY7g6Ub5J",
-	"2pcX7/7qkjiSMt69d0q4aepKgKMv8qEXfbTa1yWihUPLhexSYsZK5qOxzyRZBNA2XqYVNRu2jpXV7A3R",
-	"Wm+1n60jYVu6VGJR5wJhc5Who9z5yD+dv4dMbcTcBDDI/uad3fbh2JhpESgeSuXqCHko606NZ+dqMo+7",
-	"PcvVFIM2ICCva1xxfRX3LoTfrwxtPMvGQcgFCsVjiKw1KblKBUZLieEBpW3mq3Fo1NBZs3TrqAobMqCC",
-	"9H05pf4cYhlFioBUcEELcw26ovidfeUarNo+3nXXY6nMmIpUk16usl5CeouA6SVd0fOg6UH8vFeCp0fa",
-	"szEfjMmMCyJvPKejE4gIasIrwZW9Dvm5iqFQFo2UI6K5HrXc3sHkhCyz/ba/bgHg3Kvl+EEWybKDoMwL",
-	"kDPhGDTeFQk4tkVdF9FJisJ2rizaMIhGdcjFZs6Fo4M/H6+zP5ethS3rnmzDme/CP2O8sDhOcDwaM23r",
-	"vYAdJsDi3B0neK5Pnj5N56KTCt3BhJAgyrjorjw4+uFess2NmdrV365hpcu4GfDURti5np1G56jy1QYz",
-	"xSvYFAixgpXdh8PIK3mP5TFy82/jMgoZ02bMBT0G5Yh1rgJkBQ9G/Hcn5J0SWjNSiaB53eFfBPtfVfwi",
-	"mjAIVPKkFL4JXNL728XPH3yRz9lYaicPUzZlIiXSikX/bu9k03wDqaLpBuSTq5IKU8E1QSihCqmZlfvJ",
-	"YAx0xdHhYeJTTSBVk+pSFne6+cHB88E1m8N/WK9DMIm9KA/aZ5n9/JgpdtIVtEz0LMKhkAcqRRBJTwit",
-	"Ck8VyEurLVTz8cJU1FPSl9aEUWzJTe8yLfz115A0HeUCnrbWCo2q7le8vIRejt4iCGXy6TJLBOtkUJ93",
-	"ahV7vM8LWbJYpY66QrlYCJi0gQpZAiG5hEylMnDGVMzxAj5eNPL5kX6ndpsOMHave5CEXqYt2HPEeky5",
-	"alR1YoHNBjuLcldDDXtpleVIYmnbowTWJNojU8qVtrqpq4Uwh7QmtpzY5Wspra7DEX/sCjJFn/G0kqsV",
-	"en9dmafoQ6hxWvN0yWCBXKuyalRYK6r4TqRsVB10Y96ctEgAqk0OmpN/yD7AGkCclMr7bCytesUtjc03",
-	"BH1ZzOq+T2Y1/F3lrfhN8LLa1vrjeYhqXtVaSZHjWg6VrL/I7nw6IFl6MKYHNyFUzkgb77bX3V0vr6wT",
-	"wycVnbBS8dTQrAHEcFx40xtXHNu/zFKmzVWasys6Yleu9G88qRBEi10vlIKx2JnmjMwoh0tNBYMYg5nL",
-	"BLFP22U5LJLRUcnrqmUjZd7PVtxlwdrEwXodUqxe89moKHqLr4VMjFt265ZupLXbNRNmiRUL3KDecrnI",
-	"TiMIBiS+XrsLePUWCOAmWT73iJO6vG8fVL7BFPEVMK9FoChvLErvxJyyUIp8Sf5oA64Q8JRyo4uQ3gmx",
-	"bBvoaoxH2BWaiXQvIW6dpI0JlHsJKdhFQjw/h/rvigrNmTC+PFHSFfY594mufTq4lsPhXuJraLcpmTI1",
-	"ofaUXK2kU8QPoGvqSs93BfyBtRT3EuI4EzoTiysa+D5LCe3nmp2SKbV64F41RfUehFNpVAR3vIJyiYrR",
-	"1Jsu0dc+aabuJ9d01zfffp83y2K0YWG8Vc5Y43ubB3e5uDmlxjBlKfV//nK2/z/o/j8P9v/8pfxv5+q/",
-	"7X/57SA5fn777637uudpYXIf/gzA38dyZtjJt/FkbH+uMS/E7g56CQA+8h8JGaYVPgRefF/JC24mQXT6",
-	"qk81K/489n8WpS/CV4q6E+GP8PeEf2Wpf7cMNF9NqK7jlusKrqFqjruzih5cAgEFArwldyutBsBJGlVY",
-	"+8z6Yymv773I2rJPh934ZkbNcj5wYbUFKjeTBtUKgctngvULcVDVWldswKzMrK1U3qx4FvN1+RZVFwzc",
-	"VOZHcVy5MMoNgcqArK6OMRZDAvvxytPG8jbfXl5+9FeLnHIbzny6qL0O6ISBItNpVEP13spO1gac0cu0",
-	"OjYvpCVP7JeBXjJ3/6j93/dfvRL6R/C/7F/wkaAmV2zv1IXzsehCs/j8vQWMUXldXvPHny8uo2e9ImKK",
-	"odAARgXVhfZck8qTS+hUQePN4qSOkh+8KFPJYKoQfg1GGzxdrJ6zFSeacPEO33u2wJaSVi74rzlzj+/q",
-	"xK8vbvL2p7OXcEXTEbH2uEywNU2DxGfySfhrebUVhZb0hR8aqQsxND8TRQTw0/n7ojJmcd/ESj6vtUQj",
-	"fZvUAgnIYQVCFoW+I1fFKJnhIB+XNzJL3U3NwhHQiRh2XeEtu+C22bKRR6o2XvFFZ4B1xWprL/g21972",
-	"Cz5jn4Gd1xXtwuZzTZuGWIc0sGalIn1m/+Nm30OfdAccP2AlW/O4ofvpFOrrQA8+NuVapiwhjoq7AnwF",
-	"UIVnwVJdAGlpqhYgCX8qtue0ts6ii6qkInfW92EJeFXpsYwBN/+9F5a6o2L2yOwQQ69OeLd/CApMW7ye",
-	"SJDv95O4XRcbXcea6k9ynklaYyVAwLEv0zmmUoUKwrITv7YTD9xinU6Z02Ma9g0IWqhEi9eiG9Srq5jq",
-	"5X8FbIqscH3zlbogQsM+Ko0NApmbgWzsoon01/DrLT8VI1cWFy9nJCQgsPicqOkYpuMVUOBTtQWVXGgH",
-	"iq2T9l9fX5KnSNJ7pM/GXKSEm1Ny4OSPn6QBoMau+vYiO2ty7/B1tdgN1OKdUQ2ljw1LiebxKmyNz7G2",
-	"SG3sLGrL2IOw9xSSYLUeqwgxK8NABofQ3eu0ajvZ3BOgCo3hsUClyyTt1dvZOHt45b59GmSTjddaQGtj",
-	"FUiTrjNH2WejoC+H88WZluBYIZAvmTbnRXeiaOSW1ZCudy6UCt7h169xgzPNsQ3r1aSmMMkKDwNH2hPS",
-	"hNEMV6ML0xGeQJe2VCPSOxcBVPIyGuMoVKXEsK+OZY3nUBoBOz4M6ITtLforZjSerzwtpV4DNcPLyOKy",
-	"/ArvhofmEx06Ou7m1FhAoDCAUjWPvWUcnlO52ShmajbIFTfzC0gECRpiFh0i+9CQ8o2nsb99vmwtZRIv",
-	"1Sb8+PPFJXlKczN+ClEDe174p+s9TdpvLw5fHCfk2Qsy4SI3TANnw4QUi3bYB7NYM5Q1sYI6aF65ZN6V",
-	"aT/tHvS7vvrP//3/entFWXMIiuHaYJhOCLYcVlDjUmG/4QbrgAs3YihX6E12LXJISm/PCUHTo+2zcqDG",
-	"Hdbat1TAlS/zATVs3CUEqGGDHU5TpvgNSxHC1F+jL97x/EuTdnFv8NWHi65w6a5MpFhyZC9x01VTYoDU",
-	"nKhJCE0nHKpOQvAWnp19fNcVCLdOV3QFOjXKLs7s64BNDektHr7L8A5+dkjQg3bNmtCuQDDj4Z0QxrFM",
-	"BiaT72ew7ZoKmNb0/dvnyz0shNkVNTjQIedlh+liDBaxh5KsA5pl5WZcHkRX9L7ul53T8XXIiuhZlOmd",
-	"IsaEjavxkzTTEj/ZgxG9rii/fRrOM6HqmqWk54p19kh7QgUdWVu4An38+B6ArCuo3fyIpfvY51vBgVgL",
-	"Uzv3Cun91kVjqts6Ib90Op0vCemGBp79HVni/7Ic6LZ3Ct6Prqi277dcCpL4/A9D1x7HjsIe9+SST5g2",
-	"dDJFv+H5m5fk+fPnf+4KLsiny5cdAmWu8GGvrpVwj7R9Fa69U+LyN7kUXYGFtdBHU7b5tcLD9wB2jQew",
-	"LlarpDmHxmcf37WS1g1TGon0GdxJtHr4lAk65a2T1vPOQec5cEszBjYYIDDIVKeILl4VsrC2B1RFzzb2",
-	"bA6YG1YJZEY7FQu5IDbp74q2ZSvW0EvIBZ2wC27YXy6M4gOTkI/UjP/ylE7505tnsKi9DnlTbYltAdsV",
-	"yhJxxiccunpYmZhBcoAvtAglMrHApiuwAlArcPFdCq1j7IZR4jBtfpTpqlbQm7WArlT3va3KNWffKqan",
-	"UriWB4cHB/c2d9gDOtKC+j1QE+Fiobf2BTP7L+GQ6uQ9HiQeOx5np5Vs2H/7CDcaW38BkKc/0rSAnX3l",
-	"2fpXKk3L7UuHf17/0mLLd4CV83uve7ds8l2qFq2TX74kLZ1PJtTa8xbUlnTd3cHS+xpWcLXEDIncv0AR",
-	"29YX+8GCImVuQpJcQmD73FKyaxSla8vEl0OenuNBurO+/bKEikdNEIBb9nsjLUMHnj1mDifIILMSLt0A",
-	"vV7aN2Ls4veLX9vhSYEZrx3InCj0kYXq7pdQI2kti+jWCWYFlWjjPlLPypcPU0lIPyNWtQFVJ9esQ87c",
-	"U8h5z7DrHhXk2QHRXUFHEiLpA6sJsRT90BOpGJmNecbcjTrcndVqrK0zk8TQviZ6TO2RYbq6wxqrSpSL",
-	"GkFwce/UF08GHQEXgmvKqGEKS4JbDRIRUQqWOKzUbiPFVbJgPTFh4Ijioqgjfs80tTP2jh7aUESfhsQ5",
-	"lplVQ2FQBQc2lAZL7/+LUmwNZ79UNGURknVuv8UjiDP5MhQwYjH2zrV57QPKC+hoNbXWrzlTc++NOQnr",
-	"FRUA36gsxm0S/3Clh+r9frpSe+4O316yj9lXOjBY/bXdW2h229tz/RWxHZzLQQVvZCqNNaZ86KsHlnps",
-	"4a7RbLnkxQBLmJ1F9//55RdMyrrqfPkv0WysxT1YFRnd+5pQuOnjon5jriH0V7cy8OPFobmyC9mqBbiy",
-	"62vnzoXh2VZzr+Gv762u32ow8CVG9B6UA5f9gKP81xqKVuIg7Dqtb0crCeIbieVhTBtsLRvwL8e01usi",
-	"xXWNWub21uWyL/C2Kjw/UmW8evTm768+JGRANdvnQjOhueE3tcj4ax19Hr54HsXB2EeCixmLUiy4Gxml",
-	"HfSBgesLyilbYYicB1OQSBtvFWNQH0snB0Uj3b2UWjJ3DfhWL+tbIquiGdVKqgKofktEZbfkcKE/BxQO",
-	"qAmJZDUxJSvU+ErfJauPl53MwAXfwyc9THqFpCPyGl2OMzon3HQF10WaEijxRagCXU/FF4AGYTDu13WD",
-	"gMynrgDHIkX3kBpJcchTMqZ6HNO1MTftrY/93L/3JehK2Mj38uwBZk5jaOwenVbOJWiWNWaK7RS3jw6e",
-	"r3/pjVR9nqZM4BsNHCsvpRhmHON2R4eHTdY1VdLqy5bbvhbGqtx3J72zNHXRg8Ykh1drSgH29Dee3rrY",
-	"IsOEyioyv4LfC2Re50jB4env/pCP1r/xQZo3MhfpVlhxx5NFMLrDRRnr6seXF+M2OvAkrqb8lZn40d6v",
-	"2IvxikunCuwYVTY8+Due4zmjG5NoIRU38tC8S0F7mfp8viqwoUOJJhkbGujyrA2du/5GcwLlhy5zvD1C",
-	"3X1HIiHUK4dDotg+Biy908mllTitFQ9xUQh+Asn9wEIQsxd3HH9YhdDOAn8MxP798cBHlIwvMS/6PoTj",
-	"Uxr27t6OKPNowHGa0QHThGYZMWPFmC/F0qZkwrV2ydSQbwKZJhhF4AYjkHClWHdFeT8anUJOT3UVQ574",
-	"jjtkJvMsjamrFygDyhblD0ev5Ry/I5rFbEJ/qxtcm36Z/3Ik/HgUie1o2UKuCwOjcUxFekcixcsP21No",
-	"NAB5Dh99aAXJNXCKYOdbOSMTKoqKN5bGZ0yxonHTvxZ23lnX2tdMpLU6yh0xrLwycCcMq57wX507w4es",
-	"nKMjFxCOtFyfa6ziie4I5bJUuMHG0+QSK4rAUG3kFBIvr0GRM0Vv6gWshmBo0An74fh9ta/1rWP6D8jj",
-	"ffP3OKcvIZx8c16JXdMSKCchx6644rahJczbrjNDf2IPyWN/YrUaO80yUJNcih7mTsoZ9EnMzZgJY6cs",
-	"uO3uHayfx9hsCVdKuN48bwKyDCrRipqGdt0W0ghELbstMpRqYm1ApvQJFlilg3FxkzDxjX6hUiG2h640",
-	"IwbHhWVIXr9KoAX0QvdjrIDEUm4S/AaM2aBLtFWT0anbFWV1wKBHNLBJLF02oIZmcpQDZ7VcE/IeY+lz",
-	"XJuPDm4PiJlBR9kIhmJiLh5f4biWCm5xhodjf590HjOuBi0397kIAIxtSV0T6AKSHnX9L+uxN6hcVRtr",
-	"Oy/cYo+ZSfAw4X5fxR5oyCVUOycNYAS0G3SVEGtCadhGrhlGlrWxImvZYbjyW4rtBS2yVkb3HCp/c/E9",
-	"f4dhOcLnibNpjC8WKjv396MeQg+tNEHccbjM9zurjZR9D4bdczDMmX2Fgwx8OpDjQSqFBJuib6C/uqFW",
-	"mSr6XUWRuuj59OBYvdBdasdOtWr7rwiSL/ZJBhckdkt2zZJ3i/+P6I+Wk2lu0J4q2ogFTjA5hE7CQtMb",
-	"lpLivuhmTDZE0mZh3QBF/6CB3fuK03oM927ksgQt5pttznLqI7Z1p3awA7l1WVDzHyFuW3uqhUq9sRq0",
-	"w6DuKel5C/kEipb0iqolYVvyTlecFYWEhnCDp7iBai3r0o7WRKGPVQdc/TSsNTskrm+dfRECK2WBQ4Jv",
-	"cuMvdRdRAPe+jpnhGEfehSx9jFjyakLz0eRHIbjv8eRYPHlj0RxRICGcUK3Cv8av8SpUXTdjIb8rM9m3",
-	"F1hvKJfg+ZeWM6U4fbKsM9TmqD+gsFnC0wcMrD68HvM9tHq/odWwUw+7YSLw5vs6FTSz2DfHi3jb8Ulf",
-	"/WIlY7zwg75phhi2SlvJDz1MvjnPYVHKpD8nrpKmR4ninO/iO/Qd4h5GNax25dyx97Bofvfdfbgj96Eg",
-	"Yb0dj7uboGyEjTX0xYSI/D3LfrdZ9t7aLfLrSa4rbuKm517vtKk93oNd8IugX+0fwW+zBeE+koOm6G1M",
-	"lM8HxpJ5eO2syKSAlF7IYMCki6Lhc9mjud2sSXNS6dC8V3h+BDShhHQLzDULuis691FXhP6jML/idSTn",
-	"zhMV924jdPx0xUIz6rDZPS6m3g+0E2n/KJ6gNcTrXUGPQ8TffUExX9Bd1QPXDHRUV5e/qKVZlP3SRR9Q",
-	"bCnCTVIUccMnBD7bFVxoo/IBFKY7Ia9efbj48fzn/3h9fvXx04/v3728grL5rrYmB3JMiDRjpmZcM7hz",
-	"gFXjMePILwDazLA+odMp1ADNJE19GUOOj/tMGzLKmdZ7MTIGSWg3/qCkZCeoC14AmPaHdMDFqGyN/XjJ",
-	"fdQUhyoY1P8p+sVw7XAgRDGMPKyPBOqi/WetSuKDGA93EjhDzVEU+O2KVhpCySijomBvuz8ObHBY3MNP",
-	"isQXKxCjCQSNzwOrPq70aVzikG/ao3Hmqrqud2m4GpttbCWCdUzxBtTeN+flCMqQYmUUNfcJxQGuOBTY",
-	"vhxCUJpuRUUDGNU7xeR2q2xdvD3bP3xxDIweFMtOTc2CS1fM6SGUK48Yj+NLqc6+pngBAvAbrF3wiEoR",
-	"AI/QsHKz10yq9W2b04MrZxeyz4a+lBKP13lSzrG03nd//4IZbaFSOc0tjq3eGVJzPvcvhepUD1fbF0WP",
-	"ZZEgePb+AL6R4EifaDJhhqbU0C2E1HaxRcsBVitBn2DEN60DFd1iV+o/vib4N6fsVAvKB6iDh3uXaM4n",
-	"FBAPoX8EbY13rHtg098/TBDnfgIxFSRrjGMVlQGGRjSG6il8kNAXa0CFaxXjTBGr+Lnpl9VlVDMKbP0e",
-	"r9lpvKY4mDIz03jTeUM8qddR4od78OBcwaonBd79AdSR7Qj9IcI1WFq6uFRa5Lm6tT3R4Pt0qKPrSh49",
-	"sAh7lODEKlz1kYnHwdl/OR53ztz15oLHSXDqA5eLNFXYQB66zoCr1e/PftA3rYGHjVpXKuEeJlU3JBY5",
-	"+Ab9kMV2lrOtitPfzv14VvQw5hr6Fyd2DiqwORp0hILWndAxq9puLcFWx3g/31Xchhb0fTtBn9nvnYRd",
-	"P6FsQKQdsusQt5d0xYxq32CYrOpuDAWJiw6/pOxf3BUbNDCmIq3UYpzZxUCF4q5oL3YohgZV2HGFDKhS",
-	"c9KrtIqH8to9XDVAw+6nOsTnSfdImwrCU5xVGzp36QHAIgZKanAFK870HpROSMoeiP64xpA64Mue9OJd",
-	"60+6Qo/p4Yvjv3Tzg4PngzH7Cm3B9y/enh2+OPYhfdCUr9ncN2ArO93Da6zXIWdiTg6/fvWdqwkaiaeE",
-	"irkZW6iyDGrrEsVSrtjAeMobyiyTM5bCiRXdALvCTsSxK4fzfCvu5+/TwbUcDhPyQ9lAySoTWdYhH8Im",
-	"+F0BnfsBh6ZUGQxZmrIBLQcsDLO+tIUlH4xdq/MZ5aYrnEtzUl/21/d1fhgNoNr9fsd2bNGy+ns+4q6u",
-	"M88KbGrMxoMUAz+2odc8RN3v10HvlFDomW/BJcOO2xobaadQJF+zitXT9Hjr7dbaUzzYBSO4LCXPHyHR",
-	"cAv6fLREQyzIXmleX8rvDnnFLQPDEsAefVMlp3o9/pI5q60AvBN5+ChG8Roq8Hbx41DD94y9WMbePYrT",
-	"p4bp+64Gaa0oq6z3wh7+PeLaPlv9NFTs23ADi5IUCBfbw1lTQvORYCnJOERw5xXSTUCP1UVo3inpbWrI",
-	"xFo3VsuG8sJdoa2xMRtDozrf87uwnk5I0Nh7IFPmTCRIRyaKUS1F0hVOdQ7KgGCD8pmSxhevzM1ATiBL",
-	"GDrtBjt8oklGtekKp9vDRfXiG2ASDaiwTKjPMGeOpZjjwrOMUHJ4cOA2mIAg7opesAFoTtOLKfKXTO9Q",
-	"igYN36MlVPAAKuArmhIucubv6thCzWFASktFFTARIWfb8IBqw7yF/uq/fLlNfguamv/yxRK6NSY9a8hV",
-	"1jppuf6/wAbcCn7zNdKgnKP9TLWenA5/w3qbwQ/+ZmXwk2tiFfyCbsLgBxcwCSdzyZrlL75EX/BTAavb",
-	"L7f/PwAA//8=",
+	"7H1rcxs5tthfQXhvlcmkRcmyrJ2laqui8WPtvR7bK8nlmzt0RJANklg1AU4DLYo7cVW+5ockP+z+khTO",
+	"AdBoEs2XXuMZl79Y7G48Ds4L5/lrYyAnUymY0KrR+bUxpTmdMM1y+OtFkSuZm/+lTA1yPtVcikancTFm",
+	"pCfYjb4cwBs9IodEjxmZ5uyay0KRKR2xdiNpcPP6LwXL542kIeiENToN/KaRNNRgzCbUDD+hN++YGOlx",
+	"o/P04PAoaUy48D8kDT2fmg+VzrkYNb5+TRpvU/MZjD6lelwOztNG0sjZLwXPWdro6Lxg4URDmU+oNu8J",
+	"fXzUgIn4pJiE03Ch2YjlMM87PuF6GQBvNZsoMmX5yo1m8HE4fcqGtMh0o/P8IDGbxqmfHxysXcgZG+ZM",
+	"jV9IecWZ3/sA//QzpqlQ/Vxesfwyxw/qwHz4/HgZrl8N6NRUCsXg/H+k6Rn7pWAKQDCQQjMB/6XTacYH",
+	"1EBjf5rLfsYm/+0fyoDm12C6f83ZsNFp/Mt+iWP7+FTtf8SvcNJl7MpxWpJKpoiQmkyoHowBx04/viXB",
+	"B6Q5oZk5VpaSv51/eJ+QWS7FiJi9JaQQV0LOBBlylqUJ6dOUeBRvtRtfk8YLKYYZHzz4DgdjKkaMDOz0",
+	"isy4HpPZmGrCFVFa5iwlTUo0vWKCmPNNCBVE9v/BBpoozbOMcEEKxXAfr2Xe52nKxINvJGcpE5rTTJFU",
+	"wmHRLJMzosdcETllOcVzoiRnNN1TAzllREuzLSkIJbOca1a+CNs0h4yvzMYsZ4QSxZQyw3BFBGMpS3Hb",
+	"76V+LQuRPuSu30uiisHYngUsw739gKs4FXMi9ZjlhOW5zEnz6OB5Qo6ePkuIYSjk+cEzAzwBRJNSTftU",
+	"MQO+QuSMDsa0n1nUuZDyJyrmltTVgyKQlGRCxZwMKc9YSqjWbDLV6oTkTOdzQoea5bCDEb82dFBM+iw3",
+	"4kaxgRSpMrx3zGhqJdaZ+Wrv1Hxl/qwXBEss1qztk6CFHsuc/5M9NEJd04ynIS0tbOzz5897p4Uem6cD",
+	"qtlGuysZO2xumssBU8oc/CuhuZ4/5B4/syzbQz6dkH6hCTV7Lhjp54xeKUJJXmTMKRKpnFAuTkgPcFv1",
+	"gAEqYvAWeXkbpKKd1yzrdGD2dmF4BigyuWEomqMgo/DwUrunC/BJGuxmynOmLrlYFvbniGmkEJpnsDoc",
+	"zjIo+6k5r0WkShrwyiX+/muDCSPgf278yGjO8saXmGZTHurP1WVXBqusuBwHOZKZ+HTKa2AxyBnVLL2k",
+	"uqIQpVSzPc0nrJHUg2fFN6LIMoNZDhmXxuBpVAFbhllGlb4s1Oolrp0ONaLIUU9zNuQ3caUWIPxEkSHP",
+	"lTYiOqcDowwnREuSs4EcCW6YqG7HoASSbR2JwKmcw5tfk0ahWH65MWTM225fy4uXM8HyyMIWkAo0ZDdv",
+	"MKYFmduGB1Tl9BdOJwmxaRUavoDXgBTTlJtF0+xjgJZDmimWLGBqFesW2ImTbEiESsupIjOZX3ExOiGC",
+	"XbMcpR/tKybgvDZDdQffypXkYM2NZIezXziVCuzXQxIwhmbZh2Gj8/PqST0n+JossgLPD2so4YSosdGe",
+	"pcjmRIoBW49dOOTyBr4EW3jH8UJRXQw3d6rKfzbclZuK5jmdwxGWN1MzzBpWsUgeMHt1kNh5vGQZvzbX",
+	"vWVhk6Y5UyrKfJx+E1NBkp1Y85BOeDYPpMtRcvwlxjyGXHA1viVX3ZhVAfjsbrfaT86oVTmctCym5gPD",
+	"a6QY8hHc79VcDMytezKVuWFDac6HOiJQzbsDmaeb89icKbihx4iimCqdMzp5oggVamYUUcNl5sCI/iH7",
+	"hImUpXHZoC3/c7uaMpGaZ0kjL4TA/6WIU8zwZVSIG0mjn8nBFfxPFVOWK3P3McCgYsAy80ps1wizbTAp",
+	"JiVK2Hk8Szx6+6Nymwuwe/n8PWArWF5ZaBVFV9HcXTAQT7+PxUBeXVu1e1FV1TGT2+exJClPCdcd0gWh",
+	"Td6f/vSq20hIF5ku/E2a//L2ZUL88xa+kMvC3KNe//3le/wh5WpK9WDM8m4jiq/bkKy5XNaL9grMyu2P",
+	"pdJ1VFkD8IBKNybnK462AXZDJ9MMThnxt40GmDS2oYm5JY3i6uNqfrJ+5Yrl13zAdh0gRqZAO7DREqxV",
+	"4g0mTSyGlbu0B1iLo3dBbYjsj0Vqr4F3nWuqC7VSXi+zfPsQOLxj/0YrKrKUjGUGzH6t1Fwt9T3Xv9x+",
+	"JUYbJ3RwJeQsY+mIbbYe0OE3EM6bDaQKvKbeZqCA4laKXdwvyt4m1+6mlnHBEkI1mUilyeHBQeXuFloo",
+	"czaR1yxtGcmtwdBsZBiRQ0LBBlXkLMoPN9Vn1u7UKwKryOV8Lgbn8OIiyntR66XwMvpUBPHiWS8fWkxY",
+	"u/OIUhNnWfoqz5Fiq7QEtpn4KVoTPFWEklRqzVIypXpMuNASjqIv03lizoWWNnqw+7S349ELEMMlrd7S",
+	"GxljcTtZSoQ5/QgITknKwfRm+IbSTxRB1UcRmhs0HJo7dbDTvpQZo3C/Gf6SRm5p7+SM5QOqWAKuA1lo",
+	"vA/nlGdcjAyMo4DbWHTy6fVRVXQeHjxrH7SfPn3W/tNGl4Xp9dGlFbO3u3WYgQLILoMI3thA6d1kquPF",
+	"TR887aT9HzqdTTd9fFebPl676ePLVeaslGVsRIHS4C3keKgL5sxcnRDlIpv90586Tzud/VU6ycJS7wL6",
+	"yJoYE7cz/UnN1CrlbSALVL0j6pmmWUQMvZCTaaFZmoB/SzGtzQo6AFBDzmRM0U/ZZ0wQswMylDnJpBiB",
+	"/4KiscroYSx/oghMswfeja4w+yLNly/fn/949uHfXp1dnl+cvnt1efr64tVZQqzPmBwekXGrQ4zQAymI",
+	"8CZcEZmlMAzOQjUwUa6tFUwxoYkUjFCRkhlVxLI1tzg6ksR/2u6Kt1o5XYMpMqFz0mfEcBc5JGbGdldE",
+	"udTdXDmB15VsdIH2F6jC8ihLtVWCWOYJywxpGXOX6XcBKR2GOCxbwKn6222d2Dl1oN7SOOq4c2CnPD5a",
+	"RxxJ42ZP0infG8iUjZjYYzc6p3uajmBMcEKBetKQEw7qwDzBG4WZ7WvAHx9s2mM/bcDq7n12nMrN/7Xm",
+	"7Hazaocagg0HqSw7IvkrgRtrwmM2364Z/RIMz18Dcb8A23tAoIosXwuDGoy7Fwzbdl31KHnXKBhItWCm",
+	"o4ODg9gdgw1yVmvDBLGBr5yQERMsB3HQ/M//83/J08MfSJ9r1Vp0niyGDgUY+MPybiGk44PI5gi+JZXc",
+	"oPWXlUS1hYMDlPevyfqXzhEs4Iswf9+FYcNO/jh2DTP5R6oH491Z0EPznBK/l7nPBtruyjc2ppA6fn7u",
+	"6aYKry3oab3DzJCnLqab4/cZKOzn8NHXL9FoOVTpYVzSpIr89dUF2Tf8Te3/ytOv+/CkhSFmEJaFyyVD",
+	"npkLKRftZUMD7tmt9stKkAVRglugYR1Yz5murJILpRlNjQJq2ZW530rB7oQxLW3rnRxxsduOplSpmczT",
+	"7WNaq879BWGyLho2PLfAn+9XEzu8n1jEElro8eWE6bGMGTBENe5lmMsJyQys0GgTBO3BndL6uWzcngtf",
+	"iXqrdjG0bBdOAuu8nd1u++AOjNfhNfYwD60nivDUytvyAMzFzgNzk9iQra9fVZTbMGjEola9D68K7qSC",
+	"U6viGz7mTMWYwSmZ5vKap3BtzhlN53sTmuJVmg9Ym/TsBcytrpf4nxwB9LrCXH57pSG4B1a3qZlT6DJM",
+	"0k1FCnP3NRdiDFLrQGBuV4wkU4QLjEPDSZ4o4maGG7abM4G/eHnv5wP2RHVFuQa8SC+ZHO3T9aF2Bl5g",
+	"iwUnghyoyyLP4rgWgDCVg2LChIYwv6h4YimPM2XDdq3/QbGcTAqliVlZxjQjfTaUOSOKXhvm3GTtUTuI",
+	"5DOAoOTT2bvWCQHxX8JcuYHNibjhIKR+E/0LwWAXF1PEwG9toVvvVHFvVbFgWvQzrsYY3OeXsybOYnEB",
+	"Mfo/B/MRYMins3d7ig5ZQgBkY9YWLG64jUd+nRuFA5FNFaMRU0aXp6qKdvVm9Hpb2TSXWg7kBoho3yvt",
+	"a6EY3AKHFwh5y68dHq31rSBQHD7HWZ2ToG5vwfCWQALMKm1BngrrOdxr5yGpEv6YZdPoMWS0z7L1DBpf",
+	"S3Cc+tnv4spjOfX6S88CI89mdK6IEbQbOCl3vBFV2cHmUL5i8ziDuGJzw7vc6a8PgDMjrTwGnyiwpF6d",
+	"vX5B/nz0/E/EBl+TlGnKAVrVbeDv8UBmiJfe+CwDX17kPJX3mEfYHNdZPELCRTsvyvFPZ28NHzLiwTCn",
+	"Ky5ApbebPSG0Lwvd6WdUXAXSAZZAlEEdDpklG8QgYoQ0rtDvouY0PI+rLvcNJLB4Fgp5E6jmdEg6F6lQ",
+	"h6RpXtgXfLBvL4GOXbSSrsiHg8Onz45J8+X7c/Lp48vTi1dE8ZFgKV7DLs7f/rWVkLHWU0yNwYSnfsEz",
+	"Dbp1V5iLckY1U+CtHmSySIeZkZLNF/7/TxQoktdHrTZ5ZbSSMVXgI5Az0RU9h7e9E6IYIy9x5Y73JeQM",
+	"V1n+8EbrqRf1VKRdUc7lfkfFxSn4FhqNpGG3bNBf66nREv2nUbX/7wUrWIQX/uJ/r56JDdkyYhpficXc",
+	"L+CCHSt2+Gcgbu7I7TscsoHm1+zSmVEXw7eotvEGZlIylVxoo+ATIWfgKnr78froBLgjIj93PiWno2wU",
+	"2VFZx/GO6zi+/TqcEWnpwaqwr1uEeW3oIbazGw17yDFFKO5sFkxPqLqyd3FMzHx2GGRpHtSsYhOX7Yar",
+	"OI6u4unhD+uW4dSvy+iF6vOYQdYYFWUYkfuiTD08QU3Y/64Vy4aYfHcN3mNd5KIuYGFNjFvU62oFzUpD",
+	"GOCsDeO6gytvfaQRXnBqleYZzYVTNTcSs5/xg2UZG9M9yxC+Stie9Ywu+0NLbK3B8pjX9Lj60XHko4gl",
+	"CTBqidstsR1/oAGotvOM4lHv5F+LR8u8RHcOsDrntH+iICJ2yYp478buVUxwVR74bt6zKNvzHzYO2vCv",
+	"CoS7cWHBlAuuv4Cn+TUAZ92dzW7mqlsJhE7nXvcfuBhj+0eevgOHX8PF3GsnLp+ciUE+n2IcyxIfXzJY",
+	"rzOer2X0q3G5xuB9+Pz5OgU/yiHr2chdXHqtsvhYnj6cfhdf32/YnRdlTA/NhB5EvXtoznI3vOSUCDaL",
+	"cZNuo9uwkdTKJsP+tplHHT3l7Jqz2TJvWL7O7XDzWvvJvamR6/UzP/WXdcDZzRH6XcP5ruHcQsOpkff1",
+	"yFqX2+PId6UNNMwOCgLONv9mUagHQanRJQcBHbdVS8qh3mo2iekntU5BLBT1RJFPZ+/Q1in4dMo0ODTX",
+	"W1nNuM4rtmaXsLRlO1vGbQakNyWm9rekwQVN5+a+K6dMzCDHd5hz/c++vDH30aFiQjF4LNx/J/wql5qb",
+	"G20h+JCbK2fVFxPYpyxTitrHeprd6B7hqkMowaTjwhYxGvKMkaZbZ9s8TAiu1f5RDDj5C/kwZeJzbm6Y",
+	"+0wP9nGQ/TQVqpVgkSctIfoGHaMz1idmSaQJ2SrmJUoQgB/OCS6QNDHMR6I5WI1ZlpGBnEyoSBVpqnEr",
+	"DLuoLNHD0/1VDDik25q5GknDDWwU6nEUXgYiddZEaTQDzU7QVY5+3F8KCX5IkRKmBnTKUsCwGcVcaQQ/",
+	"FHJSUQuL9y5E6k3BvmBoM9Q1yxWXQoUYTLgyU1iXatcDgzxrPz0g++SofVOT9mrlYmyr8xIvCBfOUZ1U",
+	"TaUcsgA6vrhNudmuGFAhpCYDmudz0qQuugm8AbRMWINv7HrtJ5peQfWvrnj78frYO62psgkFtkjW8odT",
+	"mitGpGAtDNHpiorDGw+jwgfsh33IjBuMWUrkNcvbbu96zERXgDcG4E0nzMU44DafKMBJw6TCuK2xzFIu",
+	"RoR2RZWgIMZiBumUQ8ptTMR2dyjPM5zDxxK3xdryUGNcynqDI9xJTvpcxNwQ3hfoXsHsQecVcoEpUcvo",
+	"Lr6FMiZktUE3dFeNIc2u/JI0L87f/tWiXFLGHrVOHNZuYNYFMexzZxb9ZcrVsKPeuWDDJwyh5rIY+djD",
+	"RQDtYvFfUd9n57iFmr2hiqF22s/OUQk7mrdjwt4jbJFn6LS0/kpD8HLoMDcBDAJlwDoegXK1nvqgnaHM",
+	"bc05B+U4+y4Uu5zM4y6ocjX+pS0IyN37Lrm6jFt6w/Err248y9YBIQsUmljdaGmtSclVKjBaSiIKKG07",
+	"u7lFow0N50sZqlXYGGFgJAGW3uvPwa/sw7WMfKXKxn11hf+d3XAFFsY+ihc1lrkeg5LSK/Ksl5DeImB6",
+	"SVf0HGh6INp7JXh6pDkb88GYzLgAaVSKnis2N2ImdHS32uRDFUNBfJLyjWjcXS23tzDpkGW233SpeQDO",
+	"Vi3HDyL6ltWZMkZLzoRl0JhXGHBsg7rWu574Iqi2hOYwiAxok/PtDL1HB38+XmcLXLbc7FgjaxfOfBv+",
+	"GeOF/jjBCaT1tKlaATtMgMXZfFh4rjr7+0ZzToVqY3BeEPGx6Do6OPrhTjKTtJ6a1X9dw0qXcTPgqRth",
+	"53p2Gp2jylc3mCle7cwjxApWdhfGe6fkPZb13s6/i/k+ZEzbMRe03pZvrDPbIiu4N+K/PSE/KKFtRioR",
+	"NK87/PNg/6sKJUWDt4FKnpTCN4GE7r+df3jvCkLPxlJZeZiyKRMpkUYsum97nW1jv2QeDf0in2xFbZgK",
+	"Usqh3HZw97e1LOAy0BVHh4eJC/uDsHmqSlnc7hYHB88GV2wO/2G9NsGEIl9Kus8yM7y533a6gpZB9z40",
+	"BWLypQiimhJCq8IzD+Sl0RaqsdFhWsAJ6UtzhcnZksvURr25UgkhaVrKBTxtrBUaVd3Pf7yEXpbeIggV",
+	"NRzC7WRQnwNgFHs09ICBDyuaUltUHW0ApAlUyBIIj0jIVOZoaKFijsVaMCnVxaq7nZptWsCYvbYgIai0",
+	"i4DVw976N6pQtMBmg51Fuaummr0wynIkyL/pUAINHi0ypTxXRje1dXPmEGLKloNsXd291TWb4o9t8b7o",
+	"M55W4mZDT5wtCRh9CPWwa54uXVjADFJWGAzrCvpxIiUG66Abs6ynPhizNlBzTv4h+wBrAHFSKu+zsTTq",
+	"FTc0Nt8S9GXhw7s+mdXwt1Ua41VDysqM64/nPio/VuvqRY5r2W29vuiJtemAZOnBO2D8NCRLmlgHpa7O",
+	"SVnehGg+qeiElerYmmYbQAzfC6uC4Ipj+5dZypS+TAt2SUfs0paJjwd4g2gx64WyYQY704KRGeWQYOoZ",
+	"xBiuuUwQ87RZlk4kGR2VvK5aYlgW/WxFXiHWsQ/Wa5Fi9ZpPR75AOn4WMjFu2K1dupbm3q6Y0EusWOAG",
+	"1Y7LRXYaQTAg8fXaXcCrd0AAO8nyuUcchmVtlqBKGqbrrIB5LQJFeaMv0xYzykLbiiX5ozSYQsBSyrXy",
+	"4RUdYtg20NUYj7ArFBNpKyF2naSJweythHh2kRDHz6FXSE6FAvu/LWWXdIV5zl3SQZ8OruRw2Epcv4Um",
+	"JVOWT6hAl4qasfwE8QPomto2JV0Bf2Dd3VZCLGdCY6JPl8PvWUpov1DshEyp0QNb1XSBOxBO5aUiyLcN",
+	"3Ig5o6m7ukQ/+6RYfjdx/w+dhfzbzPKN0YaB8U7xuxvn0B/cJol+SrVmuaHU//nz6d5/0L1/Huz9+Uv5",
+	"3/blf9/78utBcvzs67827irn3sDkLuwZgL+PZcwwk+9iydj9XGNWiIc76CUAfC59xIu2mrTCh8CK76o+",
+	"QpYoRApd9qli/s9j96cvkxR+4msUhT/C3xN+w1L3bRn0czmhqo5brivOaV30sDuj6EFCHigQYC25XRlO",
+	"AE6yUTXOz6w/lvLqzgtyLtt02LVrfLdZ/B0urLaY8XbSoFpNdvlMsNYtvlS9redswIzMrO1qsVmhReZq",
+	"uC6HOujF+VEcV5L3uSZQRZbV1bzHwnlwf7x0tLG8zTcXFx9dmqdVbsOZTxa11wGdMFBk2hvV276zEsW1",
+	"Dme0Mq32zQtpyBN7K6GVzOaCNv997+VLoX4E+8veOR8JqouctU6sOx8L4Gzmn78zhzEqr8tr/vjh/CJ6",
+	"1is8pugKDWDkqS68z21SpXgJnSpovJ2f1FLyvRfwKxlMFcKv4NIGTxcrre3EiSZcvMXvni6wJQiG+6Vg",
+	"9vFtjfj1hbDe/HT6AtLlLRErh8sE25htkIRCPgmXIl1bfW5JX/hhI3UhhuanwnsAP52981WUfe6fkXxO",
+	"a4l6+rapyxSQwwqE9E0hIoF2ECZoXnJ+eS2z1GbNe0NAO3Kx6wp3swsyf5cveaR6x/Mj2gtYV6y+7QVj",
+	"c+XufsEw5hnc87qi6e98tsHfEGtWB7dZmZM+M/+xs7fQJt0Gww/cks31eEPz0wnUYoN+rWzKlUxZQiwV",
+	"dwXYCqBi28JNdQGk5VXVgyT8yW/Pam3tRRNVSUX2rO/iJuBUpce6DNj577wI4S0Vs0dmh+h6tcK7+UPQ",
+	"jMDg9USCfL+bJJo63+g61lR/kvNM0ppbAjgc+zKdYyhVqCAsG/Fru7ZBRYHplFk9ZsMeM0G7rWihczSD",
+	"OnUVQ73cr4BNkRWub9RV50TYsOfWxhcCWeiB3NhEE+nF5NZbDhUjVxYXL6ckJCC48VlR09ZMxatRwVC1",
+	"xe2sawcac5AmlKNEkm6RPhtzkRKuT8iBlT9ukg0ANbadGhbZ2SY54K+qhcegbvuMKiiTr1lKFK+r2Lnh",
+	"OdYWNI+dRW3LExD2jkISTBAwihAzMgxkcAjdVrtR2/XsjgDlNYbHApUqg7RXb2fr6OGV+3ZhkJtsvPYG",
+	"tNZXgTRpuziVPZk8fVmc92dagmOFQL5gSp/5TnZRzy2rIV1nXCgVvMObm/iFM7VR/JeTmiJRKywMHGlP",
+	"SB16M2wugU9JmEHgdTOoBAVVFbVCPwrNU6LZjWVZ4zmUqcHuQAM6Ya1Fe8WMxuOVp6XU20DNcDLSFy5Z",
+	"Yd1w0HyiQkPH7YwaCwgUOlCq12N3Mw7PqdxsFDMVGxQ51/NzCAQJmif7bsJ9aF782tHY3z5fNJYiiZfq",
+	"xH78cH5B9mmhx/vgNTDnhX/mbJgzNSbNN+eHz48T8vQ5mXBRaKaAs2FAikE77Jns1wwlpoygDhodL13v",
+	"yrCfZi9Nhepf/uf//n+9lm+BAU4xXBu8phKC7elzyFvJsTf9BuuA5EcxlCv0JrMWOSSltadD8OrRdFE5",
+	"kAuDfVkMFfDcZfpAPTGbhAD1xLAbdspyfs1ShDB1JU38N45/KdL0Odwv3593hQ13ZSLF8k+txE5XDYkB",
+	"UrOiJiE0nXCoAAzOW3h2+vFtVyDc2l3RFWjUKDv+s5sBm2rSWzx8G+Ed/GyRoIcZYYR2BYIZD69DGMeS",
+	"RRhMvpfBtmuqEZur798+X/iMpxocaJMzRtM9PG7/DjY8gfLdA5pl5WZsHERX9G72YBQ02MHnEBXRMyjT",
+	"O0GMscMGQ9JMSRyyB2/0uqIc+yScZ0LzK5aSni2c3CPNCRV0BNlTIfRx8BaArCuo2fyIpXtcgAEDDsTc",
+	"MJU1r5Der128THUbHfJzu93+kpBueMEzvyNL/F+GA33tnYD1oyt6wUs94FIQxOd+GNpWauYtMqUj1iYX",
+	"fMKUppMp2g3PXr8gz549+3NXcEE+XbxoEyg5iA97dW3ne6TpKiK2ToiN3+RSdAUWOUQbTdkS3ggP1y/e",
+	"NqnBLMJGSXMWjU8/vm0kDZs62Og0nkJ++FfMNqVT3ug0nrUP2s+AW+oxsMEAgUGmWkV0MVXIwNocUBU9",
+	"m9jfP2BuWLGVaWVVLOSCAymvOOuKpmEr5qKXkHM6Yedcs7+c65wPdEI+Uj3+yz6d8v3rp7CoVpu8RquP",
+	"6/tmANsVuSHijE84dIAyMtGmTrr8QYE/l8WuujbjFnHxbQptxsyGUeIwpX+U6Rx9XUYhxbIAwfn9w/bu",
+	"RYm5Tp5WKq1/rco1e7/NmZpKYdvjHB4c3Nncp4FUg6kXu6sZaoLK+EkDDZiwhHOm917AIdXJezxIPHY8",
+	"znZjcWNJsMhFRdKs5Qg3Glu/B8j+jzT1sDOfPF3/ySdh8EXm/J8M1Jejwz+v/+hCyp+omNu5FN7Grd17",
+	"3beu3GmoWjQ6P39JGqqYTKi5zxtQG9K1uYOl9TWspm2IGQK5f4aC4o0vZkBPkbLQIUkuIbB5bijZNhVU",
+	"tS0Xylf2z/Ag7Vl//bKEikebIAA37PdaXtlcaMjQhRHJIDMSLt0CvV6YL2Ls4reLX7vhiceMVxZkVhQ6",
+	"z0J190uokTSWRXSjg1FBJdrYQepZ+fJh5hLCz4hRbUDVKRRrk1P7FGLeM+zQSgV5ekBUV9CRBE/6wGhC",
+	"LEU79ETmjMzGPGM2ow53Z7Qac9eZSaJpXxE1pubIMFzdYo1RJcpFjcC52DpxhexBR8CF4JoyqlmO7RmM",
+	"BomIKAVLLFYquxGfShasJyYMLFGc+54Od0xTD8be0UIbiuiTkDjHMjNqKLxUwYEtpcHS979Tiq3h7Bc5",
+	"TVmEZK3Zb/EI4ky+dAWMWIy9c6VfOYfyAjoaTa3xS8HyubPGdMLacR7gW5Uo+prEB670277boSt1QG8x",
+	"9tL9mN3QgcZK3M3eQmP0Xsv24sXWoTYGFayRqdTmMuVcXz24qccWbpuSl0tedLCE0Vl0759ffsagrMv2",
+	"l/8ajcZa3INRkdG8rwiFTB/r9RtzBa6/upWBHS8OzZUdK1ctwLbAWDt3ITTPdpp7DX99Z3T9xgYvvkCP",
+	"3r1y4LJ3fJT/mouikTgIu3bj29FKAv9GYngYUxrbkAf8yzKt9bqIT9eoZW5vbCz7Am+rwvMjzbVTj17/",
+	"/eX7hAyoYnsciiNxza9rkfGXOvo8fP4sioOxQYLEjEUpFuRGRmkHbWBg+oLS9kYYIufBECTSxKxidOpj",
+	"GfuggK/NS6klc9usdfWyviWy8o0LV1IVQPVbIiqzJYsL/TmgcEBNSCSriSlZocZXevQZfbzsegkm+B4+",
+	"6WHQKwQdkVdocpzROeG6K7jyYUqgxHtXBZqe/AhAg/Ay7td25oHIp64AwyJF81A+kuKQp2RM1Tima2Ns",
+	"2hvn+7l760vQwXYj28vTe5g5jaGxfXRSOZegseKY5exBcfvo4Nn6j17LvM/TlAn8YgPDygsphhlHv93R",
+	"4eEm65rm0ujLhtu+Etqo3LcnvdM0td6DjUkOU2tKAQZdJq1vkWFAZRWZX8LvHpnXGVLw9fQ3f8hH6794",
+	"L/VrWYh0J6y45ckiGO3hooy1vTzKxLitDjyJqyl/ZTp+tHcr9mK84sKqAg+MKlse/C3P8YzRrUnUS8Wt",
+	"LDRvU9Bepi6erwps6BalSMaGmshCG5VsbnvNzQmUH7ooMHuEugKDEly9cjgkOdtDh6UzOtmwEqu14iEu",
+	"CsFPILnvWQhi9OID+x9WIbS9gT8GYv/2eOAjSsYXGBd9F8Jx31pXXC7cLkRZRB2O04wOmCI0y4ge54y5",
+	"UixNSiZcKRtMDfEmEGmCXgSu0QMJKcWqK8r8aDQKWT3VVgx54rqfYanOmLp6jjLg1G/z/ui1nOM3RLMY",
+	"TeiyusG06Zb5uyPhx6NIbA3OFmJdGFwax1SktyRSTH7YnUKjDsgzGPS+FSTbTC+CnW/kjEyo8BVvDI3P",
+	"GBRpxiZ6vy/svLWutaeYSGt1lFtiWJkycCsMq57wX605w7msrKGjEOCONFyfK6ziieaI3EapcA22jDa5",
+	"wIoi8KrScgqBl1egyNlXll2B4Aw1WI0Vu+6R3+MEQZzIffN4u6MaTl9COPnmrBIPTUugnIQcu2KKuzUt",
+	"2UJoIxbVjGg639NyD6rTL9bxlzlGjtmQKF/S31XzT7rC1vBPyOuztxf/8V9+lDcJmQ7PGVj1Pnx8r/B/",
+	"P/GrXF7wq4R8Evw1T8igyLNWYsvfBVv3QS1LRdeHPMsg2Mg/thSMd6uuADCOZZaynPT+x4dPZ3vYUXbv",
+	"/NWLs1cXPYyQtkXcrhibYkIbqCJjqsYnOAyGRitnIMYwWAMOjEWDKSHIwfyGdep9qd2MW/0G91QSQQvZ",
+	"R2VD3Nb6RfMq1g+GJc5Yn9DplGRMKxwI4n1sAiKH0nF6zPIZV4y8fPn+/MezD//26uzy46cf3719cQkV",
+	"WssXYFMYmYvBqmjmAPMrttMd2AL1UpAm6LM6L6BD+jSXN1DPekbzlKWwlkkrptha4wZW3VvjhlkCBFW+",
+	"5h6m73O9pngegdA/o7LDGye2FJ+cYlpdWZNvSvW41vFqs66jfp0N8sPu04ERdj+p4bBA2NY5mM8tjf62",
+	"LTyPqBMjQC3QXDCuxRpR9sQoA0AfwoZkWDWm2NRZDH9i96kO/8RqjSs0y4A+bTS15RwzaC9e6DET2kzp",
+	"FeOH94V9HmOPUlwp4Wr7EDcICKs4lmv6QHcbyMkhwKTbwC40cjhkueqUUtIlfWPxcVdU1ggUJ65s1Vjb",
+	"ziO/cldh1+3GcfpJobQtVsdSrhMcA96BQq5c4Iy+zqsr9FMJBzXsEf1vXVEWci3ruKJIwiqTA6ppJkcF",
+	"KMGGICBEPRbpzJX+aOF2j5iJU9S5cDGHAo/P+xhlDgn34eGY3yftxwyBgE71e1wEAMZu/lgeYOoh6VDX",
+	"/bIee4Mig7VhEWfeg/GYQV/3E5nlGo4ADdncF2tPB4yALt22aG1N1AN2X94MI8syhpG1PGBkybcUhhF0",
+	"ll0ZiGFR+ZsLxXDpZsvBGI44Nw3HiEU1nLlU1vswGVR6hz9wZINrE1wb1PA9buGO4xashc77MuDOC+F4",
+	"pFLzdVP0DUwN9lWjTPk2sVGk9q1S7x2rF5qyPrD/o9o1N4LkXq10JQOgsRtkmRItiZCzh8X/R3Qdysm0",
+	"0Gj68t13A3+FHBIqSCEUvWYp8an92zHZEEk3i8AJUPQPGoNzVyE1DsOdx6+sFo6hwduznPrgmrpTO3gA",
+	"uXXhqfmPEGJTe6pepd5aDXrA+JsT0nM35A7Ul+r5AlNwb3e17Lri1Nd8G4Jd2hcLMDfr8h6tSI7uMBVw",
+	"9ZOwLPiQ2HbPYLGUSpOyFi3BL7l29Te8w9Z+r2LXcAz5eQhZ+hhhP6sJzQX+PArBfQ/9iYX+bC2aIwok",
+	"eKuqDVPW2DVehqrrdizkN3VNdp1g1l+US/D8ruVMKU6fLOsMtelE9yhslvD0HmNg7l+P+R4Fc7dRMGFT",
+	"NXbNRGDNdyWFaGawb44507vxSVeoaCVjPHcvfdMMMexquZIfOph8c5ZDX3WqPye26LFDCX/Ot7Edumae",
+	"96MaVhsoP7D10Pcp/W4+fCDzoSBhaTSHu9ugbISNbWiLCRH5e0LUwyZEuduuT4UihaqYiTc993qjTe3x",
+	"HjwEvwhai/8R7DY7EO4jGWh8G3qSu9QNrG6KGcI+kgKi1SCCAYMufG/+sp1+c7N++kmlmX7LW34E9AuG",
+	"cAsMCw4a4VrzUVeE9qMwvuJVJDzaERV3ZiM0/HQFVhXyjYWDgexi6u1ADyLtH8UStIZ4nSnocYj4uy0o",
+	"Zgu6rXqwKly5EjrqKzQuh4924mGxntIgV57pMEwWcr+aeswEgUrsiyHUIPuQgiGWFmOywJhrY7EWg2kT",
+	"H6gcBvT6KK+uKAN6a0JqXTjtPZLXigBTBOrekA64GHnW9IgBf1T7gxYMyrf5dl9cWbwI0Q69Eeu9g8p3",
+	"b65VU5xj4/5OAmeoOQqP87bmsCaUjDIqPMt7+OPA/rS+jErig2EM0keDCjY+Dyzau9LOcYGvfNNWjlNb",
+	"lHu9mcOWSG5iJygsQ40JrK1vzvIRVJH2ses2yDjAFYsCu1ezCSqLrihIA2/1Tso8kPM3p3uHz49BPoCy",
+	"2a4pOXNha/Hdh8LlEONx7CvV2dfUnkEAfoOlZx5RUQLgERoW3ncJCdXy5JvTg61GGrLPDe0rJR6vs66c",
+	"YWXU7z6Ahau1gUrlNHc4tnoDSc353L0UqlM9bGl2FD2GRYLgaf0B7CXBkT5RZMI0TammOwip3fyNhgOs",
+	"VoI+wRvftA7km32v1H9cS4dvTtmp9gMJUAcP9zYenk8oIO5D/wi60j+w7oE92/8wjp27cc5UkGxjHKuo",
+	"DPBqRGOonsJ7CW0NB1TYTl/2KmIUPzv9srqMaobH1u8+nAf14fiDKaM1tbs6b4kn9TpK/HAP7p0rGPXE",
+	"490fQB3ZjdDvw4WDnQF8oqmPfbVre6LA5GlRR9VVrLtnEfYoDotVuOq8FY+Ds787HnfGbMqz53ESEvyB",
+	"y0V64mwhD21j19Xq92f30jetgYd9tlcq4Q4mVTMkljf5Bu2QfjvLEVj+9HczP576FvRcQfv5xMxBBfa2",
+	"hIZ+0HkZGh5Wu2Um2Kkec/ZtwwSuiSr6ZoI+M+N1wqbNUEog0s3eNvhsJV0xo8r1hyermtNDPXnfoJ2U",
+	"7ee7Yov+81SklVK6M7MYKDDfFc3FBvPQXxAbZtlKOr1/3yv70O1BdwRbtwegYfZTfcXFTvdIkwrCU5xV",
+	"aTpXZVkeOsilAlNwzplqgesuKVvYuuMaQziBq1pVneecjwTVRc46XaHG9PD58V+6xcHBs8GY3ZA3P52+",
+	"2Dt/c3r4/Ni5+UFTvmJz1z+zrFcEn7Fem5yKOTm8uXEVhwheEk8IFXM9NlBlGZRGJzlLec4G2lHeUGaZ",
+	"nLEUTsw3c+0KMxHHpkrW8p1zN3+fDq7kcJiQH8r+d0aZyLI2eR+0KFddQXMGrZQJndJcY9NIXfYP54CF",
+	"YSSYMrDkgzHB5c0o111hTZqT+qrtri3//WgAdvTHuce6rX2PUXywFOeZx6aN2XgQduDe3dBqHqLu9xTR",
+	"WwUZOubruaQIuZGRfmOaQo8TVa3KtOnx1t9ba0/x4CEYwUUpef4IwYc70OejBR9iP41uo9uopIbigzZ5",
+	"yQ0DwwruDn3TXE7Vevwlc1ZbwP1B5OGjXIrXUIG7Fz8ONXyP4otF8d2hON3XTN11MV9zizLKes/hjJmj",
+	"R2zXfqOfhop9E7KyKEmBcLG7p7lKKD4SLCUZBw/uvEK6CeixyrvmrZLepJpMzO3GaNlQHb4rlLlszMbQ",
+	"ZxQSuanPWmRpx0YuU10oMpAps1ckCFEmOaNKiqQrrOoclAZhHH7JpXa1hws9kBOIHIZG6cEOnyiSUaW7",
+	"wur2kLzux4Ar0YAKw4T6DGPmWIoxLjzLCCWHBwd2g64kay/YAPQW68UU+QumHlCKmtnOmDLoHS2rggdQ",
+	"AZ/vKbvImb+rYwsl4wEpDRVVwESEnO3CA6r9Tn9t0KDTbOfnL18Tgw68/PtLAlHCjjUUedboNGz7dmAD",
+	"dgW/urppUOLRDFOtMafC37BuZ/CDy7YMfrI9CINf0EwY/GAdJuFkNliz/MWV7Qt+8rD6+uXr/w8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

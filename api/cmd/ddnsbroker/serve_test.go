@@ -52,12 +52,15 @@ type server struct {
 // free port and waits until it serves.
 func startServe(t testing.TB, env map[string]string) *server {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	addr := env["DDNSBROKER_LISTEN"] // a replica on a chosen address
+	if addr == "" {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr = ln.Addr().String()
+		ln.Close()
 	}
-	addr := ln.Addr().String()
-	ln.Close()
 	vars := map[string]string{"DDNSBROKER_LISTEN": addr, "DDNSBROKER_SECRET_KEY": testSecretKey,
 		"DDNSBROKER_ADMIN_PASSWORD": "admin-password-for-tests", "DDNSBROKER_LOG_LEVEL": "debug"}
 	for k, v := range env {
