@@ -20,9 +20,10 @@ FRONTEND_BUILD :=
 FRONTEND_TEST :=
 GENERATE :=
 # Debian packages the tests drive: real dyndns2 clients, the programs the
-# files in deploy/ configure (nginx, caddy, systemd, docker-compose; buildah
+# files in deploy/ configure (nginx, caddy, systemd with strace for its
+# system-call filter, docker-compose; buildah
 # and podman build and unpack the image) and, from frontend.mk, the browser.
-TEST_PACKAGES := ddclient inadyn bind9 systemd docker-compose nginx caddy buildah podman ca-certificates
+TEST_PACKAGES := ddclient inadyn bind9 systemd strace docker-compose nginx caddy buildah podman ca-certificates
 # The image make image builds (deploy/image.sh); make test builds its own name.
 IMAGE ?= localhost/ddnsbroker:latest
 TEST_IMAGE := localhost/ddnsbroker:test

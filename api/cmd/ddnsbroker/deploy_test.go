@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,7 +14,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/ddnsbroker/ddnsbroker/api/store/storetest"
 )
@@ -57,6 +60,140 @@ func TestSystemdUnitVerifies(t *testing.T) {
 			t.Errorf("unit lacks %s", want)
 		}
 	}
+}
+
+// The unit's SystemCallFilter= kills the service on the first system call
+// outside it. The server, run under strace through a start, the web app, a
+// login, a router's update with its delivery and a graceful stop, must make
+// none but those the filter allows (as systemd-analyze expands its groups).
+func TestSystemdUnitSyscallFilter(t *testing.T) {
+	analyze, err := exec.LookPath("systemd-analyze")
+	if err != nil {
+		t.Fatal("systemd-analyze is missing: make test installs systemd")
+	}
+	strace := lookClient(t, "strace")
+	expanded := map[string][]string{}
+	var expand func(group string) []string
+	expand = func(group string) []string {
+		if !strings.HasPrefix(group, "@") {
+			return []string{group}
+		}
+		if names, ok := expanded[group]; ok {
+			return names
+		}
+		out, err := exec.Command(analyze, "syscall-filter", group).Output()
+		if err != nil {
+			t.Fatalf("systemd-analyze syscall-filter %s: %v", group, err)
+		}
+		var names []string
+		for _, l := range strings.Split(string(out), "\n")[1:] {
+			l = strings.TrimSpace(l)
+			if l == "" || strings.HasPrefix(l, "#") {
+				continue
+			}
+			names = append(names, expand(l)...)
+		}
+		expanded[group] = names
+		return names
+	}
+	allowed, denied := map[string]bool{}, map[string]bool{}
+	filters := 0
+	for _, l := range strings.Split(readDeployFile(t, "ddnsbroker.service"), "\n") {
+		v, ok := strings.CutPrefix(l, "SystemCallFilter=")
+		if !ok {
+			continue
+		}
+		filters++
+		set := allowed
+		if v, ok = strings.CutPrefix(v, "~"); ok {
+			set = denied
+		}
+		for _, f := range strings.Fields(v) {
+			for _, name := range expand(f) {
+				set[name] = true
+			}
+		}
+	}
+	if filters == 0 || len(allowed) == 0 {
+		t.Fatal("the unit has no SystemCallFilter= allow-list")
+	}
+
+	dbURL := storetest.NewURL(t)
+	up := newFakeUpstream(t)
+	seed(t, dbURL, up.URL, "router.example.com", "router-secret-3", recordSpec{"www.example.com", 32, "0.0.0.0", -1, "::", ""})
+	bin := buildServer(t)
+	trace := filepath.Join(t.TempDir(), "strace.txt")
+	addr := freeAddr(t)
+	cmd := exec.Command(strace, "-f", "-qq", "-c", "-o", trace, bin, "serve")
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "DDNSBROKER_LISTEN=" + addr, "DDNSBROKER_DATABASE_URL=" + dbURL,
+		"DDNSBROKER_SECRET_KEY=" + testSecretKey, "DDNSBROKER_ADMIN_PASSWORD=admin-password-for-tests", "DDNSBROKER_LOG_LEVEL=warn"}
+	log := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-exited
+		if t.Failed() {
+			t.Logf("server log:\n%s", tail(log.String(), 4000))
+		}
+	})
+	base := "http://" + addr
+	waitUntil(t, "the traced server", 60*time.Second, func() bool {
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil && resp.StatusCode == 200
+	})
+	if code, _ := get(t, base+"/"); code != 200 {
+		t.Fatalf("GET / answered %d", code)
+	}
+	apiLogin(t, base, "admin", "admin-password-for-tests")
+	mustUpdate(t, base, "router.example.com", "router-secret-3", "198.51.100.77", "good")
+	waitUntil(t, "the delivery", 10*time.Second, func() bool { return has(up.requests(), "www.example.com", "198.51.100.77") })
+
+	// Stop the server (strace's child) as systemd would; strace then writes
+	// its table.
+	children, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", cmd.Process.Pid, cmd.Process.Pid))
+	server, err2 := strconv.Atoi(strings.TrimSpace(string(children)))
+	if err != nil || err2 != nil {
+		t.Fatalf("the server under strace: %v %v %q", err, err2, children)
+	}
+	if err := syscall.Kill(server, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-exited:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the server did not stop on SIGTERM")
+	}
+	table, err := os.ReadFile(trace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var used, outside []string
+	for _, l := range strings.Split(string(table), "\n") {
+		f := strings.Fields(l)
+		if len(f) < 4 || strings.HasPrefix(f[0], "%") || strings.HasPrefix(f[0], "-") || f[len(f)-1] == "total" {
+			continue
+		}
+		name := f[len(f)-1]
+		used = append(used, name)
+		if !allowed[name] || denied[name] {
+			outside = append(outside, name)
+		}
+	}
+	if len(used) < 20 {
+		t.Fatalf("strace saw only %d system calls:\n%s", len(used), table)
+	}
+	if len(outside) > 0 {
+		t.Fatalf("the server makes system calls the unit's SystemCallFilter forbids: %v (it made %v)", outside, used)
+	}
+	t.Logf("%d distinct system calls, all allowed by the unit", len(used))
 }
 
 // unitEnvironment is the environment systemd gives the service: the
@@ -151,6 +288,12 @@ func TestComposeFileParses(t *testing.T) {
 		if !bytes.Contains(out, []byte(want)) {
 			t.Errorf("rendered compose lacks %s", want)
 		}
+	}
+	// The broker believes the forwarded address of Caddy alone.
+	proxies := regexp.MustCompile(`DDNSBROKER_TRUSTED_PROXIES: (\S+)`).FindSubmatch(out)
+	caddyIP := regexp.MustCompile(`(?s)\n  caddy:\n.*?ipv4_address: (\S+)`).FindSubmatch(out)
+	if proxies == nil || caddyIP == nil || string(proxies[1]) != string(caddyIP[1])+"/32" {
+		t.Errorf("DDNSBROKER_TRUSTED_PROXIES is not caddy's address:\n%s", out)
 	}
 }
 
