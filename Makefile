@@ -20,9 +20,9 @@ FRONTEND_BUILD :=
 FRONTEND_TEST :=
 GENERATE :=
 # Debian packages the tests drive: real dyndns2 clients, the programs the
-# files in deploy/ configure (nginx, caddy, systemd with strace for its
-# system-call filter, docker-compose; buildah
-# and podman build and unpack the image) and, from frontend.mk, the browser.
+# files in deploy/ configure (nginx, caddy, systemd, docker-compose; strace
+# for the unit's system-call filter; buildah and podman build and unpack the
+# image) and, from frontend.mk, the browser.
 TEST_PACKAGES := ddclient inadyn bind9 systemd strace docker-compose nginx caddy buildah podman ca-certificates
 # The image make image builds (deploy/image.sh); make test builds its own name.
 IMAGE ?= localhost/ddnsbroker:latest
@@ -72,8 +72,8 @@ test-deps:
 		echo "installing test packages:$$missing"; \
 		if [ "$$(id -u)" -eq 0 ]; then sudo=""; elif command -v sudo >/dev/null; then sudo="sudo"; \
 		else echo "missing Debian packages:$$missing (install them as root)" >&2; exit 1; fi; \
-		apt="$$sudo apt-get -o DPkg::Lock::Timeout=600"; \
-		$$apt update -qq && DEBIAN_FRONTEND=noninteractive $$apt install -y -qq --no-install-recommends $$missing >/dev/null; \
+		apt="$$sudo env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600"; \
+		$$apt update -qq && $$apt install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
 # The image is built first; TestImage (in go test) unpacks and runs it.
