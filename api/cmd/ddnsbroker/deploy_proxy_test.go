@@ -30,6 +30,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -294,9 +295,24 @@ func basicAuth(user, pass string) string {
 // live dashboard): one event, flushed, then the stream stays open until the
 // client has read the event or 20 s have passed.
 type streamStub struct {
-	addr     string
-	received chan struct{}
-	heldBack atomic.Bool // the client had nothing when the stub gave up
+	addr string
+	mu   sync.Mutex
+	next *streamRound
+}
+
+// streamRound is one request to the stub.
+type streamRound struct {
+	received chan struct{} // closed by the client once it has the event
+	heldBack atomic.Bool   // the client had nothing when the stub gave up
+}
+
+// expect prepares the round for the next request.
+func (s *streamStub) expect() *streamRound {
+	r := &streamRound{received: make(chan struct{})}
+	s.mu.Lock()
+	s.next = r
+	s.mu.Unlock()
+	return r
 }
 
 func newStreamStub(t *testing.T) *streamStub {
@@ -306,14 +322,17 @@ func newStreamStub(t *testing.T) *streamStub {
 			http.NotFound(w, r)
 			return
 		}
+		s.mu.Lock()
+		round := s.next
+		s.mu.Unlock()
 		w.Header().Set("Content-Type", "text/event-stream")
 		w.Header().Set("Cache-Control", "no-cache")
 		fmt.Fprint(w, "event: delivery\ndata: {\"id\": 1}\n\n")
 		w.(http.Flusher).Flush()
 		select {
-		case <-s.received:
+		case <-round.received:
 		case <-time.After(20 * time.Second):
-			s.heldBack.Store(true)
+			round.heldBack.Store(true)
 		case <-r.Context().Done():
 		}
 	}))
@@ -328,8 +347,7 @@ func newStreamStub(t *testing.T) *streamStub {
 func checkStreaming(t *testing.T, p proxied, stub *streamStub) {
 	for _, h2 := range []bool{true, false} {
 		t.Run(map[bool]string{true: "HTTP/2", false: "HTTP/1.1"}[h2], func(t *testing.T) {
-			stub.received = make(chan struct{})
-			stub.heldBack.Store(false)
+			round := stub.expect()
 			req, err := http.NewRequest("GET", "https://"+p.https+"/api/v1/events/stream", nil)
 			if err != nil {
 				t.Fatal(err)
@@ -341,7 +359,7 @@ func checkStreaming(t *testing.T, p proxied, stub *streamStub) {
 			defer cancel()
 			resp, err := p.streamClient("127.0.0.8", h2).Do(req.WithContext(ctx))
 			if err != nil {
-				close(stub.received)
+				close(round.received)
 				t.Fatal(err)
 			}
 			defer resp.Body.Close()
@@ -349,14 +367,14 @@ func checkStreaming(t *testing.T, p proxied, stub *streamStub) {
 			if resp.Header.Get("Content-Encoding") == "gzip" {
 				zr, err := gzip.NewReader(resp.Body)
 				if err != nil {
-					close(stub.received)
+					close(round.received)
 					t.Fatalf("gzip stream: %v", err)
 				}
 				body = zr
 			}
 			line, err := bufio.NewReader(body).ReadString('\n')
-			close(stub.received)
-			if stub.heldBack.Load() {
+			close(round.received)
+			if round.heldBack.Load() {
 				t.Fatalf("the proxy held the event back until the stream ended (%s): the stream is buffered", resp.Proto)
 			}
 			if err != nil || line != "event: delivery\n" {
