@@ -91,6 +91,7 @@ func startServe(t testing.TB, env map[string]string) *server {
 		}
 		select {
 		case c := <-done:
+			done <- c // for s.stop in the cleanup, which would wait forever
 			t.Fatalf("serve exited with %d:\n%s", c, logs.String())
 		default:
 		}
