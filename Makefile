@@ -12,16 +12,24 @@ BIN := bin/ddnsbroker
 export DDNSBROKER_LISTEN ?= 127.0.0.1:8080
 export DDNSBROKER_SECRET_KEY_FILE ?= $(VAR)/secret_key
 
-.PHONY: all build run stop-db test test-deps test-go test-faults bench deps tools clean help generate check-generated
+.PHONY: all build run stop-db test test-deps test-go test-faults test-deploy image bench deps tools clean help generate check-generated
 
 # Frontend and API-generation targets live beside their code; each sets the
 # variables below to hook itself into build, test and generate.
 FRONTEND_BUILD :=
 FRONTEND_TEST :=
 GENERATE :=
-# Debian packages the tests drive: real dyndns2 clients (and, from
-# frontend.mk, the browser).
-TEST_PACKAGES := ddclient inadyn bind9 systemd docker-compose
+# Debian packages the tests drive: real dyndns2 clients (libwww-curl-perl lets
+# ddclient 3.10 speak IPv6 as the router setup tells it to, and libnss-wrapper
+# resolves the test's broker names to loopback without touching /etc/hosts),
+# the programs the files in deploy/ configure (nginx, caddy, systemd,
+# docker-compose; strace for the unit's system-call filter; buildah and podman
+# build and unpack the image) and, from frontend.mk, the browser.
+TEST_PACKAGES := ddclient inadyn libwww-curl-perl curl wget libnss-wrapper bind9 systemd strace docker-compose \
+	nginx caddy buildah podman ca-certificates
+# The image make image builds (deploy/image.sh); make test builds its own name.
+IMAGE ?= localhost/ddnsbroker:latest
+TEST_IMAGE := localhost/ddnsbroker:test
 -include frontend/frontend.mk
 -include api/rest/rest.mk
 
@@ -32,14 +40,16 @@ help:
 	@echo "make test     every test against a throwaway PostgreSQL"
 	@echo "make bench    benchmarks (prints a table)"
 	@echo "make build    build $(BIN)"
+	@echo "make image    build the container image $(IMAGE) with buildah (no registry needed)"
 	@echo "make stop-db  stop the private PostgreSQL of make run"
 
 deps:
 	@command -v go >/dev/null || { echo "Go not found: install Go 1.26 into /usr/local/go" >&2; exit 1; }
 	@go mod download
 
+# Static (CGO off): the same binary runs on any Linux and in the image.
 build: deps $(FRONTEND_BUILD)
-	go build -trimpath -tags embedfrontend -ldflags '$(LDFLAGS)' -o $(BIN) ./api/cmd/ddnsbroker
+	CGO_ENABLED=0 go build -trimpath -tags embedfrontend -ldflags '$(LDFLAGS)' -o $(BIN) ./api/cmd/ddnsbroker
 
 # The private cluster and secret key live under ./var and survive restarts.
 run: build
@@ -57,18 +67,32 @@ stop-db:
 	db/cluster.sh stop $(VAR)/postgres
 
 # Installs the Debian packages the tests need when they are missing: with
-# apt-get as root, or through sudo.
+# apt-get as root, or through sudo; waiting for the package lock when the
+# system's updater holds it.
 test-deps:
 	@missing=""; for p in $(TEST_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing test packages:$$missing"; \
 		if [ "$$(id -u)" -eq 0 ]; then sudo=""; elif command -v sudo >/dev/null; then sudo="sudo"; \
 		else echo "missing Debian packages:$$missing (install them as root)" >&2; exit 1; fi; \
-		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+		apt="$$sudo env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600"; \
+		$$apt update -qq && $$apt install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
+# The image is built first; TestImage (in go test) unpacks and runs it.
 test: deps test-deps
-	db/with-test-db.sh $(MAKE) --no-print-directory test-go
+	$(MAKE) --no-print-directory image IMAGE=$(TEST_IMAGE)
+	DDNSBROKER_TEST_IMAGE=$(TEST_IMAGE) db/with-test-db.sh $(MAKE) --no-print-directory test-go
+
+# The container image, from the binary of make build (deploy/image.sh).
+image: build
+	deploy/image.sh $(BIN) $(IMAGE) $(VERSION)
+
+# Only the tests of the files in deploy/: nginx, Caddy, systemd, compose and
+# the image (also part of make test).
+test-deploy: deps test-deps
+	$(MAKE) --no-print-directory image IMAGE=$(TEST_IMAGE)
+	DDNSBROKER_TEST_IMAGE=$(TEST_IMAGE) db/with-test-db.sh go test -count=1 -run 'Nginx|Caddy|Systemd|Compose|Dockerfile|Semver|Image|Healthcheck|MakeTestDeps' ./api/cmd/ddnsbroker/
 
 test-go:
 	@[ -n "$${DDNSBROKER_TEST_DATABASE_URL:-}" ] || { echo "test-go needs DDNSBROKER_TEST_DATABASE_URL; use make test" >&2; exit 1; }

@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ddnsbroker/ddnsbroker/api/routersetup"
 )
 
 // Option is one setting: a flag and the environment variable behind it.
@@ -51,7 +53,7 @@ var (
 	MetricsAddr = Option{Name: "metrics-listen", Usage: "separate address (host:port) serving /metrics without a token, e.g. 127.0.0.1:9100"}
 	Retention   = Option{Name: "retention", Default: "2160h", Usage: "how long events and finished deliveries are kept (90 days)"}
 	StaleAfter  = Option{Name: "stale-after", Default: "24h", Usage: "a host not seen for this long is flagged stale (API, status) and reported to host.stale webhooks"}
-	PublicURL   = Option{Name: "public-url", Usage: "URL routers use to reach the broker, shown in the web app's router setup (default: the address the web app was loaded from)"}
+	PublicURL   = Option{Name: "public-url", Usage: "URL routers use to reach the broker, written into the router setup (GET /api/v1/hosts/{id}/setup; default: the scheme and host each API request came in on)"}
 )
 
 // AllowTargets lifts the outbound destination policy (api/egress) for the
@@ -301,8 +303,11 @@ func (s *Set) LoadServe() (*Serve, error) {
 	if c.PublicURL, err = s.String(PublicURL); err != nil {
 		return nil, err
 	}
-	if c.PublicURL != "" && !strings.HasPrefix(c.PublicURL, "http://") && !strings.HasPrefix(c.PublicURL, "https://") {
-		return nil, &Error{Env: PublicURL.Env(), Reason: fmt.Sprintf("%q is not an http(s) URL", c.PublicURL)}
+	if c.PublicURL != "" {
+		// The router setup writes it into every client's configuration.
+		if _, err := routersetup.ParseBroker(c.PublicURL); err != nil {
+			return nil, &Error{Env: PublicURL.Env(), Reason: fmt.Sprintf("%q: %s", c.PublicURL, err)}
+		}
 	}
 	targets, err := s.String(AllowTargets)
 	if err != nil {

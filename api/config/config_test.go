@@ -68,6 +68,7 @@ func TestLoadServeErrorsNameTheVariable(t *testing.T) {
 		{"DDNSBROKER_WORKERS", "0", "DDNSBROKER_WORKERS"},
 		{"DDNSBROKER_PUBLIC_URL", "ftp://x", "DDNSBROKER_PUBLIC_URL"},
 		{"DDNSBROKER_ALLOW_TARGETS", "169.254.169.254/40", "DDNSBROKER_ALLOW_TARGETS"},
+		{"DDNSBROKER_PUBLIC_URL", "https://ddns.example.net/?x=1", "DDNSBROKER_PUBLIC_URL"},
 		{"DDNSBROKER_SECRET_KEY_FILE", "/nonexistent/key", "DDNSBROKER_SECRET_KEY_FILE"},
 	}
 	for _, c := range cases {

@@ -148,9 +148,9 @@ type item struct{ param, value string }
 type family int
 
 const (
-	anyFamily  family = iota // myip: IPv4, IPv6 or an IPv6 prefix
+	anyFamily  family = iota // myip: IPv4, IPv6, or IPv6 with /len (see add)
 	ipv4Only                 // myipv4, ipv4, ip
-	ipv6Only                 // myipv6, myip6, ipv6: an address or, with /len, a prefix
+	ipv6Only                 // myipv6, myip6, ipv6: an address, or with /len see add
 	prefixOnly               // ip6lanprefix, ipv6prefix
 )
 
@@ -237,10 +237,25 @@ func (a *addresses) add(it item, fam family) error {
 		if err != nil {
 			return invalid("IPv6 prefix", v)
 		}
-		if p, err = netcalc.CheckPrefix(p); err != nil {
+		network, err := netcalc.CheckPrefix(p)
+		if err != nil {
 			return &badRequest{err.Error(), "unusable IPv6 prefix"}
 		}
-		return a.setPrefix(p)
+		if err := a.setPrefix(network); err != nil {
+			return err
+		}
+		// An address with host bits (2001:db8:1:2::5/64, as MikroTik
+		// scripts send an interface's address) is the host's address too;
+		// the network address itself (2001:db8:1:2::/64) names the prefix
+		// alone. A prefix parameter only ever carries a prefix.
+		if fam == prefixOnly || p.Addr() == network.Addr() {
+			return nil
+		}
+		addr, err := netcalc.CheckHostAddress(p.Addr())
+		if err != nil {
+			return &badRequest{err.Error(), "unusable address"}
+		}
+		return a.setAddr(slot6, addr)
 	}
 	if fam == prefixOnly {
 		return &badRequest{

@@ -591,6 +591,19 @@ func TestContract(t *testing.T) {
 		if setup := get[rest.Setup](plain, plainSession, "/setup"); setup.PublicUrl != nil {
 			t.Errorf("setup without a public URL %+v", setup)
 		}
+		// The router setup takes DDNSBROKER_PUBLIC_URL, or the URL asked for.
+		rs := get[rest.RouterSetup](h, read, fmt.Sprintf("/hosts/%d/setup", host.Id))
+		if rs.Url != "https://ddns.example.test" || len(rs.Items) != 9 || !strings.Contains(rs.Items[0].Text, "password='YOUR-UPDATE-SECRET'") {
+			t.Errorf("setup %+v", rs)
+		}
+		rs = get[rest.RouterSetup](h, read, fmt.Sprintf("/hosts/%d/setup?url=%s", host.Id, url.QueryEscape("http://[2001:db8::1]:8080/")))
+		if rs.Url != "http://[2001:db8::1]:8080" || rs.Items[1].Client != rest.Inadyn || rs.Items[1].Warning == nil {
+			t.Errorf("setup for an IPv6 address %+v", rs)
+		}
+		p := h.do(request{method: "GET", path: fmt.Sprintf("/hosts/%d/setup?url=ftp://x", host.Id), token: read}).expect(t, 422).problem(t)
+		if f := fieldsOf(p); len(f) != 1 || f[0] != "url" {
+			t.Errorf("problem %+v", p)
+		}
 		st := get[rest.Status](h, read, "/status")
 		if st.Hosts.Total != 1 || st.Records.Total != 2 || st.Records.States.Pending != 4 || st.Deliveries.Pending != 4 ||
 			st.Deliveries.Superseded == 0 || st.OldestPendingAgeSeconds == nil || st.Version != "v9.8.7-contract" {

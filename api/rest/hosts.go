@@ -8,6 +8,7 @@ import (
 	"github.com/ddnsbroker/ddnsbroker/api/auth"
 	"github.com/ddnsbroker/ddnsbroker/api/broker"
 	"github.com/ddnsbroker/ddnsbroker/api/dnsname"
+	"github.com/ddnsbroker/ddnsbroker/api/routersetup"
 	"github.com/ddnsbroker/ddnsbroker/api/store"
 )
 
@@ -54,6 +55,10 @@ func (s *Server) CreateHost(ctx context.Context, req CreateHostRequestObject) (C
 	if b.Ipv6Prefix != nil && *b.Ipv6Prefix != "" {
 		n.Prefix, _ = parsePrefix6(*b.Ipv6Prefix)
 	}
+	broker, err := s.setupBroker(ctx, nil) // before anything is stored: the secret is shown only here
+	if err != nil {
+		return nil, err
+	}
 	secret, err := s.newSecret(b.Secret)
 	if err != nil {
 		return nil, err
@@ -77,6 +82,7 @@ func (s *Server) CreateHost(ctx context.Context, req CreateHostRequestObject) (C
 		return nil, err
 	}
 	out.Secret = secret
+	out.Setup = routerSetup(broker, h, secret)
 	return CreateHost201JSONResponse(out), nil
 }
 
@@ -186,6 +192,10 @@ func (s *Server) RotateHostSecret(ctx context.Context, req RotateHostSecretReque
 	if req.Body != nil {
 		given = req.Body.Secret
 	}
+	broker, err := s.setupBroker(ctx, nil) // before anything is stored: the secret is shown only here
+	if err != nil {
+		return nil, err
+	}
 	secret, err := s.newSecret(given)
 	if err != nil {
 		return nil, err
@@ -194,9 +204,9 @@ func (s *Server) RotateHostSecret(ctx context.Context, req RotateHostSecretReque
 	if err != nil {
 		return nil, err
 	}
+	var h store.Host
 	err = s.store.InTx(ctx, func(q *store.Queries) error {
-		h, err := q.LockHost(ctx, req.Id)
-		if err != nil {
+		if h, err = q.LockHost(ctx, req.Id); err != nil {
 			return orNotFound(err, "host", req.Id)
 		}
 		if err := q.SetHostSecret(ctx, h.ID, hash); err != nil {
@@ -208,7 +218,58 @@ func (s *Server) RotateHostSecret(ctx context.Context, req RotateHostSecretReque
 	if err != nil {
 		return nil, err
 	}
-	return RotateHostSecret200JSONResponse{Secret: secret}, nil
+	return RotateHostSecret200JSONResponse{Secret: secret, Setup: routerSetup(broker, h, secret)}, nil
+}
+
+// GetHostSetup gives the router setup of a host, the secret as a placeholder.
+func (s *Server) GetHostSetup(ctx context.Context, req GetHostSetupRequestObject) (GetHostSetupResponseObject, error) {
+	broker, err := s.setupBroker(ctx, req.Params.Url)
+	if err != nil {
+		return nil, err
+	}
+	h, err := s.store.Host(ctx, req.Id)
+	if err != nil {
+		return nil, orNotFound(err, "host", req.Id)
+	}
+	return GetHostSetup200JSONResponse(routerSetup(broker, h, "")), nil
+}
+
+// setupBroker is the broker's URL for the router setup: the one asked for,
+// else DDNSBROKER_PUBLIC_URL (checked at startup), else the scheme and host
+// the request came in on.
+func (s *Server) setupBroker(ctx context.Context, asked *string) (routersetup.Broker, error) {
+	if asked != nil {
+		b, err := routersetup.ParseBroker(*asked)
+		if err != nil {
+			return b, invalid(fieldError("url", "%s", err))
+		}
+		return b, nil
+	}
+	if s.publicURL != "" {
+		return routersetup.ParseBroker(s.publicURL)
+	}
+	origin := infoFrom(ctx).origin
+	b, err := routersetup.ParseBroker(origin)
+	if err != nil {
+		return b, invalid(fieldError("url", "the address this request came in on (%s) cannot serve as the broker's URL (%s); "+
+			"give the URL, or set DDNSBROKER_PUBLIC_URL", origin, err))
+	}
+	return b, nil
+}
+
+// routerSetup renders every client's setup for h with secret ("": the
+// placeholder).
+func routerSetup(b routersetup.Broker, h store.Host, secret string) RouterSetup {
+	items := routersetup.Items(b, routersetup.Host{FQDN: h.FQDN, IPv4: h.IPv4Enabled, IPv6: h.IPv6Enabled}, secret)
+	out := RouterSetup{Url: b.String(), Items: make([]RouterSetupItem, len(items))}
+	for i, it := range items {
+		out.Items[i] = RouterSetupItem{Client: RouterSetupItemClient(it.Client), Title: it.Title,
+			Format: RouterSetupItemFormat(it.Format), Text: it.Text}
+		if it.Warning != "" {
+			out.Items[i].Warning = &it.Warning
+		}
+	}
+	return out
 }
 
 // SetHostAddresses sets a host's addresses by hand, through the broker,

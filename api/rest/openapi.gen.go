@@ -176,6 +176,75 @@ func (e Protocol) Valid() bool {
 	}
 }
 
+// Defines values for RouterSetupItemClient.
+const (
+	Curl     RouterSetupItemClient = "curl"
+	Ddclient RouterSetupItemClient = "ddclient"
+	Fritzbox RouterSetupItemClient = "fritzbox"
+	Inadyn   RouterSetupItemClient = "inadyn"
+	Mikrotik RouterSetupItemClient = "mikrotik"
+	Openwrt  RouterSetupItemClient = "openwrt"
+	Opnsense RouterSetupItemClient = "opnsense"
+	Pfsense  RouterSetupItemClient = "pfsense"
+	Unifi    RouterSetupItemClient = "unifi"
+)
+
+// Valid indicates whether the value is a known member of the RouterSetupItemClient enum.
+func (e RouterSetupItemClient) Valid() bool {
+	switch e {
+	case Curl:
+		return true
+	case Ddclient:
+		return true
+	case Fritzbox:
+		return true
+	case Inadyn:
+		return true
+	case Mikrotik:
+		return true
+	case Openwrt:
+		return true
+	case Opnsense:
+		return true
+	case Pfsense:
+		return true
+	case Unifi:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RouterSetupItemFormat.
+const (
+	DdclientConf RouterSetupItemFormat = "ddclient.conf"
+	Fields       RouterSetupItemFormat = "fields"
+	InadynConf   RouterSetupItemFormat = "inadyn.conf"
+	Routeros     RouterSetupItemFormat = "routeros"
+	Sh           RouterSetupItemFormat = "sh"
+	Uci          RouterSetupItemFormat = "uci"
+)
+
+// Valid indicates whether the value is a known member of the RouterSetupItemFormat enum.
+func (e RouterSetupItemFormat) Valid() bool {
+	switch e {
+	case DdclientConf:
+		return true
+	case Fields:
+		return true
+	case InadynConf:
+		return true
+	case Routeros:
+		return true
+	case Sh:
+		return true
+	case Uci:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SyncState.
 const (
 	SyncStateBlocked   SyncState = "blocked"
@@ -541,6 +610,9 @@ type HostCreated struct {
 	// Secret The update secret; shown only once.
 	Secret string `json:"secret"`
 
+	// Setup The router setup (as GET /hosts/{id}/setup) with this secret filled in.
+	Setup RouterSetup `json:"setup"`
+
 	// Stale Computed, not settable: the host has not been seen for longer than the server's stale-after
 	// time (DDNSBROKER_STALE_AFTER, default 24 h): its last update is older
 	// than that, or it never sent one and was created longer ago than that.
@@ -568,6 +640,9 @@ type HostPatch struct {
 type HostSecret struct {
 	// Secret The update secret; shown only once.
 	Secret string `json:"secret"`
+
+	// Setup The router setup (as GET /hosts/{id}/setup) with this secret filled in.
+	Setup RouterSetup `json:"setup"`
 }
 
 // HostSecretRequest defines model for HostSecretRequest.
@@ -786,6 +861,42 @@ type RecordStatus struct {
 	Ipv4 FamilyStatus `json:"ipv4"`
 	Ipv6 FamilyStatus `json:"ipv6"`
 }
+
+// RouterSetup defines model for RouterSetup.
+type RouterSetup struct {
+	Items []RouterSetupItem `json:"items"`
+
+	// Url The broker's URL the snippets use.
+	Url string `json:"url"`
+}
+
+// RouterSetupItem defines model for RouterSetupItem.
+type RouterSetupItem struct {
+	Client RouterSetupItemClient `json:"client"`
+
+	// Format What `text` is: a configuration file (ddclient.conf, inadyn.conf, uci = OpenWrt's /etc/config/ddns), what to fill in a web form (fields), a RouterOS script (routeros) or shell commands (sh).
+	Format RouterSetupItemFormat `json:"format"`
+
+	// Text What to paste; values are quoted and escaped the way the format needs.
+	Text string `json:"text"`
+
+	// Title The client and the versions the snippet is for, e.g. "ddclient 3.10 / 4.x".
+	Title string `json:"title"`
+
+	// Warning Why `text` is incomplete, null when it is not: a value the format
+	// cannot carry (a secret with a character the client cannot take, an
+	// IPv6 address as server where the client cannot parse one) or an
+	// address family the broker's URL cannot be reached over. `text` then
+	// says the same in the format's comments instead of holding a
+	// configuration that would fail.
+	Warning *string `json:"warning"`
+}
+
+// RouterSetupItemClient defines model for RouterSetupItem.Client.
+type RouterSetupItemClient string
+
+// RouterSetupItemFormat What `text` is: a configuration file (ddclient.conf, inadyn.conf, uci = OpenWrt's /etc/config/ddns), what to fill in a web form (fields), a RouterOS script (routeros) or shell commands (sh).
+type RouterSetupItemFormat string
 
 // Service defines model for Service.
 type Service struct {
@@ -1219,6 +1330,12 @@ type ListHostsParams struct {
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
+// GetHostSetupParams defines parameters for GetHostSetup.
+type GetHostSetupParams struct {
+	// Url The broker's URL as routers reach it, e.g. https://ddns.example.net (http or https; host, optional port and path).
+	Url *string `form:"url,omitempty" json:"url,omitempty"`
+}
+
 // ListRecordsParams defines parameters for ListRecords.
 type ListRecordsParams struct {
 	HostId    *int64 `form:"host_id,omitempty" json:"host_id,omitempty"`
@@ -1365,6 +1482,9 @@ type ServerInterface interface {
 	// RotateHostSecret Replace the host's update secret
 	// (POST /hosts/{id}/secret)
 	RotateHostSecret(ctx echo.Context, id Id) error
+	// GetHostSetup Router setup for the host, one snippet per client
+	// (GET /hosts/{id}/setup)
+	GetHostSetup(ctx echo.Context, id Id, params GetHostSetupParams) error
 	// GetMe Who the caller is
 	// (GET /me)
 	GetMe(ctx echo.Context) error
@@ -1738,6 +1858,31 @@ func (w *ServerInterfaceWrapper) RotateHostSecret(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.RotateHostSecret(ctx, id)
+	return err
+}
+
+// GetHostSetup converts echo context to params.
+func (w *ServerInterfaceWrapper) GetHostSetup(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetHostSetupParams
+	// ------------- Optional query parameter "url" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "url", ctx.QueryParams(), &params.Url, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter url: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetHostSetup(ctx, id, params)
 	return err
 }
 
@@ -2336,6 +2481,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.PATCH(options.BaseURL+"/hosts/:id", wrapper.UpdateHost, options.OperationMiddlewares["updateHost"]...)
 	router.POST(options.BaseURL+"/hosts/:id/secret", wrapper.RotateHostSecret, options.OperationMiddlewares["rotateHostSecret"]...)
 	router.PUT(options.BaseURL+"/hosts/:id/addresses", wrapper.SetHostAddresses, options.OperationMiddlewares["setHostAddresses"]...)
+	router.GET(options.BaseURL+"/hosts/:id/setup", wrapper.GetHostSetup, options.OperationMiddlewares["getHostSetup"]...)
 	router.POST(options.BaseURL+"/hosts/:id/resync", wrapper.ResyncHost, options.OperationMiddlewares["resyncHost"]...)
 	router.GET(options.BaseURL+"/records", wrapper.ListRecords, options.OperationMiddlewares["listRecords"]...)
 	router.POST(options.BaseURL+"/records", wrapper.CreateRecord, options.OperationMiddlewares["createRecord"]...)
@@ -3599,6 +3745,95 @@ type RotateHostSecretdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response RotateHostSecretdefaultApplicationProblemPlusJSONResponse) VisitRotateHostSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHostSetupRequestObject struct {
+	Id     Id `json:"id"`
+	Params GetHostSetupParams
+}
+
+type GetHostSetupResponseObject interface {
+	VisitGetHostSetupResponse(w http.ResponseWriter) error
+}
+
+type GetHostSetup200JSONResponse RouterSetup
+
+func (response GetHostSetup200JSONResponse) VisitGetHostSetupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHostSetup401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetHostSetup401ApplicationProblemPlusJSONResponse) VisitGetHostSetupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHostSetup404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetHostSetup404ApplicationProblemPlusJSONResponse) VisitGetHostSetupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHostSetup422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response GetHostSetup422ApplicationProblemPlusJSONResponse) VisitGetHostSetupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHostSetupdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetHostSetupdefaultApplicationProblemPlusJSONResponse) VisitGetHostSetupResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -6707,6 +6942,9 @@ type StrictServerInterface interface {
 	// RotateHostSecret Replace the host's update secret
 	// (POST /hosts/{id}/secret)
 	RotateHostSecret(ctx context.Context, request RotateHostSecretRequestObject) (RotateHostSecretResponseObject, error)
+	// GetHostSetup Router setup for the host, one snippet per client
+	// (GET /hosts/{id}/setup)
+	GetHostSetup(ctx context.Context, request GetHostSetupRequestObject) (GetHostSetupResponseObject, error)
 	// GetMe Who the caller is
 	// (GET /me)
 	GetMe(ctx context.Context, request GetMeRequestObject) (GetMeResponseObject, error)
@@ -7225,6 +7463,32 @@ func (sh *strictHandler) RotateHostSecret(ctx echo.Context, id Id) error {
 		return err
 	} else if validResponse, ok := response.(RotateHostSecretResponseObject); ok {
 		return validResponse.VisitRotateHostSecretResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetHostSetup operation middleware
+func (sh *strictHandler) GetHostSetup(ctx echo.Context, id Id, params GetHostSetupParams) error {
+	var request GetHostSetupRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetHostSetup(ctx.Request().Context(), request.(GetHostSetupRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetHostSetup")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetHostSetupResponseObject); ok {
+		return validResponse.VisitGetHostSetupResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -8247,183 +8511,200 @@ func (sh *strictHandler) TestWebhook(ctx echo.Context, id Id) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3bchs5suCvIHhOhMndEi3LsqZHiolYtS9jz3G7PZIc3timVwRZIIlREWADKNGcXkXs637I7oedL9lA",
-	"JlCFIlFkkbq1px1+sVhVuCTynonM31pDOZ1JwYTRrePfWjOq6JQZpuCvl7nSUtn/pUwPFZ8ZLkXruHUx",
-	"YaQv2FdzOYQ3+kSOiJkwMlPsmstckxkds24raXH7+q85U4tW0hJ0ylrHLfymlbT0cMKm1A4/pV/fMzE2",
-	"k9bxs/2Dw6Q15aL4IWmZxcx+qI3iYty6uUla71L7GYw+o2ZSDs7TVtJS7NecK5a2jo3KWTjRSKopNfY9",
-	"YY4OWzARn+bTcBouDBszBfO851NuVgHwzrCpJjOm1m40g4/D6VM2onlmWscv9hO7aZz6xf7+xoWcsZFi",
-	"evJSyivOir0P8c9ixjQVeqDkFVOXCj+oA/PBi6NVuN5Y0OmZFJrB+f9I0zP2a840gGAohWEC/ktns4wP",
-	"qYXG05mSg4xN/+s/tAXNb8F0/67YqHXc+renJY49xaf66Uf8Ciddxa6BTBdkSIWQhgwYUYymhGpCyd/O",
-	"f/5A5OAfbGhI2z61PyTE/o8K9wD/1EwY+CZYq11jQqZcay7GnRPST5mhPOsTTReazCfUECPtl2m3dZO0",
-	"XkoxyvjwwXc/nFAxZmToptdkzs0El8c10UYqlpI2JYZeMUHs2Sfl7ok2PMsIFyTXrAP7eCPVgKcpEw++",
-	"EcVSJgynmSapxFPKMjknZsI1kTOmYHK7F3vEe3ooZ4wYabclBaFkrrhh5YuwzdOP79wr8wlTjFCimdZ2",
-	"GK6JYCxlKW77gzRvZC7Sh9z1B0l0Ppy4s4Bl+LcfcBWnYkGkmTBFmFJSkfbh/ouEHD57nhDLbMiL/ecW",
-	"eAKYdkoNHVDNLPhyoRgdTuggc6hzIeVPVCwcG9APikBSkikVCzKiPGMpocaw6czoE6KYUQtCR4Yp2MGY",
-	"X1s6yKcDpqwo0mwoRaotX54wmjppdma/2ju1X9k/64XECvu1a/skaG4mUvF/sodGqGua8TSkpaWNff78",
-	"ee80NxP7dEgNa7S7kunD5mZKDpnW9uBfC8PN4kHR1W4xZwHDR87WtgxAijGxa04I9ZybSEVycSXkXJAR",
-	"Z1lqnw1oSgr1JbGvUDessYxzoBi9shJE5Rnz+koqp5QLKwiATnQfmKkmlgZwZEJF6qXDIlkSGNxYNisF",
-	"A2HDxJB1QVi7LVuInA4tWC8suwL9SlleZjjKVwoPL41/unQ0SYt9nXHF9CUXqzrIOSI5yYXhGewGh3O8",
-	"0X1qUWUZn5MWvHKJv//WYsLqHb+0fmRUMdX6ElO4Snz6pbrsymCVFZfjIDO0E5/OeA0shopRw9JLaip6",
-	"WkoN2zN8ylpJPXjWfCPyLLNI7elgZQyeRvXCVZhlVJvLXK9f4sbpUFGLHPVMsRH/Gte1AcJPNBlxpY3V",
-	"DhQdWh09sdqKYkM5Ftzyb9ONQQmE6ibqhFM5hzdvklaumbpsDBn7tt/X6uLlXDAVWdgSUoHi7ucNxnQg",
-	"89soAFU5/aXTSUJsWoeGL+E1IMU05XbRNPsYoOWIZpolS5haxbrqhj97oYpEqI2caTKX6oqL8QkR7Jop",
-	"FLx0YFmGBUszVPfwrVhK+xsMpR3OfulUKrDfDEnAGJplP49ax7+sn7TgBDfJMiso+GENJZwQPbGsX4ps",
-	"QSRw3U3YhUOubuBLsIX3HO2c6mK4NfUq/2m4Kz8VVYou4AhLg9kOs4FVLJMHzF4dJHYer1jGr60Vuips",
-	"0lQxraPMx6tWMe0n2Yk1j+iUZ4tAuhwmR19izGPEBdeTW3LVxqwKwOd2u9V+FKNO2/HSMp/ZDyyvkWLE",
-	"x+B20AsxbCUtPp1JZdlQqvjIRASqfXcoVdqcxyqmwXEQI4p8po1idPpEEyr03OrAlsssgBH9Qw4IEylL",
-	"47LBOP7ndzVjIrXPkpbKhcD/pYhTzPJl1MVbSWuQyeEV/E/nM6a0NbssMKgYssy+Ets1wmwbTIpJiRJ2",
-	"BZ4lBXoXR+U3F2D36vkXgK1geWWhVRRdR3N3wUAK+n0sBvL62mn8y6qqiXkCP08kSXlKuDkmPRDa5MPp",
-	"T697rYT0kOnC36T9b+9eJaR43sEXlMytCffm768+4A8p1zNqhhOmeq0ovm5DstaurRftFZiV259Ibeqo",
-	"sgbgAZU2Jucrjm4J9pVOZxmcMuJvF30/aWxDU2ugjePq43p+snnlmqlrPmS7DhAjU6Ad2GgJ1irxBpMm",
-	"DsPKXboDrMXRu6A2RPbHIrU3wLvODTW5XiuvV1m+ewgc3rN/qxXlWUomMgNmv1Fqrpf6Bde/3H4lVhsn",
-	"dGgt9IylY9ZsPaDDNxDOzQbSOZqptxkooLi1Yhf3i7K3zY231DIuWEKoIVOpDTnY36/YbqFzVLGpvGZp",
-	"x0puC0mUYUSOCAX3V65YlB821Wc27rRQBNaRy/lCDM/hxWWUL0RtIYVX0aciiJfPevXQYsLan0eUmjjL",
-	"0tdKIcVWaQlcOfFT9P4jTShJpTEsJTNqJoQLI+EoBjJdOHdS4V4CN9EJsQtbkJE7M4hZwDjzicwYaR/u",
-	"73e62zHyJbDiutfv+62M8cGd3CnCokgETqck5eAatMxFmyeaoH6kCVUWV0fW8A52OpAyYxSMoNGvacSU",
-	"ey/nTA2pZgmENmRu0GhWlGdcjO1BRAHXWL7y2fVhVb4e7D/v7nefPXve/VMji2J2fXjpZPHtTBM7UADZ",
-	"VRDBGw004yZTHS1vev/ZcTr44fi46aaP7mrTRxs3fXS5zueVsoyNKZAjvIVsERVGxax9hSgX2eyf/nT8",
-	"7Pj46TrFZWmpdwF95F+Midv5B6Vhep2GN5Q56ucRHc7QLCKrXsrpLDcs9WFRY+wKjgGglpzJhGqCfncm",
-	"iN0BsLRMijHEVyh6tKyyxtQTTWCaPYi+9ITdF2m/evXh/Mezn//j9dnl+cXp+9eXp28uXp8lxMW7ycEh",
-	"mXSOiZWMICoR3oRrIrMUhsFZqAFOy41zlUEMVwoGXvg51cSxNb84Opak+LTbE++M9goJ02RKF2TAiOUu",
-	"ckTsjN2eiHKpu7FLgdeVbHSJ9peowvEoR7VVgljlCasMaRVzV+l3CSk9hngsW8KpehO4TuycelBv6UH1",
-	"3DlwZh4dbiKOpPV1T9IZ3xvKlI2Z2GNfjaJ7ho5hTAiSgQ7TklMOOsMiQbPDznYT8McHm/aomDZgdfc+",
-	"O07l57+pObvdXN+hhuBSWSrLjkj+StLJhtSe5tu1o1+Cd/omEPdLsL0HBKrI8o0wqMG4e8GwbddVj5J3",
-	"jYKBVAtmOtzf348ZImyoWK2jE8QGvnJCxkwwBeKg/Z//5/+SZwc/kAE3urMcYVlOewow8IfV3ULKyc8i",
-	"WyD4VlRyi9Zf1hLVFlEQUN5vks0vnSNYIGBh/74L74eb/HGcH3byj9QMJ7uzoIfmOSV+r3KfBtru2jca",
-	"U0gdPz8v6KYKry3oaeuomhv7y9olBRmEWxxz3bLPmcHkMXyBcKENo6lV8Bw7gPwQwe6E8Fe29V6Oudht",
-	"RzOq9VyqdPt812qEfYlZb8qUDc8rCKoXq4kd3k8s4o7MzeRyysxExhwEopp8MlJySjILK/ScBEl7YLO5",
-	"YJPL2/M5JNGQ0S6OjO1yOmCdt3OebZ9hgUkzvMYpVUDriSY8dfKsPABrOBXAbJKgsbV5U0W5hpkbDrXq",
-	"A2lVcCcVnFqXZPBRMR1jBqdkpuQ1T8EsVYymi70pTdFU5UPWJX1n4PjV9ZPiJ08A/Z6wxmW/9Mb2was1",
-	"s3MKU6ZJ+qlIbm1LyCmD9LJjSMztibFkmnCBuWM4yRNN/Mxgwfo5E/iLl3Y1H7InuifKNaChuuLSc083",
-	"p9pZeIFDFDz5cqgvc5XFcS0AYSqH+ZQJA2l+UQccS3mcKVu264IAmikyzbUhdmUZM4wM2EgqRjS9tsy5",
-	"zbrjbpB+ZwFByaez9x3vUS1grv3A9kT8cJBu30S/QTC4xcUUHQgeO+jWRzb8W1UsmOWDjOsJZtgVy9mQ",
-	"7LC8gBj9n4N7BjDk09n7PU1HLCEAsgnrChZ3jMbTr86tQEdk0/l4zLTVlamuoh34suOD1vqiZkoaOZQN",
-	"ENG9V/qvQjG4BQ4vEfKWX3s82hjgQKB4fI6zOi9B/d6C4R2BBJhV+loKKqzncG98mKJK+BOWzaLHkNEB",
-	"yzYzaHwtwXHqZ78Lk8Jx6s1GxRIjz+Z0oYkVtA0ihTtaHFV20BzKV2wRZxBXbGF5lz/9zfqyHWntMRQX",
-	"BVbUq7M3L8mfD1/8ibjka4KJyN0VKYG/x7OJIce58VkGAbXIeeoibB1hc9xk8TQFn3K8LMc/nb2zfMiK",
-	"B8ucrrgAld5t9oTQgczN8SCj4iqQDrCEIhWbIvJsSATENGVcYbGLmtMoeFx1uW/hAkvBQuHeBKo5xyRd",
-	"iFToA9K2LzwVfPjUGVmeXXSSnlCj4cGz50ek/erDOfn08dXpxWui+ViwFG/6XJy/+2snIRNjZng1BuwN",
-	"Msh5ZkC37glriGbUMA0h42Em83SUWSnZfln8/4kGRfL6sNMlr61WMqEafPByLnqi7/G2f0I0Y+QVrtzz",
-	"voSc4SrLH94aMytEPRVpT5Rz+d9RcfEKvoNGK2m5LVv0N2ZmtcTi06ja//ec5SzCC38tfq+eicubsmIa",
-	"X4klvi/hghsrdvhnIG7uKKw6GrGh4dfs0rspl3OoqHFBfzspmUkujFXwiZBzCMW8+3h9eALcEZGf+5iN",
-	"11EapVdU1nG04zqObr8O76RZebAu9+oWuVYNI7BudqthjzheEYoHcwUzU6qvnC2OlzafHwQ3OPdrVtEk",
-	"JNpwFUfRVTw7+GHTMrz6dRk1qD5PGNwao6LM5fFflFcPT1ATLn43mmUjvHx3DdFZkytRlxCwIdEsGtV0",
-	"gmadsEKCdblUd2Dy1qf7oIFTqzTPqRJe1WwkZj/jB6syNqZ7lnl0ldw5F3lcjTeW2FqD5bGo5FH1o6PI",
-	"RxFPEmDUCrdbYTvFgQag2i7yiEe9U/wqno3yCsMlwOp8UPyJhrTUFS/ivTuT1zHBdXfEd4tORdle8WFr",
-	"vwv/qkC4mxARTLkUWgt4WrEG4Ky7s9lmobC1QDg+vtf9ByG82P6Rp+/A4TdwMf/aib9PzsRQLWaYJ7LC",
-	"x1cc1puc5xsZ/XpcrnF4H7x4sUnBj3LIejZyF0avUxYfK5KG0+8SS/sdh8uijOmhmdCDqHcPzVnuhpec",
-	"EsHmMW7Sa/VaLp1Zuxupv2/mUUdPil1zNl/lDavm3A6W18ZP7k2N3KyfFVN/2QSc3QKh3zWc7xrOLTSc",
-	"Gnlfj6x1F2w8+a71gYZXdIKErubfLAv1IOkztmQXgYh4nuR0wEXM9VX4n/0reG3EeyJ9MDRqje/izyrj",
-	"kOudCKGLdAL3IsovSfvi/N1fXRJHUsa7OydQVKOZKwGOvsiHXvbRal83iRYOLReyS4mZKJmPJz6TZBlA",
-	"u3iZ1hR22DlWVrM3RGu90352joTt6FKJRZ0LhM1Vho5y5yP/dPYeMrURcxPAIPubd3bbhxNjZp3w6g3W",
-	"OfJQ1t0az87ldBF3e5arKV7agoC8rnHJ9WXcuxCOX3m18SxbByGXKBSPIbLWpOQqFRitJIYHlLadr8ah",
-	"UUNnzcqtoypsyJAKMvDlngYLiGUUKQJSwS0uzDXoieJ39pVrsGoHeCFeT6QyEypSTfq5yvoJ6S8Dpp/0",
-	"RN+Dpg/x834Jnj5pzyd8OCFzLoi89pyOTiEiqAmvBFc6XfJzFUOhuBEp34jmetRyeweTY7LK9tv+ugWA",
-	"s1PL8YMsklUHQZkXIOfCMWi8KxJwbIu6LqKDVFrWZJOjIBrVJefbORcO9/98tMn+XLUWdiyOsgtnvg3/",
-	"jPHC4jjB8WjMrK07ATtMgMW5O07wXB8/fZouRDcVuosJIUGUcdlduX/4w51kmxszs6u/2cBKV3Ez4KmN",
-	"sHMzO43OUeWrDWaKl7kpEGINK7sLh5FX8h7LY+Tm38VlFDKm7ZgLegzKNza5CpAV3Bvx356QH5TQmpFK",
-	"BM3rDv882P+6ChnRhEGgkiel8E3gkl5Ym3U+kdrJw5TNmEiJtGLRf9s/3jbfQKpougH55OoAwlRwTRAq",
-	"BkJqZuV+MhgDPXF4cJD4VBNI1aS6lMXdXr6//3x4xRbwH9bvEkxiL8qXDlhmh58wxY57gpaJnkU4FPJA",
-	"pQgi6QmhVeGpAnlptYVqPl6YinpCBtKaMIqtuOldpoW//hqSpqNcwNPWRqFR1f2Kj1fQy9FbBKFMPltl",
-	"iWCdDOvzTq1ij/d5IUsWS9nZA4G79FDEmLSBClkCIbmEzKQycMZULPCWPl408vmRfqd2mw4wdq8dSEIv",
-	"0xbsOWLRplw1Kk2xxGaDnUW5q6GGvbTKciSxtO1RAgsXdciMcqWtbuoKJiwgrYmtJnb5gkvri3XEH7uq",
-	"TdFnPK3kaoXeX1cLKvoQarDWPF0xWCDXqiwtFRaUKsaJ1Jaqg27Mm5MWCUC1yUEL8g85AFgDiJNSeceC",
-	"DRNuaWyxJejLild3fTLr4e/Kc8VvgpcluTYfz32U/KoWVIoc12qoZPNFdufTAcnSh3f6cBNC5Qxrgdff",
-	"XS+vrBPDpxWdsFIW1dCsAcTwvfCmN644tn+ZpUybyzRnl3TMLl1p4nhSIYgWu16oF2OxM80ZmVMOl5oK",
-	"BjEBM5cJYp+2y5pZJKPjktdVa0vKfJCtucuCtZOD9TqkWL/m03FRSRc/C5kYt+zWLd1Ia7drJswKKxa4",
-	"Qb3jcpGdRhAMSHyzdhfw6h0QwE0SO/drpuBuU1T2uYceeE7aYQEhuCIBtd77ZTl//0WfzBQXRneqpS+u",
-	"n3UPIYixXnD5NXmqLMGXhPxzLRLUYnSUWRcFg2JeYqjdviIQtQHfDLhuudFFjPGYWDkChD5BnOoJzUTa",
-	"SYhbJ2ljRmcnIQX/SogXMFAwX1GhORPGF1VKesI+5z7zdkCHV3I06iS+6HibkhlTUyqgmwAc0AkiLDAa",
-	"6mr19wT8gRUgOwlxrBK9m8WdEfyepYQOcs1OyIxaxbRTzZm9A2lZWjnBpbOgyKNiNPW2VPSzT5qpu0l+",
-	"feireL/Pq24x2rAw3imJrfFF0v3b3CSdUWOYspT6P3853fsfdO+f+3t//lL+t3v53/a+/LafHD2/+ffW",
-	"XV08tTC5CwcL4O9jeVfs5Lu4VnY/15hb5OEOegUAPhUhEsNMK3wIwgq+tBhclYJw+eWAalb8eeT/LGpx",
-	"hJ8UhTDCH+HvKf/KUv9tGfm+nFJdxy03lYlDWwF3ZzVPuJUCGg24b25X6w2AkzQq+faZDSZSXt151bdV",
-	"JxO79p2hmiWh4MJqy2puJw2qdQ1XzwSrLuJLVfeBYkNmZWZtffVm1byYrya4rLpgJKkyP4rjyg1WbgjU",
-	"M2R11ZexOhMYtJeeNla3+fbi4qO/6+QUxnDmk2V1ekinDBSZbqPKr3dWLLM2Ao5ur/XJAkJa8sQGI+i2",
-	"cxei2v9979UroX8ENXjvnI8FNblinROXX4BVIJolDNxZBBuV19U1f/z5/CJ61mtCuBibDWBUUF1oYDap",
-	"l7mCThU03i5w6yj53qtElQymCuHXYEXC0+VyPjtxoikX7/C7Z0tsKWnlgv+aM/f4tlGF+morb386fQl3",
-	"Rh0Ra4/LBHv5NMjEJp+EvydYW+JoRV/4oZG6EEPzU1GEJD+dvS9KdRYXYKzk81pLNPS4TXGSgBzWIGRR",
-	"njxyd42SOb7kEwWMzFJ3dbTwTHQjhl1PeMsuuP62auSRqo1XjOgMsJ5Yb+0FY3Ptbb9gGPsM7LyeaBc2",
-	"n+tyNcLCqIE1KxUZMPsfN3sHneRd8ESBlWzN44b+sBMo+AMNDdmMa5myhDgq7gnwFUBZoCVLdQmkpala",
-	"gCT8qdie09q6yz6zkorcWd+FJeBVpccyBtz8d17p6paK2SOzQ4wFO+Hd/iEoi23xeipBvt9NJnldsHYT",
-	"a6o/yUUmaY2VABFQqAMNuV2hgrAaVajtHwTXamcz5vSYht0OgsYv0Wq66Jf16irmnvlfAZsiK9zcMqYu",
-	"qtGw+0tjg0DmZigbu2giXUH8esuhYuTK4uLllIQEBBafEzVdw3S8JAsMVVvhycWaoEQ8af/19QV5iiTd",
-	"IQM24SIl3JyQfSd//CQNADVx5cCX2VmTi5Cvq9V3oDjwnGqoxWxYSjSPl4VrfI61VXNjZ1FbfB+EvaeQ",
-	"BMsH+QZ86HENoRsvwa6KC/53AKhCY3gsUOkya3z9drZOZ167b5+X2WTjtRbQ6n6Wb6wATbp+ImV3kIK+",
-	"HM4XZ1qCY41AvmDanBU9laKhZFZDut65UCp4B1+/xg3ONMe+tZfTmkopazwMHGlPSBNGM1zRMIwKPYHe",
-	"cqlGpHcuAigtZjTGUahKiWFfHcuaLKBWA/apGNIp6yz7K+Y0nkA9K6VeAzXDy8ji9v4a74aH5hMdOjpu",
-	"59RYQqAwgFI1j71lHJ5TudkoZmo2zBU3i3PITAnaeBZ9LQfQRvONp7G/fb5oraQ2rxRL/Pjz+QV5SnMz",
-	"eQpRA3te+Kdr5E3ab88PXhwl5NkLMuUiNwyDgJghY9EOu3cWa4Y6K1ZQBy03V8y7Mg+pjdHGy//83/+v",
-	"3ynqrENQDNcGr+mEYI9m6MhtccoqXA3WATeAxEiu0ZvsWuSIlN6eY4KmR9unCUHRPSz+b6mAK193BIrq",
-	"uFsRUFQH27imTPFrliKEqb/XX3zj+Zcm7eIi46sP5z3h8m+ZSLEGSidx01VzdIDUnKhJCE2nHMpgQjQZ",
-	"np1+fNcTCLduT/QEOjXKttfs65DNDOkvH75LOQ9+dkjQh/7WmtCeQDDj4R0TxrFuB2a372Ww7ZqSnNb0",
-	"/dvniw5W5uyJGhzokrOyJXfxDlbVhxqxQ5pl5WZcYkZP9L/ulXFr/BzSNPoWZfoniDFhp28ckmZa4pB9",
-	"eKPfE+XYJ+E8U6quWEr6rnpon7SnVNCxtYUr0MfBOwCynqB282OW7mFjdAUHYi1M7dwrpP9bD42pXuuY",
-	"/NLtdr8kpBcaePZ3ZIn/y3Kgm/4JeD96oh+81AcuBVmF/gffIMa+RWZ0zLrkgk+ZNnQ6Q7/h2ZuX5Pnz",
-	"53/uCS7Ip4uXXQJ1t/Bhv673cp+0fVmwzglxCaVcip7ASl/oowl6GXNRNDp2nRCwUFerpDmHxqcf37WC",
-	"HIbWM7gkafXwGRN0xlvHrefd/e5z4JZmAmwwQGCQqU4RXb67ZGFtD6iKnm1sch0wNyxbyIx2KhZywaGU",
-	"V5z1RNuyFWvoJeScTtk5N+wv50bxoUnIR2omf3lKZ/zp9TNYVKdL3lR7iFvA9oSyRJzxKYc2I1YmZpAc",
-	"4Cs/Qs1OrPjpKr4A1ApcfJdCLxu7YZQ4TJsfZbqud/Z2PbMr5YZvqnLN2beK6ZkUrgfDwf7+nc0ddq6O",
-	"9Ox+D9REuFhqRn7OzN5LOKQ6eY8HiceOx9ltJVs2LD/EjcbWXwDk6Y80LWBnP3m2+ZNKl3f70cFBk49W",
-	"u6fDt3/e/O1yf32As/OZb/q27KheqiWt41++JC2dT6dULfCYLNm7i5Cl5zYsR2sZAWSl/wIVeVtf7IAF",
-	"NcvchOS8gvz2ueUCrjWWrq15X77y9AyRwOHJzZcVND5sgjzcsu5raYUB8PsJc/hEhpmVjukWqPnSfhFj",
-	"Nbvg5gMj2m4IU6DIawc7J099eKIKhhUcSVqrcr51jKlFJf64QerlweqpKglJdcTqR6Av5Zp1yal7Cpn8",
-	"GTYcpII82ye6J+hYQjh+aNUplqIzeyoVI/MJz5i7J4i7s6qRNZjmkhg60ERPqD07TMJ36GP1kXJRY4hQ",
-	"dk58SWhQNHAhuKaMGqaw0LlVQxEjpWCJQ0/tNlJckAvWE5MojjrOi+rod0xcDyYj0M0byvmTkEonMrO6",
-	"LLxUwYEtRcrK9//qpFvD6y8UTVmEdp0Tcfks4my/DCyMWYzhc21e+/D0El5ava/1a87Uwvt2jsNyTAXk",
-	"t6r6cZPEB670kb3boSul9W4x9oq1zb7SocHitu3+UsPffsf1mMRudy6jFXybqTTWNPOBtD7Y/bGFu2a7",
-	"5ZKXwzVhrhfd++eXXzDF67L75b9Ec7uW92AVbgwWaELhIpOLIU64hkBi3crAKxiH5toma+sW4KrKb5w7",
-	"F4ZnO829gdG+t5ZDq8GLLzE+eK+suOyJHGXE1uy0ogdh1219g3pKEDZJLDNj2mCf3YCROe61WTsprqXU",
-	"crm3LkV+iclVAfuRKuMVpjd/f/UhIUOq2R4XmgnNDb+uxcpf6wj14MXzKDLGBgkuoCzLteAOaJSI0LUG",
-	"HjUoG23FI7IgzGwibbw9jbkCWCI6KI7p7t/U0rtrNLh+Wd8SfRVNt9aSF0D1m6QuuzeHFIMF4HJAVkgt",
-	"66kqWaPhVxpNWVW9bN0GLv4+PuljUi0kNZHX6NKc0wXhpie4LtKgQL8vQiHo2ipGAGKEl3G/rv0FZFb1",
-	"BDguKbqf1FiKA56SCdWTmBqOuW9vfWzp7r07QRvGRr6dZ/cwcxrDZ/fopHIuQXewCVPMIfkDuWH2n2/+",
-	"6I1UA56mTOAXDZwvL6UYZRzjgo9Ieqdp6qITjUkOr+6Ukuzpbzy9cbFLhgmbVWR+Bb8XyLzJ2YKvp90H",
-	"PbHDzV98kOaNzEX6rR0xwtOdMkpdVzm/vIG31cknccXlr8zEz/huBWGMaVw45eA2OLMtBjzegZ4xujXR",
-	"FnJyK3fOuxQUm5nPIKxCHZq0aJKxkYFG19rQhWvxtCBQgekix/sq1N2wJBKCy3I0IortYYjUe6hcIotT",
-	"aPE0l8XiJ5Dl9ywWMV/ygSMe6zDbWekhhv9+Rd+/MCN9iZnYdyEun9KwffluRJlHQ5yzjA6ZJjTLiJko",
-	"xnw1mjYlU661S9+GDBfIbcHYAzcY84RLzLonyhvZ6DhymqsrmvLENx0ic5lnaUyBPUdhUHZpvz96Lef4",
-	"HdEs5i/6e+Tg/vTL/Jcj4cejSOzIy5ayaxiYkRMq0lsSKV632J1Co2HLMxj0vjUl18Mqgp1v5ZxMqSiK",
-	"/lganzPFit5V31EtrnTtaSbSWmXllqhW3la4FapVj/qvztPhA13OB5ILCGJa9s81VjRFT4VyCTLcYBNu",
-	"coHVVeBVbeQMcj6vQKMzRZ/uJfSGEGrQFfz+GH+1x/eN4/73yOx9I/w4yy8hnHxzDotviQ5BwwnZfsXD",
-	"twsdYrp5nVH7E7tPRv0Tq1X7aZaBruUyCzHlU86h32RuJkwYO+VtWPYtz+LzBJtW4UoJ19tnakBeQyUa",
-	"UtMYsNdC+oLwaK9FRlJNrSHJlD7GQrV0OCkuQCa+YTJUfMQ225WmzuAGsczMK2kJtNJe6iKNlaRYyk2C",
-	"Y8A7W3Tbtro2+op7oqyyGPTaBhaLJeCG1NBMjnPgypbjQrpmLOuPa/PRwe0eMTPozBvBUMwnxuMr/OFS",
-	"weXT8HDs79NHw1ALXWhdusdFAGBs7+qaaReQ9Kjrf9mMvUEFsNpY3lnhZHvMlIX7ySvw3QCAhlweuPP0",
-	"AEZA20ZXUbImVIft+JphZFnSK7KWBwyHfkuxw6DV2NrooUPlbzd+6O9grEYQPZU2jSHGQnFn/n7XfSiz",
-	"la6SDxyO8w3kaiNx34Ntdxxsc7Zj4W4DDxEkk5BKIcSm6Bsosu5Vq1UVDcSiSF000bp3rF5q1/XALrpq",
-	"P7UIki83ngaHJrafdt2nHxb/H9G7Laez3KBhVfRlC1xqcgStmYWm1ywlxX3X7ZhsiKTNwsYBiv5LBI5/",
-	"B3Fgj+reO10W98UMt+15T31EuO749h9AgF0UZP2HigvXHm+hbW+tGD1g0PiE9L3xfAxlWPpFHZaw83u3",
-	"J06L0kgjuFdU3Km1RndpYmui0HWrAz5/ElbPHRHXGtB+CIGbsmQjwS+58dfUiyiD+17HLHSMUz+EdH2M",
-	"WPV6ivPR6grlfY9XP2a8emthHVEpIUpRbXSwweXxKlRmt2MhvysL2ndw2GxDl+D5YwicUsA+WdUiavPk",
-	"71HqrCDsPUZw71+z+R7DvacYbtgeiV0zEbj+fS0Omlk0XOA9wd04p6/wsZZVnvuXvmkWGfanW8shPUy+",
-	"XTdjUbdlsCCubKjHjeLAb+No9P357kdrrPZEfWBXY9F68Luv8YF8jYKExYU87m6DshF+1tBxEyLy95T/",
-	"R3L1eIu4SPYnua44l5siQL2Hp/ac9x+CcQRtg/9QTp4dSPmRvDlFr2mifHIyVgzEW3FFRgbkF0MmBCZv",
-	"FA24y57Z7WZNs5NKx+xO4SYS0BQU0jYw3y3odul8TT0ROpvCPI3Xkbw/T13c+5jQS9QTS83Bg4HcYuqd",
-	"Rg8i/x/FbbSBir3fqErN3x1Hj+k4uq3C4JqzjuvaEhSlRIuqZ7roy4odVbhJihp2+ITAsD3BhTYqH0Jd",
-	"vmPy6tWH8x/Pfv6P12eXHz/9+P7dy0voGuBKi3Igx4RIM2FqzjWDCxBYNB8zl/wCoMsOGxA6m0EJ1EzS",
-	"1Fdx5Ph4wLQh45xp3YmRMYhEu/F7JSU7QV3IA8C0N6JDLsZlq/LHSxKkpjhUwaByUdEuh2uHAyGKYZhi",
-	"cyBRF+1Ya3UTH/G4v5PAGWqOosBvV7PTEErGGRW3UVZuHeaFIpW+XkBS5M1YgRjNP2h8Hlj0cq274wJf",
-	"+aadHaeuqO1mb4crMdrGTipYxhWvY3W+XQdIUI4Va7qohc9QDpDG4cLuZRuCMntrKi/AW/0TzLS3Wtf5",
-	"29O9gxdHwPFBw+zW1Fa4cGWo7kPL8hjyOG6W6uwbiiwgAL/BGguPqB0B8AgNK1h7FaVa57c5PbiKfCEf",
-	"behmKfF4k5PlDKsDfg8O1BnWFjyVY93h/Or9JDUHdfdyqU4ZccWOURhZXgmiqPNHcpsEZ/tEkykzNKWG",
-	"7iC2dgtNWp6wXj/6BG980+pR0Ud3rWrkq6V/u3pQteZ+gEN4yreJAX1C2XEfqknQ+fmB1RLsi/w99PNg",
-	"oZ8KgjbGz4omAq9GFJHqCX6Q0HZsSIXrxONMHatPuulXtXDUXgpM/x4hepwIUXFCZb6o8Tb6lghTr/rE",
-	"T3n/3lmL1XoKBPwjaTm7kf59BIiwDHdxHbZIw3Vre6LB2+pwSNdVfLpngfgo4ZB1SOtjIVXk/R4LeRSS",
-	"cpe6C0YpIQQBrDLSxWIL6eraOK63CD77l75poyDsqrvWLvAwqTpNsbTDt+w1Lfa1mjZWoMFuztLTovM0",
-	"19B1OrFzUIEt7aCPFzRchT5n1SZ5CTaoxvIErrI5N0TnAzvBgNnxjsNerVA1IdLE2vX16yQ9Mafat4Um",
-	"63pSQ73noi8zKbtO98QWbaepSCuFLed2MVAAuifay32loa0Y9rohQ6rUgvQrDf6hjHkfVw3QsPupvuJz",
-	"wfukTQXhKc6qDV24rAbgFUMlNTiuFWe6A5UjkrJzpT+uCWQ8+Iox1XnOfX/2457QE3rw4ugvvXx///lw",
-	"wr5CM/e987enBy+OfCYCKOBXbOHb5mF2gh0ZPmP9LjkVC3Lw9avvN07Qbj0hVCzMxEKVZVCxmCiWcsWG",
-	"xpPgSGaZnLMUTqzo4dgTdiKObVCcn15xP/+ADq/kaJSQH8q2V1YjybIu+RB0JtY9QRWDDqqEzqgyGGk1",
-	"ZdtgDlgYpq9pC0s+nLgG9XPKTU84B+y0vpiy78Z9P2qEG/1xTOui0fh36/qhLnHPC2xqzMaDzAj/bkMf",
-	"f4i63y/B3k1mpOfCBbsMG6Zr7IOeQjMCzSo2VNNzrjeHa49z/yE4wkUpgv5QGZM7UOyjZUxi4fteq9eq",
-	"XH7FB13yilsIYWFlj8epkjO9GZHJgtXWVX4QCfkotvYGcvDmdpUsvpvbj5l6eIcC9qlh+q5La1q7yqrv",
-	"fY8zdo4+ce27rcYaqvptuGVGSQqEix36rHGh+ViwlGQcAs+LCukmoNnqIrXAqe1tasjU2jtW74aizT2h",
-	"rfkxn0CvQN+7vbCnjknQoH0oU+aMJsirJopRLUXSE06ZDsqhYKP5uZLGVwLNzVBOId0ZOiYHO3yiSUa1",
-	"6Qmn7cP1/GIMMJKGVFgmNGCY/MdSzNHhWUYoOdjfdxtMQCL3RD/YAHQD6sdU+wumH1CcBo37o6Vk8AAq",
-	"4Cv6Qi5z5u8KWl1JZ8BOS04VeBEh57swg2rPwqWG+b98uUl+C7rU//LFUry1Mz2PyFXWOm65hs7AD9wK",
-	"fvPV46DQpR2mWmlPh79hJdLgB3+NNPjJtQ8LfkFXYvCDi8yEk7n00/IXX7ww+KmA1c2Xm/8fAAD//w==",
+	"7H1rcxs5tthfQXhvlcmkRcmyrJ2laqui8WPtvR7bK8nlmzt0RJANklg1AQ6AFsWZuCpf80OSH3Z/SQrn",
+	"AN1oEs2XXuMdl79Y7G48Ds4L5/lbYyAnUymYMLrR+a0xpYpOmGEK/nqRKy2V/V/K9EDxqeFSNDqNizEj",
+	"PcFuzOUA3ugROSRmzMhUsWsuc02mdMTajaTB7eu/5EzNG0lD0AlrdBr4TSNp6MGYTagdfkJv3jExMuNG",
+	"5+nB4VHSmHBR/JA0zHxqP9RGcTFqfP2aNN6m9jMYfUrNuBycp42kodgvOVcsbXSMylk40VCqCTX2PWGO",
+	"jxowEZ/kk3AaLgwbMQXzvOMTbpYB8NawiSZTplZuNIOPw+lTNqR5Zhqd5weJ3TRO/fzgYO1CzthQMT1+",
+	"IeUVZ8XeB/hnMWOaCt1X8oqpS4Uf1IH58PnxMly/WtDpqRSawfn/SNMz9kvONIBgIIVhAv5Lp9OMD6iF",
+	"xv5UyX7GJv/tH9qC5rdgun9VbNjoNP5lv8SxfXyq9z/iVzjpMnb1ZTonAyqENKTPiGI0JVQTSv52/uE9",
+	"kf1/sIEhTfvU/pAQ+z8q3AP8UzNh4JtgrXaNCZlwrbkYtU5IL2WG8qxHNJ1rMhtTQ4y0X6btxtek8UKK",
+	"YcYHD777wZiKESMDN70mM27GuDyuiTZSsZQ0KTH0iglizz4pd0+04VlGuCC5Zi3Yx2up+jxNmXjwjSiW",
+	"MmE4zTRJJZ5SlskZMWOuiZwyBZPbvdgj3tMDOWXESLstKQglM8UNK1+EbZ5+fOtemY2ZYoQSzbS2w3BN",
+	"BGMpS3Hb76V5LXORPuSu30ui88HYnQUsw7/9gKs4FXMizZgpwpSSijSPDp4n5Ojps4RYZkOeHzyzwBPA",
+	"tFNqaJ9qZsGXC8XoYEz7mUOdCyl/omLu2IB+UASSkkyomJMh5RlLCTWGTaZGnxDFjJoTOjRMwQ5G/NrS",
+	"QT7pM2VFkWYDKVJt+fKY0dRJszP71d6p/cr+WS8kltivXdsnQXMzlor/yh4aoa5pxtOQlhY29vnz573T",
+	"3Izt0wE1bKPdlUwfNjdVcsC0tgf/Shhu5g+KrnaLOQsYPnK2pmUAUoyIXXNCqOfcRCqSiyshZ4IMOctS",
+	"+6xPU1KoL4l9hbphjWWcfcXolZUgKs+Y11dSOaFcWEEAdKJ7wEw1sTSAIxMqUi8d5smCwODGslkpGAgb",
+	"JgasDcLabdlC5HRgwXph2RXoV8ryMsNRvlJ4eGn804WjSRrsZsoV05dcLOsg54jkJBeGZ7AbHM7xRvep",
+	"RZVFfE4a8Mol/v5bgwmrd/zc+JFRxVTjS0zhKvHp5+qyK4NVVlyOg8zQTnw65TWwGChGDUsvqanoaSk1",
+	"bM/wCWsk9eBZ8Y3Is8witaeDpTF4GtULl2GWUW0uc716iWunQ0UtctRTxYb8Jq5rA4SfaDLkShurHSg6",
+	"sDp6YrUVxQZyJLjl36YdgxII1XXUCadyDm9+TRq5ZupyY8jYt/2+lhcvZ4KpyMIWkAoUdz9vMKYDmd9G",
+	"AajK6S+cThJi0yo0fAGvASmmKbeLptnHAC2HNNMsWcDUKtZVN/zZC1UkQm3kVJOZVFdcjE6IYNdMoeCl",
+	"fcsyLFg2Q3UP38pN6WDNRWmHs184lQrs10MSMIZm2Ydho/Pz6kkLTvA1WWQFBT+soYQToseW9UuRzYkE",
+	"rrsOu3DI5Q18CbbwjuM9p7oYbq96lf9suCs/FVWKzuEIywuzHWYNq1gkD5i9OkjsPF6yjF/bW+iysElT",
+	"xbSOMh+vWsW0n2Qn1jykE57NA+lylBx/iTGPIRdcj2/JVTdmVQA+t9ut9qMYddqOl5b51H5geY0UQz4C",
+	"s4Oei0EjafDJVCrLhlLFhyYiUO27A6nSzXmsYhoMBzGiyKfaKEYnTzShQs+sDmy5zBwY0T9knzCRsjQu",
+	"G4zjf35XUyZS+yxpqFwI/F+KOMUsX0ZdvJE0+pkcXMH/dD5lSttrlwUGFQOW2Vdiu0aYbYNJMSlRwq7A",
+	"s6RA7+Ko/OYC7F4+/wKwFSyvLLSKoqto7i4YSEG/j8VAXl07jX9RVTUxS+DnsSQpTwk3HdIFoU3en/70",
+	"qttISBeZLvxNmv/y9mVCiuctfEHJ3F7hXv/95Xv8IeV6Ss1gzFS3EcXXbUjW3mvrRXsFZuX2x1KbOqqs",
+	"AXhApRuT8xVHswS7oZNpBqeM+NtG208a29DEXtBGcfVxNT9Zv3LN1DUfsF0HiJEp0A5stARrlXiDSROH",
+	"YeUu3QHW4uhdUBsi+2OR2mvgXeeGmlyvlNfLLN89BA7v2b/VivIsJWOZAbNfKzVXS/2C619uvxKrjRM6",
+	"sDf0jKUjttl6QIffQDhvNpDO8Zp6m4ECilspdnG/KHub3PibWsYFSwg1ZCK1IYcHB5W7W2gcVWwir1na",
+	"spLbQhJlGJFDQsH8lSsW5Yeb6jNrd1ooAqvI5XwuBufw4iLKF6K2kMLL6FMRxItnvXxoMWHtzyNKTZxl",
+	"6SulkGKrtASmnPgpevuRJpSk0hiWkik1Y8KFkXAUfZnOnTmpMC+BmeiE2IXNydCdGfgsYJzZWGaMNI8O",
+	"Dlrt7Rj5Alhx3av3/UbG+OBO5hRhUSQCp1OScjANWuaizRNNUD/ShCqLq0N78Q522pcyYxQuQcNf0shV",
+	"7p2cMTWgmiXg2pC5wUuzojzjYmQPIgq4jeUrn14fVeXr4cGz9kH76dNn7T9tdKOYXh9dOll8u6uJHSiA",
+	"7DKI4I0NNONNpjpe3PTB007a/6HT2XTTx3e16eO1mz6+XGXzSlnGRhTIEd5CtogKo2L2foUoF9nsn/7U",
+	"edrp7K9SXBaWehfQR/7FmLidfVAapldpeAOZo34e0eEMzSKy6oWcTHPDUu8WNcauoAMAteRMxlQTtLsz",
+	"QewOgKVlUozAv0LRomWVNaaeaALT7IH3pSvsvkjz5cv35z+effi3V2eX5xen715dnr6+eHWWEOfvJodH",
+	"ZNzqECsZQVQivAnXRGYpDIOzUAOclhtnKgMfrhQMrPAzqolja35xdCRJ8Wm7K94a7RUSpsmEzkmfEctd",
+	"5JDYGdtdEeVSd3MvBV5XstEF2l+gCsejHNVWCWKZJywzpGXMXabfBaT0GOKxbAGn6q/AdWLn1IN6Swuq",
+	"586BMfP4aB1xJI2bPUmnfG8gUzZiYo/dGEX3DB3BmOAkAx2mISccdIZ5gtcOO9vXgD8+2LTHxbQBq7v3",
+	"2XEqP//XmrPbzfQdaggulKWy7IjkrwSdrAnt2Xy7dvRLsE5/DcT9AmzvAYEqsnwtDGow7l4wbNt11aPk",
+	"XaNgINWCmY4ODg5iFxE2UKzW0AliA185ISMmmAJx0PzP//N/ydPDH0ifG91a9LAshj0FGPjD8m4h5OSD",
+	"yOYIviWV3KL1l5VEtYUXBJT3r8n6l84RLOCwsH/fhfXDTf44xg87+UdqBuPdWdBD85wSv5e5zwba7so3",
+	"NqaQOn5+XtBNFV5b0NN6r5olT5NPN8fvM1DYz+Gjr19iIWJOpYdxSZNq8tdXF2Tf8je9/xtPv+7DkxaG",
+	"wEHYGC6XDHlmL6RctJetEbhnv9ovK0EWRDhugYZ1YD1nprJKLrRhNLUKqGNXEL8i2J0wpqVtvZMjLnbb",
+	"0ZRqPZMq3T4etxoBsCBM1kXyhucWOP2L1cQO7ycWMZfmZnw5YWYsYwYMUQ2OGSo5IZmFFVp2gqBCuFM6",
+	"Z5iLK/QxLlGX1i6Glu1iTmCdtzPubR8BgkE9vMZoVkDriSY8dfK2PAB7sSuAuUkAydbXryrKbRhZ4lCr",
+	"3tFXBXdSwalVQRAfFdMxZnBKpkpe8xSuzYrRdL43oSlepfmAtUnPXcD86npJ8ZMngF5X2Mtvr7QW98Dq",
+	"NrVzClOGcfqpSG7vvhDzBuFvHQgc7oqRZJpwgbFtOMkTTfzMcMP2cybwFy/v/XzAnuiuKNeAF+klk6N7",
+	"uj4U0MILDLbgaZADfZmrLI5rAQhTOcgnTBgIQ4yKJ5byOFO2bNc5KTRTZJJrQ+zKMmYY6bOhVIxoem2Z",
+	"c5O1R+0gPNACgpJPZ+9a3uJbwFz7ge2J+OEgHWAT/QvB4BYXU8TAue2gW+958W9VsWCa9zOuxxgBWCxn",
+	"TTDG4gJi9H8O5iPAkE9n7/Y0HbKEAMjGrC1Y3HAbDw87twoHIpvORyOmrS5PdRXtwNYeH7TWVjZV0siB",
+	"3AAR3XulfS0Ug1vg8AIhb/m1x6O1DhgEisfnOKvzEtTvLRjeEUiAWaUtqKDCeg732rtRqoQ/Ztk0egwZ",
+	"7bNsPYPG1xIcp372u7jyOE69/tKzwMizGZ1rYgXtBp7MHW9EVXawOZSv2DzOIK7Y3PIuf/rro+TsSCuP",
+	"oUhkWFKvzl6/IH8+ev4n4oLDCQZKt5ekBP4ej3aGGOyNzzJw+EXOUxdu9Qib4yaLh1H4kOhFOf7p7K3l",
+	"Q1Y8WOZ0xQWo9G6zJ4T2ZW46/YyKq0A6wBKKUHGKyLMmUBHDqHGFxS5qTqPgcdXlvoEEm4KFQl4Hqjkd",
+	"ks5FKvQhadoX9gUf7LtLoGcXraQr1HBw+PTZMWm+fH9OPn18eXrximg+EizFa9jF+du/thIyNmaKqTtw",
+	"3yD9nGcGdOuusBfljBqmwaU9yGSeDjMrJZsviv8/0aBIXh+12uSV1UrGVIOPQM5EV/Q83vZOiGaMvMSV",
+	"e96XkDNcZfnDG2OmhainIu2Kci7/OyouXsF30GgkDbdli/7GTK2WWHwaVfv/nrOcRXjhL8Xv1TNxcV1W",
+	"TOMrscD8BVxwY8UO/wzEzR25fYdDNjD8ml16M+pijBc1LijBTkqmkgtjFXwi5AxcRW8/Xh+dAHdE5Ofe",
+	"p+R1lI3CPyrrON5xHce3X4c3Ii09WBUbdotYsA09xG52q2EPOaYwxZ3NgpkJ1VfuLo5Jpc8OgwzTg5pV",
+	"bOKy3XAVx9FVPD38Yd0yvPp1Gb1QfR4zyGqjoow18l+UqZEnqAkXvxvNsiEmB16D99jkStQFLKwJhIt6",
+	"XZ2gWWkIA5x1sV53cOWtD0fCC06t0jyjSnhVcyMx+xk/WJaxMd2zjPOrxPY5z+iyP7TE1hosj3lNj6sf",
+	"HUc+iliSAKOWuN0S2ykONADVdp5RPOqd/GvxaJmX6M4BVued9k80hM0uWRHv3di9igmuymHfzXsWZXvF",
+	"h42DNvyrAuFuXFgw5YLrL+BpxRqAs+7OZjdz1a0EQqdzr/sPXIyx/SNP34HDr+Fi/rUTn+/OxEDNpxjH",
+	"ssTHlwzW64znaxn9alyuMXgfPn++TsGPcsh6NnIXl16nLD6Wpw+n38XX9zt250UZ00MzoQdR7x6as9wN",
+	"Lzklgs1i3KTb6DZcuLV2GbO/b+ZRR0+KXXM2W+YNy9e5HW5eaz+5NzVyvX5WTP1lHXB2c4R+13C+azi3",
+	"0HBq5H09stYlAHnyXWkDDVOIgoCzzb9ZFOpBUGp0yUFAx23VknKot4ZNYvpJrVMQi1w90eTT2Tu0dQo+",
+	"nTIDDs31VlY7rveKrdklLG3ZzpZxlyZZmBJT91vS4IKmc3vflVMmZpAIPFTc/NqXN/Y+OtRMaAaPhf/v",
+	"hF8pabi90eaCD7m9clZ9MYF9yjGlqH2sZ9iN6RGuO4QSzEzOXZGlIc8Yafp1tu3DhOBa3R/5gJO/kA9T",
+	"Jj4re8PcZ2awj4Psp6nQraSokTV0NaYombE+sUsiTchWsS9RggD8cE5wgaSJYT4SzcF6zLKMDORkQkWq",
+	"SVOPW2HYRWWJBTz9X/mAQ06unauRNPzAVqEeR+FlIVJnTZRWMzDsBF3l6Mf9JZfghxQpYXpApywFDJtR",
+	"TKhG8EOhKR21sBTehUg9LNgXDG2HumZKcyl0iMGEazuFc6l2C2CQZ+2nB2SfHLVvanJjnVyMbXVe4gXh",
+	"wjuqk6qplEMWQCcom+M32xWuMs+AKjUnTeqjm8AbQMusNvjGrdd9YugVVCfrircfr48LpzXVLqHAFfFa",
+	"/nBKlWZECtbCEJ2uqDi88TAqfKBSL24wZimR10y1/d7NmImuAG8MwJtOmI9xwG0+0YCTlkmFcVtjmaVc",
+	"jAjtiipBQYzFDHIuh5S7mIjt7lAFz/AOH0fcDmvLQ41xKecNjnAnOelzEXNDFL5A/wqmGHqvkA9MiVpG",
+	"d/EtlDEhqw26obtqDDl05ZekeXH+9q8O5ZIy9qh14rF2A7MuiOEid2bRX6Z9jT1aOBdc+IQlVCXzURF7",
+	"uAigXSz+K4oA7Ry3ULM3VDH0TvvZOSphR/N2TNgXCJurDJ2Wzl9pCV4OPeYmgEGgDDjHI1CuMdNWmKaJ",
+	"NfE8lOPsO9fscjKPu6DK1RQvbUFA/t53yfVl3NIbjl95deNZtg4IWaDQxOlGS2tNSq5SgdFSElFAadvZ",
+	"zR0abWg4X8pQrcLGCgMrCbA0YH8OfuUiXMvKV6pd3FdXFL+zG67BwthH8aLHUpkxKCm9XGW9hPQWAdNL",
+	"uqLnQdMD0d4rwdMjzdmYD8ZkxgVIo1L0XLG5FTOho7vVJh+qGArik5RvROPuarm9g0mHLLP9pk/NA3C2",
+	"ajl+ENG3rM6UMVpyJhyDxrzCgGNb1HXedaTSsn6nHAaRAW1yvp2h9+jgz8frbIHLlpsdC2ntwplvwz9j",
+	"vLA4TnACGTNt6lbADhNgcS4fFp7rzv6+1ZxTodsYnBdEfCy6jg6OfriTzCRjpnb1X9ew0mXcDHjqRti5",
+	"np1G56jy1Q1mipdEKxBiBSu7C+O9V/Iey3rv5t/FfB8ypu2YC1pvyzfWmW2RFdwb8d+ekB+U0DYjlQia",
+	"1x3+ebD/VdWUosHbQCVPSuGbQEJ3WMd7NpbaycOUTZlIibRi0X/b62wb+yVVNPSLfHI1Y2EqSCmH6rLB",
+	"3d/VsoDLQFccHR4mPuwPwuapLmVxu5sfHDwbXLE5/If12gQTiopS132W2eHt/bbTFbQMui9CUyAmX4og",
+	"qikhtCo8VSAvrbZQjY0O0wJOSF/aK4xiSy5TF/XmSyWEpOkoF/C0sVZoVHW/4uMl9HL0FkGoqOEQbieD",
+	"+hwAq9ijoQcMfFj21B5IaQMgTaBClkB4REKmUqGhhYo5VnTBpFQfq+53arfpAGP32oKEoNIuAlYPd+vf",
+	"qIzRApsNdhblroYa9sIqy5Eg/6ZHCTR4tMiUcqWtbuqK68whxJQtB9n64nyrCzvFH7sKf9FnPK3EzYae",
+	"OFc3MPoQ6nXXPF26sIAZpCxDGBYfLMaJ1CGsg27Msp4WwZi1gZpz8g/ZB1gDiJNSecfiPmNuaWy+JejL",
+	"6oh3fTKr4e9KOcarhpTlG9cfz32Uh6wW34sc17Lben3RE2fTAcnSg3fA+GlJFvtG1Nc5KcubEMMnFZ2w",
+	"UkLb0GwDiOF7YVUQXHFs/zJLmTaXac4u6YhdujL28QBvEC12vVBbzGJnmjMyoxwSTAsGMYZrLhPEPm2W",
+	"9RVJRkclr6vWIZZ5P1uRV4h19oP1OqRYvebTUVF1HT8LmRi37NYt3Uh7b9dMmCVWLHCDesflIjuNIBiQ",
+	"+HrtLuDVOyCAmyR27s4PEJd97qEHnpN2WGwO0tXAJdMrW7/4L3pkqrgwulUtk3T9tH0EDuXVgsuvyVNl",
+	"Cb4k5J8rkaAWo6PMuiguF7MSQ5+PJYGoDdhmwHTLjS7iPTrEyhEg9DHiVFdoJtJWQtw6SROj61sJKfhX",
+	"QryAgeYqigoNDglXgC/pCvuc+yyIPh1cyeGwlfgGFU1KpkxNqEAfjz2gE0RYYDTU9XXpCvgDqwW3EuJY",
+	"JVo3i/w9/J6lhPZzzU7IlFrFtFXNX7gDaVnecoIE4MCvqRhN/V0q+tknzdTdJCI8dFr07zPtOEYbFsY7",
+	"BRRvnNR/cJus/ik1hilLqf/z59O9/6B7vx7s/flL+d/25X/f+/LbQXL87Ou/Nu6qCICFyV0YWAB/H8u6",
+	"YiffxbSy+7nGzCIPd9BLAPhcOq0XjUdphQ+BW8GXoYS0VQhduuxTzYo/j/2fRd2m8JOiaFL4I/w94Tcs",
+	"9d+WUUiXE6rruOW6kqIuZgB2ZzVPyBAEjQbMN7erCwrASTYqD/qZ9cdSXt15hdBlIxO79l0ENwsIxIXV",
+	"lmDeThpUa+AunwlW6MWXquYDxQbMyszaXhybVX5kvvLscuyFWZwfxXGlmgA3BGrfsrpK/VjJDy60l542",
+	"lrf55uLio887dQpjOPPJojo9oBMGikx7oyrhd1ZYudYDjmav1cECQlryxGZUaLZzyanNf997+VLoH0EN",
+	"3jvnI0FNrljrxMUXYEWezQIG7syDjcrr8po/fji/iJ71Chcu+mYDGBVUF14wN6mtvIROFTTeznHrKPne",
+	"KwqWDKYK4Vdwi4Sni6XfduJEEy7e4ndPF9gSROf9kjP3+LZehfrKXG9+On0B+fuOiLXHZYJ93zbIiiGf",
+	"hM/Zri2Ht6Qv/LCRuhBD81NRuCQ/nb0ryjoXyYhW8nmtJep63KZQVEAOKxCyaGURifyDuEX7kg8UMDJL",
+	"XRp/YZloRy52XeFvdkEq8vIlj1TveMWI7gLWFatve8HYXPu7XzCMfQb3vK5oFnc+1xFxiEW0g9usVKTP",
+	"7H/c7C00krfBEgW3ZHs93tAedgLF4aD5LZtyLVOWEEfFXQG2Aight3BTXQBpeVUtQBL+VGzPaW3tRZtZ",
+	"SUXurO/iJuBVpce6DLj577wq4i0Vs0dmh+gLdsK7+UPQQsHi9USCfL+brJ46Z+061lR/kvNM0ppbAnhA",
+	"oWcAxHaFCsKyV6G21xyUOJhOmdNjNuyMEzQJi1ZeR7usV1cx9sz/CtgUWeH69mJ1Xo0NO4VtfCGQuRnI",
+	"jU00kQ5Sfr3lUDFyZXHxckpCAoIbnxM1bcN0vDwWDFVbbc/5mqCdCGlCfUwk6RbpszEXKeHmhBw4+eMn",
+	"2QBQY9c6YpGdbZKU/qpaCQ0Kyc+ohrr9hqVE87oSohueY22F9dhZ1DZqAWHvKSTBjAXfrBUtriF04+06",
+	"VFFs5Q4AVWgMjwUqXUaNr97O1uHMK/ft4zI32XjtDWh5P4vZg9cYTl/pFhPQl8P54kxLcKwQyBdMm7Oi",
+	"/17UlcxqSNcbF0oF7/DmJn7hTF1aweWkpmrVCgsDR9oT0oTeDJfcUORIzCASvBmUpoIyj0ajH4WqlBh2",
+	"41jWeA51c7Cn0YBOWGvRXjGj8QDqaSn1NlAzvIwsKqmssG54aD7RoaHjdkaNBQQKHSjV67G/GYfnVG42",
+	"ipmaDXLFzfwcIlOCls9FD+Q+tFx+7Wnsb58vGkuhzUuFaz9+OL8g+zQ3433wGtjzwj8VGyqmx6T55vzw",
+	"+XFCnj4nEy5yw9AJiBEyFu2w03OxZqh5ZQV10J556XpXxiE10dt4+Z//+//1WkVPDnCK4drgNZ0Q7Oev",
+	"IJFGYTP/DdYB2ZhiKFfoTXYtckhKa0+H4NWj6cOEIDkHG8VYKuDKpx5BgTOXFQEFzrDld8oUv2YpQpj6",
+	"GivFN55/adIskspfvj/vChd/y0SK9ahaiZuuGqMDpOZETUJoOuFQkhi8yfDs9OPbrkC4tbuiK9CoYVkN",
+	"JhuxmwGbGtJbPHwXch787JCghylqhHYFghkPr0MYxxpKGN2+l8G2a8oj26vv3z5fFClYNTjQJmeMpnt4",
+	"3MU72IEF6okPaJaVm3GBGV3Ru9kr/db4OYRp9CzK9E4QY9ywwZA00xKH7MEbva4oxz4J55lQdcVS0nOV",
+	"nHukOaGCjiCdK4Q+Dt4CkHUFtZsfsXSPCzBgwIHYG6Z25hXS+62Ll6luo0N+brfbXxLSDS949ndkif/L",
+	"cqCvvROwfnRFL3ipB1wKogr9D76ZmH2LTOmItckFnzBt6GSKdsOz1y/Is2fP/twVXJBPFy/aBGog4sNe",
+	"XZ/+Hmn6Eo0tyHbkKbzUFVh1EW00Qd97Loqm+K5rDqY1Nkqac2h8+vFtI4hhaDyFhPWvmP5Kp7zRaTxr",
+	"H7SfAbc0Y2CDAQKDTHWK6GLukoW1PaAqejZh+SFzwxKyzGinYiEXHEh5xVlXNC1bsRe9hJzTCTvnhv3l",
+	"3Cg+MAn5SM34L/t0yvevn8KiWm3yGq0+vludBWxXKEvEGZ9waEllZaLL5fQJjQJ/LqtvdV0KMOLi2xT6",
+	"ntkNo8Rh2vwo0zn6uqxCinUKgvP7h+s4jBJznTytlH7/WpVr7n6rmJ5K4fr1HB4c3Nncp4FUg6kX271Z",
+	"aoJS/UkDDZiwhHNm9l7AIdXJezxIPHY8znZjcWNJsMhFRdKu5Qg3Glt/AZD9H2lawM5+8nT9J5+ExRep",
+	"+K8M1Jejw8NNPpoqaYFldZJXwnAzx2//vP7bCyl/omLu1qnxJu9s5uu+9bVbQ7Wk0fn5S9LQ+WRC1RyP",
+	"yZK9S4QsLbdhaXDLCCAq/Weojt74YgcsqFnmJiTnJeS3zy0XcG0UdW3/iPKV/TNEAocnX78sofHRJsjD",
+	"Leu+llcusRvSjWFEMsisdEy3QM0X9osYq9kFNx8Y0XZDmAJFXjnYOXnq3RNVMCzhSNJYlvONDoYWlfjj",
+	"BqmXB8unqiQE1RGrH4G+lGvWJqfuKUTyZ9iclgry9IDorqAjCe74gVWnWIrG7IlUjMzGPGMuTxB3Z1Uj",
+	"e2GaSWJoXxM9pvbsMAjfoY/VR8pFjcBD2Trx5flB0cCF4JoyapjCphNWDUWMlIIlDj2120iRIBesJyZR",
+	"HHWcF50q7pi4HkxGoJk3lPMnIZWOZWZ1WXipggNbipSl7//ZSbeG118omrII7Toj4uJZxNl+6VgYsRjD",
+	"59q88u7pBby0el/jl5ypubftdMLSeAXkt6rA9DWJD1zpOX63Q1fKnN5i7KXbNruhA4OFxpu9hebwvZbr",
+	"R4ydUV1EK9g2U2ns1cw70npw748t3DVmL5e86K4JY73o3q9ffsYQr8v2l/8aje1a3INVuNFZoAmFRCbn",
+	"QxxzDY7EupWBVTAOzZUNOVctwHX4WDt3LgzPdpp7DaN9Z28OjQ1efIH+wXtlxWX//CgjttdOK3oQdu3G",
+	"N6inBG6TxDIzpg32ZA8YmeNe67WTIi2llsu9cSHyC0yuCtiPVBmvML3++8v3CRlQzfY4FIHihl/XYuUv",
+	"dYR6+PxZFBljgwQJKItyLcgBjRIRmtbAogYl/K14RBaEkU2kidnTGCuA5fqDQsUu/6aW3l1T2tXL+pbo",
+	"q2jQuJK8AKrfJHXZvTmk6M8BlwOyQmpZTVXJCg2/0pTQquplm08w8ffwSQ+DaiGoibxCk+aMzgk3XcF1",
+	"EQYF+n3hCkHTVjECECO8jPt1rYggsqorwHBJ0fykRlIc8pSMqR7H1HCMfXvjfUt3b90JWvZuZNt5eg8z",
+	"pzF8do9OKucSdJIcM8Uckj+QGebg2fqPXkvV52nKBH6xgfHlhRTDjKNf8BFJ7zRNnXdiY5LD1J1SkkFb",
+	"Tee7ZBiwWUXml/B7gczrjC34etp+0BM7Wv/Fe2ley1yk39oRIzzdKaPUdV1Mygy8rU4+iSsuf2UmfsZ3",
+	"KwhjTOPCKQe3wZltMeDxDvSM0a2JtpCTW5lz3qag2Ex9BGEV6tAwS5OMDQ2RubHa2ty125sTqMB0kWO+",
+	"CvU1FiU4l+VwSBTbQxept1C5QBan0OJpLorFTyDL71ksYrzkA3s8VmG2u6WHGP77FX3/xIz0BUZi34W4",
+	"3HcWGJ99twtR5lEX5zSjA6YJzTJixooxX42mScmEa+3CtyHCBWJb0PfADfo8IYlZd0WZkY2GI6e5uqIp",
+	"T3wDOKxWGlNgz1EYnBbbvD96Lef4HdEsxi/6PHIwf/pl/tOR8ONRJHZHZwvRNQyukWMq0lsSKaZb7E6h",
+	"UbflGQx635qS6ycYwc43ckYmVBRFfyyNzxjUqcY+gt9RLa507Wkm0lpl5ZaoVmYr3ArVqkf9V2fp8I4u",
+	"ZwPJBTgxLfvnGiuaoqVCuQAZbsDM0SYXWF0FXtVGTiHm8wo0OvfKsgMRXKgWvbF62T0yfpwgCFG5b2bv",
+	"dlTD8ksIJ9+cweJbokPQcEK2X7Hw3ZoOXUG5EYuqVzSd7xm5B1X+F/shSIUBby6Sq2iN4LsiJF3heiEk",
+	"5PXZ24v/+C8/ypuETIfnDIyFHz6+1/i/n/iVkhf8KiGfBH/NEzLIVdZKXBnBYOtFPM1S8fohzzKIkSoe",
+	"O+rHC1pXABjHMkuZIr3/8eHT2R525t07f/Xi7NVFDwO7XQmgK8ammIcH+syY6vEJDoMR3doboDF614ID",
+	"Q+hgSgirsL9hvf+iZHHGnZKEeyoJqIWsp7Ih7momo9UW6zDDEmesT+h0SjJmNA4EoUYub5JDCT4zZmrG",
+	"NSMvX74///Hsw7+9Orv8+OnHd29fXEKl2/IF2BQGFGOMLRpNwKqLbYkHrtC/FKQJSrFROXSanyp5A3XB",
+	"Z1SlLIW1TFox7diZSrB64Ro3zxIgqC5qF2LVAW7WFCEkELFo9X5448SVNJRTzAYsaxtOqRnXenhdsnjU",
+	"b7RBWtt9OkjCLjI13BkI23kh1dzR6B/EXgTQcRDwAcEOBUTZKKQMQn0Iq5Llu5jmU2dM/Indp4L8E6s1",
+	"t9AsA2JzEd2ODcyg53puxkwYO+VtVOVbHujnMTZuxZUSrrePkIN4sooXuqY5dreBbBnCUroNbM0jh0Om",
+	"dKcUeT7xHCuy+0q7Vjp42eNK6boeJ+rKX459CyDPtie5Nq6CH0u5SXAMeAeq23KBMxbFb32xoUpYqeV1",
+	"6KPrirK6bVncFuULlt4cUEMzOcpBG7YEAWHysWhrrs1HB7d7xEycos7fi3kceHyFH1IqSPoPD8f+Pnk0",
+	"DAWhlfPM7HERAFgOyxIF0wKSHnX9L+uxN6i8WBtDcVY4Nx4zVOx+4rl8FxagIZd/4yzsgBHQutxV8q0J",
+	"kcCW1JthZFlKMbKWBwxD+ZZiNoJ2uyujNhwqf7txGz73bTlyw1PpprEbsRCIM59Xex9GhEpn9QcOg/BN",
+	"lGsjIL4HOdxxkIOz2RVuDrjJQhAfqRSg3RR9AwOCe9VqVUUT3ShSF41k7x2rF1rWPrBrpNpTOILkhX7p",
+	"6xdA2ztIeSVGEiFnD4v/j+hVlJNpbtCgVfQmDlwZckioILnQ9JqlpKgzsB2TDZF0s3CdAEX/KQJ2fgfx",
+	"Nx7VvVewLKqOkcXb8576SJy64zt4AAF2UZD1Hyoep/Z4C217a8XoAYN1TkjPX547UP6qV9S/giu9L7XX",
+	"FadFSboh2J+LWgb20l1esTVR6DLTAZ8/CauWD4lrjw2WSakNKUvlEvySG18epPDuuu917IaO8UEPIV0f",
+	"I0ZoNcX5KKEK5X2PE3rMOKGthXVEpQSvVLXBzBqTx8tQmd2OhfyubtC+c876O3QJnj+GwCkF7JNlLaI2",
+	"P+kepc4Swt5j5Mz9azbfY2fuKXYmbEvHrpkITP++BhLNLBrOMT97N87pKyutZJXn/qVvmkWGfUFXckgP",
+	"k2/XzFjUy+rPiSvX7HGjOPDbGBp9X9T70Rqrvagf2NRYtHz9bmt8IFujIGFRN4+726BshJ9taLgJEfl7",
+	"qtUjmXr8jbhIsiK5rhiXN0WAegtP7TkfPATjCNq1/6GMPDuQ8iNZc4oe/0T5pBCs1IrZyEVEBoSwQSQE",
+	"Bm+4JudYzXEM/fCaEHiXkN5iY95e0hU93/vXveCa+fZahZlIQDNmCNvAOOOgy7CzNXVFaGwK4zReReKt",
+	"PXVxb2NCK1FXYHGjomtzMJBbTL3R6EHk/6OYjdZQsbcbVan5u+HoMQ1Ht1UYVsUwV+JJi2qTyzGlnXis",
+	"bEFpkJfPTBg7C1llTTNmgkBV+cW4ahCCSMEQYIuxXWD5dTFdixG2SRG9HEb5FtFiXVFG+dbE2foY23sk",
+	"rxVRpwjUvSEdcDEqWNMjBg5SUxy0YFBFrmhdxrXDixDt0HWx3rmoi9bYtfqK94Lc30ngDDVHUeC8q59s",
+	"CCWjjIrbKDC3dv1CwWBfuyUpYmks0kdjEjY+DyxAvNIEcoGvfNMGkFNXYHy9BcSVe25iVyssqY2psa1v",
+	"1ygSlMYuIttd1HKANA4Xdi+hE5Q8XVEFB97qnZRZIudvTvcOnx+DoACts11T5+bClQS8D83LY8jjmF6q",
+	"s68peIMA/Abr3TyixgTAIzTsJuAzHKo11zenB1cdNeSjG5peSjxeZ3g5w0qt3x0GdZdtC57Kse5wfvW2",
+	"k5qDunu5VKeMuMLzKIwsrwRR1PojmVKCs32iyYQZmlJDdxBbu7krLU9YrR99gje+afWo6Gm+UjXynSu+",
+	"XT2o2v8kwCE85dv4hT6h7LgP1STowv/Aagn2qP/uDnowd1AFQTfGz4omAq9GFJHqCb6X0AJyQIXriuau",
+	"OlafdNMva+GovRSY/t1r9Dheo+KEyhhS4+/oWyJMveoTP+WDe2ctVuspEPCPpOXsRvr34TTClghFimwR",
+	"muvW9kSDkdXhkK6rvnfPAvFRXCSrkNb7R6rI+90/8igk5RK9C0YpoawBsMpIR6EtpKtrqbv6RvDZv/RN",
+	"XwrCDucr7wUeJlWjKVZo+ZatpsW+lkPJCjTYzVh66scm3MruLE3sHFRge1HoqQjNr6HnZLVhaUJoX+YG",
+	"Sxa4LhPcEJ337QR9ZsfrhH2zoZICdr8nTUqmTE2ogA5yUJGnlXTFjGrfoh9L5RTJ90X7WNrPNdbeL3rk",
+	"k2bRtLQrsMeGnYaLUUIUM2ruakj2mf2PG7+FnrqwyPDMLgaK8XdFc7HHP7R4xL5jripQ79/3ylaAe9BS",
+	"wtUgAmjY/VRf8fHhPdKkgvAUZ9WGznVZYogOlNRguFac6RZ4HJOyi7A/rjFEQfjqXdV5zvlIUJMr1ukK",
+	"PaaHz4//0s0PDp4NxuyGvPnp9MXe+ZvTw+fHPjoBFPArNvctTMvaS/AZ67XJqZiTw5sbXz2J4L31hFAx",
+	"N2MLVZZB9XiiWMoVGxhPgkOZZXLGUjixop9uV9iJOLakcnZ6xf38fTq4ksNhQn4oWxBajSTL2uR90CVe",
+	"dwVVDLpZEzqlymDfTlO2cOeAhWFIm7aw5IMxweXNKDdd4Qywk/rC9g7170mNcKM/ztXab+377frBErtn",
+	"BTZtzMaDaAn/7oY2/hB1vyfG3k20pOfCBbsUIVuyYnBMU2gMo6vVqTY95/rrcO1xHjwER7goRdAfKopy",
+	"B4p9tChKbELSbXQblYRYfNAmL7mFEBa593icKjnV6xGZzFltjfsHkZCPctdeQw7+ul0li+/X7ccMR7xD",
+	"AbtvmL7rMsf2XmXV957HGTtHj0zxYmU11lDVb0LmGSUpEC52S7WXC81HgqUk4+B4nldINwHNVhehBU5t",
+	"b1JDJva+Y/VuKKDfFdpeP2Zj6NsK6eu0SNFkaceFYFOTazKQKXOXJoi1JopRLUXSFU6ZDkqkMA6/KGl8",
+	"VebcDOQEQqChe32wwyeaZFSbrnDaPqTsF2PAJWlAhWVCfYbBfyzFGB2eZYSSw4MDt0FfcLYXbAA6s/Vi",
+	"qv0F0w8oTu1sZ0xb9I6Wl8EDqICv6NG7yJm/K2h15fUBOy05VeBFhJztwgyq/WN/a9CghW/n5y9fE4sX",
+	"vPz7SwJxz55H5CprdBquuT7wA7eC33xFOSh+aYepVt/T4W9Y0TT4waeWBj+5Vo7BL2hKDH5wnplwMhd+",
+	"Wv7iCxoGPxWw+vrl6/8PAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -256,6 +256,9 @@ type infoKey struct{}
 type requestInfo struct {
 	secure   bool // came over TLS, directly or through a trusted proxy
 	clientIP netip.Addr
+	// origin is scheme://host the request came in on, as a trusted proxy
+	// forwarded it: the broker's URL when DDNSBROKER_PUBLIC_URL is not set.
+	origin string
 }
 
 func infoFrom(ctx context.Context) requestInfo {
@@ -267,6 +270,7 @@ func (s *Server) requestInfo(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
 		info := requestInfo{secure: s.secure(r), clientIP: s.clientIP(r)}
+		info.origin = s.origin(r, info.secure)
 		ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), infoKey{}, info), requestTimeout)
 		defer cancel()
 		c.SetRequest(r.WithContext(ctx))
@@ -285,6 +289,25 @@ func (s *Server) secure(r *http.Request) bool {
 		}
 	}
 	return false
+}
+
+// origin is the scheme and host a request was sent to: the Host header, or
+// a trusted proxy's X-Forwarded-Host.
+func (s *Server) origin(r *http.Request, secure bool) string {
+	host := r.Host
+	p := peer(r)
+	for _, t := range s.proxies {
+		if t.Contains(p) {
+			if fh, _, _ := strings.Cut(r.Header.Get("X-Forwarded-Host"), ","); strings.TrimSpace(fh) != "" {
+				host = strings.TrimSpace(fh)
+			}
+			break
+		}
+	}
+	if secure {
+		return "https://" + host
+	}
+	return "http://" + host
 }
 
 func peer(r *http.Request) netip.Addr {

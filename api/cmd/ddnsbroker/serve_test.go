@@ -58,12 +58,15 @@ func startServe(t testing.TB, env map[string]string) *server {
 // startServeAs is startServe with program as the binary's name in hints.
 func startServeAs(t testing.TB, program string, env map[string]string) *server {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	addr := env["DDNSBROKER_LISTEN"] // a replica on a chosen address
+	if addr == "" {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr = ln.Addr().String()
+		ln.Close()
 	}
-	addr := ln.Addr().String()
-	ln.Close()
 	vars := map[string]string{"DDNSBROKER_LISTEN": addr, "DDNSBROKER_SECRET_KEY": testSecretKey,
 		"DDNSBROKER_ADMIN_PASSWORD": "admin-password-for-tests", "DDNSBROKER_LOG_LEVEL": "debug"}
 	for k, v := range env {
@@ -94,6 +97,7 @@ func startServeAs(t testing.TB, program string, env map[string]string) *server {
 		}
 		select {
 		case c := <-done:
+			done <- c // for s.stop in the cleanup, which would wait forever
 			t.Fatalf("serve exited with %d:\n%s", c, logs.String())
 		default:
 		}

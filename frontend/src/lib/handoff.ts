@@ -1,14 +1,15 @@
-// Secrets shown only once (a new host's update secret), handed from the page
-// that received them to the page that shows them, then forgotten.
-const secrets = new Map<string, string>();
+// What is shown only once (a new host's update secret and the router setup
+// with it filled in), handed from the page that received it to the page that
+// shows it, then forgotten.
+const values = new Map<string, unknown>();
 
 export const oneTime = {
-	put(key: string, secret: string): void {
-		secrets.set(key, secret);
+	put<T>(key: string, value: T): void {
+		values.set(key, value);
 	},
-	take(key: string): string | null {
-		const s = secrets.get(key) ?? null;
-		secrets.delete(key);
-		return s;
+	take<T>(key: string): T | null {
+		const v = (values.get(key) as T | undefined) ?? null;
+		values.delete(key);
+		return v;
 	}
 };

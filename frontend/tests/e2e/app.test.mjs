@@ -231,23 +231,44 @@ describe('admin web app', { timeout: 240_000 }, () => {
 		ctx.secret = (await page.getByTestId('secret').textContent()).trim();
 		assert.ok(ctx.secret.length >= 16, `secret ${ctx.secret}`);
 
-		// The setup uses the configured public URL (DDNSBROKER_PUBLIC_URL),
-		// not the address the browser happens to use.
+		// The setup comes from the API with the new secret filled in, for
+		// the configured public URL (DDNSBROKER_PUBLIC_URL), not the
+		// address the browser happens to use.
 		const panel = page.getByTestId('setup-panel');
-		const fritz = `${PUBLIC_URL}/nic/update?hostname=<domain>&myip=<ipaddr>,<ip6addr>&ip6lanprefix=<ip6lanprefix>`;
-		await panel.getByText(fritz, { exact: true }).waitFor();
-		await panel.getByText(ctx.secret, { exact: true }).waitFor();
+		const code = () => panel.getByTestId('setup-code').textContent();
+		const has = async (lines) => {
+			const text = await code();
+			return lines.every((l) => text.includes(l));
+		};
+		await panel.getByRole('tab', { name: 'ddclient', selected: true }).waitFor();
+		const host = 'home.example.org';
+		await waitFor(
+			() =>
+				has(['protocol=dyndns2', 'ssl=yes', `login=${host}`, `password='${ctx.secret}'`,
+					`use=web, web=https://ipv4.ddns.example.test/myip, server=ipv4.ddns.example.test ${host}\n`,
+					`use=web, web=https://ipv6.ddns.example.test/myip, server=ipv6.ddns.example.test ${host}.\n`]),
+			'the ddclient setup with the secret'
+		);
+		await panel.getByRole('tab', { name: 'FRITZ!Box' }).click();
+		await waitFor(
+			() => has([`Update URL: ${PUBLIC_URL}/nic/update?hostname=<domain>&myip=<ipaddr>,<ip6addr>&ip6lanprefix=<ip6lanprefix>`, `Password: ${ctx.secret}`]),
+			'the FRITZ!Box setup'
+		);
+		// The admin can still type the address the routers use; the API
+		// writes the setup for it (the secret is then a placeholder).
 		await panel.getByRole('tab', { name: 'ddclient' }).click();
-		let ddclient = await panel.getByTestId('setup-code').textContent();
-		for (const line of ['protocol=dyndns2', 'ssl=yes', 'server=ddns.example.test', 'login=home.example.org', `password='${ctx.secret}'`, `use=web, web=${PUBLIC_URL}/myip`]) {
-			assert.ok(ddclient.includes(line), `ddclient config lacks ${line}:\n${ddclient}`);
-		}
-		// The admin can still type the address the routers use.
 		await panel.getByLabel('Broker URL as your router reaches it').fill(ctx.base);
-		ddclient = await panel.getByTestId('setup-code').textContent();
-		for (const line of ['ssl=no', `server=127.0.0.1:${ctx.base.split(':')[2]}`, `use=web, web=${ctx.base}/myip`]) {
-			assert.ok(ddclient.includes(line), `ddclient config lacks ${line}:\n${ddclient}`);
-		}
+		const port = ctx.base.split(':')[2];
+		await waitFor(
+			() => has(['ssl=no', "password='YOUR-UPDATE-SECRET'", `use=web, web=${ctx.base}/myip, server=127.0.0.1:${port} ${host}\n`]),
+			'the ddclient setup for the typed URL'
+		);
+		// an IPv4 address reaches no IPv6: the setup says so
+		await panel.getByTestId('setup-warning').getByText(/IPv6 is not configured/).waitFor();
+		await panel.getByLabel('Broker URL as your router reaches it').fill('ftp://nowhere');
+		await panel.getByRole('alert').getByText(/http:\/\/ or https:\/\//).waitFor();
+		await panel.getByLabel('Broker URL as your router reaches it').fill(PUBLIC_URL);
+		await waitFor(() => has(['ssl=yes']), 'the setup for the public URL again');
 		// the tabs work with the arrow keys
 		await panel.getByRole('tab', { name: 'ddclient' }).press('ArrowRight');
 		await panel.getByRole('tab', { name: 'inadyn', selected: true }).waitFor();
@@ -370,6 +391,10 @@ describe('admin web app', { timeout: 240_000 }, () => {
 		await page.getByText('The old one no longer works.').waitFor();
 		const fresh = (await page.getByTestId('secret').textContent()).trim();
 		assert.notEqual(fresh, ctx.secret);
+		// the setup now carries the new secret
+		const panel = page.getByTestId('setup-panel');
+		await panel.getByRole('tab', { name: 'curl' }).click();
+		await waitFor(async () => (await panel.getByTestId('setup-code').textContent()).includes(`-u 'home.example.org:${fresh}'`), 'the curl setup with the new secret');
 
 		const old = await dyndns2(ctx.base, 'home.example.org', ctx.secret, { myip: '203.0.113.9' });
 		assert.equal(old.status, 401);

@@ -11,6 +11,7 @@ export type Api = Client<paths>;
 type Schemas = components['schemas'];
 export type Host = Schemas['Host'];
 export type HostCreated = Schemas['HostCreated'];
+export type RouterSetup = Schemas['RouterSetup'];
 export type Service = Schemas['Service'];
 export type ApiRecord = Schemas['Record'];
 export type RecordPreview = Schemas['RecordPreview'];

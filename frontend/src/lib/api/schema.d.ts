@@ -243,6 +243,36 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/hosts/{id}/setup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Router setup for the host, one snippet per client
+         * @description Ready-to-paste configuration for each client (ddclient, inadyn,
+         *     OpenWrt, FRITZ!Box, pfSense, OPNsense, MikroTik, UniFi, curl), with
+         *     the host's name and the broker's URL filled in and the secret as the
+         *     placeholder `YOUR-UPDATE-SECRET` (the broker keeps only its hash; the
+         *     answers of host creation and secret rotation carry the same list with
+         *     the new secret). The broker's URL is `url` when given (the web app lets
+         *     the user change it), otherwise DDNSBROKER_PUBLIC_URL, otherwise the
+         *     scheme and host this request came in on (as a trusted proxy forwarded
+         *     them).
+         */
+        get: operations["getHostSetup"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/hosts/{id}/resync": {
         parameters: {
             query?: never;
@@ -557,9 +587,10 @@ export interface paths {
         };
         /**
          * What routers need to reach this broker
-         * @description The broker's address as routers reach it, for the router setup
-         *     instructions: DDNSBROKER_PUBLIC_URL when it is set, otherwise null
-         *     (then the address the web app was loaded from is the best guess).
+         * @description The broker's address as routers reach it: DDNSBROKER_PUBLIC_URL when
+         *     it is set, otherwise null (then GET /hosts/{id}/setup uses the scheme
+         *     and host each request came in on, and the web app lets the user
+         *     change it).
          */
         get: operations["getSetup"];
         put?: never;
@@ -993,6 +1024,35 @@ export interface components {
         HostSecret: {
             /** @description The update secret; shown only once. */
             secret: string;
+            /** @description The router setup (as GET /hosts/{id}/setup) with this secret filled in. */
+            setup: components["schemas"]["RouterSetup"];
+        };
+        RouterSetup: {
+            /** @description The broker's URL the snippets use. */
+            url: string;
+            items: components["schemas"]["RouterSetupItem"][];
+        };
+        RouterSetupItem: {
+            /** @enum {string} */
+            client: "ddclient" | "inadyn" | "openwrt" | "fritzbox" | "pfsense" | "opnsense" | "mikrotik" | "unifi" | "curl";
+            /** @description The client and the versions the snippet is for, e.g. "ddclient 3.10 / 4.x". */
+            title: string;
+            /**
+             * @description What `text` is: a configuration file (ddclient.conf, inadyn.conf, uci = OpenWrt's /etc/config/ddns), what to fill in a web form (fields), a RouterOS script (routeros) or shell commands (sh).
+             * @enum {string}
+             */
+            format: "ddclient.conf" | "inadyn.conf" | "uci" | "fields" | "routeros" | "sh";
+            /** @description What to paste; values are quoted and escaped the way the format needs. */
+            text: string;
+            /**
+             * @description Why `text` is incomplete, null when it is not: a value the format
+             *     cannot carry (a secret with a character the client cannot take, an
+             *     IPv6 address as server where the client cannot parse one) or an
+             *     address family the broker's URL cannot be reached over. `text` then
+             *     says the same in the format's comments instead of holding a
+             *     configuration that would fail.
+             */
+            warning: string | null;
         };
         HostList: {
             items: components["schemas"]["Host"][];
@@ -1972,6 +2032,35 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getHostSetup: {
+        parameters: {
+            query?: {
+                /** @description The broker's URL as routers reach it, e.g. https://ddns.example.net (http or https; host, optional port and path). */
+                url?: string;
+            };
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The setup of every client. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RouterSetup"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["UnprocessableEntity"];
             default: components["responses"]["Problem"];
