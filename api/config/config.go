@@ -52,6 +52,8 @@ var (
 	Retention   = Option{Name: "retention", Default: "2160h", Usage: "how long events and finished deliveries are kept (90 days)"}
 	StaleAfter  = Option{Name: "stale-after", Default: "24h", Usage: "a host not seen for this long is flagged stale (API, status) and reported to host.stale webhooks"}
 	PublicURL   = Option{Name: "public-url", Usage: "URL routers use to reach the broker, shown in the web app's router setup (default: the address the web app was loaded from)"}
+	HostRecords = Option{Name: "max-records-per-host", Default: "500", Usage: "most records one host may have (more are refused with 409)"}
+	SvcRecords  = Option{Name: "max-records-per-service", Default: "10000", Usage: "most records one service may have (more are refused with 409)"}
 )
 
 // Set is a command's options bound to a flag set.
@@ -220,11 +222,16 @@ type Serve struct {
 	Retention      time.Duration
 	StaleAfter     time.Duration
 	PublicURL      string
+	// MaxRecordsPerHost and MaxRecordsPerService bound how much work one
+	// router update and one provider can bring.
+	MaxRecordsPerHost    int
+	MaxRecordsPerService int
 }
 
 // ServeOptions are the options `serve` takes.
 var ServeOptions = []Option{DatabaseURL, Listen, SecretKey, Proxies, LogLevel, LogFormat, AdminPass, NoMigrate,
-	Workers, PerService, RetryBase, RetryMax, BlockFor, Lease, MetricsTok, MetricsAddr, Retention, StaleAfter, PublicURL}
+	Workers, PerService, RetryBase, RetryMax, BlockFor, Lease, MetricsTok, MetricsAddr, Retention, StaleAfter, PublicURL,
+	HostRecords, SvcRecords}
 
 // LoadServe validates every serve option.
 func (s *Set) LoadServe() (*Serve, error) {
@@ -262,6 +269,12 @@ func (s *Set) LoadServe() (*Serve, error) {
 		return nil, err
 	}
 	if c.ServiceWorkers, err = s.Int(PerService, 1, 1024); err != nil {
+		return nil, err
+	}
+	if c.MaxRecordsPerHost, err = s.Int(HostRecords, 1, 1_000_000); err != nil {
+		return nil, err
+	}
+	if c.MaxRecordsPerService, err = s.Int(SvcRecords, 1, 10_000_000); err != nil {
 		return nil, err
 	}
 	for _, d := range []struct {

@@ -8,6 +8,7 @@
 package rest
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -75,10 +76,21 @@ type Deps struct {
 	// PublicURL is the broker's address as routers reach it
 	// (DDNSBROKER_PUBLIC_URL), for the router setup; "" when not set.
 	PublicURL string
+	// MaxRecordsPerHost and MaxRecordsPerService bound the records of one
+	// host and of one service (zero: the defaults below).
+	MaxRecordsPerHost    int
+	MaxRecordsPerService int
 }
 
 // DefaultStaleAfter is DDNSBROKER_STALE_AFTER's default.
 const DefaultStaleAfter = 24 * time.Hour
+
+// Defaults of DDNSBROKER_MAX_RECORDS_PER_HOST and _PER_SERVICE: a router
+// update of 500 records is done in well under the dyndns2 deadline.
+const (
+	DefaultMaxRecordsPerHost    = 500
+	DefaultMaxRecordsPerService = 10_000
+)
 
 // Server implements the generated StrictServerInterface.
 type Server struct {
@@ -98,6 +110,7 @@ type Server struct {
 	staleAfter time.Duration
 	webhooks   *notify.Sender
 	publicURL  string
+	limits     recordLimits
 }
 
 var _ StrictServerInterface = (*Server)(nil)
@@ -129,6 +142,8 @@ func New(d Deps) *Server {
 		params: d.PasswordParams, access: access, bearer: auth.NewBearer(d.Store, access), spec: spec,
 		validate: newValidator(), logins: newLogins(d.LoginLimits, d.PasswordParams), staleAfter: d.StaleAfter,
 		webhooks: d.WebhookSender, publicURL: strings.TrimRight(d.PublicURL, "/"),
+		limits: recordLimits{perHost: cmp.Or(d.MaxRecordsPerHost, DefaultMaxRecordsPerHost),
+			perService: cmp.Or(d.MaxRecordsPerService, DefaultMaxRecordsPerService)},
 	}
 }
 
