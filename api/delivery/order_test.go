@@ -161,7 +161,7 @@ func TestDualStackChangesReachAReadModifyWriteProvider(t *testing.T) {
 // delivered again. The family whose B was in flight gets A after it.
 func TestBackToTheDeliveredAddressBeforeTheChangeWasSent(t *testing.T) {
 	f := newFixture(t)
-	p := newRMWProvider(t, 300*time.Millisecond)
+	p := newRMWProvider(t, time.Second) // slow: the change back comes while the first request runs
 	f.useService(t, "rmw", p.URL, "")
 	r := f.record(t, "www.example.com", 32, "0.0.0.0", 64, "::1")
 	f.dispatcher(t, fastConfig())
@@ -175,7 +175,7 @@ func TestBackToTheDeliveredAddressBeforeTheChangeWasSent(t *testing.T) {
 	waitFor(t, "the first request of the change in flight", 5*time.Second, func() bool { return p.busy("www.example.com") })
 	f.update(t, a)
 	f.settled(t, r, "198.51.100.1", "2001:db8:0:a::1")
-	time.Sleep(400 * time.Millisecond) // a late request would have started by now
+	time.Sleep(500 * time.Millisecond) // a late request would have started by now
 
 	sent := p.requests()[before:]
 	if len(sent) != 2 || sent[0].MyIP != "198.51.100.2" || sent[1].MyIP != "198.51.100.1" {
