@@ -196,10 +196,10 @@ const jobColumns = `d.id, d.record_id, r.host_id, d.family, d.address, d.attempt
 //     only what is left after one share stays free, so that a service whose
 //     work arrives later starts at once even when others hang.
 //
-// Every step is an index probe whatever the sizes (services found by a loose
-// scan of deliveries_service_due, locks by primary key), so it runs with a
-// generic plan (see ClaimDeliveries): planning it took four times as long as
-// running it, and claims are frequent.
+// Every step is an index probe (services found by a loose scan of
+// deliveries_service_due, locks by primary key). It is planned afresh on
+// every call (planEachCall): a plan cached while the outbox was empty scans
+// it, and took minutes once it held 30,000 jobs.
 const claimDue = `
 	WITH RECURSIVE waiting AS (
 		-- Each service with waiting jobs and its oldest, one index probe per
@@ -270,22 +270,20 @@ const claimOthers = `
 // ClaimDeliveries leases the due jobs the worker may start now (see
 // claimDue for the rules). Claims take turns through an advisory lock, so
 // the rules hold across replicas: two claims never both see a name free.
-// The claim runs as a prepared statement with a generic plan, planned once
-// per connection, and its commit does not wait for the disk: a claim lost
-// with the database leaves the job waiting, to be sent (again) as after a
-// worker's crash, and the outcome that follows it flushes it anyway.
+// Its commit does not wait for the disk: a claim lost with the database
+// leaves the job waiting, to be sent (again) as after a worker's crash, and
+// the outcome that follows it flushes it anyway.
 func (s *Store) ClaimDeliveries(ctx context.Context, c Claim) ([]Job, error) {
 	if c.Free <= 0 {
 		return nil, nil
 	}
 	var jobs []Job
 	err := s.InTx(ctx, func(q *Queries) error {
-		if _, err := q.db.Exec(ctx, `SELECT pg_advisory_xact_lock($1), set_config('plan_cache_mode', 'force_generic_plan', true),
-			set_config('synchronous_commit', 'off', true)`,
+		if _, err := q.db.Exec(ctx, `SELECT pg_advisory_xact_lock($1), set_config('synchronous_commit', 'off', true)`,
 			int64(claimLockKey)); err != nil {
 			return err
 		}
-		rows, err := q.db.Query(ctx, claimDue, c.Free, c.Lease, c.Worker, c.PerService, c.Workers)
+		rows, err := q.db.Query(ctx, claimDue, planEachCall, c.Free, c.Lease, c.Worker, c.PerService, c.Workers)
 		if jobs, err = collect("claim deliveries", rows, err, scanJob); err != nil {
 			return err
 		}
