@@ -281,7 +281,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, c Claim) ([]Job, error) {
 	err := s.InTx(ctx, func(q *Queries) error {
 		if _, err := q.db.Exec(ctx, `SELECT pg_advisory_xact_lock($1), set_config('synchronous_commit', 'off', true)`,
 			int64(claimLockKey)); err != nil {
-			return err
+			return mapErr("claim deliveries: take turns", err)
 		}
 		rows, err := q.db.Query(ctx, claimDue, planEachCall, c.Free, c.Lease, c.Worker, c.PerService, c.Workers)
 		if jobs, err = collect("claim deliveries", rows, err, scanJob); err != nil {
@@ -303,7 +303,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, c Claim) ([]Job, error) {
 		return err
 	})
 	if err != nil {
-		return nil, mapErr("claim deliveries", err)
+		return nil, err
 	}
 	return jobs, nil
 }
