@@ -106,15 +106,24 @@ func BenchmarkBigHost(b *testing.B) {
 		r.SetBasicAuth(fmt.Sprintf("h%05d.bench.example", i), "bench-secret")
 		return r
 	})
-	for i := 0; i < loaders; i++ {
-		if _, body := update(fmt.Sprintf("load%d.bench.example", i)); !strings.HasPrefix(body, "good ") {
-			b.Fatalf("warm-up of load%d: %q", i, body)
+	// As routers do, a host answered 911 (come back later) tries again.
+	first := func(host string) {
+		for try := 0; ; try++ {
+			_, body := update(host)
+			if strings.HasPrefix(body, "good ") {
+				return
+			}
+			if try == 5 {
+				b.Fatalf("warm-up of %s: %q", host, body)
+			}
+			time.Sleep(time.Second)
 		}
 	}
+	for i := 0; i < loaders; i++ {
+		first(fmt.Sprintf("load%d.bench.example", i))
+	}
 	for _, n := range sizes {
-		if _, body := update(fmt.Sprintf("big%d.bench.example", n)); !strings.HasPrefix(body, "good ") {
-			b.Fatalf("warm-up of big%d: %q", n, body)
-		}
+		first(fmt.Sprintf("big%d.bench.example", n))
 	}
 	drain()
 
