@@ -20,16 +20,7 @@ func hostWith(t *testing.T, st *store.Store, svc store.Service, fqdn string, rec
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.Pool.Exec(ctx, `
-		INSERT INTO records (host_id, service_id, fqdn, ipv4_netmask, ipv4_host_identifier)
-		SELECT $1, $2, 'r' || k || '.' || $3, 24, ('0.0.0.' || (k % 250 + 1))::inet FROM generate_series(1, $4) k`,
-		h.ID, svc.ID, fqdn, records); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.Pool.Exec(ctx, `INSERT INTO record_states (record_id, family)
-		SELECT id, f FROM records, (VALUES (4), (6)) v(f) WHERE host_id = $1`, h.ID); err != nil {
-		t.Fatal(err)
-	}
+	storetest.SeedRecords(t, st.Pool, h.ID, svc.ID, fqdn, records)
 	h.RecordCount = records
 	return h
 }

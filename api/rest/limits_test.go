@@ -11,25 +11,8 @@ import (
 	"testing"
 
 	"github.com/ddnsbroker/ddnsbroker/api/rest"
+	"github.com/ddnsbroker/ddnsbroker/api/store/storetest"
 )
-
-// seedRecords adds n dual-stack records of a host at a service straight in
-// the database (the API would take a while for hundreds).
-func (h *harness) seedRecords(hostID, serviceID int64, n int) {
-	h.t.Helper()
-	ctx := context.Background()
-	if _, err := h.st.Pool.Exec(ctx, `
-		INSERT INTO records (host_id, service_id, fqdn, ipv4_netmask, ipv4_host_identifier, ipv6_netmask, ipv6_host_identifier)
-		SELECT $1, $2, 'r' || k || '.seeded.example', 24, ('0.0.0.' || (k % 250 + 1))::inet, 64, ('::' || to_hex(k))::inet
-		FROM generate_series(1, $3) k`, hostID, serviceID, n); err != nil {
-		h.t.Fatal(err)
-	}
-	if _, err := h.st.Pool.Exec(ctx, `INSERT INTO record_states (record_id, family)
-		SELECT r.id, f FROM records r, (VALUES (4), (6)) v(f) WHERE r.host_id = $1
-		ON CONFLICT DO NOTHING`, hostID); err != nil {
-		h.t.Fatal(err)
-	}
-}
 
 // A host holds at most DDNSBROKER_MAX_RECORDS_PER_HOST records (500 by
 // default): the 501st is refused with 409 naming the limit, and a
@@ -41,7 +24,7 @@ func TestRecordsPerHostLimit(t *testing.T) {
 	tok, _ := h.login(adminName, adminPassword)
 	svc := create[rest.Service](h, tok, "/services", map[string]any{"name": "he", "protocol": "dyndns2", "url": "https://x.example/u"})
 	host := create[rest.HostCreated](h, tok, "/hosts", map[string]any{"fqdn": "big.example.net", "secret": "Big-Router-Secret-1"})
-	h.seedRecords(host.Id, svc.Id, 500)
+	storetest.SeedRecords(t, h.st.Pool, host.Id, svc.Id, "seeded.example", 500)
 
 	r := h.do(request{method: "POST", path: "/records", token: tok, body: map[string]any{"host_id": host.Id, "service_id": svc.Id,
 		"fqdn": "one-more.example.net"}}).expect(t, http.StatusConflict)

@@ -33,17 +33,11 @@ func seedBigHost(b *testing.B, dbURL, fqdn, hash string, n int) {
 	if err := conn.QueryRow(ctx, `INSERT INTO hosts (fqdn, secret_hash) VALUES ($1, $2) RETURNING id`, fqdn, hash).Scan(&host); err != nil {
 		b.Fatal(err)
 	}
-	if _, err := conn.Exec(ctx, `
-		INSERT INTO records (host_id, service_id, fqdn, ipv4_netmask, ipv4_host_identifier, ipv6_netmask, ipv6_host_identifier)
-		SELECT $1, (SELECT id FROM services WHERE name = 'bench'), 'r' || k || '.' || $2, 24, ('0.0.0.' || (k % 250 + 1))::inet,
-			64, ('::' || to_hex(k))::inet
-		FROM generate_series(1, $3) k`, host, fqdn, n); err != nil {
+	var svc int64
+	if err := conn.QueryRow(ctx, `SELECT id FROM services WHERE name = 'bench'`).Scan(&svc); err != nil {
 		b.Fatal(err)
 	}
-	if _, err := conn.Exec(ctx, `INSERT INTO record_states (record_id, family)
-		SELECT id, f FROM records, (VALUES (4), (6)) v(f) WHERE host_id = $1`, host); err != nil {
-		b.Fatal(err)
-	}
+	storetest.SeedRecords(b, conn, host, svc, fqdn, n)
 }
 
 // BenchmarkBigHost: how one router update grows with the host's records
