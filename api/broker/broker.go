@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -23,11 +24,21 @@ type Broker struct {
 	store *store.Store
 	log   *slog.Logger
 	seen  seenBatch
+	// heavy holds a token per update of a host with heavyRecords records
+	// or more running now: such updates take turns, so that however many
+	// big hosts update at once, the database keeps room for the others.
+	heavy chan struct{}
+	sizes sync.Map // host id → its records at its last update, for heavy hosts
 }
+
+// heavyRecords is how many records make a host's update heavy; one of the
+// limit's size (DDNSBROKER_MAX_RECORDS_PER_HOST, 500) takes some 50 ms.
+const heavyRecords = 100
 
 // New returns a broker; call Run to write batched last-seen times.
 func New(s *store.Store, log *slog.Logger) *Broker {
-	return &Broker{store: s, log: log, seen: seenBatch{pending: map[int64]time.Time{}}}
+	return &Broker{store: s, log: log, seen: seenBatch{pending: map[int64]time.Time{}},
+		heavy: make(chan struct{}, max(2, runtime.NumCPU()/2))}
 }
 
 // Addresses are a host's addresses; zero values mean none (or, in an
@@ -66,11 +77,20 @@ type Result struct {
 // the request was authenticated: when the update changes nothing compared to
 // it, the only cost is a batched last-seen write (the nochg path). Otherwise
 // the host row is locked and re-read, so concurrent updates of one host apply
-// one after the other.
+// one after the other. host.RecordCount, when known, says how heavy the
+// update is; heavy updates wait for their turn (at most until ctx ends).
 func (b *Broker) Update(ctx context.Context, host store.Host, u Addresses, actor string) (Result, error) {
 	if next := hostAddresses(host).merge(u); next == hostAddresses(host) {
 		b.seen.mark(host.ID)
 		return Result{Addresses: next}, nil
+	}
+	if b.isHeavy(host) {
+		select {
+		case b.heavy <- struct{}{}:
+			defer func() { <-b.heavy }()
+		case <-ctx.Done():
+			return Result{}, fmt.Errorf("broker: update host %d: waiting for the turn of hosts with many records: %w", host.ID, ctx.Err())
+		}
 	}
 	var res Result
 	err := b.store.InTx(ctx, func(q *store.Queries) error {
@@ -137,10 +157,25 @@ func (b *Broker) Reconcile(ctx context.Context, q *store.Queries, hostID int64, 
 	return b.reconcile(ctx, q, h, recordIDs, reason, force)
 }
 
+// isHeavy tells whether an update of host has many records to go through,
+// from what the caller knows and what the host had at its last update.
+func (b *Broker) isHeavy(host store.Host) bool {
+	n := host.RecordCount
+	if last, ok := b.sizes.Load(host.ID); ok {
+		n = max(n, last.(int))
+	}
+	return n >= heavyRecords
+}
+
 func (b *Broker) reconcile(ctx context.Context, q *store.Queries, h store.Host, recordIDs []int64, reason string, force bool) (int, error) {
 	records, err := q.HostRecords(ctx, h.ID)
 	if err != nil {
 		return 0, err
+	}
+	if len(records) >= heavyRecords {
+		b.sizes.Store(h.ID, len(records))
+	} else {
+		b.sizes.Delete(h.ID)
 	}
 	var desires []store.Desire
 	for i := range records {

@@ -54,6 +54,8 @@ var (
 	Retention   = Option{Name: "retention", Default: "2160h", Usage: "how long events and finished deliveries are kept (90 days)"}
 	StaleAfter  = Option{Name: "stale-after", Default: "24h", Usage: "a host not seen for this long is flagged stale (API, status) and reported to host.stale webhooks"}
 	PublicURL   = Option{Name: "public-url", Usage: "URL routers use to reach the broker, written into the router setup (GET /api/v1/hosts/{id}/setup; default: the scheme and host each API request came in on)"}
+	HostRecords = Option{Name: "max-records-per-host", Default: "500", Usage: "most records one host may have (more are refused with 409)"}
+	SvcRecords  = Option{Name: "max-records-per-service", Default: "10000", Usage: "most records one service may have (more are refused with 409)"}
 )
 
 // AllowTargets lifts the outbound destination policy (api/egress) for the
@@ -229,12 +231,16 @@ type Serve struct {
 	// AllowTargets are the networks outbound requests may reach whatever
 	// the destination policy says (egress.Policy.Allow).
 	AllowTargets []netip.Prefix
+	// MaxRecordsPerHost and MaxRecordsPerService bound how much work one
+	// router update and one provider can bring.
+	MaxRecordsPerHost    int
+	MaxRecordsPerService int
 }
 
 // ServeOptions are the options `serve` takes.
 var ServeOptions = []Option{DatabaseURL, Listen, SecretKey, Proxies, LogLevel, LogFormat, AdminPass, NoMigrate,
 	Workers, PerService, RetryBase, RetryMax, BlockFor, Lease, MetricsTok, MetricsAddr, Retention, StaleAfter, PublicURL,
-	AllowTargets}
+	AllowTargets, HostRecords, SvcRecords}
 
 // LoadServe validates every serve option.
 func (s *Set) LoadServe() (*Serve, error) {
@@ -272,6 +278,12 @@ func (s *Set) LoadServe() (*Serve, error) {
 		return nil, err
 	}
 	if c.ServiceWorkers, err = s.Int(PerService, 1, 1024); err != nil {
+		return nil, err
+	}
+	if c.MaxRecordsPerHost, err = s.Int(HostRecords, 1, 1_000_000); err != nil {
+		return nil, err
+	}
+	if c.MaxRecordsPerService, err = s.Int(SvcRecords, 1, 10_000_000); err != nil {
 		return nil, err
 	}
 	for _, d := range []struct {

@@ -20,8 +20,14 @@ import (
 
 // Config tunes a dispatcher.
 type Config struct {
-	Workers    int           // jobs in flight at once in this process
-	PerService int           // jobs in flight at once for one service
+	// Workers is how many requests this process has in flight at once.
+	// A service with work takes at most its share of them (Workers divided
+	// by one more than the services with work), so that another service's
+	// delivery always finds a free one.
+	Workers int
+	// PerService is how many requests one service has in flight at once,
+	// counted over every dispatcher on the database.
+	PerService int
 	Lease      time.Duration // how long a claim holds without renewal
 	Poll       time.Duration // safety poll when no notification arrives
 	RetryBase  time.Duration // first retry delay, doubled per attempt
@@ -74,12 +80,13 @@ type Dispatcher struct {
 	log       *slog.Logger
 	worker    string
 
-	wake    chan struct{}
-	slots   chan struct{}
-	mu      sync.Mutex
-	perSvc  map[int64]chan struct{}
-	running map[int64]struct{}
-	wg      sync.WaitGroup
+	wake  chan struct{} // new work may be due: claim now
+	freed chan struct{} // a request ended: claim soon
+
+	mu       sync.Mutex
+	inFlight int                // requests (units) running here
+	running  map[int64]struct{} // their jobs, whose leases are renewed
+	wg       sync.WaitGroup
 }
 
 // NewDispatcher builds a dispatcher that sends through protocols, by name.
@@ -89,8 +96,7 @@ func NewDispatcher(s *store.Store, box *secretbox.Box, protocols map[string]Prot
 	host, _ := os.Hostname()
 	return &Dispatcher{store: s, box: box, protocols: protocols, cfg: cfg, log: log,
 		worker: fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b[:])),
-		wake:   make(chan struct{}, 1), slots: make(chan struct{}, cfg.Workers),
-		perSvc: map[int64]chan struct{}{}, running: map[int64]struct{}{}}
+		wake:   make(chan struct{}, 1), freed: make(chan struct{}, 1), running: map[int64]struct{}{}}
 }
 
 // Worker is the name this dispatcher leases jobs under.
@@ -104,6 +110,11 @@ func (d *Dispatcher) Wake() {
 	}
 }
 
+// batchWait is how long a freed worker waits for others before claiming,
+// while most workers are busy: claiming for one worker at a time would make
+// the claims, not the upstreams, the limit of the delivery rate.
+const batchWait = 20 * time.Millisecond
+
 // Run dispatches until ctx ends. Jobs in flight then are abandoned with
 // their lease: another dispatcher (or this one after a restart) takes them
 // over when it expires, so nothing is lost.
@@ -112,30 +123,46 @@ func (d *Dispatcher) Run(ctx context.Context) {
 	go d.renewLeases(ctx)
 	reclaim := time.NewTicker(max(d.cfg.Lease/2, time.Second))
 	defer reclaim.Stop()
-	poll := time.NewTimer(0)
-	defer poll.Stop()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	batch := max(1, d.cfg.Workers/8)
+	now := true           // claim at the next turn, whatever is free
+	var claimBy time.Time // when a freed worker stops waiting for others
 	for {
 		next := d.cfg.Poll
-		claimed, err := 0, error(nil)
-		if d.fewSlotsFree() {
-			// A running job wakes the loop when it ends; no query until then.
-		} else if claimed, err = d.claim(ctx); err != nil && ctx.Err() == nil {
-			d.log.Warn("claiming deliveries failed", "err", err)
-		} else if claimed == 0 && err == nil {
-			if due, err := d.store.NextDue(ctx); err == nil && !due.IsZero() {
-				next = min(next, max(time.Until(due), 10*time.Millisecond))
+		free, busy := d.free()
+		switch {
+		case free == 0:
+			// A running request wakes the loop when it ends.
+		case now || free >= batch || busy == 0 || (!claimBy.IsZero() && !time.Now().Before(claimBy)):
+			claimBy = time.Time{}
+			claimed, err := d.claim(ctx, free)
+			switch {
+			case err != nil && ctx.Err() == nil:
+				d.log.Warn("claiming deliveries failed", "err", err)
+			case err == nil && claimed < free:
+				// Nothing more can start now; wait for what becomes due.
+				if due, err := d.store.NextDue(ctx); err == nil && !due.IsZero() {
+					next = min(next, max(time.Until(due), 10*time.Millisecond))
+				}
 			}
+		default:
+			if claimBy.IsZero() {
+				claimBy = time.Now().Add(batchWait)
+			}
+			next = min(next, time.Until(claimBy))
 		}
-		if claimed > 0 && len(d.slots) < cap(d.slots) {
-			continue // there may be more due and room for them
-		}
-		poll.Reset(next)
+		now = false
+		timer.Reset(next)
 		select {
 		case <-ctx.Done():
 			d.wg.Wait()
 			return
 		case <-d.wake:
-		case <-poll.C:
+			now = true
+		case <-d.freed:
+		case <-timer.C:
+			now = true
 		case <-reclaim.C:
 			if n, err := d.store.ReclaimExpired(ctx); err != nil && ctx.Err() == nil {
 				d.log.Warn("reclaiming expired leases failed", "err", err)
@@ -206,35 +233,39 @@ func (d *Dispatcher) renewLeases(ctx context.Context) {
 	}
 }
 
-// fewSlotsFree says to wait for more running jobs to end before claiming:
-// every finished job wakes the loop, and claiming one job per query would
-// make the claims, not the upstreams, the limit of the delivery rate.
-func (d *Dispatcher) fewSlotsFree() bool {
-	free := cap(d.slots) - len(d.slots)
-	return free == 0 || (len(d.slots) > 0 && free < max(1, cap(d.slots)/8))
+// free tells how many more requests can start here, and how many run.
+func (d *Dispatcher) free() (free, busy int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return max(d.cfg.Workers-d.inFlight, 0), d.inFlight
 }
 
-// claim leases as many due jobs as there are free slots and starts them.
-func (d *Dispatcher) claim(ctx context.Context) (int, error) {
-	free := cap(d.slots) - len(d.slots)
-	if free == 0 {
-		return 0, nil
-	}
-	jobs, err := d.store.ClaimDeliveries(ctx, d.worker, free, d.cfg.Lease)
+// claim leases what may start now on free workers and starts it.
+func (d *Dispatcher) claim(ctx context.Context, free int) (int, error) {
+	jobs, err := d.store.ClaimDeliveries(ctx, store.Claim{Worker: d.worker, Lease: d.cfg.Lease, Free: free,
+		Workers: d.cfg.Workers, PerService: d.cfg.PerService, Together: d.combines})
 	if err != nil {
 		return 0, err
 	}
-	for _, unit := range d.together(jobs) {
-		for _, j := range unit {
-			d.slots <- struct{}{}
-			d.mu.Lock()
-			d.running[j.ID] = struct{}{}
-			d.mu.Unlock()
-		}
+	units := d.together(jobs)
+	d.mu.Lock()
+	d.inFlight += len(units)
+	for _, j := range jobs {
+		d.running[j.ID] = struct{}{}
+	}
+	d.mu.Unlock()
+	for _, unit := range units {
 		d.wg.Add(1)
 		go d.run(ctx, unit)
 	}
-	return len(jobs), nil
+	return len(units), nil
+}
+
+// combines tells whether j's service takes a record's two families in one
+// request (Combiner).
+func (d *Dispatcher) combines(j store.Job) bool {
+	c, ok := d.protocols[j.Protocol].(Combiner)
+	return ok && c.Combines(j.Settings)
 }
 
 // together groups claimed jobs into what is sent at once: a record's two
@@ -244,7 +275,7 @@ func (d *Dispatcher) together(jobs []store.Job) [][]store.Job {
 	var units [][]store.Job
 	single := map[int64]int{} // record → its unit still without a partner
 	for _, j := range jobs {
-		if c, ok := d.protocols[j.Protocol].(Combiner); ok && c.Combines(j.Settings) {
+		if d.combines(j) {
 			if i, ok := single[j.RecordID]; ok {
 				units[i] = append(units[i], j)
 				delete(single, j.RecordID)
@@ -257,17 +288,6 @@ func (d *Dispatcher) together(jobs []store.Job) [][]store.Job {
 	return units
 }
 
-func (d *Dispatcher) serviceSlot(id int64) chan struct{} {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	s, ok := d.perSvc[id]
-	if !ok {
-		s = make(chan struct{}, d.cfg.PerService)
-		d.perSvc[id] = s
-	}
-	return s
-}
-
 // run sends a unit of jobs (one, or a record's two families together) and
 // records the outcome of each.
 func (d *Dispatcher) run(ctx context.Context, unit []store.Job) {
@@ -276,23 +296,17 @@ func (d *Dispatcher) run(ctx context.Context, unit []store.Job) {
 		for _, j := range unit {
 			delete(d.running, j.ID)
 		}
+		d.inFlight--
 		d.mu.Unlock()
-		for range unit {
-			<-d.slots
-		}
 		d.wg.Done()
-		d.Wake() // a slot is free
+		select { // a worker is free, and the name may have a job waiting
+		case d.freed <- struct{}{}:
+		default:
+		}
 	}()
 	j := unit[0]
-	svc := d.serviceSlot(j.ServiceID)
-	select {
-	case svc <- struct{}{}:
-	case <-ctx.Done():
-		return
-	}
 	start := time.Now()
 	out := d.send(ctx, unit)
-	<-svc
 	if d.cfg.Observe != nil && ctx.Err() == nil {
 		d.cfg.Observe(j.Protocol, out.Result, time.Since(start))
 	}

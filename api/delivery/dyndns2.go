@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -114,6 +116,13 @@ func (c *Dyndns2Client) Send(ctx context.Context, s Dyndns2Settings, j Job) Outc
 	}
 
 	result, text := classifyDyndns2(resp.StatusCode, resp.Header.Get("Location"), string(body), red.answer)
+	if result == Delivered {
+		if reason := otherAddress(string(body), j.IPv4, j.IPv6); reason != "" {
+			// The provider did not take what was sent (a pair it cannot
+			// read, a parameter it ignores): resending it changes nothing.
+			result, text = Failed, reason+" ("+text+")"
+		}
+	}
 	return Outcome{
 		Result:     result,
 		Message:    red.message(text),
@@ -277,6 +286,42 @@ func isDyndns2Code(word string) bool {
 		return true
 	}
 	return false
+}
+
+// otherAddress reads the addresses a good or nochg answer carries
+// ("good 198.51.100.7", "nochg 198.51.100.7,2001:db8::7", one line per
+// hostname) and explains, when the answer names an address of a family that
+// was sent but not the address sent, that the provider holds another one.
+// An answer without an address of that family says nothing about it.
+func otherAddress(body string, v4, v6 netip.Addr) string {
+	sent := map[bool]netip.Addr{true: v4.Unmap(), false: v6.WithZone("")}
+	for line := range strings.Lines(body) {
+		f := strings.Fields(line)
+		if len(f) < 2 || dyndns2Code(f[0]) != Delivered {
+			continue
+		}
+		verb := "set"
+		if strings.EqualFold(f[0], "nochg") {
+			verb = "kept"
+		}
+		answered := map[bool][]netip.Addr{}
+		for _, word := range f[1:] {
+			for _, part := range strings.Split(word, ",") {
+				if a, err := netip.ParseAddr(strings.TrimSpace(part)); err == nil {
+					a = a.Unmap().WithZone("")
+					answered[a.Is4()] = append(answered[a.Is4()], a)
+				}
+			}
+		}
+		for _, is4 := range []bool{true, false} {
+			want, got := sent[is4], answered[is4]
+			if !want.IsValid() || len(got) == 0 || slices.Contains(got, want) {
+				continue
+			}
+			return fmt.Sprintf("the provider %s %s, we sent %s", verb, got[0], want)
+		}
+	}
+	return ""
 }
 
 // dyndns2Code maps one return code to its result; unknown words are

@@ -179,7 +179,7 @@ func TestDyndns2Classification(t *testing.T) {
 	}{
 		{name: "good", status: 200, body: "good 198.51.100.7", want: Delivered, wantMsg: "HTTP 200: good 198.51.100.7"},
 		{name: "nochg", status: 200, body: "nochg 198.51.100.7\n", want: Delivered, wantMsg: "HTTP 200: nochg 198.51.100.7"},
-		{name: "code with extra text (OVH)", status: 200, body: "good 1.2.3.4 extra text\n", want: Delivered, wantMsg: "HTTP 200: good 1.2.3.4 extra text"},
+		{name: "code with extra text (OVH)", status: 200, body: "good 198.51.100.7 extra text\n", want: Delivered, wantMsg: "HTTP 200: good 198.51.100.7 extra text"},
 		{name: "multi-line good", status: 200, body: "good 198.51.100.7\r\n\r\nnochg 2001:db8::7\r\n", want: Delivered, wantMsg: "HTTP 200: good 198.51.100.7; nochg"},
 		{name: "uppercase code", status: 200, body: "GOOD 198.51.100.7", want: Delivered, wantMsg: "HTTP 200: GOOD 198.51.100.7"},
 		{name: "badauth", status: 200, body: "badauth", want: Failed, wantMsg: "HTTP 200: badauth"},
@@ -247,6 +247,55 @@ func TestDyndns2Classification(t *testing.T) {
 				t.Errorf("RetryAfter = %v, want %v", out.RetryAfter, tt.wantRetry)
 			}
 			checkMessage(t, out.Message)
+		})
+	}
+}
+
+// An answer that names an address of a family that was sent, but not the
+// address sent, means the provider did not take it: failed, with the reason.
+func TestDyndns2AnswerNamingAnotherAddress(t *testing.T) {
+	v4, v6 := netip.MustParseAddr("198.51.100.2"), netip.MustParseAddr("2001:db8::2")
+	tests := []struct {
+		name    string
+		ipv4    netip.Addr
+		ipv6    netip.Addr
+		body    string
+		want    Result
+		wantMsg string
+	}{
+		{"nochg with the address sent", v4, netip.Addr{}, "nochg 198.51.100.2", Delivered, "HTTP 200: nochg 198.51.100.2"},
+		{"good with the address sent", v4, netip.Addr{}, "good 198.51.100.2\n", Delivered, "HTTP 200: good 198.51.100.2"},
+		{"nochg with another address", v4, netip.Addr{}, "nochg 198.51.100.1", Failed,
+			"the provider kept 198.51.100.1, we sent 198.51.100.2 (HTTP 200: nochg 198.51.100.1)"},
+		{"good with another address", v4, netip.Addr{}, "good 198.51.100.1", Failed,
+			"the provider set 198.51.100.1, we sent 198.51.100.2 (HTTP 200: good 198.51.100.1)"},
+		{"IPv6 written another way", netip.Addr{}, v6, "nochg 2001:0db8:0:0::2", Delivered, "HTTP 200: nochg 2001:0db8:0:0::2"},
+		{"IPv6 kept another", netip.Addr{}, v6, "nochg 2001:db8::1", Failed,
+			"the provider kept 2001:db8::1, we sent 2001:db8::2 (HTTP 200: nochg 2001:db8::1)"},
+		{"both sent, both answered", v4, v6, "good 198.51.100.2,2001:db8::2", Delivered, "HTTP 200: good 198.51.100.2,2001:db8::2"},
+		{"both sent, one answered", v4, v6, "good 198.51.100.2", Delivered, "HTTP 200: good 198.51.100.2"},
+		{"both sent, IPv6 kept", v4, v6, "nochg 198.51.100.2,2001:db8::1", Failed,
+			"the provider kept 2001:db8::1, we sent 2001:db8::2 (HTTP 200: nochg 198.51.100.2,2001:db8::1)"},
+		{"both sent, provider took only the first (one address per request)", v4, v6, "nochg 198.51.100.1", Failed,
+			"the provider kept 198.51.100.1, we sent 198.51.100.2 (HTTP 200: nochg 198.51.100.1)"},
+		{"one line per address", v4, v6, "good 198.51.100.2\ngood 2001:db8::2", Delivered, "HTTP 200: good 198.51.100.2; good 2001:db8::2"},
+		{"the other family is not judged", netip.Addr{}, v6, "good 203.0.113.9", Delivered, "HTTP 200: good 203.0.113.9"},
+		{"no address in the answer", v4, netip.Addr{}, "nochg", Delivered, "HTTP 200: nochg"},
+		{"words that are not addresses", v4, netip.Addr{}, "good update done 1.2.3", Delivered, "HTTP 200: good update done 1.2.3"},
+		{"badauth naming an address stays badauth", v4, netip.Addr{}, "badauth 198.51.100.1", Failed, "HTTP 200: badauth 198.51.100.1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				_, _ = w.Write([]byte(tt.body))
+			}))
+			t.Cleanup(srv.Close)
+			out := NewDyndns2Client(testVersion).Send(context.Background(), Dyndns2Settings{URL: srv.URL + "/nic/update"},
+				Job{FQDN: testFQDN, IPv4: tt.ipv4, IPv6: tt.ipv6})
+			if out.Result != tt.want || out.Message != tt.wantMsg {
+				t.Errorf("got %v %q, want %v %q", out.Result, out.Message, tt.want, tt.wantMsg)
+			}
 		})
 	}
 }

@@ -49,10 +49,11 @@ func Presets() []Preset {
 	return []Preset{
 		{
 			ID: "he.net", Name: "Hurricane Electric (dns.he.net)", Protocol: ProtocolDyndns2,
-			Settings:       raw(`{"url": "https://dyn.dns.he.net/nic/update", "username_is_fqdn": true}`),
+			Settings:       raw(`{"url": "https://dyn.dns.he.net/nic/update", "username_is_fqdn": true, "combined": false}`),
 			RecordPassword: &PresetField{Label: "DDNS key", Help: "The key generated for this record in dns.he.net (enable dynamic DNS on the A/AAAA record first)."},
 			Families:       both(),
-			Notes: "The username is the record's name, sent automatically. One address family per request, as he.net requires. " +
+			Notes: "The username is the record's name, sent automatically. One address family per request, as he.net requires " +
+				"(its documentation and clients send the A and the AAAA in two requests); the second waits for the first's answer. " +
 				"he.net answers HTTP 200 even to errors; the answer's first word is what counts.",
 			DocsURL: "https://dns.he.net/docs.html",
 		},
@@ -85,17 +86,18 @@ func Presets() []Preset {
 		},
 		{
 			ID: "noip", Name: "No-IP", Protocol: ProtocolDyndns2,
-			Settings:       raw(`{"url": "https://dynupdate.no-ip.com/nic/update"}`),
+			Settings:       raw(`{"url": "https://dynupdate.no-ip.com/nic/update", "combined": true}`),
 			RecordUsername: &PresetField{Label: "Username", Help: "Your No-IP username or e-mail, or the username of a DDNS key."},
 			RecordPassword: &PresetField{Label: "Password", Help: "Your No-IP password, or the password of a DDNS key."},
 			Families:       both(),
-			Notes: "No-IP asks clients to wait at least 30 minutes after a 911 answer and is strict about the User-Agent " +
+			Notes: "No-IP updates A and AAAA together (\"dual-stacked\" in its protocol: myip=IPv4,IPv6), so both families go in one request. " +
+				"No-IP asks clients to wait at least 30 minutes after a 911 answer and is strict about the User-Agent " +
 				"(DDnsBroker sends ddnsbroker/<version>). Free hostnames must be confirmed every 30 days on the website.",
 			DocsURL: "https://www.noip.com/integrate/request",
 		},
 		{
 			ID: "inwx", Name: "INWX", Protocol: ProtocolDyndns2,
-			Settings:       raw(`{"url": "https://dyndns.inwx.com/nic/update", "use_myipv6": true}`),
+			Settings:       raw(`{"url": "https://dyndns.inwx.com/nic/update", "use_myipv6": true, "combined": true}`),
 			RecordUsername: &PresetField{Label: "DynDNS username", Help: "The username of the DynDNS account created in INWX's DNS settings (not your INWX login)."},
 			RecordPassword: &PresetField{Label: "DynDNS password", Help: "The password of that DynDNS account."},
 			Families:       both(),
@@ -105,32 +107,35 @@ func Presets() []Preset {
 		},
 		{
 			ID: "ovh", Name: "OVHcloud DynHost", Protocol: ProtocolDyndns2,
-			Settings:       raw(`{"url": "https://www.ovh.com/nic/update?system=dyndns"}`),
+			Settings:       raw(`{"url": "https://www.ovh.com/nic/update?system=dyndns", "combined": false}`),
 			RecordUsername: &PresetField{Label: "DynHost login", Help: "The DynHost login created for the zone (e.g. example.com-home)."},
 			RecordPassword: &PresetField{Label: "DynHost password", Help: "The password of that DynHost login."},
 			Families:       both(),
 			Notes: "Create the DynHost record and a DynHost login in the OVHcloud control panel first. DynHost took IPv4 only " +
-				"for years and accepts IPv6 since about 2025; turn IPv6 off on these records if OVH refuses it. " +
+				"for years and accepts IPv6 since about 2025, one address per request (myip=<address>), so the two families go one after the other; " +
+				"turn IPv6 off on these records if OVH refuses it. " +
 				"OVH adds text after the answer code; only the code counts.",
 			DocsURL: "https://help.ovhcloud.com/csm/en-dns-dynhost?id=kb_article_view&sysparm_article=KB0051640",
 		},
 		{
 			ID: "strato", Name: "STRATO", Protocol: ProtocolDyndns2,
-			Settings:       raw(`{"url": "https://dyndns.strato.com/nic/update"}`),
+			Settings:       raw(`{"url": "https://dyndns.strato.com/nic/update", "combined": true}`),
 			RecordUsername: &PresetField{Label: "Domain", Help: "The domain (or subdomain) DynDNS is enabled for, e.g. example.de."},
 			RecordPassword: &PresetField{Label: "DynDNS password", Help: "The DynDNS password set for the domain in STRATO's customer area."},
 			Families:       both(),
-			Notes:          "Enable DynDNS for the domain or subdomain in STRATO's customer area first; its password is not your login password.",
-			DocsURL:        "https://www.strato.de/faq/domains/so-einfach-richten-sie-dyndns-fuer-ihre-domains-ein/",
+			Notes: "Enable DynDNS for the domain or subdomain in STRATO's customer area first; its password is not your login password. " +
+				"STRATO takes both families in one request (myip=IPv4,IPv6, as its FRITZ!Box instructions show).",
+			DocsURL: "https://www.strato.de/faq/domains/so-einfach-richten-sie-dyndns-fuer-ihre-domains-ein/",
 		},
 		{
 			ID: "dyn", Name: "Dyn (Oracle)", Protocol: ProtocolDyndns2,
-			Settings:       raw(`{"url": "https://members.dyndns.org/v3/update"}`),
+			Settings:       raw(`{"url": "https://members.dyndns.org/v3/update", "combined": true}`),
 			RecordUsername: &PresetField{Label: "Username", Help: "Your Dyn account's username."},
 			RecordPassword: &PresetField{Label: "Updater client key", Help: "The updater client key from Dyn's account settings (not your password)."},
 			Families:       both(),
-			Notes:          "Dyn blocks clients that resend unchanged addresses; the broker only sends changes (and resyncs you ask for).",
-			DocsURL:        "https://help.dyn.com/remote-access-api/perform-update/",
+			Notes: "Dyn blocks clients that resend unchanged addresses; the broker only sends changes (and resyncs you ask for). " +
+				"Dyn's v3 update takes IPv4 and IPv6 together, separated by a comma in myip, so both families go in one request.",
+			DocsURL: "https://help.dyn.com/remote-access-api/perform-update/",
 		},
 		{
 			ID: "duckdns", Name: "Duck DNS", Protocol: ProtocolHTTP,

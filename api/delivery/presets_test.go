@@ -51,6 +51,11 @@ func TestPresetsPassValidation(t *testing.T) {
 			if p.Protocol == delivery.ProtocolDyndns2 && settings["username_is_fqdn"] != true && p.RecordUsername == nil {
 				t.Error("a dyndns2 preset needs a record username unless the username is the FQDN")
 			}
+			// Whether a provider takes both families in one request is
+			// written in each dyndns2 preset, from its documentation.
+			if _, ok := settings["combined"].(bool); p.Protocol == delivery.ProtocolDyndns2 && !ok {
+				t.Error("a dyndns2 preset must set combined (true or false) from the provider's documentation")
+			}
 		})
 	}
 	for _, want := range []string{"he.net", "desec", "dynv6", "noip", "inwx", "ovh", "strato", "dyn", "duckdns", "cloudflare", "namecheap"} {

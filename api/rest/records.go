@@ -76,6 +76,29 @@ func masked(id netip.Addr, bits int) bool {
 	return err == nil && !p.Addr().IsUnspecified()
 }
 
+// recordLimits bound the records of one host, and so the work of one
+// router update, and of one service (DDNSBROKER_MAX_RECORDS_PER_HOST and
+// _PER_SERVICE).
+type recordLimits struct{ perHost, perService int }
+
+// admit refuses, with 409 naming the limit, a record added to a host
+// (toHost) or to a service that has as many records as its limit allows.
+// It locks both until the transaction ends, so additions at once cannot
+// pass the limit together.
+func (l recordLimits) admit(ctx context.Context, q *store.Queries, hostID, serviceID int64, toHost bool) error {
+	hosts, services, err := q.RecordCounts(ctx, hostID, serviceID)
+	if err != nil {
+		return err
+	}
+	if toHost && hosts >= l.perHost {
+		return conflict("the host has %d records, its limit (DDNSBROKER_MAX_RECORDS_PER_HOST is %d)", hosts, l.perHost)
+	}
+	if services >= l.perService {
+		return conflict("the service has %d records, its limit (DDNSBROKER_MAX_RECORDS_PER_SERVICE is %d)", services, l.perService)
+	}
+	return nil
+}
+
 // ListRecords lists records with their delivery status.
 func (s *Server) ListRecords(ctx context.Context, req ListRecordsRequestObject) (ListRecordsResponseObject, error) {
 	p := store.RecordPage{HostID: deref(req.Params.HostId, 0), ServiceID: deref(req.Params.ServiceId, 0),
@@ -129,6 +152,9 @@ func (s *Server) CreateRecord(ctx context.Context, req CreateRecordRequestObject
 		}
 		if len(missing) > 0 {
 			return invalid(missing...)
+		}
+		if err := s.limits.admit(ctx, q, h.ID, b.ServiceId, true); err != nil {
+			return err
 		}
 		if n.FQDN == "" {
 			n.FQDN = h.FQDN
@@ -213,6 +239,11 @@ func (s *Server) UpdateRecord(ctx context.Context, req UpdateRecordRequestObject
 				return invalid(fieldError("service_id", "service %d does not exist", *b.ServiceId))
 			} else if err != nil {
 				return err
+			}
+			if *b.ServiceId != old.ServiceID {
+				if err := s.limits.admit(ctx, q, old.HostID, *b.ServiceId, false); err != nil {
+					return err
+				}
 			}
 		}
 		r, err := q.UpdateRecord(ctx, req.Id, p)

@@ -8,6 +8,7 @@
 package rest
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -77,10 +78,21 @@ type Deps struct {
 	PublicURL string
 	// Version is the binary's version, shown in /status.
 	Version string
+	// MaxRecordsPerHost and MaxRecordsPerService bound the records of one
+	// host and of one service (zero: the defaults below).
+	MaxRecordsPerHost    int
+	MaxRecordsPerService int
 }
 
 // DefaultStaleAfter is DDNSBROKER_STALE_AFTER's default.
 const DefaultStaleAfter = 24 * time.Hour
+
+// Defaults of DDNSBROKER_MAX_RECORDS_PER_HOST and _PER_SERVICE: a router
+// update of 500 records is done in well under the dyndns2 deadline.
+const (
+	DefaultMaxRecordsPerHost    = 500
+	DefaultMaxRecordsPerService = 10_000
+)
 
 // Server implements the generated StrictServerInterface.
 type Server struct {
@@ -101,6 +113,7 @@ type Server struct {
 	webhooks   *notify.Sender
 	publicURL  string
 	version    string
+	limits     recordLimits
 }
 
 var _ StrictServerInterface = (*Server)(nil)
@@ -132,6 +145,8 @@ func New(d Deps) *Server {
 		params: d.PasswordParams, access: access, bearer: auth.NewBearer(d.Store, access), spec: spec,
 		validate: newValidator(), logins: newLogins(d.LoginLimits, d.PasswordParams), staleAfter: d.StaleAfter,
 		webhooks: d.WebhookSender, publicURL: strings.TrimRight(d.PublicURL, "/"), version: d.Version,
+		limits: recordLimits{perHost: cmp.Or(d.MaxRecordsPerHost, DefaultMaxRecordsPerHost),
+			perService: cmp.Or(d.MaxRecordsPerService, DefaultMaxRecordsPerService)},
 	}
 }
 

@@ -26,77 +26,99 @@ type Desire struct {
 	Force bool
 }
 
-// Desire statements, run in order for each item. The record_states row is
-// locked first: dispatchers finishing a job lock it too, so a job that goes
-// back to pending and a newer job never meet as two pending rows.
+// Desire statements, run in this order over every item at once (arrays of
+// record ids, families, addresses, reasons and force flags), so that the
+// work of one update grows linearly with its records.
 const (
-	desireLock = `SELECT 1 FROM record_states WHERE record_id = $1 AND family = $2 FOR UPDATE`
-	// Older waiting jobs are superseded: only the newest address is ever sent.
-	desireSupersede = `UPDATE deliveries SET state = 'superseded', finished_at = now(), updated_at = now(),
-		result = 'superseded by a newer address' WHERE record_id = $1 AND family = $2 AND state = 'pending'`
-	// A job is needed unless the upstream already holds the address and
-	// nothing in flight could overwrite it, or the record failed for good.
-	desireInsert = `INSERT INTO deliveries (record_id, family, address, reason, next_attempt_at)
-		SELECT $1, $2, $3, $4,
-			CASE WHEN NOT $5 AND s.state = 'blocked' AND s.next_attempt_at > now() THEN s.next_attempt_at ELSE now() END
-		FROM record_states s
-		WHERE s.record_id = $1 AND s.family = $2 AND (
-			$5 OR (s.state <> 'failed' AND (s.delivered IS DISTINCT FROM $3 OR EXISTS (
-				SELECT 1 FROM deliveries d WHERE d.record_id = $1 AND d.family = $2 AND d.state = 'running'))))`
-	desireState = `UPDATE record_states s SET desired = $3, updated_at = now(),
+	// The record_states rows are locked first, in one order: dispatchers
+	// finishing a job lock them too, so a job that goes back to pending and
+	// a newer job never meet as two pending rows.
+	desireLock = `SELECT 1 FROM record_states s JOIN unnest($1::bigint[], $2::smallint[]) AS v(r, f)
+		ON s.record_id = v.r AND s.family = v.f ORDER BY s.record_id, s.family FOR UPDATE OF s`
+	// Older waiting jobs are superseded: only the newest address is ever
+	// sent. Without an address they are cancelled.
+	desireSupersede = `UPDATE deliveries d SET finished_at = now(), updated_at = now(),
+		state = CASE WHEN v.a IS NULL THEN 'cancelled' ELSE 'superseded' END,
+		result = CASE WHEN v.a IS NULL THEN 'no effective address' ELSE 'superseded by a newer address' END
+		FROM unnest($1::bigint[], $2::smallint[], $3::inet[]) AS v(r, f, a)
+		WHERE d.record_id = v.r AND d.family = v.f AND d.state = 'pending'`
+	// A job is needed unless the record failed for good, or the upstream
+	// holds the address and nothing was sent since it confirmed it: the
+	// newest attempted job (running, retried, superseded or failed after
+	// an attempt) may have changed what the upstream holds, a waiting job
+	// that was never sent has not.
+	desireInsert = `INSERT INTO deliveries (record_id, family, address, reason, next_attempt_at, service_id)
+		SELECT v.r, v.f, v.a, v.reason,
+			CASE WHEN NOT v.force AND s.state = 'blocked' AND s.next_attempt_at > now() THEN s.next_attempt_at ELSE now() END,
+			rec.service_id
+		FROM unnest($1::bigint[], $2::smallint[], $3::inet[], $4::text[], $5::bool[]) AS v(r, f, a, reason, force)
+		JOIN record_states s ON s.record_id = v.r AND s.family = v.f
+		JOIN records rec ON rec.id = v.r
+		WHERE v.a IS NOT NULL AND (v.force OR (s.state <> 'failed' AND (s.delivered IS DISTINCT FROM v.a OR coalesce((
+			SELECT x.state <> 'delivered' FROM deliveries x WHERE x.record_id = v.r AND x.family = v.f AND x.attempts > 0
+			ORDER BY x.id DESC LIMIT 1), false))))`
+	desireState = `UPDATE record_states s SET desired = v.a, updated_at = now(),
 		state = CASE
-			WHEN p.next_attempt_at IS NULL THEN CASE WHEN s.state = 'failed' AND NOT $4 THEN 'failed' ELSE 'delivered' END
+			WHEN v.a IS NULL THEN 'idle'
+			WHEN p.next_attempt_at IS NULL THEN CASE WHEN s.state = 'failed' AND NOT v.force THEN 'failed' ELSE 'delivered' END
 			WHEN p.next_attempt_at > now() AND s.state = 'blocked' THEN 'blocked'
 			ELSE 'pending' END,
-		attempts = CASE WHEN p.next_attempt_at IS NULL THEN s.attempts ELSE 0 END,
+		attempts = CASE WHEN v.a IS NOT NULL AND p.next_attempt_at IS NULL THEN s.attempts ELSE 0 END,
 		next_attempt_at = p.next_attempt_at,
-		message = CASE WHEN p.next_attempt_at IS NULL OR s.state = 'blocked' THEN s.message ELSE '' END
-		FROM (SELECT max(next_attempt_at) AS next_attempt_at FROM deliveries
-			WHERE record_id = $1 AND family = $2 AND state = 'pending') p
-		WHERE s.record_id = $1 AND s.family = $2`
-	desireCancel = `UPDATE deliveries SET state = 'cancelled', finished_at = now(), updated_at = now(),
-		result = 'no effective address' WHERE record_id = $1 AND family = $2 AND state = 'pending'`
-	desireClear = `UPDATE record_states SET desired = NULL, state = 'idle', next_attempt_at = NULL, attempts = 0,
-		updated_at = now() WHERE record_id = $1 AND family = $2`
+		message = CASE WHEN v.a IS NULL OR p.next_attempt_at IS NULL OR s.state = 'blocked' THEN s.message ELSE '' END
+		FROM unnest($1::bigint[], $2::smallint[], $3::inet[], $4::bool[]) AS v(r, f, a, force)
+		LEFT JOIN LATERAL (SELECT max(next_attempt_at) AS next_attempt_at FROM deliveries
+			WHERE record_id = v.r AND family = v.f AND state = 'pending') p ON true
+		WHERE s.record_id = v.r AND s.family = v.f`
 )
 
 // Desire brings each (record, family) to its desired address in one round
 // trip: it supersedes older waiting jobs, queues a job where the upstream
 // needs one, and updates the record's state. It returns how many jobs were
 // queued and notifies the dispatchers (on commit) when any were. Run it in
-// the transaction that changed the addresses.
+// the transaction that changed the addresses. When items name a (record,
+// family) twice, the last one counts.
 func (q *Queries) Desire(ctx context.Context, items []Desire) (int, error) {
 	if len(items) == 0 {
 		return 0, nil
 	}
-	b := &pgx.Batch{}
-	for _, d := range items {
-		b.Queue(desireLock, d.RecordID, d.Family)
-		if !d.Address.IsValid() {
-			b.Queue(desireCancel, d.RecordID, d.Family)
-			b.Queue(desireClear, d.RecordID, d.Family)
+	type key struct {
+		record int64
+		family int
+	}
+	last := make(map[key]int, len(items))
+	for i, d := range items {
+		last[key{d.RecordID, d.Family}] = i
+	}
+	n := len(last)
+	recs, fams := make([]int64, 0, n), make([]int16, 0, n)
+	addrs, reasons, force := make([]*netip.Addr, 0, n), make([]string, 0, n), make([]bool, 0, n)
+	for i, d := range items {
+		if last[key{d.RecordID, d.Family}] != i {
 			continue
 		}
-		b.Queue(desireSupersede, d.RecordID, d.Family)
-		b.Queue(desireInsert, d.RecordID, d.Family, d.Address, d.Reason, d.Force)
-		b.Queue(desireState, d.RecordID, d.Family, d.Address, d.Force)
-	}
-	queued := 0
-	res := q.db.SendBatch(ctx, b)
-	for _, d := range items {
-		n := 3
+		var a *netip.Addr
 		if d.Address.IsValid() {
-			n = 4
+			a = &items[i].Address
 		}
-		for i := 0; i < n; i++ {
-			tag, err := res.Exec()
-			if err != nil {
-				res.Close()
-				return 0, mapErr("desire", err)
-			}
-			if i == 2 && d.Address.IsValid() {
-				queued += int(tag.RowsAffected())
-			}
+		recs, fams, addrs = append(recs, d.RecordID), append(fams, int16(d.Family)), append(addrs, a)
+		reasons, force = append(reasons, d.Reason), append(force, d.Force)
+	}
+	b := &pgx.Batch{}
+	b.Queue(desireLock, recs, fams)
+	b.Queue(desireSupersede, recs, fams, addrs)
+	b.Queue(desireInsert, recs, fams, addrs, reasons, force)
+	b.Queue(desireState, recs, fams, addrs, force)
+	res := q.db.SendBatch(ctx, b)
+	queued := 0
+	for i := 0; i < b.Len(); i++ {
+		tag, err := res.Exec()
+		if err != nil {
+			res.Close()
+			return 0, mapErr("desire", err)
+		}
+		if i == 2 {
+			queued = int(tag.RowsAffected())
 		}
 	}
 	if err := res.Close(); err != nil {
@@ -133,39 +155,164 @@ type Job struct {
 	Other netip.Addr
 }
 
-// ClaimDeliveries leases up to limit due jobs for worker. A job waits while
-// an older job of its (record, family) is still running, so addresses reach
-// the upstream in order.
+// Claim says what a dispatcher may take now.
+type Claim struct {
+	Worker string
+	Lease  time.Duration
+	// Free is how many more requests the worker can start now; Workers is
+	// how many it can have in flight in all.
+	Free    int
+	Workers int
+	// PerService is the most requests in flight to one service, counted
+	// over every worker on the database.
+	PerService int
+	// Together tells whether a job's service takes both families of a
+	// record in one request: such a job is claimed with its record's other
+	// waiting job, and both count as one request.
+	Together func(Job) bool
+}
+
+// claimLockKey names the advisory lock that makes claims take turns, so
+// that each sees what every other claim took.
+const claimLockKey = 0x6464636c61696d21 // "ddclaim!"
+
+// jobColumns are what a claim returns of each job: d is the delivery, r its
+// record and s the record's service.
+const jobColumns = `d.id, d.record_id, r.host_id, d.family, d.address, d.attempts, d.reason, r.fqdn, r.username, r.password,
+	coalesce(r.password_key, ''), s.id, s.protocol, s.settings, s.credentials, coalesce(s.credentials_key, ''),
+	(SELECT o.desired FROM record_states o WHERE o.record_id = d.record_id AND o.family = 10 - d.family)`
+
+// claimDue picks and leases the due jobs a claim may start, one per
+// (service, upstream name), with these rules:
+//   - a job waits while any job of its record, or of another record with the
+//     same name at the same service, runs: one request at a time per
+//     (service, name), and the families of a record one after the other;
+//   - a service never has more than PerService ($4) in flight, counted over
+//     every worker, nor more than its share of this worker, Workers ($5)
+//     divided by one more than the services with work;
+//   - services take turns: the oldest due job of each service first, then
+//     the second of each, and so on;
+//   - a service's first job here may take any free slot, any further job
+//     only what is left after one share stays free, so that a service whose
+//     work arrives later starts at once even when others hang.
 //
-// It is planned afresh on every call (planEachCall): the queue swings from empty
-// to thousands of rows in seconds, and a generic plan cached while it was
-// small made each claim take 300 ms with a queue of 3,000 (130 deliveries/s
-// instead of 1,100).
-func (q *Queries) ClaimDeliveries(ctx context.Context, worker string, limit int, lease time.Duration) ([]Job, error) {
-	rows, err := q.db.Query(ctx, `
-		WITH due AS (
-			SELECT d.id FROM deliveries d
-			WHERE d.state = 'pending' AND d.next_attempt_at <= now()
-				AND NOT EXISTS (SELECT 1 FROM deliveries r
-					WHERE r.record_id = d.record_id AND r.family = d.family AND r.state = 'running')
+// Every step is an index probe (services found by a loose scan of
+// deliveries_service_due, locks by primary key). It is planned afresh on
+// every call (planEachCall): a plan cached while the outbox was empty scans
+// it, and took minutes once it held 30,000 jobs.
+const claimDue = `
+	WITH RECURSIVE waiting AS (
+		-- Each service with waiting jobs and its oldest, one index probe per
+		-- service (the first column of deliveries_service_due).
+		(SELECT service_id, next_attempt_at FROM deliveries
+			WHERE state = 'pending' AND service_id IS NOT NULL ORDER BY service_id, next_attempt_at LIMIT 1)
+		UNION ALL
+		SELECT n.service_id, n.next_attempt_at FROM waiting w CROSS JOIN LATERAL (
+			SELECT service_id, next_attempt_at FROM deliveries WHERE state = 'pending' AND service_id > w.service_id
+			ORDER BY service_id, next_attempt_at LIMIT 1) n
+	), run AS (
+		SELECT service_id, count(DISTINCT name_key) AS n, count(DISTINCT name_key) FILTER (WHERE leased_by = $3) AS mine
+		FROM deliveries WHERE state = 'running' GROUP BY service_id
+	), busy AS (
+		-- Services with work: due jobs, or requests running here.
+		SELECT coalesce(w.service_id, r.service_id) AS id, coalesce(r.n, 0) AS n, coalesce(r.mine, 0) AS mine,
+			w.service_id IS NOT NULL AS due
+		FROM (SELECT service_id FROM waiting WHERE next_attempt_at <= now()) w
+		FULL JOIN run r ON r.service_id = w.service_id
+		WHERE w.service_id IS NOT NULL OR r.mine > 0
+	), share AS (
+		SELECT greatest(1, $5::int / (count(*) + 1)::int) AS v FROM busy
+	), cand AS (
+		SELECT c.id, c.next_attempt_at, b.mine = 0 AND c.rank = 1 AS first, c.rank
+		FROM busy b CROSS JOIN share CROSS JOIN LATERAL (
+			SELECT d.id, d.next_attempt_at, row_number() OVER (ORDER BY d.next_attempt_at, d.id) AS rank
+			FROM deliveries d JOIN records r ON r.id = d.record_id
+			WHERE d.state = 'pending' AND d.service_id = b.id AND d.next_attempt_at <= now()
+				AND NOT EXISTS (SELECT 1 FROM deliveries x WHERE x.state = 'running' AND x.record_id = d.record_id)
+				AND NOT EXISTS (SELECT 1 FROM deliveries x WHERE x.state = 'running' AND x.service_id = b.id
+					AND x.name_key = lower(r.fqdn))
+				AND NOT EXISTS (SELECT 1 FROM deliveries y WHERE y.state = 'pending' AND y.record_id = d.record_id
+					AND y.next_attempt_at <= now() AND (y.next_attempt_at, y.id) < (d.next_attempt_at, d.id))
 			ORDER BY d.next_attempt_at, d.id
-			LIMIT $1
-			FOR UPDATE SKIP LOCKED
-		)
-		UPDATE deliveries d SET state = 'running', lease_until = now() + $2::interval, leased_by = $3,
-			attempts = d.attempts + 1, updated_at = now()
-		FROM due, records r, services s
-		WHERE d.id = due.id AND r.id = d.record_id AND s.id = r.service_id
-		RETURNING d.id, d.record_id, r.host_id, d.family, d.address, d.attempts, d.reason, r.fqdn, r.username, r.password,
-			coalesce(r.password_key, ''), s.id, s.protocol, s.settings, s.credentials, coalesce(s.credentials_key, ''),
-			(SELECT o.desired FROM record_states o WHERE o.record_id = d.record_id AND o.family = 10 - d.family)`,
-		planEachCall, limit, lease, worker)
-	return collect("claim deliveries", rows, err, func(row rowScanner) (Job, error) {
-		var j Job
-		err := row.Scan(&j.ID, &j.RecordID, &j.HostID, &j.Family, &j.Address, &j.Attempts, &j.Reason, &j.FQDN, &j.Username,
-			&j.Password, &j.PasswordKey, &j.ServiceID, &j.Protocol, &j.Settings, &j.Credentials, &j.CredKey, &j.Other)
-		return j, err
+			LIMIT greatest(0, least($4::int - b.n, share.v - b.mine))
+		) c
+		WHERE b.due
+	), pick AS (
+		SELECT id, first, row_number() OVER (ORDER BY first DESC, rank, next_attempt_at, id) AS i FROM cand
+	), due AS (
+		SELECT d.id FROM deliveries d
+		WHERE d.id = ANY (ARRAY(SELECT p.id FROM pick p, share WHERE p.i <= $1 AND (p.first OR p.i <= $1 - share.v)))
+			AND d.state = 'pending'
+		FOR UPDATE SKIP LOCKED
+	)
+	UPDATE deliveries d SET state = 'running', lease_until = now() + $2::interval, leased_by = $3,
+		attempts = d.attempts + 1, updated_at = now(), service_id = s.id, name_key = lower(r.fqdn)
+	FROM records r, services s
+	WHERE d.id = ANY (ARRAY(SELECT id FROM due)) AND r.id = d.record_id AND s.id = r.service_id
+	RETURNING ` + jobColumns
+
+// claimOthers leases the other family's due job of records whose service
+// takes both families in one request ($3: record ids, $4: the claimed
+// families).
+const claimOthers = `
+	WITH due AS (
+		SELECT d.id FROM deliveries d JOIN unnest($3::bigint[], $4::smallint[]) AS v(r, f)
+			ON d.record_id = v.r AND d.family = 10 - v.f
+		WHERE d.state = 'pending' AND d.next_attempt_at <= now()
+		FOR UPDATE OF d SKIP LOCKED
+	)
+	UPDATE deliveries d SET state = 'running', lease_until = now() + $1::interval, leased_by = $2,
+		attempts = d.attempts + 1, updated_at = now(), service_id = s.id, name_key = lower(r.fqdn)
+	FROM due, records r, services s
+	WHERE d.id = due.id AND r.id = d.record_id AND s.id = r.service_id
+	RETURNING ` + jobColumns
+
+// ClaimDeliveries leases the due jobs the worker may start now (see
+// claimDue for the rules). Claims take turns through an advisory lock, so
+// the rules hold across replicas: two claims never both see a name free.
+// Its commit does not wait for the disk: a claim lost with the database
+// leaves the job waiting, to be sent (again) as after a worker's crash, and
+// the outcome that follows it flushes it anyway.
+func (s *Store) ClaimDeliveries(ctx context.Context, c Claim) ([]Job, error) {
+	if c.Free <= 0 {
+		return nil, nil
+	}
+	var jobs []Job
+	err := s.InTx(ctx, func(q *Queries) error {
+		if _, err := q.db.Exec(ctx, `SELECT pg_advisory_xact_lock($1), set_config('synchronous_commit', 'off', true)`,
+			int64(claimLockKey)); err != nil {
+			return mapErr("claim deliveries: take turns", err)
+		}
+		rows, err := q.db.Query(ctx, claimDue, planEachCall, c.Free, c.Lease, c.Worker, c.PerService, c.Workers)
+		if jobs, err = collect("claim deliveries", rows, err, scanJob); err != nil {
+			return err
+		}
+		var recs []int64
+		var fams []int16
+		for _, j := range jobs {
+			if c.Together != nil && c.Together(j) {
+				recs, fams = append(recs, j.RecordID), append(fams, int16(j.Family))
+			}
+		}
+		if len(recs) == 0 {
+			return nil
+		}
+		rows, err = q.db.Query(ctx, claimOthers, c.Lease, c.Worker, recs, fams)
+		others, err := collect("claim deliveries", rows, err, scanJob)
+		jobs = append(jobs, others...)
+		return err
 	})
+	if err != nil {
+		return nil, err
+	}
+	return jobs, nil
+}
+
+func scanJob(row rowScanner) (Job, error) {
+	var j Job
+	err := row.Scan(&j.ID, &j.RecordID, &j.HostID, &j.Family, &j.Address, &j.Attempts, &j.Reason, &j.FQDN, &j.Username,
+		&j.Password, &j.PasswordKey, &j.ServiceID, &j.Protocol, &j.Settings, &j.Credentials, &j.CredKey, &j.Other)
+	return j, err
 }
 
 // ExtendLeases keeps a worker's running jobs leased while it still works on them.
@@ -215,6 +362,11 @@ func (s *Store) FinishDelivery(ctx context.Context, j Job, worker string, f Fini
 			return err
 		}
 		b := &pgx.Batch{}
+		// An outcome lost with the database (a crash before the WAL reached
+		// the disk) leaves the job running until its lease ends, when it is
+		// sent again, as after a crash of the worker: it need not wait
+		// for the disk, which doubled the time a job holds its worker.
+		b.Queue(`SELECT set_config('synchronous_commit', 'off', true)`)
 		if err := finish(b, j, f, newer); err != nil {
 			return err
 		}
@@ -260,7 +412,8 @@ func finish(b *pgx.Batch, j Job, f Finish, newer bool) error {
 			state = "pending"
 		default:
 			b.Queue(`UPDATE deliveries SET state = 'pending', lease_until = NULL, leased_by = NULL,
-				next_attempt_at = $2, updated_at = now(), result = $3 WHERE id = $1`, j.ID, f.NextAttempt, msg)
+				service_id = (SELECT service_id FROM records WHERE id = $4),
+				next_attempt_at = $2, updated_at = now(), result = $3 WHERE id = $1`, j.ID, f.NextAttempt, msg, j.RecordID)
 		}
 		b.Queue(`UPDATE record_states SET state = $3, attempts = $4, next_attempt_at = $5,
 			last_attempt_at = now(), message = $6, updated_at = now() WHERE record_id = $1 AND family = $2`,
@@ -293,6 +446,7 @@ func (s *Store) ReclaimExpired(ctx context.Context) (int, error) {
 		}
 		rows.Close()
 		tag, err := q.db.Exec(ctx, `UPDATE deliveries d SET lease_until = NULL, leased_by = NULL, updated_at = now(),
+			service_id = (SELECT r.service_id FROM records r WHERE r.id = d.record_id),
 			state = CASE WHEN EXISTS (SELECT 1 FROM deliveries p WHERE p.record_id = d.record_id AND p.family = d.family
 				AND p.state = 'pending') THEN 'superseded' ELSE 'pending' END,
 			finished_at = CASE WHEN EXISTS (SELECT 1 FROM deliveries p WHERE p.record_id = d.record_id AND p.family = d.family
@@ -308,10 +462,12 @@ func (s *Store) ReclaimExpired(ctx context.Context) (int, error) {
 	return total, mapErr("reclaim expired", err)
 }
 
-// NextDue tells when the earliest waiting job becomes due (zero when none waits).
+// NextDue tells when the earliest job that is not due yet becomes due (zero
+// when none waits). Jobs due already that a claim left waiting start when
+// a running job ends, which wakes the dispatcher that ran it.
 func (q *Queries) NextDue(ctx context.Context) (time.Time, error) {
 	var t *time.Time
-	err := q.db.QueryRow(ctx, `SELECT min(next_attempt_at) FROM deliveries WHERE state = 'pending'`).Scan(&t)
+	err := q.db.QueryRow(ctx, `SELECT min(next_attempt_at) FROM deliveries WHERE state = 'pending' AND next_attempt_at > now()`).Scan(&t)
 	if err != nil || t == nil {
 		return time.Time{}, mapErr("next due", err)
 	}

@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Record is a DNS name whose address derives from its host's.
@@ -175,4 +177,25 @@ func (q *Queries) DeleteRecord(ctx context.Context, id int64) error {
 		err = errNoRows
 	}
 	return mapErr("delete record", err)
+}
+
+// RecordCounts locks a host and a service, in that order, until the
+// transaction ends and counts their records, so that additions running at
+// once cannot pass a limit together (host updates take the same host lock
+// first, so the order never deadlocks).
+func (q *Queries) RecordCounts(ctx context.Context, hostID, serviceID int64) (host, service int, err error) {
+	b := &pgx.Batch{}
+	b.Queue(`SELECT 1 FROM hosts WHERE id = $1 FOR NO KEY UPDATE`, hostID)
+	b.Queue(`SELECT 1 FROM services WHERE id = $1 FOR NO KEY UPDATE`, serviceID)
+	b.Queue(`SELECT (SELECT count(*) FROM records WHERE host_id = $1), (SELECT count(*) FROM records WHERE service_id = $2)`,
+		hostID, serviceID)
+	res := q.db.SendBatch(ctx, b)
+	defer res.Close()
+	for i := 0; i < 2; i++ {
+		if _, err := res.Exec(); err != nil {
+			return 0, 0, mapErr("record counts", err)
+		}
+	}
+	err = res.QueryRow().Scan(&host, &service)
+	return host, service, mapErr("record counts", err)
 }

@@ -117,7 +117,7 @@ func runServe(ctx context.Context, env *environ, args []string) error {
 
 	api := rest.New(rest.Deps{Store: st, Broker: brk, Box: box, SecretKey: cfg.SecretKey, Log: log, ClientIP: clientIP,
 		TrustedProxies: cfg.TrustedProxies, StaleAfter: cfg.StaleAfter, WebhookSender: webhooks,
-		PublicURL: cfg.PublicURL, Version: version})
+		PublicURL: cfg.PublicURL, Version: version, MaxRecordsPerHost: cfg.MaxRecordsPerHost, MaxRecordsPerService: cfg.MaxRecordsPerService})
 
 	mounts := []func(*echo.Echo){dyn.Register, api.Register, frontend.Register}
 	if cfg.MetricsToken != "" {

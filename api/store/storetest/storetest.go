@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/ddnsbroker/ddnsbroker/api/store"
 	"github.com/ddnsbroker/ddnsbroker/db"
@@ -177,4 +178,28 @@ func migrationsHash() string {
 		return nil
 	})
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Execer runs a statement: a pool, a connection or a transaction.
+type Execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+// SeedRecords adds n dual-stack records of a host at a service, named
+// r<k>.<suffix>, and their state rows, straight in the database: for tests
+// and benchmarks of hosts with hundreds of records, which the API would
+// take long to create (and refuses past its limit).
+func SeedRecords(t testing.TB, db Execer, hostID, serviceID int64, suffix string, n int) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := db.Exec(ctx, `
+		INSERT INTO records (host_id, service_id, fqdn, ipv4_netmask, ipv4_host_identifier, ipv6_netmask, ipv6_host_identifier)
+		SELECT $1, $2, 'r' || k || '.' || $3, 24, ('0.0.0.' || (k % 250 + 1))::inet, 64, ('::' || to_hex(k))::inet
+		FROM generate_series(1, $4) k`, hostID, serviceID, suffix, n); err != nil {
+		t.Fatalf("seed records: %v", err)
+	}
+	if _, err := db.Exec(ctx, `INSERT INTO record_states (record_id, family)
+		SELECT r.id, f FROM records r, (VALUES (4), (6)) v(f) WHERE r.host_id = $1 ON CONFLICT DO NOTHING`, hostID); err != nil {
+		t.Fatalf("seed record states: %v", err)
+	}
 }

@@ -302,7 +302,12 @@ export interface paths {
         /** List records by FQDN */
         get: operations["listRecords"];
         put?: never;
-        /** Add a record and queue its first deliveries */
+        /**
+         * Add a record and queue its first deliveries
+         * @description A host holds at most `DDNSBROKER_MAX_RECORDS_PER_HOST` records (500 by
+         *     default) and a service `DDNSBROKER_MAX_RECORDS_PER_SERVICE` (10,000):
+         *     a record beyond either is refused with 409, naming the limit.
+         */
         post: operations["createRecord"];
         delete?: never;
         options?: never;
@@ -348,7 +353,9 @@ export interface paths {
          * Change a record
          * @description Fields left out stay as they are; `password: ""` removes the password.
          *     A change of name, service or credentials re-sends the record; a change
-         *     of netmask or host identifier sends it when its address changes.
+         *     of netmask or host identifier sends it when its address changes. A
+         *     record moved to a service that has `DDNSBROKER_MAX_RECORDS_PER_SERVICE`
+         *     records is refused with 409.
          */
         patch: operations["updateRecord"];
         trace?: never;
