@@ -1,33 +1,191 @@
 package auth
 
-import "context"
+import (
+	"context"
+	"sync"
+	"time"
+)
 
-// Gate limits how many slow hash verifications run at once. Each argon2id
-// verification with DefaultParams holds about 20 MiB and tens of milliseconds
-// of CPU, so a burst of requests (or an attack) must queue instead of
-// exhausting memory. Safe for concurrent use.
+// Gate limits how many slow hash verifications run at once, and shares
+// them fairly between source groups. Each argon2id verification with
+// DefaultParams holds about 20 MiB and tens of milliseconds of CPU, so a
+// burst of requests (or an attack) must queue instead of exhausting memory;
+// and one source group flooding the queue must not make everyone else wait
+// behind it.
+//
+// Fairness has two parts. A group holds at most half the slots at once
+// (at least one), so the rest stay free for others; and when a slot frees,
+// the groups waiting for one take turns, whatever the length of their
+// queues. Safe for concurrent use.
 type Gate struct {
-	slots chan struct{}
+	slots    int
+	perGroup int
+
+	mu     sync.Mutex
+	busy   int // slots held
+	groups map[string]*gateGroup
+	turns  []*gateGroup // groups with waiters, in the order they are served
+}
+
+type gateGroup struct {
+	key     string
+	active  int // turns held: slots, or emulated verifications (see Emulate)
+	waiters []*gateWaiter
+	queued  bool // in turns
+}
+
+// gateWaiter is a call in line; ch is closed when it is granted a slot.
+type gateWaiter struct {
+	ch      chan struct{}
+	granted bool
 }
 
 // NewGate returns a gate admitting n concurrent calls; n below 1 means 1.
 func NewGate(n int) *Gate {
-	return &Gate{slots: make(chan struct{}, max(n, 1))}
+	n = max(n, 1)
+	return &Gate{slots: n, perGroup: max(1, n/2), groups: map[string]*gateGroup{}}
 }
 
-// Do runs fn once a slot is free and returns nil, or returns ctx.Err() without
-// running fn when ctx is done first (client gone, request deadline).
-func (g *Gate) Do(ctx context.Context, fn func()) error {
-	// Checked first because select picks at random when both cases are ready.
-	if err := ctx.Err(); err != nil {
+// Do runs fn once a slot is free for group and returns nil, or returns
+// ctx.Err() without running fn when ctx is done first (client gone,
+// request deadline).
+func (g *Gate) Do(ctx context.Context, group string, fn func()) error {
+	gg, err := g.acquire(ctx, group)
+	if err != nil {
 		return err
 	}
-	select {
-	case g.slots <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	defer func() { <-g.slots }()
+	defer g.release(gg, true)
 	fn()
 	return nil
+}
+
+// Emulate stands in for a verification that need not run, such as one for
+// an account that does not exist: it waits for its turn exactly as Do
+// would and holds the group's share for d, but gives the slot back at
+// once, so it costs others no CPU. An observer of one group's answers sees
+// the same queueing either way. It returns ctx's error when ctx ends while
+// it waits for its turn.
+func (g *Gate) Emulate(ctx context.Context, group string, d time.Duration) error {
+	gg, err := g.acquire(ctx, group)
+	if err != nil {
+		return err
+	}
+	g.mu.Lock()
+	g.busy--
+	g.dispatch()
+	g.mu.Unlock()
+	// Like a real hash, the wait is not cut short by ctx.
+	time.Sleep(d)
+	g.release(gg, false)
+	return nil
+}
+
+func (g *Gate) acquire(ctx context.Context, group string) (*gateGroup, error) {
+	// Checked first because select picks at random when both cases are ready.
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	g.mu.Lock()
+	gg := g.groups[group]
+	if gg == nil {
+		gg = &gateGroup{key: group}
+		g.groups[group] = gg
+	}
+	if len(gg.waiters) == 0 && g.busy < g.slots && gg.active < g.perGroup {
+		g.busy++
+		gg.active++
+		g.mu.Unlock()
+		return gg, nil
+	}
+	w := &gateWaiter{ch: make(chan struct{})}
+	gg.waiters = append(gg.waiters, w)
+	if !gg.queued {
+		gg.queued = true
+		g.turns = append(g.turns, gg)
+	}
+	g.mu.Unlock()
+	select {
+	case <-w.ch:
+		return gg, nil
+	case <-ctx.Done():
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		if w.granted { // granted just now: hand it on
+			g.busy--
+			gg.active--
+			g.dispatch()
+			g.forget(gg)
+			return nil, ctx.Err()
+		}
+		for i, x := range gg.waiters {
+			if x == w {
+				gg.waiters = append(gg.waiters[:i], gg.waiters[i+1:]...)
+				break
+			}
+		}
+		g.forget(gg)
+		return nil, ctx.Err()
+	}
+}
+
+// release ends a turn of gg, and frees its slot if it still holds one.
+func (g *Gate) release(gg *gateGroup, slot bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if slot {
+		g.busy--
+	}
+	gg.active--
+	g.dispatch()
+	g.forget(gg)
+}
+
+// dispatch hands free slots to waiting groups in turn; g.mu must be held.
+func (g *Gate) dispatch() {
+	for g.busy < g.slots {
+		served := false
+		for i, gg := range g.turns {
+			if gg.active >= g.perGroup || len(gg.waiters) == 0 {
+				continue
+			}
+			w := gg.waiters[0]
+			gg.waiters = gg.waiters[1:]
+			w.granted = true
+			close(w.ch)
+			g.busy++
+			gg.active++
+			// This group's turn is over: it goes to the back, or leaves
+			// the line when nobody of it waits any more.
+			g.turns = append(g.turns[:i], g.turns[i+1:]...)
+			if len(gg.waiters) > 0 {
+				g.turns = append(g.turns, gg)
+			} else {
+				gg.queued = false
+			}
+			served = true
+			break
+		}
+		if !served {
+			return
+		}
+	}
+}
+
+// forget drops a group nobody uses any more; g.mu must be held.
+func (g *Gate) forget(gg *gateGroup) {
+	if gg.active > 0 || len(gg.waiters) > 0 {
+		return
+	}
+	if gg.queued {
+		for i, x := range g.turns {
+			if x == gg {
+				g.turns = append(g.turns[:i], g.turns[i+1:]...)
+				break
+			}
+		}
+		gg.queued = false
+	}
+	if g.groups[gg.key] == gg {
+		delete(g.groups, gg.key)
+	}
 }

@@ -51,6 +51,7 @@ var (
 	MetricsAddr = Option{Name: "metrics-listen", Usage: "separate address (host:port) serving /metrics without a token, e.g. 127.0.0.1:9100"}
 	Retention   = Option{Name: "retention", Default: "2160h", Usage: "how long events and finished deliveries are kept (90 days)"}
 	StaleAfter  = Option{Name: "stale-after", Default: "24h", Usage: "a host not seen for this long is flagged stale (API, status) and reported to host.stale webhooks"}
+	SourceV6    = Option{Name: "ipv6-source-prefix", Default: "64", Usage: "IPv6 clients within one prefix of this length count as one source for failed-login limits and hashing fairness (32 to 128)"}
 	PublicURL   = Option{Name: "public-url", Usage: "URL routers use to reach the broker, shown in the web app's router setup (default: the address the web app was loaded from)"}
 )
 
@@ -220,11 +221,14 @@ type Serve struct {
 	Retention      time.Duration
 	StaleAfter     time.Duration
 	PublicURL      string
+	// IPv6SourcePrefix is how many bits of an IPv6 client address name
+	// its source (auth.SourceGroups).
+	IPv6SourcePrefix int
 }
 
 // ServeOptions are the options `serve` takes.
 var ServeOptions = []Option{DatabaseURL, Listen, SecretKey, Proxies, LogLevel, LogFormat, AdminPass, NoMigrate,
-	Workers, PerService, RetryBase, RetryMax, BlockFor, Lease, MetricsTok, MetricsAddr, Retention, StaleAfter, PublicURL}
+	Workers, PerService, RetryBase, RetryMax, BlockFor, Lease, MetricsTok, MetricsAddr, Retention, StaleAfter, PublicURL, SourceV6}
 
 // LoadServe validates every serve option.
 func (s *Set) LoadServe() (*Serve, error) {
@@ -262,6 +266,9 @@ func (s *Set) LoadServe() (*Serve, error) {
 		return nil, err
 	}
 	if c.ServiceWorkers, err = s.Int(PerService, 1, 1024); err != nil {
+		return nil, err
+	}
+	if c.IPv6SourcePrefix, err = s.Int(SourceV6, 32, 128); err != nil {
 		return nil, err
 	}
 	for _, d := range []struct {

@@ -366,6 +366,22 @@ func checkExpandedURL(s string) string {
 	return ""
 }
 
+// hostTemplated tells whether a URL template has a placeholder in its host
+// or port (a user name and password before "@" may be templated).
+func hostTemplated(tmpl string) bool {
+	_, rest, ok := strings.Cut(tmpl, "://")
+	if !ok {
+		return false
+	}
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		rest = rest[:i]
+	}
+	if i := strings.LastIndex(rest, "@"); i >= 0 {
+		rest = rest[i+1:]
+	}
+	return strings.Contains(rest, "{")
+}
+
 // validationValues fill templates during validation; they hold the
 // characters that break URLs when not escaped.
 var validationValues = map[string]string{
@@ -416,7 +432,15 @@ func validateHTTPTemplate(raw json.RawMessage) []FieldError {
 			add(field, "is too long")
 			return
 		}
+		if msg := checkURLText(tmpl); msg != "" {
+			add(field, msg)
+			return
+		}
 		if !checkPlaceholders(field, tmpl) {
+			return
+		}
+		if hostTemplated(tmpl) {
+			add(field, "must spell out its host and port: a placeholder there would decide where the record's password goes")
 			return
 		}
 		expanded := expand(tmpl, validationValues, escapeURLValue)

@@ -231,6 +231,7 @@ const (
 	HostIpv6Disabled WarningCode = "host_ipv6_disabled"
 	IdentifierMasked WarningCode = "identifier_masked"
 	Ipv6MixedBase    WarningCode = "ipv6_mixed_base"
+	NeedsCredentials WarningCode = "needs_credentials"
 	NoIpv4Base       WarningCode = "no_ipv4_base"
 	NoIpv6Base       WarningCode = "no_ipv6_base"
 )
@@ -247,6 +248,8 @@ func (e WarningCode) Valid() bool {
 	case IdentifierMasked:
 		return true
 	case Ipv6MixedBase:
+		return true
+	case NeedsCredentials:
 		return true
 	case NoIpv4Base:
 		return true
@@ -330,6 +333,9 @@ type ApiToken struct {
 
 // ApiTokenCreate defines model for ApiTokenCreate.
 type ApiTokenCreate struct {
+	// CurrentPassword Your password; required when the session gave it more than 10 minutes ago.
+	CurrentPassword *string `json:"current_password,omitempty"`
+
 	// ExpiresAt When the token stops working; never when absent.
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
 	Name      string     `json:"name"`
@@ -600,6 +606,12 @@ type Me struct {
 // MeAuthMethod An access token from login, or an API token.
 type MeAuthMethod string
 
+// PasswordChange defines model for PasswordChange.
+type PasswordChange struct {
+	CurrentPassword string `json:"current_password"`
+	NewPassword     string `json:"new_password"`
+}
+
 // Preset A provider's ready-made service. `record_username`, `record_password`
 // and `credential` are present when the provider uses that value: what
 // goes in each record's username and password, and in the service's
@@ -712,6 +724,9 @@ type Record struct {
 	Ipv6HostIdentifier string  `json:"ipv6_host_identifier"`
 	Ipv6Netmask        int     `json:"ipv6_netmask"`
 
+	// NeedsCredentials The password was removed because the service's destination changed; give it again (or "" to go on without one).
+	NeedsCredentials bool `json:"needs_credentials"`
+
 	// PasswordSet Whether an upstream password is stored; the password itself is never returned.
 	PasswordSet bool         `json:"password_set"`
 	ServiceId   int64        `json:"service_id"`
@@ -757,7 +772,7 @@ type RecordPatch struct {
 	Ipv6HostIdentifier *string `json:"ipv6_host_identifier,omitempty" validate:"omitempty,ident_ipv6"`
 	Ipv6Netmask        *int    `json:"ipv6_netmask,omitempty"`
 
-	// Password A new upstream password; "" removes it.
+	// Password A new upstream password; "" removes it. Moving a record that has a password to another service (service_id) needs it again.
 	Password  *string `json:"password,omitempty"`
 	ServiceId *int64  `json:"service_id,omitempty"`
 	Username  *string `json:"username,omitempty"`
@@ -885,7 +900,10 @@ type ServicePatch struct {
 
 	// Credential A new credential; "" removes it.
 	Credential *string `json:"credential,omitempty"`
-	Name       *string `json:"name,omitempty"`
+
+	// CurrentPassword Your own password: confirms that the records' passwords may go to a changed destination (otherwise they are removed).
+	CurrentPassword *string `json:"current_password,omitempty"`
+	Name            *string `json:"name,omitempty"`
 
 	// Settings The protocol's settings, one JSON object whose keys depend on
 	// `protocol`: Dyndns2Settings, Rfc2136Settings, HttpSettings or
@@ -1292,6 +1310,9 @@ type SetHostAddressesJSONRequestBody = HostAddresses
 // RotateHostSecretJSONRequestBody defines body for RotateHostSecret for application/json ContentType.
 type RotateHostSecretJSONRequestBody = HostSecretRequest
 
+// ChangeMyPasswordJSONRequestBody defines body for ChangeMyPassword for application/json ContentType.
+type ChangeMyPasswordJSONRequestBody = PasswordChange
+
 // CreateRecordJSONRequestBody defines body for CreateRecord for application/json ContentType.
 type CreateRecordJSONRequestBody = RecordCreate
 
@@ -1327,7 +1348,7 @@ type ServerInterface interface {
 	// Login Log in with a user name and password
 	// (POST /auth/login)
 	Login(ctx echo.Context) error
-	// Logout End the session of the refresh cookie
+	// Logout End the session
 	// (POST /auth/logout)
 	Logout(ctx echo.Context, params LogoutParams) error
 	// RefreshSession Trade the refresh cookie for a new access token
@@ -1363,6 +1384,9 @@ type ServerInterface interface {
 	// GetMe Who the caller is
 	// (GET /me)
 	GetMe(ctx echo.Context) error
+	// ChangeMyPassword Change your own password
+	// (POST /me/password)
+	ChangeMyPassword(ctx echo.Context) error
 	// ListPresets The built-in catalogue of provider presets
 	// (GET /presets)
 	ListPresets(ctx echo.Context) error
@@ -1742,6 +1766,15 @@ func (w *ServerInterfaceWrapper) GetMe(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetMe(ctx)
+	return err
+}
+
+// ChangeMyPassword converts echo context to params.
+func (w *ServerInterfaceWrapper) ChangeMyPassword(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ChangeMyPassword(ctx)
 	return err
 }
 
@@ -2318,6 +2351,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/auth/refresh", wrapper.RefreshSession, options.OperationMiddlewares["refreshSession"]...)
 	router.POST(options.BaseURL+"/auth/logout", wrapper.Logout, options.OperationMiddlewares["logout"]...)
 	router.GET(options.BaseURL+"/me", wrapper.GetMe, options.OperationMiddlewares["getMe"]...)
+	router.POST(options.BaseURL+"/me/password", wrapper.ChangeMyPassword, options.OperationMiddlewares["changeMyPassword"]...)
 	router.GET(options.BaseURL+"/services", wrapper.ListServices, options.OperationMiddlewares["listServices"]...)
 	router.POST(options.BaseURL+"/services", wrapper.CreateService, options.OperationMiddlewares["createService"]...)
 	router.DELETE(options.BaseURL+"/services/:id", wrapper.DeleteService, options.OperationMiddlewares["deleteService"]...)
@@ -3617,6 +3651,105 @@ type GetMedefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response GetMedefaultApplicationProblemPlusJSONResponse) VisitGetMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChangeMyPasswordRequestObject struct {
+	Body *ChangeMyPasswordJSONRequestBody
+}
+
+type ChangeMyPasswordResponseObject interface {
+	VisitChangeMyPasswordResponse(w http.ResponseWriter) error
+}
+
+type ChangeMyPassword204Response struct {
+}
+
+func (response ChangeMyPassword204Response) VisitChangeMyPasswordResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type ChangeMyPassword400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ChangeMyPassword400ApplicationProblemPlusJSONResponse) VisitChangeMyPasswordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChangeMyPassword401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ChangeMyPassword401ApplicationProblemPlusJSONResponse) VisitChangeMyPasswordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChangeMyPassword403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ChangeMyPassword403ApplicationProblemPlusJSONResponse) VisitChangeMyPasswordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChangeMyPassword429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ChangeMyPassword429ApplicationProblemPlusJSONResponse) VisitChangeMyPasswordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChangeMyPassworddefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ChangeMyPassworddefaultApplicationProblemPlusJSONResponse) VisitChangeMyPasswordResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -4993,6 +5126,23 @@ func (response UpdateService422ApplicationProblemPlusJSONResponse) VisitUpdateSe
 	return err
 }
 
+type UpdateService429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateService429ApplicationProblemPlusJSONResponse) VisitUpdateServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type UpdateServicedefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -5275,6 +5425,23 @@ func (response CreateToken422ApplicationProblemPlusJSONResponse) VisitCreateToke
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateToken429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response CreateToken429ApplicationProblemPlusJSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6605,7 +6772,7 @@ type StrictServerInterface interface {
 	// Login Log in with a user name and password
 	// (POST /auth/login)
 	Login(ctx context.Context, request LoginRequestObject) (LoginResponseObject, error)
-	// Logout End the session of the refresh cookie
+	// Logout End the session
 	// (POST /auth/logout)
 	Logout(ctx context.Context, request LogoutRequestObject) (LogoutResponseObject, error)
 	// RefreshSession Trade the refresh cookie for a new access token
@@ -6641,6 +6808,9 @@ type StrictServerInterface interface {
 	// GetMe Who the caller is
 	// (GET /me)
 	GetMe(ctx context.Context, request GetMeRequestObject) (GetMeResponseObject, error)
+	// ChangeMyPassword Change your own password
+	// (POST /me/password)
+	ChangeMyPassword(ctx context.Context, request ChangeMyPasswordRequestObject) (ChangeMyPasswordResponseObject, error)
 	// ListPresets The built-in catalogue of provider presets
 	// (GET /presets)
 	ListPresets(ctx context.Context, request ListPresetsRequestObject) (ListPresetsResponseObject, error)
@@ -7179,6 +7349,52 @@ func (sh *strictHandler) GetMe(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(GetMeResponseObject); ok {
 		return validResponse.VisitGetMeResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ChangeMyPassword operation middleware
+func (sh *strictHandler) ChangeMyPassword(ctx echo.Context) error {
+	var request ChangeMyPasswordRequestObject
+
+	var body ChangeMyPasswordJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ChangeMyPassword(ctx.Request().Context(), request.(ChangeMyPasswordRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ChangeMyPassword")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ChangeMyPasswordResponseObject); ok {
+		return validResponse.VisitChangeMyPasswordResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -8178,180 +8394,195 @@ func (sh *strictHandler) TestWebhook(ctx echo.Context, id Id) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3/chs50tiroPh9VaaSES3Lsm5PqquK1j/Ovs/r9UlyOZWlI4IckMRpCHABjGjeRlX5Nw+SPNj3JCl0",
-	"AzMYEkMOKYla37r8j8XBDIBG/+5G92+tgZxMpWDC6NbJb60pVXTCDFPw18tcaans/1KmB4pPDZeiddK6",
-	"HDPSE+yruRrAiB6RQ2LGjEwVu+Ey12RKR6zTSlrcDv81Z2reSlqCTljrpIXvtJKWHozZhNrPT+jX90yM",
-	"zLh18uzg8ChpTbgofkhaZj61L2qjuBi1bm+T1rvUvgZfn1IzLj/O01bSUuzXnCuWtk6Mylk40VCqCTV2",
-	"nDDHRy2YiE/ySTgNF4aNmIJ53vMJN8sAeGfYRJMpUys3msHL4fQpG9I8M62TFweJ3TRO/eLgYO1CztlQ",
-	"MT1+KeU1Z8XeB/hnMWOaCt1X8pqpK4Uv1IH58MXxMlxvLej0VArN4Px/pOk5+zVnGkAwkMIwAf+l02nG",
-	"B9RC4+lUyX7GJv/1H9qC5rdgun9XbNg6af3b0xLHnuJT/fQjvoWTLmOXwmlJKpkmQhoyoWYwBhw7+/iO",
-	"BC+Q9oRm9lhZSv528fOHhMyUFCNi95aQXFwLORNkyFmWJqRPU1Kg+F6ndZu0XkoxzPhg5zscjKkYMTJw",
-	"02sy42ZMZmNqCNdEG6lYStqUGHrNBLHnmxAqiOz/gw0M0YZnGeGC5JrhPt5I1edpysTON6JYyoThNNMk",
-	"lXBYNMvkjJgx10ROmaJ4TpQoRtN9PZBTRoy025KCUDJT3LByIGzTHjIOmY2ZYoQSzbS2n+GaCMZSluK2",
-	"P0jzRuYi3eWuP0ii88HYnQUsw4/e4SrOxJxIM2aKMKWkIu2jgxcJOXr2PCGWoZAXB88t8AQQTUoN7VPN",
-	"LPhyoRgdjGk/c6hzKeVPVMwdqeudIpCUZELFnAwpz1hKqDFsMjX6lChm1JzQoWEKdjDiN5YO8kmfKStu",
-	"NBtIkWrLe8eMpk5indu39s/sW/bPekGwxGLt2j4JmpuxVPyfbNcIdUMznoa0tLCxz58/75/lZmyfDqhh",
-	"jXZXMnbY3FTJAdPaHvxrYbiZ73KPn1mW7SOfTkg/N4TaPeeM9BWj15pQovKMeUUilRPKxSnpAW7rHjBA",
-	"TSzeIi/vgFR089plnQ3s3i4tzwBFRlmGYjgKMgoPr4x/ugCfpMW+Trli+oqLZWF/gZhGcmF4BqvDzzkG",
-	"5V6157WIVEkLhlzh77+1mLAC/pfWj4wqplpfYppNeai/VJdd+VhlxeV3kCPZic+mvAYWA8WoYekVNRWF",
-	"KKWG7Rs+Ya2kHjwr3hF5llnM8si49A2eRhWwZZhlVJurXK9e4trpUCOKHPVUsSH/GldqAcJPNBlypY0V",
-	"0YoOrDKcECOJYgM5EtwyUdOJQQkk2zoSgVO5gJG3SSvXTF01howd7fe1vHg5E0xFFraAVKAh+3mDbzqQ",
-	"+W0UgKqc/sLpJCE2rULDlzAMSDFNuV00zT4GaDmkmWbJAqZWsW6BnXjJhkSojZxqMpPqmovRKRHshimU",
-	"frSvmYDzaobqHr4Vk+RgjUWyxdkvnEoF9ushCRhDs+znYevkl9WTFpzgNllkBQU/rKGEU6LHVnuWIpsT",
-	"KQZsPXbhJ5c38CXYwnuOBkV1MdzaVJX/NNyVn4oqRedwhKVlaj+zhlUskgfMXv1I7DxesYzfWHNvWdik",
-	"qWJaR5mP129iKkiyFWse0gnP5oF0OUqOv8SYx5ALrsd35KqNWRWAz+12o/0oRp3K4aVlPrUvWF4jxZCP",
-	"wL7XczGwVvdkKpVlQ6niQxMRqHbsQKq0OY9VTIOFHiOKfKqNYnTyRBMq9MwqopbLzIER/UP2CRMpS+Oy",
-	"wTj+53c1ZSK1z5KWyoXA/6WIU8zyZVSIW0mrn8nBNfxP51OmtLV9LDCoGLDMDontGmG2CSbFpEQJuwLP",
-	"kgK9i6Pymwuwe/n8C8BWsLyy0CqKrqK5+2AgBf0+FgN5fePU7kVV1cRcbp/HkqQ8JdyckC4IbfLh7KfX",
-	"3VZCush04W/S/rd3rxJSPN/DAUrm1o568/dXH/CHlOspNYMxU91WFF83IVlrXNaL9grMyu2PpTZ1VFkD",
-	"8IBKG5PzNUffAPtKJ9MMThnxt4MOmDS2oYm1kkZx9XE1P1m/cs3UDR+wbT8QI1OgHdhoCdYq8QaTJg7D",
-	"yl26A6zF0fugNkT2xyK1N8C7Lgw1uV4pr5dZvnsIHN6zf6sV5VlKxjIDZr9Waq6W+gXXv9p8JVYbJ3Rw",
-	"LeQsY+mINVsP6PANhHOzD+kczdS7fCiguJViF/dbyF4DrmIrhYgcEgpepFyxKEdrqpGsXWshylch/MVc",
-	"DC5g4CLSFsKykKPLCFARpYuntQz2mLj1EI3SA2dZ+loppLkqNYB3JX4OzolONaEklcawlEypGRMujISj",
-	"6Mt0nthzoaWXHTw3nc247ALEcEmrt/RWxpjUVr4OYU8/AoIzknJwnlnK1+aJJqi8aEKVRcOhtYqDnfal",
-	"zBgFC2X4axqxs97LGVMDqlkCzn+ZG7RoFeUZFyML4yjgGgs/Pr05qgq/w4PnnYPOs2fPO39qpO5Pb46u",
-	"nKC8m91gPxRAdhlEMKKB2tpkquPFTR88O0n7P5ycNN308X1t+njtpo+vVjmkUpaxEQVKg1HI8VCbU8wa",
-	"P4hykc3+6U8nz05Onq7SKhaWeh/QR9bEmLib804aplepXwOZo/IcUbAMzSKC5KWcTHPD0gQiVJoZY1dw",
-	"AgC15EzGFCONfcYEsTsgQ6lIJsUIIhAU3U1Wk2LqiSYwzT7EJ7rC7ou0X736cPHj+c//8fr86uLy7P3r",
-	"q7M3l6/PE+KivuTwiIz3Tgg3To4hvAnXRGYpfAZnoQaYKDfOj6WZMEQKRqhIyYxq4tiaXxwdSVK82umK",
-	"d0Z7bYFpMqFz0mfEchc5JHbGTldEudT9GI3A60o2ukD7C1TheJSj2ipBLPOEZYa0jLnL9LuAlB5DPJYt",
-	"4FS9fVonds48qDd0b3ruHHgaj4/WEUfS+rov6ZTvD2TKRkzss69G0X1DR/BNCCOBetKSEw7qwDxBm8DO",
-	"dhvwx51Ne1xMG7C6B58dp/Lz39ac3XZ+6VBDcAkdlWVHJH8l9WJNgkvz7dqvX4Hr+DYQ9wuwfQAEqsjy",
-	"tTCowbgHwbBN11WPkveNgoFUC2Y6Ojg4iNkYbKBYrRcSxAYOOSUjJpgCcdD+z//zf8mzwx9Inxu9txj+",
-	"WEz+CTDwh+XdQlLGzyKbI/iWVHKL1l9WEtUGIQpQ3m+T9YMuECwQTbB/34drwk3+OJ4JO/lHagbj7VnQ",
-	"rnlOid/L3KeBtrtyRGMKqePnFwXdVOG1AT1tHPJy3/6ycklBHt0Gx1y37AtmML0KBxAutGE0tQqeYwfW",
-	"fpSC3QvhL23rvRxxsd2OplTrmVTp5lmf1fD3ArNely8anlcQ8S5WEzu8n1jEV5ib8dWEmbGMOQhENTNk",
-	"qOSEZBZW6BQJ0trAZnORIJfZ5hM8ovGcbRwZmyVcwDrv5hfbPP0BM1p4jb+pgNYTTXjq5Fl5ANZwKoDZ",
-	"JHtiY/OminIN0yocatVHuargTio4tSoD4KNiOsYMzshUyRueglmqGE3n+xOaoqnKB6xDes7A8avrJcVP",
-	"ngB6XWGNy16ZgNYDr9bUzilMmUjopyK5tS2twYlpXCeQutoVI8k04QIztXCSJ5r4mcGC9XMm8Bcv7Wo+",
-	"YE90V5RrQEN1yaXnnq5PRrPwAl8nuNnlQF/lKovjWgDCVA7yCRMGEuGiDjiW8jhTtmzXeeg1U2SSa0Ps",
-	"yjJmGOmzoVSMaHpjmXObdUadINfNAoKST+fv904JiNcS5tp/2J6I/xwknTfRbxAMbnExRQciuw669WEH",
-	"P6qKBdO8n3E9xvS3YjlrMhEWFxCj/wtwzwCGfDp/v6/pkCUEQDZmHcHijtF4btSFFeiIbDofjZi2ujLV",
-	"VbSrd1PX+6KmSho5kA0Q0Y0r/VehGNwAhxcIecO3PR6tjV0gUDw+x1mdl6B+b8HnHYEEmFX6WgoqrOdw",
-	"b3wEokr4Y5ZNo8eQ0T7L1jNoHJbgd+pnvw+TwnHq9UbFAiPPZnSuiRW0DcJ4W1ocVXbQHMrXbB5nENds",
-	"bnmXP/31+rL90spjKFLpl9Sr8zcvyZ+PXvyJuPRkkjJDOUCrug38PZ7qCxnFjc8yiJVFzlMXMeUIm+Mm",
-	"i+cQ+HzgRTn+6fyd5UNWPFjmdM0FqPRus6eE9mVuTvoZFdeBdIAlEG1Rh8PdiwZZephDjCssdlFzGgWP",
-	"qy73LVzxKFgo3CxANeeEpHORCn1I2nbAU8EHT52R5dnFXtIVajg4fPb8mLRffbggnz6+Ort8TTQfCZbi",
-	"XZjLi3d/3UvI2JgpXh7BK0H9nGcGdOuusIZoRg3Te1bBHmQyT4eZlZLtl8X/n2hQJG+O9jrktdVKxlSD",
-	"D17ORFf0PN72TolmjLzClXvel5BzXGX5w1tjpoWopyLtinIu/zsqLl7Bd9BoJS23ZYv+xkytlli8GlX7",
-	"/56znEV44a/F79UzcUlNVkzjkFhW+gIuuG/FDv8cxM09hVWHQzYw/IZdeTflYoITNS6ebyclU8mFsQo+",
-	"EXIGoZh3H2+OToE7IvJzH7PxOkqj3IfKOo63XMfx3dfhnTRLD1YlRt0hEaphBNbNbjXsIcdLNPFgrmBm",
-	"QvW1s8Xx6uLzw+Ae40HNKpqERBuu4ji6imeHP6xbhle/rqIG1ecxg3tVVJSJNv6N8nLeKWrCxe9Gs2yI",
-	"19NuIDprciXqEgLWZIFFo5pO0KwSVkiwLtHpHkze+lwcNHBqleYZVcKrmo3E7Gd8YVnGxnTPMsmtktjm",
-	"Io/L8cYSW2uwPBaVPK6+dBx5KeJJAoxa4nZLbKc40ABUm0Ue8ai3il/Fs1FeYbgEWJ0Pij/RkDO65EV8",
-	"cGfyKia46qb0dtGpKNsrXmwddOBfFQj3EyKCKRdCawFPK9YAnHV7NtssFLYSCCcnD7r/IIQX2z/y9C04",
-	"/Bou5oed+hvXTAzUfIp5Ikt8fMlhvc55vpbRr8blGof34YsX6xT8KIesZyP3YfQ6ZfGxImk4/TaxtN9x",
-	"uCzKmHbNhHai3u2as9wPLzkjgs1i3KTb6raIYhN5w7S7Lvr7Zh519KTYDWezZd6wbM5tYXmtfeXB1Mj1",
-	"+lkx9Zd1wNkuEPpdw/mu4dxBw6mR9/XIWnf7xZPvSh9oeH8mSOhq/s6iUA+SPmNLdhGIiOdJTvpcxFxf",
-	"hf/ZD8EbId4T6YOhUWt8G39WGYdc7UQIXaRjuDpRvknalxfv/uqSOJIy3r13Srhp6kqAoy/yoRd9tNpX",
-	"FqKFQ8uF7FJixkrmo7HPJFkE0DZephVVF7aOldXsDdFab7WfrSNhW7pUYlHnAmFzlaGj3PnIP52/h0xt",
-	"xNwEMMj+5p3d9uHYmGkRKB5K5SoBeSjrTo1n52oyj7s9y9UUgzYgIK9rXHF9FfcuhN+vDG08y8ZByAUK",
-	"xWOIrDUpuUoFRkuJ4QGlbearcWjU0FmzdOuoChsyoIL0fUGk/hxiGUWKgFRwQQtzDbqi+J195Rqs2j7e",
-	"VtdjqcyYilSTXq6yXkJ6i4DpJV3R86DpQfy8V4KnR9qzMR+MyYwLIm88p6MTiAhqwivBlb0O+bmKoVDY",
-	"jJQjorketdzeweSELLP9tr9uAeDcq+X4QRbJsoOgzAuQM+EYNN4VCTi2RV0X0UmK0nSusNkwiEZ1yMVm",
-	"zoWjgz8fr7M/l62FLSuXbMOZ78I/Y7ywOE5wPBozbeu9gB0mwOLcHSd4rk+ePk3nopMK3cGEkCDKuOiu",
-	"PDj64V6yzY2Z2tXfrmGly7gZ8NRG2LmenUbnqPLVBjPFa9AUCLGCld2Hw8greY/lMXLzb+MyChnTZswF",
-	"PQbliHWuAmQFD0b8dyfknRJaM1KJoHnd4V8E+19VviKaMAhU8qQUvglc0vvbxc8ffJnO2VhqJw9TNmUi",
-	"JdKKRf9u72TTfAOpoukG5JOrcwpTwTVBKIIKqZmV+8lgDHTF0eFh4lNNIFWT6lIWd7r5wcHzwTWbw39Y",
-	"r0Mwib0o8Nlnmf38mCl20hW0TPQswqGQBypFEElPCK0KTxXIS6stVPPxwlTUU9KX1oRRbMlN7zIt/PXX",
-	"kDQd5QKettYKjaruV7y8hF6O3iIIZfLpMksE62RQn3dqFXu8zwtZslhnjrpSt1jKl7SBClkCIbmETKUy",
-	"cMZUzPECPl408vmRfqd2mw4wdq97kIRepi3Yc8SKSrlqVDdigc0GO4tyV0MNe2mV5UhiadujBFYV2iNT",
-	"ypW2uqmrhTCHtCa2nNjlqyGtrqQRf+xKKkWf8bSSqxV6f12hpuhDqFJa83TJYIFcq7LuU1jtqfhOpPBT",
-	"HXRj3py0SACqTQ6ak3/IPsAaQJyUyvtsLK16xS2NzTcEfVmO6r5PZjX8Xe2s+E3wsl7W+uN5iHpc1WpH",
-	"keNaDpWsv8jufDogWXowpgc3IVTOSBvvttfdXS+vrBPDJxWdsFKz1NCsAcRwXHjTG1cc27/MUqbNVZqz",
-	"KzpiV654bzypEESLXe9EagPYmeaMzCiHS00FgxiDmcsEsU/bZUErktFRyeuqhR9l3s9W3GXB6sLBeh1S",
-	"rF7z2agoW4uvhUyMW3brlm6ktds1E2aJFQvcoN5yuchOIwgGJL5euwt49RYI4CZZPveIk7q8bx9UvsEU",
-	"8RUwr0WgKG8sSu/EnLJQTHxJ/mgDrhDwlHKji5DeCbFsG+hqjEfYFZqJdC8hbp2kjQmUewkp2EVCPD+H",
-	"Cu6KCs2ZML48UdIV9jn3ia59OriWw+Fe4qtgtymZMjWh9pRctaNTxA+ga+qKx3cF/IHVEPcS4jgTOhOL",
-	"Kxr4PksJ7eeanZIptXrgXjVF9R6EU2lUBHe8goKHitHUmy7R1z5ppu4n13TXN99+nzfLYrRhYbxVzljj",
-	"e5sHd7m4OaXGMGUp9X/+crb/P+j+Pw/2//yl/G/n6r/tf/ntIDl+fvvvrfu652lhch/+DMDfx3Jm2Mm3",
-	"8WRsf64xL8TuDnoJAD7yHwkZphU+BF58X8kLbiZBdPqqTzUr/jz2fxalL8JXiroT4Y/w94R/Zal/tww0",
-	"X02oruOW6wquoWqOu7OKHlwCAQUCvCV3K60GwEkaVVj7zPpjKa/vvcjask+H3fh2RM1yPnBhtSUmN5MG",
-	"1QqBy2eCFQhxUNVaV2zArMysrTXerHgW83X5FlUXDNxU5kdxXLkwyg2ByoCsrhIxFkMC+/HK08byNt9e",
-	"Xn70V4ucchvOfLqovQ7ohIEi02lUBfXeCkfWBpzRy7Q6Ni+kJU/seIFeMnf/qP3f91+9EvpH8L/sX/CR",
-	"oCZXbO/UhfOx6EKz+Py9BYxReV1e88efLy6jZ70iYoqh0ABGBdWF9lyTypNL6FRB483ipI6SH7woU8lg",
-	"qhB+DUYbPF2snrMVJ5pw8Q7fe7bAlpJWLvivOXOP7+rEry9u8vans5dwRdMRsfa4TLC5TIPEZ/JJ+Gt5",
-	"tRWFlvSFHxqpCzE0PxNFBPDT+fuiMmZx38RKPq+1RCN9m9QCCchhBUIWpbojV8UomeEgH5c3MkvdTc3C",
-	"EdCJGHZd4S274LbZspFHqjZe8UVngHXFamsv+DbX3vYLPmOfgZ3XFe3C5nNtl4ZYhzSwZqUifWb/42bf",
-	"Q590Bxw/YCVb87ih++kU6utAFz025VqmLCGOirsCfAVQhWfBUl0AaWmqFiAJfyq257S2zqKLqqQid9b3",
-	"YQl4VemxjAE3/70XlrqjYvbI7BBDr054t38I2vtYvJ5IkO/3k7hdFxtdx5rqT3KeSVpjJUDAsS/TOaZS",
-	"hQrCshO/tpcO3GKdTpnTYxpW/g+aoESL16Ib1KurmOrlfwVsiqxwffuUuiBCw04ojQ0CmZuBbOyiiXTI",
-	"8OstPxUjVxYXL2ckJCCw+Jyo6Rim4xVQ4FO1BZVcaIdkXDDS/uvrS/IUSXqP9NmYi5Rwc0oOnPzxkzQA",
-	"1NhV315kZ03uHb6uFruBWrwzqqH0sWEp0Txeha3xOdYWqY2dRW0hehD2nkISrNZjFSFmZRjI4BC6e51W",
-	"bS+aewJUoTE8Fqh0maS9ejsbZw+v3LdPg2yy8VoLaG2sAmnS9dYoO2UU9OVwvjjTEhwrBPIl0+a86C8U",
-	"jdyyGtL1zoVSwTv8+jVucKY5NlK9mtQUJlnhYeBIe0KaMpqx6F6Y0Xh68bQUUg20Ai/SirvtK5wRfvNP",
-	"dOiXuJsPYuG8w3hH1Zr1hmwI1nKzUUTSbJArbuYXkLcRdKAsWjL2oQPkG08Sf/t82VpK/F0qJWgNffKU",
-	"5mb8FJz8ViLgn67ZM2m/vTh8cZyQZy/IhIvcMA2MCPNHLJZg48lizVCFxMrVoFvkkjVWZum0e9Bg+uo/",
-	"//f/6+0VVcghhoVrg2E6IdjjV0FJSoUNfhusA+7HiKFcoebYtcghKZ0zJwQthbZPooGSdFga37ILrnxV",
-	"Dig54+4MQMkZbCmaMsVvWIoQpv7We/GOZzeatItrfq8+XHSFy05lIsUKIXuJm66awQKJOk4yJISmEw5F",
-	"IiHWCs/OPr7rCoRbpyu6An0QZdtk9nXApob0Fg/fJWQHPzsk6EF/ZE1oVyCY8fBOCONY1QJzv/cz2HZN",
-	"wUprqf7t8+Ue1q3sihoc6JDzsqVzMQZrzkMF1QHNsnIzLm2hK3pf98tW5fg6JDH0LMr0ThFjwk7R+Ema",
-	"aYmf7MGIXleU3z4N55lQdc1S0nO1NXukPaGCjqzpWoE+fnwPQNYV1G5+xNJ9bKyt4ECsQaidN4T0fuui",
-	"7dNtnZBfOp3Ol4R0Q3vM/o4s8X9ZDnTbOwVnRVdU++VbLgU5d/6HoetmY0dhU3lyySdMGzqZopvv/M1L",
-	"8vz58z93BRfk0+XLDoGqVPiwV9e7t0favmjW3ilx6ZZciq7AOljoUin76lrFxjfddX0CsIxVq6Q5h8Zn",
-	"H9+1ktYNUxqJ9BlcIbRq85QJOuWtk9bzzkHnOXBLMwY2GCAwiECnNy7e7LGwtgdURc82NkkOmBsW9WNG",
-	"O40IuSB2xe+KtmUr1i5LyAWdsAtu2F8ujOIDk5CP1Iz/8pRO+dObZ7CovQ55U+1BbQHbFcoSMXTyZyn4",
-	"KgYZxPJ9XUSoaIn1MF09FIBagYvvUuj0YjeMEodp86NMV/Ve3qzncqUY721VrjlztNLU//Dg4N7mDpsu",
-	"R3o+vwdqIlwsNLO+YGb/JRxSnbzHg8Rjx+PstJING14f4UZj6y8A8vRHmhaws688W/9KpUu4fenwz+tf",
-	"WuyxDrBybup175ZdtUvVonXyy5ekpfPJhFrz24Lakq676lc6S8OCq5aYIe/6F6g52/piP1hQpMxNSJJL",
-	"CGyfW0p2fZ10bVX3csjTczxId9a3X5ZQ8agJAnDLfm+kZejAs8fM4QQZZFbCpRug10v7Roxd/H7xazs8",
-	"KTDjtQOZE4U+EFDd/RJqJK1lEd06wSSeEm3cR+pZ+fJhKgnZYsSqNqDq5Jp1yJl7CinqGba5o4I8OyC6",
-	"K+hIQuB7YDUhlqLbeCIVI7Mxz5i7AIe7s1qNJm0zk8TQviZ6TO2RYXa5wxqrSpSLGkEscO/U1zoGHQEX",
-	"gmvKqGEKK3hbDRIRUQqWOKzUbiPFza9gPTFh4Ijioij7fc80tTP2jg7VUESfhsQ5lplVQ2FQBQc2lAZL",
-	"7/+LUmwNZ79UNGURknVeusUjiDP50nM/YjH2zrV57eO/C+hoNbXWrzlTc+88OQnLCxUA36iKxW0S/3Cl",
-	"aen9frpSKu4O316yj9lXOjBYrLXdW+gu29tz7RCxe5tLGQXnYSqNNaZ8pKoHlnps4a6za7nkxXhImExF",
-	"9//55RfMobrqfPkv0eSpxT1YFRm98ZpQuJjjgnRjriFSV7cycLvFobmyadiqBbgq6WvnzoXh2VZzr+Gv",
-	"762u32ow8CUG4B6UA5cNeKP81xqKVuIg7Dqtb0crCcIRieVhTBsy5Apcqp5/Oaa1XhcpblfUMre3LvV8",
-	"gbdV4fmRKuPVozd/f/UhIQOq2T4XmgnNDb+pRcZf6+jz8MXzKA7GPhLco1iUYsFVxijtoA8MXF9Q/dgK",
-	"Q+Q8mDFE2ngJGGPwWOk4qPHorpHUkrnrl7d6Wd8SWRW9o1ZSFUD1WyIquyWHC/05oHBATUgkq4kpWaHG",
-	"V9okWX28bDwGLvgePulhjirkCJHX6HKc0Tnhpiu4LrKKQIlPfPcPdD0VXwAahMG4X9e8ARKVugIcixTd",
-	"Q2okxSFPyZjqcUzXxlSytz5Uc//el6CJYCPfy7MHmDmNobF7dFo5l6C31ZgptlPcPjp4vv6lN1L1eZoy",
-	"gW80cKy8lGKYcQyzHR0eNlnXVEmrL1tu+1oYq3LfnfTO0tRFDxqTHN6EKQXY0994eutCgQzzH6vI/Ap+",
-	"L5B5nSMFh6e/+0M+Wv/GB2neyFykW2HFHU8WwegOF2WsK/de3mPb6MCTuJryV2biR3u/Yi/GKy6dKrBj",
-	"VNnw4O94jueMbkyihVTcyEPzLgXtZerT76rAhoYimmRsaKApszZ07toRzQlUC7rM8bIHddcTiYRQrxwO",
-	"iWL7GLD0TieXBeK0VjzERSH4CST3AwtBTDbccfxhFUI7C/wxEPv3xwMfUTK+xDTm+xCOT2nYans7osyj",
-	"AcdpRgdME5plxIwVY75ySpuSCdfa5T5DvglkmmAUgRuMQMINYN0V5XVmdAo5PdUV+HjiG+SQmcyzNKau",
-	"XqAMKDuKPxy9lnP8jmgWk//8JWxwbfpl/suR8ONRJHaPZQu5LgyMxjEV6R2JFO8qbE+h0QDkOXz0oRUk",
-	"128pgp1v5YxMqCgK1FganzHFij5L/1rYeWdda18zkdbqKHfEsDLD/04YVj3hvzp3hg9ZOUdHLiAcabk+",
-	"11h0E90RymWpcIN9osklFgCBodrIqSYzqa5BkTNFK+kFrIZgaNC4+uH4fbUN9a1j+g/I432v9jinLyGc",
-	"fHNeiV3TEignIceuuOK2oSVMs64zQ39iD8ljf2K1GjvNMlCTXIoe5k7KGbQ1zM2YCWOnLLjt7h2sn8fY",
-	"GwlXSrjePG8Csgwq0Yqa/nPdFtIIRC27LTKUamJtQKb0CdZDpYNxcfEv8X15obAgdnOu9A4Gx4VlSF6/",
-	"SqBj80KzYixYxFJuEvwGjNmgqbNVk9Gp2xVlMb+gpTOwSaw0NqCGZnKUA2e1XBPyHmPpc1ybjw5uD4iZ",
-	"QQPYCIZiYi4eX+G4lgouXYaHY3+fdB4zrgYdMve5CACMXURdz+YCkh51/S/rsTcoNFUbazsv3GKPmUnw",
-	"MOF+X3QeaMglVDsnDWAEdAd0hQtrQmnY9a0ZRpalrCJr2WG48luK7QUdrVZG9xwqf3PxPX+HYTnC54mz",
-	"aYwvFio799eZHkIPrfQs3HG4zLcnq42UfQ+G3XMwzJl9hYMMfDqQ40Eqdf+aom+gv7qhVpkq2lNFkbpo",
-	"0fTgWL3QDGrHTrVqt64Iki+2NQYXJDY3dr2Nd4v/j+iPlpNpbtCeKrp+BU4wOYTGv0LTG5aS4nrnZkw2",
-	"RNJmYd0ARf+ggd37itN6DPdu5LJiLOabbc5y6iO2dad2sAO5dVlQ8x8hblt7qoVKvbEatMOg7inpeQv5",
-	"BGqM9IoiI2EX8U5XnBV1f4Zwg6e4gWot69KO1kShj1UHXP00LA07JK7NnH0RAitlPUKCb3LjL3UXUQD3",
-	"vo6Z4RhH3oUsfYxY8mpC89HkRyG47/HkWDx5Y9EcUSAhnFAtmr/Gr/EqVF03YyG/KzPZdwNYbyiX4PmX",
-	"ljOlOH2yrDPU5qg/oLBZwtMHDKw+vB7zPbR6v6HVsLEOu2Ei8Ob7OhU0s9g3x4t42/FJX/1iJWO88IO+",
-	"aYYYdjZbyQ89TL45z2FRyqQ/J67wpUeJ4pzv4jv0Dd0eRjWsNtHcsfew6FX33X24I/ehIGG9HY+7m6Bs",
-	"hI019MWEiPw9y363Wfbe2i3y60muK27ipude77SpPd6DXfCLoL3sH8FvswXhPpKDpmhFTJTPB8ayxXjt",
-	"rMikgJReyGDApIuiP3PZUrndrKdyUmmovFd4fgT0jIR0C8w1C5ohOvdRV4T+ozC/4nUk584TFfduI3T8",
-	"dMVC7+iwNz0upt4PtBNp/yieoDXE611Bj0PE331BMV/QXdUD17tzVFdGH98tk6UtE/AVB7EDCDdJUcQN",
-	"nxD4bFdwoY3KB1CY7oS8evXh4sfzn//j9fnVx08/vn/38gqq3LvamhzIMcF2/jOuGdw5wCLvmHHkFwBd",
-	"YVif0OkUSnZmkqa+jCHHx32mDRnlTOu9GBmDJLQbf1BSshPUBS8ATPtDOuBiVHayfrzkPmqKQxUM6v8U",
-	"7V24djgQohhGHtZHAnXRrbNWJfFBjIc7CZyh5igK/HZFKw2hZJRRUbC33R8H9iMs7uEnReKLFYjRBILG",
-	"54FVH1f6NC5xyDft0ThzVV3XuzRcjc02dv7AOqZ4A2rvm/NyBGVIsTKKmvuE4gBXHApsXw4hKE23oqIB",
-	"jOqdYnK7VbYu3p7tH744BkYPimWnpmbBpSvm9BDKlUeMx/GlVGdfU7wAAfgN1i54RKUIgEdoWLnZaybV",
-	"+rbN6cGVswvZZ0NfSonH6zwp51ha77u/f8GMtlCpnOYWx1bvDKk5n/uXQnWqh6vti6LHskgQPHt/AN9I",
-	"cKRPNJkwQ1Nq6BZCarvYouUAq5WgTzDim9aBiuauK/UfXxP8m1N2qgXlA9TBw71LNOcTCoiH0D+CLsQ7",
-	"1j2wR+8fJohzP4GYCpI1xrGKygBDIxpD9RQ+SGhjNaDCdXZxpohV/Nz0y+oyqhkFtn6P1+w0XlMcTJmZ",
-	"abzpvCGe1Oso8cM9eHCuYNWTAu/+AOrIdoT+EOEaLC1dXCot8lzd2p5o8H061NF1JY8eWIQ9SnBiFa76",
-	"yMTj4Oy/HI87Z+56c8HjJDj1gctFmipsIA9dI7/V6vdnP+ib1sDDvqorlXAPk6obEoscfIN+yGI7y9lW",
-	"xelv5348K1oOcw3thhM7BxXYHA06QkGnTeiYVW23lmBnYryf7ypuQ8f4vp2gz+z3TsImnVA2INK92PWh",
-	"20u6Yka17wdMVjUjhoLERUNeUrYb7ooN+g1TkVZqMc7sYqBCcVe0FxsKQ4Mq7LhCBlSpOelVOrtDee0e",
-	"rhqgYfdTHeLzpHukTQXhKc6qDZ279ABgEQMlNbiCFWd6D0onJGXLQn9cY0gd8GVPevEm8yddocf08MXx",
-	"X7r5wcHzwZh9hS7e+xdvzw5fHPuQPmjK12zuG7CVjenhNdbrkDMxJ4dfv/pG0wSNxFNCxdyMLVRZBrV1",
-	"iWIpV2xgPOUNZZbJGUvhxIR059gVdiKOXTmc51txP3+fDq7lcJiQH8oGSlaZyLIO+RD2rO8KaLQPODSl",
-	"ymDI0pT9YjlgYZj1pS0s+WDsOpPPKDdd4Vyak/qyv74N88NoANVm9Tu2Y4sO09/zEXd1nXlWYFNjNh6k",
-	"GPixDb3mIep+vw56p4RCz3wLLhk2yNbY9zqFIvmaVayepsdbb7fWnuLBLhjBZSl5/giJhlvQ56MlGmJB",
-	"9kqv+VJ+d8grbhkYlgD26JsqOdXr8ZfMWW0F4J3Iw0cxitdQgbeLH4cavmfsxTL27lGcPjVM33c1SGtF",
-	"WWW9F7bc7xHX9tnqp6Fi34YbWJSkQLjYHs6aEpqPBEtJxiGCO6+QbgJ6rC5C805Jb1NDJta6sVo2lBfu",
-	"Cm2NDbjfVba4xnKTuRnICeT1Qm/cYE1PNMmoNl4Zh5vlRRNxg98Slmv0GSa5sRSTUniWEUoODw7cihKQ",
-	"nF3RK+y1EwLdZHoxzfuS6R2KvaCh+pqaJ9Xm6d91pYWCwGBUWxSvoCgRcrYNgVa72S00P//ly23yW9Bx",
-	"/JcvlgqtpefpNldZ66TlmvMCjboV/OYLmEGtRfuZarE3Hf6GxTCDH/y1x+An12Eq+AV9eMEPLpoRTuYy",
-	"KctffP284KcCVrdfbv9/AAAA//8=",
+	"7H3rchu5mtiroLhbZTJp0bIs68xItVXR+HLss7bHR5LLmwwdEWSDJI6aAAdAi+aZuCp/8yDJg+2TpPB9",
+	"QDeaRJNN6jaecc2Psdjoxu27X39rDeV0JgUTRreOf2vNqKJTZpiCv57nSktl/5UyPVR8ZrgUrePWxYSR",
+	"vmBfzOUQRvSJHBEzYWSm2DWXuSYzOmbdVtLidvivOVOLVtISdMpaxy18p5W09HDCptR+fkq/vGVibCat",
+	"4yf7B4dJa8pF8UPSMouZfVEbxcW49fVr0nqT2tfg6zNqJuXHedpKWor9mnPF0taxUTkLJxpJNaXGjhPm",
+	"6LAFE/FpPg2n4cKwMVMwz1s+5Wb1AN4YNtVkxtTajWbwcjh9ykY0z0zr+Nl+YjeNUz/b39+4kDM2UkxP",
+	"nkt5xVmx9yH+WcyYpkIPlLxi6lLhC3XHfPDsaPVcv9qj0zMpNIP7/4mmZ+zXnGk4gqEUhgn4J53NMj6k",
+	"9jQez5QcZGz6X/+h7dH8Fkz3r4qNWsetf3lcwthjfKoff8C3cNJV6FI4LUkl00RIQ6bUDCcAY6cf3pDg",
+	"BdKe0sxeK0vJ385/fp+QuZJiTOzeEpKLKyHngow4y9KEDGhKChDvdFtfk9ZzKUYZH977DocTKsaMDN30",
+	"msy5mZD5hBrCNdFGKpaSNiWGXjFB7P0mhAoiB/9gQ0O04VlGuCC5ZriPV1INeJoyce8bUSxlwnCaaZJK",
+	"uCyaZXJOzIRrImdMUbwnShSj6Z4eyhkjRtptSUEomStuWDkQtmkvGYfMJ0wxQolmWtvPcE0EYylLcdvv",
+	"pXklc5He567fS6Lz4cTdBSzDj77HVZyKBZFmwhRhSklF2of7zxJy+ORpQixBIc/2n9rDE4A0KTV0QDWz",
+	"x5cLxehwQgeZA50LKd9RsXCoru8VgKQkUyoWZER5xlJCjWHTmdEnRDGjFoSODFOwgzG/tniQTwdMWXaj",
+	"2VCKVFvaO2E0dRzrzL61d2rfsn/WM4IVEmvX9lHQ3Eyk4v9k9w1Q1zTjaYhLSxv79OnT3mluJvbpkBrW",
+	"aHclYYfNzZQcMq3txb8UhpvFfe7xE8uyPaTTCRnkhlC755yRgWL0ShNKVJ4xL0ikckq5OCF9gG3dBwKo",
+	"iYVbpOVd4IpuXrus06Hd24WlGSDIKEtQDEdGRuHhpfFPl84nabEvM66YvuRildmfI6SRXBiewerwc45A",
+	"uVftfS0DVdKCIZf4+28tJiyD/6X1E6OKqdbnmGRTXuov1WVXPlZZcfkdpEh24tMZrzmLoWLUsPSSmopA",
+	"lFLD9gyfslZSfzxr3hF5llnI8sC48g2eRgWw1TPLqDaXuV6/xI3ToUQUueqZYiP+JS7Uwgk/0mTElTaW",
+	"RSs6tMJwQowkig3lWHBLRE03dkrA2TahCNzKOYz8mrRyzdRl45Oxo/2+Vhcv54KpyMKWgAokZD9v8E13",
+	"ZH4bxUFVbn/pdpIQmtaB4XMYBqiYptwummYfArAc0UyzZBlSc6WYMJczqvVcqnR12/9d5lYEx8cnxG+z",
+	"5HteahjTa3ttZCoVI2ZCBXmyT6Zc5IZpQsfSHttWSkjSArHlZ5EtEARXsGSJ/PkVIdHQRs40mUt1xcX4",
+	"hAh2zRSumg40EwBfzVDTw0Nl9fsbNKgdYHUJiiqwsvnm4e5olv08ah3/sn7SgnJ9TZZJV0G/azD3hOiJ",
+	"lfalyBZEiiHbjA34ydUNfA628JajAlRdDLc6YOUfDXflp6JK0QVcYalJ289sIG3L6AyzVz8Su48XLOPX",
+	"Vj1dZY5pqpjWUWLp5bGYyJTsxEpGdMqzRcAND5OjzzFiN+KC68kNuUBj0grH53a71X4Uo05E8tw9n9kX",
+	"LG2UYsTHYI/QCzFsJS0+nUllyWaq+MhEBAA7dihV2pwnKKbBohBDinymjWJ0+kgTKvTcCs6WyiyAEP1D",
+	"DggTKUvjvMw4eu13NWMiRcKnciHwXynCFLN8BAX4VtIaZHJ4Bf/S+YwpbXU1exhUDFlmh8R2jWe2DSTF",
+	"uFp5dgWcJQV4F1flNxdA9+r9FwdbgfLKQqsgug7nboOAFPj7UATk5bVTE5ZFaxMzEX6aSJLylHBzTHog",
+	"ZJD3p+9e9loJ6SHRhb9J+1/evEhI8byDA5TMrd736u8v3uMPKdczaoYTpnqtKLxug7JWGa4XRSpnVm5/",
+	"IrWpw8qaAw+wtDE6X3G0ZbAvdDrL4JYRfrtoMEpjG5parW4cF3fX05PNK9dMXfMh2/UDMTQF3IGNlsda",
+	"Rd5g0sRBWLlLd4G1MHob2IbA/lCo9gpo17mhJtdr+fUqyXcPgcJ78m+lojxLyURmQOw3cs31XL+g+pfb",
+	"r8RqD4QOr4ScZywds2brAZ2jAXNu9iGdo1p9kw8FGLeW7eJ+C95rwLRtuRCRI0LB6pUrFqVoTSWSjWst",
+	"WPk6gD9fiOE5DFwG2oJZFnx0FQAqrHT5tlaPPcZu/YlG8YGzLH2pFOJcFRvAGhS/B2f0p5pQkkpjWEpm",
+	"1EwIF0bCVQxkukjsvdDSKwCWpu52VHbpxHBJ67f0WsaI1E62GWFvP3IEpyTlYOyzmK/NI01QeNGEKguG",
+	"I6vFBzsdSJkxChrK6Nc0ome9lXOmhlSzBJwVMjeo0SrKMy7G9oyjB9eY+fHZ9WGV+R3sP+3ud588edr9",
+	"SyNxf3Z9eOkY5c30Bvuh4GRXjwhGNBBbm0x1tLzp/SfH6eCH4+Ommz66rU0fbdz00eU6A1rKMjamgGkw",
+	"CikeSnOKWeUHQS6y2b/85fjJ8fHjdVLF0lJv4/SRNDEmbmZslIbpdeLXUOYoPEcELEOzCCN5Lqez3LA0",
+	"AY+aZsbYFRzDgVp0JhOKntEBY4LYHZCRVCSTYgweE+oNYOqaqUeawDR74E/pCbsv0n7x4v35T2c///vL",
+	"s8vzi9O3Ly9PX128PEuI81KTg0My6RwTbhwfw/MmXBOZpfAZnIUaIKLcODuWZsIQKRihIiVzqokja35x",
+	"dCxJ8Wq3J94Y7aUFpsmULsiAEUtd5IjYGbs9EaVSt6M0Aq0ryegS7i9hhaNRDmurCLFKE1YJ0irkruLv",
+	"ElB6CPFQtgRT9fppHds59Ue9pTnWU+fA0nh0uAk5ktaXPUlnfG8oUzZmYo99MYruGTqGb4LbC8STlpxy",
+	"EAcWCeoEdravAX28t2mPimkDUnfns+NUfv6vNXe3kx29IiG4AJTKsiOcvxIqstEW3nS79uuXYDr+GrD7",
+	"pbO9AwCq8PKNZ1ADcXcCYduuqx4kbxsEA64WzHS4v78f0zHYULFaKySwDRxyQsZMMAXsoP2f/+f/kicH",
+	"P5ABN7qz7P5YDlYKIPCHzd6YZZHcgvXntUi1hYsChPevyeZB53gs4E2wf9+GacJN/jCWCTv5B2qGk91J",
+	"0H3TnBK+V6lPA2l37YjGGFJHz88LvKme1xb4tLXLy33789olBXF/W1xz3bLPmcFwMBxAuNCG0dQKeI4c",
+	"WP1RCnYriL+yrbdyzMVuOwp9z9tFqVbd9UvEelN8a3hfgYe+WE3s8t6xiK0wN5PLKTMTGTMQiGoky0jJ",
+	"KcnsWaFRJAjDA53NeYKcT90HpET9ObsYMrYLEIF13swutn24Bkbg8Bp7U3FajzThLgghuACrOBWH2STa",
+	"Y2v1pgpyDcNAHGjVe7mqx51UYGpdBMAHB6zPQbW5hdiPbfFPsHnz9/c3oeHKipYmiB6BYjpGD0/JTMlr",
+	"noJmrhhNF3tTmqK2zoesS/pOx/MX1E+Kn/yE/Z6w+nW/jBnsg2FvZucUpoyB8VOR3KrXVufGyLtjiDbu",
+	"ibFkmnCBwXU4ySNN/MygxPs5E/iLl6YFPmSPdE+Ua0BdfcWq6Z5ujh+05wXmXvA0yKG+zFUWR7fgCFM5",
+	"zKdMGIhdjNogWcrjfMlyHuek0EyRaa4NsSvLmGFkwEZSMaLpteVPbdYdd4PwRHsQlHw8e9s5ISBhhHFH",
+	"7sP2RvznIE+giYiHx+AWF5P1wLntTrfe8+JHVaFglg8yricYsVgsZ0MwxvICYiTwHCxUACEfz97uaTpi",
+	"CYEjm7CuYHHbcDyc7dzKNAhsOh+PmbbqAtVVsKu31Neb42ZKGjmUDQDRjStNeCEl2QKGlxB5y7c9HG10",
+	"3+CheHiOU3svRPi9BZ93CBJAVmluKrCwnsK98k6YKuJPWDaLXkNGByzbzKNwWILfqZ/9NrQqR6k361VL",
+	"hDyb04UmVtZo4MncUemqkoPmp3zFFnECccUWlnb529+sMtgvrb2GIvthRcI8e/Wc/Hj47C/ERZSTlBnK",
+	"4bSq28Df49HZEATe+C4Dd2HkPnXhVo+QOW6yeBiFD+Fe5uMfz95YOmTZgyVOV1yAVuM2e0LoQObmeJBR",
+	"cRVwB1gC0RZ0OKTLNAhUxLBvXGGxi5rbKGhcdbmvISunIKGQDIKS3jFJFyIV+oC07YDHgg8fOz3Tk4tO",
+	"0hNqNDx48vSItF+8PycfP7w4vXhJNB8LlmL60sX5m792EjIxZob5PpjFNch5ZkC96Amri2fUMN2xOsYw",
+	"k3k6yiyXbD8v/v1Igyx9fdjpkpdWKplQDW4IORc90fdw2z8hmjHyAlfuaV9CznCV5Q+vjZkVrJ6KtCfK",
+	"ufzvKLh4HcedRitpuS1b8DdmZgXl4tWo5vP3nOUsQgt/LX6v3omL67JsGofEEgmWYMF9K3b5Z8Bubsmz",
+	"PBqxoeHX7NJbapdjvKhxIQ12UjKTXBir4xAh5+CNevPh+vAEqCMCP/duKy+jNAr/qKzjaMd1HN18Hd5O",
+	"tfJgXWzYDWLBGjqh3exWwh5xzHuK+7MFM1Oqr5wqhNmmTw+C1NP9mlU08Qo3XMVRdBVPDn7YtAzBWKov",
+	"gwSpGqXASWngd1RsKq9ZSgZsSHPNlsTHlGnDBSYnOvfbCaSZAU0eWwG/LRXptXotC0tjSaQoAh+kYJ14",
+	"7IRfwWVU8/s0YZCzR0UZFFWsuUj8PEGRvfjdaJaNMPXxGjzpJleiLnhjQ8Re1APtOOI6roqUxQWl3YJ5",
+	"oj5uCjWxWul+TpXwMnEjeeATvrAqDMSE5DIgsRKE6LzEq77hEq1q0DHmQT6qvnQUeSli9QOIimHCCqle",
+	"oZnFJQfHt53nGK9/J/9jPJroBbq7gE77oIZHGmJ+V6zAd+4MWEfB12Xm7+ZdjNLs4sXWfhf+qx7C7bj4",
+	"YMol12hAkIs1AFvYnUc0c2WuPYTj4zvdf+CCje0fGdIW7Kk+R61C2cpcNZfhz8RQLWYY57NC21cMlptz",
+	"0DYQ//WwXOOwOHj2bJN2EqWa9WTkNjR2J+k+lCcUp9/FF/o7dndGCdN9E6F7kU3vm7LcDi05JYLNY9QE",
+	"hFQUd62m3CXvJJisqdeJwOw/gVDoQqw0klCBJSS8RaBdom8H6mzoQhj+/ROkOhxV7Jqz+Sq9WdVvd1BF",
+	"N75yZ+LqZpmvmPrzpsPZzTn+XWr6LjXdQGqqkSHqgbUuI8qj71qjcJhTFQT5NX9nWVAIAoFjS3YumYgp",
+	"Tk4HXMRsgYVB3g/BLCFvmvXe4ajWv4uBr9Qh1xsrQpsx8pDyTdK+OH/zVxfYk5QxEJ0Tyzkamizg6osY",
+	"+WWjtfbVsQpu5n2Ylq8pmY8nPrpo+YB2MbutqRyys/OwZm8I1nqn/ezsGtzRdBNzwxcAm6sMPQfOafDx",
+	"7C1E7yPkJgBB9jdv/bcPJ8bMCs/5SCpXzcqfsu7WWJAup4u4HbhcTTFoCwTyssYl15dxi0X4/crQxrNs",
+	"7ZVdwlC8hshak5KqVM5oJVkgwLTt7D8OjBoagFYy0apnQ4ZUkIEv6jVYgHOniJmQCpL2MPiiJ4rf2Reu",
+	"QVMeYAUDPZHKTKhINennKusnpL98MP2kJ/r+aPoQUNAvj6dP2vMJH07InAsirz2lo1NwkWrCK96mTpf8",
+	"XIVQKM5HyhHR4Jdaau/O5Jiskv22T8GB4+zUUvwgrGbV6FBauuVcOAKN+UMBxbag61xcSVFe0RXnGwXu",
+	"uS45385gcbj/49H2JXR2rGazC2W+Cf2M0cLiOsGYacysrTsBOUyAxLm8N3iujx8/TheimwrdxQiZwO26",
+	"bALdP/zhVjIQjJnZ1X/dQEpXYTOgqY2gczM5jc5RpasNZorXJSoAYg0puw0jlBfyHsoK5ebfxQwVEqbt",
+	"iAtaIcoRq+aHGCnYjPwN631ZauaHHEMBVa6mLrCx9ALrR8UgzCkcSzB4eFdfxf3XBtFjztFHuHAJ0uA8",
+	"7NxKabBdq3TdmEbdKw1pRgUiGFwH1+fB/tdVa4kGhwIBeFTKFQnkpP7t/Of3vorufCK1Y/UpmzGREmk5",
+	"vn+3f7xtbIlU0dAS8tGVIYapICsWahRDGG4lHR/0nJ44PDhIfFgRhOVSXYoZ3V6+v/90eMUW8A/W7xLM",
+	"2Sjq7w5YZj8/YYod9wQtg3oL0x/E/EoR4EtCaFUuUIEoYAWhqvM8DDs+IQNptTPFVrwaLqrGZ3uHVMcR",
+	"JYDT1kZ+WBVri5dXwMvhWwSgTD5bpfageA3rY4ytzoLp6xARjWUgqatEjZW2SRuwkCXgwUzITCoDd0zF",
+	"AutNYF6dj4X1O7XbdAdj99qBnIsyRMXeIxYQy1WjMilLHCTYWZRxGGrYc6sHRAIp2h4ksIhWh8woV9qK",
+	"3a70xwJC2NhqEJ8v/rW+cEz8sasgFn3G00pcXmgsd3XJog+hiHDN0xVdDOLqyjJnYXGz4juROmd1pxsz",
+	"VKVFsFdtINiC/EMO4KzhiJNSL5lPpJUcucWxxZZHX1Zfu+2bWX/+rlRcvPBBWR5u8/XcRfm5anGvyHWt",
+	"epY2121w5irgLH0Y04fEH5Uz0sZSDnWlGsoKDcTwaUXcrZQUNjRrcGI4LixsgCuO7V9mVhq6THN2Scfs",
+	"0tXWjgeQAmux651KbQA605yROeWQw1cQiAlo8EwQ+7Rd1m8jGR2XtK5a51Tmg2xN6hYW/w7W64Bi/ZpP",
+	"x0VVaXwtJGLcklu3dCPJgEHxihVSLHCDesflOok0kuZpUXyzdBfQ6h0AwE2yeu8R+3tZXiIo9ITpAGvO",
+	"vBaAorSxqDQVszdDrf8V/qMNWHnACMyNLjygx8SSbcCrCV5hT2gm0k5C3DpJG4NlOwkpyEVCPD2HBguK",
+	"Cs2ZML4aV9IT9jn3Qc0DOrySo1En8UXq25TMmJpSe0uuuNcJwgfgtVcxegL+wOKfnYQ4yoR20iIdB99n",
+	"KaGDXLMTMqNWDuxUw5FvgTmVSkWQ0hjU91SMpl51ib72UTN1O3HF953o+ftMpIzhhj3jnULsbpDmuEWe",
+	"8owaw5TF1P/5y+ne/6B7/9zf+/Fz+c/u5X/b+/zbfnL09Ou/tm4rrdmeyW2YagB+H8pOYyffxUiz+73G",
+	"rBD3d9ErB+CDGiLe0LRCh8BB4QvXQRYaON4vB1Sz4s8j/2dR6SV8pSizEv4If0/5F5b6d0sf+uWUapQZ",
+	"V2NrY6RwU81BFNdxx1b4gyQgECrAgnKz6oJwYEmjIoOf2GAi5dWt1xlctfOwa99BrFmICy6stsrqdhyi",
+	"WiRz9U6wCCcOqmrwig2Z5aO15fab1Y9jvjTlsjiDfqrK/MiiKwnD3BAojsnqinFjPTDQKS89vqxu8/XF",
+	"xQefWuYE3nDmk2WJdkinDISbbqNCwLdWO7XWv46Wp/WhCEJalMUmNWg5c/ln7f/Ye/FC6J/AJrN3zseC",
+	"mlyxzomLXsC6I83CEW7NP44C7eqaP/x8fhG96zUOYvT8BmdUYF2o4zUpvroCThUw3s4t7DD5zuuSlQSm",
+	"esIvQZGDp8sFpHaiRFMu3uB7T5bIUtLKBf81Z+7xTQ379fV9Xr87fQ4pug6JtYdlgv2gGsSOk4/Cp2XW",
+	"FtVakSF+aCRCxMD8VBQOz49nb4scqSKNx3I+L8lEHZvblMMJ0GENQBbV6iOpgpTMcZAPQzAyS12mbmEc",
+	"6EaUvZ7w2l6Qbbiq+JGq3ld80SllPbFeAwy+zbXXB4PP2Geg+/VEu9ADXae0EZbiDTRcqciA2X+42Tto",
+	"p+6CMQg0Z6syNzRJnUCJKWh8yWZcy5QlxGFxT4D9AApRLWmvS0daqq/FkYQ/Fdtzklx32WxVYpG769vQ",
+	"Dryo9FAKgpv/1mur3VAwe2ByiJ5mx7zbPwQduSxcTyXw9/XO56Zx6nX+0k2kqf4mF5mkNVoCOCEHMl1g",
+	"5FgoIKwa9mvbSUEW82zGnBzTsPlF0AcoWr8ZTaNeXMXINv8rQFNkhZs7CNU5Fho2A2qsEMjcDGVjs02k",
+	"SYxfb/mpGLqyOHs5JSECgcbnWE3XMB2vgAOfqq0p5tw9JOOCkfZfX16Qx4jSHTJgEy5Sws0J2Xf8x0/S",
+	"4KAmrgD9Mjlrkrr5slrsCMpRz6mG6t+GpUTzeCHCxvdYW6c5dhe1vRg+Yc4LYkiC1ZqsIMQsDwMeHJ5u",
+	"p9uqbcd0SwdVSAwPdVS6jElfv52tg6XX7ttHfTbZeK0GtNF/gTjp2suUzWIK/HIwX9xpeRxrGPIF0+as",
+	"aLEV9eayGtT1xoVSwDv48iWucKY59j6+nNYUplljYeCIe0Ka0sOxbF6Y03g09axkUg2kAs/SipIBa4wR",
+	"fvOPdGiXuJkNYum+Qx9IVZv1imx4rOVmo4Ck2TBX3CzOIZYjaBpbdFEdQNPWVx4l/vbporUS57xSTdMq",
+	"+uQxzc3kMRj+LUfAP11/dtJ+fX7w7CghT575fpRAiDCmxEIJ9oot1gxVaCxfDRq8rmhjZeROuw894S//",
+	"83//v36nKMQPfi1cGwzTCcG23Aqqsirsyd1gHZAOJEZyjZhj1yJHpDTOHBPUFNo+sAYi97A7hCUXXPmq",
+	"LFByyKVIQMkh7AKcMsWvWYonTH3hgOIdT240aReZki/en/eEC8ZlIsUKMZ3ETVeNaoHgHccZEkLTKYc6",
+	"qeB/hWenH970BJ5btyd6Am0QZadz9mXIZob0ly/fxZ8HPzsg6LtUS9oTeMx4eceEcSwWgqHuexlsu6Zm",
+	"q9VU//bpooOlW3uiBga65Kzswl6MwRBJKCI8pFlWbsaFMvRE/8sefAXta/A6BDb0Lcj0TxBiwubu+Ema",
+	"aYmf7MOIfk+U3z4J55lSdcVS0nflZfukPaWCjiGLNTx9/Dhmp/YEtZsfs3QPe+EruBCrEGpnDSH933qo",
+	"+/Rax+SXbrf7OSG9UB+zvyNJ/F+WAn3tn4Cxoif6waA+UCmIw/M/jFxDJzuKzOiYdckFnzJt6HSGZr6z",
+	"V8/J06dPf+wJLsjHi+ddAlXJ8GG/rt12n7R90bTOCXEhmFyKnsA6aGhSKVthW8HG98l2rTKwjFmrxDkH",
+	"xqcf3rSS1jVTGpH0CWRMWrF5xgSd8dZx62l3v/sUqKWZABkMABhYoJMblxOZ7FnbC6qCZxv7mgfEDYs6",
+	"MqOdRIRUcCjlFWc90bZkxeplCTmnU3bODfu3c6P40CTkAzWTf3tMZ/zx9RNYVKdLXlXbxtuD7QkAFpaC",
+	"mULLXFlpjwooRuWpRELwhyPy+OgQ12RHtwuTVdIT+Grn2KIffgUI1RVjM+0NLRYDwtBNcnjwo68aSsWi",
+	"J8LaPsMJG16xtEtOA9PYOGdawxYQl6EbPs7nu3bqnoC+xTqTc3sy2D1d8fHElBGdjhiGKw07xPREsGKK",
+	"VQvtTZVBmgUqvkmh15O9b2S4TJufZLquW/x2XeIr5bi/Vtm608YV0zMpXI+Sg/39W5s7bBMf6VL/FogJ",
+	"wWz3oP3+OTN7zwFG68QdhGOEeoTmbivZskX/IW40tv7iQB7/RNPi7OwrTza/8lFYdJGK/5OB9HZ48OPm",
+	"ly6kfEfFws2l0XbgrPSb3vUFIUPJqnX8y+ekpfPplKoFHrWlXC6xs0SIsN6wpWUQiv4LVJ1ufbYfLAiS",
+	"zE09RXopUl1pAe6s6VXyxDFUlyEHR2YbDOgJb4P3fcSZIYf7TxDbhJwTKRJiWT58QDEAS6QnwWvFZ6rk",
+	"DgvcDjNGFS7VwU0cHe1uLVl2fep0bZeKcsjjM5zPQe7XzyuIdViXOobb5RpbBBcbwhXimtHq1BBJnpe7",
+	"rB7C7xdLdoP2Ar5fVmFgBZST1qpE1TrGOKwSzN1h1cP5KvVREgL+SrDMNbM8B58Cq8qwMSe2wdc9QccS",
+	"+IJjCGjlB54zn/CMufRMhAkrhGrSNnNJDB1ooifUXg4mCDj4sJJfuagxuG47J740ORYmgYXgmjJqmMKe",
+	"A1bgv5ZXsAaWEPxDu40UeYnBemLY4sD+vDj5W8aae2NHaP8OKdJJiIYTmVmtAQZVYGBL7rXy/h8UN2s4",
+	"0YWiKYuQJmdUXb6COFMqHS1j9GQsEXCuzUvvrl8CRytYt37NmVp4W9dxWFCrOPCtaqx8TeIfrrRZvt1P",
+	"Vwom3uDbK+YM9oUODdZWbveX+mH3O66BK/abdFG/YOtNpbG6r3cs9sGwElu460VdLnnZfRXGw9G9f37+",
+	"BcPgLruf/0s0/m15D1ajQeeJtoK+XTD6VCdcg2O1bmVgJY2f5to2h+sW4NSTjXPnwvBsp7k30Ne3fMrr",
+	"+2cFA5+jv/ROKXDZMjxKf61ebzkOnl239e3IH4H3KLE0jGlDRlyBBdzTL0e0NssiRYJMLXF77bIHlmhb",
+	"9Tw/UGW8IP7q7y/eJ2RINdvjQjOhueHXtcD4ax1+Hjx7GoXB2EeCVJhlLhZko0ZxB02WoFZDsXLLDJHy",
+	"YIAXaWOKOoZMYGHyoKqpywSqRXPX4XP9sr4ltCq63a3FKjjVbwmp7JYcLAwWAMIBNiGSrEemZI0YX2ns",
+	"ZuXxslUieEz6+KSPIcUQ0kVeooV4TheEm57guggCAyE+8c160FJYfAFwEAbjfl2vFYgr6wmwA1O05qmx",
+	"FAc8JROqJzFZGyP/XnvP2u1bi4K2p41sRU/uYOY0Bsbu0UnlXoJufBOm2L3C9uH+080vvZJqwNOUCXyj",
+	"gSHouRSjjKNX9PDgoMm6ZkpaedlS25fCWJH75qh3mqbO2dMY5TCZqWRgj3/j6VfnuWUYrloF5hfwewHM",
+	"m0wlODz93V/y4eY33kvzSuYi3QkqbnizeIzuckPTNSlTEbe68CQupvyVmfjV3i7bi9GKCycK3DOobHnx",
+	"N7zHM0a3RtGCK25loXmTgvQy89GS1cOG/j+aZGxkoI28NnThuodBaZcuucgxN4e6DFMiwTMvRyOi2B76",
+	"l3Vh1IWgHSe14iUuM8GPwLnvmAlibOg9+0vWAbSvpPMAgP37o4EPyBmxweatMMfHzrrisw93Qco86h+e",
+	"ZRQ8mllGzEQx5ovftCmZcq1dqDqEB0FgEPoLuEFnCiRx654oM9LRKOTkVFej5ZHvZ0XmMs+ifs1z5AGn",
+	"xTbvDl/LOX5HOIuxmj6PHkybfpl/OBR+OIzEftdsKTSJgdI4oSK9IZJiasnuGOo00GWnif3oXQtIrj1a",
+	"BDpfyzkGPwQ4PmeKFW3R/ljQeWNZa0+zwnO9KqPcEMLKhIwbQVj1hv/qzBneZeUMHbkAd6Sl+lxjSVg0",
+	"RygXVMQNdrYnF1jDBYZqI2eazKW6AkHOFM3vl6AanKFBq/27o/fVxvlfHdG/QxrvdlRD6csTTr45q8R9",
+	"4xIIJyHFrpjidsEljIqvU0Pfsbukse9YrcROswzEJBdRiaGucg5NPnIzYcLYKQtqe/8G1k8T7AaGKyVc",
+	"bx83MWWPw7IZcVr0HgJuYSasOho0U6GuPKOjSJQc7j/FUB0XhapBceSQ9ehibzM+5YalJONXDONxdeKC",
+	"ARdSpJ0ueRnEGC3FJOWaqZ5gItWekJ34AvA4zoff2IGuOaqLsbW6bdQsCzrBu8WHMpLqLujeUo//RoJu",
+	"xJCGr//uefy9hs0tq3eL5dq3TTHDByABckAITsWVV9NLtddCBgIu/V6LjKSaEjkaMaWPsZQ1HU6KJObE",
+	"95iHwqk9UQbAFQ32qQFu7ZWPhMz9VGXjfSzIxlJuEvwGjIFipVzgjEUtU1/MphIwaHVI9Hj0RFmstKzn",
+	"gjIEVlIcUkMzOc4ByS2uQwx3LPiOa/PBndsdku2gmXmEfCP5wOsrvDpSQQJ5eDn292n3IZ3O0O15j4vg",
+	"gLEjNqa7z4qT9NDrf9lM2oNCerWO6LPCZvyQYTZ3Ewvj+4UADrnkEGfBBIiABrKuMGuNnxmbgDaDyLJU",
+	"X2Qt9+jL/5Yc30GDw7WubwfK35zz2+djrbq/PXI2dYDH/MhnPjXzLoSVSgvbe/Yl+26VtW7k757iW/YU",
+	"O5tIYT0GgycEQJFKXdOm4Bsod26oFaaKzoJRoC666905VC/18btni3O10WIEyJdb9IN9Hhv1uz799wv/",
+	"D+iskdNZbtDYUDRsDCzEcgS94YWm1ywlRar6dkQ2BNJmMQ8BiP5Jox5uK4jBQ7j3sZQVsTEYc3uSUx/O",
+	"UHdr+/fAty4KbP4zBDXU3mohUm8tBt1jxMMJ6Zcdc3qtXqtfFEwCvd3XZuuJ06KG2QjzYIviHVIFerQm",
+	"Ch0QOqDqJ2Hp6xFxHULti+B1LOutEnyTG1+gonCRufd1TA3HIIv74KUPEWixHtF8qMWDINz3YItYsMXW",
+	"rDkiQIKvrdoUZINd40Uoum5HQn5XarLvdrJZUS6P5w/NZ0p2+mhVZqhN4LhDZrMCp3cYdXD3csz3uIPb",
+	"jTsIG4exayYCa76vuUMzC30LzFLdjU76Sj5rCeO5H/RNE8SwKeVaeujP5JuzHBZlmQYL4or4epAo7vkm",
+	"tkPfi/NuRMNq/+N7th4WbUa/mw/vyXwoSFg7zMPuNiAbIWMNbTEhIH9PQbnfFBSv7RbJJyTXFTNx03uv",
+	"N9rUXu/+fdCLoDP4n8FuswPiPpCBpugiD2WEIFgeS7BjTmYRSQHRRxDBgEEXRWv9sht+u1k7/KTSC79T",
+	"WH4E9MSFcAsMxAyavTrzUU+E9qMwvuJlJCDVIxX3ZiM0/PTEUtv/4ENuMVDO79Q3PCgzY6WrZwCmJHAh",
+	"wFGELZ3Drqx2Fz0xk8p0fL1UJgzUZB1J1SWh1WvlQ3iYPWH/D22F7MHRGb90h2x3x1S/g7Wyi1q3WNcq",
+	"2BHWrelBI2Dhws+oqXTSJXRMufDRHZpOrZANeEfahwcHviUwhLeMEKSKztUdjG0pm15XD/+RLly3QXfr",
+	"nhgsiM6Hk7J5QTvooU00XZD+SlOkPoHaEBiQw3VPQNAuLr6T+IDe/nI/7z5prwQxdYoG3j1RdPAWbF65",
+	"gildkAm9BqfJNB6fV28wvBex8EFMhhuovLcZPgy1/2MZDR829I/eWP50za/HdT1n8N0yVcVyGV+eF9tl",
+	"cZMUFU/xCYHP9gQX2qh8CFVcj8mLF+/Pfzr7+d9fnl1++PjT2zfPL6EljCtEDTGtJimpFmR8YUcUJHp+",
+	"AdBCjQ0Inc2AXmeSpr7mL8fHA0sXoX5mJ4b+IGrZjd8pCtoJ6rxjcEx7Izq0RLto3/5wodXUFJdqaXrY",
+	"C41rBwMhiKFra7OrWRftrmtlXu8lu7ubwBlqrqKAb1fh2RBKxhkVBVm8/+vAhr5FFZSkZM8ijUeoNL4P",
+	"jA1fazS7wCHftMns1JVA32wzc8HybWyThUW/Mf+0882Z0YLgf6xLpRY+nSOAFQcCuxejwTqAm+rJwKj+",
+	"CcrjVpo/f326d/DsCKRClNqtdO3zGEDCy3yNXdKWClsUjq1wZ18vxcIp1iijoiee7Pvq0YSOJUaKW4kz",
+	"KmEGYjI3JZ85IbQnGqd1YAZHp77ezYUrBHgXIqUH64cxNVZn31D4Bq//G6x78w2KgnDohIbNHbw8Vi2B",
+	"35wKVDJDcGxDE2UJ/5sMlGdYzvW7G23JOmVPpXKbO1xbvY2x5n5un/fWCVyuvjYyXEvZgd12/gQmx+BK",
+	"H2kyZYam1NAdWPNuLntLAdaLfh9hxDct+RU94ddKfb5tyDcn4lV7zgSgg5d7EyfpR2QQdyG32E8/jMyC",
+	"rf3/NL7R2/FvVoCsMYxVRAYYGpEYllKtJXS6HFLhmr85BcwKjG761boNKGYU0PrdDXqvbtDiYsqAZ+MN",
+	"BlvCSb2MEr/c/TunChfYBQTh7k8gjuyG6HfhBcV2BkWuNgSBowFjtUkLlqfAagikDSHiQQ1+7TuxdE4A",
+	"OpcrItT4gu6Y+z2IF2gdmHsX0MOA+x+OPJ4xV3CgAFAJXpCK6Wo3VuraBK+X3D/5Qd+08B52bV8rv/sz",
+	"qdptMQjgGzTcFttZjX8sbn83e+2p/zZ4xmSWJnYOKrD1KvSbhNgE6MdZbeaaEDqQucGQAtcgghui84Gd",
+	"YMDs947DFuBgwnVW0jYlM6am1B6C61XXSXpiTjVxjf0xmqCo/VB0wqWDXGP9/KLdP2kXDV17AttjuJZ1",
+	"CVHMqIUrETlg9h/u+x0MUAlLB8/tYqCgfk+0gXvMmCJsxrVMGbS/RJscGVKlFqT/H3tlm8Q96AbRx1XD",
+	"adj9VIf4zIU+NBXkKc5quY4uozboUEkNtnPFme5AMZOkbIjsr2sCNmdfpas6zzkfC2pyxY57Qk/owbOj",
+	"f+vl+/tPhxP2hbx+d/p87/z16cGzI88zQci+YgvfiRBjP+yX4TXW75JTsSAHX77Y1dh7cIbvE0LFwkzs",
+	"qbIMSsETxVKu2NB4zBvJLJNzlsKNCenusSfsRBybSDlXgeJ+/gEdXsnRKCE/lO0ZrRySZV3yPmh4r3uC",
+	"KoZxPHRGleuDaMpu9BygMIzD1PYs+XBCcHlzyk1POGvotN5q70D/jiQA9/WHUYH91r5HCN9bgYF5AU2N",
+	"yXgQk+HHNjS4h6D7PUH7RiG+nvgWVFKE1MhyvwlNoaeLZhWFqen11qu8tbe4fx+E4KLkPH+G0N8d8PPB",
+	"Qn+xf0iv1WtVErPxQZe84JaAYcV6D76pkjO9GX7JgtUWrL8XfvggSvEGLPB68cNgw/d86liI4y2y08eG",
+	"6dsuXmy1KCus9z3M2Dn6ZIZqlI9A98jZhpxISlJAXOxmalUJzcfCVwmlYlFB3QTkWF149Z2Q3qaGTK12",
+	"Y6XsDkaya6tsQMbl0GobVtR21ZFzM5RTjG/JdGVNjzTG2jhhHGo9KDZkHFVr+JbAduEYFcigaTmWZKTk",
+	"YH/frSgBztkT/UJfOybQ/Kwfk7wvmL5HtmdnO2PawuOGKkS4b6+QfpeVlurXg1JtQbwCokTI+S4IWm2+",
+	"+luLBm1vj3/5/DWxV8/Lvz8nLcyqQLzNVdY6brnW/4CjbgW/+ZKCUADVfqZaflGHv2Ht5uAHn4gc/OQa",
+	"Iga/oA0v+ME5QsLJXOhp+YuvaBn8VJzV189f/38AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
