@@ -354,6 +354,9 @@ func isControl(r rune) bool { return r < ' ' && r != '\t' || r == 0x7f }
 
 // checkExpandedURL returns why an expanded URL template is unusable, or "".
 func checkExpandedURL(s string) string {
+	if msg := checkURLText(s); msg != "" {
+		return msg
+	}
 	u, err := url.Parse(s)
 	switch {
 	case err != nil:

@@ -82,6 +82,13 @@ type harness struct {
 
 func newHarness(t *testing.T, tweak ...func(*rest.Deps)) *harness {
 	t.Helper()
+	return newHarnessHosts(t, nil, tweak...)
+}
+
+// newHarnessHosts is newHarness with the routers' authentication limits
+// changed by hostTweak (nil: the defaults).
+func newHarnessHosts(t *testing.T, hostTweak func(*auth.HostLimits), tweak ...func(*rest.Deps)) *harness {
+	t.Helper()
 	h := &harness{t: t, st: storetest.New(t), box: secretbox.New(secretKey), logs: &logBuffer{},
 		client: &http.Client{Timeout: 30 * time.Second}, seen: map[string]map[int]bool{}}
 	h.log = slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -99,7 +106,10 @@ func newHarness(t *testing.T, tweak ...func(*rest.Deps)) *harness {
 	}
 	api := rest.New(deps)
 	limits := auth.DefaultHostLimits()
-	limits.Params = auth.TestParams
+	limits.Params = deps.PasswordParams
+	if hostTweak != nil {
+		hostTweak(&limits)
+	}
 	hosts := auth.NewHosts(h.st, secretbox.DeriveKey(secretKey, "host credential cache"), limits, h.failures, h.log)
 	dyn := dyndns2.NewHandler(httpserver.DynDNSBackend{Hosts: hosts, Broker: h.broker}, clientIP, nil, h.log)
 	srv := httpserver.New(httpserver.Deps{Store: h.st, Log: h.log, ClientIP: clientIP, Version: "test",
