@@ -13,10 +13,13 @@ import (
 // and one source group flooding the queue must not make everyone else wait
 // behind it.
 //
-// Fairness has two parts. A group holds at most half the slots at once
-// (at least one), so the rest stay free for others; and when a slot frees,
+// Fairness has three parts. A group holds at most half the slots at once
+// (at least one), so the rest stay free for others. When a slot frees,
 // the groups waiting for one take turns, whatever the length of their
-// queues. Safe for concurrent use.
+// queues. And calls from groups that have not been failing (Clean) go
+// before the others: however many addresses an attacker brings, each
+// competes with a router or an admin only until its first failure.
+// Safe for concurrent use.
 type Gate struct {
 	slots    int
 	perGroup int
@@ -24,14 +27,22 @@ type Gate struct {
 	mu     sync.Mutex
 	busy   int // slots held
 	groups map[string]*gateGroup
-	turns  []*gateGroup // groups with waiters, in the order they are served
+	// turns are the groups with waiters, in the order they are served:
+	// [Clean] before [Failing].
+	turns [2][]*gateGroup
 }
+
+// Priorities of a call at the gate.
+const (
+	Clean   = 0 // its source group has no failures on record
+	Failing = 1
+)
 
 type gateGroup struct {
 	key     string
 	active  int // turns held: slots, or emulated verifications (see Emulate)
-	waiters []*gateWaiter
-	queued  bool // in turns
+	waiters [2][]*gateWaiter
+	queued  [2]bool // in turns
 }
 
 // gateWaiter is a call in line; ch is closed when it is granted a slot.
@@ -46,11 +57,11 @@ func NewGate(n int) *Gate {
 	return &Gate{slots: n, perGroup: max(1, n/2), groups: map[string]*gateGroup{}}
 }
 
-// Do runs fn once a slot is free for group and returns nil, or returns
-// ctx.Err() without running fn when ctx is done first (client gone,
-// request deadline).
-func (g *Gate) Do(ctx context.Context, group string, fn func()) error {
-	gg, err := g.acquire(ctx, group)
+// Do runs fn once a slot is free for group, at priority prio (Clean or
+// Failing), and returns nil, or returns ctx.Err() without running fn when
+// ctx is done first (client gone, request deadline).
+func (g *Gate) Do(ctx context.Context, group string, prio int, fn func()) error {
+	gg, err := g.acquire(ctx, group, prio)
 	if err != nil {
 		return err
 	}
@@ -65,8 +76,8 @@ func (g *Gate) Do(ctx context.Context, group string, fn func()) error {
 // once, so it costs others no CPU. An observer of one group's answers sees
 // the same queueing either way. It returns ctx's error when ctx ends while
 // it waits for its turn.
-func (g *Gate) Emulate(ctx context.Context, group string, d time.Duration) error {
-	gg, err := g.acquire(ctx, group)
+func (g *Gate) Emulate(ctx context.Context, group string, prio int, d time.Duration) error {
+	gg, err := g.acquire(ctx, group, prio)
 	if err != nil {
 		return err
 	}
@@ -80,28 +91,29 @@ func (g *Gate) Emulate(ctx context.Context, group string, d time.Duration) error
 	return nil
 }
 
-func (g *Gate) acquire(ctx context.Context, group string) (*gateGroup, error) {
+func (g *Gate) acquire(ctx context.Context, group string, prio int) (*gateGroup, error) {
 	// Checked first because select picks at random when both cases are ready.
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	prio = min(max(prio, Clean), Failing)
 	g.mu.Lock()
 	gg := g.groups[group]
 	if gg == nil {
 		gg = &gateGroup{key: group}
 		g.groups[group] = gg
 	}
-	if len(gg.waiters) == 0 && g.busy < g.slots && gg.active < g.perGroup {
+	if len(gg.waiters[Clean])+len(gg.waiters[Failing]) == 0 && g.busy < g.slots && gg.active < g.perGroup {
 		g.busy++
 		gg.active++
 		g.mu.Unlock()
 		return gg, nil
 	}
 	w := &gateWaiter{ch: make(chan struct{})}
-	gg.waiters = append(gg.waiters, w)
-	if !gg.queued {
-		gg.queued = true
-		g.turns = append(g.turns, gg)
+	gg.waiters[prio] = append(gg.waiters[prio], w)
+	if !gg.queued[prio] {
+		gg.queued[prio] = true
+		g.turns[prio] = append(g.turns[prio], gg)
 	}
 	g.mu.Unlock()
 	select {
@@ -117,9 +129,9 @@ func (g *Gate) acquire(ctx context.Context, group string) (*gateGroup, error) {
 			g.forget(gg)
 			return nil, ctx.Err()
 		}
-		for i, x := range gg.waiters {
+		for i, x := range gg.waiters[prio] {
 			if x == w {
-				gg.waiters = append(gg.waiters[:i], gg.waiters[i+1:]...)
+				gg.waiters[prio] = append(gg.waiters[prio][:i], gg.waiters[prio][i+1:]...)
 				break
 			}
 		}
@@ -140,50 +152,55 @@ func (g *Gate) release(gg *gateGroup, slot bool) {
 	g.forget(gg)
 }
 
-// dispatch hands free slots to waiting groups in turn; g.mu must be held.
+// dispatch hands free slots to waiting groups in turn, clean calls
+// first; g.mu must be held.
 func (g *Gate) dispatch() {
-	for g.busy < g.slots {
-		served := false
-		for i, gg := range g.turns {
-			if gg.active >= g.perGroup || len(gg.waiters) == 0 {
-				continue
-			}
-			w := gg.waiters[0]
-			gg.waiters = gg.waiters[1:]
-			w.granted = true
-			close(w.ch)
-			g.busy++
-			gg.active++
-			// This group's turn is over: it goes to the back, or leaves
-			// the line when nobody of it waits any more.
-			g.turns = append(g.turns[:i], g.turns[i+1:]...)
-			if len(gg.waiters) > 0 {
-				g.turns = append(g.turns, gg)
-			} else {
-				gg.queued = false
-			}
-			served = true
-			break
-		}
-		if !served {
-			return
-		}
+	for g.busy < g.slots && (g.serve(Clean) || g.serve(Failing)) {
 	}
+}
+
+// serve grants a slot to the first group in turns[prio] that may take one,
+// and tells whether there was one; g.mu must be held.
+func (g *Gate) serve(prio int) bool {
+	for i, gg := range g.turns[prio] {
+		if gg.active >= g.perGroup || len(gg.waiters[prio]) == 0 {
+			continue
+		}
+		w := gg.waiters[prio][0]
+		gg.waiters[prio] = gg.waiters[prio][1:]
+		w.granted = true
+		close(w.ch)
+		g.busy++
+		gg.active++
+		// This group's turn is over: it goes to the back, or leaves the
+		// line when nobody of it waits any more.
+		g.turns[prio] = append(g.turns[prio][:i], g.turns[prio][i+1:]...)
+		if len(gg.waiters[prio]) > 0 {
+			g.turns[prio] = append(g.turns[prio], gg)
+		} else {
+			gg.queued[prio] = false
+		}
+		return true
+	}
+	return false
 }
 
 // forget drops a group nobody uses any more; g.mu must be held.
 func (g *Gate) forget(gg *gateGroup) {
-	if gg.active > 0 || len(gg.waiters) > 0 {
+	if gg.active > 0 || len(gg.waiters[Clean])+len(gg.waiters[Failing]) > 0 {
 		return
 	}
-	if gg.queued {
-		for i, x := range g.turns {
+	for prio := range gg.queued {
+		if !gg.queued[prio] {
+			continue
+		}
+		for i, x := range g.turns[prio] {
 			if x == gg {
-				g.turns = append(g.turns[:i], g.turns[i+1:]...)
+				g.turns[prio] = append(g.turns[prio][:i], g.turns[prio][i+1:]...)
 				break
 			}
 		}
-		gg.queued = false
+		gg.queued[prio] = false
 	}
 	if g.groups[gg.key] == gg {
 		delete(g.groups, gg.key)

@@ -81,6 +81,11 @@ func (g *Guard) Group(a netip.Addr) string { return g.groups.Of(a) }
 // its failures (nothing was verified); or ctx's error.
 func (g *Guard) Check(ctx context.Context, account string, source netip.Addr, verify func() bool) (bool, error) {
 	group := g.groups.Of(source)
+	// Known before this attempt takes its token: has the group been failing?
+	prio := Failing
+	if g.perSource.lim.Clean(group) {
+		prio = Clean
+	}
 	release, err := ReserveAttempt(ctx, AttemptKey{g.perSource, group}, AttemptKey{g.perPair, account + "\x00" + group})
 	if err != nil {
 		return false, err
@@ -93,13 +98,13 @@ func (g *Guard) Check(ctx context.Context, account string, source netip.Addr, ve
 	}
 	ok := false
 	if verify != nil {
-		err = g.gate.Do(ctx, group, func() {
+		err = g.gate.Do(ctx, group, prio, func() {
 			t0 := time.Now()
 			ok = verify()
 			g.costs.add(time.Since(t0))
 		})
 	} else {
-		err = g.emulate(ctx, group)
+		err = g.emulate(ctx, group, prio)
 	}
 	if err != nil {
 		release(false)
@@ -117,11 +122,11 @@ func (g *Guard) Check(ctx context.Context, account string, source netip.Addr, ve
 // hash, drawn from recent real ones. Now and then (and until there are
 // enough samples) it hashes for real, to keep the samples true to the
 // machine's current load.
-func (g *Guard) emulate(ctx context.Context, group string) error {
+func (g *Guard) emulate(ctx context.Context, group string, prio int) error {
 	if d, ok := g.costs.sample(); ok {
-		return g.gate.Emulate(ctx, group, d)
+		return g.gate.Emulate(ctx, group, prio, d)
 	}
-	return g.gate.Do(ctx, group, func() {
+	return g.gate.Do(ctx, group, prio, func() {
 		t0 := time.Now()
 		DummyVerify(g.limits.Params, "")
 		g.costs.add(time.Since(t0))
@@ -154,10 +159,11 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// costSamples keeps the durations of the latest real verifications.
+// costSamples keeps the durations of the latest real verifications: few,
+// so that they follow the machine's load closely.
 type costSamples struct {
 	mu     sync.Mutex
-	d      [64]time.Duration
+	d      [16]time.Duration
 	n      int       // samples stored, up to len(d)
 	next   int       // where the next goes
 	lastAt time.Time // of the latest real verification

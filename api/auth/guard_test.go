@@ -205,7 +205,7 @@ func TestGateSharesSlotsBetweenGroups(t *testing.T) {
 	active := map[string]int{}
 	release := make(chan struct{})
 	run := func(group string) {
-		_ = g.Do(context.Background(), group, func() {
+		_ = g.Do(context.Background(), group, Clean, func() {
 			mu.Lock()
 			active[group]++
 			peak[group] = max(peak[group], active[group])
@@ -224,7 +224,7 @@ func TestGateSharesSlotsBetweenGroups(t *testing.T) {
 	waitFor(t, func() bool {
 		g.mu.Lock()
 		defer g.mu.Unlock()
-		return g.groups["flood"] != nil && len(g.groups["flood"].waiters) == 18
+		return g.groups["flood"] != nil && len(g.groups["flood"].waiters[Clean]) == 18
 	})
 	wg.Go(func() { run("router") })
 	waitFor(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(order) == 3 })
@@ -242,9 +242,46 @@ func TestGateSharesSlotsBetweenGroups(t *testing.T) {
 	if peak["flood"] != 2 {
 		t.Errorf("the flooding group held %d slots at once, want 2 (half of 4)", peak["flood"])
 	}
-	if len(g.groups) != 0 || len(g.turns) != 0 || g.busy != 0 {
-		t.Errorf("state left behind: %d groups, %d turns, %d busy", len(g.groups), len(g.turns), g.busy)
+	if len(g.groups) != 0 || len(g.turns[Clean])+len(g.turns[Failing]) != 0 || g.busy != 0 {
+		t.Errorf("state left behind: %d groups, %v turns, %d busy", len(g.groups), g.turns, g.busy)
 	}
+}
+
+// A call from a group that has not been failing goes before those of
+// groups that have, however many of them wait.
+func TestGateServesCleanGroupsFirst(t *testing.T) {
+	g := NewGate(2)
+	release := make(chan struct{})
+	var mu sync.Mutex
+	var order []string
+	run := func(group string, prio int) {
+		_ = g.Do(context.Background(), group, prio, func() {
+			mu.Lock()
+			order = append(order, group)
+			mu.Unlock()
+			<-release
+		})
+	}
+	var wg sync.WaitGroup
+	for i := range 2 {
+		wg.Go(func() { run(fmt.Sprint("busy", i), Clean) })
+	}
+	waitFor(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(order) == 2 })
+	for i := range 10 {
+		wg.Go(func() { run(fmt.Sprint("attacker", i), Failing) })
+	}
+	waitFor(t, func() bool { g.mu.Lock(); defer g.mu.Unlock(); return len(g.turns[Failing]) == 10 })
+	wg.Go(func() { run("router", Clean) })
+	waitFor(t, func() bool { g.mu.Lock(); defer g.mu.Unlock(); return len(g.turns[Clean]) == 1 })
+	release <- struct{}{}
+	waitFor(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(order) == 3 })
+	mu.Lock()
+	if order[2] != "router" {
+		t.Errorf("served %v: the clean group waited behind failing ones", order)
+	}
+	mu.Unlock()
+	close(release)
+	wg.Wait()
 }
 
 // Emulate takes its turn like Do and holds its group's share for the
@@ -255,7 +292,7 @@ func TestGateEmulateHoldsTheGroupNotTheSlot(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 3 {
 		wg.Go(func() {
-			if err := g.Emulate(context.Background(), "unknown", 300*time.Millisecond); err != nil {
+			if err := g.Emulate(context.Background(), "unknown", Clean, 300*time.Millisecond); err != nil {
 				t.Error(err)
 			}
 		})
@@ -264,7 +301,7 @@ func TestGateEmulateHoldsTheGroupNotTheSlot(t *testing.T) {
 		g.mu.Lock()
 		defer g.mu.Unlock()
 		if gg := g.groups["unknown"]; gg != nil {
-			active, waiting = gg.active, len(gg.waiters)
+			active, waiting = gg.active, len(gg.waiters[Clean])
 		}
 		return active, waiting, g.busy
 	}
@@ -273,7 +310,7 @@ func TestGateEmulateHoldsTheGroupNotTheSlot(t *testing.T) {
 		t.Fatalf("an emulation holds %d slots", busy)
 	}
 	var during int
-	if err := g.Do(context.Background(), "router", func() { during, _, _ = state() }); err != nil {
+	if err := g.Do(context.Background(), "router", Clean, func() { during, _, _ = state() }); err != nil {
 		t.Fatal(err)
 	}
 	if during != 1 {

@@ -163,6 +163,18 @@ func (l *KeyedLimiter) Excess(key string) time.Duration {
 	return max(el.Value.(*bucket).tat.Sub(now)-l.window, 0)
 }
 
+// Clean tells whether key has no events on record: its bucket is full.
+func (l *KeyedLimiter) Clean(key string) bool {
+	if l.interval == 0 {
+		return true
+	}
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	el, found := l.buckets[key]
+	return !found || !el.Value.(*bucket).tat.After(now)
+}
+
 // Interval is the time the limiter takes to earn one token (0: no limit).
 func (l *KeyedLimiter) Interval() time.Duration { return l.interval }
 

