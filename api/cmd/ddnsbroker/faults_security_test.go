@@ -15,6 +15,6 @@ import (
 // that were never verified update (each answered within 1 s); then 200
 // unknown-host and 200 wrong-secret tries compared.
 func TestFaultSecurityUnderAttack(t *testing.T) {
-	securityUnderAttack(t, attackPlan{guesses: 5000, rate: 100, every: 2 * time.Second, flood: 60 * time.Second, floodRate: 70,
+	securityUnderAttack(t, attackPlan{guesses: 5000, rate: 100, sources: 100, every: 2 * time.Second, flood: 60 * time.Second, floodRate: 70,
 		timing: 200, strict: true})
 }
