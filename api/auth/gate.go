@@ -13,16 +13,16 @@ import (
 // and one source group flooding the queue must not make everyone else wait
 // behind it.
 //
-// Fairness has three parts. A group holds at most half the slots at once
-// (at least one), so the rest stay free for others. When a slot frees,
-// the groups waiting for one take turns, whatever the length of their
-// queues. And calls from groups that have not been failing (Clean) go
-// before the others: however many addresses an attacker brings, each
-// competes with a router or an admin only until its first failure.
-// Safe for concurrent use.
+// Fairness has two parts. A slot that frees goes to the waiting group that
+// holds the fewest (the longest-waiting of them on a tie), whatever the
+// length of its queue: alone, a group may use every slot, but as soon as
+// others wait the slots even out between them, and a newcomer waits for
+// one verification at most. And calls from groups that have not been
+// failing (Clean) go before the others: however many addresses an
+// attacker brings, each competes with a router or an admin only until its
+// first failure. Safe for concurrent use.
 type Gate struct {
-	slots    int
-	perGroup int
+	slots int
 
 	mu     sync.Mutex
 	busy   int // slots held
@@ -58,7 +58,7 @@ type gateWaiter struct {
 // NewGate returns a gate admitting n concurrent calls; n below 1 means 1.
 func NewGate(n int) *Gate {
 	n = max(n, 1)
-	return &Gate{slots: n, perGroup: max(1, n/2), groups: map[string]*gateGroup{}}
+	return &Gate{slots: n, groups: map[string]*gateGroup{}}
 }
 
 // Do runs fn once a slot is free for group, at priority prio (Clean or
@@ -113,7 +113,8 @@ func (g *Gate) acquire(ctx context.Context, group string, prio int) (*gateGroup,
 		gg = &gateGroup{key: group}
 		g.groups[group] = gg
 	}
-	if len(gg.waiters[Clean])+len(gg.waiters[Failing]) == 0 && g.busy < g.slots && gg.active < g.perGroup {
+	// Nobody waits while a slot is free: dispatch hands out every one.
+	if len(gg.waiters[Clean])+len(gg.waiters[Failing]) == 0 && g.busy < g.slots && gg.active < g.slots {
 		g.busy++
 		gg.active++
 		g.mu.Unlock()
@@ -169,30 +170,40 @@ func (g *Gate) dispatch() {
 	}
 }
 
-// serve grants a slot to the first group in turns[prio] that may take one,
-// and tells whether there was one; g.mu must be held.
+// serve grants a slot to the group in turns[prio] that holds the fewest,
+// the first in line on a tie, and tells whether there was one. A group
+// holds at most as many turns as there are slots, emulations included, so
+// that its own calls queue the same whether they hash or not; g.mu must be
+// held.
 func (g *Gate) serve(prio int) bool {
+	best := -1
 	for i, gg := range g.turns[prio] {
-		if gg.active >= g.perGroup || len(gg.waiters[prio]) == 0 {
+		if len(gg.waiters[prio]) == 0 || gg.active >= g.slots {
 			continue
 		}
-		w := gg.waiters[prio][0]
-		gg.waiters[prio] = gg.waiters[prio][1:]
-		w.granted = true
-		close(w.ch)
-		g.busy++
-		gg.active++
-		// This group's turn is over: it goes to the back, or leaves the
-		// line when nobody of it waits any more.
-		g.turns[prio] = append(g.turns[prio][:i], g.turns[prio][i+1:]...)
-		if len(gg.waiters[prio]) > 0 {
-			g.turns[prio] = append(g.turns[prio], gg)
-		} else {
-			gg.queued[prio] = false
+		if best < 0 || gg.active < g.turns[prio][best].active {
+			best = i
 		}
-		return true
 	}
-	return false
+	if best < 0 {
+		return false
+	}
+	gg := g.turns[prio][best]
+	w := gg.waiters[prio][0]
+	gg.waiters[prio] = gg.waiters[prio][1:]
+	w.granted = true
+	close(w.ch)
+	g.busy++
+	gg.active++
+	// This group's turn is over: it goes to the back, or leaves the line
+	// when nobody of it waits any more.
+	g.turns[prio] = append(g.turns[prio][:best], g.turns[prio][best+1:]...)
+	if len(gg.waiters[prio]) > 0 {
+		g.turns[prio] = append(g.turns[prio], gg)
+	} else {
+		gg.queued[prio] = false
+	}
+	return true
 }
 
 // forget drops a group nobody uses any more; g.mu must be held.
