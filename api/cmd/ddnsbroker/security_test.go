@@ -181,6 +181,31 @@ func (c *counts) add(a answer, verifiedBody, refusedBody string) {
 	}
 }
 
+// owners judges the answers the admin or the routers got while attacked:
+// each must be a success. Only in the quick plan, which runs in make test
+// beside other tests on a machine that may be starved of CPU, may a few (a
+// fifth at most) be the server's "not in time" (503): the attack is not
+// their cause there, the machine is (the old code answered them 429).
+type owners struct{ late []string }
+
+func (o *owners) check(t *testing.T, plan attackPlan, a answer, what string) {
+	t.Helper()
+	if !plan.strict && a.err == nil && a.status == http.StatusServiceUnavailable {
+		o.late = append(o.late, fmt.Sprintf("%s after %s", what, a.took.Round(time.Millisecond)))
+		return
+	}
+	t.Errorf("%s: %d %q %v", what, a.status, a.body, a.err)
+}
+
+func (o *owners) done(t *testing.T, plan attackPlan, total int, what string) {
+	t.Helper()
+	if len(o.late)*5 > total {
+		t.Errorf("%d of %d of %s were answered 503: %v", len(o.late), total, what, o.late)
+	} else if len(o.late) > 0 {
+		t.Logf("the machine is busy: %d of %d of %s were answered 503 (not in time)", len(o.late), total, what)
+	}
+}
+
 // whileRunning calls fn every interval until done is closed.
 func whileRunning(done <-chan struct{}, every time.Duration, fn func(n int)) *sync.WaitGroup {
 	var wg sync.WaitGroup
@@ -225,13 +250,15 @@ func adminUnderGuessing(t *testing.T, bin string, plan attackPlan) {
 	owner.Wait()
 	failed := 0
 	var took []time.Duration
+	var busy owners
 	for _, a := range logins {
 		if a.err != nil || a.status != 200 {
 			failed++
-			t.Errorf("the admin's login: %d %q %v", a.status, a.body, a.err)
+			busy.check(t, plan, a, "the admin's login")
 		}
 		took = append(took, a.took)
 	}
+	busy.done(t, plan, len(logins), "the admin's logins")
 	maxHashed := limits.burst + int(elapsed.Seconds())/limits.every + 1
 	if attack.verified > maxHashed || attack.unexpected > 0 || attack.noRetryAfter > 0 {
 		t.Errorf("attacker: %d hashed (at most %d allowed), %d refused (%d without Retry-After), %d unexpected (%s)",
@@ -276,13 +303,15 @@ func routersUnderGuessing(t *testing.T, bin string, plan attackPlan) {
 	owner.Wait()
 	bad := 0
 	var took []time.Duration
+	var busy owners
 	for _, a := range updates {
 		took = append(took, a.took)
 		if a.err != nil || a.status != 200 || !strings.HasPrefix(a.body, "good ") && !strings.HasPrefix(a.body, "nochg ") {
 			bad++
-			t.Errorf("a router's update with its right secret: %d %q %v", a.status, a.body, a.err)
+			busy.check(t, plan, a, "a router's update with its right secret")
 		}
 	}
+	busy.done(t, plan, len(updates), "the routers' updates")
 	// Per source 10 failures, then 1 per 30 s (auth.DefaultHostLimits).
 	maxHashed := sources * (10 + int(elapsed.Seconds())/30 + 1)
 	// The attackers bring more guesses than the server hashes: some wait
@@ -333,15 +362,17 @@ func unknownHostFlood(t *testing.T, bin string, plan attackPlan) {
 	close(done)
 	owner.Wait()
 	var took []time.Duration
+	var busy owners
 	for _, a := range updates {
 		took = append(took, a.took)
 		switch {
 		case a.err != nil || a.status != 200 || !strings.HasPrefix(a.body, "good ") && !strings.HasPrefix(a.body, "nochg "):
-			t.Errorf("a router (cold cache) during the flood: %d %q %v", a.status, a.body, a.err)
+			busy.check(t, plan, a, "a router (cold cache) during the flood")
 		case plan.strict && a.took > time.Second:
 			t.Errorf("a router (cold cache) during the flood was answered after %s, more than 1 s", a.took)
 		}
 	}
+	busy.done(t, plan, len(updates), "the routers' updates during the flood")
 	if len(updates) < 3 {
 		t.Errorf("only %d routers updated during the flood", len(updates))
 	}
@@ -404,7 +435,11 @@ func unknownHostFlood(t *testing.T, bin string, plan attackPlan) {
 	// plus a few milliseconds of scheduling; the medians themselves, which
 	// drift with the load, differ by less than a third.
 	d50 := percentile(diffs, 0.5)
-	tolerance := 0.2*float64(max(mu2, mw)) + float64(3*time.Millisecond)
+	share := 0.2
+	if !plan.strict {
+		share = 0.35 // 60 pairs on a machine busy with other tests: more noise
+	}
+	tolerance := share*float64(max(mu2, mw)) + float64(3*time.Millisecond)
 	if math.Abs(float64(d50)) > tolerance || math.Abs(float64(mu2-mw)) > tolerance+0.15*float64(max(mu2, mw)) {
 		t.Errorf("unknown host vs wrong secret: median %s vs %s, median difference within a pair %s, p90 %s vs %s (z = %.2f): distinguishable",
 			mu2, mw, d50, p9u, p9w, z)
