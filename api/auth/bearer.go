@@ -41,6 +41,10 @@ type Principal struct {
 	Scope     Scope  // ScopeRead or ScopeWrite
 	TokenID   int64  // the API token's, when Method is MethodToken
 	TokenName string
+	// SessionID and AuthenticatedAt describe the login of a MethodSession
+	// principal: its session, and when its password was last given.
+	SessionID       string
+	AuthenticatedAt time.Time
 }
 
 // Actor names the principal in the history.
@@ -120,15 +124,20 @@ func (b *Bearer) Authenticate(ctx context.Context, header string) (Principal, er
 	if err != nil {
 		return Principal{}, &UnauthenticatedError{strings.TrimPrefix(err.Error(), ErrInvalidToken.Error()+": ")}
 	}
-	// The account must still exist: deleting a user ends its access at once.
-	u, err := b.store.User(ctx, c.UserID)
-	if errors.Is(err, store.ErrNotFound) {
-		return Principal{}, &UnauthenticatedError{"the account of this access token no longer exists"}
-	}
-	if err != nil {
+	// The session must still be live and its account exist: logging out,
+	// changing the password or deleting the user ends access at once, on
+	// every replica, without waiting for the token to expire.
+	sess, u, err := b.store.SessionUser(ctx, c.SessionID)
+	switch {
+	case errors.Is(err, store.ErrNotFound) || err == nil && sess.UserID != c.UserID:
+		return Principal{}, &UnauthenticatedError{"the session of this access token no longer exists: log in again"}
+	case err != nil:
 		return Principal{}, err
+	case sess.EndedAt != nil:
+		return Principal{}, &UnauthenticatedError{"the session of this access token has ended: log in again"}
 	}
-	return Principal{UserID: u.ID, Username: u.Username, Method: MethodSession, Scope: ScopeWrite}, nil
+	return Principal{UserID: u.ID, Username: u.Username, Method: MethodSession, Scope: ScopeWrite,
+		SessionID: sess.ID, AuthenticatedAt: sess.AuthenticatedAt}, nil
 }
 
 func (b *Bearer) apiToken(ctx context.Context, token string) (Principal, error) {

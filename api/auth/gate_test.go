@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -16,9 +17,9 @@ func TestGateLimitsConcurrency(t *testing.T) {
 	entered := make(chan struct{}, callers)
 	release := make(chan struct{})
 	var wg sync.WaitGroup
-	for range callers {
+	for i := range callers {
 		wg.Go(func() {
-			err := g.Do(context.Background(), func() {
+			err := g.Do(context.Background(), fmt.Sprint("group", i), Clean, func() {
 				cur := active.Add(1)
 				for {
 					old := peak.Load()
@@ -59,14 +60,14 @@ func TestGateCancellation(t *testing.T) {
 	release := make(chan struct{})
 	holding := make(chan struct{})
 	go func() {
-		_ = g.Do(context.Background(), func() { close(holding); <-release })
+		_ = g.Do(context.Background(), "g", Clean, func() { close(holding); <-release })
 	}()
 	<-holding
 
 	ran := false
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error)
-	go func() { errc <- g.Do(ctx, func() { ran = true }) }()
+	go func() { errc <- g.Do(ctx, "g", Clean, func() { ran = true }) }()
 	cancel()
 	if err := <-errc; !errors.Is(err, context.Canceled) {
 		t.Fatalf("waiting Do after cancel: %v, want context.Canceled", err)
@@ -74,7 +75,7 @@ func TestGateCancellation(t *testing.T) {
 
 	ctx, cancel = context.WithTimeout(context.Background(), 10*time.Millisecond)
 	defer cancel()
-	if err := g.Do(ctx, func() { ran = true }); !errors.Is(err, context.DeadlineExceeded) {
+	if err := g.Do(ctx, "g", Clean, func() { ran = true }); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Do past deadline: %v, want context.DeadlineExceeded", err)
 	}
 	close(release)
@@ -83,7 +84,7 @@ func TestGateCancellation(t *testing.T) {
 	ctx, cancel = context.WithCancel(context.Background())
 	cancel()
 	for range 100 {
-		if err := g.Do(ctx, func() { ran = true }); !errors.Is(err, context.Canceled) {
+		if err := g.Do(ctx, "g", Clean, func() { ran = true }); !errors.Is(err, context.Canceled) {
 			t.Fatalf("Do with cancelled context: %v", err)
 		}
 	}
@@ -91,7 +92,7 @@ func TestGateCancellation(t *testing.T) {
 		t.Fatal("fn ran although Do returned an error")
 	}
 	// The slot was released: a normal call goes through.
-	if err := g.Do(context.Background(), func() { ran = true }); err != nil || !ran {
+	if err := g.Do(context.Background(), "g", Clean, func() { ran = true }); err != nil || !ran {
 		t.Fatalf("Do after release: err=%v ran=%v", err, ran)
 	}
 }
@@ -100,11 +101,11 @@ func TestGateReleasesOnPanic(t *testing.T) {
 	g := NewGate(1)
 	func() {
 		defer func() { _ = recover() }()
-		_ = g.Do(context.Background(), func() { panic("boom") })
+		_ = g.Do(context.Background(), "g", Clean, func() { panic("boom") })
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	if err := g.Do(ctx, func() {}); err != nil {
+	if err := g.Do(ctx, "g", Clean, func() {}); err != nil {
 		t.Fatalf("slot not released after panic: %v", err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"runtime"
 	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -32,10 +33,15 @@ type HostLimits struct {
 	CacheSize     int
 	CacheTTL      time.Duration
 	Verifications int        // argon2id verifications at once
-	PerSource     rate.Limit // failed attempts refilled per second, per source address
+	PerSource     rate.Limit // failed attempts refilled per second, per source group
 	SourceBurst   int
-	PerHost       rate.Limit // failed attempts refilled per second, per host
+	PerPair       rate.Limit // failed attempts refilled per second, per (host, source group)
+	PairBurst     int
+	PerHost       rate.Limit // failures per second a host takes before its updates slow down
 	HostBurst     int
+	MaxDelay      time.Duration // longest slow-down of a host under attack
+	// Sources group client addresses (IPv6 by prefix).
+	Sources SourceGroups
 }
 
 // DefaultHostLimits suit a broker with thousands of routers on two cores.
@@ -43,35 +49,31 @@ func DefaultHostLimits() HostLimits {
 	// argon2id is CPU-bound: more verifications at once than cores only add
 	// 19 MiB of memory each.
 	return HostLimits{Params: DefaultParams, CacheSize: 100_000, CacheTTL: 15 * time.Minute, Verifications: max(1, runtime.GOMAXPROCS(0)),
-		PerSource: rate.Every(30 * time.Second), SourceBurst: 10, PerHost: rate.Every(time.Minute), HostBurst: 20}
+		PerSource: rate.Every(30 * time.Second), SourceBurst: 10, PerPair: rate.Every(time.Minute), PairBurst: 5,
+		PerHost: rate.Every(time.Minute), HostBurst: 20, MaxDelay: time.Second}
 }
 
 // Hosts authenticates routers: an argon2id check (or Django pbkdf2 for
-// imported hosts, upgraded on success) behind a verified-credential cache, a
-// concurrency gate and failure rate limits.
+// imported hosts, upgraded on success) behind a verified-credential cache
+// and a Guard (failure limits per source group, fair hashing gate), with
+// failures aggregated into the history.
 type Hosts struct {
-	store     *store.Store
-	limits    HostLimits
-	cache     *CredentialCache
-	gate      *Gate
-	perSource *AttemptLimiter
-	perHost   *AttemptLimiter
-	audit     *KeyedLimiter
-	auditAll  *KeyedLimiter
-	log       *slog.Logger
+	store    *store.Store
+	limits   HostLimits
+	cache    *CredentialCache
+	guard    *Guard
+	failures *FailureLog
+	log      *slog.Logger
 }
 
-// NewHosts builds the authenticator; cacheKey keys the credential cache's HMAC.
-func NewHosts(s *store.Store, cacheKey []byte, l HostLimits, log *slog.Logger) *Hosts {
-	return &Hosts{store: s, limits: l, log: log,
-		cache:     NewCredentialCache(cacheKey, l.CacheSize, l.CacheTTL),
-		gate:      NewGate(l.Verifications),
-		perSource: NewAttemptLimiter(NewKeyedLimiter(l.PerSource, l.SourceBurst, 100_000)),
-		perHost:   NewAttemptLimiter(NewKeyedLimiter(l.PerHost, l.HostBurst, 100_000)),
-		// At most one audit line per source every 10 s and 5 per second in
-		// all, so a flood of bad logins cannot fill the events table.
-		audit:    NewKeyedLimiter(rate.Every(10*time.Second), 3, 10_000),
-		auditAll: NewKeyedLimiter(5, 20, 1),
+// NewHosts builds the authenticator; cacheKey keys the credential cache's
+// HMAC; failures records failed attempts (nil: not recorded).
+func NewHosts(s *store.Store, cacheKey []byte, l HostLimits, failures *FailureLog, log *slog.Logger) *Hosts {
+	return &Hosts{store: s, limits: l, log: log, failures: failures,
+		cache: NewCredentialCache(cacheKey, l.CacheSize, l.CacheTTL),
+		guard: NewGuard(GuardLimits{Params: l.Params, Verifications: l.Verifications,
+			PerSource: l.PerSource, SourceBurst: l.SourceBurst, PerPair: l.PerPair, PairBurst: l.PairBurst,
+			PerAccount: l.PerHost, AccountBurst: l.HostBurst, MaxDelay: l.MaxDelay}, l.Sources),
 	}
 }
 
@@ -96,38 +98,36 @@ func (a *Hosts) Authenticate(ctx context.Context, username, secret string, sourc
 			return h, nil
 		}
 	}
-	// Each verification reserves its failure tokens before the slow hash
-	// and gives them back if it succeeds. Checking first and charging after
-	// the hash would let every concurrent attempt through while the first
-	// ones are still hashing (16 parallel tries from one address got 25
-	// verifications instead of 10, and locked the host out for everyone).
-	src := source.String()
-	keys := []AttemptKey{{a.perSource, src}}
-	if found {
-		keys = append(keys, AttemptKey{a.perHost, fqdn})
+	// Failures are counted per name, existing or not, so that an unknown
+	// name is limited (and slowed) exactly like a known one.
+	account := fqdn
+	if nameErr != nil {
+		account = "\x00" + truncate(strings.ToLower(username), 255)
 	}
-	release, err := ReserveAttempt(ctx, keys...)
-	if err != nil {
+	var rehash bool
+	var verr error
+	var verify func() bool
+	if found {
+		verify = func() bool {
+			var ok bool
+			ok, rehash, verr = VerifyPassword(a.limits.Params, h.SecretHash, secret)
+			return ok
+		}
+	}
+	ok, err := a.guard.Check(ctx, account, source, verify)
+	var rl *RateLimitedError
+	switch {
+	case errors.As(err, &rl):
+		a.recordFailure(source, h, found, username, FailureRateLimited)
+		return store.HostAuth{}, err
+	case err != nil:
 		return store.HostAuth{}, err
 	}
-	var ok, rehash bool
-	var verr error
-	if gerr := a.gate.Do(ctx, func() {
-		if found {
-			ok, rehash, verr = VerifyPassword(a.limits.Params, h.SecretHash, secret)
-		} else {
-			DummyVerify(a.limits.Params, secret) // an unknown host costs what a wrong secret costs
-		}
-	}); gerr != nil {
-		release(false)
-		return store.HostAuth{}, gerr
-	}
-	release(!ok)
 	if verr != nil {
 		a.log.Error("host secret hash is unreadable", "host_id", h.ID, "err", verr)
 	}
 	if !ok {
-		a.auditFailure(ctx, src, h, found, username)
+		a.recordFailure(source, h, found, username, FailureBadCredentials)
 		return store.HostAuth{}, ErrBadCredentials
 	}
 	if rehash {
@@ -145,24 +145,14 @@ func (a *Hosts) Authenticate(ctx context.Context, username, secret string, sourc
 	return h, nil
 }
 
-func (a *Hosts) auditFailure(ctx context.Context, src string, h store.HostAuth, found bool, username string) {
-	if ok, _ := a.audit.Allow(src); !ok {
-		return
-	}
-	if ok, _ := a.auditAll.Allow(""); !ok {
-		return
-	}
-	e := store.Event{Kind: "auth.failed", Actor: "router " + src}
+func (a *Hosts) recordFailure(source netip.Addr, h store.HostAuth, found bool, username, reason string) {
+	f := Failure{Kind: KindUpdateAuthFailed, Reason: reason, Source: a.guard.Group(source)}
 	if found {
-		id := h.ID
-		e.HostID = &id
-		e.Message = fmt.Sprintf("failed update authentication for %s from %s", h.FQDN, src)
+		f.HostID, f.Account = h.ID, h.FQDN
 	} else {
-		e.Message = fmt.Sprintf("update authentication for unknown host %q from %s", truncate(username, 80), src)
+		f.Name = username
 	}
-	if err := a.store.AddEvent(ctx, e); err != nil {
-		a.log.Warn("recording a failed authentication failed", "err", err)
-	}
+	a.failures.Add(f)
 }
 
 func truncate(s string, n int) string {

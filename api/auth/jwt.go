@@ -52,26 +52,36 @@ func (a *AccessTokens) TTL() time.Duration { return a.ttl }
 
 // AccessClaims are what a verified token says.
 type AccessClaims struct {
-	UserID    int64
+	UserID int64
+	// SessionID names the login the token belongs to (its refresh-token
+	// family), so that ending the session ends the token at once: the
+	// bearer middleware looks the session up on every request.
+	SessionID string
 	ID        string // jti
 	IssuedAt  time.Time
 	ExpiresAt time.Time
 }
 
-// Issue signs a token for a user.
-func (a *AccessTokens) Issue(userID int64) (string, AccessClaims, error) {
+// jwtClaims are the registered claims plus the session id.
+type jwtClaims struct {
+	jwt.RegisteredClaims
+	SessionID string `json:"sid"`
+}
+
+// Issue signs a token for a user's session.
+func (a *AccessTokens) Issue(userID int64, sessionID string) (string, AccessClaims, error) {
 	var jti [16]byte
 	_, _ = rand.Read(jti[:])
 	now := a.now().Truncate(time.Second)
-	c := AccessClaims{UserID: userID, ID: hex.EncodeToString(jti[:]), IssuedAt: now, ExpiresAt: now.Add(a.ttl)}
-	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.RegisteredClaims{
+	c := AccessClaims{UserID: userID, SessionID: sessionID, ID: hex.EncodeToString(jti[:]), IssuedAt: now, ExpiresAt: now.Add(a.ttl)}
+	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, jwtClaims{RegisteredClaims: jwt.RegisteredClaims{
 		Issuer:    jwtIssuer,
 		Audience:  jwt.ClaimStrings{jwtAudience},
 		Subject:   strconv.FormatInt(userID, 10),
 		ID:        c.ID,
 		IssuedAt:  jwt.NewNumericDate(c.IssuedAt),
 		ExpiresAt: jwt.NewNumericDate(c.ExpiresAt),
-	})
+	}, SessionID: sessionID})
 	s, err := tok.SignedString(a.key)
 	if err != nil {
 		return "", AccessClaims{}, fmt.Errorf("sign access token: %w", err)
@@ -81,10 +91,10 @@ func (a *AccessTokens) Issue(userID int64) (string, AccessClaims, error) {
 
 // Verify checks a token's signature (HS256 only: "none" and every other
 // algorithm are refused before any key is used), issuer, audience, expiry,
-// issue time, subject and id.
+// issue time, subject, id and session.
 func (a *AccessTokens) Verify(token string) (AccessClaims, error) {
-	var rc jwt.RegisteredClaims
-	_, err := jwt.ParseWithClaims(token, &rc, func(t *jwt.Token) (any, error) {
+	var jc jwtClaims
+	_, err := jwt.ParseWithClaims(token, &jc, func(t *jwt.Token) (any, error) {
 		if t.Method != jwt.SigningMethodHS256 {
 			return nil, fmt.Errorf("unexpected signing method %v", t.Header["alg"])
 		}
@@ -104,9 +114,13 @@ func (a *AccessTokens) Verify(token string) (AccessClaims, error) {
 	case err != nil:
 		return AccessClaims{}, fmt.Errorf("%w: the access token is not valid", ErrInvalidToken)
 	}
+	rc := jc.RegisteredClaims
 	id, err := strconv.ParseInt(rc.Subject, 10, 64)
 	if err != nil || id <= 0 || rc.ID == "" || rc.IssuedAt == nil {
 		return AccessClaims{}, fmt.Errorf("%w: the access token lacks its subject, id or issue time", ErrInvalidToken)
 	}
-	return AccessClaims{UserID: id, ID: rc.ID, IssuedAt: rc.IssuedAt.Time, ExpiresAt: rc.ExpiresAt.Time}, nil
+	if jc.SessionID == "" {
+		return AccessClaims{}, fmt.Errorf("%w: the access token names no session: log in again", ErrInvalidToken)
+	}
+	return AccessClaims{UserID: id, SessionID: jc.SessionID, ID: rc.ID, IssuedAt: rc.IssuedAt.Time, ExpiresAt: rc.ExpiresAt.Time}, nil
 }

@@ -14,7 +14,7 @@ var testKey = []byte("0123456789abcdef0123456789abcdef")
 
 func TestAccessTokenRoundTrip(t *testing.T) {
 	a := NewAccessTokens(testKey, 15*time.Minute)
-	tok, c, err := a.Issue(42)
+	tok, c, err := a.Issue(42, "s1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -22,27 +22,27 @@ func TestAccessTokenRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.UserID != 42 || got.ID != c.ID || len(got.ID) != 32 || got.ExpiresAt.Sub(got.IssuedAt) != 15*time.Minute {
+	if got.UserID != 42 || got.SessionID != "s1" || got.ID != c.ID || len(got.ID) != 32 || got.ExpiresAt.Sub(got.IssuedAt) != 15*time.Minute {
 		t.Errorf("claims %+v", got)
 	}
 	b, _ := base64.RawURLEncoding.DecodeString(strings.Split(tok, ".")[0])
 	if !strings.Contains(string(b), `"alg":"HS256"`) {
 		t.Errorf("header %s", b)
 	}
-	if _, c2, _ := a.Issue(42); c2.ID == c.ID {
+	if _, c2, _ := a.Issue(42, "s1"); c2.ID == c.ID {
 		t.Error("jti repeats")
 	}
 }
 
 func TestAccessTokenRefusals(t *testing.T) {
 	a := NewAccessTokens(testKey, 15*time.Minute)
-	valid, _, _ := a.Issue(7)
+	valid, _, _ := a.Issue(7, "s1")
 	parts := strings.Split(valid, ".")
-	past, _, _ := a.WithClock(func() time.Time { return time.Now().Add(-time.Hour) }).Issue(7)
-	future, _, _ := a.WithClock(func() time.Time { return time.Now().Add(time.Hour) }).Issue(7)
-	other, _, _ := NewAccessTokens([]byte("another key, also 32 bytes long!"), time.Minute).Issue(7)
+	past, _, _ := a.WithClock(func() time.Time { return time.Now().Add(-time.Hour) }).Issue(7, "s1")
+	future, _, _ := a.WithClock(func() time.Time { return time.Now().Add(time.Hour) }).Issue(7, "s1")
+	other, _, _ := NewAccessTokens([]byte("another key, also 32 bytes long!"), time.Minute).Issue(7, "s1")
 	claims := func(mut func(jwt.MapClaims)) jwt.MapClaims {
-		c := jwt.MapClaims{"iss": "ddnsbroker", "aud": "ddnsbroker-api", "sub": "7", "jti": "j",
+		c := jwt.MapClaims{"iss": "ddnsbroker", "aud": "ddnsbroker-api", "sub": "7", "jti": "j", "sid": "s1",
 			"iat": time.Now().Unix(), "exp": time.Now().Add(time.Minute).Unix()}
 		mut(c)
 		return c
@@ -66,6 +66,8 @@ func TestAccessTokenRefusals(t *testing.T) {
 		"no sub":           sign(jwt.SigningMethodHS256, claims(func(c jwt.MapClaims) { delete(c, "sub") })),
 		"no jti":           sign(jwt.SigningMethodHS256, claims(func(c jwt.MapClaims) { delete(c, "jti") })),
 		"no iat":           sign(jwt.SigningMethodHS256, claims(func(c jwt.MapClaims) { delete(c, "iat") })),
+		"no session":       sign(jwt.SigningMethodHS256, claims(func(c jwt.MapClaims) { delete(c, "sid") })),
+		"session a number": sign(jwt.SigningMethodHS256, claims(func(c jwt.MapClaims) { c["sid"] = 7 })),
 		"wrong issuer":     sign(jwt.SigningMethodHS256, claims(func(c jwt.MapClaims) { c["iss"] = "x" })),
 		"wrong audience":   sign(jwt.SigningMethodHS256, claims(func(c jwt.MapClaims) { c["aud"] = "x" })),
 		"non-numeric sub":  sign(jwt.SigningMethodHS256, claims(func(c jwt.MapClaims) { c["sub"] = "admin" })),

@@ -112,6 +112,72 @@ func (l *KeyedLimiter) Refund(key string) {
 	}
 }
 
+// Charge records one event of key without ever refusing it, and returns
+// how far the key's bucket now runs behind: 0 while it is within its burst,
+// else the time its excess needs to drain (one interval per event over the
+// burst). It measures pressure on a key that must not be refused, such as
+// an account that is guessed at from many sources. The excess is capped at
+// 100 bursts, so an attack long over is forgotten in bounded time.
+func (l *KeyedLimiter) Charge(key string) (excess time.Duration) {
+	if l.interval == 0 {
+		return 0
+	}
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	el, found := l.buckets[key]
+	if found {
+		l.lru.MoveToFront(el)
+	} else {
+		el = l.insert(key, now)
+	}
+	b := el.Value.(*bucket)
+	tat := b.tat
+	if tat.Before(now) {
+		tat = now
+	}
+	limit := l.window
+	if l.window < time.Duration(math.MaxInt64/200) {
+		limit = l.window * 101
+	}
+	if ahead := tat.Sub(now); ahead < limit {
+		tat = tat.Add(l.interval)
+	}
+	b.tat = tat
+	return max(tat.Sub(now)-l.window, 0)
+}
+
+// Excess is what Charge would report without charging: how far key's
+// bucket runs behind its burst (0 for an unknown key).
+func (l *KeyedLimiter) Excess(key string) time.Duration {
+	if l.interval == 0 {
+		return 0
+	}
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	el, found := l.buckets[key]
+	if !found {
+		return 0
+	}
+	return max(el.Value.(*bucket).tat.Sub(now)-l.window, 0)
+}
+
+// Clean tells whether key has no events on record: its bucket is full.
+func (l *KeyedLimiter) Clean(key string) bool {
+	if l.interval == 0 {
+		return true
+	}
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	el, found := l.buckets[key]
+	return !found || !el.Value.(*bucket).tat.After(now)
+}
+
+// Interval is the time the limiter takes to earn one token (0: no limit).
+func (l *KeyedLimiter) Interval() time.Duration { return l.interval }
+
 // take computes the bucket's tat after one more event at now, and how long
 // the caller must wait first (0 when a token is available). It changes
 // nothing.

@@ -53,6 +53,7 @@ var (
 	MetricsAddr = Option{Name: "metrics-listen", Usage: "separate address (host:port) serving /metrics without a token, e.g. 127.0.0.1:9100"}
 	Retention   = Option{Name: "retention", Default: "2160h", Usage: "how long events and finished deliveries are kept (90 days)"}
 	StaleAfter  = Option{Name: "stale-after", Default: "24h", Usage: "a host not seen for this long is flagged stale (API, status) and reported to host.stale webhooks"}
+	SourceV6    = Option{Name: "ipv6-source-prefix", Default: "64", Usage: "IPv6 clients within one prefix of this length count as one source for failed-login limits and hashing fairness (32 to 128)"}
 	PublicURL   = Option{Name: "public-url", Usage: "URL routers use to reach the broker, written into the router setup (GET /api/v1/hosts/{id}/setup; default: the scheme and host each API request came in on)"}
 	HostRecords = Option{Name: "max-records-per-host", Default: "500", Usage: "most records one host may have (more are refused with 409)"}
 	SvcRecords  = Option{Name: "max-records-per-service", Default: "10000", Usage: "most records one service may have (more are refused with 409)"}
@@ -235,12 +236,15 @@ type Serve struct {
 	// router update and one provider can bring.
 	MaxRecordsPerHost    int
 	MaxRecordsPerService int
+	// IPv6SourcePrefix is how many bits of an IPv6 client address name
+	// its source (auth.SourceGroups).
+	IPv6SourcePrefix int
 }
 
 // ServeOptions are the options `serve` takes.
 var ServeOptions = []Option{DatabaseURL, Listen, SecretKey, Proxies, LogLevel, LogFormat, AdminPass, NoMigrate,
 	Workers, PerService, RetryBase, RetryMax, BlockFor, Lease, MetricsTok, MetricsAddr, Retention, StaleAfter, PublicURL,
-	AllowTargets, HostRecords, SvcRecords}
+	AllowTargets, HostRecords, SvcRecords, SourceV6}
 
 // LoadServe validates every serve option.
 func (s *Set) LoadServe() (*Serve, error) {
@@ -284,6 +288,9 @@ func (s *Set) LoadServe() (*Serve, error) {
 		return nil, err
 	}
 	if c.MaxRecordsPerService, err = s.Int(SvcRecords, 1, 10_000_000); err != nil {
+		return nil, err
+	}
+	if c.IPv6SourcePrefix, err = s.Int(SourceV6, 32, 128); err != nil {
 		return nil, err
 	}
 	for _, d := range []struct {

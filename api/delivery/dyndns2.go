@@ -139,6 +139,11 @@ func (c *Dyndns2Client) Send(ctx context.Context, s Dyndns2Settings, j Job) Outc
 // myip is omitted, but inventing an IPv4 here would be worse; a dispatcher
 // that serves such a service must put both families in one job.
 func dyndns2URL(s Dyndns2Settings, j Job) (string, error) {
+	// Stored before the rules were strict, a URL may hold what must not
+	// be sent as it is (spaces, line breaks).
+	if msg := checkURLText(s.URL); msg != "" {
+		return "", errors.New("invalid service url: it " + msg)
+	}
 	u, err := url.Parse(s.URL)
 	if err != nil {
 		return "", errors.New("invalid service url: " + errText(err))

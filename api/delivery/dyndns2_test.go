@@ -508,6 +508,8 @@ func TestDyndns2InvalidInput(t *testing.T) {
 		{"IPv6 in IPv4", ok, Job{FQDN: testFQDN, IPv4: testV6}, "invalid IPv4 address 2001:db8::7"},
 		{"IPv4 in IPv6", ok, Job{FQDN: testFQDN, IPv6: testV4}, "invalid IPv6 address 198.51.100.7"},
 		{"unsupported scheme", "ftp://example.org/nic/update", Job{FQDN: testFQDN, IPv4: testV4}, "invalid service url: want http(s)://host/path"},
+		{"space stored before the rules were strict", "https://example.org/nic/update?x=a b", Job{FQDN: testFQDN, IPv4: testV4},
+			"invalid service url: it must not contain spaces, line breaks or control characters (percent-encode them)"},
 		{"no host", "https:///nic/update", Job{FQDN: testFQDN, IPv4: testV4}, "invalid service url: want http(s)://host/path"},
 		{"unparsable", "http://example.org/%zz", Job{FQDN: testFQDN, IPv4: testV4}, `invalid service url: invalid URL escape "%zz"`},
 		{"empty", "", Job{FQDN: testFQDN, IPv4: testV4}, "invalid service url: want http(s)://host/path"},

@@ -355,6 +355,9 @@ func isControl(r rune) bool { return r < ' ' && r != '\t' || r == 0x7f }
 
 // checkExpandedURL returns why an expanded URL template is unusable, or "".
 func checkExpandedURL(s string) string {
+	if msg := checkURLText(s); msg != "" {
+		return msg
+	}
 	u, err := url.Parse(s)
 	switch {
 	case err != nil:
@@ -365,6 +368,22 @@ func checkExpandedURL(s string) string {
 		return "must name a host"
 	}
 	return ""
+}
+
+// hostTemplated tells whether a URL template has a placeholder in its host
+// or port (a user name and password before "@" may be templated).
+func hostTemplated(tmpl string) bool {
+	_, rest, ok := strings.Cut(tmpl, "://")
+	if !ok {
+		return false
+	}
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		rest = rest[:i]
+	}
+	if i := strings.LastIndex(rest, "@"); i >= 0 {
+		rest = rest[i+1:]
+	}
+	return strings.Contains(rest, "{")
 }
 
 // validationValues fill templates during validation; they hold the
@@ -417,7 +436,15 @@ func validateHTTPTemplate(raw json.RawMessage) []FieldError {
 			add(field, "is too long")
 			return
 		}
+		if msg := checkURLText(tmpl); msg != "" {
+			add(field, msg)
+			return
+		}
 		if !checkPlaceholders(field, tmpl) {
+			return
+		}
+		if hostTemplated(tmpl) {
+			add(field, "must spell out its host and port: a placeholder there would decide where the record's password goes")
 			return
 		}
 		expanded := expand(tmpl, validationValues, escapeURLValue)

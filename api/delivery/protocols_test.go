@@ -228,8 +228,9 @@ func TestMigrationAllowsEveryProtocol(t *testing.T) {
 	if _, err := st.CreateService(ctx, store.NewService{Name: "svc nsupdate", Protocol: "nsupdate"}); err == nil {
 		t.Fatal("an unknown protocol was stored")
 	}
-	if v, _, _ := m.Version(); v > 3 {
-		if err := m.Down(int(v - 3)); err != nil { // later migrations first
+	// Later migrations first, one at a time: numbers may have gaps.
+	for v, _, _ := m.Version(); v > 3; v, _, _ = m.Version() {
+		if err := m.Down(1); err != nil {
 			t.Fatal(err)
 		}
 	}

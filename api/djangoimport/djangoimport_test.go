@@ -500,7 +500,7 @@ func TestImportedHostsAuthenticateWithTheirOriginalSecrets(t *testing.T) {
 	mustImport(t, st, readFixture(t))
 	limits := auth.DefaultHostLimits()
 	limits.Params = auth.TestParams
-	hosts := auth.NewHosts(st, []byte("cache-key"), limits, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	hosts := auth.NewHosts(st, []byte("cache-key"), limits, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	src := netip.MustParseAddr("192.0.2.1")
 	if _, err := hosts.Authenticate(ctx, "home.example.org", "wrong secret", src); !errors.Is(err, auth.ErrBadCredentials) {
 		t.Fatalf("wrong secret: err = %v", err)

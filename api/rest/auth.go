@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -25,105 +26,157 @@ const (
 	refreshGrace = 10 * time.Second
 )
 
-// LoginLimits tune the rate limits of failed logins.
+// LoginLimits tune the protection of logins (and of every other check of
+// a user's password: password changes, confirmations).
 type LoginLimits struct {
-	PerAddress   rate.Limit // failures refilled per second, per client address
+	PerAddress   rate.Limit // failures refilled per second, per source group
 	AddressBurst int
-	PerUser      rate.Limit // failures refilled per second, per user name
+	PerPair      rate.Limit // failures refilled per second, per (user name, source group)
+	PairBurst    int
+	PerUser      rate.Limit // failures per second a user name takes before its logins slow down
 	UserBurst    int
+	MaxDelay     time.Duration // longest slow-down of a user name under attack
+	// Sources group client addresses (IPv6 by prefix).
+	Sources auth.SourceGroups
 }
 
-// DefaultLoginLimits allow a few typos and then one guess every few seconds.
+// DefaultLoginLimits allow a few typos and then one guess every few
+// seconds per source; a user name guessed at from many sources slows down
+// but is never refused to a source that has not been failing.
 func DefaultLoginLimits() LoginLimits {
-	return LoginLimits{PerAddress: rate.Every(6 * time.Second), AddressBurst: 10, PerUser: rate.Every(30 * time.Second), UserBurst: 10}
+	return LoginLimits{PerAddress: rate.Every(6 * time.Second), AddressBurst: 10, PerPair: rate.Every(30 * time.Second), PairBurst: 5,
+		PerUser: rate.Every(30 * time.Second), UserBurst: 10, MaxDelay: time.Second}
 }
+
+// ReauthWindow is how long after giving their password a session may mint
+// API tokens without giving it again.
+const ReauthWindow = 10 * time.Minute
 
 type logins struct {
-	params  auth.Params
-	perAddr *auth.AttemptLimiter
-	perUser *auth.AttemptLimiter
-	gate    *auth.Gate
-	audit   *auth.KeyedLimiter // bounds the history lines failed logins write
+	params   auth.Params
+	guard    *auth.Guard
+	failures *auth.FailureLog
 }
 
-func newLogins(l LoginLimits, p auth.Params) *logins {
-	if l == (LoginLimits{}) {
+func newLogins(l LoginLimits, p auth.Params, failures *auth.FailureLog) *logins {
+	if l.PerAddress == 0 && l.AddressBurst == 0 {
+		sources := l.Sources
 		l = DefaultLoginLimits()
+		l.Sources = sources
 	}
-	return &logins{params: p,
-		perAddr: auth.NewAttemptLimiter(auth.NewKeyedLimiter(l.PerAddress, l.AddressBurst, 100_000)),
-		perUser: auth.NewAttemptLimiter(auth.NewKeyedLimiter(l.PerUser, l.UserBurst, 100_000)),
-		gate:    auth.NewGate(2),
-		audit:   auth.NewKeyedLimiter(5, 20, 1),
+	return &logins{params: p, failures: failures,
+		guard: auth.NewGuard(auth.GuardLimits{Params: p, Verifications: 2,
+			PerSource: l.PerAddress, SourceBurst: l.AddressBurst, PerPair: l.PerPair, PairBurst: l.PairBurst,
+			PerAccount: l.PerUser, AccountBurst: l.UserBurst, MaxDelay: l.MaxDelay}, l.Sources),
 	}
 }
 
 var errBadLogin = &auth.UnauthenticatedError{Reason: "wrong user name or password"}
 
-// Login checks a password and starts a session: an access token in the
-// body, a refresh token in the cookie.
-func (s *Server) Login(ctx context.Context, req LoginRequestObject) (LoginResponseObject, error) {
-	info := infoFrom(ctx)
-	addr, name := info.clientIP.String(), strings.ToLower(req.Body.Username)
-	// Failure tokens are reserved before the slow hash and given back on
-	// success, so concurrent guesses cannot overshoot the limits.
-	release, err := auth.ReserveAttempt(ctx, auth.AttemptKey{Limiter: s.logins.perAddr, Key: addr},
-		auth.AttemptKey{Limiter: s.logins.perUser, Key: name})
-	if rl := (*auth.RateLimitedError)(nil); errors.As(err, &rl) {
-		return nil, &rateLimited{retryAfter: rl.RetryAfter}
-	} else if err != nil {
-		return nil, err
-	}
-	u, err := s.store.UserByName(ctx, req.Body.Username)
-	found := err == nil
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		release(false)
-		return nil, err
-	}
-	var ok, rehash bool
+// checkPassword verifies a user's password through the login guard: name
+// is the user name as sent, u the account (nil when no account has that
+// name, and the check is emulated at the same cost). Failures are limited
+// per source group and recorded in the history; the error is *rateLimited
+// when the source group has failed too often (nothing was checked).
+func (s *Server) checkPassword(ctx context.Context, name string, u *store.User, password string) (bool, error) {
+	source := infoFrom(ctx).clientIP
+	var rehash bool
 	var verr error
-	if gerr := s.logins.gate.Do(ctx, func() {
-		if found {
-			ok, rehash, verr = auth.VerifyPassword(s.params, u.PasswordHash, req.Body.Password)
-		} else {
-			auth.DummyVerify(s.params, req.Body.Password) // unknown users cost what wrong passwords cost
+	var verify func() bool
+	if u != nil {
+		verify = func() bool {
+			var ok bool
+			ok, rehash, verr = auth.VerifyPassword(s.params, u.PasswordHash, password)
+			return ok
 		}
-	}); gerr != nil {
-		release(false)
-		return nil, gerr
 	}
-	release(!ok)
+	ok, err := s.logins.guard.Check(ctx, strings.ToLower(name), source, verify)
+	f := auth.Failure{Kind: auth.KindLoginFailed, Reason: auth.FailureBadCredentials, Source: s.logins.guard.Group(source)}
+	if u != nil {
+		f.Account = u.Username
+	} else {
+		f.Name = name
+	}
+	if rl := (*auth.RateLimitedError)(nil); errors.As(err, &rl) {
+		f.Reason = auth.FailureRateLimited
+		s.logins.failures.Add(f)
+		return false, &rateLimited{retryAfter: rl.RetryAfter}
+	} else if err != nil {
+		return false, err
+	}
 	if verr != nil {
 		s.log.Error("a user's password hash is unreadable", "user_id", u.ID, "err", verr)
 	}
 	if !ok {
-		if allowed, _ := s.logins.audit.Allow(""); allowed {
-			e := store.Event{Kind: "auth.login_failed", Actor: "address " + addr,
-				Message: fmt.Sprintf("failed login as %q from %s", truncate(req.Body.Username, 64), addr)}
-			if err := s.store.AddEvent(ctx, e); err != nil {
-				s.log.Warn("recording a failed login failed", "err", err)
-			}
-		}
-		return nil, errBadLogin
+		s.logins.failures.Add(f)
+		return false, nil
 	}
 	if rehash {
-		if h, err := auth.HashPassword(s.params, req.Body.Password); err == nil {
+		if h, err := auth.HashPassword(s.params, password); err == nil {
 			if err := s.store.RehashUserPassword(ctx, u.ID, u.PasswordHash, h); err != nil {
 				s.log.Warn("upgrading a password hash failed", "user_id", u.ID, "err", err)
 			}
 		}
 	}
-	refresh := auth.NewRefreshToken()
+	return true, nil
+}
+
+// confirmPassword checks the caller's own password, given again to
+// confirm a sensitive change; it counts as a login attempt, and a wrong
+// one is a 403. A session that gave it is recent again (ReauthWindow).
+func (s *Server) confirmPassword(ctx context.Context, password string) error {
+	p := principal(ctx)
+	u, err := s.store.User(ctx, p.UserID)
+	if err != nil {
+		return err
+	}
+	ok, err := s.checkPassword(ctx, u.Username, &u, password)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return &auth.ForbiddenError{Reason: "the password is wrong"}
+	}
+	if p.SessionID != "" {
+		return s.store.ReauthenticateSession(ctx, p.SessionID)
+	}
+	return nil
+}
+
+// Login checks a password and starts a session: an access token in the
+// body, a refresh token in the cookie.
+func (s *Server) Login(ctx context.Context, req LoginRequestObject) (LoginResponseObject, error) {
+	addr := infoFrom(ctx).clientIP.String()
+	u, err := s.store.UserByName(ctx, req.Body.Username)
+	found := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	account := &u
+	if !found {
+		account = nil
+	}
+	ok, err := s.checkPassword(ctx, req.Body.Username, account, req.Body.Password)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, errBadLogin
+	}
+	refresh, session := auth.NewRefreshToken(), auth.NewFamily()
 	var access string
 	var claims auth.AccessClaims
 	err = s.store.InTx(ctx, func(q *store.Queries) error {
 		if err := q.TouchUserLogin(ctx, u.ID); err != nil {
 			return err
 		}
-		if err := q.CreateRefreshToken(ctx, u.ID, auth.TokenHash(refresh), auth.NewFamily(), time.Now().Add(refreshTTL)); err != nil {
+		if err := q.CreateSession(ctx, session, u.ID); err != nil {
 			return err
 		}
-		if access, claims, err = s.access.Issue(u.ID); err != nil {
+		if err := q.CreateRefreshToken(ctx, u.ID, auth.TokenHash(refresh), session, time.Now().Add(refreshTTL)); err != nil {
+			return err
+		}
+		if access, claims, err = s.access.Issue(u.ID, session); err != nil {
 			return err
 		}
 		return event(ctx, q, store.Event{Kind: "auth.login", Actor: "user " + u.Username,
@@ -158,14 +211,17 @@ func (s *Server) RefreshSession(ctx context.Context, req RefreshSessionRequestOb
 		if err != nil {
 			return err
 		}
-		u, err := q.User(ctx, userID)
+		sess, u, err := q.SessionUser(ctx, family)
+		if errors.Is(err, store.ErrNotFound) || err == nil && (sess.EndedAt != nil || sess.UserID != userID) {
+			return errNoSession
+		}
 		if err != nil {
 			return err
 		}
 		if err := q.CreateRefreshToken(ctx, u.ID, auth.TokenHash(next), family, time.Now().Add(refreshTTL)); err != nil {
 			return err
 		}
-		access, claims, err = s.access.Issue(u.ID)
+		access, claims, err = s.access.Issue(u.ID, family)
 		return err
 	})
 	if errors.Is(err, errNoSession) {
@@ -202,25 +258,74 @@ func (s *Server) RefreshSession(ctx context.Context, req RefreshSessionRequestOb
 
 var errNoSession = errors.New("no live refresh token")
 
-// Logout revokes the cookie's session and clears the cookie.
+// Logout ends the session of the access token (its access tokens stop
+// working at once) and the one of the refresh cookie, and clears the
+// cookie.
 func (s *Server) Logout(ctx context.Context, req LogoutRequestObject) (LogoutResponseObject, error) {
+	var sessions []string
+	if id := principal(ctx).SessionID; id != "" {
+		sessions = append(sessions, id)
+	}
 	if c := req.Params.DdnsbrokerRefresh; c != nil && *c != "" {
 		family, _, err := s.store.RefreshTokenFamily(ctx, auth.TokenHash(*c))
 		switch {
-		case err == nil:
-			if err := s.store.InTx(ctx, func(q *store.Queries) error {
-				if _, err := q.RevokeRefreshFamily(ctx, family); err != nil {
+		case err == nil && !slices.Contains(sessions, family):
+			sessions = append(sessions, family)
+		case err != nil && !errors.Is(err, store.ErrNotFound):
+			return nil, err
+		}
+	}
+	if len(sessions) > 0 {
+		if err := s.store.InTx(ctx, func(q *store.Queries) error {
+			for _, id := range sessions {
+				if _, err := q.RevokeRefreshFamily(ctx, id); err != nil {
 					return err
 				}
-				return event(ctx, q, store.Event{Kind: "auth.logout", Message: principal(ctx).Username + " logged out"}, nil)
-			}); err != nil {
-				return nil, err
 			}
-		case !errors.Is(err, store.ErrNotFound):
+			return event(ctx, q, store.Event{Kind: "auth.logout", Message: principal(ctx).Username + " logged out"}, nil)
+		}); err != nil {
 			return nil, err
 		}
 	}
 	return Logout204Response{Headers: Logout204ResponseHeaders{SetCookie: s.refreshCookie(ctx, "", -1)}}, nil
+}
+
+// ChangeMyPassword sets the caller's password, given the current one. A
+// wrong current password counts as a failed login. Every other session of
+// the user ends (one of them may be whoever learnt the old password); this
+// one and the user's API tokens stay.
+func (s *Server) ChangeMyPassword(ctx context.Context, req ChangeMyPasswordRequestObject) (ChangeMyPasswordResponseObject, error) {
+	p := principal(ctx)
+	u, err := s.store.User(ctx, p.UserID)
+	if err != nil {
+		return nil, err
+	}
+	ok, err := s.checkPassword(ctx, u.Username, &u, req.Body.CurrentPassword)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, &auth.ForbiddenError{Reason: "the current password is wrong"}
+	}
+	hash, err := auth.HashPassword(s.params, req.Body.NewPassword)
+	if err != nil {
+		return nil, err
+	}
+	err = s.store.InTx(ctx, func(q *store.Queries) error {
+		if err := q.SetUserPassword(ctx, u.ID, hash, p.SessionID); err != nil {
+			return err
+		}
+		if err := q.ReauthenticateSession(ctx, p.SessionID); err != nil {
+			return err
+		}
+		return event(ctx, q, store.Event{Kind: "user.password_changed",
+			Message: fmt.Sprintf("%s changed their password; their other sessions were ended", u.Username)},
+			map[string]any{"user_id": u.ID})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ChangeMyPassword204Response{}, nil
 }
 
 // GetMe describes the caller.

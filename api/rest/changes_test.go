@@ -57,7 +57,7 @@ func TestChangesQueueDeliveries(t *testing.T) {
 	step("password", 1, rest.Config, 4, "203.0.113.9")
 	patch(recPath, map[string]any{"fqdn": "www.example.net"})
 	step("fqdn", 1, rest.Config, 4, "203.0.113.9")
-	patch(recPath, map[string]any{"service_id": svc2.Id})
+	patch(recPath, map[string]any{"service_id": svc2.Id, "password": "k"})
 	step("service", 1, rest.Config, 4, "203.0.113.9")
 	patch(fmt.Sprintf("/services/%d", svc2.Id), map[string]any{"url": "https://z.example/u"})
 	step("service URL", 1, rest.Config, 4, "203.0.113.9")

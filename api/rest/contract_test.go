@@ -246,9 +246,17 @@ func TestContract(t *testing.T) {
 		if fields := fieldsOf(p); !slices.Equal(fields, []string{"credential"}) || strings.Contains(string(mustJSON(p)), "not base64!") {
 			t.Errorf("credential 422 %+v", p)
 		}
+		// A new server needs the TSIG secret again: it was entered for the old one.
+		p = h.do(request{method: "PATCH", path: fmt.Sprintf("/services/%d", ns.Id), token: write,
+			body: map[string]any{"settings": map[string]any{"server": "[2001:db8::53]:53", "key_name": "ddns-key", "tcp": true}}}).
+			expect(t, 422).problem(t)
+		if fields := fieldsOf(p); !slices.Equal(fields, []string{"settings.server", "credential"}) {
+			t.Errorf("destination change without the credential: fields %v", fields)
+		}
 		var cleared rest.Service
 		h.do(request{method: "PATCH", path: fmt.Sprintf("/services/%d", ns.Id), token: write,
-			body: map[string]any{"settings": map[string]any{"server": "[2001:db8::53]:53", "key_name": "ddns-key", "tcp": true}}}).
+			body: map[string]any{"settings": map[string]any{"server": "[2001:db8::53]:53", "key_name": "ddns-key", "tcp": true},
+				"credential": "c2VjcmV0LXRzaWcta2V5LWZvci10ZXN0cw=="}}).
 			expect(t, 200).decode(t, &cleared)
 		if cleared.Settings["zone"] != nil || cleared.Settings["tcp"] != true || !cleared.CredentialSet {
 			t.Errorf("settings replaced %+v", cleared)
@@ -447,7 +455,7 @@ func TestContract(t *testing.T) {
 			t.Errorf("conflict %q", *p.Detail)
 		}
 		h.do(request{method: "PATCH", path: fmt.Sprintf("/records/%d", rec2.Id), token: session,
-			body: map[string]any{"service_id": svc.Id, "fqdn": "home.example.net"}}).expect(t, 409)
+			body: map[string]any{"service_id": svc.Id, "fqdn": "home.example.net", "password": "nas-key"}}).expect(t, 409)
 		p = h.do(request{method: "POST", path: "/records", token: session, body: map[string]any{"host_id": 999,
 			"service_id": 998}}).expect(t, 422).problem(t)
 		if fields := fieldsOf(p); !slices.Equal(fields, []string{"host_id", "service_id"}) {
@@ -637,9 +645,14 @@ func TestContract(t *testing.T) {
 
 	// Last, since it exhausts the login limits of this client address.
 	t.Run("login rate limit", func(t *testing.T) {
+		late, _ := h.login(adminName, adminPassword)
+		limited := create[rest.Service](h, late, "/services", map[string]any{"name": "limited", "protocol": "dyndns2",
+			"url": "https://dyn.example/nic/update"})
+		h.do(request{method: "POST", path: "/me/password", token: late,
+			body: map[string]any{"current_password": adminPassword, "new_password": adminPassword}}).expect(t, 204)
 		var r response
-		for range 20 {
-			r = h.do(request{method: "POST", path: "/auth/login", body: map[string]any{"username": "nobody", "password": "guess"}})
+		for i := range 20 {
+			r = h.do(request{method: "POST", path: "/auth/login", body: map[string]any{"username": fmt.Sprint("nobody", i), "password": "guess"}})
 			if r.status == http.StatusTooManyRequests {
 				break
 			}
@@ -648,6 +661,13 @@ func TestContract(t *testing.T) {
 		if ra, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || ra < 1 {
 			t.Errorf("Retry-After %q", r.header.Get("Retry-After"))
 		}
+		// Every check of a password from this source is refused now.
+		h.do(request{method: "POST", path: "/me/password", token: late,
+			body: map[string]any{"current_password": adminPassword, "new_password": "0123456789a"}}).expect(t, 429)
+		h.do(request{method: "POST", path: "/tokens", token: late,
+			body: map[string]any{"name": "x", "scope": "read", "current_password": adminPassword}}).expect(t, 429)
+		h.do(request{method: "PATCH", path: fmt.Sprintf("/services/%d", limited.Id), token: late,
+			body: map[string]any{"url": "https://elsewhere.example/nic/update", "current_password": adminPassword}}).expect(t, 429)
 	})
 
 	t.Run("every operation and declared status was answered", func(t *testing.T) {

@@ -72,6 +72,8 @@ type harness struct {
 	client *http.Client
 	spec   *openapi3.T
 	router routers.Router
+	// failures aggregates failed logins and updates; tests flush it.
+	failures *auth.FailureLog
 
 	mu        sync.Mutex
 	seen      map[string]map[int]bool // operation id → statuses answered
@@ -80,21 +82,37 @@ type harness struct {
 
 func newHarness(t *testing.T, tweak ...func(*rest.Deps)) *harness {
 	t.Helper()
+	return newHarnessHosts(t, nil, tweak...)
+}
+
+// newHarnessHosts is newHarness with the routers' authentication limits
+// changed by hostTweak (nil: the defaults).
+func newHarnessHosts(t *testing.T, hostTweak func(*auth.HostLimits), tweak ...func(*rest.Deps)) *harness {
+	t.Helper()
 	h := &harness{t: t, st: storetest.New(t), box: secretbox.New(secretKey), logs: &logBuffer{},
 		client: &http.Client{Timeout: 30 * time.Second}, seen: map[string]map[int]bool{}}
 	h.log = slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	h.broker = broker.New(h.st, h.log)
+	h.failures = auth.NewFailureLog(h.st, h.log)
 	deps := rest.Deps{Store: h.st, Broker: h.broker, Box: h.box, SecretKey: secretKey, Log: h.log,
-		PasswordParams: auth.TestParams}
+		PasswordParams: auth.TestParams, Failures: h.failures}
 	for _, f := range tweak {
 		f(&deps)
 	}
+	// Behind the trusted proxies a test names, X-Forwarded-For is the source.
+	clientIP := httpserver.ClientIP(deps.TrustedProxies)
+	if deps.ClientIP == nil {
+		deps.ClientIP = clientIP
+	}
 	api := rest.New(deps)
 	limits := auth.DefaultHostLimits()
-	limits.Params = auth.TestParams
-	hosts := auth.NewHosts(h.st, secretbox.DeriveKey(secretKey, "host credential cache"), limits, h.log)
-	dyn := dyndns2.NewHandler(httpserver.DynDNSBackend{Hosts: hosts, Broker: h.broker}, nil, nil, h.log)
-	srv := httpserver.New(httpserver.Deps{Store: h.st, Log: h.log, ClientIP: httpserver.ClientIP(nil), Version: "test",
+	limits.Params = deps.PasswordParams
+	if hostTweak != nil {
+		hostTweak(&limits)
+	}
+	hosts := auth.NewHosts(h.st, secretbox.DeriveKey(secretKey, "host credential cache"), limits, h.failures, h.log)
+	dyn := dyndns2.NewHandler(httpserver.DynDNSBackend{Hosts: hosts, Broker: h.broker}, clientIP, nil, h.log)
+	srv := httpserver.New(httpserver.Deps{Store: h.st, Log: h.log, ClientIP: clientIP, Version: "test",
 		Mount: []func(*echo.Echo){dyn.Register, api.Register}})
 	ts := httptest.NewServer(srv.Echo)
 	t.Cleanup(ts.Close)

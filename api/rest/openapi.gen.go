@@ -300,6 +300,7 @@ const (
 	HostIpv6Disabled WarningCode = "host_ipv6_disabled"
 	IdentifierMasked WarningCode = "identifier_masked"
 	Ipv6MixedBase    WarningCode = "ipv6_mixed_base"
+	NeedsCredentials WarningCode = "needs_credentials"
 	NoIpv4Base       WarningCode = "no_ipv4_base"
 	NoIpv6Base       WarningCode = "no_ipv6_base"
 )
@@ -316,6 +317,8 @@ func (e WarningCode) Valid() bool {
 	case IdentifierMasked:
 		return true
 	case Ipv6MixedBase:
+		return true
+	case NeedsCredentials:
 		return true
 	case NoIpv4Base:
 		return true
@@ -399,6 +402,9 @@ type ApiToken struct {
 
 // ApiTokenCreate defines model for ApiTokenCreate.
 type ApiTokenCreate struct {
+	// CurrentPassword Your password; required when the session gave it more than 10 minutes ago.
+	CurrentPassword *string `json:"current_password,omitempty"`
+
 	// ExpiresAt When the token stops working; never when absent.
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
 	Name      string     `json:"name"`
@@ -675,6 +681,12 @@ type Me struct {
 // MeAuthMethod An access token from login, or an API token.
 type MeAuthMethod string
 
+// PasswordChange defines model for PasswordChange.
+type PasswordChange struct {
+	CurrentPassword string `json:"current_password"`
+	NewPassword     string `json:"new_password"`
+}
+
 // Preset A provider's ready-made service. `record_username`, `record_password`
 // and `credential` are present when the provider uses that value: what
 // goes in each record's username and password, and in the service's
@@ -787,6 +799,9 @@ type Record struct {
 	Ipv6HostIdentifier string  `json:"ipv6_host_identifier"`
 	Ipv6Netmask        int     `json:"ipv6_netmask"`
 
+	// NeedsCredentials The password was removed because the service's destination changed; give it again (or "" to go on without one).
+	NeedsCredentials bool `json:"needs_credentials"`
+
 	// PasswordSet Whether an upstream password is stored; the password itself is never returned.
 	PasswordSet bool         `json:"password_set"`
 	ServiceId   int64        `json:"service_id"`
@@ -832,7 +847,7 @@ type RecordPatch struct {
 	Ipv6HostIdentifier *string `json:"ipv6_host_identifier,omitempty" validate:"omitempty,ident_ipv6"`
 	Ipv6Netmask        *int    `json:"ipv6_netmask,omitempty"`
 
-	// Password A new upstream password; "" removes it.
+	// Password A new upstream password; "" removes it. Moving a record that has a password to another service (service_id) needs it again.
 	Password  *string `json:"password,omitempty"`
 	ServiceId *int64  `json:"service_id,omitempty"`
 	Username  *string `json:"username,omitempty"`
@@ -996,7 +1011,10 @@ type ServicePatch struct {
 
 	// Credential A new credential; "" removes it.
 	Credential *string `json:"credential,omitempty"`
-	Name       *string `json:"name,omitempty"`
+
+	// CurrentPassword Your own password: confirms that the records' passwords may go to a changed destination (otherwise they are removed).
+	CurrentPassword *string `json:"current_password,omitempty"`
+	Name            *string `json:"name,omitempty"`
 
 	// Settings The protocol's settings, one JSON object whose keys depend on
 	// `protocol`: Dyndns2Settings, Rfc2136Settings, HttpSettings or
@@ -1414,6 +1432,9 @@ type SetHostAddressesJSONRequestBody = HostAddresses
 // RotateHostSecretJSONRequestBody defines body for RotateHostSecret for application/json ContentType.
 type RotateHostSecretJSONRequestBody = HostSecretRequest
 
+// ChangeMyPasswordJSONRequestBody defines body for ChangeMyPassword for application/json ContentType.
+type ChangeMyPasswordJSONRequestBody = PasswordChange
+
 // CreateRecordJSONRequestBody defines body for CreateRecord for application/json ContentType.
 type CreateRecordJSONRequestBody = RecordCreate
 
@@ -1449,7 +1470,7 @@ type ServerInterface interface {
 	// Login Log in with a user name and password
 	// (POST /auth/login)
 	Login(ctx echo.Context) error
-	// Logout End the session of the refresh cookie
+	// Logout End the session
 	// (POST /auth/logout)
 	Logout(ctx echo.Context, params LogoutParams) error
 	// RefreshSession Trade the refresh cookie for a new access token
@@ -1488,6 +1509,9 @@ type ServerInterface interface {
 	// GetMe Who the caller is
 	// (GET /me)
 	GetMe(ctx echo.Context) error
+	// ChangeMyPassword Change your own password
+	// (POST /me/password)
+	ChangeMyPassword(ctx echo.Context) error
 	// ListPresets The built-in catalogue of provider presets
 	// (GET /presets)
 	ListPresets(ctx echo.Context) error
@@ -1892,6 +1916,15 @@ func (w *ServerInterfaceWrapper) GetMe(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetMe(ctx)
+	return err
+}
+
+// ChangeMyPassword converts echo context to params.
+func (w *ServerInterfaceWrapper) ChangeMyPassword(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ChangeMyPassword(ctx)
 	return err
 }
 
@@ -2468,6 +2501,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/auth/refresh", wrapper.RefreshSession, options.OperationMiddlewares["refreshSession"]...)
 	router.POST(options.BaseURL+"/auth/logout", wrapper.Logout, options.OperationMiddlewares["logout"]...)
 	router.GET(options.BaseURL+"/me", wrapper.GetMe, options.OperationMiddlewares["getMe"]...)
+	router.POST(options.BaseURL+"/me/password", wrapper.ChangeMyPassword, options.OperationMiddlewares["changeMyPassword"]...)
 	router.GET(options.BaseURL+"/services", wrapper.ListServices, options.OperationMiddlewares["listServices"]...)
 	router.POST(options.BaseURL+"/services", wrapper.CreateService, options.OperationMiddlewares["createService"]...)
 	router.DELETE(options.BaseURL+"/services/:id", wrapper.DeleteService, options.OperationMiddlewares["deleteService"]...)
@@ -3900,6 +3934,105 @@ func (response GetMedefaultApplicationProblemPlusJSONResponse) VisitGetMeRespons
 	return err
 }
 
+type ChangeMyPasswordRequestObject struct {
+	Body *ChangeMyPasswordJSONRequestBody
+}
+
+type ChangeMyPasswordResponseObject interface {
+	VisitChangeMyPasswordResponse(w http.ResponseWriter) error
+}
+
+type ChangeMyPassword204Response struct {
+}
+
+func (response ChangeMyPassword204Response) VisitChangeMyPasswordResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type ChangeMyPassword400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ChangeMyPassword400ApplicationProblemPlusJSONResponse) VisitChangeMyPasswordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChangeMyPassword401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ChangeMyPassword401ApplicationProblemPlusJSONResponse) VisitChangeMyPasswordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChangeMyPassword403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ChangeMyPassword403ApplicationProblemPlusJSONResponse) VisitChangeMyPasswordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChangeMyPassword429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ChangeMyPassword429ApplicationProblemPlusJSONResponse) VisitChangeMyPasswordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChangeMyPassworddefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ChangeMyPassworddefaultApplicationProblemPlusJSONResponse) VisitChangeMyPasswordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListPresetsRequestObject struct {
 }
 
@@ -5265,6 +5398,23 @@ func (response UpdateService422ApplicationProblemPlusJSONResponse) VisitUpdateSe
 	return err
 }
 
+type UpdateService429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateService429ApplicationProblemPlusJSONResponse) VisitUpdateServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type UpdateServicedefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -5547,6 +5697,23 @@ func (response CreateToken422ApplicationProblemPlusJSONResponse) VisitCreateToke
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateToken429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response CreateToken429ApplicationProblemPlusJSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6909,7 +7076,7 @@ type StrictServerInterface interface {
 	// Login Log in with a user name and password
 	// (POST /auth/login)
 	Login(ctx context.Context, request LoginRequestObject) (LoginResponseObject, error)
-	// Logout End the session of the refresh cookie
+	// Logout End the session
 	// (POST /auth/logout)
 	Logout(ctx context.Context, request LogoutRequestObject) (LogoutResponseObject, error)
 	// RefreshSession Trade the refresh cookie for a new access token
@@ -6948,6 +7115,9 @@ type StrictServerInterface interface {
 	// GetMe Who the caller is
 	// (GET /me)
 	GetMe(ctx context.Context, request GetMeRequestObject) (GetMeResponseObject, error)
+	// ChangeMyPassword Change your own password
+	// (POST /me/password)
+	ChangeMyPassword(ctx context.Context, request ChangeMyPasswordRequestObject) (ChangeMyPasswordResponseObject, error)
 	// ListPresets The built-in catalogue of provider presets
 	// (GET /presets)
 	ListPresets(ctx context.Context, request ListPresetsRequestObject) (ListPresetsResponseObject, error)
@@ -7512,6 +7682,52 @@ func (sh *strictHandler) GetMe(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(GetMeResponseObject); ok {
 		return validResponse.VisitGetMeResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ChangeMyPassword operation middleware
+func (sh *strictHandler) ChangeMyPassword(ctx echo.Context) error {
+	var request ChangeMyPasswordRequestObject
+
+	var body ChangeMyPasswordJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ChangeMyPassword(ctx.Request().Context(), request.(ChangeMyPasswordRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ChangeMyPassword")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ChangeMyPasswordResponseObject); ok {
+		return validResponse.VisitChangeMyPasswordResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -8511,202 +8727,216 @@ func (sh *strictHandler) TestWebhook(ctx echo.Context, id Id) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rchs5liD8Kvg4E2Hy2xRFy7K6ioqOWJUttz3jst2SvO6dolcEmSCJVhLIApCi2LWK2L/7ILsPNk+y",
-	"gXOATCSZyZtu5S6H/1jMTFwOzg3n+ltjKKepFEwY3ej+1kipolNmmIK/XmVKS2X/FzM9VDw1XIpGt3Ex",
-	"YaQv2I25HMIbfSJHxEwYSRW75jLTJKVj1m5EDW5f/zVjat6IGoJOWaPbwG8aUUMPJ2xK7fBTevOeibGZ",
-	"NLrPOweHUWPKRf5D1DDz1H6ojeJi3Li9jRrvYvsZjJ5SMykG53Ejaij2a8YVixtdozIWTjSSakqNfU+Y",
-	"o8MGTMSn2TSchgvDxkzBPO/5lJtlALwzbKpJytTKjSbwcTh9zEY0S0yj+7IT2U3j1C87nbULOWMjxfTk",
-	"lZRXnOV7H+Kf+YxxLPRAySumLhV+UAfmg5dHy3C9taDTqRSawfn/ROMz9mvGNIBgKIVhAv5L0zThQ2qh",
-	"sZ8qOUjY9L/8XVvQ/BZM96+KjRrdxr/sFzi2j0/1/if8Ciddxq6BjOdkSIWQhgwYUYzGhGpCyb+df/xA",
-	"5ODvbGhI0z61P0TE/o8K9wD/1EwY+CZYq11jRKZcay7GrWPSj5mhPOkTTeeazCbUECPtl3G7cRs1Xkkx",
-	"Svjw0Xc/nFAxZmToptdkxs0El8c10UYqFpMmJYZeMUHs2UfF7ok2PEkIFyTTrAX7eCPVgMcxE4++EcVi",
-	"JgyniSaxxFNKEjkjZsI1kSlTMLndiz3iPT2UKSNG2m1JQSiZKW5Y8SJs8+TTO/fKbMIUI5RoprUdhmsi",
-	"GItZjNv+IM0bmYn4MXf9QRKdDSfuLGAZ/u1HXMWJmBNpJkwRppRUpHnYeRmRw+cvImKZDXnZeWGBJ4Bp",
-	"x9TQAdXMgi8TitHhhA4ShzoXUv5MxdyxAf2oCCQlmVIxJyPKExYTagybpkYfE8WMmhM6MkzBDsb82tJB",
-	"Nh0wZUWRZkMpYm358oTR2EmzM/vV3on9yv5ZLySW2K9d22dBMzORiv+DPTZCXdOExyEtLWzsy5cveyeZ",
-	"mdinQ2rYRrsrmD5sLlVyyLS2B38qDDfzR0VXu8WMBQwfOVvTMgApxsSuOSLUc24iFcnElZAzQUacJbF9",
-	"NqAxydWXyL5C3bDGMs6BYvTKShCVJczrK7GcUi6sIAA60X1gpppYGsCRCRWxlw7zaEFgcGPZrBQMhA0T",
-	"Q9YGYe22bCFyMrRgvbDsCvQrZXmZ4ShfKTy8NP7pwtFEDXaTcsX0JRfLOsg5IjnJhOEJ7AaHc7zRfWpR",
-	"ZRGfowa8com//9ZgwuodvzR+YlQx1fhapXAV+PRLedmlwUorLsZBZmgnPkl5DSyGilHD4ktqSnpaTA3b",
-	"M3zKGlE9eFZ8I7IksUjt6WBpDB5X6oXLMEuoNpeZXr3EtdOholZx1KliI35TrWsDhJ9pMuJKG6sdKDq0",
-	"OnpktRXFhnIsuOXfpl0FJRCq66gTTuUc3ryNGplm6nJjyNi3/b6WFy9ngqmKhS0gFSjuft5gTAcyv40c",
-	"UKXTXzidKMSmVWj4Cl4DUoxjbhdNk08BWo5oolm0gKllrCtv+IsXqkiE2shUk5lUV1yMj4lg10yh4KUD",
-	"yzIsWDZDdQ/f0k2ps+aitMPZL5xKCfbrIQkYQ5Pk46jR/WX1pDknuI0WWUHOD2so4ZjoiWX9UiRzIoHr",
-	"rsMuHHJ5A1+DLbzneM8pL4bbq17pPxvuyk9FlaJzOMLiwmyHWcMqFskDZi8PUnUer1nCr+0tdFnYxLFi",
-	"WlcyH69aVWk/0U6seUSnPJkH0uUwOvpaxTxGXHA9uSNX3ZhVAfjcbrfaj2LUaTteWmap/cDyGilGfAxm",
-	"Bz0Xw0bU4NNUKsuGYsVHpkKg2neHUsWb81jFNBgOqogiS7VRjE6faUKFnlkd2HKZOTCiv8sBYSJmcbVs",
-	"MI7/+V2lTMT2WdRQmRD4vxhxilm+jLp4I2oMEjm8gv/pLGVK22uXBQYVQ5bYV6p2jTDbBpOqpEQBuxzP",
-	"ohy986Pymwuwe/n8c8CWsLy00DKKrqK5+2AgOf0+FQM5vXYa/6KqaqosgV8mksQ8Jtx0SQ+ENvlw8vNp",
-	"rxGRHjJd+Js0/+Xd64jkz1v4gpKZvcK9+evrD/hDzHVKzXDCVK9Ria/bkKy919aL9hLMiu1PpDZ1VFkD",
-	"8IBKNybnK45mCXZDp2kCp4z420bbT1y1oam9oI2r1cfV/GT9yjVT13zIdh2gikyBdmCjBVjLxBtMGjkM",
-	"K3bpDrAWR++D2hDZn4rU3gDvOjfUZHqlvF5m+e4hcHjP/q1WlCUxmcgEmP1aqbla6udc/3L7lVhtnNCh",
-	"vaEnLB6zzdYDOvwGwnmzgXSG19S7DBRQ3Eqxi/tF2dvkxt/UEi5YRKghU6kNOeh0Sne30Diq2FRes7hl",
-	"JbeFJMowIkeEgvkrU6ySH26qz6zdaa4IrCKX87kYnsOLiyifi9pcCi+jT0kQL5718qFVCWt/HpXUxFkS",
-	"nyqFFFumJTDlVJ+itx9pQkksjWExSamZEC6MhKMYyHjuzEm5eQnMRMfELmxORu7MwGcB48wmMmGkedjp",
-	"tNrbMfIFsOK6V+/7razigzuZU4RFkQo4nZCYg2nQMhdtnmmC+pEmVFlcHdmLd7DTgZQJo3AJGv0aV1zl",
-	"3ssZU0OqWQSuDZkZvDQryhMuxvYgKgG3sXzl6fVhWb4edF60O+3nz1+0/7TRjSK9Prx0svhuVxM7UADZ",
-	"ZRDBGxtoxptMdbS46c7zbjz4odvddNNH97Xpo7WbPrpcZfOKWcLGFMgR3kK2iAqjYvZ+hShXsdk//an7",
-	"vNvdX6W4LCz1PqCP/IsxcTf7oDRMr9LwhjJD/bxChzM0qZBVr+Q0zQyLvVvUGLuCLgDUkjOZUE3Q7s4E",
-	"sTsAlpZIMQb/CkWLllXWmHqmCUyzB96XnrD7Is3Xrz+c/3T28d9Pzy7PL07en16evLk4PYuI83eTg0My",
-	"aXWJlYwgKhHehGsikxiGwVmoAU7LjTOVgQ9XCgZW+BnVxLE1vzg6liT/tN0T74z2CgnTZErnZMCI5S5y",
-	"ROyM7Z6o5FL3cy8FXlew0QXaX6AKx6Mc1ZYJYpknLDOkZcxdpt8FpPQY4rFsAafqr8B1YufEg3pLC6rn",
-	"zoEx8+hwHXFEjZs9SVO+N5QxGzOxx26MonuGjmFMcJKBDtOQUw46wzzCa4ed7Tbgj4827VE+bcDqHnx2",
-	"nMrPf1tzdruZvkMNwYWylJZdIflLQSdrQns2364d/RKs07eBuF+A7QMgUEmWr4VBDcY9CIZtu656lLxv",
-	"FAykWjDTYafTqbqIsKFitYZOEBv4yjEZM8EUiIPmf/7v/0OeH/xABtzo1qKHZTHsKcDAH5Z3CyEnH0Uy",
-	"R/AtqeQWrb+uJKotvCCgvN9G6186R7CAw8L+fR/WDzf50xg/7OSfqBlOdmdBj81zCvxe5j4baLsr39iY",
-	"Qur4+XlON2V4bUFP671qljxNlm6O32egsJ/DR7dfq0LEnEoP45Im1eQvpxdk3/I3vf8bj2/34UkLQ+Ag",
-	"bAyXS0Y8sRdSLtrL1gjcs1/t15UgCyIct0DDOrCeM1NaJRfaMBpbBdSxK4hfEexeGNPStt7LMRe77Sil",
-	"Ws+kirePxy1HACwIk3WRvOG5BU7/fDVVh/czqzCXZmZyOWVmIqsMGKIcHDNSckoSCyu07ARBhXCndM4w",
-	"F1foY1wqXVq7GFq2izmBdd7NuLd9BAgG9fAao1kOrWea8NjJ2+IA7MUuB+YmASRbX7/KKLdhZIlDrXpH",
-	"XxncUQmnVgVBfFJMVzGDE5Iqec1juDYrRuP53pTGeJXmQ9YmfXcB86vrR/lPngD6PWEvv/3CWtwHq1tq",
-	"5xSmCOP0U5HM3n0h5g3C37oQONwTY8k04QJj23CSZ5r4meGG7eeM4C9e3Pv5kD3TPVGsAS/SSyZH93R9",
-	"KKCFFxhswdMgh/oyU0k1rgUgjOUwmzJhIAyxUjyxmFczZct2nZNCM0WmmTbErixhhpEBG0nFiKbXljk3",
-	"WXvcDsIDLSAo+Xz2vuUtvjnMtR/YnogfDtIBNtG/EAxucVWKGDi3HXTrPS/+rTIWpNkg4XqCEYD5ctYE",
-	"YywuoIr+z8F8BBjy+ez9nqYjFhEA2YS1Bas23FaHh51bhQORTWfjMdNWl6e6jHZga68etNZWlipp5FBu",
-	"gIjuvcK+ForBLXB4gZC3/Nrj0VoHDALF43M1q/MS1O8tGN4RSIBZhS0op8J6DvfGu1HKhD9hSVp5DAkd",
-	"sGQ9g8bXIhynfvb7uPI4Tr3+0rPAyJMZnWtiBe0Gnswdb0RldrA5lK/YvJpBXLG55V3+9NdHydmRVh5D",
-	"nsiwpF6dvXlFfjx8+SfigsMJBkq3l6QE/l4d7Qwx2BufZeDwqzhPnbvVK9gcN0l1GIUPiV6U45/P3lk+",
-	"ZMWDZU5XXIBK7zZ7TOhAZqY7SKi4CqQDLCEPFaeIPGsCFTGMGleY76LmNHIeV17uW0iwyVko5HWgmtMl",
-	"8VzEQh+Qpn1hX/DhvrsEenbRinpCjYYHz18ckebrD+fk86fXJxenRPOxYDFewy7O3/2lFZGJMSmm7sB9",
-	"gwwynhjQrXvCXpQTapgGl/YwkVk8SqyUbL7K//9MgyJ5fdhqk1OrlUyoBh+BnIme6Hu87R8TzRh5jSv3",
-	"vC8iZ7jK4oe3xqS5qKci7oliLv87Ki5ewXfQaEQNt2WL/sakVkvMP61U+/+asYxV8MJf89/LZ+LiuqyY",
-	"xleqAvMXcMGNVXX4ZyBu7sntOxqxoeHX7NKbURdjvKhxQQl2UpJKLoxV8ImQM3AVvft0fXgM3BGRn3uf",
-	"ktdRNgr/KK3jaMd1HN19Hd6ItPRgVWzYHWLBNvQQu9mthj3imMJU7WwWzEypvnJ3cUwqfXEQZJh2alax",
-	"ict2w1UcVa7i+cEP65bh1a/LygvVlwmDrDYqilgj/0WRGnmMmnD+u9EsGWFy4DV4j02mRF3AwppAuEqv",
-	"qxM0Kw1hgLMu1userrz14Uh4walVmmdUCa9qbiRmv+AHyzK2Svcs4vxKsX3OM7rsDy2wtQbLq7ymR+WP",
-	"jio+qrAkAUYtcbsltpMfaACq7TyjeNQ7+deqo2VeozsHWJ132j/TEDa7ZEV8cGP3Kia4Kod9N+9ZJdvL",
-	"P2x02vCvDIT7cWHBlAuuv4Cn5WsAzro7m93MVbcSCN3ug+4/cDFW7R95+g4cfg0X868d+3x3JoZqnmIc",
-	"yxIfXzJYrzOer2X0q3G5xuB98PLlOgW/kkPWs5H7uPQ6ZfGpPH04/S6+vt+xO6+SMT02E3oU9e6xOcv9",
-	"8JITItisipv0Gr2GC7fWLmP298086uhJsWvOZsu8Yfk6t8PNa+0nD6ZGrtfP8qm/rgPObo7Q7xrOdw3n",
-	"DhpOjbyvR9a6BCBPvittoGEKURBwtvk3i0I9CEqtXHIQ0HFXtaQY6p1h0yr9pNYpiEWunmny+ew92joF",
-	"T1NmwKG53spqx/VesTW7hKUt29kS7tIkc1Ni7H6LGlzQeG7vuzJlYgaJwCPFzT8G8sbeR0eaCc3gsfD/",
-	"nfIrJQ23N9pM8BG3V86yLyawTzmmVGkf6xt2Y/qE6y6hBDOTM1dkacQTRpp+nW37MCK4VvdHNuTkz+Rj",
-	"ysQXZW+Y+8wM93GQ/TgWuhXlNbJGrsYUJTM2IHZJpAnZKvYlShCAH88JLpA0McxHojlYT1iSkKGcTqmI",
-	"NWnqSSsMuygtMYen/ysbcsjJtXM1ooYf2CrUk0p4WYjUWROl1QwMO0ZXOfpxf80k+CFFTJge0pTFgGEz",
-	"ignVCH4oNKUrLSy5d6GiHhbsC4a2Q10zpbkUOsRgwrWdwrlUezkwyIv28w7ZJ4ftm5rcWCcXq7Y6L/CC",
-	"cOEd1VHZVMohC6AblM3xm+0JV5lnSJWakyb10U3gDaBFVht849brPjH0CqqT9cS7T9dHudOaapdQ4Ip4",
-	"LX+YUqUZkYK1MESnJ0oObzyMEh8o1YsbTlhM5DVTbb93M2GiJ8AbA/CmU+ZjHHCbzzTgpGVSYdzWRCYx",
-	"F2NCe6JMUBBjMYOcyxHlLiZiuztUzjO8w8cRt8Pa4lCruJTzBldwJzkdcFHlhsh9gf4VTDH0XiEfmFJp",
-	"Gd3Ft1DEhKw26Ibuqgnk0BVfkubF+bu/OJSLitij1rHH2g3MuiCG89yZRX+Z9jX2aO5ccOETllCVzMZ5",
-	"7OEigHax+K8oArRz3ELN3lDF0DvtZ+eohB3N21XCPkfYTCXotHT+SkvwcuQxNwIMAmXAOR6Bco1JW2Ga",
-	"JtbE81CuZt+ZZpfTebULqlhN/tIWBOTvfZdcX1ZbesPxS69uPMvWASELFBo53WhprVHBVUowWkoiCiht",
-	"O7u5Q6MNDedLGapl2FhhYCUBlgYczMGvnIdrWflKtYv76on8d3bDNVgYByhe9EQqMwElpZ+ppB+R/iJg",
-	"+lFP9D1o+iDa+wV4+qQ5m/DhhMy4AGlUiJ4rNrdiJnR0t9rkYxlDQXyS4o3KuLtabu9g0iXLbL/pU/MA",
-	"nK1ajh9E9C2rM0WMlpwJx6AxrzDg2BZ1nXcdqbSo3ylHQWRAm5xvZ+g97Px4tM4WuGy52bGQ1i6c+S78",
-	"s4oX5scJTiBj0qZuBewwAhbn8mHhue7u71vNORa6jcF5QcTHouuoc/jDvWQmGZPa1d+uYaXLuBnw1I2w",
-	"cz07rZyjzFc3mKm6JFqOECtY2X0Y772S91TWezf/Lub7kDFtx1zQelu8sc5si6zgwYj/7oT8qIS2GalU",
-	"oHnd4Z8H+19VTakyeBuo5FkhfCNI6A7reM8mUjt5GLOUiZhIKxb9t/3utrFfUlWGfpHPrmYsTAUp5VBd",
-	"Nrj7u1oWcBnoicODg8iH/UHYPNWFLG73sk7nxfCKzeE/rN8mmFCUl7oesMQOb++33Z6gRdB9HpoCMflS",
-	"BFFNEaFl4akCeWm1hXJsdJgWcEwG0l5hFFtymbqoN18qISRNR7mAp421QqOs++UfL6GXo7cKhKo0HMLt",
-	"ZFifA2AVezT0gIEPy57aAylsAKQJVMgiCI+ISCoVGlqomGNFF0xK9bHqfqd2mw4wdq8tSAgq7CJg9XC3",
-	"/o3KGC2w2WBnldzVUMNeWWW5Isi/6VECDR4tklKutNVNXXGdOYSYsuUgW1+cb3Vhp+rHrsJf5TMel+Jm",
-	"Q0+cqxtY+RDqddc8XbqwgBmkKEMYFh/Mx6moQ1gH3SrLepwHY9YGas7J3+UAYA0gjgrlHYv7TLilsfmW",
-	"oC+qI973yayGvyvlWF01pCjfuP54HqI8ZLn4XsVxLbut1xc9cTYdkCx9eAeMn5ZksW9EfZ2TorwJMXxa",
-	"0glLJbQNTTaAGL4XVgXBFVftXyYx0+YyztglHbNLV8a+OsAbRItdL9QWs9gZZ4zMKIcE05xBTOCaywSx",
-	"T5tFfUWS0HHB68p1iGU2SFbkFWKd/WC9DilWr/lknFddx89CJsYtu3VLN9Le2zUTZokVC9yg3nG5yE4r",
-	"EAxIfL12F/DqHRDATVJ17s4PUC373EMPPCftsNgcpKuBS6ZftH7xX/RJqrgwulUuk3T9vH0IDuXVgsuv",
-	"yVNlAb4o5J8rkaAWoyuZdV5crspKDH0+lgSiNmCbAdMtNzqP9+gSK0eA0CeIUz2hmYhbEXHrJE2Mrm9F",
-	"JOdfEfECBpqrKCo0OCRcAb6oJ+xz7rMgBnR4JUejVuQbVDQpSZmaUoE+HntAx4iwwGio6+vSE/AHVgtu",
-	"RcSxSrRu5vl7+D2LCR1kmh2TlFrFtFXOX7gHaVnccoIE4MCvqRiN/V2q8rPPmqn7SUR47LTo32facRVt",
-	"WBjvFFC8cVJ/5y5Z/Sk1hilLqf/jl5O9/6B7/+js/fi1+G/78r/uff2tEx29uP3Xxn0VAbAwuQ8DC+Dv",
-	"U1lX7OS7mFZ2P9cqs8jjHfQSAL4UTutF41Fc4kPgVvBlKCFtFUKXLgdUs/zPI/9nXrcp/CQvmhT+CH9P",
-	"+Q2L/bdFFNLllOo6brmupKiLGYDdWc0TMgRBowHzzd3qggJwoo3Kg35hg4mUV/deIXTZyMSufRfBzQIC",
-	"cWG1JZi3kwblGrjLZ4IVevGlsvlAsSGzMrO2F8dmlR+Zrzy7HHthFudHcVyqJsANgdq3rK5SP1bygwvt",
-	"paeN5W2+vbj45PNOncIYzny8qE4P6ZSBItPeqEr4vRVWrvWAo9lrdbCAkJY8sRkVmu1ccmrzb3uvXwv9",
-	"E6jBe+d8LKjJFGsdu/gCrMizWcDAvXmwUXldXvOnj+cXlWe9woWLvtkARjnVhRfMTWorL6FTCY23c9w6",
-	"Sn7wioIFgylD+BRukfB0sfTbTpxoysU7/O75AluC6LxfM+Ye39WrUF+Z6+3PJ68gf98Rsfa4TLDv2wZZ",
-	"MeSz8DnbteXwlvSFHzZSF6rQ/ETkLsnPZ+/zss55MqKVfF5rqXQ9blMoKiCHFQiZt7KoiPyDuEX7kg8U",
-	"MDKJXRp/bploV1zsesLf7IJU5OVLHinf8fIR3QWsJ1bf9oKxufZ3v2AY+wzueT3RzO98riPiCItoB7dZ",
-	"qciA2f+42VtoJG+DJQpuyfZ6vKE97BiKw0HzW5ZyLWMWEUfFPQG2Aight3BTXQBpcVXNQRL+lG/PaW3t",
-	"RZtZQUXurO/jJuBVpae6DLj5770q4h0Vsydmh+gLdsK7+UPQQsHi9VSCfL+frJ46Z+061lR/kvNE0ppb",
-	"AnhAoWcAxHaFCsKyV6G21xyUOEhT5vSYDTvjBE3CKiuvo13Wq6sYe+Z/BWyqWOH69mJ1Xo0NO4VtfCGQ",
-	"mRnKjU00FR2k/HqLoarIlVWLlxMSEhDc+JyoaRumq8tjwVC11facrwnaiZAm1MdEkm6RAZtwERNujknH",
-	"yR8/yQaAmrjWEYvsbJOk9NNyJTQoJD+jGur2GxYTzetKiG54jrUV1qvOorZRCwh7TyERZiz4Zq1ocQ2h",
-	"W92uQ+XFVu4BULnG8FSg0kXU+OrtbB3OvHLfPi5zk43X3oCW97OYPXiN4fSlbjEBfTmcz8+0AMcKgXzB",
-	"tDnL++9VupJZDel640Kh4B3c3FRfOGOXVnA5ralatcLCwJH2hDShN8MlN+Q5EjOIBG8GpamgzKPR6Eeh",
-	"KiaG3TiWNZlD3RzsaTSkU9ZatFfMaHUAdVpIvQ3UDC8j80oqK6wbHprPdGjouJtRYwGBQgdK+Xrsb8bh",
-	"ORWbrcRMzYaZ4mZ+DpEpQcvnvAfyAFouv/E09m9fLhpLoc1LhWs/fTy/IPs0M5N98BrY88I/FRsppiek",
-	"+fb84OVRRJ6/JFMuMsPQCYgRMhbtsNNzvmaoeWUFddCeeel6V8QhNdHbePmf/+v/9lt5Tw5wiuHa4DUd",
-	"EeznryCRRmEz/w3WAdmYYiRX6E12LXJECmtPl+DVo+nDhCA5BxvFWCrgyqceQYEzlxUBBc6w5XfMFL9m",
-	"MUKY+hor+Teef2nSzJPKX3847wkXf8tEjPWoWpGbrhyjA6TmRE1EaDzlUJIYvMnw7OTTu55AuLV7oifQ",
-	"qGFZDSYbsZshSw3pLx6+CzkPfnZI0McUNUJ7AsGMh9cljGMNJYxu30tg2zXlke3V99++XOQpWDU40CZn",
-	"jMZ7eNz5O9iBBeqJD2mSFJtxgRk90b/ZK/zW+DmEafQtyvSPEWPcsMGQNNESh+zDG/2eKMY+DueZUnXF",
-	"YtJ3lZz7pDmlgo4hnSuEPg7eApD1BLWbH7N4jwswYMCB2BumduYV0v+th5epXqNLfmm3218j0gsvePZ3",
-	"ZIn/03Kg2/4xWD96oh+81AcuBVGF/gffTMy+RVI6Zm1ywadMGzpN0W549uYVefHixY89wQX5fPGqTaAG",
-	"Ij7s1/Xp75OmL9HYgmxHHsNLPYFVF9FGE/S95yJviu+65mBaY6OgOYfGJ5/eNYIYhsZzSFi/xfRXmvJG",
-	"t/Gi3Wm/AG5pJsAGAwQGmeoU0cXcJQtre0Bl9GzC8kPmhiVkmdFOxUIuOJTyirOeaFq2Yi96ETmnU3bO",
-	"DfvzuVF8aCLyiZrJn/dpyvevn8OiWm3yBq0+vludBWxPKEvECZ9yaEllZaLL5fQJjQJ/Lqpv9VwKMOLi",
-	"uxj6ntkNo8Rh2vwk4zn6uqxCinUKgvP7u+s4jBJznTwtlX6/Lcs1d79VTKdSuH49B53Ovc19Ekg1mHqx",
-	"3ZulJijVHzXQgAlLOGdm7xUcUp28x4PEY8fjbDcWNxYFi1xUJO1aDnGjVevPAbL/E41z2NlPnq//5LOw",
-	"+CIV/wcD9eXw4GCTj1IlLbCsTnIqDDdz/PbH9d9eSPkzFXO3To03eWczX/etr90aqiWN7i9fo4bOplOq",
-	"5nhMluxdImRhuQ1Lg1tGAFHpv0B19MZXO2BOzTIzITkvIb99brmAa6Ooa/tHFK/snyESODy5/bqExoeb",
-	"IA+3rPtaXrnEbkg3hhHJMLHSMd4CNV/ZL6pYzS64+ciIthvC5Chy6mDn5Kl3T5TBsIQjUWNZzje6GFpU",
-	"4I8bpF4eLJ+qkhBUR6x+BPpSplmbnLinEMmfYHNaKsjzDtE9QccS3PFDq06xGI3ZU6kYmU14wlyeIO7O",
-	"qkb2wjSTxNCBJnpC7dlhEL5DH6uPFIsag4eydezL84OigQvBNSXUMIVNJ6waihgpBYscemq3kTxBLlhP",
-	"lURx1HGed6q4Z+J6NBmBZt5Qzh+HVDqRidVl4aUSDmwpUpa+/2cn3Rpef6FozCpo1xkRF8+imu0XjoUx",
-	"q2L4XJtT755ewEur9zV+zZiae9tONyyNl0N+qwpMt1H1wKWe4/c7dKnM6R3GXrptsxs6NFhovNlfaA7f",
-	"b7l+xNgZ1UW0gm0zlsZezbwjrQ/3/qqFu8bsxZIX3TVhrBfd+8fXXzDE67L99f+vjO1a3INVuNFZoAmF",
-	"RCbnQ5xwDY7EupWBVbAamisbcq5agOvwsXbuTBie7DT3Gkb73t4cGhu8+Ar9gw/Kiov++ZWM2F47rehB",
-	"2LUb36CeErhNIsvMmDbYkz1gZI57rddO8rSUWi731oXILzC5MmA/UWW8wvTmr68/RGRINdvjUASKG35d",
-	"i5W/1hHqwcsXlchYNUiQgLIo14Ic0EoiQtMaWNSghL8Vj8iCMLKJNDF7GmMFsFx/UKjY5d/U0rtrSrt6",
-	"Wd8SfeUNGleSF0D1m6QuuzeHFIM54HJAVkgtq6kqWqHhl5oSWlW9aPMJJv4+PuljUC0ENZFTNGnO6Jxw",
-	"0xNc52FQoN/nrhA0beUjADHCy7hf14oIIqt6AgyXFM1PaizFAY/JhOpJlRqOsW9vvW/p/q07QcvejWw7",
-	"zx9g5rgKn92j49K5BJ0kJ0wxh+SPZIbpvFj/0RupBjyOmcAvNjC+vJJilHD0Cz4h6Z3EsfNObExymLpT",
-	"SDJoq+l8lwwDNsvI/Bp+z5F5nbEFX4/bj3pih+u/+CDNG5mJ+Fs7YoSnO2WUuq6LSZGBt9XJR9WKy1+Y",
-	"qT7j+xWEVUzjwikHd8GZbTHg6Q70jNGtiTaXk1uZc97FoNikPoKwDHVomKVJwkaGyMxYbW3u2u3NCVRg",
-	"usgwX4X6GosSnMtyNCKK7aGL1FuoXCCLU2jxNBfF4meQ5Q8sFjFe8pE9Hqsw293SQwz//Yq+f2JG+goj",
-	"se9DXO47C4zPvtuFKLNKF2ea0CHThCYJMRPFmK9G06RkyrV24dsQ4QKxLeh74AZ9npDErHuiyMhGw5HT",
-	"XF3RlGe+ARxWK61SYM9RGJzk23w4ei3m+B3RLMYv+jxyMH/6Zf7TkfDTUSR2R2cL0TUMrpETKuI7Eimm",
-	"W+xOoZVuyzMY9KE1JddPsAI738oZmVKRF/2xND5jUKca+wh+R7VqpWtPMxHXKit3RLUiW+FOqFY+6r84",
-	"S4d3dDkbSCbAiWnZP9dY0RQtFcoFyHADZo42ucDqKvCqNjKFmM8r0OjcK8sORHChWvTG6mUPyPhxgiBE",
-	"5aGZvdtRDcsvIBx9cwaLb4kOQcMJ2X7JwndnOnQF5casUr2i8XzPyD2o8r/YD0EqDHhzkVx5awTfFSHq",
-	"CdcLISJvzt5d/Mf/95O8iUg6OmdgLPz46YPG//3Mr5S84FcR+Sz4Gx6RYaaSVuTKCAZbz+NplorXj3iS",
-	"QIxU/thRP17QegLAOJFJzBTp//ePn8/2sDPv3vnpq7PTiz4GdrsSQFeMpZiHB/rMhOrJMQ6DEd3aG6Ax",
-	"eteCA0PoYEoIq7C/Yb3/vGRxwp2ShHsqCKiFrKe0Ie5qJqPVFuswwxJnbEBompKEGY0DQaiRy5vkUILP",
-	"TJiacc3I69cfzn86+/jvp2eXnz7/9P7dq0uodFu8AJvCgGKMsUWjCVh1sS3x0BX6l4I0QSk2KoNO86mS",
-	"N1AXfEZVzGJYy7RVpR07UwlWL1zj5lkCBNV57UKsOsDNmiKEBCIWrd4Pbxy7koYyxWzAorZhSs2k1sPr",
-	"ksUr/UYbpLU9pIMk7CJTw52BsJ0XUs0djf5B7EUAHQcBHxDsUEAUjUKKINTHsCpZvotpPnXGxJ/ZQyrI",
-	"P7NacwtNEiA2F9Ht2MAMeq5nZsKEsVPeRVW+44F+mWDjVlwp4Xr7CDmIJyt5oWuaY/cayJYhLKXXwNY8",
-	"cjRiSncLkecTz7Eiu6+0a6WDlz2ulK7rcaKu/OXYtwDybHuaaeMq+LGYmwjHgHegui0XOGNe/NYXGyqF",
-	"lVpehz66niiq2xbFbVG+YOnNITU0keMMtGFLEBAmXxVtzbX55OD2gJiJU9T5ezGPA48v90NKBUn/4eHY",
-	"36dPhqEgtDKemD0uAgDLUVGiIM0h6VHX/7Iee4PKi7UxFGe5c+MpQ8UeJp7Ld2EBGnL5N87CDhgBrctd",
-	"Jd+aEAlsSb0ZRhalFCvW8ohhKN9SzEbQbndl1IZD5W83bsPnvi1Hbngq3S124wRVbxeoa7AubT/Q338+",
-	"+dvl2emrj2evzy8/nZ5dvv14ftHPl9N82emQwbwn3B7Rvk3zvOFVI52fnv23d69O+6T5vBN1Op1WUG6d",
-	"DNhcithTHdwLihrv5LDzY17iHaplWZysj/A482nDD2EjKTWOf+QoD98jujbA43sMxz3HcDj0zL04cFGH",
-	"GEVSqq+7KXUG9hH3qlUa8x7BlbbtvE/ug2P1QkfeR/b8lFsmVyB5rj778gzQ1Q8yeomRRMjZ4+L/EzpN",
-	"5TTNDNrr8tbLgadGjggVJBOaXrOY5GUUtpMhIZJuFo0UoOg/RTzS7yC8yKO6d3oWNeMxcHp73lMfaFR3",
-	"fJ1HEGAXOVn/ocKNao83v0xsrfc9YizSMel720AXqnv18/JeYLHwlQR74iSvuDcC83peqoFIFVgQrN4H",
-	"HkEd8PnjsCj7iLju32B4tdprUQmY4Jfc+OonufPafa/b5MTXlSB2nbGVG4X6mofxbaLHFgUqKtTVKuUU",
-	"46weQ4w/RazVatL20VYlEv8eb/WU8VZbawUVuit498qNetaYjl6HWvN2vOp3ZYnwHYjW2yIK8PwxJFsh",
-	"yZ8tqyu1eV4PKN6WEPYBI5AeXoX6HoP0QDFIYXs/ds1E4ELxtaRoYtFwjuaz3Tinr1C1klWe+5e+aRYZ",
-	"9lddySE9TL5dc21ed2wwJ67stceN/MA3NdhWWTR9f9mH0RrLPb0f2aaZt879btR8JKOmIGFxPI+726Bs",
-	"BT/b0EIUIvL3lLUnsin5626erEYyXbJib4oA9aak2nPuPAbjCNre/6GsSTuQ8hOZjXzoSp8on1yDFW8x",
-	"qzuPbIFQQIgowSAY1yweq2JOoK9gEwIYI9JfbHDcj3qi73souxdcU+R+K7dHCWhqDeEvGK8ddGt2Rq2e",
-	"CK1aYbzLaUXcuqcu7o1ZaI7qCSwSlXe/DgZyi6k3Gj2K/H8Ss9EaKvZ2ozI1fzccPaXh6K4Kw6pY8FJc",
-	"bl61czk2t1sdc5xTGtQ3YCaMQYbsvKaZMEGgOv9ifDoIQaRgCFTGGDkwMbvYuMVI5SiPAg+jpfOou54o",
-	"oqVr4pV9rPIDkteK6F0E6t6IDrkY56zpCQMwqckPWjA0zvsWcFw7vAjRDn0k672YOm8xXquveHfLw50E",
-	"zlBzFDnOuzrUhlAyTqi4iwJzZx8zFF72NXCiPAjIIn1l8MPG54GFnFeaQC7wlW/aAHLiCrWvt4C4stlN",
-	"7A6Gpckxxbj17RpFghLjeYaAi/4OkMbhwu6liILSsSuqCcFb/eMi2+b87cnewcsjEBSgdbZroskuXGnF",
-	"h9C8PIY8jemlPPuawkEIwG+wbtATakwAPELDrgw+U6Rcu35zenBVZkM+uqHppcDjdYaXM6x4+91hUHfZ",
-	"tuApHesO51dvO6k5qPuXS3XKiCvgj8LI8koQRa0/kiklONtnmkyZoTE1dAextZu70vKE1frRZ3jjm1aP",
-	"8t7wK1Uj3wHk29WDyn1kAhzCU76LX+gzyo6HUE3s0E+jlmCv/+/uoEdzB5UQdGP8LGki8GqFIlI+wQ8S",
-	"WmkOqXDd5dxVx+qTbvplLRy1lxzTv3uNnsZrlJ9QEaxq/B19S4SpV32qT7nz4KzFaj05Av6RtJzdSP8h",
-	"nEbYWiJPNc5jgN3anmkwsjoc0nVVDB9YID6Ji2QV0nr/SBl5v/tHnoSkXMJ8zigllIcAVlnRmWkL6epa",
-	"E6++EXzxL33Tl4KwU/zKe4GHSdloipVuvmWrab6v5VCyHA12zf11AxBuZXcSR3YOKrBNK/SmhCbi0Luz",
-	"3Pg1InQgM4OlH1y3Dm6IzgZ2ggGz43XD/uOQSTHCFn1NSlKmplRAJz6obNSKemJGNRkkcnhlX3EFLrCI",
-	"Qd6Glw4yjT0MFBtK6PhKmnnz157AXiV2Gi7GEVHMqLmrxTlg9j9u/Fbk8pSLYs0zuxhoatATTWgvlTJF",
-	"WMq1jBm0ysT+ba66Uv9ve0VLxT1ozeFqOQE07H7Kr/j48D5pUkF4jLNqQ+e6KNVEh0pqMFwrznQLPI5R",
-	"0Y3ZH9cEoiB8FbTyPOd8LKjJFOv2hJ7Qg5dHf+5lnc6L4YTdkLc/n7zaO397cvDyyEcngAJ+xeY+V6Wo",
-	"YQWfsX6bnIg5Obi58VWoCN5bjwkVczOxUGUJVOEnisVcsaHxJDiSSSJnLIYTy/sS94SdiGNrL2enV9zP",
-	"P6DDKzkaReSHopWj1UiSpE0+BN32dU9QxaArOKEpVQb7n5qiFT4HLAxD2rSFJR9OCC5vRrnpCWeAndan",
-	"jzvUfyA1wo3+NFdrv7Xvt+tHyyCf5di0MRsPoiX8uxva+EPU/Z6Bez/Rkp4L5+xShGzJisEJjaHBji5X",
-	"+dr0nOuvw7XH2XkMjnBRiKA/VBTlDhT7ZFGU2Myl1+g1Spm3+KBNXnMLIWwW4PE4VjLV6xGZzFltr4BH",
-	"kZBPctdeQw7+ul0mi+/X7acMR7xHAbtvmL7vctH2XmXV977HGTtHn6R4sbIaa6jqNyHzjJIYCBe7ztrL",
-	"heZjwWKScHA8z0ukG4Fmq/PQAqe2N315J6t3Q6GmntD2+jGbMKyyZIi9g+X3qa4LwaYm02QoY+aLO02k",
-	"MkQxqqWIesIp00EtFsbhFyWNr26dmaGcQgg0TXRph880Sag2PeG0fagNkI8Bl6QhFZYJDRgG/7EYY3R4",
-	"khBKDjodt0FfuLcfbAA63PWrVPsLph9RnNrZzpi26F1ZxwYPoAS+vNfxImf+rqDVtSkA7LTkVIIXEXK2",
-	"CzMo9+H9rUGDVsjdX77eRhYvePH31wjinj2PyFTS6Db2acr3r58DP3Ar+M1X5oMionaYchVDHf6GlWGD",
-	"H3xqafCTa4kZ/IKmxOAH55kJJ3Php8UvvjBk8FMOq9uvt/8vAAD//w==",
+	"7L3rchs5liD8Kvg4E2HymxRFy7K6SoqOWJUttz1Tvowkr3um0iuCTJBEKwlkAUjR7FpH7N99kN0HmyfZ",
+	"wDlAJpLM5E23cpejfpTFzMTl4Nxwrr+1hnKaScGE0a3j31oZVXTKDFPw14tcaansvxKmh4pnhkvROm5d",
+	"ThjpC/bFXA3hjT6RI2ImjGSK3XCZa5LRMeu2oha3r/+aMzVvRS1Bp6x13MJvWlFLDydsSu3wU/rlZybG",
+	"ZtI6fto7OIxaUy6KH6KWmWf2Q20UF+PW169R601iP4PRM2om5eA8aUUtxX7NuWJJ69ionIUTjaSaUmPf",
+	"E+bosAUT8Wk+DafhwrAxUzDPz3zKzTIA3hg21SRjauVGU/g4nD5hI5qnpnX8vBfZTePUz3u9tQs5ZyPF",
+	"9OSFlNecFXsf4p/FjEki9EDJa6auFH7QBOaD50fLcP1qQaczKTSD8/+JJufs15xpAMFQCsME/JNmWcqH",
+	"1EJjP1NykLLpv/xNW9D8Fkz3z4qNWsetf9ovcWwfn+r9D/gVTrqMXQOZzMmQCiENGTCiGE0I1YSSf714",
+	"/47Iwd/Y0JC2fWp/iIj9FxXuAf6pmTDwTbBWu8aITLnWXIw7J6SfMEN52ieazjWZTaghRtovk27ra9R6",
+	"IcUo5cMH3/1wQsWYkaGbXpMZNxNcHtdEG6lYQtqUGHrNBLFnH5W7J9rwNCVckFyzDuzjlVQDniRMPPhG",
+	"FEuYMJymmiQSTylN5YyYCddEZkzB5HYv9oj39FBmjBhptyUFoWSmuGHli7DN0w9v3CuzCVOMUKKZ1nYY",
+	"rolgLGEJbvudNK9kLpKH3PU7SXQ+nLizgGX4tx9wFadiTqSZMEWYUlKR9mHveUQOnz6LiGU25HnvmQWe",
+	"AKadUEMHVDMLvlwoRocTOkgd6lxK+ZaKuWMD+kERSEoypWJORpSnLCHUGDbNjD4hihk1J3RkmIIdjPmN",
+	"pYN8OmDKiiLNhlIk2vLlCaOJk2bn9qu9U/uV/bNZSCyxX7u2j4LmZiIV/zt7aIS6oSlPQlpa2NinT5/2",
+	"TnMzsU+H1LCNdlcyfdhcpuSQaW0P/kwYbuYPiq52izkLGD5ytrZlAFKMiV1zRKjn3EQqkotrIWeCjDhL",
+	"E/tsQBNSqC+RfYW6YY1lnAPF6LWVICpPmddXEjmlXFhBAHSi+8BMNbE0gCMTKhIvHebRgsDgxrJZKRgI",
+	"GyaGrAvC2m3ZQuR0aMF6adkV6FfK8jLDUb5SeHhl/NOFo4la7EvGFdNXXCzrIBeI5CQXhqewGxzO8Ub3",
+	"qUWVRXyOWvDKFf7+W4sJq3f80vqJUcVU63OdwlXi0y/VZVcGq6y4HAeZoZ34NOMNsBgqRg1Lrqip6GkJ",
+	"NWzP8ClrRc3gWfGNyNPUIrWng6UxeFKrFy7DLKXaXOV69RLXToeKWs1RZ4qN+Jd6XRsg/ESTEVfaWO1A",
+	"0aHV0SOrrSg2lGPBLf823ToogVBdR51wKhfw5teolWumrjaGjH3b72t58XImmKpZ2AJSgeLu5w3GdCDz",
+	"2ygAVTn9hdOJQmxahYYv4DUgxSThdtE0/RCg5YimmkWLmJorxYS5yqjWM6mS5W3/h8ztzQAfW3GF2yxF",
+	"rldYxvTGHhuZSgVsSpCnPTLlIjdMEzqWFmxb3Y2iFmhM70U6RxRcopLqSj/5FSHT0EZmmsykuuZifEIE",
+	"u2EKV00HlsXZ9WxGmh4fKqvvrbnY7YCrC1hUwZX1Jw9nR9P0/ah1/MvqSQvO9TVaZF0F/26g3BOiJ1ZU",
+	"SZHOiQQpsY4acMjlDXwOtvAzx3tZdTHcXk0r/9hwV34qqhSdwxGWF3w7zBrWtkjOMHt1kLrzeMlSfmNv",
+	"zcvCMUkU07qWWXpVsE5bi3YSJSM65ek8kIaH0dHnOmY34oLryS2lwMasFcDndrvVfhSjTjvz0j3P7AeW",
+	"N0ox4mMwk+i5GLaiFp9mUlm2mSg+MjUKgH13KFWyuUxQTIOho44o8kwbxej0iSZU6JnV2S2XmQMj+psc",
+	"ECYSltTLMuP4td9VxkSCjE/lQuC/EsQpZuUI3h1aUWuQyuE1/EvnGVPaXhMtMKgYstS+UrdrhNk2mFQn",
+	"1UrYFXgWFehdHJXfXIDdy+dfALaC5ZWFVlF0Fc3dBQMp6PexGMjZjbuhLKrWps5y+WkiScITws0xiUHJ",
+	"IO9O357FrYjEyHThb9L+pzcvI1I87+ALSub2yvnq31++wx8SrjNqhhOm4lYtvm5DsvYe3qyKVGBWbn8i",
+	"tWmiygaAB1S6MTlfczSjsC90mqVwyoi/XbRVJXUbmtoL5bhe3V3NT9avXDN1w4ds1wHqyBRoBzZagrVK",
+	"vMGkkcOwcpfuABtx9C6oDZH9sUjtFfCuC0NNrlfK62WW7x4Ch/fs32pFeZqQiUyB2a+VmqulfsH1r7Zf",
+	"ib09EDq8FnKWsmTMNlsP3Dk2EM6bDaRzvFbfZqCA4laKXdwvyt42N/5mmXLBIkLtfUQbctDrVe6aoTFX",
+	"sam8YUnHSm4LSZRhRI4IBXNdrlgtP9xUn1m700IRWEUuF3MxvIAXF1G+ELWFFF5Gn4ogXjzr5UOrE9b+",
+	"PGqpibM0OVMKKbZKS2B6qj9Fb+/ShJJEGsMSklEzIVwYCUcxkMncmb8KcxiYtU6IXdicjNyZgY8FxplN",
+	"ZMpI+7DX63S3Y+QLYMV1r973a1nHB3cy/wiLIjVwOiUJB1OmZS7aPNEE9SNNqLK4Osp1Rb8cSJkyCpeg",
+	"0a9JzVXuZzljakg1i8AVI3ODl2ZFecrF2B5ELeA2lq88uzmsyteD3rNur/v06bPunza6UWQ3h1dOFt/u",
+	"amIHCiC7DCJ4YwPNeJOpjhY33Xt6nAx+OD7edNNHd7Xpo7WbPrpaZaNLWMrGFMgR3kK2iAqjYvZ+hShX",
+	"s9k//en46fHx/irFZWGpdwF95F+MidvZM6VhepWGN5Q56uc1OpyhaY2seiGnWW5Y4t24xtgVHANALTmT",
+	"CdUE/QRMELsDYGmpFGPwB1FvY1M3TD3RBKbZA29RLOy+SPvly3cXP52//7ez86uLy9Ofz65OX12enUfE",
+	"+efJwSGZdI6JlYwgKhHehGsi0wSGwVmoAU7LjTOVgc9ZCgZegxnVxLE1vzg6lqT4tBuLN0Z7hYRpMqVz",
+	"MmDEchc5InbGbixqudTd3EuB15VsdIH2F6jC8ShHtVWCWOYJywxpGXOX6XcBKT2GeCxbwKnmK3CT2Dn1",
+	"oN7S4uu5c2DMPDpcRxxR68uepBnfG8qEjZnYY1+MonuGjmFMcOqBDtOSUw46wzzCa4ed7WvAHx9s2qNi",
+	"2oDV3fvsOJWf/2vD2e1kqq9oCC70prLsGslfCZJZa27fdLt29CuwTn8NxP0CbO8BgSqyfC0MGjDuXjBs",
+	"23U1o+Rdo2Ag1YKZDnu9Xt1FhA0VazR0gtjAV07ImAmmQBy0/+t//x/y9OAHMuBGdxY9LIthWgEG/rDe",
+	"4bOoklu0/rySqLbwgoDy/jVa/9IFggUcFvbvu7B+uMkfx/hhJ/9AzXCyOwt6aJ5T4vcy99lA2135xsYU",
+	"0sTPLwq6qcJrC3pa71Wz5GnybHP8PgeF/QI++vq5LqTNqfQwLmlTTf5ydkn2LX/T+7/x5Os+POlgyB6E",
+	"ueFyyYin9kLKRXfZGoF79qv9vBJkQUTmFmjYBNYLZiqr5EIbRhOrgDp2BfE2gt0JY1ra1s9yzMVuOwrd",
+	"79vFD1cjFhaEybrI4/DcgiCFYjV1h/eW1ZhLczO5mjIzkXUGDFEN5hkpOSWphRVadoIgSLhTOmeYCyvw",
+	"MTm1Lq1dDC3bxcjAOm9n3Ns+YgWDkHiD0ayA1hNNuIvDCA7AXuwKYG4S8LL19auKchtGwjjUanb0VcEd",
+	"VXBqVRDEB4esL+DqdQfhL9vSn2Czzb/vrSPDpRUtTFALAsV0HT88JZmSNzwBy4FiNJnvTWmC1gQ+ZF3S",
+	"d3dQf0D9qPjJT9iPhb3/90uDeR8Mj5mdU5gyDMhPRXJ7/YcwRYhYPIZY71iMJdOECwxHxEmeaOJnBiOD",
+	"nzOCv3hp+uBD9kTHolwD2hKWrK7u6froTQsvsFmDs0UO9VWu0npyC0CYyGE+ZcJA5GithGYJr5dLVvI4",
+	"P41mikxzbYhdWcoMIwM2kooRTW+sfGqz7rgbRHRaQFDy8fznjjd6B6FXbmB7In44yODYRAVFMLjF1emi",
+	"4N930G12Pvm3qliQ5YOU6wkGbRbLWROPsriAOhZ4ARY0wJCP5z/vaTpiEQGQTVhXsHrbdX1E34XVuRDZ",
+	"dD4eM22vM1RX0Q7cDfWDNpoLMyWNHMoNENG9V5oYQ06yBQ4vEPKWX3s8WuuDQqB4fK7n9l6J8HsLhncE",
+	"EmBWaQ4rqLCZw73ynqQq4U9YmtUeQ0oHLF0vo/C1CMdpnv0ubn2OU6+/9y0w8nRG55pYXWMDZ+6Ol8Iq",
+	"O9gcytdsXs8grtnc8i5/+usDBe1IK4+hyD1Z0jDPX70gPx4+/xNx8fwEY9u7S1ICf68PUIew+Y3PMvB5",
+	"1pynLiILatgcN2l9JImPYl+U4x/P31g+ZMWDZU7XXMCtxm32hNCBzM3xIKXiOpAOsIQiup8i8qyJ1cTI",
+	"d1xhsYuG0yh4XHW5ryEnqmChkIqDmt4xSeYiEfqAtO0L+4IP99092LOLThQLNRoePH12RNov312Qjx9e",
+	"nl6eEc3HgiV4E728ePOXTkQmxmSYbQVXLjLIeWrgehELw6ZZSg3T4NUfpjJPRqmVku0Xxb+faNClbw47",
+	"XXJmtZIJ1eAmkTMRi77H2/4J0YyRl7hyz/sico6rLH94bUxWiHoqkliUc/nfUXHxdxwHjVbUclu26G9M",
+	"ZhXl4tPam8+/5yxnNbzw1+L36pm40DYrpvGVulyKBVxwY9Ud/jmImzvyfI9GbGj4DbvyluTFMDdqXFyG",
+	"nZRkkgtj7zhEyBl4y958uDk8Ae6IyM+9W83rKBtFwFTWcbTjOo5uvw5vR1t6sCo87hbhcBs6yd3sVsMe",
+	"ccw6q/e3C2amVF+7qxDmAT87CJKCew2r2MRrveEqjmpX8fTgh3XLEIwl+iqIDmq4FDgtDfyiLn6IDNiQ",
+	"5potqI8J04YLTA117sETSPIDnjy2Cn5bKhK34pbFpbEkUhSBGVKwTn1sh1/BVe3N79OEQcYkFWVcWLHm",
+	"Iu32BFX24nejWTrCxNMb8PSbXImm4JI1QYu1HnInEVcaLYG4XFzeHZgnmkPH8CbWqN3PqBJeJ95IH/iE",
+	"HywrA3VKchmTWYnDdF7sZd91SVYN5Fjn4T6qfnRU81GN1Q8wqo4Sllj1Es8sDjkA33aebTz+nfyj9dFO",
+	"L9EdB3zaB1080RD2vGQFvndnxSoOvqpmwm7ez1qeXXzY6nXhvyoQ7sYFCVMuuG4DhlysAcTC7jJiM1fr",
+	"SiAcH9/r/gMXcd3+USBtIZ6a0/QqnK1M13P1FZgYqnmGcUhLvH3JYLk+DW8N81+Nyw0Oi4Pnz9fdTmq5",
+	"ZjMbuYsbu9N0H8tTi9Pv4qv9HbtjaxnTQzOhB9FNH5qz3A0vOSWCzeq4CSipqO7am3KXvJVgsqb+TgRm",
+	"/wnEYRdqpZGECizg4S0C7ZJ8O1DlRBfK8O+fITXRqGI3nM2W+c3y/XaHq+jaT+5NXV2v8xVTf14HnN2c",
+	"49+1pu9a0y20pgYdohlZm5LCPPmuNAqHaWVBEOLm3ywqCkGgcu2SgyCf26o65VBvDJvW6TyNXlIs1PZE",
+	"k4/nP6MBRPAsYwY8vOvNznZc7yZcs0tY2rLhMeUudbawrSbut6jFBU3m9l4tMyZmkBw+Utz8fSC/2Hvv",
+	"SDOhGTwW/p9Tfq2k4fbmnAs+4vYaW3VOBQY7x5RqDYZ9w76YPuH6mFCC2eq5KxQ24ikjbb/Orn0YEVyr",
+	"+yMfcvJn8j5j4pOyt9Z9Zob7OMh+kgjdiYo6byNXJ42SGRsQuyTShgwm+xIlCMD3FwQXSNoY+iXRPq4n",
+	"LE3JUE6nVCSatPWkE4biVJZYwNP/lQ855GnbuVpRyw9slfRJLbwsRJrMq9LqDYadYOwAOrZ/zSU4ZkVC",
+	"mB7SjCWAYTOKSfYIflQjai05hbulpqYb7AuGtkPdMKW5FDrEYMK1ncL5mOMCGORZ92mP7JPD7peGfGkn",
+	"F+u2Oi/xgnDhPfdR1XbMITPkOCj95DcbC1ddakiVmpM29RFv4B6hZaYjfOPW6z4x9Boq7MXizYebo8KL",
+	"T7VLMnGF6JY/zKjSDCySGLYVi0oEAB5GhQ9Uah4OJywh8oaprt+7mTARC3BPAbzplPmgD9zmEw04aZlU",
+	"GMs3kWkCWmcsqgQF2ucM8nBHlLsgke3uZQXP8B4wR9wOa8tDreNSzj1ew53kdMBFnV+mcI76VzDt1LvJ",
+	"fKROrQV2F2dLac9bbTgO/Xeoz5dfkvblxZu/OJSLyni0zonH2g3MxyCGi3yqRQei9nUii5uFjyexhKpk",
+	"Pi7iURcBtIsLZEUhq50DORr2hiqG3mk/O4dp7GhGrxP2BcLmKkUvrnPgWoKXI4+5EWAQKAPOEwuUa0zW",
+	"CVN38VrooVzPvnPNrqbzep9cuZripS0IyN/7rri+qrceh+NXXt14lq0jZBYoNHK60dJao5KrVGC0lFgW",
+	"UNp2tniHRhsa45eylquwscLASgIsbzmYg6O9iF+z8pVqFwgXi+J39oVrsFoOULzoiVRmAkpKP1dpPyL9",
+	"RcD0o1j0PWj6INr7JXj6pD2b8OGEzLgAaVSKnms2t2Im9Px3uuR9FUNBfJLyjdpAxEZu72ByTJbZftun",
+	"awI4O40cPwhxXFZnSq+jnAnHoDHXNODYFnVduAFSaVmDVo6CUIkuudjOeHzY+/Fo+4puOxZX24Uz34Z/",
+	"1vHC4jjBsWRM1tadgB1GwOJcjjQ818f7+1ZzToTuYrRiEAKz6I7qHf5wJ9lqxmR29V/XsNJl3Ax46kbY",
+	"uZ6d1s5R5asbzFRfJq9AiBWs7C4cAl7JeyyPgJt/F5dAyJi2Yy5oES7fWDYF17GC9cS/YflJy838K8d4",
+	"i1ZTF2ReRuToJ8VLmH8+lmB89mEXlVCMNqgeM47xGnNXTAMLwdxJpcpdi0bemkc9KA/ZjAvUUHATXl8E",
+	"+19VPKw2UB8YwJNSr4igfkFYZn82kdqJ+oRlTCREWonvv+0fbxvnJ1VtmB/56Eo6w1RQQQGKPwdmDVe6",
+	"Be45sTg8OIh8iCekSFBdqhndOO/1ng2v2Rz+wfpdgvlzRSX6AUvt8PbqfhwLWiZYFG4YyL+QIqCXiNCq",
+	"XqACVcAqQtVApjAF5IQMpL2dKbbkYXYRjr4ySMh1HFMCPG2tlYdVtbb4eAm9HL3VIFStTRQuXsPmfA97",
+	"Z0EbFtgusSqxPZDSvEHaQIUsgmiSiGRSoQ2JijkWMMIcbJ+X4Hdqt+kAY/fagfy30uQDBh1n0NioateC",
+	"BAl2Vis4DDXshb0H1AS1tT1KoC2nQzLKlbZqt6slNYdwYrYcUO1rUa6uY1b/2BW0rH3Gk0qMdOi4dGUy",
+	"ax9COf2Gp0t3MbDwlFU3w1qbxTg1ZTeboFvnNEiKwNvGoNw5+ZscAKwBxFF5L8FaVhNuaWy+JejLYqB3",
+	"fTKr4e8ql9YXySmrla4/nvuohlqtNVlzXMte/vU1fpy5CiRLH94Bu64lWWzr0lzWp6zmQwyfVtTdSoV7",
+	"Q9MNIIbvhUVwcMV1+5ep1Yaukpxd0TG7cl0m6oP5QbTY9UIpPYudSc7IjHLIpy4YxARu8EwQ+7RdlhMl",
+	"KR2XvK5adlvmg3RFGi22wQjW65Bi9ZpPx0VTBPwsZGLcslu3dCPJAPsdLLFigRvUOy7XaaQ1JQEsia/X",
+	"7gJevQMCuEnqzt25OOpln3vogeekHdZWhNRE8Db1y85M/os+yRQXRneqVcFunnYPwVe+WnD5NXmqLMEX",
+	"hfxzJRI0YnQtsy5qKdYZwKENz5JA1AbMTmCV5kYX4THHxMoRIPQJ4lQsNBNJJyJunaSNmRSdiBT8KyJe",
+	"wEDvI0WFBl+LqzcZxcI+5z7jZUCH13I06kS+f0ybkoypKRXovrIHdIIIC4zG33liAX9gcexORByrRMNt",
+	"kauJ37OE0EGu2QnJqFVMO9VclTuQluUtJ8h3D1y2itHE36VqP/uombqbpJOHrgLw+8yyr6MNC+Od4q9v",
+	"kQO/RRGLjBrDlKXU//HL6d5/0r2/9/Z+/Fz+s3v13/Y+/9aLjp59/efWXdW8sDC5C9sR4O9jGY7s5LtY",
+	"jXY/1zqzyMMd9BIAPpX++EW7WFLhQ+Ax8VVXIUUZorKuBlSz4s8j/2dRpiz8pKgRFv4If0/5F5b4b8sA",
+	"q6sp1ajELide1AadrKmq60IkYMdWG4UMUdBywKRzu9K4ALBoowq5n9hgIuX1nRfJXTY8sRvf+HOz+Edc",
+	"WGMV8u0kRLUM9PKZYJFqfKlqUlBsyKwcbWxHs1nxU+aLLy+HmpjF+VFEV6pJcEOg/DNralaBxSzhknvl",
+	"6WV5m68vLz/4vGOnRIYznyyq2EM6ZaDcdDcqlH9ntcUbHf5oClsdGyGkJVnsH4emPJec3P7r3suXQv8E",
+	"qvHeBR8LanLFOicunAKLUm0WH3FnDntUaJfX/OH9xWXtWa/wWKMrOoBRQXXhpXOT8uJL6FRB4+381I6S",
+	"772oZslgqhA+g5slPF2sfrgTJ5py8Qa/e7rAliAY8decuce39TQ0F6d7/fb0BdRvcESsPS4TbNW4QWIR",
+	"+Sh8zn5jRcglHeKHjVSIOjQ/FYUH9uP5z0UCbZHjaSWf12RqPa3b1EoLyGEFQhbdXGoCHSFM077k4yKM",
+	"TBNXxqGwVnRrLnux8Le9IBV9+eJHqve+YkR3KYvF6htgMDbX/j4YDGOfwd0vFu3iHuiamI6wjnxww5WK",
+	"DJj9h5u9g4bzLlin4OZsr8wb2shOoD4i9KtmGdcyYRFxVBwLsB9AFcWF2+sCSMvrawGS8Kdie06T6y7a",
+	"0Uoqcmd9F7cDryo91gXBzX/nhUFvqZg9MjtE17cT3u0fgi4iFq+nEuT7am/4pklMTQ7cdayp+STnqaQN",
+	"twTwikLbDAhlCxWEZU9DY7tFKHGRZczpMRs2hwr65NU2H0BbrVdXMdTO/wrYVLPC9R32mjwdGzbL2/hC",
+	"IHMzlBubbWqaqPn1lkPVkSurFy+nJCQguPE5UdM1TNeXR4OhGgtOOv8TdNQhbSgRiyTdIQM24SIh3JyQ",
+	"npM/fpINADVx3VMW2dkmef1n1Up40EthRjW0rjAsIZo3VdHd8BwbmwzUnUVjr6JPmBCJFBJhgobvr4xW",
+	"2BC69R1rVFFs5w4AVWgMjwUqXQbJr97O1tHbK/ftw1A32XjjDWh5P4vJkjeYPVBpmBTQl8P54kxLcKwQ",
+	"yJdMm/OiBWWte5k1kK43LpQK3sGXL/UXzsRlUVxNG6qWrbAwcKQ9IU3o4XC5HEVKCAZmtYPSZFDm02j0",
+	"rVCVEMO+OJY1mUPdJGzrNaRT1lm0V8xofbx4Vkq9DdQMLyOLAjUrrBsemk90aOi4nVFjAYFCp0r1euxv",
+	"xuE5lZutxUzNhrniZn4B0SpBl/aibfkAuqS/8jT2r58uW0uR3Eu1mz+8v7gk+zQ3k33wJNjzwj8VGymm",
+	"J6T9+uLg+VFEnj73DaCBs2HUjEU7bM5erBlqnllBHXRUX7relbFJbfRAXv3X//q//U7RlgYcZbg2eE1H",
+	"BKoGQ+VbwCmrcG2wDkg+FSO5Qm+ya5EjUlp7jglePdo+dAhiE7FXkqUCrnymFRS4c0kgUOAOu/QnTPEb",
+	"liCEqS9TU3zj+Zcm7SIv/+W7i1i4cGMmEqxH1oncdNW4HSA1J2oiQpMph6rc4GGGZ6cf3sQC4daNRSzQ",
+	"qGFZDcZLsi9DlhnSXzx8F2Ef/OyQoO8S+2ksEMx4eMeEcSxNhcH8eylsu6FCuL36/uunyyLjrAEHuuSc",
+	"0WQPj7t4B4NAoaT+kKZpuRkXrBGL/pe90peNn0PoRt+iTP8EMcYNGwxJUy1xyD680Y9FOfZJOM+UqmuW",
+	"kL4rZt4n7SkVdAzZayH0cXCshRALajc/ZskeF2DAgAOxN0ztzCuk/1uMl6m4dUx+6Xa7nyMShxc8+zuy",
+	"xP9pOdDX/glYP2LRD17qA5eCSEP/g++nZ98iGR2zLrnkU6YNnWZoNzx/9YI8e/bsx1hwQT5evugSqIGJ",
+	"D/s0y1J3i9h31Sn/5W8adu5LdHYguZMn8FIssOom2mjAKI7uCy5IHx+5HAuXxdkqac6h8emHN60grqH1",
+	"FPLzv2K2L81467j1rNvrPgNuaSbABgMEBpnqFNHFVC0La3tAVfRsw/JD5oYlhJnRTsVCLjiU8pqzWLQt",
+	"W7EXvYhc0Cm74Ib9+cIoPjQR+UDN5M/7NOP7N09hUZ0ueYVWH9+w0QI2FoAsLAG7h5a5suojFVD60HOJ",
+	"iOAPR2T/6BDXZN9uFzawKBb4aefYkh+OAozqmrFMe8uNpYAwOJUcHvzoa1RTMY9FWEluOGHDa5Z0yWlg",
+	"axvnTGvYAtLylIq5m8+3ydaxmELR61TOLGQGuSGUKD6emDJm1THDcKVhv7RYBCumWCPXnlQZhlqQ4psE",
+	"Oh/a80aBy7T5SSZzdP9ZfRyrUgTo+zfXcxwVhnXqRKX5w9eqWHfXe8V0JoXr2HXQ693Z3KeBUIepFxs+",
+	"WmZCsLYK2m9hCRfM7L0AHG1SdxCPEesRm7utxY1FwSIX9Wi7lkPcaN36C4Ds/0STAnb2k6frP/koLLlI",
+	"xf/OQHs7PDjY5KNMSQssq5KdCcPNHL/9cf23l1K+pWLu1qnRkOFcBuu+9aWLQ62sdfzL56il8+mUqjke",
+	"k+V6Lu21JKawMr7lgxCo/wv0R2h9tgMWzEzmppmbnYnEVzbXYZBXlbVxDGRmKP1RUAcvxMI7BNwgY2bI",
+	"Ye8pUqqQMyJFRKy6AAMoBijdKRLs3WfFMFVWiaXYhymjCpfqcK6elO1uLUt3bWF1Yz+c8pX9c5zPYf3X",
+	"z0tEediUWIfb5Rr7+RcbwhXimtEEtiGBvSh3WQXCLhT2wOSyG9oXiH5WRYYlnI5ay2pZ6xijw0p8d1Br",
+	"RvhlFqYkxEWW+JlrZgUXPgV5l2I7bSrI0x7RsaBjCcLFSRX0PYDgmk14ylwWKyKH1WTt/XYmiaEDTfSE",
+	"2lPCPAqHKFZ9LBc1Body58R308BaWrAQXFNKDVPYJsfeGm7kNayBRQT/0G4jRfpmsJ46snH4f1FA/o7J",
+	"58FkGlrlQ9Z0EtLjRKb26gEvVXBgSxG49P0/OpE2yKZLRRNWw6yczXfxLOrFVOkHGqOjZYGlc23OfDTB",
+	"Al5aNb31a87U3JvijsNikAXkt6oP9jWqH9jlz9/H0JViv7cYe8k4wr7QocG+AO2+rzbu8h77HddBHXs5",
+	"u6BkMEUn0tibtPd79sFMU7dwO3JlyYvetTBcj+79/fMvGKV31f38/9eG5y3uwd6P0Lej7bXBLhhdvhOu",
+	"we/btDIw4tZDc2UL4VULcJedtXPnwvB0p7nXMNqf+ZQ396YMXnyB7tx7ZcVAlODgrmXEGcV0C4Rdt/UN",
+	"aiSBlyuyzIxpQ0ZcgaXeMzLHvdZrJ0VmUSOXe+2yHBaYXBWwH6gyXkd/9e8v30VkSDXb41CijBt+04iV",
+	"vzYR6sHzZ7XIWDdIkEO0KNeCNN5aIkJLKNzWoeOGFY/IgjAQjbQxtx9DO7C7RlCa26VQNdK7a6O9elnf",
+	"En0VLWVXkhdA9ZukLrs3hxSDOeByQFZILaupKlqh4VfaqFpVvWxMDB6ZPj7pYww0xKCRM7RAz+iccBML",
+	"rouoNdDvC88VWiKLEYAY4WXcr+scBoFwsQA7M0VroRpLccATMqF6UqeGY6jia+8KvHtrVNBkfCNb1NN7",
+	"mDmpw2f36KRyLkHv2wlTzCH5A5mNes/Wf/RKqgFPEibwiw2MRS+kGKUc3biPSHqnSeKcSRuTHGZflZIM",
+	"GgE7VzPD+NoqMr+E3wtkXmdOwdeT7oOe2OH6L95J80rmIvnWjhjh6U45tJGTMolyq5OP6hWXvzBTf8Z3",
+	"KwjrmMalUw5ugzPbYsDjHeg5o1sTbSEntzLnvElAscl8wGcV6tDfTpOUjQyRubHa2tx1x4RyOV1ymWN6",
+	"EfUVQCXEAsjRiCi2hx5tXZiCIe7IKbR4moti8SPI8nsWixje+sAemlWY7asTBRj++xV9/8CMFBtI34m4",
+	"3HcWGJ9AuQtR5rUe6Syl4ENNU2ImijFfUKhNyZRr7aLtISAJQpHQy8ANumAgD13HokyqR8OR01xd3Zsn",
+	"vl8j1tKtU2AvUBicFtu8P3ot5/gd0SyGm/pSAGD+9Mv8hyPhx6PIC2ZCw0ABYnuNnFCR3JJIMTtmdwp1",
+	"d9JFD4sd9L41Jdf+swY7X8sZhlsEND5jUEUd235+R7V6pWtPs8Lxvays3BLVyuSSW6Fa9aj/4iwd3tHl",
+	"bCC5ACemZf9cY71dtFQoF8/EDZg5uuQSC+TAq9rIDEJ0r0Gjc68sOxDBhWrRGwvQ3SPjxwmCkJr7ZvZu",
+	"Rw0sv4Rw9M0ZLL4lOgQNJ2T7FQvfrenQ1QQcs1r1iibzPSP3oAfFYrcOqTA+0XVFKBp3+J4dUSxcp46I",
+	"vDp/c/mf/99P8ktEstEFA2Ph+w/vNP7rLb9W8pJfR+Sj4K94RIa5SjuRqwQZbL2I/1lqrTDiaQoxXUFo",
+	"DVA/XtBiAWCcyDRhivT/4/3H8z1spL13cfbi/Oyyj3H4rooThv8BPlt9ZkL15ASHccF63gCNwdYWHBjx",
+	"CFNCWAW0t4VuFEVB7ZQ7JQn3VBJQB1lPZUPcVfRGqy1WCYclztiA0CwjKTMaB4LQKJfmyqGKYlHK9eXL",
+	"dxc/nb//t7Pzqw8ff/r5zYsrqMNcqfUaC4z/xpBoNJqAVRe7iA9dGwopSBuUYqNyDZGXSn6BqvUzqhKW",
+	"wFqmnTrt2JlKsADlGjfPEiCoLspPYpEIbtbUkSQQYGr1fnjjxFWllBkmb5blKTNqJo0eXpfbX+s32iAL",
+	"8T4dJGGPowbuDITtvJBq7mj0D2IvAug4CPj4bYcComxjk1miKbqb3LdVyfJdzMpqMia+ZfepIL9ljeYW",
+	"mqZAbC4A37GBGXQgzM2ECWOnvI2qfMsD/TTBVsW4UsL19hFyU7Yflm2q1x/fQX4GzIRluINOj9TVK3Za",
+	"JCWHvWcYnemSFjRY/Thk3btUjZRPuWWUKb9mmL6hIxc7Ppci6XTJWRBWuhCGapl6LJhItFc+T3xHFHzP",
+	"yzn74hMdZnloQ+e1XjYQEW/nH8rg2fvQVf3wON1mVooavwh+nvzedckHjZRetM3NF4vBb0oZPtQUiAOC",
+	"LSshGnWdyCYMMmpmPvMqbmFXNTkaMaWPS33QF9HAZhq+krhVnbxi5kqFu/ZU6tpbjnz3Nq/TTHNtXIVS",
+	"lnAT4RjwDlTv5gJnLIp7+2JqlRhxqwigAzsWZfXusp4YKl9YWnhIDU3lOAcit7QOKT918dZcmw8ObvfI",
+	"tnGKpmAIZB94fIWTXiooYBIejv19+mjsGzS6nKdmj4sAwHJUllvJCkh67PW/rGftQWXZxgCj88Lz95hx",
+	"lPcT7OgbaAENuVxC534CjOC6rFTeED9kcl1Z0cpKvEWp2Jq1PGCM1rcU0BR0X18Z0uRQ+dsNavJ5vMth",
+	"TZ5KdwtsOsV7qYtiN1h3ux9cbt+e/vXq/OzF+/OXF1cfzs6vXr+/uOwXy2k/7/XIYB4Lt0d0/tCiBsKq",
+	"kS7Ozv/7mxdnfdJ+2ot6vV4naCfhFDlPdUtpgr0fixYWUPnP4mRz+NO5L4FwH0oZDv44IVBuY83RT98D",
+	"nO44wMmhZ+HiBCsWBPCSSv3wTakzMB66V63SWLR3r3X8FC3O7x2rF5qpP7BbtNrtvgbJP1W7MrmGrFCd",
+	"gBhJhJw9LP4/YkSBnGa5QWN20TU/cGPKEaGC5ELTG5aQoiTMdjIkRNLNQvUCFP2HCNb7HcTeeVT3EQFl",
+	"TwzMKtie9zRH4TUdX+8BBNhlQdZ/qFi8xuMtLhNb630PGKh3Qvpl87y4Fbf6RalCsFj4qqixOC2qh46w",
+	"YEShMkoVWBCs3gfuch3w+ZOw6cSICGamVF+DV8Jqr2Wlc4JfcuMrORWRHe573SWnvkYOgY582MbPr6WI",
+	"cd1Ejy2L7dSoq3XKKQYhPoQYf4xAxNWk7UMRKyT+PRjxMYMRt9YKanRXcH1XG5GtMR29DLXm7XjV78oS",
+	"4TusrbdFlOD5Y0i2UpI/WVZXGpMg71G8LSHsPYbn3b8K9T1A754C9ML2peyGicCF4uvi0dSi4RzNZ7tx",
+	"Tl9tbyWrvPAvfdMsMmyNvZJDeph8u+baoobiYE5cCX+PG8WBb2qwrbNo+tbg96M1utEfx6ZZdD3/btR8",
+	"IKOmIGGhT4+726BsDT/b0EIUIvL3fM5Hsin5626RyUlyXbFib4oAzaakxnPuPQTjuCzLcv+hrEk7kPIj",
+	"mY186EofKvlB5hlW78aSB0VkC0SDQUQJBsEk2EMfK/xOoG9qG6J7I9JfbODej2LR9z3i3Quu6Xu/U9ij",
+	"BDTth/AXTGYIutE7o1YsQqtWGO9yVpPU4amLe2MWmqNigRXUiu7+wUBuMVCN99Q3QCoLT0hXQAgMXODq",
+	"AFAwbbjA+OhK23i7i1hkUpmOr5/OhIEa7SOpuiS0xS0NhMCMhf0/tBm0gKMZv3JAtrtjqt/B3hlF7Xss",
+	"LRnsCCvGxULOhCvXDMa1sNU/oWPKhY+2gcBuHyrdPjw4CBy+sRghShXh1i7Q21sY9QLwn+jCZU0Vc0bJ",
+	"JBaDOdH5cFI2M2qXWr8mms5Jf6lJYp9AMSYMkOI6FhhCDovvRD4ppu8iHa/8kvqkvRRU1sHIfzWFeHN3",
+	"uxBsVjmCKZ2TCb0B5860Pl6y2br4IIrio9gX17B7b2Cssv3vFsbff9HaZcvkbTXSVZk4lawI7x2oyYw4",
+	"rs/4KFg5VJdhJswAgdxoy1AEgVY2i9lBoGUhlwJujUGYwLFd8OVinkhUxCaHuSpBVHOZq9KQLeIzRe6R",
+	"LFfkTiBQ90Z0aBm5l32PGP5OTXHQls+H/VK5dngRoh064da7yd2LK5ISLrw/7/5OAmdoOIoC513TBkMo",
+	"GadU3EZDvnUQAwT8+wpkUSmyRVIfXbPxeWD8/kob2yW+8k1b2E5dV5P1JjaX0NDGVprYxwMLPHS+Xatb",
+	"kKlR5Ge53JsAaRwu7F4IDsvzrqvlBm/1T8pcx4vXp3sHz49AZUSV3qrePukE1L/U188nbamwn/HYan72",
+	"81JnnGLFUCpi8bTnO0MQOpYY1m/V0Vr1M9ChuSnl1Amhsdg4BwfTbTrNwZaXrizvfeibHr8fxzJZnX1N",
+	"0Tk8/m+w5tw3qCcC0AkNGzf57MRqe5vNuUAljQff3dCiWeL/OnvmOVZZ/+6Ha7JhWfBUjnWH82s2STYc",
+	"1N1L4yYVzDXCQBFsWTwI4M4fyUIZnO0TTabM0IQauoOw3i0KwPKE1VrhR3jjm1YK7RbWK4S+Sdi3q/1V",
+	"W80FOISnfBt360eUHfeh0tihH0edgU1997I+nJe1gqAb42dFE4FXaxSRhXR7Cd22h1S4BrTugmf1UDf9",
+	"cr0l1F4KTP/ujH0cZ2xxQmUMuPGWiS0Rpln1qT/l3r2zlkvsAoYI+EfScnYj/fvwxWI7oyKDHwLk0VKy",
+	"3K0Ni5ZgjQzShvD5oPWO9i3ZOieApot1Mho8UvcsSx/FF7UK370jqor33x1Rj0KNroRFgdwSqhlV7Gu7",
+	"CeYZ9vhefZn45F/6pu8TbhfrrxQeJlUrM4YxfMtm5mJfy8GdBRrsmo3vBiDcMtk0iewcVGATeOh8DWEW",
+	"0Bm82lY+InQgc4PREa65FDdE5wM7wYDZ8Y4JLQPwweDsbLptSjKmptQCwXXN7USxmFFNBqkcXttXXMkZ",
+	"LCtSNPmng1xjyx3FhhL6yZN20Vo+FthayzXPjYhiRs1d6egBs/9w43ciVzmg7C0ws4uBHjyxaIMIypgi",
+	"LONaJgwacaMF0RUD7P91r2zYvAedpFzpQYCG3U/1FZ+x0Yf2xjzBWa3o0mUACh0qqcHSrzjTHXDRRphO",
+	"5tywcFwTsJD7op3VeS74WFCTK3YcCz2hB8+P/hznvd6z4YR9Ia/fnr7Yu3h9evD8yAte0N2v2dxnj5Ul",
+	"F+Ez1u+SUzEnB1+++KKJzkx/QqiYm4mFKkuhaQxRLOGKDY0nwZFMUzljCZyYkO4cY2En4tiJ0jk2FPfz",
+	"D+jwWo5GEfmhbBRtlZk07ZJ30vCRYyM6FlQxDEmiGVWuIzNGFBUJCEaGQabawpIPJwSXN6PcxMLZbqfN",
+	"PgaH+vekRrjRH+dW7rf2/WL+YDUdZgU2bczGg/AS/+6G7oEQdb/nxN9N/LLnwgW7FCFbsmJwQhPoB6er",
+	"RSk3Pefmm3TjcfYegiNcliLoDxXXvAPFPlpcM/Yei1txq5ILjw+65CW3EMLeNh6PEyUzvR6RyZw1trZ5",
+	"EAn5KHftNeTgr9tVsvh+3X7MzPI7FLD7hum77m5g71VWfe97nLFz9EmGFysfXu+Jsw25oJQkQLjYJN1e",
+	"LjQfC1+Slop5hXQj0Gx1EZXg1Pa2L7hm9e4Ohulre/2YTRjWPcNo/eI+deySIqjJNRnKhPlyaxOpDFGM",
+	"aimiWDhlOqiOxDj8oqTxzRhyM5RTjPZJdWWHTzREHsXCaftQraMYAy5JQyosExowjJZkCcS5QDlRSg56",
+	"PbdBX2e+H2wAGrL261T7S6YfUJza2c6ZtuhdW1kKD6ACvqI1/yJn/q6gNXXVAey05FSBFxFytgszqLaN",
+	"/61Fg879x798/hpZvODl35+jFqanII/IVdo6bu3TjO/fPAV+4Fbwm6+VCZV97TDVuqI6/A0LmQc/+GTv",
+	"4CfXwTn4BU2JwQ/OqRNO5uJ1y198qdbgpwJWXz9//X8BAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -16,7 +16,7 @@ func toRecord(h store.Host, r store.Record) Record {
 	return Record{Id: r.ID, HostId: r.HostID, ServiceId: r.ServiceID, Fqdn: r.FQDN,
 		Ipv4Enabled: r.IPv4Enabled, Ipv4Netmask: r.IPv4Netmask, Ipv4HostIdentifier: r.IPv4HostIdentifier.String(),
 		Ipv6Enabled: r.IPv6Enabled, Ipv6Netmask: r.IPv6Netmask, Ipv6HostIdentifier: r.IPv6HostIdentifier.String(),
-		Username: r.Username, PasswordSet: r.Password != nil,
+		Username: r.Username, PasswordSet: r.Password != nil, NeedsCredentials: r.PasswordClearedAt != nil,
 		EffectiveIpv4: addrPtr(broker.Effective(h, r, 4)), EffectiveIpv6: addrPtr(broker.Effective(h, r, 6)),
 		Status:   RecordStatus{Ipv4: toFamilyStatus(r.V4), Ipv6: toFamilyStatus(r.V6)},
 		Warnings: recordWarnings(h, r), CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
@@ -34,6 +34,9 @@ func recordWarnings(h store.Host, r store.Record) []Warning {
 	w := []Warning{}
 	add := func(code WarningCode, field, format string, args ...any) {
 		w = append(w, Warning{Code: code, Field: field, Message: fmt.Sprintf(format, args...)})
+	}
+	if r.PasswordClearedAt != nil {
+		add(NeedsCredentials, "password", "the service's destination changed, so the password stored for the old one was removed: give it again (or \"\" to go on without one)")
 	}
 	if !h.Enabled {
 		add(HostDisabled, "", "the host is disabled: its updates are refused")
@@ -145,7 +148,9 @@ func (s *Server) CreateRecord(ctx context.Context, req CreateRecordRequestObject
 		} else if err != nil {
 			return err
 		}
-		if _, err := q.Service(ctx, b.ServiceId); errors.Is(err, store.ErrNotFound) {
+		// Held until the commit, so the password is stored for the
+		// destination the service has now.
+		if err := q.LockService(ctx, b.ServiceId); errors.Is(err, store.ErrNotFound) {
 			missing = append(missing, fieldError("service_id", "service %d does not exist", b.ServiceId))
 		} else if err != nil {
 			return err
@@ -234,9 +239,16 @@ func (s *Server) UpdateRecord(ctx context.Context, req UpdateRecordRequestObject
 		if err != nil {
 			return orNotFound(err, "record", req.Id)
 		}
+		service := old.ServiceID
 		if b.ServiceId != nil {
-			if _, err := q.Service(ctx, *b.ServiceId); errors.Is(err, store.ErrNotFound) {
-				return invalid(fieldError("service_id", "service %d does not exist", *b.ServiceId))
+			service = *b.ServiceId
+		}
+		// A password is only sent to the service it was entered for: moving
+		// the record needs it again. The service is held until the commit,
+		// so a password given now is stored for its destination as it is.
+		if service != old.ServiceID || p.Password != nil {
+			if err := q.LockService(ctx, service); errors.Is(err, store.ErrNotFound) {
+				return invalid(fieldError("service_id", "service %d does not exist", service))
 			} else if err != nil {
 				return err
 			}
@@ -245,6 +257,10 @@ func (s *Server) UpdateRecord(ctx context.Context, req UpdateRecordRequestObject
 					return err
 				}
 			}
+		}
+		if service != old.ServiceID && old.Password != nil && b.Password == nil {
+			return invalid(fieldError("password", "must be given again to move the record to another service: "+
+				"a stored password is only sent to the service it was entered for (give \"\" to move it without one)"))
 		}
 		r, err := q.UpdateRecord(ctx, req.Id, p)
 		if err != nil {

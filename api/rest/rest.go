@@ -67,6 +67,9 @@ type Deps struct {
 	PasswordParams auth.Params
 	// LoginLimits tune the login rate limits (zero: DefaultLoginLimits).
 	LoginLimits LoginLimits
+	// Failures aggregates failed logins into the history; the caller runs
+	// it (nil: a log of the API's own, flushed by nobody).
+	Failures *auth.FailureLog
 	// StaleAfter is how long a host may go unseen before it is flagged
 	// stale (zero: DefaultStaleAfter).
 	StaleAfter time.Duration
@@ -133,6 +136,9 @@ func New(d Deps) *Server {
 	if d.PasswordParams == (auth.Params{}) {
 		d.PasswordParams = auth.DefaultParams
 	}
+	if d.Failures == nil {
+		d.Failures = auth.NewFailureLog(d.Store, d.Log)
+	}
 	if d.StaleAfter <= 0 {
 		d.StaleAfter = DefaultStaleAfter
 	}
@@ -143,7 +149,7 @@ func New(d Deps) *Server {
 	return &Server{
 		store: d.Store, broker: d.Broker, box: d.Box, log: d.Log, clientIP: d.ClientIP, proxies: d.TrustedProxies,
 		params: d.PasswordParams, access: access, bearer: auth.NewBearer(d.Store, access), spec: spec,
-		validate: newValidator(), logins: newLogins(d.LoginLimits, d.PasswordParams), staleAfter: d.StaleAfter,
+		validate: newValidator(), logins: newLogins(d.LoginLimits, d.PasswordParams, d.Failures), staleAfter: d.StaleAfter,
 		webhooks: d.WebhookSender, publicURL: strings.TrimRight(d.PublicURL, "/"), version: d.Version,
 		limits: recordLimits{perHost: cmp.Or(d.MaxRecordsPerHost, DefaultMaxRecordsPerHost),
 			perService: cmp.Or(d.MaxRecordsPerService, DefaultMaxRecordsPerService)},

@@ -34,10 +34,20 @@ func b64(v any) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func claims(sub int64) jwt.MapClaims {
+func claims(sub int64, sid string) jwt.MapClaims {
 	now := time.Now()
 	return jwt.MapClaims{"iss": "ddnsbroker", "aud": []string{"ddnsbroker-api"}, "sub": fmt.Sprint(sub), "jti": "x1",
-		"iat": now.Unix(), "exp": now.Add(10 * time.Minute).Unix()}
+		"iat": now.Unix(), "exp": now.Add(10 * time.Minute).Unix(), "sid": sid}
+}
+
+// sessionOf reads the session id an access token names.
+func sessionOf(t *testing.T, access string) string {
+	t.Helper()
+	c, err := auth.NewAccessTokens(jwtKey(), auth.AccessTokenTTL).Verify(access)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.SessionID
 }
 
 func sign(t *testing.T, m jwt.SigningMethod, c jwt.MapClaims, key any) string {
@@ -55,31 +65,41 @@ func TestBearerTokensAreChecked(t *testing.T) {
 	me := get[rest.Me](h, session, "/me")
 	other := create[rest.User](h, session, "/users", map[string]any{"username": "other", "password": "other-password"})
 
-	valid, _, err := auth.NewAccessTokens(jwtKey(), auth.AccessTokenTTL).Issue(me.Id)
+	sid := sessionOf(t, session)
+	valid, _, err := auth.NewAccessTokens(jwtKey(), auth.AccessTokenTTL).Issue(me.Id, sid)
 	if err != nil {
 		t.Fatal(err)
 	}
 	parts := strings.Split(valid, ".")
 	expired, _, _ := auth.NewAccessTokens(jwtKey(), auth.AccessTokenTTL).
-		WithClock(func() time.Time { return time.Now().Add(-time.Hour) }).Issue(me.Id)
+		WithClock(func() time.Time { return time.Now().Add(-time.Hour) }).Issue(me.Id, sid)
 	otherKey, _, _ := auth.NewAccessTokens(secretbox.DeriveKey([]byte("another server's secret key, long enough"), "jwt"),
-		auth.AccessTokenTTL).Issue(me.Id)
-	tamperedClaims := claims(other.Id)
-	noExp := claims(me.Id)
+		auth.AccessTokenTTL).Issue(me.Id, sid)
+	madeUpSession, _, _ := auth.NewAccessTokens(jwtKey(), auth.AccessTokenTTL).Issue(me.Id, auth.NewFamily())
+	otherSession, _ := h.login("other", "other-password")
+	// A session belongs to its user: naming another user's session is no way in.
+	wrongUser, _, _ := auth.NewAccessTokens(jwtKey(), auth.AccessTokenTTL).Issue(other.Id, sid)
+	tamperedClaims := claims(other.Id, sid)
+	noExp := claims(me.Id, sid)
 	delete(noExp, "exp")
-	wrongAud := claims(me.Id)
+	wrongAud := claims(me.Id, sid)
 	wrongAud["aud"] = []string{"somebody-else"}
-	wrongIss := claims(me.Id)
+	wrongIss := claims(me.Id, sid)
 	wrongIss["iss"] = "evil"
+	noSession := claims(me.Id, sid)
+	delete(noSession, "sid")
 
 	cases := map[string]string{
 		"no token":                 "",
 		"expired token":            expired,
 		"signed with another key":  otherKey,
-		"alg none":                 b64(map[string]string{"alg": "none", "typ": "JWT"}) + "." + b64(claims(me.Id)) + ".",
+		"alg none":                 b64(map[string]string{"alg": "none", "typ": "JWT"}) + "." + b64(claims(me.Id, sid)) + ".",
 		"alg None, signature kept": b64(map[string]string{"alg": "None", "typ": "JWT"}) + "." + parts[1] + "." + parts[2],
 		"tampered payload":         parts[0] + "." + b64(tamperedClaims) + "." + parts[2],
-		"HS512 with the right key": sign(t, jwt.SigningMethodHS512, claims(me.Id), jwtKey()),
+		"HS512 with the right key": sign(t, jwt.SigningMethodHS512, claims(me.Id, sid), jwtKey()),
+		"no session":               sign(t, jwt.SigningMethodHS256, noSession, jwtKey()),
+		"a made-up session":        madeUpSession,
+		"another user's session":   wrongUser,
 		"no expiry":                sign(t, jwt.SigningMethodHS256, noExp, jwtKey()),
 		"wrong audience":           sign(t, jwt.SigningMethodHS256, wrongAud, jwtKey()),
 		"wrong issuer":             sign(t, jwt.SigningMethodHS256, wrongIss, jwtKey()),
@@ -102,7 +122,7 @@ func TestBearerTokensAreChecked(t *testing.T) {
 		h.do(request{method: "GET", path: "/hosts", token: valid}).expect(t, http.StatusOK)
 	})
 	t.Run("a deleted account's token stops working", func(t *testing.T) {
-		tok, _, _ := auth.NewAccessTokens(jwtKey(), auth.AccessTokenTTL).Issue(other.Id)
+		tok := otherSession
 		h.do(request{method: "GET", path: "/me", token: tok}).expect(t, http.StatusOK)
 		h.do(request{method: "DELETE", path: fmt.Sprintf("/users/%d", other.Id), token: session}).expect(t, http.StatusNoContent)
 		h.do(request{method: "GET", path: "/me", token: tok}).expect(t, http.StatusUnauthorized)
@@ -193,7 +213,10 @@ func TestRefreshTokens(t *testing.T) {
 			t.Errorf("detail %q", *p.Detail)
 		}
 		refresh(c).expect(t, http.StatusUnauthorized)
-		ev := get[rest.EventList](h, tok.AccessToken, "/events?kind=auth.refresh_reused")
+		// The session's access tokens die with it.
+		h.do(request{method: "GET", path: "/me", token: tok.AccessToken}).expect(t, http.StatusUnauthorized)
+		fresh, _ := h.login(adminName, adminPassword)
+		ev := get[rest.EventList](h, fresh, "/events?kind=auth.refresh_reused")
 		if len(ev.Items) != 1 {
 			t.Errorf("reuse events %d", len(ev.Items))
 		}
@@ -458,7 +481,7 @@ func TestDatabaseUnavailable(t *testing.T) {
 		Mount: []func(*echo.Echo){api.Register}})
 	ts := httptest.NewServer(srv.Echo)
 	defer ts.Close()
-	tok, _, _ := auth.NewAccessTokens(jwtKey(), auth.AccessTokenTTL).Issue(1)
+	tok, _, _ := auth.NewAccessTokens(jwtKey(), auth.AccessTokenTTL).Issue(1, auth.NewFamily())
 	for _, r := range []struct{ method, path, token, body string }{
 		{"GET", "/hosts", tok, ""},
 		{"POST", "/auth/login", "", `{"username": "admin", "password": "x"}`},

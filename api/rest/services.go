@@ -217,9 +217,22 @@ func (s *Server) GetService(ctx context.Context, req GetServiceRequestObject) (G
 // UpdateService changes a service. A change of how records are sent
 // (settings, credential) re-sends every record of the service, since the
 // upstream or the request it gets is new.
+//
+// A stored secret only ever goes to the destination it was entered for: a
+// change of the destination needs the service's own credential again, and
+// removes its records' passwords unless the caller's password confirms
+// that the new destination may have them.
 func (s *Server) UpdateService(ctx context.Context, req UpdateServiceRequestObject) (UpdateServiceResponseObject, error) {
 	b := req.Body
 	change := newSettingsChange(b.Settings, b.Url, b.UsernameIsFqdn, b.Combined, b.UseMyipv6)
+	// The password is checked first, outside the transaction: it is slow.
+	confirmed := false
+	if b.CurrentPassword != nil {
+		if err := s.confirmPassword(ctx, *b.CurrentPassword); err != nil {
+			return nil, err
+		}
+		confirmed = true
+	}
 	var out Service
 	err := s.store.InTx(ctx, func(q *store.Queries) error {
 		old, err := q.Service(ctx, req.Id)
@@ -256,6 +269,10 @@ func (s *Server) UpdateService(ctx context.Context, req UpdateServiceRequestObje
 				return err
 			}
 		}
+		moved, err := destinationChange(old, settings, b.Credential, change)
+		if err != nil {
+			return err
+		}
 		// The drift check's settings change what is checked, not what is
 		// sent: they alone resend nothing.
 		resend := slices.ContainsFunc(changed, func(k string) bool { return k != "drift_resolver" && k != "drift_interval" })
@@ -265,6 +282,12 @@ func (s *Server) UpdateService(ctx context.Context, req UpdateServiceRequestObje
 		svc, err := q.UpdateService(ctx, req.Id, patch)
 		if err != nil {
 			return err
+		}
+		cleared := 0
+		if moved && !confirmed {
+			if cleared, err = q.ClearServicePasswords(ctx, svc.ID); err != nil {
+				return err
+			}
 		}
 		queued := 0
 		if resend {
@@ -290,9 +313,17 @@ func (s *Server) UpdateService(ctx context.Context, req UpdateServiceRequestObje
 		}
 		if len(changed) > 0 {
 			id := svc.ID
-			if err := event(ctx, q, store.Event{Kind: "service.updated", ServiceID: &id,
-				Message: fmt.Sprintf("service %s changed (%d deliveries queued)", svc.Name, queued)},
-				map[string]any{"fields": changed}); err != nil {
+			msg := fmt.Sprintf("service %s changed (%d deliveries queued)", svc.Name, queued)
+			data := map[string]any{"fields": changed}
+			switch {
+			case moved && confirmed:
+				msg += "; its destination changed, and the records' passwords were kept (confirmed with a password)"
+				data["destination_changed"], data["passwords_kept"] = true, true
+			case moved:
+				msg += fmt.Sprintf("; its destination changed, so the passwords of %d %s were removed", cleared, plural(cleared, "record", "records"))
+				data["destination_changed"], data["passwords_cleared"] = true, cleared
+			}
+			if err := event(ctx, q, store.Event{Kind: "service.updated", ServiceID: &id, Message: msg}, data); err != nil {
 				return err
 			}
 		}
@@ -303,6 +334,38 @@ func (s *Server) UpdateService(ctx context.Context, req UpdateServiceRequestObje
 		return nil, err
 	}
 	return UpdateService200JSONResponse(out), nil
+}
+
+// destinationChange tells whether the settings send the service's secrets
+// somewhere else than the stored ones do, and refuses the change when the
+// service has a credential of its own and the request does not give it
+// again: it was entered for the old destination.
+func destinationChange(old store.Service, settings map[string]any, credential *string, c settingsChange) (bool, error) {
+	raw, err := json.Marshal(settings)
+	if err != nil {
+		return false, err
+	}
+	if slices.Equal(delivery.Destinations(old.Protocol, old.Settings), delivery.Destinations(old.Protocol, raw)) {
+		return false, nil
+	}
+	if old.Credentials == nil || credential != nil && *credential != "" {
+		return true, nil
+	}
+	stored := map[string]any{}
+	_ = json.Unmarshal(old.Settings, &stored)
+	var errs []FieldError
+	for _, key := range delivery.DestinationKeys(old.Protocol) {
+		if sameJSON(stored[key], settings[key]) {
+			continue
+		}
+		field := "settings." + key
+		if _, ok := c.shorthands[key]; ok && c.settings == nil {
+			field = key
+		}
+		errs = append(errs, fieldError(field, "changes where the service's credential is sent: give the credential again in the same request"))
+	}
+	errs = append(errs, fieldError("credential", "is required again: a stored credential is only sent to the destination it was entered for"))
+	return true, invalid(errs...)
 }
 
 // DeleteService removes a service no record uses.

@@ -29,12 +29,25 @@ func (s *Server) ListTokens(ctx context.Context, req ListTokensRequestObject) (L
 	return ListTokens200JSONResponse{Items: mapSlice(rows, toToken), NextCursor: next}, nil
 }
 
-// CreateToken makes an API token for the logged-in user. The token is in
+// CreateToken makes an API token for the logged-in user, if the session
+// gave its password within ReauthWindow or gives it now. The token is in
 // this response only; the database keeps its SHA-256.
 func (s *Server) CreateToken(ctx context.Context, req CreateTokenRequestObject) (CreateTokenResponseObject, error) {
 	b := req.Body
 	if b.ExpiresAt != nil && !b.ExpiresAt.After(time.Now()) {
 		return nil, invalid(fieldError("expires_at", "must be in the future"))
+	}
+	// A token outlives the session: one that may be stolen (an access
+	// token is enough to call this) must not be able to make one without
+	// the password.
+	switch p := principal(ctx); {
+	case b.CurrentPassword != nil:
+		if err := s.confirmPassword(ctx, *b.CurrentPassword); err != nil {
+			return nil, err
+		}
+	case time.Since(p.AuthenticatedAt) > ReauthWindow:
+		return nil, invalid(fieldError("current_password",
+			"is required: this session gave its password more than %d minutes ago; give it again to create a token", int(ReauthWindow.Minutes())))
 	}
 	token, prefix := auth.NewAPIToken()
 	var t store.APIToken

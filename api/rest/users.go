@@ -58,7 +58,7 @@ func (s *Server) GetUser(ctx context.Context, req GetUserRequestObject) (GetUser
 }
 
 // UpdateUser renames an account or sets its password; a new password ends
-// the account's web sessions.
+// every session of the account at once.
 func (s *Server) UpdateUser(ctx context.Context, req UpdateUserRequestObject) (UpdateUserResponseObject, error) {
 	b := req.Body
 	var hash string
@@ -82,7 +82,9 @@ func (s *Server) UpdateUser(ctx context.Context, req UpdateUserRequestObject) (U
 			changed = append(changed, "username")
 		}
 		if hash != "" {
-			if err := q.SetUserPassword(ctx, old.ID, hash); err != nil {
+			// Every session of the account ends, the caller's too when it is
+			// their own: whoever holds one may be who the reset locks out.
+			if err := q.SetUserPassword(ctx, old.ID, hash, ""); err != nil {
 				return err
 			}
 			changed = append(changed, "password")

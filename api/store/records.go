@@ -24,8 +24,12 @@ type Record struct {
 	Username           string
 	Password           []byte // sealed by secretbox
 	PasswordKey        string
-	CreatedAt          time.Time
-	UpdatedAt          time.Time
+	// PasswordClearedAt is set when a change of the service's destination
+	// removed the password: the record needs credentials until it is given
+	// one again (or is told to go on without).
+	PasswordClearedAt *time.Time
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
 	// Delivery state per family, filled by reads.
 	V4 RecordState
 	V6 RecordState
@@ -51,7 +55,7 @@ const stateColumns = `%[1]s.desired, %[1]s.delivered, coalesce(%[1]s.state, 'idl
 var (
 	recordColumns = `r.id, r.host_id, r.service_id, r.fqdn, r.ipv4_enabled, r.ipv4_netmask, r.ipv4_host_identifier,
 	r.ipv6_enabled, r.ipv6_netmask, r.ipv6_host_identifier, r.username, r.password, coalesce(r.password_key, ''),
-	r.created_at, r.updated_at, ` + strings.ReplaceAll(stateColumns, "%[1]s", "s4") + `, ` + strings.ReplaceAll(stateColumns, "%[1]s", "s6")
+	r.password_cleared_at, r.created_at, r.updated_at, ` + strings.ReplaceAll(stateColumns, "%[1]s", "s4") + `, ` + strings.ReplaceAll(stateColumns, "%[1]s", "s6")
 	recordStates = `
 	LEFT JOIN record_states s4 ON s4.record_id = r.id AND s4.family = 4
 	LEFT JOIN record_states s6 ON s6.record_id = r.id AND s6.family = 6`
@@ -62,7 +66,7 @@ func scanRecord(row rowScanner) (Record, error) {
 	var r Record
 	err := row.Scan(&r.ID, &r.HostID, &r.ServiceID, &r.FQDN, &r.IPv4Enabled, &r.IPv4Netmask, &r.IPv4HostIdentifier,
 		&r.IPv6Enabled, &r.IPv6Netmask, &r.IPv6HostIdentifier, &r.Username, &r.Password, &r.PasswordKey,
-		&r.CreatedAt, &r.UpdatedAt,
+		&r.PasswordClearedAt, &r.CreatedAt, &r.UpdatedAt,
 		&r.V4.Desired, &r.V4.Delivered, &r.V4.State, &r.V4.Attempts, &r.V4.NextAttemptAt, &r.V4.LastAttemptAt, &r.V4.LastSuccessAt, &r.V4.Message, &r.V4.UpdatedAt,
 		&r.V6.Desired, &r.V6.Delivered, &r.V6.State, &r.V6.Attempts, &r.V6.NextAttemptAt, &r.V6.LastAttemptAt, &r.V6.LastSuccessAt, &r.V6.Message, &r.V6.UpdatedAt)
 	r.V4.Family, r.V6.Family = 4, 6
@@ -158,6 +162,7 @@ func (q *Queries) UpdateRecord(ctx context.Context, id int64, p RecordPatch) (Re
 			username = coalesce($10, username),
 			password = CASE WHEN $13 THEN NULL WHEN $11::bytea IS NOT NULL THEN $11 ELSE password END,
 			password_key = CASE WHEN $13 THEN NULL WHEN $11::bytea IS NOT NULL THEN $12 ELSE password_key END,
+			password_cleared_at = CASE WHEN $13 OR $11::bytea IS NOT NULL THEN NULL ELSE password_cleared_at END,
 			updated_at = now()
 		WHERE id = $1`, id, p.ServiceID, p.FQDN, p.IPv4Enabled, p.IPv4Netmask, p.IPv4HostIdentifier,
 		p.IPv6Enabled, p.IPv6Netmask, p.IPv6HostIdentifier, p.Username, p.Password, p.PasswordKey, p.ClearPassword)
@@ -168,6 +173,25 @@ func (q *Queries) UpdateRecord(ctx context.Context, id int64, p RecordPatch) (Re
 		return Record{}, mapErr("update record", err)
 	}
 	return q.Record(ctx, id)
+}
+
+// ClearServicePasswords removes the passwords of a service's records,
+// marking each record as needing credentials, and tells how many it
+// removed.
+func (q *Queries) ClearServicePasswords(ctx context.Context, serviceID int64) (int, error) {
+	tag, err := q.db.Exec(ctx, `UPDATE records SET password = NULL, password_key = NULL, password_cleared_at = now(), updated_at = now()
+		WHERE service_id = $1 AND password IS NOT NULL`, serviceID)
+	return int(tag.RowsAffected()), mapErr("clear service passwords", err)
+}
+
+// LockService holds a service's row until the transaction ends, so that a
+// password stored for its records is stored for the destination it has
+// now, not one a concurrent change is replacing. An unknown id is
+// ErrNotFound.
+func (q *Queries) LockService(ctx context.Context, id int64) error {
+	var got int64
+	err := q.db.QueryRow(ctx, `SELECT id FROM services WHERE id = $1 FOR SHARE`, id).Scan(&got)
+	return mapErr("lock service", err)
 }
 
 // DeleteRecord removes a record with its states and deliveries.

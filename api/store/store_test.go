@@ -58,7 +58,7 @@ func TestUsersConstraints(t *testing.T) {
 	if err != nil || got.ID != u.ID {
 		t.Fatalf("user by name in other case: %v %v", got, err)
 	}
-	if err := st.SetUserPassword(ctx, 999999, "h"); !errors.Is(err, store.ErrNotFound) {
+	if err := st.SetUserPassword(ctx, 999999, "h", ""); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("set password of a missing user: %v", err)
 	}
 	if err := st.DeleteUser(ctx, u.ID); err != nil {

@@ -121,9 +121,14 @@ func (q *Queries) RefreshTokenFamily(ctx context.Context, hash []byte) (family s
 	return family, revoked, mapErr("refresh token family", err)
 }
 
-// RevokeRefreshFamily ends every token of a session and tells how many
+// RevokeRefreshFamily ends a session: every token of it, and the session
+// itself (so its access tokens stop working). It tells how many tokens
 // were still live (0: the session had already ended).
 func (q *Queries) RevokeRefreshFamily(ctx context.Context, family string) (int, error) {
 	tag, err := q.db.Exec(ctx, `UPDATE refresh_tokens SET revoked_at = now() WHERE family = $1 AND revoked_at IS NULL`, family)
+	if err != nil {
+		return 0, mapErr("revoke refresh family", err)
+	}
+	_, err = q.db.Exec(ctx, `UPDATE sessions SET ended_at = now() WHERE id = $1::uuid AND ended_at IS NULL`, family)
 	return int(tag.RowsAffected()), mapErr("revoke refresh family", err)
 }

@@ -57,8 +57,11 @@ func (q *Queries) CountUsers(ctx context.Context) (int, error) {
 	return n, mapErr("count users", err)
 }
 
-// SetUserPassword replaces a password hash and ends the user's web sessions.
-func (q *Queries) SetUserPassword(ctx context.Context, id int64, passwordHash string) error {
+// SetUserPassword replaces a password hash and ends the user's web
+// sessions but keep ("" ends all): the session that changed its own
+// password goes on, any other may be the one the password leaked to. API
+// tokens stay.
+func (q *Queries) SetUserPassword(ctx context.Context, id int64, passwordHash, keep string) error {
 	tag, err := q.db.Exec(ctx, `UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1`, id, passwordHash)
 	if err != nil {
 		return mapErr("set password", err)
@@ -66,8 +69,8 @@ func (q *Queries) SetUserPassword(ctx context.Context, id int64, passwordHash st
 	if tag.RowsAffected() == 0 {
 		return mapErr("set password", errNoRows)
 	}
-	_, err = q.db.Exec(ctx, `UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL`, id)
-	return mapErr("set password", err)
+	_, err = q.EndUserSessions(ctx, id, keep)
+	return err
 }
 
 // TouchUserLogin records a successful login.

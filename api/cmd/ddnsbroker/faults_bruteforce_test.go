@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	mrand "math/rand/v2"
-	"net"
 	"net/http"
 	"slices"
 	"sync"
@@ -16,14 +15,6 @@ import (
 	"github.com/ddnsbroker/ddnsbroker/api/auth"
 	"github.com/ddnsbroker/ddnsbroker/api/store/storetest"
 )
-
-// clientFrom is an HTTP client whose connections come from the loopback
-// address ip (Linux routes all of 127/8 to lo), so that the server sees
-// distinct sources without any traffic leaving the machine.
-func clientFrom(ip string) *http.Client {
-	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 5 * time.Second}
-	return &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{DialContext: d.DialContext, MaxIdleConnsPerHost: 16}}
-}
 
 // bruteResult counts the answers of one attack.
 type bruteResult struct {
@@ -110,9 +101,10 @@ func once(t *testing.T, srv *proc, source, user, secret, myip string) (int, stri
 
 // TestFaultBruteForce: 2,000 wrong secrets from one address, then 2,000
 // from 200 addresses, against one host each. The attackers are locked out as
-// the limits say (per source 10 failures, then one per 30 s; per host 20,
-// then one per minute), the server's CPU spent on hashing stays bounded, and
-// the right secret still works from an address that is not blocked. Then
+// the limits say (per source 10 failures, then one per 30 s; per host and
+// source 5, then one per minute), the server's CPU spent on hashing stays
+// bounded, and the right secret still works from an address that is not
+// failing, however many others fail. Then
 // the answer times of unknown hosts and wrong secrets are compared: they
 // must not tell an attacker which host names exist.
 func TestFaultBruteForce(t *testing.T) {
@@ -153,7 +145,7 @@ func TestFaultBruteForce(t *testing.T) {
 		sources = append(sources, fmt.Sprintf("127.0.0.%d", 10+i))
 	}
 	many := attack(t, srv, f.host(1), sources, 10, workers)
-	maxMany := limits.HostBurst + int(many.wall/time.Minute) + 1
+	maxMany := len(sources) * (limits.PairBurst + int(many.wall/time.Minute) + 1)
 	cachedCode, cachedBody := once(t, srv, "127.0.0.250", f.host(1), f.secret, "192.0.2.251")
 	// The cache holds (host, secret) whatever the source: a new address works too.
 	newAddrCode, newAddrBody := once(t, srv, "127.0.0.251", f.host(1), f.secret, "192.0.2.252")
@@ -234,18 +226,19 @@ func TestFaultBruteForce(t *testing.T) {
 		t.Errorf("unknown host median %s vs wrong secret median %s (z = %.2f): distinguishable", mu, mw, z)
 	}
 
-	// A host locked by a distributed attack also refuses its own router
-	// until its bucket refills (one try a minute), unless the router's
-	// secret is in the credential cache (verified within 15 minutes). The
-	// per-host limit is what stops distributed guessing; this is its price,
-	// reported, not asserted.
+	// A host guessed at from many addresses still takes its router's right
+	// secret, not cached, from an address that has not been failing: the
+	// guessing slows the host down, it does not lock it (issue 14).
 	for i := range limits.HostBurst + 5 {
 		once(t, srv, fmt.Sprintf("127.0.5.%d", 1+i), f.host(11), "wrong", "192.0.2.11")
 	}
-	lockedCode, _ := once(t, srv, "127.0.5.200", f.host(11), f.secret, "192.0.2.11")
+	lockedCode, lockedBody := once(t, srv, "127.0.5.200", f.host(11), f.secret, "192.0.2.11")
+	if lockedCode != 200 {
+		t.Errorf("the router of a host guessed at from %d addresses: %d %q, want 200", limits.HostBurst+5, lockedCode, lockedBody)
+	}
 
-	t.Logf("brute force (argon2id verification here: %s; limits per source %d then 1/30 s, per host %d then 1/min; %d concurrent attackers)",
-		hashCost.Round(time.Millisecond), limits.SourceBurst, limits.HostBurst, workers)
+	t.Logf("brute force (argon2id verification here: %s; limits per source %d then 1/30 s, per host and source %d then 1/min; %d concurrent attackers)",
+		hashCost.Round(time.Millisecond), limits.SourceBurst, limits.PairBurst, workers)
 	t.Logf("  %-34s %8s %8s %10s %10s %10s", "attack", "401", "429", "allowed", "server CPU", "wall")
 	for _, c := range []struct {
 		name string
@@ -258,43 +251,9 @@ func TestFaultBruteForce(t *testing.T) {
 	t.Logf("  (2,000 verifications would cost %s of CPU)", (2000 * hashCost).Round(time.Second))
 	t.Logf("  right secret afterwards: host 0 from an unblocked address %d; host 0 from the attacker's address %d;", okOther, blockedCode)
 	t.Logf("    host 1 (cached before the attack) from its router's address %d, from a new address %d;", cachedCode, newAddrCode)
-	t.Logf("    a host locked by %d failures from %d addresses, right secret not cached, from a fresh address: %d",
+	t.Logf("    a host guessed at %d times from %d addresses, right secret not cached, from a fresh address: %d",
 		limits.HostBurst+5, limits.HostBurst+5, lockedCode)
 	t.Logf("  unknown host vs wrong secret, %d each: median %s vs %s (p90 %s vs %s), Mann-Whitney z = %.2f",
 		samples, mu.Round(100*time.Microsecond), mw.Round(100*time.Microsecond), percentile(unknown, 0.9).Round(100*time.Microsecond),
 		percentile(wrong, 0.9).Round(100*time.Microsecond), z)
-}
-
-// mannWhitneyZ is the normal approximation of the Mann-Whitney U statistic
-// of a against b: |z| < 2 means no detectable difference in location.
-func mannWhitneyZ(a, b []time.Duration) float64 {
-	type v struct {
-		d     time.Duration
-		fromA bool
-	}
-	all := make([]v, 0, len(a)+len(b))
-	for _, d := range a {
-		all = append(all, v{d, true})
-	}
-	for _, d := range b {
-		all = append(all, v{d, false})
-	}
-	slices.SortFunc(all, func(x, y v) int { return int(x.d - y.d) })
-	var ra float64
-	for i := 0; i < len(all); {
-		j := i
-		for j < len(all) && all[j].d == all[i].d {
-			j++
-		}
-		rank := float64(i+j+1) / 2 // average rank of ties, 1-based
-		for k := i; k < j; k++ {
-			if all[k].fromA {
-				ra += rank
-			}
-		}
-		i = j
-	}
-	n1, n2 := float64(len(a)), float64(len(b))
-	u := ra - n1*(n1+1)/2
-	return (u - n1*n2/2) / math.Sqrt(n1*n2*(n1+n2+1)/12)
 }

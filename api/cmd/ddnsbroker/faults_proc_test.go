@@ -499,15 +499,6 @@ func deliveryStates(t *testing.T, dbURL string) map[string]int {
 	return countBy(t, conn, `SELECT state, count(*) FROM deliveries GROUP BY state`)
 }
 
-// percentile of sorted durations.
-func percentile(d []time.Duration, p float64) time.Duration {
-	if len(d) == 0 {
-		return 0
-	}
-	slices.Sort(d)
-	return d[min(len(d)-1, int(float64(len(d))*p))]
-}
-
 // slowGood is an upstream that takes lo..hi to apply and answer good.
 func slowGood(lo, hi time.Duration) func(string, string, int) upAction {
 	return func(string, string, int) upAction {

@@ -47,6 +47,8 @@ func runServe(ctx context.Context, env *environ, args []string) error {
 	}
 	log := newLogger(env.stderr, cfg.LogLevel, cfg.LogFormat)
 	hostLimits := auth.DefaultHostLimits()
+	sources := auth.SourceGroups{IPv6Prefix: cfg.IPv6SourcePrefix}
+	hostLimits.Sources = sources
 	// A soft memory limit keeps bursts of argon2id verifications (19 MiB
 	// each, garbage the moment they end) from doubling the heap before the
 	// collector runs; GOMEMLIMIT overrides it.
@@ -80,7 +82,8 @@ func runServe(ctx context.Context, env *environ, args []string) error {
 	}
 	box := secretbox.New(cfg.SecretKey)
 	brk := broker.New(st, log)
-	hosts := auth.NewHosts(st, secretbox.DeriveKey(cfg.SecretKey, "host credential cache"), hostLimits, log)
+	failures := auth.NewFailureLog(st, log)
+	hosts := auth.NewHosts(st, secretbox.DeriveKey(cfg.SecretKey, "host credential cache"), hostLimits, failures, log)
 	met := metrics.New(st)
 	checkIP := auth.NewKeyedLimiter(rate.Every(time.Second), 30, 100_000)
 	checkIPAllow := func(key string) (bool, time.Duration) {
@@ -117,7 +120,8 @@ func runServe(ctx context.Context, env *environ, args []string) error {
 
 	api := rest.New(rest.Deps{Store: st, Broker: brk, Box: box, SecretKey: cfg.SecretKey, Log: log, ClientIP: clientIP,
 		TrustedProxies: cfg.TrustedProxies, StaleAfter: cfg.StaleAfter, WebhookSender: webhooks,
-		PublicURL: cfg.PublicURL, Version: version, MaxRecordsPerHost: cfg.MaxRecordsPerHost, MaxRecordsPerService: cfg.MaxRecordsPerService})
+		PublicURL: cfg.PublicURL, Version: version, MaxRecordsPerHost: cfg.MaxRecordsPerHost, MaxRecordsPerService: cfg.MaxRecordsPerService,
+		Failures: failures, LoginLimits: rest.LoginLimits{Sources: sources}})
 
 	mounts := []func(*echo.Echo){dyn.Register, api.Register, frontend.Register}
 	if cfg.MetricsToken != "" {
@@ -127,7 +131,8 @@ func runServe(ctx context.Context, env *environ, args []string) error {
 
 	var wg sync.WaitGroup
 	bgctx, stopBackground := context.WithCancel(context.Background())
-	wg.Add(5)
+	wg.Add(6)
+	go func() { defer wg.Done(); failures.Run(bgctx, auth.FailureFlushInterval) }()
 	go func() { defer wg.Done(); brk.Run(bgctx, 2*time.Second) }()
 	go func() { defer wg.Done(); disp.Run(bgctx) }()
 	go func() { defer wg.Done(); ntf.Run(bgctx) }()

@@ -81,7 +81,7 @@ func runUser(ctx context.Context, env *environ, args []string) error {
 		if err != nil {
 			return err
 		}
-		if err := st.SetUserPassword(ctx, u.ID, hash); err != nil {
+		if err := st.SetUserPassword(ctx, u.ID, hash, ""); err != nil {
 			return err
 		}
 		fmt.Fprintf(env.stdout, "password of %s changed; its web sessions were ended\n", u.Username)

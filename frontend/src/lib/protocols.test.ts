@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
 	CREDENTIALS,
+	destinationChanged,
+	destinationsOf,
 	endpointOf,
 	fieldsOf,
 	fromSettings,
@@ -191,5 +193,28 @@ describe('summaries', () => {
 			credential: { label: 'API token', help: 'Scoped.' }
 		} as Preset;
 		expect(presetNeeds(p)).toEqual(["Each record's password: DDNS key. The key of this record.", "This service's credential: API token. Scoped."]);
+	});
+});
+
+describe('destinations', () => {
+	it('are scheme, host and port, as the API compares them', () => {
+		expect(destinationsOf('dyndns2', { url: 'https://Dyn.DNS.he.net/nic/update' })).toEqual(['https://dyn.dns.he.net:443']);
+		expect(destinationsOf('http', { url: 'https://www.duckdns.org/u?t={password}', url_ipv6: 'http://v6.example:8080/u' })).toEqual([
+			'http://v6.example:8080',
+			'https://www.duckdns.org:443'
+		]);
+		expect(destinationsOf('cloudflare', {})).toEqual(['https://api.cloudflare.com:443']);
+		expect(destinationsOf('rfc2136', { server: 'NS1.example.net:53' })).toEqual(['dns://ns1.example.net:53']);
+	});
+
+	it('change with the host, the port or the scheme, not the path', () => {
+		const he = { url: 'https://dyn.dns.he.net/nic/update' };
+		expect(destinationChanged('dyndns2', he, { url: 'https://dyn.dns.he.net:443/other?x=1' })).toBe(false);
+		expect(destinationChanged('dyndns2', he, { url: 'https://evil.example/nic/update' })).toBe(true);
+		expect(destinationChanged('dyndns2', he, { url: 'http://dyn.dns.he.net/nic/update' })).toBe(true);
+		expect(destinationChanged('dyndns2', he, { url: 'https://dyn.dns.he.net:8443/nic/update' })).toBe(true);
+		expect(destinationChanged('cloudflare', { zone: 'a.example' }, { zone: 'b.example' })).toBe(false);
+		expect(destinationChanged('cloudflare', {}, { api_url: 'https://proxy.example/client/v4' })).toBe(true);
+		expect(destinationChanged('rfc2136', { server: 'ns1:53' }, { server: 'ns2:53' })).toBe(true);
 	});
 });

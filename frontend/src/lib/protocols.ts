@@ -303,3 +303,52 @@ export function presetNeeds(p: Preset): string[] {
 	if (p.credential) out.push(`This service's credential: ${p.credential.label}. ${p.credential.help}`);
 	return out;
 }
+
+/** The settings that decide where a protocol sends its secrets. */
+export const DESTINATION_KEYS: { [P in Protocol]: string[] } = {
+	dyndns2: ['url'],
+	http: ['url', 'url_ipv6'],
+	rfc2136: ['server'],
+	cloudflare: ['api_url']
+};
+
+/** scheme://host:port of a URL (a template's placeholders kept), or the text itself. */
+function originOf(raw: string): string {
+	try {
+		const u = new URL(raw);
+		const port = u.port || (u.protocol === 'https:' ? '443' : u.protocol === 'http:' ? '80' : '');
+		return `${u.protocol}//${u.hostname.replace(/\.$/, '')}:${port}`;
+	} catch {
+		return raw;
+	}
+}
+
+/**
+ * Where a service sends its credential and its records' passwords, as the
+ * API decides it (api/delivery/destination.go): a stored secret only goes
+ * where it was entered, so a change of these asks for it again.
+ */
+export function destinationsOf(protocol: Protocol, settings: Settings): string[] {
+	const s = (k: string) => (typeof settings[k] === 'string' ? (settings[k] as string).trim() : '');
+	let out: string[];
+	switch (protocol) {
+		case 'dyndns2':
+			out = [originOf(s('url'))];
+			break;
+		case 'http':
+			out = [s('url'), s('url_ipv6')].filter(Boolean).map(originOf);
+			break;
+		case 'cloudflare':
+			out = [originOf(s('api_url') || 'https://api.cloudflare.com/client/v4')];
+			break;
+		case 'rfc2136':
+			out = [`dns://${s('server').toLowerCase()}`];
+			break;
+	}
+	return [...new Set(out)].sort();
+}
+
+/** Whether the settings send secrets somewhere else than before. */
+export function destinationChanged(protocol: Protocol, before: Settings, after: Settings): boolean {
+	return !sameJSON(destinationsOf(protocol, before), destinationsOf(protocol, after));
+}

@@ -610,6 +610,56 @@ describe('admin web app', { timeout: 240_000 }, () => {
 		await page.setViewportSize({ width: 1280, height: 900 });
 	});
 
+	it('repoints a service: its records need their passwords again', async () => {
+		await page.goto('/services');
+		await page.getByRole('link', { name: 'fake upstream' }).click();
+		await page.getByRole('heading', { name: 'fake upstream', level: 1 }).waitFor();
+		const closed = await freePort(); // nothing listens there: deliveries simply wait
+		await page.getByLabel('Update URL').fill(`http://127.0.0.1:${closed}/nic/update`);
+		const change = page.getByTestId('destination-change');
+		await change.getByText(/passwords of its records \(\d+\) are removed/).waitFor();
+		await change.screenshot({ path: join(shots, 'service-destination-change.png') });
+		await page.getByRole('button', { name: 'Save service' }).click();
+		await page.getByText(/Service saved/).waitFor();
+		await page.goto('/records');
+		const row = page.getByRole('row').filter({ has: page.getByRole('link', { name: 'nas.example.org' }) });
+		await row.getByText('needs credentials').waitFor();
+		await row.getByRole('link', { name: 'nas.example.org' }).click();
+		await page.getByText(/destination changed, so the password stored for the old one was removed/).first().waitFor();
+		await page.getByLabel('Password').fill('uppass-for-the-new-url');
+		await page.getByRole('button', { name: 'Save record' }).click();
+		await page.goto('/records');
+		await page.getByRole('link', { name: 'nas.example.org' }).waitFor();
+		const before = await page.getByText('needs credentials').count();
+
+		// Back to the real upstream, confirmed with the admin's password:
+		// the records keep their passwords this time.
+		await page.goto('/services');
+		await page.getByRole('link', { name: 'fake upstream' }).click();
+		await page.getByLabel('Update URL').fill(`http://127.0.0.1:${ctx.upstream.port}/nic/update`);
+		await page.getByLabel("Your password (keeps the records' passwords)").fill(ADMIN_PASSWORD);
+		await page.getByRole('button', { name: 'Save service' }).click();
+		await page.getByText(/Service saved/).waitFor();
+		await page.goto('/records');
+		await page.getByRole('link', { name: 'nas.example.org' }).waitFor();
+		assert.equal(await row.getByText('needs credentials').count(), 0);
+		assert.equal(await page.getByText('needs credentials').count(), before);
+	});
+
+	it('changes the password with the current one, staying logged in', async () => {
+		await page.goto('/account');
+		await page.getByLabel('Current password').fill('not the password');
+		await page.getByLabel('New password', { exact: true }).fill('a-new-e2e-password');
+		await page.getByLabel('New password again').fill('a-new-e2e-password');
+		await page.getByRole('button', { name: 'Change password' }).click();
+		await page.getByRole('alert').getByText(/wrong/).waitFor();
+		await page.getByLabel('Current password').fill(ADMIN_PASSWORD);
+		await page.getByRole('button', { name: 'Change password' }).click();
+		await page.getByText(/Your password was changed/).waitFor();
+		await page.goto('/hosts');
+		await page.getByRole('link', { name: 'home.example.org' }).waitFor();
+	});
+
 	it('works on a phone-sized screen', async () => {
 		await page.setViewportSize({ width: 390, height: 844 });
 		await page.goto('/');

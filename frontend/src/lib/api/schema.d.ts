@@ -16,7 +16,11 @@ export interface paths {
          * Log in with a user name and password
          * @description Returns an access token (valid 15 minutes) and sets the refresh cookie
          *     (httpOnly, SameSite=Strict, Path=/api/v1/auth). Failed attempts are
-         *     rate limited per client address and per user name.
+         *     counted per source (an IPv4 address, an IPv6 /64) and per (user name,
+         *     source): a source that keeps failing is refused with 429 before any
+         *     password is checked. A user name guessed at from many sources answers
+         *     more slowly, but a right password from a source that has not been
+         *     failing is always accepted.
          */
         post: operations["login"];
         delete?: never;
@@ -57,7 +61,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** End the session of the refresh cookie */
+        /**
+         * End the session
+         * @description Ends the session of the access token (it and every other access token
+         *     of the session get 401 from now on, on every replica) and the session
+         *     of the refresh cookie, and clears the cookie.
+         */
         post: operations["logout"];
         delete?: never;
         options?: never;
@@ -76,6 +85,28 @@ export interface paths {
         get: operations["getMe"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/me/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Change your own password
+         * @description Needs the current password; a wrong one is a 403 and counts as a failed
+         *     login (limited like logins, 429 beyond). Every other session of the user
+         *     ends at once; this session and the user's API tokens stay.
+         */
+        post: operations["changeMyPassword"];
         delete?: never;
         options?: never;
         head?: never;
@@ -124,6 +155,15 @@ export interface paths {
          *     `combined`, `use_myipv6`) change one key each, and `credential: ""`
          *     removes the credential. Every record of the service is re-sent when
          *     its settings or credential change.
+         *
+         *     A stored secret is only ever sent to the destination (scheme, host and
+         *     port) it was entered for. A change of the destination (`url`,
+         *     `url_ipv6`, `api_url`, `server`) of a service with a credential of its
+         *     own needs that `credential` again in the same request (422 naming the
+         *     fields otherwise). The passwords of the service's records are removed
+         *     by such a change (the records say `needs_credentials` until each is
+         *     given again), unless `current_password` (your own password) confirms
+         *     that the new destination may have them; a wrong one is a 403.
          */
         patch: operations["updateService"];
         trace?: never;
@@ -455,7 +495,7 @@ export interface paths {
         head?: never;
         /**
          * Rename an account or set its password
-         * @description A new password ends the account's web sessions.
+         * @description A new password ends every session of the account at once (its access tokens get 401); its API tokens stay.
          */
         patch: operations["updateUser"];
         trace?: never;
@@ -472,7 +512,10 @@ export interface paths {
         put?: never;
         /**
          * Create an API token for the logged-in user
-         * @description The token is returned once, in the field `token`; only its SHA-256 is stored.
+         * @description The token is returned once, in the field `token`; only its SHA-256 is
+         *     stored. A session that logged in (or last gave its password) more than
+         *     10 minutes ago must give `current_password` (422 naming it otherwise; a
+         *     wrong one is a 403 and counts as a failed login).
          */
         post: operations["createToken"];
         delete?: never;
@@ -646,6 +689,10 @@ export interface components {
         LoginRequest: {
             username: string;
             password: string;
+        };
+        PasswordChange: {
+            current_password: string;
+            new_password: string;
         };
         AccessToken: {
             access_token: string;
@@ -911,6 +958,8 @@ export interface components {
             username_is_fqdn?: boolean;
             combined?: boolean;
             use_myipv6?: boolean;
+            /** @description Your own password: confirms that the records' passwords may go to a changed destination (otherwise they are removed). */
+            current_password?: string;
         };
         ServiceList: {
             items: components["schemas"]["Service"][];
@@ -1099,7 +1148,7 @@ export interface components {
         };
         Warning: {
             /** @enum {string} */
-            code: "host_disabled" | "no_ipv4_base" | "no_ipv6_base" | "host_ipv4_disabled" | "host_ipv6_disabled" | "ipv6_mixed_base" | "identifier_masked";
+            code: "host_disabled" | "no_ipv4_base" | "no_ipv6_base" | "host_ipv4_disabled" | "host_ipv6_disabled" | "ipv6_mixed_base" | "identifier_masked" | "needs_credentials";
             /** @description The field the warning is about, or empty. */
             field: string;
             message: string;
@@ -1122,6 +1171,8 @@ export interface components {
             username: string;
             /** @description Whether an upstream password is stored; the password itself is never returned. */
             password_set: boolean;
+            /** @description The password was removed because the service's destination changed; give it again (or "" to go on without one). */
+            needs_credentials: boolean;
             /** @description What the record points to now for IPv4; null when it has no address. */
             effective_ipv4: string | null;
             /** @description What the record points to now for IPv6; null when it has no address. */
@@ -1167,7 +1218,7 @@ export interface components {
             ipv6_netmask?: number;
             ipv6_host_identifier?: string;
             username?: string;
-            /** @description A new upstream password; "" removes it. */
+            /** @description A new upstream password; "" removes it. Moving a record that has a password to another service (service_id) needs it again. */
             password?: string;
         };
         RecordPreviewRequest: {
@@ -1298,6 +1349,8 @@ export interface components {
              * @description When the token stops working; never when absent.
              */
             expires_at?: string;
+            /** @description Your password; required when the session gave it more than 10 minutes ago. */
+            current_password?: string;
         };
         ApiTokenCreated: components["schemas"]["ApiToken"] & {
             /** @description The token; shown only once. */
@@ -1631,7 +1684,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The refresh token is revoked and the cookie cleared. */
+            /** @description The session is ended and the cookie cleared. */
             204: {
                 headers: {
                     /** @description Clears the refresh cookie. */
@@ -1664,6 +1717,33 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    changeMyPassword: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordChange"];
+            };
+        };
+        responses: {
+            /** @description Changed. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
             default: components["responses"]["Problem"];
         };
     };
@@ -1807,6 +1887,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
             default: components["responses"]["Problem"];
         };
     };
@@ -2568,6 +2649,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
             default: components["responses"]["Problem"];
         };
     };

@@ -128,6 +128,31 @@ describe('RecordForm preview', () => {
 		// an error about a field the form does not show goes into the message on top
 		expect(text('#rf-message')).toContain('extra: something else');
 	});
+
+	it('says when a record needs its password again', async () => {
+		const record = {
+			id: 9,
+			host_id: 1,
+			service_id: 5,
+			fqdn: 'home.example.org',
+			ipv4_enabled: true,
+			ipv4_netmask: 32,
+			ipv4_host_identifier: '0.0.0.0',
+			ipv6_enabled: true,
+			ipv6_netmask: 128,
+			ipv6_host_identifier: '::',
+			username: 'u',
+			password_set: false,
+			needs_credentials: true
+		} as ApiRecord;
+		const update = vi.fn(async (): Promise<ApiRecord> => {
+			throw new ApiError(422, 'Invalid record', '', { password: 'must be given again to move the record to another service' });
+		});
+		render({ record, update });
+		expect(text('#rf-password-hint')).toContain('Needs credentials');
+		$<HTMLFormElement>('form').requestSubmit();
+		await vi.waitFor(() => expect(text('#rf-password-error')).toContain('must be given again'));
+	});
 });
 
 describe('RecordForm families', () => {

@@ -174,4 +174,49 @@ describe('ServiceForm', () => {
 		expect(document.querySelector('label[for=svc-credential]')?.textContent).toBe('API token');
 		expect(create).toHaveBeenCalledWith({ name: 'Cloudflare', protocol: 'cloudflare', settings: { ttl: 1 } });
 	});
+
+	it('asks for the credential again and offers to keep the records\' passwords when the destination changes', async () => {
+		const service: Service = {
+			id: 4,
+			name: 'ns1',
+			protocol: 'rfc2136',
+			settings: { server: 'ns1.example.net:53', key_name: 'k', algorithm: 'hmac-sha256' },
+			credential_set: true,
+			url: '',
+			username_is_fqdn: false,
+			combined: false,
+			use_myipv6: false,
+			record_count: 3,
+			host_count: 1,
+			created_at: '2025-01-01T00:00:00Z',
+			updated_at: '2025-01-01T00:00:00Z'
+		};
+		const update = vi.fn(async (): Promise<Service> => {
+			throw new ApiError(422, 'Invalid service', '', {
+				'settings.server': "changes where the service's credential is sent: give the credential again in the same request",
+				credential: 'is required again: a stored credential is only sent to the destination it was entered for'
+			});
+		});
+		render({ service, update, presets: null });
+		set('#svc-set-zone', 'example.net');
+		expect(document.querySelector('[data-testid=destination-change]')).toBeNull(); // the zone is no destination
+		set('#svc-set-server', 'ns2.example.net:53');
+		expect(text('[data-testid=destination-change]')).toContain('Type the TSIG secret again');
+		expect(text('[data-testid=destination-change]')).toContain('passwords of its records (3) are removed');
+		$<HTMLFormElement>('form').requestSubmit();
+		await vi.waitFor(() => expect(text('#svc-credential-error')).toContain('is required again'));
+		expect(text('#svc-set-server-error')).toContain('give the credential again');
+		expect(update).toHaveBeenLastCalledWith({ name: 'ns1', settings: expect.objectContaining({ server: 'ns2.example.net:53' }) });
+
+		set('#svc-credential', 'bmV3LXNlY3JldA==');
+		set('#svc-confirm', 'my-password');
+		$<HTMLFormElement>('form').requestSubmit();
+		await vi.waitFor(() => expect(update).toHaveBeenCalledTimes(2));
+		expect(update).toHaveBeenLastCalledWith(
+			expect.objectContaining({ credential: 'bmV3LXNlY3JldA==', current_password: 'my-password' })
+		);
+		// Back to the old server: nothing to confirm.
+		set('#svc-set-server', 'ns1.example.net:53');
+		expect(document.querySelector('[data-testid=destination-change]')).toBeNull();
+	});
 });

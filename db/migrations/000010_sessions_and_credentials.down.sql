@@ -1,0 +1,2 @@
+ALTER TABLE records DROP COLUMN password_cleared_at;
+DROP TABLE sessions;
