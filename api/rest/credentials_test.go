@@ -71,7 +71,7 @@ func runDispatcher(t *testing.T, h *harness) {
 	cfg := delivery.DefaultConfig()
 	cfg.Poll = 50 * time.Millisecond
 	cfg.RetryBase, cfg.RetryMax = 100*time.Millisecond, 200*time.Millisecond
-	disp := delivery.NewDispatcher(h.st, h.box, delivery.Protocols("test"), cfg, h.log)
+	disp := delivery.NewDispatcher(h.st, h.box, delivery.Protocols("test", nil), cfg, h.log)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); disp.Run(ctx) }()
