@@ -278,7 +278,7 @@ func TestDyndns2AnswerNamingAnotherAddress(t *testing.T) {
 			"the provider kept 2001:db8::1, we sent 2001:db8::2 (HTTP 200: nochg 198.51.100.2,2001:db8::1)"},
 		{"both sent, provider took only the first (one address per request)", v4, v6, "nochg 198.51.100.1", Failed,
 			"the provider kept 198.51.100.1, we sent 198.51.100.2 (HTTP 200: nochg 198.51.100.1)"},
-		{"one line per address", v4, v6, "good 198.51.100.2\ngood 2001:db8::2", Delivered, "HTTP 200: good 198.51.100.2; good 2001:db8::2"},
+		{"one line per address (later lines shown as their code)", v4, v6, "good 198.51.100.2\ngood 2001:db8::2", Delivered, "HTTP 200: good 198.51.100.2; good"},
 		{"the other family is not judged", netip.Addr{}, v6, "good 203.0.113.9", Delivered, "HTTP 200: good 203.0.113.9"},
 		{"no address in the answer", v4, netip.Addr{}, "nochg", Delivered, "HTTP 200: nochg"},
 		{"words that are not addresses", v4, netip.Addr{}, "good update done 1.2.3", Delivered, "HTTP 200: good update done 1.2.3"},

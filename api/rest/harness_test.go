@@ -92,6 +92,16 @@ func newHarnessHosts(t *testing.T, hostTweak func(*auth.HostLimits), tweak ...fu
 	h := &harness{t: t, st: storetest.New(t), box: secretbox.New(secretKey), logs: &logBuffer{},
 		client: &http.Client{Timeout: 30 * time.Second}, seen: map[string]map[int]bool{}}
 	h.log = slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	// The server's errors explain a failed test's 500s.
+	t.Cleanup(func() {
+		if t.Failed() {
+			for line := range strings.Lines(h.logs.String()) {
+				if strings.Contains(line, "level=ERROR") {
+					t.Log(line)
+				}
+			}
+		}
+	})
 	h.broker = broker.New(h.st, h.log)
 	h.failures = auth.NewFailureLog(h.st, h.log)
 	deps := rest.Deps{Store: h.st, Broker: h.broker, Box: h.box, SecretKey: secretKey, Log: h.log,

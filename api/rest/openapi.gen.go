@@ -3999,6 +3999,22 @@ func (response ChangeMyPassword403ApplicationProblemPlusJSONResponse) VisitChang
 	return err
 }
 
+type ChangeMyPassword422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response ChangeMyPassword422ApplicationProblemPlusJSONResponse) VisitChangeMyPasswordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ChangeMyPassword429ApplicationProblemPlusJSONResponse struct {
 	TooManyRequestsApplicationProblemPlusJSONResponse
 }
@@ -8891,52 +8907,52 @@ var swaggerSpec = []string{
 	"8T4dJGGPowbuDITtvJBq7mj0D2IvAug4CPj4bYcComxjk1miKbqb3LdVyfJdzMpqMia+ZfepIL9ljeYW",
 	"mqZAbC4A37GBGXQgzM2ECWOnvI2qfMsD/TTBVsW4UsL19hFyU7Yflm2q1x/fQX4GzIRluINOj9TVK3Za",
 	"JCWHvWcYnemSFjRY/Thk3btUjZRPuWWUKb9mmL6hIxc7Ppci6XTJWRBWuhCGapl6LJhItFc+T3xHFHzP",
-	"yzn74hMdZnloQ+e1XjYQEW/nH8rg2fvQVf3wON1mVooavwh+nvzedckHjZRetM3NF4vBb0oZPtQUiAOC",
-	"LSshGnWdyCYMMmpmPvMqbmFXNTkaMaWPS33QF9HAZhq+krhVnbxi5kqFu/ZU6tpbjnz3Nq/TTHNtXIVS",
-	"lnAT4RjwDlTv5gJnLIp7+2JqlRhxqwigAzsWZfXusp4YKl9YWnhIDU3lOAcit7QOKT918dZcmw8ObvfI",
-	"tnGKpmAIZB94fIWTXiooYBIejv19+mjsGzS6nKdmj4sAwHJUllvJCkh67PW/rGftQWXZxgCj88Lz95hx",
-	"lPcT7OgbaAENuVxC534CjOC6rFTeED9kcl1Z0cpKvEWp2Jq1PGCM1rcU0BR0X18Z0uRQ+dsNavJ5vMth",
-	"TZ5KdwtsOsV7qYtiN1h3ux9cbt+e/vXq/OzF+/OXF1cfzs6vXr+/uOwXy2k/7/XIYB4Lt0d0/tCiBsKq",
-	"kS7Ozv/7mxdnfdJ+2ot6vV4naCfhFDlPdUtpgr0fixYWUPnP4mRz+NO5L4FwH0oZDv44IVBuY83RT98D",
-	"nO44wMmhZ+HiBCsWBPCSSv3wTakzMB66V63SWLR3r3X8FC3O7x2rF5qpP7BbtNrtvgbJP1W7MrmGrFCd",
-	"gBhJhJw9LP4/YkSBnGa5QWN20TU/cGPKEaGC5ELTG5aQoiTMdjIkRNLNQvUCFP2HCNb7HcTeeVT3EQFl",
-	"TwzMKtie9zRH4TUdX+8BBNhlQdZ/qFi8xuMtLhNb630PGKh3Qvpl87y4Fbf6RalCsFj4qqixOC2qh46w",
-	"YEShMkoVWBCs3gfuch3w+ZOw6cSICGamVF+DV8Jqr2Wlc4JfcuMrORWRHe573SWnvkYOgY582MbPr6WI",
-	"cd1Ejy2L7dSoq3XKKQYhPoQYf4xAxNWk7UMRKyT+PRjxMYMRt9YKanRXcH1XG5GtMR29DLXm7XjV78oS",
-	"4TusrbdFlOD5Y0i2UpI/WVZXGpMg71G8LSHsPYbn3b8K9T1A754C9ML2peyGicCF4uvi0dSi4RzNZ7tx",
-	"Tl9tbyWrvPAvfdMsMmyNvZJDeph8u+baoobiYE5cCX+PG8WBb2qwrbNo+tbg96M1utEfx6ZZdD3/btR8",
-	"IKOmIGGhT4+726BsDT/b0EIUIvL3fM5Hsin5626RyUlyXbFib4oAzaakxnPuPQTjuCzLcv+hrEk7kPIj",
-	"mY186EofKvlB5hlW78aSB0VkC0SDQUQJBsEk2EMfK/xOoG9qG6J7I9JfbODej2LR9z3i3Quu6Xu/U9ij",
-	"BDTth/AXTGYIutE7o1YsQqtWGO9yVpPU4amLe2MWmqNigRXUiu7+wUBuMVCN99Q3QCoLT0hXQAgMXODq",
-	"AFAwbbjA+OhK23i7i1hkUpmOr5/OhIEa7SOpuiS0xS0NhMCMhf0/tBm0gKMZv3JAtrtjqt/B3hlF7Xss",
-	"LRnsCCvGxULOhCvXDMa1sNU/oWPKhY+2gcBuHyrdPjw4CBy+sRghShXh1i7Q21sY9QLwn+jCZU0Vc0bJ",
-	"JBaDOdH5cFI2M2qXWr8mms5Jf6lJYp9AMSYMkOI6FhhCDovvRD4ppu8iHa/8kvqkvRRU1sHIfzWFeHN3",
-	"uxBsVjmCKZ2TCb0B5860Pl6y2br4IIrio9gX17B7b2Cssv3vFsbff9HaZcvkbTXSVZk4lawI7x2oyYw4",
-	"rs/4KFg5VJdhJswAgdxoy1AEgVY2i9lBoGUhlwJujUGYwLFd8OVinkhUxCaHuSpBVHOZq9KQLeIzRe6R",
-	"LFfkTiBQ90Z0aBm5l32PGP5OTXHQls+H/VK5dngRoh064da7yd2LK5ISLrw/7/5OAmdoOIoC513TBkMo",
-	"GadU3EZDvnUQAwT8+wpkUSmyRVIfXbPxeWD8/kob2yW+8k1b2E5dV5P1JjaX0NDGVprYxwMLPHS+Xatb",
-	"kKlR5Ge53JsAaRwu7F4IDsvzrqvlBm/1T8pcx4vXp3sHz49AZUSV3qrePukE1L/U188nbamwn/HYan72",
-	"81JnnGLFUCpi8bTnO0MQOpYY1m/V0Vr1M9ChuSnl1Amhsdg4BwfTbTrNwZaXrizvfeibHr8fxzJZnX1N",
-	"0Tk8/m+w5tw3qCcC0AkNGzf57MRqe5vNuUAljQff3dCiWeL/OnvmOVZZ/+6Ha7JhWfBUjnWH82s2STYc",
-	"1N1L4yYVzDXCQBFsWTwI4M4fyUIZnO0TTabM0IQauoOw3i0KwPKE1VrhR3jjm1YK7RbWK4S+Sdi3q/1V",
-	"W80FOISnfBt360eUHfeh0tihH0edgU1997I+nJe1gqAb42dFE4FXaxSRhXR7Cd22h1S4BrTugmf1UDf9",
-	"cr0l1F4KTP/ujH0cZ2xxQmUMuPGWiS0Rpln1qT/l3r2zlkvsAoYI+EfScnYj/fvwxWI7oyKDHwLk0VKy",
-	"3K0Ni5ZgjQzShvD5oPWO9i3ZOieApot1Mho8UvcsSx/FF7UK370jqor33x1Rj0KNroRFgdwSqhlV7Gu7",
-	"CeYZ9vhefZn45F/6pu8TbhfrrxQeJlUrM4YxfMtm5mJfy8GdBRrsmo3vBiDcMtk0iewcVGATeOh8DWEW",
-	"0Bm82lY+InQgc4PREa65FDdE5wM7wYDZ8Y4JLQPwweDsbLptSjKmptQCwXXN7USxmFFNBqkcXttXXMkZ",
-	"LCtSNPmng1xjyx3FhhL6yZN20Vo+FthayzXPjYhiRs1d6egBs/9w43ciVzmg7C0ws4uBHjyxaIMIypgi",
-	"LONaJgwacaMF0RUD7P91r2zYvAedpFzpQYCG3U/1FZ+x0Yf2xjzBWa3o0mUACh0qqcHSrzjTHXDRRphO",
-	"5tywcFwTsJD7op3VeS74WFCTK3YcCz2hB8+P/hznvd6z4YR9Ia/fnr7Yu3h9evD8yAte0N2v2dxnj5Ul",
-	"F+Ez1u+SUzEnB1+++KKJzkx/QqiYm4mFKkuhaQxRLOGKDY0nwZFMUzljCZyYkO4cY2En4tiJ0jk2FPfz",
-	"D+jwWo5GEfmhbBRtlZk07ZJ30vCRYyM6FlQxDEmiGVWuIzNGFBUJCEaGQabawpIPJwSXN6PcxMLZbqfN",
-	"PgaH+vekRrjRH+dW7rf2/WL+YDUdZgU2bczGg/AS/+6G7oEQdb/nxN9N/LLnwgW7FCFbsmJwQhPoB6er",
-	"RSk3Pefmm3TjcfYegiNcliLoDxXXvAPFPlpcM/Yei1txq5ILjw+65CW3EMLeNh6PEyUzvR6RyZw1trZ5",
-	"EAn5KHftNeTgr9tVsvh+3X7MzPI7FLD7hum77m5g71VWfe97nLFz9EmGFysfXu+Jsw25oJQkQLjYJN1e",
-	"LjQfC1+Slop5hXQj0Gx1EZXg1Pa2L7hm9e4Ohulre/2YTRjWPcNo/eI+deySIqjJNRnKhPlyaxOpDFGM",
-	"aimiWDhlOqiOxDj8oqTxzRhyM5RTjPZJdWWHTzREHsXCaftQraMYAy5JQyosExowjJZkCcS5QDlRSg56",
-	"PbdBX2e+H2wAGrL261T7S6YfUJza2c6ZtuhdW1kKD6ACvqI1/yJn/q6gNXXVAey05FSBFxFytgszqLaN",
-	"/61Fg879x798/hpZvODl35+jFqanII/IVdo6bu3TjO/fPAV+4Fbwm6+VCZV97TDVuqI6/A0LmQc/+GTv",
-	"4CfXwTn4BU2JwQ/OqRNO5uJ1y198qdbgpwJWXz9//X8BAAD//w==",
+	"yzn74hMdZnloQ+e1XjYQEW/nH8rg2fvQVf3wON1mVooavwh+nvzedclvJsp60a43XywkvylV+TBVICwI",
+	"1KyEd9R1MZswyMaZ+aytuIUd2eRoxJQ+LnVJX4ADG3H4KuRW7fJKnSsz7lpbqWtvdfKd37w+NM21cdVN",
+	"WcJNhGPAO1D5mwucsSgM7guxVeLLrRKBzu9YlJW/y1pkqLhhWeIhNTSV4xwYhOUTkC5UF6vNtfng4HaP",
+	"LB+naAqkQNaDx1c4+KWC4ifh4djfp4/G+kEbzHlq9rgIACxHZamWrICkx17/y3qxEFSlbQxOOi+8ho8Z",
+	"g3k/gZK++RbQkMtDdK4rwAiuyyrnDbFHJteVFa2s4luUma1ZywPGd31LwVBB5/aV4VAOlb/dgCifA7wc",
+	"EuWpdLegqFO807oIeIM1u/vBxfjt6V+vzs9evD9/eXH14ez86vX7i8t+sZz2816PDOaxcHtExxEt6ies",
+	"Guni7Py/v3lx1iftp72o1+t1glYUTgn0VLeUYtj7sWh/AVUDLU42h06d+/IJ96HQ4eCPEz7lNtYcOfU9",
+	"OOqOg6McehbuUbCAQfAvqdQe35Q6A8Oje9UqjUVr+FqnUdEe/d6xeqER+wO7VKud8muQ/FO1o5Nr5gqV",
+	"DYiRRMjZw+L/I0YjyGmWGzSEFx33AxeoHBEqSC40vWEJKcrJbCdDQiTdLMwvQNF/iEC/30Hcnkd1H01Q",
+	"9tPAjITteU9zBF/T8fUeQIBdFmT9h4rjazze4jKxtd73gEF+J6RfNt6LW3GrX5Q5BIuFr6gai9Oi8ugI",
+	"i00UKqNUgQXB6n3gatcBnz8JG1aMiGBmSvU1eDSs9lpWSSf4JTe+ClQRFeK+111y6uvrEOjmhy0A/VqK",
+	"+NhN9NiyUE+NulqnnGIA40OI8ccIYlxN2j6MsULi3wMZHzOQcWutoEZ3Bbd5tYnZGtPRy1Br3o5X/a4s",
+	"Eb4723pbRAmeP4ZkKyX5k2V1pTGB8h7F2xLC3mNo3/2rUN+D++4puC9sfcpumAhcKL6mHk0tGs7RfLYb",
+	"5/SV+layygv/0jfNIsO22is5pIfJt2uuLeovDubElf/3uFEc+KYG2zqLpm8rfj9aoxv9cWyaRcf070bN",
+	"BzJqChIWCfW4uw3K1vCzDS1EISJ/zwV9JJuSv+4WWaAk1xUr9qYI0GxKajzn3kMwjsuypPcfypq0Ayk/",
+	"ktnIh670oQogZK1h5W8sl1BEtkAkGUSUYBBMgv33sTrwBHqutiEyOCL9xebv/SgWfd9f3r3gGsb3O4U9",
+	"SkDDfwh/wUSIoJO9M2rFIrRqhfEuZzUJIZ66uDdmoTkqFlh9zW2sYvZyi4FKvqe+eVJZtEK64kNg4AJX",
+	"B4CCacMFxlZXWs7bXcQik8p0fO11JgzUdx9J1SWhLW5pIARmLOz/oUWhBRzN+JUDst0dU/0O9t0o6uZj",
+	"WcpgR1htLhZyJlypZzCuBcDtEzqmXPhoGwgK92HW7cODg8DhG4sRolQRqu2CxL2FUS8A/4kuXNZUMWeU",
+	"TGIxmBOdDydlI6R2qfVroumc9JcaLPYJFHLCACmuY4Hh57D4TuQTavouSvLKL6lP2ktBZR3MGlBTiFV3",
+	"twvBZpUjmNI5mdAbcO5M62Mtm62LD6IoPop9cQ279wbGKtv/bmH89kIx6a010lVZPJWMCu8dqMmqOK7P",
+	"FilYOVSmYSbMHoG8astQBIE2OIuZRaBlIZcCbo1BmMCxXfDlYo5JVMQ1h3kuQUR0mefSkGnis0zukSxX",
+	"5F0gUPdGdGgZuZd9jxg6T01x0JbPh71WuXZ4EaIdOuHWu8ndiysSGi68P+/+TgJnaDiKAuddwwdDKBmn",
+	"VNxGQ751EAMkC/jqZVEpskVSH12z8Xlg7P9KG9slvvJNW9hOXUeU9SY2lwzRxjac2AMEi0N0vl2rW5Dl",
+	"UeR2ubydAGkcLuxeRA5L+66rAwdv9U/KPMmL16d7B8+PQGVEld6q3j5hBdS/1NfeJ22psBfy2Gp+9vNS",
+	"Z5xitVEqYvG057tKEDqWGNZv1dFa9TPQobkp5dQJobHYOH8HU3U6zcGWl66k733omx6/H8cyWZ19TcE6",
+	"PP5vsF7dN6gnAtAJDZs++czGamuczblAJY0H393Qolni/zp75jlWaP/uh2uyYVnwVI51h/NrNkk2HNTd",
+	"S+MmFcw10UARbFk8CODOH8lCGZztE02mzNCEGrqDsN4tCsDyhNVa4Ud445tWCu0W1iuEvsHYt6v9VdvU",
+	"BTiEp3wbd+tHlB33odLYoR9HnYFNffeyPpyXtYKgG+NnRROBV2sUkYVUfQmduodUuOa17oJn9VA3/XKt",
+	"JtReCkz/7ox9HGdscUJlDLjxloktEaZZ9ak/5d69s5ZL7CCGCPhH0nJ2I/378MViK6Qigx8C5NFSstzp",
+	"DQueYH0N0obw+aBtj/bt3DongKaLNTYaPFL3LEsfxRe1Ct+9I6qK998dUY9Cja6ERYHcEiohVexruwnm",
+	"GfYHX32Z+ORf+qbvE24X668UHiZVKzOGMXzLZuZiX8vBnQUa7JqN7wYg3DLZNInsHFRgA3nomg1hFtBV",
+	"vNqSPiJ0IHOD0RGuMRU3ROcDO8GA2fGOCS0D8MHg7Gy6bUoypqbUAsF13O1EsZhRTQapHF7bV1zJGSwr",
+	"gu9YrjbINbbrUWwooRc9aRdt6WOBbblc492IKGbU3JWdHjD7Dzd+J3KVA8q+BDO7GOjfE4s2iKCMKcIy",
+	"rmXCoIk3WhBdIcH+X/fKZs970IXKlS0EaNj9VF/xGRt9aI3ME5zVii5dBqDQoZIaLP2KM90BF22E6WTO",
+	"DQvHNQELuS/4WZ3ngo8FNblix7HQE3rw/OjPcd7rPRtO2Bfy+u3pi72L16cHz4+84AXd/ZrNffZYWa4R",
+	"PmP9LjkVc3Lw5YsvuOjM9CeEirmZWKiyFBrOEMUSrtjQeBIcyTSVM5bAiQnpzjEWdiKOXSydY0NxP/+A",
+	"Dq/laBSRH8om01aZSdMueScNHzk2omNBFcOQJJpR5bo5Y0RRkYBgZBhkqi0s+XBCcHkzyk0snO122uxj",
+	"cKh/T2qEG/1xbuV+a98v5g9W02FWYNPGbDwIL/HvbugeCFH3e0783cQvey5csEsRsiUrBic0gV5yulrQ",
+	"ctNzbr5JNx5n7yE4wmUpgv5Qcc07UOyjxTVj37K4FbcqufD4oEtecgsh7Ivj8ThRMtPrEZnMWWNbnAeR",
+	"kI9y115DDv66XSWL79ftx8wsv0MBu2+YvuvOCPZeZdX3vscZO0efZHix8uH1njjbkAtKSQKEiw3W7eVC",
+	"87Hw5WypmFdINwLNVhdRCU5tb/uCa1bv7mCYvrbXj9mEYd0zjNYv7lPHLimCmlyToUyYL7c2kcoQxaiW",
+	"IoqFU6aD6kiMwy9KGt/IITdDOcVon1RXdvhEQ+RRLJy2D9U6ijHgkjSkwjKhAcNoSZZAnAuUE6XkoNdz",
+	"G/Q16vvBBqCZa79Otb9k+gHFqZ3tnGmL3rWVpfAAKuAr2vovcubvClpTRx7ATktOFXgRIWe7MINqy/nf",
+	"WjTo+n/8y+evkcULXv79OWphegryiFylrePWPs34/s1T4AduBb/5WplQ2dcOU60rqsPfsAh68INP9g5+",
+	"ct2fg1/QlBj84Jw64WQuXrf8xZdqDX4qYPX189f/FwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

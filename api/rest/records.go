@@ -252,8 +252,8 @@ func (s *Server) UpdateRecord(ctx context.Context, req UpdateRecordRequestObject
 			} else if err != nil {
 				return err
 			}
-			if *b.ServiceId != old.ServiceID {
-				if err := s.limits.admit(ctx, q, old.HostID, *b.ServiceId, false); err != nil {
+			if service != old.ServiceID {
+				if err := s.limits.admit(ctx, q, old.HostID, service, false); err != nil {
 					return err
 				}
 			}

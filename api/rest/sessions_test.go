@@ -53,7 +53,7 @@ func TestPasswordChangeEndsOtherSessions(t *testing.T) {
 	}
 	get[rest.Me](h, stolen, "/me") // nothing changed yet
 	h.do(request{method: "POST", path: "/me/password", token: mine,
-		body: map[string]any{"current_password": adminPassword, "new_password": "short"}}).expect(t, http.StatusBadRequest)
+		body: map[string]any{"current_password": adminPassword, "new_password": "short"}}).expect(t, http.StatusUnprocessableEntity)
 	h.do(request{method: "POST", path: "/me/password", token: mine,
 		body: map[string]any{"current_password": adminPassword, "new_password": "a-new-password-1"}}).expect(t, http.StatusNoContent)
 

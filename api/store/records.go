@@ -187,10 +187,11 @@ func (q *Queries) ClearServicePasswords(ctx context.Context, serviceID int64) (i
 // LockService holds a service's row until the transaction ends, so that a
 // password stored for its records is stored for the destination it has
 // now, not one a concurrent change is replacing. An unknown id is
-// ErrNotFound.
+// ErrNotFound. It takes the same lock as RecordCounts (FOR NO KEY UPDATE):
+// a weaker one here, upgraded there, deadlocked two records added at once.
 func (q *Queries) LockService(ctx context.Context, id int64) error {
 	var got int64
-	err := q.db.QueryRow(ctx, `SELECT id FROM services WHERE id = $1 FOR SHARE`, id).Scan(&got)
+	err := q.db.QueryRow(ctx, `SELECT id FROM services WHERE id = $1 FOR NO KEY UPDATE`, id).Scan(&got)
 	return mapErr("lock service", err)
 }
 

@@ -109,7 +109,7 @@ func TestREADMEExamplesAreTrue(t *testing.T) {
 
 	t.Run("settings", func(t *testing.T) {
 		var listed []string
-		for _, m := range regexp.MustCompile("(?m)^\\| `(DDNSBROKER_[A-Z_]+)` \\|").FindAllStringSubmatch(section(t, doc, "## Configuration"), -1) {
+		for _, m := range regexp.MustCompile("(?m)^\\| `(DDNSBROKER_[A-Z0-9_]+)` \\|").FindAllStringSubmatch(section(t, doc, "## Configuration"), -1) {
 			listed = append(listed, m[1])
 		}
 		var real []string
