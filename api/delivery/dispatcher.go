@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ddnsbroker/ddnsbroker/api/netcalc"
+	"github.com/ddnsbroker/ddnsbroker/api/provider"
 	"github.com/ddnsbroker/ddnsbroker/api/secretbox"
 	"github.com/ddnsbroker/ddnsbroker/api/store"
 )
@@ -34,7 +36,7 @@ type Config struct {
 	RetryMax   time.Duration // cap of the retry delay
 	BlockFor   time.Duration // pause after a provider answered abuse
 	// Observe, when set, is told every attempt's protocol, result and duration (metrics).
-	Observe func(protocol string, r Result, d time.Duration)
+	Observe func(protocol string, r provider.Result, d time.Duration)
 }
 
 // DefaultConfig is what `serve` uses.
@@ -43,31 +45,10 @@ func DefaultConfig() Config {
 		RetryBase: 30 * time.Second, RetryMax: time.Hour, BlockFor: 6 * time.Hour}
 }
 
-// Target is one delivery as a protocol client sees it: credentials decrypted.
-type Target struct {
-	FQDN     string
-	Family   int        // 4 or 6
-	Address  netip.Addr // what the record must point to
-	Other    netip.Addr // the newest wanted address of the other family, if any (for protocols that send both)
-	Username string     // the record's
-	Password string     // the record's
-	// Credential is the service's own secret (TSIG key, API token), if any.
-	Credential string
-}
-
-// Protocol sends deliveries for one kind of service.
-type Protocol interface {
-	// Send makes the upstream publish t with the service's settings (its
-	// JSON, as stored) and classifies the answer.
-	Send(ctx context.Context, settings json.RawMessage, t Target) Outcome
-}
-
-// Combiner is a Protocol that, with some settings, publishes both families
-// of a record in one request (t.Address and t.Other). When a claim holds
-// both families' jobs of such a record, the dispatcher sends them once,
-// together, instead of telling the upstream the same pair twice.
-type Combiner interface {
-	Combines(settings json.RawMessage) bool
+// Providers finds the provider of a protocol by its stored name: the
+// registry of api/provider, which the dispatcher knows only through it.
+type Providers interface {
+	Provider(name string) (provider.Provider, bool)
 }
 
 // Dispatcher claims due deliveries from the outbox and sends them. Several
@@ -75,7 +56,7 @@ type Combiner interface {
 type Dispatcher struct {
 	store     *store.Store
 	box       *secretbox.Box
-	protocols map[string]Protocol
+	providers Providers
 	cfg       Config
 	log       *slog.Logger
 	worker    string
@@ -89,12 +70,12 @@ type Dispatcher struct {
 	wg       sync.WaitGroup
 }
 
-// NewDispatcher builds a dispatcher that sends through protocols, by name.
-func NewDispatcher(s *store.Store, box *secretbox.Box, protocols map[string]Protocol, cfg Config, log *slog.Logger) *Dispatcher {
+// NewDispatcher builds a dispatcher that sends through providers.
+func NewDispatcher(s *store.Store, box *secretbox.Box, providers Providers, cfg Config, log *slog.Logger) *Dispatcher {
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	host, _ := os.Hostname()
-	return &Dispatcher{store: s, box: box, protocols: protocols, cfg: cfg, log: log,
+	return &Dispatcher{store: s, box: box, providers: providers, cfg: cfg, log: log,
 		worker: fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b[:])),
 		wake:   make(chan struct{}, 1), freed: make(chan struct{}, 1), running: map[int64]struct{}{}}
 }
@@ -262,14 +243,14 @@ func (d *Dispatcher) claim(ctx context.Context, free int) (int, error) {
 }
 
 // combines tells whether j's service takes a record's two families in one
-// request (Combiner).
+// request.
 func (d *Dispatcher) combines(j store.Job) bool {
-	c, ok := d.protocols[j.Protocol].(Combiner)
-	return ok && c.Combines(j.Settings)
+	p, ok := d.providers.Provider(j.Protocol)
+	return ok && p.Combines(j.Settings)
 }
 
 // together groups claimed jobs into what is sent at once: a record's two
-// families in one request when its protocol sends both (Combiner), every
+// families in one request when its protocol sends both, every
 // other job alone. A claim never holds two jobs of one (record, family).
 func (d *Dispatcher) together(jobs []store.Job) [][]store.Job {
 	var units [][]store.Job
@@ -319,7 +300,7 @@ func (d *Dispatcher) run(ctx context.Context, unit []store.Job) {
 }
 
 // record stores the outcome of one job and logs it.
-func (d *Dispatcher) record(ctx context.Context, j store.Job, out Outcome, together bool, start time.Time) {
+func (d *Dispatcher) record(ctx context.Context, j store.Job, out provider.Outcome, together bool, start time.Time) {
 	f := d.finish(j, out)
 	held, err := d.store.FinishDelivery(ctx, j, d.worker, f)
 	log := d.log.With("delivery", j.ID, "record", j.RecordID, "fqdn", j.FQDN, "family", j.Family,
@@ -331,12 +312,15 @@ func (d *Dispatcher) record(ctx context.Context, j store.Job, out Outcome, toget
 	if out.Answer != "" {
 		log = log.With("answer", out.Answer) // more than the API shows, for diagnosis
 	}
+	if out.Advice != "" {
+		log = log.With("advice", out.Advice)
+	}
 	switch {
 	case err != nil:
 		log.Warn("recording a delivery outcome failed; the lease will bring it back", "err", err)
 	case !held:
 		log.Warn("delivery outcome dropped: the lease had expired and the job was taken over")
-	case out.Result == Delivered:
+	case out.Result == provider.Delivered:
 		log.Info("delivered", "message", out.Message)
 	case f.NextAttempt.IsZero(): // failed: no further attempt
 		log.Warn("delivery not done", "message", out.Message)
@@ -347,62 +331,68 @@ func (d *Dispatcher) record(ctx context.Context, j store.Job, out Outcome, toget
 
 // send makes one request for the unit: its first job, and with a partner,
 // the partner's address as the other family's.
-func (d *Dispatcher) send(ctx context.Context, unit []store.Job) Outcome {
+func (d *Dispatcher) send(ctx context.Context, unit []store.Job) provider.Outcome {
 	j := unit[0]
-	p, ok := d.protocols[j.Protocol]
+	p, ok := d.providers.Provider(j.Protocol)
 	if !ok {
-		return Outcome{Result: Failed, Message: fmt.Sprintf("protocol %q is not supported by this version", j.Protocol)}
+		return provider.Outcome{Result: provider.Failed, Message: fmt.Sprintf("protocol %q is not supported by this version", j.Protocol)}
 	}
-	t := Target{FQDN: j.FQDN, Family: j.Family, Address: j.Address, Other: j.Other, Username: j.Username}
+	r := provider.Request[json.RawMessage]{FQDN: j.FQDN, Family: netcalc.Family(j.Family), Addresses: []netip.Addr{j.Address},
+		Delivered: addrs(j.Delivered), Other: addrs(j.Other), Username: j.Username, Settings: j.Settings}
 	if len(unit) > 1 {
-		t.Other = unit[1].Address
+		r.Other = []netip.Addr{unit[1].Address}
 	}
 	if j.Password != nil {
 		pw, err := d.box.Open(j.Password, j.PasswordKey)
 		if err != nil {
-			return Outcome{Result: Failed, Message: "the record's password cannot be decrypted (was the secret key changed?); set it again"}
+			return provider.Outcome{Result: provider.Failed, Message: "the record's password cannot be decrypted (was the secret key changed?); set it again"}
 		}
-		t.Password = pw
+		r.Password = pw
 	}
 	if j.Credentials != nil {
 		c, err := d.box.Open(j.Credentials, j.CredKey)
 		if err != nil {
-			return Outcome{Result: Failed, Message: "the service's credential cannot be decrypted (was the secret key changed?); set it again"}
+			return provider.Outcome{Result: provider.Failed, Message: "the service's credential cannot be decrypted (was the secret key changed?); set it again"}
 		}
-		t.Credential = c
+		r.Credential = c
 	}
-	return p.Send(ctx, j.Settings, t)
+	return p.Send(ctx, r)
+}
+
+// addrs is a as a list: empty for the zero Addr.
+func addrs(a netip.Addr) []netip.Addr {
+	if !a.IsValid() {
+		return nil
+	}
+	return []netip.Addr{a}
 }
 
 // finish turns an outcome into the outbox change and its history line.
-func (d *Dispatcher) finish(j store.Job, out Outcome) store.Finish {
+func (d *Dispatcher) finish(j store.Job, out provider.Outcome) store.Finish {
 	f := store.Finish{Message: out.Message}
 	kind := ""
 	switch out.Result {
-	case Delivered:
+	case provider.Delivered:
 		f.Outcome, kind = store.OutcomeDelivered, "delivery.delivered"
-	case Retry:
+	case provider.Retry:
 		f.Outcome, kind = store.OutcomeRetry, "delivery.retry"
 		f.NextAttempt = time.Now().Add(max(d.Backoff(j.Attempts), out.RetryAfter))
-	case Blocked:
+	case provider.Blocked:
 		f.Outcome, kind = store.OutcomeBlocked, "delivery.blocked"
 		f.NextAttempt = time.Now().Add(max(d.cfg.BlockFor, out.RetryAfter))
 	default:
 		f.Outcome, kind = store.OutcomeFailed, "delivery.failed"
 	}
 	rid, hid, sid := j.RecordID, j.HostID, j.ServiceID
-	data, _ := json.Marshal(map[string]any{"delivery_id": j.ID, "family": j.Family, "address": j.Address.String(),
-		"attempt": j.Attempts, "outcome": out.Result.String()})
-	f.Event = &store.Event{Kind: kind, HostID: &hid, RecordID: &rid, ServiceID: &sid, Actor: "dispatcher",
-		Message: fmt.Sprintf("%s %s → %s: %s", j.FQDN, familyName(j.Family), j.Address, out.Message), Data: data}
-	return f
-}
-
-func familyName(f int) string {
-	if f == 4 {
-		return "A"
+	fields := map[string]any{"delivery_id": j.ID, "family": j.Family, "address": j.Address.String(),
+		"attempt": j.Attempts, "outcome": out.Result.String()}
+	if out.Advice != "" {
+		fields["advice"] = out.Advice
 	}
-	return "AAAA"
+	data, _ := json.Marshal(fields)
+	f.Event = &store.Event{Kind: kind, HostID: &hid, RecordID: &rid, ServiceID: &sid, Actor: "dispatcher",
+		Message: fmt.Sprintf("%s %s → %s: %s", j.FQDN, netcalc.Family(j.Family).RecordType(), j.Address, out.Message), Data: data}
+	return f
 }
 
 // Backoff is the delay before retry number attempt+1: RetryBase doubling per

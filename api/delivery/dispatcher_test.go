@@ -14,6 +14,7 @@ import (
 
 	"github.com/ddnsbroker/ddnsbroker/api/broker"
 	"github.com/ddnsbroker/ddnsbroker/api/delivery"
+	"github.com/ddnsbroker/ddnsbroker/api/provider"
 	"github.com/ddnsbroker/ddnsbroker/api/secretbox"
 	"github.com/ddnsbroker/ddnsbroker/api/store"
 	"github.com/ddnsbroker/ddnsbroker/api/store/storetest"
@@ -150,7 +151,7 @@ func fastConfig() delivery.Config {
 func (f *fixture) dispatcher(t *testing.T, cfg delivery.Config) (*delivery.Dispatcher, context.CancelFunc) {
 	t.Helper()
 	hc := &http.Client{Timeout: 5 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	d := delivery.NewDispatcher(f.st, f.box, map[string]delivery.Protocol{"dyndns2": delivery.Dyndns2{Client: delivery.NewDyndns2ClientWith(hc, "test")}}, cfg, f.log)
+	d := delivery.NewDispatcher(f.st, f.box, provider.New(provider.Deps{HTTP: hc, UserAgent: provider.UserAgent("test")}), cfg, f.log)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { d.Run(ctx); close(done) }()

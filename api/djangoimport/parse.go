@@ -21,8 +21,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ddnsbroker/ddnsbroker/api/delivery"
 	"github.com/ddnsbroker/ddnsbroker/api/dnsname"
+	"github.com/ddnsbroker/ddnsbroker/api/egress"
 	"github.com/ddnsbroker/ddnsbroker/api/netcalc"
 )
 
@@ -655,10 +655,10 @@ func (f *fields) time(name string, nullable bool) *time.Time {
 }
 
 // checkServiceURL applies the API's rules for service URLs
-// (delivery.CheckHTTPURL).
+// (egress.CheckURL).
 func checkServiceURL(s string) error {
-	err := delivery.CheckHTTPURL(s)
-	if errors.Is(err, delivery.ErrURLUserinfo) {
+	err := egress.CheckURL(s)
+	if errors.Is(err, egress.ErrURLUserinfo) {
 		return errors.New("contains a user name or password: move them to the records, where they are stored encrypted, and export again")
 	}
 	return err

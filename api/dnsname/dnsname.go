@@ -90,3 +90,26 @@ func allDigits(s string) bool {
 	}
 	return true
 }
+
+// IsHostName tells whether s names a host the way URLs and service
+// settings do: dot-separated labels of 1..63 letters, digits, hyphens and
+// underscores, 253 characters in all, one label allowed (localhost, a
+// server on the admin's network). Looser than Normalize, which checks
+// names fit to be published.
+func IsHostName(s string) bool {
+	if s == "" || len(s) > maxNameLen {
+		return false
+	}
+	for _, l := range strings.Split(s, ".") {
+		if l == "" || len(l) > maxLabelLen {
+			return false
+		}
+		for i := 0; i < len(l); i++ {
+			c := l[i]
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+				return false
+			}
+		}
+	}
+	return true
+}

@@ -21,7 +21,7 @@ import (
 
 	"github.com/miekg/dns"
 
-	"github.com/ddnsbroker/ddnsbroker/api/delivery"
+	"github.com/ddnsbroker/ddnsbroker/api/provider"
 	"github.com/ddnsbroker/ddnsbroker/api/store"
 )
 
@@ -134,7 +134,7 @@ func (c *Checker) Check(ctx context.Context, now time.Time) (Result, error) {
 		var found []finding
 		var errEvents []store.Event
 		for _, svc := range services {
-			d, err := delivery.ParseDrift(svc.Settings)
+			d, err := provider.ParseDrift(svc.Settings)
 			if err != nil || d.Resolver == "" || !c.due(svc.ID, d.Interval, now) {
 				continue
 			}
@@ -211,7 +211,7 @@ type answer struct {
 
 // checkService resolves the service's delivered records and returns what
 // drifted and, when the resolver failed, the one drift.error event.
-func (c *Checker) checkService(ctx context.Context, q *store.Queries, svc store.Service, d delivery.Drift, now time.Time,
+func (c *Checker) checkService(ctx context.Context, q *store.Queries, svc store.Service, d provider.Drift, now time.Time,
 	res *Result) ([]finding, *store.Event, error) {
 	settle := c.Settle
 	if settle <= 0 {

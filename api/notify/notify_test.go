@@ -21,6 +21,7 @@ import (
 	"github.com/ddnsbroker/ddnsbroker/api/broker"
 	"github.com/ddnsbroker/ddnsbroker/api/delivery"
 	"github.com/ddnsbroker/ddnsbroker/api/notify"
+	"github.com/ddnsbroker/ddnsbroker/api/provider"
 	"github.com/ddnsbroker/ddnsbroker/api/secretbox"
 	"github.com/ddnsbroker/ddnsbroker/api/store"
 	"github.com/ddnsbroker/ddnsbroker/api/store/storetest"
@@ -185,7 +186,7 @@ func (f *fixture) dispatcher(t *testing.T) {
 	t.Helper()
 	cfg := delivery.Config{Workers: 8, PerService: 8, Lease: 5 * time.Second, Poll: 50 * time.Millisecond,
 		RetryBase: 20 * time.Millisecond, RetryMax: 100 * time.Millisecond, BlockFor: 150 * time.Millisecond}
-	d := delivery.NewDispatcher(f.st, f.box, map[string]delivery.Protocol{"dyndns2": delivery.Dyndns2{Client: delivery.NewDyndns2Client("test")}},
+	d := delivery.NewDispatcher(f.st, f.box, provider.New(provider.Deps{UserAgent: provider.UserAgent("test")}),
 		cfg, f.log)
 	f.run(t, d.Run)
 }

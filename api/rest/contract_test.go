@@ -17,8 +17,8 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
-	"github.com/ddnsbroker/ddnsbroker/api/delivery"
 	"github.com/ddnsbroker/ddnsbroker/api/notify"
+	"github.com/ddnsbroker/ddnsbroker/api/provider"
 	"github.com/ddnsbroker/ddnsbroker/api/rest"
 )
 
@@ -266,7 +266,7 @@ func TestContract(t *testing.T) {
 
 	t.Run("presets", func(t *testing.T) {
 		list := get[rest.PresetList](h, read, "/presets")
-		want := delivery.Presets()
+		want := provider.Presets()
 		if len(list.Items) != len(want) || list.NextCursor != nil {
 			t.Fatalf("%d presets, want %d", len(list.Items), len(want))
 		}

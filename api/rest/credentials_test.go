@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/ddnsbroker/ddnsbroker/api/delivery"
+	"github.com/ddnsbroker/ddnsbroker/api/provider"
 	"github.com/ddnsbroker/ddnsbroker/api/rest"
 )
 
@@ -71,7 +72,7 @@ func runDispatcher(t *testing.T, h *harness) {
 	cfg := delivery.DefaultConfig()
 	cfg.Poll = 50 * time.Millisecond
 	cfg.RetryBase, cfg.RetryMax = 100*time.Millisecond, 200*time.Millisecond
-	disp := delivery.NewDispatcher(h.st, h.box, delivery.Protocols("test", nil), cfg, h.log)
+	disp := delivery.NewDispatcher(h.st, h.box, provider.New(provider.Deps{UserAgent: provider.UserAgent("test")}), cfg, h.log)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); disp.Run(ctx) }()

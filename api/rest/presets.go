@@ -4,14 +4,14 @@ import (
 	"context"
 	"encoding/json"
 
-	"github.com/ddnsbroker/ddnsbroker/api/delivery"
+	"github.com/ddnsbroker/ddnsbroker/api/provider"
 )
 
-// ListPresets serves the delivery package's built-in catalogue, so the web
+// ListPresets serves the providers' catalogue, so the web
 // app and scripts fill a new service from the same data the protocol
 // clients were written against.
 func (s *Server) ListPresets(_ context.Context, _ ListPresetsRequestObject) (ListPresetsResponseObject, error) {
-	presets := delivery.Presets()
+	presets := s.providers.Presets()
 	items := make([]Preset, 0, len(presets))
 	for _, p := range presets {
 		settings := ServiceSettings{}
@@ -33,7 +33,7 @@ func (s *Server) ListPresets(_ context.Context, _ ListPresetsRequestObject) (Lis
 	return ListPresets200JSONResponse{Items: items}, nil
 }
 
-func presetField(f *delivery.PresetField) *PresetField {
+func presetField(f *provider.Prompt) *PresetField {
 	if f == nil {
 		return nil
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ddnsbroker/ddnsbroker/api/delivery"
 	"github.com/ddnsbroker/ddnsbroker/api/notify"
+	"github.com/ddnsbroker/ddnsbroker/api/provider"
 	"github.com/ddnsbroker/ddnsbroker/api/rest"
 )
 
@@ -66,7 +67,7 @@ func TestServicesCannotReadInternalAnswers(t *testing.T) {
 
 	cfg := delivery.DefaultConfig()
 	cfg.Poll = 50 * time.Millisecond
-	disp := delivery.NewDispatcher(h.st, h.box, delivery.Protocols("test", nil), cfg, h.log)
+	disp := delivery.NewDispatcher(h.st, h.box, provider.New(provider.Deps{UserAgent: provider.UserAgent("test")}), cfg, h.log)
 	ntf := notify.New(h.st, h.box, notify.NewSender("test", nil), notify.Config{Workers: 2, Poll: 50 * time.Millisecond,
 		RetryBase: time.Hour, MaxAttempts: 3}, h.log)
 	ctx, cancel := context.WithCancel(context.Background())

@@ -12,7 +12,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
-	"github.com/ddnsbroker/ddnsbroker/api/delivery"
+	"github.com/ddnsbroker/ddnsbroker/api/provider"
 	"github.com/ddnsbroker/ddnsbroker/api/rest"
 )
 
@@ -69,7 +69,7 @@ func TestServiceProtocols(t *testing.T) {
 	})
 
 	t.Run("http", func(t *testing.T) {
-		duck := delivery.Presets()[slices.IndexFunc(delivery.Presets(), func(p delivery.Preset) bool { return p.ID == "duckdns" })]
+		duck := provider.Presets()[slices.IndexFunc(provider.Presets(), func(p provider.Preset) bool { return p.ID == "duckdns" })]
 		var settings map[string]any
 		if err := jsonUnmarshal(duck.Settings, &settings); err != nil {
 			t.Fatal(err)
@@ -182,7 +182,7 @@ func TestServiceProtocols(t *testing.T) {
 
 // TestSettingsSchemasMatchPresets: the spec's per-protocol settings schemas
 // name every key the built-in presets use. They document `settings` (which
-// the API takes as a free-form object and checks with delivery's rules), so
+// the API takes as a free-form object and checks with the provider registry), so
 // nothing references them and oapi-codegen prunes them from the embedded
 // spec: the test reads openapi.yaml.
 func TestSettingsSchemasMatchPresets(t *testing.T) {
@@ -190,25 +190,30 @@ func TestSettingsSchemasMatchPresets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	schemas := map[string]string{"dyndns2": "Dyndns2Settings", "rfc2136": "Rfc2136Settings", "http": "HttpSettings",
-		"cloudflare": "CloudflareSettings"}
-	for _, p := range delivery.ProtocolNames() {
-		if _, ok := schemas[p]; !ok {
-			t.Errorf("protocol %s has no settings schema", p)
+	// A protocol's settings schema is its name, capitalized, + "Settings"
+	// (cloudflare: CloudflareSettings), so a new provider adds no line here.
+	schema := func(protocol string) string { return strings.ToUpper(protocol[:1]) + protocol[1:] + "Settings" }
+	registry := provider.New(provider.Deps{})
+	for _, p := range registry.Names() {
+		if spec.Components.Schemas[schema(p)] == nil {
+			t.Errorf("protocol %s has no settings schema %s", p, schema(p))
 		}
 		if !slices.Contains(spec.Components.Schemas["Protocol"].Value.Enum, any(p)) {
 			t.Errorf("protocol %s is not in the Protocol enum", p)
 		}
 	}
-	for _, p := range delivery.Presets() {
+	for _, p := range registry.Presets() {
 		var settings map[string]any
 		if err := jsonUnmarshal(p.Settings, &settings); err != nil {
 			t.Fatal(err)
 		}
-		props := spec.Components.Schemas[schemas[p.Protocol]].Value.Properties
+		ref := spec.Components.Schemas[schema(p.Protocol)]
+		if ref == nil {
+			continue // reported above
+		}
 		for key := range settings {
-			if props[key] == nil {
-				t.Errorf("preset %s: settings key %s is not in %s", p.ID, key, schemas[p.Protocol])
+			if ref.Value.Properties[key] == nil {
+				t.Errorf("preset %s: settings key %s is not in %s", p.ID, key, schema(p.Protocol))
 			}
 		}
 	}

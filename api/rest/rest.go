@@ -28,6 +28,7 @@ import (
 	"github.com/ddnsbroker/ddnsbroker/api/auth"
 	"github.com/ddnsbroker/ddnsbroker/api/broker"
 	"github.com/ddnsbroker/ddnsbroker/api/notify"
+	"github.com/ddnsbroker/ddnsbroker/api/provider"
 	"github.com/ddnsbroker/ddnsbroker/api/secretbox"
 	"github.com/ddnsbroker/ddnsbroker/api/store"
 )
@@ -52,6 +53,9 @@ const scopeExtension = "x-ddnsbroker-scope"
 type Deps struct {
 	Store  *store.Store
 	Broker *broker.Broker
+	// Providers are the protocols services can use: their settings are
+	// validated and described by them (nil: provider.New with defaults).
+	Providers *provider.Registry
 	// Box seals upstream credentials.
 	Box *secretbox.Box
 	// SecretKey is the server's secret; the access-token key is derived from it.
@@ -99,18 +103,19 @@ const (
 
 // Server implements the generated StrictServerInterface.
 type Server struct {
-	store    *store.Store
-	broker   *broker.Broker
-	box      *secretbox.Box
-	log      *slog.Logger
-	clientIP func(*http.Request) netip.Addr
-	proxies  []netip.Prefix
-	params   auth.Params
-	access   *auth.AccessTokens
-	bearer   *auth.Bearer
-	spec     *openapi3.T
-	validate *validator.Validate
-	logins   *logins
+	store     *store.Store
+	broker    *broker.Broker
+	providers *provider.Registry
+	box       *secretbox.Box
+	log       *slog.Logger
+	clientIP  func(*http.Request) netip.Addr
+	proxies   []netip.Prefix
+	params    auth.Params
+	access    *auth.AccessTokens
+	bearer    *auth.Bearer
+	spec      *openapi3.T
+	validate  *validator.Validate
+	logins    *logins
 	// staleAfter flags hosts not seen for longer.
 	staleAfter time.Duration
 	webhooks   *notify.Sender
@@ -142,12 +147,15 @@ func New(d Deps) *Server {
 	if d.StaleAfter <= 0 {
 		d.StaleAfter = DefaultStaleAfter
 	}
+	if d.Providers == nil {
+		d.Providers = provider.New(provider.Deps{UserAgent: provider.UserAgent(d.Version)})
+	}
 	if d.WebhookSender == nil {
 		d.WebhookSender = notify.NewSender("", nil)
 	}
 	access := auth.NewAccessTokens(secretbox.DeriveKey(d.SecretKey, "jwt"), auth.AccessTokenTTL)
 	return &Server{
-		store: d.Store, broker: d.Broker, box: d.Box, log: d.Log, clientIP: d.ClientIP, proxies: d.TrustedProxies,
+		store: d.Store, broker: d.Broker, providers: d.Providers, box: d.Box, log: d.Log, clientIP: d.ClientIP, proxies: d.TrustedProxies,
 		params: d.PasswordParams, access: access, bearer: auth.NewBearer(d.Store, access), spec: spec,
 		validate: newValidator(), logins: newLogins(d.LoginLimits, d.PasswordParams, d.Failures), staleAfter: d.StaleAfter,
 		webhooks: d.WebhookSender, publicURL: strings.TrimRight(d.PublicURL, "/"), version: d.Version,

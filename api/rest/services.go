@@ -9,7 +9,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/ddnsbroker/ddnsbroker/api/delivery"
+	"github.com/ddnsbroker/ddnsbroker/api/provider"
 	"github.com/ddnsbroker/ddnsbroker/api/store"
 )
 
@@ -25,7 +25,7 @@ func toService(s store.Service, hosts int) Service {
 		CredentialSet: s.Credentials != nil, RecordCount: s.RecordCount, HostCount: hosts,
 		CreatedAt: s.CreatedAt.UTC(), UpdatedAt: s.UpdatedAt.UTC()}
 	out.Url, _ = settings["url"].(string)
-	if s.Protocol == delivery.ProtocolDyndns2 {
+	if s.Protocol == provider.ProtocolDyndns2 {
 		out.UsernameIsFqdn, _ = settings["username_is_fqdn"].(bool)
 		out.Combined, _ = settings["combined"].(bool)
 		out.UseMyipv6, _ = settings["use_myipv6"].(bool)
@@ -64,7 +64,7 @@ func (c settingsChange) apply(protocol string, stored map[string]any) (map[strin
 	if next == nil {
 		next = map[string]any{}
 	}
-	if protocol != delivery.ProtocolDyndns2 {
+	if protocol != provider.ProtocolDyndns2 {
 		var errs []FieldError
 		for _, key := range dyndns2Shorthands {
 			if _, ok := c.shorthands[key]; ok {
@@ -86,14 +86,14 @@ func (c settingsChange) apply(protocol string, stored map[string]any) (map[strin
 // protocol's client. credential is the new one (nil: unchanged) and
 // hasCredential whether the service will have one. When the request used
 // only the shorthands, their errors carry the shorthands' names.
-func validateService(protocol string, settings map[string]any, credential *string, hasCredential bool, c settingsChange) error {
+func (s *Server) validateService(protocol string, settings map[string]any, credential *string, hasCredential bool, c settingsChange) error {
 	raw, err := json.Marshal(settings)
 	if err != nil {
 		return err
 	}
-	errs := delivery.ValidateSettings(protocol, raw, hasCredential)
-	if credential != nil && *credential != "" && !slices.ContainsFunc(errs, func(e delivery.FieldError) bool { return e.Field == "credential" }) {
-		errs = append(errs, delivery.ValidateCredential(protocol, *credential)...)
+	errs := s.providers.Validate(protocol, raw, provider.Has{Credential: hasCredential})
+	if credential != nil && *credential != "" && !slices.ContainsFunc(errs, func(e provider.FieldError) bool { return e.Field == "credential" }) {
+		errs = append(errs, s.providers.ValidateCredential(protocol, *credential)...)
 	}
 	if len(errs) == 0 {
 		return nil
@@ -170,7 +170,7 @@ func (s *Server) CreateService(ctx context.Context, req CreateServiceRequestObje
 	if len(errs) > 0 {
 		return nil, invalid(errs...)
 	}
-	if err := validateService(protocol, settings, b.Credential, b.Credential != nil, change); err != nil {
+	if err := s.validateService(protocol, settings, b.Credential, b.Credential != nil, change); err != nil {
 		return nil, err
 	}
 	n := store.NewService{Name: b.Name, Protocol: protocol}
@@ -265,11 +265,11 @@ func (s *Server) UpdateService(ctx context.Context, req UpdateServiceRequestObje
 			}
 		}
 		if len(changed) > 0 {
-			if err := validateService(old.Protocol, settings, b.Credential, hasCredential, change); err != nil {
+			if err := s.validateService(old.Protocol, settings, b.Credential, hasCredential, change); err != nil {
 				return err
 			}
 		}
-		moved, err := destinationChange(old, settings, b.Credential, change)
+		moved, err := s.destinationChange(old, settings, b.Credential, change)
 		if err != nil {
 			return err
 		}
@@ -340,12 +340,13 @@ func (s *Server) UpdateService(ctx context.Context, req UpdateServiceRequestObje
 // somewhere else than the stored ones do, and refuses the change when the
 // service has a credential of its own and the request does not give it
 // again: it was entered for the old destination.
-func destinationChange(old store.Service, settings map[string]any, credential *string, c settingsChange) (bool, error) {
+func (s *Server) destinationChange(old store.Service, settings map[string]any, credential *string, c settingsChange) (bool, error) {
 	raw, err := json.Marshal(settings)
 	if err != nil {
 		return false, err
 	}
-	if slices.Equal(delivery.Destinations(old.Protocol, old.Settings), delivery.Destinations(old.Protocol, raw)) {
+	p, ok := s.providers.Provider(old.Protocol)
+	if !ok || slices.Equal(p.Destinations(old.Settings), p.Destinations(raw)) {
 		return false, nil
 	}
 	if old.Credentials == nil || credential != nil && *credential != "" {
@@ -354,7 +355,7 @@ func destinationChange(old store.Service, settings map[string]any, credential *s
 	stored := map[string]any{}
 	_ = json.Unmarshal(old.Settings, &stored)
 	var errs []FieldError
-	for _, key := range delivery.DestinationKeys(old.Protocol) {
+	for _, key := range p.DestinationKeys() {
 		if sameJSON(stored[key], settings[key]) {
 			continue
 		}

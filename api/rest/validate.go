@@ -16,8 +16,8 @@ import (
 	"github.com/go-playground/validator/v10"
 	"github.com/labstack/echo/v4"
 
-	"github.com/ddnsbroker/ddnsbroker/api/delivery"
 	"github.com/ddnsbroker/ddnsbroker/api/dnsname"
+	"github.com/ddnsbroker/ddnsbroker/api/egress"
 	"github.com/ddnsbroker/ddnsbroker/api/netcalc"
 )
 
@@ -407,11 +407,11 @@ func parseIdentifier(s string, family int) (netip.Addr, error) {
 	return a, nil
 }
 
-// checkServiceURL is delivery.CheckHTTPURL for a service's URL: stored in
+// checkServiceURL is egress.CheckURL for a service's URL: stored in
 // clear, so the credentials belong to the records, encrypted.
 func checkServiceURL(s string) error {
-	err := delivery.CheckHTTPURL(s)
-	if errors.Is(err, delivery.ErrURLUserinfo) {
+	err := egress.CheckURL(s)
+	if errors.Is(err, egress.ErrURLUserinfo) {
 		return fmt.Errorf("%w; set them on each record, where they are stored encrypted", err)
 	}
 	return err

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ddnsbroker/ddnsbroker/api/delivery"
+	"github.com/ddnsbroker/ddnsbroker/api/provider"
 )
 
 var (
@@ -51,7 +52,7 @@ func TestWalkthrough(t *testing.T) {
 	// The provider: answers good, remembers who asked for what.
 	var mu sync.Mutex
 	got := map[string]string{} // "user:password hostname" → myip
-	provider := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		user, pass, _ := r.BasicAuth()
 		q := r.URL.Query()
 		mu.Lock()
@@ -59,14 +60,12 @@ func TestWalkthrough(t *testing.T) {
 		mu.Unlock()
 		fmt.Fprintf(w, "good %s\n", q.Get("myip"))
 	}))
-	defer provider.Close()
+	defer upstream.Close()
 
 	h := newHarness(t)
 	cfg := delivery.DefaultConfig()
 	cfg.Poll = 100 * time.Millisecond
-	disp := delivery.NewDispatcher(h.st, h.box, map[string]delivery.Protocol{
-		"dyndns2": delivery.Dyndns2{Client: delivery.NewDyndns2Client("test")},
-	}, cfg, h.log)
+	disp := delivery.NewDispatcher(h.st, h.box, provider.New(provider.Deps{UserAgent: provider.UserAgent("test")}), cfg, h.log)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); disp.Run(ctx) }()
@@ -74,7 +73,7 @@ func TestWalkthrough(t *testing.T) {
 
 	cmd := exec.Command("bash", "-euo", "pipefail", "-c", script.String())
 	cmd.Dir = t.TempDir()
-	cmd.Env = append(os.Environ(), "BROKER="+h.url, "ADMIN_PASSWORD="+adminPassword, "UPSTREAM="+provider.URL+"/nic/update")
+	cmd.Env = append(os.Environ(), "BROKER="+h.url, "ADMIN_PASSWORD="+adminPassword, "UPSTREAM="+upstream.URL+"/nic/update")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("the walk-through failed: %v\n%s", err, out)

@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/ddnsbroker/ddnsbroker/api/delivery"
+	"github.com/ddnsbroker/ddnsbroker/api/egress"
 	"github.com/ddnsbroker/ddnsbroker/api/notify"
 	"github.com/ddnsbroker/ddnsbroker/api/store"
 )
@@ -39,12 +39,12 @@ func webhookEvents(in []WebhookEvent) []string {
 // the URL is stored and shown in clear, and the secret is what proves a
 // notification's origin. Messages never quote the URL (it may hold a token).
 func checkWebhookURL(s string) *FieldError {
-	err := delivery.CheckHTTPURL(s)
+	err := egress.CheckURL(s)
 	if err == nil {
 		return nil
 	}
 	msg := err.Error()
-	if errors.Is(err, delivery.ErrURLUserinfo) {
+	if errors.Is(err, egress.ErrURLUserinfo) {
 		msg += "; give the webhook a secret to sign its notifications"
 	}
 	return &FieldError{Field: "url", Message: msg}

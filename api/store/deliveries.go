@@ -153,6 +153,9 @@ type Job struct {
 	// Other is the newest wanted address of the record's other family, for
 	// services that send both in one request.
 	Other netip.Addr
+	// Delivered is the address the upstream last confirmed for the
+	// record's family (zero: none).
+	Delivered netip.Addr
 }
 
 // Claim says what a dispatcher may take now.
@@ -180,7 +183,8 @@ const claimLockKey = 0x6464636c61696d21 // "ddclaim!"
 // record and s the record's service.
 const jobColumns = `d.id, d.record_id, r.host_id, d.family, d.address, d.attempts, d.reason, r.fqdn, r.username, r.password,
 	coalesce(r.password_key, ''), s.id, s.protocol, s.settings, s.credentials, coalesce(s.credentials_key, ''),
-	(SELECT o.desired FROM record_states o WHERE o.record_id = d.record_id AND o.family = 10 - d.family)`
+	(SELECT o.desired FROM record_states o WHERE o.record_id = d.record_id AND o.family = 10 - d.family),
+	(SELECT m.delivered FROM record_states m WHERE m.record_id = d.record_id AND m.family = d.family)`
 
 // claimDue picks and leases the due jobs a claim may start, one per
 // (service, upstream name), with these rules:
@@ -311,7 +315,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, c Claim) ([]Job, error) {
 func scanJob(row rowScanner) (Job, error) {
 	var j Job
 	err := row.Scan(&j.ID, &j.RecordID, &j.HostID, &j.Family, &j.Address, &j.Attempts, &j.Reason, &j.FQDN, &j.Username,
-		&j.Password, &j.PasswordKey, &j.ServiceID, &j.Protocol, &j.Settings, &j.Credentials, &j.CredKey, &j.Other)
+		&j.Password, &j.PasswordKey, &j.ServiceID, &j.Protocol, &j.Settings, &j.Credentials, &j.CredKey, &j.Other, &j.Delivered)
 	return j, err
 }
 

@@ -26,6 +26,7 @@ import (
 	"github.com/ddnsbroker/ddnsbroker/api/httpserver"
 	"github.com/ddnsbroker/ddnsbroker/api/metrics"
 	"github.com/ddnsbroker/ddnsbroker/api/notify"
+	"github.com/ddnsbroker/ddnsbroker/api/provider"
 	"github.com/ddnsbroker/ddnsbroker/api/rest"
 	"github.com/ddnsbroker/ddnsbroker/api/secretbox"
 	"github.com/ddnsbroker/ddnsbroker/api/store"
@@ -102,7 +103,7 @@ func runServe(ctx context.Context, env *environ, args []string) error {
 	}}, clientIP, checkIPAllow, log)
 	dyn.Observe(func(code string) { met.DynDNSAnswers.WithLabelValues(code).Inc() })
 	dcfg := delivery.DefaultConfig()
-	dcfg.Observe = func(protocol string, r delivery.Result, d time.Duration) {
+	dcfg.Observe = func(protocol string, r provider.Result, d time.Duration) {
 		met.Deliveries.WithLabelValues(protocol, r.String()).Inc()
 		met.DeliverySeconds.WithLabelValues(protocol).Observe(d.Seconds())
 	}
@@ -111,14 +112,15 @@ func runServe(ctx context.Context, env *environ, args []string) error {
 	// Services and webhooks reach only what the destination policy allows.
 	policy := egress.DefaultPolicy()
 	policy.Allow = cfg.AllowTargets
-	disp := delivery.NewDispatcher(st, box, delivery.Protocols(version, egress.NewClient(policy, delivery.RequestTimeout)), dcfg, log)
+	providers := provider.New(provider.Deps{HTTP: egress.NewClient(policy, provider.RequestTimeout), UserAgent: provider.UserAgent(version)})
+	disp := delivery.NewDispatcher(st, box, providers, dcfg, log)
 
 	webhooks := notify.NewSender(version, egress.NewClient(policy, notify.Timeout))
 	ncfg := notify.DefaultConfig()
 	ncfg.StaleAfter = cfg.StaleAfter
 	ntf := notify.New(st, box, webhooks, ncfg, log)
 
-	api := rest.New(rest.Deps{Store: st, Broker: brk, Box: box, SecretKey: cfg.SecretKey, Log: log, ClientIP: clientIP,
+	api := rest.New(rest.Deps{Store: st, Broker: brk, Providers: providers, Box: box, SecretKey: cfg.SecretKey, Log: log, ClientIP: clientIP,
 		TrustedProxies: cfg.TrustedProxies, StaleAfter: cfg.StaleAfter, WebhookSender: webhooks,
 		PublicURL: cfg.PublicURL, Version: version, MaxRecordsPerHost: cfg.MaxRecordsPerHost, MaxRecordsPerService: cfg.MaxRecordsPerService,
 		Failures: failures, LoginLimits: rest.LoginLimits{Sources: sources}})

@@ -1,4 +1,4 @@
-package delivery_test
+package provider_test
 
 import (
 	"context"
@@ -10,15 +10,15 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ddnsbroker/ddnsbroker/api/delivery"
+	"github.com/ddnsbroker/ddnsbroker/api/provider"
 )
 
 func TestPresetsPassValidation(t *testing.T) {
 	idPattern := regexp.MustCompile(`^[a-z0-9][a-z0-9.-]*$`)
 	seen := map[string]bool{}
-	for _, p := range delivery.Presets() {
+	for _, p := range provider.Presets() {
 		t.Run(p.ID, func(t *testing.T) {
-			if errs := delivery.ValidateSettings(p.Protocol, p.Settings, p.Credential != nil); len(errs) > 0 {
+			if errs := registry().Validate(p.Protocol, p.Settings, provider.Has{Credential: p.Credential != nil}); len(errs) > 0 {
 				t.Fatalf("settings rejected: %v", errs)
 			}
 			if !idPattern.MatchString(p.ID) || seen[p.ID] {
@@ -40,7 +40,7 @@ func TestPresetsPassValidation(t *testing.T) {
 					t.Errorf("edit names setting %q, which the preset lacks or does not explain", e.Key)
 				}
 			}
-			needsPassword := p.Protocol == delivery.ProtocolDyndns2 ||
+			needsPassword := p.Protocol == provider.ProtocolDyndns2 ||
 				strings.Contains(string(p.Settings), "{password}")
 			if needsPassword != (p.RecordPassword != nil) {
 				t.Errorf("record password described = %v, used = %v", p.RecordPassword != nil, needsPassword)
@@ -48,12 +48,12 @@ func TestPresetsPassValidation(t *testing.T) {
 			if strings.Contains(string(p.Settings), "{username}") && p.RecordUsername == nil {
 				t.Error("the settings use {username} but the preset does not ask for it")
 			}
-			if p.Protocol == delivery.ProtocolDyndns2 && settings["username_is_fqdn"] != true && p.RecordUsername == nil {
+			if p.Protocol == provider.ProtocolDyndns2 && settings["username_is_fqdn"] != true && p.RecordUsername == nil {
 				t.Error("a dyndns2 preset needs a record username unless the username is the FQDN")
 			}
 			// Whether a provider takes both families in one request is
 			// written in each dyndns2 preset, from its documentation.
-			if _, ok := settings["combined"].(bool); p.Protocol == delivery.ProtocolDyndns2 && !ok {
+			if _, ok := settings["combined"].(bool); p.Protocol == provider.ProtocolDyndns2 && !ok {
 				t.Error("a dyndns2 preset must set combined (true or false) from the provider's documentation")
 			}
 		})
@@ -66,10 +66,10 @@ func TestPresetsPassValidation(t *testing.T) {
 }
 
 func TestPresetsAreFreshCopies(t *testing.T) {
-	a := delivery.Presets()
+	a := provider.Presets()
 	a[0].Settings[0] = 'X'
 	a[0].Families[0] = 99
-	b := delivery.Presets()
+	b := provider.Presets()
 	if b[0].Settings[0] != '{' || b[0].Families[0] == 99 {
 		t.Fatal("Presets() shares its values between calls")
 	}
@@ -103,8 +103,8 @@ func TestHTTPPresetsSendWhatTheProviderExpects(t *testing.T) {
 		{"dynv6", 6, map[string]string{"hostname": "home.duckdns.org", "token": "PW", "ipv6": "2001:db8::7"}, nil},
 		{"namecheap", 4, map[string]string{"host": "www", "domain": "example.com", "password": "PW", "ip": "198.51.100.7"}, nil},
 	}
-	presets := map[string]delivery.Preset{}
-	for _, p := range delivery.Presets() {
+	presets := map[string]provider.Preset{}
+	for _, p := range provider.Presets() {
 		presets[p.ID] = p
 	}
 	p := testHTTPTemplate()
@@ -120,15 +120,15 @@ func TestHTTPPresetsSendWhatTheProviderExpects(t *testing.T) {
 					s[k] = srv.URL + parsed.Path + "?" + strings.SplitN(u, "?", 2)[1]
 				}
 			}
-			target := delivery.Target{FQDN: "home.duckdns.org", Family: tc.family, Address: v4, Other: v6, Username: "www", Password: nastyPassword}
+			target := target{FQDN: "home.duckdns.org", Family: tc.family, Address: v4, Other: v6, Username: "www", Password: nastyPassword}
 			if tc.family == 6 {
 				target.Address, target.Other = v6, v4
 			}
 			srv.mu.Lock()
 			srv.answer = answers[tc.preset]
 			srv.mu.Unlock()
-			out := p.Send(context.Background(), settingsJSON(t, s), target)
-			if out.Result != delivery.Delivered {
+			out := send(context.Background(), p, settingsJSON(t, s), target)
+			if out.Result != provider.Delivered {
 				t.Fatalf("%v %s", out.Result, out.Message)
 			}
 			r, _ := srv.request()

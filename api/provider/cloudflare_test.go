@@ -1,4 +1,4 @@
-package delivery_test
+package provider_test
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ddnsbroker/ddnsbroker/api/delivery"
+	"github.com/ddnsbroker/ddnsbroker/api/provider"
 )
 
 const (
@@ -232,18 +232,18 @@ func (f *fakeCloudflare) serveRecords(w http.ResponseWriter, r *http.Request, zo
 	}
 }
 
-func testCloudflare() *delivery.Cloudflare {
+func testCloudflare() provider.Provider {
 	hc := &http.Client{Timeout: 5 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	return delivery.NewCloudflare(hc, "1.2.3")
+	return provider.NewCloudflare(provider.Deps{HTTP: hc, UserAgent: provider.UserAgent("1.2.3")})
 }
 
-func cfTarget(name string, addr string) delivery.Target {
+func cfTarget(name string, addr string) target {
 	a := netip.MustParseAddr(addr)
 	family := 6
 	if a.Is4() {
 		family = 4
 	}
-	return delivery.Target{FQDN: name, Family: family, Address: a, Credential: cfToken}
+	return target{FQDN: name, Family: family, Address: a, Credential: cfToken}
 }
 
 // TestCloudflareCreatesUpdatesAndCaches walks one record through its life:
@@ -253,10 +253,10 @@ func TestCloudflareCreatesUpdatesAndCaches(t *testing.T) {
 	api := newFakeCloudflare(t)
 	cf := testCloudflare()
 	settings := settingsJSON(t, map[string]any{"api_url": api.api(), "ttl": 120})
-	send := func(name, addr string) delivery.Outcome {
+	deliver := func(name, addr string) provider.Outcome {
 		t.Helper()
-		out := cf.Send(context.Background(), settings, cfTarget(name, addr))
-		if out.Result != delivery.Delivered {
+		out := send(context.Background(), cf, settings, cfTarget(name, addr))
+		if out.Result != provider.Delivered {
 			t.Fatalf("%s %s: %v %s", name, addr, out.Result, out.Message)
 		}
 		return out
@@ -315,7 +315,7 @@ func TestCloudflareCreatesUpdatesAndCaches(t *testing.T) {
 				st.before()
 			}
 			api.takeCalls()
-			out := send(st.fqdn, st.addr)
+			out := deliver(st.fqdn, st.addr)
 			if !strings.Contains(out.Message, st.wantMsg) {
 				t.Errorf("message %q does not contain %q", out.Message, st.wantMsg)
 			}
@@ -336,13 +336,13 @@ func TestCloudflareProxiedFlag(t *testing.T) {
 	id := api.add(cfRecord{ZoneID: cfZoneID, Type: "A", Name: "p.example.com", Content: "192.0.2.1", TTL: 1, Proxied: true})
 	cf := testCloudflare()
 	// Unset: the record keeps its flag.
-	out := cf.Send(context.Background(), settingsJSON(t, map[string]any{"api_url": api.api(), "zone": "example.com"}), cfTarget("p.example.com", "192.0.2.2"))
-	if out.Result != delivery.Delivered || !api.get(id).Proxied {
+	out := send(context.Background(), cf, settingsJSON(t, map[string]any{"api_url": api.api(), "zone": "example.com"}), cfTarget("p.example.com", "192.0.2.2"))
+	if out.Result != provider.Delivered || !api.get(id).Proxied {
 		t.Fatalf("unset proxied: %v %s, proxied now %v", out.Result, out.Message, api.get(id).Proxied)
 	}
 	// Set: the flag follows the service.
-	out = cf.Send(context.Background(), settingsJSON(t, map[string]any{"api_url": api.api(), "zone": "example.com", "proxied": false}), cfTarget("p.example.com", "192.0.2.3"))
-	if out.Result != delivery.Delivered || api.get(id).Proxied || !strings.Contains(out.Message, "proxied false") {
+	out = send(context.Background(), cf, settingsJSON(t, map[string]any{"api_url": api.api(), "zone": "example.com", "proxied": false}), cfTarget("p.example.com", "192.0.2.3"))
+	if out.Result != provider.Delivered || api.get(id).Proxied || !strings.Contains(out.Message, "proxied false") {
 		t.Fatalf("proxied false: %v %s, proxied now %v", out.Result, out.Message, api.get(id).Proxied)
 	}
 }
@@ -361,57 +361,57 @@ func TestCloudflareErrors(t *testing.T) {
 	tests := []struct {
 		name       string
 		settings   map[string]any // api_url added
-		target     delivery.Target
+		target     target
 		setup      func(api *fakeCloudflare)
-		want       delivery.Result
+		want       provider.Result
 		wantMsg    string
 		retryAfter time.Duration
 	}{
-		{name: "wrong token fails with Cloudflare's reason", target: delivery.Target{FQDN: "www.example.com", Family: 4,
+		{name: "wrong token fails with Cloudflare's reason", target: target{FQDN: "www.example.com", Family: 4,
 			Address: netip.MustParseAddr("192.0.2.1"), Credential: "wrong-token-1234"},
-			want: delivery.Failed, wantMsg: "HTTP 403: 10000 Authentication error (the token needs Zone:DNS:Edit"},
+			want: provider.Failed, wantMsg: "HTTP 403: 10000 Authentication error (the token needs Zone:DNS:Edit"},
 		{name: "rate limit is retried after Retry-After",
 			setup: func(api *fakeCloudflare) {
 				api.set(answer(429, http.Header{"Retry-After": {"30"}, "Content-Type": {"application/json"}},
 					`{"success":false,"errors":[{"code":971,"message":"Please wait and consider throttling your request speed"}]}`))
 			},
-			want: delivery.Retry, wantMsg: "HTTP 429: 971 Please wait", retryAfter: 30 * time.Second},
+			want: provider.Retry, wantMsg: "HTTP 429: 971 Please wait", retryAfter: 30 * time.Second},
 		{name: "5xx is retried",
 			setup: func(api *fakeCloudflare) { api.set(answer(503, nil, "<html>Service Unavailable</html>")) },
-			want:  delivery.Retry, wantMsg: "HTTP 503: <html>Service Unavailable</html>"},
+			want:  provider.Retry, wantMsg: "HTTP 503: <html>Service Unavailable</html>"},
 		{name: "no zone holds the name",
 			target: cfTarget("www.example.net", "192.0.2.1"),
-			want:   delivery.Failed, wantMsg: "no Cloudflare zone holds www.example.net (asked for www.example.net, example.net)"},
+			want:   provider.Failed, wantMsg: "no Cloudflare zone holds www.example.net (asked for www.example.net, example.net)"},
 		{name: "zone setting that does not hold the name", settings: map[string]any{"zone": "example.org"},
-			want: delivery.Failed, wantMsg: "www.example.com is not in zone example.org"},
+			want: provider.Failed, wantMsg: "www.example.com is not in zone example.org"},
 		{name: "create refused by the API",
 			setup: func(api *fakeCloudflare) {
 				api.add(cfRecord{ZoneID: cfZoneID, Type: "CNAME", Name: "www.example.com", Content: "elsewhere.example."})
 			},
-			want: delivery.Failed, wantMsg: "creating A www.example.com → 192.0.2.1: HTTP 400: 81053 An A, AAAA, or CNAME record"},
+			want: provider.Failed, wantMsg: "creating A www.example.com → 192.0.2.1: HTTP 400: 81053 An A, AAAA, or CNAME record"},
 		{name: "unknown zone id",
 			settings: map[string]any{"zone_id": "ffffffffffffffffffffffffffffffff"},
-			want:     delivery.Failed, wantMsg: "HTTP 404: 7003"},
+			want:     provider.Failed, wantMsg: "HTTP 404: 7003"},
 		{name: "an answer that is not API JSON",
 			setup: func(api *fakeCloudflare) { api.set(answer(200, nil, "<html>captive portal</html>")) },
-			want:  delivery.Failed, wantMsg: "not Cloudflare API JSON"},
+			want:  provider.Failed, wantMsg: "not Cloudflare API JSON"},
 		{name: "success false on HTTP 200",
 			setup: func(api *fakeCloudflare) {
 				api.set(answer(200, nil, `{"success":false,"errors":[{"code":1003,"message":"Invalid or missing zone id."}],"result":null}`))
 			},
-			want: delivery.Failed, wantMsg: "1003 Invalid or missing zone id."},
-		{name: "no token", target: delivery.Target{FQDN: "www.example.com", Family: 4, Address: netip.MustParseAddr("192.0.2.1")},
-			want: delivery.Failed, wantMsg: "API token is empty"},
+			want: provider.Failed, wantMsg: "1003 Invalid or missing zone id."},
+		{name: "no token", target: target{FQDN: "www.example.com", Family: 4, Address: netip.MustParseAddr("192.0.2.1")},
+			want: provider.Failed, wantMsg: "API token is empty"},
 		{name: "redirect not followed",
 			setup: func(api *fakeCloudflare) {
 				api.set(answer(301, http.Header{"Location": {"https://elsewhere.example/"}}, ""))
 			},
-			want: delivery.Failed, wantMsg: "redirect not followed"},
+			want: provider.Failed, wantMsg: "redirect not followed"},
 		{name: "a token echoed back is redacted",
 			setup: func(api *fakeCloudflare) {
 				api.set(answer(400, nil, `{"success":false,"errors":[{"code":6111,"message":"Invalid format for Authorization header: Bearer `+cfToken+`"}]}`))
 			},
-			want: delivery.Failed, wantMsg: "Bearer ***"},
+			want: provider.Failed, wantMsg: "Bearer ***"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -427,7 +427,7 @@ func TestCloudflareErrors(t *testing.T) {
 			if target.FQDN == "" {
 				target = cfTarget("www.example.com", "192.0.2.1")
 			}
-			out := testCloudflare().Send(context.Background(), settingsJSON(t, s), target)
+			out := send(context.Background(), testCloudflare(), settingsJSON(t, s), target)
 			if out.Result != tc.want || !strings.Contains(out.Message, tc.wantMsg) {
 				t.Fatalf("got %v %q, want %v containing %q", out.Result, out.Message, tc.want, tc.wantMsg)
 			}
@@ -445,8 +445,8 @@ func TestCloudflareNetworkErrorIsRetried(t *testing.T) {
 	api := newFakeCloudflare(t)
 	url := api.api()
 	api.Close()
-	out := testCloudflare().Send(context.Background(), settingsJSON(t, map[string]any{"api_url": url}), cfTarget("www.example.com", "192.0.2.1"))
-	if out.Result != delivery.Retry || !strings.Contains(out.Message, "refused") {
+	out := send(context.Background(), testCloudflare(), settingsJSON(t, map[string]any{"api_url": url}), cfTarget("www.example.com", "192.0.2.1"))
+	if out.Result != provider.Retry || !strings.Contains(out.Message, "refused") {
 		t.Fatalf("got %v %q", out.Result, out.Message)
 	}
 }

@@ -1,4 +1,4 @@
-package delivery
+package provider
 
 import (
 	"context"
@@ -38,8 +38,8 @@ func TestDyndns2Request(t *testing.T) {
 	tests := []struct {
 		name     string
 		path     string // appended to the server URL
-		settings Dyndns2Settings
-		job      Job
+		settings dyndns2Settings
+		job      dyndns2Job
 		wantPath string
 		wantQ    string
 		wantAuth string
@@ -47,7 +47,7 @@ func TestDyndns2Request(t *testing.T) {
 		{
 			name:     "single IPv4",
 			path:     "/nic/update",
-			job:      Job{FQDN: testFQDN, Username: "alice", Password: testPassword, IPv4: testV4},
+			job:      dyndns2Job{FQDN: testFQDN, Username: "alice", Password: testPassword, IPv4: testV4},
 			wantPath: "/nic/update",
 			wantQ:    "hostname=home.example.org&myip=198.51.100.7",
 			wantAuth: basic("alice", testPassword),
@@ -55,7 +55,7 @@ func TestDyndns2Request(t *testing.T) {
 		{
 			name:     "single IPv6",
 			path:     "/nic/update",
-			job:      Job{FQDN: testFQDN, Username: "alice", Password: testPassword, IPv6: testV6},
+			job:      dyndns2Job{FQDN: testFQDN, Username: "alice", Password: testPassword, IPv6: testV6},
 			wantPath: "/nic/update",
 			wantQ:    "hostname=home.example.org&myip=2001%3Adb8%3A%3A7",
 			wantAuth: basic("alice", testPassword),
@@ -63,7 +63,7 @@ func TestDyndns2Request(t *testing.T) {
 		{
 			name:     "both families in myip",
 			path:     "/nic/update",
-			job:      Job{FQDN: testFQDN, Username: "alice", Password: testPassword, IPv4: testV4, IPv6: testV6},
+			job:      dyndns2Job{FQDN: testFQDN, Username: "alice", Password: testPassword, IPv4: testV4, IPv6: testV6},
 			wantPath: "/nic/update",
 			wantQ:    "hostname=home.example.org&myip=198.51.100.7%2C2001%3Adb8%3A%3A7",
 			wantAuth: basic("alice", testPassword),
@@ -71,8 +71,8 @@ func TestDyndns2Request(t *testing.T) {
 		{
 			name:     "UseMyIPv6 with both families",
 			path:     "/nic/update",
-			settings: Dyndns2Settings{UseMyIPv6: true},
-			job:      Job{FQDN: testFQDN, Username: "alice", Password: testPassword, IPv4: testV4, IPv6: testV6},
+			settings: dyndns2Settings{UseMyIPv6: true},
+			job:      dyndns2Job{FQDN: testFQDN, Username: "alice", Password: testPassword, IPv4: testV4, IPv6: testV6},
 			wantPath: "/nic/update",
 			wantQ:    "hostname=home.example.org&myip=198.51.100.7&myipv6=2001%3Adb8%3A%3A7",
 			wantAuth: basic("alice", testPassword),
@@ -80,8 +80,8 @@ func TestDyndns2Request(t *testing.T) {
 		{
 			name:     "UseMyIPv6 with IPv6 only sends no myip",
 			path:     "/nic/update",
-			settings: Dyndns2Settings{UseMyIPv6: true},
-			job:      Job{FQDN: testFQDN, Username: "alice", Password: testPassword, IPv6: testV6},
+			settings: dyndns2Settings{UseMyIPv6: true},
+			job:      dyndns2Job{FQDN: testFQDN, Username: "alice", Password: testPassword, IPv6: testV6},
 			wantPath: "/nic/update",
 			wantQ:    "hostname=home.example.org&myipv6=2001%3Adb8%3A%3A7",
 			wantAuth: basic("alice", testPassword),
@@ -89,8 +89,8 @@ func TestDyndns2Request(t *testing.T) {
 		{
 			name:     "UseMyIPv6 with IPv4 only",
 			path:     "/nic/update",
-			settings: Dyndns2Settings{UseMyIPv6: true},
-			job:      Job{FQDN: testFQDN, Username: "alice", Password: testPassword, IPv4: testV4},
+			settings: dyndns2Settings{UseMyIPv6: true},
+			job:      dyndns2Job{FQDN: testFQDN, Username: "alice", Password: testPassword, IPv4: testV4},
 			wantPath: "/nic/update",
 			wantQ:    "hostname=home.example.org&myip=198.51.100.7",
 			wantAuth: basic("alice", testPassword),
@@ -98,7 +98,7 @@ func TestDyndns2Request(t *testing.T) {
 		{
 			name:     "URL with a query keeps it",
 			path:     "/nic/update?system=dyndns",
-			job:      Job{FQDN: testFQDN, Username: "alice", Password: testPassword, IPv4: testV4},
+			job:      dyndns2Job{FQDN: testFQDN, Username: "alice", Password: testPassword, IPv4: testV4},
 			wantPath: "/nic/update",
 			wantQ:    "system=dyndns&hostname=home.example.org&myip=198.51.100.7",
 			wantAuth: basic("alice", testPassword),
@@ -106,8 +106,8 @@ func TestDyndns2Request(t *testing.T) {
 		{
 			name:     "UsernameIsFQDN",
 			path:     "/nic/update",
-			settings: Dyndns2Settings{UsernameIsFQDN: true},
-			job:      Job{FQDN: testFQDN, Password: testPassword, IPv4: testV4},
+			settings: dyndns2Settings{UsernameIsFQDN: true},
+			job:      dyndns2Job{FQDN: testFQDN, Password: testPassword, IPv4: testV4},
 			wantPath: "/nic/update",
 			wantQ:    "hostname=home.example.org&myip=198.51.100.7",
 			wantAuth: basic(testFQDN, testPassword),
@@ -115,8 +115,8 @@ func TestDyndns2Request(t *testing.T) {
 		{
 			name:     "explicit username wins over UsernameIsFQDN",
 			path:     "/nic/update",
-			settings: Dyndns2Settings{UsernameIsFQDN: true},
-			job:      Job{FQDN: testFQDN, Username: "alice", Password: testPassword, IPv4: testV4},
+			settings: dyndns2Settings{UsernameIsFQDN: true},
+			job:      dyndns2Job{FQDN: testFQDN, Username: "alice", Password: testPassword, IPv4: testV4},
 			wantPath: "/nic/update",
 			wantQ:    "hostname=home.example.org&myip=198.51.100.7",
 			wantAuth: basic("alice", testPassword),
@@ -124,7 +124,7 @@ func TestDyndns2Request(t *testing.T) {
 		{
 			name:     "no username means no auth",
 			path:     "/v3/update",
-			job:      Job{FQDN: testFQDN, Password: testPassword, IPv4: testV4},
+			job:      dyndns2Job{FQDN: testFQDN, Password: testPassword, IPv4: testV4},
 			wantPath: "/v3/update",
 			wantQ:    "hostname=home.example.org&myip=198.51.100.7",
 			wantAuth: "",
@@ -132,7 +132,7 @@ func TestDyndns2Request(t *testing.T) {
 		{
 			name:     "IPv4-mapped IPv6 in IPv4 is sent as IPv4",
 			path:     "/nic/update",
-			job:      Job{FQDN: testFQDN, Username: "alice", Password: testPassword, IPv4: netip.MustParseAddr("::ffff:198.51.100.7")},
+			job:      dyndns2Job{FQDN: testFQDN, Username: "alice", Password: testPassword, IPv4: netip.MustParseAddr("::ffff:198.51.100.7")},
 			wantPath: "/nic/update",
 			wantQ:    "hostname=home.example.org&myip=198.51.100.7",
 			wantAuth: basic("alice", testPassword),
@@ -150,7 +150,7 @@ func TestDyndns2Request(t *testing.T) {
 
 			s := tt.settings
 			s.URL = srv.URL + tt.path
-			out := NewDyndns2Client(testVersion).Send(context.Background(), s, tt.job)
+			out := newDyndns2Client(nil, UserAgent(testVersion)).Send(context.Background(), s, tt.job)
 			if out.Result != Delivered {
 				t.Fatalf("Result = %v (%q), want delivered", out.Result, out.Message)
 			}
@@ -229,9 +229,9 @@ func TestDyndns2Classification(t *testing.T) {
 			}))
 			t.Cleanup(srv.Close)
 
-			out := NewDyndns2Client(testVersion).Send(context.Background(),
-				Dyndns2Settings{URL: srv.URL + "/nic/update", UsernameIsFQDN: true},
-				Job{FQDN: testFQDN, Password: testPassword, IPv4: testV4})
+			out := newDyndns2Client(nil, UserAgent(testVersion)).Send(context.Background(),
+				dyndns2Settings{URL: srv.URL + "/nic/update", UsernameIsFQDN: true},
+				dyndns2Job{FQDN: testFQDN, Password: testPassword, IPv4: testV4})
 
 			if out.Result != tt.want {
 				t.Errorf("Result = %v, want %v (message %q)", out.Result, tt.want, out.Message)
@@ -291,8 +291,8 @@ func TestDyndns2AnswerNamingAnotherAddress(t *testing.T) {
 				_, _ = w.Write([]byte(tt.body))
 			}))
 			t.Cleanup(srv.Close)
-			out := NewDyndns2Client(testVersion).Send(context.Background(), Dyndns2Settings{URL: srv.URL + "/nic/update"},
-				Job{FQDN: testFQDN, IPv4: tt.ipv4, IPv6: tt.ipv6})
+			out := newDyndns2Client(nil, UserAgent(testVersion)).Send(context.Background(), dyndns2Settings{URL: srv.URL + "/nic/update"},
+				dyndns2Job{FQDN: testFQDN, IPv4: tt.ipv4, IPv6: tt.ipv6})
 			if out.Result != tt.want || out.Message != tt.wantMsg {
 				t.Errorf("got %v %q, want %v %q", out.Result, out.Message, tt.want, tt.wantMsg)
 			}
@@ -338,9 +338,9 @@ func TestDyndns2RedirectNotFollowed(t *testing.T) {
 			}))
 			t.Cleanup(srv.Close)
 
-			out := NewDyndns2Client(testVersion).Send(context.Background(),
-				Dyndns2Settings{URL: srv.URL + "/nic/update"},
-				Job{FQDN: testFQDN, Username: "alice", Password: testPassword, IPv4: testV4})
+			out := newDyndns2Client(nil, UserAgent(testVersion)).Send(context.Background(),
+				dyndns2Settings{URL: srv.URL + "/nic/update"},
+				dyndns2Job{FQDN: testFQDN, Username: "alice", Password: testPassword, IPv4: testV4})
 
 			if out.Result != Failed {
 				t.Errorf("Result = %v, want failed", out.Result)
@@ -358,7 +358,7 @@ func TestDyndns2RedirectNotFollowed(t *testing.T) {
 }
 
 func TestDyndns2NetworkTrouble(t *testing.T) {
-	job := Job{FQDN: testFQDN, Username: "alice", Password: testPassword, IPv4: testV4}
+	job := dyndns2Job{FQDN: testFQDN, Username: "alice", Password: testPassword, IPv4: testV4}
 
 	t.Run("timeout", func(t *testing.T) {
 		t.Parallel()
@@ -372,9 +372,9 @@ func TestDyndns2NetworkTrouble(t *testing.T) {
 		t.Cleanup(srv.Close)
 		t.Cleanup(func() { close(release) }) // runs before srv.Close
 
-		c := NewDyndns2ClientWith(&http.Client{Timeout: 200 * time.Millisecond}, testVersion)
+		c := newDyndns2Client(&http.Client{Timeout: 200 * time.Millisecond}, UserAgent(testVersion))
 		start := time.Now()
-		out := c.Send(context.Background(), Dyndns2Settings{URL: srv.URL + "/nic/update"}, job)
+		out := c.Send(context.Background(), dyndns2Settings{URL: srv.URL + "/nic/update"}, job)
 		if out.Result != Retry {
 			t.Errorf("Result = %v (%q), want retry", out.Result, out.Message)
 		}
@@ -406,7 +406,7 @@ func TestDyndns2NetworkTrouble(t *testing.T) {
 			<-arrived
 			cancel()
 		}()
-		out := NewDyndns2Client(testVersion).Send(ctx, Dyndns2Settings{URL: srv.URL + "/nic/update"}, job)
+		out := newDyndns2Client(nil, UserAgent(testVersion)).Send(ctx, dyndns2Settings{URL: srv.URL + "/nic/update"}, job)
 		if out.Result != Retry || out.Message != "cancelled" {
 			t.Errorf("Outcome = %v %q, want retry %q", out.Result, out.Message, "cancelled")
 		}
@@ -421,8 +421,8 @@ func TestDyndns2NetworkTrouble(t *testing.T) {
 		addr := ln.Addr().String()
 		_ = ln.Close()
 
-		out := NewDyndns2Client(testVersion).Send(context.Background(),
-			Dyndns2Settings{URL: "http://bob:urlsecret@" + addr + "/nic/update?token=urlsecret"}, job)
+		out := newDyndns2Client(nil, UserAgent(testVersion)).Send(context.Background(),
+			dyndns2Settings{URL: "http://bob:urlsecret@" + addr + "/nic/update?token=urlsecret"}, job)
 		if out.Result != Retry {
 			t.Errorf("Result = %v (%q), want retry", out.Result, out.Message)
 		}
@@ -447,7 +447,7 @@ func TestDyndns2NetworkTrouble(t *testing.T) {
 		}))
 		t.Cleanup(srv.Close)
 
-		out := NewDyndns2Client(testVersion).Send(context.Background(), Dyndns2Settings{URL: srv.URL + "/nic/update"}, job)
+		out := newDyndns2Client(nil, UserAgent(testVersion)).Send(context.Background(), dyndns2Settings{URL: srv.URL + "/nic/update"}, job)
 		if out.Result != Retry {
 			t.Errorf("Result = %v (%q), want retry", out.Result, out.Message)
 		}
@@ -468,7 +468,7 @@ func TestDyndns2NetworkTrouble(t *testing.T) {
 		}))
 		t.Cleanup(srv.Close)
 
-		out := NewDyndns2Client(testVersion).Send(context.Background(), Dyndns2Settings{URL: srv.URL + "/nic/update"}, job)
+		out := newDyndns2Client(nil, UserAgent(testVersion)).Send(context.Background(), dyndns2Settings{URL: srv.URL + "/nic/update"}, job)
 		if out.Result != Retry || !strings.HasPrefix(out.Message, "reading answer: ") {
 			t.Errorf("Outcome = %v %q, want retry with \"reading answer: …\"", out.Result, out.Message)
 		}
@@ -500,23 +500,23 @@ func TestDyndns2InvalidInput(t *testing.T) {
 	tests := []struct {
 		name    string
 		url     string
-		job     Job
+		job     dyndns2Job
 		wantMsg string
 	}{
-		{"no address", ok, Job{FQDN: testFQDN}, "no address to send"},
-		{"no hostname", ok, Job{IPv4: testV4}, "no hostname to update"},
-		{"IPv6 in IPv4", ok, Job{FQDN: testFQDN, IPv4: testV6}, "invalid IPv4 address 2001:db8::7"},
-		{"IPv4 in IPv6", ok, Job{FQDN: testFQDN, IPv6: testV4}, "invalid IPv6 address 198.51.100.7"},
-		{"unsupported scheme", "ftp://example.org/nic/update", Job{FQDN: testFQDN, IPv4: testV4}, "invalid service url: want http(s)://host/path"},
-		{"space stored before the rules were strict", "https://example.org/nic/update?x=a b", Job{FQDN: testFQDN, IPv4: testV4},
+		{"no address", ok, dyndns2Job{FQDN: testFQDN}, "no address to send"},
+		{"no hostname", ok, dyndns2Job{IPv4: testV4}, "no hostname to update"},
+		{"IPv6 in IPv4", ok, dyndns2Job{FQDN: testFQDN, IPv4: testV6}, "invalid IPv4 address 2001:db8::7"},
+		{"IPv4 in IPv6", ok, dyndns2Job{FQDN: testFQDN, IPv6: testV4}, "invalid IPv6 address 198.51.100.7"},
+		{"unsupported scheme", "ftp://example.org/nic/update", dyndns2Job{FQDN: testFQDN, IPv4: testV4}, "invalid service url: want http(s)://host/path"},
+		{"space stored before the rules were strict", "https://example.org/nic/update?x=a b", dyndns2Job{FQDN: testFQDN, IPv4: testV4},
 			"invalid service url: it must not contain spaces, line breaks or control characters (percent-encode them)"},
-		{"no host", "https:///nic/update", Job{FQDN: testFQDN, IPv4: testV4}, "invalid service url: want http(s)://host/path"},
-		{"unparsable", "http://example.org/%zz", Job{FQDN: testFQDN, IPv4: testV4}, `invalid service url: invalid URL escape "%zz"`},
-		{"empty", "", Job{FQDN: testFQDN, IPv4: testV4}, "invalid service url: want http(s)://host/path"},
+		{"no host", "https:///nic/update", dyndns2Job{FQDN: testFQDN, IPv4: testV4}, "invalid service url: want http(s)://host/path"},
+		{"unparsable", "http://example.org/%zz", dyndns2Job{FQDN: testFQDN, IPv4: testV4}, `invalid service url: invalid URL escape "%zz"`},
+		{"empty", "", dyndns2Job{FQDN: testFQDN, IPv4: testV4}, "invalid service url: want http(s)://host/path"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out := NewDyndns2Client(testVersion).Send(context.Background(), Dyndns2Settings{URL: tt.url}, tt.job)
+			out := newDyndns2Client(nil, UserAgent(testVersion)).Send(context.Background(), dyndns2Settings{URL: tt.url}, tt.job)
 			if out.Result != Failed || out.Message != tt.wantMsg {
 				t.Errorf("Outcome = %v %q, want failed %q", out.Result, out.Message, tt.wantMsg)
 			}

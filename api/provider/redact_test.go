@@ -1,4 +1,4 @@
-package delivery
+package provider
 
 import (
 	"context"
@@ -55,8 +55,8 @@ func TestShortPasswordAnswer(t *testing.T) {
 		_, _ = w.Write([]byte("badauth root_password"))
 	}))
 	t.Cleanup(srv.Close)
-	out := NewDyndns2Client(testVersion).Send(context.Background(), Dyndns2Settings{URL: srv.URL + "/nic/update"},
-		Job{FQDN: testFQDN, Username: "alice", Password: "p", IPv4: testV4})
+	out := newDyndns2Client(nil, UserAgent(testVersion)).Send(context.Background(), dyndns2Settings{URL: srv.URL + "/nic/update"},
+		dyndns2Job{FQDN: testFQDN, Username: "alice", Password: "p", IPv4: testV4})
 	if out.Result != Failed || out.Message != "HTTP 200: "+answerWithCredential {
 		t.Errorf("%v %q, want failed with %q", out.Result, out.Message, answerWithCredential)
 	}

@@ -1,31 +1,35 @@
-package delivery_test
+package provider_test
 
 import (
 	"context"
 	"encoding/json"
-	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/ddnsbroker/ddnsbroker/api/delivery"
+	"github.com/ddnsbroker/ddnsbroker/api/provider"
 	"github.com/ddnsbroker/ddnsbroker/api/store"
 	"github.com/ddnsbroker/ddnsbroker/api/store/storetest"
 )
 
-func TestProtocolsTableHasEveryProtocol(t *testing.T) {
-	table := delivery.Protocols("1.2.3", nil)
-	var names []string
-	for name, p := range table {
-		if p == nil {
-			t.Errorf("protocol %s has no client", name)
-		}
-		names = append(names, name)
+// TestRegistryHasEveryProtocol: each name the registry lists finds its
+// provider, which goes by that name and describes itself under it.
+func TestRegistryHasEveryProtocol(t *testing.T) {
+	r := registry()
+	if len(r.Names()) == 0 {
+		t.Fatal("the registry is empty")
 	}
-	slices.Sort(names)
-	want := slices.Sorted(slices.Values(delivery.ProtocolNames()))
-	if !slices.Equal(names, want) {
-		t.Fatalf("Protocols() has %v, ProtocolNames() says %v", names, want)
+	for _, name := range r.Names() {
+		p, ok := r.Provider(name)
+		if !ok || p == nil {
+			t.Fatalf("protocol %s has no provider", name)
+		}
+		if p.Name() != name || p.Describe().Protocol != name {
+			t.Errorf("protocol %s: provider named %q, describes %q", name, p.Name(), p.Describe().Protocol)
+		}
+	}
+	if _, ok := r.Provider("nsupdate"); ok {
+		t.Error("an unknown protocol has a provider")
 	}
 }
 
@@ -144,7 +148,7 @@ func TestValidateSettings(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			errs := delivery.ValidateSettings(tc.protocol, json.RawMessage(tc.settings), tc.hasCredential)
+			errs := registry().Validate(tc.protocol, json.RawMessage(tc.settings), provider.Has{Credential: tc.hasCredential})
 			var got []string
 			for _, e := range errs {
 				got = append(got, e.Field+": "+e.Message)
@@ -164,7 +168,7 @@ func TestValidateSettings(t *testing.T) {
 func TestValidateSettingsNeverQuotesValues(t *testing.T) {
 	const token = "SECRETTOKEN123"
 	settings := `{"url": "ftp://x.example/?token=` + token + `", "headers": {"X-Token": "` + token + `\n"}}`
-	for _, e := range delivery.ValidateSettings("http", json.RawMessage(settings), false) {
+	for _, e := range registry().Validate("http", json.RawMessage(settings), provider.Has{Credential: false}) {
 		if strings.Contains(e.Message, token) {
 			t.Fatalf("message quotes a value: %v", e)
 		}
@@ -187,7 +191,7 @@ func TestValidateCredential(t *testing.T) {
 		{"nsupdate", "x", "protocol: must be one of"},
 	}
 	for _, tc := range tests {
-		errs := delivery.ValidateCredential(tc.protocol, tc.credential)
+		errs := registry().ValidateCredential(tc.protocol, tc.credential)
 		got := ""
 		if len(errs) > 0 {
 			got = errs[0].Field + ": " + errs[0].Message
@@ -201,8 +205,9 @@ func TestValidateCredential(t *testing.T) {
 	}
 }
 
-// TestMigrationAllowsEveryProtocol proves the services.protocol CHECK and
-// the protocol table agree, and that migrating below version 3 refuses
+// TestMigrationAllowsEveryProtocol proves every registered protocol can be
+// stored, that the database refuses only malformed names since version 11,
+// and that migrating below version 11 or 3 refuses
 // while services use the new protocols instead of deleting them.
 func TestMigrationAllowsEveryProtocol(t *testing.T) {
 	u := storetest.NewEmptyURL(t)
@@ -220,13 +225,37 @@ func TestMigrationAllowsEveryProtocol(t *testing.T) {
 	}
 	defer st.Close()
 	ctx := context.Background()
-	for _, p := range delivery.ProtocolNames() {
+	for _, p := range registry().Names() {
 		if _, err := st.CreateService(ctx, store.NewService{Name: "svc " + p, Protocol: p}); err != nil {
 			t.Fatalf("protocol %s cannot be stored: %v", p, err)
 		}
 	}
+	if _, err := st.CreateService(ctx, store.NewService{Name: "svc bad", Protocol: "NS Update!"}); err == nil {
+		t.Fatal("a protocol name of another form was stored")
+	}
+	// Since version 11 the database keeps only the form of a name: a new
+	// provider needs no migration. Going below 11 refuses while a service
+	// uses a protocol version 10 did not know, and deletes nothing.
+	future, err := st.CreateService(ctx, store.NewService{Name: "svc future", Protocol: "future_dns"})
+	if err != nil {
+		t.Fatalf("a well-formed protocol name: %v", err)
+	}
+	for v, _, _ := m.Version(); v > 11; v, _, _ = m.Version() {
+		if err := m.Down(1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := m.Down(1); err == nil || !strings.Contains(err.Error(), "services use the protocol(s) future_dns") {
+		t.Fatalf("down below 11 with a future_dns service: %v", err)
+	}
+	if _, err := st.Pool.Exec(ctx, `DELETE FROM services WHERE id = $1`, future.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Down(1); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := st.CreateService(ctx, store.NewService{Name: "svc nsupdate", Protocol: "nsupdate"}); err == nil {
-		t.Fatal("an unknown protocol was stored")
+		t.Fatal("version 10 stored an unknown protocol")
 	}
 	// Later migrations first, one at a time: numbers may have gaps.
 	for v, _, _ := m.Version(); v > 3; v, _, _ = m.Version() {
@@ -247,19 +276,19 @@ func TestMigrationAllowsEveryProtocol(t *testing.T) {
 func TestParseDrift(t *testing.T) {
 	for _, tc := range []struct {
 		settings string
-		want     delivery.Drift
+		want     provider.Drift
 		err      bool
 	}{
 		{settings: `{}`},
 		{settings: `null`},
 		{settings: `{"url": "x", "drift_interval": "5m"}`},
-		{settings: `{"drift_resolver": "127.0.0.1:5353"}`, want: delivery.Drift{Resolver: "127.0.0.1:5353", Interval: time.Hour}},
-		{settings: `{"drift_resolver": "127.0.0.1:53", "drift_interval": "90m"}`, want: delivery.Drift{Resolver: "127.0.0.1:53", Interval: 90 * time.Minute}},
+		{settings: `{"drift_resolver": "127.0.0.1:5353"}`, want: provider.Drift{Resolver: "127.0.0.1:5353", Interval: time.Hour}},
+		{settings: `{"drift_resolver": "127.0.0.1:53", "drift_interval": "90m"}`, want: provider.Drift{Resolver: "127.0.0.1:53", Interval: 90 * time.Minute}},
 		{settings: `{"drift_resolver": "127.0.0.1"}`, err: true},
 		{settings: `{"drift_resolver": "127.0.0.1:53", "drift_interval": "10s"}`, err: true},
 		{settings: `{"drift_resolver": 53}`, err: true},
 	} {
-		got, err := delivery.ParseDrift(json.RawMessage(tc.settings))
+		got, err := provider.ParseDrift(json.RawMessage(tc.settings))
 		if (err != nil) != tc.err || got != tc.want {
 			t.Errorf("ParseDrift(%s) = %+v, %v; want %+v, error %v", tc.settings, got, err, tc.want, tc.err)
 		}

@@ -1,4 +1,4 @@
-package delivery_test
+package provider_test
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ddnsbroker/ddnsbroker/api/delivery"
+	"github.com/ddnsbroker/ddnsbroker/api/provider"
 )
 
 // nastyPassword has every character that breaks a URL, a form, a JSON
@@ -56,9 +56,9 @@ func (s *templateServer) request() (*http.Request, string) {
 	return s.last, s.body
 }
 
-func testHTTPTemplate() *delivery.HTTPTemplate {
+func testHTTPTemplate() provider.Provider {
 	hc := &http.Client{Timeout: 5 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	return delivery.NewHTTPTemplate(hc, "1.2.3")
+	return provider.NewHTTPTemplate(provider.Deps{HTTP: hc, UserAgent: provider.UserAgent("1.2.3")})
 }
 
 func settingsJSON(t *testing.T, v map[string]any) json.RawMessage {
@@ -77,7 +77,7 @@ func TestHTTPTemplateRequests(t *testing.T) {
 	tests := []struct {
 		name     string
 		settings map[string]any
-		target   delivery.Target
+		target   target
 		check    func(t *testing.T, r *http.Request, body string)
 	}{
 		{
@@ -86,7 +86,7 @@ func TestHTTPTemplateRequests(t *testing.T) {
 				"url":            srv.URL + "/update?domains={fqdn}&token={password}&ip={ip}",
 				"url_ipv6":       srv.URL + "/update?domains={fqdn}&token={password}&ipv6={ip}",
 				"success_status": "200", "success_regexp": "^OK"},
-			target: delivery.Target{FQDN: "home.duckdns.org", Family: 4, Address: v4, Other: v6, Password: nastyPassword},
+			target: target{FQDN: "home.duckdns.org", Family: 4, Address: v4, Other: v6, Password: nastyPassword},
 			check: func(t *testing.T, r *http.Request, _ string) {
 				q := r.URL.Query()
 				if r.Method != "GET" || r.URL.Path != "/update" || q.Get("domains") != "home.duckdns.org" ||
@@ -101,7 +101,7 @@ func TestHTTPTemplateRequests(t *testing.T) {
 				"url":            srv.URL + "/update?domains={fqdn}&token={password}&ip={ip}",
 				"url_ipv6":       srv.URL + "/update?domains={fqdn}&token={password}&ipv6={ip}",
 				"success_status": "200", "success_regexp": "^OK"},
-			target: delivery.Target{FQDN: "home.duckdns.org", Family: 6, Address: v6, Password: nastyPassword},
+			target: target{FQDN: "home.duckdns.org", Family: 6, Address: v6, Password: nastyPassword},
 			check: func(t *testing.T, r *http.Request, _ string) {
 				q := r.URL.Query()
 				if q.Get("ipv6") != "2001:db8:1:2::cafe" || q.Has("ip") || q.Get("token") != nastyPassword {
@@ -114,7 +114,7 @@ func TestHTTPTemplateRequests(t *testing.T) {
 			settings: map[string]any{
 				"url":            srv.URL + "/update?host={username}&domain=example.com&password={password}&ip={ip}",
 				"success_status": "200", "success_regexp": "<ErrCount>0</ErrCount>"},
-			target: delivery.Target{FQDN: "example.com", Family: 4, Address: v4, Username: "@", Password: nastyPassword},
+			target: target{FQDN: "example.com", Family: 4, Address: v4, Username: "@", Password: nastyPassword},
 			check: func(t *testing.T, r *http.Request, _ string) {
 				q := r.URL.Query()
 				if q.Get("host") != "@" || q.Get("domain") != "example.com" || q.Get("password") != nastyPassword ||
@@ -129,7 +129,7 @@ func TestHTTPTemplateRequests(t *testing.T) {
 		{
 			name:     "values in the path and userinfo",
 			settings: map[string]any{"url": strings.Replace(srv.URL, "http://", "http://{username}:{password}@", 1) + "/u/{fqdn}/{password}/{ip}"},
-			target:   delivery.Target{FQDN: "a.example.org", Family: 6, Address: v6, Username: "me@example.org", Password: nastyPassword},
+			target:   target{FQDN: "a.example.org", Family: 6, Address: v6, Username: "me@example.org", Password: nastyPassword},
 			check: func(t *testing.T, r *http.Request, _ string) {
 				if want := "/u/a.example.org/" + nastyPassword + "/2001:db8:1:2::cafe"; r.URL.Path != want {
 					t.Errorf("path %q, want %q", r.URL.Path, want)
@@ -143,7 +143,7 @@ func TestHTTPTemplateRequests(t *testing.T) {
 			name: "POST form body (the default body type)",
 			settings: map[string]any{"method": "POST", "url": srv.URL + "/dyn",
 				"body": "hostname={fqdn}&myip={ip}&pw={password}"},
-			target: delivery.Target{FQDN: "a.example.org", Family: 4, Address: v4, Password: nastyPassword},
+			target: target{FQDN: "a.example.org", Family: 4, Address: v4, Password: nastyPassword},
 			check: func(t *testing.T, r *http.Request, body string) {
 				form, err := url.ParseQuery(body)
 				if r.Method != "POST" || r.Header.Get("Content-Type") != "application/x-www-form-urlencoded" || err != nil ||
@@ -157,7 +157,7 @@ func TestHTTPTemplateRequests(t *testing.T) {
 			settings: map[string]any{"method": "put", "url": srv.URL + "/records/{fqdn}",
 				"headers": map[string]string{"Content-Type": "application/json", "Authorization": "Token {password}"},
 				"body":    `{"name": "{fqdn}", "a": "{ipv4}", "aaaa": "{ipv6}", "prefix": "{prefix}", "pw": "{password}"}`},
-			target: delivery.Target{FQDN: "a.example.org", Family: 6, Address: v6, Other: v4, Password: nastyPassword},
+			target: target{FQDN: "a.example.org", Family: 6, Address: v6, Other: v4, Password: nastyPassword},
 			check: func(t *testing.T, r *http.Request, body string) {
 				var got map[string]string
 				if err := json.Unmarshal([]byte(body), &got); err != nil {
@@ -178,7 +178,7 @@ func TestHTTPTemplateRequests(t *testing.T) {
 		{
 			name:     "basic_auth and the default User-Agent",
 			settings: map[string]any{"url": srv.URL + "/nic/update?hostname={fqdn}&myip={ip}", "basic_auth": true},
-			target:   delivery.Target{FQDN: "a.example.org", Family: 4, Address: v4, Username: "alice", Password: nastyPassword},
+			target:   target{FQDN: "a.example.org", Family: 4, Address: v4, Username: "alice", Password: nastyPassword},
 			check: func(t *testing.T, r *http.Request, _ string) {
 				if u, p, ok := r.BasicAuth(); !ok || u != "alice" || p != nastyPassword {
 					t.Errorf("basic auth %q %q %v", u, p, ok)
@@ -191,7 +191,7 @@ func TestHTTPTemplateRequests(t *testing.T) {
 		{
 			name:     "a family without an address is empty",
 			settings: map[string]any{"url": srv.URL + "/u?a={ipv4}&aaaa={ipv6}&p={prefix}"},
-			target:   delivery.Target{FQDN: "a.example.org", Family: 4, Address: v4},
+			target:   target{FQDN: "a.example.org", Family: 4, Address: v4},
 			check: func(t *testing.T, r *http.Request, _ string) {
 				if r.URL.RawQuery != "a=198.51.100.7&aaaa=&p=" {
 					t.Errorf("query %q", r.URL.RawQuery)
@@ -201,7 +201,7 @@ func TestHTTPTemplateRequests(t *testing.T) {
 		{
 			name:     "the service's User-Agent wins",
 			settings: map[string]any{"url": srv.URL + "/u?ip={ip}", "headers": map[string]string{"User-Agent": "mine/1"}},
-			target:   delivery.Target{FQDN: "a.example.org", Family: 4, Address: v4},
+			target:   target{FQDN: "a.example.org", Family: 4, Address: v4},
 			check: func(t *testing.T, r *http.Request, _ string) {
 				if ua := r.Header.Get("User-Agent"); ua != "mine/1" {
 					t.Errorf("User-Agent %q", ua)
@@ -212,11 +212,11 @@ func TestHTTPTemplateRequests(t *testing.T) {
 	p := testHTTPTemplate()
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if errs := delivery.ValidateSettings("http", settingsJSON(t, tc.settings), false); len(errs) > 0 {
+			if errs := registry().Validate("http", settingsJSON(t, tc.settings), provider.Has{Credential: false}); len(errs) > 0 {
 				t.Fatalf("settings rejected: %v", errs)
 			}
-			out := p.Send(context.Background(), settingsJSON(t, tc.settings), tc.target)
-			if out.Result != delivery.Delivered {
+			out := send(context.Background(), p, settingsJSON(t, tc.settings), tc.target)
+			if out.Result != provider.Delivered {
 				t.Fatalf("result %v: %s", out.Result, out.Message)
 			}
 			r, body := srv.request()
@@ -241,27 +241,27 @@ func TestHTTPTemplateClassification(t *testing.T) {
 		status     int
 		answer     string
 		header     http.Header
-		want       delivery.Result
+		want       provider.Result
 		wantMsg    string
 		retryAfter time.Duration
 	}{
-		{name: "DuckDNS OK", settings: duck, status: 200, answer: "OK", want: delivery.Delivered, wantMsg: "HTTP 200: OK"},
-		{name: "DuckDNS KO", settings: duck, status: 200, answer: "KO", want: delivery.Failed, wantMsg: "HTTP 200: KO (does not match the success pattern)"},
-		{name: "DuckDNS OK with verbose lines", settings: duck, status: 200, answer: "OK\n198.51.100.7\n\nUPDATED", want: delivery.Delivered},
-		{name: "Namecheap success", settings: namecheap, status: 200, answer: ncAnswer("", 0), want: delivery.Delivered},
-		{name: "Namecheap error", settings: namecheap, status: 200, want: delivery.Failed,
+		{name: "DuckDNS OK", settings: duck, status: 200, answer: "OK", want: provider.Delivered, wantMsg: "HTTP 200: OK"},
+		{name: "DuckDNS KO", settings: duck, status: 200, answer: "KO", want: provider.Failed, wantMsg: "HTTP 200: KO (does not match the success pattern)"},
+		{name: "DuckDNS OK with verbose lines", settings: duck, status: 200, answer: "OK\n198.51.100.7\n\nUPDATED", want: provider.Delivered},
+		{name: "Namecheap success", settings: namecheap, status: 200, answer: ncAnswer("", 0), want: provider.Delivered},
+		{name: "Namecheap error", settings: namecheap, status: 200, want: provider.Failed,
 			answer: ncAnswer("<errors><Err1>Passwords do not match</Err1></errors>", 1), wantMsg: "Passwords do not match"},
-		{name: "5xx is retried", settings: plain, status: 502, answer: "bad gateway", want: delivery.Retry, wantMsg: "HTTP 502: bad gateway"},
+		{name: "5xx is retried", settings: plain, status: 502, answer: "bad gateway", want: provider.Retry, wantMsg: "HTTP 502: bad gateway"},
 		{name: "429 is retried after Retry-After", settings: plain, status: 429, header: http.Header{"Retry-After": {"120"}},
-			want: delivery.Retry, wantMsg: "HTTP 429", retryAfter: 2 * time.Minute},
+			want: provider.Retry, wantMsg: "HTTP 429", retryAfter: 2 * time.Minute},
 		{name: "redirect is not followed", settings: plain, status: 302, header: http.Header{"Location": {"https://elsewhere.example/"}},
-			want: delivery.Failed, wantMsg: "redirect to https://elsewhere.example/ not followed"},
-		{name: "401 fails", settings: plain, status: 401, answer: "unauthorized", want: delivery.Failed, wantMsg: "HTTP 401"},
-		{name: "404 fails", settings: plain, status: 404, want: delivery.Failed, wantMsg: "HTTP 404: Not Found"},
-		{name: "status outside a single-status rule", settings: duck, status: 204, want: delivery.Failed, wantMsg: "HTTP 204"},
+			want: provider.Failed, wantMsg: "redirect to https://elsewhere.example/ not followed"},
+		{name: "401 fails", settings: plain, status: 401, answer: "unauthorized", want: provider.Failed, wantMsg: "HTTP 401"},
+		{name: "404 fails", settings: plain, status: 404, want: provider.Failed, wantMsg: "HTTP 404: Not Found"},
+		{name: "status outside a single-status rule", settings: duck, status: 204, want: provider.Failed, wantMsg: "HTTP 204"},
 		{name: "status range", settings: map[string]any{"url": srv.URL + "/u?ip={ip}", "success_status": "200-204"},
-			status: 204, want: delivery.Delivered},
-		{name: "an echoed password is redacted", settings: duck, status: 200, want: delivery.Failed,
+			status: 204, want: provider.Delivered},
+		{name: "an echoed password is redacted", settings: duck, status: 200, want: provider.Failed,
 			answer: "KO: bad token " + nastyPassword + " / " + url.QueryEscape(nastyPassword), wantMsg: "bad token *** / ***"},
 	}
 	p := testHTTPTemplate()
@@ -270,7 +270,7 @@ func TestHTTPTemplateClassification(t *testing.T) {
 			srv.mu.Lock()
 			srv.status, srv.answer, srv.header = tc.status, tc.answer, tc.header
 			srv.mu.Unlock()
-			out := p.Send(context.Background(), settingsJSON(t, tc.settings), delivery.Target{FQDN: "home.example.org",
+			out := send(context.Background(), p, settingsJSON(t, tc.settings), target{FQDN: "home.example.org",
 				Family: 4, Address: netip.MustParseAddr("198.51.100.7"), Username: "@", Password: nastyPassword})
 			if out.Result != tc.want || !strings.Contains(out.Message, tc.wantMsg) {
 				t.Fatalf("got %v %q, want %v containing %q", out.Result, out.Message, tc.want, tc.wantMsg)
@@ -289,15 +289,15 @@ func TestHTTPTemplateNetworkErrorIsRetried(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	addr := srv.URL
 	srv.Close()
-	out := testHTTPTemplate().Send(context.Background(), settingsJSON(t, map[string]any{"url": addr + "/u?pw={password}&ip={ip}"}),
-		delivery.Target{FQDN: "a.example.org", Family: 4, Address: netip.MustParseAddr("192.0.2.1"), Password: nastyPassword})
-	if out.Result != delivery.Retry || !strings.Contains(out.Message, "refused") || strings.Contains(out.Message, "p%20a") {
+	out := send(context.Background(), testHTTPTemplate(), settingsJSON(t, map[string]any{"url": addr + "/u?pw={password}&ip={ip}"}),
+		target{FQDN: "a.example.org", Family: 4, Address: netip.MustParseAddr("192.0.2.1"), Password: nastyPassword})
+	if out.Result != provider.Retry || !strings.Contains(out.Message, "refused") || strings.Contains(out.Message, "p%20a") {
 		t.Fatalf("got %v %q", out.Result, out.Message)
 	}
 }
 
 func TestHTTPTemplateBadSettingsFail(t *testing.T) {
-	target := delivery.Target{FQDN: "a.example.org", Family: 4, Address: netip.MustParseAddr("192.0.2.1"), Password: "line\r\nbreak"}
+	target := target{FQDN: "a.example.org", Family: 4, Address: netip.MustParseAddr("192.0.2.1"), Password: "line\r\nbreak"}
 	tests := []struct {
 		name     string
 		settings string
@@ -312,8 +312,8 @@ func TestHTTPTemplateBadSettingsFail(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			out := testHTTPTemplate().Send(context.Background(), json.RawMessage(tc.settings), target)
-			if out.Result != delivery.Failed || !strings.Contains(out.Message, tc.wantMsg) {
+			out := send(context.Background(), testHTTPTemplate(), json.RawMessage(tc.settings), target)
+			if out.Result != provider.Failed || !strings.Contains(out.Message, tc.wantMsg) {
 				t.Fatalf("got %v %q, want failed mentioning %q", out.Result, out.Message, tc.wantMsg)
 			}
 		})
@@ -321,7 +321,7 @@ func TestHTTPTemplateBadSettingsFail(t *testing.T) {
 }
 
 func TestHTTPTemplateCombines(t *testing.T) {
-	p := delivery.NewHTTPTemplate(nil, "test")
+	p := provider.NewHTTPTemplate(provider.Deps{HTTP: nil, UserAgent: provider.UserAgent("test")})
 	for settings, want := range map[string]bool{
 		`{"url": "https://x.example/u?h={fqdn}&ip={ip}"}`:                                         false,
 		`{"url": "https://x.example/u?v4={ipv4}&v6={ipv6}"}`:                                      true,
@@ -335,7 +335,7 @@ func TestHTTPTemplateCombines(t *testing.T) {
 			t.Errorf("Combines(%s) = %v, want %v", settings, got, want)
 		}
 	}
-	d := delivery.Dyndns2{}
+	d := provider.NewDyndns2(provider.Deps{})
 	for settings, want := range map[string]bool{`{"url": "https://x.example/nic/update"}`: false,
 		`{"url": "https://x.example/nic/update", "combined": true}`: true, `{"url": "https://x.example/", "use_myipv6": true}`: true} {
 		if got := d.Combines([]byte(settings)); got != want {

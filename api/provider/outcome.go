@@ -1,4 +1,4 @@
-package delivery
+package provider
 
 import (
 	"encoding/base64"
@@ -55,6 +55,11 @@ type Outcome struct {
 	// most its first line, maxAnswerShown bytes (redactor.answer): whoever
 	// may point a service at an address must not read what answers there.
 	Message string
+	// Advice says in plain words what the user can do about it, e.g. "the
+	// provider refused the username or password: check the record's
+	// credentials"; empty when there is nothing to do (delivered, a retry
+	// that needs no help). Each protocol's table of answers gives it.
+	Advice string
 	// Answer is more of the provider's answer (every line, redacted, at
 	// most maxMessageBytes) for the log, where an operator diagnoses a
 	// provider; empty when the message says it all.
@@ -100,8 +105,8 @@ type redactor struct {
 func newRedactor(serviceURL, username, password string) redactor {
 	var r redactor
 	if password != "" {
-		r.add(password, oneLine(password), url.QueryEscape(password), url.PathEscape(password),
-			base64.StdEncoding.EncodeToString([]byte(username+":"+password)))
+		r.addSecret(password)
+		r.add(base64.StdEncoding.EncodeToString([]byte(username + ":" + password)))
 	}
 	if u, err := url.Parse(serviceURL); err == nil && u.User != nil {
 		if p, ok := u.User.Password(); ok {
@@ -109,6 +114,14 @@ func newRedactor(serviceURL, username, password string) redactor {
 		}
 	}
 	return r
+}
+
+// addSecret registers a secret in the forms an answer may echo it: as
+// is, with whitespace normalized the way messages are, and URL-escaped.
+func (r *redactor) addSecret(secret string) {
+	if secret != "" {
+		r.add(secret, oneLine(secret), url.QueryEscape(secret), url.PathEscape(secret))
+	}
 }
 
 // add registers forms of a credential, each by its own length: an escaped

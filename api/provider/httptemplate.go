@@ -1,4 +1,4 @@
-package delivery
+package provider
 
 import (
 	"bytes"
@@ -13,13 +13,16 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ddnsbroker/ddnsbroker/api/egress"
+	"github.com/ddnsbroker/ddnsbroker/api/netcalc"
 )
 
-// httpService are the options stored with an http (template) service:
+// httpSettings are the options stored with an http (template) service:
 // one request per delivery, built from templates, judged by a success
 // rule. It covers DuckDNS, dynv6's REST update, Namecheap and home-made
 // endpoints.
-type httpService struct {
+type httpSettings struct {
 	// Method is GET (default), POST, PUT or PATCH.
 	Method string `json:"method"`
 	// URL is the request URL template, e.g.
@@ -41,8 +44,6 @@ type httpService struct {
 	// syntax; its first 4 KiB), e.g. "^OK" for DuckDNS, which answers KO
 	// with HTTP 200.
 	SuccessRegexp string `json:"success_regexp"`
-	// DriftSettings are the drift check's, common to every protocol.
-	DriftSettings
 }
 
 // Placeholders lists what URL, header and body templates can contain:
@@ -93,23 +94,51 @@ var headersNotSettable = map[string]bool{
 	"upgrade": true, "te": true, "trailer": true, "keep-alive": true, "proxy-connection": true,
 }
 
-// HTTPTemplate is the http Protocol of the dispatcher.
-type HTTPTemplate struct {
-	// Client must set its own timeouts and return http.ErrUseLastResponse
+// ProtocolHTTP is the http protocol's name.
+const ProtocolHTTP = "http"
+
+// httpTemplate is the http protocol: one request per delivery, built from
+// templates, judged by a success rule.
+type httpTemplate struct {
+	// client must set its own timeouts and return http.ErrUseLastResponse
 	// from CheckRedirect: a moved endpoint must be looked at by an admin,
 	// not chased with the record's password in its URL.
-	Client *http.Client
-	// UserAgent is sent unless the service sets its own User-Agent header.
-	UserAgent string
+	client *http.Client
+	// userAgent is sent unless the service sets its own User-Agent header.
+	userAgent string
 }
 
-// NewHTTPTemplate returns the protocol with the given client (nil:
-// newUpstreamHTTPClient).
-func NewHTTPTemplate(hc *http.Client, version string) *HTTPTemplate {
-	if hc == nil {
-		hc = newUpstreamHTTPClient()
+// NewHTTPTemplate is the http protocol.
+func NewHTTPTemplate(d Deps) Provider {
+	d = d.withDefaults()
+	return Adapt[httpSettings](httpTemplate{client: d.HTTP, userAgent: d.UserAgent})
+}
+
+func (httpTemplate) Describe() Description {
+	return Description{
+		Protocol: ProtocolHTTP, Title: "HTTP request from templates",
+		Summary: "One request per delivery built from templates with {fqdn}, {ip}, {ipv4}, {ipv6}, {username}, {password} and {prefix}; " +
+			"success is a status range and an optional pattern over the answer.",
+		Settings: []Field{
+			{Key: "method", Type: FieldChoice, Label: "Method", Default: "GET", Choices: []string{"GET", "POST", "PUT", "PATCH"}},
+			{Key: "url", Type: FieldTemplate, Label: "URL", Required: true, Destination: true,
+				Help: "The request URL template, e.g. https://www.duckdns.org/update?domains={fqdn}&token={password}&ip={ip}."},
+			{Key: "url_ipv6", Type: FieldTemplate, Label: "URL for IPv6", Destination: true,
+				Help: "Replaces the URL for IPv6 deliveries, for providers that take each family in its own parameter."},
+			{Key: "headers", Type: FieldHeaders, Label: "Headers", Help: "Extra request headers; values are templates."},
+			{Key: "body", Type: FieldTemplate, Label: "Body", Help: "Request body template (not with GET)."},
+			{Key: "basic_auth", Type: FieldBoolean, Label: "Basic authentication", Default: false,
+				Help: "Send the record's username and password as HTTP Basic."},
+			{Key: "success_status", Type: FieldString, Label: "Success status", Default: "200-299",
+				Help: "The statuses that can mean success: a range such as 200-299 or one status such as 200."},
+			{Key: "success_regexp", Type: FieldString, Label: "Success pattern",
+				Help: "A regular expression (RE2) the answer's body (its first 4 KiB) must also match, e.g. ^OK."},
+		},
+		RecordUsername: &Prompt{Label: "Username", Help: "Filled in for {username}, and sent as Basic authentication with basic_auth."},
+		RecordPassword: &Prompt{Label: "Password", Help: "Filled in for {password}, and sent as Basic authentication with basic_auth."},
+		Families:       netcalc.Families(),
+		Together:       TogetherBySettings,
 	}
-	return &HTTPTemplate{Client: hc, UserAgent: userAgent(version)}
 }
 
 // successRule says which answers mean delivered.
@@ -118,7 +147,7 @@ type successRule struct {
 	re       *regexp.Regexp
 }
 
-func (s httpService) successRule() (successRule, error) {
+func (s httpSettings) successRule() (successRule, error) {
 	r := successRule{min: 200, max: 299}
 	if s.SuccessStatus != "" {
 		m := statusRange.FindStringSubmatch(s.SuccessStatus)
@@ -147,36 +176,33 @@ func (s httpService) successRule() (successRule, error) {
 	return r, nil
 }
 
-// Send implements Protocol: one request, then HTTP status and body decide.
-// A status in the success range whose body matches the success pattern
-// (if any) is delivered; 429 and 5xx are retried (with Retry-After);
-// redirects, other statuses and bodies that do not match fail with the
-// answer kept (truncated, redacted) for the admin to read.
-func (p *HTTPTemplate) Send(ctx context.Context, settings json.RawMessage, t Target) Outcome {
-	vals := templateValues(t)
-	red := newRedactor("", t.Username, t.Password)
-	if t.Password != "" {
-		red.add(escapeURLValue(t.Password), jsonEscape(t.Password))
-	}
-	var s httpService
-	if err := readSettings(settings, &s); err != nil {
-		return Outcome{Result: Failed, Message: red.message(err.Error())}
+// Send makes one request, then HTTP status and body decide. A status in
+// the success range whose body matches the success pattern (if any) is
+// delivered; 429 and 5xx are retried (with Retry-After); redirects, other
+// statuses and bodies that do not match fail with the answer kept
+// (truncated, redacted) for the admin to read.
+func (p httpTemplate) Send(ctx context.Context, r Request[httpSettings]) Outcome {
+	s := r.Settings
+	vals := templateValues(r)
+	red := newRedactor("", r.Username, r.Password)
+	if r.Password != "" {
+		red.add(escapeURLValue(r.Password), jsonEscape(r.Password))
 	}
 	rule, err := s.successRule()
 	if err != nil {
 		return Outcome{Result: Failed, Message: "service success rule: " + err.Error()}
 	}
-	if !t.Address.IsValid() || (t.Family != 4 && t.Family != 6) {
+	if !r.Address().IsValid() || !r.Family.Valid() {
 		return Outcome{Result: Failed, Message: "no address to send"}
 	}
 
 	tmpl := s.URL
-	if t.Family == 6 && s.URLIPv6 != "" {
+	if r.Family == netcalc.V6 && s.URLIPv6 != "" {
 		tmpl = s.URLIPv6
 	}
 	target := expand(tmpl, vals, escapeURLValue)
 	if msg := checkExpandedURL(target); msg != "" {
-		return Outcome{Result: Failed, Message: "service url " + msg}
+		return Outcome{Result: Failed, Message: "service url " + msg, Advice: "check the service's URL"}
 	}
 	method := strings.ToUpper(s.Method)
 	if method == "" {
@@ -197,7 +223,7 @@ func (p *HTTPTemplate) Send(ctx context.Context, settings json.RawMessage, t Tar
 	if err != nil {
 		return Outcome{Result: Failed, Message: red.message("invalid request: " + errText(err))}
 	}
-	req.Header.Set("User-Agent", p.UserAgent)
+	req.Header.Set("User-Agent", p.userAgent)
 	if body != nil {
 		req.Header.Set("Content-Type", contentType)
 	}
@@ -209,27 +235,39 @@ func (p *HTTPTemplate) Send(ctx context.Context, settings json.RawMessage, t Tar
 		req.Header.Set(name, v)
 	}
 	if s.BasicAuth {
-		req.SetBasicAuth(t.Username, t.Password)
+		req.SetBasicAuth(r.Username, r.Password)
 	}
 
-	resp, err := p.Client.Do(req)
-	if err != nil {
-		return transportOutcome(ctx, "", err, red)
+	resp, answer, out := exchange(ctx, p.client, req, maxTemplateAnswerBytes, "", red)
+	if out != nil {
+		return *out
 	}
-	defer resp.Body.Close() // unread rest included: the connection is not reused
-	answer, err := io.ReadAll(io.LimitReader(resp.Body, maxTemplateAnswerBytes))
-	if err != nil {
-		return transportOutcome(ctx, "reading answer: ", err, red)
-	}
-	result, text := classifyHTTPTemplate(resp.StatusCode, resp.Header.Get("Location"), string(answer), rule, red.answer)
-	return Outcome{Result: result, Message: red.message(text), Answer: red.detail(string(answer)),
+	m, text := classifyHTTPTemplate(resp.StatusCode, resp.Header.Get("Location"), string(answer), rule, red.answer)
+	return Outcome{Result: m.Result, Message: red.message(text), Advice: m.Advice, Answer: red.detail(string(answer)),
 		RetryAfter: retryAfter(resp.Header.Get("Retry-After"), time.Now())}
+}
+
+// Check cannot ask a home-made endpoint anything without sending an
+// update.
+func (httpTemplate) Check(_ context.Context, _ CheckRequest[httpSettings]) []Step {
+	return []Step{{Name: "credentials accepted", Status: StepUnchecked,
+		Detail: "a templated request cannot be sent without updating the record; the first delivery tells"}}
+}
+
+// Destinations are the origins of both URL templates: validation keeps
+// placeholders out of their hosts and ports.
+func (httpTemplate) Destinations(s httpSettings) []string {
+	out := []string{origin(expand(s.URL, validationValues, escapeURLValue))}
+	if s.URLIPv6 != "" {
+		out = append(out, origin(expand(s.URLIPv6, validationValues, escapeURLValue)))
+	}
+	return out
 }
 
 // classifyHTTPTemplate applies the success rule to an answer and returns
 // the result and the message text, which quotes the answer and the
 // Location header only through shown (redactor.answer).
-func classifyHTTPTemplate(status int, location, body string, rule successRule, shown func(string) string) (Result, string) {
+func classifyHTTPTemplate(status int, location, body string, rule successRule, shown func(string) string) (Meaning, string) {
 	label := "HTTP " + strconv.Itoa(status)
 	text, location := shown(body), shown(location)
 	withBody := label + ": " + text
@@ -237,27 +275,29 @@ func classifyHTTPTemplate(status int, location, body string, rule successRule, s
 		withBody = label + ": " + http.StatusText(status)
 	}
 	inRange := status >= rule.min && status <= rule.max
+	m := HTTPStatus(status, AdviceRecordCredentials)
 	switch {
 	case inRange && (rule.re == nil || rule.re.MatchString(body)):
-		return Delivered, withBody
+		return Meaning{Result: Delivered}, withBody
 	case inRange:
-		return Failed, withBody + " (does not match the success pattern)"
+		return Meaning{Result: Failed, Advice: "the answer is not what the service's success pattern expects: read it"},
+			withBody + " (does not match the success pattern)"
 	case status >= 300 && status < 400:
 		if location == "" {
-			return Failed, label + ": redirect not followed"
+			return m, label + ": redirect not followed"
 		}
-		return Failed, label + ": redirect to " + location + " not followed"
-	case status == http.StatusTooManyRequests, status >= 500:
-		return Retry, withBody
+		return m, label + ": redirect to " + location + " not followed"
+	case m.Result == Delivered:
+		// A 2xx outside the success range.
+		return Meaning{Result: Failed, Advice: AdviceRefused}, withBody
 	}
-	return Failed, withBody
+	return m, withBody
 }
 
-// Combines implements Combiner: a template that places both an IPv4 and an
-// IPv6 value (and no separate IPv6 URL) publishes both families at once.
-func (p *HTTPTemplate) Combines(settings json.RawMessage) bool {
-	var s httpService
-	if readSettings(settings, &s) != nil || s.URLIPv6 != "" {
+// Combines: a template that places both an IPv4 and an IPv6 value (and
+// no separate IPv6 URL) publishes both families at once.
+func (httpTemplate) Combines(s httpSettings) bool {
+	if s.URLIPv6 != "" {
 		return false
 	}
 	all := s.URL + s.Body
@@ -268,8 +308,8 @@ func (p *HTTPTemplate) Combines(settings json.RawMessage) bool {
 }
 
 // templateValues are the placeholder values of one delivery, unescaped.
-func templateValues(t Target) map[string]string {
-	vals := map[string]string{"fqdn": t.FQDN, "username": t.Username, "password": t.Password,
+func templateValues(r Request[httpSettings]) map[string]string {
+	vals := map[string]string{"fqdn": r.FQDN, "username": r.Username, "password": r.Password,
 		"ip": "", "ipv4": "", "ipv6": "", "prefix": ""}
 	set := func(a netip.Addr) {
 		switch a = a.WithZone(""); {
@@ -280,12 +320,12 @@ func templateValues(t Target) map[string]string {
 			vals["prefix"] = netip.PrefixFrom(a, 64).Masked().String()
 		}
 	}
-	if t.Other.IsValid() {
-		set(t.Other)
+	if a := r.OtherAddress(); a.IsValid() {
+		set(a)
 	}
-	if t.Address.IsValid() {
-		set(t.Address)
-		vals["ip"] = vals["ipv"+strconv.Itoa(t.Family)]
+	if a := r.Address(); a.IsValid() {
+		set(a)
+		vals["ip"] = vals["ipv"+strconv.Itoa(int(r.Family))]
 	}
 	return vals
 }
@@ -355,7 +395,7 @@ func isControl(r rune) bool { return r < ' ' && r != '\t' || r == 0x7f }
 
 // checkExpandedURL returns why an expanded URL template is unusable, or "".
 func checkExpandedURL(s string) string {
-	if msg := checkURLText(s); msg != "" {
+	if msg := egress.CheckURLText(s); msg != "" {
 		return msg
 	}
 	u, err := url.Parse(s)
@@ -393,12 +433,9 @@ var validationValues = map[string]string{
 	"username": "user@example.org", "password": "p@ss:w/rd?&x=#%", "prefix": "2001:db8::/64",
 }
 
-// validateHTTPTemplate checks http settings for ValidateSettings.
-func validateHTTPTemplate(raw json.RawMessage) []FieldError {
-	var s httpService
-	if errs := decodeSettings(raw, &s); errs != nil {
-		return errs
-	}
+// Validate checks the templates: placeholders, hosts spelled out, no
+// literal password, headers that can be sent, a success rule that parses.
+func (httpTemplate) Validate(s httpSettings, _ Has) []FieldError {
 	var errs []FieldError
 	add := func(field, msg string) { errs = append(errs, FieldError{Field: "settings." + field, Message: msg}) }
 	known := map[string]bool{}
@@ -436,7 +473,7 @@ func validateHTTPTemplate(raw json.RawMessage) []FieldError {
 			add(field, "is too long")
 			return
 		}
-		if msg := checkURLText(tmpl); msg != "" {
+		if msg := egress.CheckURLText(tmpl); msg != "" {
 			add(field, msg)
 			return
 		}
@@ -498,10 +535,10 @@ func validateHTTPTemplate(raw json.RawMessage) []FieldError {
 			checkPlaceholders("body", s.Body)
 		}
 	}
-	if _, err := (httpService{SuccessStatus: s.SuccessStatus}).successRule(); err != nil {
+	if _, err := (httpSettings{SuccessStatus: s.SuccessStatus}).successRule(); err != nil {
 		add("success_status", err.Error())
 	}
-	if _, err := (httpService{SuccessRegexp: s.SuccessRegexp}).successRule(); err != nil {
+	if _, err := (httpSettings{SuccessRegexp: s.SuccessRegexp}).successRule(); err != nil {
 		add("success_regexp", strings.TrimPrefix(err.Error(), "success_regexp "))
 	}
 	if !usesAddress && s.URL != "" {

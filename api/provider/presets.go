@@ -1,8 +1,10 @@
-package delivery
+package provider
 
 import (
 	"bytes"
 	"encoding/json"
+
+	"github.com/ddnsbroker/ddnsbroker/api/netcalc"
 )
 
 // Preset fills the "new service" form for one provider: the protocol and
@@ -19,21 +21,15 @@ type Preset struct {
 	Edit []PresetSetting `json:"edit"`
 	// RecordUsername and RecordPassword say what goes in each record's
 	// username and password; nil when the provider does not use it.
-	RecordUsername *PresetField `json:"record_username"`
-	RecordPassword *PresetField `json:"record_password"`
+	RecordUsername *Prompt `json:"record_username"`
+	RecordPassword *Prompt `json:"record_password"`
 	// Credential says what the service's own secret is (TSIG key, API
 	// token); nil when the service has none.
-	Credential *PresetField `json:"credential"`
-	// Families are the address families the provider publishes: 4, 6.
-	Families []int  `json:"families"`
-	Notes    string `json:"notes"`
-	DocsURL  string `json:"docs_url"`
-}
-
-// PresetField describes a value the user types in.
-type PresetField struct {
-	Label string `json:"label"`
-	Help  string `json:"help"`
+	Credential *Prompt `json:"credential"`
+	// Families are the address families the provider publishes.
+	Families []netcalc.Family `json:"families"`
+	Notes    string           `json:"notes"`
+	DocsURL  string           `json:"docs_url"`
 }
 
 // PresetSetting is a setting the user must change, by its settings key.
@@ -45,12 +41,12 @@ type PresetSetting struct {
 // Presets returns the built-in catalogue, in the order a form offers it.
 // Each call returns fresh values, so callers may modify them.
 func Presets() []Preset {
-	both := func() []int { return []int{4, 6} }
+	both := netcalc.Families
 	return []Preset{
 		{
 			ID: "he.net", Name: "Hurricane Electric (dns.he.net)", Protocol: ProtocolDyndns2,
 			Settings:       raw(`{"url": "https://dyn.dns.he.net/nic/update", "username_is_fqdn": true, "combined": false}`),
-			RecordPassword: &PresetField{Label: "DDNS key", Help: "The key generated for this record in dns.he.net (enable dynamic DNS on the A/AAAA record first)."},
+			RecordPassword: &Prompt{Label: "DDNS key", Help: "The key generated for this record in dns.he.net (enable dynamic DNS on the A/AAAA record first)."},
 			Families:       both(),
 			Notes: "The username is the record's name, sent automatically. One address family per request, as he.net requires " +
 				"(its documentation and clients send the A and the AAAA in two requests); the second waits for the first's answer. " +
@@ -64,7 +60,7 @@ func Presets() []Preset {
 				"url_ipv6": "https://update.dedyn.io/nic/update?hostname={fqdn}&myipv4=preserve&myipv6={ip}",
 				"headers": {"Authorization": "Token {password}"},
 				"success_status": "200", "success_regexp": "^(good|nochg)"}`),
-			RecordPassword: &PresetField{Label: "Token", Help: "A deSEC token allowed to update this name."},
+			RecordPassword: &Prompt{Label: "Token", Help: "A deSEC token allowed to update this name."},
 			Families:       both(),
 			Notes: "deSEC deletes the other family's record (or sets it to the caller's own address) when an update names one family only, " +
 				"so each update marks the other family `preserve`. deSEC allows about 2 updates per 2 minutes per domain: " +
@@ -77,7 +73,7 @@ func Presets() []Preset {
 				"url": "https://dynv6.com/api/update?hostname={fqdn}&token={password}&ipv4={ip}",
 				"url_ipv6": "https://dynv6.com/api/update?hostname={fqdn}&token={password}&ipv6={ip}",
 				"success_status": "200-299"}`),
-			RecordPassword: &PresetField{Label: "HTTP token", Help: "The zone's HTTP token from dynv6's Instructions page."},
+			RecordPassword: &Prompt{Label: "HTTP token", Help: "The zone's HTTP token from dynv6's Instructions page."},
 			Families:       both(),
 			Notes: "dynv6's dyndns2 endpoint (/nic/update) is IPv4-only, so this preset uses its REST update API. " +
 				"The record's name is the dynv6 zone (e.g. myhome.dynv6.net). To move the whole zone's IPv6 prefix instead, " +
@@ -87,8 +83,8 @@ func Presets() []Preset {
 		{
 			ID: "noip", Name: "No-IP", Protocol: ProtocolDyndns2,
 			Settings:       raw(`{"url": "https://dynupdate.no-ip.com/nic/update", "combined": true}`),
-			RecordUsername: &PresetField{Label: "Username", Help: "Your No-IP username or e-mail, or the username of a DDNS key."},
-			RecordPassword: &PresetField{Label: "Password", Help: "Your No-IP password, or the password of a DDNS key."},
+			RecordUsername: &Prompt{Label: "Username", Help: "Your No-IP username or e-mail, or the username of a DDNS key."},
+			RecordPassword: &Prompt{Label: "Password", Help: "Your No-IP password, or the password of a DDNS key."},
 			Families:       both(),
 			Notes: "No-IP updates A and AAAA together (\"dual-stacked\" in its protocol: myip=IPv4,IPv6), so both families go in one request. " +
 				"No-IP asks clients to wait at least 30 minutes after a 911 answer and is strict about the User-Agent " +
@@ -98,8 +94,8 @@ func Presets() []Preset {
 		{
 			ID: "inwx", Name: "INWX", Protocol: ProtocolDyndns2,
 			Settings:       raw(`{"url": "https://dyndns.inwx.com/nic/update", "use_myipv6": true, "combined": true}`),
-			RecordUsername: &PresetField{Label: "DynDNS username", Help: "The username of the DynDNS account created in INWX's DNS settings (not your INWX login)."},
-			RecordPassword: &PresetField{Label: "DynDNS password", Help: "The password of that DynDNS account."},
+			RecordUsername: &Prompt{Label: "DynDNS username", Help: "The username of the DynDNS account created in INWX's DNS settings (not your INWX login)."},
+			RecordPassword: &Prompt{Label: "DynDNS password", Help: "The password of that DynDNS account."},
 			Families:       both(),
 			Notes: "IPv6 goes in myipv6, and both families are sent together: INWX sets the A record to 127.0.0.1 when myip is " +
 				"missing, so keep IPv4 enabled on records that have IPv6.",
@@ -108,8 +104,8 @@ func Presets() []Preset {
 		{
 			ID: "ovh", Name: "OVHcloud DynHost", Protocol: ProtocolDyndns2,
 			Settings:       raw(`{"url": "https://www.ovh.com/nic/update?system=dyndns", "combined": false}`),
-			RecordUsername: &PresetField{Label: "DynHost login", Help: "The DynHost login created for the zone (e.g. example.com-home)."},
-			RecordPassword: &PresetField{Label: "DynHost password", Help: "The password of that DynHost login."},
+			RecordUsername: &Prompt{Label: "DynHost login", Help: "The DynHost login created for the zone (e.g. example.com-home)."},
+			RecordPassword: &Prompt{Label: "DynHost password", Help: "The password of that DynHost login."},
 			Families:       both(),
 			Notes: "Create the DynHost record and a DynHost login in the OVHcloud control panel first. DynHost took IPv4 only " +
 				"for years and accepts IPv6 since about 2025, one address per request (myip=<address>), so the two families go one after the other; " +
@@ -120,8 +116,8 @@ func Presets() []Preset {
 		{
 			ID: "strato", Name: "STRATO", Protocol: ProtocolDyndns2,
 			Settings:       raw(`{"url": "https://dyndns.strato.com/nic/update", "combined": true}`),
-			RecordUsername: &PresetField{Label: "Domain", Help: "The domain (or subdomain) DynDNS is enabled for, e.g. example.de."},
-			RecordPassword: &PresetField{Label: "DynDNS password", Help: "The DynDNS password set for the domain in STRATO's customer area."},
+			RecordUsername: &Prompt{Label: "Domain", Help: "The domain (or subdomain) DynDNS is enabled for, e.g. example.de."},
+			RecordPassword: &Prompt{Label: "DynDNS password", Help: "The DynDNS password set for the domain in STRATO's customer area."},
 			Families:       both(),
 			Notes: "Enable DynDNS for the domain or subdomain in STRATO's customer area first; its password is not your login password. " +
 				"STRATO takes both families in one request (myip=IPv4,IPv6, as its FRITZ!Box instructions show).",
@@ -130,8 +126,8 @@ func Presets() []Preset {
 		{
 			ID: "dyn", Name: "Dyn (Oracle)", Protocol: ProtocolDyndns2,
 			Settings:       raw(`{"url": "https://members.dyndns.org/v3/update", "combined": true}`),
-			RecordUsername: &PresetField{Label: "Username", Help: "Your Dyn account's username."},
-			RecordPassword: &PresetField{Label: "Updater client key", Help: "The updater client key from Dyn's account settings (not your password)."},
+			RecordUsername: &Prompt{Label: "Username", Help: "Your Dyn account's username."},
+			RecordPassword: &Prompt{Label: "Updater client key", Help: "The updater client key from Dyn's account settings (not your password)."},
 			Families:       both(),
 			Notes: "Dyn blocks clients that resend unchanged addresses; the broker only sends changes (and resyncs you ask for). " +
 				"Dyn's v3 update takes IPv4 and IPv6 together, separated by a comma in myip, so both families go in one request.",
@@ -143,7 +139,7 @@ func Presets() []Preset {
 				"url": "https://www.duckdns.org/update?domains={fqdn}&token={password}&ip={ip}",
 				"url_ipv6": "https://www.duckdns.org/update?domains={fqdn}&token={password}&ipv6={ip}",
 				"success_status": "200", "success_regexp": "^OK"}`),
-			RecordPassword: &PresetField{Label: "Token", Help: "Your Duck DNS account token (top of duckdns.org once logged in)."},
+			RecordPassword: &Prompt{Label: "Token", Help: "Your Duck DNS account token (top of duckdns.org once logged in)."},
 			Families:       both(),
 			Notes: "The record's name is <name>.duckdns.org. Duck DNS answers HTTP 200 with KO to every failure (wrong token, " +
 				"unknown domain) without saying which. IPv6 goes in ipv6=, which also stops Duck DNS from guessing the IPv4 " +
@@ -153,7 +149,7 @@ func Presets() []Preset {
 		{
 			ID: "cloudflare", Name: "Cloudflare", Protocol: ProtocolCloudflare,
 			Settings:   raw(`{"ttl": 1}`),
-			Credential: &PresetField{Label: "API token", Help: "A scoped API token with Zone → DNS → Edit, and Zone → Zone → Read to find zones by name, for the zones this service updates."},
+			Credential: &Prompt{Label: "API token", Help: "A scoped API token with Zone → DNS → Edit, and Zone → Zone → Read to find zones by name, for the zones this service updates."},
 			Families:   both(),
 			Notes: "The zone is found from each record's name (set zone or zone_id to skip the lookup); the record is created when " +
 				"missing. TTL 1 means automatic. Leave proxied unset to keep each record's proxy flag. Rate limits (429) are " +
@@ -166,9 +162,9 @@ func Presets() []Preset {
 				"url": "https://dynamicdns.park-your-domain.com/update?host={username}&domain=example.com&password={password}&ip={ip}",
 				"success_status": "200", "success_regexp": "<ErrCount>0</ErrCount>"}`),
 			Edit:           []PresetSetting{{Key: "url", Help: "Replace example.com by your domain: one service per Namecheap domain."}},
-			RecordUsername: &PresetField{Label: "Host", Help: "The host part of the record: @ for the domain itself, www, or * for the wildcard."},
-			RecordPassword: &PresetField{Label: "Dynamic DNS password", Help: "From the domain's Advanced DNS page, once Dynamic DNS is switched on."},
-			Families:       []int{4},
+			RecordUsername: &Prompt{Label: "Host", Help: "The host part of the record: @ for the domain itself, www, or * for the wildcard."},
+			RecordPassword: &Prompt{Label: "Dynamic DNS password", Help: "From the domain's Advanced DNS page, once Dynamic DNS is switched on."},
+			Families:       []netcalc.Family{netcalc.V4},
 			Notes: "Namecheap's dynamic DNS publishes IPv4 only, and answers HTTP 200 with an XML body; success is <ErrCount>0</ErrCount>. " +
 				"The host record (A + Dynamic DNS) must exist in Advanced DNS first.",
 			DocsURL: "https://www.namecheap.com/support/knowledgebase/article.aspx/29/11/how-to-dynamically-update-the-hosts-ip-with-an-http-request/",
@@ -180,7 +176,7 @@ func Presets() []Preset {
 func raw(s string) json.RawMessage {
 	var b bytes.Buffer
 	if err := json.Compact(&b, []byte(s)); err != nil {
-		panic("delivery: preset settings: " + err.Error())
+		panic("provider: preset settings: " + err.Error())
 	}
 	return b.Bytes()
 }

@@ -1,0 +1,440 @@
+package provider
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/ddnsbroker/ddnsbroker/api/dnsname"
+	"github.com/ddnsbroker/ddnsbroker/api/netcalc"
+)
+
+// cloudflareSettings are the options stored with a cloudflare service. The
+// scoped API token (Zone:DNS:Edit, plus Zone:Zone:Read to find zones by
+// name) is the service's credential, encrypted at rest.
+type cloudflareSettings struct {
+	// Zone is the zone's name, e.g. example.com. Empty: each record's
+	// name and its parents are looked up until a zone is found.
+	Zone string `json:"zone"`
+	// ZoneID skips the zone lookup (for tokens without Zone:Zone:Read).
+	ZoneID string `json:"zone_id"`
+	// TTL is 1 (Cloudflare's "automatic", the default) or 60..86400.
+	TTL *int `json:"ttl"`
+	// Proxied sets the orange cloud; absent: new records are not proxied
+	// and existing ones keep their flag.
+	Proxied *bool `json:"proxied"`
+	// APIURL replaces https://api.cloudflare.com/client/v4. It exists for
+	// tests and for self-hosted API proxies; leave it empty otherwise.
+	APIURL string `json:"api_url"`
+}
+
+const (
+	cloudflareAPIURL = "https://api.cloudflare.com/client/v4"
+	// maxCloudflareCache bounds each id cache; it is emptied when full.
+	maxCloudflareCache = 10000
+	// maxZoneCandidates bounds the zone lookups for one record name.
+	maxZoneCandidates = 8
+)
+
+// cloudflareID matches zone and record ids as they appear in paths.
+var cloudflareID = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// ProtocolCloudflare is the cloudflare protocol's name.
+const ProtocolCloudflare = "cloudflare"
+
+// cloudflare is Cloudflare's API v4 with a scoped token. It finds the
+// zone and the record by name, caches their ids, and creates or updates
+// the record's A or AAAA content.
+type cloudflare struct {
+	deps Deps
+
+	mu      sync.Mutex
+	zones   map[string]string // token|api|zone name → zone id
+	records map[string]string // token|api|zone id|type|name → record id
+}
+
+// NewCloudflare is the cloudflare protocol.
+func NewCloudflare(d Deps) Provider {
+	d = d.withDefaults()
+	return Adapt[cloudflareSettings](&cloudflare{deps: d, zones: map[string]string{}, records: map[string]string{}})
+}
+
+func (*cloudflare) Describe() Description {
+	return Description{
+		Protocol: ProtocolCloudflare, Title: "Cloudflare (API v4)",
+		Summary: "Finds the zone and the record by name (ids cached) and creates or updates the record's A or AAAA content.",
+		Settings: []Field{
+			{Key: "zone", Type: FieldString, Label: "Zone", Help: "The zone's name; when empty, found from each record's name."},
+			{Key: "zone_id", Type: FieldString, Label: "Zone id", Help: "The zone id (32 hexadecimal digits); skips the zone lookup."},
+			{Key: "ttl", Type: FieldInteger, Label: "TTL", Default: 1, Help: "1 (automatic) or 60..86400 seconds."},
+			{Key: "proxied", Type: FieldBoolean, Label: "Proxied",
+				Help: "Proxy through Cloudflare; when absent, new records are not proxied and existing ones keep their flag."},
+			{Key: "api_url", Type: FieldURL, Label: "API URL", Default: cloudflareAPIURL, Destination: true,
+				Help: "Replaces Cloudflare's API (for tests and API proxies); leave it empty otherwise."},
+		},
+		Credential: &Prompt{Label: "API token",
+			Help: "A scoped API token with Zone → DNS → Edit, and Zone → Zone → Read to find zones by name."},
+		Families: netcalc.Families(),
+		Together: TogetherNever,
+		DocsURL:  "https://developers.cloudflare.com/api/resources/dns/subresources/records/",
+	}
+}
+
+type cfEnvelope struct {
+	Success bool            `json:"success"`
+	Errors  []cfMessage     `json:"errors"`
+	Result  json.RawMessage `json:"result"`
+}
+
+type cfMessage struct {
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+}
+
+type cfZone struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+type cfRecord struct {
+	ID      string `json:"id"`
+	Type    string `json:"type"`
+	Name    string `json:"name"`
+	Content string `json:"content"`
+	TTL     int    `json:"ttl"`
+	Proxied bool   `json:"proxied"`
+}
+
+// cfCall is one delivery's view of the API: where, with which token, and
+// how to redact.
+type cfCall struct {
+	c   *cloudflare
+	api *API
+	url string // the API's base URL, for cache keys
+	tk  string // cache key of the token, not the token
+}
+
+// newCall checks the token and the API URL and prepares calls with them.
+func (c *cloudflare) newCall(s cloudflareSettings, token string) (cfCall, *Outcome) {
+	if err := checkAPIToken(token); err != nil {
+		return cfCall{}, &Outcome{Result: Failed, Message: "the service's API token " + err.Error() + ": set its credential",
+			Advice: AdviceServiceCredential}
+	}
+	base := strings.TrimRight(s.APIURL, "/")
+	if base == "" {
+		base = cloudflareAPIURL
+	}
+	if msg := checkEndpointURL(base, true); msg != "" {
+		return cfCall{}, &Outcome{Result: Failed, Message: "service api_url " + msg}
+	}
+	sum := sha256.Sum256([]byte(token))
+	api := newAPI(c.deps, base, "cloudflare: ", http.Header{"Authorization": {"Bearer " + token}}, token)
+	return cfCall{c: c, api: api, url: base, tk: hex.EncodeToString(sum[:8])}, nil
+}
+
+// Send finds the zone and the record and makes the record hold the
+// address. 429 and 5xx answers and network errors are retried (429 with
+// its Retry-After); 401/403, other errors and `success: false` fail with
+// Cloudflare's error codes and messages.
+func (c *cloudflare) Send(ctx context.Context, r Request[cloudflareSettings]) Outcome {
+	s := r.Settings
+	call, out := c.newCall(s, r.Credential)
+	if out != nil {
+		return *out
+	}
+	red := call.api.red
+	ttl := 1
+	if s.TTL != nil {
+		ttl = *s.TTL
+	}
+	if ttl != 1 && (ttl < 60 || ttl > maxTTL) {
+		return Outcome{Result: Failed, Message: "service ttl must be 1 (automatic) or 60..86400"}
+	}
+	address := r.Address()
+	if !r.Family.Holds(address) {
+		return Outcome{Result: Failed, Message: fmt.Sprintf("invalid %s address %s", r.Family, address)}
+	}
+	rtype, content := r.Family.RecordType(), address.WithZone("").Unmap().String()
+	name := strings.ToLower(strings.TrimSuffix(r.FQDN, "."))
+	if name == "" {
+		return Outcome{Result: Failed, Message: "no record name"}
+	}
+
+	zoneID, out := call.zoneID(ctx, s, name)
+	if out != nil {
+		return *out
+	}
+	what := fmt.Sprintf("%s %s → %s", rtype, name, content)
+	recKey := call.tk + "|" + call.url + "|" + zoneID + "|" + rtype + "|" + name
+	patch := map[string]any{"content": content, "ttl": ttl}
+	if s.Proxied != nil {
+		patch["proxied"] = *s.Proxied
+	}
+
+	// Known record: one PATCH. A 404 means it was deleted meanwhile.
+	if id, ok := c.cached(c.records, recKey); ok {
+		status, out := call.do(ctx, http.MethodPatch, recordPath(zoneID, id), nil, patch, nil, "updating "+what)
+		if out == nil {
+			return Outcome{Result: Delivered, Message: red.message(what + " updated" + flags(ttl, s.Proxied))}
+		}
+		if status != http.StatusNotFound {
+			return *out
+		}
+		c.forget(c.records, recKey)
+	}
+
+	var found []cfRecord
+	q := url.Values{"type": {rtype}, "name": {name}, "per_page": {"100"}}
+	if _, out := call.do(ctx, http.MethodGet, "/zones/"+url.PathEscape(zoneID)+"/dns_records", q, nil, &found, "finding "+rtype+" "+name); out != nil {
+		return *out
+	}
+	var recs []cfRecord
+	for _, r := range found {
+		if strings.EqualFold(strings.TrimSuffix(r.Name, "."), name) && r.Type == rtype && cloudflareID.MatchString(r.ID) {
+			recs = append(recs, r)
+		}
+	}
+	if len(recs) == 0 {
+		create := map[string]any{"type": rtype, "name": name, "content": content, "ttl": ttl, "proxied": s.Proxied != nil && *s.Proxied}
+		var rec cfRecord
+		if _, out := call.do(ctx, http.MethodPost, "/zones/"+url.PathEscape(zoneID)+"/dns_records", nil, create, &rec, "creating "+what); out != nil {
+			return *out
+		}
+		if cloudflareID.MatchString(rec.ID) {
+			c.remember(c.records, recKey, rec.ID)
+		}
+		return Outcome{Result: Delivered, Message: red.message(what + " created" + flags(ttl, s.Proxied))}
+	}
+
+	first, verb := recs[0], "updated"
+	if first.Content == content && first.TTL == ttl && (s.Proxied == nil || first.Proxied == *s.Proxied) {
+		verb = "unchanged"
+	} else if _, out := call.do(ctx, http.MethodPatch, recordPath(zoneID, first.ID), nil, patch, nil, "updating "+what); out != nil {
+		return *out
+	}
+	c.remember(c.records, recKey, first.ID)
+	// The record is one address: other records of the same type and name
+	// would keep answering with stale addresses, so they go (as an
+	// rfc2136 update replaces the RRset).
+	for _, extra := range recs[1:] {
+		if _, out := call.do(ctx, http.MethodDelete, recordPath(zoneID, extra.ID), nil, nil, nil,
+			"removing the other "+rtype+" record "+extra.Content+" of "+name); out != nil {
+			return *out
+		}
+	}
+	msg := what + " " + verb + flags(ttl, s.Proxied)
+	if n := len(recs) - 1; n > 0 {
+		msg += fmt.Sprintf("; removed %d other %s record(s) of the name", n, rtype)
+	}
+	return Outcome{Result: Delivered, Message: red.message(msg)}
+}
+
+// Check verifies the token (GET /user/tokens/verify) and, given a record
+// name or a zone, finds its zone; whether the token may edit DNS records
+// only an update tells.
+func (c *cloudflare) Check(ctx context.Context, r CheckRequest[cloudflareSettings]) []Step {
+	call, out := c.newCall(r.Settings, r.Credential)
+	if out != nil {
+		return []Step{{Name: "credentials accepted", Status: StepFailed, Detail: out.Message}}
+	}
+	var verify struct {
+		Status string `json:"status"`
+	}
+	if _, out := call.do(ctx, http.MethodGet, "/user/tokens/verify", nil, nil, &verify, "verifying the token"); out != nil {
+		return []Step{{Name: "credentials accepted", Status: StepFailed, Detail: out.Message}}
+	}
+	steps := []Step{{Name: "credentials accepted", Status: StepPassed, Detail: "token status " + call.api.red.answer(verify.Status)}}
+	name := strings.ToLower(strings.TrimSuffix(cmp.Or(r.FQDN, r.Settings.Zone), "."))
+	if name == "" && r.Settings.ZoneID == "" {
+		return append(steps, Step{Name: "zone found", Status: StepUnchecked, Detail: "no zone and no record name to look for"})
+	}
+	zoneID, out := call.zoneID(ctx, r.Settings, name)
+	if out != nil {
+		return append(steps, Step{Name: "zone found", Status: StepFailed, Detail: out.Message})
+	}
+	return append(steps, Step{Name: "zone found", Status: StepPassed, Detail: "zone id " + zoneID},
+		Step{Name: "may edit records", Status: StepUnchecked, Detail: "only an update tells whether the token has Zone:DNS:Edit"})
+}
+
+func recordPath(zoneID, recordID string) string {
+	return "/zones/" + url.PathEscape(zoneID) + "/dns_records/" + url.PathEscape(recordID)
+}
+
+func flags(ttl int, proxied *bool) string {
+	s := " (ttl " + strconv.Itoa(ttl)
+	if ttl == 1 {
+		s = " (ttl automatic"
+	}
+	if proxied != nil {
+		s += ", proxied " + strconv.FormatBool(*proxied)
+	}
+	return s + ")"
+}
+
+// zoneID returns the zone of name: the configured id, a cached one, or
+// the first of name and its parents (longest first) that the API knows as
+// a zone.
+func (call cfCall) zoneID(ctx context.Context, s cloudflareSettings, name string) (string, *Outcome) {
+	if s.ZoneID != "" {
+		if !cloudflareID.MatchString(s.ZoneID) {
+			return "", &Outcome{Result: Failed, Message: "service zone_id is not a Cloudflare id", Advice: "check the service's zone_id"}
+		}
+		return s.ZoneID, nil
+	}
+	var candidates []string
+	if s.Zone != "" {
+		zone := strings.ToLower(strings.TrimSuffix(s.Zone, "."))
+		if name != zone && !strings.HasSuffix(name, "."+zone) {
+			return "", &Outcome{Result: Failed, Message: fmt.Sprintf("record %s is not in zone %s", name, zone),
+				Advice: "check the service's zone and the record's name"}
+		}
+		candidates = []string{zone}
+	} else {
+		// Longest first: a delegated sub-zone in the same account holds
+		// the name rather than its parent zone.
+		// Deep names give up their longest candidates first.
+		labels := strings.Split(name, ".")
+		for i := max(0, len(labels)-1-maxZoneCandidates); i+2 <= len(labels); i++ {
+			candidates = append(candidates, strings.Join(labels[i:], "."))
+		}
+	}
+	for _, cand := range candidates {
+		if id, ok := call.c.cached(call.c.zones, call.tk+"|"+call.url+"|"+cand); ok {
+			return id, nil
+		}
+	}
+	zoneID, zoneName := "", ""
+lookup:
+	for _, cand := range candidates {
+		var zones []cfZone
+		if _, out := call.do(ctx, http.MethodGet, "/zones", url.Values{"name": {cand}}, nil, &zones, "finding zone "+cand); out != nil {
+			return "", out
+		}
+		for _, z := range zones {
+			if strings.EqualFold(strings.TrimSuffix(z.Name, "."), cand) && cloudflareID.MatchString(z.ID) {
+				zoneID, zoneName = z.ID, cand
+				break lookup
+			}
+		}
+	}
+	if zoneID == "" {
+		return "", &Outcome{Result: Failed, Message: "no Cloudflare zone holds " + name + " (asked for " + strings.Join(candidates, ", ") +
+			"); check that the token may read the zone (Zone:Zone:Read), or set zone_id", Advice: AdviceServiceCredential}
+	}
+	call.c.remember(call.c.zones, call.tk+"|"+call.url+"|"+zoneName, zoneID)
+	return zoneID, nil
+}
+
+// do makes one API request. On success (2xx and success: true) it decodes
+// the result into out (when not nil) and returns a nil Outcome; otherwise
+// the Outcome says what to do, and the status lets a caller treat 404
+// itself.
+func (call cfCall) do(ctx context.Context, method, path string, query url.Values, in, out any, op string) (int, *Outcome) {
+	resp, o := call.api.Call(ctx, method, path, query, in, op)
+	if o != nil {
+		return resp.Status, o
+	}
+	var env cfEnvelope
+	jsonErr := json.Unmarshal(resp.Body, &env)
+	// Error texts are the API's words, shown like any answer: whoever
+	// sets api_url chooses who answers.
+	words := cfErrors(env.Errors)
+	if jsonErr != nil {
+		words = ""
+	}
+	detail := call.api.detail(resp, words)
+	fail := func(m Meaning, text string) (int, *Outcome) { return resp.Status, call.api.fail(op, resp, m, text) }
+	m := HTTPStatus(resp.Status, AdviceServiceCredential)
+	switch status := resp.Status; {
+	case hasCode(env.Errors, 971): // "please wait": Cloudflare's rate limit
+		return fail(Meaning{Result: Retry, Advice: AdviceRateLimited}, detail)
+	case status >= 300 && status < 400:
+		return fail(m, "redirect not followed")
+	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+		return fail(m, detail+" (the token needs Zone:DNS:Edit on the zone, and Zone:Zone:Read to find it by name)")
+	case m.Result != Delivered:
+		return fail(m, detail)
+	case jsonErr != nil:
+		return fail(Meaning{Result: Failed, Advice: AdviceRefused}, "the answer is not Cloudflare API JSON: "+detail)
+	case !env.Success:
+		return fail(Meaning{Result: Failed, Advice: AdviceRefused}, detail)
+	}
+	if out != nil {
+		if err := json.Unmarshal(env.Result, out); err != nil {
+			return fail(Meaning{Result: Failed, Advice: AdviceRefused}, "unexpected result: "+err.Error())
+		}
+	}
+	return resp.Status, nil
+}
+
+// cfErrors renders Cloudflare's error list as "code message; …".
+func cfErrors(errs []cfMessage) string {
+	var parts []string
+	for _, e := range errs {
+		parts = append(parts, strings.TrimSpace(strconv.Itoa(e.Code)+" "+e.Message))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func hasCode(errs []cfMessage, code int) bool {
+	for _, e := range errs {
+		if e.Code == code {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *cloudflare) cached(m map[string]string, key string) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, ok := m[key]
+	return v, ok
+}
+
+func (c *cloudflare) remember(m map[string]string, key, id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(m) >= maxCloudflareCache {
+		clear(m)
+	}
+	m[key] = id
+}
+
+func (c *cloudflare) forget(m map[string]string, key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(m, key)
+}
+
+// Validate checks names, ids, the TTL and the API URL, and refuses the
+// drift check of proxied records.
+func (*cloudflare) Validate(s cloudflareSettings, has Has) []FieldError {
+	var errs []FieldError
+	add := func(field, msg string) { errs = append(errs, FieldError{Field: "settings." + field, Message: msg}) }
+	if s.Zone != "" && !dnsname.IsHostName(strings.TrimSuffix(s.Zone, ".")) {
+		add("zone", "must be a domain name, e.g. example.com")
+	}
+	if s.ZoneID != "" && !cloudflareID.MatchString(s.ZoneID) {
+		add("zone_id", "must be a Cloudflare zone id (32 hexadecimal digits, from the zone's overview page)")
+	}
+	if s.TTL != nil && *s.TTL != 1 && (*s.TTL < 60 || *s.TTL > maxTTL) {
+		add("ttl", "must be 1 (automatic) or 60..86400 seconds")
+	}
+	if msg := checkEndpointURL(s.APIURL, false); msg != "" {
+		add("api_url", msg)
+	}
+	if s.Proxied != nil && *s.Proxied && has.DriftCheck {
+		add(DriftResolverKey, "cannot check proxied records: DNS publishes Cloudflare's addresses, not the delivered ones")
+	}
+	return errs
+}
