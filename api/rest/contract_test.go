@@ -277,6 +277,13 @@ func TestContract(t *testing.T) {
 		}
 	})
 
+	t.Run("protocols", func(t *testing.T) {
+		list := get[rest.ProtocolList](h, read, "/protocols")
+		if names := provider.New(provider.Deps{}).Names(); len(list.Items) != len(names) || list.Items[0].Protocol != rest.Protocol(names[0]) {
+			t.Errorf("protocols %+v, want %v", list.Items, names)
+		}
+	})
+
 	t.Run("webhooks", func(t *testing.T) {
 		var mu sync.Mutex
 		var got []*http.Request

@@ -176,6 +176,84 @@ func (e Protocol) Valid() bool {
 	}
 }
 
+// Defines values for ProtocolDescriptionFamilies.
+const (
+	ProtocolDescriptionFamiliesN4 ProtocolDescriptionFamilies = 4
+	ProtocolDescriptionFamiliesN6 ProtocolDescriptionFamilies = 6
+)
+
+// Valid indicates whether the value is a known member of the ProtocolDescriptionFamilies enum.
+func (e ProtocolDescriptionFamilies) Valid() bool {
+	switch e {
+	case ProtocolDescriptionFamiliesN4:
+		return true
+	case ProtocolDescriptionFamiliesN6:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProtocolDescriptionTogether.
+const (
+	Always     ProtocolDescriptionTogether = "always"
+	BySettings ProtocolDescriptionTogether = "by_settings"
+	Never      ProtocolDescriptionTogether = "never"
+)
+
+// Valid indicates whether the value is a known member of the ProtocolDescriptionTogether enum.
+func (e ProtocolDescriptionTogether) Valid() bool {
+	switch e {
+	case Always:
+		return true
+	case BySettings:
+		return true
+	case Never:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProtocolFieldType.
+const (
+	Boolean  ProtocolFieldType = "boolean"
+	Choice   ProtocolFieldType = "choice"
+	Duration ProtocolFieldType = "duration"
+	Headers  ProtocolFieldType = "headers"
+	HostPort ProtocolFieldType = "host_port"
+	Integer  ProtocolFieldType = "integer"
+	String   ProtocolFieldType = "string"
+	Template ProtocolFieldType = "template"
+	Url      ProtocolFieldType = "url"
+)
+
+// Valid indicates whether the value is a known member of the ProtocolFieldType enum.
+func (e ProtocolFieldType) Valid() bool {
+	switch e {
+	case Boolean:
+		return true
+	case Choice:
+		return true
+	case Duration:
+		return true
+	case Headers:
+		return true
+	case HostPort:
+		return true
+	case Integer:
+		return true
+	case String:
+		return true
+	case Template:
+		return true
+	case Url:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for RouterSetupItemClient.
 const (
 	Curl     RouterSetupItemClient = "curl"
@@ -773,6 +851,67 @@ type Problem struct {
 // `settings`; see Dyndns2Settings, Rfc2136Settings, HttpSettings and
 // CloudflareSettings.
 type Protocol string
+
+// ProtocolDescription defines model for ProtocolDescription.
+type ProtocolDescription struct {
+	Credential *PresetField                  `json:"credential,omitempty"`
+	DocsUrl    string                        `json:"docs_url"`
+	Families   []ProtocolDescriptionFamilies `json:"families"`
+
+	// Protocol How the service is updated: dyndns2 (the /nic/update protocol),
+	// rfc2136 (DNS UPDATE signed with TSIG), http (a request built from
+	// templates) or cloudflare (Cloudflare's API v4). Each has its own
+	// `settings`; see Dyndns2Settings, Rfc2136Settings, HttpSettings and
+	// CloudflareSettings.
+	Protocol       Protocol     `json:"protocol"`
+	RecordPassword *PresetField `json:"record_password,omitempty"`
+	RecordUsername *PresetField `json:"record_username,omitempty"`
+
+	// Settings The keys of `settings`, in the order a form shows them; the drift check's keys come last.
+	Settings []ProtocolField `json:"settings"`
+
+	// Summary What a delivery sends, in one sentence.
+	Summary string `json:"summary"`
+	Title   string `json:"title"`
+
+	// Together Whether a record's two families go in one request; by_settings: the settings decide.
+	Together ProtocolDescriptionTogether `json:"together"`
+}
+
+// ProtocolDescriptionFamilies defines model for ProtocolDescription.Families.
+type ProtocolDescriptionFamilies int
+
+// ProtocolDescriptionTogether Whether a record's two families go in one request; by_settings: the settings decide.
+type ProtocolDescriptionTogether string
+
+// ProtocolField defines model for ProtocolField.
+type ProtocolField struct {
+	Choices *[]string `json:"choices,omitempty"`
+
+	// Default What an absent key means; null when nothing.
+	Default interface{} `json:"default"`
+
+	// Destination Changing it sends the service's secrets elsewhere, so the credential must be given again.
+	Destination bool              `json:"destination"`
+	Help        string            `json:"help"`
+	Key         string            `json:"key"`
+	Label       string            `json:"label"`
+	Max         *int              `json:"max,omitempty"`
+	Min         *int              `json:"min,omitempty"`
+	Required    bool              `json:"required"`
+	Type        ProtocolFieldType `json:"type"`
+}
+
+// ProtocolFieldType defines model for ProtocolField.Type.
+type ProtocolFieldType string
+
+// ProtocolList defines model for ProtocolList.
+type ProtocolList struct {
+	Items []ProtocolDescription `json:"items"`
+
+	// NextCursor Always null.
+	NextCursor *string `json:"next_cursor"`
+}
 
 // Queued defines model for Queued.
 type Queued struct {
@@ -1515,6 +1654,9 @@ type ServerInterface interface {
 	// ListPresets The built-in catalogue of provider presets
 	// (GET /presets)
 	ListPresets(ctx echo.Context) error
+	// ListProtocols What each protocol needs
+	// (GET /protocols)
+	ListProtocols(ctx echo.Context) error
 	// ListRecords List records by FQDN
 	// (GET /records)
 	ListRecords(ctx echo.Context, params ListRecordsParams) error
@@ -1934,6 +2076,15 @@ func (w *ServerInterfaceWrapper) ListPresets(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ListPresets(ctx)
+	return err
+}
+
+// ListProtocols converts echo context to params.
+func (w *ServerInterfaceWrapper) ListProtocols(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListProtocols(ctx)
 	return err
 }
 
@@ -2508,6 +2659,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/services/:id", wrapper.GetService, options.OperationMiddlewares["getService"]...)
 	router.PATCH(options.BaseURL+"/services/:id", wrapper.UpdateService, options.OperationMiddlewares["updateService"]...)
 	router.GET(options.BaseURL+"/presets", wrapper.ListPresets, options.OperationMiddlewares["listPresets"]...)
+	router.GET(options.BaseURL+"/protocols", wrapper.ListProtocols, options.OperationMiddlewares["listProtocols"]...)
 	router.GET(options.BaseURL+"/hosts", wrapper.ListHosts, options.OperationMiddlewares["listHosts"]...)
 	router.POST(options.BaseURL+"/hosts", wrapper.CreateHost, options.OperationMiddlewares["createHost"]...)
 	router.DELETE(options.BaseURL+"/hosts/:id", wrapper.DeleteHost, options.OperationMiddlewares["deleteHost"]...)
@@ -4093,6 +4245,61 @@ type ListPresetsdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response ListPresetsdefaultApplicationProblemPlusJSONResponse) VisitListPresetsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListProtocolsRequestObject struct {
+}
+
+type ListProtocolsResponseObject interface {
+	VisitListProtocolsResponse(w http.ResponseWriter) error
+}
+
+type ListProtocols200JSONResponse ProtocolList
+
+func (response ListProtocols200JSONResponse) VisitListProtocolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListProtocols401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListProtocols401ApplicationProblemPlusJSONResponse) VisitListProtocolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListProtocolsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListProtocolsdefaultApplicationProblemPlusJSONResponse) VisitListProtocolsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -7137,6 +7344,9 @@ type StrictServerInterface interface {
 	// ListPresets The built-in catalogue of provider presets
 	// (GET /presets)
 	ListPresets(ctx context.Context, request ListPresetsRequestObject) (ListPresetsResponseObject, error)
+	// ListProtocols What each protocol needs
+	// (GET /protocols)
+	ListProtocols(ctx context.Context, request ListProtocolsRequestObject) (ListProtocolsResponseObject, error)
 	// ListRecords List records by FQDN
 	// (GET /records)
 	ListRecords(ctx context.Context, request ListRecordsRequestObject) (ListRecordsResponseObject, error)
@@ -7767,6 +7977,29 @@ func (sh *strictHandler) ListPresets(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(ListPresetsResponseObject); ok {
 		return validResponse.VisitListPresetsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListProtocols operation middleware
+func (sh *strictHandler) ListProtocols(ctx echo.Context) error {
+	var request ListProtocolsRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListProtocols(ctx.Request().Context(), request.(ListProtocolsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListProtocols")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListProtocolsResponseObject); ok {
+		return validResponse.VisitListProtocolsResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -8743,216 +8976,226 @@ func (sh *strictHandler) TestWebhook(ctx echo.Context, id Id) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rchs5liD8Kvg4E2HymxRFy7K6SoqOWJUttz1Tvowkr3um0iuCTJBEKwlkAUjR7FpH7N99kN0HmyfZ",
-	"wDlAJpLM5E23cpejfpTFzMTl4Nxwrr+1hnKaScGE0a3j31oZVXTKDFPw14tcaansvxKmh4pnhkvROm5d",
-	"ThjpC/bFXA3hjT6RI2ImjGSK3XCZa5LRMeu2oha3r/+aMzVvRS1Bp6x13MJvWlFLDydsSu3wU/rlZybG",
-	"ZtI6fto7OIxaUy6KH6KWmWf2Q20UF+PW169R601iP4PRM2om5eA8aUUtxX7NuWJJ69ionIUTjaSaUmPf",
-	"E+bosAUT8Wk+DafhwrAxUzDPz3zKzTIA3hg21SRjauVGU/g4nD5hI5qnpnX8vBfZTePUz3u9tQs5ZyPF",
-	"9OSFlNecFXsf4p/FjEki9EDJa6auFH7QBOaD50fLcP1qQaczKTSD8/+JJufs15xpAMFQCsME/JNmWcqH",
-	"1EJjP1NykLLpv/xNW9D8Fkz3z4qNWsetf9ovcWwfn+r9D/gVTrqMXQOZzMmQCiENGTCiGE0I1YSSf714",
-	"/47Iwd/Y0JC2fWp/iIj9FxXuAf6pmTDwTbBWu8aITLnWXIw7J6SfMEN52ieazjWZTaghRtovk27ra9R6",
-	"IcUo5cMH3/1wQsWYkaGbXpMZNxNcHtdEG6lYQtqUGHrNBLFnH5W7J9rwNCVckFyzDuzjlVQDniRMPPhG",
-	"FEuYMJymmiQSTylN5YyYCddEZkzB5HYv9oj39FBmjBhptyUFoWSmuGHli7DN0w9v3CuzCVOMUKKZ1nYY",
-	"rolgLGEJbvudNK9kLpKH3PU7SXQ+nLizgGX4tx9wFadiTqSZMEWYUlKR9mHveUQOnz6LiGU25HnvmQWe",
-	"AKadUEMHVDMLvlwoRocTOkgd6lxK+ZaKuWMD+kERSEoypWJORpSnLCHUGDbNjD4hihk1J3RkmIIdjPmN",
-	"pYN8OmDKiiLNhlIk2vLlCaOJk2bn9qu9U/uV/bNZSCyxX7u2j4LmZiIV/zt7aIS6oSlPQlpa2NinT5/2",
-	"TnMzsU+H1LCNdlcyfdhcpuSQaW0P/kwYbuYPiq52izkLGD5ytrZlAFKMiV1zRKjn3EQqkotrIWeCjDhL",
-	"E/tsQBNSqC+RfYW6YY1lnAPF6LWVICpPmddXEjmlXFhBAHSi+8BMNbE0gCMTKhIvHebRgsDgxrJZKRgI",
-	"GyaGrAvC2m3ZQuR0aMF6adkV6FfK8jLDUb5SeHhl/NOFo4la7EvGFdNXXCzrIBeI5CQXhqewGxzO8Ub3",
-	"qUWVRXyOWvDKFf7+W4sJq3f80vqJUcVU63OdwlXi0y/VZVcGq6y4HAeZoZ34NOMNsBgqRg1Lrqip6GkJ",
-	"NWzP8ClrRc3gWfGNyNPUIrWng6UxeFKrFy7DLKXaXOV69RLXToeKWs1RZ4qN+Jd6XRsg/ESTEVfaWO1A",
-	"0aHV0SOrrSg2lGPBLf823ToogVBdR51wKhfw5teolWumrjaGjH3b72t58XImmKpZ2AJSgeLu5w3GdCDz",
-	"2ygAVTn9hdOJQmxahYYv4DUgxSThdtE0/RCg5YimmkWLmJorxYS5yqjWM6mS5W3/h8ztzQAfW3GF2yxF",
-	"rldYxvTGHhuZSgVsSpCnPTLlIjdMEzqWFmxb3Y2iFmhM70U6RxRcopLqSj/5FSHT0EZmmsykuuZifEIE",
-	"u2EKV00HlsXZ9WxGmh4fKqvvrbnY7YCrC1hUwZX1Jw9nR9P0/ah1/MvqSQvO9TVaZF0F/26g3BOiJ1ZU",
-	"SZHOiQQpsY4acMjlDXwOtvAzx3tZdTHcXk0r/9hwV34qqhSdwxGWF3w7zBrWtkjOMHt1kLrzeMlSfmNv",
-	"zcvCMUkU07qWWXpVsE5bi3YSJSM65ek8kIaH0dHnOmY34oLryS2lwMasFcDndrvVfhSjTjvz0j3P7AeW",
-	"N0ox4mMwk+i5GLaiFp9mUlm2mSg+MjUKgH13KFWyuUxQTIOho44o8kwbxej0iSZU6JnV2S2XmQMj+psc",
-	"ECYSltTLMuP4td9VxkSCjE/lQuC/EsQpZuUI3h1aUWuQyuE1/EvnGVPaXhMtMKgYstS+UrdrhNk2mFQn",
-	"1UrYFXgWFehdHJXfXIDdy+dfALaC5ZWFVlF0Fc3dBQMp6PexGMjZjbuhLKrWps5y+WkiScITws0xiUHJ",
-	"IO9O357FrYjEyHThb9L+pzcvI1I87+ALSub2yvnq31++wx8SrjNqhhOm4lYtvm5DsvYe3qyKVGBWbn8i",
-	"tWmiygaAB1S6MTlfczSjsC90mqVwyoi/XbRVJXUbmtoL5bhe3V3NT9avXDN1w4ds1wHqyBRoBzZagrVK",
-	"vMGkkcOwcpfuABtx9C6oDZH9sUjtFfCuC0NNrlfK62WW7x4Ch/fs32pFeZqQiUyB2a+VmqulfsH1r7Zf",
-	"ib09EDq8FnKWsmTMNlsP3Dk2EM6bDaRzvFbfZqCA4laKXdwvyt42N/5mmXLBIkLtfUQbctDrVe6aoTFX",
-	"sam8YUnHSm4LSZRhRI4IBXNdrlgtP9xUn1m700IRWEUuF3MxvIAXF1G+ELWFFF5Gn4ogXjzr5UOrE9b+",
-	"PGqpibM0OVMKKbZKS2B6qj9Fb+/ShJJEGsMSklEzIVwYCUcxkMncmb8KcxiYtU6IXdicjNyZgY8FxplN",
-	"ZMpI+7DX63S3Y+QLYMV1r973a1nHB3cy/wiLIjVwOiUJB1OmZS7aPNEE9SNNqLK4Osp1Rb8cSJkyCpeg",
-	"0a9JzVXuZzljakg1i8AVI3ODl2ZFecrF2B5ELeA2lq88uzmsyteD3rNur/v06bPunza6UWQ3h1dOFt/u",
-	"amIHCiC7DCJ4YwPNeJOpjhY33Xt6nAx+OD7edNNHd7Xpo7WbPrpaZaNLWMrGFMgR3kK2iAqjYvZ+hShX",
-	"s9k//en46fHx/irFZWGpdwF95F+MidvZM6VhepWGN5Q56uc1OpyhaY2seiGnWW5Y4t24xtgVHANALTmT",
-	"CdUE/QRMELsDYGmpFGPwB1FvY1M3TD3RBKbZA29RLOy+SPvly3cXP52//7ez86uLy9Ofz65OX12enUfE",
-	"+efJwSGZdI6JlYwgKhHehGsi0wSGwVmoAU7LjTOVgc9ZCgZegxnVxLE1vzg6lqT4tBuLN0Z7hYRpMqVz",
-	"MmDEchc5InbGbixqudTd3EuB15VsdIH2F6jC8ShHtVWCWOYJywxpGXOX6XcBKT2GeCxbwKnmK3CT2Dn1",
-	"oN7S4uu5c2DMPDpcRxxR68uepBnfG8qEjZnYY1+MonuGjmFMcOqBDtOSUw46wzzCa4ed7WvAHx9s2qNi",
-	"2oDV3fvsOJWf/2vD2e1kqq9oCC70prLsGslfCZJZa27fdLt29CuwTn8NxP0CbO8BgSqyfC0MGjDuXjBs",
-	"23U1o+Rdo2Ag1YKZDnu9Xt1FhA0VazR0gtjAV07ImAmmQBy0/+t//x/y9OAHMuBGdxY9LIthWgEG/rDe",
-	"4bOoklu0/rySqLbwgoDy/jVa/9IFggUcFvbvu7B+uMkfx/hhJ/9AzXCyOwt6aJ5T4vcy99lA2135xsYU",
-	"0sTPLwq6qcJrC3pa71Wz5GnybHP8PgeF/QI++vq5LqTNqfQwLmlTTf5ydkn2LX/T+7/x5Os+POlgyB6E",
-	"ueFyyYin9kLKRXfZGoF79qv9vBJkQUTmFmjYBNYLZiqr5EIbRhOrgDp2BfE2gt0JY1ra1s9yzMVuOwrd",
-	"79vFD1cjFhaEybrI4/DcgiCFYjV1h/eW1ZhLczO5mjIzkXUGDFEN5hkpOSWphRVadoIgSLhTOmeYCyvw",
-	"MTm1Lq1dDC3bxcjAOm9n3Ns+YgWDkHiD0ayA1hNNuIvDCA7AXuwKYG4S8LL19auKchtGwjjUanb0VcEd",
-	"VXBqVRDEB4esL+DqdQfhL9vSn2Czzb/vrSPDpRUtTFALAsV0HT88JZmSNzwBy4FiNJnvTWmC1gQ+ZF3S",
-	"d3dQf0D9qPjJT9iPhb3/90uDeR8Mj5mdU5gyDMhPRXJ7/YcwRYhYPIZY71iMJdOECwxHxEmeaOJnBiOD",
-	"nzOCv3hp+uBD9kTHolwD2hKWrK7u6froTQsvsFmDs0UO9VWu0npyC0CYyGE+ZcJA5GithGYJr5dLVvI4",
-	"P41mikxzbYhdWcoMIwM2kooRTW+sfGqz7rgbRHRaQFDy8fznjjd6B6FXbmB7In44yODYRAVFMLjF1emi",
-	"4N930G12Pvm3qliQ5YOU6wkGbRbLWROPsriAOhZ4ARY0wJCP5z/vaTpiEQGQTVhXsHrbdX1E34XVuRDZ",
-	"dD4eM22vM1RX0Q7cDfWDNpoLMyWNHMoNENG9V5oYQ06yBQ4vEPKWX3s8WuuDQqB4fK7n9l6J8HsLhncE",
-	"EmBWaQ4rqLCZw73ynqQq4U9YmtUeQ0oHLF0vo/C1CMdpnv0ubn2OU6+/9y0w8nRG55pYXWMDZ+6Ol8Iq",
-	"O9gcytdsXs8grtnc8i5/+usDBe1IK4+hyD1Z0jDPX70gPx4+/xNx8fwEY9u7S1ICf68PUIew+Y3PMvB5",
-	"1pynLiILatgcN2l9JImPYl+U4x/P31g+ZMWDZU7XXMCtxm32hNCBzM3xIKXiOpAOsIQiup8i8qyJ1cTI",
-	"d1xhsYuG0yh4XHW5ryEnqmChkIqDmt4xSeYiEfqAtO0L+4IP99092LOLThQLNRoePH12RNov312Qjx9e",
-	"nl6eEc3HgiV4E728ePOXTkQmxmSYbQVXLjLIeWrgehELw6ZZSg3T4NUfpjJPRqmVku0Xxb+faNClbw47",
-	"XXJmtZIJ1eAmkTMRi77H2/4J0YyRl7hyz/sico6rLH94bUxWiHoqkliUc/nfUXHxdxwHjVbUclu26G9M",
-	"ZhXl4tPam8+/5yxnNbzw1+L36pm40DYrpvGVulyKBVxwY9Ud/jmImzvyfI9GbGj4DbvyluTFMDdqXFyG",
-	"nZRkkgtj7zhEyBl4y958uDk8Ae6IyM+9W83rKBtFwFTWcbTjOo5uvw5vR1t6sCo87hbhcBs6yd3sVsMe",
-	"ccw6q/e3C2amVF+7qxDmAT87CJKCew2r2MRrveEqjmpX8fTgh3XLEIwl+iqIDmq4FDgtDfyiLn6IDNiQ",
-	"5potqI8J04YLTA117sETSPIDnjy2Cn5bKhK34pbFpbEkUhSBGVKwTn1sh1/BVe3N79OEQcYkFWVcWLHm",
-	"Iu32BFX24nejWTrCxNMb8PSbXImm4JI1QYu1HnInEVcaLYG4XFzeHZgnmkPH8CbWqN3PqBJeJ95IH/iE",
-	"HywrA3VKchmTWYnDdF7sZd91SVYN5Fjn4T6qfnRU81GN1Q8wqo4Sllj1Es8sDjkA33aebTz+nfyj9dFO",
-	"L9EdB3zaB1080RD2vGQFvndnxSoOvqpmwm7ez1qeXXzY6nXhvyoQ7sYFCVMuuG4DhlysAcTC7jJiM1fr",
-	"SiAcH9/r/gMXcd3+USBtIZ6a0/QqnK1M13P1FZgYqnmGcUhLvH3JYLk+DW8N81+Nyw0Oi4Pnz9fdTmq5",
-	"ZjMbuYsbu9N0H8tTi9Pv4qv9HbtjaxnTQzOhB9FNH5qz3A0vOSWCzeq4CSipqO7am3KXvJVgsqb+TgRm",
-	"/wnEYRdqpZGECizg4S0C7ZJ8O1DlRBfK8O+fITXRqGI3nM2W+c3y/XaHq+jaT+5NXV2v8xVTf14HnN2c",
-	"49+1pu9a0y20pgYdohlZm5LCPPmuNAqHaWVBEOLm3ywqCkGgcu2SgyCf26o65VBvDJvW6TyNXlIs1PZE",
-	"k4/nP6MBRPAsYwY8vOvNznZc7yZcs0tY2rLhMeUudbawrSbut6jFBU3m9l4tMyZmkBw+Utz8fSC/2Hvv",
-	"SDOhGTwW/p9Tfq2k4fbmnAs+4vYaW3VOBQY7x5RqDYZ9w76YPuH6mFCC2eq5KxQ24ikjbb/Orn0YEVyr",
-	"+yMfcvJn8j5j4pOyt9Z9Zob7OMh+kgjdiYo6byNXJ42SGRsQuyTShgwm+xIlCMD3FwQXSNoY+iXRPq4n",
-	"LE3JUE6nVCSatPWkE4biVJZYwNP/lQ855GnbuVpRyw9slfRJLbwsRJrMq9LqDYadYOwAOrZ/zSU4ZkVC",
-	"mB7SjCWAYTOKSfYIflQjai05hbulpqYb7AuGtkPdMKW5FDrEYMK1ncL5mOMCGORZ92mP7JPD7peGfGkn",
-	"F+u2Oi/xgnDhPfdR1XbMITPkOCj95DcbC1ddakiVmpM29RFv4B6hZaYjfOPW6z4x9Boq7MXizYebo8KL",
-	"T7VLMnGF6JY/zKjSDCySGLYVi0oEAB5GhQ9Uah4OJywh8oaprt+7mTARC3BPAbzplPmgD9zmEw04aZlU",
-	"GMs3kWkCWmcsqgQF2ucM8nBHlLsgke3uZQXP8B4wR9wOa8tDreNSzj1ew53kdMBFnV+mcI76VzDt1LvJ",
-	"fKROrQV2F2dLac9bbTgO/Xeoz5dfkvblxZu/OJSLyni0zonH2g3MxyCGi3yqRQei9nUii5uFjyexhKpk",
-	"Pi7iURcBtIsLZEUhq50DORr2hiqG3mk/O4dp7GhGrxP2BcLmKkUvrnPgWoKXI4+5EWAQKAPOEwuUa0zW",
-	"CVN38VrooVzPvnPNrqbzep9cuZripS0IyN/7rri+qrceh+NXXt14lq0jZBYoNHK60dJao5KrVGC0lFgW",
-	"UNp2tniHRhsa45eylquwscLASgIsbzmYg6O9iF+z8pVqFwgXi+J39oVrsFoOULzoiVRmAkpKP1dpPyL9",
-	"RcD0o1j0PWj6INr7JXj6pD2b8OGEzLgAaVSKnms2t2Im9Px3uuR9FUNBfJLyjdpAxEZu72ByTJbZftun",
-	"awI4O40cPwhxXFZnSq+jnAnHoDHXNODYFnVduAFSaVmDVo6CUIkuudjOeHzY+/Fo+4puOxZX24Uz34Z/",
-	"1vHC4jjBsWRM1tadgB1GwOJcjjQ818f7+1ZzToTuYrRiEAKz6I7qHf5wJ9lqxmR29V/XsNJl3Ax46kbY",
-	"uZ6d1s5R5asbzFRfJq9AiBWs7C4cAl7JeyyPgJt/F5dAyJi2Yy5oES7fWDYF17GC9cS/YflJy838K8d4",
-	"i1ZTF2ReRuToJ8VLmH8+lmB89mEXlVCMNqgeM47xGnNXTAMLwdxJpcpdi0bemkc9KA/ZjAvUUHATXl8E",
-	"+19VPKw2UB8YwJNSr4igfkFYZn82kdqJ+oRlTCREWonvv+0fbxvnJ1VtmB/56Eo6w1RQQQGKPwdmDVe6",
-	"Be45sTg8OIh8iCekSFBdqhndOO/1ng2v2Rz+wfpdgvlzRSX6AUvt8PbqfhwLWiZYFG4YyL+QIqCXiNCq",
-	"XqACVcAqQtVApjAF5IQMpL2dKbbkYXYRjr4ySMh1HFMCPG2tlYdVtbb4eAm9HL3VIFStTRQuXsPmfA97",
-	"Z0EbFtgusSqxPZDSvEHaQIUsgmiSiGRSoQ2JijkWMMIcbJ+X4Hdqt+kAY/fagfy30uQDBh1n0NioateC",
-	"BAl2Vis4DDXshb0H1AS1tT1KoC2nQzLKlbZqt6slNYdwYrYcUO1rUa6uY1b/2BW0rH3Gk0qMdOi4dGUy",
-	"ax9COf2Gp0t3MbDwlFU3w1qbxTg1ZTeboFvnNEiKwNvGoNw5+ZscAKwBxFF5L8FaVhNuaWy+JejLYqB3",
-	"fTKr4e8ql9YXySmrla4/nvuohlqtNVlzXMte/vU1fpy5CiRLH94Bu64lWWzr0lzWp6zmQwyfVtTdSoV7",
-	"Q9MNIIbvhUVwcMV1+5ep1Yaukpxd0TG7cl0m6oP5QbTY9UIpPYudSc7IjHLIpy4YxARu8EwQ+7RdlhMl",
-	"KR2XvK5adlvmg3RFGi22wQjW65Bi9ZpPx0VTBPwsZGLcslu3dCPJAPsdLLFigRvUOy7XaaQ1JQEsia/X",
-	"7gJevQMCuEnqzt25OOpln3vogeekHdZWhNRE8Db1y85M/os+yRQXRneqVcFunnYPwVe+WnD5NXmqLMEX",
-	"hfxzJRI0YnQtsy5qKdYZwKENz5JA1AbMTmCV5kYX4THHxMoRIPQJ4lQsNBNJJyJunaSNmRSdiBT8KyJe",
-	"wEDvI0WFBl+LqzcZxcI+5z7jZUCH13I06kS+f0ybkoypKRXovrIHdIIIC4zG33liAX9gcexORByrRMNt",
-	"kauJ37OE0EGu2QnJqFVMO9VclTuQluUtJ8h3D1y2itHE36VqP/uombqbpJOHrgLw+8yyr6MNC+Od4q9v",
-	"kQO/RRGLjBrDlKXU//HL6d5/0r2/9/Z+/Fz+s3v13/Y+/9aLjp59/efWXdW8sDC5C9sR4O9jGY7s5LtY",
-	"jXY/1zqzyMMd9BIAPpX++EW7WFLhQ+Ax8VVXIUUZorKuBlSz4s8j/2dRpiz8pKgRFv4If0/5F5b4b8sA",
-	"q6sp1ajELide1AadrKmq60IkYMdWG4UMUdBywKRzu9K4ALBoowq5n9hgIuX1nRfJXTY8sRvf+HOz+Edc",
-	"WGMV8u0kRLUM9PKZYJFqfKlqUlBsyKwcbWxHs1nxU+aLLy+HmpjF+VFEV6pJcEOg/DNralaBxSzhknvl",
-	"6WV5m68vLz/4vGOnRIYznyyq2EM6ZaDcdDcqlH9ntcUbHf5oClsdGyGkJVnsH4emPJec3P7r3suXQv8E",
-	"qvHeBR8LanLFOicunAKLUm0WH3FnDntUaJfX/OH9xWXtWa/wWKMrOoBRQXXhpXOT8uJL6FRB4+381I6S",
-	"772oZslgqhA+g5slPF2sfrgTJ5py8Qa/e7rAliAY8decuce39TQ0F6d7/fb0BdRvcESsPS4TbNW4QWIR",
-	"+Sh8zn5jRcglHeKHjVSIOjQ/FYUH9uP5z0UCbZHjaSWf12RqPa3b1EoLyGEFQhbdXGoCHSFM077k4yKM",
-	"TBNXxqGwVnRrLnux8Le9IBV9+eJHqve+YkR3KYvF6htgMDbX/j4YDGOfwd0vFu3iHuiamI6wjnxww5WK",
-	"DJj9h5u9g4bzLlin4OZsr8wb2shOoD4i9KtmGdcyYRFxVBwLsB9AFcWF2+sCSMvrawGS8Kdie06T6y7a",
-	"0Uoqcmd9F7cDryo91gXBzX/nhUFvqZg9MjtE17cT3u0fgi4iFq+nEuT7am/4pklMTQ7cdayp+STnqaQN",
-	"twTwikLbDAhlCxWEZU9DY7tFKHGRZczpMRs2hwr65NU2H0BbrVdXMdTO/wrYVLPC9R32mjwdGzbL2/hC",
-	"IHMzlBubbWqaqPn1lkPVkSurFy+nJCQguPE5UdM1TNeXR4OhGgtOOv8TdNQhbSgRiyTdIQM24SIh3JyQ",
-	"npM/fpINADVx3VMW2dkmef1n1Up40EthRjW0rjAsIZo3VdHd8BwbmwzUnUVjr6JPmBCJFBJhgobvr4xW",
-	"2BC69R1rVFFs5w4AVWgMjwUqXQbJr97O1tHbK/ftw1A32XjjDWh5P4vJkjeYPVBpmBTQl8P54kxLcKwQ",
-	"yJdMm/OiBWWte5k1kK43LpQK3sGXL/UXzsRlUVxNG6qWrbAwcKQ9IU3o4XC5HEVKCAZmtYPSZFDm02j0",
-	"rVCVEMO+OJY1mUPdJGzrNaRT1lm0V8xofbx4Vkq9DdQMLyOLAjUrrBsemk90aOi4nVFjAYFCp0r1euxv",
-	"xuE5lZutxUzNhrniZn4B0SpBl/aibfkAuqS/8jT2r58uW0uR3Eu1mz+8v7gk+zQ3k33wJNjzwj8VGymm",
-	"J6T9+uLg+VFEnj73DaCBs2HUjEU7bM5erBlqnllBHXRUX7relbFJbfRAXv3X//q//U7RlgYcZbg2eE1H",
-	"BKoGQ+VbwCmrcG2wDkg+FSO5Qm+ya5EjUlp7jglePdo+dAhiE7FXkqUCrnymFRS4c0kgUOAOu/QnTPEb",
-	"liCEqS9TU3zj+Zcm7SIv/+W7i1i4cGMmEqxH1oncdNW4HSA1J2oiQpMph6rc4GGGZ6cf3sQC4daNRSzQ",
-	"qGFZDcZLsi9DlhnSXzx8F2Ef/OyQoO8S+2ksEMx4eMeEcSxNhcH8eylsu6FCuL36/uunyyLjrAEHuuSc",
-	"0WQPj7t4B4NAoaT+kKZpuRkXrBGL/pe90peNn0PoRt+iTP8EMcYNGwxJUy1xyD680Y9FOfZJOM+UqmuW",
-	"kL4rZt4n7SkVdAzZayH0cXCshRALajc/ZskeF2DAgAOxN0ztzCuk/1uMl6m4dUx+6Xa7nyMShxc8+zuy",
-	"xP9pOdDX/glYP2LRD17qA5eCSEP/g++nZ98iGR2zLrnkU6YNnWZoNzx/9YI8e/bsx1hwQT5evugSqIGJ",
-	"D/s0y1J3i9h31Sn/5W8adu5LdHYguZMn8FIssOom2mjAKI7uCy5IHx+5HAuXxdkqac6h8emHN60grqH1",
-	"FPLzv2K2L81467j1rNvrPgNuaSbABgMEBpnqFNHFVC0La3tAVfRsw/JD5oYlhJnRTsVCLjiU8pqzWLQt",
-	"W7EXvYhc0Cm74Ib9+cIoPjQR+UDN5M/7NOP7N09hUZ0ueYVWH9+w0QI2FoAsLAG7h5a5suojFVD60HOJ",
-	"iOAPR2T/6BDXZN9uFzawKBb4aefYkh+OAozqmrFMe8uNpYAwOJUcHvzoa1RTMY9FWEluOGHDa5Z0yWlg",
-	"axvnTGvYAtLylIq5m8+3ydaxmELR61TOLGQGuSGUKD6emDJm1THDcKVhv7RYBCumWCPXnlQZhlqQ4psE",
-	"Oh/a80aBy7T5SSZzdP9ZfRyrUgTo+zfXcxwVhnXqRKX5w9eqWHfXe8V0JoXr2HXQ693Z3KeBUIepFxs+",
-	"WmZCsLYK2m9hCRfM7L0AHG1SdxCPEesRm7utxY1FwSIX9Wi7lkPcaN36C4Ds/0STAnb2k6frP/koLLlI",
-	"xf/OQHs7PDjY5KNMSQssq5KdCcPNHL/9cf23l1K+pWLu1qnRkOFcBuu+9aWLQ62sdfzL56il8+mUqjke",
-	"k+V6Lu21JKawMr7lgxCo/wv0R2h9tgMWzEzmppmbnYnEVzbXYZBXlbVxDGRmKP1RUAcvxMI7BNwgY2bI",
-	"Ye8pUqqQMyJFRKy6AAMoBijdKRLs3WfFMFVWiaXYhymjCpfqcK6elO1uLUt3bWF1Yz+c8pX9c5zPYf3X",
-	"z0tEediUWIfb5Rr7+RcbwhXimtEEtiGBvSh3WQXCLhT2wOSyG9oXiH5WRYYlnI5ay2pZ6xijw0p8d1Br",
-	"RvhlFqYkxEWW+JlrZgUXPgV5l2I7bSrI0x7RsaBjCcLFSRX0PYDgmk14ylwWKyKH1WTt/XYmiaEDTfSE",
-	"2lPCPAqHKFZ9LBc1Body58R308BaWrAQXFNKDVPYJsfeGm7kNayBRQT/0G4jRfpmsJ46snH4f1FA/o7J",
-	"58FkGlrlQ9Z0EtLjRKb26gEvVXBgSxG49P0/OpE2yKZLRRNWw6yczXfxLOrFVOkHGqOjZYGlc23OfDTB",
-	"Al5aNb31a87U3JvijsNikAXkt6oP9jWqH9jlz9/H0JViv7cYe8k4wr7QocG+AO2+rzbu8h77HddBHXs5",
-	"u6BkMEUn0tibtPd79sFMU7dwO3JlyYvetTBcj+79/fMvGKV31f38/9eG5y3uwd6P0Lej7bXBLhhdvhOu",
-	"we/btDIw4tZDc2UL4VULcJedtXPnwvB0p7nXMNqf+ZQ396YMXnyB7tx7ZcVAlODgrmXEGcV0C4Rdt/UN",
-	"aiSBlyuyzIxpQ0ZcgaXeMzLHvdZrJ0VmUSOXe+2yHBaYXBWwH6gyXkd/9e8v30VkSDXb41CijBt+04iV",
-	"vzYR6sHzZ7XIWDdIkEO0KNeCNN5aIkJLKNzWoeOGFY/IgjAQjbQxtx9DO7C7RlCa26VQNdK7a6O9elnf",
-	"En0VLWVXkhdA9ZukLrs3hxSDOeByQFZILaupKlqh4VfaqFpVvWxMDB6ZPj7pYww0xKCRM7RAz+iccBML",
-	"rouoNdDvC88VWiKLEYAY4WXcr+scBoFwsQA7M0VroRpLccATMqF6UqeGY6jia+8KvHtrVNBkfCNb1NN7",
-	"mDmpw2f36KRyLkHv2wlTzCH5A5mNes/Wf/RKqgFPEibwiw2MRS+kGKUc3biPSHqnSeKcSRuTHGZflZIM",
-	"GgE7VzPD+NoqMr+E3wtkXmdOwdeT7oOe2OH6L95J80rmIvnWjhjh6U45tJGTMolyq5OP6hWXvzBTf8Z3",
-	"KwjrmMalUw5ugzPbYsDjHeg5o1sTbSEntzLnvElAscl8wGcV6tDfTpOUjQyRubHa2tx1x4RyOV1ymWN6",
-	"EfUVQCXEAsjRiCi2hx5tXZiCIe7IKbR4moti8SPI8nsWixje+sAemlWY7asTBRj++xV9/8CMFBtI34m4",
-	"3HcWGJ9AuQtR5rUe6Syl4ENNU2ImijFfUKhNyZRr7aLtISAJQpHQy8ANumAgD13HokyqR8OR01xd3Zsn",
-	"vl8j1tKtU2AvUBicFtu8P3ot5/gd0SyGm/pSAGD+9Mv8hyPhx6PIC2ZCw0ABYnuNnFCR3JJIMTtmdwp1",
-	"d9JFD4sd9L41Jdf+swY7X8sZhlsEND5jUEUd235+R7V6pWtPs8Lxvays3BLVyuSSW6Fa9aj/4iwd3tHl",
-	"bCC5ACemZf9cY71dtFQoF8/EDZg5uuQSC+TAq9rIDEJ0r0Gjc68sOxDBhWrRGwvQ3SPjxwmCkJr7ZvZu",
-	"Rw0sv4Rw9M0ZLL4lOgQNJ2T7FQvfrenQ1QQcs1r1iibzPSP3oAfFYrcOqTA+0XVFKBp3+J4dUSxcp46I",
-	"vDp/c/mf/99P8ktEstEFA2Ph+w/vNP7rLb9W8pJfR+Sj4K94RIa5SjuRqwQZbL2I/1lqrTDiaQoxXUFo",
-	"DVA/XtBiAWCcyDRhivT/4/3H8z1spL13cfbi/Oyyj3H4rooThv8BPlt9ZkL15ASHccF63gCNwdYWHBjx",
-	"CFNCWAW0t4VuFEVB7ZQ7JQn3VBJQB1lPZUPcVfRGqy1WCYclztiA0CwjKTMaB4LQKJfmyqGKYlHK9eXL",
-	"dxc/nb//t7Pzqw8ff/r5zYsrqMNcqfUaC4z/xpBoNJqAVRe7iA9dGwopSBuUYqNyDZGXSn6BqvUzqhKW",
-	"wFqmnTrt2JlKsADlGjfPEiCoLspPYpEIbtbUkSQQYGr1fnjjxFWllBkmb5blKTNqJo0eXpfbX+s32iAL",
-	"8T4dJGGPowbuDITtvJBq7mj0D2IvAug4CPj4bYcComxjk1miKbqb3LdVyfJdzMpqMia+ZfepIL9ljeYW",
-	"mqZAbC4A37GBGXQgzM2ECWOnvI2qfMsD/TTBVsW4UsL19hFyU7Yflm2q1x/fQX4GzIRluINOj9TVK3Za",
-	"JCWHvWcYnemSFjRY/Thk3btUjZRPuWWUKb9mmL6hIxc7Ppci6XTJWRBWuhCGapl6LJhItFc+T3xHFHzP",
-	"yzn74hMdZnloQ+e1XjYQEW/nH8rg2fvQVf3wON1mVooavwh+nvzedclvJsp60a43XywkvylV+TBVICwI",
-	"1KyEd9R1MZswyMaZ+aytuIUd2eRoxJQ+LnVJX4ADG3H4KuRW7fJKnSsz7lpbqWtvdfKd37w+NM21cdVN",
-	"WcJNhGPAO1D5mwucsSgM7guxVeLLrRKBzu9YlJW/y1pkqLhhWeIhNTSV4xwYhOUTkC5UF6vNtfng4HaP",
-	"LB+naAqkQNaDx1c4+KWC4ifh4djfp4/G+kEbzHlq9rgIACxHZamWrICkx17/y3qxEFSlbQxOOi+8ho8Z",
-	"g3k/gZK++RbQkMtDdK4rwAiuyyrnDbFHJteVFa2s4luUma1ZywPGd31LwVBB5/aV4VAOlb/dgCifA7wc",
-	"EuWpdLegqFO807oIeIM1u/vBxfjt6V+vzs9evD9/eXH14ez86vX7i8t+sZz2816PDOaxcHtExxEt6ies",
-	"Guni7Py/v3lx1iftp72o1+t1glYUTgn0VLeUYtj7sWh/AVUDLU42h06d+/IJ96HQ4eCPEz7lNtYcOfU9",
-	"OOqOg6McehbuUbCAQfAvqdQe35Q6A8Oje9UqjUVr+FqnUdEe/d6xeqER+wO7VKud8muQ/FO1o5Nr5gqV",
-	"DYiRRMjZw+L/I0YjyGmWGzSEFx33AxeoHBEqSC40vWEJKcrJbCdDQiTdLMwvQNF/iEC/30Hcnkd1H01Q",
-	"9tPAjITteU9zBF/T8fUeQIBdFmT9h4rjazze4jKxtd73gEF+J6RfNt6LW3GrX5Q5BIuFr6gai9Oi8ugI",
-	"i00UKqNUgQXB6n3gatcBnz8JG1aMiGBmSvU1eDSs9lpWSSf4JTe+ClQRFeK+111y6uvrEOjmhy0A/VqK",
-	"+NhN9NiyUE+NulqnnGIA40OI8ccIYlxN2j6MsULi3wMZHzOQcWutoEZ3Bbd5tYnZGtPRy1Br3o5X/a4s",
-	"Eb4723pbRAmeP4ZkKyX5k2V1pTGB8h7F2xLC3mNo3/2rUN+D++4puC9sfcpumAhcKL6mHk0tGs7RfLYb",
-	"5/SV+layygv/0jfNIsO22is5pIfJt2uuLeovDubElf/3uFEc+KYG2zqLpm8rfj9aoxv9cWyaRcf070bN",
-	"BzJqChIWCfW4uw3K1vCzDS1EISJ/zwV9JJuSv+4WWaAk1xUr9qYI0GxKajzn3kMwjsuypPcfypq0Ayk/",
-	"ktnIh670oQogZK1h5W8sl1BEtkAkGUSUYBBMgv33sTrwBHqutiEyOCL9xebv/SgWfd9f3r3gGsb3O4U9",
-	"SkDDfwh/wUSIoJO9M2rFIrRqhfEuZzUJIZ66uDdmoTkqFlh9zW2sYvZyi4FKvqe+eVJZtEK64kNg4AJX",
-	"B4CCacMFxlZXWs7bXcQik8p0fO11JgzUdx9J1SWhLW5pIARmLOz/oUWhBRzN+JUDst0dU/0O9t0o6uZj",
-	"WcpgR1htLhZyJlypZzCuBcDtEzqmXPhoGwgK92HW7cODg8DhG4sRolQRqu2CxL2FUS8A/4kuXNZUMWeU",
-	"TGIxmBOdDydlI6R2qfVroumc9JcaLPYJFHLCACmuY4Hh57D4TuQTavouSvLKL6lP2ktBZR3MGlBTiFV3",
-	"twvBZpUjmNI5mdAbcO5M62Mtm62LD6IoPop9cQ279wbGKtv/bmH89kIx6a010lVZPJWMCu8dqMmqOK7P",
-	"FilYOVSmYSbMHoG8astQBIE2OIuZRaBlIZcCbo1BmMCxXfDlYo5JVMQ1h3kuQUR0mefSkGnis0zukSxX",
-	"5F0gUPdGdGgZuZd9jxg6T01x0JbPh71WuXZ4EaIdOuHWu8ndiysSGi68P+/+TgJnaDiKAuddwwdDKBmn",
-	"VNxGQ751EAMkC/jqZVEpskVSH12z8Xlg7P9KG9slvvJNW9hOXUeU9SY2lwzRxjac2AMEi0N0vl2rW5Dl",
-	"UeR2ubydAGkcLuxeRA5L+66rAwdv9U/KPMmL16d7B8+PQGVEld6q3j5hBdS/1NfeJ22psBfy2Gp+9vNS",
-	"Z5xitVEqYvG057tKEDqWGNZv1dFa9TPQobkp5dQJobHYOH8HU3U6zcGWl66k733omx6/H8cyWZ19TcE6",
-	"PP5vsF7dN6gnAtAJDZs++czGamuczblAJY0H393Qolni/zp75jlWaP/uh2uyYVnwVI51h/NrNkk2HNTd",
-	"S+MmFcw10UARbFk8CODOH8lCGZztE02mzNCEGrqDsN4tCsDyhNVa4Ud445tWCu0W1iuEvsHYt6v9VdvU",
-	"BTiEp3wbd+tHlB33odLYoR9HnYFNffeyPpyXtYKgG+NnRROBV2sUkYVUfQmduodUuOa17oJn9VA3/XKt",
-	"JtReCkz/7ox9HGdscUJlDLjxloktEaZZ9ak/5d69s5ZL7CCGCPhH0nJ2I/378MViK6Qigx8C5NFSstzp",
-	"DQueYH0N0obw+aBtj/bt3DongKaLNTYaPFL3LEsfxRe1Ct+9I6qK998dUY9Cja6ERYHcEiohVexruwnm",
-	"GfYHX32Z+ORf+qbvE24X668UHiZVKzOGMXzLZuZiX8vBnQUa7JqN7wYg3DLZNInsHFRgA3nomg1hFtBV",
-	"vNqSPiJ0IHOD0RGuMRU3ROcDO8GA2fGOCS0D8MHg7Gy6bUoypqbUAsF13O1EsZhRTQapHF7bV1zJGSwr",
-	"gu9YrjbINbbrUWwooRc9aRdt6WOBbblc492IKGbU3JWdHjD7Dzd+J3KVA8q+BDO7GOjfE4s2iKCMKcIy",
-	"rmXCoIk3WhBdIcH+X/fKZs970IXKlS0EaNj9VF/xGRt9aI3ME5zVii5dBqDQoZIaLP2KM90BF22E6WTO",
-	"DQvHNQELuS/4WZ3ngo8FNblix7HQE3rw/OjPcd7rPRtO2Bfy+u3pi72L16cHz4+84AXd/ZrNffZYWa4R",
-	"PmP9LjkVc3Lw5YsvuOjM9CeEirmZWKiyFBrOEMUSrtjQeBIcyTSVM5bAiQnpzjEWdiKOXSydY0NxP/+A",
-	"Dq/laBSRH8om01aZSdMueScNHzk2omNBFcOQJJpR5bo5Y0RRkYBgZBhkqi0s+XBCcHkzyk0snO122uxj",
-	"cKh/T2qEG/1xbuV+a98v5g9W02FWYNPGbDwIL/HvbugeCFH3e0783cQvey5csEsRsiUrBic0gV5yulrQ",
-	"ctNzbr5JNx5n7yE4wmUpgv5Qcc07UOyjxTVj37K4FbcqufD4oEtecgsh7Ivj8ThRMtPrEZnMWWNbnAeR",
-	"kI9y115DDv66XSWL79ftx8wsv0MBu2+YvuvOCPZeZdX3vscZO0efZHix8uH1njjbkAtKSQKEiw3W7eVC",
-	"87Hw5WypmFdINwLNVhdRCU5tb/uCa1bv7mCYvrbXj9mEYd0zjNYv7lPHLimCmlyToUyYL7c2kcoQxaiW",
-	"IoqFU6aD6kiMwy9KGt/IITdDOcVon1RXdvhEQ+RRLJy2D9U6ijHgkjSkwjKhAcNoSZZAnAuUE6XkoNdz",
-	"G/Q16vvBBqCZa79Otb9k+gHFqZ3tnGmL3rWVpfAAKuAr2vovcubvClpTRx7ATktOFXgRIWe7MINqy/nf",
-	"WjTo+n/8y+evkcULXv79OWphegryiFylrePWPs34/s1T4AduBb/5WplQ2dcOU60rqsPfsAh68INP9g5+",
-	"ct2fg1/QlBj84Jw64WQuXrf8xZdqDX4qYPX189f/FwAA//8=",
+	"7L3rchu5kif+KvhzJsLkf0oULcs63VKciFXb8rHPtC8jyeuZaXpFsAokcVQEqgGUaJ5eR+zXfZDdB5sn",
+	"2UAmUIUiq3jTrX3a0R/aIouFW96Q+cvM31qxnGZSMGF06/i3VkYVnTLDFPz1IldaKvuvhOlY8cxwKVrH",
+	"rcsJIwPBvpirGJ4YEDkiZsJIptgNl7kmGR2zbitqcfv4rzlT81bUEnTKWsct/E0raul4wqbUvn5Kv/zM",
+	"xNhMWsdPeweHUWvKRfFB1DLzzP5QG8XFuPX1a9R6k9ifwdszaibly3nSilqK/ZpzxZLWsVE5CwcaSTWl",
+	"xj4nzNFhCwbi03waDsOFYWOmYJyf+ZSb5Q14Y9hUk4yplQtN4cfh8Akb0Tw1rePnvcguGod+3uutncg5",
+	"GymmJy+kvOasWHuMfxYjJonQQyWvmbpS+IOmbT54frS8r1/t1ulMCs3g/H+iyTn7NWcatiCWwjAB/6RZ",
+	"lvKY2t3Yz5Qcpmz6L3/Tdmt+C4b7Z8VGrePWP+2XNLaP3+r9D/grHHSZuoYymZOYCiENGTKiGE0I1YSS",
+	"v168f0fk8G8sNqRtv7UfRMT+iwr3Bf6pmTDwm2Cudo4RmXKtuRh3TsggYYbydEA0nWsym1BDjLS/TLqt",
+	"r1HrhRSjlMcPvvp4QsWYkdgNr8mMmwlOj2uijVQsIW1KDL1mgtizj8rVE214mhIuSK5ZB9bxSqohTxIm",
+	"HnwhiiVMGE5TTRKJp5SmckbMhGsiM6ZgcLsWe8R7OpYZI0baZUlBKJkpblj5ICzz9MMb98hswhQjlGim",
+	"tX0N10QwlrAEl/1OmlcyF8lDrvqdJDqPJ+4sYBr+6QecxamYE2kmTBGmlFSkfdh7HpHDp88iYoUNed57",
+	"ZjdPgNBOqKFDqpndvlwoRuMJHaaOdC6lfEvF3IkB/aAEJCWZUjEnI8pTlhBqDJtmRp8QxYyaEzoyTMEK",
+	"xvzG8kE+HTJlVZFmsRSJtnJ5wmjitNm5/dXeqf2V/bNZSSyJXzu3j4LmZiIV/zt7aIK6oSlPQl5aWNin",
+	"T5/2TnMzsd/G1LCNVlcKfVhcpmTMtLYHfyYMN/MHJVe7xJwFAh8lW9sKACnGxM45ItRLbiIVycW1kDNB",
+	"Rpylif1uSBNSmC+RfYS61xorOIeK0WurQVSeMm+vJHJKubCKAPhED0CYamJ5AN9MqEi8dphHCwqDGytm",
+	"pWCgbJiIWReUtVuy3ZHT2G7rpRVXYF8pK8sMR/1K4csr479dOJqoxb5kXDF9xcWyDXKBRE5yYXgKq8HX",
+	"OdnofmpJZZGeoxY8coWf/9Ziwtodv7R+YlQx1fpcZ3CV9PRLddqVl1VmXL4HhaEd+DTjDXsRK0YNS66o",
+	"qdhpCTVsz/Apa0XN27PiNyJPU0vUng+W3sGTWrtwec9Sqs1VrldPce1waKjVHHWm2Ih/qbe1YYefaDLi",
+	"ShtrHSgaWxs9staKYrEcC27lt+nW7RIo1XXcCadyAU9+jVq5Zupq452xT/t1LU9ezgRTNRNbICow3P24",
+	"wTvdlvllFBtVOf2F04lCalpFhi/gMWDFJOF20jT9EJDliKaaRYuUmivFhLnKqNYzqZLlZf+HzO3NAL+2",
+	"6gqXWapcb7CM6Y09NjKVCsSUIE97ZMpFbpgmdCzttm11N4paYDG9F+kcSXCJS6oz/eRnhEJDG5lpMpPq",
+	"movxCRHshimcNR1aEWfnsxlrenqozL635mK3A60uUFGFVtafPJwdTdP3o9bxL6sHLSTX12hRdBXyu4Fz",
+	"T4ieWFUlRTonErTEOm7AVy4v4HOwhJ853suqk+H2alr5x4ar8kNRpegcjrC84NvXrBFti+wMo1dfUnce",
+	"L1nKb+yteVk5JoliWtcKS28K1llr0U6qZESnPJ0H2vAwOvpcJ+xGXHA9uaUW2Fi0wva51W61HsWos868",
+	"ds8z+wMrG6UY8TG4SfRcxK2oxaeZVFZsJoqPTI0BYJ+NpUo21wmKaXB01DFFnmmjGJ0+0YQKPbM2u5Uy",
+	"cxBEf5NDwkTCknpdZpy89qvKmEhQ8KlcCPxXgjTFrB7Bu0Mrag1TGV/Dv3SeMaXtNdFuBhUxS+0jdavG",
+	"PduGkuq0Wrl3BZ1FBXkXR+UXF1D38vkXG1uh8spEqyS6iufuQoAU/PtYAuTsxt1QFk1rU+e5/DSRJOEJ",
+	"4eaY9MHIIO9O3571WxHpo9CFv0n7n968jEjxfQcfUDK3V85X//byHX6QcJ1RE0+Y6rdq6XUblrX38GZT",
+	"pLJn5fInUpsmrmzY8IBLN2bna45uFPaFTrMUThnpt4u+qqRuQVN7oRzXm7ur5cn6mWumbnjMdn1BHZsC",
+	"78BCy22tMm8waOQorFylO8BGGr0LbkNifyxWewWy68JQk+uV+npZ5LsvQcJ78W+tojxNyESmIOzXas3V",
+	"Wr+Q+lfbz8TeHgiNr4WcpSwZs83mA3eODZTzZi/SOV6rb/OigONWql1cL+reNjf+ZplywSJC7X1EG3LQ",
+	"61XumqEzV7GpvGFJx2puu5Oow4gcEQruulyxWnm4qT2zdqWFIbCKXS7mIr6ABxdJvlC1hRZeJp+KIl48",
+	"6+VDq1PW/jxquYmzNDlTCjm2ykvgeqo/Re/v0oSSRBrDEpJRMyFcGAlHMZTJ3Lm/CncYuLVOiJ3YnIzc",
+	"mUGMBd4zm8iUkfZhr9fpbifIF7YV57163a9lnRzcyf0jLInU7NMpSTi4Mq1w0eaJJmgfaUKVpdVRriv2",
+	"5VDKlFG4BI1+TWqucj/LGVMx1SyCUIzMDV6aFeUpF2N7ELUbt7F+5dnNYVW/HvSedXvdp0+fdf+00Y0i",
+	"uzm8crr4dlcT+6JgZ5e3CJ7YwDLeZKijxUX3nh4nwx+Ojzdd9NFdLfpo7aKPrlb56BKWsjEFdoSnUCyi",
+	"waiYvV8hydUs9k9/On56fLy/ynBZmOpd7D7KL8bE7fyZ0jC9ysKLZY72eY0NZ2hao6teyGmWG5b4MK4x",
+	"dgbHsKGWncmEaoJxAiaIXQGItFSKMcSDqPexqRumnmgCw+xBtKgv7LpI++XLdxc/nb//17Pzq4vL05/P",
+	"rk5fXZ6dR8TF58nBIZl0jonVjKAqcb8J10SmCbwGR6EGJC03zlUGMWcpGEQNZlQTJ9b85OhYkuKn3b54",
+	"Y7Q3SJgmUzonQ0asdJEjYkfs9kWtlLqbeynIulKMLvD+Alc4GeW4tsoQyzJhWSAtU+4y/y4QpacQT2UL",
+	"NNV8BW5SO6d+q7f0+HrpHDgzjw7XMUfU+rInacb3YpmwMRN77ItRdM/QMbwTgnpgw7TklIPNMI/w2mFH",
+	"+xrIxwcb9qgYNhB19z46DuXH/9pwdju56isWgoPeVKZdo/krIJm17vZNl2vffgXe6a+Bul/Y23sgoIou",
+	"X7sHDRR3LxS27byaSfKuSTDQasFIh71er+4iwmLFGh2doDbwkRMyZoIpUAft//rf/4c8PfiBDLnRncUI",
+	"yyJMK6DAH9YHfBZNckvWn1cy1RZREDDev0brH7rAbYGAhf37LrwfbvDHcX7YwT9QE092F0EPLXNK+l6W",
+	"PhtYuyuf2JhDmuT5RcE31f3agp/WR9Use5o825y+z8Fgv4Afff1cB2lzJj28l7SpJn85uyT7Vr7p/d94",
+	"8nUfvukgZA9gbjhdMuKpvZBy0V32RuCa/Ww/r9yyAJG5BRk2besFM5VZcqENo4k1QJ24AryNYHcimJaW",
+	"9bMcc7HbisLw+3b44SpiYUGZrEMeh+cWgBSK2dQd3ltW4y7NzeRqysxE1jkwRBXMM1JySlK7V+jZCUCQ",
+	"cKd0wTAHK/CYnNqQ1i6Olu0wMjDP2zn3tkesIAiJNzjNit16ogl3OIzgAOzFrtjMTQAvW1+/qiS3IRLG",
+	"kVZzoK+63VGFplaBID44Yn0BV687gL9sy3+CzTb/fW8dGy7NaGGA2i1QTNfJw1OSKXnDE/AcKEaT+d6U",
+	"JuhN4DHrkoG7g/oDGkTFR37AQV/Y+/+gdJgPwPGY2TGFKWFAfiiS2+s/wBQBsXgMWO++GEumCRcIR8RB",
+	"nmjiRwYngx8zgr946frgMXui+6KcA/oSlryu7tv16E27X+CzhmCLjPVVrtJ6dgu2MJFxPmXCAHK0VkOz",
+	"hNfrJat5XJxGM0WmuTbEzixlhpEhG0nFiKY3Vj+1WXfcDRCddiMo+Xj+c8c7vQPolXuxPRH/Osjg2MQE",
+	"xW1wk6uzRSG+73a3Ofjkn6pSQZYPU64nCNosprMGj7I4gToReAEeNKCQj+c/72k6YhGBLZuwrmD1vut6",
+	"RN+FtbmQ2HQ+HjNtrzNUV8kOwg31L210F2ZKGhnLDQjRPVe6GENJsgUNLzDylr/2dLQ2BoWb4um5Xtp7",
+	"I8KvLXi9Y5CAskp3WMGFzRLulY8kVRl/wtKs9hhSOmTpeh2Fj0X4nubR7+LW5yT1+nvfgiBPZ3SuibU1",
+	"Ngjm7ngprIqDzXf5ms3rBcQ1m1vZ5U9/PVDQvmnlMRS5J0sW5vmrF+THw+d/Ig7PTxDb3l3SEvh5PUAd",
+	"YPMbn2UQ86w5T10gC2rEHDdpPZLEo9gX9fjH8zdWDln1YIXTNRdwq3GLPSF0KHNzPEypuA60A0yhQPdT",
+	"JJ41WE1EvuMMi1U0nEYh46rTfQ05UYUIhVQctPSOSTIXidAHpG0f2Bc83nf3YC8uOlFfqFF88PTZEWm/",
+	"fHdBPn54eXp5RjQfC5bgTfTy4s1fOhGZGJNhthVcucgw56mB60VfGDbNUmqYhqh+nMo8GaVWS7ZfFP9+",
+	"osGWvjnsdMmZtUomVEOYRM5EXww83Q5OiGaMvMSZe9kXkXOcZfnBa2OyQtVTkfRFOZb/HA0Xf8dxu9GK",
+	"Wm7JlvyNyayhXPy09ubjd/9luPO/3YdFVI8uXZR+Wyr2b1lB1go6bdmxJJnIW69SWWOIEnuvAh8PWBfT",
+	"E7TvFB8ZEk9YfP1E41tiOWUQptvCisMtKua6JIny6ZSqeR1+kBpCiQOLzCFVVEfLWUA15LdCgskxMxNW",
+	"C1eELwgtrX8zk6X5OJZ+aMfQJ2Q4v/Jbelw1eBMW84SF/gIIWtp7I+jKVtQKfrw+DSiwVgrZ5/atYr8E",
+	"hkux0rW2S3hAy0w6kTxe4KYGvVCeaRFkqD9T74AHFTxlVOgTMB5QNwhpJlyMly0JzGUzXFAvTxaC2faK",
+	"bXUQN0gsC5Yyut00YalmkM4aEY04nlIS4dVn6PMc6ZhyUY9eWWdwbGzuga+vXhNPuaj/oqSNOofxYrJZ",
+	"4Sb0z0TFu6KWpYuo5RWSx2N6kHqOycBW4gMhBNmQnzezl5zKrlixJYUEv6ie7ipSvRtTd1lD/S7t3n/L",
+	"Wc5qGPPX4vPqpBxK3IosfKQuLXFhLu5ddcOfgzC8IxDZaMRiw2/YlQ/K1kgHhDjaQUkmuTCaGEmEnAHw",
+	"5M2Hm8NQVnCPUPHX/Y3ApJV5HO04j6Pbz8OHpJa+WIU0vwWyfEO8mRvdCsQRR1VZD10TzEypvnZeRSyp",
+	"8ewgqK/Ra5jFJgCwDWdxVDuLpwc/rJuGYCzRVwHQtsG/5uw5gBg5KC4Zspjmmi3ol0B8ubISyQnoEbje",
+	"WE1C2lKRfqvfsrQ0lkSKAuMoBevUKxo/g6taJ2phtogSYl3MuahggQZd+bnRLB1hDYcbAM2ZXIkmnOYa",
+	"/H8t2MxdLlfG/4C5HMT9Djz9zShsdGo2OspmVAlvPW+kOz7hD5b1RZ2/qUxvqKQ0OEDYMgysZKsGdqwD",
+	"ix1Vf3RU86OaABpQVB0nLInqJZlZHHKwfduBxPD4d4Ia1QOHX6JJAXLa4xefaMggWgqo3nvcf5UEX1V+",
+	"aDcgUa3MLn7Y6nXhv+om3A2aB4ZcQEEFArmYA6iF3XXEZqillZtwfHyv6w/QVnXrR4W0hXpqznivSLYy",
+	"892VKmIiVvMMIb1Lsn0p9rc+o32N8F9Nyw2x/4Pnz9dZx7VSs1mM3MWNwFm6jwV6wuF3gT39jpFNtYLp",
+	"oYXQg9imDy1Z7kaWnBLBZnXSBIxUNHc14aZL3kqI/nrvGEbQJ5DSVJiVRhIqsBaWd663S/btQMEwXRjD",
+	"v3+B1MSjit1wNluWN8v32x2uomt/cm/m6nqbrxj687rN2Q1n9t1q+m413cJqarAhmom1Kb/as+/K+GqY",
+	"oR3g+Tf/zaKhEOT81E45wMve1tQpX/XGsGmdzdMIOMKap080+Xj+MzpABM8yZgAstT6Ci+5mnOWaVcLU",
+	"lh2PKXdVKIowZeI+i1pc0GRu79UyY2IGLuyR4ubvQ/nF3ntHmgnN4Gvh/znl10oabm/OueAjbq+x1VhJ",
+	"4LBzQqnWYTgw7IsZEK6PCSVY+MV5z8mIp4y0/Ty79suI4FzdH3nMyZ/J+4yJT8reWveZiffxJftJInQn",
+	"KkqmjlzJUUpmbIiRuzYkA9uHKMENfH9BcIKkjShqiaFmPWFpSmI5nVKRaNLWk04YpapMsdhP/1cecyh5",
+	"YsdqRS3/YmukT2r3y+5Ik3tVWrvBsBOE4SFG7NdcAsZJJITpmGYsAQqbUaxXg9uPZsTquF9NeVRYF7za",
+	"vuqGKc2l0CEFE67tEA6u1S82gzzrPu2RfXLY/dJQesTpxbqlzku6IFx4EFxU9R1zSLI8Dqoo+sX2hSvU",
+	"GFOl5qRNPXgckAa0LBqAcSycr/uJoddQrLYv3ny4OSoAcVS7fE1X03X5hxlVmoFHEhHQfVEB0+FhVORA",
+	"pXxwPGEJkTdMdf3azYSJvgCkB+w3nTIfgcZlPoHQ8tQKqRAWP5FpAlZnX1QZCqzPGZS0GFHu8Jbb3csK",
+	"meEDqo65HdWWh1onpRzSrEY6yemQi7q4TIEz8o9gBQePOPGg11oP7C7BltKft9pxHEJh0J4PoqHty4s3",
+	"f3EkF5XQ7s6Jp9oN3MeghovU5EUsjvYll4ubhYdmWkZVMh8XqR2LG7RLCGRFTcidIR8Na0MTQ++0np0R",
+	"jzu60euUfUGwuUoREOWwUJbh5chTbgQUBMaAiyED5xqTdcIqGHgt9LtcL75zza6m8/qYXDmb4qEtGMjf",
+	"+664vqr3Hofvrzy68Shbg00XONSH4pfmGpVSpbJHSznaAadt54t3ZLShM36pAEh1b6wyKBEUwzlg1gpk",
+	"jNWvVDtMeV8Un7MvXIPXcojqRU+kMhMwUga5SgcRGSxuzCDqi4HfmgGo9kG5PQPSnk14PCEzLkAblaoH",
+	"oEy8AqLrdMn7KoWC+gwwU7WY/kZp7/bkmCyL/bavfADb2WmU+AE2btmcKaOOciacgEYMUiCxLek65B5y",
+	"aVnOXY4C1GGXXGznPD7s/Xi0fXHUHeuU7iKZbyM/62RhcZwQWDIma+tOIA4jEHGu3Ah8r4/3963lnAjd",
+	"ReB/gCZdDEf1Dn+4k8RvYzI7+69rROkybQYydSPqXC9Oa8eoytUNRqqvOFsQxApRdhcBAW/kPVZEwI2/",
+	"S0ggFEzbCRf0CJdPLLuC60TBeubfsJKzlWb+kWO8Raupy9cqETn6SfEQlnIZS3A+e9hFBYrRBtNjxhGv",
+	"MXd1qbCm2p0Ufd61/vKtZdSDypDNpEANBzfR9UWw/lV1OGtz3kAAPCntigiQuWHHmtlEaqfqE5YxkRBp",
+	"Nb7/7eB4W8i8VLWIefLRdUeAoaAYEfRRCNwargoa3HP64vDgIPLZEpBtSHVpZnT7ea/3LL5mc/gHG3TJ",
+	"hYOtuqYuQ5ba19ur+3FfBGjlIgwDqYxSBPwSEVq1C1RgClhDqApkCrMpT8hQ2tuZYksRZpcs4ItshVLH",
+	"CSWg09ZafVg1a4sfL5GX47cagqr1icLFK25OnbR3FvRhge8SC/zbAyndG6QNXMgiQJNEJJMKfUhUzLEW",
+	"IJYz8Sl+fqV2mW5j7Fo7kEpegTgXHsKNCmAuwsHLldUqDkMNe2HvATWgtrYnCfTldEhGudLW7C6R9sYZ",
+	"KdX99GWdV5cErf/a1Yau/Y4nFbB+GLh0FacbMNBGzRu+XbqLgYenLGAdlq0u3lNTwbppd+uCBkkBvG0E",
+	"5c7J3+QQ9hq2OCrvJVgWcsItj8233PqyrvZdn8zq/XdFwOvrzZWFv9cfz30UFq+Wba45ruUo//pyec5d",
+	"BZplAM+AX9eyLHZIa66QVxbGI4ZPK+ZupVmMoekGO4bPhfXkcMZ165eptYaukpxd0TG7cg2b6vPiQLXY",
+	"+UJVWkudSc7IjHIoTVIIiAnc4Jkg9tt2WZmbpHRcyrpqBwuZD9MVFSmwo1QwX0cUq+d8Oi76C+HPQiHG",
+	"rbh1UzeSDDFpaEkUC1yg3nG6ziKtqa5jWXy9dRfI6h0IwA1Sd+4uxFGv+9yXfvOctsMyxZDlD9GmQdnk",
+	"0P9iQDLFhdGdaoHNm6fdQ4iVr1Zcfk6eK8vti0L5uZIIGim6VlgXZYnrHODQ0W5JIWoDbifwSnOjC3jM",
+	"MbF6BBh9gjTVF5qJpBMRN0/SxkyKTkQK+RURr2CgjaCiQkOsxZVujvrCfs998uiQxtdyNOpEvhVbm5KM",
+	"qSkVGL6yB3SCBAuCxt95+kJi7pqei7gTEScq0XFblD3A37OE0GGu2QnJqDVMO9W0zzvQluUtJygdE4Rs",
+	"FaOJv0vV/uyjZupukk4euqDO77NgTR1v2D3eCX99i3IyW9SDyqgxTFlO/R+/nO79J937e2/vx8/lP7tX",
+	"/23v82+96OjZ139u3VX5KLsnd+E7Avp9LMeRHXwXr9Hu51rnFnm4g17agE9lPH7RL5ZU5BBETHwBc6j2",
+	"AaisqyHVrPjzyP9ZVPwMf1KU2ww/hL+n/AtL/G9LgNXVlGo0YpcTL2pBJ2sK1DuIBKzYWqNQbAGsHHDp",
+	"3K7KPGxYtFGx+U9sOJHy+s7rzS87ntiN76G9Gf4RJ9bY0GM7DVHtqLB8JtjvAR+quhQUi5nVo42d3Tar",
+	"I858H4NlqIlZHB9VdKUwEzcEOimwpr5PWBcaLrlXnl+Wl/n68vKDL+HhjMhw5JNFEzumUwbGTXejnjN3",
+	"1qajMeCPrrDV2AghLctiK1Z05bk6H+1/33v5UuifwDTeu+BjQU2uWOfEwSmwvuNm+Ig7C9ijQbs85w/v",
+	"Ly5rz3pFxBpD0cEeFVwXXjo36dSxRE4VMt4uTu04+d7rU5cCprrDZ3CzhG8XCwnvJImmXLzB3z1dEEsA",
+	"Rvw1Z+7r20Yamuu8vn57+gLqMDgm1p6WCeb5b5BYRD4KX/6msbjykg3xw0YmRB2Zn4oiAvvx/OcigbbI",
+	"8bSaz1sytZHWbcqOBuywgiCLxmi1FUxm+JDHRRiZJq4iUuGt6NZc9vrC3/aCVPTlix+p3vuKN7pLWV+s",
+	"vgEG7+ba3weD19jv4O7XF+3iHuj6gY+wJUtww5WKDJn9hxu9g47zLnin4OZsr8wb+shOoNSw3RDCMq5l",
+	"wiLiuLgvwH8ABYkXbq8LW1peX4stCT8qlucsue6iH63kInfWd3E78KbSY10Q3Ph3XmP7lobZI4tDDH07",
+	"5d3+IWjIZel6KkG/r46Gb5rE1BTAXSeamk9ynkracEuAqCh0oAIoW2ggLEcaGjsXQ4mLLGPOjtmwz2LQ",
+	"cra2jw/6ar25ilA7/ylQU80M1zerbYp0bNh3duMLgcxNLDd229T0I/XzLV9Vx66sXr2ckpCB4MbnVE3X",
+	"MF1faRRe1Vi72cWfoDkdaUO1dWTpDhmyCRcJ4eaE9Jz+8YNssFET14hsUZxtktd/Vi0qC22JZlRDFyjD",
+	"EqJ5UxmwDc+xsV9P3Vk0tv37hAmRyCERJmj4ImXohQ13t775myqK7dzBRhUWw2NtlS5B8quXszV6e+W6",
+	"PQx1k4U33oCW17OYLHmD2QOV3oMBfzmaL8603I4VCvmSaXNedHOuDS+zBtb1zoXSwDv48qX+wumLel1N",
+	"GwqArvAwcOQ9IU0Y4XC5HEVKCAKz2kGVT6iYbTTGVqhKiGFfnMiazKFuEnbIjOmUdRb9FTNajxfPSq23",
+	"gZnhdWRRoGaFd8Pv5hMdOjpu59RYIKAwqFK9HvubcXhO5WJrKVOzOFfczC8AreK6Mts7+KXvlz9kVDH1",
+	"yvPYXz9dtpaQ3EttED68v7gk+zQ3k32IJNjzwj8VGymmJ6T9+uLg+VFEnj4nUy5ywzAwiKgZS3YwbHl4",
+	"UD7UKmrfDL/ueldik9oYgbz6r//1fwedosMbBMpwbvCYjggU4Ici8kBT1uDaYB6QfCpGcoXdZOciR6T0",
+	"9hwTvHq0PXQIsInYdtByAVc+0wpqxbokEKgVayWLlUmK37AEd5j6MjXFb7z80qRd5OW/fHfRFw5uzESC",
+	"9cg6kRuuitsBVnOqJiI0mXJocAERZvju9MObvsB96/ZFX6BTw4oaxEuyLzHLDBksHr5D2AcfOyIYuMR+",
+	"2he4zXh4x4RxV1ETwPx7KSy7odmGvfr+9dNlkXHWQANdcs5osofHXTyDIFDoThPTNC0X48AafTH4slfG",
+	"svHnAN0YWJIZnCDFuNcGr6SplvjKATwx6Ivy3SfhOFOqrllCBq4vyIC0p1RQKEdZ2X18OdZC6AtqFz9m",
+	"yR4X4MCAA7E3TO3cK2TwWx8vU/3WMfml2+1+jkg/vODZz1Ek/k8rgb4OTsD70ReD4KEBSClAGvoPfGta",
+	"+xTJ6Jh1ySWfMm3oNEO/4fmrF+TZs2c/9gUX5OPliy6BctL45YBmWepuEfuu0PO//E3Dyn216w4kd/IE",
+	"HuoLLGCNPhpwimP4ggsywK9cjoXL4myVPOfI+PTDm1aAa2g9hfz8r5jtSzPeOm496/a6z0BamgmIwYCA",
+	"Qac6Q3QxVcvutYbKpCF5tmH6oXDDavzMaGdioRSMpbzmrC/aVqzYi15ELuiUXXDD/nxhFI9NRD5QM/nz",
+	"Ps34/s1TmFSnS16h18f3PrYb2xdALCwBv4eWubLmIxVQ+tBLiYjgB0dk/+gQ52Sfbhc+sKgv8KedY8t+",
+	"+BYQVNeMZdp7biwHhOBUcnjwo2/3QMW8L8JKclAImCVdchr42sY50xqWgLw8pWLuxtNOp+u+mEL/iFTO",
+	"7M4Mc0MoUXw8MSVm1QnDcKZh69G+CGaMJXThpEoYasGKbxJoImzPGxUu0+Ynmcwx/GftcaxKEZCvJVtA",
+	"7IDBsM6cqPRR+lpV6+56r5jOpHDNLw96vTsb+zRQ6jD0Yu9kK0wI1lbxdVqPf2tdMLP3Ami0ydxBOkaq",
+	"R2ruthYXFgWTXLSj7VwOcaF18y82ZP8nmhR7Z3/ydP1PPgrLLlLxvzOw3g4PDjb5Uaak3Sxrkp0Jw80c",
+	"f/vj+t9eSvmWirmbp16oaLz6t74LQGiVtY5/+RwUurbHZKWeS3stmSlsMmPlIAD1f4FWQ63P9oWFMJO5",
+	"aZZmZ2XpYx2CvKqijSOQmaH2R0UdPNAXPiDgXjJmhhz2niKnCjkjUkTEmgvwAsWApDtFgr37WfGaqqjE",
+	"riZxyqjCqTqaq2dlu1or0l2Hdd3YWq58ZP8cx3NU//XzElMeNiXW4XK5tpaWK0ZQzhDnjC6wDRnsRbnK",
+	"6ibswmEPzC67kX1B6GdVYlii6ai1bJa1jhEdVtK727Vmgl8WYUoCLrKkz1wzq7jwW9B3KZD6hArytEd0",
+	"X9CxBOXitArGHkBxzSY8ZS6LFYnDWrL2fjuTxNChJnpC7SlhHoUjFGs+lpPCWuydE9+YCmtpwURwTik1",
+	"TGHHOXtruJHXMAcWEfxDu4UU6ZvBfOrYxtH/RbHzd8w+D6bT0CsfiqaTkB8nMrVXD3ioQgNbqsCl3/+j",
+	"M2mDbrpUNGE1wsr5fBfPol5NlXGgMQZaFkQ61+bMowkW6NKa6a1fcwadDdDfFxaDLHZ+q/pgX6P6F7v8",
+	"+ft4daXY7y3eveQcYV9obLDFTnvgq427vMcBXp9dUhJxoGRwRSfS2Ju0j3sOwE1TN3H75sqUF6NrIVyP",
+	"7v398y+I0rvqfv7/a+F5i2uw9yOM7Wh7bbATxpDvhGuI+zbNDJy49bu5shv/qgm4y87asXNheLrT2GsE",
+	"7c98ypvbPAcPvsBw7r2KYmBKCHDXCuKMYroF7l239Q1aJEGUK7LCjGlDRlyBp94LMie91lsnRWZRo5R7",
+	"7bIcFoRcdWM/UGW8jf7q316+i0hMNdvjUKKMG37TSJW/NjHqwfNntcRY95Igh2hRrwVpvLVMhJ5QuK1D",
+	"8yqrHlEEIRCNtDG3H6Ed2KgqKM3tUqga+R2gGOum9S3xV9GdfSV7wa5+k9xl1+aIYjgHWg7YCrllNVdF",
+	"Kyz8Skdya6qXPf4hIjPAbwaIgQYMGjlDD/SMzgk3fcF1gVoD+76IXKEnsngDMCM8jOt1TTgBCNcX4Gem",
+	"6C1UYykOeEImVE/qzHCEKr72ocC790bZVzs85Ea+qKf3MHJSR8/uq5PKuQRt5CdMMUfkD+Q26j1b/6NX",
+	"Ug15kjCBv9jAWfRCilHKMYz7iKx3miQumLQxy2H2VanJoKe+CzUzxNdWifklfF4Q8zp3Cj6edB/0xA7X",
+	"/+KdNK9kLpJv7YhxP90phz5yUiZRbnXyUb3h8hdm6s/4bhVhndC4dMbBbWhmWwp4vAM9Z3Rrpi305Fbu",
+	"nDcJGDaZB3xWdx1a/2mSspEhMjfWWpu7RtNQLqdLLnNML6K+AqgELIAcjYhiexjR1oUrGHBHzqDF01xU",
+	"ix9Bl9+zWkR46wNHaFZRtq9OFFD471f1/QML0hcInL8LdbnvPDA+gXIXpsxrI9JZSiGGmqbETBRjvqBQ",
+	"m5Ip19qh7QGQBFAkjDJwgyEYyEPXfVEm1aPjyFmuru7NE9/6GGvp1hmwF6gMTotl3h+/lmP8jngW4aa+",
+	"FAC4P/00/+FY+PE48oKZ0DFQbLG9Rk6oSG7JpJgdszuHujvpYoTFvvS+LSXX/rOGOl/LGcItAh6fMaii",
+	"jm0/v5NavdG1p1kR+F42Vm5JamVyya1IrXrUf3GeDh/ocj6QXEAQ04p/rrHeLnoqlMMzcQNuji65xAI5",
+	"2DnbyAwgutdg0blHlgOIEEK15I0F6O5R8OMAAaTmvoW9W1GDyC93OPrmHBbfEh+ChROK/YqH79Z86GoC",
+	"jlmteUWT+Z6Re9CDYrFbh1SIT3RdEYrGHb5nR9QXrlNHRF6dv7n8z//vJ/klItnogoGz8P2Hdxr/9ZZf",
+	"K3nJryPyUfBXPCJxrtJO5CpBBksv8D9LrRVGPE0B0xVAa4D78YLWF7CNE5kmTJHBf7z/eL738cPL08uz",
+	"vYuzF+dnlwPE4bsqTgj/A3q29syE6skJvsaB9bwDGsHWdjsQ8QhDAqwC2ttCN4qioHbKnZGEayoZqIOi",
+	"p7Ig7ip6o9cWq4TDFGdsSGiWkZQZjS8CaJRLc+VQRbEo5fry5buLn87f/+vZ+dWHjz/9/ObFFdRhrtR6",
+	"7QvEfyMkGp0m4NUFvkT0PvT0J20wio3KNSAvlfwCVetnVCUsgblMO3XWsXOVYAHKNWGepY2guig/iUUi",
+	"uFlTR5IAwNTa/fDEiatKKTNM3izLU2bUTBojvC63vzZutEEW4n0GSMIeRw3SGRjbRSHV3PHoH8RfBLvj",
+	"dsDjtx0JiLKNTWaZpuhuct9eJSt3MSuryZn4lt2ngfyWNbpbaJoCszkAvhMDM+hAmJsJE8YOeRtT+ZYH",
+	"+mmCrYpxpoTr7RFyU7Yflm2qtx/fQX4GjIRluINOj9TVK3ZWJCWHvWeIznRJCxq8fhyy7l2qRsqn3ArK",
+	"lF8zTN/QkcOOz6VIOl1yFsBKF2CoVqj3BROJ9sbnie+Igs95PWcffKLDLA9t6Lw2ygYq4u38QwmevQ9b",
+	"1b8eh9vMS1ETF8GfJ793W/KbQVkv+vXmi4XkN+UqD1MFxgKgZgXeUdfFbMIgG2fms7b6LezIJkcjpvRx",
+	"aUv6AhzYiMNXIbdmlzfqXJlx19pKXXuvk+/85u2haa6Nq27KEm4ifAc8A5W/ucARi8LgvhBbBV9ujQgM",
+	"fvdFWfm7rEWGhhuWJY6poakc5yAgrJyAdKE6rDbX5oPbt3sU+ThEE5ACRQ8eXxHglwqKn4SHYz+fPpro",
+	"B2sw56nZ4yLYYDkqS7VkxU566vWfrFcLRRubRvp9FVAmPIpC2BeGdU4l7ZtWHVfb+LSv2TzqC2sbRiSl",
+	"Q5ZGZMLSLCJuXyzVYhEtLyEjEk8kx7yghAytPQUpkrNNGpE5wLPl6oLaoQVZX4DyTByX+HxLvKDQBuK3",
+	"D/N44v2MfQFRLQ4VPYp+Xa6Yv5sdVMEfS7wvMH+H6JIzYXenLxAeC+Q1chjMYlvLq43PnbZ3VoNlcLp9",
+	"Edbbj8jAoVL9zF3epfvUL2EAGCuHJodNFBXJYhfuhAkEDrrk/VrG9SRzr6yLg6xjXnzq98u+IP2r7ANJ",
+	"sDsxa1BCuhFJeF6E+B8TMH0/qGbfKQ8UnksadnFmOH+uy5YEDUBBk+vKjFaW3C5qQtfM5QHBmN8SchGP",
+	"aD120ZHyt4te9ApkGb/ouXQ3BOMpOqBcuorBAvuDwIv19vTfr87PXrw/f3lx9eHs/Or1+4vLQTGd9vNe",
+	"jwznfeHWiFFeWijMVW+6ODv/729enA1I+2kv6vV6naBvjLuxea5bygfu/Vj0qoESn5Ymm3GO577WyX3c",
+	"vvDlj4N1dAtrhjl+RzLeMZLRkWeBZQDzD5D6pNIoYFPuDKIE7lF7w7vhbBa6TapE/QEfeACqLkZ6lKzy",
+	"yhzqiPxTtf2a67wMZUiIkUTI2cPS/yNCh+Q0yw1GrdhoxGJrEQR4BTkiVJBcaHrDElLUftpOh4REuhkm",
+	"NyDRfwhU7u8AZOtJ3UN/yuY3mD60vexphts2HV/vARTYZcHWfyjQbePxFpeJre2+B0TknpBB2SWz3+q3",
+	"BkVNUnAC+PLHfXFalAkeYWWYwmSUKnCwWLsPcDE6kPMnYXeZERHMTKm+hvCjtV7LlgYEf8mNL9lWQLjc",
+	"73WXnPpiWARab2K/Tj+XAsy+iR1bVtWqMVfrjFNEGz+EGn8MxPFq1vaY4wqLf0cdPybqeGuroMZ2BYxL",
+	"tePgGtfRy9Bq3k5W/a48Eb6V4npfRLk9fwzNVmryJ8vmSmO28z2qtyWCvUcc7v2bUN+RuPeExA37FLMb",
+	"JoJ4py+ASVNLhnN0n+0mOX1ZzZWi8sI/9E2LyLAH/koJ6ffk23XXFsVSh3PienV42igOfFOHbZ1H023l",
+	"PVmN7u2P49P0S/vu1Hwop6YgYUVfT7vbkGyNPNvQQxQS8vfE7UfyKfnrbpGyDVH6HQig2ZXUeM69hxAc",
+	"lyWG4w/lTdqBlR/JbeQRPAMo2QkpplimH2ubFAAfAOAA/AsRa8lcJEIfYCnvCTRIbgOMPyIDj1S54vpq",
+	"9GsiBlFfDGI5HXLBEvfA1XTOs5ujQafwRwkGfccYjSeYtRTAYJxTqy9Cr1YITjuryd7y3MW9MwvdUX1R",
+	"QS5V3F5uMlB2+9R3OisrzEhXKQwcXBDqgK1g2nCBiRBtzDDANld2FX2RSWU6vlECEwaaMYyk6pLQF7f0",
+	"ItzMvrD/h36iduNoxq/cJtvVMTXoYJOcoskF1pBdQkr1hZwJV5cdnGshxojQMeXCY2sgg8PnRLQPDw6C",
+	"gG9fjJCkirwKl9HhPYx6YfOf6CJkTRVzTsmkL4ZzovN4UnYta5dWvyaazslgqRvqgEDVNYTZcN0XmCsC",
+	"k+9EPvtt4CDNATKqvYQA7WCKj5pCYom7XQg2qxzBlM7JhN5AcGdaD4xu9i4+iKH4KP7FNeLeOxirYv+7",
+	"h/Hbw03TW1ukq1LuKulPPjpQkwJ1XJ/aVYhyKCPFTJjqBUUQrEARBHpWLaYBeiwkIyitETENEtshpRcT",
+	"wqIiCSFMSgvSF8qktIa0MJ8Sdo9suSJJCjd1b0RjK8i97ntctKQ/aCvnw8bIXDu6CMkOg3Drw+TuwRXZ",
+	"Rxc+nnd/J4EjNBxFQfOuO4shlIxTKm5jId8axACZPb7UYFSqbJHUo2s2Pg9M1FnpY7vER75pD9upa1+0",
+	"3sXmMpfa2DMXG/ZgJZfOt+t1C1KyikRMl2QXEI2jhd0rPmId7nVFG+GpwUmZ1Hzx+nTv4PkRmIxo0lvT",
+	"22eXgfmX+kYZpC0VNi4fW8vP/ry0GadYGpiKvnja8y1gCB1LzMGx5mit+RnY0NyUeuqE0L7YONkO8+o6",
+	"zWDLS1d/+z7sTU/fj+OZrI6+prokHv83WFzyG7QTYdMJDTu0+TTkah+rzaVAJecOn93Qo1nS/zp/5jm2",
+	"U/geh2vyYdntqRzrDufX7JJsOKi718ZNJpjreIMq2Ip4UMCdP5KHMjjbJ5pMmaEJNXQHZb0bCsDKhNVW",
+	"4Ud44ps2Cu0S1huEvhvgt2v9VXtKBjSEp3ybcOtH1B33YdLYVz+OOQOL+h5lfbgoa4VAN6bPiiUCj9YY",
+	"Igt1NSS01Y+pcJ2m3QUP0pRx+OXCami9FJT+PRj7OMHY4oRKDLjxnoktCabZ9Kk/5d69i5ZLbPeHBPhH",
+	"snJ2Y/37iMVi37Ki3AYA5NFTstyWEasTYTEc0gb4fNBjS/vei50TINPFgjgNEal71qWPEotaRe8+EFWl",
+	"+++BqEfhRldyoyBuCWXLKv613RTzDJv5r75MfPIPfdP3CbeK9VcKvydVLzPCGL5lN3OxrmVwZ0EGu2bj",
+	"uxcQboVsmkR2DCrI68vLDwRa3APM4q8X798Rdw4f6DyVNIkIHcrcIDrCdZHjhuh8aAcYMvu+Y0JLAD44",
+	"nJ1Pt01JxtSU2k1w7bGhBA7VZJjK+No+4qq4YA0gfMZKtWGusbeWYrG8gc/abgzoJA899FyX7IgoZtTc",
+	"1YgfMvsP9/5O5CoHlE1EZnYy0GyrL9qggjKmCMu4lgmDjvvoQXRFdQb/vld2Zt+DlnGuxijshl1P9RGf",
+	"sTGAPuY8wVGt6tIlAIXGSmrw9CvOdAdCtBEpytr448LCQL46b3WcCz4W1OSKHfeFntCD50d/7ue93rN4",
+	"wr6Q129PX+xdvD49eH7kFS/Y7tds7rPHytqq8DM26JJTMScHX7746qjOTX9CqJibid1VlkJ3KKJYwhWL",
+	"jWfBkUxTOWMJnJiQ7hz7wg7EseWsC2wo7scf0vhajkYR+aHsCG+NmTTtknfS8JETI7ovqGIISaIZVa71",
+	"OiKKigQEI0OQqfYlj3B6M8oN1iyCKjqNMQZH+vdkRri3P86t3C/t+8X8wWo6zApq2liMB/AS/+yG4YGQ",
+	"dL/nxN8NftlL4UJcilAsWTU4oQkUONPV6rObnnPzTbrxOHsPIREuSxX0h8I178Cxj4ZrxiaD/Va/VcmF",
+	"xy+65CW3O4RNrDwdJ0pmej0hkzlr7GH1IBryUe7aa9jBX7erbPH9uv2YmeV3qGD3DdN33cbE3qus+T7w",
+	"NGPHGJAML1YeXu+Zsw25oJQkwLgA/mH2cqH5WPja01TMK6wbgWWrC1SCM9vbvuCatbs7CNPX9vrhq3s6",
+	"tH5xnzp2SRHU5JrEMmG+3NpEKkMUo1qKqC+cMR1UR2IcPlHS+K4ruYnlFNE+qa6s8IkG5FFfOGsfqnUU",
+	"74BLUkyFFUJDhmhJlgDOBWr/UnLQ67kF+oYSg2AB0Hl5UGfaXzL9gOrUjnbOtCXv2spSZfHXYuk0jllm",
+	"WLIkmb8baE3ts4A6LTtV9osIOdtFGNiXszhXdnaW6dEbjRiL418+f40sXfDy789RC9NTUEbkKm0dt/Zp",
+	"xvdvnoI8cDP4zdfKhDLc9jXVuqI6/Aw7FgQf+GTv4CPXqj34BF2JwQcuqBMO5vC65Se+VGvwUbFXXz9/",
+	"/X8BAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -39,3 +39,29 @@ func presetField(f *provider.Prompt) *PresetField {
 	}
 	return &PresetField{Label: f.Label, Help: f.Help}
 }
+
+// ListProtocols serves what each registered protocol needs, so the web app
+// and scripts can build a service of a protocol they were not written for.
+func (s *Server) ListProtocols(_ context.Context, _ ListProtocolsRequestObject) (ListProtocolsResponseObject, error) {
+	descs := s.providers.Descriptions()
+	items := make([]ProtocolDescription, 0, len(descs))
+	for _, d := range descs {
+		out := ProtocolDescription{Protocol: Protocol(d.Protocol), Title: d.Title, Summary: d.Summary, DocsUrl: d.DocsURL,
+			Together: ProtocolDescriptionTogether(d.Together), Credential: presetField(d.Credential),
+			RecordUsername: presetField(d.RecordUsername), RecordPassword: presetField(d.RecordPassword),
+			Settings: make([]ProtocolField, 0, len(d.Settings)), Families: make([]ProtocolDescriptionFamilies, 0, len(d.Families))}
+		for _, f := range d.Settings {
+			pf := ProtocolField{Key: f.Key, Type: ProtocolFieldType(f.Type), Label: f.Label, Help: f.Help, Default: f.Default,
+				Required: f.Required, Destination: f.Destination, Min: f.Min, Max: f.Max}
+			if len(f.Choices) > 0 {
+				pf.Choices = &f.Choices
+			}
+			out.Settings = append(out.Settings, pf)
+		}
+		for _, f := range d.Families {
+			out.Families = append(out.Families, ProtocolDescriptionFamilies(f))
+		}
+		items = append(items, out)
+	}
+	return ListProtocols200JSONResponse{Items: items}, nil
+}

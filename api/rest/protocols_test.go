@@ -220,3 +220,30 @@ func TestSettingsSchemasMatchPresets(t *testing.T) {
 }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// TestListProtocols: GET /protocols describes every registered protocol
+// with its settings, credential and families, so a form can be built for
+// a protocol the web app does not know.
+func TestListProtocols(t *testing.T) {
+	h := newHarness(t)
+	tok, _ := h.login(adminName, adminPassword)
+	list := get[rest.ProtocolList](h, tok, "/protocols")
+	want := provider.New(provider.Deps{}).Descriptions()
+	if len(list.Items) != len(want) || list.NextCursor != nil {
+		t.Fatalf("%d protocols, want %d", len(list.Items), len(want))
+	}
+	for i, p := range list.Items {
+		w := want[i]
+		if string(p.Protocol) != w.Protocol || p.Title != w.Title || len(p.Settings) != len(w.Settings) ||
+			len(p.Families) != len(w.Families) || string(p.Together) != string(w.Together) || (p.Credential == nil) != (w.Credential == nil) {
+			t.Errorf("protocol %d: %+v, want %+v", i, p, w)
+		}
+	}
+	cf := list.Items[slices.IndexFunc(list.Items, func(p rest.ProtocolDescription) bool { return p.Protocol == "cloudflare" })]
+	api := cf.Settings[slices.IndexFunc(cf.Settings, func(f rest.ProtocolField) bool { return f.Key == "api_url" })]
+	if api.Type != "url" || api.Default != "https://api.cloudflare.com/client/v4" || !api.Destination || cf.Credential == nil ||
+		cf.Credential.Label != "API token" || cf.RecordPassword != nil {
+		t.Errorf("cloudflare %+v, api_url %+v", cf, api)
+	}
+	h.do(request{method: "GET", path: "/protocols"}).expect(t, http.StatusUnauthorized)
+}

@@ -191,6 +191,33 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/protocols": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What each protocol needs
+         * @description For each protocol this version delivers through: its settings (key,
+         *     type, label, help, default, whether required, choices and bounds),
+         *     whether the service has a credential of its own and what it is
+         *     called, what records carry as username and password, which address
+         *     families it publishes and whether both go in one request. Enough
+         *     for a form for a protocol the web app was not written for.
+         *     `credential`, `record_username` and `record_password` are present
+         *     when the protocol uses that value. One page.
+         */
+        get: operations["listProtocols"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/hosts": {
         parameters: {
             query?: never;
@@ -1002,6 +1029,44 @@ export interface components {
             items: components["schemas"]["Preset"][];
             /** @description Always null. */
             next_cursor: string | null;
+        };
+        ProtocolList: {
+            items: components["schemas"]["ProtocolDescription"][];
+            /** @description Always null. */
+            next_cursor: string | null;
+        };
+        ProtocolDescription: {
+            protocol: components["schemas"]["Protocol"];
+            title: string;
+            /** @description What a delivery sends, in one sentence. */
+            summary: string;
+            /** @description The keys of `settings`, in the order a form shows them; the drift check's keys come last. */
+            settings: components["schemas"]["ProtocolField"][];
+            credential?: components["schemas"]["PresetField"];
+            record_username?: components["schemas"]["PresetField"];
+            record_password?: components["schemas"]["PresetField"];
+            families: (4 | 6)[];
+            /**
+             * @description Whether a record's two families go in one request; by_settings: the settings decide.
+             * @enum {string}
+             */
+            together: "never" | "always" | "by_settings";
+            docs_url: string;
+        };
+        ProtocolField: {
+            key: string;
+            /** @enum {string} */
+            type: "string" | "boolean" | "integer" | "url" | "template" | "host_port" | "duration" | "choice" | "headers";
+            label: string;
+            help: string;
+            /** @description What an absent key means; null when nothing. */
+            default: unknown;
+            required: boolean;
+            choices?: string[];
+            min?: number;
+            max?: number;
+            /** @description Changing it sends the service's secrets elsewhere, so the credential must be given again. */
+            destination: boolean;
         };
         Host: {
             /** Format: int64 */
@@ -1908,6 +1973,28 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PresetList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    listProtocols: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every protocol, in the order a form offers them. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProtocolList"];
                 };
             };
             401: components["responses"]["Unauthorized"];
