@@ -262,3 +262,116 @@ func (a *API) Decode(r Response, op string, v any) *Outcome {
 	}
 	return nil
 }
+
+// answerRow is one row of a provider's table of answers: an answer with
+// Status (0: any) and the provider's error Code ("": any, compared
+// without case) means Meaning.
+type answerRow struct {
+	Status  int
+	Code    string
+	Meaning Meaning
+}
+
+// answerTable is one provider's table of answers. An answer no row
+// matches means what HTTPStatus says, with Credential as the advice for
+// 401 and 403.
+type answerTable struct {
+	Rows       []answerRow
+	Credential string
+	// ResetHeader names the header that holds the Unix time at which a
+	// rate limit ends, used when a retried answer has no Retry-After.
+	ResetHeader string
+	// Words reads an error answer: the provider's error code and its
+	// message (nil, or "": the answer's first line is quoted).
+	Words func(body []byte) (code, words string)
+}
+
+func (t answerTable) meaning(status int, code string) Meaning {
+	for _, r := range t.Rows {
+		if (r.Status == 0 || r.Status == status) && (r.Code == "" || strings.EqualFold(r.Code, code)) {
+			return r.Meaning
+		}
+	}
+	return HTTPStatus(status, t.Credential)
+}
+
+// verdict is nil for a 2xx answer; otherwise the Outcome t gives it,
+// quoting words (the provider's own message; "": the answer's first
+// line). A retried answer waits for Retry-After or, without one, until
+// the rate limit's reset time.
+func (a *API) verdict(r Response, op string, t answerTable, code, words string) *Outcome {
+	if r.Status >= 200 && r.Status < 300 {
+		return nil
+	}
+	text := a.detail(r, words)
+	if r.Status >= 300 && r.Status < 400 {
+		text = "redirect not followed"
+	}
+	o := a.fail(op, r, t.meaning(r.Status, code), text)
+	if o.Result == Retry && o.RetryAfter == 0 && t.ResetHeader != "" && r.Header != nil {
+		o.RetryAfter = untilReset(r.Header.Get(t.ResetHeader), time.Now())
+	}
+	return o
+}
+
+// callJSON makes one call and judges it by t; a 2xx answer is decoded
+// into out when out is not nil.
+func (a *API) callJSON(ctx context.Context, method, path string, query url.Values, in, out any, op string, t answerTable) (Response, *Outcome) {
+	resp, o := a.Call(ctx, method, path, query, in, op)
+	if o != nil {
+		return resp, o
+	}
+	if resp.Status < 200 || resp.Status >= 300 {
+		code, words := "", ""
+		if t.Words != nil {
+			code, words = t.Words(resp.Body)
+		}
+		return resp, a.verdict(resp, op, t, code, words)
+	}
+	if out != nil {
+		return resp, a.Decode(resp, op, out)
+	}
+	return resp, nil
+}
+
+// untilReset is the wait until the Unix time v (a rate limit's reset
+// header), capped like Retry-After; 0 when absent, unparsable or past.
+func untilReset(v string, now time.Time) time.Duration {
+	secs, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	if err != nil || secs <= now.Unix() {
+		return 0
+	}
+	if secs-now.Unix() > int64(maxRetryAfter/time.Second) {
+		return maxRetryAfter
+	}
+	return time.Unix(secs, 0).Sub(now).Round(time.Second)
+}
+
+// withHeader is a copy of a that also sends h (a filter some APIs take
+// as a header).
+func (a *API) withHeader(h http.Header) *API {
+	c := *a
+	c.header = a.header.Clone()
+	for k, v := range h {
+		c.header[k] = v
+	}
+	return &c
+}
+
+// newTokenAPI prepares calls to a token API: it checks the service's
+// token and its api_url (empty: the public default) and sends the token
+// in header, after scheme ("Bearer ", or "" for the token alone).
+func newTokenAPI(d Deps, apiURL, defaultURL, prefix, header, scheme, token string) (*API, *Outcome) {
+	if err := checkAPIToken(token); err != nil {
+		return nil, &Outcome{Result: Failed, Message: prefix + "the service's API token " + err.Error() + ": set its credential",
+			Advice: AdviceServiceCredential}
+	}
+	base := strings.TrimRight(apiURL, "/")
+	if base == "" {
+		base = defaultURL
+	}
+	if msg := checkEndpointURL(base, true); msg != "" {
+		return nil, &Outcome{Result: Failed, Message: prefix + "service api_url " + msg}
+	}
+	return newAPI(d, base, prefix, http.Header{header: {scheme + token}}, token), nil
+}

@@ -68,6 +68,8 @@ func New(d Deps) *Registry {
 		NewRFC2136(d),
 		NewHTTPTemplate(d),
 		NewCloudflare(d),
+		// Bearer-token record APIs (group pc).
+		NewDigitalOcean(d),
 	)
 }
 
