@@ -70,6 +70,7 @@ func New(d Deps) *Registry {
 		NewCloudflare(d),
 		// Bearer-token record APIs (group pc).
 		NewDigitalOcean(d),
+		NewLinode(d),
 	)
 }
 

@@ -758,7 +758,7 @@ export interface components {
          *     CloudflareSettings.
          * @enum {string}
          */
-        Protocol: "dyndns2" | "rfc2136" | "http" | "cloudflare" | "digitalocean";
+        Protocol: "dyndns2" | "rfc2136" | "http" | "cloudflare" | "digitalocean" | "linode";
         /**
          * @description The protocol's settings, one JSON object whose keys depend on
          *     `protocol`: Dyndns2Settings, Rfc2136Settings, HttpSettings or
@@ -945,6 +945,34 @@ export interface components {
              */
             ttl?: number;
             /** @description Replaces https://api.digitalocean.com/v2 (for tests and API proxies). */
+            api_url?: string;
+            /**
+             * @description Drift check (every protocol): host:port of a DNS resolver or of the zone's authoritative server, asked for each delivered record's A/AAAA; when it publishes another address, the delivery is queued again (reason drift, event drift.detected; resolver errors give one drift.error event per check). Empty or absent: no drift check.
+             * @example 9.9.9.9:53
+             */
+            drift_resolver?: string;
+            /**
+             * @description How often the drift check runs, a duration such as 15m or 1h, 1m..24h; used when drift_resolver is set.
+             * @default 1h
+             * @example 15m
+             */
+            drift_interval?: string;
+        };
+        /**
+         * @description Settings of a linode service (Linode / Akamai Cloud API v4 Domains).
+         *     A personal access token with the Domains scope set to Read/Write is
+         *     the service's `credential`, required.
+         */
+        LinodeSettings: {
+            /** @description The domain as the DNS Manager lists it; when empty, found from each record's name. */
+            zone?: string;
+            /**
+             * @description TTL of the records in seconds, one of the values Linode keeps.
+             * @default 300
+             * @enum {integer}
+             */
+            ttl?: 300 | 3600 | 7200 | 14400 | 28800 | 57600 | 86400 | 172800 | 345600 | 604800 | 1209600 | 2419200;
+            /** @description Replaces https://api.linode.com/v4 (for tests and API proxies). */
             api_url?: string;
             /**
              * @description Drift check (every protocol): host:port of a DNS resolver or of the zone's authoritative server, asked for each delivered record's A/AAAA; when it publishes another address, the delivery is queued again (reason drift, event drift.detected; resolver errors give one drift.error event per check). Empty or absent: no drift check.
