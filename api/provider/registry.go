@@ -71,6 +71,7 @@ func New(d Deps) *Registry {
 		// Bearer-token record APIs (group pc).
 		NewDigitalOcean(d),
 		NewLinode(d),
+		NewVultr(d),
 	)
 }
 

@@ -758,7 +758,7 @@ export interface components {
          *     CloudflareSettings.
          * @enum {string}
          */
-        Protocol: "dyndns2" | "rfc2136" | "http" | "cloudflare" | "digitalocean" | "linode";
+        Protocol: "dyndns2" | "rfc2136" | "http" | "cloudflare" | "digitalocean" | "linode" | "vultr";
         /**
          * @description The protocol's settings, one JSON object whose keys depend on
          *     `protocol`: Dyndns2Settings, Rfc2136Settings, HttpSettings or
@@ -973,6 +973,33 @@ export interface components {
              */
             ttl?: 300 | 3600 | 7200 | 14400 | 28800 | 57600 | 86400 | 172800 | 345600 | 604800 | 1209600 | 2419200;
             /** @description Replaces https://api.linode.com/v4 (for tests and API proxies). */
+            api_url?: string;
+            /**
+             * @description Drift check (every protocol): host:port of a DNS resolver or of the zone's authoritative server, asked for each delivered record's A/AAAA; when it publishes another address, the delivery is queued again (reason drift, event drift.detected; resolver errors give one drift.error event per check). Empty or absent: no drift check.
+             * @example 9.9.9.9:53
+             */
+            drift_resolver?: string;
+            /**
+             * @description How often the drift check runs, a duration such as 15m or 1h, 1m..24h; used when drift_resolver is set.
+             * @default 1h
+             * @example 15m
+             */
+            drift_interval?: string;
+        };
+        /**
+         * @description Settings of a vultr service (Vultr API v2 DNS). The account's API key
+         *     is the service's `credential`, required; its access control must allow
+         *     the broker's addresses.
+         */
+        VultrSettings: {
+            /** @description The DNS domain as Vultr lists it; when empty, found from each record's name. */
+            zone?: string;
+            /**
+             * @description TTL of the records in seconds.
+             * @default 300
+             */
+            ttl?: number;
+            /** @description Replaces https://api.vultr.com/v2 (for tests and API proxies). */
             api_url?: string;
             /**
              * @description Drift check (every protocol): host:port of a DNS resolver or of the zone's authoritative server, asked for each delivered record's A/AAAA; when it publishes another address, the delivery is queued again (reason drift, event drift.detected; resolver errors give one drift.error event per check). Empty or absent: no drift check.
