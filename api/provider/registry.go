@@ -72,6 +72,7 @@ func New(d Deps) *Registry {
 		NewDigitalOcean(d),
 		NewLinode(d),
 		NewVultr(d),
+		NewScaleway(d),
 	)
 }
 

@@ -126,6 +126,9 @@ type rrsetCase struct {
 	wantData    []string
 	kept        []int
 	wantMessage string
+	// others are records of before the broker did not create (no marker
+	// where the provider keeps one).
+	others []int
 }
 
 // rrsetCases are the deliveries in the zone example.com every record API
@@ -146,10 +149,10 @@ func rrsetCases() []rrsetCase {
 		{name: "keep other addresses", before: []fakeRecord{{ID: "1", Name: "home", Type: "A", Data: "192.0.2.1", TTL: 300},
 			{ID: "2", Name: "home", Type: "A", Data: "203.0.113.9", TTL: 300}},
 			fqdn: "home.example.com", addr: "198.51.100.7", delivered: []string{"192.0.2.1"}, keep: true,
-			wantData: []string{"198.51.100.7", "203.0.113.9"}, kept: []int{1}, wantMessage: "kept 1 other A record"},
+			wantData: []string{"198.51.100.7", "203.0.113.9"}, kept: []int{1}, others: []int{1}, wantMessage: "kept 1 other A record"},
 		{name: "keep other addresses, first delivery", before: []fakeRecord{{ID: "2", Name: "home", Type: "A", Data: "203.0.113.9", TTL: 300}},
 			fqdn: "home.example.com", addr: "198.51.100.7", keep: true,
-			wantData: []string{"198.51.100.7", "203.0.113.9"}, kept: []int{0}, wantMessage: "created"},
+			wantData: []string{"198.51.100.7", "203.0.113.9"}, kept: []int{0}, others: []int{0}, wantMessage: "created"},
 		{name: "AAAA beside an A", before: []fakeRecord{{ID: "1", Name: "home", Type: "A", Data: "192.0.2.1", TTL: 300}},
 			fqdn: "home.example.com", addr: "2001:db8::7", wantData: []string{"2001:db8::7"}, kept: []int{0}, wantMessage: "AAAA home.example.com → 2001:db8::7 created"},
 		{name: "apex", before: []fakeRecord{{ID: "1", Name: "", Type: "A", Data: "192.0.2.1", TTL: 300}, www},
@@ -168,6 +171,9 @@ type rrsetFake struct {
 	requests map[string]int
 	// path is appended to the fake's URL for api_url.
 	path string
+	// marker, when the provider keeps one, is the comment of the
+	// records of the name that the broker created.
+	marker string
 }
 
 // runRRsetCases runs rrsetCases against p and the fake, one attempt each,
@@ -181,9 +187,13 @@ func runRRsetCases(t *testing.T, p provider.Provider, credential string, fk rrse
 			}
 			return n
 		}
+		name := rename(strings.TrimSuffix(strings.TrimSuffix(rc.fqdn, "example.com"), "."))
 		var before []fakeRecord
-		for _, r := range rc.before {
+		for i, r := range rc.before {
 			r.Name = rename(r.Name)
+			if r.Name == name && !slices.Contains(rc.others, i) {
+				r.Comment = fk.marker
+			}
 			before = append(before, r)
 		}
 		zones := newFakeZones("example.com", before...)
@@ -193,7 +203,6 @@ func runRRsetCases(t *testing.T, p provider.Provider, credential string, fk rrse
 			req.Delivered = append(req.Delivered, netip.MustParseAddr(d))
 		}
 		typ := req.Family.RecordType()
-		name := rename(strings.TrimSuffix(strings.TrimSuffix(rc.fqdn, "example.com"), "."))
 		want := fk.requests[rc.name]
 		if want == 0 {
 			t.Fatalf("no request count for case %q", rc.name)
