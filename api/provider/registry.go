@@ -73,6 +73,7 @@ func New(d Deps) *Registry {
 		NewLinode(d),
 		NewVultr(d),
 		NewScaleway(d),
+		NewDNSimple(d),
 	)
 }
 

@@ -758,7 +758,7 @@ export interface components {
          *     CloudflareSettings.
          * @enum {string}
          */
-        Protocol: "dyndns2" | "rfc2136" | "http" | "cloudflare" | "digitalocean" | "linode" | "vultr" | "scaleway";
+        Protocol: "dyndns2" | "rfc2136" | "http" | "cloudflare" | "digitalocean" | "linode" | "vultr" | "scaleway" | "dnsimple";
         /**
          * @description The protocol's settings, one JSON object whose keys depend on
          *     `protocol`: Dyndns2Settings, Rfc2136Settings, HttpSettings or
@@ -1029,6 +1029,37 @@ export interface components {
              */
             ttl?: number;
             /** @description Replaces https://api.scaleway.com/domain/v2beta1 (for tests and API proxies). */
+            api_url?: string;
+            /**
+             * @description Drift check (every protocol): host:port of a DNS resolver or of the zone's authoritative server, asked for each delivered record's A/AAAA; when it publishes another address, the delivery is queued again (reason drift, event drift.detected; resolver errors give one drift.error event per check). Empty or absent: no drift check.
+             * @example 9.9.9.9:53
+             */
+            drift_resolver?: string;
+            /**
+             * @description How often the drift check runs, a duration such as 15m or 1h, 1m..24h; used when drift_resolver is set.
+             * @default 1h
+             * @example 15m
+             */
+            drift_interval?: string;
+        };
+        /**
+         * @description Settings of a dnsimple service (DNSimple API v2). An account API token
+         *     (or a user token) is the service's `credential`, required.
+         */
+        DnsimpleSettings: {
+            /**
+             * @description The numeric account id every path names; when empty, the token's own account (GET /whoami, remembered).
+             * @example 1385
+             */
+            account_id?: string;
+            /** @description The zone's name; when empty, found from each record's name. */
+            zone?: string;
+            /**
+             * @description TTL of the records in seconds.
+             * @default 300
+             */
+            ttl?: number;
+            /** @description Replaces https://api.dnsimple.com/v2 (https://api.sandbox.dnsimple.com/v2 for the sandbox; tests, API proxies). */
             api_url?: string;
             /**
              * @description Drift check (every protocol): host:port of a DNS resolver or of the zone's authoritative server, asked for each delivered record's A/AAAA; when it publishes another address, the delivery is queued again (reason drift, event drift.detected; resolver errors give one drift.error event per check). Empty or absent: no drift check.
