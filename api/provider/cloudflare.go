@@ -290,22 +290,9 @@ func (call cfCall) zoneID(ctx context.Context, s cloudflareSettings, name string
 		}
 		return s.ZoneID, nil
 	}
-	var candidates []string
-	if s.Zone != "" {
-		zone := strings.ToLower(strings.TrimSuffix(s.Zone, "."))
-		if name != zone && !strings.HasSuffix(name, "."+zone) {
-			return "", &Outcome{Result: Failed, Message: fmt.Sprintf("record %s is not in zone %s", name, zone),
-				Advice: "check the service's zone and the record's name"}
-		}
-		candidates = []string{zone}
-	} else {
-		// Longest first: a delegated sub-zone in the same account holds
-		// the name rather than its parent zone.
-		// Deep names give up their longest candidates first.
-		labels := strings.Split(name, ".")
-		for i := max(0, len(labels)-1-maxZoneCandidates); i+2 <= len(labels); i++ {
-			candidates = append(candidates, strings.Join(labels[i:], "."))
-		}
+	candidates, out := zoneCandidates(name, s.Zone)
+	if out != nil {
+		return "", out
 	}
 	for _, cand := range candidates {
 		if id, ok := call.c.cached(call.c.zones, call.tk+"|"+call.url+"|"+cand); ok {

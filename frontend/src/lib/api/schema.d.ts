@@ -756,6 +756,9 @@ export interface components {
          *     templates) or cloudflare (Cloudflare's API v4). Each has its own
          *     `settings`; see Dyndns2Settings, Rfc2136Settings, HttpSettings and
          *     CloudflareSettings.
+         *     The record APIs digitalocean, linode, vultr, scaleway and dnsimple
+         *     have DigitaloceanSettings, LinodeSettings, VultrSettings,
+         *     ScalewaySettings and DnsimpleSettings.
          * @enum {string}
          */
         Protocol: "dyndns2" | "rfc2136" | "http" | "cloudflare" | "digitalocean" | "linode" | "vultr" | "scaleway" | "dnsimple";
