@@ -116,6 +116,129 @@ func (e DeliveryState) Valid() bool {
 	}
 }
 
+// Defines values for EventKind.
+const (
+	EventKindAddressChanged      EventKind = "address.changed"
+	EventKindAuthFailed          EventKind = "auth.failed"
+	EventKindAuthLogin           EventKind = "auth.login"
+	EventKindAuthLoginFailed     EventKind = "auth.login_failed"
+	EventKindAuthLogout          EventKind = "auth.logout"
+	EventKindAuthRefreshReused   EventKind = "auth.refresh_reused"
+	EventKindDeliveryBlocked     EventKind = "delivery.blocked"
+	EventKindDeliveryDelivered   EventKind = "delivery.delivered"
+	EventKindDeliveryFailed      EventKind = "delivery.failed"
+	EventKindDeliveryRecovered   EventKind = "delivery.recovered"
+	EventKindDeliveryRetry       EventKind = "delivery.retry"
+	EventKindDriftDetected       EventKind = "drift.detected"
+	EventKindDriftError          EventKind = "drift.error"
+	EventKindHostCreated         EventKind = "host.created"
+	EventKindHostDeleted         EventKind = "host.deleted"
+	EventKindHostResync          EventKind = "host.resync"
+	EventKindHostSecretRotated   EventKind = "host.secret_rotated"
+	EventKindHostStale           EventKind = "host.stale"
+	EventKindHostUpdated         EventKind = "host.updated"
+	EventKindImportCreated       EventKind = "import.created"
+	EventKindRecordCreated       EventKind = "record.created"
+	EventKindRecordDeleted       EventKind = "record.deleted"
+	EventKindRecordResync        EventKind = "record.resync"
+	EventKindRecordUpdated       EventKind = "record.updated"
+	EventKindServiceCreated      EventKind = "service.created"
+	EventKindServiceDeleted      EventKind = "service.deleted"
+	EventKindServiceUpdated      EventKind = "service.updated"
+	EventKindTokenCreated        EventKind = "token.created"
+	EventKindTokenDeleted        EventKind = "token.deleted"
+	EventKindUserCreated         EventKind = "user.created"
+	EventKindUserDeleted         EventKind = "user.deleted"
+	EventKindUserPasswordChanged EventKind = "user.password_changed"
+	EventKindUserUpdated         EventKind = "user.updated"
+	EventKindWebhookCreated      EventKind = "webhook.created"
+	EventKindWebhookDeleted      EventKind = "webhook.deleted"
+	EventKindWebhookTest         EventKind = "webhook.test"
+	EventKindWebhookUpdated      EventKind = "webhook.updated"
+)
+
+// Valid indicates whether the value is a known member of the EventKind enum.
+func (e EventKind) Valid() bool {
+	switch e {
+	case EventKindAddressChanged:
+		return true
+	case EventKindAuthFailed:
+		return true
+	case EventKindAuthLogin:
+		return true
+	case EventKindAuthLoginFailed:
+		return true
+	case EventKindAuthLogout:
+		return true
+	case EventKindAuthRefreshReused:
+		return true
+	case EventKindDeliveryBlocked:
+		return true
+	case EventKindDeliveryDelivered:
+		return true
+	case EventKindDeliveryFailed:
+		return true
+	case EventKindDeliveryRecovered:
+		return true
+	case EventKindDeliveryRetry:
+		return true
+	case EventKindDriftDetected:
+		return true
+	case EventKindDriftError:
+		return true
+	case EventKindHostCreated:
+		return true
+	case EventKindHostDeleted:
+		return true
+	case EventKindHostResync:
+		return true
+	case EventKindHostSecretRotated:
+		return true
+	case EventKindHostStale:
+		return true
+	case EventKindHostUpdated:
+		return true
+	case EventKindImportCreated:
+		return true
+	case EventKindRecordCreated:
+		return true
+	case EventKindRecordDeleted:
+		return true
+	case EventKindRecordResync:
+		return true
+	case EventKindRecordUpdated:
+		return true
+	case EventKindServiceCreated:
+		return true
+	case EventKindServiceDeleted:
+		return true
+	case EventKindServiceUpdated:
+		return true
+	case EventKindTokenCreated:
+		return true
+	case EventKindTokenDeleted:
+		return true
+	case EventKindUserCreated:
+		return true
+	case EventKindUserDeleted:
+		return true
+	case EventKindUserPasswordChanged:
+		return true
+	case EventKindUserUpdated:
+		return true
+	case EventKindWebhookCreated:
+		return true
+	case EventKindWebhookDeleted:
+		return true
+	case EventKindWebhookTest:
+		return true
+	case EventKindWebhookUpdated:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for MeAuthMethod.
 const (
 	Session MeAuthMethod = "session"
@@ -409,22 +532,22 @@ func (e WarningCode) Valid() bool {
 
 // Defines values for WebhookEvent.
 const (
-	DeliveryBlocked   WebhookEvent = "delivery.blocked"
-	DeliveryFailed    WebhookEvent = "delivery.failed"
-	DeliveryRecovered WebhookEvent = "delivery.recovered"
-	HostStale         WebhookEvent = "host.stale"
+	WebhookEventDeliveryBlocked   WebhookEvent = "delivery.blocked"
+	WebhookEventDeliveryFailed    WebhookEvent = "delivery.failed"
+	WebhookEventDeliveryRecovered WebhookEvent = "delivery.recovered"
+	WebhookEventHostStale         WebhookEvent = "host.stale"
 )
 
 // Valid indicates whether the value is a known member of the WebhookEvent enum.
 func (e WebhookEvent) Valid() bool {
 	switch e {
-	case DeliveryBlocked:
+	case WebhookEventDeliveryBlocked:
 		return true
-	case DeliveryFailed:
+	case WebhookEventDeliveryFailed:
 		return true
-	case DeliveryRecovered:
+	case WebhookEventDeliveryRecovered:
 		return true
-	case HostStale:
+	case WebhookEventHostStale:
 		return true
 	default:
 		return false
@@ -557,12 +680,17 @@ type Event struct {
 	HostId *int64                 `json:"host_id"`
 	Id     int64                  `json:"id"`
 
-	// Kind Example: address.changed
-	Kind      string `json:"kind"`
-	Message   string `json:"message"`
-	RecordId  *int64 `json:"record_id"`
-	ServiceId *int64 `json:"service_id"`
+	// Kind What an event says happened. delivery.recovered and webhook.test are
+	// never stored: they are what webhooks are told.
+	Kind      EventKind `json:"kind"`
+	Message   string    `json:"message"`
+	RecordId  *int64    `json:"record_id"`
+	ServiceId *int64    `json:"service_id"`
 }
+
+// EventKind What an event says happened. delivery.recovered and webhook.test are
+// never stored: they are what webhooks are told.
+type EventKind string
 
 // EventList defines model for EventList.
 type EventList struct {
@@ -8976,226 +9104,229 @@ func (sh *strictHandler) TestWebhook(ctx echo.Context, id Id) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rchu5kif+KvhzJsLkf0oULcs63VKciFXb8rHPtC8jyeuZaXpFsAokcVQEqgGUaJ5eR+zXfZDdB5sn",
-	"2UAmUIUiq3jTrX3a0R/aIouFW96Q+cvM31qxnGZSMGF06/i3VkYVnTLDFPz1IldaKvuvhOlY8cxwKVrH",
-	"rcsJIwPBvpirGJ4YEDkiZsJIptgNl7kmGR2zbitqcfv4rzlT81bUEnTKWsct/E0raul4wqbUvn5Kv/zM",
-	"xNhMWsdPeweHUWvKRfFB1DLzzP5QG8XFuPX1a9R6k9ifwdszaibly3nSilqK/ZpzxZLWsVE5CwcaSTWl",
-	"xj4nzNFhCwbi03waDsOFYWOmYJyf+ZSb5Q14Y9hUk4yplQtN4cfh8Akb0Tw1rePnvcguGod+3uutncg5",
-	"GymmJy+kvOasWHuMfxYjJonQQyWvmbpS+IOmbT54frS8r1/t1ulMCs3g/H+iyTn7NWcatiCWwjAB/6RZ",
-	"lvKY2t3Yz5Qcpmz6L3/Tdmt+C4b7Z8VGrePWP+2XNLaP3+r9D/grHHSZuoYymZOYCiENGTKiGE0I1YSS",
-	"v168f0fk8G8sNqRtv7UfRMT+iwr3Bf6pmTDwm2Cudo4RmXKtuRh3TsggYYbydEA0nWsym1BDjLS/TLqt",
-	"r1HrhRSjlMcPvvp4QsWYkdgNr8mMmwlOj2uijVQsIW1KDL1mgtizj8rVE214mhIuSK5ZB9bxSqohTxIm",
-	"HnwhiiVMGE5TTRKJp5SmckbMhGsiM6ZgcLsWe8R7OpYZI0baZUlBKJkpblj5ICzz9MMb98hswhQjlGim",
-	"tX0N10QwlrAEl/1OmlcyF8lDrvqdJDqPJ+4sYBr+6QecxamYE2kmTBGmlFSkfdh7HpHDp88iYoUNed57",
-	"ZjdPgNBOqKFDqpndvlwoRuMJHaaOdC6lfEvF3IkB/aAEJCWZUjEnI8pTlhBqDJtmRp8QxYyaEzoyTMEK",
-	"xvzG8kE+HTJlVZFmsRSJtnJ5wmjitNm5/dXeqf2V/bNZSSyJXzu3j4LmZiIV/zt7aIK6oSlPQl5aWNin",
-	"T5/2TnMzsd/G1LCNVlcKfVhcpmTMtLYHfyYMN/MHJVe7xJwFAh8lW9sKACnGxM45ItRLbiIVycW1kDNB",
-	"Rpylif1uSBNSmC+RfYS61xorOIeK0WurQVSeMm+vJHJKubCKAPhED0CYamJ5AN9MqEi8dphHCwqDGytm",
-	"pWCgbJiIWReUtVuy3ZHT2G7rpRVXYF8pK8sMR/1K4csr479dOJqoxb5kXDF9xcWyDXKBRE5yYXgKq8HX",
-	"OdnofmpJZZGeoxY8coWf/9Ziwtodv7R+YlQx1fpcZ3CV9PRLddqVl1VmXL4HhaEd+DTjDXsRK0YNS66o",
-	"qdhpCTVsz/Apa0XN27PiNyJPU0vUng+W3sGTWrtwec9Sqs1VrldPce1waKjVHHWm2Ih/qbe1YYefaDLi",
-	"ShtrHSgaWxs9staKYrEcC27lt+nW7RIo1XXcCadyAU9+jVq5Zupq452xT/t1LU9ezgRTNRNbICow3P24",
-	"wTvdlvllFBtVOf2F04lCalpFhi/gMWDFJOF20jT9EJDliKaaRYuUmivFhLnKqNYzqZLlZf+HzO3NAL+2",
-	"6gqXWapcb7CM6Y09NjKVCsSUIE97ZMpFbpgmdCzttm11N4paYDG9F+kcSXCJS6oz/eRnhEJDG5lpMpPq",
-	"movxCRHshimcNR1aEWfnsxlrenqozL635mK3A60uUFGFVtafPJwdTdP3o9bxL6sHLSTX12hRdBXyu4Fz",
-	"T4ieWFUlRTonErTEOm7AVy4v4HOwhJ853suqk+H2alr5x4ar8kNRpegcjrC84NvXrBFti+wMo1dfUnce",
-	"L1nKb+yteVk5JoliWtcKS28K1llr0U6qZESnPJ0H2vAwOvpcJ+xGXHA9uaUW2Fi0wva51W61HsWos868",
-	"ds8z+wMrG6UY8TG4SfRcxK2oxaeZVFZsJoqPTI0BYJ+NpUo21wmKaXB01DFFnmmjGJ0+0YQKPbM2u5Uy",
-	"cxBEf5NDwkTCknpdZpy89qvKmEhQ8KlcCPxXgjTFrB7Bu0Mrag1TGV/Dv3SeMaXtNdFuBhUxS+0jdavG",
-	"PduGkuq0Wrl3BZ1FBXkXR+UXF1D38vkXG1uh8spEqyS6iufuQoAU/PtYAuTsxt1QFk1rU+e5/DSRJOEJ",
-	"4eaY9MHIIO9O3571WxHpo9CFv0n7n968jEjxfQcfUDK3V85X//byHX6QcJ1RE0+Y6rdq6XUblrX38GZT",
-	"pLJn5fInUpsmrmzY8IBLN2bna45uFPaFTrMUThnpt4u+qqRuQVN7oRzXm7ur5cn6mWumbnjMdn1BHZsC",
-	"78BCy22tMm8waOQorFylO8BGGr0LbkNifyxWewWy68JQk+uV+npZ5LsvQcJ78W+tojxNyESmIOzXas3V",
-	"Wr+Q+lfbz8TeHgiNr4WcpSwZs83mA3eODZTzZi/SOV6rb/OigONWql1cL+reNjf+ZplywSJC7X1EG3LQ",
-	"61XumqEzV7GpvGFJx2puu5Oow4gcEQruulyxWnm4qT2zdqWFIbCKXS7mIr6ABxdJvlC1hRZeJp+KIl48",
-	"6+VDq1PW/jxquYmzNDlTCjm2ykvgeqo/Re/v0oSSRBrDEpJRMyFcGAlHMZTJ3Lm/CncYuLVOiJ3YnIzc",
-	"mUGMBd4zm8iUkfZhr9fpbifIF7YV57163a9lnRzcyf0jLInU7NMpSTi4Mq1w0eaJJmgfaUKVpdVRriv2",
-	"5VDKlFG4BI1+TWqucj/LGVMx1SyCUIzMDV6aFeUpF2N7ELUbt7F+5dnNYVW/HvSedXvdp0+fdf+00Y0i",
-	"uzm8crr4dlcT+6JgZ5e3CJ7YwDLeZKijxUX3nh4nwx+Ojzdd9NFdLfpo7aKPrlb56BKWsjEFdoSnUCyi",
-	"waiYvV8hydUs9k9/On56fLy/ynBZmOpd7D7KL8bE7fyZ0jC9ysKLZY72eY0NZ2hao6teyGmWG5b4MK4x",
-	"dgbHsKGWncmEaoJxAiaIXQGItFSKMcSDqPexqRumnmgCw+xBtKgv7LpI++XLdxc/nb//17Pzq4vL05/P",
-	"rk5fXZ6dR8TF58nBIZl0jonVjKAqcb8J10SmCbwGR6EGJC03zlUGMWcpGEQNZlQTJ9b85OhYkuKn3b54",
-	"Y7Q3SJgmUzonQ0asdJEjYkfs9kWtlLqbeynIulKMLvD+Alc4GeW4tsoQyzJhWSAtU+4y/y4QpacQT2UL",
-	"NNV8BW5SO6d+q7f0+HrpHDgzjw7XMUfU+rInacb3YpmwMRN77ItRdM/QMbwTgnpgw7TklIPNMI/w2mFH",
-	"+xrIxwcb9qgYNhB19z46DuXH/9pwdju56isWgoPeVKZdo/krIJm17vZNl2vffgXe6a+Bul/Y23sgoIou",
-	"X7sHDRR3LxS27byaSfKuSTDQasFIh71er+4iwmLFGh2doDbwkRMyZoIpUAft//rf/4c8PfiBDLnRncUI",
-	"yyJMK6DAH9YHfBZNckvWn1cy1RZREDDev0brH7rAbYGAhf37LrwfbvDHcX7YwT9QE092F0EPLXNK+l6W",
-	"PhtYuyuf2JhDmuT5RcE31f3agp/WR9Use5o825y+z8Fgv4Afff1cB2lzJj28l7SpJn85uyT7Vr7p/d94",
-	"8nUfvukgZA9gbjhdMuKpvZBy0V32RuCa/Ww/r9yyAJG5BRk2besFM5VZcqENo4k1QJ24AryNYHcimJaW",
-	"9bMcc7HbisLw+3b44SpiYUGZrEMeh+cWgBSK2dQd3ltW4y7NzeRqysxE1jkwRBXMM1JySlK7V+jZCUCQ",
-	"cKd0wTAHK/CYnNqQ1i6Olu0wMjDP2zn3tkesIAiJNzjNit16ogl3OIzgAOzFrtjMTQAvW1+/qiS3IRLG",
-	"kVZzoK+63VGFplaBID44Yn0BV687gL9sy3+CzTb/fW8dGy7NaGGA2i1QTNfJw1OSKXnDE/AcKEaT+d6U",
-	"JuhN4DHrkoG7g/oDGkTFR37AQV/Y+/+gdJgPwPGY2TGFKWFAfiiS2+s/wBQBsXgMWO++GEumCRcIR8RB",
-	"nmjiRwYngx8zgr946frgMXui+6KcA/oSlryu7tv16E27X+CzhmCLjPVVrtJ6dgu2MJFxPmXCAHK0VkOz",
-	"hNfrJat5XJxGM0WmuTbEzixlhpEhG0nFiKY3Vj+1WXfcDRCddiMo+Xj+c8c7vQPolXuxPRH/Osjg2MQE",
-	"xW1wk6uzRSG+73a3Ofjkn6pSQZYPU64nCNosprMGj7I4gToReAEeNKCQj+c/72k6YhGBLZuwrmD1vut6",
-	"RN+FtbmQ2HQ+HjNtrzNUV8kOwg31L210F2ZKGhnLDQjRPVe6GENJsgUNLzDylr/2dLQ2BoWb4um5Xtp7",
-	"I8KvLXi9Y5CAskp3WMGFzRLulY8kVRl/wtKs9hhSOmTpeh2Fj0X4nubR7+LW5yT1+nvfgiBPZ3SuibU1",
-	"Ngjm7ngprIqDzXf5ms3rBcQ1m1vZ5U9/PVDQvmnlMRS5J0sW5vmrF+THw+d/Ig7PTxDb3l3SEvh5PUAd",
-	"YPMbn2UQ86w5T10gC2rEHDdpPZLEo9gX9fjH8zdWDln1YIXTNRdwq3GLPSF0KHNzPEypuA60A0yhQPdT",
-	"JJ41WE1EvuMMi1U0nEYh46rTfQ05UYUIhVQctPSOSTIXidAHpG0f2Bc83nf3YC8uOlFfqFF88PTZEWm/",
-	"fHdBPn54eXp5RjQfC5bgTfTy4s1fOhGZGJNhthVcucgw56mB60VfGDbNUmqYhqh+nMo8GaVWS7ZfFP9+",
-	"osGWvjnsdMmZtUomVEOYRM5EXww83Q5OiGaMvMSZe9kXkXOcZfnBa2OyQtVTkfRFOZb/HA0Xf8dxu9GK",
-	"Wm7JlvyNyayhXPy09ubjd/9luPO/3YdFVI8uXZR+Wyr2b1lB1go6bdmxJJnIW69SWWOIEnuvAh8PWBfT",
-	"E7TvFB8ZEk9YfP1E41tiOWUQptvCisMtKua6JIny6ZSqeR1+kBpCiQOLzCFVVEfLWUA15LdCgskxMxNW",
-	"C1eELwgtrX8zk6X5OJZ+aMfQJ2Q4v/Jbelw1eBMW84SF/gIIWtp7I+jKVtQKfrw+DSiwVgrZ5/atYr8E",
-	"hkux0rW2S3hAy0w6kTxe4KYGvVCeaRFkqD9T74AHFTxlVOgTMB5QNwhpJlyMly0JzGUzXFAvTxaC2faK",
-	"bXUQN0gsC5Yyut00YalmkM4aEY04nlIS4dVn6PMc6ZhyUY9eWWdwbGzuga+vXhNPuaj/oqSNOofxYrJZ",
-	"4Sb0z0TFu6KWpYuo5RWSx2N6kHqOycBW4gMhBNmQnzezl5zKrlixJYUEv6ie7ipSvRtTd1lD/S7t3n/L",
-	"Wc5qGPPX4vPqpBxK3IosfKQuLXFhLu5ddcOfgzC8IxDZaMRiw2/YlQ/K1kgHhDjaQUkmuTCaGEmEnAHw",
-	"5M2Hm8NQVnCPUPHX/Y3ApJV5HO04j6Pbz8OHpJa+WIU0vwWyfEO8mRvdCsQRR1VZD10TzEypvnZeRSyp",
-	"8ewgqK/Ra5jFJgCwDWdxVDuLpwc/rJuGYCzRVwHQtsG/5uw5gBg5KC4Zspjmmi3ol0B8ubISyQnoEbje",
-	"WE1C2lKRfqvfsrQ0lkSKAuMoBevUKxo/g6taJ2phtogSYl3MuahggQZd+bnRLB1hDYcbAM2ZXIkmnOYa",
-	"/H8t2MxdLlfG/4C5HMT9Djz9zShsdGo2OspmVAlvPW+kOz7hD5b1RZ2/qUxvqKQ0OEDYMgysZKsGdqwD",
-	"ix1Vf3RU86OaABpQVB0nLInqJZlZHHKwfduBxPD4d4Ia1QOHX6JJAXLa4xefaMggWgqo3nvcf5UEX1V+",
-	"aDcgUa3MLn7Y6nXhv+om3A2aB4ZcQEEFArmYA6iF3XXEZqillZtwfHyv6w/QVnXrR4W0hXpqznivSLYy",
-	"892VKmIiVvMMIb1Lsn0p9rc+o32N8F9Nyw2x/4Pnz9dZx7VSs1mM3MWNwFm6jwV6wuF3gT39jpFNtYLp",
-	"oYXQg9imDy1Z7kaWnBLBZnXSBIxUNHc14aZL3kqI/nrvGEbQJ5DSVJiVRhIqsBaWd663S/btQMEwXRjD",
-	"v3+B1MSjit1wNluWN8v32x2uomt/cm/m6nqbrxj687rN2Q1n9t1q+m413cJqarAhmom1Kb/as+/K+GqY",
-	"oR3g+Tf/zaKhEOT81E45wMve1tQpX/XGsGmdzdMIOMKap080+Xj+MzpABM8yZgAstT6Ci+5mnOWaVcLU",
-	"lh2PKXdVKIowZeI+i1pc0GRu79UyY2IGLuyR4ubvQ/nF3ntHmgnN4Gvh/znl10oabm/OueAjbq+x1VhJ",
-	"4LBzQqnWYTgw7IsZEK6PCSVY+MV5z8mIp4y0/Ty79suI4FzdH3nMyZ/J+4yJT8reWveZiffxJftJInQn",
-	"KkqmjlzJUUpmbIiRuzYkA9uHKMENfH9BcIKkjShqiaFmPWFpSmI5nVKRaNLWk04YpapMsdhP/1cecyh5",
-	"YsdqRS3/YmukT2r3y+5Ik3tVWrvBsBOE4SFG7NdcAsZJJITpmGYsAQqbUaxXg9uPZsTquF9NeVRYF7za",
-	"vuqGKc2l0CEFE67tEA6u1S82gzzrPu2RfXLY/dJQesTpxbqlzku6IFx4EFxU9R1zSLI8Dqoo+sX2hSvU",
-	"GFOl5qRNPXgckAa0LBqAcSycr/uJoddQrLYv3ny4OSoAcVS7fE1X03X5hxlVmoFHEhHQfVEB0+FhVORA",
-	"pXxwPGEJkTdMdf3azYSJvgCkB+w3nTIfgcZlPoHQ8tQKqRAWP5FpAlZnX1QZCqzPGZS0GFHu8Jbb3csK",
-	"meEDqo65HdWWh1onpRzSrEY6yemQi7q4TIEz8o9gBQePOPGg11oP7C7BltKft9pxHEJh0J4PoqHty4s3",
-	"f3EkF5XQ7s6Jp9oN3MeghovU5EUsjvYll4ubhYdmWkZVMh8XqR2LG7RLCGRFTcidIR8Na0MTQ++0np0R",
-	"jzu60euUfUGwuUoREOWwUJbh5chTbgQUBMaAiyED5xqTdcIqGHgt9LtcL75zza6m8/qYXDmb4qEtGMjf",
-	"+664vqr3Hofvrzy68Shbg00XONSH4pfmGpVSpbJHSznaAadt54t3ZLShM36pAEh1b6wyKBEUwzlg1gpk",
-	"jNWvVDtMeV8Un7MvXIPXcojqRU+kMhMwUga5SgcRGSxuzCDqi4HfmgGo9kG5PQPSnk14PCEzLkAblaoH",
-	"oEy8AqLrdMn7KoWC+gwwU7WY/kZp7/bkmCyL/bavfADb2WmU+AE2btmcKaOOciacgEYMUiCxLek65B5y",
-	"aVnOXY4C1GGXXGznPD7s/Xi0fXHUHeuU7iKZbyM/62RhcZwQWDIma+tOIA4jEHGu3Ah8r4/3963lnAjd",
-	"ReB/gCZdDEf1Dn+4k8RvYzI7+69rROkybQYydSPqXC9Oa8eoytUNRqqvOFsQxApRdhcBAW/kPVZEwI2/",
-	"S0ggFEzbCRf0CJdPLLuC60TBeubfsJKzlWb+kWO8Raupy9cqETn6SfEQlnIZS3A+e9hFBYrRBtNjxhGv",
-	"MXd1qbCm2p0Ufd61/vKtZdSDypDNpEANBzfR9UWw/lV1OGtz3kAAPCntigiQuWHHmtlEaqfqE5YxkRBp",
-	"Nb7/7eB4W8i8VLWIefLRdUeAoaAYEfRRCNwargoa3HP64vDgIPLZEpBtSHVpZnT7ea/3LL5mc/gHG3TJ",
-	"hYOtuqYuQ5ba19ur+3FfBGjlIgwDqYxSBPwSEVq1C1RgClhDqApkCrMpT8hQ2tuZYksRZpcs4ItshVLH",
-	"CSWg09ZafVg1a4sfL5GX47cagqr1icLFK25OnbR3FvRhge8SC/zbAyndG6QNXMgiQJNEJJMKfUhUzLEW",
-	"IJYz8Sl+fqV2mW5j7Fo7kEpegTgXHsKNCmAuwsHLldUqDkMNe2HvATWgtrYnCfTldEhGudLW7C6R9sYZ",
-	"KdX99GWdV5cErf/a1Yau/Y4nFbB+GLh0FacbMNBGzRu+XbqLgYenLGAdlq0u3lNTwbppd+uCBkkBvG0E",
-	"5c7J3+QQ9hq2OCrvJVgWcsItj8233PqyrvZdn8zq/XdFwOvrzZWFv9cfz30UFq+Wba45ruUo//pyec5d",
-	"BZplAM+AX9eyLHZIa66QVxbGI4ZPK+ZupVmMoekGO4bPhfXkcMZ165eptYaukpxd0TG7cg2b6vPiQLXY",
-	"+UJVWkudSc7IjHIoTVIIiAnc4Jkg9tt2WZmbpHRcyrpqBwuZD9MVFSmwo1QwX0cUq+d8Oi76C+HPQiHG",
-	"rbh1UzeSDDFpaEkUC1yg3nG6ziKtqa5jWXy9dRfI6h0IwA1Sd+4uxFGv+9yXfvOctsMyxZDlD9GmQdnk",
-	"0P9iQDLFhdGdaoHNm6fdQ4iVr1Zcfk6eK8vti0L5uZIIGim6VlgXZYnrHODQ0W5JIWoDbifwSnOjC3jM",
-	"MbF6BBh9gjTVF5qJpBMRN0/SxkyKTkQK+RURr2CgjaCiQkOsxZVujvrCfs998uiQxtdyNOpEvhVbm5KM",
-	"qSkVGL6yB3SCBAuCxt95+kJi7pqei7gTEScq0XFblD3A37OE0GGu2QnJqDVMO9W0zzvQluUtJygdE4Rs",
-	"FaOJv0vV/uyjZupukk4euqDO77NgTR1v2D3eCX99i3IyW9SDyqgxTFlO/R+/nO79J937e2/vx8/lP7tX",
-	"/23v82+96OjZ139u3VX5KLsnd+E7Avp9LMeRHXwXr9Hu51rnFnm4g17agE9lPH7RL5ZU5BBETHwBc6j2",
-	"AaisqyHVrPjzyP9ZVPwMf1KU2ww/hL+n/AtL/G9LgNXVlGo0YpcTL2pBJ2sK1DuIBKzYWqNQbAGsHHDp",
-	"3K7KPGxYtFGx+U9sOJHy+s7rzS87ntiN76G9Gf4RJ9bY0GM7DVHtqLB8JtjvAR+quhQUi5nVo42d3Tar",
-	"I858H4NlqIlZHB9VdKUwEzcEOimwpr5PWBcaLrlXnl+Wl/n68vKDL+HhjMhw5JNFEzumUwbGTXejnjN3",
-	"1qajMeCPrrDV2AghLctiK1Z05bk6H+1/33v5UuifwDTeu+BjQU2uWOfEwSmwvuNm+Ig7C9ijQbs85w/v",
-	"Ly5rz3pFxBpD0cEeFVwXXjo36dSxRE4VMt4uTu04+d7rU5cCprrDZ3CzhG8XCwnvJImmXLzB3z1dEEsA",
-	"Rvw1Z+7r20Yamuu8vn57+gLqMDgm1p6WCeb5b5BYRD4KX/6msbjykg3xw0YmRB2Zn4oiAvvx/OcigbbI",
-	"8bSaz1sytZHWbcqOBuywgiCLxmi1FUxm+JDHRRiZJq4iUuGt6NZc9vrC3/aCVPTlix+p3vuKN7pLWV+s",
-	"vgEG7+ba3weD19jv4O7XF+3iHuj6gY+wJUtww5WKDJn9hxu9g47zLnin4OZsr8wb+shOoNSw3RDCMq5l",
-	"wiLiuLgvwH8ABYkXbq8LW1peX4stCT8qlucsue6iH63kInfWd3E78KbSY10Q3Ph3XmP7lobZI4tDDH07",
-	"5d3+IWjIZel6KkG/r46Gb5rE1BTAXSeamk9ynkracEuAqCh0oAIoW2ggLEcaGjsXQ4mLLGPOjtmwz2LQ",
-	"cra2jw/6ar25ilA7/ylQU80M1zerbYp0bNh3duMLgcxNLDd229T0I/XzLV9Vx66sXr2ckpCB4MbnVE3X",
-	"MF1faRRe1Vi72cWfoDkdaUO1dWTpDhmyCRcJ4eaE9Jz+8YNssFET14hsUZxtktd/Vi0qC22JZlRDFyjD",
-	"EqJ5UxmwDc+xsV9P3Vk0tv37hAmRyCERJmj4ImXohQ13t775myqK7dzBRhUWw2NtlS5B8quXszV6e+W6",
-	"PQx1k4U33oCW17OYLHmD2QOV3oMBfzmaL8603I4VCvmSaXNedHOuDS+zBtb1zoXSwDv48qX+wumLel1N",
-	"GwqArvAwcOQ9IU0Y4XC5HEVKCAKz2kGVT6iYbTTGVqhKiGFfnMiazKFuEnbIjOmUdRb9FTNajxfPSq23",
-	"gZnhdWRRoGaFd8Pv5hMdOjpu59RYIKAwqFK9HvubcXhO5WJrKVOzOFfczC8AreK6Mts7+KXvlz9kVDH1",
-	"yvPYXz9dtpaQ3EttED68v7gk+zQ3k32IJNjzwj8VGymmJ6T9+uLg+VFEnj4nUy5ywzAwiKgZS3YwbHl4",
-	"UD7UKmrfDL/ueldik9oYgbz6r//1fwedosMbBMpwbvCYjggU4Ici8kBT1uDaYB6QfCpGcoXdZOciR6T0",
-	"9hwTvHq0PXQIsInYdtByAVc+0wpqxbokEKgVayWLlUmK37AEd5j6MjXFb7z80qRd5OW/fHfRFw5uzESC",
-	"9cg6kRuuitsBVnOqJiI0mXJocAERZvju9MObvsB96/ZFX6BTw4oaxEuyLzHLDBksHr5D2AcfOyIYuMR+",
-	"2he4zXh4x4RxV1ETwPx7KSy7odmGvfr+9dNlkXHWQANdcs5osofHXTyDIFDoThPTNC0X48AafTH4slfG",
-	"svHnAN0YWJIZnCDFuNcGr6SplvjKATwx6Ivy3SfhOFOqrllCBq4vyIC0p1RQKEdZ2X18OdZC6AtqFz9m",
-	"yR4X4MCAA7E3TO3cK2TwWx8vU/3WMfml2+1+jkg/vODZz1Ek/k8rgb4OTsD70ReD4KEBSClAGvoPfGta",
-	"+xTJ6Jh1ySWfMm3oNEO/4fmrF+TZs2c/9gUX5OPliy6BctL45YBmWepuEfuu0PO//E3Dyn216w4kd/IE",
-	"HuoLLGCNPhpwimP4ggsywK9cjoXL4myVPOfI+PTDm1aAa2g9hfz8r5jtSzPeOm496/a6z0BamgmIwYCA",
-	"Qac6Q3QxVcvutYbKpCF5tmH6oXDDavzMaGdioRSMpbzmrC/aVqzYi15ELuiUXXDD/nxhFI9NRD5QM/nz",
-	"Ps34/s1TmFSnS16h18f3PrYb2xdALCwBv4eWubLmIxVQ+tBLiYjgB0dk/+gQ52Sfbhc+sKgv8KedY8t+",
-	"+BYQVNeMZdp7biwHhOBUcnjwo2/3QMW8L8JKclAImCVdchr42sY50xqWgLw8pWLuxtNOp+u+mEL/iFTO",
-	"7M4Mc0MoUXw8MSVm1QnDcKZh69G+CGaMJXThpEoYasGKbxJoImzPGxUu0+Ynmcwx/GftcaxKEZCvJVtA",
-	"7IDBsM6cqPRR+lpV6+56r5jOpHDNLw96vTsb+zRQ6jD0Yu9kK0wI1lbxdVqPf2tdMLP3Ami0ydxBOkaq",
-	"R2ruthYXFgWTXLSj7VwOcaF18y82ZP8nmhR7Z3/ydP1PPgrLLlLxvzOw3g4PDjb5Uaak3Sxrkp0Jw80c",
-	"f/vj+t9eSvmWirmbp16oaLz6t74LQGiVtY5/+RwUurbHZKWeS3stmSlsMmPlIAD1f4FWQ63P9oWFMJO5",
-	"aZZmZ2XpYx2CvKqijSOQmaH2R0UdPNAXPiDgXjJmhhz2niKnCjkjUkTEmgvwAsWApDtFgr37WfGaqqjE",
-	"riZxyqjCqTqaq2dlu1or0l2Hdd3YWq58ZP8cx3NU//XzElMeNiXW4XK5tpaWK0ZQzhDnjC6wDRnsRbnK",
-	"6ibswmEPzC67kX1B6GdVYlii6ai1bJa1jhEdVtK727Vmgl8WYUoCLrKkz1wzq7jwW9B3KZD6hArytEd0",
-	"X9CxBOXitArGHkBxzSY8ZS6LFYnDWrL2fjuTxNChJnpC7SlhHoUjFGs+lpPCWuydE9+YCmtpwURwTik1",
-	"TGHHOXtruJHXMAcWEfxDu4UU6ZvBfOrYxtH/RbHzd8w+D6bT0CsfiqaTkB8nMrVXD3ioQgNbqsCl3/+j",
-	"M2mDbrpUNGE1wsr5fBfPol5NlXGgMQZaFkQ61+bMowkW6NKa6a1fcwadDdDfFxaDLHZ+q/pgX6P6F7v8",
-	"+ft4daXY7y3eveQcYV9obLDFTnvgq427vMcBXp9dUhJxoGRwRSfS2Ju0j3sOwE1TN3H75sqUF6NrIVyP",
-	"7v398y+I0rvqfv7/a+F5i2uw9yOM7Wh7bbATxpDvhGuI+zbNDJy49bu5shv/qgm4y87asXNheLrT2GsE",
-	"7c98ypvbPAcPvsBw7r2KYmBKCHDXCuKMYroF7l239Q1aJEGUK7LCjGlDRlyBp94LMie91lsnRWZRo5R7",
-	"7bIcFoRcdWM/UGW8jf7q316+i0hMNdvjUKKMG37TSJW/NjHqwfNntcRY95Igh2hRrwVpvLVMhJ5QuK1D",
-	"8yqrHlEEIRCNtDG3H6Ed2KgqKM3tUqga+R2gGOum9S3xV9GdfSV7wa5+k9xl1+aIYjgHWg7YCrllNVdF",
-	"Kyz8Skdya6qXPf4hIjPAbwaIgQYMGjlDD/SMzgk3fcF1gVoD+76IXKEnsngDMCM8jOt1TTgBCNcX4Gem",
-	"6C1UYykOeEImVE/qzHCEKr72ocC790bZVzs85Ea+qKf3MHJSR8/uq5PKuQRt5CdMMUfkD+Q26j1b/6NX",
-	"Ug15kjCBv9jAWfRCilHKMYz7iKx3miQumLQxy2H2VanJoKe+CzUzxNdWifklfF4Q8zp3Cj6edB/0xA7X",
-	"/+KdNK9kLpJv7YhxP90phz5yUiZRbnXyUb3h8hdm6s/4bhVhndC4dMbBbWhmWwp4vAM9Z3Rrpi305Fbu",
-	"nDcJGDaZB3xWdx1a/2mSspEhMjfWWpu7RtNQLqdLLnNML6K+AqgELIAcjYhiexjR1oUrGHBHzqDF01xU",
-	"ix9Bl9+zWkR46wNHaFZRtq9OFFD471f1/QML0hcInL8LdbnvPDA+gXIXpsxrI9JZSiGGmqbETBRjvqBQ",
-	"m5Ip19qh7QGQBFAkjDJwgyEYyEPXfVEm1aPjyFmuru7NE9/6GGvp1hmwF6gMTotl3h+/lmP8jngW4aa+",
-	"FAC4P/00/+FY+PE48oKZ0DFQbLG9Rk6oSG7JpJgdszuHujvpYoTFvvS+LSXX/rOGOl/LGcItAh6fMaii",
-	"jm0/v5NavdG1p1kR+F42Vm5JamVyya1IrXrUf3GeDh/ocj6QXEAQ04p/rrHeLnoqlMMzcQNuji65xAI5",
-	"2DnbyAwgutdg0blHlgOIEEK15I0F6O5R8OMAAaTmvoW9W1GDyC93OPrmHBbfEh+ChROK/YqH79Z86GoC",
-	"jlmteUWT+Z6Re9CDYrFbh1SIT3RdEYrGHb5nR9QXrlNHRF6dv7n8z//vJ/klItnogoGz8P2Hdxr/9ZZf",
-	"K3nJryPyUfBXPCJxrtJO5CpBBksv8D9LrRVGPE0B0xVAa4D78YLWF7CNE5kmTJHBf7z/eL738cPL08uz",
-	"vYuzF+dnlwPE4bsqTgj/A3q29syE6skJvsaB9bwDGsHWdjsQ8QhDAqwC2ttCN4qioHbKnZGEayoZqIOi",
-	"p7Ig7ip6o9cWq4TDFGdsSGiWkZQZjS8CaJRLc+VQRbEo5fry5buLn87f/+vZ+dWHjz/9/ObFFdRhrtR6",
-	"7QvEfyMkGp0m4NUFvkT0PvT0J20wio3KNSAvlfwCVetnVCUsgblMO3XWsXOVYAHKNWGepY2guig/iUUi",
-	"uFlTR5IAwNTa/fDEiatKKTNM3izLU2bUTBojvC63vzZutEEW4n0GSMIeRw3SGRjbRSHV3PHoH8RfBLvj",
-	"dsDjtx0JiLKNTWaZpuhuct9eJSt3MSuryZn4lt2ngfyWNbpbaJoCszkAvhMDM+hAmJsJE8YOeRtT+ZYH",
-	"+mmCrYpxpoTr7RFyU7Yflm2qtx/fQX4GjIRluINOj9TVK3ZWJCWHvWeIznRJCxq8fhyy7l2qRsqn3ArK",
-	"lF8zTN/QkcOOz6VIOl1yFsBKF2CoVqj3BROJ9sbnie+Igs95PWcffKLDLA9t6Lw2ygYq4u38QwmevQ9b",
-	"1b8eh9vMS1ETF8GfJ793W/KbQVkv+vXmi4XkN+UqD1MFxgKgZgXeUdfFbMIgG2fms7b6LezIJkcjpvRx",
-	"aUv6AhzYiMNXIbdmlzfqXJlx19pKXXuvk+/85u2haa6Nq27KEm4ifAc8A5W/ucARi8LgvhBbBV9ujQgM",
-	"fvdFWfm7rEWGhhuWJY6poakc5yAgrJyAdKE6rDbX5oPbt3sU+ThEE5ACRQ8eXxHglwqKn4SHYz+fPpro",
-	"B2sw56nZ4yLYYDkqS7VkxU566vWfrFcLRRubRvp9FVAmPIpC2BeGdU4l7ZtWHVfb+LSv2TzqC2sbRiSl",
-	"Q5ZGZMLSLCJuXyzVYhEtLyEjEk8kx7yghAytPQUpkrNNGpE5wLPl6oLaoQVZX4DyTByX+HxLvKDQBuK3",
-	"D/N44v2MfQFRLQ4VPYp+Xa6Yv5sdVMEfS7wvMH+H6JIzYXenLxAeC+Q1chjMYlvLq43PnbZ3VoNlcLp9",
-	"Edbbj8jAoVL9zF3epfvUL2EAGCuHJodNFBXJYhfuhAkEDrrk/VrG9SRzr6yLg6xjXnzq98u+IP2r7ANJ",
-	"sDsxa1BCuhFJeF6E+B8TMH0/qGbfKQ8UnksadnFmOH+uy5YEDUBBk+vKjFaW3C5qQtfM5QHBmN8SchGP",
-	"aD120ZHyt4te9ApkGb/ouXQ3BOMpOqBcuorBAvuDwIv19vTfr87PXrw/f3lx9eHs/Or1+4vLQTGd9vNe",
-	"jwznfeHWiFFeWijMVW+6ODv/729enA1I+2kv6vV6naBvjLuxea5bygfu/Vj0qoESn5Ymm3GO577WyX3c",
-	"vvDlj4N1dAtrhjl+RzLeMZLRkWeBZQDzD5D6pNIoYFPuDKIE7lF7w7vhbBa6TapE/QEfeACqLkZ6lKzy",
-	"yhzqiPxTtf2a67wMZUiIkUTI2cPS/yNCh+Q0yw1GrdhoxGJrEQR4BTkiVJBcaHrDElLUftpOh4REuhkm",
-	"NyDRfwhU7u8AZOtJ3UN/yuY3mD60vexphts2HV/vARTYZcHWfyjQbePxFpeJre2+B0TknpBB2SWz3+q3",
-	"BkVNUnAC+PLHfXFalAkeYWWYwmSUKnCwWLsPcDE6kPMnYXeZERHMTKm+hvCjtV7LlgYEf8mNL9lWQLjc",
-	"73WXnPpiWARab2K/Tj+XAsy+iR1bVtWqMVfrjFNEGz+EGn8MxPFq1vaY4wqLf0cdPybqeGuroMZ2BYxL",
-	"tePgGtfRy9Bq3k5W/a48Eb6V4npfRLk9fwzNVmryJ8vmSmO28z2qtyWCvUcc7v2bUN+RuPeExA37FLMb",
-	"JoJ4py+ASVNLhnN0n+0mOX1ZzZWi8sI/9E2LyLAH/koJ6ffk23XXFsVSh3PienV42igOfFOHbZ1H023l",
-	"PVmN7u2P49P0S/vu1Hwop6YgYUVfT7vbkGyNPNvQQxQS8vfE7UfyKfnrbpGyDVH6HQig2ZXUeM69hxAc",
-	"lyWG4w/lTdqBlR/JbeQRPAMo2QkpplimH2ubFAAfAOAA/AsRa8lcJEIfYCnvCTRIbgOMPyIDj1S54vpq",
-	"9GsiBlFfDGI5HXLBEvfA1XTOs5ujQafwRwkGfccYjSeYtRTAYJxTqy9Cr1YITjuryd7y3MW9MwvdUX1R",
-	"QS5V3F5uMlB2+9R3OisrzEhXKQwcXBDqgK1g2nCBiRBtzDDANld2FX2RSWU6vlECEwaaMYyk6pLQF7f0",
-	"ItzMvrD/h36iduNoxq/cJtvVMTXoYJOcoskF1pBdQkr1hZwJV5cdnGshxojQMeXCY2sgg8PnRLQPDw6C",
-	"gG9fjJCkirwKl9HhPYx6YfOf6CJkTRVzTsmkL4ZzovN4UnYta5dWvyaazslgqRvqgEDVNYTZcN0XmCsC",
-	"k+9EPvtt4CDNATKqvYQA7WCKj5pCYom7XQg2qxzBlM7JhN5AcGdaD4xu9i4+iKH4KP7FNeLeOxirYv+7",
-	"h/Hbw03TW1ukq1LuKulPPjpQkwJ1XJ/aVYhyKCPFTJjqBUUQrEARBHpWLaYBeiwkIyitETENEtshpRcT",
-	"wqIiCSFMSgvSF8qktIa0MJ8Sdo9suSJJCjd1b0RjK8i97ntctKQ/aCvnw8bIXDu6CMkOg3Drw+TuwRXZ",
-	"Rxc+nnd/J4EjNBxFQfOuO4shlIxTKm5jId8axACZPb7UYFSqbJHUo2s2Pg9M1FnpY7vER75pD9upa1+0",
-	"3sXmMpfa2DMXG/ZgJZfOt+t1C1KyikRMl2QXEI2jhd0rPmId7nVFG+GpwUmZ1Hzx+nTv4PkRmIxo0lvT",
-	"22eXgfmX+kYZpC0VNi4fW8vP/ry0GadYGpiKvnja8y1gCB1LzMGx5mit+RnY0NyUeuqE0L7YONkO8+o6",
-	"zWDLS1d/+z7sTU/fj+OZrI6+prokHv83WFzyG7QTYdMJDTu0+TTkah+rzaVAJecOn93Qo1nS/zp/5jm2",
-	"U/geh2vyYdntqRzrDufX7JJsOKi718ZNJpjreIMq2Ip4UMCdP5KHMjjbJ5pMmaEJNXQHZb0bCsDKhNVW",
-	"4Ud44ps2Cu0S1huEvhvgt2v9VXtKBjSEp3ybcOtH1B33YdLYVz+OOQOL+h5lfbgoa4VAN6bPiiUCj9YY",
-	"Igt1NSS01Y+pcJ2m3QUP0pRx+OXCami9FJT+PRj7OMHY4oRKDLjxnoktCabZ9Kk/5d69i5ZLbPeHBPhH",
-	"snJ2Y/37iMVi37Ki3AYA5NFTstyWEasTYTEc0gb4fNBjS/vei50TINPFgjgNEal71qWPEotaRe8+EFWl",
-	"+++BqEfhRldyoyBuCWXLKv613RTzDJv5r75MfPIPfdP3CbeK9VcKvydVLzPCGL5lN3OxrmVwZ0EGu2bj",
-	"uxcQboVsmkR2DCrI68vLDwRa3APM4q8X798Rdw4f6DyVNIkIHcrcIDrCdZHjhuh8aAcYMvu+Y0JLAD44",
-	"nJ1Pt01JxtSU2k1w7bGhBA7VZJjK+No+4qq4YA0gfMZKtWGusbeWYrG8gc/abgzoJA899FyX7IgoZtTc",
-	"1YgfMvsP9/5O5CoHlE1EZnYy0GyrL9qggjKmCMu4lgmDjvvoQXRFdQb/vld2Zt+DlnGuxijshl1P9RGf",
-	"sTGAPuY8wVGt6tIlAIXGSmrw9CvOdAdCtBEpytr448LCQL46b3WcCz4W1OSKHfeFntCD50d/7ue93rN4",
-	"wr6Q129PX+xdvD49eH7kFS/Y7tds7rPHytqq8DM26JJTMScHX7746qjOTX9CqJibid1VlkJ3KKJYwhWL",
-	"jWfBkUxTOWMJnJiQ7hz7wg7EseWsC2wo7scf0vhajkYR+aHsCG+NmTTtknfS8JETI7ovqGIISaIZVa71",
-	"OiKKigQEI0OQqfYlj3B6M8oN1iyCKjqNMQZH+vdkRri3P86t3C/t+8X8wWo6zApq2liMB/AS/+yG4YGQ",
-	"dL/nxN8NftlL4UJcilAsWTU4oQkUONPV6rObnnPzTbrxOHsPIREuSxX0h8I178Cxj4ZrxiaD/Va/VcmF",
-	"xy+65CW3O4RNrDwdJ0pmej0hkzlr7GH1IBryUe7aa9jBX7erbPH9uv2YmeV3qGD3DdN33cbE3qus+T7w",
-	"NGPHGJAML1YeXu+Zsw25oJQkwLgA/mH2cqH5WPja01TMK6wbgWWrC1SCM9vbvuCatbs7CNPX9vrhq3s6",
-	"tH5xnzp2SRHU5JrEMmG+3NpEKkMUo1qKqC+cMR1UR2IcPlHS+K4ruYnlFNE+qa6s8IkG5FFfOGsfqnUU",
-	"74BLUkyFFUJDhmhJlgDOBWr/UnLQ67kF+oYSg2AB0Hl5UGfaXzL9gOrUjnbOtCXv2spSZfHXYuk0jllm",
-	"WLIkmb8baE3ts4A6LTtV9osIOdtFGNiXszhXdnaW6dEbjRiL418+f40sXfDy789RC9NTUEbkKm0dt/Zp",
-	"xvdvnoI8cDP4zdfKhDLc9jXVuqI6/Aw7FgQf+GTv4CPXqj34BF2JwQcuqBMO5vC65Se+VGvwUbFXXz9/",
-	"/X8BAAD//w==",
+	"7H39chs5kuer4LgbYfK2RNGyrOmWYiJObctjz3TbHkk+z27TJ4IskMSoCFQDKNGcPkfcv/cgdw+2T7KB",
+	"TKAKxaril77a047+o61iFT4zE4nMX2b+2hrJWSoFE0a3jn9tpVTRGTNMwV8vMqWlsv+KmR4pnhouReu4",
+	"dTllZCDYZ3M1gjcGRI6JmTKSKnbDZaZJSies24pa3L7+S8bUohW1BJ2x1nELv2lFLT2ashm1zc/o5x+Z",
+	"mJhp6/hp7+Awas24yB9ELbNI7YfaKC4mrS9fotab2H4GrafUTIvGedyKWor9knHF4taxURkLOxpLNaPG",
+	"vifM0WELOuKzbBZ2w4VhE6agnx/5jJvqArwxbKZJytTKiSbwcdh9zMY0S0zr+HkvspPGrp/3emsHcs7G",
+	"iunpCymvOcvnPsI/8x7jWOihktdMXSn8oGmZD54fVdf1i106nUqhGez/DzQ+Z79kTMMSjKQwTMA/aZom",
+	"fETtauynSg4TNvu3v2u7NL8G3f2rYuPWcetf9gsa28df9f57/Ao7rVLXUMYLMqJCSEOGjChGY0I1oeTP",
+	"F+/eEjn8OxsZ0ra/2gcRsf+iwv2Af2omDHwTjNWOMSIzrjUXk84JGcTMUJ4MiKYLTeZTaoiR9su42/oS",
+	"tV5IMU746MFnP5pSMWFk5LrXZM7NFIfHNdFGKhaTNiWGXjNB7N5HxeyJNjxJCBck06wD83gl1ZDHMRMP",
+	"PhHFYiYMp4kmscRdShI5J2bKNZEpU9C5nYvd4j09kikjRtppSUEomStuWPEiTPP0/Rv3ynzKFCOUaKa1",
+	"bYZrIhiLWYzTfivNK5mJ+CFn/VYSnY2mbi9gGP7tBxzFqVgQaaZMEaaUVKR92HsekcOnzyJihQ153ntm",
+	"F0+A0I6poUOqmV2+TChGR1M6TBzpXEr5ExULJwb0gxKQlGRGxYKMKU9YTKgxbJYafUIUM2pB6NgwBTOY",
+	"8BvLB9lsyJQ9ijQbSRFrK5enjMbuNDu3X+2d2q/sn82HREX82rF9EDQzU6n4P9hDE9QNTXgc8tLSxD5+",
+	"/Lh3mpmp/XVEDdtodoXQh8mlSo6Y1nbjz4ThZvGg5GqnmLFA4KNka1sBIMWE2DFHhHrJTaQimbgWci7I",
+	"mLMktr8NaUxy9SWyr1DXrLGCc6gYvbYniMoS5vWVWM4oF/YgAD7RAxCmmlgewJYJFbE/HRbR0oHBjRWz",
+	"UjA4bJgYsS4c1m7KdkVOR3ZZL624Av1KWVlmOJ6vFH68Mv7Xpa2JWuxzyhXTV1xUdZALJHKSCcMTmA02",
+	"52Sj+9SSyjI9Ry145Qqf/9piwuodP7d+YFQx1fpUp3AV9PRzedilxkojLtpBYWg7Pk15w1qMFKOGxVfU",
+	"lPS0mBq2Z/iMtaLm5VnxjciSxBK154NKGzyu1Qura5ZQba4yvXqIa7tDRa1mq1PFxvxzva4NK/xEkzFX",
+	"2ljtQNGR1dEjq60oNpITwa38Nt26VYJDdR13wq5cwJtfolammbraeGXs235e1cHLuWCqZmBLRAWKu+83",
+	"aNMtmZ9GvlCl3V/anSikplVk+AJeA1aMY24HTZP3AVmOaaJZtEypmVJMmKuUaj2XKq5O+99lZm8G+LM9",
+	"rnCaxZHrFZYJvbHbRmZSgZgS5GmPzLjIDNOETqRdtq3uRlELNKZ3IlkgCVa4pDzSj35EKDS0kakmc6mu",
+	"uZicEMFumMJR06EVcXY8m7Gmp4fS6HtrLnY70OoSFZVoZf3Ow97RJHk3bh3/vLrTXHJ9iZZFVy6/Gzj3",
+	"hOipPaqkSBZEwimxjhuwyeoEPgVT+JHjvaw8GG6vpqV/bDgr3xVVii5gC4sLvm1mjWhbZmfovdxI3X68",
+	"ZAm/sbfm6uEYx4ppXSssvSpYp61FOx0lYzrjySI4DQ+jo091wm7MBdfTW54CG4tWWD43263moxh12pk/",
+	"3bPUfmBloxRjPgEziV6IUStq8VkqlRWbseJjU6MA2HdHUsWbnwmKaTB01DFFlmqjGJ090YQKPbc6u5Uy",
+	"CxBEf5dDwkTM4vqzzDh57WeVMhGj4FOZEPivGGmK2XME7w6tqDVM5Oga/qWzlCltr4l2MagYscS+Ujdr",
+	"XLNtKKnuVCvWLqezKCfvfKv85ALqru5/vrAlKi8NtEyiq3juLgRIzr+PJUDObtwNZVm1NnWWy49TSWIe",
+	"E26OSR+UDPL29KezfisifRS68Ddp/8ublxHJf+/gC0pm9sr56q8v3+KDmOuUmtGUqX6rll63YVl7D29W",
+	"RUprVkx/KrVp4sqGBQ+4dGN2vuZoRllFCrATf7EvfolaM3uZnNSruqtlyfpRa6Zu+Ijt2kAdiwLfwCSL",
+	"JS0zbtBp5KirmKXbvEb6/ItbvmVipGC1ZPYVvFFOaZoyweIucUJs0bWDAGkGV9E5G06lvO4apg2hivUF",
+	"KmloFDy2InRhn6O10L2t4YmRSdztW0HjhaeTQV20N8aF6Fx0QxkaDMWAfTt/kEvX/EkhZqsT8AdMN2aG",
+	"jUzwAG7fbum7TrD5P51o83/GLGHBn/kZBn9pNlLMXClpwk+0oQnLtzNo3z0oenAPij7cg7wXRwVBG/5J",
+	"0Yh/UrTiN634yj8pvvJPql/ZrXY3oqAF+LP4HP4svoU//Q3kqthfEHFBK/h38R3NzLSbyAkXwR8yM/4v",
+	"51W4UszetfzTnAyKz6/yZ6hc5H3WHbPAI3dxGuFh8FhH0Ss42y8MNZleqc9WVSL3I2hAXj2yt4YsicnU",
+	"8u0mWuVqrTjn6KvtR2Jv14SOroWcJyyesM3GA3fyDZTXzRrSGZqdbtNQcCqtVEtxvqibtrnxlpeECxYR",
+	"au/r2pCDXq9kiwmdHYrN5A2LO1aztSuJOh6RY0LBnJ0pVqsvbKrvr51priivYpeLhRhdwIvLJJ+rormW",
+	"WiWfkqK6vNfVTatTZv1+1HITZ0l8BgdDhZfANFu/i94erAklsTSGxSSlZkq4MBK2YijjhTMP5+ZiMPue",
+	"EDuwBRm7PQMfJLQzn8qEkfZhr9ep3bVmZWdpWXHcq+f9WtbJwZ3Mo8KSSM06nZKYg6nfChdtnmiCBwnq",
+	"CYqNrXAPZjqUMmEUjATjX+IaU8ePcs7UiGoWgatSZgaNSoryhIuJ3YjahdtY/+TpzSFc+z7TWWrJvnXQ",
+	"e9btdZ8+fdb9w0Y37vTm0J+Dt7u624aCla0uEbyxwc1xk66Olifde3ocD787Pt500kd3NemjtZM+ulpl",
+	"w7Y6xoQCO8JbKBbxQqWYVRGQ5Gom+4c/HD89Pt5fpdwvDfUuVh/lF2PidvZ+aZhedQsayQzvrzX3HNBb",
+	"K6v5Qs7SzLDYwxyMsSMA1R/YmUypJuhHY4LYGYBIS6SYgL+Uehu0umHqiSbQzR54U/vCzou0X758e/HD",
+	"+bu/nJ1fXVye/nh2dfrq8uw8Ig6/Qg4OybRzTOzJCEclrjfhmsgkhmawF2pA0nLjTMmAyZCC4VWGauLE",
+	"mh8cnUiSf9rtizdGe4WEaTKjCzJkxEoXOSa2R7zOVKnxbuw2IOsKMbrE+0tc4WSU49oyQ1RlQlUgVSm3",
+	"yr9LROkpxFPZEk01m4iajp1Tv9RbekS8dA6M/UeH65gjan3ekzTleyMZswkTe+yzUXTP0Am0CU5v0GFa",
+	"csZBZ1hEeDW3vX0J5OODdXuUdxuIunvvHbvy/X9p2LudXFklDcFB00rDrjn5SyCyte6oTadrW78C782X",
+	"4LhfWtt7IKDSWb52DRoo7l4obNtxNZPkXZNgcKoFPR32er26iwiYZJpuXHBs4CsnZMIEU3ActP/z//4/",
+	"8vTgOzLkRneWPZDLMMaAAr9b7xBdVsktWX9ayVRbeAlBef8SrX/pApcFHHr277uwfrjOH8f4YTt/T81o",
+	"ursIemiZU9B3VfpsoO2ufGNjDmmS5xc535TXawt+Wu91tuxpsnRz+j4Hhf0CPvryqQ7y6VR6aJe0qSZ/",
+	"Orsk+1a+6f1fefxlH37pIKQVYKA4XDLmib2QctGtWiNwzn60n1YuWYBY3oIMm5b1gpnSKLnQhtHYKqBO",
+	"XAEeTbA7EUyVaf0oJ1zsNqMQnrIdvr6M6Fk6TNYh88N9C0A8+WjqNu8nVmMuzcz0asbMVNYZMEQZ7DZW",
+	"ckbA7oyWnQAk3A38HQ524+3etbboXQwt22HI0D5+K+Pe9oguBOnxBqNZvlpPNOEOpxRsgL3Y5Yu5CSBs",
+	"6+tXmeQ2RIo50mp2hJeXOyrR1CqQ0HtHrC/g6nUH8LBt+U+w+ebf99axYWVESx3ULoFiuk4enpJUyRse",
+	"g+VAMRov9mY0RmsCH7EuGbg7qN+gQZQ/8h0O+sLe/weFwXwAhsfU9ilMAZPzXZHMXv8BxguI3mPwbvbF",
+	"RDJNuEC4LnbyRBPfMxgZfJ8R/MUL0wcfsSe6L4oxoC2hYnV1v65HN9v1Aps1OFvkSF9lKqlnt2AJYznK",
+	"ZkwYQFbXntAs5vXnkj15nJ9GM0VmmTbEjixhhpEhG0vFiKY39nxqs+6kGyCe7UJQ8uH8x443egfQRNew",
+	"3RHfHEQ4baKC4jK4wdXpooB/cavb7Hzyb5WpIM2GCddTBDXnw1mD11oeQJ0IvAALGlDIh/Mf9zQds4jA",
+	"kk1ZV7B623U94vXC6lxIbDqbTJi21xmqy2QH7ob6RhvNhamSRo7kBoTo3itMjKEk2YKGlxh5y689Ha31",
+	"QeGieHqul/ZeifBzC5p3DBJQVmEOy7mwWcK98p6kMuNPWZLWbkNChyxZf0bhaxG209z7Xdz6nKRef+9b",
+	"EuTJnC40sbrGBs7cHS+FZXGw+Spfs0W9gLhmCyu7/O6vB9LallZuQx6bVdEwz1+9IN8fPv8DcfEuBGM/",
+	"upVTAp/XB3BAWMnGexn4PGv2U+fIghoxx01Sj7byUR7L5/iH8zdWDtnjwQqnay7gVuMme0LoUGbmeJhQ",
+	"cR2cDjCEPPqFIvGswTJjZAiOMJ9Fw27kMq483NcQM5iLUAhVQ03vmMQLEQt9QNr2hX3BR/vuHuzFRSfq",
+	"CzUeHTx9dkTaL99ekA/vX55enhHNJ4LFeBO9vHjzp05EpsakGI0IVy4yzHhi4HrRF4bN0oQapsGrP0pk",
+	"Fo8Te0q2X+T/fqJBl7457HTJmdVKplSDm0TORV8MPN0OTohmjLzEkXvZF5FzHGXx4LUxaX7UUxH3RdGX",
+	"f17GdLnVaEUtN2VL/sakVlHOP629+fjVfxmu/K/3oRHVo6+Xpd+WB/vXfEDWCjpt2bEgmchrr1JZZYgS",
+	"e68CGw9oF7MT1O8UHxsymrLR9RONrYzkjIGbbgstDpcoH2tFEmWzGVWLJkhjDl6EUGodVaPkashvhQST",
+	"E2amrBbOCz8QWmj/Zi4L9XEifdeOoU/IcHHll/S4rPDGbMRjFtoLwGlp741wVraiVvDx+jC5QFvJZZ9b",
+	"t5L+Eigu+UzX6i7hBlWZdCr5aImbGs6FYk9zJ0MTTBUN8HAEzxgV+gSUBzwbhDRTLiZVTQJjPQ0X1MuT",
+	"JWe2vWLbM4gbJJYlTRnNbpqwRDMI946IRhxPIYnw6jP0ccB0QrmoR6+sUzg2VvfA1ld/Es+4qP+hoI06",
+	"g/FyMGZuJvTvRHlbUcvSRdTyB5LHLPsgjgyD5a3EB0IIooU/baYvuSO7pMUWFBJ8Ud7dVaR6N6pu9YT6",
+	"Teq9f81YxmoY85f8eXlQLorCiix8pS5sd2ksrq267s9BGN4RiGw8ZiPDb9iVd8rWSAeEONpOSSq5MJoY",
+	"SYScA/Dkzfubw1BWcI9Q8df9jcCkpXEc7TiOo9uPw7ukKj+sisS4ReTFhngz17sViGOOR2U9dE0wM6P6",
+	"2lkVMeXMs4Mg/0yvYRSbAMA2HMVR7SieHny3bhiCsVhfBUDbBvua0+cAYuSguGTIRjTTbOl8CcSXS7sS",
+	"n8A5Atcbe5KQtlSk3+q3LC1NJJEixzhKwTr1B00Ova81ouZqiygg1vmY8wwvqNAVz41myRhznNwAaM5k",
+	"SjThNNfEyNSCzdzlcqX/D5jLQdzvwNLfjMJGo2ajoWxOlfDa80Znx0f8oHpe1NmbihCgUtiPA4RVYWAF",
+	"WzWwYx1Y7Kj80VHNRzUONKCoOk6oiOqKzMw3OVi+7UBiuP07QY3qgcMvUaUAOe3xi080RNhVHKr37vdf",
+	"JcFXpefaDUhUK7PzD1u9LvxXXoS7QfNAl0soqEAg52OAY2H3M2Iz1NLKRTg+vtf5B2iruvnjgbTF8dSc",
+	"EaIk2YrMEC6VFxMjtUgR0luR7RXf3/qMD2uE/2pabvD9Hzx/vk47rpWazWLkLm4ETtN9LNATdr8L7Ok3",
+	"jGyqFUwPLYQeRDd9aMlyN7LklAg2r5MmoKSiuqsJN13ykwTvr7eOoQd9CiFNuVppJKECc8V543q7YN8O",
+	"JNTTuTL82xdITTyq2A1n86q8qd5vd7iKrv3k3tTV9Tpf3vWndYuzG87sm9b0TWu6hdbUoEM0E2tTfLVn",
+	"35X+1TBCO8Dzb/7NsqIQxPzUDjnAy95W1SmaemPYrE7naQQcYU7gJ5p8OP8RDSCCpykzAJZa78FFczOO",
+	"cs0sYWhVw2PCXZaW3E0Zu2dRiwsaL+y9WqZMzMGEPVbc/GMoP9t771gzoRn8LPw/Z/xaScPtzTkTfMzt",
+	"NbbsKwkMdk4o1RoMB4Z9NgPC9TGhBBMjOes5GfOEkbYfZ9f+GBEcq/sjG3HyR/IuZeKjsrfWfWZG+9jI",
+	"fhwL3YnylMJjl5KXkjkboueuDcHA9iVKcAHfXRAcIGkjilqiq1lPWZKQkZzNqIg1aetpJ/RSlYaYr6f/",
+	"KxtxSAlk+2pFLd+wVdKntetlV6TJvCqt3mDYCcLwECP2SyaNS07C9IimLAYKm1PM54TLj2rEar9fTfpg",
+	"mBc0bZu6YUpzKXRIwYRr24WDa/XzxSDPuk97ZJ8cdj83pOZx52LdVBcFXRAuPAguKtuOOQRZHgdZRv1k",
+	"+8IlMh1RpRakTT14HJAGtEgagH4sHK/7xNBrSObcF2/e3xzlgDiqXbymy3lc/TClSjOwSCICui9KYDrc",
+	"jJIcKKXXHk1ZTOQNU10/dzNloi8A6QHrTWfMe6Bxmk/AtTyzQiqExU9lEoPW2RdlhgLtcw4pLcaUO7zl",
+	"dveyXGZ4h6pjbke1xabWSSmHNKuRTnI25KLOL5PjjPwrmMHBI0486LXWAruLs6Ww5602HIdQGNTnA29o",
+	"+/LizZ8cyUUFtLtz4ql2A/MxHMN5aPIyFkf7lOT5zcJDMy2jKplN8tCO5QXaxQWyImfqzpCPhrmhiqF3",
+	"ms/OiMcdzeh1h31OsJlKEBDlsFCW4eXYU24EFATKgPMhA+cak3bCLBh4LfSrXC++M82uZot6n1wxmvyl",
+	"LRjI3/uuuL6qtx6H7Zde3biXrcGmSxzqXfGVsUaFVCmtUSVGO+C07Wzxjow2NMZXEoCU18YeBgWCYrgA",
+	"zFqOjLHnK9UOU94X+XP2mWuwWg7xeNFTqcwUlJRBppJBRAbLCzOI+mLgl2YAR/ugWJ4Bac+nfDQlcy7g",
+	"NCqOHoAy8RKIrtMl78oUCsdngJmqxfQ3Snu3JsekKvbbPvMBLGenUeIH2LiqOlN4HeVcOAGNGKRAYlvS",
+	"dcg95NKi3IEcB6jDLrnYznh82Pv+aPvkwTvm8d1FMt9GftbJwnw7wbFkTNrWnUAcRiDiXLoR+F0f7+9b",
+	"zTkWuovA/wBNuuyO6h1+dyeB38akdvRf1ojSKm0GMnUj6lwvTmv7KMvVDXqqz8icE8QKUXYXDgGv5D2W",
+	"R8D1v4tLIBRM2wkXtAgXb1RNwXWiYD3zb5jp3Eoz/8ox3qLVzMVrFYgc/SR/CVO5TCQYnz3sogTFaIPq",
+	"MeeI11i4vFSYU+1OkqLvmp/81jLqQWXIZlKghoOb6PoimP+qPLW1MW8gAJ4UekUEyNywotN8KrU76mOW",
+	"MhETaU98/+3geFvIvFS1iHnywVUPga4gGRHUGQnMGi4LGtxz+uLw4CDy0RIQbUh1oWZ0+1mv92x0zRbw",
+	"DzbokgsHW3VFj4Yssc3bq/txXwRo5dwNA6GMUgT8EhFa1gtUoApYRagMZAqjKU/IUNrbmWIVD7MLFvBJ",
+	"tkKp44QS0Glr7XlYVmvzjyvk5fithqBqbaJw8Ro1h07aOwvasMB2iQUw7IYU5g3SBi5kEaBJIpJKhTYk",
+	"KhaYCxDTmfgQPz9TO023MHauHQglL0GccwvhRgkwl+HgxcxqDw5DDXth7wE1oLa2Jwm05XRISrnSVu0u",
+	"kPbGKSnl9fT5eFenBK3/2aVwrf2NxyWwfui4dBnZGzDQRi0afq3cxcDCUyR4D1MS5+3UZHhvWt06p0Gc",
+	"A28bQbkL8nc5hLWGJY6KewmmhZxyy2OLLZe+yDt/1zuzev1dkvz6fHNFYvz123MfiffLac1rtqvq5V+f",
+	"Ls+Zq+BkGcA7YNe1LIsVBJsz5BWJ8Yjhs5K6WyqmZGiywYrhe2E+ORxx3fxlYrWhqzhjV3TCrlxBs/q4",
+	"ODha7HghK62lzjhjZE45pCbJBcQUbvBMEPtru8hcTxI6KWRducKLzIbJiowUWHEtGK8jitVjPp3k9bfw",
+	"s1CIcStu3dCNJEMMGqqIYoET1DsO12mkNdl1LIuv1+4CWb0DAbhO6vbduTjqzz73o188d9phmmKI8gdv",
+	"06AoAuq/GJBUcWF0p5xg8+Zp9xB85asPLj8mz5XF8kWh/FxJBI0UXSus87TEdQZwqPhYORC1AbMTWKW5",
+	"0Tk85pjYcwQYfYo01ReaibgTETdO0sZIik5EcvkVEX/AQJlNRYUGX4tL3Rz1hf2d++DRIR1dy/G4E/lS",
+	"hW1KUqZmVKD7ym7QCRIsCBp/5+kLibFreiFGnYg4UYmG2zztAX7PYkKHmWYnJKVWMe2Uwz7v4LQsbjlB",
+	"6pjAZasYjf1dqvazD5qpuwk6eeiEOr/NhDV1vGHXeCf89S3SyWyRDyqlxjBlOfV//Xy69x907x+9ve8/",
+	"Ff/sXv2PvU+/9qKjZ1/+tXVX6aPsmtyF7Qjo97EMR7bzXaxGu+9rnVnk4Ta6sgAfC3/8sl0sLskh8Jj4",
+	"BOaQ7QNQWVdDqln+55H/M8/4GX6Sp9sMH8LfM/6Zxf7bAmB1NaMaldhq4EUt6GRNgnoHkYAZW20Uki2A",
+	"lgMmndtlmYcFizZKNv8Ra4zceb75quEJitxsgX/EgTUW9NjuhChXVKjuCdZ7wJfKJgXFRsyeo42VDzfL",
+	"I858HYMq1MQs949HdCkxEzcEKimwprpomBcaLrlXnl+q03x9efnep/BwSmTY88myij2iMwbKTXejukx3",
+	"Vqaj0eHv6vusxEYIaVkWSxWjKc/l+Wj/be/lS6F/ANV474JPBDWZYp0TB6fA/I6b4SPuzGGPCm11zO/f",
+	"XVzW7vUKjzW6ooM1yrkuvHRuUqmjQk4lMt7OT+04+d7zUxcCprzCZ3CzxBpbS4mEd5JEMy7e4HdPl8QS",
+	"gBF/yZj7+baehuY8r69/On0BeRgcE2tPywTj/DcILCIfhE9/05hcuaJDfLeRClFH5qci98B+OP8xD6DN",
+	"Yzztyec1mVpP6zZpRwN2WEGQeeHA2gwmrviWx0UYmcQuIxJZqn5Wuuz1hb/tBaHo1YsfKd/7lqun9cXq",
+	"G2DQNtf+PhjVlIzri3Z+D3T18sdYkiW44UpFhsz+w/XeQcM5lk2Dm7O9Mm9oIzuBVMN2QQhLuZYxi4jj",
+	"4r4A+wEkJF66ve5eUC4o8Fanh7m9vovbgVeVHuuC4Pq/8xzbt1TMHlkcouvbHd7t74KCXJauZxLO99Xe",
+	"8E2DmJocuOtEU/NOLhJJG24J4BWFClQAZQsVhKqnobGyN6S4cBUlNy7dHQclmWvr+KCt1qurCLXzT4Ga",
+	"aka4vphzk6djw7rMG18IZGZGcmOzTU29Xj/eoqk6dmX1x8spCRkIbnxhncf6DLA3EHnTQCnO/wTF6Ugb",
+	"sq0jS3fIkE25iAk3J6Tnzh/fyQYLNXWFyJbF2SZx/WflpLJQlmhONXGVJonmTWnANtzHxno9dXvRWPbv",
+	"IwZEIodEGKDhk5ShFTZc3fribypPtnMHC5VrDI+1VLoAya+eztbo7ZXz9jDUTSbeeAOqzmc5WPIGowdK",
+	"tQcD/nI0n+9psRwrDuRLps15Xu281r3MGljXGxcKBe/g8+f6C6dP6nU1a0gAusLCwJH3hDShh8PFcuQh",
+	"IQjMagdZPiFjttHoW6EqJoZ9diJruoC8SVghc0RnrLNsr5jTerx4Wpx6G6gZ/ozME9SssG741XyiQ0PH",
+	"7YwaSwQUOlXK12N/Mw73qZhsLWVqNsoUN4sLQKu4quX2Dg7uF0AQMKqYeuV57M8fL1sVJHelDML7dxeX",
+	"ZJ9mZroPngS7X/inK95L2q8vDp4fReTpczLjIjMMHYOImrFkB90WmwfpQ+1BnfJ8aJXrXYFNaqMH8uo/",
+	"/8//H3TyCm/gKMOxwWs6IpCAH5LIA01ZhWuDcUDwqRjLFXqTHYsck8Lac0zw6tH20CHAJmLZQcsFXPlI",
+	"K8gV64JAIFeslSxWJil+w2JcYerT1OTfePmlSTuPy3/59qIvHNyYiRjzkXUi110ZtwOs5o6aiNB4xqHA",
+	"BXiY4bfT92/6Atet2xd9gUYNK2oQL8k+j1hqyGB58x3CPnjsiGDgAvtpX+Ay4+YdE8ZdRk0A8+8lMO2G",
+	"Yhv26vvnj5d5xFkDDXTJOaPxHm53/g6CQKE6zYgmSTEZB9boi8HnvcKXjZ8DdGNgSWZwghTjmg2apImW",
+	"2OQA3hj0RdH2SdjPjKprFpOBqwsyIO0ZFRTSUZZWHxvHXAh9Qe3kJyze4wIMGLAh9oapnXmFDH7t42Wq",
+	"3zomP3e73U8R6YcXPPscReL/thLoy+AErB99MQheGoCUAqShf+BL09q3SEonrEsu+YxpQ2cp2g3PX70g",
+	"z549+74vuCAfLl90CaSTxh8HNE0Td4vYd4me/+3vGmbus113ILiTx/BSX2ACa7TRgFEc3RdckAH+5GIs",
+	"XBRnq+A5R8an79+0AlxD6ynE53/BaF+a8tZx61m3130G0tJMQQwGBAxnqlNEl0O17FpryEwakmcbhh8K",
+	"N8zGz4x2KhZKwZGU15z1RduKFXvRi8gFnbELbtgfL4ziIxOR99RM/7hPU75/8xQG1emSV2j18bWPsQg/",
+	"EAuLwe6hZaas+kgFpD70UiIi+OCI7B8d4pjs2+3cBhb1BX7aObbsh62AoLpmLNXecmM5IASnksOD7325",
+	"ByoWfRFmkoNEwCzuktPA1jbJmNYwBeTlGRUL1592Z7ruixnUj0jk3K7MMDOEEsUnU1NgVp0wDEcalh7t",
+	"i2DEmEIXdqqAoeas+CaGIsJYdt6l6v1Bxgt0/1l9HLNSBORryRYQO6AwrFMnSnWUvpSPdXe9V0ynUrji",
+	"lwe93p31fRoc6tD1cu1kK0wI5lbxeVqPf21dMLP3Ami0Sd1BOkaqR2rutpYnFgWDXNaj7VgOcaJ1488X",
+	"ZP8HGudrZz95uv6TD8Kyi1T8Hwy0t8ODg00+SpW0i2VVsjNhuFngt9+v//ZSyp+oWLhx6qWMxqu/9VUA",
+	"Qq2sdfzzpyDRtd0mK/Vc2GvBTGGRGSsHAaj/M5Qaan2yDebCTGamWZqdFamPdQjyKos2jkBmhqc/HtTB",
+	"C33hHQKukQkz5LD3FDlVyDmRIiJWXYAGFAOS7uQB9u6zvJmyqMSqJqOEUYVDdTRXz8p2tlakuwrrurG0",
+	"XPHK/jn256j+y6cKUx42BdbhdLm2mpZLRlCMEMeMJrANGexFMcvyIuzCYQ/MLruRfU7oZ2ViqNB01Kqq",
+	"Za1jRIcV9O5WrZngqyJMScBFFvSZaWYPLvwVzrsESH1KBXnaI7ov6ETC4eJOFfQ9wME1n/KEuShWJA6r",
+	"ydr77VwSQ4ea6Cm1u4RxFI5QrPpYDApzsXdOfGEqzKUFA8ExJdQwhRXn7K3hRl7DGFhE8A/tJpKHbwbj",
+	"qWMbR/8X+crfMfs82JmGVvlQNJ2E/DiVib16wEslGtjyCKx8/8/OpA1n06WiMasRVs7mu7wX9cdU4Qea",
+	"oKNlSaRzbc48mmCJLq2a3volY1DZAO19YTLIfOW3yg/2Japv2MXP30fTpWS/t2i7Yhxhn+nIYImd9sBn",
+	"G3dxjwO8PrugJOJAyWCKjqWxN2nv9xyAmaZu4Lbl0pCXvWshXI/u/ePTz4jSu+p++u+18LzlOdj7Efp2",
+	"tL022AGjy3fKNfh9m0YGRtz61VxZjX/VANxlZ23fmTA82anvNYL2Rz7jzWWegxdfoDv3XkUxMCU4uGsF",
+	"cUox3ALXrtv6CjWSwMsVWWHGtCFjrsBS7wWZk17rtZM8sqhRyr12UQ5LQq68sO+pMl5Hf/XXl28jMqKa",
+	"7XFIUcYNv2mkyl+aGPXg+bNaYqxrJIghWj7XgjDeWiZCSyjc1qF4lT0eUQQhEI20MbYfoR1YqCpIze1C",
+	"qBr5HaAY64b1NfFXXp19JXvBqn6V3GXn5ohiuABaDtgKuWU1V0UrNPxSRXKrqhc1/sEjM8BfBoiBBgwa",
+	"OUML9JwuCDd9wXWOWgP9PvdcoSUybwGYEV7G+boinACE6wuwM1O0FqqJFAc8JlOqp3VqOEIVX3tX4N1b",
+	"o2zTDg+5kS3q6T30HNfRs/vppLQvQRn5KVPMEfkDmY16z9Z/9EqqIY9jJvCLDYxFL6QYJxzduI/Ieqdx",
+	"7JxJG7McRl8VJxnU1HeuZob42jIxv4TnOTGvM6fg63H3QXfscP0Xb6V5JTMRf21bjOvpdjm0kZMiiHKr",
+	"nY/qFZc/MVO/x3d7ENYJjUunHNyGZralgMfb0HNGt2ba/JzcypzzJgbFJvWAz/KqQ+k/TRI2NkRmxmpr",
+	"C1doGtLldMllhuFF1GcAlYAFkOMxUWwPPdo6NwUD7sgptLiby8fiBzjL7/lYRHjrA3toVlG2z04UUPhv",
+	"9+j7JxakLxA4fxfH5b6zwPgAyl2YMqv1SKcJBR9qkhAzVYz5hEJtSmZca4e2B0ASQJHQy8ANumAgDl33",
+	"RRFUj4Yjp7m6vDdPfOljzKVbp8Be4GFwmk/z/vi16OM3xLMIN/WpAMD86Yf5T8fCj8eRF8yEhoF8ie01",
+	"ckpFfEsmxeiY3TnU3UmXPSy20fvWlFz5zxrqfC3nCLcIeHzOIIs6lv38Rmr1SteeZrnju6qs3JLUiuCS",
+	"W5Faeav/5Cwd3tHlbCCZACemFf9cY75dtFQoh2fiBswcXXKJCXKwcraRKUB0r0Gjc69UHYjgQrXkjQno",
+	"7lHwYwcBpOa+hb2bUYPIL1Y4+uoMFl8TH4KGE4r9koXv1nzocgJOWK16RePFnpF7UINiuVqHVIhPdFUR",
+	"8sIdvmZH1BeuUkdEXp2/ufyP//aD/ByRdHzBwFj47v1bjf/6iV8recmvI/JB8Fc8IqNMJZ3IZYIMpp7j",
+	"fyqlFcY8SQDTFUBrgPvxgtYXsIxTmcRMkcG/v/twvvfh/cvTy7O9i7MX52eXA8ThuyxOCP8Derb6zJTq",
+	"6Qk248B63gCNYGu7HIh4hC4BVgHlbaEaRZ5QO+FOScI5FQzUQdFTmhB3Gb3RaotZwmGIczYkNE1JwozG",
+	"hgAa5cJcOWRRzFO5vnz59uKH83d/OTu/ev/hhx/fvLiCPMylXK99gfhvhESj0QSsusCXiN6Hmv6kDUqx",
+	"UZkG5KWSnyFr/ZyqmMUwllmnTjt2phJMQLnGzVNZCKrz9JOYJIKbNXkkCQBMrd4Pb5y4rJQyxeDNIj1l",
+	"Ss200cPrYvtr/UYbRCHep4MkrHHUIJ2BsZ0XUi0cj/5O7EWwOm4FPH7bkYAoytiklmny6ib3bVWychej",
+	"spqMiT+x+1SQf2KN5haaJMBsDoDvxMAcKhBmZsqEsV3eRlW+5YZ+nGKpYhwp4Xp7hNyM7Ydpm+r1x7cQ",
+	"nwE9YRruoNIjdfmKnRZJyWHvGaIzXdCCBqsfh6h7F6qR8Bm3gjLh1wzDN3TksOMLKeJOl5wFsNIlGKoV",
+	"6n3BRKy98nniK6Lge/6csy8+0WGUhzZ0UetlgyPip8X7Ajx7H7qqbx6728xKUeMXwc/j37ou+dWgrJft",
+	"eovlRPKbcpWHqQJjAVCzBO+oq2I2ZRCNM/dRW/0WVmST4zFT+rjQJX0CDizE4bOQW7XLK3UuzbgrbaWu",
+	"vdXJV37z+tAs08ZlN2UxNxG2Ae9A5m8usMc8MbhPxFbCl1slAp3ffVFk/i5ykaHihmmJR9TQRE4yEBBW",
+	"TkC4UB1Wm2vz3q3bPYp87KIJSIGiB7cvd/BLBclPws2xz2ePJvpBG8x4Yva4CBZYjotULWm+kp56/ZP1",
+	"x0JexqaRfl8FlAmvohD2iWGdUUn7olXH5TI+7Wu2iPrC6oYRSeiQJRGZsiSNiFsXS7WYRMtLyIiMppJj",
+	"XFBMhlafghDJ+SaFyBzg2XJ1Tu1Qgqwv4PCMHZf4eEu8oNAG4rcv89HU2xn7ArxaHDJ65PW6XDJ/NzrI",
+	"gj+ReF9g/g7RJWfCrk5fIDwWyGvsMJj5shZXGx87be+sBtPgdPsizLcfkYFDpfqRu7hL99RPYQAYK4cm",
+	"h0UUJcliJ+6ECTgOuuTdWsb1JHOvrIudrGNefOu3y74g/cvsA0GwOzFrkEK6EUl4nrv4HxMwfT+oZl8p",
+	"Dw48FzTs/Myw/1wXJQkagIIm06URrUy5neeErhnLA4IxvybkIm7ReuyiI+WvF73oD5AqftFz6W4IxlM0",
+	"QLlwFYMJ9geBFeun079dnZ+9eHf+8uLq/dn51et3F5eDfDjt570eGS76ws0Rvbw0PzBXtXRxdv4/37w4",
+	"G5D2017U6/U6Qd0Yd2PzXFeJB+59n9eqgRSfliabcY7nPtfJfdy+sPHHwTq6iTXDHL8hGe8YyejIM8cy",
+	"gPoHSH1SKhSwKXcGXgL3qr3h3XA2D80mZaJ+jy88AFXnPT1KVHlpDHVE/rFcfs1VXoY0JMRIIuT8Yen/",
+	"EaFDcpZmBr1WbDxmI6sRBHgFOSZUkExoesNikud+2u4MCYl0M0xuQKL/FKjc3wDI1pO6h/4UxW8wfGh7",
+	"2dMMt23avt4DHGCXOVv/rkC3jdubXya21vseEJF7QgZFlcx+q98a5DlJwQjg0x/3xWmeJniMmWFylVGq",
+	"wMBi9T7AxehAzp+E1WXGRDAzo/oa3I9Wey1KGhD8khufsi2HcLnvdZec+mRYBEpvYr1OP5YczL6JHltk",
+	"1apRV+uUU0QbP8Qx/hiI49Ws7THHJRb/hjp+TNTx1lpBje4KGJdyxcE1pqOXoda8naz6TVkifCnF9baI",
+	"Ynl+HydbcZI/qaorjdHO93i8VQj2HnG4969CfUPi3hMSN6xTzG6YCPydPgEmTSwZLtB8tpvk9Gk1V4rK",
+	"C//SVy0iwxr4KyWkX5Ov11ybJ0sdLoir1eFpI9/wTQ22dRZNt5T3pDW61h/Hpumn9s2o+VBGTUHCjL6e",
+	"drch2Rp5tqGFKCTkb4Hbj2RT8tfdPGQbvPQ7EECzKalxn3sPITguCwzH78qatAMrP5LZyCN4BpCyE0JM",
+	"MU0/5jbJAT4AwAH4FyLW4oWIhT7AVN5TKJDcBhh/RAYeqXLF9dX4l1gMor4YjORsyAWL3QtXswVPb44G",
+	"ndweJRjUHWN0NMWopQAG44xafRFatUJw2llN9JbnLu6NWWiO6osScqlk9nKDgbTbp77SWZFhRrpMYWDg",
+	"AlcHLAXThgsMhGhjhAGWubKz6ItUKtPxhRKYMFCMYSxVl4S2uEpDuJh9Yf8P9UTtwtGUX7lFtrNjatDB",
+	"Ijl5kQvMIVtBSvWFnAuXlx2MayHGiNAJ5cJjayCCw8dEtA8PDgKHb1+MkaTyuAoX0eEtjHpp8Z/o3GVN",
+	"FXNGybgvhguis9G0qFrWLrR+TTRdkEGlGuqAQNY1hNlw3RcYKwKD70Q++m3gIM0BMqpdQYB2MMRHzSCw",
+	"xN0uBJuXtmBGF2RKb8C5M6sHRjdbFx9EUXwU++Iace8NjGWx/83C+PXhpumtNdJVIXel8CfvHagJgTqu",
+	"D+3KRTmkkWImDPWCJAhWoAgCNauWwwA9FpIRlNaImAaJ7ZDSywFhUR6EEAalBeELRVBaQ1iYDwm7R7Zc",
+	"ESSFi7o3piMryP3Z97hoSb/RVs6HhZG5dnQRkh064da7yd2LK6KPLrw/7/52Anto2Iqc5l11FkMomSRU",
+	"3EZDvjWIASJ7fKrBqDiyRVyPrtl4PzBQZ6WN7RJf+aotbKeufNF6E5uLXGpjzVws2IOZXDpfr9UtCMnK",
+	"AzFdkF1ANI4Wds/4iHm41yVthLcGJ0VQ88Xr072D50egMqJKb1VvH10G6l/iC2WQtlRYuHxiNT/7eaEz",
+	"zjA1MBV98bTnS8AQOpEYg2PV0Vr1M9ChuSnOqRNC+2LjYDuMq+s0gy0vXf7t+9A3PX0/jmWy3Pua7JK4",
+	"/V9hcsmvUE+ERSc0rNDmw5DLdaw2lwKlmDt8d0OLZkH/6+yZ51hO4ZsfrsmGZZentK077F+zSbJho+7+",
+	"NG5SwVzFGzyCrYiHA7jze7JQBnv7RJMZMzSmhu5wWO+GArAyYbVW+AHe+KqVQjuF9Qqhrwb49Wp/5ZqS",
+	"AQ3hLt/G3foBz477UGls04+jzsCkvnlZH87LWiLQjemzpInAqzWKyFJeDQll9UdUuErT7oIHYcrYfTWx",
+	"GmovOaV/c8Y+jjM236ECA268ZWJLgmlWfep3uXfvouUSy/0hAf6etJzdWP8+fLFYtyxPtwEAebSUVMsy",
+	"YnYiTIZD2gCfD2psaV97sXMCZLqcEKfBI3XPZ+mj+KJW0bt3RJXp/psj6lG40aXcyIlbQtqykn1tt4N5",
+	"jsX8V18mPvqXvur7hJvF+iuFX5OylRlhDF+zmTmfVxXcmZPBrtH4rgHCrZBN4sj2QQV5fXn5nkCJe4BZ",
+	"/Pni3Vvi9uE9XSSSxhGhQ5kZREe4KnLcEJ0NbQdDZts7JrQA4IPB2dl025SkTM2oXQRXHhtS4FBNhokc",
+	"XdtXXBYXzAGE71ipNsw01tZSbCRv4Fnb9QGV5KGGnquSHRHFjFq4HPFDZv/h2u9ELnNAUURkbgcDxbb6",
+	"og1HUMoUYSnXMmZQcR8tiC6pzuBve0Vl9j0oGedyjMJq2PmUX/ERGwOoY85j7NUeXboAoNCRkhos/Yoz",
+	"3QEXbUTytDZ+uzAxkM/OW+7ngk8ENZlix32hp/Tg+dEf+1mv92w0ZZ/J659OX+xdvD49eH7kD17Q3a/Z",
+	"wkePFblV4TM26JJTsSAHnz/77KjOTH9CqFiYqV1VlkB1KKJYzBUbGc+CY5kkcs5i2DEh3T72he2IY8lZ",
+	"59hQ3Pc/pKNrOR5H5LuiIrxVZpKkS95Kw8dOjOi+oIohJImmVLnS64goygMQjAxBptqnPMLhzSk3mLMI",
+	"sug0+hgc6d+TGuFaf5xbuZ/at4v5g+V0mOfUtLEYD+Al/t0N3QMh6X6Lib8b/LKXwrm4FKFYssfglMaQ",
+	"4EyXs89uus/NN+nG7ew9hES4LI6g3xWueQeOfTRcMxYZ7Lf6rVIsPP7QJS+5XSEsYuXpOFYy1esJmSxY",
+	"Yw2rBzkhH+WuvYYd/HW7zBbfrtuPGVl+hwfsvmH6rsuY2HuVVd8HnmZsHwOS4sXKw+s9c7YhFpSSGBgX",
+	"wD/MXi40nwife5qKRYl1I9BsdY5KcGp72ydcs3p3B2H62l4/fHZPh9bP71PHLiiCmkyTkYyZT7c2lcoQ",
+	"xaiWIuoLp0wH2ZEYhydKGl91JTMjOUO0T6JLM3yiAXnUF07bh2wdeRtwSRpRYYXQkCFaksWAc4Hcv5Qc",
+	"9Hpugr6gxCCYAFReHtSp9pdMP+Bxans7Z9qSd21mqSL5az51Ohqx1LC4Ipm/KWhN5bOAOi07ldaLCDnf",
+	"RRjYxtkoU3Z0lunRGo0Yi+OfP32JLF3w4u9PUQvDU1BGZCppHbf2acr3b56CPHAj+NXnyoQ03LaZcl5R",
+	"HT7DigXBAx/sHTxypdqDJ2hKDB44p07YmcPrFk98qtbgUb5WXz59+a8AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

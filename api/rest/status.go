@@ -3,6 +3,8 @@ package rest
 import (
 	"context"
 	"time"
+
+	"github.com/ddnsbroker/ddnsbroker/api/store"
 )
 
 // GetSetup tells the web app the broker's address as routers reach it.
@@ -27,12 +29,13 @@ func (s *Server) GetStatus(ctx context.Context, _ GetStatusRequestObject) (GetSt
 	out := Status{Version: s.version}
 	out.Hosts.Total, out.Hosts.Enabled, out.Hosts.Stale = st.Hosts, st.EnabledHosts, stale
 	out.Records.Total = st.Records
-	out.Records.States = StateCounts{Idle: st.States["idle"], Pending: st.States["pending"], Delivered: st.States["delivered"],
-		Retrying: st.States["retrying"], Failed: st.States["failed"], Blocked: st.States["blocked"]}
-	d := st.Deliveries
-	out.Deliveries.Pending, out.Deliveries.Running, out.Deliveries.Delivered = d["pending"], d["running"], d["delivered"]
-	out.Deliveries.Failed, out.Deliveries.Blocked = d["failed"], d["blocked"]
-	out.Deliveries.Superseded, out.Deliveries.Cancelled = d["superseded"], d["cancelled"]
+	r := func(s store.SyncState) int { return st.States[string(s)] }
+	out.Records.States = StateCounts{Idle: r(store.SyncIdle), Pending: r(store.SyncPending), Delivered: r(store.SyncDelivered),
+		Retrying: r(store.SyncRetrying), Failed: r(store.SyncFailed), Blocked: r(store.SyncBlocked)}
+	d := func(s store.DeliveryState) int { return st.Deliveries[string(s)] }
+	out.Deliveries.Pending, out.Deliveries.Running, out.Deliveries.Delivered = d(store.DeliveryPending), d(store.DeliveryRunning), d(store.DeliveryDelivered)
+	out.Deliveries.Failed, out.Deliveries.Blocked = d(store.DeliveryFailed), d(store.DeliveryBlocked)
+	out.Deliveries.Superseded, out.Deliveries.Cancelled = d(store.DeliverySuperseded), d(store.DeliveryCancelled)
 	if st.OldestPending != nil {
 		out.OldestPendingAgeSeconds = ptr(st.OldestPending.Seconds())
 	}

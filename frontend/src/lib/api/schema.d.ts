@@ -1339,13 +1339,18 @@ export interface components {
             items: components["schemas"]["Delivery"][];
             next_cursor: string | null;
         };
+        /**
+         * @description What an event says happened. delivery.recovered and webhook.test are
+         *     never stored: they are what webhooks are told.
+         * @enum {string}
+         */
+        EventKind: "address.changed" | "delivery.delivered" | "delivery.retry" | "delivery.failed" | "delivery.blocked" | "delivery.recovered" | "drift.detected" | "drift.error" | "host.created" | "host.updated" | "host.deleted" | "host.resync" | "host.secret_rotated" | "host.stale" | "record.created" | "record.updated" | "record.deleted" | "record.resync" | "service.created" | "service.updated" | "service.deleted" | "webhook.created" | "webhook.updated" | "webhook.deleted" | "webhook.test" | "user.created" | "user.updated" | "user.deleted" | "user.password_changed" | "token.created" | "token.deleted" | "auth.login" | "auth.logout" | "auth.refresh_reused" | "auth.failed" | "auth.login_failed" | "import.created";
         Event: {
             /** Format: int64 */
             id: number;
             /** Format: date-time */
             at: string;
-            /** @example address.changed */
-            kind: string;
+            kind: components["schemas"]["EventKind"];
             /** Format: int64 */
             host_id: number | null;
             /** Format: int64 */
