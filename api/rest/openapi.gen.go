@@ -470,6 +470,20 @@ type DeliveryList struct {
 	NextCursor *string    `json:"next_cursor"`
 }
 
+// DeliveryMinutes Delivery attempts of the last 24 hours, one bucket per minute: the
+// bucket i counts the attempts that ended in the minute from
+// `start` + i minutes; the last bucket is the current minute, still
+// filling. `delivered` counts attempts the provider accepted, `failed`
+// those it did not (retried later, paused or failed for good); an
+// attempt is counted once, when it ends.
+type DeliveryMinutes struct {
+	Delivered []int `json:"delivered"`
+	Failed    []int `json:"failed"`
+
+	// Start The first bucket's minute (UTC).
+	Start time.Time `json:"start"`
+}
+
 // Event defines model for Event.
 type Event struct {
 	// Actor Who did it: "user NAME", "token NAME (#ID, user NAME)", "router FQDN", "dispatcher".
@@ -1041,13 +1055,24 @@ type ServicePatch struct {
 // Example: {"combined":false,"url":"https://dyn.dns.he.net/nic/update","use_myipv6":false,"username_is_fqdn":true}
 type ServiceSettings map[string]interface{}
 
+// ServiceTrouble A service's records that are not getting through, counted per family as in `StateCounts`.
+type ServiceTrouble struct {
+	Blocked   int    `json:"blocked"`
+	Failed    int    `json:"failed"`
+	Name      string `json:"name"`
+	Retrying  int    `json:"retrying"`
+	ServiceId int64  `json:"service_id"`
+}
+
 // Setup defines model for Setup.
 type Setup struct {
 	// PublicUrl The URL routers use to reach the broker (scheme, host, port and any path prefix, e.g. https://ddns.example.net), or null when not configured.
 	PublicUrl *string `json:"public_url"`
 }
 
-// StateCounts (record, family) pairs by delivery state.
+// StateCounts Delivery states counted per (record, family): one for each A or
+// AAAA entry a record publishes, so a record with both families counts
+// twice. A family that is off, or has no address yet, is idle.
 type StateCounts struct {
 	Blocked   int `json:"blocked"`
 	Delivered int `json:"delivered"`
@@ -1059,7 +1084,7 @@ type StateCounts struct {
 
 // Status defines model for Status.
 type Status struct {
-	// Deliveries Delivery jobs by state, over the whole history.
+	// Deliveries Delivery jobs by state, over the jobs kept (housekeeping removes finished ones after DDNSBROKER_RETENTION).
 	Deliveries struct {
 		Blocked    int `json:"blocked"`
 		Cancelled  int `json:"cancelled"`
@@ -1069,7 +1094,15 @@ type Status struct {
 		Running    int `json:"running"`
 		Superseded int `json:"superseded"`
 	} `json:"deliveries"`
-	Hosts struct {
+
+	// DeliveriesPerMinute Delivery attempts of the last 24 hours, one bucket per minute: the
+	// bucket i counts the attempts that ended in the minute from
+	// `start` + i minutes; the last bucket is the current minute, still
+	// filling. `delivered` counts attempts the provider accepted, `failed`
+	// those it did not (retried later, paused or failed for good); an
+	// attempt is counted once, when it ends.
+	DeliveriesPerMinute DeliveryMinutes `json:"deliveries_per_minute"`
+	Hosts               struct {
 		Enabled int `json:"enabled"`
 
 		// Stale Hosts whose `stale` is true (not seen for longer than the stale-after time).
@@ -1082,11 +1115,29 @@ type Status struct {
 
 	// OldestPendingAgeSeconds Age of the oldest delivery still waiting to be sent, or null when none waits.
 	OldestPendingAgeSeconds *float64 `json:"oldest_pending_age_seconds"`
-	Records                 struct {
-		// States (record, family) pairs by delivery state.
+
+	// Problems The records that need attention, by state: for each, the first page
+	// of `GET /records?status=<state>` (records with either family in it,
+	// by FQDN; `limit` items) and its `next_cursor`, to pass to that
+	// listing for the rest. `records.states` counts them per family.
+	Problems struct {
+		Blocked  RecordList `json:"blocked"`
+		Failed   RecordList `json:"failed"`
+		Retrying RecordList `json:"retrying"`
+	} `json:"problems"`
+	Records struct {
+		// States Delivery states counted per (record, family): one for each A or
+		// AAAA entry a record publishes, so a record with both families counts
+		// twice. A family that is off, or has no address yet, is idle.
 		States StateCounts `json:"states"`
 		Total  int         `json:"total"`
 	} `json:"records"`
+
+	// ServicesInTrouble Every service with a record that is failed, retrying or blocked, the one with the most first.
+	ServicesInTrouble []ServiceTrouble `json:"services_in_trouble"`
+
+	// StaleHosts The first page of `GET /hosts?stale=true` (by FQDN; `limit` items) and its `next_cursor`; `hosts.stale` counts them all.
+	StaleHosts HostList `json:"stale_hosts"`
 
 	// Version The version of the broker answering (what `ddnsbroker version` prints).
 	//
@@ -1390,6 +1441,12 @@ type ListServicesParams struct {
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
+// GetStatusParams defines parameters for GetStatus.
+type GetStatusParams struct {
+	// Limit Items in each first page (the records of each state in `problems`, `stale_hosts`).
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // ListTokensParams defines parameters for ListTokens.
 type ListTokensParams struct {
 	// Limit Items per page.
@@ -1557,9 +1614,9 @@ type ServerInterface interface {
 	// GetSetup What routers need to reach this broker
 	// (GET /setup)
 	GetSetup(ctx echo.Context) error
-	// GetStatus Counts of hosts, records and deliveries
+	// GetStatus The broker's state at a glance (what the dashboard shows)
 	// (GET /status)
-	GetStatus(ctx echo.Context) error
+	GetStatus(ctx echo.Context, params GetStatusParams) error
 	// ListTokens List API tokens of every account
 	// (GET /tokens)
 	ListTokens(ctx echo.Context, params ListTokensParams) error
@@ -2199,8 +2256,17 @@ func (w *ServerInterfaceWrapper) GetSetup(ctx echo.Context) error {
 func (w *ServerInterfaceWrapper) GetStatus(ctx echo.Context) error {
 	var err error
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetStatusParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.GetStatus(ctx)
+	err = w.Handler.GetStatus(ctx, params)
 	return err
 }
 
@@ -5504,6 +5570,7 @@ func (response GetSetupdefaultApplicationProblemPlusJSONResponse) VisitGetSetupR
 }
 
 type GetStatusRequestObject struct {
+	Params GetStatusParams
 }
 
 type GetStatusResponseObject interface {
@@ -5537,6 +5604,22 @@ func (response GetStatus401ApplicationProblemPlusJSONResponse) VisitGetStatusRes
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStatus422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response GetStatus422ApplicationProblemPlusJSONResponse) VisitGetStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -7179,7 +7262,7 @@ type StrictServerInterface interface {
 	// GetSetup What routers need to reach this broker
 	// (GET /setup)
 	GetSetup(ctx context.Context, request GetSetupRequestObject) (GetSetupResponseObject, error)
-	// GetStatus Counts of hosts, records and deliveries
+	// GetStatus The broker's state at a glance (what the dashboard shows)
 	// (GET /status)
 	GetStatus(ctx context.Context, request GetStatusRequestObject) (GetStatusResponseObject, error)
 	// ListTokens List API tokens of every account
@@ -8232,8 +8315,10 @@ func (sh *strictHandler) GetSetup(ctx echo.Context) error {
 }
 
 // GetStatus operation middleware
-func (sh *strictHandler) GetStatus(ctx echo.Context) error {
+func (sh *strictHandler) GetStatus(ctx echo.Context, params GetStatusParams) error {
 	var request GetStatusRequestObject
+
+	request.Params = params
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.GetStatus(ctx.Request().Context(), request.(GetStatusRequestObject))
@@ -8743,216 +8828,230 @@ func (sh *strictHandler) TestWebhook(ctx echo.Context, id Id) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rchs5liD8Kvg4E2HymxRFy7K6SoqOWJUttz1Tvowkr3um0iuCTJBEKwlkAUjR7FpH7N99kN0HmyfZ",
-	"wDlAJpLM5E23cpejfpTFzMTl4Nxwrr+1hnKaScGE0a3j31oZVXTKDFPw14tcaansvxKmh4pnhkvROm5d",
-	"ThjpC/bFXA3hjT6RI2ImjGSK3XCZa5LRMeu2oha3r/+aMzVvRS1Bp6x13MJvWlFLDydsSu3wU/rlZybG",
-	"ZtI6fto7OIxaUy6KH6KWmWf2Q20UF+PW169R601iP4PRM2om5eA8aUUtxX7NuWJJ69ionIUTjaSaUmPf",
-	"E+bosAUT8Wk+DafhwrAxUzDPz3zKzTIA3hg21SRjauVGU/g4nD5hI5qnpnX8vBfZTePUz3u9tQs5ZyPF",
-	"9OSFlNecFXsf4p/FjEki9EDJa6auFH7QBOaD50fLcP1qQaczKTSD8/+JJufs15xpAMFQCsME/JNmWcqH",
-	"1EJjP1NykLLpv/xNW9D8Fkz3z4qNWsetf9ovcWwfn+r9D/gVTrqMXQOZzMmQCiENGTCiGE0I1YSSf714",
-	"/47Iwd/Y0JC2fWp/iIj9FxXuAf6pmTDwTbBWu8aITLnWXIw7J6SfMEN52ieazjWZTaghRtovk27ra9R6",
-	"IcUo5cMH3/1wQsWYkaGbXpMZNxNcHtdEG6lYQtqUGHrNBLFnH5W7J9rwNCVckFyzDuzjlVQDniRMPPhG",
-	"FEuYMJymmiQSTylN5YyYCddEZkzB5HYv9oj39FBmjBhptyUFoWSmuGHli7DN0w9v3CuzCVOMUKKZ1nYY",
-	"rolgLGEJbvudNK9kLpKH3PU7SXQ+nLizgGX4tx9wFadiTqSZMEWYUlKR9mHveUQOnz6LiGU25HnvmQWe",
-	"AKadUEMHVDMLvlwoRocTOkgd6lxK+ZaKuWMD+kERSEoypWJORpSnLCHUGDbNjD4hihk1J3RkmIIdjPmN",
-	"pYN8OmDKiiLNhlIk2vLlCaOJk2bn9qu9U/uV/bNZSCyxX7u2j4LmZiIV/zt7aIS6oSlPQlpa2NinT5/2",
-	"TnMzsU+H1LCNdlcyfdhcpuSQaW0P/kwYbuYPiq52izkLGD5ytrZlAFKMiV1zRKjn3EQqkotrIWeCjDhL",
-	"E/tsQBNSqC+RfYW6YY1lnAPF6LWVICpPmddXEjmlXFhBAHSi+8BMNbE0gCMTKhIvHebRgsDgxrJZKRgI",
-	"GyaGrAvC2m3ZQuR0aMF6adkV6FfK8jLDUb5SeHhl/NOFo4la7EvGFdNXXCzrIBeI5CQXhqewGxzO8Ub3",
-	"qUWVRXyOWvDKFf7+W4sJq3f80vqJUcVU63OdwlXi0y/VZVcGq6y4HAeZoZ34NOMNsBgqRg1Lrqip6GkJ",
-	"NWzP8ClrRc3gWfGNyNPUIrWng6UxeFKrFy7DLKXaXOV69RLXToeKWs1RZ4qN+Jd6XRsg/ESTEVfaWO1A",
-	"0aHV0SOrrSg2lGPBLf823ToogVBdR51wKhfw5teolWumrjaGjH3b72t58XImmKpZ2AJSgeLu5w3GdCDz",
-	"2ygAVTn9hdOJQmxahYYv4DUgxSThdtE0/RCg5YimmkWLmJorxYS5yqjWM6mS5W3/h8ztzQAfW3GF2yxF",
-	"rldYxvTGHhuZSgVsSpCnPTLlIjdMEzqWFmxb3Y2iFmhM70U6RxRcopLqSj/5FSHT0EZmmsykuuZifEIE",
-	"u2EKV00HlsXZ9WxGmh4fKqvvrbnY7YCrC1hUwZX1Jw9nR9P0/ah1/MvqSQvO9TVaZF0F/26g3BOiJ1ZU",
-	"SZHOiQQpsY4acMjlDXwOtvAzx3tZdTHcXk0r/9hwV34qqhSdwxGWF3w7zBrWtkjOMHt1kLrzeMlSfmNv",
-	"zcvCMUkU07qWWXpVsE5bi3YSJSM65ek8kIaH0dHnOmY34oLryS2lwMasFcDndrvVfhSjTjvz0j3P7AeW",
-	"N0ox4mMwk+i5GLaiFp9mUlm2mSg+MjUKgH13KFWyuUxQTIOho44o8kwbxej0iSZU6JnV2S2XmQMj+psc",
-	"ECYSltTLMuP4td9VxkSCjE/lQuC/EsQpZuUI3h1aUWuQyuE1/EvnGVPaXhMtMKgYstS+UrdrhNk2mFQn",
-	"1UrYFXgWFehdHJXfXIDdy+dfALaC5ZWFVlF0Fc3dBQMp6PexGMjZjbuhLKrWps5y+WkiScITws0xiUHJ",
-	"IO9O357FrYjEyHThb9L+pzcvI1I87+ALSub2yvnq31++wx8SrjNqhhOm4lYtvm5DsvYe3qyKVGBWbn8i",
-	"tWmiygaAB1S6MTlfczSjsC90mqVwyoi/XbRVJXUbmtoL5bhe3V3NT9avXDN1w4ds1wHqyBRoBzZagrVK",
-	"vMGkkcOwcpfuABtx9C6oDZH9sUjtFfCuC0NNrlfK62WW7x4Ch/fs32pFeZqQiUyB2a+VmqulfsH1r7Zf",
-	"ib09EDq8FnKWsmTMNlsP3Dk2EM6bDaRzvFbfZqCA4laKXdwvyt42N/5mmXLBIkLtfUQbctDrVe6aoTFX",
-	"sam8YUnHSm4LSZRhRI4IBXNdrlgtP9xUn1m700IRWEUuF3MxvIAXF1G+ELWFFF5Gn4ogXjzr5UOrE9b+",
-	"PGqpibM0OVMKKbZKS2B6qj9Fb+/ShJJEGsMSklEzIVwYCUcxkMncmb8KcxiYtU6IXdicjNyZgY8FxplN",
-	"ZMpI+7DX63S3Y+QLYMV1r973a1nHB3cy/wiLIjVwOiUJB1OmZS7aPNEE9SNNqLK4Osp1Rb8cSJkyCpeg",
-	"0a9JzVXuZzljakg1i8AVI3ODl2ZFecrF2B5ELeA2lq88uzmsyteD3rNur/v06bPunza6UWQ3h1dOFt/u",
-	"amIHCiC7DCJ4YwPNeJOpjhY33Xt6nAx+OD7edNNHd7Xpo7WbPrpaZaNLWMrGFMgR3kK2iAqjYvZ+hShX",
-	"s9k//en46fHx/irFZWGpdwF95F+MidvZM6VhepWGN5Q56uc1OpyhaY2seiGnWW5Y4t24xtgVHANALTmT",
-	"CdUE/QRMELsDYGmpFGPwB1FvY1M3TD3RBKbZA29RLOy+SPvly3cXP52//7ez86uLy9Ofz65OX12enUfE",
-	"+efJwSGZdI6JlYwgKhHehGsi0wSGwVmoAU7LjTOVgc9ZCgZegxnVxLE1vzg6lqT4tBuLN0Z7hYRpMqVz",
-	"MmDEchc5InbGbixqudTd3EuB15VsdIH2F6jC8ShHtVWCWOYJywxpGXOX6XcBKT2GeCxbwKnmK3CT2Dn1",
-	"oN7S4uu5c2DMPDpcRxxR68uepBnfG8qEjZnYY1+MonuGjmFMcOqBDtOSUw46wzzCa4ed7WvAHx9s2qNi",
-	"2oDV3fvsOJWf/2vD2e1kqq9oCC70prLsGslfCZJZa27fdLt29CuwTn8NxP0CbO8BgSqyfC0MGjDuXjBs",
-	"23U1o+Rdo2Ag1YKZDnu9Xt1FhA0VazR0gtjAV07ImAmmQBy0/+t//x/y9OAHMuBGdxY9LIthWgEG/rDe",
-	"4bOoklu0/rySqLbwgoDy/jVa/9IFggUcFvbvu7B+uMkfx/hhJ/9AzXCyOwt6aJ5T4vcy99lA2135xsYU",
-	"0sTPLwq6qcJrC3pa71Wz5GnybHP8PgeF/QI++vq5LqTNqfQwLmlTTf5ydkn2LX/T+7/x5Os+POlgyB6E",
-	"ueFyyYin9kLKRXfZGoF79qv9vBJkQUTmFmjYBNYLZiqr5EIbRhOrgDp2BfE2gt0JY1ra1s9yzMVuOwrd",
-	"79vFD1cjFhaEybrI4/DcgiCFYjV1h/eW1ZhLczO5mjIzkXUGDFEN5hkpOSWphRVadoIgSLhTOmeYCyvw",
-	"MTm1Lq1dDC3bxcjAOm9n3Ns+YgWDkHiD0ayA1hNNuIvDCA7AXuwKYG4S8LL19auKchtGwjjUanb0VcEd",
-	"VXBqVRDEB4esL+DqdQfhL9vSn2Czzb/vrSPDpRUtTFALAsV0HT88JZmSNzwBy4FiNJnvTWmC1gQ+ZF3S",
-	"d3dQf0D9qPjJT9iPhb3/90uDeR8Mj5mdU5gyDMhPRXJ7/YcwRYhYPIZY71iMJdOECwxHxEmeaOJnBiOD",
-	"nzOCv3hp+uBD9kTHolwD2hKWrK7u6froTQsvsFmDs0UO9VWu0npyC0CYyGE+ZcJA5GithGYJr5dLVvI4",
-	"P41mikxzbYhdWcoMIwM2kooRTW+sfGqz7rgbRHRaQFDy8fznjjd6B6FXbmB7In44yODYRAVFMLjF1emi",
-	"4N930G12Pvm3qliQ5YOU6wkGbRbLWROPsriAOhZ4ARY0wJCP5z/vaTpiEQGQTVhXsHrbdX1E34XVuRDZ",
-	"dD4eM22vM1RX0Q7cDfWDNpoLMyWNHMoNENG9V5oYQ06yBQ4vEPKWX3s8WuuDQqB4fK7n9l6J8HsLhncE",
-	"EmBWaQ4rqLCZw73ynqQq4U9YmtUeQ0oHLF0vo/C1CMdpnv0ubn2OU6+/9y0w8nRG55pYXWMDZ+6Ol8Iq",
-	"O9gcytdsXs8grtnc8i5/+usDBe1IK4+hyD1Z0jDPX70gPx4+/xNx8fwEY9u7S1ICf68PUIew+Y3PMvB5",
-	"1pynLiILatgcN2l9JImPYl+U4x/P31g+ZMWDZU7XXMCtxm32hNCBzM3xIKXiOpAOsIQiup8i8qyJ1cTI",
-	"d1xhsYuG0yh4XHW5ryEnqmChkIqDmt4xSeYiEfqAtO0L+4IP99092LOLThQLNRoePH12RNov312Qjx9e",
-	"nl6eEc3HgiV4E728ePOXTkQmxmSYbQVXLjLIeWrgehELw6ZZSg3T4NUfpjJPRqmVku0Xxb+faNClbw47",
-	"XXJmtZIJ1eAmkTMRi77H2/4J0YyRl7hyz/sico6rLH94bUxWiHoqkliUc/nfUXHxdxwHjVbUclu26G9M",
-	"ZhXl4tPam8+/5yxnNbzw1+L36pm40DYrpvGVulyKBVxwY9Ud/jmImzvyfI9GbGj4DbvyluTFMDdqXFyG",
-	"nZRkkgtj7zhEyBl4y958uDk8Ae6IyM+9W83rKBtFwFTWcbTjOo5uvw5vR1t6sCo87hbhcBs6yd3sVsMe",
-	"ccw6q/e3C2amVF+7qxDmAT87CJKCew2r2MRrveEqjmpX8fTgh3XLEIwl+iqIDmq4FDgtDfyiLn6IDNiQ",
-	"5potqI8J04YLTA117sETSPIDnjy2Cn5bKhK34pbFpbEkUhSBGVKwTn1sh1/BVe3N79OEQcYkFWVcWLHm",
-	"Iu32BFX24nejWTrCxNMb8PSbXImm4JI1QYu1HnInEVcaLYG4XFzeHZgnmkPH8CbWqN3PqBJeJ95IH/iE",
-	"HywrA3VKchmTWYnDdF7sZd91SVYN5Fjn4T6qfnRU81GN1Q8wqo4Sllj1Es8sDjkA33aebTz+nfyj9dFO",
-	"L9EdB3zaB1080RD2vGQFvndnxSoOvqpmwm7ez1qeXXzY6nXhvyoQ7sYFCVMuuG4DhlysAcTC7jJiM1fr",
-	"SiAcH9/r/gMXcd3+USBtIZ6a0/QqnK1M13P1FZgYqnmGcUhLvH3JYLk+DW8N81+Nyw0Oi4Pnz9fdTmq5",
-	"ZjMbuYsbu9N0H8tTi9Pv4qv9HbtjaxnTQzOhB9FNH5qz3A0vOSWCzeq4CSipqO7am3KXvJVgsqb+TgRm",
-	"/wnEYRdqpZGECizg4S0C7ZJ8O1DlRBfK8O+fITXRqGI3nM2W+c3y/XaHq+jaT+5NXV2v8xVTf14HnN2c",
-	"49+1pu9a0y20pgYdohlZm5LCPPmuNAqHaWVBEOLm3ywqCkGgcu2SgyCf26o65VBvDJvW6TyNXlIs1PZE",
-	"k4/nP6MBRPAsYwY8vOvNznZc7yZcs0tY2rLhMeUudbawrSbut6jFBU3m9l4tMyZmkBw+Utz8fSC/2Hvv",
-	"SDOhGTwW/p9Tfq2k4fbmnAs+4vYaW3VOBQY7x5RqDYZ9w76YPuH6mFCC2eq5KxQ24ikjbb/Orn0YEVyr",
-	"+yMfcvJn8j5j4pOyt9Z9Zob7OMh+kgjdiYo6byNXJ42SGRsQuyTShgwm+xIlCMD3FwQXSNoY+iXRPq4n",
-	"LE3JUE6nVCSatPWkE4biVJZYwNP/lQ855GnbuVpRyw9slfRJLbwsRJrMq9LqDYadYOwAOrZ/zSU4ZkVC",
-	"mB7SjCWAYTOKSfYIflQjai05hbulpqYb7AuGtkPdMKW5FDrEYMK1ncL5mOMCGORZ92mP7JPD7peGfGkn",
-	"F+u2Oi/xgnDhPfdR1XbMITPkOCj95DcbC1ddakiVmpM29RFv4B6hZaYjfOPW6z4x9Boq7MXizYebo8KL",
-	"T7VLMnGF6JY/zKjSDCySGLYVi0oEAB5GhQ9Uah4OJywh8oaprt+7mTARC3BPAbzplPmgD9zmEw04aZlU",
-	"GMs3kWkCWmcsqgQF2ucM8nBHlLsgke3uZQXP8B4wR9wOa8tDreNSzj1ew53kdMBFnV+mcI76VzDt1LvJ",
-	"fKROrQV2F2dLac9bbTgO/Xeoz5dfkvblxZu/OJSLyni0zonH2g3MxyCGi3yqRQei9nUii5uFjyexhKpk",
-	"Pi7iURcBtIsLZEUhq50DORr2hiqG3mk/O4dp7GhGrxP2BcLmKkUvrnPgWoKXI4+5EWAQKAPOEwuUa0zW",
-	"CVN38VrooVzPvnPNrqbzep9cuZripS0IyN/7rri+qrceh+NXXt14lq0jZBYoNHK60dJao5KrVGC0lFgW",
-	"UNp2tniHRhsa45eylquwscLASgIsbzmYg6O9iF+z8pVqFwgXi+J39oVrsFoOULzoiVRmAkpKP1dpPyL9",
-	"RcD0o1j0PWj6INr7JXj6pD2b8OGEzLgAaVSKnms2t2Im9Px3uuR9FUNBfJLyjdpAxEZu72ByTJbZftun",
-	"awI4O40cPwhxXFZnSq+jnAnHoDHXNODYFnVduAFSaVmDVo6CUIkuudjOeHzY+/Fo+4puOxZX24Uz34Z/",
-	"1vHC4jjBsWRM1tadgB1GwOJcjjQ818f7+1ZzToTuYrRiEAKz6I7qHf5wJ9lqxmR29V/XsNJl3Ax46kbY",
-	"uZ6d1s5R5asbzFRfJq9AiBWs7C4cAl7JeyyPgJt/F5dAyJi2Yy5oES7fWDYF17GC9cS/YflJy838K8d4",
-	"i1ZTF2ReRuToJ8VLmH8+lmB89mEXlVCMNqgeM47xGnNXTAMLwdxJpcpdi0bemkc9KA/ZjAvUUHATXl8E",
-	"+19VPKw2UB8YwJNSr4igfkFYZn82kdqJ+oRlTCREWonvv+0fbxvnJ1VtmB/56Eo6w1RQQQGKPwdmDVe6",
-	"Be45sTg8OIh8iCekSFBdqhndOO/1ng2v2Rz+wfpdgvlzRSX6AUvt8PbqfhwLWiZYFG4YyL+QIqCXiNCq",
-	"XqACVcAqQtVApjAF5IQMpL2dKbbkYXYRjr4ySMh1HFMCPG2tlYdVtbb4eAm9HL3VIFStTRQuXsPmfA97",
-	"Z0EbFtgusSqxPZDSvEHaQIUsgmiSiGRSoQ2JijkWMMIcbJ+X4Hdqt+kAY/fagfy30uQDBh1n0NioateC",
-	"BAl2Vis4DDXshb0H1AS1tT1KoC2nQzLKlbZqt6slNYdwYrYcUO1rUa6uY1b/2BW0rH3Gk0qMdOi4dGUy",
-	"ax9COf2Gp0t3MbDwlFU3w1qbxTg1ZTeboFvnNEiKwNvGoNw5+ZscAKwBxFF5L8FaVhNuaWy+JejLYqB3",
-	"fTKr4e8ql9YXySmrla4/nvuohlqtNVlzXMte/vU1fpy5CiRLH94Bu64lWWzr0lzWp6zmQwyfVtTdSoV7",
-	"Q9MNIIbvhUVwcMV1+5ep1Yaukpxd0TG7cl0m6oP5QbTY9UIpPYudSc7IjHLIpy4YxARu8EwQ+7RdlhMl",
-	"KR2XvK5adlvmg3RFGi22wQjW65Bi9ZpPx0VTBPwsZGLcslu3dCPJAPsdLLFigRvUOy7XaaQ1JQEsia/X",
-	"7gJevQMCuEnqzt25OOpln3vogeekHdZWhNRE8Db1y85M/os+yRQXRneqVcFunnYPwVe+WnD5NXmqLMEX",
-	"hfxzJRI0YnQtsy5qKdYZwKENz5JA1AbMTmCV5kYX4THHxMoRIPQJ4lQsNBNJJyJunaSNmRSdiBT8KyJe",
-	"wEDvI0WFBl+LqzcZxcI+5z7jZUCH13I06kS+f0ybkoypKRXovrIHdIIIC4zG33liAX9gcexORByrRMNt",
-	"kauJ37OE0EGu2QnJqFVMO9VclTuQluUtJ8h3D1y2itHE36VqP/uombqbpJOHrgLw+8yyr6MNC+Od4q9v",
-	"kQO/RRGLjBrDlKXU//HL6d5/0r2/9/Z+/Fz+s3v13/Y+/9aLjp59/efWXdW8sDC5C9sR4O9jGY7s5LtY",
-	"jXY/1zqzyMMd9BIAPpX++EW7WFLhQ+Ax8VVXIUUZorKuBlSz4s8j/2dRpiz8pKgRFv4If0/5F5b4b8sA",
-	"q6sp1ajELide1AadrKmq60IkYMdWG4UMUdBywKRzu9K4ALBoowq5n9hgIuX1nRfJXTY8sRvf+HOz+Edc",
-	"WGMV8u0kRLUM9PKZYJFqfKlqUlBsyKwcbWxHs1nxU+aLLy+HmpjF+VFEV6pJcEOg/DNralaBxSzhknvl",
-	"6WV5m68vLz/4vGOnRIYznyyq2EM6ZaDcdDcqlH9ntcUbHf5oClsdGyGkJVnsH4emPJec3P7r3suXQv8E",
-	"qvHeBR8LanLFOicunAKLUm0WH3FnDntUaJfX/OH9xWXtWa/wWKMrOoBRQXXhpXOT8uJL6FRB4+381I6S",
-	"772oZslgqhA+g5slPF2sfrgTJ5py8Qa/e7rAliAY8decuce39TQ0F6d7/fb0BdRvcESsPS4TbNW4QWIR",
-	"+Sh8zn5jRcglHeKHjVSIOjQ/FYUH9uP5z0UCbZHjaSWf12RqPa3b1EoLyGEFQhbdXGoCHSFM077k4yKM",
-	"TBNXxqGwVnRrLnux8Le9IBV9+eJHqve+YkR3KYvF6htgMDbX/j4YDGOfwd0vFu3iHuiamI6wjnxww5WK",
-	"DJj9h5u9g4bzLlin4OZsr8wb2shOoD4i9KtmGdcyYRFxVBwLsB9AFcWF2+sCSMvrawGS8Kdie06T6y7a",
-	"0Uoqcmd9F7cDryo91gXBzX/nhUFvqZg9MjtE17cT3u0fgi4iFq+nEuT7am/4pklMTQ7cdayp+STnqaQN",
-	"twTwikLbDAhlCxWEZU9DY7tFKHGRZczpMRs2hwr65NU2H0BbrVdXMdTO/wrYVLPC9R32mjwdGzbL2/hC",
-	"IHMzlBubbWqaqPn1lkPVkSurFy+nJCQguPE5UdM1TNeXR4OhGgtOOv8TdNQhbSgRiyTdIQM24SIh3JyQ",
-	"npM/fpINADVx3VMW2dkmef1n1Up40EthRjW0rjAsIZo3VdHd8BwbmwzUnUVjr6JPmBCJFBJhgobvr4xW",
-	"2BC69R1rVFFs5w4AVWgMjwUqXQbJr97O1tHbK/ftw1A32XjjDWh5P4vJkjeYPVBpmBTQl8P54kxLcKwQ",
-	"yJdMm/OiBWWte5k1kK43LpQK3sGXL/UXzsRlUVxNG6qWrbAwcKQ9IU3o4XC5HEVKCAZmtYPSZFDm02j0",
-	"rVCVEMO+OJY1mUPdJGzrNaRT1lm0V8xofbx4Vkq9DdQMLyOLAjUrrBsemk90aOi4nVFjAYFCp0r1euxv",
-	"xuE5lZutxUzNhrniZn4B0SpBl/aibfkAuqS/8jT2r58uW0uR3Eu1mz+8v7gk+zQ3k33wJNjzwj8VGymm",
-	"J6T9+uLg+VFEnj73DaCBs2HUjEU7bM5erBlqnllBHXRUX7relbFJbfRAXv3X//q//U7RlgYcZbg2eE1H",
-	"BKoGQ+VbwCmrcG2wDkg+FSO5Qm+ya5EjUlp7jglePdo+dAhiE7FXkqUCrnymFRS4c0kgUOAOu/QnTPEb",
-	"liCEqS9TU3zj+Zcm7SIv/+W7i1i4cGMmEqxH1oncdNW4HSA1J2oiQpMph6rc4GGGZ6cf3sQC4daNRSzQ",
-	"qGFZDcZLsi9DlhnSXzx8F2Ef/OyQoO8S+2ksEMx4eMeEcSxNhcH8eylsu6FCuL36/uunyyLjrAEHuuSc",
-	"0WQPj7t4B4NAoaT+kKZpuRkXrBGL/pe90peNn0PoRt+iTP8EMcYNGwxJUy1xyD680Y9FOfZJOM+UqmuW",
-	"kL4rZt4n7SkVdAzZayH0cXCshRALajc/ZskeF2DAgAOxN0ztzCuk/1uMl6m4dUx+6Xa7nyMShxc8+zuy",
-	"xP9pOdDX/glYP2LRD17qA5eCSEP/g++nZ98iGR2zLrnkU6YNnWZoNzx/9YI8e/bsx1hwQT5evugSqIGJ",
-	"D/s0y1J3i9h31Sn/5W8adu5LdHYguZMn8FIssOom2mjAKI7uCy5IHx+5HAuXxdkqac6h8emHN60grqH1",
-	"FPLzv2K2L81467j1rNvrPgNuaSbABgMEBpnqFNHFVC0La3tAVfRsw/JD5oYlhJnRTsVCLjiU8pqzWLQt",
-	"W7EXvYhc0Cm74Ib9+cIoPjQR+UDN5M/7NOP7N09hUZ0ueYVWH9+w0QI2FoAsLAG7h5a5suojFVD60HOJ",
-	"iOAPR2T/6BDXZN9uFzawKBb4aefYkh+OAozqmrFMe8uNpYAwOJUcHvzoa1RTMY9FWEluOGHDa5Z0yWlg",
-	"axvnTGvYAtLylIq5m8+3ydaxmELR61TOLGQGuSGUKD6emDJm1THDcKVhv7RYBCumWCPXnlQZhlqQ4psE",
-	"Oh/a80aBy7T5SSZzdP9ZfRyrUgTo+zfXcxwVhnXqRKX5w9eqWHfXe8V0JoXr2HXQ693Z3KeBUIepFxs+",
-	"WmZCsLYK2m9hCRfM7L0AHG1SdxCPEesRm7utxY1FwSIX9Wi7lkPcaN36C4Ds/0STAnb2k6frP/koLLlI",
-	"xf/OQHs7PDjY5KNMSQssq5KdCcPNHL/9cf23l1K+pWLu1qnRkOFcBuu+9aWLQ62sdfzL56il8+mUqjke",
-	"k+V6Lu21JKawMr7lgxCo/wv0R2h9tgMWzEzmppmbnYnEVzbXYZBXlbVxDGRmKP1RUAcvxMI7BNwgY2bI",
-	"Ye8pUqqQMyJFRKy6AAMoBijdKRLs3WfFMFVWiaXYhymjCpfqcK6elO1uLUt3bWF1Yz+c8pX9c5zPYf3X",
-	"z0tEediUWIfb5Rr7+RcbwhXimtEEtiGBvSh3WQXCLhT2wOSyG9oXiH5WRYYlnI5ay2pZ6xijw0p8d1Br",
-	"RvhlFqYkxEWW+JlrZgUXPgV5l2I7bSrI0x7RsaBjCcLFSRX0PYDgmk14ylwWKyKH1WTt/XYmiaEDTfSE",
-	"2lPCPAqHKFZ9LBc1Body58R308BaWrAQXFNKDVPYJsfeGm7kNayBRQT/0G4jRfpmsJ46snH4f1FA/o7J",
-	"58FkGlrlQ9Z0EtLjRKb26gEvVXBgSxG49P0/OpE2yKZLRRNWw6yczXfxLOrFVOkHGqOjZYGlc23OfDTB",
-	"Al5aNb31a87U3JvijsNikAXkt6oP9jWqH9jlz9/H0JViv7cYe8k4wr7QocG+AO2+rzbu8h77HddBHXs5",
-	"u6BkMEUn0tibtPd79sFMU7dwO3JlyYvetTBcj+79/fMvGKV31f38/9eG5y3uwd6P0Lej7bXBLhhdvhOu",
-	"we/btDIw4tZDc2UL4VULcJedtXPnwvB0p7nXMNqf+ZQ396YMXnyB7tx7ZcVAlODgrmXEGcV0C4Rdt/UN",
-	"aiSBlyuyzIxpQ0ZcgaXeMzLHvdZrJ0VmUSOXe+2yHBaYXBWwH6gyXkd/9e8v30VkSDXb41CijBt+04iV",
-	"vzYR6sHzZ7XIWDdIkEO0KNeCNN5aIkJLKNzWoeOGFY/IgjAQjbQxtx9DO7C7RlCa26VQNdK7a6O9elnf",
-	"En0VLWVXkhdA9ZukLrs3hxSDOeByQFZILaupKlqh4VfaqFpVvWxMDB6ZPj7pYww0xKCRM7RAz+iccBML",
-	"rouoNdDvC88VWiKLEYAY4WXcr+scBoFwsQA7M0VroRpLccATMqF6UqeGY6jia+8KvHtrVNBkfCNb1NN7",
-	"mDmpw2f36KRyLkHv2wlTzCH5A5mNes/Wf/RKqgFPEibwiw2MRS+kGKUc3biPSHqnSeKcSRuTHGZflZIM",
-	"GgE7VzPD+NoqMr+E3wtkXmdOwdeT7oOe2OH6L95J80rmIvnWjhjh6U45tJGTMolyq5OP6hWXvzBTf8Z3",
-	"KwjrmMalUw5ugzPbYsDjHeg5o1sTbSEntzLnvElAscl8wGcV6tDfTpOUjQyRubHa2tx1x4RyOV1ymWN6",
-	"EfUVQCXEAsjRiCi2hx5tXZiCIe7IKbR4moti8SPI8nsWixje+sAemlWY7asTBRj++xV9/8CMFBtI34m4",
-	"3HcWGJ9AuQtR5rUe6Syl4ENNU2ImijFfUKhNyZRr7aLtISAJQpHQy8ANumAgD13HokyqR8OR01xd3Zsn",
-	"vl8j1tKtU2AvUBicFtu8P3ot5/gd0SyGm/pSAGD+9Mv8hyPhx6PIC2ZCw0ABYnuNnFCR3JJIMTtmdwp1",
-	"d9JFD4sd9L41Jdf+swY7X8sZhlsEND5jUEUd235+R7V6pWtPs8Lxvays3BLVyuSSW6Fa9aj/4iwd3tHl",
-	"bCC5ACemZf9cY71dtFQoF8/EDZg5uuQSC+TAq9rIDEJ0r0Gjc68sOxDBhWrRGwvQ3SPjxwmCkJr7ZvZu",
-	"Rw0sv4Rw9M0ZLL4lOgQNJ2T7FQvfrenQ1QQcs1r1iibzPSP3oAfFYrcOqTA+0XVFKBp3+J4dUSxcp46I",
-	"vDp/c/mf/99P8ktEstEFA2Ph+w/vNP7rLb9W8pJfR+Sj4K94RIa5SjuRqwQZbL2I/1lqrTDiaQoxXUFo",
-	"DVA/XtBiAWCcyDRhivT/4/3H8z1spL13cfbi/Oyyj3H4rooThv8BPlt9ZkL15ASHccF63gCNwdYWHBjx",
-	"CFNCWAW0t4VuFEVB7ZQ7JQn3VBJQB1lPZUPcVfRGqy1WCYclztiA0CwjKTMaB4LQKJfmyqGKYlHK9eXL",
-	"dxc/nb//t7Pzqw8ff/r5zYsrqMNcqfUaC4z/xpBoNJqAVRe7iA9dGwopSBuUYqNyDZGXSn6BqvUzqhKW",
-	"wFqmnTrt2JlKsADlGjfPEiCoLspPYpEIbtbUkSQQYGr1fnjjxFWllBkmb5blKTNqJo0eXpfbX+s32iAL",
-	"8T4dJGGPowbuDITtvJBq7mj0D2IvAug4CPj4bYcComxjk1miKbqb3LdVyfJdzMpqMia+ZfepIL9ljeYW",
-	"mqZAbC4A37GBGXQgzM2ECWOnvI2qfMsD/TTBVsW4UsL19hFyU7Yflm2q1x/fQX4GzIRluINOj9TVK3Za",
-	"JCWHvWcYnemSFjRY/Thk3btUjZRPuWWUKb9mmL6hIxc7Ppci6XTJWRBWuhCGapl6LJhItFc+T3xHFHzP",
-	"yzn74hMdZnloQ+e1XjYQEW/nH8rg2fvQVf3wON1mVooavwh+nvzedclvJsp60a43XywkvylV+TBVICwI",
-	"1KyEd9R1MZswyMaZ+aytuIUd2eRoxJQ+LnVJX4ADG3H4KuRW7fJKnSsz7lpbqWtvdfKd37w+NM21cdVN",
-	"WcJNhGPAO1D5mwucsSgM7guxVeLLrRKBzu9YlJW/y1pkqLhhWeIhNTSV4xwYhOUTkC5UF6vNtfng4HaP",
-	"LB+naAqkQNaDx1c4+KWC4ifh4djfp4/G+kEbzHlq9rgIACxHZamWrICkx17/y3qxEFSlbQxOOi+8ho8Z",
-	"g3k/gZK++RbQkMtDdK4rwAiuyyrnDbFHJteVFa2s4luUma1ZywPGd31LwVBB5/aV4VAOlb/dgCifA7wc",
-	"EuWpdLegqFO807oIeIM1u/vBxfjt6V+vzs9evD9/eXH14ez86vX7i8t+sZz2816PDOaxcHtExxEt6ies",
-	"Guni7Py/v3lx1iftp72o1+t1glYUTgn0VLeUYtj7sWh/AVUDLU42h06d+/IJ96HQ4eCPEz7lNtYcOfU9",
-	"OOqOg6McehbuUbCAQfAvqdQe35Q6A8Oje9UqjUVr+FqnUdEe/d6xeqER+wO7VKud8muQ/FO1o5Nr5gqV",
-	"DYiRRMjZw+L/I0YjyGmWGzSEFx33AxeoHBEqSC40vWEJKcrJbCdDQiTdLMwvQNF/iEC/30Hcnkd1H01Q",
-	"9tPAjITteU9zBF/T8fUeQIBdFmT9h4rjazze4jKxtd73gEF+J6RfNt6LW3GrX5Q5BIuFr6gai9Oi8ugI",
-	"i00UKqNUgQXB6n3gatcBnz8JG1aMiGBmSvU1eDSs9lpWSSf4JTe+ClQRFeK+111y6uvrEOjmhy0A/VqK",
-	"+NhN9NiyUE+NulqnnGIA40OI8ccIYlxN2j6MsULi3wMZHzOQcWutoEZ3Bbd5tYnZGtPRy1Br3o5X/a4s",
-	"Eb4723pbRAmeP4ZkKyX5k2V1pTGB8h7F2xLC3mNo3/2rUN+D++4puC9sfcpumAhcKL6mHk0tGs7RfLYb",
-	"5/SV+layygv/0jfNIsO22is5pIfJt2uuLeovDubElf/3uFEc+KYG2zqLpm8rfj9aoxv9cWyaRcf070bN",
-	"BzJqChIWCfW4uw3K1vCzDS1EISJ/zwV9JJuSv+4WWaAk1xUr9qYI0GxKajzn3kMwjsuypPcfypq0Ayk/",
-	"ktnIh670oQogZK1h5W8sl1BEtkAkGUSUYBBMgv33sTrwBHqutiEyOCL9xebv/SgWfd9f3r3gGsb3O4U9",
-	"SkDDfwh/wUSIoJO9M2rFIrRqhfEuZzUJIZ66uDdmoTkqFlh9zW2sYvZyi4FKvqe+eVJZtEK64kNg4AJX",
-	"B4CCacMFxlZXWs7bXcQik8p0fO11JgzUdx9J1SWhLW5pIARmLOz/oUWhBRzN+JUDst0dU/0O9t0o6uZj",
-	"WcpgR1htLhZyJlypZzCuBcDtEzqmXPhoGwgK92HW7cODg8DhG4sRolQRqu2CxL2FUS8A/4kuXNZUMWeU",
-	"TGIxmBOdDydlI6R2qfVroumc9JcaLPYJFHLCACmuY4Hh57D4TuQTavouSvLKL6lP2ktBZR3MGlBTiFV3",
-	"twvBZpUjmNI5mdAbcO5M62Mtm62LD6IoPop9cQ279wbGKtv/bmH89kIx6a010lVZPJWMCu8dqMmqOK7P",
-	"FilYOVSmYSbMHoG8astQBIE2OIuZRaBlIZcCbo1BmMCxXfDlYo5JVMQ1h3kuQUR0mefSkGnis0zukSxX",
-	"5F0gUPdGdGgZuZd9jxg6T01x0JbPh71WuXZ4EaIdOuHWu8ndiysSGi68P+/+TgJnaDiKAuddwwdDKBmn",
-	"VNxGQ751EAMkC/jqZVEpskVSH12z8Xlg7P9KG9slvvJNW9hOXUeU9SY2lwzRxjac2AMEi0N0vl2rW5Dl",
-	"UeR2ubydAGkcLuxeRA5L+66rAwdv9U/KPMmL16d7B8+PQGVEld6q3j5hBdS/1NfeJ22psBfy2Gp+9vNS",
-	"Z5xitVEqYvG057tKEDqWGNZv1dFa9TPQobkp5dQJobHYOH8HU3U6zcGWl66k733omx6/H8cyWZ19TcE6",
-	"PP5vsF7dN6gnAtAJDZs++czGamuczblAJY0H393Qolni/zp75jlWaP/uh2uyYVnwVI51h/NrNkk2HNTd",
-	"S+MmFcw10UARbFk8CODOH8lCGZztE02mzNCEGrqDsN4tCsDyhNVa4Ud445tWCu0W1iuEvsHYt6v9VdvU",
-	"BTiEp3wbd+tHlB33odLYoR9HnYFNffeyPpyXtYKgG+NnRROBV2sUkYVUfQmduodUuOa17oJn9VA3/XKt",
-	"JtReCkz/7ox9HGdscUJlDLjxloktEaZZ9ak/5d69s5ZL7CCGCPhH0nJ2I/378MViK6Qigx8C5NFSstzp",
-	"DQueYH0N0obw+aBtj/bt3DongKaLNTYaPFL3LEsfxRe1Ct+9I6qK998dUY9Cja6ERYHcEiohVexruwnm",
-	"GfYHX32Z+ORf+qbvE24X668UHiZVKzOGMXzLZuZiX8vBnQUa7JqN7wYg3DLZNInsHFRgA3nomg1hFtBV",
-	"vNqSPiJ0IHOD0RGuMRU3ROcDO8GA2fGOCS0D8MHg7Gy6bUoypqbUAsF13O1EsZhRTQapHF7bV1zJGSwr",
-	"gu9YrjbINbbrUWwooRc9aRdt6WOBbblc492IKGbU3JWdHjD7Dzd+J3KVA8q+BDO7GOjfE4s2iKCMKcIy",
-	"rmXCoIk3WhBdIcH+X/fKZs970IXKlS0EaNj9VF/xGRt9aI3ME5zVii5dBqDQoZIaLP2KM90BF22E6WTO",
-	"DQvHNQELuS/4WZ3ngo8FNblix7HQE3rw/OjPcd7rPRtO2Bfy+u3pi72L16cHz4+84AXd/ZrNffZYWa4R",
-	"PmP9LjkVc3Lw5YsvuOjM9CeEirmZWKiyFBrOEMUSrtjQeBIcyTSVM5bAiQnpzjEWdiKOXSydY0NxP/+A",
-	"Dq/laBSRH8om01aZSdMueScNHzk2omNBFcOQJJpR5bo5Y0RRkYBgZBhkqi0s+XBCcHkzyk0snO122uxj",
-	"cKh/T2qEG/1xbuV+a98v5g9W02FWYNPGbDwIL/HvbugeCFH3e0783cQvey5csEsRsiUrBic0gV5yulrQ",
-	"ctNzbr5JNx5n7yE4wmUpgv5Qcc07UOyjxTVj37K4FbcqufD4oEtecgsh7Ivj8ThRMtPrEZnMWWNbnAeR",
-	"kI9y115DDv66XSWL79ftx8wsv0MBu2+YvuvOCPZeZdX3vscZO0efZHix8uH1njjbkAtKSQKEiw3W7eVC",
-	"87Hw5WypmFdINwLNVhdRCU5tb/uCa1bv7mCYvrbXj9mEYd0zjNYv7lPHLimCmlyToUyYL7c2kcoQxaiW",
-	"IoqFU6aD6kiMwy9KGt/IITdDOcVon1RXdvhEQ+RRLJy2D9U6ijHgkjSkwjKhAcNoSZZAnAuUE6XkoNdz",
-	"G/Q16vvBBqCZa79Otb9k+gHFqZ3tnGmL3rWVpfAAKuAr2vovcubvClpTRx7ATktOFXgRIWe7MINqy/nf",
-	"WjTo+n/8y+evkcULXv79OWphegryiFylrePWPs34/s1T4AduBb/5WplQ2dcOU60rqsPfsAh68INP9g5+",
-	"ct2fg1/QlBj84Jw64WQuXrf8xZdqDX4qYPX189f/FwAA//8=",
+	"7H3rctu4muCrYDVTFWmHlhXH8em269SsO3FOMtu5jO1sZqaZtSARknBMAWwAtKLTm6r9uw+y+2DzJFv4",
+	"PoAEJVI33zqnU/2jY4rE9btff2sN5TSTggmjW8e/tTKq6JQZpuCvF7nSUtl/JUwPFc8Ml6J13LqcMNIX",
+	"7Iu5GsIbfSJHxEwYyRS74TLXJKNj1m1FLW5f/zVnat6KWoJOWeu4hd+0opYeTtiU2uGn9MvPTIzNpHX8",
+	"tHdwGLWmXBQPopaZZ/ZDbRQX49bXr1HrTWI/g9Ezaibl4DxpRS3Ffs25Yknr2KichRONpJpSY98T5uiw",
+	"BRPxaT4Np+HCsDFTMM/PfMrN8gG8MWyqScbUyo2m8HE4fcJGNE9N6/h5L7Kbxqmf93prF3LORorpyQsp",
+	"rzkr9j7EP4sZk0TogZLXTF0p/KDpmA+eHy2f61d7dDqTQjO4/59ocs5+zZmGIxhKYZiAf9IsS/mQ2tPY",
+	"z5QcpGz6T3/V9mh+C6b7R8VGrePWP+yXMLaPv+r9D/gVTroMXQOZzMmQCiENGTCiGE0I1YSSf7l4/47I",
+	"wV/Z0JC2/dU+iIj9FxXuB/xTM2Hgm2Ctdo0RmXKtuRh3Tkg/YYbytE80nWsym1BDjLRfJt3W16j1QopR",
+	"yocPvvvhhIoxI0M3vSYzbia4PK6JNlKxhLQpMfSaCWLvPip3T7ThaUq4ILlmHdjHK6kGPEmYePCNKJYw",
+	"YThNNUkk3lKayhkxE66JzJiCye1e7BXv6aHMGDHSbksKQslMccPKF2Gbpx/euFdmE6YYoUQzre0wXBPB",
+	"WMIS3PY7aV7JXCQPuet3kuh8OHF3Acvwbz/gKk7FnEgzYYowpaQi7cPe84gcPn0WEUtsyPPeM3t4Aoh2",
+	"Qg0dUM3s8eVCMTqc0EHqQOdSyrdUzB0Z0A8KQFKSKRVzMqI8ZQmhxrBpZvQJUcyoOaEjwxTsYMxvLB7k",
+	"0wFTlhVpNpQi0ZYuTxhNHDc7t1/tndqv7J/NTGKJ/Nq1fRQ0NxOp+N/YQwPUDU15EuLSwsY+ffq0d5qb",
+	"if11SA3baHcl0YfNZUoOmdb24s+E4Wb+oOBqt5izgOAjZWtbAiDFmNg1R4R6yk2kIrm4FnImyIizNLG/",
+	"DWhCCvElsq9QN6yxhHOgGL22HETlKfPySiKnlAvLCABPdB+IqSYWB3BkQkXiucM8WmAY3FgyKwUDZsPE",
+	"kHWBWbst2xM5HdpjvbTkCuQrZWmZ4chfKfx4ZfyvC1cTtdiXjCumr7hYlkEuEMhJLgxPYTc4nKON7lML",
+	"KovwHLXglSt8/luLCSt3/NL6iVHFVOtzncBVwtMv1WVXBqusuBwHiaGd+DTjDWcxVIwallxRU5HTEmrY",
+	"nuFT1oqaj2fFNyJPUwvUHg+WxuBJrVy4fGYp1eYq16uXuHY6FNRqrjpTbMS/1MvacMJPNBlxpY2VDhQd",
+	"Whk9stKKYkM5FtzSb9OtOyVgquuwE27lAt78GrVyzdTVxidj3/b7Wl68nAmmaha2AFQguPt5gzHdkflt",
+	"FAdVuf2F24lCaFoFhi/gNUDFJOF20TT9EIDliKaaRYuQmivFhLnKqNYzqZLlbf+7zK1mgD9bdoXbLFmu",
+	"F1jG9MZeG5lKBWRKkKc9MuUiN0wTOpb22LbSjaIWSEzvRTpHEFzCkupKP/kVIdHQRmaazKS65mJ8QgS7",
+	"YQpXTQeWxNn1bIaaHh4qq++tUex2gNUFKKrAyvqbh7ujafp+1Dr+ZfWkBeX6Gi2SroJ+N2DuCdETy6qk",
+	"SOdEApdYhw045PIGPgdb+JmjXlZdDLeqaeUfG+7KT0WVonO4wlLBt8OsIW2L6AyzVwepu4+XLOU3Vmte",
+	"Zo5JopjWtcTSi4J10lq0EysZ0SlP5wE3PIyOPtcRuxEXXE9uyQU2Jq1wfG63W+1HMeqkM8/d88x+YGmj",
+	"FCM+BjOJnothK2rxaSaVJZuJ4iNTIwDYd4dSJZvzBMU0GDrqkCLPtFGMTp9oQoWeWZndUpk5EKK/ygFh",
+	"ImFJPS8zjl77XWVMJEj4VC4E/itBmGKWj6Du0Ipag1QOr+FfOs+Y0lZNtIdBxZCl9pW6XeOZbQNJdVyt",
+	"PLsCzqICvIur8psLoHv5/ouDrUB5ZaFVEF2Fc3dBQAr8fWwC8ha55jLE+RcK/dEL/1ZkIAeHZCJzK0pZ",
+	"MX6QD6+ZAcMecuFj+2Ys3HNOhjIXRqO07YcD9QJA1moD9if8loyUnMairw1Vpk/+iXDP2k/K+f3IOKYT",
+	"Ldx7EZpyYjHiacrFuGvVDwfafb+UYBmMZEre8IQpUAUyw5KI9BED+rEwEwlCIkl4AqaYttWjOUtISkFl",
+	"yqgVoCwyOo17JBUZS5l0TggVsXBT2cXC5PZdMWQRSggcDkF3Y9FalJhKhAzBaploTOmXN/jr08NDFBYq",
+	"fy8CmEPuux0UrquecKH8jVf2RPtrbn+8fNHZVDJagHKcrJZk1QH72Y1Txxf1SFNnpv80kXDX3ByTGCRq",
+	"8u707VncikiMEgb8Tdr/8OZlRIrfO/iCkrlhirz615fv8EHCdUbNcMJU3Kolztvwp4Qa2ix3VwhEuf2J",
+	"1KaJBTVQlwAQNuZd1xxthuwLnWYpAAcS6y4aZpO6DU2Z1nRcr9utZp7rV66ZuuFDtusAdTwJGAVstDzW",
+	"KqcKJo0chJW7dBfYCKN3wVoQ2B+Lr7wCRn1hqMn1SuF0mUy4H4Eie1nHqgB5mpCJTEGyWSsirhZxC3px",
+	"tf1KgO/Q4bWQs5QlY7bZekDB3kAS3WwgnaMN6TYDBRi3UsbE/aKg2ebGm1FSLlhEqFW+rRzQ61UMK6Hn",
+	"QrGpvGFJx3JGe5IosFkxggKnzBWrpYebCu9rd1pIvavQ5WIuhhfwYg2TQbmyEDmXwacidS7e9fKl1Umm",
+	"/j5qsYmzNDlTCjG2iktgZ21iuGjc1YSSRBorcWTUTAgXRsJVDGQyd7bewvYLNtwTYhc2BxHGv4jjzCYy",
+	"ZaR92Ot1utsR8oVjxXWv3vdrWUcHd7J1CgsiNed0ShIOdntLXLSVS1AZ0IQqC6sjK9QFOx1ImTIKGv/o",
+	"16TGbvGznDE1pNoKdtxMZG7QQqQot1KovYjag9uYv/Ls5rDKXw96z7q97tOnz7p/2kh9zm4Orxwvvp0e",
+	"bgcKTnb5iOCNDdTATaY6Wtx07+lxMvjh+HjTTR/d1aaP1m766GqVQTphKRtTQEd4C8kiCoyKZVIZBLma",
+	"zf7pT8dPj4/3VwkuC0u9i9NH+sWYuJ3xXjoNs0nCA7WonmNrQ9MaXvVCTrMcFDWMWTDGrgDUTkBnMqGa",
+	"oFOMCWJ3ACQtlWIMzk/qDcrqhqknmsA0e+AajYXdF2m/fPnu4qfz9//97Pzq4vL057Or01eXZ+cRccEo",
+	"oAJ3jonljMAq8bytlifTBIbBWagBSsuNswtDgIXVmqlIyIxq4siaXxwdS1J82o3FG6utIrthmkzpnAwY",
+	"sdRFjoidETXHZWi8GyMM0LqSjC7g/gJWOBrlsLaKEMs0YZkgLUPuMv4uAKWHEA9lCzDVbO9pYjun/qi3",
+	"dG946hxY7o8O1yFH1PqyJ2nG94YyYWMm9tgXo+ieoWMYEzzYIMO05JSDzDCPUO2ws30N6OODTXtUTBuQ",
+	"unufHafy839tuLud/FIVCcHFmVWWXcP5KxFha31Lm27Xjn4FrpivAbtfONt7AKAKL197Bg0Qdy8Qtu26",
+	"mkHyrkEw4GrBTIe9Xq9OEWFDxRqt+sA28JUTMmaCKWAH7f/8P/+XPD34gQy40Z1Fd+JiTGIAgT+s924u",
+	"iuQWrD+vRKotXH4gvH+N1r90gccC3jn7911YP9zkj2P8sJN/oGY42Z0EPTTNKeF7mfpsIO2ufGNjDGmi",
+	"5xcF3lTPawt8Wu9Ctuhp8mxz+D4Hgf0CPvr6uS5+04n0MC5pU03+cnZJ9i190/u/8eTrPvzSwfhUiOnE",
+	"5ZIRT1Pwh3SXrRG4Z7/azyuPLAg/3gIMm471gpnKKrnQhtHECqCOXEFwmWB3QpiWtvWzHHOx247CWJPt",
+	"guWr4TkLzGRdmH14b0FETrGaust7y2rMpbmZXE2Zmcg6A4aoRq6NlJyS1J4VWnaCiF/QKZ3n18XQ+AC0",
+	"Wv/tLoaW7QLCYJ23M+5tH56FEXe8wWhWnNYTTbgLOgouAHyN/jA3ie7aWv2qgtyGYV8OtJq92tXjjiow",
+	"tSri54MD1heget1BrNe2+CfYbPPve+vQcGlFCxPUHoFiuo4enhYO4ycaAvDne1OaoDWBD1mX9J0O6i+o",
+	"HxWP/IT9WFj9v18azPtgeMzsnMKUMW+Fbzq36j84zSE89xgSG2IxlkwTLjD2Fid5oomfGYwMfs4I/uKl",
+	"6YMP2RMdi3INdV7o8tf1ocr2vMBmDc4WOdRXuUrr0S04wkQO8ykTBsKkazk0S3g9X7Kcx/lpNFNkmmtD",
+	"7MpSZhgZsJFUjGh6Y/lTm3XH3SB82R4EJR/Pf+54o3cQZ+gGtjfih4N0pU1EUDwGt7g6WRSCWThb43zy",
+	"b1WhIMsHKdcTjFAulrMm+GpxAXUk8AIsaAAhH89/3tN0xCICRzZhXcHqbdf14asXVuZCYNP5eMy0VWeo",
+	"roIduBvqB200F2ZKGjmUGwCie680MYaUZAsYXkDkLb/2cLTWB4WH4uG5ntp7IcLvLRjeIUgAWaU5rMDC",
+	"Zgr3ynuSqog/YWlWew0pHbB0PY/C1yIcp3n2u9D6HKVer/ctEPJ0RueaWFljA2fujkphlRxsfsrXbF5P",
+	"IK7Z3NIuf/vro2LtSCuvoUi0WpIwz1+9ID8ePv8TcckrBBM5ujWxSvZ5fTYG5IhsfJeBz/NrbZiRiyyo",
+	"IXPcpPWRJD5lY5GPfzx/Y+mQZQ+WOF1zAVqN2+wJoQOZm+NBSsV1wB1gCUUqC0XgWROYjGkeuMJiFw23",
+	"UdC46nJfQwJgQUIh7wwlvWOSzEUi9AFp2xf2BR/uOz3Yk4tOFAs1Gh48fXZE2i/fXZCPH16eXp4RzceC",
+	"JaiJXl68+UsnIhNjMkwtBJWLDHKeGheVZ9g0S6lhGrz6w1TmySi1XLL9ovj3Ew2y9M1hp0vOrFQyoRrc",
+	"JHImYtH3cNs/IZox8hJX7mlfRM5xleWD18ZkBaunIolFOZd/joKL13HcabSiltuyBX9jMisoF5/Waj7/",
+	"mrOc1dDCX4vntVGSlk3jK3WJQwuw4Maqu/xzYDd35PkejdjQ8Bt25S3Ji2Fu1Li4DDspySSHGE1JhJyB",
+	"t+zNh5vDE6CORagiutW8jLJRBExlHUc7ruPo9uvwdrSlH1aFx90iHG5DJ7mb3UrYI44plvX+dsHMlOpr",
+	"pwph0vuzgyADvtewik281huu4qh2FU8Pfli3DMFYoq+C6KAGpcBJaeAXdfFDZMCGNNdsQXxMmDZcYB60",
+	"cw+eQEYr0OSxFfDbUpG4FbcsLI0lkaIIzJCCdepjO/wKrmo1v08TBunBVJRxYcWaixxzjFMunxvN0hFm",
+	"Wd+Ap9/kSjQFl6wJWqz1kDuOuNJoCcjl4vLuwDzRHDqGmlijdD+jSniZeCN54BN+sCwM1AnJZUxmJQ7T",
+	"ebGXfdclWjWgY52H+6j60VHNRzVWP4CoOkxYItVLNLO45OD4tvNs4/Xv5B+tj3Z6ie44oNM+6OKJhrDn",
+	"JSvwvTsrVlHwVQVCdvN+1tLs4sNWrwv/VQ/hblyQMOWC6zYgyMUagC3sziM2c7WuPITj43vdf+Airts/",
+	"MqQt2FNzTmqFspW5qa6YCBNDNceEkWXavmSwXJ9zuob4r4blBofFwfPn67STWqrZTEbuQmN3ku5jeWpx",
+	"+l18tb9jd2wtYXpoIvQgsulDU5a7oSWnRLBZHTUBIRXFXaspd8lbCSZr6nUiMPtPIA67ECuNJFRgtRpv",
+	"EWiX6NuBkj66EIZ//wSpCUcVu+FstkxvlvXbHVTRtZ/cm7i6XuYrpv687nB2c45/l5q+S023kJoaZIhm",
+	"YG1KCvPou9IoHKaVBUGIm3+zKCgEgcq1Sw6CfG4r6pRDvTFsWifzNHpJsSrhE00+nv+MBhDBs4wZ8PCu",
+	"Nzvbcb2bcM0uYWnLhseUu9TZwraauGdRiwuazK1eLTMmZpCQO1Lc/G0gv1i9d6SZ0Ax+Fv6fU36tpOFW",
+	"c84FH3GrxladU4HBzhGlWoNh37Avpk+4PiaUYGmG3FXFG/GUkbZfZ9f+GBFcq/sjH3LyZ/I+Y+KTslrr",
+	"PjPDfRxkP0mE7kRFUcORKwpIyYwNiF0SaUMGk32JEjzA9xcEF0jaGPol0T6uJyxNyVBOp1QkmrT1pBOG",
+	"4lSWWJyn/ysfcihKYOdqRS0/sBXSJ7XnZU+kybwqrdxg2AnGDqBj+9dcgmNWJITpIc1YAhA2o1hRAo8f",
+	"xYhaS07hbqkpYAj7gqHtUDdMaS6FDiGYcG2ncD7muDgM8qz7tEf2yWH3S0O+tOOLdVudl3BBuPCe+6hq",
+	"O+aQGXIc1Dnzm42FK6U2pErNSZv6iDdwj9Ay0xGrDuB63SeGXkM5yVi8+XBzVHjxqXZJJq7q4vKHGVWa",
+	"gUUSw7ZiUYkAwMuo0IFKgc/hhCVE3jDV9Xs3EyZiAe4pOG86ZT7oA7f5RANMWiIVxvJNZJqA1BmLKkKB",
+	"9DmDPNwR5S5IZDu9rKAZ3gPmkNtBbXmpdVTKucdrqJOcDrio88sUzlH/CqadejeZj9SptcDu4mwp7Xmr",
+	"Dceh/w7l+fJL0r68ePMXB3JRGY/WOfFQu4H5GNhwkU+16EDUvihqoVn4eBKLqErm4yIedfGAdnGBrKja",
+	"tnMgR8PeUMTQO+1n5zCNHc3odcy+ANhcpejFdQ5ci/By5CE3AggCYcB5YgFzjck6YeouqoX+lOvJd67Z",
+	"1XRe75MrV1O8tAUCeb3viuureutxOH7l1Y1n2TpCZgFDIycbLa01KqlK5YyWEssCTNvOFu/AaENj/FLW",
+	"cvVsLDOwnABruQ7m4Ggv4tcsf6XaBcLFonjOvnANVssBshc9kcpMQEjp5yrtR6S/eDD9KBZ9fzR9YO39",
+	"8nj6pD2b8OGEzLgAblSynms2t2wm9Px3uuR9FUKBfZLyjdpAxEZq787kmCyT/bZP14Tj7DRS/CDEcVmc",
+	"Kb2OciYcgcZc04BiW9B14QaIpWXBZTkKQiW65GI74/Fh78ej7csX7lhJcBfKfBv6WUcLi+sEx5IxWVt3",
+	"AnIYAYlzOdLwuz7e37eScyJ0F6MVgxCYRXdU7/CHO8lWMyazq/+6hpQuw2ZAUzeCzvXktHaOKl3dYKb6",
+	"mpAFQKwgZXfhEPBC3mN5BNz8u7gEQsK0HXFBi3D5xrIpuI4UrEf+DWutWmrmXzlGLVpNXZB5GZGjnxQv",
+	"Yf75WILx2YddVEIx2iB6zDjGa8xdMQ0sBHMnZVl3rZB6axr1oDRkMypQg8FNcH0R7H9V8bDaQH0gAE9K",
+	"uQKr/oU9JWZQJA9YfcIyJhIiLcf33/aPt43zk6o2zI98dPXLYSqooACVzgOzhivdAnpOLA4PDiIf4gkp",
+	"ElSXYkY3znu9Z8NrNod/sH6XYP5c0XZhwFI7vFXdj2NBywSLwg0D+RdSBPgSEVqVC1QgClhBqBrIFKaA",
+	"nJCBtNqZYkseZhfh6CuDhFTHESWA09ZaflgVa4uPl8DL4VsTQF0qmQ/S2qjacm+OgCBFsbuyZzrG0/cK",
+	"WlRURcyY8jYPCjktfSjM9AIqNvaXY459bdLaYOCyyOEWeil0SHC2pa3rya0xkFcCkhxzLcqsFhOXFVfr",
+	"mVStPRqU3mFzro3VF9F+CHZjLH9ukaE0LZE2UEAWQSRPRDKp0H5HxRyLR2H+u88J8VBmQcwBpYWzDuQe",
+	"luY2MKY5Y9JGFdMWDi3YWe15lPCxooIpFPLSFTBre1RFeOscA0UDudKeyynQn9PT01PCBDTNWLSX6Iho",
+	"WT4GowrgbpG2g4VGY2FmkBN2WprzsB+NHI3gsKqhrGTOTATmyyRldVrQSqCvVAzdDifsfPW/+FrBtT+u",
+	"wpglHR0sf2Xp4bB6Z4AAS7WHm26+zpmUFAHZKwDir3KgreoLgBGV+io8v2aZIe2JzDW7ZiyzlMrLY75C",
+	"sAUW7RqpBGWCzs8uz95dvnn/rrMlrSqrKd/1ra6+O1f6uZ7YleWe11/tfZSTLu+6vNOrjKkrrB+7aYVl",
+	"X+DY2UZrQGY5AmV9/SlnSgWppw/vgM/BkjTsr9VccqqsNEUMn1ZUsUqrEUPTDU4e3wsLNOGK685RplZS",
+	"v0pydkXH7Mq1+6lPNAGxB4oyS20AQ5KckRnlwLoTj0kTsC4xQeyv7bLULUnpuOQF1Sq/KDc0cgLsRxSs",
+	"1wHX6jWfjovuNPhZuUZs7OWXbiQZYOOZJVYlcIN6x+W6rKGG0PaKKCSYa8wksD2Xp0XHBQtCExKW3Mzo",
+	"mMVCjkgf6ki4kf4ZY4L/jDIsfO6kWM/dnK2fcbC1OfbDBeEmisVgDsG6J6QP/fb6BBTlDqYIG11tVBg5",
+	"D6IL96UmFinXcJ6jorqnNkXms+4iz+0Hlb+ngXy3hrGtDxwEi0OF9m3+TciyNv1qsWDOlnKbO5WaSiZw",
+	"TGuV0kDM2YE2uEnqFuaEUn3FxZVpkujPEI2cwbnqP/LSDJ5IRPyBWNxyJ4KgDNiF9U4cUQHg3jirekHt",
+	"qE8NTNlVQeQ3L1aEV1xbyaVEQFLgH8zwzzDbny0p6JP2Vsh0QvowRNfxjRBFIJnwa9RyHvN6UuJ+9PTO",
+	"CfBYqhcy3SF4oV92tfRf9EmmuDC6Uy0yefO0ewihV6tlcb8mz0hLsA5ZdGsl3W5kQgH5rN5kPYw2CQW1",
+	"omJR4bfOLQudEBfVAUuNhaef9gJ90OYxyOXA4ifITWKhmUg6EXHbJW3M7+tEpJCAArRoU2IUFRoiAFwV",
+	"5CgWvqUA6hF0eC1Ho07kGwq0qaWdUyowqMLe8wmyKiC/3hIXC/gD+5N0Io9/6E4sexzA95b/DHLNTlz7",
+	"gk41g/IOZPVSqw6qsASBRIrRxFv4aj/7qJm6m1TIh65N8/us/VKHG/aMd8oKukVlli1KK2VWRlIWU//n",
+	"L6d7/0H3/tbb+/Fz+c/u1X/b+/xbLzp69vUfW3dVicmeyV14NAB+H8udYSffxZex+73WGesf7qKXDuBT",
+	"GSW26K1JKnQI/Pi+FjgUzoBY4asB1az488j/WRTPDD8pKleGD+HvKf/CEv9tGfZ7NaUa1eDldMDaUMg1",
+	"td5d4B7s2EpjULcA9BtwNNyuYDscWLRR3fZPbDCR8vrOS7cvu0PYje+9vllUPi6ssTfGdhyi2pxg+U6w",
+	"dYJr+1Mxtio2ZJaPNva92awkN/MtAZYDIM3i/MiiKzWOuCHQlIA19QvDEsugX155fFne5uvLyw++GkbY",
+	"HMrNfLKoXA/plIFw092ofcuddbxoNPejg2Z1xJ6QFmWxhS86mFzJjPa/7b18KfRPIGHvXfCxoCZXrHPi",
+	"gvywVOJmUXt3FkaGAu3ymj+8v7isvesVcVQYIBWcUYF1oblpk6YXS+BUAePtoqccJt97qeeSwNQpw/Dr",
+	"Yk3enShR0FdrgSxBiPyvOXM/39b/3Vwy9fXb0xdQVcghsfawTLBb9gbpruSj8JVkGusUL8kQP2wkQtSB",
+	"+ako4oI+nv9clHUoKg9Yzuclmdr4n20qeAbosAIgix5jNeH3kDxgX/LRekamiSsuVNgpuzXKXiy8thcU",
+	"SFlW/EhV7ytGdEpZLFZrgMHYXHt9MBjG/ga6XyzahR7o3B8j7G6yYPhh9h9u9g66FNHaAZqzVZk3tI6f",
+	"QNVesByyjGuZsIg4LI4FGAigtu+C9rpwpKX6WhxJ+KjYnpPkuosW9BKL3F3fhXbgRaXHUhDc/HdervqW",
+	"gtkjk0MMyHLMu/1D0NvKwvVUAn9fHaO1aWptU1jROtLUfJPzVNIGLQFidaCZEwRYhwLCsq+yseM1FF7K",
+	"MubkmA1bFgatimtb4lTajLoAcP8UoKlmheubHDf5SjfsV7yxQiBzM5Qbm21q+tj69ZZD1aErq2cvpyRE",
+	"IND4HKvpGqbri3bCUI1lkCfcMvs59HkjbTB4I0p3yIBNOBi0T0jP8R8/yQYHNXE9vRbJ2SbVZs6q9Vmh",
+	"w8+MamioZFhCNG+q7b5brE5ZNKjuLho76H3CNH3EkAjTBq0gxCwPAx4cnm59HzVVlIC7g4MqJIbHOipd",
+	"pm6t3s7WOUUr9134qjbYeKMGtLyfxRT+G8xpq7TxC/DLwXxxp+VxrGDIl0yb86IL+IqGwLUuZjAulALe",
+	"wZcv9Qpn4nL7rpra/66wMHDEPSFN6OFwGYZFoiKGC7eDgpneGQa+FaoSYtgXR7ImcwiBwmaTQzplnUV7",
+	"xYzWZzFlJdfbQMzwPLIom7bCuuFP84kODR23M2osAFDoVKmqx14zDu+p3GwtZGo2zBU38wuI43MNjq0O",
+	"Du4X8LAzqph65XHsXz5dtpbyi5Y6Cnx4f3FJ9mluJvvgSbD3hX8qNlJMT0j79cXB86OIPH3uG3UDZcN4",
+	"Qgt2MG15eVCJ0zLqjBdLW1LvyojZNjoyr/7zf/+/fqdolgaOMlwbvKYjArXsoR47wJQVuDZYB5REECO5",
+	"Qm6ya5EjUlp7jgmqHm0fVAlecOzgZ7GAKx/OB2VXXTAGlF21lMXSJMVvWIInTH3xtOIbT780aRfVYl6+",
+	"u4iFS4JhIsEqmZ3ITZdUYh0B1RyriQhNphx6RbjO5yKxO4oFnls3FrFAo4YlNRjFz74MWWZIf/HyXd5X",
+	"8NgBQd+Vm6GxwGPGyzv2wScUU8z2Uth2Q98Kq/r+y6fLIg+6AQa65JzRZA+vu3gHUxOg0cuQpmm5GRem",
+	"FYv+l73SJY6fQ9BW34JM/wQhxg0bDElTLXHIPrzRj0U59kk4z5Sqa5aQvmux0SftKRV0DDnV4enj4Fih",
+	"JxbUbn7Mkj0uwIABF2I1TO3MK6T/W4zKVNw6Jr90u93PEYlDBc8+R5L4vywF+to/AetHLCpxB0ClIP7d",
+	"P/CxO/YtCHLokks+ZdrQaYZ2w/NXL8izZ89+jAUX5OPliy6Bysz4Y59mWeq0iH3nvv+nv2rYuS8c3YGS",
+	"AzyBl2KBtaDRRgNGcXRfcEH6+JPL/HO1BVolzjkwPv3wphWER7SeQtWYr1iDgma8ddx61u11nwG1NBMg",
+	"gwEAA091guhiArE9a3tBVfBsw/JD4oaF7RmGbBBPBYdSXnMWi7YlK1bRi8gFnbILbtifL4ziQxORD9RM",
+	"/rxPM75/8xQW1emSV2j18W2E7cHGIgxV1jJXVnykAgryeioREXxwRPaPDnFNENhc2MCiWOCnnWOLfjgK",
+	"EKprxjLtLTcWA8KUCXJ48KPvnEDFPBZhfdPhhA2vWdIlp4GtbZwzrWELiMtTKuZuPu14uo7FFFoxpHJm",
+	"T2aQG0KJ4uOJKTMpHDEMVxp28YxFsGKKldvtTZXJEQUqvkmgH6+9b2S4TJufZDJH95+Vx7FWUgC+Fmwh",
+	"IAsEhnXiRKUl0dcqW3fqvWI6k8L1kTzo9e5s7tOAqcPUi22ILTEhWPEL7bewhAtm9l4AjDaJOwjHCPUI",
+	"zd3W4saiYJGLcrRdyyFutG79xYHs/0ST4uzsJ0/Xf/JRWHSRiv+NgfR2eHCwyUeZkvawrEh2Jgw3c/z2",
+	"x/XfXkr5loq5W6dGQ4ZzGaz71hfUD6Wy1vEvn6OWzqdTquZ4TZbquWC6EpnCfi2WDkL62C/Qtaf12Q5Y",
+	"EDOZm2ZqdiYS329Dh7FiVdLGMcWDIfdHRh28ADGn4SBjZshh7yliqpAzIkVErLgAAygGIN0pyr64z4ph",
+	"qqQSG4QMU0YVLtXBXD0q291aku6alevGwL7ylf1znM9B/dfPS0h52JTujdvl2kparkROuUJcM5rANkSw",
+	"F+Uuq4ewC4Y9MLrsBvYFoJ9VgWEJpqPWsljWOsbosBLe3ak1A/wyCVMS034K+Mw1pOHgr8DvUgD1CRXk",
+	"aY/oWNCxBObiuAr6HoBxzSY8Za62AgKHlWStfjuTxNCBJnpC7S1hdp8DFCs+losag0O5c+J7PGGFR1gI",
+	"rimlhils3ma1hht5jakmEcE/tNtIUVQgWE8d2jj4vyhO/o7R58F4GlrlQ9J0EuLjRKZW9YCXKjCwJQtc",
+	"+v7vHUkbeNOlogmrIVbO5rt4F/VsqvQDjdHRskDSuTZnPppgAS6tmN76NWdq7k1xx2GJ4uLkt6pa+TWq",
+	"H9hVdbmPoSsZn7cYe8k4wr7QocFuNe2+74HhsvH7qD67dE3igpLBFJ1IYzVp7/fsg5mmbuF25MqSF71r",
+	"Ybge3fvb518wSu+q+/m/1obnLe7B6kfo29FWbbALRpfvhGvw+zatDIy49ae5srH9qgU4ZWft3LkwPN1p",
+	"7jWE9mc+5c0dk4MXX6A7915JMSClS3qpIcQ+FQLPrtv6BiWSwMsVWWLGfC5KQMgc9VovnRTpJo1U7rVL",
+	"Y1ggctWD/UCV8TL6q399+S4iQ6rZHofCmdzwm0ao/LUJUQ+eP6sFxrpBguzBRb4WFJeoRSK0hBYJ/m3L",
+	"HpEEuXT/NlacwdAO7PkUNIxwyZON+A6hGOuW9S3hV5lwtAq9MEHoW8QuuzcHFC4rKkArxJbVWBWtkPAr",
+	"zb2tqF62ywePTB9/6WMMNMSgkTO0QM/onHATC66LqDWQ7wvPFVoiixEAGeFl3K/rZwmBcLEAOzNFa6Ea",
+	"S3HAEzKhelInhmOo4mvvCrx7a1TZpX8zW9TTe5g5qYNn99NJ5V6CjuwTppgD8gcyG/Werf/olVQDniRM",
+	"4BcbGIteSDFKObpxHxH1TpPEOZM2RjnMvio5GbSnd65mhvG1VWB+Cc8LYF5nTsHXk+6D3tjh+i/eSfNK",
+	"5iL51q4Yz9PdcmgjJ2Uu5lY3H9ULLn9hpv6O75YR1hGNSycc3AZmtoWAx7vQc0a3RtqCT25lznmTgGCT",
+	"+YDP6qlD11VNUjYyRObGSmtz17MZirh1yWWO6UXUVxKQEAsgRyOi2B56tHVhCoa4IyfQ4m0ussWPwMvv",
+	"mS1ieOsDe2hWQbavmRdA+O+X9f0dE9IXGDh/F+xy31lgfALlLkiZ13qks5SCDzVNiZkoxnyZuzYlU661",
+	"i7aHgCQIRUIvAzfogoE8dB2LMlMeDUdOcnUVwZ74LsJY4b1OgL1AZnBabPP+8LWc43eEsxhu6ksBgPnT",
+	"L/PvDoUfDyMvmAkNA8URWzVyQkVySyTF7JjdMdTppIseFjvofUtKril1DXS+ljMMtwhwfMagtwc2o/4O",
+	"avVC155mheN7WVi5JaiVySW3ArXqVf/FWTq8o8vZQHIBTkxL/rnGKvBoqVAunokbMHN0ySWWxoJXtZEZ",
+	"hOheg0TnXll2IIIL1YI3lkW9R8KPEwQhNfdN7N2OGkh+ecLRN2ew+JbwECSckOxXLHy3xkNXLXXMasUr",
+	"msz3jNyDzkiLPaR8JVDXq6doJ+U7SUWxcP2jIvLq/M3lf/yXn+SXiGSjCwbGwvcf3mn811t+reQlv47I",
+	"R8Ff8YgMc5V2IlefONh6Ef+z1PBnxNMUYrqC0BrAflTQYgHHOJFpwhTp//v7j+d7Hz+8PL0827s4e3F+",
+	"dtnHOHxXDArD/wCerTwzoXpygsO4YD1vgMZga3scGPEIU0JYBTRdhx5JRZuHlDshCfdUIlAHSU9lQ9z1",
+	"mUCrLfaugCXO2IDQLCMpg9KpE4ahUS7NlUN92aLAeFB688PHn35+8+IKugNUKpDHAuO/MSQajSZg1QW8",
+	"xOh9brGbtEEoNirXEHmp5BfopTKjKmEJrGXaqZOOnakES/OucfMsHQTVRWFeLBLBzZoKuwQCTKFwrH3j",
+	"xNXrlRkmb5aFezNqJo0eXpfbX+s32iAL8T4dJGHnvQbqDIjtvJBq7nD0D2IvgtNxJ+Djtx0IiLK5WmaR",
+	"pui5dd9WJUt3MSuryZj4lt2ngPyWNZpbaJoCsrkAfEcGZtAXNzcTJoyd8jai8i0v9NMEG+jjSgnX20fI",
+	"Tdl+WLapXn58B/kZMBM2hwj6D1NXRd9JkZQc9p5hdKZLWtBg9eOQde9SNaDQIUtIyq8Zpm/oyMWOz6VI",
+	"Ol1yFoSVLoShWqIeCyYS7YXPE9+nC9/zfM6++ESHWR7a0Hmtlw1YxNv5hzJ49j5kVT88TreZlaLGL4Kf",
+	"J793WfKbibJetOvNF9ubbIpVPkwVEAsCNSvhHXW9NScMsnFmPmsrbmGfUDkaMaXLkr5FAQ4siOp7Y1ix",
+	"ywt1rvmFa7iorr3Vyfcj9fLQNNfG1TVmCZTzhVYY9h3oR8EFzli0q/CF2Crx5VaIQOd3LMqeDWUtMhTc",
+	"ZhOZWvJkaCrHORAISycgXaguVptr88Gd2z2SfJyiKZACSQ9eX+HglwqKn4SXA0VXH430gzSY89TscREc",
+	"sByVpVqy4iQ99Pon69lCUHS4MTjpvPAaPmYM5v0ESp6vLIKN7Ma4BmENsUcm15UVrSxQXJSZrVnLA8Z3",
+	"fUvBUJUS2yvCoXxV8W82IMrnAC+HRHks3S0o6hR1WhcBb7Cwdj9QjN+e/tvV+dmL9+cvL64+nJ1fvX5/",
+	"cdkvltN+3uuRwTwWbo/oOKJF/YRVI12cnf+PNy/O+qT9tBf1er1O0CDJCYEe65ZSDHs/Fk2ZoGqghcnm",
+	"0KlzXz7hPgQ6HPxxwqfcxpojp74HR91xcJQDz8I9ChYwLPJeKWG+KXYGhkf3qhUabzibhZpYFag/4AsP",
+	"ANXFTI+SqFpZQx2Qf6r2GXQtxqGyATGSCDl7WPh/xGgEOc1yg4ZwNhqxoZUIAheoHBEqSC40vWEJKcrJ",
+	"bMdDQiDdLMwvANG/i0C/30HcXtgvzNKespMOZiRsT3uaI/iarq/3AAysbHnzh4rja7zeQpnYWu57wCC/",
+	"E9Iv28HGrbjVL8ocgsXCV1SNxWlReXSExSYKkVGqwIJg5T5wteuAzp+EDStGRDAzpfoaPBpWei2rpBP8",
+	"khtfBaqICnHf6y459fV1CPSYxca0fi1FfOwmcmxZqKdGXK0TTjGA8SHY+GMEMa5GbR/GWEHx74GMjxnI",
+	"uLVUUCO7gtu82kJxjenoZSg1b0erfleWCN8ucL0tojyePwZnKzn5k2VxpTGB8h7Z2xLA3mNo3/2LUN+D",
+	"++4puC9syM1umAhcKL6mHk0tGM7RfLYb5fSV+laSygv/0jdNIt0u1lNIfybfrrm2qL84mBNX/t/DRnHh",
+	"mxps6yya7ijvSWp0oz+OTdNv7btR86GMmoKERUI97G4DsjX0bEMLUQjI33NBH8mm5NXdIguU5Lpixd4U",
+	"AJpNSY333HsIwnFZlvT+Q1mTdkDlRzIb+dCVPlQBhKw1rPyN5RKKyBaIJIOIEgyCSeYiEfoAqwNPoOdq",
+	"GyKDI9L3MStXXF+Nfk1EP4pFfyinAy5Y4l64ms55dnPU7xT2KMGglRH20IZqxaU5yhm1YhFatcJ4l7Oa",
+	"hBCPXdwbs9AcFQusvuY2VjF7ucVAJd9T3zypLFohXfEhMHAZbKnNSMK04QJjq9sYtIydc+wuYpFJZTq+",
+	"9joTBuq7j6TqktAWtzQQHmYs7P+hRaE9OJrxK3fIdndM9TvYd2Ohx3OwI6w2Fws5E67UMxjXgsPtEzqm",
+	"XPhoGwgK92HW7cODg8DhG4sRglQRqu2CxL2FUS8c/hNduKypYs4omUATc50PJ2UjpLYJWq1rOif9pQaL",
+	"fQKFnDBAiutYYPg5LL4T+YSavouSvPJL6pP2UlBZB7MG1BRi1Z12IdiscgVTOicTegPOnWl9rGWzdfFB",
+	"BMVHsS+uIffewFgl+98tjN9eKCa9tUS6KounklHhvQM1WRXH9dkiBSmHyjTMhNkjkFdtCYogZd/3ILMI",
+	"pCykUkCtMQgTKLYLvlzMMYmKuOYwzyWIiC7zXBoyTXyWyT2i5Yq8CzzUvREdWkLued8jhs5TU1y0pfNh",
+	"r1WuHVyEYIdOuPVucvdiE9C9wLB4X6crKpmTSAJrXURCbgQMwpX8N/aiuAWIoumdHyrgei500fW897BT",
+	"SegP264eHJKJzJWOXKV6Mpi7f3XJGwONMaBSTMq1iYUTwrSEbrCGzjUZUQglm4FoApZHrOOF6aR+F9Ax",
+	"X7FjX+kWMwSUFbsyU4iFCMkI8HAjkB/GdRBwk9ExiwVuEdMSNNQTcSFh2qC04Fx4eJTaNCGG96+uzL+C",
+	"3nFFdHS5jKrcIEf4O/bS4IL0XXMDDRKTva0rOJnmCpoQ0VaJ3Cxg/WkP2sW5QFbXq645rPVeLXp4aA3Y",
+	"XpBV11PEEErGKRW3UsIe14/RvCXSLszDCdWTgaQqgcxf3dmFgGCyykqj8CW+8k2bhE9dC5/1NmGXvdPG",
+	"vrHYtAarmXS+XTNxkJZUJCO6RLMAaBws7F71EGtRrytcCG/1T8rE3ovXp3sHz49Ax0Ed1OqKPsMKCGvq",
+	"m0WQtlTIRcZWVbGfl0rOFMvjUhGLpz3fBoXQscQ8FKs/1epLgdLHTSlYnRAai40TzjC3rNMcHXzpalDf",
+	"h4Lk4ftxTOnV2ddUWMTr/wYLLH6Dig0cOqFhlzKfilvt5bQ5FajkneG7G5rgS/hfZ4A/x5YC3x3HTUZX",
+	"ezyVa93h/ppt6A0XdffcuEmgc11fkAVbEg8MuPNHMqkHd/tEkykzNKGG7sCsdwtbsTRhtVT4Ed74poVC",
+	"u4X1AqHviPftSn/VvooBDOEt3yY+4CPyjvsQaezQjyPOwKa+hwU8XFhABUA3hs+KJAKv1ggiC7UlJLSW",
+	"H1Lhui07Bc/KoW765eJiKL0UkP49euBxogeKGyqTFoy3TGwJMM2iT/0t9+6dtFxiyzsEwD+SlLMb6t9H",
+	"8AD27ipKTkBGB1pKllsTYoUeLAhD2pDvEfSZ0r7/YOcEwHSxKEyDC/WeeemjOE9Xwbv3nFbh/rvn9FGw",
+	"0dVcKYBbQumuin1tN8Y8w4b2q5WJT/6lb1qfcLtYr1L4M6lamTHu5ls2Mxf7Wo5GLsBg1/IRbgDCLZFN",
+	"k8jOQQV5fXn5AdvrQ1wQtMF39/CBzlNJk4jQgcwNeiRdJzVuiM4HdoIBs+MdE1pmjIDB2dl025RkTE2p",
+	"PQTXIroTxWJGNRmkcnhtX3E1krAODr5jqdog19hfSrGhvIFnbTcHuFahj5zrFB0RxYyauzrpA2b/4cbv",
+	"RK7URdlIY2YXA969WLSBBWVMEZZxLRMGXefRgugqX/b/ba/sTr4HbdNcnU04Dbuf6is+xagPvbx5grOi",
+	"67WImKJDJTVY+hVnugMxBRHmP7q4AbiuCVjIfYXa6jwXfCyoycFFqyf04PnRn+O813s2nLAv5PXb0xd7",
+	"F69PD54fecYLsvs1m/t0x7K+KHzG+l1yKubk4MsXXyHUmelPCBVzM7GnylLokEQUS7hiQ+NRcCTTVM5Y",
+	"AjcmpLtH9PpybLvqHBuK+/kHdHgtR6OI/FB2RbfCTJp2yTtp+MiRER0LqhjG0NGMKtd+HEPgCg+5kWFU",
+	"tLZnyYcTgsubUW5i4Wy302YfgwP9exIj3OiPo5X7rX1XzB+sCMmsgKaNyXgQD+Xf3dA9EILu9yIOdxNw",
+	"76lwQS5FSJYsG5zQBJof6moF1k3vuVmTbrzO3kNQhMuSBf2hAvF3wNhHC8THRntxK25VijfgD13yktsT",
+	"wkZOHo4TJTO9HpDJnDX2cXoQDvkouvYadPDqdhUtvqvbj1kK4Q4Z7L5h+q5beVi9yorvfQ8zdo4+yVCx",
+	"8vkgHjnbkLxMSQKIC8E/zCoXmo+Fr79MxbyCuhFItrqISnBie9tXCLRydwfzSrRVP2YThoX6ML2k0KeO",
+	"fXyqyTUZyoT5+oATqSCiVEsRxcIJ00E5L8bhiZLGdx7JzVBOMdon1ZUdPtEQeYRhsdPMQHmZYgxQkoZU",
+	"WCI0YBjeyxKIc4H6t5Qc9Hpug76pQj/YAHQf7teJ9pdMPyA7tbOdM23Bu7YUGl5A5fjocMgyw5Ilyvxd",
+	"QGtqIQXQadGpcl5EyNkuxMAOzoa5squzSI/WaIyxOP7l89fIwgUv//4ctTCfCmlErtLWcWufZnz/5inQ",
+	"A7eC33yYMJSitsNUC+Hq8BlW7Q8e+OoEwSPXrjx4gqbE4IFz6oSTuejf8omvLRw8Ks7q6+ev/z8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
