@@ -35,8 +35,8 @@ type Status struct {
 // ServiceTrouble counts a service's (record, family) pairs that are not
 // getting through.
 type ServiceTrouble struct {
-	ServiceID                  int64
-	Name                       string
+	ServiceID                 int64
+	Name                      string
 	Failed, Retrying, Blocked int
 }
 
