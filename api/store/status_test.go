@@ -16,10 +16,11 @@ import (
 // countedStatus is what Status must say, counted from the tables
 // themselves, as Status did before it read the tallies.
 type countedStatus struct {
-	records    int
-	states     map[string]int
-	deliveries map[string]int
-	troubled   map[int64][3]int // failed, retrying, blocked
+	hosts, enabled, stale int
+	records               int
+	states                map[string]int
+	deliveries            map[string]int
+	troubled              map[int64][3]int // failed, retrying, blocked
 }
 
 func countStatus(t *testing.T, st *store.Store) countedStatus {
@@ -27,6 +28,11 @@ func countStatus(t *testing.T, st *store.Store) countedStatus {
 	ctx := context.Background()
 	c := countedStatus{states: map[string]int{}, deliveries: map[string]int{}, troubled: map[int64][3]int{}}
 	if err := st.Pool.QueryRow(ctx, `SELECT count(*) FROM records`).Scan(&c.records); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Pool.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE enabled),
+		count(*) FILTER (WHERE coalesce(last_seen_at, created_at) < now() - interval '1 hour') FROM hosts`).Scan(
+		&c.hosts, &c.enabled, &c.stale); err != nil {
 		t.Fatal(err)
 	}
 	for sql, m := range map[string]map[string]int{
@@ -83,6 +89,10 @@ func checkStatus(t *testing.T, st *store.Store, when string) store.Status {
 		}
 		return out
 	}
+	if got.Hosts != want.hosts || got.EnabledHosts != want.enabled || got.StaleHosts != want.stale {
+		t.Errorf("%s: hosts %d, %d enabled, %d stale; counted %d, %d, %d", when, got.Hosts, got.EnabledHosts, got.StaleHosts,
+			want.hosts, want.enabled, want.stale)
+	}
 	if got.Records != want.records {
 		t.Errorf("%s: %d records, counted %d", when, got.Records, want.records)
 	}
@@ -112,7 +122,7 @@ func checkStatus(t *testing.T, st *store.Store, when string) store.Status {
 func tallyRows(t *testing.T, st *store.Store) map[string]int {
 	t.Helper()
 	out := map[string]int{}
-	for _, table := range []string{"record_tallies", "record_state_tallies", "delivery_tallies", "delivery_minutes"} {
+	for _, table := range []string{"host_tallies", "record_tallies", "record_state_tallies", "delivery_tallies", "delivery_minutes"} {
 		var n int
 		if err := st.Pool.QueryRow(context.Background(), `SELECT count(*) FROM `+table).Scan(&n); err != nil {
 			t.Fatal(err)
@@ -232,6 +242,34 @@ func TestStatusFollowsEveryChange(t *testing.T) {
 	}
 	checkStatus(t, st, "5 records deleted")
 
+	// Hosts: created, disabled, enabled again, one never seen and old
+	// (stale), deleted.
+	spare := mustHost(t, st, "spare.example.com")
+	off := false
+	if _, err := st.UpdateHost(ctx, spare.ID, store.HostPatch{Enabled: &off}); err != nil {
+		t.Fatal(err)
+	}
+	if got := checkStatus(t, st, "a host disabled"); got.Hosts != 2 || got.EnabledHosts != 1 {
+		t.Errorf("hosts after one was disabled: %d, %d enabled", got.Hosts, got.EnabledHosts)
+	}
+	if _, err := st.Pool.Exec(ctx, `UPDATE hosts SET created_at = now() - interval '2 hours' WHERE id = $1`, spare.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := checkStatus(t, st, "a host never seen"); got.StaleHosts != 1 {
+		t.Errorf("stale hosts %d, want 1", got.StaleHosts)
+	}
+	on := true
+	if _, err := st.UpdateHost(ctx, spare.ID, store.HostPatch{Enabled: &on}); err != nil {
+		t.Fatal(err)
+	}
+	checkStatus(t, st, "the host enabled again")
+	if err := st.DeleteHost(ctx, spare.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := checkStatus(t, st, "the host deleted"); got.Hosts != 1 || got.EnabledHosts != 1 || got.StaleHosts != 0 {
+		t.Errorf("hosts after the deletion: %+v", got)
+	}
+
 	if _, err := st.Pool.Exec(ctx, `UPDATE deliveries SET finished_at = now() - interval '100 days' WHERE finished_at IS NOT NULL`); err != nil {
 		t.Fatal(err)
 	}
@@ -262,7 +300,7 @@ func TestStatusFollowsEveryChange(t *testing.T) {
 	if err := st.Pool.QueryRow(ctx, `SELECT count(*) FROM (SELECT DISTINCT service_id, state FROM record_states) k`).Scan(&keys); err != nil {
 		t.Fatal(err)
 	}
-	if rows["record_tallies"] != 1 || rows["record_state_tallies"] != keys || rows["delivery_tallies"] != len(got.Deliveries) ||
+	if rows["host_tallies"] != 1 || rows["record_tallies"] != 1 || rows["record_state_tallies"] != keys || rows["delivery_tallies"] != len(got.Deliveries) ||
 		rows["delivery_minutes"] != len(got.Minutes) {
 		t.Errorf("rows after compaction %v; %d (service, state) keys, %d delivery states, %d minutes", rows, keys,
 			len(got.Deliveries), len(got.Minutes))
@@ -279,7 +317,7 @@ func TestStatusFollowsEveryChange(t *testing.T) {
 		t.Errorf("status of an empty broker %+v", got)
 	}
 	compact(t, st)
-	if rows := tallyRows(t, st); rows["record_tallies"] != 0 || rows["record_state_tallies"] != 0 || rows["delivery_tallies"] != 0 {
+	if rows := tallyRows(t, st); rows["host_tallies"] != 1 || rows["record_tallies"] != 0 || rows["record_state_tallies"] != 0 || rows["delivery_tallies"] != 0 {
 		t.Errorf("rows left after compacting nothing: %v", rows)
 	}
 }

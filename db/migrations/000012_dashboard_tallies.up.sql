@@ -39,6 +39,8 @@ END $$;
 CREATE TRIGGER records_move_states AFTER UPDATE OF service_id ON records
     FOR EACH ROW WHEN (OLD.service_id IS DISTINCT FROM NEW.service_id) EXECUTE FUNCTION records_move_states();
 
+-- Hosts, enabled or not.
+CREATE TABLE host_tallies (enabled boolean NOT NULL, n bigint NOT NULL);
 -- Records (all services).
 CREATE TABLE record_tallies (n bigint NOT NULL);
 -- (record, family) pairs by state, per service.
@@ -59,6 +61,9 @@ BEGIN
     IF NOT pg_try_advisory_xact_lock(7521402830151004530) THEN -- "tallies!"
         RETURN;
     END IF;
+    WITH gone AS (DELETE FROM host_tallies RETURNING enabled, n)
+    INSERT INTO host_tallies (enabled, n) SELECT enabled, sum(n) FROM gone GROUP BY 1 HAVING sum(n) <> 0;
+
     WITH gone AS (DELETE FROM record_tallies RETURNING n)
     INSERT INTO record_tallies (n) SELECT sum(n) FROM gone HAVING sum(n) <> 0;
 
@@ -87,6 +92,30 @@ BEGIN
 END $$;
 
 -- One trigger per event: a trigger with transition tables fires on one only.
+-- Hosts change often (every router's update stamps last_seen_at) but are
+-- enabled or disabled rarely: a row trigger on that column only, so the
+-- routers' updates build no transition tables.
+CREATE FUNCTION hosts_tally() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO host_tallies (enabled, n) SELECT enabled, count(*) FROM new_rows GROUP BY 1;
+    ELSIF TG_OP = 'DELETE' THEN
+        INSERT INTO host_tallies (enabled, n) SELECT enabled, -count(*) FROM old_rows GROUP BY 1;
+    ELSE
+        INSERT INTO host_tallies (enabled, n) VALUES (NEW.enabled, 1), (OLD.enabled, -1);
+    END IF;
+    IF FOUND THEN
+        PERFORM tally_written();
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER hosts_tally_insert AFTER INSERT ON hosts
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION hosts_tally();
+CREATE TRIGGER hosts_tally_delete AFTER DELETE ON hosts
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION hosts_tally();
+CREATE TRIGGER hosts_tally_enabled AFTER UPDATE OF enabled ON hosts
+    FOR EACH ROW WHEN (OLD.enabled IS DISTINCT FROM NEW.enabled) EXECUTE FUNCTION hosts_tally();
+
 CREATE FUNCTION records_tally() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
@@ -171,6 +200,7 @@ CREATE TRIGGER deliveries_tally_delete AFTER DELETE ON deliveries
 
 -- What exists now; for the past day, the jobs that ended delivered or
 -- failed (attempts that were retried left no trace).
+INSERT INTO host_tallies (enabled, n) SELECT enabled, count(*) FROM hosts GROUP BY 1;
 INSERT INTO record_tallies (n) SELECT count(*) FROM records HAVING count(*) > 0;
 INSERT INTO record_state_tallies (service_id, state, n) SELECT service_id, state, count(*) FROM record_states GROUP BY 1, 2;
 INSERT INTO delivery_tallies (state, n) SELECT state, count(*) FROM deliveries GROUP BY 1;
@@ -178,6 +208,13 @@ INSERT INTO delivery_minutes (minute, delivered, failed)
 SELECT date_trunc('minute', finished_at), count(*) FILTER (WHERE state = 'delivered'), count(*) FILTER (WHERE state <> 'delivered')
 FROM deliveries WHERE attempts > 0 AND finished_at >= now() - interval '24 hours'
     AND state IN ('delivered', 'failed') GROUP BY 1;
+
+-- The stale hosts (GET /status counts them, GET /hosts?stale=true lists
+-- them): staleness depends on the time of asking, so it cannot be kept as
+-- a tally; this index reads the stale ones only, not every host. It makes
+-- a router's last_seen_at stamp update the hosts' indexes too (no HOT
+-- update); those stamps are batched (TouchHostsSeen).
+CREATE INDEX hosts_seen ON hosts ((coalesce(last_seen_at, created_at)));
 
 -- The age of the oldest waiting job, without reading every waiting job.
 CREATE INDEX deliveries_pending_created ON deliveries (created_at) WHERE state = 'pending';
