@@ -104,7 +104,9 @@ func BenchmarkDashboard(b *testing.B) {
 	}
 	// The figures must be the seeded ones, or the latency means nothing.
 	want := `"hosts":{"enabled":100000,"stale":2000,"total":100000}`
-	ok := func(_ int, body string) bool { return strings.Contains(body, want) && strings.Contains(body, `"total":300000`) }
+	ok := func(_ int, body string) bool {
+		return strings.Contains(body, want) && strings.Contains(body, `"total":300000`)
+	}
 	measure := func(clients int) loadResult {
 		var rs []loadResult
 		for range runs {
