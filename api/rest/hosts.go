@@ -87,7 +87,7 @@ func (s *Server) CreateHost(ctx context.Context, req CreateHostRequestObject) (C
 }
 
 // stale tells whether a host has not been seen for longer than
-// stale-after, by the rule of store.CountStaleHosts.
+// stale-after, by the rule the store counts and filters stale hosts with.
 func (s *Server) stale(h store.Host, now time.Time) bool {
 	seen := h.CreatedAt
 	if h.LastSeenAt != nil {

@@ -671,6 +671,20 @@ type DeliveryList struct {
 	NextCursor *string    `json:"next_cursor"`
 }
 
+// DeliveryMinutes Delivery attempts of the last 24 hours, one bucket per minute: the
+// bucket i counts the attempts that ended in the minute from
+// `start` + i minutes; the last bucket is the current minute, still
+// filling. `delivered` counts attempts the provider accepted, `failed`
+// those it did not (retried later, paused or failed for good); an
+// attempt is counted once, when it ends.
+type DeliveryMinutes struct {
+	Delivered []int `json:"delivered"`
+	Failed    []int `json:"failed"`
+
+	// Start The first bucket's minute (UTC).
+	Start time.Time `json:"start"`
+}
+
 // Event defines model for Event.
 type Event struct {
 	// Actor Who did it: "user NAME", "token NAME (#ID, user NAME)", "router FQDN", "dispatcher".
@@ -1308,13 +1322,24 @@ type ServicePatch struct {
 // Example: {"combined":false,"url":"https://dyn.dns.he.net/nic/update","use_myipv6":false,"username_is_fqdn":true}
 type ServiceSettings map[string]interface{}
 
+// ServiceTrouble A service's records that are not getting through, counted per family as in `StateCounts`.
+type ServiceTrouble struct {
+	Blocked   int    `json:"blocked"`
+	Failed    int    `json:"failed"`
+	Name      string `json:"name"`
+	Retrying  int    `json:"retrying"`
+	ServiceId int64  `json:"service_id"`
+}
+
 // Setup defines model for Setup.
 type Setup struct {
 	// PublicUrl The URL routers use to reach the broker (scheme, host, port and any path prefix, e.g. https://ddns.example.net), or null when not configured.
 	PublicUrl *string `json:"public_url"`
 }
 
-// StateCounts (record, family) pairs by delivery state.
+// StateCounts Delivery states counted per (record, family): one for each A or
+// AAAA entry a record publishes, so a record with both families counts
+// twice. A family that is off, or has no address yet, is idle.
 type StateCounts struct {
 	Blocked   int `json:"blocked"`
 	Delivered int `json:"delivered"`
@@ -1326,7 +1351,7 @@ type StateCounts struct {
 
 // Status defines model for Status.
 type Status struct {
-	// Deliveries Delivery jobs by state, over the whole history.
+	// Deliveries Delivery jobs by state, over the jobs kept (housekeeping removes finished ones after DDNSBROKER_RETENTION).
 	Deliveries struct {
 		Blocked    int `json:"blocked"`
 		Cancelled  int `json:"cancelled"`
@@ -1336,7 +1361,15 @@ type Status struct {
 		Running    int `json:"running"`
 		Superseded int `json:"superseded"`
 	} `json:"deliveries"`
-	Hosts struct {
+
+	// DeliveriesPerMinute Delivery attempts of the last 24 hours, one bucket per minute: the
+	// bucket i counts the attempts that ended in the minute from
+	// `start` + i minutes; the last bucket is the current minute, still
+	// filling. `delivered` counts attempts the provider accepted, `failed`
+	// those it did not (retried later, paused or failed for good); an
+	// attempt is counted once, when it ends.
+	DeliveriesPerMinute DeliveryMinutes `json:"deliveries_per_minute"`
+	Hosts               struct {
 		Enabled int `json:"enabled"`
 
 		// Stale Hosts whose `stale` is true (not seen for longer than the stale-after time).
@@ -1349,11 +1382,29 @@ type Status struct {
 
 	// OldestPendingAgeSeconds Age of the oldest delivery still waiting to be sent, or null when none waits.
 	OldestPendingAgeSeconds *float64 `json:"oldest_pending_age_seconds"`
-	Records                 struct {
-		// States (record, family) pairs by delivery state.
+
+	// Problems The records that need attention, by state: for each, the first page
+	// of `GET /records?status=<state>` (records with either family in it,
+	// by FQDN; `limit` items) and its `next_cursor`, to pass to that
+	// listing for the rest. `records.states` counts them per family.
+	Problems struct {
+		Blocked  RecordList `json:"blocked"`
+		Failed   RecordList `json:"failed"`
+		Retrying RecordList `json:"retrying"`
+	} `json:"problems"`
+	Records struct {
+		// States Delivery states counted per (record, family): one for each A or
+		// AAAA entry a record publishes, so a record with both families counts
+		// twice. A family that is off, or has no address yet, is idle.
 		States StateCounts `json:"states"`
 		Total  int         `json:"total"`
 	} `json:"records"`
+
+	// ServicesInTrouble Every service with a record that is failed, retrying or blocked, the one with the most first.
+	ServicesInTrouble []ServiceTrouble `json:"services_in_trouble"`
+
+	// StaleHosts The first page of `GET /hosts?stale=true` (by FQDN; `limit` items) and its `next_cursor`; `hosts.stale` counts them all.
+	StaleHosts HostList `json:"stale_hosts"`
 
 	// Version The version of the broker answering (what `ddnsbroker version` prints).
 	//
@@ -1657,6 +1708,12 @@ type ListServicesParams struct {
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
+// GetStatusParams defines parameters for GetStatus.
+type GetStatusParams struct {
+	// Limit Items in each first page (the records of each state in `problems`, `stale_hosts`).
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // ListTokensParams defines parameters for ListTokens.
 type ListTokensParams struct {
 	// Limit Items per page.
@@ -1827,9 +1884,9 @@ type ServerInterface interface {
 	// GetSetup What routers need to reach this broker
 	// (GET /setup)
 	GetSetup(ctx echo.Context) error
-	// GetStatus Counts of hosts, records and deliveries
+	// GetStatus The broker's state at a glance (what the dashboard shows)
 	// (GET /status)
-	GetStatus(ctx echo.Context) error
+	GetStatus(ctx echo.Context, params GetStatusParams) error
 	// ListTokens List API tokens of every account
 	// (GET /tokens)
 	ListTokens(ctx echo.Context, params ListTokensParams) error
@@ -2478,8 +2535,17 @@ func (w *ServerInterfaceWrapper) GetSetup(ctx echo.Context) error {
 func (w *ServerInterfaceWrapper) GetStatus(ctx echo.Context) error {
 	var err error
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetStatusParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.GetStatus(ctx)
+	err = w.Handler.GetStatus(ctx, params)
 	return err
 }
 
@@ -5839,6 +5905,7 @@ func (response GetSetupdefaultApplicationProblemPlusJSONResponse) VisitGetSetupR
 }
 
 type GetStatusRequestObject struct {
+	Params GetStatusParams
 }
 
 type GetStatusResponseObject interface {
@@ -5872,6 +5939,22 @@ func (response GetStatus401ApplicationProblemPlusJSONResponse) VisitGetStatusRes
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStatus422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response GetStatus422ApplicationProblemPlusJSONResponse) VisitGetStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -7517,7 +7600,7 @@ type StrictServerInterface interface {
 	// GetSetup What routers need to reach this broker
 	// (GET /setup)
 	GetSetup(ctx context.Context, request GetSetupRequestObject) (GetSetupResponseObject, error)
-	// GetStatus Counts of hosts, records and deliveries
+	// GetStatus The broker's state at a glance (what the dashboard shows)
 	// (GET /status)
 	GetStatus(ctx context.Context, request GetStatusRequestObject) (GetStatusResponseObject, error)
 	// ListTokens List API tokens of every account
@@ -8593,8 +8676,10 @@ func (sh *strictHandler) GetSetup(ctx echo.Context) error {
 }
 
 // GetStatus operation middleware
-func (sh *strictHandler) GetStatus(ctx echo.Context) error {
+func (sh *strictHandler) GetStatus(ctx echo.Context, params GetStatusParams) error {
 	var request GetStatusRequestObject
+
+	request.Params = params
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.GetStatus(ctx.Request().Context(), request.(GetStatusRequestObject))
@@ -9104,229 +9189,243 @@ func (sh *strictHandler) TestWebhook(ctx echo.Context, id Id) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H39chs5kuer4LgbYfK2RNGyrOmWYiJObctjz3TbHkk+z27TJ4IskMSoCFQDKNGcPkfcv/cgdw+2T7KB",
-	"TKAKxaril77a047+o61iFT4zE4nMX2b+2hrJWSoFE0a3jn9tpVTRGTNMwV8vMqWlsv+KmR4pnhouReu4",
-	"dTllZCDYZ3M1gjcGRI6JmTKSKnbDZaZJSies24pa3L7+S8bUohW1BJ2x1nELv2lFLT2ashm1zc/o5x+Z",
-	"mJhp6/hp7+Awas24yB9ELbNI7YfaKC4mrS9fotab2H4GrafUTIvGedyKWor9knHF4taxURkLOxpLNaPG",
-	"vifM0WELOuKzbBZ2w4VhE6agnx/5jJvqArwxbKZJytTKiSbwcdh9zMY0S0zr+HkvspPGrp/3emsHcs7G",
-	"iunpCymvOcvnPsI/8x7jWOihktdMXSn8oGmZD54fVdf1i106nUqhGez/DzQ+Z79kTMMSjKQwTMA/aZom",
-	"fETtauynSg4TNvu3v2u7NL8G3f2rYuPWcetf9gsa28df9f57/Ao7rVLXUMYLMqJCSEOGjChGY0I1oeTP",
-	"F+/eEjn8OxsZ0ra/2gcRsf+iwv2Af2omDHwTjNWOMSIzrjUXk84JGcTMUJ4MiKYLTeZTaoiR9su42/oS",
-	"tV5IMU746MFnP5pSMWFk5LrXZM7NFIfHNdFGKhaTNiWGXjNB7N5HxeyJNjxJCBck06wD83gl1ZDHMRMP",
-	"PhHFYiYMp4kmscRdShI5J2bKNZEpU9C5nYvd4j09kikjRtppSUEomStuWPEiTPP0/Rv3ynzKFCOUaKa1",
-	"bYZrIhiLWYzTfivNK5mJ+CFn/VYSnY2mbi9gGP7tBxzFqVgQaaZMEaaUVKR92HsekcOnzyJihQ153ntm",
-	"F0+A0I6poUOqmV2+TChGR1M6TBzpXEr5ExULJwb0gxKQlGRGxYKMKU9YTKgxbJYafUIUM2pB6NgwBTOY",
-	"8BvLB9lsyJQ9ijQbSRFrK5enjMbuNDu3X+2d2q/sn82HREX82rF9EDQzU6n4P9hDE9QNTXgc8tLSxD5+",
-	"/Lh3mpmp/XVEDdtodoXQh8mlSo6Y1nbjz4ThZvGg5GqnmLFA4KNka1sBIMWE2DFHhHrJTaQimbgWci7I",
-	"mLMktr8NaUxy9SWyr1DXrLGCc6gYvbYniMoS5vWVWM4oF/YgAD7RAxCmmlgewJYJFbE/HRbR0oHBjRWz",
-	"UjA4bJgYsS4c1m7KdkVOR3ZZL624Av1KWVlmOJ6vFH68Mv7Xpa2JWuxzyhXTV1xUdZALJHKSCcMTmA02",
-	"52Sj+9SSyjI9Ry145Qqf/9piwuodP7d+YFQx1fpUp3AV9PRzedilxkojLtpBYWg7Pk15w1qMFKOGxVfU",
-	"lPS0mBq2Z/iMtaLm5VnxjciSxBK154NKGzyu1Qura5ZQba4yvXqIa7tDRa1mq1PFxvxzva4NK/xEkzFX",
-	"2ljtQNGR1dEjq60oNpITwa38Nt26VYJDdR13wq5cwJtfolammbraeGXs235e1cHLuWCqZmBLRAWKu+83",
-	"aNMtmZ9GvlCl3V/anSikplVk+AJeA1aMY24HTZP3AVmOaaJZtEypmVJMmKuUaj2XKq5O+99lZm8G+LM9",
-	"rnCaxZHrFZYJvbHbRmZSgZgS5GmPzLjIDNOETqRdtq3uRlELNKZ3IlkgCVa4pDzSj35EKDS0kakmc6mu",
-	"uZicEMFumMJR06EVcXY8m7Gmp4fS6HtrLnY70OoSFZVoZf3Ow97RJHk3bh3/vLrTXHJ9iZZFVy6/Gzj3",
-	"hOipPaqkSBZEwimxjhuwyeoEPgVT+JHjvaw8GG6vpqV/bDgr3xVVii5gC4sLvm1mjWhbZmfovdxI3X68",
-	"ZAm/sbfm6uEYx4ppXSssvSpYp61FOx0lYzrjySI4DQ+jo091wm7MBdfTW54CG4tWWD43263moxh12pk/",
-	"3bPUfmBloxRjPgEziV6IUStq8VkqlRWbseJjU6MA2HdHUsWbnwmKaTB01DFFlmqjGJ090YQKPbc6u5Uy",
-	"CxBEf5dDwkTM4vqzzDh57WeVMhGj4FOZEPivGGmK2XME7w6tqDVM5Oga/qWzlCltr4l2MagYscS+Ujdr",
-	"XLNtKKnuVCvWLqezKCfvfKv85ALqru5/vrAlKi8NtEyiq3juLgRIzr+PJUDObtwNZVm1NnWWy49TSWIe",
-	"E26OSR+UDPL29KezfisifRS68Ddp/8ublxHJf+/gC0pm9sr56q8v3+KDmOuUmtGUqX6rll63YVl7D29W",
-	"RUprVkx/KrVp4sqGBQ+4dGN2vuZoRllFCrATf7EvfolaM3uZnNSruqtlyfpRa6Zu+Ijt2kAdiwLfwCSL",
-	"JS0zbtBp5KirmKXbvEb6/ItbvmVipGC1ZPYVvFFOaZoyweIucUJs0bWDAGkGV9E5G06lvO4apg2hivUF",
-	"KmloFDy2InRhn6O10L2t4YmRSdztW0HjhaeTQV20N8aF6Fx0QxkaDMWAfTt/kEvX/EkhZqsT8AdMN2aG",
-	"jUzwAG7fbum7TrD5P51o83/GLGHBn/kZBn9pNlLMXClpwk+0oQnLtzNo3z0oenAPij7cg7wXRwVBG/5J",
-	"0Yh/UrTiN634yj8pvvJPql/ZrXY3oqAF+LP4HP4svoU//Q3kqthfEHFBK/h38R3NzLSbyAkXwR8yM/4v",
-	"51W4UszetfzTnAyKz6/yZ6hc5H3WHbPAI3dxGuFh8FhH0Ss42y8MNZleqc9WVSL3I2hAXj2yt4YsicnU",
-	"8u0mWuVqrTjn6KvtR2Jv14SOroWcJyyesM3GA3fyDZTXzRrSGZqdbtNQcCqtVEtxvqibtrnxlpeECxYR",
-	"au/r2pCDXq9kiwmdHYrN5A2LO1aztSuJOh6RY0LBnJ0pVqsvbKrvr51priivYpeLhRhdwIvLJJ+rormW",
-	"WiWfkqK6vNfVTatTZv1+1HITZ0l8BgdDhZfANFu/i94erAklsTSGxSSlZkq4MBK2YijjhTMP5+ZiMPue",
-	"EDuwBRm7PQMfJLQzn8qEkfZhr9ep3bVmZWdpWXHcq+f9WtbJwZ3Mo8KSSM06nZKYg6nfChdtnmiCBwnq",
-	"CYqNrXAPZjqUMmEUjATjX+IaU8ePcs7UiGoWgatSZgaNSoryhIuJ3YjahdtY/+TpzSFc+z7TWWrJvnXQ",
-	"e9btdZ8+fdb9w0Y37vTm0J+Dt7u624aCla0uEbyxwc1xk66Olifde3ocD787Pt500kd3NemjtZM+ulpl",
-	"w7Y6xoQCO8JbKBbxQqWYVRGQ5Gom+4c/HD89Pt5fpdwvDfUuVh/lF2PidvZ+aZhedQsayQzvrzX3HNBb",
-	"K6v5Qs7SzLDYwxyMsSMA1R/YmUypJuhHY4LYGYBIS6SYgL+Uehu0umHqiSbQzR54U/vCzou0X758e/HD",
-	"+bu/nJ1fXVye/nh2dfrq8uw8Ig6/Qg4OybRzTOzJCEclrjfhmsgkhmawF2pA0nLjTMmAyZCC4VWGauLE",
-	"mh8cnUiSf9rtizdGe4WEaTKjCzJkxEoXOSa2R7zOVKnxbuw2IOsKMbrE+0tc4WSU49oyQ1RlQlUgVSm3",
-	"yr9LROkpxFPZEk01m4iajp1Tv9RbekS8dA6M/UeH65gjan3ekzTleyMZswkTe+yzUXTP0Am0CU5v0GFa",
-	"csZBZ1hEeDW3vX0J5OODdXuUdxuIunvvHbvy/X9p2LudXFklDcFB00rDrjn5SyCyte6oTadrW78C782X",
-	"4LhfWtt7IKDSWb52DRoo7l4obNtxNZPkXZNgcKoFPR32er26iwiYZJpuXHBs4CsnZMIEU3ActP/z//4/",
-	"8vTgOzLkRneWPZDLMMaAAr9b7xBdVsktWX9ayVRbeAlBef8SrX/pApcFHHr277uwfrjOH8f4YTt/T81o",
-	"ursIemiZU9B3VfpsoO2ufGNjDmmS5xc535TXawt+Wu91tuxpsnRz+j4Hhf0CPvryqQ7y6VR6aJe0qSZ/",
-	"Orsk+1a+6f1fefxlH37pIKQVYKA4XDLmib2QctGtWiNwzn60n1YuWYBY3oIMm5b1gpnSKLnQhtHYKqBO",
-	"XAEeTbA7EUyVaf0oJ1zsNqMQnrIdvr6M6Fk6TNYh88N9C0A8+WjqNu8nVmMuzcz0asbMVNYZMEQZ7DZW",
-	"ckbA7oyWnQAk3A38HQ524+3etbboXQwt22HI0D5+K+Pe9oguBOnxBqNZvlpPNOEOpxRsgL3Y5Yu5CSBs",
-	"6+tXmeQ2RIo50mp2hJeXOyrR1CqQ0HtHrC/g6nUH8LBt+U+w+ebf99axYWVESx3ULoFiuk4enpJUyRse",
-	"g+VAMRov9mY0RmsCH7EuGbg7qN+gQZQ/8h0O+sLe/weFwXwAhsfU9ilMAZPzXZHMXv8BxguI3mPwbvbF",
-	"RDJNuEC4LnbyRBPfMxgZfJ8R/MUL0wcfsSe6L4oxoC2hYnV1v65HN9v1Aps1OFvkSF9lKqlnt2AJYznK",
-	"ZkwYQFbXntAs5vXnkj15nJ9GM0VmmTbEjixhhpEhG0vFiKY39nxqs+6kGyCe7UJQ8uH8x443egfQRNew",
-	"3RHfHEQ4baKC4jK4wdXpooB/cavb7Hzyb5WpIM2GCddTBDXnw1mD11oeQJ0IvAALGlDIh/Mf9zQds4jA",
-	"kk1ZV7B623U94vXC6lxIbDqbTJi21xmqy2QH7ob6RhvNhamSRo7kBoTo3itMjKEk2YKGlxh5y689Ha31",
-	"QeGieHqul/ZeifBzC5p3DBJQVmEOy7mwWcK98p6kMuNPWZLWbkNChyxZf0bhaxG209z7Xdz6nKRef+9b",
-	"EuTJnC40sbrGBs7cHS+FZXGw+Spfs0W9gLhmCyu7/O6vB9LallZuQx6bVdEwz1+9IN8fPv8DcfEuBGM/",
-	"upVTAp/XB3BAWMnGexn4PGv2U+fIghoxx01Sj7byUR7L5/iH8zdWDtnjwQqnay7gVuMme0LoUGbmeJhQ",
-	"cR2cDjCEPPqFIvGswTJjZAiOMJ9Fw27kMq483NcQM5iLUAhVQ03vmMQLEQt9QNr2hX3BR/vuHuzFRSfq",
-	"CzUeHTx9dkTaL99ekA/vX55enhHNJ4LFeBO9vHjzp05EpsakGI0IVy4yzHhi4HrRF4bN0oQapsGrP0pk",
-	"Fo8Te0q2X+T/fqJBl7457HTJmdVKplSDm0TORV8MPN0OTohmjLzEkXvZF5FzHGXx4LUxaX7UUxH3RdGX",
-	"f17GdLnVaEUtN2VL/sakVlHOP629+fjVfxmu/K/3oRHVo6+Xpd+WB/vXfEDWCjpt2bEgmchrr1JZZYgS",
-	"e68CGw9oF7MT1O8UHxsymrLR9RONrYzkjIGbbgstDpcoH2tFEmWzGVWLJkhjDl6EUGodVaPkashvhQST",
-	"E2amrBbOCz8QWmj/Zi4L9XEifdeOoU/IcHHll/S4rPDGbMRjFtoLwGlp741wVraiVvDx+jC5QFvJZZ9b",
-	"t5L+Eigu+UzX6i7hBlWZdCr5aImbGs6FYk9zJ0MTTBUN8HAEzxgV+gSUBzwbhDRTLiZVTQJjPQ0X1MuT",
-	"JWe2vWLbM4gbJJYlTRnNbpqwRDMI946IRhxPIYnw6jP0ccB0QrmoR6+sUzg2VvfA1ld/Es+4qP+hoI06",
-	"g/FyMGZuJvTvRHlbUcvSRdTyB5LHLPsgjgyD5a3EB0IIooU/baYvuSO7pMUWFBJ8Ud7dVaR6N6pu9YT6",
-	"Teq9f81YxmoY85f8eXlQLorCiix8pS5sd2ksrq267s9BGN4RiGw8ZiPDb9iVd8rWSAeEONpOSSq5MJoY",
-	"SYScA/Dkzfubw1BWcI9Q8df9jcCkpXEc7TiOo9uPw7ukKj+sisS4ReTFhngz17sViGOOR2U9dE0wM6P6",
-	"2lkVMeXMs4Mg/0yvYRSbAMA2HMVR7SieHny3bhiCsVhfBUDbBvua0+cAYuSguGTIRjTTbOl8CcSXS7sS",
-	"n8A5Atcbe5KQtlSk3+q3LC1NJJEixzhKwTr1B00Ova81ouZqiygg1vmY8wwvqNAVz41myRhznNwAaM5k",
-	"SjThNNfEyNSCzdzlcqX/D5jLQdzvwNLfjMJGo2ajoWxOlfDa80Znx0f8oHpe1NmbihCgUtiPA4RVYWAF",
-	"WzWwYx1Y7Kj80VHNRzUONKCoOk6oiOqKzMw3OVi+7UBiuP07QY3qgcMvUaUAOe3xi080RNhVHKr37vdf",
-	"JcFXpefaDUhUK7PzD1u9LvxXXoS7QfNAl0soqEAg52OAY2H3M2Iz1NLKRTg+vtf5B2iruvnjgbTF8dSc",
-	"EaIk2YrMEC6VFxMjtUgR0luR7RXf3/qMD2uE/2pabvD9Hzx/vk47rpWazWLkLm4ETtN9LNATdr8L7Ok3",
-	"jGyqFUwPLYQeRDd9aMlyN7LklAg2r5MmoKSiuqsJN13ykwTvr7eOoQd9CiFNuVppJKECc8V543q7YN8O",
-	"JNTTuTL82xdITTyq2A1n86q8qd5vd7iKrv3k3tTV9Tpf3vWndYuzG87sm9b0TWu6hdbUoEM0E2tTfLVn",
-	"35X+1TBCO8Dzb/7NsqIQxPzUDjnAy95W1SmaemPYrE7naQQcYU7gJ5p8OP8RDSCCpykzAJZa78FFczOO",
-	"cs0sYWhVw2PCXZaW3E0Zu2dRiwsaL+y9WqZMzMGEPVbc/GMoP9t771gzoRn8LPw/Z/xaScPtzTkTfMzt",
-	"NbbsKwkMdk4o1RoMB4Z9NgPC9TGhBBMjOes5GfOEkbYfZ9f+GBEcq/sjG3HyR/IuZeKjsrfWfWZG+9jI",
-	"fhwL3YnylMJjl5KXkjkboueuDcHA9iVKcAHfXRAcIGkjilqiq1lPWZKQkZzNqIg1aetpJ/RSlYaYr6f/",
-	"KxtxSAlk+2pFLd+wVdKntetlV6TJvCqt3mDYCcLwECP2SyaNS07C9IimLAYKm1PM54TLj2rEar9fTfpg",
-	"mBc0bZu6YUpzKXRIwYRr24WDa/XzxSDPuk97ZJ8cdj83pOZx52LdVBcFXRAuPAguKtuOOQRZHgdZRv1k",
-	"+8IlMh1RpRakTT14HJAGtEgagH4sHK/7xNBrSObcF2/e3xzlgDiqXbymy3lc/TClSjOwSCICui9KYDrc",
-	"jJIcKKXXHk1ZTOQNU10/dzNloi8A6QHrTWfMe6Bxmk/AtTyzQiqExU9lEoPW2RdlhgLtcw4pLcaUO7zl",
-	"dveyXGZ4h6pjbke1xabWSSmHNKuRTnI25KLOL5PjjPwrmMHBI0486LXWAruLs6Ww5602HIdQGNTnA29o",
-	"+/LizZ8cyUUFtLtz4ql2A/MxHMN5aPIyFkf7lOT5zcJDMy2jKplN8tCO5QXaxQWyImfqzpCPhrmhiqF3",
-	"ms/OiMcdzeh1h31OsJlKEBDlsFCW4eXYU24EFATKgPMhA+cak3bCLBh4LfSrXC++M82uZot6n1wxmvyl",
-	"LRjI3/uuuL6qtx6H7Zde3biXrcGmSxzqXfGVsUaFVCmtUSVGO+C07Wzxjow2NMZXEoCU18YeBgWCYrgA",
-	"zFqOjLHnK9UOU94X+XP2mWuwWg7xeNFTqcwUlJRBppJBRAbLCzOI+mLgl2YAR/ugWJ4Bac+nfDQlcy7g",
-	"NCqOHoAy8RKIrtMl78oUCsdngJmqxfQ3Snu3JsekKvbbPvMBLGenUeIH2LiqOlN4HeVcOAGNGKRAYlvS",
-	"dcg95NKi3IEcB6jDLrnYznh82Pv+aPvkwTvm8d1FMt9GftbJwnw7wbFkTNrWnUAcRiDiXLoR+F0f7+9b",
-	"zTkWuovA/wBNuuyO6h1+dyeB38akdvRf1ojSKm0GMnUj6lwvTmv7KMvVDXqqz8icE8QKUXYXDgGv5D2W",
-	"R8D1v4tLIBRM2wkXtAgXb1RNwXWiYD3zb5jp3Eoz/8ox3qLVzMVrFYgc/SR/CVO5TCQYnz3sogTFaIPq",
-	"MeeI11i4vFSYU+1OkqLvmp/81jLqQWXIZlKghoOb6PoimP+qPLW1MW8gAJ4UekUEyNywotN8KrU76mOW",
-	"MhETaU98/+3geFvIvFS1iHnywVUPga4gGRHUGQnMGi4LGtxz+uLw4CDy0RIQbUh1oWZ0+1mv92x0zRbw",
-	"DzbokgsHW3VFj4Yssc3bq/txXwRo5dwNA6GMUgT8EhFa1gtUoApYRagMZAqjKU/IUNrbmWIVD7MLFvBJ",
-	"tkKp44QS0Glr7XlYVmvzjyvk5fithqBqbaJw8Ro1h07aOwvasMB2iQUw7IYU5g3SBi5kEaBJIpJKhTYk",
-	"KhaYCxDTmfgQPz9TO023MHauHQglL0GccwvhRgkwl+HgxcxqDw5DDXth7wE1oLa2Jwm05XRISrnSVu0u",
-	"kPbGKSnl9fT5eFenBK3/2aVwrf2NxyWwfui4dBnZGzDQRi0afq3cxcDCUyR4D1MS5+3UZHhvWt06p0Gc",
-	"A28bQbkL8nc5hLWGJY6KewmmhZxyy2OLLZe+yDt/1zuzev1dkvz6fHNFYvz123MfiffLac1rtqvq5V+f",
-	"Ls+Zq+BkGcA7YNe1LIsVBJsz5BWJ8Yjhs5K6WyqmZGiywYrhe2E+ORxx3fxlYrWhqzhjV3TCrlxBs/q4",
-	"ODha7HghK62lzjhjZE45pCbJBcQUbvBMEPtru8hcTxI6KWRducKLzIbJiowUWHEtGK8jitVjPp3k9bfw",
-	"s1CIcStu3dCNJEMMGqqIYoET1DsO12mkNdl1LIuv1+4CWb0DAbhO6vbduTjqzz73o188d9phmmKI8gdv",
-	"06AoAuq/GJBUcWF0p5xg8+Zp9xB85asPLj8mz5XF8kWh/FxJBI0UXSus87TEdQZwqPhYORC1AbMTWKW5",
-	"0Tk85pjYcwQYfYo01ReaibgTETdO0sZIik5EcvkVEX/AQJlNRYUGX4tL3Rz1hf2d++DRIR1dy/G4E/lS",
-	"hW1KUqZmVKD7ym7QCRIsCBp/5+kLibFreiFGnYg4UYmG2zztAX7PYkKHmWYnJKVWMe2Uwz7v4LQsbjlB",
-	"6pjAZasYjf1dqvazD5qpuwk6eeiEOr/NhDV1vGHXeCf89S3SyWyRDyqlxjBlOfV//Xy69x907x+9ve8/",
-	"Ff/sXv2PvU+/9qKjZ1/+tXVX6aPsmtyF7Qjo97EMR7bzXaxGu+9rnVnk4Ta6sgAfC3/8sl0sLskh8Jj4",
-	"BOaQ7QNQWVdDqln+55H/M8/4GX6Sp9sMH8LfM/6Zxf7bAmB1NaMaldhq4EUt6GRNgnoHkYAZW20Uki2A",
-	"lgMmndtlmYcFizZKNv8Ra4zceb75quEJitxsgX/EgTUW9NjuhChXVKjuCdZ7wJfKJgXFRsyeo42VDzfL",
-	"I858HYMq1MQs949HdCkxEzcEKimwprpomBcaLrlXnl+q03x9efnep/BwSmTY88myij2iMwbKTXejukx3",
-	"Vqaj0eHv6vusxEYIaVkWSxWjKc/l+Wj/be/lS6F/ANV474JPBDWZYp0TB6fA/I6b4SPuzGGPCm11zO/f",
-	"XVzW7vUKjzW6ooM1yrkuvHRuUqmjQk4lMt7OT+04+d7zUxcCprzCZ3CzxBpbS4mEd5JEMy7e4HdPl8QS",
-	"gBF/yZj7+baehuY8r69/On0BeRgcE2tPywTj/DcILCIfhE9/05hcuaJDfLeRClFH5qci98B+OP8xD6DN",
-	"Yzztyec1mVpP6zZpRwN2WEGQeeHA2gwmrviWx0UYmcQuIxJZqn5Wuuz1hb/tBaHo1YsfKd/7lqun9cXq",
-	"G2DQNtf+PhjVlIzri3Z+D3T18sdYkiW44UpFhsz+w/XeQcM5lk2Dm7O9Mm9oIzuBVMN2QQhLuZYxi4jj",
-	"4r4A+wEkJF66ve5eUC4o8Fanh7m9vovbgVeVHuuC4Pq/8xzbt1TMHlkcouvbHd7t74KCXJauZxLO99Xe",
-	"8E2DmJocuOtEU/NOLhJJG24J4BWFClQAZQsVhKqnobGyN6S4cBUlNy7dHQclmWvr+KCt1qurCLXzT4Ga",
-	"aka4vphzk6djw7rMG18IZGZGcmOzTU29Xj/eoqk6dmX1x8spCRkIbnxhncf6DLA3EHnTQCnO/wTF6Ugb",
-	"sq0jS3fIkE25iAk3J6Tnzh/fyQYLNXWFyJbF2SZx/WflpLJQlmhONXGVJonmTWnANtzHxno9dXvRWPbv",
-	"IwZEIodEGKDhk5ShFTZc3fribypPtnMHC5VrDI+1VLoAya+eztbo7ZXz9jDUTSbeeAOqzmc5WPIGowdK",
-	"tQcD/nI0n+9psRwrDuRLps15Xu281r3MGljXGxcKBe/g8+f6C6dP6nU1a0gAusLCwJH3hDShh8PFcuQh",
-	"IQjMagdZPiFjttHoW6EqJoZ9diJruoC8SVghc0RnrLNsr5jTerx4Wpx6G6gZ/ozME9SssG741XyiQ0PH",
-	"7YwaSwQUOlXK12N/Mw73qZhsLWVqNsoUN4sLQKu4quX2Dg7uF0AQMKqYeuV57M8fL1sVJHelDML7dxeX",
-	"ZJ9mZroPngS7X/inK95L2q8vDp4fReTpczLjIjMMHYOImrFkB90WmwfpQ+1BnfJ8aJXrXYFNaqMH8uo/",
-	"/8//H3TyCm/gKMOxwWs6IpCAH5LIA01ZhWuDcUDwqRjLFXqTHYsck8Lac0zw6tH20CHAJmLZQcsFXPlI",
-	"K8gV64JAIFeslSxWJil+w2JcYerT1OTfePmlSTuPy3/59qIvHNyYiRjzkXUi110ZtwOs5o6aiNB4xqHA",
-	"BXiY4bfT92/6Atet2xd9gUYNK2oQL8k+j1hqyGB58x3CPnjsiGDgAvtpX+Ay4+YdE8ZdRk0A8+8lMO2G",
-	"Yhv26vvnj5d5xFkDDXTJOaPxHm53/g6CQKE6zYgmSTEZB9boi8HnvcKXjZ8DdGNgSWZwghTjmg2apImW",
-	"2OQA3hj0RdH2SdjPjKprFpOBqwsyIO0ZFRTSUZZWHxvHXAh9Qe3kJyze4wIMGLAh9oapnXmFDH7t42Wq",
-	"3zomP3e73U8R6YcXPPscReL/thLoy+AErB99MQheGoCUAqShf+BL09q3SEonrEsu+YxpQ2cp2g3PX70g",
-	"z549+74vuCAfLl90CaSTxh8HNE0Td4vYd4me/+3vGmbus113ILiTx/BSX2ACa7TRgFEc3RdckAH+5GIs",
-	"XBRnq+A5R8an79+0AlxD6ynE53/BaF+a8tZx61m3130G0tJMQQwGBAxnqlNEl0O17FpryEwakmcbhh8K",
-	"N8zGz4x2KhZKwZGU15z1RduKFXvRi8gFnbELbtgfL4ziIxOR99RM/7hPU75/8xQG1emSV2j18bWPsQg/",
-	"EAuLwe6hZaas+kgFpD70UiIi+OCI7B8d4pjs2+3cBhb1BX7aObbsh62AoLpmLNXecmM5IASnksOD7325",
-	"ByoWfRFmkoNEwCzuktPA1jbJmNYwBeTlGRUL1592Z7ruixnUj0jk3K7MMDOEEsUnU1NgVp0wDEcalh7t",
-	"i2DEmEIXdqqAoeas+CaGIsJYdt6l6v1Bxgt0/1l9HLNSBORryRYQO6AwrFMnSnWUvpSPdXe9V0ynUrji",
-	"lwe93p31fRoc6tD1cu1kK0wI5lbxeVqPf21dMLP3Ami0Sd1BOkaqR2rutpYnFgWDXNaj7VgOcaJ1488X",
-	"ZP8HGudrZz95uv6TD8Kyi1T8Hwy0t8ODg00+SpW0i2VVsjNhuFngt9+v//ZSyp+oWLhx6qWMxqu/9VUA",
-	"Qq2sdfzzpyDRtd0mK/Vc2GvBTGGRGSsHAaj/M5Qaan2yDebCTGamWZqdFamPdQjyKos2jkBmhqc/HtTB",
-	"C33hHQKukQkz5LD3FDlVyDmRIiJWXYAGFAOS7uQB9u6zvJmyqMSqJqOEUYVDdTRXz8p2tlakuwrrurG0",
-	"XPHK/jn256j+y6cKUx42BdbhdLm2mpZLRlCMEMeMJrANGexFMcvyIuzCYQ/MLruRfU7oZ2ViqNB01Kqq",
-	"Za1jRIcV9O5WrZngqyJMScBFFvSZaWYPLvwVzrsESH1KBXnaI7ov6ETC4eJOFfQ9wME1n/KEuShWJA6r",
-	"ydr77VwSQ4ea6Cm1u4RxFI5QrPpYDApzsXdOfGEqzKUFA8ExJdQwhRXn7K3hRl7DGFhE8A/tJpKHbwbj",
-	"qWMbR/8X+crfMfs82JmGVvlQNJ2E/DiVib16wEslGtjyCKx8/8/OpA1n06WiMasRVs7mu7wX9cdU4Qea",
-	"oKNlSaRzbc48mmCJLq2a3volY1DZAO19YTLIfOW3yg/2Japv2MXP30fTpWS/t2i7Yhxhn+nIYImd9sBn",
-	"G3dxjwO8PrugJOJAyWCKjqWxN2nv9xyAmaZu4Lbl0pCXvWshXI/u/ePTz4jSu+p++u+18LzlOdj7Efp2",
-	"tL022AGjy3fKNfh9m0YGRtz61VxZjX/VANxlZ23fmTA82anvNYL2Rz7jzWWegxdfoDv3XkUxMCU4uGsF",
-	"cUox3ALXrtv6CjWSwMsVWWHGtCFjrsBS7wWZk17rtZM8sqhRyr12UQ5LQq68sO+pMl5Hf/XXl28jMqKa",
-	"7XFIUcYNv2mkyl+aGPXg+bNaYqxrJIghWj7XgjDeWiZCSyjc1qF4lT0eUQQhEI20MbYfoR1YqCpIze1C",
-	"qBr5HaAY64b1NfFXXp19JXvBqn6V3GXn5ohiuABaDtgKuWU1V0UrNPxSRXKrqhc1/sEjM8BfBoiBBgwa",
-	"OUML9JwuCDd9wXWOWgP9PvdcoSUybwGYEV7G+boinACE6wuwM1O0FqqJFAc8JlOqp3VqOEIVX3tX4N1b",
-	"o2zTDg+5kS3q6T30HNfRs/vppLQvQRn5KVPMEfkDmY16z9Z/9EqqIY9jJvCLDYxFL6QYJxzduI/Ieqdx",
-	"7JxJG7McRl8VJxnU1HeuZob42jIxv4TnOTGvM6fg63H3QXfscP0Xb6V5JTMRf21bjOvpdjm0kZMiiHKr",
-	"nY/qFZc/MVO/x3d7ENYJjUunHNyGZralgMfb0HNGt2ba/JzcypzzJgbFJvWAz/KqQ+k/TRI2NkRmxmpr",
-	"C1doGtLldMllhuFF1GcAlYAFkOMxUWwPPdo6NwUD7sgptLiby8fiBzjL7/lYRHjrA3toVlG2z04UUPhv",
-	"9+j7JxakLxA4fxfH5b6zwPgAyl2YMqv1SKcJBR9qkhAzVYz5hEJtSmZca4e2B0ASQJHQy8ANumAgDl33",
-	"RRFUj4Yjp7m6vDdPfOljzKVbp8Be4GFwmk/z/vi16OM3xLMIN/WpAMD86Yf5T8fCj8eRF8yEhoF8ie01",
-	"ckpFfEsmxeiY3TnU3UmXPSy20fvWlFz5zxrqfC3nCLcIeHzOIIs6lv38Rmr1SteeZrnju6qs3JLUiuCS",
-	"W5Faeav/5Cwd3tHlbCCZACemFf9cY75dtFQoh2fiBswcXXKJCXKwcraRKUB0r0Gjc69UHYjgQrXkjQno",
-	"7lHwYwcBpOa+hb2bUYPIL1Y4+uoMFl8TH4KGE4r9koXv1nzocgJOWK16RePFnpF7UINiuVqHVIhPdFUR",
-	"8sIdvmZH1BeuUkdEXp2/ufyP//aD/ByRdHzBwFj47v1bjf/6iV8recmvI/JB8Fc8IqNMJZ3IZYIMpp7j",
-	"fyqlFcY8SQDTFUBrgPvxgtYXsIxTmcRMkcG/v/twvvfh/cvTy7O9i7MX52eXA8ThuyxOCP8Derb6zJTq",
-	"6Qk248B63gCNYGu7HIh4hC4BVgHlbaEaRZ5QO+FOScI5FQzUQdFTmhB3Gb3RaotZwmGIczYkNE1JwozG",
-	"hgAa5cJcOWRRzFO5vnz59uKH83d/OTu/ev/hhx/fvLiCPMylXK99gfhvhESj0QSsusCXiN6Hmv6kDUqx",
-	"UZkG5KWSnyFr/ZyqmMUwllmnTjt2phJMQLnGzVNZCKrz9JOYJIKbNXkkCQBMrd4Pb5y4rJQyxeDNIj1l",
-	"Ss200cPrYvtr/UYbRCHep4MkrHHUIJ2BsZ0XUi0cj/5O7EWwOm4FPH7bkYAoytiklmny6ib3bVWychej",
-	"spqMiT+x+1SQf2KN5haaJMBsDoDvxMAcKhBmZsqEsV3eRlW+5YZ+nGKpYhwp4Xp7hNyM7Ydpm+r1x7cQ",
-	"nwE9YRruoNIjdfmKnRZJyWHvGaIzXdCCBqsfh6h7F6qR8Bm3gjLh1wzDN3TksOMLKeJOl5wFsNIlGKoV",
-	"6n3BRKy98nniK6Lge/6csy8+0WGUhzZ0UetlgyPip8X7Ajx7H7qqbx6728xKUeMXwc/j37ou+dWgrJft",
-	"eovlRPKbcpWHqQJjAVCzBO+oq2I2ZRCNM/dRW/0WVmST4zFT+rjQJX0CDizE4bOQW7XLK3UuzbgrbaWu",
-	"vdXJV37z+tAs08ZlN2UxNxG2Ae9A5m8usMc8MbhPxFbCl1slAp3ffVFk/i5ykaHihmmJR9TQRE4yEBBW",
-	"TkC4UB1Wm2vz3q3bPYp87KIJSIGiB7cvd/BLBclPws2xz2ePJvpBG8x4Yva4CBZYjotULWm+kp56/ZP1",
-	"x0JexqaRfl8FlAmvohD2iWGdUUn7olXH5TI+7Wu2iPrC6oYRSeiQJRGZsiSNiFsXS7WYRMtLyIiMppJj",
-	"XFBMhlafghDJ+SaFyBzg2XJ1Tu1Qgqwv4PCMHZf4eEu8oNAG4rcv89HU2xn7ArxaHDJ65PW6XDJ/NzrI",
-	"gj+ReF9g/g7RJWfCrk5fIDwWyGvsMJj5shZXGx87be+sBtPgdPsizLcfkYFDpfqRu7hL99RPYQAYK4cm",
-	"h0UUJcliJ+6ECTgOuuTdWsb1JHOvrIudrGNefOu3y74g/cvsA0GwOzFrkEK6EUl4nrv4HxMwfT+oZl8p",
-	"Dw48FzTs/Myw/1wXJQkagIIm06URrUy5neeErhnLA4IxvybkIm7ReuyiI+WvF73oD5AqftFz6W4IxlM0",
-	"QLlwFYMJ9geBFeun079dnZ+9eHf+8uLq/dn51et3F5eDfDjt570eGS76ws0Rvbw0PzBXtXRxdv4/37w4",
-	"G5D2017U6/U6Qd0Yd2PzXFeJB+59n9eqgRSfliabcY7nPtfJfdy+sPHHwTq6iTXDHL8hGe8YyejIM8cy",
-	"gPoHSH1SKhSwKXcGXgL3qr3h3XA2D80mZaJ+jy88AFXnPT1KVHlpDHVE/rFcfs1VXoY0JMRIIuT8Yen/",
-	"EaFDcpZmBr1WbDxmI6sRBHgFOSZUkExoesNikud+2u4MCYl0M0xuQKL/FKjc3wDI1pO6h/4UxW8wfGh7",
-	"2dMMt23avt4DHGCXOVv/rkC3jdubXya21vseEJF7QgZFlcx+q98a5DlJwQjg0x/3xWmeJniMmWFylVGq",
-	"wMBi9T7AxehAzp+E1WXGRDAzo/oa3I9Wey1KGhD8khufsi2HcLnvdZec+mRYBEpvYr1OP5YczL6JHltk",
-	"1apRV+uUU0QbP8Qx/hiI49Ws7THHJRb/hjp+TNTx1lpBje4KGJdyxcE1pqOXoda8naz6TVkifCnF9baI",
-	"Ynl+HydbcZI/qaorjdHO93i8VQj2HnG4969CfUPi3hMSN6xTzG6YCPydPgEmTSwZLtB8tpvk9Gk1V4rK",
-	"C//SVy0iwxr4KyWkX5Ov11ybJ0sdLoir1eFpI9/wTQ22dRZNt5T3pDW61h/Hpumn9s2o+VBGTUHCjL6e",
-	"drch2Rp5tqGFKCTkb4Hbj2RT8tfdPGQbvPQ7EECzKalxn3sPITguCwzH78qatAMrP5LZyCN4BpCyE0JM",
-	"MU0/5jbJAT4AwAH4FyLW4oWIhT7AVN5TKJDcBhh/RAYeqXLF9dX4l1gMor4YjORsyAWL3QtXswVPb44G",
-	"ndweJRjUHWN0NMWopQAG44xafRFatUJw2llN9JbnLu6NWWiO6osScqlk9nKDgbTbp77SWZFhRrpMYWDg",
-	"AlcHLAXThgsMhGhjhAGWubKz6ItUKtPxhRKYMFCMYSxVl4S2uEpDuJh9Yf8P9UTtwtGUX7lFtrNjatDB",
-	"Ijl5kQvMIVtBSvWFnAuXlx2MayHGiNAJ5cJjayCCw8dEtA8PDgKHb1+MkaTyuAoX0eEtjHpp8Z/o3GVN",
-	"FXNGybgvhguis9G0qFrWLrR+TTRdkEGlGuqAQNY1hNlw3RcYKwKD70Q++m3gIM0BMqpdQYB2MMRHzSCw",
-	"xN0uBJuXtmBGF2RKb8C5M6sHRjdbFx9EUXwU++Iace8NjGWx/83C+PXhpumtNdJVIXel8CfvHagJgTqu",
-	"D+3KRTmkkWImDPWCJAhWoAgCNauWwwA9FpIRlNaImAaJ7ZDSywFhUR6EEAalBeELRVBaQ1iYDwm7R7Zc",
-	"ESSFi7o3piMryP3Z97hoSb/RVs6HhZG5dnQRkh064da7yd2LK6KPLrw/7/52Anto2Iqc5l11FkMomSRU",
-	"3EZDvjWIASJ7fKrBqDiyRVyPrtl4PzBQZ6WN7RJf+aotbKeufNF6E5uLXGpjzVws2IOZXDpfr9UtCMnK",
-	"AzFdkF1ANI4Wds/4iHm41yVthLcGJ0VQ88Xr072D50egMqJKb1VvH10G6l/iC2WQtlRYuHxiNT/7eaEz",
-	"zjA1MBV98bTnS8AQOpEYg2PV0Vr1M9ChuSnOqRNC+2LjYDuMq+s0gy0vXf7t+9A3PX0/jmWy3Pua7JK4",
-	"/V9hcsmvUE+ERSc0rNDmw5DLdaw2lwKlmDt8d0OLZkH/6+yZ51hO4ZsfrsmGZZentK077F+zSbJho+7+",
-	"NG5SwVzFGzyCrYiHA7jze7JQBnv7RJMZMzSmhu5wWO+GArAyYbVW+AHe+KqVQjuF9Qqhrwb49Wp/5ZqS",
-	"AQ3hLt/G3foBz477UGls04+jzsCkvnlZH87LWiLQjemzpInAqzWKyFJeDQll9UdUuErT7oIHYcrYfTWx",
-	"GmovOaV/c8Y+jjM236ECA268ZWJLgmlWfep3uXfvouUSy/0hAf6etJzdWP8+fLFYtyxPtwEAebSUVMsy",
-	"YnYiTIZD2gCfD2psaV97sXMCZLqcEKfBI3XPZ+mj+KJW0bt3RJXp/psj6lG40aXcyIlbQtqykn1tt4N5",
-	"jsX8V18mPvqXvur7hJvF+iuFX5OylRlhDF+zmTmfVxXcmZPBrtH4rgHCrZBN4sj2QQV5fXn5nkCJe4BZ",
-	"/Pni3Vvi9uE9XSSSxhGhQ5kZREe4KnLcEJ0NbQdDZts7JrQA4IPB2dl025SkTM2oXQRXHhtS4FBNhokc",
-	"XdtXXBYXzAGE71ipNsw01tZSbCRv4Fnb9QGV5KGGnquSHRHFjFq4HPFDZv/h2u9ELnNAUURkbgcDxbb6",
-	"og1HUMoUYSnXMmZQcR8tiC6pzuBve0Vl9j0oGedyjMJq2PmUX/ERGwOoY85j7NUeXboAoNCRkhos/Yoz",
-	"3QEXbUTytDZ+uzAxkM/OW+7ngk8ENZlix32hp/Tg+dEf+1mv92w0ZZ/J659OX+xdvD49eH7kD17Q3a/Z",
-	"wkePFblV4TM26JJTsSAHnz/77KjOTH9CqFiYqV1VlkB1KKJYzBUbGc+CY5kkcs5i2DEh3T72he2IY8lZ",
-	"59hQ3Pc/pKNrOR5H5LuiIrxVZpKkS95Kw8dOjOi+oIohJImmVLnS64goygMQjAxBptqnPMLhzSk3mLMI",
-	"sug0+hgc6d+TGuFaf5xbuZ/at4v5g+V0mOfUtLEYD+Al/t0N3QMh6X6Lib8b/LKXwrm4FKFYssfglMaQ",
-	"4EyXs89uus/NN+nG7ew9hES4LI6g3xWueQeOfTRcMxYZ7Lf6rVIsPP7QJS+5XSEsYuXpOFYy1esJmSxY",
-	"Yw2rBzkhH+WuvYYd/HW7zBbfrtuPGVl+hwfsvmH6rsuY2HuVVd8HnmZsHwOS4sXKw+s9c7YhFpSSGBgX",
-	"wD/MXi40nwife5qKRYl1I9BsdY5KcGp72ydcs3p3B2H62l4/fHZPh9bP71PHLiiCmkyTkYyZT7c2lcoQ",
-	"xaiWIuoLp0wH2ZEYhydKGl91JTMjOUO0T6JLM3yiAXnUF07bh2wdeRtwSRpRYYXQkCFaksWAc4Hcv5Qc",
-	"9Hpugr6gxCCYAFReHtSp9pdMP+Bxans7Z9qSd21mqSL5az51Ohqx1LC4Ipm/KWhN5bOAOi07ldaLCDnf",
-	"RRjYxtkoU3Z0lunRGo0Yi+OfP32JLF3w4u9PUQvDU1BGZCppHbf2acr3b56CPHAj+NXnyoQ03LaZcl5R",
-	"HT7DigXBAx/sHTxypdqDJ2hKDB44p07YmcPrFk98qtbgUb5WXz59+a8AAAD//w==",
+	"7L39chs5ki/6KrjcjTB5t0TRsqzplmJir9qWx55tf6wkX+9u01cEWSCJURGoLqBEc/o64vx7HuScB9sn",
+	"OYFMAIViVfFLX+1pR//RVrEKn4nMROYvM39rjeQslYIJrVrHv7VSmtEZ0yyDv17kmZKZ+VfM1CjjqeZS",
+	"tI5bl1NGBoJ90VcjeGNA5JjoKSNpxm64zBVJ6YR1W1GLm9d/zVm2aEUtQWesddzCb1pRS42mbEZN8zP6",
+	"5WcmJnraOn7aOziMWjMu/IOopRep+VDpjItJ6+vXqPUmNp9B6ynV06JxHreiVsZ+zXnG4taxznIWdjSW",
+	"2Yxq857QR4ct6IjP8lnYDReaTVgG/fzMZ1xXF+CNZjNFUpatnGgCH4fdx2xM80S3jp/3IjNp7Pp5r7d2",
+	"IOdsnDE1fSHlNWd+7iP80/cYx0INM3nNsqsMP2ha5oPnR9V1/WqWTqVSKAb7/xONz9mvOVOwBCMpNBPw",
+	"T5qmCR9Rsxr7aSaHCZv9y9+UWZrfgu7+OWPj1nHrn/YLGtvHX9X+B/wKO61S11DGCzKiQkhNhoxkjMaE",
+	"KkLJXy/evyNy+Dc20qRtfjUPImL+RYX9Af9UTGj4JhirGWNEZlwpLiadEzKImaY8GRBFF4rMp1QTLc2X",
+	"cbf1NWq9kGKc8NGDz340pWLCyMh2r8ic6ykOjyuitMxYTNqUaHrNBDF7HxWzJ0rzJCFckFyxDszjlcyG",
+	"PI6ZePCJZCxmQnOaKBJL3KUkkXOip1wRmbIMOjdzMVu8p0YyZURLMy0pCCXzjGtWvAjTPP3wxr4yn7KM",
+	"EUoUU8o0wxURjMUsxmm/k/qVzEX8kLN+J4nKR1O7FzAM9/YDjuJULIjUU5YRlmUyI+3D3vOIHD59FhHD",
+	"bMjz3jOzeAKYdkw1HVLFzPLlImN0NKXDxJLOpZRvqVhYNqAelICkJDMqFmRMecJiQrVms1SrE5IxnS0I",
+	"HWuWwQwm/Macg3w2ZJkRRYqNpIiV4ctTRmMrzc7NV3un5ivzZ7OQqLBfM7aPguZ6KjP+d/bQBHVDEx6H",
+	"Z2lpYp8+fdo7zfXU/Dqimm00u4Lpw+TSTI6YUmbjz4TmevGg5GqmmLOA4SNnaxsGIMWEmDFHhDrOTWRG",
+	"cnEt5FyQMWdJbH4b0ph49SUyr1DbrDaMc5gxem0kSJYnzOkrsZxRLowggHOiBsBMFTFnAFsmVMROOiyi",
+	"JYHBtWGzUjAQNkyMWBeEtZ2yWZHTkVnWS8OuQL/KDC/THOUrhR+vtPt1aWuiFvuS8oypKy6qOsgFEjnJ",
+	"heYJzAabs7zRfmpIZZmeoxa8coXPf2sxYfSOX1o/MZqxrPW5TuEq6OmX8rBLjZVGXLSDzNB0fJryhrUY",
+	"ZYxqFl9RXdLTYqrZnuYz1oqal2fFNyJPEkPU7hxU2uBxrV5YXbOEKn2Vq9VDXNsdKmo1W51mbMy/1Ova",
+	"sMJPFBnzTGmjHWR0ZHT0yGgrGRvJieCGf+tu3SqBUF13OmFXLuDNr1ErVyy72nhlzNtuXtXBy7lgWc3A",
+	"logKFHfXb9CmXTI3Db9Qpd1f2p0opKZVZPgCXoOjGMfcDJomHwKyHNNEsWiZUvMsY0JfpVSpuczi6rT/",
+	"U+bmZoA/G3GF0yxErlNYJvTGbBuZyQzYlCBPe2TGRa6ZInQizbJtdTeKWqAxvRfJAkmwckrKI/3kRoRM",
+	"Q2mZKjKX2TUXkxMi2A3LcNR0aFicGc9mR9PRQ2n0vTUXux1odYmKSrSyfudh72iSvB+3jn9Z3annXF+j",
+	"Zdbl+XfDyT0hampElRTJgkiQEutOAzZZncDnYAo/c7yXlQfDzdW09I8NZ+W6ollGF7CFxQXfNLOGtS0f",
+	"Z+i93EjdfrxkCb8xt+aqcIzjjClVyyydKlinrUU7iZIxnfFkEUjDw+jocx2zG3PB1fSWUmBj1grLZ2e7",
+	"1XwyRq125qR7npoPDG+UYswnYCZRCzFqRS0+S2Vm2Gac8bGuUQDMuyOZxZvLhIwpMHTUHYo8VTpjdPZE",
+	"ESrU3OjshsssgBH9TQ4JEzGL62WZtvzazSplIkbGl+VC4L9ipClm5AjeHVpRa5jI0TX8S+Upy5S5JprF",
+	"oGLEEvNK3axxzbahpDqpVqydp7PIk7ffKje5gLqr++8XtkTlpYGWSXTVmbsLBuLP72MzkLcoNasU517w",
+	"90en/BuVgRwckqnMjSpl1PhhPrpmGgx7KIWPzZt9YZ9zMpK50Aq1bdccXC+AZM1twPyE35JxJmd9MVCa",
+	"ZnpA/oVwJ9pPiv5dy9imVS3sexGacvpizJOEi0nXXD8saQ/cUIJhMJJm8obHLIOrQKpZHJEBnoBBX+ip",
+	"BCWRxDwGU0zb3KM5i0lC4cqUUqNAmcNob9xjmZGJlHHnhFDRF7YrM1jo3LwrRixCDYHDIqhuX7SWNabi",
+	"QIZkVWUaM/rlDf769PAQlYXS38sEZg/33TYK21XPuFD/xi17otw2tz9evuhsqhktUTl2Vsuy6oj97MZe",
+	"x5fvkbrOTP9pKmGvuT4mfdCoybvTt2f9VkT6qGHA36T9T29eRsT/3sEXMplrlpFX//7yHT6IuUqpHk1Z",
+	"1m/VMudt5FNMNW3Wu0sMopj+VCrdJIIauEtACBvLrmuONsNVfA924t/Mi4bEmFJ0Un+vWy04149aseyG",
+	"j9iuDdTJIxASMMliSctSKug0stRVzNJuXiN9/ptdvmVipGCiZ+YVNJ9MaZoyweIuseS/6JpBwDkAu8uc",
+	"DadSXnc1U5rQjPUF3kjQAg68eWGeo2ncvq3giZZJjKzIaQpW4HbRuB4Xh27RDU9fMBQNzhz/wKsS/kmh",
+	"U1Qn4LSpbsw0G+ngAZia7NJ3rRR3f1o57v6MWcKCP73CBn8pNsqYvsqkDj9RmibMb2fQvn1Q9GAfFH3Y",
+	"B74XSwVBG+5J0Yh7UrTiNq34yj0pvnJPql+ZrbbX/6AF+LP4HP4svoU/3XX7qthfYHFBK/h38R3N9bSb",
+	"yAkXwR8y1+4v60K7ypiRi+6pJ4Pi8yv/DDVp32edTgln5C5ULxQGj6V3vQJF9kJTnauVl7eqGLU/gsbi",
+	"7gLmipwnMZmac7vJFWr1FdCf6KvtRwJ6GR1dCzlPWDxhm40HDFAb3NQ2a0jlaGO9TUOBVFp5B8P54kWs",
+	"zbUzMyZcsIhQTWbS6Mm9XsnwGHr2MjaTNyzuGM3RrCReaIyaTUGTzDNWqy9serldO1N/K1x1XC4WYnQB",
+	"L9YoYXjv8leyKvmUbmXLe13dtLqbm9uP2tPEWRKfgWConCXwQzQppOj8UISSWGqjkadUTwkXWsJWDGW8",
+	"sL4Q7xsBH8cJMQNbgIrvXsR25lOZMNI+7PU6tbvWrOwsLSuOe/W8X8s6PriTL0AYEqlZp1MSc/BrGeai",
+	"jN6OggT1hIyNDXMPZjqUMmEULGLjX+Mau97Pcs6yEVXm4sP1VOYaLagZ5eaWZjaiduE21j95enMINo4v",
+	"dJYasm8d9J51e92nT591/7SReSm9OXRy8HZ2KtNQsLLVJYI3NjCTbNLV0fKke0+P4+EPx8ebTvroriZ9",
+	"tHbSR1erHDZGx5hQOI7wFrJFvFBlzKgISHI1k/3Tn46fHh/vr1Lul4Z6F6uP/IsxcTvnlrQWmKZbEJgN",
+	"6iU26q2V1XwhZ2kOhgzE9GhtRgCqPxxnMqWKoNOYCWJmACwtkWIC4ADqHC7ZDcueKALd7AF0oC/MvEj7",
+	"5ct3Fz+dv/+3s/Ori8vTn8+uTl9dnp1HxIK1wETUOSZGMoKoxPUmXBGZxNAM9kI1cFqurd8EAEhSMLzK",
+	"UEUsW3ODoxNJ/KfdvnijlVNImCIzuiBDRgx3kWNiesTrTJUa78ZICbyuYKNLZ3/pVFgeZU9t+UBUeUKV",
+	"IVUpt3p+l4jSUYijsiWaaraHNomdU7fUW7r/HHcOPFtHh+sOR9T6sidpyvdGMmYTJvbYF53RPU0n0CYg",
+	"PECHackZB51hEeHV3PT2NeCPD9btke82YHX33jt25fr/2rB3O/ltSxqCxWGWhl0j+UuIybW+102na1q/",
+	"Alfl10DcL63tPRBQSZavXYMGirsXCtt2XM0kedckGEi1oKfDXq9XdxEBk0zTjQvEBr5yQiZMsAzEQfu/",
+	"/+f/Ik8PfiBDrlVn2d2+jNkNKPCH9d7/ZZXckPXnlYdqC5c4KO9fo/UvXeCygPfa/H0X1g/b+eMYP0zn",
+	"H6geTXdnQQ/Ncwr6rnKfDbTdlW9sfEKa+PmFPzfl9driPK2HWJjjqfN0c/o+B4X9Aj76+rkO32xVemiX",
+	"tKkifzm7JPuGv6n933j8dR9+6SB+GzDPOFwy5kkC/sJu1RqBc3aj/bxyyQJ4/hZk2LSsF0yXRsmF0ozG",
+	"RgG17ArAl4LdCWOqTOtnOeFitxmFWKztgknK8LUlYbIuDCXctwCx5kdTt3lvWY25NNfTqxnTU1lnwBBl",
+	"ZOc4kzMCdme07ASI+G7g77AYM2f3rrVF72Jo2Q4wifbxWxn3tocvIiKVNxjN/Go9UYRbUF6wAeCLd4u5",
+	"Cfpx6+tXmeQ2hEVa0mpGfZSXOyrR1CpE3AdLrC/g6nUHWMhtz59g882/7607hpURLXVQuwQZU3X88NQD",
+	"Kp4oCFBZ7M1ojNYEPmJdMrB3ULdBg8g/ch0O+sLc/weFwXwAhsfU9Cl0gQn12I3cXP8BVALw9WPwbvbF",
+	"RDJFuEBsOnbyRBHXMxgZXJ8R/MUL0wcfsSeqL4ox1KE0il/XQ/nNeoHNGpwtcqSu8iypP27BEsZylM+Y",
+	"0BBGUCuhWczr5ZKRPNZPo1hGZrnSxIwsYZqRIRvLjBFFb4x8arPupBvA+81CUPLx/OeOM3oHOFzbsNkR",
+	"1xyE822iguIy2MHV6aIA9uJsjfPJvVWmgjQfJlxNEcHvh7MGnLg8gDoWeAEWNKCQj+c/7yk6ZhGBJZuy",
+	"rmD1tut6ePeF0bmQ2FQ+mTBlrjNUlckO3A31jTaaC9NMajmSGxCifa8wMYacZAsaXjrIW37t6GitDwoX",
+	"xdFzPbd3SoSbW9C8PSABZRXmMH8KmzncK+dJKh/8KUvS2m1I6JAl62UUvhZhO82938Wtz3Lq9fe+JUae",
+	"zOlCEaNrbODM3fFSWGYHm6/yNVvUM4hrtjC8y+3+etS4aWnlNvhAxIqGef7qBfnx8PmfiA3uIhjo1K3B",
+	"8pnn9dFKEEO18V4GPs+vtTA8iyyoYXNcJ/VoKxfStCzHP56/MXzIiAfDnK65gFuNnewJoUOZ6+NhQsV1",
+	"IB1gCD7UiyLxrAHuYxgUjtDPomE3PI8rD/c1BMh6FgpxmajpHZN4IWKhDkjbvLAv+Gjf3oMdu+hEfZGN",
+	"RwdPnx2R9st3F+Tjh5enl2dE8YlgMd5ELy/e/KUTkanWKYbewpWLDHOeaIta1WyWJlQzBV79USLzeJwY",
+	"Kdl+4f/9RIEufXPY6ZIzo5VMqQI3iZyLvhg4uh2cEMUYeYkjd7wvIuc4yuLBa61TL+qpiPui6Ms9L2O6",
+	"7Gq0opadsiF/rVOjKPtPa28+bvVfhiv/231oRPWhBsvcb0vB/i0LyFpGB6jsgmQip73KDODMxNyrwMYD",
+	"2sUMEdSApyOjKRtdP1HYykjOEFm9hRaHS+THWuFE+WxGs0UTpNGDFyFvgIqqIaE15LeCg8kJ01NWC+eF",
+	"HwgttH89l4X6OJGua3ugT8hwceWW9Lis8MZsxGMW2gvAaWnujSArW1Er+Hh9TGigrXjeZ9etpL8Eiouf",
+	"6VrdJdyg6iGdSj5aOk0NcqHYU+9kaIKpogEeRPCMUaFOQHlA2SCknnIxqWoSGNisuaCOnyw5s80V28gg",
+	"rpFYljRlNLspwhLFILdBRBTieApOhFefoQt6pxPKRT16ZZ3CsbG6B7a+BnA9F/U/FLRRZzBejjz2ZkL3",
+	"TuTbilqGLqKWE0gOs+wilnLMDGE4PhBCEBr/eTN9yYrskhZbUEjwRXl3V5Hq3ai6VQn1u9R7/z1nOas5",
+	"mL/657UBOYZl4St1MepLY7Ft1XV/DszwjkBk4zEbaX7DrpxTtoY7IMTRdEpSySEcSBIh5wA8efPh5jDk",
+	"FdwhVNx1fyMwaWkcRzuO4+j243AuqcoPqyIxbhF5sSHezPZuGOKYo6ish64JpmdUXVurIuZXenYQJFvq",
+	"NYxiEwDYhqM4qh3F04Mf1g1DMBarqwBo22Bfs/ocQIwsFJcM2Yjmii3Jl4B92RxD8QnIEbjeGElC2jIj",
+	"/Va/ZWhpIokUHuMoBevUCxoPva81onq1RRQQaz9mn84IFbriuVYsGWNCnxsAzek8E004zTUxMrVgM3u5",
+	"XOn/g8NlIe53YOlvRmGjUbPRUDanmXDa80ay4xN+UJUXdfamIgSoFPZjAWFVGFhxrBqOYx1Y7Kj80VHN",
+	"RzUONKCoupNQYdUVnuk3OVi+7UBiuP07QY3qgcMvUaUAPu3wi08URNhVHKr37vdfxcFX5aLbDUhUy7P9",
+	"h61eF/4rL8LdoHmgyyUUVMCQ/RhALOwuIzZDLa1chOPje51/gLaqmz8KpC3EU3P6kxJnK9Kg2Lx1TIyy",
+	"BcYmV3l7xfe3Pr3JGua/mpYbfP8Hz5+v045ruWYzG7mLG4HVdB8L9ITd7wJ7+h0jm2oZ00MzoQfRTR+a",
+	"s9wNLzklgs3ruAkoqajuKsJ1l7yV4P111jH0oE8hpMmrlVoSKjAxojOut4vj24Hskcorw79/htR0RjN2",
+	"w9m8ym+q99sdrqJrP7k3dXW9zue7/rxucXbDmX3Xmr5rTbfQmhp0iGZibYqvdsd3pX81jNAO8Pybf7Os",
+	"KAQxP7VDDvCyt1V1iqbeaDar03kaAUeYAPuJIh/Pf0YDiOBpyjSApdZ7cNHcjKNcM0sYWtXwmHCbpcW7",
+	"KWP7LGpxQeOFuVfLlIk5mLDHGdd/H8ov5t47VkwoBj8L988Zv86k5ubmnAs+5uYaW/aVBAY7y5RqDYYD",
+	"zb7oAeHqmFCCWcCs9ZyMecJI242za36MCI7V/pGPOPkzeZ8y8Skzt9Z9pkf72Mh+HAvViXz+7LHNP03J",
+	"nA3Rc9eGYGDzEiW4gO8vCA6QtBFFLdHVrKYsSchIzmZUxIq01bQTeqlKQ/Tr6f7KRxzyX5m+WlHLNWyU",
+	"9GntepkVaTKvSqM3aHaCMDzEiP2aS22TkzA1oimLgcLmFJOX4fKjGrHa71eTKxvmBU2bpm5YprgUKqRg",
+	"wpXpwsK1+n4xyLPu0x7ZJ4fdLw2peaxcrJvqoqALwoUDwUVl2zGHIMvjIKWum2xf2Ky9I5plC9KmDjwO",
+	"SANaJA1APxaO136i6TVkLu+LNx9ujjwgjiobr2kTfFc/TGmmGFgkEQHdFyUwHW5GiQ+UcsmPpiwm8oZl",
+	"XTd3PWWiLwDpAetNZ8x5oHGaT8C1PDNMKoTFT2USg9bZF+UDBdrnHFJajCm3eMvt7mWeZziHqj3clmqL",
+	"Ta3jUhZpVsOd5GzIRZ1fxuOM3CuYwcEhThzotdYCu4uzpbDnrTYch1AY1OcDb2j78uLNXyzJRQW0u3Pi",
+	"qHYD8zGIYR+avIzFUS7/vr9ZOGimOaiZzCc+tGN5gXZxgaxIELwz5KNhbqhiqJ3mszPicUczep2w9wSb",
+	"ZwkCoiwWyhx4OXaUGwEFgTJgfchwcrVOO2EWDLwWulWuZ9+5YlezRb1PrhiNf2mLA+TufVdcXdVbj8P2",
+	"S69u3MvWYNOlE+pc8ZWxRgVXKa1RJUY7OGnb2eItGW1ojK8kACmvjREGBYJiuADMmkfGGPlKlcWU94V/",
+	"zr5wBVbLIYoXNZWZnoKSMsizZBCRwfLCDKK+GLilGYBoHxTLMyDt+ZSPpmTOBUijQvQAlImXQHSdLnlf",
+	"plAQnwFmqhbT38jt7Zockyrbb7vMB7CcnUaOH2DjqupM4XWUc2EZNGKQAo5tSNci9/CUFrU95DhAHXbJ",
+	"xXbG48Pej0fbZ8reMWn1Lpz5Nvyzjhf67QTHktZpW3UCdhgBi7PpRuB3dby/bzTnWKguAv8DNOmyO6p3",
+	"+MOdBH5rnZrRf13DSqu0GfDUjahzPTut7aPMVzfoqT79uCeIFazsLhwCTsl7LI+A7X8Xl0DImLZjLmgR",
+	"Lt6omoLrWMH6w79hWn/Dzdwrx3iLzmY2XqtA5Kgn/iVM5TKRYHx2sIsSFKMNqsecI15jYfNSYU61O6kA",
+	"sGsy/lvzqAflIZtxgZoT3ETXF8H8V+WprY15AwbwpNArMMF0WL5sDvmYQdTHLGUiJtJIfPft4HhbyLzM",
+	"ahHz5KMtlQNdQTIiKKoTmDVsFjS45/TF4cFB5KIlINqQqkLN6PbzXu/Z6Jot4B9s0CUXFrZqK3wNWWKa",
+	"N1f3474I0MreDQOhjFIE5yUitKwXZIEqYBShMpApjKY8IUNpbmcZq3iYbbCAS7IVch3LlIBOW2vlYVmt",
+	"9R9XyMuetyaCusxkPkxqA1SKuVkGghzFzMqs6QRX313QIp+AO2WZs3lQCA8dQI7DF5AcfFAN33Epa2tB",
+	"u0U+7S3upZAn19qWtk5fvMZAXgIkWeHqc636jovk/vVCqtYeDZfeUXPYqrkvov0Q7MZYaccchsK0RNrA",
+	"AVkESJ6IpDJD+x0VC8zDiKlkXHilozJDYpYoDZ11IIy/BC/31tmNko8uQ/GLmdWuR0EfK5LlQ05MVSKz",
+	"tjuqSG+dY+BooFeadTkF/nN6enpKmID6bMv2EgVwdv8YjCpwdn0IA+a07ws9h/Dq08Kch6UP5XgMi1WG",
+	"spIF0xGYL+OE1d2CVhJ9KTn9dmfC9Ff/iytL0YCNbz4xlTs6WP6KKhdhqurgAFTKXDTtfJ0zKfaA7BUE",
+	"8Tc5VObqC4QRFfdVeH7NUk3aU5krds1YajiV08dcMQpDLMrW7Asy7p2fXZ69u3zz/l1nS15VFO64611d",
+	"vXe2ykg9sysqi6zf2vuoXFLsdbGnVynLrrBUwabFPFwtDWsbrSGZKgJlfSpHa0oFrWcA74DPwbA0LOXa",
+	"nL2xSNpINJ+VrmKlqnaaJhusPL4X5jrEEdeto0yMpn4V5+yKTtiVrSxZH7MJag/U/5BKwwmJc0bmlIPo",
+	"9mFiU7AuMUHMr+2iqgJJ6KSQBeWCEqg3NEoCLH0ZjNcS1+oxn058IUT8LAhlgxqybuhakiEGtFVElcAJ",
+	"qh2HawNwG6DtJVVIMFsDVGAlWMeLjr0IQhMSZq9O6YT1hRyTAaRksi39K2KC/4w6LHxutVgn3aytn3Gw",
+	"tVnxwwXhOuqL4QLAuidkAKWdBwQuyh3MtqFVuSZ2ZD2IFu5LdV8kXMF6jn2ibKV9EhHVRZk7CIrMzAL9",
+	"bo1gWw8cBItDifdt/k0osjb9ajn33JZ6m12VmqRgsExrL6WBmrMDb7Cd1A3MKqXqiosr3aTRn9mIUDQ4",
+	"l/1HTpvBFYmIWxBztuyKICnD6cLUYZapAHFvHNq6dO2oj7JP2JVn8pvn/cMtrk2KVhxA4s8f9PCv0Nuf",
+	"DSsYkPZWh+mEDKCJrpUb4RGBuPyvUct6zOtZif3R8TurwGPWe0gaA+CFQVFA3X0xIGnGhVadcr7mm6fd",
+	"Q4BerdbF3ZicIC3IOhTRrZV8u1EIBeyzvJP1NNqkFNSqij5Zfp1bFopuL18HDDcWjn+aDXSgzWPQy0HE",
+	"T1Ga9IViIu5ExE6XtDG+rxMRrwEFx6JNic6oUIAAsAUFor5w1avwHkFH13I87kSudlWbGt45owJBFWaf",
+	"T1BUAft1lri+kBhRrRZi1Inc+UN3YlFOC7438meYK3ZiK2V1yskI7kBXL27VQUKzAEiUMRo7C1/tZx8V",
+	"y+4mFPKh07z9PtOo1Z0Ns8Y7RQXdIsnZFlkKU6MjZeak/n+/nO79F937e2/vx8/FP7tX/8/e59960dGz",
+	"r//cuqukhmZN7sKjAfT7WO4M0/kuvozd97XOWP9wG11ZgE8FSmzZWxOX+BD48V1ZDchBBVjhqyFVzP95",
+	"5P70eajDT3wS6PAh/D3jX1jsvi1gv1czqvAaXA0HrIVCrimbYoF7MGOjjUEKILjfgKPhdrVPYMGijUqg",
+	"fMLKV3deBaXqDoHSa1ug8nFgjWWmtpMQ5To/1T3BKkS2wmTJ2JqxETNytLHE4mbVLZirrlMFQOrl/lFE",
+	"l9IFck2gvg9rKk2L1Qrgfnnlzkt1mq8vLz+4xFJhHVLb88ny5XpEZwyUm+5G1QLvrHhUo7nfVp1bidgT",
+	"0hzZEXg30cFks0+1/2Pv5UuhfgINe++CTwTVecY6Jxbkh1mHN0Pt3RmMDBXa6pg/vL+4rN3rFTgqBEgF",
+	"a+RPXWhu2qR+VIWcSmS8HXrKnuR7r5pQMJi6yzBWflxKb78TJwpKuC6xJYDI/5oz+/Nt/d/N2cdfvz19",
+	"AdmB7CFWjpYJZp/ZINyVfBQuKVtjyv+KDvHDRipEHZmfCo8L+nj+s0/r4DMPGMnnNJla/M82ybCD47CC",
+	"IH0529q8WrYkpEPraZnENk8fWarJWbrs9YW77QUJUqoXP1K+9y3X9OyL1TfAoG2u3H0wqilk2hdtfw+0",
+	"7o8xFgpbMvww8w/bewddimjtgJuzuTJvaB0/gQT4YDlkKVcyZhGxp7gvwEAAafKXbq+7lzkNyo7W6WF2",
+	"r+/iduBUpce6INj+77zywy0Vs0dmhwjIssK7/UNQJtLQ9UyCfF+N0do0tLYJVrSONTXv5CKRtOGWAFgd",
+	"qIsIAOtQQaj6KuuDrlziJVvneMMa4cU5a6wuV6pobwHg7ilQU80Ii0KoTcVUm3ylM54sNkhSufGFQOZ6",
+	"JDc229j+w/qcbrxFU3XHldWLl1MSHiC48YXVh+vzkt9APGgDpUy5EfYLKJlK2mDwxiPdIUM25WDQPiE9",
+	"K39cJxss1NSWx1xmZ5tkmzkrpzqHYnlzqoitf0wUb0pOuRtWp0gaVLcXjcVoP2GYPp6QCMMGXepMtMKG",
+	"q1tfkjTzKeDuYKG8xvBYS6WK0K3V09k6pmjlvL2vaoOJN96AqvNZDuG/wZi2UkXc4HxZmvd7WizHCoF8",
+	"yZQ+Z8om9KwFt7C40cUMxoVCwTv48qX+wulSTV7NGtJSr7AwcDx7QurQw2EjDH2gIsKF20HuaecMA98K",
+	"zWKi2RfLsqYLgEBh3eYRnbHOsr1iTuujmNJC6m2gZjgZ6dOmrbBuuNV8okJDx+2MGksEFDpVytdjdzMO",
+	"96mYbC1lKjbKM64XF4DjQzEJd3Bwv4CHndGMZa/cGfvrp8tWJb6oUpznw/uLS7JPcz3dB0+C2S/805aU",
+	"J+3XFwfPjyLy9DlBLxz6FxFPaMgOui02D5JaG0Gdcj+0yvWuQMy20ZF59d//438POr7uKDjKcGzwmooI",
+	"lIWB0iZAU0bh2mAckBJBjOUKvcmMRY5JYe05Jnj1aDtQJXjBsRiuOQU8c3A+yGBuwRiQwdxwFsOTMn7D",
+	"Ylxh6pKn+W8c/1Kk7bPFvHx30Rc2CIaJGLNkdiLbXVzCOsJRs6ImIjSecSi7hH5m89vphzd9gevW7Yu+",
+	"QKOGYTWI4mdfRizVZLC8+TbuK3hsiWBg083QvsBlxs07duATiiFmewlMu6EElLn6/vXTpY+DbqCBLjln",
+	"NN7D7fbvYGgC1Ewb0SQpJmNhWn0x+LJXuMTxcwBtDQzJDE6QYmyzQZM0URKbHMAbg74o2j4J+5nR7JrF",
+	"ZGCrVQ1Ie0YFhSTJpdXHxjFDT19QM/kJi/e4AAMGbIi5YSprXiGD3/p4meq3jskv3W73c0T64QXPPEeW",
+	"+P8bDvR1cALWj74o4Q6ASwH+3T1w2B3zFoAcuuSSz5jSdJai3fD81Qvy7NmzH/uCC/Lx8kWXQJED/HFA",
+	"0zSxt4h9677/l78pmLmrwdCBlAM8hpf6AssqoI0GjOLovuCCDPAnG/lncwu0ijNnyfj0w5tWAI9oPYWs",
+	"MV8xBwVNeeu49azb6z4DbqmnwAYDAgaZahXR5QBis9YK8mWH5NmG4YfMDWvEMIRsEMcFR1Jec9YXbcNW",
+	"zEUvIhd0xi64Zn++0Bkf6Yh8oHr6532a8v2bpzCoTpe8QquPq8hvFrYvQqiyknlm1EcqICGv4xIRwQdH",
+	"ZP/oEMcEwGZvA4v6Aj/tHJvjh60Ao7pmLFXOcmNOQBgyQQ4PfnRFiKhY9EWY3xTS07O4S04DW9skZ0rB",
+	"FPAsz6hY2P6UlemqL2ZQ1SiRc7Myw1wTSjI+meoiksIyw3CkYUHsvghGjIndYaeK4Ah/FN/EUNre7DcK",
+	"XKb0TzJeoPvP6OOYKykgX0O2AMgChWGdOlGq7ve1LNbt9T5jKpXClmQ+6PXurO/TQKhD18sV/Q0zIZjx",
+	"y2UPP/6tdcH03gug0SZ1B+kYqR6pudtanlgUDHJZjzZjOcSJ1o3fL8j+TzT2a2c+ebr+k4/CHBeZ8b8z",
+	"0N4ODw42+SjNpFkso5KdCc31Ar/9cf23l1K+pWJhx6mW8uyv/tbVpgm1stbxL5+D8gtmmwzXs2C64jCF",
+	"pc8MH4TwsV+gAF7rs2nQMzOZ62ZudlYk5FchVqzM2jiGeDCU/iiogxcAcxo2MmGaHPae4kkVck6kiIhR",
+	"F6CBjAFJd3zaF/uZb6bMKrHW1ihhNMOhWpqrP8pmtoalZ3TGNJB0A7CveGX/HPuzVP/1c+VQHjaFe+N0",
+	"uTKalk2RU4wQx4wmsA0P2ItiluVF2OWEPfBx2Y3sPaGflYmhQtNRq6qWtY4RHVbQu121ZoKvsrBMYtiP",
+	"p89cQRgO/gryLgFSn1JBnvaI6gs6kSBcrFRB3wMIrvmUJ8zmVkDiMJqsud/OJdF0qIiaUrNLGN1nCcWo",
+	"j8WgsEJI58SVS8QMjzAQHFNCNcuwDqq5NdzIaww1iQj+oexEfFKBYDx1x8bS/4Vf+Ts+Pg8m09AqH7Km",
+	"k/A8TmVirh7wUokGthSBle//0Q9pg2y6zGjMapiVtfku70W9mCr8QBN0tCyxdK70mUMTLNGlUdNbv+YM",
+	"6u2gvS9MUexXfquslV+j+oZtVpf7aLoU8XmLtivGEfaFjjQWfmsPXA0MG40/wOuzDdckFpQMpuhYanOT",
+	"dn7PAZhp6gZuWi4Nedm7FsL16N7fP/+CKL2r7uf/uxaetzwHcz9C344y1wYzYHT5TrkCv2/TyMCIW7+a",
+	"K5xQqwdgLztr+86F5slOfa9htD/zGTeq8NoXX6A7915ZMRxKG/RSw4hdKASuXbf1DWokgZcrMsyMuViU",
+	"gJFZ7rVeO/HhJo1c7rUNY1hicuWF/UAz7XT0V//+8l1ERlSxPQ6JM7nmN41U+WvTQT14/qyWGOsaCaIH",
+	"l+VakFyi9hChJdQH+LeNeEQWZMP925hxBqEdWD4xKBhhgycbzztAMdYN61s6X0XA0arjhQFC3+LpMnOz",
+	"RGGjooJjhadl9amKVmj41v5dgCsnTJjz5nBnA/xlgBhowKCRM7RAz+mCcN0XXHnUGuj33nOFlkjfAhxG",
+	"eBnna0tDAxCuL8DOTNFamE2kOOAxmVI1rVPDEar42rkC794aZZq2eMiNbFFP76HnuI6e7U8npX1RUzkX",
+	"aKifsoxZIn8gs1Hv2fqPXslsyOOYCfxiA2PRCynGCUc37iMevdM4ts6kjY8cRl8Vkmz/Nx5/ta5mhvja",
+	"MjG/hOeemNeZU/D1uPugO3a4/ot3Ur+SuYi/tS3G9bS7HNrISRGLudXOR/WKy1+Yrt/juxWEdUzj0ioH",
+	"t6GZbSng8Tb0nNGtD62Xk1uZc97EoNikDvBZXnUoSKtIwsaayFwbbQ0EnEvi1iWXOYYXUZdJQAIWQI7H",
+	"JGN76NFW3hQMuCOr0OJuLovFjyDL71ksIrz1gT00qyjb5cwLKPz3K/r+gRnpCwTO34W43LcWGBdAucuh",
+	"zGs90mlCwYeaJERPM8Zcmrs2JTOulEXbAyAJoEjoZeAaXTAQh676ooiUR8OR1VxtRrAnriA/ZnivU2Av",
+	"UBic+mne33kt+vgdnVmEm7pUAGD+dMP8hzvCj3ciL5gODQN+ic01ckpFfMtDitExu59Qeydd9rCYRu9b",
+	"U7JFqWuo87WcI9wiOONzBrU9sBj1d1KrV7r2FPOO76qycktSK4JLbkVq5a3+i7V0OEeXtYHkApyYhv1z",
+	"hVng0VKRWTwT12Dm6JJLTI0FryotU4DoXoNGZ1+pOhDBhWrIG9Oi3iPjxw4CSM19M3s7owaWX6xw9M0Z",
+	"LL6lcwgaTsj2Sxa+W59Dmy11wmrVKxov9rTcg8pIyzWkXCZQW6vHl5NylaSivrD1oyLy6vzN5X/9Xz/J",
+	"LxFJxxcMjIXvP7xT+K+3/DqTl/w6Ih8Ff8UjMsqzpBPZ/MTB1D3+p1LwZ8yTBDBdAbQGTj9e0PoClnEq",
+	"k5hlZPCf7z+e73388PL08mzv4uzF+dnlAHH4NhkUwv+Ano0+M6VqeoLNWLCeM0Aj2NosByIeoUuAVUDR",
+	"daiR5Ms8JNwqSTin4gB1kPWUJsRtnQm02mLtChjinA0JTVOSMEidOmUIjbJhrhzyy/oE40HqzQ8ff/r5",
+	"zYsrqA5QykDeF4j/Rkg0Gk3AqgvnEtH73Jxu0galWGe5AuRlJr9ALZU5zWIWw1hmnTrt2JpKMDXvGjdP",
+	"ZSGo8ol5MUkE12sy7BIAmELiWPPGic3XK1MM3iwS96ZUTxs9vDa2v9ZvtEEU4n06SMLKew3cGQ629UJm",
+	"C3tG/yD2IlgduwIOv21JQBTF1VJzaHzNrfu2Khm+i1FZTcbEt+w+FeS3rNHcQpMEDpsF4Fs2MIe6uLme",
+	"MqFNl7dRlW+5oZ+mWEAfR0q42h4hN2P7Ydqmev3xHcRnQE9YHCKoP0xtFn2rRVJy2HuG6EwbtKDA6sch",
+	"6t6GakCiQxaThF8zDN9QkcWOL6SIO11yFsBKl2Cohqn3BROxcsrniavThe85OWdefKLCKA+l6aLWywYi",
+	"4u3iQwGevQ9d1TWP3W1mpajxi+Dn8e9dl/xmUNbLdr3FcnmTTU+Vg6nCwQKgZgneUVdbc8ogGmfuorb6",
+	"LawTKsdjlqkipa9PwIEJUV1tDKN2OaXOFr+wBReza2d1cvVInT40y5W2eY1ZDOl8oRSGeQfqUXCBPfpy",
+	"FS4RWwlfbpQIdH73RVGzochFhorbfCoTw540TeQkBwZh+ASEC9VhtbnSH+y63SPLxy6agBTIenD7vINf",
+	"ZpD8JNwcSLr6aKwftMGcJ3qPi2CB5bhI1ZL6lXTU656sFwu+uFoj/b4KKBNeRSbs8stao5JylTqOy8Xl",
+	"2tdsEfWF0Q0jktAhSyIyZUkaEbsuhmoxiZbjkBEZTSXHuKCYDI0+BSGS803KY1rAsznVntqhMGZfgPCM",
+	"7Slx8ZZ4QaENxG9e5qOpszP2hS/cwHVR5cH2hKOD+g4TifcF5u4QXXImzOr0BcJjgbzGFoPpl7W42rjY",
+	"aXNn1ZgGp9sXYRWYyKXRvnIjt3GX9qmbwgAwVhZNDosoSpzFTNwyE3AcdMn7tQfXkcy9Hl3sZN3hxbd+",
+	"v8cXuH/5+EAQ7E6HNcgQ3ogkPPcu/scETN8Pqvl8ZcZ61A21rebXABTUuSqNaGU2cZ8TumYsDwjG/JaQ",
+	"i6V8+Cuwi64EwDeLXnQCpIpfdKd0NwTjKRqgbLiKxiz4g8CK9fb0P67Oz168P395cfXh7Pzq9fuLy4Ef",
+	"Tvt5r0eGi76wc0QvL/UCc1VLF2fn/++bF2cD0n7ai3q9XieoZmZvbO7UVeKBez/6CmqQ4tPQZDPO8dzl",
+	"OrmP2xc2/jhYRzuxZpjjdyTjHSMZLXl6LAOof1iRoVRvYNPTGXgJ7KvmhnfD2Tw0m5SJ+gO+8ABU7Xt6",
+	"lKjy0hjqiPxTuSgookUIpCEhWhIh5w9L/48IHZKzNNfotWLjMRsZjSDAK8gxoYLkQtEbFhOf+2k7GRIS",
+	"6WaY3IBE/yFQub8DkG1Y3M/wnqLsFYYPbc97muG2TdvXewABVtSn+kOBbhu3118mttb7HhCRe0IGRe3m",
+	"fqvfGvicpGAEcOmP++LUpwkeY2YYrzLKLDCwGL0PcDEq4PMnYXWZMRFMz6i6Bvej0V6LkgYEv+TapWzz",
+	"EC77veqSU5cMi0BBaKwi7cbiweyb6LFFVq0adbVOOUW08UOI8cdAHK8+2g5zXDri31HHj4k63lorqNFd",
+	"AeNSrne6xnT0MtSat+NVvytLhKvtud4WUSzPH0OyFZL8SVVdaYx2vkfxViHYe8Th3r8K9R2Je09I3LB6",
+	"PrthIvB3ugSYNDFkuEDz2W6c06XVXMkqL9xL3zSLtLNYzyHdmny75lqfLHW4ILZWh6MNv+GbGmzrLJp2",
+	"Ke9Ja7StP45N003tu1HzoYyagoQZfR3tbkOyNfxsQwtRSMjfA7cfyabkrrs+ZBu89DsQQLMpqXGfew/B",
+	"OC4LDMcfypq0w1F+JLORQ/AMIGUnhJhimn7MbeIBPgDAAfgXItbihYiFOsBU3lMokNwGGH9EBg6pcsXV",
+	"1fjXWAyivhiM5GzIBYvtC1ezBU9vjgYdb48SDOqOYcF7gLgU5ihr1OqL0KoVgtPOaqK33OnizpiF5qi+",
+	"KCGXSmYvOxhIu33qKp0VGWakzRQGBi6N9e8ZiZnSXGAgRBsjDLDMlZlFX6Qy0x1XKIEJDcUYxjLrktAW",
+	"V2kIF7MvzP+hnqhZOJryK7vIZnYsG3SwSM5SQfYKUqov5FzYvOxgXAsxRoROKBcOWwMRHC4mon14cBA4",
+	"fPtijCTl4ypsRIezMKqlxX+ivMuaZswaJeO+GC6IykfTompZu9D6FVF0QQaVaqgDAlnXEGbDVV9grAgM",
+	"vhO56LeBhTQHyKh2BQHawRCfbAaBJfZ2Idi8tAUzuiBTegPOnVk9MLrZuvggiuKj2BfXsHtnYCyz/e8W",
+	"xm8PN01vrZGuCrkrhT8570BNCNRxfWiXZ+WQRorpMNQLkiAYhiII1KxaDgN0WEhGkFsjYho4tkVKLweE",
+	"RT4IIQxKC8IXiqC0hrAwFxJ2j8dyRZAULuremI4MI3ey73HRkm6jDZ8PCyNzZekiJDt0wq13k9sXm4ju",
+	"BcawuKR6USGcRBxY6yISSiMQELY+hzYbxQ1B+AqVrqlA6lnoos5kPkx8HGcp+0ZYI/ngkExlnqnIlpUg",
+	"w4X9V5e80VDFBtI6JVwBtBeUMCWhdLOmC0XGFKBkc1BNwPKISfcw9tvNgmXMCOFjl5Yaw3kyo3al2quF",
+	"SMlI8LAjEMzJVQC4SemE9QVOEWOIFCT/sZAwpVFbsC48XEqlmw6G86+uDJaEQo8+lKEYRllvkGP8HQvf",
+	"cEEGthKJAo3J7NYVrExzultAtJWQm57Wn/agtqMFstrCks2w1nu16OGiNZx2z1ZtASBNKJkkVNzqEva4",
+	"fozmKZG2Nw/HVE2HkmYxhOmrzi4MBCPLVhqFL/GVb9okfGrrba23CdtQuzYWecYKU5h6qPPtmomDGEIf",
+	"OWyjQgOisbSwe4pSTBy/LssovDU4KaLwL16f7h08P4I7Dt5BzV3RhUMCY01cZRfSlhlKkYm5qpjPi0vO",
+	"DHNZU9EXT3uuZhGhE4lBY+b+VHtfCi59XBeK1QmhfbFxdCgGgnaa0cGXNmH8fVyQHH0/jim93PuadKi4",
+	"/d9gNtRv8GIDi05oWFLQxc2XC69tzgVKQaL47oYm+IL+1xngz7H+x3fHcZPR1SxPaVt32L9mG3rDRt29",
+	"NG5S6GyJJhTBhsWDAO78kUzqwd4+UWTGNI2ppjsI691gK4YnrNYKP8Ib37RSaKawXiF05Su/Xe2vXAQ1",
+	"oCHc5dvgAz6i7LgPlcY0/TjqDEzqOyzg4WABJQLdmD5Lmgi8WqOILCWCkUMZL8iIClsa3V7wIK4eu69m",
+	"AkTtxVP6d/TA46AH/A4VQQvaWSa2JJhm1ad+l3v3zlousT4lEuAfScvZ7ejfB3gAC+35/DAQ0YGWkmod",
+	"UUynhdmbSBviPYKicMoVC+2cAJkuZ3BqcKHesyx9FOfpKnp3ntMy3X/3nD7KabQ5YjxxS8izV7Kv7SaY",
+	"52w4lfJ69WXik3vpm75P2Fmsv1K4NSlbmRF38y2bmf28qmhkTwa7po+wDRBumGwSR6YPKsjry8sP5MP7",
+	"i0vEBf314v07YvfhA10kksYRoUOZa/RI2rKHXBOVD00HQ2baOya0iBgBg7O16bYpSVk2o2YRbD13yNlE",
+	"FRkmcnRtXrFphzBpFb5juNowV1gMLmMjeQPP2rYPcK1C0Udb1j0iGdPZwhY1GDLzD9t+J7KpLoqqN3Mz",
+	"GPDu9UUbRFDKMsJSrmTMOl3iLIg2C9TgP/ZevhTqJ1xvqHFok+LCapj5lF9xIUYDKLzPY+wVXa8eMUVH",
+	"mVRg6c84Ux3AFETE52Fy24WZrFw66XI/F3wiqM7BRaum9OD50Z/7ea/3bDRlX8jrt6cv9i5enx48P3KC",
+	"F3T3a7Zw4Y5FMmD4jA265FQsyMGXLy6drzXTnxAqFnpqVpUlUM6MZCzmGRtpdwTHMknknMWwY0LafUSv",
+	"L8caydaxkXHX/5COruV4HJEfCNWazVINLluaJF3yTmo+tmxE9QXNGGLoaEozjUXEEQLnPeRahqho5XJ0",
+	"4fDmlGtMsgVpnxp9DJb070mNsK0/zq3cTe37xfzBkpDMPTVtzMYDPJR7d0P3QEi635M43A3g3nFhzy5F",
+	"yJaMGJzSGDLyqXK65E33ufkm3bidvYfgCJeFCPpDAfF3OLGPBsTHqpj9Vr9VSt6AP3TJS25WCKuuOTqO",
+	"M5mq9YRMFqyx6NqDSMhHuWuvOQ7uul0+Ft+v24+ZCuEOBey+Zuqu6+6Ye5VR3weOZkwfA5LixcrFg7jD",
+	"2YbgZUpiOLgA/mHmcqH4RLhk6VQsSkc3As1WeVSCVdvbLkOg0bs7GFeizPXDpaO14SX+PnXs8Kk6V2Qk",
+	"Y+byA05lBohSJUXUF1aZDtJ5MQ5PMqldmaBcj+QM0T6JKs3wiQLkEcJiZ6mG9DK+DbgkjagwTGjIEN7L",
+	"YsC5QLJqSg56PTtBVwFlEEwASoUP6lT7S6YeUJya3s6ZMuRdmwqtyFbsp05HI5ZqFlc483cFraneG1Cn",
+	"OU6l9SJCzndhBqZxNsozMzpz6NEajRiL418+f40MXfDi789RC+OpkEfkWdI6bu3TlO/fPAV+YEfwm4MJ",
+	"Q95400w5Ea4Kn2GJjeCBy04QPEL7S/gETYnBA+vUCTuz6N/iicstHDzya/X189f/EwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
