@@ -116,6 +116,129 @@ func (e DeliveryState) Valid() bool {
 	}
 }
 
+// Defines values for EventKind.
+const (
+	EventKindAddressChanged      EventKind = "address.changed"
+	EventKindAuthFailed          EventKind = "auth.failed"
+	EventKindAuthLogin           EventKind = "auth.login"
+	EventKindAuthLoginFailed     EventKind = "auth.login_failed"
+	EventKindAuthLogout          EventKind = "auth.logout"
+	EventKindAuthRefreshReused   EventKind = "auth.refresh_reused"
+	EventKindDeliveryBlocked     EventKind = "delivery.blocked"
+	EventKindDeliveryDelivered   EventKind = "delivery.delivered"
+	EventKindDeliveryFailed      EventKind = "delivery.failed"
+	EventKindDeliveryRecovered   EventKind = "delivery.recovered"
+	EventKindDeliveryRetry       EventKind = "delivery.retry"
+	EventKindDriftDetected       EventKind = "drift.detected"
+	EventKindDriftError          EventKind = "drift.error"
+	EventKindHostCreated         EventKind = "host.created"
+	EventKindHostDeleted         EventKind = "host.deleted"
+	EventKindHostResync          EventKind = "host.resync"
+	EventKindHostSecretRotated   EventKind = "host.secret_rotated"
+	EventKindHostStale           EventKind = "host.stale"
+	EventKindHostUpdated         EventKind = "host.updated"
+	EventKindImportCreated       EventKind = "import.created"
+	EventKindRecordCreated       EventKind = "record.created"
+	EventKindRecordDeleted       EventKind = "record.deleted"
+	EventKindRecordResync        EventKind = "record.resync"
+	EventKindRecordUpdated       EventKind = "record.updated"
+	EventKindServiceCreated      EventKind = "service.created"
+	EventKindServiceDeleted      EventKind = "service.deleted"
+	EventKindServiceUpdated      EventKind = "service.updated"
+	EventKindTokenCreated        EventKind = "token.created"
+	EventKindTokenDeleted        EventKind = "token.deleted"
+	EventKindUserCreated         EventKind = "user.created"
+	EventKindUserDeleted         EventKind = "user.deleted"
+	EventKindUserPasswordChanged EventKind = "user.password_changed"
+	EventKindUserUpdated         EventKind = "user.updated"
+	EventKindWebhookCreated      EventKind = "webhook.created"
+	EventKindWebhookDeleted      EventKind = "webhook.deleted"
+	EventKindWebhookTest         EventKind = "webhook.test"
+	EventKindWebhookUpdated      EventKind = "webhook.updated"
+)
+
+// Valid indicates whether the value is a known member of the EventKind enum.
+func (e EventKind) Valid() bool {
+	switch e {
+	case EventKindAddressChanged:
+		return true
+	case EventKindAuthFailed:
+		return true
+	case EventKindAuthLogin:
+		return true
+	case EventKindAuthLoginFailed:
+		return true
+	case EventKindAuthLogout:
+		return true
+	case EventKindAuthRefreshReused:
+		return true
+	case EventKindDeliveryBlocked:
+		return true
+	case EventKindDeliveryDelivered:
+		return true
+	case EventKindDeliveryFailed:
+		return true
+	case EventKindDeliveryRecovered:
+		return true
+	case EventKindDeliveryRetry:
+		return true
+	case EventKindDriftDetected:
+		return true
+	case EventKindDriftError:
+		return true
+	case EventKindHostCreated:
+		return true
+	case EventKindHostDeleted:
+		return true
+	case EventKindHostResync:
+		return true
+	case EventKindHostSecretRotated:
+		return true
+	case EventKindHostStale:
+		return true
+	case EventKindHostUpdated:
+		return true
+	case EventKindImportCreated:
+		return true
+	case EventKindRecordCreated:
+		return true
+	case EventKindRecordDeleted:
+		return true
+	case EventKindRecordResync:
+		return true
+	case EventKindRecordUpdated:
+		return true
+	case EventKindServiceCreated:
+		return true
+	case EventKindServiceDeleted:
+		return true
+	case EventKindServiceUpdated:
+		return true
+	case EventKindTokenCreated:
+		return true
+	case EventKindTokenDeleted:
+		return true
+	case EventKindUserCreated:
+		return true
+	case EventKindUserDeleted:
+		return true
+	case EventKindUserPasswordChanged:
+		return true
+	case EventKindUserUpdated:
+		return true
+	case EventKindWebhookCreated:
+		return true
+	case EventKindWebhookDeleted:
+		return true
+	case EventKindWebhookTest:
+		return true
+	case EventKindWebhookUpdated:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for MeAuthMethod.
 const (
 	Session MeAuthMethod = "session"
@@ -424,22 +547,22 @@ func (e WarningCode) Valid() bool {
 
 // Defines values for WebhookEvent.
 const (
-	DeliveryBlocked   WebhookEvent = "delivery.blocked"
-	DeliveryFailed    WebhookEvent = "delivery.failed"
-	DeliveryRecovered WebhookEvent = "delivery.recovered"
-	HostStale         WebhookEvent = "host.stale"
+	WebhookEventDeliveryBlocked   WebhookEvent = "delivery.blocked"
+	WebhookEventDeliveryFailed    WebhookEvent = "delivery.failed"
+	WebhookEventDeliveryRecovered WebhookEvent = "delivery.recovered"
+	WebhookEventHostStale         WebhookEvent = "host.stale"
 )
 
 // Valid indicates whether the value is a known member of the WebhookEvent enum.
 func (e WebhookEvent) Valid() bool {
 	switch e {
-	case DeliveryBlocked:
+	case WebhookEventDeliveryBlocked:
 		return true
-	case DeliveryFailed:
+	case WebhookEventDeliveryFailed:
 		return true
-	case DeliveryRecovered:
+	case WebhookEventDeliveryRecovered:
 		return true
-	case HostStale:
+	case WebhookEventHostStale:
 		return true
 	default:
 		return false
@@ -563,6 +686,20 @@ type DeliveryList struct {
 	NextCursor *string    `json:"next_cursor"`
 }
 
+// DeliveryMinutes Delivery attempts of the last 24 hours, one bucket per minute: the
+// bucket i counts the attempts that ended in the minute from
+// `start` + i minutes; the last bucket is the current minute, still
+// filling. `delivered` counts attempts the provider accepted, `failed`
+// those it did not (retried later, paused or failed for good); an
+// attempt is counted once, when it ends.
+type DeliveryMinutes struct {
+	Delivered []int `json:"delivered"`
+	Failed    []int `json:"failed"`
+
+	// Start The first bucket's minute (UTC).
+	Start time.Time `json:"start"`
+}
+
 // Event defines model for Event.
 type Event struct {
 	// Actor Who did it: "user NAME", "token NAME (#ID, user NAME)", "router FQDN", "dispatcher".
@@ -572,12 +709,17 @@ type Event struct {
 	HostId *int64                 `json:"host_id"`
 	Id     int64                  `json:"id"`
 
-	// Kind Example: address.changed
-	Kind      string `json:"kind"`
-	Message   string `json:"message"`
-	RecordId  *int64 `json:"record_id"`
-	ServiceId *int64 `json:"service_id"`
+	// Kind What an event says happened. delivery.recovered and webhook.test are
+	// never stored: they are what webhooks are told.
+	Kind      EventKind `json:"kind"`
+	Message   string    `json:"message"`
+	RecordId  *int64    `json:"record_id"`
+	ServiceId *int64    `json:"service_id"`
 }
+
+// EventKind What an event says happened. delivery.recovered and webhook.test are
+// never stored: they are what webhooks are told.
+type EventKind string
 
 // EventList defines model for EventList.
 type EventList struct {
@@ -1210,13 +1352,24 @@ type ServicePatch struct {
 // Example: {"combined":false,"url":"https://dyn.dns.he.net/nic/update","use_myipv6":false,"username_is_fqdn":true}
 type ServiceSettings map[string]interface{}
 
+// ServiceTrouble A service's records that are not getting through, counted per family as in `StateCounts`.
+type ServiceTrouble struct {
+	Blocked   int    `json:"blocked"`
+	Failed    int    `json:"failed"`
+	Name      string `json:"name"`
+	Retrying  int    `json:"retrying"`
+	ServiceId int64  `json:"service_id"`
+}
+
 // Setup defines model for Setup.
 type Setup struct {
 	// PublicUrl The URL routers use to reach the broker (scheme, host, port and any path prefix, e.g. https://ddns.example.net), or null when not configured.
 	PublicUrl *string `json:"public_url"`
 }
 
-// StateCounts (record, family) pairs by delivery state.
+// StateCounts Delivery states counted per (record, family): one for each A or
+// AAAA entry a record publishes, so a record with both families counts
+// twice. A family that is off, or has no address yet, is idle.
 type StateCounts struct {
 	Blocked   int `json:"blocked"`
 	Delivered int `json:"delivered"`
@@ -1228,7 +1381,7 @@ type StateCounts struct {
 
 // Status defines model for Status.
 type Status struct {
-	// Deliveries Delivery jobs by state, over the whole history.
+	// Deliveries Delivery jobs by state, over the jobs kept (housekeeping removes finished ones after DDNSBROKER_RETENTION).
 	Deliveries struct {
 		Blocked    int `json:"blocked"`
 		Cancelled  int `json:"cancelled"`
@@ -1238,7 +1391,15 @@ type Status struct {
 		Running    int `json:"running"`
 		Superseded int `json:"superseded"`
 	} `json:"deliveries"`
-	Hosts struct {
+
+	// DeliveriesPerMinute Delivery attempts of the last 24 hours, one bucket per minute: the
+	// bucket i counts the attempts that ended in the minute from
+	// `start` + i minutes; the last bucket is the current minute, still
+	// filling. `delivered` counts attempts the provider accepted, `failed`
+	// those it did not (retried later, paused or failed for good); an
+	// attempt is counted once, when it ends.
+	DeliveriesPerMinute DeliveryMinutes `json:"deliveries_per_minute"`
+	Hosts               struct {
 		Enabled int `json:"enabled"`
 
 		// Stale Hosts whose `stale` is true (not seen for longer than the stale-after time).
@@ -1251,11 +1412,29 @@ type Status struct {
 
 	// OldestPendingAgeSeconds Age of the oldest delivery still waiting to be sent, or null when none waits.
 	OldestPendingAgeSeconds *float64 `json:"oldest_pending_age_seconds"`
-	Records                 struct {
-		// States (record, family) pairs by delivery state.
+
+	// Problems The records that need attention, by state: for each, the first page
+	// of `GET /records?status=<state>` (records with either family in it,
+	// by FQDN; `limit` items) and its `next_cursor`, to pass to that
+	// listing for the rest. `records.states` counts them per family.
+	Problems struct {
+		Blocked  RecordList `json:"blocked"`
+		Failed   RecordList `json:"failed"`
+		Retrying RecordList `json:"retrying"`
+	} `json:"problems"`
+	Records struct {
+		// States Delivery states counted per (record, family): one for each A or
+		// AAAA entry a record publishes, so a record with both families counts
+		// twice. A family that is off, or has no address yet, is idle.
 		States StateCounts `json:"states"`
 		Total  int         `json:"total"`
 	} `json:"records"`
+
+	// ServicesInTrouble Every service with a record that is failed, retrying or blocked, the one with the most first.
+	ServicesInTrouble []ServiceTrouble `json:"services_in_trouble"`
+
+	// StaleHosts The first page of `GET /hosts?stale=true` (by FQDN; `limit` items) and its `next_cursor`; `hosts.stale` counts them all.
+	StaleHosts HostList `json:"stale_hosts"`
 
 	// Version The version of the broker answering (what `ddnsbroker version` prints).
 	//
@@ -1559,6 +1738,12 @@ type ListServicesParams struct {
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
+// GetStatusParams defines parameters for GetStatus.
+type GetStatusParams struct {
+	// Limit Items in each first page (the records of each state in `problems`, `stale_hosts`).
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // ListTokensParams defines parameters for ListTokens.
 type ListTokensParams struct {
 	// Limit Items per page.
@@ -1729,9 +1914,9 @@ type ServerInterface interface {
 	// GetSetup What routers need to reach this broker
 	// (GET /setup)
 	GetSetup(ctx echo.Context) error
-	// GetStatus Counts of hosts, records and deliveries
+	// GetStatus The broker's state at a glance (what the dashboard shows)
 	// (GET /status)
-	GetStatus(ctx echo.Context) error
+	GetStatus(ctx echo.Context, params GetStatusParams) error
 	// ListTokens List API tokens of every account
 	// (GET /tokens)
 	ListTokens(ctx echo.Context, params ListTokensParams) error
@@ -2380,8 +2565,17 @@ func (w *ServerInterfaceWrapper) GetSetup(ctx echo.Context) error {
 func (w *ServerInterfaceWrapper) GetStatus(ctx echo.Context) error {
 	var err error
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetStatusParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.GetStatus(ctx)
+	err = w.Handler.GetStatus(ctx, params)
 	return err
 }
 
@@ -5741,6 +5935,7 @@ func (response GetSetupdefaultApplicationProblemPlusJSONResponse) VisitGetSetupR
 }
 
 type GetStatusRequestObject struct {
+	Params GetStatusParams
 }
 
 type GetStatusResponseObject interface {
@@ -5774,6 +5969,22 @@ func (response GetStatus401ApplicationProblemPlusJSONResponse) VisitGetStatusRes
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStatus422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response GetStatus422ApplicationProblemPlusJSONResponse) VisitGetStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -7419,7 +7630,7 @@ type StrictServerInterface interface {
 	// GetSetup What routers need to reach this broker
 	// (GET /setup)
 	GetSetup(ctx context.Context, request GetSetupRequestObject) (GetSetupResponseObject, error)
-	// GetStatus Counts of hosts, records and deliveries
+	// GetStatus The broker's state at a glance (what the dashboard shows)
 	// (GET /status)
 	GetStatus(ctx context.Context, request GetStatusRequestObject) (GetStatusResponseObject, error)
 	// ListTokens List API tokens of every account
@@ -8495,8 +8706,10 @@ func (sh *strictHandler) GetSetup(ctx echo.Context) error {
 }
 
 // GetStatus operation middleware
-func (sh *strictHandler) GetStatus(ctx echo.Context) error {
+func (sh *strictHandler) GetStatus(ctx echo.Context, params GetStatusParams) error {
 	var request GetStatusRequestObject
+
+	request.Params = params
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.GetStatus(ctx.Request().Context(), request.(GetStatusRequestObject))
@@ -9006,227 +9219,245 @@ func (sh *strictHandler) TestWebhook(ctx echo.Context, id Id) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L37chs5ki/8Kvi4G2Hy2xJFy7KmW4qJ+NS2PPas2/ZK8np3m/5EsAokMSoC1QBKNKePI86/50HOebB9",
-	"khPIBKpQZBVvurWnHf1HW2SxcMsbMn+Z+VsrltNMCiaMbh3/1sqoolNmmIK/XuRKS2X/lTAdK54ZLkXr",
-	"uHU5YWQg2BdzFcMTAyJHxEwYyRS74TLXJKNj1m1FLW4f/zVnat6KWoJOWeu4hb9pRS0dT9iU2tdP6Ze3",
-	"TIzNpHX8tHdwGLWmXBQfRC0zz+wPtVFcjFtfv0atN4n9Gbw9o2ZSvpwnrail2K85VyxpHRuVs3CgkVRT",
-	"auxzwhwdtmAgPs2n4TBcGDZmCsZ5y6fcLG/AG8OmmmRMrVxoCj8Oh0/YiOapaR0/70V20Tj0815v7UTO",
-	"2UgxPXkh5TVnxdpj/LMYMUmEHip5zdSVwh80bfPB86Plff1qt05nUmgG5/8TTc7ZrznTsAWxFIYJ+CfN",
-	"spTH1O7GfqbkMGXTf/mbtlvzWzDcPys2ah23/mm/pLF9/Fbvf8Bf4aDL1DWUyZzEVAhpyJARxWhCqCaU",
-	"/PXi/Tsih39jsSFt+639ICL2X1S4L/BPzYSB3wRztXOMyJRrzcW4c0IGCTOUpwOi6VyT2YQaYqT9ZdJt",
-	"fY1aL6QYpTx+8NXHEyrGjMRueE1m3ExwelwTbaRiCWlTYug1E8SefVSunmjD05RwQXLNOrCOV1INeZIw",
-	"8eALUSxhwnCaapJIPKU0lTNiJlwTmTEFg9u12CPe07HMGDHSLksKQslMccPKB2GZpx/euEdmE6YYoUQz",
-	"re1ruCaCsYQluOx30rySuUgectXvJNF5PHFnAdPwTz/gLE7FnEgzYYowpaQi7cPe84gcPn0WEStsyPPe",
-	"M7t5AoR2Qg0dUs3s9uVCMRpP6DB1pHMp5c9UzJ0Y0A9KQFKSKRVzMqI8ZQmhxrBpZvQJUcyoOaEjwxSs",
-	"YMxvLB/k0yFTVhVpFkuRaCuXJ4wmTpud21/tndpf2T+blcSS+LVz+yhobiZS8b+zhyaoG5ryJOSlhYV9",
-	"+vRp7zQ3E/ttTA3baHWl0IfFZUrGTGt78GfCcDN/UHK1S8xZIPBRsrWtAJBiTOycI0K95CZSkVxcCzkT",
-	"ZMRZmtjvhjQhhfkS2Ueoe62xgnOoGL22GkTlKfP2SiKnlAurCIBP9ACEqSaWB/DNhIrEa4d5tKAwuLFi",
-	"VgoGyoaJmHVBWbsl2x05je22XlpxBfaVsrLMcNSvFL68Mv7bhaOJWuxLxhXTV1ws2yAXSOQkF4ansBp8",
-	"nZON7qeWVBbpOWrBI1f4+W8tJqzd8UvrJ0YVU63PdQZXSU+/VKddeVllxuV7UBjagU8z3rAXsWLUsOSK",
-	"moqdllDD9gyfslbUvD0rfiPyNLVE7flg6R08qbULl/cspdpc5Xr1FNcOh4ZazVFnio34l3pbG3b4iSYj",
-	"rrSx1oGisbXRI2utKBbLseBWfptu3S6BUl3HnXAqF/Dk16iVa6auNt4Z+7Rf1/Lk5UwwVTOxBaICw92P",
-	"G7zTbZlfRrFRldNfOJ0opKZVZPgCHgNWTBJuJ03TDwFZjmiqWbRIqblSTJirjGo9kypZXvZ/ytzeDPBr",
-	"q65wmaXK9QbLmN7YYyNTqUBMCfK0R6Zc5IZpQsfSbttWd6OoBRbTe5HOkQSXuKQ6009+Rig0tJGZJjOp",
-	"rrkYnxDBbpjCWdOhFXF2PpuxpqeHyux7ay52O9DqAhVVaGX9ycPZ0TR9P2od/7J60EJyfY0WRVchvxs4",
-	"94ToiVVVUqRzIkFLrOMGfOXyAj4HS3jL8V5WnQy3V9PKPzZclR+KKkXncITlBd++Zo1oW2RnGL36krrz",
-	"eMlSfmNvzcvKMUkU07pWWHpTsM5ai3ZSJSM65ek80IaH0dHnOmE34oLryS21wMaiFbbPrXar9ShGnXXm",
-	"tXue2R9Y2SjFiI/BTaLnIm5FLT7NpLJiM1F8ZGoMAPtsLFWyuU5QTIOjo44p8kwbxej0iSZU6Jm12a2U",
-	"mYMg+pscEiYSltTrMuPktV9VxkSCgk/lQuC/EqQpZvUI3h1aUWuYyvga/qXzjCltr4l2M6iIWWofqVs1",
-	"7tk2lFSn1cq9K+gsKsi7OCq/uIC6l8+/2NgKlVcmWiXRVTx3FwKk4N/HEiBnN+6GsmhamzrP5aeJJAlP",
-	"CDfHpA9GBnl3+vNZvxWRPgpd+Ju0/+nNy4gU33fwASVze+V89W8v3+EHCdcZNfGEqX6rll63YVl7D282",
-	"RSp7Vi5/IrVp4sqGDQ+4dGN2vuboRmFf6DRL4ZSRfrvoq0rqFjS1F8pxvbm7Wp6sn7lm6obHbNcX1LEp",
-	"8A4stNzWKvMGg0aOwspVugNspNG74DYk9sditVcguy4MNbleqa+XRb77EiS8F//WKsrThExkCsJ+rdZc",
-	"rfULqX+1/Uzs7YHQ+FrIWcqSMdtsPnDn2EA5b/YineO1+jYvCjhupdrF9aLubXPjb5YpFywi1N5HtCEH",
-	"vV7lrhk6cxWbyhuWdKzmtjuJOozIEaHgrssVq5WHm9oza1daGAKr2OViLuILeHCR5AtVW2jhZfKpKOLF",
-	"s14+tDpl7c+jlps4S5MzpZBjq7wErqf6U/T+Lk0oSaQxLCEZNRPChZFwFEOZzJ37q3CHgVvrhNiJzcnI",
-	"nRnEWOA9s4lMGWkf9nqd7naCfGFbcd6r1/1a1snBndw/wpJIzT6dkoSDK9MKF22eaIL2kSZUWVod5bpi",
-	"Xw6lTBmFS9Do16TmKvdWzpiKqWYRhGJkbvDSrChPuRjbg6jduI31K89uDqv69aD3rNvrPn36rPunjW4U",
-	"2c3hldPFt7ua2BcFO7u8RfDEBpbxJkMdLS669/Q4Gf5wfLzpoo/uatFHaxd9dLXKR5ewlI0psCM8hWIR",
-	"DUbF7P0KSa5msX/60/HT4+P9VYbLwlTvYvdRfjEmbufPlIbpVRZeLHO0z2tsOEPTGl31Qk6z3LDEh3GN",
-	"sTM4hg217EwmVBOMEzBB7ApApKVSjCEeRL2PTd0w9UQTGGYPokV9YddF2i9fvrv46fz9v56dX11cnr49",
-	"uzp9dXl2HhEXnycHh2TSOSZWM4KqxP0mXBOZJvAaHIUakLTcOFcZxJylYBA1mFFNnFjzk6NjSYqfdvvi",
-	"jdHeIGGaTOmcDBmx0kWOiB2x2xe1Uupu7qUg60oxusD7C1zhZJTj2ipDLMuEZYG0TLnL/LtAlJ5CPJUt",
-	"0FTzFbhJ7Zz6rd7S4+ulc+DMPDpcxxxR68uepBnfi2XCxkzssS9G0T1Dx/BOCOqBDdOSUw42wzzCa4cd",
-	"7WsgHx9s2KNi2EDU3fvoOJQf/2vD2e3kqq9YCA56U5l2jeavgGTWuts3Xa59+xV4p78G6n5hb++BgCq6",
-	"fO0eNFDcvVDYtvNqJsm7JsFAqwUjHfZ6vbqLCIsVa3R0gtrAR07ImAmmQB20//t//W/y9OAHMuRGdxYj",
-	"LIswrYACf1gf8Fk0yS1Zf17JVFtEQcB4/xqtf+gCtwUCFvbvu/B+uMEfx/lhB/9ATTzZXQQ9tMwp6XtZ",
-	"+mxg7a58YmMOaZLnFwXfVPdrC35aH1Wz7GnybHP6PgeD/QJ+9PVzHaTNmfTwXtKmmvzl7JLsW/mm93/j",
-	"ydd9+KaDkD2AueF0yYin9kLKRXfZG4Fr9rP9vHLLAkTmFmTYtK0XzFRmyYU2jCbWAHXiCvA2gt2JYFpa",
-	"1ls55mK3FYXh9+3ww1XEwoIyWYc8Ds8tACkUs6k7vJ9Zjbs0N5OrKTMTWefAEFUwz0jJKUntXqFnJwBB",
-	"wp3SBcMcrMBjcmpDWrs4WrbDyMA8b+fc2x6xgiAk3uA0K3briSbc4TCCA7AXu2IzNwG8bH39qpLchkgY",
-	"R1rNgb7qdkcVmloFgvjgiPUFXL3uAP6yLf8JNtv89711bLg0o4UBardAMV0nD09JpuQNT8BzoBhN5ntT",
-	"mqA3gcesSwbuDuoPaBAVH/kBB31h7/+D0mE+AMdjZscUpoQB+aFIbq//AFMExOIxYL37YiyZJlwgHBEH",
-	"eaKJHxmcDH7MCP7ipeuDx+yJ7otyDuhLWPK6um/XozftfoHPGoItMtZXuUrr2S3YwkTG+ZQJA8jRWg3N",
-	"El6vl6zmcXEazRSZ5toQO7OUGUaGbCQVI5reWP3UZt1xN0B02o2g5OP52453egfQK/dieyL+dZDBsYkJ",
-	"itvgJldni0J83+1uc/DJP1WlgiwfplxPELRZTGcNHmVxAnUi8AI8aEAhH8/f7mk6YhGBLZuwrmD1vut6",
-	"RN+FtbmQ2HQ+HjNtrzNUV8kOwg31L210F2ZKGhnLDQjRPVe6GENJsgUNLzDylr/2dLQ2BoWb4um5Xtp7",
-	"I8KvLXi9Y5CAskp3WMGFzRLulY8kVRl/wtKs9hhSOmTpeh2Fj0X4nubR7+LW5yT1+nvfgiBPZ3SuibU1",
-	"Ngjm7ngprIqDzXf5ms3rBcQ1m1vZ5U9/PVDQvmnlMRS5J0sW5vmrF+THw+d/Ig7PTxDb3l3SEvh5PUAd",
-	"YPMbn2UQ86w5T10gC2rEHDdpPZLEo9gX9fjH8zdWDln1YIXTNRdwq3GLPSF0KHNzPEypuA60A0yhQPdT",
-	"JJ41WE1EvuMMi1U0nEYh46rTfQ05UYUIhVQctPSOSTIXidAHpG0f2Bc83nf3YC8uOlFfqFF88PTZEWm/",
-	"fHdBPn54eXp5RjQfC5bgTfTy4s1fOhGZGJNhthVcucgw56mB60VfGDbNUmqYhqh+nMo8GaVWS7ZfFP9+",
-	"osGWvjnsdMmZtUomVEOYRM5EXww83Q5OiGaMvMSZe9kXkXOcZfnBa2OyQtVTkfRFOZb/vNsXcPEGcW2H",
-	"1yThY25oKmNGRURSLmTCInKTp0ZFRMc0ZTM6ByWVCM2tju+LCb1h5GXww3IWb+EF5d//bl9U/NkXF+6N",
-	"4UzJS/fmYJrBVcwdWitquZOxXGpMZu35YoVWhAcTshY9zKQVtWAtYMTj0PZRN2Dttc6T1suQrH67D3Ov",
-	"Hjq7KNq3tFq+Ze1fK8W1lTUlP0TeNJfKWnqU2EsjOLDAdJqeoPGq+MiQeMLi6yca3xLLKYMY5BYmKm5R",
-	"MdclMZtPp1TN68CR1BBKHBJmDnmwOlpOcaohvxXiWY6ZmbBaLCZ8QWh5tTEzWdrGY+mHdtLqhAznV35L",
-	"j6vWfMJinrDQGQIRWXspBkOgFbWCH6/PcQpMsUKwu32rGGeBVVasdK1hFh7QMpNOJI8XuKlB6ZVnWkRQ",
-	"6s/URxfAvpgyKvQJWEao+IQ0Ey7Gy2YSJuoZLqiXJwuR+gkVY6tguUFiWbgGoE9RE5ZqBrm6EdEIUiol",
-	"Ed7rhj6Jk44pF/XQnHXW1Ma2LDgy682MKRf1X5S0UecNX8ykK3yg/pmoeFfUsnQRtby29WBTj8DPMdPZ",
-	"6gkghCDV8/NmxqCzRyomekkhwS+qp7uKVO/Gjl/WUL9Lo/7fcpazGsb8tfi8OikHgbciCx+py7lcmIt7",
-	"V93w5yAM7wghNxqx2PAbduUjzjXSwZTGVSa5MJoYSYScAarmzYebw1BWcA+/8b6MjZCylXkc7TiPo9vP",
-	"w8fblr5YBaO/BWx+QzCdG90KxBFHVVmPyxPMTKm+di5TrBfy7CAoHtJrmMUm6LYNZ3FUO4unBz+sm4Zg",
-	"LNFXAYq4wXno7DnATzmcMRmymOaaLeiXQHy5mhnJCegRuLtZTULaUpF+q9+ytDSWRIoCwCkF69QrGj+D",
-	"q1oPcWG2iBI/Xsy5KM+BBl35udEsHWGBihtABJpciSYQ6prkhloknbs5rwxuAnM5/P4dhDGaIebosW30",
-	"As6oEt563kh3fMIfLOuLOmdambtRyddwaLdljFvJVg3sWIeEO6r+6KjmRzXRQaCoOk5YEtVLMrM45GD7",
-	"tkPA4fHvhKOqR0W/RJMC5LQHZz7RkB61FC2+d1DDKgm+qrbSbiipWpld/LDV68J/1U24G6gSDLkA8QoE",
-	"cjEHUAu764jNIFkrN+H4+F7XH0DJ6taPCmkL9dSczl+RbGVav6vDxESs5hnilZdk+1Jgc326/hrhv5qW",
-	"G4ANB8+fr7OOa6Vmsxi5ixuBs3QfC9GFw++C6fodw7ZqBdNDC6EHsU0fWrLcjSw5JYLN6qQJGKlo7mrC",
-	"TZf8LCG07b1jCA+YQL5WYVYaSajAQl8+ctAu2bcD1dB0YQz//gVSE48qdsPZbFneLN9vd7iKrv3JvZmr",
-	"622+YujP6zZnNxDdd6vpu9V0C6upwYZoJtam5HHPviuDx2H6eZCssPlvFg2FIKGpdsoBGPi2pk75qjeG",
-	"TetsnkY0FRZ0faLJx/O36AARPMuYASTY+vA0uptxlmtWCVNbdjym3JXYKIKbifssanFBk7m9V8uMiRm4",
-	"sEeKm78P5Rd77x1pJjSDr4X/55RfK2m4vTnngo+4vcZWYyWBw84JpVqH4cCwL2ZAuD4mlGBVG+c9JyOe",
-	"MtL28+zaLyOCc3V/5DEnfybvMyY+KXtr3Wcm3seX7CeJ0J2oqAc7cvVUKZmxIUbu2pDpbB+iBDfw/QXB",
-	"CZI2QsQlxtH1hKUpieV0SkWiSVtPOmGUqjLFYj/9X3nMoZ6LHasVtfyLrZE+qd0vuyNN7lVp7QbDThBj",
-	"iAC4X3MJAC6REKZjmrEEKGxGsRgPbj+aEavjfjW1X2Fd8Gr7qhumNJdChxRMuLZDOCxav9gM8qz7tEf2",
-	"yWH3S0NdFacX65Y6L+mCcOERflHVd8whg/Q4KBHpF9sXrgplTJWakzb1yHiAUdCyIgLGsXC+7ieGXkMl",
-	"3r548+HmqED7Ue2SUV3B2uUfZlRpBh5JhHf3RQUpiIdRkQOV2sjxhCVE3jDV9Ws3Eyb6AmAssN90ynwE",
-	"Gpf5BELLUyukQsz/RKYJWJ19UWUosD5nUK9jRLkDk253Lytkhg+oOuZ2VFseap2UcjC6Gukkp0Mu6uIy",
-	"BYjKP4LlKTycxiN6az2wuwRbSn/easdxiPNBez6IhrYvL978xZFcVOLWOyeeajdwH4MaLvKuF4FG2teT",
-	"Lm4WHndqGVXJfFzkrSxu0C4hkBUFL3eGfDSsDU0MvdN6doZz7uhGr1P2BcHmKkW0lwN6WYaXI0+5EVAQ",
-	"GAMuhgyca0zWCUt84LXQ73K9+M41u5rO62Ny5WyKh7ZgIH/vu+L6qt57HL6/8ujGo2yNpF3gUB+KX5pr",
-	"VEqVyh4tJaAHnLadL96R0YbO+KXqJtW9scqgRFAM5wDIK5AxVr9S7QDzfVF8zr5wDV7LIaoXPZHKTMBI",
-	"GeQqHURksLgxg6gvBn5rBqDaB+X2DEh7NuHxhMy4AG1Uqh6AMvEKQrDTJe+rFArqM8BM1SYsNEp7tyfH",
-	"ZFnst31ZB9jOTqPED7Bxy+ZMGXWUM+EENGKQAoltSdfh/ZBLy1r1chRAKrvkYjvn8WHvx6PtK7/uWIR1",
-	"F8l8G/lZJwuL44TAkjFZW3cCcRiBiHO1VOB7fby/by3nROguZjUEUNnFcFTv8Ic7yWo3JrOz/7pGlC7T",
-	"ZiBTN6LO9eK0doyqXN1gpPpyugVBrBBldxEQ8EbeY0UE3Pi7hARCwbSdcEGPcPnEsiu4ThSsZ/4Ny1Rb",
-	"aeYfOcZbtJq6ZLQSkaOfFA9hnZqxBOezh11UoBhtMD1mHPEac1d0CwvG3UlF612LS99aRj2oDNlMCtRw",
-	"cBNdXwTrX1VktDahDwTAk9KuiACZG7bjmU2kdqo+YRkTCZFW4/vfDo63zQeQqjYdgHx0rR9gKKi0BE0i",
-	"AreGK/EG95y+ODw4iHwqCKRSUl2aGd1+3us9i6/ZHP7BBl1y4WCrrmPNkKX29fbqftwXAVq5CMNAnqYU",
-	"Ab9EhFbtAhWYAtYQqgKZwlTREzKU9nam2FKE2aUY+ApiodRxQgnotLVWH1bN2uLHS+Tl+K2GoGp9onDx",
-	"ipvzQu2dBX1Y4LvE7gX2QEr3BmkDF7II0CQRyaRCHxIVcyx0iLVafP6iX6ldptsYu9YO5MlXIM6Fh3Cj",
-	"6p6LcPByZbWKw1DDXth7QA2ore1JAn05HZJRrrQ1u0ukvXFGSnU/fc3q1fVO6792ha9rv+NJBawfBi5d",
-	"Oe0GDLRR84Zvl+5i4OEpq3OHNbmL99SU527a3bqgQVIAbxtBuXPyNzmEvYYtjsp7Cda8nHDLY/Mtt74s",
-	"Gn7XJ7N6/12F8/piemVV8/XHcx9V06s1qWuOaznKv74WoHNXgWYZwDPg17Usi+3fmsv/lVX/iOHTirlb",
-	"6YRjaLrBjuFzYbE8nHHd+mVqraGrJGdXdMyuXDeq+qQ/UC12vlBy11JnkjMyoxzqrhQCYgI3eCaI/bZd",
-	"lh0nKR2Xsq7ankPmw3RFuQ1slxXM1xHF6jmfjovmSfizUIhxK27d1I0kQ0waWhLFAheod5yus0hrSgdZ",
-	"Fl9v3QWyegcCcIPUnbsLcdTrPvel3zyn7bAGM5QwgGjToOzg6H8xIJniwuhOtXrozdPuIcTKVysuPyfP",
-	"leX2RaH8XEkEjRRdK6yLmst1DnBo17ekELUBtxN4pbnRBTzmmFg9Aow+QZrqC81E0omImydpYyZFJyKF",
-	"/IqIVzDQI1FRoSHW4upSR31hv+c+M3ZI42s5GnUi32euTUnG1JQKDF/ZAzpBggVB4+88fSExd03PRdyJ",
-	"iBOV6Lgtajrg71lC6DDX7IRk1BqmnWqy6B1oy/KWE9TFCUK2itHE36Vqf/ZRM3U3SScPXS3o91mNp443",
-	"7B7vhL++Ra2cLYpdZdQYpiyn/v+/nO79F937e2/vx8/lP7tX/9/e59960dGzr//cuqvaWHZP7sJ3BPT7",
-	"WI4jO/guXqPdz7XOLfJwB720AZ/KePyiXyypyCGImPjq7FDKBFBZV0OqWfHnkf+zKGca/qSoJRp+CH9P",
-	"+ReW+N+WAKurKdVoxC4nXtSCTtZU33cQCVixtUahkgRYOeDSuV0J/Rjz/zeppP+JDSdSXt95Mf1lxxO7",
-	"8Q3CN8M/4sQau5VspyGq7SKWzwSbWeBDVZeCYjGzerSxbd1mRdKZb9KwDDUxi+Ojiq5UneKGQJsI1tTU",
-	"CotewyX3yvPL8jJfX15+8PVJnBEZjnyyaGLHdMrAuOlu1FDnznqQNAb80RW2GhshpGVZ7DOLrjxXxKT9",
-	"H3svXwr9E5jGexd8LKjJFeucODgFFq/cDB9xZwF7NGiX5/zh/cVl7VmviFhjKDrYo4LrwkvnJm1Ilsip",
-	"QsbbxakdJ9978e1SwFR3+AxulvDtYpXknSTRlIs3+LunC2IJwIi/5sx9fdtIQ3MR29c/n76AOgyOibWn",
-	"ZYJ5/hskFpGPwtf2aawcvWRD/LCRCVFH5qeiiMB+PH9bJNAWOZ5W83lLpjbSuk1N1YAdVhBk0fWttoLJ",
-	"DB/yuAgj08SVeyq8Fd2ay15f+NtekIq+fPEj1Xtf8UZ3KeuL1TfA4N1c+/tg8Br7Hdz9+qJd3ANds/MR",
-	"9psJbrhSkSGz/3Cjd9Bx3gXvFNyc7ZV5Qx/ZCdRRthtCWMY1FFVyXNwX4D+AassLt9eFLS2vr8WWhB8V",
-	"y3OWXHfRj1ZykTvru7gdeFPpsS4Ibvw7LyB+S8PskcUhhr6d8m7/EHQbs3Q9laDfV0fDN01iagrgrhNN",
-	"zSc5TyVtuCVAVBTaawGULTQQliMNjW2ZocRFljFnx2zYRDLop1vbpAh9td5cRaid/xSoqWaG6zvxNkU6",
-	"Nmyqu/GFQOYmlhu7bWqarfr5lq+qY1dWr15OSchAcONzqqZrmK4vowqvaixM7eJP0HmPtKGUPLJ0hwzZ",
-	"hIuEcHNCek7/+EE22KiJ67K2KM42yes/q1bMhZ5LM6qhxZVhCdG8qQzYhufY2Iyo7iwaexp+woRI5JAI",
-	"EzR8kTL0woa7W9/ZThXFdu5gowqL4bG2Spcg+dXL2Rq9vXLdHoa6ycIbb0DL61lMlrzB7IFKY8WAvxzN",
-	"F2dabscKhXzJtDkvWlXXhpdZA+t650Jp4B18+VJ/4fRFva6mDdVNV3gYOPKekCaMcLhcjiIlBIFZ7aCE",
-	"KZQDNxpjK1QlxLAvTmRN5lA3Cdt/xnTKOov+ihmtx4tnpdbbwMzwOrIoULPCu+F384kOHR23c2osEFAY",
-	"VKlej/3NODyncrG1lKlZnCtu5heAVnEtp+0dHNvpH//WGjKqmHrleeyvny5bS0jupR4PH95fXJJ9mpvJ",
-	"PkQS7Hnhn4qNFNMT0n59cfD8KCJPn5MpF7lhGBhE1IwlOxi2PDwoOmoVte/0X3e9K7FJbYxAXv33//w/",
-	"g07Rvg4CZTg3eExHBLoLQIV8oClrcG0wD0g+FSO5wm6yc5EjUnp7jglePdoeOgTYROypaLmAK59pBYVw",
-	"XRIIFMK1ksXKJMVvWII7TH2ZmuI3Xn5p0i7y8l++u+gLBzdmIsF6ZJ3IDVfF7QCrOVUTEZpMOXTvgAgz",
-	"fHf64U1f4L51+6Iv0KlhRQ3iJdmXmGWGDBYP3yHsg48dEQxcYj/tC9xmPLxjwrirqAlg/r0Ult3QScRe",
-	"ff/66bLIOGuggS45ZzTZw+MunkEQKLTeiWmalotxYI2+GHzZK2PZ+HOAbgwsyQxOkGLca4NX0lRLfOUA",
-	"nhj0Rfnuk3CcKVXXLCED1/RkQNpTKiiUo6zsPr4cayH0BbWLH7NkjwtwYMCB2Bumdu4VMvitj5epfuuY",
-	"/NLtdj9HpB9e8OznKBL/h5VAXwcn4P3oi0Hw0ACkFCAN/Qe+7659imR0zLrkkk+ZNnSaod/w/NUL8uzZ",
-	"sx/7ggvy8fJFl0CtbPxyQLMsdbeIfVfF+l/+pmHlvpR3B5I7eQIP9QVW50YfDTjFMXzBBRngVy7HwmVx",
-	"tkqec2R8+uFNK8A1tJ5Cfv5XzPalGW8dt551e91nIC3NBMRgQMCgU50hupiqZfdaQ2XSkDzbMP1QuGGr",
-	"AWa0M7FQCsZSXnPWF20rVuxFLyIXdMouuGF/vjCKxyYiH6iZ/HmfZnz/5ilMqtMlr9Dr4xs7243tCyAW",
-	"loDfQ8tcWfORCih96KVERPCDI7J/dIhzsk+3Cx9Y1Bf4086xZT98Cwiqa8Yy7T03lgNCcCo5PPjR97Kg",
-	"Yt4XYSU5KATMki45DXxt45xpDUtAXp5SMXfjaafTdV9MoTlGKmd2Z4a5IZQoPp6YErPqhGE407Cval8E",
-	"M8YSunBSJQy1YMU3CXRItueNCpdp85NM5hj+s/Y4VqUIyNeSLSB2wGBYZ05UmkR9rap1d71XTGdSuM6e",
-	"B73enY19Gih1GHqxMbQVJgRrq/g6rce/tS6Y2XsBNNpk7iAdI9UjNXdbiwuLgkku2tF2Loe40Lr5Fxuy",
-	"/xNNir2zP3m6/icfhWUXqfjfGVhvhwcHm/woU9JuljXJzoThZo6//XH9by+l/JmKuZunXqhovPq3vsVB",
-	"aJW1jn/5HBS6tsdkpZ5Ley2ZKeygY+UgAPV/gT5Krc/2hYUwk7lplmZnZeljHYK8qqKNI5CZofZHRR08",
-	"0Bc+IOBeMmaGHPaeIqcKOSNSRMSaC/ACxYCkO0WCvftZ8ZqqqMSWLXHKqMKpOpqrZ2W7WivSXft43dg3",
-	"r3xk/xzHc1T/9fMSUx42Jdbhcrm2lpYrRlDOEOeMLrANGexFucrqJuzCYQ/MLruRfUHoZ1ViWKLpqLVs",
-	"lrWOER1W0rvbtWaCXxZhSgIusqTPXDOruPBb0HcpkPqECvK0R3Rf0LEE5eK0CsYeQHHNJjxlLosVicNa",
-	"svZ+O5PE0KEmekLtKWEehSMUaz6Wk8Ja7J0T33ULa2nBRHBOKTVMYTs9e2u4kdcwBxYR/EO7hRTpm8F8",
-	"6tjG0f9FsfN3zD4PptPQKx+KppOQHycytVcPeKhCA1uqwKXf/6MzaYNuulQ0YTXCyvl8F8+iXk2VcaAx",
-	"BloWRDrX5syjCRbo0prprV9zBp0N0N8XFoMsdn6r+mBfo/oXu/z5+3h1pdjvLd695BxhX2hssH9Qe+Cr",
-	"jbu8xwFen11SEnGgZHBFJ9LYm7SPew7ATVM3cfvmypQXo2shXI/u/f3zL4jSu+p+/n9r4XmLa7D3I4zt",
-	"aHttsBPGkO+Ea4j7Ns0MnLj1u7kiCLV6Au6ys3bsXBie7jT2GkH7lk95cw/r4MEXGM69V1EMTAkB7lpB",
-	"nFFMt8C967a+QYskiHJFVpgxbciIK/DUe0HmpNd666TILGqUcq9dlsOCkKtu7AeqjLfRX/3by3cRialm",
-	"exxKlHHDbxqp8tcmRj14/qyWGOteEuQQLeq1II23lonQEwq3dejMZdUjiiAEopE25vYjtAO7cAWluV0K",
-	"VSO/AxRj3bS+Jf4qWs+vZC/Y1W+Su+zaHFEM50DLAVsht6zmqmiFhV9pt25NddcR3OPOBvjNADHQgEEj",
-	"Z+iBntE54aYvuC5Qa2DfF5Er9EQWbwBmhIdxva7DKADh+gL8zBS9hWosxQFPyITqSZ0ZjlDF1z4UePfe",
-	"KPtqh4fcyBf19B5GTuro2X11UjmXoEf+hCnmiPyB3Ea9Z+t/9EqqIU8SJvAXGziLXkgxSjmGcR+R9U6T",
-	"xAWTNmY5zL4qNdn+bzz56kLNDPG1VWJ+CZ8XxLzOnYKPJ90HPbHD9b94J80rmYvkWzti3E93yqGPnJRJ",
-	"lFudfFRvuPyFmfozvltFWCc0Lp1xcBua2ZYCHu9AzxndmmkLPbmVO+dNAoZN5gGf1V2H1n+apGxkiMyN",
-	"tdbmros2lMvpkssc04uorwAqAQsgRyOi2B5GtHXhCgbckTNo8TQX1eJH0OX3rBYR3vrAEZpVlO2rEwUU",
-	"/vtVff/AgvQFAufvQl3uOw+MT6DchSnz2oh0llKIoaYpMRPFmC8o1KZkyrV2aHsAJAEUCaMM3GAIBvLQ",
-	"dV+USfXoOHKWq6t788T3dcZaunUG7AUqg9NimffHr+UYvyOeRbipLwUA7k8/zX84Fn48jrxgJnQMFFts",
-	"r5ETKpJbMilmx+zOoe5OuhhhsS+9b0vJtf+soc7XcoZwi4DHZwyqqGPbz++kVm907WlWBL6XjZVbklqZ",
-	"XHIrUqse9V+cp8MHupwPJBcQxLTin2ust4ueCuXwTNyAm6NLLrFADnbONjIDiO41WHTukeUAIoRQLXlj",
-	"Abp7FPw4QACpuW9h71bUIPLLHY6+OYfFt8SHYOGEYr/i4bs1H7qagGNWa17RZL5n5B70oFjs1iEV4hNd",
-	"V4SicYfv2RH1hevUEZFX528u/+v/+Ul+iUg2umDgLHz/4Z3Gf/3Mr5W85NcR+Sj4Kx6ROFdpJ3KVIIOl",
-	"F/ifpdYKI56mgOkKoDXA/XhB6wvYxolME6bI4D/ffzzf+/jh5enl2d7F2Yvzs8sB4vBdFSeE/wE9W3tm",
-	"QvXkBF/jwHreAY1ga7sdiHiEIQFWAe1toRtFUVA75c5IwjWVDNRB0VNZEHcVvdFri1XCYYozNiQ0y0jK",
-	"jMYXATTKpblyqKJYlHJ9+fLdxU/n7//17Pzqw8ef3r55cQV1mCu1XvsC8d8IiUanCXh1gS8RvQ89/Ukb",
-	"jGKjcg3ISyW/QNX6GVUJS2Au006ddexcJViAck2YZ2kjqC7KT2KRCG7W1JEkADC1dj88ceKqUsoMkzfL",
-	"8pQZNZPGCK/L7a+NG22QhXifAZKwx1GDdAbGdlFINXc8+gfxF8HuuB3w+G1HAqJsY5NZpim6m9y3V8nK",
-	"XczKanIm/szu00D+mTW6W2iaArM5AL4TAzPoQJibCRPGDnkbU/mWB/ppgq2KcaaE6+0RclO2H5Ztqrcf",
-	"30F+BoyEZbiDTo/U1St2ViQlh71niM50SQsavH4csu5dqkbKp9wKypRfM0zf0JHDjs+lSDpdchbAShdg",
-	"qFao9wUTifbG54nviILPeT1nH3yiwywPbei8NsoGKuLn+YcSPHsftqp/PQ63mZeiJi6CP09+77bkN4Oy",
-	"XvTrzRcLyW/KVR6mCowFQM0KvKOui9mEQTbOzGdt9VvYkU2ORkzp49KW9AU4sBGHr0JuzS5v1Lky4661",
-	"lbr2Xiff+c3bQ9NcG1fdlCXcRPgOeAYqf3OBIxaFwX0htgq+3BoRGPzui7Lyd1mLDA03LEscU0NTOc5B",
-	"QFg5AelCdVhtrs0Ht2/3KPJxiCYgBYoePL4iwC8VFD8JD8d+Pn000Q/WYM5Ts8dFsMFyVJZqyYqd9NTr",
-	"P1mvFoo2No30+yqgTHgUhbAvDOucSto3rTqutvFpX7N51BfWNoxISocsjciEpVlE3L5YqsUiWl5CRiSe",
-	"SI55QQkZWnsKUiRnmzQic4Bny9UFtUMLsr4A5Zk4LvH5lnhBoQ3Ebx/m8cT7GfsColocKnoU/bpcMX83",
-	"O6iCP5Z4X2D+DtElZ8LuTl8gPBbIa+QwmMW2llcbnztt76wGy+B0+yKstx+RgUOl+pm7vEv3qV/CADBW",
-	"Dk0OmygqksUu3AkTCBx0yfu1jOtJ5l5ZFwdZx7z41O+XfUH6V9kHkmB3YtaghHQjkvC8CPE/JmD6flDN",
-	"vlMeKDyXNOzizHD+XJctCRqAgibXlRmtLLld1ISumcsDgjG/JeQiHtF67KIj5W8XvegVyDJ+0XPpbgjG",
-	"U3RAuXQVgwX2B4EX6+fT/7g6P3vx/vzlxdWHs/Or1+8vLgfFdNrPez0ynPeFWyNGeWmhMFe96eLs/N/f",
-	"vDgbkPbTXtTr9TpB3xh3Y/Nct5QP3Pux6FUDJT4tTTbjHM99rZP7uH3hyx8H6+gW1gxz/I5kvGMkoyPP",
-	"AssA5h8g9UmlUcCm3BlECdyj9oZ3w9ksdJtUifoDPvAAVF2M9ChZ5ZU51BH5p2r7Ndd5GcqQECOJkLOH",
-	"pf9HhA7JaZYbjFqx0YjF1iII8ApyRKggudD0hiWkqP20nQ4JiXQzTG5Aov8QqNzfAcjWk7qH/pTNbzB9",
-	"aHvZ0wy3bTq+3gMosMuCrf9QoNvG4y0uE1vbfQ+IyD0hg7JLZr/Vbw2KmqTgBPDlj/vitCgTPMLKMIXJ",
-	"KFXgYLF2H+BidCDnT8LuMiMimJlSfQ3hR2u9li0NCP6SG1+yrYBwud/rLjn1xbAItN7Efp1+LgWYfRM7",
-	"tqyqVWOu1hmniDZ+CDX+GIjj1aztMccVFv+OOn5M1PHWVkGN7QoYl2rHwTWuo5eh1bydrPpdeSJ8K8X1",
-	"vohye/4Ymq3U5E+WzZXGbOd7VG9LBHuPONz7N6G+I3HvCYkb9ilmN0wE8U5fAJOmlgzn6D7bTXL6spor",
-	"ReWFf+ibFpFhD/yVEtLvybfrri2KpQ7nxPXq8LRRHPimDts6j6bbynuyGt3bH8en6Zf23an5UE5NQcKK",
-	"vp52tyHZGnm2oYcoJOTviduP5FPy190iZRui9DsQQLMrqfGcew8hOC5LDMcfypu0Ays/ktvII3gGULIT",
-	"UkyxTD/WNikAPgDAAfgXItaSuUiEPsBS3hNokNwGGH9EBh6pcsX11ejXRAyivhjEcjrkgiXugavpnGc3",
-	"R4NO4Y8SDPqOMRpPMGspgME4p1ZfhF6tEJx2VpO95bmLe2cWuqP6ooJcqri93GSg7Pap73RWVpiRrlIY",
-	"OLgg1AFbwbThAhMh2phhgG2u7Cr6IpPKdHyjBCYMNGMYSdUloS9u6UW4mX1h/w/9RO3G0YxfuU22q2Nq",
-	"0MEmOUWTC6whu4SU6gs5E64uOzjXQowRoWPKhcfWQAaHz4loHx4cBAHfvhghSRV5FS6jw3sY9cLmP9FF",
-	"yJoq5pySSV8M50Tn8aTsWtYurX5NNJ2TwVI31AGBqmsIs+G6LzBXBCbfiXz228BBmgNkVHsJAdrBFB81",
-	"hcQSd7sQbFY5gimdkwm9geDOtB4Y3exdfBBD8VH8i2vEvXcwVsX+dw/jt4ebpre2SFel3FXSn3x0oCYF",
-	"6rg+tasQ5VBGipkw1QuKIFiBIgj0rFpMA/RYSEZQWiNiGiS2Q0ovJoRFRRJCmJQWpC+USWkNaWE+Jewe",
-	"2XJFkhRu6t6IxlaQe933uGhJf9BWzoeNkbl2dBGSHQbh1ofJ3YMrso8ufDzv/k4CR2g4ioLmXXcWQygZ",
-	"p1TcxkK+NYgBMnt8qcGoVNkiqUfXbHwemKiz0sd2iY980x62U9e+aL2LzWUutbFnLjbswUounW/X6xak",
-	"ZBWJmC7JLiAaRwu7V3zEOtzrijbCU4OTMqn54vXp3sHzIzAZ0aS3prfPLgPzL/WNMkhbKmxcPraWn/15",
-	"aTNOsTQwFX3xtOdbwBA6lpiDY83RWvMzsKG5KfXUCaF9sXGyHebVdZrBlpeu/vZ92Juevh/HM1kdfU11",
-	"STz+b7C45DdoJ8KmExp2aPNpyNU+VptLgUrOHT67oUezpP91/sxzbKfwPQ7X5MOy21M51h3Or9kl2XBQ",
-	"d6+Nm0ww1/EGVbAV8aCAO38kD2Vwtk80mTJDE2roDsp6NxSAlQmrrcKP8MQ3bRTaJaw3CH03wG/X+qv2",
-	"lAxoCE/5NuHWj6g77sOksa9+HHMGFvU9yvpwUdYKgW5MnxVLBB6tMUQW6mpIaKsfU+E6TbsLHqQp4/DL",
-	"hdXQeiko/Xsw9nGCscUJlRhw4z0TWxJMs+lTf8q9exctl9juDwnwj2Tl7Mb69xGLxb5lRbkNAMijp2S5",
-	"LSNWJ8JiOKQN8Pmgx5b2vRc7J0CmiwVxGiJS96xLHyUWtYrefSCqSvffA1GPwo2u5EZB3BLKllX8a7sp",
-	"5hk28199mfjkH/qm7xNuFeuvFH5Pql5mhDF8y27mYl3L4M6CDHbNxncvINwK2TSJ7BhUkNeXlx8ItLgH",
-	"mMVfL96/I+4cPtB5KmkSETqUuUF0hOsixw3R+dAOMGT2fceElgB8cDg7n26bkoypKbWb4NpjQwkcqskw",
-	"lfG1fcRVccEaQPiMlWrDXGNvLcVieQOftd0Y0Ekeeui5LtkRUcyouasRP2T2H+79nchVDiibiMzsZKDZ",
-	"Vl+0QQVlTBGWcS0TBh330YPoiuoM/mOv7My+By3jXI1R2A27nuojPmNjAH3MeYKjWtWlSwAKjZXU4OlX",
-	"nOkOhGgjUpS18ceFhYF8dd7qOBd8LKjJFTvuCz2hB8+P/tzPe71n8YR9Ia9/Pn2xd/H69OD5kVe8YLtf",
-	"s7nPHitrq8LP2KBLTsWcHHz54qujOjf9CaFibiZ2V1kK3aGIYglXLDaeBUcyTeWMJXBiQrpz7As7EMeW",
-	"sy6wobgff0jjazkaReSHsiO8NWbStEveScNHTozovqCKISSJZlS51uuIKCoSEIwMQabalzzC6c0oN1iz",
-	"CKroNMYYHOnfkxnh3v44t3K/tO8X8wer6TArqGljMR7AS/yzG4YHQtL9nhN/N/hlL4ULcSlCsWTV4IQm",
-	"UOBMV6vPbnrOzTfpxuPsPYREuCxV0B8K17wDxz4arhmbDPZb/VYlFx6/6JKX3O4QNrHydJwomen1hEzm",
-	"rLGH1YNoyEe5a69hB3/drrLF9+v2Y2aW36GC3TdM33UbE3uvsub7wNOMHWNAMrxYeXi9Z8425IJSkgDj",
-	"AviH2cuF5mPha09TMa+wbgSWrS5QCc5sb/uCa9bu7iBMX9vrh6/u6dD6xX3q2CVFUJNrEsuE+XJrE6kM",
-	"UYxqKaK+cMZ0UB2JcfhESeO7ruQmllNE+6S6ssInGpBHfeGsfajWUbwDLkkxFVYIDRmiJVkCOBeo/UvJ",
-	"Qa/nFugbSgyCBUDn5UGdaX/J9AOqUzvaOdOWvGsrS5XFX4ul0zhmmWHJkmT+bqA1tc8C6rTsVNkvIuRs",
-	"F2FgX87iXNnZWaZHbzRiLI5/+fw1snTBy78/Ry1MT0EZkau0ddzapxnfv3kK8sDN4DdfKxPKcNvXVOuK",
-	"6vAz7FgQfOCTvYOPXKv24BN0JQYfuKBOOJjD65af+FKtwUfFXn39/PX/BgAA//8=",
+	"7H39chs5kuer4LgbYfK2RNGyrOmRYmJPbctjz7ptrySvd7fpE8EqkMSoCFQXUKI5fY64f+9B7h5sn+QC",
+	"mQAKRVbxS1/taUf/0VaxCp+JzETmLzN/bcVymknBhFat419bGc3plGmWw18vilzJ3PwrYSrOeaa5FK3j",
+	"1uWEkYFgX/RVDG8MiBwRPWEky9kNl4UiGR2zbitqcfP6LwXL562oJeiUtY5b+E0raql4wqbUND+lX94y",
+	"MdaT1vHT3sFh1Jpy4R9ELT3PzIdK51yMW1+/Rq03ifkMWs+onpSN86QVtXL2S8FzlrSOdV6wsKORzKdU",
+	"m/eEPjpsQUd8WkzDbrjQbMxy6Octn3K9vABvNJsqkrF85URT+DjsPmEjWqS6dfy8F5lJY9fPe721Azln",
+	"o5ypyQsprznzc4/xT99jkgg1zOU1y69y/KBpmQ+eHy2v61ezdCqTQjHY/x9pcs5+KZiCJYil0EzAP2mW",
+	"pTymZjX2s1wOUzb9p78qszS/Bt39Y85GrePWP+yXNLaPv6r9D/gVdrpMXUOZzElMhZCaDBnJGU0IVYSS",
+	"v1y8f0fk8K8s1qRtfjUPImL+RYX9Af9UTGj4JhirGWNEplwpLsadEzJImKY8HRBF54rMJlQTLc2XSbf1",
+	"NWq9kGKU8vjBZx9PqBgzEtvuFZlxPcHhcUWUljlLSJsSTa+ZIGbvo3L2RGmepoQLUijWgXm8kvmQJwkT",
+	"Dz6RnCVMaE5TRRKJu5Smckb0hCsiM5ZD52YuZov3VCwzRrQ005KCUDLLuWblizDN0w9v7CuzCcsZoUQx",
+	"pUwzXBHBWMISnPY7qV/JQiQPOet3kqginti9gGG4tx9wFKdiTqSesJywPJc5aR/2nkfk8OmziBhmQ573",
+	"npnFE8C0E6rpkCpmlq8QOaPxhA5TSzqXUv5ExdyyAfWgBCQlmVIxJyPKU5YQqjWbZlqdkJzpfE7oSLMc",
+	"ZjDmN+YcFNMhy40oUiyWIlGGL08YTaw0Ozdf7Z2ar8yfzUJiif2asX0UtNATmfO/sYcmqBua8iQ8SwsT",
+	"+/Tp095poSfm15hqttHsSqYPk8tyGTOlzMafCc31/EHJ1UyxYAHDR87WNgxAijExY44IdZybyJwU4lrI",
+	"mSAjztLE/DakCfHqS2ReobZZbRjnMGf02kiQvEiZ01cSOaVcGEEA50QNgJkqYs4AtkyoSJx0mEcLAoNr",
+	"w2alYCBsmIhZF4S1nbJZkdPYLOulYVegX+WGl2mO8pXCj1fa/bqwNVGLfcl4ztQVF8s6yAUSOSmE5inM",
+	"BpuzvNF+akhlkZ6jFrxyhc9/bTFh9I6fWz8ymrO89blO4Srp6efqsCuNVUZctoPM0HR8mvGGtYhzRjVL",
+	"rqiu6GkJ1WxP8ylrRc3Ls+IbUaSpIWp3Dpba4EmtXri8ZilV+qpQq4e4tjtU1Gq2OsvZiH+p17VhhZ8o",
+	"MuK50kY7yGlsdPTIaCs5i+VYcMO/dbdulUCorjudsCsX8ObXqFUoll9tvDLmbTev5cHLmWB5zcAWiAoU",
+	"d9dv0KZdMjcNv1CV3V/YnSikplVk+AJeg6OYJNwMmqYfArIc0VSxaJFSizxnQl9lVKmZzJPlaf+HLMzN",
+	"AH824gqnWYpcp7CM6Y3ZNjKVObApQZ72yJSLQjNF6FiaZdvqbhS1QGN6L9I5kuDSKamO9JMbETINpWWm",
+	"yEzm11yMT4hgNyzHUdOhYXFmPJsdTUcPldH31lzsdqDVBSqq0Mr6nYe9o2n6ftQ6/nl1p55zfY0WWZfn",
+	"3w0n94SoiRFVUqRzIkFKrDsN2OTyBD4HU3jL8V5WHQw3V9PKPzacleuK5jmdwxaWF3zTzBrWtnicofdq",
+	"I3X78ZKl/MbcmpeFY5LkTKlaZulUwTptLdpJlIzolKfzQBoeRkef65jdiAuuJreUAhuzVlg+O9ut5pMz",
+	"arUzJ92LzHxgeKMUIz4GM4mai7gVtfg0k7lhm0nOR7pGATDvxjJPNpcJOVNg6Kg7FEWmdM7o9IkiVKiZ",
+	"0dkNl5kDI/qrHBImEpbUyzJt+bWbVcZEgowvL4TAfyVIU8zIEbw7tKLWMJXxNfxLFRnLlbkmmsWgImap",
+	"eaVu1rhm21BSnVQr187TWeTJ22+Vm1xA3cv77xe2QuWVgVZJdNWZuwsG4s/vYzOQn1BqLlOce8HfH53y",
+	"b1QGcnBIJrIwqpRR44dFfM00GPZQCh+bN/vCPuckloXQCrVt1xxcL4BkzW3A/ITfklEup30xUJrmekD+",
+	"iXAn2k/K/l3L2KZVLex7EZpy+mLE05SLcddcPyxpD9xQgmEwkuXyhicsh6tAplkSkQGegEFf6IkEJZEk",
+	"PAFTTNvcozlLSErhypRRo0CZw2hv3COZk7GUSeeEUNEXtiszWOjcvCtiFqGGwGERVLcvWosaU3kgQ7Ja",
+	"ZhpT+uUN/vr08BCVhcrfiwRmD/fdNgrbVc+4UP/GLXui3Da3P16+6GyqGS1QOXZWy7LqiP3sxl7HF++R",
+	"us5M/2kiYa+5PiZ90KjJu9OfzvqtiPRRw4C/Sfsf3ryMiP+9gy/kstAsJ6/+9eU7fJBwlVEdT1jeb9Uy",
+	"523kU0I1bda7KwyinP5EKt0kghq4S0AIG8uua442w1V8D3biX8yLhsSYUnRcf69bLTjXj1qx/IbHbNcG",
+	"6uQRCAmYZLmkVSkVdBpZ6ipnaTevkT7/xS7fIjFSMNEz8wqaTyY0y5hgSZdY8p93zSDgHIDdZcaGEymv",
+	"u5opTWjO+gJvJGgBB948N8/RNG7fVvBEyzRBVuQ0BStwu2hcT8pDN++Gpy8YigZnjn/gVQn/pNQplifg",
+	"tKluwjSLdfAATE126btWirs/rRx3fyYsZcGfXmGDvxSLc6avcqnDT5SmKfPbGbRvH5Q92AdlH/aB78VS",
+	"QdCGe1I24p6UrbhNK79yT8qv3JPlr8xW2+t/0AL8WX4Of5bfwp/uun1V7i+wuKAV/Lv8jhZ60k3lmIvg",
+	"D1lo95d1oV3lzMhF99STQfn5lX+GmrTvs06nhDNyF6oXCoPH0rtegSJ7oaku1MrL27IYtT+CxuLuAuaK",
+	"XKQJmZhzu8kVavUV0J/oq+1HAnoZja+FnKUsGbPNxgMGqA1uaps1pAq0sd6moUAqrbyD4XzxItbm2pkZ",
+	"Uy5YRKgmU2n05F6vYngMPXs5m8oblnSM5mhWEi80Rs2moEkWOavVFza93K6dqb8VrjouF3MRX8CLNUoY",
+	"3rv8lWyZfCq3ssW9Xt60upub24/a08RZmpyBYFg6S+CHaFJI0fmhCCWJ1EYjz6ieEC60hK0YymRufSHe",
+	"NwI+jhNiBjYHFd+9iO3MJjJlpH3Y63Vqd61Z2VlYVhz36nm/lnV8cCdfgDAkUrNOpyTh4NcyzEUZvR0F",
+	"CeoJORsZ5h7MdChlyihYxEa/JDV2vbdyxvKYKnPx4XoiC40W1Jxyc0szG1G7cBvrnzy7OQQbxxc6zQzZ",
+	"tw56z7q97tOnz7p/2Mi8lN0cOjl4OzuVaShY2eUlgjc2MJNs0tXR4qR7T4+T4Q/Hx5tO+uiuJn20dtJH",
+	"V6scNkbHGFM4jvAWskW8UOXMqAhIcjWT/cMfjp8eH++vUu4XhnoXq4/8izFxO+eWtBaYplsQmA3qJTbq",
+	"rUur+UJOswIMGYjp0dqMAFR/OM5kQhVBpzETxMwAWFoqxRjAAdQ5XPIblj9RBLrZA+hAX5h5kfbLl+8u",
+	"fjx//y9n51cXl6dvz65OX12enUfEgrXARNQ5JkYygqjE9SZcEZkm0Az2QjVwWq6t3wQASFIwvMpQRSxb",
+	"c4OjY0n8p92+eKOVU0iYIlM6J0NGDHeRI2J6xOvMMjXejZESeF3JRhfO/sKpsDzKntrqgVjmCcsMaZly",
+	"l8/vAlE6CnFUtkBTzfbQJrFz6pZ6S/ef486BZ+vocN3hiFpf9iTN+F4sEzZmYo990Tnd03QMbQLCA3SY",
+	"lpxy0BnmEV7NTW9fA/74YN0e+W4DVnfvvWNXrv+vDXu3k9+2oiFYHGZl2DWSv4KYXOt73XS6pvUrcFV+",
+	"DcT9wtreAwFVZPnaNWiguHuhsG3H1UySd02CgVQLejrs9Xp1FxEwyTTduEBs4CsnZMwEy0EctP/r//xf",
+	"8vTgBzLkWnUW3e2LmN2AAn9Y7/1fVMkNWX9eeai2cImD8v41Wv/SBS4LeK/N33dh/bCdP47xw3T+gep4",
+	"sjsLemieU9L3MvfZQNtd+cbGJ6SJn1/4c1Ndry3O03qIhTmeusg2p+9zUNgv4KOvn+vwzValh3ZJmyry",
+	"57NLsm/4m9r/lSdf9+GXDuK3AfOMwyUjnqbgL+wuWyNwzm60n1cuWQDP34IMm5b1gunKKLlQmtHEKKCW",
+	"XQH4UrA7YUxL03orx1zsNqMQi7VdMEkVvrYgTNaFoYT7FiDW/GjqNu8nVmMuLfTkasr0RNYZMEQV2TnK",
+	"5ZSA3RktOwEivhv4OyzGzNm9a23RuxhatgNMon38Vsa97eGLiEjlDUYzv1pPFOEWlBdsAPji3WJugn7c",
+	"+vpVJbkNYZGWtJpRH9Xljio0tQoR98ES6wu4et0BFnLb8yfYbPPve+uO4dKIFjqoXYKcqTp+eOoBFU8U",
+	"BKjM96Y0QWsCj1mXDOwd1G3QIPKPXIeDvjD3/0FpMB+A4TEzfQpdYkI9dqMw138AlQB8/Ri8m30xlkwR",
+	"LhCbjp08UcT1DEYG12cEf/HS9MFj9kT1RTmGOpRG+et6KL9ZL7BZg7NFxuqqyNP64xYsYSLjYsqEhjCC",
+	"WgnNEl4vl4zksX4axXIyLZQmZmQp04wM2UjmjCh6Y+RTm3XH3QDebxaCko/nbzvO6B3gcG3DZkdccxDO",
+	"t4kKistgB1eniwLYi7M1zif3VpUKsmKYcjVBBL8fzhpw4uIA6ljgBVjQgEI+nr/dU3TEIgJLNmFdwept",
+	"1/Xw7gujcyGxqWI8ZspcZ6iqkh24G+obbTQXZrnUMpYbEKJ9rzQxhpxkCxpeOMhbfu3oaK0PChfF0XM9",
+	"t3dKhJtb0Lw9IAFlleYwfwqbOdwr50mqHvwJS7PabUjpkKXrZRS+FmE7zb3fxa3Pcur1974FRp7O6FwR",
+	"o2ts4Mzd8VJYZQebr/I1m9cziGs2N7zL7f561LhpaeU2+EDEJQ3z/NUL8sfD538gNriLYKBTtwbLZ57X",
+	"RytBDNXGexn4PL/WwvAssqCGzXGd1qOtXEjTohz/eP7G8CEjHgxzuuYCbjV2sieEDmWhj4cpFdeBdIAh",
+	"+FAvisSzBriPYVA4Qj+Lht3wPK463NcQIOtZKMRloqZ3TJK5SIQ6IG3zwr7g8b69Bzt20Yn6Ih/FB0+f",
+	"HZH2y3cX5OOHl6eXZ0TxsWAJ3kQvL978uRORidYZht7ClYsMC55qi1rVbJqlVDMFXv04lUUySo2UbL/w",
+	"/36iQJe+Oex0yZnRSiZUgZtEzkRfDBzdDk6IYoy8xJE73heRcxxl+eC11pkX9VQkfVH25Z53+wIu3sCu",
+	"TfeKJHzMNU1lzKiISMqFTFhEbopU5xFRMU3ZjM5BSCVCcSPj+2JCbxh5GXxYjuItNFD+/W+mIf9nX1zY",
+	"FsORkpe25WCYwVXMbloratmdMadU68zo836GhoUHAzIaPYykFbVgLqDEY9fmVdth7bXOkdbLkKx+vQ91",
+	"rz6OYpG1b6m1fMvSv5aLA+S8PA+RU81lDlhtYi6NYMAC1WmK8HAAC5J4wuLrJwpbieUUYeNbqKi4RH6s",
+	"S2y2mE5pPm/Ca3pkJiRFUNFyvGsN+a1gz3LM9ITVYpXhB0LLq42eyVI3HkvXteVWJ2Q4v3JLelzV5hMW",
+	"84SFxhDwyJpLMSgCragVfLw+4DVQxTxjt+tWUc4CrczPdK1iFm7Q8iGdSB4vnKYGoVfuqfegNGFw0bsA",
+	"+sWUUaFOQDNCwSeknnAxXlaTMGpbc0EdP1nw1E+oGBsByzUSy8I1AG2KirBUMUjcEBGFIKWSE+G9bugi",
+	"+umYclEPzVmnTW2sy4IhsyFygIv6H0raqLOGL4ZVexuoeyfybUUtQxdRy0lbB8h24VgFpr0wcgIIIYj7",
+	"/7yZMmj1kYqKXlJI8EV1d1eR6t3o8csS6jep1P9rwQpWczB/8c9ro40My8JX6gLwF8Zi26rr/hyY4R0h",
+	"5EYjFmt+w66cx7mGO+hSucokh1gnSYScAarmzYebw5BXcAe/cbaMjZCylXEc7TiOo9uPw/nbln5YFWZy",
+	"i7CSDcF0tnfDEEccRWU9Lk8wPaXq2ppMMXnUs4Mgk1SvYRSboNs2HMVR7SieHvywbhiCsURdBSjiBuOh",
+	"1ecAP2VxxmTIYlootiBfAvZlEyglJyBH4O5mJAlpy5z0W/2WoaWxJFJ4AKcUrFMvaHxcQa2F2KstosSP",
+	"+zH7XE2o0JXPtWLpCLMV3QAiUBe5aAKhrgkAqkXS2ZvzSucmHC6L378DN0YzxBwtto1WwBnNhdOeN5Id",
+	"n/CDZXlRZ0wr45sqMU0W7baMcSuPVcNxrEPCHVU/Oqr5qMY7CBRVdxKWWPUSz/SbHCzfdgg43P6dcFT1",
+	"qOiXqFIAn3bgzCcKwgeXvMX3DmpYxcFXJdrbDSVVy7P9h61eF/6rLsLdQJWgywWIV8CQ/RhALOwuIzaD",
+	"ZK1chOPje51/ACWrmz8KpC3EU3NulwpnK3O82KR8TMT5HAOvl3n7kmNzfe6WNcx/NS03ABsOnj9fpx3X",
+	"cs1mNnIXNwKr6T4Wogu73wXT9RuGbdUypodmQg+imz40Z7kbXnJKBJvVcRNQUlHdVYTrLvlJgmvbWccQ",
+	"HjCBeC2vVmpJqMCsj85z0C6PbwdSYyqvDP/2GVLTGc3ZDWezZX6zfL/d4Sq69pN7U1fX63y+68/rFmc3",
+	"EN13rem71nQLralBh2gm1qbgcXd8VzqPw/DzIFhh828WFYUgoKl2yAEY+LaqTtnUG82mdTpPI5oKs3s/",
+	"UeTj+Vs0gAieZUwDEmy9exrNzTjKNbOEoS0bHlNuU9B452Zin0UtLmgyN/dqmTExAxP2KOf6b0P5xdx7",
+	"R4oJxeBn4f455de51NzcnAvBR9xcY6u+ksBgZ5lSrcFwoNkXPSBcHRNKMMWZtZ6TEU8Zabtxds2PEcGx",
+	"2j+KmJM/kfcZE59yc2vdZzrex0b2k0SoTuSTg49scm1KZmyInrs2RDqblyjBBXx/QXCApI0QcYl+dDVh",
+	"aUpiOZ1SkSjSVpNO6KWqDNGvp/uriDkk9zJ9taKWa9go6ZPa9TIr0mRelUZv0OwEMYYIgPulkNpmXmEq",
+	"phlLgMJmFDOz4fKjGrHa71eTCBzmBU2bpm5YrrgUKqRgwpXpwmLR+n4xyLPu0x7ZJ4fdLw15h6xcrJvq",
+	"vKQLwoVD+EVV2zGHCNLjIF+wm2xf2JTEMc3zOWlTh4wHGAUtMyKgHwvHaz/R9BrSsvfFmw83Rx7tR5UN",
+	"RrXZy5c/zGiuGFgkEd7dFxWkIG5GhQ9UEuXHE5YQecPyrpu7njDRFwBjgfWmU+Y80DjNJ+BanhomFWL+",
+	"JzJNQOvsi+qBAu1zBvk6RpRbMOl29zLPM5xD1R5uS7XlptZxKQujq+FOcjrkos4v40FU7hVMT+HgNA7R",
+	"W2uB3cXZUtrzVhuOQ5wP6vOBN7R9efHmz5bkohK33jlxVLuB+RjEsI+7XgQaKVdcwN8sHO7UHNRcFmMf",
+	"t7K4QLu4QFZkP94Z8tEwN1Qx1E7z2RnOuaMZvU7Ye4It8hTRXhboZQ68HDnKjYCCQBmwPmQ4uVpnnTDF",
+	"B14L3SrXs+9CsavpvN4nV47Gv7TFAXL3viuuruqtx2H7lVc37mVrJO3CCXWu+KWxRiVXqazRUgB6cNK2",
+	"s8VbMtrQGL+U3aS6NkYYlAiK4RwAeR4ZY+QrVRYw3xf+OfvCFVgthyhe1ETmegJKyqDI00FEBosLM4j6",
+	"YuCWZgCifVAuz4C0ZxMeT8iMC5BGpegBKBOvIAQ7XfK+SqEgPgPMVG3AQiO3t2tyTJbZftuldYDl7DRy",
+	"/AAbt6zOlF5HOROWQSMGKeDYhnQt3g9PaVm4RI4CSGWXXGxnPD7s/fFo+zTgO2bk3oUz34Z/1vFCv53g",
+	"WNI6a6tOwA4jYHE2lwr8ro73943mnAjVxaiGACq76I7qHf5wJ1HtWmdm9F/XsNJl2gx46kbUuZ6d1vZR",
+	"5asb9FSfW90TxApWdhcOAafkPZZHwPa/i0sgZEzbMRe0CJdvLJuC61jB+sO/Yc0Cw83cK8d4i86nNhit",
+	"ROSoJ/4lzFMzlmB8drCLChSjDarHjCNeY26TbmHCuDspb7BrpYFb86gH5SGbcYGaE9xE1xfB/Fcl4a0N",
+	"6AMG8KTUKzB7dlibbQbJpkHUJyxjIiHSSHz37eB423gAmdeGA5CPtg4QdAWZlqBiUGDWsCne4J7TF4cH",
+	"B5ELBYFQSqpKNaPbL3q9Z/E1m8M/2KBLLixs1ZYvG7LUNG+u7sd9EaCVvRsG4jSlCM5LRGhVL8gDVcAo",
+	"QlUgUxgqekKG0tzOcrbkYbYhBi6DWMh1LFMCOm2tlYdVtdZ/vERe9rw1EdRlLothWht9U87NMhDkKGZW",
+	"Zk3HuPrughb57OIZy53Ng0Ls6wASOL6AzOeD5dgkl4+3FrRbJgvf4l4KSYCtbWnr3MxrDOQVQJIVrj6R",
+	"rO+4rFxQL6Rq7dFw6Y2bY3LNfRHth2A3xjJC5jCUpiXSBg7IIkDyRCSTOdrvqJhjkknMk+NiRx2VGRKz",
+	"RGnorAM5Cirwcm+d3Siz6iIUv5xZ7XqU9LGiEgAk/FQVMmu7o4r01jkGjgZ6pVmXU+A/p6enp4QJKD63",
+	"aC9RAGf3j8GoAmfXhzBgwv6+0DOIHT8tzXlY11GORrBYVSgrmTMdgfkySVndLWgl0Vcy7293Jkx/9b+4",
+	"mhsN2PjmE7N0RwfLX1nCI8zDHRyApRoeTTtf50xKPCB7BUH8VQ6VufoCYUTlfRWeX7NMk/ZEFopdM5YZ",
+	"TuX0MVdpwxCLsgUJg3SC52eXZ+8u37x/19mSV5VVSe56V1fvnS2hUs/syrIp67f2PsqylHtd7ulVxvIr",
+	"rMOwaaUSVyjE2kZrSGYZgbI+T6U1pYLWM4B3wOdgWBrWqW1OTVlmpCSaTytXsUrJPk3TDVYe3wsTOeKI",
+	"69ZRpkZTv0oKdkXH7MqWzawPSAW1B4qbSKXhhCQFIzPKQXT7MLEJWJeYIObXdlkygqR0XMqCarUM1Bsa",
+	"JQHW9QzGa4lr9ZhPx77KI34WhLJBgVw3dC3JEAPalkSVwAmqHYdro4sboO0VVUgwW+BUYJlbx4uOvQhC",
+	"ExKm5s7omPWFHJEB5JuyLf0zYoL/hDosfG61WCfdrK2fcbC1WfHDBeE66ovhHMC6J2QAdasHBC7KHUwl",
+	"olW14HdkPYgW7kt1X6RcwXqOfBZwpX2GFNVFmTsIKuhMA/1ujWBbDxwEi0OF923+TSiyNv1qMbHelnqb",
+	"XZWajGewTGsvpYGaswNvsJ3UDcwqpeqKiyvdpNGf2YhQNDhX/UdOm8EViYhbEHO27IogKcPpwrxolqkA",
+	"cW8c2rpw7ahPIZCyK8/kN09qiFtcm/GtPIDEnz/o4Z+htz8ZVjAg7a0O0wkZQBNdKzfCIwJJB75GLesx",
+	"r2cl9kfH76wCjyn9ISMOgBcGZXV498WAZDkXWnWqyahvnnYPAXq1Whd3Y3KCtCTrUES3VvLtRiEUsM/q",
+	"TtbTaJNSUKsq+koAdW5ZqCi+eB0w3Fg4/mk20IE2j0EvBxE/QWnSF4qJpBMRO13Sxvi+TkS8BhQcizYl",
+	"OqdCAQLAVkuI+sKV5sJ7BI2v5WjUiVxhrjY1vHNKBYIqzD6foKgC9usscX0hMaJazUXcidz5Q3diWSsM",
+	"vjfyZ1godmLLgHWqKQzuQFcvb9VBtrYASJQzmjgLX+1nHxXL7yYU8qFz2P02c8TVnQ2zxjtFBd0ig9sW",
+	"KRgzoyPl5qT+z59P9/6T7v2tt/fHz+U/u1f/Y+/zr73o6NnXf2zdVcZGsyZ34dEA+n0sd4bpfBdfxu77",
+	"Wmesf7iNXlqATyVKbNFbk1T4EPjxXc0QSLAFWOGrIVXM/3nk/vRJtsNPfIbr8CH8PeVfWOK+LWG/V1Oq",
+	"8Bq8HA5YC4VcUxPGAvdgxkYbg/xGcL8BR8PtCrvEmJVmk/oun7Cs152XeFl2h0BduS1Q+Tiwxhpa20mI",
+	"ahGj5T3BEku2fGbF2JqzmBk52lg/crPSHcyVDloGQOrF/lFEV3Ihck2geBFrqruLpRjgfnnlzsvyNF9f",
+	"Xn5wWbPCIqu255PFy3VMpwyUm+5GpRDvrDJWo7nfltRbidgT0hzZGLyb6GCyqbXa/7738qVQP4KGvXfB",
+	"x4LqImedEwvyw5TKm6H27gxGhgrt8pg/vL+4rN3rFTgqBEgFa+RPXWhu2qQ41hI5Vch4O/SUPcn3XhKi",
+	"ZDB1l2Esa7mQu38nThTUp11gSwCR/6Vg9ufb+r+bU6u//un0BWQHsodYOVommH1mg3BX8lG4jHON9QyW",
+	"dIgfNlIh6sj8VHhc0Mfztz6tg888YCSf02Rq8T/bZPoOjsMKgvS1emvzatl6lw6tp2Wa2CSEZKHgaOWy",
+	"1xfuthckSFm++JHqvW+xYGlfrL4BBm1z5e6DUU2V1r5o+3ugdX+MsAraguGHmX/Y3jvoUkRrB9yczZV5",
+	"Q+v4CWT3B8shy7iCVH/2FPcFGAigBsDC7XX3Gq5BTdU6Pczu9V3cDpyq9FgXBNv/nZe1uKVi9sjsEAFZ",
+	"Vni3fwhqYBq6nkqQ76sxWpuG1jbBitaxpuadnKeSNtwSAKsDRR8BYB0qCMu+yvqgK5d4yRZx3rAAennO",
+	"GkvnVcr1WwC4ewrUVDPCssprU6XYJl/plKfzDZJUbnwhkIWO5cZmG9t/WHzUjbdsqu64snrxckrCAwQ3",
+	"vrC0cn3S9RuIB22glAk3wn4O9WBJGwzeeKQ7ZMgmHAzaJ6Rn5Y/rZIOFmtjan4vsbJNsM2fVPO5QCXBG",
+	"FbHFnYniTckpd8PqlEmD6vaisdLuJwzTxxMSYdigS52JVthwdevrreY+BdwdLJTXGB5rqVQZurV6OlvH",
+	"FK2ct/dVbTDxxhvQ8nwWQ/hvMKatUu43OF+W5v2elsuxQiBfMqXPmbIJPWvBLSxpdDGDcaFU8A6+fKm/",
+	"cLpUk1fThpzbKywMHM+ekDr0cNgIQx+oiHDhdpBY2znDwLdC84Ro9sWyrMkcIFBYlDqmU9ZZtFfMaH0U",
+	"U1ZKvQ3UDCcjfdq0FdYNt5pPVGjouJ1RY4GAQqdK9XrsbsbhPpWTraVMxeIi53p+ATg+FJNwBwf3C3jY",
+	"Gc1Z/sqdsb98umwtxRctVR768P7ikuzTQk/2wZNg9gv/tPXySfv1xcHzo4g8fU7QC4f+RcQTGrKDbsvN",
+	"g1TYRlBn3A9t6XpXImbb6Mi8+q///f8GHV9UFRxlODZ4TUUEat5A3RagKaNwbTAOSIkgRnKF3mTGIkek",
+	"tPYcE7x6tB2oErzgWOnXnAKeOzgfpGe3YAxIz244i+FJOb9hCa4wdcnT/DeOfynS9tliXr676AsbBMNE",
+	"glkyO5HtLqlgHeGoWVETEZpMOdSUQj+z+e30w5u+wHXr9kVfoFHDsBpE8bMvMcs0GSxuvo37Ch5bIhjY",
+	"dDO0L3CZcfOOHfiEYojZXgrTbqhvZa6+f/l06eOgG2igS84ZTfZwu/07GJoABeFimqblZCxMqy8GX/ZK",
+	"lzh+DqCtgSGZwQlSjG02aJKmSmKTA3hj0Bdl2ydhP1OaX7OEDGwprgFpT6mgkCS5svrYOGbo6QtqJj9m",
+	"yR4XYMCADTE3TGXNK2Twax8vU/3WMfm52+1+jkg/vOCZ58gS/5fhQF8HJ2D96IsK7gC4FODf3QOH3TFv",
+	"AcihSy75lClNpxnaDc9fvSDPnj37Y19wQT5evugSqOCAPw5olqX2FrFv3ff/9FcFM3cFJjqQcoAn8FJf",
+	"YM0ItNGAURzdF1yQAf5kI/9sboFWeeYsGZ9+eNMK4BGtp5A15ivmoKAZbx23nnV73WfALfUE2GBAwCBT",
+	"rSK6GEBs1lpBvuyQPNsw/JC5YQEchpAN4rhgLOU1Z33RNmzFXPQickGn7IJr9qcLnfNYR+QD1ZM/7dOM",
+	"7988hUF1uuQVWn3sLQAWti9CqLKSRW7URyogIa/jEhHBB0dk/+gQxwTAZm8Di/oCP+0cm+OHrQCjumYs",
+	"U85yY05AGDJBDg/+6CosUTHvizC/KaSnZ0mXnAa2tnHBlIIp4FmeUjG3/Skr01VfTKFkUypnZmWGhSaU",
+	"5Hw80WUkhWWG4UjDat99EYwYE7vDTpXBEf4ovkmgbr/ZbxS4TOkfZTJH95/RxzFXUkC+hmwBkAUKwzp1",
+	"olK68GtVrNvrfc5UJoWtN33Q691Z36eBUIeuq3T8FpgJwYxfLnv48a+tC6b3XgCNNqk7SMdI9UjN3dbi",
+	"xKJgkIt6tBnLIU60bvx+QfZ/pIlfO/PJ0/WffBTmuMic/42B9nZ4cLDJR1kuzWIZlexMaK7n+O0f1397",
+	"KeVPVMztONVCnv3V37rCO6FW1jr++XNQfsFsk+F6FkxXHqawrpvhgxA+9jNU92t9Ng16ZiYL3czNzsqE",
+	"/CrEilVZG8cQD4bSHwV18AJgTsNGxkyTw95TPKlCzogUETHqAjSQMyDpjk/7Yj/zzVRZJRYSi1NGcxyq",
+	"pbn6o2xma1h6TqdMA0k3APvKV/bPsT9L9V8/Lx3Kw6Zwb5wuV0bTsilyyhHimNEEtuEBe1HOsroIu5yw",
+	"Bz4uu5G9J/SzKjEs0XTUWlbLWseIDivp3a5aM8Evs7BcYtiPp89CQRgO/gryLgVSn1BBnvaI6gs6liBc",
+	"rFRB3wMIrtmEp8zmVkDiMJqsud/OJNF0qIiaULNLGN1nCcWoj+WgsEJI58TVgsQMjzAQHFNKNcuxyKu5",
+	"NdzIaww1iQj+oexEfFKBYDx1x8bS/4Vf+Ts+Pg8m09AqH7Kmk/A8TmRqrh7wUoUGthSBS9//vR/SBtl0",
+	"mdOE1TAra/Nd3It6MVX6gcboaFlg6VzpM4cmWKBLo6a3fikY1NtBe1+Yotiv/FZZK79G9Q3brC730XQl",
+	"4vMWbS8ZR9gXGmusatceuBoYNhp/gNdnG65JLCgZTNGJ1OYm7fyeAzDT1A3ctFwZ8qJ3LYTr0b2/ff4Z",
+	"UXpX3c//vRaetzgHcz9C344y1wYzYHT5TrgCv2/TyMCIW7+aK5xQqwdgLztr+y6E5ulOfa9htG/5lBtV",
+	"eO2LL9Cde6+sGA6lDXqpYcQuFALXrtv6BjWSwMsVGWbGXCxKwMgs91qvnfhwk0Yu99qGMSwwuerCfqC5",
+	"djr6q399+S4iMVVsj0PiTK75TSNV/tJ0UA+eP6slxrpGgujBRbkWJJeoPURoCfUB/m0jHpEF2XD/Nmac",
+	"QWgH1oYMCkbY4MnG8w5QjHXD+pbOVxlwtOp4YYDQt3i6zNwsUdioqOBY4WlZfaqiFRq+tX+X4MoxE+a8",
+	"OdzZAH8ZIAYaMGjkDC3QMzonXPcFVx61Bvq991yhJdK3AIcRXsb52rrXAITrC7AzU7QW5mMpDnhCJlRN",
+	"6tRwhCq+dq7Au7dGmaYtHnIjW9TTe+g5qaNn+9NJZV/URM4EGuonLGeWyB/IbNR7tv6jVzIf8iRhAr/Y",
+	"wFj0QopRytGN+4hH7zRJrDNp4yOH0VelJNv/lSdfrauZIb62Sswv4bkn5nXmFHw96T7ojh2u/+Kd1K9k",
+	"IZJvbYtxPe0uhzZyUsZibrXzUb3i8mem6/f4bgVhHdO4tMrBbWhmWwp4vA09Z3TrQ+vl5FbmnDcJKDaZ",
+	"A3xWVx0K0iqSspEmstBGWwMB55K4dcllgeFF1GUSkIAFkKMRydkeerSVNwUD7sgqtLibi2LxI8jyexaL",
+	"CG99YA/NKsp2OfMCCv/tir6/Y0b6AoHzdyEu960FxgVQ7nIoi1qPdJZS8KGmKdGTnDGX5q5NyZQrZdH2",
+	"AEgCKBJ6GbhGFwzEoau+KCPl0XBkNVebEeyJclo1ZHivU2AvUBic+mne33kt+/gNnVmEm7pUAGD+dMP8",
+	"uzvCj3ciL5gODQN+ic01ckJFcstDitExu59Qeydd9LCYRu9bU7JFqWuo87WcIdwiOOMzBrU9sBj1d1Kr",
+	"V7r2FPOO72Vl5ZakVgaX3IrUqlv9Z2vpcI4uawMpBDgxDfvnCrPAo6Uit3gmrsHM0SWXmBoLXlVaZgDR",
+	"vQaNzr6y7EAEF6ohb0yLeo+MHzsIIDX3zeztjBpYfrnC0TdnsPiWziFoOCHbr1j4bn0ObbbUMatVr2gy",
+	"39NyDyojLdaQcplAba0eX07KVZKK+sLWj4rIq/M3l//5336UXyKSjS4YGAvff3in8F8/8etcXvLriHwU",
+	"/BWPSFzkaSey+YmDqXv8z1LBnxFPU8B0BdAaOP14QesLWMaJTBOWk8F/vP94vvfxw8vTy7O9i7MX52eX",
+	"A8Th22RQCP8Dejb6zISqyQk2Y8F6zgCNYGuzHIh4hC4BVgFF16FGki/zkHKrJOGcygPUQdZTmRC3dSbQ",
+	"aou1K2CIMzYkNMtIyiB16oQhNMqGuXLIL+sTjAepNz98/PHtmxdXUB2gkoG8LxD/jZBoNJqAVRfOJaL3",
+	"uTndpA1Ksc4LBcjLXH6BWiozmicsgbFMO3XasTWVYGreNW6epYWgyifmxSQRXK/JsEsAYAqJY80bJzZf",
+	"r8wweLNM3JtRPWn08NrY/lq/0QZRiPfpIAkr7zVwZzjY1guZz+0Z/Z3Yi2B17Ao4/LYlAVEWV8vMofE1",
+	"t+7bqmT4LkZlNRkTf2L3qSD/xBrNLTRN4bBZAL5lAzOoi1voCRPadHkbVfmWG/ppggX0caSEq+0RclO2",
+	"H6Ztqtcf30F8BvSExSGC+sPUZtG3WiQlh71niM60QQsKrH4cou5tqAYkOmQJSfk1w/ANFVns+FyKpNMl",
+	"ZwGsdAGGaph6XzCRKKd8nrg6Xfiek3PmxScqjPJQms5rvWwgIn6afyjBs/ehq7rmsbvNrBQ1fhH8PPmt",
+	"65LfDMp60a43XyxvsumpcjBVOFgA1KzAO+pqa04YROPMXNRWv4V1QuVoxHJVpvT1CTgwIaqrjWHULqfU",
+	"2eIXtuBifu2sTq4eqdOHpoXSNq8xSyCdL5TCMO9APQousEdfrsIlYqvgy40Sgc7vvihrNpS5yFBxm01k",
+	"atiTpqkcF8AgDJ+AcKE6rDZX+oNdt3tk+dhFE5ACWQ9un3fwyxySn4SbA0lXH431gzZY8FTvcREssByV",
+	"qVoyv5KOet2T9WLBF1drpN9XAWXCq8iEXX5Za1RSrlLHcbW4XPuazaO+MLphRFI6ZGlEJizNImLXxVAt",
+	"JtFyHDIi8URyjAtKyNDoUxAiOdukPKYFPJtT7akdCmP2BQjPxJ4SF2+JFxTaQPzmZR5PnJ2xL3zhBq7L",
+	"Kg+2Jxwd1HcYS7wvMHeH6JIzYVanLxAeC+Q1shhMv6zl1cbFTps7q8Y0ON2+CKvARC6N9pUbuY27tE/d",
+	"FAaAsbJoclhEUeEsZuKWmYDjoEverz24jmTu9ehiJ+sOL7712z2+wP2rxweCYHc6rEGG8EYk4bl38T8m",
+	"YPp+UM3nKzPWo26obTW/BqCgLlRlRCuzifuc0DVjeUAw5reEXKzkw1+BXXQlAL5Z9KITIMv4RXdKd0Mw",
+	"nqIByoaraMyCPwisWD+d/vvV+dmL9+cvL64+nJ1fvX5/cTnww2k/7/XIcN4Xdo7o5aVeYK5q6eLs/N/e",
+	"vDgbkPbTXtTr9TpBNTN7Y3OnbikeuPdHX0ENUnwammzGOZ67XCf3cfvCxh8H62gn1gxz/I5kvGMkoyVP",
+	"j2UA9Q8rMlTqDWx6OgMvgX3V3PBuOJuFZpMqUX/AFx6Aqn1PjxJVXhlDHZF/qhYFRbQIgTQkREsi5Oxh",
+	"6f8RoUNymhUavVZsNGKx0QgCvIIcESpIIRS9YQnxuZ+2kyEhkW6GyQ1I9O8ClfsbANmGxf0M7ynLXmH4",
+	"0Pa8pxlu27R9vQcQYGV9qt8V6LZxe/1lYmu97wERuSdkUNZu7rf6rYHPSQpGAJf+uC9OfZrgEWaG8Sqj",
+	"zAMDi9H7ABejAj5/ElaXGRHB9JSqa3A/Gu21LGlA8EuuXco2D+Gy36suOXXJsAgUhMYq0m4sHsy+iR5b",
+	"ZtWqUVfrlFNEGz+EGH8MxPHqo+0wx5Uj/h11/Jio4621ghrdFTAu1Xqna0xHL0OteTte9ZuyRLjanutt",
+	"EeXy/D4kWynJnyyrK43Rzvco3pYI9h5xuPevQn1H4t4TEjesns9umAj8nS4BJk0NGc7RfLYb53RpNVey",
+	"ygv30jfNIu0s1nNItybfrrnWJ0sdzomt1eFow2/4pgbbOoumXcp70hpt649j03RT+27UfCijpiBhRl9H",
+	"u9uQbA0/29BCFBLy98DtR7IpueuuD9kGL/0OBNBsSmrc595DMI7LEsPxu7Im7XCUH8ls5BA8A0jZCSGm",
+	"mKYfc5t4gA8AcAD+hYi1ZC4SoQ4wlfcECiS3AcYfkYFDqlxxdTX6JRGDqC8GsZwOuWCJfeFqOufZzdGg",
+	"4+1RgkHdMSx4DxCX0hxljVp9EVq1QnDaWU30ljtd3Bmz0BzVFxXkUsXsZQcDabdPXaWzMsOMtJnCwMCl",
+	"sf49IwlTmgsMhGhjhAGWuTKz6ItM5rrjCiUwoaEYw0jmXRLa4pYawsXsC/N/qCdqFo5m/Mouspkdywcd",
+	"LJKzUJB9CSnVF3ImbF52MK6FGCNCx5QLh62BCA4XE9E+PDgIHL59MUKS8nEVNqLDWRjVwuI/Ud5lTXNm",
+	"jZJJXwznRBXxpKxa1i61fkUUnZPBUjXUAYGsawiz4aovMFYEBt+JXPTbwEKaA2RUewkB2sEQn3wKgSX2",
+	"diHYrLIFUzonE3oDzp1pPTC62br4IIrio9gX17B7Z2Cssv3vFsZvDzdNb62Rrgq5q4Q/Oe9ATQjUcX1o",
+	"l2flkEaK6TDUC5IgGIYiCNSsWgwDdFhIRpBbI2IaOLZFSi8GhEU+CCEMSgvCF8qgtIawMBcSdo/HckWQ",
+	"FC7q3ojGhpE72fe4aEm30YbPh4WRubJ0EZIdOuHWu8nti01E9wJjWFxSvagUTiIJrHURCaURCAhbn0Ob",
+	"jeKGIHyFStdUIPUsdFHnshimPo6zkn0jrJF8cEgmsshVZMtKkOHc/qtL3mioYgNpnVKuANoLSpiSULpZ",
+	"07kiIwpQshmoJmB5xKR7GPvtZsFyZoTwsUtLjeE8uVG7Mu3VQqRkJHjYEQjm5CoA3GR0zPoCp4gxRAqS",
+	"/1hImNKoLVgXHi6l0k0Hw/lXVwZLQqFHH8pQDqOqN8gR/o6Fb7ggA1uJRIHGZHbrClamOd0tINoqyE1P",
+	"6097UNvRAlltYclmWOu9WvRw0RpOu2ertgCQJpSMUypudQl7XD9G85RI25uHE6omQ0nzBML0VWcXBoKR",
+	"ZSuNwpf4yjdtEj619bbW24RtqF0bizxjhSlMPdT5ds3EQQyhjxy2UaEB0Vha2D1FKSaOX5dlFN4anJRR",
+	"+BevT/cOnh/BHQfvoOau6MIhgbGmrrILacscpcjYXFXM5+UlZ4q5rKnoi6c9V7OI0LHEoDFzf6q9LwWX",
+	"Pq5LxeqE0L7YODoUA0E7zejgS5sw/j4uSI6+H8eUXu19TTpU3P5vMBvqN3ixgUUnNCwp6OLmq4XXNucC",
+	"lSBRfHdDE3xJ/+sM8OdY/+O747jJ6GqWp7KtO+xfsw29YaPuXho3KXS2RBOKYMPiQQB3fk8m9WBvnygy",
+	"ZZomVNMdhPVusBXDE1ZrhR/hjW9aKTRTWK8QuvKV3672Vy2CGtAQ7vJt8AEfUXbch0pjmn4cdQYm9R0W",
+	"8HCwgAqBbkyfFU0EXq1RRBYSwcihTOYkpsKWRrcXPIirx+6XMwGi9uIp/Tt64HHQA36HyqAF7SwTWxJM",
+	"s+pTv8u9e2ctl1ifEgnw96Tl7Hb07wM8gIX2fH4YiOhAS8lyHVFMp4XZm0gb4j2ConDKFQvtnACZLmZw",
+	"anCh3rMsfRTn6Sp6d57TKt1/95w+ymm0OWI8cUvIs1exr+0mmGdsOJHyevVl4pN76Zu+T9hZrL9SuDWp",
+	"WpkRd/Mtm5n9vJbRyJ4Mdk0fYRsg3DDZNIlMH1SQ15eXH8iH9xeXiAv6y8X7d8Tuwwc6TyVNIkKHstDo",
+	"kbRlD7kmqhiaDobMtHdMaBkxAgZna9NtU5KxfErNIth67pCziSoyTGV8bV6xaYcwaRW+Y7jasFBYDC5n",
+	"sbyBZ23bB7hWoeijLesekZzpfG6LGgyZ+YdtvxPZVBdl1ZuZGQx49/qiDSIoYzlhGVcyYZ0ucRZEmwVq",
+	"8O97L18K9SOuN9Q4tElxYTXMfKqvuBCjARTe5wn2iq5Xj5iicS4VWPpzzlQHMAUR8XmY3HZhJiuXTrra",
+	"zwUfC6oLcNGqCT14fvSnftHrPYsn7At5/dPpi72L16cHz4+c4AXd/ZrNXbhjmQwYPmODLjkVc3Lw5YtL",
+	"52vN9CeEirmemFVlKZQzIzlLeM5i7Y7gSKapnLEEdkxIu4/o9eVYI9k6NnLu+h/S+FqORhH5gVCt2TTT",
+	"4LKladol76TmI8tGVF/QnCGGjmY011hEHCFw3kOuZYiKVi5HFw5vRrnGJFuQ9qnRx2BJ/57UCNv649zK",
+	"3dS+X8wfLAnJzFPTxmw8wEO5dzd0D4Sk+z2Jw90A7h0X9uxShGzJiMEJTSAjn6qmS950n5tv0o3b2XsI",
+	"jnBZiqDfFRB/hxP7aEB8rIrZb/VbleQN+EOXvORmhbDqmqPjJJeZWk/IZM4ai649iIR8lLv2muPgrtvV",
+	"Y/H9uv2YqRDuUMDua6buuu6OuVcZ9X3gaMb0MSAZXqxcPIg7nG0IXqYkgYML4B9mLheKj4VLlk7FvHJ0",
+	"I9BslUclWLW97TIEGr27g3Elylw/XDpaG17i71PHDp+qC0VimTCXH3Aic0CUKimivrDKdJDOi3F4kkvt",
+	"ygQVOpZTRPukqjLDJwqQRwiLnWYa0sv4NuCSFFNhmNCQIbyXJYBzgWTVlBz0enaCrgLKIJgAlAof1Kn2",
+	"l0w9oDg1vZ0zZci7NhVama3YT53GMcs0S5Y483cFraneG1CnOU6V9SJCznZhBqZxFhe5GZ059GiNRozF",
+	"8c+fv0aGLnj59+eohfFUyCOKPG0dt/ZpxvdvngI/sCP41cGEIW+8aaaaCFeFz7DERvDAZScIHqH9JXyC",
+	"psTggXXqhJ1Z9G/5xOUWDh75tfr6+ev/DwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
