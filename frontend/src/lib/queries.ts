@@ -2,7 +2,7 @@
 // address, and the call that reads one page of the list. A page's load
 // function reads the first page; the page reads the next ones, and the first
 // again when a filter changes.
-import { all, must, type ApiEvent, type ApiRecord, type Host, type Service, type SyncState } from './api/client';
+import { all, must, type ApiEvent, type ApiRecord, type Delivery, type Host, type Service, type SyncState } from './api/client';
 import { api } from './app';
 import { choiceParam, idParam } from './filters';
 import type { PageFetcher } from './paged.svelte';
@@ -88,4 +88,22 @@ export function allHosts(): Promise<Host[]> {
 /** Every service, for a choice of service. */
 export function allServices(): Promise<Service[]> {
 	return all((cursor) => must(api.GET('/services', { params: { query: { cursor, limit: 500 } } })));
+}
+
+/** A host and its records, as its page shows them. */
+export async function hostView(id: number): Promise<{ host: Host; records: ApiRecord[] }> {
+	const [host, records] = await Promise.all([
+		must(api.GET('/hosts/{id}', { params: { path: { id } } })),
+		all((cursor) => must(api.GET('/records', { params: { query: { host_id: id, cursor, limit: 500 } } })))
+	]);
+	return { host, records };
+}
+
+export function fetchRecord(id: number): Promise<ApiRecord> {
+	return must(api.GET('/records/{id}', { params: { path: { id } } }));
+}
+
+/** A record's delivery history, newest first. */
+export function deliveriesPage(id: number): PageFetcher<Delivery> {
+	return (cursor) => must(api.GET('/records/{id}/deliveries', { params: { path: { id }, query: { cursor, limit: 25 } } }));
 }
