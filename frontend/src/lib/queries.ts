@@ -2,7 +2,19 @@
 // address, and the call that reads one page of the list. A page's load
 // function reads the first page; the page reads the next ones, and the first
 // again when a filter changes.
-import { all, must, type ApiEvent, type ApiRecord, type Delivery, type Host, type Service, type SyncState } from './api/client';
+import {
+	all,
+	must,
+	type ApiEvent,
+	type ApiRecord,
+	type ApiToken,
+	type Delivery,
+	type Host,
+	type Service,
+	type SyncState,
+	type User,
+	type Webhook
+} from './api/client';
 import { api } from './app';
 import { choiceParam, idParam } from './filters';
 import type { PageFetcher } from './paged.svelte';
@@ -107,3 +119,14 @@ export function fetchRecord(id: number): Promise<ApiRecord> {
 export function deliveriesPage(id: number): PageFetcher<Delivery> {
 	return (cursor) => must(api.GET('/records/{id}/deliveries', { params: { path: { id }, query: { cursor, limit: 25 } } }));
 }
+
+export const usersPage: PageFetcher<User> = (cursor) => must(api.GET('/users', { params: { query: { cursor, limit: 100 } } }));
+
+export const tokensPage: PageFetcher<ApiToken> = (cursor) =>
+	must(api.GET('/tokens', { params: { query: { cursor, limit: 100 } } }));
+
+export const servicesPage: PageFetcher<Service> = (cursor) =>
+	must(api.GET('/services', { params: { query: { cursor, limit: 100 } } }));
+
+export const webhooksPage: PageFetcher<Webhook> = (cursor) =>
+	must(api.GET('/webhooks', { params: { query: { cursor, limit: 100 } } }));
