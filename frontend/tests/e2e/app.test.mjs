@@ -418,7 +418,7 @@ describe('admin web app', { timeout: 240_000 }, () => {
 			await page.getByTestId('page-error').getByText(`${what} does not exist`).waitFor();
 		}
 		// the app goes on: the next page loads as usual
-		await page.getByRole('link', { name: 'dashboard' }).click();
+		await page.getByRole('link', { name: 'dashboard', exact: true }).click();
 		await page.getByRole('heading', { name: 'Dashboard', level: 1 }).waitFor();
 		await page.goto(ctx.hostURL);
 		await page.getByRole('heading', { name: 'home.example.org', level: 1 }).waitFor();
