@@ -758,7 +758,7 @@ export interface components {
          *     CloudflareSettings.
          * @enum {string}
          */
-        Protocol: "dyndns2" | "rfc2136" | "http" | "cloudflare";
+        Protocol: "dyndns2" | "rfc2136" | "http" | "cloudflare" | "powerdns";
         /**
          * @description The protocol's settings, one JSON object whose keys depend on
          *     `protocol`: Dyndns2Settings, Rfc2136Settings, HttpSettings or
@@ -920,6 +920,41 @@ export interface components {
             api_url?: string;
             /**
              * @description Drift check (every protocol): host:port of a DNS resolver or of the zone's authoritative server, asked for each delivered record's A/AAAA; when it publishes another address, the delivery is queued again (reason drift, event drift.detected; resolver errors give one drift.error event per check). Empty or absent: no drift check. Refused with proxied: true (DNS then publishes Cloudflare's addresses).
+             * @example 9.9.9.9:53
+             */
+            drift_resolver?: string;
+            /**
+             * @description How often the drift check runs, a duration such as 15m or 1h, 1m..24h; used when drift_resolver is set.
+             * @default 1h
+             * @example 15m
+             */
+            drift_interval?: string;
+        };
+        /**
+         * @description Settings of a powerdns service (the PowerDNS Authoritative HTTP API).
+         *     The server's api-key is the service's `credential`, required. RRsets
+         *     the broker creates carry the comment "managed by ddnsbroker".
+         */
+        PowerdnsSettings: {
+            /**
+             * @description The server's API base URL (webserver-address and webserver-port of pdns.conf).
+             * @example http://ns1.example.net:8081/api/v1
+             */
+            api_url: string;
+            /**
+             * @description The server id in the API's paths.
+             * @default localhost
+             */
+            server_id?: string;
+            /** @description The zone's name; when empty, found from each record's name. */
+            zone?: string;
+            /**
+             * @description TTL of the RRset in seconds.
+             * @default 60
+             */
+            ttl?: number;
+            /**
+             * @description Drift check (every protocol): host:port of a DNS resolver or of the zone's authoritative server, asked for each delivered record's A/AAAA; when it publishes another address, the delivery is queued again (reason drift, event drift.detected; resolver errors give one drift.error event per check). Empty or absent: no drift check.
              * @example 9.9.9.9:53
              */
             drift_resolver?: string;
