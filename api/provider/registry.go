@@ -70,6 +70,7 @@ func New(d Deps) *Registry {
 		NewCloudflare(d),
 		// Native APIs, group pb (powerdns, desec, hetzner, dnspod).
 		NewPowerDNS(d),
+		NewDesec(d),
 	)
 }
 

@@ -758,7 +758,7 @@ export interface components {
          *     CloudflareSettings.
          * @enum {string}
          */
-        Protocol: "dyndns2" | "rfc2136" | "http" | "cloudflare" | "powerdns";
+        Protocol: "dyndns2" | "rfc2136" | "http" | "cloudflare" | "powerdns" | "desec";
         /**
          * @description The protocol's settings, one JSON object whose keys depend on
          *     `protocol`: Dyndns2Settings, Rfc2136Settings, HttpSettings or
@@ -953,6 +953,33 @@ export interface components {
              * @default 60
              */
             ttl?: number;
+            /**
+             * @description Drift check (every protocol): host:port of a DNS resolver or of the zone's authoritative server, asked for each delivered record's A/AAAA; when it publishes another address, the delivery is queued again (reason drift, event drift.detected; resolver errors give one drift.error event per check). Empty or absent: no drift check.
+             * @example 9.9.9.9:53
+             */
+            drift_resolver?: string;
+            /**
+             * @description How often the drift check runs, a duration such as 15m or 1h, 1m..24h; used when drift_resolver is set.
+             * @default 1h
+             * @example 15m
+             */
+            drift_interval?: string;
+        };
+        /**
+         * @description Settings of a desec service (deSEC's REST API for RRsets). A deSEC
+         *     token allowed to write the domain's A and AAAA RRsets is the
+         *     service's `credential`, required.
+         */
+        DesecSettings: {
+            /** @description The deSEC domain, e.g. example.dedyn.io; when empty, the one that owns each record's name. */
+            domain?: string;
+            /** @description TTL in seconds, at least the domain's minimum; when absent, an existing RRset keeps its TTL and a new one gets the minimum. */
+            ttl?: number;
+            /**
+             * @description Replaces deSEC's API (for tests and API proxies).
+             * @default https://desec.io/api/v1
+             */
+            api_url?: string;
             /**
              * @description Drift check (every protocol): host:port of a DNS resolver or of the zone's authoritative server, asked for each delivered record's A/AAAA; when it publishes another address, the delivery is queued again (reason drift, event drift.detected; resolver errors give one drift.error event per check). Empty or absent: no drift check.
              * @example 9.9.9.9:53
