@@ -71,6 +71,7 @@ func New(d Deps) *Registry {
 		// Native APIs, group pb (powerdns, desec, hetzner, dnspod).
 		NewPowerDNS(d),
 		NewDesec(d),
+		NewHetzner(d),
 	)
 }
 

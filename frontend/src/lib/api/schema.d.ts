@@ -758,7 +758,7 @@ export interface components {
          *     CloudflareSettings.
          * @enum {string}
          */
-        Protocol: "dyndns2" | "rfc2136" | "http" | "cloudflare" | "powerdns" | "desec";
+        Protocol: "dyndns2" | "rfc2136" | "http" | "cloudflare" | "powerdns" | "desec" | "hetzner";
         /**
          * @description The protocol's settings, one JSON object whose keys depend on
          *     `protocol`: Dyndns2Settings, Rfc2136Settings, HttpSettings or
@@ -978,6 +978,35 @@ export interface components {
             /**
              * @description Replaces deSEC's API (for tests and API proxies).
              * @default https://desec.io/api/v1
+             */
+            api_url?: string;
+            /**
+             * @description Drift check (every protocol): host:port of a DNS resolver or of the zone's authoritative server, asked for each delivered record's A/AAAA; when it publishes another address, the delivery is queued again (reason drift, event drift.detected; resolver errors give one drift.error event per check). Empty or absent: no drift check.
+             * @example 9.9.9.9:53
+             */
+            drift_resolver?: string;
+            /**
+             * @description How often the drift check runs, a duration such as 15m or 1h, 1m..24h; used when drift_resolver is set.
+             * @default 1h
+             * @example 15m
+             */
+            drift_interval?: string;
+        };
+        /**
+         * @description Settings of a hetzner service (zones of the Hetzner Console through
+         *     the Hetzner Cloud API; the retired dns.hetzner.com API is not
+         *     supported). A project API token with Read & Write permission is the
+         *     service's `credential`, required. Addresses the broker adds carry
+         *     the comment "managed by ddnsbroker".
+         */
+        HetznerSettings: {
+            /** @description The zone's name; when empty, found from each record's name. */
+            zone?: string;
+            /** @description TTL in seconds; when absent, a new RRset takes the zone's default and an existing one keeps its TTL. */
+            ttl?: number;
+            /**
+             * @description Replaces the Hetzner Cloud API (for tests and API proxies).
+             * @default https://api.hetzner.cloud/v1
              */
             api_url?: string;
             /**
