@@ -72,6 +72,7 @@ func New(d Deps) *Registry {
 		NewPowerDNS(d),
 		NewDesec(d),
 		NewHetzner(d),
+		NewDNSPod(d),
 	)
 }
 

@@ -758,7 +758,7 @@ export interface components {
          *     CloudflareSettings.
          * @enum {string}
          */
-        Protocol: "dyndns2" | "rfc2136" | "http" | "cloudflare" | "powerdns" | "desec" | "hetzner";
+        Protocol: "dyndns2" | "rfc2136" | "http" | "cloudflare" | "powerdns" | "desec" | "hetzner" | "dnspod";
         /**
          * @description The protocol's settings, one JSON object whose keys depend on
          *     `protocol`: Dyndns2Settings, Rfc2136Settings, HttpSettings or
@@ -1007,6 +1007,40 @@ export interface components {
             /**
              * @description Replaces the Hetzner Cloud API (for tests and API proxies).
              * @default https://api.hetzner.cloud/v1
+             */
+            api_url?: string;
+            /**
+             * @description Drift check (every protocol): host:port of a DNS resolver or of the zone's authoritative server, asked for each delivered record's A/AAAA; when it publishes another address, the delivery is queued again (reason drift, event drift.detected; resolver errors give one drift.error event per check). Empty or absent: no drift check.
+             * @example 9.9.9.9:53
+             */
+            drift_resolver?: string;
+            /**
+             * @description How often the drift check runs, a duration such as 15m or 1h, 1m..24h; used when drift_resolver is set.
+             * @default 1h
+             * @example 15m
+             */
+            drift_interval?: string;
+        };
+        /**
+         * @description Settings of a dnspod service (Tencent Cloud DNSPod API 3.0, calls
+         *     signed with TC3-HMAC-SHA256). The SecretKey of the CAM API key is the
+         *     service's `credential`, required; its SecretId is `secret_id`.
+         *     Records the broker creates carry the remark "managed by ddnsbroker";
+         *     records without it are never deleted.
+         */
+        DnspodSettings: {
+            /**
+             * @description The SecretId of the CAM API key.
+             * @example AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE
+             */
+            secret_id: string;
+            /** @description The DNSPod domain; when empty, found from each record's name. */
+            domain?: string;
+            /** @description TTL in seconds, at least the plan's minimum (600 on the free plan); when absent, the domain's default for new records. */
+            ttl?: number;
+            /**
+             * @description The DNSPod endpoint; https://dnspod.intl.tencentcloudapi.com for international-site accounts.
+             * @default https://dnspod.tencentcloudapi.com
              */
             api_url?: string;
             /**
