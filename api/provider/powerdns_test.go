@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ddnsbroker/ddnsbroker/api/netcalc"
 	"github.com/ddnsbroker/ddnsbroker/api/provider"
 	"github.com/ddnsbroker/ddnsbroker/api/provider/providertest"
 )
@@ -450,7 +451,7 @@ func TestPowerDNSAgainstRealServer(t *testing.T) {
 		providertest.CheckOutcome(t, out, key)
 		return out
 	}
-	expect := func(name string, family int, want ...string) {
+	expect := func(name string, family netcalc.Family, want ...string) {
 		t.Helper()
 		got, _ := srv.Lookup(t, name, family)
 		if strings.Join(got, " ") != strings.Join(want, " ") {

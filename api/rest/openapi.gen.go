@@ -116,6 +116,129 @@ func (e DeliveryState) Valid() bool {
 	}
 }
 
+// Defines values for EventKind.
+const (
+	EventKindAddressChanged      EventKind = "address.changed"
+	EventKindAuthFailed          EventKind = "auth.failed"
+	EventKindAuthLogin           EventKind = "auth.login"
+	EventKindAuthLoginFailed     EventKind = "auth.login_failed"
+	EventKindAuthLogout          EventKind = "auth.logout"
+	EventKindAuthRefreshReused   EventKind = "auth.refresh_reused"
+	EventKindDeliveryBlocked     EventKind = "delivery.blocked"
+	EventKindDeliveryDelivered   EventKind = "delivery.delivered"
+	EventKindDeliveryFailed      EventKind = "delivery.failed"
+	EventKindDeliveryRecovered   EventKind = "delivery.recovered"
+	EventKindDeliveryRetry       EventKind = "delivery.retry"
+	EventKindDriftDetected       EventKind = "drift.detected"
+	EventKindDriftError          EventKind = "drift.error"
+	EventKindHostCreated         EventKind = "host.created"
+	EventKindHostDeleted         EventKind = "host.deleted"
+	EventKindHostResync          EventKind = "host.resync"
+	EventKindHostSecretRotated   EventKind = "host.secret_rotated"
+	EventKindHostStale           EventKind = "host.stale"
+	EventKindHostUpdated         EventKind = "host.updated"
+	EventKindImportCreated       EventKind = "import.created"
+	EventKindRecordCreated       EventKind = "record.created"
+	EventKindRecordDeleted       EventKind = "record.deleted"
+	EventKindRecordResync        EventKind = "record.resync"
+	EventKindRecordUpdated       EventKind = "record.updated"
+	EventKindServiceCreated      EventKind = "service.created"
+	EventKindServiceDeleted      EventKind = "service.deleted"
+	EventKindServiceUpdated      EventKind = "service.updated"
+	EventKindTokenCreated        EventKind = "token.created"
+	EventKindTokenDeleted        EventKind = "token.deleted"
+	EventKindUserCreated         EventKind = "user.created"
+	EventKindUserDeleted         EventKind = "user.deleted"
+	EventKindUserPasswordChanged EventKind = "user.password_changed"
+	EventKindUserUpdated         EventKind = "user.updated"
+	EventKindWebhookCreated      EventKind = "webhook.created"
+	EventKindWebhookDeleted      EventKind = "webhook.deleted"
+	EventKindWebhookTest         EventKind = "webhook.test"
+	EventKindWebhookUpdated      EventKind = "webhook.updated"
+)
+
+// Valid indicates whether the value is a known member of the EventKind enum.
+func (e EventKind) Valid() bool {
+	switch e {
+	case EventKindAddressChanged:
+		return true
+	case EventKindAuthFailed:
+		return true
+	case EventKindAuthLogin:
+		return true
+	case EventKindAuthLoginFailed:
+		return true
+	case EventKindAuthLogout:
+		return true
+	case EventKindAuthRefreshReused:
+		return true
+	case EventKindDeliveryBlocked:
+		return true
+	case EventKindDeliveryDelivered:
+		return true
+	case EventKindDeliveryFailed:
+		return true
+	case EventKindDeliveryRecovered:
+		return true
+	case EventKindDeliveryRetry:
+		return true
+	case EventKindDriftDetected:
+		return true
+	case EventKindDriftError:
+		return true
+	case EventKindHostCreated:
+		return true
+	case EventKindHostDeleted:
+		return true
+	case EventKindHostResync:
+		return true
+	case EventKindHostSecretRotated:
+		return true
+	case EventKindHostStale:
+		return true
+	case EventKindHostUpdated:
+		return true
+	case EventKindImportCreated:
+		return true
+	case EventKindRecordCreated:
+		return true
+	case EventKindRecordDeleted:
+		return true
+	case EventKindRecordResync:
+		return true
+	case EventKindRecordUpdated:
+		return true
+	case EventKindServiceCreated:
+		return true
+	case EventKindServiceDeleted:
+		return true
+	case EventKindServiceUpdated:
+		return true
+	case EventKindTokenCreated:
+		return true
+	case EventKindTokenDeleted:
+		return true
+	case EventKindUserCreated:
+		return true
+	case EventKindUserDeleted:
+		return true
+	case EventKindUserPasswordChanged:
+		return true
+	case EventKindUserUpdated:
+		return true
+	case EventKindWebhookCreated:
+		return true
+	case EventKindWebhookDeleted:
+		return true
+	case EventKindWebhookTest:
+		return true
+	case EventKindWebhookUpdated:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for MeAuthMethod.
 const (
 	Session MeAuthMethod = "session"
@@ -421,22 +544,22 @@ func (e WarningCode) Valid() bool {
 
 // Defines values for WebhookEvent.
 const (
-	DeliveryBlocked   WebhookEvent = "delivery.blocked"
-	DeliveryFailed    WebhookEvent = "delivery.failed"
-	DeliveryRecovered WebhookEvent = "delivery.recovered"
-	HostStale         WebhookEvent = "host.stale"
+	WebhookEventDeliveryBlocked   WebhookEvent = "delivery.blocked"
+	WebhookEventDeliveryFailed    WebhookEvent = "delivery.failed"
+	WebhookEventDeliveryRecovered WebhookEvent = "delivery.recovered"
+	WebhookEventHostStale         WebhookEvent = "host.stale"
 )
 
 // Valid indicates whether the value is a known member of the WebhookEvent enum.
 func (e WebhookEvent) Valid() bool {
 	switch e {
-	case DeliveryBlocked:
+	case WebhookEventDeliveryBlocked:
 		return true
-	case DeliveryFailed:
+	case WebhookEventDeliveryFailed:
 		return true
-	case DeliveryRecovered:
+	case WebhookEventDeliveryRecovered:
 		return true
-	case HostStale:
+	case WebhookEventHostStale:
 		return true
 	default:
 		return false
@@ -560,6 +683,20 @@ type DeliveryList struct {
 	NextCursor *string    `json:"next_cursor"`
 }
 
+// DeliveryMinutes Delivery attempts of the last 24 hours, one bucket per minute: the
+// bucket i counts the attempts that ended in the minute from
+// `start` + i minutes; the last bucket is the current minute, still
+// filling. `delivered` counts attempts the provider accepted, `failed`
+// those it did not (retried later, paused or failed for good); an
+// attempt is counted once, when it ends.
+type DeliveryMinutes struct {
+	Delivered []int `json:"delivered"`
+	Failed    []int `json:"failed"`
+
+	// Start The first bucket's minute (UTC).
+	Start time.Time `json:"start"`
+}
+
 // Event defines model for Event.
 type Event struct {
 	// Actor Who did it: "user NAME", "token NAME (#ID, user NAME)", "router FQDN", "dispatcher".
@@ -569,12 +706,17 @@ type Event struct {
 	HostId *int64                 `json:"host_id"`
 	Id     int64                  `json:"id"`
 
-	// Kind Example: address.changed
-	Kind      string `json:"kind"`
-	Message   string `json:"message"`
-	RecordId  *int64 `json:"record_id"`
-	ServiceId *int64 `json:"service_id"`
+	// Kind What an event says happened. delivery.recovered and webhook.test are
+	// never stored: they are what webhooks are told.
+	Kind      EventKind `json:"kind"`
+	Message   string    `json:"message"`
+	RecordId  *int64    `json:"record_id"`
+	ServiceId *int64    `json:"service_id"`
 }
+
+// EventKind What an event says happened. delivery.recovered and webhook.test are
+// never stored: they are what webhooks are told.
+type EventKind string
 
 // EventList defines model for EventList.
 type EventList struct {
@@ -1192,13 +1334,24 @@ type ServicePatch struct {
 // Example: {"combined":false,"url":"https://dyn.dns.he.net/nic/update","use_myipv6":false,"username_is_fqdn":true}
 type ServiceSettings map[string]interface{}
 
+// ServiceTrouble A service's records that are not getting through, counted per family as in `StateCounts`.
+type ServiceTrouble struct {
+	Blocked   int    `json:"blocked"`
+	Failed    int    `json:"failed"`
+	Name      string `json:"name"`
+	Retrying  int    `json:"retrying"`
+	ServiceId int64  `json:"service_id"`
+}
+
 // Setup defines model for Setup.
 type Setup struct {
 	// PublicUrl The URL routers use to reach the broker (scheme, host, port and any path prefix, e.g. https://ddns.example.net), or null when not configured.
 	PublicUrl *string `json:"public_url"`
 }
 
-// StateCounts (record, family) pairs by delivery state.
+// StateCounts Delivery states counted per (record, family): one for each A or
+// AAAA entry a record publishes, so a record with both families counts
+// twice. A family that is off, or has no address yet, is idle.
 type StateCounts struct {
 	Blocked   int `json:"blocked"`
 	Delivered int `json:"delivered"`
@@ -1210,7 +1363,7 @@ type StateCounts struct {
 
 // Status defines model for Status.
 type Status struct {
-	// Deliveries Delivery jobs by state, over the whole history.
+	// Deliveries Delivery jobs by state, over the jobs kept (housekeeping removes finished ones after DDNSBROKER_RETENTION).
 	Deliveries struct {
 		Blocked    int `json:"blocked"`
 		Cancelled  int `json:"cancelled"`
@@ -1220,7 +1373,15 @@ type Status struct {
 		Running    int `json:"running"`
 		Superseded int `json:"superseded"`
 	} `json:"deliveries"`
-	Hosts struct {
+
+	// DeliveriesPerMinute Delivery attempts of the last 24 hours, one bucket per minute: the
+	// bucket i counts the attempts that ended in the minute from
+	// `start` + i minutes; the last bucket is the current minute, still
+	// filling. `delivered` counts attempts the provider accepted, `failed`
+	// those it did not (retried later, paused or failed for good); an
+	// attempt is counted once, when it ends.
+	DeliveriesPerMinute DeliveryMinutes `json:"deliveries_per_minute"`
+	Hosts               struct {
 		Enabled int `json:"enabled"`
 
 		// Stale Hosts whose `stale` is true (not seen for longer than the stale-after time).
@@ -1233,11 +1394,29 @@ type Status struct {
 
 	// OldestPendingAgeSeconds Age of the oldest delivery still waiting to be sent, or null when none waits.
 	OldestPendingAgeSeconds *float64 `json:"oldest_pending_age_seconds"`
-	Records                 struct {
-		// States (record, family) pairs by delivery state.
+
+	// Problems The records that need attention, by state: for each, the first page
+	// of `GET /records?status=<state>` (records with either family in it,
+	// by FQDN; `limit` items) and its `next_cursor`, to pass to that
+	// listing for the rest. `records.states` counts them per family.
+	Problems struct {
+		Blocked  RecordList `json:"blocked"`
+		Failed   RecordList `json:"failed"`
+		Retrying RecordList `json:"retrying"`
+	} `json:"problems"`
+	Records struct {
+		// States Delivery states counted per (record, family): one for each A or
+		// AAAA entry a record publishes, so a record with both families counts
+		// twice. A family that is off, or has no address yet, is idle.
 		States StateCounts `json:"states"`
 		Total  int         `json:"total"`
 	} `json:"records"`
+
+	// ServicesInTrouble Every service with a record that is failed, retrying or blocked, the one with the most first.
+	ServicesInTrouble []ServiceTrouble `json:"services_in_trouble"`
+
+	// StaleHosts The first page of `GET /hosts?stale=true` (by FQDN; `limit` items) and its `next_cursor`; `hosts.stale` counts them all.
+	StaleHosts HostList `json:"stale_hosts"`
 
 	// Version The version of the broker answering (what `ddnsbroker version` prints).
 	//
@@ -1541,6 +1720,12 @@ type ListServicesParams struct {
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
+// GetStatusParams defines parameters for GetStatus.
+type GetStatusParams struct {
+	// Limit Items in each first page (the records of each state in `problems`, `stale_hosts`).
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // ListTokensParams defines parameters for ListTokens.
 type ListTokensParams struct {
 	// Limit Items per page.
@@ -1711,9 +1896,9 @@ type ServerInterface interface {
 	// GetSetup What routers need to reach this broker
 	// (GET /setup)
 	GetSetup(ctx echo.Context) error
-	// GetStatus Counts of hosts, records and deliveries
+	// GetStatus The broker's state at a glance (what the dashboard shows)
 	// (GET /status)
-	GetStatus(ctx echo.Context) error
+	GetStatus(ctx echo.Context, params GetStatusParams) error
 	// ListTokens List API tokens of every account
 	// (GET /tokens)
 	ListTokens(ctx echo.Context, params ListTokensParams) error
@@ -2362,8 +2547,17 @@ func (w *ServerInterfaceWrapper) GetSetup(ctx echo.Context) error {
 func (w *ServerInterfaceWrapper) GetStatus(ctx echo.Context) error {
 	var err error
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetStatusParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.GetStatus(ctx)
+	err = w.Handler.GetStatus(ctx, params)
 	return err
 }
 
@@ -5723,6 +5917,7 @@ func (response GetSetupdefaultApplicationProblemPlusJSONResponse) VisitGetSetupR
 }
 
 type GetStatusRequestObject struct {
+	Params GetStatusParams
 }
 
 type GetStatusResponseObject interface {
@@ -5756,6 +5951,22 @@ func (response GetStatus401ApplicationProblemPlusJSONResponse) VisitGetStatusRes
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStatus422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response GetStatus422ApplicationProblemPlusJSONResponse) VisitGetStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -7401,7 +7612,7 @@ type StrictServerInterface interface {
 	// GetSetup What routers need to reach this broker
 	// (GET /setup)
 	GetSetup(ctx context.Context, request GetSetupRequestObject) (GetSetupResponseObject, error)
-	// GetStatus Counts of hosts, records and deliveries
+	// GetStatus The broker's state at a glance (what the dashboard shows)
 	// (GET /status)
 	GetStatus(ctx context.Context, request GetStatusRequestObject) (GetStatusResponseObject, error)
 	// ListTokens List API tokens of every account
@@ -8477,8 +8688,10 @@ func (sh *strictHandler) GetSetup(ctx echo.Context) error {
 }
 
 // GetStatus operation middleware
-func (sh *strictHandler) GetStatus(ctx echo.Context) error {
+func (sh *strictHandler) GetStatus(ctx echo.Context, params GetStatusParams) error {
 	var request GetStatusRequestObject
+
+	request.Params = params
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.GetStatus(ctx.Request().Context(), request.(GetStatusRequestObject))
@@ -8988,226 +9201,244 @@ func (sh *strictHandler) TestWebhook(ctx echo.Context, id Id) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rchu5kif+KvhzJsLkf0oULcs63VKciFXb8rHPtC8jyeuZaXpFsAokcVQEqgGUaJ5eR+zXfZDdB5sn",
-	"2UAmUIUiq3jTrX3a0R/aIouFW96Q+cvM31qxnGZSMGF06/i3VkYVnTLDFPz1IldaKvuvhOlY8cxwKVrH",
-	"rcsJIwPBvpirGJ4YEDkiZsJIptgNl7kmGR2zbitqcfv4rzlT81bUEnTKWsct/E0raul4wqbUvn5Kv/zM",
-	"xNhMWsdPeweHUWvKRfFB1DLzzP5QG8XFuPX1a9R6k9ifwdszaibly3nSilqK/ZpzxZLWsVE5CwcaSTWl",
-	"xj4nzNFhCwbi03waDsOFYWOmYJyf+ZSb5Q14Y9hUk4yplQtN4cfh8Akb0Tw1rePnvcguGod+3uutncg5",
-	"GymmJy+kvOasWHuMfxYjJonQQyWvmbpS+IOmbT54frS8r1/t1ulMCs3g/H+iyTn7NWcatiCWwjAB/6RZ",
-	"lvKY2t3Yz5Qcpmz6L3/Tdmt+C4b7Z8VGrePWP+2XNLaP3+r9D/grHHSZuoYymZOYCiENGTKiGE0I1YSS",
-	"v168f0fk8G8sNqRtv7UfRMT+iwr3Bf6pmTDwm2Cudo4RmXKtuRh3TsggYYbydEA0nWsym1BDjLS/TLqt",
-	"r1HrhRSjlMcPvvp4QsWYkdgNr8mMmwlOj2uijVQsIW1KDL1mgtizj8rVE214mhIuSK5ZB9bxSqohTxIm",
-	"HnwhiiVMGE5TTRKJp5SmckbMhGsiM6ZgcLsWe8R7OpYZI0baZUlBKJkpblj5ICzz9MMb98hswhQjlGim",
-	"tX0N10QwlrAEl/1OmlcyF8lDrvqdJDqPJ+4sYBr+6QecxamYE2kmTBGmlFSkfdh7HpHDp88iYoUNed57",
-	"ZjdPgNBOqKFDqpndvlwoRuMJHaaOdC6lfEvF3IkB/aAEJCWZUjEnI8pTlhBqDJtmRp8QxYyaEzoyTMEK",
-	"xvzG8kE+HTJlVZFmsRSJtnJ5wmjitNm5/dXeqf2V/bNZSSyJXzu3j4LmZiIV/zt7aIK6oSlPQl5aWNin",
-	"T5/2TnMzsd/G1LCNVlcKfVhcpmTMtLYHfyYMN/MHJVe7xJwFAh8lW9sKACnGxM45ItRLbiIVycW1kDNB",
-	"Rpylif1uSBNSmC+RfYS61xorOIeK0WurQVSeMm+vJHJKubCKAPhED0CYamJ5AN9MqEi8dphHCwqDGytm",
-	"pWCgbJiIWReUtVuy3ZHT2G7rpRVXYF8pK8sMR/1K4csr479dOJqoxb5kXDF9xcWyDXKBRE5yYXgKq8HX",
-	"OdnofmpJZZGeoxY8coWf/9Ziwtodv7R+YlQx1fpcZ3CV9PRLddqVl1VmXL4HhaEd+DTjDXsRK0YNS66o",
-	"qdhpCTVsz/Apa0XN27PiNyJPU0vUng+W3sGTWrtwec9Sqs1VrldPce1waKjVHHWm2Ih/qbe1YYefaDLi",
-	"ShtrHSgaWxs9staKYrEcC27lt+nW7RIo1XXcCadyAU9+jVq5Zupq452xT/t1LU9ezgRTNRNbICow3P24",
-	"wTvdlvllFBtVOf2F04lCalpFhi/gMWDFJOF20jT9EJDliKaaRYuUmivFhLnKqNYzqZLlZf+HzO3NAL+2",
-	"6gqXWapcb7CM6Y09NjKVCsSUIE97ZMpFbpgmdCzttm11N4paYDG9F+kcSXCJS6oz/eRnhEJDG5lpMpPq",
-	"movxCRHshimcNR1aEWfnsxlrenqozL635mK3A60uUFGFVtafPJwdTdP3o9bxL6sHLSTX12hRdBXyu4Fz",
-	"T4ieWFUlRTonErTEOm7AVy4v4HOwhJ853suqk+H2alr5x4ar8kNRpegcjrC84NvXrBFti+wMo1dfUnce",
-	"L1nKb+yteVk5JoliWtcKS28K1llr0U6qZESnPJ0H2vAwOvpcJ+xGXHA9uaUW2Fi0wva51W61HsWos868",
-	"ds8z+wMrG6UY8TG4SfRcxK2oxaeZVFZsJoqPTI0BYJ+NpUo21wmKaXB01DFFnmmjGJ0+0YQKPbM2u5Uy",
-	"cxBEf5NDwkTCknpdZpy89qvKmEhQ8KlcCPxXgjTFrB7Bu0Mrag1TGV/Dv3SeMaXtNdFuBhUxS+0jdavG",
-	"PduGkuq0Wrl3BZ1FBXkXR+UXF1D38vkXG1uh8spEqyS6iufuQoAU/PtYAuTsxt1QFk1rU+e5/DSRJOEJ",
-	"4eaY9MHIIO9O3571WxHpo9CFv0n7n968jEjxfQcfUDK3V85X//byHX6QcJ1RE0+Y6rdq6XUblrX38GZT",
-	"pLJn5fInUpsmrmzY8IBLN2bna45uFPaFTrMUThnpt4u+qqRuQVN7oRzXm7ur5cn6mWumbnjMdn1BHZsC",
-	"78BCy22tMm8waOQorFylO8BGGr0LbkNifyxWewWy68JQk+uV+npZ5LsvQcJ78W+tojxNyESmIOzXas3V",
-	"Wr+Q+lfbz8TeHgiNr4WcpSwZs83mA3eODZTzZi/SOV6rb/OigONWql1cL+reNjf+ZplywSJC7X1EG3LQ",
-	"61XumqEzV7GpvGFJx2puu5Oow4gcEQruulyxWnm4qT2zdqWFIbCKXS7mIr6ABxdJvlC1hRZeJp+KIl48",
-	"6+VDq1PW/jxquYmzNDlTCjm2ykvgeqo/Re/v0oSSRBrDEpJRMyFcGAlHMZTJ3Lm/CncYuLVOiJ3YnIzc",
-	"mUGMBd4zm8iUkfZhr9fpbifIF7YV57163a9lnRzcyf0jLInU7NMpSTi4Mq1w0eaJJmgfaUKVpdVRriv2",
-	"5VDKlFG4BI1+TWqucj/LGVMx1SyCUIzMDV6aFeUpF2N7ELUbt7F+5dnNYVW/HvSedXvdp0+fdf+00Y0i",
-	"uzm8crr4dlcT+6JgZ5e3CJ7YwDLeZKijxUX3nh4nwx+Ojzdd9NFdLfpo7aKPrlb56BKWsjEFdoSnUCyi",
-	"waiYvV8hydUs9k9/On56fLy/ynBZmOpd7D7KL8bE7fyZ0jC9ysKLZY72eY0NZ2hao6teyGmWG5b4MK4x",
-	"dgbHsKGWncmEaoJxAiaIXQGItFSKMcSDqPexqRumnmgCw+xBtKgv7LpI++XLdxc/nb//17Pzq4vL05/P",
-	"rk5fXZ6dR8TF58nBIZl0jonVjKAqcb8J10SmCbwGR6EGJC03zlUGMWcpGEQNZlQTJ9b85OhYkuKn3b54",
-	"Y7Q3SJgmUzonQ0asdJEjYkfs9kWtlLqbeynIulKMLvD+Alc4GeW4tsoQyzJhWSAtU+4y/y4QpacQT2UL",
-	"NNV8BW5SO6d+q7f0+HrpHDgzjw7XMUfU+rInacb3YpmwMRN77ItRdM/QMbwTgnpgw7TklIPNMI/w2mFH",
-	"+xrIxwcb9qgYNhB19z46DuXH/9pwdju56isWgoPeVKZdo/krIJm17vZNl2vffgXe6a+Bul/Y23sgoIou",
-	"X7sHDRR3LxS27byaSfKuSTDQasFIh71er+4iwmLFGh2doDbwkRMyZoIpUAft//rf/4c8PfiBDLnRncUI",
-	"yyJMK6DAH9YHfBZNckvWn1cy1RZREDDev0brH7rAbYGAhf37LrwfbvDHcX7YwT9QE092F0EPLXNK+l6W",
-	"PhtYuyuf2JhDmuT5RcE31f3agp/WR9Use5o825y+z8Fgv4Afff1cB2lzJj28l7SpJn85uyT7Vr7p/d94",
-	"8nUfvukgZA9gbjhdMuKpvZBy0V32RuCa/Ww/r9yyAJG5BRk2besFM5VZcqENo4k1QJ24AryNYHcimJaW",
-	"9bMcc7HbisLw+3b44SpiYUGZrEMeh+cWgBSK2dQd3ltW4y7NzeRqysxE1jkwRBXMM1JySlK7V+jZCUCQ",
-	"cKd0wTAHK/CYnNqQ1i6Olu0wMjDP2zn3tkesIAiJNzjNit16ogl3OIzgAOzFrtjMTQAvW1+/qiS3IRLG",
-	"kVZzoK+63VGFplaBID44Yn0BV687gL9sy3+CzTb/fW8dGy7NaGGA2i1QTNfJw1OSKXnDE/AcKEaT+d6U",
-	"JuhN4DHrkoG7g/oDGkTFR37AQV/Y+/+gdJgPwPGY2TGFKWFAfiiS2+s/wBQBsXgMWO++GEumCRcIR8RB",
-	"nmjiRwYngx8zgr946frgMXui+6KcA/oSlryu7tv16E27X+CzhmCLjPVVrtJ6dgu2MJFxPmXCAHK0VkOz",
-	"hNfrJat5XJxGM0WmuTbEzixlhpEhG0nFiKY3Vj+1WXfcDRCddiMo+Xj+c8c7vQPolXuxPRH/Osjg2MQE",
-	"xW1wk6uzRSG+73a3Ofjkn6pSQZYPU64nCNosprMGj7I4gToReAEeNKCQj+c/72k6YhGBLZuwrmD1vut6",
-	"RN+FtbmQ2HQ+HjNtrzNUV8kOwg31L210F2ZKGhnLDQjRPVe6GENJsgUNLzDylr/2dLQ2BoWb4um5Xtp7",
-	"I8KvLXi9Y5CAskp3WMGFzRLulY8kVRl/wtKs9hhSOmTpeh2Fj0X4nubR7+LW5yT1+nvfgiBPZ3SuibU1",
-	"Ngjm7ngprIqDzXf5ms3rBcQ1m1vZ5U9/PVDQvmnlMRS5J0sW5vmrF+THw+d/Ig7PTxDb3l3SEvh5PUAd",
-	"YPMbn2UQ86w5T10gC2rEHDdpPZLEo9gX9fjH8zdWDln1YIXTNRdwq3GLPSF0KHNzPEypuA60A0yhQPdT",
-	"JJ41WE1EvuMMi1U0nEYh46rTfQ05UYUIhVQctPSOSTIXidAHpG0f2Bc83nf3YC8uOlFfqFF88PTZEWm/",
-	"fHdBPn54eXp5RjQfC5bgTfTy4s1fOhGZGJNhthVcucgw56mB60VfGDbNUmqYhqh+nMo8GaVWS7ZfFP9+",
-	"osGWvjnsdMmZtUomVEOYRM5EXww83Q5OiGaMvMSZe9kXkXOcZfnBa2OyQtVTkfRFOZb/HA0Xf8dxu9GK",
-	"Wm7JlvyNyayhXPzUkrCcMZUIDO1rFgOXmL8LpuwnQmeyHvLnz+hleD6/3YfdVI9BXZSRW6r/b1mN1opD",
-	"bZm2JKzI27hSWZOJEnv7Ak8Q2CDTE7QCFR8ZEk9YfP1E41tiOWUQzNvC1sMtKua6JK/y6ZSqeR3KkBpC",
-	"iYOUzCGhVEfLuUI15LdCzskxMxNWC2qELwgt7whmJksjcyz90I7tT8hwfuW39LhqFics5gkLvQoQ2rS3",
-	"S9CoragV/Hh9slBg0xQS0u1bxcoJzJtipWstnPCAlpl0Inm8wE0N2qM80yIUUX+m3k0PinrKqNAnYGKg",
-	"BhHSTLgYL9sbmPFmuKBeniyEvO1F3GoqbpBYFuxpdM5pwlLNIOk1IhrRPqUkwgvS0GdD0jHloh7jss4s",
-	"2dgoBI9gvb6eclH/RUkbdW7lxZS0wpnon4mKd0UtSxdRy6stj9r0UPYcU4atXgBCCHImP29mVTnFXrF1",
-	"SwoJflE93VWkejcG8bKG+l1ax/+Ws5zVMOavxefVSTksuRVZ+Ehd8uLCXNy76oY/B2F4R1Cz0YjFht+w",
-	"Kx+6rZEOCIS0g5JMcmE0MZIIOQN4ypsPN4ehrOAex+KdAhtBTivzONpxHke3n4cPXC19sQqPfgv8+Yao",
-	"NDe6FYgjjqqyHuAmmJlSfe18j1h449lBUIWj1zCLTWBiG87iqHYWTw9+WDcNwViirwI4boMXztlzAERy",
-	"gF0yZDHNNVvQL4H4csUnkhPQI3AJspqEtKUi/Va/ZWlpLIkUBRJSCtapVzR+Ble1rtbCbBElELuYc1Hn",
-	"Ag268nOjWTrCSg83AK0zuRJNaM41WQK1kDR3BV0ZJQTmckD4O4gHNGO10fXZ6E6bUSW89byR7viEP1jW",
-	"F3VeqTIJopL44GBjy2Cxkq0a2LEOUnZU/dFRzY9qwmxAUXWcsCSql2RmccjB9m0HJcPj3wmQVA8vfokm",
-	"Bchpj3J8oiHPaCnseu/ogFUSfFWRot3gRrUyu/hhq9eF/6qbcDeYHxhyASsVCORiDqAWdtcRm2GbVm7C",
-	"8fG9rj/AZNWtHxXSFuqpOS++ItnK/HhX0IiJWM0zBP4uyfalCOH6vPc1wn81LTcgBA6eP19nHddKzWYx",
-	"chc3AmfpPhY0CoffBRz1O8Y/1QqmhxZCD2KbPrRkuRtZckoEm9VJEzBS0dzVhJsueSshRuy9Yxhnn0Di",
-	"U2FWGkmowIpZ3gXfLtm3A2XFdGEM//4FUhOPKnbD2WxZ3izfb3e4iq79yb2Zq+ttvmLoz+s2Zzc02ner",
-	"6bvVdAurqcGGaCbWpixsz74ro7BhHneA+t/8N4uGQpAZVDvlAFV7W1OnfNUbw6Z1Nk8jLAkroz7R5OP5",
-	"z+gAETzLmAFI1fo4L7qbcZZrVglTW3Y8ptzVqiiCmYn7LGpxQZO5vVfLjIkZuLBHipu/D+UXe+8daSY0",
-	"g6+F/+eUXytpuL0554KPuL3GVmMlgcPOCaVah+HAsC9mQLg+JpRgeRjnPScjnjLS9vPs2i8jgnN1f+Qx",
-	"J38m7zMmPil7a91nJt7Hl+wnidCdqCisOnKFSSmZsSFG7tqQMmwfogQ38P0FwQmSNmKtJQak9YSlKYnl",
-	"dEpFoklbTzphlKoyxWI//V95zKEwih2rFbX8i62RPqndL7sjTe5Vae0Gw04QrIdIsl9zCUgokRCmY5qx",
-	"BChsRrGqDW4/mhGr4341RVRhXfBq+6obpjSXQocUTLi2QzhQV7/YDPKs+7RH9slh90tDgRKnF+uWOi/p",
-	"gnDhoXJR1XfMIRXzOKi16BfbF66cY0yVmpM29RBzwCPQsrQAxrFwvu4nhl5DSdu+ePPh5qiAzVHtsjpd",
-	"5dflH2ZUaQYeScRJ90UFcoeHUZEDlSLD8YQlRN4w1fVrNxMm+gLwILDfdMp8BBqX+QRCy1MrpELw/ESm",
-	"CVidfVFlKLA+Z1D4YkS5Q2Vudy8rZIYPqDrmdlRbHmqdlHJ4tBrpJKdDLuriMgUayT+CdR48LsVDY2s9",
-	"sLsEW0p/3mrHcQiYQXs+iIa2Ly/e/MWRXFQCwDsnnmo3cB+DGi4SmBcRO9oXZi5uFh7AaRlVyXxcJIAs",
-	"btAuIZAVlSN3hnw0rA1NDL3TenbGRe7oRq9T9gXB5ipF2JRDTFmGlyNPuRFQEBgDLoYMnGtM1glrZeC1",
-	"0O9yvfjONbuazutjcuVsioe2YCB/77vi+qreexy+v/LoxqNsDUld4FAfil+aa1RKlcoeLWVyB5y2nS/e",
-	"kdGGzvilMiHVvbHKoERQDOeAbCuQMVa/Uu2Q531RfM6+cA1eyyGqFz2RykzASBnkKh1EZLC4MYOoLwZ+",
-	"awag2gfl9gxIezbh8YTMuABtVKoegDLxCtSu0yXvqxQK6jPATNUi/xulvduTY7Is9tu+PgJsZ6dR4gfY",
-	"uGVzpow6yplwAhoxSIHEtqTr8H3IpWXRdzkKsIldcrGd8/iw9+PR9iVUd6xmuotkvo38rJOFxXFCYMmY",
-	"rK07gTiMQMS5oiTwvT7e37eWcyJ0F9MDAszpYjiqd/jDnaSHG5PZ2X9dI0qXaTOQqRtR53pxWjtGVa5u",
-	"MFJ9XdqCIFaIsrsICHgj77EiAm78XUICoWDaTrigR7h8YtkVXCcK1jP/hvWerTTzjxzjLVpNXVZXicjR",
-	"T4qHsODLWILz2cMuKlCMNpgeM454jbmrXoWV1+6kNPSuVZpvLaMeVIZsJgVqOLiJri+C9a+q1lmbGQcC",
-	"4ElpV0SAzA372swmUjtVn7CMiYRIq/H9bwfH2wLrparF1ZOProcCDAUli6DbQuDWcLXS4J7TF4cHB5HP",
-	"qYCcRKpLM6Pbz3u9Z/E1m8M/2KBLLhxs1bV+GbLUvt5e3Y/7IkArF2EYSHiUIuCXiNCqXaACU8AaQlUg",
-	"U5hzeUKG0t7OFFuKMLuUAl+KK5Q6TigBnbbW6sOqWVv8eIm8HL/VEFStTxQuXnFzgqW9s6APC3yX2AbA",
-	"Hkjp3iBt4EIWAZokIplU6EOiYo4VA7HoiU8E9Cu1y3QbY9fagYTzCsS58BBuVCZzEQ5erqxWcRhq2At7",
-	"D6gBtbU9SaAvp0MyypW2ZneJtDfOSKnupy/+vLpwaP3XroJ07Xc8qYD1w8Clq0vdgIE2at7w7dJdDDw8",
-	"ZZnrsLh18Z6aOtdNu1sXNEgK4G0jKHdO/iaHsNewxVF5L8HikRNueWy+5daX1bfv+mRW778rFV5fla4s",
-	"D77+eO6j/Hi1uHPNcS1H+dcX1XPuKtAsA3gG/LqWZbGPWnMdvbJ8HjF8WjF3Ky1lDE032DF8Lqw6hzOu",
-	"W79MrTV0leTsio7ZlWvrVJ89B6rFzhdq11rqTHJGZpRDAZNCQEzgBs8Esd+2y/rdJKXjUtZV+1zIfJiu",
-	"qFuBfaeC+TqiWD3n03HRhQh/FgoxbsWtm7qRZIhJQ0uiWOAC9Y7TdRZpTQ0ey+LrrbtAVu9AAG6QunN3",
-	"IY563ee+9JvntB0WM4ZaABBtGpStEP0vBiRTXBjdqZbhvHnaPYRY+WrF5efkubLcviiUnyuJoJGia4V1",
-	"Uby4zgEOfe+WFKI24HYCrzQ3uoDHHBOrR4DRJ0hTfaGZSDoRcfMkbcyk6ESkkF8R8QoGmg0qKjTEWlyB",
-	"56gv7Pfcp5gOaXwtR6NO5Bu2tSnJmJpSgeEre0AnSLAgaPydpy8k5q7puYg7EXGiEh23RXEE/D1LCB3m",
-	"mp2QjFrDtFNNDr0DbVnecoICM0HIVjGa+LtU7c8+aqbuJunkocvu/D7L2tTxht3jnfDXtyg6s0XVqIwa",
-	"w5Tl1P/xy+nef9K9v/f2fvxc/rN79d/2Pv/Wi46eff3n1l0VmbJ7che+I6Dfx3Ic2cF38Rrtfq51bpGH",
-	"O+ilDfhUxuMX/WJJRQ5BxMSXOYeaIIDKuhpSzYo/j/yfRV3Q8CdFUc7wQ/h7yr+wxP+2BFhdTalGI3Y5",
-	"8aIWdLKmjL2DSMCKrTUKJRnAygGXzu1q0cOGRRuVpP/EhhMpr++8Kv2y44nd+E7bm+EfcWKNbT+20xDV",
-	"vgvLZ4JdIfChqktBsZhZPdrY/22zauPMdztYhpqYxfFRRVfKN3FDoN8Ca+oOhdWj4ZJ75flleZmvLy8/",
-	"+EIfzogMRz5ZNLFjOmVg3HQ36kxzZ808GgP+6ApbjY0Q0rIsNmxFV56rBtL+972XL4X+CUzjvQs+FtTk",
-	"inVOHJwCq0Buho+4s4A9GrTLc/7w/uKy9qxXRKwxFB3sUcF14aVzk34eS+RUIePt4tSOk++9inUpYKo7",
-	"fAY3S/h2sdzwTpJoysUb/N3TBbEEYMRfc+a+vm2kobka7Ou3py+gDoNjYu1pmWCe/waJReSj8EVyGksw",
-	"L9kQP2xkQtSR+akoIrAfz38uEmiLHE+r+bwlUxtp3aY4acAOKwiyaJ9WW8Fkhg95XISRaeLqJhXeim7N",
-	"Za8v/G0vSEVfvviR6r2veKO7lPXF6htg8G6u/X0weI39Du5+fdEu7oGua/gIG7cEN1ypyJDZf7jRO+g4",
-	"74J3Cm7O9sq8oY/sBAoS2w0hLONaJiwijov7AvwHULZ44fa6sKXl9bXYkvCjYnnOkusu+tFKLnJnfRe3",
-	"A28qPdYFwY1/55W4b2mYPbI4xNC3U97tH4K2XZaupxL0++po+KZJTE0B3HWiqfkk56mkDbcEiIpCnyqA",
-	"soUGwnKkobG/MZS4yDLm7JgNuzEGjWlru/2gr9abqwi1858CNdXMcH1L26ZIx4bdaTe+EMjcxHJjt01N",
-	"11I/3/JVdezK6tXLKQkZCG58TtV0DdP19UjhVY0Vnl38CVrYkTbUZEeW7pAhm3CREG5OSM/pHz/IBhs1",
-	"ce3KFsXZJnn9Z9XSs9C8aEY19IoyLCGaN5UB2/AcG7v61J1FY3PAT5gQiRwSYYKGL1KGXthwd+tbxKmi",
-	"2M4dbFRhMTzWVukSJL96OVujt1eu28NQN1l44w1oeT2LyZI3mD1Q6VAY8Jej+eJMy+1YoZAvmTbnRc/n",
-	"2vAya2Bd71woDbyDL1/qL5y+qNfVtKFM6AoPA0feE9KEEQ6Xy1GkhCAwqx3UAoW62kZjbIWqhBj2xYms",
-	"yRzqJmEfzZhOWWfRXzGj9XjxrNR6G5gZXkcWBWpWeDf8bj7RoaPjdk6NBQIKgyrV67G/GYfnVC62ljI1",
-	"i3PFzfwC0Cqud7O9g1/6rvpDRhVTrzyP/fXTZWsJyb3ULOHD+4tLsk9zM9mHSII9L/xTsZFiekLary8O",
-	"nh9F5OlzMuUiNwwDg4iasWQHw5aHB0VGraL2LfPrrnclNqmNEcir//pf/3fQKfrAQaAM5waP6YhAmX4o",
-	"NQ80ZQ2uDeYByadiJFfYTXYuckRKb88xwatH20OHAJuIzQktF3DlM62goqxLAoGKslayWJmk+A1LcIep",
-	"L1NT/MbLL03aRV7+y3cXfeHgxkwkWI+sE7nhqrgdYDWnaiJCkymHNhgQYYbvTj+86Qvct25f9AU6Nayo",
-	"Qbwk+xKzzJDB4uE7hH3wsSOCgUvsp32B24yHd0wYdxU1Acy/l8KyG1py2KvvXz9dFhlnDTTQJeeMJnt4",
-	"3MUzCAKFHjYxTdNyMQ6s0ReDL3tlLBt/DtCNgSWZwQlSjHtt8EqaaomvHMATg74o330SjjOl6polZOC6",
-	"hwxIe0oFhXKUld3Hl2MthL6gdvFjluxxAQ4MOBB7w9TOvUIGv/XxMtVvHZNfut3u54j0wwue/RxF4v+0",
-	"Eujr4AS8H30xCB4agJQCpKH/wDewtU+RjI5Zl1zyKdOGTjP0G56/ekGePXv2Y19wQT5evugSKDqNXw5o",
-	"lqXuFrHvykH/y980rNzXxO5AcidP4KG+wDLX6KMBpziGL7ggA/zK5Vi4LM5WyXOOjE8/vGkFuIbWU8jP",
-	"/4rZvjTjrePWs26v+wykpZmAGAwIGHSqM0QXU7XsXmuoTBqSZxumHwo3rNnPjHYmFkrBWMprzvqibcWK",
-	"vehF5IJO2QU37M8XRvHYROQDNZM/79OM7988hUl1uuQVen18h2S7sX0BxMIS8HtomStrPlIBpQ+9lIgI",
-	"fnBE9o8OcU726XbhA4v6An/aObbsh28BQXXNWKa958ZyQAhOJYcHP/qmEFTM+yKsJAeFgFnSJaeBr22c",
-	"M61hCcjLUyrmbjztdLruiyl0mUjlzO7MMDeEEsXHE1NiVp0wDGcaNijti2DGWEIXTqqEoRas+CaBVsP2",
-	"vFHhMm1+kskcw3/WHseqFAH5WrIFxA4YDOvMiUq3pa9Vte6u94rpTArXIvOg17uzsU8DpQ5DL3ZYtsKE",
-	"YG0VX6f1+LfWBTN7L4BGm8wdpGOkeqTmbmtxYVEwyUU72s7lEBdaN/9iQ/Z/okmxd/YnT9f/5KOw7CIV",
-	"/zsD6+3w4GCTH2VK2s2yJtmZMNzM8bc/rv/tpZRvqZi7eeqFisarf+t7BYRWWev4l89BoWt7TFbqubTX",
-	"kpnCVjRWDgJQ/xdoSNT6bF9YCDOZm2ZpdlaWPtYhyKsq2jgCmRlqf1TUwQN94QMC7iVjZshh7ylyqpAz",
-	"IkVErLkAL1AMSLpTJNi7nxWvqYpK7H0Sp4wqnKqjuXpWtqu1It31YdeNDejKR/bPcTxH9V8/LzHlYVNi",
-	"HS6Xa2tpuWIE5QxxzugC25DBXpSrrG7CLhz2wOyyG9kXhH5WJYYlmo5ay2ZZ6xjRYSW9u11rJvhlEaYk",
-	"4CJL+sw1s4oLvwV9lwKpT6ggT3tE9wUdS1AuTqtg7AEU12zCU+ayWJE4rCVr77czSQwdaqIn1J4S5lE4",
-	"QrHmYzkprMXeOfHtq7CWFkwE55RSwxT2pbO3hht5DXNgEcE/tFtIkb4ZzKeObRz9XxQ7f8fs82A6Db3y",
-	"oWg6CflxIlN79YCHKjSwpQpc+v0/OpM26KZLRRNWI6ycz3fxLOrVVBkHGmOgZUGkc23OPJpggS6tmd76",
-	"NWfQ2QD9fWExyGLnt6oP9jWqf7HLn7+PV1eK/d7i3UvOEfaFxgYb8bQHvtq4y3sc4PXZJSURB0oGV3Qi",
-	"jb1J+7jnANw0dRO3b65MeTG6FsL16N7fP/+CKL2r7uf/vxaet7gGez/C2I621wY7YQz5TriGuG/TzMCJ",
-	"W7+bK3v2r5qAu+ysHTsXhqc7jb1G0P7Mp7y5GXTw4AsM596rKAamhAB3rSDOKKZb4N51W9+gRRJEuSIr",
-	"zJg2ZMQVeOq9IHPSa711UmQWNUq51y7LYUHIVTf2A1XG2+iv/u3lu4jEVLM9DiXKuOE3jVT5axOjHjx/",
-	"VkuMdS8JcogW9VqQxlvLROgJhds6tLiy6hFFEALRSBtz+xHage2sgtLcLoWqkd8BirFuWt8SfxU93Fey",
-	"F+zqN8lddm2OKIZzoOWArZBbVnNVtMLCr/Qtt6a6a63tcWcD/GaAGGjAoJEz9EDP6Jxw0xdcF6g1sO+L",
-	"yBV6Ios3ADPCw7he16oTgHB9AX5mit5CNZbigCdkQvWkzgxHqOJrHwq8e2+UfbXDQ27ki3p6DyMndfTs",
-	"vjqpnEvQbH7CFHNE/kBuo96z9T96JdWQJwkT+IsNnEUvpBilHMO4j8h6p0nigkkbsxxmX5WaDDrvu1Az",
-	"Q3xtlZhfwucFMa9zp+DjSfdBT+xw/S/eSfNK5iL51o4Y99OdcugjJ2US5VYnH9UbLn9hpv6M71YR1gmN",
-	"S2cc3IZmtqWAxzvQc0a3ZtpCT27lznmTgGGTecBnddeh9Z8mKRsZInNjrbW5a0cN5XK65DLH9CLqK4BK",
-	"wALI0YgotocRbV24ggF35AxaPM1FtfgRdPk9q0WEtz5whGYVZfvqRAGF/35V3z+wIH2BwPm7UJf7zgPj",
-	"Eyh3Ycq8NiKdpRRiqGlKzEQx5gsKtSmZcq0d2h4ASQBFwigDNxiCgTx03RdlUj06jpzl6urePPENkrGW",
-	"bp0Be4HK4LRY5v3xaznG74hnEW7qSwGA+9NP8x+OhR+PIy+YCR0DxRbba+SEiuSWTIrZMbtzqLuTLkZY",
-	"7Evv21Jy7T9rqPO1nCHcIuDxGYMq6tj28zup1Rtde5oVge9lY+WWpFYml9yK1KpH/Rfn6fCBLucDyQUE",
-	"Ma345xrr7aKnQjk8Ezfg5uiSSyyQg52zjcwAonsNFp17ZDmACCFUS95YgO4eBT8OEEBq7lvYuxU1iPxy",
-	"h6NvzmHxLfEhWDih2K94+G7Nh64m4JjVmlc0me8ZuQc9KBa7dUiF+ETXFaFo3OF7dkR94Tp1ROTV+ZvL",
-	"//z/fpJfIpKNLhg4C99/eKfxX2/5tZKX/DoiHwV/xSMS5yrtRK4SZLD0Av+z1FphxNMUMF0BtAa4Hy9o",
-	"fQHbOJFpwhQZ/Mf7j+d7Hz+8PL0827s4e3F+djlAHL6r4oTwP6Bna89MqJ6c4GscWM87oBFsbbcDEY8w",
-	"JMAqoL0tdKMoCmqn3BlJuKaSgTooeioL4q6iN3ptsUo4THHGhoRmGUmZ0fgigEa5NFcOVRSLUq4vX767",
-	"+On8/b+enV99+PjTz29eXEEd5kqt175A/DdCotFpAl5d4EtE70NPf9IGo9ioXAPyUskvULV+RlXCEpjL",
-	"tFNnHTtXCRagXBPmWdoIqovyk1gkgps1dSQJAEyt3Q9PnLiqlDLD5M2yPGVGzaQxwuty+2vjRhtkId5n",
-	"gCTscdQgnYGxXRRSzR2P/kH8RbA7bgc8ftuRgCjb2GSWaYruJvftVbJyF7OympyJb9l9GshvWaO7haYp",
-	"MJsD4DsxMIMOhLmZMGHskLcxlW95oJ8m2KoYZ0q43h4hN2X7YdmmevvxHeRnwEhYhjvo9EhdvWJnRVJy",
-	"2HuG6EyXtKDB68ch696laqR8yq2gTPk1w/QNHTns+FyKpNMlZwGsdAGGaoV6XzCRaG98nviOKPic13P2",
-	"wSc6zPLQhs5ro2ygIt7OP5Tg2fuwVf3rcbjNvBQ1cRH8efJ7tyW/GZT1ol9vvlhIflOu8jBVYCwAalbg",
-	"HXVdzCYMsnFmPmur38KObHI0Ykofl7akL8CBjTh8FXJrdnmjzpUZd62t1LX3OvnOb94emubauOqmLOEm",
-	"wnfAM1D5mwscsSgM7guxVfDl1ojA4HdflJW/y1pkaLhhWeKYGprKcQ4CwsoJSBeqw2pzbT64fbtHkY9D",
-	"NAEpUPTg8RUBfqmg+El4OPbz6aOJfrAGc56aPS6CDZajslRLVuykp17/yXq1ULSxaaTfVwFlwqMohH1h",
-	"WOdU0r5p1XG1jU/7ms2jvrC2YURSOmRpRCYszSLi9sVSLRbR8hIyIvFEcswLSsjQ2lOQIjnbpBGZAzxb",
-	"ri6oHVqQ9QUoz8Rxic+3xAsKbSB++zCPJ97P2BcQ1eJQ0aPo1+WK+bvZQRX8scT7AvN3iC45E3Z3+gLh",
-	"sUBeI4fBLLa1vNr43Gl7ZzVYBqfbF2G9/YgMHCrVz9zlXbpP/RIGgLFyaHLYRFGRLHbhTphA4KBL3q9l",
-	"XE8y98q6OMg65sWnfr/sC9K/yj6QBLsTswYlpBuRhOdFiP8xAdP3g2r2nfJA4bmkYRdnhvPnumxJ0AAU",
-	"NLmuzGhlye2iJnTNXB4QjPktIRfxiNZjFx0pf7voRa9AlvGLnkt3QzCeogPKpasYLLA/CLxYb0///er8",
-	"7MX785cXVx/Ozq9ev7+4HBTTaT/v9chw3hdujRjlpYXCXPWmi7Pz//7mxdmAtJ/2ol6v1wn6xrgbm+e6",
-	"pXzg3o9Frxoo8WlpshnneO5rndzH7Qtf/jhYR7ewZpjjdyTjHSMZHXkWWAYw/wCpTyqNAjblziBK4B61",
-	"N7wbzmah26RK1B/wgQeg6mKkR8kqr8yhjsg/Vduvuc7LUIaEGEmEnD0s/T8idEhOs9xg1IqNRiy2FkGA",
-	"V5AjQgXJhaY3LCFF7aftdEhIpJthcgMS/YdA5f4OQLae1D30p2x+g+lD28ueZrht0/H1HkCBXRZs/YcC",
-	"3TYeb3GZ2Nrue0BE7gkZlF0y+61+a1DUJAUngC9/3BenRZngEVaGKUxGqQIHi7X7ABejAzl/EnaXGRHB",
-	"zJTqawg/Wuu1bGlA8Jfc+JJtBYTL/V53yakvhkWg9Sb26/RzKcDsm9ixZVWtGnO1zjhFtPFDqPHHQByv",
-	"Zm2POa6w+HfU8WOijre2CmpsV8C4VDsOrnEdvQyt5u1k1e/KE+FbKa73RZTb88fQbKUmf7JsrjRmO9+j",
-	"elsi2HvE4d6/CfUdiXtPSNywTzG7YSKId/oCmDS1ZDhH99luktOX1VwpKi/8Q9+0iAx74K+UkH5Pvl13",
-	"bVEsdTgnrleHp43iwDd12NZ5NN1W3pPV6N7+OD5Nv7TvTs2HcmoKElb09bS7DcnWyLMNPUQhIX9P3H4k",
-	"n5K/7hYp2xCl34EAml1JjefcewjBcVliOP5Q3qQdWPmR3EYewTOAkp2QYopl+rG2SQHwAQAOwL8QsZbM",
-	"RSL0AZbynkCD5DbA+CMy8EiVK66vRr8mYhD1xSCW0yEXLHEPXE3nPLs5GnQKf5Rg0HeM0XiCWUsBDMY5",
-	"tfoi9GqF4LSzmuwtz13cO7PQHdUXFeRSxe3lJgNlt099p7Oywox0lcLAwQWhDtgKpg0XmAjRxgwDbHNl",
-	"V9EXmVSm4xslMGGgGcNIqi4JfXFLL8LN7Av7f+gnajeOZvzKbbJdHVODDjbJKZpcYA3ZJaRUX8iZcHXZ",
-	"wbkWYowIHVMuPLYGMjh8TkT78OAgCPj2xQhJqsircBkd3sOoFzb/iS5C1lQx55RM+mI4JzqPJ2XXsnZp",
-	"9Wui6ZwMlrqhDghUXUOYDdd9gbkiMPlO5LPfBg7SHCCj2ksI0A6m+KgpJJa424Vgs8oRTOmcTOgNBHem",
-	"9cDoZu/igxiKj+JfXCPuvYOxKva/exi/Pdw0vbVFuirlrpL+5KMDNSlQx/WpXYUohzJSzISpXlAEwQoU",
-	"QaBn1WIaoMdCMoLSGhHTILEdUnoxISwqkhDCpLQgfaFMSmtIC/MpYffIliuSpHBT90Y0toLc677HRUv6",
-	"g7ZyPmyMzLWji5DsMAi3PkzuHlyRfXTh43n3dxI4QsNRFDTvurMYQsk4peI2FvKtQQyQ2eNLDUalyhZJ",
-	"Pbpm4/PARJ2VPrZLfOSb9rCduvZF611sLnOpjT1zsWEPVnLpfLtetyAlq0jEdEl2AdE4Wti94iPW4V5X",
-	"tBGeGpyUSc0Xr0/3Dp4fgcmIJr01vX12GZh/qW+UQdpSYePysbX87M9Lm3GKpYGp6IunPd8ChtCxxBwc",
-	"a47Wmp+BDc1NqadOCO2LjZPtMK+u0wy2vHT1t+/D3vT0/Tieyeroa6pL4vF/g8Ulv0E7ETad0LBDm09D",
-	"rvax2lwKVHLu8NkNPZol/a/zZ55jO4XvcbgmH5bdnsqx7nB+zS7JhoO6e23cZIK5jjeogq2IBwXc+SN5",
-	"KIOzfaLJlBmaUEN3UNa7oQCsTFhtFX6EJ75po9AuYb1B6LsBfrvWX7WnZEBDeMq3Cbd+RN1xHyaNffXj",
-	"mDOwqO9R1oeLslYIdGP6rFgi8GiNIbJQV0NCW/2YCtdp2l3wIE0Zh18urIbWS0Hp34OxjxOMLU6oxIAb",
-	"75nYkmCaTZ/6U+7du2i5xHZ/SIB/JCtnN9a/j1gs9i0rym0AQB49JcttGbE6ERbDIW2Azwc9trTvvdg5",
-	"ATJdLIjTEJG6Z136KLGoVfTuA1FVuv8eiHoUbnQlNwrillC2rOJf200xz7CZ/+rLxCf/0Dd9n3CrWH+l",
-	"8HtS9TIjjOFbdjMX61oGdxZksGs2vnsB4VbIpklkx6CCvL68/ECgxT3ALP568f4dcefwgc5TSZOI0KHM",
-	"DaIjXBc5bojOh3aAIbPvOya0BOCDw9n5dNuUZExNqd0E1x4bSuBQTYapjK/tI66KC9YAwmesVBvmGntr",
-	"KRbLG/is7caATvLQQ891yY6IYkbNXY34IbP/cO/vRK5yQNlEZGYnA822+qINKihjirCMa5kw6LiPHkRX",
-	"VGfw73tlZ/Y9aBnnaozCbtj1VB/xGRsD6GPOExzVqi5dAlBorKQGT7/iTHcgRBuRoqyNPy4sDOSr81bH",
-	"ueBjQU2u2HFf6Ak9eH70537e6z2LJ+wLef329MXexevTg+dHXvGC7X7N5j57rKytCj9jgy45FXNy8OWL",
-	"r47q3PQnhIq5mdhdZSl0hyKKJVyx2HgWHMk0lTOWwIkJ6c6xL+xAHFvOusCG4n78IY2v5WgUkR/KjvDW",
-	"mEnTLnknDR85MaL7giqGkCSaUeVaryOiqEhAMDIEmWpf8ginN6PcYM0iqKLTGGNwpH9PZoR7++Pcyv3S",
-	"vl/MH6ymw6ygpo3FeAAv8c9uGB4ISfd7Tvzd4Je9FC7EpQjFklWDE5pAgTNdrT676Tk336Qbj7P3EBLh",
-	"slRBfyhc8w4c+2i4Zmwy2G/1W5VcePyiS15yu0PYxMrTcaJkptcTMpmzxh5WD6IhH+WuvYYd/HW7yhbf",
-	"r9uPmVl+hwp23zB9121M7L3Kmu8DTzN2jAHJ8GLl4fWeOduQC0pJAowL4B9mLxeaj4WvPU3FvMK6EVi2",
-	"ukAlOLO97QuuWbu7gzB9ba8fvrqnQ+sX96ljlxRBTa5JLBPmy61NpDJEMaqliPrCGdNBdSTG4RMlje+6",
-	"kptYThHtk+rKCp9oQB71hbP2oVpH8Q64JMVUWCE0ZIiWZAngXKD2LyUHvZ5boG8oMQgWAJ2XB3Wm/SXT",
-	"D6hO7WjnTFvyrq0sVRZ/LZZO45hlhiVLkvm7gdbUPguo07JTZb+IkLNdhIF9OYtzZWdnmR690YixOP7l",
-	"89fI0gUv//4ctTA9BWVErtLWcWufZnz/5inIAzeD33ytTCjDbV9TrSuqw8+wY0HwgU/2Dj5yrdqDT9CV",
-	"GHzggjrhYA6vW37iS7UGHxV79fXz1/8XAAD//w==",
+	"7L39chs5ki/6KrjcjTB5t0TRsqzplmJir9qWx55tf6wkX+9u01cEWSCJURGoLqBEc/o64vx7HuScB9sn",
+	"OYFMAIViVfFLX+1pR//RVrEKn4nMROYvM39rjeQslYIJrVrHv7VSmtEZ0yyDv17kmZKZ+VfM1CjjqeZS",
+	"tI5bl1NGBoJ90VcjeGNA5JjoKSNpxm64zBVJ6YR1W1GLm9d/zVm2aEUtQWesddzCb1pRS42mbEZN8zP6",
+	"5WcmJnraOn7aOziMWjMu/IOopRep+VDpjItJ6+vXqPUmNp9B6ynV06JxHreiVsZ+zXnG4taxznIWdjSW",
+	"2Yxq857QR4ct6IjP8lnYDReaTVgG/fzMZ1xXF+CNZjNFUpatnGgCH4fdx2xM80S3jp/3IjNp7Pp5r7d2",
+	"IOdsnDE1fSHlNWd+7iP80/cYx0INM3nNsqsMP2ha5oPnR9V1/WqWTqVSKAb7/xONz9mvOVOwBCMpNBPw",
+	"T5qmCR9Rsxr7aSaHCZv9y9+UWZrfgu7+OWPj1nHrn/YLGtvHX9X+B/wKO61S11DGCzKiQkhNhoxkjMaE",
+	"KkLJXy/evyNy+Dc20qRtfjUPImL+RYX9Af9UTGj4JhirGWNEZlwpLiadEzKImaY8GRBFF4rMp1QTLc2X",
+	"cbf1NWq9kGKc8NGDz340pWLCyMh2r8ic6ykOjyuitMxYTNqUaHrNBDF7HxWzJ0rzJCFckFyxDszjlcyG",
+	"PI6ZePCJZCxmQnOaKBJL3KUkkXOip1wRmbIMOjdzMVu8p0YyZURLMy0pCCXzjGtWvAjTPP3wxr4yn7KM",
+	"EUoUU8o0wxURjMUsxmm/k/qVzEX8kLN+J4nKR1O7FzAM9/YDjuJULIjUU5YRlmUyI+3D3vOIHD59FhHD",
+	"bMjz3jOzeAKYdkw1HVLFzPLlImN0NKXDxJLOpZRvqVhYNqAelICkJDMqFmRMecJiQrVms1SrE5IxnS0I",
+	"HWuWwQwm/Macg3w2ZJkRRYqNpIiV4ctTRmMrzc7NV3un5ivzZ7OQqLBfM7aPguZ6KjP+d/bQBHVDEx6H",
+	"Z2lpYp8+fdo7zfXU/Dqimm00u4Lpw+TSTI6YUmbjz4TmevGg5GqmmLOA4SNnaxsGIMWEmDFHhDrOTWRG",
+	"cnEt5FyQMWdJbH4b0ph49SUyr1DbrDaMc5gxem0kSJYnzOkrsZxRLowggHOiBsBMFTFnAFsmVMROOiyi",
+	"JYHBtWGzUjAQNkyMWBeEtZ2yWZHTkVnWS8OuQL/KDC/THOUrhR+vtPt1aWuiFvuS8oypKy6qOsgFEjnJ",
+	"heYJzAabs7zRfmpIZZmeoxa8coXPf2sxYfSOX1o/MZqxrPW5TuEq6OmX8rBLjZVGXLSDzNB0fJryhrUY",
+	"ZYxqFl9RXdLTYqrZnuYz1oqal2fFNyJPEkPU7hxU2uBxrV5YXbOEKn2Vq9VDXNsdKmo1W51mbMy/1Ova",
+	"sMJPFBnzTGmjHWR0ZHT0yGgrGRvJieCGf+tu3SqBUF13OmFXLuDNr1ErVyy72nhlzNtuXtXBy7lgWc3A",
+	"logKFHfXb9CmXTI3Db9Qpd1f2p0opKZVZPgCXoOjGMfcDJomHwKyHNNEsWiZUvMsY0JfpVSpuczi6rT/",
+	"U+bmZoA/G3GF0yxErlNYJvTGbBuZyQzYlCBPe2TGRa6ZInQizbJtdTeKWqAxvRfJAkmwckrKI/3kRoRM",
+	"Q2mZKjKX2TUXkxMi2A3LcNR0aFicGc9mR9PRQ2n0vTUXux1odYmKSrSyfudh72iSvB+3jn9Z3annXF+j",
+	"Zdbl+XfDyT0hampElRTJgkiQEutOAzZZncDnYAo/c7yXlQfDzdW09I8NZ+W6ollGF7CFxQXfNLOGtS0f",
+	"Z+i93EjdfrxkCb8xt+aqcIzjjClVyyydKlinrUU7iZIxnfFkEUjDw+jocx2zG3PB1fSWUmBj1grLZ2e7",
+	"1XwyRq125qR7npoPDG+UYswnYCZRCzFqRS0+S2Vm2Gac8bGuUQDMuyOZxZvLhIwpMHTUHYo8VTpjdPZE",
+	"ESrU3OjshsssgBH9TQ4JEzGL62WZtvzazSplIkbGl+VC4L9ipClm5AjeHVpRa5jI0TX8S+Upy5S5JprF",
+	"oGLEEvNK3axxzbahpDqpVqydp7PIk7ffKje5gLqr++8XtkTlpYGWSXTVmbsLBuLP72MzkLcoNasU517w",
+	"90en/BuVgRwckqnMjSpl1PhhPrpmGgx7KIWPzZt9YZ9zMpK50Aq1bdccXC+AZM1twPyE35JxJmd9MVCa",
+	"ZnpA/oVwJ9pPiv5dy9imVS3sexGacvpizJOEi0nXXD8saQ/cUIJhMJJm8obHLIOrQKpZHJEBnoBBX+ip",
+	"BCWRxDwGU0zb3KM5i0lC4cqUUqNAmcNob9xjmZGJlHHnhFDRF7YrM1jo3LwrRixCDYHDIqhuX7SWNabi",
+	"QIZkVWUaM/rlDf769PAQlYXS38sEZg/33TYK21XPuFD/xi17otw2tz9evuhsqhktUTl2Vsuy6oj97MZe",
+	"x5fvkbrOTP9pKmGvuT4mfdCoybvTt2f9VkT6qGHA36T9T29eRsT/3sEXMplrlpFX//7yHT6IuUqpHk1Z",
+	"1m/VMudt5FNMNW3Wu0sMopj+VCrdJIIauEtACBvLrmuONsNVfA924t/Mi4bEmFJ0Un+vWy04149aseyG",
+	"j9iuDdTJIxASMMliSctSKug0stRVzNJuXiN9/ptdvmVipGCiZ+YVNJ9MaZoyweIuseS/6JpBwDkAu8uc",
+	"DadSXnc1U5rQjPUF3kjQAg68eWGeo2ncvq3giZZJjKzIaQpW4HbRuB4Xh27RDU9fMBQNzhz/wKsS/kmh",
+	"U1Qn4LSpbsw0G+ngAZia7NJ3rRR3f1o57v6MWcKCP73CBn8pNsqYvsqkDj9RmibMb2fQvn1Q9GAfFH3Y",
+	"B74XSwVBG+5J0Yh7UrTiNq34yj0pvnJPql+ZrbbX/6AF+LP4HP4svoU/3XX7qthfYHFBK/h38R3N9bSb",
+	"yAkXwR8y1+4v60K7ypiRi+6pJ4Pi8yv/DDVp32edTgln5C5ULxQGj6V3vQJF9kJTnauVl7eqGLU/gsbi",
+	"7gLmipwnMZmac7vJFWr1FdCf6KvtRwJ6GR1dCzlPWDxhm40HDFAb3NQ2a0jlaGO9TUOBVFp5B8P54kWs",
+	"zbUzMyZcsIhQTWbS6Mm9XsnwGHr2MjaTNyzuGM3RrCReaIyaTUGTzDNWqy9serldO1N/K1x1XC4WYnQB",
+	"L9YoYXjv8leyKvmUbmXLe13dtLqbm9uP2tPEWRKfgWConCXwQzQppOj8UISSWGqjkadUTwkXWsJWDGW8",
+	"sL4Q7xsBH8cJMQNbgIrvXsR25lOZMNI+7PU6tbvWrOwsLSuOe/W8X8s6PriTL0AYEqlZp1MSc/BrGeai",
+	"jN6OggT1hIyNDXMPZjqUMmEULGLjX+Mau97Pcs6yEVXm4sP1VOYaLagZ5eaWZjaiduE21j95enMINo4v",
+	"dJYasm8d9J51e92nT591/7SReSm9OXRy8HZ2KtNQsLLVJYI3NjCTbNLV0fKke0+P4+EPx8ebTvroriZ9",
+	"tHbSR1erHDZGx5hQOI7wFrJFvFBlzKgISHI1k/3Tn46fHh/vr1Lul4Z6F6uP/IsxcTvnlrQWmKZbEJgN",
+	"6iU26q2V1XwhZ2kOhgzE9GhtRgCqPxxnMqWKoNOYCWJmACwtkWIC4ADqHC7ZDcueKALd7AF0oC/MvEj7",
+	"5ct3Fz+dv/+3s/Ori8vTn8+uTl9dnp1HxIK1wETUOSZGMoKoxPUmXBGZxNAM9kI1cFqurd8EAEhSMLzK",
+	"UEUsW3ODoxNJ/KfdvnijlVNImCIzuiBDRgx3kWNiesTrTJUa78ZICbyuYKNLZ3/pVFgeZU9t+UBUeUKV",
+	"IVUpt3p+l4jSUYijsiWaaraHNomdU7fUW7r/HHcOPFtHh+sOR9T6sidpyvdGMmYTJvbYF53RPU0n0CYg",
+	"PECHackZB51hEeHV3PT2NeCPD9btke82YHX33jt25fr/2rB3O/ltSxqCxWGWhl0j+UuIybW+102na1q/",
+	"Alfl10DcL63tPRBQSZavXYMGirsXCtt2XM0kedckGEi1oKfDXq9XdxEBk0zTjQvEBr5yQiZMsAzEQfu/",
+	"/+f/Ik8PfiBDrlVn2d2+jNkNKPCH9d7/ZZXckPXnlYdqC5c4KO9fo/UvXeCygPfa/H0X1g/b+eMYP0zn",
+	"H6geTXdnQQ/Ncwr6rnKfDbTdlW9sfEKa+PmFPzfl9driPK2HWJjjqfN0c/o+B4X9Aj76+rkO32xVemiX",
+	"tKkifzm7JPuGv6n933j8dR9+6SB+GzDPOFwy5kkC/sJu1RqBc3aj/bxyyQJ4/hZk2LSsF0yXRsmF0ozG",
+	"RgG17ArAl4LdCWOqTOtnOeFitxmFWKztgknK8LUlYbIuDCXctwCx5kdTt3lvWY25NNfTqxnTU1lnwBBl",
+	"ZOc4kzMCdme07ASI+G7g77AYM2f3rrVF72Jo2Q4wifbxWxn3tocvIiKVNxjN/Go9UYRbUF6wAeCLd4u5",
+	"Cfpx6+tXmeQ2hEVa0mpGfZSXOyrR1CpE3AdLrC/g6nUHWMhtz59g882/7607hpURLXVQuwQZU3X88NQD",
+	"Kp4oCFBZ7M1ojNYEPmJdMrB3ULdBg8g/ch0O+sLc/weFwXwAhsfU9Cl0gQn12I3cXP8BVALw9WPwbvbF",
+	"RDJFuEBsOnbyRBHXMxgZXJ8R/MUL0wcfsSeqL4ox1KE0il/XQ/nNeoHNGpwtcqSu8iypP27BEsZylM+Y",
+	"0BBGUCuhWczr5ZKRPNZPo1hGZrnSxIwsYZqRIRvLjBFFb4x8arPupBvA+81CUPLx/OeOM3oHOFzbsNkR",
+	"1xyE822iguIy2MHV6aIA9uJsjfPJvVWmgjQfJlxNEcHvh7MGnLg8gDoWeAEWNKCQj+c/7yk6ZhGBJZuy",
+	"rmD1tut6ePeF0bmQ2FQ+mTBlrjNUlckO3A31jTaaC9NMajmSGxCifa8wMYacZAsaXjrIW37t6GitDwoX",
+	"xdFzPbd3SoSbW9C8PSABZRXmMH8KmzncK+dJKh/8KUvS2m1I6JAl62UUvhZhO82938Wtz3Lq9fe+JUae",
+	"zOlCEaNrbODM3fFSWGYHm6/yNVvUM4hrtjC8y+3+etS4aWnlNvhAxIqGef7qBfnx8PmfiA3uIhjo1K3B",
+	"8pnn9dFKEEO18V4GPs+vtTA8iyyoYXNcJ/VoKxfStCzHP56/MXzIiAfDnK65gFuNnewJoUOZ6+NhQsV1",
+	"IB1gCD7UiyLxrAHuYxgUjtDPomE3PI8rD/c1BMh6FgpxmajpHZN4IWKhDkjbvLAv+Gjf3oMdu+hEfZGN",
+	"RwdPnx2R9st3F+Tjh5enl2dE8YlgMd5ELy/e/KUTkanWKYbewpWLDHOeaIta1WyWJlQzBV79USLzeJwY",
+	"Kdl+4f/9RIEufXPY6ZIzo5VMqQI3iZyLvhg4uh2cEMUYeYkjd7wvIuc4yuLBa61TL+qpiPui6Ms9L2O6",
+	"7Gq0opadsiF/rVOjKPtPDQnLOctiga59xQBCxfTfBcvME6FSWY/VcXv0Mtyf3+5Db6oPSFjmkVuK/29Z",
+	"jNayQ8BuF4QVOR1XZgB6Jub2BZYg0EFmiLMG1B0ZTdno+onCVkZyhvjrLXQ9XCI/1gq/ymczmi2agI8e",
+	"4gjZBVRUDRytIb8VfE5OmJ6yWtAv/EBocUfQc1komRPpurbH/oQMF1duSY/LanHMRjxmoVUBXJvmdgkS",
+	"tRW1go/XR44GOo3nkHbdSlpOoN74ma7VcMINqh7SqeSjpdPUID2KPfWuiCYwK5rpQVDPGBXqBFQMlCBC",
+	"6ikXk6q+geHPmgvq+MmSy9tcxI2k4hqJZUmfRuOcIixRDDIgREQh2qfgRHhBGrrQeDqhXNRjXNapJRsr",
+	"hWARbIDgc1H/Q0EbdWbl5fhkb0x070S+rahl6CJqObHlkM0urinH/BFGLgAhBAH0nzfTqqxgL+m6BYUE",
+	"X5R3dxWp3o1CXJVQv0vt+N9zlrOag/mrf14btmNYFr5SF8m+NBbbVl3358AM7whqNh6zkeY37Mq5bmu4",
+	"AwIhTacklRyChiQRcg7wlDcfbg5DXsEdjsUZBTaCnJbGcbTjOI5uPw7nuKr8sCpe4xbxGRui0mzvhiGO",
+	"OYrKeoCbYHpG1bW1PWIWpmcHQUqmXsMoNoGJbTiKo9pRPD34Yd0wBGOxugrguA1WOKvPARDJAnbJkI1o",
+	"rtiSfAnYl81EFJ+AHIFLkJEkpC0z0m/1W4aWJpJI4ZGQUrBOvaDxAP1aU6tXW0QBxPZj9kmPUKErnmvF",
+	"kjGm/bkBaJ3OM9GE5lwTSVMLSbNX0JVeQjhcFgh/B/6AZqw2mj4bzWlzmgmnPW8kOz7hB1V5UWeVKgKF",
+	"SsFBFjZWBYsVx6rhONZByo7KHx3VfFTjZgOKqjsJFVZd4Zl+k4Pl2w5Khtu/EyCpHl78ElUK4NMO5fhE",
+	"QRxexe167+iAVRx8Vca63eBGtTzbf9jqdeG/8iLcDeYHulzCSgUM2Y8BxMLuMmIzbNPKRTg+vtf5B5is",
+	"uvmjQNpCPDUnSSlxtiJZis1ux8QoW2AEc5W3VzyE65OgrGH+q2m5ASFw8Pz5Ou24lms2s5G7uBFYTfex",
+	"oFHY/S7gqN8x/qmWMT00E3oQ3fShOcvd8JJTIti8jpuAkorqriJcd8lbCT5iZx1DP/sUAp+8WqkloQLT",
+	"JzoTfLs4vh3IMam8Mvz7Z0hNZzRjN5zNq/ymer/d4Sq69pN7U1fX63y+68/rFmc3NNp3rem71nQLralB",
+	"h2gm1qYobHd8V3phwzjuAPW/+TfLikIQGVQ75ABVe1tVp2jqjWazOp2nEZaEabKfKPLx/Gc0gAiepkwD",
+	"pGq9nxfNzTjKNbOEoVUNjwm3uVy8MzO2z6IWFzRemHu1TJmYgwl7nHH996H8Yu69Y8WEYvCzcP+c8etM",
+	"am5uzrngY26usWVfSWCws0yp1mA40OyLHhCujgklmCvMWs/JmCeMtN04u+bHiOBY7R/5iJM/k/cpE58y",
+	"c2vdZ3q0j43sx7FQnchn2R7bLNWUzNkQPXdtCBk2L1GCC/j+guAASRux1hId0mrKkoSM5GxGRaxIW007",
+	"oZeqNES/nu6vfMQhS5bpqxW1XMNGSZ/WrpdZkSbzqjR6g2YnCNZDJNmvudQ2hQlTI5qyGChsTjHFGS4/",
+	"qhGr/X41GbVhXtC0aeqGZYpLoUIKJlyZLiyoq+8XgzzrPu2RfXLY/dKQwMfKxbqpLgq6IFw4qFxUth1z",
+	"CMU8DhLvusn2hc3tO6JZtiBt6iDmgEegRWoB9GPheO0nml5DfvO+ePPh5sjD5qiyUZ02DXj1w5RmioFF",
+	"EnHSfVGC3OFmlPhAKeP8aMpiIm9Y1nVz11Mm+gLwILDedMacBxqn+QRcyzPDpELw/FQmMWidfVE+UKB9",
+	"ziHxxZhyi8rc7l7meYZzqNrDbam22NQ6LmXxaDXcSc6GXNT5ZTwayb2CeR4cLsVBY2stsLs4Wwp73mrD",
+	"cQiYQX0+8Ia2Ly/e/MWSXFQAwDsnjmo3MB+DGPYBzMuIHeWy9PubhQNwmoOayXziA0CWF2gXF8iKNMI7",
+	"Qz4a5oYqhtppPjvjInc0o9cJe0+weZYgbMoipsyBl2NHuRFQECgD1ocMJ1frtBPmysBroVvlevadK3Y1",
+	"W9T75IrR+Je2OEDu3nfF1VW99Thsv/Tqxr1sDUldOqHOFV8Za1RwldIaVSK5g5O2nS3ektGGxvhKmpDy",
+	"2hhhUCAohgtAtnlkjJGvVFnkeV/45+wLV2C1HKJ4UVOZ6SkoKYM8SwYRGSwvzCDqi4FbmgGI9kGxPAPS",
+	"nk/5aErmXIA0KkQPQJl4CWrX6ZL3ZQoF8RlgpmqR/43c3q7JMamy/bbLjwDL2Wnk+AE2rqrOFF5HOReW",
+	"QSMGKeDYhnQtvg9PaVEBRI4DbGKXXGxnPD7s/Xi0fT7tHVNb78KZb8M/63ih305wLGmdtlUnYIcRsDib",
+	"lAR+V8f7+0ZzjoXqYnhAgDlddkf1Dn+4k/BwrVMz+q9rWGmVNgOeuhF1rmentX2U+eoGPdUnKfcEsYKV",
+	"3YVDwCl5j+URsP3v4hIIGdN2zAUtwsUbVVNwHStYf/g3TP5vuJl75Rhv0dnMRnUViBz1xL+ECV8mEozP",
+	"DnZRgmK0QfWYc8RrLGz2Ksy8did1AnZN2X9rHvWgPGQzLlBzgpvo+iKY/6pstrWRccAAnhR6BaahDouc",
+	"zSFrM4j6mKVMxEQaie++HRxvC6yXWS2unny0BXWgK0hZBKV3ArOGzZUG95y+ODw4iFxMBcQkUlWoGd1+",
+	"3us9G12zBfyDDbrkwsJWbR2wIUtM8+bqftwXAVrZu2Eg4FGK4LxEhJb1gixQBYwiVAYyhTGXJ2Qoze0s",
+	"YxUPsw0pcKm4Qq5jmRLQaWutPCyrtf7jCnnZ89ZEUJeZzIdJbRhLMTfLQJCjmFmZNZ3g6rsLWuTTdKcs",
+	"czYPCkGkA8iE+AJSiA+qQT4usW0taLfIur3FvRSy6Vrb0tZJjtcYyEuAJCtcfUZW33FRAqBeSNXao+HS",
+	"O2oObjX3RbQfgt0Y6/GYw1CYlkgbOCCLAMkTkVRmaL+jYoHZGjHhjAvCdFRmSMwSpaGzDgT7l+Dl3jq7",
+	"UYrSZSh+MbPa9SjoY0VKfcicqUpk1nZHFemtcwwcDfRKsy6nwH9OT09PCRNQxW3ZXqIAzu4fg1EFzq4P",
+	"YcDM932h5xCEfVqY87BAohyPYbHKUFayYDoC82WcsLpb0EqiL6Ww3+5MmP7qf3HFKxqw8c0npnJHB8tf",
+	"UQsjTGgdHIBKMYymna9zJsUekL2CIP4mh8pcfYEwouK+Cs+vWapJeypzxa4ZSw2ncvqYK1lhiEXZyn5B",
+	"Xr7zs8uzd5dv3r/rbMmrivIed72rq/fO1iKpZ3ZF/ZH1W3sf9U2KvS729Cpl2RUWNNi05IeruGFtozUk",
+	"U0WgrE/4aE2poPUM4B3wORiWhgVfm3M8Fqkdieaz0lWsVPtO02SDlcf3woyIOOK6dZSJ0dSv4pxd0Qm7",
+	"svUn6yM7Qe2BKiFSaTghcc7InHIQ3T5MbArWJSaI+bVd1F4gCZ0UsqBcdgL1hkZJgAUyg/Fa4lo95tOJ",
+	"L5eInwWhbFBp1g1dSzLEgLaKqBI4QbXjcG2YbgO0vaQKCWYrhQqsF+t40bEXQWhCwhzXKZ2wvpBjMoDE",
+	"Tbalf0VM8J9Rh4XPrRbrpJu19TMOtjYrfrggXEd9MVwAWPeEDKAA9IDARbmDOTm0KlfOjqwH0cJ9qe6L",
+	"hCtYz7FPp620TzWiuihzB0Epmlmg360RbOuBg2BxKPG+zb8JRdamXy1nqNtSb7OrUpM6DJZp7aU0UHN2",
+	"4A22k7qBWaVUXXFxpZs0+jMbEYoG57L/yGkzuCIRcQtizpZdESRlOF2YYMwyFSDujUNbl64d9bH4Cbvy",
+	"TH7z7IC4xbWp04oDSPz5gx7+FXr7s2EFA9Le6jCdkAE00bVyIzwiEL3/NWpZj3k9K7E/On5nFXjMjQ+p",
+	"ZQC8MCjKrLsvBiTNuNCqU87qfPO0ewjQq9W6uBuTE6QFWYciurWSbzcKoYB9lneynkablIJaVdGn1K9z",
+	"y0Jp7uXrgOHGwvFPs4EOtHkMejmI+ClKk75QTMSdiNjpkjbG93Ui4jWg4Fi0KdEZFQoQALbsQNQXrsYV",
+	"3iPo6FqOx53IVbhqU8M7Z1QgqMLs8wmKKmC/zhLXFxIjqtVCjDqRO3/oTiyKbsH3Rv4Mc8VObD2tTjll",
+	"wR3o6sWtOkh7FgCJMkZjZ+Gr/eyjYtndhEI+dDK432eytbqzYdZ4p6igW6RC2yKXYWp0pMyc1P/vl9O9",
+	"/6J7f+/t/fi5+Gf36v/Z+/xbLzp69vWfW3eV+tCsyV14NIB+H8udYTrfxZex+77WGesfbqMrC/CpQIkt",
+	"e2viEh8CP74rvgGZqgArfDWkivk/j9yfPlt1+IlPFR0+hL9n/AuL3bcF7PdqRhVeg6vhgLVQyDXFVSxw",
+	"D2ZstDFIFAT3G3A03K5CCixYtFGhlE9YH+vOa6VU3SFQoG0LVD4OrLEY1XYSolwNqLonWKvI1qEsGVsz",
+	"NmJGjjYWYtysBgZzNXiqAEi93D+K6FJSQa4JVAFiTQVssaYB3C+v3HmpTvP15eUHl34qrFZqez5ZvlyP",
+	"6IyBctPdqKbgnZWYajT329p0KxF7QpojOwLvJjqYbI6q9n/svXwp1E+gYe9d8ImgOs9Y58SC/DA38Wao",
+	"vTuDkaFCWx3zh/cXl7V7vQJHhQCpYI38qQvNTZtUmaqQU4mMt0NP2ZN877UVCgZTdxnG+pBLSfB34kRB",
+	"odcltgQQ+V9zZn++rf+7OUf567enLyA7kD3EytEywewzG4S7ko/CpW5rLAxQ0SF+2EiFqCPzU+FxQR/P",
+	"f/ZpHXzmASP5nCZTi//ZJmV2cBxWEKQvelubV8sWjnRoPS2T2GbzI0uVO0uXvb5wt70gQUr14kfK977l",
+	"yp99sfoGGLTNlbsPRjXlTvui7e+B1v0xxnJiS4YfZv5he++gSxGtHXBzNlfmDa3jJ5AmHyyHLOVKxiwi",
+	"9hT3BRgIIJn+0u1192KoQXHSOj3M7vVd3A6cqvRYFwTb/53Xh7ilYvbI7BABWVZ4t38Iikkaup5JkO+r",
+	"MVqbhtY2wYrWsabmnVwkkjbcEgCrA9UTAWAdKghVX2V90JVLvGSrIW9YSbw4Z4016Ep17y0A3D0FaqoZ",
+	"YVEutankapOvdMaTxQZJKje+EMhcj+TGZhvbf1jF0423aKruuLJ68XJKwgMEN76wRnF99vIbiAdtoJQp",
+	"N8J+AYVVSRsM3nikO2TIphwM2iekZ+WP62SDhZraIprL7GyTbDNn5YToUFJvThWxVZKJ4k3JKXfD6hRJ",
+	"g+r2orFk7ScM08cTEmHYoEudiVbYcHXrC5dmPgXcHSyU1xgea6lUEbq1ejpbxxStnLf3VW0w8cYbUHU+",
+	"yyH8NxjTVqqbG5wvS/N+T4vlWCGQL5nS50zZhJ614BYWN7qYwbhQKHgHX77UXzhdqsmrWUPy6hUWBo5n",
+	"T0gdejhshKEPVES4cDvIUO2cYeBboVlMNPtiWdZ0ARAorO48ojPWWbZXzGl9FFNaSL0N1AwnI33atBXW",
+	"DbeaT1Ro6LidUWOJgEKnSvl67G7G4T4Vk62lTMVGecb14gJwfCgm4Q4O7hfwsDOaseyVO2N//XTZqsQX",
+	"VUr4fHh/cUn2aa6n++BJMPuFf9rC86T9+uLg+VFEnj4n6IVD/yLiCQ3ZQbfF5kHqayOoU+6HVrneFYjZ",
+	"Njoyr/77f/zvQcdXJwVHGY4NXlMRgeIxUAAFaMooXBuMA1IiiLFcoTeZscgxKaw9xwSvHm0HqgQvOJbM",
+	"NaeAZw7OB3nOLRgD8pwbzmJ4UsZvWIwrTF3yNP+N41+KtH22mJfvLvrCBsEwEWOWzE5ku4tLWEc4albU",
+	"RITGMw7FmdDPbH47/fCmL3Ddun3RF2jUMKwGUfzsy4ilmgyWN9/GfQWPLREMbLoZ2he4zLh5xw58QjHE",
+	"bC+BaTcUijJX379+uvRx0A000CXnjMZ7uN3+HQxNgMpqI5okxWQsTKsvBl/2Cpc4fg6grYEhmcEJUoxt",
+	"NmiSJkpikwN4Y9AXRdsnYT8zml2zmAxsTasBac+ooJAkubT62Dhm6OkLaiY/YfEeF2DAgA0xN0xlzStk",
+	"8FsfL1P91jH5pdvtfo5IP7zgmefIEv9/w4G+Dk7A+tEXJdwBcCnAv7sHDrtj3gKQQ5dc8hlTms5StBue",
+	"v3pBnj179mNfcEE+Xr7oEiiFgD8OaJom9haxb933//I3BTN3lRo6kHKAx/BSX2DxBbTRgFEc3RdckAH+",
+	"ZCP/bG6BVnHmLBmffnjTCuARraeQNeYr5qCgKW8dt551e91nwC31FNhgQMAgU60iuhxAbNZaQb7skDzb",
+	"MPyQuWElGYaQDeK44EjKa876om3YirnoReSCztgF1+zPFzrjIx2RD1RP/7xPU75/8xQG1emSV2j1cXX7",
+	"zcL2RQhVVjLPjPpIBSTkdVwiIvjgiOwfHeKYANjsbWBRX+CnnWNz/LAVYFTXjKXKWW7MCQhDJsjhwY+u",
+	"VBEVi74I85tCenoWd8lpYGub5EwpmAKe5RkVC9ufsjJd9cUMah8lcm5WZphrQknGJ1NdRFJYZhiONCyb",
+	"3RfBiDGxO+xUERzhj+KbGArgm/1GgcuU/knGC3T/GX0ccyUF5GvIFgBZoDCsUydKNQC/lsW6vd5nTKVS",
+	"2MLNB73enfV9Ggh16Hq57r9hJgQzfrns4ce/tS6Y3nsBNNqk7iAdI9UjNXdbyxOLgkEu69FmLIc40brx",
+	"+wXZ/4nGfu3MJ0/Xf/JRmOMiM/53Btrb4cHBJh+lmTSLZVSyM6G5XuC3P67/9lLKt1Qs7DjVUp791d+6",
+	"CjahVtY6/uVzUH7BbJPhehZMVxymsECa4YMQPvYLlMlrfTYNemYmc93Mzc6KhPwqxIqVWRvHEA+G0h8F",
+	"dfACYE7DRiZMk8PeUzypQs6JFBEx6gI0kDEg6Y5P+2I/882UWSVW5BoljGY4VEtz9UfZzNaw9IzOmAaS",
+	"bgD2Fa/sn2N/luq/fq4cysOmcG+cLldG07IpcooR4pjRBLbhAXtRzLK8CLucsAc+LruRvSf0szIxVGg6",
+	"alXVstYxosMKerer1kzwVRaWSQz78fSZKwjDwV9B3iVA6lMqyNMeUX1BJxKEi5Uq6HsAwTWf8oTZ3ApI",
+	"HEaTNffbuSSaDhVRU2p2CaP7LKEY9bEYFFYI6Zy4ooqY4REGgmNKqGYZVks1t4YbeY2hJhHBP5SdiE8q",
+	"EIyn7thY+r/wK3/Hx+fBZBpa5UPWdBKex6lMzNUDXirRwJYisPL9P/ohbZBNlxmNWQ2zsjbf5b2oF1OF",
+	"H2iCjpYlls6VPnNogiW6NGp669ecQb0dtPeFKYr9ym+VtfJrVN+wzepyH02XIj5v0XbFOMK+0JHG8nDt",
+	"gauBYaPxB3h9tuGaxIKSwRQdS21u0s7vOQAzTd3ATculIS9710K4Ht37++dfEKV31f38f9fC85bnYO5H",
+	"6NtR5tpgBowu3ylX4PdtGhkYcetXc4UTavUA7GVnbd+50DzZqe81jPZnPuNGFV774gt0594rK4ZDaYNe",
+	"ahixC4XAteu2vkGNJPByRYaZMReLEjAyy73Wayc+3KSRy722YQxLTK68sB9opp2O/urfX76LyIgqtsch",
+	"cSbX/KaRKn9tOqgHz5/VEmNdI0H04LJcC5JL1B4itIT6AP+2EY/Igmy4fxszziC0A4ssBgUjbPBk43kH",
+	"KMa6YX1L56sIOFp1vDBA6Fs8XWZulihsVFRwrPC0rD5V0QoN39q/C3DlhAlz3hzubIC/DBADDRg0coYW",
+	"6DldEK77giuPWgP93nuu0BLpW4DDCC/jfG0BaQDC9QXYmSlaC7OJFAc8JlOqpnVqOEIVXztX4N1bo0zT",
+	"Fg+5kS3q6T30HNfRs/3ppLQvairnAg31U5YxS+QPZDbqPVv/0SuZDXkcM4FfbGAseiHFOOHoxn3Eo3ca",
+	"x9aZtPGRw+irQpLt/8bjr9bVzBBfWybml/DcE/M6cwq+HncfdMcO13/xTupXMhfxt7bFuJ52l0MbOSli",
+	"Mbfa+ahecfkL0/V7fLeCsI5pXFrl4DY0sy0FPN6GnjO69aH1cnIrc86bGBSb1AE+y6sOBWkVSdhYE5lr",
+	"o62BgHNJ3LrkMsfwIuoyCUjAAsjxmGRsDz3aypuCAXdkFVrczWWx+BFk+T2LRYS3PrCHZhVlu5x5AYX/",
+	"fkXfPzAjfYHA+bsQl/vWAuMCKHc5lHmtRzpNKPhQk4ToacaYS3PXpmTGlbJoewAkARQJvQxcowsG4tBV",
+	"XxSR8mg4spqrzQj2xJXtxwzvdQrsBQqDUz/N+zuvRR+/ozOLcFOXCgDMn26Y/3BH+PFO5AXToWHAL7G5",
+	"Rk6piG95SDE6ZvcTau+kyx4W0+h9a0q2KHUNdb6Wc4RbBGd8zqC2Bxaj/k5q9UrXnmLe8V1VVm5JakVw",
+	"ya1IrbzVf7GWDufosjaQXIAT07B/rjALPFoqMotn4hrMHF1yiamx4FWlZQoQ3WvQ6OwrVQciuFANeWNa",
+	"1Htk/NhBAKm5b2ZvZ9TA8osVjr45g8W3dA5BwwnZfsnCd+tzaLOlTlitekXjxZ6We1AZabmGlMsEamv1",
+	"+HJSrpJU1Be2flREXp2/ufyv/+sn+SUi6fiCgbHw/Yd3Cv/1ll9n8pJfR+Sj4K94REZ5lnQim584mLrH",
+	"/1QK/ox5kgCmK4DWwOnHC1pfwDJOZRKzjAz+8/3H872PH16eXp7tXZy9OD+7HCAO3yaDQvgf0LPRZ6ZU",
+	"TU+wGQvWcwZoBFub5UDEI3QJsAooug41knyZh4RbJQnnVBygDrKe0oS4rTOBVlusXQFDnLMhoWlKEgap",
+	"U6cMoVE2zJVDflmfYDxIvfnh408/v3lxBdUBShnI+wLx3wiJRqMJWHXhXCJ6n5vTTdqgFOssV4C8zOQX",
+	"qKUyp1nMYhjLrFOnHVtTCabmXePmqSwEVT4xLyaJ4HpNhl0CAFNIHGveOLH5emWKwZtF4t6U6mmjh9fG",
+	"9tf6jTaIQrxPB0lYea+BO8PBtl7IbGHP6B/EXgSrY1fA4bctCYiiuFpqDo2vuXXfViXDdzEqq8mY+Jbd",
+	"p4L8ljWaW2iSwGGzAHzLBuZQFzfXUya06fI2qvItN/TTFAvo40gJV9sj5GZsP0zbVK8/voP4DOgJi0ME",
+	"9YepzaJvtUhKDnvPEJ1pgxYUWP04RN3bUA1IdMhikvBrhuEbKrLY8YUUcadLzgJY6RIM1TD1vmAiVk75",
+	"PHF1uvA9J+fMi09UGOWhNF3UetlARLxdfCjAs/ehq7rmsbvNrBQ1fhH8PP6965LfDMp62a63WC5vsump",
+	"cjBVOFgA1CzBO+pqa04ZROPMXdRWv4V1QuV4zDJVpPT1CTgwIaqrjWHULqfU2eIXtuBidu2sTq4eqdOH",
+	"ZrnSNq8xiyGdL5TCMO9APQousEdfrsIlYivhy40Sgc7vvihqNhS5yFBxm09lYtiTpomc5MAgDJ+AcKE6",
+	"rDZX+oNdt3tk+dhFE5ACWQ9un3fwywySn4SbA0lXH431gzaY80TvcREssBwXqVpSv5KOet2T9WLBF1dr",
+	"pN9XAWXCq8iEXX5Za1RSrlLHcbm4XPuaLaK+MLphRBI6ZElEpixJI2LXxVAtJtFyHDIio6nkGBcUk6HR",
+	"pyBEcr5JeUwLeDan2lM7FMbsCxCesT0lLt4SLyi0gfjNy3w0dXbGvvCFG7guqjzYnnB0UN9hIvG+wNwd",
+	"okvOhFmdvkB4LJDX2GIw/bIWVxsXO23urBrT4HT7IqwCE7k02ldu5Dbu0j51UxgAxsqiyWERRYmzmIlb",
+	"ZgKOgy55v/bgOpK516OLnaw7vPjW7/f4AvcvHx8Igt3psAYZwhuRhOfexf+YgOn7QTWfr8xYj7qhttX8",
+	"GoCCOlelEa3MJu5zQteM5QHBmN8ScrGUD38FdtGVAPhm0YtOgFTxi+6U7oZgPEUDlA1X0ZgFfxBYsd6e",
+	"/sfV+dmL9+cvL64+nJ1fvX5/cTnww2k/7/XIcNEXdo7o5aVeYK5q6eLs/P998+JsQNpPe1Gv1+sE1czs",
+	"jc2duko8cO9HX0ENUnwammzGOZ67XCf3cfvCxh8H62gn1gxz/I5kvGMkoyVPj2UA9Q8rMpTqDWx6OgMv",
+	"gX3V3PBuOJuHZpMyUX/AFx6Aqn1PjxJVXhpDHZF/KhcFRbQIgTQkREsi5Pxh6f8RoUNyluYavVZsPGYj",
+	"oxEEeAU5JlSQXCh6w2Licz9tJ0NCIt0MkxuQ6D8EKvd3ALINi/sZ3lOUvcLwoe15TzPctmn7eg8gwIr6",
+	"VH8o0G3j9vrLxNZ63wMick/IoKjd3G/1WwOfkxSMAC79cV+c+jTBY8wM41VGmQUGFqP3AS5GBXz+JKwu",
+	"MyaC6RlV1+B+NNprUdKA4Jdcu5RtHsJlv1ddcuqSYREoCI1VpN1YPJh9Ez22yKpVo67WKaeINn4IMf4Y",
+	"iOPVR9thjktH/Dvq+DFRx1trBTW6K2BcyvVO15iOXoZa83a86ndliXC1PdfbIorl+WNItkKSP6mqK43R",
+	"zvco3ioEe4843PtXob4jce8JiRtWz2c3TAT+TpcAkyaGDBdoPtuNc7q0mitZ5YV76ZtmkXYW6zmkW5Nv",
+	"11zrk6UOF8TW6nC04Td8U4NtnUXTLuU9aY229cexabqpfTdqPpRRU5Awo6+j3W1ItoafbWghCgn5e+D2",
+	"I9mU3HXXh2yDl34HAmg2JTXuc+8hGMdlgeH4Q1mTdjjKj2Q2cgieAaTshBBTTNOPuU08wAcAOAD/QsRa",
+	"vBCxUAeYynsKBZLbAOOPyMAhVa64uhr/GotB1BeDkZwNuWCxfeFqtuDpzdGg4+1RgkHdMSx4DxCXwhxl",
+	"jVp9EVq1QnDaWU30ljtd3Bmz0BzVFyXkUsnsZQcDabdPXaWzIsOMtJnCwMClsf49IzFTmgsMhGhjhAGW",
+	"uTKz6ItUZrrjCiUwoaEYw1hmXRLa4ioN4WL2hfk/1BM1C0dTfmUX2cyOZYMOFslZKsheQUr1hZwLm5cd",
+	"jGshxojQCeXCYWsggsPFRLQPDw4Ch29fjJGkfFyFjehwFka1tPhPlHdZ04xZo2TcF8MFUfloWlQtaxda",
+	"vyKKLsigUg11QCDrGsJsuOoLjBWBwXciF/02sJDmABnVriBAOxjik80gsMTeLgSbl7ZgRhdkSm/AuTOr",
+	"B0Y3WxcfRFF8FPviGnbvDIxltv/dwvjt4abprTXSVSF3pfAn5x2oCYE6rg/t8qwc0kgxHYZ6QRIEw1AE",
+	"gZpVy2GADgvJCHJrREwDx7ZI6eWAsMgHIYRBaUH4QhGU1hAW5kLC7vFYrgiSwkXdG9ORYeRO9j0uWtJt",
+	"tOHzYWFkrixdhGSHTrj1bnL7YhPRvcAYFpdULyqEk4gDa11EQmkEAsLW59Bmo7ghCF+h0jUVSD0LXdSZ",
+	"zIeJj+MsZd8IayQfHJKpzDMV2bISZLiw/+qSNxqq2EBap4QrgPaCEqYklG7WdKHImAKUbA6qCVgeMeke",
+	"xn67WbCMGSF87NJSYzhPZtSuVHu1ECkZCR52BII5uQoANymdsL7AKWIMkYLkPxYSpjRqC9aFh0updNPB",
+	"cP7VlcGSUOjRhzIUwyjrDXKMv2PhGy7IwFYiUaAxmd26gpVpTncLiLYSctPT+tMe1Ha0QFZbWLIZ1nqv",
+	"Fj1ctIbT7tmqLQCkCSWThIpbXcIe14/RPCXS9ubhmKrpUNIshjB91dmFgWBk2Uqj8CW+8k2bhE9tva31",
+	"NmEbatfGIs9YYQpTD3W+XTNxEEPoI4dtVGhANJYWdk9Rionj12UZhbcGJ0UU/sXr072D50dwx8E7qLkr",
+	"unBIYKyJq+xC2jJDKTIxVxXzeXHJmWEuayr64mnP1SwidCIxaMzcn2rvS8Glj+tCsTohtC82jg7FQNBO",
+	"Mzr40iaMv48LkqPvxzGll3tfkw4Vt/8bzIb6DV5sYNEJDUsKurj5cuG1zblAKUgU393QBF/Q/zoD/DnW",
+	"//juOG4yuprlKW3rDvvXbENv2Ki7l8ZNCp0t0YQi2LB4EMCdP5JJPdjbJ4rMmKYx1XQHYb0bbMXwhNVa",
+	"4Ud445tWCs0U1iuErnzlt6v9lYugBjSEu3wbfMBHlB33odKYph9HnYFJfYcFPBwsoESgG9NnSROBV2sU",
+	"kaVEMHIo4wUZUWFLo9sLHsTVY/fVTICovXhK/44eeBz0gN+hImhBO8vElgTTrPrU73Lv3lnLJdanRAL8",
+	"I2k5ux39+wAPYKE9nx8GIjrQUlKtI4rptDB7E2lDvEdQFE65YqGdEyDT5QxODS7Ue5alj+I8XUXvznNa",
+	"pvvvntNHOY02R4wnbgl59kr2td0E85wNp1Jer75MfHIvfdP3CTuL9VcKtyZlKzPibr5lM7OfVxWN7Mlg",
+	"1/QRtgHCDZNN4sj0QQV5fXn5gXx4f3GJuKC/Xrx/R+w+fKCLRNI4InQoc40eSVv2kGui8qHpYMhMe8eE",
+	"FhEjYHC2Nt02JSnLZtQsgq3nDjmbqCLDRI6uzSs27RAmrcJ3DFcb5gqLwWVsJG/gWdv2Aa5VKPpoy7pH",
+	"JGM6W9iiBkNm/mHb70Q21UVR9WZuBgPevb5ogwhKWUZYypWMWadLnAXRZoEa/Mfey5dC/YTrDTUObVJc",
+	"WA0zn/IrLsRoAIX3eYy9ouvVI6boKJMKLP0ZZ6oDmIKI+DxMbrswk5VLJ13u54JPBNU5uGjVlB48P/pz",
+	"P+/1no2m7At5/fb0xd7F69OD50dO8ILufs0WLtyxSAYMn7FBl5yKBTn48sWl87Vm+hNCxUJPzaqyBMqZ",
+	"kYzFPGMj7Y7gWCaJnLMYdkxIu4/o9eVYI9k6NjLu+h/S0bUcjyPyA6Fas1mqwWVLk6RL3knNx5aNqL6g",
+	"GUMMHU1pprGIOELgvIdcyxAVrVyOLhzenHKNSbYg7VOjj8GS/j2pEbb1x7mVu6l9v5g/WBKSuaemjdl4",
+	"gIdy727oHghJ93sSh7sB3Dsu7NmlCNmSEYNTGkNGPlVOl7zpPjffpBu3s/cQHOGyEEF/KCD+Dif20YD4",
+	"WBWz3+q3Sskb8IcuecnNCmHVNUfHcSZTtZ6QyYI1Fl17EAn5KHftNcfBXbfLx+L7dfsxUyHcoYDd10zd",
+	"dd0dc68y6vvA0YzpY0BSvFi5eBB3ONsQvExJDAcXwD/MXC4UnwiXLJ2KRenoRqDZKo9KsGp722UINHp3",
+	"B+NKlLl+uHS0NrzE36eOHT5V54qMZMxcfsCpzABRqqSI+sIq00E6L8bhSSa1KxOU65GcIdonUaUZPlGA",
+	"PEJY7CzVkF7GtwGXpBEVhgkNGcJ7WQw4F0hWTclBr2cn6CqgDIIJQKnwQZ1qf8nUA4pT09s5U4a8a1Oh",
+	"FdmK/dTpaMRSzeIKZ/6uoDXVewPqNMeptF5EyPkuzMA0zkZ5ZkZnDj1aoxFjcfzL56+RoQte/P05amE8",
+	"FfKIPEtax619mvL9m6fAD+wIfnMwYcgbb5opJ8JV4TMssRE8cNkJgkdofwmfoCkxeGCdOmFnFv1bPHG5",
+	"hYNHfq2+fv76fwIAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/ddnsbroker/ddnsbroker/api/netcalc"
 )
 
 // NamedInstall is what the tests tell whoever runs them without BIND.
@@ -313,17 +315,17 @@ func lastLines(s string, k int) string {
 }
 
 // Lookup asks named for name's A or AAAA records: addresses and TTLs.
-func (n *Named) Lookup(t *testing.T, name string, family int) ([]string, []uint32) {
+func (n *Named) Lookup(t *testing.T, name string, family netcalc.Family) ([]string, []uint32) {
 	t.Helper()
 	return lookupAddrs(t, n.Addr, name, family)
 }
 
-// lookupAddrs asks the DNS server at addr for name's A (family 4) or AAAA
-// records over UDP: addresses (sorted) and TTLs.
-func lookupAddrs(t *testing.T, addr, name string, family int) ([]string, []uint32) {
+// lookupAddrs asks the DNS server at addr for name's A or AAAA records
+// over UDP: addresses (sorted) and TTLs.
+func lookupAddrs(t *testing.T, addr, name string, family netcalc.Family) ([]string, []uint32) {
 	t.Helper()
 	qtype := dns.TypeA
-	if family == 6 {
+	if family == netcalc.V6 {
 		qtype = dns.TypeAAAA
 	}
 	m := new(dns.Msg)

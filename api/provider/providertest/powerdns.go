@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ddnsbroker/ddnsbroker/api/netcalc"
 )
 
 // PowerDNSInstall is what the tests tell whoever runs them without
@@ -338,8 +340,8 @@ func (p *PowerDNS) Log() string {
 	return lastLines(p.out.String(), 20)
 }
 
-// Lookup asks the server for name's A (family 4) or AAAA records.
-func (p *PowerDNS) Lookup(t *testing.T, name string, family int) ([]string, []uint32) {
+// Lookup asks the server for name's A or AAAA records.
+func (p *PowerDNS) Lookup(t *testing.T, name string, family netcalc.Family) ([]string, []uint32) {
 	t.Helper()
 	return lookupAddrs(t, p.Addr, name, family)
 }
