@@ -25,7 +25,7 @@ GENERATE :=
 # the programs the files in deploy/ configure (nginx, caddy, systemd,
 # docker-compose; strace for the unit's system-call filter; buildah and podman
 # build and unpack the image) and, from frontend.mk, the browser.
-TEST_PACKAGES := ddclient inadyn libwww-curl-perl curl wget libnss-wrapper bind9 systemd strace docker-compose \
+TEST_PACKAGES := ddclient inadyn libwww-curl-perl curl wget libnss-wrapper bind9 pdns-server pdns-backend-sqlite3 sqlite3 systemd strace docker-compose \
 	nginx caddy buildah podman ca-certificates
 # The image make image builds (deploy/image.sh); make test builds its own name.
 IMAGE ?= localhost/ddnsbroker:latest

@@ -74,6 +74,11 @@ func New(d Deps) *Registry {
 		NewVultr(d),
 		NewScaleway(d),
 		NewDNSimple(d),
+		// Native APIs, group pb (powerdns, desec, hetzner, dnspod).
+		NewPowerDNS(d),
+		NewDesec(d),
+		NewHetzner(d),
+		NewDNSPod(d),
 	)
 }
 

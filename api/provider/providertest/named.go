@@ -261,10 +261,7 @@ func (n *Named) tryStart() error {
 }
 
 func (n *Named) answers(network string) bool {
-	c := &dns.Client{Net: network, Timeout: 300 * time.Millisecond}
-	m := new(dns.Msg)
-	m.SetQuestion("example.test.", dns.TypeSOA)
-	r, _, err := c.Exchange(m, n.Addr)
+	r, err := lookup(n.Addr, "example.test.", network)
 	return err == nil && r.Rcode == dns.RcodeSuccess && len(r.Answer) > 0
 }
 
@@ -320,14 +317,21 @@ func lastLines(s string, k int) string {
 // Lookup asks named for name's A or AAAA records: addresses and TTLs.
 func (n *Named) Lookup(t *testing.T, name string, family netcalc.Family) ([]string, []uint32) {
 	t.Helper()
+	return lookupAddrs(t, n.Addr, name, family)
+}
+
+// lookupAddrs asks the DNS server at addr for name's A or AAAA records
+// over UDP: addresses (sorted) and TTLs.
+func lookupAddrs(t *testing.T, addr, name string, family netcalc.Family) ([]string, []uint32) {
+	t.Helper()
 	qtype := dns.TypeA
-	if family == 6 {
+	if family == netcalc.V6 {
 		qtype = dns.TypeAAAA
 	}
 	m := new(dns.Msg)
 	m.SetQuestion(dns.Fqdn(name), qtype)
 	c := &dns.Client{Net: "udp", Timeout: 2 * time.Second}
-	r, _, err := c.Exchange(m, n.Addr)
+	r, _, err := c.Exchange(m, addr)
 	if err != nil {
 		t.Fatalf("query %s %s: %v", name, dns.TypeToString[qtype], err)
 	}
@@ -345,6 +349,15 @@ func (n *Named) Lookup(t *testing.T, name string, family netcalc.Family) ([]stri
 	}
 	slices.Sort(addrs)
 	return addrs, ttls
+}
+
+// lookup sends one SOA query for name to the DNS server at addr.
+func lookup(addr, name, network string) (*dns.Msg, error) {
+	c := &dns.Client{Net: network, Timeout: 300 * time.Millisecond}
+	m := new(dns.Msg)
+	m.SetQuestion(dns.Fqdn(name), dns.TypeSOA)
+	r, _, err := c.Exchange(m, addr)
+	return r, err
 }
 
 // Settings builds rfc2136 service settings for this server.

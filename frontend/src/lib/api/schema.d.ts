@@ -769,7 +769,7 @@ export interface components {
          *     ScalewaySettings and DnsimpleSettings.
          * @enum {string}
          */
-        Protocol: "dyndns2" | "rfc2136" | "http" | "cloudflare" | "digitalocean" | "linode" | "vultr" | "scaleway" | "dnsimple";
+        Protocol: "dyndns2" | "rfc2136" | "http" | "cloudflare" | "digitalocean" | "linode" | "vultr" | "scaleway" | "dnsimple" | "powerdns" | "desec" | "hetzner" | "dnspod";
         /**
          * @description The protocol's settings, one JSON object whose keys depend on
          *     `protocol`: Dyndns2Settings, Rfc2136Settings, HttpSettings or
@@ -1071,6 +1071,131 @@ export interface components {
              */
             ttl?: number;
             /** @description Replaces https://api.dnsimple.com/v2 (https://api.sandbox.dnsimple.com/v2 for the sandbox; tests, API proxies). */
+            api_url?: string;
+            /**
+             * @description Drift check (every protocol): host:port of a DNS resolver or of the zone's authoritative server, asked for each delivered record's A/AAAA; when it publishes another address, the delivery is queued again (reason drift, event drift.detected; resolver errors give one drift.error event per check). Empty or absent: no drift check.
+             * @example 9.9.9.9:53
+             */
+            drift_resolver?: string;
+            /**
+             * @description How often the drift check runs, a duration such as 15m or 1h, 1m..24h; used when drift_resolver is set.
+             * @default 1h
+             * @example 15m
+             */
+            drift_interval?: string;
+        };
+        /**
+         * @description Settings of a powerdns service (the PowerDNS Authoritative HTTP API).
+         *     The server's api-key is the service's `credential`, required. RRsets
+         *     the broker creates carry the comment "managed by ddnsbroker".
+         */
+        PowerdnsSettings: {
+            /**
+             * @description The server's API base URL (webserver-address and webserver-port of pdns.conf).
+             * @example http://ns1.example.net:8081/api/v1
+             */
+            api_url: string;
+            /**
+             * @description The server id in the API's paths.
+             * @default localhost
+             */
+            server_id?: string;
+            /** @description The zone's name; when empty, found from each record's name. */
+            zone?: string;
+            /**
+             * @description TTL of the RRset in seconds.
+             * @default 60
+             */
+            ttl?: number;
+            /**
+             * @description Drift check (every protocol): host:port of a DNS resolver or of the zone's authoritative server, asked for each delivered record's A/AAAA; when it publishes another address, the delivery is queued again (reason drift, event drift.detected; resolver errors give one drift.error event per check). Empty or absent: no drift check.
+             * @example 9.9.9.9:53
+             */
+            drift_resolver?: string;
+            /**
+             * @description How often the drift check runs, a duration such as 15m or 1h, 1m..24h; used when drift_resolver is set.
+             * @default 1h
+             * @example 15m
+             */
+            drift_interval?: string;
+        };
+        /**
+         * @description Settings of a desec service (deSEC's REST API for RRsets). A deSEC
+         *     token allowed to write the domain's A and AAAA RRsets is the
+         *     service's `credential`, required.
+         */
+        DesecSettings: {
+            /** @description The deSEC domain, e.g. example.dedyn.io; when empty, the one that owns each record's name. */
+            domain?: string;
+            /** @description TTL in seconds, at least the domain's minimum; when absent, an existing RRset keeps its TTL and a new one gets the minimum. */
+            ttl?: number;
+            /**
+             * @description Replaces deSEC's API (for tests and API proxies).
+             * @default https://desec.io/api/v1
+             */
+            api_url?: string;
+            /**
+             * @description Drift check (every protocol): host:port of a DNS resolver or of the zone's authoritative server, asked for each delivered record's A/AAAA; when it publishes another address, the delivery is queued again (reason drift, event drift.detected; resolver errors give one drift.error event per check). Empty or absent: no drift check.
+             * @example 9.9.9.9:53
+             */
+            drift_resolver?: string;
+            /**
+             * @description How often the drift check runs, a duration such as 15m or 1h, 1m..24h; used when drift_resolver is set.
+             * @default 1h
+             * @example 15m
+             */
+            drift_interval?: string;
+        };
+        /**
+         * @description Settings of a hetzner service (zones of the Hetzner Console through
+         *     the Hetzner Cloud API; the retired dns.hetzner.com API is not
+         *     supported). A project API token with Read & Write permission is the
+         *     service's `credential`, required. Addresses the broker adds carry
+         *     the comment "managed by ddnsbroker".
+         */
+        HetznerSettings: {
+            /** @description The zone's name; when empty, found from each record's name. */
+            zone?: string;
+            /** @description TTL in seconds; when absent, a new RRset takes the zone's default and an existing one keeps its TTL. */
+            ttl?: number;
+            /**
+             * @description Replaces the Hetzner Cloud API (for tests and API proxies).
+             * @default https://api.hetzner.cloud/v1
+             */
+            api_url?: string;
+            /**
+             * @description Drift check (every protocol): host:port of a DNS resolver or of the zone's authoritative server, asked for each delivered record's A/AAAA; when it publishes another address, the delivery is queued again (reason drift, event drift.detected; resolver errors give one drift.error event per check). Empty or absent: no drift check.
+             * @example 9.9.9.9:53
+             */
+            drift_resolver?: string;
+            /**
+             * @description How often the drift check runs, a duration such as 15m or 1h, 1m..24h; used when drift_resolver is set.
+             * @default 1h
+             * @example 15m
+             */
+            drift_interval?: string;
+        };
+        /**
+         * @description Settings of a dnspod service (Tencent Cloud DNSPod API 3.0, calls
+         *     signed with TC3-HMAC-SHA256). The SecretKey of the CAM API key is the
+         *     service's `credential`, required; its SecretId is `secret_id`.
+         *     Records the broker creates carry the remark "managed by ddnsbroker";
+         *     records without it are never deleted.
+         */
+        DnspodSettings: {
+            /**
+             * @description The SecretId of the CAM API key.
+             * @example AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE
+             */
+            secret_id: string;
+            /** @description The DNSPod domain; when empty, found from each record's name. */
+            domain?: string;
+            /** @description TTL in seconds, at least the plan's minimum (600 on the free plan); when absent, the domain's default for new records. */
+            ttl?: number;
+            /**
+             * @description The DNSPod endpoint; https://dnspod.intl.tencentcloudapi.com for international-site accounts.
+             * @default https://dnspod.tencentcloudapi.com
+             */
             api_url?: string;
             /**
              * @description Drift check (every protocol): host:port of a DNS resolver or of the zone's authoritative server, asked for each delivered record's A/AAAA; when it publishes another address, the delivery is queued again (reason drift, event drift.detected; resolver errors give one drift.error event per check). Empty or absent: no drift check.
