@@ -68,6 +68,8 @@ func New(d Deps) *Registry {
 		NewRFC2136(d),
 		NewHTTPTemplate(d),
 		NewCloudflare(d),
+		// Native APIs, group pd (issue 16).
+		NewGandi(d),
 	)
 }
 

@@ -758,7 +758,7 @@ export interface components {
          *     CloudflareSettings.
          * @enum {string}
          */
-        Protocol: "dyndns2" | "rfc2136" | "http" | "cloudflare";
+        Protocol: "dyndns2" | "rfc2136" | "http" | "cloudflare" | "gandi";
         /**
          * @description The protocol's settings, one JSON object whose keys depend on
          *     `protocol`: Dyndns2Settings, Rfc2136Settings, HttpSettings or
@@ -920,6 +920,40 @@ export interface components {
             api_url?: string;
             /**
              * @description Drift check (every protocol): host:port of a DNS resolver or of the zone's authoritative server, asked for each delivered record's A/AAAA; when it publishes another address, the delivery is queued again (reason drift, event drift.detected; resolver errors give one drift.error event per check). Empty or absent: no drift check. Refused with proxied: true (DNS then publishes Cloudflare's addresses).
+             * @example 9.9.9.9:53
+             */
+            drift_resolver?: string;
+            /**
+             * @description How often the drift check runs, a duration such as 15m or 1h, 1m..24h; used when drift_resolver is set.
+             * @default 1h
+             * @example 15m
+             */
+            drift_interval?: string;
+        };
+        /**
+         * @description Settings of a gandi service (Gandi LiveDNS, API v5). The personal
+         *     access token (with "Manage domain name technical configurations"),
+         *     or the deprecated API key with token_type apikey, is the service's
+         *     `credential`, required.
+         */
+        GandiSettings: {
+            /** @description The LiveDNS domain, e.g. example.com; when empty, found from each record's name. */
+            zone?: string;
+            /**
+             * @description TTL of the RRset in seconds.
+             * @default 300
+             */
+            ttl?: number;
+            /**
+             * @description pat: the credential is a personal access token (Authorization: Bearer); apikey: the deprecated API key (Authorization: Apikey).
+             * @default pat
+             * @enum {string}
+             */
+            token_type?: "pat" | "apikey";
+            /** @description Replaces https://api.gandi.net/v5/livedns (for tests and the sandbox). */
+            api_url?: string;
+            /**
+             * @description Drift check (every protocol): host:port of a DNS resolver or of the zone's authoritative server, asked for each delivered record's A/AAAA; when it publishes another address, the delivery is queued again (reason drift, event drift.detected; resolver errors give one drift.error event per check). Empty or absent: no drift check.
              * @example 9.9.9.9:53
              */
             drift_resolver?: string;
