@@ -70,6 +70,7 @@ func New(d Deps) *Registry {
 		NewCloudflare(d),
 		// Native APIs, group pd (issue 16).
 		NewGandi(d),
+		NewPorkbun(d),
 	)
 }
 

@@ -248,7 +248,9 @@ func TestMigrationAllowsEveryProtocol(t *testing.T) {
 	if err := m.Down(1); err == nil || !strings.Contains(err.Error(), "services use the protocol(s) future_dns") {
 		t.Fatalf("down below 11 with a future_dns service: %v", err)
 	}
-	if _, err := st.Pool.Exec(ctx, `DELETE FROM services WHERE id = $1`, future.ID); err != nil {
+	// With it go the services of protocols registered after version 10
+	// (the native provider APIs), which version 10 refuses as well.
+	if _, err := st.Pool.Exec(ctx, `DELETE FROM services WHERE id = $1 OR protocol NOT IN ('dyndns2', 'rfc2136', 'http', 'cloudflare')`, future.ID); err != nil {
 		t.Fatal(err)
 	}
 	if err := m.Down(1); err != nil {

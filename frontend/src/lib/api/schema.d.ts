@@ -758,7 +758,7 @@ export interface components {
          *     CloudflareSettings.
          * @enum {string}
          */
-        Protocol: "dyndns2" | "rfc2136" | "http" | "cloudflare" | "gandi";
+        Protocol: "dyndns2" | "rfc2136" | "http" | "cloudflare" | "gandi" | "porkbun";
         /**
          * @description The protocol's settings, one JSON object whose keys depend on
          *     `protocol`: Dyndns2Settings, Rfc2136Settings, HttpSettings or
@@ -951,6 +951,35 @@ export interface components {
              */
             token_type?: "pat" | "apikey";
             /** @description Replaces https://api.gandi.net/v5/livedns (for tests and the sandbox). */
+            api_url?: string;
+            /**
+             * @description Drift check (every protocol): host:port of a DNS resolver or of the zone's authoritative server, asked for each delivered record's A/AAAA; when it publishes another address, the delivery is queued again (reason drift, event drift.detected; resolver errors give one drift.error event per check). Empty or absent: no drift check.
+             * @example 9.9.9.9:53
+             */
+            drift_resolver?: string;
+            /**
+             * @description How often the drift check runs, a duration such as 15m or 1h, 1m..24h; used when drift_resolver is set.
+             * @default 1h
+             * @example 15m
+             */
+            drift_interval?: string;
+        };
+        /**
+         * @description Settings of a porkbun service (Porkbun API v3). The API key and the
+         *     secret API key joined by a colon (pk1_…:sk1_…) are the service's
+         *     `credential`, required; API access must be switched on for the domain.
+         *     Records the broker creates carry the note "managed by ddnsbroker"; it
+         *     deletes no record without it.
+         */
+        PorkbunSettings: {
+            /** @description The registered domain, e.g. example.com; when empty, found from each record's name. */
+            zone?: string;
+            /**
+             * @description TTL of the records in seconds (Porkbun's minimum is 600).
+             * @default 600
+             */
+            ttl?: number;
+            /** @description Replaces https://api.porkbun.com/api/json/v3 (for tests); the old host porkbun.com is refused. */
             api_url?: string;
             /**
              * @description Drift check (every protocol): host:port of a DNS resolver or of the zone's authoritative server, asked for each delivered record's A/AAAA; when it publishes another address, the delivery is queued again (reason drift, event drift.detected; resolver errors give one drift.error event per check). Empty or absent: no drift check.
