@@ -71,6 +71,7 @@ func New(d Deps) *Registry {
 		// Native APIs, group pd (issue 16).
 		NewGandi(d),
 		NewPorkbun(d),
+		NewOVH(d),
 	)
 }
 

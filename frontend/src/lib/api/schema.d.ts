@@ -758,7 +758,7 @@ export interface components {
          *     CloudflareSettings.
          * @enum {string}
          */
-        Protocol: "dyndns2" | "rfc2136" | "http" | "cloudflare" | "gandi" | "porkbun";
+        Protocol: "dyndns2" | "rfc2136" | "http" | "cloudflare" | "gandi" | "porkbun" | "ovh";
         /**
          * @description The protocol's settings, one JSON object whose keys depend on
          *     `protocol`: Dyndns2Settings, Rfc2136Settings, HttpSettings or
@@ -980,6 +980,43 @@ export interface components {
              */
             ttl?: number;
             /** @description Replaces https://api.porkbun.com/api/json/v3 (for tests); the old host porkbun.com is refused. */
+            api_url?: string;
+            /**
+             * @description Drift check (every protocol): host:port of a DNS resolver or of the zone's authoritative server, asked for each delivered record's A/AAAA; when it publishes another address, the delivery is queued again (reason drift, event drift.detected; resolver errors give one drift.error event per check). Empty or absent: no drift check.
+             * @example 9.9.9.9:53
+             */
+            drift_resolver?: string;
+            /**
+             * @description How often the drift check runs, a duration such as 15m or 1h, 1m..24h; used when drift_resolver is set.
+             * @default 1h
+             * @example 15m
+             */
+            drift_interval?: string;
+        };
+        /**
+         * @description Settings of an ovh service (OVHcloud API, /domain/zone, signed
+         *     requests). The application secret and the consumer key joined by a
+         *     colon (APPLICATION_SECRET:CONSUMER_KEY) are the service's
+         *     `credential`, required; the consumer key needs GET, POST, PUT and
+         *     DELETE on /domain/zone/*. Changes are published with a zone refresh.
+         */
+        OvhSettings: {
+            /**
+             * @description The API region of the account.
+             * @default ovh-eu
+             * @enum {string}
+             */
+            endpoint?: "ovh-eu" | "ovh-ca" | "ovh-us" | "kimsufi-eu" | "kimsufi-ca" | "soyoustart-eu" | "soyoustart-ca";
+            /** @description The application key (AK), sent in clear with every request. */
+            application_key: string;
+            /** @description The DNS zone, e.g. example.com; when empty, the longest of the account's zones holding the record's name. */
+            zone?: string;
+            /**
+             * @description TTL in seconds; 0 uses the zone's default.
+             * @default 60
+             */
+            ttl?: number;
+            /** @description Replaces the region's API URL, e.g. https://eu.api.ovh.com/1.0 (for tests and proxies). */
             api_url?: string;
             /**
              * @description Drift check (every protocol): host:port of a DNS resolver or of the zone's authoritative server, asked for each delivered record's A/AAAA; when it publishes another address, the delivery is queued again (reason drift, event drift.detected; resolver errors give one drift.error event per check). Empty or absent: no drift check.
