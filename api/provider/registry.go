@@ -72,6 +72,7 @@ func New(d Deps) *Registry {
 		NewGandi(d),
 		NewPorkbun(d),
 		NewOVH(d),
+		NewGoDaddy(d),
 	)
 }
 

@@ -758,7 +758,7 @@ export interface components {
          *     CloudflareSettings.
          * @enum {string}
          */
-        Protocol: "dyndns2" | "rfc2136" | "http" | "cloudflare" | "gandi" | "porkbun" | "ovh";
+        Protocol: "dyndns2" | "rfc2136" | "http" | "cloudflare" | "gandi" | "porkbun" | "ovh" | "godaddy";
         /**
          * @description The protocol's settings, one JSON object whose keys depend on
          *     `protocol`: Dyndns2Settings, Rfc2136Settings, HttpSettings or
@@ -1017,6 +1017,34 @@ export interface components {
              */
             ttl?: number;
             /** @description Replaces the region's API URL, e.g. https://eu.api.ovh.com/1.0 (for tests and proxies). */
+            api_url?: string;
+            /**
+             * @description Drift check (every protocol): host:port of a DNS resolver or of the zone's authoritative server, asked for each delivered record's A/AAAA; when it publishes another address, the delivery is queued again (reason drift, event drift.detected; resolver errors give one drift.error event per check). Empty or absent: no drift check.
+             * @example 9.9.9.9:53
+             */
+            drift_resolver?: string;
+            /**
+             * @description How often the drift check runs, a duration such as 15m or 1h, 1m..24h; used when drift_resolver is set.
+             * @default 1h
+             * @example 15m
+             */
+            drift_interval?: string;
+        };
+        /**
+         * @description Settings of a godaddy service (GoDaddy Domains API v1). A production
+         *     API key and its secret joined by a colon (KEY:SECRET, sent as
+         *     `Authorization: sso-key KEY:SECRET`) are the service's `credential`,
+         *     required. GoDaddy opens the API only to accounts that qualify.
+         */
+        GodaddySettings: {
+            /** @description The registered domain, e.g. example.com; when empty, found from each record's name. */
+            zone?: string;
+            /**
+             * @description TTL of the records in seconds (GoDaddy refuses less than 600).
+             * @default 600
+             */
+            ttl?: number;
+            /** @description Replaces https://api.godaddy.com, e.g. https://api.ote-godaddy.com for the test environment. */
             api_url?: string;
             /**
              * @description Drift check (every protocol): host:port of a DNS resolver or of the zone's authoritative server, asked for each delivered record's A/AAAA; when it publishes another address, the delivery is queued again (reason drift, event drift.detected; resolver errors give one drift.error event per check). Empty or absent: no drift check.
