@@ -116,6 +116,129 @@ func (e DeliveryState) Valid() bool {
 	}
 }
 
+// Defines values for EventKind.
+const (
+	EventKindAddressChanged      EventKind = "address.changed"
+	EventKindAuthFailed          EventKind = "auth.failed"
+	EventKindAuthLogin           EventKind = "auth.login"
+	EventKindAuthLoginFailed     EventKind = "auth.login_failed"
+	EventKindAuthLogout          EventKind = "auth.logout"
+	EventKindAuthRefreshReused   EventKind = "auth.refresh_reused"
+	EventKindDeliveryBlocked     EventKind = "delivery.blocked"
+	EventKindDeliveryDelivered   EventKind = "delivery.delivered"
+	EventKindDeliveryFailed      EventKind = "delivery.failed"
+	EventKindDeliveryRecovered   EventKind = "delivery.recovered"
+	EventKindDeliveryRetry       EventKind = "delivery.retry"
+	EventKindDriftDetected       EventKind = "drift.detected"
+	EventKindDriftError          EventKind = "drift.error"
+	EventKindHostCreated         EventKind = "host.created"
+	EventKindHostDeleted         EventKind = "host.deleted"
+	EventKindHostResync          EventKind = "host.resync"
+	EventKindHostSecretRotated   EventKind = "host.secret_rotated"
+	EventKindHostStale           EventKind = "host.stale"
+	EventKindHostUpdated         EventKind = "host.updated"
+	EventKindImportCreated       EventKind = "import.created"
+	EventKindRecordCreated       EventKind = "record.created"
+	EventKindRecordDeleted       EventKind = "record.deleted"
+	EventKindRecordResync        EventKind = "record.resync"
+	EventKindRecordUpdated       EventKind = "record.updated"
+	EventKindServiceCreated      EventKind = "service.created"
+	EventKindServiceDeleted      EventKind = "service.deleted"
+	EventKindServiceUpdated      EventKind = "service.updated"
+	EventKindTokenCreated        EventKind = "token.created"
+	EventKindTokenDeleted        EventKind = "token.deleted"
+	EventKindUserCreated         EventKind = "user.created"
+	EventKindUserDeleted         EventKind = "user.deleted"
+	EventKindUserPasswordChanged EventKind = "user.password_changed"
+	EventKindUserUpdated         EventKind = "user.updated"
+	EventKindWebhookCreated      EventKind = "webhook.created"
+	EventKindWebhookDeleted      EventKind = "webhook.deleted"
+	EventKindWebhookTest         EventKind = "webhook.test"
+	EventKindWebhookUpdated      EventKind = "webhook.updated"
+)
+
+// Valid indicates whether the value is a known member of the EventKind enum.
+func (e EventKind) Valid() bool {
+	switch e {
+	case EventKindAddressChanged:
+		return true
+	case EventKindAuthFailed:
+		return true
+	case EventKindAuthLogin:
+		return true
+	case EventKindAuthLoginFailed:
+		return true
+	case EventKindAuthLogout:
+		return true
+	case EventKindAuthRefreshReused:
+		return true
+	case EventKindDeliveryBlocked:
+		return true
+	case EventKindDeliveryDelivered:
+		return true
+	case EventKindDeliveryFailed:
+		return true
+	case EventKindDeliveryRecovered:
+		return true
+	case EventKindDeliveryRetry:
+		return true
+	case EventKindDriftDetected:
+		return true
+	case EventKindDriftError:
+		return true
+	case EventKindHostCreated:
+		return true
+	case EventKindHostDeleted:
+		return true
+	case EventKindHostResync:
+		return true
+	case EventKindHostSecretRotated:
+		return true
+	case EventKindHostStale:
+		return true
+	case EventKindHostUpdated:
+		return true
+	case EventKindImportCreated:
+		return true
+	case EventKindRecordCreated:
+		return true
+	case EventKindRecordDeleted:
+		return true
+	case EventKindRecordResync:
+		return true
+	case EventKindRecordUpdated:
+		return true
+	case EventKindServiceCreated:
+		return true
+	case EventKindServiceDeleted:
+		return true
+	case EventKindServiceUpdated:
+		return true
+	case EventKindTokenCreated:
+		return true
+	case EventKindTokenDeleted:
+		return true
+	case EventKindUserCreated:
+		return true
+	case EventKindUserDeleted:
+		return true
+	case EventKindUserPasswordChanged:
+		return true
+	case EventKindUserUpdated:
+		return true
+	case EventKindWebhookCreated:
+		return true
+	case EventKindWebhookDeleted:
+		return true
+	case EventKindWebhookTest:
+		return true
+	case EventKindWebhookUpdated:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for MeAuthMethod.
 const (
 	Session MeAuthMethod = "session"
@@ -421,22 +544,22 @@ func (e WarningCode) Valid() bool {
 
 // Defines values for WebhookEvent.
 const (
-	DeliveryBlocked   WebhookEvent = "delivery.blocked"
-	DeliveryFailed    WebhookEvent = "delivery.failed"
-	DeliveryRecovered WebhookEvent = "delivery.recovered"
-	HostStale         WebhookEvent = "host.stale"
+	WebhookEventDeliveryBlocked   WebhookEvent = "delivery.blocked"
+	WebhookEventDeliveryFailed    WebhookEvent = "delivery.failed"
+	WebhookEventDeliveryRecovered WebhookEvent = "delivery.recovered"
+	WebhookEventHostStale         WebhookEvent = "host.stale"
 )
 
 // Valid indicates whether the value is a known member of the WebhookEvent enum.
 func (e WebhookEvent) Valid() bool {
 	switch e {
-	case DeliveryBlocked:
+	case WebhookEventDeliveryBlocked:
 		return true
-	case DeliveryFailed:
+	case WebhookEventDeliveryFailed:
 		return true
-	case DeliveryRecovered:
+	case WebhookEventDeliveryRecovered:
 		return true
-	case HostStale:
+	case WebhookEventHostStale:
 		return true
 	default:
 		return false
@@ -560,6 +683,20 @@ type DeliveryList struct {
 	NextCursor *string    `json:"next_cursor"`
 }
 
+// DeliveryMinutes Delivery attempts of the last 24 hours, one bucket per minute: the
+// bucket i counts the attempts that ended in the minute from
+// `start` + i minutes; the last bucket is the current minute, still
+// filling. `delivered` counts attempts the provider accepted, `failed`
+// those it did not (retried later, paused or failed for good); an
+// attempt is counted once, when it ends.
+type DeliveryMinutes struct {
+	Delivered []int `json:"delivered"`
+	Failed    []int `json:"failed"`
+
+	// Start The first bucket's minute (UTC).
+	Start time.Time `json:"start"`
+}
+
 // Event defines model for Event.
 type Event struct {
 	// Actor Who did it: "user NAME", "token NAME (#ID, user NAME)", "router FQDN", "dispatcher".
@@ -569,12 +706,17 @@ type Event struct {
 	HostId *int64                 `json:"host_id"`
 	Id     int64                  `json:"id"`
 
-	// Kind Example: address.changed
-	Kind      string `json:"kind"`
-	Message   string `json:"message"`
-	RecordId  *int64 `json:"record_id"`
-	ServiceId *int64 `json:"service_id"`
+	// Kind What an event says happened. delivery.recovered and webhook.test are
+	// never stored: they are what webhooks are told.
+	Kind      EventKind `json:"kind"`
+	Message   string    `json:"message"`
+	RecordId  *int64    `json:"record_id"`
+	ServiceId *int64    `json:"service_id"`
 }
+
+// EventKind What an event says happened. delivery.recovered and webhook.test are
+// never stored: they are what webhooks are told.
+type EventKind string
 
 // EventList defines model for EventList.
 type EventList struct {
@@ -1192,13 +1334,24 @@ type ServicePatch struct {
 // Example: {"combined":false,"url":"https://dyn.dns.he.net/nic/update","use_myipv6":false,"username_is_fqdn":true}
 type ServiceSettings map[string]interface{}
 
+// ServiceTrouble A service's records that are not getting through, counted per family as in `StateCounts`.
+type ServiceTrouble struct {
+	Blocked   int    `json:"blocked"`
+	Failed    int    `json:"failed"`
+	Name      string `json:"name"`
+	Retrying  int    `json:"retrying"`
+	ServiceId int64  `json:"service_id"`
+}
+
 // Setup defines model for Setup.
 type Setup struct {
 	// PublicUrl The URL routers use to reach the broker (scheme, host, port and any path prefix, e.g. https://ddns.example.net), or null when not configured.
 	PublicUrl *string `json:"public_url"`
 }
 
-// StateCounts (record, family) pairs by delivery state.
+// StateCounts Delivery states counted per (record, family): one for each A or
+// AAAA entry a record publishes, so a record with both families counts
+// twice. A family that is off, or has no address yet, is idle.
 type StateCounts struct {
 	Blocked   int `json:"blocked"`
 	Delivered int `json:"delivered"`
@@ -1210,7 +1363,7 @@ type StateCounts struct {
 
 // Status defines model for Status.
 type Status struct {
-	// Deliveries Delivery jobs by state, over the whole history.
+	// Deliveries Delivery jobs by state, over the jobs kept (housekeeping removes finished ones after DDNSBROKER_RETENTION).
 	Deliveries struct {
 		Blocked    int `json:"blocked"`
 		Cancelled  int `json:"cancelled"`
@@ -1220,7 +1373,15 @@ type Status struct {
 		Running    int `json:"running"`
 		Superseded int `json:"superseded"`
 	} `json:"deliveries"`
-	Hosts struct {
+
+	// DeliveriesPerMinute Delivery attempts of the last 24 hours, one bucket per minute: the
+	// bucket i counts the attempts that ended in the minute from
+	// `start` + i minutes; the last bucket is the current minute, still
+	// filling. `delivered` counts attempts the provider accepted, `failed`
+	// those it did not (retried later, paused or failed for good); an
+	// attempt is counted once, when it ends.
+	DeliveriesPerMinute DeliveryMinutes `json:"deliveries_per_minute"`
+	Hosts               struct {
 		Enabled int `json:"enabled"`
 
 		// Stale Hosts whose `stale` is true (not seen for longer than the stale-after time).
@@ -1233,11 +1394,29 @@ type Status struct {
 
 	// OldestPendingAgeSeconds Age of the oldest delivery still waiting to be sent, or null when none waits.
 	OldestPendingAgeSeconds *float64 `json:"oldest_pending_age_seconds"`
-	Records                 struct {
-		// States (record, family) pairs by delivery state.
+
+	// Problems The records that need attention, by state: for each, the first page
+	// of `GET /records?status=<state>` (records with either family in it,
+	// by FQDN; `limit` items) and its `next_cursor`, to pass to that
+	// listing for the rest. `records.states` counts them per family.
+	Problems struct {
+		Blocked  RecordList `json:"blocked"`
+		Failed   RecordList `json:"failed"`
+		Retrying RecordList `json:"retrying"`
+	} `json:"problems"`
+	Records struct {
+		// States Delivery states counted per (record, family): one for each A or
+		// AAAA entry a record publishes, so a record with both families counts
+		// twice. A family that is off, or has no address yet, is idle.
 		States StateCounts `json:"states"`
 		Total  int         `json:"total"`
 	} `json:"records"`
+
+	// ServicesInTrouble Every service with a record that is failed, retrying or blocked, the one with the most first.
+	ServicesInTrouble []ServiceTrouble `json:"services_in_trouble"`
+
+	// StaleHosts The first page of `GET /hosts?stale=true` (by FQDN; `limit` items) and its `next_cursor`; `hosts.stale` counts them all.
+	StaleHosts HostList `json:"stale_hosts"`
 
 	// Version The version of the broker answering (what `ddnsbroker version` prints).
 	//
@@ -1541,6 +1720,12 @@ type ListServicesParams struct {
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
+// GetStatusParams defines parameters for GetStatus.
+type GetStatusParams struct {
+	// Limit Items in each first page (the records of each state in `problems`, `stale_hosts`).
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // ListTokensParams defines parameters for ListTokens.
 type ListTokensParams struct {
 	// Limit Items per page.
@@ -1711,9 +1896,9 @@ type ServerInterface interface {
 	// GetSetup What routers need to reach this broker
 	// (GET /setup)
 	GetSetup(ctx echo.Context) error
-	// GetStatus Counts of hosts, records and deliveries
+	// GetStatus The broker's state at a glance (what the dashboard shows)
 	// (GET /status)
-	GetStatus(ctx echo.Context) error
+	GetStatus(ctx echo.Context, params GetStatusParams) error
 	// ListTokens List API tokens of every account
 	// (GET /tokens)
 	ListTokens(ctx echo.Context, params ListTokensParams) error
@@ -2362,8 +2547,17 @@ func (w *ServerInterfaceWrapper) GetSetup(ctx echo.Context) error {
 func (w *ServerInterfaceWrapper) GetStatus(ctx echo.Context) error {
 	var err error
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetStatusParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.GetStatus(ctx)
+	err = w.Handler.GetStatus(ctx, params)
 	return err
 }
 
@@ -5723,6 +5917,7 @@ func (response GetSetupdefaultApplicationProblemPlusJSONResponse) VisitGetSetupR
 }
 
 type GetStatusRequestObject struct {
+	Params GetStatusParams
 }
 
 type GetStatusResponseObject interface {
@@ -5756,6 +5951,22 @@ func (response GetStatus401ApplicationProblemPlusJSONResponse) VisitGetStatusRes
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStatus422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response GetStatus422ApplicationProblemPlusJSONResponse) VisitGetStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -7401,7 +7612,7 @@ type StrictServerInterface interface {
 	// GetSetup What routers need to reach this broker
 	// (GET /setup)
 	GetSetup(ctx context.Context, request GetSetupRequestObject) (GetSetupResponseObject, error)
-	// GetStatus Counts of hosts, records and deliveries
+	// GetStatus The broker's state at a glance (what the dashboard shows)
 	// (GET /status)
 	GetStatus(ctx context.Context, request GetStatusRequestObject) (GetStatusResponseObject, error)
 	// ListTokens List API tokens of every account
@@ -8477,8 +8688,10 @@ func (sh *strictHandler) GetSetup(ctx echo.Context) error {
 }
 
 // GetStatus operation middleware
-func (sh *strictHandler) GetStatus(ctx echo.Context) error {
+func (sh *strictHandler) GetStatus(ctx echo.Context, params GetStatusParams) error {
 	var request GetStatusRequestObject
+
+	request.Params = params
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.GetStatus(ctx.Request().Context(), request.(GetStatusRequestObject))
@@ -8988,226 +9201,244 @@ func (sh *strictHandler) TestWebhook(ctx echo.Context, id Id) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rchu5kif+KvhzJsLkf0oULcs63VKciFXb8rHPtC8jyeuZaXpFsAokcVQEqgGUaJ5eR+zXfZDdB5sn",
-	"2UAmUIUiq3jTrX3a0R/aIouFW96Q+cvM31qxnGZSMGF06/i3VkYVnTLDFPz1IldaKvuvhOlY8cxwKVrH",
-	"rcsJIwPBvpirGJ4YEDkiZsJIptgNl7kmGR2zbitqcfv4rzlT81bUEnTKWsct/E0raul4wqbUvn5Kv/zM",
-	"xNhMWsdPeweHUWvKRfFB1DLzzP5QG8XFuPX1a9R6k9ifwdszaibly3nSilqK/ZpzxZLWsVE5CwcaSTWl",
-	"xj4nzNFhCwbi03waDsOFYWOmYJyf+ZSb5Q14Y9hUk4yplQtN4cfh8Akb0Tw1rePnvcguGod+3uutncg5",
-	"GymmJy+kvOasWHuMfxYjJonQQyWvmbpS+IOmbT54frS8r1/t1ulMCs3g/H+iyTn7NWcatiCWwjAB/6RZ",
-	"lvKY2t3Yz5Qcpmz6L3/Tdmt+C4b7Z8VGrePWP+2XNLaP3+r9D/grHHSZuoYymZOYCiENGTKiGE0I1YSS",
-	"v168f0fk8G8sNqRtv7UfRMT+iwr3Bf6pmTDwm2Cudo4RmXKtuRh3TsggYYbydEA0nWsym1BDjLS/TLqt",
-	"r1HrhRSjlMcPvvp4QsWYkdgNr8mMmwlOj2uijVQsIW1KDL1mgtizj8rVE214mhIuSK5ZB9bxSqohTxIm",
-	"HnwhiiVMGE5TTRKJp5SmckbMhGsiM6ZgcLsWe8R7OpYZI0baZUlBKJkpblj5ICzz9MMb98hswhQjlGim",
-	"tX0N10QwlrAEl/1OmlcyF8lDrvqdJDqPJ+4sYBr+6QecxamYE2kmTBGmlFSkfdh7HpHDp88iYoUNed57",
-	"ZjdPgNBOqKFDqpndvlwoRuMJHaaOdC6lfEvF3IkB/aAEJCWZUjEnI8pTlhBqDJtmRp8QxYyaEzoyTMEK",
-	"xvzG8kE+HTJlVZFmsRSJtnJ5wmjitNm5/dXeqf2V/bNZSSyJXzu3j4LmZiIV/zt7aIK6oSlPQl5aWNin",
-	"T5/2TnMzsd/G1LCNVlcKfVhcpmTMtLYHfyYMN/MHJVe7xJwFAh8lW9sKACnGxM45ItRLbiIVycW1kDNB",
-	"Rpylif1uSBNSmC+RfYS61xorOIeK0WurQVSeMm+vJHJKubCKAPhED0CYamJ5AN9MqEi8dphHCwqDGytm",
-	"pWCgbJiIWReUtVuy3ZHT2G7rpRVXYF8pK8sMR/1K4csr479dOJqoxb5kXDF9xcWyDXKBRE5yYXgKq8HX",
-	"OdnofmpJZZGeoxY8coWf/9Ziwtodv7R+YlQx1fpcZ3CV9PRLddqVl1VmXL4HhaEd+DTjDXsRK0YNS66o",
-	"qdhpCTVsz/Apa0XN27PiNyJPU0vUng+W3sGTWrtwec9Sqs1VrldPce1waKjVHHWm2Ih/qbe1YYefaDLi",
-	"ShtrHSgaWxs9staKYrEcC27lt+nW7RIo1XXcCadyAU9+jVq5Zupq452xT/t1LU9ezgRTNRNbICow3P24",
-	"wTvdlvllFBtVOf2F04lCalpFhi/gMWDFJOF20jT9EJDliKaaRYuUmivFhLnKqNYzqZLlZf+HzO3NAL+2",
-	"6gqXWapcb7CM6Y09NjKVCsSUIE97ZMpFbpgmdCzttm11N4paYDG9F+kcSXCJS6oz/eRnhEJDG5lpMpPq",
-	"movxCRHshimcNR1aEWfnsxlrenqozL635mK3A60uUFGFVtafPJwdTdP3o9bxL6sHLSTX12hRdBXyu4Fz",
-	"T4ieWFUlRTonErTEOm7AVy4v4HOwhJ853suqk+H2alr5x4ar8kNRpegcjrC84NvXrBFti+wMo1dfUnce",
-	"L1nKb+yteVk5JoliWtcKS28K1llr0U6qZESnPJ0H2vAwOvpcJ+xGXHA9uaUW2Fi0wva51W61HsWos868",
-	"ds8z+wMrG6UY8TG4SfRcxK2oxaeZVFZsJoqPTI0BYJ+NpUo21wmKaXB01DFFnmmjGJ0+0YQKPbM2u5Uy",
-	"cxBEf5NDwkTCknpdZpy89qvKmEhQ8KlcCPxXgjTFrB7Bu0Mrag1TGV/Dv3SeMaXtNdFuBhUxS+0jdavG",
-	"PduGkuq0Wrl3BZ1FBXkXR+UXF1D38vkXG1uh8spEqyS6iufuQoAU/PtYAuTsxt1QFk1rU+e5/DSRJOEJ",
-	"4eaY9MHIIO9O3571WxHpo9CFv0n7n968jEjxfQcfUDK3V85X//byHX6QcJ1RE0+Y6rdq6XUblrX38GZT",
-	"pLJn5fInUpsmrmzY8IBLN2bna45uFPaFTrMUThnpt4u+qqRuQVN7oRzXm7ur5cn6mWumbnjMdn1BHZsC",
-	"78BCy22tMm8waOQorFylO8BGGr0LbkNifyxWewWy68JQk+uV+npZ5LsvQcJ78W+tojxNyESmIOzXas3V",
-	"Wr+Q+lfbz8TeHgiNr4WcpSwZs83mA3eODZTzZi/SOV6rb/OigONWql1cL+reNjf+ZplywSJC7X1EG3LQ",
-	"61XumqEzV7GpvGFJx2puu5Oow4gcEQruulyxWnm4qT2zdqWFIbCKXS7mIr6ABxdJvlC1hRZeJp+KIl48",
-	"6+VDq1PW/jxquYmzNDlTCjm2ykvgeqo/Re/v0oSSRBrDEpJRMyFcGAlHMZTJ3Lm/CncYuLVOiJ3YnIzc",
-	"mUGMBd4zm8iUkfZhr9fpbifIF7YV57163a9lnRzcyf0jLInU7NMpSTi4Mq1w0eaJJmgfaUKVpdVRriv2",
-	"5VDKlFG4BI1+TWqucj/LGVMx1SyCUIzMDV6aFeUpF2N7ELUbt7F+5dnNYVW/HvSedXvdp0+fdf+00Y0i",
-	"uzm8crr4dlcT+6JgZ5e3CJ7YwDLeZKijxUX3nh4nwx+Ojzdd9NFdLfpo7aKPrlb56BKWsjEFdoSnUCyi",
-	"waiYvV8hydUs9k9/On56fLy/ynBZmOpd7D7KL8bE7fyZ0jC9ysKLZY72eY0NZ2hao6teyGmWG5b4MK4x",
-	"dgbHsKGWncmEaoJxAiaIXQGItFSKMcSDqPexqRumnmgCw+xBtKgv7LpI++XLdxc/nb//17Pzq4vL05/P",
-	"rk5fXZ6dR8TF58nBIZl0jonVjKAqcb8J10SmCbwGR6EGJC03zlUGMWcpGEQNZlQTJ9b85OhYkuKn3b54",
-	"Y7Q3SJgmUzonQ0asdJEjYkfs9kWtlLqbeynIulKMLvD+Alc4GeW4tsoQyzJhWSAtU+4y/y4QpacQT2UL",
-	"NNV8BW5SO6d+q7f0+HrpHDgzjw7XMUfU+rInacb3YpmwMRN77ItRdM/QMbwTgnpgw7TklIPNMI/w2mFH",
-	"+xrIxwcb9qgYNhB19z46DuXH/9pwdju56isWgoPeVKZdo/krIJm17vZNl2vffgXe6a+Bul/Y23sgoIou",
-	"X7sHDRR3LxS27byaSfKuSTDQasFIh71er+4iwmLFGh2doDbwkRMyZoIpUAft//rf/4c8PfiBDLnRncUI",
-	"yyJMK6DAH9YHfBZNckvWn1cy1RZREDDev0brH7rAbYGAhf37LrwfbvDHcX7YwT9QE092F0EPLXNK+l6W",
-	"PhtYuyuf2JhDmuT5RcE31f3agp/WR9Use5o825y+z8Fgv4Afff1cB2lzJj28l7SpJn85uyT7Vr7p/d94",
-	"8nUfvukgZA9gbjhdMuKpvZBy0V32RuCa/Ww/r9yyAJG5BRk2besFM5VZcqENo4k1QJ24AryNYHcimJaW",
-	"9bMcc7HbisLw+3b44SpiYUGZrEMeh+cWgBSK2dQd3ltW4y7NzeRqysxE1jkwRBXMM1JySlK7V+jZCUCQ",
-	"cKd0wTAHK/CYnNqQ1i6Olu0wMjDP2zn3tkesIAiJNzjNit16ogl3OIzgAOzFrtjMTQAvW1+/qiS3IRLG",
-	"kVZzoK+63VGFplaBID44Yn0BV687gL9sy3+CzTb/fW8dGy7NaGGA2i1QTNfJw1OSKXnDE/AcKEaT+d6U",
-	"JuhN4DHrkoG7g/oDGkTFR37AQV/Y+/+gdJgPwPGY2TGFKWFAfiiS2+s/wBQBsXgMWO++GEumCRcIR8RB",
-	"nmjiRwYngx8zgr946frgMXui+6KcA/oSlryu7tv16E27X+CzhmCLjPVVrtJ6dgu2MJFxPmXCAHK0VkOz",
-	"hNfrJat5XJxGM0WmuTbEzixlhpEhG0nFiKY3Vj+1WXfcDRCddiMo+Xj+c8c7vQPolXuxPRH/Osjg2MQE",
-	"xW1wk6uzRSG+73a3Ofjkn6pSQZYPU64nCNosprMGj7I4gToReAEeNKCQj+c/72k6YhGBLZuwrmD1vut6",
-	"RN+FtbmQ2HQ+HjNtrzNUV8kOwg31L210F2ZKGhnLDQjRPVe6GENJsgUNLzDylr/2dLQ2BoWb4um5Xtp7",
-	"I8KvLXi9Y5CAskp3WMGFzRLulY8kVRl/wtKs9hhSOmTpeh2Fj0X4nubR7+LW5yT1+nvfgiBPZ3SuibU1",
-	"Ngjm7ngprIqDzXf5ms3rBcQ1m1vZ5U9/PVDQvmnlMRS5J0sW5vmrF+THw+d/Ig7PTxDb3l3SEvh5PUAd",
-	"YPMbn2UQ86w5T10gC2rEHDdpPZLEo9gX9fjH8zdWDln1YIXTNRdwq3GLPSF0KHNzPEypuA60A0yhQPdT",
-	"JJ41WE1EvuMMi1U0nEYh46rTfQ05UYUIhVQctPSOSTIXidAHpG0f2Bc83nf3YC8uOlFfqFF88PTZEWm/",
-	"fHdBPn54eXp5RjQfC5bgTfTy4s1fOhGZGJNhthVcucgw56mB60VfGDbNUmqYhqh+nMo8GaVWS7ZfFP9+",
-	"osGWvjnsdMmZtUomVEOYRM5EXww83Q5OiGaMvMSZe9kXkXOcZfnBa2OyQtVTkfRFOZb/HA0Xf8dxu9GK",
-	"Wm7JlvyNyayhXPy0FbXGVCTckrJU18PcvkHeTOznMqFJMq+9G/nzeRmezW/3YTPV408X5eOWqv9bVqG1",
-	"olBbhi2JKvL2rVTWXKLE3rzACwT2x/QELUDFR4bEExZfP9H4llhOGQTytrDzcIuKuS7Jqnw6pWpehzCk",
-	"hlDi4CRzSCbV0XKeUA35rZBxcszMhNUCGuELQsv7gZnJ0sAcSz+0Y/kTMpxf+S09rprECYt5wkKPAoQ1",
-	"7c0StGkragU/Xp8oFNgzhXR0+1axcALTpljpWusmPKBlJp1IHi9wU4PmKM+0CEPUn6l30YOSnjIq9AmY",
-	"F6g9hDQTLsbLtgZmuxkuqJcnC+Fuewm3WoobJJYFWxodc5qwVDNIeI2IRqRPKYnwcjT0mZB0TLmox7es",
-	"M0k2NgjBG1ivq6dc1H9R0kadS3kxHa1wJPpnouJdUcvSRdTyKssjNj2MPcd0YasTgBCCfMnPm1lUTqlX",
-	"7NySQoJfVE93FanejTG8rKF+l5bxv+UsZzWM+WvxeXVSDkduRRY+Upe4uDAX96664c9BGN4RzGw0YrHh",
-	"N+zKh21rpAOCIO2gJJNcGE2MJELOAJry5sPNYSgruMeweIfARnDTyjyOdpzH0e3n4YNWS1+swqLfAnu+",
-	"ISLNjW4F4oijqqwHtwlmplRfO78jFt14dhBU4Og1zGITiNiGsziqncXTgx/WTUMwluirAIrb4IFz9hyA",
-	"kBxYlwxZTHPNFvRLIL5c4YnkBPQIXICsJiFtqUi/1W9ZWhpLIkWBgpSCdeoVjZ/BVa2btTBbRAnCLuZc",
-	"1LhAg6783GiWjrDKww3A6kyuRBOSc02GQC0czV0/V0YIgbkcCP4OYgHNOG10eza60mZUCW89b6Q7PuEP",
-	"lvVFnUeqTICoJD04yNgyUKxkqwZ2rIOTHVV/dFTzo5oQG1BUHScsieolmVkccrB928HI8Ph3AiPVQ4tf",
-	"okkBctojHJ9oyDFaCrneOzJglQRfVaBoN6hRrcwuftjqdeG/6ibcDd4HhlzASQUCuZgDqIXddcRmuKaV",
-	"m3B8fK/rD/BYdetHhbSFemrOia9ItjI33hUzYiJW8wxBv0uyfSk6uD7nfY3wX03LDeiAg+fP11nHtVKz",
-	"WYzcxY3AWbqPBYvC4XcBRv2OsU+1gumhhdCD2KYPLVnuRpacEsFmddIEjFQ0dzXhpkveSogPe+8Yxtgn",
-	"kPRUmJVGEiqwWpZ3v7dL9u1ASTFdGMO/f4HUxKOK3XA2W5Y3y/fbHa6ia39yb+bqepuvGPrzus3ZDYn2",
-	"3Wr6bjXdwmpqsCGaibUpA9uz78oIbJjDHSD+N//NoqEQZAXVTjlA1N7W1Clf9cawaZ3N0whJwqqoTzT5",
-	"eP4zOkAEzzJmAE61PsaL7mac5ZpVwtSWHY8pd3UqikBm4j6LWlzQZA4hyoyJGbiwR4qbvw/lF3vvHWkm",
-	"NIOvhf/nlF8rabi9OeeCj7i9xlZjJYHDzgmlWofhwLAvZkC4PiaUYGkY5z0nI54y0vbz7NovI4JzdX/k",
-	"MSd/Ju8zJj4pe2vdZybex5fsJ4nQnagoqjpyRUkpmbEhRu7akC5sH6IEN/D9BcEJkjbirCUGo/WEpSmJ",
-	"5XRKRaJJW086YZSqMsViP/1fecyhKIodqxW1/IutkT6p3S+7I03uVWntBsNOEKiHKLJfcwkoKJEQpmOa",
-	"sQQobEaxog1uP5oRq+N+NQVUYV3wavuqG6Y0l0KHFEy4tkM4QFe/2AzyrPu0R/bJYfdLQ3ESpxfrljov",
-	"6YJw4WFyUdV3zCEN8zios+gX2xeulGNMlZqTNvXwcsAi0LKsAMaxcL7uJ4ZeQznbvnjz4eaogMxR7TI6",
-	"XdXX5R9mVGkGHknESPdFBW6Hh1GRA5UCw/GEJUTeMNX1azcTJvoCsCCw33TKfAQal/kEQstTK6RC4PxE",
-	"pglYnX1RZSiwPmdQ9GJEuUNkbncvK2SGD6g65nZUWx5qnZRyWLQa6SSnQy7q4jIFEsk/gjUePCbFw2Jr",
-	"PbC7BFtKf95qx3EIlkF7PoiGti8v3vzFkVxUgr87J55qN3AfgxoukpcX0TraF2UubhYevGkZVcl8XCR/",
-	"LG7QLiGQFVUjd4Z8NKwNTQy903p2xkTu6EavU/YFweYqRciUQ0tZhpcjT7kRUBAYAy6GDJxrTNYJ62Tg",
-	"tdDvcr34zjW7ms7rY3LlbIqHtmAgf++74vqq3nscvr/y6MajbA1HXeBQH4pfmmtUSpXKHi1lcQectp0v",
-	"3pHRhs74pRIh1b2xyqBEUAzngGorkDFWv1LtUOd9UXzOvnANXsshqhc9kcpMwEgZ5CodRGSwuDGDqC8G",
-	"fmsGoNoH5fYMSHs24fGEzLgAbVSqHoAy8QrMrtMl76sUCuozwEzVov4bpb3bk2OyLPbbvjYCbGenUeIH",
-	"2Lhlc6aMOsqZcAIaMUiBxLak67B9yKVlwXc5CnCJXXKxnfP4sPfj0fblU3esZLqLZL6N/KyThcVxQmDJ",
-	"mKytO4E4jEDEuYIk8L0+3t+3lnMidBdTAwK86WI4qnf4w52khhuT2dl/XSNKl2kzkKkbUed6cVo7RlWu",
-	"bjBSfU3agiBWiLK7CAh4I++xIgJu/F1CAqFg2k64oEe4fGLZFVwnCtYz/4a1nq00848c4y1aTV1GV4nI",
-	"0U+Kh7DYy1iC89nDLipQjDaYHjOOeI25q1yFVdfupCz0rhWaby2jHlSGbCYFaji4ia4vgvWvqtRZmxUH",
-	"AuBJaVdEgMwNe9rMJlI7VZ+wjImESKvx/W8Hx9uC6qWqxdSTj65/AgwF5Yqg00Lg1nB10uCe0xeHBweR",
-	"z6eAfESqSzOj2897vWfxNZvDP9igSy4cbNW1fRmy1L7eXt2P+yJAKxdhGEh2lCLgl4jQql2gAlPAGkJV",
-	"IFOYb3lChtLezhRbijC7dAJfhiuUOk4oAZ221urDqllb/HiJvBy/1RBUrU8ULl5xc3KlvbOgDwt8l9gC",
-	"wB5I6d4gbeBCFgGaJCKZVOhDomKO1QKx4IlPAvQrtct0G2PX2oFk8wrEufAQblQicxEOXq6sVnEYatgL",
-	"ew+oAbW1PUmgL6dDMsqVtmZ3ibQ3zkip7qcv/Ly6aGj91656dO13PKmA9cPApatJ3YCBNmre8O3SXQw8",
-	"PGWJ67CwdfGemhrXTbtbFzRICuBtIyh3Tv4mh7DXsMVReS/BwpETbnlsvuXWl5W37/pkVu+/KxNeX5Gu",
-	"LA2+/njuo/R4tbBzzXEtR/nXF9Rz7irQLAN4Bvy6lmWxh1pzDb2ydB4xfFoxdyvtZAxNN9gxfC6sOIcz",
-	"rlu/TK01dJXk7IqO2ZVr6VSfOQeqxc4X6tZa6kxyRmaUQ/GSQkBM4AbPBLHftsva3SSl41LWVXtcyHyY",
-	"rqhZgT2ngvk6olg959Nx0YEIfxYKMW7FrZu6kWSISUNLoljgAvWO03UWaU39Hcvi6627QFbvQABukLpz",
-	"dyGOet3nvvSb57QdFjKGOgAQbRqUbRD9LwYkU1wY3amW4Lx52j2EWPlqxeXn5Lmy3L4olJ8riaCRomuF",
-	"dVG4uM4BDj3vlhSiNuB2Aq80N7qAxxwTq0eA0SdIU32hmUg6EXHzJG3MpOhEpJBfEfEKBhoNKio0xFpc",
-	"ceeoL+z33KeXDml8LUejTuSbtbUpyZiaUoHhK3tAJ0iwIGj8nacvJOau6bmIOxFxohIdt0VhBPw9Swgd",
-	"5pqdkIxaw7RTTQy9A21Z3nKC4jJByFYxmvi7VO3PPmqm7ibp5KFL7vw+S9rU8Ybd453w17coOLNFxaiM",
-	"GsOU5dT/8cvp3n/Svb/39n78XP6ze/Xf9j7/1ouOnn3959ZdFZiye3IXviOg38dyHNnBd/Ea7X6udW6R",
-	"hzvopQ34VMbjF/1iSUUOQcTElziHeiCAyroaUs2KP4/8n0VN0PAnRUHO8EP4e8q/sMT/tgRYXU2pRiN2",
-	"OfGiFnSypoS9g0jAiq01CuUYwMoBl87t6tDDhkUblaP/xIYTKa/vvCL9suOJ3fgu25vhH3FijS0/ttMQ",
-	"1Z4Ly2eCHSHwoapLQbGYWT3a2Ptts0rjzHc6WIaamMXxUUVXSjdxQ6DXAmvqDIWVo+GSe+X5ZXmZry8v",
-	"P/giH86IDEc+WTSxYzplYNx0N+pKc2eNPBoD/ugKW42NENKyLDZrRVeeqwTS/ve9ly+F/glM470LPhbU",
-	"5Ip1ThycAitAboaPuLOAPRq0y3P+8P7isvasV0SsMRQd7FHBdeGlc5NeHkvkVCHj7eLUjpPvvYJ1KWCq",
-	"O3wGN0v4drHU8E6SaMrFG/zd0wWxBGDEX3Pmvr5tpKG5Euzrt6cvoA6DY2LtaZlgnv8GiUXko/AFchrL",
-	"Ly/ZED9sZELUkfmpKCKwH89/LhJoixxPq/m8JVMbad2mMGnADisIsmidVlvBZIYPeVyEkWniaiYV3opu",
-	"zWWvL/xtL0hFX774keq9r3iju5T1xeobYPBurv19MHiN/Q7ufn3RLu6BrmP4CJu2BDdcqciQ2X+40Tvo",
-	"OO+CdwpuzvbKvKGP7ASKEdsNISzjWiYsIo6L+wL8B1CyeOH2urCl5fW12JLwo2J5zpLrLvrRSi5yZ30X",
-	"twNvKj3WBcGNf+dVuG9pmD2yOMTQt1Pe7R+Cll2WrqcS9PvqaPimSUxNAdx1oqn5JOeppA23BIiKQo8q",
-	"gLKFBsJypKGxtzGUuMgy5uyYDTsxBk1pazv9oK/Wm6sItfOfAjXVzHB9O9umSMeGnWk3vhDI3MRyY7dN",
-	"TcdSP9/yVXXsyurVyykJGQhufE7VdA3T9bVI4VWN1Z1d/Ana15E21GNHlu6QIZtwkRBuTkjP6R8/yAYb",
-	"NXGtyhbF2SZ5/WfVsrPQuGhGNfSJMiwhmjeVAdvwHBs7+tSdRWNjwE+YEIkcEmGChi9Shl7YcHfr28Op",
-	"otjOHWxUYTE81lbpEiS/ejlbo7dXrtvDUDdZeOMNaHk9i8mSN5g9UOlOGPCXo/niTMvtWKGQL5k250W/",
-	"59rwMmtgXe9cKA28gy9f6i+cvqjX1bShROgKDwNH3hPShBEOl8tRpIQgMKsd1AGFmtpGY2yFqoQY9sWJ",
-	"rMkc6iZhD82YTlln0V8xo/V48azUehuYGV5HFgVqVng3/G4+0aGj43ZOjQUCCoMq1euxvxmH51QutpYy",
-	"NYtzxc38AtAqrm+zvYNf+o76Q0YVU688j/3102VrCcm91Cjhw/uLS7JPczPZh0iCPS/8U7GRYnpC2q8v",
-	"Dp4fReTpczLlIjcMA4OImrFkB8OWhwcFRq2i9u3y6653JTapjRHIq//6X/930Cl6wEGgDOcGj+mIQIl+",
-	"KDMPNGUNrg3mAcmnYiRX2E12LnJESm/PMcGrR9tDhwCbiI0JLRdw5TOtoJqsSwKBarJWsliZpPgNS3CH",
-	"qS9TU/zGyy9N2kVe/st3F33h4MZMJFiPrBO54aq4HWA1p2oiQpMphxYYEGGG704/vOkL3LduX/QFOjWs",
-	"qEG8JPsSs8yQweLhO4R98LEjgoFL7Kd9gduMh3dMGHcVNQHMv5fCshvacdir718/XRYZZw000CXnjCZ7",
-	"eNzFMwgChf41MU3TcjEOrNEXgy97ZSwbfw7QjYElmcEJUox7bfBKmmqJrxzAE4O+KN99Eo4zpeqaJWTg",
-	"OocMSHtKBYVylJXdx5djLYS+oHbxY5bscQEODDgQe8PUzr1CBr/18TLVbx2TX7rd7ueI9MMLnv0cReL/",
-	"tBLo6+AEvB99MQgeGoCUAqSh/8A3r7VPkYyOWZdc8inThk4z9Buev3pBnj179mNfcEE+Xr7oEig4jV8O",
-	"aJal7hax70pB/8vfNKzc18PuQHInT+ChvsAS1+ijAac4hi+4IAP8yuVYuCzOVslzjoxPP7xpBbiG1lPI",
-	"z/+K2b40463j1rNur/sMpKWZgBgMCBh0qjNEF1O17F5rqEwakmcbph8KN6zXz4x2JhZKwVjKa876om3F",
-	"ir3oReSCTtkFN+zPF0bx2ETkAzWTP+/TjO/fPIVJdbrkFXp9fHdku7F9AcTCEvB7aJkraz5SAaUPvZSI",
-	"CH5wRPaPDnFO9ul24QOL+gJ/2jm27IdvAUF1zVimvefGckAITiWHBz/6hhBUzPsirCQHhYBZ0iWnga9t",
-	"nDOtYQnIy1Mq5m487XS67ospdJhI5czuzDA3hBLFxxNTYladMAxnGjYn7YtgxlhCF06qhKEWrPgmgTbD",
-	"9rxR4TJtfpLJHMN/1h7HqhQB+VqyBcQOGAzrzIlKp6WvVbXurveK6UwK1x7zoNe7s7FPA6UOQy92V7bC",
-	"hGBtFV+n9fi31gUzey+ARpvMHaRjpHqk5m5rcWFRMMlFO9rO5RAXWjf/YkP2f6JJsXf2J0/X/+SjsOwi",
-	"Ff87A+vt8OBgkx9lStrNsibZmTDczPG3P67/7aWUb6mYu3nqhYrGq3/r+wSEVlnr+JfPQaFre0xW6rm0",
-	"15KZwjY0Vg4CUP8XaEbU+mxfWAgzmZtmaXZWlj7WIcirKto4ApkZan9U1MEDfeEDAu4lY2bIYe8pcqqQ",
-	"MyJFRKy5AC9QDEi6UyTYu58Vr6mKSux7EqeMKpyqo7l6VrartSLd9WDXjc3nykf2z3E8R/VfPy8x5WFT",
-	"Yh0ul2trabliBOUMcc7oAtuQwV6Uq6xuwi4c9sDsshvZF4R+ViWGJZqOWstmWesY0WElvbtdayb4ZRGm",
-	"JOAiS/rMNbOKC78FfZcCqU+oIE97RPcFHUtQLk6rYOwBFNdswlPmsliROKwla++3M0kMHWqiJ9SeEuZR",
-	"OEKx5mM5KazF3jnxrauwlhZMBOeUUsMU9qSzt4YbeQ1zYBHBP7RbSJG+Gcynjm0c/V8UO3/H7PNgOg29",
-	"8qFoOgn5cSJTe/WAhyo0sKUKXPr9PzqTNuimS0UTViOsnM938Szq1VQZBxpjoGVBpHNtzjyaYIEurZne",
-	"+jVn0NkA/X1hMchi57eqD/Y1qn+xy5+/j1dXiv3e4t1LzhH2hcYGm/C0B77auMt7HOD12SUlEQdKBld0",
-	"Io29Sfu45wDcNHUTt2+uTHkxuhbC9eje3z//gii9q+7n/78Wnre4Bns/wtiOttcGO2EM+U64hrhv08zA",
-	"iVu/myv79a+agLvsrB07F4anO429RtD+zKe8uRF08OALDOfeqygGpoQAd60gziimW+DedVvfoEUSRLki",
-	"K8yYNmTEFXjqvSBz0mu9dVJkFjVKudcuy2FByFU39gNVxtvor/7t5buIxFSzPQ4lyrjhN41U+WsTox48",
-	"f1ZLjHUvCXKIFvVakMZby0ToCYXbOrS3suoRRRAC0Ugbc/sR2oGtrILS3C6FqpHfAYqxblrfEn8V/dtX",
-	"shfs6jfJXXZtjiiGc6DlgK2QW1ZzVbTCwq/0LLemumur7XFnA/xmgBhowKCRM/RAz+iccNMXXBeoNbDv",
-	"i8gVeiKLNwAzwsO4XtemE4BwfQF+ZoreQjWW4oAnZEL1pM4MR6jiax8KvHtvlH21w0Nu5It6eg8jJ3X0",
-	"7L46qZxL0Gh+whRzRP5AbqPes/U/eiXVkCcJE/iLDZxFL6QYpRzDuI/IeqdJ4oJJG7McZl+Vmgy67rtQ",
-	"M0N8bZWYX8LnBTGvc6fg40n3QU/scP0v3knzSuYi+daOGPfTnXLoIydlEuVWJx/VGy5/Yab+jO9WEdYJ",
-	"jUtnHNyGZralgMc70HNGt2baQk9u5c55k4Bhk3nAZ3XXofWfJikbGSJzY621uWtFDeVyuuQyx/Qi6iuA",
-	"SsACyNGIKLaHEW1duIIBd+QMWjzNRbX4EXT5PatFhLc+cIRmFWX76kQBhf9+Vd8/sCB9gcD5u1CX+84D",
-	"4xMod2HKvDYinaUUYqhpSsxEMeYLCrUpmXKtHdoeAEkARcIoAzcYgoE8dN0XZVI9Oo6c5erq3jzxzZGx",
-	"lm6dAXuByuC0WOb98Ws5xu+IZxFu6ksBgPvTT/MfjoUfjyMvmAkdA8UW22vkhIrklkyK2TG7c6i7ky5G",
-	"WOxL79tScu0/a6jztZwh3CLg8RmDKurY9vM7qdUbXXuaFYHvZWPllqRWJpfcitSqR/0X5+nwgS7nA8kF",
-	"BDGt+Oca6+2ip0I5PBM34ObokksskIOds43MAKJ7DRade2Q5gAghVEveWIDuHgU/DhBAau5b2LsVNYj8",
-	"coejb85h8S3xIVg4odivePhuzYeuJuCY1ZpXNJnvGbkHPSgWu3VIhfhE1xWhaNzhe3ZEfeE6dUTk1fmb",
-	"y//8/36SXyKSjS4YOAvff3in8V9v+bWSl/w6Ih8Ff8UjEucq7USuEmSw9AL/s9RaYcTTFDBdAbQGuB8v",
-	"aH0B2ziRacIUGfzH+4/nex8/vDy9PNu7OHtxfnY5QBy+q+KE8D+gZ2vPTKienOBrHFjPO6ARbG23AxGP",
-	"MCTAKqC9LXSjKApqp9wZSbimkoE6KHoqC+Kuojd6bbFKOExxxoaEZhlJmdH4IoBGuTRXDlUUi1KuL1++",
-	"u/jp/P2/np1fffj4089vXlxBHeZKrde+QPw3QqLRaQJeXeBLRO9DT3/SBqPYqFwD8lLJL1C1fkZVwhKY",
-	"y7RTZx07VwkWoFwT5lnaCKqL8pNYJIKbNXUkCQBMrd0PT5y4qpQyw+TNsjxlRs2kMcLrcvtr40YbZCHe",
-	"Z4Ak7HHUIJ2BsV0UUs0dj/5B/EWwO24HPH7bkYAo29hklmmK7ib37VWychezspqciW/ZfRrIb1mju4Wm",
-	"KTCbA+A7MTCDDoS5mTBh7JC3MZVveaCfJtiqGGdKuN4eITdl+2HZpnr78R3kZ8BIWIY76PRIXb1iZ0VS",
-	"cth7huhMl7SgwevHIevepWqkfMqtoEz5NcP0DR057PhciqTTJWcBrHQBhmqFel8wkWhvfJ74jij4nNdz",
-	"9sEnOszy0IbOa6NsoCLezj+U4Nn7sFX963G4zbwUNXER/Hnye7clvxmU9aJfb75YSH5TrvIwVWAsAGpW",
-	"4B11XcwmDLJxZj5rq9/CjmxyNGJKH5e2pC/AgY04fBVya3Z5o86VGXetrdS19zr5zm/eHprm2rjqpizh",
-	"JsJ3wDNQ+ZsLHLEoDO4LsVXw5daIwOB3X5SVv8taZGi4YVnimBqaynEOAsLKCUgXqsNqc20+uH27R5GP",
-	"QzQBKVD04PEVAX6poPhJeDj28+mjiX6wBnOemj0ugg2Wo7JUS1bspKde/8l6tVC0sWmk31cBZcKjKIR9",
-	"YVjnVNK+adVxtY1P+5rNo76wtmFEUjpkaUQmLM0i4vbFUi0W0fISMiLxRHLMC0rI0NpTkCI526QRmQM8",
-	"W64uqB1akPUFKM/EcYnPt8QLCm0gfvswjyfez9gXENXiUNGj6Nflivm72UEV/LHE+wLzd4guORN2d/oC",
-	"4bFAXiOHwSy2tbza+Nxpe2c1WAan2xdhvf2IDBwq1c/c5V26T/0SBoCxcmhy2ERRkSx24U6YQOCgS96v",
-	"ZVxPMvfKujjIOubFp36/7AvSv8o+kAS7E7MGJaQbkYTnRYj/MQHT94Nq9p3yQOG5pGEXZ4bz57psSdAA",
-	"FDS5rsxoZcntoiZ0zVweEIz5LSEX8YjWYxcdKX+76EWvQJbxi55Ld0MwnqIDyqWrGCywPwi8WG9P//3q",
-	"/OzF+/OXF1cfzs6vXr+/uBwU02k/7/XIcN4Xbo0Y5aWFwlz1pouz8//+5sXZgLSf9qJer9cJ+sa4G5vn",
-	"uqV84N6PRa8aKPFpabIZ53jua53cx+0LX/44WEe3sGaY43ck4x0jGR15FlgGMP8AqU8qjQI25c4gSuAe",
-	"tTe8G85modukStQf8IEHoOpipEfJKq/MoY7IP1Xbr7nOy1CGhBhJhJw9LP0/InRITrPcYNSKjUYsthZB",
-	"gFeQI0IFyYWmNywhRe2n7XRISKSbYXIDEv2HQOX+DkC2ntQ99KdsfoPpQ9vLnma4bdPx9R5AgV0WbP2H",
-	"At02Hm9xmdja7ntARO4JGZRdMvutfmtQ1CQFJ4Avf9wXp0WZ4BFWhilMRqkCB4u1+wAXowM5fxJ2lxkR",
-	"wcyU6msIP1rrtWxpQPCX3PiSbQWEy/1ed8mpL4ZFoPUm9uv0cynA7JvYsWVVrRpztc44RbTxQ6jxx0Ac",
-	"r2ZtjzmusPh31PFjoo63tgpqbFfAuFQ7Dq5xHb0MrebtZNXvyhPhWymu90WU2/PH0GylJn+ybK40Zjvf",
-	"o3pbIth7xOHevwn1HYl7T0jcsE8xu2EiiHf6Apg0tWQ4R/fZbpLTl9VcKSov/EPftIgMe+CvlJB+T75d",
-	"d21RLHU4J65Xh6eN4sA3ddjWeTTdVt6T1eje/jg+Tb+0707Nh3JqChJW9PW0uw3J1sizDT1EISF/T9x+",
-	"JJ+Sv+4WKdsQpd+BAJpdSY3n3HsIwXFZYjj+UN6kHVj5kdxGHsEzgJKdkGKKZfqxtkkB8AEADsC/ELGW",
-	"zEUi9AGW8p5Ag+Q2wPgjMvBIlSuur0a/JmIQ9cUgltMhFyxxD1xN5zy7ORp0Cn+UYNB3jNF4gllLAQzG",
-	"ObX6IvRqheC0s5rsLc9d3Duz0B3VFxXkUsXt5SYDZbdPfaezssKMdJXCwMEFoQ7YCqYNF5gI0cYMA2xz",
-	"ZVfRF5lUpuMbJTBhoBnDSKouCX1xSy/CzewL+3/oJ2o3jmb8ym2yXR1Tgw42ySmaXGAN2SWkVF/ImXB1",
-	"2cG5FmKMCB1TLjy2BjI4fE5E+/DgIAj49sUISarIq3AZHd7DqBc2/4kuQtZUMeeUTPpiOCc6jydl17J2",
-	"afVroumcDJa6oQ4IVF1DmA3XfYG5IjD5TuSz3wYO0hwgo9pLCNAOpvioKSSWuNuFYLPKEUzpnEzoDQR3",
-	"pvXA6Gbv4oMYio/iX1wj7r2DsSr2v3sYvz3cNL21Rboq5a6S/uSjAzUpUMf1qV2FKIcyUsyEqV5QBMEK",
-	"FEGgZ9ViGqDHQjKC0hoR0yCxHVJ6MSEsKpIQwqS0IH2hTEprSAvzKWH3yJYrkqRwU/dGNLaC3Ou+x0VL",
-	"+oO2cj5sjMy1o4uQ7DAItz5M7h5ckX104eN593cSOELDURQ077qzGELJOKXiNhbyrUEMkNnjSw1GpcoW",
-	"ST26ZuPzwESdlT62S3zkm/awnbr2RetdbC5zqY09c7FhD1Zy6Xy7XrcgJatIxHRJdgHROFrYveIj1uFe",
-	"V7QRnhqclEnNF69P9w6eH4HJiCa9Nb19dhmYf6lvlEHaUmHj8rG1/OzPS5txiqWBqeiLpz3fAobQscQc",
-	"HGuO1pqfgQ3NTamnTgjti42T7TCvrtMMtrx09bfvw9709P04nsnq6GuqS+Lxf4PFJb9BOxE2ndCwQ5tP",
-	"Q672sdpcClRy7vDZDT2aJf2v82eeYzuF73G4Jh+W3Z7Kse5wfs0uyYaDuntt3GSCuY43qIKtiAcF3Pkj",
-	"eSiDs32iyZQZmlBDd1DWu6EArExYbRV+hCe+aaPQLmG9Qei7AX671l+1p2RAQ3jKtwm3fkTdcR8mjX31",
-	"45gzsKjvUdaHi7JWCHRj+qxYIvBojSGyUFdDQlv9mArXadpd8CBNGYdfLqyG1ktB6d+DsY8TjC1OqMSA",
-	"G++Z2JJgmk2f+lPu3btoucR2f0iAfyQrZzfWv49YLPYtK8ptAEAePSXLbRmxOhEWwyFtgM8HPba0773Y",
-	"OQEyXSyI0xCRumdd+iixqFX07gNRVbr/Hoh6FG50JTcK4pZQtqziX9tNMc+wmf/qy8Qn/9A3fZ9wq1h/",
-	"pfB7UvUyI4zhW3YzF+taBncWZLBrNr57AeFWyKZJZMeggry+vPxAoMU9wCz+evH+HXHn8IHOU0mTiNCh",
-	"zA2iI1wXOW6Izod2gCGz7zsmtATgg8PZ+XTblGRMTandBNceG0rgUE2GqYyv7SOuigvWAMJnrFQb5hp7",
-	"aykWyxv4rO3GgE7y0EPPdcmOiGJGzV2N+CGz/3Dv70SuckDZRGRmJwPNtvqiDSooY4qwjGuZMOi4jx5E",
-	"V1Rn8O97ZWf2PWgZ52qMwm7Y9VQf8RkbA+hjzhMc1aouXQJQaKykBk+/4kx3IEQbkaKsjT8uLAzkq/NW",
-	"x7ngY0FNrthxX+gJPXh+9Od+3us9iyfsC3n99vTF3sXr04PnR17xgu1+zeY+e6ysrQo/Y4MuORVzcvDl",
-	"i6+O6tz0J4SKuZnYXWUpdIciiiVcsdh4FhzJNJUzlsCJCenOsS/sQBxbzrrAhuJ+/CGNr+VoFJEfyo7w",
-	"1phJ0y55Jw0fOTGi+4IqhpAkmlHlWq8joqhIQDAyBJlqX/IIpzej3GDNIqii0xhjcKR/T2aEe/vj3Mr9",
-	"0r5fzB+spsOsoKaNxXgAL/HPbhgeCEn3e0783eCXvRQuxKUIxZJVgxOaQIEzXa0+u+k5N9+kG4+z9xAS",
-	"4bJUQX8oXPMOHPtouGZsMthv9VuVXHj8oktecrtD2MTK03GiZKbXEzKZs8YeVg+iIR/lrr2GHfx1u8oW",
-	"36/bj5lZfocKdt8wfddtTOy9yprvA08zdowByfBi5eH1njnbkAtKSQKMC+AfZi8Xmo+Frz1NxbzCuhFY",
-	"trpAJTizve0Lrlm7u4MwfW2vH766p0PrF/epY5cUQU2uSSwT5sutTaQyRDGqpYj6whnTQXUkxuETJY3v",
-	"upKbWE4R7ZPqygqfaEAe9YWz9qFaR/EOuCTFVFghNGSIlmQJ4Fyg9i8lB72eW6BvKDEIFgCdlwd1pv0l",
-	"0w+oTu1o50xb8q6tLFUWfy2WTuOYZYYlS5L5u4HW1D4LqNOyU2W/iJCzXYSBfTmLc2VnZ5kevdGIsTj+",
-	"5fPXyNIFL//+HLUwPQVlRK7S1nFrn2Z8/+YpyAM3g998rUwow21fU60rqsPPsGNB8IFP9g4+cq3ag0/Q",
-	"lRh84II64WAOr1t+4ku1Bh8Ve/X189f/FwAA//8=",
+	"7L39chs5ki/6KrjcjTB5t0TRsqzplmJir9qWx55tf6wkX+9u01cEWSCJURGoLqBEc/o64vx7HuScB9sn",
+	"OYFMAIViVfFLX+1pR//RVrEKn4nMROYvM39rjeQslYIJrVrHv7VSmtEZ0yyDv17kmZKZ+VfM1CjjqeZS",
+	"tI5bl1NGBoJ90VcjeGNA5JjoKSNpxm64zBVJ6YR1W1GLm9d/zVm2aEUtQWesddzCb1pRS42mbEZN8zP6",
+	"5WcmJnraOn7aOziMWjMu/IOopRep+VDpjItJ6+vXqPUmNp9B6ynV06JxHreiVsZ+zXnG4taxznIWdjSW",
+	"2Yxq857QR4ct6IjP8lnYDReaTVgG/fzMZ1xXF+CNZjNFUpatnGgCH4fdx2xM80S3jp/3IjNp7Pp5r7d2",
+	"IOdsnDE1fSHlNWd+7iP80/cYx0INM3nNsqsMP2ha5oPnR9V1/WqWTqVSKAb7/xONz9mvOVOwBCMpNBPw",
+	"T5qmCR9Rsxr7aSaHCZv9y9+UWZrfgu7+OWPj1nHrn/YLGtvHX9X+B/wKO61S11DGCzKiQkhNhoxkjMaE",
+	"KkLJXy/evyNy+Dc20qRtfjUPImL+RYX9Af9UTGj4JhirGWNEZlwpLiadEzKImaY8GRBFF4rMp1QTLc2X",
+	"cbf1NWq9kGKc8NGDz340pWLCyMh2r8ic6ykOjyuitMxYTNqUaHrNBDF7HxWzJ0rzJCFckFyxDszjlcyG",
+	"PI6ZePCJZCxmQnOaKBJL3KUkkXOip1wRmbIMOjdzMVu8p0YyZURLMy0pCCXzjGtWvAjTPP3wxr4yn7KM",
+	"EUoUU8o0wxURjMUsxmm/k/qVzEX8kLN+J4nKR1O7FzAM9/YDjuJULIjUU5YRlmUyI+3D3vOIHD59FhHD",
+	"bMjz3jOzeAKYdkw1HVLFzPLlImN0NKXDxJLOpZRvqVhYNqAelICkJDMqFmRMecJiQrVms1SrE5IxnS0I",
+	"HWuWwQwm/Macg3w2ZJkRRYqNpIiV4ctTRmMrzc7NV3un5ivzZ7OQqLBfM7aPguZ6KjP+d/bQBHVDEx6H",
+	"Z2lpYp8+fdo7zfXU/Dqimm00u4Lpw+TSTI6YUmbjz4TmevGg5GqmmLOA4SNnaxsGIMWEmDFHhDrOTWRG",
+	"cnEt5FyQMWdJbH4b0ph49SUyr1DbrDaMc5gxem0kSJYnzOkrsZxRLowggHOiBsBMFTFnAFsmVMROOiyi",
+	"JYHBtWGzUjAQNkyMWBeEtZ2yWZHTkVnWS8OuQL/KDC/THOUrhR+vtPt1aWuiFvuS8oypKy6qOsgFEjnJ",
+	"heYJzAabs7zRfmpIZZmeoxa8coXPf2sxYfSOX1o/MZqxrPW5TuEq6OmX8rBLjZVGXLSDzNB0fJryhrUY",
+	"ZYxqFl9RXdLTYqrZnuYz1oqal2fFNyJPEkPU7hxU2uBxrV5YXbOEKn2Vq9VDXNsdKmo1W51mbMy/1Ova",
+	"sMJPFBnzTGmjHWR0ZHT0yGgrGRvJieCGf+tu3SqBUF13OmFXLuDNr1ErVyy72nhlzNtuXtXBy7lgWc3A",
+	"logKFHfXb9CmXTI3Db9Qpd1f2p0opKZVZPgCXoOjGMfcDJomHwKyHNNEsWiZUvMsY0JfpVSpuczi6rT/",
+	"U+bmZoA/G3GF0yxErlNYJvTGbBuZyQzYlCBPe2TGRa6ZInQizbJtdTeKWqAxvRfJAkmwckrKI/3kRoRM",
+	"Q2mZKjKX2TUXkxMi2A3LcNR0aFicGc9mR9PRQ2n0vTUXux1odYmKSrSyfudh72iSvB+3jn9Z3annXF+j",
+	"Zdbl+XfDyT0hampElRTJgkiQEutOAzZZncDnYAo/c7yXlQfDzdW09I8NZ+W6ollGF7CFxQXfNLOGtS0f",
+	"Z+i93EjdfrxkCb8xt+aqcIzjjClVyyydKlinrUU7iZIxnfFkEUjDw+jocx2zG3PB1fSWUmBj1grLZ2e7",
+	"1XwyRq125qR7npoPDG+UYswnYCZRCzFqRS0+S2Vm2Gac8bGuUQDMuyOZxZvLhIwpMHTUHYo8VTpjdPZE",
+	"ESrU3OjshsssgBH9TQ4JEzGL62WZtvzazSplIkbGl+VC4L9ipClm5AjeHVpRa5jI0TX8S+Upy5S5JprF",
+	"oGLEEvNK3axxzbahpDqpVqydp7PIk7ffKje5gLqr++8XtkTlpYGWSXTVmbsLBuLP72MzkLcoNasU517w",
+	"90en/BuVgRwckqnMjSpl1PhhPrpmGgx7KIWPzZt9YZ9zMpK50Aq1bdccXC+AZM1twPyE35JxJmd9MVCa",
+	"ZnpA/oVwJ9pPiv5dy9imVS3sexGacvpizJOEi0nXXD8saQ/cUIJhMJJm8obHLIOrQKpZHJEBnoBBX+ip",
+	"BCWRxDwGU0zb3KM5i0lC4cqUUqNAmcNob9xjmZGJlHHnhFDRF7YrM1jo3LwrRixCDYHDIqhuX7SWNabi",
+	"QIZkVWUaM/rlDf769PAQlYXS38sEZg/33TYK21XPuFD/xi17otw2tz9evuhsqhktUTl2Vsuy6oj97MZe",
+	"x5fvkbrOTP9pKmGvuT4mfdCoybvTt2f9VkT6qGHA36T9T29eRsT/3sEXMplrlpFX//7yHT6IuUqpHk1Z",
+	"1m/VMudt5FNMNW3Wu0sMopj+VCrdJIIauEtACBvLrmuONsNVfA924t/Mi4bEmFJ0Un+vWy04149aseyG",
+	"j9iuDdTJIxASMMliSctSKug0stRVzNJuXiN9/ptdvmVipGCiZ+YVNJ9MaZoyweIuseS/6JpBwDkAu8uc",
+	"DadSXnc1U5rQjPUF3kjQAg68eWGeo2ncvq3giZZJjKzIaQpW4HbRuB4Xh27RDU9fMBQNzhz/wKsS/kmh",
+	"U1Qn4LSpbsw0G+ngAZia7NJ3rRR3f1o57v6MWcKCP73CBn8pNsqYvsqkDj9RmibMb2fQvn1Q9GAfFH3Y",
+	"B74XSwVBG+5J0Yh7UrTiNq34yj0pvnJPql+ZrbbX/6AF+LP4HP4svoU/3XX7qthfYHFBK/h38R3N9bSb",
+	"yAkXwR8y1+4v60K7ypiRi+6pJ4Pi8yv/DDVp32edTgln5C5ULxQGj6V3vQJF9kJTnauVl7eqGLU/gsbi",
+	"7gLmipwnMZmac7vJFWr1FdCf6KvtRwJ6GR1dCzlPWDxhm40HDFAb3NQ2a0jlaGO9TUOBVFp5B8P54kWs",
+	"zbUzMyZcsIhQTWbS6Mm9XsnwGHr2MjaTNyzuGM3RrCReaIyaTUGTzDNWqy9serldO1N/K1x1XC4WYnQB",
+	"L9YoYXjv8leyKvmUbmXLe13dtLqbm9uP2tPEWRKfgWConCXwQzQppOj8UISSWGqjkadUTwkXWsJWDGW8",
+	"sL4Q7xsBH8cJMQNbgIrvXsR25lOZMNI+7PU6tbvWrOwsLSuOe/W8X8s6PriTL0AYEqlZp1MSc/BrGeai",
+	"jN6OggT1hIyNDXMPZjqUMmEULGLjX+Mau97Pcs6yEVXm4sP1VOYaLagZ5eaWZjaiduE21j95enMINo4v",
+	"dJYasm8d9J51e92nT591/7SReSm9OXRy8HZ2KtNQsLLVJYI3NjCTbNLV0fKke0+P4+EPx8ebTvroriZ9",
+	"tHbSR1erHDZGx5hQOI7wFrJFvFBlzKgISHI1k/3Tn46fHh/vr1Lul4Z6F6uP/IsxcTvnlrQWmKZbEJgN",
+	"6iU26q2V1XwhZ2kOhgzE9GhtRgCqPxxnMqWKoNOYCWJmACwtkWIC4ADqHC7ZDcueKALd7AF0oC/MvEj7",
+	"5ct3Fz+dv/+3s/Ori8vTn8+uTl9dnp1HxIK1wETUOSZGMoKoxPUmXBGZxNAM9kI1cFqurd8EAEhSMLzK",
+	"UEUsW3ODoxNJ/KfdvnijlVNImCIzuiBDRgx3kWNiesTrTJUa78ZICbyuYKNLZ3/pVFgeZU9t+UBUeUKV",
+	"IVUpt3p+l4jSUYijsiWaaraHNomdU7fUW7r/HHcOPFtHh+sOR9T6sidpyvdGMmYTJvbYF53RPU0n0CYg",
+	"PECHackZB51hEeHV3PT2NeCPD9btke82YHX33jt25fr/2rB3O/ltSxqCxWGWhl0j+UuIybW+102na1q/",
+	"Alfl10DcL63tPRBQSZavXYMGirsXCtt2XM0kedckGEi1oKfDXq9XdxEBk0zTjQvEBr5yQiZMsAzEQfu/",
+	"/+f/Ik8PfiBDrlVn2d2+jNkNKPCH9d7/ZZXckPXnlYdqC5c4KO9fo/UvXeCygPfa/H0X1g/b+eMYP0zn",
+	"H6geTXdnQQ/Ncwr6rnKfDbTdlW9sfEKa+PmFPzfl9driPK2HWJjjqfN0c/o+B4X9Aj76+rkO32xVemiX",
+	"tKkifzm7JPuGv6n933j8dR9+6SB+GzDPOFwy5kkC/sJu1RqBc3aj/bxyyQJ4/hZk2LSsF0yXRsmF0ozG",
+	"RgG17ArAl4LdCWOqTOtnOeFitxmFWKztgknK8LUlYbIuDCXctwCx5kdTt3lvWY25NNfTqxnTU1lnwBBl",
+	"ZOc4kzMCdme07ASI+G7g77AYM2f3rrVF72Jo2Q4wifbxWxn3tocvIiKVNxjN/Go9UYRbUF6wAeCLd4u5",
+	"Cfpx6+tXmeQ2hEVa0mpGfZSXOyrR1CpE3AdLrC/g6nUHWMhtz59g882/7607hpURLXVQuwQZU3X88NQD",
+	"Kp4oCFBZ7M1ojNYEPmJdMrB3ULdBg8g/ch0O+sLc/weFwXwAhsfU9Cl0gQn12I3cXP8BVALw9WPwbvbF",
+	"RDJFuEBsOnbyRBHXMxgZXJ8R/MUL0wcfsSeqL4ox1KE0il/XQ/nNeoHNGpwtcqSu8iypP27BEsZylM+Y",
+	"0BBGUCuhWczr5ZKRPNZPo1hGZrnSxIwsYZqRIRvLjBFFb4x8arPupBvA+81CUPLx/OeOM3oHOFzbsNkR",
+	"1xyE822iguIy2MHV6aIA9uJsjfPJvVWmgjQfJlxNEcHvh7MGnLg8gDoWeAEWNKCQj+c/7yk6ZhGBJZuy",
+	"rmD1tut6ePeF0bmQ2FQ+mTBlrjNUlckO3A31jTaaC9NMajmSGxCifa8wMYacZAsaXjrIW37t6GitDwoX",
+	"xdFzPbd3SoSbW9C8PSABZRXmMH8KmzncK+dJKh/8KUvS2m1I6JAl62UUvhZhO82938Wtz3Lq9fe+JUae",
+	"zOlCEaNrbODM3fFSWGYHm6/yNVvUM4hrtjC8y+3+etS4aWnlNvhAxIqGef7qBfnx8PmfiA3uIhjo1K3B",
+	"8pnn9dFKEEO18V4GPs+vtTA8iyyoYXNcJ/VoKxfStCzHP56/MXzIiAfDnK65gFuNnewJoUOZ6+NhQsV1",
+	"IB1gCD7UiyLxrAHuYxgUjtDPomE3PI8rD/c1BMh6FgpxmajpHZN4IWKhDkjbvLAv+Gjf3oMdu+hEfZGN",
+	"RwdPnx2R9st3F+Tjh5enl2dE8YlgMd5ELy/e/KUTkanWKYbewpWLDHOeaIta1WyWJlQzBV79USLzeJwY",
+	"Kdl+4f/9RIEufXPY6ZIzo5VMqQI3iZyLvhg4uh2cEMUYeYkjd7wvIuc4yuLBa61TL+qpiPui6Ms9L2O6",
+	"7Gq0opadsiF/rVOjKPtPW1FrQkXMDSnL7HqYmxbkzdQ8lzGN40Xt3cjtz8twb367D52pPhhhmT9uKfq/",
+	"ZRFaywoBt10QVeT0W5kB4JmYmxdYgUD/mCHGGhB3ZDRlo+snClsZyRlir7fQ83CJ/FgrvCqfzWi2aAI9",
+	"engjZBZQUTVotIb8VvA4OWF6ymoBv/ADocX9QM9loWBOpOvaHvkTMlxcuSU9LqvEMRvxmIUWBXBrmpsl",
+	"SNNW1Ao+Xh81GugznjvadStpOIFq42e6VrsJN6h6SKeSj5ZOU4PkKPbUuyGagKxoogchPWNUqBNQL1B6",
+	"CKmnXEyqugaGPmsuqOMnS+5ucwk3UoprJJYlXRoNc4qwRDHIfhARhUifghPh5WjowuLphHJRj29Zp5Js",
+	"rBCCNbABfs9F/Q8FbdSZlJdjk70h0b0T+bailqGLqOVElkM1u5imHHNHGJkAhBAEz3/eTKOyQr2k5xYU",
+	"EnxR3t1VpHo3ynBVQv0uNeN/z1nOag7mr/55bciOYVn4Sl0U+9JYbFt13Z8DM7wjmNl4zEaa37Ar57at",
+	"4Q4IgjSdklRyCBiSRMg5QFPefLg5DHkFdxgWZxDYCG5aGsfRjuM4uv04nNOq8sOqWI1bxGZsiEizvRuG",
+	"OOYoKuvBbYLpGVXX1u6IGZieHQTpmHoNo9gEIrbhKI5qR/H04Id1wxCMxeoqgOI2WOCsPgcgJAvWJUM2",
+	"orliS/IlYF82C1F8AnIELkBGkpC2zEi/1W8ZWppIIoVHQUrBOvWCxoPza82sXm0RBQjbj9knPEKFrniu",
+	"FUvGmPLnBmB1Os9EE5JzTRRNLRzNXj9XegjhcFkQ/B34Appx2mj2bDSlzWkmnPa8kez4hB9U5UWdRaoI",
+	"EioFBlnIWBUoVhyrhuNYByc7Kn90VPNRjYsNKKruJFRYdYVn+k0Olm87GBlu/05gpHpo8UtUKYBPO4Tj",
+	"EwUxeBWX670jA1Zx8FXZ6naDGtXybP9hq9eF/8qLcDd4H+hyCScVMGQ/BhALu8uIzXBNKxfh+Phe5x/g",
+	"sermjwJpC/HUnCClxNmKRCk2sx0To2yB0ctV3l7xDq5PgLKG+a+m5QZ0wMHz5+u041qu2cxG7uJGYDXd",
+	"x4JFYfe7AKN+x9inWsb00EzoQXTTh+Ysd8NLTolg8zpuAkoqqruKcN0lbyX4h511DH3sUwh68mqlloQK",
+	"TJ3ozO/t4vh2IL+k8srw758hNZ3RjN1wNq/ym+r9doer6NpP7k1dXa/z+a4/r1uc3ZBo37Wm71rTLbSm",
+	"Bh2imVibIrDd8V3pgQ1juAPE/+bfLCsKQVRQ7ZADRO1tVZ2iqTeazep0nkZIEqbIfqLIx/Of0QAieJoy",
+	"DXCq9T5eNDfjKNfMEoZWNTwm3OZx8Y7M2D6LWlzQeAEuypSJOZiwxxnXfx/KL+beO1ZMKAY/C/fPGb/O",
+	"pObm5pwLPubmGlv2lQQGO8uUag2GA82+6AHh6phQgnnCrPWcjHnCSNuNs2t+jAiO1f6Rjzj5M3mfMvEp",
+	"M7fWfaZH+9jIfhwL1Yl8hu2xzVBNyZwN0XPXhnBh8xIluIDvLwgOkLQRZy3RGa2mLEnISM5mVMSKtNW0",
+	"E3qpSkP06+n+ykccMmSZvlpRyzVslPRp7XqZFWkyr0qjN2h2gkA9RJH9mktt05cwNaIpi4HC5hTTm+Hy",
+	"oxqx2u9Xk00b5gVNm6ZuWKa4FCqkYMKV6cICuvp+Mciz7tMe2SeH3S8NyXusXKyb6qKgC8KFg8lFZdsx",
+	"hzDM4yDprptsX9i8viOaZQvSpg5eDlgEWqQVQD8Wjtd+ouk15Dbvizcfbo48ZI4qG9FpU4BXP0xpphhY",
+	"JBEj3RcluB1uRokPlLLNj6YsJvKGZV03dz1loi8ACwLrTWfMeaBxmk/AtTwzTCoEzk9lEoPW2RflAwXa",
+	"5xySXowpt4jM7e5lnmc4h6o93JZqi02t41IWi1bDneRsyEWdX8YjkdwrmOPBYVIcLLbWAruLs6Ww5602",
+	"HIdgGdTnA29o+/LizV8syUUF+Ltz4qh2A/MxiGEfvLyM1lEuQ7+/WTjwpjmomcwnPvhjeYF2cYGsSCG8",
+	"M+SjYW6oYqid5rMzJnJHM3qdsPcEm2cJQqYsWsoceDl2lBsBBYEyYH3IcHK1Tjthngy8FrpVrmffuWJX",
+	"s0W9T64YjX9piwPk7n1XXF3VW4/D9kuvbtzL1nDUpRPqXPGVsUYFVymtUSWKOzhp29niLRltaIyvpAgp",
+	"r40RBgWCYrgAVJtHxhj5SpVFnfeFf86+cAVWyyGKFzWVmZ6CkjLIs2QQkcHywgyivhi4pRmAaB8UyzMg",
+	"7fmUj6ZkzgVIo0L0AJSJl2B2nS55X6ZQEJ8BZqoW9d/I7e2aHJMq22+73AiwnJ1Gjh9g46rqTOF1lHNh",
+	"GTRikAKObUjXYvvwlBbVP+Q4wCV2ycV2xuPD3o9H2+fS3jGt9S6c+Tb8s44X+u0Ex5LWaVt1AnYYAYuz",
+	"CUngd3W8v28051ioLoYGBHjTZXdU7/CHOwkN1zo1o/+6hpVWaTPgqRtR53p2WttHma9u0FN9gnJPECtY",
+	"2V04BJyS91geAdv/Li6BkDFtx1zQIly8UTUF17GC9Yd/w8T/hpu5V47xFp3NbERXgchRT/xLmOxlIsH4",
+	"7GAXJShGG1SPOUe8xsJmrsKsa3dSI2DXdP235lEPykM24wI1J7iJri+C+a/KZFsbFQcM4EmhV2AK6rDA",
+	"2RwyNoOoj1nKREykkfju28HxtqB6mdVi6slHW0wHuoJ0RVB2JzBr2DxpcM/pi8ODg8jFU0A8IlWFmtHt",
+	"573es9E1W8A/2KBLLixs1dYAG7LENG+u7sd9EaCVvRsGgh2lCM5LRGhZL8gCVcAoQmUgUxhveUKG0tzO",
+	"MlbxMNtwApeGK+Q6likBnbbWysOyWus/rpCXPW9NBHWZyXyY1IawFHOzDAQ5ipmVWdMJrr67oEU+RXfK",
+	"MmfzoBBAOoAsiC8gffigGuDjktrWgnaLjNtb3Eshk661LW2d4HiNgbwESLLC1Wdj9R0X6f/rhVStPRou",
+	"vaPmwFZzX0T7IdiNsRaPOQyFaYm0gQOyCJA8EUllhvY7KhaYqRGTzbgATEdlhsQsURo660Cgfwle7q2z",
+	"G6UnXYbiFzOrXY+CPlak04esmapEZm13VJHeOsfA0UCvNOtyCvzn9PT0lDABFdyW7SUK4Oz+MRhV4Oz6",
+	"EAbMet8Xeg4B2KeFOQ+LI8rxGBarDGUlC6YjMF/GCau7Ba0k+lL6+u3OhOmv/hdXuKIBG998Yip3dLD8",
+	"FXUwwmTWwQGoFMJo2vk6Z1LsAdkrCOJvcqjM1RcIIyruq/D8mqWatKcyV+yasdRwKqePuXIVhliUreoX",
+	"5OQ7P7s8e3f55v27zpa8qijtcde7unrvbB2SemZX1B5Zv7X3Uduk2OtiT69Sll1hMYNNy324ahvWNlpD",
+	"MlUEyvpkj9aUClrPAN4Bn4NhaVjstTm/Y5HWkWg+K13FSnXvNE02WHl8L8yGiCOuW0eZGE39Ks7ZFZ2w",
+	"K1t7sj6qE9QeqBAilYYTEueMzCkH0e3DxKZgXWKCmF/bRd0FktBJIQvKJSdQb2iUBFgcMxivJa7VYz6d",
+	"+FKJ+FkQygZVZt3QtSRDDGiriCqBE1Q7DteG6DZA20uqkGC2SqjAWrGOFx17EYQmJMxvndIJ6ws5JgNI",
+	"2mRb+lfEBP8ZdVj43GqxTrpZWz/jYGuz4ocLwnXUF8MFgHVPyACKPw8IXJQ7mI9Dq3LV7Mh6EC3cl+q+",
+	"SLiC9Rz7VNpK+zQjqosydxCUoZkF+t0awbYeOAgWhxLv2/ybUGRt+tVydrot9Ta7KjVpw2CZ1l5KAzVn",
+	"B95gO6kbmFVK1RUXV7pJoz+zEaFocC77j5w2gysSEbcg5mzZFUFShtOFycUsUwHi3ji0denaUR+Hn7Ar",
+	"z+Q3zwyIW1ybNq04gMSfP+jhX6G3PxtWMCDtrQ7TCRlAE10rN8IjApH7X6OW9ZjXsxL7o+N3VoHHvPiQ",
+	"VgbAC4OixLr7YkDSjAutOuWMzjdPu4cAvVqti7sxOUFakHUoolsr+XajEArYZ3kn62m0SSmoVRV9Ov06",
+	"tyyU5V6+DhhuLBz/NBvoQJvHoJeDiJ+iNOkLxUTciYidLmljfF8nIl4DCo5FmxKdUaEAAWBLDkR94epb",
+	"4T2Cjq7leNyJXHWrNjW8c0YFgirMPp+gqAL26yxxfSExolotxKgTufOH7sSi4BZ8b+TPMFfsxNbS6pTT",
+	"FdyBrl7cqoOUZwGQKGM0dha+2s8+KpbdTSjkQyeC+30mWqs7G2aNd4oKukUatC3yGKZGR8rMSf3/fjnd",
+	"+y+69/fe3o+fi392r/6fvc+/9aKjZ1//uXVXaQ/NmtyFRwPo97HcGabzXXwZu+9rnbH+4Ta6sgCfCpTY",
+	"srcmLvEh8OO7whuQpQqwwldDqpj/88j96TNVh5/4NNHhQ/h7xr+w2H1bwH6vZlThNbgaDlgLhVxTWMUC",
+	"92DGRhuDJEFwvwFHw+2qo8CCRRsVSfmEtbHuvE5K1R0Cxdm2QOXjwBoLUW0nIcqVgKp7gnWKbA3KkrE1",
+	"YyNm5GhjEcbN6l8wV3+nCoDUy/2jiC4lFOSaQAUg1lS8FusZwP3yyp2X6jRfX15+cKmnwkqltueT5cv1",
+	"iM4YKDfdjeoJ3ll5qUZzv61LtxKxJ6Q5siPwbqKDyeanav/H3suXQv0EGvbeBZ8IqvOMdU4syA/zEm+G",
+	"2rszGBkqtNUxf3h/cVm71ytwVAiQCtbIn7rQ3LRJhakKOZXIeDv0lD3J915XoWAwdZdhrA25lAB/J04U",
+	"FHldYksAkf81Z/bn2/q/m/OTv357+gKyA9lDrBwtE8w+s0G4K/koXNq2xqIAFR3ih41UiDoyPxUeF/Tx",
+	"/Gef1sFnHjCSz2kytfifbdJlB8dhBUH6gre1ebVs0UiH1tMyiW0mP7JUtbN02esLd9sLEqRUL36kfO9b",
+	"rvrZF6tvgEHbXLn7YFRT6rQv2v4eaN0fYywltmT4YeYftvcOuhTR2gE3Z3Nl3tA6fgIp8sFyyFKuZMwi",
+	"Yk9xX4CBABLpL91edy+EGhQmrdPD7F7fxe3AqUqPdUGw/d95bYhbKmaPzA4RkGWFd/uHoJCkoeuZBPm+",
+	"GqO1aWhtE6xoHWtq3slFImnDLQGwOlA5EQDWoYJQ9VXWB125xEu2EvKGVcSLc9ZYf65U894CwN1ToKaa",
+	"ERalUpvKrTb5Smc8WWyQpHLjC4HM9UhubLax/YcVPN14i6bqjiurFy+nJDxAcOML6xPXZy6/gXjQBkqZ",
+	"ciPsF1BUlbTB4I1HukOGbMrBoH1Celb+uE42WKipLaC5zM42yTZzVk6GDuX05lQRWyGZKN6UnHI3rE6R",
+	"NKhuLxrL1X7CMH08IRGGDbrUmWiFDVe3vmhp5lPA3cFCeY3hsZZKFaFbq6ezdUzRynl7X9UGE2+8AVXn",
+	"sxzCf4MxbaWaucH5sjTv97RYjhUC+ZIpfc6UTehZC25hcaOLGYwLhYJ38OVL/YXTpZq8mjUkrl5hYeB4",
+	"9oTUoYfDRhj6QEWEC7eD7NTOGQa+FZrFRLMvlmVNFwCBwsrOIzpjnWV7xZzWRzGlhdTbQM1wMtKnTVth",
+	"3XCr+USFho7bGTWWCCh0qpSvx+5mHO5TMdlaylRslGdcLy4Ax4diEu7g4H4BDzujGcteuTP210+XrUp8",
+	"UaV8z4f3F5dkn+Z6ug+eBLNf+KctOk/ary8Onh9F5Olzgl449C8intCQHXRbbB6kvTaCOuV+aJXrXYGY",
+	"baMj8+q//8f/HnR8ZVJwlOHY4DUVESgcA8VPgKaMwrXBOCAlghjLFXqTGYsck8Lac0zw6tF2oErwgmO5",
+	"XHMKeObgfJDj3IIxIMe54SyGJ2X8hsW4wtQlT/PfOP6lSNtni3n57qIvbBAMEzFmyexEtru4hHWEo2ZF",
+	"TURoPONQmAn9zOa30w9v+gLXrdsXfYFGDcNqEMXPvoxYqslgefNt3Ffw2BLBwKaboX2By4ybd+zAJxRD",
+	"zPYSmHZDkShz9f3rp0sfB91AA11yzmi8h9vt38HQBKiqNqJJUkzGwrT6YvBlr3CJ4+cA2hoYkhmcIMXY",
+	"ZoMmaaIkNjmANwZ9UbR9EvYzo9k1i8nA1rMakPaMCgpJkkurj41jhp6+oGbyExbvcQEGDNgQc8NU1rxC",
+	"Br/18TLVbx2TX7rd7ueI9MMLnnmOLPH/Nxzo6+AErB99UcIdAJcC/Lt74LA75i0AOXTJJZ8xpeksRbvh",
+	"+asX5NmzZz/2BRfk4+WLLoEyCPjjgKZpYm8R+9Z9/y9/UzBzV6WhAykHeAwv9QUWXkAbDRjF0X3BBRng",
+	"Tzbyz+YWaBVnzpLx6Yc3rQAe0XoKWWO+Yg4KmvLWcetZt9d9BtxST4ENBgQMMtUqossBxGatFeTLDsmz",
+	"DcMPmRtWkWEI2SCOC46kvOasL9qGrZiLXkQu6IxdcM3+fKEzPtIR+UD19M/7NOX7N09hUJ0ueYVWH1ez",
+	"3yxsX4RQZSXzzKiPVEBCXsclIoIPjsj+0SGOCYDN3gYW9QV+2jk2xw9bAUZ1zViqnOXGnIAwZIIcHvzo",
+	"yhRRseiLML8ppKdncZecBra2Sc6UgingWZ5RsbD9KSvTVV/MoO5RIudmZYa5JpRkfDLVRSSFZYbhSMOS",
+	"2X0RjBgTu8NOFcER/ii+iaH4vdlvFLhM6Z9kvED3n9HHMVdSQL6GbAGQBQrDOnWiVP/va1ms2+t9xlQq",
+	"hS3afNDr3Vnfp4FQh66Xa/4bZkIw45fLHn78W+uC6b0XQKNN6g7SMVI9UnO3tTyxKBjksh5txnKIE60b",
+	"v1+Q/Z9o7NfOfPJ0/ScfhTkuMuN/Z6C9HR4cbPJRmkmzWEYlOxOa6wV+++P6by+lfEvFwo5TLeXZX/2t",
+	"q14TamWt418+B+UXzDYZrmfBdMVhCoujGT4I4WO/QIm81mfToGdmMtfN3OysSMivQqxYmbVxDPFgKP1R",
+	"UAcvAOY0bGTCNDnsPcWTKuScSBERoy5AAxkDku74tC/2M99MmVViNa5RwmiGQ7U0V3+UzWwNS8/ojGkg",
+	"6QZgX/HK/jn2Z6n+6+fKoTxsCvfG6XJlNC2bIqcYIY4ZTWAbHrAXxSzLi7DLCXvg47Ib2XtCPysTQ4Wm",
+	"o1ZVLWsdIzqsoHe7as0EX2VhmcSwH0+fuYIwHPwV5F0CpD6lgjztEdUXdCJBuFipgr4HEFzzKU+Yza2A",
+	"xGE0WXO/nUui6VARNaVmlzC6zxKKUR+LQWGFkM6JK6iIGR5hIDimhGqWYaVUc2u4kdcYahIR/EPZifik",
+	"AsF46o6Npf8Lv/J3fHweTKahVT5kTSfheZzKxFw94KUSDWwpAivf/6Mf0gbZdJnRmNUwK2vzXd6LejFV",
+	"+IEm6GhZYulc6TOHJliiS6Omt37NGdTbQXtfmKLYr/xWWSu/RvUN26wu99F0KeLzFm1XjCPsCx1pLA3X",
+	"HrgaGDYaf4DXZxuuSSwoGUzRsdTmJu38ngMw09QN3LRcGvKydy2E69G9v3/+BVF6V93P/3ctPG95DuZ+",
+	"hL4dZa4NZsDo8p1yBX7fppGBEbd+NVc4oVYPwF521vadC82Tnfpew2h/5jNuVOG1L75Ad+69smI4lDbo",
+	"pYYRu1AIXLtu6xvUSAIvV2SYGXOxKAEjs9xrvXbiw00audxrG8awxOTKC/uBZtrp6K/+/eW7iIyoYnsc",
+	"EmdyzW8aqfLXpoN68PxZLTHWNRJEDy7LtSC5RO0hQkuoD/BvG/GILMiG+7cx4wxCO7DAYlAwwgZPNp53",
+	"gGKsG9a3dL6KgKNVxwsDhL7F02XmZonCRkUFxwpPy+pTFa3Q8K39uwBXTpgw583hzgb4ywAx0IBBI2do",
+	"gZ7TBeG6L7jyqDXQ773nCi2RvgU4jPAyztcWjwYgXF+AnZmitTCbSHHAYzKlalqnhiNU8bVzBd69Nco0",
+	"bfGQG9mint5Dz3EdPdufTkr7oqZyLtBQP2UZs0T+QGaj3rP1H72S2ZDHMRP4xQbGohdSjBOObtxHPHqn",
+	"cWydSRsfOYy+KiTZ/m88/mpdzQzxtWVifgnPPTGvM6fg63H3QXfscP0X76R+JXMRf2tbjOtpdzm0kZMi",
+	"FnOrnY/qFZe/MF2/x3crCOuYxqVVDm5DM9tSwONt6DmjWx9aLye3Mue8iUGxSR3gs7zqUJBWkYSNNZG5",
+	"NtoaCDiXxK1LLnMML6Iuk4AELIAcj0nG9tCjrbwpGHBHVqHF3VwWix9Blt+zWER46wN7aFZRtsuZF1D4",
+	"71f0/QMz0hcInL8LcblvLTAugHKXQ5nXeqTThIIPNUmInmaMuTR3bUpmXCmLtgdAEkCR0MvANbpgIA5d",
+	"9UURKY+GI6u52oxgT1zJfszwXqfAXqAwOPXTvL/zWvTxOzqzCDd1qQDA/OmG+Q93hB/vRF4wHRoG/BKb",
+	"a+SUiviWhxSjY3Y/ofZOuuxhMY3et6Zki1LXUOdrOUe4RXDG5wxqe2Ax6u+kVq907SnmHd9VZeWWpFYE",
+	"l9yK1Mpb/Rdr6XCOLmsDyQU4MQ375wqzwKOlIrN4Jq7BzNEll5gaC15VWqYA0b0Gjc6+UnUgggvVkDem",
+	"Rb1Hxo8dBJCa+2b2dkYNLL9Y4eibM1h8S+cQNJyQ7ZcsfLc+hzZb6oTVqlc0XuxpuQeVkZZrSLlMoLZW",
+	"jy8n5SpJRX1h60dF5NX5m8v/+r9+kl8iko4vGBgL3394p/Bfb/l1Ji/5dUQ+Cv6KR2SUZ0knsvmJg6l7",
+	"/E+l4M+YJwlgugJoDZx+vKD1BSzjVCYxy8jgP99/PN/7+OHl6eXZ3sXZi/OzywHi8G0yKIT/AT0bfWZK",
+	"1fQEm7FgPWeARrC1WQ5EPEKXAKuAoutQI8mXeUi4VZJwTsUB6iDrKU2I2zoTaLXF2hUwxDkbEpqmJGGQ",
+	"OnXKEBplw1w55Jf1CcaD1JsfPv7085sXV1AdoJSBvC8Q/42QaDSagFUXziWi97k53aQNSrHOcgXIy0x+",
+	"gVoqc5rFLIaxzDp12rE1lWBq3jVunspCUOUT82KSCK7XZNglADCFxLHmjRObr1emGLxZJO5NqZ42enht",
+	"bH+t32iDKMT7dJCElfcauDMcbOuFzBb2jP5B7EWwOnYFHH7bkoAoiqul5tD4mlv3bVUyfBejspqMiW/Z",
+	"fSrIb1mjuYUmCRw2C8C3bGAOdXFzPWVCmy5voyrfckM/TbGAPo6UcLU9Qm7G9sO0TfX64zuIz4CesDhE",
+	"UH+Y2iz6Vouk5LD3DNGZNmhBgdWPQ9S9DdWARIcsJgm/Zhi+oSKLHV9IEXe65CyAlS7BUA1T7wsmYuWU",
+	"zxNXpwvfc3LOvPhEhVEeStNFrZcNRMTbxYcCPHsfuqprHrvbzEpR4xfBz+Pfuy75zaCsl+16i+XyJpue",
+	"KgdThYMFQM0SvKOutuaUQTTO3EVt9VtYJ1SOxyxTRUpfn4ADE6K62hhG7XJKnS1+YQsuZtfO6uTqkTp9",
+	"aJYrbfMasxjS+UIpDPMO1KPgAnv05SpcIrYSvtwoEej87ouiZkORiwwVt/lUJoY9aZrISQ4MwvAJCBeq",
+	"w2pzpT/YdbtHlo9dNAEpkPXg9nkHv8wg+Um4OZB09dFYP2iDOU/0HhfBAstxkaol9SvpqNc9WS8WfHG1",
+	"Rvp9FVAmvIpM2OWXtUYl5Sp1HJeLy7Wv2SLqC6MbRiShQ5ZEZMqSNCJ2XQzVYhItxyEjMppKjnFBMRka",
+	"fQpCJOeblMe0gGdzqj21Q2HMvgDhGdtT4uIt8YJCG4jfvMxHU2dn7AtfuIHrosqD7QlHB/UdJhLvC8zd",
+	"IbrkTJjV6QuExwJ5jS0G0y9rcbVxsdPmzqoxDU63L8IqMJFLo33lRm7jLu1TN4UBYKwsmhwWUZQ4i5m4",
+	"ZSbgOOiS92sPriOZez262Mm6w4tv/X6PL3D/8vGBINidDmuQIbwRSXjuXfyPCZi+H1Tz+cqM9agbalvN",
+	"rwEoqHNVGtHKbOI+J3TNWB4QjPktIRdL+fBXYBddCYBvFr3oBEgVv+hO6W4IxlM0QNlwFY1Z8AeBFevt",
+	"6X9cnZ+9eH/+8uLqw9n51ev3F5cDP5z2816PDBd9YeeIXl7qBeaqli7Ozv/fNy/OBqT9tBf1er1OUM3M",
+	"3tjcqavEA/d+9BXUIMWnoclmnOO5y3VyH7cvbPxxsI52Ys0wx+9IxjtGMlry9FgGUP+wIkOp3sCmpzPw",
+	"EthXzQ3vhrN5aDYpE/UHfOEBqNr39ChR5aUx1BH5p3JRUESLEEhDQrQkQs4flv4fETokZ2mu0WvFxmM2",
+	"MhpBgFeQY0IFyYWiNywmPvfTdjIkJNLNMLkBif5DoHJ/ByDbsLif4T1F2SsMH9qe9zTDbZu2r/cAAqyo",
+	"T/WHAt02bq+/TGyt9z0gIveEDIrazf1WvzXwOUnBCODSH/fFqU8TPMbMMF5llFlgYDF6H+BiVMDnT8Lq",
+	"MmMimJ5RdQ3uR6O9FiUNCH7JtUvZ5iFc9nvVJacuGRaBgtBYRdqNxYPZN9Fji6xaNepqnXKKaOOHEOOP",
+	"gThefbQd5rh0xL+jjh8Tdby1VlCjuwLGpVzvdI3p6GWoNW/Hq35XlghX23O9LaJYnj+GZCsk+ZOqutIY",
+	"7XyP4q1CsPeIw71/Feo7EveekLhh9Xx2w0Tg73QJMGliyHCB5rPdOKdLq7mSVV64l75pFmlnsZ5DujX5",
+	"ds21PlnqcEFsrQ5HG37DNzXY1lk07VLek9ZoW38cm6ab2nej5kMZNQUJM/o62t2GZGv42YYWopCQvwdu",
+	"P5JNyV13fcg2eOl3IIBmU1LjPvcegnFcFhiOP5Q1aYej/EhmI4fgGUDKTggxxTT9mNvEA3wAgAPwL0Ss",
+	"xQsRC3WAqbynUCC5DTD+iAwcUuWKq6vxr7EYRH0xGMnZkAsW2xeuZgue3hwNOt4eJRjUHcOC9wBxKcxR",
+	"1qjVF6FVKwSnndVEb7nTxZ0xC81RfVFCLpXMXnYwkHb71FU6KzLMSJspDAxcGuvfMxIzpbnAQIg2Rhhg",
+	"mSszi75IZaY7rlACExqKMYxl1iWhLa7SEC5mX5j/Qz1Rs3A05Vd2kc3sWDboYJGcpYLsFaRUX8i5sHnZ",
+	"wbgWYowInVAuHLYGIjhcTET78OAgcPj2xRhJysdV2IgOZ2FUS4v/RHmXNc2YNUrGfTFcEJWPpkXVsnah",
+	"9Sui6IIMKtVQBwSyriHMhqu+wFgRGHwnctFvAwtpDpBR7QoCtIMhPtkMAkvs7UKweWkLZnRBpvQGnDuz",
+	"emB0s3XxQRTFR7EvrmH3zsBYZvvfLYzfHm6a3lojXRVyVwp/ct6BmhCo4/rQLs/KIY0U02GoFyRBMAxF",
+	"EKhZtRwG6LCQjCC3RsQ0cGyLlF4OCIt8EEIYlBaELxRBaQ1hYS4k7B6P5YogKVzUvTEdGUbuZN/joiXd",
+	"Rhs+HxZG5srSRUh26IRb7ya3LzYR3QuMYXFJ9aJCOIk4sNZFJJRGICBsfQ5tNoobgvAVKl1TgdSz0EWd",
+	"yXyY+DjOUvaNsEbywSGZyjxTkS0rQYYL+68ueaOhig2kdUq4AmgvKGFKQulmTReKjClAyeagmoDlEZPu",
+	"Yey3mwXLmBHCxy4tNYbzZEbtSrVXC5GSkeBhRyCYk6sAcJPSCesLnCLGEClI/mMhYUqjtmBdeLiUSjcd",
+	"DOdfXRksCYUefShDMYyy3iDH+DsWvuGCDGwlEgUak9mtK1iZ5nS3gGgrITc9rT/tQW1HC2S1hSWbYa33",
+	"atHDRWs47Z6t2gJAmlAySai41SXscf0YzVMibW8ejqmaDiXNYgjTV51dGAhGlq00Cl/iK9+0SfjU1tta",
+	"bxO2oXZtLPKMFaYw9VDn2zUTBzGEPnLYRoUGRGNpYfcUpZg4fl2WUXhrcFJE4V+8Pt07eH4Edxy8g5q7",
+	"oguHBMaauMoupC0zlCITc1UxnxeXnBnmsqaiL572XM0iQicSg8bM/an2vhRc+rguFKsTQvti4+hQDATt",
+	"NKODL23C+Pu4IDn6fhxTern3NelQcfu/wWyo3+DFBhad0LCkoIubLxde25wLlIJE8d0NTfAF/a8zwJ9j",
+	"/Y/vjuMmo6tZntK27rB/zTb0ho26e2ncpNDZEk0ogg2LBwHc+SOZ1IO9faLIjGkaU013ENa7wVYMT1it",
+	"FX6EN75ppdBMYb1C6MpXfrvaX7kIakBDuMu3wQd8RNlxHyqNafpx1BmY1HdYwMPBAkoEujF9ljQReLVG",
+	"EVlKBCOHMl6QERW2NLq94EFcPXZfzQSI2oun9O/ogcdBD/gdKoIWtLNMbEkwzapP/S737p21XGJ9SiTA",
+	"P5KWs9vRvw/wABba8/lhIKIDLSXVOqKYTguzN5E2xHsEReGUKxbaOQEyXc7g1OBCvWdZ+ijO01X07jyn",
+	"Zbr/7jl9lNNoc8R44paQZ69kX9tNMM/ZcCrl9erLxCf30jd9n7CzWH+lcGtStjIj7uZbNjP7eVXRyJ4M",
+	"dk0fYRsg3DDZJI5MH1SQ15eXH8iH9xeXiAv668X7d8Tuwwe6SCSNI0KHMtfokbRlD7kmKh+aDobMtHdM",
+	"aBExAgZna9NtU5KybEbNIth67pCziSoyTOTo2rxi0w5h0ip8x3C1Ya6wGFzGRvIGnrVtH+BahaKPtqx7",
+	"RDKms4UtajBk5h+2/U5kU10UVW/mZjDg3euLNoiglGWEpVzJmHW6xFkQbRaowX/svXwp1E+43lDj0CbF",
+	"hdUw8ym/4kKMBlB4n8fYK7pePWKKjjKpwNKfcaY6gCmIiM/D5LYLM1m5dNLlfi74RFCdg4tWTenB86M/",
+	"9/Ne79loyr6Q129PX+xdvD49eH7kBC/o7tds4cIdi2TA8BkbdMmpWJCDL19cOl9rpj8hVCz01KwqS6Cc",
+	"GclYzDM20u4IjmWSyDmLYceEtPuIXl+ONZKtYyPjrv8hHV3L8TgiPxCqNZulGly2NEm65J3UfGzZiOoL",
+	"mjHE0NGUZhqLiCMEznvItQxR0crl6MLhzSnXmGQL0j41+hgs6d+TGmFbf5xbuZva94v5gyUhmXtq2piN",
+	"B3go9+6G7oGQdL8ncbgbwL3jwp5dipAtGTE4pTFk5FPldMmb7nPzTbpxO3sPwREuCxH0hwLi73BiHw2I",
+	"j1Ux+61+q5S8AX/okpfcrBBWXXN0HGcyVesJmSxYY9G1B5GQj3LXXnMc3HW7fCy+X7cfMxXCHQrYfc3U",
+	"XdfdMfcqo74PHM2YPgYkxYuViwdxh7MNwcuUxHBwAfzDzOVC8YlwydKpWJSObgSarfKoBKu2t12GQKN3",
+	"dzCuRJnrh0tHa8NL/H3q2OFTda7ISMbM5QecygwQpUqKqC+sMh2k82IcnmRSuzJBuR7JGaJ9ElWa4RMF",
+	"yCOExc5SDellfBtwSRpRYZjQkCG8l8WAc4Fk1ZQc9Hp2gq4CyiCYAJQKH9Sp9pdMPaA4Nb2dM2XIuzYV",
+	"WpGt2E+djkYs1SyucObvClpTvTegTnOcSutFhJzvwgxM42yUZ2Z05tCjNRoxFse/fP4aGbrgxd+foxbG",
+	"UyGPyLOkddzapynfv3kK/MCO4DcHE4a88aaZciJcFT7DEhvBA5edIHiE9pfwCZoSgwfWqRN2ZtG/xROX",
+	"Wzh45Nfq6+ev/ycAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
