@@ -79,6 +79,11 @@ func New(d Deps) *Registry {
 		NewDesec(d),
 		NewHetzner(d),
 		NewDNSPod(d),
+		// Native APIs, group pd (issue 16).
+		NewGandi(d),
+		NewPorkbun(d),
+		NewOVH(d),
+		NewGoDaddy(d),
 	)
 }
 

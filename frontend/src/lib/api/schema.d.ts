@@ -769,7 +769,7 @@ export interface components {
          *     ScalewaySettings and DnsimpleSettings.
          * @enum {string}
          */
-        Protocol: "dyndns2" | "rfc2136" | "http" | "cloudflare" | "digitalocean" | "linode" | "vultr" | "scaleway" | "dnsimple" | "powerdns" | "desec" | "hetzner" | "dnspod";
+        Protocol: "dyndns2" | "rfc2136" | "http" | "cloudflare" | "digitalocean" | "linode" | "vultr" | "scaleway" | "dnsimple" | "powerdns" | "desec" | "hetzner" | "dnspod" | "gandi" | "porkbun" | "ovh" | "godaddy";
         /**
          * @description The protocol's settings, one JSON object whose keys depend on
          *     `protocol`: Dyndns2Settings, Rfc2136Settings, HttpSettings or
@@ -1196,6 +1196,134 @@ export interface components {
              * @description The DNSPod endpoint; https://dnspod.intl.tencentcloudapi.com for international-site accounts.
              * @default https://dnspod.tencentcloudapi.com
              */
+            api_url?: string;
+            /**
+             * @description Drift check (every protocol): host:port of a DNS resolver or of the zone's authoritative server, asked for each delivered record's A/AAAA; when it publishes another address, the delivery is queued again (reason drift, event drift.detected; resolver errors give one drift.error event per check). Empty or absent: no drift check.
+             * @example 9.9.9.9:53
+             */
+            drift_resolver?: string;
+            /**
+             * @description How often the drift check runs, a duration such as 15m or 1h, 1m..24h; used when drift_resolver is set.
+             * @default 1h
+             * @example 15m
+             */
+            drift_interval?: string;
+        };
+        /**
+         * @description Settings of a gandi service (Gandi LiveDNS, API v5). The personal
+         *     access token (with "Manage domain name technical configurations"),
+         *     or the deprecated API key with token_type apikey, is the service's
+         *     `credential`, required.
+         */
+        GandiSettings: {
+            /** @description The LiveDNS domain, e.g. example.com; when empty, found from each record's name. */
+            zone?: string;
+            /**
+             * @description TTL of the RRset in seconds.
+             * @default 300
+             */
+            ttl?: number;
+            /**
+             * @description pat: the credential is a personal access token (Authorization: Bearer); apikey: the deprecated API key (Authorization: Apikey).
+             * @default pat
+             * @enum {string}
+             */
+            token_type?: "pat" | "apikey";
+            /** @description Replaces https://api.gandi.net/v5/livedns (for tests and the sandbox). */
+            api_url?: string;
+            /**
+             * @description Drift check (every protocol): host:port of a DNS resolver or of the zone's authoritative server, asked for each delivered record's A/AAAA; when it publishes another address, the delivery is queued again (reason drift, event drift.detected; resolver errors give one drift.error event per check). Empty or absent: no drift check.
+             * @example 9.9.9.9:53
+             */
+            drift_resolver?: string;
+            /**
+             * @description How often the drift check runs, a duration such as 15m or 1h, 1m..24h; used when drift_resolver is set.
+             * @default 1h
+             * @example 15m
+             */
+            drift_interval?: string;
+        };
+        /**
+         * @description Settings of a porkbun service (Porkbun API v3). The API key and the
+         *     secret API key joined by a colon (pk1_…:sk1_…) are the service's
+         *     `credential`, required; API access must be switched on for the domain.
+         *     Records the broker creates carry the note "managed by ddnsbroker"; it
+         *     deletes no record without it.
+         */
+        PorkbunSettings: {
+            /** @description The registered domain, e.g. example.com; when empty, found from each record's name. */
+            zone?: string;
+            /**
+             * @description TTL of the records in seconds (Porkbun's minimum is 600).
+             * @default 600
+             */
+            ttl?: number;
+            /** @description Replaces https://api.porkbun.com/api/json/v3 (for tests); the old host porkbun.com is refused. */
+            api_url?: string;
+            /**
+             * @description Drift check (every protocol): host:port of a DNS resolver or of the zone's authoritative server, asked for each delivered record's A/AAAA; when it publishes another address, the delivery is queued again (reason drift, event drift.detected; resolver errors give one drift.error event per check). Empty or absent: no drift check.
+             * @example 9.9.9.9:53
+             */
+            drift_resolver?: string;
+            /**
+             * @description How often the drift check runs, a duration such as 15m or 1h, 1m..24h; used when drift_resolver is set.
+             * @default 1h
+             * @example 15m
+             */
+            drift_interval?: string;
+        };
+        /**
+         * @description Settings of an ovh service (OVHcloud API, /domain/zone, signed
+         *     requests). The application secret and the consumer key joined by a
+         *     colon (APPLICATION_SECRET:CONSUMER_KEY) are the service's
+         *     `credential`, required; the consumer key needs GET, POST, PUT and
+         *     DELETE on /domain/zone/*. Changes are published with a zone refresh.
+         */
+        OvhSettings: {
+            /**
+             * @description The API region of the account.
+             * @default ovh-eu
+             * @enum {string}
+             */
+            endpoint?: "ovh-eu" | "ovh-ca" | "ovh-us" | "kimsufi-eu" | "kimsufi-ca" | "soyoustart-eu" | "soyoustart-ca";
+            /** @description The application key (AK), sent in clear with every request. */
+            application_key: string;
+            /** @description The DNS zone, e.g. example.com; when empty, the longest of the account's zones holding the record's name. */
+            zone?: string;
+            /**
+             * @description TTL in seconds; 0 uses the zone's default.
+             * @default 60
+             */
+            ttl?: number;
+            /** @description Replaces the region's API URL, e.g. https://eu.api.ovh.com/1.0 (for tests and proxies). */
+            api_url?: string;
+            /**
+             * @description Drift check (every protocol): host:port of a DNS resolver or of the zone's authoritative server, asked for each delivered record's A/AAAA; when it publishes another address, the delivery is queued again (reason drift, event drift.detected; resolver errors give one drift.error event per check). Empty or absent: no drift check.
+             * @example 9.9.9.9:53
+             */
+            drift_resolver?: string;
+            /**
+             * @description How often the drift check runs, a duration such as 15m or 1h, 1m..24h; used when drift_resolver is set.
+             * @default 1h
+             * @example 15m
+             */
+            drift_interval?: string;
+        };
+        /**
+         * @description Settings of a godaddy service (GoDaddy Domains API v1). A production
+         *     API key and its secret joined by a colon (KEY:SECRET, sent as
+         *     `Authorization: sso-key KEY:SECRET`) are the service's `credential`,
+         *     required. GoDaddy opens the API only to accounts that qualify.
+         */
+        GodaddySettings: {
+            /** @description The registered domain, e.g. example.com; when empty, found from each record's name. */
+            zone?: string;
+            /**
+             * @description TTL of the records in seconds (GoDaddy refuses less than 600).
+             * @default 600
+             */
+            ttl?: number;
+            /** @description Replaces https://api.godaddy.com, e.g. https://api.ote-godaddy.com for the test environment. */
             api_url?: string;
             /**
              * @description Drift check (every protocol): host:port of a DNS resolver or of the zone's authoritative server, asked for each delivered record's A/AAAA; when it publishes another address, the delivery is queued again (reason drift, event drift.detected; resolver errors give one drift.error event per check). Empty or absent: no drift check.
