@@ -169,6 +169,21 @@ func Presets() []Preset {
 				"The host record (A + Dynamic DNS) must exist in Advanced DNS first.",
 			DocsURL: "https://www.namecheap.com/support/knowledgebase/article.aspx/29/11/how-to-dynamically-update-the-hosts-ip-with-an-http-request/",
 		},
+		// Provider group pe: netcup, IONOS, NameSilo and extras.
+		{
+			ID: "netcup", Name: "netcup", Protocol: ProtocolNetcup,
+			Settings: raw(`{"customer_number": "12345", "api_key": "YOURAPIKEY"}`),
+			Edit: []PresetSetting{
+				{Key: "customer_number", Help: "Your netcup customer number (next to your name in the CCP)."},
+				{Key: "api_key", Help: "An API key from the CCP: Master Data → API → Create API key."},
+			},
+			Credential: &Prompt{Label: "API password", Help: "The API password from the CCP: Master Data → API (netcup shows it once)."},
+			Families:   both(),
+			Notes: "Uses the CCP DNS API (login, infoDnsRecords, updateDnsRecords, logout). The record is created when missing; " +
+				"the TTL is the zone's (set it in the CCP). Domains moved to netcup's newer CloudDNS are not reachable through this API " +
+				"(\"zone could not be found\"). netcup allows 180 requests a minute and locks API access for a while after many failed calls.",
+			DocsURL: "https://helpcenter.netcup.com/en/wiki/general/our-api",
+		},
 	}
 }
 

@@ -68,6 +68,8 @@ func New(d Deps) *Registry {
 		NewRFC2136(d),
 		NewHTTPTemplate(d),
 		NewCloudflare(d),
+		// Provider group pe: netcup, IONOS, NameSilo and extras.
+		NewNetcup(d),
 	)
 }
 
