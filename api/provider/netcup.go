@@ -471,6 +471,8 @@ type addressUpdate struct {
 // addressPlan is what makes a name's records of one type hold the
 // wanted addresses.
 type addressPlan struct {
+	// Kept are the records that already hold a wanted address.
+	Kept   []listedAddress
 	Update []addressUpdate
 	Create []netip.Addr
 	Delete []listedAddress
@@ -503,6 +505,7 @@ func planAddresses[S any](r Request[S], listed []listedAddress) addressPlan {
 		switch {
 		case rec.Addr.IsValid() && slices.Contains(want, rec.Addr) && !have[rec.Addr]:
 			have[rec.Addr] = true
+			plan.Kept = append(plan.Kept, rec)
 		case r.KeepOthers && !(rec.Addr.IsValid() && (delivered(rec.Addr) || have[rec.Addr])):
 			plan.Others++
 		default:

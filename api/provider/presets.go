@@ -184,6 +184,15 @@ func Presets() []Preset {
 				"(\"zone could not be found\"). netcup allows 180 requests a minute and locks API access for a while after many failed calls.",
 			DocsURL: "https://helpcenter.netcup.com/en/wiki/general/our-api",
 		},
+		{
+			ID: "ionos-api", Name: "IONOS (DNS API)", Protocol: ProtocolIONOS,
+			Settings:   raw(`{"ttl": 60}`),
+			Credential: &Prompt{Label: "API key", Help: "From developer.hosting.ionos.com/keys: the public prefix, a dot and the secret (prefix.secret)."},
+			Families:   both(),
+			Notes: "For domains at IONOS (the Hosting DNS API, not IONOS Cloud). The zone is found from each record's name and the record " +
+				"is created when missing. IONOS deactivates its own service records (web hosting, mail) that conflict with a changed record.",
+			DocsURL: "https://developer.hosting.ionos.com/docs/dns",
+		},
 	}
 }
 

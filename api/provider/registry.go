@@ -70,6 +70,7 @@ func New(d Deps) *Registry {
 		NewCloudflare(d),
 		// Provider group pe: netcup, IONOS, NameSilo and extras.
 		NewNetcup(d),
+		NewIONOS(d),
 	)
 }
 
