@@ -193,6 +193,15 @@ func Presets() []Preset {
 				"is created when missing. IONOS deactivates its own service records (web hosting, mail) that conflict with a changed record.",
 			DocsURL: "https://developer.hosting.ionos.com/docs/dns",
 		},
+		{
+			ID: "namesilo", Name: "NameSilo", Protocol: ProtocolNameSilo,
+			Settings:   raw(`{"ttl": 3600}`),
+			Credential: &Prompt{Label: "API key", Help: "From namesilo.com/account/api-manager: not read-only, and without an IP list unless it names the broker's address."},
+			Families:   both(),
+			Notes: "The domain is found from each record's name and the record is created when missing. NameSilo takes TTLs of 3600 s " +
+				"and more, and its name servers can take several minutes to publish a change.",
+			DocsURL: "https://www.namesilo.com/api-reference",
+		},
 	}
 }
 

@@ -71,6 +71,7 @@ func New(d Deps) *Registry {
 		// Provider group pe: netcup, IONOS, NameSilo and extras.
 		NewNetcup(d),
 		NewIONOS(d),
+		NewNameSilo(d),
 	)
 }
 
