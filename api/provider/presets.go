@@ -202,6 +202,15 @@ func Presets() []Preset {
 				"and more, and its name servers can take several minutes to publish a change.",
 			DocsURL: "https://www.namesilo.com/api-reference",
 		},
+		{
+			ID: "bunny", Name: "bunny.net DNS", Protocol: ProtocolBunny,
+			Settings:   raw(`{"ttl": 60}`),
+			Credential: &Prompt{Label: "API key", Help: "The account's API key from bunny.net's dashboard: Account settings → API."},
+			Families:   both(),
+			Notes: "The zone is found from each record's name and the record is created when missing, with the comment " +
+				"\"managed by ddnsbroker\"; the broker never deletes a record without that comment.",
+			DocsURL: "https://docs.bunny.net/api-reference/core/dns-zone/update-dns-record",
+		},
 	}
 }
 

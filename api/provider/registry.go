@@ -72,6 +72,7 @@ func New(d Deps) *Registry {
 		NewNetcup(d),
 		NewIONOS(d),
 		NewNameSilo(d),
+		NewBunny(d),
 	)
 }
 
