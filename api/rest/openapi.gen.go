@@ -116,6 +116,129 @@ func (e DeliveryState) Valid() bool {
 	}
 }
 
+// Defines values for EventKind.
+const (
+	EventKindAddressChanged      EventKind = "address.changed"
+	EventKindAuthFailed          EventKind = "auth.failed"
+	EventKindAuthLogin           EventKind = "auth.login"
+	EventKindAuthLoginFailed     EventKind = "auth.login_failed"
+	EventKindAuthLogout          EventKind = "auth.logout"
+	EventKindAuthRefreshReused   EventKind = "auth.refresh_reused"
+	EventKindDeliveryBlocked     EventKind = "delivery.blocked"
+	EventKindDeliveryDelivered   EventKind = "delivery.delivered"
+	EventKindDeliveryFailed      EventKind = "delivery.failed"
+	EventKindDeliveryRecovered   EventKind = "delivery.recovered"
+	EventKindDeliveryRetry       EventKind = "delivery.retry"
+	EventKindDriftDetected       EventKind = "drift.detected"
+	EventKindDriftError          EventKind = "drift.error"
+	EventKindHostCreated         EventKind = "host.created"
+	EventKindHostDeleted         EventKind = "host.deleted"
+	EventKindHostResync          EventKind = "host.resync"
+	EventKindHostSecretRotated   EventKind = "host.secret_rotated"
+	EventKindHostStale           EventKind = "host.stale"
+	EventKindHostUpdated         EventKind = "host.updated"
+	EventKindImportCreated       EventKind = "import.created"
+	EventKindRecordCreated       EventKind = "record.created"
+	EventKindRecordDeleted       EventKind = "record.deleted"
+	EventKindRecordResync        EventKind = "record.resync"
+	EventKindRecordUpdated       EventKind = "record.updated"
+	EventKindServiceCreated      EventKind = "service.created"
+	EventKindServiceDeleted      EventKind = "service.deleted"
+	EventKindServiceUpdated      EventKind = "service.updated"
+	EventKindTokenCreated        EventKind = "token.created"
+	EventKindTokenDeleted        EventKind = "token.deleted"
+	EventKindUserCreated         EventKind = "user.created"
+	EventKindUserDeleted         EventKind = "user.deleted"
+	EventKindUserPasswordChanged EventKind = "user.password_changed"
+	EventKindUserUpdated         EventKind = "user.updated"
+	EventKindWebhookCreated      EventKind = "webhook.created"
+	EventKindWebhookDeleted      EventKind = "webhook.deleted"
+	EventKindWebhookTest         EventKind = "webhook.test"
+	EventKindWebhookUpdated      EventKind = "webhook.updated"
+)
+
+// Valid indicates whether the value is a known member of the EventKind enum.
+func (e EventKind) Valid() bool {
+	switch e {
+	case EventKindAddressChanged:
+		return true
+	case EventKindAuthFailed:
+		return true
+	case EventKindAuthLogin:
+		return true
+	case EventKindAuthLoginFailed:
+		return true
+	case EventKindAuthLogout:
+		return true
+	case EventKindAuthRefreshReused:
+		return true
+	case EventKindDeliveryBlocked:
+		return true
+	case EventKindDeliveryDelivered:
+		return true
+	case EventKindDeliveryFailed:
+		return true
+	case EventKindDeliveryRecovered:
+		return true
+	case EventKindDeliveryRetry:
+		return true
+	case EventKindDriftDetected:
+		return true
+	case EventKindDriftError:
+		return true
+	case EventKindHostCreated:
+		return true
+	case EventKindHostDeleted:
+		return true
+	case EventKindHostResync:
+		return true
+	case EventKindHostSecretRotated:
+		return true
+	case EventKindHostStale:
+		return true
+	case EventKindHostUpdated:
+		return true
+	case EventKindImportCreated:
+		return true
+	case EventKindRecordCreated:
+		return true
+	case EventKindRecordDeleted:
+		return true
+	case EventKindRecordResync:
+		return true
+	case EventKindRecordUpdated:
+		return true
+	case EventKindServiceCreated:
+		return true
+	case EventKindServiceDeleted:
+		return true
+	case EventKindServiceUpdated:
+		return true
+	case EventKindTokenCreated:
+		return true
+	case EventKindTokenDeleted:
+		return true
+	case EventKindUserCreated:
+		return true
+	case EventKindUserDeleted:
+		return true
+	case EventKindUserPasswordChanged:
+		return true
+	case EventKindUserUpdated:
+		return true
+	case EventKindWebhookCreated:
+		return true
+	case EventKindWebhookDeleted:
+		return true
+	case EventKindWebhookTest:
+		return true
+	case EventKindWebhookUpdated:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for MeAuthMethod.
 const (
 	Session MeAuthMethod = "session"
@@ -421,22 +544,22 @@ func (e WarningCode) Valid() bool {
 
 // Defines values for WebhookEvent.
 const (
-	DeliveryBlocked   WebhookEvent = "delivery.blocked"
-	DeliveryFailed    WebhookEvent = "delivery.failed"
-	DeliveryRecovered WebhookEvent = "delivery.recovered"
-	HostStale         WebhookEvent = "host.stale"
+	WebhookEventDeliveryBlocked   WebhookEvent = "delivery.blocked"
+	WebhookEventDeliveryFailed    WebhookEvent = "delivery.failed"
+	WebhookEventDeliveryRecovered WebhookEvent = "delivery.recovered"
+	WebhookEventHostStale         WebhookEvent = "host.stale"
 )
 
 // Valid indicates whether the value is a known member of the WebhookEvent enum.
 func (e WebhookEvent) Valid() bool {
 	switch e {
-	case DeliveryBlocked:
+	case WebhookEventDeliveryBlocked:
 		return true
-	case DeliveryFailed:
+	case WebhookEventDeliveryFailed:
 		return true
-	case DeliveryRecovered:
+	case WebhookEventDeliveryRecovered:
 		return true
-	case HostStale:
+	case WebhookEventHostStale:
 		return true
 	default:
 		return false
@@ -560,6 +683,20 @@ type DeliveryList struct {
 	NextCursor *string    `json:"next_cursor"`
 }
 
+// DeliveryMinutes Delivery attempts of the last 24 hours, one bucket per minute: the
+// bucket i counts the attempts that ended in the minute from
+// `start` + i minutes; the last bucket is the current minute, still
+// filling. `delivered` counts attempts the provider accepted, `failed`
+// those it did not (retried later, paused or failed for good); an
+// attempt is counted once, when it ends.
+type DeliveryMinutes struct {
+	Delivered []int `json:"delivered"`
+	Failed    []int `json:"failed"`
+
+	// Start The first bucket's minute (UTC).
+	Start time.Time `json:"start"`
+}
+
 // Event defines model for Event.
 type Event struct {
 	// Actor Who did it: "user NAME", "token NAME (#ID, user NAME)", "router FQDN", "dispatcher".
@@ -569,12 +706,17 @@ type Event struct {
 	HostId *int64                 `json:"host_id"`
 	Id     int64                  `json:"id"`
 
-	// Kind Example: address.changed
-	Kind      string `json:"kind"`
-	Message   string `json:"message"`
-	RecordId  *int64 `json:"record_id"`
-	ServiceId *int64 `json:"service_id"`
+	// Kind What an event says happened. delivery.recovered and webhook.test are
+	// never stored: they are what webhooks are told.
+	Kind      EventKind `json:"kind"`
+	Message   string    `json:"message"`
+	RecordId  *int64    `json:"record_id"`
+	ServiceId *int64    `json:"service_id"`
 }
+
+// EventKind What an event says happened. delivery.recovered and webhook.test are
+// never stored: they are what webhooks are told.
+type EventKind string
 
 // EventList defines model for EventList.
 type EventList struct {
@@ -1192,13 +1334,24 @@ type ServicePatch struct {
 // Example: {"combined":false,"url":"https://dyn.dns.he.net/nic/update","use_myipv6":false,"username_is_fqdn":true}
 type ServiceSettings map[string]interface{}
 
+// ServiceTrouble A service's records that are not getting through, counted per family as in `StateCounts`.
+type ServiceTrouble struct {
+	Blocked   int    `json:"blocked"`
+	Failed    int    `json:"failed"`
+	Name      string `json:"name"`
+	Retrying  int    `json:"retrying"`
+	ServiceId int64  `json:"service_id"`
+}
+
 // Setup defines model for Setup.
 type Setup struct {
 	// PublicUrl The URL routers use to reach the broker (scheme, host, port and any path prefix, e.g. https://ddns.example.net), or null when not configured.
 	PublicUrl *string `json:"public_url"`
 }
 
-// StateCounts (record, family) pairs by delivery state.
+// StateCounts Delivery states counted per (record, family): one for each A or
+// AAAA entry a record publishes, so a record with both families counts
+// twice. A family that is off, or has no address yet, is idle.
 type StateCounts struct {
 	Blocked   int `json:"blocked"`
 	Delivered int `json:"delivered"`
@@ -1210,7 +1363,7 @@ type StateCounts struct {
 
 // Status defines model for Status.
 type Status struct {
-	// Deliveries Delivery jobs by state, over the whole history.
+	// Deliveries Delivery jobs by state, over the jobs kept (housekeeping removes finished ones after DDNSBROKER_RETENTION).
 	Deliveries struct {
 		Blocked    int `json:"blocked"`
 		Cancelled  int `json:"cancelled"`
@@ -1220,7 +1373,15 @@ type Status struct {
 		Running    int `json:"running"`
 		Superseded int `json:"superseded"`
 	} `json:"deliveries"`
-	Hosts struct {
+
+	// DeliveriesPerMinute Delivery attempts of the last 24 hours, one bucket per minute: the
+	// bucket i counts the attempts that ended in the minute from
+	// `start` + i minutes; the last bucket is the current minute, still
+	// filling. `delivered` counts attempts the provider accepted, `failed`
+	// those it did not (retried later, paused or failed for good); an
+	// attempt is counted once, when it ends.
+	DeliveriesPerMinute DeliveryMinutes `json:"deliveries_per_minute"`
+	Hosts               struct {
 		Enabled int `json:"enabled"`
 
 		// Stale Hosts whose `stale` is true (not seen for longer than the stale-after time).
@@ -1233,11 +1394,29 @@ type Status struct {
 
 	// OldestPendingAgeSeconds Age of the oldest delivery still waiting to be sent, or null when none waits.
 	OldestPendingAgeSeconds *float64 `json:"oldest_pending_age_seconds"`
-	Records                 struct {
-		// States (record, family) pairs by delivery state.
+
+	// Problems The records that need attention, by state: for each, the first page
+	// of `GET /records?status=<state>` (records with either family in it,
+	// by FQDN; `limit` items) and its `next_cursor`, to pass to that
+	// listing for the rest. `records.states` counts them per family.
+	Problems struct {
+		Blocked  RecordList `json:"blocked"`
+		Failed   RecordList `json:"failed"`
+		Retrying RecordList `json:"retrying"`
+	} `json:"problems"`
+	Records struct {
+		// States Delivery states counted per (record, family): one for each A or
+		// AAAA entry a record publishes, so a record with both families counts
+		// twice. A family that is off, or has no address yet, is idle.
 		States StateCounts `json:"states"`
 		Total  int         `json:"total"`
 	} `json:"records"`
+
+	// ServicesInTrouble Every service with a record that is failed, retrying or blocked, the one with the most first.
+	ServicesInTrouble []ServiceTrouble `json:"services_in_trouble"`
+
+	// StaleHosts The first page of `GET /hosts?stale=true` (by FQDN; `limit` items) and its `next_cursor`; `hosts.stale` counts them all.
+	StaleHosts HostList `json:"stale_hosts"`
 
 	// Version The version of the broker answering (what `ddnsbroker version` prints).
 	//
@@ -1541,6 +1720,12 @@ type ListServicesParams struct {
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
+// GetStatusParams defines parameters for GetStatus.
+type GetStatusParams struct {
+	// Limit Items in each first page (the records of each state in `problems`, `stale_hosts`).
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // ListTokensParams defines parameters for ListTokens.
 type ListTokensParams struct {
 	// Limit Items per page.
@@ -1711,9 +1896,9 @@ type ServerInterface interface {
 	// GetSetup What routers need to reach this broker
 	// (GET /setup)
 	GetSetup(ctx echo.Context) error
-	// GetStatus Counts of hosts, records and deliveries
+	// GetStatus The broker's state at a glance (what the dashboard shows)
 	// (GET /status)
-	GetStatus(ctx echo.Context) error
+	GetStatus(ctx echo.Context, params GetStatusParams) error
 	// ListTokens List API tokens of every account
 	// (GET /tokens)
 	ListTokens(ctx echo.Context, params ListTokensParams) error
@@ -2362,8 +2547,17 @@ func (w *ServerInterfaceWrapper) GetSetup(ctx echo.Context) error {
 func (w *ServerInterfaceWrapper) GetStatus(ctx echo.Context) error {
 	var err error
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetStatusParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.GetStatus(ctx)
+	err = w.Handler.GetStatus(ctx, params)
 	return err
 }
 
@@ -5723,6 +5917,7 @@ func (response GetSetupdefaultApplicationProblemPlusJSONResponse) VisitGetSetupR
 }
 
 type GetStatusRequestObject struct {
+	Params GetStatusParams
 }
 
 type GetStatusResponseObject interface {
@@ -5756,6 +5951,22 @@ func (response GetStatus401ApplicationProblemPlusJSONResponse) VisitGetStatusRes
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStatus422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response GetStatus422ApplicationProblemPlusJSONResponse) VisitGetStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -7401,7 +7612,7 @@ type StrictServerInterface interface {
 	// GetSetup What routers need to reach this broker
 	// (GET /setup)
 	GetSetup(ctx context.Context, request GetSetupRequestObject) (GetSetupResponseObject, error)
-	// GetStatus Counts of hosts, records and deliveries
+	// GetStatus The broker's state at a glance (what the dashboard shows)
 	// (GET /status)
 	GetStatus(ctx context.Context, request GetStatusRequestObject) (GetStatusResponseObject, error)
 	// ListTokens List API tokens of every account
@@ -8477,8 +8688,10 @@ func (sh *strictHandler) GetSetup(ctx echo.Context) error {
 }
 
 // GetStatus operation middleware
-func (sh *strictHandler) GetStatus(ctx echo.Context) error {
+func (sh *strictHandler) GetStatus(ctx echo.Context, params GetStatusParams) error {
 	var request GetStatusRequestObject
+
+	request.Params = params
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.GetStatus(ctx.Request().Context(), request.(GetStatusRequestObject))
@@ -8988,226 +9201,244 @@ func (sh *strictHandler) TestWebhook(ctx echo.Context, id Id) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rchu5kif+KvhzJsLkf0oULcs63VKciFXb8rHPtC8jyeuZaXpFsAokcVQEqgGUaJ5eR+zXfZDdB5sn",
-	"2UAmUIUiq3jTrX3a0R/aIouFW96Q+cvM31qxnGZSMGF06/i3VkYVnTLDFPz1IldaKvuvhOlY8cxwKVrH",
-	"rcsJIwPBvpirGJ4YEDkiZsJIptgNl7kmGR2zbitqcfv4rzlT81bUEnTKWsct/E0raul4wqbUvn5Kv/zM",
-	"xNhMWsdPeweHUWvKRfFB1DLzzP5QG8XFuPX1a9R6k9ifwdszaibly3nSilqK/ZpzxZLWsVE5CwcaSTWl",
-	"xj4nzNFhCwbi03waDsOFYWOmYJyf+ZSb5Q14Y9hUk4yplQtN4cfh8Akb0Tw1rePnvcguGod+3uutncg5",
-	"GymmJy+kvOasWHuMfxYjJonQQyWvmbpS+IOmbT54frS8r1/t1ulMCs3g/H+iyTn7NWcatiCWwjAB/6RZ",
-	"lvKY2t3Yz5Qcpmz6L3/Tdmt+C4b7Z8VGrePWP+2XNLaP3+r9D/grHHSZuoYymZOYCiENGTKiGE0I1YSS",
-	"v168f0fk8G8sNqRtv7UfRMT+iwr3Bf6pmTDwm2Cudo4RmXKtuRh3TsggYYbydEA0nWsym1BDjLS/TLqt",
-	"r1HrhRSjlMcPvvp4QsWYkdgNr8mMmwlOj2uijVQsIW1KDL1mgtizj8rVE214mhIuSK5ZB9bxSqohTxIm",
-	"HnwhiiVMGE5TTRKJp5SmckbMhGsiM6ZgcLsWe8R7OpYZI0baZUlBKJkpblj5ICzz9MMb98hswhQjlGim",
-	"tX0N10QwlrAEl/1OmlcyF8lDrvqdJDqPJ+4sYBr+6QecxamYE2kmTBGmlFSkfdh7HpHDp88iYoUNed57",
-	"ZjdPgNBOqKFDqpndvlwoRuMJHaaOdC6lfEvF3IkB/aAEJCWZUjEnI8pTlhBqDJtmRp8QxYyaEzoyTMEK",
-	"xvzG8kE+HTJlVZFmsRSJtnJ5wmjitNm5/dXeqf2V/bNZSSyJXzu3j4LmZiIV/zt7aIK6oSlPQl5aWNin",
-	"T5/2TnMzsd/G1LCNVlcKfVhcpmTMtLYHfyYMN/MHJVe7xJwFAh8lW9sKACnGxM45ItRLbiIVycW1kDNB",
-	"Rpylif1uSBNSmC+RfYS61xorOIeK0WurQVSeMm+vJHJKubCKAPhED0CYamJ5AN9MqEi8dphHCwqDGytm",
-	"pWCgbJiIWReUtVuy3ZHT2G7rpRVXYF8pK8sMR/1K4csr479dOJqoxb5kXDF9xcWyDXKBRE5yYXgKq8HX",
-	"OdnofmpJZZGeoxY8coWf/9Ziwtodv7R+YlQx1fpcZ3CV9PRLddqVl1VmXL4HhaEd+DTjDXsRK0YNS66o",
-	"qdhpCTVsz/Apa0XN27PiNyJPU0vUng+W3sGTWrtwec9Sqs1VrldPce1waKjVHHWm2Ih/qbe1YYefaDLi",
-	"ShtrHSgaWxs9staKYrEcC27lt+nW7RIo1XXcCadyAU9+jVq5Zupq452xT/t1LU9ezgRTNRNbICow3P24",
-	"wTvdlvllFBtVOf2F04lCalpFhi/gMWDFJOF20jT9EJDliKaaRYuUmivFhLnKqNYzqZLlZf+HzO3NAL+2",
-	"6gqXWapcb7CM6Y09NjKVCsSUIE97ZMpFbpgmdCzttm11N4paYDG9F+kcSXCJS6oz/eRnhEJDG5lpMpPq",
-	"movxCRHshimcNR1aEWfnsxlrenqozL635mK3A60uUFGFVtafPJwdTdP3o9bxL6sHLSTX12hRdBXyu4Fz",
-	"T4ieWFUlRTonErTEOm7AVy4v4HOwhJ853suqk+H2alr5x4ar8kNRpegcjrC84NvXrBFti+wMo1dfUnce",
-	"L1nKb+yteVk5JoliWtcKS28K1llr0U6qZESnPJ0H2vAwOvpcJ+xGXHA9uaUW2Fi0wva51W61HsWos868",
-	"ds8z+wMrG6UY8TG4SfRcxK2oxaeZVFZsJoqPTI0BYJ+NpUo21wmKaXB01DFFnmmjGJ0+0YQKPbM2u5Uy",
-	"cxBEf5NDwkTCknpdZpy89qvKmEhQ8KlcCPxXgjTFrB7Bu0Mrag1TGV/Dv3SeMaXtNdFuBhUxS+0jdavG",
-	"PduGkuq0Wrl3BZ1FBXkXR+UXF1D38vkXG1uh8spEqyS6iufuQoAU/PtYAuTsxt1QFk1rU+e5/DSRJOEJ",
-	"4eaY9MHIIO9O3571WxHpo9CFv0n7n968jEjxfQcfUDK3V85X//byHX6QcJ1RE0+Y6rdq6XUblrX38GZT",
-	"pLJn5fInUpsmrmzY8IBLN2bna45uFPaFTrMUThnpt4u+qqRuQVN7oRzXm7ur5cn6mWumbnjMdn1BHZsC",
-	"78BCy22tMm8waOQorFylO8BGGr0LbkNifyxWewWy68JQk+uV+npZ5LsvQcJ78W+tojxNyESmIOzXas3V",
-	"Wr+Q+lfbz8TeHgiNr4WcpSwZs83mA3eODZTzZi/SOV6rb/OigONWql1cL+reNjf+ZplywSJC7X1EG3LQ",
-	"61XumqEzV7GpvGFJx2puu5Oow4gcEQruulyxWnm4qT2zdqWFIbCKXS7mIr6ABxdJvlC1hRZeJp+KIl48",
-	"6+VDq1PW/jxquYmzNDlTCjm2ykvgeqo/Re/v0oSSRBrDEpJRMyFcGAlHMZTJ3Lm/CncYuLVOiJ3YnIzc",
-	"mUGMBd4zm8iUkfZhr9fpbifIF7YV57163a9lnRzcyf0jLInU7NMpSTi4Mq1w0eaJJmgfaUKVpdVRriv2",
-	"5VDKlFG4BI1+TWqucj/LGVMx1SyCUIzMDV6aFeUpF2N7ELUbt7F+5dnNYVW/HvSedXvdp0+fdf+00Y0i",
-	"uzm8crr4dlcT+6JgZ5e3CJ7YwDLeZKijxUX3nh4nwx+Ojzdd9NFdLfpo7aKPrlb56BKWsjEFdoSnUCyi",
-	"waiYvV8hydUs9k9/On56fLy/ynBZmOpd7D7KL8bE7fyZ0jC9ysKLZY72eY0NZ2hao6teyGmWG5b4MK4x",
-	"dgbHsKGWncmEaoJxAiaIXQGItFSKMcSDqPexqRumnmgCw+xBtKgv7LpI++XLdxc/nb//17Pzq4vL05/P",
-	"rk5fXZ6dR8TF58nBIZl0jonVjKAqcb8J10SmCbwGR6EGJC03zlUGMWcpGEQNZlQTJ9b85OhYkuKn3b54",
-	"Y7Q3SJgmUzonQ0asdJEjYkfs9kWtlLqbeynIulKMLvD+Alc4GeW4tsoQyzJhWSAtU+4y/y4QpacQT2UL",
-	"NNV8BW5SO6d+q7f0+HrpHDgzjw7XMUfU+rInacb3YpmwMRN77ItRdM/QMbwTgnpgw7TklIPNMI/w2mFH",
-	"+xrIxwcb9qgYNhB19z46DuXH/9pwdju56isWgoPeVKZdo/krIJm17vZNl2vffgXe6a+Bul/Y23sgoIou",
-	"X7sHDRR3LxS27byaSfKuSTDQasFIh71er+4iwmLFGh2doDbwkRMyZoIpUAft//rf/4c8PfiBDLnRncUI",
-	"yyJMK6DAH9YHfBZNckvWn1cy1RZREDDev0brH7rAbYGAhf37LrwfbvDHcX7YwT9QE092F0EPLXNK+l6W",
-	"PhtYuyuf2JhDmuT5RcE31f3agp/WR9Use5o825y+z8Fgv4Afff1cB2lzJj28l7SpJn85uyT7Vr7p/d94",
-	"8nUfvukgZA9gbjhdMuKpvZBy0V32RuCa/Ww/r9yyAJG5BRk2besFM5VZcqENo4k1QJ24AryNYHcimJaW",
-	"9bMcc7HbisLw+3b44SpiYUGZrEMeh+cWgBSK2dQd3ltW4y7NzeRqysxE1jkwRBXMM1JySlK7V+jZCUCQ",
-	"cKd0wTAHK/CYnNqQ1i6Olu0wMjDP2zn3tkesIAiJNzjNit16ogl3OIzgAOzFrtjMTQAvW1+/qiS3IRLG",
-	"kVZzoK+63VGFplaBID44Yn0BV687gL9sy3+CzTb/fW8dGy7NaGGA2i1QTNfJw1OSKXnDE/AcKEaT+d6U",
-	"JuhN4DHrkoG7g/oDGkTFR37AQV/Y+/+gdJgPwPGY2TGFKWFAfiiS2+s/wBQBsXgMWO++GEumCRcIR8RB",
-	"nmjiRwYngx8zgr946frgMXui+6KcA/oSlryu7tv16E27X+CzhmCLjPVVrtJ6dgu2MJFxPmXCAHK0VkOz",
-	"hNfrJat5XJxGM0WmuTbEzixlhpEhG0nFiKY3Vj+1WXfcDRCddiMo+Xj+c8c7vQPolXuxPRH/Osjg2MQE",
-	"xW1wk6uzRSG+73a3Ofjkn6pSQZYPU64nCNosprMGj7I4gToReAEeNKCQj+c/72k6YhGBLZuwrmD1vut6",
-	"RN+FtbmQ2HQ+HjNtrzNUV8kOwg31L210F2ZKGhnLDQjRPVe6GENJsgUNLzDylr/2dLQ2BoWb4um5Xtp7",
-	"I8KvLXi9Y5CAskp3WMGFzRLulY8kVRl/wtKs9hhSOmTpeh2Fj0X4nubR7+LW5yT1+nvfgiBPZ3SuibU1",
-	"Ngjm7ngprIqDzXf5ms3rBcQ1m1vZ5U9/PVDQvmnlMRS5J0sW5vmrF+THw+d/Ig7PTxDb3l3SEvh5PUAd",
-	"YPMbn2UQ86w5T10gC2rEHDdpPZLEo9gX9fjH8zdWDln1YIXTNRdwq3GLPSF0KHNzPEypuA60A0yhQPdT",
-	"JJ41WE1EvuMMi1U0nEYh46rTfQ05UYUIhVQctPSOSTIXidAHpG0f2Bc83nf3YC8uOlFfqFF88PTZEWm/",
-	"fHdBPn54eXp5RjQfC5bgTfTy4s1fOhGZGJNhthVcucgw56mB60VfGDbNUmqYhqh+nMo8GaVWS7ZfFP9+",
-	"osGWvjnsdMmZtUomVEOYRM5EXww83Q5OiGaMvMSZe9kXkXOcZfnBa2OyQtVTkfRFOZb/HA0Xf8dxu9GK",
-	"Wm7JlvyNyayhXPwUWNfEuf2USyG1k7Gap7IVtYa5EPPa25E/oZfh6fx2H1ZTPQJ1UUJuqfy/ZSVaKwy1",
-	"ZdmSrCJv4UplDSZK7N0L/EBggUxP0AZUfGRIPGHx9RONb4nllEEobwtLD7eomOuStMqnU6rmdRhDaggl",
-	"DlAyh3RSHS1nCtWQ3wopJ8fMTFgtpBG+ILS8IZiZLE3MsfRDO6Y/IcP5ld/S46pRnLCYJyz0KUBg094t",
-	"QZ9a5il/vD5VKLBoCvno9q1i4wTGTbHStfZNeEDLTDqRPF7gpgbdUZ5pEYioP1PvpAc1PWVU6BMwMFB/",
-	"CGkmXIyXrQ3MdzNcUC9PFgLe9hpu9RQ3SCwL1jS65jRhqWaQ8hoRjVifUhLh9WjocyHpmHJRj3BZZ5Rs",
-	"bBKCP7BeW0+5qP+ipI06p/JiQlrhSvTPRMW7opali6jllZbHbHoge44Jw1YrACEEGZOfN7OpnFqvWLol",
-	"hQS/qJ7uKlK9G3N4WUP9Lm3jf8tZzmoY89fi8+qkHJLciix8pC51cWEu7l11w5+DMLwjoNloxGLDb9iV",
-	"D9zWSAeEQdpBSSa5MJoYSYScATjlzYebw1BWcI9i8S6BjQCnlXkc7TiPo9vPw4etlr5YhUa/Bfp8Q0ya",
-	"G90KxBFHVVkPbxPMTKm+dp5HLLvx7CCowdFrmMUmILENZ3FUO4unBz+sm4ZgLNFXARi3wQfn7DmAITm4",
-	"LhmymOaaLeiXQHy50hPJCegRuAJZTULaUpF+q9+ytDSWRIoCBykF69QrGj+Dq1pHa2G2iBKGXcy5qHKB",
-	"Bl35udEsHWGdhxsA1plciSYs55ocgVpAmruArowRAnM5GPwdRAOakdro+Gx0ps2oEt563kh3fMIfLOuL",
-	"Op9UmQJRSXtwoLFlqFjJVg3sWAcoO6r+6KjmRzVBNqCoOk5YEtVLMrM45GD7tgOS4fHvBEeqBxe/RJMC",
-	"5LTHOD7RkGW0FHS9d2zAKgm+qkTRbmCjWpld/LDV68J/1U24G8QPDLmAlAoEcjEHUAu764jNkE0rN+H4",
-	"+F7XHyCy6taPCmkL9dScFV+RbGV2vCtnxESs5hnCfpdk+1J8cH3W+xrhv5qWG/ABB8+fr7OOa6Vmsxi5",
-	"ixuBs3QfCxiFw+8Cjfodo59qBdNDC6EHsU0fWrLcjSw5JYLN6qQJGKlo7mrCTZe8lRAh9t4xjLJPIO2p",
-	"MCuNJFRgvSzvgG+X7NuBomK6MIZ//wKpiUcVu+Fstixvlu+3O1xF1/7k3szV9TZfMfTndZuzGxbtu9X0",
-	"3Wq6hdXUYEM0E2tTDrZn35Ux2DCLO8D8b/6bRUMhyAuqnXKAqb2tqVO+6o1h0zqbpxGUhHVRn2jy8fxn",
-	"dIAInmXMAKBqfZQX3c04yzWrhKktOx5T7ipVFKHMxH0Wtbigydzeq2XGxAxc2CPFzd+H8ou99440E5rB",
-	"18L/c8qvlTTc3pxzwUfcXmOrsZLAYeeEUq3DcGDYFzMgXB8TSrA4jPOekxFPGWn7eXbtlxHBubo/8piT",
-	"P5P3GROflL217jMT7+NL9pNE6E5UlFUdubKklMzYECN3bUgYtg9Rghv4/oLgBEkbkdYSw9F6wtKUxHI6",
-	"pSLRpK0nnTBKVZlisZ/+rzzmUBbFjtWKWv7F1kif1O6X3ZEm96q0doNhJwjVQxzZr7kEHJRICNMxzVgC",
-	"FDajWNMGtx/NiNVxv5oSqrAueLV91Q1TmkuhQwomXNshHKSrX2wGedZ92iP75LD7paE8idOLdUudl3RB",
-	"uPBAuajqO+aQiHkcVFr0i+0LV8wxpkrNSZt6gDmgEWhZWADjWDhf9xNDr6GgbV+8+XBzVIDmqHY5na7u",
-	"6/IPM6o0A48koqT7ogK4w8OoyIFKieF4whIib5jq+rWbCRN9AWgQ2G86ZT4Cjct8AqHlqRVSIXR+ItME",
-	"rM6+qDIUWJ8zKHsxotxhMre7lxUywwdUHXM7qi0PtU5KOTRajXSS0yEXdXGZAovkH8EqDx6V4oGxtR7Y",
-	"XYItpT9vteM4hMugPR9EQ9uXF2/+4kguKuHfnRNPtRu4j0ENF+nLi3gd7csyFzcLD9+0jKpkPi7SPxY3",
-	"aJcQyIq6kTtDPhrWhiaG3mk9O6Mid3Sj1yn7gmBzlSJoyuGlLMPLkafcCCgIjAEXQwbONSbrhJUy8Fro",
-	"d7lefOeaXU3n9TG5cjbFQ1swkL/3XXF9Ve89Dt9feXTjUbYGpC5wqA/FL801KqVKZY+W8rgDTtvOF+/I",
-	"aENn/FKRkOreWGVQIiiGc8C1FcgYq1+pdrjzvig+Z1+4Bq/lENWLnkhlJmCkDHKVDiIyWNyYQdQXA781",
-	"A1Dtg3J7BqQ9m/B4QmZcgDYqVQ9AmXgFaNfpkvdVCgX1GWCmanH/jdLe7ckxWRb7bV8dAbaz0yjxA2zc",
-	"sjlTRh3lTDgBjRikQGJb0nXoPuTSsuS7HAXIxC652M55fNj78Wj7Aqo71jLdRTLfRn7WycLiOCGwZEzW",
-	"1p1AHEYg4lxJEvheH+/vW8s5EbqLyQEB4nQxHNU7/OFOksONyezsv64Rpcu0GcjUjahzvTitHaMqVzcY",
-	"qb4qbUEQK0TZXQQEvJH3WBEBN/4uIYFQMG0nXNAjXD6x7AquEwXrmX/Das9WmvlHjvEWraYup6tE5Ogn",
-	"xUNY7mUswfnsYRcVKEYbTI8ZR7zG3NWuwrprd1IYetcazbeWUQ8qQzaTAjUc3ETXF8H6V9XqrM2LAwHw",
-	"pLQrIkDmhl1tZhOpnapPWMZEQqTV+P63g+NtYfVS1aLqyUfXQQGGgoJF0GshcGu4Smlwz+mLw4ODyGdU",
-	"QEYi1aWZ0e3nvd6z+JrN4R9s0CUXDrbqGr8MWWpfb6/ux30RoJWLMAykO0oR8EtEaNUuUIEpYA2hKpAp",
-	"zLg8IUNpb2eKLUWYXUKBL8QVSh0nlIBOW2v1YdWsLX68RF6O32oIqtYnChevuDm90t5Z0IcFvktsAmAP",
-	"pHRvkDZwIYsATRKRTCr0IVExx3qBWPLEpwH6ldpluo2xa+1AunkF4lx4CDcqkrkIBy9XVqs4DDXshb0H",
-	"1IDa2p4k0JfTIRnlSluzu0TaG2ekVPfTl35eXTa0/mtXP7r2O55UwPph4NJVpW7AQBs1b/h26S4GHp6y",
-	"yHVY2rp4T02V66bdrQsaJAXwthGUOyd/k0PYa9jiqLyXYOnICbc8Nt9y68va23d9Mqv33xUKr69JVxYH",
-	"X38891F8vFrauea4lqP860vqOXcVaJYBPAN+Xcuy2EWtuYpeWTyPGD6tmLuVhjKGphvsGD4X1pzDGdet",
-	"X6bWGrpKcnZFx+zKNXWqz50D1WLnC5VrLXUmOSMzyqF8SSEgJnCDZ4LYb9tl9W6S0nEp66pdLmQ+TFdU",
-	"rcCuU8F8HVGsnvPpuOhBhD8LhRi34tZN3UgyxKShJVEscIF6x+k6i7SmAo9l8fXWXSCrdyAAN0jdubsQ",
-	"R73uc1/6zXPaDksZQyUAiDYNykaI/hcDkikujO5Ui3DePO0eQqx8teLyc/JcWW5fFMrPlUTQSNG1wroo",
-	"XVznAIeud0sKURtwO4FXmhtdwGOOidUjwOgTpKm+0EwknYi4eZI2ZlJ0IlLIr4h4BQOtBhUVGmItrrxz",
-	"1Bf2e+4TTIc0vpajUSfy7dralGRMTanA8JU9oBMkWBA0/s7TFxJz1/RcxJ2IOFGJjtuiNAL+niWEDnPN",
-	"TkhGrWHaqaaG3oG2LG85QXmZIGSrGE38Xar2Zx81U3eTdPLQRXd+n0Vt6njD7vFO+OtblJzZomZURo1h",
-	"ynLq//jldO8/6d7fe3s/fi7/2b36b3uff+tFR8++/nPrrkpM2T25C98R0O9jOY7s4Lt4jXY/1zq3yMMd",
-	"9NIGfCrj8Yt+saQihyBi4oucQ0UQQGVdDalmxZ9H/s+iKmj4k6IkZ/gh/D3lX1jif1sCrK6mVKMRu5x4",
-	"UQs6WVPE3kEkYMXWGoWCDGDlgEvndpXoYcOijQrSf2LDiZTXd16TftnxxG58n+3N8I84scamH9tpiGrX",
-	"heUzwZ4Q+FDVpaBYzKwebez+tlmtceZ7HSxDTczi+KiiK8WbuCHQbYE19YbC2tFwyb3y/LK8zNeXlx98",
-	"mQ9nRIYjnyya2DGdMjBuuhv1pbmzVh6NAX90ha3GRghpWRbbtaIrz9UCaf/73suXQv8EpvHeBR8LanLF",
-	"OicOToE1IDfDR9xZwB4N2uU5f3h/cVl71isi1hiKDvao4Lrw0rlJN48lcqqQ8XZxasfJ917DuhQw1R0+",
-	"g5slfLtYbHgnSTTl4g3+7umCWAIw4q85c1/fNtLQXAv29dvTF1CHwTGx9rRMMM9/g8Qi8lH4EjmNBZiX",
-	"bIgfNjIh6sj8VBQR2I/nPxcJtEWOp9V83pKpjbRuU5o0YIcVBFk0T6utYDLDhzwuwsg0cVWTCm9Ft+ay",
-	"1xf+thekoi9f/Ej13le80V3K+mL1DTB4N9f+Phi8xn4Hd7++aBf3QNczfIRtW4IbrlRkyOw/3OgddJx3",
-	"wTsFN2d7Zd7QR3YC5YjthhCWcS0TFhHHxX0B/gMoWrxwe13Y0vL6WmxJ+FGxPGfJdRf9aCUXubO+i9uB",
-	"N5Ue64Lgxr/zOty3NMweWRxi6Nsp7/YPQdMuS9dTCfp9dTR80ySmpgDuOtHUfJLzVNKGWwJERaFLFUDZ",
-	"QgNhOdLQ2N0YSlxkGXN2zIa9GIO2tLW9ftBX681VhNr5T4Gaama4vqFtU6Rjw960G18IZG5iubHbpqZn",
-	"qZ9v+ao6dmX16uWUhAwENz6narqG6fpqpPCqxvrOLv4EDexIGyqyI0t3yJBNuEgINyek5/SPH2SDjZq4",
-	"ZmWL4myTvP6zauFZaF00oxo6RRmWEM2byoBteI6NPX3qzqKxNeAnTIhEDokwQcMXKUMvbLi79Q3iVFFs",
-	"5w42qrAYHmurdAmSX72crdHbK9ftYaibLLzxBrS8nsVkyRvMHqj0Jwz4y9F8cabldqxQyJdMm/Oi43Nt",
-	"eJk1sK53LpQG3sGXL/UXTl/U62raUCR0hYeBI+8JacIIh8vlKFJCEJjVDiqBQlVtozG2QlVCDPviRNZk",
-	"DnWTsItmTKess+ivmNF6vHhWar0NzAyvI4sCNSu8G343n+jQ0XE7p8YCAYVBler12N+Mw3MqF1tLmZrF",
-	"ueJmfgFoFde52d7BL31P/SGjiqlXnsf++umytYTkXmqV8OH9xSXZp7mZ7EMkwZ4X/qnYSDE9Ie3XFwfP",
-	"jyLy9DmZcpEbhoFBRM1YsoNhy8ODEqNWUfuG+XXXuxKb1MYI5NV//a//O+gUXeAgUIZzg8d0RKBIPxSa",
-	"B5qyBtcG84DkUzGSK+wmOxc5IqW355jg1aPtoUOATcTWhJYLuPKZVlBP1iWBQD1ZKJ1KEqb4DUtwh6kv",
-	"U1P8xssvTdpFXv7Ldxd94eDGTCRYj6wTueGquB1gNadqIkKTKYcmGBBhhu9OP7zpC9y3bl/0BTo1rKhB",
-	"vCT7ErPMkMHi4TuEffCxI4KBS+ynfYHbjId3TBh3FTUBzL+XwrIbGnLYq+9fP10WGWcNNNAl54wme3jc",
-	"xTMIAoUONjFN03IxDqzRF4Mve2UsG38O0I2BJZnBCVKMe23wSppqia8cwBODvijffRKOM6XqmiVk4HqH",
-	"DEh7SgWFcpSV3ceXYy2EvqB28WOW7HEBDgw4EHvD1M69Qga/9fEy1W8dk1+63e7niPTDC579HEXi/7QS",
-	"6OvgBLwffTEIHhqAlAKkof/At6+1T5GMjlmXXPIp04ZOM/Qbnr96QZ49e/ZjX3BBPl6+6BIoOY1fDmiW",
-	"pe4Wse+KQf/L3zSs3FfE7kByJ0/gob7AItfoowGnOIYvuCAD/MrlWLgszlbJc46MTz+8aQW4htZTyM//",
-	"itm+NOOt49azbq/7DKSlmYAYDAgYdKozRBdTtexea6hMGpJnG6YfCjes2M+MdiYWSsFYymvO+qJtxYq9",
-	"6EXkgk7ZBTfszxdG8dhE5AM1kz/v04zv3zyFSXW65BV6fXx/ZLuxfQHEwhLwe2iZK2s+UgGlD72UiAh+",
-	"cET2jw5xTvbpduEDi/oCf9o5tuyHbwFBdc1Ypr3nxnJACE4lhwc/+pYQVMz7IqwkB4WAWdIlp4GvbZwz",
-	"rWEJyMtTKuZuPO10uu6LKfSYSOXM7swwN4QSxccTU2JWnTAMZxq2J+2LYMZYQhdOqoShFqz4JoFGw/a8",
-	"UeEybX6SyRzDf9Yex6oUAflasgXEDhgM68yJSq+lr1W17q73iulMCtcg86DXu7OxTwOlDkMv9le2woRg",
-	"bRVfp/X4t9YFM3svgEabzB2kY6R6pOZua3FhUTDJRTvazuUQF1o3/2JD9n+iSbF39idP1//ko7DsIhX/",
-	"OwPr7fDgYJMfZUrazbIm2Zkw3Mzxtz+u/+2llG+pmLt56oWKxqt/6zsFhFZZ6/iXz0Gha3tMVuq5tNeS",
-	"mcJGNFYOAlD/F2hH1PpsX1gIM5mbZml2VpY+1iHIqyraOAKZGWp/VNTBA33hAwLuJWNmyGHvKXKqkDMi",
-	"RUSsuQAvUAxIulMk2LufFa+pikrsfBKnjCqcqqO5ela2q7Ui3XVh143t58pH9s9xPEf1Xz8vMeVhU2Id",
-	"Lpdra2m5YgTlDHHO6ALbkMFelKusbsIuHPbA7LIb2ReEflYlhiWajlrLZlnrGNFhJb27XWsm+GURpiTg",
-	"Ikv6zDWzigu/BX2XAqlPqCBPe0T3BR1LUC5Oq2DsARTXbMJT5rJYkTisJWvvtzNJDB1qoifUnhLmUThC",
-	"seZjOSmsxd458c2rsJYWTATnlFLDFHals7eGG3kNc2ARwT+0W0iRvhnMp45tHP1fFDt/x+zzYDoNvfKh",
-	"aDoJ+XEiU3v1gIcqNLClClz6/T86kzbopktFE1YjrJzPd/Es6tVUGQcaY6BlQaRzbc48mmCBLq2Z3vo1",
-	"Z9DZAP19YTHIYue3qg/2Nap/scufv49XV4r93uLdS84R9oXGBtvwtAe+2rjLexzg9dklJREHSgZXdCKN",
-	"vUn7uOcA3DR1E7dvrkx5MboWwvXo3t8//4Iovavu5/+/Fp63uAZ7P8LYjrbXBjthDPlOuIa4b9PMwIlb",
-	"v5srO/avmoC77KwdOxeGpzuNvUbQ/synvLkVdPDgCwzn3qsoBqaEAHetIM4oplvg3nVb36BFEkS5IivM",
-	"mDZkxBV46r0gc9JrvXVSZBY1SrnXLsthQchVN/YDVcbb6K/+7eW7iMRUsz0OJcq44TeNVPlrE6MePH9W",
-	"S4x1LwlyiBb1WpDGW8tE6AmF2zo0uLLqEUUQAtFIG3P7EdqBzayC0twuhaqR3wGKsW5a3xJ/FR3cV7IX",
-	"7Oo3yV12bY4ohnOg5YCtkFtWc1W0wsKvdC23prprrO1xZwP8ZoAYaMCgkTP0QM/onHDTF1wXqDWw74vI",
-	"FXoiizcAM8LDuF7XqBOAcH0BfmaK3kI1luKAJ2RC9aTODEeo4msfCrx7b5R9tcNDbuSLenoPIyd19Oy+",
-	"OqmcS9BqfsIUc0T+QG6j3rP1P3ol1ZAnCRP4iw2cRS+kGKUcw7iPyHqnSeKCSRuzHGZflZoM+u67UDND",
-	"fG2VmF/C5wUxr3On4ONJ90FP7HD9L95J80rmIvnWjhj3051y6CMnZRLlVicf1Rsuf2Gm/ozvVhHWCY1L",
-	"Zxzchma2pYDHO9BzRrdm2kJPbuXOeZOAYZN5wGd116H1nyYpGxkic2OttblrRg3lcrrkMsf0IuorgErA",
-	"AsjRiCi2hxFtXbiCAXfkDFo8zUW1+BF0+T2rRYS3PnCEZhVl++pEAYX/flXfP7AgfYHA+btQl/vOA+MT",
-	"KHdhyrw2Ip2lFGKoaUrMRDHmCwq1KZlyrR3aHgBJAEXCKAM3GIKBPHTdF2VSPTqOnOXq6t488e2RsZZu",
-	"nQF7gcrgtFjm/fFrOcbviGcRbupLAYD700/zH46FH48jL5gJHQPFFttr5ISK5JZMitkxu3Oou5MuRljs",
-	"S+/bUnLtP2uo87WcIdwi4PEZgyrq2PbzO6nVG117mhWB72Vj5ZakViaX3IrUqkf9F+fp8IEu5wPJBQQx",
-	"rfjnGuvtoqdCOTwTN+Dm6JJLLJCDnbONzACiew0WnXtkOYAIIVRL3liA7h4FPw4QQGruW9i7FTWI/HKH",
-	"o2/OYfEt8SFYOKHYr3j4bs2HribgmNWaVzSZ7xm5Bz0oFrt1SIX4RNcVoWjc4Xt2RH3hOnVE5NX5m8v/",
-	"/P9+kl8iko0uGDgL3394p/Ffb/m1kpf8OiIfBX/FIxLnKu1ErhJksPQC/7PUWmHE0xQwXQG0BrgfL2h9",
-	"Ads4kWnCFBn8x/uP53sfP7w8vTzbuzh7cX52OUAcvqvihPA/oGdrz0yonpzgaxxYzzugEWxttwMRjzAk",
-	"wCqgvS10oygKaqfcGUm4ppKBOih6KgvirqI3em2xSjhMccaGhGYZSZnR+CKARrk0Vw5VFItSri9fvrv4",
-	"6fz9v56dX334+NPPb15cQR3mSq3XvkD8N0Ki0WkCXl3gS0TvQ09/0gaj2KhcA/JSyS9QtX5GVcISmMu0",
-	"U2cdO1cJFqBcE+ZZ2giqi/KTWCSCmzV1JAkATK3dD0+cuKqUMsPkzbI8ZUbNpDHC63L7a+NGG2Qh3meA",
-	"JOxx1CCdgbFdFFLNHY/+QfxFsDtuBzx+25GAKNvYZJZpiu4m9+1VsnIXs7KanIlv2X0ayG9Zo7uFpikw",
-	"mwPgOzEwgw6EuZkwYeyQtzGVb3mgnybYqhhnSrjeHiE3Zfth2aZ6+/Ed5GfASFiGO+j0SF29YmdFUnLY",
-	"e4boTJe0oMHrxyHr3qVqpHzKraBM+TXD9A0dOez4XIqk0yVnAax0AYZqhXpfMJFob3ye+I4o+JzXc/bB",
-	"JzrM8tCGzmujbKAi3s4/lODZ+7BV/etxuM28FDVxEfx58nu3Jb8ZlPWiX2++WEh+U67yMFVgLABqVuAd",
-	"dV3MJgyycWY+a6vfwo5scjRiSh+XtqQvwIGNOHwVcmt2eaPOlRl3ra3Utfc6+c5v3h6a5tq46qYs4SbC",
-	"d8AzUPmbCxyxKAzuC7FV8OXWiMDgd1+Ulb/LWmRouGFZ4pgamspxDgLCyglIF6rDanNtPrh9u0eRj0M0",
-	"ASlQ9ODxFQF+qaD4SXg49vPpo4l+sAZznpo9LoINlqOyVEtW7KSnXv/JerVQtLFppN9XAWXCoyiEfWFY",
-	"51TSvmnVcbWNT/uazaO+sLZhRFI6ZGlEJizNIuL2xVItFtHyEjIi8URyzAtKyNDaU5AiOdukEZkDPFuu",
-	"LqgdWpD1BSjPxHGJz7fECwptIH77MI8n3s/YFxDV4lDRo+jX5Yr5u9lBFfyxxPsC83eILjkTdnf6AuGx",
-	"QF4jh8EstrW82vjcaXtnNVgGp9sXYb39iAwcKtXP3OVduk/9EgaAsXJocthEUZEsduFOmEDgoEver2Vc",
-	"TzL3yro4yDrmxad+v+wL0r/KPpAEuxOzBiWkG5GE50WI/zEB0/eDavad8kDhuaRhF2eG8+e6bEnQABQ0",
-	"ua7MaGXJ7aImdM1cHhCM+S0hF/GI1mMXHSl/u+hFr0CW8YueS3dDMJ6iA8qlqxgssD8IvFhvT//96vzs",
-	"xfvzlxdXH87Or16/v7gcFNNpP+/1yHDeF26NGOWlhcJc9aaLs/P//ubF2YC0n/aiXq/XCfrGuBub57ql",
-	"fODej0WvGijxaWmyGed47mud3MftC1/+OFhHt7BmmON3JOMdIxkdeRZYBjD/AKlPKo0CNuXOIErgHrU3",
-	"vBvOZqHbpErUH/CBB6DqYqRHySqvzKGOyD9V26+5zstQhoQYSYScPSz9PyJ0SE6z3GDUio1GLLYWQYBX",
-	"kCNCBcmFpjcsIUXtp+10SEikm2FyAxL9h0Dl/g5Atp7UPfSnbH6D6UPby55muG3T8fUeQIFdFmz9hwLd",
-	"Nh5vcZnY2u57QETuCRmUXTL7rX5rUNQkBSeAL3/cF6dFmeARVoYpTEapAgeLtfsAF6MDOX8SdpcZEcHM",
-	"lOprCD9a67VsaUDwl9z4km0FhMv9XnfJqS+GRaD1Jvbr9HMpwOyb2LFlVa0ac7XOOEW08UOo8cdAHK9m",
-	"bY85rrD4d9TxY6KOt7YKamxXwLhUOw6ucR29DK3m7WTV78oT4VsprvdFlNvzx9BspSZ/smyuNGY736N6",
-	"WyLYe8Th3r8J9R2Je09I3LBPMbthIoh3+gKYNLVkOEf32W6S05fVXCkqL/xD37SIDHvgr5SQfk++XXdt",
-	"USx1OCeuV4enjeLAN3XY1nk03Vbek9Xo3v44Pk2/tO9OzYdyagoSVvT1tLsNydbIsw09RCEhf0/cfiSf",
-	"kr/uFinbEKXfgQCaXUmN59x7CMFxWWI4/lDepB1Y+ZHcRh7BM4CSnZBiimX6sbZJAfABAA7AvxCxlsxF",
-	"IvQBlvKeQIPkNsD4IzLwSJUrrq9GvyZiEPXFIJbTIRcscQ9cTec8uzkadAp/lGDQd4zReIJZSwEMxjm1",
-	"+iL0aoXgtLOa7C3PXdw7s9Ad1RcV5FLF7eUmA2W3T32ns7LCjHSVwsDBBaEO2AqmDReYCNHGDANsc2VX",
-	"0ReZVKbjGyUwYaAZw0iqLgl9cUsvws3sC/t/6CdqN45m/Mptsl0dU4MONskpmlxgDdklpFRfyJlwddnB",
-	"uRZijAgdUy48tgYyOHxORPvw4CAI+PbFCEmqyKtwGR3ew6gXNv+JLkLWVDHnlEz6YjgnOo8nZdeydmn1",
-	"a6LpnAyWuqEOCFRdQ5gN132BuSIw+U7ks98GDtIcIKPaSwjQDqb4qCkklrjbhWCzyhFM6ZxM6A0Ed6b1",
-	"wOhm7+KDGIqP4l9cI+69g7Eq9r97GL893DS9tUW6KuWukv7kowM1KVDH9aldhSiHMlLMhKleUATBChRB",
-	"oGfVYhqgx0IygtIaEdMgsR1SejEhLCqSEMKktCB9oUxKa0gL8ylh98iWK5KkcFP3RjS2gtzrvsdFS/qD",
-	"tnI+bIzMtaOLkOwwCLc+TO4eXJF9dOHjefd3EjhCw1EUNO+6sxhCyTil4jYW8q1BDJDZ40sNRqXKFkk9",
-	"umbj88BEnZU+tkt85Jv2sJ269kXrXWwuc6mNPXOxYQ9Wcul8u163ICWrSMR0SXYB0Tha2L3iI9bhXle0",
-	"EZ4anJRJzRevT/cOnh+ByYgmvTW9fXYZmH+pb5RB2lJh4/Kxtfzsz0ubcYqlganoi6c93wKG0LHEHBxr",
-	"jtaan4ENzU2pp04I7YuNk+0wr67TDLa8dPW378Pe9PT9OJ7J6uhrqkvi8X+DxSW/QTsRNp3QsEObT0Ou",
-	"9rHaXApUcu7w2Q09miX9r/NnnmM7he9xuCYflt2eyrHucH7NLsmGg7p7bdxkgrmON6iCrYgHBdz5I3ko",
-	"g7N9osmUGZpQQ3dQ1ruhAKxMWG0VfoQnvmmj0C5hvUHouwF+u9ZftadkQEN4yrcJt35E3XEfJo199eOY",
-	"M7Co71HWh4uyVgh0Y/qsWCLwaI0hslBXQ0Jb/ZgK12naXfAgTRmHXy6shtZLQenfg7GPE4wtTqjEgBvv",
-	"mdiSYJpNn/pT7t27aLnEdn9IgH8kK2c31r+PWCz2LSvKbQBAHj0ly20ZsToRFsMhbYDPBz22tO+92DkB",
-	"Ml0siNMQkbpnXfoosahV9O4DUVW6/x6IehRudCU3CuKWULas4l/bTTHPsJn/6svEJ//QN32fcKtYf6Xw",
-	"e1L1MiOM4Vt2MxfrWgZ3FmSwaza+ewHhVsimSWTHoIK8vrz8QKDFPcAs/nrx/h1x5/CBzlNJk4jQocwN",
-	"oiNcFzluiM6HdoAhs+87JrQE4IPD2fl025RkTE2p3QTXHhtK4FBNhqmMr+0jrooL1gDCZ6xUG+Yae2sp",
-	"Fssb+KztxoBO8tBDz3XJjohiRs1djfghs/9w7+9ErnJA2URkZicDzbb6og0qKGOKsIxrmTDouI8eRFdU",
-	"Z/Dve2Vn9j1oGedqjMJu2PVUH/EZGwPoY84THNWqLl0CUGispAZPv+JMdyBEG5GirI0/LiwM5KvzVse5",
-	"4GNBTa7YcV/oCT14fvTnft7rPYsn7At5/fb0xd7F69OD50de8YLtfs3mPnusrK0KP2ODLjkVc3Lw5Yuv",
-	"jurc9CeEirmZ2F1lKXSHIoolXLHYeBYcyTSVM5bAiQnpzrEv7EAcW866wIbifvwhja/laBSRH8qO8NaY",
-	"SdMueScNHzkxovuCKoaQJJpR5VqvI6KoSEAwMgSZal/yCKc3o9xgzSKootMYY3Ckf09mhHv749zK/dK+",
-	"X8wfrKbDrKCmjcV4AC/xz24YHghJ93tO/N3gl70ULsSlCMWSVYMTmkCBM12tPrvpOTffpBuPs/cQEuGy",
-	"VEF/KFzzDhz7aLhmbDLYb/VblVx4/KJLXnK7Q9jEytNxomSm1xMymbPGHlYPoiEf5a69hh38dbvKFt+v",
-	"24+ZWX6HCnbfMH3XbUzsvcqa7wNPM3aMAcnwYuXh9Z4525ALSkkCjAvgH2YvF5qPha89TcW8wroRWLa6",
-	"QCU4s73tC65Zu7uDMH1trx++uqdD6xf3qWOXFEFNrkksE+bLrU2kMkQxqqWI+sIZ00F1JMbhEyWN77qS",
-	"m1hOEe2T6soKn2hAHvWFs/ahWkfxDrgkxVRYITRkiJZkCeBcoPYvJQe9nlugbygxCBYAnZcHdab9JdMP",
-	"qE7taOdMW/KurSxVFn8tlk7jmGWGJUuS+buB1tQ+C6jTslNlv4iQs12EgX05i3NlZ2eZHr3RiLE4/uXz",
-	"18jSBS///hy1MD0FZUSu0tZxa59mfP/mKcgDN4PffK1MKMNtX1OtK6rDz7BjQfCBT/YOPnKt2oNP0JUY",
-	"fOCCOuFgDq9bfuJLtQYfFXv19fPX/xcAAP//",
+	"7L17c9u4li/6VXA1UxXpDi0rjuPdbdeuue7E2cmezmNs52ZmWrkWJEIStimATYBWtPum6vx7Psg5H2w+",
+	"ySmsBYCgSOrlV2d3qv/omCLxXC8s/NZav7VGcpZKwYRWrePfWinN6IxplsFfL/JMycz8K2ZqlPFUcyla",
+	"x63LKSMDwb7oqxG8MSByTPSUkTRjN1zmiqR0wrqtqMXN67/mLFu0opagM9Y6buE3railRlM2o6b5Gf3y",
+	"MxMTPW0dP+0dHEatGRf+QdTSi9R8qHTGxaT19WvUehObz6D1lOpp0TiPW1ErY7/mPGNx61hnOQs7Gsts",
+	"RrV5T+ijwxZ0xGf5LOyGC80mLIN+fuYzrqsL8EazmSIpy1ZONIGPw+5jNqZ5olvHz3uRmTR2/bzXWzuQ",
+	"czbOmJq+kPKaMz/3Ef7pe4xjoYaZvGbZVYYfNC3zwfOj6rp+NUunUikUg/3/icbn7NecKViCkRSaCfgn",
+	"TdOEj6hZjf00k8OEzf7lb8oszW9Bd/+csXHruPVP+wWN7eOvav8DfoWdVqlrKOMFGVEhpCZDRjJGY0IV",
+	"oeSvF+/fETn8Gxtp0ja/mgcRMf+iwv6AfyomNHwTjNWMMSIzrhQXk84JGcRMU54MiKILReZTqomW5su4",
+	"2/oatV5IMU746MFnP5pSMWFkZLtXZM71FIfHFVFaZiwmbUo0vWaCmL2PitkTpXmSEC5IrlgH5vFKZkMe",
+	"x0w8+EQyFjOhOU0UiSXuUpLIOdFTrohMWQadm7mYLd5TI5kyoqWZlhSEknnGNStehGmefnhjX5lPWcYI",
+	"JYopZZrhigjGYhbjtN9J/UrmIn7IWb+TROWjqd0LGIZ7+wFHcSoWROopywjLMpmR9mHveUQOnz6LiBE2",
+	"5HnvmVk8AUI7ppoOqWJm+XKRMTqa0mFiSedSyrdULKwYUA9KQFKSGRULMqY8YTGhWrNZqtUJyZjOFoSO",
+	"NctgBhN+Y/ggnw1ZZlSRYiMpYmXk8pTR2Gqzc/PV3qn5yvzZrCQq4teM7aOguZ7KjP+dPTRB3dCExyEv",
+	"LU3s06dPe6e5nppfR1SzjWZXCH2YXJrJEVPKbPyZ0FwvHpRczRRzFgh8lGxtIwCkmBAz5ohQJ7mJzEgu",
+	"roWcCzLmLInNb0MaE2++ROYVapvVRnAOM0avjQbJ8oQ5eyWWM8qFUQTAJ2oAwlQRwwPYMqEidtphES0p",
+	"DK6NmJWCgbJhYsS6oKztlM2KnI7Msl4acQX2VWZkmeaoXyn8eKXdr0tbE7XYl5RnTF1xUbVBLpDISS40",
+	"T2A22JyVjfZTQyrL9By14JUrfP5biwljd/zS+onRjGWtz3UGV0FPv5SHXWqsNOKiHRSGpuPTlDesxShj",
+	"VLP4iuqSnRZTzfY0n7FW1Lw8K74ReZIYonZ8UGmDx7V2YXXNEqr0Va5WD3Ftd2io1Wx1mrEx/1Jva8MK",
+	"P1FkzDOljXWQ0ZGx0SNjrWRsJCeCG/mtu3WrBEp1HXfCrlzAm1+jVq5YdrXxypi33byqg5dzwbKagS0R",
+	"FRjurt+gTbtkbhp+oUq7v7Q7UUhNq8jwBbwGrBjH3AyaJh8CshzTRLFomVLzLGNCX6VUqbnM4uq0/1Pm",
+	"5mSAPxt1hdMsVK4zWCb0xmwbmckMxJQgT3tkxkWumSJ0Is2ybXU2ilpgMb0XyQJJsMIl5ZF+ciNCoaG0",
+	"TBWZy+yai8kJEeyGZThqOjQizoxnM9Z09FAafW/NwW4HWl2iohKtrN952DuaJO/HreNfVnfqJdfXaFl0",
+	"efndwLknRE2NqpIiWRAJWmIdN2CT1Ql8DqbwM8dzWXkw3BxNS//YcFauK5pldAFbWBzwTTNrRNsyO0Pv",
+	"5Ubq9uMlS/iNOTVXlWMcZ0ypWmHpTME6ay3aSZWM6Ywni0AbHkZHn+uE3ZgLrqa31AIbi1ZYPjvbreaT",
+	"MWqtM6fd89R8YGSjFGM+ATeJWohRK2rxWSozIzbjjI91jQFg3h3JLN5cJ2RMgaOjjinyVOmM0dkTRahQ",
+	"c2OzGymzAEH0NzkkTMQsrtdl2sprN6uUiRgFX5YLgf+KkaaY0SN4dmhFrWEiR9fwL5WnLFPmmGgWg4oR",
+	"S8wrdbPGNduGkuq0WrF2ns4iT95+q9zkAuqu7r9f2BKVlwZaJtFVPHcXAsTz72MLkLeoNasU517w50dn",
+	"/BuTgRwckqnMjSllzPhhPrpmGhx7qIWPzZt9YZ9zMpK50AqtbdccHC+AZM1pwPyE35JxJmd9MVCaZnpA",
+	"/oVwp9pPiv5dy9imNS3sexG6cvpizJOEi0nXHD8saQ/cUIJhMJJm8obHLIOjQKpZHJEBcsCgL/RUgpFI",
+	"Yh6DK6ZtztGcxSShcGRKqTGgDDPaE/dYZmQiZdw5IVT0he3KDBY6N++KEYvQQuCwCKrbF61li6lgyJCs",
+	"qkJjRr+8wV+fHh6isVD6e5nALHPfbaOwXfWCC+1v3LInym1z++Pli86mltESlWNntSKrjtjPbuxxfPkc",
+	"qevc9J+mEvaa62PSB4uavDt9e9ZvRaSPFgb8Tdr/9OZlRPzvHXwhk7lmGXn17y/f4YOYq5Tq0ZRl/Vat",
+	"cN5GP8VU02a7uyQgiulPpdJNKqhBugSEsLHuuuboM1wl92An/s28aEiMKUUn9ee61Ypz/agVy274iO3a",
+	"QJ0+AiUBkyyWtKylgk4jS13FLO3mNdLnv9nlWyZGCi56Zl5B98mUpikTLO4SS/6LrhkE8AH4XeZsOJXy",
+	"uquZ0oRmrC/wRIIecJDNC/McXeP2bQVPtExiFEXOUrAKt4vO9bhgukU35L5gKBouc/wDb0r4J4VNUZ2A",
+	"s6a6MdNspIMH4GqyS9+1Wtz9afW4+zNmCQv+9AYb/KXYKGP6KpM6/ERpmjC/nUH79kHRg31Q9GEf+F4s",
+	"FQRtuCdFI+5J0YrbtOIr96T4yj2pfmW22h7/gxbgz+Jz+LP4Fv50x+2rYn9BxAWt4N/FdzTX024iJ1wE",
+	"f8hcu7/sFdpVxoxedE89GRSfX/lnaEn7PutsSuCRuzC9UBk8lt31CgzZC011rlYe3qpq1P4IFos7C5gj",
+	"cp7EZGr4dpMj1OojoOfoq+1HAnYZHV0LOU9YPGGbjQccUBuc1DZrSOXoY71NQ4FWWnkGw/niQazNtXMz",
+	"JlywiFBNZtLYyb1eyfEY3uxlbCZvWNwxlqNZSTzQGDObgiWZZ6zWXtj0cLt2pv5UuIpdLhZidAEv1hhh",
+	"eO7yR7Iq+ZROZct7Xd20upOb249abuIsic9AMVR4Ce4hmgxSvPxQhJJYamORp1RPCRdawlYMZbywdyH+",
+	"bgTuOE6IGdgCTHz3IrYzn8qEkfZhr9ep3bVmY2dpWXHcq+f9WtbJwZ3uAoQhkZp1OiUxh3stI1yUsdtR",
+	"kaCdkLGxEe7BTIdSJoyCR2z8a1zj1/tZzlk2osocfLieylyjBzWj3JzSzEbULtzG9idPbw7Bx/GFzlJD",
+	"9q2D3rNur/v06bPunzZyL6U3h04P3s5PZRoKVra6RPDGBm6STbo6Wp507+lxPPzh+HjTSR/d1aSP1k76",
+	"6GrVhY2xMSYU2BHeQrGIB6qMGRMBSa5msn/60/HT4+P9Vcb90lDvYvVRfjEmbne5Ja0HpukUBG6Deo2N",
+	"dmtlNV/IWZqDIwMxPVqbEYDpD+xMplQRvDRmgpgZgEhLpJgAOIC6C5fshmVPFIFu9gA60BdmXqT98uW7",
+	"i5/O3//b2fnVxeXpz2dXp68uz84jYsFa4CLqHBOjGUFV4noTrohMYmgGe6EaJC3X9t4EAEhSMDzKUEWs",
+	"WHODoxNJ/KfdvnijlTNImCIzuiBDRox0kWNiesTjTJUa78ZJCbKuEKNLvL/EFVZGWa4tM0RVJlQFUpVy",
+	"q/y7RJSOQhyVLdFUsz+0Se2cuqXe8vrPSefgZuvocB1zRK0ve5KmfG8kYzZhYo990Rnd03QCbQLCA2yY",
+	"lpxxsBkWER7NTW9fA/n4YN0e+W4DUXfvvWNXrv+vDXu3071tyUKwOMzSsGs0fwkxufbuddPpmtav4Kry",
+	"a6Dul9b2HgiopMvXrkEDxd0LhW07rmaSvGsSDLRa0NNhr9erO4iAS6bpxAVqA185IRMmWAbqoP3f//N/",
+	"kacHP5Ah16qzfN2+jNkNKPCH9bf/yya5IevPK5lqiytxMN6/RutfusBlgdtr8/ddeD9s54/j/DCdf6B6",
+	"NN1dBD20zCnouyp9NrB2V76xMYc0yfMLzzfl9dqCn9ZDLAx76jzdnL7PwWC/gI++fq7DN1uTHtolbarI",
+	"X84uyb6Rb2r/Nx5/3YdfOojfBswzDpeMeZLAfWG36o3AObvRfl65ZAE8fwsybFrWC6ZLo+RCaUZjY4Ba",
+	"cQXgS8HuRDBVpvWznHCx24xCLNZ2wSRl+NqSMlkXhhLuW4BY86Op27y3rMZdmuvp1YzpqaxzYIgysnOc",
+	"yRkBvzN6dgJEfDe477AYM+f3rvVF7+Jo2Q4wif7xWzn3tocvIiKVNzjN/Go9UYRbUF6wAXAX7xZzE/Tj",
+	"1sevMsltCIu0pNWM+igvd1SiqVWIuA+WWF/A0esOsJDb8p9g882/761jw8qIljqoXYKMqTp5eOoBFU8U",
+	"BKgs9mY0Rm8CH7EuGdgzqNugQeQfuQ4HfWHO/4PCYT4Ax2Nq+hS6wIR67EZujv8AKgH4+jHcbvbFRDJF",
+	"uEBsOnbyRBHXMzgZXJ8R/MUL1wcfsSeqL4ox1KE0il/XQ/nNeoHPGi5b5Ehd5VlSz27BEsZylM+Y0BBG",
+	"UKuhWczr9ZLRPPaeRrGMzHKliRlZwjQjQzaWGSOK3hj91GbdSTeA95uFoOTj+c8d5/QOcLi2YbMjrjkI",
+	"59vEBMVlsIOrs0UB7MXZmssn91aZCtJ8mHA1RQS/H84acOLyAOpE4AV40IBCPp7/vKfomEUElmzKuoLV",
+	"+67r4d0XxuZCYlP5ZMKUOc5QVSY7uG6ob7TRXZhmUsuR3IAQ7XuFizGUJFvQ8BIjb/m1o6O1d1C4KI6e",
+	"66W9MyLc3ILmLYMElFW4wzwXNku4V+4mqcz4U5aktduQ0CFL1usofC3Cdpp7v4tTn5XU6899S4I8mdOF",
+	"IsbW2OAyd8dDYVkcbL7K12xRLyCu2cLILrf761HjpqWV2+ADESsW5vmrF+THw+d/Ija4i2CgU7cGy2ee",
+	"10crQQzVxnsZ3Hl+rYXhWWRBjZjjOqlHW7mQpmU9/vH8jZFDRj0Y4XTNBZxq7GRPCB3KXB8PEyquA+0A",
+	"Q/ChXhSJZw1wH8OgcIR+Fg274WVcebivIUDWi1CIy0RL75jECxELdUDa5oV9wUf79hzsxEUn6otsPDp4",
+	"+uyItF++uyAfP7w8vTwjik8Ei/Ekennx5i+diEy1TjH0Fo5cZJjzRFvUqmazNKGaKbjVHyUyj8eJ0ZLt",
+	"F/7fTxTY0jeHnS45M1bJlCq4JpFz0RcDR7eDE6IYIy9x5E72ReQcR1k8eK116lU9FXFfFH2552VMl12N",
+	"VtSyUzbkr3VqDGX/KbCuHuXmKZdCKitjFU9kK2oNcyEWtacjt0Mvw9357T6spvpwhGUJuaXy/5aVaK0w",
+	"BOR2QVaRs3BlBpBnYs5e4AcCC2SGKGvA3JHRlI2unyhsZSRniL7ewtLDJfJjrUirfDaj2aIJ9ugBjpBb",
+	"QEXVsNEa8lsh5eSE6SmrhfzCD4QWJwQ9l4WJOZGua8v0J2S4uHJLelw2imM24jELfQpwsWnOlqBPDfMU",
+	"H6+PGw0sGi8f7bqVbJzAuPEzXWvfhBtUZdKp5KMlbmrQHcWe+ouIJigrOulBTc8YFeoEDAzUH0LqKReT",
+	"qrWBwc+aC+rkydKFtzmGGz3FNRLLkjWNrjlFWKIY5D+IiEKsTyGJ8Hg0dIHxdEK5qEe4rDNKNjYJwR/Y",
+	"AMDnov6HgjbqnMrL0cnelejeiXxbUcvQRdRySsvhml1UU47ZI4xWAEIIwuc/b2ZTWbVesnQLCgm+KO/u",
+	"KlK9G3O4qqF+l7bxv+csZzWM+at/Xhu0Y0QWvlIXx740FttWXffnIAzvCGg2HrOR5jfsyl3c1kgHhEGa",
+	"TkkqOYQMSSLkHMApbz7cHIaygjsUi3MJbAQ4LY3jaMdxHN1+HO7aqvLDqmiNW0RnbIhJs70bgTjmqCrr",
+	"4W2C6RlV19bziDmYnh0ECZl6DaPYBCS24SiOakfx9OCHdcMQjMXqKgDjNvjgrD0HMCQL1yVDNqK5Ykv6",
+	"JRBfNg9RfAJ6BI5ARpOQtsxIv9VvGVqaSCKFx0FKwTr1isbD82sdrd5sEQUM24/ZpzxCg654rhVLxpj0",
+	"5waAdTrPRBOWc00cTS0gzR5AV94RAnNZGPwd3AY0I7XR8dnoTJvTTDjreSPd8Qk/qOqLOp9UESZUCg2y",
+	"oLEqVKxgqwZ2rAOUHZU/Oqr5qOaSDSiqjhMqoroiM/0mB8u3HZAMt38nOFI9uPglmhQgpx3G8YmCKLzK",
+	"peu9YwNWSfBV+ep2AxvVymz/YavXhf/Ki3A3iB/ocgkpFQhkPwZQC7vriM2QTSsX4fj4XucfILLq5o8K",
+	"aQv11JwipSTZilQpNrcdE6NsgfHLVdleuR9cnwJljfBfTcsN+ICD58/XWce1UrNZjNzFicBauo8FjMLu",
+	"d4FG/Y7RT7WC6aGF0IPYpg8tWe5GlpwSweZ10gSMVDR3FeG6S95KuCF23jG8ZZ9C2JM3K7UkVGDyROeA",
+	"bxfs24EMk8obw79/gdTEoxm74WxelTfV8+0OR9G1n9ybubre5vNdf163OLth0b5bTd+tpltYTQ02RDOx",
+	"NsVgO/ZdeQcbRnEHmP/Nv1k2FIK4oNohB5ja25o6RVNvNJvV2TyNoCRMkv1EkY/nP6MDRPA0ZRoAVetv",
+	"edHdjKNcM0sYWtXxmHCbycVfZcb2WdTigsYLc66WKRNzcGGPM67/PpRfzLl3rJhQDH4W7p8zfp1Jzc3J",
+	"ORd8zM0xtnxXEjjsrFCqdRgONPuiB4SrY0IJZgqz3nMy5gkjbTfOrvkxIjhW+0c+4uTP5H3KxKfMnFr3",
+	"mR7tYyP7cSxUJ/I5tsc2RzUlczbEm7s2BAyblyjBBXx/QXCApI1Ia4nX0WrKkoSM5GxGRaxIW0074S1V",
+	"aYh+Pd1f+YhDjizTVytquYaNkT6tXS+zIk3uVWnsBs1OEKqHOLJfc6ltAhOmRjRlMVDYnGKCM1x+NCNW",
+	"3/vV5NOGeUHTpqkblikuhQopmHBlurCQrr5fDPKs+7RH9slh90tD+h6rF+umuijognDhgHJR2XfMIRDz",
+	"OEi76ybbFzaz74hm2YK0qQOYAxqBFokF8B4Lx2s/0fQaspv3xZsPN0ceNEeVjem0ScCrH6Y0Uww8koiS",
+	"7osS4A43oyQHSvnmR1MWE3nDsq6bu54y0ReABoH1pjPmbqBxmk/ganlmhFQInZ/KJAarsy/KDAXW5xzS",
+	"Xowpt5jM7c5lXma4C1XL3JZqi02tk1IWjVYjneRsyEXdvYzHIrlXMMuDQ6U4YGytB3aXy5bCn7facRzC",
+	"ZdCeD25D25cXb/5iSS4q4N+dE0e1G7iPQQ378OVlvI5yOfr9ycLBNw2jZjKf+PCP5QXa5QpkRRLhnSEf",
+	"DXNDE0PtNJ+dUZE7utHrlL0n2DxLEDRl8VKG4eXYUW4EFATGgL1DBs7VOu2EmTLwWOhWuV5854pdzRb1",
+	"d3LFaPxLWzCQO/ddcXVV7z0O2y+9unEvWwNSlzjUXcVXxhoVUqW0RpU47oDTtvPFWzLa0BlfSRJSXhuj",
+	"DAoExXABuDaPjDH6lSqLO+8L/5x94Qq8lkNUL2oqMz0FI2WQZ8kgIoPlhRlEfTFwSzMA1T4olmdA2vMp",
+	"H03JnAvQRoXqASgTLwHtOl3yvkyhoD4DzFQt7r9R2ts1OSZVsd922RFgOTuNEj/AxlXNmeLWUc6FFdCI",
+	"QQoktiFdi+5DLi3qf8hxgEzskovtnMeHvR+Pts+mvWNi610k823kZ50s9NsJF0tap23VCcRhBCLOpiSB",
+	"39Xx/r6xnGOhuhgcECBOl6+jeoc/3ElwuNapGf3XNaK0SpuBTN2IOteL09o+ynJ1g57qU5R7glghyu7i",
+	"QsAZeY91I2D73+VKIBRM2wkX9AgXb1RdwXWiYD3zb5j630gz98oxnqKzmY3pKhA56ol/CdO9TCQ4nx3s",
+	"ogTFaIPpMeeI11jY3FWYd+1OqgTsmrD/1jLqQWXIZlKghoOb6PoimP+qXLa1cXEgAJ4UdgUmoQ5LnM0h",
+	"ZzOo+pilTMREGo3vvh0cbwurl1ktqp58tOV0oCtIWASFdwK3hs2UBuecvjg8OIhcRAVEJFJVmBndft7r",
+	"PRtdswX8gw265MLCVm0VsCFLTPPm6H7cFwFa2V/DQLijFAG/RISW7YIsMAWMIVQGMoURlydkKM3pLGOV",
+	"G2YbUOAScYVSxwoloNPWWn1YNmv9xxXysvzWRFCXmcyHSW0QSzE3K0BQophZmTWd4Oq7A1rkk3SnLHM+",
+	"DwohpAPIg/gCEogPqiE+Lq1tLWi3yLm9xbkUcula39LWKY7XOMhLgCSrXH0+Vt9xUQCgXknV+qPh0Dtq",
+	"Dm0150X0H4LfGKvxGGYoXEukDRKQRYDkiUgqM/TfUbHAXI2YbsaFYDoqMyRmidLQWQdC/Uvwcu+d3ShB",
+	"6TIUv5hZ7XoU9LEioT7kzVQlMms7VkV66xyDRAO70qzLKcif09PTU8IE1HBb9pcogLP7x+BUAd71IQyY",
+	"974v9BxCsE8Ldx6WR5TjMSxWGcpKFkxH4L6ME1Z3ClpJ9KUE9tvxhOmv/hdXuqIBG9/MMZUzOnj+ikoY",
+	"YTrrgAEqpTCadr7uMin2gOwVBPE3OVTm6AuEERXnVXh+zVJN2lOZK3bNWGoklbPHXMEKQyzK1vULsvKd",
+	"n12evbt88/5dZ0tZVRT3uOtdXb13thJJvbArqo+s39r7qG5S7HWxp1cpy66wnMGmBT9cvQ3rG60hmSoC",
+	"ZX26R+tKBatnAO/AnYMRaVjutTnDY5HYkWg+Kx3FSpXvNE02WHl8L8yHiCOuW0eZGEv9Ks7ZFZ2wK1t9",
+	"sj6uE8weqBEilQYOiXNG5pSD6vZhYlPwLjFBzK/tovICSeik0AXlohNoNzRqAiyPGYzXEtfqMZ9OfLFE",
+	"/CwIZYM6s27oWpIhBrRVVJXACaodh2uDdBug7SVTSDBbJ1RgtVgni469CkIXEma4TumE9YUckwGkbbIt",
+	"/Stigv+MNix8bq1Yp92sr59x8LVZ9cMF4Trqi+ECwLonZADlnwcEDsodzMihVbludmRvEC3cl+q+SLiC",
+	"9Rz7ZNpK+0Qjqos6dxAUopkF9t0axbYeOAgeh5Ls2/ybUGVt+tVyfrot7Ta7KjWJw2CZ1h5KAzNnB9lg",
+	"O6kbmDVK1RUXV7rJoj+zEaHocC7fHzlrBlckIm5BDG/ZFUFSBu7C9GJWqABxbxzaunTsqI/ET9iVF/Kb",
+	"5wbELa5NnFYwIPH8Bz38K/T2ZyMKBqS9FTOdkAE00bV6I2QRiN3/GrXsjXm9KLE/OnlnDXjMjA+JZQC8",
+	"MCiKrLsvBiTNuNCqU87pfPO0ewjQq9W2uBuTU6QFWYcqurVSbjcqoUB8lneynkabjIJaU9En1K+7loXC",
+	"3MvHASONhZOfZgMdaPMY7HJQ8VPUJn2hmIg7EbHTJW2M7+tExFtAAVu0KdEZFQoQALboQNQXrsIVniPo",
+	"6FqOx53I1bdqUyM7Z1QgqMLs8wmqKhC/zhPXFxIjqtVCjDqR4z+8TixKbsH3Rv8Mc8VObDWtTjlhwR3Y",
+	"6sWpOkh6FgCJMkZj5+Gr/eyjYtndhEI+dCq432eqtTreMGu8U1TQLRKhbZHJMDU2UmY49f/75XTvv+je",
+	"33t7P34u/tm9+n/2Pv/Wi46eff3n1l0lPjRrchc3GkC/j3WdYTrf5S5j932tc9Y/3EZXFuBTgRJbvq2J",
+	"S3II7vFd6Q3IUwVY4ashVcz/eeT+9Lmqw098oujwIfw9419Y7L4tYL9XM6rwGFwNB6yFQq4prWKBezBj",
+	"Y41BmiA438BFw+3qo8CCRRuVSfmE1bHuvFJK9ToEyrNtgcrHgTWWotpOQ5RrAVX3BCsV2SqUJWdrxkbM",
+	"6NHGMoybVcBgrgJPFQCpl/tHFV1KKcg1gRpArKl8LVY0gPPlleOX6jRfX15+cMmnwlqltueT5cP1iM4Y",
+	"GDfdjSoK3lmBqUZ3v61MtxKxJ6Rh2RHcbuIFk81Q1f6PvZcvhfoJLOy9Cz4RVOcZ65xYkB9mJt4MtXdn",
+	"MDI0aKtj/vD+4rJ2r1fgqBAgFayR57rQ3bRJjakKOZXIeDv0lOXke6+sUAiYusMwVodcSoG/kyQKyrwu",
+	"iSWAyP+aM/vzbe+/mzOUv357+gKyA1kmVo6WCWaf2SDclXwULnFbY1mAig3xw0YmRB2ZnwqPC/p4/rNP",
+	"6+AzDxjN5yyZWvzPNgmzA3ZYQZC+5G1tXi1bNtKh9bRMYpvLjyzV7Swd9vrCnfaCBCnVgx8pn/uW6372",
+	"xeoTYNA2V+48GNUUO+2Ltj8H2uuPMRYTW3L8MPMP23sHrxTR2wEnZ3Nk3tA7fgJJ8sFzyFKuZMwiYrm4",
+	"L8BBAKn0l06vu5dCDUqT1tlhdq/v4nTgTKXHOiDY/u+8OsQtDbNHFocIyLLKu/1DUErS0PVMgn5fjdHa",
+	"NLS2CVa0TjQ17+QikbThlABYHaidCADr0ECo3lXWB125xEu2FvKGdcQLPmusQFeqem8B4O4pUFPNCIti",
+	"qU0FV5vuSmc8WWyQpHLjA4HM9Uhu7Lax/Yc1PN14i6bq2JXVq5dTEjIQnPjCCsX1uctvIB60gVKm3Cj7",
+	"BZRVJW1weCNLd8iQTTk4tE9Iz+of18kGCzW1JTSXxdkm2WbOyunQoaDenCpiayQTxZuSU+6G1SmSBtXt",
+	"RWPB2k8Ypo8cEmHYoEudiV7YcHXry5ZmPgXcHSyUtxgea6lUEbq1ejpbxxStnLe/q9pg4o0noOp8lkP4",
+	"bzCmrVQ1N+AvS/N+T4vlWKGQL5nS50zZhJ614BYWN14xg3OhMPAOvnypP3C6VJNXs4bU1Ss8DBx5T0gd",
+	"3nDYCEMfqIhw4XaQn9pdhsHdCs1iotkXK7KmC4BAYW3nEZ2xzrK/Yk7ro5jSQuttYGY4HenTpq3wbrjV",
+	"fKJCR8ftnBpLBBReqpSPx+5kHO5TMdlaylRslGdcLy4Ax4dqEs7gcP0CN+yMZix75Xjsr58uW5X4okoB",
+	"nw/vLy7JPs31dB9uEsx+4Z+27Dxpv744eH4UkafPCd7C4f0i4gkN2UG3xeZB4mujqFPuh1Y53hWI2TZe",
+	"ZF799//434OOr00KF2U4NnhNRQRKx0D5E6ApY3BtMA5IiSDGcoXdZMYix6Tw9hwTPHq0HagSbsGxYK7h",
+	"Ap45OB9kObdgDMhyDgm9ScwyfsNiXGHqkqf5b5z8UqTts8W8fHfRFzYIhokYs2R2IttdXMI6AqtZVRMR",
+	"Gs84lGbCe2bz2+mHN32B69bti75Ap4YRNYjiZ19GLNVksLz5Nu4reGyJYGDTzdC+wGXGzTt24BOKIWZ7",
+	"CUy7oUyUOfr+9dOlj4NuoIEuOWc03sPt9u9gaALUVRvRJCkmY2FafTH4sldciePnANoaGJIZnCDF2GaD",
+	"JmmiJDY5gDcGfVG0fRL2M6PZNYvJwFa0GpD2jAoKSZJLq4+NY4aevqBm8hMW73EBDgzYEHPCVNa9Qga/",
+	"9fEw1W8dk1+63e7niPTDA555jiLx/zcS6OvgBLwffVHCHYCUAvy7e+CwO+YtADl0ySWfMaXpLEW/4fmr",
+	"F+TZs2c/9gUX5OPliy6BQgj444CmaWJPEfv2+v5f/qZg5q5OQwdSDvAYXuoLLL2APhpwiuP1BRdkgD/Z",
+	"yD+bW6BV8Jwl49MPb1oBPKL1FLLGfMUcFDTlrePWs26v+wykpZ6CGAwIGHSqNUSXA4jNWivIlx2SZxuG",
+	"Hwo3rCPDELJBnBQcSXnNWV+0jVgxB72IXNAZu+Ca/flCZ3ykI/KB6umf92nK92+ewqA6XfIKvT6uar9Z",
+	"2L4IocpK5pkxH6mAhLxOSkQEHxyR/aNDHBMAm70PLOoL/LRzbNgPWwFBdc1YqpznxnBAGDJBDg9+dIWK",
+	"qFj0RZjfFNLTs7hLTgNf2yRnSsEUkJdnVCxsf8rqdNUXM6h8lMi5WZlhrgklGZ9MdRFJYYVhONKwaHZf",
+	"BCPGxO6wU0VwhGfFNzGUvzf7jQqXKf2TjBd4/WfsccyVFJCvIVsAZIHBsM6cKFUA/FpW6/Z4nzGVSmHL",
+	"Nh/0enfW92mg1KHr5ar/RpgQzPjlsocf/9a6YHrvBdBok7mDdIxUj9TcbS1PLAoGuWxHm7Ec4kTrxu8X",
+	"ZP8nGvu1M588Xf/JR2HYRWb87wyst8ODg00+SjNpFsuYZGdCc73Ab39c/+2llG+pWNhxqqU8+6u/dfVr",
+	"QqusdfzL56D8gtkmI/UsmK5gprA8mpGDED72CxTJa302DXphJnPdLM3OioT8KsSKlUUbxxAPhtofFXXw",
+	"AmBOw0YmTJPD3lPkVCHnRIqIGHMBGsgYkHTHp32xn/lmyqIS63GNEkYzHKqluXpWNrM1Ij2jM6aBpBuA",
+	"fcUr++fYn6X6r58rTHnYFO6N0+XKWFo2RU4xQhwzusA2ZLAXxSzLi7ALhz0wu+xG9p7Qz8rEUKHpqFU1",
+	"y1rHiA4r6N2uWjPBV0VYJjHsx9NnriAMB38FfZcAqU+pIE97RPUFnUhQLlar4N0DKK75lCfM5lZA4jCW",
+	"rDnfziXRdKiImlKzSxjdZwnFmI/FoLBCSOfElVTEDI8wEBxTQjXLsFaqOTXcyGsMNYkI/qHsRHxSgWA8",
+	"dWxj6f/Cr/wds8+D6TT0yoei6STkx6lMzNEDXirRwJYqsPL9PzqTNuimy4zGrEZYWZ/v8l7Uq6niHmiC",
+	"Fy1LIp0rfebQBEt0acz01q85g3o76O8LUxT7ld8qa+XXqL5hm9XlPpouRXzeou2Kc4R9oSONxeHaA1cD",
+	"w0bjD/D4bMM1iQUlgys6ltqcpN295wDcNHUDNy2Xhrx8uxbC9eje3z//gii9q+7n/7sWnrc8B3M+wrsd",
+	"ZY4NZsB45TvlCu59m0YGTtz61VxxCbV6APaws7bvXGie7NT3GkH7M59xYwqvffEFXufeqygGprRBLzWC",
+	"2IVC4Np1W9+gRRLcckVGmDEXixIIMiu91lsnPtykUcq9tmEMS0KuvLAfaKadjf7q31++i8iIKrbHIXEm",
+	"1/ymkSp/bWLUg+fPaomxrpEgenBZrwXJJWqZCD2hPsC/bdQjiiAb7t/GjDMI7cASi0HBCBs82cjvAMVY",
+	"N6xvib+KgKNV7IUBQt8id5m5WaKwUVEBWyG3rOaqaIWFb/3fBbhywoThN4c7G+AvA8RAAwaNnKEHek4X",
+	"hOu+4Mqj1sC+9zdX6In0LQAzwss4X1s+GoBwfQF+ZorewmwixQGPyZSqaZ0ZjlDF1+4q8O69UaZpi4fc",
+	"yBf19B56juvo2f50UtoXNZVzgY76KcuYJfIHchv1nq3/6JXMhjyOmcAvNnAWvZBinHC8xn1E1juNY3uZ",
+	"tDHLYfRVocn2f+PxV3vVzBBfWybml/DcE/M6dwq+HncfdMcO13/xTupXMhfxt7bFuJ52l0MfOSliMbfa",
+	"+ajecPkL0/V7fLeKsE5oXFrj4DY0sy0FPN6GnjO6NdN6PbmVO+dNDIZN6gCf5VWHgrSKJGysicy1sdZA",
+	"wbkkbl1ymWN4EXWZBCRgAeR4TDK2hzfayruCAXdkDVrczWW1+BF0+T2rRYS3PvANzSrKdjnzAgr//aq+",
+	"f2BB+gKB83ehLvetB8YFUO7ClHntjXSaULhDTRKipxljLs1dm5IZV8qi7QGQBFAkvGXgGq9gIA5d9UUR",
+	"KY+OI2u52oxgT1zRfszwXmfAXqAyOPXTvD9+Lfr4HfEswk1dKgBwf7ph/sOx8ONx5AXToWPAL7E5Rk6p",
+	"iG/JpBgdszuH2jPp8g2LafS+LSVblLqGOl/LOcItAh6fM6jtgcWov5NavdG1p5i/+K4aK7cktSK45Fak",
+	"Vt7qv1hPh7vosj6QXMAlphH/XGEWePRUZBbPxDW4ObrkElNjwatKyxQgutdg0dlXqheIcIVqyBvTot6j",
+	"4McOAkjNfQt7O6MGkV+scPTNOSy+JT4ECycU+yUP36350GZLnbBa84rGiz0t96Ay0nINKZcJ1Nbq8eWk",
+	"XCWpqC9s/aiIvDp/c/lf/9dP8ktE0vEFA2fh+w/vFP7rLb/O5CW/jshHwV/xiIzyLOlENj9xMHWP/6kU",
+	"/BnzJAFMVwCtAe7HA1pfwDJOZRKzjAz+8/3H872PH16eXp7tXZy9OD+7HCAO3yaDQvgf0LOxZ6ZUTU+w",
+	"GQvWcw5oBFub5UDEI3QJsAooug41knyZh4RbIwnnVDBQB0VPaULc1plAry3WroAhztmQ0DQlCYPUqVOG",
+	"0Cgb5sohv6xPMB6k3vzw8aef37y4guoApQzkfYH4b4REo9MEvLrAl4je54a7SRuMYp3lCpCXmfwCtVTm",
+	"NItZDGOZdeqsY+sqwdS8a655KgtBlU/Mi0kiuF6TYZcAwBQSx5o3Tmy+Xpli8GaRuDeletp4w2tj+2vv",
+	"jTaIQrzPC5Kw8l6DdAbGtreQ2cLy6B/EXwSrY1fA4bctCYiiuFpqmMbX3Lpvr5KRuxiV1eRMfMvu00B+",
+	"yxrdLTRJgNksAN+KgTnUxc31lAlturyNqXzLDf00xQL6OFLC1fYIuRnbD9M21duP7yA+A3rC4hBB/WFq",
+	"s+hbK5KSw94zRGfaoAUFXj8OUfc2VAMSHbKYJPyaYfiGiix2fCFF3OmSswBWugRDNUK9L5iIlTM+T1yd",
+	"LnzP6Tnz4hMVRnkoTRe1t2ygIt4uPhTg2fuwVV3z2N1mXoqaexH8PP6925LfDMp62a+3WC5vsilXOZgq",
+	"MBYANUvwjrramlMG0ThzF7XVb2GdUDkes0wVKX19Ag5MiOpqYxizyxl1tviFLbiYXTuvk6tH6uyhWa60",
+	"zWvMYkjnC6UwzDtQj4IL7NGXq3CJ2Er4cmNE4OV3XxQ1G4pcZGi4zacyMeJJ00ROchAQRk5AuFAdVpsr",
+	"/cGu2z2KfOyiCUiBoge3z1/wywySn4SbA0lXH030gzWY80TvcREssBwXqVpSv5KOet2T9WrBF1drpN9X",
+	"AWXCqyiEXX5Z61RSrlLHcbm4XPuaLaK+MLZhRBI6ZElEpixJI2LXxVAtJtFyEjIio6nkGBcUk6GxpyBE",
+	"cr5JeUwLeDZc7akdCmP2BSjP2HKJi7fEAwptIH7zMh9NnZ+xL3zhBq6LKg+2Jxwd1HeYSDwvMHeG6JIz",
+	"YVanLxAeC+Q1thhMv6zF0cbFTpszq8Y0ON2+CKvARC6N9pUbuY27tE/dFAaAsbJoclhEUZIsZuJWmMDF",
+	"QZe8X8u4jmTulXWxk3XMi2/9ftkXpH+ZfSAIdidmDTKENyIJz/0V/2MCpu8H1Xy+MmM92obaVvNrAArq",
+	"XJVGtDKbuM8JXTOWBwRjfkvIxVI+/BXYRVcC4JtFLzoFUsUvOi7dDcF4ig4oG66iMQv+IPBivT39j6vz",
+	"sxfvz19eXH04O796/f7icuCH037e65Hhoi/sHPGWl3qFuaqli7Pz//fNi7MBaT/tRb1erxNUM7MnNsd1",
+	"lXjg3o++ghqk+DQ02YxzPHe5Tu7j9IWNPw7W0U6sGeb4Hcl4x0hGS54eywDmH1ZkKNUb2JQ7g1sC+6o5",
+	"4d1wNg/dJmWi/oAvPABV+54eJaq8NIY6Iv9ULgqKaBECaUiIlkTI+cPS/yNCh+QszTXeWrHxmI2MRRDg",
+	"FeSYUEFyoegNi4nP/bSdDgmJdDNMbkCi/xCo3N8ByDYs7mdkT1H2CsOHtpc9zXDbpu3rPYACK+pT/aFA",
+	"t43b6w8TW9t9D4jIPSGDonZzv9VvDXxOUnACuPTHfXHq0wSPMTOMNxllFjhYjN0HuBgVyPmTsLrMmAim",
+	"Z1Rdw/WjsV6LkgYEv+TapWzzEC77veqSU5cMi0BBaKwi7cbiweyb2LFFVq0ac7XOOEW08UOo8cdAHK9m",
+	"bYc5LrH4d9TxY6KOt7YKamxXwLiU652ucR29DK3m7WTV78oT4Wp7rvdFFMvzx9BshSZ/UjVXGqOd71G9",
+	"VQj2HnG4929CfUfi3hMSN6yez26YCO47XQJMmhgyXKD7bDfJ6dJqrhSVF+6lb1pE2lmsl5BuTb5dd61P",
+	"ljpcEFurw9GG3/BNHbZ1Hk27lPdkNdrWH8en6ab23an5UE5NQcKMvo52tyHZGnm2oYcoJOTvgduP5FNy",
+	"x10fsg239DsQQLMrqXGfew8hOC4LDMcfypu0Ays/ktvIIXgGkLITQkwxTT/mNvEAHwDgAPwLEWvxQsRC",
+	"HWAq7ykUSG4DjD8iA4dUueLqavxrLAZRXwxGcjbkgsX2havZgqc3R4OO90cJBnXHsOA9QFwKd5R1avVF",
+	"6NUKwWlnNdFbjru4c2ahO6ovSsilktvLDgbSbp+6SmdFhhlpM4WBg0tj/XtGYqY0FxgI0cYIAyxzZWbR",
+	"F6nMdMcVSmBCQzGGscy6JPTFVRrCxewL83+oJ2oWjqb8yi6ymR3LBh0skrNUkL2ClOoLORc2Lzs410KM",
+	"EaETyoXD1kAEh4uJaB8eHAQXvn0xRpLycRU2osN5GNXS4j9R/sqaZsw6JeO+GC6IykfTompZu7D6FVF0",
+	"QQaVaqgDAlnXEGbDVV9grAgMvhO56LeBhTQHyKh2BQHawRCfbAaBJfZ0Idi8tAUzuiBTegOXO7N6YHSz",
+	"d/FBDMVH8S+uEffOwVgW+989jN8ebpre2iJdFXJXCn9ytwM1IVDH9aFdXpRDGimmw1AvSIJgBIogULNq",
+	"OQzQYSEZQWmNiGmQ2BYpvRwQFvkghDAoLQhfKILSGsLCXEjYPbLliiApXNS9MR0ZQe503+OiJd1GGzkf",
+	"FkbmytJFSHZ4Cbf+mty+2ER0LzCGxSXViwrlJOLAWxeRUBuBgrD1ObTZKG4IwleodE0FWs9CF3Um82Hi",
+	"4zhL2TfCGskHh2Qq80xFtqwEGS7sv7rkjYYqNpDWKeEKoL1ghCkJpZs1XSgypgAlm4NpAp5HTLqHsd9u",
+	"FixjRgkfu7TUGM6TGbMr1d4sREpGgocdgWBOrgLATUonrC9wihhDpCD5j4WEKY3Wgr3Cw6VUuokx3P3q",
+	"ymBJKPToQxmKYZTtBjnG37HwDRdkYCuRKLCYzG5dwco0p7sFRFsJuelp/WkPajtaIKstLNkMa71Xjx4u",
+	"WgO3e7FqCwBpQskkoeJWh7DHvcdonhJpe/dwTNV0KGkWQ5i+6uwiQDCybKVT+BJf+aZdwqe23tZ6n7AN",
+	"tWtjkWesMIWphzrfrps4iCH0kcM2KjQgGksLu6coxcTx67KMwluDkyIK/+L16d7B8yM44+AZ1JwVXTgk",
+	"CNbEVXYhbZmhFpmYo4r5vDjkzDCXNRV98bTnahYROpEYNGbOT7XnpeDQx3VhWJ0Q2hcbR4diIGinGR18",
+	"aRPG38cBydH347jSy72vSYeK2/8NZkP9Bg82sOiEhiUFXdx8ufDa5lKgFCSK727ogi/of50D/hzrf3y/",
+	"OG5yuprlKW3rDvvX7ENv2Ki718ZNBp0t0YQq2Ih4UMCdP5JLPdjbJ4rMmKYx1XQHZb0bbMXIhNVW4Ud4",
+	"45s2Cs0U1huErnzlt2v9lYugBjSEu3wbfMBH1B33YdKYph/HnIFJfYcFPBwsoESgG9NnyRKBV2sMkaVE",
+	"MHIo4wUZUWFLo9sDHsTVY/fVTIBovXhK/44eeBz0gN+hImhBO8/ElgTTbPrU73Lv3kXLJdanRAL8I1k5",
+	"u7H+fYAHsNCezw8DER3oKanWEcV0Wpi9ibQh3iMoCqdcsdDOCZDpcganhivUe9alj3J5uore3c1pme6/",
+	"35w+CjfaHDGeuCXk2Sv513ZTzHM2nEp5vfow8cm99E2fJ+ws1h8p3JqUvcyIu/mW3cx+XlU0sieDXdNH",
+	"2AYIN0I2iSPTBxXk9eXlB/Lh/cUl4oL+evH+HbH78IEuEknjiNChzDXeSNqyh1wTlQ9NB0Nm2jsmtIgY",
+	"AYez9em2KUlZNqNmEWw9d8jZRBUZJnJ0bV6xaYcwaRW+Y6TaMFdYDC5jI3kDz9q2D7hahaKPtqx7RDKm",
+	"s4UtajBk5h+2/U5kU10UVW/mZjBwu9cXbVBBKcsIS7mSMet0ifMg2ixQg//Ye/lSqJ9wvaHGoU2KC6th",
+	"5lN+xYUYDaDwPo+xV7x69YgpOsqkAk9/xpnqAKYgIj4Pk9suzGTl0kmX+7ngE0F1Dle0akoPnh/9uZ/3",
+	"es9GU/aFvH57+mLv4vXpwfMjp3jBdr9mCxfuWCQDhs/YoEtOxYIcfPni0vlaN/0JoWKhp2ZVWQLlzEjG",
+	"Yp6xkXYsOJZJIucshh0T0u4j3vpyrJFsLzYy7vof0tG1HI8j8gOhWrNZquHKliZJl7yTmo+tGFF9QTOG",
+	"GDqa0kxjEXGEwPkbci1DVLRyObpweHPKNSbZgrRPjXcMlvTvyYywrT/OqdxN7fvB/MGSkMw9NW0sxgM8",
+	"lHt3w+uBkHS/J3G4G8C9k8JeXIpQLBk1OKUxZORT5XTJm+5z80m6cTt7DyERLgsV9IcC4u/AsY8GxMeq",
+	"mP1Wv1VK3oA/dMlLblYIq645Oo4zmar1hEwWrLHo2oNoyEc5a69hB3fcLrPF9+P2Y6ZCuEMFu6+Zuuu6",
+	"O+ZcZcz3gaMZ08eApHiwcvEgjjnbELxMSQyMC+AfZg4Xik+ES5ZOxaLEuhFYtsqjEqzZ3nYZAo3d3cG4",
+	"EmWOHy4drQ0v8eepY4dP1bkiIxkzlx9wKjNAlCopor6wxnSQzotxeJJJ7coE5XokZ4j2SVRphk8UII8Q",
+	"FjtLNaSX8W3AIWlEhRFCQ4bwXhYDzgWSVVNy0OvZCboKKINgAlAqfFBn2l8y9YDq1PR2zpQh79pUaEW2",
+	"Yj91OhqxVLO4Ipm/G2hN9d6AOg07ldaLCDnfRRiYxtkoz8zoDNOjNxoxFse/fP4aGbrgxd+foxbGU6GM",
+	"yLOkddzapynfv3kK8sCO4DcHE4a88aaZciJcFT7DEhvBA5edIHiE/pfwCboSgwf2UifszKJ/iycut3Dw",
+	"yK/V189f/08AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
