@@ -51,7 +51,7 @@ const (
 	netcupBadSession     = 4001
 	netcupValidation     = 4013
 	netcupZoneNotFound   = 5028
-	netcupZoneHasRecords = 5029 // "does not contain any DNS records"
+	netcupZoneEmpty = 5029 // "does not contain any DNS records"
 )
 
 // netcupRateLimitWait is how long the broker waits after netcup's "more
@@ -367,7 +367,7 @@ func (n *netcup) Send(ctx context.Context, r Request[netcupSettings]) Outcome {
 	var list struct {
 		Records []netcupRecord `json:"dnsrecords"`
 	}
-	if ans, o := ns.call(ctx, "infoDnsRecords", map[string]any{"domainname": zone}, &list); o != nil && ans.StatusCode != netcupZoneHasRecords {
+	if ans, o := ns.call(ctx, "infoDnsRecords", map[string]any{"domainname": zone}, &list); o != nil && ans.StatusCode != netcupZoneEmpty {
 		return *o
 	}
 	var listed []listedAddress
