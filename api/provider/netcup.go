@@ -47,11 +47,11 @@ var (
 // netcup answers' status codes (statuscode in the JSON body; the HTTP
 // status is 200 for errors too).
 const (
-	netcupOK             = 2000
-	netcupBadSession     = 4001
-	netcupValidation     = 4013
-	netcupZoneNotFound   = 5028
-	netcupZoneEmpty = 5029 // "does not contain any DNS records"
+	netcupOK           = 2000
+	netcupBadSession   = 4001
+	netcupValidation   = 4013
+	netcupZoneNotFound = 5028
+	netcupZoneEmpty    = 5029 // "does not contain any DNS records"
 )
 
 // netcupRateLimitWait is how long the broker waits after netcup's "more
