@@ -389,10 +389,3 @@ func sameAddresses(a, b []netip.Addr) bool {
 	return slices.Equal(slices.Compact(x), slices.Compact(y))
 }
 
-func joinAddrs(as []netip.Addr) string {
-	parts := make([]string, len(as))
-	for i, a := range as {
-		parts[i] = a.String()
-	}
-	return strings.Join(parts, ", ")
-}

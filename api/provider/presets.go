@@ -169,6 +169,48 @@ func Presets() []Preset {
 				"The host record (A + Dynamic DNS) must exist in Advanced DNS first.",
 			DocsURL: "https://www.namecheap.com/support/knowledgebase/article.aspx/29/11/how-to-dynamically-update-the-hosts-ip-with-an-http-request/",
 		},
+		// Provider group pe: netcup, IONOS, NameSilo and extras.
+		{
+			ID: "netcup", Name: "netcup", Protocol: ProtocolNetcup,
+			Settings: raw(`{"customer_number": "12345", "api_key": "YOURAPIKEY"}`),
+			Edit: []PresetSetting{
+				{Key: "customer_number", Help: "Your netcup customer number (next to your name in the CCP)."},
+				{Key: "api_key", Help: "An API key from the CCP: Master Data → API → Create API key."},
+			},
+			Credential: &Prompt{Label: "API password", Help: "The API password from the CCP: Master Data → API (netcup shows it once)."},
+			Families:   both(),
+			Notes: "Uses the CCP DNS API (login, infoDnsRecords, updateDnsRecords, logout). The record is created when missing; " +
+				"the TTL is the zone's (set it in the CCP). Domains moved to netcup's newer CloudDNS are not reachable through this API " +
+				"(\"zone could not be found\"). netcup allows 180 requests a minute and locks API access for a while after many failed calls.",
+			DocsURL: "https://helpcenter.netcup.com/en/wiki/general/our-api",
+		},
+		{
+			ID: "ionos-api", Name: "IONOS (DNS API)", Protocol: ProtocolIONOS,
+			Settings:   raw(`{"ttl": 60}`),
+			Credential: &Prompt{Label: "API key", Help: "From developer.hosting.ionos.com/keys: the public prefix, a dot and the secret (prefix.secret)."},
+			Families:   both(),
+			Notes: "For domains at IONOS (the Hosting DNS API, not IONOS Cloud). The zone is found from each record's name and the record " +
+				"is created when missing. IONOS deactivates its own service records (web hosting, mail) that conflict with a changed record.",
+			DocsURL: "https://developer.hosting.ionos.com/docs/dns",
+		},
+		{
+			ID: "namesilo", Name: "NameSilo", Protocol: ProtocolNameSilo,
+			Settings:   raw(`{"ttl": 3600}`),
+			Credential: &Prompt{Label: "API key", Help: "From namesilo.com/account/api-manager: not read-only, and without an IP list unless it names the broker's address."},
+			Families:   both(),
+			Notes: "The domain is found from each record's name and the record is created when missing. NameSilo takes TTLs of 3600 s " +
+				"and more, and its name servers can take several minutes to publish a change.",
+			DocsURL: "https://www.namesilo.com/api-reference",
+		},
+		{
+			ID: "bunny", Name: "bunny.net DNS", Protocol: ProtocolBunny,
+			Settings:   raw(`{"ttl": 60}`),
+			Credential: &Prompt{Label: "API key", Help: "The account's API key from bunny.net's dashboard: Account settings → API."},
+			Families:   both(),
+			Notes: "The zone is found from each record's name and the record is created when missing, with the comment " +
+				"\"managed by ddnsbroker\"; the broker never deletes a record without that comment.",
+			DocsURL: "https://docs.bunny.net/api-reference/core/dns-zone/update-dns-record",
+		},
 	}
 }
 

@@ -84,6 +84,11 @@ func New(d Deps) *Registry {
 		NewPorkbun(d),
 		NewOVH(d),
 		NewGoDaddy(d),
+		// Provider group pe: netcup, IONOS, NameSilo and extras.
+		NewNetcup(d),
+		NewIONOS(d),
+		NewNameSilo(d),
+		NewBunny(d),
 	)
 }
 

@@ -230,6 +230,11 @@ func TestMigrationAllowsEveryProtocol(t *testing.T) {
 			t.Fatalf("protocol %s cannot be stored: %v", p, err)
 		}
 	}
+	// Version 10 knew only the first four protocols: the services of later
+	// ones go before the downgrade below, which would refuse them.
+	if _, err := st.Pool.Exec(ctx, `DELETE FROM services WHERE protocol NOT IN ('dyndns2', 'rfc2136', 'http', 'cloudflare')`); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := st.CreateService(ctx, store.NewService{Name: "svc bad", Protocol: "NS Update!"}); err == nil {
 		t.Fatal("a protocol name of another form was stored")
 	}

@@ -769,7 +769,7 @@ export interface components {
          *     ScalewaySettings and DnsimpleSettings.
          * @enum {string}
          */
-        Protocol: "dyndns2" | "rfc2136" | "http" | "cloudflare" | "digitalocean" | "linode" | "vultr" | "scaleway" | "dnsimple" | "powerdns" | "desec" | "hetzner" | "dnspod" | "gandi" | "porkbun" | "ovh" | "godaddy";
+        Protocol: "dyndns2" | "rfc2136" | "http" | "cloudflare" | "digitalocean" | "linode" | "vultr" | "scaleway" | "dnsimple" | "powerdns" | "desec" | "hetzner" | "dnspod" | "gandi" | "porkbun" | "ovh" | "godaddy" | "netcup" | "ionos" | "namesilo" | "bunny";
         /**
          * @description The protocol's settings, one JSON object whose keys depend on
          *     `protocol`: Dyndns2Settings, Rfc2136Settings, HttpSettings or
@@ -1324,6 +1324,118 @@ export interface components {
              */
             ttl?: number;
             /** @description Replaces https://api.godaddy.com, e.g. https://api.ote-godaddy.com for the test environment. */
+            api_url?: string;
+            /**
+             * @description Drift check (every protocol): host:port of a DNS resolver or of the zone's authoritative server, asked for each delivered record's A/AAAA; when it publishes another address, the delivery is queued again (reason drift, event drift.detected; resolver errors give one drift.error event per check). Empty or absent: no drift check.
+             * @example 9.9.9.9:53
+             */
+            drift_resolver?: string;
+            /**
+             * @description How often the drift check runs, a duration such as 15m or 1h, 1m..24h; used when drift_resolver is set.
+             * @default 1h
+             * @example 15m
+             */
+            drift_interval?: string;
+        };
+        /**
+         * @description Settings of a netcup service (CCP DNS API: login, infoDnsRecords,
+         *     updateDnsRecords, logout). The API password is the service's
+         *     `credential`, required.
+         */
+        NetcupSettings: {
+            /**
+             * @description The netcup customer number (digits).
+             * @example 123456
+             */
+            customer_number: string;
+            /** @description An API key from the CCP (Master Data → API). */
+            api_key: string;
+            /** @description The domain at netcup holding the records; when empty, found from each record's name. */
+            zone?: string;
+            /** @description Replaces https://ccp.netcup.net/run/webservice/servers/endpoint.php?JSON (for tests). */
+            api_url?: string;
+            /**
+             * @description Drift check (every protocol): host:port of a DNS resolver or of the zone's authoritative server, asked for each delivered record's A/AAAA; when it publishes another address, the delivery is queued again (reason drift, event drift.detected; resolver errors give one drift.error event per check). Empty or absent: no drift check.
+             * @example 9.9.9.9:53
+             */
+            drift_resolver?: string;
+            /**
+             * @description How often the drift check runs, a duration such as 15m or 1h, 1m..24h; used when drift_resolver is set.
+             * @default 1h
+             * @example 15m
+             */
+            drift_interval?: string;
+        };
+        /**
+         * @description Settings of an ionos service (IONOS Hosting DNS API /dns/v1, not
+         *     IONOS Cloud). The API key, `prefix.secret`, is the service's
+         *     `credential`, required.
+         */
+        IonosSettings: {
+            /** @description The zone's name; when empty, the longest zone of the account holding each record's name. */
+            zone?: string;
+            /**
+             * @description TTL of the records in seconds.
+             * @default 60
+             */
+            ttl?: number;
+            /** @description Replaces https://api.hosting.ionos.com/dns (for tests). */
+            api_url?: string;
+            /**
+             * @description Drift check (every protocol): host:port of a DNS resolver or of the zone's authoritative server, asked for each delivered record's A/AAAA; when it publishes another address, the delivery is queued again (reason drift, event drift.detected; resolver errors give one drift.error event per check). Empty or absent: no drift check.
+             * @example 9.9.9.9:53
+             */
+            drift_resolver?: string;
+            /**
+             * @description How often the drift check runs, a duration such as 15m or 1h, 1m..24h; used when drift_resolver is set.
+             * @default 1h
+             * @example 15m
+             */
+            drift_interval?: string;
+        };
+        /**
+         * @description Settings of a namesilo service (NameSilo's API: dnsListRecords,
+         *     dnsAddRecord, dnsUpdateRecord, dnsDeleteRecord). The API key is the
+         *     service's `credential`, required; it travels in the request URL and
+         *     is kept out of messages and logs.
+         */
+        NamesiloSettings: {
+            /** @description The domain at NameSilo holding the records; when empty, found from each record's name. */
+            domain?: string;
+            /**
+             * @description TTL of the records in seconds (NameSilo takes 3600 at least).
+             * @default 3600
+             */
+            ttl?: number;
+            /** @description Replaces https://www.namesilo.com/api (https://sandbox.namesilo.com/api for the sandbox, or tests). */
+            api_url?: string;
+            /**
+             * @description Drift check (every protocol): host:port of a DNS resolver or of the zone's authoritative server, asked for each delivered record's A/AAAA; when it publishes another address, the delivery is queued again (reason drift, event drift.detected; resolver errors give one drift.error event per check). Empty or absent: no drift check.
+             * @example 9.9.9.9:53
+             */
+            drift_resolver?: string;
+            /**
+             * @description How often the drift check runs, a duration such as 15m or 1h, 1m..24h; used when drift_resolver is set.
+             * @default 1h
+             * @example 15m
+             */
+            drift_interval?: string;
+        };
+        /**
+         * @description Settings of a bunny service (bunny.net DNS API). The account's API
+         *     key is the service's `credential`, required. Records the broker
+         *     creates carry the comment "managed by ddnsbroker"; records without
+         *     it are never deleted.
+         */
+        BunnySettings: {
+            /** @description The zone's domain; when empty, found from each record's name. */
+            zone?: string;
+            /**
+             * @description TTL of the records in seconds.
+             * @default 60
+             */
+            ttl?: number;
+            /** @description Replaces https://api.bunny.net (for tests). */
             api_url?: string;
             /**
              * @description Drift check (every protocol): host:port of a DNS resolver or of the zone's authoritative server, asked for each delivered record's A/AAAA; when it publishes another address, the delivery is queued again (reason drift, event drift.detected; resolver errors give one drift.error event per check). Empty or absent: no drift check.
