@@ -68,6 +68,8 @@ func New(d Deps) *Registry {
 		NewRFC2136(d),
 		NewHTTPTemplate(d),
 		NewCloudflare(d),
+		// Group pa: cloud providers with signed requests or OAuth.
+		NewRoute53(d),
 	)
 }
 

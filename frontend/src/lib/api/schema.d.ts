@@ -758,7 +758,7 @@ export interface components {
          *     CloudflareSettings.
          * @enum {string}
          */
-        Protocol: "dyndns2" | "rfc2136" | "http" | "cloudflare";
+        Protocol: "dyndns2" | "rfc2136" | "http" | "cloudflare" | "route53";
         /**
          * @description The protocol's settings, one JSON object whose keys depend on
          *     `protocol`: Dyndns2Settings, Rfc2136Settings, HttpSettings or
@@ -927,6 +927,42 @@ export interface components {
              * @description How often the drift check runs, a duration such as 15m or 1h, 1m..24h; used when drift_resolver is set.
              * @default 1h
              * @example 15m
+             */
+            drift_interval?: string;
+        };
+        /**
+         * @description Settings of a route53 service (Amazon Route 53, requests signed with
+         *     AWS Signature Version 4). The IAM user's secret access key is the
+         *     service's `credential`, required.
+         */
+        Route53Settings: {
+            /**
+             * @description The access key id of an IAM user allowed route53:ListHostedZonesByName, route53:ListResourceRecordSets and route53:ChangeResourceRecordSets.
+             * @example AKIAIOSFODNN7EXAMPLE
+             */
+            access_key_id: string;
+            /**
+             * @description The hosted zone id; when empty, the public zone is found from each record's name.
+             * @example Z1D633PJN98FT9
+             */
+            zone_id?: string;
+            /**
+             * @description TTL of the record set in seconds.
+             * @default 300
+             */
+            ttl?: number;
+            /**
+             * @description Signing region: us-east-1 for the global endpoint, the partition's region for others (cn-northwest-1 for AWS China).
+             * @default us-east-1
+             */
+            region?: string;
+            /** @description Replaces https://route53.amazonaws.com (AWS China, GovCloud, FIPS, tests). */
+            api_url?: string;
+            /** @description Drift check (every protocol); see Dyndns2Settings. */
+            drift_resolver?: string;
+            /**
+             * @description Drift check interval (every protocol); see Dyndns2Settings.
+             * @default 1h
              */
             drift_interval?: string;
         };
