@@ -70,6 +70,7 @@ func New(d Deps) *Registry {
 		NewCloudflare(d),
 		// Group pa: cloud providers with signed requests or OAuth.
 		NewRoute53(d),
+		NewGoogleCloudDNS(d),
 	)
 }
 

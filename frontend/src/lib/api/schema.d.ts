@@ -758,7 +758,7 @@ export interface components {
          *     CloudflareSettings.
          * @enum {string}
          */
-        Protocol: "dyndns2" | "rfc2136" | "http" | "cloudflare" | "route53";
+        Protocol: "dyndns2" | "rfc2136" | "http" | "cloudflare" | "route53" | "googleclouddns";
         /**
          * @description The protocol's settings, one JSON object whose keys depend on
          *     `protocol`: Dyndns2Settings, Rfc2136Settings, HttpSettings or
@@ -958,6 +958,37 @@ export interface components {
             region?: string;
             /** @description Replaces https://route53.amazonaws.com (AWS China, GovCloud, FIPS, tests). */
             api_url?: string;
+            /** @description Drift check (every protocol); see Dyndns2Settings. */
+            drift_resolver?: string;
+            /**
+             * @description Drift check interval (every protocol); see Dyndns2Settings.
+             * @default 1h
+             */
+            drift_interval?: string;
+        };
+        /**
+         * @description Settings of a googleclouddns service (Google Cloud DNS API v1). The
+         *     service account's JSON key file is the service's `credential`,
+         *     required: it signs a JWT that Google's token endpoint exchanges for
+         *     an access token.
+         */
+        GoogleclouddnsSettings: {
+            /** @description The project id; when empty, the key's project_id. */
+            project?: string;
+            /**
+             * @description The managed zone's name (not its DNS name); when empty, the public zone is found from each record's name.
+             * @example example-com
+             */
+            zone?: string;
+            /**
+             * @description TTL of the record set in seconds.
+             * @default 300
+             */
+            ttl?: number;
+            /** @description Replaces https://dns.googleapis.com/dns/v1 (tests, proxies). */
+            api_url?: string;
+            /** @description Replaces https://oauth2.googleapis.com/token (tests, proxies). */
+            token_url?: string;
             /** @description Drift check (every protocol); see Dyndns2Settings. */
             drift_resolver?: string;
             /**
