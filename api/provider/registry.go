@@ -71,6 +71,7 @@ func New(d Deps) *Registry {
 		// Group pa: cloud providers with signed requests or OAuth.
 		NewRoute53(d),
 		NewGoogleCloudDNS(d),
+		NewAzure(d),
 	)
 }
 

@@ -758,7 +758,7 @@ export interface components {
          *     CloudflareSettings.
          * @enum {string}
          */
-        Protocol: "dyndns2" | "rfc2136" | "http" | "cloudflare" | "route53" | "googleclouddns";
+        Protocol: "dyndns2" | "rfc2136" | "http" | "cloudflare" | "route53" | "googleclouddns" | "azure";
         /**
          * @description The protocol's settings, one JSON object whose keys depend on
          *     `protocol`: Dyndns2Settings, Rfc2136Settings, HttpSettings or
@@ -989,6 +989,43 @@ export interface components {
             api_url?: string;
             /** @description Replaces https://oauth2.googleapis.com/token (tests, proxies). */
             token_url?: string;
+            /** @description Drift check (every protocol); see Dyndns2Settings. */
+            drift_resolver?: string;
+            /**
+             * @description Drift check interval (every protocol); see Dyndns2Settings.
+             * @default 1h
+             */
+            drift_interval?: string;
+        };
+        /**
+         * @description Settings of an azure service (Azure DNS through Resource Manager,
+         *     api-version 2018-05-01). The app registration's client secret is the
+         *     service's `credential`, required; the app needs the DNS Zone
+         *     Contributor role on the zone.
+         */
+        AzureSettings: {
+            /** @description The directory (tenant) id, a GUID, or its domain name. */
+            tenant_id: string;
+            /** @description The application (client) id, a GUID. */
+            client_id: string;
+            /** @description The subscription of the zone, a GUID. */
+            subscription_id: string;
+            /** @description The resource group of the zone. */
+            resource_group: string;
+            /**
+             * @description The DNS zone's name.
+             * @example example.com
+             */
+            zone: string;
+            /**
+             * @description TTL of the record set in seconds.
+             * @default 300
+             */
+            ttl?: number;
+            /** @description Replaces https://management.azure.com (Azure China, tests). */
+            api_url?: string;
+            /** @description Replaces https://login.microsoftonline.com (Azure China, tests). */
+            login_url?: string;
             /** @description Drift check (every protocol); see Dyndns2Settings. */
             drift_resolver?: string;
             /**
