@@ -72,6 +72,7 @@ func New(d Deps) *Registry {
 		NewRoute53(d),
 		NewGoogleCloudDNS(d),
 		NewAzure(d),
+		NewAliDNS(d),
 	)
 }
 

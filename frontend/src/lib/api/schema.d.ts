@@ -758,7 +758,7 @@ export interface components {
          *     CloudflareSettings.
          * @enum {string}
          */
-        Protocol: "dyndns2" | "rfc2136" | "http" | "cloudflare" | "route53" | "googleclouddns" | "azure";
+        Protocol: "dyndns2" | "rfc2136" | "http" | "cloudflare" | "route53" | "googleclouddns" | "azure" | "alidns";
         /**
          * @description The protocol's settings, one JSON object whose keys depend on
          *     `protocol`: Dyndns2Settings, Rfc2136Settings, HttpSettings or
@@ -1026,6 +1026,35 @@ export interface components {
             api_url?: string;
             /** @description Replaces https://login.microsoftonline.com (Azure China, tests). */
             login_url?: string;
+            /** @description Drift check (every protocol); see Dyndns2Settings. */
+            drift_resolver?: string;
+            /**
+             * @description Drift check interval (every protocol); see Dyndns2Settings.
+             * @default 1h
+             */
+            drift_interval?: string;
+        };
+        /**
+         * @description Settings of an alidns service (Alibaba Cloud DNS RPC API 2015-01-09,
+         *     signature V1). The RAM user's AccessKey secret is the service's
+         *     `credential`, required. Records the broker adds carry the remark
+         *     managed-by-ddnsbroker; it deletes no record without it.
+         */
+        AlidnsSettings: {
+            /** @description The AccessKey ID of a RAM user with the AliyunDNSFullAccess policy. */
+            access_key_id: string;
+            /**
+             * @description The domain as added to Alibaba Cloud DNS; when empty, each record's registrable domain.
+             * @example example.com
+             */
+            zone?: string;
+            /**
+             * @description TTL in seconds (600..86400 on the free edition).
+             * @default 600
+             */
+            ttl?: number;
+            /** @description Replaces https://alidns.aliyuncs.com (a regional endpoint, tests). */
+            api_url?: string;
             /** @description Drift check (every protocol); see Dyndns2Settings. */
             drift_resolver?: string;
             /**
