@@ -116,6 +116,129 @@ func (e DeliveryState) Valid() bool {
 	}
 }
 
+// Defines values for EventKind.
+const (
+	EventKindAddressChanged      EventKind = "address.changed"
+	EventKindAuthFailed          EventKind = "auth.failed"
+	EventKindAuthLogin           EventKind = "auth.login"
+	EventKindAuthLoginFailed     EventKind = "auth.login_failed"
+	EventKindAuthLogout          EventKind = "auth.logout"
+	EventKindAuthRefreshReused   EventKind = "auth.refresh_reused"
+	EventKindDeliveryBlocked     EventKind = "delivery.blocked"
+	EventKindDeliveryDelivered   EventKind = "delivery.delivered"
+	EventKindDeliveryFailed      EventKind = "delivery.failed"
+	EventKindDeliveryRecovered   EventKind = "delivery.recovered"
+	EventKindDeliveryRetry       EventKind = "delivery.retry"
+	EventKindDriftDetected       EventKind = "drift.detected"
+	EventKindDriftError          EventKind = "drift.error"
+	EventKindHostCreated         EventKind = "host.created"
+	EventKindHostDeleted         EventKind = "host.deleted"
+	EventKindHostResync          EventKind = "host.resync"
+	EventKindHostSecretRotated   EventKind = "host.secret_rotated"
+	EventKindHostStale           EventKind = "host.stale"
+	EventKindHostUpdated         EventKind = "host.updated"
+	EventKindImportCreated       EventKind = "import.created"
+	EventKindRecordCreated       EventKind = "record.created"
+	EventKindRecordDeleted       EventKind = "record.deleted"
+	EventKindRecordResync        EventKind = "record.resync"
+	EventKindRecordUpdated       EventKind = "record.updated"
+	EventKindServiceCreated      EventKind = "service.created"
+	EventKindServiceDeleted      EventKind = "service.deleted"
+	EventKindServiceUpdated      EventKind = "service.updated"
+	EventKindTokenCreated        EventKind = "token.created"
+	EventKindTokenDeleted        EventKind = "token.deleted"
+	EventKindUserCreated         EventKind = "user.created"
+	EventKindUserDeleted         EventKind = "user.deleted"
+	EventKindUserPasswordChanged EventKind = "user.password_changed"
+	EventKindUserUpdated         EventKind = "user.updated"
+	EventKindWebhookCreated      EventKind = "webhook.created"
+	EventKindWebhookDeleted      EventKind = "webhook.deleted"
+	EventKindWebhookTest         EventKind = "webhook.test"
+	EventKindWebhookUpdated      EventKind = "webhook.updated"
+)
+
+// Valid indicates whether the value is a known member of the EventKind enum.
+func (e EventKind) Valid() bool {
+	switch e {
+	case EventKindAddressChanged:
+		return true
+	case EventKindAuthFailed:
+		return true
+	case EventKindAuthLogin:
+		return true
+	case EventKindAuthLoginFailed:
+		return true
+	case EventKindAuthLogout:
+		return true
+	case EventKindAuthRefreshReused:
+		return true
+	case EventKindDeliveryBlocked:
+		return true
+	case EventKindDeliveryDelivered:
+		return true
+	case EventKindDeliveryFailed:
+		return true
+	case EventKindDeliveryRecovered:
+		return true
+	case EventKindDeliveryRetry:
+		return true
+	case EventKindDriftDetected:
+		return true
+	case EventKindDriftError:
+		return true
+	case EventKindHostCreated:
+		return true
+	case EventKindHostDeleted:
+		return true
+	case EventKindHostResync:
+		return true
+	case EventKindHostSecretRotated:
+		return true
+	case EventKindHostStale:
+		return true
+	case EventKindHostUpdated:
+		return true
+	case EventKindImportCreated:
+		return true
+	case EventKindRecordCreated:
+		return true
+	case EventKindRecordDeleted:
+		return true
+	case EventKindRecordResync:
+		return true
+	case EventKindRecordUpdated:
+		return true
+	case EventKindServiceCreated:
+		return true
+	case EventKindServiceDeleted:
+		return true
+	case EventKindServiceUpdated:
+		return true
+	case EventKindTokenCreated:
+		return true
+	case EventKindTokenDeleted:
+		return true
+	case EventKindUserCreated:
+		return true
+	case EventKindUserDeleted:
+		return true
+	case EventKindUserPasswordChanged:
+		return true
+	case EventKindUserUpdated:
+		return true
+	case EventKindWebhookCreated:
+		return true
+	case EventKindWebhookDeleted:
+		return true
+	case EventKindWebhookTest:
+		return true
+	case EventKindWebhookUpdated:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for MeAuthMethod.
 const (
 	Session MeAuthMethod = "session"
@@ -421,22 +544,22 @@ func (e WarningCode) Valid() bool {
 
 // Defines values for WebhookEvent.
 const (
-	DeliveryBlocked   WebhookEvent = "delivery.blocked"
-	DeliveryFailed    WebhookEvent = "delivery.failed"
-	DeliveryRecovered WebhookEvent = "delivery.recovered"
-	HostStale         WebhookEvent = "host.stale"
+	WebhookEventDeliveryBlocked   WebhookEvent = "delivery.blocked"
+	WebhookEventDeliveryFailed    WebhookEvent = "delivery.failed"
+	WebhookEventDeliveryRecovered WebhookEvent = "delivery.recovered"
+	WebhookEventHostStale         WebhookEvent = "host.stale"
 )
 
 // Valid indicates whether the value is a known member of the WebhookEvent enum.
 func (e WebhookEvent) Valid() bool {
 	switch e {
-	case DeliveryBlocked:
+	case WebhookEventDeliveryBlocked:
 		return true
-	case DeliveryFailed:
+	case WebhookEventDeliveryFailed:
 		return true
-	case DeliveryRecovered:
+	case WebhookEventDeliveryRecovered:
 		return true
-	case HostStale:
+	case WebhookEventHostStale:
 		return true
 	default:
 		return false
@@ -560,6 +683,20 @@ type DeliveryList struct {
 	NextCursor *string    `json:"next_cursor"`
 }
 
+// DeliveryMinutes Delivery attempts of the last 24 hours, one bucket per minute: the
+// bucket i counts the attempts that ended in the minute from
+// `start` + i minutes; the last bucket is the current minute, still
+// filling. `delivered` counts attempts the provider accepted, `failed`
+// those it did not (retried later, paused or failed for good); an
+// attempt is counted once, when it ends.
+type DeliveryMinutes struct {
+	Delivered []int `json:"delivered"`
+	Failed    []int `json:"failed"`
+
+	// Start The first bucket's minute (UTC).
+	Start time.Time `json:"start"`
+}
+
 // Event defines model for Event.
 type Event struct {
 	// Actor Who did it: "user NAME", "token NAME (#ID, user NAME)", "router FQDN", "dispatcher".
@@ -569,12 +706,17 @@ type Event struct {
 	HostId *int64                 `json:"host_id"`
 	Id     int64                  `json:"id"`
 
-	// Kind Example: address.changed
-	Kind      string `json:"kind"`
-	Message   string `json:"message"`
-	RecordId  *int64 `json:"record_id"`
-	ServiceId *int64 `json:"service_id"`
+	// Kind What an event says happened. delivery.recovered and webhook.test are
+	// never stored: they are what webhooks are told.
+	Kind      EventKind `json:"kind"`
+	Message   string    `json:"message"`
+	RecordId  *int64    `json:"record_id"`
+	ServiceId *int64    `json:"service_id"`
 }
+
+// EventKind What an event says happened. delivery.recovered and webhook.test are
+// never stored: they are what webhooks are told.
+type EventKind string
 
 // EventList defines model for EventList.
 type EventList struct {
@@ -1192,13 +1334,24 @@ type ServicePatch struct {
 // Example: {"combined":false,"url":"https://dyn.dns.he.net/nic/update","use_myipv6":false,"username_is_fqdn":true}
 type ServiceSettings map[string]interface{}
 
+// ServiceTrouble A service's records that are not getting through, counted per family as in `StateCounts`.
+type ServiceTrouble struct {
+	Blocked   int    `json:"blocked"`
+	Failed    int    `json:"failed"`
+	Name      string `json:"name"`
+	Retrying  int    `json:"retrying"`
+	ServiceId int64  `json:"service_id"`
+}
+
 // Setup defines model for Setup.
 type Setup struct {
 	// PublicUrl The URL routers use to reach the broker (scheme, host, port and any path prefix, e.g. https://ddns.example.net), or null when not configured.
 	PublicUrl *string `json:"public_url"`
 }
 
-// StateCounts (record, family) pairs by delivery state.
+// StateCounts Delivery states counted per (record, family): one for each A or
+// AAAA entry a record publishes, so a record with both families counts
+// twice. A family that is off, or has no address yet, is idle.
 type StateCounts struct {
 	Blocked   int `json:"blocked"`
 	Delivered int `json:"delivered"`
@@ -1210,7 +1363,7 @@ type StateCounts struct {
 
 // Status defines model for Status.
 type Status struct {
-	// Deliveries Delivery jobs by state, over the whole history.
+	// Deliveries Delivery jobs by state, over the jobs kept (housekeeping removes finished ones after DDNSBROKER_RETENTION).
 	Deliveries struct {
 		Blocked    int `json:"blocked"`
 		Cancelled  int `json:"cancelled"`
@@ -1220,7 +1373,15 @@ type Status struct {
 		Running    int `json:"running"`
 		Superseded int `json:"superseded"`
 	} `json:"deliveries"`
-	Hosts struct {
+
+	// DeliveriesPerMinute Delivery attempts of the last 24 hours, one bucket per minute: the
+	// bucket i counts the attempts that ended in the minute from
+	// `start` + i minutes; the last bucket is the current minute, still
+	// filling. `delivered` counts attempts the provider accepted, `failed`
+	// those it did not (retried later, paused or failed for good); an
+	// attempt is counted once, when it ends.
+	DeliveriesPerMinute DeliveryMinutes `json:"deliveries_per_minute"`
+	Hosts               struct {
 		Enabled int `json:"enabled"`
 
 		// Stale Hosts whose `stale` is true (not seen for longer than the stale-after time).
@@ -1233,11 +1394,29 @@ type Status struct {
 
 	// OldestPendingAgeSeconds Age of the oldest delivery still waiting to be sent, or null when none waits.
 	OldestPendingAgeSeconds *float64 `json:"oldest_pending_age_seconds"`
-	Records                 struct {
-		// States (record, family) pairs by delivery state.
+
+	// Problems The records that need attention, by state: for each, the first page
+	// of `GET /records?status=<state>` (records with either family in it,
+	// by FQDN; `limit` items) and its `next_cursor`, to pass to that
+	// listing for the rest. `records.states` counts them per family.
+	Problems struct {
+		Blocked  RecordList `json:"blocked"`
+		Failed   RecordList `json:"failed"`
+		Retrying RecordList `json:"retrying"`
+	} `json:"problems"`
+	Records struct {
+		// States Delivery states counted per (record, family): one for each A or
+		// AAAA entry a record publishes, so a record with both families counts
+		// twice. A family that is off, or has no address yet, is idle.
 		States StateCounts `json:"states"`
 		Total  int         `json:"total"`
 	} `json:"records"`
+
+	// ServicesInTrouble Every service with a record that is failed, retrying or blocked, the one with the most first.
+	ServicesInTrouble []ServiceTrouble `json:"services_in_trouble"`
+
+	// StaleHosts The first page of `GET /hosts?stale=true` (by FQDN; `limit` items) and its `next_cursor`; `hosts.stale` counts them all.
+	StaleHosts HostList `json:"stale_hosts"`
 
 	// Version The version of the broker answering (what `ddnsbroker version` prints).
 	//
@@ -1541,6 +1720,12 @@ type ListServicesParams struct {
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
+// GetStatusParams defines parameters for GetStatus.
+type GetStatusParams struct {
+	// Limit Items in each first page (the records of each state in `problems`, `stale_hosts`).
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // ListTokensParams defines parameters for ListTokens.
 type ListTokensParams struct {
 	// Limit Items per page.
@@ -1711,9 +1896,9 @@ type ServerInterface interface {
 	// GetSetup What routers need to reach this broker
 	// (GET /setup)
 	GetSetup(ctx echo.Context) error
-	// GetStatus Counts of hosts, records and deliveries
+	// GetStatus The broker's state at a glance (what the dashboard shows)
 	// (GET /status)
-	GetStatus(ctx echo.Context) error
+	GetStatus(ctx echo.Context, params GetStatusParams) error
 	// ListTokens List API tokens of every account
 	// (GET /tokens)
 	ListTokens(ctx echo.Context, params ListTokensParams) error
@@ -2362,8 +2547,17 @@ func (w *ServerInterfaceWrapper) GetSetup(ctx echo.Context) error {
 func (w *ServerInterfaceWrapper) GetStatus(ctx echo.Context) error {
 	var err error
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetStatusParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.GetStatus(ctx)
+	err = w.Handler.GetStatus(ctx, params)
 	return err
 }
 
@@ -5723,6 +5917,7 @@ func (response GetSetupdefaultApplicationProblemPlusJSONResponse) VisitGetSetupR
 }
 
 type GetStatusRequestObject struct {
+	Params GetStatusParams
 }
 
 type GetStatusResponseObject interface {
@@ -5756,6 +5951,22 @@ func (response GetStatus401ApplicationProblemPlusJSONResponse) VisitGetStatusRes
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStatus422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response GetStatus422ApplicationProblemPlusJSONResponse) VisitGetStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -7401,7 +7612,7 @@ type StrictServerInterface interface {
 	// GetSetup What routers need to reach this broker
 	// (GET /setup)
 	GetSetup(ctx context.Context, request GetSetupRequestObject) (GetSetupResponseObject, error)
-	// GetStatus Counts of hosts, records and deliveries
+	// GetStatus The broker's state at a glance (what the dashboard shows)
 	// (GET /status)
 	GetStatus(ctx context.Context, request GetStatusRequestObject) (GetStatusResponseObject, error)
 	// ListTokens List API tokens of every account
@@ -8477,8 +8688,10 @@ func (sh *strictHandler) GetSetup(ctx echo.Context) error {
 }
 
 // GetStatus operation middleware
-func (sh *strictHandler) GetStatus(ctx echo.Context) error {
+func (sh *strictHandler) GetStatus(ctx echo.Context, params GetStatusParams) error {
 	var request GetStatusRequestObject
+
+	request.Params = params
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.GetStatus(ctx.Request().Context(), request.(GetStatusRequestObject))
@@ -8988,226 +9201,244 @@ func (sh *strictHandler) TestWebhook(ctx echo.Context, id Id) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rchu5kif+KvhzJsLkf0oULcs63VKciFXb8rHPtC8jyeuZaXpFsAokcVQEqgGUaJ5eR+zXfZDdB5sn",
-	"2UAmUIUiq3jTrX3a0R/aIouFW96Q+cvM31qxnGZSMGF06/i3VkYVnTLDFPz1IldaKvuvhOlY8cxwKVrH",
-	"rcsJIwPBvpirGJ4YEDkiZsJIptgNl7kmGR2zbitqcfv4rzlT81bUEnTKWsct/E0raul4wqbUvn5Kv/zM",
-	"xNhMWsdPeweHUWvKRfFB1DLzzP5QG8XFuPX1a9R6k9ifwdszaibly3nSilqK/ZpzxZLWsVE5CwcaSTWl",
-	"xj4nzNFhCwbi03waDsOFYWOmYJyf+ZSb5Q14Y9hUk4yplQtN4cfh8Akb0Tw1rePnvcguGod+3uutncg5",
-	"GymmJy+kvOasWHuMfxYjJonQQyWvmbpS+IOmbT54frS8r1/t1ulMCs3g/H+iyTn7NWcatiCWwjAB/6RZ",
-	"lvKY2t3Yz5Qcpmz6L3/Tdmt+C4b7Z8VGrePWP+2XNLaP3+r9D/grHHSZuoYymZOYCiENGTKiGE0I1YSS",
-	"v168f0fk8G8sNqRtv7UfRMT+iwr3Bf6pmTDwm2Cudo4RmXKtuRh3TsggYYbydEA0nWsym1BDjLS/TLqt",
-	"r1HrhRSjlMcPvvp4QsWYkdgNr8mMmwlOj2uijVQsIW1KDL1mgtizj8rVE214mhIuSK5ZB9bxSqohTxIm",
-	"HnwhiiVMGE5TTRKJp5SmckbMhGsiM6ZgcLsWe8R7OpYZI0baZUlBKJkpblj5ICzz9MMb98hswhQjlGim",
-	"tX0N10QwlrAEl/1OmlcyF8lDrvqdJDqPJ+4sYBr+6QecxamYE2kmTBGmlFSkfdh7HpHDp88iYoUNed57",
-	"ZjdPgNBOqKFDqpndvlwoRuMJHaaOdC6lfEvF3IkB/aAEJCWZUjEnI8pTlhBqDJtmRp8QxYyaEzoyTMEK",
-	"xvzG8kE+HTJlVZFmsRSJtnJ5wmjitNm5/dXeqf2V/bNZSSyJXzu3j4LmZiIV/zt7aIK6oSlPQl5aWNin",
-	"T5/2TnMzsd/G1LCNVlcKfVhcpmTMtLYHfyYMN/MHJVe7xJwFAh8lW9sKACnGxM45ItRLbiIVycW1kDNB",
-	"Rpylif1uSBNSmC+RfYS61xorOIeK0WurQVSeMm+vJHJKubCKAPhED0CYamJ5AN9MqEi8dphHCwqDGytm",
-	"pWCgbJiIWReUtVuy3ZHT2G7rpRVXYF8pK8sMR/1K4csr479dOJqoxb5kXDF9xcWyDXKBRE5yYXgKq8HX",
-	"OdnofmpJZZGeoxY8coWf/9Ziwtodv7R+YlQx1fpcZ3CV9PRLddqVl1VmXL4HhaEd+DTjDXsRK0YNS66o",
-	"qdhpCTVsz/Apa0XN27PiNyJPU0vUng+W3sGTWrtwec9Sqs1VrldPce1waKjVHHWm2Ih/qbe1YYefaDLi",
-	"ShtrHSgaWxs9staKYrEcC27lt+nW7RIo1XXcCadyAU9+jVq5Zupq452xT/t1LU9ezgRTNRNbICow3P24",
-	"wTvdlvllFBtVOf2F04lCalpFhi/gMWDFJOF20jT9EJDliKaaRYuUmivFhLnKqNYzqZLlZf+HzO3NAL+2",
-	"6gqXWapcb7CM6Y09NjKVCsSUIE97ZMpFbpgmdCzttm11N4paYDG9F+kcSXCJS6oz/eRnhEJDG5lpMpPq",
-	"movxCRHshimcNR1aEWfnsxlrenqozL635mK3A60uUFGFVtafPJwdTdP3o9bxL6sHLSTX12hRdBXyu4Fz",
-	"T4ieWFUlRTonErTEOm7AVy4v4HOwhJ853suqk+H2alr5x4ar8kNRpegcjrC84NvXrBFti+wMo1dfUnce",
-	"L1nKb+yteVk5JoliWtcKS28K1llr0U6qZESnPJ0H2vAwOvpcJ+xGXHA9uaUW2Fi0wva51W61HsWos868",
-	"ds8z+wMrG6UY8TG4SfRcxK2oxaeZVFZsJoqPTI0BYJ+NpUo21wmKaXB01DFFnmmjGJ0+0YQKPbM2u5Uy",
-	"cxBEf5NDwkTCknpdZpy89qvKmEhQ8KlcCPxXgjTFrB7Bu0Mrag1TGV/Dv3SeMaXtNdFuBhUxS+0jdavG",
-	"PduGkuq0Wrl3BZ1FBXkXR+UXF1D38vkXG1uh8spEqyS6iufuQoAU/PtYAuTsxt1QFk1rU+e5/DSRJOEJ",
-	"4eaY9MHIIO9O3571WxHpo9CFv0n7n968jEjxfQcfUDK3V85X//byHX6QcJ1RE0+Y6rdq6XUblrX38GZT",
-	"pLJn5fInUpsmrmzY8IBLN2bna45uFPaFTrMUThnpt4u+qqRuQVN7oRzXm7ur5cn6mWumbnjMdn1BHZsC",
-	"78BCy22tMm8waOQorFylO8BGGr0LbkNifyxWewWy68JQk+uV+npZ5LsvQcJ78W+tojxNyESmIOzXas3V",
-	"Wr+Q+lfbz8TeHgiNr4WcpSwZs83mA3eODZTzZi/SOV6rb/OigONWql1cL+reNjf+ZplywSJC7X1EG3LQ",
-	"61XumqEzV7GpvGFJx2puu5Oow4gcEQruulyxWnm4qT2zdqWFIbCKXS7mIr6ABxdJvlC1hRZeJp+KIl48",
-	"6+VDq1PW/jxquYmzNDlTCjm2ykvgeqo/Re/v0oSSRBrDEpJRMyFcGAlHMZTJ3Lm/CncYuLVOiJ3YnIzc",
-	"mUGMBd4zm8iUkfZhr9fpbifIF7YV57163a9lnRzcyf0jLInU7NMpSTi4Mq1w0eaJJmgfaUKVpdVRriv2",
-	"5VDKlFG4BI1+TWqucj/LGVMx1SyCUIzMDV6aFeUpF2N7ELUbt7F+5dnNYVW/HvSedXvdp0+fdf+00Y0i",
-	"uzm8crr4dlcT+6JgZ5e3CJ7YwDLeZKijxUX3nh4nwx+Ojzdd9NFdLfpo7aKPrlb56BKWsjEFdoSnUCyi",
-	"waiYvV8hydUs9k9/On56fLy/ynBZmOpd7D7KL8bE7fyZ0jC9ysKLZY72eY0NZ2hao6teyGmWG5b4MK4x",
-	"dgbHsKGWncmEaoJxAiaIXQGItFSKMcSDqPexqRumnmgCw+xBtKgv7LpI++XLdxc/nb//17Pzq4vL05/P",
-	"rk5fXZ6dR8TF58nBIZl0jonVjKAqcb8J10SmCbwGR6EGJC03zlUGMWcpGEQNZlQTJ9b85OhYkuKn3b54",
-	"Y7Q3SJgmUzonQ0asdJEjYkfs9kWtlLqbeynIulKMLvD+Alc4GeW4tsoQyzJhWSAtU+4y/y4QpacQT2UL",
-	"NNV8BW5SO6d+q7f0+HrpHDgzjw7XMUfU+rInacb3YpmwMRN77ItRdM/QMbwTgnpgw7TklIPNMI/w2mFH",
-	"+xrIxwcb9qgYNhB19z46DuXH/9pwdju56isWgoPeVKZdo/krIJm17vZNl2vffgXe6a+Bul/Y23sgoIou",
-	"X7sHDRR3LxS27byaSfKuSTDQasFIh71er+4iwmLFGh2doDbwkRMyZoIpUAft//rf/4c8PfiBDLnRncUI",
-	"yyJMK6DAH9YHfBZNckvWn1cy1RZREDDev0brH7rAbYGAhf37LrwfbvDHcX7YwT9QE092F0EPLXNK+l6W",
-	"PhtYuyuf2JhDmuT5RcE31f3agp/WR9Use5o825y+z8Fgv4Afff1cB2lzJj28l7SpJn85uyT7Vr7p/d94",
-	"8nUfvukgZA9gbjhdMuKpvZBy0V32RuCa/Ww/r9yyAJG5BRk2besFM5VZcqENo4k1QJ24AryNYHcimJaW",
-	"9bMcc7HbisLw+3b44SpiYUGZrEMeh+cWgBSK2dQd3ltW4y7NzeRqysxE1jkwRBXMM1JySlK7V+jZCUCQ",
-	"cKd0wTAHK/CYnNqQ1i6Olu0wMjDP2zn3tkesIAiJNzjNit16ogl3OIzgAOzFrtjMTQAvW1+/qiS3IRLG",
-	"kVZzoK+63VGFplaBID44Yn0BV687gL9sy3+CzTb/fW8dGy7NaGGA2i1QTNfJw1OSKXnDE/AcKEaT+d6U",
-	"JuhN4DHrkoG7g/oDGkTFR37AQV/Y+/+gdJgPwPGY2TGFKWFAfiiS2+s/wBQBsXgMWO++GEumCRcIR8RB",
-	"nmjiRwYngx8zgr946frgMXui+6KcA/oSlryu7tv16E27X+CzhmCLjPVVrtJ6dgu2MJFxPmXCAHK0VkOz",
-	"hNfrJat5XJxGM0WmuTbEzixlhpEhG0nFiKY3Vj+1WXfcDRCddiMo+Xj+c8c7vQPolXuxPRH/Osjg2MQE",
-	"xW1wk6uzRSG+73a3Ofjkn6pSQZYPU64nCNosprMGj7I4gToReAEeNKCQj+c/72k6YhGBLZuwrmD1vut6",
-	"RN+FtbmQ2HQ+HjNtrzNUV8kOwg31L210F2ZKGhnLDQjRPVe6GENJsgUNLzDylr/2dLQ2BoWb4um5Xtp7",
-	"I8KvLXi9Y5CAskp3WMGFzRLulY8kVRl/wtKs9hhSOmTpeh2Fj0X4nubR7+LW5yT1+nvfgiBPZ3SuibU1",
-	"Ngjm7ngprIqDzXf5ms3rBcQ1m1vZ5U9/PVDQvmnlMRS5J0sW5vmrF+THw+d/Ig7PTxDb3l3SEvh5PUAd",
-	"YPMbn2UQ86w5T10gC2rEHDdpPZLEo9gX9fjH8zdWDln1YIXTNRdwq3GLPSF0KHNzPEypuA60A0yhQPdT",
-	"JJ41WE1EvuMMi1U0nEYh46rTfQ05UYUIhVQctPSOSTIXidAHpG0f2Bc83nf3YC8uOlFfqFF88PTZEWm/",
-	"fHdBPn54eXp5RjQfC5bgTfTy4s1fOhGZGJNhthVcucgw56mB60VfGDbNUmqYhqh+nMo8GaVWS7ZfFP9+",
-	"osGWvjnsdMmZtUomVEOYRM5EXww83Q5OiGaMvMSZe9kXkXOcZfnBa2OyQtVTkfRFOZb/HA0Xf8dxu9GK",
-	"Wm7JlvyNyayhXPzUfmvv6c+ftaLWWMpxyuDLREBY/+85PEJTbj+ouyX5k3oZntJv92E91SNRFyXllkbA",
-	"t6xMa4WitqxbklfkLV2prOFEib2DgT8ILJHpCdqCio8MiScsvn6i8S2xnDII6W1h8eEWFXNdklr5dErV",
-	"vA5rSA2hxAFL5pBWqqPljKEa8lsh7eSYmQmrhTbCF4SWNwUzk6WpOZZ+aMf8J2Q4v/Jbelw1jhMW84SF",
-	"vgUIcALTWL3ailrBj9enDAWWTSEn3b5VbJ3AyClWutbOCQ9omUknkscL3NSgQ8ozLQIS9WfqnfWgrqeM",
-	"Cn0ChgbqESHNhIvxstWBeW+GC+rlyULg217Hrb7iBollwapGF50mLNUMUl8johHzU0oivCYNfU4kHVMu",
-	"6pEu64yTjU1D8AvWa+0pF/VflLRR51xeTEwrXIr+mah4V9SydBG1vPLy2E0PaM8xcdhqByCEIHPy82a2",
-	"lVPvFYu3pJDgF9XTXUWqd2MWL2uo36WN/G85y1kNY/5afF6dlEOUW5GFj9SlMC7Mxb2rbvhzEIZ3BDgb",
-	"jVhs+A278gHcGumAcEg7KMkkF0YTI4mQMwCpvPlwcxjKCu7RLN41sBHwtDKPox3ncXT7efjw1dIXq1Dp",
-	"t0Chb4hNc6NbgTjiqCrrYW6CmSnV184DieU3nh0EtTh6DbPYBCy24SyOamfx9OCHddMQjCX6KgDlNvji",
-	"nD0HcCQH2yVDFtNcswX9EogvV4IiOQE9Alchq0lIWyrSb/VblpbGkkhR4CGlYJ16ReNncFXrcC3MFlHC",
-	"sYs5F9Uu0KArPzeapSOs93ADADuTK9GE6VyTK1ALTHMX0ZWxQmAuB4e/g6hAM2IbHaCNTrUZVcJbzxvp",
-	"jk/4g2V9UeebKlMhKukPDjy2DBkr2aqBHeuAZUfVHx3V/Kgm2AYUVccJS6J6SWYWhxxs33aAMjz+nWBJ",
-	"9SDjl2hSgJz2WMcnGrKNloKv944RWCXBV5Uq2g10VCuzix+2el34r7oJd4P8gSEXEFOBQC7mAGphdx2x",
-	"GcJp5SYcH9/r+gNkVt36USFtoZ6as+Mrkq3MkndljZiI1TxD+O+SbF+KE67Pfl8j/FfTcgNO4OD583XW",
-	"ca3UbBYjd3EjcJbuYwGkcPhdIFK/YxRUrWB6aCH0ILbpQ0uWu5Elp0SwWZ00ASMVzV1NuOmStxIixd47",
-	"htH2CaQ/FWalkYQKrJvlHfHtkn07UFxMF8bw718gNfGoYjeczZblzfL9doer6Nqf3Ju5ut7mK4b+vG5z",
-	"dsOkfbeavltNt7CaGmyIZmJtysX27LsyFhtmcwfY/81/s2goBPlBtVMOsLW3NXXKV70xbFpn8zSCk7A+",
-	"6hNNPp7/jA4QwbOMGQBWrY/2orsZZ7lmlTC1Zcdjyl3FiiKkmbjPohYXNJnbe7XMmJiBC3ukuPn7UH6x",
-	"996RZkIz+Fr4f075tZKG25tzLviI22tsNVYSOOycUKp1GA4M+2IGhOtjQgkWiXHeczLiKSNtP8+u/TIi",
-	"OFf3Rx5z8mfyPmPik7K31n1m4n18yX6SCN2JivKqI1eelJIZG2Lkrg2Jw/YhSnAD318QnCBpI+JaYlha",
-	"T1iaklhOp1QkmrT1pBNGqSpTLPbT/5XHHMqj2LF8iFhJ+089qd0vuyNN7lVp7QbDThCyh3iyX3MJeCiR",
-	"EKZjmrEEKGxGsbYNbj+aEavjfjWlVGFd8Gr7qhumNJdChxRMuLZDOGhXv9gM8qz7tEf2yWH3S0OZEqcX",
-	"65Y6L+mCcOEBc1HVd8whIfM4qLjoF9sXrqhjTJWakzb1QHNAJdCywADGsXC+7ieGXkNh27548+HmqADP",
-	"Ue1yO1391+UfZlRpBh5JREv3RQV4h4dRkQOVUsPxhCVE3jDV9Ws3Eyb6AlAhsN90ynwEGpf5BELLUyuk",
-	"Qgj9RKYJWJ19UWUosD5nUP5iRLnDZm53Lytkhg+oOuZ2VFseap2Ucqi0Gukkp0Mu6uIyBSbJP4LVHjw6",
-	"xQNkaz2wuwRbSn/easdxCJtBez6IhrYvL978xZFcVMLAOyeeajdwH4MaLtKYF3E72pdnLm4WHsZpGVXJ",
-	"fFykgSxu0C4hkBX1I3eGfDSsDU0MvdN6dkZH7uhGr1P2BcHmKkXwlMNNWYaXI0+5EVAQGAMuhgyca0zW",
-	"CStm4LXQ73K9+M41u5rO62Ny5WyKh7ZgIH/vu+L6qt57HL6/8ujGo2wNTF3gUB+KX5prVEqVyh4t5XMH",
-	"nLadL96R0YbO+KViIdW9scqgRFAM54BvK5AxVr9S7fDnfVF8zr5wDV7LIaoXPZHKTMBIGeQqHURksLgx",
-	"g6gvBn5rBqDaB+X2DEh7NuHxhMy4AG1Uqh6AMvEK4K7TJe+rFArqM8BM1eL/G6W925Njsiz2275KAmxn",
-	"p1HiB9i4ZXOmjDrKmXACGjFIgcS2pOtQfsilZel3OQoQil1ysZ3z+LD349H2hVR3rGm6i2S+jfysk4XF",
-	"cUJgyZisrTuBOIxAxLnSJPC9Pt7ft5ZzInQXkwQC5OliOKp3+MOdJIkbk9nZf10jSpdpM5CpG1HnenFa",
-	"O0ZVrm4wUn112oIgVoiyuwgIeCPvsSICbvxdQgKhYNpOuKBHuHxi2RVcJwrWM/+GVZ+tNPOPHOMtWk1d",
-	"bleJyNFPioew7MtYgvPZwy4qUIw2mB4zjniNuathhfXX7qRA9K61mm8tox5UhmwmBWo4uImuL4L1r6rZ",
-	"WZsfBwLgSWlXRIDMDbvbzCZSO1WfsIyJhEir8f1vB8fbwuulqkXXk4+ukwIMBYWLoOdC4NZwFdPgntMX",
-	"hwcHkc+sgMxEqkszo9vPe71n8TWbwz/YoEsuHGzVNYAZstS+3l7dj/siQCsXYRhIe5Qi4JeI0KpdoAJT",
-	"wBpCVSBTmHl5QobS3s4UW4owu8QCX5ArlDpOKAGdttbqw6pZW/x4ibwcv9UQVK1PFC5ecXOapb2zoA8L",
-	"fJfYDMAeSOneIG3gQhYBmiQimVToQ6JijnUDsfSJTwf0K7XLdBtj19qBtPMKxLnwEG5ULHMRDl6urFZx",
-	"GGrYC3sPqAG1tT1JoC+nQzLKlbZmd4m0N85Iqe6nLwG9unxo/deujnTtdzypgPXDwKWrTt2AgTZq3vDt",
-	"0l0MPDxlseuwxHXxnppq1027Wxc0SArgbSMod07+Joew17DFUXkvwRKSE255bL7l1pc1uO/6ZFbvvysY",
-	"Xl+briwSvv547qMIebXEc81xLUf515fWc+4q0CwDeAb8upZlsZtaczW9sogeMXxaMXcrjWUMTTfYMXwu",
-	"rD2HM65bv0ytNXSV5OyKjtmVa+5Un0MHqsXOFyrYWupMckZmlEMZk0JATOAGzwSx37bLKt4kpeNS1lW7",
-	"Xch8mK6oXoHdp4L5OqJYPefTcdGLCH8WCjFuxa2bupFkiElDS6JY4AL1jtN1FmlNJR7L4uutu0BW70AA",
-	"bpC6c3chjnrd5770m+e0HZY0hooAEG0alA0R/S8GJFNcGN2pFuO8edo9hFj5asXl5+S5sty+KJSfK4mg",
-	"kaJrhXVRwrjOAQ7d75YUojbgdgKvNDe6gMccE6tHgNEnSFN9oZlIOhFx8yRtzKToRKSQXxHxCgZaDioq",
-	"NMRaXJnnqC/s99wnmg5pfC1Ho07k27a1KcmYmlKB4St7QCdIsCBo/J2nLyTmrum5iDsRcaISHbdFiQT8",
-	"PUsIHeaanZCMWsO0U00RvQNtWd5ygjIzQchWMZr4u1Ttzz5qpu4m6eShi+/8Povb1PGG3eOd8Ne3KD2z",
-	"Re2ojBrDlOXU//HL6d5/0r2/9/Z+/Fz+s3v13/Y+/9aLjp59/efWXZWasntyF74joN/HchzZwXfxGu1+",
-	"rnVukYc76KUN+FTG4xf9YklFDkHExBc7h8oggMq6GlLNij+P/J9FddDwJ0VpzvBD+HvKv7DE/7YEWF1N",
-	"qUYjdjnxohZ0sqaYvYNIwIqtNQqFGcDKAZfO7SrSw4ZFGxWm/8SGEymv77w2/bLjid34ftub4R9xYo3N",
-	"P7bTENXuC8tngr0h8KGqS0GxmFk92tgFbrOa48z3PFiGmpjF8VFFV4o4cUOg6wJr6hGFNaThknvl+WV5",
-	"ma8vLz/4ch/OiAxHPlk0sWM6ZWDcdDfqT3NnLT0aA/7oCluNjRDSsiy2bUVXnqsJ0v73vZcvhf4JTOO9",
-	"Cz4W1OSKdU4cnAJrQW6Gj7izgD0atMtz/vD+4rL2rFdErDEUHexRwXXhpXOTrh5L5FQh4+3i1I6T772W",
-	"dSlgqjt8BjdL+Hax6PBOkmjKxRv83dMFsQRgxF9z5r6+baShuSbs67enL6AOg2Ni7WmZYJ7/BolF5KPw",
-	"pXIaCzEv2RA/bGRC1JH5qSgisB/Pfy4SaIscT6v5vCVTG2ndpkRpwA4rCLJoolZbwWSGD3lchJFp4qon",
-	"Fd6Kbs1lry/8bS9IRV+++JHqva94o7uU9cXqG2Dwbq79fTB4jf0O7n590S7uga53+AjbtwQ3XKnIkNl/",
-	"uNE76DjvgncKbs72yryhj+wEyhLbDSEs41omLCKOi/sC/AdQvHjh9rqwpeX1tdiS8KNiec6S6y760Uou",
-	"cmd9F7cDbyo91gXBjX/n9bhvaZg9sjjE0LdT3u0fguZdlq6nEvT76mj4pklMTQHcdaKp+STnqaQNtwSI",
-	"ikK3KoCyhQbCcqShscsxlLjIMubsmA17MgbtaWt7/qCv1purCLXznwI11cxwfWPbpkjHhj1qN74QyNzE",
-	"cmO3TU3vUj/f8lV17Mrq1cspCRkIbnxO1XQN0/VVSeFVjXWeXfwJGtmRNlRmR5bukCGbcJEQbk5Iz+kf",
-	"P8gGGzVxTcsWxdkmef1n1QK00MJoRjV0jDIsIZo3lQHb8Bwbe/vUnUVji8BPmBCJHBJhgoYvUoZe2HB3",
-	"6xvFqaLYzh1sVGExPNZW6RIkv3o5W6O3V67bw1A3WXjjDWh5PYvJkjeYPVDpUxjwl6P54kzL7VihkC+Z",
-	"NudF5+fa8DJrYF3vXCgNvIMvX+ovnL6o19W0oVjoCg8DR94T0oQRDpfLUaSEIDCrHVQEheraRmNshaqE",
-	"GPbFiazJHOomYTfNmE5ZZ9FfMaP1ePGs1HobmBleRxYFalZ4N/xuPtGho+N2To0FAgqDKtXrsb8Zh+dU",
-	"LraWMjWLc8XN/ALQKq6Ds72DX/re+kNGFVOvPI/99dNlawnJvdQy4cP7i0uyT3Mz2YdIgj0v/FOxkWJ6",
-	"QtqvLw6eH0Xk6XMy5SI3DAODiJqxZAfDlocHpUatovaN8+uudyU2qY0RyKv/+l//d9ApusFBoAznBo/p",
-	"iECxfig4DzRlDa4N5gHJp2IkV9hNdi5yREpvzzHBq0fbQ4cAm4gtCi0XcOUzraCurEsCgbqyVrJYmaT4",
-	"DUtwh6kvU1P8xssvTdpFXv7Ldxd94eDGTCRYj6wTueGquB1gNadqIkKTKYdmGBBhhu9OP7zpC9y3bl/0",
-	"BTo1rKhBvCT7ErPMkMHi4TuEffCxI4KBS+ynfYHbjId3TBh3FTUBzL+XwrIbGnPYq+9fP10WGWcNNNAl",
-	"54wme3jcxTMIAoVONjFN03IxDqzRF4Mve2UsG38O0I2BJZnBCVKMe23wSppqia8cwBODvijffRKOM6Xq",
-	"miVk4HqIDEh7SgWFcpSV3ceXYy2EvqB28WOW7HEBDgw4EHvD1M69Qga/9fEy1W8dk1+63e7niPTDC579",
-	"HEXi/7QS6OvgBLwffTEIHhqAlAKkof/At7G1T5GMjlmXXPIp04ZOM/Qbnr96QZ49e/ZjX3BBPl6+6BIo",
-	"PY1fDmiWpe4Wse+KQv/L3zSs3FfG7kByJ0/gob7AYtfoowGnOIYvuCAD/MrlWLgszlbJc46MTz+8aQW4",
-	"htZTyM//itm+NOOt49azbq/7DKSlmYAYDAgYdKozRBdTtexea6hMGpJnG6YfCjes3M+MdiYWSsFYymvO",
-	"+qJtxYq96EXkgk7ZBTfszxdG8dhE5AM1kz/v04zv3zyFSXW65BV6fXyfZLuxfQHEwhLwe2iZK2s+UgGl",
-	"D72UiAh+cET2jw5xTvbpduEDi/oCf9o5tuyHbwFBdc1Ypr3nxnJACE4lhwc/+tYQVMz7IqwkB4WAWdIl",
-	"p4GvbZwzrWEJyMtTKuZuPO10uu6LKfSaSOXM7swwN4QSxccTU2JWnTAMZxq2Ke2LYMZYQhdOqoShFqz4",
-	"JoGGw/a8UeEybX6SyRzDf9Yex6oUAflasgXEDhgM68yJSs+lr1W17q73iulMCtco86DXu7OxTwOlDkMv",
-	"9lm2woRgbRVfp/X4t9YFM3svgEabzB2kY6R6pOZua3FhUTDJRTvazuUQF1o3/2JD9n+iSbF39idP1//k",
-	"o7DsIhX/OwPr7fDgYJMfZUrazbIm2Zkw3Mzxtz+u/+2llG+pmLt56oWKxqt/6zsGhFZZ6/iXz0Gha3tM",
-	"Vuq5tNeSmcKGNFYOAlD/F2hL1PpsX1gIM5mbZml2VpY+1iHIqyraOAKZGWp/VNTBA33hAwLuJWNmyGHv",
-	"KXKqkDMiRUSsuQAvUAxIulMk2LufFa+pikrsgBKnjCqcqqO5ela2q7Ui3XVj141t6MpH9s9xPEf1Xz8v",
-	"MeVhU2IdLpdra2m5YgTlDHHO6ALbkMFelKusbsIuHPbA7LIb2ReEflYlhiWajlrLZlnrGNFhJb27XWsm",
-	"+GURpiTgIkv6zDWzigu/BX2XAqlPqCBPe0T3BR1LUC5Oq2DsARTXbMJT5rJYkTisJWvvtzNJDB1qoifU",
-	"nhLmUThCseZjOSmsxd458U2ssJYWTATnlFLDFHans7eGG3kNc2ARwT+0W0iRvhnMp45tHP1fFDt/x+zz",
-	"YDoNvfKhaDoJ+XEiU3v1gIcqNLClClz6/T86kzbopktFE1YjrJzPd/Es6tVUGQcaY6BlQaRzbc48mmCB",
-	"Lq2Z3vo1Z9DZAP19YTHIYue3qg/2Nap/scufv49XV4r93uLdS84R9oXGBtvxtAe+2rjLexzg9dklJREH",
-	"SgZXdCKNvUn7uOcA3DR1E7dvrkx5MboWwvXo3t8//4Iovavu5/+/Fp63uAZ7P8LYjrbXBjthDPlOuIa4",
-	"b9PMwIlbv5srO/evmoC77KwdOxeGpzuNvUbQ/synvLkldPDgCwzn3qsoBqaEAHetIM4oplvg3nVb36BF",
-	"EkS5IivMmDZkxBV46r0gc9JrvXVSZBY1SrnXLsthQchVN/YDVcbb6K/+7eW7iMRUsz0OJcq44TeNVPlr",
-	"E6MePH9WS4x1LwlyiBb1WpDGW8tE6AmF2zo0urLqEUUQAtFIG3P7EdqBTa2C0twuhaqR3wGKsW5a3xJ/",
-	"FZ3cV7IX7Oo3yV12bY4ohnOg5YCtkFtWc1W0wsKvdC+3prprsO1xZwP8ZoAYaMCgkTP0QM/onHDTF1wX",
-	"qDWw74vIFXoiizcAM8LDuF7XsBOAcH0BfmaK3kI1luKAJ2RC9aTODEeo4msfCrx7b5R9tcNDbuSLenoP",
-	"Iyd19Oy+OqmcS9ByfsIUc0T+QG6j3rP1P3ol1ZAnCRP4iw2cRS+kGKUcw7iPyHqnSeKCSRuzHGZflZoM",
-	"+u+7UDNDfG2VmF/C5wUxr3On4ONJ90FP7HD9L95J80rmIvnWjhj3051y6CMnZRLlVicf1Rsuf2Gm/ozv",
-	"VhHWCY1LZxzchma2pYDHO9BzRrdm2kJPbuXOeZOAYZN5wGd116H1nyYpGxkic2OttblrSg3lcrrkMsf0",
-	"IuorgErAAsjRiCi2hxFtXbiCAXfkDFo8zUW1+BF0+T2rRYS3PnCEZhVl++pEAYX/flXfP7AgfYHA+btQ",
-	"l/vOA+MTKHdhyrw2Ip2lFGKoaUrMRDHmCwq1KZlyrR3aHgBJAEXCKAM3GIKBPHTdF2VSPTqOnOXq6t48",
-	"8W2SsZZunQF7gcrgtFjm/fFrOcbviGcRbupLAYD700/zH46FH48jL5gJHQPFFttr5ISK5JZMitkxu3Oo",
-	"u5MuRljsS+/bUnLtP2uo87WcIdwi4PEZgyrq2PbzO6nVG117mhWB72Vj5ZakViaX3IrUqkf9F+fp8IEu",
-	"5wPJBQQxrfjnGuvtoqdCOTwTN+Dm6JJLLJCDnbONzACiew0WnXtkOYAIIVRL3liA7h4FPw4QQGruW9i7",
-	"FTWI/HKHo2/OYfEt8SFYOKHYr3j4bs2HribgmNWaVzSZ7xm5Bz0oFrt1SIX4RNcVoWjc4Xt2RH3hOnVE",
-	"5NX5m8v//P9+kl8iko0uGDgL3394p/Ffb/m1kpf8OiIfBX/FIxLnKu1ErhJksPQC/7PUWmHE0xQwXQG0",
-	"BrgfL2h9Ads4kWnCFBn8x/uP53sfP7w8vTzbuzh7cX52OUAcvqvihPA/oGdrz0yonpzgaxxYzzugEWxt",
-	"twMRjzAkwCqgvS10oygKaqfcGUm4ppKBOih6KgvirqI3em2xSjhMccaGhGYZSZnR+CKARrk0Vw5VFItS",
-	"ri9fvrv46fz9v56dX334+NPPb15cQR3mSq3XvkD8N0Ki0WkCXl3gS0TvQ09/0gaj2KhcA/JSyS9QtX5G",
-	"VcISmMu0U2cdO1cJFqBcE+ZZ2giqi/KTWCSCmzV1JAkATK3dD0+cuKqUMsPkzbI8ZUbNpDHC63L7a+NG",
-	"G2Qh3meAJOxx1CCdgbFdFFLNHY/+QfxFsDtuBzx+25GAKNvYZJZpiu4m9+1VsnIXs7KanIlv2X0ayG9Z",
-	"o7uFpikwmwPgOzEwgw6EuZkwYeyQtzGVb3mgnybYqhhnSrjeHiE3Zfth2aZ6+/Ed5GfASFiGO+j0SF29",
-	"YmdFUnLYe4boTJe0oMHrxyHr3qVqpHzKraBM+TXD9A0dOez4XIqk0yVnAax0AYZqhXpfMJFob3ye+I4o",
-	"+JzXc/bBJzrM8tCGzmujbKAi3s4/lODZ+7BV/etxuM28FDVxEfx58nu3Jb8ZlPWiX2++WEh+U67yMFVg",
-	"LABqVuAddV3MJgyycWY+a6vfwo5scjRiSh+XtqQvwIGNOHwVcmt2eaPOlRl3ra3Utfc6+c5v3h6a5tq4",
-	"6qYs4SbCd8AzUPmbCxyxKAzuC7FV8OXWiMDgd1+Ulb/LWmRouGFZ4pgamspxDgLCyglIF6rDanNtPrh9",
-	"u0eRj0M0ASlQ9ODxFQF+qaD4SXg49vPpo4l+sAZznpo9LoINlqOyVEtW7KSnXv/JerVQtLFppN9XAWXC",
-	"oyiEfWFY51TSvmnVcbWNT/uazaO+sLZhRFI6ZGlEJizNIuL2xVItFtHyEjIi8URyzAtKyNDaU5AiOduk",
-	"EZkDPFuuLqgdWpD1BSjPxHGJz7fECwptIH77MI8n3s/YFxDV4lDRo+jX5Yr5u9lBFfyxxPsC83eILjkT",
-	"dnf6AuGxQF4jh8EstrW82vjcaXtnNVgGp9sXYb39iAwcKtXP3OVduk/9EgaAsXJocthEUZEsduFOmEDg",
-	"oEver2VcTzL3yro4yDrmxad+v+wL0r/KPpAEuxOzBiWkG5GE50WI/zEB0/eDavad8kDhuaRhF2eG8+e6",
-	"bEnQABQ0ua7MaGXJ7aImdM1cHhCM+S0hF/GI1mMXHSl/u+hFr0CW8YueS3dDMJ6iA8qlqxgssD8IvFhv",
-	"T//96vzsxfvzlxdXH87Or16/v7gcFNNpP+/1yHDeF26NGOWlhcJc9aaLs/P//ubF2YC0n/aiXq/XCfrG",
-	"uBub57qlfODej0WvGijxaWmyGed47mud3MftC1/+OFhHt7BmmON3JOMdIxkdeRZYBjD/AKlPKo0CNuXO",
-	"IErgHrU3vBvOZqHbpErUH/CBB6DqYqRHySqvzKGOyD9V26+5zstQhoQYSYScPSz9PyJ0SE6z3GDUio1G",
-	"LLYWQYBXkCNCBcmFpjcsIUXtp+10SEikm2FyAxL9h0Dl/g5Atp7UPfSnbH6D6UPby55muG3T8fUeQIFd",
-	"Fmz9hwLdNh5vcZnY2u57QETuCRmUXTL7rX5rUNQkBSeAL3/cF6dFmeARVoYpTEapAgeLtfsAF6MDOX8S",
-	"dpcZEcHMlOprCD9a67VsaUDwl9z4km0FhMv9XnfJqS+GRaD1Jvbr9HMpwOyb2LFlVa0ac7XOOEW08UOo",
-	"8cdAHK9mbY85rrD4d9TxY6KOt7YKamxXwLhUOw6ucR29DK3m7WTV78oT4VsprvdFlNvzx9BspSZ/smyu",
-	"NGY736N6WyLYe8Th3r8J9R2Je09I3LBPMbthIoh3+gKYNLVkOEf32W6S05fVXCkqL/xD37SIDHvgr5SQ",
-	"fk++XXdtUSx1OCeuV4enjeLAN3XY1nk03Vbek9Xo3v44Pk2/tO9OzYdyagoSVvT1tLsNydbIsw09RCEh",
-	"f0/cfiSfkr/uFinbEKXfgQCaXUmN59x7CMFxWWI4/lDepB1Y+ZHcRh7BM4CSnZBiimX6sbZJAfABAA7A",
-	"vxCxlsxFIvQBlvKeQIPkNsD4IzLwSJUrrq9GvyZiEPXFIJbTIRcscQ9cTec8uzkadAp/lGDQd4zReIJZ",
-	"SwEMxjm1+iL0aoXgtLOa7C3PXdw7s9Ad1RcV5FLF7eUmA2W3T32ns7LCjHSVwsDBBaEO2AqmDReYCNHG",
-	"DANsc2VX0ReZVKbjGyUwYaAZw0iqLgl9cUsvws3sC/t/6CdqN45m/Mptsl0dU4MONskpmlxgDdklpFRf",
-	"yJlwddnBuRZijAgdUy48tgYyOHxORPvw4CAI+PbFCEmqyKtwGR3ew6gXNv+JLkLWVDHnlEz6YjgnOo8n",
-	"Zdeydmn1a6LpnAyWuqEOCFRdQ5gN132BuSIw+U7ks98GDtIcIKPaSwjQDqb4qCkklrjbhWCzyhFM6ZxM",
-	"6A0Ed6b1wOhm7+KDGIqP4l9cI+69g7Eq9r97GL893DS9tUW6KuWukv7kowM1KVDH9aldhSiHMlLMhKle",
-	"UATBChRBoGfVYhqgx0IygtIaEdMgsR1SejEhLCqSEMKktCB9oUxKa0gL8ylh98iWK5KkcFP3RjS2gtzr",
-	"vsdFS/qDtnI+bIzMtaOLkOwwCLc+TO4eXJF9dOHjefd3EjhCw1EUNO+6sxhCyTil4jYW8q1BDJDZ40sN",
-	"RqXKFkk9umbj88BEnZU+tkt85Jv2sJ269kXrXWwuc6mNPXOxYQ9Wcul8u163ICWrSMR0SXYB0Tha2L3i",
-	"I9bhXle0EZ4anJRJzRevT/cOnh+ByYgmvTW9fXYZmH+pb5RB2lJh4/Kxtfzsz0ubcYqlganoi6c93wKG",
-	"0LHEHBxrjtaan4ENzU2pp04I7YuNk+0wr67TDLa8dPW378Pe9PT9OJ7J6uhrqkvi8X+DxSW/QTsRNp3Q",
-	"sEObT0Ou9rHaXApUcu7w2Q09miX9r/NnnmM7he9xuCYflt2eyrHucH7NLsmGg7p7bdxkgrmON6iCrYgH",
-	"Bdz5I3kog7N9osmUGZpQQ3dQ1ruhAKxMWG0VfoQnvmmj0C5hvUHouwF+u9ZftadkQEN4yrcJt35E3XEf",
-	"Jo199eOYM7Co71HWh4uyVgh0Y/qsWCLwaI0hslBXQ0Jb/ZgK12naXfAgTRmHXy6shtZLQenfg7GPE4wt",
-	"TqjEgBvvmdiSYJpNn/pT7t27aLnEdn9IgH8kK2c31r+PWCz2LSvKbQBAHj0ly20ZsToRFsMhbYDPBz22",
-	"tO+92DkBMl0siNMQkbpnXfoosahV9O4DUVW6/x6IehRudCU3CuKWULas4l/bTTHPsJn/6svEJ//QN32f",
-	"cKtYf6Xwe1L1MiOM4Vt2MxfrWgZ3FmSwaza+ewHhVsimSWTHoIK8vrz8QKDFPcAs/nrx/h1x5/CBzlNJ",
-	"k4jQocwNoiNcFzluiM6HdoAhs+87JrQE4IPD2fl025RkTE2p3QTXHhtK4FBNhqmMr+0jrooL1gDCZ6xU",
-	"G+Yae2spFssb+KztxoBO8tBDz3XJjohiRs1djfghs/9w7+9ErnJA2URkZicDzbb6og0qKGOKsIxrmTDo",
-	"uI8eRFdUZ/Dve2Vn9j1oGedqjMJu2PVUH/EZGwPoY84THNWqLl0CUGispAZPv+JMdyBEG5GirI0/LiwM",
-	"5KvzVse54GNBTa7YcV/oCT14fvTnft7rPYsn7At5/fb0xd7F69OD50de8YLtfs3mPnusrK0KP2ODLjkV",
-	"c3Lw5Yuvjurc9CeEirmZ2F1lKXSHIoolXLHYeBYcyTSVM5bAiQnpzrEv7EAcW866wIbifvwhja/laBSR",
-	"H8qO8NaYSdMueScNHzkxovuCKoaQJJpR5VqvI6KoSEAwMgSZal/yCKc3o9xgzSKootMYY3Ckf09mhHv7",
-	"49zK/dK+X8wfrKbDrKCmjcV4AC/xz24YHghJ93tO/N3gl70ULsSlCMWSVYMTmkCBM12tPrvpOTffpBuP",
-	"s/cQEuGyVEF/KFzzDhz7aLhmbDLYb/VblVx4/KJLXnK7Q9jEytNxomSm1xMymbPGHlYPoiEf5a69hh38",
-	"dbvKFt+v24+ZWX6HCnbfMH3XbUzsvcqa7wNPM3aMAcnwYuXh9Z4525ALSkkCjAvgH2YvF5qPha89TcW8",
-	"wroRWLa6QCU4s73tC65Zu7uDMH1trx++uqdD6xf3qWOXFEFNrkksE+bLrU2kMkQxqqWI+sIZ00F1JMbh",
-	"EyWN77qSm1hOEe2T6soKn2hAHvWFs/ahWkfxDrgkxVRYITRkiJZkCeBcoPYvJQe9nlugbygxCBYAnZcH",
-	"dab9JdMPqE7taOdMW/KurSxVFn8tlk7jmGWGJUuS+buB1tQ+C6jTslNlv4iQs12EgX05i3NlZ2eZHr3R",
-	"iLE4/uXz18jSBS///hy1MD0FZUSu0tZxa59mfP/mKcgDN4PffK1MKMNtX1OtK6rDz7BjQfCBT/YOPnKt",
-	"2oNP0JUYfOCCOuFgDq9bfuJLtQYfFXv19fPX/xcAAP//",
+	"7L39chs5ki/6KrjcjTB5t0TRsqzplmJir9qWx55tf6wkX+9u01cEWSCJURGoLqBEc/o64vx7HuScB9sn",
+	"OYFMAIViVfFLX+1pR//RVrEKn4nMROYvM39rjeQslYIJrVrHv7VSmtEZ0yyDv17kmZKZ+VfM1CjjqeZS",
+	"tI5bl1NGBoJ90VcjeGNA5JjoKSNpxm64zBVJ6YR1W1GLm9d/zVm2aEUtQWesddzCb1pRS42mbEZN8zP6",
+	"5WcmJnraOn7aOziMWjMu/IOopRep+VDpjItJ6+vXqPUmNp9B6ynV06JxHreiVsZ+zXnG4taxznIWdjSW",
+	"2Yxq857QR4ct6IjP8lnYDReaTVgG/fzMZ1xXF+CNZjNFUpatnGgCH4fdx2xM80S3jp/3IjNp7Pp5r7d2",
+	"IOdsnDE1fSHlNWd+7iP80/cYx0INM3nNsqsMP2ha5oPnR9V1/WqWTqVSKAb7/xONz9mvOVOwBCMpNBPw",
+	"T5qmCR9Rsxr7aSaHCZv9y9+UWZrfgu7+OWPj1nHrn/YLGtvHX9X+B/wKO61S11DGCzKiQkhNhoxkjMaE",
+	"KkLJXy/evyNy+Dc20qRtfjUPImL+RYX9Af9UTGj4JhirGWNEZlwpLiadEzKImaY8GRBFF4rMp1QTLc2X",
+	"cbf1NWq9kGKc8NGDz340pWLCyMh2r8ic6ykOjyuitMxYTNqUaHrNBDF7HxWzJ0rzJCFckFyxDszjlcyG",
+	"PI6ZePCJZCxmQnOaKBJL3KUkkXOip1wRmbIMOjdzMVu8p0YyZURLMy0pCCXzjGtWvAjTPP3wxr4yn7KM",
+	"EUoUU8o0wxURjMUsxmm/k/qVzEX8kLN+J4nKR1O7FzAM9/YDjuJULIjUU5YRlmUyI+3D3vOIHD59FhHD",
+	"bMjz3jOzeAKYdkw1HVLFzPLlImN0NKXDxJLOpZRvqVhYNqAelICkJDMqFmRMecJiQrVms1SrE5IxnS0I",
+	"HWuWwQwm/Macg3w2ZJkRRYqNpIiV4ctTRmMrzc7NV3un5ivzZ7OQqLBfM7aPguZ6KjP+d/bQBHVDEx6H",
+	"Z2lpYp8+fdo7zfXU/Dqimm00u4Lpw+TSTI6YUmbjz4TmevGg5GqmmLOA4SNnaxsGIMWEmDFHhDrOTWRG",
+	"cnEt5FyQMWdJbH4b0ph49SUyr1DbrDaMc5gxem0kSJYnzOkrsZxRLowggHOiBsBMFTFnAFsmVMROOiyi",
+	"JYHBtWGzUjAQNkyMWBeEtZ2yWZHTkVnWS8OuQL/KDC/THOUrhR+vtPt1aWuiFvuS8oypKy6qOsgFEjnJ",
+	"heYJzAabs7zRfmpIZZmeoxa8coXPf2sxYfSOX1o/MZqxrPW5TuEq6OmX8rBLjZVGXLSDzNB0fJryhrUY",
+	"ZYxqFl9RXdLTYqrZnuYz1oqal2fFNyJPEkPU7hxU2uBxrV5YXbOEKn2Vq9VDXNsdKmo1W51mbMy/1Ova",
+	"sMJPFBnzTGmjHWR0ZHT0yGgrGRvJieCGf+tu3SqBUF13OmFXLuDNr1ErVyy72nhlzNtuXtXBy7lgWc3A",
+	"logKFHfXb9CmXTI3Db9Qpd1f2p0opKZVZPgCXoOjGMfcDJomHwKyHNNEsWiZUvMsY0JfpVSpuczi6rT/",
+	"U+bmZoA/G3GF0yxErlNYJvTGbBuZyQzYlCBPe2TGRa6ZInQizbJtdTeKWqAxvRfJAkmwckrKI/3kRoRM",
+	"Q2mZKjKX2TUXkxMi2A3LcNR0aFicGc9mR9PRQ2n0vTUXux1odYmKSrSyfudh72iSvB+3jn9Z3annXF+j",
+	"Zdbl+XfDyT0hampElRTJgkiQEutOAzZZncDnYAo/c7yXlQfDzdW09I8NZ+W6ollGF7CFxQXfNLOGtS0f",
+	"Z+i93EjdfrxkCb8xt+aqcIzjjClVyyydKlinrUU7iZIxnfFkEUjDw+jocx2zG3PB1fSWUmBj1grLZ2e7",
+	"1XwyRq125qR7npoPDG+UYswnYCZRCzFqRS0+S2Vm2Gac8bGuUQDMuyOZxZvLhIwpMHTUHYo8VTpjdPZE",
+	"ESrU3OjshsssgBH9TQ4JEzGL62WZtvzazSplIkbGl+VC4L9ipClm5AjeHVpRa5jI0TX8S+Upy5S5JprF",
+	"oGLEEvNK3axxzbahpDqpVqydp7PIk7ffKje5gLqr++8XtkTlpYGWSXTVmbsLBuLP72MzkLcoNasU517w",
+	"90en/BuVgRwckqnMjSpl1PhhPrpmGgx7KIWPzZt9YZ9zMpK50Aq1bdccXC+AZM1twPyE35JxJmd9MVCa",
+	"ZnpA/oVwJ9pPiv5dy9imVS3sexGacvpizJOEi0nXXD8saQ/cUIJhMJJm8obHLIOrQKpZHJEBnoBBX+ip",
+	"BCWRxDwGU0zb3KM5i0lC4cqUUqNAmcNob9xjmZGJlHHnhFDRF7YrM1jo3LwrRixCDYHDIqhuX7SWNabi",
+	"QIZkVWUaM/rlDf769PAQlYXS38sEZg/33TYK21XPuFD/xi17otw2tz9evuhsqhktUTl2Vsuy6oj97MZe",
+	"x5fvkbrOTP9pKmGvuT4mfdCoybvTt2f9VkT6qGHA36T9T29eRsT/3sEXMplrlpFX//7yHT6IuUqpHk1Z",
+	"1m/VMudt5FNMNW3Wu0sMopj+VCrdJIIauEtACBvLrmuONsNVfA924t/Mi4bEmFJ0Un+vWy04149aseyG",
+	"j9iuDdTJIxASMMliSctSKug0stRVzNJuXiN9/ptdvmVipGCiZ+YVNJ9MaZoyweIuseS/6JpBwDkAu8uc",
+	"DadSXnc1U5rQjPUF3kjQAg68eWGeo2ncvq3giZZJjKzIaQpW4HbRuB4Xh27RDU9fMBQNzhz/wKsS/kmh",
+	"U1Qn4LSpbsw0G+ngAZia7NJ3rRR3f1o57v6MWcKCP73CBn8pNsqYvsqkDj9RmibMb2fQvn1Q9GAfFH3Y",
+	"B74XSwVBG+5J0Yh7UrTiNq34yj0pvnJPql+ZrbbX/6AF+LP4HP4svoU/3XX7qthfYHFBK/h38R3N9bSb",
+	"yAkXwR8y1+4v60K7ypiRi+6pJ4Pi8yv/DDVp32edTgln5C5ULxQGj6V3vQJF9kJTnauVl7eqGLU/gsbi",
+	"7gLmipwnMZmac7vJFWr1FdCf6KvtRwJ6GR1dCzlPWDxhm40HDFAb3NQ2a0jlaGO9TUOBVFp5B8P54kWs",
+	"zbUzMyZcsIhQTWbS6Mm9XsnwGHr2MjaTNyzuGM3RrCReaIyaTUGTzDNWqy9serldO1N/K1x1XC4WYnQB",
+	"L9YoYXjv8leyKvmUbmXLe13dtLqbm9uP2tPEWRKfgWConCXwQzQppOj8UISSWGqjkadUTwkXWsJWDGW8",
+	"sL4Q7xsBH8cJMQNbgIrvXsR25lOZMNI+7PU6tbvWrOwsLSuOe/W8X8s6PriTL0AYEqlZp1MSc/BrGeai",
+	"jN6OggT1hIyNDXMPZjqUMmEULGLjX+Mau97Pcs6yEVXm4sP1VOYaLagZ5eaWZjaiduE21j95enMINo4v",
+	"dJYasm8d9J51e92nT591/7SReSm9OXRy8HZ2KtNQsLLVJYI3NjCTbNLV0fKke0+P4+EPx8ebTvroriZ9",
+	"tHbSR1erHDZGx5hQOI7wFrJFvFBlzKgISHI1k/3Tn46fHh/vr1Lul4Z6F6uP/IsxcTvnlrQWmKZbEJgN",
+	"6iU26q2V1XwhZ2kOhgzE9GhtRgCqPxxnMqWKoNOYCWJmACwtkWIC4ADqHC7ZDcueKALd7AF0oC/MvEj7",
+	"5ct3Fz+dv/+3s/Ori8vTn8+uTl9dnp1HxIK1wETUOSZGMoKoxPUmXBGZxNAM9kI1cFqurd8EAEhSMLzK",
+	"UEUsW3ODoxNJ/KfdvnijlVNImCIzuiBDRgx3kWNiesTrTJUa78ZICbyuYKNLZ3/pVFgeZU9t+UBUeUKV",
+	"IVUpt3p+l4jSUYijsiWaaraHNomdU7fUW7r/HHcOPFtHh+sOR9T6sidpyvdGMmYTJvbYF53RPU0n0CYg",
+	"PECHackZB51hEeHV3PT2NeCPD9btke82YHX33jt25fr/2rB3O/ltSxqCxWGWhl0j+UuIybW+102na1q/",
+	"Alfl10DcL63tPRBQSZavXYMGirsXCtt2XM0kedckGEi1oKfDXq9XdxEBk0zTjQvEBr5yQiZMsAzEQfu/",
+	"/+f/Ik8PfiBDrlVn2d2+jNkNKPCH9d7/ZZXckPXnlYdqC5c4KO9fo/UvXeCygPfa/H0X1g/b+eMYP0zn",
+	"H6geTXdnQQ/Ncwr6rnKfDbTdlW9sfEKa+PmFPzfl9driPK2HWJjjqfN0c/o+B4X9Aj76+rkO32xVemiX",
+	"tKkifzm7JPuGv6n933j8dR9+6SB+GzDPOFwy5kkC/sJu1RqBc3aj/bxyyQJ4/hZk2LSsF0yXRsmF0ozG",
+	"RgG17ArAl4LdCWOqTOtnOeFitxmFWKztgknK8LUlYbIuDCXctwCx5kdTt3lvWY25NNfTqxnTU1lnwBBl",
+	"ZOc4kzMCdme07ASI+G7g77AYM2f3rrVF72Jo2Q4wifbxWxn3tocvIiKVNxjN/Go9UYRbUF6wAeCLd4u5",
+	"Cfpx6+tXmeQ2hEVa0mpGfZSXOyrR1CpE3AdLrC/g6nUHWMhtz59g882/7607hpURLXVQuwQZU3X88NQD",
+	"Kp4oCFBZ7M1ojNYEPmJdMrB3ULdBg8g/ch0O+sLc/weFwXwAhsfU9Cl0gQn12I3cXP8BVALw9WPwbvbF",
+	"RDJFuEBsOnbyRBHXMxgZXJ8R/MUL0wcfsSeqL4ox1KE0il/XQ/nNeoHNGpwtcqSu8iypP27BEsZylM+Y",
+	"0BBGUCuhWczr5ZKRPNZPo1hGZrnSxIwsYZqRIRvLjBFFb4x8arPupBvA+81CUPLx/OeOM3oHOFzbsNkR",
+	"1xyE822iguIy2MHV6aIA9uJsjfPJvVWmgjQfJlxNEcHvh7MGnLg8gDoWeAEWNKCQj+c/7yk6ZhGBJZuy",
+	"rmD1tut6ePeF0bmQ2FQ+mTBlrjNUlckO3A31jTaaC9NMajmSGxCifa8wMYacZAsaXjrIW37t6GitDwoX",
+	"xdFzPbd3SoSbW9C8PSABZRXmMH8KmzncK+dJKh/8KUvS2m1I6JAl62UUvhZhO82938Wtz3Lq9fe+JUae",
+	"zOlCEaNrbODM3fFSWGYHm6/yNVvUM4hrtjC8y+3+etS4aWnlNvhAxIqGef7qBfnx8PmfiA3uIhjo1K3B",
+	"8pnn9dFKEEO18V4GPs+vtTA8iyyoYXNcJ/VoKxfStCzHP56/MXzIiAfDnK65gFuNnewJoUOZ6+NhQsV1",
+	"IB1gCD7UiyLxrAHuYxgUjtDPomE3PI8rD/c1BMh6FgpxmajpHZN4IWKhDkjbvLAv+Gjf3oMdu+hEfZGN",
+	"RwdPnx2R9st3F+Tjh5enl2dE8YlgMd5ELy/e/KUTkanWKYbewpWLDHOeaIta1WyWJlQzBV79USLzeJwY",
+	"Kdl+4f/9RIEufXPY6ZIzo5VMqQI3iZyLvhg4uh2cEMUYeYkjd7wvIuc4yuLBa61TL+qpiPui6Ms9L2O6",
+	"7Gq0opadsiF/rVOjKPtPza/mnv78WStqTaScJAx+jAW49f+ewys04eZB3S3J7dTLcJd+uw/tqT4sYZlT",
+	"bqkEfMvCtJYpAoK7IK/IaboyA+gzMXcwsAeBJjJDtDVg78hoykbXTxS2MpIzRGFvofHhEvmxVrhWPpvR",
+	"bNEEf/RAR8gxoKJq+GgN+a3gdnLC9JTVQn/hB0KLm4Key0LVnEjXtT38J2S4uHJLelxWjmM24jELbQvg",
+	"4IRDY+RqK2oFH6+PHw00G88n7bqVdJ1AyfEzXavnhBtUPaRTyUdLp6lBhhR76h0STZBWNNaDuJ4xKtQJ",
+	"KBooR4TUUy4mVa0Dg6A1F9TxkyXHt7mOG3nFNRLLklaNJjpFWKIY5EGIiELMT8GJ8Jo0dAHydEK5qEe6",
+	"rFNONlYNwS7YAMTnov6HgjbqjMvLUcrepOjeiXxbUcvQRdRywsvhm110U45ZJIx0AEIIwug/b6ZbWfFe",
+	"0ngLCgm+KO/uKlK9G7W4KqF+lzryv+csZzUH81f/vDZ4x7AsfKUunn1pLLatuu7PgRneEeBsPGYjzW/Y",
+	"lXPg1nAHhEOaTkkqOYQOSSLkHEAqbz7cHIa8gjs0izMNbAQ8LY3jaMdxHN1+HM59VflhVdTGLaI0NsSm",
+	"2d4NQxxzFJX1MDfB9Iyqa2uBxFxMzw6CxEy9hlFsAhbbcBRHtaN4evDDumEIxmJ1FYByG2xxVp8DOJKF",
+	"7ZIhG9FcsSX5ErAvm48oPgE5AlchI0lIW2ak3+q3DC1NJJHC4yGlYJ16QeNh+rUGV6+2iAKO7cfsUx+h",
+	"Qlc814olY0z+cwMAO51nognTuSaephaYZi+iK32FcLgsHP4OvALNiG00gDYa1eY0E0573kh2fMIPqvKi",
+	"zjZVhAuVQoQseKwKGSuOVcNxrAOWHZU/Oqr5qMbZBhRVdxIqrLrCM/0mB8u3HaAMt38nWFI9yPglqhTA",
+	"px3W8YmCaLyK8/XeMQKrOPiqvHW7gY5qebb/sNXrwn/lRbgb5A90uYSYChiyHwOIhd1lxGYIp5WLcHx8",
+	"r/MPkFl180eBtIV4ak6VUuJsRcoUm+OOiVG2wDjmKm+v+AnXp0JZw/xX03IDTuDg+fN12nEt12xmI3dx",
+	"I7Ca7mMBpLD7XSBSv2MUVC1jemgm9CC66UNzlrvhJadEsHkdNwElFdVdRbjukrcSPMXOOobe9imEP3m1",
+	"UktCBSZRdIb4dnF8O5BpUnll+PfPkJrOaMZuOJtX+U31frvDVXTtJ/emrq7X+XzXn9ctzm6YtO9a03et",
+	"6RZaU4MO0UysTbHY7viu9MWG0dwB9n/zb5YVhSA+qHbIAbb2tqpO0dQbzWZ1Ok8jOAmTZT9R5OP5z2gA",
+	"ETxNmQZg1XpvL5qbcZRrZglDqxoeE24zuniXZmyfRS0uaLww92qZMjEHE/Y44/rvQ/nF3HvHignF4Gfh",
+	"/jnj15nU3Nycc8HH3Fxjy76SwGBnmVKtwXCg2Rc9IFwdE0owY5i1npMxTxhpu3F2zY8RwbHaP/IRJ38m",
+	"71MmPmXm1rrP9GgfG9mPY6E6kc+1Pba5qimZsyF67toQOGxeogQX8P0FwQGSNiKuJbql1ZQlCRnJ2YyK",
+	"WJG2mnZCL1VpiH493V/5iEOuLNOXcxFn0vxTTWvXy6xIk3lVGr1BsxOE7CGe7NdcapvIhKkRTVkMFDan",
+	"mOgMlx/ViNV+v5q82jAvaNo0dcMyxaVQIQUTrkwXFtrV94tBnnWf9sg+Oex+aUjjY+Vi3VQXBV0QLhxg",
+	"LirbjjkEZB4H6XfdZPvCZvgd0SxbkDZ1QHNAJdAiwQD6sXC89hNNryHLeV+8+XBz5MFzVNnYTpsMvPph",
+	"SjPFwCKJaOm+KAHvcDNKfKCUd340ZTGRNyzrurnrKRN9AagQWG86Y84DjdN8Aq7lmWFSIYR+KpMYtM6+",
+	"KB8o0D7nkP5iTLnFZm53L/M8wzlU7eG2VFtsah2Xsqi0Gu4kZ0Mu6vwyHpPkXsFsDw6d4gCytRbYXZwt",
+	"hT1vteE4hM2gPh94Q9uXF2/+YkkuKmDgnRNHtRuYj0EM+zDmZdyOcrn6/c3CwTjNQc1kPvFhIMsLtIsL",
+	"ZEUy4Z0hHw1zQxVD7TSfndGRO5rR64S9J9g8SxA8ZXFT5sDLsaPcCCgIlAHrQ4aTq3XaCTNm4LXQrXI9",
+	"+84Vu5ot6n1yxWj8S1scIHfvu+Lqqt56HLZfenXjXrYGpi6dUOeKr4w1KrhKaY0q8dzBSdvOFm/JaENj",
+	"fCVZSHltjDAoEBTDBeDbPDLGyFeqLP68L/xz9oUrsFoOUbyoqcz0FJSUQZ4lg4gMlhdmEPXFwC3NAET7",
+	"oFieAWnPp3w0JXMuQBoVogegTLwEuOt0yfsyhYL4DDBTtfj/Rm5v1+SYVNl+22VJgOXsNHL8ABtXVWcK",
+	"r6OcC8ugEYMUcGxDuhblh6e0qAMixwFCsUsutjMeH/Z+PNo+q/aOCa534cy34Z91vNBvJziWtE7bqhOw",
+	"wwhYnE1NAr+r4/19oznHQnUxSCBAni67o3qHP9xJkLjWqRn91zWstEqbAU/diDrXs9PaPsp8dYOe6lOV",
+	"e4JYwcruwiHglLzH8gjY/ndxCYSMaTvmghbh4o2qKbiOFaw//BuWADDczL1yjLfobGZjuwpEjnriX8K0",
+	"LxMJxmcHuyhBMdqgesw54jUWNocV5l+7k2oBuybuvzWPelAeshkXqDnBTXR9Ecx/VU7b2vg4YABPCr0C",
+	"k1GHpc7mkLsZRH3MUiZiIo3Ed98OjreF18usFl1PPtqyOtAVJC6CAjyBWcNmTIN7Tl8cHhxELrICIhOp",
+	"KtSMbj/v9Z6NrtkC/sEGXXJhYau2GtiQJaZ5c3U/7osArezdMBD2KEVwXiJCy3pBFqgCRhEqA5nCyMsT",
+	"MpTmdpaxiofZBha4hFwh17FMCei0tVYeltVa/3GFvOx5ayKoy0zmw6Q2mKWYm2UgyFHMrMyaTnD13QUt",
+	"8sm6U5Y5mweFUNIB5EN8AYnEB9VQH5fetha0W+Te3uJeCjl1rW1p61THawzkJUCSFa4+L6vvuCgEUC+k",
+	"au3RcOkdNYe4mvsi2g/BboxVecxhKExLpA0ckEWA5IlIKjO031GxwJyNmHbGhWI6KjMkZonS0FkHQv5L",
+	"8HJvnd0oUekyFL+YWe16FPSxIrE+5M9UJTJru6OK9NY5Bo4GeqVZl1PgP6enp6eECajltmwvUQBn94/B",
+	"qAJn14cwYP77vtBzCMU+Lcx5WCZRjsewWGUoK1kwHYH5Mk5Y3S1oJdGXEtlvdyZMf/W/uBIWDdj45hNT",
+	"uaOD5a+oiBGmtQ4OQKUkRtPO1zmTYg/IXkEQf5NDZa6+QBhRcV+F59cs1aQ9lbli14ylhlM5fcwVrjDE",
+	"omx9vyA73/nZ5dm7yzfv33W25FVFkY+73tXVe2crktQzu6IKyfqtvY8qJ8VeF3t6lbLsCssabFr4w9Xd",
+	"sLbRGpKpIlDWp320plTQegbwDvgcDEvDsq/NmR6LBI9E81npKlaqgKdpssHK43thXkQccd06ysRo6ldx",
+	"zq7ohF3ZKpT18Z2g9kCtEKk0nJA4Z2ROOYhuHyY2BesSE8T82i4qMJCETgpZUC4+gXpDoyTAMpnBeC1x",
+	"rR7z6cQXTcTPglA2qDfrhq4lGWJAW0VUCZyg2nG4Nli3AdpeUoUEs/VCBVaNdbzo2IsgNCFhpuuUTlhf",
+	"yDEZQPom29K/Iib4z6jDwudWi3XSzdr6GQdbmxU/XBCuo74YLgCse0IGUAZ6QOCi3MHMHFqV62dH1oNo",
+	"4b5U90XCFazn2CfVVtonHFFdlLmDoCDNLNDv1gi29cBBsDiUeN/m34Qia9OvlvPUbam32VWpSSAGy7T2",
+	"UhqoOTvwBttJ3cCsUqquuLjSTRr9mY0IRYNz2X/ktBlckYi4BTFny64IkjKcLkwzZpkKEPfGoa1L1476",
+	"iPyEXXkmv3mOQNzi2gRqxQEk/vxBD/8Kvf3ZsIIBaW91mE7IAJroWrkRHhGI4f8atazHvJ6V2B8dv7MK",
+	"PGbIhwQzAF4YFMXW3RcDkmZcaNUp53a+edo9BOjVal3cjckJ0oKsQxHdWsm3G4VQwD7LO1lPo01KQa2q",
+	"6BPr17lloUD38nXAcGPh+KfZQAfaPAa9HET8FKVJXygm4k5E7HRJG+P7OhHxGlBwLNqU6IwKBQgAW3wg",
+	"6gtX6QrvEXR0LcfjTuTqXLWp4Z0zKhBUYfb5BEUVsF9niesLiRHVaiFGncidP3QnFqW34Hsjf4a5Yie2",
+	"qlannLjgDnT14lYdJD8LgEQZo7Gz8NV+9lGx7G5CIR86JdzvM+Va3dkwa7xTVNAtEqJtkdEwNTpSZk7q",
+	"//fL6d5/0b2/9/Z+/Fz8s3v1/+x9/q0XHT37+s+tu0qAaNbkLjwaQL+P5c4wne/iy9h9X+uM9Q+30ZUF",
+	"+FSgxJa9NXGJD4Ef35XggHxVgBW+GlLF/J9H7k+fszr8xCeMDh/C3zP+hcXu2wL2ezWjCq/B1XDAWijk",
+	"mhIrFrgHMzbaGKQLgvsNOBpuVycFFizaqFzKJ6ySdecVU6ruECjTtgUqHwfWWJJqOwlRrglU3ROsWGSr",
+	"UZaMrRkbMSNHG8sxblYJg7lKPFUApF7uH0V0KbUg1wRqAbGmMrZY2QDul1fuvFSn+fry8oNLQhXWLLU9",
+	"nyxfrkd0xkC56W5UWfDOCk01mvtthbqViD0hzZEdgXcTHUw2U1X7P/ZevhTqJ9Cw9y74RFCdZ6xzYkF+",
+	"mKF4M9TencHIUKGtjvnD+4vL2r1egaNCgFSwRv7UheamTWpNVcipRMbboafsSb73CgsFg6m7DGOVyKVU",
+	"+DtxoqDc6xJbAoj8rzmzP9/W/92cqfz129MXkB3IHmLlaJlg9pkNwl3JR+ESuDWWB6joED9spELUkfmp",
+	"8Ligj+c/+7QOPvOAkXxOk6nF/2yTODs4DisI0pe+rc2rZctHOrSelklsc/qRpfqdpcteX7jbXpAgpXrx",
+	"I+V733L9z75YfQMM2ubK3QejmqKnfdH290Dr/hhjUbElww8z/7C9d9CliNYOuDmbK/OG1vETSJYPlkOW",
+	"ciVjFhF7ivsCDASQUn/p9rp7SdSgRGmdHmb3+i5uB05VeqwLgu3/zqtE3FIxe2R2iIAsK7zbPwQlJQ1d",
+	"zyTI99UYrU1Da5tgRetYU/NOLhJJG24JgNWBGooAsA4VhKqvsj7oyiVesjWRN6wnXpyzxkp0per3FgDu",
+	"ngI11YywKJraVHi1yVc648ligySVG18IZK5HcmOzje0/rOXpxls0VXdcWb14OSXhAYIbX1ipuD6H+Q3E",
+	"gzZQypQbYb+A8qqkDQZvPNIdMmRTDgbtE9Kz8sd1ssFCTW0pzWV2tkm2mbNyWnQorDenithayUTxpuSU",
+	"u2F1iqRBdXvRWLj2E4bp4wmJMGzQpc5EK2y4uvXlSzOfAu4OFsprDI+1VKoI3Vo9na1jilbO2/uqNph4",
+	"4w2oOp/lEP4bjGkrVc8Nzpeleb+nxXKsEMiXTOlzpmxCz1pwC4sbXcxgXCgUvIMvX+ovnC7V5NWsIYX1",
+	"CgsDx7MnpA49HDbC0AcqIly4HeSpds4w8K3QLCaafbEsa7oACBTWeB7RGess2yvmtD6KKS2k3gZqhpOR",
+	"Pm3aCuuGW80nKjR03M6osURAoVOlfD12N+Nwn4rJ1lKmYqM843pxATg+FJNwBwf3C3jYGc1Y9sqdsb9+",
+	"umxV4osqhXw+vL+4JPs019N98CSY/cI/bfl50n59cfD8KCJPnxP0wqF/EfGEhuyg22LzIAG2EdQp90Or",
+	"XO8KxGwbHZlX//0//veg42uUgqMMxwavqYhACRkogwI0ZRSuDcYBKRHEWK7Qm8xY5JgU1p5jglePtgNV",
+	"ghccC+eaU8AzB+eDbOcWjAHZzg1nMTwp4zcsxhWmLnma/8bxL0XaPlvMy3cXfWGDYJiIMUtmJ7LdxSWs",
+	"Ixw1K2oiQuMZhxJN6Gc2v51+eNMXuG7dvugLNGoYVoMofvZlxFJNBsubb+O+gseWCAY23QztC1xm3Lxj",
+	"Bz6hGGK2l8C0G8pFmavvXz9d+jjoBhroknNG4z3cbv8OhiZAfbURTZJiMham1ReDL3uFSxw/B9DWwJDM",
+	"4AQpxjYbNEkTJbHJAbwx6Iui7ZOwnxnNrllMBray1YC0Z1RQSJJcWn1sHDP09AU1k5+weI8LMGDAhpgb",
+	"prLmFTL4rY+XqX7rmPzS7XY/R6QfXvDMc2SJ/7/hQF8HJ2D96IsS7gC4FODf3QOH3TFvAcihSy75jClN",
+	"ZynaDc9fvSDPnj37sS+4IB8vX3QJFETAHwc0TRN7i9i37vt/+ZuCmbt6DR1IOcBjeKkvsAQD2mjAKI7u",
+	"Cy7IAH+ykX82t0CrOHOWjE8/vGkF8IjWU8ga8xVzUNCUt45bz7q97jPglnoKbDAgYJCpVhFdDiA2a60g",
+	"X3ZInm0YfsjcsJ4MQ8gGcVxwJOU1Z33RNmzFXPQickFn7IJr9ucLnfGRjsgHqqd/3qcp3795CoPqdMkr",
+	"tPq46v1mYfsihCormWdGfaQCEvI6LhERfHBE9o8OcUwAbPY2sKgv8NPOsTl+2AowqmvGUuUsN+YEhCET",
+	"5PDgR1ewiIpFX4T5TSE9PYu75DSwtU1yphRMAc/yjIqF7U9Zma76YgYVkBI5NyszzDWhJOOTqS4iKSwz",
+	"DEcaFs/ui2DEmNgddqoIjvBH8U0MZfDNfqPAZUr/JOMFuv+MPo65kgLyNWQLgCxQGNapE6VKgF/LYt1e",
+	"7zOmUils+eaDXu/O+j4NhDp0vVz93zATghm/XPbw499aF0zvvQAabVJ3kI6R6pGau63liUXBIJf1aDOW",
+	"Q5xo3fj9guz/RGO/duaTp+s/+SjMcZEZ/zsD7e3w4GCTj9JMmsUyKtmZ0Fwv8Nsf1397KeVbKhZ2nGop",
+	"z/7qb10dm1Arax3/8jkov2C2yXA9C6YrDlNYJs3wQQgf+wWK5bU+mwY9M5O5buZmZ0VCfhVixcqsjWOI",
+	"B0Ppj4I6eAEwp2EjE6bJYe8pnlQh50SKiBh1ARrIGJB0x6d9sZ/5ZsqsEutyjRJGMxyqpbn6o2xma1h6",
+	"RmdMA0k3APuKV/bPsT9L9V8/Vw7lYVO4N06XK6Np2RQ5xQhxzGgC2/CAvShmWV6EXU7YAx+X3cjeE/pZ",
+	"mRgqNB21qmpZ6xjRYQW921VrJvgqC8skhv14+swVhOHgryDvEiD1KRXkaY+ovqATCcLFShX0PYDgmk95",
+	"wmxuBSQOo8ma++1cEk2HiqgpNbuE0X2WUIz6WAwKK4R0TlxpRczwCAPBMSVUswxrpppbw428xlCTiOAf",
+	"yk7EJxUIxlN3bCz9X/iVv+Pj82AyDa3yIWs6Cc/jVCbm6gEvlWhgSxFY+f4f/ZA2yKbLjMashllZm+/y",
+	"XtSLqcIPNEFHyxJL50qfOTTBEl0aNb31a86g3g7a+8IUxX7lt8pa+TWqb9hmdbmPpksRn7dou2IcYV/o",
+	"SGORuPbA1cCw0fgDvD7bcE1iQclgio6lNjdp5/ccgJmmbuCm5dKQl71rIVyP7v398y+I0rvqfv6/a+F5",
+	"y3Mw9yP07ShzbTADRpfvlCvw+zaNDIy49au5wgm1egD2srO271xonuzU9xpG+zOfcaMKr33xBbpz75UV",
+	"w6G0QS81jNiFQuDadVvfoEYSeLkiw8yYi0UJGJnlXuu1Ex9u0sjlXtswhiUmV17YDzTTTkd/9e8v30Vk",
+	"RBXb45A4k2t+00iVvzYd1IPnz2qJsa6RIHpwWa4FySVqDxFaQn2Af9uIR2RBNty/jRlnENqBpRaDghE2",
+	"eLLxvAMUY92wvqXzVQQcrTpeGCD0LZ4uMzdLFDYqKjhWeFpWn6pohYZv7d8FuHLChDlvDnc2wF8GiIEG",
+	"DBo5Qwv0nC4I133BlUetgX7vPVdoifQtwGGEl3G+tow0AOH6AuzMFK2F2USKAx6TKVXTOjUcoYqvnSvw",
+	"7q1RpmmLh9zIFvX0HnqO6+jZ/nRS2hc1lXOBhvopy5gl8gcyG/Werf/olcyGPI6ZwC82MBa9kGKccHTj",
+	"PuLRO41j60za+Mhh9FUhyfZ/4/FX62pmiK8tE/NLeO6JeZ05BV+Puw+6Y4frv3gn9SuZi/hb22JcT7vL",
+	"oY2cFLGYW+18VK+4/IXp+j2+W0FYxzQurXJwG5rZlgIeb0PPGd360Ho5uZU5500Mik3qAJ/lVYeCtIok",
+	"bKyJzLXR1kDAuSRuXXKZY3gRdZkEJGAB5HhMMraHHm3lTcGAO7IKLe7mslj8CLL8nsUiwlsf2EOzirJd",
+	"zryAwn+/ou8fmJG+QOD8XYjLfWuBcQGUuxzKvNYjnSYUfKhJQvQ0Y8yluWtTMuNKWbQ9AJIAioReBq7R",
+	"BQNx6Kovikh5NBxZzdVmBHviivdjhvc6BfYChcGpn+b9ndeij9/RmUW4qUsFAOZPN8x/uCP8eCfygunQ",
+	"MOCX2Fwjp1TEtzykGB2z+wm1d9JlD4tp9L41JVuUuoY6X8s5wi2CMz5nUNsDi1F/J7V6pWtPMe/4rior",
+	"tyS1IrjkVqRW3uq/WEuHc3RZG0guwIlp2D9XmAUeLRWZxTNxDWaOLrnE1FjwqtIyBYjuNWh09pWqAxFc",
+	"qIa8MS3qPTJ+7CCA1Nw3s7czamD5xQpH35zB4ls6h6DhhGy/ZOG79Tm02VInrFa9ovFiT8s9qIy0XEPK",
+	"ZQK1tXp8OSlXSSrqC1s/KiKvzt9c/tf/9ZP8EpF0fMHAWPj+wzuF/3rLrzN5ya8j8lHwVzwiozxLOpHN",
+	"TxxM3eN/KgV/xjxJANMVQGvg9OMFrS9gGacyiVlGBv/5/uP53scPL08vz/Yuzl6cn10OEIdvk0Eh/A/o",
+	"2egzU6qmJ9iMBes5AzSCrc1yIOIRugRYBRRdhxpJvsxDwq2ShHMqDlAHWU9pQtzWmUCrLdaugCHO2ZDQ",
+	"NCUJg9SpU4bQKBvmyiG/rE8wHqTe/PDxp5/fvLiC6gClDOR9gfhvhESj0QSsunAuEb3PzekmbVCKdZYr",
+	"QF5m8gvUUpnTLGYxjGXWqdOOrakEU/OucfNUFoIqn5gXk0RwvSbDLgGAKSSONW+c2Hy9MsXgzSJxb0r1",
+	"tNHDa2P7a/1GG0Qh3qeDJKy818Cd4WBbL2S2sGf0D2IvgtWxK+Dw25YERFFcLTWHxtfcum+rkuG7GJXV",
+	"ZEx8y+5TQX7LGs0tNEngsFkAvmUDc6iLm+spE9p0eRtV+ZYb+mmKBfRxpISr7RFyM7Yfpm2q1x/fQXwG",
+	"9ITFIYL6w9Rm0bdaJCWHvWeIzrRBCwqsfhyi7m2oBiQ6ZDFJ+DXD8A0VWez4Qoq40yVnAax0CYZqmHpf",
+	"MBErp3yeuDpd+J6Tc+bFJyqM8lCaLmq9bCAi3i4+FODZ+9BVXfPY3WZWihq/CH4e/951yW8GZb1s11ss",
+	"lzfZ9FQ5mCocLABqluAddbU1pwyiceYuaqvfwjqhcjxmmSpS+voEHJgQ1dXGMGqXU+ps8QtbcDG7dlYn",
+	"V4/U6UOzXGmb15jFkM4XSmGYd6AeBRfYoy9X4RKxlfDlRolA53dfFDUbilxkqLjNpzIx7EnTRE5yYBCG",
+	"T0C4UB1Wmyv9wa7bPbJ87KIJSIGsB7fPO/hlBslPws2BpKuPxvpBG8x5ove4CBZYjotULalfSUe97sl6",
+	"seCLqzXS76uAMuFVZMIuv6w1KilXqeO4XFyufc0WUV8Y3TAiCR2yJCJTlqQRsetiqBaTaDkOGZHRVHKM",
+	"C4rJ0OhTECI536Q8pgU8m1PtqR0KY/YFCM/YnhIXb4kXFNpA/OZlPpo6O2Nf+MINXBdVHmxPODqo7zCR",
+	"eF9g7g7RJWfCrE5fIDwWyGtsMZh+WYurjYudNndWjWlwun0RVoGJXBrtKzdyG3dpn7opDABjZdHksIii",
+	"xFnMxC0zAcdBl7xfe3Adydzr0cVO1h1efOv3e3yB+5ePDwTB7nRYgwzhjUjCc+/if0zA9P2gms9XZqxH",
+	"3VDban4NQEGdq9KIVmYT9zmha8bygGDMbwm5WMqHvwK76EoAfLPoRSdAqvhFd0p3QzCeogHKhqtozII/",
+	"CKxYb0//4+r87MX785cXVx/Ozq9ev7+4HPjhtJ/3emS46As7R/TyUi8wV7V0cXb+/755cTYg7ae9qNfr",
+	"dYJqZvbG5k5dJR6496OvoAYpPg1NNuMcz12uk/u4fWHjj4N1tBNrhjl+RzLeMZLRkqfHMoD6hxUZSvUG",
+	"Nj2dgZfAvmpueDeczUOzSZmoP+ALD0DVvqdHiSovjaGOyD+Vi4IiWoRAGhKiJRFy/rD0/4jQITlLc41e",
+	"KzYes5HRCAK8ghwTKkguFL1hMfG5n7aTISGRbobJDUj0HwKV+zsA2YbF/QzvKcpeYfjQ9rynGW7btH29",
+	"BxBgRX2qPxTotnF7/WVia73vARG5J2RQ1G7ut/qtgc9JCkYAl/64L059muAxZobxKqPMAgOL0fsAF6MC",
+	"Pn8SVpcZE8H0jKprcD8a7bUoaUDwS65dyjYP4bLfqy45dcmwCBSExirSbiwezL6JHltk1apRV+uUU0Qb",
+	"P4QYfwzE8eqj7TDHpSP+HXX8mKjjrbWCGt0VMC7leqdrTEcvQ615O171u7JEuNqe620RxfL8MSRbIcmf",
+	"VNWVxmjnexRvFYK9Rxzu/atQ35G494TEDavnsxsmAn+nS4BJE0OGCzSf7cY5XVrNlazywr30TbNIO4v1",
+	"HNKtybdrrvXJUocLYmt1ONrwG76pwbbOommX8p60Rtv649g03dS+GzUfyqgpSJjR19HuNiRbw882tBCF",
+	"hPw9cPuRbEruuutDtsFLvwMBNJuSGve59xCM47LAcPyhrEk7HOVHMhs5BM8AUnZCiCmm6cfcJh7gAwAc",
+	"gH8hYi1eiFioA0zlPYUCyW2A8Udk4JAqV1xdjX+NxSDqi8FIzoZcsNi+cDVb8PTmaNDx9ijBoO4YFrwH",
+	"iEthjrJGrb4IrVohOO2sJnrLnS7ujFlojuqLEnKpZPayg4G026eu0lmRYUbaTGFg4NJY/56RmCnNBQZC",
+	"tDHCAMtcmVn0RSoz3XGFEpjQUIxhLLMuCW1xlYZwMfvC/B/qiZqFoym/sotsZseyQQeL5CwVZK8gpfpC",
+	"zoXNyw7GtRBjROiEcuGwNRDB4WIi2ocHB4HDty/GSFI+rsJGdDgLo1pa/CfKu6xpxqxRMu6L4YKofDQt",
+	"qpa1C61fEUUXZFCphjogkHUNYTZc9QXGisDgO5GLfhtYSHOAjGpXEKAdDPHJZhBYYm8Xgs1LWzCjCzKl",
+	"N+DcmdUDo5utiw+iKD6KfXENu3cGxjLb/25h/PZw0/TWGumqkLtS+JPzDtSEQB3Xh3Z5Vg5ppJgOQ70g",
+	"CYJhKIJAzarlMECHhWQEuTUipoFjW6T0ckBY5IMQwqC0IHyhCEprCAtzIWH3eCxXBEnhou6N6cgwcif7",
+	"Hhct6Tba8PmwMDJXli5CskMn3Ho3uX2xieheYAyLS6oXFcJJxIG1LiKhNAIBYetzaLNR3BCEr1Dpmgqk",
+	"noUu6kzmw8THcZayb4Q1kg8OyVTmmYpsWQkyXNh/dckbDVVsIK1TwhVAe0EJUxJKN2u6UGRMAUo2B9UE",
+	"LI+YdA9jv90sWMaMED52aakxnCczaleqvVqIlIwEDzsCwZxcBYCblE5YX+AUMYZIQfIfCwlTGrUF68LD",
+	"pVS66WA4/+rKYEko9OhDGYphlPUGOcbfsfANF2RgK5Eo0JjMbl3ByjSnuwVEWwm56Wn9aQ9qO1ogqy0s",
+	"2QxrvVeLHi5aw2n3bNUWANKEkklCxa0uYY/rx2ieEml783BM1XQoaRZDmL7q7MJAMLJspVH4El/5pk3C",
+	"p7be1nqbsA21a2ORZ6wwhamHOt+umTiIIfSRwzYqNCAaSwu7pyjFxPHrsozCW4OTIgr/4vXp3sHzI7jj",
+	"4B3U3BVdOCQw1sRVdiFtmaEUmZirivm8uOTMMJc1FX3xtOdqFhE6kRg0Zu5Ptfel4NLHdaFYnRDaFxtH",
+	"h2IgaKcZHXxpE8bfxwXJ0ffjmNLLva9Jh4rb/w1mQ/0GLzaw6ISGJQVd3Hy58NrmXKAUJIrvbmiCL+h/",
+	"nQH+HOt/fHccNxldzfKUtnWH/Wu2oTds1N1L4yaFzpZoQhFsWDwI4M4fyaQe7O0TRWZM05hquoOw3g22",
+	"YnjCaq3wI7zxTSuFZgrrFUJXvvLb1f7KRVADGsJdvg0+4CPKjvtQaUzTj6POwKS+wwIeDhZQItCN6bOk",
+	"icCrNYrIUiIYOZTxgoyosKXR7QUP4uqx+2omQNRePKV/Rw88DnrA71ARtKCdZWJLgmlWfep3uXfvrOUS",
+	"61MiAf6RtJzdjv59gAew0J7PDwMRHWgpqdYRxXRamL2JtCHeIygKp1yx0M4JkOlyBqcGF+o9y9JHcZ6u",
+	"onfnOS3T/XfP6aOcRpsjxhO3hDx7JfvaboJ5zoZTKa9XXyY+uZe+6fuEncX6K4Vbk7KVGXE337KZ2c+r",
+	"ikb2ZLBr+gjbAOGGySZxZPqggry+vPxAPry/uERc0F8v3r8jdh8+0EUiaRwROpS5Ro+kLXvINVH50HQw",
+	"ZKa9Y0KLiBEwOFubbpuSlGUzahbB1nOHnE1UkWEiR9fmFZt2CJNW4TuGqw1zhcXgMjaSN/CsbfsA1yoU",
+	"fbRl3SOSMZ0tbFGDITP/sO13Ipvqoqh6MzeDAe9eX7RBBKUsIyzlSsas0yXOgmizQA3+Y+/lS6F+wvWG",
+	"Goc2KS6shplP+RUXYjSAwvs8xl7R9eoRU3SUSQWW/owz1QFMQUR8Hia3XZjJyqWTLvdzwSeC6hxctGpK",
+	"D54f/bmf93rPRlP2hbx+e/pi7+L16cHzIyd4QXe/ZgsX7lgkA4bP2KBLTsWCHHz54tL5WjP9CaFioadm",
+	"VVkC5cxIxmKesZF2R3Ask0TOWQw7JqTdR/T6cqyRbB0bGXf9D+noWo7HEfmBUK3ZLNXgsqVJ0iXvpOZj",
+	"y0ZUX9CMIYaOpjTTWEQcIXDeQ65liIpWLkcXDm9OucYkW5D2qdHHYEn/ntQI2/rj3Mrd1L5fzB8sCcnc",
+	"U9PGbDzAQ7l3N3QPhKT7PYnD3QDuHRf27FKEbMmIwSmNISOfKqdL3nSfm2/SjdvZewiOcFmIoD8UEH+H",
+	"E/toQHysitlv9Vul5A34Q5e85GaFsOqao+M4k6laT8hkwRqLrj2IhHyUu/aa4+Cu2+Vj8f26/ZipEO5Q",
+	"wO5rpu667o65Vxn1feBoxvQxIClerFw8iDucbQhepiSGgwvgH2YuF4pPhEuWTsWidHQj0GyVRyVYtb3t",
+	"MgQavbuDcSXKXD9cOlobXuLvU8cOn6pzRUYyZi4/4FRmgChVUkR9YZXpIJ0X4/Akk9qVCcr1SM4Q7ZOo",
+	"0gyfKEAeISx2lmpIL+PbgEvSiArDhIYM4b0sBpwLJKum5KDXsxN0FVAGwQSgVPigTrW/ZOoBxanp7Zwp",
+	"Q961qdCKbMV+6nQ0YqlmcYUzf1fQmuq9AXWa41RaLyLkfBdmYBpnozwzozOHHq3RiLE4/uXz18jQBS/+",
+	"/hy1MJ4KeUSeJa3j1j5N+f7NU+AHdgS/OZgw5I03zZQT4arwGZbYCB647ATBI7S/hE/QlBg8sE6dsDOL",
+	"/i2euNzCwSO/Vl8/f/0/AQAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
