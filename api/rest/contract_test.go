@@ -266,7 +266,7 @@ func TestContract(t *testing.T) {
 
 	t.Run("presets", func(t *testing.T) {
 		list := get[rest.PresetList](h, read, "/presets")
-		want := provider.Presets()
+		want := provider.New(provider.Deps{}).Presets() // the built-in catalogue, then the protocols' own
 		if len(list.Items) != len(want) || list.NextCursor != nil {
 			t.Fatalf("%d presets, want %d", len(list.Items), len(want))
 		}
