@@ -388,4 +388,3 @@ func sameAddresses(a, b []netip.Addr) bool {
 	slices.SortFunc(y, netip.Addr.Compare)
 	return slices.Equal(slices.Compact(x), slices.Compact(y))
 }
-

@@ -89,6 +89,11 @@ func New(d Deps) *Registry {
 		NewIONOS(d),
 		NewNameSilo(d),
 		NewBunny(d),
+		// Group pa: cloud providers with signed requests or OAuth.
+		NewRoute53(d),
+		NewGoogleCloudDNS(d),
+		NewAzure(d),
+		NewAliDNS(d),
 	)
 }
 

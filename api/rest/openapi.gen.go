@@ -277,32 +277,40 @@ func (e PresetFamilies) Valid() bool {
 
 // Defines values for Protocol.
 const (
-	Bunny        Protocol = "bunny"
-	Cloudflare   Protocol = "cloudflare"
-	Desec        Protocol = "desec"
-	Digitalocean Protocol = "digitalocean"
-	Dnsimple     Protocol = "dnsimple"
-	Dnspod       Protocol = "dnspod"
-	Dyndns2      Protocol = "dyndns2"
-	Gandi        Protocol = "gandi"
-	Godaddy      Protocol = "godaddy"
-	Hetzner      Protocol = "hetzner"
-	Http         Protocol = "http"
-	Ionos        Protocol = "ionos"
-	Linode       Protocol = "linode"
-	Namesilo     Protocol = "namesilo"
-	Netcup       Protocol = "netcup"
-	Ovh          Protocol = "ovh"
-	Porkbun      Protocol = "porkbun"
-	Powerdns     Protocol = "powerdns"
-	Rfc2136      Protocol = "rfc2136"
-	Scaleway     Protocol = "scaleway"
-	Vultr        Protocol = "vultr"
+	Alidns         Protocol = "alidns"
+	Azure          Protocol = "azure"
+	Bunny          Protocol = "bunny"
+	Cloudflare     Protocol = "cloudflare"
+	Desec          Protocol = "desec"
+	Digitalocean   Protocol = "digitalocean"
+	Dnsimple       Protocol = "dnsimple"
+	Dnspod         Protocol = "dnspod"
+	Dyndns2        Protocol = "dyndns2"
+	Gandi          Protocol = "gandi"
+	Godaddy        Protocol = "godaddy"
+	Googleclouddns Protocol = "googleclouddns"
+	Hetzner        Protocol = "hetzner"
+	Http           Protocol = "http"
+	Ionos          Protocol = "ionos"
+	Linode         Protocol = "linode"
+	Namesilo       Protocol = "namesilo"
+	Netcup         Protocol = "netcup"
+	Ovh            Protocol = "ovh"
+	Porkbun        Protocol = "porkbun"
+	Powerdns       Protocol = "powerdns"
+	Rfc2136        Protocol = "rfc2136"
+	Route53        Protocol = "route53"
+	Scaleway       Protocol = "scaleway"
+	Vultr          Protocol = "vultr"
 )
 
 // Valid indicates whether the value is a known member of the Protocol enum.
 func (e Protocol) Valid() bool {
 	switch e {
+	case Alidns:
+		return true
+	case Azure:
+		return true
 	case Bunny:
 		return true
 	case Cloudflare:
@@ -320,6 +328,8 @@ func (e Protocol) Valid() bool {
 	case Gandi:
 		return true
 	case Godaddy:
+		return true
+	case Googleclouddns:
 		return true
 	case Hetzner:
 		return true
@@ -340,6 +350,8 @@ func (e Protocol) Valid() bool {
 	case Powerdns:
 		return true
 	case Rfc2136:
+		return true
+	case Route53:
 		return true
 	case Scaleway:
 		return true
@@ -983,12 +995,14 @@ type Preset struct {
 
 	// Protocol How the service is updated: dyndns2 (the /nic/update protocol),
 	// rfc2136 (DNS UPDATE signed with TSIG), http (a request built from
-	// templates) or cloudflare (Cloudflare's API v4). Each has its own
-	// `settings`; see Dyndns2Settings, Rfc2136Settings, HttpSettings and
-	// CloudflareSettings.
-	// The record APIs digitalocean, linode, vultr, scaleway and dnsimple
-	// have DigitaloceanSettings, LinodeSettings, VultrSettings,
-	// ScalewaySettings and DnsimpleSettings.
+	// templates), or a provider's own API (cloudflare, digitalocean,
+	// linode, vultr, scaleway, dnsimple, powerdns, desec, hetzner, dnspod,
+	// gandi, porkbun, ovh, godaddy, netcup, ionos, namesilo, bunny,
+	// route53, googleclouddns, azure, alidns). Each has its own `settings`,
+	// documented by the schema named after it (Dyndns2Settings,
+	// Rfc2136Settings, HttpSettings, CloudflareSettings, HetznerSettings,
+	// Route53Settings, …) and described at run time by
+	// GET /api/v1/protocols.
 	Protocol       Protocol     `json:"protocol"`
 	RecordPassword *PresetField `json:"record_password,omitempty"`
 	RecordUsername *PresetField `json:"record_username,omitempty"`
@@ -1043,12 +1057,14 @@ type Problem struct {
 
 // Protocol How the service is updated: dyndns2 (the /nic/update protocol),
 // rfc2136 (DNS UPDATE signed with TSIG), http (a request built from
-// templates) or cloudflare (Cloudflare's API v4). Each has its own
-// `settings`; see Dyndns2Settings, Rfc2136Settings, HttpSettings and
-// CloudflareSettings.
-// The record APIs digitalocean, linode, vultr, scaleway and dnsimple
-// have DigitaloceanSettings, LinodeSettings, VultrSettings,
-// ScalewaySettings and DnsimpleSettings.
+// templates), or a provider's own API (cloudflare, digitalocean,
+// linode, vultr, scaleway, dnsimple, powerdns, desec, hetzner, dnspod,
+// gandi, porkbun, ovh, godaddy, netcup, ionos, namesilo, bunny,
+// route53, googleclouddns, azure, alidns). Each has its own `settings`,
+// documented by the schema named after it (Dyndns2Settings,
+// Rfc2136Settings, HttpSettings, CloudflareSettings, HetznerSettings,
+// Route53Settings, …) and described at run time by
+// GET /api/v1/protocols.
 type Protocol string
 
 // ProtocolDescription defines model for ProtocolDescription.
@@ -1059,12 +1075,14 @@ type ProtocolDescription struct {
 
 	// Protocol How the service is updated: dyndns2 (the /nic/update protocol),
 	// rfc2136 (DNS UPDATE signed with TSIG), http (a request built from
-	// templates) or cloudflare (Cloudflare's API v4). Each has its own
-	// `settings`; see Dyndns2Settings, Rfc2136Settings, HttpSettings and
-	// CloudflareSettings.
-	// The record APIs digitalocean, linode, vultr, scaleway and dnsimple
-	// have DigitaloceanSettings, LinodeSettings, VultrSettings,
-	// ScalewaySettings and DnsimpleSettings.
+	// templates), or a provider's own API (cloudflare, digitalocean,
+	// linode, vultr, scaleway, dnsimple, powerdns, desec, hetzner, dnspod,
+	// gandi, porkbun, ovh, godaddy, netcup, ionos, namesilo, bunny,
+	// route53, googleclouddns, azure, alidns). Each has its own `settings`,
+	// documented by the schema named after it (Dyndns2Settings,
+	// Rfc2136Settings, HttpSettings, CloudflareSettings, HetznerSettings,
+	// Route53Settings, …) and described at run time by
+	// GET /api/v1/protocols.
 	Protocol       Protocol     `json:"protocol"`
 	RecordPassword *PresetField `json:"record_password,omitempty"`
 	RecordUsername *PresetField `json:"record_username,omitempty"`
@@ -1270,12 +1288,14 @@ type Service struct {
 
 	// Protocol How the service is updated: dyndns2 (the /nic/update protocol),
 	// rfc2136 (DNS UPDATE signed with TSIG), http (a request built from
-	// templates) or cloudflare (Cloudflare's API v4). Each has its own
-	// `settings`; see Dyndns2Settings, Rfc2136Settings, HttpSettings and
-	// CloudflareSettings.
-	// The record APIs digitalocean, linode, vultr, scaleway and dnsimple
-	// have DigitaloceanSettings, LinodeSettings, VultrSettings,
-	// ScalewaySettings and DnsimpleSettings.
+	// templates), or a provider's own API (cloudflare, digitalocean,
+	// linode, vultr, scaleway, dnsimple, powerdns, desec, hetzner, dnspod,
+	// gandi, porkbun, ovh, godaddy, netcup, ionos, namesilo, bunny,
+	// route53, googleclouddns, azure, alidns). Each has its own `settings`,
+	// documented by the schema named after it (Dyndns2Settings,
+	// Rfc2136Settings, HttpSettings, CloudflareSettings, HetznerSettings,
+	// Route53Settings, …) and described at run time by
+	// GET /api/v1/protocols.
 	Protocol Protocol `json:"protocol"`
 
 	// RecordCount Records published through this service.
@@ -1317,12 +1337,14 @@ type ServiceCreate struct {
 
 	// Protocol How the service is updated: dyndns2 (the /nic/update protocol),
 	// rfc2136 (DNS UPDATE signed with TSIG), http (a request built from
-	// templates) or cloudflare (Cloudflare's API v4). Each has its own
-	// `settings`; see Dyndns2Settings, Rfc2136Settings, HttpSettings and
-	// CloudflareSettings.
-	// The record APIs digitalocean, linode, vultr, scaleway and dnsimple
-	// have DigitaloceanSettings, LinodeSettings, VultrSettings,
-	// ScalewaySettings and DnsimpleSettings.
+	// templates), or a provider's own API (cloudflare, digitalocean,
+	// linode, vultr, scaleway, dnsimple, powerdns, desec, hetzner, dnspod,
+	// gandi, porkbun, ovh, godaddy, netcup, ionos, namesilo, bunny,
+	// route53, googleclouddns, azure, alidns). Each has its own `settings`,
+	// documented by the schema named after it (Dyndns2Settings,
+	// Rfc2136Settings, HttpSettings, CloudflareSettings, HetznerSettings,
+	// Route53Settings, …) and described at run time by
+	// GET /api/v1/protocols.
 	Protocol Protocol `json:"protocol"`
 
 	// Settings The protocol's settings, one JSON object whose keys depend on
@@ -9255,246 +9277,248 @@ func (sh *strictHandler) TestWebhook(ctx echo.Context, id Id) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H39chs5kuer4LgbYfK2RNGyrOmRYmJPbctjz7ptrySvd7fpE8EqkMSoCFQXUKI5fY64f+9B7h5sn+QC",
-	"mQAKRVbxS1/taUf/0VaxCp+JzETmLzN/bcVymknBhFat419bGc3plGmWw18vilzJ3PwrYSrOeaa5FK3j",
-	"1uWEkYFgX/RVDG8MiBwRPWEky9kNl4UiGR2zbitqcfP6LwXL562oJeiUtY5b+E0raql4wqbUND+lX94y",
-	"MdaT1vHT3sFh1Jpy4R9ELT3PzIdK51yMW1+/Rq03ifkMWs+onpSN86QVtXL2S8FzlrSOdV6wsKORzKdU",
-	"m/eEPjpsQUd8WkzDbrjQbMxy6Octn3K9vABvNJsqkrF85URT+DjsPmEjWqS6dfy8F5lJY9fPe721Azln",
-	"o5ypyQsprznzc4/xT99jkgg1zOU1y69y/KBpmQ+eHy2v61ezdCqTQjHY/x9pcs5+KZiCJYil0EzAP2mW",
-	"pTymZjX2s1wOUzb9p78qszS/Bt39Y85GrePWP+yXNLaPv6r9D/gVdrpMXUOZzElMhZCaDBnJGU0IVYSS",
-	"v1y8f0fk8K8s1qRtfjUPImL+RYX9Af9UTGj4JhirGWNEplwpLsadEzJImKY8HRBF54rMJlQTLc2XSbf1",
-	"NWq9kGKU8vjBZx9PqBgzEtvuFZlxPcHhcUWUljlLSJsSTa+ZIGbvo3L2RGmepoQLUijWgXm8kvmQJwkT",
-	"Dz6RnCVMaE5TRRKJu5Smckb0hCsiM5ZD52YuZov3VCwzRrQ005KCUDLLuWblizDN0w9v7CuzCcsZoUQx",
-	"pUwzXBHBWMISnPY7qV/JQiQPOet3kqginti9gGG4tx9wFKdiTqSesJywPJc5aR/2nkfk8OmziBhmQ573",
-	"npnFE8C0E6rpkCpmlq8QOaPxhA5TSzqXUv5ExdyyAfWgBCQlmVIxJyPKU5YQqjWbZlqdkJzpfE7oSLMc",
-	"ZjDmN+YcFNMhy40oUiyWIlGGL08YTaw0Ozdf7Z2ar8yfzUJiif2asX0UtNATmfO/sYcmqBua8iQ8SwsT",
-	"+/Tp095poSfm15hqttHsSqYPk8tyGTOlzMafCc31/EHJ1UyxYAHDR87WNgxAijExY44IdZybyJwU4lrI",
-	"mSAjztLE/DakCfHqS2ReobZZbRjnMGf02kiQvEiZ01cSOaVcGEEA50QNgJkqYs4AtkyoSJx0mEcLAoNr",
-	"w2alYCBsmIhZF4S1nbJZkdPYLOulYVegX+WGl2mO8pXCj1fa/bqwNVGLfcl4ztQVF8s6yAUSOSmE5inM",
-	"BpuzvNF+akhlkZ6jFrxyhc9/bTFh9I6fWz8ymrO89blO4Srp6efqsCuNVUZctoPM0HR8mvGGtYhzRjVL",
-	"rqiu6GkJ1WxP8ylrRc3Ls+IbUaSpIWp3Dpba4EmtXri8ZilV+qpQq4e4tjtU1Gq2OsvZiH+p17VhhZ8o",
-	"MuK50kY7yGlsdPTIaCs5i+VYcMO/dbdulUCorjudsCsX8ObXqFUoll9tvDLmbTev5cHLmWB5zcAWiAoU",
-	"d9dv0KZdMjcNv1CV3V/YnSikplVk+AJeg6OYJNwMmqYfArIc0VSxaJFSizxnQl9lVKmZzJPlaf+HLMzN",
-	"AH824gqnWYpcp7CM6Y3ZNjKVObApQZ72yJSLQjNF6FiaZdvqbhS1QGN6L9I5kuDSKamO9JMbETINpWWm",
-	"yEzm11yMT4hgNyzHUdOhYXFmPJsdTUcPldH31lzsdqDVBSqq0Mr6nYe9o2n6ftQ6/nl1p55zfY0WWZfn",
-	"3w0n94SoiRFVUqRzIkFKrDsN2OTyBD4HU3jL8V5WHQw3V9PKPzacleuK5jmdwxaWF3zTzBrWtnicofdq",
-	"I3X78ZKl/MbcmpeFY5LkTKlaZulUwTptLdpJlIzolKfzQBoeRkef65jdiAuuJreUAhuzVlg+O9ut5pMz",
-	"arUzJ92LzHxgeKMUIz4GM4mai7gVtfg0k7lhm0nOR7pGATDvxjJPNpcJOVNg6Kg7FEWmdM7o9IkiVKiZ",
-	"0dkNl5kDI/qrHBImEpbUyzJt+bWbVcZEgowvL4TAfyVIU8zIEbw7tKLWMJXxNfxLFRnLlbkmmsWgImap",
-	"eaVu1rhm21BSnVQr187TWeTJ22+Vm1xA3cv77xe2QuWVgVZJdNWZuwsG4s/vYzOQn1BqLlOce8HfH53y",
-	"b1QGcnBIJrIwqpRR44dFfM00GPZQCh+bN/vCPuckloXQCrVt1xxcL4BkzW3A/ITfklEup30xUJrmekD+",
-	"iXAn2k/K/l3L2KZVLex7EZpy+mLE05SLcddcPyxpD9xQgmEwkuXyhicsh6tAplkSkQGegEFf6IkEJZEk",
-	"PAFTTNvcozlLSErhypRRo0CZw2hv3COZk7GUSeeEUNEXtiszWOjcvCtiFqGGwGERVLcvWosaU3kgQ7Ja",
-	"ZhpT+uUN/vr08BCVhcrfiwRmD/fdNgrbVc+4UP/GLXui3Da3P16+6GyqGS1QOXZWy7LqiP3sxl7HF++R",
-	"us5M/2kiYa+5PiZ90KjJu9OfzvqtiPRRw4C/Sfsf3ryMiP+9gy/kstAsJ6/+9eU7fJBwlVEdT1jeb9Uy",
-	"523kU0I1bda7KwyinP5EKt0kghq4S0AIG8uua442w1V8D3biX8yLhsSYUnRcf69bLTjXj1qx/IbHbNcG",
-	"6uQRCAmYZLmkVSkVdBpZ6ipnaTevkT7/xS7fIjFSMNEz8wqaTyY0y5hgSZdY8p93zSDgHIDdZcaGEymv",
-	"u5opTWjO+gJvJGgBB948N8/RNG7fVvBEyzRBVuQ0BStwu2hcT8pDN++Gpy8YigZnjn/gVQn/pNQplifg",
-	"tKluwjSLdfAATE126btWirs/rRx3fyYsZcGfXmGDvxSLc6avcqnDT5SmKfPbGbRvH5Q92AdlH/aB78VS",
-	"QdCGe1I24p6UrbhNK79yT8qv3JPlr8xW2+t/0AL8WX4Of5bfwp/uun1V7i+wuKAV/Lv8jhZ60k3lmIvg",
-	"D1lo95d1oV3lzMhF99STQfn5lX+GmrTvs06nhDNyF6oXCoPH0rtegSJ7oaku1MrL27IYtT+CxuLuAuaK",
-	"XKQJmZhzu8kVavUV0J/oq+1HAnoZja+FnKUsGbPNxgMGqA1uaps1pAq0sd6moUAqrbyD4XzxItbm2pkZ",
-	"Uy5YRKgmU2n05F6vYngMPXs5m8oblnSM5mhWEi80Rs2moEkWOavVFza93K6dqb8VrjouF3MRX8CLNUoY",
-	"3rv8lWyZfCq3ssW9Xt60upub24/a08RZmpyBYFg6S+CHaFJI0fmhCCWJ1EYjz6ieEC60hK0YymRufSHe",
-	"NwI+jhNiBjYHFd+9iO3MJjJlpH3Y63Vqd61Z2VlYVhz36nm/lnV8cCdfgDAkUrNOpyTh4NcyzEUZvR0F",
-	"CeoJORsZ5h7MdChlyihYxEa/JDV2vbdyxvKYKnPx4XoiC40W1Jxyc0szG1G7cBvrnzy7OQQbxxc6zQzZ",
-	"tw56z7q97tOnz7p/2Mi8lN0cOjl4OzuVaShY2eUlgjc2MJNs0tXR4qR7T4+T4Q/Hx5tO+uiuJn20dtJH",
-	"V6scNkbHGFM4jvAWskW8UOXMqAhIcjWT/cMfjp8eH++vUu4XhnoXq4/8izFxO+eWtBaYplsQmA3qJTbq",
-	"rUur+UJOswIMGYjp0dqMAFR/OM5kQhVBpzETxMwAWFoqxRjAAdQ5XPIblj9RBLrZA+hAX5h5kfbLl+8u",
-	"fjx//y9n51cXl6dvz65OX12enUfEgrXARNQ5JkYygqjE9SZcEZkm0Az2QjVwWq6t3wQASFIwvMpQRSxb",
-	"c4OjY0n8p92+eKOVU0iYIlM6J0NGDHeRI2J6xOvMMjXejZESeF3JRhfO/sKpsDzKntrqgVjmCcsMaZly",
-	"l8/vAlE6CnFUtkBTzfbQJrFz6pZ6S/ef486BZ+vocN3hiFpf9iTN+F4sEzZmYo990Tnd03QMbQLCA3SY",
-	"lpxy0BnmEV7NTW9fA/74YN0e+W4DVnfvvWNXrv+vDXu3k9+2oiFYHGZl2DWSv4KYXOt73XS6pvUrcFV+",
-	"DcT9wtreAwFVZPnaNWiguHuhsG3H1UySd02CgVQLejrs9Xp1FxEwyTTduEBs4CsnZMwEy0EctP/r//xf",
-	"8vTgBzLkWnUW3e2LmN2AAn9Y7/1fVMkNWX9eeai2cImD8v41Wv/SBS4LeK/N33dh/bCdP47xw3T+gep4",
-	"sjsLemieU9L3MvfZQNtd+cbGJ6SJn1/4c1Ndry3O03qIhTmeusg2p+9zUNgv4KOvn+vwzValh3ZJmyry",
-	"57NLsm/4m9r/lSdf9+GXDuK3AfOMwyUjnqbgL+wuWyNwzm60n1cuWQDP34IMm5b1gunKKLlQmtHEKKCW",
-	"XQH4UrA7YUxL03orx1zsNqMQi7VdMEkVvrYgTNaFoYT7FiDW/GjqNu8nVmMuLfTkasr0RNYZMEQV2TnK",
-	"5ZSA3RktOwEivhv4OyzGzNm9a23RuxhatgNMon38Vsa97eGLiEjlDUYzv1pPFOEWlBdsAPji3WJugn7c",
-	"+vpVJbkNYZGWtJpRH9Xljio0tQoR98ES6wu4et0BFnLb8yfYbPPve+uO4dKIFjqoXYKcqTp+eOoBFU8U",
-	"BKjM96Y0QWsCj1mXDOwd1G3QIPKPXIeDvjD3/0FpMB+A4TEzfQpdYkI9dqMw138AlQB8/Ri8m30xlkwR",
-	"LhCbjp08UcT1DEYG12cEf/HS9MFj9kT1RTmGOpRG+et6KL9ZL7BZg7NFxuqqyNP64xYsYSLjYsqEhjCC",
-	"WgnNEl4vl4zksX4axXIyLZQmZmQp04wM2UjmjCh6Y+RTm3XH3QDebxaCko/nbzvO6B3gcG3DZkdccxDO",
-	"t4kKistgB1eniwLYi7M1zif3VpUKsmKYcjVBBL8fzhpw4uIA6ljgBVjQgEI+nr/dU3TEIgJLNmFdwept",
-	"1/Xw7gujcyGxqWI8ZspcZ6iqkh24G+obbTQXZrnUMpYbEKJ9rzQxhpxkCxpeOMhbfu3oaK0PChfF0XM9",
-	"t3dKhJtb0Lw9IAFlleYwfwqbOdwr50mqHvwJS7PabUjpkKXrZRS+FmE7zb3fxa3Pcur1974FRp7O6FwR",
-	"o2ts4Mzd8VJYZQebr/I1m9cziGs2N7zL7f561LhpaeU2+EDEJQ3z/NUL8sfD538gNriLYKBTtwbLZ57X",
-	"RytBDNXGexn4PL/WwvAssqCGzXGd1qOtXEjTohz/eP7G8CEjHgxzuuYCbjV2sieEDmWhj4cpFdeBdIAh",
-	"+FAvisSzBriPYVA4Qj+Lht3wPK463NcQIOtZKMRloqZ3TJK5SIQ6IG3zwr7g8b69Bzt20Yn6Ih/FB0+f",
-	"HZH2y3cX5OOHl6eXZ0TxsWAJ3kQvL978uRORidYZht7ClYsMC55qi1rVbJqlVDMFXv04lUUySo2UbL/w",
-	"/36iQJe+Oex0yZnRSiZUgZtEzkRfDBzdDk6IYoy8xJE73heRcxxl+eC11pkX9VQkfVH25Z53+wIu3sCu",
-	"TfeKJHzMNU1lzKiISMqFTFhEbopU5xFRMU3ZjM5BSCVCcSPj+2JCbxh5GXxYjuItNFD+/W+mIf9nX1zY",
-	"FsORkpe25WCYwVXMbloratmdMadU68zo836GhoUHAzIaPYykFbVgLqDEY9fmVduhOZ9yxvJEIG5BMcCH",
-	"Mf03wXJ8L4MLwJiKhMPb+fWwMM3Lm4l5LhOaJJC1gOm4MGPiUkhlBZHiqWxFrWEhxLz2CunI+GVIwr/e",
-	"h2pZH7OxKEa21JC+ZU2jVmIAvL08e5G7BsgccOHEXFDBWAZq2hSh6ABMJPGExddPFLYSyylC1LdQh3GJ",
-	"/FiXWHoxndJ83oQN9ShQSMCgouXY2hryWyEK5JjpCavFRcMPhJbXKD2TpR4+lq5ryxlPyHB+5Zb0uHpz",
-	"SFjMExYaXsD7ay7goHSYw1N+vD64NlD7vBCx61ZRBAMN0M90rRIYbtDyIZ1IHi+cpgYBW+6p99Y04X3R",
-	"kwG6zJRRoU5AC0MhK6SecDFeVskwQlxzQR0/WUAFTKgYG2HONRLLwpUD7ZeKsFQxSBIREYWAqJIT4R1y",
-	"6LIH0DHloh4GtE5z21hvBqNpQ5QCF/U/lLRRZ3lfDOH29lb3TuTbilqGLqKWk+wO/O1CvwpMsWFkEhBC",
-	"kGPg82aKp9V9KteBkkKCL6q7u4pU7+bOsCyhfpMXiH8tWMFqDuYv/nltZJNhWfhKXbD/wlhsW3XdnwMz",
-	"vCM03mjEYs1v2JXzbtdwB10qcpnkEFcliZAzQPC8+XBzGPIK7qA+zm6yESq3Mo6jHcdxdPtxON/e0g+r",
-	"QlpuEcKyIXDP9m4Y4oijqKzHAAqmp1RdW/MsJqp6dhBkreo1jGITJN2GoziqHcXTgx/WDUMwlqirALHc",
-	"YKi0+hxgtSymmQxZTAvFFuRLwL5ssqbkBOQI3BONJCFtmZN+q98ytDSWRAoPFpWCdeoFjY9hqLVGe7VF",
-	"lFh1P2afFwoVuvK5ViwdYWakG0Af6iIXTYDXNcFGtag9e0tf6UiFw2VjBe7AZdIMZ0frcKPFcUZz4bTn",
-	"jWTHJ/xgWV7UGe7KWKpK/JRF1i3j6cpj1XAc61B3R9WPjmo+qvFEAkXVnYQlVr3EM/0mB8u3HdoOt38n",
-	"zFY9AvslqhTApx0Q9ImCUMUlz/S9AyhWcfBVSf12Q2TV8mz/YavXhf+qi3A3sCjocgFOFjBkPwYQC7vL",
-	"iM3gXysX4fj4XucfwNbq5o8CaQvx1JxHpsLZynwyNgEgE3E+xyDvZd6+5ERdnydmDfNfTcsNIIqD58/X",
-	"ace1XLOZjdzFjcBquo+FHsPud8GP/YYhYrWM6aGZ0IPopg/NWe6Gl5wSwWZ13ASUVFR3FeG6S36S4EZ3",
-	"1jGEIkwgNsyrlVoSKjDDpPNStMvj24E0nMorw799htR0RnN2w9lsmd8s3293uIqu/eTe1NX1Op/v+vO6",
-	"xdkNsPdda/quNd1Ca2rQIZqJtSlQ3R3flY7qMNQ9CIzY/JtFRSEInqodcgA8vq2qUzb1RrNpnc7TiNzC",
-	"TOJPFPl4/hYNIIJnGdOAOlvvCkdzM45yzSxhaMuGx5TbdDfekZrYZ1GLC5rMwY2ZMTEDE/Yo5/pvQ/nF",
-	"3HtHignF4Gfh/jnl17nU3NycC8FH3Fxjq76SwGBnmVKtwXCg2Rc9IFwdE0ownZq1npMRTxlpu3F2zY8R",
-	"wbHaP4qYkz+R9xkTn3Jza91nOt7HRvaTRKhO5BORj2wib0pmbIieuzZEVZuXKMEFfH9BcICkjXB0iT57",
-	"NWFpSmI5nVKRKNJWk07opaoM0a+n+6uIOSQSM321opZr2Cjpk9r1MivSZF6VRm/Q7ATxjAi2+6WQ2mZ5",
-	"YSqmGUuAwmYUs8Dh8qMasdrvV5N0HOYFTZumbliuuBQqpGDClenC4t76fjHIs+7THtknh90vDTmOrFys",
-	"m+q8pAvChUMTRlXbMYdo1eMgN7GbbF/Y9McxzfM5aVOHwgfIBi2zL6AfC8drP9H0GlLA98WbDzdHHllI",
-	"lQ18tZnSlz/MaK4YWCQRSt4XFVQibkaFD1SS8scTlhB5w/Kum7ueMNEXAJmB9aZT5jzQOM0n4FqeGiYV",
-	"xhdMZJqA1tkX1QMF2ucMcoOMKLfA1e3uZZ5nOIeqPdyWastNreNSFrJXw53kdMhFnV/GA7bcK5gKw0F3",
-	"HHq41gK7i7OltOetNhyHmCLU5wNvaPvy4s2fLclFJUa+c+KodgPzMYhhH+O9CGpSrpCBv1k4jKs5qLks",
-	"xj5GZnGBdnGBrMi0vDPko2FuqGKoneazM3R0RzN6nbD3BFvkKSLLLKjMHHg5cpQbAQWBMmB9yHBytc46",
-	"YToRvBa6Va5n34ViV9N5vU+uHI1/aYsD5O59V1xd1VuPw/Yrr27cy9ao3YUT6lzxS2ONSq5SWaOlYPfg",
-	"pG1ni7dktKExfimTSnVtjDAoERTDOYD/PDLGyFeqLDi/L/xz9oUrsFoOUbyoicz1BJSUQZGng4gMFhdm",
-	"EPXFwC3NAET7oFyeAWnPJjyekBkXII1K0QNQJl5BI3a65H2VQkF8Bpip2uCIRm5v1+SYLLP9tkshAcvZ",
-	"aeT4ATZuWZ0pvY5yJiyDRgxSwLEN6VpsIZ7SskiKHAXwzS652M54fNj749H2Kcd3zP69C2e+Df+s44V+",
-	"O8GxpHXWVp2AHUbA4mzeFvhdHe/vG805EaqLERQBLHfRHdU7/OFOIui1zszov65hpcu0GfDUjahzPTut",
-	"7aPKVzfoqT6PuyeIFazsLhwCTsl7LI+A7X8Xl0DImLZjLmgRLt9YNgXXsYL1h3/D+giGm7lXjvEWnU9t",
-	"4FuJyFFP/EuYE2cswfjsYBcVKEYbVI8ZR7zG3Cb4wuR0d1JKYdeqBrfmUQ/KQzbjAjUnuImuL4L5r0r4",
-	"Wxs8CAzgSalXYKbusA7cDBJbg6hPWMZEQqSR+O7bwfG2sQcyrw09IB9tzSHoCrI6QXWiwKxh08nBPacv",
-	"Dg8OIhd2AmGbVJVqRrdf9HrP4ms2h3+wQZdcWNiqLZU2ZKlp3lzdj/siQCt7NwzEhEoRnJeI0KpekAeq",
-	"gFGEqkCmMCz1hAyluZ3lbMnDbMMZXLaykOtYpgR02lorD6tqrf94ibzseWsiqMtcFsO0NtKnnJtlIMhR",
-	"zKzMmo5x9d0FLfKZzDOWO5sHhTjbASSLfAFZ1gfLcVAu928taLdMTL7FvRQSDlvb0tZ5oNcYyCuAJCtc",
-	"fdJa33FZJaFeSNXao+HSGzfH/5r7ItoPwW6MJYvMYShNS6QNHJBFgOSJSCZztN9RMceElpiTx8WpOioz",
-	"JGaJ0tBZB/IhVODl3jq7URbXRSh+ObPa9SjpY0XVAUguqipk1nZHFemtcwwcDfRKsy6nwH9OT09PCRNQ",
-	"6G7RXqIAzu4fg1EFzq4PYcDiAH2hZxCnflqa87CGpByNYLGqUFYyZzoC82WSsrpb0Eqir2T53+5MmP7q",
-	"f3H1PRqw8c0nZumOjrFSvlxImPM7OABL9UKadr7OmZR4QPYKgvirHCpz9QXCiMr7Kjy/Zpkm7YksFLtm",
-	"LDOcyuljrqqHIRZlix8GqQvPzy7P3l2+ef+usyWvKiug3PWurt47W66lntmVJVrWb+19lIAp97rc06uM",
-	"5VdY82HTqiiuKIm1jdaQzDICZX1OTGtKBa1nAO+Az8GwNKyJ25wGs8x+STSfVq5ilfKAmqYbrDy+FyaN",
-	"xBHXraNMjaZ+lRTsio7ZlS3RWR/8CmoPFFKRSsMJSQpGZpSD6PZhYhOwLjFBzK/tsjwFSem4lAXVyhyo",
-	"NzRKAqwhGozXEtfqMZ+OfUVJ/CwIZYNivG7oWpIhBrQtiSqBE1Q7DtdGMjdA2yuqkGC2mKrAkrqOFx17",
-	"EYQmJEwDntEx6ws5IgPIbWVb+mfEBP8JdVj43GqxTrpZWz/jYGuz4ocLwnXUF8M5gHVPyABqZA8IXJQ7",
-	"mLZEq2px8ch6EC3cl+q+SLmC9Rz5jONK+2wsqosydxBU65kG+t0awbYeOAgWhwrv2/ybUGRt+tViEr8t",
-	"9Ta7KjXZ1WCZ1l5KAzVnB95gO6kbmFVK1RUXV7pJoz+zEaFocK76j5w2gysSEbcg5mzZFUFShtOFOdgs",
-	"UwHi3ji0deHaUZ+uIGVXnslvnkARt7g2u1x5AIk/f9DDP0NvfzKsYEDaWx2mEzKAJrpWboRHBBIcfI1a",
-	"1mNez0rsj47fWQUeywdA9h0ALwzKSvTuiwHJci606lQTX9887R4C9Gq1Lu7G5ARpSdahiG6t5NuNQihg",
-	"n9WdrKfRJqWgVlX0VQfq3LJQvXzxOmC4sXD802ygA20eg14OIn6C0qQvFBNJJyJ2uqSN8X2diHgNKDgW",
-	"bUp0ToUCBICtzBD1hSsDhvcIGl/L0agTuSJgbWp455QKBFWYfT5BUQXs11ni+kJiRLWai7gTufOH7sSy",
-	"Lhl8b+TPsFDsxJYc61TTJdyBrl7eqoPMcAGQKGc0cRa+2s8+KpbfTSjkQ+fL+23mo6s7G2aNd4oKukW2",
-	"uC3SPWZGR8rNSf2fP5/u/Sfd+1tv74+fy392r/7H3udfe9HRs6//2Lqr7JBmTe7CowH0+1juDNP5Lr6M",
-	"3fe1zlj/cBu9tACfSpTYorcmqfAh8OO7+iSQzAuwwldDqpj/88j96RN6h5/4bNrhQ/h7yr+wxH1bwn6v",
-	"plThNXg5HLAWCrmm/owF7sGMjTYGuZTgfgOOhtsVkYkxA84mtWQ+YQmxOy8ns+wOgRp2W6DycWCN9bq2",
-	"kxDVgknLe4LlnGypzoqxNWcxM3K0sVblZmVCmCtTtAyA1Iv9o4iu5F3kmkChJNZU4xfLPsD98sqdl+Vp",
-	"vr68/OAydIUFXW3PJ4uX65hOGSg33Y3KLt5ZFa5Gc78t37cSsSekObIxeDfRwWTTeLX/fe/lS6F+BA17",
-	"74KPBdVFzjonFuSH6Zs3Q+3dGYwMFdrlMX94f3FZu9crcFQIkArWyJ+60Ny0SSGuJXKqkPF26Cl7ku+9",
-	"/ETJYOouw1hCc6FOwE6cKKiFu8CWACL/S8Hsz7f1fzencX/90+kLyA5kD7FytEww+8wG4a7ko3DZ7Rpr",
-	"JyzpED9spELUkfmp8Ligj+dvfVoHn3nASD6nydTif7bJKh4chxUE6esC1+bVsrU1HVpPyzSxCQ/JQnHT",
-	"ymWvL9xtL0iQsnzxI9V732Jx1L5YfQMM2ubK3QejmoqwfdH290Dr/hhhxbUFww8z/7C9d9CliNYOuDmb",
-	"K/OG1vETqCQAlkOWcQVpBe0p7gswEEC9gYXb6+71YoP6rXV6mN3ru7gdOFXpsS4Itv87L6FxS8Xskdkh",
-	"ArKs8G7/ENTbNHQ9lSDfV2O0Ng2tbYIVrWNNzTs5TyVtuCUAVgcKTALAOlQQln2V9UFXLvGSLRi9YbH1",
-	"8pw1lulDL41TVxEA7p4CNdWMsKwo21SVtslXOuXpfIMklRtfCGShY7mx2cb2HxY6deMtm6o7rqxevJyS",
-	"8ADBjS8s41yf4P0G4kEbKGXCjbCfQ+1Z0gaDNx7pDhmyCQeD9gnpWfnjOtlgoSa2zugiO9sk28xZNWc8",
-	"VB2cUUVsIWmieFNyyt2wOmXSoLq9aKzq+wnD9PGERBg26FJnohU2XN362q65TwF3BwvlNYbHWipVhm6t",
-	"ns7WMUUr5+19VRtMvPEGtDyfxRD+G4xpq5QWDs6XpXm/p+VyrBDIl0zpc6ZsQs9acAtLGl3MYFwoFbyD",
-	"L1/qL5wu1eTVtCG/9woLA8ezJ6QOPRw2wtAHKiJcuB0k8XbOMPCt0Dwhmn2xLGsyBwgUFsCO6ZR1Fu0V",
-	"M1ofxZSVUm8DNcPJSJ82bYV1w63mExUaOm5n1FggoNCpUr0eu5txuE/lZGspU7G4yLmeXwCOD8Uk3MHB",
-	"/QIedkZzlr9yZ+wvny5bS/FFS1WOPry/uCT7tNCTffAkmP3CP21tftJ+fXHw/CgiT58T9MKhfxHxhIbs",
-	"oNty8yDtthHUGfdDW7relYjZNjoyr/7rf/+/QccXcAVHGY4NXlMRgfo6UCMGaMooXBuMA1IiiJFcoTeZ",
-	"scgRKa09xwSvHm0HqgQvOFYVNqeA5w7OB6ngLRgDUsFDQm+SsJzfsARXmLrkaf4bx78UaftsMS/fXfSF",
-	"DYJhIsEsmZ3IdpdUsI5w1KyoiQhNphzqV6Gf2fx2+uFNX+C6dfuiL9CoYVgNovjZl5hlmgwWN9/GfQWP",
-	"LREMbLoZ2he4zLh5xw58QjHEbC+FaTfU0jJX3798uvRx0A000CXnjCZ7uN3+HQxNgOJzMU3TcjIWptUX",
-	"gy97pUscPwfQ1sCQzOAEKcY2GzRJUyWxyQG8MeiLsu2TsJ8pza9ZQga27NeAtKdUUEiSXFl9bBwz9PQF",
-	"NZMfs2SPCzBgwIaYG6ay5hUy+LWPl6l+65j83O12P0ekH17wzHNkif/LcKCvgxOwfvRFBXcAXArw7+6B",
-	"w+6YtwDk0CWXfMqUptMM7Ybnr16QZ8+e/bEvuCAfL190CVSLwB8HNMtSe4vYt+77f/qrgpm7YhYdSDnA",
-	"E3ipL7A+BdpowCiO7gsuyAB/spF/NrdAqzxzloxPP7xpBfCI1lPIGvMVc1DQjLeOW8+6ve4z4JZ6Amww",
-	"IGCQqVYRXQwgNmutIF92SJ5tGH7I3LDYDkPIBnFcMJbymrO+aBu2Yi56EbmgU3bBNfvThc55rCPygerJ",
-	"n/ZpxvdvnsKgOl3yCq0+9hYAC9sXIVRZySI36iMVkJDXcYmI4IMjsn90iGMCYLO3gUV9gZ92js3xw1aA",
-	"UV0zlilnuTEnIAyZIIcHf3TVnKiY90WY3xTS07OkS04DW9u4YErBFPAsT6mY2/6UlemqL6ZQHiqVM7My",
-	"w0ITSnI+nugyksIyw3CkYWXxvghGjIndYafK4Ah/FN8krWMsZWhTXjOlf5TJHN1/Rh/HXEkB+RqyBUAW",
-	"KAzr1IlKmcSvVbFur/c5U5kUtrb1Qa93Z32fBkIduq7S8VtgJgQzfrns4ce/ti6Y3nsBNNqk7iAdI9Uj",
-	"NXdbixOLgkEu6tFmLIc40brx+wXZ/5Emfu3MJ0/Xf/JRmOMic/43Btrb4cHBJh9luTSLZVSyM6G5nuO3",
-	"f1z/7aWUP1Ext+NUC3n2V3/rivyEWlnr+OfPQfkFs02G61kwXXmYwhpyhg9C+NjPUEmw9dk06JmZLHQz",
-	"NzsrE/KrECtWZW0cQzwYSn8U1MELgDkNGxkzTQ57T/GkCjkjUkTEqAvQQM6ApDs+7Yv9zDdTZZVYtCxO",
-	"Gc1xqJbm6o+yma1h6TmdMg0k3QDsK1/ZP8f+LNV//bx0KA+bwr1xulwZTcumyClHiGNGE9iGB+xFOcvq",
-	"Iuxywh74uOxG9p7Qz6rEsETTUWtZLWsdIzqspHe7as0Ev8zCcolhP54+CwVhOPgryLsUSH1CBXnaI6ov",
-	"6FiCcLFSBX0PILhmE54ym1sBicNosuZ+O5NE06EiakLNLmF0nyUUoz6Wg8IKIZ0TV3cSMzzCQHBMKdUs",
-	"x4Ky5tZwI68x1CQi+IeyE/FJBYLx1B0bS/8XfuXv+Pg8mExDq3zImk7C8ziRqbl6wEsVGthSBC59//d+",
-	"SBtk02VOE1bDrKzNd3Ev6sVU6Qcao6NlgaVzpc8cmmCBLo2a3vqlYFBvB+19YYpiv/JbZa38GtU3bLO6",
-	"3EfTlYjPW7S9ZBxhX2issYJee+BqYNho/AFen224JrGgZDBFJ1Kbm7Tzew7ATFM3cNNyZciL3rUQrkf3",
-	"/vb5Z0TpXXU///daeN7iHMz9CH07ylwbzIDR5TvhCvy+TSMDI279aq5wQq0egL3srO27EJqnO/W9htG+",
-	"5VNuVOG1L75Ad+69smI4lDbopYYRu1AIXLtu6xvUSAIvV2SYGXOxKAEjs9xrvXbiw00audxrG8awwOSq",
-	"C/uB5trp6K/+9eW7iMRUsT0OiTO55jeNVPlL00E9eP6slhjrGgmiBxflWpBcovYQoSXUB/i3jXhEFmTD",
-	"/duYcQahHViHMigYYYMnG887QDHWDetbOl9lwNGq44UBQt/i6TJzs0Rho6KCY4WnZfWpilZo+Nb+XYIr",
-	"x0yY8+ZwZwP8ZYAYaMCgkTO0QM/onHDdF1x51Bro995zhZZI3wIcRngZ52trbAMQri/AzkzRWpiPpTjg",
-	"CZlQNalTwxGq+Nq5Au/eGmWatnjIjWxRT++h56SOnu1PJ5V9URM5E2ion7CcWSJ/ILNR79n6j17JfMiT",
-	"hAn8YgNj0QspRilHN+4jHr3TJLHOpI2PHEZflZJs/1eefLWuZob42ioxv4TnnpjXmVPw9aT7oDt2uP6L",
-	"d1K/koVIvrUtxvW0uxzayEkZi7nVzkf1isufma7f47sVhHVM49IqB7ehmW0p4PE29JzRrQ+tl5NbmXPe",
-	"JKDYZA7wWV11KEirSMpGmshCG20NBJxL4tYllwWGF1GXSUACFkCORiRne+jRVt4UDLgjq9Dibi6KxY8g",
-	"y+9ZLCK89YE9NKso2+XMCyj8tyv6/o4Z6QsEzt+FuNy3FhgXQLnLoSxqPdJZSsGHmqZET3LGXJq7NiVT",
-	"rpRF2wMgCaBI6GXgGl0wEIeu+qKMlEfDkdVcbUawJ8pp1ZDhvU6BvUBhcOqneX/ntezjN3RmEW7qUgGA",
-	"+dMN8+/uCD/eibxgOjQM+CU218gJFcktDylGx+x+Qu2ddNHDYhq9b03JFqWuoc7XcoZwi+CMzxjU9sBi",
-	"1N9JrV7p2lPMO76XlZVbkloZXHIrUqtu9Z+tpcM5uqwNpBDgxDTsnyvMAo+WitzimbgGM0eXXGJqLHhV",
-	"aZkBRPcaNDr7yrIDEVyohrwxLeo9Mn7sIIDU3DeztzNqYPnlCkffnMHiWzqHoOGEbL9i4bv1ObTZUses",
-	"Vr2iyXxPyz2ojLRYQ8plArW1enw5KVdJKuoLWz8qIq/O31z+53/7UX6JSDa6YGAsfP/hncJ//cSvc3nJ",
-	"ryPyUfBXPCJxkaedyOYnDqbu8T9LBX9GPE0B0xVAa+D04wWtL2AZJzJNWE4G//H+4/nexw8vTy/P9i7O",
-	"XpyfXQ4Qh2+TQSH8D+jZ6DMTqiYn2IwF6zkDNIKtzXIg4hG6BFgFFF2HGkm+zEPKrZKEcyoPUAdZT2VC",
-	"3NaZQKst1q6AIc7YkNAsIymD1KkThtAoG+bKIb+sTzAepN788PHHt29eXEF1gEoG8r5A/DdCotFoAlZd",
-	"OJeI3ufmdJM2KMU6LxQgL3P5BWqpzGiesATGMu3UacfWVIKpede4eZYWgiqfmBeTRHC9JsMuAYApJI41",
-	"b5zYfL0yw+DNMnFvRvWk0cNrY/tr/UYbRCHep4MkrLzXwJ3hYFsvZD63Z/R3Yi+C1bEr4PDblgREWVwt",
-	"M4fG19y6b6uS4bsYldVkTPyJ3aeC/BNrNLfQNIXDZgH4lg3MoC5uoSdMaNPlbVTlW27opwkW0MeREq62",
-	"R8hN2X6Ytqlef3wH8RnQExaHCOoPU5tF32qRlBz2niE60wYtKLD6cYi6t6EakOiQJSTl1wzDN1RkseNz",
-	"KZJOl5wFsNIFGKph6n3BRKKc8nni6nThe07OmRefqDDKQ2k6r/WygYj4af6hBM/eh67qmsfuNrNS1PhF",
-	"8PPkt65LfjMo60W73nyxvMmmp8rBVOFgAVCzAu+oq605YRCNM3NRW/0W1gmVoxHLVZnS1yfgwISorjaG",
-	"UbucUmeLX9iCi/m1szq5eqROH5oWStu8xiyBdL5QCsO8A/UouMAefbkKl4itgi83SgQ6v/uirNlQ5iJD",
-	"xW02kalhT5qmclwAgzB8AsKF6rDaXOkPdt3ukeVjF01ACmQ9uH3ewS9zSH4Sbg4kXX001g/aYMFTvcdF",
-	"sMByVKZqyfxKOup1T9aLBV9crZF+XwWUCa8iE3b5Za1RSblKHcfV4nLtazaP+sLohhFJ6ZClEZmwNIuI",
-	"XRdDtZhEy3HIiMQTyTEuKCFDo09BiORsk/KYFvBsTrWndiiM2RcgPBN7Sly8JV5QaAPxm5d5PHF2xr7w",
-	"hRu4Lqs82J5wdFDfYSzxvsDcHaJLzoRZnb5AeCyQ18hiMP2yllcbFztt7qwa0+B0+yKsAhO5NNpXbuQ2",
-	"7tI+dVMYAMbKoslhEUWFs5iJW2YCjoMueb/24DqSudeji52sO7z41m/3+AL3rx4fCILd6bAGGcIbkYTn",
-	"3sX/mIDp+0E1n6/MWI+6obbV/BqAgrpQlRGtzCbuc0LXjOUBwZjfEnKxkg9/BXbRlQD4ZtGLToAs4xfd",
-	"Kd0NwXiKBigbrqIxC/4gsGL9dPrvV+dnL96fv7y4+nB2fvX6/cXlwA+n/bzXI8N5X9g5opeXeoG5qqWL",
-	"s/N/e/PibEDaT3tRr9frBNXM7I3NnbqleODeH30FNUjxaWiyGed47nKd3MftCxt/HKyjnVgzzPE7kvGO",
-	"kYyWPD2WAdQ/rMhQqTew6ekMvAT2VXPDu+FsFppNqkT9AV94AKr2PT1KVHllDHVE/qlaFBTRIgTSkBAt",
-	"iZCzh6X/R4QOyWlWaPRasdGIxUYjCPAKckSoIIVQ9IYlxOd+2k6GhES6GSY3ING/C1TubwBkGxb3M7yn",
-	"LHuF4UPb855muG3T9vUeQICV9al+V6Dbxu31l4mt9b4HROSekEFZu7nf6rcGPicpGAFc+uO+OPVpgkeY",
-	"GcarjDIPDCxG7wNcjAr4/ElYXWZEBNNTqq7B/Wi017KkAcEvuXYp2zyEy36vuuTUJcMiUBAaq0i7sXgw",
-	"+yZ6bJlVq0ZdrVNOEW38EGL8MRDHq4+2wxxXjvh31PFjoo631gpqdFfAuFTrna4xHb0MtebteNVvyhLh",
-	"anuut0WUy/P7kGylJH+yrK40Rjvfo3hbIth7xOHevwr1HYl7T0jcsHo+u2Ei8He6BJg0NWQ4R/PZbpzT",
-	"pdVcySov3EvfNIu0s1jPId2afLvmWp8sdTgntlaHow2/4ZsabOssmnYp70lrtK0/jk3TTe27UfOhjJqC",
-	"hBl9He1uQ7I1/GxDC1FIyN8Dtx/JpuSuuz5kG7z0OxBAsympcZ97D8E4LksMx+/KmrTDUX4ks5FD8Awg",
-	"ZSeEmGKafsxt4gE+AMAB+Bci1pK5SIQ6wFTeEyiQ3AYYf0QGDqlyxdXV6JdEDKK+GMRyOuSCJfaFq+mc",
-	"ZzdHg463RwkGdcew4D1AXEpzlDVq9UVo1QrBaWc10VvudHFnzEJzVF9UkEsVs5cdDKTdPnWVzsoMM9Jm",
-	"CgMDl8b694wkTGkuMBCijREGWObKzKIvMpnrjiuUwISGYgwjmXdJaItbaggXsy/M/6GeqFk4mvEru8hm",
-	"diwfdLBIzkJB9iWkVF/ImbB52cG4FmKMCB1TLhy2BiI4XExE+/DgIHD49sUIScrHVdiIDmdhVAuL/0R5",
-	"lzXNmTVKJn0xnBNVxJOyalm71PoVUXROBkvVUAcEsq4hzIarvsBYERh8J3LRbwMLaQ6QUe0lBGgHQ3zy",
-	"KQSW2NuFYLPKFkzpnEzoDTh3pvXA6Gbr4oMoio9iX1zD7p2Bscr2v1sYvz3cNL21Rroq5K4S/uS8AzUh",
-	"UMf1oV2elUMaKabDUC9IgmAYiiBQs2oxDNBhIRlBbo2IaeDYFim9GBAW+SCEMCgtCF8og9IawsJcSNg9",
-	"HssVQVK4qHsjGhtG7mTf46Il3UYbPh8WRubK0kVIduiEW+8mty82Ed0LjGFxSfWiUjiJJLDWRSSURiAg",
-	"bH0ObTaKG4LwFSpdU4HUs9BFnctimPo4zkr2jbBG8sEhmcgiV5EtK0GGc/uvLnmjoYoNpHVKuQJoLyhh",
-	"SkLpZk3niowoQMlmoJqA5RGT7mHst5sFy5kRwscuLTWG8+RG7cq0VwuRkpHgYUcgmJOrAHCT0THrC5wi",
-	"xhApSP5jIWFKo7ZgXXi4lEo3HQznX10ZLAmFHn0oQzmMqt4gR/g7Fr7hggxsJRIFGpPZrStYmeZ0t4Bo",
-	"qyA3Pa0/7UFtRwtktYUlm2Gt92rRw0VrOO2erdoCQJpQMk6puNUl7HH9GM1TIm1vHk6omgwlzRMI01ed",
-	"XRgIRpatNApf4ivftEn41NbbWm8TtqF2bSzyjBWmMPVQ59s1EwcxhD5y2EaFBkRjaWH3FKWYOH5dllF4",
-	"a3BSRuFfvD7dO3h+BHccvIOau6ILhwTGmrrKLqQtc5QiY3NVMZ+Xl5wp5rKmoi+e9lzNIkLHEoPGzP2p",
-	"9r4UXPq4LhWrE0L7YuPoUAwE7TSjgy9twvj7uCA5+n4cU3q19zXpUHH7v8FsqN/gxQYWndCwpKCLm68W",
-	"XtucC1SCRPHdDU3wJf2vM8CfY/2P747jJqOrWZ7Ktu6wf8029IaNuntp3KTQ2RJNKIINiwcB3Pk9mdSD",
-	"vX2iyJRpmlBNdxDWu8FWDE9YrRV+hDe+aaXQTGG9QujKV3672l+1CGpAQ7jLt8EHfETZcR8qjWn6cdQZ",
-	"mNR3WMDDwQIqBLoxfVY0EXi1RhFZSAQjhzKZk5gKWxrdXvAgrh67X84EiNqLp/Tv6IHHQQ/4HSqDFrSz",
-	"TGxJMM2qT/0u9+6dtVxifUokwN+TlrPb0b8P8AAW2vP5YSCiAy0ly3VEMZ0WZm8ibYj3CIrCKVcstHMC",
-	"ZLqYwanBhXrPsvRRnKer6N15Tqt0/91z+iin0eaI8cQtIc9exb62m2CeseFEyuvVl4lP7qVv+j5hZ7H+",
-	"SuHWpGplRtzNt2xm9vNaRiN7Mtg1fYRtgHDDZNMkMn1QQV5fXn4gH95fXCIu6C8X798Ruw8f6DyVNIkI",
-	"HcpCo0fSlj3kmqhiaDoYMtPeMaFlxAgYnK1Nt01JxvIpNYtg67lDziaqyDCV8bV5xaYdwqRV+I7hasNC",
-	"YTG4nMXyBp61bR/gWoWij7ase0RypvO5LWowZOYftv1OZFNdlFVvZmYw4N3rizaIoIzlhGVcyYR1usRZ",
-	"EG0WqMG/7718KdSPuN5Q49AmxYXVMPOpvuJCjAZQeJ8n2Cu6Xj1iisa5VGDpzzlTHcAURMTnYXLbhZms",
-	"XDrpaj8XfCyoLsBFqyb04PnRn/pFr/csnrAv5PVPpy/2Ll6fHjw/coIXdPdrNnfhjmUyYPiMDbrkVMzJ",
-	"wZcvLp2vNdOfECrmemJWlaVQzozkLOE5i7U7giOZpnLGEtgxIe0+oteXY41k69jIuet/SONrORpF5AdC",
-	"tWbTTIPLlqZpl7yTmo8sG1F9QXOGGDqa0VxjEXGEwHkPuZYhKlq5HF04vBnlGpNsQdqnRh+DJf17UiNs",
-	"649zK3dT+34xf7AkJDNPTRuz8QAP5d7d0D0Qku73JA53A7h3XNizSxGyJSMGJzSBjHyqmi55031uvkk3",
-	"bmfvITjCZSmCfldA/B1O7KMB8bEqZr/Vb1WSN+APXfKSmxXCqmuOjpNcZmo9IZM5ayy69iAS8lHu2muO",
-	"g7tuV4/F9+v2Y6ZCuEMBu6+Zuuu6O+ZeZdT3gaMZ08eAZHixcvEg7nC2IXiZkgQOLoB/mLlcKD4WLlk6",
-	"FfPK0Y1As1UelWDV9rbLEGj07g7GlShz/XDpaG14ib9PHTt8qi4UiWXCXH7AicwBUaqkiPrCKtNBOi/G",
-	"4UkutSsTVOhYThHtk6rKDJ8oQB4hLHaaaUgv49uAS1JMhWFCQ4bwXpYAzgWSVVNy0OvZCboKKINgAlAq",
-	"fFCn2l8y9YDi1PR2zpQh79pUaGW2Yj91Gscs0yxZ4szfFbSmem9AneY4VdaLCDnbhRmYxllc5GZ05tCj",
-	"NRoxFsc/f/4aGbrg5d+foxbGUyGPKPK0ddzapxnfv3kK/MCO4FcHE4a88aaZaiJcFT7DEhvBA5edIHiE",
-	"9pfwCZoSgwfWqRN2ZtG/5ROXWzh45Nfq6+ev/z8AAP//",
+	"7L3rctu4li/+KvhrpirSf2hZcRzvbrt2zXEnzk72dCcZ2zmZmWaOBZGQiG0KYBOgFXWfVM3X8yBnHmye",
+	"5BTWAkhQInXzrbM71R86pnjBZWFdf2ut3zqRnGZSMKFV5/i3TkZzOmWa5fDXiyJXMjf/ipmKcp5pLkXn",
+	"uHOZMDIU7LO+iuCOIZFjohNGspzdcFkoktEJ63eCDje3/1KwfN4JOoJOWee4g890go6KEjal5vVT+vlH",
+	"JiY66Rw/HRwcBp0pF+WFoKPnmXlQ6ZyLSefLl6DzJjaPwdszqpPq5TzuBJ2c/VLwnMWdY50XzP/QWOZT",
+	"qs19Qh8dduBDfFpM/c9wodmE5fCdH/mU6+UFeKPZVJGM5SsnmsLD/udjNqZFqjvHzweBmTR++vlgsHYg",
+	"52ycM5W8kPKas3LuEf5ZfjGOhRrl8prlVzk+0LbMB8+Pltf1i1k6lUmhGOz/DzQ+Z78UTMESRFJoJuCf",
+	"NMtSHlGzGvtZLkcpm/7T35RZmt+8z/1jzsad484/7Fc0to+/qv33+BR+dJm6RjKek4gKITUZMZIzGhOq",
+	"CCV/vXj3lsjR31ikSdf8ai4ExPyLCvsD/qmY0PCMN1YzxoBMuVJcTHonZBgzTXk6JIrOFZklVBMtzZNx",
+	"v/Ml6LyQYpzy6MFnHyVUTBiJ7OcVmXGd4PC4IkrLnMWkS4mm10wQs/dBNXuiNE9TwgUpFOvBPF7JfMTj",
+	"mIkHn0jOYiY0p6kiscRdSlM5IzrhisiM5fBxMxezxXsqkhkjWpppSUEomeVcs+pGmObp+zf2llnCckYo",
+	"UUwp8xquiGAsZjFO+63Ur2Qh4oec9VtJVBEldi9gGO7uBxzFqZgTqROWE5bnMifdw8HzgBw+fRYQw2zI",
+	"88Ezs3gCmHZMNR1RxczyFSJnNEroKLWkcynlT1TMLRtQD0pAUpIpFXMypjxlMaFas2mm1QnJmc7nhI41",
+	"y2EGE35jzkExHbHciCLFIiliZfhywmhspdm5eWrv1Dxl/mwXEkvs14ztg6CFTmTOf2UPTVA3NOWxf5YW",
+	"Jvbx48e900In5teIarbR7CqmD5PLchkxpczGnwnN9fxBydVMsWAew0fO1jUMQIoJMWMOCHWcm8icFOJa",
+	"yJkgY87S2Pw2ojEp1ZfA3ELta7VhnKOc0WsjQfIiZU5fieWUcmEEAZwTNQRmqog5A/hmQkXspMM8WBAY",
+	"XBs2KwUDYcNExPogrO2UzYqcRmZZLw27Av0qN7xMc5SvFH680u7Xha0JOuxzxnOmrrhY1kEukMhJITRP",
+	"YTb4Ossb7aOGVBbpOejALVd4/bcOE0bv+LnzA6M5yzufmhSuip5+rg+79rLaiKv3IDM0Hz7NeMtaRDmj",
+	"msVXVNf0tJhqtqf5lHWC9uVZ8Ywo0tQQtTsHS+/gcaNeuLxmKVX6qlCrh7j2c6ioNWx1lrMx/9ysa8MK",
+	"P1FkzHOljXaQ08jo6IHRVnIWyYnghn/rftMqgVBddzphVy7gzi9Bp1Asv9p4Zczdbl7Lg5czwfKGgS0Q",
+	"FSju7rveO+2SuWmUC1Xb/YXdCXxqWkWGL+A2OIpxzM2gafreI8sxTRULFim1yHMm9FVGlZrJPF6e9r/L",
+	"wlgG+LMRVzjNSuQ6hWVCb8y2kanMgU0J8nRAplwUmilCJ9Is21a2UdABjemdSOdIgkunpD7Sj25EyDSU",
+	"lpkiM5lfczE5IYLdsBxHTUeGxZnxbHY0HT3URj9YY9jtQKsLVFSjlfU7D3tH0/TduHP88+qPlpzrS7DI",
+	"ukr+3XJyT4hKjKiSIp0TCVJi3WnAVy5P4JM3hR852mX1wXBjmtb+seGs3KdontM5bGFl4JvXrGFti8cZ",
+	"vl5/SdN+vGQpvzFW87JwjOOcKdXILJ0q2KStBTuJkjGd8nTuScPD4OhTE7Mbc8FVckspsDFrheWzs91q",
+	"PjmjVjtz0r3IzAOGN0ox5hNwk6i5iDpBh08zmRu2Ged8rBsUAHNvJPN4c5mQMwWOjqZDUWRK54xOnyhC",
+	"hZoZnd1wmTkwor/JEWEiZnGzLNOWX7tZZUzEyPjyQgj8V4w0xYwcQduhE3RGqYyu4V+qyFiujJloFoOK",
+	"iKXmlqZZ45ptQ0lNUq1au5LOgpK8y61yk/Ooe3n/y4WtUXltoHUSXXXm7oKBlOf3sRnITyg1lynO3VDa",
+	"j075NyoDOTgkiSyMKmXU+FERXTMNjj2UwsfmzlDY65xEshBaobbtXgfmBZCssQbMT/gsGedyGoqh0jTX",
+	"Q/JPhDvRflJ9370Z32lVC3tfgK6cUIx5mnIx6Rvzw5L20A3FGwYjWS5veMxyMAUyzeKADPEEDEOhEwlK",
+	"Iol5DK6YrrGjOYtJSsFkyqhRoMxhtBb3WOZkImXcOyFUhMJ+ygwWPm7uFRELUEPgsAiqH4rOosZUHUif",
+	"rJaZxpR+foO/Pj08RGWh9vcigdnDfbcvhe1qZlyof+OWPVFum7sfLl/0NtWMFqgcP9bIspqI/ezGmuOL",
+	"dqRuctN/TCTsNdfHJASNmrw9/eks7AQkRA0D/ibdf3jzMiDl7z28IZeFZjl59a8v3+KFmKuM6ihhedhp",
+	"ZM7byKeYatqud9cYRDX9RCrdJoJauItHCBvLrmuOPsNVfA924l/MjYbEmFJ00mzXrRac60etWH7DI7br",
+	"C5rkEQgJmGS1pHUp5X00sNRVzdJuXit9/otdvkVipOCiZ+YWdJ8kNMuYYHGfWPKf980g4ByA32XGRomU",
+	"133NlCY0Z6FAiwQ94MCb5+Y6usbt3QquaJnGyIqcpmAFbh+d63F16OZ9//R5Q9EQzCkvlKpEeaXSKZYn",
+	"4LSpfsw0i7R3AVxNdun7Voq7P60cd3/GLGXen6XCBn8pFuVMX+VS+48oTVNWbqf3fnuh+oK9UH3DXii/",
+	"YqnAe4e7Ur3EXane4jatespdqZ5yV5afMlttzX/vDfBn9Tj8WT0Lfzpz+6raX2Bx3lvw7+o5Wuikn8oJ",
+	"F94fstDuLxtCu8qZkYvuakkG1eNX5TXUpMtvNumUcEbuQvVCYfBYetcrUGQvNNWFWmm8LYtR+yNoLM4W",
+	"MCZykcYkMed2ExNqtQlYnuir7UcCehmNroWcpSyesM3GAw6oDSy1zV6kCvSx3uZFnlRaaYPhfNEQ63Lt",
+	"3IwpFywgVJOpNHryYFBzPPqRvZxN5Q2Le0ZzNCuJBo1RsylokkXOGvWFTY3btTMtrcJVx+ViLqILuLFB",
+	"CUO7qzTJlsmnZpUt7vXypjVZbm4/Gk8TZ2l8BoJh6SxBHKJNIcXghyKUxFIbjTyjOiFcaAlbMZLx3MZC",
+	"ytgIxDhOiBnYHFR8dyO+Z5bIlJHu4WDQa9y1dmVnYVlx3Kvn/Vo28cGdYgHCkEjDOp2SmENcyzAXZfR2",
+	"FCSoJ+RsbJi7N9ORlCmj4BEb/xI3+PV+lDOWR1QZw4frRBYaPag55cZKMxvRuHAb6588uzkEH8dnOs0M",
+	"2XcOBs/6g/7Tp8/6f9rIvZTdHDo5eDs/lXmRt7LLSwR3bOAm2eRTR4uTHjw9jkffHR9vOumju5r00dpJ",
+	"H12tCtgYHWNC4TjCXcgW0aDKmVERkOQaJvunPx0/PT7eX6XcLwz1LlYf+Rdj4nbBLWk9MG1WELgNmiU2",
+	"6q1Lq/lCTrMCHBmI6dHajABUfzjOJKGKYNCYCWJmACwtlWIC4ADqAi75DcufKAKf2QPoQCjMvEj35cu3",
+	"Fz+cv/uXs/Ori8vTH8+uTl9dnp0HxIK1wEXUOyZGMoKoxPUmXBGZxvAa/ArVwGm5tnETACBJwdCUoYpY",
+	"tuYGRyeSlI/2Q/FGK6eQMEWmdE5GjBjuIsfEfBHNmWVqvBsnJfC6io0unP2FU2F5lD219QOxzBOWGdIy",
+	"5S6f3wWidBTiqGyBptr9oW1i59Qt9ZbhP8edvcjW0eG6wxF0Pu9JmvG9SMZswsQe+6xzuqfpBN4JCA/Q",
+	"YTpyykFnmAdompuvffH444N99qj8rMfq7v3r+Cn3/S8te7dT3LamIVgcZm3YDZK/hphcG3vddLrm7VcQ",
+	"qvziifuFtb0HAqrJ8rVr0EJx90Jh246rnSTvmgQ9qeZ96XAwGDQZIuCSabO4QGzgLSdkwgTLQRx0//v/",
+	"/F/y9OA7MuJa9RbD7YuYXY8Cv1sf/V9UyQ1Zf1p5qLYIiYPy/iVYf9MFLgtEr83fd+H9sB9/HOeH+fh7",
+	"qqNkdxb00Dynou9l7rOBtrvyjo1PSBs/vyjPTX29tjhP6yEW5njqItucvs9BYb+Ah758asI3W5Ue3ku6",
+	"VJG/nF2SfcPf1P5vPP6yD7/0EL8NmGccLhnzNIV4YX/ZG4FzdqP9tHLJPHj+FmTYtqwXTNdGyYXSjMZG",
+	"AbXsCsCXgt0JY1qa1o9ywsVuM/KxWNslk9ThawvCZF0air9vHmKtHE3T5v3EGtylhU6upkwnssmBIerI",
+	"znEupwT8zujZ8RDxfS/eYTFmzu/d6IvexdGyHWAS/eO3cu5tD19ERCpvcZqVq/VEEW5Bed4GQCzeLeYm",
+	"6Metza86yW0Ii7Sk1Y76qC93UKOpVYi495ZYX4DpdQdYyG3Pn2CzzZ8frDuGSyNa+EDjEuRMNfHD0xJQ",
+	"8URBgsp8b0pj9CbwiPXJ0NqgboOGQXnJfXAYCmP/DyuH+RAcj5n5ptAVJrTEbhTG/AdQCcDXjyG6GYqJ",
+	"ZIpwgdh0/MgTRdyXwcngvhnAX7xyffCIPVGhqMbQhNKofl0P5TfrBT5rCLbISF0Vedp83LwljGVUTJnQ",
+	"kEbQKKFZzJvlkpE8Nk6jWE6mhdLEjCxlmpERG8ucEUVvjHzqsv6k78H7zUJQ8uH8x55zens4XPtisyPu",
+	"dZDOt4kKistgB9ekiwLYi7M1wSd3V50KsmKUcpUggr8czhpw4uIAmljgBXjQgEI+nP+4p+iYBQSWLGF9",
+	"wZp9183w7gujcyGxqWIyYcqYM1TVyQ7CDc0vbXUXZrnUMpIbEKK9r3Ix+pxkCxpeOMhbPu3oaG0MChfF",
+	"0XMzt3dKhJub93p7QDzKqtxh5Sls53CvXCSpfvATlmaN25DSEUvXyyi8LcD3tH/9Lqw+y6nX230LjDyd",
+	"0bkiRtfYIJi7o1FYZwebr/I1mzcziGs2N7zL7f561Lh508ptKBMRlzTM81cvyPeHz/9EbHIXwUSnfgOW",
+	"z1xvzlaCHKqN99KLeX5phOFZZEEDm+M6bUZbuZSmRTn+4fyN4UNGPBjmdM0FWDV2sieEjmShj0cpFdee",
+	"dIAhlKleFIlnDXAf06BwhOUsWnaj5HH14b6GBNmShUJeJmp6xySei1ioA9I1N+wLHu1bO9ixi14Qinwc",
+	"HTx9dkS6L99ekA/vX55enhHFJ4LFaIleXrz5Sy8gidYZpt6CyUVGBU+1Ra1qNs1SqpnqufBxJcaNoW2U",
+	"6G6UyiIepzRnAYn5hGuayohREYQi5ULGLCA3RarzgKiIpmxG5wGJheJGzgYkkzOWx0IFJGaKRQFJmP5V",
+	"sBzuyWQchGJCRczNnfn1qDDmzk0SkImMaRzPAyKYjoosIFwKqQJM3eOpDMioEGJu1sGY58+fmUfkJGUw",
+	"XPgg/bUwY6Ypj4Xq9cmZ0akSqiDIY6Y3dIduGITCqS0sJiMEqSMJwxdjm4fKNem+xM1x7D0IxTnuRHmF",
+	"vNY6q/56US6gdweugv8SnEZ1y3//53/1QOoi3YwgOZbkhSAQ0RrNQwGOCJrx/Zun+440VB0QZ0mpE3Qs",
+	"vRjeoXVmrIxyXEaweDtr7AzY2U7Qga0F0wL31txqN9dwDbu7gKZQDFBrODO8LwOzBDYY7oYd7gQdeZOY",
+	"67jHwHXNJhsdyOyyFY9mmztBB/bZjB8XCJ7zN9pYQWanzf9hqxuNYHcQX/qH8Lf7UI6bs04WBeGWOt7X",
+	"rCs1yjwA6HsH0BkyMgdkOzEmNrj7QNGcIpgeoJUkSlh0/UThWyI5RZD9Fgo9LlE51iWhVEynNJ+3oVtL",
+	"HCuUkFDBcnZwA/mtEGZywnTCGpHd8AOhlSGoZ7KyJCbSfdry9hMyml+5JT2u2z4xi3jMfNcRxK/h0Bi1",
+	"yRy06uH16cGe4lqKQbtuNVXW02HLma5VY/0NWj6kieTRwmlqURGqPS3jTW2IZYzFgDY2ZVSoE9AjUU0Q",
+	"UidcTJaVSsxx11xQx08WcA0JFROjjnCNxLJgNKEHVhGWKgZlLgKiENJVcSK0gkeu/gGdUC6agUzrdM+N",
+	"NX9w+7bkWXDR/ENFG02xg8Uk9NJj7O4JyncFHUMXQcfpJg6+7pLXCiwSYuQXEIJXJeHTZqqz1d5qBk1F",
+	"Id4T9d1dRap3Y/UsS6jfpQn0rwUrWMPB/KW83pibZVgW3tJUrmBhLPZdTZ8/B2Z4R3jC8ZhFmt+wKxef",
+	"b+AOiHY1HyWZ5JAZJomQM8AgvXl/c+jzCu7ASs7zsxGuuDaOox3HcXT7cbjo5NIPq5JybpGEsyH00H7d",
+	"MMQxR1HZjGIUTE+purYOZiy19ezAq7s1aBnFJljADUdx1DiKpwffrRuGYCxWVx7musXVavU5QJtZVDYZ",
+	"sYgWii3IF4992XJT8QnIEbB0jSQhXZmTsBN2DC1NJJGihLtKwXrNgqbMwmj0p5dqi6jQ9uWYy8pWqNBV",
+	"17Vi6RhrO90AflIXuWiD7K5Jl2rEHVo/w8pQMBwum+1wB0GfdkA++rdbfaYzmgunPW8kOz7iA8vyosn1",
+	"WGWD1TLALDZwGRFYHauW49iEGzyqP3TU8FBDLBUoqukkLLHqJZ5ZbrK3fNvhBXH7d0KdNWPIX6JKAXza",
+	"QVmfKEi2XIqt3zsEZBUHX1WWcDdMWSPPLh/sDPrwX30R7gbYBZ9cAMR5DLkcA4iF3WXEZgC2lYtwfHyv",
+	"8/eAd03zR4G0hXhqr4RT42xVRRxbwpCJKJ9jmvoyb18KA6+vdLOG+a+m5RYYyMHz5+u040au2c5G7sIi",
+	"sJruY+Hf8PO7IOB+xyC3Rsb00EzoQXTTh+Ysd8NLTolgsyZuAkoqqruKcN0nP0kAAjjvGIIpEshuK9VK",
+	"LQkVWCPTxVm61fHtQSFRVSrDv3+G1HZGc3bD2WyZ3yzbtzuYomsfuTd1db3OV37607rF2Q1y+E1r+qY1",
+	"3UJratEh2om1LdXeHd+VoXY/Wd9L7dj8mUVFwUv/ahyyB52+rapTveqNZtMmnacVe4a10J8o8uH8R3SA",
+	"CJ5lTANubn0wH93NOMo1s4ShLTseU24L9pRB19heCzpc0HgOIc+MiRm4sMc517+O5Gdj944VE4rBz8L9",
+	"c8qvc6m5sZwLwcfcmLH1WInnsLNMqdFhONTssx4Sro4JJVgQznrPyZinjHTdOPvmx4DgWO0fRcTJn8m7",
+	"jImPubFa95mO9vEl+3EsVC8oS6mPbSlySmZshJG7LuSFm5sowQV8d0FwgKSLgHqpoJaASliakkhOp1TE",
+	"inRV0vOjVLUhluvp/ioiDqXQzLdciDiHALJKGtfLrEibe1UavUGzE0RkIlzwl0JqW6eGqYhmLAYKm1GE",
+	"CODyoxqxOu7XUDYd5gWvNq+6YbniUiifgglX5hMWuReWi0Ge9Z8OyD457H9uqdJk5WLTVOcVXRAuHB4y",
+	"qPuOOeTbHnvVld1kQ2ELOEc0z+ekS10eAYBOaFU/AuNYOF77iKbXUMQ+FG/e3xyV2EiqbOqurfW+/GBG",
+	"c8XAI4lg+FDUcJW4GTU+UGsrECUsJvKG5X03d50wEQoA/cB60ylzEWic5hMILU8Nk/IzJBKZxqB1hqJ+",
+	"oED7nEF1kzHlFnq7nV1W8gwXULWH21JttalNXMqCDhu4k5yOuGiKy5SQM3cLFvNw4COHf270wO4SbKn8",
+	"easdxz4qCvV5Lxravbx48xdLckGF8u+dOKrdwH0MYrjMUl+EZSnXiqG0LBxK1xzUXBaTMstncYF2CYGs",
+	"qBW9M+SjZW6oYqid5rMz+HVHN3qTsC8JtshTxMZZWJw58HLsKDcACgJlwMaQ4eRqnfX8gihoFlawqRZv",
+	"/tV03hyTq0ZT3rTFAXJ23xVXV83eY//9tVs3/srWuOOFE+pC8UtjDSquUlujpXR976Rt54u3ZLShM36p",
+	"Fkx9bYwwqBAUozkAAEtkjJGvVNn0glCU19lnrsBr6eCAicx1AkrKsMjTYUCGiwszDEIxdEszBNE+rJZn",
+	"SLqzhEcJmXEB0qgSPQBl4iIUFSKq1yfv6hQK4tPDTDWmd7Rye7smx2SZ7XddEQxYzl4rx/ewccvqTBV1",
+	"lDNhGTRikDyObUjX4hDxlFZtXuSYVIDEPrnYznl8OPj+aPui6TvWL9+FM9+GfzbxwnI7IbCkddZVPY8d",
+	"BsDibOUZ+F0d7+8bzTkWqo85IB6weDEcNTj87k5qAGidmdF/WcNKl2nT46kbUed6dtr4jTpf3eBLzZXo",
+	"S4JYwcruIiDglLzHigjY7+8SEvAZ03bMBT3C1R3LruAmVrD+8G/Y4cFwM3fLMVrR+dSm7lWIHPWkvAmr",
+	"+kwkOJ8d7KIGxeiC6jHjiNeY2xJlWF7vTppB7NqX4dY86kF5yGZcoOEEt9H1hTf/VSWLG9MfgQE8qfQK",
+	"rDXud7KbQWluEPUxy5iIiTQS3z07PCaLqQVkZWYBkXkolpML+uSD7ZoEn4K6VNBfyXNr2IJ4YOeE4vDg",
+	"IHCJM5B4SlWlZvTDYjB4Fl2zOfyDDfvkwsJWbbO3EUvN643pfhwKD61chmEgq1UK77wEhNb1gtxTBYwi",
+	"VAcy+Ym1J2QkjXWWs6UIs019cPXWfK5jmRLQaWetPKyrteXDS+Rlz1sbQV3mshiljblK1dwsA0GOYmZl",
+	"1nSCq+8MtKCsxZ6x3Pk8KGQKD6Hc5QuoEz9czuRy1YsbQbtVafUt7FIomWx9S1tXsl7jIK8BkqxwLcvu",
+	"lh+u+jw0C6lGfzQYvVF7BrOxF9F/CH5jbLpkDkPlWiJd4IAsACQPZCyh/46KOZbkxKpCLtPWUZkhMUuU",
+	"hs4w2aoGLy+9sxvVoV2E4lcza1yPij5W9E2A8qiqRmZdd1SR3nrHwNFArzTrcgr85/T09JQwAa36Fv0l",
+	"CuDs5WVwqsDZLVMYsL1BKPQMMu1PK3cedsGU4zEsVh3KSuZMB+C+jFPWZAWtJPpan4LtzoT5XvMvrkNJ",
+	"Cza+/cQs2eiYV1U2PPGrlnsHYKnjSdvONwWT4hKQvYIg/iZHypi+QBhBZa/C9WuWadJNZKHYNWOZ4VRO",
+	"H3N9SQyxKJs25xVfPD+7PHt7+ebd296WvKrq4XLXu7p672zDmWZmVzWZWb+199HEptrrak+vMpZfYdeK",
+	"Tfu6uLYq1jfaQDLLCJT1VT2tKxW0niHcAzEHw9Kwq297Ic+qfickO/baGhxqmm6w8nifX/YSR9y0jjI1",
+	"mvpVXLArOmFXtsloc/ouqD3QCkYqDSckLhiZUQ6iu0wTS8C7xAQxv3arBhskpZNKFtR7i6De0CoJsAuq",
+	"N15LXKvHfDope2LiY14qG7QTdkPXkowwoW1JVAmcoNpxuDYXuwXaXlOFBLPtYAU2BXa86LgUQehCwkLm",
+	"GZ2wUMgxGUJSrH3TPyMm+M+ow8LjVot10s36+hkHX5sVP1wQroNQjOYA1j0hQ+jyPSRgKGNWLteq3h49",
+	"sBFEC/elOhQpV7Ce47JmutJlPRnVR5k79PoNTT39bo1gWw8cBI9Djfdt/owvsjZ9arEM4ZZ6m12Vhvpw",
+	"sExrjVJPzdmBN9iPNA3MKqXqiosr3abRn9mMUHQ41+NHTpvBFQmIWxBztuyKICnD6cIqcpapAHFvnNq6",
+	"YHY0F1xI2VXJ5DcvAYlb3FgfrzqApDx/8IV/hq/92bCCIeludZhOyBBe0bdywz8iUKLhS9CxEfNmVmJ/",
+	"dPzOKvDYAAHqBwF4YVj10ndPDEmWc6FVr166++Zp/xCgV6t1cTcmJ0grsvZFdGcl324VQh77rO9kM422",
+	"KQWNqmLZN6EpLAv91xfNAcONheOfZgMdaPMY9HIQ8QlKk1AoJuJeQOx0SRfz+3oBKTUg71h0KdE5FQoQ",
+	"ALa3RBAK18gM7QgaXcvxuBe4NmZdanjnlAoEVZh9PkFRBezXeeJCITGjWs1F1Avc+cNwYtVZDZ438mdU",
+	"KHZim6b16qUV7kBXr6xqr7adByTKGY2dh6/xsQ+K5XeTCvnQFf9+nxX1ms6GWeOdsoJuUe9ui4KVmdGR",
+	"cnNS/9fPp3v/Qfd+Hex9/6n6Z//qf+x9+m0QHD378o+du6pvadbkLiIaQL+PFc4wH98llrH7vjY56x9u",
+	"o5cW4GOFEluM1sQ1PgRxfNdhBcqRAVb4akQVK/88cn+WJcn9R8p64P5F+HvKP7PYPVvBfq+mVKEZvJwO",
+	"2AiFXNNBxwL3YMZGG4NqUGDfQKDhdm1wIqyWs0k3nI/YBO3OG+Ish0OgC98WqHwcWGvHse0kRL3l0/Ke",
+	"YEMq22y05mzNWcSMHG3ttrlZoxPmGi0tAyD14vdRRNcqR3JNoNUTa+tSjI0rwL68cudleZqvLy/fuxpj",
+	"fkta++WTReM6olMGyk1/o8aRd9ZHrNXdbxsQrkTsCWmObATRTQww2UJk3X/be/lSqB9Aw9674BNBdZGz",
+	"3okF+WEB6s1Qe3cGI0OFdnnM799dXDbu9QocFQKkvDUqT53vbtqkldgSOdXIeDv0lD3J995Ao2IwTcYw",
+	"NgFd6HSwEyfyuvkusCWAyP9SMPvzbePf7YXoX/90+gKqA9lDrBwtE6w+s0G6K/kgXH2+1u4PSzrEdxup",
+	"EE1kfipKXNCH8x/Lsg5l5QEj+Zwm04j/2aYuunccVhBk2dm4sa6W7Q7q0HpaprEt2UgW2rPWjL1QOGvP",
+	"K5CybPiRut232N41FKstQO/dXDl7MGjoaRuKbmkH2vDHGHvGLTh+mPmH/XoPQ4ro7QDL2ZjMG3rHT6AX",
+	"AngOWcYVVGS0pzgU4CCAjgkL1uvuHW+9DrRNepjd67uwDpyq9FgGgv3+nTcBuaVi9sjsEAFZVnh3v/M6",
+	"hhq6nkqQ76sxWpum1rbBitaxpvadnKeStlgJgNWBFpkAsPYVhOVYZXPSlSu8ZFteb9guvjpnrY0GMUrj",
+	"1FUEgLurQE0NI6x64rb11W2LlU55Ot+gSOXGBoEsdCQ3dtvY7/utWt14q1c1HVfWLF5OiX+AwOLzG1E3",
+	"l6i/gXzQFkpJuBH2c+ieS7rg8MYj3SMjlnBwaJ+QgZU/7iMbLFRiO6UusrNNqs2c1aveQ9/EGVXEtsIm",
+	"ircVp9wNq1MVDWrai9a+xB8xTR9PSIBpg650Jnph/dVt7k6blyXg7mChSo3hsZZKValbq6ezdU7RynmX",
+	"saoNJt5qAS3PZzGF/wZz2mrNkb3zZWm+3NNqOVYI5Eum9DlTtqBnI7iFxa0hZnAuVArewefPzQanKzV5",
+	"NW2pUL7Cw8Dx7Amp/QiHzTAsExURLtz1ypC7YBjEVmgeE80+W5aVzAEChS28IzplvUV/xYw2ZzFlldTb",
+	"QM1wMrIsm7bCu+FW84nyHR23c2osEJAfVKmbx84y9vepmmwjZSoWFTnX8wvA8aGYBBscwi8QYWc0Z/kr",
+	"d8b++vGys5RftNSn6f27i0uyTwud7EMkwewX/pmzcc5UQrqvLw6eHwXk6XOCUTiMLyKe0JAdfLbaPCjR",
+	"bQR1xsuhLZl3FWK2i4HMq//+z/8a9soWtBAow7HBbSog0CEIutwATRmFa4NxQEkEMZYr9CYzFjkmlbfn",
+	"mKDp0XWgSoiCY19kcwp47uB8UMzegjGgmD0U/yYxy/kNi3GFqSueVj7j+Jci3bJazMu3F6GwSTBMxFgl",
+	"sxfYz8U1rCMcNStqAkLjKYcOXBhnNr+dvn8TCly3fihCgU4Nw2oQxc8+RyzTZLi4+Tbvy7tsiWBoy83Q",
+	"UOAy4+YdO/AJxRSzvRSm3dINzJi+f/14WeZBt9BAn5wzGu/hdpf3YGoCtM+LaJpWk7EwrVAMP+9VIXF8",
+	"HEBbQ0MywxOkGPta75U0VRJfOYQ7hqGo3n3if2dK82sWk6FtXDYk3SkVFIok11YfX44VekJBzeQnLN7j",
+	"AhwYsCHGwlTWvUKGv4VoTIWdY/Jzv9//FJDQN/DMdWSJ/9twoC/DE/B+hKKGOwAuBfh3d8Fhd8xdAHLo",
+	"k0s+ZUrTaYZ+w/NXL8izZ8++DwUX5MPliz6Bfhf445BmWWqtiH0bvv+nvymYuWvH0YOSAzyGm0KBHTbQ",
+	"RwNOcQxfcEGG+JPN/LO1BTrVmbNkfPr+TceDR3SeQtWYL1iDgma8c9x51h/0nwG31AmwQY+AQaZaRXQx",
+	"gdistYJ62T55dmH4PnPDdkEMIRvEccFIymvOQtE1bMUYegG5oFN2wTX784XOeaQD8p7q5M+uqYEZVK9P",
+	"XqHXx1oBsLCh8KHKSha5UR+pgIK8jksEBC8ckf2jQxwTAJtLH1gQCny0d2yOH74FGNU1Y5lynhtzAvyU",
+	"CXJ48L3rR0XFPBR+fVMoT8/iPjn1fG2TgimFHRzgLE+pmNvvKSvTVSim0OAqlTOzMqNCE0pyPkl0lUlh",
+	"maE/Ur83eii8EWNhd9ipKjmiPIpv4s4xNmO0Ja+Z0j/IeI7hP6OPY60kj3wN2QIgCxSGdepErdHjl7pY",
+	"t+Z9zlQmhe3OfTAY3Nm3Tz2hDp+u0/GPwEwIVvxy1cOPf+tcML33Ami0Td1BOkaqR2rudxYnFniDXNSj",
+	"zVgOcaJN4y8XZP8HGpdrZx55uv6RD8IcF5nzXxlob4cHB5s8lOXSLJZRyc6E5nqOz36//tlLKX+iYm7H",
+	"qRbq7K9+1rUp8rWyzvHPn7z2C2abDNezYLrqMPld8AwfhPSxn6EXYueTeWHJzGSh27nZWVWQX/lYsTpr",
+	"45jiwVD6o6D2bgDMqf+SCdPkcPAUT6qQMyJFQIy6AC/IGZB0ryz7Yh8rX1Nnldh2LUoZzXGoluaaj7KZ",
+	"rWHpOZ0yDSTdAuyrbtk/x+9Zqv/yaelQHrale+N0uTKali2RU40Qx4wusA0P2ItqlvVF2OWEPfBx2Y3s",
+	"S0I/qxPDEk0HnWW1rHOM6LCK3u2qtRP8MgvLJab9lPRZKEjDwV9B3qVA6gkV5OmAqFDQiQThYqUKxh5A",
+	"cM0SnjJbWwGJw2iyxr6dSaLpSBGVULNLmN1nCcWoj9WgsENI78R1zsQKjzAQHFNKNcuxW5WxGm7kNaaa",
+	"BAT/UHYiZVEBbzxNx8bS/0W58nd8fB5MpqFX3mdNJ/55TGRqTA+4qUYDW4rApef/3g9pi2y6zGnMGpiV",
+	"9fku7kWzmKriQBMMtCywdK70mUMTLNClUdM7vxQM+u2gv88vUVyu/FZVK78EzS+2VV3u49W1jM9bvHvJ",
+	"OcI+00hjD8Du0PXAsNn4w55rd8fG/DOxoGRwRcdSG0vaxT2H4KZpGrh5c23Ii9E1H65H93799DOi9K76",
+	"n/7/Rnje4hyMfYSxHWXMBjNgDPkmXEHct21k4MRtXs0VQajVA7DGztpvF0LzdKdvr2G0P/IpN6rw2htf",
+	"YDj3XlkxHEqb9NLAiF0qBK5dv/MVaiRelCswzIy5XBSPkVnutV47KdNNWrnca5vGsMDk6gv7nuba6eiv",
+	"/vXl24BEVLE9DoUzueY3rVT5S9tBPXj+rJEYm17iZQ8uyjWvuETjIUJPaJng3zXiEVmQTffvYsUZhHac",
+	"EMWY3zDCJk+2nneAYqwb1td0vqqEo1XHCxOEvsbTZeZmicJmRXnHCk/L6lMVrNDwrf+7AldOmDDnzeHO",
+	"hvjLEDHQgEEjZ+iBntE54ToUXJWoNdDvy8gVeiLLN8BhhJtxvrZLOADhQgF+ZorewnwixQGPSUJV0qSG",
+	"I1TxtQsF3r03yrza4iE38kU9vYcvx030bH86qe2LSuRMoKM+YTmzRP5AbqPBs/UPvZL5iMcxE/jEBs6i",
+	"F1KMU45h3Ec8eqdxbINJGx85zL6qJNn+bzz+YkPNDPG1dWJ+CddLYl7nTsHb4/6D7tjh+ifeSv1KFiL+",
+	"2rYY19Pusu8jJ1Uu5lY7HzQrLn9hunmP71YQNjGNS6sc3IZmtqWAx9vQc0a3PrSlnNzKnfMmBsUmc4DP",
+	"+qpDQ1pFUjbWRBbaaGsg4FwRtz65LDC9iLpKAhKwAHI8Jjnbw4i2Kl3BgDuyCi3u5qJY/ACy/J7FIsJb",
+	"HzhCs4qyXc08j8J/v6Lv75iRvkDg/F2Iy33rgXEJlLscyqIxIp2lFGKoaUp0kjPmytx1KZlypSzaHgBJ",
+	"AEXCKAPXGIKBPHQViipTHh1HVnO1FcGeKKdVQ4X3JgX2AoXBaTnN+zuv1Td+R2cW4aauFAC4P90w/+6O",
+	"8OOdyAumfcdAucTGjEyoiG95SDE7ZvcTam3SxQiLeel9a0q2KXUDdb6WM4RbeGd8xqC3Bzaj/kZqzUrX",
+	"nmJl4HtZWbklqVXJJbcitfpW/8V6Olygy/pACgFBTMP+ucIq8OipyC2eiWtwc/TJJZbGgluVlhlAdK9B",
+	"o7O3LAcQIYRqyBvLot4j48cPeJCa+2b2dkYtLL9a4eCrc1h8TecQNByf7dc8fLc+h7Za6oQ1qlc0nu9p",
+	"uQedkRZ7SLlKoLZXT9lOynWSCkJh+0cF5NX5m8v/+P9+kJ8Dko0vGDgL371/q/BfP/HrXF7y64B8EPwV",
+	"D0hU5GkvsPWJvamX+J+lhj9jnqaA6fKgNXD60UALBSxjItOY5WT47+8+nO99eP/y9PJs7+LsxfnZ5RBx",
+	"+LYYFML/gJ6NPpNQlZzgayxYzzmgEWxtlgMRj/BJgFVA03XokVS2eUi5VZJwTtUB6iHrqU2I2z4T6LXF",
+	"3hUwxBkbEZplJGVQOjVhCI2yaa4c6suWBca90pvvP/zw45sXV9AdoFaBPBSI/0ZINDpNwKsL5xLR+9yc",
+	"btIFpVjnhQLkZS4/Qy+VGc1jFsNYpr0m7di6SrA075owz9JCUFUW5sUiEVyvqbBLAGAKhWPNHSe2Xq/M",
+	"MHmzKtybUZ20Rnhtbn9j3GiDLMT7DJD4nfdauDMcbBuFzOf2jP5B/EWwOnYFHH7bkoComqtl5tCUPbfu",
+	"26tk+C5mZbU5E39i96kg/8Ra3S00TeGwWQC+ZQMz6Itb6IQJbT55G1X5lhv6McEG+jhSwtX2CLkp2/fL",
+	"NjXrj28hPwO+hM0hvP7D1FbRt1okJYeDZ4jOtEkLCrx+HLLubaoGFDpkMUn5NcP0DRVY7PhcirjXJ2ce",
+	"rHQBhmqYeiiYiJVTPk9cny68z8k5c+MT5Wd5KE3njVE2EBE/zd9X4Nn70FXd6/Fzm3kpGuIi+Hj8e9cl",
+	"vxqU9aJfb77Y3mTTU+VgqnCwAKhZg3c09dZMGGTjzFzWVtjBPqFyPGa5qkr6lgU4sCCq641h1C6n1Nnm",
+	"F7bhYn7tvE6uH6nTh6aF0rauMYuhnC+0wjD3QD8KLvCLZbsKV4ithi83SgQGv0NR9WyoapGh4jZLZGrY",
+	"k6apnBTAIAyfgHShJqw2V/q9Xbd7ZPn4iTYgBbIe3L4ywC9zKH7ibw4UXX001g/aYMFTvceFt8ByXJVq",
+	"ycqVdNTrrqwXC2VztVb6feVRJtyKTNjVl7VOJeU6dRzXm8t1r9k8CIXRDQOS0hFLA5KwNAuIXRdDtVhE",
+	"y3HIgESJ5JgXFJOR0acgRXK2SXtMC3g2p7qkdmiMGQoQnrE9JS7fEg0U2kL85mYeJc7PGIqycQPXVZcH",
+	"+yUcHfR3mEi0F5izIfrkTJjVCQXCY4G8xhaDWS5rZdq43Gljs2osg9MPhd8FJnBltK/cyG3epb3qpjAE",
+	"jJVFk8MiihpnMRO3zAQCB33ybu3BdSRzr0cXP7Lu8OJdv9/jC9y/fnwgCXanw+pVCG9FEp6XIf7HBEzf",
+	"D6r5fGXFetQNte3m1wIU1IWqjWhlNfGyJnTDWB4QjPk1IRdr9fBXYBddC4CvFr3oBMgyftGd0t0QjKfo",
+	"gLLpKhqr4A89L9ZPp/92dX724t35y4ur92fnV6/fXVwOy+F0nw8GZDQPhZ0jRnlpKTBXveni7Px/vnlx",
+	"NiTdp4NgMBj0vG5m1mJzp24pH3jwfdlBDUp8Gppsxzmeu1on92F94csfB+toJ9YOc/yGZLxjJKMlzxLL",
+	"AOofdmSo9RvY9HR6UQJ7q7Hwbjib+W6TOlG/xxsegKrLLz1KVnltDE1E/rHeFBTRIgTKkBAtiZCzh6X/",
+	"R4QOyWlWaIxasfGYRUYj8PAKckyoIIVQ9IbFpKz9tJ0M8Yl0M0yuR6J/F6jc3wHI1m/uZ3hP1fYK04e2",
+	"5z3tcNu27Rs8gACr+lP9oUC3rdtbGhNb630PiMg9IcOqd3PYCTvDsiYpOAFc+eNQnJZlgsdYGaZUGWXu",
+	"OViM3ge4GOXx+RO/u8yYCKanVF1D+NFor1VLA4JPcu1KtpUQLvu86pNTVwyLQENo7CLtxlKC2TfRY6uq",
+	"Wg3qapNyimjjhxDjj4E4Xn20Hea4dsS/oY4fE3W8tVbQoLsCxqXe73SN6+ilrzVvx6t+V54I19tzvS+i",
+	"Wp4/hmSrJPmTZXWlNdv5HsXbEsHeIw73/lWob0jce0Li+t3z2Q0TXrzTFcCkqSHDObrPduOcrqzmSlZ5",
+	"4W76qlmkncV6DunW5Ot115bFUkdzYnt1ONooN3xTh22TR9Mu5T1pjfbtj+PTdFP75tR8KKemIH5FX0e7",
+	"25BsAz/b0EPkE/K3xO1H8ik5c7dM2YYo/Q4E0O5Kat3nwUMwjssKw/GH8ibtcJQfyW3kEDxDKNkJKaZY",
+	"ph9rm5QAHwDgAPwLEWvxXMRCHWAp7wQaJHcBxh+QoUOqXHF1Nf4lFsMgFMNITkdcsNjecDWd8+zmaNgr",
+	"/VGCQd8xbHgPEJfKHWWdWqHwvVo+OO2sIXvLnS7unFnojgpFDblUc3vZwUDZ7VPX6ayqMCNtpTBwcGns",
+	"f89IzJTmAhMhuphhgG2uzCxCkclc91yjBCY0NGMYy7xPfF/c0otwMUNh/g/9RM3C0Yxf2UU2s2P5sIdN",
+	"chYasi8hpUIhZ8LWZQfnmo8xInRCuXDYGsjgcDkR3cODAy/gG4oxklSZV2EzOpyHUS0s/hNVhqxpzqxT",
+	"Mg7FaE5UESVV17JupfUrouicDJe6oQ4JVF1DmA1XocBcERh8L3DZb0MLafaQUd0lBGgPU3zyKSSWWOtC",
+	"sFltC6Z0ThJ6A8GdaTMwut27+CCK4qP4F9ewe+dgrLP9bx7Grw83TW+tka5KuaulP7noQEMK1HFzalfJ",
+	"yqGMFNN+qhcUQTAMRRDoWbWYBuiwkIwgt0bENHBsi5ReTAgLyiQEPynNS1+oktJa0sJcStg9HssVSVK4",
+	"qHtjGhlG7mTf46Il3UYbPu83RubK0oVPdhiEWx8mtze2Ed0LzGFxRfWCSjiJ2PPWBcSXRiAgbH8ObTaK",
+	"G4IoO1S6V3lSz0IXdS6LUVrmcdaqb/g9kg8OSSKLXAW2rQQZze2/+uSNhi42UNYp5QqgvaCEKQmtmzWd",
+	"KzKmACWbgWoCnkcsuoe5324WLGdGCB+7stSYzpMbtSvTpVqIlIwEDzsCyZxceYCbjE5YKHCKmEOkoPiP",
+	"hYQpjdqCDeHhUirddjBcfHVlsiQ0eixTGaph1PUGOcbfsfENF2RoO5Eo0JjMbl3ByrSXuwVEWw25WdL6",
+	"0wH0drRAVttYsh3Weq8ePVy0ltNeslXbAEgTSiYpFbcywh43jtE+JdIt3cMxVclI0jyGNH3V24WBYGbZ",
+	"SqfwJd7yVbuET22/rfU+YZtq18Umz9hhCksP9b5eN7GXQ1hmDtusUI9oLC3sXqIUC8evqzIKdw1Pqiz8",
+	"i9enewfPj8DGQRvU2IouHRIYa+o6u5CuzFGKTIypYh6vjJwp1rKmIhRPB65nEaETiUljxn5qtJc8o4/r",
+	"SrE6ITQUG2eHYiJorx0dfGkLxt+HgeTo+3Fc6fWvrymHitv/FVZD/QoNG1h0Qv2Wgi5vvt54bXMuUEsS",
+	"xXs3dMFX9L/OAX+O/T++BY7bnK5meWrbusP+tfvQWzbq7qVxm0JnWzShCDYsHgRw74/kUvf29okiU6Zp",
+	"TDXdQVjvBlsxPGG1VvgB7viqlUIzhfUKoWtf+fVqf/UmqB4N4S7fBh/wAWXHfag05tWPo87ApL7BAh4O",
+	"FlAj0I3ps6aJwK0NishCIRg5kvGcRFTY1ujWwIO8evz8ciVA1F5KSv+GHngc9EC5Q1XSgnaeiS0Jpl31",
+	"ad7lwb2zlkvsT4kE+EfScnY7+vcBHsBGe2V9GMjoQE/Jch9RLKeF1ZtIF/I9vKZwyjUL7Z0AmS5WcGoJ",
+	"od6zLH2U4OkqeneR0zrdf4ucPspptDViSuKWUGev5l/bTTDP2CiR8nq1MfHR3fRV2xN2FutNCrcmdS8z",
+	"4m6+ZjdzOa9lNHJJBruWj7AvINww2TQOzDeoIK8vL9+T9+8uLhEX9NeLd2+J3Yf3dJ5KGgeEjmShMSJp",
+	"2x5yTVQxMh8YMfO+Y0KrjBFwOFufbpeSjOVTahbB9nOHmk1UkVEqo2tziy07hEWr8B7D1UaFwmZwOYvk",
+	"DVzr2m9AaBWaPtq27gHJmc7ntqnBiJl/2Pf3Alvqoup6MzODgeheKLoggjKWE5ZxJWPW6xPnQbRVoIb/",
+	"tvfypVA/4HpDj0NbFBdWw8ynfotLMRpC430e41cx9FoipmiUSwWe/pwz1QNMQUDKOkxuu7CSlSsnXf/O",
+	"BZ8IqgsI0aqEHjw/+nNYDAbPooR9Jq9/On2xd/H69OD5kRO8oLtfs7lLd6yKAcNjbNgnp2JODj5/duV8",
+	"rZv+hFAx14lZVZZCOzOSs5jnLNLuCI5lmsoZi2HHhLT7iFFfjj2SbWAj5+77Ixpdy/E4IN8RqjWbZhpC",
+	"tjRN++St1Hxs2YgKBc0ZYuhoRnONTcQRAldGyLX0UdHK1ejC4c0o11hkC8o+tcYYLOnfkxph3/44Vrmb",
+	"2jfD/MGKkMxKatqYjXt4KHfvhuEBn3S/FXG4G8C948IluxQ+WzJiMKExVORT9XLJm+5zuyXdup2Dh+AI",
+	"l5UI+kMB8Xc4sY8GxMeumGEn7NSKN+APffKSmxXCrmuOjuNcZmo9IZM5a2269iAS8lFs7TXHwZnb9WPx",
+	"zdx+zFIIdyhg9zVTd913x9hVRn0fOpox3xiSDA0rlw/iDmcXkpcpieHgAviHGeNC8YlwxdKpmNeObgCa",
+	"rSpRCVZt77oKgUbv7mFeiTLmhytHa9NLSnvq2OFTdaFIJGPm6gMmMgdEqZIiCIVVpr1yXozDlVxq1yao",
+	"0JGcItonVbUZPlGAPEJY7DTTUF6mfAcYSREVhgmNGMJ7WQw4FyhWTcnBYGAn6DqgDL0JQKvwYZNqf8nU",
+	"A4pT87Vzpgx5N5ZCq6oVl1OnUcQyzeIlzvxNQWvr9wbUaY5Tbb2IkLNdmIF5OYuK3IzOHHr0RiPG4vjn",
+	"T18CQxe8+vtT0MF8KuQRRZ52jjv7NOP7N0+BH9gR/OZgwlA33rymXghX+dewxYZ3wVUn8C6h/8W/gq5E",
+	"74IN6vgfs+jf6oqrLexdKtfqy6cv/y8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -761,15 +761,17 @@ export interface components {
         /**
          * @description How the service is updated: dyndns2 (the /nic/update protocol),
          *     rfc2136 (DNS UPDATE signed with TSIG), http (a request built from
-         *     templates) or cloudflare (Cloudflare's API v4). Each has its own
-         *     `settings`; see Dyndns2Settings, Rfc2136Settings, HttpSettings and
-         *     CloudflareSettings.
-         *     The record APIs digitalocean, linode, vultr, scaleway and dnsimple
-         *     have DigitaloceanSettings, LinodeSettings, VultrSettings,
-         *     ScalewaySettings and DnsimpleSettings.
+         *     templates), or a provider's own API (cloudflare, digitalocean,
+         *     linode, vultr, scaleway, dnsimple, powerdns, desec, hetzner, dnspod,
+         *     gandi, porkbun, ovh, godaddy, netcup, ionos, namesilo, bunny,
+         *     route53, googleclouddns, azure, alidns). Each has its own `settings`,
+         *     documented by the schema named after it (Dyndns2Settings,
+         *     Rfc2136Settings, HttpSettings, CloudflareSettings, HetznerSettings,
+         *     Route53Settings, …) and described at run time by
+         *     GET /api/v1/protocols.
          * @enum {string}
          */
-        Protocol: "dyndns2" | "rfc2136" | "http" | "cloudflare" | "digitalocean" | "linode" | "vultr" | "scaleway" | "dnsimple" | "powerdns" | "desec" | "hetzner" | "dnspod" | "gandi" | "porkbun" | "ovh" | "godaddy" | "netcup" | "ionos" | "namesilo" | "bunny";
+        Protocol: "dyndns2" | "rfc2136" | "http" | "cloudflare" | "digitalocean" | "linode" | "vultr" | "scaleway" | "dnsimple" | "powerdns" | "desec" | "hetzner" | "dnspod" | "gandi" | "porkbun" | "ovh" | "godaddy" | "netcup" | "ionos" | "namesilo" | "bunny" | "route53" | "googleclouddns" | "azure" | "alidns";
         /**
          * @description The protocol's settings, one JSON object whose keys depend on
          *     `protocol`: Dyndns2Settings, Rfc2136Settings, HttpSettings or
@@ -1446,6 +1448,139 @@ export interface components {
              * @description How often the drift check runs, a duration such as 15m or 1h, 1m..24h; used when drift_resolver is set.
              * @default 1h
              * @example 15m
+             */
+            drift_interval?: string;
+        };
+        /**
+         * @description Settings of a route53 service (Amazon Route 53, requests signed with
+         *     AWS Signature Version 4). The IAM user's secret access key is the
+         *     service's `credential`, required.
+         */
+        Route53Settings: {
+            /**
+             * @description The access key id of an IAM user allowed route53:ListHostedZonesByName, route53:ListResourceRecordSets and route53:ChangeResourceRecordSets.
+             * @example AKIAIOSFODNN7EXAMPLE
+             */
+            access_key_id: string;
+            /**
+             * @description The hosted zone id; when empty, the public zone is found from each record's name.
+             * @example Z1D633PJN98FT9
+             */
+            zone_id?: string;
+            /**
+             * @description TTL of the record set in seconds.
+             * @default 300
+             */
+            ttl?: number;
+            /**
+             * @description Signing region: us-east-1 for the global endpoint, the partition's region for others (cn-northwest-1 for AWS China).
+             * @default us-east-1
+             */
+            region?: string;
+            /** @description Replaces https://route53.amazonaws.com (AWS China, GovCloud, FIPS, tests). */
+            api_url?: string;
+            /** @description Drift check (every protocol); see Dyndns2Settings. */
+            drift_resolver?: string;
+            /**
+             * @description Drift check interval (every protocol); see Dyndns2Settings.
+             * @default 1h
+             */
+            drift_interval?: string;
+        };
+        /**
+         * @description Settings of a googleclouddns service (Google Cloud DNS API v1). The
+         *     service account's JSON key file is the service's `credential`,
+         *     required: it signs a JWT that Google's token endpoint exchanges for
+         *     an access token.
+         */
+        GoogleclouddnsSettings: {
+            /** @description The project id; when empty, the key's project_id. */
+            project?: string;
+            /**
+             * @description The managed zone's name (not its DNS name); when empty, the public zone is found from each record's name.
+             * @example example-com
+             */
+            zone?: string;
+            /**
+             * @description TTL of the record set in seconds.
+             * @default 300
+             */
+            ttl?: number;
+            /** @description Replaces https://dns.googleapis.com/dns/v1 (tests, proxies). */
+            api_url?: string;
+            /** @description Replaces https://oauth2.googleapis.com/token (tests, proxies). */
+            token_url?: string;
+            /** @description Drift check (every protocol); see Dyndns2Settings. */
+            drift_resolver?: string;
+            /**
+             * @description Drift check interval (every protocol); see Dyndns2Settings.
+             * @default 1h
+             */
+            drift_interval?: string;
+        };
+        /**
+         * @description Settings of an azure service (Azure DNS through Resource Manager,
+         *     api-version 2018-05-01). The app registration's client secret is the
+         *     service's `credential`, required; the app needs the DNS Zone
+         *     Contributor role on the zone.
+         */
+        AzureSettings: {
+            /** @description The directory (tenant) id, a GUID, or its domain name. */
+            tenant_id: string;
+            /** @description The application (client) id, a GUID. */
+            client_id: string;
+            /** @description The subscription of the zone, a GUID. */
+            subscription_id: string;
+            /** @description The resource group of the zone. */
+            resource_group: string;
+            /**
+             * @description The DNS zone's name.
+             * @example example.com
+             */
+            zone: string;
+            /**
+             * @description TTL of the record set in seconds.
+             * @default 300
+             */
+            ttl?: number;
+            /** @description Replaces https://management.azure.com (Azure China, tests). */
+            api_url?: string;
+            /** @description Replaces https://login.microsoftonline.com (Azure China, tests). */
+            login_url?: string;
+            /** @description Drift check (every protocol); see Dyndns2Settings. */
+            drift_resolver?: string;
+            /**
+             * @description Drift check interval (every protocol); see Dyndns2Settings.
+             * @default 1h
+             */
+            drift_interval?: string;
+        };
+        /**
+         * @description Settings of an alidns service (Alibaba Cloud DNS RPC API 2015-01-09,
+         *     signature V1). The RAM user's AccessKey secret is the service's
+         *     `credential`, required. Records the broker adds carry the remark
+         *     managed-by-ddnsbroker; it deletes no record without it.
+         */
+        AlidnsSettings: {
+            /** @description The AccessKey ID of a RAM user with the AliyunDNSFullAccess policy. */
+            access_key_id: string;
+            /**
+             * @description The domain as added to Alibaba Cloud DNS; when empty, each record's registrable domain.
+             * @example example.com
+             */
+            zone?: string;
+            /**
+             * @description TTL in seconds (600..86400 on the free edition).
+             * @default 600
+             */
+            ttl?: number;
+            /** @description Replaces https://alidns.aliyuncs.com (a regional endpoint, tests). */
+            api_url?: string;
+            /** @description Drift check (every protocol); see Dyndns2Settings. */
+            drift_resolver?: string;
+            /**
+             * @description Drift check interval (every protocol); see Dyndns2Settings.
+             * @default 1h
              */
             drift_interval?: string;
         };
