@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -291,6 +292,11 @@ func (p *bunny) Send(ctx context.Context, r Request[bunnySettings]) Outcome {
 			byID[id] = rec
 		}
 	}
+	// The plan reuses removable records in order: ours first, so a
+	// changed address moves our record rather than taking over another's.
+	slices.SortStableFunc(listed, func(a, b listedAddress) int {
+		return cmpBool(byID[b.ID].Comment == bunnyMarker, byID[a.ID].Comment == bunnyMarker)
+	})
 	plan := planAddresses(r, listed)
 	for _, k := range plan.Kept {
 		if byID[k.ID].TTL != ttl {
@@ -367,4 +373,16 @@ func (p *bunny) Check(ctx context.Context, r CheckRequest[bunnySettings]) []Step
 	}
 	return append(steps, Step{Name: "zone found", Status: StepPassed, Detail: "zone " + z.Domain},
 		Step{Name: "may edit records", Status: StepUnchecked, Detail: "only a change tells; bunny.net's account API key may edit every zone it lists"})
+}
+
+// cmpBool orders true before false when called as cmpBool(b, a).
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	default:
+		return -1
+	}
 }
