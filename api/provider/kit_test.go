@@ -36,7 +36,7 @@ func TestCloudflareAnswerTable(t *testing.T) {
 			}},
 		{Name: "token refused", Settings: settings, Request: req,
 			Serve: providertest.JSON(403, `{"success":false,"errors":[{"code":10000,"message":"Authentication error"}]}`),
-			Want:  provider.Failed, WantMessage: "HTTP 403: 10000 Authentication error", WantAdvice: provider.AdviceServiceCredential},
+			Want:  provider.Failed, WantMessage: "HTTP 403: 10000 Authentication error", WantAdvice: "the API token lacks a permission: give it Zone → DNS → Edit"},
 		{Name: "rate limited", Settings: settings, Request: req,
 			Serve: providertest.Answer(429, http.Header{"Retry-After": {"30"}}, `{"success":false,"errors":[{"code":971,"message":"Please wait"}]}`),
 			Want:  provider.Retry, WantMessage: "HTTP 429", WantAdvice: provider.AdviceRateLimited, WantRetryAfter: 30 * time.Second},
