@@ -307,13 +307,13 @@ func cfPick(recs []cfRecord, content string, delivered []netip.Addr, keepOthers 
 func (c *cloudflare) Check(ctx context.Context, r CheckRequest[cloudflareSettings]) []Step {
 	call, out := c.newCall(r.Settings, r.Credential)
 	if out != nil {
-		return []Step{{Name: "credentials accepted", Status: StepFailed, Detail: out.Message}}
+		return []Step{{Name: "credentials accepted", Status: StepFailed, Detail: joinAdvice(out.Message, out.Advice)}}
 	}
 	var verify struct {
 		Status string `json:"status"`
 	}
 	if _, out := call.do(ctx, http.MethodGet, "/user/tokens/verify", nil, nil, &verify, "verifying the token"); out != nil {
-		return []Step{{Name: "credentials accepted", Status: StepFailed, Detail: out.Message}}
+		return []Step{{Name: "credentials accepted", Status: StepFailed, Detail: joinAdvice(out.Message, out.Advice)}}
 	}
 	steps := []Step{{Name: "credentials accepted", Status: StepPassed, Detail: "token status " + call.api.red.answer(verify.Status)}}
 	name := strings.ToLower(strings.TrimSuffix(cmp.Or(r.FQDN, r.Settings.Zone), "."))
@@ -322,10 +322,19 @@ func (c *cloudflare) Check(ctx context.Context, r CheckRequest[cloudflareSetting
 	}
 	zoneID, out := call.zoneID(ctx, r.Settings, name)
 	if out != nil {
-		return append(steps, Step{Name: "zone found", Status: StepFailed, Detail: out.Message})
+		return append(steps, Step{Name: "zone found", Status: StepFailed, Detail: joinAdvice(out.Message, out.Advice)})
 	}
-	return append(steps, Step{Name: "zone found", Status: StepPassed, Detail: "zone id " + zoneID},
-		Step{Name: "may edit records", Status: StepUnchecked, Detail: "only an update tells whether the token has Zone:DNS:Edit"})
+	steps = append(steps, Step{Name: "zone found", Status: StepPassed, Detail: "zone id " + zoneID})
+	// Reading the zone's records needs Zone:DNS:Read, which Edit includes:
+	// a token without it cannot edit them either.
+	var recs []cfRecord
+	if _, out := call.do(ctx, http.MethodGet, "/zones/"+url.PathEscape(zoneID)+"/dns_records", url.Values{"per_page": {"5"}}, nil, &recs,
+		"listing the zone's records"); out != nil {
+		return append(steps, Step{Name: "may read records", Status: StepFailed, Detail: joinAdvice(out.Message, out.Advice)})
+	}
+	return append(steps, Step{Name: "may read records", Status: StepPassed, Detail: "the token may read the zone's DNS records"},
+		Step{Name: "may edit records", Status: StepUnchecked,
+			Detail: "Cloudflare has no read-only check of Zone:DNS:Edit; test with a record to send its address for real"})
 }
 
 func recordPath(zoneID, recordID string) string {

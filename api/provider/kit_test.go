@@ -71,7 +71,8 @@ func TestCloudflareCheck(t *testing.T) {
 				providertest.JSON(200, zones)(w, r)
 			},
 			Want: []providertest.StepWant{{Name: "credentials accepted", Status: provider.StepPassed},
-				{Name: "zone found", Status: provider.StepPassed}, {Name: "may edit records", Status: provider.StepUnchecked}}},
+				{Name: "zone found", Status: provider.StepPassed}, {Name: "may read records", Status: provider.StepPassed},
+				{Name: "may edit records", Status: provider.StepUnchecked}}},
 		{Name: "token refused", Path: "/client/v4",
 			Request: provider.CheckRequest[json.RawMessage]{FQDN: "home.example.com", Credential: cfToken},
 			Serve:   providertest.JSON(401, `{"success":false,"errors":[{"code":1000,"message":"Invalid API Token"}]}`),

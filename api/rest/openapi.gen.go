@@ -323,6 +323,27 @@ func (e RouterSetupItemFormat) Valid() bool {
 	}
 }
 
+// Defines values for ServiceTestStepStatus.
+const (
+	ServiceTestStepStatusFailed    ServiceTestStepStatus = "failed"
+	ServiceTestStepStatusPassed    ServiceTestStepStatus = "passed"
+	ServiceTestStepStatusUnchecked ServiceTestStepStatus = "unchecked"
+)
+
+// Valid indicates whether the value is a known member of the ServiceTestStepStatus enum.
+func (e ServiceTestStepStatus) Valid() bool {
+	switch e {
+	case ServiceTestStepStatusFailed:
+		return true
+	case ServiceTestStepStatusPassed:
+		return true
+	case ServiceTestStepStatusUnchecked:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SyncState.
 const (
 	SyncStateBlocked   SyncState = "blocked"
@@ -517,7 +538,10 @@ type ApiTokenList struct {
 
 // Delivery defines model for Delivery.
 type Delivery struct {
-	Address       string         `json:"address"`
+	Address string `json:"address"`
+
+	// Advice What to do about the result, in plain words; empty when there is nothing to do.
+	Advice        string         `json:"advice"`
 	Attempts      int            `json:"attempts"`
 	CreatedAt     time.Time      `json:"created_at"`
 	Family        DeliveryFamily `json:"family"`
@@ -573,8 +597,11 @@ type EventList struct {
 // FamilyStatus defines model for FamilyStatus.
 type FamilyStatus struct {
 	// Address The address the upstream should hold.
-	Address  *string `json:"address"`
-	Attempts int     `json:"attempts"`
+	Address *string `json:"address"`
+
+	// Advice What to do about the last answer, in plain words (e.g. "the provider refused the username or password: check the record's credentials"); empty when there is nothing to do.
+	Advice   string `json:"advice"`
+	Attempts int    `json:"attempts"`
 
 	// DeliveredAddress The address the upstream last acknowledged.
 	DeliveredAddress *string    `json:"delivered_address"`
@@ -938,6 +965,9 @@ type Record struct {
 	Ipv6HostIdentifier string  `json:"ipv6_host_identifier"`
 	Ipv6Netmask        int     `json:"ipv6_netmask"`
 
+	// KeepOtherAddresses Replace only the address the broker last delivered for this record and keep the name's other addresses of the family (a second line, another site), where the provider's API edits single records. Off: the name holds only this record's address (records the broker did not create are never deleted where the provider has record comments).
+	KeepOtherAddresses bool `json:"keep_other_addresses"`
+
 	// NeedsCredentials The password was removed because the service's destination changed; give it again (or "" to go on without one).
 	NeedsCredentials bool `json:"needs_credentials"`
 
@@ -964,6 +994,9 @@ type RecordCreate struct {
 	Ipv6HostIdentifier *string `json:"ipv6_host_identifier,omitempty" validate:"omitempty,ident_ipv6"`
 	Ipv6Netmask        *int    `json:"ipv6_netmask,omitempty"`
 
+	// KeepOtherAddresses See Record.keep_other_addresses.
+	KeepOtherAddresses *bool `json:"keep_other_addresses,omitempty"`
+
 	// Password The upstream password; stored encrypted, never returned.
 	Password  *string `json:"password,omitempty"`
 	ServiceId int64   `json:"service_id"`
@@ -985,6 +1018,9 @@ type RecordPatch struct {
 	Ipv6Enabled        *bool   `json:"ipv6_enabled,omitempty"`
 	Ipv6HostIdentifier *string `json:"ipv6_host_identifier,omitempty" validate:"omitempty,ident_ipv6"`
 	Ipv6Netmask        *int    `json:"ipv6_netmask,omitempty"`
+
+	// KeepOtherAddresses See Record.keep_other_addresses.
+	KeepOtherAddresses *bool `json:"keep_other_addresses,omitempty"`
 
 	// Password A new upstream password; "" removes it. Moving a record that has a password to another service (service_id) needs it again.
 	Password  *string `json:"password,omitempty"`
@@ -1179,6 +1215,40 @@ type ServicePatch struct {
 //
 // Example: {"combined":false,"url":"https://dyn.dns.he.net/nic/update","use_myipv6":false,"username_is_fqdn":true}
 type ServiceSettings map[string]interface{}
+
+// ServiceTestRequest defines model for ServiceTestRequest.
+type ServiceTestRequest struct {
+	// RecordId A record of this service whose current addresses are sent for real.
+	RecordId *int64 `json:"record_id,omitempty"`
+}
+
+// ServiceTestResult defines model for ServiceTestResult.
+type ServiceTestResult struct {
+	// Ok No step failed.
+	Ok    bool              `json:"ok"`
+	Steps []ServiceTestStep `json:"steps"`
+}
+
+// ServiceTestStep defines model for ServiceTestStep.
+type ServiceTestStep struct {
+	// Advice What to do about a failed step, in plain words; empty when there is nothing to do.
+	Advice string `json:"advice"`
+
+	// Detail The provider's answer (its first line, credentials removed), or why the step could not be checked.
+	Detail string `json:"detail"`
+
+	// Name What was checked: "credentials accepted", "zone found", "may edit records", "update sent (A)", …
+	//
+	// Example: credentials accepted
+	Name string `json:"name"`
+
+	// Ok The step did not fail (passed, or could not be checked).
+	Ok     bool                  `json:"ok"`
+	Status ServiceTestStepStatus `json:"status"`
+}
+
+// ServiceTestStepStatus defines model for ServiceTestStep.Status.
+type ServiceTestStepStatus string
 
 // Setup defines model for Setup.
 type Setup struct {
@@ -1586,8 +1656,14 @@ type UpdateRecordJSONRequestBody = RecordPatch
 // CreateServiceJSONRequestBody defines body for CreateService for application/json ContentType.
 type CreateServiceJSONRequestBody = ServiceCreate
 
+// TestNewServiceJSONRequestBody defines body for TestNewService for application/json ContentType.
+type TestNewServiceJSONRequestBody = ServiceCreate
+
 // UpdateServiceJSONRequestBody defines body for UpdateService for application/json ContentType.
 type UpdateServiceJSONRequestBody = ServicePatch
+
+// TestServiceJSONRequestBody defines body for TestService for application/json ContentType.
+type TestServiceJSONRequestBody = ServiceTestRequest
 
 // CreateTokenJSONRequestBody defines body for CreateToken for application/json ContentType.
 type CreateTokenJSONRequestBody = ApiTokenCreate
@@ -1687,6 +1763,9 @@ type ServerInterface interface {
 	// CreateService Add an upstream DNS service
 	// (POST /services)
 	CreateService(ctx echo.Context) error
+	// TestNewService Check unsaved service settings against the provider
+	// (POST /services/test)
+	TestNewService(ctx echo.Context) error
 	// DeleteService Delete a service no record uses
 	// (DELETE /services/{id})
 	DeleteService(ctx echo.Context, id Id) error
@@ -1696,6 +1775,9 @@ type ServerInterface interface {
 	// UpdateService Change a service
 	// (PATCH /services/{id})
 	UpdateService(ctx echo.Context, id Id) error
+	// TestService Check a saved service against the provider
+	// (POST /services/{id}/test)
+	TestService(ctx echo.Context, id Id) error
 	// GetSetup What routers need to reach this broker
 	// (GET /setup)
 	GetSetup(ctx echo.Context) error
@@ -2289,6 +2371,15 @@ func (w *ServerInterfaceWrapper) CreateService(ctx echo.Context) error {
 	return err
 }
 
+// TestNewService converts echo context to params.
+func (w *ServerInterfaceWrapper) TestNewService(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.TestNewService(ctx)
+	return err
+}
+
 // DeleteService converts echo context to params.
 func (w *ServerInterfaceWrapper) DeleteService(ctx echo.Context) error {
 	var err error
@@ -2334,6 +2425,22 @@ func (w *ServerInterfaceWrapper) UpdateService(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.UpdateService(ctx, id)
+	return err
+}
+
+// TestService converts echo context to params.
+func (w *ServerInterfaceWrapper) TestService(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.TestService(ctx, id)
 	return err
 }
 
@@ -2655,6 +2762,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/me/password", wrapper.ChangeMyPassword, options.OperationMiddlewares["changeMyPassword"]...)
 	router.GET(options.BaseURL+"/services", wrapper.ListServices, options.OperationMiddlewares["listServices"]...)
 	router.POST(options.BaseURL+"/services", wrapper.CreateService, options.OperationMiddlewares["createService"]...)
+	router.POST(options.BaseURL+"/services/test", wrapper.TestNewService, options.OperationMiddlewares["testNewService"]...)
+	router.POST(options.BaseURL+"/services/:id/test", wrapper.TestService, options.OperationMiddlewares["testService"]...)
 	router.DELETE(options.BaseURL+"/services/:id", wrapper.DeleteService, options.OperationMiddlewares["deleteService"]...)
 	router.GET(options.BaseURL+"/services/:id", wrapper.GetService, options.OperationMiddlewares["getService"]...)
 	router.PATCH(options.BaseURL+"/services/:id", wrapper.UpdateService, options.OperationMiddlewares["updateService"]...)
@@ -5299,6 +5408,127 @@ func (response CreateServicedefaultApplicationProblemPlusJSONResponse) VisitCrea
 	return err
 }
 
+type TestNewServiceRequestObject struct {
+	Body *TestNewServiceJSONRequestBody
+}
+
+type TestNewServiceResponseObject interface {
+	VisitTestNewServiceResponse(w http.ResponseWriter) error
+}
+
+type TestNewService200JSONResponse ServiceTestResult
+
+func (response TestNewService200JSONResponse) VisitTestNewServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestNewService400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response TestNewService400ApplicationProblemPlusJSONResponse) VisitTestNewServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestNewService401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response TestNewService401ApplicationProblemPlusJSONResponse) VisitTestNewServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestNewService403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response TestNewService403ApplicationProblemPlusJSONResponse) VisitTestNewServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestNewService422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response TestNewService422ApplicationProblemPlusJSONResponse) VisitTestNewServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestNewService429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response TestNewService429ApplicationProblemPlusJSONResponse) VisitTestNewServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestNewServicedefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response TestNewServicedefaultApplicationProblemPlusJSONResponse) VisitTestNewServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteServiceRequestObject struct {
 	Id Id `json:"id"`
 }
@@ -5644,6 +5874,144 @@ type UpdateServicedefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response UpdateServicedefaultApplicationProblemPlusJSONResponse) VisitUpdateServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestServiceRequestObject struct {
+	Id   Id `json:"id"`
+	Body *TestServiceJSONRequestBody
+}
+
+type TestServiceResponseObject interface {
+	VisitTestServiceResponse(w http.ResponseWriter) error
+}
+
+type TestService200JSONResponse ServiceTestResult
+
+func (response TestService200JSONResponse) VisitTestServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestService400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response TestService400ApplicationProblemPlusJSONResponse) VisitTestServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestService401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response TestService401ApplicationProblemPlusJSONResponse) VisitTestServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestService403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response TestService403ApplicationProblemPlusJSONResponse) VisitTestServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestService404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response TestService404ApplicationProblemPlusJSONResponse) VisitTestServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestService422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response TestService422ApplicationProblemPlusJSONResponse) VisitTestServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestService429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response TestService429ApplicationProblemPlusJSONResponse) VisitTestServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestServicedefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response TestServicedefaultApplicationProblemPlusJSONResponse) VisitTestServiceResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -7377,6 +7745,9 @@ type StrictServerInterface interface {
 	// CreateService Add an upstream DNS service
 	// (POST /services)
 	CreateService(ctx context.Context, request CreateServiceRequestObject) (CreateServiceResponseObject, error)
+	// TestNewService Check unsaved service settings against the provider
+	// (POST /services/test)
+	TestNewService(ctx context.Context, request TestNewServiceRequestObject) (TestNewServiceResponseObject, error)
 	// DeleteService Delete a service no record uses
 	// (DELETE /services/{id})
 	DeleteService(ctx context.Context, request DeleteServiceRequestObject) (DeleteServiceResponseObject, error)
@@ -7386,6 +7757,9 @@ type StrictServerInterface interface {
 	// UpdateService Change a service
 	// (PATCH /services/{id})
 	UpdateService(ctx context.Context, request UpdateServiceRequestObject) (UpdateServiceResponseObject, error)
+	// TestService Check a saved service against the provider
+	// (POST /services/{id}/test)
+	TestService(ctx context.Context, request TestServiceRequestObject) (TestServiceResponseObject, error)
 	// GetSetup What routers need to reach this broker
 	// (GET /setup)
 	GetSetup(ctx context.Context, request GetSetupRequestObject) (GetSetupResponseObject, error)
@@ -8343,6 +8717,52 @@ func (sh *strictHandler) CreateService(ctx echo.Context) error {
 	return nil
 }
 
+// TestNewService operation middleware
+func (sh *strictHandler) TestNewService(ctx echo.Context) error {
+	var request TestNewServiceRequestObject
+
+	var body TestNewServiceJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.TestNewService(ctx.Request().Context(), request.(TestNewServiceRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "TestNewService")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(TestNewServiceResponseObject); ok {
+		return validResponse.VisitTestNewServiceResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // DeleteService operation middleware
 func (sh *strictHandler) DeleteService(ctx echo.Context, id Id) error {
 	var request DeleteServiceRequestObject
@@ -8435,6 +8855,57 @@ func (sh *strictHandler) UpdateService(ctx echo.Context, id Id) error {
 		return err
 	} else if validResponse, ok := response.(UpdateServiceResponseObject); ok {
 		return validResponse.VisitUpdateServiceResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// TestService operation middleware
+func (sh *strictHandler) TestService(ctx echo.Context, id Id) error {
+	var request TestServiceRequestObject
+
+	request.Id = id
+
+	var body TestServiceJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.TestService(ctx.Request().Context(), request.(TestServiceRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "TestService")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(TestServiceResponseObject); ok {
+		return validResponse.VisitTestServiceResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -8976,226 +9447,243 @@ func (sh *strictHandler) TestWebhook(ctx echo.Context, id Id) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rchu5kif+KvhzJsLkf0oULcs63VKciFXb8rHPtC8jyeuZaXpFsAokcVQEqgGUaJ5eR+zXfZDdB5sn",
-	"2UAmUIUiq3jTrX3a0R/aIouFW96Q+cvM31qxnGZSMGF06/i3VkYVnTLDFPz1IldaKvuvhOlY8cxwKVrH",
-	"rcsJIwPBvpirGJ4YEDkiZsJIptgNl7kmGR2zbitqcfv4rzlT81bUEnTKWsct/E0raul4wqbUvn5Kv/zM",
-	"xNhMWsdPeweHUWvKRfFB1DLzzP5QG8XFuPX1a9R6k9ifwdszaibly3nSilqK/ZpzxZLWsVE5CwcaSTWl",
-	"xj4nzNFhCwbi03waDsOFYWOmYJyf+ZSb5Q14Y9hUk4yplQtN4cfh8Akb0Tw1rePnvcguGod+3uutncg5",
-	"GymmJy+kvOasWHuMfxYjJonQQyWvmbpS+IOmbT54frS8r1/t1ulMCs3g/H+iyTn7NWcatiCWwjAB/6RZ",
-	"lvKY2t3Yz5Qcpmz6L3/Tdmt+C4b7Z8VGrePWP+2XNLaP3+r9D/grHHSZuoYymZOYCiENGTKiGE0I1YSS",
-	"v168f0fk8G8sNqRtv7UfRMT+iwr3Bf6pmTDwm2Cudo4RmXKtuRh3TsggYYbydEA0nWsym1BDjLS/TLqt",
-	"r1HrhRSjlMcPvvp4QsWYkdgNr8mMmwlOj2uijVQsIW1KDL1mgtizj8rVE214mhIuSK5ZB9bxSqohTxIm",
-	"HnwhiiVMGE5TTRKJp5SmckbMhGsiM6ZgcLsWe8R7OpYZI0baZUlBKJkpblj5ICzz9MMb98hswhQjlGim",
-	"tX0N10QwlrAEl/1OmlcyF8lDrvqdJDqPJ+4sYBr+6QecxamYE2kmTBGmlFSkfdh7HpHDp88iYoUNed57",
-	"ZjdPgNBOqKFDqpndvlwoRuMJHaaOdC6lfEvF3IkB/aAEJCWZUjEnI8pTlhBqDJtmRp8QxYyaEzoyTMEK",
-	"xvzG8kE+HTJlVZFmsRSJtnJ5wmjitNm5/dXeqf2V/bNZSSyJXzu3j4LmZiIV/zt7aIK6oSlPQl5aWNin",
-	"T5/2TnMzsd/G1LCNVlcKfVhcpmTMtLYHfyYMN/MHJVe7xJwFAh8lW9sKACnGxM45ItRLbiIVycW1kDNB",
-	"Rpylif1uSBNSmC+RfYS61xorOIeK0WurQVSeMm+vJHJKubCKAPhED0CYamJ5AN9MqEi8dphHCwqDGytm",
-	"pWCgbJiIWReUtVuy3ZHT2G7rpRVXYF8pK8sMR/1K4csr479dOJqoxb5kXDF9xcWyDXKBRE5yYXgKq8HX",
-	"OdnofmpJZZGeoxY8coWf/9Ziwtodv7R+YlQx1fpcZ3CV9PRLddqVl1VmXL4HhaEd+DTjDXsRK0YNS66o",
-	"qdhpCTVsz/Apa0XN27PiNyJPU0vUng+W3sGTWrtwec9Sqs1VrldPce1waKjVHHWm2Ih/qbe1YYefaDLi",
-	"ShtrHSgaWxs9staKYrEcC27lt+nW7RIo1XXcCadyAU9+jVq5Zupq452xT/t1LU9ezgRTNRNbICow3P24",
-	"wTvdlvllFBtVOf2F04lCalpFhi/gMWDFJOF20jT9EJDliKaaRYuUmivFhLnKqNYzqZLlZf+HzO3NAL+2",
-	"6gqXWapcb7CM6Y09NjKVCsSUIE97ZMpFbpgmdCzttm11N4paYDG9F+kcSXCJS6oz/eRnhEJDG5lpMpPq",
-	"movxCRHshimcNR1aEWfnsxlrenqozL635mK3A60uUFGFVtafPJwdTdP3o9bxL6sHLSTX12hRdBXyu4Fz",
-	"T4ieWFUlRTonErTEOm7AVy4v4HOwhJ853suqk+H2alr5x4ar8kNRpegcjrC84NvXrBFti+wMo1dfUnce",
-	"L1nKb+yteVk5JoliWtcKS28K1llr0U6qZESnPJ0H2vAwOvpcJ+xGXHA9uaUW2Fi0wva51W61HsWos868",
-	"ds8z+wMrG6UY8TG4SfRcxK2oxaeZVFZsJoqPTI0BYJ+NpUo21wmKaXB01DFFnmmjGJ0+0YQKPbM2u5Uy",
-	"cxBEf5NDwkTCknpdZpy89qvKmEhQ8KlcCPxXgjTFrB7Bu0Mrag1TGV/Dv3SeMaXtNdFuBhUxS+0jdavG",
-	"PduGkuq0Wrl3BZ1FBXkXR+UXF1D38vkXG1uh8spEqyS6iufuQoAU/PtYAuTsxt1QFk1rU+e5/DSRJOEJ",
-	"4eaY9MHIIO9O3571WxHpo9CFv0n7n968jEjxfQcfUDK3V85X//byHX6QcJ1RE0+Y6rdq6XUblrX38GZT",
-	"pLJn5fInUpsmrmzY8IBLN2bna45uFPaFTrMUThnpt4u+qqRuQVN7oRzXm7ur5cn6mWumbnjMdn1BHZsC",
-	"78BCy22tMm8waOQorFylO8BGGr0LbkNifyxWewWy68JQk+uV+npZ5LsvQcJ78W+tojxNyESmIOzXas3V",
-	"Wr+Q+lfbz8TeHgiNr4WcpSwZs83mA3eODZTzZi/SOV6rb/OigONWql1cL+reNjf+ZplywSJC7X1EG3LQ",
-	"61XumqEzV7GpvGFJx2puu5Oow4gcEQruulyxWnm4qT2zdqWFIbCKXS7mIr6ABxdJvlC1hRZeJp+KIl48",
-	"6+VDq1PW/jxquYmzNDlTCjm2ykvgeqo/Re/v0oSSRBrDEpJRMyFcGAlHMZTJ3Lm/CncYuLVOiJ3YnIzc",
-	"mUGMBd4zm8iUkfZhr9fpbifIF7YV57163a9lnRzcyf0jLInU7NMpSTi4Mq1w0eaJJmgfaUKVpdVRriv2",
-	"5VDKlFG4BI1+TWqucj/LGVMx1SyCUIzMDV6aFeUpF2N7ELUbt7F+5dnNYVW/HvSedXvdp0+fdf+00Y0i",
-	"uzm8crr4dlcT+6JgZ5e3CJ7YwDLeZKijxUX3nh4nwx+Ojzdd9NFdLfpo7aKPrlb56BKWsjEFdoSnUCyi",
-	"waiYvV8hydUs9k9/On56fLy/ynBZmOpd7D7KL8bE7fyZ0jC9ysKLZY72eY0NZ2hao6teyGmWG5b4MK4x",
-	"dgbHsKGWncmEaoJxAiaIXQGItFSKMcSDqPexqRumnmgCw+xBtKgv7LpI++XLdxc/nb//17Pzq4vL05/P",
-	"rk5fXZ6dR8TF58nBIZl0jonVjKAqcb8J10SmCbwGR6EGJC03zlUGMWcpGEQNZlQTJ9b85OhYkuKn3b54",
-	"Y7Q3SJgmUzonQ0asdJEjYkfs9kWtlLqbeynIulKMLvD+Alc4GeW4tsoQyzJhWSAtU+4y/y4QpacQT2UL",
-	"NNV8BW5SO6d+q7f0+HrpHDgzjw7XMUfU+rInacb3YpmwMRN77ItRdM/QMbwTgnpgw7TklIPNMI/w2mFH",
-	"+xrIxwcb9qgYNhB19z46DuXH/9pwdju56isWgoPeVKZdo/krIJm17vZNl2vffgXe6a+Bul/Y23sgoIou",
-	"X7sHDRR3LxS27byaSfKuSTDQasFIh71er+4iwmLFGh2doDbwkRMyZoIpUAft//rf/4c8PfiBDLnRncUI",
-	"yyJMK6DAH9YHfBZNckvWn1cy1RZREDDev0brH7rAbYGAhf37LrwfbvDHcX7YwT9QE092F0EPLXNK+l6W",
-	"PhtYuyuf2JhDmuT5RcE31f3agp/WR9Use5o825y+z8Fgv4Afff1cB2lzJj28l7SpJn85uyT7Vr7p/d94",
-	"8nUfvukgZA9gbjhdMuKpvZBy0V32RuCa/Ww/r9yyAJG5BRk2besFM5VZcqENo4k1QJ24AryNYHcimJaW",
-	"9bMcc7HbisLw+3b44SpiYUGZrEMeh+cWgBSK2dQd3ltW4y7NzeRqysxE1jkwRBXMM1JySlK7V+jZCUCQ",
-	"cKd0wTAHK/CYnNqQ1i6Olu0wMjDP2zn3tkesIAiJNzjNit16ogl3OIzgAOzFrtjMTQAvW1+/qiS3IRLG",
-	"kVZzoK+63VGFplaBID44Yn0BV687gL9sy3+CzTb/fW8dGy7NaGGA2i1QTNfJw1OSKXnDE/AcKEaT+d6U",
-	"JuhN4DHrkoG7g/oDGkTFR37AQV/Y+/+gdJgPwPGY2TGFKWFAfiiS2+s/wBQBsXgMWO++GEumCRcIR8RB",
-	"nmjiRwYngx8zgr946frgMXui+6KcA/oSlryu7tv16E27X+CzhmCLjPVVrtJ6dgu2MJFxPmXCAHK0VkOz",
-	"hNfrJat5XJxGM0WmuTbEzixlhpEhG0nFiKY3Vj+1WXfcDRCddiMo+Xj+c8c7vQPolXuxPRH/Osjg2MQE",
-	"xW1wk6uzRSG+73a3Ofjkn6pSQZYPU64nCNosprMGj7I4gToReAEeNKCQj+c/72k6YhGBLZuwrmD1vut6",
-	"RN+FtbmQ2HQ+HjNtrzNUV8kOwg31L210F2ZKGhnLDQjRPVe6GENJsgUNLzDylr/2dLQ2BoWb4um5Xtp7",
-	"I8KvLXi9Y5CAskp3WMGFzRLulY8kVRl/wtKs9hhSOmTpeh2Fj0X4nubR7+LW5yT1+nvfgiBPZ3SuibU1",
-	"Ngjm7ngprIqDzXf5ms3rBcQ1m1vZ5U9/PVDQvmnlMRS5J0sW5vmrF+THw+d/Ig7PTxDb3l3SEvh5PUAd",
-	"YPMbn2UQ86w5T10gC2rEHDdpPZLEo9gX9fjH8zdWDln1YIXTNRdwq3GLPSF0KHNzPEypuA60A0yhQPdT",
-	"JJ41WE1EvuMMi1U0nEYh46rTfQ05UYUIhVQctPSOSTIXidAHpG0f2Bc83nf3YC8uOlFfqFF88PTZEWm/",
-	"fHdBPn54eXp5RjQfC5bgTfTy4s1fOhGZGJNhthVcucgw56mB60VfGDbNUmqYhqh+nMo8GaVWS7ZfFP9+",
-	"osGWvjnsdMmZtUomVEOYRM5EXww83Q5OiGaMvMSZe9kXkXOcZfnBa2OyQtVTkfRFOZb/HA0Xf8dxu9GK",
-	"Wm7JlvyNyayhXPy09ubjd/9luPO/3YdFVI8uXZR+Wyr2b1lB1go6bdmxJJnIW69SWWOIEnuvAh8PWBfT",
-	"E7TvFB8ZEk9YfP1E41tiOWUQptvCisMtKua6JIny6ZSqeR1+kBpCiQOLzCFVVEfLWUA15LdCgskxMxNW",
-	"C1eELwgtrX8zk6X5OJZ+aMfQJ2Q4v/Jbelw1eBMW84SF/gIIWtp7I+jKVtQKfrw+DSiwVgrZ5/atYr8E",
-	"hkux0rW2S3hAy0w6kTxe4KYGvVCeaRFkqD9T74AHFTxlVOgTMB5QNwhpJlyMly0JzGUzXFAvTxaC2faK",
-	"bXUQN0gsC5Yyut00YalmkM4aEY04nlIS4dVn6PMc6ZhyUY9eWWdwbGzuga+vXhNPuaj/oqSNOofxYrJZ",
-	"4Sb0z0TFu6KWpYuo5RWSx2N6kHqOycBW4gMhBNmQnzezl5zKrlixJYUEv6ie7ipSvRtTd1lD/S7t3n/L",
-	"Wc5qGPPX4vPqpBxK3IosfKQuLXFhLu5ddcOfgzC8IxDZaMRiw2/YlQ/K1kgHhDjaQUkmuTCaGEmEnAHw",
-	"5M2Hm8NQVnCPUPHX/Y3ApJV5HO04j6Pbz8OHpJa+WIU0vwWyfEO8mRvdCsQRR1VZD10TzEypvnZeRSyp",
-	"8ewgqK/Ra5jFJgCwDWdxVDuLpwc/rJuGYCzRVwHQtsG/5uw5gBg5KC4Zspjmmi3ol0B8ubISyQnoEbje",
-	"WE1C2lKRfqvfsrQ0lkSKAuMoBevUKxo/g6taJ2phtogSYl3MuahggQZd+bnRLB1hDYcbAM2ZXIkmnOYa",
-	"/H8t2MxdLlfG/4C5HMT9Djz9zShsdGo2OspmVAlvPW+kOz7hD5b1RZ2/qUxvqKQ0OEDYMgysZKsGdqwD",
-	"ix1Vf3RU86OaABpQVB0nLInqJZlZHHKwfduBxPD4d4Ia1QOHX6JJAXLa4xefaMggWgqo3nvcf5UEX1V+",
-	"aDcgUa3MLn7Y6nXhv+om3A2aB4ZcQEEFArmYA6iF3XXEZqillZtwfHyv6w/QVnXrR4W0hXpqznivSLYy",
-	"892VKmIiVvMMIb1Lsn0p9rc+o32N8F9Nyw2x/4Pnz9dZx7VSs1mM3MWNwFm6jwV6wuF3gT39jpFNtYLp",
-	"oYXQg9imDy1Z7kaWnBLBZnXSBIxUNHc14aZL3kqI/nrvGEbQJ5DSVJiVRhIqsBaWd663S/btQMEwXRjD",
-	"v3+B1MSjit1wNluWN8v32x2uomt/cm/m6nqbrxj687rN2Q1n9t1q+m413cJqarAhmom1Kb/as+/K+GqY",
-	"oR3g+Tf/zaKhEOT81E45wMve1tQpX/XGsGmdzdMIOMKap080+Xj+MzpABM8yZgAstT6Ci+5mnOWaVcLU",
-	"lh2PKXdVKIowZeI+i1pc0GRu79UyY2IGLuyR4ubvQ/nF3ntHmgnN4Gvh/znl10oabm/OueAjbq+x1VhJ",
-	"4LBzQqnWYTgw7IsZEK6PCSVY+MV5z8mIp4y0/Ty79suI4FzdH3nMyZ/J+4yJT8reWveZiffxJftJInQn",
-	"KkqmjlzJUUpmbIiRuzYkA9uHKMENfH9BcIKkjShqiaFmPWFpSmI5nVKRaNLWk04YpapMsdhP/1cecyh5",
-	"YsdqRS3/YmukT2r3y+5Ik3tVWrvBsBOE4SFG7NdcAsZJJITpmGYsAQqbUaxXg9uPZsTquF9NeVRYF7za",
-	"vuqGKc2l0CEFE67tEA6u1S82gzzrPu2RfXLY/dJQesTpxbqlzku6IFx4EFxU9R1zSLI8Dqoo+sX2hSvU",
-	"GFOl5qRNPXgckAa0LBqAcSycr/uJoddQrLYv3ny4OSoAcVS7fE1X03X5hxlVmoFHEhHQfVEB0+FhVORA",
-	"pXxwPGEJkTdMdf3azYSJvgCkB+w3nTIfgcZlPoHQ8tQKqRAWP5FpAlZnX1QZCqzPGZS0GFHu8Jbb3csK",
-	"meEDqo65HdWWh1onpRzSrEY6yemQi7q4TIEz8o9gBQePOPGg11oP7C7BltKft9pxHEJh0J4PoqHty4s3",
-	"f3EkF5XQ7s6Jp9oN3MeghovU5EUsjvYll4ubhYdmWkZVMh8XqR2LG7RLCGRFTcidIR8Na0MTQ++0np0R",
-	"jzu60euUfUGwuUoREOWwUJbh5chTbgQUBMaAiyED5xqTdcIqGHgt9LtcL75zza6m8/qYXDmb4qEtGMjf",
-	"+664vqr3Hofvrzy68Shbg00XONSH4pfmGpVSpbJHSznaAadt54t3ZLShM36pAEh1b6wyKBEUwzlg1gpk",
-	"jNWvVDtMeV8Un7MvXIPXcojqRU+kMhMwUga5SgcRGSxuzCDqi4HfmgGo9kG5PQPSnk14PCEzLkAblaoH",
-	"oEy8AqLrdMn7KoWC+gwwU7WY/kZp7/bkmCyL/bavfADb2WmU+AE2btmcKaOOciacgEYMUiCxLek65B5y",
-	"aVnOXY4C1GGXXGznPD7s/Xi0fXHUHeuU7iKZbyM/62RhcZwQWDIma+tOIA4jEHGu3Ah8r4/3963lnAjd",
-	"ReB/gCZdDEf1Dn+4k8RvYzI7+69rROkybQYydSPqXC9Oa8eoytUNRqqvOFsQxApRdhcBAW/kPVZEwI2/",
-	"S0ggFEzbCRf0CJdPLLuC60TBeubfsJKzlWb+kWO8Raupy9cqETn6SfEQlnIZS3A+e9hFBYrRBtNjxhGv",
-	"MXd1qbCm2p0Ufd61/vKtZdSDypDNpEANBzfR9UWw/lV1OGtz3kAAPCntigiQuWHHmtlEaqfqE5YxkRBp",
-	"Nb7/7eB4W8i8VLWIefLRdUeAoaAYEfRRCNwargoa3HP64vDgIPLZEpBtSHVpZnT7ea/3LL5mc/gHG3TJ",
-	"hYOtuqYuQ5ba19ur+3FfBGjlIgwDqYxSBPwSEVq1C1RgClhDqApkCrMpT8hQ2tuZYksRZpcs4ItshVLH",
-	"CSWg09ZafVg1a4sfL5GX47cagqr1icLFK25OnbR3FvRhge8SC/zbAyndG6QNXMgiQJNEJJMKfUhUzLEW",
-	"IJYz8Sl+fqV2mW5j7Fo7kEpegTgXHsKNCmAuwsHLldUqDkMNe2HvATWgtrYnCfTldEhGudLW7C6R9sYZ",
-	"KdX99GWdV5cErf/a1Yau/Y4nFbB+GLh0FacbMNBGzRu+XbqLgYenLGAdlq0u3lNTwbppd+uCBkkBvG0E",
-	"5c7J3+QQ9hq2OCrvJVgWcsItj8233PqyrvZdn8zq/XdFwOvrzZWFv9cfz30UFq+Wba45ruUo//pyec5d",
-	"BZplAM+AX9eyLHZIa66QVxbGI4ZPK+ZupVmMoekGO4bPhfXkcMZ165eptYaukpxd0TG7cg2b6vPiQLXY",
-	"+UJVWkudSc7IjHIoTVIIiAnc4Jkg9tt2WZmbpHRcyrpqBwuZD9MVFSmwo1QwX0cUq+d8Oi76C+HPQiHG",
-	"rbh1UzeSDDFpaEkUC1yg3nG6ziKtqa5jWXy9dRfI6h0IwA1Sd+4uxFGv+9yXfvOctsMyxZDlD9GmQdnk",
-	"0P9iQDLFhdGdaoHNm6fdQ4iVr1Zcfk6eK8vti0L5uZIIGim6VlgXZYnrHODQ0W5JIWoDbifwSnOjC3jM",
-	"MbF6BBh9gjTVF5qJpBMRN0/SxkyKTkQK+RURr2CgjaCiQkOsxZVujvrCfs998uiQxtdyNOpEvhVbm5KM",
-	"qSkVGL6yB3SCBAuCxt95+kJi7pqei7gTEScq0XFblD3A37OE0GGu2QnJqDVMO9W0zzvQluUtJygdE4Rs",
-	"FaOJv0vV/uyjZupukk4euqDO77NgTR1v2D3eCX99i3IyW9SDyqgxTFlO/R+/nO79J937e2/vx8/lP7tX",
-	"/23v82+96OjZ139u3VX5KLsnd+E7Avp9LMeRHXwXr9Hu51rnFnm4g17agE9lPH7RL5ZU5BBETHwBc6j2",
-	"AaisqyHVrPjzyP9ZVPwMf1KU2ww/hL+n/AtL/G9LgNXVlGo0YpcTL2pBJ2sK1DuIBKzYWqNQbAGsHHDp",
-	"3K7KPGxYtFGx+U9sOJHy+s7rzS87ntiN76G9Gf4RJ9bY0GM7DVHtqLB8JtjvAR+quhQUi5nVo42d3Tar",
-	"I858H4NlqIlZHB9VdKUwEzcEOimwpr5PWBcaLrlXnl+Wl/n68vKDL+HhjMhw5JNFEzumUwbGTXejnjN3",
-	"1qajMeCPrrDV2AghLctiK1Z05bk6H+1/33v5UuifwDTeu+BjQU2uWOfEwSmwvuNm+Ig7C9ijQbs85w/v",
-	"Ly5rz3pFxBpD0cEeFVwXXjo36dSxRE4VMt4uTu04+d7rU5cCprrDZ3CzhG8XCwnvJImmXLzB3z1dEEsA",
-	"Rvw1Z+7r20Yamuu8vn57+gLqMDgm1p6WCeb5b5BYRD4KX/6msbjykg3xw0YmRB2Zn4oiAvvx/OcigbbI",
-	"8bSaz1sytZHWbcqOBuywgiCLxmi1FUxm+JDHRRiZJq4iUuGt6NZc9vrC3/aCVPTlix+p3vuKN7pLWV+s",
-	"vgEG7+ba3weD19jv4O7XF+3iHuj6gY+wJUtww5WKDJn9hxu9g47zLnin4OZsr8wb+shOoNSw3RDCMq5l",
-	"wiLiuLgvwH8ABYkXbq8LW1peX4stCT8qlucsue6iH63kInfWd3E78KbSY10Q3Ph3XmP7lobZI4tDDH07",
-	"5d3+IWjIZel6KkG/r46Gb5rE1BTAXSeamk9ynkracEuAqCh0oAIoW2ggLEcaGjsXQ4mLLGPOjtmwz2LQ",
-	"cra2jw/6ar25ilA7/ylQU80M1zerbYp0bNh3duMLgcxNLDd229T0I/XzLV9Vx66sXr2ckpCB4MbnVE3X",
-	"MF1faRRe1Vi72cWfoDkdaUO1dWTpDhmyCRcJ4eaE9Jz+8YNssFET14hsUZxtktd/Vi0qC22JZlRDFyjD",
-	"EqJ5UxmwDc+xsV9P3Vk0tv37hAmRyCERJmj4ImXohQ13t775myqK7dzBRhUWw2NtlS5B8quXszV6e+W6",
-	"PQx1k4U33oCW17OYLHmD2QOV3oMBfzmaL8603I4VCvmSaXNedHOuDS+zBtb1zoXSwDv48qX+wumLel1N",
-	"GwqArvAwcOQ9IU0Y4XC5HEVKCAKz2kGVT6iYbTTGVqhKiGFfnMiazKFuEnbIjOmUdRb9FTNajxfPSq23",
-	"gZnhdWRRoGaFd8Pv5hMdOjpu59RYIKAwqFK9HvubcXhO5WJrKVOzOFfczC8AreK6Mts7+KXvlz9kVDH1",
-	"yvPYXz9dtpaQ3EttED68v7gk+zQ3k32IJNjzwj8VGymmJ6T9+uLg+VFEnj4nUy5ywzAwiKgZS3YwbHl4",
-	"UD7UKmrfDL/ueldik9oYgbz6r//1fwedosMbBMpwbvCYjggU4Ici8kBT1uDaYB6QfCpGcoXdZOciR6T0",
-	"9hwTvHq0PXQIsInYdtByAVc+0wpqxbokEKgVayWLlUmK37AEd5j6MjXFb7z80qRd5OW/fHfRFw5uzESC",
-	"9cg6kRuuitsBVnOqJiI0mXJocAERZvju9MObvsB96/ZFX6BTw4oaxEuyLzHLDBksHr5D2AcfOyIYuMR+",
-	"2he4zXh4x4RxV1ETwPx7KSy7odmGvfr+9dNlkXHWQANdcs5osofHXTyDIFDoThPTNC0X48AafTH4slfG",
-	"svHnAN0YWJIZnCDFuNcGr6SplvjKATwx6Ivy3SfhOFOqrllCBq4vyIC0p1RQKEdZ2X18OdZC6AtqFz9m",
-	"yR4X4MCAA7E3TO3cK2TwWx8vU/3WMfml2+1+jkg/vODZz1Ek/k8rgb4OTsD70ReD4KEBSClAGvoPfGta",
-	"+xTJ6Jh1ySWfMm3oNEO/4fmrF+TZs2c/9gUX5OPliy6BctL45YBmWepuEfuu0PO//E3Dyn216w4kd/IE",
-	"HuoLLGCNPhpwimP4ggsywK9cjoXL4myVPOfI+PTDm1aAa2g9hfz8r5jtSzPeOm496/a6z0BamgmIwYCA",
-	"Qac6Q3QxVcvutYbKpCF5tmH6oXDDavzMaGdioRSMpbzmrC/aVqzYi15ELuiUXXDD/nxhFI9NRD5QM/nz",
-	"Ps34/s1TmFSnS16h18f3PrYb2xdALCwBv4eWubLmIxVQ+tBLiYjgB0dk/+gQ52Sfbhc+sKgv8KedY8t+",
-	"+BYQVNeMZdp7biwHhOBUcnjwo2/3QMW8L8JKclAImCVdchr42sY50xqWgLw8pWLuxtNOp+u+mEL/iFTO",
-	"7M4Mc0MoUXw8MSVm1QnDcKZh69G+CGaMJXThpEoYasGKbxJoImzPGxUu0+Ynmcwx/GftcaxKEZCvJVtA",
-	"7IDBsM6cqPRR+lpV6+56r5jOpHDNLw96vTsb+zRQ6jD0Yu9kK0wI1lbxdVqPf2tdMLP3Ami0ydxBOkaq",
-	"R2ruthYXFgWTXLSj7VwOcaF18y82ZP8nmhR7Z3/ydP1PPgrLLlLxvzOw3g4PDjb5Uaak3Sxrkp0Jw80c",
-	"f/vj+t9eSvmWirmbp16oaLz6t74LQGiVtY5/+RwUurbHZKWeS3stmSlsMmPlIAD1f4FWQ63P9oWFMJO5",
-	"aZZmZ2XpYx2CvKqijSOQmaH2R0UdPNAXPiDgXjJmhhz2niKnCjkjUkTEmgvwAsWApDtFgr37WfGaqqjE",
-	"riZxyqjCqTqaq2dlu1or0l2Hdd3YWq58ZP8cx3NU//XzElMeNiXW4XK5tpaWK0ZQzhDnjC6wDRnsRbnK",
-	"6ibswmEPzC67kX1B6GdVYlii6ai1bJa1jhEdVtK727Vmgl8WYUoCLrKkz1wzq7jwW9B3KZD6hArytEd0",
-	"X9CxBOXitArGHkBxzSY8ZS6LFYnDWrL2fjuTxNChJnpC7SlhHoUjFGs+lpPCWuydE9+YCmtpwURwTik1",
-	"TGHHOXtruJHXMAcWEfxDu4UU6ZvBfOrYxtH/RbHzd8w+D6bT0CsfiqaTkB8nMrVXD3ioQgNbqsCl3/+j",
-	"M2mDbrpUNGE1wsr5fBfPol5NlXGgMQZaFkQ61+bMowkW6NKa6a1fcwadDdDfFxaDLHZ+q/pgX6P6F7v8",
-	"+ft4daXY7y3eveQcYV9obLDFTnvgq427vMcBXp9dUhJxoGRwRSfS2Ju0j3sOwE1TN3H75sqUF6NrIVyP",
-	"7v398y+I0rvqfv7/a+F5i2uw9yOM7Wh7bbATxpDvhGuI+zbNDJy49bu5shv/qgm4y87asXNheLrT2GsE",
-	"7c98ypvbPAcPvsBw7r2KYmBKCHDXCuKMYroF7l239Q1aJEGUK7LCjGlDRlyBp94LMie91lsnRWZRo5R7",
-	"7bIcFoRcdWM/UGW8jf7q316+i0hMNdvjUKKMG37TSJW/NjHqwfNntcRY95Igh2hRrwVpvLVMhJ5QuK1D",
-	"8yqrHlEEIRCNtDG3H6Ed2KgqKM3tUqga+R2gGOum9S3xV9GdfSV7wa5+k9xl1+aIYjgHWg7YCrllNVdF",
-	"Kyz8Skdya6qXPf4hIjPAbwaIgQYMGjlDD/SMzgk3fcF1gVoD+76IXKEnsngDMCM8jOt1TTgBCNcX4Gem",
-	"6C1UYykOeEImVE/qzHCEKr72ocC790bZVzs85Ea+qKf3MHJSR8/uq5PKuQRt5CdMMUfkD+Q26j1b/6NX",
-	"Ug15kjCBv9jAWfRCilHKMYz7iKx3miQumLQxy2H2VanJoKe+CzUzxNdWifklfF4Q8zp3Cj6edB/0xA7X",
-	"/+KdNK9kLpJv7YhxP90phz5yUiZRbnXyUb3h8hdm6s/4bhVhndC4dMbBbWhmWwp4vAM9Z3Rrpi305Fbu",
-	"nDcJGDaZB3xWdx1a/2mSspEhMjfWWpu7RtNQLqdLLnNML6K+AqgELIAcjYhiexjR1oUrGHBHzqDF01xU",
-	"ix9Bl9+zWkR46wNHaFZRtq9OFFD471f1/QML0hcInL8LdbnvPDA+gXIXpsxrI9JZSiGGmqbETBRjvqBQ",
-	"m5Ip19qh7QGQBFAkjDJwgyEYyEPXfVEm1aPjyFmuru7NE9/6GGvp1hmwF6gMTotl3h+/lmP8jngW4aa+",
-	"FAC4P/00/+FY+PE48oKZ0DFQbLG9Rk6oSG7JpJgdszuHujvpYoTFvvS+LSXX/rOGOl/LGcItAh6fMaii",
-	"jm0/v5NavdG1p1kR+F42Vm5JamVyya1IrXrUf3GeDh/ocj6QXEAQ04p/rrHeLnoqlMMzcQNuji65xAI5",
-	"2DnbyAwgutdg0blHlgOIEEK15I0F6O5R8OMAAaTmvoW9W1GDyC93OPrmHBbfEh+ChROK/YqH79Z86GoC",
-	"jlmteUWT+Z6Re9CDYrFbh1SIT3RdEYrGHb5nR9QXrlNHRF6dv7n8z//vJ/klItnogoGz8P2Hdxr/9ZZf",
-	"K3nJryPyUfBXPCJxrtJO5CpBBksv8D9LrRVGPE0B0xVAa4D78YLWF7CNE5kmTJHBf7z/eL738cPL08uz",
-	"vYuzF+dnlwPE4bsqTgj/A3q29syE6skJvsaB9bwDGsHWdjsQ8QhDAqwC2ttCN4qioHbKnZGEayoZqIOi",
-	"p7Ig7ip6o9cWq4TDFGdsSGiWkZQZjS8CaJRLc+VQRbEo5fry5buLn87f/+vZ+dWHjz/9/ObFFdRhrtR6",
-	"7QvEfyMkGp0m4NUFvkT0PvT0J20wio3KNSAvlfwCVetnVCUsgblMO3XWsXOVYAHKNWGepY2guig/iUUi",
-	"uFlTR5IAwNTa/fDEiatKKTNM3izLU2bUTBojvC63vzZutEEW4n0GSMIeRw3SGRjbRSHV3PHoH8RfBLvj",
-	"dsDjtx0JiLKNTWaZpuhuct9eJSt3MSuryZn4lt2ngfyWNbpbaJoCszkAvhMDM+hAmJsJE8YOeRtT+ZYH",
-	"+mmCrYpxpoTr7RFyU7Yflm2qtx/fQX4GjIRluINOj9TVK3ZWJCWHvWeIznRJCxq8fhyy7l2qRsqn3ArK",
-	"lF8zTN/QkcOOz6VIOl1yFsBKF2CoVqj3BROJ9sbnie+Igs95PWcffKLDLA9t6Lw2ygYq4u38QwmevQ9b",
-	"1b8eh9vMS1ETF8GfJ793W/KbQVkv+vXmi4XkN+UqD1MFxgKgZgXeUdfFbMIgG2fms7b6LezIJkcjpvRx",
-	"aUv6AhzYiMNXIbdmlzfqXJlx19pKXXuvk+/85u2haa6Nq27KEm4ifAc8A5W/ucARi8LgvhBbBV9ujQgM",
-	"fvdFWfm7rEWGhhuWJY6poakc5yAgrJyAdKE6rDbX5oPbt3sU+ThEE5ACRQ8eXxHglwqKn4SHYz+fPpro",
-	"B2sw56nZ4yLYYDkqS7VkxU566vWfrFcLRRubRvp9FVAmPIpC2BeGdU4l7ZtWHVfb+LSv2TzqC2sbRiSl",
-	"Q5ZGZMLSLCJuXyzVYhEtLyEjEk8kx7yghAytPQUpkrNNGpE5wLPl6oLaoQVZX4DyTByX+HxLvKDQBuK3",
-	"D/N44v2MfQFRLQ4VPYp+Xa6Yv5sdVMEfS7wvMH+H6JIzYXenLxAeC+Q1chjMYlvLq43PnbZ3VoNlcLp9",
-	"Edbbj8jAoVL9zF3epfvUL2EAGCuHJodNFBXJYhfuhAkEDrrk/VrG9SRzr6yLg6xjXnzq98u+IP2r7ANJ",
-	"sDsxa1BCuhFJeF6E+B8TMH0/qGbfKQ8UnksadnFmOH+uy5YEDUBBk+vKjFaW3C5qQtfM5QHBmN8SchGP",
-	"aD120ZHyt4te9ApkGb/ouXQ3BOMpOqBcuorBAvuDwIv19vTfr87PXrw/f3lx9eHs/Or1+4vLQTGd9vNe",
-	"jwznfeHWiFFeWijMVW+6ODv/729enA1I+2kv6vV6naBvjLuxea5bygfu/Vj0qoESn5Ymm3GO577WyX3c",
-	"vvDlj4N1dAtrhjl+RzLeMZLRkWeBZQDzD5D6pNIoYFPuDKIE7lF7w7vhbBa6TapE/QEfeACqLkZ6lKzy",
-	"yhzqiPxTtf2a67wMZUiIkUTI2cPS/yNCh+Q0yw1GrdhoxGJrEQR4BTkiVJBcaHrDElLUftpOh4REuhkm",
-	"NyDRfwhU7u8AZOtJ3UN/yuY3mD60vexphts2HV/vARTYZcHWfyjQbePxFpeJre2+B0TknpBB2SWz3+q3",
-	"BkVNUnAC+PLHfXFalAkeYWWYwmSUKnCwWLsPcDE6kPMnYXeZERHMTKm+hvCjtV7LlgYEf8mNL9lWQLjc",
-	"73WXnPpiWARab2K/Tj+XAsy+iR1bVtWqMVfrjFNEGz+EGn8MxPFq1vaY4wqLf0cdPybqeGuroMZ2BYxL",
-	"tePgGtfRy9Bq3k5W/a48Eb6V4npfRLk9fwzNVmryJ8vmSmO28z2qtyWCvUcc7v2bUN+RuPeExA37FLMb",
-	"JoJ4py+ASVNLhnN0n+0mOX1ZzZWi8sI/9E2LyLAH/koJ6ffk23XXFsVSh3PienV42igOfFOHbZ1H023l",
-	"PVmN7u2P49P0S/vu1Hwop6YgYUVfT7vbkGyNPNvQQxQS8vfE7UfyKfnrbpGyDVH6HQig2ZXUeM69hxAc",
-	"lyWG4w/lTdqBlR/JbeQRPAMo2QkpplimH2ubFAAfAOAA/AsRa8lcJEIfYCnvCTRIbgOMPyIDj1S54vpq",
-	"9GsiBlFfDGI5HXLBEvfA1XTOs5ujQafwRwkGfccYjSeYtRTAYJxTqy9Cr1YITjuryd7y3MW9MwvdUX1R",
-	"QS5V3F5uMlB2+9R3OisrzEhXKQwcXBDqgK1g2nCBiRBtzDDANld2FX2RSWU6vlECEwaaMYyk6pLQF7f0",
-	"ItzMvrD/h36iduNoxq/cJtvVMTXoYJOcoskF1pBdQkr1hZwJV5cdnGshxojQMeXCY2sgg8PnRLQPDw6C",
-	"gG9fjJCkirwKl9HhPYx6YfOf6CJkTRVzTsmkL4ZzovN4UnYta5dWvyaazslgqRvqgEDVNYTZcN0XmCsC",
-	"k+9EPvtt4CDNATKqvYQA7WCKj5pCYom7XQg2qxzBlM7JhN5AcGdaD4xu9i4+iKH4KP7FNeLeOxirYv+7",
-	"h/Hbw03TW1ukq1LuKulPPjpQkwJ1XJ/aVYhyKCPFTJjqBUUQrEARBHpWLaYBeiwkIyitETENEtshpRcT",
-	"wqIiCSFMSgvSF8qktIa0MJ8Sdo9suSJJCjd1b0RjK8i97ntctKQ/aCvnw8bIXDu6CMkOg3Drw+TuwRXZ",
-	"Rxc+nnd/J4EjNBxFQfOuO4shlIxTKm5jId8axACZPb7UYFSqbJHUo2s2Pg9M1FnpY7vER75pD9upa1+0",
-	"3sXmMpfa2DMXG/ZgJZfOt+t1C1KyikRMl2QXEI2jhd0rPmId7nVFG+GpwUmZ1Hzx+nTv4PkRmIxo0lvT",
-	"22eXgfmX+kYZpC0VNi4fW8vP/ry0GadYGpiKvnja8y1gCB1LzMGx5mit+RnY0NyUeuqE0L7YONkO8+o6",
-	"zWDLS1d/+z7sTU/fj+OZrI6+prokHv83WFzyG7QTYdMJDTu0+TTkah+rzaVAJecOn93Qo1nS/zp/5jm2",
-	"U/geh2vyYdntqRzrDufX7JJsOKi718ZNJpjreIMq2Ip4UMCdP5KHMjjbJ5pMmaEJNXQHZb0bCsDKhNVW",
-	"4Ud44ps2Cu0S1huEvhvgt2v9VXtKBjSEp3ybcOtH1B33YdLYVz+OOQOL+h5lfbgoa4VAN6bPiiUCj9YY",
-	"Igt1NSS01Y+pcJ2m3QUP0pRx+OXCami9FJT+PRj7OMHY4oRKDLjxnoktCabZ9Kk/5d69i5ZLbPeHBPhH",
-	"snJ2Y/37iMVi37Ki3AYA5NFTstyWEasTYTEc0gb4fNBjS/vei50TINPFgjgNEal71qWPEotaRe8+EFWl",
-	"+++BqEfhRldyoyBuCWXLKv613RTzDJv5r75MfPIPfdP3CbeK9VcKvydVLzPCGL5lN3OxrmVwZ0EGu2bj",
-	"uxcQboVsmkR2DCrI68vLDwRa3APM4q8X798Rdw4f6DyVNIkIHcrcIDrCdZHjhuh8aAcYMvu+Y0JLAD44",
-	"nJ1Pt01JxtSU2k1w7bGhBA7VZJjK+No+4qq4YA0gfMZKtWGusbeWYrG8gc/abgzoJA899FyX7IgoZtTc",
-	"1YgfMvsP9/5O5CoHlE1EZnYy0GyrL9qggjKmCMu4lgmDjvvoQXRFdQb/vld2Zt+DlnGuxijshl1P9RGf",
-	"sTGAPuY8wVGt6tIlAIXGSmrw9CvOdAdCtBEpytr448LCQL46b3WcCz4W1OSKHfeFntCD50d/7ue93rN4",
-	"wr6Q129PX+xdvD49eH7kFS/Y7tds7rPHytqq8DM26JJTMScHX7746qjOTX9CqJibid1VlkJ3KKJYwhWL",
-	"jWfBkUxTOWMJnJiQ7hz7wg7EseWsC2wo7scf0vhajkYR+aHsCG+NmTTtknfS8JETI7ovqGIISaIZVa71",
-	"OiKKigQEI0OQqfYlj3B6M8oN1iyCKjqNMQZH+vdkRri3P86t3C/t+8X8wWo6zApq2liMB/AS/+yG4YGQ",
-	"dL/nxN8NftlL4UJcilAsWTU4oQkUONPV6rObnnPzTbrxOHsPIREuSxX0h8I178Cxj4ZrxiaD/Va/VcmF",
-	"xy+65CW3O4RNrDwdJ0pmej0hkzlr7GH1IBryUe7aa9jBX7erbPH9uv2YmeV3qGD3DdN33cbE3qus+T7w",
-	"NGPHGJAML1YeXu+Zsw25oJQkwLgA/mH2cqH5WPja01TMK6wbgWWrC1SCM9vbvuCatbs7CNPX9vrhq3s6",
-	"tH5xnzp2SRHU5JrEMmG+3NpEKkMUo1qKqC+cMR1UR2IcPlHS+K4ruYnlFNE+qa6s8IkG5FFfOGsfqnUU",
-	"74BLUkyFFUJDhmhJlgDOBWr/UnLQ67kF+oYSg2AB0Hl5UGfaXzL9gOrUjnbOtCXv2spSZfHXYuk0jllm",
-	"WLIkmb8baE3ts4A6LTtV9osIOdtFGNiXszhXdnaW6dEbjRiL418+f40sXfDy789RC9NTUEbkKm0dt/Zp",
-	"xvdvnoI8cDP4zdfKhDLc9jXVuqI6/Aw7FgQf+GTv4CPXqj34BF2JwQcuqBMO5vC65Se+VGvwUbFXXz9/",
-	"/X8BAAD//w==",
+	"7L1vc9u4kjf6VXC1W2XpLi0rjuMzY9epup7EOcnZTOK1nZvdHeZakAhJOKYADgFa0Zmbqn37fJBnP9h+",
+	"kqfQDYCgREqy/G9yJjUvJhZJ/G10N7p/3f1bayinmRRMaNU6+q2V0ZxOmWY5/PWyyJXMzb8SpoY5zzSX",
+	"onXUupww0hfsi74awht9IkdETxjJcnbDZaFIRses24pa3Lz+a8HyeStqCTplraMWftOKWmo4YVNqmp/S",
+	"L++YGOtJ6+hZb/8gak258D9ELT3PzIdK51yMW1+/Rq23ifkMWs+onpSN86QVtXL2a8FzlrSOdF6wsKOR",
+	"zKdUm/eEPjxoQUd8WkzDbrjQbMxy6Ocdn3K9vABvNZsqkrF85URT+DjsPmEjWqS6dfSiF5lJY9cver21",
+	"Azlno5ypyUsprznzcx/in77HJBFqkMtrll/l+EHTMu+/OFxe169m6VQmhWKw/z/R5Jz9WjAFSzCUQjMB",
+	"/6RZlvIhNauxl+VykLLpv/xNmaX5Lejun3M2ah21/mmvpLE9fKr2zvAr7HSZugYymZMhFUJqMmAkZzQh",
+	"VBFK/nrx4T2Rg7+xoSZt89T8EBHzLyrsA/xTMaHhm2CsZowRmXKluBh3jkk/YZrytE8UnSsym1BNtDRf",
+	"Jt3W16j1UopRyoePPvvhhIoxI0PbvSIzric4PK6I0jJnCWlTouk1E8TsfVTOnijN05RwQQrFOjCP1zIf",
+	"8CRh4tEnkrOECc1pqkgicZfSVM6InnBFZMZy6NzMxWzxrhrKjBEtzbSkIJTMcq5Z+SJM8+TsrX1lNmE5",
+	"I5QoppRphisiGEtYgtN+L/VrWYjkMWf9XhJVDCd2L2AY7u1HHMWJmBOpJywnLM9lTtoHvRcROXj2PCKG",
+	"2ZAXvedm8QQw7YRqOqCKmeUrRM7ocEIHqSWdSyl/pmJu2YB6VAKSkkypmJMR5SlLCNWaTTOtjknOdD4n",
+	"dKRZDjMY8xtzDorpgOVGFCk2lCJRhi9PGE2sNDs3X+2emK/Mn81CYon9mrF9FLTQE5nzv7PHJqgbmvIk",
+	"PEsLE/v06dPuSaEn5umQarbR7EqmD5PLcjlkSpmNPxWa6/mjkquZYsECho+crW0YgBRjYsYcEeo4N5E5",
+	"KcS1kDNBRpyliXk2oAnx6ktkXqG2WW0Y5yBn9NpIkLxImdNXEjmlXBhBAOdE9YGZKmLOALZMqEicdJhH",
+	"CwKDa8NmpWAgbJgYsi4IaztlsyInQ7Osl4ZdgX6VG16mOcpXCg+vtHu6sDVRi33JeM7UFRfLOsgFEjkp",
+	"hOYpzAabs7zRfmpIZZGeoxa8coW//9Ziwugdv7R+YjRneetzncJV0tMv1WFXGquMuGwHmaHp+CTjDWsx",
+	"zBnVLLmiuqKnJVSzXc2nrBU1L8+Kb0SRpoao3TlYaoMntXrh8pqlVOmrQq0e4truUFGr2eosZyP+pV7X",
+	"hhXeUWTEc6WNdpDTodHRI6Ot5Gwox4Ib/q27dasEQnXd6YRduYA3v0atQrH8auOVMW+7eS0PXs4Ey2sG",
+	"tkBUoLi7foM27ZK5afiFquz+wu5EITWtIsOX8BocxSThZtA0PQvIckRTxaJFSi3ynAl9lVGlZjJPlqf9",
+	"H7IwNwN8bMQVTrMUuU5hGdMbs21kKnNgU4I865EpF4VmitCxNMt2q7tR1AKN6YNI50iCS6ekOtJPbkTI",
+	"NJSWmSIzmV9zMT4mgt2wHEdNB4bFmfFsdjQdPVRG31tzsduCVheoqEIr63ce9o6m6YdR6+iX1Z16zvU1",
+	"WmRdnn83nNxjoiZGVEmRzokEKbHuNGCTyxP4HEzhHcd7WXUw3FxNK//YcFauK5rndA5bWF7wTTNrWNvi",
+	"cYbeq43U7ccrlvIbc2teFo5JkjOlapklTW74kNWRM97gEknoQBYaSDtnqkh1ZER1llIuDH0n6pgYZXLu",
+	"z2QO+q+QemIUDGijlps6LbROUYy2kmIjOuXpPBDEB9Hh5zo+O+KCq8kdBdDGXB12zs72VvPJGbWKoVMs",
+	"isx8YNiyFCM+BguNmothK2rxaSZzw7GTnI90je5h3h3KPNlcHOF+15/HIlM6Z3S6owgVamauC4bBzYFQ",
+	"/iYHhImEJfViVFtR4WaVMZEgz80LIfBfCZIzMyIMry2tqDVI5fAa/qWKjOXK3FDNYlAxZKl5pW7WuGa3",
+	"oaQ6gVqunaezyJ8sv1VucgF1L++/X1h//CrkXhlxlVZXnfv7YGKehzwVEzu9sbekRfVe11lPP00kSXhC",
+	"uD4iMSg65P3Jz6dxKyIxMn74m7T/6e2riPjnHXwhl4W59r7+t1fv8YeEq4zq4YTlcauBY21+dhOqabM6",
+	"VFmzcvoTqXTT8WxY8OC4bnyurzmactgXOs1S2GUk5C7ay5K6CU3NpXZcr3KvZizrR65Ybs7Btg3UnVc4",
+	"OzDRclmrpzjoNLIUVs7SbmAjjd7HaUNif6qj9hqY2IWmulArdYZl3m8fAqt3csBoZkWakIlMgeuvFZ+3",
+	"0jzMpcTKmUX1g7RZd9w1Bx7cJvKGJywnORuZOwwO0d6AjIRyd4kjMpyw4bVVawxR7KjQMBS3Og+j13i5",
+	"dnX7JcZVGF4LOUtZMmabLTRc6DZQPzZrSBVos7hLQwErWalYBLtO2ly7a3vKBYsINZc9pcl+r1e5yIeW",
+	"8pxN5Q1LOmbncaeNlCZyRCjYQouc1W7hphrb2pl6VWcVH7iYi+EFvLh4lr0y4fWMZfKpqBqLe728aXXq",
+	"SMn07KGs5RecpclpniNPqnILMPDVb6ezKipCSSK1ZgnJqJ4QLrSEPRnIZG6NjN7oCMZDd/5GdvPAkwXt",
+	"zCYyZaR90Ot1urcTVQvri+MuP6ib9xtZx+m3MrIJQys163RCEg4GY8M+ld5RBDVARWjOHCsLZjqQMmUU",
+	"rpqjX5OaC/M7OWP5kCoWgcPLcVGdU54a5pXIegPXxhoEz24OqhrEfu95t9d99ux5908bXZ6ym4Mrq23c",
+	"7RZmGgpWdnmJ4I0NLgGbdHW4OOnes6Nk8MPR0aaTPryvSR+unfTh1SpLaMJSNqZwHOEt5I+oEufMXCWR",
+	"5Gom+6c/HT07OtpbpZotDPU+Vh8ZGWPiblZjqZlapcMOZYE3kBotVdO0Rmi9lNOs0CxxznKtzQiOYEHN",
+	"cSYTCmoDGTAmiJkBsLRUijF43aizZOY3LN9RBLrZBZ9cLMy8SPvVq/cXP51/+NfT86uLy5N3p1cnry9P",
+	"zyNiURBk/4BMOkfEiEiQmbjeRl2RaQLNYC9UA6fl2hokwbMvBQPfzIyCBgQ0YQdHx5L4T7uxeKuV00yY",
+	"IlM6JwNGDHeRI2J67MailkvdzxUceF3JRhfO/sKpsDzKntrqgVjmCcsMaZlyl8/vAlE6CnFUtkBTzZf8",
+	"JrFz4pb6lnZ1x50Dk/HhwbrDEbW+7Eqa8d2hTNiYiV32Red0V9MxtAmuU1BmWnLKQXmYR3ixMr19Dfjj",
+	"o3V76LsNWN2D945duf6/NuzdVg6RioZgAU6VYddI/goUaa1TY9PpmtavwAfwNRD3C2v7AARUkeVr16CB",
+	"4h6Ewm47rmaSvG8SDKRa0NNBr9eru5GwYc4abbogNvCVYzJmguUgDtr/87/+N3m2/wMZcK06i36sRTBc",
+	"QIE/rHerLarkhqw/rzxUt/A1gfL+NVr/0gUuC7iFzN/3Yd+xnT+Necd0fkb1cLI9C3psnlPS9zL32UDb",
+	"XfnGxiekiZ9f+HNTXa9bnKf1vktzPHWRbU7f56CwX8BHXz/XAQetSg/tkjZV5C+nl2TP8De19xtPvu7B",
+	"kw4CIwFMiMMlI56aCykX3WWzBM7ZjfbzyiULcK+3IMOmZb1gujJKLpRmNDEKqGVXgGoS7F4Y09K03skx",
+	"F9vNKAQ53A6lXcWFLAiTdfjucN8CKIgfTd3m/cxqDMKFnlxNmZ7IOgOGqEKmRrmcktSsFVp2Aqgp3Cmt",
+	"38+CNxzyqdZ7t42h5XZIJBjn3ax8t8cFIdSLNxjN/GrtKMIt2iXYAHOx84u5Cazo1tevKsltiDeypNXs",
+	"yqwud1ShqVVQkzNLrC/h6nUPIKPbnj/BZpt/31t3DJdGtNBB7RLkTNXxwxPv8thRgPye705pgtYEPmRd",
+	"0rd3ULdB/cj/5Drsx8Lc//ul5bwPhsfM9Cl0Cbby3pXCXP8BDAq40CNA1MdiLJkiXCDo03tVvPvFdOL6",
+	"jOAvXpo++JDtqFiUY0BbwpLV1T5dj5E16wU2a/C6yKG6KvK0/rgFS5jIYTFlQgM+t1ZCs4TXyyUjeZR3",
+	"OJFpoTQxI0uZZmTARjJnRNEbI5/QZVXiZs1CUPLx/N2S0wnsSdCw2RHXHMTJbKKC4jLYwdXpogBlsKvb",
+	"7IVyb1WpICsGKVcThMb64ayB3iwOoI4FXoAFDSjk4/m7XUVHLCKwZBPWFazedl2Pm7wwOhcSmyrGY6bM",
+	"dYaqKtmBu6G+0UZzYZZLLYdyA0K075UmxpCT3IKGFw7yLb92dLTWGYWL4ui5nts7JcLNLWjeHpCAskpz",
+	"mD+FzRzutfMkVQ/+hKVZ7TakdMDS9TIKX4uwnebe7+PWZzn1+nvfAiNPZ3SuiNE1NvDqbnkprLKDzVf5",
+	"ms3rGcQ1mxve5XZ/PRzTtLRyG3yEz5KGef76Jfnx4MWfiI2aIBhB0F2SEvh7fRgABCdsvJeBz7NmP5XH",
+	"TtSwOa7TeqyMixVYlOMfz98aPgTYArOyXMCtxk72GMEQR4OUiutAOsAQfAwFReJZg4jF+AIcoZ9Fw254",
+	"Hlcd7huIPPMsFAKeUNM7IslcJELtk7Z5YU/w4Z69Bzt20YlikY+G+8+eH5L2q/cX5OPZq5PLU6L4WLAE",
+	"b6KXF2//0onIROsMY9rgykUGBU81XC9iodk0S6lmCtz7w1QWySg1UrL90v97R4EufXPQ6ZJTo5VMqAI3",
+	"iZyJWPQd3faPiWKMvMKRO94XkXMcZfnDG60zL+qpSGJR9uV+R8XF3XHsarSilp2yIX+tM6Mo+09rbz5u",
+	"9V+FK//bQ2hE9UDaRe53S8H+LQvIWkanzHEsSSZy2qvMjTJEiblXgY0HtIvpMep3OR9pxBrtKGxlKKcI",
+	"aLqFFodL5Me6xImK6ZTm8wYwFSUWNTKHgFwVLcda1ZDfCg4mx0xPWC0gEx4QWmr/eiZL9XEsXdf2QB+T",
+	"wfzKLelRVeFN2JAnLLQXgNPS3BtBVraiVvDx+mCrQFvxvM+uW0V/CRQXP9O1uku4QcuHdCL5cOE0NciF",
+	"ck+9k6F+T50BHkTwlFGhjkF5QNlgUWrLmgRGDGouqOMnC85sc8U2MohrJJYFTRnNboqwVDEIGo6IQhxP",
+	"yYnw6jNw0aR0TLmoR6+sUzg2VvfA1lcviadc1D8oaaPOYLwY0ufNhO6dyLcVtQxdRC0nkBzi1OHxCwy5",
+	"NhwfCCGIOf28mb5kRXZFiy0pJPiiururSPV+VN1lCfW71Hv/rWAFqzmYv/rfq4OyOHjDsvCVuuDPhbHY",
+	"tuq6PwdmeE8gstGIDTW/YVfOKVsHn/WoVpJJLrQiWhIhZwA8eXt2cxDyCu4QKu66vxGqtDKOwy3HcXj3",
+	"cTiX1NKDVVj6O2DnN8Sb2d4NQxxxFJX10DXB9JSqa2tVxMQlz/eDLCa9hlFsAgDbcBSHtaN4tv/DumFc",
+	"M5ZdQXqEKxpiVaqkcM6ylA4Zer70ArgZk6wgbMmDWy3mkytHPVQkxHQGnxjlbkfZtAwlHMlGomNwjrk0",
+	"YPICBxcW+L7imnUim/BCV41/5qrAEnM9UFyMU0e7qks+jEZHvm/AuCs3HT/IHY+NIm37YTjDhCeAAsND",
+	"D+Y8BGElLGUaY1oXhgTnwa7AUE6nhvl26iWpYCxRVwH2ucHSaTVrAHtZdDQZsCEtFFuQ9IEgsWlUkmOQ",
+	"6HDRNDKdtGVO4lbcMqd6LIkUHm0qBWsYqBvBVa052yuQokS9+zH7jC2oWpe/a8XSEeYsuQH4oi5y0YSY",
+	"XRNrUgv7s9f8lZ5Y2CYbTnEPPpdmYDyalxtNljOaC3eP2UiKf8IPliV3neWvDKWphM9YaN4yIK9kcA2M",
+	"sQ62d1j96LDmoxpXJlBU3Ulo4FNLsnRJqPm9D1b1dig+pIqtsGD1yO5XqPOBIHUA0x0FQWxLHu8HB2as",
+	"ErGrsnBth/SqFar+w1avC/9VF+F+4FbQ5QJMLZCYfgwgt7cX4pvBylYuwtHRg84/gMPVzR81hnvRH2yL",
+	"9mQs+toYwYPVrWtgtdxZw1vLXBM2ORgTw3yeIbx7Sbos+YHX55BYI35WH5sGHMj+ixfrbkq1fLuZY93H",
+	"7dDeep4KAIfdbwOB+x2j3Gp54GPzu0e5pzw2E7v/a889s6kTItisjlGBBo66vCJcd8nPEkAGzgiLQI0J",
+	"RM55nVnL8kZkfTjtkjN0IPuf8pr+75/XNR3/nN1wNltmZctmlC0sHms/eTBdfL3m6rv+vG5xtoMzftf9",
+	"vut+d9D9GtSTZmJtSlTgju9KN36Y6iAIG9n8m0UdJAgtqx1yAMu+qxZVNvVWs2mdOtWIa0PL044iH8/f",
+	"oXVH8CxjGjB564EC6NXAUa6ZJQxt2b6dcpvOxXvDE/tb1OKCJnPRiloyY2IGnpJRzvXfB/KLudSPFBOK",
+	"wWPh/jnl17nU/NrcuwUfcXMZr7rkAruwZUq1dum+Zl90n3B1RCjBVErWSUNGPGWk7cbZNQ8jgmO1fxRD",
+	"Tv5MPmRMfMrN3XuP6eEeNrKXJEKBdRFzWIxs/mBKZmyADuI2xJyblyjBBfxwQXCApI1gfYmIBjVhaQp2",
+	"PyoSRdpq0gmdoZUh+vV0fxVDDrmDTF+tqOUaNvr/pHa9zIo0J+PIqNLsGNGeCEX8tZAApRMJYWpIM5tr",
+	"Y0bRxIvLj2rEavdyTa5jmBc0bZq6YbniUqiQgglXpguLCoz9YpDn3Wc9skcOul8acvhYuVg31XlJF4QL",
+	"h7WMqi4KTAFyFKREdZONhc26OqR57gzQOdMIaKFlkgp0l+J47SeaXoONOhZvz24OvR2ZKhsWHBiHqx9m",
+	"NFcMzK0ItI9FBbM5DyzQlg9UcoEPJywh8oblXTd3PWEiFgAogvWmU+aADjjNHeVt0WH0xUSmCWidsage",
+	"KNA+Z5AbZkS5hfXe7srneYbz29vDbam23NQ6LmUBjTXcSU4HXNS5/zyczb2CGUMcsMlhq2sV+G18eqWx",
+	"crVVPERcoT4fON3blxdv/2JJLiojCDrHjmo3sI2DGPYR8IuQL+Xyp/ubhUMAm4Oay2LsI4gWF2gbT9uK",
+	"BK9bI4sa5nZu3TXbzGdrYO2WPoI6Ye8JtshTxN1ZyJ058HLkKDcCCgJlwEIV4ORqnXXCZCt4LXSrXM++",
+	"C8WupvN61285Gv/SLQ6Qu/ddcXVVbwMP26+8unEvt8Y0L5xQh/hYGmtUcpXKGi2lAghO2u08CpaMNnQp",
+	"LOWZqa6NEQYlUGcwB2ikB2AZ+UqVDV2Ihf+dfeEKDKIDFC9qInM9ASWlX+RpPyL9xYXpR7Hou6Xpg2jv",
+	"l8vTJ+3ZhA8nZMYFSKNS9ABijlewmp0u+VClUBCfATSvNnSkkdvbNTkiy2y/7RJswHJ2Gjl+AMFcVmdK",
+	"l6qcCcug0ZkccGxDuhYgiqe0rM0gRwG4tUsubmeXPuj9eHj7TMdbJh3ehjPfhX/W8UK/neAe0zprq07A",
+	"DiNgcTarDTxXR3t7RnNOhOpifEkAWl50qvUOfriX/AJaZ2b0X9ew0mXaDHjqRtS5np3W9lHlqxv0VJ8+",
+	"2hPEClZ2H74Gp+Q9lbPB9r+NtyFkTLdjLmgRLt9YNgXXsYL1h3/DtOyGmwXpFI3Sn09tWGAJ/FI7/iXM",
+	"GDSWYHx2mJIKzqQNqseMIxhlbtOfYQ6/e8ngvm0y9TvzqEflIZtxgZoT3ETXF8H8VyW0rQ2tBAawU+oV",
+	"EQDAw/JTs4lUVtQnLGMiIdJIfPdt/+i2kRkyrw3MIB9tqRPoCnJeQVGUwKzh8oaae04sDvb3IxeUA0Gt",
+	"VJVqRjcuer3nw2s2h3+wfpdcWHS0rdA0YKlp3lzdj2IRgOK9GwYiZqUIzktEaFUvyANVwChCVZRWGLR7",
+	"TAbS3M5ytuS8tjEpLpdbyHUsUwI6ba2Vh1W11n+8RF72vDUR1CVTWyaGqKQaXuSH9loKSMDy3mbpy7K1",
+	"ADEIK2V+MipBzmhaG0+/pp7c6im6BOrVScjr5dG/l0RpltkaTQ3YNc2yWwtFM5ALzbK1TiV53XJdfF49",
+	"L2iuJmfwhhl9qStEZTq7r3ICZdTfygDvpnSydWljozCnPWzOEOxY1n4GUT0NOe7rYXywEpBnDz89InEr",
+	"7JgOh8wcV8xH/nfDJ0eyEPZvIz1ZwrWTrPirTzIjNGmfQG7z//mv/65kbqzrom7QdWR56abu8Ktm60jb",
+	"cDBz95B57Zp0mujXOXF86n9oJ8zxXwjbxvrgCKtkWrq1SD1LBytz2TZ4ZsD8M2zOE/Dx/J3NpwMeFKwZ",
+	"ZMRCAPNtw+ljESDzIpLJHC3ZVMwx8S3m7nLx7I7fGmZrN8xwXCS9SjyP91NslPZ5MfapnFntemiq2UtZ",
+	"2Nql1Zm3nWBCi3KHZJTnylz+y7Ayba9K1fV05RpWJ8Kuf2zpofYZTyqRacETV0miIeBH5/OGp0sWIbAz",
+	"l4UpwnIUvp2ayhRNq1vnukx8lEljBMqc/E0OYK1hiaPSOoI5kCfcSPr5LZe+rJdx3zuzev1tcY/65Kpl",
+	"QY/12/MQBUOqVRhqtmsZxrQ+N6w1moP+0Yd3wLtkjiwWXW1OB1tmgSWaTyuX7kr9OU3TDVYM3wuTp+KI",
+	"6+YvU3Mnu0oKdkXH7MrWgKwPAgcF14wXcrEb6kwKRmaUQx4uzyAmYEdkgpin7bLQBknpuOR11aJYshik",
+	"K9IvYZHKYLyWKFaP+WTsSxbiZyET44bd2qFracSZkapLrFjgBNWWw7XSuyaVnDni67W6gFdvQQC2k7p9",
+	"t47WetlnH7rFs9IOtSlIaQM+735ZN9l90SdZzl3gSqmT3DzrHgBiZ7XgcmNyp7JcvijknyuJoJGia5m1",
+	"T8Zf54aDIrlLAlFpMH6Db8zolQ6kd0SMHIGDbpXXWCgmjGJpx0naGDbYicrgp4g4AQOViXMqFHh8bcGC",
+	"KBbmOXeZEgZ0eC1Ho07klOo2JRnLp1SgE91s0DESLDAaZ3mJhcRAbTUXw05ELKtE95GPQMLvWULooFDs",
+	"mGTUXI871RwH9yAtSyU0yJMW6Ik5o4mz6NR+9lGx/H4iLB87e9zvMztb3dkwa7xVLMsdcqfdIvlhRrVm",
+	"uTmp/98vJ7v/SXf/3tv98XP5z+7V/7P7+bdedPj86z+37itXolmT+7BgA/0+lfnadL6N7Xr7fa0zzj7e",
+	"Ri8twKcSFbRonU8qfAj8tq5aB6S2Amzo1YAq5v88dH/69NbhJz63dPgj/D3lX1jivi1hnldTqlCJXY5t",
+	"q4W+ranGYoFaMGOjjYJRBrQcsLzcraQKLFi0UWWVT2wwkWhzuNfiKst2B3bD7NV2MxQ2DqyxPtftJES1",
+	"jtDynmCVI3ypalLI2ZAZOdpYLHazohnMFe1ZBrzpxf5RRFdscFwTqB/Emuo5YhEEuOReufOyPM03l5dn",
+	"Ll+VVSLDno8XVewhnTJQbroblZC7t+JUjbAjNMivRmgJaY4sVne39mVMatX+991Xr4T6CVTj3Qs+FlQX",
+	"OescW1AXJjPeDKV1b7AhVGiXx3z24eKydq9X4GYQEBOskT914aVzk/pUS+RUIePboWXsSX7wYgwlg6mu",
+	"8CncLOHpYtb8rTjRlIu3+N2zBbYEkOhfC2Yf39Xf2ZzU/M3PJy8h6ZA9xMrRMsGkNhtETpKPwuV6a6wk",
+	"sKRD/LCRClFH5ifC40A+nr/zOQp8GH1YF7AW73GbHNvBcVhBkL7OaW26rhm+5NBZWqaJTf/nrRXdmste",
+	"LNxtL8i7snzxI9V7n2/RXspisfoGGLTNlbsPBs2YZ3D3i0W7TOiBhqwR1h8LbrgyJwNm/mF776DhvAvW",
+	"Kbg5myvzhjayY8irbxaEsIwrmbCI2FMcC7AfQNKOhdvrwpKW11e/JOFPfnpWk+su2tHKU2T3+j5uB05V",
+	"eqoLgu3/3gtK3FExe2J2iAAcK7zbPwRlKA1dTyXI99WYnE1DKZtgJOtYU/NOzlNJG24JgM2AcosAqA0V",
+	"hGVPQ32QjcvnlGXM6jEblk0OqtjXFq1DW61TVxHw634FaqoZ4ar699hQk6djw3ryG18IZKGHcmOzTU2d",
+	"cTfesqm648rqxcsJCQ8Qerfxh65mqj6tNjTVWKjA+p/Ah07aUFoEj3SHDNiEi4RwfUx6Vv64TjZYqImt",
+	"urnIzjbJkXJazaAONfhmVPlES4o35bzccB8bi9PV7UVjsdtPGJaNJyTCMDGXkROtsOHq1lc6zX1muXtY",
+	"KK8xPNVSqTJUZ/V0bh1DsnLeHia0wcQbb0DL81kM2b7BGKaFirv+fFma93taLscKgbwKZFRx49YUBrLG",
+	"hVLB2//ypf7C6TJYXk0bsl2vsDBwPHtC6tDDYSPKfGCareQdpLSG8hBaoW+F5gnR7Iv2gBwhHZBnSKes",
+	"s2ivmNH6qJWslHobqBlORnrgygrrhlvNHRUaOu5m1FggoNCpUr0eu5txuE/lZGspU7FhkXM9vwC0CopJ",
+	"uIOD+wUQBIzmLH/tzthfP122luJJlmr+nH24uCR7tNCTPfAkmP3CP3M2ypmakPabi/0XhxF59oJMuSg0",
+	"Q8cgomYM2UG35eZBrmwjqDPuh7Z0vSsRkm30QF79z3/9d7/jy5mCowzHBq+piEC1GaiYAjRlFK4NxgEh",
+	"8GIkV+hNZixyREprzxHBq0fbQYcAIY01ds0p4D6JISRGt6FokBjdcBbDk3J+wxJcYepSfvlvHP9SpO2z",
+	"g7x6fxELiwxjIsHkm53IdlfF7cBRs6ImIjSZcqjmBB5meHZy9jYWuG7dWMQCjRqG1SBqm30ZskyT/uLm",
+	"2zif4GdLBH2bXoTGApcZN++IMG7TR0NI0W4K026oLGWuvn/9dOnjXhtooEvOGU12cbv9OwhFhwyOQ5qm",
+	"5WQsWCMW/S+7pS8bPwfoRt+QTP8YKcY2GzRJUyWxyT680Y9F2fZx2M+U5tcsIX1bBKtP2lMqKORerqw+",
+	"No4ZWWJBzeTHLNnlAgwYsCHmhqmseYX0f4vxMhW3jsgv3W73c0Ti8IJnfkeW+P8bDvS1fwzWj1j0g5f6",
+	"wKUA7+x+cHXYzVsko2PWJZd8ypSm0wzthuevX5Lnz5//GAsuyMfLl10CtRPwYZ9mWWpvEXu2qsG//E3B",
+	"zF1phw6EmPMEXooFVmtAGw0YxdF9wQXp4yMb6WVjyVvlmbNkfHL2thXgGlrPIEvIV8w5QDPeOmo97/a6",
+	"z4Fb6gmwwYCAQaZaRXQxYNSstYI03CF5tmH4IXPD0jNMK6tiIRccSnnNWSzahq2Yi15ELuiUXXDN/nyh",
+	"cz7UETmjevLnPZrxvZtnMKhOl7xGq4+r+G8WNhZALCwBu4eSRW7URyogz6/jEhHBHw7J3uEBjsm83fY2",
+	"sCgW+GnnyBw/bAUY1TVjmXKWGwLZTkuIPDnY/9HVNqJiHoswWafDx5KTwNY2LphSMAU8y1Mq5rY/B85V",
+	"sZhCsaRUzszKDAAynPPxRJfIecsMw5GGdbZjEYwY88V76CsSjT+KbxOomG/2GwUuU/onmczR/Wf0ccSo",
+	"B+RryBYQO6AwrFMnKkUDv1bFur3e50xlUtg0Uvu93r31fRIIdei6SsfvgJkQzPDkkpIf/da6YHr3JdBo",
+	"k7qDdIxUj9TcbS1OLAoGuahHm7Ec4ETrxu8XZO8nmvi1M588W//JR2GOi8z53xlobwf7+5t8lOXSLJZR",
+	"yU6F5nqO3/64/ttLKX+mYm7HqRbS96/+1pW8CbWy1tEvn4OqDmabDNezwfflYQorqhk+COFCv0BdvdZn",
+	"06BnZrLQzdzstMzzr0KQV5W1cQQyM5T+KKiDF2LhHAK2kTHT5KD3DE+qkDMiRUSMugAN5AxIuuPTfNjP",
+	"fDNVVoklvIYpozkO1dJc/VE2szUsPadTpoGkG+qolq/snWN/luq/fl46lAdN4b04Xa6MpmVTopQjxDGj",
+	"CWzDA/aynGV1EbY5YY98XLYje0/op1ViWKLpqLWslrWOEB1W0rtdtWaCX2ZhuQRcZEmfhWJGcOFTkHcp",
+	"piyngjzrERULOpYgXKxUQd8DCK7ZhKfMxtIjcRhN1txvZ5JoOlBETajZJYzmsoRi1MdyUFh4pHPsqjBi",
+	"Rj8YCI4ppZrlWF7V3Bpu5DWMgUUE/1B2Ij6IPBhP3bGx9H/hV/6ej8+jyTS0yoes6Tg8j5i8ncJLFRq4",
+	"pQhc+v4f/ZA2yKbLnCashllZm+/iXtSLqdIPNEZHywJL50qfOjTBAl0aNb31a8GgjA/a+8Jst37lbxnX",
+	"V99wGX14701X8qnfoe0l4wj7Qoca68m1+660ho2+7uP12QYlEQtKBlN0IrW5STu/Zx/MNHUDNy1Xhrzo",
+	"XQvhenT3759/QZTeVffz/10Lz1ucg7kfoW9HmWuDGTC6fCdcgd+3aWRgxK1fzRVOqNUDsJedtX0XQkMU",
+	"2u37XsNo3/EpN6rw2hdfojv3QVkxHEpwcNcy4oxiuAWuXbf1DWokgZcrMsyMKY1xowEjs9xrvXbiI4sa",
+	"udwbG+WwwOSqC3tGc+109Nf/9up9RIZUsV0OiRK55jeNVPlr00Hdf/G8lhjrGgliiBblWpBMoPYQoSUU",
+	"butQqdGIR2RBCEQjbcwwgtAOrMoYlDmwIVSN5x2gGOuG9S2dL0MO648XrOo3ebrM3CxRDOZAy8GxwtOy",
+	"+lRFKzR8HxntwJVjJsx5c7izPj7pIwYaMGjkFC3QMzonXMeCK49aA/3ee67QEulbcBkH3HxtxWkAwsUC",
+	"7MwUrYX5WIp9npAJVZM6NRyhim+cK/D+rVGmaYuH3MgW9ewBek7q6Nk+Oq7si5rImUBD/YTlzBL5I5mN",
+	"es/Xf/Ra5gOeJEzgFxsYi15KMUo5unGf8OidJIl1Jm185DD6qpRke7/x5Kt1NTPE11aJ+RX87ol5nTkF",
+	"X0+6j7pjB+u/eC/1a1mI5FvbYlxPu8uhjZyUQZS32vmoXnH5C9P1e3y/grCOaVxa5eAuNHNbCni6DT1n",
+	"9NaH1svJW5lz3iag2GQO8Flddahzq0jKRprIQhttDQScS9rVJZcFhhdRl4dYAhZAjkYkZ7vo0VbeFFxm",
+	"7XG7uSgWP4Isf2CxiPDWR/bQrKJslyMtoPDfr+j7B2akLxE4fx/icq9SMWa7Q1noxiKbitA0JXqSM+bS",
+	"mrUpmXKlLNoeAEkARUIvA9fogoE4dBWLMqgeDUdWc7V5b3ZcnX/M6F2nwF6gMDgJ6uw91Hkt+/gdnVmE",
+	"m7pUAGD+LEv+/IMd4ac7kRdMh4aBMqfbYE4mVCR3PKQYHbP9CbV30kUPi2n0oTUlW+u6hjrfyBnCLYIz",
+	"PmNQywFrXH8ntXqla1cx7/heVlbuSGplcMmdSK261X+xlg7n6LI2kEKAE9Owf64w6zdaKnKLZ+IazBxd",
+	"cokJcuBVpWUGEN1r0OjsK8sORHChGvLGNJgPyPixgwBS89DM3s6ogeWXKxx9cwaLb+kcYhnxgO1XLHx3",
+	"Poc2J+CY1apXNJnvarkLlXAWawbJHPGJtjaLLx/kKgdFsbD1giLy+vzt5X/+Xz/JLxHJRhcMjIUfzt4r",
+	"/NfP/DqXl/w6Ih8Ff80jMizytBPZfLTB1D3+Z6nAy4inKWC6AmgNnH68oMUClnEi04TlpP8fHz6e7348",
+	"e3Vyebp7cfry/PSyjzh8m8UJ4X9Az0afmVA1OcZmLFjPGaARbG2WAxGP0CXAKqCCONTE8Wn9U26VJJxT",
+	"eYA6yHoqE+K2rgBabbFWAQxxxgaEZhlJmVbYEECjbJgrhyyKPqH0q1fvL346//Cvp+dXZx9/evf25RVk",
+	"g69knI4F4r8REo1GE7DqwrlE9D43p5u0QSnWeaEAeZnLL1A7Y0bzhCUwlmmnTju2phJMQLnGzbO0EFT5",
+	"9JOYJILrNXkkCQBMjd4PbxzbrJQyw+DNMj1lRvWk0cNrY/tr/UYbRCE+pIMkrLTWwJ3hYFsvZD63Z/QP",
+	"Yi+C1bEr4PDblgREWUwrM4fG11h6aKuS4bsYldVkTPyZPaSC/DNrNLfQNMUkwQjAt2xgBnVQCz1hQpsu",
+	"76Iq33FDP02w7DuOlHB1e4TclO2FaZvq9cf3EJ8BPdms2WW9WWqzplstkpKD3nNEZ9qgBeUTPMfChmqk",
+	"fMoNo0z5NcPwDRVZ7PhciqTTJacBrHQBhmqYeiyYSJRTPo9dfm98z8k58+KOCqM8lKbzWi8biIif52cl",
+	"ePYhdFXXPHa3mZWixi+Cnye/d13ym0FZL9r15ovlLDY9VQ6mCgcLgJoVeEddGvQJg2icmYvailtYF1KO",
+	"RixXR6Uu6RJwYDkgVwvBqF1OqbPFDmyBvfzaWZ1c/UmnD00LpW12U5ZwHWEb8A7UH+ACe/TlCVwitgq+",
+	"3CgR6PyORVl/oMxFhoobpiUeUk1TOS6AQRg+AeFCdVhtrvSZXbcHZPnYRROQAlkPbp938Msckp+Em2N+",
+	"nz4Z6wdtsOCp3uUiWGA5KlO1ZH4lHfW6X9aLBV9Mq5F+XweUCa8iE3aJYa1RSbnSeUfVYmLtazaPYmF0",
+	"w4ikdMDSiExYmkXErouhWkyi5ThkRIYTyTEuKCEDo09BiORsk3KIFvBsTrWndiiEGAsQnok9JS7eEi8o",
+	"tIH4zct8OHF2xliAV4tDRg9fNdCWFLGjg1ocY4n3BebuEF1yKszqxALhsUBeI4vB9MtaXm1c7LS5s2pM",
+	"g9ONRVj1IyJ9i0p1I7dxl/ZXN4U+YKwsmhwWUVQ4i5m4ZSbgOOiSD2sPriOZBz262Mm6w4tv/X6PL3D/",
+	"6vGBINitDmuQQroRSXjuXfxPCZh+GFSzq9cJAs8GDVs/M+w/V2VJggagIBaL2IwGy5zQNWN5RDDmt4Rc",
+	"xC1aj120pPztohedAFnGL7pTuh2C8QQNUDZcRWOC/X5gxfr55N+vzk9ffjh/dXF1dnp+9ebDxWXfD6f9",
+	"otcjg3ks7BzRy0u9wFzV0sXp+f/79uVpn7Sf9aJer9cJqlfZG5s7dUvxwL0ffcUsSPFpaLIZ53jucp08",
+	"xO0LG38arKOdWDPM8TuS8Z6RjJY8PZaBlBWeKoUCNj2dgZfAvmpueDeczUKzSZWoz/CFR6Bq39OTRJVX",
+	"xlBH5J+qRSBt/XdIQ0K0JELOHpf+nxA6JKdZodFrxUYjNjQaQYBXkCNCBSmEojcsIT730+1kSEikm2Fy",
+	"AxL9h0Dl/g5Ato7UHfSnLH6D4UO35z3NcNum7es9ggC79Mf6DwW6bdxef5m4td73iIjcY9Iva/XGrbjV",
+	"9zlJwQjg0h/H4sSnCR5hZhivMsp8oUoi4GJUwOePw+oyIyKYnlJ1De5Ho72WJQ0Ifsm1S9nmIVz2e9Ul",
+	"Jy4ZFoFqjFg12I3Fg9k30WPLrFo16mqdcopo48cQ40+BOF59tB3muHLEv6OOnxJ1fGutoEZ3BYxLteLg",
+	"GtPRq1Brvh2v+l1ZIlwpxfW2iHJ5/hiSrZTkO8vqSmO08wOKtyWCfUAc7sOrUN+RuA+ExA2rpbMbJgJ/",
+	"p0uASVNDhnM0n23HOV1azZWs8sK99E2zSDuL9RzSrcm3a671yVIHc2JrdTja8Bu+qcG2zqJpl/KBtEbb",
+	"+tPYNN3Uvhs1H8uoKUiY0dfR7m1Itoaf7WmmViQDfDlhw+vAcY9ug8CzjrfKehQLeiv0hE2jWNhUOYre",
+	"cDE+KsG/ZYpX0xbChq27wF3v2gf7+7EI/AiQbwETGFfd1juAhU12MZcvjr0dXFNj4RK0RaQsqB9B1RyO",
+	"8DEtK2X1OxH6aSnUve9iLmWObnh7OeqSEyyKX6mUY93MEF7tR0TT1CxNLNpZSrkgyVwkQu13ENXsat33",
+	"I2tT0JSnRFGojQNSLayuHwufUtWBoMhYwn2/EIlDRJglTpjSXOAaZzLlwzmh1eC+NvU3YXfz5iVwD2dn",
+	"x6GkBaAj+CcgBcRiQxUxM9suObF+qmc9KPagMJVULmeAMS2UhTOJGLKhIyD3kNh6vGbXf6xFTV8ypd+z",
+	"2e+Ot967BA7y+Tdez4HEHTIVww6giFWhvwME7x8gyIbX3jrvuFPJG8eUC6UrbOCu3Hkz+314FL6n1Xgi",
+	"i7+jB59QAzBUWxBAs6G/cZ97j6HWXZYi+Q9l699C0Xoio75jRX1IqAwJALCICmaeKjmVke0AzkU8sVVD",
+	"sNDCBMrXtyHIKiJ9hyO84upq9Gsi+lEs+kM5HXABmop54Wo659nNYb/jvQWCQVVII5AwpjQAKVqXQyxC",
+	"n0MIHT6tia11p4s7VwM6C2JRwZVWnBJ2MFAU4cTVoSzzf0mbxxHcD+CIhqUIdKU2xn9hEUIzi1hkMtcd",
+	"V8aGCQ2lckYyNzpg6SlZaggXMxbm/1Dt2SwczfiVXWQzO5b3O1jCzJcgwgzfSzjWWMiZsFUzwPURIkBR",
+	"DDnkI+h/LmLN6NEBHCcWIyQpH/Vm4+2c/0ctLD5o1+g6oTmzLqMkFoM5UQXoyHYJ2qVNRhm9kfSXalX3",
+	"CeTERJWFq1ig9giD70QuNrlvA04C3Gp7CZ/fwQDMfAphf9b2Y64j4RZM6ZxM6A243qf1YSvNvp9HUTWf",
+	"xPuzht0790+V7X/3/3x7US30vuwFYIn3RoP7S1JwXgi19i7v7p0lNy/tEpW7aBtyhVYuip0u+WQ+7/u0",
+	"zX2895ZixvAhO9EOSiXsNpXy2kZM+iCBHYUWBA8BcIISA2rKWAEbohNW1dtRPpLOXbflyBa1AeCyzTVJ",
+	"03QO0ilCke29MoigAvM316TtxhCLa8ayK+DnVx5VhEVczBU+K5HRis5VaSl31xUXx20LF+BzSRKJFYcJ",
+	"10ZCcLAOALDe7M2Mzs1LsFZ+/ZSvrEwXDCCRFRaKVGwgIHqcb35HLZalWjS5nJsfw0DCWFS3u8ly8Ci8",
+	"HG/uj5KQ4g9hK3jMS8OTGhcoqRoX7tWmsCqlRSW9gGNKNSkGjupTJ3hlHNK0Mh2mUoAkY21ggVATdjHN",
+	"hos1YgT1bWSgoHPbSMTFhAueqVaSPgThwWXSh4a0Cy7lwgMeyxVJCHBRd0d0CBZVK8SeNhrJbbTR1A07",
+	"xw2H6Bmki5DsEOS2HoZqX1wR3X/h8HIPtxPYQ8NWeJq31Q+NvBqnVNzFxnFnkDBEzrtU3lF56RJJPXp9",
+	"4/3AQPiVPuxLfOWb9mCf2PKg613YNjNAW4AhAAtiYqbEzrfr1Q5SHvhEJzaJRUA0lha2z6iOdW7WJUWH",
+	"t/rHZdKgizcnu/svDuHSj2o8ONBs9gbQsFNXiI60ZU5SqjQZm7u7+by89U+x9AYVsXjWcyUWCR1LjHEf",
+	"8xtWa0AIrCBcl3LqmNBYbJzMAvNWdJqDmS5tfZuH0DIdfT+N57/a+5rs7bj932Dy9m9Qg4RFJzSsgOzS",
+	"/FTrxG7OBSo5LfDdDX1SJf2v80idY7my7zi3Ji+EWZ7Ktm6xf81OpYaNun9p3KSC2YqSKIINiwcB3Pkj",
+	"+ZiCvd1RZMo0TaimWwjr7VC2hies1go/whvftFJoprBeIXTVtr9d7a9asz2gIdzlu8AZP6LseAiVxjT9",
+	"NOoMTOo7ivHxUIwVAt2YPiuaCLxao4gs5K2TA5nMyZBCPiKGcbccnYe2++XExai9eEr/Dqd5GjiN36HS",
+	"waKdZeKWBNOs+tTvcu/BWcslltNGAvwjaTnbHf2HQNNgXWCfzg4CUNFSslz2HLN/YrJJ0obw1KCGrXK1",
+	"zTvHQKaLCScbMAUPLEufBE2wit4dlKBK99+hBE9yGm1KO0/cEtICV+xr2wnmGRtMpLxefZn45F76pu8T",
+	"dhbrrxRuTapWZgSifctmZj+v5eApTwbbZruyDQDOQKZJZPqggry5vDwjZx8uLhEo99eLD++J3YczOk8l",
+	"TSKLVAB8m63SzDVRxcB0MGCmvaMQSgEGZ2vTbVOIBKECkBmAhIAUk1SRQSqH1+aVSpBHiZYYFApr1+Zs",
+	"KG/gt7btgyWxwBrVphsuxhHJmc7ntgbTgJl/2PY7kQ2xKYv0zcxgoJhtLNoggjKWE5ZxJRPWCYI/MGll",
+	"/993X70S6idcbyjJbHP4w2qY+VRfcRHRfdKmgvAEezWiS5UQQjrMpQJLf86Z6oCLNiI+baTbLky86apf",
+	"VPu54GNBdZGzo1ioCd1/cfjnuOj1ng8n7At58/PJy92LNyf7Lw6d4AXd/ZrNXXaGsnYBfMb6XXIi5mT/",
+	"yxeHWrFm+mNCxVxPzKqyFKqvkpwlPGdD7Y7gSKapnLEEdkxIu4+xMB1xQZ71iM0OYaZr+x/Q4bUcjSLy",
+	"A6Fas2lmA1rStEveS81Hlo2oWNCcIaiUZjTXZJTLqcWE+ogbLcMgLuVSiuLwZpRrzAkKWSobfQyW9B9I",
+	"jbCtP82t3E3t+8X80XKmzTw1bczGA3iJe3dD90BIut9zTt1PBIrjwp5dipAtGTE4oRg9qKrVHTbd5+ab",
+	"dON29h6DI1yWIugPFZmyxYl9ssgULOIdt+JWJdcUPuiSV9ysEBaJdXSc5DJT6wmZzFljjdhHkZBPctde",
+	"cxzcdbt6LL5ft58yc9M9CtiHQOCbe5VR3/uOZkwffZLhxcoFSLnD2YZcK5QkcHAB/MPM5ULxsXC1XaiY",
+	"V45uBJqt8qgEq7a3aRkorjqI5bf4dMyeb+Ot/H3Kpg8A1BsZyoS5dMYTmWuSM6qkiGJhlekg+yjj8Esu",
+	"tatqWOihnCLaJ1WVGe4oQB7Fwmr7kA3PtwGXpCEVGIuPaEmWAM4FamtQst/r2Qm6gm39YAIjmirWbwKp",
+	"P544XY0b/xQUV/BTdykUljjzdwWtqTwtUKc5TpX1IkLOtmEGpnE2LHIzOnPo0RqNGIujXz5/jQxd8PLv",
+	"z1ELAwyRRxR52jpq7dGM7908A35gR/Cby0UPZW5MM9W8/Sr8DSuCBT+4ZErBT2h/CX9BU2Lwg3XqhJ1Z",
+	"vG75iyuFEPzk1+rr56//JwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
