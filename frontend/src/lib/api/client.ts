@@ -29,6 +29,7 @@ export type Status = Schemas['Status'];
 export type Webhook = Schemas['Webhook'];
 export type WebhookEvent = Schemas['WebhookEvent'];
 export type WebhookTestResult = Schemas['WebhookTestResult'];
+export type ServiceTestResult = Schemas['ServiceTestResult'];
 
 export interface ApiOptions {
 	baseUrl?: string;
