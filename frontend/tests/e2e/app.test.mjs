@@ -654,6 +654,7 @@ describe('admin web app', { timeout: 240_000 }, () => {
 		await page.getByText(/destination changed, so (the password stored for the old one|its stored password) was removed/).first().waitFor();
 		await page.getByLabel('Password').fill('uppass-for-the-new-url');
 		await page.getByRole('button', { name: 'Save record' }).click();
+		await page.getByText('Record saved.').waitFor(); // leaving earlier could cancel the save
 		await page.goto('/records');
 		await page.getByRole('link', { name: 'nas.example.org' }).waitFor();
 		const before = await page.getByText('needs credentials').count();
