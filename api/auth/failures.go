@@ -26,18 +26,18 @@ const (
 
 // Event kinds of failed authentications.
 const (
-	KindUpdateAuthFailed = "auth.failed"       // dyndns2 updates
-	KindLoginFailed      = "auth.login_failed" // logins and password confirmations
+	KindUpdateAuthFailed = store.EventAuthFailed      // dyndns2 updates
+	KindLoginFailed      = store.EventAuthLoginFailed // logins and password confirmations
 )
 
 // Failure is one failed authentication, for the history.
 type Failure struct {
-	Kind    string // KindUpdateAuthFailed or KindLoginFailed
-	HostID  int64  // the host the update was for; 0 for none
-	Account string // the existing account ("h.example.com", "admin"); "" when the name is unknown
-	Name    string // the name sent, kept (truncated) only when it is unknown
-	Reason  string // FailureBadCredentials or FailureRateLimited
-	Source  string // the source group
+	Kind    store.EventKind // KindUpdateAuthFailed or KindLoginFailed
+	HostID  int64           // the host the update was for; 0 for none
+	Account string          // the existing account ("h.example.com", "admin"); "" when the name is unknown
+	Name    string          // the name sent, kept (truncated) only when it is unknown
+	Reason  string          // FailureBadCredentials or FailureRateLimited
+	Source  string          // the source group
 }
 
 // FailureLog aggregates failed authentications into the history: at most
@@ -59,8 +59,9 @@ type FailureLog struct {
 }
 
 type failureKey struct {
-	kind, account, reason string
-	hostID                int64
+	kind            store.EventKind
+	account, reason string
+	hostID          int64
 }
 
 type failureWindow struct {
@@ -186,7 +187,7 @@ func (l *FailureLog) Flush(ctx context.Context) error {
 		return nil
 	}
 	keys := slices.SortedFunc(maps.Keys(windows), func(a, b failureKey) int {
-		return strings.Compare(a.kind+"\x00"+a.account+"\x00"+a.reason, b.kind+"\x00"+b.account+"\x00"+b.reason)
+		return strings.Compare(string(a.kind)+"\x00"+a.account+"\x00"+a.reason, string(b.kind)+"\x00"+b.account+"\x00"+b.reason)
 	})
 	err := l.store.InTx(ctx, func(q *store.Queries) error {
 		for _, k := range keys {
@@ -233,7 +234,7 @@ func (l *FailureLog) Run(ctx context.Context, interval time.Duration) {
 }
 
 // failureTexts phrase each kind's rows.
-var failureTexts = map[string]struct{ failed, refused, unknown, prep string }{
+var failureTexts = map[store.EventKind]struct{ failed, refused, unknown, prep string }{
 	KindUpdateAuthFailed: {"failed update authentications", "update authentications refused (too many failures)", "unknown hosts", "for"},
 	KindLoginFailed:      {"failed logins", "logins refused (too many failures)", "unknown users", "as"},
 }

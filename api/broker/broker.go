@@ -129,7 +129,7 @@ func (b *Broker) apply(ctx context.Context, q *store.Queries, h store.Host, next
 		return Result{}, err
 	}
 	h.IPv4, h.IPv6, h.Prefix = next.IPv4, next.IPv6, next.Prefix
-	queued, err := b.reconcile(ctx, q, h, nil, "update", false)
+	queued, err := b.reconcile(ctx, q, h, nil, store.ReasonUpdate, false)
 	if err != nil {
 		return Result{}, err
 	}
@@ -139,17 +139,18 @@ func (b *Broker) apply(ctx context.Context, q *store.Queries, h store.Host, next
 		"old_prefix": prefixText(prev.Prefix), "new_prefix": prefixText(next.Prefix),
 	})
 	hid := h.ID
-	err = q.AddEvent(ctx, store.Event{Kind: "address.changed", HostID: &hid, Actor: actor,
+	err = q.AddEvent(ctx, store.Event{Kind: store.EventAddressChanged, HostID: &hid, Actor: actor,
 		Message: fmt.Sprintf("%s: %s (%d deliveries queued)", h.FQDN, describeChange(prev, next), queued), Data: data})
 	return Result{Changed: true, Addresses: next, Queued: queued}, err
 }
 
-// Reconcile recomputes the effective addresses of a host's records (all of
+// reconcileHost recomputes the effective addresses of a host's records (all of
 // them, or those in recordIDs) and queues what differs. force re-sends even
 // what the upstream already holds: a resync, or a change of a record's
 // configuration (name, service, credentials) that the upstream cannot know.
-// Run it inside the caller's transaction after the change.
-func (b *Broker) Reconcile(ctx context.Context, q *store.Queries, hostID int64, recordIDs []int64, reason string, force bool) (int, error) {
+// Run it inside the caller's transaction after the change. The intents
+// (intents.go) are what other packages call.
+func (b *Broker) reconcileHost(ctx context.Context, q *store.Queries, hostID int64, recordIDs []int64, reason store.Reason, force bool) (int, error) {
 	h, err := q.LockHost(ctx, hostID)
 	if err != nil {
 		return 0, err
@@ -167,7 +168,7 @@ func (b *Broker) isHeavy(host store.Host) bool {
 	return n >= heavyRecords
 }
 
-func (b *Broker) reconcile(ctx context.Context, q *store.Queries, h store.Host, recordIDs []int64, reason string, force bool) (int, error) {
+func (b *Broker) reconcile(ctx context.Context, q *store.Queries, h store.Host, recordIDs []int64, reason store.Reason, force bool) (int, error) {
 	records, err := q.HostRecords(ctx, h.ID)
 	if err != nil {
 		return 0, err
@@ -177,28 +178,35 @@ func (b *Broker) reconcile(ctx context.Context, q *store.Queries, h store.Host, 
 	} else {
 		b.sizes.Delete(h.ID)
 	}
-	var desires []store.Desire
+	return q.Desire(ctx, desires(h, records, recordIDs, reason, force))
+}
+
+// desires are the deliveries records of h need: each family whose
+// effective address differs from the one wanted last, or every family with
+// force. recordIDs, when not nil, limits them to those records.
+func desires(h store.Host, records []store.Record, recordIDs []int64, reason store.Reason, force bool) []store.Desire {
+	var out []store.Desire
 	for i := range records {
 		r := &records[i]
 		if recordIDs != nil && !contains(recordIDs, r.ID) {
 			continue
 		}
-		for _, fam := range []int{4, 6} {
+		for _, fam := range netcalc.Families() {
 			eff := Effective(h, *r, fam)
 			st := r.State(fam)
 			if !force && eff == st.Desired {
 				continue
 			}
-			desires = append(desires, store.Desire{RecordID: r.ID, Family: fam, Address: eff, Reason: reason, Force: force})
+			out = append(out, store.Desire{RecordID: r.ID, Family: fam, Address: eff, Reason: reason, Force: force})
 		}
 	}
-	return q.Desire(ctx, desires)
+	return out
 }
 
 // Effective is what a record should point to for a family, or the zero
 // address when the host or the record has the family off or no base.
-func Effective(h store.Host, r store.Record, family int) netip.Addr {
-	if family == 4 {
+func Effective(h store.Host, r store.Record, family netcalc.Family) netip.Addr {
+	if family == netcalc.V4 {
 		if !h.IPv4Enabled || !r.IPv4Enabled {
 			return netip.Addr{}
 		}

@@ -14,7 +14,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ddnsbroker/ddnsbroker/api/netcalc"
 	"github.com/ddnsbroker/ddnsbroker/api/provider"
 	"github.com/ddnsbroker/ddnsbroker/api/secretbox"
 	"github.com/ddnsbroker/ddnsbroker/api/store"
@@ -321,7 +320,7 @@ func (d *Dispatcher) record(ctx context.Context, j store.Job, out provider.Outco
 	case !held:
 		log.Warn("delivery outcome dropped: the lease had expired and the job was taken over")
 	case out.Result == provider.Delivered:
-		log.Info("delivered", "message", out.Message)
+		log.Info(out.Result.String(), "message", out.Message) // "delivered", which operators grep for
 	case f.NextAttempt.IsZero(): // failed: no further attempt
 		log.Warn("delivery not done", "message", out.Message)
 	default:
@@ -337,7 +336,7 @@ func (d *Dispatcher) send(ctx context.Context, unit []store.Job) provider.Outcom
 	if !ok {
 		return provider.Outcome{Result: provider.Failed, Message: fmt.Sprintf("protocol %q is not supported by this version", j.Protocol)}
 	}
-	r := provider.Request[json.RawMessage]{FQDN: j.FQDN, Family: netcalc.Family(j.Family), Addresses: []netip.Addr{j.Address},
+	r := provider.Request[json.RawMessage]{FQDN: j.FQDN, Family: j.Family, Addresses: []netip.Addr{j.Address},
 		Delivered: addrs(j.Delivered), KeepOthers: j.KeepOthers, Other: addrs(j.Other), Username: j.Username, Settings: j.Settings}
 	if len(unit) > 1 {
 		r.Other = []netip.Addr{unit[1].Address}
@@ -370,18 +369,18 @@ func addrs(a netip.Addr) []netip.Addr {
 // finish turns an outcome into the outbox change and its history line.
 func (d *Dispatcher) finish(j store.Job, out provider.Outcome) store.Finish {
 	f := store.Finish{Message: out.Message, Advice: out.Advice}
-	kind := ""
+	var kind store.EventKind
 	switch out.Result {
 	case provider.Delivered:
-		f.Outcome, kind = store.OutcomeDelivered, "delivery.delivered"
+		f.Outcome, kind = store.OutcomeDelivered, store.EventDeliveryDelivered
 	case provider.Retry:
-		f.Outcome, kind = store.OutcomeRetry, "delivery.retry"
+		f.Outcome, kind = store.OutcomeRetry, store.EventDeliveryRetry
 		f.NextAttempt = time.Now().Add(max(d.Backoff(j.Attempts), out.RetryAfter))
 	case provider.Blocked:
-		f.Outcome, kind = store.OutcomeBlocked, "delivery.blocked"
+		f.Outcome, kind = store.OutcomeBlocked, store.EventDeliveryBlocked
 		f.NextAttempt = time.Now().Add(max(d.cfg.BlockFor, out.RetryAfter))
 	default:
-		f.Outcome, kind = store.OutcomeFailed, "delivery.failed"
+		f.Outcome, kind = store.OutcomeFailed, store.EventDeliveryFailed
 	}
 	rid, hid, sid := j.RecordID, j.HostID, j.ServiceID
 	fields := map[string]any{"delivery_id": j.ID, "family": j.Family, "address": j.Address.String(),
@@ -391,7 +390,7 @@ func (d *Dispatcher) finish(j store.Job, out provider.Outcome) store.Finish {
 	}
 	data, _ := json.Marshal(fields)
 	f.Event = &store.Event{Kind: kind, HostID: &hid, RecordID: &rid, ServiceID: &sid, Actor: "dispatcher",
-		Message: fmt.Sprintf("%s %s → %s: %s", j.FQDN, netcalc.Family(j.Family).RecordType(), j.Address, out.Message), Data: data}
+		Message: fmt.Sprintf("%s %s → %s: %s", j.FQDN, j.Family.RecordType(), j.Address, out.Message), Data: data}
 	return f
 }
 

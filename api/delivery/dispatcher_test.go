@@ -14,6 +14,7 @@ import (
 
 	"github.com/ddnsbroker/ddnsbroker/api/broker"
 	"github.com/ddnsbroker/ddnsbroker/api/delivery"
+	"github.com/ddnsbroker/ddnsbroker/api/netcalc"
 	"github.com/ddnsbroker/ddnsbroker/api/provider"
 	"github.com/ddnsbroker/ddnsbroker/api/secretbox"
 	"github.com/ddnsbroker/ddnsbroker/api/store"
@@ -166,7 +167,7 @@ func (f *fixture) state(t *testing.T, id int64, family int) store.RecordState {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return *r.State(family)
+	return *r.State(netcalc.Family(family))
 }
 
 // waitFor polls cond until it holds or the deadline passes.
@@ -285,7 +286,7 @@ func TestBadauthFailsAfterOneAttempt(t *testing.T) {
 	// A resync (forced reconcile) sends the newest address once more.
 	f.up.answer = func(h hit, _ int) (int, string) { return 200, "good " + h.MyIP }
 	err := f.st.InTx(context.Background(), func(q *store.Queries) error {
-		_, err := f.brk.Reconcile(context.Background(), q, f.host.ID, []int64{r.ID}, "resync", true)
+		_, err := f.brk.ResyncRequested(context.Background(), q, f.host.ID, []int64{r.ID})
 		return err
 	})
 	if err != nil {

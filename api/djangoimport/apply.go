@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"strings"
 
@@ -24,7 +25,7 @@ const Source = "ddnsbroker-django"
 const Actor = "import"
 
 // EventKind is the kind of the event appended for each object created.
-const EventKind = "import.created"
+const EventKind = store.EventImportCreated
 
 // Options tune an import.
 type Options struct {
@@ -34,6 +35,8 @@ type Options struct {
 	SecretKey []byte
 	// DryRun does everything in a transaction that is then rolled back.
 	DryRun bool
+	// Broker decides what the imported records send (nil: a broker of st).
+	Broker *broker.Broker
 }
 
 // ErrConflicts is returned (wrapped) when objects of the export exist with
@@ -54,7 +57,10 @@ func Import(ctx context.Context, st *store.Store, exp *Export, opt Options) (*Re
 	if len(opt.SecretKey) == 0 {
 		return nil, errors.New("import: a secret key is required to encrypt upstream passwords")
 	}
-	imp := &importer{exp: exp, box: secretbox.New(opt.SecretKey),
+	if opt.Broker == nil {
+		opt.Broker = broker.New(st, slog.New(slog.DiscardHandler))
+	}
+	imp := &importer{exp: exp, box: secretbox.New(opt.SecretKey), broker: opt.Broker,
 		fpKey: secretbox.DeriveKey(opt.SecretKey, "django import fingerprint v1")}
 	var rep *Report
 	err := st.InTx(ctx, func(q *store.Queries) error {
@@ -85,10 +91,11 @@ func Import(ctx context.Context, st *store.Store, exp *Export, opt Options) (*Re
 }
 
 type importer struct {
-	exp   *Export
-	box   *secretbox.Box
-	fpKey []byte
-	rep   *Report
+	exp    *Export
+	box    *secretbox.Box
+	broker *broker.Broker
+	fpKey  []byte
+	rep    *Report
 
 	services map[int64]*servicePlan
 	hosts    map[int64]*hostPlan
@@ -401,35 +408,33 @@ func (imp *importer) createRecord(ctx context.Context, q *store.Queries, p *reco
 	in := store.ImportedRecord{NewRecord: n, CreatedAt: r.Created}
 	name := imp.rep.Items[p.item].Name
 	source := imp.rep.Items[p.item].Source
-	var desires []store.Desire
 	var notes []string
 	var mismatches []Mismatch
-	for _, fam := range []int{4, 6} {
+	for _, fam := range netcalc.Families() {
 		original, updated := r.EffectiveIPv4, r.IPv4Updated
 		computed, _ := netcalc.Effective4(h.src.IPv4, r.IPv4Netmask, r.IPv4HostID)
 		st := &in.V4
-		if fam == 6 {
+		if fam == netcalc.V6 {
 			original, updated = r.EffectiveIPv6, r.IPv6Updated
 			computed, _ = netcalc.Effective6(h.src.IPv6, netip.Prefix{}, r.IPv6Netmask, r.IPv6HostID)
 			st = &in.V6
 		}
-		st.Delivered, st.Desired, st.State = original, original, "idle"
+		st.Delivered, st.Desired, st.State = original, original, store.SyncIdle
 		if original.IsValid() {
-			st.State, st.LastSuccessAt = "delivered", updated
+			st.State, st.LastSuccessAt = store.SyncDelivered, updated
 		}
 		want := broker.Effective(h.row, shape, fam)
 		switch {
 		case want == original && want.IsValid():
-			notes = append(notes, fmt.Sprintf("IPv%d %s already delivered", fam, original))
+			notes = append(notes, fmt.Sprintf("%s %s already delivered", fam, original))
 		case want.IsValid():
-			desires = append(desires, store.Desire{Family: fam, Address: want, Reason: "import"})
-			notes = append(notes, fmt.Sprintf("IPv%d %s queued for delivery (the original had %s)", fam, want, addrOrNone(original)))
+			notes = append(notes, fmt.Sprintf("%s %s queued for delivery (the original had %s)", fam, want, addrOrNone(original)))
 		default:
-			st.Desired, st.State = netip.Addr{}, "idle"
+			st.Desired, st.State = netip.Addr{}, store.SyncIdle
 			if familyOn(h.row, shape, fam) {
-				notes = append(notes, fmt.Sprintf("IPv%d no address yet", fam))
+				notes = append(notes, fmt.Sprintf("%s no address yet", fam))
 			} else {
-				notes = append(notes, fmt.Sprintf("IPv%d off", fam))
+				notes = append(notes, fmt.Sprintf("%s off", fam))
 			}
 		}
 		if computed != original {
@@ -442,10 +447,7 @@ func (imp *importer) createRecord(ctx context.Context, q *store.Queries, p *reco
 	if err != nil {
 		return fmt.Errorf("record %s: %w", name, err)
 	}
-	for i := range desires {
-		desires[i].RecordID = row.ID
-	}
-	queued, err := q.Desire(ctx, desires)
+	queued, err := imp.broker.RecordImported(ctx, q, h.row, row)
 	if err != nil {
 		return fmt.Errorf("record %s: %w", name, err)
 	}
@@ -486,8 +488,8 @@ func (imp *importer) event(ctx context.Context, q *store.Queries, e store.Event,
 }
 
 // familyOn reports whether both the host and the record have a family enabled.
-func familyOn(h store.Host, r store.Record, family int) bool {
-	if family == 4 {
+func familyOn(h store.Host, r store.Record, family netcalc.Family) bool {
+	if family == netcalc.V4 {
 		return h.IPv4Enabled && r.IPv4Enabled
 	}
 	return h.IPv6Enabled && r.IPv6Enabled

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ddnsbroker/ddnsbroker/api/auth"
 	"github.com/ddnsbroker/ddnsbroker/api/djangoimport"
+	"github.com/ddnsbroker/ddnsbroker/api/netcalc"
 	"github.com/ddnsbroker/ddnsbroker/api/secretbox"
 	"github.com/ddnsbroker/ddnsbroker/api/store"
 	"github.com/ddnsbroker/ddnsbroker/api/store/storetest"
@@ -272,11 +273,11 @@ func TestImportFixtureCreatesEverything(t *testing.T) {
 			id      netip.Addr
 			want    family
 		}{{4, r.IPv4Enabled, r.IPv4Netmask, r.IPv4HostIdentifier, want.v4}, {6, r.IPv6Enabled, r.IPv6Netmask, r.IPv6HostIdentifier, want.v6}} {
-			s := r.State(f.fam)
+			s := r.State(netcalc.Family(f.fam))
 			if f.on != f.want.on || f.netmask != f.want.netmask || f.id != addr(f.want.id) {
 				t.Errorf("record %s IPv%d: on %t /%d id %s", key, f.fam, f.on, f.netmask, f.id)
 			}
-			if s.State != f.want.state || s.Desired != addr(f.want.addr) || s.Delivered != addr(f.want.addr) || s.Attempts != 0 {
+			if string(s.State) != f.want.state || s.Desired != addr(f.want.addr) || s.Delivered != addr(f.want.addr) || s.Attempts != 0 {
 				t.Errorf("record %s IPv%d: state %s desired %s delivered %s, want %s %s", key, f.fam, s.State, s.Desired, s.Delivered,
 					f.want.state, f.want.addr)
 			}

@@ -564,7 +564,7 @@ func (f *fields) secretHash(name string) string {
 
 // hostAddr reads an address a router reported, held to the rules routers
 // are held to today (no zone, not unspecified or multicast); null is none.
-func (f *fields) hostAddr(name string, family int) netip.Addr {
+func (f *fields) hostAddr(name string, family netcalc.Family) netip.Addr {
 	s, isNull, ok := f.optString(name)
 	if !ok || isNull {
 		return netip.Addr{}
@@ -588,7 +588,7 @@ func (f *fields) hostAddr(name string, family int) netip.Addr {
 
 // addr reads an address of one family without zone: a host identifier or
 // an effective address.
-func (f *fields) addr(name string, family int, nullable bool) netip.Addr {
+func (f *fields) addr(name string, family netcalc.Family, nullable bool) netip.Addr {
 	s, isNull, ok := f.optString(name)
 	if !ok {
 		return netip.Addr{}

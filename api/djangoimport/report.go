@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/netip"
 	"strings"
+
+	"github.com/ddnsbroker/ddnsbroker/api/netcalc"
 )
 
 // Status is what an import did with one object.
@@ -31,7 +33,7 @@ type Item struct {
 type Mismatch struct {
 	Record   string
 	Source   string
-	Family   int
+	Family   netcalc.Family
 	Original netip.Addr // zero: none
 	Computed netip.Addr // zero: none
 	// Queued is true when the computed address was queued for delivery

@@ -21,6 +21,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/ddnsbroker/ddnsbroker/api/broker"
 	"github.com/ddnsbroker/ddnsbroker/api/provider"
 	"github.com/ddnsbroker/ddnsbroker/api/store"
 )
@@ -41,15 +42,17 @@ const (
 
 // Event kinds.
 const (
-	KindDetected = "drift.detected"
-	KindError    = "drift.error"
+	KindDetected = store.EventDriftDetected
+	KindError    = store.EventDriftError
 )
 
 // Checker runs drift checks. The time of each service's last check is
 // kept in memory: a restart checks every service again at once.
 type Checker struct {
 	Store *store.Store
-	Log   *slog.Logger
+	// Broker decides what a difference sends (DriftFound).
+	Broker *broker.Broker
+	Log    *slog.Logger
 	// Timeout bounds one DNS query; 0 means 3 s.
 	Timeout time.Duration
 	// Concurrency bounds the queries in flight per service; 0 means 8.
@@ -67,7 +70,7 @@ func New(st *store.Store, log *slog.Logger) *Checker {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Checker{Store: st, Log: log}
+	return &Checker{Store: st, Broker: broker.New(st, log), Log: log}
 }
 
 // Result counts what one pass did.
@@ -149,16 +152,12 @@ func (c *Checker) Check(ctx context.Context, now time.Time) (Result, error) {
 			checked = append(checked, svc.ID)
 		}
 		for _, f := range found {
-			ok, err := q.LockDelivered(ctx, f.desire.RecordID, f.desire.Family, f.desire.Address)
+			n, ok, err := c.Broker.DriftFound(ctx, q, f.desire.RecordID, f.desire.Family, f.desire.Address)
 			if err != nil {
 				return err
 			}
 			if !ok {
 				continue // a newer address came meanwhile
-			}
-			n, err := q.Desire(ctx, []store.Desire{f.desire})
-			if err != nil {
-				return err
 			}
 			res.Queued += n
 			if err := q.AddEvent(ctx, f.event); err != nil {
@@ -237,7 +236,7 @@ func (c *Checker) checkService(ctx context.Context, q *store.Queries, svc store.
 		a := answers[i]
 		if a.err != nil {
 			if firstErr == nil {
-				firstErr = fmt.Errorf("%s %s: %w", t.FQDN, rrType(t.Family), a.err)
+				firstErr = fmt.Errorf("%s %s: %w", t.FQDN, t.Family.RecordType(), a.err)
 			}
 			failed++
 			continue
@@ -259,10 +258,10 @@ func (c *Checker) checkService(ctx context.Context, q *store.Queries, svc store.
 			"published": published, "resolver": d.Resolver})
 		recordID, hostID := t.RecordID, t.HostID
 		found = append(found, finding{
-			desire: store.Desire{RecordID: t.RecordID, Family: t.Family, Address: t.Address, Reason: "drift", Force: true},
+			desire: store.Desire{RecordID: t.RecordID, Family: t.Family, Address: t.Address, Reason: store.ReasonDrift, Force: true},
 			event: store.Event{Kind: KindDetected, HostID: &hostID, RecordID: &recordID, ServiceID: &serviceID,
 				Actor: "drift check", Data: data,
-				Message: fmt.Sprintf("%s %s: %s publishes %s, %s was delivered; delivering again", t.FQDN, rrType(t.Family),
+				Message: fmt.Sprintf("%s %s: %s publishes %s, %s was delivered; delivering again", t.FQDN, t.Family.RecordType(),
 					d.Resolver, shown, t.Address)},
 		})
 	}
@@ -384,11 +383,4 @@ func resolve(ctx context.Context, c *dns.Client, resolver string, t store.DriftT
 		}
 	}
 	return a, false
-}
-
-func rrType(family int) string {
-	if family == 6 {
-		return "AAAA"
-	}
-	return "A"
 }

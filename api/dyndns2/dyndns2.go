@@ -1,11 +1,3 @@
-// Package dyndns2 answers the dyndns2 update protocol that routers and update
-// clients speak to /nic/update, and the check-IP endpoints they use to learn
-// their public address.
-//
-// The package owns everything that is specific to the wire: where credentials
-// may come from, which parameter names the various clients use, how addresses
-// are validated and how the plain-text answer codes are written. Storing the
-// update and queueing deliveries is the Backend's job.
 package dyndns2
 
 import (

@@ -16,7 +16,8 @@ import (
 	"github.com/ddnsbroker/ddnsbroker/api/netcalc"
 )
 
-// contentType is spelled as PROTOCOL.md gives it; echo's constant says UTF-8.
+// contentType is spelled as dyndns2 servers send it (lowercase utf-8, see
+// doc.go); echo's constant says UTF-8.
 const contentType = "text/plain; charset=utf-8"
 
 // maxHostnames is Dyn's cap on the `hostname` list; more is answered `numhost`.

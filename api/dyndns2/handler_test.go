@@ -11,7 +11,7 @@ import (
 )
 
 // TestUpdateAnswers has one row per answer code, credential source, parameter
-// rule and address check of PROTOCOL.md "Inbound".
+// rule and address check of the inbound protocol (the package doc).
 func TestUpdateAnswers(t *testing.T) {
 	one := func(req request, status int, body string, applied ...Update) testCase {
 		return testCase{steps: []exchange{{req: req, status: status, body: body}}, applied: applied}

@@ -103,8 +103,8 @@ func (c *dbCollector) Collect(ch chan<- prometheus.Metric) {
 		return
 	}
 	ch <- prometheus.MustNewConstMetric(dbUp, prometheus.GaugeValue, 1)
-	ch <- prometheus.MustNewConstMetric(queueDepth, prometheus.GaugeValue, float64(q.Pending), "pending")
-	ch <- prometheus.MustNewConstMetric(queueDepth, prometheus.GaugeValue, float64(q.Running), "running")
+	ch <- prometheus.MustNewConstMetric(queueDepth, prometheus.GaugeValue, float64(q.Pending), string(store.DeliveryPending))
+	ch <- prometheus.MustNewConstMetric(queueDepth, prometheus.GaugeValue, float64(q.Running), string(store.DeliveryRunning))
 	ch <- prometheus.MustNewConstMetric(oldestDue, prometheus.GaugeValue, q.OldestDue.Seconds())
 }
 

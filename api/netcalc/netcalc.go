@@ -1,6 +1,26 @@
 // Package netcalc computes the effective addresses of DNS records from a host's
-// reported addresses (see DESIGN.md, "Address arithmetic"), and validates what
-// hosts report before it is stored.
+// reported addresses, and validates what hosts report before it is stored.
+//
+// For a family of width W (32 or 128), a record has a netmask N (0..W) and a
+// host identifier H (an address of the same family). With B the host's base
+// address:
+//
+//	effective = (B with its low W-N bits cleared) | (H with its high N bits cleared)
+//
+// N = W: the record is the host's own address; N = 0: the record is H, fixed.
+// IPv4: 203.0.113.77 /24 + 0.0.0.42 → 203.0.113.42. IPv6: a host keeps its
+// address and, when the router reports one (ip6lanprefix, ipv6prefix, or a
+// /len value), its delegated prefix, each updated on its own. A record whose
+// netmask is at most the prefix length takes the prefix as its base, any other
+// the host's address: with WAN 2001:db8:ffff::1 and LAN prefix
+// 2001:db8:77:1::/64, a /64 + ::cafe record is 2001:db8:77:1::cafe, a /56 +
+// 0:0:0:42::1 record is 2001:db8:77:42::1 and a /128 record is
+// 2001:db8:ffff::1 (a netmask between the prefix length and 128 takes its
+// middle bits from the WAN address, which the API flags). No base for a
+// family means no effective address, and nothing is delivered for it. Zone
+// ids, unspecified and multicast addresses are refused as host addresses; an
+// IPv4-mapped IPv6 address counts as the IPv4 address; private and CGNAT
+// ranges are accepted (split-horizon and lab setups use them).
 //
 // Everything here is a pure function over net/netip values so that the broker,
 // the API and the tests agree on one definition of an effective address. The

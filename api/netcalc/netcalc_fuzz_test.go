@@ -12,7 +12,7 @@ func FuzzCombine(f *testing.F) {
 	seed := func(base string, bits int, id string, zone string) {
 		f.Add(addrBytes(f, base), bits, addrBytes(f, id), zone)
 	}
-	// DESIGN.md worked examples.
+	// The package doc's worked examples.
 	seed("203.0.113.77", 24, "0.0.0.42", "")
 	seed("203.0.113.77", 16, "10.20.30.40", "")
 	seed("2001:db8:1234:5678:abcd::1", 64, "::4042:42ff:fe42:4242", "")

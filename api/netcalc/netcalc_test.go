@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// Every expected value below was worked out by hand from DESIGN.md's formula,
+// Every expected value below was worked out by hand from the package doc's formula,
 // never by calling the code under test; the arithmetic is in the comments.
 
 // addr parses s, or returns the zero Addr for "".
@@ -44,7 +44,7 @@ func TestCombine(t *testing.T) {
 		want    string
 		wantErr string // substring of the error; "" means success
 	}{
-		// DESIGN.md worked examples.
+		// The package doc's worked examples.
 		{"v4 /24", "203.0.113.77", 24, "0.0.0.42", "203.0.113.42", ""},
 		{"v4 /16", "203.0.113.77", 16, "10.20.30.40", "203.0.30.40", ""},
 		{"v6 /64", "2001:db8:1234:5678:abcd::1", 64, "::4042:42ff:fe42:4242", "2001:db8:1234:5678:4042:42ff:fe42:4242", ""},
@@ -179,7 +179,7 @@ func TestEffective6(t *testing.T) {
 		wantBase string // "" means no base
 		want     string // "" means no effective address
 	}{
-		// DESIGN.md WAN/LAN example.
+		// The package doc's WAN/LAN example.
 		{"lan /64", wan, lan, 64, "::cafe", "2001:db8:77:1::", "2001:db8:77:1::cafe"},
 		// prefix group 4 0x0001 keeps 0x00xx; id group 4 0x0042 gives 0x42.
 		{"lan /56", wan, lan, 56, "0:0:0:42::1", "2001:db8:77:1::", "2001:db8:77:42::1"},

@@ -24,18 +24,19 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ddnsbroker/ddnsbroker/api/netcalc"
 	"github.com/ddnsbroker/ddnsbroker/api/secretbox"
 	"github.com/ddnsbroker/ddnsbroker/api/store"
 )
 
 // The events a webhook can subscribe to.
 const (
-	DeliveryFailed    = "delivery.failed"    // a permanent answer; the record waits for a change or a resync
-	DeliveryBlocked   = "delivery.blocked"   // the provider answered abuse; the record is paused
-	DeliveryRecovered = "delivery.recovered" // delivered after failing, retrying or being blocked
-	HostStale         = "host.stale"         // not seen for longer than stale-after; once per episode
+	DeliveryFailed    = string(store.EventDeliveryFailed)    // a permanent answer; the record waits for a change or a resync
+	DeliveryBlocked   = string(store.EventDeliveryBlocked)   // the provider answered abuse; the record is paused
+	DeliveryRecovered = string(store.EventDeliveryRecovered) // delivered after failing, retrying or being blocked
+	HostStale         = string(store.EventHostStale)         // not seen for longer than stale-after; once per episode
 	// Test is the event of the API's "send test" action.
-	Test = "webhook.test"
+	Test = string(store.EventWebhookTest)
 )
 
 // Events lists what a webhook can subscribe to.
@@ -209,9 +210,9 @@ func (n *Notifier) queue(ctx context.Context, q *store.Queries, hooks []store.We
 // a delivery is worth telling about when its state changes, not when the
 // dispatcher repeats it (a block resumed and blocked again is one block).
 func classify(ctx context.Context, q *store.Queries, e store.FeedEvent) (string, error) {
-	previous := func() (string, error) {
+	previous := func() (store.EventKind, error) {
 		var d struct {
-			Family int `json:"family"`
+			Family netcalc.Family `json:"family"`
 		}
 		if e.RecordID == nil || json.Unmarshal(e.Data, &d) != nil {
 			return "", nil
@@ -219,25 +220,25 @@ func classify(ctx context.Context, q *store.Queries, e store.FeedEvent) (string,
 		return q.PreviousDeliveryEvent(ctx, *e.RecordID, d.Family, e.ID)
 	}
 	switch e.Kind {
-	case "delivery.failed":
+	case store.EventDeliveryFailed:
 		return DeliveryFailed, nil
-	case "delivery.blocked":
+	case store.EventDeliveryBlocked:
 		prev, err := previous()
-		if err != nil || prev == "delivery.blocked" {
+		if err != nil || prev == store.EventDeliveryBlocked {
 			return "", err
 		}
 		return DeliveryBlocked, nil
-	case "delivery.delivered":
+	case store.EventDeliveryDelivered:
 		prev, err := previous()
 		if err != nil {
 			return "", err
 		}
 		switch prev {
-		case "delivery.failed", "delivery.blocked", "delivery.retry":
+		case store.EventDeliveryFailed, store.EventDeliveryBlocked, store.EventDeliveryRetry:
 			return DeliveryRecovered, nil
 		}
 		return "", nil
-	case "host.stale":
+	case store.EventHostStale:
 		return HostStale, nil
 	}
 	return "", nil
@@ -271,11 +272,11 @@ type ServiceRef struct {
 
 // Delivery is the delivery attempt a delivery event is about.
 type Delivery struct {
-	ID      int64  `json:"id"`
-	Family  int    `json:"family"`
-	Address string `json:"address"`
-	Attempt int    `json:"attempt"`
-	Outcome string `json:"outcome"`
+	ID      int64          `json:"id"`
+	Family  netcalc.Family `json:"family"`
+	Address string         `json:"address"`
+	Attempt int            `json:"attempt"`
+	Outcome string         `json:"outcome"`
 }
 
 func payloadOf(kind string, e store.FeedEvent) Payload {
@@ -288,11 +289,11 @@ func payloadOf(kind string, e store.FeedEvent) Payload {
 		p.Message = "recovered: " + p.Message
 	}
 	var d struct {
-		ID      int64  `json:"delivery_id"`
-		Family  int    `json:"family"`
-		Address string `json:"address"`
-		Attempt int    `json:"attempt"`
-		Outcome string `json:"outcome"`
+		ID      int64          `json:"delivery_id"`
+		Family  netcalc.Family `json:"family"`
+		Address string         `json:"address"`
+		Attempt int            `json:"attempt"`
+		Outcome string         `json:"outcome"`
 	}
 	if e.RecordID != nil && json.Unmarshal(e.Data, &d) == nil && d.Family != 0 {
 		p.Delivery = &Delivery{ID: d.ID, Family: d.Family, Address: d.Address, Attempt: d.Attempt, Outcome: d.Outcome}
@@ -349,7 +350,7 @@ func (n *Notifier) CheckStale(ctx context.Context, now time.Time) (reported int,
 			data, _ := json.Marshal(map[string]any{"seen_at": h.SeenAt.UTC(), "ever_seen": h.Seen,
 				"stale_after_seconds": int64(n.cfg.StaleAfter.Seconds())})
 			id := h.ID
-			if err := q.AddEvent(ctx, store.Event{Kind: "host.stale", HostID: &id, Actor: "notifier", Message: msg, Data: data}); err != nil {
+			if err := q.AddEvent(ctx, store.Event{Kind: store.EventHostStale, HostID: &id, Actor: "notifier", Message: msg, Data: data}); err != nil {
 				return err
 			}
 			if err := q.NoteStaleHostReported(ctx, h.ID, h.SeenAt); err != nil {

@@ -216,7 +216,7 @@ func (f *fixture) state(t *testing.T, id int64) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return r.State(4).State
+	return string(r.State(4).State)
 }
 
 // pump feeds and sends until cond holds.

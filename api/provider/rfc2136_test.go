@@ -14,6 +14,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/ddnsbroker/ddnsbroker/api/netcalc"
 	"github.com/ddnsbroker/ddnsbroker/api/provider"
 	"github.com/ddnsbroker/ddnsbroker/api/provider/providertest"
 )
@@ -118,12 +119,12 @@ func TestRFC2136AgainstBIND(t *testing.T) {
 				t.Errorf("message leaks the secret or is too long: %q", out.Message)
 			}
 			if tc.want != provider.Delivered {
-				if got, _ := n.Lookup(t, tc.fqdn, tc.family); slices.Contains(got, addr.String()) {
+				if got, _ := n.Lookup(t, tc.fqdn, netcalc.Family(tc.family)); slices.Contains(got, addr.String()) {
 					t.Errorf("a refused update was applied: %v", got)
 				}
 				return
 			}
-			got, ttls := n.Lookup(t, tc.fqdn, tc.family)
+			got, ttls := n.Lookup(t, tc.fqdn, netcalc.Family(tc.family))
 			if len(got) != 1 || got[0] != addr.String() {
 				t.Fatalf("named answers %v for %s, want exactly [%s]", got, tc.fqdn, addr)
 			}

@@ -179,7 +179,7 @@ func (s *Server) Login(ctx context.Context, req LoginRequestObject) (LoginRespon
 		if access, claims, err = s.access.Issue(u.ID, session); err != nil {
 			return err
 		}
-		return event(ctx, q, store.Event{Kind: "auth.login", Actor: "user " + u.Username,
+		return event(ctx, q, store.Event{Kind: store.EventAuthLogin, Actor: "user " + u.Username,
 			Message: fmt.Sprintf("%s logged in from %s", u.Username, addr)}, nil)
 	})
 	if err != nil {
@@ -235,7 +235,7 @@ func (s *Server) RefreshSession(ctx context.Context, req RefreshSessionRequestOb
 					return err
 				}
 				reused = true
-				return event(ctx, q, store.Event{Kind: "auth.refresh_reused", Actor: "address " + infoFrom(ctx).clientIP.String(),
+				return event(ctx, q, store.Event{Kind: store.EventAuthRefreshReused, Actor: "address " + infoFrom(ctx).clientIP.String(),
 					Message: "a spent refresh token was presented again; its session is revoked"}, nil)
 			}); err != nil {
 				return nil, err
@@ -282,7 +282,7 @@ func (s *Server) Logout(ctx context.Context, req LogoutRequestObject) (LogoutRes
 					return err
 				}
 			}
-			return event(ctx, q, store.Event{Kind: "auth.logout", Message: principal(ctx).Username + " logged out"}, nil)
+			return event(ctx, q, store.Event{Kind: store.EventAuthLogout, Message: principal(ctx).Username + " logged out"}, nil)
 		}); err != nil {
 			return nil, err
 		}
@@ -318,7 +318,7 @@ func (s *Server) ChangeMyPassword(ctx context.Context, req ChangeMyPasswordReque
 		if err := q.ReauthenticateSession(ctx, p.SessionID); err != nil {
 			return err
 		}
-		return event(ctx, q, store.Event{Kind: "user.password_changed",
+		return event(ctx, q, store.Event{Kind: store.EventUserPasswordChanged,
 			Message: fmt.Sprintf("%s changed their password; their other sessions were ended", u.Username)},
 			map[string]any{"user_id": u.ID})
 	})

@@ -326,7 +326,7 @@ func TestContract(t *testing.T) {
 		const secret = "hmac-secret-for-the-contract"
 		wh := create[rest.Webhook](h, write, "/webhooks", map[string]any{"name": "alerts", "url": rcv.URL + "/hook",
 			"secret": secret, "events": []string{"host.stale", "delivery.failed"}})
-		if !wh.SecretSet || !wh.Enabled || !slices.Equal(wh.Events, []rest.WebhookEvent{rest.DeliveryFailed, rest.HostStale}) ||
+		if !wh.SecretSet || !wh.Enabled || !slices.Equal(wh.Events, []rest.WebhookEvent{rest.WebhookEventDeliveryFailed, rest.WebhookEventHostStale}) ||
 			wh.LastAttemptAt != nil || strings.Contains(string(mustJSON(wh)), secret) {
 			t.Errorf("created %+v", wh)
 		}
@@ -538,7 +538,7 @@ func TestContract(t *testing.T) {
 			}
 		}
 		for _, e := range all.Items {
-			if strings.HasPrefix(e.Kind, "record.") || strings.HasPrefix(e.Kind, "service.") || strings.HasPrefix(e.Kind, "host.") {
+			if strings.HasPrefix(string(e.Kind), "record.") || strings.HasPrefix(string(e.Kind), "service.") || strings.HasPrefix(string(e.Kind), "host.") {
 				if !strings.HasPrefix(e.Actor, "user admin") && !strings.HasPrefix(e.Actor, "token deploy script") {
 					t.Errorf("event %s without actor: %q", e.Kind, e.Actor)
 				}
@@ -565,7 +565,7 @@ func TestContract(t *testing.T) {
 		}
 		kinds := get[rest.EventList](h, read, "/events?kind=record.&since="+url.QueryEscape(time.Now().Add(-time.Hour).Format(time.RFC3339)))
 		for _, e := range kinds.Items {
-			if !strings.HasPrefix(e.Kind, "record.") {
+			if !strings.HasPrefix(string(e.Kind), "record.") {
 				t.Errorf("kind filter let %s through", e.Kind)
 			}
 		}

@@ -10,7 +10,7 @@ import (
 func toEvent(e store.Event) Event {
 	data := map[string]any{}
 	_ = json.Unmarshal(e.Data, &data) // the column is a JSON object by construction
-	return Event{Id: e.ID, At: e.At.UTC(), Kind: e.Kind, HostId: e.HostID, RecordId: e.RecordID, ServiceId: e.ServiceID,
+	return Event{Id: e.ID, At: e.At.UTC(), Kind: EventKind(e.Kind), HostId: e.HostID, RecordId: e.RecordID, ServiceId: e.ServiceID,
 		Actor: e.Actor, Message: e.Message, Data: data}
 }
 

@@ -72,7 +72,7 @@ func (s *Server) CreateHost(ctx context.Context, req CreateHostRequestObject) (C
 			return err
 		}
 		id := h.ID
-		return event(ctx, q, store.Event{Kind: "host.created", HostID: &id, Message: fmt.Sprintf("host %s created", h.FQDN)}, nil)
+		return event(ctx, q, store.Event{Kind: store.EventHostCreated, HostID: &id, Message: fmt.Sprintf("host %s created", h.FQDN)}, nil)
 	})
 	if err != nil {
 		return nil, err
@@ -87,7 +87,7 @@ func (s *Server) CreateHost(ctx context.Context, req CreateHostRequestObject) (C
 }
 
 // stale tells whether a host has not been seen for longer than
-// stale-after, by the rule of store.CountStaleHosts.
+// stale-after, by the rule the store counts and filters stale hosts with.
 func (s *Server) stale(h store.Host, now time.Time) bool {
 	seen := h.CreatedAt
 	if h.LastSeenAt != nil {
@@ -146,12 +146,12 @@ func (s *Server) UpdateHost(ctx context.Context, req UpdateHostRequestObject) (U
 		}
 		queued := 0
 		if old.IPv4Enabled != h.IPv4Enabled || old.IPv6Enabled != h.IPv6Enabled {
-			if queued, err = s.broker.Reconcile(ctx, q, h.ID, nil, "config", false); err != nil {
+			if queued, err = s.broker.HostEdited(ctx, q, h.ID); err != nil {
 				return err
 			}
 		}
 		id := h.ID
-		return event(ctx, q, store.Event{Kind: "host.updated", HostID: &id,
+		return event(ctx, q, store.Event{Kind: store.EventHostUpdated, HostID: &id,
 			Message: fmt.Sprintf("host %s changed (%d deliveries queued)", h.FQDN, queued)}, map[string]any{"fields": changed})
 	})
 	if err != nil {
@@ -176,7 +176,7 @@ func (s *Server) DeleteHost(ctx context.Context, req DeleteHostRequestObject) (D
 		if err := q.DeleteHost(ctx, h.ID); err != nil {
 			return err
 		}
-		return event(ctx, q, store.Event{Kind: "host.deleted", Message: fmt.Sprintf("host %s deleted", h.FQDN)},
+		return event(ctx, q, store.Event{Kind: store.EventHostDeleted, Message: fmt.Sprintf("host %s deleted", h.FQDN)},
 			map[string]any{"host_id": h.ID, "fqdn": h.FQDN})
 	})
 	if err != nil {
@@ -213,7 +213,7 @@ func (s *Server) RotateHostSecret(ctx context.Context, req RotateHostSecretReque
 			return err
 		}
 		id := h.ID
-		return event(ctx, q, store.Event{Kind: "host.secret_rotated", HostID: &id, Message: fmt.Sprintf("update secret of %s replaced", h.FQDN)}, nil)
+		return event(ctx, q, store.Event{Kind: store.EventHostSecretRotated, HostID: &id, Message: fmt.Sprintf("update secret of %s replaced", h.FQDN)}, nil)
 	})
 	if err != nil {
 		return nil, err
@@ -306,7 +306,7 @@ func (s *Server) ResyncHost(ctx context.Context, req ResyncHostRequestObject) (R
 	var queued int
 	err := s.store.InTx(ctx, func(q *store.Queries) error {
 		var err error
-		if queued, err = s.broker.Reconcile(ctx, q, req.Id, nil, "resync", true); err != nil {
+		if queued, err = s.broker.ResyncRequested(ctx, q, req.Id, nil); err != nil {
 			return orNotFound(err, "host", req.Id)
 		}
 		h, err := q.Host(ctx, req.Id)
@@ -314,7 +314,7 @@ func (s *Server) ResyncHost(ctx context.Context, req ResyncHostRequestObject) (R
 			return err
 		}
 		id := h.ID
-		return event(ctx, q, store.Event{Kind: "host.resync", HostID: &id,
+		return event(ctx, q, store.Event{Kind: store.EventHostResync, HostID: &id,
 			Message: fmt.Sprintf("resync of %s requested (%d deliveries queued)", h.FQDN, queued)}, nil)
 	})
 	if err != nil {

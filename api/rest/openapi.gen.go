@@ -116,6 +116,129 @@ func (e DeliveryState) Valid() bool {
 	}
 }
 
+// Defines values for EventKind.
+const (
+	EventKindAddressChanged      EventKind = "address.changed"
+	EventKindAuthFailed          EventKind = "auth.failed"
+	EventKindAuthLogin           EventKind = "auth.login"
+	EventKindAuthLoginFailed     EventKind = "auth.login_failed"
+	EventKindAuthLogout          EventKind = "auth.logout"
+	EventKindAuthRefreshReused   EventKind = "auth.refresh_reused"
+	EventKindDeliveryBlocked     EventKind = "delivery.blocked"
+	EventKindDeliveryDelivered   EventKind = "delivery.delivered"
+	EventKindDeliveryFailed      EventKind = "delivery.failed"
+	EventKindDeliveryRecovered   EventKind = "delivery.recovered"
+	EventKindDeliveryRetry       EventKind = "delivery.retry"
+	EventKindDriftDetected       EventKind = "drift.detected"
+	EventKindDriftError          EventKind = "drift.error"
+	EventKindHostCreated         EventKind = "host.created"
+	EventKindHostDeleted         EventKind = "host.deleted"
+	EventKindHostResync          EventKind = "host.resync"
+	EventKindHostSecretRotated   EventKind = "host.secret_rotated"
+	EventKindHostStale           EventKind = "host.stale"
+	EventKindHostUpdated         EventKind = "host.updated"
+	EventKindImportCreated       EventKind = "import.created"
+	EventKindRecordCreated       EventKind = "record.created"
+	EventKindRecordDeleted       EventKind = "record.deleted"
+	EventKindRecordResync        EventKind = "record.resync"
+	EventKindRecordUpdated       EventKind = "record.updated"
+	EventKindServiceCreated      EventKind = "service.created"
+	EventKindServiceDeleted      EventKind = "service.deleted"
+	EventKindServiceUpdated      EventKind = "service.updated"
+	EventKindTokenCreated        EventKind = "token.created"
+	EventKindTokenDeleted        EventKind = "token.deleted"
+	EventKindUserCreated         EventKind = "user.created"
+	EventKindUserDeleted         EventKind = "user.deleted"
+	EventKindUserPasswordChanged EventKind = "user.password_changed"
+	EventKindUserUpdated         EventKind = "user.updated"
+	EventKindWebhookCreated      EventKind = "webhook.created"
+	EventKindWebhookDeleted      EventKind = "webhook.deleted"
+	EventKindWebhookTest         EventKind = "webhook.test"
+	EventKindWebhookUpdated      EventKind = "webhook.updated"
+)
+
+// Valid indicates whether the value is a known member of the EventKind enum.
+func (e EventKind) Valid() bool {
+	switch e {
+	case EventKindAddressChanged:
+		return true
+	case EventKindAuthFailed:
+		return true
+	case EventKindAuthLogin:
+		return true
+	case EventKindAuthLoginFailed:
+		return true
+	case EventKindAuthLogout:
+		return true
+	case EventKindAuthRefreshReused:
+		return true
+	case EventKindDeliveryBlocked:
+		return true
+	case EventKindDeliveryDelivered:
+		return true
+	case EventKindDeliveryFailed:
+		return true
+	case EventKindDeliveryRecovered:
+		return true
+	case EventKindDeliveryRetry:
+		return true
+	case EventKindDriftDetected:
+		return true
+	case EventKindDriftError:
+		return true
+	case EventKindHostCreated:
+		return true
+	case EventKindHostDeleted:
+		return true
+	case EventKindHostResync:
+		return true
+	case EventKindHostSecretRotated:
+		return true
+	case EventKindHostStale:
+		return true
+	case EventKindHostUpdated:
+		return true
+	case EventKindImportCreated:
+		return true
+	case EventKindRecordCreated:
+		return true
+	case EventKindRecordDeleted:
+		return true
+	case EventKindRecordResync:
+		return true
+	case EventKindRecordUpdated:
+		return true
+	case EventKindServiceCreated:
+		return true
+	case EventKindServiceDeleted:
+		return true
+	case EventKindServiceUpdated:
+		return true
+	case EventKindTokenCreated:
+		return true
+	case EventKindTokenDeleted:
+		return true
+	case EventKindUserCreated:
+		return true
+	case EventKindUserDeleted:
+		return true
+	case EventKindUserPasswordChanged:
+		return true
+	case EventKindUserUpdated:
+		return true
+	case EventKindWebhookCreated:
+		return true
+	case EventKindWebhookDeleted:
+		return true
+	case EventKindWebhookTest:
+		return true
+	case EventKindWebhookUpdated:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for MeAuthMethod.
 const (
 	Session MeAuthMethod = "session"
@@ -430,22 +553,22 @@ func (e WarningCode) Valid() bool {
 
 // Defines values for WebhookEvent.
 const (
-	DeliveryBlocked   WebhookEvent = "delivery.blocked"
-	DeliveryFailed    WebhookEvent = "delivery.failed"
-	DeliveryRecovered WebhookEvent = "delivery.recovered"
-	HostStale         WebhookEvent = "host.stale"
+	WebhookEventDeliveryBlocked   WebhookEvent = "delivery.blocked"
+	WebhookEventDeliveryFailed    WebhookEvent = "delivery.failed"
+	WebhookEventDeliveryRecovered WebhookEvent = "delivery.recovered"
+	WebhookEventHostStale         WebhookEvent = "host.stale"
 )
 
 // Valid indicates whether the value is a known member of the WebhookEvent enum.
 func (e WebhookEvent) Valid() bool {
 	switch e {
-	case DeliveryBlocked:
+	case WebhookEventDeliveryBlocked:
 		return true
-	case DeliveryFailed:
+	case WebhookEventDeliveryFailed:
 		return true
-	case DeliveryRecovered:
+	case WebhookEventDeliveryRecovered:
 		return true
-	case HostStale:
+	case WebhookEventHostStale:
 		return true
 	default:
 		return false
@@ -572,6 +695,20 @@ type DeliveryList struct {
 	NextCursor *string    `json:"next_cursor"`
 }
 
+// DeliveryMinutes Delivery attempts of the last 24 hours, one bucket per minute: the
+// bucket i counts the attempts that ended in the minute from
+// `start` + i minutes; the last bucket is the current minute, still
+// filling. `delivered` counts attempts the provider accepted, `failed`
+// those it did not (retried later, paused or failed for good); an
+// attempt is counted once, when it ends.
+type DeliveryMinutes struct {
+	Delivered []int `json:"delivered"`
+	Failed    []int `json:"failed"`
+
+	// Start The first bucket's minute (UTC).
+	Start time.Time `json:"start"`
+}
+
 // Event defines model for Event.
 type Event struct {
 	// Actor Who did it: "user NAME", "token NAME (#ID, user NAME)", "router FQDN", "dispatcher".
@@ -581,12 +718,17 @@ type Event struct {
 	HostId *int64                 `json:"host_id"`
 	Id     int64                  `json:"id"`
 
-	// Kind Example: address.changed
-	Kind      string `json:"kind"`
-	Message   string `json:"message"`
-	RecordId  *int64 `json:"record_id"`
-	ServiceId *int64 `json:"service_id"`
+	// Kind What an event says happened. delivery.recovered and webhook.test are
+	// never stored: they are what webhooks are told.
+	Kind      EventKind `json:"kind"`
+	Message   string    `json:"message"`
+	RecordId  *int64    `json:"record_id"`
+	ServiceId *int64    `json:"service_id"`
 }
+
+// EventKind What an event says happened. delivery.recovered and webhook.test are
+// never stored: they are what webhooks are told.
+type EventKind string
 
 // EventList defines model for EventList.
 type EventList struct {
@@ -1250,13 +1392,24 @@ type ServiceTestStep struct {
 // ServiceTestStepStatus defines model for ServiceTestStep.Status.
 type ServiceTestStepStatus string
 
+// ServiceTrouble A service's records that are not getting through, counted per family as in `StateCounts`.
+type ServiceTrouble struct {
+	Blocked   int    `json:"blocked"`
+	Failed    int    `json:"failed"`
+	Name      string `json:"name"`
+	Retrying  int    `json:"retrying"`
+	ServiceId int64  `json:"service_id"`
+}
+
 // Setup defines model for Setup.
 type Setup struct {
 	// PublicUrl The URL routers use to reach the broker (scheme, host, port and any path prefix, e.g. https://ddns.example.net), or null when not configured.
 	PublicUrl *string `json:"public_url"`
 }
 
-// StateCounts (record, family) pairs by delivery state.
+// StateCounts Delivery states counted per (record, family): one for each A or
+// AAAA entry a record publishes, so a record with both families counts
+// twice. A family that is off, or has no address yet, is idle.
 type StateCounts struct {
 	Blocked   int `json:"blocked"`
 	Delivered int `json:"delivered"`
@@ -1268,7 +1421,7 @@ type StateCounts struct {
 
 // Status defines model for Status.
 type Status struct {
-	// Deliveries Delivery jobs by state, over the whole history.
+	// Deliveries Delivery jobs by state, over the jobs kept (housekeeping removes finished ones after DDNSBROKER_RETENTION).
 	Deliveries struct {
 		Blocked    int `json:"blocked"`
 		Cancelled  int `json:"cancelled"`
@@ -1278,7 +1431,15 @@ type Status struct {
 		Running    int `json:"running"`
 		Superseded int `json:"superseded"`
 	} `json:"deliveries"`
-	Hosts struct {
+
+	// DeliveriesPerMinute Delivery attempts of the last 24 hours, one bucket per minute: the
+	// bucket i counts the attempts that ended in the minute from
+	// `start` + i minutes; the last bucket is the current minute, still
+	// filling. `delivered` counts attempts the provider accepted, `failed`
+	// those it did not (retried later, paused or failed for good); an
+	// attempt is counted once, when it ends.
+	DeliveriesPerMinute DeliveryMinutes `json:"deliveries_per_minute"`
+	Hosts               struct {
 		Enabled int `json:"enabled"`
 
 		// Stale Hosts whose `stale` is true (not seen for longer than the stale-after time).
@@ -1291,11 +1452,29 @@ type Status struct {
 
 	// OldestPendingAgeSeconds Age of the oldest delivery still waiting to be sent, or null when none waits.
 	OldestPendingAgeSeconds *float64 `json:"oldest_pending_age_seconds"`
-	Records                 struct {
-		// States (record, family) pairs by delivery state.
+
+	// Problems The records that need attention, by state: for each, the first page
+	// of `GET /records?status=<state>` (records with either family in it,
+	// by FQDN; `limit` items) and its `next_cursor`, to pass to that
+	// listing for the rest. `records.states` counts them per family.
+	Problems struct {
+		Blocked  RecordList `json:"blocked"`
+		Failed   RecordList `json:"failed"`
+		Retrying RecordList `json:"retrying"`
+	} `json:"problems"`
+	Records struct {
+		// States Delivery states counted per (record, family): one for each A or
+		// AAAA entry a record publishes, so a record with both families counts
+		// twice. A family that is off, or has no address yet, is idle.
 		States StateCounts `json:"states"`
 		Total  int         `json:"total"`
 	} `json:"records"`
+
+	// ServicesInTrouble Every service with a record that is failed, retrying or blocked, the one with the most first.
+	ServicesInTrouble []ServiceTrouble `json:"services_in_trouble"`
+
+	// StaleHosts The first page of `GET /hosts?stale=true` (by FQDN; `limit` items) and its `next_cursor`; `hosts.stale` counts them all.
+	StaleHosts HostList `json:"stale_hosts"`
 
 	// Version The version of the broker answering (what `ddnsbroker version` prints).
 	//
@@ -1599,6 +1778,12 @@ type ListServicesParams struct {
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
+// GetStatusParams defines parameters for GetStatus.
+type GetStatusParams struct {
+	// Limit Items in each first page (the records of each state in `problems`, `stale_hosts`).
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // ListTokensParams defines parameters for ListTokens.
 type ListTokensParams struct {
 	// Limit Items per page.
@@ -1781,9 +1966,9 @@ type ServerInterface interface {
 	// GetSetup What routers need to reach this broker
 	// (GET /setup)
 	GetSetup(ctx echo.Context) error
-	// GetStatus Counts of hosts, records and deliveries
+	// GetStatus The broker's state at a glance (what the dashboard shows)
 	// (GET /status)
-	GetStatus(ctx echo.Context) error
+	GetStatus(ctx echo.Context, params GetStatusParams) error
 	// ListTokens List API tokens of every account
 	// (GET /tokens)
 	ListTokens(ctx echo.Context, params ListTokensParams) error
@@ -2457,8 +2642,17 @@ func (w *ServerInterfaceWrapper) GetSetup(ctx echo.Context) error {
 func (w *ServerInterfaceWrapper) GetStatus(ctx echo.Context) error {
 	var err error
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetStatusParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.GetStatus(ctx)
+	err = w.Handler.GetStatus(ctx, params)
 	return err
 }
 
@@ -6079,6 +6273,7 @@ func (response GetSetupdefaultApplicationProblemPlusJSONResponse) VisitGetSetupR
 }
 
 type GetStatusRequestObject struct {
+	Params GetStatusParams
 }
 
 type GetStatusResponseObject interface {
@@ -6112,6 +6307,22 @@ func (response GetStatus401ApplicationProblemPlusJSONResponse) VisitGetStatusRes
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStatus422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response GetStatus422ApplicationProblemPlusJSONResponse) VisitGetStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -7763,7 +7974,7 @@ type StrictServerInterface interface {
 	// GetSetup What routers need to reach this broker
 	// (GET /setup)
 	GetSetup(ctx context.Context, request GetSetupRequestObject) (GetSetupResponseObject, error)
-	// GetStatus Counts of hosts, records and deliveries
+	// GetStatus The broker's state at a glance (what the dashboard shows)
 	// (GET /status)
 	GetStatus(ctx context.Context, request GetStatusRequestObject) (GetStatusResponseObject, error)
 	// ListTokens List API tokens of every account
@@ -8936,8 +9147,10 @@ func (sh *strictHandler) GetSetup(ctx echo.Context) error {
 }
 
 // GetStatus operation middleware
-func (sh *strictHandler) GetStatus(ctx echo.Context) error {
+func (sh *strictHandler) GetStatus(ctx echo.Context, params GetStatusParams) error {
 	var request GetStatusRequestObject
+
+	request.Params = params
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.GetStatus(ctx.Request().Context(), request.(GetStatusRequestObject))
@@ -9447,243 +9660,261 @@ func (sh *strictHandler) TestWebhook(ctx echo.Context, id Id) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L1vc9u4kjf6VXC1W2XpLi0rjuMzY9epup7EOcnZTOK1nZvdHeZakAhJOKYADgFa0Zmbqn37fJBnP9h+",
-	"kqfQDYCgREqy/G9yJjUvJhZJ/G10N7p/3f1bayinmRRMaNU6+q2V0ZxOmWY5/PWyyJXMzb8SpoY5zzSX",
-	"onXUupww0hfsi74awht9IkdETxjJcnbDZaFIRses24pa3Lz+a8HyeStqCTplraMWftOKWmo4YVNqmp/S",
-	"L++YGOtJ6+hZb/8gak258D9ELT3PzIdK51yMW1+/Rq23ifkMWs+onpSN86QVtXL2a8FzlrSOdF6wsKOR",
-	"zKdUm/eEPjxoQUd8WkzDbrjQbMxy6Ocdn3K9vABvNZsqkrF85URT+DjsPmEjWqS6dfSiF5lJY9cver21",
-	"Azlno5ypyUsprznzcx/in77HJBFqkMtrll/l+EHTMu+/OFxe169m6VQmhWKw/z/R5Jz9WjAFSzCUQjMB",
-	"/6RZlvIhNauxl+VykLLpv/xNmaX5Lejun3M2ah21/mmvpLE9fKr2zvAr7HSZugYymZMhFUJqMmAkZzQh",
-	"VBFK/nrx4T2Rg7+xoSZt89T8EBHzLyrsA/xTMaHhm2CsZowRmXKluBh3jkk/YZrytE8UnSsym1BNtDRf",
-	"Jt3W16j1UopRyoePPvvhhIoxI0PbvSIzric4PK6I0jJnCWlTouk1E8TsfVTOnijN05RwQQrFOjCP1zIf",
-	"8CRh4tEnkrOECc1pqkgicZfSVM6InnBFZMZy6NzMxWzxrhrKjBEtzbSkIJTMcq5Z+SJM8+TsrX1lNmE5",
-	"I5QoppRphisiGEtYgtN+L/VrWYjkMWf9XhJVDCd2L2AY7u1HHMWJmBOpJywnLM9lTtoHvRcROXj2PCKG",
-	"2ZAXvedm8QQw7YRqOqCKmeUrRM7ocEIHqSWdSyl/pmJu2YB6VAKSkkypmJMR5SlLCNWaTTOtjknOdD4n",
-	"dKRZDjMY8xtzDorpgOVGFCk2lCJRhi9PGE2sNDs3X+2emK/Mn81CYon9mrF9FLTQE5nzv7PHJqgbmvIk",
-	"PEsLE/v06dPuSaEn5umQarbR7EqmD5PLcjlkSpmNPxWa6/mjkquZYsECho+crW0YgBRjYsYcEeo4N5E5",
-	"KcS1kDNBRpyliXk2oAnx6ktkXqG2WW0Y5yBn9NpIkLxImdNXEjmlXBhBAOdE9YGZKmLOALZMqEicdJhH",
-	"CwKDa8NmpWAgbJgYsi4IaztlsyInQ7Osl4ZdgX6VG16mOcpXCg+vtHu6sDVRi33JeM7UFRfLOsgFEjkp",
-	"hOYpzAabs7zRfmpIZZGeoxa8coW//9Ziwugdv7R+YjRneetzncJV0tMv1WFXGquMuGwHmaHp+CTjDWsx",
-	"zBnVLLmiuqKnJVSzXc2nrBU1L8+Kb0SRpoao3TlYaoMntXrh8pqlVOmrQq0e4truUFGr2eosZyP+pV7X",
-	"hhXeUWTEc6WNdpDTodHRI6Ot5Gwox4Ib/q27dasEQnXd6YRduYA3v0atQrH8auOVMW+7eS0PXs4Ey2sG",
-	"tkBUoLi7foM27ZK5afiFquz+wu5EITWtIsOX8BocxSThZtA0PQvIckRTxaJFSi3ynAl9lVGlZjJPlqf9",
-	"H7IwNwN8bMQVTrMUuU5hGdMbs21kKnNgU4I865EpF4VmitCxNMt2q7tR1AKN6YNI50iCS6ekOtJPbkTI",
-	"NJSWmSIzmV9zMT4mgt2wHEdNB4bFmfFsdjQdPVRG31tzsduCVheoqEIr63ce9o6m6YdR6+iX1Z16zvU1",
-	"WmRdnn83nNxjoiZGVEmRzokEKbHuNGCTyxP4HEzhHcd7WXUw3FxNK//YcFauK5rndA5bWF7wTTNrWNvi",
-	"cYbeq43U7ccrlvIbc2teFo5JkjOlapklTW74kNWRM97gEknoQBYaSDtnqkh1ZER1llIuDH0n6pgYZXLu",
-	"z2QO+q+QemIUDGijlps6LbROUYy2kmIjOuXpPBDEB9Hh5zo+O+KCq8kdBdDGXB12zs72VvPJGbWKoVMs",
-	"isx8YNiyFCM+BguNmothK2rxaSZzw7GTnI90je5h3h3KPNlcHOF+15/HIlM6Z3S6owgVamauC4bBzYFQ",
-	"/iYHhImEJfViVFtR4WaVMZEgz80LIfBfCZIzMyIMry2tqDVI5fAa/qWKjOXK3FDNYlAxZKl5pW7WuGa3",
-	"oaQ6gVqunaezyJ8sv1VucgF1L++/X1h//CrkXhlxlVZXnfv7YGKehzwVEzu9sbekRfVe11lPP00kSXhC",
-	"uD4iMSg65P3Jz6dxKyIxMn74m7T/6e2riPjnHXwhl4W59r7+t1fv8YeEq4zq4YTlcauBY21+dhOqabM6",
-	"VFmzcvoTqXTT8WxY8OC4bnyurzmactgXOs1S2GUk5C7ay5K6CU3NpXZcr3KvZizrR65Ybs7Btg3UnVc4",
-	"OzDRclmrpzjoNLIUVs7SbmAjjd7HaUNif6qj9hqY2IWmulArdYZl3m8fAqt3csBoZkWakIlMgeuvFZ+3",
-	"0jzMpcTKmUX1g7RZd9w1Bx7cJvKGJywnORuZOwwO0d6AjIRyd4kjMpyw4bVVawxR7KjQMBS3Og+j13i5",
-	"dnX7JcZVGF4LOUtZMmabLTRc6DZQPzZrSBVos7hLQwErWalYBLtO2ly7a3vKBYsINZc9pcl+r1e5yIeW",
-	"8pxN5Q1LOmbncaeNlCZyRCjYQouc1W7hphrb2pl6VWcVH7iYi+EFvLh4lr0y4fWMZfKpqBqLe728aXXq",
-	"SMn07KGs5RecpclpniNPqnILMPDVb6ezKipCSSK1ZgnJqJ4QLrSEPRnIZG6NjN7oCMZDd/5GdvPAkwXt",
-	"zCYyZaR90Ot1urcTVQvri+MuP6ib9xtZx+m3MrIJQys163RCEg4GY8M+ld5RBDVARWjOHCsLZjqQMmUU",
-	"rpqjX5OaC/M7OWP5kCoWgcPLcVGdU54a5pXIegPXxhoEz24OqhrEfu95t9d99ux5908bXZ6ym4Mrq23c",
-	"7RZmGgpWdnmJ4I0NLgGbdHW4OOnes6Nk8MPR0aaTPryvSR+unfTh1SpLaMJSNqZwHOEt5I+oEufMXCWR",
-	"5Gom+6c/HT07OtpbpZotDPU+Vh8ZGWPiblZjqZlapcMOZYE3kBotVdO0Rmi9lNOs0CxxznKtzQiOYEHN",
-	"cSYTCmoDGTAmiJkBsLRUijF43aizZOY3LN9RBLrZBZ9cLMy8SPvVq/cXP51/+NfT86uLy5N3p1cnry9P",
-	"zyNiURBk/4BMOkfEiEiQmbjeRl2RaQLNYC9UA6fl2hokwbMvBQPfzIyCBgQ0YQdHx5L4T7uxeKuV00yY",
-	"IlM6JwNGDHeRI2J67MailkvdzxUceF3JRhfO/sKpsDzKntrqgVjmCcsMaZlyl8/vAlE6CnFUtkBTzZf8",
-	"JrFz4pb6lnZ1x50Dk/HhwbrDEbW+7Eqa8d2hTNiYiV32Red0V9MxtAmuU1BmWnLKQXmYR3ixMr19Dfjj",
-	"o3V76LsNWN2D945duf6/NuzdVg6RioZgAU6VYddI/goUaa1TY9PpmtavwAfwNRD3C2v7AARUkeVr16CB",
-	"4h6Ewm47rmaSvG8SDKRa0NNBr9eru5GwYc4abbogNvCVYzJmguUgDtr/87/+N3m2/wMZcK06i36sRTBc",
-	"QIE/rHerLarkhqw/rzxUt/A1gfL+NVr/0gUuC7iFzN/3Yd+xnT+Necd0fkb1cLI9C3psnlPS9zL32UDb",
-	"XfnGxiekiZ9f+HNTXa9bnKf1vktzPHWRbU7f56CwX8BHXz/XAQetSg/tkjZV5C+nl2TP8De19xtPvu7B",
-	"kw4CIwFMiMMlI56aCykX3WWzBM7ZjfbzyiULcK+3IMOmZb1gujJKLpRmNDEKqGVXgGoS7F4Y09K03skx",
-	"F9vNKAQ53A6lXcWFLAiTdfjucN8CKIgfTd3m/cxqDMKFnlxNmZ7IOgOGqEKmRrmcktSsFVp2Aqgp3Cmt",
-	"38+CNxzyqdZ7t42h5XZIJBjn3ax8t8cFIdSLNxjN/GrtKMIt2iXYAHOx84u5Cazo1tevKsltiDeypNXs",
-	"yqwud1ShqVVQkzNLrC/h6nUPIKPbnj/BZpt/31t3DJdGtNBB7RLkTNXxwxPv8thRgPye705pgtYEPmRd",
-	"0rd3ULdB/cj/5Drsx8Lc//ul5bwPhsfM9Cl0Cbby3pXCXP8BDAq40CNA1MdiLJkiXCDo03tVvPvFdOL6",
-	"jOAvXpo++JDtqFiUY0BbwpLV1T5dj5E16wU2a/C6yKG6KvK0/rgFS5jIYTFlQgM+t1ZCs4TXyyUjeZR3",
-	"OJFpoTQxI0uZZmTARjJnRNEbI5/QZVXiZs1CUPLx/N2S0wnsSdCw2RHXHMTJbKKC4jLYwdXpogBlsKvb",
-	"7IVyb1WpICsGKVcThMb64ayB3iwOoI4FXoAFDSjk4/m7XUVHLCKwZBPWFazedl2Pm7wwOhcSmyrGY6bM",
-	"dYaqKtmBu6G+0UZzYZZLLYdyA0K075UmxpCT3IKGFw7yLb92dLTWGYWL4ui5nts7JcLNLWjeHpCAskpz",
-	"mD+FzRzutfMkVQ/+hKVZ7TakdMDS9TIKX4uwnebe7+PWZzn1+nvfAiNPZ3SuiNE1NvDqbnkprLKDzVf5",
-	"ms3rGcQ1mxve5XZ/PRzTtLRyG3yEz5KGef76Jfnx4MWfiI2aIBhB0F2SEvh7fRgABCdsvJeBz7NmP5XH",
-	"TtSwOa7TeqyMixVYlOMfz98aPgTYArOyXMCtxk72GMEQR4OUiutAOsAQfAwFReJZg4jF+AIcoZ9Fw254",
-	"Hlcd7huIPPMsFAKeUNM7IslcJELtk7Z5YU/w4Z69Bzt20YlikY+G+8+eH5L2q/cX5OPZq5PLU6L4WLAE",
-	"b6KXF2//0onIROsMY9rgykUGBU81XC9iodk0S6lmCtz7w1QWySg1UrL90v97R4EufXPQ6ZJTo5VMqAI3",
-	"iZyJWPQd3faPiWKMvMKRO94XkXMcZfnDG60zL+qpSGJR9uV+R8XF3XHsarSilp2yIX+tM6Mo+09rbz5u",
-	"9V+FK//bQ2hE9UDaRe53S8H+LQvIWkanzHEsSSZy2qvMjTJEiblXgY0HtIvpMep3OR9pxBrtKGxlKKcI",
-	"aLqFFodL5Me6xImK6ZTm8wYwFSUWNTKHgFwVLcda1ZDfCg4mx0xPWC0gEx4QWmr/eiZL9XEsXdf2QB+T",
-	"wfzKLelRVeFN2JAnLLQXgNPS3BtBVraiVvDx+mCrQFvxvM+uW0V/CRQXP9O1uku4QcuHdCL5cOE0NciF",
-	"ck+9k6F+T50BHkTwlFGhjkF5QNlgUWrLmgRGDGouqOMnC85sc8U2MohrJJYFTRnNboqwVDEIGo6IQhxP",
-	"yYnw6jNw0aR0TLmoR6+sUzg2VvfA1lcviadc1D8oaaPOYLwY0ufNhO6dyLcVtQxdRC0nkBzi1OHxCwy5",
-	"NhwfCCGIOf28mb5kRXZFiy0pJPiiururSPV+VN1lCfW71Hv/rWAFqzmYv/rfq4OyOHjDsvCVuuDPhbHY",
-	"tuq6PwdmeE8gstGIDTW/YVfOKVsHn/WoVpJJLrQiWhIhZwA8eXt2cxDyCu4QKu66vxGqtDKOwy3HcXj3",
-	"cTiX1NKDVVj6O2DnN8Sb2d4NQxxxFJX10DXB9JSqa2tVxMQlz/eDLCa9hlFsAgDbcBSHtaN4tv/DumFc",
-	"M5ZdQXqEKxpiVaqkcM6ylA4Zer70ArgZk6wgbMmDWy3mkytHPVQkxHQGnxjlbkfZtAwlHMlGomNwjrk0",
-	"YPICBxcW+L7imnUim/BCV41/5qrAEnM9UFyMU0e7qks+jEZHvm/AuCs3HT/IHY+NIm37YTjDhCeAAsND",
-	"D+Y8BGElLGUaY1oXhgTnwa7AUE6nhvl26iWpYCxRVwH2ucHSaTVrAHtZdDQZsCEtFFuQ9IEgsWlUkmOQ",
-	"6HDRNDKdtGVO4lbcMqd6LIkUHm0qBWsYqBvBVa052yuQokS9+zH7jC2oWpe/a8XSEeYsuQH4oi5y0YSY",
-	"XRNrUgv7s9f8lZ5Y2CYbTnEPPpdmYDyalxtNljOaC3eP2UiKf8IPliV3neWvDKWphM9YaN4yIK9kcA2M",
-	"sQ62d1j96LDmoxpXJlBU3Ulo4FNLsnRJqPm9D1b1dig+pIqtsGD1yO5XqPOBIHUA0x0FQWxLHu8HB2as",
-	"ErGrsnBth/SqFar+w1avC/9VF+F+4FbQ5QJMLZCYfgwgt7cX4pvBylYuwtHRg84/gMPVzR81hnvRH2yL",
-	"9mQs+toYwYPVrWtgtdxZw1vLXBM2ORgTw3yeIbx7Sbos+YHX55BYI35WH5sGHMj+ixfrbkq1fLuZY93H",
-	"7dDeep4KAIfdbwOB+x2j3Gp54GPzu0e5pzw2E7v/a889s6kTItisjlGBBo66vCJcd8nPEkAGzgiLQI0J",
-	"RM55nVnL8kZkfTjtkjN0IPuf8pr+75/XNR3/nN1wNltmZctmlC0sHms/eTBdfL3m6rv+vG5xtoMzftf9",
-	"vut+d9D9GtSTZmJtSlTgju9KN36Y6iAIG9n8m0UdJAgtqx1yAMu+qxZVNvVWs2mdOtWIa0PL044iH8/f",
-	"oXVH8CxjGjB564EC6NXAUa6ZJQxt2b6dcpvOxXvDE/tb1OKCJnPRiloyY2IGnpJRzvXfB/KLudSPFBOK",
-	"wWPh/jnl17nU/NrcuwUfcXMZr7rkAruwZUq1dum+Zl90n3B1RCjBVErWSUNGPGWk7cbZNQ8jgmO1fxRD",
-	"Tv5MPmRMfMrN3XuP6eEeNrKXJEKBdRFzWIxs/mBKZmyADuI2xJyblyjBBfxwQXCApI1gfYmIBjVhaQp2",
-	"PyoSRdpq0gmdoZUh+vV0fxVDDrmDTF+tqOUaNvr/pHa9zIo0J+PIqNLsGNGeCEX8tZAApRMJYWpIM5tr",
-	"Y0bRxIvLj2rEavdyTa5jmBc0bZq6YbniUqiQgglXpguLCoz9YpDn3Wc9skcOul8acvhYuVg31XlJF4QL",
-	"h7WMqi4KTAFyFKREdZONhc26OqR57gzQOdMIaKFlkgp0l+J47SeaXoONOhZvz24OvR2ZKhsWHBiHqx9m",
-	"NFcMzK0ItI9FBbM5DyzQlg9UcoEPJywh8oblXTd3PWEiFgAogvWmU+aADjjNHeVt0WH0xUSmCWidsage",
-	"KNA+Z5AbZkS5hfXe7srneYbz29vDbam23NQ6LmUBjTXcSU4HXNS5/zyczb2CGUMcsMlhq2sV+G18eqWx",
-	"crVVPERcoT4fON3blxdv/2JJLiojCDrHjmo3sI2DGPYR8IuQL+Xyp/ubhUMAm4Oay2LsI4gWF2gbT9uK",
-	"BK9bI4sa5nZu3TXbzGdrYO2WPoI6Ye8JtshTxN1ZyJ058HLkKDcCCgJlwEIV4ORqnXXCZCt4LXSrXM++",
-	"C8WupvN61285Gv/SLQ6Qu/ddcXVVbwMP26+8unEvt8Y0L5xQh/hYGmtUcpXKGi2lAghO2u08CpaMNnQp",
-	"LOWZqa6NEQYlUGcwB2ikB2AZ+UqVDV2Ihf+dfeEKDKIDFC9qInM9ASWlX+RpPyL9xYXpR7Hou6Xpg2jv",
-	"l8vTJ+3ZhA8nZMYFSKNS9ABijlewmp0u+VClUBCfATSvNnSkkdvbNTkiy2y/7RJswHJ2Gjl+AMFcVmdK",
-	"l6qcCcug0ZkccGxDuhYgiqe0rM0gRwG4tUsubmeXPuj9eHj7TMdbJh3ehjPfhX/W8UK/neAe0zprq07A",
-	"DiNgcTarDTxXR3t7RnNOhOpifEkAWl50qvUOfriX/AJaZ2b0X9ew0mXaDHjqRtS5np3W9lHlqxv0VJ8+",
-	"2hPEClZ2H74Gp+Q9lbPB9r+NtyFkTLdjLmgRLt9YNgXXsYL1h3/DtOyGmwXpFI3Sn09tWGAJ/FI7/iXM",
-	"GDSWYHx2mJIKzqQNqseMIxhlbtOfYQ6/e8ngvm0y9TvzqEflIZtxgZoT3ETXF8H8VyW0rQ2tBAawU+oV",
-	"EQDAw/JTs4lUVtQnLGMiIdJIfPdt/+i2kRkyrw3MIB9tqRPoCnJeQVGUwKzh8oaae04sDvb3IxeUA0Gt",
-	"VJVqRjcuer3nw2s2h3+wfpdcWHS0rdA0YKlp3lzdj2IRgOK9GwYiZqUIzktEaFUvyANVwChCVZRWGLR7",
-	"TAbS3M5ytuS8tjEpLpdbyHUsUwI6ba2Vh1W11n+8RF72vDUR1CVTWyaGqKQaXuSH9loKSMDy3mbpy7K1",
-	"ADEIK2V+MipBzmhaG0+/pp7c6im6BOrVScjr5dG/l0RpltkaTQ3YNc2yWwtFM5ALzbK1TiV53XJdfF49",
-	"L2iuJmfwhhl9qStEZTq7r3ICZdTfygDvpnSydWljozCnPWzOEOxY1n4GUT0NOe7rYXywEpBnDz89InEr",
-	"7JgOh8wcV8xH/nfDJ0eyEPZvIz1ZwrWTrPirTzIjNGmfQG7z//mv/65kbqzrom7QdWR56abu8Ktm60jb",
-	"cDBz95B57Zp0mujXOXF86n9oJ8zxXwjbxvrgCKtkWrq1SD1LBytz2TZ4ZsD8M2zOE/Dx/J3NpwMeFKwZ",
-	"ZMRCAPNtw+ljESDzIpLJHC3ZVMwx8S3m7nLx7I7fGmZrN8xwXCS9SjyP91NslPZ5MfapnFntemiq2UtZ",
-	"2Nql1Zm3nWBCi3KHZJTnylz+y7Ayba9K1fV05RpWJ8Kuf2zpofYZTyqRacETV0miIeBH5/OGp0sWIbAz",
-	"l4UpwnIUvp2ayhRNq1vnukx8lEljBMqc/E0OYK1hiaPSOoI5kCfcSPr5LZe+rJdx3zuzev1tcY/65Kpl",
-	"QY/12/MQBUOqVRhqtmsZxrQ+N6w1moP+0Yd3wLtkjiwWXW1OB1tmgSWaTyuX7kr9OU3TDVYM3wuTp+KI",
-	"6+YvU3Mnu0oKdkXH7MrWgKwPAgcF14wXcrEb6kwKRmaUQx4uzyAmYEdkgpin7bLQBknpuOR11aJYshik",
-	"K9IvYZHKYLyWKFaP+WTsSxbiZyET44bd2qFracSZkapLrFjgBNWWw7XSuyaVnDni67W6gFdvQQC2k7p9",
-	"t47WetlnH7rFs9IOtSlIaQM+735ZN9l90SdZzl3gSqmT3DzrHgBiZ7XgcmNyp7JcvijknyuJoJGia5m1",
-	"T8Zf54aDIrlLAlFpMH6Db8zolQ6kd0SMHIGDbpXXWCgmjGJpx0naGDbYicrgp4g4AQOViXMqFHh8bcGC",
-	"KBbmOXeZEgZ0eC1Ho07klOo2JRnLp1SgE91s0DESLDAaZ3mJhcRAbTUXw05ELKtE95GPQMLvWULooFDs",
-	"mGTUXI871RwH9yAtSyU0yJMW6Ik5o4mz6NR+9lGx/H4iLB87e9zvMztb3dkwa7xVLMsdcqfdIvlhRrVm",
-	"uTmp/98vJ7v/SXf/3tv98XP5z+7V/7P7+bdedPj86z+37itXolmT+7BgA/0+lfnadL6N7Xr7fa0zzj7e",
-	"Ri8twKcSFbRonU8qfAj8tq5aB6S2Amzo1YAq5v88dH/69NbhJz63dPgj/D3lX1jivi1hnldTqlCJXY5t",
-	"q4W+ranGYoFaMGOjjYJRBrQcsLzcraQKLFi0UWWVT2wwkWhzuNfiKst2B3bD7NV2MxQ2DqyxPtftJES1",
-	"jtDynmCVI3ypalLI2ZAZOdpYLHazohnMFe1ZBrzpxf5RRFdscFwTqB/Emuo5YhEEuOReufOyPM03l5dn",
-	"Ll+VVSLDno8XVewhnTJQbroblZC7t+JUjbAjNMivRmgJaY4sVne39mVMatX+991Xr4T6CVTj3Qs+FlQX",
-	"OescW1AXJjPeDKV1b7AhVGiXx3z24eKydq9X4GYQEBOskT914aVzk/pUS+RUIePboWXsSX7wYgwlg6mu",
-	"8CncLOHpYtb8rTjRlIu3+N2zBbYEkOhfC2Yf39Xf2ZzU/M3PJy8h6ZA9xMrRMsGkNhtETpKPwuV6a6wk",
-	"sKRD/LCRClFH5ifC40A+nr/zOQp8GH1YF7AW73GbHNvBcVhBkL7OaW26rhm+5NBZWqaJTf/nrRXdmste",
-	"LNxtL8i7snzxI9V7n2/RXspisfoGGLTNlbsPBs2YZ3D3i0W7TOiBhqwR1h8LbrgyJwNm/mF776DhvAvW",
-	"Kbg5myvzhjayY8irbxaEsIwrmbCI2FMcC7AfQNKOhdvrwpKW11e/JOFPfnpWk+su2tHKU2T3+j5uB05V",
-	"eqoLgu3/3gtK3FExe2J2iAAcK7zbPwRlKA1dTyXI99WYnE1DKZtgJOtYU/NOzlNJG24JgM2AcosAqA0V",
-	"hGVPQ32QjcvnlGXM6jEblk0OqtjXFq1DW61TVxHw634FaqoZ4ar699hQk6djw3ryG18IZKGHcmOzTU2d",
-	"cTfesqm648rqxcsJCQ8Qerfxh65mqj6tNjTVWKjA+p/Ah07aUFoEj3SHDNiEi4RwfUx6Vv64TjZYqImt",
-	"urnIzjbJkXJazaAONfhmVPlES4o35bzccB8bi9PV7UVjsdtPGJaNJyTCMDGXkROtsOHq1lc6zX1muXtY",
-	"KK8xPNVSqTJUZ/V0bh1DsnLeHia0wcQbb0DL81kM2b7BGKaFirv+fFma93taLscKgbwKZFRx49YUBrLG",
-	"hVLB2//ypf7C6TJYXk0bsl2vsDBwPHtC6tDDYSPKfGCareQdpLSG8hBaoW+F5gnR7Iv2gBwhHZBnSKes",
-	"s2ivmNH6qJWslHobqBlORnrgygrrhlvNHRUaOu5m1FggoNCpUr0eu5txuE/lZGspU7FhkXM9vwC0CopJ",
-	"uIOD+wUQBIzmLH/tzthfP122luJJlmr+nH24uCR7tNCTPfAkmP3CP3M2ypmakPabi/0XhxF59oJMuSg0",
-	"Q8cgomYM2UG35eZBrmwjqDPuh7Z0vSsRkm30QF79z3/9d7/jy5mCowzHBq+piEC1GaiYAjRlFK4NxgEh",
-	"8GIkV+hNZixyREprzxHBq0fbQYcAIY01ds0p4D6JISRGt6FokBjdcBbDk3J+wxJcYepSfvlvHP9SpO2z",
-	"g7x6fxELiwxjIsHkm53IdlfF7cBRs6ImIjSZcqjmBB5meHZy9jYWuG7dWMQCjRqG1SBqm30ZskyT/uLm",
-	"2zif4GdLBH2bXoTGApcZN++IMG7TR0NI0W4K026oLGWuvn/9dOnjXhtooEvOGU12cbv9OwhFhwyOQ5qm",
-	"5WQsWCMW/S+7pS8bPwfoRt+QTP8YKcY2GzRJUyWxyT680Y9F2fZx2M+U5tcsIX1bBKtP2lMqKORerqw+",
-	"No4ZWWJBzeTHLNnlAgwYsCHmhqmseYX0f4vxMhW3jsgv3W73c0Ti8IJnfkeW+P8bDvS1fwzWj1j0g5f6",
-	"wKUA7+x+cHXYzVsko2PWJZd8ypSm0wzthuevX5Lnz5//GAsuyMfLl10CtRPwYZ9mWWpvEXu2qsG//E3B",
-	"zF1phw6EmPMEXooFVmtAGw0YxdF9wQXp4yMb6WVjyVvlmbNkfHL2thXgGlrPIEvIV8w5QDPeOmo97/a6",
-	"z4Fb6gmwwYCAQaZaRXQxYNSstYI03CF5tmH4IXPD0jNMK6tiIRccSnnNWSzahq2Yi15ELuiUXXDN/nyh",
-	"cz7UETmjevLnPZrxvZtnMKhOl7xGq4+r+G8WNhZALCwBu4eSRW7URyogz6/jEhHBHw7J3uEBjsm83fY2",
-	"sCgW+GnnyBw/bAUY1TVjmXKWGwLZTkuIPDnY/9HVNqJiHoswWafDx5KTwNY2LphSMAU8y1Mq5rY/B85V",
-	"sZhCsaRUzszKDAAynPPxRJfIecsMw5GGdbZjEYwY88V76CsSjT+KbxOomG/2GwUuU/onmczR/Wf0ccSo",
-	"B+RryBYQO6AwrFMnKkUDv1bFur3e50xlUtg0Uvu93r31fRIIdei6SsfvgJkQzPDkkpIf/da6YHr3JdBo",
-	"k7qDdIxUj9TcbS1OLAoGuahHm7Ec4ETrxu8XZO8nmvi1M588W//JR2GOi8z53xlobwf7+5t8lOXSLJZR",
-	"yU6F5nqO3/64/ttLKX+mYm7HqRbS96/+1pW8CbWy1tEvn4OqDmabDNezwfflYQorqhk+COFCv0BdvdZn",
-	"06BnZrLQzdzstMzzr0KQV5W1cQQyM5T+KKiDF2LhHAK2kTHT5KD3DE+qkDMiRUSMugAN5AxIuuPTfNjP",
-	"fDNVVoklvIYpozkO1dJc/VE2szUsPadTpoGkG+qolq/snWN/luq/fl46lAdN4b04Xa6MpmVTopQjxDGj",
-	"CWzDA/aynGV1EbY5YY98XLYje0/op1ViWKLpqLWslrWOEB1W0rtdtWaCX2ZhuQRcZEmfhWJGcOFTkHcp",
-	"piyngjzrERULOpYgXKxUQd8DCK7ZhKfMxtIjcRhN1txvZ5JoOlBETajZJYzmsoRi1MdyUFh4pHPsqjBi",
-	"Rj8YCI4ppZrlWF7V3Bpu5DWMgUUE/1B2Ij6IPBhP3bGx9H/hV/6ej8+jyTS0yoes6Tg8j5i8ncJLFRq4",
-	"pQhc+v4f/ZA2yKbLnCashllZm+/iXtSLqdIPNEZHywJL50qfOjTBAl0aNb31a8GgjA/a+8Jst37lbxnX",
-	"V99wGX14701X8qnfoe0l4wj7Qoca68m1+660ho2+7uP12QYlEQtKBlN0IrW5STu/Zx/MNHUDNy1Xhrzo",
-	"XQvhenT3759/QZTeVffz/10Lz1ucg7kfoW9HmWuDGTC6fCdcgd+3aWRgxK1fzRVOqNUDsJedtX0XQkMU",
-	"2u37XsNo3/EpN6rw2hdfojv3QVkxHEpwcNcy4oxiuAWuXbf1DWokgZcrMsyMKY1xowEjs9xrvXbiI4sa",
-	"udwbG+WwwOSqC3tGc+109Nf/9up9RIZUsV0OiRK55jeNVPlr00Hdf/G8lhjrGgliiBblWpBMoPYQoSUU",
-	"butQqdGIR2RBCEQjbcwwgtAOrMoYlDmwIVSN5x2gGOuG9S2dL0MO648XrOo3ebrM3CxRDOZAy8GxwtOy",
-	"+lRFKzR8HxntwJVjJsx5c7izPj7pIwYaMGjkFC3QMzonXMeCK49aA/3ee67QEulbcBkH3HxtxWkAwsUC",
-	"7MwUrYX5WIp9npAJVZM6NRyhim+cK/D+rVGmaYuH3MgW9ewBek7q6Nk+Oq7si5rImUBD/YTlzBL5I5mN",
-	"es/Xf/Ra5gOeJEzgFxsYi15KMUo5unGf8OidJIl1Jm185DD6qpRke7/x5Kt1NTPE11aJ+RX87ol5nTkF",
-	"X0+6j7pjB+u/eC/1a1mI5FvbYlxPu8uhjZyUQZS32vmoXnH5C9P1e3y/grCOaVxa5eAuNHNbCni6DT1n",
-	"9NaH1svJW5lz3iag2GQO8Flddahzq0jKRprIQhttDQScS9rVJZcFhhdRl4dYAhZAjkYkZ7vo0VbeFFxm",
-	"7XG7uSgWP4Isf2CxiPDWR/bQrKJslyMtoPDfr+j7B2akLxE4fx/icq9SMWa7Q1noxiKbitA0JXqSM+bS",
-	"mrUpmXKlLNoeAEkARUIvA9fogoE4dBWLMqgeDUdWc7V5b3ZcnX/M6F2nwF6gMDgJ6uw91Hkt+/gdnVmE",
-	"m7pUAGD+LEv+/IMd4ac7kRdMh4aBMqfbYE4mVCR3PKQYHbP9CbV30kUPi2n0oTUlW+u6hjrfyBnCLYIz",
-	"PmNQywFrXH8ntXqla1cx7/heVlbuSGplcMmdSK261X+xlg7n6LI2kEKAE9Owf64w6zdaKnKLZ+IazBxd",
-	"cokJcuBVpWUGEN1r0OjsK8sORHChGvLGNJgPyPixgwBS89DM3s6ogeWXKxx9cwaLb+kcYhnxgO1XLHx3",
-	"Poc2J+CY1apXNJnvarkLlXAWawbJHPGJtjaLLx/kKgdFsbD1giLy+vzt5X/+Xz/JLxHJRhcMjIUfzt4r",
-	"/NfP/DqXl/w6Ih8Ff80jMizytBPZfLTB1D3+Z6nAy4inKWC6AmgNnH68oMUClnEi04TlpP8fHz6e7348",
-	"e3Vyebp7cfry/PSyjzh8m8UJ4X9Az0afmVA1OcZmLFjPGaARbG2WAxGP0CXAKqCCONTE8Wn9U26VJJxT",
-	"eYA6yHoqE+K2rgBabbFWAQxxxgaEZhlJmVbYEECjbJgrhyyKPqH0q1fvL346//Cvp+dXZx9/evf25RVk",
-	"g69knI4F4r8REo1GE7DqwrlE9D43p5u0QSnWeaEAeZnLL1A7Y0bzhCUwlmmnTju2phJMQLnGzbO0EFT5",
-	"9JOYJILrNXkkCQBMjd4PbxzbrJQyw+DNMj1lRvWk0cNrY/tr/UYbRCE+pIMkrLTWwJ3hYFsvZD63Z/QP",
-	"Yi+C1bEr4PDblgREWUwrM4fG11h6aKuS4bsYldVkTPyZPaSC/DNrNLfQNMUkwQjAt2xgBnVQCz1hQpsu",
-	"76Iq33FDP02w7DuOlHB1e4TclO2FaZvq9cf3EJ8BPdms2WW9WWqzplstkpKD3nNEZ9qgBeUTPMfChmqk",
-	"fMoNo0z5NcPwDRVZ7PhciqTTJacBrHQBhmqYeiyYSJRTPo9dfm98z8k58+KOCqM8lKbzWi8biIif52cl",
-	"ePYhdFXXPHa3mZWixi+Cnye/d13ym0FZL9r15ovlLDY9VQ6mCgcLgJoVeEddGvQJg2icmYvailtYF1KO",
-	"RixXR6Uu6RJwYDkgVwvBqF1OqbPFDmyBvfzaWZ1c/UmnD00LpW12U5ZwHWEb8A7UH+ACe/TlCVwitgq+",
-	"3CgR6PyORVl/oMxFhoobpiUeUk1TOS6AQRg+AeFCdVhtrvSZXbcHZPnYRROQAlkPbp938Msckp+Em2N+",
-	"nz4Z6wdtsOCp3uUiWGA5KlO1ZH4lHfW6X9aLBV9Mq5F+XweUCa8iE3aJYa1RSbnSeUfVYmLtazaPYmF0",
-	"w4ikdMDSiExYmkXErouhWkyi5ThkRIYTyTEuKCEDo09BiORsk3KIFvBsTrWndiiEGAsQnok9JS7eEi8o",
-	"tIH4zct8OHF2xliAV4tDRg9fNdCWFLGjg1ocY4n3BebuEF1yKszqxALhsUBeI4vB9MtaXm1c7LS5s2pM",
-	"g9ONRVj1IyJ9i0p1I7dxl/ZXN4U+YKwsmhwWUVQ4i5m4ZSbgOOiSD2sPriOZBz262Mm6w4tv/X6PL3D/",
-	"6vGBINitDmuQQroRSXjuXfxPCZh+GFSzq9cJAs8GDVs/M+w/V2VJggagIBaL2IwGy5zQNWN5RDDmt4Rc",
-	"xC1aj120pPztohedAFnGL7pTuh2C8QQNUDZcRWOC/X5gxfr55N+vzk9ffjh/dXF1dnp+9ebDxWXfD6f9",
-	"otcjg3ks7BzRy0u9wFzV0sXp+f/79uVpn7Sf9aJer9cJqlfZG5s7dUvxwL0ffcUsSPFpaLIZ53jucp08",
-	"xO0LG38arKOdWDPM8TuS8Z6RjJY8PZaBlBWeKoUCNj2dgZfAvmpueDeczUKzSZWoz/CFR6Bq39OTRJVX",
-	"xlBH5J+qRSBt/XdIQ0K0JELOHpf+nxA6JKdZodFrxUYjNjQaQYBXkCNCBSmEojcsIT730+1kSEikm2Fy",
-	"AxL9h0Dl/g5Ato7UHfSnLH6D4UO35z3NcNum7es9ggC79Mf6DwW6bdxef5m4td73iIjcY9Iva/XGrbjV",
-	"9zlJwQjg0h/H4sSnCR5hZhivMsp8oUoi4GJUwOePw+oyIyKYnlJ1De5Ho72WJQ0Ifsm1S9nmIVz2e9Ul",
-	"Jy4ZFoFqjFg12I3Fg9k30WPLrFo16mqdcopo48cQ40+BOF59tB3muHLEv6OOnxJ1fGutoEZ3BYxLteLg",
-	"GtPRq1Brvh2v+l1ZIlwpxfW2iHJ5/hiSrZTkO8vqSmO08wOKtyWCfUAc7sOrUN+RuA+ExA2rpbMbJgJ/",
-	"p0uASVNDhnM0n23HOV1azZWs8sK99E2zSDuL9RzSrcm3a671yVIHc2JrdTja8Bu+qcG2zqJpl/KBtEbb",
-	"+tPYNN3Uvhs1H8uoKUiY0dfR7m1Itoaf7WmmViQDfDlhw+vAcY9ug8CzjrfKehQLeiv0hE2jWNhUOYre",
-	"cDE+KsG/ZYpX0xbChq27wF3v2gf7+7EI/AiQbwETGFfd1juAhU12MZcvjr0dXFNj4RK0RaQsqB9B1RyO",
-	"8DEtK2X1OxH6aSnUve9iLmWObnh7OeqSEyyKX6mUY93MEF7tR0TT1CxNLNpZSrkgyVwkQu13ENXsat33",
-	"I2tT0JSnRFGojQNSLayuHwufUtWBoMhYwn2/EIlDRJglTpjSXOAaZzLlwzmh1eC+NvU3YXfz5iVwD2dn",
-	"x6GkBaAj+CcgBcRiQxUxM9suObF+qmc9KPagMJVULmeAMS2UhTOJGLKhIyD3kNh6vGbXf6xFTV8ypd+z",
-	"2e+Ot967BA7y+Tdez4HEHTIVww6giFWhvwME7x8gyIbX3jrvuFPJG8eUC6UrbOCu3Hkz+314FL6n1Xgi",
-	"i7+jB59QAzBUWxBAs6G/cZ97j6HWXZYi+Q9l699C0Xoio75jRX1IqAwJALCICmaeKjmVke0AzkU8sVVD",
-	"sNDCBMrXtyHIKiJ9hyO84upq9Gsi+lEs+kM5HXABmop54Wo659nNYb/jvQWCQVVII5AwpjQAKVqXQyxC",
-	"n0MIHT6tia11p4s7VwM6C2JRwZVWnBJ2MFAU4cTVoSzzf0mbxxHcD+CIhqUIdKU2xn9hEUIzi1hkMtcd",
-	"V8aGCQ2lckYyNzpg6SlZaggXMxbm/1Dt2SwczfiVXWQzO5b3O1jCzJcgwgzfSzjWWMiZsFUzwPURIkBR",
-	"DDnkI+h/LmLN6NEBHCcWIyQpH/Vm4+2c/0ctLD5o1+g6oTmzLqMkFoM5UQXoyHYJ2qVNRhm9kfSXalX3",
-	"CeTERJWFq1ig9giD70QuNrlvA04C3Gp7CZ/fwQDMfAphf9b2Y64j4RZM6ZxM6A243qf1YSvNvp9HUTWf",
-	"xPuzht0790+V7X/3/3x7US30vuwFYIn3RoP7S1JwXgi19i7v7p0lNy/tEpW7aBtyhVYuip0u+WQ+7/u0",
-	"zX2895ZixvAhO9EOSiXsNpXy2kZM+iCBHYUWBA8BcIISA2rKWAEbohNW1dtRPpLOXbflyBa1AeCyzTVJ",
-	"03QO0ilCke29MoigAvM316TtxhCLa8ayK+DnVx5VhEVczBU+K5HRis5VaSl31xUXx20LF+BzSRKJFYcJ",
-	"10ZCcLAOALDe7M2Mzs1LsFZ+/ZSvrEwXDCCRFRaKVGwgIHqcb35HLZalWjS5nJsfw0DCWFS3u8ly8Ci8",
-	"HG/uj5KQ4g9hK3jMS8OTGhcoqRoX7tWmsCqlRSW9gGNKNSkGjupTJ3hlHNK0Mh2mUoAkY21ggVATdjHN",
-	"hos1YgT1bWSgoHPbSMTFhAueqVaSPgThwWXSh4a0Cy7lwgMeyxVJCHBRd0d0CBZVK8SeNhrJbbTR1A07",
-	"xw2H6Bmki5DsEOS2HoZqX1wR3X/h8HIPtxPYQ8NWeJq31Q+NvBqnVNzFxnFnkDBEzrtU3lF56RJJPXp9",
-	"4/3AQPiVPuxLfOWb9mCf2PKg613YNjNAW4AhAAtiYqbEzrfr1Q5SHvhEJzaJRUA0lha2z6iOdW7WJUWH",
-	"t/rHZdKgizcnu/svDuHSj2o8ONBs9gbQsFNXiI60ZU5SqjQZm7u7+by89U+x9AYVsXjWcyUWCR1LjHEf",
-	"8xtWa0AIrCBcl3LqmNBYbJzMAvNWdJqDmS5tfZuH0DIdfT+N57/a+5rs7bj932Dy9m9Qg4RFJzSsgOzS",
-	"/FTrxG7OBSo5LfDdDX1SJf2v80idY7my7zi3Ji+EWZ7Ktm6xf81OpYaNun9p3KSC2YqSKIINiwcB3Pkj",
-	"+ZiCvd1RZMo0TaimWwjr7VC2hies1go/whvftFJoprBeIXTVtr9d7a9asz2gIdzlu8AZP6LseAiVxjT9",
-	"NOoMTOo7ivHxUIwVAt2YPiuaCLxao4gs5K2TA5nMyZBCPiKGcbccnYe2++XExai9eEr/Dqd5GjiN36HS",
-	"waKdZeKWBNOs+tTvcu/BWcslltNGAvwjaTnbHf2HQNNgXWCfzg4CUNFSslz2HLN/YrJJ0obw1KCGrXK1",
-	"zTvHQKaLCScbMAUPLEufBE2wit4dlKBK99+hBE9yGm1KO0/cEtICV+xr2wnmGRtMpLxefZn45F76pu8T",
-	"dhbrrxRuTapWZgSifctmZj+v5eApTwbbZruyDQDOQKZJZPqggry5vDwjZx8uLhEo99eLD++J3YczOk8l",
-	"TSKLVAB8m63SzDVRxcB0MGCmvaMQSgEGZ2vTbVOIBKECkBmAhIAUk1SRQSqH1+aVSpBHiZYYFApr1+Zs",
-	"KG/gt7btgyWxwBrVphsuxhHJmc7ntgbTgJl/2PY7kQ2xKYv0zcxgoJhtLNoggjKWE5ZxJRPWCYI/MGll",
-	"/993X70S6idcbyjJbHP4w2qY+VRfcRHRfdKmgvAEezWiS5UQQjrMpQJLf86Z6oCLNiI+baTbLky86apf",
-	"VPu54GNBdZGzo1ioCd1/cfjnuOj1ng8n7At58/PJy92LNyf7Lw6d4AXd/ZrNXXaGsnYBfMb6XXIi5mT/",
-	"yxeHWrFm+mNCxVxPzKqyFKqvkpwlPGdD7Y7gSKapnLEEdkxIu4+xMB1xQZ71iM0OYaZr+x/Q4bUcjSLy",
-	"A6Fas2lmA1rStEveS81Hlo2oWNCcIaiUZjTXZJTLqcWE+ogbLcMgLuVSiuLwZpRrzAkKWSobfQyW9B9I",
-	"jbCtP82t3E3t+8X80XKmzTw1bczGA3iJe3dD90BIut9zTt1PBIrjwp5dipAtGTE4oRg9qKrVHTbd5+ab",
-	"dON29h6DI1yWIugPFZmyxYl9ssgULOIdt+JWJdcUPuiSV9ysEBaJdXSc5DJT6wmZzFljjdhHkZBPctde",
-	"cxzcdbt6LL5ft58yc9M9CtiHQOCbe5VR3/uOZkwffZLhxcoFSLnD2YZcK5QkcHAB/MPM5ULxsXC1XaiY",
-	"V45uBJqt8qgEq7a3aRkorjqI5bf4dMyeb+Ot/H3Kpg8A1BsZyoS5dMYTmWuSM6qkiGJhlekg+yjj8Esu",
-	"tatqWOihnCLaJ1WVGe4oQB7Fwmr7kA3PtwGXpCEVGIuPaEmWAM4FamtQst/r2Qm6gm39YAIjmirWbwKp",
-	"P544XY0b/xQUV/BTdykUljjzdwWtqTwtUKc5TpX1IkLOtmEGpnE2LHIzOnPo0RqNGIujXz5/jQxd8PLv",
-	"z1ELAwyRRxR52jpq7dGM7908A35gR/Cby0UPZW5MM9W8/Sr8DSuCBT+4ZErBT2h/CX9BU2Lwg3XqhJ1Z",
-	"vG75iyuFEPzk1+rr56//JwAA//8=",
+	"7L37chs5kjf6KjjcjTB5tkTRsuzplmJij9qWpz3rtj2SfLy7XT4kyAJJjIpAdQElmt3HEfvv9yDfPtg+",
+	"yRfIBFAosoo369KedvQfbRXrgksir7/M/K01krNMCia0ap381spoTmdMsxz+el7kSubmXwlTo5xnmkvR",
+	"OmldTRkZCPZJ90dwx4DIMdFTRrKc3XBZKJLRCeu2ohY3t/9SsHzRilqCzljrpIXPtKKWGk3ZjJrXz+in",
+	"10xM9LR18rh3dBy1Zlz4C1FLLzLzoNI5F5PW589R61ViHoO3Z1RPy5fzpBW1cvZLwXOWtE50XrDwQ2OZ",
+	"z6g29wn97LgFH+KzYhZ+hgvNJiyH77zmM65XF+CVZjNFMpavnWgKD4efT9iYFqlunTztRWbS+Omnvd7G",
+	"gVywcc7U9LmU15z5uY/wT//FJBFqmMtrlvdzfKBpmY+ePltd189m6VQmhWKw/z/Q5IL9UjAFSzCSQjMB",
+	"/6RZlvIRNatxmOVymLLZv/xdmaX5LfjcP+ds3Dpp/dNhSWOH+Ks6fIdP4UdXqWsokwUZUSGkJkNGckYT",
+	"QhWh5K+Xb98QOfw7G2nSNr+aCxEx/6LC/oB/KiY0PBOM1YwxIjOuFBeTzikZJExTng6IogtF5lOqiZbm",
+	"yaTb+hy1nksxTvno3mc/mlIxYWRkP6/InOspDo8rorTMWULalGh6zQQxex+VsydK8zQlXJBCsQ7M46XM",
+	"hzxJmLj3ieQsYUJzmiqSSNylNJVzoqdcEZmxHD5u5mK2+ECNZMaIlmZaUhBK5jnXrLwRpnn27pW9ZT5l",
+	"OSOUKKaUeQ1XRDCWsASn/Ubql7IQyX3O+o0kqhhN7V7AMNzd9ziKM7EgUk9ZTliey5y0j3tPI3L8+ElE",
+	"DLMhT3tPzOIJYNoJ1XRIFTPLV4ic0dGUDlNLOldS/kTFwrIBda8EJCWZUbEgY8pTlhCqNZtlWp2SnOl8",
+	"QehYsxxmMOE35hwUsyHLjShSbCRFogxfnjKaWGl2YZ46ODNPmT+bhcQK+zVjey9ooacy57+y+yaoG5ry",
+	"JDxLSxP78OHDwVmhp+bXEdVsq9mVTB8ml+VyxJQyG38uNNeLeyVXM8WCBQwfOVvbMAApJsSMOSLUcW4i",
+	"c1KIayHngow5SxPz25AmxKsvkbmF2tdqwziHOaPXRoLkRcqcvpLIGeXCCAI4J2oAzFQRcwbwzYSKxEmH",
+	"RbQkMLg2bFYKBsKGiRHrgrC2UzYrcjYyy3pl2BXoV7nhZZqjfKXwY1+7X5e2JmqxTxnPmepzsaqDXCKR",
+	"k0JonsJs8HWWN9pHDaks03PUglv6eP23FhNG7/i59QOjOctbH+sUrpKefq4Ou/KyyojL9yAzNB8+y3jD",
+	"WoxyRjVL+lRX9LSEanag+Yy1oublWfOMKNLUELU7Byvv4EmtXri6ZilVul+o9UPc+DlU1Gq2OsvZmH+q",
+	"17VhhR8pMua50kY7yOnI6OiR0VZyNpITwQ3/1t26VQKhuul0wq5cwp2fo1ahWN7femXM3W5eq4OXc8Hy",
+	"moEtERUo7u67wTvtkrlp+IWq7P7S7kQhNa0jw+dwGxzFJOFm0DR9F5DlmKaKRcuUWuQ5E7qfUaXmMk9W",
+	"p/0fsjCWAf5sxBVOsxS5TmGZ0BuzbWQmc2BTgjzukRkXhWaK0Ik0y7aTbRS1QGN6K9IFkuDKKamO9IMb",
+	"ETINpWWmyFzm11xMTolgNyzHUdOhYXFmPNsdTUcPldH3Nhh2e9DqEhVVaGXzzsPe0TR9O26d/Lz+o55z",
+	"fY6WWZfn3w0n95SoqRFVUqQLIkFKbDoN+MrVCXwMpvCao11WHQw3pmnlH1vOyn2K5jldwBaWBr55zQbW",
+	"tnyc4evVl9TtxwuW8htjNa8KxyTJmVK1zJImN3zE6sgZLbhEEjqUhQbSzpkqUh0ZUZ2llAtD34k6JUaZ",
+	"XPgzmYP+K6SeGgUD3lHLTZ0WWqcoRntJsTGd8XQRCOLj6NnHOj475oKr6RcKoK25Ouycne1O88kZtYqh",
+	"UyyKzDxg2LIUYz4BD41aiFEravFZJnPDsZOcj3WN7mHuHck82V4c4X7Xn8ciUzpndPZIESrU3JgLhsEt",
+	"gFD+LoeEiYQl9WJUW1HhZpUxkSDPzQsh8F8JkjMzIgzNllbUGqZydA3/UkXGcmUsVLMYVIxYam6pmzWu",
+	"2S6UVCdQy7XzdBb5k+W3yk0uoO7V/fcL649fhdwrI67S6rpzfxtMzPOQh2ZiP6HkXiU9d4O3YZ0BYtQW",
+	"cnRMprIw6pwxJYbF6JppcC6iJnBi7oyFvc7JSBZCK9T43evAxAHaNWzO/ITPknEuZ7EYKE1zPSD/QrhT",
+	"L07L77s34zutemPvi9CdFIsxT1MuJl1jAlkaH7ihBMNgJMvlDU9YDuZIplkSkQEehUEs9FSCokoSnoA7",
+	"qG1sec4SklIw2zJqlDhzKq3VP5Y5mUiZdE4JFbGwnzKDhY+be8WIRcjHOSyC6saitay1lSczJKtV7jGj",
+	"n17hr4+Pj1Fhqfy9TGD2lN/uS2G76jkY2gC4ZY+U2+b2+6vnnW21syUqx4/V8q46Yj+/sS6BZVtW14UK",
+	"Pkwl7DXXJyQGrZ68OfvpPG5FJEYtB/4m7X969SIi/vcO3pDLQrOcvPzbizd4IeEqo3o0ZXncahDP2wuq",
+	"hGrarPtXGEQ5/alUukkWNXCXgBC2FmLXHP2W6/ge7MS/mRsNiTGl6KTetlwvQTePWrHcMPx9X1AnmEBI",
+	"wCTLJa2Kq+CjkaWucpZ28xrp89/s8tWoh1QQZm5BF86UZhkTLOkSS/6LrhkEnAPw/czZcCrldVczpQnN",
+	"WSzQKkIvPPDmhbmO7nl7t4IrWqYJsiKnMljJ20UHf1IeukU3PH3BUDQElPwFr1P4K6VysToBp1Z1E6bZ",
+	"SAcXwN1ll75rpbj708px92fCUhb86TU3+EuxUc50P5c6fERpmjK/ncH77YXyC/ZC+Q17wX/FUkHwDnel",
+	"fIm7Ur7FbVr5lLtSPuWurD5lttq6III3wJ/l4/Bn+Sz86Uz+frm/wOKCt+Df5XO00NNuKidcBH/IQru/",
+	"bBivnzMjF91VTwbl431/DVVq/8065RLOyG2oXigMHkrvegka7aWmulBrDchVMWp/BI3FGQXGTC/ShEzN",
+	"ud3GltrJDAVVC42OZVuUtFl30jUCMdSfcjYGXQiGaN1hRjFyVHZCRlM2urY2rjk2j1QYJYhbnbsxcj2r",
+	"6u++xLgKo2sh5ylLJmy7hQbv3ha26HYvUgU6sL/kRYG4XWtlBrtO2lw7H27KBYsI1WQmjQHQ61W8umHY",
+	"NGczecOSjtl53Gljshn7gYKKXOSsdgu3Nd83ztTbvev4wOVCjC7hxhrtEi1Lb3Sukk/F7lze69VNq7NN",
+	"S8XAHspafsFZmpyD6FvhFhDtaVK5McSkCCWJ1MbmyKieEi60hD0ZymRhI04+AgWRJHf+xnbzANYA75lP",
+	"ZcpI+7jX69RuX7M6t7S+OO7ygbp5/yjrOP1eERdhaKVmnc5IwiF6aNinMpYJikrUhCwrC2Y6lDJlFPyO",
+	"41+SGu/pazln+YgqY9pxPXVcVOeUGzvUbETtwm2tYfPs5hjcOZ/oLDP03zrqPen2uo8fP+n+aStPWnZz",
+	"7CT9l7nkzIuClV1dIrhjC4/QNp96tjzp3uOTZPjdycm2k352W5N+tnHSz/rrwmJGi5pQOI5wF/JHNBlz",
+	"ZpQgJLmayf7pTyePT04O15kvS0O9jdVHRsaY+LIQorQ+piY7Dxwj9aIbNfOV1XwuZ1kBrhpETmltRgDG",
+	"DRxnMqWgNpAhY4KYGQBLS6WYAASDurBWfsPyR4rAZw4AoBELMy/SfvHizeUPF2//7fyif3l19vq8f/by",
+	"6vwiIhYSB06wzgkxIhJkJq63UVdkmsBr8CtUA6fl2kanAOYlBUNjjYIGBDRhB0cnkvhHu7F4pZXTTJgi",
+	"M7ogQ0YMd5FjYr6IBtsqNd6OPxZ4XclGl87+0qmwPMqe2uqBWOUJqwxplXJXz+8SUToKcVS2RFPNHt8m",
+	"sXPmlnrHIKvjzkH88NnxpsMRtT4dSJrxg5FM2ISJA/ZJ5/RA0wm8E3A0oMy05IyD8rCI0PlgvvY54I/3",
+	"9tln/rMBq7vzr+On3Pc/N+zdXtHxioZg0a6VYddI/goudWOEe9vpmrf3ISD8ORD3S2t7BwRUkeUb16CB",
+	"4u6EwnYdVzNJ3jYJBlIt+NJxr9ers0jA6dRkeoHYwFtOyYQJloM4aP/P//rf5PHRd2TIteosgxqWkdEB",
+	"BX63GWOxrJIbsv649lDtADwA5f1ztPmmS1wWwAiYv2/Dv2M//jDuHfPxd1SPpvuzoPvmOSV9r3KfLbTd",
+	"tXdsfUKa+PmlPzfV9drhPG0GspjjqYtse/q+AIX9Eh76/LEORW5VengvaVNF/nJ+RQ4Nf1OHv/Hk8yH8",
+	"0kGUPCDLcbhkzNMUIqLdVbcEztmN9uPaJQuSIHYgw6ZlvWS6MkoulGY0MQqoZVcAcRXsVhjTyrReywkX",
+	"+80oRLztlrJTBQkuCZNNyT7hvgW4QD+aus37idU4hAs97c+Ynso6B4ao4mfHuZwR8KyjZyfIO+gGER2L",
+	"5HOe/Vpv+z6Olt1gqRgB+CIv3+4gUcT98ganmV+tR4pwC30MNgDQBm4xt8GY7mx+VUluS/CpJa1mXEt1",
+	"uaMKTa3DHb6zxPocTK9bQJzuev4Em2//fG/TMVwZ0dIHapcgZ6qOH575kMcjBWlAi4MZTdCbwEesSwbW",
+	"BnUbNIj8JffBQSyM/T8oPecDcDxm5ptCl8hbH10pjPkPsBlIEjiB+G0sJpIpwgVmAPioig+/mI+4b0bw",
+	"Fy9dH3zEHqlYlGOow6GUv25OmDDrBT5riLrIkeoXeVp/3IIlTOSomDGhIVmjVkKzhNfLJSN5lA84kVmh",
+	"NDEjS5lmZMjGMmdE0RsjnzBkVSZRmIWg5P3F65WgE/iT4MVmR9zrIGlyGxUUl8EOrk4XBVwbZxuiUO6u",
+	"KhVkxTDlaop5En44G3CYywOoY4GX4EEDCnl/8fpA0TGLCCzZlHUFq/dd14PoL43OhcSmismEKWPOUFUl",
+	"Owg31L+00V2Y5VLLkdyCEO19pYsx5CQ70PDSQd7xaUdHG4NRuCiOnuu5vVMi3NyC19sDElBW6Q7zp7CZ",
+	"w710kaTqwZ+yNKvdhpQOWbpZRuFtEb6n+eu3YfVZTr3Z7lti5OmcLhQxusYWUd09jcIqO9h+la/Zop5B",
+	"XLOF4V1u9zdj882b1m6DT/dc0TAvXj4n3x8//ROxKXQE08m6NWhFc70+Jwwy1bbeyyDm+bkWaGixEzVs",
+	"juu0Hk/mEseW5fj7i1eGDwG2wKwsF2DV2MmeIhjiZJhScR1IBxiCT6ijSDwb0iMw2QxH6GfRsBuex1WH",
+	"+yOkIXsWCtmvqOmdkGQhEqGOSNvccCj46NDawY5ddKJY5OPR0eMnz0j7xZtL8v7di7Orc6L4RLAELdGr",
+	"y1d/6URkqnWGCc5gcpFhwVNtcbmazbKUaqYgvD9KZZGMUyMl28/9vx8p0KVvjjtdcm60kilVECaRcxGL",
+	"gaPbwSlRjJEXOHLH+yJygaMsL/yodeZFPRVJLMpvuetV1JpdjVbUslM25K91ZhRl/2it5eNW/0W48r/d",
+	"hUZUn1WxzP12FOxfs4CsZXSAOy9JJnLaq8wBsE2MXQU+HtAuZogRB8QgYo0eKXzLSM4Q0LSDFodL5Me6",
+	"womK2YzmiybQpodnQnUGFa0m3taQ3xoOJidMT1ktYBl+ILTU/vVclurjRLpP2wN9SoaLvlvSk6rCm7AR",
+	"T1joL4CgpbEbQVa2olbw8ObM20Bb8bzPrltFfwkUFz/TjbpLuEGrh3Qq+WjpNDXIhXJPfZChCYiLDngQ",
+	"wTNGhToF5QFlg0WprWoSmD6uuaCOnywFs42JbWQQ10gsS5oyut0UYaliUEEiIgpxPCUnQtNn6EoL0Anl",
+	"oh69sknh2FrdA19fQ/oAF/U/lLRR5zBezu/2bkJ3T+TfFbUMXUQtJ5AcKtslZxVYf8NwfCCEoADBx+30",
+	"JSuyK1psSSHBE9XdXUeqt6Pqrkqo36Xe+7eCFazmYP7ir9emHBmWhbfUVQJYGot9V93nL4AZ3hKIbDxm",
+	"I81vWN8FZevgsx7VSjLJIeFJEiHnADx59e7mOOQV3CFUnLm/Faq0Mo5ne47j2ZePw4WkVn5Yl2vyBbkl",
+	"W+LN7NcNQxxzFJX10DXB9Iyqa+tVxCpWT46Ckla9hlFsAwDbchTPakfx+Oi7TcO4ZizrQ62cPg2xKlVS",
+	"uGBZSkcMI196CdyMFbcQtuTBrRbzyZWjHioSYj4Gjxjl7pGyNXpKOJLNCsRMTWM0YCUbBxcWeL/imnUi",
+	"W/1IV51/xlRgiTEPFBeT1NGu6pK34/GJ/zZg3JWbjh/kI4+NIm37YDhDl7SHhx7ceQjCsvkMNUOC82BX",
+	"YCRnM8N8O/WSVDCWqH6AfW7wdFrNGsBeFh1NhmxEC8WWJH0gSGxNreQUJDoYmkamk7bMSdyKW+ZUTySR",
+	"wqNNpWANA/VpHrXubK9AihL17sfsy3ehal1e14qlYyxgdQPwRV3kogkxuyEfqxb2Z838tZFY2CabTnEL",
+	"MZdmYDy6lxtdlnOaC2fHbCXFP+ADq5K7zvNXpptVUswsNG8VkFcyuAbGWAfbe1Z96FnNQzWhTKCoupPQ",
+	"wKdWZOmKUPN7H6zqbig+pIq9sGD1yO4XqPOBIHUA00cKkjxXIt53DsxYJ2LXlWTcD+lVK1T9g61eF/6r",
+	"LsLtwK3gk0swtUBi+jGA3N5fiG8HK1u7CCcndzr/AA5XN3/UGG5Ff7BvtCdjOdbGCB6sbt0L1sudDby1",
+	"LDxkK0UyMcoXmIm/Kl1W4sCbCwptED/rj00DDuTo6dNNllIt327mWLdhHVqr56EAcPj5fSBwv2OUWy0P",
+	"vG9+dy92yn0zsds3e26ZTZ0RweZ1jAo0cNTlFeG6S36SADJwTlgEakwhc87rzFqWFpGN4bRLztCBUrDK",
+	"a/q/f17XdPxzdsPZfJWVrbpR9vB4bHzkznTxzZqr//THTYuzH5zxm+73Tff7At2vQT1pJtamQgXu+K4N",
+	"44elDoK0ke2fWdZBgtSy2iEHsOwv1aLKV73SbFanTjXi2tDz9EiR9xev0bsjeJYxDZi8zUABjGrgKDfM",
+	"Eoa26t9OuS135KPhib0WtbigyUK0opbMmJhDpGScc/3rUH4yRv1YMaEY/CzcP2f8OpeaXxu7W/AxN8Z4",
+	"NSQX+IUtU6r1Sw80+6QHhKsTQgnW1bNBGjLmKSNtN86u+TEiOFb7RzHi5M/kbcbEh9zY3odMjw7xJYdJ",
+	"IhR4F7GGxdgWk6dkzoYYIG5Dzrm5iRJcwLeXBAdI2gjWl4hoUFOWpuD3oyJRpK2mnTAYWhmiX0/3VzHi",
+	"UEjOfKsVtdyLjf4/rV0vsyLNxTgyqjQ7RbQnQhF/KaS2VX6YGtHM1tqYU3Tx4vKjGrE+vFxT+B7mBa82",
+	"r7phueJSqJCCCVfmExYVGPvFIE+6j3vkkBx3PzXUuLJysW6qi5IuCBcOaxlVQxRYAuQkqI/tJhsLW4J7",
+	"RPPcOaBzphHQQssiFRguxfHaRzS9Bh91LF69u3nm/chU2bTgwDlcfTCjuWLgbkWgfSwqmM1F4IG2fKDS",
+	"GGI0ZQmRNyzvurnrKROxAEARrDedMQd0wGk+Ut4XHWZfTGWagNYZi+qBAu1zDrVhxpRbWO9uJp/nGS5u",
+	"bw+3pdpyU+u4lAU01nAnORtyURf+83A2dwtWDHHAJoetrlXg94nplc7K9V7xEHGF+nwQdG9fXb76iyW5",
+	"qMwg6Jw6qt3CNw5i2GfAL0O+lGum4S0LhwA2BzWXxcRnEC0v0D6RtjXVvvdGFjXM7cKGa/aZz97A2j1j",
+	"BHXC3hNskaeIu7OQO3Pg5dhRbgQUBMqAhSrAydU664TFVtAsdKtcz74LxfqzRX3otxyNv2mHA+Tsvj5X",
+	"/XofePj+yq1bf2VnTPPSCXWIj5WxRiVXqazRSimA4KTtFlGwZLRlSGGlzkx1bYwwKIE6wwVAIz0Ay8hX",
+	"qmzqQiz8dfaJK3CIDlG8qKnM9RSUlEGRp4OIDJYXZhDFYuCWZgCifVAuz4C051M+mpI5FyCNStEDiDle",
+	"wWp2uuRtlUJBfAbQvNrUkUZub9fkhKyy/bYrsAHL2Wnk+AEEc1WdKUOqci4sg8ZgcsCxDelagCie0rJR",
+	"jxwH4NYuudzNL33c+/7Z7mXv96xAvw9n/hL+WccL/XZCeEzrrK06ATuMgMXZqjbwuzo5PDSacyJUF/NL",
+	"AtDyclCtd/zdrdQX0Dozo/+8gZWu0mbAU7eizs3stPYbVb66xZfqewl4gljDym4j1uCUvIcKNtjv7xNt",
+	"CBnTbswFPcLlHauu4DpWsPnwb9mjw3CzoJyiUfrzmU0LLIFf6pG/CSsGTSQ4nx2mpIIzaYPqMecIRlnY",
+	"8mdYw+9W2nns21nji3nUvfKQ7bhAzQluouvLYP7rCj7XplYCA3hU6hVYqT3sRTiHwuYg6hOWMZEQaSS+",
+	"e3ZwsmtmhsxrEzPIe9v3Cj4FNa+gQ1bg1nB1Q42dE4vjo6PIJeVAUitVpZrRjYte78nomi3gH2zQJZcW",
+	"HW3b9Q1Zal5vTPeTWASgeB+GgYxZKYLzEhFa1QvyQBUwilAVpRUm7Z6SoTTWWc5Wgtc2J8XVcgu5jmVK",
+	"QKetjfKwqtb6h1fIy563JoK6YmrPwhCVctzL/NCapYAELO02S1+uNn+JGISVMpeMSpAzmtbm029oLrp+",
+	"iq6bRnUS8np19G8kUZpltnR/A3ZNs2xnoWgGcqlZtjGoJK9b7hMf188LXldTM3jLir7U9ScwH7ut3jJl",
+	"1t/aBO+mcrJ1ZWOjsMEJbM4I/FjWfwZZPQ0NT+phfLASUGcPHz0hcSv8sOv6gPX6fzV8ciwLYf820pMl",
+	"XDvJild9kRmhSfsMav//z3/9d6VyY90n6gZdR5ZXbuoOv2q2jrQNBzO2h8xr16TTRL8uiOP7wMB7woYv",
+	"hbDv2JwcYZVMS7cWqWfpYG0tW0fKuSyGaW02ZslhSygv1YjalZpMUAY4N1Hk+2lkLHeeVwq1EAZQ2fc5",
+	"9PoYrOaqugr0tRkqZXuMHbxjUPbeerh37kawIUxXwXza1fcb5z9cNu2pX/vaqBi43kbNNRreX7y2tYwg",
+	"eoXN+4xIDiDWbeB8LAJUZEQymWMUgYoFFh3GummuloCTdUbQ2cNipB0e+0oulY8RbVVyeznvrJxZ7XqU",
+	"9LGm9w1UglYVMms7hQHprXNCkF/kqKqcgRZ0dnZ2RpiAlq/LXlsFuVv+Mrh2QYPw+XrYoiYWeg61RM7K",
+	"oAJ2U5bjMSxWNW+DLJiOIIiSpKzOF7OW6Cu9ZnY7E+Z79b+4dlMNiWDNJ2bFUwjxh7J7Vdh5IjgAK+2r",
+	"mna+LqSd+OyjNQTxdzlUZGgJIyq9ZnD9mmWatKeyUOyascxwKmcVut5ShliUbQMclJe9OL86f3P16u2b",
+	"zo68qmzIddu7un7vbPewemZXdgzbvLV30ZGs3OtyT/sZy/vYeWjb3lyuNZaN0NSQzCrEbnPdYhvQAd14",
+	"APdA5NOwNOwO31yquKxQTDSfVRxClUa5mqZbrDzeFxb2xRHXraNME6Z0PylYn05Y3zarri9QAMYXtPOS",
+	"SsMJSQpG5pSD6PY50VPwcTNBzK/tskkSSemklAXV/lCoNzRKAuymHYzXEtf6MZ9NfG9lfCzI24a29G7o",
+	"WhpVy2h8K6JK4ATVnsO11SYasocqqpBgtq24wObyjhedeBGEjmxUsjM6YbGQYzKA+oP2Tf+KWtuf0ZKG",
+	"x60tXaZQgVhiHDz+VvxwQbiOYjFcQOLDKRmkfMb1gIBZ1MHSUlqRQeC2G0QWx2BTJ6iORcoVrOfYt4dQ",
+	"2lfMUl2UuYOgZ9ws0O82CLbNyGjwe1Z43/bPhCJr26eWC63uqLfZVampgAnLtNEYDdScPXiD/UjdwKxS",
+	"qvpc9HWTRn9uyx9Yh0Aliu20GVyRiLgFMWfLrgiSMpwurJNpmQoQ99Z1HJbMjvqSMinreya/fZFb3OLa",
+	"CqDlAST+/MEX/hW+9mfDCgakvdNhOiUDeEXXyo3wiEARms9Ry+J26lmJ/dHxO6vAo3EOFdIAQjUwurn9",
+	"zT4xIFnOXR5kaeLePO4eAwB0vS7uxuQEaUnWoYhureXbjUIoYJ/Vnayn0SaloFZV9C1i6sAhOSN0xRww",
+	"3Fg4/mk20EHHT0AvBxFvXSqxUEwknYjY6ZI2JrN3ojIlNzgWbUp0ToUCHJJtoxPFwjWjRDuCjq7leNyJ",
+	"nKunTQ3vnFGB0C6zz6coqoD9unhALCSWD1ELMepE7vwhqKHsjgnPG/kzLBQ7tY0vO9XKO7egq5dWdVC9",
+	"M/Be5IwmLs5Q+9h7xfLbyfu/75qmv8+aoXVnw6zxXhmWX1DRc4eSvJnRkXJzUv+/n88O/pMe/No7+P5j",
+	"+c9u//85+PhbL3r25PM/t26rgq9Zk9uIqwL9PlRQ1Xx8n4jq/vtaFzK8v41eWYAPJVZ1OWacVPgQoIlc",
+	"DykouAgZC/0hVcz/+cz96ZsuhI/4jgfhRfh7xj+xxD1bJh/0Z1ShGbyacV0LyN7QI8zCh2HGRhuDUAHY",
+	"NxAP+LJGX7Bg0Vb9vj5gI8tbb/m16g2HTqo75AbhwBq7Ru4mIard7Vb3BHvv2YbRFWdrzkbMyNHGjsnb",
+	"tXJirpXcKgxbL38fRXQlMsQ1ga52rKnlPLbmAfuy787L6jR/vLp656oohm3F7ZdPl43rEZ0xUG66WzX/",
+	"vbWWiY3ufttEdi1uWEhzZEeAsbBRTyy12P73gxcvhPoBNOyDSz4RVBc565xaqDGW2N8OO3xrYFZUaFfH",
+	"/O7t5VXtXq9BcyJMM1gjf+pCd9M2XRNXyKlCxrthOO1JvvMWQSWDqTOGsZHzUi+XvThR0JF9iS1Bos4v",
+	"BbM/fykKp7nVxo8/nT2HUnj2ECtHywRLrW2Rz0/eC1eBtLG/zYoO8d1WKkQdmZ8Jj058f/HaV87xxV3C",
+	"brW1KMRdOj8Ex2ENQfru9LVFJG2HZ4cZ1jJNbFFastRiu2LsxcJZe0E1sFXDj1TtvuUW3bFYbwEG7+bK",
+	"2YNRTV/yWLTLMlPowh5jV8wlxw8z/7Bf72BIEb0dYDkbk3lL7/gpdHsBzyHLuJIJi4g9xbEABwGUklqy",
+	"XvfvWh50Ea/Tw+xe34Z14FSlhzIQ7Pdvvc3RFypmD8wOERZqhXf7u6A5sqHrmQT5vh4pum2CfxO4cRNr",
+	"at7JRSppg5UAiEFoAgxpHqGCsBqrrE/9dFUGs4xZPWY7PcWds8ZWqhilceoqpqG4q0BNNSMs2383tRBv",
+	"ipXOeLrYoiLz1gaBLPRIbu22sd8Pu1K78ZavqjuurF68nJHwACHmCi90NVP1zR7gVY3tc6bcCPsFILtI",
+	"GxzeeKQ7ZMimHBzap6Rn5Y/7yBYLNbW9oJfZ2TaVu86rfT2gM+ycKl/+T/GmSsz7YXXKumx1e9HYgv0D",
+	"FgvBExJh8rKrE41e2HB16/tv577e6S0slNcYHmqpVJlAun46O2c2rp23j1VtMfFGC2h1PsuFRG4ws3ap",
+	"D7w/X5bm/Z6Wy7FGIK+DvlaAILUhZnAulAre0adP9Qanq6vcnzX0YFjjYeB49oTUYYTD5jn7dGlMWmgH",
+	"jRZcMAxiKzRPiGaftIeJCungpSM6Y51lf8Wc1udSZqXU20LNcDLSwynXeDfcaj5SoaPjy5waSwQUBlWq",
+	"5rGzjMN9KidbS5mKjYqc68Ul4PhQTIINDuEXiLAzmrP8pTtjf/1w1VrJclzpRPfu7eUVOaSFnh5CJMHs",
+	"F/6Zs3HO1JS0f7w8evosIo+fEozCYXwR8YSG7OCz5eZBBwcjqDPuh7Zi3pW4/TYGMvv/81//Pej4JtsQ",
+	"KMOxwW0qItADDfp4AU0ZhWuLcUBhFjGWa/QmMxY5JqW354Sg6dF2oEqIgmPnd3MKuC+tC+06LBgD2nUY",
+	"zmJ4Us5vWIIrTF0hSv+M41+KtH3NqhdvLmNh8cpMJFgSuhPZzyUVrCMcNStqIkKTGYcegxhnNr+dvXsV",
+	"C1y3bixigU4Nw2owl4h9GrFMk8Hy5tvs0+CyJYKBLXpFY4HLjJt34sAnFBNdD1KYdkO/Q2P6/vXDla/G",
+	"0EADXXLBaHKA2+3vwQQpqCs8omlaTsbCtGIx+HRQhsTxcQBtDQzJDE6RYuxrg1fSVEl85QDuGMSifPdp",
+	"+J0Zza9ZQga2NeOAtGdUUOgIUFl9fDnWCYsFNZOfsOSAC3BgwIYYC1NZ9woZ/BajMRW3TsjP3W73Y0Ti",
+	"0MAz15El/v+GA30enIL3IxYV3AFwKcjCcRccdsfcBSCHLrniM6Y0nWXoN7x4+Zw8efLk+1hwQd5fPe8S",
+	"6OiDPw5olqXWiji04ft/+buCmbuGQx0ofMITuCkW2EMIfTTgFMfwBRdkgD/Z/GNb4aRVnjlLxmfvXrUC",
+	"eETrMdSu+oyVcGjGWyetJ91e9wlwSz0FNhgQMMhUq4gulzEwa62gOURInm0YfsjcsCEaQ8gGcVxwJOU1",
+	"Z7FoG7ZiDL2IXNIZu+Sa/flS53ykI/KO6umfD2nGD28ew6A6XfISvT7WCoCFjUUIVVayyI36SAVUn3dc",
+	"IiJ44Rk5fHaMYwJgs/eBRbHARzsn5vjhW4BRXTOWKee5IVCDu0zcIsdH37uOe1QsYhGWkHZZG+Qs8LVN",
+	"CqYUTAHP8oyKhf2eSxlRsZhBC79Uzs3KDCGRJeeTqS7zuSwzDEc6tXrGkDERi2DE2MXEJ2Qg0fij+Cpp",
+	"nWC7WdvfgSn9g0wWGP4z+jhmTgXka8gWAFmgMGxSJyqtbD9Xxbo173OmMilsccOjXu/Wvn0WCHX4dJWO",
+	"XwMzIVh30LXKOPmtdcn0wXOg0SZ1B+kYqR6pudtanlgUDHJZjzZjOcaJ1o3fL8jhDzTxa2ceebz5kffC",
+	"HBeZ818ZaG/HR0fbPJTl0iyWUcnOheZ6gc9+v/nZKyl/omJhx6mWmsqsf9Y1Ygu1stbJzx+DXkNmmwzX",
+	"s2C68jCFfT4NH4Qk1p+h22vro3mhZ2ay0M3c7LzsPqNCrFiVtXFM8WAo/VFQBzcA5jR8yYRpctx7jCdV",
+	"yDmRIiJGXYAX5AxIuuOLT9nH/GuqrBIbS45SRnMcqqW5+qNsZmtYek5nTANJNwD7ylsOL/B7luo/f1w5",
+	"lMdNRSdwulwZTcsW6ipHiGNGF9iWB+x5OcvqIuxzwu75uOxH9p7Qz6vEsELTUWtVLWudIDqspHe7as0E",
+	"v8rCcolpP54+CwVpOPgryLsUG2lQQR73iIoFnUgQLlaqYOwBBNd8ylNmK7wgcRhN1ti3c0k0HSqiptTs",
+	"EuYYW0Ix6mM5KGyH1Tl1vYGxziwMBMeUUs1ybPptrIYbeY2pJhHBP5SdiC9tEoyn7thY+r/0K3/Lx+fe",
+	"ZBp65UPWdBqeR2wpQuGmCg3sKAJXnv9HP6QNsukqpwmrYVbW57u8F/ViqowDTTDQssTSudLnDk2wRJdG",
+	"TW/9UjBoLof+vrAGu1/5HbPN619c5sTf+qsrGZ9f8O4V5wj7REcau5y2B67hk60JMkDz2aZrEgtKBld0",
+	"IrWxpF3ccwBumrqBmzdXhrwcXQvhevTg148/I0qv3/34f9fC85bnYOwjjO0oYzaYAWPId8oVxH2bRgZO",
+	"3PrVXBOEWj8Aa+xs/HYhNORG7/7tDYz2NZ9xowpvvPE5hnPvlBXDobRJLzWM2KVC4Np1W1+hRhJEuSLD",
+	"zJjLRQkYmeVem7UTn27SyOV+tGkMS0yuurDvaK6djv7yby/eRGREFTvgUL6Xa37TSJW/NB3Uo6dPaomx",
+	"7iVB9uCyXAtK3NQeIvSE+gT/thGPyIJsun8b614htAN7BQfNd2zyZON5ByjGpmF9TeerTDhad7wwQehr",
+	"PF1mbpYobFZUcKzwtKw/VdEaDd/X63DgygkT5rw53NkAfxkgBhowaOQcPdBzuiBcx4Irj1oD/d5HrtAT",
+	"6d/g6uC4+aK5ikC4WICfmaK3MJ9IccQTMqVqWqeGI1TxRxcKvH1vlHm1xUNu5Yt6fAdfTuro2f50WtkX",
+	"NZVzgY76KcuZJfJ7chv1nmx+6KXMhzxJmMAntnAWPZdinHIM4z7g0TtLEhtM2vrIYfZVKckOf+PJZxtq",
+	"ZoivrRLzC7juiXmTOwVvT7r3umPHm594I/VLWYjka9tiXE+7y6GPnJS5mDvtfFSvuPyF6fo9vl1BWMc0",
+	"rqxy8CU0sysFPNyGXjC686H1cnInd86rBBSbzAE+q6sO3dcVSdlYE1loo62BgHOlJLvkqsD0IuoqCUjA",
+	"AsjxmOTsACPayruCy1pybjeXxeJ7kOV3LBYR3nrPEZp1lO0qdwYU/vsVff/AjPQ5AudvQ1weVvqY7Xco",
+	"C93Y+lkRmqZET3PGXLHNNiUzrpRF2wMgCaBIGGXgGkMwkIeuYlFmyqPjyGqutiLYI+W0augzUafAXqIw",
+	"OAu6v97VeS2/8Ts6swg3daUAwP1ZNqL7BzvCD3ciL5kOHQNlpdHhgkypSL7wkGJ2zP4n1NqkyxEW89K7",
+	"1pT+BgUl6qjzRzlHuEVwxucMOgyZR7rfSK1B6TpQzAe+V5WVLyS1Mrnki0itutV/sZ4OF+iyPpBCQBDT",
+	"sH+usBcFeipyi2fiGtwcXXKFpbHgVqVlBhDda9Do7C2rAUQIoRryxuLMd8j48QMBpOaumb2dUQPLL1c4",
+	"+uocFl/TOQQNJ2T7FQ/fF59DWy11wmrVK5osDrQ8gP5sy53sXCVQ2zHMN7Vz/eyiWNgudhF5efHq6j//",
+	"rx/kp4hk40sGzsK3794o/NdP/DqXV/w6Iu8Ff8kjMirytBPZKunB1D3+Z6Xt2JinKWC6AmgNnH400GIB",
+	"yziVacJyMviPt+8vDt6/e3F2dX5wef784vxqgDh8WwwK4X9Az0afmVI1PcXXWLCec0Aj2NosByIe4ZMA",
+	"qzDXsFObbzaTcqsk4ZzKA9RB1lOZELfdbtBrix10YIhzNiQ0y0jKoHTqlCE0yqa5cqgv69scBKU3373/",
+	"4fWr533oUVLpgxALxH8jJBqdJuDVhXOJ6H1uTjdpg1Ks80IB8jKXn6Cj05zmCUtgLLNOnXZsXSVYmndD",
+	"mGdlIajyhXmxSATXGyrsEgCYQuFYc8eprdcrM0zeLAv3ZlRPGyO8Nre/Nm60RRbiXQZIwv6fDdwZDraN",
+	"QuYLe0b/IP4iWB27Ag6/bUlAlC0eM3NofOe/u/YqGb6LWVlNzsSf2F0qyD+xRncLTVMsXY8AfMsG5tCd",
+	"u9BTJrT55Jeoyl+4oR+mErFMMFLC1e4IuRk7DMs21euPbyA/A75kezmUXdCp7eVhtUhKjntPEJ1pkxaU",
+	"bzsQC5uqAYUOWUJSfs0wfUNFFju+kCLpdMl5ACtdgqEaph4LJhLllM9T13UC73Nyztz4SIVZHkrTRW2U",
+	"DUTET4t3JXj2LnRV93r83HZeipq4CD6e/N51ya8GZb3s11ssN1na9lQ5mCocLABqVuAddc05pgyyceYu",
+	"aytuYbdiOR6zXJUlfX0BDiyI6jr0GLXLKXW2BY9t+5pfO6+T64rs9KFZobSta8wSKOcLDXnMPdAVhwv8",
+	"om+a4wqxVfDlRonA4Hcsyp4NZS0yVNzmU5ka9qRpKicFMAjDJyBdqA6rzZV+Z9ftDlk+fqIJSIGsB7fP",
+	"B/hlDsVPws2BoqsPxvpBGyx4qg+4CBZYjstSLZlfSUe97spmseBbPDbS78uAMuFWZMKuvqx1KinXqeOk",
+	"2uKyfc0WUSyMbhiRlA5ZGpEpS7OI2HUxVItFtByHjMhoKjnmBSVkaPQpSJGcb9Ok1wKezan21A7teWMB",
+	"wjOxp8TlW6KBQhuI39zMR1PnZ4yFb9zAddnlwX4JRwf9HSYS7QXmbIguORdmdWKB8Fggr7HFYPplLU0b",
+	"lzttbFaNZXC6sQh7UUWujHbfjdzmXdqrbgoDwFhZNDksoqhwFjNxy0wgcNAlbzceXEcyd3p08SObDi/e",
+	"9fs9vsD9q8cHkmD3OqxBhfBGJOGFD/E/JGD6blDNF2sr1qNuqG1P0QagILYw2o4Gy5rQNWO5RzDm14Rc",
+	"rNTDX4NddC0Avlr0ohMgq/hFd0r3QzCeoQPKpqtorII/CLxYP539e//i/PnbixeX/XfnF/0f315eDfxw",
+	"2k97PTJcxMLOEaO81AvMdW+6PL/4f189Px+Q9uNe1Ov1OkFPRWuxuVO3kg/c+973cYQSn4Ymm3GOF67W",
+	"yV1YX/jyh8E62ok1wxy/IRlvGcloydNjGUjZd7DSb2Db0xlECeytxsK74Wweuk2qRP0Ob7gHqvZfepCs",
+	"8soY6oj8Q7U1MaJFCJQhIVoSIef3S/8PCB2Ss6zQGLVi4zEbGY0gwCvIMaGCFELRG5YQX/tpNxkSEul2",
+	"mNyARP8hULm/A5Bt2NzP8J6y7RWmD+3Oe5rhtk3b17sHAVb2p/pDgW4bt9cbEzvrffeIyD0lg7KDfNyK",
+	"WwNfkxScAK78cSzOfJngMVaG8SqjzJd69wIuRgV8/jTsLjMmgukZVdcQfjTaa9nSgOCTXLuSbR7CZZ9X",
+	"XXLmimER6BGMvezdWDyYfRs9tqyqVaOu1imniDa+DzH+EIjj9UfbYY4rR/wb6vghUcc7awU1uitgXKr9",
+	"Tje4jl6EWvNuvOp35YlwvT03+yLK5fljSLZSkj9aVVcas53vULytEOwd4nDvXoX6hsS9IyRuqXBEUFog",
+	"iHe6Apg0NWS4QPfZfpzTldVcyyov3U1fNYu0s9jMId2afL3uWl8sdbggtleHow2/4ds6bOs8mnYp70hr",
+	"tG9/GJ+mm9o3p+Z9OTUFCSv6OtrdhWRr+NmhZmpNMcDnUza6DgL3GDYIIutoVdajWDBaoadsFsXClspR",
+	"9IaLyUkJ/i1LvJp3IWzYhgucedc+PjqKRRBHgHoLWMC4GrZ+BFjY5ABr+eLY24GZGgtXoC0iv0rByNgI",
+	"sgi65nCEj2kJuBgXOulEGKelRGmWdbGWMscwvDWOuuQMfiSVTjk2zAzp1X5ENE3N0sSinaWUC5IsRCLU",
+	"UQdRzcLWSB1E1qegKU+JotAbB6TaCDynWNY0Fr6kqgNBkYkEe78QiUNEmCVOmNJc4BpnMuWjBaHV5L42",
+	"9Zaws7x5CdzD2dlxKGkB6Aj+CUgBsdjQRczMtkvObJzqcQ+aPSgsJZXLOWBMC2XhTCKGaugIyH1GbFtf",
+	"s+vf16Kmr5jSb9j8d8dbb10CB/X8G81zIHGHTMW0A2hiVehvAMHbBwiy0bX3zjvuVPLGCeVC6Qob+FLu",
+	"vJ3/PjwK38pqPJDH39GDL6gBGKo9CKDZ0d+4z737UOuuSpH8h/L176FoPZBT37GiARRUhgIA2EQFK0+V",
+	"nMrIdgDnIp7YqiHYaGEK7evbkGQVkYHDEfa56o9/ScQgisVgJGdDLkBTMTf0Zwue3TwbdHy0QDDoCmkE",
+	"EuaUBiBFG3KIRRhzCKHD5zW5te50cRdqwGBBLCq40kpQwg4GmiKcuT6UZf0vaes4QvgBAtGwFIGu1Mb8",
+	"L2xCaGYRi0zmuuPa2DChoVXOWOZGBywjJSsvwsWMhfk/dHs2C0cz3reLbGbH8kEHW5j5FkRY4XsFxxoL",
+	"ORe2awaEPkIEKIohh3wE/c9lrBk9OoDjxGKMJOWz3my+nYv/qKXFB+0aQyc0ZzZklMRiuCCqAB3ZLkG7",
+	"9MkoozeSwUqv6gGBmpiosnAVC9QeYfCdyOUmD2zCSYBbba/g8zuYgJnPIO3P+n6MORJuwYwuyJTeQOh9",
+	"Vp+20hz7uRdV80GiPxvYvQv/VNn+t/jP15fVQm/LXwCeeO80uL0iBReFUBtteWd3lty89EtUbNE21Aqt",
+	"GIqdLvlgHh/4ss0DtHtLMWP4kJ1oB6USfjaV8tpmTPokgUcKPQgeAuAEJSbUlLkCNkUn7Kr3SPlMOmdu",
+	"y7FtagPAZVtrkqbpAqRThCLbR2UQQQXub65J240hFteMZX3g532PKsImLsaEz0pktKILVXrKnbni8rht",
+	"4wL8XZJEYsdhwrWREBy8AwCsN3szpwtzE6yVXz/lOyvTJQdIZIWFIhUfCIgeF5t/pJbbUi27XC7MxTCR",
+	"MBbV7W7yHNwLL0fL/V4KUvwhfAX3aTQ8qHOBkqpz4VZ9CutKWlTKCzimVFNi4KS+dIJXxqFMK9NhKQUo",
+	"MtYGFgg9YZfLbLhcI0ZQ30YGCjq3zURcLrjgmWql6EOQHlwWfWgou+BKLtzhsVxThAAX9WBMR+BRtULs",
+	"YbOR3EYbTd2wc9xwyJ5BugjJDkFum2Go9sYmonuOOeKuaHVUmhciCaLhEQntCZDBtv+dNhvFDUH4DvDu",
+	"VYHd4vSGXBbD1NdJqTjAraGTUqXJ0TGZyiJXkW3bRoYL+68ueaVBmoFfP+UKUufAjFbSSGJjkysyppCq",
+	"MQfjEiL7WNQaayu5WbCcGTPqxLV9wXT53BjOmfaGPVIyEjzsCBRLMRLYA9ozOmGx8KoRdujzM+LKxlMs",
+	"RA6XUummg+Hwi2uLkUAjdZ8qXA6javk5ncZKcEEGttOfApvX7FYfVqa5nQRI+EpmlKf1xz3onW4TxWzj",
+	"9ua0sTuNmOOiNZx2z1Ztg02jEk1SKr7IjfawOKHmKZG2VyoTqqZDSfMEymCpzj4MBCs3rAVdXOEtXzXk",
+	"4sz2s92MubClLNoCmAt2cMXSnp2vF4YR1OjwlXls1ZWAaCwt7N8CABszbariD3cNTssqV5c/nh0cPX0G",
+	"Xiq0OyHia8uNAGNNXedE0pY5SpEJvcGso9JNNcNeMVTE4nHP9QQldCKxKMOE37Baj1fgtuO6VKxOCY3F",
+	"1tVXsNBKpzn77so2ZLoLs8jR98NAVapf39BuALf/K+w28BWaPLDohIYtu11dqmpj4+25QKUIC967ZRC1",
+	"pP9NIdQL7K/3DZjZFDYzy1PZ1j32rzkK2rBRty+NmxQ62wIVRbBh8SCAO3+koGiwt48UmTFNE6rpHsJ6",
+	"P1i44QnrtcL3cMdXrRSaKWxWCF17+K9X+8Pu7G4eAQ3hLn8J/vY9yo67UGnMqx9GnYFJfYPd3h/stkKg",
+	"W9NnRROBW2sUkaVCi3IokwUZUSigxTBRnGO0235+tdI2ai+e0r/hvx4G/+V3qIwIaueZ2JFgmlWf+l3u",
+	"3TlrucL+70iAfyQtZ7+jfxfwL2xk7esvQsY0ekpW+/RjuVqsjkrakE8dNF1Wrhl/5xTIdLlCagMI5o5l",
+	"6YPAX9bRu8O+VOn+G/blQU6jrcHoiVtCHeuKf20/wTxnw6mU1+uNiQ/upq/anrCz2GxSuDWpepkROfk1",
+	"u5n9vFaz/TwZ7Fuezb4AgDEyTSLzDSrIj1dX78i7t5dXiOz86+XbN8Tuwzu6SCVNIgutgYikbSvONVHF",
+	"0HxgyMz7TkLsDzicrU+3TSF1iQqAEgF0B2qiUkWGqRxdm1sqWUklvGdYKGy2nLORvIFrbfsNCK1CU3Xz",
+	"GS4mEcmZzhe2adiQmX/Y93cimxNWdpWcm8FAdC8WbRBBGcsJy7iSCesE2UpYZXXw7wcvXgj1A6439BC3",
+	"TSdgNcx8qre4FP4BaVNBeIJfxdCrx7zSUS4VePpzzlQHMAUR8XVO3XZhpVjXrqX6nUs+EVQXEKJVU3r0",
+	"9Nmf46LXezKask/kx5/Onh9c/nh29PSZE7ygu1+zhSsnUjbbgMfYoEvOxIIcffrkYFbWTX9KqFjoqVlV",
+	"lkK7YJKzhOdspN0RHMs0lXOWwI4JafcRo75ckMc9YsuZmOna7w/p6FqOxxH5jlCt2SyzGVhp2iVvpOZj",
+	"y0ZULGjOEAVNM5prMs7lzIKYfYRcyzDrULkauDi8OeUai9hCWdXGGIMl/TtSI+zbH8Yqd1P7ZpjfW5G/",
+	"uaemrdl4gIdy924ZHghJ91uRtNtJmXJc2LNLEbIlIwanFNNdVbUdybb73GxJN25n7z44wlUpgv5QqVR7",
+	"nNgHS6XCrvNxK25ViqPhD13ygpsVwq7Gjo6TXGZqMyGTBWtsanwvEvJBbO0Nx8GZ29Vj8c3cfshSY7co",
+	"YO8iZcTYVUZ9HziaMd8YkAwNK5fR5w5nG4oDUZLAwQXwDzPGheIT4ZoRUbGoHN0INFvlUQlWbW/TsrKB",
+	"6mDyiU2owHYPNkHQ21MnDp+qC0VGMmGu/vZU5oAoVVJEsbDKdFAul3G4kkvt2nAWeiRniPZJVWWGjxQg",
+	"jxAWO8s0lG/07wAjaUQFFo9AeC9LAOcCzWAoOer17ARdh8FBMIExTRUbNGVV3J84XZ/o8CHoBuKn7mp+",
+	"rHDmbwpaUz9loE5znCrrRYSc78MMzMvZqMjN6MyhR280YixOfv74OTJ0wcu/P0YtzIhFHlHkaeukdUgz",
+	"fnjzGPiBHcFvDiYMfZnMa6qNJlR4DVvYBRdc9a/gEvpfwivoSgwu2KBO+DGL/i2vuN4dwSW/Vp8/fv4/",
+	"AQAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

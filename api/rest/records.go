@@ -170,12 +170,12 @@ func (s *Server) CreateRecord(ctx context.Context, req CreateRecordRequestObject
 		if err != nil {
 			return err
 		}
-		queued, err := s.broker.Reconcile(ctx, q, h.ID, []int64{r.ID}, "config", true)
+		queued, err := s.broker.RecordCreated(ctx, q, h.ID, r.ID)
 		if err != nil {
 			return err
 		}
 		hid, rid, sid := h.ID, r.ID, r.ServiceID
-		if err := event(ctx, q, store.Event{Kind: "record.created", HostID: &hid, RecordID: &rid, ServiceID: &sid,
+		if err := event(ctx, q, store.Event{Kind: store.EventRecordCreated, HostID: &hid, RecordID: &rid, ServiceID: &sid,
 			Message: fmt.Sprintf("record %s created (%d deliveries queued)", r.FQDN, queued)}, nil); err != nil {
 			return err
 		}
@@ -293,12 +293,12 @@ func (s *Server) UpdateRecord(ctx context.Context, req UpdateRecordRequestObject
 			}
 		}
 		if len(resend)+len(rederive) > 0 {
-			queued, err := s.broker.Reconcile(ctx, q, r.HostID, []int64{r.ID}, "config", len(resend) > 0)
+			queued, err := s.broker.RecordEdited(ctx, q, r.HostID, r.ID, len(resend) > 0)
 			if err != nil {
 				return err
 			}
 			hid, rid, sid := r.HostID, r.ID, r.ServiceID
-			if err := event(ctx, q, store.Event{Kind: "record.updated", HostID: &hid, RecordID: &rid, ServiceID: &sid,
+			if err := event(ctx, q, store.Event{Kind: store.EventRecordUpdated, HostID: &hid, RecordID: &rid, ServiceID: &sid,
 				Message: fmt.Sprintf("record %s changed (%d deliveries queued)", r.FQDN, queued)},
 				map[string]any{"fields": append(resend, rederive...)}); err != nil {
 				return err
@@ -324,7 +324,7 @@ func (s *Server) DeleteRecord(ctx context.Context, req DeleteRecordRequestObject
 			return err
 		}
 		hid, sid := r.HostID, r.ServiceID
-		return event(ctx, q, store.Event{Kind: "record.deleted", HostID: &hid, ServiceID: &sid,
+		return event(ctx, q, store.Event{Kind: store.EventRecordDeleted, HostID: &hid, ServiceID: &sid,
 			Message: fmt.Sprintf("record %s deleted", r.FQDN)}, map[string]any{"record_id": r.ID, "fqdn": r.FQDN})
 	})
 	if err != nil {
@@ -342,11 +342,11 @@ func (s *Server) ResyncRecord(ctx context.Context, req ResyncRecordRequestObject
 		if err != nil {
 			return orNotFound(err, "record", req.Id)
 		}
-		if queued, err = s.broker.Reconcile(ctx, q, r.HostID, []int64{r.ID}, "resync", true); err != nil {
+		if queued, err = s.broker.ResyncRequested(ctx, q, r.HostID, []int64{r.ID}); err != nil {
 			return err
 		}
 		hid, rid, sid := r.HostID, r.ID, r.ServiceID
-		return event(ctx, q, store.Event{Kind: "record.resync", HostID: &hid, RecordID: &rid, ServiceID: &sid,
+		return event(ctx, q, store.Event{Kind: store.EventRecordResync, HostID: &hid, RecordID: &rid, ServiceID: &sid,
 			Message: fmt.Sprintf("resync of %s requested (%d deliveries queued)", r.FQDN, queued)}, nil)
 	})
 	if err != nil {

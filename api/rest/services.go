@@ -188,7 +188,7 @@ func (s *Server) CreateService(ctx context.Context, req CreateServiceRequestObje
 			return err
 		}
 		id := svc.ID
-		if err := event(ctx, q, store.Event{Kind: "service.created", ServiceID: &id,
+		if err := event(ctx, q, store.Event{Kind: store.EventServiceCreated, ServiceID: &id,
 			Message: fmt.Sprintf("service %s (%s) created", svc.Name, svc.Protocol)}, nil); err != nil {
 			return err
 		}
@@ -291,24 +291,8 @@ func (s *Server) UpdateService(ctx context.Context, req UpdateServiceRequestObje
 		}
 		queued := 0
 		if resend {
-			refs, err := q.ServiceRecords(ctx, svc.ID)
-			if err != nil {
+			if queued, err = s.broker.ServiceChanged(ctx, q, svc.ID); err != nil {
 				return err
-			}
-			byHost := map[int64][]int64{}
-			var hosts []int64
-			for _, r := range refs {
-				if byHost[r.HostID] == nil {
-					hosts = append(hosts, r.HostID)
-				}
-				byHost[r.HostID] = append(byHost[r.HostID], r.ID)
-			}
-			for _, h := range hosts {
-				n, err := s.broker.Reconcile(ctx, q, h, byHost[h], "config", true)
-				if err != nil {
-					return err
-				}
-				queued += n
 			}
 		}
 		if len(changed) > 0 {
@@ -323,7 +307,7 @@ func (s *Server) UpdateService(ctx context.Context, req UpdateServiceRequestObje
 				msg += fmt.Sprintf("; its destination changed, so the passwords of %d %s were removed", cleared, plural(cleared, "record", "records"))
 				data["destination_changed"], data["passwords_cleared"] = true, cleared
 			}
-			if err := event(ctx, q, store.Event{Kind: "service.updated", ServiceID: &id, Message: msg}, data); err != nil {
+			if err := event(ctx, q, store.Event{Kind: store.EventServiceUpdated, ServiceID: &id, Message: msg}, data); err != nil {
 				return err
 			}
 		}
@@ -383,7 +367,7 @@ func (s *Server) DeleteService(ctx context.Context, req DeleteServiceRequestObje
 		if err := q.DeleteService(ctx, svc.ID); err != nil {
 			return err
 		}
-		return event(ctx, q, store.Event{Kind: "service.deleted", Message: fmt.Sprintf("service %s deleted", svc.Name)},
+		return event(ctx, q, store.Event{Kind: store.EventServiceDeleted, Message: fmt.Sprintf("service %s deleted", svc.Name)},
 			map[string]any{"service_id": svc.ID, "name": svc.Name})
 	})
 	if err != nil {

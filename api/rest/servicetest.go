@@ -145,7 +145,7 @@ func sendRecordNow(ctx context.Context, p provider.Provider, svc store.Service, 
 		if !enabled[f] {
 			continue
 		}
-		st := rec.State(int(f))
+		st := rec.State(f)
 		name := "update sent (" + f.RecordType() + ")"
 		if !st.Desired.IsValid() {
 			steps = append(steps, provider.Step{Name: name, Status: provider.StepUnchecked,
@@ -158,7 +158,7 @@ func sendRecordNow(ctx context.Context, p provider.Provider, svc store.Service, 
 		if st.Delivered.IsValid() {
 			r.Delivered = []netip.Addr{st.Delivered}
 		}
-		if other := rec.State(10 - int(f)); other.Desired.IsValid() && enabled[10-f] {
+		if other := rec.State(f.Other()); other.Desired.IsValid() && enabled[f.Other()] {
 			r.Other = []netip.Addr{other.Desired}
 		}
 		if combined {

@@ -58,7 +58,7 @@ func (s *Server) CreateToken(ctx context.Context, req CreateTokenRequestObject) 
 		if err != nil {
 			return err
 		}
-		return event(ctx, q, store.Event{Kind: "token.created",
+		return event(ctx, q, store.Event{Kind: store.EventTokenCreated,
 			Message: fmt.Sprintf("API token %s (%s) created for %s", t.Name, t.Scope, t.Username)}, map[string]any{"token_id": t.ID})
 	})
 	if err != nil {
@@ -91,7 +91,7 @@ func (s *Server) DeleteToken(ctx context.Context, req DeleteTokenRequestObject) 
 		if err := q.DeleteAPIToken(ctx, t.ID); err != nil {
 			return err
 		}
-		return event(ctx, q, store.Event{Kind: "token.deleted",
+		return event(ctx, q, store.Event{Kind: store.EventTokenDeleted,
 			Message: fmt.Sprintf("API token %s of %s revoked", t.Name, t.Username)}, map[string]any{"token_id": t.ID})
 	})
 	if err != nil {

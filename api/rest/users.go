@@ -39,7 +39,7 @@ func (s *Server) CreateUser(ctx context.Context, req CreateUserRequestObject) (C
 		if u, err = q.CreateUser(ctx, req.Body.Username, hash); err != nil {
 			return err
 		}
-		return event(ctx, q, store.Event{Kind: "user.created", Message: fmt.Sprintf("account %s created", u.Username)},
+		return event(ctx, q, store.Event{Kind: store.EventUserCreated, Message: fmt.Sprintf("account %s created", u.Username)},
 			map[string]any{"user_id": u.ID})
 	})
 	if err != nil {
@@ -95,7 +95,7 @@ func (s *Server) UpdateUser(ctx context.Context, req UpdateUserRequestObject) (U
 		if len(changed) == 0 {
 			return nil
 		}
-		return event(ctx, q, store.Event{Kind: "user.updated", Message: fmt.Sprintf("account %s changed", u.Username)},
+		return event(ctx, q, store.Event{Kind: store.EventUserUpdated, Message: fmt.Sprintf("account %s changed", u.Username)},
 			map[string]any{"user_id": u.ID, "fields": changed})
 	})
 	if err != nil {
@@ -117,7 +117,7 @@ func (s *Server) DeleteUser(ctx context.Context, req DeleteUserRequestObject) (D
 		if err := q.DeleteUser(ctx, u.ID); err != nil {
 			return err
 		}
-		return event(ctx, q, store.Event{Kind: "user.deleted", Message: fmt.Sprintf("account %s deleted", u.Username)},
+		return event(ctx, q, store.Event{Kind: store.EventUserDeleted, Message: fmt.Sprintf("account %s deleted", u.Username)},
 			map[string]any{"user_id": u.ID})
 	})
 	if err != nil {

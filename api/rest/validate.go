@@ -361,7 +361,7 @@ func domainErrors(err error) error {
 // parseHostAddr reads an address reported for a host, by the rules routers
 // are held to: no zone, not unspecified or multicast, of the right family
 // (an IPv4-mapped IPv6 address counts as IPv4).
-func parseHostAddr(s string, family int) (netip.Addr, error) {
+func parseHostAddr(s string, family netcalc.Family) (netip.Addr, error) {
 	a, err := netip.ParseAddr(s)
 	if err != nil {
 		return netip.Addr{}, fmt.Errorf("%q is not an IP address", s)
@@ -390,7 +390,7 @@ func parsePrefix6(s string) (netip.Prefix, error) {
 
 // parseIdentifier reads a record's host identifier: any address of the
 // family, without zone (its bits under the netmask are ignored).
-func parseIdentifier(s string, family int) (netip.Addr, error) {
+func parseIdentifier(s string, family netcalc.Family) (netip.Addr, error) {
 	a, err := netip.ParseAddr(s)
 	if err != nil {
 		return netip.Addr{}, fmt.Errorf("%q is not an IP address", s)

@@ -85,7 +85,7 @@ func (s *Server) CreateWebhook(ctx context.Context, req CreateWebhookRequestObje
 		if w, err = q.CreateWebhook(ctx, n); err != nil {
 			return err
 		}
-		return event(ctx, q, store.Event{Kind: "webhook.created", Message: fmt.Sprintf("webhook %s created", w.Name)},
+		return event(ctx, q, store.Event{Kind: store.EventWebhookCreated, Message: fmt.Sprintf("webhook %s created", w.Name)},
 			map[string]any{"webhook_id": w.ID, "events": w.Events})
 	})
 	if err != nil {
@@ -147,7 +147,7 @@ func (s *Server) UpdateWebhook(ctx context.Context, req UpdateWebhookRequestObje
 		if len(changed) == 0 {
 			return nil
 		}
-		return event(ctx, q, store.Event{Kind: "webhook.updated", Message: fmt.Sprintf("webhook %s changed", w.Name)},
+		return event(ctx, q, store.Event{Kind: store.EventWebhookUpdated, Message: fmt.Sprintf("webhook %s changed", w.Name)},
 			map[string]any{"webhook_id": w.ID, "fields": changed})
 	})
 	if err != nil {
@@ -166,7 +166,7 @@ func (s *Server) DeleteWebhook(ctx context.Context, req DeleteWebhookRequestObje
 		if err := q.DeleteWebhook(ctx, w.ID); err != nil {
 			return err
 		}
-		return event(ctx, q, store.Event{Kind: "webhook.deleted", Message: fmt.Sprintf("webhook %s deleted", w.Name)},
+		return event(ctx, q, store.Event{Kind: store.EventWebhookDeleted, Message: fmt.Sprintf("webhook %s deleted", w.Name)},
 			map[string]any{"webhook_id": w.ID, "name": w.Name})
 	})
 	if err != nil {

@@ -17,6 +17,8 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+
+	"github.com/ddnsbroker/ddnsbroker/api/netcalc"
 )
 
 // Broker is the broker's address as routers reach it: DDNSBROKER_PUBLIC_URL,
@@ -145,7 +147,7 @@ func (b Broker) url(path string) string { return b.String() + path }
 
 // reaches reports whether clients can reach the broker over the family:
 // always by name; by address only over the address's family.
-func (b Broker) reaches(fam family) bool {
+func (b Broker) reaches(fam netcalc.Family) bool {
 	if !b.addr.IsValid() {
 		return true
 	}
@@ -155,26 +157,22 @@ func (b Broker) reaches(fam family) bool {
 // familyHost is the name that answers only over fam: the broker's ipv4. and
 // ipv6. names (README, "Three names"), or the address itself when the broker
 // is addressed by one of that family.
-func (b Broker) familyHost(fam family) string {
+func (b Broker) familyHost(fam netcalc.Family) string {
 	if b.addr.IsValid() {
 		return b.host
 	}
-	return fam.label() + "." + b.host
+	return label(fam) + "." + b.host
 }
 
 // familyURL is the broker's URL under familyHost with path appended.
-func (b Broker) familyURL(fam family, path string) string {
+func (b Broker) familyURL(fam netcalc.Family, path string) string {
 	return b.scheme() + "://" + b.hostPortOf(b.familyHost(fam)) + b.prefix + path
 }
 
-// family is an address family.
-type family int
-
 const (
-	v4 family = 4
-	v6 family = 6
+	v4 = netcalc.V4
+	v6 = netcalc.V6
 )
 
-func (f family) label() string { return fmt.Sprintf("ipv%d", f) }
-
-func (f family) name() string { return fmt.Sprintf("IPv%d", f) }
+// label is the family's name in host names: ipv4 or ipv6.
+func label(f netcalc.Family) string { return strings.ToLower(f.String()) }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+
+	"github.com/ddnsbroker/ddnsbroker/api/netcalc"
 )
 
 // SecretPlaceholder stands for the update secret in snippets shown when the
@@ -49,7 +51,7 @@ type setup struct {
 	secret string
 	// fams are the families the host reports and the broker's URL reaches;
 	// lost are those it reports but the URL cannot reach.
-	fams, lost []family
+	fams, lost []netcalc.Family
 }
 
 func newSetup(b Broker, h Host, secret string) *setup {
@@ -57,7 +59,7 @@ func newSetup(b Broker, h Host, secret string) *setup {
 		secret = SecretPlaceholder
 	}
 	s := &setup{b: b, fqdn: h.FQDN, secret: secret}
-	want := []family{}
+	want := []netcalc.Family{}
 	if h.IPv4 {
 		want = append(want, v4)
 	}
@@ -65,7 +67,7 @@ func newSetup(b Broker, h Host, secret string) *setup {
 		want = append(want, v6)
 	}
 	if len(want) == 0 { // both off: the router may still report, say how
-		want = []family{v4, v6}
+		want = []netcalc.Family{v4, v6}
 	}
 	for _, f := range want {
 		if b.reaches(f) {
@@ -78,13 +80,13 @@ func newSetup(b Broker, h Host, secret string) *setup {
 }
 
 // lostNote explains a family the broker's URL cannot be reached over.
-func (s *setup) lostNote(f family) string {
+func (s *setup) lostNote(f netcalc.Family) string {
 	return fmt.Sprintf("%s is not configured: the broker's URL is an %s address, which routers cannot reach over %s; "+
 		"serve the broker under a name (with ipv4. and ipv6. names, see the README) and set DDNSBROKER_PUBLIC_URL to it.",
-		f.name(), s.b.addrFamily().name(), f.name())
+		f.String(), s.b.addrFamily().String(), f.String())
 }
 
-func (b Broker) addrFamily() family {
+func (b Broker) addrFamily() netcalc.Family {
 	if b.addr.Is4() {
 		return v4
 	}
@@ -191,9 +193,9 @@ func (s *setup) ddclient() Item {
 		name := s.fqdn
 		if i > 0 {
 			name += "."
-			lines = append(lines, "# "+f.name()+": a second entry (the trailing dot keeps it apart from the first)")
+			lines = append(lines, "# "+f.String()+": a second entry (the trailing dot keeps it apart from the first)")
 		} else {
-			lines = append(lines, "# "+f.name())
+			lines = append(lines, "# "+f.String())
 		}
 		lines = append(lines, fmt.Sprintf("use=web, web=%s, server=%s %s", s.b.familyURL(f, "/myip"), s.ddclientServer(f), name))
 	}
@@ -204,7 +206,7 @@ func (s *setup) ddclient() Item {
 // value with a dot in it, so an IPv6 address is written with its last 32
 // bits in dotted form ([2001:db8::1] as [2001:db8:0:0:0:0:0.0.0.1]), which
 // names the same address.
-func (s *setup) ddclientServer(f family) string {
+func (s *setup) ddclientServer(f netcalc.Family) string {
 	if !s.b.addr.Is6() {
 		return s.b.hostPortOf(s.b.familyHost(f))
 	}
@@ -243,13 +245,13 @@ func (s *setup) inadyn() Item {
 		lines = append(lines, "")
 		if i > 0 {
 			name += "."
-			lines = append(lines, "# "+f.name()+": a section of its own (the trailing dot gives it its own cache)")
+			lines = append(lines, "# "+f.String()+": a section of its own (the trailing dot gives it its own cache)")
 		} else {
-			lines = append(lines, "# "+f.name())
+			lines = append(lines, "# "+f.String())
 		}
 		server := confuseQuote(s.b.hostPortOf(s.b.familyHost(f)))
 		lines = append(lines,
-			"custom ddnsbroker-"+f.label()+" {",
+			"custom ddnsbroker-"+label(f)+" {",
 			"    ssl            = "+trueFalse(s.b.https),
 			"    username       = "+confuseQuote(s.fqdn),
 			"    password       = "+confuseQuote(s.secret),
@@ -306,7 +308,7 @@ func (s *setup) openwrt() Item {
 			network = "wan6"
 		}
 		lines = append(lines, "",
-			"config service 'ddnsbroker_"+f.label()+"'",
+			"config service 'ddnsbroker_"+label(f)+"'",
 			"\toption enabled '1'",
 			"\toption lookup_host "+shellQuote(s.fqdn),
 			"\toption domain "+shellQuote(s.fqdn),
@@ -372,7 +374,7 @@ func (s *setup) pfsense() Item {
 			lines = append(lines, "")
 		}
 		lines = append(lines,
-			"Services > Dynamic DNS > Dynamic DNS Clients > Add, for "+f.name()+":",
+			"Services > Dynamic DNS > Dynamic DNS Clients > Add, for "+f.String()+":",
 			"Service Type: "+kind,
 			"Interface to monitor: WAN",
 			"Username: "+s.fqdn,
@@ -478,7 +480,7 @@ func (s *setup) curl() Item {
 	return it.done(lines...)
 }
 
-func (s *setup) has(f family) bool {
+func (s *setup) has(f netcalc.Family) bool {
 	for _, x := range s.fams {
 		if x == f {
 			return true

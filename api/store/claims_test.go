@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ddnsbroker/ddnsbroker/api/netcalc"
 	"github.com/ddnsbroker/ddnsbroker/api/store"
 	"github.com/ddnsbroker/ddnsbroker/api/store/storetest"
 )
@@ -30,7 +31,7 @@ func queueRecords(t *testing.T, st *store.Store, svc store.Service, host string,
 			if f == 6 {
 				a = netip.MustParseAddr(fmt.Sprintf("2001:db8::%x", i+1))
 			}
-			desires = append(desires, store.Desire{RecordID: r.ID, Family: f, Address: a, Reason: "update"})
+			desires = append(desires, store.Desire{RecordID: r.ID, Family: netcalc.Family(f), Address: a, Reason: store.ReasonUpdate})
 		}
 	}
 	if err := st.InTx(ctx, func(q *store.Queries) error {
@@ -142,7 +143,7 @@ func TestClaimsTakeACombinedPairTogether(t *testing.T) {
 	}
 	families := map[int64][]int{}
 	for _, j := range jobs {
-		families[j.RecordID] = append(families[j.RecordID], j.Family)
+		families[j.RecordID] = append(families[j.RecordID], int(j.Family))
 	}
 	if len(jobs) != 4 || len(families) != 2 {
 		t.Fatalf("claimed %v for 2 free workers, want both families of two records", families)

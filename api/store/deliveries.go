@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/ddnsbroker/ddnsbroker/api/netcalc"
 )
 
 // NotifyChannel is the LISTEN/NOTIFY channel that wakes dispatchers.
@@ -17,9 +19,9 @@ const NotifyChannel = "ddnsbroker_deliveries"
 // Desire says what a (record, family) should point to now.
 type Desire struct {
 	RecordID int64
-	Family   int
+	Family   netcalc.Family
 	Address  netip.Addr // zero: the family has no effective address; cancel what waits
-	Reason   string     // update, config, resync, import, drift
+	Reason   Reason
 	// Force sends even when the upstream already holds the address, a
 	// failed record is waiting for a change, or a block is in force (resync,
 	// configuration change).
@@ -85,7 +87,7 @@ func (q *Queries) Desire(ctx context.Context, items []Desire) (int, error) {
 	}
 	type key struct {
 		record int64
-		family int
+		family netcalc.Family
 	}
 	last := make(map[key]int, len(items))
 	for i, d := range items {
@@ -103,7 +105,7 @@ func (q *Queries) Desire(ctx context.Context, items []Desire) (int, error) {
 			a = &items[i].Address
 		}
 		recs, fams, addrs = append(recs, d.RecordID), append(fams, int16(d.Family)), append(addrs, a)
-		reasons, force = append(reasons, d.Reason), append(force, d.Force)
+		reasons, force = append(reasons, string(d.Reason)), append(force, d.Force)
 	}
 	b := &pgx.Batch{}
 	b.Queue(desireLock, recs, fams)
@@ -138,10 +140,10 @@ type Job struct {
 	ID          int64
 	RecordID    int64
 	HostID      int64
-	Family      int
+	Family      netcalc.Family
 	Address     netip.Addr
 	Attempts    int // including this one
-	Reason      string
+	Reason      Reason
 	FQDN        string
 	Username    string
 	Password    []byte
@@ -186,7 +188,7 @@ const claimLockKey = 0x6464636c61696d21 // "ddclaim!"
 // record and s the record's service.
 const jobColumns = `d.id, d.record_id, r.host_id, d.family, d.address, d.attempts, d.reason, r.fqdn, r.username, r.password,
 	coalesce(r.password_key, ''), s.id, s.protocol, s.settings, s.credentials, coalesce(s.credentials_key, ''),
-	(SELECT o.desired FROM record_states o WHERE o.record_id = d.record_id AND o.family = 10 - d.family),
+	(SELECT o.desired FROM record_states o WHERE o.record_id = d.record_id AND o.family <> d.family),
 	(SELECT m.delivered FROM record_states m WHERE m.record_id = d.record_id AND m.family = d.family),
 	r.keep_other_addresses`
 
@@ -265,7 +267,7 @@ const claimDue = `
 const claimOthers = `
 	WITH due AS (
 		SELECT d.id FROM deliveries d JOIN unnest($3::bigint[], $4::smallint[]) AS v(r, f)
-			ON d.record_id = v.r AND d.family = 10 - v.f
+			ON d.record_id = v.r AND d.family <> v.f
 		WHERE d.state = 'pending' AND d.next_attempt_at <= now()
 		FOR UPDATE OF d SKIP LOCKED
 	)
@@ -330,17 +332,9 @@ func (q *Queries) ExtendLeases(ctx context.Context, worker string, ids []int64, 
 	return mapErr("extend leases", err)
 }
 
-// Outcome kinds a dispatcher reports.
-const (
-	OutcomeDelivered = "delivered"
-	OutcomeRetry     = "retry"
-	OutcomeFailed    = "failed"
-	OutcomeBlocked   = "blocked"
-)
-
 // Finish is the result of one attempt.
 type Finish struct {
-	Outcome string
+	Outcome Outcome
 	Message string
 	// Advice is what the user can do about it (provider.Outcome.Advice).
 	Advice string
@@ -405,9 +399,9 @@ func finish(b *pgx.Batch, j Job, f Finish, newer bool) error {
 			next_attempt_at = CASE WHEN $5 THEN next_attempt_at ELSE NULL END
 			WHERE record_id = $1 AND family = $2`, j.RecordID, j.Family, j.Address, msg, newer, f.Advice)
 	case OutcomeRetry, OutcomeBlocked:
-		state := "retrying"
+		state := SyncRetrying
 		if f.Outcome == OutcomeBlocked {
-			state = "blocked"
+			state = SyncBlocked
 		}
 		switch {
 		case newer && f.Outcome == OutcomeBlocked:
@@ -419,7 +413,7 @@ func finish(b *pgx.Batch, j Job, f Finish, newer bool) error {
 		case newer:
 			b.Queue(`UPDATE deliveries SET state = 'superseded', lease_until = NULL, finished_at = now(),
 				updated_at = now(), result = $2, advice = $3 WHERE id = $1`, j.ID, msg, f.Advice)
-			state = "pending"
+			state = SyncPending
 		default:
 			b.Queue(`UPDATE deliveries SET state = 'pending', lease_until = NULL, leased_by = NULL,
 				service_id = (SELECT service_id FROM records WHERE id = $4),
@@ -488,10 +482,10 @@ func (q *Queries) NextDue(ctx context.Context) (time.Time, error) {
 type Delivery struct {
 	ID            int64
 	RecordID      int64
-	Family        int
+	Family        netcalc.Family
 	Address       netip.Addr
-	Reason        string
-	State         string
+	Reason        Reason
+	State         DeliveryState
 	Attempts      int
 	NextAttemptAt time.Time
 	Result        string

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/ddnsbroker/ddnsbroker/api/netcalc"
 )
 
 // DriftTarget is one (record, family) whose address the upstream holds, as
@@ -15,7 +17,7 @@ type DriftTarget struct {
 	RecordID int64
 	HostID   int64
 	FQDN     string
-	Family   int
+	Family   netcalc.Family
 	Address  netip.Addr // the delivered address
 }
 
@@ -43,7 +45,7 @@ func (q *Queries) DriftTargets(ctx context.Context, serviceID int64, settledBefo
 // LockDelivered locks the state of (record, family) and reports whether
 // the upstream still holds address with nothing waiting: a drift finding
 // made before a newer address came is dropped, not sent over it.
-func (q *Queries) LockDelivered(ctx context.Context, recordID int64, family int, address netip.Addr) (bool, error) {
+func (q *Queries) LockDelivered(ctx context.Context, recordID int64, family netcalc.Family, address netip.Addr) (bool, error) {
 	var one int
 	err := q.db.QueryRow(ctx, `SELECT 1 FROM record_states WHERE record_id = $1 AND family = $2
 		AND state = 'delivered' AND desired = $3 AND delivered = $3 FOR UPDATE`, recordID, family, address).Scan(&one)

@@ -10,7 +10,7 @@ import (
 type Event struct {
 	ID        int64
 	At        time.Time
-	Kind      string // address.changed, delivery.delivered, delivery.failed, auth.failed, config.changed, ...
+	Kind      EventKind
 	HostID    *int64
 	RecordID  *int64
 	ServiceID *int64

@@ -58,7 +58,7 @@ func (q *Queries) ImportHost(ctx context.Context, n ImportedHost) (Host, error) 
 type ImportedState struct {
 	Desired       netip.Addr
 	Delivered     netip.Addr
-	State         string // idle or delivered
+	State         SyncState // idle or delivered
 	LastSuccessAt *time.Time
 }
 
@@ -98,9 +98,9 @@ func (q *Queries) ImportRecord(ctx context.Context, n ImportedRecord) (Record, e
 	return q.Record(ctx, id)
 }
 
-func stateOrIdle(s string) string {
+func stateOrIdle(s SyncState) SyncState {
 	if s == "" {
-		return "idle"
+		return SyncIdle
 	}
 	return s
 }
@@ -111,8 +111,8 @@ func stateOrIdle(s string) string {
 // have changed since.
 func (q *Queries) ImportedBefore(ctx context.Context, hostID, serviceID, recordID int64, fingerprint string) (bool, error) {
 	var ok bool
-	err := q.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM events WHERE kind = 'import.created'
+	err := q.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM events WHERE kind = $5
 		AND data->>'fingerprint' = $4 AND (host_id = $1 OR service_id = $2 OR record_id = $3))`,
-		hostID, serviceID, recordID, fingerprint).Scan(&ok)
+		hostID, serviceID, recordID, fingerprint, string(EventImportCreated)).Scan(&ok)
 	return ok, mapErr("imported before", err)
 }

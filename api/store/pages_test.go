@@ -82,7 +82,7 @@ func TestRecordsPageByState(t *testing.T) {
 		return names
 	}
 	in := func(state string) func(store.Record) bool {
-		return func(r store.Record) bool { return r.V4.State == state || r.V6.State == state }
+		return func(r store.Record) bool { return string(r.V4.State) == state || string(r.V6.State) == state }
 	}
 	for _, p := range []store.RecordPage{
 		{State: "failed"},

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/ddnsbroker/ddnsbroker/api/netcalc"
 )
 
 // Record is a DNS name whose address derives from its host's.
@@ -40,10 +42,10 @@ type Record struct {
 
 // RecordState is where one (record, family) stands with its upstream.
 type RecordState struct {
-	Family        int
+	Family        netcalc.Family
 	Desired       netip.Addr
 	Delivered     netip.Addr
-	State         string // idle, pending, delivered, retrying, failed, blocked
+	State         SyncState
 	Attempts      int
 	NextAttemptAt *time.Time
 	LastAttemptAt *time.Time
@@ -79,9 +81,9 @@ func scanRecord(row rowScanner) (Record, error) {
 	return r, err
 }
 
-// State returns the delivery state of a family (4 or 6).
-func (r *Record) State(family int) *RecordState {
-	if family == 4 {
+// State returns the delivery state of a family.
+func (r *Record) State(family netcalc.Family) *RecordState {
+	if family == netcalc.V4 {
 		return &r.V4
 	}
 	return &r.V6

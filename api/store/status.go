@@ -3,31 +3,108 @@ package store
 import (
 	"context"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
-// Status is the broker's state at a glance.
+// Status is the broker's state at a glance, as the dashboard shows it. Its
+// counts come from the tally tables that triggers keep (migration 12), not
+// from counting the tables, so reading it costs the same with 300,000
+// records as with 3; only the stale hosts are counted, through an index
+// that reads them alone, because staleness depends on the time of asking.
 type Status struct {
-	Hosts, EnabledHosts int
-	Records             int
+	Hosts, EnabledHosts, StaleHosts int
+	Records                         int
 	// States counts (record, family) pairs by delivery state.
 	States map[string]int
-	// Deliveries counts jobs by state over the whole history.
+	// Troubled lists the services with pairs failed, retrying or blocked,
+	// the one with the most first.
+	Troubled []ServiceTrouble
+	// Deliveries counts jobs by state over the jobs kept.
 	Deliveries map[string]int
 	// OldestPending is the age of the oldest waiting job, OldestDue how long
 	// the most overdue one has been due; nil when there is none.
 	OldestPending, OldestDue *time.Duration
+	// Now is the database's current minute, the last of Minutes' window.
+	Now time.Time
+	// Minutes counts the attempts that ended in each minute of the last
+	// 24 hours (through Now), oldest first; minutes without any are left out.
+	Minutes []MinuteCount
 }
 
-// Status counts hosts, records and deliveries.
-func (q *Queries) Status(ctx context.Context) (Status, error) {
+// ServiceTrouble counts a service's (record, family) pairs that are not
+// getting through.
+type ServiceTrouble struct {
+	ServiceID                 int64
+	Name                      string
+	Failed, Retrying, Blocked int
+}
+
+// MinuteCount is one minute of delivery attempts.
+type MinuteCount struct {
+	Minute            time.Time
+	Delivered, Failed int
+}
+
+// DayMinutes is the length of the Minutes window.
+const DayMinutes = 24 * 60
+
+// Status reads the broker's state; hosts not seen since staleCutoff are
+// stale (see hostStale).
+func (q *Queries) Status(ctx context.Context, staleCutoff time.Time) (Status, error) {
 	s := Status{States: map[string]int{}, Deliveries: map[string]int{}}
+	var stale cond
+	stale.add(hostStale, staleCutoff)
 	var pending, due *float64
-	err := q.db.QueryRow(ctx, `SELECT
-		(SELECT count(*) FROM hosts), (SELECT count(*) FROM hosts WHERE enabled), (SELECT count(*) FROM records),
+	// One round trip: the statements of a batch share one implicit
+	// transaction, hence one now().
+	b := &pgx.Batch{}
+	b.Queue(`SELECT coalesce(sum(n), 0), coalesce(sum(n) FILTER (WHERE enabled), 0),
+		(SELECT count(*) FROM hosts h WHERE `+stale.sql()+`) FROM host_tallies`,
+		stale.args...).QueryRow(func(row pgx.Row) error {
+		return row.Scan(&s.Hosts, &s.EnabledHosts, &s.StaleHosts)
+	})
+	b.Queue(`SELECT coalesce(sum(n), 0),
 		(SELECT extract(epoch FROM now() - min(created_at)) FROM deliveries WHERE state = 'pending'),
-		(SELECT extract(epoch FROM now() - min(next_attempt_at)) FROM deliveries WHERE state = 'pending' AND next_attempt_at <= now())`).
-		Scan(&s.Hosts, &s.EnabledHosts, &s.Records, &pending, &due)
-	if err != nil {
+		(SELECT extract(epoch FROM now() - min(next_attempt_at)) FROM deliveries WHERE state = 'pending' AND next_attempt_at <= now()),
+		date_trunc('minute', now())
+		FROM record_tallies`).QueryRow(func(row pgx.Row) error {
+		return row.Scan(&s.Records, &pending, &due, &s.Now)
+	})
+	counts := func(m map[string]int) func(pgx.Rows) error {
+		return func(rows pgx.Rows) error {
+			var k string
+			var n int
+			_, err := pgx.ForEachRow(rows, []any{&k, &n}, func() error { m[k] = n; return nil })
+			return err
+		}
+	}
+	b.Queue(`SELECT state, sum(n) FROM record_state_tallies GROUP BY state`).Query(counts(s.States))
+	b.Queue(`SELECT state, sum(n) FROM delivery_tallies GROUP BY state`).Query(counts(s.Deliveries))
+	b.Queue(`SELECT t.service_id, s.name, coalesce(sum(t.n) FILTER (WHERE t.state = 'failed'), 0),
+			coalesce(sum(t.n) FILTER (WHERE t.state = 'retrying'), 0), coalesce(sum(t.n) FILTER (WHERE t.state = 'blocked'), 0)
+		FROM (SELECT service_id, state, sum(n) AS n FROM record_state_tallies
+			WHERE state IN ('failed', 'retrying', 'blocked') GROUP BY 1, 2 HAVING sum(n) > 0) t
+		JOIN services s ON s.id = t.service_id
+		GROUP BY t.service_id, s.name ORDER BY sum(t.n) DESC, lower(s.name), t.service_id`).Query(func(rows pgx.Rows) error {
+		var t ServiceTrouble
+		_, err := pgx.ForEachRow(rows, []any{&t.ServiceID, &t.Name, &t.Failed, &t.Retrying, &t.Blocked}, func() error {
+			s.Troubled = append(s.Troubled, t)
+			return nil
+		})
+		return err
+	})
+	b.Queue(`SELECT minute, sum(delivered), sum(failed) FROM delivery_minutes
+		WHERE minute > date_trunc('minute', now()) - interval '24 hours' AND minute <= now()
+		GROUP BY minute ORDER BY minute`).Query(func(rows pgx.Rows) error {
+		var m MinuteCount
+		_, err := pgx.ForEachRow(rows, []any{&m.Minute, &m.Delivered, &m.Failed}, func() error {
+			s.Minutes = append(s.Minutes, m)
+			return nil
+		})
+		return err
+	})
+	if err := q.db.SendBatch(ctx, b).Close(); err != nil {
 		return Status{}, mapErr("status", err)
 	}
 	seconds := func(f *float64) *time.Duration {
@@ -38,32 +115,5 @@ func (q *Queries) Status(ctx context.Context) (Status, error) {
 		return &d
 	}
 	s.OldestPending, s.OldestDue = seconds(pending), seconds(due)
-	for _, c := range []struct {
-		sql string
-		m   map[string]int
-	}{
-		// Records without a state row (none today) count as idle.
-		{`SELECT coalesce(s.state, 'idle'), count(*) FROM records r CROSS JOIN (VALUES (4), (6)) AS f(family)
-			LEFT JOIN record_states s ON s.record_id = r.id AND s.family = f.family GROUP BY 1`, s.States},
-		{`SELECT state, count(*) FROM deliveries GROUP BY state`, s.Deliveries},
-	} {
-		rows, err := q.db.Query(ctx, c.sql)
-		if err != nil {
-			return Status{}, mapErr("status", err)
-		}
-		for rows.Next() {
-			var k string
-			var n int
-			if err := rows.Scan(&k, &n); err != nil {
-				rows.Close()
-				return Status{}, mapErr("status", err)
-			}
-			c.m[k] = n
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return Status{}, mapErr("status", err)
-		}
-	}
 	return s, nil
 }

@@ -198,7 +198,7 @@ func TestEventsAreListedNewestFirstAndFiltered(t *testing.T) {
 	ctx := context.Background()
 	h := mustHost(t, st, "router.example.com")
 	for _, k := range []string{"address.changed", "delivery.delivered", "auth.failed"} {
-		if err := st.AddEvent(ctx, store.Event{Kind: k, HostID: &h.ID, Message: k}); err != nil {
+		if err := st.AddEvent(ctx, store.Event{Kind: store.EventKind(k), HostID: &h.ID, Message: k}); err != nil {
 			t.Fatal(err)
 		}
 	}

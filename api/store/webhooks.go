@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"time"
+
+	"github.com/ddnsbroker/ddnsbroker/api/netcalc"
 )
 
 // Webhook is an admin's HTTP endpoint told about failed, blocked and
@@ -186,9 +188,10 @@ func (q *Queries) NotifiableEvents(ctx context.Context, after NotifierCursor, ho
 		LEFT JOIN hosts h ON h.id = e.host_id
 		LEFT JOIN records r ON r.id = e.record_id
 		LEFT JOIN services s ON s.id = e.service_id
-		WHERE e.kind IN ('delivery.failed', 'delivery.blocked', 'delivery.delivered', 'host.stale')
+		WHERE e.kind = ANY($5::text[])
 			AND (e.xid, e.id) > ($1::text::xid8, $2) AND e.xid < $3::text::xid8
-		ORDER BY e.xid, e.id LIMIT $4`, after.XID, after.EventID, horizon, limit)
+		ORDER BY e.xid, e.id LIMIT $4`, after.XID, after.EventID, horizon, limit,
+		[]string{string(EventDeliveryFailed), string(EventDeliveryBlocked), string(EventDeliveryDelivered), string(EventHostStale)})
 	return collect("notifiable events", rows, err, func(row rowScanner) (FeedEvent, error) {
 		var e FeedEvent
 		err := row.Scan(&e.ID, &e.At, &e.Kind, &e.HostID, &e.RecordID, &e.ServiceID, &e.Actor, &e.Message, &e.Data, &e.XID,
@@ -199,11 +202,11 @@ func (q *Queries) NotifiableEvents(ctx context.Context, after NotifierCursor, ho
 
 // PreviousDeliveryEvent is the kind of the delivery event of a (record,
 // family) just before event id before, or "" when there is none.
-func (q *Queries) PreviousDeliveryEvent(ctx context.Context, recordID int64, family int, before int64) (string, error) {
-	var kind string
+func (q *Queries) PreviousDeliveryEvent(ctx context.Context, recordID int64, family netcalc.Family, before int64) (EventKind, error) {
+	var kind EventKind
 	err := q.db.QueryRow(ctx, `SELECT kind FROM events
 		WHERE record_id = $1 AND kind LIKE 'delivery.%' AND data->>'family' = $2 AND id < $3
-		ORDER BY id DESC LIMIT 1`, recordID, itoa(family), before).Scan(&kind)
+		ORDER BY id DESC LIMIT 1`, recordID, itoa(int(family)), before).Scan(&kind)
 	if errors.Is(err, errNoRows) {
 		return "", nil
 	}
@@ -252,12 +255,13 @@ func (q *Queries) ClaimWebhookDeliveries(ctx context.Context, limit int, lease t
 // FinishWebhookDelivery records an attempt: delivered, retried at next,
 // or failed for good when next is nil. The webhook notes the attempt too.
 func (q *Queries) FinishWebhookDelivery(ctx context.Context, j WebhookJob, delivered bool, status *int, message string, next *time.Time) error {
-	state := "failed"
+	// webhook_deliveries.state takes the words of deliveries.state.
+	state := DeliveryFailed
 	switch {
 	case delivered:
-		state = "delivered"
+		state = DeliveryDelivered
 	case next != nil:
-		state = "pending"
+		state = DeliveryPending
 	}
 	_, err := q.db.Exec(ctx, `UPDATE webhook_deliveries SET state = $2, lease_until = NULL, last_error = $3,
 			next_attempt_at = coalesce($4, next_attempt_at), updated_at = now(),

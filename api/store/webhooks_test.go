@@ -128,8 +128,8 @@ func TestStaleHosts(t *testing.T) {
 	}
 	cutoff := time.Now().Add(-24 * time.Hour)
 	// a: seen 2 days ago; b: seen now; c: never seen, created 3 days ago.
-	if n, err := st.CountStaleHosts(ctx, cutoff); err != nil || n != 2 {
-		t.Errorf("stale count %d, %v", n, err)
+	if s, err := st.Status(ctx, cutoff); err != nil || s.StaleHosts != 2 || s.Hosts != 3 {
+		t.Errorf("status: %d stale of %d hosts, %v", s.StaleHosts, s.Hosts, err)
 	}
 	ids := func(stale bool) []int64 {
 		hs, err := st.HostsPage(ctx, store.HostPage{Stale: &stale, StaleCutoff: cutoff, Limit: 10})

@@ -227,7 +227,7 @@ func changeRecord(t *testing.T, dbURL, fqdn, username string) {
 			if _, err := q.UpdateRecord(ctx, r.ID, store.RecordPatch{Username: &username}); err != nil {
 				return err
 			}
-			_, err := brk.Reconcile(ctx, q, r.HostID, []int64{r.ID}, "config", true)
+			_, err := brk.RecordEdited(ctx, q, r.HostID, r.ID, true)
 			return err
 		}
 		return fmt.Errorf("no record %s", fqdn)

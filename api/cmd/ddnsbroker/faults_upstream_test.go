@@ -21,7 +21,7 @@ import (
 // succeeds, and each retry comes after the backoff: RETRY_BASE doubling per
 // attempt up to RETRY_MAX, ±20 % jitter. A record whose provider answers 200
 // with an unreadable body is failed after one request with the body kept
-// for the admin, as PROTOCOL.md says for "anything else".
+// for the admin: an answer dyndns2 does not define fails (api/provider).
 func TestFaultFlakyUpstream(t *testing.T) {
 	const (
 		hosts     = 150

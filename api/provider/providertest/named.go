@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/ddnsbroker/ddnsbroker/api/netcalc"
 )
 
 // NamedInstall is what the tests tell whoever runs them without BIND.
@@ -316,7 +318,7 @@ func lastLines(s string, k int) string {
 }
 
 // Lookup asks named for name's A or AAAA records: addresses and TTLs.
-func (n *Named) Lookup(t *testing.T, name string, family int) ([]string, []uint32) {
+func (n *Named) Lookup(t *testing.T, name string, family netcalc.Family) ([]string, []uint32) {
 	t.Helper()
 	qtype := dns.TypeA
 	if family == 6 {

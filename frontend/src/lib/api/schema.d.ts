@@ -745,7 +745,15 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Counts of hosts, records and deliveries */
+        /**
+         * The broker's state at a glance (what the dashboard shows)
+         * @description Counts of hosts, records and deliveries, the records that need
+         *     attention, the stale hosts, the services with trouble and the
+         *     deliveries of the last 24 hours, minute by minute. It reads no list
+         *     whole, so it stays fast however many hosts and records there are:
+         *     the counts are kept as they change, and each list is its first page
+         *     with the cursor of the listing that has the rest.
+         */
         get: operations["getStatus"];
         put?: never;
         post?: never;
@@ -1439,13 +1447,18 @@ export interface components {
             items: components["schemas"]["Delivery"][];
             next_cursor: string | null;
         };
+        /**
+         * @description What an event says happened. delivery.recovered and webhook.test are
+         *     never stored: they are what webhooks are told.
+         * @enum {string}
+         */
+        EventKind: "address.changed" | "delivery.delivered" | "delivery.retry" | "delivery.failed" | "delivery.blocked" | "delivery.recovered" | "drift.detected" | "drift.error" | "host.created" | "host.updated" | "host.deleted" | "host.resync" | "host.secret_rotated" | "host.stale" | "record.created" | "record.updated" | "record.deleted" | "record.resync" | "service.created" | "service.updated" | "service.deleted" | "webhook.created" | "webhook.updated" | "webhook.deleted" | "webhook.test" | "user.created" | "user.updated" | "user.deleted" | "user.password_changed" | "token.created" | "token.deleted" | "auth.login" | "auth.logout" | "auth.refresh_reused" | "auth.failed" | "auth.login_failed" | "import.created";
         Event: {
             /** Format: int64 */
             id: number;
             /** Format: date-time */
             at: string;
-            /** @example address.changed */
-            kind: string;
+            kind: components["schemas"]["EventKind"];
             /** Format: int64 */
             host_id: number | null;
             /** Format: int64 */
@@ -1659,7 +1672,7 @@ export interface components {
                 total: number;
                 states: components["schemas"]["StateCounts"];
             };
-            /** @description Delivery jobs by state, over the whole history. */
+            /** @description Delivery jobs by state, over the jobs kept (housekeeping removes finished ones after DDNSBROKER_RETENTION). */
             deliveries: {
                 pending: number;
                 running: number;
@@ -1679,8 +1692,54 @@ export interface components {
              * @description How long the most overdue waiting delivery has been due (dispatcher lag), or null.
              */
             oldest_due_age_seconds: number | null;
+            /**
+             * @description The records that need attention, by state: for each, the first page
+             *     of `GET /records?status=<state>` (records with either family in it,
+             *     by FQDN; `limit` items) and its `next_cursor`, to pass to that
+             *     listing for the rest. `records.states` counts them per family.
+             */
+            problems: {
+                failed: components["schemas"]["RecordList"];
+                retrying: components["schemas"]["RecordList"];
+                blocked: components["schemas"]["RecordList"];
+            };
+            /** @description The first page of `GET /hosts?stale=true` (by FQDN; `limit` items) and its `next_cursor`; `hosts.stale` counts them all. */
+            stale_hosts: components["schemas"]["HostList"];
+            /** @description Every service with a record that is failed, retrying or blocked, the one with the most first. */
+            services_in_trouble: components["schemas"]["ServiceTrouble"][];
+            deliveries_per_minute: components["schemas"]["DeliveryMinutes"];
         };
-        /** @description (record, family) pairs by delivery state. */
+        /** @description A service's records that are not getting through, counted per family as in `StateCounts`. */
+        ServiceTrouble: {
+            /** Format: int64 */
+            service_id: number;
+            name: string;
+            failed: number;
+            retrying: number;
+            blocked: number;
+        };
+        /**
+         * @description Delivery attempts of the last 24 hours, one bucket per minute: the
+         *     bucket i counts the attempts that ended in the minute from
+         *     `start` + i minutes; the last bucket is the current minute, still
+         *     filling. `delivered` counts attempts the provider accepted, `failed`
+         *     those it did not (retried later, paused or failed for good); an
+         *     attempt is counted once, when it ends.
+         */
+        DeliveryMinutes: {
+            /**
+             * Format: date-time
+             * @description The first bucket's minute (UTC).
+             */
+            start: string;
+            delivered: number[];
+            failed: number[];
+        };
+        /**
+         * @description Delivery states counted per (record, family): one for each A or
+         *     AAAA entry a record publishes, so a record with both families counts
+         *     twice. A family that is off, or has no address yet, is idle.
+         */
         StateCounts: {
             idle: number;
             pending: number;
@@ -3148,7 +3207,10 @@ export interface operations {
     };
     getStatus: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Items in each first page (the records of each state in `problems`, `stale_hosts`). */
+                limit?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -3165,6 +3227,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            422: components["responses"]["UnprocessableEntity"];
             default: components["responses"]["Problem"];
         };
     };

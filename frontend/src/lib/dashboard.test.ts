@@ -1,0 +1,16 @@
+import { describe, expect, it } from 'vitest';
+import { failingCount, recentAttempts } from './dashboard.svelte';
+
+describe('dashboard figures', () => {
+	it('sums the last minutes of the day, the current one included', () => {
+		const delivered = Array.from({ length: 1440 }, (_, i) => (i >= 1380 ? 2 : 1));
+		const failed = Array.from({ length: 1440 }, (_, i) => (i === 1439 ? 5 : 0));
+		const day = { start: '2025-01-01T00:00:00Z', delivered, failed };
+		expect(recentAttempts(day, 60)).toEqual({ delivered: 120, failed: 5 });
+		expect(recentAttempts(day, 1440)).toEqual({ delivered: 1380 + 120, failed: 5 });
+	});
+
+	it('counts the addresses not getting through', () => {
+		expect(failingCount({ idle: 7, pending: 3, delivered: 9, retrying: 1, failed: 2, blocked: 4 })).toBe(7);
+	});
+});
