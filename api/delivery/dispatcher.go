@@ -337,7 +337,7 @@ func (d *Dispatcher) send(ctx context.Context, unit []store.Job) provider.Outcom
 		return provider.Outcome{Result: provider.Failed, Message: fmt.Sprintf("protocol %q is not supported by this version", j.Protocol)}
 	}
 	r := provider.Request[json.RawMessage]{FQDN: j.FQDN, Family: j.Family, Addresses: []netip.Addr{j.Address},
-		Delivered: addrs(j.Delivered), Other: addrs(j.Other), Username: j.Username, Settings: j.Settings}
+		Delivered: addrs(j.Delivered), KeepOthers: j.KeepOthers, Other: addrs(j.Other), Username: j.Username, Settings: j.Settings}
 	if len(unit) > 1 {
 		r.Other = []netip.Addr{unit[1].Address}
 	}
@@ -368,7 +368,7 @@ func addrs(a netip.Addr) []netip.Addr {
 
 // finish turns an outcome into the outbox change and its history line.
 func (d *Dispatcher) finish(j store.Job, out provider.Outcome) store.Finish {
-	f := store.Finish{Message: out.Message}
+	f := store.Finish{Message: out.Message, Advice: out.Advice}
 	var kind store.EventKind
 	switch out.Result {
 	case provider.Delivered:

@@ -30,7 +30,7 @@ const (
 	aliDNSAPIURL  = "https://alidns.aliyuncs.com"
 	aliDNSVersion = "2015-01-09"
 	aliDNSTTL     = 600
-	// aliDNSMarker is managedMarker as a remark may hold it (letters,
+	// aliDNSMarker is ManagedMarker as a remark may hold it (letters,
 	// digits and _ - , . only).
 	aliDNSMarker = "managed-by-ddnsbroker"
 )
@@ -389,7 +389,7 @@ func (p *aliDNS) Send(ctx context.Context, r Request[aliDNSSettings]) Outcome {
 }
 
 func aliMarked(r aliRecord) bool {
-	return r.Remark == aliDNSMarker || strings.EqualFold(r.Remark, managedMarker)
+	return r.Remark == aliDNSMarker || strings.EqualFold(r.Remark, ManagedMarker)
 }
 
 func boolInt(b bool) int {
@@ -420,7 +420,7 @@ func (p *aliDNS) Check(ctx context.Context, r CheckRequest[aliDNSSettings]) []St
 	if out != nil {
 		switch out.Advice {
 		case aliAdviceKey, aliAdviceSecret, aliAdviceClock:
-			return []Step{{Name: "credentials accepted", Status: StepFailed, Detail: joinAdvice(*out)}}
+			return []Step{{Name: "credentials accepted", Status: StepFailed, Detail: stepDetail(*out)}}
 		}
 		if out.Result == Retry {
 			return []Step{{Name: "credentials accepted", Status: StepUnchecked, Detail: out.Message}}
@@ -429,7 +429,7 @@ func (p *aliDNS) Check(ctx context.Context, r CheckRequest[aliDNSSettings]) []St
 	steps := []Step{{Name: "credentials accepted", Status: StepPassed, Detail: "the signature of AccessKey " + r.Settings.AccessKeyID + " was accepted"}}
 	switch {
 	case out != nil:
-		return append(steps, Step{Name: "zone found", Status: StepFailed, Detail: joinAdvice(*out)})
+		return append(steps, Step{Name: "zone found", Status: StepFailed, Detail: stepDetail(*out)})
 	case name == "":
 		return append(steps, Step{Name: "zone found", Status: StepUnchecked, Detail: "no zone and no record name to look for"})
 	}

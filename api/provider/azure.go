@@ -30,7 +30,7 @@ const (
 	azurePermissionsVersion = "2022-04-01"
 	azureTTL                = 300
 	// azureMarkerKey is the metadata key of record sets the broker
-	// created; its value is managedMarker.
+	// created; its value is ManagedMarker.
 	azureMarkerKey = "managedby"
 )
 
@@ -110,7 +110,7 @@ func (*azure) Presets() []Preset {
 		Families:   netcalc.Families(),
 		Notes: "Register an app in Microsoft Entra ID, create a client secret, and give the app the DNS Zone Contributor role on the " +
 			"zone (Access control (IAM) of the zone). Client secrets expire: renew the credential before. Record sets the broker " +
-			"creates carry the metadata managedby: \"" + managedMarker + "\". Throttled requests (429) are retried after their Retry-After.",
+			"creates carry the metadata managedby: \"" + ManagedMarker + "\". Throttled requests (429) are retried after their Retry-After.",
 		DocsURL: "https://learn.microsoft.com/en-us/rest/api/dns/record-sets/create-or-update",
 	}}
 }
@@ -360,7 +360,7 @@ func (p *azure) Send(ctx context.Context, r Request[azureSettings]) Outcome {
 	header := http.Header{"If-Match": {set.Etag}}
 	verb := "updated"
 	if !found {
-		put.Properties.Metadata = map[string]string{azureMarkerKey: managedMarker}
+		put.Properties.Metadata = map[string]string{azureMarkerKey: ManagedMarker}
 		header, verb = http.Header{"If-None-Match": {"*"}}, "created"
 	} else if set.Etag == "" {
 		header = nil
@@ -388,11 +388,11 @@ func (p *azure) Check(ctx context.Context, r CheckRequest[azureSettings]) []Step
 		if out.Result == Retry {
 			status = StepUnchecked
 		}
-		return []Step{{Name: "credentials accepted", Status: status, Detail: joinAdvice(*out)}}
+		return []Step{{Name: "credentials accepted", Status: status, Detail: stepDetail(*out)}}
 	}
 	steps := []Step{{Name: "credentials accepted", Status: StepPassed, Detail: "Microsoft Entra ID issued an access token for the app"}}
 	if _, out := call.do(ctx, http.MethodGet, call.zone, azureAPIVersion, nil, nil, nil, "reading zone "+r.Settings.Zone); out != nil {
-		return append(steps, Step{Name: "zone found", Status: StepFailed, Detail: joinAdvice(*out)})
+		return append(steps, Step{Name: "zone found", Status: StepFailed, Detail: stepDetail(*out)})
 	}
 	steps = append(steps, Step{Name: "zone found", Status: StepPassed, Detail: "DNS zone " + r.Settings.Zone})
 	var perms struct {

@@ -43,7 +43,7 @@ const (
 	bunnyAPIURL = "https://api.bunny.net"
 	bunnyTTL    = 60
 	// bunnyMarker is the Comment of the records the broker creates.
-	bunnyMarker = "managed by ddnsbroker"
+	bunnyMarker = ManagedMarker
 )
 
 // bunny record types as the API numbers them.

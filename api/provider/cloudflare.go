@@ -8,8 +8,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -43,6 +45,13 @@ const (
 	maxCloudflareCache = 10000
 	// maxZoneCandidates bounds the zone lookups for one record name.
 	maxZoneCandidates = 8
+)
+
+// Cloudflare's answers in plain words (the rest: HTTPStatus).
+const (
+	adviceCloudflarePermission = "the API token lacks a permission: give it Zone → DNS → Edit on the zone " +
+		"(and Zone → Zone → Read to find zones by name)"
+	adviceCloudflareToken = "Cloudflare does not accept the API token: check the service's credential (an API token, not the Global API Key)"
 )
 
 // cloudflareID matches zone and record ids as they appear in paths.
@@ -112,7 +121,11 @@ type cfRecord struct {
 	Content string `json:"content"`
 	TTL     int    `json:"ttl"`
 	Proxied bool   `json:"proxied"`
+	Comment string `json:"comment"`
 }
+
+// managed tells whether the broker created the record (ManagedMarker).
+func (r cfRecord) managed() bool { return strings.Contains(r.Comment, ManagedMarker) }
 
 // cfCall is one delivery's view of the API: where, with which token, and
 // how to redact.
@@ -203,8 +216,14 @@ func (c *cloudflare) Send(ctx context.Context, r Request[cloudflareSettings]) Ou
 			recs = append(recs, r)
 		}
 	}
-	if len(recs) == 0 {
-		create := map[string]any{"type": rtype, "name": name, "content": content, "ttl": ttl, "proxied": s.Proxied != nil && *s.Proxied}
+	mine, stale, kept := cfPick(recs, content, r.Delivered, r.KeepOthers)
+	verb := "updated"
+	switch {
+	case mine == nil:
+		// Comment: records the broker creates carry the marker, so that
+		// it only ever deletes its own.
+		create := map[string]any{"type": rtype, "name": name, "content": content, "ttl": ttl,
+			"proxied": s.Proxied != nil && *s.Proxied, "comment": ManagedMarker}
 		var rec cfRecord
 		if _, out := call.do(ctx, http.MethodPost, "/zones/"+url.PathEscape(zoneID)+"/dns_records", nil, create, &rec, "creating "+what); out != nil {
 			return *out
@@ -212,30 +231,74 @@ func (c *cloudflare) Send(ctx context.Context, r Request[cloudflareSettings]) Ou
 		if cloudflareID.MatchString(rec.ID) {
 			c.remember(c.records, recKey, rec.ID)
 		}
-		return Outcome{Result: Delivered, Message: red.message(what + " created" + flags(ttl, s.Proxied))}
-	}
-
-	first, verb := recs[0], "updated"
-	if first.Content == content && first.TTL == ttl && (s.Proxied == nil || first.Proxied == *s.Proxied) {
+		verb = "created"
+	case mine.Content == content && mine.TTL == ttl && (s.Proxied == nil || mine.Proxied == *s.Proxied):
+		c.remember(c.records, recKey, mine.ID)
 		verb = "unchanged"
-	} else if _, out := call.do(ctx, http.MethodPatch, recordPath(zoneID, first.ID), nil, patch, nil, "updating "+what); out != nil {
-		return *out
+	default:
+		if _, out := call.do(ctx, http.MethodPatch, recordPath(zoneID, mine.ID), nil, patch, nil, "updating "+what); out != nil {
+			return *out
+		}
+		c.remember(c.records, recKey, mine.ID)
 	}
-	c.remember(c.records, recKey, first.ID)
-	// The record is one address: other records of the same type and name
-	// would keep answering with stale addresses, so they go (as an
-	// rfc2136 update replaces the RRset).
-	for _, extra := range recs[1:] {
+	// Stale records of the broker's would keep answering with old
+	// addresses, so they go (as an rfc2136 update replaces the RRset).
+	for _, extra := range stale {
 		if _, out := call.do(ctx, http.MethodDelete, recordPath(zoneID, extra.ID), nil, nil, nil,
 			"removing the other "+rtype+" record "+extra.Content+" of "+name); out != nil {
 			return *out
 		}
 	}
 	msg := what + " " + verb + flags(ttl, s.Proxied)
-	if n := len(recs) - 1; n > 0 {
+	if n := len(stale); n > 0 {
 		msg += fmt.Sprintf("; removed %d other %s record(s) of the name", n, rtype)
 	}
+	if kept > 0 {
+		if r.KeepOthers {
+			msg += fmt.Sprintf("; kept %d other %s record(s) of the name (keep other addresses)", kept, rtype)
+		} else {
+			msg += fmt.Sprintf("; kept %d other %s record(s) the broker did not create (no %q comment)", kept, rtype, ManagedMarker)
+		}
+	}
 	return Outcome{Result: Delivered, Message: red.message(msg)}
+}
+
+// cfPick chooses, among the name's records of the family, the one to make
+// hold content (nil: create one) and the broker's stale ones to delete,
+// and counts the records left alone. The record that holds content already
+// is the one, else (keeping others) the one holding the address the broker
+// last delivered, else (not keeping others) the first the broker created,
+// else the first. Only records with the marker are deleted: with
+// keepOthers those holding an address the broker delivered, without it
+// every other.
+func cfPick(recs []cfRecord, content string, delivered []netip.Addr, keepOthers bool) (mine *cfRecord, stale []cfRecord, kept int) {
+	ours := func(x cfRecord) bool {
+		a, err := netip.ParseAddr(x.Content)
+		return err == nil && slices.Contains(delivered, a.Unmap())
+	}
+	pick := -1
+	for _, pref := range []func(cfRecord) bool{
+		func(x cfRecord) bool { return x.Content == content },
+		func(x cfRecord) bool { return keepOthers && ours(x) },
+		func(x cfRecord) bool { return !keepOthers && x.managed() },
+		func(cfRecord) bool { return !keepOthers },
+	} {
+		if pick = slices.IndexFunc(recs, pref); pick >= 0 {
+			break
+		}
+	}
+	for i, x := range recs {
+		switch {
+		case i == pick:
+			rec := x
+			mine = &rec
+		case x.managed() && (!keepOthers || ours(x) || x.Content == content):
+			stale = append(stale, x)
+		default:
+			kept++
+		}
+	}
+	return mine, stale, kept
 }
 
 // Check verifies the token (GET /user/tokens/verify) and, given a record
@@ -244,13 +307,13 @@ func (c *cloudflare) Send(ctx context.Context, r Request[cloudflareSettings]) Ou
 func (c *cloudflare) Check(ctx context.Context, r CheckRequest[cloudflareSettings]) []Step {
 	call, out := c.newCall(r.Settings, r.Credential)
 	if out != nil {
-		return []Step{{Name: "credentials accepted", Status: StepFailed, Detail: out.Message}}
+		return []Step{{Name: "credentials accepted", Status: StepFailed, Detail: joinAdvice(out.Message, out.Advice)}}
 	}
 	var verify struct {
 		Status string `json:"status"`
 	}
 	if _, out := call.do(ctx, http.MethodGet, "/user/tokens/verify", nil, nil, &verify, "verifying the token"); out != nil {
-		return []Step{{Name: "credentials accepted", Status: StepFailed, Detail: out.Message}}
+		return []Step{{Name: "credentials accepted", Status: StepFailed, Detail: joinAdvice(out.Message, out.Advice)}}
 	}
 	steps := []Step{{Name: "credentials accepted", Status: StepPassed, Detail: "token status " + call.api.red.answer(verify.Status)}}
 	name := strings.ToLower(strings.TrimSuffix(cmp.Or(r.FQDN, r.Settings.Zone), "."))
@@ -259,10 +322,19 @@ func (c *cloudflare) Check(ctx context.Context, r CheckRequest[cloudflareSetting
 	}
 	zoneID, out := call.zoneID(ctx, r.Settings, name)
 	if out != nil {
-		return append(steps, Step{Name: "zone found", Status: StepFailed, Detail: out.Message})
+		return append(steps, Step{Name: "zone found", Status: StepFailed, Detail: joinAdvice(out.Message, out.Advice)})
 	}
-	return append(steps, Step{Name: "zone found", Status: StepPassed, Detail: "zone id " + zoneID},
-		Step{Name: "may edit records", Status: StepUnchecked, Detail: "only an update tells whether the token has Zone:DNS:Edit"})
+	steps = append(steps, Step{Name: "zone found", Status: StepPassed, Detail: "zone id " + zoneID})
+	// Reading the zone's records needs Zone:DNS:Read, which Edit includes:
+	// a token without it cannot edit them either.
+	var recs []cfRecord
+	if _, out := call.do(ctx, http.MethodGet, "/zones/"+url.PathEscape(zoneID)+"/dns_records", url.Values{"per_page": {"5"}}, nil, &recs,
+		"listing the zone's records"); out != nil {
+		return append(steps, Step{Name: "may read records", Status: StepFailed, Detail: joinAdvice(out.Message, out.Advice)})
+	}
+	return append(steps, Step{Name: "may read records", Status: StepPassed, Detail: "the token may read the zone's DNS records"},
+		Step{Name: "may edit records", Status: StepUnchecked,
+			Detail: "Cloudflare has no read-only check of Zone:DNS:Edit; test with a record to send its address for real"})
 }
 
 func recordPath(zoneID, recordID string) string {
@@ -347,6 +419,12 @@ func (call cfCall) do(ctx context.Context, method, path string, query url.Values
 	case status >= 300 && status < 400:
 		return fail(m, "redirect not followed")
 	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+		switch {
+		case hasCode(env.Errors, 10000): // a known token without the permission
+			m.Advice = adviceCloudflarePermission
+		case hasCode(env.Errors, 1000), hasCode(env.Errors, 6003), hasCode(env.Errors, 6111):
+			m.Advice = adviceCloudflareToken
+		}
 		return fail(m, detail+" (the token needs Zone:DNS:Edit on the zone, and Zone:Zone:Read to find it by name)")
 	case m.Result != Delivered:
 		return fail(m, detail)

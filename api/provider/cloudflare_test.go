@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -43,6 +44,7 @@ type cfRecord struct {
 	Content string `json:"content"`
 	TTL     int    `json:"ttl"`
 	Proxied bool   `json:"proxied"`
+	Comment string `json:"comment"`
 }
 
 func newFakeCloudflare(t *testing.T) *fakeCloudflare {
@@ -185,6 +187,9 @@ func (f *fakeCloudflare) serveRecords(w http.ResponseWriter, r *http.Request, zo
 		if v, ok := in["proxied"].(bool); ok {
 			rec.Proxied = v
 		}
+		if v, ok := in["comment"].(string); ok {
+			rec.Comment = v
+		}
 	}
 	switch {
 	case len(rest) == 0 && r.Method == "GET":
@@ -301,13 +306,15 @@ func TestCloudflareCreatesUpdatesAndCaches(t *testing.T) {
 			},
 			wantCalls: []string{"GET /zones/" + cfZoneID + "/dns_records?name=same.example.com&per_page=100&type=A"},
 			want:      []cfRecord{{Type: "A", Content: "192.0.2.5", TTL: 120}}},
-		{name: "duplicates: the first is updated, the others removed",
-			fqdn: "dup.example.com", addr: "192.0.2.7", wantMsg: "removed 1 other A record",
+		{name: "duplicates: the broker's first is updated, its others removed, someone else's kept",
+			fqdn: "dup.example.com", addr: "192.0.2.7",
+			wantMsg: "removed 1 other A record(s) of the name; kept 1 other A record(s) the broker did not create",
 			before: func() {
-				api.add(cfRecord{ZoneID: cfZoneID, Type: "A", Name: "dup.example.com", Content: "192.0.2.1", TTL: 1})
-				api.add(cfRecord{ZoneID: cfZoneID, Type: "A", Name: "dup.example.com", Content: "192.0.2.2", TTL: 1})
+				api.add(cfRecord{ZoneID: cfZoneID, Type: "A", Name: "dup.example.com", Content: "192.0.2.1", TTL: 1, Comment: "office"})
+				api.add(cfRecord{ZoneID: cfZoneID, Type: "A", Name: "dup.example.com", Content: "192.0.2.2", TTL: 1, Comment: provider.ManagedMarker})
+				api.add(cfRecord{ZoneID: cfZoneID, Type: "A", Name: "dup.example.com", Content: "192.0.2.3", TTL: 1, Comment: provider.ManagedMarker})
 			},
-			want: []cfRecord{{Type: "A", Content: "192.0.2.7", TTL: 120}}},
+			want: []cfRecord{{Type: "A", Content: "192.0.2.1", TTL: 1}, {Type: "A", Content: "192.0.2.7", TTL: 120}}},
 	}
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
@@ -324,8 +331,14 @@ func TestCloudflareCreatesUpdatesAndCaches(t *testing.T) {
 			}
 			typ := st.want[0].Type
 			got := api.find(typ, st.fqdn)
-			if len(got) != len(st.want) || got[0].Content != st.want[0].Content || got[0].TTL != st.want[0].TTL {
-				t.Errorf("records %+v, want %+v", got, st.want)
+			slices.SortFunc(got, func(a, b cfRecord) int { return strings.Compare(a.Content, b.Content) })
+			if len(got) != len(st.want) {
+				t.Fatalf("records %+v, want %+v", got, st.want)
+			}
+			for i := range got {
+				if got[i].Content != st.want[i].Content || got[i].TTL != st.want[i].TTL {
+					t.Errorf("records %+v, want %+v", got, st.want)
+				}
 			}
 		})
 	}
@@ -448,5 +461,68 @@ func TestCloudflareNetworkErrorIsRetried(t *testing.T) {
 	out := send(context.Background(), testCloudflare(), settingsJSON(t, map[string]any{"api_url": url}), cfTarget("www.example.com", "192.0.2.1"))
 	if out.Result != provider.Retry || !strings.Contains(out.Message, "refused") {
 		t.Fatalf("got %v %q", out.Result, out.Message)
+	}
+}
+
+// TestCloudflareKeepsOtherAddresses: a name holds two A records, one the
+// broker's. With KeepOthers only the address the broker delivered changes;
+// without it the broker's other records go but one it did not create (no
+// marker) stays; records it creates carry the marker.
+func TestCloudflareKeepsOtherAddresses(t *testing.T) {
+	api := newFakeCloudflare(t)
+	cf := testCloudflare()
+	settings := settingsJSON(t, map[string]any{"api_url": api.api(), "zone_id": cfZoneID})
+	contents := func(name string) []string {
+		var out []string
+		for _, r := range api.find("A", name) {
+			out = append(out, r.Content+"/"+r.Comment)
+		}
+		slices.Sort(out)
+		return out
+	}
+	sendKeep := func(name, addr, delivered string, keep bool) provider.Outcome {
+		t.Helper()
+		r := provider.Request[json.RawMessage]{FQDN: name, Family: 4, Addresses: []netip.Addr{netip.MustParseAddr(addr)},
+			KeepOthers: keep, Credential: cfToken, Settings: settings}
+		if delivered != "" {
+			r.Delivered = []netip.Addr{netip.MustParseAddr(delivered)}
+		}
+		out := cf.Send(context.Background(), r)
+		if out.Result != provider.Delivered {
+			t.Fatalf("%s: %v %s", addr, out.Result, out.Message)
+		}
+		return out
+	}
+
+	// Our record and a second site's (which another broker made: marked).
+	api.add(cfRecord{ZoneID: cfZoneID, Type: "A", Name: "multi.example.com", Content: "192.0.2.10", TTL: 1, Comment: provider.ManagedMarker})
+	api.add(cfRecord{ZoneID: cfZoneID, Type: "A", Name: "multi.example.com", Content: "198.51.100.20", TTL: 1, Comment: provider.ManagedMarker})
+	out := sendKeep("multi.example.com", "192.0.2.11", "192.0.2.10", true)
+	want := []string{"192.0.2.11/" + provider.ManagedMarker, "198.51.100.20/" + provider.ManagedMarker}
+	if got := contents("multi.example.com"); !slices.Equal(got, want) {
+		t.Fatalf("keep others: records %v, want %v (%s)", got, want, out.Message)
+	}
+	if !strings.Contains(out.Message, "kept 1 other A record(s) of the name (keep other addresses)") {
+		t.Errorf("message %q", out.Message)
+	}
+
+	// Never delivered (delivered unknown): ours is added beside the others.
+	out = sendKeep("fresh.example.com", "192.0.2.30", "", true)
+	api.add(cfRecord{ZoneID: cfZoneID, Type: "A", Name: "fresh.example.com", Content: "203.0.113.1", TTL: 1})
+	sendKeep("fresh.example.com", "192.0.2.31", "192.0.2.30", true)
+	want = []string{"192.0.2.31/" + provider.ManagedMarker, "203.0.113.1/"}
+	if got := contents("fresh.example.com"); !slices.Equal(got, want) {
+		t.Fatalf("created beside others: records %v, want %v (%s)", got, want, out.Message)
+	}
+
+	// Without keeping others the name holds our address, but a record
+	// without the marker is never deleted.
+	api.add(cfRecord{ZoneID: cfZoneID, Type: "A", Name: "solo.example.com", Content: "203.0.113.5", TTL: 1, Comment: "the office"})
+	api.add(cfRecord{ZoneID: cfZoneID, Type: "A", Name: "solo.example.com", Content: "203.0.113.6", TTL: 1, Comment: provider.ManagedMarker})
+	api.add(cfRecord{ZoneID: cfZoneID, Type: "A", Name: "solo.example.com", Content: "203.0.113.7", TTL: 1, Comment: provider.ManagedMarker})
+	sendKeep("solo.example.com", "192.0.2.40", "", false)
+	want = []string{"192.0.2.40/" + provider.ManagedMarker, "203.0.113.5/the office"}
+	if got := contents("solo.example.com"); !slices.Equal(got, want) {
+		t.Fatalf("not keeping others: records %v, want %v", got, want)
 	}
 }

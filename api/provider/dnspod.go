@@ -109,7 +109,7 @@ func (*dnspod) Presets() []Preset {
 		Credential: &Prompt{Label: "API SecretKey", Help: "The SecretKey of the CAM API key."},
 		Families:   netcalc.Families(),
 		Notes: "Tencent Cloud API 3.0 with TC3-HMAC-SHA256 signatures (not the legacy dnsapi.cn token API). " +
-			"Records the broker creates carry the remark \"" + managedMarker + "\"; only those are ever deleted. " +
+			"Records the broker creates carry the remark \"" + ManagedMarker + "\"; only those are ever deleted. " +
 			"The free plan's minimum TTL is 600.",
 		DocsURL: "https://www.tencentcloud.com/document/api/1157/49034",
 	}}
@@ -375,7 +375,7 @@ func (d *dnspod) Send(ctx context.Context, r Request[dnspodSettings]) Outcome {
 	}
 	// Records the broker created are reused (or deleted) first.
 	slices.SortStableFunc(spare, func(a, b dnspodRecord) int {
-		return boolRank(b.Remark == managedMarker) - boolRank(a.Remark == managedMarker)
+		return boolRank(b.Remark == ManagedMarker) - boolRank(a.Remark == ManagedMarker)
 	})
 	var changes []string
 	ttlOf := func(rec dnspodRecord) int {
@@ -405,7 +405,7 @@ func (d *dnspod) Send(ctx context.Context, r Request[dnspodSettings]) Outcome {
 	}
 	for _, a := range missing {
 		params := map[string]any{"Domain": domain, "SubDomain": sub, "RecordType": rtype, "RecordLine": dnspodDefaultLine,
-			"Value": a.String(), "Remark": managedMarker}
+			"Value": a.String(), "Remark": ManagedMarker}
 		if s.TTL != nil {
 			params["TTL"] = *s.TTL
 		}
@@ -416,7 +416,7 @@ func (d *dnspod) Send(ctx context.Context, r Request[dnspodSettings]) Outcome {
 	}
 	var foreign []string
 	for _, rec := range spare {
-		if rec.Remark != managedMarker {
+		if rec.Remark != ManagedMarker {
 			foreign = append(foreign, rec.Value)
 			continue
 		}

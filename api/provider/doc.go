@@ -79,8 +79,9 @@
 // decoded Settings. With KeepOthers (a record's keep_other_addresses) a
 // provider that edits an RRset removes only Delivered and adds Addresses,
 // leaving other addresses of Family alone; without it the RRset becomes
-// Addresses. Records cannot set it yet (it is false), but a provider reads
-// these two fields and nothing else for it.
+// Addresses. A provider reads these two fields and nothing else for it.
+// Where the provider has record comments or tags, records the broker
+// creates carry ManagedMarker, and a record without it is never deleted.
 //
 // Optional interfaces: Combiner (both families in one request, decided by
 // the settings), CredentialChecker (a credential with a form to check

@@ -94,7 +94,7 @@ func (dyndns2) Combines(s dyndns2Settings) bool { return s.Combined || s.UseMyIP
 // the protocol has no read-only request.
 func (dyndns2) Check(_ context.Context, r CheckRequest[dyndns2Settings]) []Step {
 	return []Step{{Name: "credentials accepted", Status: StepUnchecked,
-		Detail: "dyndns2 has no request that checks credentials without updating the record; the first delivery tells"}}
+		Detail: "dyndns2 has no request that checks credentials without updating the record: test with a record to send its current address for real, or the first delivery tells"}}
 }
 
 // dyndns2Job is one update request: the record's name and credentials and

@@ -435,7 +435,7 @@ func (p *googleCloudDNS) Check(ctx context.Context, r CheckRequest[googleCloudDN
 		if out.Result == Retry {
 			status = StepUnchecked
 		}
-		return []Step{{Name: "credentials accepted", Status: status, Detail: joinAdvice(*out)}}
+		return []Step{{Name: "credentials accepted", Status: status, Detail: stepDetail(*out)}}
 	}
 	steps := []Step{{Name: "credentials accepted", Status: StepPassed, Detail: "Google issued an access token for the service account"}}
 	name := strings.ToLower(strings.TrimSuffix(r.FQDN, "."))
@@ -450,20 +450,15 @@ func (p *googleCloudDNS) Check(ctx context.Context, r CheckRequest[googleCloudDN
 		return append(steps, Step{Name: "zone found", Status: StepUnchecked, Detail: "no zone and no record name to look for"})
 	}
 	if out != nil {
-		return append(steps, Step{Name: "zone found", Status: StepFailed, Detail: joinAdvice(*out)})
+		return append(steps, Step{Name: "zone found", Status: StepFailed, Detail: stepDetail(*out)})
 	}
 	return append(steps, Step{Name: "zone found", Status: StepPassed, Detail: "managed zone " + zone + " of project " + call.project},
 		Step{Name: "may edit records", Status: StepUnchecked,
 			Detail: "Cloud DNS has no dry run: only a change tells whether the account may change record sets (roles/dns.admin)"})
 }
 
-// joinAdvice is an outcome's message and advice, for a check's detail.
-func joinAdvice(o Outcome) string {
-	if o.Advice == "" {
-		return o.Message
-	}
-	return o.Message + ": " + o.Advice
-}
+// stepDetail is an outcome's message and advice, for a check's detail.
+func stepDetail(o Outcome) string { return joinAdvice(o.Message, o.Advice) }
 
 func (p *googleCloudDNS) cached(key string) (string, bool) {
 	p.mu.Lock()

@@ -83,7 +83,7 @@ func (*hetzner) Presets() []Preset {
 			Help: "An API token of the project holding the zone (Hetzner Console → Security → API tokens), Read & Write."},
 		Families: netcalc.Families(),
 		Notes: "For zones in the Hetzner Console (the Cloud API); the old DNS Console API (dns.hetzner.com) is retired. " +
-			"The zone is found from each record's name. Addresses the broker adds carry the comment \"" + managedMarker + "\".",
+			"The zone is found from each record's name. Addresses the broker adds carry the comment \"" + ManagedMarker + "\".",
 		DocsURL: "https://docs.hetzner.cloud/reference/cloud#zone-rrsets",
 	}}
 }
@@ -295,7 +295,7 @@ func (h *hetzner) Send(ctx context.Context, r Request[hetznerSettings]) Outcome 
 	for _, a := range want {
 		c, ok := comments[a]
 		if !ok {
-			c = managedMarker
+			c = ManagedMarker
 		}
 		records = append(records, hetznerRecord{Value: a.String(), Comment: c})
 	}

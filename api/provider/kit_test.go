@@ -36,7 +36,7 @@ func TestCloudflareAnswerTable(t *testing.T) {
 			}},
 		{Name: "token refused", Settings: settings, Request: req,
 			Serve: providertest.JSON(403, `{"success":false,"errors":[{"code":10000,"message":"Authentication error"}]}`),
-			Want:  provider.Failed, WantMessage: "HTTP 403: 10000 Authentication error", WantAdvice: provider.AdviceServiceCredential},
+			Want:  provider.Failed, WantMessage: "HTTP 403: 10000 Authentication error", WantAdvice: "the API token lacks a permission: give it Zone → DNS → Edit"},
 		{Name: "rate limited", Settings: settings, Request: req,
 			Serve: providertest.Answer(429, http.Header{"Retry-After": {"30"}}, `{"success":false,"errors":[{"code":971,"message":"Please wait"}]}`),
 			Want:  provider.Retry, WantMessage: "HTTP 429", WantAdvice: provider.AdviceRateLimited, WantRetryAfter: 30 * time.Second},
@@ -71,7 +71,8 @@ func TestCloudflareCheck(t *testing.T) {
 				providertest.JSON(200, zones)(w, r)
 			},
 			Want: []providertest.StepWant{{Name: "credentials accepted", Status: provider.StepPassed},
-				{Name: "zone found", Status: provider.StepPassed}, {Name: "may edit records", Status: provider.StepUnchecked}}},
+				{Name: "zone found", Status: provider.StepPassed}, {Name: "may read records", Status: provider.StepPassed},
+				{Name: "may edit records", Status: provider.StepUnchecked}}},
 		{Name: "token refused", Path: "/client/v4",
 			Request: provider.CheckRequest[json.RawMessage]{FQDN: "home.example.com", Credential: cfToken},
 			Serve:   providertest.JSON(401, `{"success":false,"errors":[{"code":1000,"message":"Invalid API Token"}]}`),

@@ -68,6 +68,15 @@ type Outcome struct {
 	RetryAfter time.Duration
 }
 
+// joinAdvice is a step's detail from an outcome: its message, and what to
+// do about it when the protocol's table says.
+func joinAdvice(message, advice string) string {
+	if advice == "" {
+		return message
+	}
+	return message + " (" + advice + ")"
+}
+
 // maxMessageBytes bounds Outcome.Message so a provider's HTML error page
 // cannot bloat the record's status column.
 const maxMessageBytes = 512

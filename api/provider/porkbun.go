@@ -27,7 +27,7 @@ const (
 	porkbunMinTTL = 600
 	// porkbunNote marks the records the broker created (Porkbun's notes);
 	// the broker deletes no record without it.
-	porkbunNote = "managed by ddnsbroker"
+	porkbunNote = ManagedMarker
 )
 
 // porkbunSettings are the options stored with a porkbun service. The API

@@ -95,7 +95,7 @@ func (*powerdns) Presets() []Preset {
 			Help: "The api-key of pdns.conf (with api=yes and webserver=yes; allow the broker in webserver-allow-from)."},
 		Families: netcalc.Families(),
 		Notes: "The zone is found from each record's name unless the zone setting names it. " +
-			"RRsets the broker creates carry the comment \"" + managedMarker + "\".",
+			"RRsets the broker creates carry the comment \"" + ManagedMarker + "\".",
 		DocsURL: "https://doc.powerdns.com/authoritative/http-api/zone.html",
 	}}
 }
@@ -301,7 +301,7 @@ func (p *powerdns) Send(ctx context.Context, r Request[powerdnsSettings]) Outcom
 	verb := "updated"
 	if existing == nil {
 		verb = "created"
-		change.Comments = []pdnsComment{{Content: managedMarker, Account: "ddnsbroker"}}
+		change.Comments = []pdnsComment{{Content: ManagedMarker, Account: "ddnsbroker"}}
 	}
 	body := map[string]any{"rrsets": []pdnsRRset{change}}
 	if _, out := call.do(ctx, http.MethodPatch, zonePath, nil, body, nil, "replacing "+what); out != nil {

@@ -42,7 +42,7 @@ type PresetSetting struct {
 // Each call returns fresh values, so callers may modify them.
 func Presets() []Preset {
 	both := netcalc.Families
-	return []Preset{
+	return append([]Preset{
 		{
 			ID: "he.net", Name: "Hurricane Electric (dns.he.net)", Protocol: ProtocolDyndns2,
 			Settings:       raw(`{"url": "https://dyn.dns.he.net/nic/update", "username_is_fqdn": true, "combined": false}`),
@@ -210,6 +210,248 @@ func Presets() []Preset {
 			Notes: "The zone is found from each record's name and the record is created when missing, with the comment " +
 				"\"managed by ddnsbroker\"; the broker never deletes a record without that comment.",
 			DocsURL: "https://docs.bunny.net/api-reference/core/dns-zone/update-dns-record",
+		},
+		// dyndns2 and HTTP update services (issue 16). Each entry follows the
+		// provider's update page (DocsURL); where a fact could not be
+		// confirmed there, the comment above the entry says which.
+	}, dyndnsServices()...)
+}
+
+// dyndnsServices are the dyndns2 and HTTP-update presets beyond the first
+// eleven, sorted by ID so that entries merge easily.
+func dyndnsServices() []Preset {
+	both, v4 := netcalc.Families(), []netcalc.Family{netcalc.V4}
+	user := func(label, help string) *Prompt { return &Prompt{Label: label, Help: help} }
+	return []Preset{
+		{
+			ID: "all-inkl", Name: "ALL-INKL.COM (KAS DynDNS)", Protocol: ProtocolDyndns2,
+			Settings:       raw(`{"url": "https://dyndns.kasserver.com/", "combined": true}`),
+			RecordUsername: user("DynDNS login", "The login of the DynDNS entry created in the KAS (Tools → DDNS-Einstellungen), e.g. dyn0123456."),
+			RecordPassword: user("DynDNS password", "The password of that DynDNS entry."),
+			Families:       both,
+			Notes: "Each DynDNS login in the KAS belongs to one host name, so the hostname sent is only informative. " +
+				"Both families go in one request (myip=IPv4,IPv6).",
+			// unconfirmed: whether KAS reads an IPv6 address after the comma (FRITZ!Box guides send <ipaddr> only).
+			DocsURL: "https://all-inkl.com/wichtig/anleitungen/kas/tools/ddns-einstellungen/ddns-zugang-anlegen_588.html",
+		},
+		{
+			ID: "changeip", Name: "ChangeIP", Protocol: ProtocolDyndns2,
+			Settings:       raw(`{"url": "https://nic.changeip.com/nic/update", "combined": false}`),
+			RecordUsername: user("Username", "Your ChangeIP username."),
+			RecordPassword: user("Password", "Your ChangeIP password."),
+			Families:       v4,
+			Notes:          "ChangeIP's dyndns2 update publishes IPv4 (A records).",
+			// unconfirmed: IPv6 through the same endpoint.
+			DocsURL: "https://www.changeip.com/accounts/knowledgebase.php?action=displayarticle&id=34",
+		},
+		{
+			ID: "ddnsbroker", Name: "DDnsBroker (another broker)", Protocol: ProtocolDyndns2,
+			Settings:       raw(`{"url": "https://ddns.example.com/nic/update", "combined": true}`),
+			Edit:           []PresetSetting{{Key: "url", Help: "Replace ddns.example.com by the other broker's address (its DDNSBROKER_PUBLIC_URL)."}},
+			RecordUsername: user("Host name", "The FQDN of the host at the other broker (its dyndns2 login)."),
+			RecordPassword: user("Update secret", "That host's update secret at the other broker."),
+			Families:       both,
+			Notes: "A DDnsBroker takes updates the way routers send them (dyndns2, myip=IPv4,IPv6 in one request), so one broker can feed another, " +
+				"e.g. a site broker feeding a central one.",
+			DocsURL: "https://github.com/ddnsbroker/ddnsbroker#readme",
+		},
+		{
+			ID: "ddnss", Name: "ddnss.de", Protocol: ProtocolHTTP,
+			Settings: raw(`{"method": "GET",
+				"url": "https://ddnss.de/upd.php?key={password}&host={fqdn}&ip={ipv4}&ip6={ipv6}",
+				"success_status": "200", "success_regexp": "Updated \\d+ hostname"}`),
+			RecordPassword: user("Update key", "Your ddnss.de update key (Keyauth), from the account's overview."),
+			Families:       both,
+			Notes: "Both addresses go in one request (ip and ip6); turn dual stack on for the host at ddnss.de. ddnss.de answers HTTP 200 " +
+				"with an HTML page; success is \"Updated 1 hostname\".",
+			DocsURL: "https://ddnss.de/info.php",
+		},
+		{
+			ID: "dnsexit", Name: "DNSExit", Protocol: ProtocolHTTP,
+			Settings: raw(`{"method": "GET",
+				"url": "https://api.dnsexit.com/dns/ud/?apikey={password}&host={fqdn}&ip={ip}",
+				"success_status": "200", "success_regexp": "\"code\": *[01]\\b"}`),
+			RecordPassword: user("API key", "The DNSExit API key (Settings → Dynamic DNS → API key)."),
+			Families:       both,
+			Notes: "One address per request; code 0 is success, 1 means the address did not change. " +
+				"Other codes (2 bad key, 3 missing parameters, 4 host not found, …) are failures.",
+			DocsURL: "https://dnsexit.com/dns/dns-api/",
+		},
+		{
+			ID: "dnshome", Name: "dnsHome.de", Protocol: ProtocolDyndns2,
+			Settings:       raw(`{"url": "https://www.dnshome.de/dyndns.php", "username_is_fqdn": true, "combined": false}`),
+			RecordPassword: user("Password", "The password set for this (sub)domain at dnsHome.de."),
+			Families:       both,
+			Notes:          "The login is the full (sub)domain name, sent automatically. One family per request (ip= carries IPv4 or IPv6).",
+			// unconfirmed: dnsHome documents ip= and ip6=; the broker sends hostname= and myip=, which it accepts as dyndns2 aliases.
+			DocsURL: "https://www.dnshome.de/dyndns-ueberblick.php",
+		},
+		{
+			ID: "dnsomatic", Name: "DNS-O-Matic", Protocol: ProtocolDyndns2,
+			Settings:       raw(`{"url": "https://updates.dnsomatic.com/nic/update", "combined": false}`),
+			RecordUsername: user("Username", "Your DNS-O-Matic (OpenDNS) username."),
+			RecordPassword: user("Password", "Your DNS-O-Matic password."),
+			Families:       v4,
+			Notes: "DNS-O-Matic passes the update on to the services set up in its account; the record's name picks one of them " +
+				"(all.dnsomatic.com updates every service). IPv4 only.",
+			DocsURL: "https://www.dnsomatic.com/docs/api",
+		},
+		{
+			ID: "domaindiscount24", Name: "domaindiscount24", Protocol: ProtocolDyndns2,
+			Settings:       raw(`{"url": "https://dyndns.key-systems.net/update.php", "combined": false}`),
+			RecordUsername: user("Domain", "The domain the DynDNS password was set for."),
+			RecordPassword: user("DynDNS password", "The DynDNS password set for the domain in the domaindiscount24 account."),
+			Families:       v4,
+			Notes:          "domaindiscount24 (Key-Systems) updates A records through its DynDNS gateway.",
+			// unconfirmed: the path and whether IPv6 is taken; taken from clients (inadyn, ddns-updater), not a provider page.
+			DocsURL: "https://www.domaindiscount24.com/faq/en/dynamic-dns",
+		},
+		{
+			ID: "dynu", Name: "Dynu", Protocol: ProtocolDyndns2,
+			Settings:       raw(`{"url": "https://api.dynu.com/nic/update", "use_myipv6": true, "combined": true}`),
+			RecordUsername: user("Username", "Your Dynu username."),
+			RecordPassword: user("Password", "Your Dynu password, or its MD5/SHA-256 hash, or an IP update password set in the control panel."),
+			Families:       both,
+			Notes:          "Dynu takes IPv4 in myip and IPv6 in myipv6, both in one request.",
+			DocsURL:        "https://www.dynu.com/DynamicDNS/IP-Update-Protocol",
+		},
+		{
+			ID: "easydns", Name: "easyDNS", Protocol: ProtocolDyndns2,
+			Settings:       raw(`{"url": "https://api.cp.easydns.com/dyn/generic.php", "combined": false}`),
+			RecordUsername: user("Username", "Your easyDNS username."),
+			RecordPassword: user("Dynamic DNS token", "The dynamic DNS token from the domain's DNS settings (not your password)."),
+			Families:       both,
+			Notes:          "easyDNS asks clients to update at most every 10 minutes; one address per request.",
+			DocsURL:        "https://kb.easydns.com/knowledge/dynamic-dns/",
+		},
+		{
+			ID: "freedns", Name: "FreeDNS (afraid.org)", Protocol: ProtocolDyndns2,
+			Settings:       raw(`{"url": "https://freedns.afraid.org/nic/update", "combined": false}`),
+			RecordUsername: user("Username", "Your FreeDNS username."),
+			RecordPassword: user("Password", "Your FreeDNS password."),
+			Families:       both,
+			Notes: "FreeDNS takes dyndns2 updates at /nic/update; an IPv6 address updates the name's AAAA record. " +
+				"One family per request.",
+			DocsURL: "https://freedns.afraid.org/dynamic/",
+		},
+		{
+			ID: "infomaniak", Name: "Infomaniak", Protocol: ProtocolDyndns2,
+			Settings:       raw(`{"url": "https://infomaniak.com/nic/update", "combined": false}`),
+			RecordUsername: user("DynDNS username", "The username of the dynamic DNS access created in the Infomaniak Manager."),
+			RecordPassword: user("DynDNS password", "The password of that access."),
+			Families:       both,
+			Notes:          "Create the dynamic DNS access for the name in the Manager (Domain → DNS zone → Dynamic DNS) first.",
+			DocsURL:        "https://www.infomaniak.com/en/support/faq/2376/dyndns-updating-a-dynamic-dns-via-the-api",
+		},
+		// No IONOS (Dynamic DNS) entry: its update URL takes no address and
+		// publishes the caller's, which cannot be a record's derived
+		// address. The native ionos protocol's preset serves IONOS.
+		{
+			ID: "ipv64", Name: "IPv64.net", Protocol: ProtocolDyndns2,
+			Settings:       raw(`{"url": "https://ipv64.net/nic/update", "combined": true}`),
+			RecordUsername: user("Any name", "Anything, e.g. none: IPv64 reads the token from the password."),
+			RecordPassword: user("Domain update token", "The domain update token from ipv64.net's DynDNS page."),
+			Families:       both,
+			Notes: "IPv64 takes dyndns2 with Basic authentication where one of username and password is the update token. " +
+				"At most 3 updates in 10 seconds, and 48 a day on the free plan.",
+			DocsURL: "https://ipv64.net/dyndns_updater_api",
+		},
+		{
+			ID: "loopia", Name: "Loopia", Protocol: ProtocolDyndns2,
+			Settings:       raw(`{"url": "https://dyndns.loopia.se/", "combined": false}`),
+			RecordUsername: user("Username", "Your Loopia customer number or the username of a LoopiaDNS access."),
+			RecordPassword: user("Password", "Its password."),
+			Families:       both,
+			Notes:          "One address per request; Loopia answers the dyndns2 codes.",
+			DocsURL:        "https://support.loopia.com/wiki/about-dynamic-dns-ddns/",
+		},
+		{
+			ID: "now-dns", Name: "Now-DNS", Protocol: ProtocolDyndns2,
+			Settings:       raw(`{"url": "https://now-dns.com/update", "combined": false}`),
+			RecordUsername: user("E-mail", "The e-mail address of your Now-DNS account."),
+			RecordPassword: user("Password", "Your Now-DNS password."),
+			Families:       both,
+			Notes:          "One address per request (myip carries IPv4 or IPv6).",
+			DocsURL:        "https://now-dns.com/?p=clients",
+		},
+		{
+			ID: "nsupdate.info", Name: "nsupdate.info", Protocol: ProtocolDyndns2,
+			Settings:       raw(`{"url": "https://ipv4.nsupdate.info/nic/update", "username_is_fqdn": true, "combined": false}`),
+			RecordPassword: user("Update secret", "The secret nsupdate.info generated for the host."),
+			Families:       both,
+			Notes: "The login is the host's FQDN, sent automatically. nsupdate.info accepts IPv4 and IPv6 in myip, one per request " +
+				"(its ipv4./ipv6. names only choose the connection).",
+			DocsURL: "https://nsupdateinfo.readthedocs.io/en/latest/user.html",
+		},
+		{
+			ID: "regfish", Name: "regfish", Protocol: ProtocolHTTP,
+			Settings: raw(`{"method": "GET",
+				"url": "https://dyndns.regfish.de/?fqdn={fqdn}&thisipv4=0&ipv4={ip}&forcehost=1&authtype=secure&token={password}",
+				"url_ipv6": "https://dyndns.regfish.de/?fqdn={fqdn}&thisipv6=0&ipv6={ip}&forcehost=1&authtype=secure&token={password}",
+				"success_status": "200", "success_regexp": "^success"}`),
+			RecordPassword: user("Token", "The DynDNS token of the record, from regfish's DNS settings."),
+			Families:       both,
+			Notes:          "regfish answers HTTP 200 with success|100 … on success and an error code otherwise.",
+			// unconfirmed: the parameter names follow regfish's legacy DynDNS page and clients (inadyn); regfish now also has a REST API.
+			DocsURL: "https://www.regfish.de/domains/dyndns/dokumentation",
+		},
+		{
+			ID: "selfhost", Name: "selfHOST", Protocol: ProtocolDyndns2,
+			Settings:       raw(`{"url": "https://carol.selfhost.de/nic/update", "combined": false}`),
+			RecordUsername: user("DynDNS username", "The username of the DynDNS account in selfHOST's customer area (DynDNS accounts)."),
+			RecordPassword: user("DynDNS password", "The password of that DynDNS account."),
+			Families:       both,
+			Notes:          "Each DynDNS account belongs to one record at selfHOST; one address per request.",
+			DocsURL:        "https://www.selfhost.de/cgi-bin/selfhost?p=document&name=api",
+		},
+		{
+			ID: "servercow", Name: "Servercow", Protocol: ProtocolDyndns2,
+			Settings:       raw(`{"url": "https://www.servercow.de/dyndns/api.php", "combined": false}`),
+			RecordUsername: user("DynDNS user", "The DynDNS user created in the Servercow customer panel."),
+			RecordPassword: user("DynDNS password", "Its password."),
+			Families:       both,
+			Notes:          "One address per request.",
+			// unconfirmed: the path and the answer codes; taken from clients (ddclient), Servercow's DynDNS page is behind its login.
+			DocsURL: "https://wiki.servercow.de/de/domains/dynamic_dns/",
+		},
+		{
+			ID: "spdyn", Name: "Securepoint DynDNS (spdyn)", Protocol: ProtocolDyndns2,
+			Settings:       raw(`{"url": "https://update.spdyn.de/nic/update", "combined": false}`),
+			RecordUsername: user("Username or host", "Your spdyn username, or the host name when you use an update token."),
+			RecordPassword: user("Password or update token", "Your spdyn password, or the host's update token."),
+			Families:       both,
+			Notes:          "One address per request; an update token limits the login to one host.",
+			DocsURL:        "https://wiki.securepoint.de/SPDyn",
+		},
+		{
+			ID: "variomedia", Name: "Variomedia", Protocol: ProtocolDyndns2,
+			Settings:       raw(`{"url": "https://dyndns.variomedia.de/nic/update", "combined": false}`),
+			RecordUsername: user("Username", "Your Variomedia customer login (or the DynDNS user of the domain)."),
+			RecordPassword: user("DynDNS password", "The DynDNS password set for the domain."),
+			Families:       both,
+			Notes:          "One address per request.",
+			// unconfirmed: IPv6 support; ddclient sends both families this way.
+			DocsURL: "https://www.variomedia.de/faq/Wie-richte-ich-einen-DynDNS-Eintrag-ein/article/175",
+		},
+		{
+			ID: "ydns", Name: "YDNS", Protocol: ProtocolDyndns2,
+			Settings:       raw(`{"url": "https://ydns.io/api/v1/update/", "combined": false}`),
+			RecordUsername: user("API username", "The API username from YDNS's preferences (not your e-mail)."),
+			RecordPassword: user("API secret", "The API secret shown with it."),
+			Families:       both,
+			Notes:          "YDNS takes host= and ip= as well as dyndns2's hostname= and myip=; one address per request.",
+			DocsURL:        "https://ydns.io/api/",
+		},
+		{
+			ID: "zoneedit", Name: "Zoneedit", Protocol: ProtocolDyndns2,
+			Settings:       raw(`{"url": "https://dynamic.zoneedit.com/auth/dynamic.html", "combined": false}`),
+			RecordUsername: user("Username", "Your Zoneedit username."),
+			RecordPassword: user("Dynamic token", "The dynamic authentication token from the domain's DNS settings."),
+			Families:       both,
+			Notes: "Zoneedit answers with an XML line (SUCCESS CODE=\"200\" or ERROR CODE=…); wait at least 10 minutes between updates. " +
+				"One address per request.",
+			// unconfirmed: Zoneedit's answers are not dyndns2 codes; the broker reads anything unknown as failed, so check the first delivery.
+			DocsURL: "https://support.zoneedit.com/en/knowledgebase/article/dynamic-dns",
 		},
 	}
 }

@@ -3,11 +3,16 @@ package provider_test
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"maps"
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/ddnsbroker/ddnsbroker/api/provider"
@@ -85,6 +90,8 @@ func TestPresetsAreFreshCopies(t *testing.T) {
 func TestHTTPPresetsSendWhatTheProviderExpects(t *testing.T) {
 	srv := newTemplateServer(t)
 	answers := map[string]string{"duckdns": "OK", "desec": "good", "dynv6": "addresses updated",
+		"ddnss": "<html>Updated 1 hostname.</html>", "dnsexit": `{"code": 0, "message": "Success"}`,
+		"regfish":   "success|100|update succeeded!",
 		"namecheap": "<interface-response><ErrCount>0</ErrCount><Done>true</Done></interface-response>"}
 	v4, v6 := netip.MustParseAddr("198.51.100.7"), netip.MustParseAddr("2001:db8::7")
 	tests := []struct {
@@ -102,6 +109,27 @@ func TestHTTPPresetsSendWhatTheProviderExpects(t *testing.T) {
 		{"dynv6", 4, map[string]string{"hostname": "home.duckdns.org", "token": "PW", "ipv4": "198.51.100.7"}, nil},
 		{"dynv6", 6, map[string]string{"hostname": "home.duckdns.org", "token": "PW", "ipv6": "2001:db8::7"}, nil},
 		{"namecheap", 4, map[string]string{"host": "www", "domain": "example.com", "password": "PW", "ip": "198.51.100.7"}, nil},
+		// both families in one request
+		{"ddnss", 4, map[string]string{"key": "PW", "host": "home.duckdns.org", "ip": "198.51.100.7", "ip6": "2001:db8::7"}, nil},
+		{"dnsexit", 4, map[string]string{"apikey": "PW", "host": "home.duckdns.org", "ip": "198.51.100.7"}, nil},
+		{"dnsexit", 6, map[string]string{"apikey": "PW", "host": "home.duckdns.org", "ip": "2001:db8::7"}, nil},
+		{"regfish", 4, map[string]string{"fqdn": "home.duckdns.org", "thisipv4": "0", "ipv4": "198.51.100.7", "forcehost": "1",
+			"authtype": "secure", "token": "PW"}, nil},
+		{"regfish", 6, map[string]string{"fqdn": "home.duckdns.org", "thisipv6": "0", "ipv6": "2001:db8::7", "forcehost": "1",
+			"authtype": "secure", "token": "PW"}, nil},
+	}
+	// Every http preset is in the table.
+	for _, p := range provider.Presets() {
+		if p.Protocol == provider.ProtocolHTTP && !slices.ContainsFunc(tests, func(tc struct {
+			preset     string
+			family     int
+			wantQuery  map[string]string
+			wantHeader map[string]string
+		}) bool {
+			return tc.preset == p.ID
+		}) {
+			t.Errorf("http preset %s has no row in this table", p.ID)
+		}
 	}
 	presets := map[string]provider.Preset{}
 	for _, p := range provider.Presets() {
@@ -153,5 +181,123 @@ func TestHTTPPresetsSendWhatTheProviderExpects(t *testing.T) {
 				t.Errorf("method %s", r.Method)
 			}
 		})
+	}
+}
+
+// TestDyndns2PresetsSendWhatTheProviderDocuments points every dyndns2
+// preset at a local server and checks the request each provider's update
+// page describes: the path, hostname and myip (or myipv6, both families
+// in one request where the provider takes them so), and the Basic login.
+func TestDyndns2PresetsSendWhatTheProviderDocuments(t *testing.T) {
+	type seen struct {
+		path  string
+		query url.Values
+		auth  string
+	}
+	var (
+		mu  sync.Mutex
+		got []seen
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		user, pass, _ := r.BasicAuth()
+		mu.Lock()
+		got = append(got, seen{path: r.URL.Path, query: r.URL.Query(), auth: user + ":" + pass})
+		mu.Unlock()
+		_, _ = io.WriteString(w, "good 198.51.100.7\n")
+	}))
+	t.Cleanup(srv.Close)
+	v4, v6 := "198.51.100.7", "2001:db8::7"
+	// want: the path, the query besides hostname (system= of OVH kept), and the login ("FQDN" = the record's name).
+	tests := map[string]struct {
+		path  string
+		query map[string]string
+		user  string
+	}{
+		"he.net":           {"/nic/update", map[string]string{"myip": v4}, "FQDN"},
+		"noip":             {"/nic/update", map[string]string{"myip": v4 + "," + v6}, "user"},
+		"inwx":             {"/nic/update", map[string]string{"myip": v4, "myipv6": v6}, "user"},
+		"ovh":              {"/nic/update", map[string]string{"system": "dyndns", "myip": v4}, "user"},
+		"strato":           {"/nic/update", map[string]string{"myip": v4 + "," + v6}, "user"},
+		"dyn":              {"/v3/update", map[string]string{"myip": v4 + "," + v6}, "user"},
+		"all-inkl":         {"/", map[string]string{"myip": v4 + "," + v6}, "user"},
+		"changeip":         {"/nic/update", map[string]string{"myip": v4}, "user"},
+		"ddnsbroker":       {"/nic/update", map[string]string{"myip": v4 + "," + v6}, "user"},
+		"dnshome":          {"/dyndns.php", map[string]string{"myip": v4}, "FQDN"},
+		"dnsomatic":        {"/nic/update", map[string]string{"myip": v4}, "user"},
+		"domaindiscount24": {"/update.php", map[string]string{"myip": v4}, "user"},
+		"dynu":             {"/nic/update", map[string]string{"myip": v4, "myipv6": v6}, "user"},
+		"easydns":          {"/dyn/generic.php", map[string]string{"myip": v4}, "user"},
+		"freedns":          {"/nic/update", map[string]string{"myip": v4}, "user"},
+		"infomaniak":       {"/nic/update", map[string]string{"myip": v4}, "user"},
+		"ipv64":            {"/nic/update", map[string]string{"myip": v4 + "," + v6}, "user"},
+		"loopia":           {"/", map[string]string{"myip": v4}, "user"},
+		"now-dns":          {"/update", map[string]string{"myip": v4}, "user"},
+		"nsupdate.info":    {"/nic/update", map[string]string{"myip": v4}, "FQDN"},
+		"selfhost":         {"/nic/update", map[string]string{"myip": v4}, "user"},
+		"servercow":        {"/dyndns/api.php", map[string]string{"myip": v4}, "user"},
+		"spdyn":            {"/nic/update", map[string]string{"myip": v4}, "user"},
+		"variomedia":       {"/nic/update", map[string]string{"myip": v4}, "user"},
+		"ydns":             {"/api/v1/update/", map[string]string{"myip": v4}, "user"},
+		"zoneedit":         {"/auth/dynamic.html", map[string]string{"myip": v4}, "user"},
+	}
+	p, _ := registry().Provider(provider.ProtocolDyndns2)
+	for _, preset := range provider.Presets() {
+		if preset.Protocol != provider.ProtocolDyndns2 {
+			continue
+		}
+		want, ok := tests[preset.ID]
+		if !ok {
+			t.Errorf("dyndns2 preset %s has no row in this table", preset.ID)
+			continue
+		}
+		t.Run(preset.ID, func(t *testing.T) {
+			var s map[string]any
+			if err := json.Unmarshal(preset.Settings, &s); err != nil {
+				t.Fatal(err)
+			}
+			u, err := url.Parse(s["url"].(string))
+			if err != nil || u.Scheme != "https" {
+				t.Fatalf("url %q is not https", s["url"])
+			}
+			local, _ := url.Parse(srv.URL)
+			u.Scheme, u.Host = local.Scheme, local.Host
+			s["url"] = u.String()
+			mu.Lock()
+			got = nil
+			mu.Unlock()
+			tg := target{FQDN: "home.example.com", Family: 4, Address: netip.MustParseAddr(v4), Other: netip.MustParseAddr(v6),
+				Username: "user", Password: nastyPassword}
+			if want.user == "FQDN" {
+				tg.Username = "" // the form leaves it empty: the service logs in with the FQDN
+			}
+			if out := send(context.Background(), p, settingsJSON(t, s), tg); out.Result != provider.Delivered {
+				t.Fatalf("%v %s", out.Result, out.Message)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if len(got) != 1 {
+				t.Fatalf("%d requests, want 1", len(got))
+			}
+			r := got[0]
+			if r.path != want.path {
+				t.Errorf("path %s, want %s", r.path, want.path)
+			}
+			q := map[string]string{}
+			for k := range r.query {
+				if k != "hostname" {
+					q[k] = r.query.Get(k)
+				}
+			}
+			if r.query.Get("hostname") != "home.example.com" || !maps.Equal(q, want.query) {
+				t.Errorf("query %v, want hostname and %v", r.query, want.query)
+			}
+			user := strings.ReplaceAll(want.user, "FQDN", "home.example.com")
+			if r.auth != user+":"+nastyPassword {
+				t.Errorf("login %q, want %q with the password", r.auth, user)
+			}
+		})
+	}
+	if n := len(provider.Presets()); n < 34 {
+		t.Errorf("the catalogue has %d presets, want at least 34 before the native protocols' own", n)
 	}
 }

@@ -122,8 +122,9 @@ type Request[S any] struct {
 	// replaces these and leaves the name's other addresses alone.
 	Delivered []netip.Addr
 	// KeepOthers asks to keep addresses of Family that the broker did not
-	// deliver (someone else's), replacing only Delivered. Records cannot
-	// set it yet, so it is false: the name holds exactly Addresses.
+	// deliver (someone else's), replacing only Delivered: the record's
+	// keep_other_addresses. False: the name holds exactly Addresses (of the
+	// records the broker may delete, see ManagedMarker).
 	KeepOthers bool
 	// Other are the newest wanted addresses of the other family, if any,
 	// for protocols that send both in one request or template both.
@@ -135,6 +136,12 @@ type Request[S any] struct {
 	Credential string
 	Settings   S
 }
+
+// ManagedMarker is the comment (or tag) a provider that has record
+// comments puts on each record the broker creates. The broker never deletes
+// a record without it: a record someone else made stays, whatever the
+// broker's settings say.
+const ManagedMarker = "managed by ddnsbroker"
 
 // Address is the request's (first) address of Family, or the zero Addr.
 func (r Request[S]) Address() netip.Addr { return first(r.Addresses) }

@@ -212,7 +212,7 @@ func (p *route53) Send(ctx context.Context, r Request[route53Settings]) Outcome 
 	if found {
 		verb = "updated"
 	}
-	change := r53ChangeRequest{Batch: r53Batch{Comment: managedMarker, Changes: []r53Change{{Action: "UPSERT",
+	change := r53ChangeRequest{Batch: r53Batch{Comment: ManagedMarker, Changes: []r53Change{{Action: "UPSERT",
 		Set: r53Set{Name: name + ".", Type: rtype, TTL: ttl, Values: r53Values(want)}}}}}
 	body, err := xml.Marshal(change)
 	if err != nil {

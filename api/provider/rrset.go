@@ -17,10 +17,6 @@ import (
 // records a name holds into the ones it must hold, touching only what
 // the broker manages (keep_other_addresses, markers).
 
-// managedMarker is the comment the broker leaves on records it creates at
-// providers that keep one; records without it are never deleted.
-const managedMarker = "managed by ddnsbroker"
-
 // zoneCandidates are the zones that may hold name: the configured zone
 // (when name is in it), else name and its parents, longest first (a
 // delegated sub-zone in the same account holds the name rather than its
@@ -68,7 +64,7 @@ type rrsetRequest struct {
 	KeepOthers bool
 	// TTL is what records must carry; 0: whatever they have.
 	TTL int
-	// Markers: the provider keeps managedMarker on records; records
+	// Markers: the provider keeps ManagedMarker on records; records
 	// without it are updated but never deleted.
 	Markers bool
 }

@@ -34,7 +34,7 @@ type scalewaySettings struct {
 
 // scaleway is Scaleway's Domains and DNS API v2beta1: zones by name,
 // records listed by name and type, every change in one PATCH of
-// `changes`. Records the broker creates carry the comment managedMarker;
+// `changes`. Records the broker creates carry the comment ManagedMarker;
 // records without it are never deleted.
 type scaleway struct{ deps Deps }
 
@@ -48,7 +48,7 @@ const scalewayCredentialHelp = "The secret key of an IAM API key (a UUID; not th
 func (*scaleway) Describe() Description {
 	return Description{
 		Protocol: ProtocolScaleway, Title: "Scaleway Domains and DNS (API v2beta1)",
-		Summary: "Lists the name's A or AAAA records and sends the changes in one PATCH; records it creates carry the comment \"" + managedMarker + "\", and records without it are never deleted.",
+		Summary: "Lists the name's A or AAAA records and sends the changes in one PATCH; records it creates carry the comment \"" + ManagedMarker + "\", and records without it are never deleted.",
 		Settings: []Field{
 			{Key: "zone", Type: FieldString, Label: "DNS zone", Help: "The DNS zone (example.com, or a sub-zone such as home.example.com); when empty, found from each record's name."},
 			{Key: "ttl", Type: FieldInteger, Label: "TTL", Default: scalewayTTL, Min: ptrTo(scalewayMinTTL), Max: ptrTo(maxTTL),
@@ -70,7 +70,7 @@ func (*scaleway) Presets() []Preset {
 		Credential: &Prompt{Label: "Secret key", Help: scalewayCredentialHelp},
 		Families:   netcalc.Families(),
 		Notes: "The zone must use Scaleway's name servers. The broker never lets Scaleway create a zone, " +
-			"marks the records it creates with the comment \"" + managedMarker + "\" and deletes no record without it.",
+			"marks the records it creates with the comment \"" + ManagedMarker + "\" and deletes no record without it.",
 		DocsURL: "https://www.scaleway.com/en/developers/api/domains-and-dns/records/",
 	}}
 }
@@ -190,7 +190,7 @@ func (p *scaleway) Send(ctx context.Context, r Request[scalewaySettings]) Outcom
 		for _, rec := range list.Records {
 			if rec.Type == q.Type && rec.Name == name {
 				live = append(live, liveRecord{ID: rec.ID, Addr: parseRecordAddr(rec.Data), TTL: rec.TTL,
-					Marked: rec.Comment != nil && *rec.Comment == managedMarker})
+					Marked: rec.Comment != nil && *rec.Comment == ManagedMarker})
 			}
 		}
 		if len(list.Records) == 0 || page*100 >= list.Total {
@@ -199,7 +199,7 @@ func (p *scaleway) Send(ctx context.Context, r Request[scalewaySettings]) Outcom
 	}
 	plan := planRRset(q, live)
 	if plan.Changes() {
-		marker := managedMarker
+		marker := ManagedMarker
 		record := func(data string) scalewayRecord {
 			return scalewayRecord{Name: name, Type: q.Type, Data: data, TTL: ttl, Comment: &marker}
 		}

@@ -264,6 +264,28 @@ func TestContract(t *testing.T) {
 		h.do(request{method: "DELETE", path: fmt.Sprintf("/services/%d", ns.Id), token: write}).expect(t, 204)
 	})
 
+	t.Run("service tests", func(t *testing.T) {
+		// A dyndns2 service has no read-only check: nothing leaves the host.
+		body := map[string]any{"name": "t", "protocol": "dyndns2", "url": "https://dyn.example.test/nic/update"}
+		svc := create[rest.Service](h, write, "/services", body)
+		var res rest.ServiceTestResult
+		h.do(request{method: "POST", path: fmt.Sprintf("/services/%d/test", svc.Id), token: write}).expect(t, 200).decode(t, &res)
+		if !res.Ok || len(res.Steps) != 1 || res.Steps[0].Status != rest.ServiceTestStepStatusUnchecked {
+			t.Errorf("saved dyndns2 test: %+v", res)
+		}
+		h.do(request{method: "POST", path: fmt.Sprintf("/services/%d/test", svc.Id), token: write,
+			body: map[string]any{"record_id": 999999}}).expect(t, 422)
+		var r response
+		for range rest.DefaultServiceTestBurst + 1 {
+			if r = h.do(request{method: "POST", path: "/services/test", token: write, body: body}); r.status != 200 {
+				break
+			}
+		}
+		r.expect(t, 429)
+		h.do(request{method: "POST", path: fmt.Sprintf("/services/%d/test", svc.Id), token: write}).expect(t, 429)
+		h.do(request{method: "DELETE", path: fmt.Sprintf("/services/%d", svc.Id), token: write}).expect(t, 204)
+	})
+
 	t.Run("presets", func(t *testing.T) {
 		list := get[rest.PresetList](h, read, "/presets")
 		// The built-in catalogue, then each protocol's own presets.

@@ -509,6 +509,27 @@ func (e RouterSetupItemFormat) Valid() bool {
 	}
 }
 
+// Defines values for ServiceTestStepStatus.
+const (
+	ServiceTestStepStatusFailed    ServiceTestStepStatus = "failed"
+	ServiceTestStepStatusPassed    ServiceTestStepStatus = "passed"
+	ServiceTestStepStatusUnchecked ServiceTestStepStatus = "unchecked"
+)
+
+// Valid indicates whether the value is a known member of the ServiceTestStepStatus enum.
+func (e ServiceTestStepStatus) Valid() bool {
+	switch e {
+	case ServiceTestStepStatusFailed:
+		return true
+	case ServiceTestStepStatusPassed:
+		return true
+	case ServiceTestStepStatusUnchecked:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SyncState.
 const (
 	SyncStateBlocked   SyncState = "blocked"
@@ -703,7 +724,10 @@ type ApiTokenList struct {
 
 // Delivery defines model for Delivery.
 type Delivery struct {
-	Address       string         `json:"address"`
+	Address string `json:"address"`
+
+	// Advice What to do about the result, in plain words; empty when there is nothing to do.
+	Advice        string         `json:"advice"`
 	Attempts      int            `json:"attempts"`
 	CreatedAt     time.Time      `json:"created_at"`
 	Family        DeliveryFamily `json:"family"`
@@ -778,8 +802,11 @@ type EventList struct {
 // FamilyStatus defines model for FamilyStatus.
 type FamilyStatus struct {
 	// Address The address the upstream should hold.
-	Address  *string `json:"address"`
-	Attempts int     `json:"attempts"`
+	Address *string `json:"address"`
+
+	// Advice What to do about the last answer, in plain words (e.g. "the provider refused the username or password: check the record's credentials"); empty when there is nothing to do.
+	Advice   string `json:"advice"`
+	Attempts int    `json:"attempts"`
 
 	// DeliveredAddress The address the upstream last acknowledged.
 	DeliveredAddress *string    `json:"delivered_address"`
@@ -1158,6 +1185,9 @@ type Record struct {
 	Ipv6HostIdentifier string  `json:"ipv6_host_identifier"`
 	Ipv6Netmask        int     `json:"ipv6_netmask"`
 
+	// KeepOtherAddresses Replace only the address the broker last delivered for this record and keep the name's other addresses of the family (a second line, another site), where the provider's API edits single records. Off: the name holds only this record's address (records the broker did not create are never deleted where the provider has record comments).
+	KeepOtherAddresses bool `json:"keep_other_addresses"`
+
 	// NeedsCredentials The password was removed because the service's destination changed; give it again (or "" to go on without one).
 	NeedsCredentials bool `json:"needs_credentials"`
 
@@ -1184,6 +1214,9 @@ type RecordCreate struct {
 	Ipv6HostIdentifier *string `json:"ipv6_host_identifier,omitempty" validate:"omitempty,ident_ipv6"`
 	Ipv6Netmask        *int    `json:"ipv6_netmask,omitempty"`
 
+	// KeepOtherAddresses See Record.keep_other_addresses.
+	KeepOtherAddresses *bool `json:"keep_other_addresses,omitempty"`
+
 	// Password The upstream password; stored encrypted, never returned.
 	Password  *string `json:"password,omitempty"`
 	ServiceId int64   `json:"service_id"`
@@ -1205,6 +1238,9 @@ type RecordPatch struct {
 	Ipv6Enabled        *bool   `json:"ipv6_enabled,omitempty"`
 	Ipv6HostIdentifier *string `json:"ipv6_host_identifier,omitempty" validate:"omitempty,ident_ipv6"`
 	Ipv6Netmask        *int    `json:"ipv6_netmask,omitempty"`
+
+	// KeepOtherAddresses See Record.keep_other_addresses.
+	KeepOtherAddresses *bool `json:"keep_other_addresses,omitempty"`
 
 	// Password A new upstream password; "" removes it. Moving a record that has a password to another service (service_id) needs it again.
 	Password  *string `json:"password,omitempty"`
@@ -1409,6 +1445,40 @@ type ServicePatch struct {
 //
 // Example: {"combined":false,"url":"https://dyn.dns.he.net/nic/update","use_myipv6":false,"username_is_fqdn":true}
 type ServiceSettings map[string]interface{}
+
+// ServiceTestRequest defines model for ServiceTestRequest.
+type ServiceTestRequest struct {
+	// RecordId A record of this service whose current addresses are sent for real.
+	RecordId *int64 `json:"record_id,omitempty"`
+}
+
+// ServiceTestResult defines model for ServiceTestResult.
+type ServiceTestResult struct {
+	// Ok No step failed.
+	Ok    bool              `json:"ok"`
+	Steps []ServiceTestStep `json:"steps"`
+}
+
+// ServiceTestStep defines model for ServiceTestStep.
+type ServiceTestStep struct {
+	// Advice What to do about a failed step, in plain words; empty when there is nothing to do.
+	Advice string `json:"advice"`
+
+	// Detail The provider's answer (its first line, credentials removed), or why the step could not be checked.
+	Detail string `json:"detail"`
+
+	// Name What was checked: "credentials accepted", "zone found", "may edit records", "update sent (A)", …
+	//
+	// Example: credentials accepted
+	Name string `json:"name"`
+
+	// Ok The step did not fail (passed, or could not be checked).
+	Ok     bool                  `json:"ok"`
+	Status ServiceTestStepStatus `json:"status"`
+}
+
+// ServiceTestStepStatus defines model for ServiceTestStep.Status.
+type ServiceTestStepStatus string
 
 // ServiceTrouble A service's records that are not getting through, counted per family as in `StateCounts`.
 type ServiceTrouble struct {
@@ -1859,8 +1929,14 @@ type UpdateRecordJSONRequestBody = RecordPatch
 // CreateServiceJSONRequestBody defines body for CreateService for application/json ContentType.
 type CreateServiceJSONRequestBody = ServiceCreate
 
+// TestNewServiceJSONRequestBody defines body for TestNewService for application/json ContentType.
+type TestNewServiceJSONRequestBody = ServiceCreate
+
 // UpdateServiceJSONRequestBody defines body for UpdateService for application/json ContentType.
 type UpdateServiceJSONRequestBody = ServicePatch
+
+// TestServiceJSONRequestBody defines body for TestService for application/json ContentType.
+type TestServiceJSONRequestBody = ServiceTestRequest
 
 // CreateTokenJSONRequestBody defines body for CreateToken for application/json ContentType.
 type CreateTokenJSONRequestBody = ApiTokenCreate
@@ -1960,6 +2036,9 @@ type ServerInterface interface {
 	// CreateService Add an upstream DNS service
 	// (POST /services)
 	CreateService(ctx echo.Context) error
+	// TestNewService Check unsaved service settings against the provider
+	// (POST /services/test)
+	TestNewService(ctx echo.Context) error
 	// DeleteService Delete a service no record uses
 	// (DELETE /services/{id})
 	DeleteService(ctx echo.Context, id Id) error
@@ -1969,6 +2048,9 @@ type ServerInterface interface {
 	// UpdateService Change a service
 	// (PATCH /services/{id})
 	UpdateService(ctx echo.Context, id Id) error
+	// TestService Check a saved service against the provider
+	// (POST /services/{id}/test)
+	TestService(ctx echo.Context, id Id) error
 	// GetSetup What routers need to reach this broker
 	// (GET /setup)
 	GetSetup(ctx echo.Context) error
@@ -2562,6 +2644,15 @@ func (w *ServerInterfaceWrapper) CreateService(ctx echo.Context) error {
 	return err
 }
 
+// TestNewService converts echo context to params.
+func (w *ServerInterfaceWrapper) TestNewService(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.TestNewService(ctx)
+	return err
+}
+
 // DeleteService converts echo context to params.
 func (w *ServerInterfaceWrapper) DeleteService(ctx echo.Context) error {
 	var err error
@@ -2607,6 +2698,22 @@ func (w *ServerInterfaceWrapper) UpdateService(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.UpdateService(ctx, id)
+	return err
+}
+
+// TestService converts echo context to params.
+func (w *ServerInterfaceWrapper) TestService(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.TestService(ctx, id)
 	return err
 }
 
@@ -2937,6 +3044,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/me/password", wrapper.ChangeMyPassword, options.OperationMiddlewares["changeMyPassword"]...)
 	router.GET(options.BaseURL+"/services", wrapper.ListServices, options.OperationMiddlewares["listServices"]...)
 	router.POST(options.BaseURL+"/services", wrapper.CreateService, options.OperationMiddlewares["createService"]...)
+	router.POST(options.BaseURL+"/services/test", wrapper.TestNewService, options.OperationMiddlewares["testNewService"]...)
+	router.POST(options.BaseURL+"/services/:id/test", wrapper.TestService, options.OperationMiddlewares["testService"]...)
 	router.DELETE(options.BaseURL+"/services/:id", wrapper.DeleteService, options.OperationMiddlewares["deleteService"]...)
 	router.GET(options.BaseURL+"/services/:id", wrapper.GetService, options.OperationMiddlewares["getService"]...)
 	router.PATCH(options.BaseURL+"/services/:id", wrapper.UpdateService, options.OperationMiddlewares["updateService"]...)
@@ -5581,6 +5690,127 @@ func (response CreateServicedefaultApplicationProblemPlusJSONResponse) VisitCrea
 	return err
 }
 
+type TestNewServiceRequestObject struct {
+	Body *TestNewServiceJSONRequestBody
+}
+
+type TestNewServiceResponseObject interface {
+	VisitTestNewServiceResponse(w http.ResponseWriter) error
+}
+
+type TestNewService200JSONResponse ServiceTestResult
+
+func (response TestNewService200JSONResponse) VisitTestNewServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestNewService400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response TestNewService400ApplicationProblemPlusJSONResponse) VisitTestNewServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestNewService401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response TestNewService401ApplicationProblemPlusJSONResponse) VisitTestNewServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestNewService403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response TestNewService403ApplicationProblemPlusJSONResponse) VisitTestNewServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestNewService422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response TestNewService422ApplicationProblemPlusJSONResponse) VisitTestNewServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestNewService429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response TestNewService429ApplicationProblemPlusJSONResponse) VisitTestNewServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestNewServicedefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response TestNewServicedefaultApplicationProblemPlusJSONResponse) VisitTestNewServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteServiceRequestObject struct {
 	Id Id `json:"id"`
 }
@@ -5926,6 +6156,144 @@ type UpdateServicedefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response UpdateServicedefaultApplicationProblemPlusJSONResponse) VisitUpdateServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestServiceRequestObject struct {
+	Id   Id `json:"id"`
+	Body *TestServiceJSONRequestBody
+}
+
+type TestServiceResponseObject interface {
+	VisitTestServiceResponse(w http.ResponseWriter) error
+}
+
+type TestService200JSONResponse ServiceTestResult
+
+func (response TestService200JSONResponse) VisitTestServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestService400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response TestService400ApplicationProblemPlusJSONResponse) VisitTestServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestService401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response TestService401ApplicationProblemPlusJSONResponse) VisitTestServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestService403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response TestService403ApplicationProblemPlusJSONResponse) VisitTestServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestService404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response TestService404ApplicationProblemPlusJSONResponse) VisitTestServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestService422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response TestService422ApplicationProblemPlusJSONResponse) VisitTestServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestService429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response TestService429ApplicationProblemPlusJSONResponse) VisitTestServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestServicedefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response TestServicedefaultApplicationProblemPlusJSONResponse) VisitTestServiceResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -7676,6 +8044,9 @@ type StrictServerInterface interface {
 	// CreateService Add an upstream DNS service
 	// (POST /services)
 	CreateService(ctx context.Context, request CreateServiceRequestObject) (CreateServiceResponseObject, error)
+	// TestNewService Check unsaved service settings against the provider
+	// (POST /services/test)
+	TestNewService(ctx context.Context, request TestNewServiceRequestObject) (TestNewServiceResponseObject, error)
 	// DeleteService Delete a service no record uses
 	// (DELETE /services/{id})
 	DeleteService(ctx context.Context, request DeleteServiceRequestObject) (DeleteServiceResponseObject, error)
@@ -7685,6 +8056,9 @@ type StrictServerInterface interface {
 	// UpdateService Change a service
 	// (PATCH /services/{id})
 	UpdateService(ctx context.Context, request UpdateServiceRequestObject) (UpdateServiceResponseObject, error)
+	// TestService Check a saved service against the provider
+	// (POST /services/{id}/test)
+	TestService(ctx context.Context, request TestServiceRequestObject) (TestServiceResponseObject, error)
 	// GetSetup What routers need to reach this broker
 	// (GET /setup)
 	GetSetup(ctx context.Context, request GetSetupRequestObject) (GetSetupResponseObject, error)
@@ -8642,6 +9016,52 @@ func (sh *strictHandler) CreateService(ctx echo.Context) error {
 	return nil
 }
 
+// TestNewService operation middleware
+func (sh *strictHandler) TestNewService(ctx echo.Context) error {
+	var request TestNewServiceRequestObject
+
+	var body TestNewServiceJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.TestNewService(ctx.Request().Context(), request.(TestNewServiceRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "TestNewService")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(TestNewServiceResponseObject); ok {
+		return validResponse.VisitTestNewServiceResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // DeleteService operation middleware
 func (sh *strictHandler) DeleteService(ctx echo.Context, id Id) error {
 	var request DeleteServiceRequestObject
@@ -8734,6 +9154,57 @@ func (sh *strictHandler) UpdateService(ctx echo.Context, id Id) error {
 		return err
 	} else if validResponse, ok := response.(UpdateServiceResponseObject); ok {
 		return validResponse.VisitUpdateServiceResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// TestService operation middleware
+func (sh *strictHandler) TestService(ctx echo.Context, id Id) error {
+	var request TestServiceRequestObject
+
+	request.Id = id
+
+	var body TestServiceJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.TestService(ctx.Request().Context(), request.(TestServiceRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "TestService")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(TestServiceResponseObject); ok {
+		return validResponse.VisitTestServiceResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -9277,248 +9748,265 @@ func (sh *strictHandler) TestWebhook(ctx echo.Context, id Id) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rctu4li/+KvhrpirSf2hZcRzvbrt2zXEnzk72dCcZ2zmZmWaOBZGQiG0KYBOgFXWfVM3X8yBnHmye",
-	"5BTWAkhQInXzrbM71R86pnjBZWFdf2ut3zqRnGZSMKFV5/i3TkZzOmWa5fDXiyJXMjf/ipmKcp5pLkXn",
-	"uHOZMDIU7LO+iuCOIZFjohNGspzdcFkoktEJ63eCDje3/1KwfN4JOoJOWee4g890go6KEjal5vVT+vlH",
-	"JiY66Rw/HRwcBp0pF+WFoKPnmXlQ6ZyLSefLl6DzJjaPwdszqpPq5TzuBJ2c/VLwnMWdY50XzP/QWOZT",
-	"qs19Qh8dduBDfFpM/c9wodmE5fCdH/mU6+UFeKPZVJGM5SsnmsLD/udjNqZFqjvHzweBmTR++vlgsHYg",
-	"52ycM5W8kPKas3LuEf5ZfjGOhRrl8prlVzk+0LbMB8+Pltf1i1k6lUmhGOz/DzQ+Z78UTMESRFJoJuCf",
-	"NMtSHlGzGvtZLkcpm/7T35RZmt+8z/1jzsad484/7Fc0to+/qv33+BR+dJm6RjKek4gKITUZMZIzGhOq",
-	"CCV/vXj3lsjR31ikSdf8ai4ExPyLCvsD/qmY0PCMN1YzxoBMuVJcTHonZBgzTXk6JIrOFZklVBMtzZNx",
-	"v/Ml6LyQYpzy6MFnHyVUTBiJ7OcVmXGd4PC4IkrLnMWkS4mm10wQs/dBNXuiNE9TwgUpFOvBPF7JfMTj",
-	"mIkHn0jOYiY0p6kiscRdSlM5IzrhisiM5fBxMxezxXsqkhkjWpppSUEomeVcs+pGmObp+zf2llnCckYo",
-	"UUwp8xquiGAsZjFO+63Ur2Qh4oec9VtJVBEldi9gGO7uBxzFqZgTqROWE5bnMifdw8HzgBw+fRYQw2zI",
-	"88Ezs3gCmHZMNR1RxczyFSJnNEroKLWkcynlT1TMLRtQD0pAUpIpFXMypjxlMaFas2mm1QnJmc7nhI41",
-	"y2EGE35jzkExHbHciCLFIiliZfhywmhspdm5eWrv1Dxl/mwXEkvs14ztg6CFTmTOf2UPTVA3NOWxf5YW",
-	"Jvbx48e900In5teIarbR7CqmD5PLchkxpczGnwnN9fxBydVMsWAew0fO1jUMQIoJMWMOCHWcm8icFOJa",
-	"yJkgY87S2Pw2ojEp1ZfA3ELta7VhnKOc0WsjQfIiZU5fieWUcmEEAZwTNQRmqog5A/hmQkXspMM8WBAY",
-	"XBs2KwUDYcNExPogrO2UzYqcRmZZLw27Av0qN7xMc5SvFH680u7Xha0JOuxzxnOmrrhY1kEukMhJITRP",
-	"YTb4Ossb7aOGVBbpOejALVd4/bcOE0bv+LnzA6M5yzufmhSuip5+rg+79rLaiKv3IDM0Hz7NeMtaRDmj",
-	"msVXVNf0tJhqtqf5lHWC9uVZ8Ywo0tQQtTsHS+/gcaNeuLxmKVX6qlCrh7j2c6ioNWx1lrMx/9ysa8MK",
-	"P1FkzHOljXaQ08jo6IHRVnIWyYnghn/rftMqgVBddzphVy7gzi9Bp1Asv9p4Zczdbl7Lg5czwfKGgS0Q",
-	"FSju7rveO+2SuWmUC1Xb/YXdCXxqWkWGL+A2OIpxzM2gafreI8sxTRULFim1yHMm9FVGlZrJPF6e9r/L",
-	"wlgG+LMRVzjNSuQ6hWVCb8y2kanMgU0J8nRAplwUmilCJ9Is21a2UdABjemdSOdIgkunpD7Sj25EyDSU",
-	"lpkiM5lfczE5IYLdsBxHTUeGxZnxbHY0HT3URj9YY9jtQKsLVFSjlfU7D3tH0/TduHP88+qPlpzrS7DI",
-	"ukr+3XJyT4hKjKiSIp0TCVJi3WnAVy5P4JM3hR852mX1wXBjmtb+seGs3KdontM5bGFl4JvXrGFti8cZ",
-	"vl5/SdN+vGQpvzFW87JwjOOcKdXILJ0q2KStBTuJkjGd8nTuScPD4OhTE7Mbc8FVckspsDFrheWzs91q",
-	"PjmjVjtz0r3IzAOGN0ox5hNwk6i5iDpBh08zmRu2Ged8rBsUAHNvJPN4c5mQMwWOjqZDUWRK54xOnyhC",
-	"hZoZnd1wmTkwor/JEWEiZnGzLNOWX7tZZUzEyPjyQgj8V4w0xYwcQduhE3RGqYyu4V+qyFiujJloFoOK",
-	"iKXmlqZZ45ptQ0lNUq1au5LOgpK8y61yk/Ooe3n/y4WtUXltoHUSXXXm7oKBlOf3sRnITyg1lynO3VDa",
-	"j075NyoDOTgkiSyMKmXU+FERXTMNjj2UwsfmzlDY65xEshBaobbtXgfmBZCssQbMT/gsGedyGoqh0jTX",
-	"Q/JPhDvRflJ9370Z32lVC3tfgK6cUIx5mnIx6Rvzw5L20A3FGwYjWS5veMxyMAUyzeKADPEEDEOhEwlK",
-	"Iol5DK6YrrGjOYtJSsFkyqhRoMxhtBb3WOZkImXcOyFUhMJ+ygwWPm7uFRELUEPgsAiqH4rOosZUHUif",
-	"rJaZxpR+foO/Pj08RGWh9vcigdnDfbcvhe1qZlyof+OWPVFum7sfLl/0NtWMFqgcP9bIspqI/ezGmuOL",
-	"dqRuctN/TCTsNdfHJASNmrw9/eks7AQkRA0D/ibdf3jzMiDl7z28IZeFZjl59a8v3+KFmKuM6ihhedhp",
-	"ZM7byKeYatqud9cYRDX9RCrdJoJauItHCBvLrmuOPsNVfA924l/MjYbEmFJ00mzXrRac60etWH7DI7br",
-	"C5rkEQgJmGS1pHUp5X00sNRVzdJuXit9/otdvkVipOCiZ+YWdJ8kNMuYYHGfWPKf980g4ByA32XGRomU",
-	"133NlCY0Z6FAiwQ94MCb5+Y6usbt3QquaJnGyIqcpmAFbh+d63F16OZ9//R5Q9EQzCkvlKpEeaXSKZYn",
-	"4LSpfsw0i7R3AVxNdun7Voq7P60cd3/GLGXen6XCBn8pFuVMX+VS+48oTVNWbqf3fnuh+oK9UH3DXii/",
-	"YqnAe4e7Ur3EXane4jatespdqZ5yV5afMlttzX/vDfBn9Tj8WT0Lfzpz+6raX2Bx3lvw7+o5Wuikn8oJ",
-	"F94fstDuLxtCu8qZkYvuakkG1eNX5TXUpMtvNumUcEbuQvVCYfBYetcrUGQvNNWFWmm8LYtR+yNoLM4W",
-	"MCZykcYkMed2ExNqtQlYnuir7UcCehmNroWcpSyesM3GAw6oDSy1zV6kCvSx3uZFnlRaaYPhfNEQ63Lt",
-	"3IwpFywgVJOpNHryYFBzPPqRvZxN5Q2Le0ZzNCuJBo1RsylokkXOGvWFTY3btTMtrcJVx+ViLqILuLFB",
-	"CUO7qzTJlsmnZpUt7vXypjVZbm4/Gk8TZ2l8BoJh6SxBHKJNIcXghyKUxFIbjTyjOiFcaAlbMZLx3MZC",
-	"ytgIxDhOiBnYHFR8dyO+Z5bIlJHu4WDQa9y1dmVnYVlx3Kvn/Vo28cGdYgHCkEjDOp2SmENcyzAXZfR2",
-	"FCSoJ+RsbJi7N9ORlCmj4BEb/xI3+PV+lDOWR1QZw4frRBYaPag55cZKMxvRuHAb6588uzkEH8dnOs0M",
-	"2XcOBs/6g/7Tp8/6f9rIvZTdHDo5eDs/lXmRt7LLSwR3bOAm2eRTR4uTHjw9jkffHR9vOumju5r00dpJ",
-	"H12tCtgYHWNC4TjCXcgW0aDKmVERkOQaJvunPx0/PT7eX6XcLwz1LlYf+Rdj4nbBLWk9MG1WELgNmiU2",
-	"6q1Lq/lCTrMCHBmI6dHajABUfzjOJKGKYNCYCWJmACwtlWIC4ADqAi75DcufKAKf2QPoQCjMvEj35cu3",
-	"Fz+cv/uXs/Ori8vTH8+uTl9dnp0HxIK1wEXUOyZGMoKoxPUmXBGZxvAa/ArVwGm5tnETACBJwdCUoYpY",
-	"tuYGRyeSlI/2Q/FGK6eQMEWmdE5GjBjuIsfEfBHNmWVqvBsnJfC6io0unP2FU2F5lD219QOxzBOWGdIy",
-	"5S6f3wWidBTiqGyBptr9oW1i59Qt9ZbhP8edvcjW0eG6wxF0Pu9JmvG9SMZswsQe+6xzuqfpBN4JCA/Q",
-	"YTpyykFnmAdompuvffH444N99qj8rMfq7v3r+Cn3/S8te7dT3LamIVgcZm3YDZK/hphcG3vddLrm7VcQ",
-	"qvziifuFtb0HAqrJ8rVr0EJx90Jh246rnSTvmgQ9qeZ96XAwGDQZIuCSabO4QGzgLSdkwgTLQRx0//v/",
-	"/F/y9OA7MuJa9RbD7YuYXY8Cv1sf/V9UyQ1Zf1p5qLYIiYPy/iVYf9MFLgtEr83fd+H9sB9/HOeH+fh7",
-	"qqNkdxb00Dynou9l7rOBtrvyjo1PSBs/vyjPTX29tjhP6yEW5njqItucvs9BYb+Ah758asI3W5Ue3ku6",
-	"VJG/nF2SfcPf1P5vPP6yD7/0EL8NmGccLhnzNIV4YX/ZG4FzdqP9tHLJPHj+FmTYtqwXTNdGyYXSjMZG",
-	"AbXsCsCXgt0JY1qa1o9ywsVuM/KxWNslk9ThawvCZF0air9vHmKtHE3T5v3EGtylhU6upkwnssmBIerI",
-	"znEupwT8zujZ8RDxfS/eYTFmzu/d6IvexdGyHWAS/eO3cu5tD19ERCpvcZqVq/VEEW5Bed4GQCzeLeYm",
-	"6Metza86yW0Ii7Sk1Y76qC93UKOpVYi495ZYX4DpdQdYyG3Pn2CzzZ8frDuGSyNa+EDjEuRMNfHD0xJQ",
-	"8URBgsp8b0pj9CbwiPXJ0NqgboOGQXnJfXAYCmP/DyuH+RAcj5n5ptAVJrTEbhTG/AdQCcDXjyG6GYqJ",
-	"ZIpwgdh0/MgTRdyXwcngvhnAX7xyffCIPVGhqMbQhNKofl0P5TfrBT5rCLbISF0Vedp83LwljGVUTJnQ",
-	"kEbQKKFZzJvlkpE8Nk6jWE6mhdLEjCxlmpERG8ucEUVvjHzqsv6k78H7zUJQ8uH8x55zens4XPtisyPu",
-	"dZDOt4kKistgB9ekiwLYi7M1wSd3V50KsmKUcpUggr8czhpw4uIAmljgBXjQgEI+nP+4p+iYBQSWLGF9",
-	"wZp9183w7gujcyGxqWIyYcqYM1TVyQ7CDc0vbXUXZrnUMpIbEKK9r3Ix+pxkCxpeOMhbPu3oaG0MChfF",
-	"0XMzt3dKhJub93p7QDzKqtxh5Sls53CvXCSpfvATlmaN25DSEUvXyyi8LcD3tH/9Lqw+y6nX230LjDyd",
-	"0bkiRtfYIJi7o1FYZwebr/I1mzcziGs2N7zL7f561Lh508ptKBMRlzTM81cvyPeHz/9EbHIXwUSnfgOW",
-	"z1xvzlaCHKqN99KLeX5phOFZZEEDm+M6bUZbuZSmRTn+4fyN4UNGPBjmdM0FWDV2sieEjmShj0cpFdee",
-	"dIAhlKleFIlnDXAf06BwhOUsWnaj5HH14b6GBNmShUJeJmp6xySei1ioA9I1N+wLHu1bO9ixi14Qinwc",
-	"HTx9dkS6L99ekA/vX55enhHFJ4LFaIleXrz5Sy8gidYZpt6CyUVGBU+1Ra1qNs1SqpnqufBxJcaNoW2U",
-	"6G6UyiIepzRnAYn5hGuayohREYQi5ULGLCA3RarzgKiIpmxG5wGJheJGzgYkkzOWx0IFJGaKRQFJmP5V",
-	"sBzuyWQchGJCRczNnfn1qDDmzk0SkImMaRzPAyKYjoosIFwKqQJM3eOpDMioEGJu1sGY58+fmUfkJGUw",
-	"XPgg/bUwY6Ypj4Xq9cmZ0akSqiDIY6Y3dIduGITCqS0sJiMEqSMJwxdjm4fKNem+xM1x7D0IxTnuRHmF",
-	"vNY6q/56US6gdweugv8SnEZ1y3//53/1QOoi3YwgOZbkhSAQ0RrNQwGOCJrx/Zun+440VB0QZ0mpE3Qs",
-	"vRjeoXVmrIxyXEaweDtr7AzY2U7Qga0F0wL31txqN9dwDbu7gKZQDFBrODO8LwOzBDYY7oYd7gQdeZOY",
-	"67jHwHXNJhsdyOyyFY9mmztBB/bZjB8XCJ7zN9pYQWanzf9hqxuNYHcQX/qH8Lf7UI6bs04WBeGWOt7X",
-	"rCs1yjwA6HsH0BkyMgdkOzEmNrj7QNGcIpgeoJUkSlh0/UThWyI5RZD9Fgo9LlE51iWhVEynNJ+3oVtL",
-	"HCuUkFDBcnZwA/mtEGZywnTCGpHd8AOhlSGoZ7KyJCbSfdry9hMyml+5JT2u2z4xi3jMfNcRxK/h0Bi1",
-	"yRy06uH16cGe4lqKQbtuNVXW02HLma5VY/0NWj6kieTRwmlqURGqPS3jTW2IZYzFgDY2ZVSoE9AjUU0Q",
-	"UidcTJaVSsxx11xQx08WcA0JFROjjnCNxLJgNKEHVhGWKgZlLgKiENJVcSK0gkeu/gGdUC6agUzrdM+N",
-	"NX9w+7bkWXDR/ENFG02xg8Uk9NJj7O4JyncFHUMXQcfpJg6+7pLXCiwSYuQXEIJXJeHTZqqz1d5qBk1F",
-	"Id4T9d1dRap3Y/UsS6jfpQn0rwUrWMPB/KW83pibZVgW3tJUrmBhLPZdTZ8/B2Z4R3jC8ZhFmt+wKxef",
-	"b+AOiHY1HyWZ5JAZJomQM8AgvXl/c+jzCu7ASs7zsxGuuDaOox3HcXT7cbjo5NIPq5JybpGEsyH00H7d",
-	"MMQxR1HZjGIUTE+purYOZiy19ezAq7s1aBnFJljADUdx1DiKpwffrRuGYCxWVx7musXVavU5QJtZVDYZ",
-	"sYgWii3IF4992XJT8QnIEbB0jSQhXZmTsBN2DC1NJJGihLtKwXrNgqbMwmj0p5dqi6jQ9uWYy8pWqNBV",
-	"17Vi6RhrO90AflIXuWiD7K5Jl2rEHVo/w8pQMBwum+1wB0GfdkA++rdbfaYzmgunPW8kOz7iA8vyosn1",
-	"WGWD1TLALDZwGRFYHauW49iEGzyqP3TU8FBDLBUoqukkLLHqJZ5ZbrK3fNvhBXH7d0KdNWPIX6JKAXza",
-	"QVmfKEi2XIqt3zsEZBUHX1WWcDdMWSPPLh/sDPrwX30R7gbYBZ9cAMR5DLkcA4iF3WXEZgC2lYtwfHyv",
-	"8/eAd03zR4G0hXhqr4RT42xVRRxbwpCJKJ9jmvoyb18KA6+vdLOG+a+m5RYYyMHz5+u040au2c5G7sIi",
-	"sJruY+Hf8PO7IOB+xyC3Rsb00EzoQXTTh+Ysd8NLTolgsyZuAkoqqruKcN0nP0kAAjjvGIIpEshuK9VK",
-	"LQkVWCPTxVm61fHtQSFRVSrDv3+G1HZGc3bD2WyZ3yzbtzuYomsfuTd1db3OV37607rF2Q1y+E1r+qY1",
-	"3UJratEh2om1LdXeHd+VoXY/Wd9L7dj8mUVFwUv/ahyyB52+rapTveqNZtMmnacVe4a10J8o8uH8R3SA",
-	"CJ5lTANubn0wH93NOMo1s4ShLTseU24L9pRB19heCzpc0HgOIc+MiRm4sMc517+O5Gdj944VE4rBz8L9",
-	"c8qvc6m5sZwLwcfcmLH1WInnsLNMqdFhONTssx4Sro4JJVgQznrPyZinjHTdOPvmx4DgWO0fRcTJn8m7",
-	"jImPubFa95mO9vEl+3EsVC8oS6mPbSlySmZshJG7LuSFm5sowQV8d0FwgKSLgHqpoJaASliakkhOp1TE",
-	"inRV0vOjVLUhluvp/ioiDqXQzLdciDiHALJKGtfLrEibe1UavUGzE0RkIlzwl0JqW6eGqYhmLAYKm1GE",
-	"CODyoxqxOu7XUDYd5gWvNq+6YbniUiifgglX5hMWuReWi0Ge9Z8OyD457H9uqdJk5WLTVOcVXRAuHB4y",
-	"qPuOOeTbHnvVld1kQ2ELOEc0z+ekS10eAYBOaFU/AuNYOF77iKbXUMQ+FG/e3xyV2EiqbOqurfW+/GBG",
-	"c8XAI4lg+FDUcJW4GTU+UGsrECUsJvKG5X03d50wEQoA/cB60ylzEWic5hMILU8Nk/IzJBKZxqB1hqJ+",
-	"oED7nEF1kzHlFnq7nV1W8gwXULWH21JttalNXMqCDhu4k5yOuGiKy5SQM3cLFvNw4COHf270wO4SbKn8",
-	"easdxz4qCvV5Lxravbx48xdLckGF8u+dOKrdwH0MYrjMUl+EZSnXiqG0LBxK1xzUXBaTMstncYF2CYGs",
-	"qBW9M+SjZW6oYqid5rMz+HVHN3qTsC8JtshTxMZZWJw58HLsKDcACgJlwMaQ4eRqnfX8gihoFlawqRZv",
-	"/tV03hyTq0ZT3rTFAXJ23xVXV83eY//9tVs3/srWuOOFE+pC8UtjDSquUlujpXR976Rt54u3ZLShM36p",
-	"Fkx9bYwwqBAUozkAAEtkjJGvVNn0glCU19lnrsBr6eCAicx1AkrKsMjTYUCGiwszDEIxdEszBNE+rJZn",
-	"SLqzhEcJmXEB0qgSPQBl4iIUFSKq1yfv6hQK4tPDTDWmd7Rye7smx2SZ7XddEQxYzl4rx/ewccvqTBV1",
-	"lDNhGTRikDyObUjX4hDxlFZtXuSYVIDEPrnYznl8OPj+aPui6TvWL9+FM9+GfzbxwnI7IbCkddZVPY8d",
-	"BsDibOUZ+F0d7+8bzTkWqo85IB6weDEcNTj87k5qAGidmdF/WcNKl2nT46kbUed6dtr4jTpf3eBLzZXo",
-	"S4JYwcruIiDglLzHigjY7+8SEvAZ03bMBT3C1R3LruAmVrD+8G/Y4cFwM3fLMVrR+dSm7lWIHPWkvAmr",
-	"+kwkOJ8d7KIGxeiC6jHjiNeY2xJlWF7vTppB7NqX4dY86kF5yGZcoOEEt9H1hTf/VSWLG9MfgQE8qfQK",
-	"rDXud7KbQWluEPUxy5iIiTQS3z07PCaLqQVkZWYBkXkolpML+uSD7ZoEn4K6VNBfyXNr2IJ4YOeE4vDg",
-	"IHCJM5B4SlWlZvTDYjB4Fl2zOfyDDfvkwsJWbbO3EUvN643pfhwKD61chmEgq1UK77wEhNb1gtxTBYwi",
-	"VAcy+Ym1J2QkjXWWs6UIs019cPXWfK5jmRLQaWetPKyrteXDS+Rlz1sbQV3mshiljblK1dwsA0GOYmZl",
-	"1nSCq+8MtKCsxZ6x3Pk8KGQKD6Hc5QuoEz9czuRy1YsbQbtVafUt7FIomWx9S1tXsl7jIK8BkqxwLcvu",
-	"lh+u+jw0C6lGfzQYvVF7BrOxF9F/CH5jbLpkDkPlWiJd4IAsACQPZCyh/46KOZbkxKpCLtPWUZkhMUuU",
-	"hs4w2aoGLy+9sxvVoV2E4lcza1yPij5W9E2A8qiqRmZdd1SR3nrHwNFArzTrcgr85/T09JQwAa36Fv0l",
-	"CuDs5WVwqsDZLVMYsL1BKPQMMu1PK3cedsGU4zEsVh3KSuZMB+C+jFPWZAWtJPpan4LtzoT5XvMvrkNJ",
-	"Cza+/cQs2eiYV1U2PPGrlnsHYKnjSdvONwWT4hKQvYIg/iZHypi+QBhBZa/C9WuWadJNZKHYNWOZ4VRO",
-	"H3N9SQyxKJs25xVfPD+7PHt7+ebd296WvKrq4XLXu7p672zDmWZmVzWZWb+199HEptrrak+vMpZfYdeK",
-	"Tfu6uLYq1jfaQDLLCJT1VT2tKxW0niHcAzEHw9Kwq297Ic+qfickO/baGhxqmm6w8nifX/YSR9y0jjI1",
-	"mvpVXLArOmFXtsloc/ouqD3QCkYqDSckLhiZUQ6iu0wTS8C7xAQxv3arBhskpZNKFtR7i6De0CoJsAuq",
-	"N15LXKvHfDope2LiY14qG7QTdkPXkowwoW1JVAmcoNpxuDYXuwXaXlOFBLPtYAU2BXa86LgUQehCwkLm",
-	"GZ2wUMgxGUJSrH3TPyMm+M+ow8LjVot10s36+hkHX5sVP1wQroNQjOYA1j0hQ+jyPSRgKGNWLteq3h49",
-	"sBFEC/elOhQpV7Ce47JmutJlPRnVR5k79PoNTT39bo1gWw8cBI9Djfdt/owvsjZ9arEM4ZZ6m12Vhvpw",
-	"sExrjVJPzdmBN9iPNA3MKqXqiosr3abRn9mMUHQ41+NHTpvBFQmIWxBztuyKICnD6cIqcpapAHFvnNq6",
-	"YHY0F1xI2VXJ5DcvAYlb3FgfrzqApDx/8IV/hq/92bCCIeludZhOyBBe0bdywz8iUKLhS9CxEfNmVmJ/",
-	"dPzOKvDYAAHqBwF4YVj10ndPDEmWc6FVr166++Zp/xCgV6t1cTcmJ0grsvZFdGcl324VQh77rO9kM422",
-	"KQWNqmLZN6EpLAv91xfNAcONheOfZgMdaPMY9HIQ8QlKk1AoJuJeQOx0SRfz+3oBKTUg71h0KdE5FQoQ",
-	"ALa3RBAK18gM7QgaXcvxuBe4NmZdanjnlAoEVZh9PkFRBezXeeJCITGjWs1F1Avc+cNwYtVZDZ438mdU",
-	"KHZim6b16qUV7kBXr6xqr7adByTKGY2dh6/xsQ+K5XeTCvnQFf9+nxX1ms6GWeOdsoJuUe9ui4KVmdGR",
-	"cnNS/9fPp3v/Qfd+Hex9/6n6Z//qf+x9+m0QHD378o+du6pvadbkLiIaQL+PFc4wH98llrH7vjY56x9u",
-	"o5cW4GOFEluM1sQ1PgRxfNdhBcqRAVb4akQVK/88cn+WJcn9R8p64P5F+HvKP7PYPVvBfq+mVKEZvJwO",
-	"2AiFXNNBxwL3YMZGG4NqUGDfQKDhdm1wIqyWs0k3nI/YBO3OG+Ish0OgC98WqHwcWGvHse0kRL3l0/Ke",
-	"YEMq22y05mzNWcSMHG3ttrlZoxPmGi0tAyD14vdRRNcqR3JNoNUTa+tSjI0rwL68cudleZqvLy/fuxpj",
-	"fkta++WTReM6olMGyk1/o8aRd9ZHrNXdbxsQrkTsCWmObATRTQww2UJk3X/be/lSqB9Aw9674BNBdZGz",
-	"3okF+WEB6s1Qe3cGI0OFdnnM799dXDbu9QocFQKkvDUqT53vbtqkldgSOdXIeDv0lD3J995Ao2IwTcYw",
-	"NgFd6HSwEyfyuvkusCWAyP9SMPvzbePf7YXoX/90+gKqA9lDrBwtE6w+s0G6K/kgXH2+1u4PSzrEdxup",
-	"EE1kfipKXNCH8x/Lsg5l5QEj+Zwm04j/2aYuunccVhBk2dm4sa6W7Q7q0HpaprEt2UgW2rPWjL1QOGvP",
-	"K5CybPiRut232N41FKstQO/dXDl7MGjoaRuKbmkH2vDHGHvGLTh+mPmH/XoPQ4ro7QDL2ZjMG3rHT6AX",
-	"AngOWcYVVGS0pzgU4CCAjgkL1uvuHW+9DrRNepjd67uwDpyq9FgGgv3+nTcBuaVi9sjsEAFZVnh3v/M6",
-	"hhq6nkqQ76sxWpum1rbBitaxpvadnKeStlgJgNWBFpkAsPYVhOVYZXPSlSu8ZFteb9guvjpnrY0GMUrj",
-	"1FUEgLurQE0NI6x64rb11W2LlU55Ot+gSOXGBoEsdCQ3dtvY7/utWt14q1c1HVfWLF5OiX+AwOLzG1E3",
-	"l6i/gXzQFkpJuBH2c+ieS7rg8MYj3SMjlnBwaJ+QgZU/7iMbLFRiO6UusrNNqs2c1aveQ9/EGVXEtsIm",
-	"ircVp9wNq1MVDWrai9a+xB8xTR9PSIBpg650Jnph/dVt7k6blyXg7mChSo3hsZZKValbq6ezdU7RynmX",
-	"saoNJt5qAS3PZzGF/wZz2mrNkb3zZWm+3NNqOVYI5Eum9DlTtqBnI7iFxa0hZnAuVArewefPzQanKzV5",
-	"NW2pUL7Cw8Dx7Amp/QiHzTAsExURLtz1ypC7YBjEVmgeE80+W5aVzAEChS28IzplvUV/xYw2ZzFlldTb",
-	"QM1wMrIsm7bCu+FW84nyHR23c2osEJAfVKmbx84y9vepmmwjZSoWFTnX8wvA8aGYBBscwi8QYWc0Z/kr",
-	"d8b++vGys5RftNSn6f27i0uyTwud7EMkwewX/pmzcc5UQrqvLw6eHwXk6XOCUTiMLyKe0JAdfLbaPCjR",
-	"bQR1xsuhLZl3FWK2i4HMq//+z/8a9soWtBAow7HBbSog0CEIutwATRmFa4NxQEkEMZYr9CYzFjkmlbfn",
-	"mKDp0XWgSoiCY19kcwp47uB8UMzegjGgmD0U/yYxy/kNi3GFqSueVj7j+Jci3bJazMu3F6GwSTBMxFgl",
-	"sxfYz8U1rCMcNStqAkLjKYcOXBhnNr+dvn8TCly3fihCgU4Nw2oQxc8+RyzTZLi4+Tbvy7tsiWBoy83Q",
-	"UOAy4+YdO/AJxRSzvRSm3dINzJi+f/14WeZBt9BAn5wzGu/hdpf3YGoCtM+LaJpWk7EwrVAMP+9VIXF8",
-	"HEBbQ0MywxOkGPta75U0VRJfOYQ7hqGo3n3if2dK82sWk6FtXDYk3SkVFIok11YfX44VekJBzeQnLN7j",
-	"AhwYsCHGwlTWvUKGv4VoTIWdY/Jzv9//FJDQN/DMdWSJ/9twoC/DE/B+hKKGOwAuBfh3d8Fhd8xdAHLo",
-	"k0s+ZUrTaYZ+w/NXL8izZ8++DwUX5MPliz6Bfhf445BmWWqtiH0bvv+nvymYuWvH0YOSAzyGm0KBHTbQ",
-	"RwNOcQxfcEGG+JPN/LO1BTrVmbNkfPr+TceDR3SeQtWYL1iDgma8c9x51h/0nwG31AmwQY+AQaZaRXQx",
-	"gdistYJ62T55dmH4PnPDdkEMIRvEccFIymvOQtE1bMUYegG5oFN2wTX784XOeaQD8p7q5M+uqYEZVK9P",
-	"XqHXx1oBsLCh8KHKSha5UR+pgIK8jksEBC8ckf2jQxwTAJtLH1gQCny0d2yOH74FGNU1Y5lynhtzAvyU",
-	"CXJ48L3rR0XFPBR+fVMoT8/iPjn1fG2TgimFHRzgLE+pmNvvKSvTVSim0OAqlTOzMqNCE0pyPkl0lUlh",
-	"maE/Ur83eii8EWNhd9ipKjmiPIpv4s4xNmO0Ja+Z0j/IeI7hP6OPY60kj3wN2QIgCxSGdepErdHjl7pY",
-	"t+Z9zlQmhe3OfTAY3Nm3Tz2hDp+u0/GPwEwIVvxy1cOPf+tcML33Ami0Td1BOkaqR2rudxYnFniDXNSj",
-	"zVgOcaJN4y8XZP8HGpdrZx55uv6RD8IcF5nzXxlob4cHB5s8lOXSLJZRyc6E5nqOz36//tlLKX+iYm7H",
-	"qRbq7K9+1rUp8rWyzvHPn7z2C2abDNezYLrqMPld8AwfhPSxn6EXYueTeWHJzGSh27nZWVWQX/lYsTpr",
-	"45jiwVD6o6D2bgDMqf+SCdPkcPAUT6qQMyJFQIy6AC/IGZB0ryz7Yh8rX1Nnldh2LUoZzXGoluaaj7KZ",
-	"rWHpOZ0yDSTdAuyrbtk/x+9Zqv/yaelQHrale+N0uTKali2RU40Qx4wusA0P2ItqlvVF2OWEPfBx2Y3s",
-	"S0I/qxPDEk0HnWW1rHOM6LCK3u2qtRP8MgvLJab9lPRZKEjDwV9B3qVA6gkV5OmAqFDQiQThYqUKxh5A",
-	"cM0SnjJbWwGJw2iyxr6dSaLpSBGVULNLmN1nCcWoj9WgsENI78R1zsQKjzAQHFNKNcuxW5WxGm7kNaaa",
-	"BAT/UHYiZVEBbzxNx8bS/0W58nd8fB5MpqFX3mdNJ/55TGRqTA+4qUYDW4rApef/3g9pi2y6zGnMGpiV",
-	"9fku7kWzmKriQBMMtCywdK70mUMTLNClUdM7vxQM+u2gv88vUVyu/FZVK78EzS+2VV3u49W1jM9bvHvJ",
-	"OcI+00hjD8Du0PXAsNn4w55rd8fG/DOxoGRwRcdSG0vaxT2H4KZpGrh5c23Ii9E1H65H93799DOi9K76",
-	"n/7/Rnje4hyMfYSxHWXMBjNgDPkmXEHct21k4MRtXs0VQajVA7DGztpvF0LzdKdvr2G0P/IpN6rw2htf",
-	"YDj3XlkxHEqb9NLAiF0qBK5dv/MVaiRelCswzIy5XBSPkVnutV47KdNNWrnca5vGsMDk6gv7nuba6eiv",
-	"/vXl24BEVLE9DoUzueY3rVT5S9tBPXj+rJEYm17iZQ8uyjWvuETjIUJPaJng3zXiEVmQTffvYsUZhHac",
-	"EMWY3zDCJk+2nneAYqwb1td0vqqEo1XHCxOEvsbTZeZmicJmRXnHCk/L6lMVrNDwrf+7AldOmDDnzeHO",
-	"hvjLEDHQgEEjZ+iBntE54ToUXJWoNdDvy8gVeiLLN8BhhJtxvrZLOADhQgF+ZorewnwixQGPSUJV0qSG",
-	"I1TxtQsF3r03yrza4iE38kU9vYcvx030bH86qe2LSuRMoKM+YTmzRP5AbqPBs/UPvZL5iMcxE/jEBs6i",
-	"F1KMU45h3Ec8eqdxbINJGx85zL6qJNn+bzz+YkPNDPG1dWJ+CddLYl7nTsHb4/6D7tjh+ifeSv1KFiL+",
-	"2rYY19Pusu8jJ1Uu5lY7HzQrLn9hunmP71YQNjGNS6sc3IZmtqWAx9vQc0a3PrSlnNzKnfMmBsUmc4DP",
-	"+qpDQ1pFUjbWRBbaaGsg4FwRtz65LDC9iLpKAhKwAHI8Jjnbw4i2Kl3BgDuyCi3u5qJY/ACy/J7FIsJb",
-	"HzhCs4qyXc08j8J/v6Lv75iRvkDg/F2Iy33rgXEJlLscyqIxIp2lFGKoaUp0kjPmytx1KZlypSzaHgBJ",
-	"AEXCKAPXGIKBPHQViipTHh1HVnO1FcGeKKdVQ4X3JgX2AoXBaTnN+zuv1Td+R2cW4aauFAC4P90w/+6O",
-	"8OOdyAumfcdAucTGjEyoiG95SDE7ZvcTam3SxQiLeel9a0q2KXUDdb6WM4RbeGd8xqC3Bzaj/kZqzUrX",
-	"nmJl4HtZWbklqVXJJbcitfpW/8V6Olygy/pACgFBTMP+ucIq8OipyC2eiWtwc/TJJZbGgluVlhlAdK9B",
-	"o7O3LAcQIYRqyBvLot4j48cPeJCa+2b2dkYtLL9a4eCrc1h8TecQNByf7dc8fLc+h7Za6oQ1qlc0nu9p",
-	"uQedkRZ7SLlKoLZXT9lOynWSCkJh+0cF5NX5m8v/+P9+kJ8Dko0vGDgL371/q/BfP/HrXF7y64B8EPwV",
-	"D0hU5GkvsPWJvamX+J+lhj9jnqaA6fKgNXD60UALBSxjItOY5WT47+8+nO99eP/y9PJs7+LsxfnZ5RBx",
-	"+LYYFML/gJ6NPpNQlZzgayxYzzmgEWxtlgMRj/BJgFVA03XokVS2eUi5VZJwTtUB6iHrqU2I2z4T6LXF",
-	"3hUwxBkbEZplJGVQOjVhCI2yaa4c6suWBca90pvvP/zw45sXV9AdoFaBPBSI/0ZINDpNwKsL5xLR+9yc",
-	"btIFpVjnhQLkZS4/Qy+VGc1jFsNYpr0m7di6SrA075owz9JCUFUW5sUiEVyvqbBLAGAKhWPNHSe2Xq/M",
-	"MHmzKtybUZ20Rnhtbn9j3GiDLMT7DJD4nfdauDMcbBuFzOf2jP5B/EWwOnYFHH7bkoComqtl5tCUPbfu",
-	"26tk+C5mZbU5E39i96kg/8Ra3S00TeGwWQC+ZQMz6Itb6IQJbT55G1X5lhv6McEG+jhSwtX2CLkp2/fL",
-	"NjXrj28hPwO+hM0hvP7D1FbRt1okJYeDZ4jOtEkLCrx+HLLubaoGFDpkMUn5NcP0DRVY7PhcirjXJ2ce",
-	"rHQBhmqYeiiYiJVTPk9cny68z8k5c+MT5Wd5KE3njVE2EBE/zd9X4Nn70FXd6/Fzm3kpGuIi+Hj8e9cl",
-	"vxqU9aJfb77Y3mTTU+VgqnCwAKhZg3c09dZMGGTjzFzWVtjBPqFyPGa5qkr6lgU4sCCq641h1C6n1Nnm",
-	"F7bhYn7tvE6uH6nTh6aF0rauMYuhnC+0wjD3QD8KLvCLZbsKV4ithi83SgQGv0NR9WyoapGh4jZLZGrY",
-	"k6apnBTAIAyfgHShJqw2V/q9Xbd7ZPn4iTYgBbIe3L4ywC9zKH7ibw4UXX001g/aYMFTvceFt8ByXJVq",
-	"ycqVdNTrrqwXC2VztVb6feVRJtyKTNjVl7VOJeU6dRzXm8t1r9k8CIXRDQOS0hFLA5KwNAuIXRdDtVhE",
-	"y3HIgESJ5JgXFJOR0acgRXK2SXtMC3g2p7qkdmiMGQoQnrE9JS7fEg0U2kL85mYeJc7PGIqycQPXVZcH",
-	"+yUcHfR3mEi0F5izIfrkTJjVCQXCY4G8xhaDWS5rZdq43Gljs2osg9MPhd8FJnBltK/cyG3epb3qpjAE",
-	"jJVFk8MiihpnMRO3zAQCB33ybu3BdSRzr0cXP7Lu8OJdv9/jC9y/fnwgCXanw+pVCG9FEp6XIf7HBEzf",
-	"D6r5fGXFetQNte3m1wIU1IWqjWhlNfGyJnTDWB4QjPk1IRdr9fBXYBddC4CvFr3oBMgyftGd0t0QjKfo",
-	"gLLpKhqr4A89L9ZPp/92dX724t35y4ur92fnV6/fXVwOy+F0nw8GZDQPhZ0jRnlpKTBXveni7Px/vnlx",
-	"NiTdp4NgMBj0vG5m1mJzp24pH3jwfdlBDUp8Gppsxzmeu1on92F94csfB+toJ9YOc/yGZLxjJKMlzxLL",
-	"AOofdmSo9RvY9HR6UQJ7q7Hwbjib+W6TOlG/xxsegKrLLz1KVnltDE1E/rHeFBTRIgTKkBAtiZCzh6X/",
-	"R4QOyWlWaIxasfGYRUYj8PAKckyoIIVQ9IbFpKz9tJ0M8Yl0M0yuR6J/F6jc3wHI1m/uZ3hP1fYK04e2",
-	"5z3tcNu27Rs8gACr+lP9oUC3rdtbGhNb630PiMg9IcOqd3PYCTvDsiYpOAFc+eNQnJZlgsdYGaZUGWXu",
-	"OViM3ge4GOXx+RO/u8yYCKanVF1D+NFor1VLA4JPcu1KtpUQLvu86pNTVwyLQENo7CLtxlKC2TfRY6uq",
-	"Wg3qapNyimjjhxDjj4E4Xn20Hea4dsS/oY4fE3W8tVbQoLsCxqXe73SN6+ilrzVvx6t+V54I19tzvS+i",
-	"Wp4/hmSrJPmTZXWlNdv5HsXbEsHeIw73/lWob0jce0Li+t3z2Q0TXrzTFcCkqSHDObrPduOcrqzmSlZ5",
-	"4W76qlmkncV6DunW5Ot115bFUkdzYnt1ONooN3xTh22TR9Mu5T1pjfbtj+PTdFP75tR8KKemIH5FX0e7",
-	"25BsAz/b0EPkE/K3xO1H8ik5c7dM2YYo/Q4E0O5Kat3nwUMwjssKw/GH8ibtcJQfyW3kEDxDKNkJKaZY",
-	"ph9rm5QAHwDgAPwLEWvxXMRCHWAp7wQaJHcBxh+QoUOqXHF1Nf4lFsMgFMNITkdcsNjecDWd8+zmaNgr",
-	"/VGCQd8xbHgPEJfKHWWdWqHwvVo+OO2sIXvLnS7unFnojgpFDblUc3vZwUDZ7VPX6ayqMCNtpTBwcGns",
-	"f89IzJTmAhMhuphhgG2uzCxCkclc91yjBCY0NGMYy7xPfF/c0otwMUNh/g/9RM3C0Yxf2UU2s2P5sIdN",
-	"chYasi8hpUIhZ8LWZQfnmo8xInRCuXDYGsjgcDkR3cODAy/gG4oxklSZV2EzOpyHUS0s/hNVhqxpzqxT",
-	"Mg7FaE5UESVV17JupfUrouicDJe6oQ4JVF1DmA1XocBcERh8L3DZb0MLafaQUd0lBGgPU3zyKSSWWOtC",
-	"sFltC6Z0ThJ6A8GdaTMwut27+CCK4qP4F9ewe+dgrLP9bx7Grw83TW+tka5KuaulP7noQEMK1HFzalfJ",
-	"yqGMFNN+qhcUQTAMRRDoWbWYBuiwkIwgt0bENHBsi5ReTAgLyiQEPynNS1+oktJa0sJcStg9HssVSVK4",
-	"qHtjGhlG7mTf46Il3UYbPu83RubK0oVPdhiEWx8mtze2Ed0LzGFxRfWCSjiJ2PPWBcSXRiAgbH8ObTaK",
-	"G4IoO1S6V3lSz0IXdS6LUVrmcdaqb/g9kg8OSSKLXAW2rQQZze2/+uSNhi42UNYp5QqgvaCEKQmtmzWd",
-	"KzKmACWbgWoCnkcsuoe5324WLGdGCB+7stSYzpMbtSvTpVqIlIwEDzsCyZxceYCbjE5YKHCKmEOkoPiP",
-	"hYQpjdqCDeHhUirddjBcfHVlsiQ0eixTGaph1PUGOcbfsfENF2RoO5Eo0JjMbl3ByrSXuwVEWw25WdL6",
-	"0wH0drRAVttYsh3Weq8ePVy0ltNeslXbAEgTSiYpFbcywh43jtE+JdIt3cMxVclI0jyGNH3V24WBYGbZ",
-	"SqfwJd7yVbuET22/rfU+YZtq18Umz9hhCksP9b5eN7GXQ1hmDtusUI9oLC3sXqIUC8evqzIKdw1Pqiz8",
-	"i9enewfPj8DGQRvU2IouHRIYa+o6u5CuzFGKTIypYh6vjJwp1rKmIhRPB65nEaETiUljxn5qtJc8o4/r",
-	"SrE6ITQUG2eHYiJorx0dfGkLxt+HgeTo+3Fc6fWvrymHitv/FVZD/QoNG1h0Qv2Wgi5vvt54bXMuUEsS",
-	"xXs3dMFX9L/OAX+O/T++BY7bnK5meWrbusP+tfvQWzbq7qVxm0JnWzShCDYsHgRw74/kUvf29okiU6Zp",
-	"TDXdQVjvBlsxPGG1VvgB7viqlUIzhfUKoWtf+fVqf/UmqB4N4S7fBh/wAWXHfag05tWPo87ApL7BAh4O",
-	"FlAj0I3ps6aJwK0NishCIRg5kvGcRFTY1ujWwIO8evz8ciVA1F5KSv+GHngc9EC5Q1XSgnaeiS0Jpl31",
-	"ad7lwb2zlkvsT4kE+EfScnY7+vcBHsBGe2V9GMjoQE/Jch9RLKeF1ZtIF/I9vKZwyjUL7Z0AmS5WcGoJ",
-	"od6zLH2U4OkqeneR0zrdf4ucPspptDViSuKWUGev5l/bTTDP2CiR8nq1MfHR3fRV2xN2FutNCrcmdS8z",
-	"4m6+ZjdzOa9lNHJJBruWj7AvINww2TQOzDeoIK8vL9+T9+8uLhEX9NeLd2+J3Yf3dJ5KGgeEjmShMSJp",
-	"2x5yTVQxMh8YMfO+Y0KrjBFwOFufbpeSjOVTahbB9nOHmk1UkVEqo2tziy07hEWr8B7D1UaFwmZwOYvk",
-	"DVzr2m9AaBWaPtq27gHJmc7ntqnBiJl/2Pf3Alvqoup6MzODgeheKLoggjKWE5ZxJWPW6xPnQbRVoIb/",
-	"tvfypVA/4HpDj0NbFBdWw8ynfotLMRpC430e41cx9FoipmiUSwWe/pwz1QNMQUDKOkxuu7CSlSsnXf/O",
-	"BZ8IqgsI0aqEHjw/+nNYDAbPooR9Jq9/On2xd/H69OD5kRO8oLtfs7lLd6yKAcNjbNgnp2JODj5/duV8",
-	"rZv+hFAx14lZVZZCOzOSs5jnLNLuCI5lmsoZi2HHhLT7iFFfjj2SbWAj5+77Ixpdy/E4IN8RqjWbZhpC",
-	"tjRN++St1Hxs2YgKBc0ZYuhoRnONTcQRAldGyLX0UdHK1ejC4c0o11hkC8o+tcYYLOnfkxph3/44Vrmb",
-	"2jfD/MGKkMxKatqYjXt4KHfvhuEBn3S/FXG4G8C948IluxQ+WzJiMKExVORT9XLJm+5zuyXdup2Dh+AI",
-	"l5UI+kMB8Xc4sY8GxMeumGEn7NSKN+APffKSmxXCrmuOjuNcZmo9IZM5a2269iAS8lFs7TXHwZnb9WPx",
-	"zdx+zFIIdyhg9zVTd913x9hVRn0fOpox3xiSDA0rlw/iDmcXkpcpieHgAviHGeNC8YlwxdKpmNeObgCa",
-	"rSpRCVZt77oKgUbv7mFeiTLmhytHa9NLSnvq2OFTdaFIJGPm6gMmMgdEqZIiCIVVpr1yXozDlVxq1yao",
-	"0JGcItonVbUZPlGAPEJY7DTTUF6mfAcYSREVhgmNGMJ7WQw4FyhWTcnBYGAn6DqgDL0JQKvwYZNqf8nU",
-	"A4pT87Vzpgx5N5ZCq6oVl1OnUcQyzeIlzvxNQWvr9wbUaY5Tbb2IkLNdmIF5OYuK3IzOHHr0RiPG4vjn",
-	"T18CQxe8+vtT0MF8KuQRRZ52jjv7NOP7N0+BH9gR/OZgwlA33rymXghX+dewxYZ3wVUn8C6h/8W/gq5E",
-	"74IN6vgfs+jf6oqrLexdKtfqy6cv/y8AAP//",
+	"7L3rchs5lif+KvhzJsLkf1IULcvuKikqZlW23HaPy3ZL8npmKr0kyARJtJJAVgIpmlXriPm6D7LzYP0k",
+	"GzgHQCLJTF50LXc56kNZybzgcnCuv3POb62RnGVSMKFV6+i3VkZzOmOa5fDX8yJXMjf/Spga5TzTXIrW",
+	"UetiyshAsM+6P4I7BkSOiZ4ykuXsistCkYxOWLcVtbi5/ZeC5YtW1BJ0xlpHLXymFbXUaMpm1Lx+Rj+/",
+	"YWKip62jx72Dw6g148JfiFp6kZkHlc65mLS+fIlarxPzGLw9o3pavpwnraiVs18KnrOkdaTzgoUfGst8",
+	"RrW5T+hnhy34EJ8Vs/AzXGg2YTl85w2fcb26AK81mymSsXztRFN4OPx8wsa0SHXr6GkvMpPGTz/t9TYO",
+	"5IyNc6amz6W85MzPfYR/+i8miVDDXF6yvJ/jA03LfPD02eq6fjFLpzIpFIP9/5EmZ+yXgilYgpEUmgn4",
+	"J82ylI+oWY39LJfDlM3+5W/KLM1vwef+OWfj1lHrn/ZLGtvHX9X+e3wKP7pKXUOZLMiICiE1GTKSM5oQ",
+	"qgglfzl/95bI4d/YSJO2+dVciIj5FxX2B/xTMaHhmWCsZowRmXGluJh0jskgYZrydEAUXSgyn1JNtDRP",
+	"Jt3Wl6j1XIpxykf3PvvRlIoJIyP7eUXmXE9xeFwRpWXOEtKmRNNLJojZ+6icPVGapynhghSKdWAeL2U+",
+	"5EnCxL1PJGcJE5rTVJFE4i6lqZwTPeWKyIzl8HEzF7PFe2okM0a0NNOSglAyz7lm5Y0wzZP3r+0t8ynL",
+	"GaFEMaXMa7gigrGEJTjtt1K/lIVI7nPWbyVRxWhq9wKG4e6+x1GciAWRespywvJc5qR92HsakcPHTyJi",
+	"mA152ntiFk8A006opkOqmFm+QuSMjqZ0mFrSuZDyJyoWlg2oeyUgKcmMigUZU56yhFCt2SzT6pjkTOcL",
+	"Qsea5TCDCb8y56CYDVluRJFiIykSZfjylNHESrMz89TeiXnK/NksJFbYrxnbB0ELPZU5/5XdN0Fd0ZQn",
+	"4VlamtjHjx/3Tgo9Nb+OqGZbza5k+jC5LJcjppTZ+FOhuV7cK7maKRYsYPjI2dqGAUgxIWbMEaGOcxOZ",
+	"k0JcCjkXZMxZmpjfhjQhXn2JzC3UvlYbxjnMGb00EiQvUub0lUTOKBdGEMA5UQNgpoqYM4BvJlQkTjos",
+	"oiWBwbVhs1IwEDZMjFgXhLWdslmRk5FZ1gvDrkC/yg0v0xzlK4Uf+9r9urQ1UYt9znjOVJ+LVR3kHImc",
+	"FELzFGaDr7O80T5qSGWZnqMW3NLH67+1mDB6x8+tHxnNWd76VKdwlfT0c3XYlZdVRly+B5mh+fBJxhvW",
+	"YpQzqlnSp7qipyVUsz3NZ6wVNS/PmmdEkaaGqN05WHkHT2r1wtU1S6nS/UKtH+LGz6GiVrPVWc7G/HO9",
+	"rg0r/EiRMc+VNtpBTkdGR4+MtpKzkZwIbvi37tatEgjVTacTduUc7vwStQrF8v7WK2PudvNaHbycC5bX",
+	"DGyJqEBxd98N3mmXzE3DL1Rl95d2JwqpaR0ZPofb4CgmCTeDpun7gCzHNFUsWqbUIs+Z0P2MKjWXebI6",
+	"7f+QhbEM8GcjrnCapch1CsuEXpltIzOZA5sS5HGPzLgoNFOETqRZtp1so6gFGtM7kS6QBFdOSXWkH92I",
+	"kGkoLTNF5jK/5GJyTAS7YjmOmg4NizPj2e5oOnqojL63wbC7Bq0uUVGFVjbvPOwdTdN349bRz+s/6jnX",
+	"l2iZdXn+3XByj4maGlElRbogEqTEptOAr1ydwKdgCm842mXVwXBjmlb+seWs3KdontMFbGFp4JvXbGBt",
+	"y8cZvl59Sd1+vGApvzJW86pwTJKcKVXLLGlyxUesjpzRgkskoUNZaCDtnKki1ZER1VlKuTD0nahjYpTJ",
+	"hT+TOei/QuqpUTDgHbXc1GmhdYpidC0pNqYzni4CQXwYPftUx2fHXHA1vaEA2pqrw87Z2e40n5xRqxg6",
+	"xaLIzAOGLUsx5hPw0KiFGLWiFp9lMjccO8n5WNfoHubekcyT7cUR7nf9eSwypXNGZ48UoULNjblgGNwC",
+	"COVvckiYSFhSL0a1FRVuVhkTCfLcvBAC/5UgOTMjwtBsaUWtYSpHl/AvVWQsV8ZCNYtBxYil5pa6WeOa",
+	"7UJJdQK1XDtPZ5E/WX6r3OQC6l7df7+w/vhVyL0y4iqtrjv3t8HEPA95aCb2E0ruVdJzN3gb1hkgRm0h",
+	"B4dkKgujzhlTYliMLpkG5yJqAkfmzljY65yMZCG0Qo3fvQ5MHKBdw+bMT/gsGedyFouB0jTXA/IvhDv1",
+	"4rj8vnszvtOqN/a+CN1JsRjzNOVi0jUmkKXxgRtKMAxGslxe8YTlYI5kmiURGeBRGMRCTyUoqiThCbiD",
+	"2saW5ywhKQWzLaNGiTOn0lr9Y5mTiZRJ55hQEQv7KTNY+Li5V4xYhHycwyKobixay1pbeTJDslrlHjP6",
+	"+TX++vjwEBWWyt/LBGZP+e2+FLarnoOhDYBb9ki5bW5/uHje2VY7W6Jy/Fgt76oj9tMr6xJYtmV1Xajg",
+	"41TCXnN9RGLQ6snbk59O41ZEYtRy4G/S/qfXLyLif+/gDbksNMvJy7++eIsXEq4yqkdTlsetBvG8vaBK",
+	"qKbNun+FQZTTn0qlm2RRA3cJCGFrIXbJ0W+5ju/BTvybudGQGFOKTupty/USdPOoFcsNw7/uC+oEEwgJ",
+	"mGS5pFVxFXw0stRVztJuXiN9/ptdvhr1kArCzC3owpnSLGOCJV1iyX/RNYOAcwC+nzkbTqW87GqmNKE5",
+	"iwVaReiFB968MNfRPW/vVnBFyzRBVuRUBit5u+jgT8pDt+iGpy8YioaAkr/gdQp/pVQuVifg1KpuwjQb",
+	"6eACuLvs0netFHd/Wjnu/kxYyoI/veYGfyk2ypnu51KHjyhNU+a3M3i/vVB+wV4ov2Ev+K9YKgje4a6U",
+	"L3FXyre4TSufclfKp9yV1afMVlsXRPAG+LN8HP4sn4U/ncnfL/cXWFzwFvy7fI4WetpN5YSL4A9ZaPeX",
+	"DeP1c2bkorvqyaB8vO+voUrtv1mnXMIZuQ3VC4XBQ+ldL0GjPddUF2qtAbkqRu2PoLE4o8CY6UWakKk5",
+	"t9vYUjuZoaBqodGxbIuSNutOukYghvpTzsagC8EQrTvMKEaOyo7IaMpGl9bGNcfmkQqjBHGrczdGrmdV",
+	"/d2XGFdhdCnkPGXJhG230ODd28IW3e5FqkAH9k1eFIjbtVZmsOukzbXz4aZcsIhQTWbSGAC9XsWrG4ZN",
+	"czaTVyzpmJ3HnTYmm7EfKKjIRc5qt3Bb833jTL3du44PnC/E6BxurNEu0bL0Rucq+VTszuW9Xt20Otu0",
+	"VAzsoazlF5ylySmIvhVuAdGeJpUbQ0yKUJJIbWyOjOop4UJL2JOhTBY24uQjUBBJcudvbDcPYA3wnvlU",
+	"poy0D3u9Tu32NatzS+uL4y4fqJv3K1nH6a8VcRGGVmrW6YQkHKKHhn0qY5mgqERNyLKyYKZDKVNGwe84",
+	"/iWp8Z6+kXOWj6gyph3XU8dFdU65sUPNRtQu3NYaNs+uDsGd85nOMkP/rYPek26v+/jxk+6ftvKkZVeH",
+	"TtLfzCVnXhSs7OoSwR1beIS2+dSz5Un3Hh8lw++Ojrad9LPbmvSzjZN+1l8XFjNa1ITCcYS7kD+iyZgz",
+	"owQhydVM9k9/Onp8dLS/znxZGuptrD4yMsbEzUKI0vqYmuw8cIzUi27UzFdW87mcZQW4ahA5pbUZARg3",
+	"cJzJlILaQIaMCWJmACwtlWICEAzqwlr5FcsfKQKf2QOARizMvEj7xYu35z+evfu307P++cXJm9P+ycuL",
+	"07OIWEgcOME6R8SISJCZuN5GXZFpAq/Br1ANnJZrG50CmJcUDI01ChoQ0IQdHJ1I4h/txuK1Vk4zYYrM",
+	"6IIMGTHcRY6J+SIabKvUeDv+WOB1JRtdOvtLp8LyKHtqqwdilSesMqRVyl09v0tE6SjEUdkSTTV7fJvE",
+	"zolb6h2DrI47B/HDZ4ebDkfU+rwnacb3RjJhEyb22Ged0z1NJ/BOwNGAMtOSMw7KwyJC54P52peAP97b",
+	"Z5/5zwas7s6/jp9y3//SsHfXio5XNASLdq0Mu0byV3CpGyPc207XvL0PAeEvgbhfWts7IKCKLN+4Bg0U",
+	"dycUtuu4mknytkkwkGrBlw57vV6dRQJOpybTC8QG3nJMJkywHMRB++//5/+SxwffkSHXqrMMalhGRgcU",
+	"+N1mjMWySm7I+tPaQ7UD8ACU9y/R5pvOcVkAI2D+vg3/jv34w7h3zMffUz2aXp8F3TfPKel7lftsoe2u",
+	"vWPrE9LEz8/9uamu1w7naTOQxRxPXWTb0/cZKOzn8NCXT3UocqvSw3tJmyry59MLsm/4m9r/jSdf9uGX",
+	"DqLkAVmOwyVjnqYQEe2uuiVwzm60n9YuWZAEsQMZNi3rOdOVUXKhNKOJUUAtuwKIq2C3wphWpvVGTri4",
+	"3oxCxNtuKTtVkOCSMNmU7BPuW4AL9KOp27yfWI1DuNDT/ozpqaxzYIgqfnacyxkBzzp6doK8g24Q0bFI",
+	"PufZr/W2X8fRshssFSMAN/Ly7Q4SRdwvb3Ca+dV6pAi30MdgAwBt4BZzG4zpzuZXleS2BJ9a0mrGtVSX",
+	"O6rQ1Drc4XtLrM/B9LoFxOmu50+w+fbP9zYdw5URLX2gdglypur44YkPeTxSkAa02JvRBL0JfMS6ZGBt",
+	"ULdBg8hfch8cxMLY/4PScz4Ax2Nmvil0ibz10ZXCmP8Am4EkgSOI38ZiIpkiXGAGgI+q+PCL+Yj7ZgR/",
+	"8dL1wUfskYpFOYY6HEr56+aECbNe4LOGqIscqX6Rp/XHLVjCRI6KGRMakjVqJTRLeL1cMpJH+YATmRVK",
+	"EzOylGlGhmwsc0YUvTLyCUNWZRKFWQhKPpy9WQk6gT8JXmx2xL0Okia3UUFxGezg6nRRwLVxtiEK5e6q",
+	"UkFWDFOuppgn4YezAYe5PIA6FngOHjSgkA9nb/YUHbOIwJJNWVewet91PYj+3OhcSGyqmEyYMuYMVVWy",
+	"g3BD/Usb3YVZLrUcyS0I0d5XuhhDTrIDDS8d5B2fdnS0MRiFi+LouZ7bOyXCzS14vT0gAWWV7jB/Cps5",
+	"3EsXSaoe/ClLs9ptSOmQpZtlFN4W4Xuav34bVp/l1JvtviVGns7pQhGja2wR1b2mUVhlB9uv8iVb1DOI",
+	"S7YwvMvt/mZsvnnT2m3w6Z4rGubZy+fk+8OnfyI2hY5gOlm3Bq1ortfnhEGm2tZ7GcQ8v9QCDS12oobN",
+	"cZ3W48lc4tiyHP9w9trwIcAWmJXlAqwaO9ljBEMcDVMqLgPpAEPwCXUUiWdDegQmm+EI/SwadsPzuOpw",
+	"X0EasmehkP2Kmt4RSRYiEeqAtM0N+4KP9q0d7NhFJ4pFPh4dPH7yjLRfvD0nH96/OLk4JYpPBEvQEr04",
+	"f/3nTkSmWmeY4AwmFxkWPNUWl6vZLEupZqrjwselGDeGtlGi26NUFsk4pTmLSMInXNNUjhgVUSxSLmTC",
+	"InJVpDqPiBrRlM3pIiKJUNzI2Yhkcs7yRKiIJEyxUUSmTP8qWA73ZDKJYjGhIuHmzvxyWBhz52oakYlM",
+	"aJIsIiKYHhVZRLgUUkWYIMlTGZFhIcTCrIMxz58+MY/IScpguPBB+mthxkxTngjV6ZJTo1NNqYIgj5ne",
+	"wB26QRQLp7awhAwRj48kDF9MbLYv16T9AjfHsfcoFme4E/4KeaV1Vv713C9gcAeuQvgSnEZ5y9//6787",
+	"IHWRboaQgkzyQhCIaA0XsQBHBM34/tXjfUcaqgr5s6TUilqWXgzv0DozVoYflxEswc4aOwN2thW1YGvB",
+	"tMC9NbfazTVcw+4uwCoUA1wezgzvy8AsgQ2Gu2GHW1FLXk3Nddxj4Lpmk40OZHbZikezza2oBftsxo8L",
+	"BM+FG22sILPT5v+w1bVGsDuIL8JD+NtdKMf1CTbLgnBHHe9r1pVqZR6kIAQH0BkyMgfsPjEmNrj7QNGc",
+	"YboAgEcRdvZI4VtGcobYth0UelwiP9YVoVTMZjRfNOF3PVIXCnWoaDUHu4b81ggzOWF6ymqx6/ADoaUh",
+	"qOeytCQm0n3a8vZjMlz03ZIeVW2fhI14wkLXEcSv4dAYtckctPLhzUnYgeLqxaBdt4oqG+iwfqYb1dhw",
+	"g1YP6VTy0dJpalARyj318aYmTDbGYkAbmzEq1DHokagmWMDiqlKJlQQ0F9TxkyVcw5SKiVFHuEZiWTKa",
+	"0AOrCEsVg2IiEVEI6So5EVrBQ1dlgk4oF/VApk2659aaP7h9GzJJuKj/oaSNutjBcqq/9xi7eyL/rqhl",
+	"6CJqOd3EAfRdnl6BpViM/AJCCGpRfNpOdbbaW8WgKSkkeKK6u+tI9XasnlUJ9bs0gf5asILVHMxf/PXa",
+	"7DPDsvCWuqIQS2Ox76r7/Bkww1vCE47HbKT5Feu7+HwdktoDnEkmOeS+SSLkHDBIr99fHYa8gjuwkvP8",
+	"bAUwrozj2TXH8ezm43DRyZUf1qUd3SDNaEvoof26YYhjjqKyHsUomJ5RdWkdzFjQ7MlBUN2s1zCKbbCA",
+	"W47iWe0oHh98t2kYl4xlfSib1KchbKlKCmcsS+mIYRBUL+HcsfgaItg8ztnCf7ly1GOMCvMxeMQod8bc",
+	"Q1XDI9Nsgigm7Rr7EYsaOeS4wPsV16wT2UJYuuoHNsYjS4ytpbiYpI52VZe8G4+P/Lch3UG56fhBPvIw",
+	"OdK2D4YzdPmbeOjBs4t4PJvaUjMkOA92BUZyZmw91amXpIKxRPUDGHyD09tq1oD7s0B5MmQjWii2JOkD",
+	"QWLLqyXHINHB52BkOmnLnMStuGVO9UQSKTzwWArWMFCf8VMb2fAKpCgTIPyYfSU3VK3L61qxdIy1zK4A",
+	"yaqLXDSBpzek5tUiQK3HZ21QHrbJZtbcQvitOUcCIw2N3us5zYWzY7aS4h/xgVXJXecELjMPK9mGFqW5",
+	"is0sGVwDY6xDcD6rPvSs5qGaqDZQVN1JaOBTK7J0Raj5vQ9WdTdAJ1LFtWCB9SD/F6jzgSB1WONHCvJ9",
+	"V8APd47RWSdi11XnvB7or1ao+gdbvS78V12E20HewSeXEIuBxPRjALl9fSG+HcJw7SIcHd3p/ANkZN38",
+	"UWO4Ff3BvtGejOWwKyN4sLp1L1gvdzbw1rIGlS0aysQoX2BRhlXpsgIJ2FxbaoP4WX9sGiBBB0+fbrKU",
+	"avl2M8e6DevQWj0PhYXEz18HDfk7BjzW8sD75nf3YqfcNxO7fbPnltnUCRFsXseoQANHXV4RrrvkJwl4",
+	"E+eERczOFJIovc6sZWkR2XBeu+QMHagKrLym//vndU3HP2dXnM1XWdmqG+UaHo+Nj9yZLr5Zc/Wf/rRp",
+	"ca6HbP2m+33T/W6g+zWoJ83E2lSzwh3ftYiOsOpFkEG0/TPLOkiQZVg75AChf1MtqnzVa81mdepUI8QR",
+	"PU+PFPlw9ga9O4JnGdMAz9yMGcGoBo5ywyxhaKv+7ZTbylc+tp/Ya1GLC5osILKeMTGHSMk45/rXofxs",
+	"jPqxYkIx+Fm4f874ZS41vzR2t+Bjbozxakgu8AtbplTrlx5o9lkPCFdHhBIssWiDNGTMU0babpxd82NE",
+	"cKz2j2LEyQ/kXcbEx9zY3vtMj/bxJftJIhR4F7Gcydj2FaBkzoYYIG5D+QFzEyW4gO/OCQ6QtDFvQyqo",
+	"XaGmLE3B70dFokhbTTthMLQyRL+e7q9ixKGmoPmWQyLkgFNQ09r1MivSXJclo0qzYwT+Iir1l0JqW/CJ",
+	"qRHNbNmVOUUXLy4/qhHrw8s1PRBgXvBq86orlisuhQopmHBlPmEBorFfDPKk+7hH9slh93NDuTMrF+um",
+	"uijpgnDhYLdRNUSB1WCOglLpbrKxsNXYRzTPnQM6ZxqxTbSsV4LhUhyvfUTTS/BRx+L1+6tn3o9Mlc0Q",
+	"D5zD1QczmisG7lbMuYhFBb67CDzQlg9UeoSMpiwh8orlXTd3PWUiFoAtg/WmM+aADjjNR8r7osNEnKlM",
+	"E9A6Y1E9UKB9zqFM0Jhyi/DezeTzPMPF7e3htlRbbmodl7LY1hruJGdDLurCfx7Z6G7B4jEO4+Zg9rUK",
+	"/HVieqWzcr1XPATfoT4fBN3bF+ev/2xJLiqTSTrHjmq38I2DGPbFEJbRf8r1VfGWhQODm4Oay2Lik8mW",
+	"F+g6kbY1hd+vjSxqmNuZDddcZz7XxlhfM0ZQJ+w9wRZ5ihBMi740B16OHeVGQEGgDFioApxcrbNOWHcH",
+	"zcISndcQqujPFvWh33I0/qYdDpCz+/pc9et94OH7K7du/ZWd4e1LJ9QhPlbGGpVcpbJGK1UhgpO2W0TB",
+	"ktGWIYWVkkPVtTHCoATqDBeAM/UALCNfqbJZLLHw19lnrsAh6lCnU5nrKSgpgyJPBxEZLC/MIIrFwC3N",
+	"AET7oFyeAWnPp3w0JXMuQBqVogcQc1zEogTedbrkXZVCQXwG0LzaLKJGbm/X5Iissv22q7UCy9lp5PgB",
+	"BHNVnSlDqnIuLIPGYHLAsQ3pWrgrntKyZ5MckxL32iXnu/mlD3vfP9u9A8I1mxFchzPfhH/W8UK/nRAe",
+	"0zprq07ADiNgcbbAEfyujvb3jeacCNXFVKMAv74cVOsdfncrpSa0zszov2xgpau0GfDUrahzMzut/UaV",
+	"r27xpfq2Ep4g1rCy24g1OCXvoYIN9vvXiTaEjGk35oIe4fKOVVdwHSvYfPi3bNdiuFlQWdMo/fnMZoiW",
+	"wC/1yN+ExaMmEpzPDlNSwZm0QfWYcwSjLGwlPCzneCudXa7bZOXGPOpeech2XKDmBDfR9Xkw/3W1v2uz",
+	"bIEBPCr1CizaH7alnEONexD1CcuYSIg0Et89OzgiyxksZG0CC5F5LFZzWLrkg22BBp+C8mfQLC1wa7gS",
+	"ssbOicXhwUHk8rMgv5mqUs3oxkWv92R0yRbwDzboknOLjradG4csNa83pvtRLAJQvA/DQPK0FMF5iQit",
+	"6gV5oAoYRaiK0grzt4/JUBrrLGcrwWubYePK+oVcxzIloNPWRnlYVWv9wyvkZc9bE0FdMHXNGiGVyuzL",
+	"/NCapYAELO02S1+uTUOJGISVMpeMSpAzmtaWVtjQZ3b9FF1jleok5OXq6N9KojTLbBeHBuyaZtnOQtEM",
+	"5FyzbGNQSV623Cc+rZ8XvK6mfPSWxZ2pa1VhPnZbbYbKBNC1uf5NlYXrKghHYa8b2JwR+LGs/wyyehp6",
+	"39TD+GAloOQiPnpE4lb4YdcABFs3/Gr45FgWwv5tpCdLuHaSFa/6ekNCk/YJtIH4+3/9d6WIZ90n6gZd",
+	"R5YXbuoOv2q2jrQNBzO2h8xr16TTRL8uiONbAsF7wt4/hbDv2JwcYZVMS7cWqWfpYG1ZY0fKuSyGaW1i",
+	"bslhSygv1YjalZpMUAY4N1HkW6tkLHeeVwplMQZQ5Pk5tH0ZrKYtu2YEtRkqZaeUHbxj0AHBerh3bkyx",
+	"IUxXwXza1fcb5z9c9m+qX/vaqBi43kbN5To+nL2xZa0geoV9HI1IDiDWbeB8LAJUJKTnYhSBigXWn8YS",
+	"eq6shJN1RtDZw2KkHR77Si6VjxFtVX19Oe+snFntepT0saYNEhQFVxUyazuFAemtc0SQX+SoqpyAFnRy",
+	"cnJCmIDuv8teWwW5W/4yuHZBg/D5etitKBZ6DmVlTsqgAjbWluMxLFY1b4MsmI4giJKkrM4Xs5boK22H",
+	"djsT5nv1v7jOYw2JYM0nZsVTiEnEvpFZ2IQkOAArncyadr4upJ347KM1BPE3OVRkaAkjKr1mcP2SZZq0",
+	"p7JQ7JKxzHAqZxW6NmOGWJTNEQ8qDZ+dXpy+vXj97m1nR15V9ma77V1dv3e2kVw9syubx23e2rtoTlfu",
+	"dbmn/YzlfWxCtW2bNtclzUZoakhmFWK3uYS1DeiAbjyAeyDyaVgaaWNV66aq1WWxasjs7zT1TNY03WLl",
+	"8b6wxjOOuG4dZZowpftJwfp0wvq2b3l9rQowvqCzm1QaTkhSMDKnHES3z4mego+bCWJ+bZf9skhKJ6Us",
+	"qLYKQ72hURJgY/VgvJa41o/5ZOLbbONjQd625kYc2aFraVQto/GtiCqBE1TXHK4tPNKQPVRRhQSzHeaF",
+	"uSPyvOjIiyB0ZKOSndEJi4UckwFUgLBv+lfU2n5ASxoet7Z0mUIFYolx8Phb8cMF4TqKxXABiQ/HZJDy",
+	"GdcDAmYRlqAw+v0gcNsNIotjsKkTVMci5QrWc+w7hSjti6epLsrcQdA+cBbodxsE22ZkNPg9K7xv+2dC",
+	"kbXtU8s1d3fU2+yq1BRDhWXaaIwGas41eIP9SN3ArFKq+lz0dZNGf2rLH1iHQCWK7bQZXJGIuAUxZ8uu",
+	"CJIynC4smWqZChD31nUclsyO+upCKet7Jr99vWPc4tpisOUBJP78wRf+Fb72g2EFA9Le6TAdkwG8omvl",
+	"RnhEoB7Rl6hlcTv1rMT+6PidVeDROIdieQChGhjd3P5mnxiQLOcuD7I0ca8edw8BALpeF3djcoK0JOtQ",
+	"RLfW8u1GIRSwz+pO1tNok1JQqyr6bkF14JCcEbpiDhhuLBz/NBvooONHoJeDiLculVgoJpJOROx0SRuT",
+	"2TtRmZIbHIs2JTqnQgEOyXZUimLh+pKiHUFHl3I87kTO1dOmhnfOqEBol9nnYxRVwH5dPCAWEsuHqIUY",
+	"dSJ3/hDUUDZKheeN/BkWih3bHqidah2hW9DVS6s6KOQaeC9yRhMXZ6h97INi+e3k/d93edvfZ/nYurNh",
+	"1vhaGZY3KO66Q3XmzOhIuTmp/+vnk73/pHu/9va+/1T+s9v/H3uffutFz558+efWbRVzNmtyG3FVoN+H",
+	"Cqqaj18nonr9fa0LGd7fRq8swMcSq7ocM04qfAjQRK6dGNTehIyF/pAq5v985v70/TfCR3zzi/Ai/D3j",
+	"n1nini2TD/ozqtAMXs24rgVkb2gXZ+HDMGOjjUGoAOwbiAfcrOfbCEvDbdP67SP2NL317m+r3nBoqrtD",
+	"bhAOrLGB6G4SotrocHVPsA2j7R1ecbbmbMSMHG1snr1dVy/mugquwrD18vdRRFciQ1wTaHDIkoYIDHZp",
+	"Avuy787L6jRfXVy8dwU1ww7z9svHy8b1iM4YKDfdrfpA31r3zEZ3v+0nvBY3LKQ5siPAWNioJ1bdbP/7",
+	"3osXQv0IGvbeOZ8IqoucdY4t1Bi7LWyHHb41MCsqtKtjfv/u/KJ2r9egORGmGayRP3Whu2mbBpor5FQh",
+	"490wnPYk33m3qJLB1BnD2NN7qa3PtThR0Jx/iS1Bos4vBbM/3xSF09x15dVPJ8+hFJ49xMrRMsFSa1vk",
+	"85MPwhWjbWx1tKJDfLeVClFH5ifCoxM/nL3xlXN8cZewcXEtCnGXJiDBcVhDkLihTUUkbbNvhxnWMk1s",
+	"fWKy1G29YuzFwll7QTWwVcOPVO2+5W7tsVhvAQbv5srZg1FNi/pYtMsyU+jCHmOD1CXHDzP/sF/vYEgR",
+	"vR1gORuTeUvv+DE0/gHPIcu4gvLD9hTHAhwEUEpqyXq9fgP7oKF8nR5m9/o2rAOnKj2UgWC/f+sdr26o",
+	"mD0wO0RYqBXe7e+CPtmGrmcS5Pt6pOi2Cf5N4MZNrKl5JxeppA1WAiAGoR80pHmECsJqrLI+9dNVGcwy",
+	"ZvWY7fQUd84au+pilMapq5iG4q4CNdWMsOwE39RNvilWOuPpYouKzFsbBLLQI7m128Z+P2xQ7sZbvqru",
+	"uLJ68XJCwgOEmCu80NVM1ff9gFc1dlKaciPsF4DsIm1weOOR7pAhm3JwaB+TnpU/7iNbLNTUtgVfZmfb",
+	"VO46rbZ4gSbBc6p8+T/FmyoxXw+rU9Zlq9uLxm78H7FYCJ6QCJOXXZ1o9MKGq1vfij339U5vYaG8xvBQ",
+	"S6XKBNL109k5s3HtvH2saouJN1pAq/NZLiRyhZm1YLY4ogjOl6V5v6flcqwRyOugrxUgSG2IGZwLpYJ3",
+	"8PlzvcHp6ir3Zw3tONZ4GDiePSF1GOGwec4+XRqTFtpBzw0XDIPYCs0Totln7WGiQjp46YjOWGfZXzGn",
+	"9bmUWSn1tlAznIz0cMo13g23mo9U6Oi4mVNjiYDCoErVPHaWcbhP5WRrKVOxUZFzvTgHHB+KSbDBIfwC",
+	"EXZGc5a/dGfsLx8vWitZjitNCd+/O78g+7TQ032IJJj9wj9zNs6ZmpL2q/ODp88i8vgpwSgcxhcRT2jI",
+	"Dj5bbh70ozCCOuN+aCvmXYnbb2Mgs//3//rvQcf3W4dAGY4NblMRgXZ40NINaMooXFuMAwqziLFcozeZ",
+	"scgxKb09RwRNj7YDVUIUPGcAmtRTxn1pXejcYsEY0LkFOl2QhOX8iiW4wtQVovTPOP6lSNvXrHrx9jwW",
+	"Fq/MRIIloTuR/VxSwTrCUbOiJiI0mXFoN4lxZvPbyfvXscB168YiFujUMKwGc4nY5xHLNBksb77NPg0u",
+	"WyIY2KJXNBa4zLh5Rw58QjHRdS+FaTe0vjSm718+XvhqDA000CVnjCZ7uN3+HkyQgrrCI5qm5WQsTCsW",
+	"g897ZUgcHwfQ1sCQzOAYKca+NnglTZXEVw7gjkEsyncfh9+Z0fySJWRgu3QOSHtGBYWOAJXVx5djnbBY",
+	"UDP5CUv2uAAHBmyIsTCVda+QwW8xGlNx64j83O12P0UkDg08cx1Z4v82HOjL4Bi8H7Go4A6AS0EWjrvg",
+	"sDvmLgA5dMkFnzGl6SxDv+HZy+fkyZMn38eCC/Lh4nmXQHMn/HFAsyy1VsS+Dd//y98UzNz1nupA4ROe",
+	"wE2xwHZS6KMBpziGL7ggA/zJ5h/bCiet8sxZMj55/7oVwCNaj6F21ReshEMz3jpqPen2uk+AW+opsMGA",
+	"gEGmWkV0uYyBWWsFzSFC8mzD8EPmhr3xGEI2iOOCIykvOYtF27AVY+hF5JzO2DnX7IdznfORjsh7qqc/",
+	"uA4+ZlCdLnmJXh9rBcDCxiKEKitZ5EZ9pAKqzzsuERG88IzsPzvEMQGw2fvAoljgo50jc/zwLcCoLhnL",
+	"lPPcEKjBXSZukcOD713zRSoWsQhLSLusDXIS+NomBVMK2xXBWZ5RsbDfcykjKhYz6OaYyrlZmSEksuR8",
+	"MtVlPpdlhuFIp1bPGDImYhGMGLuY+IQMJBp/FF8nrSPsPGz7OzClf5TJAsN/Rh/HzKmAfA3ZAiALFIZN",
+	"6kSlq/GXqli35n3OVCaFLW540Ovd2rdPAqEOn67S8RtgJgTrDrpWGUe/tc6Z3nsONNqk7iAdI9UjNXdb",
+	"yxOLgkEu69FmLIc40brx+wXZ/5Emfu3MI483P/JBmOMic/4rA+3t8OBgm4eyXJrFMirZqdBcL/DZ7zc/",
+	"eyHlT1Qs7DjVUlOZ9c+6nnyhVtY6+vlT0GvIbJPhehZMVx6msOWr4YOQxPozNP5tfTIv9MxMFrqZm52W",
+	"3WdUiBWrsjaOKR4MpT8K6uAGwJyGL5kwTQ57j/GkCjknUkTEqAvwgpwBSXd88Sn7mH9NlVVij9FRymiO",
+	"Q7U0V3+UzWwNS8/pjGkg6QZgX3nL/hl+z1L9l08rh/KwqegETpcro2nZQl3lCHHM6ALb8oA9L2dZXYTr",
+	"nLB7Pi7XI3tP6KdVYlih6ai1qpa1jhAdVtK7XbVmgl9lYbnEtB9Pn4WCNBz8FeRdio00qCCPe0TFgk4k",
+	"CBcrVTD2AIJrPuUpsxVekDiMJmvs27kkmg4VUVNqdglzjC2hGPWxHBS2w+ocuzbRWGcWBoJjSqlmObZm",
+	"NFbDlbzEVJOI4B/KTsSXNgnGU3dsLP2f+5W/5eNzbzINvfIhazoOzyO2FKFwU4UGdhSBK8//ox/SBtl0",
+	"kdOE1TAr6/Nd3ot6MVXGgSYYaFli6VzpU4cmWKJLo6a3fikYNJdDf19Yg92v/I7Z5vUvLnPib/3VlYzP",
+	"G7x7xTnCPtORxoa37YFr+GRrggw6rrcrG/PPxIKSwRWdSG0saRf3HICbpm7g5s2VIS9H10K4Ht379dPP",
+	"iNLrdz/9/7XwvOU5GPsIYzvKmA1mwBjynXIFcd+mkYETt3411wSh1g/AGjsbv10IDbnRu397A6N9w2fc",
+	"qMIbb3yO4dw7ZcVwKG3SSw0jdqkQuHbd1leokQRRrsgwM+ZyUQJGZrnXZu3Ep5s0crlXNo1hiclVF/Y9",
+	"zbXT0V/+9cXbiIyoYnscyvdyza8aqfKXpoN68PRJLTHWvSTIHlyWa0GJm9pDhJ5Qn+DfNuIRWZBN929j",
+	"3SuEdhwTxVjYfMcmTzaed4BibBrW13S+yoSjdccLE4S+xtNl5maJwmZFBccKT8v6UxWt0fB9vQ4Hrpww",
+	"Yc6bw50N8JcBYqABg0ZO0QM9pwvCdSy48qg10O995Ao9kf4Nrg6Omy+aqwiEiwX4mSl6C/OJFAc8IVOq",
+	"pnVqOEIVX7lQ4O17o8yrLR5yK1/U4zv4clJHz/an48q+qKmcC3TUT1nOLJHfk9uo92TzQy9lPuRJwgQ+",
+	"sYWz6LkU45RjGPcBj95Jkthg0tZHDrOvSkm2/xtPvthQM0N8bZWYX8B1T8yb3Cl4e9K91x073PzEW6lf",
+	"ykIkX9sW43raXQ595KTMxdxp56N6xeXPTNfv8e0KwjqmcWGVg5vQzK4U8HAbesbozofWy8md3DmvE1Bs",
+	"Mgf4rK46dF9XJGVjTWShjbYGAs6VkuySiwLTi6irJCABCyDHY5KzPYxoK+8KLmvJud1cFosfQJbfsVhE",
+	"eOs9R2jWUbar3BlQ+O9X9P0DM9LnCJy/DXG5X+ljdr1DWejG1s+K0DQlepoz5opttimZcaUs2h4ASQBF",
+	"wigD1xiCgTx0FYsyUx4dR1ZztRXBHimnVUOfiToF9hyFwUnQ/fWuzmv5jd/RmUW4qSsFAO7PshHdP9gR",
+	"frgTec506BgoK40OF2RKRXLDQ4rZMdc/odYmXY6wmJfetab0VygoUUedr+Qc4RbBGZ8z6DBkHul+I7UG",
+	"pWtPMR/4XlVWbkhqZXLJjUitutV/tp4OF+iyPpBCQBDTsH+usBcFeipyi2fiGtwcXXKBpbHgVqVlBhDd",
+	"S9Do7C2rAUQIoRryxuLMd8j48QMBpOaumb2dUQPLL1c4+uocFl/TOQQNJ2T7FQ/fjc+hrZY6YbXqFU0W",
+	"e1ruQX+25U52rhKo7Rjmm9q5fnZRLGwXu4i8PHt98Z//34/yc0Sy8TkDZ+G7928V/usnfpnLC34ZkQ+C",
+	"v+QRGRV52olslfRg6h7/s9J2bMzTFDBdAbQGTj8aaLGAZZzKNGE5GfzHuw9nex/evzi5ON07P31+dnox",
+	"QBy+LQaF8D+gZ6PPTKmaHuNrLFjPOaARbG2WAxGP8EmAVZhr2KnNN5tJuVWScE7lAeog66lMiNtuN+i1",
+	"xQ46MMQ5GxKaZSRlUDp1yhAaZdNcOdSX9W0OgtKb7z/8+Ob18z70KKn0QYgF4r8REo1OE/DqwrlE9D43",
+	"p5u0QSnWeaEAeZnLz9DRaU7zhCUwllmnTju2rhIszbshzLOyEFT5wrxYJILrDRV2CQBMoXCsuePY1uuV",
+	"GSZvloV7M6qnjRFem9tfGzfaIgvxLgMkYf/PBu4MB9tGIfOFPaN/EH8RrI5dAYfftiQgyhaPmTk0vvPf",
+	"XXuVDN/FrKwmZ+JP7C4V5J9Yo7uFpimWrkcAvmUDc+jOXegpE9p88iaq8g039ONUIpYJRkq42h0hN2P7",
+	"Ydmmev3xLeRnwJdsL4eyCzq1vTysFknJYe8JojNt0oLybQdiYVM1oNAhS0jKLxmmb6jIYscXUiSdLjkN",
+	"YKVLMFTD1GPBRKKc8nnsuk7gfU7OmRsfqTDLQ2m6qI2ygYj4afG+BM/eha7qXo+f285LURMXwceT37su",
+	"+dWgrJf9eovlJkvbnioHU4WDBUDNCryjrjnHlEE2ztxlbcUt7FYsx2OWq7Kkry/AgQVRXYceo3Y5pc62",
+	"4LFtX/NL53VyXZGdPjQrlLZ1jVkC5XyhIY+5B7ricIFf9E1zXCG2Cr7cKBEY/I5F2bOhrEWGitt8KlPD",
+	"njRN5aQABmH4BKQL1WG1udLv7brdIcvHTzQBKZD14Pb5AL/MofhJuDlQdPXBWD9ogwVP9R4XwQLLcVmq",
+	"JfMr6ajXXdksFnyLx0b6fRlQJtyKTNjVl7VOJeU6dRxVW1y2L9kiioXRDSOS0iFLIzJlaRYRuy6GarGI",
+	"luOQERlNJce8oIQMjT4FKZLzbZr0WsCzOdWe2qE9byxAeCb2lLh8SzRQaAPxm5v5aOr8jLHwjRu4Lrs8",
+	"2C/h6KC/w0SivcCcDdElp8KsTiwQHgvkNbYYTL+spWnjcqeNzaqxDE43FmEvqsiV0e67kdu8S3vVTWEA",
+	"GCuLJodFFBXOYiZumQkEDrrk3caD60jmTo8ufmTT4cW7fr/HF7h/9fhAEuy1DmtQIbwRSXjmQ/wPCZi+",
+	"G1Tz2dqK9agbattTtAEoiC2MtqPBsiZ0zVjuEYz5NSEXK/Xw12AXXQuArxa96ATIKn7RndLrIRhP0AFl",
+	"01U0VsEfBF6sn07+vX92+vzd2Yvz/vvTs/6rd+cXAz+c9tNejwwXsbBzxCgv9QJz3ZvOT8/+5+vnpwPS",
+	"ftyLer1eJ+ipaC02d+pW8oF73/s+jlDi09BkM87xzNU6uQvrC1/+MFhHO7FmmOM3JOMtIxkteXosAyn7",
+	"Dlb6DWx7OoMogb3VWHhXnM1Dt0mVqN/jDfdA1f5LD5JVXhlDHZF/rLYmRrQIgTIkREsi5Px+6f8BoUNy",
+	"lhUao1ZsPGYjoxEEeAU5JlSQQih6xRLiaz/tJkNCIt0OkxuQ6D8EKvd3ALINm/sZ3lO2vcL0od15TzPc",
+	"tmn7evcgwMr+VH8o0G3j9npjYme97x4RucdkUHaQj1txa+BrkoITwJU/jsWJLxM8xsowXmWU+VLvXsDF",
+	"qIDPH4fdZcZEMD2j6hLCj0Z7LVsaEHySa1eyzUO47POqS05cMSwCPYKxl70biwezb6PHllW1atTVOuUU",
+	"0cb3IcYfAnG8/mg7zHHliH9DHT8k6nhnraBGdwWMS7Xf6QbX0YtQa96NV/2uPBGut+dmX0S5PH8MyVZK",
+	"8ker6kpjtvMdircVgr1DHO7dq1DfkLh3hMQtFY4ISgsE8U5XAJOmhgwX6D67Hud0ZTXXsspzd9NXzSLt",
+	"LDZzSLcmX6+71hdLHS6I7dXhaMNv+LYO2zqPpl3KO9Ia7dsfxqfppvbNqXlfTk1Bwoq+jnZ3Idkafrav",
+	"mVpTDPD5lI0ug8A9hg2CyDpalfUoFoxW6CmbRbGwpXIUveJiclSCf8sSr+ZdCBu24QJn3rUPDw5iEcQR",
+	"oN4CFjCuhq0fARY22cNavjj2dmCmxsIVaIvIr1IwMjaCLIKuORzhY1oCLsaFTjoRxmkpUZplXaylzDEM",
+	"b42jLjmBH0mlU44NM0N6tR8RTVOzNLFoZynlgiQLkQh10EFUs7A1UgeR9SloylOiKPTGAak2As8pljWN",
+	"hS+p6kBQZCLB3i9E4hARZokTpjQXuMaZTPloQWg1ua9NvSXsLG9eAvdwdnYcSloAOoJ/AlJALDZ0ETOz",
+	"7ZITG6d63INmDwpLSeVyDhjTQlk4k4ihGjoCcp8R29bX7Pr3tajpC6b0Wzb/3fHWW5fAQT3/RvMcSNwh",
+	"UzHtAJpYFfobQPD2AYJsdOm98447lbxxQrlQusIGbsqdt/Pfh0fhW1mNB/L4O3rwBTUAQ3UNAmh29Dfu",
+	"c+8+1LqLUiT/oXz911C0Hsip71jRAAoqQwEAbKKCladKTmVkO4BzEU9s1RBstDCF9vVtSLKKyMDhCPtc",
+	"9ce/JGIQxWIwkrMhF6CpmBv6swXPrp4NOj5aIBh0hTQCCXNKA5CiDTnEIow5hNDh05rcWne6uAs1YLAg",
+	"FhVcaSUoYQcDTRFOXB/Ksv6XtHUcIfwAgWhYikBXamP+FzYhNLOIRSZz3XFtbJjQ0CpnLHOjA5aRkpUX",
+	"4WLGwvwfuj2bhaMZ79tFNrNj+aCDLcx8CyKs8L2CY42FnAvbNQNCHyECFMWQQz6C/ucy1oweHcBxYjFG",
+	"kvJZbzbfzsV/1NLig3aNoROaMxsySmIxXBBVgI5sl6Bd+mSU0RvJYKVX9YBATUxUWbiKBWqPMPhO5HKT",
+	"BzbhJMCttlfw+R1MwMxnkPZnfT/GHAm3YEYXZEqvIPQ+q09baY793Iuq+SDRnw3s3oV/qmz/W/zn68tq",
+	"obflLwBPvHca3F6RgrNCqI22vLM7S25e+iUqtmgbaoVWDMVOl3w0jw982eYB2r2lmDF8yE60g1IJP5tK",
+	"eWkzJn2SwCOFHgQPAXCCEhNqylwBm6ITdtV7pHwmnTO35dg2tQHgsq01SdN0AdIpQpHtozKIoAL3N9ek",
+	"7cYQi0vGsj7w875HFWETF2PCZyUyWtGFKj3lzlxxedy2cQH+LkkiseMw4dpICA7eAQDWm72Z04W5CdbK",
+	"r5/ynZXpkgMkssJCkYoPBESPi80/UsttqZZdLmfmYphIGIvqdjd5Du6Fl6Plfi8FKf4QvoL7NBoe1LlA",
+	"SdW5cKs+hXUlLSrlBRxTqikxcFRfOsEr41CmlemwlAIUGWsDC4SesMtlNlyuESOobyMDBZ3bZiIuF1zw",
+	"TLVS9CFIDy6LPjSUXXAlF+7wWK4pQoCLujemI/CoWiH2sNlIbqONpm7YOW44ZM8gXYRkhyC3zTBUe2MT",
+	"0T3HHHFXtDoqzQuRBNHwiIT2BMhg2/9Om43ihiB8B3j3qsBucXpDLoth6uukVBzg1tBJqdLk4JBMZZGr",
+	"yLZtI8OF/VeXvNYgzcCvn3IFqXNgRitpJLGxyRUZU0jVmINxCZF9LGqNtZXcLFjOjBl15Nq+YLp8bgzn",
+	"THvDHikZCR52BIqlGAnsAe0ZnbBYeNUIO/T5GXFl4ykWIodLqXTTwXD4xbXFSKCRuk8VLodRtfycTmMl",
+	"uCAD2+lPgc1rdqsPK9PcTgIkfCUzytP64x70TreJYrZxe3Pa2J1GzHHRGk67Z6u2waZRiSYpFTdyoz0s",
+	"Tqh5SqTtlcqEqulQ0jyBMliqcx0GgpUb1oIuLvCWrxpycWL72W7GXNhSFm0BzAU7uGJpz87XC8MIanT4",
+	"yjy26kpANJYWrt8CABszbariD3cNjssqV+evTvYOnj4DLxXanRDxteVGgLGmrnMiacscpciEXmHWUemm",
+	"mmGvGCpi8bjneoISOpFYlGHCr1itxytw23FdKlbHhMZi6+orWGil05x9d2EbMt2FWeTo+2GgKtWvb2g3",
+	"gNv/FXYb+ApNHlh0QsOW3a4uVbWx8fZcoFKEBe/dMoha0v+mEOoZ9tf7BsxsCpuZ5als6zX2rzkK2rBR",
+	"ty+NmxQ62wIVRbBh8SCAO3+koGiwt48UmTFNE6rpNYT19WDhhies1wo/wB1ftVJoprBZIXTt4b9e7Q+7",
+	"s7t5BDSEu3wT/O0HlB13odKYVz+MOgOT+ga7vT/YbYVAt6bPiiYCt9YoIkuFFuVQJgsyolBAi2GiOMdo",
+	"t/38aqVt1F48pX/Dfz0M/svvUBkR1M4zsSPBNKs+9bvcu3PWcoH935EA/0hazvWO/l3Av7CRta+/CBnT",
+	"6ClZ7dOP5WqxOippQz510HRZuWb8nWMg0+UKqQ0gmDuWpQ8Cf1lH7w77UqX7b9iXBzmNtgajJ24Jdawr",
+	"/rXrCeY5G06lvFxvTHx0N33V9oSdxWaTwq1J1cuMyMmv2c3s57Wa7efJ4Lrl2ewLABgj0yQy36CCvLq4",
+	"eE/evzu/QGTnX87fvSV2H97TRSppElloDUQkbVtxrokqhuYDQ2bedxRif8DhbH26bQqpS1QAlAigO1AT",
+	"lSoyTOXo0txSyUoq4T3DQmGz5ZyN5BVca9tvQGgVmqqbz3AxiUjOdL6wTcOGzPzDvr8T2Zywsqvk3AwG",
+	"onuxaIMIylhOWMaVTFgnyFbCKquDf9978UKoH3G9oYe4bToBq2HmU73FpfAPSJsKwhP8KoZePeaVjnKp",
+	"wNOfc6Y6gCmIiK9z6rYLK8W6di3V75zziaC6gBCtmtKDp89+iIte78loyj6TVz+dPN87f3Vy8PSZE7yg",
+	"u1+yhSsnUjbbgMfYoEtOxIIcfP7sYFbWTX9MqFjoqVlVlkK7YJKzhOdspN0RHMs0lXOWwI4JafcRo75c",
+	"kMc9YsuZmOna7w/p6FKOxxH5jlCt2SyzGVhp2iVvpeZjy0ZULGjOEAVNM5prMs7lzIKYfYRcyzDrULka",
+	"uDi8OeUai9hCWdXGGIMl/TtSI+zbH8Yqd1P7ZpjfW5G/uaemrdl4gIdy924ZHghJ91uRtNtJmXJc2LNL",
+	"EbIlIwanFNNdVbUdybb73GxJN25n7z44wkUpgv5QqVTXOLEPlkqFXefjVtyqFEfDH7rkBTcrhF2NHR0n",
+	"uczUZkImC9bY1PheJOSD2NobjoMzt6vH4pu5/ZClxm5RwN5Fyoixq4z6PnA0Y74xIBkaVi6jzx3ONhQH",
+	"oiSBgwvgH2aMC8UnwjUjomJROboRaLbKoxKs2t6mZWUD1cHkE5tQge0ebIKgt6eOHD5VF4qMZMJc/e2p",
+	"zAFRqqSIYmGV6aBcLuNwJZfateEs9EjOEO2TqsoMHylAHiEsdpZpKN/o3wFG0ogKLB6B8F6WAM4FmsFQ",
+	"ctDr2Qm6DoODYAJjmio2aMqquD9xuj7R4WPQDcRP3dX8WOHM3xS0pn7KQJ3mOFXWiwg5vw4zMC9noyI3",
+	"ozOHHr3RiLE4+vnTl8jQBS///hS1MCMWeUSRp62j1j7N+P7VY+AHdgS/OZgw9GUyr6k2mlDhNWxhF1xw",
+	"1b+CS+h/Ca+gKzG4YIM64ccs+re84np3BJf8Wn359OX/BQAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -17,7 +17,8 @@ func toRecord(h store.Host, r store.Record) Record {
 		Ipv4Enabled: r.IPv4Enabled, Ipv4Netmask: r.IPv4Netmask, Ipv4HostIdentifier: r.IPv4HostIdentifier.String(),
 		Ipv6Enabled: r.IPv6Enabled, Ipv6Netmask: r.IPv6Netmask, Ipv6HostIdentifier: r.IPv6HostIdentifier.String(),
 		Username: r.Username, PasswordSet: r.Password != nil, NeedsCredentials: r.PasswordClearedAt != nil,
-		EffectiveIpv4: addrPtr(broker.Effective(h, r, 4)), EffectiveIpv6: addrPtr(broker.Effective(h, r, 6)),
+		KeepOtherAddresses: r.KeepOtherAddresses,
+		EffectiveIpv4:      addrPtr(broker.Effective(h, r, 4)), EffectiveIpv6: addrPtr(broker.Effective(h, r, 6)),
 		Status:   RecordStatus{Ipv4: toFamilyStatus(r.V4), Ipv6: toFamilyStatus(r.V6)},
 		Warnings: recordWarnings(h, r), CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
 }
@@ -25,7 +26,7 @@ func toRecord(h store.Host, r store.Record) Record {
 func toFamilyStatus(st store.RecordState) FamilyStatus {
 	return FamilyStatus{State: SyncState(st.State), Address: addrPtr(st.Desired), DeliveredAddress: addrPtr(st.Delivered),
 		Attempts: st.Attempts, LastAttemptAt: utcPtr(st.LastAttemptAt), LastSuccessAt: utcPtr(st.LastSuccessAt),
-		NextAttemptAt: utcPtr(st.NextAttemptAt), Message: st.Message}
+		NextAttemptAt: utcPtr(st.NextAttemptAt), Message: st.Message, Advice: st.Advice}
 }
 
 // recordWarnings explains why a record sends nothing, or sends something
@@ -130,7 +131,8 @@ func (s *Server) CreateRecord(ctx context.Context, req CreateRecordRequestObject
 	b := req.Body
 	n := store.NewRecord{HostID: b.HostId, ServiceID: b.ServiceId,
 		IPv4Enabled: deref(b.Ipv4Enabled, true), IPv4Netmask: deref(b.Ipv4Netmask, 32),
-		IPv6Enabled: deref(b.Ipv6Enabled, true), IPv6Netmask: deref(b.Ipv6Netmask, 128), Username: deref(b.Username, "")}
+		IPv6Enabled: deref(b.Ipv6Enabled, true), IPv6Netmask: deref(b.Ipv6Netmask, 128), Username: deref(b.Username, ""),
+		KeepOtherAddresses: deref(b.KeepOtherAddresses, false)}
 	n.IPv4HostIdentifier, _ = parseIdentifier(deref(b.Ipv4HostIdentifier, "0.0.0.0"), 4)
 	n.IPv6HostIdentifier, _ = parseIdentifier(deref(b.Ipv6HostIdentifier, "::"), 6)
 	if b.Fqdn != nil {
@@ -213,7 +215,7 @@ func (s *Server) GetRecord(ctx context.Context, req GetRecordRequestObject) (Get
 func (s *Server) UpdateRecord(ctx context.Context, req UpdateRecordRequestObject) (UpdateRecordResponseObject, error) {
 	b := req.Body
 	p := store.RecordPatch{ServiceID: b.ServiceId, IPv4Enabled: b.Ipv4Enabled, IPv4Netmask: b.Ipv4Netmask,
-		IPv6Enabled: b.Ipv6Enabled, IPv6Netmask: b.Ipv6Netmask, Username: b.Username}
+		IPv6Enabled: b.Ipv6Enabled, IPv6Netmask: b.Ipv6Netmask, Username: b.Username, KeepOtherAddresses: b.KeepOtherAddresses}
 	if b.Fqdn != nil {
 		fqdn, _ := dnsname.Normalize(*b.Fqdn)
 		p.FQDN = &fqdn
@@ -374,7 +376,7 @@ func (s *Server) ListRecordDeliveries(ctx context.Context, req ListRecordDeliver
 func toDelivery(d store.Delivery) Delivery {
 	return Delivery{Id: d.ID, RecordId: d.RecordID, Family: DeliveryFamily(d.Family), Address: d.Address.String(),
 		Reason: DeliveryReason(d.Reason), State: DeliveryState(d.State), Attempts: d.Attempts,
-		NextAttemptAt: d.NextAttemptAt.UTC(), Result: d.Result, CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC(),
+		NextAttemptAt: d.NextAttemptAt.UTC(), Result: d.Result, Advice: d.Advice, CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC(),
 		FinishedAt: utcPtr(d.FinishedAt)}
 }
 

@@ -89,6 +89,9 @@ type Deps struct {
 	// host and of one service (zero: the defaults below).
 	MaxRecordsPerHost    int
 	MaxRecordsPerService int
+	// ServiceTestBurst is how many service tests a user may run in a row
+	// before they are limited to one per 6 s (zero: DefaultServiceTestBurst).
+	ServiceTestBurst int
 }
 
 // DefaultStaleAfter is DDNSBROKER_STALE_AFTER's default.
@@ -122,6 +125,8 @@ type Server struct {
 	publicURL  string
 	version    string
 	limits     recordLimits
+	// serviceTests limits each user's service tests.
+	serviceTests *auth.KeyedLimiter
 }
 
 var _ StrictServerInterface = (*Server)(nil)
@@ -161,6 +166,7 @@ func New(d Deps) *Server {
 		webhooks: d.WebhookSender, publicURL: strings.TrimRight(d.PublicURL, "/"), version: d.Version,
 		limits: recordLimits{perHost: cmp.Or(d.MaxRecordsPerHost, DefaultMaxRecordsPerHost),
 			perService: cmp.Or(d.MaxRecordsPerService, DefaultMaxRecordsPerService)},
+		serviceTests: newServiceTestLimiter(d.ServiceTestBurst),
 	}
 }
 

@@ -67,7 +67,8 @@ const (
 			ELSE 'pending' END,
 		attempts = CASE WHEN v.a IS NOT NULL AND p.next_attempt_at IS NULL THEN s.attempts ELSE 0 END,
 		next_attempt_at = p.next_attempt_at,
-		message = CASE WHEN v.a IS NULL OR p.next_attempt_at IS NULL OR s.state = 'blocked' THEN s.message ELSE '' END
+		message = CASE WHEN v.a IS NULL OR p.next_attempt_at IS NULL OR s.state = 'blocked' THEN s.message ELSE '' END,
+		advice = CASE WHEN v.a IS NULL OR p.next_attempt_at IS NULL OR s.state = 'blocked' THEN s.advice ELSE '' END
 		FROM unnest($1::bigint[], $2::smallint[], $3::inet[], $4::bool[]) AS v(r, f, a, force)
 		LEFT JOIN LATERAL (SELECT max(next_attempt_at) AS next_attempt_at FROM deliveries
 			WHERE record_id = v.r AND family = v.f AND state = 'pending') p ON true
@@ -158,6 +159,8 @@ type Job struct {
 	// Delivered is the address the upstream last confirmed for the
 	// record's family (zero: none).
 	Delivered netip.Addr
+	// KeepOthers is the record's keep_other_addresses.
+	KeepOthers bool
 }
 
 // Claim says what a dispatcher may take now.
@@ -186,7 +189,8 @@ const claimLockKey = 0x6464636c61696d21 // "ddclaim!"
 const jobColumns = `d.id, d.record_id, r.host_id, d.family, d.address, d.attempts, d.reason, r.fqdn, r.username, r.password,
 	coalesce(r.password_key, ''), s.id, s.protocol, s.settings, s.credentials, coalesce(s.credentials_key, ''),
 	(SELECT o.desired FROM record_states o WHERE o.record_id = d.record_id AND o.family <> d.family),
-	(SELECT m.delivered FROM record_states m WHERE m.record_id = d.record_id AND m.family = d.family)`
+	(SELECT m.delivered FROM record_states m WHERE m.record_id = d.record_id AND m.family = d.family),
+	r.keep_other_addresses`
 
 // claimDue picks and leases the due jobs a claim may start, one per
 // (service, upstream name), with these rules:
@@ -317,7 +321,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, c Claim) ([]Job, error) {
 func scanJob(row rowScanner) (Job, error) {
 	var j Job
 	err := row.Scan(&j.ID, &j.RecordID, &j.HostID, &j.Family, &j.Address, &j.Attempts, &j.Reason, &j.FQDN, &j.Username,
-		&j.Password, &j.PasswordKey, &j.ServiceID, &j.Protocol, &j.Settings, &j.Credentials, &j.CredKey, &j.Other, &j.Delivered)
+		&j.Password, &j.PasswordKey, &j.ServiceID, &j.Protocol, &j.Settings, &j.Credentials, &j.CredKey, &j.Other, &j.Delivered, &j.KeepOthers)
 	return j, err
 }
 
@@ -332,6 +336,8 @@ func (q *Queries) ExtendLeases(ctx context.Context, worker string, ids []int64, 
 type Finish struct {
 	Outcome Outcome
 	Message string
+	// Advice is what the user can do about it (provider.Outcome.Advice).
+	Advice string
 	// NextAttempt is when a retried or blocked job runs again.
 	NextAttempt time.Time
 	// Event is appended to the history in the same transaction.
@@ -385,13 +391,13 @@ func finish(b *pgx.Batch, j Job, f Finish, newer bool) error {
 	switch f.Outcome {
 	case OutcomeDelivered:
 		b.Queue(`UPDATE deliveries SET state = 'delivered', lease_until = NULL, finished_at = now(),
-			updated_at = now(), result = $2 WHERE id = $1`, j.ID, msg)
+			updated_at = now(), result = $2, advice = $3 WHERE id = $1`, j.ID, msg, f.Advice)
 		b.Queue(`UPDATE record_states SET delivered = $3, last_success_at = now(), last_attempt_at = now(),
-			message = $4, updated_at = now(),
+			message = $4, advice = $6, updated_at = now(),
 			state = CASE WHEN $5 THEN state WHEN desired IS NOT DISTINCT FROM $3 THEN 'delivered' ELSE state END,
 			attempts = CASE WHEN $5 THEN attempts ELSE 0 END,
 			next_attempt_at = CASE WHEN $5 THEN next_attempt_at ELSE NULL END
-			WHERE record_id = $1 AND family = $2`, j.RecordID, j.Family, j.Address, msg, newer)
+			WHERE record_id = $1 AND family = $2`, j.RecordID, j.Family, j.Address, msg, newer, f.Advice)
 	case OutcomeRetry, OutcomeBlocked:
 		state := SyncRetrying
 		if f.Outcome == OutcomeBlocked {
@@ -401,27 +407,27 @@ func finish(b *pgx.Batch, j Job, f Finish, newer bool) error {
 		case newer && f.Outcome == OutcomeBlocked:
 			// The newer job inherits the block: the provider asked for a pause.
 			b.Queue(`UPDATE deliveries SET state = 'superseded', lease_until = NULL, finished_at = now(),
-				updated_at = now(), result = $2 WHERE id = $1`, j.ID, msg)
+				updated_at = now(), result = $2, advice = $3 WHERE id = $1`, j.ID, msg, f.Advice)
 			b.Queue(`UPDATE deliveries SET next_attempt_at = greatest(next_attempt_at, $3)
 				WHERE record_id = $1 AND family = $2 AND state = 'pending'`, j.RecordID, j.Family, f.NextAttempt)
 		case newer:
 			b.Queue(`UPDATE deliveries SET state = 'superseded', lease_until = NULL, finished_at = now(),
-				updated_at = now(), result = $2 WHERE id = $1`, j.ID, msg)
+				updated_at = now(), result = $2, advice = $3 WHERE id = $1`, j.ID, msg, f.Advice)
 			state = SyncPending
 		default:
 			b.Queue(`UPDATE deliveries SET state = 'pending', lease_until = NULL, leased_by = NULL,
 				service_id = (SELECT service_id FROM records WHERE id = $4),
-				next_attempt_at = $2, updated_at = now(), result = $3 WHERE id = $1`, j.ID, f.NextAttempt, msg, j.RecordID)
+				next_attempt_at = $2, updated_at = now(), result = $3, advice = $5 WHERE id = $1`, j.ID, f.NextAttempt, msg, j.RecordID, f.Advice)
 		}
 		b.Queue(`UPDATE record_states SET state = $3, attempts = $4, next_attempt_at = $5,
-			last_attempt_at = now(), message = $6, updated_at = now() WHERE record_id = $1 AND family = $2`,
-			j.RecordID, j.Family, state, j.Attempts, f.NextAttempt, msg)
+			last_attempt_at = now(), message = $6, advice = $7, updated_at = now() WHERE record_id = $1 AND family = $2`,
+			j.RecordID, j.Family, state, j.Attempts, f.NextAttempt, msg, f.Advice)
 	case OutcomeFailed:
 		b.Queue(`UPDATE deliveries SET state = 'failed', lease_until = NULL, finished_at = now(),
-			updated_at = now(), result = $2 WHERE id = $1`, j.ID, msg)
+			updated_at = now(), result = $2, advice = $3 WHERE id = $1`, j.ID, msg, f.Advice)
 		b.Queue(`UPDATE record_states SET state = CASE WHEN $3 THEN 'pending' ELSE 'failed' END,
-			attempts = $4, next_attempt_at = NULL, last_attempt_at = now(), message = $5, updated_at = now()
-			WHERE record_id = $1 AND family = $2`, j.RecordID, j.Family, newer, j.Attempts, msg)
+			attempts = $4, next_attempt_at = NULL, last_attempt_at = now(), message = $5, advice = $6, updated_at = now()
+			WHERE record_id = $1 AND family = $2`, j.RecordID, j.Family, newer, j.Attempts, msg, f.Advice)
 	default:
 		return fmt.Errorf("unknown outcome %q", f.Outcome)
 	}
@@ -483,9 +489,11 @@ type Delivery struct {
 	Attempts      int
 	NextAttemptAt time.Time
 	Result        string
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
-	FinishedAt    *time.Time
+	// Advice is what the user can do about the result; empty when nothing.
+	Advice     string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+	FinishedAt *time.Time
 }
 
 // QueueStats are the outbox's depth and the age of its oldest due job.

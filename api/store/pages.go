@@ -203,12 +203,12 @@ func (q *Queries) DeliveriesPage(ctx context.Context, recordID, beforeID int64, 
 	if beforeID != 0 {
 		c.add("id < $?", beforeID)
 	}
-	rows, err := q.db.Query(ctx, `SELECT id, record_id, family, address, reason, state, attempts, next_attempt_at, result,
+	rows, err := q.db.Query(ctx, `SELECT id, record_id, family, address, reason, state, attempts, next_attempt_at, result, advice,
 		created_at, updated_at, finished_at FROM deliveries WHERE `+c.sql()+` ORDER BY id DESC LIMIT `+c.limit(limit), c.args...)
 	return collect("list deliveries", rows, err, func(row rowScanner) (Delivery, error) {
 		var d Delivery
 		err := row.Scan(&d.ID, &d.RecordID, &d.Family, &d.Address, &d.Reason, &d.State, &d.Attempts, &d.NextAttemptAt,
-			&d.Result, &d.CreatedAt, &d.UpdatedAt, &d.FinishedAt)
+			&d.Result, &d.Advice, &d.CreatedAt, &d.UpdatedAt, &d.FinishedAt)
 		return d, err
 	})
 }

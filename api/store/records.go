@@ -30,8 +30,11 @@ type Record struct {
 	// removed the password: the record needs credentials until it is given
 	// one again (or is told to go on without).
 	PasswordClearedAt *time.Time
-	CreatedAt         time.Time
-	UpdatedAt         time.Time
+	// KeepOtherAddresses asks the provider to replace only the address the
+	// broker last delivered and keep the name's other addresses.
+	KeepOtherAddresses bool
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
 	// Delivery state per family, filled by reads.
 	V4 RecordState
 	V6 RecordState
@@ -48,16 +51,19 @@ type RecordState struct {
 	LastAttemptAt *time.Time
 	LastSuccessAt *time.Time
 	Message       string
-	UpdatedAt     *time.Time
+	// Advice says what the user can do about the last outcome; empty when
+	// there is nothing to do.
+	Advice    string
+	UpdatedAt *time.Time
 }
 
 const stateColumns = `%[1]s.desired, %[1]s.delivered, coalesce(%[1]s.state, 'idle'), coalesce(%[1]s.attempts, 0),
-	%[1]s.next_attempt_at, %[1]s.last_attempt_at, %[1]s.last_success_at, coalesce(%[1]s.message, ''), %[1]s.updated_at`
+	%[1]s.next_attempt_at, %[1]s.last_attempt_at, %[1]s.last_success_at, coalesce(%[1]s.message, ''), coalesce(%[1]s.advice, ''), %[1]s.updated_at`
 
 var (
 	recordColumns = `r.id, r.host_id, r.service_id, r.fqdn, r.ipv4_enabled, r.ipv4_netmask, r.ipv4_host_identifier,
 	r.ipv6_enabled, r.ipv6_netmask, r.ipv6_host_identifier, r.username, r.password, coalesce(r.password_key, ''),
-	r.password_cleared_at, r.created_at, r.updated_at, ` + strings.ReplaceAll(stateColumns, "%[1]s", "s4") + `, ` + strings.ReplaceAll(stateColumns, "%[1]s", "s6")
+	r.password_cleared_at, r.keep_other_addresses, r.created_at, r.updated_at, ` + strings.ReplaceAll(stateColumns, "%[1]s", "s4") + `, ` + strings.ReplaceAll(stateColumns, "%[1]s", "s6")
 	recordStates = `
 	LEFT JOIN record_states s4 ON s4.record_id = r.id AND s4.family = 4
 	LEFT JOIN record_states s6 ON s6.record_id = r.id AND s6.family = 6`
@@ -68,9 +74,9 @@ func scanRecord(row rowScanner) (Record, error) {
 	var r Record
 	err := row.Scan(&r.ID, &r.HostID, &r.ServiceID, &r.FQDN, &r.IPv4Enabled, &r.IPv4Netmask, &r.IPv4HostIdentifier,
 		&r.IPv6Enabled, &r.IPv6Netmask, &r.IPv6HostIdentifier, &r.Username, &r.Password, &r.PasswordKey,
-		&r.PasswordClearedAt, &r.CreatedAt, &r.UpdatedAt,
-		&r.V4.Desired, &r.V4.Delivered, &r.V4.State, &r.V4.Attempts, &r.V4.NextAttemptAt, &r.V4.LastAttemptAt, &r.V4.LastSuccessAt, &r.V4.Message, &r.V4.UpdatedAt,
-		&r.V6.Desired, &r.V6.Delivered, &r.V6.State, &r.V6.Attempts, &r.V6.NextAttemptAt, &r.V6.LastAttemptAt, &r.V6.LastSuccessAt, &r.V6.Message, &r.V6.UpdatedAt)
+		&r.PasswordClearedAt, &r.KeepOtherAddresses, &r.CreatedAt, &r.UpdatedAt,
+		&r.V4.Desired, &r.V4.Delivered, &r.V4.State, &r.V4.Attempts, &r.V4.NextAttemptAt, &r.V4.LastAttemptAt, &r.V4.LastSuccessAt, &r.V4.Message, &r.V4.Advice, &r.V4.UpdatedAt,
+		&r.V6.Desired, &r.V6.Delivered, &r.V6.State, &r.V6.Attempts, &r.V6.NextAttemptAt, &r.V6.LastAttemptAt, &r.V6.LastSuccessAt, &r.V6.Message, &r.V6.Advice, &r.V6.UpdatedAt)
 	r.V4.Family, r.V6.Family = 4, 6
 	return r, err
 }
@@ -97,6 +103,7 @@ type NewRecord struct {
 	Username           string
 	Password           []byte
 	PasswordKey        string
+	KeepOtherAddresses bool
 }
 
 // CreateRecord adds a record and its two state rows.
@@ -105,15 +112,15 @@ func (q *Queries) CreateRecord(ctx context.Context, n NewRecord) (Record, error)
 	err := q.db.QueryRow(ctx, `
 		WITH r AS (
 			INSERT INTO records (host_id, service_id, fqdn, ipv4_enabled, ipv4_netmask, ipv4_host_identifier,
-				ipv6_enabled, ipv6_netmask, ipv6_host_identifier, username, password, password_key)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, nullif($12, ''))
+				ipv6_enabled, ipv6_netmask, ipv6_host_identifier, username, password, password_key, keep_other_addresses)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, nullif($12, ''), $13)
 			RETURNING id
 		), s AS (
 			INSERT INTO record_states (record_id, family) SELECT id, f FROM r, (VALUES (4), (6)) AS v(f)
 		)
 		SELECT id FROM r`,
 		n.HostID, n.ServiceID, n.FQDN, n.IPv4Enabled, n.IPv4Netmask, n.IPv4HostIdentifier,
-		n.IPv6Enabled, n.IPv6Netmask, n.IPv6HostIdentifier, n.Username, n.Password, n.PasswordKey).Scan(&id)
+		n.IPv6Enabled, n.IPv6Netmask, n.IPv6HostIdentifier, n.Username, n.Password, n.PasswordKey, n.KeepOtherAddresses).Scan(&id)
 	if err != nil {
 		return Record{}, mapErr("create record", err)
 	}
@@ -151,6 +158,7 @@ type RecordPatch struct {
 	Password           []byte
 	PasswordKey        string
 	ClearPassword      bool
+	KeepOtherAddresses *bool
 }
 
 // UpdateRecord applies a patch.
@@ -165,9 +173,10 @@ func (q *Queries) UpdateRecord(ctx context.Context, id int64, p RecordPatch) (Re
 			password = CASE WHEN $13 THEN NULL WHEN $11::bytea IS NOT NULL THEN $11 ELSE password END,
 			password_key = CASE WHEN $13 THEN NULL WHEN $11::bytea IS NOT NULL THEN $12 ELSE password_key END,
 			password_cleared_at = CASE WHEN $13 OR $11::bytea IS NOT NULL THEN NULL ELSE password_cleared_at END,
+			keep_other_addresses = coalesce($14, keep_other_addresses),
 			updated_at = now()
 		WHERE id = $1`, id, p.ServiceID, p.FQDN, p.IPv4Enabled, p.IPv4Netmask, p.IPv4HostIdentifier,
-		p.IPv6Enabled, p.IPv6Netmask, p.IPv6HostIdentifier, p.Username, p.Password, p.PasswordKey, p.ClearPassword)
+		p.IPv6Enabled, p.IPv6Netmask, p.IPv6HostIdentifier, p.Username, p.Password, p.PasswordKey, p.ClearPassword, p.KeepOtherAddresses)
 	if err == nil && tag.RowsAffected() == 0 {
 		err = errNoRows
 	}

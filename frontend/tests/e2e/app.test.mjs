@@ -208,6 +208,15 @@ describe('admin web app', { timeout: 240_000 }, () => {
 		await page.getByRole('link', { name: 'New service' }).click();
 		await page.getByLabel('Name', { exact: true }).fill('fake upstream');
 		await page.getByLabel('Update URL').fill(`http://127.0.0.1:${ctx.upstream.port}/nic/update`);
+		// Test before saving: dyndns2 has no read-only check, and the form says so in plain words.
+		await page.getByRole('button', { name: 'Test', exact: true }).click();
+		const result = page.getByTestId('service-test');
+		await result.getByText(/could not be checked without changing DNS/).waitFor();
+		const step = result.locator('[data-step="credentials accepted"]');
+		assert.equal(await step.getAttribute('data-status'), 'unchecked');
+		await step.getByText('Not checked').waitFor();
+		await step.getByText(/test with a record to send its current address for real/).waitFor();
+		assert.equal(ctx.upstream.requests.length, 0, 'the test changed DNS');
 		await page.getByRole('button', { name: 'Create service' }).click();
 		await page.getByRole('heading', { name: 'fake upstream', level: 1 }).waitFor();
 		await page.getByText('No record uses this service yet.').waitFor();
@@ -383,6 +392,23 @@ describe('admin web app', { timeout: 240_000 }, () => {
 		// the record page follows the delivery without a reload
 		await page.locator('[data-family="4"] [data-state="failed"]').waitFor();
 		await page.getByText('badauth').first().waitFor();
+		// what to do, in plain words, next to the provider's answer
+		await page.getByTestId('advice-4').getByText(/refused the username or password: check the record's credentials/).waitFor();
+		assert.equal(await page.getByLabel("Keep the name's other addresses").isChecked(), false);
+		ctx.brokenURL = page.url();
+		// the service page's Test sends this record's address for real and names the failing step
+		await page.goto('/services');
+		await page.getByRole('link', { name: 'fake upstream' }).click();
+		await page.getByRole('heading', { name: 'fake upstream', level: 1 }).waitFor();
+		await page.getByLabel('Record', { exact: true }).selectOption({ label: 'broken.example.org (send its address)' });
+		await page.getByRole('button', { name: 'Test', exact: true }).click();
+		const sent = page.getByTestId('service-test').locator('[data-step="update sent (A)"]');
+		await sent.waitFor();
+		assert.equal(await sent.getAttribute('data-status'), 'failed');
+		await sent.getByText(/What to do: the provider refused the username or password/).waitFor();
+		await page.getByTestId('service-test').getByText(/The test failed/).waitFor();
+		await page.goto(ctx.brokenURL);
+		await page.getByRole('heading', { name: 'broken.example.org', level: 1 }).waitFor();
 		await page.getByRole('link', { name: 'Dashboard' }).click();
 		const broken = page.locator('[data-record="broken.example.org"]');
 		const cell = broken.locator('[data-family="4"]');
@@ -669,6 +695,7 @@ describe('admin web app', { timeout: 240_000 }, () => {
 		await page.getByText(/destination changed, so (the password stored for the old one|its stored password) was removed/).first().waitFor();
 		await page.getByLabel('Password').fill('uppass-for-the-new-url');
 		await page.getByRole('button', { name: 'Save record' }).click();
+		await page.getByText('Record saved.').waitFor(); // leaving earlier could cancel the save
 		await page.goto('/records');
 		await page.getByRole('link', { name: 'nas.example.org' }).waitFor();
 		const before = await page.getByText('needs credentials').count();

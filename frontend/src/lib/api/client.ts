@@ -32,6 +32,7 @@ export type ServiceTrouble = Schemas['ServiceTrouble'];
 export type Webhook = Schemas['Webhook'];
 export type WebhookEvent = Schemas['WebhookEvent'];
 export type WebhookTestResult = Schemas['WebhookTestResult'];
+export type ServiceTestResult = Schemas['ServiceTestResult'];
 
 export interface ApiOptions {
 	baseUrl?: string;

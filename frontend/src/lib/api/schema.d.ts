@@ -131,6 +131,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/services/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check unsaved service settings against the provider
+         * @description Checks settings and a credential as the "new service" form holds them,
+         *     before saving: the same validation as creating the service (422
+         *     naming the field), then the protocol's read-only checks (credentials
+         *     accepted, zone found, permission to edit records), each a step. DNS
+         *     is not changed. A step the provider offers no read-only call for
+         *     (plain dyndns2) is `unchecked`, its detail saying what could not be
+         *     checked. Requests go out under the same destination policy as
+         *     deliveries (a refused address is a failed step saying so), with the
+         *     credential given here only. At most 10 tests in a row per user, then
+         *     one every 6 seconds (429).
+         */
+        post: operations["testNewService"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/services/{id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check a saved service against the provider
+         * @description Runs the protocol's read-only checks with the stored settings and
+         *     credential (see testNewService). With `record_id` (a record of this
+         *     service) the checks look for that record's zone with its username
+         *     and password, and then the record's current address of each family
+         *     is really sent, as a delivery would send it (with its
+         *     keep_other_addresses): a step per family says what the provider
+         *     answered and what to do about it. This is the only way to check
+         *     services without a read-only call, such as plain dyndns2. The
+         *     record's delivery state is not changed. Rate limited like
+         *     testNewService.
+         */
+        post: operations["testService"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/services/{id}": {
         parameters: {
             query?: never;
@@ -1630,6 +1690,33 @@ export interface components {
             /** @description dyndns2: settings.use_myipv6 (default false). */
             use_myipv6?: boolean;
         };
+        ServiceTestRequest: {
+            /**
+             * Format: int64
+             * @description A record of this service whose current addresses are sent for real.
+             */
+            record_id?: number;
+        };
+        ServiceTestResult: {
+            /** @description No step failed. */
+            ok: boolean;
+            steps: components["schemas"]["ServiceTestStep"][];
+        };
+        ServiceTestStep: {
+            /**
+             * @description What was checked: "credentials accepted", "zone found", "may edit records", "update sent (A)", …
+             * @example credentials accepted
+             */
+            name: string;
+            /** @description The step did not fail (passed, or could not be checked). */
+            ok: boolean;
+            /** @enum {string} */
+            status: "passed" | "failed" | "unchecked";
+            /** @description The provider's answer (its first line, credentials removed), or why the step could not be checked. */
+            detail: string;
+            /** @description What to do about a failed step, in plain words; empty when there is nothing to do. */
+            advice: string;
+        };
         ServicePatch: {
             name?: string;
             settings?: components["schemas"]["ServiceSettings"];
@@ -1860,6 +1947,8 @@ export interface components {
             next_attempt_at: string | null;
             /** @description The upstream's last answer (its first line, at most 200 characters, credentials removed) or the reason of a failure. */
             message: string;
+            /** @description What to do about the last answer, in plain words (e.g. "the provider refused the username or password: check the record's credentials"); empty when there is nothing to do. */
+            advice: string;
         };
         RecordStatus: {
             ipv4: components["schemas"]["FamilyStatus"];
@@ -1892,6 +1981,8 @@ export interface components {
             password_set: boolean;
             /** @description The password was removed because the service's destination changed; give it again (or "" to go on without one). */
             needs_credentials: boolean;
+            /** @description Replace only the address the broker last delivered for this record and keep the name's other addresses of the family (a second line, another site), where the provider's API edits single records. Off: the name holds only this record's address (records the broker did not create are never deleted where the provider has record comments). */
+            keep_other_addresses: boolean;
             /** @description What the record points to now for IPv4; null when it has no address. */
             effective_ipv4: string | null;
             /** @description What the record points to now for IPv6; null when it has no address. */
@@ -1925,6 +2016,11 @@ export interface components {
             username?: string;
             /** @description The upstream password; stored encrypted, never returned. */
             password?: string;
+            /**
+             * @description See Record.keep_other_addresses.
+             * @default false
+             */
+            keep_other_addresses?: boolean;
         };
         RecordPatch: {
             /** Format: int64 */
@@ -1939,6 +2035,8 @@ export interface components {
             username?: string;
             /** @description A new upstream password; "" removes it. Moving a record that has a password to another service (service_id) needs it again. */
             password?: string;
+            /** @description See Record.keep_other_addresses. */
+            keep_other_addresses?: boolean;
         };
         RecordPreviewRequest: {
             /** Format: int64 */
@@ -1982,6 +2080,8 @@ export interface components {
             next_attempt_at: string;
             /** @description The upstream's answer or why the job ended. */
             result: string;
+            /** @description What to do about the result, in plain words; empty when there is nothing to do. */
+            advice: string;
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */
@@ -2573,6 +2673,69 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             409: components["responses"]["Conflict"];
             422: components["responses"]["UnprocessableEntity"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    testNewService: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ServiceCreate"];
+            };
+        };
+        responses: {
+            /** @description The checks and how each came out. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceTestResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    testService: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ServiceTestRequest"];
+            };
+        };
+        responses: {
+            /** @description The checks and how each came out. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceTestResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
             default: components["responses"]["Problem"];
         };
     };
