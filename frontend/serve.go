@@ -22,10 +22,6 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// reserved are the path prefixes that belong to the server, never to the
-// web app: an unknown path below them is a 404, not index.html.
-var reserved = []string{"/api/", "/nic/", "/v3/", "/update", "/healthz", "/readyz", "/myip", "/metrics"}
-
 // assetExt are the extensions of files, never of pages: a missing one is a
 // 404. Other paths, even with a dot (/hosts/home.example.org), are pages.
 var assetExt = map[string]bool{".js": true, ".mjs": true, ".css": true, ".map": true, ".json": true, ".ico": true,
@@ -33,11 +29,15 @@ var assetExt = map[string]bool{".js": true, ".mjs": true, ".css": true, ".map": 
 
 // Register serves the web app at / on e. Routes registered on e before or
 // after it take precedence (Echo matches static routes before the catch-all).
-func Register(e *echo.Echo) {
+// reserved are the path prefixes that belong to the server (the route
+// table's list, api/httpserver): an unknown path below them is a 404, not
+// index.html.
+func Register(e *echo.Echo, reserved []string) {
 	a, err := newApp(files())
 	if err != nil {
 		panic(fmt.Errorf("frontend: %w", err)) // the embedded build is broken: fail at start, not per request
 	}
+	a.reserved = reserved
 	e.GET("/*", a.serve)
 	e.HEAD("/*", a.serve)
 }
@@ -49,8 +49,9 @@ type asset struct {
 }
 
 type app struct {
-	assets map[string]*asset // by cleaned path without the leading slash
-	csp    string
+	assets   map[string]*asset // by cleaned path without the leading slash
+	csp      string
+	reserved []string
 }
 
 func newApp(fsys fs.FS) (*app, error) {
@@ -123,7 +124,7 @@ func contentSecurityPolicy(index []byte) string {
 
 func (a *app) serve(c echo.Context) error {
 	p := c.Request().URL.Path
-	if isReserved(p) {
+	if a.isReserved(p) {
 		return echo.ErrNotFound
 	}
 	name := strings.TrimPrefix(path.Clean("/"+p), "/")
@@ -165,9 +166,9 @@ func (a *app) serve(c echo.Context) error {
 	return nil
 }
 
-func isReserved(p string) bool {
+func (a *app) isReserved(p string) bool {
 	p = "/" + strings.TrimLeft(p, "/") // "//nic/update" is how some routers spell it
-	for _, r := range reserved {
+	for _, r := range a.reserved {
 		if strings.HasPrefix(p, r) || p+"/" == r {
 			return true
 		}

@@ -137,7 +137,7 @@ func newServer(t *testing.T, b Backend, source func() netip.Addr, limit func(str
 	e.HideBanner = true
 	clientIP := func(*http.Request) netip.Addr { return source() }
 	h := NewHandler(b, clientIP, limit, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
-	h.Register(e)
+	mount(e, h)
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
 	return srv

@@ -45,7 +45,7 @@ func TestUpdateBoundsTheBackend(t *testing.T) {
 	}
 	b := &unreachableBackend{}
 	e := echo.New()
-	NewHandler(b, nil, nil, nil).Register(e)
+	mount(e, NewHandler(b, nil, nil, nil))
 	r := httptest.NewRequest(http.MethodGet, "/nic/update?myip=192.0.2.1", nil)
 	r.SetBasicAuth(hostFQDN, hostSecret)
 	w := httptest.NewRecorder()

@@ -44,7 +44,7 @@ func FuzzUpdate(f *testing.F) {
 	f.Fuzz(func(t *testing.T, rawQuery string) {
 		b := newFakeBackend(t)
 		e := echo.New()
-		NewHandler(b, func(*http.Request) netip.Addr { return netip.MustParseAddr("203.0.113.5") }, nil, nil).Register(e)
+		mount(e, NewHandler(b, func(*http.Request) netip.Addr { return netip.MustParseAddr("203.0.113.5") }, nil, nil))
 		for _, auth := range []bool{true, false} {
 			r := httptest.NewRequest(http.MethodGet, "/nic/update", nil)
 			r.URL.RawQuery = rawQuery

@@ -79,33 +79,33 @@ func peerAddr(r *http.Request) netip.Addr {
 	return ap.Addr()
 }
 
-// updatePaths are the update endpoints clients are configured with.
-var updatePaths = []string{"/nic/update", "/v3/update", "/update"}
+// UpdatePaths are the update endpoints clients are configured with
+// (/nic/update, /v3/update, /update), each also with a trailing slash and
+// with a doubled leading slash (UniFi's inadyn sends //nic/update). Each exact
+// path is answered directly: a redirect is fatal for inadyn. The route table
+// (api/httpserver) mounts them for every method, so that a wrong method gets
+// the protocol's plain-text 405 instead of the JSON error of the API.
+var UpdatePaths = spellings("/nic/update", "/v3/update", "/update")
 
-// checkIPPaths answer the caller's own address.
-var checkIPPaths = []string{"/myip", "/nic/checkip"}
+// CheckIPPaths answer the caller's own address.
+var CheckIPPaths = []string{"/myip", "/nic/checkip"}
 
-// Register mounts the update paths, each also with a trailing slash and with a
-// doubled leading slash (UniFi's inadyn sends //nic/update), and the check-IP
-// paths. Each exact path is answered directly: a redirect is fatal for inadyn.
-// Methods other than the allowed ones reach the handler through a per-path
-// not-found route, so that they get a plain-text 405 like the rest of the
-// protocol instead of the JSON error of the API.
-func (h *Handler) Register(e *echo.Echo) {
-	for _, p := range updatePaths {
-		for _, path := range []string{p, p + "/", "/" + p, "/" + p + "/"} {
-			e.Match([]string{http.MethodGet, http.MethodPost, http.MethodHead}, path, h.update)
-			e.RouteNotFound(path, h.update)
-		}
+// UpdateMethods and CheckIPMethods are the methods each kind of path answers.
+var (
+	UpdateMethods  = []string{http.MethodGet, http.MethodPost, http.MethodHead}
+	CheckIPMethods = []string{http.MethodGet, http.MethodHead}
+)
+
+func spellings(paths ...string) []string {
+	var all []string
+	for _, p := range paths {
+		all = append(all, p, p+"/", "/"+p, "/"+p+"/")
 	}
-	for _, path := range checkIPPaths {
-		e.Match([]string{http.MethodGet, http.MethodHead}, path, h.checkIP)
-		e.RouteNotFound(path, h.checkIP)
-	}
+	return all
 }
 
-// update answers one dyndns2 update request.
-func (h *Handler) update(c echo.Context) error {
+// Update answers one dyndns2 update request.
+func (h *Handler) Update(c echo.Context) error {
 	r := c.Request()
 	switch r.Method {
 	case http.MethodGet, http.MethodPost:
@@ -280,9 +280,9 @@ func (h *Handler) challenge(c echo.Context, hostID int64) error {
 	return h.answer(c, http.StatusUnauthorized, hostID, nil, codeBadauth)
 }
 
-// checkIP answers the caller's address, for clients that discover their
+// CheckIP answers the caller's address, for clients that discover their
 // public address from the broker.
-func (h *Handler) checkIP(c echo.Context) error {
+func (h *Handler) CheckIP(c echo.Context) error {
 	r := c.Request()
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		c.Response().Header().Set("Allow", "GET, HEAD")

@@ -16,6 +16,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/ddnsbroker/ddnsbroker/api/dyndns2"
+	"github.com/ddnsbroker/ddnsbroker/api/rest"
 	"github.com/ddnsbroker/ddnsbroker/api/store"
 )
 
@@ -28,8 +29,14 @@ type Deps struct {
 	// Program names the binary in the commands /readyz suggests ("":
 	// ddnsbroker), so that they run when pasted.
 	Program string
-	// Mount adds the protocol endpoints (dyndns2, check-IP) and later the JSON API.
-	Mount []func(e *echo.Echo)
+	// DynDNS answers the dyndns2 update and check-IP paths (nil: none).
+	DynDNS *dyndns2.Handler
+	// API is the JSON API (nil: none).
+	API *rest.Server
+	// Metrics serves /metrics (nil: not on this listener).
+	Metrics http.Handler
+	// WebApp serves the web app at / (false: API-only tests).
+	WebApp bool
 }
 
 // Server is the configured Echo instance.
@@ -47,14 +54,7 @@ func New(d Deps) *Server {
 	s := &Server{Echo: e, deps: d}
 	e.Use(s.requestLog, recoverPanics(d.Log))
 
-	// The route table.
-	e.GET("/healthz", s.healthz)
-	e.HEAD("/healthz", s.healthz)
-	e.GET("/readyz", s.readyz)
-	e.HEAD("/readyz", s.readyz)
-	for _, mount := range d.Mount {
-		mount(e)
-	}
+	s.routes(e)
 	return s
 }
 

@@ -123,7 +123,7 @@ func newHarnessHosts(t *testing.T, hostTweak func(*auth.HostLimits), tweak ...fu
 	hosts := auth.NewHosts(h.st, secretbox.DeriveKey(secretKey, "host credential cache"), limits, h.failures, h.log)
 	dyn := dyndns2.NewHandler(httpserver.DynDNSBackend{Hosts: hosts, Broker: h.broker}, clientIP, nil, h.log)
 	srv := httpserver.New(httpserver.Deps{Store: h.st, Log: h.log, ClientIP: clientIP, Version: "test",
-		Mount: []func(*echo.Echo){dyn.Register, api.Register}})
+		DynDNS: dyn, API: api})
 	ts := httptest.NewServer(srv.Echo)
 	t.Cleanup(ts.Close)
 	h.url, h.echo = ts.URL, srv.Echo

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
-	"github.com/labstack/echo/v4"
 	"golang.org/x/time/rate"
 
 	"github.com/ddnsbroker/ddnsbroker/api/auth"
@@ -478,7 +477,7 @@ func TestDatabaseUnavailable(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	api := rest.New(rest.Deps{Store: st, Box: secretbox.New(secretKey), SecretKey: secretKey, Log: log, PasswordParams: auth.TestParams})
 	srv := httpserver.New(httpserver.Deps{Store: st, Log: log, ClientIP: httpserver.ClientIP(nil), Version: "test",
-		Mount: []func(*echo.Echo){api.Register}})
+		API: api})
 	ts := httptest.NewServer(srv.Echo)
 	defer ts.Close()
 	tok, _, _ := auth.NewAccessTokens(jwtKey(), auth.AccessTokenTTL).Issue(1, auth.NewFamily())

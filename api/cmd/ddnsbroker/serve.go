@@ -13,8 +13,6 @@ import (
 
 	"golang.org/x/time/rate"
 
-	"github.com/labstack/echo/v4"
-
 	"github.com/ddnsbroker/ddnsbroker/api/auth"
 	"github.com/ddnsbroker/ddnsbroker/api/broker"
 	"github.com/ddnsbroker/ddnsbroker/api/config"
@@ -30,7 +28,6 @@ import (
 	"github.com/ddnsbroker/ddnsbroker/api/rest"
 	"github.com/ddnsbroker/ddnsbroker/api/secretbox"
 	"github.com/ddnsbroker/ddnsbroker/api/store"
-	"github.com/ddnsbroker/ddnsbroker/frontend"
 )
 
 func runServe(ctx context.Context, env *environ, args []string) error {
@@ -125,11 +122,12 @@ func runServe(ctx context.Context, env *environ, args []string) error {
 		PublicURL: cfg.PublicURL, Version: version, MaxRecordsPerHost: cfg.MaxRecordsPerHost, MaxRecordsPerService: cfg.MaxRecordsPerService,
 		Failures: failures, LoginLimits: rest.LoginLimits{Sources: sources}})
 
-	mounts := []func(*echo.Echo){dyn.Register, api.Register, frontend.Register}
+	var metricsRoute http.Handler
 	if cfg.MetricsToken != "" {
-		mounts = append(mounts, func(e *echo.Echo) { e.GET("/metrics", echo.WrapHandler(met.Handler(cfg.MetricsToken))) })
+		metricsRoute = met.Handler(cfg.MetricsToken)
 	}
-	srv := httpserver.New(httpserver.Deps{Store: st, Log: log, ClientIP: clientIP, Version: version, Program: env.command(), Mount: mounts})
+	srv := httpserver.New(httpserver.Deps{Store: st, Log: log, ClientIP: clientIP, Version: version, Program: env.command(),
+		DynDNS: dyn, API: api, Metrics: metricsRoute, WebApp: true})
 
 	var wg sync.WaitGroup
 	bgctx, stopBackground := context.WithCancel(context.Background())
