@@ -5,8 +5,10 @@ import { api } from './app';
 class Account {
 	me = $state<Me | null>(null);
 
-	async load(): Promise<void> {
+	/** Reads who is logged in, for the whole app; returns it too. */
+	async load(): Promise<Me> {
 		this.me = await must(api.GET('/me'));
+		return this.me;
 	}
 
 	clear(): void {

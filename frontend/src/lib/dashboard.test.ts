@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { failingCount, recentAttempts } from './dashboard.svelte';
+import { failingCount, recentAttempts } from './dashboard';
 
 describe('dashboard figures', () => {
 	it('sums the last minutes of the day, the current one included', () => {

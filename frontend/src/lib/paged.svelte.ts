@@ -1,8 +1,13 @@
-// A list read page by page through next_cursor: the first page on reset,
-// the next one on more(), answers to an older query dropped.
+// A list read page by page through next_cursor: the first page from the
+// page's load function (or on reset), the next one on more(), answers to an
+// older query dropped.
 import { messageOf } from './api/problem';
 
-export type PageFetcher<T> = (cursor: string | undefined) => Promise<{ items: T[]; next_cursor: string | null }>;
+export interface Page<T> {
+	items: T[];
+	next_cursor: string | null;
+}
+export type PageFetcher<T> = (cursor: string | undefined) => Promise<Page<T>>;
 
 export class PagedList<T> {
 	items = $state<T[]>([]);
@@ -12,14 +17,36 @@ export class PagedList<T> {
 	error = $state('');
 	#fetch: PageFetcher<T> | null = null;
 	#generation = 0;
+	#key = '';
+
+	/**
+	 * A list whose first page was read already (by a load function), or an
+	 * empty one that reset() fills. key names the query the list shows
+	 * (see $lib/filters searchOf).
+	 */
+	constructor(fetch?: PageFetcher<T>, first?: Page<T>, key = '') {
+		this.#fetch = fetch ?? null;
+		this.#key = key;
+		if (first) {
+			this.items = first.items;
+			this.cursor = first.next_cursor;
+			this.loaded = true;
+		}
+	}
+
+	/** The query the list shows or is loading. */
+	get key(): string {
+		return this.#key;
+	}
 
 	get hasMore(): boolean {
 		return this.cursor !== null;
 	}
 
 	/** Starts over with a new query. */
-	async reset(fetch: PageFetcher<T>): Promise<void> {
+	async reset(fetch: PageFetcher<T>, key = ''): Promise<void> {
 		this.#fetch = fetch;
+		this.#key = key;
 		this.#generation++;
 		this.cursor = null;
 		await this.#load(undefined, true);
@@ -33,7 +60,7 @@ export class PagedList<T> {
 
 	/** Reloads the first page in place (after a change). */
 	async reload(): Promise<void> {
-		if (this.#fetch) await this.reset(this.#fetch);
+		if (this.#fetch) await this.reset(this.#fetch, this.#key);
 	}
 
 	async #load(cursor: string | undefined, replace: boolean): Promise<void> {

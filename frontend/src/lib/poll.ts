@@ -1,6 +1,9 @@
 // Runs a refresh every `ms` while the page is visible, never two at once,
 // and at once when the page becomes visible again. Returns the stop function.
-export function poll(refresh: () => Promise<unknown>, ms: number): () => void {
+// The refresh shows its own failures (a Live keeps the last data and says
+// why) and should not throw; if it does, the error is not caught here and
+// reaches the console, and the next tick runs all the same.
+export function poll(refresh: () => Promise<void>, ms: number): () => void {
 	let stopped = false;
 	let running = false;
 	let timer: ReturnType<typeof setTimeout> | undefined;
@@ -8,17 +11,15 @@ export function poll(refresh: () => Promise<unknown>, ms: number): () => void {
 	async function tick() {
 		clearTimeout(timer);
 		if (stopped || running) return;
-		if (!document.hidden) {
-			running = true;
-			try {
+		try {
+			if (!document.hidden) {
+				running = true;
 				await refresh();
-			} catch {
-				// the next tick tries again; the page shows its own error state
-			} finally {
-				running = false;
 			}
+		} finally {
+			running = false;
+			if (!stopped) timer = setTimeout(tick, ms);
 		}
-		if (!stopped) timer = setTimeout(tick, ms);
 	}
 	function onVisible() {
 		if (!document.hidden) void tick();

@@ -1,6 +1,7 @@
 // What a webhook can be told about, in the words the form shows; the keys
 // are the spec's WebhookEvent enum (the type check keeps them in step).
-import type { WebhookEvent, WebhookTestResult } from './api/client';
+import { must, type Webhook, type WebhookEvent, type WebhookTestResult } from './api/client';
+import { api } from './app';
 
 export const WEBHOOK_EVENTS = {
 	'delivery.failed': 'A delivery failed for good (the record waits for a change or a resync)',
@@ -16,4 +17,8 @@ export function testOutcome(r: WebhookTestResult): string {
 	const status = r.status_code === null ? 'no HTTP answer' : `HTTP ${r.status_code}`;
 	if (r.delivered) return `Delivered: the receiver answered ${status} in ${r.duration_ms} ms.`;
 	return `Not delivered (${status}, after ${r.duration_ms} ms): ${r.error || 'the receiver did not answer 2xx'}`;
+}
+
+export function fetchWebhook(id: number): Promise<Webhook> {
+	return must(api.GET('/webhooks/{id}', { params: { path: { id } } }));
 }

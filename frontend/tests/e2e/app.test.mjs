@@ -406,6 +406,24 @@ describe('admin web app', { timeout: 240_000 }, () => {
 		assert.equal(page.url(), ctx.hostURL);
 	});
 
+	it('shows the API\'s answer on the error page when a page cannot load its data', async () => {
+		for (const [path, what] of [['/hosts/999999', 'host 999999'], ['/records/999999', 'record 999999'], ['/webhooks/999999', 'webhook 999999']]) {
+			await page.goto(path);
+			await page.getByRole('heading', { name: 'Not found', level: 1 }).waitFor();
+			const error = page.getByTestId('page-error');
+			assert.match(await error.textContent(), new RegExp(`${what} does not exist.*\\(404\\)`));
+			assert.equal(await page.getByText('Loading…').count(), 0);
+			// trying again asks the API again, and says the same
+			await page.getByRole('button', { name: 'Try again' }).click();
+			await page.getByTestId('page-error').getByText(`${what} does not exist`).waitFor();
+		}
+		// the app goes on: the next page loads as usual
+		await page.getByRole('link', { name: 'dashboard', exact: true }).click();
+		await page.getByRole('heading', { name: 'Dashboard', level: 1 }).waitFor();
+		await page.goto(ctx.hostURL);
+		await page.getByRole('heading', { name: 'home.example.org', level: 1 }).waitFor();
+	});
+
 	it('rotates the secret after confirmation, and the old one is refused', async () => {
 		await page.getByRole('button', { name: 'Rotate secret' }).click();
 		const dialog = page.getByRole('dialog', { name: 'Replace the update secret?' });

@@ -141,7 +141,7 @@ describe('ServiceForm', () => {
 			updated_at: '2025-01-01T00:00:00Z'
 		};
 		const update = vi.fn(async (body: object) => ({ ...service, ...body }) as Service);
-		render({ service, update, presets: null });
+		render({ service, update, presets: [] });
 		expect(document.querySelector('#svc-preset')).toBeNull();
 		expect($<HTMLSelectElement>('#svc-protocol').disabled).toBe(true);
 		expect(document.querySelector('label[for=svc-credential]')?.textContent).toBe('New API token');
@@ -197,7 +197,7 @@ describe('ServiceForm', () => {
 				credential: 'is required again: a stored credential is only sent to the destination it was entered for'
 			});
 		});
-		render({ service, update, presets: null });
+		render({ service, update, presets: [] });
 		set('#svc-set-zone', 'example.net');
 		expect(document.querySelector('[data-testid=destination-change]')).toBeNull(); // the zone is no destination
 		set('#svc-set-server', 'ns2.example.net:53');

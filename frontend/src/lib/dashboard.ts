@@ -1,10 +1,8 @@
 // The dashboard's data: the summary of GET /status, loaded by the page's
 // load function (routes/+page.ts), then refreshed in place every few
-// seconds; a failed refresh keeps the last figures and says why.
+// seconds (a Live of $lib/load.svelte).
 import { must, type DeliveryMinutes, type StateCounts, type Status } from './api/client';
-import { messageOf } from './api/problem';
 import { api } from './app';
-import { nowISO } from './format';
 
 /** Records of each state in trouble, and stale hosts, the dashboard lists. */
 export const PROBLEM_LIMIT = 10;
@@ -22,24 +20,4 @@ export function failingCount(s: StateCounts): number {
 export function recentAttempts(m: DeliveryMinutes, minutes: number): { delivered: number; failed: number } {
 	const sum = (xs: number[]) => xs.slice(-minutes).reduce((a, b) => a + b, 0);
 	return { delivered: sum(m.delivered), failed: sum(m.failed) };
-}
-
-export class Dashboard {
-	status = $state<Status>() as Status;
-	error = $state('');
-	updatedAt = $state(nowISO());
-
-	constructor(initial: Status) {
-		this.status = initial;
-	}
-
-	async refresh(): Promise<void> {
-		try {
-			this.status = await fetchStatus();
-			this.error = '';
-			this.updatedAt = nowISO();
-		} catch (err) {
-			this.error = messageOf(err);
-		}
-	}
 }

@@ -1,0 +1,132 @@
+// The API reads of the list pages: the filters each page takes from its
+// address, and the call that reads one page of the list. A page's load
+// function reads the first page; the page reads the next ones, and the first
+// again when a filter changes.
+import {
+	all,
+	must,
+	type ApiEvent,
+	type ApiRecord,
+	type ApiToken,
+	type Delivery,
+	type Host,
+	type Service,
+	type SyncState,
+	type User,
+	type Webhook
+} from './api/client';
+import { api } from './app';
+import { choiceParam, idParam } from './filters';
+import type { PageFetcher } from './paged.svelte';
+
+export type HostFilter = { q: string; stale: '' | 'true' | 'false' };
+
+export function hostFilter(p: URLSearchParams): HostFilter {
+	return { q: (p.get('q') ?? '').trim(), stale: choiceParam(p.get('stale'), ['true', 'false'] as const) };
+}
+
+export function hostsPage(f: HostFilter): PageFetcher<Host> {
+	const query = { q: f.q || undefined, stale: f.stale === '' ? undefined : f.stale === 'true' };
+	return (cursor) => must(api.GET('/hosts', { params: { query: { ...query, cursor, limit: 100 } } }));
+}
+
+export const SYNC_STATES: readonly SyncState[] = ['delivered', 'pending', 'retrying', 'failed', 'blocked', 'idle'];
+
+export type RecordFilter = { q: string; host_id: number | null; service_id: number | null; status: SyncState | '' };
+
+export function recordFilter(p: URLSearchParams): RecordFilter {
+	return {
+		q: (p.get('q') ?? '').trim(),
+		host_id: idParam(p.get('host_id')),
+		service_id: idParam(p.get('service_id')),
+		status: choiceParam(p.get('status'), SYNC_STATES)
+	};
+}
+
+export function recordsPage(f: RecordFilter): PageFetcher<ApiRecord> {
+	const query = {
+		q: f.q || undefined,
+		host_id: f.host_id ?? undefined,
+		service_id: f.service_id ?? undefined,
+		status: f.status || undefined
+	};
+	return (cursor) => must(api.GET('/records', { params: { query: { ...query, cursor, limit: 100 } } }));
+}
+
+/** since and until as a datetime-local input holds them: local time, no zone. */
+export type EventFilter = {
+	kind: string;
+	host_id: number | null;
+	record_id: number | null;
+	service_id: number | null;
+	since: string;
+	until: string;
+};
+
+export function eventFilter(p: URLSearchParams): EventFilter {
+	const local = (v: string | null) => (v && Number.isFinite(Date.parse(v)) ? v : '');
+	return {
+		kind: p.get('kind') ?? '',
+		host_id: idParam(p.get('host_id')),
+		record_id: idParam(p.get('record_id')),
+		service_id: idParam(p.get('service_id')),
+		since: local(p.get('since')),
+		until: local(p.get('until'))
+	};
+}
+
+/** datetime-local (local time, no zone) → RFC 3339 */
+export function isoOf(local: string): string | undefined {
+	return local ? new Date(local).toISOString() : undefined;
+}
+
+export function eventsPage(f: EventFilter): PageFetcher<ApiEvent> {
+	const query = {
+		kind: f.kind || undefined,
+		host_id: f.host_id ?? undefined,
+		record_id: f.record_id ?? undefined,
+		service_id: f.service_id ?? undefined,
+		since: isoOf(f.since),
+		until: isoOf(f.until)
+	};
+	return (cursor) => must(api.GET('/events', { params: { query: { ...query, cursor, limit: 50 } } }));
+}
+
+/** Every host, for a choice of host (a form's, a filter's). */
+export function allHosts(): Promise<Host[]> {
+	return all((cursor) => must(api.GET('/hosts', { params: { query: { cursor, limit: 500 } } })));
+}
+
+/** Every service, for a choice of service. */
+export function allServices(): Promise<Service[]> {
+	return all((cursor) => must(api.GET('/services', { params: { query: { cursor, limit: 500 } } })));
+}
+
+/** A host and its records, as its page shows them. */
+export async function hostView(id: number): Promise<{ host: Host; records: ApiRecord[] }> {
+	const [host, records] = await Promise.all([
+		must(api.GET('/hosts/{id}', { params: { path: { id } } })),
+		all((cursor) => must(api.GET('/records', { params: { query: { host_id: id, cursor, limit: 500 } } })))
+	]);
+	return { host, records };
+}
+
+export function fetchRecord(id: number): Promise<ApiRecord> {
+	return must(api.GET('/records/{id}', { params: { path: { id } } }));
+}
+
+/** A record's delivery history, newest first. */
+export function deliveriesPage(id: number): PageFetcher<Delivery> {
+	return (cursor) => must(api.GET('/records/{id}/deliveries', { params: { path: { id }, query: { cursor, limit: 25 } } }));
+}
+
+export const usersPage: PageFetcher<User> = (cursor) => must(api.GET('/users', { params: { query: { cursor, limit: 100 } } }));
+
+export const tokensPage: PageFetcher<ApiToken> = (cursor) =>
+	must(api.GET('/tokens', { params: { query: { cursor, limit: 100 } } }));
+
+export const servicesPage: PageFetcher<Service> = (cursor) =>
+	must(api.GET('/services', { params: { query: { cursor, limit: 100 } } }));
+
+export const webhooksPage: PageFetcher<Webhook> = (cursor) =>
+	must(api.GET('/webhooks', { params: { query: { cursor, limit: 100 } } }));
