@@ -1,20 +1,22 @@
-// The service form's view of each protocol: which settings it has (keys
-// from the spec's Dyndns2Settings, Rfc2136Settings, HttpSettings and
-// CloudflareSettings), how a form value becomes a settings value and back,
-// and which input shows an API error such as `settings.headers.X-Foo`.
+// The service form's view of a protocol, built from its description in
+// GET /api/v1/protocols (key, type, label, help, default, required,
+// choices, bounds, credential prompt): which inputs it shows, how a form
+// value becomes a settings value and back, and which input shows an API
+// error such as `settings.headers.X-Foo`. Nothing here lists the
+// protocols: one the web app was never written for gets a working form.
+// OVERRIDES adds what a description cannot say (a textarea for a body
+// template, a placeholder, a tristate's words); it is partial, so a new
+// protocol needs no change here.
 import type { components } from './api/schema';
 
 type Schemas = components['schemas'];
-export type Protocol = Schemas['Protocol'];
+/** A protocol's name as the API spells it; any name GET /protocols lists. */
+export type Protocol = string;
 export type Settings = Schemas['ServiceSettings'];
 export type Preset = Schemas['Preset'];
-
-interface SettingsOf {
-	dyndns2: Schemas['Dyndns2Settings'];
-	rfc2136: Schemas['Rfc2136Settings'];
-	http: Schemas['HttpSettings'];
-	cloudflare: Schemas['CloudflareSettings'];
-}
+export type ProtocolDescription = Schemas['ProtocolDescription'];
+export type ProtocolField = Schemas['ProtocolField'];
+export type Prompt = Schemas['PresetField'];
 
 /**
  * How a setting is edited: text/url/number/textarea inputs, a checkbox, a
@@ -22,142 +24,146 @@ interface SettingsOf {
  */
 export type FieldKind = 'text' | 'url' | 'number' | 'textarea' | 'check' | 'select' | 'tristate' | 'headers';
 
-export interface SettingField<K extends string = string> {
-	key: K;
+/** One input of the service form. */
+export interface SettingField {
+	key: string;
 	label: string;
 	kind: FieldKind;
-	hint?: string;
+	hint: string;
 	placeholder?: string;
-	/** The values of a select; the first is the default. */
+	/** The values of a select. */
 	options?: readonly string[];
 	/** The labels of a tristate select: unset, true, false. */
 	choices?: readonly [string, string, string];
-	required?: boolean;
+	required: boolean;
+	min?: number;
+	max?: number;
+	/** What the input shows when the setting is absent. */
+	fallback: FormValue;
+	/** Changing it sends the service's secrets elsewhere. */
+	destination: boolean;
+	/** The description's type and default, for destinations. */
+	type: ProtocolField['type'];
+	default: unknown;
 }
 
 /** A form value: checkboxes are booleans, everything else the input's text. */
 export type FormValue = string | boolean;
 export type FormValues = Record<string, FormValue>;
 
-type Fields = { [P in Protocol]: SettingField<Extract<keyof SettingsOf[P], string>>[] };
-
-const PLACEHOLDERS = '{fqdn}, {ip}, {ipv4}, {ipv6}, {username}, {password}, {prefix}';
-
-/** The drift check's settings, which every protocol takes; off while the resolver is empty. */
-const DRIFT: SettingField<'drift_resolver' | 'drift_interval'>[] = [
-	{
-		key: 'drift_resolver',
-		label: 'Drift check resolver (optional)',
-		kind: 'text',
-		placeholder: '9.9.9.9:53',
-		hint: "host:port of a DNS resolver or the zone's server. When set, each delivered record's name is looked up there, and delivered again if DNS publishes another address."
-	},
-	{ key: 'drift_interval', label: 'Drift check interval', kind: 'text', placeholder: '1h', hint: 'A duration such as 15m or 1h, from 1m to 24h; 1h when empty.' }
-];
-
-export const FIELDS: Fields = {
-	dyndns2: [
-		{
-			key: 'url',
-			label: 'Update URL',
-			kind: 'url',
-			required: true,
-			placeholder: 'https://dyn.example.net/nic/update',
-			hint: "The provider's dyndns2 endpoint; hostname and myip are added to it."
-		},
-		{ key: 'username_is_fqdn', label: "Log in with the record's FQDN as user name (he.net)", kind: 'check' },
-		{ key: 'combined', label: 'Send IPv4 and IPv6 in one request (myip=v4,v6)', kind: 'check' },
-		{ key: 'use_myipv6', label: 'Send IPv6 in the myipv6 parameter (INWX)', kind: 'check' },
-		...DRIFT
-	],
-	rfc2136: [
-		{
-			key: 'server',
-			label: 'Primary server',
-			kind: 'text',
-			required: true,
-			placeholder: 'ns1.example.net:53',
-			hint: 'host:port; an IPv6 address in brackets.'
-		},
-		{ key: 'zone', label: 'Zone (optional)', kind: 'text', placeholder: 'example.net', hint: "Found with an SOA query for each record's name when empty." },
-		{ key: 'key_name', label: 'TSIG key name', kind: 'text', required: true, placeholder: 'ddns-key', hint: "The key's name as the server knows it." },
-		{ key: 'algorithm', label: 'TSIG algorithm', kind: 'select', options: ['hmac-sha256', 'hmac-sha512', 'hmac-md5'] },
-		{ key: 'ttl', label: 'TTL (seconds)', kind: 'number', placeholder: '60', hint: 'Of the published record: 1 to 86400; 60 when empty.' },
-		{ key: 'tcp', label: 'Send over TCP instead of UDP', kind: 'check' },
-		...DRIFT
-	],
-	http: [
-		{ key: 'method', label: 'Method', kind: 'select', options: ['GET', 'POST', 'PUT', 'PATCH'] },
-		{
-			key: 'url',
-			label: 'URL template',
-			kind: 'text',
-			required: true,
-			placeholder: 'https://dyn.example.net/update?host={fqdn}&ip={ip}',
-			hint: `Placeholders: ${PLACEHOLDERS}; values are percent-encoded.`
-		},
-		{ key: 'url_ipv6', label: 'IPv6 URL template (optional)', kind: 'text', hint: 'Used instead of the URL template for IPv6 deliveries.' },
-		{ key: 'headers', label: 'Extra headers (optional)', kind: 'headers', placeholder: 'Authorization: Token {password}', hint: 'One per line, as Name: value; values may use placeholders.' },
-		{ key: 'body', label: 'Body template (optional)', kind: 'textarea', hint: 'Sent with POST, PUT or PATCH only.' },
-		{ key: 'basic_auth', label: "Send the record's username and password as HTTP Basic", kind: 'check' },
-		{ key: 'success_status', label: 'Success statuses', kind: 'text', placeholder: '200-299', hint: 'A range such as 200-299, or one status such as 200.' },
-		{ key: 'success_regexp', label: 'Answer must match (optional)', kind: 'text', placeholder: '^(good|nochg)', hint: 'A regular expression (RE2) the body must also match.' },
-		...DRIFT
-	],
-	cloudflare: [
-		{ key: 'zone', label: 'Zone (optional)', kind: 'text', placeholder: 'example.com', hint: "Found from each record's name when empty." },
-		{ key: 'zone_id', label: 'Zone id (optional)', kind: 'text', hint: "32 hexadecimal digits from the zone's overview page; skips the zone lookup." },
-		{ key: 'ttl', label: 'TTL (seconds)', kind: 'number', placeholder: '1', hint: '1 (automatic) or 60 to 86400.' },
-		{
-			key: 'proxied',
-			label: 'Proxy',
-			kind: 'tristate',
-			choices: ["Keep each record's setting (new ones: DNS only)", 'Proxied through Cloudflare', 'DNS only']
-		},
-		{ key: 'api_url', label: 'API URL (optional)', kind: 'url', placeholder: 'https://api.cloudflare.com/client/v4', hint: 'For tests and API proxies.' },
-		...DRIFT
-	]
-};
-
-export const PROTOCOLS: { [P in Protocol]: { label: string; description: string } } = {
-	dyndns2: { label: 'dyndns2', description: 'The /nic/update protocol most DynDNS providers speak.' },
-	rfc2136: { label: 'RFC 2136 (DNS UPDATE)', description: 'Your own name server (BIND, Knot, PowerDNS), signed with TSIG.' },
-	http: { label: 'HTTP request', description: 'A request built from templates, for providers with their own update URL.' },
-	cloudflare: { label: 'Cloudflare', description: "Cloudflare's API v4 with a scoped API token." }
-};
-
-/** The service's own secret, for the protocols that have one. */
-export const CREDENTIALS: { [P in Protocol]: Schemas['PresetField'] | null } = {
-	dyndns2: null,
-	http: null,
-	rfc2136: { label: 'TSIG secret', help: 'Base64, as tsig-keygen prints it.' },
-	cloudflare: { label: 'API token', help: 'A scoped token with Zone → DNS → Edit (and Zone → Zone → Read to find zones by name).' }
-};
-
-export const protocolNames = Object.keys(FIELDS) as Protocol[];
-
-export function isProtocol(p: string): p is Protocol {
-	return p in FIELDS;
+/** What a protocol's description cannot say; every part optional. */
+interface Override {
+	/** Changes to the inputs of some settings, by key. */
+	fields?: Record<string, Partial<Pick<SettingField, 'kind' | 'placeholder' | 'choices' | 'hint'>>>;
+	/** Settings a saved service always states, as the API stores them. */
+	stated?: readonly string[];
+	/** Error names the API uses for settings without `settings.` in front. */
+	shorthands?: readonly string[];
+	/** Where a service sends to, in one line for lists. */
+	endpoint?: (s: (key: string) => string) => string;
 }
 
-/** The settings fields of a protocol, in form order. */
-export function fieldsOf(protocol: Protocol): SettingField[] {
-	return FIELDS[protocol];
+const DYNDNS2_SWITCHES = ['username_is_fqdn', 'combined', 'use_myipv6'] as const;
+
+/** Only for what descriptions cannot express; a protocol missing here is shown from its description alone. */
+const OVERRIDES: Partial<Record<Protocol, Override>> = {
+	dyndns2: { stated: DYNDNS2_SWITCHES, shorthands: ['url', ...DYNDNS2_SWITCHES] },
+	rfc2136: {
+		fields: { server: { placeholder: 'ns1.example.net:53' } },
+		endpoint: (s) => [s('server'), s('zone') && `zone ${s('zone')}`].filter(Boolean).join(', ')
+	},
+	http: {
+		fields: {
+			url: { placeholder: 'https://dyn.example.net/update?host={fqdn}&ip={ip}' },
+			headers: { placeholder: 'Authorization: Token {password}', hint: 'One per line, as Name: value; values may use placeholders.' },
+			body: { kind: 'textarea' }
+		}
+	},
+	cloudflare: {
+		fields: { proxied: { choices: ["Keep each record's setting (new ones: DNS only)", 'Proxied through Cloudflare', 'DNS only'] } },
+		endpoint: (s) => (s('zone') ? `zone ${s('zone')}` : s('zone_id') ? `zone id ${s('zone_id')}` : "zone from each record's name")
+	}
+};
+
+/** The words of a yes/no setting whose absence means something of its own. */
+const TRISTATE: readonly [string, string, string] = ['Not set', 'Yes', 'No'];
+
+/** The description of a protocol, or an empty one (no settings) for a name the list lacks. */
+export function describe(protocols: readonly ProtocolDescription[], protocol: Protocol): ProtocolDescription {
+	return (
+		protocols.find((p) => p.protocol === protocol) ?? {
+			protocol: protocol as ProtocolDescription['protocol'],
+			title: protocol,
+			summary: '',
+			settings: [],
+			families: [],
+			together: 'never',
+			docs_url: ''
+		}
+	);
+}
+
+/** The service's own secret, or null when the protocol has none. */
+export function credentialOf(d: ProtocolDescription): Prompt | null {
+	return d.credential ?? null;
+}
+
+function kindOf(f: ProtocolField): FieldKind {
+	switch (f.type) {
+		case 'boolean':
+			// No default: absent says something of its own (keep what the provider has).
+			return f.default === null || f.default === undefined ? 'tristate' : 'check';
+		case 'integer':
+			return 'number';
+		case 'url':
+			return 'url';
+		case 'choice':
+			return 'select';
+		case 'headers':
+			return 'headers';
+		default:
+			return 'text';
+	}
+}
+
+function fallbackOf(f: ProtocolField, kind: FieldKind): FormValue {
+	if (kind === 'check') return f.default === true;
+	if (kind === 'select') return typeof f.default === 'string' ? f.default : (f.choices?.[0] ?? '');
+	return '';
+}
+
+/** The settings inputs of a protocol, in form order. */
+export function fieldsOf(d: ProtocolDescription): SettingField[] {
+	const over = OVERRIDES[d.protocol]?.fields ?? {};
+	return d.settings.map((f) => {
+		const kind = kindOf(f);
+		const shown = f.default === null || f.default === undefined || typeof f.default === 'object' ? undefined : String(f.default);
+		const field: SettingField = {
+			key: f.key,
+			label: f.label || f.key,
+			kind,
+			hint: f.help,
+			placeholder: kind === 'check' || kind === 'select' ? undefined : shown,
+			options: f.choices,
+			choices: kind === 'tristate' ? TRISTATE : undefined,
+			required: f.required,
+			min: f.min,
+			max: f.max,
+			fallback: fallbackOf(f, kind),
+			destination: f.destination,
+			type: f.type,
+			default: f.default
+		};
+		return { ...field, ...over[f.key] };
+	});
 }
 
 /** The form field name of a setting, as FormState knows it. */
 export const settingField = (key: string) => `settings.${key}`;
 
 /** The form fields a service form of this protocol shows an error next to. */
-export function serviceFormFields(protocol: Protocol, withCredential: boolean): string[] {
-	return ['name', 'protocol', ...FIELDS[protocol].map((f) => settingField(f.key)), ...(withCredential ? ['credential'] : [])];
-}
-
-/** The value a field shows when the setting is absent. */
-function emptyValue(f: SettingField): FormValue {
-	if (f.kind === 'check') return false;
-	if (f.kind === 'select') return f.options?.[0] ?? '';
-	return '';
+export function serviceFormFields(d: ProtocolDescription, withCredential: boolean): string[] {
+	return ['name', 'protocol', ...d.settings.map((f) => settingField(f.key)), ...(withCredential ? ['credential'] : [])];
 }
 
 function headerLines(v: unknown): string {
@@ -180,14 +186,14 @@ export function parseHeaders(text: string): Record<string, string> {
 }
 
 /** The form values of stored (or preset) settings. */
-export function fromSettings(protocol: Protocol, settings: Settings | null | undefined): FormValues {
+export function fromSettings(d: ProtocolDescription, settings: Settings | null | undefined): FormValues {
 	const s = settings ?? {};
 	const out: FormValues = {};
-	for (const f of FIELDS[protocol]) {
+	for (const f of fieldsOf(d)) {
 		const v = s[f.key];
 		switch (f.kind) {
 			case 'check':
-				out[f.key] = v === true;
+				out[f.key] = v === undefined || v === null ? f.fallback : v === true;
 				break;
 			case 'tristate':
 				out[f.key] = v === true ? 'true' : v === false ? 'false' : '';
@@ -196,7 +202,7 @@ export function fromSettings(protocol: Protocol, settings: Settings | null | und
 				out[f.key] = headerLines(v);
 				break;
 			default:
-				out[f.key] = v === undefined || v === null ? emptyValue(f) : String(v);
+				out[f.key] = v === undefined || v === null ? f.fallback : typeof v === 'object' ? JSON.stringify(v) : String(v);
 		}
 	}
 	return out;
@@ -233,17 +239,16 @@ function toValue(f: SettingField, v: FormValue | undefined): unknown {
  * untouched form gives back equal settings: no key appears just because
  * its field shows a default.
  */
-export function toSettings(protocol: Protocol, values: FormValues, base: Settings = {}): Settings {
+export function toSettings(d: ProtocolDescription, values: FormValues, base: Settings = {}): Settings {
 	const out: Settings = { ...base };
-	for (const f of FIELDS[protocol]) {
+	for (const f of fieldsOf(d)) {
 		const v = toValue(f, values[f.key]);
-		const isDefault = v === undefined || (f.kind === 'check' && v === false) || (f.kind === 'select' && v === emptyValue(f));
+		const isDefault = v === undefined || ((f.kind === 'check' || f.kind === 'select') && v === f.fallback);
 		if (isDefault && !(f.key in base)) continue;
 		if (v === undefined) delete out[f.key];
 		else if (!sameJSON(base[f.key], v)) out[f.key] = v;
 	}
-	// A dyndns2 service always states its three switches, as the API stores them.
-	if (protocol === 'dyndns2') for (const k of ['username_is_fqdn', 'combined', 'use_myipv6']) out[k] ??= false;
+	for (const k of OVERRIDES[d.protocol]?.stated ?? []) out[k] ??= false;
 	return out;
 }
 
@@ -265,34 +270,33 @@ export function sameSettings(a: Settings, b: Settings): boolean {
 	return sameJSON(a, b);
 }
 
-const SHORTHANDS = ['url', 'username_is_fqdn', 'combined', 'use_myipv6'];
-
 /**
  * The form field that shows an API error about `field`: `settings.<key>`
- * (and the dyndns2 shorthands `url`, … ) go to that setting's input, an
- * error inside a setting (`settings.headers.X-Foo`) to the setting with
- * the inner name in front of the message. Anything else keeps its name.
+ * (and a protocol's shorthands such as dyndns2's `url`) go to that
+ * setting's input, an error inside a setting (`settings.headers.X-Foo`) to
+ * the setting with the inner name in front of the message. Anything else
+ * keeps its name.
  */
-export function mapServiceError(protocol: Protocol, field: string, message: string): { field: string; message: string } {
-	const keys = FIELDS[protocol].map((f) => f.key as string);
-	if (protocol === 'dyndns2' && SHORTHANDS.includes(field)) return { field: settingField(field), message };
+export function mapServiceError(d: ProtocolDescription, field: string, message: string): { field: string; message: string } {
+	const keys = d.settings.map((f) => f.key);
+	if (OVERRIDES[d.protocol]?.shorthands?.includes(field)) return { field: settingField(field), message };
 	const m = /^settings\.([^.]+)(?:\.(.+))?$/.exec(field);
 	if (!m || !keys.includes(m[1]!)) return { field, message };
 	return { field: settingField(m[1]!), message: m[2] ? `${m[2]}: ${message}` : message };
 }
 
-/** One line that says where a service sends its updates, for lists. */
-export function endpointOf(protocol: Protocol, settings: Settings): string {
-	const s = (k: string) => (typeof settings[k] === 'string' ? (settings[k] as string) : '');
-	switch (protocol) {
-		case 'dyndns2':
-		case 'http':
-			return s('url');
-		case 'rfc2136':
-			return [s('server'), s('zone') && `zone ${s('zone')}`].filter(Boolean).join(', ');
-		case 'cloudflare':
-			return s('zone') ? `zone ${s('zone')}` : s('zone_id') ? `zone id ${s('zone_id')}` : "zone from each record's name";
-	}
+const text = (settings: Settings) => (k: string) => (typeof settings[k] === 'string' ? (settings[k] as string).trim() : '');
+
+/** One line that says where a service sends its updates, for lists: its destination settings, or what the protocol says. */
+export function endpointOf(d: ProtocolDescription, settings: Settings): string {
+	const s = text(settings);
+	const own = OVERRIDES[d.protocol]?.endpoint;
+	if (own) return own(s);
+	return d.settings
+		.filter((f) => f.destination)
+		.map((f) => s(f.key))
+		.filter(Boolean)
+		.join(', ');
 }
 
 /** What each record of a preset's service needs, as sentences. */
@@ -303,14 +307,6 @@ export function presetNeeds(p: Preset): string[] {
 	if (p.credential) out.push(`This service's credential: ${p.credential.label}. ${p.credential.help}`);
 	return out;
 }
-
-/** The settings that decide where a protocol sends its secrets. */
-export const DESTINATION_KEYS: { [P in Protocol]: string[] } = {
-	dyndns2: ['url'],
-	http: ['url', 'url_ipv6'],
-	rfc2136: ['server'],
-	cloudflare: ['api_url']
-};
 
 /** scheme://host:port of a URL (a template's placeholders kept), or the text itself. */
 function originOf(raw: string): string {
@@ -325,30 +321,26 @@ function originOf(raw: string): string {
 
 /**
  * Where a service sends its credential and its records' passwords, as the
- * API decides it (api/delivery/destination.go): a stored secret only goes
+ * API decides it (api/provider/destination.go): the settings the
+ * description marks `destination`, a URL by its origin, a DNS server as
+ * dns://host:port, an empty one by its default. A stored secret only goes
  * where it was entered, so a change of these asks for it again.
  */
-export function destinationsOf(protocol: Protocol, settings: Settings): string[] {
-	const s = (k: string) => (typeof settings[k] === 'string' ? (settings[k] as string).trim() : '');
-	let out: string[];
-	switch (protocol) {
-		case 'dyndns2':
-			out = [originOf(s('url'))];
-			break;
-		case 'http':
-			out = [s('url'), s('url_ipv6')].filter(Boolean).map(originOf);
-			break;
-		case 'cloudflare':
-			out = [originOf(s('api_url') || 'https://api.cloudflare.com/client/v4')];
-			break;
-		case 'rfc2136':
-			out = [`dns://${s('server').toLowerCase()}`];
-			break;
+export function destinationsOf(d: ProtocolDescription, settings: Settings): string[] {
+	const s = text(settings);
+	const out: string[] = [];
+	for (const f of d.settings) {
+		if (!f.destination) continue;
+		const raw = s(f.key) || (typeof f.default === 'string' ? f.default : '');
+		if (!raw) continue;
+		if (f.type === 'host_port') out.push(`dns://${raw.toLowerCase()}`);
+		else if (f.type === 'url' || f.type === 'template') out.push(originOf(raw));
+		else out.push(raw);
 	}
 	return [...new Set(out)].sort();
 }
 
 /** Whether the settings send secrets somewhere else than before. */
-export function destinationChanged(protocol: Protocol, before: Settings, after: Settings): boolean {
-	return !sameJSON(destinationsOf(protocol, before), destinationsOf(protocol, after));
+export function destinationChanged(d: ProtocolDescription, before: Settings, after: Settings): boolean {
+	return !sameJSON(destinationsOf(d, before), destinationsOf(d, after));
 }

@@ -18,6 +18,7 @@ import {
 import { api } from './app';
 import { choiceParam, idParam } from './filters';
 import type { PageFetcher } from './paged.svelte';
+import type { ProtocolDescription } from './protocols';
 
 export type HostFilter = { q: string; stale: '' | 'true' | 'false' };
 
@@ -130,3 +131,8 @@ export const servicesPage: PageFetcher<Service> = (cursor) =>
 
 export const webhooksPage: PageFetcher<Webhook> = (cursor) =>
 	must(api.GET('/webhooks', { params: { query: { cursor, limit: 100 } } }));
+
+/** Every protocol's description, which the service pages render forms and titles from. */
+export function protocolList(): Promise<ProtocolDescription[]> {
+	return must(api.GET('/protocols')).then((r) => r.items);
+}

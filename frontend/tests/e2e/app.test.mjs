@@ -484,12 +484,12 @@ describe('admin web app', { timeout: 240_000 }, () => {
 		assert.equal(await page.getByLabel('Protocol', { exact: true }).inputValue(), 'http');
 		assert.equal(await page.getByLabel('Name', { exact: true }).inputValue(), 'deSEC (dedyn.io)');
 		assert.equal(
-			await page.getByLabel('URL template', { exact: true }).inputValue(),
+			await page.getByLabel('URL', { exact: true }).inputValue(),
 			'https://update.dedyn.io/nic/update?hostname={fqdn}&myipv4={ip}&myipv6=preserve'
 		);
-		assert.match(await page.getByLabel('IPv6 URL template (optional)').inputValue(), /myipv4=preserve&myipv6=\{ip\}$/);
-		assert.equal(await page.getByLabel('Extra headers (optional)').inputValue(), 'Authorization: Token {password}');
-		assert.equal(await page.getByLabel('Success statuses').inputValue(), '200');
+		assert.match(await page.getByLabel('URL for IPv6', { exact: true }).inputValue(), /myipv4=preserve&myipv6=\{ip\}$/);
+		assert.equal(await page.getByLabel('Headers', { exact: true }).inputValue(), 'Authorization: Token {password}');
+		assert.equal(await page.getByLabel('Success status', { exact: true }).inputValue(), '200');
 		const info = page.getByTestId('preset-info');
 		await info.getByText(/Each record's password: Token\./).waitFor();
 		assert.match(await info.getByRole('link', { name: 'deSEC (dedyn.io) documentation' }).getAttribute('href'), /^https:\/\/desec\.readthedocs\.io\//);
@@ -502,8 +502,8 @@ describe('admin web app', { timeout: 240_000 }, () => {
 		assert.equal(await page.getByLabel('Protocol', { exact: true }).inputValue(), 'dyndns2');
 		assert.equal(await page.getByLabel('Name', { exact: true }).inputValue(), 'Hurricane Electric (dns.he.net)');
 		assert.equal(await page.getByLabel('Update URL').inputValue(), 'https://dyn.dns.he.net/nic/update');
-		assert.equal(await page.getByLabel("Log in with the record's FQDN as user name (he.net)").isChecked(), true);
-		assert.equal(await page.getByLabel('Send IPv4 and IPv6 in one request (myip=v4,v6)').isChecked(), false);
+		assert.equal(await page.getByLabel("Username is the record's name").isChecked(), true);
+		assert.equal(await page.getByLabel('Both families in one request').isChecked(), false);
 		await info.getByText(/Each record's password: DDNS key\./).waitFor();
 		await page.locator('.service-form').screenshot({ path: join(shots, 'service-preset.png') });
 
@@ -513,6 +513,44 @@ describe('admin web app', { timeout: 240_000 }, () => {
 		await page.getByRole('button', { name: 'Create service' }).click();
 		await page.locator('#svc-credential-error').getByText(/required/).waitFor();
 		assert.equal(await page.getByLabel('API token', { exact: true }).getAttribute('aria-invalid'), 'true');
+	});
+
+	it('offers the protocols by their titles and shows the fields the server describes', async () => {
+		await page.goto('/services/new');
+		const protocol = page.getByLabel('Protocol', { exact: true });
+		await protocol.locator('option', { hasText: 'Cloudflare (API v4)' }).waitFor({ state: 'attached' });
+		const titles = await protocol.locator('option').allTextContents();
+		assert.ok(titles.includes('Cloudflare (API v4)'), `protocol titles ${titles}`);
+		await protocol.selectOption({ label: 'Cloudflare (API v4)' });
+		const settings = page.locator('fieldset.settings');
+		await settings.locator('legend').getByText('Cloudflare (API v4) settings').waitFor();
+		assert.deepEqual(await settings.locator(':is(input, select, textarea)').evaluateAll((els) => els.map((e) => e.id)), [
+			'svc-set-zone',
+			'svc-set-zone_id',
+			'svc-set-ttl',
+			'svc-set-proxied',
+			'svc-set-api_url',
+			'svc-set-drift_resolver',
+			'svc-set-drift_interval'
+		]);
+		assert.equal(await page.getByLabel('TTL', { exact: true }).getAttribute('type'), 'number');
+		assert.equal(await page.getByLabel('TTL', { exact: true }).getAttribute('placeholder'), '1');
+		await page.getByText(/Zone → DNS → Edit/).first().waitFor(); // the credential's help, from the description
+		// A service of it, created with what the form sent: its settings come back in the form.
+		const api = `http://127.0.0.1:${await freePort()}/client/v4`;
+		await page.getByLabel('Name', { exact: true }).fill('cf by title');
+		await page.getByLabel('Zone', { exact: true }).fill('example.org');
+		await page.getByLabel('TTL', { exact: true }).fill('120');
+		await page.getByLabel('API URL', { exact: true }).fill(api);
+		await page.getByLabel('API token', { exact: true }).fill('x'.repeat(40));
+		await page.getByRole('button', { name: 'Create service' }).click();
+		await page.getByRole('heading', { name: 'cf by title', level: 1 }).waitFor();
+		assert.equal(await page.getByLabel('Zone', { exact: true }).inputValue(), 'example.org');
+		assert.equal(await page.getByLabel('TTL', { exact: true }).inputValue(), '120');
+		assert.equal(await page.getByLabel('API URL', { exact: true }).inputValue(), api);
+		await page.getByRole('button', { name: 'Delete' }).click();
+		await page.getByRole('button', { name: 'Delete service' }).click();
+		await page.getByRole('heading', { name: 'Services', level: 1 }).waitFor();
 	});
 
 	it('creates a webhook and sends it a signed test, shown in a live region', async () => {

@@ -2,7 +2,8 @@ import { flushSync, mount, unmount } from 'svelte';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Service } from '$lib/api/client';
 import { ApiError } from '$lib/api/problem';
-import type { Preset } from '$lib/protocols';
+import type { Preset, ProtocolDescription } from '$lib/protocols';
+import { PROTOCOLS } from '$lib/protocols.fixture';
 import ServiceForm from './ServiceForm.svelte';
 
 const presets = [
@@ -38,7 +39,7 @@ afterEach(() => {
 });
 
 function render(props: Partial<Parameters<typeof ServiceForm>[1]> = {}) {
-	component = mount(ServiceForm, { target: document.body, props: { presets, ...props } });
+	component = mount(ServiceForm, { target: document.body, props: { protocols: PROTOCOLS, presets, ...props } });
 	flushSync();
 }
 
@@ -52,14 +53,67 @@ function set(sel: string, value: string) {
 }
 const shownSettings = () => [...document.querySelectorAll('fieldset.settings :is(input, select, textarea)')].map((e) => e.id.replace('svc-set-', ''));
 
+/** A protocol added to the server after this form was written. */
+const hetznerish: ProtocolDescription = {
+	protocol: 'exampledns' as ProtocolDescription['protocol'],
+	title: 'ExampleDNS (REST API)',
+	summary: 'Creates or updates the record through the ExampleDNS API.',
+	settings: [
+		{ key: 'zone', type: 'string', label: 'Zone name', help: 'The zone the record is in.', default: null, required: true, destination: false },
+		{ key: 'ttl', type: 'integer', label: 'Record TTL', help: 'Seconds.', default: 300, required: false, min: 60, max: 86400, destination: false },
+		{ key: 'mode', type: 'choice', label: 'Mode', help: '', default: 'replace', choices: ['keep_others', 'replace'], required: false, destination: false },
+		{ key: 'comment', type: 'boolean', label: 'Mark as managed', help: 'Adds a comment.', default: true, required: false, destination: false }
+	],
+	credential: { label: 'API key', help: 'From the account page.' },
+	families: [4, 6],
+	together: 'never',
+	docs_url: ''
+};
+
 describe('ServiceForm', () => {
+	it('offers every listed protocol by its title and builds the form of one it has never heard of', async () => {
+		const create = vi.fn(async (): Promise<Service> => {
+			throw new ApiError(422, 'Invalid service', '', { 'settings.zone': 'no such zone', credential: 'was refused' });
+		});
+		render({ protocols: [...PROTOCOLS, hetznerish], create });
+		const options = [...$<HTMLSelectElement>('#svc-protocol').options].map((o) => o.textContent);
+		expect(options).toEqual([...PROTOCOLS.map((p) => p.title), 'ExampleDNS (REST API)']);
+		set('#svc-protocol', 'exampledns');
+		expect(shownSettings()).toEqual(['zone', 'ttl', 'mode', 'comment']);
+		expect(text('label[for=svc-set-zone]')).toBe('Zone name');
+		expect($('#svc-set-zone').required).toBe(true);
+		expect(text('#svc-set-zone-hint')).toBe('The zone the record is in.');
+		expect($('#svc-set-ttl').type).toBe('number');
+		expect([$('#svc-set-ttl').min, $('#svc-set-ttl').max, $('#svc-set-ttl').placeholder]).toEqual(['60', '86400', '300']);
+		expect($<HTMLSelectElement>('#svc-set-mode').value).toBe('replace');
+		expect($('#svc-set-comment').type).toBe('checkbox');
+		expect($('#svc-set-comment').checked).toBe(true);
+		expect(text('label[for=svc-credential]')).toBe('API key');
+		expect(text('#svc-protocol-hint')).toBe('Creates or updates the record through the ExampleDNS API.');
+
+		set('#svc-name', 'example');
+		set('#svc-set-zone', 'example.com');
+		set('#svc-set-ttl', '600');
+		set('#svc-set-mode', 'keep_others');
+		set('#svc-credential', 'key');
+		$<HTMLFormElement>('form').requestSubmit();
+		await vi.waitFor(() => expect(text('#svc-set-zone-error')).toBe('no such zone'));
+		expect(text('#svc-credential-error')).toBe('was refused');
+		expect(create).toHaveBeenCalledWith({
+			name: 'example',
+			protocol: 'exampledns',
+			settings: { zone: 'example.com', ttl: 600, mode: 'keep_others' },
+			credential: 'key'
+		});
+	});
+
 	it("shows the chosen protocol's fields only, and a credential where it has one", () => {
 		render();
 		expect(shownSettings()).toEqual(['url', 'username_is_fqdn', 'combined', 'use_myipv6', 'drift_resolver', 'drift_interval']);
 		expect(document.querySelector('#svc-credential')).toBeNull();
 		set('#svc-protocol', 'rfc2136');
 		expect(shownSettings()).toEqual(['server', 'zone', 'key_name', 'algorithm', 'ttl', 'tcp', 'drift_resolver', 'drift_interval']);
-		expect(document.querySelector('label[for=svc-credential]')?.textContent).toBe('TSIG secret');
+		expect(document.querySelector('label[for=svc-credential]')?.textContent).toBe('TSIG secret (base64)');
 		expect($('#svc-credential').type).toBe('password');
 	});
 
@@ -201,7 +255,7 @@ describe('ServiceForm', () => {
 		set('#svc-set-zone', 'example.net');
 		expect(document.querySelector('[data-testid=destination-change]')).toBeNull(); // the zone is no destination
 		set('#svc-set-server', 'ns2.example.net:53');
-		expect(text('[data-testid=destination-change]')).toContain('Type the TSIG secret again');
+		expect(text('[data-testid=destination-change]')).toContain('Type the TSIG secret (base64) again');
 		expect(text('[data-testid=destination-change]')).toContain('passwords of its records (3) are removed');
 		$<HTMLFormElement>('form').requestSubmit();
 		await vi.waitFor(() => expect(text('#svc-credential-error')).toContain('is required again'));

@@ -1,6 +1,9 @@
-// The services: their first page.
+// The services: their first page, and the protocols' titles.
 import { pageData } from '$lib/load.svelte';
-import { servicesPage } from '$lib/queries';
+import { protocolList, servicesPage } from '$lib/queries';
 import type { PageLoad } from './$types';
 
-export const load: PageLoad = async () => ({ first: await pageData(servicesPage(undefined)) });
+export const load: PageLoad = async () => {
+	const [first, protocols] = await Promise.all([pageData(servicesPage(undefined)), pageData(protocolList())]);
+	return { first, protocols };
+};
