@@ -280,8 +280,8 @@ func (p *aliDNS) Send(ctx context.Context, r Request[aliDNSSettings]) Outcome {
 	if ttl < 1 || ttl > maxTTL {
 		return Outcome{Result: Failed, Message: "service ttl must be 1..86400"}
 	}
-	if msg := checkAddresses(r.Family, r.Addresses); msg != "" {
-		return Outcome{Result: Failed, Message: msg}
+	if _, out := publishable(r.Family, r.Addresses); out != nil {
+		return *out
 	}
 	name := strings.ToLower(strings.TrimSuffix(r.FQDN, "."))
 	if name == "" {
@@ -316,7 +316,7 @@ func (p *aliDNS) Send(ctx context.Context, r Request[aliDNSSettings]) Outcome {
 		records = append(records, rec)
 		current = append(current, a.Unmap())
 	}
-	want := rrsetFor(r, current)
+	want := rrsetAfter(current, r.Addresses, r.Delivered, r.KeepOthers)
 	// Records holding a wanted address stay (one each); the others are
 	// surplus, the broker's own first: they are reused for missing
 	// addresses before any is added, then the broker's are deleted.

@@ -307,8 +307,8 @@ func (p *azure) Send(ctx context.Context, r Request[azureSettings]) Outcome {
 	if ttl < 1 || ttl > maxTTL {
 		return Outcome{Result: Failed, Message: "service ttl must be 1..86400"}
 	}
-	if msg := checkAddresses(r.Family, r.Addresses); msg != "" {
-		return Outcome{Result: Failed, Message: msg}
+	if _, out := publishable(r.Family, r.Addresses); out != nil {
+		return *out
 	}
 	name := strings.ToLower(strings.TrimSuffix(r.FQDN, "."))
 	zone := strings.ToLower(strings.TrimSuffix(s.Zone, "."))
@@ -348,10 +348,10 @@ func (p *azure) Send(ctx context.Context, r Request[azureSettings]) Outcome {
 			current = append(current, a)
 		}
 	}
-	want := rrsetFor(r, current)
+	want := rrsetAfter(current, r.Addresses, r.Delivered, r.KeepOthers)
 	what := fmt.Sprintf("%s %s → %s", rtype, name, joinAddrs(want))
 	flags := " (ttl " + strconv.Itoa(ttl) + ")"
-	if found && sameAddrs(current, want) && set.Properties.TTL == ttl {
+	if found && sameAddresses(current, want) && set.Properties.TTL == ttl {
 		return Outcome{Result: Delivered, Message: red.message(what + " unchanged" + flags)}
 	}
 	var put azRecordSet

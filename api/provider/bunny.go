@@ -261,13 +261,11 @@ func (p *bunny) Send(ctx context.Context, r Request[bunnySettings]) Outcome {
 		ttl = *s.TTL
 	}
 	name := strings.ToLower(strings.TrimSuffix(r.FQDN, "."))
-	if name == "" || len(r.Addresses) == 0 {
-		return Outcome{Result: Failed, Message: "no record name or no address"}
+	if name == "" {
+		return Outcome{Result: Failed, Message: "no record name"}
 	}
-	for _, a := range r.Addresses {
-		if !r.Family.Holds(a) {
-			return Outcome{Result: Failed, Message: fmt.Sprintf("invalid %s address %s", r.Family, a)}
-		}
+	if _, out := publishable(r.Family, r.Addresses); out != nil {
+		return *out
 	}
 	zone, o := p.zone(ctx, c, s, name)
 	if o != nil {

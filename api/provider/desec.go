@@ -225,8 +225,8 @@ func (d *desec) Send(ctx context.Context, r Request[desecSettings]) Outcome {
 	if s.TTL != nil && (*s.TTL < 1 || *s.TTL > maxTTL) {
 		return Outcome{Result: Failed, Message: "service ttl must be 1..86400"}
 	}
-	if msg := checkAddresses(r.Family, r.Addresses); msg != "" {
-		return Outcome{Result: Failed, Message: msg}
+	if _, out := publishable(r.Family, r.Addresses); out != nil {
+		return *out
 	}
 	name := strings.ToLower(strings.TrimSuffix(r.FQDN, "."))
 	if name == "" {
@@ -259,7 +259,7 @@ func (d *desec) Send(ctx context.Context, r Request[desecSettings]) Outcome {
 			}
 		}
 	}
-	want := ownAddresses(have, r.Addresses, r.Delivered, r.KeepOthers)
+	want := rrsetAfter(have, r.Addresses, r.Delivered, r.KeepOthers)
 	ttl := 0
 	switch {
 	case s.TTL != nil:

@@ -320,8 +320,8 @@ func (d *dnspod) Send(ctx context.Context, r Request[dnspodSettings]) Outcome {
 	if out != nil {
 		return *out
 	}
-	if msg := checkAddresses(r.Family, r.Addresses); msg != "" {
-		return Outcome{Result: Failed, Message: msg}
+	if _, out := publishable(r.Family, r.Addresses); out != nil {
+		return *out
 	}
 	name := strings.ToLower(strings.TrimSuffix(r.FQDN, "."))
 	if name == "" {
@@ -354,7 +354,7 @@ func (d *dnspod) Send(ctx context.Context, r Request[dnspodSettings]) Outcome {
 			have = append(have, a)
 		}
 	}
-	want := ownAddresses(have, r.Addresses, r.Delivered, r.KeepOthers)
+	want := rrsetAfter(have, r.Addresses, r.Delivered, r.KeepOthers)
 
 	// Which records stay, which are free to hold another address.
 	var missing []netip.Addr

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -205,7 +204,7 @@ func (g *gandi) Send(ctx context.Context, r Request[gandiSettings]) Outcome {
 	if out != nil {
 		return *out
 	}
-	ours, out := deliveryAddresses(r)
+	ours, out := publishable(r.Family, r.Addresses)
 	if out != nil {
 		return *out
 	}
@@ -234,12 +233,16 @@ func (g *gandi) Send(ctx context.Context, r Request[gandiSettings]) Outcome {
 	case out != nil:
 		return *out
 	}
-	want := rrsetAfter(cur.Values, ours, r)
-	msg := what + " → " + strings.Join(want, ", ")
-	if len(cur.Values) > 0 && sameValues(cur.Values, want) && cur.TTL == ttl {
+	have := make([]netip.Addr, len(cur.Values))
+	for i, v := range cur.Values {
+		have[i] = parseRecordAddr(v)
+	}
+	want := rrsetAfter(have, ours, r.Delivered, r.KeepOthers)
+	msg := what + " → " + joinAddrs(want)
+	if len(cur.Values) > 0 && sameAddresses(have, want) && cur.TTL == ttl {
 		return Outcome{Result: Delivered, Message: call.api.red.message(msg + " unchanged")}
 	}
-	if _, out := call.do(ctx, http.MethodPut, path, gandiRRset{TTL: ttl, Values: want}, nil, "writing "+what); out != nil {
+	if _, out := call.do(ctx, http.MethodPut, path, gandiRRset{TTL: ttl, Values: addrStrings(want)}, nil, "writing "+what); out != nil {
 		return *out
 	}
 	verb := " updated"
@@ -320,23 +323,6 @@ func (*gandi) Presets() []Preset {
 // The pieces below serve every RRset API provider of this file's group
 // (gandi, porkbun, ovh, godaddy).
 
-// deliveryAddresses are r's addresses as text, checked to be of r.Family.
-func deliveryAddresses[S any](r Request[S]) ([]string, *Outcome) {
-	if len(r.Addresses) == 0 {
-		return nil, &Outcome{Result: Failed, Message: "no " + r.Family.String() + " address to deliver"}
-	}
-	var out []string
-	for _, a := range r.Addresses {
-		if !r.Family.Holds(a) {
-			return nil, &Outcome{Result: Failed, Message: fmt.Sprintf("invalid %s address %s", r.Family, a)}
-		}
-		if v := a.WithZone("").Unmap().String(); !slices.Contains(out, v) {
-			out = append(out, v)
-		}
-	}
-	return out, nil
-}
-
 // canonicalAddress is v as netip writes it (RFC 5952 for IPv6), or v when
 // it is not an address, so answers compare whatever spelling the provider
 // keeps.
@@ -346,43 +332,6 @@ func canonicalAddress(v string) string {
 		return v
 	}
 	return a.WithZone("").Unmap().String()
-}
-
-// rrsetAfter is what a name's RRset of r.Family holds after the delivery:
-// ours (r's addresses) and, with r.KeepOthers, the values of existing the
-// broker did not deliver (r.Delivered), which stay untouched.
-func rrsetAfter[S any](existing, ours []string, r Request[S]) []string {
-	if !r.KeepOthers {
-		return ours
-	}
-	drop := map[string]bool{}
-	for _, v := range ours {
-		drop[v] = true
-	}
-	for _, a := range r.Delivered {
-		drop[a.WithZone("").Unmap().String()] = true
-	}
-	var out []string
-	for _, v := range existing {
-		if c := canonicalAddress(v); !drop[c] {
-			drop[c] = true
-			out = append(out, v)
-		}
-	}
-	return append(out, ours...)
-}
-
-// sameValues tells whether two RRsets hold the same addresses.
-func sameValues(a, b []string) bool {
-	set := func(vs []string) []string {
-		var out []string
-		for _, v := range vs {
-			out = append(out, canonicalAddress(v))
-		}
-		slices.Sort(out)
-		return slices.Compact(out)
-	}
-	return slices.Equal(set(a), set(b))
 }
 
 // zoneRelative is name relative to zone, apex for the zone itself.

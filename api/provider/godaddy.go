@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -220,7 +221,7 @@ func (g *godaddy) Send(ctx context.Context, r Request[godaddySettings]) Outcome 
 	if out != nil {
 		return *out
 	}
-	ours, out := deliveryAddresses(r)
+	ours, out := publishable(r.Family, r.Addresses)
 	if out != nil {
 		return *out
 	}
@@ -243,19 +244,19 @@ func (g *godaddy) Send(ctx context.Context, r Request[godaddySettings]) Outcome 
 	if _, out := call.do(ctx, http.MethodGet, path, nil, &cur, "reading "+what); out != nil {
 		return *out
 	}
-	var values []string
+	var have []netip.Addr
 	sameTTL := true
 	for _, rec := range cur {
-		values = append(values, rec.Data)
+		have = append(have, parseRecordAddr(rec.Data))
 		sameTTL = sameTTL && rec.TTL == ttl
 	}
-	want := rrsetAfter(values, ours, r)
-	msg := what + " → " + strings.Join(want, ", ")
-	if len(cur) > 0 && sameTTL && sameValues(values, want) {
+	want := rrsetAfter(have, ours, r.Delivered, r.KeepOthers)
+	msg := what + " → " + joinAddrs(want)
+	if len(cur) > 0 && sameTTL && sameAddresses(have, want) {
 		return Outcome{Result: Delivered, Message: call.api.red.message(msg + " unchanged")}
 	}
 	body := make([]godaddyRecord, 0, len(want))
-	for _, v := range want {
+	for _, v := range addrStrings(want) {
 		body = append(body, godaddyRecord{Data: v, TTL: ttl})
 	}
 	if _, out := call.do(ctx, http.MethodPut, path, body, nil, "writing "+what); out != nil {

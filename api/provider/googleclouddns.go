@@ -331,8 +331,8 @@ func (p *googleCloudDNS) Send(ctx context.Context, r Request[googleCloudDNSSetti
 	if ttl < 1 || ttl > maxTTL {
 		return Outcome{Result: Failed, Message: "service ttl must be 1..86400"}
 	}
-	if msg := checkAddresses(r.Family, r.Addresses); msg != "" {
-		return Outcome{Result: Failed, Message: msg}
+	if _, out := publishable(r.Family, r.Addresses); out != nil {
+		return *out
 	}
 	name := strings.ToLower(strings.TrimSuffix(r.FQDN, "."))
 	if name == "" {
@@ -367,13 +367,13 @@ func (p *googleCloudDNS) Send(ctx context.Context, r Request[googleCloudDNSSetti
 			}
 		}
 	}
-	want := rrsetFor(r, current)
+	want := rrsetAfter(current, r.Addresses, r.Delivered, r.KeepOthers)
 	what := fmt.Sprintf("%s %s → %s", rtype, name, joinAddrs(want))
 	flags := " (ttl " + strconv.Itoa(ttl) + ")"
-	if found && sameAddrs(current, want) && curTTL == ttl {
+	if found && sameAddresses(current, want) && curTTL == ttl {
 		return Outcome{Result: Delivered, Message: red.message(what + " unchanged" + flags)}
 	}
-	set := gcRRSet{Kind: "dns#resourceRecordSet", Name: name + ".", Type: rtype, TTL: ttl, RRDatas: r53Values(want)}
+	set := gcRRSet{Kind: "dns#resourceRecordSet", Name: name + ".", Type: rtype, TTL: ttl, RRDatas: addrStrings(want)}
 	if !found {
 		if out := call.do(ctx, http.MethodPost, rrsets, nil, set, nil, "creating "+what); out != nil {
 			return *out

@@ -252,8 +252,8 @@ func (h *hetzner) Send(ctx context.Context, r Request[hetznerSettings]) Outcome 
 	if s.TTL != nil && (*s.TTL < 60 || *s.TTL > maxTTL) {
 		return Outcome{Result: Failed, Message: "service ttl must be 60..86400"}
 	}
-	if msg := checkAddresses(r.Family, r.Addresses); msg != "" {
-		return Outcome{Result: Failed, Message: msg}
+	if _, out := publishable(r.Family, r.Addresses); out != nil {
+		return *out
 	}
 	name := strings.ToLower(strings.TrimSuffix(r.FQDN, "."))
 	if name == "" {
@@ -290,7 +290,7 @@ func (h *hetzner) Send(ctx context.Context, r Request[hetznerSettings]) Outcome 
 			}
 		}
 	}
-	want := ownAddresses(have, r.Addresses, r.Delivered, r.KeepOthers)
+	want := rrsetAfter(have, r.Addresses, r.Delivered, r.KeepOthers)
 	records := make([]hetznerRecord, 0, len(want))
 	for _, a := range want {
 		c, ok := comments[a]

@@ -346,13 +346,8 @@ func (n *netcup) Send(ctx context.Context, r Request[netcupSettings]) Outcome {
 	if name == "" {
 		return Outcome{Result: Failed, Message: "no record name"}
 	}
-	if len(r.Addresses) == 0 {
-		return Outcome{Result: Failed, Message: "no address to publish"}
-	}
-	for _, a := range r.Addresses {
-		if !r.Family.Holds(a) {
-			return Outcome{Result: Failed, Message: fmt.Sprintf("invalid %s address %s", r.Family, a)}
-		}
+	if _, out := publishable(r.Family, r.Addresses); out != nil {
+		return *out
 	}
 	zone, o := n.zone(ctx, ns, name)
 	if o != nil {
@@ -552,12 +547,4 @@ func (p addressPlan) kept() string {
 		return ""
 	}
 	return fmt.Sprintf("; kept %d other address(es) of the name", p.Others)
-}
-
-func joinAddrs(as []netip.Addr) string {
-	s := make([]string, len(as))
-	for i, a := range as {
-		s[i] = a.WithZone("").Unmap().String()
-	}
-	return strings.Join(s, ", ")
 }

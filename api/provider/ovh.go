@@ -367,10 +367,11 @@ func (o *ovh) Send(ctx context.Context, r Request[ovhSettings]) Outcome {
 	if out != nil {
 		return *out
 	}
-	ours, out := deliveryAddresses(r)
+	want, out := publishable(r.Family, r.Addresses)
 	if out != nil {
 		return *out
 	}
+	ours := addrStrings(want)
 	name := strings.ToLower(strings.TrimSuffix(r.FQDN, "."))
 	if name == "" {
 		return Outcome{Result: Failed, Message: "no record name"}

@@ -258,10 +258,11 @@ func (p *porkbun) Send(ctx context.Context, r Request[porkbunSettings]) Outcome 
 	if out != nil {
 		return *out
 	}
-	ours, out := deliveryAddresses(r)
+	want, out := publishable(r.Family, r.Addresses)
 	if out != nil {
 		return *out
 	}
+	ours := addrStrings(want)
 	name := strings.ToLower(strings.TrimSuffix(r.FQDN, "."))
 	if name == "" {
 		return Outcome{Result: Failed, Message: "no record name"}

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -256,8 +255,8 @@ func (p *powerdns) Send(ctx context.Context, r Request[powerdnsSettings]) Outcom
 	if ttl < 1 || ttl > maxTTL {
 		return Outcome{Result: Failed, Message: "service ttl must be 1..86400"}
 	}
-	if msg := checkAddresses(r.Family, r.Addresses); msg != "" {
-		return Outcome{Result: Failed, Message: msg}
+	if _, out := publishable(r.Family, r.Addresses); out != nil {
+		return *out
 	}
 	name := strings.ToLower(strings.TrimSuffix(r.FQDN, "."))
 	if name == "" {
@@ -290,7 +289,7 @@ func (p *powerdns) Send(ctx context.Context, r Request[powerdnsSettings]) Outcom
 			}
 		}
 	}
-	want := ownAddresses(have, r.Addresses, r.Delivered, r.KeepOthers)
+	want := rrsetAfter(have, r.Addresses, r.Delivered, r.KeepOthers)
 	if existing != nil && existing.TTL == ttl && sameAddresses(have, want) && len(have) == len(existing.Records) {
 		return Outcome{Result: Delivered, Message: red.message(what + " unchanged (ttl " + strconv.Itoa(ttl) + ")")}
 	}
@@ -343,48 +342,4 @@ func (p *powerdns) Check(ctx context.Context, r CheckRequest[powerdnsSettings]) 
 			Detail: "the zone is of kind " + zone.Kind + ": its records come from elsewhere; update the primary server instead"})
 	}
 	return append(steps, Step{Name: "may edit records", Status: StepPassed, Detail: "a PowerDNS API key may edit every zone of the server"})
-}
-
-// checkAddresses says why addresses cannot be published as family's
-// RRset, or "".
-func checkAddresses(family netcalc.Family, addrs []netip.Addr) string {
-	if len(addrs) == 0 {
-		return "no " + family.String() + " address to publish"
-	}
-	for _, a := range addrs {
-		if !family.Holds(a) {
-			return fmt.Sprintf("invalid %s address %s", family, a)
-		}
-	}
-	return ""
-}
-
-// ownAddresses is what an RRset holding have must hold after a delivery
-// of want: want alone, or with keepOthers have without what the broker
-// delivered before (delivered) and with want, in have's order then want's.
-func ownAddresses(have, want, delivered []netip.Addr, keepOthers bool) []netip.Addr {
-	out := make([]netip.Addr, 0, len(have)+len(want))
-	if keepOthers {
-		for _, a := range have {
-			a = a.Unmap()
-			if !slices.Contains(delivered, a) && !slices.Contains(want, a) && !slices.Contains(out, a) {
-				out = append(out, a)
-			}
-		}
-	}
-	for _, a := range want {
-		if a = a.WithZone("").Unmap(); !slices.Contains(out, a) {
-			out = append(out, a)
-		}
-	}
-	return out
-}
-
-// sameAddresses tells whether a and b hold the same addresses, in any
-// order.
-func sameAddresses(a, b []netip.Addr) bool {
-	x, y := slices.Clone(a), slices.Clone(b)
-	slices.SortFunc(x, netip.Addr.Compare)
-	slices.SortFunc(y, netip.Addr.Compare)
-	return slices.Equal(slices.Compact(x), slices.Compact(y))
 }

@@ -172,7 +172,7 @@ func (p *route53) newCall(s route53Settings, secret string) (r53Call, *Outcome) 
 }
 
 // Send reads the name's record set and replaces it when it differs from
-// what the name must hold (see rrsetFor). Route 53 answers throttling
+// what the name must hold (see rrsetAfter). Route 53 answers throttling
 // (Throttling, PriorRequestNotComplete) with HTTP 400: both are retried.
 func (p *route53) Send(ctx context.Context, r Request[route53Settings]) Outcome {
 	call, out := p.newCall(r.Settings, r.Credential)
@@ -187,8 +187,8 @@ func (p *route53) Send(ctx context.Context, r Request[route53Settings]) Outcome 
 	if ttl < 0 || ttl > maxTTL {
 		return Outcome{Result: Failed, Message: "service ttl must be 0..86400"}
 	}
-	if msg := checkAddresses(r.Family, r.Addresses); msg != "" {
-		return Outcome{Result: Failed, Message: msg}
+	if _, out := publishable(r.Family, r.Addresses); out != nil {
+		return *out
 	}
 	name := strings.ToLower(strings.TrimSuffix(r.FQDN, "."))
 	if name == "" {
@@ -203,9 +203,9 @@ func (p *route53) Send(ctx context.Context, r Request[route53Settings]) Outcome 
 	if out != nil {
 		return *out
 	}
-	want := rrsetFor(r, current)
+	want := rrsetAfter(current, r.Addresses, r.Delivered, r.KeepOthers)
 	what := fmt.Sprintf("%s %s → %s", rtype, name, joinAddrs(want))
-	if found && sameAddrs(current, want) && curTTL == ttl {
+	if found && sameAddresses(current, want) && curTTL == ttl {
 		return Outcome{Result: Delivered, Message: red.message(what + " unchanged (ttl " + strconv.Itoa(ttl) + ")")}
 	}
 	verb := "created"
@@ -213,7 +213,7 @@ func (p *route53) Send(ctx context.Context, r Request[route53Settings]) Outcome 
 		verb = "updated"
 	}
 	change := r53ChangeRequest{Batch: r53Batch{Comment: ManagedMarker, Changes: []r53Change{{Action: "UPSERT",
-		Set: r53Set{Name: name + ".", Type: rtype, TTL: ttl, Values: r53Values(want)}}}}}
+		Set: r53Set{Name: name + ".", Type: rtype, TTL: ttl, Values: addrStrings(want)}}}}}
 	body, err := xml.Marshal(change)
 	if err != nil {
 		return Outcome{Result: Failed, Message: "route53: " + err.Error()}
@@ -472,14 +472,6 @@ type r53Set struct {
 	Values []string `xml:"ResourceRecords>ResourceRecord>Value"`
 }
 
-func r53Values(as []netip.Addr) []string {
-	out := make([]string, len(as))
-	for i, a := range as {
-		out[i] = a.String()
-	}
-	return out
-}
-
 // r53Name is a name as Route 53 returns it (trailing dot, \ooo octal
 // escapes such as \052 for *) in the form the broker compares.
 func r53Name(s string) string {
@@ -518,45 +510,6 @@ func (p *route53) remember(key, id string) {
 }
 
 // The record-set arithmetic every RRset provider shares.
-
-// rrsetFor is what a name must hold for r.Family once delivered, given
-// what it holds now: exactly r.Addresses; with r.KeepOthers, what it holds
-// without what the broker delivered before (r.Delivered), plus
-// r.Addresses, so other addresses of the family (a second site, another
-// WAN) stay. Current addresses keep their order.
-func rrsetFor[S any](r Request[S], current []netip.Addr) []netip.Addr {
-	var out []netip.Addr
-	add := func(a netip.Addr) {
-		a = a.WithZone("").Unmap()
-		if a.IsValid() && !slices.Contains(out, a) {
-			out = append(out, a)
-		}
-	}
-	if r.KeepOthers {
-		for _, a := range current {
-			if !slices.ContainsFunc(r.Delivered, func(d netip.Addr) bool { return d.WithZone("").Unmap() == a.WithZone("").Unmap() }) {
-				add(a)
-			}
-		}
-	}
-	for _, a := range r.Addresses {
-		add(a)
-	}
-	return out
-}
-
-// sameAddrs tells whether a and b hold the same addresses, in any order.
-func sameAddrs(a, b []netip.Addr) bool {
-	norm := func(as []netip.Addr) []netip.Addr {
-		out := make([]netip.Addr, 0, len(as))
-		for _, x := range as {
-			out = append(out, x.WithZone("").Unmap())
-		}
-		slices.SortFunc(out, func(x, y netip.Addr) int { return x.Compare(y) })
-		return slices.Compact(out)
-	}
-	return slices.Equal(norm(a), norm(b))
-}
 
 // validZone is the shared check of a zone setting.
 func validZone(zone string) bool {

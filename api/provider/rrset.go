@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/ddnsbroker/ddnsbroker/api/dnsname"
+	"github.com/ddnsbroker/ddnsbroker/api/netcalc"
 )
 
 // What the record APIs that keep one record object per address share
@@ -76,19 +77,86 @@ func newRRsetRequest[S any](r Request[S], ttl int, markers bool) (rrsetRequest, 
 	if q.Name == "" {
 		return q, &Outcome{Result: Failed, Message: "no record name"}
 	}
-	if len(r.Addresses) == 0 {
-		return q, &Outcome{Result: Failed, Message: "no " + r.Family.String() + " address to publish"}
-	}
-	for _, a := range r.Addresses {
-		if !r.Family.Holds(a) {
-			return q, &Outcome{Result: Failed, Message: fmt.Sprintf("invalid %s address %s", r.Family, a)}
-		}
-		if a = a.WithZone("").Unmap(); !slices.Contains(q.Want, a) {
-			q.Want = append(q.Want, a)
-		}
-	}
-	return q, nil
+	want, out := publishable(r.Family, r.Addresses)
+	q.Want = want
+	return q, out
 }
+
+// publishable is addrs checked to be family's, at least one, in the one
+// form the broker compares and writes (no zone, IPv4 not mapped), without
+// repeats: every protocol that publishes an RRset starts here.
+func publishable(family netcalc.Family, addrs []netip.Addr) ([]netip.Addr, *Outcome) {
+	if len(addrs) == 0 {
+		return nil, &Outcome{Result: Failed, Message: "no " + family.String() + " address to publish"}
+	}
+	var out []netip.Addr
+	for _, a := range addrs {
+		if !family.Holds(a) {
+			return nil, &Outcome{Result: Failed, Message: fmt.Sprintf("invalid %s address %s", family, a)}
+		}
+		if a = canonicalAddr(a); !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+// canonicalAddr is a in the form addresses are compared in: providers and
+// routers may write an IPv4 address mapped into IPv6, or with a zone.
+func canonicalAddr(a netip.Addr) netip.Addr { return a.WithZone("").Unmap() }
+
+// rrsetAfter is what a name's RRset of one family must hold after a
+// delivery of want, given what it holds now (have): exactly want; with
+// keepOthers (keep_other_addresses) have without what the broker
+// delivered before (delivered) and without want, in have's order, then
+// want, so other addresses of the family (a second site, another WAN)
+// stay. Invalid addresses (record data that is not one) are dropped.
+func rrsetAfter(have, want, delivered []netip.Addr, keepOthers bool) []netip.Addr {
+	out := make([]netip.Addr, 0, len(have)+len(want))
+	add := func(a netip.Addr) {
+		if a = canonicalAddr(a); a.IsValid() && !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	if keepOthers {
+		for _, a := range have {
+			if !slices.ContainsFunc(delivered, func(d netip.Addr) bool { return canonicalAddr(d) == canonicalAddr(a) }) &&
+				!slices.ContainsFunc(want, func(w netip.Addr) bool { return canonicalAddr(w) == canonicalAddr(a) }) {
+				add(a)
+			}
+		}
+	}
+	for _, a := range want {
+		add(a)
+	}
+	return out
+}
+
+// sameAddresses tells whether a and b hold the same addresses, in any
+// order and whatever their form.
+func sameAddresses(a, b []netip.Addr) bool {
+	set := func(as []netip.Addr) []netip.Addr {
+		out := make([]netip.Addr, len(as))
+		for i, x := range as {
+			out[i] = canonicalAddr(x)
+		}
+		slices.SortFunc(out, netip.Addr.Compare)
+		return slices.Compact(out)
+	}
+	return slices.Equal(set(a), set(b))
+}
+
+// addrStrings is as in text, as records carry them.
+func addrStrings(as []netip.Addr) []string {
+	out := make([]string, len(as))
+	for i, a := range as {
+		out[i] = canonicalAddr(a).String()
+	}
+	return out
+}
+
+// joinAddrs is as for a message: "198.51.100.7, 198.51.100.8".
+func joinAddrs(as []netip.Addr) string { return strings.Join(addrStrings(as), ", ") }
 
 // liveRecord is one record of the name and type as the provider holds it.
 type liveRecord struct {
