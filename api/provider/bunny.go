@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -260,13 +259,11 @@ func (p *bunny) Send(ctx context.Context, r Request[bunnySettings]) Outcome {
 	if s.TTL != nil {
 		ttl = *s.TTL
 	}
-	name := strings.ToLower(strings.TrimSuffix(r.FQDN, "."))
-	if name == "" {
-		return Outcome{Result: Failed, Message: "no record name"}
-	}
-	if _, out := publishable(r.Family, r.Addresses); out != nil {
+	rq, out := newRRsetRequest(r, ttl, true)
+	if out != nil {
 		return *out
 	}
+	name := rq.Name
 	zone, o := p.zone(ctx, c, s, name)
 	if o != nil {
 		return *o
@@ -280,55 +277,35 @@ func (p *bunny) Send(ctx context.Context, r Request[bunnySettings]) Outcome {
 	if r.Family == netcalc.V6 {
 		typ = bunnyTypeAAAA
 	}
-	var listed []listedAddress
+	var listed []liveRecord
 	byID := map[string]bunnyRecord{}
 	for _, rec := range zone.Records {
 		n := strings.ToLower(strings.TrimSuffix(rec.Name, "."))
 		if bunnyType(rec.Type) == typ && (n == host || n == "@" && host == "") && rec.ID > 0 {
 			id := strconv.FormatInt(rec.ID, 10)
-			listed = append(listed, listAddress(id, rec.Value))
+			listed = append(listed, liveRecord{ID: id, Addr: parseRecordAddr(rec.Value), TTL: rec.TTL, Marked: rec.Comment == bunnyMarker})
 			byID[id] = rec
 		}
 	}
-	// The plan reuses removable records in order: ours first, so a
-	// changed address moves our record rather than taking over another's.
-	slices.SortStableFunc(listed, func(a, b listedAddress) int {
-		return cmpBool(byID[b.ID].Comment == bunnyMarker, byID[a.ID].Comment == bunnyMarker)
-	})
-	plan := planAddresses(r, listed)
-	for _, k := range plan.Kept {
-		if byID[k.ID].TTL != ttl {
-			plan.Update = append(plan.Update, addressUpdate{Record: k, To: k.Addr})
-		}
-	}
 	// Records without the marker are someone else's: never deleted.
-	var spared int
-	var deletable []listedAddress
-	for _, d := range plan.Delete {
-		if byID[d.ID].Comment == bunnyMarker {
-			deletable = append(deletable, d)
-		} else {
-			spared++
-		}
-	}
-	plan.Delete = deletable
+	plan := planRRset(rq, listed)
 	what := fmt.Sprintf("%s %s → %s", rtype, name, joinAddrs(r.Addresses))
 	note := plan.kept()
-	if spared > 0 {
+	if spared := len(plan.Left); spared > 0 {
 		note += fmt.Sprintf("; left %d record(s) the broker did not create (no %q comment)", spared, bunnyMarker)
 	}
-	if plan.empty() {
+	if !plan.Changes() {
 		return Outcome{Result: Delivered, Message: c.api.red.message(what + " unchanged" + note)}
 	}
 	records := "/dnszone/" + strconv.FormatInt(zone.ID, 10) + "/records"
 	for _, u := range plan.Update {
-		old := byID[u.Record.ID]
+		old := byID[u.Rec.ID]
 		comment := old.Comment
 		if comment == "" {
 			comment = bunnyMarker
 		}
-		body := map[string]any{"Id": old.ID, "Type": typ, "Name": old.Name, "Value": u.To.String(), "Ttl": ttl, "Comment": comment}
-		if _, o := c.do(ctx, http.MethodPost, records+"/"+u.Record.ID, nil, body, nil, "updating "+rtype+" "+name+" → "+u.To.String()); o != nil {
+		body := map[string]any{"Id": old.ID, "Type": typ, "Name": old.Name, "Value": u.Addr.String(), "Ttl": ttl, "Comment": comment}
+		if _, o := c.do(ctx, http.MethodPost, records+"/"+u.Rec.ID, nil, body, nil, "updating "+rtype+" "+name+" → "+u.Addr.String()); o != nil {
 			return *o
 		}
 	}
@@ -371,16 +348,4 @@ func (p *bunny) Check(ctx context.Context, r CheckRequest[bunnySettings]) []Step
 	}
 	return append(steps, Step{Name: "zone found", Status: StepPassed, Detail: "zone " + z.Domain},
 		Step{Name: "may edit records", Status: StepUnchecked, Detail: "only a change tells; bunny.net's account API key may edit every zone it lists"})
-}
-
-// cmpBool orders true before false when called as cmpBool(b, a).
-func cmpBool(a, b bool) int {
-	switch {
-	case a == b:
-		return 0
-	case a:
-		return 1
-	default:
-		return -1
-	}
 }

@@ -264,13 +264,11 @@ func (p *ionos) Send(ctx context.Context, r Request[ionosSettings]) Outcome {
 	if s.TTL != nil {
 		ttl = *s.TTL
 	}
-	name := strings.ToLower(strings.TrimSuffix(r.FQDN, "."))
-	if name == "" {
-		return Outcome{Result: Failed, Message: "no record name"}
-	}
-	if _, out := publishable(r.Family, r.Addresses); out != nil {
+	rq, out := newRRsetRequest(r, ttl, false)
+	if out != nil {
 		return *out
 	}
+	name := rq.Name
 	zoneID, _, o := p.zoneID(ctx, c, s, name)
 	if o != nil {
 		return *o
@@ -286,29 +284,22 @@ func (p *ionos) Send(ctx context.Context, r Request[ionosSettings]) Outcome {
 		}
 		return *o
 	}
-	var listed []listedAddress
-	ttls := map[string]int{}
+	var listed []liveRecord
 	for _, rec := range zone.Records {
 		if strings.EqualFold(strings.TrimSuffix(rec.Name, "."), name) && rec.Type == rtype && ionosID.MatchString(rec.ID) {
-			listed = append(listed, listAddress(rec.ID, rec.Content))
-			ttls[rec.ID] = rec.TTL
+			listed = append(listed, liveRecord{ID: rec.ID, Addr: parseRecordAddr(rec.Content), TTL: rec.TTL})
 		}
 	}
-	plan := planAddresses(r, listed)
 	// A record that holds its address with another TTL gets the service's.
-	for _, k := range plan.Kept {
-		if ttls[k.ID] != ttl {
-			plan.Update = append(plan.Update, addressUpdate{Record: k, To: k.Addr})
-		}
-	}
+	plan := planRRset(rq, listed)
 	what := fmt.Sprintf("%s %s → %s", rtype, name, joinAddrs(r.Addresses))
-	if plan.empty() {
+	if !plan.Changes() {
 		return Outcome{Result: Delivered, Message: c.api.red.message(what + " unchanged" + plan.kept())}
 	}
 	for _, u := range plan.Update {
-		body := ionosRecord{Content: u.To.String(), TTL: ttl}
-		if _, o := c.do(ctx, http.MethodPut, "/v1/zones/"+url.PathEscape(zoneID)+"/records/"+url.PathEscape(u.Record.ID), nil, body, nil,
-			"updating "+rtype+" "+name+" → "+u.To.String()); o != nil {
+		body := ionosRecord{Content: u.Addr.String(), TTL: ttl}
+		if _, o := c.do(ctx, http.MethodPut, "/v1/zones/"+url.PathEscape(zoneID)+"/records/"+url.PathEscape(u.Rec.ID), nil, body, nil,
+			"updating "+rtype+" "+name+" → "+u.Addr.String()); o != nil {
 			return *o
 		}
 	}

@@ -297,13 +297,11 @@ func (p *namesilo) Send(ctx context.Context, r Request[nameSiloSettings]) Outcom
 	if s.TTL != nil {
 		ttl = *s.TTL
 	}
-	name := strings.ToLower(strings.TrimSuffix(r.FQDN, "."))
-	if name == "" {
-		return Outcome{Result: Failed, Message: "no record name"}
-	}
-	if _, out := publishable(r.Family, r.Addresses); out != nil {
+	rq, out := newRRsetRequest(r, ttl, false)
+	if out != nil {
 		return *out
 	}
+	name := rq.Name
 	domain, recs, _, o := p.domain(ctx, c, s, name)
 	if o != nil {
 		return *o
@@ -313,24 +311,18 @@ func (p *namesilo) Send(ctx context.Context, r Request[nameSiloSettings]) Outcom
 		host = strings.TrimSuffix(name, "."+domain)
 	}
 	rtype := r.Family.RecordType()
-	var listed []listedAddress
-	ttls := map[string]int{}
+	var listed []liveRecord
 	for _, rec := range recs {
 		// Answers name hosts in full; requests take them relative.
 		h := strings.ToLower(strings.TrimSuffix(rec.Host, "."))
 		if rec.Type == rtype && (h == name || h == host && host != "") && nameSiloRecordID.MatchString(rec.ID) {
-			listed = append(listed, listAddress(rec.ID, rec.Value))
-			ttls[rec.ID], _ = strconv.Atoi(strings.Trim(string(rec.TTL), `"`))
+			ttl, _ := strconv.Atoi(strings.Trim(string(rec.TTL), `"`))
+			listed = append(listed, liveRecord{ID: rec.ID, Addr: parseRecordAddr(rec.Value), TTL: ttl})
 		}
 	}
-	plan := planAddresses(r, listed)
-	for _, k := range plan.Kept {
-		if ttls[k.ID] != ttl {
-			plan.Update = append(plan.Update, addressUpdate{Record: k, To: k.Addr})
-		}
-	}
+	plan := planRRset(rq, listed)
 	what := fmt.Sprintf("%s %s → %s", rtype, name, joinAddrs(r.Addresses))
-	if plan.empty() {
+	if !plan.Changes() {
 		return Outcome{Result: Delivered, Message: c.api.red.message(what + " unchanged" + plan.kept())}
 	}
 	common := func(extra url.Values) url.Values {
@@ -339,8 +331,8 @@ func (p *namesilo) Send(ctx context.Context, r Request[nameSiloSettings]) Outcom
 	}
 	ttlText := strconv.Itoa(ttl)
 	for _, u := range plan.Update {
-		if _, o := c.do(ctx, "dnsUpdateRecord", common(url.Values{"rrid": {u.Record.ID}, "rrhost": {host}, "rrvalue": {u.To.String()}, "rrttl": {ttlText}}),
-			nil, "updating "+rtype+" "+name+" → "+u.To.String()); o != nil {
+		if _, o := c.do(ctx, "dnsUpdateRecord", common(url.Values{"rrid": {u.Rec.ID}, "rrhost": {host}, "rrvalue": {u.Addr.String()}, "rrttl": {ttlText}}),
+			nil, "updating "+rtype+" "+name+" → "+u.Addr.String()); o != nil {
 			return *o
 		}
 	}

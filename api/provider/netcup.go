@@ -7,9 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/netip"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -346,7 +344,8 @@ func (n *netcup) Send(ctx context.Context, r Request[netcupSettings]) Outcome {
 	if name == "" {
 		return Outcome{Result: Failed, Message: "no record name"}
 	}
-	if _, out := publishable(r.Family, r.Addresses); out != nil {
+	want, out := publishable(r.Family, r.Addresses)
+	if out != nil {
 		return *out
 	}
 	zone, o := n.zone(ctx, ns, name)
@@ -365,23 +364,23 @@ func (n *netcup) Send(ctx context.Context, r Request[netcupSettings]) Outcome {
 	if ans, o := ns.call(ctx, "infoDnsRecords", map[string]any{"domainname": zone}, &list); o != nil && ans.StatusCode != netcupZoneEmpty {
 		return *o
 	}
-	var listed []listedAddress
+	var listed []liveRecord
 	byID := map[string]netcupRecord{}
 	for _, rec := range list.Records {
 		if strings.EqualFold(rec.Type, rtype) && netcupHostIs(rec.Hostname, host, zone) && rec.ID != "" {
-			listed = append(listed, listAddress(rec.ID, rec.Destination))
+			listed = append(listed, liveRecord{ID: rec.ID, Addr: parseRecordAddr(rec.Destination)})
 			byID[rec.ID] = rec
 		}
 	}
-	plan := planAddresses(r, listed)
+	plan := planRRset(rrsetRequest{Name: name, Type: rtype, Want: want, Delivered: r.Delivered, KeepOthers: r.KeepOthers}, listed)
 	what := fmt.Sprintf("%s %s → %s", rtype, name, joinAddrs(r.Addresses))
-	if plan.empty() {
+	if !plan.Changes() {
 		return Outcome{Result: Delivered, Message: ns.api.red.message(what + " unchanged" + plan.kept())}
 	}
 	var change []netcupRecord
 	for _, u := range plan.Update {
-		rec := byID[u.Record.ID]
-		change = append(change, netcupRecord{ID: rec.ID, Hostname: rec.Hostname, Type: rtype, Destination: u.To.String()})
+		rec := byID[u.Rec.ID]
+		change = append(change, netcupRecord{ID: rec.ID, Hostname: rec.Hostname, Type: rtype, Destination: u.Addr.String()})
 	}
 	for _, a := range plan.Create {
 		change = append(change, netcupRecord{Hostname: host, Type: rtype, Destination: a.String()})
@@ -438,93 +437,12 @@ func (n *netcup) Check(ctx context.Context, r CheckRequest[netcupSettings]) []St
 		Step{Name: "may edit records", Status: StepUnchecked, Detail: "netcup has no read-only way to tell; API keys may edit every domain of the account"})
 }
 
-// Record-based APIs (netcup, IONOS, NameSilo) list a name's A or AAAA
-// records one address each; planAddresses decides which to keep, update,
-// create and delete so the name holds the request's addresses.
-
-// listedAddress is one A or AAAA record of the name as an API lists it;
-// Addr is invalid when its value is not an address.
-type listedAddress struct {
-	ID   string
-	Addr netip.Addr
-}
-
-func listAddress(id, value string) listedAddress {
-	a, err := netip.ParseAddr(strings.TrimSpace(value))
-	if err != nil {
-		return listedAddress{ID: id}
-	}
-	return listedAddress{ID: id, Addr: a.WithZone("").Unmap()}
-}
-
-// addressUpdate points an existing record at another address.
-type addressUpdate struct {
-	Record listedAddress
-	To     netip.Addr
-}
-
-// addressPlan is what makes a name's records of one type hold the
-// wanted addresses.
-type addressPlan struct {
-	// Kept are the records that already hold a wanted address.
-	Kept   []listedAddress
-	Update []addressUpdate
-	Create []netip.Addr
-	Delete []listedAddress
-	// Others are records left alone because KeepOthers keeps addresses
-	// the broker did not deliver.
-	Others int
-}
-
-// planAddresses keeps a record for each wanted address that has one,
-// reuses records that must go for wanted addresses that have none
-// (updates, so the name never lacks an address), creates the rest and
-// deletes what is left. Without KeepOthers every other record must go;
-// with it only those holding an address the broker delivered (or a
-// duplicate of one) do.
-func planAddresses[S any](r Request[S], listed []listedAddress) addressPlan {
-	var want []netip.Addr
-	for _, a := range r.Addresses {
-		a = a.WithZone("").Unmap()
-		if !slices.Contains(want, a) {
-			want = append(want, a)
-		}
-	}
-	delivered := func(a netip.Addr) bool {
-		return slices.ContainsFunc(r.Delivered, func(d netip.Addr) bool { return d.WithZone("").Unmap() == a })
-	}
-	var plan addressPlan
-	var removable []listedAddress
-	have := map[netip.Addr]bool{}
-	for _, rec := range listed {
-		switch {
-		case rec.Addr.IsValid() && slices.Contains(want, rec.Addr) && !have[rec.Addr]:
-			have[rec.Addr] = true
-			plan.Kept = append(plan.Kept, rec)
-		case r.KeepOthers && !(rec.Addr.IsValid() && (delivered(rec.Addr) || have[rec.Addr])):
-			plan.Others++
-		default:
-			removable = append(removable, rec)
-		}
-	}
-	var missing []netip.Addr
-	for _, a := range want {
-		if !have[a] {
-			missing = append(missing, a)
-		}
-	}
-	for len(missing) > 0 && len(removable) > 0 {
-		plan.Update = append(plan.Update, addressUpdate{Record: removable[0], To: missing[0]})
-		missing, removable = missing[1:], removable[1:]
-	}
-	plan.Create, plan.Delete = missing, removable
-	return plan
-}
-
-func (p addressPlan) empty() bool { return len(p.Update)+len(p.Create)+len(p.Delete) == 0 }
+// The messages of the record-based APIs that keep one record per address
+// (netcup, IONOS, NameSilo, bunny.net); planRRset (rrset.go) decides
+// which records to keep, update, create and delete.
 
 // verb says what the plan does, for the Outcome's message.
-func (p addressPlan) verb() string {
+func (p rrsetPlan) verb() string {
 	var parts []string
 	if len(p.Update) > 0 {
 		parts = append(parts, "updated")
@@ -542,7 +460,7 @@ func (p addressPlan) verb() string {
 }
 
 // kept mentions the records KeepOthers left alone.
-func (p addressPlan) kept() string {
+func (p rrsetPlan) kept() string {
 	if p.Others == 0 {
 		return ""
 	}

@@ -66,8 +66,12 @@ type rrsetRequest struct {
 	// TTL is what records must carry; 0: whatever they have.
 	TTL int
 	// Markers: the provider keeps ManagedMarker on records; records
-	// without it are updated but never deleted.
+	// without it are updated but never deleted, and the broker's own are
+	// kept and rewritten before anyone else's.
 	Markers bool
+	// Adopt: a record holding a wanted address without the marker is
+	// rewritten to carry it (where the write sets the marker).
+	Adopt bool
 }
 
 // newRRsetRequest checks r's name and addresses.
@@ -174,7 +178,7 @@ func parseRecordAddr(data string) netip.Addr {
 	if err != nil {
 		return netip.Addr{}
 	}
-	return a.Unmap()
+	return canonicalAddr(a)
 }
 
 // recordChange is a record to rewrite with Addr.
@@ -197,9 +201,21 @@ type rrsetPlan struct {
 	Others int
 }
 
-// planRRset compares the records the name holds with q.
+// planRRset compares the records the name holds with q: a record for
+// each wanted address that has one is kept (rewritten when its TTL, or
+// with q.Adopt its marker, is not what it must be); records that must go
+// are reused for wanted addresses that have none (updates, so the name
+// never lacks an address), the broker's own first so a changed address
+// moves its record rather than taking over another's; the rest are
+// created, and what is left is deleted (with q.Markers, only the broker's
+// own). With q.KeepOthers only records holding an address the broker
+// delivered or wants are touched.
 func planRRset(q rrsetRequest, live []liveRecord) rrsetPlan {
 	var p rrsetPlan
+	if q.Markers {
+		live = slices.Clone(live)
+		slices.SortStableFunc(live, byMarker)
+	}
 	var cands []liveRecord
 	for _, rec := range live {
 		if q.KeepOthers && !slices.Contains(q.Want, rec.Addr) && !slices.Contains(q.Delivered, rec.Addr) {
@@ -216,22 +232,12 @@ func planRRset(q rrsetRequest, live []liveRecord) rrsetPlan {
 			continue
 		}
 		satisfied[rec.Addr] = true
-		if (q.TTL == 0 || rec.TTL == q.TTL) && (!q.Markers || rec.Marked) {
+		if (q.TTL == 0 || rec.TTL == q.TTL) && (!q.Adopt || rec.Marked) {
 			p.Keep = append(p.Keep, rec)
 		} else {
 			p.Update = append(p.Update, recordChange{Rec: rec, Addr: rec.Addr})
 		}
 	}
-	// The broker's own records are rewritten before anyone else's.
-	slices.SortStableFunc(rest, func(a, b liveRecord) int {
-		switch {
-		case a.Marked == b.Marked:
-			return 0
-		case a.Marked:
-			return -1
-		}
-		return 1
-	})
 	for _, a := range q.Want {
 		if satisfied[a] {
 			continue
@@ -251,6 +257,17 @@ func planRRset(q rrsetRequest, live []liveRecord) rrsetPlan {
 		}
 	}
 	return p
+}
+
+// byMarker orders the broker's own records first.
+func byMarker(a, b liveRecord) int {
+	switch {
+	case a.Marked == b.Marked:
+		return 0
+	case a.Marked:
+		return -1
+	}
+	return 1
 }
 
 // Changes tells whether the plan writes anything.

@@ -170,6 +170,7 @@ func (p *scaleway) Send(ctx context.Context, r Request[scalewaySettings]) Outcom
 	if out != nil {
 		return *out
 	}
+	q.Adopt = true // an update writes the marker
 	zone, _, out := lookupZone(ctx, "scaleway: ", q.Name, s.Zone, true, p.zone(api))
 	if out != nil {
 		return *out
