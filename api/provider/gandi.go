@@ -323,17 +323,6 @@ func (*gandi) Presets() []Preset {
 // The pieces below serve every RRset API provider of this file's group
 // (gandi, porkbun, ovh, godaddy).
 
-// canonicalAddress is v as netip writes it (RFC 5952 for IPv6), or v when
-// it is not an address, so answers compare whatever spelling the provider
-// keeps.
-func canonicalAddress(v string) string {
-	a, err := netip.ParseAddr(strings.TrimSpace(v))
-	if err != nil {
-		return v
-	}
-	return a.WithZone("").Unmap().String()
-}
-
 // zoneRelative is name relative to zone, apex for the zone itself.
 func zoneRelative(name, zone, apex string) string {
 	if name == zone {

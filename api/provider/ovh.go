@@ -395,7 +395,15 @@ func (o *ovh) Send(ctx context.Context, r Request[ovhSettings]) Outcome {
 		return Outcome{Result: Failed, Message: fmt.Sprintf("ovh: %s has %d records, more than the %d the broker manages", what, len(ids), maxOVHRecords),
 			Advice: "remove the surplus records in the OVHcloud control panel"}
 	}
-	var held []heldRecord
+	// TTL 0 is a value here (the zone's default), where planRRset reads 0
+	// as any TTL.
+	planTTL := func(t int) int {
+		if t == 0 {
+			return -1
+		}
+		return t
+	}
+	var held []liveRecord
 	for _, id := range ids {
 		var rec ovhRecord
 		status, out := call.do(ctx, http.MethodGet, records+"/"+strconv.FormatInt(id, 10), nil, nil, &rec, "reading "+what)
@@ -405,18 +413,19 @@ func (o *ovh) Send(ctx context.Context, r Request[ovhSettings]) Outcome {
 		if out != nil {
 			return *out
 		}
-		// OVH has no record comments: any record of the name may go.
-		held = append(held, heldRecord{ID: strconv.FormatInt(id, 10), Value: rec.Target, Removable: true, Current: rec.TTL == ttl})
+		held = append(held, liveRecord{ID: strconv.FormatInt(id, 10), Data: rec.Target, Addr: parseRecordAddr(rec.Target), TTL: planTTL(rec.TTL)})
 	}
-	plan := planRecords(held, ours, r)
-	for _, e := range plan.Edit {
-		body := map[string]any{"subDomain": sub, "target": e.Value, "ttl": ttl}
-		if _, out := call.do(ctx, http.MethodPut, records+"/"+e.Record.ID, nil, body, nil, "updating "+what+" → "+e.Value); out != nil {
+	// OVH has no record comments: any record of the name may go.
+	plan := planRRset(rrsetRequest{Name: name, Type: rtype, Want: want, Delivered: r.Delivered, KeepOthers: r.KeepOthers, TTL: planTTL(ttl)}, held)
+	for _, e := range plan.Update {
+		body := map[string]any{"subDomain": sub, "target": e.Addr.String(), "ttl": ttl}
+		if _, out := call.do(ctx, http.MethodPut, records+"/"+e.Rec.ID, nil, body, nil, "updating "+what+" → "+e.Addr.String()); out != nil {
 			return *out
 		}
 		o.markUnrefreshed(call, zone, true)
 	}
-	for _, v := range plan.Create {
+	for _, a := range plan.Create {
+		v := a.String()
 		body := map[string]any{"fieldType": rtype, "subDomain": sub, "target": v, "ttl": ttl}
 		if _, out := call.do(ctx, http.MethodPost, records, nil, body, nil, "creating "+what+" → "+v); out != nil {
 			return *out
@@ -424,7 +433,7 @@ func (o *ovh) Send(ctx context.Context, r Request[ovhSettings]) Outcome {
 		o.markUnrefreshed(call, zone, true)
 	}
 	for _, d := range plan.Delete {
-		if _, out := call.do(ctx, http.MethodDelete, records+"/"+d.ID, nil, nil, nil, "removing "+what+" "+d.Value); out != nil {
+		if _, out := call.do(ctx, http.MethodDelete, records+"/"+d.ID, nil, nil, nil, "removing "+what+" "+d.Data); out != nil {
 			return *out
 		}
 		o.markUnrefreshed(call, zone, true)

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -267,36 +266,39 @@ func (p *porkbun) Send(ctx context.Context, r Request[porkbunSettings]) Outcome 
 	if name == "" {
 		return Outcome{Result: Failed, Message: "no record name"}
 	}
-	ttl := strconv.Itoa(porkbunMinTTL)
+	ttlN := porkbunMinTTL
 	if s.TTL != nil {
-		ttl = strconv.Itoa(*s.TTL)
+		ttlN = *s.TTL
 	}
+	ttl := strconv.Itoa(ttlN)
 	rtype := r.Family.RecordType()
 	zone, recs, out := call.records(ctx, s.Zone, name, rtype)
 	if out != nil {
 		return *out
 	}
 	sub := zoneRelative(name, zone, "")
-	var held []heldRecord
+	var held []liveRecord
 	for _, rec := range recs {
-		held = append(held, heldRecord{ID: rec.ID, Value: rec.Content, Removable: rec.Notes == porkbunNote, Current: rec.TTL == ttl})
+		recTTL, _ := strconv.Atoi(rec.TTL)
+		held = append(held, liveRecord{ID: rec.ID, Data: rec.Content, Addr: parseRecordAddr(rec.Content), TTL: recTTL, Marked: rec.Notes == porkbunNote})
 	}
-	plan := planRecords(held, ours, r)
+	plan := planRRset(rrsetRequest{Name: name, Type: rtype, Want: want, Delivered: r.Delivered, KeepOthers: r.KeepOthers, TTL: ttlN, Markers: true}, held)
 	what := rtype + " " + name
-	for _, e := range plan.Edit {
-		fields := map[string]any{"name": sub, "type": rtype, "content": e.Value, "ttl": ttl, "notes": porkbunNote}
-		if _, _, out := call.do(ctx, "/dns/edit/"+url.PathEscape(zone)+"/"+url.PathEscape(e.Record.ID), fields, "editing "+what+" → "+e.Value); out != nil {
+	for _, e := range plan.Update {
+		fields := map[string]any{"name": sub, "type": rtype, "content": e.Addr.String(), "ttl": ttl, "notes": porkbunNote}
+		if _, _, out := call.do(ctx, "/dns/edit/"+url.PathEscape(zone)+"/"+url.PathEscape(e.Rec.ID), fields, "editing "+what+" → "+e.Addr.String()); out != nil {
 			return *out
 		}
 	}
-	for _, v := range plan.Create {
+	for _, a := range plan.Create {
+		v := a.String()
 		fields := map[string]any{"name": sub, "type": rtype, "content": v, "ttl": ttl, "notes": porkbunNote}
 		if _, _, out := call.do(ctx, "/dns/create/"+url.PathEscape(zone), fields, "creating "+what+" → "+v); out != nil {
 			return *out
 		}
 	}
 	for _, d := range plan.Delete {
-		if _, _, out := call.do(ctx, "/dns/delete/"+url.PathEscape(zone)+"/"+url.PathEscape(d.ID), nil, "removing "+what+" "+d.Value); out != nil {
+		if _, _, out := call.do(ctx, "/dns/delete/"+url.PathEscape(zone)+"/"+url.PathEscape(d.ID), nil, "removing "+what+" "+d.Data); out != nil {
 			return *out
 		}
 	}
@@ -349,101 +351,9 @@ func (*porkbun) Presets() []Preset {
 	}}
 }
 
-// heldRecord is one record of the name and type, as an API that keeps one
-// address per record (by id) holds it.
-type heldRecord struct {
-	ID    string
-	Value string
-	// Removable: the broker may delete it (its marker is there, or the
-	// provider has no way to mark records).
-	Removable bool
-	// Current: nothing but the address may need a write (TTL, marker).
-	Current bool
-}
-
-// recordEdit turns a held record into one of ours.
-type recordEdit struct {
-	Record heldRecord
-	Value  string
-}
-
-// recordPlan is what makes a name's records hold ours: records kept,
-// edited, created, deleted, and others' left alone.
-type recordPlan struct {
-	Keep   []heldRecord
-	Edit   []recordEdit
-	Create []string
-	Delete []heldRecord
-	// Left are records that should go but lack the broker's marker.
-	Left []heldRecord
-}
-
-// planRecords plans the writes that leave the name holding ours: records
-// already holding one of ours stay (edited when not Current), others are
-// reused for the missing ones (the broker's own first), the rest created;
-// surplus records go when Removable. With r.KeepOthers only records
-// holding what the broker delivered (r.Delivered) are touched.
-func planRecords[S any](held []heldRecord, ours []string, r Request[S]) recordPlan {
-	var p recordPlan
-	want := map[string]bool{}
-	for _, v := range ours {
-		want[v] = true
-	}
-	delivered := map[string]bool{}
-	for _, a := range r.Delivered {
-		delivered[a.WithZone("").Unmap().String()] = true
-	}
-	have := map[string]bool{}
-	var reusable []heldRecord
-	for _, h := range held {
-		c := canonicalAddress(h.Value)
-		switch {
-		case want[c] && !have[c]:
-			have[c] = true
-			if h.Current {
-				p.Keep = append(p.Keep, h)
-			} else {
-				p.Edit = append(p.Edit, recordEdit{Record: h, Value: c})
-			}
-		case r.KeepOthers && !delivered[c] && !want[c]:
-			// someone else's address: untouched
-		default:
-			reusable = append(reusable, h)
-		}
-	}
-	slices.SortStableFunc(reusable, func(a, b heldRecord) int {
-		switch {
-		case a.Removable == b.Removable:
-			return 0
-		case a.Removable:
-			return -1
-		}
-		return 1
-	})
-	for _, v := range ours {
-		if have[v] {
-			continue
-		}
-		if len(reusable) > 0 {
-			p.Edit = append(p.Edit, recordEdit{Record: reusable[0], Value: v})
-			reusable = reusable[1:]
-		} else {
-			p.Create = append(p.Create, v)
-		}
-	}
-	for _, h := range reusable {
-		if h.Removable {
-			p.Delete = append(p.Delete, h)
-		} else {
-			p.Left = append(p.Left, h)
-		}
-	}
-	return p
-}
-
 // summary says what the plan did, e.g. "A home.example.com → 192.0.2.1
 // created".
-func (p recordPlan) summary(what string, ours []string) string {
+func (p rrsetPlan) summary(what string, ours []string) string {
 	msg := what + " → " + strings.Join(ours, ", ")
 	var did []string
 	count := func(n int, verb string) {
@@ -452,14 +362,14 @@ func (p recordPlan) summary(what string, ours []string) string {
 		}
 	}
 	switch {
-	case len(p.Edit)+len(p.Create)+len(p.Delete) == 0:
+	case len(p.Update)+len(p.Create)+len(p.Delete) == 0:
 		did = append(did, "unchanged")
-	case len(p.Create) == len(ours) && len(p.Edit)+len(p.Delete) == 0:
+	case len(p.Create) == len(ours) && len(p.Update)+len(p.Delete) == 0:
 		did = append(did, "created")
-	case len(p.Edit) == len(ours) && len(p.Create)+len(p.Delete) == 0:
+	case len(p.Update) == len(ours) && len(p.Create)+len(p.Delete) == 0:
 		did = append(did, "updated")
 	default:
-		count(len(p.Edit), "updated")
+		count(len(p.Update), "updated")
 		count(len(p.Create), "created")
 		count(len(p.Delete), "removed")
 	}

@@ -165,6 +165,8 @@ func joinAddrs(as []netip.Addr) string { return strings.Join(addrStrings(as), ",
 // liveRecord is one record of the name and type as the provider holds it.
 type liveRecord struct {
 	ID string
+	// Data is the record's data as the provider holds it, for messages.
+	Data string
 	// Addr is the record's address; invalid when its data is not one.
 	Addr   netip.Addr
 	TTL    int
