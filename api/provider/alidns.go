@@ -14,7 +14,6 @@ import (
 	"net/netip"
 	"net/url"
 	"regexp"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -306,51 +305,30 @@ func (p *aliDNS) Send(ctx context.Context, r Request[aliDNSSettings]) Outcome {
 		&list, "reading "+rtype+" "+name); out != nil {
 		return *out
 	}
-	var records []aliRecord
+	var live []liveRecord
 	var current []netip.Addr
 	for _, rec := range list.Records.Record {
 		a, err := netip.ParseAddr(rec.Value)
 		if rec.Type != rtype || !strings.EqualFold(rec.RR, rr) || err != nil {
 			continue
 		}
-		records = append(records, rec)
-		current = append(current, a.Unmap())
+		live = append(live, liveRecord{ID: rec.RecordID, Data: rec.Value, Addr: canonicalAddr(a), Marked: aliMarked(rec)})
+		current = append(current, a)
 	}
 	want := rrsetAfter(current, r.Addresses, r.Delivered, r.KeepOthers)
-	// Records holding a wanted address stay (one each); the others are
-	// surplus, the broker's own first: they are reused for missing
-	// addresses before any is added, then the broker's are deleted.
-	var surplus []aliRecord
-	var missing []netip.Addr
-	held := map[netip.Addr]bool{}
-	for i, rec := range records {
-		if a := current[i]; slices.Contains(want, a) && !held[a] {
-			held[a] = true
-		} else {
-			surplus = append(surplus, rec)
-		}
-	}
-	for _, a := range want {
-		if !held[a] {
-			missing = append(missing, a)
-		}
-	}
-	slices.SortStableFunc(surplus, func(x, y aliRecord) int {
-		return boolInt(!aliMarked(x)) - boolInt(!aliMarked(y))
-	})
+	ours, _ := publishable(r.Family, r.Addresses) // checked above
+	plan := planRRset(rrsetRequest{Name: name, Type: rtype, Want: ours, Delivered: r.Delivered, KeepOthers: r.KeepOthers, Markers: true}, live)
 	what := fmt.Sprintf("%s %s → %s", rtype, name, joinAddrs(want))
 	var done []string
-	for _, a := range missing {
-		if len(surplus) > 0 {
-			rec := surplus[0]
-			surplus = surplus[1:]
-			params := url.Values{"RecordId": {rec.RecordID}, "RR": {rr}, "Type": {rtype}, "Value": {a.String()}, "TTL": {strconv.Itoa(ttl)}}
-			if _, out := c.do(ctx, "UpdateDomainRecord", params, nil, "updating "+rtype+" "+name+" "+rec.Value+" → "+a.String()); out != nil {
-				return *out
-			}
-			done = append(done, "updated "+rec.Value+" → "+a.String())
-			continue
+	for _, u := range plan.Update {
+		a := u.Addr
+		params := url.Values{"RecordId": {u.Rec.ID}, "RR": {rr}, "Type": {rtype}, "Value": {a.String()}, "TTL": {strconv.Itoa(ttl)}}
+		if _, out := c.do(ctx, "UpdateDomainRecord", params, nil, "updating "+rtype+" "+name+" "+u.Rec.Data+" → "+a.String()); out != nil {
+			return *out
 		}
+		done = append(done, "updated "+u.Rec.Data+" → "+a.String())
+	}
+	for _, a := range plan.Create {
 		var added struct {
 			RecordID string `json:"RecordId"`
 		}
@@ -364,16 +342,15 @@ func (p *aliDNS) Send(ctx context.Context, r Request[aliDNSSettings]) Outcome {
 			done = append(done, "(not marked: "+out.Message+")")
 		}
 	}
-	var kept []string
-	for _, rec := range surplus {
-		if !aliMarked(rec) {
-			kept = append(kept, rec.Value)
-			continue
-		}
-		if _, out := c.do(ctx, "DeleteDomainRecord", url.Values{"RecordId": {rec.RecordID}}, nil, "deleting "+rtype+" "+name+" "+rec.Value); out != nil {
+	for _, rec := range plan.Delete {
+		if _, out := c.do(ctx, "DeleteDomainRecord", url.Values{"RecordId": {rec.ID}}, nil, "deleting "+rtype+" "+name+" "+rec.Data); out != nil {
 			return *out
 		}
-		done = append(done, "deleted "+rec.Value)
+		done = append(done, "deleted "+rec.Data)
+	}
+	var kept []string
+	for _, rec := range plan.Left {
+		kept = append(kept, rec.Data)
 	}
 	msg := what + " unchanged"
 	if len(done) > 0 {
@@ -390,13 +367,6 @@ func (p *aliDNS) Send(ctx context.Context, r Request[aliDNSSettings]) Outcome {
 
 func aliMarked(r aliRecord) bool {
 	return r.Remark == aliDNSMarker || strings.EqualFold(r.Remark, ManagedMarker)
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // Check signs a read of the name's records (or the domain's apex): a
