@@ -13,7 +13,6 @@ import (
 	"net/netip"
 	"net/url"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -320,7 +319,8 @@ func (d *dnspod) Send(ctx context.Context, r Request[dnspodSettings]) Outcome {
 	if out != nil {
 		return *out
 	}
-	if _, out := publishable(r.Family, r.Addresses); out != nil {
+	ours, out := publishable(r.Family, r.Addresses)
+	if out != nil {
 		return *out
 	}
 	name := strings.ToLower(strings.TrimSuffix(r.FQDN, "."))
@@ -343,59 +343,33 @@ func (d *dnspod) Send(ctx context.Context, r Request[dnspodSettings]) Outcome {
 	if out != nil && code != "ResourceNotFound.NoDataOfRecord" {
 		return *out
 	}
-	var recs []dnspodRecord
+	byID := map[string]dnspodRecord{}
+	var live []liveRecord
 	var have []netip.Addr
 	for _, rec := range list.RecordList {
 		if rec.Type != rtype || !strings.EqualFold(rec.Name, sub) {
 			continue
 		}
-		recs = append(recs, rec)
-		if a, err := netip.ParseAddr(rec.Value); err == nil {
+		id := strconv.FormatUint(rec.RecordID, 10)
+		byID[id] = rec
+		a := parseRecordAddr(rec.Value)
+		live = append(live, liveRecord{ID: id, Data: rec.Value, Addr: a, TTL: rec.TTL, Marked: rec.Remark == ManagedMarker})
+		if a.IsValid() {
 			have = append(have, a)
 		}
 	}
 	want := rrsetAfter(have, r.Addresses, r.Delivered, r.KeepOthers)
-
-	// Which records stay, which are free to hold another address.
-	var missing []netip.Addr
-	for _, a := range want {
-		if !slices.ContainsFunc(recs, func(rec dnspodRecord) bool { return recordHolds(rec.Value, a) }) {
-			missing = append(missing, a)
-		}
+	q := rrsetRequest{Name: name, Type: rtype, Want: ours, Delivered: r.Delivered, KeepOthers: r.KeepOthers, Markers: true}
+	if s.TTL != nil {
+		q.TTL = *s.TTL
 	}
-	var spare, keep []dnspodRecord
-	for _, rec := range recs {
-		held := slices.ContainsFunc(want, func(a netip.Addr) bool { return recordHolds(rec.Value, a) })
-		switch {
-		case held && !slices.ContainsFunc(keep, func(k dnspodRecord) bool { return k.Value == rec.Value }):
-			keep = append(keep, rec)
-		default:
-			spare = append(spare, rec) // a duplicate or an address not wanted
-		}
-	}
-	// Records the broker created are reused (or deleted) first.
-	slices.SortStableFunc(spare, func(a, b dnspodRecord) int {
-		return boolRank(b.Remark == ManagedMarker) - boolRank(a.Remark == ManagedMarker)
-	})
+	plan := planRRset(q, live)
 	var changes []string
-	ttlOf := func(rec dnspodRecord) int {
-		if s.TTL != nil {
-			return *s.TTL
-		}
-		return rec.TTL
-	}
-	for _, rec := range keep {
-		if s.TTL != nil && rec.TTL != *s.TTL {
-			spare = append([]dnspodRecord{rec}, spare...)
-			missing = append([]netip.Addr{netip.MustParseAddr(rec.Value)}, missing...)
-		}
-	}
-	for len(missing) > 0 && len(spare) > 0 {
-		rec, a := spare[0], missing[0]
-		spare, missing = spare[1:], missing[1:]
+	for _, u := range plan.Update {
+		rec, a := byID[u.Rec.ID], u.Addr
 		params := map[string]any{"Domain": domain, "RecordId": rec.RecordID, "SubDomain": sub, "RecordType": rtype,
 			"RecordLine": cmp.Or(rec.Line, dnspodDefaultLine), "Value": a.String()}
-		if ttl := ttlOf(rec); ttl > 0 {
+		if ttl := cmp.Or(q.TTL, rec.TTL); ttl > 0 {
 			params["TTL"] = ttl
 		}
 		if _, out := call.do(ctx, "ModifyRecord", params, nil, "modifying "+rtype+" "+name+" "+rec.Value+" → "+a.String()); out != nil {
@@ -403,7 +377,7 @@ func (d *dnspod) Send(ctx context.Context, r Request[dnspodSettings]) Outcome {
 		}
 		changes = append(changes, "modified")
 	}
-	for _, a := range missing {
+	for _, a := range plan.Create {
 		params := map[string]any{"Domain": domain, "SubDomain": sub, "RecordType": rtype, "RecordLine": dnspodDefaultLine,
 			"Value": a.String(), "Remark": ManagedMarker}
 		if s.TTL != nil {
@@ -415,13 +389,12 @@ func (d *dnspod) Send(ctx context.Context, r Request[dnspodSettings]) Outcome {
 		changes = append(changes, "created")
 	}
 	var foreign []string
-	for _, rec := range spare {
-		if rec.Remark != ManagedMarker {
-			foreign = append(foreign, rec.Value)
-			continue
-		}
-		if _, out := call.do(ctx, "DeleteRecord", map[string]any{"Domain": domain, "RecordId": rec.RecordID}, nil,
-			"deleting "+rtype+" "+name+" "+rec.Value); out != nil {
+	for _, rec := range plan.Left {
+		foreign = append(foreign, rec.Data)
+	}
+	for _, rec := range plan.Delete {
+		if _, out := call.do(ctx, "DeleteRecord", map[string]any{"Domain": domain, "RecordId": byID[rec.ID].RecordID}, nil,
+			"deleting "+rtype+" "+name+" "+rec.Data); out != nil {
 			return *out
 		}
 		changes = append(changes, "deleted")
@@ -437,18 +410,6 @@ func (d *dnspod) Send(ctx context.Context, r Request[dnspodSettings]) Outcome {
 		msg += "; left " + strings.Join(foreign, ", ") + ": records the broker did not create are never deleted"
 	}
 	return Outcome{Result: Delivered, Message: call.api.red.message(msg)}
-}
-
-func recordHolds(value string, a netip.Addr) bool {
-	v, err := netip.ParseAddr(value)
-	return err == nil && v == a
-}
-
-func boolRank(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // summarize counts words: "1 modified, 2 created".
