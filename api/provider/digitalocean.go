@@ -155,7 +155,7 @@ func (p *digitalOcean) Send(ctx context.Context, r Request[digitalOceanSettings]
 	if out != nil {
 		return *out
 	}
-	c := doCall{api: api, zone: zone, name: relativeName(q.Name, zone), ttl: ttl, typ: q.Type}
+	c := doCall{api: api, zone: zone, name: zoneRelative(q.Name, zone, ""), ttl: ttl, typ: q.Type}
 	if c.name == "" {
 		c.name = "@"
 	}

@@ -241,7 +241,7 @@ func (p *dnsimple) Send(ctx context.Context, r Request[dnsimpleSettings]) Outcom
 		return *out
 	}
 	c := dnsimpleCall{api: api, path: "/" + url.PathEscape(account) + "/zones/" + url.PathEscape(zone) + "/records",
-		name: relativeName(q.Name, zone), typ: q.Type, ttl: ttl}
+		name: zoneRelative(q.Name, zone, ""), typ: q.Type, ttl: ttl}
 	var live []liveRecord
 	for page := 1; page <= dnsimpleMaxPages; page++ {
 		var list struct {

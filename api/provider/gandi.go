@@ -319,14 +319,3 @@ func (*gandi) Presets() []Preset {
 		DocsURL: "https://api.gandi.net/docs/livedns/",
 	}}
 }
-
-// The pieces below serve every RRset API provider of this file's group
-// (gandi, porkbun, ovh, godaddy).
-
-// zoneRelative is name relative to zone, apex for the zone itself.
-func zoneRelative(name, zone, apex string) string {
-	if name == zone {
-		return apex
-	}
-	return strings.TrimSuffix(name, "."+zone)
-}

@@ -202,7 +202,7 @@ func (p *linode) Send(ctx context.Context, r Request[linodeSettings]) Outcome {
 		return *out
 	}
 	c := linodeCall{api: api, path: "/domains/" + url.PathEscape(id) + "/records", fqdn: q.Name, typ: q.Type, ttl: ttl}
-	name := relativeName(q.Name, zone)
+	name := zoneRelative(q.Name, zone, "")
 	filter := map[string]string{"type": q.Type}
 	if name != "" {
 		filter["name"] = name

@@ -12,11 +12,13 @@ import (
 	"github.com/ddnsbroker/ddnsbroker/api/netcalc"
 )
 
-// What the record APIs that keep one record object per address share
-// (digitalocean, linode, vultr, dnsimple, scaleway): the zone candidates
-// of a name, names relative to their zone, and the plan that turns the
-// records a name holds into the ones it must hold, touching only what
-// the broker manages (keep_other_addresses, markers).
+// What the record APIs share: the zone candidates of a name, names
+// relative to their zone, the checked addresses of a delivery
+// (publishable), what an RRset holds after it (rrsetAfter, for the APIs
+// that replace a whole RRset), and, for the APIs that keep one record per
+// address, the plan that turns the records a name holds into the ones it
+// must hold, touching only what the broker manages (keep_other_addresses,
+// markers).
 
 // zoneCandidates are the zones that may hold name: the configured zone
 // (when name is in it), else name and its parents, longest first (a
@@ -46,10 +48,11 @@ func zoneNotFound(prefix, name string, candidates []string) *Outcome {
 		Advice: "add the zone to the account, or check the service's zone and the record's name"}
 }
 
-// relativeName is name relative to zone: "" for the apex.
-func relativeName(name, zone string) string {
+// zoneRelative is name relative to zone, apex for the zone itself (""
+// or "@", as the provider writes it).
+func zoneRelative(name, zone, apex string) string {
 	if name == zone {
-		return ""
+		return apex
 	}
 	return strings.TrimSuffix(name, "."+zone)
 }

@@ -176,7 +176,7 @@ func (p *scaleway) Send(ctx context.Context, r Request[scalewaySettings]) Outcom
 		return *out
 	}
 	path := "/dns-zones/" + url.PathEscape(zone) + "/records"
-	name := relativeName(q.Name, zone)
+	name := zoneRelative(q.Name, zone, "")
 	var live []liveRecord
 	for page := 1; page <= scalewayMaxPages; page++ {
 		var list struct {

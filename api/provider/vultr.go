@@ -150,7 +150,7 @@ func (p *vultr) Send(ctx context.Context, r Request[vultrSettings]) Outcome {
 	if out != nil {
 		return *out
 	}
-	c := vultrCall{api: api, path: "/domains/" + url.PathEscape(zone) + "/records", name: relativeName(q.Name, zone), typ: q.Type, ttl: ttl}
+	c := vultrCall{api: api, path: "/domains/" + url.PathEscape(zone) + "/records", name: zoneRelative(q.Name, zone, ""), typ: q.Type, ttl: ttl}
 	var live []liveRecord
 	cursor := ""
 	for range vultrMaxPages {
