@@ -479,7 +479,7 @@ describe('admin web app', { timeout: 240_000 }, () => {
 	it('fills the new-service form from the deSEC and he.net presets', async () => {
 		await page.goto('/services/new');
 		const preset = page.getByLabel('Start from a provider');
-		await preset.locator('option', { hasText: 'deSEC' }).waitFor({ state: 'attached' });
+		await preset.locator('option', { hasText: 'deSEC (dedyn.io)' }).waitFor({ state: 'attached' });
 		await preset.selectOption({ label: 'deSEC (dedyn.io)' });
 		assert.equal(await page.getByLabel('Protocol', { exact: true }).inputValue(), 'http');
 		assert.equal(await page.getByLabel('Name', { exact: true }).inputValue(), 'deSEC (dedyn.io)');
@@ -786,7 +786,7 @@ describe('admin web app', { timeout: 240_000 }, () => {
 		assert.ok(await fits(), 'the webhooks list is wider than the phone');
 		await page.goto('/services/new');
 		const preset = page.getByLabel('Start from a provider');
-		await preset.locator('option', { hasText: 'deSEC' }).waitFor({ state: 'attached' });
+		await preset.locator('option', { hasText: 'deSEC (dedyn.io)' }).waitFor({ state: 'attached' });
 		await preset.selectOption('desec');
 		await page.getByTestId('preset-info').waitFor();
 		assert.ok(await fits(), 'the service form is wider than the phone');
