@@ -794,8 +794,11 @@ describe('admin web app', { timeout: 240_000 }, () => {
 		// the system's dark preference
 		await page.emulateMedia({ colorScheme: 'dark' });
 		await page.setViewportSize({ width: 1280, height: 900 });
+		// the new scheme can take a frame or two to apply under load: wait (bounded) for the dark background
+		const darkBg = 'rgb(15, 18, 22)';
+		await page.waitForFunction((want) => getComputedStyle(document.documentElement).backgroundColor === want, darkBg, { timeout: 5000 });
 		const bg = await page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
-		assert.equal(bg, 'rgb(15, 18, 22)');
+		assert.equal(bg, darkBg);
 		await page.screenshot({ path: join(shots, 'dashboard-dark.png'), fullPage: true });
 		await page.emulateMedia({ colorScheme: 'light' });
 	});
