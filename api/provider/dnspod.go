@@ -102,7 +102,7 @@ func (*dnspod) Validate(s dnspodSettings, _ Has) []FieldError {
 func (*dnspod) Presets() []Preset {
 	return []Preset{{
 		ID: "dnspod", Name: "DNSPod (Tencent Cloud)", Protocol: ProtocolDNSPod,
-		Settings: raw(`{"secret_id": "", "api_url": "` + dnspodAPIURL + `"}`),
+		Settings: raw(`{"secret_id": "AKIDyoursecretid", "api_url": "` + dnspodAPIURL + `"}`),
 		Edit: []PresetSetting{{Key: "secret_id", Help: "The SecretId of your CAM API key (AKID…)."},
 			{Key: "api_url", Help: "Keep it for Chinese-site accounts; international-site accounts use " + dnspodIntlAPIURL + "."}},
 		Credential: &Prompt{Label: "API SecretKey", Help: "The SecretKey of the CAM API key."},

@@ -559,7 +559,7 @@ func (o *ovh) Check(ctx context.Context, r CheckRequest[ovhSettings]) []Step {
 func (*ovh) Presets() []Preset {
 	return []Preset{{
 		ID: "ovh-api", Name: "OVHcloud (API)", Protocol: ProtocolOVH,
-		Settings: raw(`{"endpoint": "ovh-eu", "application_key": "", "ttl": 60}`),
+		Settings: raw(`{"endpoint": "ovh-eu", "application_key": "yourapplicationkey", "ttl": 60}`),
 		Edit: []PresetSetting{{Key: "application_key", Help: "The application key (AK) of your OVH application."},
 			{Key: "endpoint", Help: "Your account's region: ovh-eu, ovh-ca or ovh-us (Kimsufi and So you Start have their own)."}},
 		Credential: &Prompt{Label: "Application secret and consumer key",

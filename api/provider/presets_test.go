@@ -21,7 +21,8 @@ import (
 func TestPresetsPassValidation(t *testing.T) {
 	idPattern := regexp.MustCompile(`^[a-z0-9][a-z0-9.-]*$`)
 	seen := map[string]bool{}
-	for _, p := range provider.Presets() {
+	// The registry's catalogue: the built-in presets and each protocol's own.
+	for _, p := range registry().Presets() {
 		t.Run(p.ID, func(t *testing.T) {
 			if errs := registry().Validate(p.Protocol, p.Settings, provider.Has{Credential: p.Credential != nil}); len(errs) > 0 {
 				t.Fatalf("settings rejected: %v", errs)

@@ -479,7 +479,7 @@ describe('admin web app', { timeout: 240_000 }, () => {
 	it('fills the new-service form from the deSEC and he.net presets', async () => {
 		await page.goto('/services/new');
 		const preset = page.getByLabel('Start from a provider');
-		await preset.locator('option', { hasText: 'deSEC' }).waitFor({ state: 'attached' });
+		await preset.locator('option', { hasText: 'deSEC (dedyn.io)' }).waitFor({ state: 'attached' });
 		await preset.selectOption({ label: 'deSEC (dedyn.io)' });
 		assert.equal(await page.getByLabel('Protocol', { exact: true }).inputValue(), 'http');
 		assert.equal(await page.getByLabel('Name', { exact: true }).inputValue(), 'deSEC (dedyn.io)');
@@ -786,7 +786,7 @@ describe('admin web app', { timeout: 240_000 }, () => {
 		assert.ok(await fits(), 'the webhooks list is wider than the phone');
 		await page.goto('/services/new');
 		const preset = page.getByLabel('Start from a provider');
-		await preset.locator('option', { hasText: 'deSEC' }).waitFor({ state: 'attached' });
+		await preset.locator('option', { hasText: 'deSEC (dedyn.io)' }).waitFor({ state: 'attached' });
 		await preset.selectOption('desec');
 		await page.getByTestId('preset-info').waitFor();
 		assert.ok(await fits(), 'the service form is wider than the phone');
@@ -794,8 +794,11 @@ describe('admin web app', { timeout: 240_000 }, () => {
 		// the system's dark preference
 		await page.emulateMedia({ colorScheme: 'dark' });
 		await page.setViewportSize({ width: 1280, height: 900 });
+		// the new scheme can take a frame or two to apply under load: wait (bounded) for the dark background
+		const darkBg = 'rgb(15, 18, 22)';
+		await page.waitForFunction((want) => getComputedStyle(document.documentElement).backgroundColor === want, darkBg, { timeout: 5000 });
 		const bg = await page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
-		assert.equal(bg, 'rgb(15, 18, 22)');
+		assert.equal(bg, darkBg);
 		await page.screenshot({ path: join(shots, 'dashboard-dark.png'), fullPage: true });
 		await page.emulateMedia({ colorScheme: 'light' });
 	});
