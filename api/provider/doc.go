@@ -5,9 +5,10 @@
 // shares: settings decoding and the checks Describe drives (adapt.go,
 // settings.go), the HTTP client pieces and the answer tables (http.go),
 // outcomes and the redaction of secrets (outcome.go), the drift check's
-// settings (drift.go), and what the record APIs that keep one record per
-// address share: zone lookup, the plan of records to create, update or
-// delete, keep_other_addresses and markers (rrset.go).
+// settings (drift.go), and what the record APIs share (rrset.go): zone
+// lookup, the checked addresses of a delivery, what an RRset holds after
+// it (keep_other_addresses), and for the APIs that keep one record per
+// address the plan of records to create, update or delete (markers).
 //
 // The dispatcher (api/delivery) decides when to send: it claims due jobs,
 // holds leases, retries with backoff and supersedes old addresses. It
