@@ -8,7 +8,6 @@ import (
 	"crypto/sha1"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/netip"
@@ -212,7 +211,7 @@ func (c aliCall) do(ctx context.Context, action string, params url.Values, out a
 		Code    string `json:"Code"`
 		Message string `json:"Message"`
 	}
-	_ = json.Unmarshal(resp.Body, &env)
+	errorBody(resp, &env)
 	if resp.Status >= 200 && resp.Status < 300 && env.Code == "" {
 		if out != nil {
 			return "", c.api.Decode(resp, op, out)

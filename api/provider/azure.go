@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/netip"
@@ -252,7 +251,7 @@ func (call azCall) do(ctx context.Context, method, path, version string, header 
 			Message string `json:"message"`
 		} `json:"error"`
 	}
-	_ = json.Unmarshal(resp.Body, &env)
+	errorBody(resp, &env)
 	if env.Error != nil {
 		env.Code, env.Message = env.Error.Code, env.Error.Message
 	}

@@ -179,7 +179,7 @@ func (c bunnyCall) do(ctx context.Context, method, path string, q url.Values, in
 			Field    string `json:"Field"`
 			Message  string `json:"Message"`
 		}
-		_ = json.Unmarshal(resp.Body, &e)
+		errorBody(resp, &e)
 		text := c.api.detail(resp, strings.TrimSpace(e.ErrorKey+" "+e.Message))
 		if resp.Status >= 300 && resp.Status < 400 {
 			text = "redirect not followed"

@@ -3,7 +3,6 @@ package provider
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -162,7 +161,7 @@ func (c godaddyCall) do(ctx context.Context, method, path string, in, out any, o
 		return resp.Status, nil
 	}
 	var e godaddyError
-	_ = json.Unmarshal(resp.Body, &e)
+	errorBody(resp, &e)
 	m, ok := godaddyAnswers[e.Code]
 	if !ok {
 		m, ok = godaddyStatus[resp.Status]

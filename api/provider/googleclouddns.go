@@ -285,7 +285,7 @@ func (call gcCall) do(ctx context.Context, method, path string, query url.Values
 			} `json:"errors"`
 		} `json:"error"`
 	}
-	_ = json.Unmarshal(resp.Body, &env)
+	errorBody(resp, &env)
 	reason := env.Error.Status
 	if len(env.Error.Errors) > 0 {
 		reason = env.Error.Errors[0].Reason

@@ -263,6 +263,15 @@ func (a *API) Decode(r Response, op string, v any) *Outcome {
 	return nil
 }
 
+// errorBody reads a provider's error answer into v when it is JSON and
+// says whether it was. An answer that is not JSON (a proxy's HTML page,
+// plain text, nothing) is no failure of its own: v keeps its zero
+// fields, the verdict follows the HTTP status, and the message quotes
+// the answer as text (detail), which is all a reader can learn from it.
+func errorBody(r Response, v any) bool {
+	return json.Unmarshal(r.Body, v) == nil
+}
+
 // answerRow is one row of a provider's table of answers: an answer with
 // Status (0: any) and the provider's error Code ("": any, compared
 // without case) means Meaning.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -184,7 +183,7 @@ func (c ionosCall) do(ctx context.Context, method, path string, query url.Values
 			Code    string `json:"code"`
 			Message string `json:"message"`
 		}
-		_ = json.Unmarshal(resp.Body, &errs)
+		errorBody(resp, &errs)
 		var codes, words []string
 		for _, e := range errs {
 			codes = append(codes, e.Code)

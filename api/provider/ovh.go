@@ -294,7 +294,7 @@ func (c ovhCall) judge(resp Response, op string) *Outcome {
 		return nil
 	}
 	var e ovhError
-	_ = json.Unmarshal(resp.Body, &e)
+	errorBody(resp, &e)
 	m, ok := ovhAnswers[e.ErrorCode]
 	if !ok {
 		m, ok = ovhStatus[resp.Status]

@@ -2,14 +2,17 @@ package rest
 
 import (
 	"context"
-	"encoding/json"
 
 	"github.com/ddnsbroker/ddnsbroker/api/store"
 )
 
-func toEvent(e store.Event) Event {
-	data := map[string]any{}
-	_ = json.Unmarshal(e.Data, &data) // the column is a JSON object by construction
+// toEvent is the API's view of an event; data that does not decode is
+// logged and shown empty (see storedObject).
+func (s *Server) toEvent(e store.Event) Event {
+	data, err := storedObject(e.Data, "event data")
+	if err != nil {
+		s.log.Error("an event's data is unreadable", "event_id", e.ID, "err", err)
+	}
 	return Event{Id: e.ID, At: e.At.UTC(), Kind: EventKind(e.Kind), HostId: e.HostID, RecordId: e.RecordID, ServiceId: e.ServiceID,
 		Actor: e.Actor, Message: e.Message, Data: data}
 }
@@ -29,5 +32,5 @@ func (s *Server) ListEvents(ctx context.Context, req ListEventsRequestObject) (L
 		return nil, err
 	}
 	rows, next := page(rows, limit, func(e store.Event) []any { return []any{e.ID} })
-	return ListEvents200JSONResponse{Items: mapSlice(rows, toEvent), NextCursor: next}, nil
+	return ListEvents200JSONResponse{Items: mapSlice(rows, s.toEvent), NextCursor: next}, nil
 }

@@ -18,14 +18,19 @@ import (
 // their own; the web app and the README's walk-through use them).
 var dyndns2Shorthands = []string{"url", "username_is_fqdn", "combined", "use_myipv6"}
 
-func toService(s store.Service, hosts int) Service {
-	settings := ServiceSettings{}
-	_ = json.Unmarshal(s.Settings, &settings) // unreadable settings show as empty
-	out := Service{Id: s.ID, Name: s.Name, Protocol: Protocol(s.Protocol), Settings: settings,
-		CredentialSet: s.Credentials != nil, RecordCount: s.RecordCount, HostCount: hosts,
-		CreatedAt: s.CreatedAt.UTC(), UpdatedAt: s.UpdatedAt.UTC()}
+// toService is the API's view of a service; settings that do not decode
+// are logged and shown empty (see storedObject).
+func (s *Server) toService(svc store.Service, hosts int) Service {
+	stored, err := storedObject(svc.Settings, "service settings")
+	if err != nil {
+		s.log.Error("a service's settings are unreadable", "service_id", svc.ID, "err", err)
+	}
+	settings := ServiceSettings(stored)
+	out := Service{Id: svc.ID, Name: svc.Name, Protocol: Protocol(svc.Protocol), Settings: settings,
+		CredentialSet: svc.Credentials != nil, RecordCount: svc.RecordCount, HostCount: hosts,
+		CreatedAt: svc.CreatedAt.UTC(), UpdatedAt: svc.UpdatedAt.UTC()}
 	out.Url, _ = settings["url"].(string)
-	if s.Protocol == provider.ProtocolDyndns2 {
+	if svc.Protocol == provider.ProtocolDyndns2 {
 		out.UsernameIsFqdn, _ = settings["username_is_fqdn"].(bool)
 		out.Combined, _ = settings["combined"].(bool)
 		out.UseMyipv6, _ = settings["use_myipv6"].(bool)
@@ -136,7 +141,7 @@ func (s *Server) serviceWithUsage(ctx context.Context, q *store.Queries, svc sto
 	if err != nil {
 		return Service{}, err
 	}
-	return toService(svc, counts[svc.ID]), nil
+	return s.toService(svc, counts[svc.ID]), nil
 }
 
 // ListServices lists services by name.
@@ -156,7 +161,7 @@ func (s *Server) ListServices(ctx context.Context, req ListServicesRequestObject
 	if err != nil {
 		return nil, err
 	}
-	return ListServices200JSONResponse{Items: mapSlice(rows, func(v store.Service) Service { return toService(v, counts[v.ID]) }),
+	return ListServices200JSONResponse{Items: mapSlice(rows, func(v store.Service) Service { return s.toService(v, counts[v.ID]) }),
 		NextCursor: next}, nil
 }
 
@@ -192,7 +197,7 @@ func (s *Server) CreateService(ctx context.Context, req CreateServiceRequestObje
 			Message: fmt.Sprintf("service %s (%s) created", svc.Name, svc.Protocol)}, nil); err != nil {
 			return err
 		}
-		out = toService(svc, 0)
+		out = s.toService(svc, 0)
 		return nil
 	})
 	if err != nil {
@@ -239,8 +244,10 @@ func (s *Server) UpdateService(ctx context.Context, req UpdateServiceRequestObje
 		if err != nil {
 			return orNotFound(err, "service", req.Id)
 		}
-		stored := map[string]any{}
-		_ = json.Unmarshal(old.Settings, &stored)
+		stored, err := storedObject(old.Settings, "service settings")
+		if err != nil {
+			return err
+		}
 		settings, errs := change.apply(old.Protocol, stored)
 		if len(errs) > 0 {
 			return invalid(errs...)
@@ -336,8 +343,10 @@ func (s *Server) destinationChange(old store.Service, settings map[string]any, c
 	if old.Credentials == nil || credential != nil && *credential != "" {
 		return true, nil
 	}
-	stored := map[string]any{}
-	_ = json.Unmarshal(old.Settings, &stored)
+	stored, err := storedObject(old.Settings, "service settings")
+	if err != nil {
+		return false, err
+	}
 	var errs []FieldError
 	for _, key := range p.DestinationKeys() {
 		if sameJSON(stored[key], settings[key]) {
