@@ -7,14 +7,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"math"
-	mrand "math/rand/v2"
 	"net/netip"
 	"os"
 	"sync"
 	"time"
 
 	"github.com/ddnsbroker/ddnsbroker/api/provider"
+	"github.com/ddnsbroker/ddnsbroker/api/retry"
 	"github.com/ddnsbroker/ddnsbroker/api/secretbox"
 	"github.com/ddnsbroker/ddnsbroker/api/store"
 )
@@ -394,12 +393,8 @@ func (d *Dispatcher) finish(j store.Job, out provider.Outcome) store.Finish {
 	return f
 }
 
-// Backoff is the delay before retry number attempt+1: RetryBase doubling per
-// attempt up to RetryMax, with ±20 % jitter so that many records failing
-// together do not retry in lockstep.
+// Backoff is the delay before retry number attempt+1 (retry.Backoff with
+// RetryBase and RetryMax).
 func (d *Dispatcher) Backoff(attempt int) time.Duration {
-	exp := math.Pow(2, float64(max(attempt-1, 0)))
-	delay := min(float64(d.cfg.RetryBase)*exp, float64(d.cfg.RetryMax))
-	jitter := 0.8 + 0.4*mrand.Float64()
-	return time.Duration(delay * jitter)
+	return retry.Backoff(attempt, d.cfg.RetryBase, d.cfg.RetryMax)
 }

@@ -17,14 +17,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"math"
-	mrand "math/rand/v2"
 	"slices"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/ddnsbroker/ddnsbroker/api/netcalc"
+	"github.com/ddnsbroker/ddnsbroker/api/retry"
 	"github.com/ddnsbroker/ddnsbroker/api/secretbox"
 	"github.com/ddnsbroker/ddnsbroker/api/store"
 )
@@ -449,10 +448,8 @@ func (n *Notifier) deliver(ctx context.Context, j store.WebhookJob) {
 	}
 }
 
-// Backoff is the delay before retry number attempt+1: RetryBase doubling
-// per attempt up to RetryMax, with ±20 % jitter.
+// Backoff is the delay before retry number attempt+1 (retry.Backoff with
+// RetryBase and RetryMax).
 func (n *Notifier) Backoff(attempt int) time.Duration {
-	exp := math.Pow(2, float64(max(attempt-1, 0)))
-	delay := min(float64(n.cfg.RetryBase)*exp, float64(n.cfg.RetryMax))
-	return time.Duration(delay * (0.8 + 0.4*mrand.Float64()))
+	return retry.Backoff(attempt, n.cfg.RetryBase, n.cfg.RetryMax)
 }
