@@ -70,14 +70,9 @@ func NewHandler(b Backend, clientIP func(*http.Request) netip.Addr, checkIPLimit
 	return &Handler{backend: b, clientIP: clientIP, checkIPLimit: checkIPLimit, log: log}
 }
 
-// peerAddr is the TCP peer of r, or the zero Addr.
-func peerAddr(r *http.Request) netip.Addr {
-	ap, err := netip.ParseAddrPort(r.RemoteAddr)
-	if err != nil {
-		return netip.Addr{}
-	}
-	return ap.Addr()
-}
+// peerAddr is the TCP peer of r (netcalc.Peer), the client address when
+// no proxy is trusted.
+func peerAddr(r *http.Request) netip.Addr { return netcalc.Peer(r.RemoteAddr) }
 
 // UpdatePaths are the update endpoints clients are configured with
 // (/nic/update, /v3/update, /update), each also with a trailing slash and

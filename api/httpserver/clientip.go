@@ -1,10 +1,11 @@
 package httpserver
 
 import (
-	"net"
 	"net/http"
 	"net/netip"
 	"strings"
+
+	"github.com/ddnsbroker/ddnsbroker/api/netcalc"
 )
 
 // ClientIP returns a function that finds a request's client address: the TCP
@@ -21,7 +22,7 @@ func ClientIP(trusted []netip.Prefix) func(*http.Request) netip.Addr {
 		return false
 	}
 	return func(r *http.Request) netip.Addr {
-		peer := peerAddr(r.RemoteAddr)
+		peer := netcalc.Peer(r.RemoteAddr)
 		if !peer.IsValid() || len(trusted) == 0 || !isTrusted(peer) {
 			return peer
 		}
@@ -42,18 +43,6 @@ func ClientIP(trusted []netip.Prefix) func(*http.Request) netip.Addr {
 		}
 		return peer
 	}
-}
-
-func peerAddr(remote string) netip.Addr {
-	if ap, err := netip.ParseAddrPort(remote); err == nil {
-		return ap.Addr().Unmap().WithZone("")
-	}
-	host, _, err := net.SplitHostPort(remote)
-	if err != nil {
-		host = remote
-	}
-	a, _ := netip.ParseAddr(host)
-	return a.Unmap().WithZone("")
 }
 
 // parseHop reads one proxy-header value: an address, optionally bracketed

@@ -27,6 +27,7 @@ import (
 
 	"github.com/ddnsbroker/ddnsbroker/api/auth"
 	"github.com/ddnsbroker/ddnsbroker/api/broker"
+	"github.com/ddnsbroker/ddnsbroker/api/netcalc"
 	"github.com/ddnsbroker/ddnsbroker/api/notify"
 	"github.com/ddnsbroker/ddnsbroker/api/provider"
 	"github.com/ddnsbroker/ddnsbroker/api/secretbox"
@@ -141,7 +142,7 @@ func New(d Deps) *Server {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
 	if d.ClientIP == nil {
-		d.ClientIP = func(r *http.Request) netip.Addr { return peer(r) }
+		d.ClientIP = func(r *http.Request) netip.Addr { return netcalc.Peer(r.RemoteAddr) }
 	}
 	if d.PasswordParams == (auth.Params{}) {
 		d.PasswordParams = auth.DefaultParams
@@ -317,7 +318,7 @@ func (s *Server) secure(r *http.Request) bool {
 	if r.TLS != nil {
 		return true
 	}
-	p := peer(r)
+	p := netcalc.Peer(r.RemoteAddr)
 	for _, t := range s.proxies {
 		if t.Contains(p) {
 			return strings.EqualFold(strings.TrimSpace(r.Header.Get("X-Forwarded-Proto")), "https")
@@ -330,7 +331,7 @@ func (s *Server) secure(r *http.Request) bool {
 // a trusted proxy's X-Forwarded-Host.
 func (s *Server) origin(r *http.Request, secure bool) string {
 	host := r.Host
-	p := peer(r)
+	p := netcalc.Peer(r.RemoteAddr)
 	for _, t := range s.proxies {
 		if t.Contains(p) {
 			if fh, _, _ := strings.Cut(r.Header.Get("X-Forwarded-Host"), ","); strings.TrimSpace(fh) != "" {
@@ -343,14 +344,6 @@ func (s *Server) origin(r *http.Request, secure bool) string {
 		return "https://" + host
 	}
 	return "http://" + host
-}
-
-func peer(r *http.Request) netip.Addr {
-	ap, err := netip.ParseAddrPort(r.RemoteAddr)
-	if err != nil {
-		return netip.Addr{}
-	}
-	return ap.Addr().Unmap()
 }
 
 // event appends a history line in the caller's transaction, with the
