@@ -5,6 +5,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/ddnsbroker/ddnsbroker/api/ratelimit"
 )
 
 // AttemptLimiter charges failed verifications to a KeyedLimiter without a
@@ -128,7 +130,7 @@ type AttemptKey struct {
 // ReserveAttempt reserves a token of every key, in order, before a slow
 // verification. It returns release, to be called once with whether the
 // attempt failed (a failure keeps the tokens, a success gives them back); or
-// a *RateLimitedError when a key has none free (the tokens taken so far are
+// a *ratelimit.Error when a key has none free (the tokens taken so far are
 // given back); or ctx's error.
 func ReserveAttempt(ctx context.Context, keys ...AttemptKey) (release func(failed bool), err error) {
 	var taken []func(bool)
@@ -140,7 +142,7 @@ func ReserveAttempt(ctx context.Context, keys ...AttemptKey) (release func(faile
 	for _, k := range keys {
 		r, wait, err := k.Limiter.reserve(ctx, k.Key)
 		if err == nil && r == nil {
-			err = &RateLimitedError{RetryAfter: wait}
+			err = &ratelimit.Error{RetryAfter: wait}
 		}
 		if err != nil {
 			releaseAll(false)

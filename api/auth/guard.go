@@ -77,7 +77,7 @@ func (g *Guard) Group(a netip.Addr) string { return g.groups.Of(a) }
 // verify is the slow check of the secret, run under the gate; nil means
 // the account does not exist, and a verification is emulated, costing the
 // attempt the same time and the same limits but no CPU. It returns whether
-// verify said yes; a *RateLimitedError when the source group has used up
+// verify said yes; a *ratelimit.Error when the source group has used up
 // its failures (nothing was verified); or ctx's error.
 func (g *Guard) Check(ctx context.Context, account string, source netip.Addr, verify func() bool) (bool, error) {
 	group := g.groups.Of(source)

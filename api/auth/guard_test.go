@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ddnsbroker/ddnsbroker/api/ratelimit"
 	"golang.org/x/time/rate"
 )
 
@@ -94,7 +95,7 @@ func TestGuardNeverRefusesACleanSource(t *testing.T) {
 	// One attacker address: 5 guesses at admin are verified, then it is refused.
 	for i := range 100 {
 		ok, err := g.Check(ctx, "admin", addr("203.0.113.66"), counting)
-		var rl *RateLimitedError
+		var rl *ratelimit.Error
 		switch {
 		case i < 5 && (ok || err != nil):
 			t.Fatalf("guess %d: ok %v, err %v; want a verified failure", i, ok, err)
@@ -133,7 +134,7 @@ func TestGuardIPv6PrefixSharesOneBudget(t *testing.T) {
 	for i := range 64 {
 		a := addr(fmt.Sprintf("2001:db8:1:2:%x::%x", i*977, i+1))
 		_, err := g.Check(context.Background(), fmt.Sprint("user", i), a, func() bool { verified++; return false })
-		if err != nil && !errors.As(err, new(*RateLimitedError)) {
+		if err != nil && !errors.As(err, new(*ratelimit.Error)) {
 			t.Fatal(err)
 		}
 	}
@@ -189,7 +190,7 @@ func TestGuardEmulatesUnknownAccounts(t *testing.T) {
 		PerAccount: rate.Every(time.Hour), AccountBurst: 100})
 	for i := range 5 {
 		ok, err := g.Check(context.Background(), fmt.Sprint("nobody", i), addr("192.0.2.1"), nil)
-		if ok || i < 3 && err != nil || i >= 3 && !errors.As(err, new(*RateLimitedError)) {
+		if ok || i < 3 && err != nil || i >= 3 && !errors.As(err, new(*ratelimit.Error)) {
 			t.Fatalf("unknown account %d: ok %v, err %v", i, ok, err)
 		}
 	}

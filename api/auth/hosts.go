@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/netip"
 	"runtime"
@@ -14,18 +13,12 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/ddnsbroker/ddnsbroker/api/dnsname"
+	"github.com/ddnsbroker/ddnsbroker/api/ratelimit"
 	"github.com/ddnsbroker/ddnsbroker/api/store"
 )
 
 // ErrBadCredentials is the answer for an unknown host and a wrong secret alike.
 var ErrBadCredentials = errors.New("auth: bad credentials")
-
-// RateLimitedError means too many failed attempts from a source or for a host.
-type RateLimitedError struct{ RetryAfter time.Duration }
-
-func (e *RateLimitedError) Error() string {
-	return fmt.Sprintf("auth: too many failed attempts, retry after %s", e.RetryAfter.Round(time.Second))
-}
 
 // HostLimits tune host authentication.
 type HostLimits struct {
@@ -115,7 +108,7 @@ func (a *Hosts) Authenticate(ctx context.Context, username, secret string, sourc
 		}
 	}
 	ok, err := a.guard.Check(ctx, account, source, verify)
-	var rl *RateLimitedError
+	var rl *ratelimit.Error
 	switch {
 	case errors.As(err, &rl):
 		a.recordFailure(source, h, found, username, FailureRateLimited)

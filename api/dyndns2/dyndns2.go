@@ -3,9 +3,7 @@ package dyndns2
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/netip"
-	"time"
 )
 
 // Host is the authenticated host as the handler needs it.
@@ -41,20 +39,12 @@ type Result struct {
 // secret alike, so that the answer does not tell which one it was.
 var ErrBadAuth = errors.New("dyndns2: bad credentials")
 
-// RateLimitedError is returned by Backend.Authenticate when a source or host
-// has failed authentication too often; the client is answered `abuse` with
-// HTTP 429 and a Retry-After of RetryAfter rounded up to whole seconds.
-type RateLimitedError struct{ RetryAfter time.Duration }
-
-func (e *RateLimitedError) Error() string {
-	return fmt.Sprintf("dyndns2: too many failed authentications, retry after %s", e.RetryAfter)
-}
-
 // Backend is what the handler needs from the rest of the broker.
 type Backend interface {
 	// Authenticate checks username (= host FQDN, as sent: the backend
-	// normalises) and secret. Returns ErrBadAuth, *RateLimitedError, or another
-	// error (→ 911/503).
+	// normalises) and secret. Returns ErrBadAuth, *ratelimit.Error (when a source
+	// or host has failed too often: `abuse`, HTTP 429, Retry-After rounded up
+	// to whole seconds), or another error (→ 911/503).
 	Authenticate(ctx context.Context, username, secret string, source netip.Addr) (Host, error)
 	// Apply stores the update for the host (only families enabled on the host
 	// are passed in) and queues deliveries.

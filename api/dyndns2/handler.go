@@ -14,6 +14,7 @@ import (
 
 	"github.com/ddnsbroker/ddnsbroker/api/dnsname"
 	"github.com/ddnsbroker/ddnsbroker/api/netcalc"
+	"github.com/ddnsbroker/ddnsbroker/api/ratelimit"
 )
 
 // contentType is spelled as dyndns2 servers send it (lowercase utf-8, see
@@ -126,7 +127,7 @@ func (h *Handler) Update(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(r.Context(), backendTimeout)
 	defer cancel()
 	host, err := h.backend.Authenticate(ctx, username, secret, source)
-	var limited *RateLimitedError
+	var limited *ratelimit.Error
 	switch {
 	case err == nil:
 	case errors.Is(err, ErrBadAuth):

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ddnsbroker/ddnsbroker/api/ratelimit"
 )
 
 // TestUpdateAnswers has one row per answer code, credential source, parameter
@@ -64,10 +66,10 @@ func TestUpdateAnswers(t *testing.T) {
 
 		// Backend answers.
 		named("rate limited", withHeader(withSetup(one(get("/nic/update?myip=192.0.2.10"), http.StatusTooManyRequests, "abuse\n"),
-			func(b *fakeBackend) { b.authErr = &RateLimitedError{RetryAfter: 1500 * time.Millisecond} }), "Retry-After", "2")),
+			func(b *fakeBackend) { b.authErr = &ratelimit.Error{RetryAfter: 1500 * time.Millisecond} }), "Retry-After", "2")),
 		named("rate limited, wrapped, under a second", withHeader(withSetup(one(get("/nic/update?myip=192.0.2.10"), http.StatusTooManyRequests, "abuse\n"),
 			func(b *fakeBackend) {
-				b.authErr = fmt.Errorf("auth: %w", &RateLimitedError{RetryAfter: 10 * time.Millisecond})
+				b.authErr = fmt.Errorf("auth: %w", &ratelimit.Error{RetryAfter: 10 * time.Millisecond})
 			}), "Retry-After", "1")),
 		named("wrapped ErrBadAuth", withSetup(one(get("/nic/update?myip=192.0.2.10"), http.StatusUnauthorized, "badauth\n"),
 			func(b *fakeBackend) { b.authErr = fmt.Errorf("store: %w", ErrBadAuth) })),

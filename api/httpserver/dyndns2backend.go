@@ -8,6 +8,7 @@ import (
 	"github.com/ddnsbroker/ddnsbroker/api/auth"
 	"github.com/ddnsbroker/ddnsbroker/api/broker"
 	"github.com/ddnsbroker/ddnsbroker/api/dyndns2"
+	"github.com/ddnsbroker/ddnsbroker/api/ratelimit"
 	"github.com/ddnsbroker/ddnsbroker/api/store"
 )
 
@@ -24,14 +25,14 @@ type DynDNSBackend struct {
 // Authenticate implements dyndns2.Backend.
 func (b DynDNSBackend) Authenticate(ctx context.Context, username, secret string, source netip.Addr) (dyndns2.Host, error) {
 	h, err := b.Hosts.Authenticate(ctx, username, secret, source)
-	var rl *auth.RateLimitedError
+	var rl *ratelimit.Error
 	switch {
 	case errors.Is(err, auth.ErrBadCredentials):
 		b.failed("bad_credentials")
 		return dyndns2.Host{}, dyndns2.ErrBadAuth
 	case errors.As(err, &rl):
 		b.failed("rate_limited")
-		return dyndns2.Host{}, &dyndns2.RateLimitedError{RetryAfter: rl.RetryAfter}
+		return dyndns2.Host{}, rl
 	case err != nil:
 		return dyndns2.Host{}, err
 	}

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/ddnsbroker/ddnsbroker/api/auth"
+	"github.com/ddnsbroker/ddnsbroker/api/ratelimit"
 	"github.com/ddnsbroker/ddnsbroker/api/store"
 )
 
@@ -76,7 +77,7 @@ var errBadLogin = &auth.UnauthenticatedError{Reason: "wrong user name or passwor
 // checkPassword verifies a user's password through the login guard: name
 // is the user name as sent, u the account (nil when no account has that
 // name, and the check is emulated at the same cost). Failures are limited
-// per source group and recorded in the history; the error is *rateLimited
+// per source group and recorded in the history; the error is *ratelimit.Error
 // when the source group has failed too often (nothing was checked).
 func (s *Server) checkPassword(ctx context.Context, name string, u *store.User, password string) (bool, error) {
 	source := infoFrom(ctx).clientIP
@@ -97,10 +98,10 @@ func (s *Server) checkPassword(ctx context.Context, name string, u *store.User, 
 	} else {
 		f.Name = name
 	}
-	if rl := (*auth.RateLimitedError)(nil); errors.As(err, &rl) {
+	if rl := (*ratelimit.Error)(nil); errors.As(err, &rl) {
 		f.Reason = auth.FailureRateLimited
 		s.logins.failures.Add(f)
-		return false, &rateLimited{retryAfter: rl.RetryAfter}
+		return false, rl
 	} else if err != nil {
 		return false, err
 	}

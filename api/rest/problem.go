@@ -17,6 +17,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/ddnsbroker/ddnsbroker/api/auth"
+	"github.com/ddnsbroker/ddnsbroker/api/ratelimit"
 	"github.com/ddnsbroker/ddnsbroker/api/store"
 )
 
@@ -96,11 +97,6 @@ func orNotFound(err error, what string, id int64) error {
 	return err
 }
 
-// rateLimited answers 429 with Retry-After.
-type rateLimited struct{ retryAfter time.Duration }
-
-func (e *rateLimited) Error() string { return "rate limited" }
-
 // conflictMessages explain the constraints a write can run into.
 var conflictMessages = map[string]string{
 	"hosts_fqdn_key":          "a host with this FQDN already exists",
@@ -128,7 +124,7 @@ func (s *Server) writeProblem(c echo.Context, err error) {
 		un    *auth.UnauthenticatedError
 		fb    *auth.ForbiddenError
 		ce    *store.ConstraintError
-		rl    *rateLimited
+		rl    *ratelimit.Error
 		he    *echo.HTTPError
 		ute   *json.UnmarshalTypeError
 		pe    *pgconn.PgError
@@ -147,7 +143,7 @@ func (s *Server) writeProblem(c echo.Context, err error) {
 		p.Status, p.Detail = http.StatusForbidden, ptr(fb.Reason)
 	case errors.As(err, &rl):
 		p.Status, p.Detail = http.StatusTooManyRequests, ptr("too many failed attempts; try again later")
-		extra["Retry-After"] = strconv.Itoa(int(math.Ceil(max(rl.retryAfter, time.Second).Seconds())))
+		extra["Retry-After"] = strconv.Itoa(int(math.Ceil(max(rl.RetryAfter, time.Second).Seconds())))
 	case errors.Is(err, store.ErrNotFound):
 		p.Status, p.Detail = http.StatusNotFound, ptr("the object does not exist")
 	case errors.As(err, &ce) && errors.Is(err, store.ErrConflict):

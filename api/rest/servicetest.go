@@ -11,6 +11,7 @@ import (
 	"github.com/ddnsbroker/ddnsbroker/api/auth"
 	"github.com/ddnsbroker/ddnsbroker/api/netcalc"
 	"github.com/ddnsbroker/ddnsbroker/api/provider"
+	"github.com/ddnsbroker/ddnsbroker/api/ratelimit"
 	"github.com/ddnsbroker/ddnsbroker/api/store"
 	"golang.org/x/time/rate"
 )
@@ -36,7 +37,7 @@ func newServiceTestLimiter(burst int) *auth.KeyedLimiter {
 // chargeServiceTest takes one test from the caller's allowance.
 func (s *Server) chargeServiceTest(ctx context.Context) error {
 	if ok, wait := s.serviceTests.Allow(strconv.FormatInt(principal(ctx).UserID, 10)); !ok {
-		return &rateLimited{retryAfter: wait}
+		return &ratelimit.Error{RetryAfter: wait}
 	}
 	return nil
 }
