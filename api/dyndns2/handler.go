@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
-	"strconv"
 	"strings"
 	"time"
 
@@ -133,7 +132,7 @@ func (h *Handler) Update(c echo.Context) error {
 	case errors.Is(err, ErrBadAuth):
 		return h.challenge(c, 0)
 	case errors.As(err, &limited):
-		c.Response().Header().Set("Retry-After", retryAfter(limited.RetryAfter))
+		c.Response().Header().Set("Retry-After", ratelimit.Header(limited.RetryAfter))
 		return h.answer(c, http.StatusTooManyRequests, 0, nil, codeAbuse)
 	default:
 		return h.answer(c, http.StatusServiceUnavailable, 0, err, code911)
@@ -291,21 +290,12 @@ func (h *Handler) CheckIP(c echo.Context) error {
 	key := a.String()
 	if h.checkIPLimit != nil {
 		if ok, wait := h.checkIPLimit(key); !ok {
-			c.Response().Header().Set("Retry-After", retryAfter(wait))
+			c.Response().Header().Set("Retry-After", ratelimit.Header(wait))
 			return h.answer(c, http.StatusTooManyRequests, 0, nil, codeAbuse)
 		}
 	}
 	setPlainHeaders(c)
 	return c.Blob(http.StatusOK, contentType, []byte(key+"\n"))
-}
-
-// retryAfter renders d as whole seconds, rounded up, at least 1.
-func retryAfter(d time.Duration) string {
-	s := (d + time.Second - 1) / time.Second
-	if s < 1 {
-		s = 1
-	}
-	return strconv.FormatInt(int64(s), 10)
 }
 
 func setPlainHeaders(c echo.Context) {

@@ -6,6 +6,7 @@ package ratelimit
 
 import (
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -15,4 +16,10 @@ type Error struct{ RetryAfter time.Duration }
 
 func (e *Error) Error() string {
 	return fmt.Sprintf("rate limited: too many attempts, retry after %s", e.RetryAfter.Round(time.Second))
+}
+
+// Header is d as a Retry-After value: whole seconds, rounded up, at
+// least 1 (a client told 0 would retry at once).
+func Header(d time.Duration) string {
+	return strconv.FormatInt(int64(max((d+time.Second-1)/time.Second, 1)), 10)
 }

@@ -5,12 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/puddle/v2"
@@ -143,7 +140,7 @@ func (s *Server) writeProblem(c echo.Context, err error) {
 		p.Status, p.Detail = http.StatusForbidden, ptr(fb.Reason)
 	case errors.As(err, &rl):
 		p.Status, p.Detail = http.StatusTooManyRequests, ptr("too many failed attempts; try again later")
-		extra["Retry-After"] = strconv.Itoa(int(math.Ceil(max(rl.RetryAfter, time.Second).Seconds())))
+		extra["Retry-After"] = ratelimit.Header(rl.RetryAfter)
 	case errors.Is(err, store.ErrNotFound):
 		p.Status, p.Detail = http.StatusNotFound, ptr("the object does not exist")
 	case errors.As(err, &ce) && errors.Is(err, store.ErrConflict):
