@@ -10,6 +10,19 @@
 // one queued notification per subscribed webhook (webhook_deliveries, in the
 // feed's transaction) and sends those from its own goroutines with retries,
 // so a receiver that hangs or fails costs the dispatcher nothing.
+//
+// The webhook outbox (webhook_deliveries, ClaimWebhookDeliveries) is a
+// second engine beside the delivery outbox (deliveries, ClaimDeliveries,
+// package delivery) on purpose. Both lease due rows with SKIP LOCKED, retry
+// by retry.Backoff and let an expired lease hand a row to another worker,
+// but DNS deliveries need rules notifications must not have: one request at
+// a time per (service, name) and the families of a record in order,
+// per-service caps and turns across replicas (an advisory lock), newer
+// addresses superseding queued ones, leases renewed while a slow provider
+// answers, and a pause after a provider answered abuse. Notifications are
+// independent messages: any order, none supersedes another, one fixed
+// lease. One engine would carry those DNS rules in every webhook claim or
+// a switch for each; two small ones keep each claim a single readable query.
 package notify
 
 import (
