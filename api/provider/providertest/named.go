@@ -16,7 +16,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -42,10 +41,7 @@ type Named struct {
 	uid  int
 	gid  int
 
-	mu   sync.Mutex
-	cmd  *exec.Cmd
-	done chan struct{}
-	out  *lockedBuffer
+	daemon
 	// Keys are the TSIG secrets (base64) by key name.
 	Keys map[string]string
 }
@@ -105,7 +101,7 @@ func RandomSecret(t *testing.T) string {
 // (no updates), starts named and waits until it answers.
 func StartNamed(t *testing.T) *Named {
 	t.Helper()
-	n := &Named{t: t, bin: findNamed(t), uid: -1, gid: -1, Keys: map[string]string{
+	n := &Named{t: t, bin: findNamed(t), uid: -1, gid: -1, daemon: daemon{name: "named", install: NamedInstall}, Keys: map[string]string{
 		KeySHA256: RandomSecret(t), KeySHA512: RandomSecret(t), KeyMD5: RandomSecret(t), KeyOutside: RandomSecret(t),
 	}}
 	// named drops root for user bind (it refuses to run as root without
@@ -231,33 +227,7 @@ func freePort() (int, error) {
 // tryStart runs named and waits (at most 20 s) until it answers an SOA
 // query over UDP and TCP.
 func (n *Named) tryStart() error {
-	out := &lockedBuffer{}
-	cmd := exec.Command(n.bin, n.args...)
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start %s: %w (%s)", n.bin, err, NamedInstall)
-	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	n.mu.Lock()
-	n.cmd, n.done, n.out = cmd, done, out
-	n.mu.Unlock()
-
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case <-done:
-			return fmt.Errorf("named exited: %s", lastLines(out.String(), 15))
-		default:
-		}
-		if n.answers("udp") && n.answers("tcp") {
-			return nil
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	n.Stop()
-	return fmt.Errorf("named did not answer within 20 s: %s", lastLines(out.String(), 15))
+	return n.run(n.bin, n.args, func() bool { return n.answers("udp") && n.answers("tcp") })
 }
 
 func (n *Named) answers(network string) bool {
@@ -276,34 +246,6 @@ func (n *Named) Start() {
 		time.Sleep(200 * time.Millisecond)
 	}
 	n.t.Fatalf("restarting named: %v", err)
-}
-
-// Stop ends named (SIGTERM, then SIGKILL after 10 s) and waits for it.
-func (n *Named) Stop() {
-	n.mu.Lock()
-	cmd, done := n.cmd, n.done
-	n.cmd = nil
-	n.mu.Unlock()
-	if cmd == nil {
-		return
-	}
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		_ = cmd.Process.Kill()
-		<-done
-	}
-}
-
-// Log is the end of named's output, for failure messages.
-func (n *Named) Log() string {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.out == nil {
-		return ""
-	}
-	return lastLines(n.out.String(), 20)
 }
 
 func lastLines(s string, k int) string {

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -15,8 +14,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -41,10 +38,7 @@ type PowerDNS struct {
 	bin    string
 	dropTo string // user to drop to when running as root
 
-	mu   sync.Mutex
-	cmd  *exec.Cmd
-	done chan struct{}
-	out  *lockedBuffer
+	daemon
 }
 
 // powerdnsSchemas are where Debian's pdns-backend-sqlite3 puts the schema.
@@ -82,7 +76,7 @@ func StartPowerDNS(t *testing.T) *PowerDNS {
 	if _, err := rand.Read(key); err != nil {
 		t.Fatal(err)
 	}
-	p := &PowerDNS{t: t, bin: bin, APIKey: hex.EncodeToString(key)}
+	p := &PowerDNS{t: t, bin: bin, APIKey: hex.EncodeToString(key), daemon: daemon{name: "pdns_server", install: PowerDNSInstall}}
 	// As with named, the directory must be usable by the user pdns drops
 	// to, and t.TempDir() sits below a 0700 directory.
 	p.dir, err = os.MkdirTemp("", "ddnsbroker-pdns-")
@@ -178,33 +172,10 @@ func (p *PowerDNS) writeConfig(db string, dnsPort, webPort int) {
 // tryStart runs pdns_server and waits (at most 20 s) until its API
 // answers and DNS answers over UDP.
 func (p *PowerDNS) tryStart() error {
-	out := &lockedBuffer{}
-	cmd := exec.Command(p.bin, "--config-dir="+p.dir)
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start %s: %w (%s)", p.bin, err, PowerDNSInstall)
-	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	p.mu.Lock()
-	p.cmd, p.done, p.out = cmd, done, out
-	p.mu.Unlock()
-
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case <-done:
-			return fmt.Errorf("pdns_server exited: %s", lastLines(out.String(), 15))
-		default:
-		}
-		if status, _, err := p.api(http.MethodGet, "/servers/localhost", nil); err == nil && status == http.StatusOK && answersUDP(p.Addr) {
-			return nil
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	p.Stop()
-	return fmt.Errorf("pdns_server did not answer within 20 s: %s", lastLines(out.String(), 15))
+	return p.run(p.bin, []string{"--config-dir=" + p.dir}, func() bool {
+		status, _, err := p.api(http.MethodGet, "/servers/localhost", nil)
+		return err == nil && status == http.StatusOK && answersUDP(p.Addr)
+	})
 }
 
 // answersUDP tells whether a DNS server answers on addr (any answer, a
@@ -310,34 +281,6 @@ func (p *PowerDNS) Start() {
 		time.Sleep(300 * time.Millisecond)
 	}
 	p.t.Fatalf("restarting pdns_server: %v", err)
-}
-
-// Stop ends pdns_server (SIGTERM, then SIGKILL after 10 s) and waits.
-func (p *PowerDNS) Stop() {
-	p.mu.Lock()
-	cmd, done := p.cmd, p.done
-	p.cmd = nil
-	p.mu.Unlock()
-	if cmd == nil {
-		return
-	}
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		_ = cmd.Process.Kill()
-		<-done
-	}
-}
-
-// Log is the end of pdns_server's output, for failure messages.
-func (p *PowerDNS) Log() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.out == nil {
-		return ""
-	}
-	return lastLines(p.out.String(), 20)
 }
 
 // Lookup asks the server for name's A or AAAA records.
