@@ -281,9 +281,9 @@ func (p *aliDNS) Send(ctx context.Context, r Request[aliDNSSettings]) Outcome {
 	if _, out := publishable(r.Family, r.Addresses); out != nil {
 		return *out
 	}
-	name := strings.ToLower(strings.TrimSuffix(r.FQDN, "."))
-	if name == "" {
-		return Outcome{Result: Failed, Message: "no record name"}
+	name, out := recordName(r.FQDN)
+	if out != nil {
+		return *out
 	}
 	c, out := p.newCall(s, r.Credential)
 	if out != nil {

@@ -177,9 +177,9 @@ func (c *cloudflare) Send(ctx context.Context, r Request[cloudflareSettings]) Ou
 		return Outcome{Result: Failed, Message: fmt.Sprintf("invalid %s address %s", r.Family, address)}
 	}
 	rtype, content := r.Family.RecordType(), address.WithZone("").Unmap().String()
-	name := strings.ToLower(strings.TrimSuffix(r.FQDN, "."))
-	if name == "" {
-		return Outcome{Result: Failed, Message: "no record name"}
+	name, out := recordName(r.FQDN)
+	if out != nil {
+		return *out
 	}
 
 	zoneID, out := call.zoneID(ctx, s, name)

@@ -228,9 +228,9 @@ func (d *desec) Send(ctx context.Context, r Request[desecSettings]) Outcome {
 	if _, out := publishable(r.Family, r.Addresses); out != nil {
 		return *out
 	}
-	name := strings.ToLower(strings.TrimSuffix(r.FQDN, "."))
-	if name == "" {
-		return Outcome{Result: Failed, Message: "no record name"}
+	name, out := recordName(r.FQDN)
+	if out != nil {
+		return *out
 	}
 	rtype := r.Family.RecordType()
 	domain, out := call.domain(ctx, s, name)

@@ -323,9 +323,9 @@ func (d *dnspod) Send(ctx context.Context, r Request[dnspodSettings]) Outcome {
 	if out != nil {
 		return *out
 	}
-	name := strings.ToLower(strings.TrimSuffix(r.FQDN, "."))
-	if name == "" {
-		return Outcome{Result: Failed, Message: "no record name"}
+	name, out := recordName(r.FQDN)
+	if out != nil {
+		return *out
 	}
 	rtype := r.Family.RecordType()
 	domain, _, out := call.domain(ctx, s, name)

@@ -208,9 +208,9 @@ func (g *gandi) Send(ctx context.Context, r Request[gandiSettings]) Outcome {
 	if out != nil {
 		return *out
 	}
-	name := strings.ToLower(strings.TrimSuffix(r.FQDN, "."))
-	if name == "" {
-		return Outcome{Result: Failed, Message: "no record name"}
+	name, out := recordName(r.FQDN)
+	if out != nil {
+		return *out
 	}
 	ttl := gandiDefaultTTL
 	if s.TTL != nil {

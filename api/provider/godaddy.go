@@ -224,9 +224,9 @@ func (g *godaddy) Send(ctx context.Context, r Request[godaddySettings]) Outcome 
 	if out != nil {
 		return *out
 	}
-	name := strings.ToLower(strings.TrimSuffix(r.FQDN, "."))
-	if name == "" {
-		return Outcome{Result: Failed, Message: "no record name"}
+	name, out := recordName(r.FQDN)
+	if out != nil {
+		return *out
 	}
 	ttl := godaddyMinTTL
 	if s.TTL != nil {

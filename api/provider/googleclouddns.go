@@ -334,9 +334,9 @@ func (p *googleCloudDNS) Send(ctx context.Context, r Request[googleCloudDNSSetti
 	if _, out := publishable(r.Family, r.Addresses); out != nil {
 		return *out
 	}
-	name := strings.ToLower(strings.TrimSuffix(r.FQDN, "."))
-	if name == "" {
-		return Outcome{Result: Failed, Message: "no record name"}
+	name, out := recordName(r.FQDN)
+	if out != nil {
+		return *out
 	}
 	call, out := p.signIn(ctx, s, r.Credential)
 	if out != nil {

@@ -255,9 +255,9 @@ func (h *hetzner) Send(ctx context.Context, r Request[hetznerSettings]) Outcome 
 	if _, out := publishable(r.Family, r.Addresses); out != nil {
 		return *out
 	}
-	name := strings.ToLower(strings.TrimSuffix(r.FQDN, "."))
-	if name == "" {
-		return Outcome{Result: Failed, Message: "no record name"}
+	name, out := recordName(r.FQDN)
+	if out != nil {
+		return *out
 	}
 	rtype := r.Family.RecordType()
 	zone, out := call.zone(ctx, s, name)

@@ -340,9 +340,9 @@ func (n *netcup) Send(ctx context.Context, r Request[netcupSettings]) Outcome {
 		return *out
 	}
 	defer ns.logout(context.WithoutCancel(ctx))
-	name := strings.ToLower(strings.TrimSuffix(r.FQDN, "."))
-	if name == "" {
-		return Outcome{Result: Failed, Message: "no record name"}
+	name, out := recordName(r.FQDN)
+	if out != nil {
+		return *out
 	}
 	want, out := publishable(r.Family, r.Addresses)
 	if out != nil {

@@ -372,9 +372,9 @@ func (o *ovh) Send(ctx context.Context, r Request[ovhSettings]) Outcome {
 		return *out
 	}
 	ours := addrStrings(want)
-	name := strings.ToLower(strings.TrimSuffix(r.FQDN, "."))
-	if name == "" {
-		return Outcome{Result: Failed, Message: "no record name"}
+	name, out := recordName(r.FQDN)
+	if out != nil {
+		return *out
 	}
 	ttl := ovhDefaultTTL
 	if s.TTL != nil {

@@ -262,9 +262,9 @@ func (p *porkbun) Send(ctx context.Context, r Request[porkbunSettings]) Outcome 
 		return *out
 	}
 	ours := addrStrings(want)
-	name := strings.ToLower(strings.TrimSuffix(r.FQDN, "."))
-	if name == "" {
-		return Outcome{Result: Failed, Message: "no record name"}
+	name, out := recordName(r.FQDN)
+	if out != nil {
+		return *out
 	}
 	ttlN := porkbunMinTTL
 	if s.TTL != nil {

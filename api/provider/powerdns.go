@@ -258,9 +258,9 @@ func (p *powerdns) Send(ctx context.Context, r Request[powerdnsSettings]) Outcom
 	if _, out := publishable(r.Family, r.Addresses); out != nil {
 		return *out
 	}
-	name := strings.ToLower(strings.TrimSuffix(r.FQDN, "."))
-	if name == "" {
-		return Outcome{Result: Failed, Message: "no record name"}
+	name, out := recordName(r.FQDN)
+	if out != nil {
+		return *out
 	}
 	rtype := r.Family.RecordType()
 

@@ -190,9 +190,9 @@ func (p *route53) Send(ctx context.Context, r Request[route53Settings]) Outcome 
 	if _, out := publishable(r.Family, r.Addresses); out != nil {
 		return *out
 	}
-	name := strings.ToLower(strings.TrimSuffix(r.FQDN, "."))
-	if name == "" {
-		return Outcome{Result: Failed, Message: "no record name"}
+	name, out := recordName(r.FQDN)
+	if out != nil {
+		return *out
 	}
 	rtype := r.Family.RecordType()
 	zoneID, out := call.zoneID(ctx, r.Settings, name, true)

@@ -79,14 +79,25 @@ type rrsetRequest struct {
 
 // newRRsetRequest checks r's name and addresses.
 func newRRsetRequest[S any](r Request[S], ttl int, markers bool) (rrsetRequest, *Outcome) {
-	q := rrsetRequest{Name: strings.ToLower(strings.TrimSuffix(r.FQDN, ".")), Type: r.Family.RecordType(),
+	name, out := recordName(r.FQDN)
+	q := rrsetRequest{Name: name, Type: r.Family.RecordType(),
 		Delivered: r.Delivered, KeepOthers: r.KeepOthers, TTL: ttl, Markers: markers}
-	if q.Name == "" {
-		return q, &Outcome{Result: Failed, Message: "no record name"}
+	if out != nil {
+		return q, out
 	}
 	want, out := publishable(r.Family, r.Addresses)
 	q.Want = want
 	return q, out
+}
+
+// recordName is a record's FQDN as providers compare it (lower case, no
+// trailing dot), or the Outcome of a request without one.
+func recordName(fqdn string) (string, *Outcome) {
+	name := strings.ToLower(strings.TrimSuffix(fqdn, "."))
+	if name == "" {
+		return "", &Outcome{Result: Failed, Message: "no record name"}
+	}
+	return name, nil
 }
 
 // publishable is addrs checked to be family's, at least one, in the one
