@@ -834,8 +834,9 @@ export interface components {
         Protocol: "dyndns2" | "rfc2136" | "http" | "cloudflare" | "digitalocean" | "linode" | "vultr" | "scaleway" | "dnsimple" | "powerdns" | "desec" | "hetzner" | "dnspod" | "gandi" | "porkbun" | "ovh" | "godaddy" | "netcup" | "ionos" | "namesilo" | "bunny" | "route53" | "googleclouddns" | "azure" | "alidns";
         /**
          * @description The protocol's settings, one JSON object whose keys depend on
-         *     `protocol`: Dyndns2Settings, Rfc2136Settings, HttpSettings or
-         *     CloudflareSettings. Unknown keys and wrong values are refused with
+         *     `protocol`: the schema named after it (Dyndns2Settings,
+         *     Rfc2136Settings, HttpSettings, CloudflareSettings, HetznerSettings,
+         *     …; see Protocol), also described by GET /api/v1/protocols. Unknown keys and wrong values are refused with
          *     422, naming each as `settings.<key>`. Secrets do not belong here:
          *     a record's password goes on the record, a TSIG secret or API token in
          *     the service's `credential`; both are stored encrypted.
