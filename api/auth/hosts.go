@@ -54,20 +54,40 @@ type Hosts struct {
 	store    *store.Store
 	limits   HostLimits
 	cache    *CredentialCache
+	verifier []byte // key of persisted verifiers; nil: none
+	dir      *HostDirectory
 	guard    *Guard
 	failures *FailureLog
 	log      *slog.Logger
 }
 
 // NewHosts builds the authenticator; cacheKey keys the credential cache's
-// HMAC; failures records failed attempts (nil: not recorded).
+// HMAC and, derived from it, the persisted verifiers (verifier.go), so it
+// must be the same on every replica and across restarts (serve derives it
+// from the server secret); empty, no verifier is used. failures records
+// failed attempts (nil: not recorded).
 func NewHosts(s *store.Store, cacheKey []byte, l HostLimits, failures *FailureLog, log *slog.Logger) *Hosts {
-	return &Hosts{store: s, limits: l, log: log, failures: failures,
+	return &Hosts{store: s, limits: l, log: log, failures: failures, verifier: verifierKey(cacheKey),
 		cache: NewCredentialCache(cacheKey, l.CacheSize, l.CacheTTL),
 		guard: NewGuard(GuardLimits{Params: l.Params, Verifications: l.Verifications,
 			PerSource: l.PerSource, SourceBurst: l.SourceBurst, PerPair: l.PerPair, PairBurst: l.PairBurst,
 			PerAccount: l.PerHost, AccountBurst: l.HostBurst, MaxDelay: l.MaxDelay}, l.Sources),
 	}
+}
+
+// UseDirectory makes Authenticate find hosts in d (kept current by d.Run)
+// instead of reading them from the database; call it before serving.
+func (a *Hosts) UseDirectory(d *HostDirectory) { a.dir = d }
+
+// host finds the host named fqdn: in the directory when it has it and is
+// current, in the database otherwise.
+func (a *Hosts) host(ctx context.Context, fqdn string) (store.HostAuth, error) {
+	if a.dir != nil {
+		if h, ok := a.dir.Lookup(fqdn); ok {
+			return h, nil
+		}
+	}
+	return a.store.HostForAuth(ctx, fqdn)
 }
 
 // Authenticate finds the host named username and checks secret.
@@ -76,7 +96,7 @@ func (a *Hosts) Authenticate(ctx context.Context, username, secret string, sourc
 	var h store.HostAuth
 	var err error
 	if nameErr == nil {
-		h, err = a.store.HostForAuth(ctx, fqdn)
+		h, err = a.host(ctx, fqdn)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return store.HostAuth{}, err
 		}
@@ -88,6 +108,13 @@ func (a *Hosts) Authenticate(ctx context.Context, username, secret string, sourc
 	if found {
 		cacheHost = strconv.FormatInt(h.ID, 10) + ":" + h.SecretHash
 		if a.cache.Check(cacheHost, secret) {
+			return h, nil
+		}
+		// The persisted verifier spares a fresh process (a restart, a new
+		// replica) the argon2id verification of every router's first
+		// update. A hash due for an upgrade is verified in full instead.
+		if a.verifies(h, secret) && !NeedsRehash(a.limits.Params, h.SecretHash) {
+			a.cache.Put(cacheHost, secret)
 			return h, nil
 		}
 	}
@@ -125,7 +152,7 @@ func (a *Hosts) Authenticate(ctx context.Context, username, secret string, sourc
 	}
 	if rehash {
 		if newHash, err := HashPassword(a.limits.Params, secret); err == nil {
-			if err := a.store.RehashHostSecret(ctx, h.ID, h.SecretHash, newHash); err != nil {
+			if err := a.store.RehashHostSecret(ctx, h.ID, h.SecretHash, newHash, a.verifierOf(h.ID, newHash, secret)); err != nil {
 				a.log.Warn("upgrading a host secret hash failed", "host_id", h.ID, "err", err)
 			} else {
 				a.log.Info("host secret hash upgraded to argon2id", "host_id", h.ID)
@@ -133,6 +160,8 @@ func (a *Hosts) Authenticate(ctx context.Context, username, secret string, sourc
 				cacheHost = strconv.FormatInt(h.ID, 10) + ":" + newHash
 			}
 		}
+	} else {
+		a.storeVerifier(ctx, h, secret)
 	}
 	a.cache.Put(cacheHost, secret)
 	return h, nil

@@ -239,3 +239,14 @@ func dummyHash(p Params) string {
 	}
 	return encodeArgon2id(p, make([]byte, p.SaltLen), make([]byte, p.KeyLen))
 }
+
+// NeedsRehash reports, without verifying anything, whether a secret
+// verified against encoded should be rehashed with p: what VerifyPassword
+// reports as needsRehash on success.
+func NeedsRehash(p Params, encoded string) bool {
+	if !strings.HasPrefix(encoded, argon2idPrefix) {
+		return true
+	}
+	stored, _, _, err := parseArgon2id(encoded)
+	return err != nil || stored.weakerThan(p)
+}

@@ -376,7 +376,7 @@ func TestImportAgainAfterRoutersUpdatedKeepsTheirState(t *testing.T) {
 	if err := st.SetHostAddresses(ctx, h.ID, store.HostAddresses{IPv4: netip.MustParseAddr("203.0.113.80"), IPv6: h.IPv6}); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.RehashHostSecret(ctx, h.ID, h.SecretHash, "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHRzYWx0$a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2U"); err != nil {
+	if err := st.RehashHostSecret(ctx, h.ID, h.SecretHash, "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHRzYWx0$a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2U", nil); err != nil {
 		t.Fatal(err)
 	}
 	before := snapshot(t, st)

@@ -86,24 +86,59 @@ func (q *Queries) LockHost(ctx context.Context, id int64) (Host, error) {
 	return h, mapErr("lock host", err)
 }
 
-// HostAuth is what a dyndns2 request needs of its host: the row and the
-// names of its records (a `hostname` may name any of them).
+// HostAuth is what a dyndns2 request needs of its host: the row, the
+// names of its records (a `hostname` may name any of them) and the
+// persisted verifier of its secret (nil until one was stored).
 type HostAuth struct {
 	Host
-	Names []string
+	Names    []string
+	Verifier []byte
+}
+
+// hostAuthColumns are what scanHostAuth reads, of hosts h.
+const hostAuthColumns = `h.id, h.fqdn, h.secret_hash, h.enabled, h.ipv4_enabled, h.ipv6_enabled, h.ipv4, h.ipv6, h.ipv6_prefix,
+	h.secret_verifier`
+
+func scanHostAuth(row rowScanner) (HostAuth, error) {
+	var a HostAuth
+	err := row.Scan(&a.ID, &a.FQDN, &a.SecretHash, &a.Enabled, &a.IPv4Enabled, &a.IPv6Enabled, &a.IPv4, &a.IPv6, &a.Prefix,
+		&a.Verifier, &a.Names)
+	return a, err
 }
 
 // HostForAuth finds a host by FQDN (case-insensitive) with its record names.
 func (q *Queries) HostForAuth(ctx context.Context, fqdn string) (HostAuth, error) {
-	var a HostAuth
-	var h Host
-	err := q.db.QueryRow(ctx, `
-		SELECT h.id, h.fqdn, h.secret_hash, h.enabled, h.ipv4_enabled, h.ipv6_enabled, h.ipv4, h.ipv6, h.ipv6_prefix,
+	a, err := scanHostAuth(q.db.QueryRow(ctx, `
+		SELECT `+hostAuthColumns+`,
 			coalesce((SELECT array_agg(DISTINCT lower(r.fqdn)) FROM records r WHERE r.host_id = h.id), '{}')
-		FROM hosts h WHERE lower(h.fqdn) = lower($1)`, fqdn).
-		Scan(&h.ID, &h.FQDN, &h.SecretHash, &h.Enabled, &h.IPv4Enabled, &h.IPv6Enabled, &h.IPv4, &h.IPv6, &h.Prefix, &a.Names)
-	a.Host = h
+		FROM hosts h WHERE lower(h.fqdn) = lower($1)`, fqdn))
 	return a, mapErr("host for auth", err)
+}
+
+// HostsForAuth reads what HostForAuth reads, for the hosts ids (those that
+// still exist), or for every host when ids is nil: what the in-memory host
+// directory loads.
+func (q *Queries) HostsForAuth(ctx context.Context, ids []int64) ([]HostAuth, error) {
+	if ids == nil {
+		rows, err := q.db.Query(ctx, `
+			SELECT `+hostAuthColumns+`, coalesce(n.names, '{}')
+			FROM hosts h LEFT JOIN (SELECT host_id, array_agg(DISTINCT lower(fqdn)) AS names FROM records GROUP BY host_id) n
+				ON n.host_id = h.id`)
+		return collect("hosts for auth", rows, err, scanHostAuth)
+	}
+	rows, err := q.db.Query(ctx, `
+		SELECT `+hostAuthColumns+`,
+			coalesce((SELECT array_agg(DISTINCT lower(r.fqdn)) FROM records r WHERE r.host_id = h.id), '{}')
+		FROM hosts h WHERE h.id = ANY($1)`, ids)
+	return collect("hosts for auth", rows, err, scanHostAuth)
+}
+
+// SetHostVerifier stores the verifier of a host's secret, unless the secret
+// changed meanwhile (hash is what it was verified against).
+func (q *Queries) SetHostVerifier(ctx context.Context, id int64, hash string, verifier []byte) error {
+	_, err := q.db.Exec(ctx, `UPDATE hosts SET secret_verifier = $3 WHERE id = $1 AND secret_hash = $2
+		AND secret_verifier IS DISTINCT FROM $3`, id, hash, verifier)
+	return mapErr("set host verifier", err)
 }
 
 // HostPatch changes the settings of a host; nil fields stay as they are.
@@ -127,7 +162,7 @@ func (q *Queries) UpdateHost(ctx context.Context, id int64, p HostPatch) (Host, 
 
 // SetHostSecret replaces the hash of a host's update secret.
 func (q *Queries) SetHostSecret(ctx context.Context, id int64, hash string) error {
-	tag, err := q.db.Exec(ctx, `UPDATE hosts SET secret_hash = $2, updated_at = now() WHERE id = $1`, id, hash)
+	tag, err := q.db.Exec(ctx, `UPDATE hosts SET secret_hash = $2, secret_verifier = NULL, updated_at = now() WHERE id = $1`, id, hash)
 	if err == nil && tag.RowsAffected() == 0 {
 		err = errNoRows
 	}
@@ -136,8 +171,10 @@ func (q *Queries) SetHostSecret(ctx context.Context, id int64, hash string) erro
 
 // RehashHostSecret replaces a hash only if it is still the old one, so a
 // concurrent rotation by an admin is never overwritten by an upgrade.
-func (q *Queries) RehashHostSecret(ctx context.Context, id int64, oldHash, newHash string) error {
-	_, err := q.db.Exec(ctx, `UPDATE hosts SET secret_hash = $3 WHERE id = $1 AND secret_hash = $2`, id, oldHash, newHash)
+// verifier is the new hash's (nil: none).
+func (q *Queries) RehashHostSecret(ctx context.Context, id int64, oldHash, newHash string, verifier []byte) error {
+	_, err := q.db.Exec(ctx, `UPDATE hosts SET secret_hash = $3, secret_verifier = $4 WHERE id = $1 AND secret_hash = $2`,
+		id, oldHash, newHash, verifier)
 	return mapErr("rehash host secret", err)
 }
 

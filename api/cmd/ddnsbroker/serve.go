@@ -82,6 +82,8 @@ func runServe(ctx context.Context, env *environ, args []string) error {
 	brk := broker.New(st, log)
 	failures := auth.NewFailureLog(st, log)
 	hosts := auth.NewHosts(st, secretbox.DeriveKey(cfg.SecretKey, "host credential cache"), hostLimits, failures, log)
+	directory := auth.NewHostDirectory(st, log)
+	hosts.UseDirectory(directory)
 	met := metrics.New(st)
 	checkIP := auth.NewKeyedLimiter(rate.Every(time.Second), 30, 100_000)
 	checkIPAllow := func(key string) (bool, time.Duration) {
@@ -131,7 +133,8 @@ func runServe(ctx context.Context, env *environ, args []string) error {
 
 	var wg sync.WaitGroup
 	bgctx, stopBackground := context.WithCancel(context.Background())
-	wg.Add(6)
+	wg.Add(7)
+	go func() { defer wg.Done(); directory.Run(bgctx) }()
 	go func() { defer wg.Done(); failures.Run(bgctx, auth.FailureFlushInterval) }()
 	go func() { defer wg.Done(); brk.Run(bgctx, 2*time.Second) }()
 	go func() { defer wg.Done(); disp.Run(bgctx) }()
