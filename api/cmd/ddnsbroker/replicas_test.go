@@ -1,13 +1,18 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/ddnsbroker/ddnsbroker/api/store/storetest"
 )
@@ -90,5 +95,107 @@ func TestTwoReplicasKeepBothFamiliesAtAReadModifyWriteProvider(t *testing.T) {
 	defer p.mu.Unlock()
 	if p.most != 1 || p.count != 40 {
 		t.Fatalf("the provider got %d requests, at most %d at once for the name; want 40, one at a time", p.count, p.most)
+	}
+}
+
+// apiDo sends one JSON API request with token and returns the status.
+func apiDo(t *testing.T, method, url, token, body string) int {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		t.Fatalf("%s %s: %d %s", method, url, resp.StatusCode, b)
+	}
+	return resp.StatusCode
+}
+
+// Replica B answers nochg from the hosts it keeps in memory; what an admin
+// or a router changes on replica A reaches it within a second: a rotated
+// secret (the old one is refused), a disabled host (abuse), a deleted host
+// (badauth) and a new address (the old one is a change again, not nochg).
+func TestReplicaHonoursChangesMadeOnAnotherWithinASecond(t *testing.T) {
+	dbURL := storetest.NewURL(t)
+	up := newFakeUpstream(t)
+	names := []string{"rotate", "disable", "address", "delete"}
+	ids := map[string]int64{}
+	conn, err := pgx.Connect(context.Background(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	for _, n := range names {
+		var recs []recordSpec
+		if n != "delete" { // a host with records cannot be deleted
+			recs = append(recs, recordSpec{"www." + n + ".replicas.example", 32, "0.0.0.0", -1, "::", ""})
+		}
+		seed(t, dbURL, up.URL, n+".replicas.example", "secret-of-"+n, recs...)
+		// seed names its service "fake" each time.
+		if _, err := conn.Exec(context.Background(), `UPDATE services SET name = 'fake-' || id WHERE name = 'fake'`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, n := range names {
+		var id int64
+		if err := conn.QueryRow(context.Background(), `SELECT id FROM hosts WHERE fqdn = $1`, n+".replicas.example").Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		ids[n] = id
+	}
+	bin := buildServer(t)
+	env := map[string]string{"DDNSBROKER_DATABASE_URL": dbURL}
+	a, b := newProc(t, bin, "replica A", env), newProc(t, bin, "replica B", env)
+	a.start()
+	b.start()
+	update := func(p *proc, n, secret, ip string) string {
+		t.Helper()
+		_, body, err := routerUpdate(http.DefaultClient, p.URL(), n+".replicas.example", secret, "myip="+ip)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return body
+	}
+	// B has seen every host: its secret verified, its address known.
+	for _, n := range names {
+		update(b, n, "secret-of-"+n, "192.0.2.1")
+		if got := update(b, n, "secret-of-"+n, "192.0.2.1"); got != "nochg 192.0.2.1\n" {
+			t.Fatalf("%s on B: %q", n, got)
+		}
+	}
+
+	token := apiLogin(t, a.URL(), "admin", "admin-password-for-tests")
+	if token == "" {
+		t.Fatal("no API login on replica A")
+	}
+	api := a.URL() + "/api/v1/hosts/"
+	apiDo(t, "POST", fmt.Sprint(api, ids["rotate"], "/secret"), token, `{"secret": "the-new-secret-of-rotate"}`)
+	apiDo(t, "PATCH", fmt.Sprint(api, ids["disable"]), token, `{"enabled": false}`)
+	apiDo(t, "DELETE", fmt.Sprint(api, ids["delete"]), token, "")
+	if got := update(a, "address", "secret-of-address", "192.0.2.2"); got != "good 192.0.2.2\n" {
+		t.Fatalf("address change on A: %q", got)
+	}
+	time.Sleep(time.Second)
+
+	for _, c := range []struct{ name, secret, ip, want string }{
+		{"rotate", "secret-of-rotate", "192.0.2.1", "badauth\n"},
+		{"rotate", "the-new-secret-of-rotate", "192.0.2.1", "nochg 192.0.2.1\n"},
+		{"disable", "secret-of-disable", "192.0.2.1", "abuse\n"},
+		{"delete", "secret-of-delete", "192.0.2.1", "badauth\n"},
+		{"address", "secret-of-address", "192.0.2.1", "good 192.0.2.1\n"},
+	} {
+		if got := update(b, c.name, c.secret, c.ip); got != c.want {
+			t.Errorf("%s with %s on B a second after the change on A: %q, want %q", c.name, c.secret, got, c.want)
+		}
 	}
 }
