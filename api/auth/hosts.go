@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -54,7 +55,8 @@ type Hosts struct {
 	store    *store.Store
 	limits   HostLimits
 	cache    *CredentialCache
-	verifier []byte // key of persisted verifiers; nil: none
+	verifier []byte   // key of persisted verifiers; nil: none
+	writing  sync.Map // host id → a verifier write under way
 	dir      *HostDirectory
 	guard    *Guard
 	failures *FailureLog
@@ -108,6 +110,10 @@ func (a *Hosts) Authenticate(ctx context.Context, username, secret string, sourc
 	if found {
 		cacheHost = strconv.FormatInt(h.ID, 10) + ":" + h.SecretHash
 		if a.cache.Check(cacheHost, secret) {
+			if len(h.Verifier) == 0 {
+				// Verified before its verifier could be stored.
+				a.storeVerifier(h, secret)
+			}
 			return h, nil
 		}
 		// The persisted verifier spares a fresh process (a restart, a new
@@ -161,7 +167,7 @@ func (a *Hosts) Authenticate(ctx context.Context, username, secret string, sourc
 			}
 		}
 	} else {
-		a.storeVerifier(ctx, h, secret)
+		a.storeVerifier(h, secret)
 	}
 	a.cache.Put(cacheHost, secret)
 	return h, nil

@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"strconv"
+	"time"
 
 	"github.com/ddnsbroker/ddnsbroker/api/store"
 )
@@ -58,15 +59,28 @@ func (a *Hosts) verifies(h store.HostAuth, secret string) bool {
 	return hmac.Equal(h.Verifier, a.verifierOf(h.ID, h.SecretHash, secret))
 }
 
-// storeVerifier persists the verifier of secret, just verified with
-// argon2id, unless h has it already. A failure only costs the next fresh
-// process a verification.
-func (a *Hosts) storeVerifier(ctx context.Context, h store.HostAuth, secret string) {
+// verifierWriteTimeout bounds one write of a verifier.
+const verifierWriteTimeout = 10 * time.Second
+
+// storeVerifier persists the verifier of secret, just verified, unless h
+// has it already. The write runs on its own, one per host at a time, so
+// that it neither delays the answer nor fails with a request that has
+// used up its time waiting for argon2id (as a restart storm's do); a
+// failure only costs a later fresh process one verification.
+func (a *Hosts) storeVerifier(h store.HostAuth, secret string) {
 	v := a.verifierOf(h.ID, h.SecretHash, secret)
 	if v == nil || hmac.Equal(v, h.Verifier) {
 		return
 	}
-	if err := a.store.SetHostVerifier(ctx, h.ID, h.SecretHash, v); err != nil {
-		a.log.Warn("storing a host secret verifier failed", "host_id", h.ID, "err", err)
+	if _, busy := a.writing.LoadOrStore(h.ID, true); busy {
+		return
 	}
+	go func() {
+		defer a.writing.Delete(h.ID)
+		ctx, cancel := context.WithTimeout(context.Background(), verifierWriteTimeout)
+		defer cancel()
+		if err := a.store.SetHostVerifier(ctx, h.ID, h.SecretHash, v); err != nil {
+			a.log.Warn("storing a host secret verifier failed", "host_id", h.ID, "err", err)
+		}
+	}()
 }
