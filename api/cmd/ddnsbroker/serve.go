@@ -50,8 +50,9 @@ func runServe(ctx context.Context, env *environ, args []string) error {
 	// A soft memory limit keeps bursts of argon2id verifications (19 MiB
 	// each, garbage the moment they end) from doubling the heap before the
 	// collector runs; GOMEMLIMIT overrides it.
-	if env.getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(memoryLimit(hostLimits))
+	ownLimit := env.getenv("GOMEMLIMIT") == ""
+	if ownLimit {
+		debug.SetMemoryLimit(memoryLimit(hostLimits, 0))
 	}
 	log.Info("starting ddnsbroker", "version", version, "listen", cfg.Listen)
 
@@ -83,6 +84,9 @@ func runServe(ctx context.Context, env *environ, args []string) error {
 	failures := auth.NewFailureLog(st, log)
 	hosts := auth.NewHosts(st, secretbox.DeriveKey(cfg.SecretKey, "host credential cache"), hostLimits, failures, log)
 	directory := auth.NewHostDirectory(st, log)
+	if ownLimit {
+		directory.Loaded = func(n int) { debug.SetMemoryLimit(memoryLimit(hostLimits, n)) }
+	}
 	hosts.UseDirectory(directory)
 	met := metrics.New(st)
 	checkIP := auth.NewKeyedLimiter(rate.Every(time.Second), 30, 100_000)
@@ -220,9 +224,10 @@ func ensureAdmin(ctx context.Context, st *store.Store, password string, log *slo
 }
 
 // memoryLimit is the Go runtime's soft memory limit for serve: 56 MiB for
-// everything else (at 100,000 hosts the steady heap is a third of that) plus
-// the memory of the argon2id verifications that may run at once. The
-// collector works harder only while a burst of verifications is near it.
-func memoryLimit(l auth.HostLimits) int64 {
-	return 56<<20 + int64(l.Verifications)*int64(l.Params.Memory)<<10
+// everything else (at 100,000 hosts the steady heap besides the host
+// directory is a third of that), the host directory of hosts hosts, and the
+// memory of the argon2id verifications that may run at once. The collector
+// works harder only while a burst of verifications is near it.
+func memoryLimit(l auth.HostLimits, hosts int) int64 {
+	return 56<<20 + int64(hosts)*auth.DirectoryBytesPerHost + int64(l.Verifications)*int64(l.Params.Memory)<<10
 }
