@@ -16,6 +16,7 @@ import (
 	"github.com/ddnsbroker/ddnsbroker/api/retry"
 	"github.com/ddnsbroker/ddnsbroker/api/secretbox"
 	"github.com/ddnsbroker/ddnsbroker/api/store"
+	"github.com/ddnsbroker/ddnsbroker/api/worker"
 )
 
 // Config tunes a dispatcher.
@@ -190,26 +191,18 @@ func (d *Dispatcher) listen(ctx context.Context) {
 }
 
 func (d *Dispatcher) renewLeases(ctx context.Context) {
-	t := time.NewTicker(max(d.cfg.Lease/3, 100*time.Millisecond))
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	worker.Loop{What: "renewing leases", Every: max(d.cfg.Lease/3, 100*time.Millisecond), Log: d.log, Step: func(ctx context.Context) error {
 		d.mu.Lock()
 		ids := make([]int64, 0, len(d.running))
 		for id := range d.running {
 			ids = append(ids, id)
 		}
 		d.mu.Unlock()
-		if len(ids) > 0 {
-			if err := d.store.ExtendLeases(ctx, d.worker, ids, d.cfg.Lease); err != nil && ctx.Err() == nil {
-				d.log.Warn("renewing leases failed", "err", err)
-			}
+		if len(ids) == 0 {
+			return nil
 		}
-	}
+		return d.store.ExtendLeases(ctx, d.worker, ids, d.cfg.Lease)
+	}}.Run(ctx)
 }
 
 // free tells how many more requests can start here, and how many run.

@@ -24,6 +24,7 @@ import (
 	"github.com/ddnsbroker/ddnsbroker/api/broker"
 	"github.com/ddnsbroker/ddnsbroker/api/provider"
 	"github.com/ddnsbroker/ddnsbroker/api/store"
+	"github.com/ddnsbroker/ddnsbroker/api/worker"
 )
 
 // lockKey names the advisory lock that lets one replica check at a time.
@@ -85,20 +86,13 @@ type Result struct {
 
 // Run checks once at start and then every minute until ctx ends.
 func (c *Checker) Run(ctx context.Context) {
-	for {
+	worker.Loop{What: "drift check", Every: Tick, Eager: true, Log: c.log(), Step: func(ctx context.Context) error {
 		res, err := c.Check(ctx, time.Now())
-		switch {
-		case err != nil && ctx.Err() == nil:
-			c.log().Warn("drift check failed", "err", err)
-		case res.Drifted > 0:
+		if err == nil && res.Drifted > 0 {
 			c.log().Info("drift check found drifted records", "services", res.Services, "drifted", res.Drifted, "queued", res.Queued)
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(Tick):
-		}
-	}
+		return err
+	}}.Run(ctx)
 }
 
 func (c *Checker) log() *slog.Logger {
