@@ -66,12 +66,13 @@ type Checker struct {
 	last map[int64]time.Time // service id → start of its last check
 }
 
-// New returns a Checker with the default timeout and concurrency.
-func New(st *store.Store, log *slog.Logger) *Checker {
+// New returns a Checker with the default timeout and concurrency that
+// tells b what it finds.
+func New(st *store.Store, b *broker.Broker, log *slog.Logger) *Checker {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Checker{Store: st, Broker: broker.New(st, log), Log: log}
+	return &Checker{Store: st, Broker: b, Log: log}
 }
 
 // Result counts what one pass did.

@@ -137,7 +137,7 @@ func runServe(ctx context.Context, env *environ, args []string) error {
 	go func() { defer wg.Done(); disp.Run(bgctx) }()
 	go func() { defer wg.Done(); ntf.Run(bgctx) }()
 	go func() { defer wg.Done(); housekeeping.Run(bgctx, st, cfg.Retention, time.Hour, log) }()
-	go func() { defer wg.Done(); drift.New(st, log).Run(bgctx) }()
+	go func() { defer wg.Done(); drift.New(st, brk, log).Run(bgctx) }()
 	if cfg.MetricsListen != "" {
 		mln, err := net.Listen("tcp", cfg.MetricsListen)
 		if err != nil {
