@@ -38,10 +38,20 @@ type Config struct {
 	Observe func(protocol string, r provider.Result, d time.Duration)
 }
 
-// DefaultConfig is what `serve` uses.
+// The dispatcher's defaults, declared once: DefaultConfig and the serve
+// options' defaults (api/config) are these.
+const (
+	DefaultWorkers    = 64
+	DefaultPerService = 32
+	DefaultLease      = time.Minute
+	DefaultPoll       = 5 * time.Second
+	DefaultBlockFor   = 6 * time.Hour
+)
+
+// DefaultConfig is what `serve` uses unless its options say otherwise.
 func DefaultConfig() Config {
-	return Config{Workers: 64, PerService: 32, Lease: time.Minute, Poll: 5 * time.Second,
-		RetryBase: 30 * time.Second, RetryMax: time.Hour, BlockFor: 6 * time.Hour}
+	return Config{Workers: DefaultWorkers, PerService: DefaultPerService, Lease: DefaultLease, Poll: DefaultPoll,
+		RetryBase: retry.DefaultBase, RetryMax: retry.DefaultMax, BlockFor: DefaultBlockFor}
 }
 
 // Providers finds the provider of a protocol by its stored name: the

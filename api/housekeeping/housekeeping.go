@@ -11,6 +11,10 @@ import (
 	"github.com/ddnsbroker/ddnsbroker/api/worker"
 )
 
+// DefaultRetention is how long events and finished deliveries are kept
+// unless DDNSBROKER_RETENTION says otherwise: 90 days.
+const DefaultRetention = 90 * 24 * time.Hour
+
 // lockKey names the advisory lock that lets one replica prune at a time.
 const lockKey = 0x646462726f6b6572 // "ddbroker"
 
