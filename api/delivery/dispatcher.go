@@ -107,7 +107,9 @@ const batchWait = 20 * time.Millisecond
 
 // Run dispatches until ctx ends. Jobs in flight then are abandoned with
 // their lease: another dispatcher (or this one after a restart) takes them
-// over when it expires, so nothing is lost.
+// over when it expires, so nothing is lost. Its claim loop is not a
+// worker.Loop (as the lease renewal is): it wakes on notifications, freed
+// workers and the reclaim tick alike, with a wait that depends on what runs.
 func (d *Dispatcher) Run(ctx context.Context) {
 	go d.listen(ctx)
 	go d.renewLeases(ctx)
