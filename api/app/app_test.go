@@ -17,13 +17,7 @@ import (
 
 func testConfig(t *testing.T) config.Serve {
 	t.Helper()
-	env := map[string]string{config.DatabaseURL.Env(): "postgres://unused.invalid/ddnsbroker",
-		config.SecretKey.Env(): "an app test secret key, long enough for hkdf"}
-	set := config.NewSet("serve", "", func(k string) string { return env[k] }, config.ServeOptions...)
-	if err := set.Parse(nil, io.Discard); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := set.LoadServe()
+	cfg, err := config.ServeDefaults([]byte("an app test secret key, long enough for hkdf"))
 	if err != nil {
 		t.Fatal(err)
 	}

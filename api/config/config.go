@@ -486,3 +486,20 @@ func durationText(d time.Duration) string {
 	}
 	return s
 }
+
+// ServeDefaults is serve's configuration with every option at its default
+// and secretKey, loaded the way serve loads it (no database URL): what tests
+// build the application from, so that they run with serve's defaults.
+func ServeDefaults(secretKey []byte) (*Serve, error) {
+	env := map[string]string{DatabaseURL.Env(): "postgres://unused.invalid/ddnsbroker", SecretKey.Env(): string(secretKey)}
+	set := NewSet("serve", "", func(k string) string { return env[k] }, ServeOptions...)
+	if err := set.Parse(nil, io.Discard); err != nil {
+		return nil, err
+	}
+	cfg, err := set.LoadServe()
+	if err != nil {
+		return nil, err
+	}
+	cfg.DatabaseURL = ""
+	return cfg, nil
+}

@@ -151,12 +151,7 @@ func (h *harness) runWorkers(t *testing.T, workers ...func(context.Context)) {
 // serve loads it, and the tests' secret key.
 func testConfig(t *testing.T) config.Serve {
 	t.Helper()
-	env := map[string]string{config.DatabaseURL.Env(): "postgres://unused.invalid/ddnsbroker", config.SecretKey.Env(): string(secretKey)}
-	set := config.NewSet("serve", "", func(k string) string { return env[k] }, config.ServeOptions...)
-	if err := set.Parse(nil, io.Discard); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := set.LoadServe()
+	cfg, err := config.ServeDefaults(secretKey)
 	if err != nil {
 		t.Fatal(err)
 	}
