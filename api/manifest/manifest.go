@@ -36,6 +36,8 @@ type Manifest struct {
 	Services []Service `yaml:"services"`
 	Hosts    []Host    `yaml:"hosts"`
 	Webhooks []Webhook `yaml:"webhooks"`
+	// Notification channels other than webhooks get a section of their
+	// own here when the API has them, exported and applied like webhooks.
 }
 
 // Service is an upstream DNS service.

@@ -91,8 +91,9 @@ func runApply(ctx context.Context, env *environ, args []string) error {
 		"Make the configuration what FILE (written by export, or by hand) says. The changes are shown\n"+
 			"first; each is made through the JSON API's rules and recorded in the history as made by\n"+
 			"this command. Applying the same file again changes nothing. Objects not in the file are\n"+
-			"kept (and listed) unless --prune. A file with secrets needs its passphrase and the server's\n"+
-			"secret key. An error stops it; the changes before it stay, and applying again goes on.",
+			"kept (and listed) unless --prune. It needs the server's secret key, as serve does; a file\n"+
+			"with secrets also its passphrase. An error stops it; the changes before it stay, and\n"+
+			"applying the file again goes on from there.",
 		env.getenv, config.DatabaseURL, config.SecretKey, passphrase)
 	file := set.FlagSet().String("f", "", "the configuration file (- for standard input)")
 	dryRun := set.FlagSet().Bool("dry-run", false, "show the changes, make none")
