@@ -45,31 +45,56 @@ type Result struct {
 // Changes is how many objects change.
 func (r Result) Changes() int { return r.Created + r.Updated + r.Deleted }
 
-// Apply makes the database hold the configuration of m, through api (the
-// JSON API's rules and history). It first writes every change it is going
-// to make to opt.Out, then makes them in dependency order (services, hosts,
-// records, deletions, webhooks), each as the API makes one request: an
-// error stops it, what was done before stays, and applying the file again
-// goes on from there. A configuration the database already holds changes
-// nothing.
-func Apply(ctx context.Context, st *store.Store, api *rest.Admin, m *Manifest, opt ApplyOptions) (Result, error) {
-	p := &planner{st: st, api: api, m: m, box: opt.Box, prune: opt.Prune}
+// API builds the JSON API on a store: Apply calls it with the store of the
+// one transaction it runs in.
+type API func(st *store.Store) *rest.Admin
+
+// errDryRun rolls a dry run back.
+var errDryRun = errors.New("dry run")
+
+// Apply makes the database hold the configuration of m, through the JSON
+// API (its validation, rules and history). It first writes every change it
+// is going to make to opt.Out, then makes them in dependency order
+// (services, hosts, records, deletions, webhooks) in one transaction: all
+// or none. A dry run makes them too, so that it meets every refusal a real
+// run would, and rolls them back. A configuration the database already
+// holds changes nothing.
+func Apply(ctx context.Context, st *store.Store, api API, m *Manifest, opt ApplyOptions) (Result, error) {
+	var seal *sealer
 	if m.Secrets != nil {
 		if opt.Passphrase == "" {
 			return Result{}, errors.New("the file has secrets: give the passphrase it was exported with")
 		}
 		var err error
-		if p.seal, err = m.Secrets.open(opt.Passphrase); err != nil {
+		if seal, err = m.Secrets.open(opt.Passphrase); err != nil {
 			return Result{}, err
 		}
 		if opt.Box == nil {
 			return Result{}, errors.New("the file has secrets: the server's secret key is needed to compare them")
 		}
 	}
+	var res Result
+	err := st.Within(ctx, func(tx *store.Store) error {
+		p := &planner{st: tx, api: api(tx), m: m, box: opt.Box, seal: seal, prune: opt.Prune}
+		var err error
+		res, err = p.run(ctx, opt)
+		if err == nil && opt.DryRun {
+			return errDryRun
+		}
+		return err
+	})
+	if errors.Is(err, errDryRun) {
+		err = nil
+	}
+	return res, err
+}
+
+// run plans the whole change from the database as it is, shows it, then
+// makes it phase by phase.
+func (p *planner) run(ctx context.Context, opt ApplyOptions) (Result, error) {
 	if err := p.reload(ctx); err != nil {
 		return Result{}, err
 	}
-	// The whole plan, from the database as it is now.
 	var all []*change
 	for _, phase := range p.phases() {
 		cs, err := phase(ctx)
@@ -88,25 +113,23 @@ func Apply(ctx context.Context, st *store.Store, api *rest.Admin, m *Manifest, o
 	if len(p.kept) > 0 {
 		fmt.Fprintf(opt.Out, "not in the file, kept (apply --prune deletes them): %s\n", strings.Join(p.kept, ", "))
 	}
-	verb := "to create"
-	if !opt.DryRun {
-		verb = "created"
+	verbs := [3]string{"created", "changed", "deleted"}
+	if opt.DryRun {
+		verbs = [3]string{"to create", "to change", "to delete"}
 	}
 	summary := func(r Result) {
-		fmt.Fprintf(opt.Out, "%d %s, %d %s, %d %s, %d unchanged\n", r.Created, verb,
-			r.Updated, strings.Replace(verb, "create", "change", 1), r.Deleted, strings.Replace(verb, "create", "delete", 1), r.Unchanged)
+		fmt.Fprintf(opt.Out, "%d %s, %d %s, %d %s, %d unchanged\n", r.Created, verbs[0], r.Updated, verbs[1], r.Deleted, verbs[2], r.Unchanged)
 	}
-	if opt.DryRun || res.Changes() == 0 {
-		if res.Changes() == 0 {
-			fmt.Fprintln(opt.Out, "nothing to change")
-		}
+	if res.Changes() == 0 {
+		fmt.Fprintln(opt.Out, "nothing to change")
 		summary(res)
 		return res, nil
 	}
 	// Each phase is planned again from the database as the earlier ones
 	// left it: a service's new destination removes its records' passwords,
 	// which the records' phase then gives again.
-	res = Result{Kept: p.kept}
+	unchanged := res.Unchanged
+	res = Result{Kept: p.kept, Unchanged: unchanged}
 	for _, phase := range p.phases() {
 		if err := p.reload(ctx); err != nil {
 			return res, err
@@ -120,10 +143,9 @@ func Apply(ctx context.Context, st *store.Store, api *rest.Admin, m *Manifest, o
 				fmt.Fprintln(opt.Out, c.line())
 			}
 			if err := c.do(ctx); err != nil {
-				summary(res)
-				return res, fmt.Errorf("%s %s: %w (the changes before it were made; fix the file and apply it again)", c.kind, c.name, err)
+				return res, fmt.Errorf("%s %s: %w (nothing was changed; correct the file and apply it again)", c.kind, c.name, err)
 			}
-			if c.note != "" {
+			if c.note != "" && !opt.DryRun {
 				fmt.Fprintf(opt.Out, "  %s\n", c.note)
 			}
 			res.count(c)

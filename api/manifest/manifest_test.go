@@ -25,7 +25,7 @@ const (
 	tsigKey    = "c2VjcmV0LXRzaWcta2V5LWZvci10ZXN0cw=="
 )
 
-func adminOf(st *store.Store) *rest.Admin {
+func api(st *store.Store) *rest.Admin {
 	log := slog.New(slog.DiscardHandler)
 	return rest.New(rest.Deps{Store: st, Broker: broker.New(st, log), Box: secretbox.New([]byte(secretKey)),
 		SecretKey: []byte(secretKey), Log: log, PasswordParams: auth.TestParams}).Admin("test")
@@ -45,24 +45,24 @@ func call[T any](t *testing.T, api *rest.Admin, method, path string, body any) T
 // without its credential: the second dyndns2 service stands for it in a
 // file without secrets (tsig false).
 func seed(t *testing.T, st *store.Store, tsig bool) {
-	api := adminOf(st)
-	he := call[rest.Service](t, api, http.MethodPost, "/services", map[string]any{"name": "He.net", "protocol": "dyndns2",
+	a := api(st)
+	he := call[rest.Service](t, a, http.MethodPost, "/services", map[string]any{"name": "He.net", "protocol": "dyndns2",
 		"url": "https://dyn.dns.he.net/nic/update", "username_is_fqdn": true})
 	nsBody := map[string]any{"name": "ns1", "protocol": "http", "settings": map[string]any{"url": "https://ns1.example.net/update?name={fqdn}&ip={ip}"}}
 	if tsig {
 		nsBody = map[string]any{"name": "ns1", "protocol": "rfc2136",
 			"settings": map[string]any{"server": "ns1.example.net:53", "zone": "example.net", "key_name": "ddns-key"}, "credential": tsigKey}
 	}
-	ns := call[rest.Service](t, api, http.MethodPost, "/services", nsBody)
-	home := call[rest.HostCreated](t, api, http.MethodPost, "/hosts", map[string]any{"fqdn": "home.example.net", "notes": "the cellar"})
-	office := call[rest.HostCreated](t, api, http.MethodPost, "/hosts", map[string]any{"fqdn": "office.example.net", "ipv4_enabled": false})
-	call[rest.HostCreated](t, api, http.MethodPost, "/hosts", map[string]any{"fqdn": "spare.example.net", "enabled": false})
-	call[rest.Record](t, api, http.MethodPost, "/records", map[string]any{"host_id": home.Id, "service_id": he.Id, "password": "he-password"})
-	call[rest.Record](t, api, http.MethodPost, "/records", map[string]any{"host_id": home.Id, "service_id": ns.Id,
+	ns := call[rest.Service](t, a, http.MethodPost, "/services", nsBody)
+	home := call[rest.HostCreated](t, a, http.MethodPost, "/hosts", map[string]any{"fqdn": "home.example.net", "notes": "the cellar"})
+	office := call[rest.HostCreated](t, a, http.MethodPost, "/hosts", map[string]any{"fqdn": "office.example.net", "ipv4_enabled": false})
+	call[rest.HostCreated](t, a, http.MethodPost, "/hosts", map[string]any{"fqdn": "spare.example.net", "enabled": false})
+	call[rest.Record](t, a, http.MethodPost, "/records", map[string]any{"host_id": home.Id, "service_id": he.Id, "password": "he-password"})
+	call[rest.Record](t, a, http.MethodPost, "/records", map[string]any{"host_id": home.Id, "service_id": ns.Id,
 		"fqdn": "nas.example.net", "ipv6_netmask": 64, "ipv6_host_identifier": "::1:2:3:4", "ipv4_enabled": false, "keep_other_addresses": true})
-	call[rest.Record](t, api, http.MethodPost, "/records", map[string]any{"host_id": office.Id, "service_id": he.Id,
+	call[rest.Record](t, a, http.MethodPost, "/records", map[string]any{"host_id": office.Id, "service_id": he.Id,
 		"username": "office-user", "password": "office-password"})
-	call[rest.Webhook](t, api, http.MethodPost, "/webhooks", map[string]any{"name": "pager", "url": "https://hooks.example.net/ddns",
+	call[rest.Webhook](t, a, http.MethodPost, "/webhooks", map[string]any{"name": "pager", "url": "https://hooks.example.net/ddns",
 		"events": []string{"host.stale", "delivery.failed"}, "secret": "webhook-hmac-key"})
 }
 
@@ -87,7 +87,7 @@ func apply(t *testing.T, st *store.Store, file []byte, opt manifest.ApplyOptions
 	}
 	var out bytes.Buffer
 	opt.Out, opt.Box = &out, secretbox.New([]byte(secretKey))
-	res, err := manifest.Apply(context.Background(), st, adminOf(st), m, opt)
+	res, err := manifest.Apply(context.Background(), st, api, m, opt)
 	return res, out.String(), err
 }
 
@@ -205,7 +205,7 @@ func TestApplyWithSecretsRestoresThem(t *testing.T) {
 	}
 	// The file's secrets are the ones that count: a password changed since
 	// is set back, and nothing else changes.
-	if err := adminOf(dst).Call(ctx, http.MethodPatch, "/records/"+strconv.FormatInt(office.ID, 10), map[string]any{"password": "new-office-password"}, nil); err != nil {
+	if err := api(dst).Call(ctx, http.MethodPatch, "/records/"+strconv.FormatInt(office.ID, 10), map[string]any{"password": "new-office-password"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	res, out, err = apply(t, dst, file, manifest.ApplyOptions{Passphrase: passphrase})
@@ -271,14 +271,21 @@ func TestApplyRefusesWhatTheAPIRefuses(t *testing.T) {
 	st := storetest.New(t)
 	seed(t, st, false)
 	file := export(t, st, "")
+	// A new host, a changed service, then a netmask the API refuses: all
+	// or nothing, and the dry run meets the refusal too.
 	bad := strings.Replace(string(file), "ipv6_netmask: 64", "ipv6_netmask: 129", 1)
+	bad = strings.Replace(bad, "username_is_fqdn: true", "username_is_fqdn: false", 1)
+	bad = strings.Replace(bad, "hosts:\n", "hosts:\n  - fqdn: new.example.net\n    records: []\n", 1)
 	before := rows(t, st)
-	_, out, err := apply(t, st, []byte(bad), manifest.ApplyOptions{})
-	if err == nil || !strings.Contains(err.Error(), "record nas.example.net via ns1") || !strings.Contains(err.Error(), "ipv6_netmask") {
-		t.Fatalf("a netmask of 129: %v\n%s", err, out)
-	}
-	if rows(t, st) != before {
-		t.Error("a refused change was stored")
+	for _, dry := range []bool{true, false} {
+		_, out, err := apply(t, st, []byte(bad), manifest.ApplyOptions{DryRun: dry})
+		if err == nil || !strings.Contains(err.Error(), "record nas.example.net via ns1") || !strings.Contains(err.Error(), "ipv6_netmask") ||
+			!strings.Contains(err.Error(), "nothing was changed") || !strings.Contains(out, "+ host new.example.net") {
+			t.Fatalf("dry run %t, a netmask of 129: %v\n%s", dry, err, out)
+		}
+		if rows(t, st) != before || !bytes.Equal(export(t, st, ""), file) {
+			t.Fatalf("dry run %t: a refused apply changed something", dry)
+		}
 	}
 	if _, err := manifest.Decode(strings.NewReader(strings.Replace(string(file), "notes:", "nots:", 1))); err == nil || !strings.Contains(err.Error(), "nots") {
 		t.Errorf("an unknown key: %v", err)

@@ -90,10 +90,10 @@ func runApply(ctx context.Context, env *environ, args []string) error {
 	set := config.NewSet("apply -f FILE [--dry-run] [--prune]",
 		"Make the configuration what FILE (written by export, or by hand) says. The changes are shown\n"+
 			"first; each is made through the JSON API's rules and recorded in the history as made by\n"+
-			"this command. Applying the same file again changes nothing. Objects not in the file are\n"+
-			"kept (and listed) unless --prune. It needs the server's secret key, as serve does; a file\n"+
-			"with secrets also its passphrase. An error stops it; the changes before it stay, and\n"+
-			"applying the file again goes on from there.",
+			"this command, all in one transaction: a value the API refuses changes nothing (--dry-run\n"+
+			"makes the changes and rolls them back, so it meets the same refusals). Applying the same\n"+
+			"file again changes nothing. Objects not in the file are kept (and listed) unless --prune.\n"+
+			"It needs the server's secret key, as serve does; a file with secrets also its passphrase.",
 		env.getenv, config.DatabaseURL, config.SecretKey, passphrase)
 	file := set.FlagSet().String("f", "", "the configuration file (- for standard input)")
 	dryRun := set.FlagSet().Bool("dry-run", false, "show the changes, make none")
@@ -140,16 +140,19 @@ func runApply(ctx context.Context, env *environ, args []string) error {
 	if *dryRun {
 		fmt.Fprintln(env.stdout, "dry run: nothing will be changed")
 	}
-	_, err = manifest.Apply(ctx, st, adminAPI(st, key), m, opt)
+	_, err = manifest.Apply(ctx, st, adminAPI(key), m, opt)
 	return err
 }
 
 // adminAPI is the JSON API as apply calls it: the server's rules, without
 // its listeners. Deliveries it queues are sent by the running server.
-func adminAPI(st *store.Store, key []byte) *rest.Admin {
+func adminAPI(key []byte) manifest.API {
 	log := slog.New(slog.DiscardHandler)
-	return rest.New(rest.Deps{Store: st, Broker: broker.New(st, log), Box: secretbox.New(key), SecretKey: key, Log: log,
-		Providers: provider.New(provider.Deps{UserAgent: provider.UserAgent(version)}), Version: version}).Admin("ddnsbroker apply")
+	providers := provider.New(provider.Deps{UserAgent: provider.UserAgent(version)})
+	return func(st *store.Store) *rest.Admin {
+		return rest.New(rest.Deps{Store: st, Broker: broker.New(st, log), Box: secretbox.New(key), SecretKey: key, Log: log,
+			Providers: providers, Version: version}).Admin("ddnsbroker apply")
+	}
 }
 
 func requirePassphrase(set *config.Set) (string, error) {
