@@ -138,6 +138,11 @@ func TestExportApplyOnEmptyDatabaseGivesTheSameFile(t *testing.T) {
 		t.Fatalf("export → apply on an empty database → export differs:\n%s\n---\n%s", file, got)
 	}
 
+	var byApply, events int
+	if err := dst.Pool.QueryRow(context.Background(), `SELECT count(*) FILTER (WHERE actor = 'command test'), count(*) FROM events`).Scan(&byApply, &events); err != nil ||
+		byApply != 9 || events != 9 {
+		t.Errorf("apply's history: %d of %d events by the command (%v)", byApply, events, err)
+	}
 	// Applying again changes nothing, not even the history.
 	before := rows(t, dst)
 	res, out, err = apply(t, dst, file, manifest.ApplyOptions{})
