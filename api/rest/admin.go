@@ -29,9 +29,12 @@ func (s *Server) Admin(command string) *Admin {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	p := auth.Principal{Username: command, Method: auth.MethodCommand, Scope: auth.ScopeWrite}
-	s.register(e, func(auth.Scope) echo.MiddlewareFunc {
+	s.register(e, func(need auth.Scope) echo.MiddlewareFunc {
 		return func(next echo.HandlerFunc) echo.HandlerFunc {
 			return func(c echo.Context) error {
+				if !p.Allows(need) { // accounts and tokens belong to logged-in users
+					return &auth.ForbiddenError{Reason: "a command cannot manage accounts or tokens"}
+				}
 				c.SetRequest(c.Request().WithContext(auth.WithPrincipal(c.Request().Context(), p)))
 				return next(c)
 			}
