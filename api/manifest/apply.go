@@ -47,7 +47,7 @@ func (r Result) Changes() int { return r.Created + r.Updated + r.Deleted }
 
 // API builds the JSON API on a store: Apply calls it with the store of the
 // one transaction it runs in.
-type API func(st *store.Store) *rest.Admin
+type API func(st *store.Store) (*rest.Admin, error)
 
 // errDryRun rolls a dry run back.
 var errDryRun = errors.New("dry run")
@@ -75,8 +75,11 @@ func Apply(ctx context.Context, st *store.Store, api API, m *Manifest, opt Apply
 	}
 	var res Result
 	err := st.Within(ctx, func(tx *store.Store) error {
-		p := &planner{st: tx, api: api(tx), m: m, box: opt.Box, seal: seal, prune: opt.Prune}
-		var err error
+		admin, err := api(tx)
+		if err != nil {
+			return err
+		}
+		p := &planner{st: tx, api: admin, m: m, box: opt.Box, seal: seal, prune: opt.Prune}
 		res, err = p.run(ctx, opt)
 		if err == nil && opt.DryRun {
 			return errDryRun

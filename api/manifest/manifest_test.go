@@ -4,14 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/ddnsbroker/ddnsbroker/api/app"
 	"github.com/ddnsbroker/ddnsbroker/api/auth"
-	"github.com/ddnsbroker/ddnsbroker/api/broker"
+	"github.com/ddnsbroker/ddnsbroker/api/config"
 	"github.com/ddnsbroker/ddnsbroker/api/manifest"
 	"github.com/ddnsbroker/ddnsbroker/api/rest"
 	"github.com/ddnsbroker/ddnsbroker/api/secretbox"
@@ -25,10 +25,26 @@ const (
 	tsigKey    = "c2VjcmV0LXRzaWcta2V5LWZvci10ZXN0cw=="
 )
 
-func api(st *store.Store) *rest.Admin {
-	log := slog.New(slog.DiscardHandler)
-	return rest.New(rest.Deps{Store: st, Broker: broker.New(st, log), Box: secretbox.New([]byte(secretKey)),
-		SecretKey: []byte(secretKey), Log: log, PasswordParams: auth.TestParams}).Admin("test")
+// api is the application's API as apply calls it, on st.
+func api(st *store.Store) (*rest.Admin, error) {
+	cfg, err := config.ServeDefaults([]byte(secretKey))
+	if err != nil {
+		return nil, err
+	}
+	a, err := app.Build(*cfg, app.Options{Store: st, PasswordParams: auth.TestParams})
+	if err != nil {
+		return nil, err
+	}
+	return a.API.Admin("test"), nil
+}
+
+func mustAPI(t *testing.T, st *store.Store) *rest.Admin {
+	t.Helper()
+	a, err := api(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
 }
 
 func call[T any](t *testing.T, api *rest.Admin, method, path string, body any) T {
@@ -45,7 +61,7 @@ func call[T any](t *testing.T, api *rest.Admin, method, path string, body any) T
 // without its credential: the second dyndns2 service stands for it in a
 // file without secrets (tsig false).
 func seed(t *testing.T, st *store.Store, tsig bool) {
-	a := api(st)
+	a := mustAPI(t, st)
 	he := call[rest.Service](t, a, http.MethodPost, "/services", map[string]any{"name": "He.net", "protocol": "dyndns2",
 		"url": "https://dyn.dns.he.net/nic/update", "username_is_fqdn": true})
 	nsBody := map[string]any{"name": "ns1", "protocol": "http", "settings": map[string]any{"url": "https://ns1.example.net/update?name={fqdn}&ip={ip}"}}
@@ -210,7 +226,7 @@ func TestApplyWithSecretsRestoresThem(t *testing.T) {
 	}
 	// The file's secrets are the ones that count: a password changed since
 	// is set back, and nothing else changes.
-	if err := api(dst).Call(ctx, http.MethodPatch, "/records/"+strconv.FormatInt(office.ID, 10), map[string]any{"password": "new-office-password"}, nil); err != nil {
+	if err := mustAPI(t, dst).Call(ctx, http.MethodPatch, "/records/"+strconv.FormatInt(office.ID, 10), map[string]any{"password": "new-office-password"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	res, out, err = apply(t, dst, file, manifest.ApplyOptions{Passphrase: passphrase})

@@ -3,15 +3,14 @@ package rest_test
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
 
+	"github.com/ddnsbroker/ddnsbroker/api/app"
 	"github.com/ddnsbroker/ddnsbroker/api/auth"
-	"github.com/ddnsbroker/ddnsbroker/api/broker"
+	"github.com/ddnsbroker/ddnsbroker/api/config"
 	"github.com/ddnsbroker/ddnsbroker/api/rest"
-	"github.com/ddnsbroker/ddnsbroker/api/secretbox"
 	"github.com/ddnsbroker/ddnsbroker/api/store/storetest"
 )
 
@@ -20,9 +19,15 @@ import (
 // history names the command, and what belongs to logged-in users is refused.
 func TestAdminCallsTheAPIAsACommand(t *testing.T) {
 	st := storetest.New(t)
-	log := slog.New(slog.DiscardHandler)
-	api := rest.New(rest.Deps{Store: st, Broker: broker.New(st, log), Box: secretbox.New(secretKey), SecretKey: secretKey,
-		Log: log, PasswordParams: auth.TestParams}).Admin("ddnsbroker apply")
+	cfg, err := config.ServeDefaults(secretKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.Build(*cfg, app.Options{Store: st, PasswordParams: auth.TestParams})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := a.API.Admin("ddnsbroker apply")
 	ctx := context.Background()
 
 	var host rest.HostCreated

@@ -5,16 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/ddnsbroker/ddnsbroker/api/broker"
+	"github.com/ddnsbroker/ddnsbroker/api/app"
 	"github.com/ddnsbroker/ddnsbroker/api/config"
 	"github.com/ddnsbroker/ddnsbroker/api/manifest"
-	"github.com/ddnsbroker/ddnsbroker/api/provider"
 	"github.com/ddnsbroker/ddnsbroker/api/rest"
 	"github.com/ddnsbroker/ddnsbroker/api/secretbox"
 	"github.com/ddnsbroker/ddnsbroker/api/store"
@@ -144,14 +142,20 @@ func runApply(ctx context.Context, env *environ, args []string) error {
 	return err
 }
 
-// adminAPI is the JSON API as apply calls it: the server's rules, without
-// its listeners. Deliveries it queues are sent by the running server.
+// adminAPI is the JSON API as apply calls it: the application as serve
+// wires it (with serve's defaults), without its listeners or workers.
+// Deliveries it queues are sent by the running server.
 func adminAPI(key []byte) manifest.API {
-	log := slog.New(slog.DiscardHandler)
-	providers := provider.New(provider.Deps{UserAgent: provider.UserAgent(version)})
-	return func(st *store.Store) *rest.Admin {
-		return rest.New(rest.Deps{Store: st, Broker: broker.New(st, log), Box: secretbox.New(key), SecretKey: key, Log: log,
-			Providers: providers, Version: version}).Admin("ddnsbroker apply")
+	return func(st *store.Store) (*rest.Admin, error) {
+		cfg, err := config.ServeDefaults(key)
+		if err != nil {
+			return nil, err
+		}
+		a, err := app.Build(*cfg, app.Options{Store: st, Version: version})
+		if err != nil {
+			return nil, err
+		}
+		return a.API.Admin("ddnsbroker apply"), nil
 	}
 }
 
