@@ -151,7 +151,7 @@ func newFixture(t *testing.T, cfg notify.Config) *fixture {
 
 func fastConfig() notify.Config {
 	return notify.Config{Workers: 4, Poll: 50 * time.Millisecond, StaleAfter: time.Hour, StaleEvery: 50 * time.Millisecond,
-		RetryBase: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond, MaxAttempts: 3, Lease: time.Minute}
+		RetryBase: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond, MaxAttempts: 3, Lease: time.Minute, DigestAfter: -1}
 }
 
 func (f *fixture) record(t *testing.T, fqdn string, answers ...string) store.Record {
@@ -258,9 +258,9 @@ func TestNotifiesDeliveryOutcomes(t *testing.T) {
 	failedOnly := newReceiver(t, http.StatusOK)
 	off := newReceiver(t, http.StatusOK)
 	const secret = "webhook-hmac-secret"
-	f.webhook(t, "all", all.URL+"/hook?token=abc", secret, true, notify.Events()...)
+	f.webhook(t, "all", all.URL+"/hook?token=abc", secret, true, notify.WebhookEvents()...)
 	f.webhook(t, "failed only", failedOnly.URL, "", true, notify.DeliveryFailed)
-	f.webhook(t, "off", off.URL, "", false, notify.Events()...)
+	f.webhook(t, "off", off.URL, "", false, notify.WebhookEvents()...)
 
 	fine := f.record(t, "fine.example.com")                                 // delivered at once: nothing to tell
 	flaky := f.record(t, "flaky.example.com", "911", "dnserr", "good")      // retried, then recovered
@@ -324,8 +324,8 @@ func TestReceiversNeverDelayDeliveries(t *testing.T) {
 	hang := newReceiver(t, http.StatusOK)
 	hang.hold = make(chan struct{})
 	broken := newReceiver(t, http.StatusInternalServerError)
-	f.webhook(t, "hangs", hang.URL, "s3cret-for-hmac", true, notify.Events()...)
-	f.webhook(t, "500", broken.URL, "", true, notify.Events()...)
+	f.webhook(t, "hangs", hang.URL, "s3cret-for-hmac", true, notify.WebhookEvents()...)
+	f.webhook(t, "500", broken.URL, "", true, notify.WebhookEvents()...)
 	var flaky, bad []store.Record
 	for i := range 6 {
 		flaky = append(flaky, f.record(t, fmt.Sprintf("flaky%d.example.com", i), "911", "good"))
