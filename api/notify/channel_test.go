@@ -366,3 +366,104 @@ func TestChannelsTellWhatTheyChose(t *testing.T) {
 	}
 }
 
+// TestTwoHundredFailuresOneDigest: 200 records failing at one provider
+// make one message per channel, naming the count and some of the records.
+func TestTwoHundredFailuresOneDigest(t *testing.T) {
+	cfg := fastConfig()
+	cfg.DigestAfter = time.Second
+	f := newFixture(t, cfg)
+	generic := newReceiver(t, http.StatusOK)
+	ntfy, ntfyHost := fakeNtfy(t, "ddns", "", "")
+	f.channel(t, "generic", "generic://"+strings.TrimPrefix(generic.URL, "http://")+"/hook?disabletls=yes", notify.DeliveryFailed)
+	f.channel(t, "ntfy", "ntfy://"+ntfyHost+"/ddns?scheme=http", notify.DeliveryFailed)
+	var recs []store.Record
+	for i := range 200 {
+		recs = append(recs, f.record(t, fmt.Sprintf("r%03d.example.com", i), "badauth"))
+	}
+	f.dispatcher(t)
+	// The notifier runs from the start, as in serve: failures that arrive
+	// while the first waits join it.
+	f.run(t, f.notifier.Run)
+	f.update(t, "198.51.100.9")
+	waitFor(t, "200 failures", 30*time.Second, func() bool {
+		for _, r := range recs {
+			if f.state(t, r.ID) != "failed" {
+				return false
+			}
+		}
+		return true
+	})
+	waitFor(t, "the digests", 15*time.Second, func() bool { return len(ntfy.all()) >= 1 && len(generic.all()) >= 1 })
+	time.Sleep(2 * cfg.DigestAfter) // anything that would still come
+	var counted int
+	for _, g := range generic.all() {
+		if g.payload.Digest != nil {
+			counted += g.payload.Digest.Count
+		} else {
+			counted++
+		}
+	}
+	if n := len(generic.all()); n != 1 || counted != 200 {
+		t.Errorf("generic got %d notifications covering %d failures, want 1 covering 200", n, counted)
+	}
+	if g := generic.all()[0].payload.Digest; g == nil || len(g.Records) != 10 {
+		t.Errorf("digest %+v", g)
+	}
+	msgs := ntfy.all()
+	if len(msgs) != 1 || msgs[0].Title != "200 DNS records failed at provider" || !strings.Contains(msgs[0].Text, "and 190 more") {
+		t.Errorf("ntfy got %+v", msgs)
+	}
+}
+
+// TestChannelDownThenRestart: a channel whose service is down is retried
+// with backoff; a new notifier (a restart) sends what the old one could
+// not, once.
+func TestChannelDownThenRestart(t *testing.T) {
+	cfg := fastConfig()
+	cfg.RetryBase, cfg.RetryMax, cfg.MaxAttempts = 200*time.Millisecond, time.Second, 20
+	f := newFixture(t, cfg)
+	ntfy, ntfyHost := fakeNtfy(t, "ddns", "", "")
+	ntfy.down = true
+	f.channel(t, "ntfy", "ntfy://"+ntfyHost+"/ddns?scheme=http", notify.DeliveryFailed)
+	wrong := f.record(t, "wrong.example.com", "badauth")
+	f.dispatcher(t)
+	f.update(t, "198.51.100.7")
+	waitFor(t, "the failure", 10*time.Second, func() bool { return f.state(t, wrong.ID) == "failed" })
+	ctx := context.Background()
+	attempts := func() (n int, state string) {
+		t.Helper()
+		if err := f.st.Pool.QueryRow(ctx, `SELECT coalesce(max(attempts), 0), coalesce(max(state), '') FROM webhook_deliveries`).Scan(&n, &state); err != nil {
+			t.Fatal(err)
+		}
+		return n, state
+	}
+	f.pump(t, "two failed attempts", func() bool { n, _ := attempts(); return n >= 2 })
+	if n, state := attempts(); state != "pending" {
+		t.Fatalf("after %d attempts the notification is %s", n, state)
+	}
+	var gap float64
+	if err := f.st.Pool.QueryRow(ctx, `SELECT extract(epoch FROM next_attempt_at - updated_at) FROM webhook_deliveries`).Scan(&gap); err != nil || gap < 0.2 {
+		t.Errorf("next attempt %.3fs after the last, %v; want a backoff of at least 200ms", gap, err)
+	}
+	// Restart: a new notifier over the same database; the service is up.
+	restarted := notify.New(f.st, f.box, notify.NewSender("test", nil), cfg, f.log)
+	ntfy.mu.Lock()
+	ntfy.down = false
+	ntfy.mu.Unlock()
+	deadline := time.Now().Add(15 * time.Second)
+	for len(ntfy.all()) == 0 && time.Now().Before(deadline) {
+		if _, err := restarted.SendDue(ctx); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if _, err := restarted.SendDue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := ntfy.all(); len(got) != 1 || got[0].Title != "DNS record failed: wrong.example.com" {
+		t.Errorf("after the restart ntfy got %+v", got)
+	}
+	if _, state := attempts(); state != "delivered" {
+		t.Errorf("the notification is %s", state)
+	}
+}

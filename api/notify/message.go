@@ -37,7 +37,7 @@ func Render(p Payload) Message {
 				list += fmt.Sprintf(" and %d more", more)
 			}
 			return Message{Title: fmt.Sprintf("%d DNS records failed at %s", p.Digest.Count, service),
-				Text: fmt.Sprintf("%s refused the updates of %d records: %s. Last answer: %s. Check the service's credentials and settings; the records are sent again at the next address change or a resync.",
+				Text: fmt.Sprintf("%s refused the updates of %d records: %s. First answer: %s. Check the service's credentials and settings; the records are sent again at the next address change or a resync.",
 					service, p.Digest.Count, list, p.Message)}
 		}
 		return Message{Title: "DNS record failed: " + record,

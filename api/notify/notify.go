@@ -78,9 +78,9 @@ type Config struct {
 	MaxAttempts int           // attempts before a notification is given up
 	Lease       time.Duration // how long a claimed notification stays with its sender
 	// DigestAfter is how long a failure waits for others at the same
-	// service before it is sent: those that come meanwhile join it, one
-	// message for all. Negative: no wait (each failure alone unless
-	// others are still waiting).
+	// service before it is sent: those that come meanwhile join it and
+	// restart the wait (at most 10 DigestAfter in all), one message for
+	// all. Negative: no wait (failures merge only while one is queued).
 	DigestAfter time.Duration
 	// LoginFailures is how many failed logins in one row of the history
 	// (see package auth: one per account, reason and minute) make an
@@ -103,10 +103,10 @@ type Notifier struct {
 	box      *secretbox.Box
 	sender   *Sender
 	channels *Channels
-	cfg    Config
-	log    *slog.Logger
-	slots  chan struct{}
-	wg     sync.WaitGroup
+	cfg      Config
+	log      *slog.Logger
+	slots    chan struct{}
+	wg       sync.WaitGroup
 }
 
 // New builds a notifier; a zero field of cfg takes DefaultConfig's value.
@@ -276,7 +276,8 @@ func (n *Notifier) queue(ctx context.Context, q *store.Queries, hooks []store.We
 			if err != nil {
 				return 0, err
 			}
-			if err := q.SetDigestPayload(ctx, waiting.ID, merged); err != nil {
+			due := time.Now().Add(max(n.cfg.DigestAfter, 0))
+			if err := q.SetDigestPayload(ctx, waiting.ID, merged, due, digestMaxWaits*max(n.cfg.DigestAfter, 0)); err != nil {
 				return 0, err
 			}
 			continue
@@ -366,6 +367,10 @@ type Digest struct {
 	// Records are the first digestShown of them.
 	Records []NamedRef `json:"records"`
 }
+
+// digestMaxWaits bounds how long failures that keep coming hold a digest
+// back: this many DigestAfter after the first.
+const digestMaxWaits = 10
 
 // digestShown bounds the records a digest names.
 const digestShown = 10

@@ -267,9 +267,14 @@ func (q *Queries) QueueDigestDelivery(ctx context.Context, webhookID int64, even
 	return mapErr("queue digest delivery", err)
 }
 
-// SetDigestPayload replaces a waiting digest's payload.
-func (q *Queries) SetDigestPayload(ctx context.Context, id int64, payload json.RawMessage) error {
-	_, err := q.db.Exec(ctx, `UPDATE webhook_deliveries SET payload = $2, updated_at = now() WHERE id = $1`, id, payload)
+// SetDigestPayload replaces a waiting digest's payload and moves its
+// first attempt to due, but never past its creation plus maxWait: a
+// cascade of failures is one message once it stops, and a cascade that
+// never stops is still told about.
+func (q *Queries) SetDigestPayload(ctx context.Context, id int64, payload json.RawMessage, due time.Time, maxWait time.Duration) error {
+	_, err := q.db.Exec(ctx, `UPDATE webhook_deliveries SET payload = $2, updated_at = now(),
+			next_attempt_at = greatest(next_attempt_at, least($3, created_at + $4::interval))
+		WHERE id = $1`, id, payload, due, maxWait)
 	return mapErr("set digest payload", err)
 }
 
