@@ -86,6 +86,9 @@ type Config struct {
 	// (see package auth: one per account, reason and minute) make an
 	// auth.login_failed notification.
 	LoginFailures int
+	// HeartbeatEvery is how often heartbeats are looked at (each has its
+	// own interval; a failure is told at the next look).
+	HeartbeatEvery time.Duration
 }
 
 // DefaultConfig is what `serve` uses: with these, a notification is
@@ -93,7 +96,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{Workers: 4, Poll: 2 * time.Second, StaleAfter: 24 * time.Hour, StaleEvery: time.Minute,
 		RetryBase: 30 * time.Second, RetryMax: time.Hour, MaxAttempts: 8, Lease: time.Minute,
-		DigestAfter: 30 * time.Second, LoginFailures: 10}
+		DigestAfter: 30 * time.Second, LoginFailures: 10, HeartbeatEvery: 10 * time.Second}
 }
 
 // Notifier feeds and sends notifications. Several (one per replica) can
@@ -115,7 +118,7 @@ type Notifier struct {
 func New(st *store.Store, box *secretbox.Box, sender *Sender, cfg Config, log *slog.Logger) *Notifier {
 	def := DefaultConfig()
 	for _, f := range []struct{ v, d *time.Duration }{{&cfg.Poll, &def.Poll}, {&cfg.StaleAfter, &def.StaleAfter},
-		{&cfg.StaleEvery, &def.StaleEvery}, {&cfg.RetryBase, &def.RetryBase}, {&cfg.RetryMax, &def.RetryMax}, {&cfg.Lease, &def.Lease}} {
+		{&cfg.StaleEvery, &def.StaleEvery}, {&cfg.HeartbeatEvery, &def.HeartbeatEvery}, {&cfg.RetryBase, &def.RetryBase}, {&cfg.RetryMax, &def.RetryMax}, {&cfg.Lease, &def.Lease}} {
 		if *f.v <= 0 {
 			*f.v = *f.d
 		}
@@ -150,7 +153,7 @@ func (n *Notifier) WithChannels(c *Channels) *Notifier {
 // left to their lease: a notifier takes them over when it runs out.
 func (n *Notifier) Run(ctx context.Context) {
 	defer n.wg.Wait()
-	var lastStale time.Time
+	var lastStale, lastBeat time.Time
 	t := time.NewTimer(0)
 	defer t.Stop()
 	for {
@@ -164,6 +167,12 @@ func (n *Notifier) Run(ctx context.Context) {
 				n.log.Warn("looking for stale hosts failed", "err", err)
 			}
 			lastStale = time.Now()
+		}
+		if time.Since(lastBeat) >= n.cfg.HeartbeatEvery {
+			if _, err := n.Heartbeats(ctx, time.Now()); err != nil && ctx.Err() == nil {
+				n.log.Warn("pinging heartbeats failed", "err", err)
+			}
+			lastBeat = time.Now()
 		}
 		if _, err := n.Feed(ctx); err != nil && ctx.Err() == nil {
 			n.log.Warn("reading events for webhooks failed", "err", err)

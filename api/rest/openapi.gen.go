@@ -131,6 +131,7 @@ const (
 	EventKindDeliveryRetry       EventKind = "delivery.retry"
 	EventKindDriftDetected       EventKind = "drift.detected"
 	EventKindDriftError          EventKind = "drift.error"
+	EventKindHostBack            EventKind = "host.back"
 	EventKindHostCreated         EventKind = "host.created"
 	EventKindHostDeleted         EventKind = "host.deleted"
 	EventKindHostResync          EventKind = "host.resync"
@@ -186,6 +187,8 @@ func (e EventKind) Valid() bool {
 		return true
 	case EventKindDriftError:
 		return true
+	case EventKindHostBack:
+		return true
 	case EventKindHostCreated:
 		return true
 	case EventKindHostDeleted:
@@ -239,6 +242,27 @@ func (e EventKind) Valid() bool {
 	}
 }
 
+// Defines values for HeartbeatLastState.
+const (
+	Empty HeartbeatLastState = ""
+	Fail  HeartbeatLastState = "fail"
+	Ok    HeartbeatLastState = "ok"
+)
+
+// Valid indicates whether the value is a known member of the HeartbeatLastState enum.
+func (e HeartbeatLastState) Valid() bool {
+	switch e {
+	case Empty:
+		return true
+	case Fail:
+		return true
+	case Ok:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for MeAuthMethod.
 const (
 	Session MeAuthMethod = "session"
@@ -251,6 +275,60 @@ func (e MeAuthMethod) Valid() bool {
 	case Session:
 		return true
 	case Token:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for NotifierKind.
+const (
+	NotifierKindShoutrrr NotifierKind = "shoutrrr"
+	NotifierKindWebhook  NotifierKind = "webhook"
+)
+
+// Valid indicates whether the value is a known member of the NotifierKind enum.
+func (e NotifierKind) Valid() bool {
+	switch e {
+	case NotifierKindShoutrrr:
+		return true
+	case NotifierKindWebhook:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for NotifierEvent.
+const (
+	NotifierEventAddressChanged    NotifierEvent = "address.changed"
+	NotifierEventAuthLoginFailed   NotifierEvent = "auth.login_failed"
+	NotifierEventDeliveryBlocked   NotifierEvent = "delivery.blocked"
+	NotifierEventDeliveryFailed    NotifierEvent = "delivery.failed"
+	NotifierEventDeliveryRecovered NotifierEvent = "delivery.recovered"
+	NotifierEventDriftDetected     NotifierEvent = "drift.detected"
+	NotifierEventHostBack          NotifierEvent = "host.back"
+	NotifierEventHostStale         NotifierEvent = "host.stale"
+)
+
+// Valid indicates whether the value is a known member of the NotifierEvent enum.
+func (e NotifierEvent) Valid() bool {
+	switch e {
+	case NotifierEventAddressChanged:
+		return true
+	case NotifierEventAuthLoginFailed:
+		return true
+	case NotifierEventDeliveryBlocked:
+		return true
+	case NotifierEventDeliveryFailed:
+		return true
+	case NotifierEventDeliveryRecovered:
+		return true
+	case NotifierEventDriftDetected:
+		return true
+	case NotifierEventHostBack:
+		return true
+	case NotifierEventHostStale:
 		return true
 	default:
 		return false
@@ -616,20 +694,32 @@ func (e WarningCode) Valid() bool {
 
 // Defines values for WebhookEvent.
 const (
+	WebhookEventAddressChanged    WebhookEvent = "address.changed"
+	WebhookEventAuthLoginFailed   WebhookEvent = "auth.login_failed"
 	WebhookEventDeliveryBlocked   WebhookEvent = "delivery.blocked"
 	WebhookEventDeliveryFailed    WebhookEvent = "delivery.failed"
 	WebhookEventDeliveryRecovered WebhookEvent = "delivery.recovered"
+	WebhookEventDriftDetected     WebhookEvent = "drift.detected"
+	WebhookEventHostBack          WebhookEvent = "host.back"
 	WebhookEventHostStale         WebhookEvent = "host.stale"
 )
 
 // Valid indicates whether the value is a known member of the WebhookEvent enum.
 func (e WebhookEvent) Valid() bool {
 	switch e {
+	case WebhookEventAddressChanged:
+		return true
+	case WebhookEventAuthLoginFailed:
+		return true
 	case WebhookEventDeliveryBlocked:
 		return true
 	case WebhookEventDeliveryFailed:
 		return true
 	case WebhookEventDeliveryRecovered:
+		return true
+	case WebhookEventDriftDetected:
+		return true
+	case WebhookEventHostBack:
 		return true
 	case WebhookEventHostStale:
 		return true
@@ -831,6 +921,38 @@ type FieldError struct {
 	Message string `json:"message"`
 }
 
+// Heartbeat defines model for Heartbeat.
+type Heartbeat struct {
+	EverySeconds int `json:"every_seconds"`
+
+	// FailUrlSet Whether a failure URL was given (otherwise url + "/fail").
+	FailUrlSet bool `json:"fail_url_set"`
+
+	// LastError Why the last ping failed; empty when it succeeded.
+	LastError  string     `json:"last_error"`
+	LastPingAt *time.Time `json:"last_ping_at"`
+
+	// LastState What the monitor was told last; "" before the first ping.
+	LastState HeartbeatLastState `json:"last_state"`
+
+	// Url The scheme and server of the ping URL; never the whole URL.
+	Url string `json:"url"`
+}
+
+// HeartbeatLastState What the monitor was told last; "" before the first ping.
+type HeartbeatLastState string
+
+// HeartbeatPut defines model for HeartbeatPut.
+type HeartbeatPut struct {
+	EverySeconds *int `json:"every_seconds,omitempty"`
+
+	// FailUrl Called while deliveries fail; url + "/fail" when absent or "".
+	FailUrl *string `json:"fail_url,omitempty"`
+
+	// Url An http(s) URL called while all is well.
+	Url *string `json:"url,omitempty"`
+}
+
 // Host defines model for Host.
 type Host struct {
 	CreatedAt time.Time `json:"created_at"`
@@ -990,6 +1112,75 @@ type Me struct {
 
 // MeAuthMethod An access token from login, or an API token.
 type MeAuthMethod string
+
+// Notifier defines model for Notifier.
+type Notifier struct {
+	CreatedAt time.Time `json:"created_at"`
+
+	// Destination The scheme and, for a server you name, the server ("ntfy://ntfy.example.net"); never the whole URL.
+	Destination string          `json:"destination"`
+	Enabled     bool            `json:"enabled"`
+	Events      []NotifierEvent `json:"events"`
+	Id          int64           `json:"id"`
+
+	// Kind shoutrrr: a destination URL; webhook: a webhook (see /webhooks), signed when it has a secret.
+	Kind          NotifierKind `json:"kind"`
+	LastAttemptAt *time.Time   `json:"last_attempt_at"`
+
+	// LastError Why the last attempt failed; empty when it succeeded.
+	LastError     string     `json:"last_error"`
+	LastSuccessAt *time.Time `json:"last_success_at"`
+	Name          string     `json:"name"`
+	UpdatedAt     time.Time  `json:"updated_at"`
+}
+
+// NotifierKind shoutrrr: a destination URL; webhook: a webhook (see /webhooks), signed when it has a secret.
+type NotifierKind string
+
+// NotifierCreate defines model for NotifierCreate.
+type NotifierCreate struct {
+	Enabled *bool `json:"enabled,omitempty"`
+
+	// Events delivery.failed, delivery.blocked, delivery.recovered and host.stale when absent.
+	Events *[]NotifierEvent `json:"events,omitempty"`
+	Name   string           `json:"name"`
+
+	// Url The Shoutrrr destination URL; stored encrypted, never returned.
+	Url *string `json:"url,omitempty"`
+}
+
+// NotifierEvent What a channel can be told about: delivery.failed (a permanent
+// answer; failures at one service are merged into one digest),
+// delivery.blocked (the provider answered abuse; the record is paused),
+// delivery.recovered, host.stale (a router silent for longer than the
+// stale-after time; once per episode), host.back (it reports again),
+// address.changed, drift.detected (the provider held another address
+// than was delivered), auth.login_failed (a row of failed logins that
+// reached the threshold).
+type NotifierEvent string
+
+// NotifierList defines model for NotifierList.
+type NotifierList struct {
+	Items      []Notifier `json:"items"`
+	NextCursor *string    `json:"next_cursor"`
+}
+
+// NotifierPatch defines model for NotifierPatch.
+type NotifierPatch struct {
+	Enabled *bool            `json:"enabled,omitempty"`
+	Events  *[]NotifierEvent `json:"events,omitempty"`
+	Name    *string          `json:"name,omitempty"`
+	Url     *string          `json:"url,omitempty"`
+}
+
+// NotifierTestResult defines model for NotifierTestResult.
+type NotifierTestResult struct {
+	Delivered  bool `json:"delivered"`
+	DurationMs int  `json:"duration_ms"`
+
+	// Error Why it was not delivered, never quoting the destination; empty when it was.
+	Error string `json:"error"`
+}
 
 // PasswordChange defines model for PasswordChange.
 type PasswordChange struct {
@@ -1669,7 +1860,7 @@ type WebhookCreate struct {
 // (the provider answered abuse; the record is paused), delivery.recovered
 // (delivered after failing, retrying or being blocked), host.stale (not
 // seen for longer than the stale-after time; once per episode, enabled
-// hosts only).
+// hosts only), and the NotifierEvents added since.
 type WebhookEvent string
 
 // WebhookList defines model for WebhookList.
@@ -1835,6 +2026,15 @@ type GetHostSetupParams struct {
 	Url *string `form:"url,omitempty" json:"url,omitempty"`
 }
 
+// ListNotifiersParams defines parameters for ListNotifiers.
+type ListNotifiersParams struct {
+	// Limit Items per page.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
 // ListRecordsParams defines parameters for ListRecords.
 type ListRecordsParams struct {
 	HostId    *int64 `form:"host_id,omitempty" json:"host_id,omitempty"`
@@ -1907,6 +2107,9 @@ type ListWebhooksParams struct {
 // LoginJSONRequestBody defines body for Login for application/json ContentType.
 type LoginJSONRequestBody = LoginRequest
 
+// SetHeartbeatJSONRequestBody defines body for SetHeartbeat for application/json ContentType.
+type SetHeartbeatJSONRequestBody = HeartbeatPut
+
 // CreateHostJSONRequestBody defines body for CreateHost for application/json ContentType.
 type CreateHostJSONRequestBody = HostCreate
 
@@ -1916,11 +2119,20 @@ type UpdateHostJSONRequestBody = HostPatch
 // SetHostAddressesJSONRequestBody defines body for SetHostAddresses for application/json ContentType.
 type SetHostAddressesJSONRequestBody = HostAddresses
 
+// SetHostHeartbeatJSONRequestBody defines body for SetHostHeartbeat for application/json ContentType.
+type SetHostHeartbeatJSONRequestBody = HeartbeatPut
+
 // RotateHostSecretJSONRequestBody defines body for RotateHostSecret for application/json ContentType.
 type RotateHostSecretJSONRequestBody = HostSecretRequest
 
 // ChangeMyPasswordJSONRequestBody defines body for ChangeMyPassword for application/json ContentType.
 type ChangeMyPasswordJSONRequestBody = PasswordChange
+
+// CreateNotifierJSONRequestBody defines body for CreateNotifier for application/json ContentType.
+type CreateNotifierJSONRequestBody = NotifierCreate
+
+// UpdateNotifierJSONRequestBody defines body for UpdateNotifier for application/json ContentType.
+type UpdateNotifierJSONRequestBody = NotifierPatch
 
 // CreateRecordJSONRequestBody defines body for CreateRecord for application/json ContentType.
 type CreateRecordJSONRequestBody = RecordCreate
@@ -1972,6 +2184,15 @@ type ServerInterface interface {
 	// ListEvents The history, newest first
 	// (GET /events)
 	ListEvents(ctx echo.Context, params ListEventsParams) error
+	// DeleteHeartbeat Stop the broker's heartbeat
+	// (DELETE /heartbeat)
+	DeleteHeartbeat(ctx echo.Context) error
+	// GetHeartbeat Read the broker's heartbeat
+	// (GET /heartbeat)
+	GetHeartbeat(ctx echo.Context) error
+	// SetHeartbeat Set the broker's heartbeat
+	// (PUT /heartbeat)
+	SetHeartbeat(ctx echo.Context) error
 	// ListHosts List hosts by FQDN
 	// (GET /hosts)
 	ListHosts(ctx echo.Context, params ListHostsParams) error
@@ -1990,6 +2211,15 @@ type ServerInterface interface {
 	// SetHostAddresses Set the host's addresses by hand
 	// (PUT /hosts/{id}/addresses)
 	SetHostAddresses(ctx echo.Context, id Id) error
+	// DeleteHostHeartbeat Stop a host's heartbeat
+	// (DELETE /hosts/{id}/heartbeat)
+	DeleteHostHeartbeat(ctx echo.Context, id Id) error
+	// GetHostHeartbeat Read a host's heartbeat
+	// (GET /hosts/{id}/heartbeat)
+	GetHostHeartbeat(ctx echo.Context, id Id) error
+	// SetHostHeartbeat Set a host's heartbeat
+	// (PUT /hosts/{id}/heartbeat)
+	SetHostHeartbeat(ctx echo.Context, id Id) error
 	// ResyncHost Re-send every record of the host
 	// (POST /hosts/{id}/resync)
 	ResyncHost(ctx echo.Context, id Id) error
@@ -2005,6 +2235,24 @@ type ServerInterface interface {
 	// ChangeMyPassword Change your own password
 	// (POST /me/password)
 	ChangeMyPassword(ctx echo.Context) error
+	// ListNotifiers List notification channels by name (webhooks included)
+	// (GET /notifiers)
+	ListNotifiers(ctx echo.Context, params ListNotifiersParams) error
+	// CreateNotifier Add a notification channel
+	// (POST /notifiers)
+	CreateNotifier(ctx echo.Context) error
+	// DeleteNotifier Delete a notification channel with what it had not sent
+	// (DELETE /notifiers/{id})
+	DeleteNotifier(ctx echo.Context, id Id) error
+	// GetNotifier Read a notification channel
+	// (GET /notifiers/{id})
+	GetNotifier(ctx echo.Context, id Id) error
+	// UpdateNotifier Change a notification channel
+	// (PATCH /notifiers/{id})
+	UpdateNotifier(ctx echo.Context, id Id) error
+	// TestNotifier Send a test message now
+	// (POST /notifiers/{id}/test)
+	TestNotifier(ctx echo.Context, id Id) error
 	// ListPresets The built-in catalogue of provider presets
 	// (GET /presets)
 	ListPresets(ctx echo.Context) error
@@ -2236,6 +2484,33 @@ func (w *ServerInterfaceWrapper) ListEvents(ctx echo.Context) error {
 	return err
 }
 
+// DeleteHeartbeat converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteHeartbeat(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteHeartbeat(ctx)
+	return err
+}
+
+// GetHeartbeat converts echo context to params.
+func (w *ServerInterfaceWrapper) GetHeartbeat(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetHeartbeat(ctx)
+	return err
+}
+
+// SetHeartbeat converts echo context to params.
+func (w *ServerInterfaceWrapper) SetHeartbeat(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SetHeartbeat(ctx)
+	return err
+}
+
 // ListHosts converts echo context to params.
 func (w *ServerInterfaceWrapper) ListHosts(ctx echo.Context) error {
 	var err error
@@ -2355,6 +2630,54 @@ func (w *ServerInterfaceWrapper) SetHostAddresses(ctx echo.Context) error {
 	return err
 }
 
+// DeleteHostHeartbeat converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteHostHeartbeat(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteHostHeartbeat(ctx, id)
+	return err
+}
+
+// GetHostHeartbeat converts echo context to params.
+func (w *ServerInterfaceWrapper) GetHostHeartbeat(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetHostHeartbeat(ctx, id)
+	return err
+}
+
+// SetHostHeartbeat converts echo context to params.
+func (w *ServerInterfaceWrapper) SetHostHeartbeat(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SetHostHeartbeat(ctx, id)
+	return err
+}
+
 // ResyncHost converts echo context to params.
 func (w *ServerInterfaceWrapper) ResyncHost(ctx echo.Context) error {
 	var err error
@@ -2427,6 +2750,104 @@ func (w *ServerInterfaceWrapper) ChangeMyPassword(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ChangeMyPassword(ctx)
+	return err
+}
+
+// ListNotifiers converts echo context to params.
+func (w *ServerInterfaceWrapper) ListNotifiers(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListNotifiersParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListNotifiers(ctx, params)
+	return err
+}
+
+// CreateNotifier converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateNotifier(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateNotifier(ctx)
+	return err
+}
+
+// DeleteNotifier converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteNotifier(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteNotifier(ctx, id)
+	return err
+}
+
+// GetNotifier converts echo context to params.
+func (w *ServerInterfaceWrapper) GetNotifier(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetNotifier(ctx, id)
+	return err
+}
+
+// UpdateNotifier converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateNotifier(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateNotifier(ctx, id)
+	return err
+}
+
+// TestNotifier converts echo context to params.
+func (w *ServerInterfaceWrapper) TestNotifier(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.TestNotifier(ctx, id)
 	return err
 }
 
@@ -3083,6 +3504,18 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/tokens", wrapper.CreateToken, options.OperationMiddlewares["createToken"]...)
 	router.DELETE(options.BaseURL+"/tokens/:id", wrapper.DeleteToken, options.OperationMiddlewares["deleteToken"]...)
 	router.GET(options.BaseURL+"/tokens/:id", wrapper.GetToken, options.OperationMiddlewares["getToken"]...)
+	router.DELETE(options.BaseURL+"/heartbeat", wrapper.DeleteHeartbeat, options.OperationMiddlewares["deleteHeartbeat"]...)
+	router.GET(options.BaseURL+"/heartbeat", wrapper.GetHeartbeat, options.OperationMiddlewares["getHeartbeat"]...)
+	router.PUT(options.BaseURL+"/heartbeat", wrapper.SetHeartbeat, options.OperationMiddlewares["setHeartbeat"]...)
+	router.DELETE(options.BaseURL+"/hosts/:id/heartbeat", wrapper.DeleteHostHeartbeat, options.OperationMiddlewares["deleteHostHeartbeat"]...)
+	router.GET(options.BaseURL+"/hosts/:id/heartbeat", wrapper.GetHostHeartbeat, options.OperationMiddlewares["getHostHeartbeat"]...)
+	router.PUT(options.BaseURL+"/hosts/:id/heartbeat", wrapper.SetHostHeartbeat, options.OperationMiddlewares["setHostHeartbeat"]...)
+	router.GET(options.BaseURL+"/notifiers", wrapper.ListNotifiers, options.OperationMiddlewares["listNotifiers"]...)
+	router.POST(options.BaseURL+"/notifiers", wrapper.CreateNotifier, options.OperationMiddlewares["createNotifier"]...)
+	router.DELETE(options.BaseURL+"/notifiers/:id", wrapper.DeleteNotifier, options.OperationMiddlewares["deleteNotifier"]...)
+	router.GET(options.BaseURL+"/notifiers/:id", wrapper.GetNotifier, options.OperationMiddlewares["getNotifier"]...)
+	router.PATCH(options.BaseURL+"/notifiers/:id", wrapper.UpdateNotifier, options.OperationMiddlewares["updateNotifier"]...)
+	router.POST(options.BaseURL+"/notifiers/:id/test", wrapper.TestNotifier, options.OperationMiddlewares["testNotifier"]...)
 	router.GET(options.BaseURL+"/webhooks", wrapper.ListWebhooks, options.OperationMiddlewares["listWebhooks"]...)
 	router.POST(options.BaseURL+"/webhooks", wrapper.CreateWebhook, options.OperationMiddlewares["createWebhook"]...)
 	router.DELETE(options.BaseURL+"/webhooks/:id", wrapper.DeleteWebhook, options.OperationMiddlewares["deleteWebhook"]...)
@@ -3450,6 +3883,310 @@ type ListEventsdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response ListEventsdefaultApplicationProblemPlusJSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteHeartbeatRequestObject struct {
+}
+
+type DeleteHeartbeatResponseObject interface {
+	VisitDeleteHeartbeatResponse(w http.ResponseWriter) error
+}
+
+type DeleteHeartbeat204Response struct {
+}
+
+func (response DeleteHeartbeat204Response) VisitDeleteHeartbeatResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteHeartbeat401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteHeartbeat401ApplicationProblemPlusJSONResponse) VisitDeleteHeartbeatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteHeartbeat403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteHeartbeat403ApplicationProblemPlusJSONResponse) VisitDeleteHeartbeatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteHeartbeat404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteHeartbeat404ApplicationProblemPlusJSONResponse) VisitDeleteHeartbeatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteHeartbeat422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteHeartbeat422ApplicationProblemPlusJSONResponse) VisitDeleteHeartbeatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteHeartbeatdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response DeleteHeartbeatdefaultApplicationProblemPlusJSONResponse) VisitDeleteHeartbeatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHeartbeatRequestObject struct {
+}
+
+type GetHeartbeatResponseObject interface {
+	VisitGetHeartbeatResponse(w http.ResponseWriter) error
+}
+
+type GetHeartbeat200JSONResponse Heartbeat
+
+func (response GetHeartbeat200JSONResponse) VisitGetHeartbeatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHeartbeat401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetHeartbeat401ApplicationProblemPlusJSONResponse) VisitGetHeartbeatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHeartbeat404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetHeartbeat404ApplicationProblemPlusJSONResponse) VisitGetHeartbeatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHeartbeat422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response GetHeartbeat422ApplicationProblemPlusJSONResponse) VisitGetHeartbeatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHeartbeatdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetHeartbeatdefaultApplicationProblemPlusJSONResponse) VisitGetHeartbeatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetHeartbeatRequestObject struct {
+	Body *SetHeartbeatJSONRequestBody
+}
+
+type SetHeartbeatResponseObject interface {
+	VisitSetHeartbeatResponse(w http.ResponseWriter) error
+}
+
+type SetHeartbeat200JSONResponse Heartbeat
+
+func (response SetHeartbeat200JSONResponse) VisitSetHeartbeatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetHeartbeat400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response SetHeartbeat400ApplicationProblemPlusJSONResponse) VisitSetHeartbeatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetHeartbeat401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response SetHeartbeat401ApplicationProblemPlusJSONResponse) VisitSetHeartbeatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetHeartbeat403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response SetHeartbeat403ApplicationProblemPlusJSONResponse) VisitSetHeartbeatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetHeartbeat404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response SetHeartbeat404ApplicationProblemPlusJSONResponse) VisitSetHeartbeatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetHeartbeat422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response SetHeartbeat422ApplicationProblemPlusJSONResponse) VisitSetHeartbeatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetHeartbeatdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response SetHeartbeatdefaultApplicationProblemPlusJSONResponse) VisitSetHeartbeatResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -4113,6 +4850,313 @@ func (response SetHostAddressesdefaultApplicationProblemPlusJSONResponse) VisitS
 	return err
 }
 
+type DeleteHostHeartbeatRequestObject struct {
+	Id Id `json:"id"`
+}
+
+type DeleteHostHeartbeatResponseObject interface {
+	VisitDeleteHostHeartbeatResponse(w http.ResponseWriter) error
+}
+
+type DeleteHostHeartbeat204Response struct {
+}
+
+func (response DeleteHostHeartbeat204Response) VisitDeleteHostHeartbeatResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteHostHeartbeat401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteHostHeartbeat401ApplicationProblemPlusJSONResponse) VisitDeleteHostHeartbeatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteHostHeartbeat403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteHostHeartbeat403ApplicationProblemPlusJSONResponse) VisitDeleteHostHeartbeatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteHostHeartbeat404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteHostHeartbeat404ApplicationProblemPlusJSONResponse) VisitDeleteHostHeartbeatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteHostHeartbeat422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteHostHeartbeat422ApplicationProblemPlusJSONResponse) VisitDeleteHostHeartbeatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteHostHeartbeatdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response DeleteHostHeartbeatdefaultApplicationProblemPlusJSONResponse) VisitDeleteHostHeartbeatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHostHeartbeatRequestObject struct {
+	Id Id `json:"id"`
+}
+
+type GetHostHeartbeatResponseObject interface {
+	VisitGetHostHeartbeatResponse(w http.ResponseWriter) error
+}
+
+type GetHostHeartbeat200JSONResponse Heartbeat
+
+func (response GetHostHeartbeat200JSONResponse) VisitGetHostHeartbeatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHostHeartbeat401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetHostHeartbeat401ApplicationProblemPlusJSONResponse) VisitGetHostHeartbeatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHostHeartbeat404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetHostHeartbeat404ApplicationProblemPlusJSONResponse) VisitGetHostHeartbeatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHostHeartbeat422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response GetHostHeartbeat422ApplicationProblemPlusJSONResponse) VisitGetHostHeartbeatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHostHeartbeatdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetHostHeartbeatdefaultApplicationProblemPlusJSONResponse) VisitGetHostHeartbeatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetHostHeartbeatRequestObject struct {
+	Id   Id `json:"id"`
+	Body *SetHostHeartbeatJSONRequestBody
+}
+
+type SetHostHeartbeatResponseObject interface {
+	VisitSetHostHeartbeatResponse(w http.ResponseWriter) error
+}
+
+type SetHostHeartbeat200JSONResponse Heartbeat
+
+func (response SetHostHeartbeat200JSONResponse) VisitSetHostHeartbeatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetHostHeartbeat400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response SetHostHeartbeat400ApplicationProblemPlusJSONResponse) VisitSetHostHeartbeatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetHostHeartbeat401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response SetHostHeartbeat401ApplicationProblemPlusJSONResponse) VisitSetHostHeartbeatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetHostHeartbeat403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response SetHostHeartbeat403ApplicationProblemPlusJSONResponse) VisitSetHostHeartbeatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetHostHeartbeat404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response SetHostHeartbeat404ApplicationProblemPlusJSONResponse) VisitSetHostHeartbeatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetHostHeartbeat422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response SetHostHeartbeat422ApplicationProblemPlusJSONResponse) VisitSetHostHeartbeatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetHostHeartbeatdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response SetHostHeartbeatdefaultApplicationProblemPlusJSONResponse) VisitSetHostHeartbeatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ResyncHostRequestObject struct {
 	Id Id `json:"id"`
 }
@@ -4586,6 +5630,625 @@ type ChangeMyPassworddefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response ChangeMyPassworddefaultApplicationProblemPlusJSONResponse) VisitChangeMyPasswordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListNotifiersRequestObject struct {
+	Params ListNotifiersParams
+}
+
+type ListNotifiersResponseObject interface {
+	VisitListNotifiersResponse(w http.ResponseWriter) error
+}
+
+type ListNotifiers200JSONResponse NotifierList
+
+func (response ListNotifiers200JSONResponse) VisitListNotifiersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListNotifiers401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListNotifiers401ApplicationProblemPlusJSONResponse) VisitListNotifiersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListNotifiers422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response ListNotifiers422ApplicationProblemPlusJSONResponse) VisitListNotifiersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListNotifiersdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListNotifiersdefaultApplicationProblemPlusJSONResponse) VisitListNotifiersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateNotifierRequestObject struct {
+	Body *CreateNotifierJSONRequestBody
+}
+
+type CreateNotifierResponseObject interface {
+	VisitCreateNotifierResponse(w http.ResponseWriter) error
+}
+
+type CreateNotifier201JSONResponse Notifier
+
+func (response CreateNotifier201JSONResponse) VisitCreateNotifierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateNotifier400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateNotifier400ApplicationProblemPlusJSONResponse) VisitCreateNotifierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateNotifier401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateNotifier401ApplicationProblemPlusJSONResponse) VisitCreateNotifierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateNotifier403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateNotifier403ApplicationProblemPlusJSONResponse) VisitCreateNotifierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateNotifier409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateNotifier409ApplicationProblemPlusJSONResponse) VisitCreateNotifierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateNotifier422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response CreateNotifier422ApplicationProblemPlusJSONResponse) VisitCreateNotifierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateNotifierdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response CreateNotifierdefaultApplicationProblemPlusJSONResponse) VisitCreateNotifierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteNotifierRequestObject struct {
+	Id Id `json:"id"`
+}
+
+type DeleteNotifierResponseObject interface {
+	VisitDeleteNotifierResponse(w http.ResponseWriter) error
+}
+
+type DeleteNotifier204Response struct {
+}
+
+func (response DeleteNotifier204Response) VisitDeleteNotifierResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteNotifier401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteNotifier401ApplicationProblemPlusJSONResponse) VisitDeleteNotifierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteNotifier403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteNotifier403ApplicationProblemPlusJSONResponse) VisitDeleteNotifierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteNotifier404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteNotifier404ApplicationProblemPlusJSONResponse) VisitDeleteNotifierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteNotifier422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteNotifier422ApplicationProblemPlusJSONResponse) VisitDeleteNotifierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteNotifierdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response DeleteNotifierdefaultApplicationProblemPlusJSONResponse) VisitDeleteNotifierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetNotifierRequestObject struct {
+	Id Id `json:"id"`
+}
+
+type GetNotifierResponseObject interface {
+	VisitGetNotifierResponse(w http.ResponseWriter) error
+}
+
+type GetNotifier200JSONResponse Notifier
+
+func (response GetNotifier200JSONResponse) VisitGetNotifierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetNotifier401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetNotifier401ApplicationProblemPlusJSONResponse) VisitGetNotifierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetNotifier404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetNotifier404ApplicationProblemPlusJSONResponse) VisitGetNotifierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetNotifier422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response GetNotifier422ApplicationProblemPlusJSONResponse) VisitGetNotifierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetNotifierdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetNotifierdefaultApplicationProblemPlusJSONResponse) VisitGetNotifierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateNotifierRequestObject struct {
+	Id   Id `json:"id"`
+	Body *UpdateNotifierJSONRequestBody
+}
+
+type UpdateNotifierResponseObject interface {
+	VisitUpdateNotifierResponse(w http.ResponseWriter) error
+}
+
+type UpdateNotifier200JSONResponse Notifier
+
+func (response UpdateNotifier200JSONResponse) VisitUpdateNotifierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateNotifier400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateNotifier400ApplicationProblemPlusJSONResponse) VisitUpdateNotifierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateNotifier401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateNotifier401ApplicationProblemPlusJSONResponse) VisitUpdateNotifierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateNotifier403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateNotifier403ApplicationProblemPlusJSONResponse) VisitUpdateNotifierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateNotifier404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateNotifier404ApplicationProblemPlusJSONResponse) VisitUpdateNotifierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateNotifier409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateNotifier409ApplicationProblemPlusJSONResponse) VisitUpdateNotifierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateNotifier422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateNotifier422ApplicationProblemPlusJSONResponse) VisitUpdateNotifierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateNotifierdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response UpdateNotifierdefaultApplicationProblemPlusJSONResponse) VisitUpdateNotifierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestNotifierRequestObject struct {
+	Id Id `json:"id"`
+}
+
+type TestNotifierResponseObject interface {
+	VisitTestNotifierResponse(w http.ResponseWriter) error
+}
+
+type TestNotifier200JSONResponse NotifierTestResult
+
+func (response TestNotifier200JSONResponse) VisitTestNotifierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestNotifier401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response TestNotifier401ApplicationProblemPlusJSONResponse) VisitTestNotifierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestNotifier403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response TestNotifier403ApplicationProblemPlusJSONResponse) VisitTestNotifierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestNotifier404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response TestNotifier404ApplicationProblemPlusJSONResponse) VisitTestNotifierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestNotifier422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response TestNotifier422ApplicationProblemPlusJSONResponse) VisitTestNotifierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestNotifierdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response TestNotifierdefaultApplicationProblemPlusJSONResponse) VisitTestNotifierResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -7980,6 +9643,15 @@ type StrictServerInterface interface {
 	// ListEvents The history, newest first
 	// (GET /events)
 	ListEvents(ctx context.Context, request ListEventsRequestObject) (ListEventsResponseObject, error)
+	// DeleteHeartbeat Stop the broker's heartbeat
+	// (DELETE /heartbeat)
+	DeleteHeartbeat(ctx context.Context, request DeleteHeartbeatRequestObject) (DeleteHeartbeatResponseObject, error)
+	// GetHeartbeat Read the broker's heartbeat
+	// (GET /heartbeat)
+	GetHeartbeat(ctx context.Context, request GetHeartbeatRequestObject) (GetHeartbeatResponseObject, error)
+	// SetHeartbeat Set the broker's heartbeat
+	// (PUT /heartbeat)
+	SetHeartbeat(ctx context.Context, request SetHeartbeatRequestObject) (SetHeartbeatResponseObject, error)
 	// ListHosts List hosts by FQDN
 	// (GET /hosts)
 	ListHosts(ctx context.Context, request ListHostsRequestObject) (ListHostsResponseObject, error)
@@ -7998,6 +9670,15 @@ type StrictServerInterface interface {
 	// SetHostAddresses Set the host's addresses by hand
 	// (PUT /hosts/{id}/addresses)
 	SetHostAddresses(ctx context.Context, request SetHostAddressesRequestObject) (SetHostAddressesResponseObject, error)
+	// DeleteHostHeartbeat Stop a host's heartbeat
+	// (DELETE /hosts/{id}/heartbeat)
+	DeleteHostHeartbeat(ctx context.Context, request DeleteHostHeartbeatRequestObject) (DeleteHostHeartbeatResponseObject, error)
+	// GetHostHeartbeat Read a host's heartbeat
+	// (GET /hosts/{id}/heartbeat)
+	GetHostHeartbeat(ctx context.Context, request GetHostHeartbeatRequestObject) (GetHostHeartbeatResponseObject, error)
+	// SetHostHeartbeat Set a host's heartbeat
+	// (PUT /hosts/{id}/heartbeat)
+	SetHostHeartbeat(ctx context.Context, request SetHostHeartbeatRequestObject) (SetHostHeartbeatResponseObject, error)
 	// ResyncHost Re-send every record of the host
 	// (POST /hosts/{id}/resync)
 	ResyncHost(ctx context.Context, request ResyncHostRequestObject) (ResyncHostResponseObject, error)
@@ -8013,6 +9694,24 @@ type StrictServerInterface interface {
 	// ChangeMyPassword Change your own password
 	// (POST /me/password)
 	ChangeMyPassword(ctx context.Context, request ChangeMyPasswordRequestObject) (ChangeMyPasswordResponseObject, error)
+	// ListNotifiers List notification channels by name (webhooks included)
+	// (GET /notifiers)
+	ListNotifiers(ctx context.Context, request ListNotifiersRequestObject) (ListNotifiersResponseObject, error)
+	// CreateNotifier Add a notification channel
+	// (POST /notifiers)
+	CreateNotifier(ctx context.Context, request CreateNotifierRequestObject) (CreateNotifierResponseObject, error)
+	// DeleteNotifier Delete a notification channel with what it had not sent
+	// (DELETE /notifiers/{id})
+	DeleteNotifier(ctx context.Context, request DeleteNotifierRequestObject) (DeleteNotifierResponseObject, error)
+	// GetNotifier Read a notification channel
+	// (GET /notifiers/{id})
+	GetNotifier(ctx context.Context, request GetNotifierRequestObject) (GetNotifierResponseObject, error)
+	// UpdateNotifier Change a notification channel
+	// (PATCH /notifiers/{id})
+	UpdateNotifier(ctx context.Context, request UpdateNotifierRequestObject) (UpdateNotifierResponseObject, error)
+	// TestNotifier Send a test message now
+	// (POST /notifiers/{id}/test)
+	TestNotifier(ctx context.Context, request TestNotifierRequestObject) (TestNotifierResponseObject, error)
 	// ListPresets The built-in catalogue of provider presets
 	// (GET /presets)
 	ListPresets(ctx context.Context, request ListPresetsRequestObject) (ListPresetsResponseObject, error)
@@ -8250,6 +9949,98 @@ func (sh *strictHandler) ListEvents(ctx echo.Context, params ListEventsParams) e
 	return nil
 }
 
+// DeleteHeartbeat operation middleware
+func (sh *strictHandler) DeleteHeartbeat(ctx echo.Context) error {
+	var request DeleteHeartbeatRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteHeartbeat(ctx.Request().Context(), request.(DeleteHeartbeatRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteHeartbeat")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteHeartbeatResponseObject); ok {
+		return validResponse.VisitDeleteHeartbeatResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetHeartbeat operation middleware
+func (sh *strictHandler) GetHeartbeat(ctx echo.Context) error {
+	var request GetHeartbeatRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetHeartbeat(ctx.Request().Context(), request.(GetHeartbeatRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetHeartbeat")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetHeartbeatResponseObject); ok {
+		return validResponse.VisitGetHeartbeatResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SetHeartbeat operation middleware
+func (sh *strictHandler) SetHeartbeat(ctx echo.Context) error {
+	var request SetHeartbeatRequestObject
+
+	var body SetHeartbeatJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SetHeartbeat(ctx.Request().Context(), request.(SetHeartbeatRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SetHeartbeat")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SetHeartbeatResponseObject); ok {
+		return validResponse.VisitSetHeartbeatResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListHosts operation middleware
 func (sh *strictHandler) ListHosts(ctx echo.Context, params ListHostsParams) error {
 	var request ListHostsRequestObject
@@ -8467,6 +10258,104 @@ func (sh *strictHandler) SetHostAddresses(ctx echo.Context, id Id) error {
 	return nil
 }
 
+// DeleteHostHeartbeat operation middleware
+func (sh *strictHandler) DeleteHostHeartbeat(ctx echo.Context, id Id) error {
+	var request DeleteHostHeartbeatRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteHostHeartbeat(ctx.Request().Context(), request.(DeleteHostHeartbeatRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteHostHeartbeat")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteHostHeartbeatResponseObject); ok {
+		return validResponse.VisitDeleteHostHeartbeatResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetHostHeartbeat operation middleware
+func (sh *strictHandler) GetHostHeartbeat(ctx echo.Context, id Id) error {
+	var request GetHostHeartbeatRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetHostHeartbeat(ctx.Request().Context(), request.(GetHostHeartbeatRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetHostHeartbeat")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetHostHeartbeatResponseObject); ok {
+		return validResponse.VisitGetHostHeartbeatResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SetHostHeartbeat operation middleware
+func (sh *strictHandler) SetHostHeartbeat(ctx echo.Context, id Id) error {
+	var request SetHostHeartbeatRequestObject
+
+	request.Id = id
+
+	var body SetHostHeartbeatJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SetHostHeartbeat(ctx.Request().Context(), request.(SetHostHeartbeatRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SetHostHeartbeat")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SetHostHeartbeatResponseObject); ok {
+		return validResponse.VisitSetHostHeartbeatResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ResyncHost operation middleware
 func (sh *strictHandler) ResyncHost(ctx echo.Context, id Id) error {
 	var request ResyncHostRequestObject
@@ -8632,6 +10521,200 @@ func (sh *strictHandler) ChangeMyPassword(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(ChangeMyPasswordResponseObject); ok {
 		return validResponse.VisitChangeMyPasswordResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListNotifiers operation middleware
+func (sh *strictHandler) ListNotifiers(ctx echo.Context, params ListNotifiersParams) error {
+	var request ListNotifiersRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListNotifiers(ctx.Request().Context(), request.(ListNotifiersRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListNotifiers")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListNotifiersResponseObject); ok {
+		return validResponse.VisitListNotifiersResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateNotifier operation middleware
+func (sh *strictHandler) CreateNotifier(ctx echo.Context) error {
+	var request CreateNotifierRequestObject
+
+	var body CreateNotifierJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateNotifier(ctx.Request().Context(), request.(CreateNotifierRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateNotifier")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateNotifierResponseObject); ok {
+		return validResponse.VisitCreateNotifierResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteNotifier operation middleware
+func (sh *strictHandler) DeleteNotifier(ctx echo.Context, id Id) error {
+	var request DeleteNotifierRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteNotifier(ctx.Request().Context(), request.(DeleteNotifierRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteNotifier")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteNotifierResponseObject); ok {
+		return validResponse.VisitDeleteNotifierResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetNotifier operation middleware
+func (sh *strictHandler) GetNotifier(ctx echo.Context, id Id) error {
+	var request GetNotifierRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetNotifier(ctx.Request().Context(), request.(GetNotifierRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetNotifier")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetNotifierResponseObject); ok {
+		return validResponse.VisitGetNotifierResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateNotifier operation middleware
+func (sh *strictHandler) UpdateNotifier(ctx echo.Context, id Id) error {
+	var request UpdateNotifierRequestObject
+
+	request.Id = id
+
+	var body UpdateNotifierJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateNotifier(ctx.Request().Context(), request.(UpdateNotifierRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateNotifier")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateNotifierResponseObject); ok {
+		return validResponse.VisitUpdateNotifierResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// TestNotifier operation middleware
+func (sh *strictHandler) TestNotifier(ctx echo.Context, id Id) error {
+	var request TestNotifierRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.TestNotifier(ctx.Request().Context(), request.(TestNotifierRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "TestNotifier")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(TestNotifierResponseObject); ok {
+		return validResponse.VisitTestNotifierResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -9753,265 +11836,294 @@ func (sh *strictHandler) TestWebhook(ctx echo.Context, id Id) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rchs5lif+KvhzJsLkf1IULcvuKik6ZlW23HaPy3ZL8npmKr0kyARJtJJAVgIpmlXriP66D7L9YP0k",
-	"GzgHQCLJTF50LXc56kNZybzgcnCuv3POr62RnGVSMKFV6+jXVkZzOmOa5fDX8yJXMjf/Spga5TzTXIrW",
-	"UetiyshAsM+6P4I7BkSOiZ4ykuXsistCkYxOWLcVtbi5/eeC5YtW1BJ0xlpHLXymFbXUaMpm1Lx+Rj+/",
-	"YWKip62jx72Dw6g148JfiFp6kZkHlc65mLS+fIlarxPzGLw9o3pavpwnraiVs58LnrOkdaTzgoUfGst8",
-	"RrW5T+hnhy34EJ8Vs/AzXGg2YTl85w2fcb26AK81mymSsXztRFN4OPx8wsa0SHXr6GkvMpPGTz/t9TYO",
-	"5IyNc6amz6W85MzPfYR/+i8miVDDXF6yvJ/jA03LfPD02eq6fjFLpzIpFIP9/4EmZ+zngilYgpEUmgn4",
-	"J82ylI+oWY39LJfDlM3+7a/KLM2vwef+NWfj1lHrX/ZLGtvHX9X+e3wKP7pKXUOZLMiICiE1GTKSM5oQ",
-	"qgglfz5/95bI4V/ZSJO2+dVciIj5FxX2B/xTMaHhmWCsZowRmXGluJh0jskgYZrydEAUXSgyn1JNtDRP",
-	"Jt3Wl6j1XIpxykf3PvvRlIoJIyP7eUXmXE9xeFwRpWXOEtKmRNNLJojZ+6icPVGapynhghSKdWAeL2U+",
-	"5EnCxL1PJGcJE5rTVJFE4i6lqZwTPeWKyIzl8HEzF7PFe2okM0a0NNOSglAyz7lm5Y0wzZP3r+0t8ynL",
-	"GaFEMaXMa7gigrGEJTjtt1K/lIVI7nPWbyVRxWhq9wKG4e6+x1GciAWRespywvJc5qR92HsakcPHTyJi",
-	"mA152ntiFk8A006opkOqmFm+QuSMjqZ0mFrSuZDyRyoWlg2oeyUgKcmMigUZU56yhFCt2SzT6pjkTOcL",
-	"Qsea5TCDCb8y56CYDVluRJFiIykSZfjylNHESrMz89TeiXnK/NksJFbYrxnbB0ELPZU5/4XdN0Fd0ZQn",
-	"4VlamtjHjx/3Tgo9Nb+OqGZbza5k+jC5LJcjppTZ+FOhuV7cK7maKRYsYPjI2dqGAUgxIWbMEaGOcxOZ",
-	"k0JcCjkXZMxZmpjfhjQhXn2JzC3UvlYbxjnMGb00EiQvUub0lUTOKBdGEMA5UQNgpoqYM4BvJlQkTjos",
-	"oiWBwbVhs1IwEDZMjFgXhLWdslmRk5FZ1gvDrkC/yg0v0xzlK4Uf+9r9urQ1UYt9znjOVJ+LVR3kHImc",
-	"FELzFGaDr7O80T5qSGWZnqMW3NLH67+2mDB6x0+tHxjNWd76VKdwlfT0U3XYlZdVRly+B5mh+fBJxhvW",
-	"YpQzqlnSp7qipyVUsz3NZ6wVNS/PmmdEkaaGqN05WHkHT2r1wtU1S6nS/UKtH+LGz6GiVrPVWc7G/HO9",
-	"rg0r/EiRMc+VNtpBTkdGR4+MtpKzkZwIbvi37tatEgjVTacTduUc7vwStQrF8v7WK2PudvNaHbycC5bX",
-	"DGyJqEBxd98N3mmXzE3DL1Rl95d2JwqpaR0ZPofb4CgmCTeDpun7gCzHNFUsWqbUIs+Z0P2MKjWXebI6",
-	"7f+ShbEM8GcjrnCapch1CsuEXpltIzOZA5sS5HGPzLgoNFOETqRZtp1so6gFGtM7kS6QBFdOSXWkH92I",
-	"kGkoLTNF5jK/5GJyTAS7YjmOmg4NizPj2e5oOnqojL63wbC7Bq0uUVGFVjbvPOwdTdN349bRT+s/6jnX",
-	"l2iZdXn+3XByj4maGlElRbogEqTEptOAr1ydwKdgCm842mXVwXBjmlb+seWs3KdontMFbGFp4JvXbGBt",
-	"y8cZvl59Sd1+vGApvzJW86pwTJKcKVXLLGlyxUesjpzRgkskoUNZaCDtnKki1ZER1VlKuTD0nahjYpTJ",
-	"hT+TOei/QuqpUTDgHbXc1GmhdYpidC0pNqYzni4CQXwYPftUx2fHXHA1vaEA2pqrw87Z2e40n5xRqxg6",
-	"xaLIzAOGLUsx5hPw0KiFGLWiFp9lMjccO8n5WNfoHubekcyT7cUR7nf9eSwypXNGZ48UoULNjblgGNwC",
-	"COWvckiYSFhSL0a1FRVuVhkTCfLcvBAC/5UgOTMjwtBsaUWtYSpHl/AvVWQsV8ZCNYtBxYil5pa6WeOa",
-	"7UJJdQK1XDtPZ5E/WX6r3OQC6l7df7+w/vhVyL0y4iqtrjv3t8HEPA95aCb2I0ruVdJzN3gb1hkgRm0h",
-	"B4dkKgujzhlTYliMLpkG5yJqAkfmzljY65yMZCG0Qo3fvQ5MHKBdw+bMT/gsGedyFouB0jTXA/JvhDv1",
-	"4rj8vnszvtOqN/a+CN1JsRjzNOVi0jUmkKXxgRtKMAxGslxe8YTlYI5kmiURGeBRGMRCTyUoqiThCbiD",
-	"2saW5ywhKQWzLaNGiTOn0lr9Y5mTiZRJ55hQEQv7KTNY+Li5V4xYhHycwyKobixay1pbeTJDslrlHjP6",
-	"+TX++vjwEBWWyt/LBGZP+e2+FLarnoOhDYBb9ki5bW5/uHje2VY7W6Jy/Fgt76oj9tMr6xJYtmV1Xajg",
-	"41TCXnN9RGLQ6snbkx9P41ZEYtRy4G/S/pfXLyLif+/gDbksNMvJy7+8eIsXEq4yqkdTlsetBvG8vaBK",
-	"qKbNun+FQZTTn0qlm2RRA3cJCGFrIXbJ0W+5ju/BTvyHudGQGFOKTupty/USdPOoFcsNw7/uC+oEEwgJ",
-	"mGS5pFVxFXw0stRVztJuXiN9/oddvhr1kArCzC3owpnSLGOCJV1iyX/RNYOAcwC+nzkbTqW87GqmNKE5",
-	"iwVaReiFB968MNfRPW/vVnBFyzRBVuRUBit5u+jgT8pDt+iGpy8YioaAkr/gdQp/pVQuVifg1KpuwjQb",
-	"6eACuLvs0netFHd/Wjnu/kxYyoI/veYGfyk2ypnu51KHjyhNU+a3M3i/vVB+wV4ov2Ev+K9YKgje4a6U",
-	"L3FXyre4TSufclfKp9yV1afMVlsXRPAG+LN8HP4sn4U/ncnfL/cXWFzwFvy7fI4WetpN5YSL4A9ZaPeX",
-	"DeP1c2bkorvqyaB8vO+voUrtv1mnXMIZuQ3VC4XBQ+ldL0GjPddUF2qtAbkqRu2PoLE4o8CY6UWakKk5",
-	"t9vYUjuZoaBqodGxbIuSNutOukYghvpTzsagC8EQrTvMKEaOyo7IaMpGl9bGNcfmkQqjBHGrczdGrmdV",
-	"/d2XGFdhdCnkPGXJhG230ODd28IW3e5FqkAH9k1eFIjbtVZmsOukzbXz4aZcsIhQTWbSGAC9XsWrG4ZN",
-	"czaTVyzpmJ3HnTYmm7EfKKjIRc5qt3Bb833jTL3du44PnC/E6BxurNEu0bL0Rucq+VTszuW9Xt20Otu0",
-	"VAzsoazlF5ylySmIvhVuAdGeJpUbQ0yKUJJIbWyOjOop4UJL2JOhTBY24uQjUBBJcudvbDcPYA3wnvlU",
-	"poy0D3u9Tu32NatzS+uL4y4fqJv3K1nH6a8VcRGGVmrW6YQkHKKHhn0qY5mgqERNyLKyYKZDKVNGwe84",
-	"/jmp8Z6+kXOWj6gyph3XU8dFdU65sUPNRtQu3NYaNs+uDsGd85nOMkP/rYPek26v+/jxk+4ftvKkZVeH",
-	"TtLfzCVnXhSs7OoSwR1beIS2+dSz5Un3Hh8lw++Ojrad9LPbmvSzjZN+1l8XFjNa1ITCcYS7kD+iyZgz",
-	"owQhydVM9g9/OHp8dLS/znxZGuptrD4yMsbEzUKI0vqYmuw8cIzUi27UzFdW87mcZQW4ahA5pbUZARg3",
-	"cJzJlILaQIaMCWJmACwtlWICEAzqwlr5FcsfKQKf2QOARizMvEj7xYu35z+cvfuP07P++cXJm9P+ycuL",
-	"07OIWEgcOME6R8SISJCZuN5GXZFpAq/Br1ANnJZrG50CmJcUDI01ChoQ0IQdHJ1I4h/txuK1Vk4zYYrM",
-	"6IIMGTHcRY6J+SIabKvUeDv+WOB1JRtdOvtLp8LyKHtqqwdilSesMqRVyl09v0tE6SjEUdkSTTV7fJvE",
-	"zolb6h2DrI47B/HDZ4ebDkfU+rwnacb3RjJhEyb22Ged0z1NJ/BOwNGAMtOSMw7KwyJC54P52peAP97b",
-	"Z5/5zwas7s6/jp9y3//SsHfXio5XNASLdq0Mu0byV3CpGyPc207XvL0PAeEvgbhfWts7IKCKLN+4Bg0U",
-	"dycUtuu4mknytkkwkGrBlw57vV6dRQJOpybTC8QG3nJMJkywHMRB+x//5/+SxwffkSHXqrMMalhGRgcU",
-	"+N1mjMWySm7I+tPaQ7UD8ACU9y/R5pvOcVkAI2D+vg3/jv34w7h3zMffUz2aXp8F3TfPKel7lftsoe2u",
-	"vWPrE9LEz8/9uamu1w7naTOQxRxPXWTb0/cZKOzn8NCXT3UocqvSw3tJmyryp9MLsm/4m9r/lSdf9uGX",
-	"DqLkAVmOwyVjnqYQEe2uuiVwzm60n9YuWZAEsQMZNi3rOdOVUXKhNKOJUUAtuwKIq2C3wphWpvVGTri4",
-	"3oxCxNtuKTtVkOCSMNmU7BPuW4AL9KOp27wfWY1DuNDT/ozpqaxzYIgqfnacyxkBzzp6doK8g24Q0bFI",
-	"PufZr/W2X8fRshssFSMAN/Ly7Q4SRdwvb3Ca+dV6pAi30MdgAwBt4BZzG4zpzuZXleS2BJ9a0mrGtVSX",
-	"O6rQ1Drc4XtLrM/B9LoFxOmu50+w+fbP9zYdw5URLX2gdglypur44YkPeTxSkAa02JvRBL0JfMS6ZGBt",
-	"ULdBg8hfch8cxMLY/4PScz4Ax2Nmvil0ibz10ZXCmP8Am4EkgSOI38ZiIpkiXGAGgI+q+PCL+Yj7ZgR/",
-	"8dL1wUfskYpFOYY6HEr56+aECbNe4LOGqIscqX6Rp/XHLVjCRI6KGRMakjVqJTRLeL1cMpJH+YATmRVK",
-	"EzOylGlGhmwsc0YUvTLyCUNWZRKFWQhKPpy9WQk6gT8JXmx2xL0Okia3UUFxGezg6nRRwLVxtiEK5e6q",
-	"UkFWDFOuppgn4YezAYe5PIA6FngOHjSgkA9nb/YUHbOIwJJNWVewet91PYj+3OhcSGyqmEyYMuYMVVWy",
-	"g3BD/Usb3YVZLrUcyS0I0d5XuhhDTrIDDS8d5B2fdnS0MRiFi+LouZ7bOyXCzS14vT0gAWWV7jB/Cps5",
-	"3EsXSaoe/ClLs9ptSOmQpZtlFN4W4Xuav34bVp/l1JvtviVGns7pQhGja2wR1b2mUVhlB9uv8iVb1DOI",
-	"S7YwvMvt/mZsvnnT2m3w6Z4rGubZy+fk+8OnfyA2hY5gOlm3Bq1ortfnhEGm2tZ7GcQ8v9QCDS12oobN",
-	"cZ3W48lc4tiyHP9w9trwIcAWmJXlAqwaO9ljBEMcDVMqLgPpAEPwCXUUiWdDegQmm+EI/SwadsPzuOpw",
-	"X0EasmehkP2Kmt4RSRYiEeqAtM0N+4KP9q0d7NhFJ4pFPh4dPH7yjLRfvD0nH96/OLk4JYpPBEvQEr04",
-	"f/2nTkSmWmeY4AwmFxkWPNUWl6vZLEupZqrjwselGDeGtlGi26NUFsk4pTmLSMInXNNUjhgVUSxSLmTC",
-	"InJVpDqPiBrRlM3pIiKJUNzI2Yhkcs7yRKiIJEyxUUSmTP8iWA73ZDKJYjGhIuHmzvxyWBhz52oakYlM",
-	"aJIsIiKYHhVZRLgUUkWYIMlTGZFhIcTCrIMxz58+MY/IScpguPBB+kthxkxTngjV6ZJTo1NNqYIgj5ne",
-	"wB26QRQLp7awhAwRj48kDF9MbLYv16T9AjfHsfcoFme4E/4KeaV1Vv713C9gcAeuQvgSnEZ5yz/+9vcO",
-	"SF2kmyGkIJO8EAQiWsNFLMARQTO+f/V435GGqkL+LCm1opalF8M7tM6MleHHZQRLsLPGzoCdbUUt2Fow",
-	"LXBvza12cw3XsLsLsArFAJeHM8P7MjBLYIPhbtjhVtSSV1NzHfcYuK7ZZKMDmV224tFscytqwT6b8eMC",
-	"wXPhRhsryOy0+T9sda0R7A7ii/AQ/noXynF9gs2yINxRx/uadaVamQcpCMEBdIaMzAG7T4yJDe4+UDRn",
-	"mC4A4FGEnT1S+JaRnCG2bQeFHpfIj3VFKBWzGc0XTfhdj9SFQh0qWs3BriG/NcJMTpieslrsOvxAaGkI",
-	"6rksLYmJdJ+2vP2YDBd9t6RHVdsnYSOesNB1BPFrODRGbTIHrXx4cxJ2oLh6MWjXraLKBjqsn+lGNTbc",
-	"oNVDOpV8tHSaGlSEck99vKkJk42xGNDGZowKdQx6JKoJFrC4qlRiJQHNBXX8ZAnXMKViYtQRrpFYlowm",
-	"9MAqwlLFoJhIRBRCukpOhFbw0FWZoBPKRT2QaZPuubXmD27fhkwSLup/KGmjLnawnOrvPcbunsi/K2oZ",
-	"uohaTjdxAH2Xp1dgKRYjv4AQgloUn7ZTna32VjFoSgoJnqju7jpSvR2rZ1VC/SZNoL8UrGA1B/Nnf702",
-	"+8ywLLylrijE0ljsu+o+fwbM8JbwhOMxG2l+xfouPl+HpPYAZ5JJDrlvkgg5BwzS6/dXhyGv4A6s5Dw/",
-	"WwGMK+N4ds1xPLv5OFx0cuWHdWlHN0gz2hJ6aL9uGOKYo6isRzEKpmdUXVoHMxY0e3IQVDfrNYxiGyzg",
-	"lqN4VjuKxwffbRrGJWNZH8om9WkIW6qSwhnLUjpiGATVSzh3LL6GCDaPc7bwX64c9RijwnwMHjHKnTH3",
-	"UNXwyDSbIIpJu8Z+xKJGDjku8H7FNetEthCWrvqBjfHIEmNrKS4mqaNd1SXvxuMj/21Id1BuOn6QjzxM",
-	"jrTtg+EMXf4mHnrw7CIez6a21AwJzoNdgZGcGVtPdeolqWAsUf0ABt/g9LaaNeD+LFCeDNmIFootSfpA",
-	"kNjyaskxSHTwORiZTtoyJ3ErbplTPZFECg88loI1DNRn/NRGNrwCKcoECD9mX8kNVevyulYsHWMtsytA",
-	"suoiF03g6Q2pebUIUOvxWRuUh22ymTW3EH5rzpHASEOj93pOc+HsmK2k+Ed8YFVy1zmBy8zDSrahRWmu",
-	"YjNLBtfAGOsQnM+qDz2reagmqg0UVXcSGvjUiixdEWp+74NV3Q3QiVRxLVhgPcj/Bep8IEgd1viRgnzf",
-	"FfDDnWN01onYddU5rwf6qxWq/sFWrwv/VRfhdpB38MklxGIgMf0YQG5fX4hvhzBcuwhHR3c6/wAZWTd/",
-	"1BhuRX+wb7QnYznsyggerG7dC9bLnQ28taxBZYuGMjHKF1iUYVW6rEACNteW2iB+1h+bBkjQwdOnmyyl",
-	"Wr7dzLFuwzq0Vs9DYSHx89dBQ/6GAY+1PPC++d292Cn3zcRu3+y5ZTZ1QgSb1zEq0MBRl1eE6y75UQLe",
-	"xDlhEbMzhSRKrzNrWVpENpzXLjlDB6oCK6/p//Z5XdPxz9kVZ/NVVrbqRrmGx2PjI3emi2/WXP2nP21a",
-	"nOshW7/pft90vxvofg3qSTOxNtWscMd3LaIjrHoRZBBt/8yyDhJkGdYOOUDo31SLKl/1WrNZnTrVCHFE",
-	"z9MjRT6cvUHvjuBZxjTAMzdjRjCqgaPcMEsY2qp/O+W28pWP7Sf2WtTigiYLiKxnTMwhUjLOuf5lKD8b",
-	"o36smFAMfhbunzN+mUvNL43dLfiYG2O8GpIL/MKWKdX6pQeafdYDwtURoQRLLNogDRnzlJG2G2fX/BgR",
-	"HKv9oxhx8kfyLmPiY25s732mR/v4kv0kEQq8i1jOZGz7ClAyZ0MMELeh/IC5iRJcwHfnBAdI2pi3IRXU",
-	"rlBTlqbg96MiUaStpp0wGFoZol9P91cx4lBT0HzLIRFywCmoae16mRVprsuSUaXZMQJ/EZX6cyG1LfjE",
-	"1IhmtuzKnKKLF5cf1Yj14eWaHggwL3i1edUVyxWXQoUUTLgyn7AA0dgvBnnSfdwj++Sw+7mh3JmVi3VT",
-	"XZR0QbhwsNuoGqLAajBHQal0N9lY2GrsI5rnzgGdM43YJlrWK8FwKY7XPqLpJfioY/H6/dUz70emymaI",
-	"B87h6oMZzRUDdyvmXMSiAt9dBB5oywcqPUJGU5YQecXyrpu7njIRC8CWwXrTGXNAB5zmI+V90WEizlSm",
-	"CWidsageKNA+51AmaEy5RXjvZvJ5nuHi9vZwW6otN7WOS1lsaw13krMhF3XhP49sdLdg8RiHcXMw+1oF",
-	"/joxvdJZud4rHoLvUJ8Pgu7ti/PXf7IkF5XJJJ1jR7Vb+MZBDPtiCMvoP+X6qnjLwoHBzUHNZTHxyWTL",
-	"C3SdSNuawu/XRhY1zO3MhmuuM59rY6yvGSOoE/aeYIs8RQimRV+aAy/HjnIjoCBQBixUAU6u1lknrLuD",
-	"ZmGJzmsIVfRni/rQbzkaf9MOB8jZfX2u+vU+8PD9lVu3/srO8PalE+oQHytjjUquUlmjlaoQwUnbLaJg",
-	"yWjLkMJKyaHq2hhhUAJ1hgvAmXoAlpGvVNksllj46+wzV+AQdajTqcz1FJSUQZGng4gMlhdmEMVi4JZm",
-	"AKJ9UC7PgLTnUz6akjkXII1K0QOIOS5iUQLvOl3yrkqhID4DaF5tFlEjt7drckRW2X7b1VqB5ew0cvwA",
-	"grmqzpQhVTkXlkFjMDng2IZ0LdwVT2nZs0mOSYl77ZLz3fzSh73vn+3eAeGazQiuw5lvwj/reKHfTgiP",
-	"aZ21VSdghxGwOFvgCH5XR/v7RnNOhOpiqlGAX18OqvUOv7uVUhNaZ2b0Xzaw0lXaDHjqVtS5mZ3WfqPK",
-	"V7f4Un1bCU8Qa1jZbcQanJL3UMEG+/3rRBtCxrQbc0GPcHnHqiu4jhVsPvxbtmsx3CyorGmU/nxmM0RL",
-	"4Jd65G/C4lETCc5nhymp4EzaoHrMOYJRFrYSHpZzvJXOLtdtsnJjHnWvPGQ7LlBzgpvo+jyY/7ra37VZ",
-	"tsAAHpV6BRbtD9tSzqHGPYj6hGVMJEQaie+eHRw9QHLLP/7292OiGCPvfQIToamSQW7LcEHq01nIB9tq",
-	"DaYEZdagKVvgPnGlao09FYvDg4PI5YFBHjVVpTrTjYte78noki3gH2zQJecWhW07RA5Zal4/ZTk7ikUA",
-	"vvfhHkjSliI4lxGhVf0jD1QOo3BV0WBhnvgxGUpjBeZsJUhuM3lc+cCQu1nmB+ehtVHuVtVn//AKGdtz",
-	"3US4F0xdsxZJpQL8Mt+15i8gDkv70NKxawdRIhNhpcwlo3rkjKa1JRw29LNdP0XXwKU6CXm5Ovq3kijN",
-	"MtstogEjp1m2s/A1AznXLNsYvJKXLfeJT+vnBa+rKVO9ZRFp6lpimI/dVjujMtF0bU2BpgrGdZWKo7Cn",
-	"DmzOCPxl1k8H2UMNPXbq4YKwElDaER89InEr/LBrNIItIn4x/HgsC2H/NlKaJVw7CY5XfV0joUn7BNpN",
-	"/ONvf68UC637RN2g68jywk3d4WTN1pG24WDGxpF57Zp0mujXBYt86yF4T9hjqBD2HZuTMKwya+nWIgIt",
-	"Hawtn+xIOZfFMK1NAC45bAkZphrRwVKTCcoA546KfAuXjOXOw0uh/MYAikk/h/Yyg9X0aNf0oDYTpuzI",
-	"soMXDjotWE/6zg0wNoQDK9hSu/p+4/yHyz5R9WtfG30DF9+ouSzIh7M3tnwWRMmwX6QRyQGUuw2cj0WA",
-	"voQ0YIxWULHAOtdYqs+Vr3Cyzgg6e1iMtMNjX8nZ8rGoraq8L+e3lTOrXY+SPta0W4Li46pCZm2nMCC9",
-	"dY4I8oscVZUTIvNYnJycnBAmoMvwsndYQY6YvwwuZNAgfF4gdkWKhZ5D+ZqTMniBDbzleAyLVc0PIQum",
-	"IwjWJCmr8/msJfpKe6PdzoT5Xv0vrsNZQ8JZ84lZ8UhisrJvmBY2OwkOwErHtKadrwudJz7LaQ1B/FUO",
-	"ldF0gTCi0jsH1y9Zpkl7KgvFLhnLDKdy1qdrZ2aIRVl1PahofHZ6cfr24vW7t50deVXZA+62d3X93tmG",
-	"dfXMrmxSt3lr76IJXrnX5Z72M5b3sdnVtu3gXDc2GwmqIZlVKN/mUtk2cAS68QDugQirYWmkjdWzm6pj",
-	"l0WxoYJAp6k3s6bpFiuP94W1pHHEdeso04Qp3U8K1qcT1rf90etrYoDxBR3kpNJwQpKCkTnlILp97vUU",
-	"fOlMEPNru+zLRVI6KWVBtSUZ6g2NkgAbuAfjtcS1fswnE9/OGx8L8sM1N+LIDl1Lo2oZjW9FVAmcoLrm",
-	"cG2Bk4YspYoqJJjtZC/MHZHnRUdeBKHDHJXsjE5YLOSYDMA0t2/6d9Ta/oiWNDxubekyVQvEEuMQWbDi",
-	"hwvCdRSL4QISLI7JIOUzrgcEzCIsdWH0+0HgHhxEFi9hUzSojkXKFazn2HckUdoXaVNdlLmDoE3hLNDv",
-	"Ngi2zQhs8K9WeN/2z4Qia9unlmv77qi32VWpKboKy7TRGA3UnGvwBvuRuoFZpVT1uejrJo3+1JZZsA6B",
-	"SrTcaTO4IhFxC2LOll0RJGU4XVia1TIVIO6t60UsmR31VYxS1vdMfvu6yrjFtUVnywNI/PmDL/w7fO2P",
-	"hhUMSHunw3RMBvCKrpUb4RGBukdfopbFB9WzEvuj43dWgUfjHIryAVRrYHRz+5t9YkCynLt8y9LEvXrc",
-	"PQSg6Xpd3I3JCdKSrEMR3VrLtxuFUMA+qztZT6NNSkGtqui7EtWBUHJG6Io5YLixcPzTbKCDqB+BXg4i",
-	"3rpUYqGYSDoRsdMlbUya70Rl6m9wLNqU6JwKBXgn27kpioXrf4p2BB1dyvG4EzlXT5sa3jmjAiFkZp+P",
-	"UVQB+3Vxh1hILFOiFmLUidz5Q/BE2ZAVnjfyZ1godmx7rXaq9YpuQVcvreqgYGzgvcgZTVw8o/axD4rl",
-	"t1Nf4L7L6P42y9TWnQ2zxtfK5LxBEdkdqkBnRkfKzUn9Xz+d7P033fult/f9p/Kf3f7/2Pv0ay969uTL",
-	"v7Zuq2i0WZPbiN8C/T5U8NZ8/DqR2+vva11o8v42emUBPpaY2OXYdFLhQ4Bacm3LoMYnZEb0h1Qx/+cz",
-	"96fv8xE+4ptshBfh7xn/zBL3bJnk0J9RhWbwamZ3LfB7Q1s6C1OGGRttDEIFYN9APOBmveVGWIJumxZz",
-	"H7F36q13mVv1hkPz3h1ykHBgjY1Kd5MQ1YaKq3uC7R5tj/KKszVnI2bkaGOT7u26hzHXvXAV7q2Xv48i",
-	"uhIZ4ppAI0WWNERgsBsU2Jd9d15Wp/nq4uK9K9wZdrK3Xz5eNq5HdMZAuelu1W/61rp0Nrr7bd/itfhk",
-	"Ic2RHQGWw0Y9sbpn+z/3XrwQ6gfQsPfO+URQXeSsc2whzdjVYTuM8q2BZlGhXR3z+3fnF7V7vQY1inDQ",
-	"YI38qQvdTds06lwhpwoZ74YVtSf5zrtSlQymzhjG3uFL7YOuxYlmXLzG5x4vsSVICPq5YPbnm6J9mru7",
-	"vPrx5DmU3LOHWDlaJljSbYu6AeSDcEVvG1sqregQ322lQtSR+YnwKMgPZ298hR5fRCZskFyLdtyl2Uhw",
-	"HNYQJG5oU7FK21TcYZO1TBNbB5ksdXWvGHuxcNZeUHVs1fAjVbtvuSt8LNZbgMG7uXL2YFTTCj8W7bKc",
-	"Fbqwx9iIdcnxw8w/7Nc7GFJEbwdYzsZk3tI7fgwNhsBzyDKuoMyxPcWxAAcBlKxasl6v3yg/aFxfp4fZ",
-	"vb4N68CpSg9lINjv33pnrRsqZg/MDhF+aoV3+7ugH7eh65kE+b4ekbptIYEmEOUm1tS8k4tU0gYrAZCJ",
-	"0Hca0klCBWE1VlmfYuqqGWYZs3rMdnqKO2eN3XsxSuPUVUx3cVeBmmpGWHacb+pa3xQrnfF0sUXl560N",
-	"AlnokdzabWO/HzZCd+MtX1V3XFm9eDkh4QFCzBVe6Gqm6vuLwKsaOzZNuRH2C0B2kTY4vPFId8iQTTk4",
-	"tI9Jz8of95EtFmpq248vs7NtKoSdVlvJQDPiOVW+zKDiTRWfr4fVKeu/1e1FY9f/j1iUBE9IhEnSrh41",
-	"emHD1a1v+Z77uqq3sFBeY3iopVJlour66eycQbl23j5WtcXEGy2g1fksFyy5wgxeMFscUQTny9K839Ny",
-	"OdYI5HXQ1woQpDbEDM6FUsE7+Py53uB09Zv7s4a2H2s8DBzPnpA6jHDYfGqflo3JEe2gt4cLhkFsheYJ",
-	"0eyz9jBRIR28dERnrLPsr5jT+pzNrJR6W6gZTkZ6OOUa74ZbzUcqdHTczKmxREBhUKVqHjvLONyncrK1",
-	"lKnYqMi5XpwDjg/FJNjgEH6BCDujOctfujP2548XrZVsypXmh+/fnV+QfVro6T5EEsx+4Z85G+dMTUn7",
-	"1fnB02cRefyUYBQO44uIJzRkB58tNw/6XhhBnXE/tBXzrsTttzGQ2f/H3/4+6Pi+7hAow7HBbSoi0HYP",
-	"WscBTRmFa4txQAEYMZZr9CYzFjkmpbfniKDp0XagSoiC5wxAk3rKuC/hCx1iLBgDOsRARw2SsJxfsQRX",
-	"mLqCl/4Zx78UafvaWC/ensfC4pWZSLD0dCeyn0sqWEc4albURIQmMw5tLTHObH47ef86Frhu3VjEAp0a",
-	"htVgzhL7PGKZJoPlzbdZrsFlSwQDW1yLxgKXGTfvyIFPKCbU7qUw7YYWm8b0/fPHC1/1oYEGuuSM0WQP",
-	"t9vfg4lYUL94RNO0nIyFacVi8HmvDInj4wDaGhiSGRwjxdjXBq+EBBl45QDuGMSifPdx+J0ZzS9ZQga2",
-	"G+iAtGdUUOg8UFl9fDnWI4sFNZOfsGSPC3BgwIYYC1NZ9woZ/BqjMRW3jshP3W73U0Ti0MAz15El/m/D",
-	"gb4MjsH7EYsK7gC4FGThuAsOu2PuApBDl1zwGVOazjL0G569fE6ePHnyfSy4IB8unncJNJHCHwc0y1Jr",
-	"Rezb8P2//VXBzF2Pqw4UWOEJ3BQLbFuFPhpwimP4ggsywJ9snrOtpNIqz5wl45P3r1sBPKL1GGpkfcGK",
-	"OzTjraPWk26v+wS4pZ4CGwwIGGSqVUSXyyWYtVbQhCIkzzYMP2Ru2IOPIWSDOC44kvKSs1i0DVsxhl5E",
-	"zumMnXPN/niucz7SEXlP9fSPLrXKDKrTJS/R62OtAFjYWIRQZSWL3KiPVECVe8clIoIXnpH9Z4c4JgA2",
-	"ex9YFAt8tHNkjh++BRjVJWOZcp4bArW+y8QtcnjwvWvySMUiFmGpape1QU4CX9ukYEphWyQ4yzMqFvZ7",
-	"LmVExWIGXSNTOTcrM4RElpxPprrM57LMMBzp1OoZQ8ZELIIRY7cUn5CBROOP4uukdYQdjm0fCab0DzJZ",
-	"YPjP6OOYORWQryFbAGSBwrBJnah0T/5SFevWvM+ZyqSwRRQPer1b+/ZJINTh01U6fgPMhGB9Q9eS4+jX",
-	"1jnTe8+BRpvUHaRjpHqk5m5reWJRMMhlPdqM5RAnWjd+vyD7P9DEr5155PHmRz4Ic1xkzn9hoL0dHhxs",
-	"81CWS7NYRiU7FZrrBT77/eZnL6T8kYqFHadaal6z/lnX+y/UylpHP30KehqZbTJcz4LpysMUtpY1fBCS",
-	"ZX+CBsOtT+aFnpnJQjdzs9Oyy40KsWJV1sYxxYOh9EdBHdwAmNPwJROmyWHvMZ5UIedEiogYdQFekDMg",
-	"6Y4vcmUf86+pskrsZTpKGc1xqJbm6o+yma1h6TmdMQ0k3QDsK2/ZP8PvWar/8mnlUB42FbfA6XJlNC1b",
-	"EKwcIY4ZXWBbHrDn5Syri3CdE3bPx+V6ZO8J/bRKDCs0HbVW1bLWEaLDSnq3q9ZM8KssLJeY9uPps1CQ",
-	"hoO/grxLsWEHFeRxj6hY0IkE4WKlCsYeQHDNpzxltpIMEofRZI19O5dE06EiakrNLmGOsSUUoz6Wg8K2",
-	"W51j144a69nCQHBMKdUsxxaQxmq4kpeYahIR/EPZifgSKsF46o6Npf9zv/K3fHzuTaahVz5kTcfhecTW",
-	"JRRuqtDAjiJw5fl/9kPaIJsucpqwGmZlfb7Le1Evpso40AQDLUssnSt96tAES3Rp1PTWzwWDJnbo7wtr",
-	"vfuV3zHbvP7FZU78rb+6kvF5g3evOEfYZzrS2Fi3PXCNpWztkUHH9ZBlY/6ZWFAyuKITqY0l7eKeA3DT",
-	"1A3cvLky5OXoWgjXo3u/fPoJUXr97qf/vxaetzwHYx9hbEcZs8EMGEO+U64g7ts0MnDi1q/mmiDU+gFY",
-	"Y2fjtwuhITd6929vYLRv+IwbVXjjjc8xnHunrBgOpU16qWHELhUC167b+go1kiDKFRlmxlwuSsDILPfa",
-	"rJ34dJNGLvfKpjEsMbnqwr6nuXY6+su/vHgbkRFVbI9DmWCu+VUjVf7cdFAPnj6pJca6lwTZg8tyLSil",
-	"U3uI0BPqE/zbRjwiC7Lp/m2sr4XQDiw/EzT5scmTjecdoBibhvU1na8y4Wjd8cIEoa/xdJm5WaKwWVHB",
-	"scLTsv5URWs0fF+vw4ErJ0yY8+ZwZwP8ZYAYaMCgkVP0QM/pgnAdC648ag30ex+5Qk+kf4Org+Pmi+Yq",
-	"AuFiAX5mit7CfCLFAU/IlKppnRqOUMVXLhR4+94o82qLh9zKF/X4Dr6c1NGz/em4si9qKucCHfVTljNL",
-	"5PfkNuo92fzQS5kPeZIwgU9s4Sx6LsU45RjGfcCjd5IkNpi09ZHD7KtSku3/ypMvNtTMEF9bJeYXcN0T",
-	"8yZ3Ct6edO91xw43P/FW6peyEMnXtsW4nnaXQx85KXMxd9r5qF5x+RPT9Xt8u4KwjmlcWOXgJjSzKwU8",
-	"3IaeMbrzofVycid3zusEFJvMAT6rqw5d3hVJ2VgTWWijrYGAcyUru+SiwPQi6ioJSMACyPGY5GwPI9rK",
-	"u4LLWnJuN5fF4geQ5XcsFhHees8RmnWU7SqEBhT+2xV9/8SM9DkC529DXO5X+qVd71AWurHFtCI0TYme",
-	"5oy5YpttSmZcKYu2B0ASQJEwysA1hmAgD13FosyUR8eR1VxtRbBHymnV0M+iToE9R2FwEnSZvavzWn7j",
-	"N3RmEW7qSgGA+7NsePdPdoQf7kSeMx06BspKo8MFmVKR3PCQYnbM9U+otUmXIyzmpXetKf0FCkrUUecr",
-	"OUe4RXDG5ww6GZlHut9IrUHp2lPMB75XlZUbklqZXHIjUqtu9Z+sp8MFuqwPpBAQxDTsnyvseYGeitzi",
-	"mbgGN0eXXGBpLLhVaZkBRPcSNDp7y2oAEUKohryxOPMdMn78QACpuWtmb2fUwPLLFY6+OofF13QOQcMJ",
-	"2X7Fw3fjc2irpU5YrXpFk8WelnvQB265Y56rBGo7k/nmea5vXhQL2y0vIi/PXl/89//3g/wckWx8zsBZ",
-	"+O79W4X/+pFf5vKCX0bkg+AveURGRZ52IlslPZi6x/+stDcb8zQFTFcArYHTjwZaLGAZpzJNWE4G//Xu",
-	"w9neh/cvTi5O985Pn5+dXgwQh2+LQSH8D+jZ6DNTqqbH+BoL1nMOaARbm+VAxCN8EmAV5hp2hPNNbVJu",
-	"lSScU3mAOsh6KhPitqsOem2xUw8Mcc6GhGYZSRmUTp0yhEbZNFcO9WV9O4Wg9Ob7Dz+8ef28D71QKv0W",
-	"YoH4b4REo9MEvLpwLhG9z83pJm1QinVeKEBe5vIzdI6a0zxhCYxl1qnTjq2rBEvzbgjzrCwEVb4wLxaJ",
-	"4HpDhV0CAFMoHGvuOLb1emWGyZtl4d6M6mljhNfm9tfGjbbIQrzLAEnYZ7SBO8PBtlHIfGHP6O/EXwSr",
-	"Y1fA4bctCYiylWRmDo3vMHjXXiXDdzErq8mZ+CO7SwX5R9bobqFpiqXrEYBv2cAcuoAXesqENp+8iap8",
-	"ww39OJWIZYKREq52R8jN2H5Ytqlef3wL+RnwJdvLoey2Tm0vD6tFUnLYe4LoTJu0oHzbgVjYVA0odMgS",
-	"kvJLhukbKrLY8YUUSadLTgNY6RIM1TD1WDCRKKd8HruuE3ifk3PmxkcqzPJQmi5qo2wgIn5cvC/Bs3eh",
-	"q7rX4+e281LUxEXw8eS3rkt+NSjrZb/eYrmZ07anysFU4WABULMC76hrzjFlkI0zd1lbcQu7IsvxmOWq",
-	"LOnrC3BgQVTXWseoXU6ps80IbXvZ/NJ5nVz3ZacPzQqlbV1jlkA5X2jIY+6Brjhc4Bd90xxXiK2CLzdK",
-	"BAa/Y1H2bChrkaHiNp/K1LAnTVM5KYBBGD4B6UJ1WG2u9Hu7bnfI8vETTUAKZD24fT7AL3MofhJuDhRd",
-	"fTDWD9pgwVO9x0WwwHJclmrJ/Eo66nVXNosF37upkX5fBpQJtyITdvVlrVNJuU4dR9VWmu1LtohiYXTD",
-	"iKR0yNKITFmaRcSui6FaLKLlOGRERlPJMS8oIUOjT0GK5HybZsAW8GxOtad2aAMcCxCeiT0lLt8SDRTa",
-	"QPzmZj6aOj9jLHzjBq7LLg/2Szg66O8wkWgvMGdDdMmpMKsTC4THAnmNLQbTL2tp2rjcaWOzaiyD041F",
-	"2IsqcmW0+27kNu/SXnVTGADGyqLJYRFFhbOYiVtmAoGDLnm38eA6krnTo4sf2XR48a7f7vEF7l89PpAE",
-	"e63DGlQIb0QSnvkQ/0MCpu8G1Xy2tmI96oba9i5tAApiC6PtaLCsCV0zlnsEY35NyMVKPfw12EXXAuCr",
-	"RS86AbKKX3Sn9HoIxhN0QNl0FY1V8AeBF+vHk//sn50+f3f24rz//vSs/+rd+cXAD6f9tNcjw0Us7Bwx",
-	"yku9wFz3pvPTs//5+vnpgLQf96Jer9cJeipai82dupV84N73vo8jlPg0NNmMczxztU7uwvrClz8M1tFO",
-	"rBnm+A3JeMtIRkueHstAyr6DlX4D257OIEpgbzUW3hVn89BtUiXq93jDPVC1/9KDZJVXxlBH5B+rLZAR",
-	"LUKgDAnRkgg5v1/6f0DokJxlhcaoFRuP2choBAFeQY4JFaQQil6xhPjaT7vJkJBIt8PkBiT6T4HK/Q2A",
-	"bMPmfob3lG2vMH1od97TDLdt2r7ePQiwsj/V7wp027i93pjYWe+7R0TuMRmUnerjVtwa+Jqk4ARw5Y9j",
-	"ceLLBI+xMoxXGWW+1LsXcDEq4PPHYXeZMRFMz6i6hPCj0V7LlgYEn+TalWzzEC77vOqSE1cMi0CPYOyZ",
-	"78biwezb6LFlVa0adbVOOUW08X2I8YdAHK8/2g5zXDni31DHD4k63lkrqNFdAeNS7Xe6wXX0ItSad+NV",
-	"vylPhOvtudkXUS7P70OylZL80aq60pjtfIfibYVg7xCHe/cq1Dck7h0hcUuFI4LSAkG80xXApKkhwwW6",
-	"z67HOV1ZzbWs8tzd9FWzSDuLzRzSrcnX6671xVKHC2J7dTja8Bu+rcO2zqNpl/KOtEb79ofxabqpfXNq",
-	"3pdTU5Cwoq+j3V1Itoaf7Wum1hQDfD5lo8sgcI9hgyCyjlZlPYoFoxV6ymZRLGypHEWvuJgcleDfssSr",
-	"eRfChm24wJl37cODg1gEcQSot4AFjKth60eAhU32sJYvjr0dmKmxcAXaIvKLFIyMjSCLoGsOR/iYloCL",
-	"caGTToRxWkqUZlkXaylzDMNb46hLTuBHUumUY8PMkF7tR0TT1CxNLNpZSrkgyUIkQh10ENUsbI3UQWR9",
-	"CprylCgKvXFAqo3Ac4plTWPhS6o6EBSZSLD3C5E4RIRZ4oQpzQWucSZTPloQWk3ua1NvCTvLm5fAPZyd",
-	"HYeSFoCO4J+AFBCLDV3EzGy75MTGqR73oNmDwlJSuZwDxrRQFs4kYqiGjoDcZ8S29TW7/n0tavqCKf2W",
-	"zX9zvPXWJXBQz7/RPAcSd8hUTDuAJlaF/gYQvH2AIBtdeu+8404lb5xQLpSusIGbcuft/PfhUfhWVuOB",
-	"PP6OHnxBDcBQXYMAmh39jfvcuw+17qIUyb8rX/81FK0Hcuo7VjSAgspQAACbqGDlqZJTGdkO4FzEE1s1",
-	"BBstTKF9fRuSrCIycDjCPlf98c+JGESxGIzkbMgFaCrmhv5swbOrZ4OOjxYIBl0hjUDCnNIApGhDDrEI",
-	"Yw4hdPi0JrfWnS7uQg0YLIhFBVdaCUrYwUBThBPXh7Ks/yVtHUcIP0AgGpYi0JXamP+FTQjNLGKRyVx3",
-	"XBsbJjS0yhnL3OiAZaRk5UW4mLEw/4duz2bhaMb7dpHN7Fg+6GALM9+CCCt8r+BYYyHnwnbNgNBHiABF",
-	"MeSQj6D/uYw1o0cHcJxYjJGkfNabzbdz8R+1tPigXWPohObMhoySWAwXRBWgI9slaJc+GWX0RjJY6VU9",
-	"IFATE1UWrmKB2iMMvhO53OSBTTgJcKvtFXx+BxMw8xmk/VnfjzFHwi2Y0QWZ0isIvc/q01aaYz/3omo+",
-	"SPRnA7t34Z8q2/8W//n6slrobfkLwBPvnQa3V6TgrBBqoy3v7M6Sm5d+iYot2oZaoRVDsdMlH83jA1+2",
-	"eYB2bylmDB+yE+2gVMLPplJe2oxJnyTwSKEHwUMAnKDEhJoyV8Cm6IRd9R4pn0nnzG05tk1tALhsa03S",
-	"NF2AdIpQZPuoDCKowP3NNWm7McTikrGsD/y871FF2MTFmPBZiYxWdKFKT7kzV1wet21cgL9LkkjsOEy4",
-	"NhKCg3cAgPVmb+Z0YW6CtfLrp3xnZbrkAImssFCk4gMB0eNi84/UcluqZZfLmbkYJhLGorrdTZ6De+Hl",
-	"aLnfS0GK34Wv4D6Nhgd1LlBSdS7cqk9hXUmLSnkBx5RqSgwc1ZdO8Mo4lGllOiylAEXG2sACoSfscpkN",
-	"l2vECOrbyEBB57aZiMsFFzxTrRR9CNKDy6IPDWUXXMmFOzyWa4oQ4KLujekIPKpWiD1sNpLbaKOpG3aO",
-	"Gw7ZM0gXIdkhyG0zDNXe2ER0zzFH3BWtjkrzQiRBNDwioT0BMtj2v9Nmo7ghCN8B3r0qsFuc3pDLYpj6",
-	"OikVB7g1dFKqNDk4JFNZ5CqybdvIcGH/1SWvNUgz8OunXEHqHJjRShpJbGxyRcYUUjXmYFxCZB+LWmNt",
-	"JTcLljNjRh25ti+YLp8bwznT3rBHSkaChx2BYilGAntAe0YnLBZeNcIOfX5GXNl4ioXI4VIq3XQwHH5x",
-	"bTESaKTuU4XLYVQtP6fTWAkuyMB2+lNg85rd6sPKNLeTAAlfyYzytP64B73TbaKYbdzenDZ2pxFzXLSG",
-	"0+7Zqm2waVSiSUrFjdxoD4sTap4SaXulMqFqOpQ0T6AMlupch4Fg5Ya1oIsLvOWrhlyc2H62mzEXtpRF",
-	"WwBzwQ6uWNqz8/XCMIIaHb4yj626EhCNpYXrtwDAxkybqvjDXYPjssrV+auTvYOnz8BLhXYnRHxtuRFg",
-	"rKnrnEjaMkcpMqFXmHVUuqlm2CuGilg87rmeoIROJBZlmPArVuvxCtx2XJeK1TGhsdi6+goWWuk0Z99d",
-	"2IZMd2EWOfp+GKhK9esb2g3g9n+F3Qa+QpMHFp3QsGW3q0tVbWy8PReoFGHBe7cMopb0vymEeob99b4B",
-	"M5vCZmZ5Ktt6jf1rjoI2bNTtS+Mmhc62QEURbFg8CODO7ykoGuztI0VmTNOEanoNYX09WLjhCeu1wg9w",
-	"x1etFJopbFYIXXv4r1f7w+7sbh4BDeEu3wR/+wFlx12oNObVD6POwKS+wW7vD3ZbIdCt6bOiicCtNYrI",
-	"UqFFOZTJgowoFNBimCjOMdptP79aaRu1F0/p3/BfD4P/8jtURgS180zsSDDNqk/9LvfunLVcYP93JMDf",
-	"k5ZzvaN/F/AvbGTt6y9CxjR6Slb79GO5WqyOStqQTx00XVauGX/nGMh0uUJqAwjmjmXpg8Bf1tG7w75U",
-	"6f4b9uVBTqOtweiJW0Id64p/7XqCec6GUykv1xsTH91NX7U9YWex2aRwa1L1MiNy8mt2M/t5rWb7eTK4",
-	"bnk2+wIAxsg0icw3qCCvLi7ek/fvzi8Q2fnn83dvid2H93SRSppEFloDEUnbVpxrooqh+cCQmfcdhdgf",
-	"cDhbn26bQuoSFQAlAugO1ESligxTObo0t1Sykkp4z7BQ2Gw5ZyN5Bdfa9hsQWoWm6uYzXEwikjOdL2zT",
-	"sCEz/7Dv70Q2J6zsKjk3g4HoXizaIIIylhOWcSUT1gmylbDK6uA/9168EOoHXG/oIW6bTsBqmPlUb3Ep",
-	"/APSpoLwBL+KoVePeaWjXCrw9OecqQ5gCiLi65y67cJKsa5dS/U753wiqC4gRKum9ODpsz/GRa/3ZDRl",
-	"n8mrH0+e752/Ojl4+swJXtDdL9nClRMpm23AY2zQJSdiQQ4+f3YwK+umPyZULPTUrCpLoV0wyVnCczbS",
-	"7giOZZrKOUtgx4S0+4hRXy7I4x6x5UzMdO33h3R0KcfjiHxHqNZsltkMrDTtkrdS87FlIyoWNGeIgqYZ",
-	"zTUZ53JmQcw+Qq5lmHWoXA1cHN6cco1FbKGsamOMwZL+HakR9u0PY5W7qX0zzO+tyN/cU9PWbDzAQ7l7",
-	"twwPhKT7rUja7aRMOS7s2aUI2ZIRg1OK6a6q2o5k231utqQbt7N3HxzhohRBv6tUqmuc2AdLpcKu83Er",
-	"blWKo+EPXfKCmxXCrsaOjpNcZmozIZMFa2xqfC8S8kFs7Q3HwZnb1WPxzdx+yFJjtyhg7yJlxNhVRn0f",
-	"OJox3xiQDA0rl9HnDmcbigNRksDBBfAPM8aF4hPhmhFRsagc3Qg0W+VRCVZtb9OysoHqYPKJTajAdg82",
-	"QdDbU0cOn6oLRUYyYa7+9lTmgChVUkSxsMp0UC6XcbiSS+3acBZ6JGeI9klVZYaPFCCPEBY7yzSUb/Tv",
-	"ACNpRAUWj0B4L0sA5wLNYCg56PXsBF2HwUEwgTFNFRs0ZVXcnzhdn+jwMegG4qfuan6scOZvClpTP2Wg",
-	"TnOcKutFhJxfhxmYl7NRkZvRmUOP3mjEWBz99OlLZOiCl39/ilqYEYs8osjT1lFrn2Z8/+ox8AM7gl8d",
-	"TBj6MpnXVBtNqPAatrALLrjqX8El9L+EV9CVGFywQZ3wYxb9W15xvTuCS36tvnz68v8CAAD//w==",
+	"7L3tcttGuiB8K/3ynCqT70CULMuehKqps4otx55xbI8kb845gVdsEk2yR2A3gm6IZrKumr97ITsXNley",
+	"1c/T3WiQAElRlBRPXPkRCwT68/n+/LU1lNNMCia0avV+bWU0p1OmWQ5/PS9yJXPzr4SpYc4zzaVo9VoX",
+	"E0b6gn3Sl0N4o0/kiOgJI1nOrrksFMnomHVbUYub138uWD5vRS1Bp6zVa+E3railhhM2pWb4Kf30homx",
+	"nrR6jw8Oj6LWlAv/IGrpeWY+VDrnYtz6/DlqvU7MZzB6RvWkHJwnraiVs58LnrOk1dN5wcKJRjKfUm3e",
+	"E/rZUQsm4tNiGk7DhWZjlsM8b/iU6+UDeK3ZVJGM5Ss3msLH4fQJG9Ei1a3e04PIbBqnfnpwsHYhZ2yU",
+	"MzV5LuUVZ37vQ/zTz5gkQg1yecXyyxw/aDrmw6fPls/1szk6lUmhGNz/dzQ5Yz8XTMERDKXQTMA/aZal",
+	"fEjNaexnuRykbPqHvylzNL8G0/17zkatXuvf9ksY28df1f57/AonXYaugUzmZEiFkJoMGMkZTQhVhJI/",
+	"n797S+Tgb2yoSdv8ah5ExPyLCvsD/qmY0PBNsFazxohMuVJcjDvHpJ8wTXnaJ4rOFZlNqCZami+Tbutz",
+	"1HouxSjlw3vf/XBCxZiRoZ1ekRnXE1weV0RpmbOEtCnR9IoJYu4+KndPlOZpSrgghWId2MdLmQ94kjBx",
+	"7xvJWcKE5jRVJJF4S2kqZ0RPuCIyYzlMbvZirnhPDWXGiJZmW1IQSmY516x8EbZ58v61fWU2YTkjlCim",
+	"lBmGKyIYS1iC234r9UtZiOQ+d/1WElUMJ/YuYBnu7XtcxYmYE6knLCcsz2VO2kcHTyNy9PhJRAyxIU8P",
+	"npjDE0C0E6rpgCpmjq8QOaPDCR2kFnQupPyBirklA+peAUhKMqViTkaUpywhVGs2zbQ6JjnT+ZzQkWY5",
+	"7GDMrw0eFNMByw0rUmwoRaIMXZ4wmlhudma+2jsxX5k/m5nEEvk1a/sgaKEnMue/sPsGqGua8iTEpYWN",
+	"/fjjj3snhZ6YX4dUs412VxJ92FyWyyFTylz8qdBcz+8VXM0WCxYQfKRsbUMApBgTs+aIUEe5icxJIa6E",
+	"nAky4ixNzG8DmhAvvkTmFWqH1YZwDnJGrwwHyYuUOXklkVPKhWEEgCeqD8RUEYMDODKhInHcYR4tMAyu",
+	"DZmVggGzYWLIusCs7ZbNiZwMzbFeGHIF8lVuaJnmyF8p/Hip3a8LVxO12KeM50xdcrEsg5wjkJNCaJ7C",
+	"bnA4SxvtpwZUFuE5asErl/j81xYTRu74qfUdoznLWx/rBK4Snn6qLrsyWGXF5ThIDM3EJxlvOIthzqhm",
+	"ySXVFTktoZrtaT5lraj5eFZ8I4o0NUDt8GBpDJ7UyoXLZ5ZSpS8LtXqJa6dDQa3mqrOcjfinelkbTviR",
+	"IiOeK22kg5wOjYweGWklZ0M5FtzQb92tOyVgquuwE27lHN78HLUKxfLLjU/GvO32tbx4ORMsr1nYAlCB",
+	"4O7mDca0R+a24Q+qcvsLtxOF0LQKDJ/Da4CKScLNomn6PgDLEU0VixYhtchzJvRlRpWayTxZ3vZ/ycJo",
+	"BvizYVe4zZLlOoFlTK/NtZGpzIFMCfL4gEy5KDRThI6lObYb6UZRCySmdyKdIwguYUl1pT+6FSHRUFpm",
+	"isxkfsXF+JgIds1yXDUdGBJn1rMZajp4qKz+YI1itwWsLkBRBVbW3zzcHU3Td6NW76fVk3rK9TlaJF2e",
+	"fjdg7jFRE8OqpEjnRAKXWIcNOOTyBj4GW3jDUS+rLoYb1bTyjw135aaieU7ncIWlgm+GWUPaFtEZZq8O",
+	"UncfL1jKr43WvMwckyRnStUSS5pc8yGrA2fU4BJJ6EAWGkA7Z6pIdWRYdZZSLgx8J+qYGGFy7nEyB/lX",
+	"SD0xAgaMUUtNnRRaJyhGW3GxEZ3ydB4w4qPo2cc6OjvigqvJLRnQxlQdbs7u9kb7yRm1gqETLIrMfGDI",
+	"shQjPgYLjZqLYStq8Wkmc0Oxk5yPdI3sYd4dyjzZnB3hfdfjY5EpnTM6faQIFWpm1AVD4OYAKH+TA8JE",
+	"wpJ6Nqotq3C7yphIkObmhRD4rwTBmRkWhmpLK2oNUjm8gn+pImO5MhqqOQwqhiw1r9TtGs/sJpBUx1DL",
+	"s/NwFnnM8lflNhdA9/L9+4P16FcB98qKq7C6Cu93QcQ8DXloIvYDcu5l0HMveB3WKSBGbCGHR2QiCyPO",
+	"GVViUAyvmAbjIkoCPfNmLOxzToayEFqhxO+GAxUHYNeQOfMTfktGuZzGoq80zXWf/IFwJ14cl/O7kXFM",
+	"K97Y9yI0J8VixNOUi3HXqEAWxvtuKcEyGMlyec0TloM6kmmWRKSPqNCPhZ5IEFRJwhMwB7WNLs9ZQlIK",
+	"altGjRBnsNJq/SOZk7GUSeeYUBELO5VZLExu3hVDFiEd53AIqhuL1qLUVmJmCFbL1GNKP73GXx8fHaHA",
+	"Uvl7EcAslu92ULiuegqGOgBe2SPlrrn94eJ5Z1PpbAHKcbJa2lUH7KfX1iSwqMvqOlfBjxMJd811j8Qg",
+	"1ZO3Jz+cxq2IxCjlwN+k/W+vX0TE/97BF3JZaJaTl3998RYfJFxlVA8nLI9bDex5c0aVUE2bZf8KgSi3",
+	"P5FKN/GiBuoSAMLGTOyKo91yFd2Dm/iLedGAGFOKjut1y9UcdP2qFcsNwd92gDrGBEwCNlkeaZVdBZNG",
+	"FrrKXdrLa4TPv9jjqxEPqSDMvIImnAnNMiZY0iUW/OddswjAA7D9zNhgIuVVVzOlCc1ZLFArQis80Oa5",
+	"eY7mefu2gidapgmSIicyWM7bRQN/UiLdvBtiX7AUDQ4l/8DLFP5JKVwsb8CJVd2EaTbUwQMwd9mj71ou",
+	"7v60fNz9mbCUBX96yQ3+UmyYM32ZSx1+ojRNmftjQIdX/mqDueyDcjb7oJzPPvAzWogIxnBPykHck3IU",
+	"d4HlV+5J+ZV7svyVuXZrjghGgD/Lz+HP8lv406n/l+VdA7kLRsG/y+9ooSfdVI65CP6QhXZ/WZfeZc4M",
+	"j3RPPUiUn1/6Zyhe+znrBE3Al12IYcgYHkoGewnS7bmmulArlclllmp/BOnFKQhGZS/ShEwMDm+iV91I",
+	"JQWxCxWQRb2UtFl33DXMMZSlcjYCuQiWaE1jRkhyUNYjwwkbXll916DNIxV6DOJW524UXk+2Lm9+xHgK",
+	"wyshZylLxmyzgwZL3wZ66WYDqQKN2bcZKGC9KzXO4NZJm2tnz025YBGhmkylUQYODioW3tCFmrOpvGZJ",
+	"x9w83rRR34wuQUFcLnJWe4WbqvJrd+p14FV04HwuhufwYo2kiVqmV0CXwaeigy7e9fKl1emppZBgkbKW",
+	"XnCWJqfABpeoBXh+msRvdDcpQkkitdE/MqonhAst4U4GMplb75P3RoFXyeHfyF4ehDjAOLOJTBlpHx0c",
+	"dGqvr1m0WzhfXHf5Qd2+XzGa6wGjNeTeyDXzS+s8rUd3A2WXRZ5eKlZvTQans4dG8uHsDZlRZT20bfBJ",
+	"z7hipMhT8gcSt/bNm3Er3PhAypRR4VGUuUtanGxe0tLM0DDkehU6xzUBYGFNVh2YwXy9A1LikKOOARiN",
+	"XAquZQ7nYURDWPkxiVtxiwzYCF0ATsEzS+oGkmMraskrq5jV24vytB5iAS0Z+jFZfo0ecmAu5sw+nL1x",
+	"dn7zDEHxw9mb9SZqM+ECQEQLIFQ5mIWzrlzuSkB9X+gbemiWANnHXT05CAOvvnl2VA29OohWwPzy8T6n",
+	"aQpuHZ4ypz9wpgAQjxdBPPSjGPpg7n3Bv3N4cPTNJh6d2sWcCDLROmurDmDdMFwbTVPD7GcsTWunvJlL",
+	"qQYQai9Q1smUW/l5hcG+Gop8QhIOMQtGUFP6kSIolKP+ZYWmetIy+jmp8dm8kTOWD6liEcRcOXlN55Sn",
+	"Bl0SWe9j3Viv59n1EYDoJzrNDEVpHR486R50Hz9+0v3jRvb77PrI6RS3cwSYgYKTXT4ieGMDO/QmUz1b",
+	"3PTB414y+KbX23TTz3a16WdrN/3scpUz3uhrYwqMH95CSQwNVTkz6haCXM1m//jH3uNeb3+V0WRhqbs4",
+	"faTBjInbBS5Ia9lusi6BObZeakB7wDL5lNOsAAMxxmtqbVYAJhVAZzKhoKCQAWOCmB2A8JRKMQZ2RZ0z",
+	"3XC1R4rANHsQFhYLsy/SfvHi7fl3Z+/+cnp2eX5x8ub08uTlxelZRCxDANN7p0eMMA5yBJ63oZUyTWAY",
+	"nIVqkOm4trwSibhAtmoYuiVrbnF0LIn/tBuL11o5HYgpMqVzMmDEUBc5ImZGNBMtQ+NuvEBA60oyuoD7",
+	"C1hhaZTF2ipCLNOEZYK0DLnL+LsAlA5CHJQtwFSzn6mJ7Zy4o76h4OCoc8Agnx2tQ46o9WlP0ozvDWXC",
+	"xkzssU86p3uajmFMiN4DybAlpxzUlHmEJk8z2+eAPt7btM/8tAGpu/PZcSo3/+eGu9sqJqciIVhZr7Ls",
+	"Gs5fiYZfG1ez6XbN6JcQhvI5YPcLZ3sHAFTh5WvPoAHi7gTCbrquZpDcNQgGXC2Y6ejg4KDO9gGm7iYj",
+	"D7ANfOWYjJlgObCD9j//z/8ljw+/IQOuVWcxlGoxHyOAwG9uLIYDWH9ciVQ3CHcC4f1ztP6lczwWiEwy",
+	"f+/CkmwnfxhDspn8PdXDyfYk6L5pTgnfy9RnA2l35RsbY0gTPT/3eFM9rxvg0/rwOYOeusg2h+8zENjP",
+	"4aPPH+tyV6xID+OSNlXk+9MLsm/om9r/lSef9+GXDubmQD4LLpeMOGjeXHSXDaC4Z7fajyuPLEi9ugEY",
+	"Nh3rOdOVVXKhNKOJEUAtuYLAesF2QpiWtvVGjrnYbkdhnO3NEgWrockLzGRdimHFxFFGI/vV1F3eD6zG",
+	"9VToyeWU6YlMao02laj9US6nBHx4aEMOsp1Ca6CNH3Y+xFqD4DaGlpsFw6Ov8Vb+hJuHpmO2AW8wz/vT",
+	"eqQItwHXwQVAjJM7zE0i22+sflVBbsOQdwtazdF01eOOKjC1Ktr5rdR8xFm+GzNcwpTmguJxrzY1R6Cp",
+	"U2dxnsvCpimWCjtpxy2hR/Pe/r75X9faS7qCafBWbmaUjlbzXYj02FzwcOfV6Mq+cfxO9ZDURBY6z/Me",
+	"oSQ4TbTC25AD85v9J2krxsi+CyrpRETxsXCJBBwNJNRS9Ap9sPOUgQy1JGK3rtRN/DQufG9rV80u/LWN",
+	"OTi7sbZYbLbBTSHSeHgMbTGb+DiD872ZMcQB9J0r1SWiVW9/IXIpIouBS1FT4FUZSbSoNm2HykHM5QJe",
+	"R61C8J8LZn+2TpYtM1ga/XDnFieXEd8mdDMxzOcYMIu0L2e6yAViw25dNhZEmzw31bNrCKODLHXBUjKk",
+	"AlI2ZZpgiEuPLNw6aVOSsXxKzRXFAkMgjp2TWBGqbRIlxG6B72bK8jEI0VrCbwkfM6U7USwWAYi0q1HH",
+	"MLiBoUGh2HEQEWOYP4YXV4bxUBeFINemXgHgKRO6zvIci8DiTAyBOAb9BGK3WcaVTFjHjjqgwyvS5tq6",
+	"CBShY8qFWchCTGBEqiF7C9ubYE4qJnfbT62VekYV8fEUnYgsxYPhpmZG5LcP4FeMHo8x89vGGOlJztRE",
+	"pkmnGsC4fSBiY2BgTUzkYszicmRbHTdzULsLC4QXnB7KCuEWsHNLxG0lovslo7cne40ne8GUPvOpQiuS",
+	"BZbPMCmwHMVlU7z/ClGIa0BUIXWJrI7g/1xI0MIhNb3kEoti0oyq9eEZYTyxkxzCddcB3Xur2z4HVNxB",
+	"WuxN1XXBZpt/f7DuCJZWtDBB7RHkrDa06cST4EcKapXM96Y08TyrS/rWZeX0uX7kH7kJ+4b1JaRfhvT1",
+	"gddlZk6hy/RgT+0LxWxuD1Qy6EGQeSzGkinCBZYp8OGePi7UTOLmjOAvXnpK+ZA9UrEo11CXLFP+ur6q",
+	"gzkvCKYDzJBDddkoAgVHmMhhMWVCAzzW63UJrzdjGRRRPhKWTAuliVlZyjRzgVSKXhtEwljastKDOQhq",
+	"hK6laFhwP8PA5kbccBtLm3gMdnF1TAOS7zhbEx7r3qpCQVYMUq4mWMzBL2dNsmi95rpwmOBwBwj5cPZm",
+	"T9ERiwgc2QT08O6qzO6FoSZyJhDYVDE2shqDik0VsAMbQP2gjdEFWS61HMoNANG+V0YkhJTkBjC8gMg3",
+	"/NrB0dooWTwUB88rVUl/BsHwFkECyCq95x4LmyncSxfiWkX8CUuz2mtI6YCl601a+FqE4zTPvgsRzVLq",
+	"9QLaAiFPZ3SuiJHaNgg331J6q5KDzU/5is3rCcQVmxva5W5/Pfs3I628Bl+TaskgffbyOfn26Okfia3z",
+	"Q7DmTbcmpdI8ry9cA+V0Nr7LIBj7c202pE3qqCFzXKf1xhxX3WaRj384e23okJOzrrgAJ4jd7LFVYQcp",
+	"FVcBd4Al+Ko/FIFnTQ0HrIiDK/S7aLgNT+Oqy30FtdJK1Zi7CMekR5K5SIQ6RAVxX/DhvnWbOXJhtMt8",
+	"NDx8/OQZab94e04+vH9xcnHqjYhcT8jF+evvjY6qdYZV2MBDQwYFT7VNHtZsmqVUM9Vxce0lG5cz9FC0",
+	"h6ksklFKcxYZXZ1rmsohoyKKRcqFTFhErotU5xFRQ5qyGZ1HJBGKGz4bkUzOWJ4IFRmxlw0jMmH6F8Fy",
+	"eCeTSRSLMRUJN2/mV4NCREReTyIylglNkrmRn/WwyCLCpZAqwipOPJURGRRCzM05GGX+6RPziRynDJYL",
+	"E9JfCrNmmvJEqE6XnBqZakIVxISZ7fUd0vWjWDixhSVkgGZNBGGYMbElybgm7Rd4OY68R7E4w5vwT8gr",
+	"rbPyr+f+AIM38BTCQXAb5Sv//Ps/OsB1EW4GUCeN5IUAewQZzGMBfkua8f3rx/sONNSCWo+rbUUtCy+G",
+	"dmidtaJWebGGsQQ324paeLOtqAVXC54IvFvzqr1cQzXs7aI1lEHyIO4M38vAiwEXDG/DDbeilryemOd4",
+	"x0B1zSUbGcjcsmWP5ppbUQvu2awfDwi+Cy+6FbXgps3/4aprTQgOEV+ESPjrXQjH9VVAFhnhDWW8L1lW",
+	"quV5UCchQECnyMg8wTQTmUOm3gwEzSla+8B8hPlwjxSOMpRTdEDcQKDHI/JrXWJKxXRK83mjddQZwaCa",
+	"qIqWC8XVgN8KZibHkFqzKufGK4J6JktNYizd1Ja2H5PB/NIdaa+q+yRsyBMWepLAMAFIY8Qmg2jlx+sr",
+	"xQWCq2eD9twqomwgw/qdrhVjwwtaRtKJ5MMFbGoQEco79V6OpsRxm71hpLEpo0IdgxyJYoLNpFwWKtd5",
+	"TsHaYsQRrhFYFpQmdO8pwlLFoOJpRBTmmpWUCLXggSuFCcbl+ryHdbLnxpI/+CQayl1wUf9DCRt1ZrXF",
+	"eoTerOfeifxYkU0/crKJqyLgiglZQ5fhXwAIQcHMj5uJzlZ6qyg0JYQEX1RvdxWo7kbrWeZQv0kV6K8F",
+	"K1gNYv7sn9eWyDEkC1+pq1y5sBY7Vt30Z0AMd5R+NBqxoebX7NKF8zZk+Fk/UyY5FOiRRMgZOI5ev78+",
+	"CmkFd7kNzvKzUeZzZR3PtlzHs9uvwwUzLv2wqjbKLWqhbJipZGc3BNHFvNQnPQmmp1RdWQMzpv49OQzy",
+	"AA8aVrFJ6tCGq3hWu4rHh9+sW8YVY9kluP8uaZjlUAWFM5aldMgwZlIvJOBjhXgMyPBuApuXzJWDHqNU",
+	"mMngEyPcGXUvdDsyX8UKK4sZ/RFzLl1Ku3VTKq5ZJ7LVunXVDmyUR5YYXUtxMU4d7KoueTca9fzcUIdB",
+	"ue34RT7yWTWkbT8Md+iKTCHSg2UXHS225kbNkgAf7AkM5dToeqohOVkwlqjLID+/wehtJWtw+9gMfjJg",
+	"Q1ootsDpw8gA6w49Bo4ONgfD00nbZo4arB5LIoXPU5SCNSzUlyJZnbQtysoMfs2+3DyK1uVzrVg6woLr",
+	"i6EKywtYUz+oNmHMWnxWxvDCNdmSHzuI1msu3oCehkbr9YzmwukxG3HxH/GDZc5dZwQuyyNVSiLZpK7l",
+	"VK6SwDUQxrqEr2fVj57VfFQTBGuzvpcxoYFOLfHSJabm7z441ZuFPCFUbBXwVJ8T/AJlPmCkLjXxkYKi",
+	"ZEux0nce0r+Kxa5qIbJdjlAtU/Uftg668F/1EHaTqANTLiQ4BRyzTOg/jG7DxDdLSFp5CL3ene4/SKSq",
+	"2z9KDDuRH+yIFjMW3a6MIGJ16wZYzXfW0NayUPYNA+EwJGB9uYQ17Gc12jRkEBw+fbpOU6ql280Uaxfa",
+	"odV6HipoCaffJmTpN5wfVUsD75ve3Yuect9EbPdqz47J1AkRbFZHqEACR1leEa675AcJ8SbOCIsxOxid",
+	"72VmLUuNyLrz2iVl6EDrIuUl/d8+rWtC/5xdczarKS+1ZEbZwuKx9pM7k8XXS65+6o/rDme7RLivst9X",
+	"2e8Wsl+DeNIMrE3FNB36rozoCMtxBgUHNv9mUQYJipLULjlI6L2tFFUO9VqzaZ041RjiiJanRwpqcIF1",
+	"R/AsYxrCMzctqoarXLNLWNqyfTvlNmfD+/YT+yxqcUGTOXjWMyZm4CkZ5Vz/MpCfjFI/UkwoBj8L988p",
+	"v8ql5lcY3T3iRhmvuuQCu7AlSrV26b5mn3SfcNUjlGAfCOukISOeMtJ26+yaHyOCa7V/FENO/kTeZUz8",
+	"mBvde5/p4T4Osp8kQoF1EeusjmzzQ0iiQwdxG+oimpcowQN8d05wgaSNWR5SQVFNNWFpCnY/KhJF2mrS",
+	"CZ2hlSX683R/FUMOjQ/MXC4SIYc4BTWpPS9zIs0FYzOqNDvGwF+MSv25kNomRzE1pJnN1ZhRNPHi8aMY",
+	"sdq9XNOoEfYFQ5uhrlmuuBQqhGDClZnCBojG/jDIk+7jA7JPjrqfGmqyW75YHw/v4YJw4cJuo6qLAsvU",
+	"9oJ+bm6zsbAt44Y0z50BOmcaY5toWUgV3aW4XvuJpldgo47F6/fXz7wdmSqXn1oah6sfZjRXDMytmKLt",
+	"U3icHVwv0oFKI1PIsZHXLO+6vesJE7GA2DI4bzplLtABt/lIeVt0mLc/kWkCUmcsqggF0ucM6hePKLcR",
+	"3jdT+TzNcH57i9wWastLraNSNra1hjrJ6YCLOvefj2x0r2BVWxfj5sLsawX4bXx6pbFytVU8DL5DeT5w",
+	"urcvzl9/b0EuKnPPO8cOajewjQMb9rXTFqP/lGv+6jULFwxuEDWXxdjXnlg8oG08bSu6020dWdSwtzPr",
+	"rtlmP1vHWG/pI6hj9h5gizzFEEwbfWkQXo4c5GLGOwgDNlQBMFfrrBMWBEa1sIzOa3BVXE7n9a7fcjX+",
+	"pRsgkNP7Lrm6rLeBh+NXXt14lhuHty9gqIv4WFprVFKVyhktFZELMO1mHgULRhu6FJYqlFbPxqXLYqDO",
+	"YA5xpj4Ay/BXqmwWSyz8c/aJKzCIuqjTicz1BISUfpGn/Yj0Fw+mH8Wi746mD6y9Xx5Pn7RnEz6ckBkX",
+	"wI1K1gMRc1zEogy863TJuyqEAvsMQvNqs4gaqb09kx5ZJvttV5oRjrPTSPGDEMyaQhTepSpnwhJodCYH",
+	"FNuArg13RSwtG0vLESnjXrvk/GZ26aODb5/dvE3jlomS21Dm29DPOlrorxPcY7YIcUkOsRiIre8Bv6ve",
+	"/r6RnBOhuphqFMSvb1QUeYvKdFpnZvWf15DSZdgMaOpG0LmenNbOUaWrG8xUn9TvAWIFKduFr8EJeQ/l",
+	"bLDzb+NtCAnTzYgLWoTLN5ZNwXWkYD3yb9hT1lCzoOWHEfrzqc0QLQO/1CP/EtaaHUswPruYkkqcSVCT",
+	"37cycn0mdtJ+dttOsLemUfdKQzajAjUY3ATX58H+VzUoq82yBQLwqJQrsLPgn8/fvSU4EZlBIz5g9QnL",
+	"mEiINBzffdvvPUByyz///o9johgj730CE6GpkkFuy2BO6tNZyAfbDx62BFWZoXN8YD5xPXSMPhWLo8PD",
+	"yOWBQR41VaU4042Lg4Mnwys2h3+wfpec2yjsRNqS1KkZfsJy1otFEHzv3T2QpC1FgJcRoVX5Iw9EDiNw",
+	"VaPBwjzxYzKQRgvM2ZKT3GbyuGrjIXWzxA/wobWW71bFZ//xEhhbvG4CXKyrsI1/o9KmbpHuWvUXIg5L",
+	"/dDCsetZWUYmwkm5ui05o2ltxbdVXpO1W6wvHSGvllf/VhKlWWarrjTEyGmW3Zj5moWca5atdV5B7xCc",
+	"4uPqfcFwNf2zNuxuRV1pGTPZrnoul4mmK2sKNLVWqmuhFIWNf+FyhmAvs3Y6yB5qqENWHy4IJwGV4PHT",
+	"Holb4cSuGyr2sfzF0OORLIT923BplkB5IODg+NSXQRWatE+gJ+Y///6PSm+BuinqFl0Hlhdu6y5O1lwd",
+	"aRsKZnQcmdeeSacJfp2zyPdHhnHCRsiFsGOsT8KwwqyFWxsRaOFgZV8nB8q5LAZpbQJwSWHLkGGqMTpY",
+	"ajJGHuDMUZHvM5ux3Fl4KZTf6EOXq+fQA7e/nB7tCiI1NlJq+q3RCgftIK0l/cZdOte4Ayuxpfb0/cX5",
+	"ictm1vVnX+t9AxPfsLksyIezN7bYFnjJDCEAO3kYyt3G2pJYTQvSgNFbQcUcG3BhZW9XvsLxOsPogsKS",
+	"iPaVnC3vi9qo/dxiflu5s9rzKOFjRU9oaI+kKmDWdgIDwlunR5Be5CiqnBCZx+Lk5OSEMKHz+bJ1WEGO",
+	"mH8MJmSQIHxeILZujoWeQfmak9J5QcF2LUcjOKxqfgiZMx2BsyZJWZ3NZyXQ15VV2hAnzHz1v7g27A0J",
+	"Z80Ys2SRxGRl39U9rKAUIMBSW/emm69znZdNolYAxN/kQBlJFwAjKq1z8PyKZZq0J7JQ7Iox6OHltE/X",
+	"c90Ai7LietAA5ez04vTtxet3bzs3pFVlo/pd3+rqu7Nd9euJXdlJf/3V3kWn/vKuyzu9zFh+iR25N+1Z",
+	"71rGW09QDcgsh/Kt76xjHUcgG/fhHfCwGpJG2thsp6mZzkJFw069B0ZLTdMNTh7fC8ud4orrzlGmCVP6",
+	"MinYJR2zavu2xZoYoHxhUz2lAUOSgpEZ5cC6fe71BGzpTBDza7tsHk5SOi55QbVvOsoNjZxAFNMBnoFd",
+	"rwWu1Ws+GTOXLIWfBfnhmht2ZJeupRG1jMS3xKoEblBtuVxb4KQhS6kiCgkGZSS0ESyliDwt6nkWFIWt",
+	"CumYxUKOSB9UczvSf6DU9ifUpOFzq0uXqVrAlhgHz4JlP1wQrqNYDOaQYHFM+imfct0noBZhqQsj3/cD",
+	"82A/svESNkWD6likXMF5jnyrVKV9kTbVRZ7bt1wQigcE8t0axrY+AhvsqxXat/k3Icva9KvFViA3lNvs",
+	"qdT0aIBjWquMBmLOFrTBTlK3MCuUqksuLnWTRH9qyyxYg0DFW+6kGVd92B2IwS1fgBiwUjDXycESFQDu",
+	"jetFLKgd9VWMUnbpifzmbVjwimt7VJQISDz+wQz/AbP9yZCCPmnfCJmOSR+G6Fq+EaII1D36HLVsfFA9",
+	"KbE/OnpnBXhUzqEoH4Rq9Y1sbn+zX/RJlnOXb1mquNePu0cQaLpaFndrcoy0BOuQRbdW0u1GJhSQz+pN",
+	"1sNok1BQKyr6dsl1QSg5I3RJHTDUWDj6aS7Qhaj3QC4HFm9NKrFQTCSdiNjtkjYmzXeisPyoR4s2JTqn",
+	"QkG8k63PHMXC/M5dyagBHV7J0agTkZrqzsQVdwZWZbsAoN8hFhLLlKi5GHYisln9ZluxuVqvaAeyeqlV",
+	"B/0lAutFzmji/Bm1n31Qu+qrcN9dN36bXS3qcMOc8VaZnLcoInuDpjGZkZFyg6n/66eTvf+me78c7H37",
+	"sfxn9/J/7H389SB69uTzv7d21WPGnMku/LcAvw/lvDWTb+O53f5ea/so39tFLx3Aj2VM7KJvOqnQIYha",
+	"cl2OocYnZEZcDqhi/s9n7k/fFjD8xPfkCx/C31P+iSXu2zLJ4XJKFarBy5ndtYHfa/rl2zBl2LGRxsBV",
+	"APoN+ANu1/R+iCXoNul9/6PthbLrptS3rrJuF3b7tjM1HV2W76TSiaVibM3ZkBk+WlUxf6OdYEC/vHT4",
+	"srzNVxcX713hTiuLhjMfLyrXQzplINyssAMvHvWdtqNBN/Hq+GQB1eyHEMthvZ5Y3bP9n3svXgj1HUjY",
+	"e+d8LKguctY5tiHN2ARusxjlnQXNokC7vOb3784vau96RdQohoMGZ3S77johON2i4Y7F5Afrt4PKMPy6",
+	"VducRUp0T+0eVjWDfPXDyXMouWeRWDlYJljSbYO6AeSDCDtn1XZgXZIhvtlIhKgD8xPhoyA/nL3xFXp8",
+	"ERnD+Zwkc+PmPjfs5VO50KZila7f2NatfIKqY8uKH6nqfYsdY2KxTQefmrZRsWiX5azQhG0WzcV4wfDD",
+	"zD/s7J1q2x8htVGZN7SOL/f7iYjF4liAgQBKVnUin1lV6acC1atYQhQXQ/blNNqxILULJcRJZA+lh9j5",
+	"H7rLzm+M6mKUq5UR2t+UaXTKoM9UghixOvB103oF2/T5qVeo3E3OU0kblBEIgBzIZI5ZK6EcsuwSrc9k",
+	"dUUTs4xZcWnT3pmIqvUL884gJxVjVo17CtBUs0JE6FrZ0Q7U5JKd8nS+QYHpjfUOWeih3Ng6ZOf3JKlV",
+	"rrccqg5dWT0XOyEhAmFoFz7oaqbq25jAUI19ZCfcyBRzCCAjbbCrI0p3yIBNONjNj8mBZXNukg0OyhDk",
+	"OnK2SSGy02rHGjOUa/oG1QyRjdzCwlh7V01t5QMFvUamcBgSYS62K3uNxt7wdDu1C859+dYdHJQXTB7q",
+	"qFSZD7t6OzdO1Fy5b+8S22DjjYrW8n4W66JcY6IwaEcOKAL8sjDv77Q8jhUMeePmbLWebLBhlHLk4adP",
+	"9Xrt7vu42bRtn/2NORjtoIWI87mBC4fmCdHsk/bRqEK6KNYhnbLOZp3folZWcr0NxAzHI33U5gojijvN",
+	"Ryq0p9zOdrKiU11VC6/rW1duthYyFRsWOdfzcwgXRDYJqj54ecCRz2jO8pcOx/7840VrKWlzqSX7+3fn",
+	"F2TfiMf7IB6b+8I/czbKmZqQ9qvzw6fPIvL4KUFnH7oxMWzRgB1MW14etNcwjDrjfmlLWmSZHtBGf+nl",
+	"P//+j37HFrS1/jhcG7ymIgLNwKFDHcCUEbg2WAfUmREjuUJuMmuRI1IalXoENZy2i90EZzv2NzVYwH2l",
+	"YGhEY2M+oBENNO4gCcv5NUvwhKmrq+m/cfRLkbYvwfXi7XksbFg0EwlWuO5EdrqkElKJXYSR1USEJlMO",
+	"zfbRnW1+O3n/OhZ4bt1YxAJtJ4bUYGoU+zRkmSb9xcu3ybTBYwsEfVvDi8YCjxkvr+diXCjm7e6lsO2G",
+	"xv9Gw/7zjxe+uEQDDHTJGaPJHl63fwfzvaBM8pCmabkZGw0Wi/6nvdLzjp9DbFjfgEz/GCHGDhsMCXk4",
+	"MGQf3ujHohz7OJxnSvMrlpC+Ygqd+u0pFRQaHFROHwfHsmexoGbzY5bscQF2ErgQo2Eqa8Uh/V9jVKbi",
+	"Vo/81O12P0YkDhU88xxJ4v82FOhz/xiMLLGohDcAlYJkH/fAhQiZtyCWoksu+JQpTacZmifPXj4nT548",
+	"+TYWXJAPF8+7BHpV4Y99mmWp1SL2bZTAH/6mYOeulVYH6rjwBF6KBXbHQlMQ2N7RS8IF6eNPNp3aFmxp",
+	"lThnwfjk/etWEIXRegyluD5jYR+a8Vav9aR70H0C1FJPgAwGAAw81Qqii1UZzFkr6HURgmcblh8SN2z1",
+	"xzAyhDgqOJTyirNYtA1ZMYpeRM7plJ1zzf50rnM+1BF5T/XkTy6Dyyyq0yUv0bhktQA42FiEEdFKFrkR",
+	"H6mAYvqOSkQEHzwj+8+OcE0QP+1NbVEs8NNOz6AfjgKE6oqxTDkDEYGS4mV+GDk6/Nb1kqRiHouwIrZL",
+	"DiEngUlvXDClsPsS4PKUirmdz2WmqFhMoTllKmfmZAaQL5Pz8USXaWOWGIYrnVg5Y8CYiEWwYmzK4vM+",
+	"EGg8Kr5OWr3WG7hvZLhM6e9kMkcvo5HHMUErAF8DthD3BQLDOnECxnapXp+rbN2q9zlTmRS2VuPhwcHO",
+	"5j4JmDpMXYXjN0BMCJZRdJ0/er+2zpneew4w2iTuIBwj1CM0d1uLG4uCRS7K0WYtR7jRuvX7A9n/jib+",
+	"7Mwnj9d/8kEYdJE5/4WB9HZ0eLjJR1kuzWEZkexUaK7n+O2367+9kPIHKuZ2nWqhR87qb12LwVAqa/V+",
+	"+hi0TjLXZKiejdkrkSnsYGvoIOTk/gTmydZHM6AnZrLQzdTstGymo8KQtCpp45hJwpD7I6MOXoDQ1nCQ",
+	"MdPk6OAxYqqQMyJFRIy4AAPkDEC64y2+9jM/TJVUomV4mDKa41ItzNWjstmtIek5nTININ0QP1i+sn+G",
+	"81mo//xxCSmPmmpo4Ha5MpKWrTtWrhDXjCawDRHsebnL6iFsg2H3jC7bgb0H9NMqMCzBdNRaFstaPQxC",
+	"K+HdnlozwC+TsFxidpGHz0JBtg/+Cvwuxb4gVJDHB0TFgo4lMBfLVdDFAYxrNuEpswVrEDiMJGv025kk",
+	"mg4UURNqbglTmS2gGPGxXBR29+ocu67XWDYXFoJrSqlmOXaaNFrDtbzCjJaI4B/KbsRXagnWU4c2Fv7P",
+	"/cnvGH3ujaehVT4kTcchPmKHFAovVWDghixw6ft/dSRt4E0XOU1YDbGyNt/Fu6hnU6UfaIyOlgWSzpU+",
+	"dUELC3BpxPTWzwWDXnlo7wtLyvuTv2FSe/3AZer9zoeuJJbeYuwl4wj7RIca+/e2+wvOzX7HtaplI/6J",
+	"2NhnMEUnUhtN2rlO+2CmqVu4Gbmy5EXvWhgVSPd++fgTBgNedj/+/7VRgIt7MPoR+naUURvMgtGzPOEK",
+	"3MtNKwMjbv1prnBCrV6AVXbWzl0IDSnYN597DaF9w6fciMJrX3yO7tw7JcWAlDa3poYQu4wLPLtu6wuU",
+	"SAIvV2SIGXMpLwEhs9RrvXQyYTTXA+ZcpinD2KcqsXsBz1/5VzcRRPGb5BYnfPBk/UcvZT7gScIEfnG0",
+	"/ou3Ur+UhXjoSzzXMqs6HCbB8bprFDbmpPkmMcvhc1TPpb5nesWt7Q7pyklqkA7g1b1A2hjgZUS/D2dv",
+	"VOc2APLlXPcZo8kurhsRN2plRa0zvTxmowZACBs0h4OO4lMpuJY5mUEmrSLtCaOpnoBNTHW5jMgHeDEW",
+	"fymmlGSFmkRQpQGHcUlg359edLqkrJgOtmXofgHSfSz68H+XgNW3ugdNU7OoGUtTLP+gUT1BxkmJjesc",
+	"FWksHIu3KjaM3x9Rnl4Wedr3BfZ6WEGT/IHErX3zc9zquNmc26JMIQwSB7uxsNUrVG1hJph2IRCxRj85",
+	"X8Su3Rvq/Pjvi3s31G2O1BaH78l09q/NF5jeIVsADu/yVhv1mFc2H3JBjale+Huaa2eFe/nXF28jMqSK",
+	"7XHoN8A1v26UO39uEsUPnz6pFTfrBgnKECxqrkFNvloxGX2dvlJQ2+ANKhm2blAbC3VijCjWsQu6Bdoq",
+	"DI0SvY3XXL2sL0mCLjOXVwnQmGn8JcrPZm8WKGx6dYBaiC1r2W+jDc8X/nJZGmMmDL65APY+/tLHZCoI",
+	"Zien6GOe0TnhOhZcea4DLNLHpqCv0Y/gCuq5/SK3RF4WC/AkU/QH5mMpDnlCJlRN6hgZ5jy8csE+d8DG",
+	"pNI2sWIjJvb4DmZO6uDZ/nRcuRc1kTOBrvgJy9lvnrtt4A56LsUo5Rio9YCod5IkNlxkY5Rb5GT7v/Lk",
+	"8wbKqgPmfwk99Qu6YjxPe8uhF5yURR1udPMrVNvaO94tI2yUfaXSvyPV9YZI6/nkjRw2rxMQbDKX0lE9",
+	"9ZfQnomkbKSJLLSR1oDBudrXXXJRYJ4ydSWJJET7ydGI5GwPY9aUd/aWRWndbS6yxQ/Ay++YLWICy32r",
+	"disg25UaDyD8X0ex+4II6XPMwNsFu9yvNF7dDimL2pizLKUQJZWmRE9yxlzV7jYlU66UTduDkGMINsY4",
+	"Aq4xyAIK2ihv7+EGOz/RobaSqy0t+kg5qRoaYzVZYqTSJ0G7+rvC13KO3xDOYkKJqykEDs6yc+5X28yO",
+	"bTPVcGcGauSEiuSWSHoTV4xU+qs7ZtfuGB/IfleumNW39tUd8xAy7e1dMTtjp1/9NzX+m0BCv2tfzhJ6",
+	"fvXnfJUZdiAz7IavLEgLWJRje3neWrAXIy7NoHdtV/kr1LGsg8JXcobpF4FGMGPQQNl88lV6aWJne4r5",
+	"QPhlwnlLwbQsNnErUKte9ffWL+ICX63HpBAQ1GyURa6w1SZykdzmN3HkO8jBZAoBxoboZ5CyewX2H/vK",
+	"ckAxhFQb8MaeUHeoJuIEQYrNXauGdkcNpL084eiLc298SXgI9pBQSaz4A2+Nh7ZJy5jVGmNoMt/Tcg/a",
+	"zy826ncNSGxDdN+z37Xrj2Jhm/RH5OXZ64v//v++k58iko3OGbgW371/q/BfP/CrXF7wq4h8EPwlj8iw",
+	"yNNOZJuzBVv3+UBLXdVHPE0hxytItQHsR3NuLOAYJzJNWE76//Xuw9neh/cvTi5O985Pn5+dXvQxL9/K",
+	"r5gOCPBs1JgJVZNjHMYm7zl3NSZfm+PADEiYEtIszDNsRO976abcmlRwTyUCVYRnuyFum/mijxcbBMMS",
+	"Z2xAaJaRlEHHlgnDVClbXYtDWxvfxTHo+PH+w3dvXj+/hBaslTaPscB8cEyRRhcL+IABLzGbnxvsJm0w",
+	"oem8UJCJmctP0LB6RvOEJbCWaadOEraKKnYEWhMUsnQQVPl+QFibkus1jX0IJJxCvxrzxrFtEyQzLOZU",
+	"9gvKqJ40RnzbkoK1USYbVCW6y3CKMzgPPM4G6gyIbaOS87nF0d+JJg6nY0/A5XNbEDCMXfAsYxpSg/FY",
+	"7sMHZeguVmlpMuX8wO5SQP6BNTpnaJpixzxMyLdkYGbEIgMETGgz5W1E5Vte6I8TiblNsFLC1c0z5qZs",
+	"P6wWXS8/voV6DTCTbSHpvjkm1LYQtVIkJUcHT9AUYYsYKN/tMBa2dAP0V2AJSfkVw3IOKrK55HMpkk6X",
+	"nAZppgtpqYaox4KJRDnh89g1u8T3HJ8zLz5SYdUHpem8NiYHWMQP8/dlMu1dyKpueJxuM5NEjXkZP09+",
+	"67LkF5N1vegFnC/2kN4Uq1zaKiBWaWtYFQ761r91U+L5mwpjdNtYH8popDHBUuWM4a4kTdlq+7am8QcO",
+	"dgzLJZa7HcxRRG/binuKcDFMi4Qlne0M4bV0+sRNCG3MfHlaoIY2gY1rMpxIxVzFuYkR+Ww9MtvouVQs",
+	"CHQFBgsH9Ir2bWy75LVWlVsD0n8+kYXO89zcoa1uYsTQMdeTYtAdyum+4MOJTKnaG7FE5vvKftDpkb5m",
+	"KRvndNrb3+9HsegnXJmZ4U/SVykdXtl/Z4WayGuW2z81o1MzjdVUfOPSWGDjScMBOhHpCz2a20/G5qDd",
+	"H2qqM/vPKdU5/+RWMIXMxalUGkenMDbLDYWA6zx2RU4IHVMuFJ60LPQAetYK1w4ykykfzl3yIMjq0G/G",
+	"nG8fglb5sLcP6ue+Eb3NXGIOTA5qN/XMtY1dFRmoM1UtUhaR/n/YrgU6VX+aM4UFe6CrcCxeXVy8t6qU",
+	"URwwB1rb+BPB0kcq7P4Lsxl+umDdNzreonkfckQ9FPTB3qHKpuigOkU2FxgPLxbu9CJffo/ltrhNkTPL",
+	"1cu6fDRnZMpyLFSipfktFgkfGxXMAS46MiA6yWioZCgNIHdtHWFXQ11NaG4VO4eGj/C2PvVIXfOeiHzj",
+	"i+24atk2PnhG52WtCtTCHlkDBJR/Nc9fvD0PjKvNwcCOet6R2OGGf5igYL+55ojgr0G/Ow76reNB27pB",
+	"/MsbBgNXgPlrpMRu4nvrLhQpFfBkqLWMHchVVW3fQSRF84Ue3AuRuCj51O8qYOLWSPwwgcFom819tGIp",
+	"FHphIxah5Nj2jRWcXbM0GBt+7WJkqSb7jm13urF4AfIOxiA7lEhymaH4Ue2esoAgZM50HTvGIOR7YscP",
+	"Eoy8CaKZw64i3NeY5IeMSb47br6vmdq1r/kcLXNQ7d3L53qSy2I8CXUO0jYaKaHEdVszgn0nwsYosXDm",
+	"aVvnnrSpxoazjw+IK6tJ54rMbIcn7ou8u84mIoliYWsv64jMJnPQeWdhA2cj0P9cSI1uxIAqWZc3Tg5p",
+	"glDataozhX2yuuSkog/DBEMqsCJlLMBDwxLUq3iaEkoODw5sqBg69Ejfr75HIE22X0ekLpi6V54cFBmv",
+	"IRquw9bC+ZV10aBTMILBVzGvKW5JJIsYI+RsWxyHknGVNPSazgPmWuIWelpBz45bRk2fEjkasVyVPcx9",
+	"xyFU17NcajmUKRoDUIHXmouxxamZzK9cdHxkLUbOEzstlLbQzxLoX+6tSmPJlMFOmBFNTo8UcZ0nK5Uu",
+	"jXaNSngsvK0nsF8g6s4mMmVkSDVN5bgA14QUDAsX11WN5Eq/t+d2hziFUzRZSdHpgdfnE5FlDt2ewsuB",
+	"LtMP5nQCP3TBU73HRXDAclT2psr8SToAdk/WO6QcgDXD78sAMuFVdP+4htqWiCrHdHq29KGF0vYVm0ex",
+	"0POMRSSlA5ZGZMLSLCL2XCLPU5xYFpHhRHKsUJwQsO1BsfZZQPuctWoC/q4SGl3pRTkTpQ0V7GuxALdd",
+	"YrHEVX7H0AjaAPzmZT6cuHyIWED2HYfeQgTMnWpi1+lWN5B6QsYSIxWYi17oklNhTgc5rQWvka0G54+1",
+	"DKpwXRwMndHY96sbi3650X5E+rY+nlu5rQBvn7ot9EGqt3UtLYcOKYvZuCUmkODUJe/WIq4DmTtFXZxk",
+	"HfLiW79d9AXqX0UfKMe/FbK6NONVLq4zn4r8kKUb76a+ot0bMjzbvsDmw8L9g7RHNVtR0EQXqrKiVTBY",
+	"NsGvWcs9Fo35klyTeEXrHZMWlL9cx6NjIMt1VhyWbutUBFegLZxrtbB+ED/3w8l/Xp6dPn939uL88v3p",
+	"2eWrd+cXfb+c9tODAzKYx8LuEXU36hnmqpHOT8/+5+vnp33SfnwQHRwcdHqxoM4jibEiDuuWOhMcfBtZ",
+	"fyb2NDYw2eyCOXNdl+7C4oODP4z7xW7sq/Pl3pwvgcMcMilA/IOaoYEz8AbYGWh29lWj4V1zNgsDtqpA",
+	"/R5fuAeo9jM9SH+LyhrqzRNWAXXd7WSRJgSc6kRLo2XfL/w/oDlRTrPCGrrYaMSGRiII8qrlCNIfhaLX",
+	"LCG+C93NeEgIpJu5CwMQ/eos3I2z0IG6K1Hg+33ZQsY3pz3NzsGm6zu4BwZ24dH6d+UXbLxer0zcWO67",
+	"RwfhMek7Q0APmiP3fXdkMAK4fu+xOPF90Uc2XMiJjDIPw5VIjhl5KqDzx76rOgTpCKanVF1B4gPkNsO3",
+	"Iw7BxeZLrl3zSF9qwn6vuuTE50ebdSaGb5Tiqy+6tYkcW/b3qxFXmx2S98HGH8IZuRq1nSuyguJfPZEP",
+	"6Ym8sVRQI7uC3zEQhNebjl6EUvMXHCRt9zFfb4sIggZ/F5yt5OSPlsWVxr4Ld8jelgD2DisA3L0I9bUG",
+	"wB3VACgFjgji6wN/p2vFS1MDhnM0n21HOV2D35Wk8ty99EWTSLuL9RTSncmXa671bZttakgAG/7CNzXY",
+	"1lk07VHekdRoR38Ym6bb2lej5n0ZNQUJe4s72L0JyNbQszL6rNbv8BxqbZWOe3QbBJ511Crro1h8iss0",
+	"ioXNu1H0motxryw7UDabNmNhwQLrLnDqXfvo8DAWgR8B6sJjK/Wq2/oRZOEne9hVHNfeDtTUWLiQqIj8",
+	"IgUjI8PIIpKxHKp3SmEUS5Zw78npROinpURplnWxqztHN7xVjrrkBH50K8HwC+tmhjLQfkU0Tc3RxKIN",
+	"SUEkmYtEqMMO1lMQNpGpH1mbgqY8JYrOzb6Bqw3BcurC2XxzZ5d+ScYS9P1CJC4iwhxxGBJms6BotQhp",
+	"m3pN2GnevEwZxt3ZdShpS19g8E8AClgFYmIkF7PbLjkpowU1LA+y3XI5g+z2QtlwJhELcxVYCuAZsWXY",
+	"zK1/22mMvWOz3xxt3TkHXh30h+o5gLjLiceCJ+bKZaG/pibvPjWZDa+8dd5Rp5I2BumHjgzcljpvZr8P",
+	"UeFr+f8Hsvg7ePCF/yGGagsAaDb0N97zwX2IdRclS/5d2fq3ELQeyKjvSFGQ+gNCgO2QU1Iqw9shOBfj",
+	"ia0YgonoEwrcF1KIItJ3cYSXXF2Ofk4EJGUP5XTABUgq5oXL6Zxn18/6He8tEIxcsTkwJKxmFwQpWpdD",
+	"LEKfQxg6fFpT1c9hF3euBnQWxKISV1pxStjFdGMRixOXSF32KZK2o2yO2UhaLoXPtzF9OkJ/BRVJLDKZ",
+	"647Lc2BCQ5bDSOZGBiw9JUsD4WHGwvz/Eo4qIn2a8Ut7yJh/3e+AA9jvFaSsmjjWWMiZwIBBdH2EEaDI",
+	"hlzkI8h/rlaWkaODcJxYjBCkfL0tm57u/D9q4fBBukbXCc2ZdRklsRjMiSpARrZH0C5tMsrIjaQPi70M",
+	"JPE+ge68KLJwFQuUHmHxnchVRezbUjdB3Gp7qTJIB0u/5VMoOGZtP0YdCa9gSudkQq/B9T6tL5jT7Pu5",
+	"F1HzQbw/a8i9c/9Uyf5X/8+XV0+H7specFcpa2eFUGt1ead3ltS8tEtUdNE29DSsKIqdLvkRErx8A/k+",
+	"6r0lmzF0yG60Y9PMYNpUyitbq80nCTxSaEHwIQCOUWJCTZkrYFN0RGCofqR8DS+nbssRkkIMXLY98Wia",
+	"zoE7RciyvVcGI6jA/M01abs1xOKKsewS6Pmljyrq9Kz1AtRuGxlt8/ZoVV1xFSTZYq0ZW8OGa8MhOFgH",
+	"ILDe3M2Mzs1LcFb+/PCuzDd0wQASWWahSMUGAqzH+eYfLURUAJGumFzOzMOwhFksqtfdZDm4F1qOmvu9",
+	"lML9XdgK7lNpeFDjAiVV48JObQqriulWCps6olRT3LRXX7TVC+OQW8t0WMQVmiG1gQR+f3pBlgr8ulwj",
+	"V64ICSjI3DYTcbHUqyeqlXKzQWHCstxsQ8FXV+z1DtFyRflTPNS9ER2CRdUysYfNRnIXbSR1Q87xwiF7",
+	"BuEiBDsMclsfhmpfbAK651id0jXXjUr1QiSBNzwioT5hs8ahFJY2F8UNQKBQQFPmhgr0Fic35LIYpL5C",
+	"c8UAbhUdSCY/PCITWeQqIlMuCs3IYG7/1SWvNXAzsOunXEHqHKjRShpObHRyRUYUUjVmoFyCZx+b72JV",
+	"d7cLlkNZrR5WenOFOnOjOGfaK/YIyQjwcCNQptlwYB/QntExi4UXjYbgIvY74sr6U2yIHB6l0k2I4eIX",
+	"V5ZBfq3ZtEwVLpdR1fycTGM5uCD9DOFPgc5rbusSTqbfWOYYOHwlM8rD+uODqDWln2yi2MHBmrSxO/WY",
+	"46E1YLsnq3gO1IhE45SKW5nRHjZOqHlLpO2FyoSqyUDSPMGCdJ1tCAjWjF0ZdHGBr3zRIRcnGYdtrI+5",
+	"sEV0K4U7sQXhF1yuM6gO7GuC23rPAdBYWNi+VTkMQNZ1G4e3+sdlff3zVyd7h0+fgZUK9U7w+NpCx0BY",
+	"UznG0oikLXPkImN6jVlHpZlqKqHyIRWxeHxgWYoidCyxKMOYX7Nai1dgtuO6FKyOCY3FxnWfscRzpzn7",
+	"DgDwjtQiB98PE6pSnX1NW3S8/i+wK/oXqPLAoRMqSgLgK+IjRu1xARL95lSgUv4Z393QiVrC/zoX6hm7",
+	"lldfAzOb3WbmeCrXusX9NXtBGy5q99y4SaBDSA0aSQID/l11kgzu9pEiU6ZpQjXdgllvFxZuaMJqqfCD",
+	"+uLruZstrBcIrZz0BQfh0mTKhd9HAEN4y7eJv/2g7qyCpBn6YcQZ2NTXsNv7C7utAOjG8FmRRODVGkFk",
+	"ocWLHMhkToYUCmgxTBTn6O220y/3+EPpxUP61/ivh4n/8jdUegS1s0zcEGCaRZ/6Wz64c9JipB4PgL8n",
+	"KWc71L+L8K8TCGnx9RchYxotJQutmXyjLNuvug351NCr2hlZxkyTo4PHnWMA08XeTA1BMHfMSx8k/GUV",
+	"vPuS1xW4/xr78iDYaGsweuCW0EGvYl/bjjG7YuYrlYkf3UtftD5hd7FepfDtkSpWZoyc/JLNzH5fy9l+",
+	"Hgy2Lc9mB3A9nyIzBxXk1cXFe/L+3fkFRnbWdg3y7aFiUfaHUsXATDBgZrxeGPsDBmdr021TSF2iAkKJ",
+	"IHQHaqJSRQaphKZI7UpWUhneMygU67jeUlitu+1LX8eCjjQEC/GUi3EEjXkg/UfmZMDMP+z4ncjmhNnW",
+	"rNQcs9Doi41FG1hQxnLCMq5kwjpBthJWWe3/596LF0J9h+d9ak7ANpGC0zD7qb7iUvihQRPhCc6Krlcf",
+	"80qHuVTKNhRSHYgpiIivc+quCyvFukbR1XnO+VhQXYCLVk3o4dNnf4qLg4Mnwwn7RF79cPJ87/zVyeHT",
+	"Z47xgux+xeaunEjZ5hc+Y/0uORFzcvjpkwuzsmb6Y0LFXE/MqbJUsQhCphKes6F2KDiSaSpnDLtVCWnv",
+	"Eb2+XEA9duvYWNk/CTKw0nShJ1MsaM4wCppmNNdklMupDWL2HnItw6xD5Wrg4vJmlGtfLn7a7GOwoH9H",
+	"YoQd/WG0cre1r4r5vRX5m3lo2piMB/FQ7t0N3QMh6H4tkrablClHhT25XNkwZot7btakG6/z4D4owkXJ",
+	"gn5XqVRbYOyDpVIZxt2HVKVKcTT8oUvCzkcOjm/S+ahBy74XDvkguvYadHDqdhUtvqrbD1lqbIcM9i5S",
+	"RoxeZcT3voMZM0efZKhYuYw+h5z1rY5iofhYuDboVMwrqGs7IfmoBCu2L/dBisXKRkg9F5+qC0WGMmGu",
+	"/jZ0/s0ZVVJEsbDCdFAul3F4kkvNKt2QSNgMqezcllKlMSx2mmko3+jHqPZCIhu0QorF5r2Q7o+dbt4J",
+	"yW+90gYpvN6vAtr6XkiVxmfVhkgbEwMzOBsWuVmdQXq0RmOMRe+nj58jAxe8/Ptj1MKMWKQRRZ62eq19",
+	"mvH968dAD+wKfnVhwtAR3gxTbTShwmcQaRw+cNW/gkdofwmfoCkxeGCdOuFkNvq3fOJ6dwSP/FkFz8qG",
+	"Up8/fv5/AQAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
