@@ -242,27 +242,6 @@ func (e EventKind) Valid() bool {
 	}
 }
 
-// Defines values for HeartbeatLastState.
-const (
-	Empty HeartbeatLastState = ""
-	Fail  HeartbeatLastState = "fail"
-	Ok    HeartbeatLastState = "ok"
-)
-
-// Valid indicates whether the value is a known member of the HeartbeatLastState enum.
-func (e HeartbeatLastState) Valid() bool {
-	switch e {
-	case Empty:
-		return true
-	case Fail:
-		return true
-	case Ok:
-		return true
-	default:
-		return false
-	}
-}
-
 // Defines values for MeAuthMethod.
 const (
 	Session MeAuthMethod = "session"
@@ -932,15 +911,12 @@ type Heartbeat struct {
 	LastError  string     `json:"last_error"`
 	LastPingAt *time.Time `json:"last_ping_at"`
 
-	// LastState What the monitor was told last; "" before the first ping.
-	LastState HeartbeatLastState `json:"last_state"`
+	// LastState What the monitor was told last: "ok", "fail", or "" before the first ping (or after a ping that failed).
+	LastState string `json:"last_state"`
 
 	// Url The scheme and server of the ping URL; never the whole URL.
 	Url string `json:"url"`
 }
-
-// HeartbeatLastState What the monitor was told last; "" before the first ping.
-type HeartbeatLastState string
 
 // HeartbeatPut defines model for HeartbeatPut.
 type HeartbeatPut struct {
@@ -949,7 +925,7 @@ type HeartbeatPut struct {
 	// FailUrl Called while deliveries fail; url + "/fail" when absent or "".
 	FailUrl *string `json:"fail_url,omitempty"`
 
-	// Url An http(s) URL called while all is well.
+	// Url Required: an http(s) URL called while all is well.
 	Url *string `json:"url,omitempty"`
 }
 
@@ -3958,22 +3934,6 @@ func (response DeleteHeartbeat404ApplicationProblemPlusJSONResponse) VisitDelete
 	return err
 }
 
-type DeleteHeartbeat422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
-}
-
-func (response DeleteHeartbeat422ApplicationProblemPlusJSONResponse) VisitDeleteHeartbeatResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(422)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type DeleteHeartbeatdefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -4041,22 +4001,6 @@ func (response GetHeartbeat404ApplicationProblemPlusJSONResponse) VisitGetHeartb
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetHeartbeat422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
-}
-
-func (response GetHeartbeat422ApplicationProblemPlusJSONResponse) VisitGetHeartbeatResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4145,22 +4089,6 @@ func (response SetHeartbeat403ApplicationProblemPlusJSONResponse) VisitSetHeartb
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type SetHeartbeat404ApplicationProblemPlusJSONResponse struct {
-	NotFoundApplicationProblemPlusJSONResponse
-}
-
-func (response SetHeartbeat404ApplicationProblemPlusJSONResponse) VisitSetHeartbeatResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(404)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -11881,249 +11809,249 @@ var swaggerSpec = []string{
 	"XnCWJqfABpeoBXh+msRvdDcpQkkitdE/MqonhAst4U4GMplb75P3RoFXyeHfyF4ehDjAOLOJTBlpHx0c",
 	"dGqvr1m0WzhfXHf5Qd2+XzGa6wGjNeTeyDXzS+s8rUd3A2WXRZ5eKlZvTQans4dG8uHsDZlRZT20bfBJ",
 	"z7hipMhT8gcSt/bNm3Er3PhAypRR4VGUuUtanGxe0tLM0DDkehU6xzUBYGFNVh2YwXy9A1LikKOOARiN",
-	"XAquZQ7nYURDWPkxiVtxiwzYCF0ATsEzS+oGkmMraskrq5jV24vytB5iAS0Z+jFZfo0ecmAu5sw+nL1x",
-	"dn7zDEHxw9mb9SZqM+ECQEQLIFQ5mIWzrlzuSkB9X+gbemiWANnHXT05CAOvvnl2VA29OohWwPzy8T6n",
-	"aQpuHZ4ypz9wpgAQjxdBPPSjGPpg7n3Bv3N4cPTNJh6d2sWcCDLROmurDmDdMFwbTVPD7GcsTWunvJlL",
-	"qQYQai9Q1smUW/l5hcG+Gop8QhIOMQtGUFP6kSIolKP+ZYWmetIy+jmp8dm8kTOWD6liEcRcOXlN55Sn",
-	"Bl0SWe9j3Viv59n1EYDoJzrNDEVpHR486R50Hz9+0v3jRvb77PrI6RS3cwSYgYKTXT4ieGMDO/QmUz1b",
-	"3PTB414y+KbX23TTz3a16WdrN/3scpUz3uhrYwqMH95CSQwNVTkz6haCXM1m//jH3uNeb3+V0WRhqbs4",
-	"faTBjInbBS5Ia9lusi6BObZeakB7wDL5lNOsAAMxxmtqbVYAJhVAZzKhoKCQAWOCmB2A8JRKMQZ2RZ0z",
-	"3XC1R4rANHsQFhYLsy/SfvHi7fl3Z+/+cnp2eX5x8ub08uTlxelZRCxDANN7p0eMMA5yBJ63oZUyTWAY",
-	"nIVqkOm4trwSibhAtmoYuiVrbnF0LIn/tBuL11o5HYgpMqVzMmDEUBc5ImZGNBMtQ+NuvEBA60oyuoD7",
-	"C1hhaZTF2ipCLNOEZYK0DLnL+LsAlA5CHJQtwFSzn6mJ7Zy4o76h4OCoc8Agnx2tQ46o9WlP0ozvDWXC",
-	"xkzssU86p3uajmFMiN4DybAlpxzUlHmEJk8z2+eAPt7btM/8tAGpu/PZcSo3/+eGu9sqJqciIVhZr7Ls",
-	"Gs5fiYZfG1ez6XbN6JcQhvI5YPcLZ3sHAFTh5WvPoAHi7gTCbrquZpDcNQgGXC2Y6ejg4KDO9gGm7iYj",
-	"D7ANfOWYjJlgObCD9j//z/8ljw+/IQOuVWcxlGoxHyOAwG9uLIYDWH9ciVQ3CHcC4f1ztP6lczwWiEwy",
-	"f+/CkmwnfxhDspn8PdXDyfYk6L5pTgnfy9RnA2l35RsbY0gTPT/3eFM9rxvg0/rwOYOeusg2h+8zENjP",
-	"4aPPH+tyV6xID+OSNlXk+9MLsm/om9r/lSef9+GXDubmQD4LLpeMOGjeXHSXDaC4Z7fajyuPLEi9ugEY",
-	"Nh3rOdOVVXKhNKOJEUAtuYLAesF2QpiWtvVGjrnYbkdhnO3NEgWrockLzGRdimHFxFFGI/vV1F3eD6zG",
-	"9VToyeWU6YlMao02laj9US6nBHx4aEMOsp1Ca6CNH3Y+xFqD4DaGlpsFw6Ov8Vb+hJuHpmO2AW8wz/vT",
-	"eqQItwHXwQVAjJM7zE0i22+sflVBbsOQdwtazdF01eOOKjC1Ktr5rdR8xFm+GzNcwpTmguJxrzY1R6Cp",
-	"U2dxnsvCpimWCjtpxy2hR/Pe/r75X9faS7qCafBWbmaUjlbzXYj02FzwcOfV6Mq+cfxO9ZDURBY6z/Me",
-	"oSQ4TbTC25AD85v9J2krxsi+CyrpRETxsXCJBBwNJNRS9Ap9sPOUgQy1JGK3rtRN/DQufG9rV80u/LWN",
-	"OTi7sbZYbLbBTSHSeHgMbTGb+DiD872ZMcQB9J0r1SWiVW9/IXIpIouBS1FT4FUZSbSoNm2HykHM5QJe",
-	"R61C8J8LZn+2TpYtM1ga/XDnFieXEd8mdDMxzOcYMIu0L2e6yAViw25dNhZEmzw31bNrCKODLHXBUjKk",
-	"AlI2ZZpgiEuPLNw6aVOSsXxKzRXFAkMgjp2TWBGqbRIlxG6B72bK8jEI0VrCbwkfM6U7USwWAYi0q1HH",
-	"MLiBoUGh2HEQEWOYP4YXV4bxUBeFINemXgHgKRO6zvIci8DiTAyBOAb9BGK3WcaVTFjHjjqgwyvS5tq6",
-	"CBShY8qFWchCTGBEqiF7C9ubYE4qJnfbT62VekYV8fEUnYgsxYPhpmZG5LcP4FeMHo8x89vGGOlJztRE",
-	"pkmnGsC4fSBiY2BgTUzkYszicmRbHTdzULsLC4QXnB7KCuEWsHNLxG0lovslo7cne40ne8GUPvOpQiuS",
-	"BZbPMCmwHMVlU7z/ClGIa0BUIXWJrI7g/1xI0MIhNb3kEoti0oyq9eEZYTyxkxzCddcB3Xur2z4HVNxB",
-	"WuxN1XXBZpt/f7DuCJZWtDBB7RHkrDa06cST4EcKapXM96Y08TyrS/rWZeX0uX7kH7kJ+4b1JaRfhvT1",
-	"gddlZk6hy/RgT+0LxWxuD1Qy6EGQeSzGkinCBZYp8OGePi7UTOLmjOAvXnpK+ZA9UrEo11CXLFP+ur6q",
-	"gzkvCKYDzJBDddkoAgVHmMhhMWVCAzzW63UJrzdjGRRRPhKWTAuliVlZyjRzgVSKXhtEwljastKDOQhq",
-	"hK6laFhwP8PA5kbccBtLm3gMdnF1TAOS7zhbEx7r3qpCQVYMUq4mWMzBL2dNsmi95rpwmOBwBwj5cPZm",
-	"T9ERiwgc2QT08O6qzO6FoSZyJhDYVDE2shqDik0VsAMbQP2gjdEFWS61HMoNANG+V0YkhJTkBjC8gMg3",
-	"/NrB0dooWTwUB88rVUl/BsHwFkECyCq95x4LmyncSxfiWkX8CUuz2mtI6YCl601a+FqE4zTPvgsRzVLq",
-	"9QLaAiFPZ3SuiJHaNgg331J6q5KDzU/5is3rCcQVmxva5W5/Pfs3I628Bl+TaskgffbyOfn26Okfia3z",
-	"Q7DmTbcmpdI8ry9cA+V0Nr7LIBj7c202pE3qqCFzXKf1xhxX3WaRj384e23okJOzrrgAJ4jd7LFVYQcp",
-	"FVcBd4Al+Ko/FIFnTQ0HrIiDK/S7aLgNT+Oqy30FtdJK1Zi7CMekR5K5SIQ6RAVxX/DhvnWbOXJhtMt8",
-	"NDx8/OQZab94e04+vH9xcnHqjYhcT8jF+evvjY6qdYZV2MBDQwYFT7VNHtZsmqVUM9Vxce0lG5cz9FC0",
-	"h6ksklFKcxYZXZ1rmsohoyKKRcqFTFhErotU5xFRQ5qyGZ1HJBGKGz4bkUzOWJ4IFRmxlw0jMmH6F8Fy",
-	"eCeTSRSLMRUJN2/mV4NCREReTyIylglNkrmRn/WwyCLCpZAqwipOPJURGRRCzM05GGX+6RPziRynDJYL",
-	"E9JfCrNmmvJEqE6XnBqZakIVxISZ7fUd0vWjWDixhSVkgGZNBGGYMbElybgm7Rd4OY68R7E4w5vwT8gr",
-	"rbPyr+f+AIM38BTCQXAb5Sv//Ps/OsB1EW4GUCeN5IUAewQZzGMBfkua8f3rx/sONNSCWo+rbUUtCy+G",
-	"dmidtaJWebGGsQQ324paeLOtqAVXC54IvFvzqr1cQzXs7aI1lEHyIO4M38vAiwEXDG/DDbeilryemOd4",
-	"x0B1zSUbGcjcsmWP5ppbUQvu2awfDwi+Cy+6FbXgps3/4aprTQgOEV+ESPjrXQjH9VVAFhnhDWW8L1lW",
-	"quV5UCchQECnyMg8wTQTmUOm3gwEzSla+8B8hPlwjxSOMpRTdEDcQKDHI/JrXWJKxXRK83mjddQZwaCa",
-	"qIqWC8XVgN8KZibHkFqzKufGK4J6JktNYizd1Ja2H5PB/NIdaa+q+yRsyBMWepLAMAFIY8Qmg2jlx+sr",
-	"xQWCq2eD9twqomwgw/qdrhVjwwtaRtKJ5MMFbGoQEco79V6OpsRxm71hpLEpo0IdgxyJYoLNpFwWKtd5",
-	"TsHaYsQRrhFYFpQmdO8pwlLFoOJpRBTmmpWUCLXggSuFCcbl+ryHdbLnxpI/+CQayl1wUf9DCRt1ZrXF",
-	"eoTerOfeifxYkU0/crKJqyLgiglZQ5fhXwAIQcHMj5uJzlZ6qyg0JYQEX1RvdxWo7kbrWeZQv0kV6K8F",
-	"K1gNYv7sn9eWyDEkC1+pq1y5sBY7Vt30Z0AMd5R+NBqxoebX7NKF8zZk+Fk/UyY5FOiRRMgZOI5ev78+",
-	"CmkFd7kNzvKzUeZzZR3PtlzHs9uvwwUzLv2wqjbKLWqhbJipZGc3BNHFvNQnPQmmp1RdWQMzpv49OQzy",
-	"AA8aVrFJ6tCGq3hWu4rHh9+sW8YVY9kluP8uaZjlUAWFM5aldMgwZlIvJOBjhXgMyPBuApuXzJWDHqNU",
-	"mMngEyPcGXUvdDsyX8UKK4sZ/RFzLl1Ku3VTKq5ZJ7LVunXVDmyUR5YYXUtxMU4d7KoueTca9fzcUIdB",
-	"ue34RT7yWTWkbT8Md+iKTCHSg2UXHS225kbNkgAf7AkM5dToeqohOVkwlqjLID+/wehtJWtw+9gMfjJg",
-	"Q1ootsDpw8gA6w49Bo4ONgfD00nbZo4arB5LIoXPU5SCNSzUlyJZnbQtysoMfs2+3DyK1uVzrVg6woLr",
-	"i6EKywtYUz+oNmHMWnxWxvDCNdmSHzuI1msu3oCehkbr9YzmwukxG3HxH/GDZc5dZwQuyyNVSiLZpK7l",
-	"VK6SwDUQxrqEr2fVj57VfFQTBGuzvpcxoYFOLfHSJabm7z441ZuFPCFUbBXwVJ8T/AJlPmCkLjXxkYKi",
-	"ZEux0nce0r+Kxa5qIbJdjlAtU/Uftg668F/1EHaTqANTLiQ4BRyzTOg/jG7DxDdLSFp5CL3ene4/SKSq",
-	"2z9KDDuRH+yIFjMW3a6MIGJ16wZYzXfW0NayUPYNA+EwJGB9uYQ17Gc12jRkEBw+fbpOU6ql280Uaxfa",
-	"odV6HipoCaffJmTpN5wfVUsD75ve3Yuect9EbPdqz47J1AkRbFZHqEACR1leEa675AcJ8SbOCIsxOxid",
-	"72VmLUuNyLrz2iVl6EDrIuUl/d8+rWtC/5xdczarKS+1ZEbZwuKx9pM7k8XXS65+6o/rDme7RLivst9X",
-	"2e8Wsl+DeNIMrE3FNB36rozoCMtxBgUHNv9mUQYJipLULjlI6L2tFFUO9VqzaZ041RjiiJanRwpqcIF1",
-	"R/AsYxrCMzctqoarXLNLWNqyfTvlNmfD+/YT+yxqcUGTOXjWMyZm4CkZ5Vz/MpCfjFI/UkwoBj8L988p",
-	"v8ql5lcY3T3iRhmvuuQCu7AlSrV26b5mn3SfcNUjlGAfCOukISOeMtJ26+yaHyOCa7V/FENO/kTeZUz8",
-	"mBvde5/p4T4Osp8kQoF1EeusjmzzQ0iiQwdxG+oimpcowQN8d05wgaSNWR5SQVFNNWFpCnY/KhJF2mrS",
-	"CZ2hlSX683R/FUMOjQ/MXC4SIYc4BTWpPS9zIs0FYzOqNDvGwF+MSv25kNomRzE1pJnN1ZhRNPHi8aMY",
-	"sdq9XNOoEfYFQ5uhrlmuuBQqhGDClZnCBojG/jDIk+7jA7JPjrqfGmqyW75YHw/v4YJw4cJuo6qLAsvU",
-	"9oJ+bm6zsbAt44Y0z50BOmcaY5toWUgV3aW4XvuJpldgo47F6/fXz7wdmSqXn1oah6sfZjRXDMytmKLt",
-	"U3icHVwv0oFKI1PIsZHXLO+6vesJE7GA2DI4bzplLtABt/lIeVt0mLc/kWkCUmcsqggF0ucM6hePKLcR",
-	"3jdT+TzNcH57i9wWastLraNSNra1hjrJ6YCLOvefj2x0r2BVWxfj5sLsawX4bXx6pbFytVU8DL5DeT5w",
-	"urcvzl9/b0EuKnPPO8cOajewjQMb9rXTFqP/lGv+6jULFwxuEDWXxdjXnlg8oG08bSu6020dWdSwtzPr",
-	"rtlmP1vHWG/pI6hj9h5gizzFEEwbfWkQXo4c5GLGOwgDNlQBMFfrrBMWBEa1sIzOa3BVXE7n9a7fcjX+",
-	"pRsgkNP7Lrm6rLeBh+NXXt14lhuHty9gqIv4WFprVFKVyhktFZELMO1mHgULRhu6FJYqlFbPxqXLYqDO",
-	"YA5xpj4Ay/BXqmwWSyz8c/aJKzCIuqjTicz1BISUfpGn/Yj0Fw+mH8Wi746mD6y9Xx5Pn7RnEz6ckBkX",
-	"wI1K1gMRc1zEogy863TJuyqEAvsMQvNqs4gaqb09kx5ZJvttV5oRjrPTSPGDEMyaQhTepSpnwhJodCYH",
-	"FNuArg13RSwtG0vLESnjXrvk/GZ26aODb5/dvE3jlomS21Dm29DPOlrorxPcY7YIcUkOsRiIre8Bv6ve",
-	"/r6RnBOhuphqFMSvb1QUeYvKdFpnZvWf15DSZdgMaOpG0LmenNbOUaWrG8xUn9TvAWIFKduFr8EJeQ/l",
-	"bLDzb+NtCAnTzYgLWoTLN5ZNwXWkYD3yb9hT1lCzoOWHEfrzqc0QLQO/1CP/EtaaHUswPruYkkqcSVCT",
-	"37cycn0mdtJ+dttOsLemUfdKQzajAjUY3ATX58H+VzUoq82yBQLwqJQrsLPgn8/fvSU4EZlBIz5g9QnL",
-	"mEiINBzffdvvPUByyz///o9johgj730CE6GpkkFuy2BO6tNZyAfbDx62BFWZoXN8YD5xPXSMPhWLo8PD",
-	"yOWBQR41VaU4042Lg4Mnwys2h3+wfpec2yjsRNqS1KkZfsJy1otFEHzv3T2QpC1FgJcRoVX5Iw9EDiNw",
-	"VaPBwjzxYzKQRgvM2ZKT3GbyuGrjIXWzxA/wobWW71bFZ//xEhhbvG4CXKyrsI1/o9KmbpHuWvUXIg5L",
-	"/dDCsetZWUYmwkm5ui05o2ltxbdVXpO1W6wvHSGvllf/VhKlWWarrjTEyGmW3Zj5moWca5atdV5B7xCc",
-	"4uPqfcFwNf2zNuxuRV1pGTPZrnoul4mmK2sKNLVWqmuhFIWNf+FyhmAvs3Y6yB5qqENWHy4IJwGV4PHT",
-	"Holb4cSuGyr2sfzF0OORLIT923BplkB5IODg+NSXQRWatE+gJ+Y///6PSm+BuinqFl0Hlhdu6y5O1lwd",
-	"aRsKZnQcmdeeSacJfp2zyPdHhnHCRsiFsGOsT8KwwqyFWxsRaOFgZV8nB8q5LAZpbQJwSWHLkGGqMTpY",
-	"ajJGHuDMUZHvM5ux3Fl4KZTf6EOXq+fQA7e/nB7tCiI1NlJq+q3RCgftIK0l/cZdOte4Ayuxpfb0/cX5",
-	"ictm1vVnX+t9AxPfsLksyIezN7bYFnjJDCEAO3kYyt3G2pJYTQvSgNFbQcUcG3BhZW9XvsLxOsPogsKS",
-	"iPaVnC3vi9qo/dxiflu5s9rzKOFjRU9oaI+kKmDWdgIDwlunR5Be5CiqnBCZx+Lk5OSEMKHz+bJ1WEGO",
-	"mH8MJmSQIHxeILZujoWeQfmak9J5QcF2LUcjOKxqfgiZMx2BsyZJWZ3NZyXQ15VV2hAnzHz1v7g27A0J",
-	"Z80Ys2SRxGRl39U9rKAUIMBSW/emm69znZdNolYAxN/kQBlJFwAjKq1z8PyKZZq0J7JQ7Iox6OHltE/X",
-	"c90Ai7LietAA5ez04vTtxet3bzs3pFVlo/pd3+rqu7Nd9euJXdlJf/3V3kWn/vKuyzu9zFh+iR25N+1Z",
-	"71rGW09QDcgsh/Kt76xjHUcgG/fhHfCwGpJG2thsp6mZzkJFw069B0ZLTdMNTh7fC8ud4orrzlGmCVP6",
-	"MinYJR2zavu2xZoYoHxhUz2lAUOSgpEZ5cC6fe71BGzpTBDza7tsHk5SOi55QbVvOsoNjZxAFNMBnoFd",
-	"rwWu1Ws+GTOXLIWfBfnhmht2ZJeupRG1jMS3xKoEblBtuVxb4KQhS6kiCgkGZSS0ESyliDwt6nkWFIWt",
-	"CumYxUKOSB9UczvSf6DU9ifUpOFzq0uXqVrAlhgHz4JlP1wQrqNYDOaQYHFM+imfct0noBZhqQsj3/cD",
-	"82A/svESNkWD6likXMF5jnyrVKV9kTbVRZ7bt1wQigcE8t0axrY+AhvsqxXat/k3Icva9KvFViA3lNvs",
-	"qdT0aIBjWquMBmLOFrTBTlK3MCuUqksuLnWTRH9qyyxYg0DFW+6kGVd92B2IwS1fgBiwUjDXycESFQDu",
-	"jetFLKgd9VWMUnbpifzmbVjwimt7VJQISDz+wQz/AbP9yZCCPmnfCJmOSR+G6Fq+EaII1D36HLVsfFA9",
-	"KbE/OnpnBXhUzqEoH4Rq9Y1sbn+zX/RJlnOXb1mquNePu0cQaLpaFndrcoy0BOuQRbdW0u1GJhSQz+pN",
-	"1sNok1BQKyr6dsl1QSg5I3RJHTDUWDj6aS7Qhaj3QC4HFm9NKrFQTCSdiNjtkjYmzXeisPyoR4s2JTqn",
-	"QkG8k63PHMXC/M5dyagBHV7J0agTkZrqzsQVdwZWZbsAoN8hFhLLlKi5GHYisln9ZluxuVqvaAeyeqlV",
-	"B/0lAutFzmji/Bm1n31Qu+qrcN9dN36bXS3qcMOc8VaZnLcoInuDpjGZkZFyg6n/66eTvf+me78c7H37",
-	"sfxn9/J/7H389SB69uTzv7d21WPGnMku/LcAvw/lvDWTb+O53f5ea/so39tFLx3Aj2VM7KJvOqnQIYha",
-	"cl2OocYnZEZcDqhi/s9n7k/fFjD8xPfkCx/C31P+iSXu2zLJ4XJKFarBy5ndtYHfa/rl2zBl2LGRxsBV",
-	"APoN+ANu1/R+iCXoNul9/6PthbLrptS3rrJuF3b7tjM1HV2W76TSiaVibM3ZkBk+WlUxf6OdYEC/vHT4",
-	"srzNVxcX713hTiuLhjMfLyrXQzplINyssAMvHvWdtqNBN/Hq+GQB1eyHEMthvZ5Y3bP9n3svXgj1HUjY",
-	"e+d8LKguctY5tiHN2ARusxjlnQXNokC7vOb3784vau96RdQohoMGZ3S77johON2i4Y7F5Afrt4PKMPy6",
-	"VducRUp0T+0eVjWDfPXDyXMouWeRWDlYJljSbYO6AeSDCDtn1XZgXZIhvtlIhKgD8xPhoyA/nL3xFXp8",
-	"ERnD+Zwkc+PmPjfs5VO50KZila7f2NatfIKqY8uKH6nqfYsdY2KxTQefmrZRsWiX5azQhG0WzcV4wfDD",
-	"zD/s7J1q2x8htVGZN7SOL/f7iYjF4liAgQBKVnUin1lV6acC1atYQhQXQ/blNNqxILULJcRJZA+lh9j5",
-	"H7rLzm+M6mKUq5UR2t+UaXTKoM9UghixOvB103oF2/T5qVeo3E3OU0kblBEIgBzIZI5ZK6EcsuwSrc9k",
-	"dUUTs4xZcWnT3pmIqvUL884gJxVjVo17CtBUs0JE6FrZ0Q7U5JKd8nS+QYHpjfUOWeih3Ng6ZOf3JKlV",
-	"rrccqg5dWT0XOyEhAmFoFz7oaqbq25jAUI19ZCfcyBRzCCAjbbCrI0p3yIBNONjNj8mBZXNukg0OyhDk",
-	"OnK2SSGy02rHGjOUa/oG1QyRjdzCwlh7V01t5QMFvUamcBgSYS62K3uNxt7wdDu1C859+dYdHJQXTB7q",
-	"qFSZD7t6OzdO1Fy5b+8S22DjjYrW8n4W66JcY6IwaEcOKAL8sjDv77Q8jhUMeePmbLWebLBhlHLk4adP",
-	"9Xrt7vu42bRtn/2NORjtoIWI87mBC4fmCdHsk/bRqEK6KNYhnbLOZp3folZWcr0NxAzHI33U5gojijvN",
-	"Ryq0p9zOdrKiU11VC6/rW1duthYyFRsWOdfzcwgXRDYJqj54ecCRz2jO8pcOx/7840VrKWlzqSX7+3fn",
-	"F2TfiMf7IB6b+8I/czbKmZqQ9qvzw6fPIvL4KUFnH7oxMWzRgB1MW14etNcwjDrjfmlLWmSZHtBGf+nl",
-	"P//+j37HFrS1/jhcG7ymIgLNwKFDHcCUEbg2WAfUmREjuUJuMmuRI1IalXoENZy2i90EZzv2NzVYwH2l",
-	"YGhEY2M+oBENNO4gCcv5NUvwhKmrq+m/cfRLkbYvwfXi7XksbFg0EwlWuO5EdrqkElKJXYSR1USEJlMO",
-	"zfbRnW1+O3n/OhZ4bt1YxAJtJ4bUYGoU+zRkmSb9xcu3ybTBYwsEfVvDi8YCjxkvr+diXCjm7e6lsO2G",
-	"xv9Gw/7zjxe+uEQDDHTJGaPJHl63fwfzvaBM8pCmabkZGw0Wi/6nvdLzjp9DbFjfgEz/GCHGDhsMCXk4",
-	"MGQf3ujHohz7OJxnSvMrlpC+Ygqd+u0pFRQaHFROHwfHsmexoGbzY5bscQF2ErgQo2Eqa8Uh/V9jVKbi",
-	"Vo/81O12P0YkDhU88xxJ4v82FOhz/xiMLLGohDcAlYJkH/fAhQiZtyCWoksu+JQpTacZmifPXj4nT548",
-	"+TYWXJAPF8+7BHpV4Y99mmWp1SL2bZTAH/6mYOeulVYH6rjwBF6KBXbHQlMQ2N7RS8IF6eNPNp3aFmxp",
-	"lThnwfjk/etWEIXRegyluD5jYR+a8Vav9aR70H0C1FJPgAwGAAw81Qqii1UZzFkr6HURgmcblh8SN2z1",
-	"xzAyhDgqOJTyirNYtA1ZMYpeRM7plJ1zzf50rnM+1BF5T/XkTy6Dyyyq0yUv0bhktQA42FiEEdFKFrkR",
-	"H6mAYvqOSkQEHzwj+8+OcE0QP+1NbVEs8NNOz6AfjgKE6oqxTDkDEYGS4mV+GDk6/Nb1kqRiHouwIrZL",
-	"DiEngUlvXDClsPsS4PKUirmdz2WmqFhMoTllKmfmZAaQL5Pz8USXaWOWGIYrnVg5Y8CYiEWwYmzK4vM+",
-	"EGg8Kr5OWr3WG7hvZLhM6e9kMkcvo5HHMUErAF8DthD3BQLDOnECxnapXp+rbN2q9zlTmRS2VuPhwcHO",
-	"5j4JmDpMXYXjN0BMCJZRdJ0/er+2zpneew4w2iTuIBwj1CM0d1uLG4uCRS7K0WYtR7jRuvX7A9n/jib+",
-	"7Mwnj9d/8kEYdJE5/4WB9HZ0eLjJR1kuzWEZkexUaK7n+O2367+9kPIHKuZ2nWqhR87qb12LwVAqa/V+",
-	"+hi0TjLXZKiejdkrkSnsYGvoIOTk/gTmydZHM6AnZrLQzdTstGymo8KQtCpp45hJwpD7I6MOXoDQ1nCQ",
-	"MdPk6OAxYqqQMyJFRIy4AAPkDEC64y2+9jM/TJVUomV4mDKa41ItzNWjstmtIek5nTININ0QP1i+sn+G",
-	"81mo//xxCSmPmmpo4Ha5MpKWrTtWrhDXjCawDRHsebnL6iFsg2H3jC7bgb0H9NMqMCzBdNRaFstaPQxC",
-	"K+HdnlozwC+TsFxidpGHz0JBtg/+Cvwuxb4gVJDHB0TFgo4lMBfLVdDFAYxrNuEpswVrEDiMJGv025kk",
-	"mg4UURNqbglTmS2gGPGxXBR29+ocu67XWDYXFoJrSqlmOXaaNFrDtbzCjJaI4B/KbsRXagnWU4c2Fv7P",
-	"/cnvGH3ujaehVT4kTcchPmKHFAovVWDghixw6ft/dSRt4E0XOU1YDbGyNt/Fu6hnU6UfaIyOlgWSzpU+",
-	"dUELC3BpxPTWzwWDXnlo7wtLyvuTv2FSe/3AZer9zoeuJJbeYuwl4wj7RIca+/e2+wvOzX7HtaplI/6J",
-	"2NhnMEUnUhtN2rlO+2CmqVu4Gbmy5EXvWhgVSPd++fgTBgNedj/+/7VRgIt7MPoR+naUURvMgtGzPOEK",
-	"3MtNKwMjbv1prnBCrV6AVXbWzl0IDSnYN597DaF9w6fciMJrX3yO7tw7JcWAlDa3poYQu4wLPLtu6wuU",
-	"SAIvV2SIGXMpLwEhs9RrvXQyYTTXA+ZcpinD2KcqsXsBz1/5VzcRRPGb5BYnfPBk/UcvZT7gScIEfnG0",
-	"/ou3Ur+UhXjoSzzXMqs6HCbB8bprFDbmpPkmMcvhc1TPpb5nesWt7Q7pyklqkA7g1b1A2hjgZUS/D2dv",
-	"VOc2APLlXPcZo8kurhsRN2plRa0zvTxmowZACBs0h4OO4lMpuJY5mUEmrSLtCaOpnoBNTHW5jMgHeDEW",
-	"fymmlGSFmkRQpQGHcUlg359edLqkrJgOtmXofgHSfSz68H+XgNW3ugdNU7OoGUtTLP+gUT1BxkmJjesc",
-	"FWksHIu3KjaM3x9Rnl4Wedr3BfZ6WEGT/IHErX3zc9zquNmc26JMIQwSB7uxsNUrVG1hJph2IRCxRj85",
-	"X8Su3Rvq/Pjvi3s31G2O1BaH78l09q/NF5jeIVsADu/yVhv1mFc2H3JBjale+Huaa2eFe/nXF28jMqSK",
-	"7XHoN8A1v26UO39uEsUPnz6pFTfrBgnKECxqrkFNvloxGX2dvlJQ2+ANKhm2blAbC3VijCjWsQu6Bdoq",
-	"DI0SvY3XXL2sL0mCLjOXVwnQmGn8JcrPZm8WKGx6dYBaiC1r2W+jDc8X/nJZGmMmDL65APY+/tLHZCoI",
-	"Zien6GOe0TnhOhZcea4DLNLHpqCv0Y/gCuq5/SK3RF4WC/AkU/QH5mMpDnlCJlRN6hgZ5jy8csE+d8DG",
-	"pNI2sWIjJvb4DmZO6uDZ/nRcuRc1kTOBrvgJy9lvnrtt4A56LsUo5Rio9YCod5IkNlxkY5Rb5GT7v/Lk",
-	"8wbKqgPmfwk99Qu6YjxPe8uhF5yURR1udPMrVNvaO94tI2yUfaXSvyPV9YZI6/nkjRw2rxMQbDKX0lE9",
-	"9ZfQnomkbKSJLLSR1oDBudrXXXJRYJ4ydSWJJET7ydGI5GwPY9aUd/aWRWndbS6yxQ/Ay++YLWICy32r",
-	"disg25UaDyD8X0ex+4II6XPMwNsFu9yvNF7dDimL2pizLKUQJZWmRE9yxlzV7jYlU66UTduDkGMINsY4",
-	"Aq4xyAIK2ihv7+EGOz/RobaSqy0t+kg5qRoaYzVZYqTSJ0G7+rvC13KO3xDOYkKJqykEDs6yc+5X28yO",
-	"bTPVcGcGauSEiuSWSHoTV4xU+qs7ZtfuGB/IfleumNW39tUd8xAy7e1dMTtjp1/9NzX+m0BCv2tfzhJ6",
-	"fvXnfJUZdiAz7IavLEgLWJRje3neWrAXIy7NoHdtV/kr1LGsg8JXcobpF4FGMGPQQNl88lV6aWJne4r5",
-	"QPhlwnlLwbQsNnErUKte9ffWL+ICX63HpBAQ1GyURa6w1SZykdzmN3HkO8jBZAoBxoboZ5CyewX2H/vK",
-	"ckAxhFQb8MaeUHeoJuIEQYrNXauGdkcNpL084eiLc298SXgI9pBQSaz4A2+Nh7ZJy5jVGmNoMt/Tcg/a",
-	"zy826ncNSGxDdN+z37Xrj2Jhm/RH5OXZ64v//v++k58iko3OGbgW371/q/BfP/CrXF7wq4h8EPwlj8iw",
-	"yNNOZJuzBVv3+UBLXdVHPE0hxytItQHsR3NuLOAYJzJNWE76//Xuw9neh/cvTi5O985Pn5+dXvQxL9/K",
-	"r5gOCPBs1JgJVZNjHMYm7zl3NSZfm+PADEiYEtIszDNsRO976abcmlRwTyUCVYRnuyFum/mijxcbBMMS",
-	"Z2xAaJaRlEHHlgnDVClbXYtDWxvfxTHo+PH+w3dvXj+/hBaslTaPscB8cEyRRhcL+IABLzGbnxvsJm0w",
-	"oem8UJCJmctP0LB6RvOEJbCWaadOEraKKnYEWhMUsnQQVPl+QFibkus1jX0IJJxCvxrzxrFtEyQzLOZU",
-	"9gvKqJ40RnzbkoK1USYbVCW6y3CKMzgPPM4G6gyIbaOS87nF0d+JJg6nY0/A5XNbEDCMXfAsYxpSg/FY",
-	"7sMHZeguVmlpMuX8wO5SQP6BNTpnaJpixzxMyLdkYGbEIgMETGgz5W1E5Vte6I8TiblNsFLC1c0z5qZs",
-	"P6wWXS8/voV6DTCTbSHpvjkm1LYQtVIkJUcHT9AUYYsYKN/tMBa2dAP0V2AJSfkVw3IOKrK55HMpkk6X",
-	"nAZppgtpqYaox4KJRDnh89g1u8T3HJ8zLz5SYdUHpem8NiYHWMQP8/dlMu1dyKpueJxuM5NEjXkZP09+",
-	"67LkF5N1vegFnC/2kN4Uq1zaKiBWaWtYFQ761r91U+L5mwpjdNtYH8popDHBUuWM4a4kTdlq+7am8QcO",
-	"dgzLJZa7HcxRRG/binuKcDFMi4Qlne0M4bV0+sRNCG3MfHlaoIY2gY1rMpxIxVzFuYkR+Ww9MtvouVQs",
-	"CHQFBgsH9Ir2bWy75LVWlVsD0n8+kYXO89zcoa1uYsTQMdeTYtAdyum+4MOJTKnaG7FE5vvKftDpkb5m",
-	"KRvndNrb3+9HsegnXJmZ4U/SVykdXtl/Z4WayGuW2z81o1MzjdVUfOPSWGDjScMBOhHpCz2a20/G5qDd",
-	"H2qqM/vPKdU5/+RWMIXMxalUGkenMDbLDYWA6zx2RU4IHVMuFJ60LPQAetYK1w4ykykfzl3yIMjq0G/G",
-	"nG8fglb5sLcP6ue+Eb3NXGIOTA5qN/XMtY1dFRmoM1UtUhaR/n/YrgU6VX+aM4UFe6CrcCxeXVy8t6qU",
-	"URwwB1rb+BPB0kcq7P4Lsxl+umDdNzreonkfckQ9FPTB3qHKpuigOkU2FxgPLxbu9CJffo/ltrhNkTPL",
-	"1cu6fDRnZMpyLFSipfktFgkfGxXMAS46MiA6yWioZCgNIHdtHWFXQ11NaG4VO4eGj/C2PvVIXfOeiHzj",
-	"i+24atk2PnhG52WtCtTCHlkDBJR/Nc9fvD0PjKvNwcCOet6R2OGGf5igYL+55ojgr0G/Ow76reNB27pB",
-	"/MsbBgNXgPlrpMRu4nvrLhQpFfBkqLWMHchVVW3fQSRF84Ue3AuRuCj51O8qYOLWSPwwgcFom819tGIp",
-	"FHphIxah5Nj2jRWcXbM0GBt+7WJkqSb7jm13urF4AfIOxiA7lEhymaH4Ue2esoAgZM50HTvGIOR7YscP",
-	"Eoy8CaKZw64i3NeY5IeMSb47br6vmdq1r/kcLXNQ7d3L53qSy2I8CXUO0jYaKaHEdVszgn0nwsYosXDm",
-	"aVvnnrSpxoazjw+IK6tJ54rMbIcn7ou8u84mIoliYWsv64jMJnPQeWdhA2cj0P9cSI1uxIAqWZc3Tg5p",
-	"glDataozhX2yuuSkog/DBEMqsCJlLMBDwxLUq3iaEkoODw5sqBg69Ejfr75HIE22X0ekLpi6V54cFBmv",
-	"IRquw9bC+ZV10aBTMILBVzGvKW5JJIsYI+RsWxyHknGVNPSazgPmWuIWelpBz45bRk2fEjkasVyVPcx9",
-	"xyFU17NcajmUKRoDUIHXmouxxamZzK9cdHxkLUbOEzstlLbQzxLoX+6tSmPJlMFOmBFNTo8UcZ0nK5Uu",
-	"jXaNSngsvK0nsF8g6s4mMmVkSDVN5bgA14QUDAsX11WN5Eq/t+d2hziFUzRZSdHpgdfnE5FlDt2ewsuB",
-	"LtMP5nQCP3TBU73HRXDAclT2psr8SToAdk/WO6QcgDXD78sAMuFVdP+4htqWiCrHdHq29KGF0vYVm0ex",
-	"0POMRSSlA5ZGZMLSLCL2XCLPU5xYFpHhRHKsUJwQsO1BsfZZQPuctWoC/q4SGl3pRTkTpQ0V7GuxALdd",
-	"YrHEVX7H0AjaAPzmZT6cuHyIWED2HYfeQgTMnWpi1+lWN5B6QsYSIxWYi17oklNhTgc5rQWvka0G54+1",
-	"DKpwXRwMndHY96sbi3650X5E+rY+nlu5rQBvn7ot9EGqt3UtLYcOKYvZuCUmkODUJe/WIq4DmTtFXZxk",
-	"HfLiW79d9AXqX0UfKMe/FbK6NONVLq4zn4r8kKUb76a+ot0bMjzbvsDmw8L9g7RHNVtR0EQXqrKiVTBY",
-	"NsGvWcs9Fo35klyTeEXrHZMWlL9cx6NjIMt1VhyWbutUBFegLZxrtbB+ED/3w8l/Xp6dPn939uL88v3p",
-	"2eWrd+cXfb+c9tODAzKYx8LuEXU36hnmqpHOT8/+5+vnp33SfnwQHRwcdHqxoM4jibEiDuuWOhMcfBtZ",
-	"fyb2NDYw2eyCOXNdl+7C4oODP4z7xW7sq/Pl3pwvgcMcMilA/IOaoYEz8AbYGWh29lWj4V1zNgsDtqpA",
-	"/R5fuAeo9jM9SH+LyhrqzRNWAXXd7WSRJgSc6kRLo2XfL/w/oDlRTrPCGrrYaMSGRiII8qrlCNIfhaLX",
-	"LCG+C93NeEgIpJu5CwMQ/eos3I2z0IG6K1Hg+33ZQsY3pz3NzsGm6zu4BwZ24dH6d+UXbLxer0zcWO67",
-	"RwfhMek7Q0APmiP3fXdkMAK4fu+xOPF90Uc2XMiJjDIPw5VIjhl5KqDzx76rOgTpCKanVF1B4gPkNsO3",
-	"Iw7BxeZLrl3zSF9qwn6vuuTE50ebdSaGb5Tiqy+6tYkcW/b3qxFXmx2S98HGH8IZuRq1nSuyguJfPZEP",
-	"6Ym8sVRQI7uC3zEQhNebjl6EUvMXHCRt9zFfb4sIggZ/F5yt5OSPlsWVxr4Ld8jelgD2DisA3L0I9bUG",
-	"wB3VACgFjgji6wN/p2vFS1MDhnM0n21HOV2D35Wk8ty99EWTSLuL9RTSncmXa671bZttakgAG/7CNzXY",
-	"1lk07VHekdRoR38Ym6bb2lej5n0ZNQUJe4s72L0JyNbQszL6rNbv8BxqbZWOe3QbBJ511Crro1h8iss0",
-	"ioXNu1H0motxryw7UDabNmNhwQLrLnDqXfvo8DAWgR8B6sJjK/Wq2/oRZOEne9hVHNfeDtTUWLiQqIj8",
-	"IgUjI8PIIpKxHKp3SmEUS5Zw78npROinpURplnWxqztHN7xVjrrkBH50K8HwC+tmhjLQfkU0Tc3RxKIN",
-	"SUEkmYtEqMMO1lMQNpGpH1mbgqY8JYrOzb6Bqw3BcurC2XxzZ5d+ScYS9P1CJC4iwhxxGBJms6BotQhp",
-	"m3pN2GnevEwZxt3ZdShpS19g8E8AClgFYmIkF7PbLjkpowU1LA+y3XI5g+z2QtlwJhELcxVYCuAZsWXY",
-	"zK1/22mMvWOz3xxt3TkHXh30h+o5gLjLiceCJ+bKZaG/pibvPjWZDa+8dd5Rp5I2BumHjgzcljpvZr8P",
-	"UeFr+f8Hsvg7ePCF/yGGagsAaDb0N97zwX2IdRclS/5d2fq3ELQeyKjvSFGQ+gNCgO2QU1Iqw9shOBfj",
-	"ia0YgonoEwrcF1KIItJ3cYSXXF2Ofk4EJGUP5XTABUgq5oXL6Zxn18/6He8tEIxcsTkwJKxmFwQpWpdD",
-	"LEKfQxg6fFpT1c9hF3euBnQWxKISV1pxStjFdGMRixOXSF32KZK2o2yO2UhaLoXPtzF9OkJ/BRVJLDKZ",
-	"647Lc2BCQ5bDSOZGBiw9JUsD4WHGwvz/Eo4qIn2a8Ut7yJh/3e+AA9jvFaSsmjjWWMiZwIBBdH2EEaDI",
-	"hlzkI8h/rlaWkaODcJxYjBCkfL0tm57u/D9q4fBBukbXCc2ZdRklsRjMiSpARrZH0C5tMsrIjaQPi70M",
-	"JPE+ge68KLJwFQuUHmHxnchVRezbUjdB3Gp7qTJIB0u/5VMoOGZtP0YdCa9gSudkQq/B9T6tL5jT7Pu5",
-	"F1HzQbw/a8i9c/9Uyf5X/8+XV0+H7specFcpa2eFUGt1ead3ltS8tEtUdNE29DSsKIqdLvkRErx8A/k+",
-	"6r0lmzF0yG60Y9PMYNpUyitbq80nCTxSaEHwIQCOUWJCTZkrYFN0RGCofqR8DS+nbssRkkIMXLY98Wia",
-	"zoE7RciyvVcGI6jA/M01abs1xOKKsewS6Pmljyrq9Kz1AtRuGxlt8/ZoVV1xFSTZYq0ZW8OGa8MhOFgH",
-	"ILDe3M2Mzs1LcFb+/PCuzDd0wQASWWahSMUGAqzH+eYfLURUAJGumFzOzMOwhFksqtfdZDm4F1qOmvu9",
-	"lML9XdgK7lNpeFDjAiVV48JObQqriulWCps6olRT3LRXX7TVC+OQW8t0WMQVmiG1gQR+f3pBlgr8ulwj",
-	"V64ICSjI3DYTcbHUqyeqlXKzQWHCstxsQ8FXV+z1DtFyRflTPNS9ER2CRdUysYfNRnIXbSR1Q87xwiF7",
-	"BuEiBDsMclsfhmpfbAK651id0jXXjUr1QiSBNzwioT5hs8ahFJY2F8UNQKBQQFPmhgr0Fic35LIYpL5C",
-	"c8UAbhUdSCY/PCITWeQqIlMuCs3IYG7/1SWvNXAzsOunXEHqHKjRShpObHRyRUYUUjVmoFyCZx+b72JV",
-	"d7cLlkNZrR5WenOFOnOjOGfaK/YIyQjwcCNQptlwYB/QntExi4UXjYbgIvY74sr6U2yIHB6l0k2I4eIX",
-	"V5ZBfq3ZtEwVLpdR1fycTGM5uCD9DOFPgc5rbusSTqbfWOYYOHwlM8rD+uODqDWln2yi2MHBmrSxO/WY",
-	"46E1YLsnq3gO1IhE45SKW5nRHjZOqHlLpO2FyoSqyUDSPMGCdJ1tCAjWjF0ZdHGBr3zRIRcnGYdtrI+5",
-	"sEV0K4U7sQXhF1yuM6gO7GuC23rPAdBYWNi+VTkMQNZ1G4e3+sdlff3zVyd7h0+fgZUK9U7w+NpCx0BY",
-	"UznG0oikLXPkImN6jVlHpZlqKqHyIRWxeHxgWYoidCyxKMOYX7Nai1dgtuO6FKyOCY3FxnWfscRzpzn7",
-	"DgDwjtQiB98PE6pSnX1NW3S8/i+wK/oXqPLAoRMqSgLgK+IjRu1xARL95lSgUv4Z393QiVrC/zoX6hm7",
-	"lldfAzOb3WbmeCrXusX9NXtBGy5q99y4SaBDSA0aSQID/l11kgzu9pEiU6ZpQjXdgllvFxZuaMJqqfCD",
-	"+uLruZstrBcIrZz0BQfh0mTKhd9HAEN4y7eJv/2g7qyCpBn6YcQZ2NTXsNv7C7utAOjG8FmRRODVGkFk",
-	"ocWLHMhkToYUCmgxTBTn6O220y/3+EPpxUP61/ivh4n/8jdUegS1s0zcEGCaRZ/6Wz64c9JipB4PgL8n",
-	"KWc71L+L8K8TCGnx9RchYxotJQutmXyjLNuvug351NCr2hlZxkyTo4PHnWMA08XeTA1BMHfMSx8k/GUV",
-	"vPuS1xW4/xr78iDYaGsweuCW0EGvYl/bjjG7YuYrlYkf3UtftD5hd7FepfDtkSpWZoyc/JLNzH5fy9l+",
-	"Hgy2Lc9mB3A9nyIzBxXk1cXFe/L+3fkFRnbWdg3y7aFiUfaHUsXATDBgZrxeGPsDBmdr021TSF2iAkKJ",
-	"IHQHaqJSRQaphKZI7UpWUhneMygU67jeUlitu+1LX8eCjjQEC/GUi3EEjXkg/UfmZMDMP+z4ncjmhNnW",
-	"rNQcs9Doi41FG1hQxnLCMq5kwjpBthJWWe3/596LF0J9h+d9ak7ANpGC0zD7qb7iUvihQRPhCc6Krlcf",
-	"80qHuVTKNhRSHYgpiIivc+quCyvFukbR1XnO+VhQXYCLVk3o4dNnf4qLg4Mnwwn7RF79cPJ87/zVyeHT",
-	"Z47xgux+xeaunEjZ5hc+Y/0uORFzcvjpkwuzsmb6Y0LFXE/MqbJUsQhCphKes6F2KDiSaSpnDLtVCWnv",
-	"Eb2+XEA9duvYWNk/CTKw0nShJ1MsaM4wCppmNNdklMupDWL2HnItw6xD5Wrg4vJmlGtfLn7a7GOwoH9H",
-	"YoQd/WG0cre1r4r5vRX5m3lo2piMB/FQ7t0N3QMh6H4tkrablClHhT25XNkwZot7btakG6/z4D4owkXJ",
-	"gn5XqVRbYOyDpVIZxt2HVKVKcTT8oUvCzkcOjm/S+ahBy74XDvkguvYadHDqdhUtvqrbD1lqbIcM9i5S",
-	"RoxeZcT3voMZM0efZKhYuYw+h5z1rY5iofhYuDboVMwrqGs7IfmoBCu2L/dBisXKRkg9F5+qC0WGMmGu",
-	"/jZ0/s0ZVVJEsbDCdFAul3F4kkvNKt2QSNgMqezcllKlMSx2mmko3+jHqPZCIhu0QorF5r2Q7o+dbt4J",
-	"yW+90gYpvN6vAtr6XkiVxmfVhkgbEwMzOBsWuVmdQXq0RmOMRe+nj58jAxe8/Ptj1MKMWKQRRZ62eq19",
-	"mvH968dAD+wKfnVhwtAR3gxTbTShwmcQaRw+cNW/gkdofwmfoCkxeGCdOuFkNvq3fOJ6dwSP/FkFz8qG",
-	"Up8/fv5/AQAA//8=",
+	"XAquZQ7nYURDWLnRiuQVKjd4FAA8cStukQEboV/AaX2wy7aBLXB9U3wAuj/uvR5+ijytB2bAWIYuTpZf",
+	"o/Mc+I4Z98PZG+cCMM8QSj+cvVlvvTYTLsBKtABdlTNbuIbKva+E4feFvqHzZgnGfUjWk4MwJuubZ0fV",
+	"qKyDaAU6LB/vc5qm4PHhKXOqBWcK7ul4EfpDF4u7/QXXz+HB0TebOHtqF3Nm76ZnlJ+J1llbdQA1h+Eq",
+	"aZoaiWDG0rR28pv5nT7X3ZuskzK38vwKg481NPqEJByiGIzopvQjRVBMR43MilH1xGb0c1LjxXkjZywf",
+	"UsUiiMJyEpzOKU8NliSy3uu6sabPs+sjgMxPdJoZGtM6PHjSPeg+fvyk+8eNLPrZ9ZHTMm7nGjADBSe7",
+	"fETwxgaW6U2mera46YPHvWTwTa+36aaf7WrTz9Zu+tnlKve80eDGFEQBeAtlMzRd5cwoYAhyNZv94x97",
+	"j3u9/VVmlIWl7uL0kfQyJm4XyiCtrbvJ3gQG2no5Ai0Ey1RTTrMCTMYYwam1WQEYWQCdyYSCykIGjAli",
+	"dgDiVCrFGLgUde51w8weKQLT7AG3jIXZF2m/ePH2/Luzd385Pbs8vzh5c3p58vLi9Cwilg+AMb7TI0Y8",
+	"B8kCz9sQRpkmMAzOQjUwaq4ti0TaLZCbGhZvyZpbHB1L4j/txuK1Vk4rYopM6ZwMGDHURY6ImRENR8vQ",
+	"uBu/ENC6kowu4P4CVlgaZbG2ihDLNGGZIC1D7jL+LgClgxAHZQsw1ex5+tjAdk7cUd9QXnDUOeCGz47W",
+	"IUfU+rQnacb3hjJhYyb22Ced0z1NxzAmxPOBrNiSUw6KyzxCI6iZ7XNAH+9t2md+2oDU3fnsOJWbv0lk",
+	"2CpKpyIhWBGvsuwazl+Jj18babPpds3olxCY8jlg9wtnewcAVOHla8+gAeLuBMJuuq5mkNw1CAZcLZjp",
+	"6ODgoM4aAsbvJrMPsA185ZiMmWA5sIP2P//P/yWPD78hA65VZzG4ajFDI4DAbzaSuSvmAAPWH1ci1Q0C",
+	"oEB4/xytf+kcjwVilczfu7At28kfxrRsJn9P9XCyPQm6b5pTwvcy9dlA2l35xsYY0kTPzz3eVM/rBvi0",
+	"PqDOoKcuss3h+wwE9nP46PPHumwWK9LDuKRNFfn+9ILsG/qm9n/lyed9+KWD2TqQ4YLLJSMOajYX3WWT",
+	"KO7ZrfbjyiMLkrFuAIZNx3rOdGWVXCjNaGIEUEuuINResJ0QpqVtvZFjLrbbURh5e7PUwWqw8gIzWZd0",
+	"WDFxlfHJfjV1l/cDq3FGFXpyOWV6IusMGKIaxz/K5ZSAVw+tykH+UzfwLNuIYudVrPX0bWNouVl4PHof",
+	"b+VhuHmwOuYf8AaDvT+tR4pwG4IdXABEPbnD3CTW/cbqVxXkNgyCt6DVHF9XPe6oAlOr4p/fSs1HnOW7",
+	"McMlTGkuKB73agtzBJo6dYbmuSxs4mKpsJN23BJ6NO/t75v/da29pCuYBv/lZrboaDXfhdiPzQUPd16N",
+	"zu0bR/RUD0lNZKHzPO8RSoLTROO7DUIwv9l/krZijOy7MJNORBQfC5dawNFAQi1Fr9AHO08Z2lBLInbr",
+	"XN3Ec+MC+rZ23uzCg9uYlbMba4vFZhvuFCKNh8fQFrOJ1zM435sZQxxA37lSXSJa9fYXYpkishjKFDWF",
+	"YpWxRYtq03aoHERhLuB11CoE/7lg9mfrW9kyp6XR/XZucXIZ8W2KNxPDfI4htEj7cqaLXCA23N4/U5M4",
+	"Y9a6Cmp88GddYB3krQuWkiEVkMQp0wSDXnpk4dZJm5KM5VNqrigWGBRx7NzGilBt0yohmgt8N1OWj0GI",
+	"1hJ+S/iYKd2JYrEIQKRdjUOGwQ0MDQrFjoMYGcP8MeC4MoyHuigEuTb1CgBPmdB1ludYBBZnYgjEMegn",
+	"EM3NMq5kwjp21AEdXpE219ZFoAgdUy7MQhaiBCNSDeJb2N4Es1Qx3dt+aq3UM6qIj7DoRGQpQgw3NTMi",
+	"v30Av2I8eYy54DbqSE9ypiYyTTrVkMbtQxMbQwVroiQXoxiXY93quJmD2l1YILzg9FBWCLeAnVsibisR",
+	"3S8ZvQO3tNvRBVP6zCcPrUgfWD7DpMACFZdNGQArRCGuAVGF1CWyOoL/cyE1xniwkEssikkzqtZHZYQR",
+	"xk5yCNddB3TvrW77HFBxB4myN1XXBZtt/v3BuiNYWtHCBLVHkLPaYKcTT4IfKaheMt+b0sTzrC7pW5eV",
+	"0+f6kX/kJuwb1peQfhnk1wdel5k5hS4Thj21LxSz2T5Q26AHYeexGEumCBdYuMAHgPpIUTOJmzOCv3jp",
+	"KeVD9kjFolxDXfpM+ev6Og/mvCC8DjBDDtVlowgUHGEih8WUCQ3wWK/XJbzejGVQRPnYWDItlCZmZSnT",
+	"zEVRKXoN0VMQXVvWfjAHQY3QtRQfC+5nGNjciBtuY2kTj8Euro5pQDoeZ2sCZt1bVSjIikHK1QTLO/jl",
+	"rEkfrddcFw4THO4AIR/O3uwpOmIRgSObgB7eXZXrvTDURM4EApsqxkZWY1DDqQJ2YAOoH7QxuiDLpZZD",
+	"uQEg2vfKiISQktwAhhcQ+YZfOzhaGzeLh+LgeaUq6c8gGN4iSABZpffcY2EzhXvpgl6riD9haVZ7DSkd",
+	"sHS9SQtfi3Cc5tl3IaJZSr1eQFsg5OmMzhUxUtsGAehbSm9VcrD5KV+xeT2BuGJzQ7vc7a9n/2akldfg",
+	"q1QtGaTPXj4n3x49/SOxlX8IVsHp1iRZmuf1pWygwM7GdxmEZ3+uzY+0aR41ZI7rtN6Y4+rdLPLxD2ev",
+	"DR1yctYVF+AEsZs9tirsIKXiKuAOsARfB4gi8Kyp6oA1cnCFfhcNt+FpXHW5r6B6WqkacxfhmPRIMheJ",
+	"UIeoIO4LPty3bjNHLox2mY+Gh4+fPCPtF2/PyYf3L04uTr0RkesJuTh//b3RUbXOsC4beGjIoOCptunE",
+	"mk2zlGqmOi7SvWTjcoYeivYwlUUySmnOIqOrc01TOWRURLFIuZAJi8h1keo8ImpIUzaj84gkQnHDZyOS",
+	"yRnLE6EiI/ayYUQmTP8iWA7vZDKJYjGmIuHmzfxqUIiIyOtJRMYyoUkyN/KzHhZZRLgUUkVY14mnMiKD",
+	"Qoi5OQejzD99Yj6R45TBcmFC+kth1kxTngjV6ZJTI1NNqIKYMLO9vkO6fhQLJ7awhAzQrIkgDDMmNlKb",
+	"a9J+gZfjyHsUizO8Cf+EvNI6K/967g8weANPIRwEt1G+8s+//6MDXBfhZgCV00heCLBHkME8FuC3pBnf",
+	"v36870BDLaj1uNpW1LLwYmiH1lkrapUXaxhLcLOtqIU324pacLXgicC7Na/ayzVUw94uWkMZpBPizvC9",
+	"DLwYcMHwNtxwK2rJ64l5jncMVNdcspGBzC1b9miuuRW14J7N+vGA4LvwoltRC27a/B+uutaE4BDxRYiE",
+	"v96FcFxfF2SREd5QxvuSZaVangeVEwIEdIqMzBNMPJE55O7NQNCcorUPzEeYIfdI4ShDOUUHxA0Eejwi",
+	"v9YlplRMpzSfN1pHnREM6ouqaLl0XA34rWBmcgzJNquycLwiqGey1CTG0k1tafsxGcwv3ZH2qrpPwoY8",
+	"YaEnCQwTgDRGbDKIVn68vnZcILh6NmjPrSLKBjKs3+laMTa8oGUknUg+XMCmBhGhvFPv5WhKJbdJG0Ya",
+	"mzIq1DHIkSgm2NzKZaFynecUrC1GHOEagWVBaUL3niIsVQxqoEZEYfZZSYlQCx644phgXK7Pe1gne24s",
+	"+YNPoqEABhf1P5SwUWdWW6xQ6M167p3IjxXZrCMnm7i6Aq68kDV0Gf4FgBCU0Py4mehspbeKQlNCSPBF",
+	"9XZXgeputJ5lDvWbVIH+WrCC1SDmz/55bdEcQ7LwlbpalgtrsWPVTX8GxHBH6UejERtqfs0uXThvQ86f",
+	"9TNlkkPJHkmEnIHj6PX766OQVnCX2+AsPxvlQlfW8WzLdTy7/TpcMOPSD6uqpdyiOsqGmUp2dkMQXcxL",
+	"fdKTYHpK1ZU1MGPG35PDIP3voGEVm6QObbiKZ7WreHz4zbplXDGWXYL775KGWQ6LOYBZSocMYyb1Qko+",
+	"1ozHgAzvJrCZylw56DFKhZkMPjHCnVH3Qrcj83WtsNaY0R8x1dIluVs3peKadSJbv1tX7cBGeWSJ0bUU",
+	"F+PUwa7qknejUc/PDZUZlNuOX+Qjn1VD2vbDcIeu7BQiPVh20dFiq3DULAnwwZ7AUE6Nrqca0pUFY4m6",
+	"DDL2G4zeVrIGt4/N6ScDNqSFYgucPowMsO7QY+DoYHMwPB3ygSFdWEsj2knh8xSlYA0L9cVJVqdxi7JW",
+	"g1+zL0CPonX5XCuWjrAE+2KowvIC1lQUqk0YsxaflTG8cE22CMgOovWayzmgp6HRej2juXB6zEZc/Ef8",
+	"YJlz1xmBy4JJlSJJNqlrOZWrJHANhLEu4etZ9aNnNR/VBMHaZO9lTGigU0u8dImp+bsPTvVmIU8IFVsF",
+	"PNXnBL9AmQ8YqUtNfKSgTNlSrPSdh/SvYrGrmopslyNUy1T9h62DLvxXPYTdJOrAlAsJTgHHLPP4D6Pb",
+	"MPHNEpJWHkKvd6f7DxKp6vaPEsNO5Ac7osWMRbcrI4hY3boBVvOdNbS1LJ19w0A4DAlYXyVhDftZjTYN",
+	"GQSHT5+u05Rq6XYzxdqFdmi1nocKWsLptwlZ+g3nR9XSwPumd/eip9w3Edu92rNjMnVCBJvVESqQwFGW",
+	"V4TrLvlBQryJM8JizA5G53uZWctSI7LuvHZJGTrQzEh5Sf+3T+ua0D9n15zNagpOLZlRtrB4rP3kzmTx",
+	"9ZKrn/rjusPZLhHuq+z3Vfa7hezXIJ40A2tTeU2HvisjOsICnUHBgc2/WZRBgqIktUsOEnpvK0WVQ73W",
+	"bFonTjWGOKLl6ZGCgltg3RE8y5iG8MxNa6nhKtfsEpa2bN9Ouc3Z8L79xD6LWlzQZA6e9YyJGXhKRjnX",
+	"vwzkJ6PUjxQTisHPwv1zyq9yqfkVRnePuFHGqy65wC5siVKtXbqv2SfdJ1z1CCXYGcI6aciIp4y03Tq7",
+	"5seI4FrtH8WQkz+RdxkTP+ZG995neriPg+wniVBgXcTKqyPbDhGS6NBB3IZKieYlSvAA350TXCBpY5aH",
+	"VFBmU01YmoLdj4pEkbaadEJnaGWJ/jzdX8WQQysEM5eLRMghTkFNas/LnEhzCdmMKs2OMfAXo1J/LqS2",
+	"yVFMDWlmczVmFE28ePwoRqx2L9e0boR9wdBmqGuWKy6FCiGYcGWmsAGisT8M8qT7+IDsk6Pup4Yq7ZYv",
+	"1sfDe7ggXLiw26jqosDCtb2gw5vbbCxsE7khzXNngM6ZxtgmWpZWRXcprtd+oukV2Khj8fr99TNvR6bK",
+	"5aeWxuHqhxnNFQNzK6Zo+xQeZwfXi3Sg0toUcmzkNcu7bu96wkQsILYMzptOmQt0wG0+Ut4WHebtT2Sa",
+	"gNQZiypCgfQ5g4rGI8pthPfNVD5PM5zf3iK3hdryUuuolI1traFOcjrgos795yMb3StY59bFuLkw+1oB",
+	"fhufXmmsXG0VD4PvUJ4PnO7ti/PX31uQi8rc886xg9oNbOPAhn3ttMXoP+XawXrNwgWDG0TNZTH2tScW",
+	"D2gbT9uKfnVbRxY17O3Mumu22c/WMdZb+gjqmL0H2CJPMQTTRl8ahJcjB7mY8Q7CgA1VAMzVOuuEJYJR",
+	"LSyj8xpcFZfTeb3rt1yNf+kGCOT0vkuuLutt4OH4lVc3nuXG4e0LGOoiPpbWGpVUpXJGS0XkAky7mUfB",
+	"gtGGLoWlCqXVs3HpshioM5hDnKkPwDL8lSqbxRIL/5x94goMoi7qdCJzPQEhpV/kaT8i/cWD6Uex6Luj",
+	"6QNr75fH0yft2YQPJ2TGBXCjkvVAxBwXsSgD7zpd8q4KocA+g9C82iyiRmpvz6RHlsl+25VmhOPsNFL8",
+	"IASzphCFd6nKmbAEGp3JAcU2oGvDXRFLy1bTckTKuNcuOb+ZXfro4NtnN2/cuGWi5DaU+Tb0s44W+usE",
+	"95itOFySQywGYut7wO+qt79vJOdEqC6mGgXx6xvVQt6iMp3WmVn95zWkdBk2A5q6EXSuJ6e1c1Tp6gYz",
+	"1Sf1e4BYQcp24WtwQt5DORvs/Nt4G0LCdDPighbh8o1lU3AdKViP/Bt2mTXULGgCYoT+fGozRMvAL/XI",
+	"v4S1ZscSjM8upqQSZxJU6ffNjVzniZ00pN22N+ytadS90pDNqEANBjfB9Xmw/1Uty2qzbIEAPCrlCuw1",
+	"+Ofzd28JTkRm0JoPWH3CMiYSIg3Hd9/2ew+Q3PLPv//jmCjGyHufwERoqmSQ2zKYk/p0FvLBdoiHLUFV",
+	"ZuglH5hPXFcdo0/F4ujwMHJ5YJBHTVUpznTj4uDgyfCKzeEfrN8l5zYKO5G2JHVqhp+wnPViEQTfe3cP",
+	"JGlLEeBlRGhV/sgDkcMIXNVosDBP/JgMpNECc7bkJLeZPK7aeEjdLPEDfGit5btV8dl/vATGFq+bABfr",
+	"Kmzj36g0rluku1b9hYjDUj+0cOy6WJaRiXBSrm5LzmhaW/Ftlddk7RbrS0fIq+XVv5VEaZbZqisNMXKa",
+	"ZTdmvmYh55pla51X8qrlpvi4el8wXE1HrQ37XVFXWsZMtqsuzGWi6cqaAk3NluqaKkVhK2C4nCHYy6yd",
+	"DrKHGuqQ1YcLwklAJXj8tEfiVjix64+KzV9+MfR4JAth/zZcmiVQHgg4OD71ZVCFJu0T6JL5z7//o9Jb",
+	"oG6KukXXgeWF27qLkzVXR9qGghkdR+a1Z9Jpgl/nLPIdk2GcsDVyIewY65MwrDBr4dZGBFo4WNnpyYFy",
+	"LotBWpsAXFLYMmSYaowOlpqMkQc4c1TkO89mLHcWXgrlN/rQ9+o5dMXtL6dHu4JIja2Vmn5rtMJBg0hr",
+	"Sb9x38417sBKbKk9fX9xfuKyvXX92dd638DEN2wuC/Lh7I0ttgVeMkMIwE4ehnK3sbYkVtOCNGD0VlAx",
+	"x5ZcWNnbla9wvM4wuqCwJKJ9JWfL+6I2aki3mN9W7qz2PEr4WNElGroiqQqYtZ3AgPDW6RGkFzmKKidE",
+	"5rE4OTk5IUzofL5sHVaQI+YfgwkZJAifF4jNnGOhZ1C+5qR0XlCwXcvRCA6rmh9C5kxH4KxJUlZn81kJ",
+	"9HVllTbECTNf/S+uMXtDwlkzxixZJDFZ2fd5DysoBQiw1Oi96ebrXOdlb6gVAPE3OVBG0gXAiErrHDy/",
+	"Ypkm7YksFLtiDFp3Oe3TdWE3wKKsuB40QDk7vTh9e/H63dvODWlV2bp+17e6+u5sn/16Ylf21l9/tXfR",
+	"u7+86/JOLzOWX2KP7k272Lsm8tYTVAMyy6F86zvrWMcRyMZ9eAc8rIakkTY222lqprNQ0bBT74HRUtN0",
+	"g5PH98Jyp7jiunOUacKUvkwKdknHrNq1bbEmBihf2GZPacCQpGBkRjmwbp97PQFbOhPE/Nou24mTlI5L",
+	"XlDtpI5yQyMnEMV0gGdg12uBa/WaT8bMJUvhZ0F+uOaGHdmla2lELSPxLbEqgRtUWy7XFjhpyFKqiEKC",
+	"QRkJbQRLKSJPi3qeBUVhn0I6ZrGQI9IH1dyO9B8otf0JNWn43OrSZaoWsCXGwbNg2Q8XhOsoFoM5JFgc",
+	"k37Kp1z3CahFWOrCyPf9wDzYj2y8hE3RoDoWKVdwniPfPFVpX6RNdZHn9i0XhOIBgXy3hrGtj8AG+2qF",
+	"9m3+TciyNv1qsRXIDeU2eyo1PRrgmNYqo4GYswVtsJPULcwKpeqSi0vdJNGf2jIL1iBQ8ZY7acZVH3YH",
+	"YnDLFyAGrBTMdXKwRAWAe+N6EQtqR30Vo5RdeiK/eRsWvOLaHhUlAhKPfzDDf8BsfzKkoE/aN0KmY9KH",
+	"IbqWb4QoAnWPPkctGx9UT0rsj47eWQEelXMoygehWn0jm9vf7Bd9kuXc5VuWKu714+4RBJqulsXdmhwj",
+	"LcE6ZNGtlXS7kQkF5LN6k/Uw2iQU1IqKvoFyXRBKzghdUgcMNRaOfpoLdCHqPZDLgcVbk0osFBNJJyJ2",
+	"u6SNSfOdKCw/6tGiTYnOqVAQ72TrM0exML9zVzJqQIdXcjTqRKSmujNxxZ2BVdkuAOh3iIXEMiVqLoad",
+	"iGxWv9lWbK7WK9qBrF5q1UF/icB6kTOaOH9G7Wcf1K76Ktx3143fZleLOtwwZ7xVJuctisjeoGlMZmSk",
+	"3GDq//rpZO+/6d4vB3vffiz/2b38H3sffz2Inj35/O+tXfWYMWeyC/8twO9DOW/N5Nt4bre/19r2yfd2",
+	"0UsH8GMZE7vom04qdAiillyXY6jxCZkRlwOqmP/zmfvTtwUMP/E9+cKH8PeUf2KJ+7ZMcricUoVq8HJm",
+	"d23g95oO+jZMGXZspDFwFYB+A/6A27XBH2IJuk264f9oe6Hsuin1raus24Xdvu1MTUeX5TupdGKpGFtz",
+	"NmSGj1ZVzN9oJxjQLy8dvixv89XFxXtXuNPKouHMx4vK9ZBOGQg3K+zAi0d9p+1o0E28Oj5ZQDX7IcRy",
+	"WK8nVvds/+feixdCfQcS9t45Hwuqi5x1jm1IMzaB2yxGeWdBsyjQLq/5/bvzi9q7XhE1iuGgwRndrrtO",
+	"CE63aLhjMfnB+u2gMgy/btU2Z5ES3VO7h1XNIF/9cPIcSu5ZJFYOlgmWdNugbgD5IMLOWbUdWJdkiG82",
+	"EiHqwPxE+CjID2dvfIUeX0TGcD4nydy4uc8Ne/lULrSpWKXrN7Z1K5+g6tiy4keqet9ix5hYbNPBp6Zt",
+	"VCzaZTkrNGGbRXMxXjD8MPMPO3un2vZHSG1U5g2t48v9fiJisTgWYCCAklWdyGdWVfqpQPUqlhDFxZB9",
+	"OY12LEjtQglxEtlD6SF2/ofusvMbo7oY5WplhPY3ZRqdMugzlSBGrA583bRewTZ9fuoVKneT81TSBmUE",
+	"AiAHMplj1koohyy7ROszWV3RxCxjVlzatHcmomr9wrwzyEnFmFXjngI01awQEbpWdrQDNblkpzydb1Bg",
+	"emO9QxZ6KDe2Dtn5PUlqlesth6pDV1bPxU5IiEAY2oUPupqp+jYmMFRjH9kJNzLFHALISBvs6ojSHTJg",
+	"Ew5282NyYNmcm2SDgzIEuY6cbVKI7LTascYM5Zq+QTVDZCO3sDDW3lVTW/lAQa+RKRyGRJiL7cpeo7E3",
+	"PN1O7YJzX751BwflBZOHOipV5sOu3s6NEzVX7tu7xDbYeKOitbyfxboo15goDNqRA4oAvyzM+zstj2MF",
+	"Q964OVutJxtsGKUcefjpU71eu/s+bjZt22d/Yw5GO2gh4nxu4MKheUI0+6R9NKqQLop1SKess1nnt6iV",
+	"lVxvAzHD8UgftbnCiOJO85EK7Sm3s52s6FRX1cLr+taVm62FTMWGRc71/BzCBZFNgqoPXh5w5DOas/yl",
+	"w7E//3jRWkraXGrJ/v7d+QXZN+LxPojH5r7wz5yNcqYmpP3q/PDps4g8fkrQ2YduTAxbNGAH05aXB+01",
+	"DKPOuF/akhZZpge00V96+c+//6PfsQVtrT8O1wavqYhAM3DoUAcwZQSuDdYBdWbESK6Qm8xa5IiURqUe",
+	"QQ2n7WI3wdmO/U0NFnBfKRga0diYD2hEA407SMJyfs0SPGHq6mr6bxz9UqTtS3C9eHseCxsWzUSCFa47",
+	"kZ0uqYRUYhdhZDURocmUQ7N9dGeb307ev44Fnls3FrFA24khNZgaxT4NWaZJf/HybTJt8NgCQd/W8KKx",
+	"wGPGy+u5GBeKebt7KWy7ofG/0bD//OOFLy7RAANdcsZosofX7d/BfC8okzykaVpuxkaDxaL/aa/0vOPn",
+	"EBvWNyDTP0aIscMGQ0IeDgzZhzf6sSjHPg7nmdL8iiWkr5hCp357SgWFBgeV08fBsexZLKjZ/Jgle1yA",
+	"nQQuxGiYylpxSP/XGJWpuNUjP3W73Y8RiUMFzzxHkvi/DQX63D8GI0ssKuENQKUg2cc9cCFC5i2IpeiS",
+	"Cz5lStNphubJs5fPyZMnT76NBRfkw8XzLoFeVfhjn2ZZarWIfRsl8Ie/Kdi5a6XVgTouPIGXYoHdsdAU",
+	"BLZ39JJwQfr4k02ntgVbWiXOWTA+ef+6FURhtB5DKa7PWNiHZrzVaz3pHnSfALXUEyCDAQADT7WC6GJV",
+	"BnPWCnpdhODZhuWHxA1b/TGMDCGOCg6lvOIsFm1DVoyiF5FzOmXnXLM/neucD3VE3lM9+ZPL4DKL6nTJ",
+	"SzQuWS0ADjYWYUS0kkVuxEcqoJi+oxIRwQfPyP6zI1wTxE97U1sUC/y00zPoh6MAobpiLFPOQESgpHiZ",
+	"H0aODr91vSSpmMcirIjtkkPISWDSGxdMKey+BLg8pWJu53OZKSoWU2hOmcqZOZkB5MvkfDzRZdqYJYbh",
+	"SidWzhgwJmIRrBibsvi8DwQaj4qvk1av9QbuGxkuU/o7mczRy2jkcUzQCsDXgC3EfYHAsE6cgLFdqtfn",
+	"Klu36n3OVCaFrdV4eHCws7lPAqYOU1fh+A0QE4JlFF3nj96vrXOm954DjDaJOwjHCPUIzd3W4saiYJGL",
+	"crRZyxFutG79/kD2v6OJPzvzyeP1n3wQBl1kzn9hIL0dHR5u8lGWS3NYRiQ7FZrrOX777fpvL6T8gYq5",
+	"Xada6JGz+lvXYjCUylq9nz4GrZPMNRmqZ2P2SmQKO9gaOgg5uT+BebL10QzoiZksdDM1Oy2b6agwJK1K",
+	"2jhmkjDk/siogxcgtDUcZMw0OTp4jJgq5IxIEREjLsAAOQOQ7niLr/3MD1MllWgZHqaM5rhUC3P1qGx2",
+	"a0h6TqdMA0g3xA+Wr+yf4XwW6j9/XELKo6YaGrhdroykZeuOlSvENaMJbEMEe17usnoI22DYPaPLdmDv",
+	"Af20CgxLMB21lsWyVg+D0Ep4t6fWDPDLJCyXmF3k4bNQkO2DvwK/S7EvCBXk8QFRsaBjCczFchV0cQDj",
+	"mk14ymzBGgQOI8ka/XYmiaYDRdSEmlvCVGYLKEZ8LBeF3b06x67rNZbNhYXgmlKqWY6dJo3WcC2vMKMl",
+	"IviHshvxlVqC9dShjYX/c3/yO0afe+NpaJUPSdNxiI/YIYXCSxUYuCELXPr+Xx1JG3jTRU4TVkOsrM13",
+	"8S7q2VTpBxqjo2WBpHOlT13QwgJcGjG99XPBoFce2vvCkvL+5G+Y1F4/cJl6v/OhK4mltxh7yTjCPtGh",
+	"xv697f6Cc7Pfca1q2Yh/Ijb2GUzRidRGk3au0z6YaeoWbkauLHnRuxZGBdK9Xz7+hMGAl92P/39tFODi",
+	"Hox+hL4dZdQGs2D0LE+4Avdy08rAiFt/miucUKsXYJWdtXMXQkMK9s3nXkNo3/ApN6Lw2hefozv3Tkkx",
+	"IKXNrakhxC7jAs+u2/oCJZLAyxUZYsZcyktAyCz1Wi+dTBjN9YA5l2nKMPapSuxewPNX/tVNBFH8JrnF",
+	"CR88Wf/RS5kPeJIwgV8crf/irdQvZSGSHVzEuZZZ1WkwCY7IXYWwcSPNt4GZCp+jek7zPdMrTn53iFNO",
+	"UoM4AHPuBdLGIC0jvn04e6M6t7nk+72yM0aTXVwZIlDUyopap3Z5VEYch1AyaNIGnb2nUnAtczKDjFZF",
+	"2hNGUz0B25TqchmRD/BiLP5STCnJCjWJoFoCDuOSsb4/veh0SVm5HGy80IUCpOxY9OH/LhGqb3UAmqZm",
+	"UTOWpliGQaOagAyMEhtfOSrSWDhWa1VdGL8/ojy9LPK07wvd9bCSJfkDiVv75ue41XGzOfdBmcoXJPB1",
+	"Y2GrSKjaAkkw7UJAYI2ecL6IIbs3mPnx3xf3bjDbHDEtHt6TCevm9PnheOY50zuk1MA4XTpoo3rwyqYZ",
+	"LmgH1ft7T3PtjFsv//ribUSGVLE9DmX8uebXjeLcz00S7uHTJ7VSXN0gQXb/okIYlLqrlT7RhegL8LQN",
+	"GqDsbsvxtLH+JYZeYnm4oAmfLW7QKCjbMMjVy/qSBNMyIXiVXIoJvF+iWGr2ZoHCZi0HqIXYspabNprG",
+	"fD0tl/wwZsLgm4sL7+MvfcxRghhxcoqu2xmdE65jwZVnIsDxfMgHuvD8CK5OndsvMj9kTbEABy1FN1s+",
+	"luKQJ2RC1aSOL2EqwSsXQ3MHXEkqbfMVNuJJj+9g5qQOnu1Px5V7URM5E+jhnrCc/daZ1cEGXpbnUoxS",
+	"jvFPD4h6J0liozA2RrlFTrb/K08+b6ADOmD+V1D/vqQrxvO0txw6l0lZK+FGN79C26y9490ywkZRVip9",
+	"j9rkA14oaKI3RFrPJ2/kB3mdgGCTuUyJ6qm/hK5HJGUjTWShjbQGDM6VlO6SiwLTf6mr9CMhiE6ORiRn",
+	"exgKprwPtaz16m5zkS1+AF5+x2wR80LuW1NbAdmugncA4b9d1vcvTEifY2LbLtjlfqWf6XZIWdSGcmUp",
+	"heCjNCV6kjPmimG3KZlypWw2HETyQgwvuue5xtgFqBOjvPmGG+z8RIfaSq62Yucj5aRq6DfVZFiRSp8E",
+	"XeDvCl/LOX5DOIt5Gq5UD/gNy4a0/2Io/PC2mWoUMQM1ckJFckskvYmHQyr9r+fleMir1TIr48Pvyjuy",
+	"+tZ+bx6S34ZMe3vPys7Y6Vd3TI07JpDQ79o1s4SeX90zX2WGHcgMu+ErC9IC1rrYXp63FuzFQEYz6F3b",
+	"Vf4K5SHroPCVnGFWQ6ARzBj0JTaffJVemtjZnmI+vnyZcN5SMC1rONwK1KpX/b31i7h4UusxKQTEChtl",
+	"kSvsYIlcJLdpQxz5DnIwmULcriH6GWTCXoH9x76yHKcLkcoGvLHV0h2qiThBkLly16qh3VEDaS9POPri",
+	"3BtfEh6CPSRUEiv+wFvjoe19Mma1xhiazPe03IOu7ov9711fD9tn3LfCd13wo1jY3vcReXn2+uK//7/v",
+	"5KeIZKNzBq7Fd+/fKvzXD/wqlxf8KiIfBH/JIzIs8rQT2Z5nwdZ9ms1Ss/IRT1NInQoyWAD70ZwbCzjG",
+	"iUwTlpP+f737cLb34f2Lk4vTvfPT52enF31Md7fyK2bZATwbNWZC1eQYh7E5cc5djTnN5jgwsRCmhOwF",
+	"8wz7u/sWtSm3JhXcU4lAFeHZbojbHrno48W+u7DEGRsQmmUkZdAIZcIwA8kWreLQLcY3Rwwaabz/8N2b",
+	"188vobNppXtiLDDNGjOP0cUCPmDAS0yS5wa7SRtMaDovFCQ45vIT9IGe0TxhCaxl2qmThK2iio121gSF",
+	"LB0EVb7NDpZ85HpNvxwCeZzQBsa8cWy778gMaySVbXgyqieNgdS2Ul9tlMkGxX7uMpziDM4Dj7OBOgNi",
+	"22DffG5x9HeiicPp2BNwadIWBAxjFzzLmIaMWzyW+/BBGbqLxU+aTDk/sLsUkH9gjc4ZmqbYiA7z3C0Z",
+	"mBmxyAABE9pMeRtR+ZYX+uNEYsoQrJRwdfNEtCnbD4sw18uPb6EMAsxkOzO6b44JtZ05rRRJydHBEzRF",
+	"2NoAyjcRjIWtiABtC1hCUn7FsEqCimyK9lyKpNMlp0H25kK2pyHqsWAiUU74PHY9JPE9x+fMi49UWExB",
+	"aTqvjckBFvHD/H2Zo3oXsqobHqfbzCRRY17Gz5N/4bjO+01mXvQCzhdbM2+KVS4bFBCrtDWsCgd969+6",
+	"KfH8TYUxum2sD2U00phgqXLGcFfppexgfVvT+AMHO4ZVCMvdDuYoordtITtFuBimRcKSznaG8Fo6feIm",
+	"hO5gvuorUEObF8Y1GU6kYq6Q28SIfLbMl+2fXCoWBJrtgoUDWjD77rBd8lqryq0B6T+fyELneW7u0BYN",
+	"MWLomOtJMegO5XRf8OFEplTtjVgi831lP+j0SF+zlI1zOu3t7/ejWPQTrszM8Cfpq5QOr+y/s0JN5DXL",
+	"7Z+a0amZxmoqvh9oLLCfo+EAnYj0hR7N7Sdjc9DuDzXVmf3nlOqcf3IrmEJC4FQqjaNTGJvlhkLAdR67",
+	"2iGEjikXCk9aFnoArWCF67KYyZQP5y4nD2R1aONizrcPQat82NsH9XPfiN5mLjEHJgclkXrm2sauOAuU",
+	"b6rW/opI/z9sMwCdqj/NmcI6ONCsNxavLi7eW1XKKA6YWqxt/Ilg6SMVNtWF2Qw/XbDuGx1v0bwPqZce",
+	"Cvpg71Blr3FQnSKbYouHFwt3epGvasdyWzOmyJnl6mW5O5ozMmU51v/Q0vwWi4SPjQrmABcdGRCdZDRU",
+	"MpQGkLu2PK8rTa4mNLeKnUPDR3hbn3qkridORL7xNWxcEWobHzyj87IEBGphj6wBAqqqmucv3p4HxtXm",
+	"YGBHPe9I7HDDP0xQsN9cc0Tw16DfHQf91vGgbd0g/uUNg4ErwPw1UmI38b11F4qUCngylDDGxt6qqrbv",
+	"IJKi+UIP7oVIXJR86ncVMHFrJH6YwGC0zeY+WrEUCr2wEYtQcmz7fgXOrlkajA2/djGyVJN9x7Y73Vi8",
+	"AHkHY5AdSiS5zFD8qDYlWUAQMme6jh1jEPI9seMHCUbeBNHMYVcR7mtM8kPGJN8dN9/XTO3a13yOljko",
+	"ou7lcz3JZTGehDoHaRuNlFDimpgZwb4TYb+RWDjztC0fT9pUYx/XxwfEVaukc0VmtnES97XTXcMQkUSx",
+	"sCWNdURmkznovLOwL7IR6H8upEY3YkCVrMsbJ4c0QaiYWtWZwvZTXXJS0YdhgiEVWOgxFuChYQnqVTxN",
+	"CSWHBwc2VAwdeqTvV98jkCbbryNSF0zdK08OanfXEA3XuGrh/MpyY9CAF8Hgq5jXFLckkkWMEXK2LY5D",
+	"JbZKGnpNQX9zLXELPa2gZ8cto6ZPiRyNWK7K1uC+kQ+q61kutRzKFI0BqMBrzcXY4tRM5lcuOj6yFiPn",
+	"iZ0WSlvoZwm0BfdWpbFkymAnzIgmp0eKuIaOlQKSRrtGJTwW3tYT2C8QdWcTmTIypJqmclyAa0IKhvWA",
+	"64oxcqXf23O7Q5zCKZqspOj0wOvzicgyhyZK4eVA8+YHczqBH7rgqd7jIjhgOSpbPmX+JB0AuyfrHVIO",
+	"wJrh92UAmfAqun9cn2pLRJVjOj1bUdBCafuKzaNY6HnGIpLSAUsjMmFpFhF7LpHnKU4si8hwIjkW/k0I",
+	"2PagBvosoH3OWjUBf1cJja6ioZyJ0oYK9rVYgNsusVjiCqpjaARtAH7zMh9OXD5ELCD7jkPLHgLmTjWx",
+	"63SrG0g9IWOJkQrMRS90yakwp4Oc1oLXyBZZ88daBlW45giGzmhsp9WNRb/caD9y7fgv3cptYXX71G2h",
+	"D1K9LRdpOXRIWczGLTGBBKcuebcWcR3I3Cnq4iTrkBff+u2iL1D/KvpAlfutkNWlGa9ycZ35VOSHrIh4",
+	"N2UL7d6Q4dmuADYfFu4fpD2q2YqCJrpQlRWtgsGyt3zNWu6xaMyX5JrEK1rvmLSg/OU6Hh0DWa6z4rB0",
+	"W6ciuAJtPVqrhfWD+LkfTv7z8uz0+buzF+eX70/PLl+9O7/o++W0nx4ckME8FnaPqLtRzzBXjXR+evY/",
+	"Xz8/7ZP244Po4OCg04sFdR5JjBVxWLdU8P/g28j6M7FVsIHJZhfMmWtmdBcWHxz8YdwvdmNfnS/35nwJ",
+	"HOaQSQHiH5TiDJyBN8DOQLOzrxoN75qzWRiwVQXq9/jCPUC1n+lB2kZU1lBvnrAKqGsaJ4s0IeBUJ1oa",
+	"Lft+4f8BzYlymhXW0MVGIzY0EkGQVy1HkP4oFL1mCfHN3W7GQ0Ig3cxdGIDoV2fhbpyFDtRdiQLfRsvW",
+	"B7457Wl2DjZd38E9MLALj9a/K79g4/V6ZeLGct89OgiPSd8ZAnrQc7jvmw6DEcC1UY/FiW83PrLhQk5k",
+	"lHkYrkRyzMhTAZ0/9s3KIUhHMD2l6goSHyC3Gb4dcQguNl9y7Xoy+lIT9nvVJSc+P9qsMzF8oxRffdGt",
+	"TeTYsm1ejbja7JC8Dzb+EM7I1ajtXJEVFP/qiXxIT+SNpYIa2RX8joEgvN509CKUmr/gIGm7j/l6W0QQ",
+	"NPi74GwlJ3+0LK40tjO4Q/a2BLB3WAHg7kWorzUA7qgGQClwRBBfH/g7XYdbmhownKP5bDvK6frmriSV",
+	"5+6lL5pE2l2sp5DuTL5cc63vhmxTQwLY8Be+qcG2zqJpj/KOpEY7+sPYNN3Wvho178uoKUjYstvB7k1A",
+	"toaeldFntX6H51Brq3Tco9sg8KyjVlkfxeJTXKZRLGzejaLXXIx7ZdmBsoezGQsLFlh3gVPv2keHh7EI",
+	"/AhQFx47lFfd1o8gCz/Zw2bduPZ2oKbGwoVEReQXKRgZGUYWkYzlUL1TCqNYsoR7T04nQj8tJUqzrIvN",
+	"0jm64a1y1CUn8KNbCYZfWDczlIH2K6Jpao4mFm1ICiLJXCRCHXawnoKwiUz9yNoUNOUpUXRu9g1cbQiW",
+	"UxfO5nsmu/RLMpag7xcicRER5ojDkDCbBUWrRUjb1GvCTvPmZcow7s6uQ0lb+gKDfwJQwCoQEyO5mN12",
+	"yUkZLahheZDtlssZZLcXyoYziViYq8BSAM+ILcNmbv3bTmPsHZv95mjrzjnw6qA/VM8BxF1OPBY8MVcu",
+	"C/01NXn3qclseOWt8446lbQxSD90ZOC21Hkz+32ICl/L/z+Qxd/Bgy/8DzFUWwBAs6G/8Z4P7kOsuyhZ",
+	"8u/K1r+FoPVARn1HioLUHxACbIecklIZ3g7BuRhPbMUQTESfUOC+kEIUkb6LI7zk6nL0cyIgKXsopwMu",
+	"QFIxL1xO5zy7ftbveG+BYOSKzYEhYTW7IEjRuhxiEfocwtDh05qqfg67uHM1oLMgFpW40opTwi6mG4tY",
+	"nLhE6rJPkbSNWnPMRtJyKXy+jenTEforqEhikclcd1yeAxMashxGMjcyYOkpWRoIDzMW5v+XcFQR6dOM",
+	"X9pDxvzrfgccwH6vtoX/UhxrLORMYMAguj7CCFBkQy7yEeQ/VyvLyNFBOE4sRghSvt6WTU93/h+1cPgg",
+	"XaPrhObMuoySWAzmRBUgI9sjaJc2GWXkRtKHxV4GknifQNNbFFm4igVKj7D4TuSqIvZtqZsgbrW9VBmk",
+	"g6Xf8ikUHLO2H6OOhFcwpXMyodfgep/WF8xp9v3ci6j5IN6fNeTeuX+qZP+r/+fLq6dDd2UvuKuUtbNC",
+	"qLW6vNM7S2pe2iUqumgbehpWFMVOl/wICV6+L3sf9d6SzRg6ZDfasWlmMG0q5ZWt1eaTBB4ptCD4EADH",
+	"KDGhpswVsCk6IjBUP1K+hpdTt+UISSEGLtueeDRN58CdImTZ3iuDEVRg/uaatN0aYnHFWHYJ9PzSRxV1",
+	"etZ6AWq3jYy2eXu0qq64CpJssdaMrWHDteEQHKwDEFhv7mZG5+YlOCt/fnhX5hu6YACJLLNQpGIDAdbj",
+	"fPOPFiIqgEhXTC5n5mFYwiwW1etushzcCy1Hzf1eSuH+LmwF96k0PKhxgZKqcWGnNoVVxXQrhU0dUaop",
+	"btqrL9rqhXHIrWU6LOIKzZDaQAK/P70gSwV+Xa6RK1eEBBRkbpuJuFjq1RPVSrnZoDBhWW62oeCrK/Z6",
+	"h2i5ovwpHureiA7BomqZ2MNmI7mLNpK6Ied44ZA9g3ARgh0Gua0PQ7UvNgHdc6xO6ZrrRqV6IZLAGx6R",
+	"UJ+wWeNQCkubi+IGIFAooClzQwV6i5MbclkMUl+huWIAt4oOJJMfHpGJLHIVkSkXhWZkMLf/6pLXGrgZ",
+	"2PVTriB1DtRoJQ0nNjq5IiMKqRozUC7Bs4/Nd7Gqu9sFy6GsVg8rvblCnblRnDPtFXuEZAR4uBEo02w4",
+	"sA9oz+iYxcKLRkNwEfsdcWX9KTZEDo9S6SbEcPGLK8sgv9ZsWqYKl8uoan5OprEcXJB+hvCnQOc1t3UJ",
+	"J9NvLHMMHL6SGeVh/fFB1JrSTzZR7OBgTdrYnXrM8dAasN2TVTwHakSicUrFrcxoDxsn1Lwl0vZCZULV",
+	"ZCBpnmBBus42BARrxq4MurjAV77okIuTjMM21sdc2CK6lcKd2ILwCy7XGVQH9jXBbb3nAGgsLGzfqhwG",
+	"IOu6jcNb/eOyvv75q5O9w6fPwEqFeid4fG2hYyCsqRxjaUTSljlykTG9xqyj0kw1lVD5kIpYPD6wLEUR",
+	"OpZYlGHMr1mtxSsw23FdClbHhMZi47rPWOK505x9BwB4R2qRg++HCVWpzr6mLTpe/xfYFf0LVHng0AkV",
+	"JQHwFfERo/a4AIl+cypQKf+M727oRC3hf50L9Yxdy6uvgZnNbjNzPJVr3eL+mr2gDRe1e27cJNAhpAaN",
+	"JIEB/646SQZ3+0iRKdM0oZpuway3Cws3NGG1VPhBffH13M0W1guEVk76goNwaTLlwu8jgCG85dvE335Q",
+	"d1ZB0gz9MOIMbOpr2O39hd1WAHRj+KxIIvBqjSCy0OJFDmQyJ0MKBbQYJopz9Hbb6Zd7/KH04iH9a/zX",
+	"w8R/+RsqPYLaWSZuCDDNok/9LR/cOWkxUo8HwN+TlLMd6t9F+NcJhLT4+ouQMY2WkoXWTL5Rlu1X3YZ8",
+	"auhV7YwsY6bJ0cHjzjGA6WJvpoYgmDvmpQ8S/rIK3n3J6wrcf419eRBstDUYPXBL6KBXsa9tx5hdMfOV",
+	"ysSP7qUvWp+wu1ivUvj2SBUrM0ZOfslmZr+v5Ww/DwbblmezA7ieT5GZgwry6uLiPXn/7vwCIztruwb5",
+	"9lCxKPtDqWJgJhgwM14vjP0Bg7O16bYppC5RAaFEELoDNVGpIoNUQlOkdiUrqQzvGRSKdVxvKazW3fal",
+	"r2NBRxqChXjKxTiCxjyQ/iNzMmDmH3b8TmRzwmxrVmqOWWj0xcaiDSwoYzlhGVcyYZ0gWwmrrPb/c+/F",
+	"C6G+w/M+NSdgm0jBaZj9VF9xKfzQoInwBGdF16uPeaXDXCplGwqpDsQURMTXOXXXhZViXaPo6jznfCyo",
+	"LsBFqyb08OmzP8XFwcGT4YR9Iq9+OHm+d/7q5PDpM8d4QXa/YnNXTqRs8wufsX6XnIg5Ofz0yYVZWTP9",
+	"MaFirifmVFmqWAQhUwnP2VA7FBzJNJUzht2qhLT3iF5fLqAeu3VsrOyfBBlYabrQkykWNGcYBU0zmmsy",
+	"yuXUBjF7D7mWYdahcjVwcXkzyrUvFz9t9jFY0L8jMcKO/jBaudvaV8X83or8zTw0bUzGg3go9+6G7oEQ",
+	"dL8WSdtNypSjwp5crmwYs8U9N2vSjdd5cB8U4aJkQb+rVKotMPbBUqkM4+5DqlKlOBr+0CVh5yMHxzfp",
+	"fNSgZd8Lh3wQXXsNOjh1u4oWX9Xthyw1tkMGexcpI0avMuJ738GMmaNPMlSsXEafQ876VkexUHwsXBt0",
+	"KuYV1LWdkHxUghXbl/sgxWJlI6Sei0/VhSJDmTBXfxs6/+aMKimiWFhhOiiXyzg8yaVmlW5IJGyGVHZu",
+	"S6nSGBY7zTSUb/RjVHshkQ1aIcVi815I98dON++E5LdeaYMUXu9XAW19L6RK47NqQ6SNiYEZnA2L3KzO",
+	"ID1aozHGovfTx8+RgQte/v0xamFGLNKIIk9bvdY+zfj+9WOgB3YFv7owYegIb4apNppQ4TOINA4fuOpf",
+	"wSO0v4RP0JQYPLBOnXAyG/1bPnG9O4JH/qyCZ2VDqc8fP/+/AAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

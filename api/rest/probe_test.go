@@ -68,7 +68,7 @@ func TestServicesCannotReadInternalAnswers(t *testing.T) {
 	cfg := delivery.DefaultConfig()
 	cfg.Poll = 50 * time.Millisecond
 	disp := delivery.NewDispatcher(h.st, h.box, provider.New(provider.Deps{UserAgent: provider.UserAgent("test")}), cfg, h.log)
-	ntf := notify.New(h.st, h.box, notify.NewSender("test", nil), notify.Config{Workers: 2, Poll: 50 * time.Millisecond,
+	ntf := notify.New(h.st, h.box, notify.NewSender("test", nil), notify.Config{Workers: 2, Poll: 50 * time.Millisecond, DigestAfter: -1,
 		RetryBase: time.Hour, MaxAttempts: 3}, h.log)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup

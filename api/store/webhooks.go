@@ -78,10 +78,14 @@ func (q *Queries) Webhook(ctx context.Context, id int64) (Webhook, error) {
 	return w, mapErr("webhook", err)
 }
 
-// WebhooksPage lists webhooks by name (case-insensitive), then id, after
-// (afterName, afterID) when afterID is not 0.
-func (q *Queries) WebhooksPage(ctx context.Context, afterName string, afterID int64, limit int) ([]Webhook, error) {
+// WebhooksPage lists channels by name (case-insensitive), then id, after
+// (afterName, afterID) when afterID is not 0; those of the webhook form
+// only when webhooksOnly.
+func (q *Queries) WebhooksPage(ctx context.Context, afterName string, afterID int64, limit int, webhooksOnly bool) ([]Webhook, error) {
 	var c cond
+	if webhooksOnly {
+		c.add("w.url IS NOT NULL")
+	}
 	if afterID != 0 {
 		c.add("(lower(w.name), w.id) > (lower($?), $?)", afterName, afterID)
 	}

@@ -115,10 +115,11 @@ func runServe(ctx context.Context, env *environ, args []string) error {
 	webhooks := notify.NewSender(version, egress.NewClient(policy, notify.Timeout))
 	ncfg := notify.DefaultConfig()
 	ncfg.StaleAfter = cfg.StaleAfter
-	ntf := notify.New(st, box, webhooks, ncfg, log)
+	channels := notify.NewChannels(policy, webhooks)
+	ntf := notify.New(st, box, webhooks, ncfg, log).WithChannels(channels)
 
 	api := rest.New(rest.Deps{Store: st, Broker: brk, Providers: providers, Box: box, SecretKey: cfg.SecretKey, Log: log, ClientIP: clientIP,
-		TrustedProxies: cfg.TrustedProxies, StaleAfter: cfg.StaleAfter, WebhookSender: webhooks,
+		TrustedProxies: cfg.TrustedProxies, StaleAfter: cfg.StaleAfter, WebhookSender: webhooks, Channels: channels,
 		PublicURL: cfg.PublicURL, Version: version, MaxRecordsPerHost: cfg.MaxRecordsPerHost, MaxRecordsPerService: cfg.MaxRecordsPerService,
 		Failures: failures, LoginLimits: rest.LoginLimits{Sources: sources}})
 
