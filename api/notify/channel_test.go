@@ -274,6 +274,15 @@ func TestChannelsTellWhatTheyChose(t *testing.T) {
 	}
 	// A Gotify that refuses the token: its errors are logged, redacted.
 	refused := f.channel(t, "refused", "gotify://"+wrongHost+"/AgotifyTok12345?disabletls=yes", chosen...)
+	// An ntfy nobody listens on: the connection error names the URL it
+	// posted to, topic included; the log must not.
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closedAddr := closed.Addr().String()
+	closed.Close()
+	f.channel(t, "closed", "ntfy://"+closedAddr+"/closed-topic-secret-6620?scheme=http", chosen...)
 
 	flaky := f.record(t, "flaky.example.com", "911", "good")
 	wrong := f.record(t, "wrong.example.com", "badauth")
@@ -354,14 +363,14 @@ func TestChannelsTellWhatTheyChose(t *testing.T) {
 	if err := f.st.Pool.QueryRow(ctx, `SELECT string_agg(w::text, ' ') FROM webhooks w`).Scan(&rows); err != nil {
 		t.Fatal(err)
 	}
-	for _, secret := range []string{"generic-tok-5511", "ntfy-pass-7731", "AgotifyTok12345", "smtp-pass-4410"} {
+	for _, secret := range []string{"generic-tok-5511", "ntfy-pass-7731", "AgotifyTok12345", "smtp-pass-4410", "closed-topic-secret-6620"} {
 		for where, text := range map[string]string{"logs": logs.String(), "events": history.String(), "rows": rows} {
 			if strings.Contains(text, secret) {
 				t.Errorf("%s hold %q", where, secret)
 			}
 		}
 	}
-	if !strings.Contains(logs.String(), "not reached") {
+	if !strings.Contains(logs.String(), "not reached") || !strings.Contains(logs.String(), "webhook=") {
 		t.Errorf("the refused channel was not logged: %s", logs.String())
 	}
 }
