@@ -28,7 +28,9 @@ import (
 type inbox struct {
 	mu   sync.Mutex
 	msgs []notify.Message
-	down bool // answer 503 (the service is down)
+	down bool          // answer 503 (the service is down)
+	hold chan struct{} // when set, requests wait until it is closed
+	held int
 }
 
 func (b *inbox) add(m notify.Message) {
@@ -68,6 +70,18 @@ func fakeNtfy(t *testing.T, topic, user, pass string) (*inbox, string) {
 		if b.isDown() {
 			http.Error(w, `{"code":50301,"http":503,"error":"down"}`, http.StatusServiceUnavailable)
 			return
+		}
+		b.mu.Lock()
+		hold := b.hold
+		if hold != nil {
+			b.held++
+		}
+		b.mu.Unlock()
+		if hold != nil {
+			select {
+			case <-hold:
+			case <-r.Context().Done():
+			}
 		}
 		if u, p, _ := r.BasicAuth(); user != "" && (u != user || p != pass) {
 			http.Error(w, `{"code":40101,"http":401,"error":"unauthorized"}`, http.StatusUnauthorized)

@@ -326,6 +326,14 @@ func TestReceiversNeverDelayDeliveries(t *testing.T) {
 	broken := newReceiver(t, http.StatusInternalServerError)
 	f.webhook(t, "hangs", hang.URL, "s3cret-for-hmac", true, notify.WebhookEvents()...)
 	f.webhook(t, "500", broken.URL, "", true, notify.WebhookEvents()...)
+	// Channels sent through Shoutrrr: one whose server hangs, one that is down.
+	slow, slowHost := fakeNtfy(t, "slow", "", "")
+	slow.hold = make(chan struct{})
+	t.Cleanup(func() { slow.mu.Lock(); close(slow.hold); slow.hold = nil; slow.mu.Unlock() })
+	down, downHost := fakeNtfy(t, "down", "", "")
+	down.down = true
+	f.channel(t, "ntfy hangs", "ntfy://"+slowHost+"/slow?scheme=http", notify.Events()...)
+	f.channel(t, "ntfy down", "ntfy://"+downHost+"/down?scheme=http", notify.Events()...)
 	var flaky, bad []store.Record
 	for i := range 6 {
 		flaky = append(flaky, f.record(t, fmt.Sprintf("flaky%d.example.com", i), "911", "good"))
@@ -346,10 +354,12 @@ func TestReceiversNeverDelayDeliveries(t *testing.T) {
 	// Round one queues failures and recoveries for both receivers.
 	f.update(t, "198.51.100.1")
 	waitFor(t, "round one", 5*time.Second, func() bool { return all(flaky, "delivered")() && all(bad, "failed")() })
-	waitFor(t, "the hanging receiver to hold requests", 10*time.Second, func() bool {
+	waitFor(t, "the hanging receivers to hold requests", 10*time.Second, func() bool {
 		hang.mu.Lock()
 		defer hang.mu.Unlock()
-		return hang.held > 0
+		slow.mu.Lock()
+		defer slow.mu.Unlock()
+		return hang.held > 0 && slow.held > 0
 	})
 	// While it holds them, new addresses are delivered as fast as ever.
 	for _, ip := range []string{"198.51.100.2", "198.51.100.3"} {
@@ -363,8 +373,11 @@ func TestReceiversNeverDelayDeliveries(t *testing.T) {
 	hang.mu.Lock()
 	held := hang.held
 	hang.mu.Unlock()
-	if held == 0 {
-		t.Error("the receiver did not hang")
+	slow.mu.Lock()
+	slowHeld := slow.held
+	slow.mu.Unlock()
+	if held == 0 || slowHeld == 0 {
+		t.Errorf("the receiver held %d, the ntfy server %d: they did not hang", held, slowHeld)
 	}
 	waitFor(t, "the failing receiver to be tried", 10*time.Second, func() bool { return len(broken.all()) > 0 })
 	var status *int
