@@ -64,7 +64,7 @@ func (b *inbox) titles() []string {
 // (https://docs.ntfy.sh/publish/): POST or PUT the message as the body to
 // /<topic>, the title in the Title header (or X-Title, t); or POST a JSON
 // object with topic, title and message to /. Basic auth when user is set.
-func fakeNtfy(t *testing.T, topic, user, pass string) (*inbox, string) {
+func fakeNtfy(t testing.TB, topic, user, pass string) (*inbox, string) {
 	b := &inbox{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if b.isDown() {
@@ -117,7 +117,7 @@ func fakeNtfy(t *testing.T, topic, user, pass string) (*inbox, string) {
 // (https://gotify.net/api-docs): POST /message with the application
 // token in ?token= or X-Gotify-Key, a JSON body of title, message and
 // priority.
-func fakeGotify(t *testing.T, token string) (*inbox, string) {
+func fakeGotify(t testing.TB, token string) (*inbox, string) {
 	b := &inbox{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tok := r.URL.Query().Get("token")
@@ -153,7 +153,7 @@ func fakeGotify(t *testing.T, token string) (*inbox, string) {
 
 // smtpSink is a small SMTP server (RFC 5321 without extensions) that keeps
 // every mail's subject and text.
-func smtpSink(t *testing.T) (*inbox, string) {
+func smtpSink(t testing.TB) (*inbox, string) {
 	b := &inbox{}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -227,7 +227,7 @@ func parseMail(raw []byte) notify.Message {
 }
 
 // channel adds a Shoutrrr channel to the fixture's database.
-func (f *fixture) channel(t *testing.T, name, dest string, events ...string) store.Webhook {
+func (f *fixture) channel(t testing.TB, name, dest string, events ...string) store.Webhook {
 	t.Helper()
 	shown, err := notify.CheckDestination(dest)
 	if err != nil {

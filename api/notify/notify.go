@@ -1,5 +1,8 @@
-// Package notify tells the admins' webhooks when a delivery failed, was
-// blocked or recovered, and when a host went stale.
+// Package notify tells the admins' channels (webhooks, and chats, push
+// services and mail through Shoutrrr URLs, see channel.go) when a delivery
+// failed, was blocked or recovered, when a host went silent or came back,
+// changed its address, when drift was found and when logins keep failing;
+// and pings the uptime monitors' heartbeats (heartbeat.go).
 //
 // It reads those facts from the history rather than being called by the
 // dispatcher: the events table is already written in the same transaction

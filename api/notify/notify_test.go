@@ -46,7 +46,7 @@ type received struct {
 	payload notify.Payload
 }
 
-func newReceiver(t *testing.T, status int) *receiver {
+func newReceiver(t testing.TB, status int) *receiver {
 	t.Helper()
 	r := &receiver{status: status}
 	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
@@ -112,7 +112,7 @@ type fixture struct {
 	provider *httptest.Server
 }
 
-func newFixture(t *testing.T, cfg notify.Config) *fixture {
+func newFixture(t testing.TB, cfg notify.Config) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	f := &fixture{st: storetest.New(t), box: secretbox.New(testKey), log: slog.New(slog.NewTextHandler(io.Discard, nil)),
@@ -154,7 +154,7 @@ func fastConfig() notify.Config {
 		RetryBase: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond, MaxAttempts: 3, Lease: time.Minute, DigestAfter: -1}
 }
 
-func (f *fixture) record(t *testing.T, fqdn string, answers ...string) store.Record {
+func (f *fixture) record(t testing.TB, fqdn string, answers ...string) store.Record {
 	t.Helper()
 	f.mu.Lock()
 	f.answer[fqdn] = answers
@@ -168,7 +168,7 @@ func (f *fixture) record(t *testing.T, fqdn string, answers ...string) store.Rec
 	return r
 }
 
-func (f *fixture) webhook(t *testing.T, name, url, secret string, enabled bool, events ...string) store.Webhook {
+func (f *fixture) webhook(t testing.TB, name, url, secret string, enabled bool, events ...string) store.Webhook {
 	t.Helper()
 	n := store.NewWebhook{Name: name, URL: url, Events: events, Enabled: enabled}
 	if secret != "" {
@@ -182,7 +182,7 @@ func (f *fixture) webhook(t *testing.T, name, url, secret string, enabled bool, 
 }
 
 // dispatcher runs a real dispatcher with fast retries until the test ends.
-func (f *fixture) dispatcher(t *testing.T) {
+func (f *fixture) dispatcher(t testing.TB) {
 	t.Helper()
 	cfg := delivery.Config{Workers: 8, PerService: 8, Lease: 5 * time.Second, Poll: 50 * time.Millisecond,
 		RetryBase: 20 * time.Millisecond, RetryMax: 100 * time.Millisecond, BlockFor: 150 * time.Millisecond}
@@ -192,14 +192,14 @@ func (f *fixture) dispatcher(t *testing.T) {
 }
 
 // run runs a background loop until the test ends.
-func (f *fixture) run(t *testing.T, loop func(context.Context)) {
+func (f *fixture) run(t testing.TB, loop func(context.Context)) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { loop(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
 }
 
-func (f *fixture) update(t *testing.T, v4 string) {
+func (f *fixture) update(t testing.TB, v4 string) {
 	t.Helper()
 	h, err := f.st.Host(context.Background(), f.host.ID)
 	if err != nil {
@@ -210,7 +210,7 @@ func (f *fixture) update(t *testing.T, v4 string) {
 	}
 }
 
-func (f *fixture) state(t *testing.T, id int64) string {
+func (f *fixture) state(t testing.TB, id int64) string {
 	t.Helper()
 	r, err := f.st.Record(context.Background(), id)
 	if err != nil {
@@ -220,7 +220,7 @@ func (f *fixture) state(t *testing.T, id int64) string {
 }
 
 // pump feeds and sends until cond holds.
-func (f *fixture) pump(t *testing.T, what string, cond func() bool) {
+func (f *fixture) pump(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	ctx := context.Background()
 	deadline := time.Now().Add(15 * time.Second)
@@ -238,7 +238,7 @@ func (f *fixture) pump(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
+func waitFor(t testing.TB, what string, d time.Duration, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !cond() {
