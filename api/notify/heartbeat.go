@@ -29,14 +29,22 @@ func FailURL(ping string) string {
 }
 
 // CheckHeartbeatURL accepts what a heartbeat can call: an absolute http(s)
-// URL (egress.CheckURL), and returns what may be shown of it (its scheme
-// and server; the path holds the monitor's token).
+// URL (egress.CheckURL), and returns what may be shown of it (ShownURL).
 func CheckHeartbeatURL(s string) (shown string, err error) {
 	if err := egress.CheckURL(s); err != nil {
 		return "", err
 	}
-	u, _ := url.Parse(s)
-	return u.Scheme + "://" + u.Host, nil
+	return ShownURL(s), nil
+}
+
+// ShownURL is what may be shown of an http(s) URL that can hold a token in
+// its path or query: its scheme and server.
+func ShownURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
 }
 
 // Heartbeats pings each heartbeat whose monitor should hear from the

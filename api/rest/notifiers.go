@@ -24,7 +24,7 @@ func toNotifier(w store.Webhook) Notifier {
 		LastError: w.LastError, CreatedAt: w.CreatedAt.UTC(), UpdatedAt: w.UpdatedAt.UTC()}
 	if w.Destination == nil {
 		n.Kind = NotifierKindWebhook
-		n.Destination, _ = notify.CheckHeartbeatURL(w.URL)
+		n.Destination = notify.ShownURL(w.URL)
 	}
 	return n
 }

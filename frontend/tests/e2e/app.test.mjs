@@ -606,14 +606,14 @@ describe('admin web app', { timeout: 240_000 }, () => {
 		await page.getByRole('link', { name: 'e2e receiver' }).waitFor();
 		await page.getByRole('link', { name: 'New channel' }).click();
 		await page.getByLabel('Name', { exact: true }).fill('e2e channel');
-		await page.getByLabel('Service').selectOption('gotify');
-		await page.getByLabel('Server').fill(`http://127.0.0.1:${port}`);
-		await page.getByLabel('Application token').fill('');
+		await page.getByLabel('Service', { exact: true }).selectOption('ntfy');
+		await page.getByLabel('Server', { exact: true }).fill(`http://127.0.0.1:${port}`);
+		await page.getByLabel('Topic', { exact: true }).fill(''); // no topic: Shoutrrr cannot read the URL
 		await page.getByRole('button', { name: 'Create channel' }).click();
 		await page.locator('#nt-server-error').waitFor(); // the API refused the URL: shown at the form's first field
 
-		await page.getByLabel('Service').selectOption('generic');
-		await page.getByLabel('Endpoint URL').fill(`http://127.0.0.1:${port}/channel/secret-path-4471`);
+		await page.getByLabel('Service', { exact: true }).selectOption('generic');
+		await page.getByLabel('Endpoint URL', { exact: true }).fill(`http://127.0.0.1:${port}/channel/secret-path-4471`);
 		await page.getByRole('checkbox', { name: /address\.changed/ }).check();
 		await page.getByRole('button', { name: 'Create channel' }).click();
 		await page.getByRole('heading', { name: 'e2e channel', level: 1 }).waitFor();
@@ -630,7 +630,7 @@ describe('admin web app', { timeout: 240_000 }, () => {
 
 		// the broker's heartbeat: the monitor hears from it soon after it is set
 		await page.getByRole('link', { name: 'Notifications', exact: true }).first().click();
-		await page.getByLabel('Ping URL').fill(`http://127.0.0.1:${port}/ping/hb-secret-9034`);
+		await page.getByLabel('Ping URL', { exact: true }).fill(`http://127.0.0.1:${port}/ping/hb-secret-9034`);
 		await page.getByRole('button', { name: 'Save heartbeat' }).click();
 		await page.getByTestId('heartbeat').getByText(`http://127.0.0.1:${port}`, { exact: true }).waitFor();
 		assert.ok(!(await page.content()).includes('hb-secret-9034'), 'the page shows the heartbeat URL');
