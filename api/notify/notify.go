@@ -31,6 +31,7 @@ package notify
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -43,6 +44,7 @@ import (
 	"github.com/ddnsbroker/ddnsbroker/api/retry"
 	"github.com/ddnsbroker/ddnsbroker/api/secretbox"
 	"github.com/ddnsbroker/ddnsbroker/api/store"
+	"github.com/ddnsbroker/ddnsbroker/api/worker"
 )
 
 // The events a channel can subscribe to.
@@ -156,35 +158,23 @@ func (n *Notifier) WithChannels(c *Channels) *Notifier {
 // left to their lease: a notifier takes them over when it runs out.
 func (n *Notifier) Run(ctx context.Context) {
 	defer n.wg.Wait()
-	var lastStale, lastBeat time.Time
-	t := time.NewTimer(0)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		if time.Since(lastStale) >= n.cfg.StaleEvery {
-			if _, err := n.CheckStale(ctx, time.Now()); err != nil && ctx.Err() == nil {
-				n.log.Warn("looking for stale hosts failed", "err", err)
-			}
-			lastStale = time.Now()
-		}
-		if time.Since(lastBeat) >= n.cfg.HeartbeatEvery {
-			if _, err := n.Heartbeats(ctx, time.Now()); err != nil && ctx.Err() == nil {
-				n.log.Warn("pinging heartbeats failed", "err", err)
-			}
-			lastBeat = time.Now()
-		}
-		if _, err := n.Feed(ctx); err != nil && ctx.Err() == nil {
-			n.log.Warn("reading events for webhooks failed", "err", err)
-		}
-		if err := n.dispatch(ctx); err != nil && ctx.Err() == nil {
-			n.log.Warn("claiming webhook notifications failed", "err", err)
-		}
-		t.Reset(n.cfg.Poll)
+	// Three worker loops, so that slow heartbeat pings or a slow stale
+	// check never hold back the feed and the sends, nor the other way round.
+	var wg sync.WaitGroup
+	for _, l := range []worker.Loop{
+		{What: "looking for stale hosts", Every: n.cfg.StaleEvery, Eager: true, Log: n.log,
+			Step: func(ctx context.Context) error { _, err := n.CheckStale(ctx, time.Now()); return err }},
+		{What: "pinging heartbeats", Every: n.cfg.HeartbeatEvery, Eager: true, Log: n.log,
+			Step: func(ctx context.Context) error { _, err := n.Heartbeats(ctx, time.Now()); return err }},
+		{What: "reading events and sending notifications", Every: n.cfg.Poll, Eager: true, Log: n.log,
+			Step: func(ctx context.Context) error {
+				_, ferr := n.Feed(ctx)
+				return errors.Join(ferr, n.dispatch(ctx))
+			}},
+	} {
+		wg.Go(func() { l.Run(ctx) })
 	}
+	wg.Wait()
 }
 
 // feedBatch and feedBatches bound one feed transaction.
