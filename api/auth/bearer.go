@@ -31,6 +31,9 @@ const (
 const (
 	MethodSession = "session" // an access token from login
 	MethodToken   = "token"   // an API token
+	// MethodCommand is an admin command run with the database's URL
+	// (ddnsbroker apply); Username names the command.
+	MethodCommand = "command"
 )
 
 // Principal is who is calling.
@@ -51,6 +54,9 @@ type Principal struct {
 func (p Principal) Actor() string {
 	if p.Method == MethodToken {
 		return fmt.Sprintf("token %s (#%d, user %s)", p.TokenName, p.TokenID, p.Username)
+	}
+	if p.Method == MethodCommand {
+		return "command " + p.Username
 	}
 	return "user " + p.Username
 }

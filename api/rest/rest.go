@@ -184,6 +184,11 @@ func New(d Deps) *Server {
 // methods the spec does not define on a path answer 405 and unknown paths
 // 404, both as problem+json.
 func (s *Server) Register(e *echo.Echo) {
+	s.register(e, s.bearer.Require)
+}
+
+// register mounts the API, each operation behind require(its scope).
+func (s *Server) register(e *echo.Echo, require func(auth.Scope) echo.MiddlewareFunc) {
 	ops := map[string]echo.MiddlewareFunc{} // by method and Echo path
 	g := e.Group(BasePath, noStore, s.problems, middleware.BodyLimit(maxBody), s.requestInfo, func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -199,7 +204,7 @@ func (s *Server) Register(e *echo.Echo) {
 		for method, op := range item.Operations() {
 			allowed = append(allowed, method)
 			ops[method+" "+BasePath+echoPath(path)] = s.operation(&routers.Route{Spec: s.spec, Path: path, PathItem: item,
-				Method: method, Operation: op})
+				Method: method, Operation: op}, require)
 		}
 		slices.Sort(allowed)
 		for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
@@ -213,13 +218,13 @@ func (s *Server) Register(e *echo.Echo) {
 
 // operation is what runs before an operation's handler: authentication by
 // its scope (unless public), then validation against the spec.
-func (s *Server) operation(route *routers.Route) echo.MiddlewareFunc {
+func (s *Server) operation(route *routers.Route, requireScope func(auth.Scope) echo.MiddlewareFunc) echo.MiddlewareFunc {
 	validate := s.validateRequest(route)
 	scope, public := operationScope(s.spec, route.Operation)
 	if public {
 		return validate
 	}
-	require := s.bearer.Require(scope)
+	require := requireScope(scope)
 	return func(next echo.HandlerFunc) echo.HandlerFunc { return require(validate(next)) }
 }
 

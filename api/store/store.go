@@ -82,6 +82,11 @@ type Queries struct {
 type Store struct {
 	Queries
 	Pool *pgxpool.Pool
+	// begin starts InTx's transactions: nil for the pool; the outer
+	// transaction of a store from Within, where they are savepoints.
+	begin interface {
+		Begin(ctx context.Context) (pgx.Tx, error)
+	}
 }
 
 // Open connects a pool; it does not wait for the database to be reachable,
@@ -108,8 +113,23 @@ func (s *Store) Close() { s.Pool.Close() }
 
 // InTx runs fn in one transaction: committed when fn returns nil, rolled back otherwise.
 func (s *Store) InTx(ctx context.Context, fn func(q *Queries) error) error {
+	if s.begin != nil {
+		return pgx.BeginFunc(ctx, s.begin, func(tx pgx.Tx) error { return fn(&Queries{db: tx}) })
+	}
 	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
 		return fn(&Queries{db: tx})
+	})
+}
+
+// Within runs fn with a store whose every statement is part of one
+// transaction, its InTx calls nested in it as savepoints: committed when fn
+// returns nil, rolled back otherwise. Code written for the pool (the API's
+// handlers) thereby makes many changes as one, all or none: ddnsbroker
+// apply. The store must not be used after fn returns, nor by two
+// goroutines at once.
+func (s *Store) Within(ctx context.Context, fn func(st *Store) error) error {
+	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		return fn(&Store{Queries: Queries{db: tx}, Pool: s.Pool, begin: tx})
 	})
 }
 

@@ -286,3 +286,52 @@ func TestRefusedMigrationLeavesTheVersionClean(t *testing.T) {
 		t.Fatalf("up again: version %d dirty %v err %v", v, dirty, err)
 	}
 }
+
+// Within makes code written for the pool one transaction: its InTx calls
+// are savepoints (a failed one is undone alone), and the whole is kept
+// only when fn succeeds.
+func TestWithinNestsTransactions(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	errStop := errors.New("stop")
+	hosts := func() int {
+		var n int
+		if err := st.Pool.QueryRow(ctx, `SELECT count(*) FROM hosts`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	err := st.Within(ctx, func(tx *store.Store) error {
+		mustHost(t, tx, "one.example.net")
+		if err := tx.InTx(ctx, func(q *store.Queries) error {
+			if _, err := q.CreateHost(ctx, store.NewHost{FQDN: "two.example.net", SecretHash: "x"}); err != nil {
+				return err
+			}
+			return errStop
+		}); !errors.Is(err, errStop) {
+			t.Fatalf("inner transaction: %v", err)
+		}
+		// The outer transaction goes on after the savepoint was undone,
+		// and the pool does not see its rows yet.
+		mustHost(t, tx, "three.example.net")
+		if n := hosts(); n != 0 {
+			t.Errorf("the pool sees %d hosts of an open transaction", n)
+		}
+		return errStop
+	})
+	if !errors.Is(err, errStop) || hosts() != 0 {
+		t.Fatalf("a failed Within kept %d hosts (%v)", hosts(), err)
+	}
+	if err := st.Within(ctx, func(tx *store.Store) error {
+		mustHost(t, tx, "one.example.net")
+		return tx.InTx(ctx, func(q *store.Queries) error {
+			_, err := q.CreateHost(ctx, store.NewHost{FQDN: "two.example.net", SecretHash: "x"})
+			return err
+		})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.HostByFQDN(ctx, "two.example.net"); err != nil || hosts() != 2 {
+		t.Fatalf("after Within: %d hosts (%v)", hosts(), err)
+	}
+}

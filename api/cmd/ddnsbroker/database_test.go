@@ -27,7 +27,8 @@ import (
 // password hint serve logs on the first start, pasted into a shell in
 // another directory without any DDNSBROKER_* variable, changes the password
 // of the database serve uses; and when that cluster is stopped, the admin
-// commands say how to start it, and that command works too.
+// commands say how to start it, and that command works too; export and
+// apply find the database the same way.
 func TestMakeRunHintsRunWhenPasted(t *testing.T) {
 	root, err := os.MkdirTemp("", "ddnsbroker-checkout-")
 	if err != nil {
@@ -155,6 +156,14 @@ func TestMakeRunHintsRunWhenPasted(t *testing.T) {
 	}
 	if code, out := shell(root, "", "bin/ddnsbroker user list"); code != 0 || !strings.Contains(out, "admin") {
 		t.Fatalf("user list after %s: exit %d\n%s", start, code, out)
+	}
+	// export and apply find that database, and apply the secret key, too.
+	code, file := shell(root, "", "bin/ddnsbroker export 2>/dev/null")
+	if code != 0 || !strings.Contains(file, "version: 1\n") {
+		t.Fatalf("export in the checkout: exit %d\n%s", code, file)
+	}
+	if code, out := shell(root, file, "bin/ddnsbroker apply -f -"); code != 0 || !strings.Contains(out, "nothing to change") || !strings.Contains(out, clusterDir) {
+		t.Fatalf("apply in the checkout: exit %d\n%s", code, out)
 	}
 }
 

@@ -8,12 +8,9 @@ import (
 	"log/slog"
 	"os"
 
-	"github.com/jackc/pgx/v5/pgconn"
-
 	"github.com/ddnsbroker/ddnsbroker/api/broker"
 	"github.com/ddnsbroker/ddnsbroker/api/config"
 	"github.com/ddnsbroker/ddnsbroker/api/djangoimport"
-	"github.com/ddnsbroker/ddnsbroker/api/store"
 )
 
 func runImport(ctx context.Context, env *environ, args []string) error {
@@ -44,22 +41,11 @@ func runImport(ctx context.Context, env *environ, args []string) error {
 	if err != nil {
 		return err
 	}
-	st, err := openStore(ctx, url)
+	st, err := openSchema(ctx, env, url)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	v, dirty, err := st.SchemaVersion(ctx)
-	if err != nil {
-		var pe *pgconn.PgError
-		if !errors.As(err, &pe) || pe.Code != "42P01" { // undefined_table: never migrated
-			return fmt.Errorf("read the schema version: %w", err)
-		}
-	}
-	if dirty || v != store.LatestVersion() {
-		return fmt.Errorf("the database schema is at version %d (dirty: %t), this binary needs %d: run %s first",
-			v, dirty, store.LatestVersion(), env.command("migrate", "up"))
-	}
 	if *dryRun {
 		fmt.Fprintf(env.stdout, "dry run: nothing will be changed\n")
 	}

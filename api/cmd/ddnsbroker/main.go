@@ -42,6 +42,8 @@ var commands = []command{
 	{"migrate", "Apply or revert database migrations: migrate up | down [N] | status | force VERSION.", runMigrate},
 	{"user", "Manage admin accounts: user add | passwd | list | delete.", runUser},
 	{"import", "Import an export of another DDnsBroker: import ddnsbroker-django FILE.json [--dry-run].", runImport},
+	{"export", "Write the configuration as YAML: export [-o FILE] [--with-secrets].", runExport},
+	{"apply", "Make the configuration what a YAML file says: apply -f FILE [--dry-run] [--prune].", runApply},
 	{"healthcheck", "Exit 0 when the local server answers /healthz (for container health checks).", runHealthcheck},
 	{"version", "Print the version.", runVersion},
 }

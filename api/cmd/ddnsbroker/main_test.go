@@ -25,7 +25,7 @@ func TestHelpAndUnknownCommands(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"frob"}, `ddnsbroker: unknown command "frob"; the commands are serve, migrate, user, import, healthcheck and version (ddnsbroker help lists what each does)`},
+		{[]string{"frob"}, `ddnsbroker: unknown command "frob"; the commands are serve, migrate, user, import, export, apply, healthcheck and version (ddnsbroker help lists what each does)`},
 		{[]string{"users", "list"}, `unknown command "users" (did you mean user?); the commands are serve, migrate, user,`},
 		{[]string{"user", "passwrd", "admin"}, `ddnsbroker user: unknown action "passwrd"; the actions are add, passwd, delete and list`},
 		{[]string{"user", "passwd"}, `ddnsbroker user: say which user, e.g. ddnsbroker user passwd admin`},
