@@ -62,6 +62,9 @@ type Options struct {
 	// Poll is how often the dispatcher and the notifier look for work
 	// without a notification (zero: their defaults).
 	Poll time.Duration
+	// DigestAfter is how long a failure waits for others to join its
+	// notification (zero: notify's default; negative: no wait).
+	DigestAfter time.Duration
 }
 
 // checkIPBurst is how many check-IP requests one source may make in a row
@@ -85,6 +88,7 @@ type App struct {
 	Dispatcher *delivery.Dispatcher
 	Notifier   *notify.Notifier
 	Webhooks   *notify.Sender
+	Channels   *notify.Channels
 	Drift      *drift.Checker
 	API        *rest.Server
 	DynDNS     *dyndns2.Handler
@@ -138,6 +142,7 @@ func Build(cfg config.Serve, opt Options) (*App, error) {
 	policy.Allow = cfg.AllowTargets
 	a.Providers = provider.New(provider.Deps{HTTP: egress.NewClient(policy, provider.RequestTimeout), UserAgent: provider.UserAgent(opt.Version)})
 	a.Webhooks = notify.NewSender(opt.Version, egress.NewClient(policy, notify.Timeout))
+	a.Channels = notify.NewChannels(policy, a.Webhooks)
 
 	dcfg := delivery.DefaultConfig()
 	dcfg.Observe = func(protocol string, r provider.Result, d time.Duration) {
@@ -156,7 +161,8 @@ func Build(cfg config.Serve, opt Options) (*App, error) {
 	if opt.Poll > 0 {
 		ncfg.Poll = opt.Poll
 	}
-	a.Notifier = notify.New(st, a.Box, a.Webhooks, ncfg, log)
+	ncfg.DigestAfter = opt.DigestAfter
+	a.Notifier = notify.New(st, a.Box, a.Webhooks, ncfg, log).WithChannels(a.Channels)
 	a.Drift = drift.New(st, a.Broker, log)
 
 	clientIP := httpserver.ClientIP(cfg.TrustedProxies)
@@ -178,7 +184,7 @@ func Build(cfg config.Serve, opt Options) (*App, error) {
 
 	a.API = rest.New(rest.Deps{Store: st, Broker: a.Broker, Providers: a.Providers, Box: a.Box, SecretKey: cfg.SecretKey,
 		Log: log, ClientIP: clientIP, TrustedProxies: cfg.TrustedProxies, StaleAfter: cfg.StaleAfter,
-		WebhookSender: a.Webhooks, PublicURL: cfg.PublicURL, Version: opt.Version,
+		WebhookSender: a.Webhooks, Channels: a.Channels, PublicURL: cfg.PublicURL, Version: opt.Version,
 		MaxRecordsPerHost: cfg.MaxRecordsPerHost, MaxRecordsPerService: cfg.MaxRecordsPerService,
 		PasswordParams: opt.PasswordParams, Failures: a.Failures, LoginLimits: loginLimits,
 		ServiceTestBurst: opt.ServiceTestBurst})

@@ -74,7 +74,7 @@ func load(ctx context.Context, st *store.Store) (*state, error) {
 	var afterName string
 	var afterID int64
 	for {
-		rows, err := st.WebhooksPage(ctx, afterName, afterID, pageSize)
+		rows, err := st.WebhooksPage(ctx, afterName, afterID, pageSize, true) // Shoutrrr channels are not in manifests yet
 		if err != nil {
 			return nil, err
 		}

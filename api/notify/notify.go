@@ -1,5 +1,8 @@
-// Package notify tells the admins' webhooks when a delivery failed, was
-// blocked or recovered, and when a host went stale.
+// Package notify tells the admins' channels (webhooks, and chats, push
+// services and mail through Shoutrrr URLs, see channel.go) when a delivery
+// failed, was blocked or recovered, when a host went silent or came back,
+// changed its address, when drift was found and when logins keep failing;
+// and pings the uptime monitors' heartbeats (heartbeat.go).
 //
 // It reads those facts from the history rather than being called by the
 // dispatcher: the events table is already written in the same transaction
@@ -28,6 +31,7 @@ package notify
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -35,24 +39,36 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ddnsbroker/ddnsbroker/api/egress"
 	"github.com/ddnsbroker/ddnsbroker/api/netcalc"
 	"github.com/ddnsbroker/ddnsbroker/api/retry"
 	"github.com/ddnsbroker/ddnsbroker/api/secretbox"
 	"github.com/ddnsbroker/ddnsbroker/api/store"
+	"github.com/ddnsbroker/ddnsbroker/api/worker"
 )
 
-// The events a webhook can subscribe to.
+// The events a channel can subscribe to.
 const (
 	DeliveryFailed    = string(store.EventDeliveryFailed)    // a permanent answer; the record waits for a change or a resync
 	DeliveryBlocked   = string(store.EventDeliveryBlocked)   // the provider answered abuse; the record is paused
 	DeliveryRecovered = string(store.EventDeliveryRecovered) // delivered after failing, retrying or being blocked
 	HostStale         = string(store.EventHostStale)         // not seen for longer than stale-after; once per episode
+	HostBack          = string(store.EventHostBack)          // a stale host reported again
+	AddressChanged    = string(store.EventAddressChanged)    // a host reported a new address
+	DriftDetected     = string(store.EventDriftDetected)     // a provider held another address than was delivered
+	LoginFailed       = string(store.EventAuthLoginFailed)   // failed logins reached Config.LoginFailures in one row of the history
 	// Test is the event of the API's "send test" action.
 	Test = string(store.EventWebhookTest)
 )
 
-// Events lists what a webhook can subscribe to.
+// Events lists what a channel can subscribe to.
 func Events() []string {
+	return []string{DeliveryFailed, DeliveryBlocked, DeliveryRecovered, HostStale, HostBack, AddressChanged, DriftDetected, LoginFailed}
+}
+
+// WebhookEvents are the events a webhook subscribes to when it names none:
+// those webhooks had before channels existed.
+func WebhookEvents() []string {
 	return []string{DeliveryFailed, DeliveryBlocked, DeliveryRecovered, HostStale}
 }
 
@@ -66,32 +82,48 @@ type Config struct {
 	RetryMax    time.Duration // cap of the retry delay
 	MaxAttempts int           // attempts before a notification is given up
 	Lease       time.Duration // how long a claimed notification stays with its sender
+	// DigestAfter is how long a failure waits for others at the same
+	// service before it is sent: those that come meanwhile join it and
+	// restart the wait (at most 10 DigestAfter in all), one message for
+	// all. Negative: no wait (failures merge only while one is queued).
+	DigestAfter time.Duration
+	// LoginFailures is how many failed logins in one row of the history
+	// (see package auth: one per account, reason and minute) make an
+	// auth.login_failed notification.
+	LoginFailures int
+	// HeartbeatEvery is how often heartbeats are looked at (each has its
+	// own interval; a failure is told at the next look).
+	HeartbeatEvery time.Duration
 }
 
 // DefaultConfig is what `serve` uses: with these, a notification is
 // attempted 8 times over about two hours.
 func DefaultConfig() Config {
 	return Config{Workers: 4, Poll: 2 * time.Second, StaleAfter: 24 * time.Hour, StaleEvery: time.Minute,
-		RetryBase: 30 * time.Second, RetryMax: time.Hour, MaxAttempts: 8, Lease: time.Minute}
+		RetryBase: 30 * time.Second, RetryMax: time.Hour, MaxAttempts: 8, Lease: time.Minute,
+		DigestAfter: 30 * time.Second, LoginFailures: 10, HeartbeatEvery: 10 * time.Second}
 }
 
 // Notifier feeds and sends notifications. Several (one per replica) can
 // share a database: one at a time reads the history, all of them send.
 type Notifier struct {
-	store  *store.Store
-	box    *secretbox.Box
-	sender *Sender
-	cfg    Config
-	log    *slog.Logger
-	slots  chan struct{}
-	wg     sync.WaitGroup
+	store    *store.Store
+	box      *secretbox.Box
+	sender   *Sender
+	channels *Channels
+	cfg      Config
+	log      *slog.Logger
+	slots    chan struct{}
+	wg       sync.WaitGroup
 }
 
 // New builds a notifier; a zero field of cfg takes DefaultConfig's value.
+// sender POSTs to webhooks and generic:// endpoints; Shoutrrr channels are
+// sent under the default egress policy unless WithChannels says otherwise.
 func New(st *store.Store, box *secretbox.Box, sender *Sender, cfg Config, log *slog.Logger) *Notifier {
 	def := DefaultConfig()
 	for _, f := range []struct{ v, d *time.Duration }{{&cfg.Poll, &def.Poll}, {&cfg.StaleAfter, &def.StaleAfter},
-		{&cfg.StaleEvery, &def.StaleEvery}, {&cfg.RetryBase, &def.RetryBase}, {&cfg.RetryMax, &def.RetryMax}, {&cfg.Lease, &def.Lease}} {
+		{&cfg.StaleEvery, &def.StaleEvery}, {&cfg.HeartbeatEvery, &def.HeartbeatEvery}, {&cfg.RetryBase, &def.RetryBase}, {&cfg.RetryMax, &def.RetryMax}, {&cfg.Lease, &def.Lease}} {
 		if *f.v <= 0 {
 			*f.v = *f.d
 		}
@@ -102,39 +134,47 @@ func New(st *store.Store, box *secretbox.Box, sender *Sender, cfg Config, log *s
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = def.MaxAttempts
 	}
+	if cfg.DigestAfter == 0 {
+		cfg.DigestAfter = def.DigestAfter
+	}
+	if cfg.LoginFailures <= 0 {
+		cfg.LoginFailures = def.LoginFailures
+	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Notifier{store: st, box: box, sender: sender, cfg: cfg, log: log, slots: make(chan struct{}, cfg.Workers)}
+	return &Notifier{store: st, box: box, sender: sender, channels: NewChannels(egress.DefaultPolicy(), sender), cfg: cfg, log: log,
+		slots: make(chan struct{}, cfg.Workers)}
+}
+
+// WithChannels sets how Shoutrrr channels are sent (serve: under its
+// egress policy) and returns n.
+func (n *Notifier) WithChannels(c *Channels) *Notifier {
+	n.channels = c
+	return n
 }
 
 // Run feeds and sends until ctx ends. Notifications in flight then are
 // left to their lease: a notifier takes them over when it runs out.
 func (n *Notifier) Run(ctx context.Context) {
 	defer n.wg.Wait()
-	var lastStale time.Time
-	t := time.NewTimer(0)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		if time.Since(lastStale) >= n.cfg.StaleEvery {
-			if _, err := n.CheckStale(ctx, time.Now()); err != nil && ctx.Err() == nil {
-				n.log.Warn("looking for stale hosts failed", "err", err)
-			}
-			lastStale = time.Now()
-		}
-		if _, err := n.Feed(ctx); err != nil && ctx.Err() == nil {
-			n.log.Warn("reading events for webhooks failed", "err", err)
-		}
-		if err := n.dispatch(ctx); err != nil && ctx.Err() == nil {
-			n.log.Warn("claiming webhook notifications failed", "err", err)
-		}
-		t.Reset(n.cfg.Poll)
+	// Three worker loops, so that slow heartbeat pings or a slow stale
+	// check never hold back the feed and the sends, nor the other way round.
+	var wg sync.WaitGroup
+	for _, l := range []worker.Loop{
+		{What: "looking for stale hosts", Every: n.cfg.StaleEvery, Eager: true, Log: n.log,
+			Step: func(ctx context.Context) error { _, err := n.CheckStale(ctx, time.Now()); return err }},
+		{What: "pinging heartbeats", Every: n.cfg.HeartbeatEvery, Eager: true, Log: n.log,
+			Step: func(ctx context.Context) error { _, err := n.Heartbeats(ctx, time.Now()); return err }},
+		{What: "reading events and sending notifications", Every: n.cfg.Poll, Eager: true, Log: n.log,
+			Step: func(ctx context.Context) error {
+				_, ferr := n.Feed(ctx)
+				return errors.Join(ferr, n.dispatch(ctx))
+			}},
+	} {
+		wg.Go(func() { l.Run(ctx) })
 	}
+	wg.Wait()
 }
 
 // feedBatch and feedBatches bound one feed transaction.
@@ -188,15 +228,22 @@ func (n *Notifier) Feed(ctx context.Context) (queued int, err error) {
 }
 
 // queue classifies one event and queues its notification for each
-// webhook subscribed to its kind.
+// webhook subscribed to its kind. A failure joins the failures at the same
+// service still waiting to be sent to that channel (one digest message),
+// or waits DigestAfter for others to join it.
 func (n *Notifier) queue(ctx context.Context, q *store.Queries, hooks []store.Webhook, e store.FeedEvent) (int, error) {
-	kind, err := classify(ctx, q, e)
+	kind, err := classify(ctx, q, e, n.cfg.LoginFailures)
 	if err != nil || kind == "" {
 		return 0, err
 	}
-	body, err := json.Marshal(payloadOf(kind, e))
+	p := payloadOf(kind, e)
+	body, err := json.Marshal(p)
 	if err != nil {
 		return 0, err
+	}
+	digestKey := ""
+	if kind == DeliveryFailed && e.ServiceID != nil {
+		digestKey = kind + " service " + strconv.FormatInt(*e.ServiceID, 10)
 	}
 	xid, err := strconv.ParseUint(e.XID, 10, 64)
 	if err != nil {
@@ -210,7 +257,34 @@ func (n *Notifier) queue(ctx context.Context, q *store.Queries, hooks []store.We
 			continue
 		}
 		id := e.ID
-		if err := q.QueueWebhookDelivery(ctx, w.ID, kind, &id, body); err != nil {
+		if digestKey == "" {
+			if err := q.QueueWebhookDelivery(ctx, w.ID, kind, &id, body); err != nil {
+				return 0, err
+			}
+			queued++
+			continue
+		}
+		waiting, ok, err := q.LockWaitingDigest(ctx, w.ID, digestKey)
+		if err != nil {
+			return 0, err
+		}
+		if ok {
+			var d Payload
+			if err := json.Unmarshal(waiting.Payload, &d); err != nil {
+				return 0, fmt.Errorf("notification %d: %w", waiting.ID, err)
+			}
+			d.join(p)
+			merged, err := json.Marshal(d)
+			if err != nil {
+				return 0, err
+			}
+			due := time.Now().Add(max(n.cfg.DigestAfter, 0))
+			if err := q.SetDigestPayload(ctx, waiting.ID, merged, due, digestMaxWaits*max(n.cfg.DigestAfter, 0)); err != nil {
+				return 0, err
+			}
+			continue
+		}
+		if err := q.QueueDigestDelivery(ctx, w.ID, kind, &id, body, digestKey, time.Now().Add(max(n.cfg.DigestAfter, 0))); err != nil {
 			return 0, err
 		}
 		queued++
@@ -221,7 +295,7 @@ func (n *Notifier) queue(ctx context.Context, q *store.Queries, hooks []store.We
 // classify names what an event means to a webhook, or "" when nothing:
 // a delivery is worth telling about when its state changes, not when the
 // dispatcher repeats it (a block resumed and blocked again is one block).
-func classify(ctx context.Context, q *store.Queries, e store.FeedEvent) (string, error) {
+func classify(ctx context.Context, q *store.Queries, e store.FeedEvent, loginFailures int) (string, error) {
 	previous := func() (store.EventKind, error) {
 		var d struct {
 			Family netcalc.Family `json:"family"`
@@ -252,6 +326,20 @@ func classify(ctx context.Context, q *store.Queries, e store.FeedEvent) (string,
 		return "", nil
 	case store.EventHostStale:
 		return HostStale, nil
+	case store.EventHostBack:
+		return HostBack, nil
+	case store.EventAddressChanged:
+		return AddressChanged, nil
+	case store.EventDriftDetected:
+		return DriftDetected, nil
+	case store.EventAuthLoginFailed:
+		var d struct {
+			Count int `json:"count"`
+		}
+		if json.Unmarshal(e.Data, &d) != nil || d.Count < loginFailures {
+			return "", nil
+		}
+		return LoginFailed, nil
 	}
 	return "", nil
 }
@@ -267,6 +355,41 @@ type Payload struct {
 	Record   *NamedRef   `json:"record"`
 	Service  *ServiceRef `json:"service"`
 	Delivery *Delivery   `json:"delivery,omitempty"`
+	// Digest lists the failures merged into this one (it included); nil
+	// for a notification about one thing.
+	Digest *Digest `json:"digest,omitempty"`
+	// Data is the history line's details (addresses of an address change,
+	// counts of failed logins, …).
+	Data json.RawMessage `json:"data,omitempty"`
+}
+
+// Digest is a group of failures at one service sent as one message.
+type Digest struct {
+	Count int `json:"count"`
+	// Records are the first digestShown of them.
+	Records []NamedRef `json:"records"`
+}
+
+// digestMaxWaits bounds how long failures that keep coming hold a digest
+// back: this many DigestAfter after the first.
+const digestMaxWaits = 10
+
+// digestShown bounds the records a digest names.
+const digestShown = 10
+
+// join merges the failure o into the digest p.
+func (p *Payload) join(o Payload) {
+	if p.Digest == nil {
+		p.Digest = &Digest{Count: 1}
+		if p.Record != nil {
+			p.Digest.Records = []NamedRef{*p.Record}
+		}
+	}
+	p.Digest.Count++
+	if o.Record != nil && len(p.Digest.Records) < digestShown {
+		p.Digest.Records = append(p.Digest.Records, *o.Record)
+	}
+	p.At = o.At
 }
 
 // NamedRef is a host or record by id and FQDN (empty when it was deleted
@@ -294,6 +417,9 @@ type Delivery struct {
 func payloadOf(kind string, e store.FeedEvent) Payload {
 	p := Payload{Event: kind, At: e.At.UTC(), Message: e.Message, EventID: e.ID,
 		Host: named(e.HostID, e.HostFQDN), Record: named(e.RecordID, e.RecordFQDN)}
+	if len(e.Data) > 0 && e.RecordID == nil {
+		p.Data = e.Data
+	}
 	if e.ServiceID != nil {
 		p.Service = &ServiceRef{ID: *e.ServiceID, Name: deref(e.ServiceName)}
 	}
@@ -348,6 +474,21 @@ func (n *Notifier) CheckStale(ctx context.Context, now time.Time) (reported int,
 		ok, err := q.TryLock(ctx, staleLockKey)
 		if err != nil || !ok {
 			return err
+		}
+		back, err := q.HostsBack(ctx, 1000)
+		if err != nil {
+			return err
+		}
+		for _, h := range back {
+			msg := fmt.Sprintf("%s reports again after %s of silence", h.FQDN, h.SeenAt.Sub(h.Silent).Round(time.Minute))
+			data, _ := json.Marshal(map[string]any{"seen_at": h.SeenAt.UTC(), "silent_since": h.Silent.UTC()})
+			id := h.ID
+			if err := q.AddEvent(ctx, store.Event{Kind: store.EventHostBack, HostID: &id, Actor: "notifier", Message: msg, Data: data}); err != nil {
+				return err
+			}
+			if err := q.ForgetStaleNotice(ctx, h.ID); err != nil {
+				return err
+			}
 		}
 		hosts, err := q.UnreportedStaleHosts(ctx, now.Add(-n.cfg.StaleAfter), 1000)
 		if err != nil {
@@ -425,8 +566,23 @@ func (n *Notifier) deliver(ctx context.Context, j store.WebhookJob) {
 		}
 		secret = s
 	}
-	if res.Message == "" {
-		res = n.sender.Send(ctx, Request{URL: j.URL, Secret: secret, Event: j.Event, ID: strconv.FormatInt(j.ID, 10), Body: j.Payload})
+	id := strconv.FormatInt(j.ID, 10)
+	switch {
+	case res.Message != "":
+	case j.Destination != nil:
+		dest, err := n.box.Open(j.Destination, j.DestinationKey)
+		if err != nil {
+			res.Message = "the channel's destination cannot be decrypted (was the server's secret key changed?); set it again"
+			break
+		}
+		var p Payload
+		if err := json.Unmarshal(j.Payload, &p); err != nil {
+			res.Message = "the notification cannot be read: " + err.Error()
+			break
+		}
+		res = n.channels.Send(ctx, dest, j.Event, id, j.Payload, Render(p))
+	default:
+		res = n.sender.Send(ctx, Request{URL: j.URL, Secret: secret, Event: j.Event, ID: id, Body: j.Payload})
 	}
 	if ctx.Err() != nil {
 		return // shutting down: the lease brings it back

@@ -46,7 +46,7 @@ type received struct {
 	payload notify.Payload
 }
 
-func newReceiver(t *testing.T, status int) *receiver {
+func newReceiver(t testing.TB, status int) *receiver {
 	t.Helper()
 	r := &receiver{status: status}
 	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
@@ -112,7 +112,7 @@ type fixture struct {
 	provider *httptest.Server
 }
 
-func newFixture(t *testing.T, cfg notify.Config) *fixture {
+func newFixture(t testing.TB, cfg notify.Config) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	f := &fixture{st: storetest.New(t), box: secretbox.New(testKey), log: slog.New(slog.NewTextHandler(io.Discard, nil)),
@@ -151,10 +151,10 @@ func newFixture(t *testing.T, cfg notify.Config) *fixture {
 
 func fastConfig() notify.Config {
 	return notify.Config{Workers: 4, Poll: 50 * time.Millisecond, StaleAfter: time.Hour, StaleEvery: 50 * time.Millisecond,
-		RetryBase: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond, MaxAttempts: 3, Lease: time.Minute}
+		RetryBase: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond, MaxAttempts: 3, Lease: time.Minute, DigestAfter: -1}
 }
 
-func (f *fixture) record(t *testing.T, fqdn string, answers ...string) store.Record {
+func (f *fixture) record(t testing.TB, fqdn string, answers ...string) store.Record {
 	t.Helper()
 	f.mu.Lock()
 	f.answer[fqdn] = answers
@@ -168,7 +168,7 @@ func (f *fixture) record(t *testing.T, fqdn string, answers ...string) store.Rec
 	return r
 }
 
-func (f *fixture) webhook(t *testing.T, name, url, secret string, enabled bool, events ...string) store.Webhook {
+func (f *fixture) webhook(t testing.TB, name, url, secret string, enabled bool, events ...string) store.Webhook {
 	t.Helper()
 	n := store.NewWebhook{Name: name, URL: url, Events: events, Enabled: enabled}
 	if secret != "" {
@@ -182,7 +182,7 @@ func (f *fixture) webhook(t *testing.T, name, url, secret string, enabled bool, 
 }
 
 // dispatcher runs a real dispatcher with fast retries until the test ends.
-func (f *fixture) dispatcher(t *testing.T) {
+func (f *fixture) dispatcher(t testing.TB) {
 	t.Helper()
 	cfg := delivery.Config{Workers: 8, PerService: 8, Lease: 5 * time.Second, Poll: 50 * time.Millisecond,
 		RetryBase: 20 * time.Millisecond, RetryMax: 100 * time.Millisecond, BlockFor: 150 * time.Millisecond}
@@ -192,14 +192,14 @@ func (f *fixture) dispatcher(t *testing.T) {
 }
 
 // run runs a background loop until the test ends.
-func (f *fixture) run(t *testing.T, loop func(context.Context)) {
+func (f *fixture) run(t testing.TB, loop func(context.Context)) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { loop(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
 }
 
-func (f *fixture) update(t *testing.T, v4 string) {
+func (f *fixture) update(t testing.TB, v4 string) {
 	t.Helper()
 	h, err := f.st.Host(context.Background(), f.host.ID)
 	if err != nil {
@@ -210,7 +210,7 @@ func (f *fixture) update(t *testing.T, v4 string) {
 	}
 }
 
-func (f *fixture) state(t *testing.T, id int64) string {
+func (f *fixture) state(t testing.TB, id int64) string {
 	t.Helper()
 	r, err := f.st.Record(context.Background(), id)
 	if err != nil {
@@ -220,7 +220,7 @@ func (f *fixture) state(t *testing.T, id int64) string {
 }
 
 // pump feeds and sends until cond holds.
-func (f *fixture) pump(t *testing.T, what string, cond func() bool) {
+func (f *fixture) pump(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	ctx := context.Background()
 	deadline := time.Now().Add(15 * time.Second)
@@ -238,7 +238,7 @@ func (f *fixture) pump(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
+func waitFor(t testing.TB, what string, d time.Duration, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !cond() {
@@ -258,9 +258,9 @@ func TestNotifiesDeliveryOutcomes(t *testing.T) {
 	failedOnly := newReceiver(t, http.StatusOK)
 	off := newReceiver(t, http.StatusOK)
 	const secret = "webhook-hmac-secret"
-	f.webhook(t, "all", all.URL+"/hook?token=abc", secret, true, notify.Events()...)
+	f.webhook(t, "all", all.URL+"/hook?token=abc", secret, true, notify.WebhookEvents()...)
 	f.webhook(t, "failed only", failedOnly.URL, "", true, notify.DeliveryFailed)
-	f.webhook(t, "off", off.URL, "", false, notify.Events()...)
+	f.webhook(t, "off", off.URL, "", false, notify.WebhookEvents()...)
 
 	fine := f.record(t, "fine.example.com")                                 // delivered at once: nothing to tell
 	flaky := f.record(t, "flaky.example.com", "911", "dnserr", "good")      // retried, then recovered
@@ -324,8 +324,16 @@ func TestReceiversNeverDelayDeliveries(t *testing.T) {
 	hang := newReceiver(t, http.StatusOK)
 	hang.hold = make(chan struct{})
 	broken := newReceiver(t, http.StatusInternalServerError)
-	f.webhook(t, "hangs", hang.URL, "s3cret-for-hmac", true, notify.Events()...)
-	f.webhook(t, "500", broken.URL, "", true, notify.Events()...)
+	f.webhook(t, "hangs", hang.URL, "s3cret-for-hmac", true, notify.WebhookEvents()...)
+	f.webhook(t, "500", broken.URL, "", true, notify.WebhookEvents()...)
+	// Channels sent through Shoutrrr: one whose server hangs, one that is down.
+	slow, slowHost := fakeNtfy(t, "slow", "", "")
+	slow.hold = make(chan struct{})
+	t.Cleanup(func() { slow.mu.Lock(); close(slow.hold); slow.hold = nil; slow.mu.Unlock() })
+	down, downHost := fakeNtfy(t, "down", "", "")
+	down.down = true
+	f.channel(t, "ntfy hangs", "ntfy://"+slowHost+"/slow?scheme=http", notify.Events()...)
+	f.channel(t, "ntfy down", "ntfy://"+downHost+"/down?scheme=http", notify.Events()...)
 	var flaky, bad []store.Record
 	for i := range 6 {
 		flaky = append(flaky, f.record(t, fmt.Sprintf("flaky%d.example.com", i), "911", "good"))
@@ -346,10 +354,12 @@ func TestReceiversNeverDelayDeliveries(t *testing.T) {
 	// Round one queues failures and recoveries for both receivers.
 	f.update(t, "198.51.100.1")
 	waitFor(t, "round one", 5*time.Second, func() bool { return all(flaky, "delivered")() && all(bad, "failed")() })
-	waitFor(t, "the hanging receiver to hold requests", 10*time.Second, func() bool {
+	waitFor(t, "the hanging receivers to hold requests", 10*time.Second, func() bool {
 		hang.mu.Lock()
 		defer hang.mu.Unlock()
-		return hang.held > 0
+		slow.mu.Lock()
+		defer slow.mu.Unlock()
+		return hang.held > 0 && slow.held > 0
 	})
 	// While it holds them, new addresses are delivered as fast as ever.
 	for _, ip := range []string{"198.51.100.2", "198.51.100.3"} {
@@ -363,8 +373,11 @@ func TestReceiversNeverDelayDeliveries(t *testing.T) {
 	hang.mu.Lock()
 	held := hang.held
 	hang.mu.Unlock()
-	if held == 0 {
-		t.Error("the receiver did not hang")
+	slow.mu.Lock()
+	slowHeld := slow.held
+	slow.mu.Unlock()
+	if held == 0 || slowHeld == 0 {
+		t.Errorf("the receiver held %d, the ntfy server %d: they did not hang", held, slowHeld)
 	}
 	waitFor(t, "the failing receiver to be tried", 10*time.Second, func() bool { return len(broken.all()) > 0 })
 	var status *int

@@ -78,6 +78,8 @@ type Result struct {
 
 // Request is one notification to send.
 type Request struct {
+	// Method is POST when empty; a heartbeat's ping is a GET without a body.
+	Method string
 	URL    string
 	Secret string // empty: unsigned
 	Event  string
@@ -96,13 +98,24 @@ func (s *Sender) Send(ctx context.Context, r Request) Result {
 func (s *Sender) send(ctx context.Context, r Request) Result {
 	ctx, cancel := context.WithTimeout(ctx, Timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.URL, bytes.NewReader(r.Body))
+	method, body := r.Method, io.Reader(bytes.NewReader(r.Body))
+	if method == "" {
+		method = http.MethodPost
+	}
+	if r.Body == nil {
+		body = nil
+	}
+	req, err := http.NewRequestWithContext(ctx, method, r.URL, body)
 	if err != nil {
 		return Result{Reason: "the URL cannot be used", Message: "the URL cannot be used"}
 	}
-	req.Header.Set("Content-Type", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	req.Header.Set("User-Agent", s.userAgent)
-	req.Header.Set(HeaderEvent, r.Event)
+	if r.Event != "" {
+		req.Header.Set(HeaderEvent, r.Event)
+	}
 	if r.ID != "" {
 		req.Header.Set(HeaderDelivery, r.ID)
 	}

@@ -392,6 +392,95 @@ func TestContract(t *testing.T) {
 		h.do(request{method: "DELETE", path: fmt.Sprintf("/webhooks/%d", down.Id), token: write}).expect(t, 204)
 	})
 
+	t.Run("notifiers", func(t *testing.T) {
+		var mu sync.Mutex
+		var got []string
+		rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			b, _ := io.ReadAll(r.Body)
+			mu.Lock()
+			got = append(got, r.Method+" "+r.URL.Path+" "+string(b))
+			mu.Unlock()
+		}))
+		defer rcv.Close()
+		const token = "contract-token-991"
+		var answers []string
+		keep := func(r response) response { answers = append(answers, string(r.body)); return r }
+		dest := "generic://" + strings.TrimPrefix(rcv.URL, "http://") + "/hook/" + token + "?disabletls=yes"
+		var n rest.Notifier
+		keep(h.do(request{method: "POST", path: "/notifiers", token: write, body: map[string]any{"name": "chat", "url": dest,
+			"events": []string{"host.stale", "delivery.failed"}}})).expect(t, 201).decode(t, &n)
+		if n.Kind != rest.NotifierKindShoutrrr || n.Destination != "generic://"+strings.TrimPrefix(rcv.URL, "http://") || !n.Enabled ||
+			!slices.Equal(n.Events, []rest.NotifierEvent{rest.NotifierEventDeliveryFailed, rest.NotifierEventHostStale}) {
+			t.Errorf("created %+v", n)
+		}
+		var list rest.NotifierList
+		keep(h.do(request{method: "GET", path: "/notifiers", token: read})).expect(t, 200).decode(t, &list)
+		kinds := map[rest.NotifierKind]int{}
+		for _, it := range list.Items {
+			kinds[it.Kind]++
+		}
+		if kinds[rest.NotifierKindShoutrrr] != 1 || kinds[rest.NotifierKindWebhook] == 0 {
+			t.Errorf("list %+v", list)
+		}
+		keep(h.do(request{method: "GET", path: fmt.Sprintf("/notifiers/%d", n.Id), token: read})).expect(t, 200)
+		h.do(request{method: "GET", path: fmt.Sprintf("/webhooks/%d", n.Id), token: read}).expect(t, 404)
+		var res rest.NotifierTestResult
+		keep(h.do(request{method: "POST", path: fmt.Sprintf("/notifiers/%d/test", n.Id), token: write})).expect(t, 200).decode(t, &res)
+		mu.Lock()
+		if !res.Delivered || len(got) != 1 || !strings.HasPrefix(got[0], "POST /hook/"+token+" ") || !strings.Contains(got[0], `"webhook.test"`) {
+			t.Errorf("test %+v, receiver got %q", res, got)
+		}
+		mu.Unlock()
+		var changed rest.Notifier
+		keep(h.do(request{method: "PATCH", path: fmt.Sprintf("/notifiers/%d", n.Id), token: write, body: map[string]any{
+			"name": "chat2", "url": "ntfy://ntfy.example.net/" + token, "events": []string{"host.back"}}})).expect(t, 200).decode(t, &changed)
+		if changed.Name != "chat2" || changed.Destination != "ntfy://ntfy.example.net" || len(changed.Events) != 1 {
+			t.Errorf("changed %+v", changed)
+		}
+		keep(h.do(request{method: "PATCH", path: fmt.Sprintf("/notifiers/%d", n.Id), token: write,
+			body: map[string]any{"name": "alerts"}})).expect(t, 409)
+		keep(h.do(request{method: "POST", path: "/notifiers", token: write,
+			body: map[string]any{"name": "Alerts", "url": dest}})).expect(t, 409)
+		for _, bad := range []string{"https://hooks.example/" + token, "telegram://" + token + "@", "nosuch://" + token} {
+			p := keep(h.do(request{method: "POST", path: "/notifiers", token: write,
+				body: map[string]any{"name": "bad", "url": bad}})).expect(t, 422).problem(t)
+			if fields := fieldsOf(p); !slices.Equal(fields, []string{"url"}) {
+				t.Errorf("422 %+v", p)
+			}
+		}
+		keep(h.do(request{method: "DELETE", path: fmt.Sprintf("/notifiers/%d", n.Id), token: write})).expect(t, 204)
+
+		// Heartbeats: the broker's and a host's.
+		h.do(request{method: "GET", path: "/heartbeat", token: read}).expect(t, 404)
+		var hb rest.Heartbeat
+		keep(h.do(request{method: "PUT", path: "/heartbeat", token: write, body: map[string]any{"url": rcv.URL + "/ping/" + token,
+			"every_seconds": 60}})).expect(t, 200).decode(t, &hb)
+		if hb.Url != rcv.URL || hb.EverySeconds != 60 || hb.FailUrlSet {
+			t.Errorf("heartbeat %+v", hb)
+		}
+		keep(h.do(request{method: "GET", path: "/heartbeat", token: read})).expect(t, 200)
+		keep(h.do(request{method: "PUT", path: "/heartbeat", token: write, body: map[string]any{"url": "ftp://x/" + token}})).expect(t, 422)
+		h.do(request{method: "DELETE", path: "/heartbeat", token: write}).expect(t, 204)
+		h.do(request{method: "DELETE", path: "/heartbeat", token: write}).expect(t, 404)
+		h.do(request{method: "PUT", path: "/hosts/999999/heartbeat", token: write, body: map[string]any{"url": rcv.URL}}).expect(t, 404)
+		hh := create[rest.HostCreated](h, write, "/hosts", map[string]any{"fqdn": "beat.example.net"})
+		path := fmt.Sprintf("/hosts/%d/heartbeat", hh.Id)
+		h.do(request{method: "GET", path: path, token: read}).expect(t, 404)
+		keep(h.do(request{method: "PUT", path: path, token: write, body: map[string]any{"url": rcv.URL + "/h/" + token,
+			"fail_url": rcv.URL + "/h/" + token + "/down"}})).expect(t, 200).decode(t, &hb)
+		if !hb.FailUrlSet || hb.EverySeconds != 300 {
+			t.Errorf("host heartbeat %+v", hb)
+		}
+		keep(h.do(request{method: "GET", path: path, token: read})).expect(t, 200)
+		h.do(request{method: "DELETE", path: path, token: write}).expect(t, 204)
+		h.do(request{method: "DELETE", path: fmt.Sprintf("/hosts/%d", hh.Id), token: write}).expect(t, 204)
+		for _, a := range answers {
+			if strings.Contains(a, token) {
+				t.Errorf("an answer holds the destination's token: %s", a)
+			}
+		}
+	})
+
 	t.Run("hosts", func(t *testing.T) {
 		host = create[rest.HostCreated](h, session, "/hosts", map[string]any{"fqdn": "Home.Example.NET.", "ipv4": "203.0.113.7",
 			"ipv6_prefix": "2001:db8:77:1::/64", "notes": "the router"})

@@ -131,6 +131,7 @@ const (
 	EventKindDeliveryRetry       EventKind = "delivery.retry"
 	EventKindDriftDetected       EventKind = "drift.detected"
 	EventKindDriftError          EventKind = "drift.error"
+	EventKindHostBack            EventKind = "host.back"
 	EventKindHostCreated         EventKind = "host.created"
 	EventKindHostDeleted         EventKind = "host.deleted"
 	EventKindHostResync          EventKind = "host.resync"
@@ -185,6 +186,8 @@ func (e EventKind) Valid() bool {
 	case EventKindDriftDetected:
 		return true
 	case EventKindDriftError:
+		return true
+	case EventKindHostBack:
 		return true
 	case EventKindHostCreated:
 		return true
@@ -251,6 +254,60 @@ func (e MeAuthMethod) Valid() bool {
 	case Session:
 		return true
 	case Token:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for NotifierKind.
+const (
+	NotifierKindShoutrrr NotifierKind = "shoutrrr"
+	NotifierKindWebhook  NotifierKind = "webhook"
+)
+
+// Valid indicates whether the value is a known member of the NotifierKind enum.
+func (e NotifierKind) Valid() bool {
+	switch e {
+	case NotifierKindShoutrrr:
+		return true
+	case NotifierKindWebhook:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for NotifierEvent.
+const (
+	NotifierEventAddressChanged    NotifierEvent = "address.changed"
+	NotifierEventAuthLoginFailed   NotifierEvent = "auth.login_failed"
+	NotifierEventDeliveryBlocked   NotifierEvent = "delivery.blocked"
+	NotifierEventDeliveryFailed    NotifierEvent = "delivery.failed"
+	NotifierEventDeliveryRecovered NotifierEvent = "delivery.recovered"
+	NotifierEventDriftDetected     NotifierEvent = "drift.detected"
+	NotifierEventHostBack          NotifierEvent = "host.back"
+	NotifierEventHostStale         NotifierEvent = "host.stale"
+)
+
+// Valid indicates whether the value is a known member of the NotifierEvent enum.
+func (e NotifierEvent) Valid() bool {
+	switch e {
+	case NotifierEventAddressChanged:
+		return true
+	case NotifierEventAuthLoginFailed:
+		return true
+	case NotifierEventDeliveryBlocked:
+		return true
+	case NotifierEventDeliveryFailed:
+		return true
+	case NotifierEventDeliveryRecovered:
+		return true
+	case NotifierEventDriftDetected:
+		return true
+	case NotifierEventHostBack:
+		return true
+	case NotifierEventHostStale:
 		return true
 	default:
 		return false
@@ -616,20 +673,32 @@ func (e WarningCode) Valid() bool {
 
 // Defines values for WebhookEvent.
 const (
+	WebhookEventAddressChanged    WebhookEvent = "address.changed"
+	WebhookEventAuthLoginFailed   WebhookEvent = "auth.login_failed"
 	WebhookEventDeliveryBlocked   WebhookEvent = "delivery.blocked"
 	WebhookEventDeliveryFailed    WebhookEvent = "delivery.failed"
 	WebhookEventDeliveryRecovered WebhookEvent = "delivery.recovered"
+	WebhookEventDriftDetected     WebhookEvent = "drift.detected"
+	WebhookEventHostBack          WebhookEvent = "host.back"
 	WebhookEventHostStale         WebhookEvent = "host.stale"
 )
 
 // Valid indicates whether the value is a known member of the WebhookEvent enum.
 func (e WebhookEvent) Valid() bool {
 	switch e {
+	case WebhookEventAddressChanged:
+		return true
+	case WebhookEventAuthLoginFailed:
+		return true
 	case WebhookEventDeliveryBlocked:
 		return true
 	case WebhookEventDeliveryFailed:
 		return true
 	case WebhookEventDeliveryRecovered:
+		return true
+	case WebhookEventDriftDetected:
+		return true
+	case WebhookEventHostBack:
 		return true
 	case WebhookEventHostStale:
 		return true
@@ -831,6 +900,35 @@ type FieldError struct {
 	Message string `json:"message"`
 }
 
+// Heartbeat defines model for Heartbeat.
+type Heartbeat struct {
+	EverySeconds int `json:"every_seconds"`
+
+	// FailUrlSet Whether a failure URL was given (otherwise url + "/fail").
+	FailUrlSet bool `json:"fail_url_set"`
+
+	// LastError Why the last ping failed; empty when it succeeded.
+	LastError  string     `json:"last_error"`
+	LastPingAt *time.Time `json:"last_ping_at"`
+
+	// LastState What the monitor was told last: "ok", "fail", or "" before the first ping (or after a ping that failed).
+	LastState string `json:"last_state"`
+
+	// Url The scheme and server of the ping URL; never the whole URL.
+	Url string `json:"url"`
+}
+
+// HeartbeatPut defines model for HeartbeatPut.
+type HeartbeatPut struct {
+	EverySeconds *int `json:"every_seconds,omitempty"`
+
+	// FailUrl Called while deliveries fail; url + "/fail" when absent or "".
+	FailUrl *string `json:"fail_url,omitempty"`
+
+	// Url Required: an http(s) URL called while all is well.
+	Url *string `json:"url,omitempty"`
+}
+
 // Host defines model for Host.
 type Host struct {
 	CreatedAt time.Time `json:"created_at"`
@@ -990,6 +1088,75 @@ type Me struct {
 
 // MeAuthMethod An access token from login, or an API token.
 type MeAuthMethod string
+
+// Notifier defines model for Notifier.
+type Notifier struct {
+	CreatedAt time.Time `json:"created_at"`
+
+	// Destination The scheme and, for a server you name, the server ("ntfy://ntfy.example.net"); never the whole URL.
+	Destination string          `json:"destination"`
+	Enabled     bool            `json:"enabled"`
+	Events      []NotifierEvent `json:"events"`
+	Id          int64           `json:"id"`
+
+	// Kind shoutrrr: a destination URL; webhook: a webhook (see /webhooks), signed when it has a secret.
+	Kind          NotifierKind `json:"kind"`
+	LastAttemptAt *time.Time   `json:"last_attempt_at"`
+
+	// LastError Why the last attempt failed; empty when it succeeded.
+	LastError     string     `json:"last_error"`
+	LastSuccessAt *time.Time `json:"last_success_at"`
+	Name          string     `json:"name"`
+	UpdatedAt     time.Time  `json:"updated_at"`
+}
+
+// NotifierKind shoutrrr: a destination URL; webhook: a webhook (see /webhooks), signed when it has a secret.
+type NotifierKind string
+
+// NotifierCreate defines model for NotifierCreate.
+type NotifierCreate struct {
+	Enabled *bool `json:"enabled,omitempty"`
+
+	// Events delivery.failed, delivery.blocked, delivery.recovered and host.stale when absent.
+	Events *[]NotifierEvent `json:"events,omitempty"`
+	Name   string           `json:"name"`
+
+	// Url The Shoutrrr destination URL; stored encrypted, never returned.
+	Url *string `json:"url,omitempty"`
+}
+
+// NotifierEvent What a channel can be told about: delivery.failed (a permanent
+// answer; failures at one service are merged into one digest),
+// delivery.blocked (the provider answered abuse; the record is paused),
+// delivery.recovered, host.stale (a router silent for longer than the
+// stale-after time; once per episode), host.back (it reports again),
+// address.changed, drift.detected (the provider held another address
+// than was delivered), auth.login_failed (a row of failed logins that
+// reached the threshold).
+type NotifierEvent string
+
+// NotifierList defines model for NotifierList.
+type NotifierList struct {
+	Items      []Notifier `json:"items"`
+	NextCursor *string    `json:"next_cursor"`
+}
+
+// NotifierPatch defines model for NotifierPatch.
+type NotifierPatch struct {
+	Enabled *bool            `json:"enabled,omitempty"`
+	Events  *[]NotifierEvent `json:"events,omitempty"`
+	Name    *string          `json:"name,omitempty"`
+	Url     *string          `json:"url,omitempty"`
+}
+
+// NotifierTestResult defines model for NotifierTestResult.
+type NotifierTestResult struct {
+	Delivered  bool `json:"delivered"`
+	DurationMs int  `json:"duration_ms"`
+
+	// Error Why it was not delivered, never quoting the destination; empty when it was.
+	Error string `json:"error"`
+}
 
 // PasswordChange defines model for PasswordChange.
 type PasswordChange struct {
@@ -1669,7 +1836,7 @@ type WebhookCreate struct {
 // (the provider answered abuse; the record is paused), delivery.recovered
 // (delivered after failing, retrying or being blocked), host.stale (not
 // seen for longer than the stale-after time; once per episode, enabled
-// hosts only).
+// hosts only), and the NotifierEvents added since.
 type WebhookEvent string
 
 // WebhookList defines model for WebhookList.
@@ -1835,6 +2002,15 @@ type GetHostSetupParams struct {
 	Url *string `form:"url,omitempty" json:"url,omitempty"`
 }
 
+// ListNotifiersParams defines parameters for ListNotifiers.
+type ListNotifiersParams struct {
+	// Limit Items per page.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
 // ListRecordsParams defines parameters for ListRecords.
 type ListRecordsParams struct {
 	HostId    *int64 `form:"host_id,omitempty" json:"host_id,omitempty"`
@@ -1907,6 +2083,9 @@ type ListWebhooksParams struct {
 // LoginJSONRequestBody defines body for Login for application/json ContentType.
 type LoginJSONRequestBody = LoginRequest
 
+// SetHeartbeatJSONRequestBody defines body for SetHeartbeat for application/json ContentType.
+type SetHeartbeatJSONRequestBody = HeartbeatPut
+
 // CreateHostJSONRequestBody defines body for CreateHost for application/json ContentType.
 type CreateHostJSONRequestBody = HostCreate
 
@@ -1916,11 +2095,20 @@ type UpdateHostJSONRequestBody = HostPatch
 // SetHostAddressesJSONRequestBody defines body for SetHostAddresses for application/json ContentType.
 type SetHostAddressesJSONRequestBody = HostAddresses
 
+// SetHostHeartbeatJSONRequestBody defines body for SetHostHeartbeat for application/json ContentType.
+type SetHostHeartbeatJSONRequestBody = HeartbeatPut
+
 // RotateHostSecretJSONRequestBody defines body for RotateHostSecret for application/json ContentType.
 type RotateHostSecretJSONRequestBody = HostSecretRequest
 
 // ChangeMyPasswordJSONRequestBody defines body for ChangeMyPassword for application/json ContentType.
 type ChangeMyPasswordJSONRequestBody = PasswordChange
+
+// CreateNotifierJSONRequestBody defines body for CreateNotifier for application/json ContentType.
+type CreateNotifierJSONRequestBody = NotifierCreate
+
+// UpdateNotifierJSONRequestBody defines body for UpdateNotifier for application/json ContentType.
+type UpdateNotifierJSONRequestBody = NotifierPatch
 
 // CreateRecordJSONRequestBody defines body for CreateRecord for application/json ContentType.
 type CreateRecordJSONRequestBody = RecordCreate
@@ -1972,6 +2160,15 @@ type ServerInterface interface {
 	// ListEvents The history, newest first
 	// (GET /events)
 	ListEvents(ctx echo.Context, params ListEventsParams) error
+	// DeleteHeartbeat Stop the broker's heartbeat
+	// (DELETE /heartbeat)
+	DeleteHeartbeat(ctx echo.Context) error
+	// GetHeartbeat Read the broker's heartbeat
+	// (GET /heartbeat)
+	GetHeartbeat(ctx echo.Context) error
+	// SetHeartbeat Set the broker's heartbeat
+	// (PUT /heartbeat)
+	SetHeartbeat(ctx echo.Context) error
 	// ListHosts List hosts by FQDN
 	// (GET /hosts)
 	ListHosts(ctx echo.Context, params ListHostsParams) error
@@ -1990,6 +2187,15 @@ type ServerInterface interface {
 	// SetHostAddresses Set the host's addresses by hand
 	// (PUT /hosts/{id}/addresses)
 	SetHostAddresses(ctx echo.Context, id Id) error
+	// DeleteHostHeartbeat Stop a host's heartbeat
+	// (DELETE /hosts/{id}/heartbeat)
+	DeleteHostHeartbeat(ctx echo.Context, id Id) error
+	// GetHostHeartbeat Read a host's heartbeat
+	// (GET /hosts/{id}/heartbeat)
+	GetHostHeartbeat(ctx echo.Context, id Id) error
+	// SetHostHeartbeat Set a host's heartbeat
+	// (PUT /hosts/{id}/heartbeat)
+	SetHostHeartbeat(ctx echo.Context, id Id) error
 	// ResyncHost Re-send every record of the host
 	// (POST /hosts/{id}/resync)
 	ResyncHost(ctx echo.Context, id Id) error
@@ -2005,6 +2211,24 @@ type ServerInterface interface {
 	// ChangeMyPassword Change your own password
 	// (POST /me/password)
 	ChangeMyPassword(ctx echo.Context) error
+	// ListNotifiers List notification channels by name (webhooks included)
+	// (GET /notifiers)
+	ListNotifiers(ctx echo.Context, params ListNotifiersParams) error
+	// CreateNotifier Add a notification channel
+	// (POST /notifiers)
+	CreateNotifier(ctx echo.Context) error
+	// DeleteNotifier Delete a notification channel with what it had not sent
+	// (DELETE /notifiers/{id})
+	DeleteNotifier(ctx echo.Context, id Id) error
+	// GetNotifier Read a notification channel
+	// (GET /notifiers/{id})
+	GetNotifier(ctx echo.Context, id Id) error
+	// UpdateNotifier Change a notification channel
+	// (PATCH /notifiers/{id})
+	UpdateNotifier(ctx echo.Context, id Id) error
+	// TestNotifier Send a test message now
+	// (POST /notifiers/{id}/test)
+	TestNotifier(ctx echo.Context, id Id) error
 	// ListPresets The built-in catalogue of provider presets
 	// (GET /presets)
 	ListPresets(ctx echo.Context) error
@@ -2236,6 +2460,33 @@ func (w *ServerInterfaceWrapper) ListEvents(ctx echo.Context) error {
 	return err
 }
 
+// DeleteHeartbeat converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteHeartbeat(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteHeartbeat(ctx)
+	return err
+}
+
+// GetHeartbeat converts echo context to params.
+func (w *ServerInterfaceWrapper) GetHeartbeat(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetHeartbeat(ctx)
+	return err
+}
+
+// SetHeartbeat converts echo context to params.
+func (w *ServerInterfaceWrapper) SetHeartbeat(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SetHeartbeat(ctx)
+	return err
+}
+
 // ListHosts converts echo context to params.
 func (w *ServerInterfaceWrapper) ListHosts(ctx echo.Context) error {
 	var err error
@@ -2355,6 +2606,54 @@ func (w *ServerInterfaceWrapper) SetHostAddresses(ctx echo.Context) error {
 	return err
 }
 
+// DeleteHostHeartbeat converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteHostHeartbeat(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteHostHeartbeat(ctx, id)
+	return err
+}
+
+// GetHostHeartbeat converts echo context to params.
+func (w *ServerInterfaceWrapper) GetHostHeartbeat(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetHostHeartbeat(ctx, id)
+	return err
+}
+
+// SetHostHeartbeat converts echo context to params.
+func (w *ServerInterfaceWrapper) SetHostHeartbeat(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SetHostHeartbeat(ctx, id)
+	return err
+}
+
 // ResyncHost converts echo context to params.
 func (w *ServerInterfaceWrapper) ResyncHost(ctx echo.Context) error {
 	var err error
@@ -2427,6 +2726,104 @@ func (w *ServerInterfaceWrapper) ChangeMyPassword(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ChangeMyPassword(ctx)
+	return err
+}
+
+// ListNotifiers converts echo context to params.
+func (w *ServerInterfaceWrapper) ListNotifiers(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListNotifiersParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListNotifiers(ctx, params)
+	return err
+}
+
+// CreateNotifier converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateNotifier(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateNotifier(ctx)
+	return err
+}
+
+// DeleteNotifier converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteNotifier(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteNotifier(ctx, id)
+	return err
+}
+
+// GetNotifier converts echo context to params.
+func (w *ServerInterfaceWrapper) GetNotifier(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetNotifier(ctx, id)
+	return err
+}
+
+// UpdateNotifier converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateNotifier(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateNotifier(ctx, id)
+	return err
+}
+
+// TestNotifier converts echo context to params.
+func (w *ServerInterfaceWrapper) TestNotifier(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.TestNotifier(ctx, id)
 	return err
 }
 
@@ -3083,6 +3480,18 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/tokens", wrapper.CreateToken, options.OperationMiddlewares["createToken"]...)
 	router.DELETE(options.BaseURL+"/tokens/:id", wrapper.DeleteToken, options.OperationMiddlewares["deleteToken"]...)
 	router.GET(options.BaseURL+"/tokens/:id", wrapper.GetToken, options.OperationMiddlewares["getToken"]...)
+	router.DELETE(options.BaseURL+"/heartbeat", wrapper.DeleteHeartbeat, options.OperationMiddlewares["deleteHeartbeat"]...)
+	router.GET(options.BaseURL+"/heartbeat", wrapper.GetHeartbeat, options.OperationMiddlewares["getHeartbeat"]...)
+	router.PUT(options.BaseURL+"/heartbeat", wrapper.SetHeartbeat, options.OperationMiddlewares["setHeartbeat"]...)
+	router.DELETE(options.BaseURL+"/hosts/:id/heartbeat", wrapper.DeleteHostHeartbeat, options.OperationMiddlewares["deleteHostHeartbeat"]...)
+	router.GET(options.BaseURL+"/hosts/:id/heartbeat", wrapper.GetHostHeartbeat, options.OperationMiddlewares["getHostHeartbeat"]...)
+	router.PUT(options.BaseURL+"/hosts/:id/heartbeat", wrapper.SetHostHeartbeat, options.OperationMiddlewares["setHostHeartbeat"]...)
+	router.GET(options.BaseURL+"/notifiers", wrapper.ListNotifiers, options.OperationMiddlewares["listNotifiers"]...)
+	router.POST(options.BaseURL+"/notifiers", wrapper.CreateNotifier, options.OperationMiddlewares["createNotifier"]...)
+	router.DELETE(options.BaseURL+"/notifiers/:id", wrapper.DeleteNotifier, options.OperationMiddlewares["deleteNotifier"]...)
+	router.GET(options.BaseURL+"/notifiers/:id", wrapper.GetNotifier, options.OperationMiddlewares["getNotifier"]...)
+	router.PATCH(options.BaseURL+"/notifiers/:id", wrapper.UpdateNotifier, options.OperationMiddlewares["updateNotifier"]...)
+	router.POST(options.BaseURL+"/notifiers/:id/test", wrapper.TestNotifier, options.OperationMiddlewares["testNotifier"]...)
 	router.GET(options.BaseURL+"/webhooks", wrapper.ListWebhooks, options.OperationMiddlewares["listWebhooks"]...)
 	router.POST(options.BaseURL+"/webhooks", wrapper.CreateWebhook, options.OperationMiddlewares["createWebhook"]...)
 	router.DELETE(options.BaseURL+"/webhooks/:id", wrapper.DeleteWebhook, options.OperationMiddlewares["deleteWebhook"]...)
@@ -3450,6 +3859,262 @@ type ListEventsdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response ListEventsdefaultApplicationProblemPlusJSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteHeartbeatRequestObject struct {
+}
+
+type DeleteHeartbeatResponseObject interface {
+	VisitDeleteHeartbeatResponse(w http.ResponseWriter) error
+}
+
+type DeleteHeartbeat204Response struct {
+}
+
+func (response DeleteHeartbeat204Response) VisitDeleteHeartbeatResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteHeartbeat401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteHeartbeat401ApplicationProblemPlusJSONResponse) VisitDeleteHeartbeatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteHeartbeat403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteHeartbeat403ApplicationProblemPlusJSONResponse) VisitDeleteHeartbeatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteHeartbeat404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteHeartbeat404ApplicationProblemPlusJSONResponse) VisitDeleteHeartbeatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteHeartbeatdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response DeleteHeartbeatdefaultApplicationProblemPlusJSONResponse) VisitDeleteHeartbeatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHeartbeatRequestObject struct {
+}
+
+type GetHeartbeatResponseObject interface {
+	VisitGetHeartbeatResponse(w http.ResponseWriter) error
+}
+
+type GetHeartbeat200JSONResponse Heartbeat
+
+func (response GetHeartbeat200JSONResponse) VisitGetHeartbeatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHeartbeat401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetHeartbeat401ApplicationProblemPlusJSONResponse) VisitGetHeartbeatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHeartbeat404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetHeartbeat404ApplicationProblemPlusJSONResponse) VisitGetHeartbeatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHeartbeatdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetHeartbeatdefaultApplicationProblemPlusJSONResponse) VisitGetHeartbeatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetHeartbeatRequestObject struct {
+	Body *SetHeartbeatJSONRequestBody
+}
+
+type SetHeartbeatResponseObject interface {
+	VisitSetHeartbeatResponse(w http.ResponseWriter) error
+}
+
+type SetHeartbeat200JSONResponse Heartbeat
+
+func (response SetHeartbeat200JSONResponse) VisitSetHeartbeatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetHeartbeat400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response SetHeartbeat400ApplicationProblemPlusJSONResponse) VisitSetHeartbeatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetHeartbeat401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response SetHeartbeat401ApplicationProblemPlusJSONResponse) VisitSetHeartbeatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetHeartbeat403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response SetHeartbeat403ApplicationProblemPlusJSONResponse) VisitSetHeartbeatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetHeartbeat422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response SetHeartbeat422ApplicationProblemPlusJSONResponse) VisitSetHeartbeatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetHeartbeatdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response SetHeartbeatdefaultApplicationProblemPlusJSONResponse) VisitSetHeartbeatResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -4113,6 +4778,313 @@ func (response SetHostAddressesdefaultApplicationProblemPlusJSONResponse) VisitS
 	return err
 }
 
+type DeleteHostHeartbeatRequestObject struct {
+	Id Id `json:"id"`
+}
+
+type DeleteHostHeartbeatResponseObject interface {
+	VisitDeleteHostHeartbeatResponse(w http.ResponseWriter) error
+}
+
+type DeleteHostHeartbeat204Response struct {
+}
+
+func (response DeleteHostHeartbeat204Response) VisitDeleteHostHeartbeatResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteHostHeartbeat401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteHostHeartbeat401ApplicationProblemPlusJSONResponse) VisitDeleteHostHeartbeatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteHostHeartbeat403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteHostHeartbeat403ApplicationProblemPlusJSONResponse) VisitDeleteHostHeartbeatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteHostHeartbeat404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteHostHeartbeat404ApplicationProblemPlusJSONResponse) VisitDeleteHostHeartbeatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteHostHeartbeat422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteHostHeartbeat422ApplicationProblemPlusJSONResponse) VisitDeleteHostHeartbeatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteHostHeartbeatdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response DeleteHostHeartbeatdefaultApplicationProblemPlusJSONResponse) VisitDeleteHostHeartbeatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHostHeartbeatRequestObject struct {
+	Id Id `json:"id"`
+}
+
+type GetHostHeartbeatResponseObject interface {
+	VisitGetHostHeartbeatResponse(w http.ResponseWriter) error
+}
+
+type GetHostHeartbeat200JSONResponse Heartbeat
+
+func (response GetHostHeartbeat200JSONResponse) VisitGetHostHeartbeatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHostHeartbeat401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetHostHeartbeat401ApplicationProblemPlusJSONResponse) VisitGetHostHeartbeatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHostHeartbeat404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetHostHeartbeat404ApplicationProblemPlusJSONResponse) VisitGetHostHeartbeatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHostHeartbeat422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response GetHostHeartbeat422ApplicationProblemPlusJSONResponse) VisitGetHostHeartbeatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHostHeartbeatdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetHostHeartbeatdefaultApplicationProblemPlusJSONResponse) VisitGetHostHeartbeatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetHostHeartbeatRequestObject struct {
+	Id   Id `json:"id"`
+	Body *SetHostHeartbeatJSONRequestBody
+}
+
+type SetHostHeartbeatResponseObject interface {
+	VisitSetHostHeartbeatResponse(w http.ResponseWriter) error
+}
+
+type SetHostHeartbeat200JSONResponse Heartbeat
+
+func (response SetHostHeartbeat200JSONResponse) VisitSetHostHeartbeatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetHostHeartbeat400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response SetHostHeartbeat400ApplicationProblemPlusJSONResponse) VisitSetHostHeartbeatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetHostHeartbeat401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response SetHostHeartbeat401ApplicationProblemPlusJSONResponse) VisitSetHostHeartbeatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetHostHeartbeat403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response SetHostHeartbeat403ApplicationProblemPlusJSONResponse) VisitSetHostHeartbeatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetHostHeartbeat404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response SetHostHeartbeat404ApplicationProblemPlusJSONResponse) VisitSetHostHeartbeatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetHostHeartbeat422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response SetHostHeartbeat422ApplicationProblemPlusJSONResponse) VisitSetHostHeartbeatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetHostHeartbeatdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response SetHostHeartbeatdefaultApplicationProblemPlusJSONResponse) VisitSetHostHeartbeatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ResyncHostRequestObject struct {
 	Id Id `json:"id"`
 }
@@ -4586,6 +5558,625 @@ type ChangeMyPassworddefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response ChangeMyPassworddefaultApplicationProblemPlusJSONResponse) VisitChangeMyPasswordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListNotifiersRequestObject struct {
+	Params ListNotifiersParams
+}
+
+type ListNotifiersResponseObject interface {
+	VisitListNotifiersResponse(w http.ResponseWriter) error
+}
+
+type ListNotifiers200JSONResponse NotifierList
+
+func (response ListNotifiers200JSONResponse) VisitListNotifiersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListNotifiers401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListNotifiers401ApplicationProblemPlusJSONResponse) VisitListNotifiersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListNotifiers422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response ListNotifiers422ApplicationProblemPlusJSONResponse) VisitListNotifiersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListNotifiersdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListNotifiersdefaultApplicationProblemPlusJSONResponse) VisitListNotifiersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateNotifierRequestObject struct {
+	Body *CreateNotifierJSONRequestBody
+}
+
+type CreateNotifierResponseObject interface {
+	VisitCreateNotifierResponse(w http.ResponseWriter) error
+}
+
+type CreateNotifier201JSONResponse Notifier
+
+func (response CreateNotifier201JSONResponse) VisitCreateNotifierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateNotifier400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateNotifier400ApplicationProblemPlusJSONResponse) VisitCreateNotifierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateNotifier401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateNotifier401ApplicationProblemPlusJSONResponse) VisitCreateNotifierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateNotifier403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateNotifier403ApplicationProblemPlusJSONResponse) VisitCreateNotifierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateNotifier409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateNotifier409ApplicationProblemPlusJSONResponse) VisitCreateNotifierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateNotifier422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response CreateNotifier422ApplicationProblemPlusJSONResponse) VisitCreateNotifierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateNotifierdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response CreateNotifierdefaultApplicationProblemPlusJSONResponse) VisitCreateNotifierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteNotifierRequestObject struct {
+	Id Id `json:"id"`
+}
+
+type DeleteNotifierResponseObject interface {
+	VisitDeleteNotifierResponse(w http.ResponseWriter) error
+}
+
+type DeleteNotifier204Response struct {
+}
+
+func (response DeleteNotifier204Response) VisitDeleteNotifierResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteNotifier401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteNotifier401ApplicationProblemPlusJSONResponse) VisitDeleteNotifierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteNotifier403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteNotifier403ApplicationProblemPlusJSONResponse) VisitDeleteNotifierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteNotifier404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteNotifier404ApplicationProblemPlusJSONResponse) VisitDeleteNotifierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteNotifier422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteNotifier422ApplicationProblemPlusJSONResponse) VisitDeleteNotifierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteNotifierdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response DeleteNotifierdefaultApplicationProblemPlusJSONResponse) VisitDeleteNotifierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetNotifierRequestObject struct {
+	Id Id `json:"id"`
+}
+
+type GetNotifierResponseObject interface {
+	VisitGetNotifierResponse(w http.ResponseWriter) error
+}
+
+type GetNotifier200JSONResponse Notifier
+
+func (response GetNotifier200JSONResponse) VisitGetNotifierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetNotifier401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetNotifier401ApplicationProblemPlusJSONResponse) VisitGetNotifierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetNotifier404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetNotifier404ApplicationProblemPlusJSONResponse) VisitGetNotifierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetNotifier422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response GetNotifier422ApplicationProblemPlusJSONResponse) VisitGetNotifierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetNotifierdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetNotifierdefaultApplicationProblemPlusJSONResponse) VisitGetNotifierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateNotifierRequestObject struct {
+	Id   Id `json:"id"`
+	Body *UpdateNotifierJSONRequestBody
+}
+
+type UpdateNotifierResponseObject interface {
+	VisitUpdateNotifierResponse(w http.ResponseWriter) error
+}
+
+type UpdateNotifier200JSONResponse Notifier
+
+func (response UpdateNotifier200JSONResponse) VisitUpdateNotifierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateNotifier400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateNotifier400ApplicationProblemPlusJSONResponse) VisitUpdateNotifierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateNotifier401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateNotifier401ApplicationProblemPlusJSONResponse) VisitUpdateNotifierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateNotifier403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateNotifier403ApplicationProblemPlusJSONResponse) VisitUpdateNotifierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateNotifier404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateNotifier404ApplicationProblemPlusJSONResponse) VisitUpdateNotifierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateNotifier409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateNotifier409ApplicationProblemPlusJSONResponse) VisitUpdateNotifierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateNotifier422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateNotifier422ApplicationProblemPlusJSONResponse) VisitUpdateNotifierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateNotifierdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response UpdateNotifierdefaultApplicationProblemPlusJSONResponse) VisitUpdateNotifierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestNotifierRequestObject struct {
+	Id Id `json:"id"`
+}
+
+type TestNotifierResponseObject interface {
+	VisitTestNotifierResponse(w http.ResponseWriter) error
+}
+
+type TestNotifier200JSONResponse NotifierTestResult
+
+func (response TestNotifier200JSONResponse) VisitTestNotifierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestNotifier401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response TestNotifier401ApplicationProblemPlusJSONResponse) VisitTestNotifierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestNotifier403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response TestNotifier403ApplicationProblemPlusJSONResponse) VisitTestNotifierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestNotifier404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response TestNotifier404ApplicationProblemPlusJSONResponse) VisitTestNotifierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestNotifier422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response TestNotifier422ApplicationProblemPlusJSONResponse) VisitTestNotifierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestNotifierdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response TestNotifierdefaultApplicationProblemPlusJSONResponse) VisitTestNotifierResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -7980,6 +9571,15 @@ type StrictServerInterface interface {
 	// ListEvents The history, newest first
 	// (GET /events)
 	ListEvents(ctx context.Context, request ListEventsRequestObject) (ListEventsResponseObject, error)
+	// DeleteHeartbeat Stop the broker's heartbeat
+	// (DELETE /heartbeat)
+	DeleteHeartbeat(ctx context.Context, request DeleteHeartbeatRequestObject) (DeleteHeartbeatResponseObject, error)
+	// GetHeartbeat Read the broker's heartbeat
+	// (GET /heartbeat)
+	GetHeartbeat(ctx context.Context, request GetHeartbeatRequestObject) (GetHeartbeatResponseObject, error)
+	// SetHeartbeat Set the broker's heartbeat
+	// (PUT /heartbeat)
+	SetHeartbeat(ctx context.Context, request SetHeartbeatRequestObject) (SetHeartbeatResponseObject, error)
 	// ListHosts List hosts by FQDN
 	// (GET /hosts)
 	ListHosts(ctx context.Context, request ListHostsRequestObject) (ListHostsResponseObject, error)
@@ -7998,6 +9598,15 @@ type StrictServerInterface interface {
 	// SetHostAddresses Set the host's addresses by hand
 	// (PUT /hosts/{id}/addresses)
 	SetHostAddresses(ctx context.Context, request SetHostAddressesRequestObject) (SetHostAddressesResponseObject, error)
+	// DeleteHostHeartbeat Stop a host's heartbeat
+	// (DELETE /hosts/{id}/heartbeat)
+	DeleteHostHeartbeat(ctx context.Context, request DeleteHostHeartbeatRequestObject) (DeleteHostHeartbeatResponseObject, error)
+	// GetHostHeartbeat Read a host's heartbeat
+	// (GET /hosts/{id}/heartbeat)
+	GetHostHeartbeat(ctx context.Context, request GetHostHeartbeatRequestObject) (GetHostHeartbeatResponseObject, error)
+	// SetHostHeartbeat Set a host's heartbeat
+	// (PUT /hosts/{id}/heartbeat)
+	SetHostHeartbeat(ctx context.Context, request SetHostHeartbeatRequestObject) (SetHostHeartbeatResponseObject, error)
 	// ResyncHost Re-send every record of the host
 	// (POST /hosts/{id}/resync)
 	ResyncHost(ctx context.Context, request ResyncHostRequestObject) (ResyncHostResponseObject, error)
@@ -8013,6 +9622,24 @@ type StrictServerInterface interface {
 	// ChangeMyPassword Change your own password
 	// (POST /me/password)
 	ChangeMyPassword(ctx context.Context, request ChangeMyPasswordRequestObject) (ChangeMyPasswordResponseObject, error)
+	// ListNotifiers List notification channels by name (webhooks included)
+	// (GET /notifiers)
+	ListNotifiers(ctx context.Context, request ListNotifiersRequestObject) (ListNotifiersResponseObject, error)
+	// CreateNotifier Add a notification channel
+	// (POST /notifiers)
+	CreateNotifier(ctx context.Context, request CreateNotifierRequestObject) (CreateNotifierResponseObject, error)
+	// DeleteNotifier Delete a notification channel with what it had not sent
+	// (DELETE /notifiers/{id})
+	DeleteNotifier(ctx context.Context, request DeleteNotifierRequestObject) (DeleteNotifierResponseObject, error)
+	// GetNotifier Read a notification channel
+	// (GET /notifiers/{id})
+	GetNotifier(ctx context.Context, request GetNotifierRequestObject) (GetNotifierResponseObject, error)
+	// UpdateNotifier Change a notification channel
+	// (PATCH /notifiers/{id})
+	UpdateNotifier(ctx context.Context, request UpdateNotifierRequestObject) (UpdateNotifierResponseObject, error)
+	// TestNotifier Send a test message now
+	// (POST /notifiers/{id}/test)
+	TestNotifier(ctx context.Context, request TestNotifierRequestObject) (TestNotifierResponseObject, error)
 	// ListPresets The built-in catalogue of provider presets
 	// (GET /presets)
 	ListPresets(ctx context.Context, request ListPresetsRequestObject) (ListPresetsResponseObject, error)
@@ -8250,6 +9877,98 @@ func (sh *strictHandler) ListEvents(ctx echo.Context, params ListEventsParams) e
 	return nil
 }
 
+// DeleteHeartbeat operation middleware
+func (sh *strictHandler) DeleteHeartbeat(ctx echo.Context) error {
+	var request DeleteHeartbeatRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteHeartbeat(ctx.Request().Context(), request.(DeleteHeartbeatRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteHeartbeat")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteHeartbeatResponseObject); ok {
+		return validResponse.VisitDeleteHeartbeatResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetHeartbeat operation middleware
+func (sh *strictHandler) GetHeartbeat(ctx echo.Context) error {
+	var request GetHeartbeatRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetHeartbeat(ctx.Request().Context(), request.(GetHeartbeatRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetHeartbeat")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetHeartbeatResponseObject); ok {
+		return validResponse.VisitGetHeartbeatResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SetHeartbeat operation middleware
+func (sh *strictHandler) SetHeartbeat(ctx echo.Context) error {
+	var request SetHeartbeatRequestObject
+
+	var body SetHeartbeatJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SetHeartbeat(ctx.Request().Context(), request.(SetHeartbeatRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SetHeartbeat")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SetHeartbeatResponseObject); ok {
+		return validResponse.VisitSetHeartbeatResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListHosts operation middleware
 func (sh *strictHandler) ListHosts(ctx echo.Context, params ListHostsParams) error {
 	var request ListHostsRequestObject
@@ -8467,6 +10186,104 @@ func (sh *strictHandler) SetHostAddresses(ctx echo.Context, id Id) error {
 	return nil
 }
 
+// DeleteHostHeartbeat operation middleware
+func (sh *strictHandler) DeleteHostHeartbeat(ctx echo.Context, id Id) error {
+	var request DeleteHostHeartbeatRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteHostHeartbeat(ctx.Request().Context(), request.(DeleteHostHeartbeatRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteHostHeartbeat")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteHostHeartbeatResponseObject); ok {
+		return validResponse.VisitDeleteHostHeartbeatResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetHostHeartbeat operation middleware
+func (sh *strictHandler) GetHostHeartbeat(ctx echo.Context, id Id) error {
+	var request GetHostHeartbeatRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetHostHeartbeat(ctx.Request().Context(), request.(GetHostHeartbeatRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetHostHeartbeat")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetHostHeartbeatResponseObject); ok {
+		return validResponse.VisitGetHostHeartbeatResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SetHostHeartbeat operation middleware
+func (sh *strictHandler) SetHostHeartbeat(ctx echo.Context, id Id) error {
+	var request SetHostHeartbeatRequestObject
+
+	request.Id = id
+
+	var body SetHostHeartbeatJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SetHostHeartbeat(ctx.Request().Context(), request.(SetHostHeartbeatRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SetHostHeartbeat")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SetHostHeartbeatResponseObject); ok {
+		return validResponse.VisitSetHostHeartbeatResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ResyncHost operation middleware
 func (sh *strictHandler) ResyncHost(ctx echo.Context, id Id) error {
 	var request ResyncHostRequestObject
@@ -8632,6 +10449,200 @@ func (sh *strictHandler) ChangeMyPassword(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(ChangeMyPasswordResponseObject); ok {
 		return validResponse.VisitChangeMyPasswordResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListNotifiers operation middleware
+func (sh *strictHandler) ListNotifiers(ctx echo.Context, params ListNotifiersParams) error {
+	var request ListNotifiersRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListNotifiers(ctx.Request().Context(), request.(ListNotifiersRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListNotifiers")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListNotifiersResponseObject); ok {
+		return validResponse.VisitListNotifiersResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateNotifier operation middleware
+func (sh *strictHandler) CreateNotifier(ctx echo.Context) error {
+	var request CreateNotifierRequestObject
+
+	var body CreateNotifierJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateNotifier(ctx.Request().Context(), request.(CreateNotifierRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateNotifier")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateNotifierResponseObject); ok {
+		return validResponse.VisitCreateNotifierResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteNotifier operation middleware
+func (sh *strictHandler) DeleteNotifier(ctx echo.Context, id Id) error {
+	var request DeleteNotifierRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteNotifier(ctx.Request().Context(), request.(DeleteNotifierRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteNotifier")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteNotifierResponseObject); ok {
+		return validResponse.VisitDeleteNotifierResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetNotifier operation middleware
+func (sh *strictHandler) GetNotifier(ctx echo.Context, id Id) error {
+	var request GetNotifierRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetNotifier(ctx.Request().Context(), request.(GetNotifierRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetNotifier")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetNotifierResponseObject); ok {
+		return validResponse.VisitGetNotifierResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateNotifier operation middleware
+func (sh *strictHandler) UpdateNotifier(ctx echo.Context, id Id) error {
+	var request UpdateNotifierRequestObject
+
+	request.Id = id
+
+	var body UpdateNotifierJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateNotifier(ctx.Request().Context(), request.(UpdateNotifierRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateNotifier")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateNotifierResponseObject); ok {
+		return validResponse.VisitUpdateNotifierResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// TestNotifier operation middleware
+func (sh *strictHandler) TestNotifier(ctx echo.Context, id Id) error {
+	var request TestNotifierRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.TestNotifier(ctx.Request().Context(), request.(TestNotifierRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "TestNotifier")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(TestNotifierResponseObject); ok {
+		return validResponse.VisitTestNotifierResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -9753,265 +11764,294 @@ func (sh *strictHandler) TestWebhook(ctx echo.Context, id Id) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rchs5lif+KvhzJsLkf1IULcvuKik6ZlW23HaPy3ZL8npmKr0kyARJtJJAVgIpmlXriP66D7L9YP0k",
-	"GzgHQCLJTF50LXc56kNZybzgcnCuv3POr62RnGVSMKFV6+jXVkZzOmOa5fDX8yJXMjf/Spga5TzTXIrW",
-	"UetiyshAsM+6P4I7BkSOiZ4ykuXsistCkYxOWLcVtbi5/eeC5YtW1BJ0xlpHLXymFbXUaMpm1Lx+Rj+/",
-	"YWKip62jx72Dw6g148JfiFp6kZkHlc65mLS+fIlarxPzGLw9o3pavpwnraiVs58LnrOkdaTzgoUfGst8",
-	"RrW5T+hnhy34EJ8Vs/AzXGg2YTl85w2fcb26AK81mymSsXztRFN4OPx8wsa0SHXr6GkvMpPGTz/t9TYO",
-	"5IyNc6amz6W85MzPfYR/+i8miVDDXF6yvJ/jA03LfPD02eq6fjFLpzIpFIP9/4EmZ+zngilYgpEUmgn4",
-	"J82ylI+oWY39LJfDlM3+7a/KLM2vwef+NWfj1lHrX/ZLGtvHX9X+e3wKP7pKXUOZLMiICiE1GTKSM5oQ",
-	"qgglfz5/95bI4V/ZSJO2+dVciIj5FxX2B/xTMaHhmWCsZowRmXGluJh0jskgYZrydEAUXSgyn1JNtDRP",
-	"Jt3Wl6j1XIpxykf3PvvRlIoJIyP7eUXmXE9xeFwRpWXOEtKmRNNLJojZ+6icPVGapynhghSKdWAeL2U+",
-	"5EnCxL1PJGcJE5rTVJFE4i6lqZwTPeWKyIzl8HEzF7PFe2okM0a0NNOSglAyz7lm5Y0wzZP3r+0t8ynL",
-	"GaFEMaXMa7gigrGEJTjtt1K/lIVI7nPWbyVRxWhq9wKG4e6+x1GciAWRespywvJc5qR92HsakcPHTyJi",
-	"mA152ntiFk8A006opkOqmFm+QuSMjqZ0mFrSuZDyRyoWlg2oeyUgKcmMigUZU56yhFCt2SzT6pjkTOcL",
-	"Qsea5TCDCb8y56CYDVluRJFiIykSZfjylNHESrMz89TeiXnK/NksJFbYrxnbB0ELPZU5/4XdN0Fd0ZQn",
-	"4VlamtjHjx/3Tgo9Nb+OqGZbza5k+jC5LJcjppTZ+FOhuV7cK7maKRYsYPjI2dqGAUgxIWbMEaGOcxOZ",
-	"k0JcCjkXZMxZmpjfhjQhXn2JzC3UvlYbxjnMGb00EiQvUub0lUTOKBdGEMA5UQNgpoqYM4BvJlQkTjos",
-	"oiWBwbVhs1IwEDZMjFgXhLWdslmRk5FZ1gvDrkC/yg0v0xzlK4Uf+9r9urQ1UYt9znjOVJ+LVR3kHImc",
-	"FELzFGaDr7O80T5qSGWZnqMW3NLH67+2mDB6x0+tHxjNWd76VKdwlfT0U3XYlZdVRly+B5mh+fBJxhvW",
-	"YpQzqlnSp7qipyVUsz3NZ6wVNS/PmmdEkaaGqN05WHkHT2r1wtU1S6nS/UKtH+LGz6GiVrPVWc7G/HO9",
-	"rg0r/EiRMc+VNtpBTkdGR4+MtpKzkZwIbvi37tatEgjVTacTduUc7vwStQrF8v7WK2PudvNaHbycC5bX",
-	"DGyJqEBxd98N3mmXzE3DL1Rl95d2JwqpaR0ZPofb4CgmCTeDpun7gCzHNFUsWqbUIs+Z0P2MKjWXebI6",
-	"7f+ShbEM8GcjrnCapch1CsuEXpltIzOZA5sS5HGPzLgoNFOETqRZtp1so6gFGtM7kS6QBFdOSXWkH92I",
-	"kGkoLTNF5jK/5GJyTAS7YjmOmg4NizPj2e5oOnqojL63wbC7Bq0uUVGFVjbvPOwdTdN349bRT+s/6jnX",
-	"l2iZdXn+3XByj4maGlElRbogEqTEptOAr1ydwKdgCm842mXVwXBjmlb+seWs3KdontMFbGFp4JvXbGBt",
-	"y8cZvl59Sd1+vGApvzJW86pwTJKcKVXLLGlyxUesjpzRgkskoUNZaCDtnKki1ZER1VlKuTD0nahjYpTJ",
-	"hT+TOei/QuqpUTDgHbXc1GmhdYpidC0pNqYzni4CQXwYPftUx2fHXHA1vaEA2pqrw87Z2e40n5xRqxg6",
-	"xaLIzAOGLUsx5hPw0KiFGLWiFp9lMjccO8n5WNfoHubekcyT7cUR7nf9eSwypXNGZ48UoULNjblgGNwC",
-	"COWvckiYSFhSL0a1FRVuVhkTCfLcvBAC/5UgOTMjwtBsaUWtYSpHl/AvVWQsV8ZCNYtBxYil5pa6WeOa",
-	"7UJJdQK1XDtPZ5E/WX6r3OQC6l7df7+w/vhVyL0y4iqtrjv3t8HEPA95aCb2I0ruVdJzN3gb1hkgRm0h",
-	"B4dkKgujzhlTYliMLpkG5yJqAkfmzljY65yMZCG0Qo3fvQ5MHKBdw+bMT/gsGedyFouB0jTXA/JvhDv1",
-	"4rj8vnszvtOqN/a+CN1JsRjzNOVi0jUmkKXxgRtKMAxGslxe8YTlYI5kmiURGeBRGMRCTyUoqiThCbiD",
-	"2saW5ywhKQWzLaNGiTOn0lr9Y5mTiZRJ55hQEQv7KTNY+Li5V4xYhHycwyKobixay1pbeTJDslrlHjP6",
-	"+TX++vjwEBWWyt/LBGZP+e2+FLarnoOhDYBb9ki5bW5/uHje2VY7W6Jy/Fgt76oj9tMr6xJYtmV1Xajg",
-	"41TCXnN9RGLQ6snbkx9P41ZEYtRy4G/S/pfXLyLif+/gDbksNMvJy7+8eIsXEq4yqkdTlsetBvG8vaBK",
-	"qKbNun+FQZTTn0qlm2RRA3cJCGFrIXbJ0W+5ju/BTvyHudGQGFOKTupty/USdPOoFcsNw7/uC+oEEwgJ",
-	"mGS5pFVxFXw0stRVztJuXiN9/oddvhr1kArCzC3owpnSLGOCJV1iyX/RNYOAcwC+nzkbTqW87GqmNKE5",
-	"iwVaReiFB968MNfRPW/vVnBFyzRBVuRUBit5u+jgT8pDt+iGpy8YioaAkr/gdQp/pVQuVifg1KpuwjQb",
-	"6eACuLvs0netFHd/Wjnu/kxYyoI/veYGfyk2ypnu51KHjyhNU+a3M3i/vVB+wV4ov2Ev+K9YKgje4a6U",
-	"L3FXyre4TSufclfKp9yV1afMVlsXRPAG+LN8HP4sn4U/ncnfL/cXWFzwFvy7fI4WetpN5YSL4A9ZaPeX",
-	"DeP1c2bkorvqyaB8vO+voUrtv1mnXMIZuQ3VC4XBQ+ldL0GjPddUF2qtAbkqRu2PoLE4o8CY6UWakKk5",
-	"t9vYUjuZoaBqodGxbIuSNutOukYghvpTzsagC8EQrTvMKEaOyo7IaMpGl9bGNcfmkQqjBHGrczdGrmdV",
-	"/d2XGFdhdCnkPGXJhG230ODd28IW3e5FqkAH9k1eFIjbtVZmsOukzbXz4aZcsIhQTWbSGAC9XsWrG4ZN",
-	"czaTVyzpmJ3HnTYmm7EfKKjIRc5qt3Bb833jTL3du44PnC/E6BxurNEu0bL0Rucq+VTszuW9Xt20Otu0",
-	"VAzsoazlF5ylySmIvhVuAdGeJpUbQ0yKUJJIbWyOjOop4UJL2JOhTBY24uQjUBBJcudvbDcPYA3wnvlU",
-	"poy0D3u9Tu32NatzS+uL4y4fqJv3K1nH6a8VcRGGVmrW6YQkHKKHhn0qY5mgqERNyLKyYKZDKVNGwe84",
-	"/jmp8Z6+kXOWj6gyph3XU8dFdU65sUPNRtQu3NYaNs+uDsGd85nOMkP/rYPek26v+/jxk+4ftvKkZVeH",
-	"TtLfzCVnXhSs7OoSwR1beIS2+dSz5Un3Hh8lw++Ojrad9LPbmvSzjZN+1l8XFjNa1ITCcYS7kD+iyZgz",
-	"owQhydVM9g9/OHp8dLS/znxZGuptrD4yMsbEzUKI0vqYmuw8cIzUi27UzFdW87mcZQW4ahA5pbUZARg3",
-	"cJzJlILaQIaMCWJmACwtlWICEAzqwlr5FcsfKQKf2QOARizMvEj7xYu35z+cvfuP07P++cXJm9P+ycuL",
-	"07OIWEgcOME6R8SISJCZuN5GXZFpAq/Br1ANnJZrG50CmJcUDI01ChoQ0IQdHJ1I4h/txuK1Vk4zYYrM",
-	"6IIMGTHcRY6J+SIabKvUeDv+WOB1JRtdOvtLp8LyKHtqqwdilSesMqRVyl09v0tE6SjEUdkSTTV7fJvE",
-	"zolb6h2DrI47B/HDZ4ebDkfU+rwnacb3RjJhEyb22Ged0z1NJ/BOwNGAMtOSMw7KwyJC54P52peAP97b",
-	"Z5/5zwas7s6/jp9y3//SsHfXio5XNASLdq0Mu0byV3CpGyPc207XvL0PAeEvgbhfWts7IKCKLN+4Bg0U",
-	"dycUtuu4mknytkkwkGrBlw57vV6dRQJOpybTC8QG3nJMJkywHMRB+x//5/+SxwffkSHXqrMMalhGRgcU",
-	"+N1mjMWySm7I+tPaQ7UD8ACU9y/R5pvOcVkAI2D+vg3/jv34w7h3zMffUz2aXp8F3TfPKel7lftsoe2u",
-	"vWPrE9LEz8/9uamu1w7naTOQxRxPXWTb0/cZKOzn8NCXT3UocqvSw3tJmyryp9MLsm/4m9r/lSdf9uGX",
-	"DqLkAVmOwyVjnqYQEe2uuiVwzm60n9YuWZAEsQMZNi3rOdOVUXKhNKOJUUAtuwKIq2C3wphWpvVGTri4",
-	"3oxCxNtuKTtVkOCSMNmU7BPuW4AL9KOp27wfWY1DuNDT/ozpqaxzYIgqfnacyxkBzzp6doK8g24Q0bFI",
-	"PufZr/W2X8fRshssFSMAN/Ly7Q4SRdwvb3Ca+dV6pAi30MdgAwBt4BZzG4zpzuZXleS2BJ9a0mrGtVSX",
-	"O6rQ1Drc4XtLrM/B9LoFxOmu50+w+fbP9zYdw5URLX2gdglypur44YkPeTxSkAa02JvRBL0JfMS6ZGBt",
-	"ULdBg8hfch8cxMLY/4PScz4Ax2Nmvil0ibz10ZXCmP8Am4EkgSOI38ZiIpkiXGAGgI+q+PCL+Yj7ZgR/",
-	"8dL1wUfskYpFOYY6HEr56+aECbNe4LOGqIscqX6Rp/XHLVjCRI6KGRMakjVqJTRLeL1cMpJH+YATmRVK",
-	"EzOylGlGhmwsc0YUvTLyCUNWZRKFWQhKPpy9WQk6gT8JXmx2xL0Okia3UUFxGezg6nRRwLVxtiEK5e6q",
-	"UkFWDFOuppgn4YezAYe5PIA6FngOHjSgkA9nb/YUHbOIwJJNWVewet91PYj+3OhcSGyqmEyYMuYMVVWy",
-	"g3BD/Usb3YVZLrUcyS0I0d5XuhhDTrIDDS8d5B2fdnS0MRiFi+LouZ7bOyXCzS14vT0gAWWV7jB/Cps5",
-	"3EsXSaoe/ClLs9ptSOmQpZtlFN4W4Xuav34bVp/l1JvtviVGns7pQhGja2wR1b2mUVhlB9uv8iVb1DOI",
-	"S7YwvMvt/mZsvnnT2m3w6Z4rGubZy+fk+8OnfyA2hY5gOlm3Bq1ortfnhEGm2tZ7GcQ8v9QCDS12oobN",
-	"cZ3W48lc4tiyHP9w9trwIcAWmJXlAqwaO9ljBEMcDVMqLgPpAEPwCXUUiWdDegQmm+EI/SwadsPzuOpw",
-	"X0EasmehkP2Kmt4RSRYiEeqAtM0N+4KP9q0d7NhFJ4pFPh4dPH7yjLRfvD0nH96/OLk4JYpPBEvQEr04",
-	"f/2nTkSmWmeY4AwmFxkWPNUWl6vZLEupZqrjwselGDeGtlGi26NUFsk4pTmLSMInXNNUjhgVUSxSLmTC",
-	"InJVpDqPiBrRlM3pIiKJUNzI2Yhkcs7yRKiIJEyxUUSmTP8iWA73ZDKJYjGhIuHmzvxyWBhz52oakYlM",
-	"aJIsIiKYHhVZRLgUUkWYIMlTGZFhIcTCrIMxz58+MY/IScpguPBB+kthxkxTngjV6ZJTo1NNqYIgj5ne",
-	"wB26QRQLp7awhAwRj48kDF9MbLYv16T9AjfHsfcoFme4E/4KeaV1Vv713C9gcAeuQvgSnEZ5yz/+9vcO",
-	"SF2kmyGkIJO8EAQiWsNFLMARQTO+f/V435GGqkL+LCm1opalF8M7tM6MleHHZQRLsLPGzoCdbUUt2Fow",
-	"LXBvza12cw3XsLsLsArFAJeHM8P7MjBLYIPhbtjhVtSSV1NzHfcYuK7ZZKMDmV224tFscytqwT6b8eMC",
-	"wXPhRhsryOy0+T9sda0R7A7ii/AQ/noXynF9gs2yINxRx/uadaVamQcpCMEBdIaMzAG7T4yJDe4+UDRn",
-	"mC4A4FGEnT1S+JaRnCG2bQeFHpfIj3VFKBWzGc0XTfhdj9SFQh0qWs3BriG/NcJMTpieslrsOvxAaGkI",
-	"6rksLYmJdJ+2vP2YDBd9t6RHVdsnYSOesNB1BPFrODRGbTIHrXx4cxJ2oLh6MWjXraLKBjqsn+lGNTbc",
-	"oNVDOpV8tHSaGlSEck99vKkJk42xGNDGZowKdQx6JKoJFrC4qlRiJQHNBXX8ZAnXMKViYtQRrpFYlowm",
-	"9MAqwlLFoJhIRBRCukpOhFbw0FWZoBPKRT2QaZPuubXmD27fhkwSLup/KGmjLnawnOrvPcbunsi/K2oZ",
-	"uohaTjdxAH2Xp1dgKRYjv4AQgloUn7ZTna32VjFoSgoJnqju7jpSvR2rZ1VC/SZNoL8UrGA1B/Nnf702",
-	"+8ywLLylrijE0ljsu+o+fwbM8JbwhOMxG2l+xfouPl+HpPYAZ5JJDrlvkgg5BwzS6/dXhyGv4A6s5Dw/",
-	"WwGMK+N4ds1xPLv5OFx0cuWHdWlHN0gz2hJ6aL9uGOKYo6isRzEKpmdUXVoHMxY0e3IQVDfrNYxiGyzg",
-	"lqN4VjuKxwffbRrGJWNZH8om9WkIW6qSwhnLUjpiGATVSzh3LL6GCDaPc7bwX64c9RijwnwMHjHKnTH3",
-	"UNXwyDSbIIpJu8Z+xKJGDjku8H7FNetEthCWrvqBjfHIEmNrKS4mqaNd1SXvxuMj/21Id1BuOn6QjzxM",
-	"jrTtg+EMXf4mHnrw7CIez6a21AwJzoNdgZGcGVtPdeolqWAsUf0ABt/g9LaaNeD+LFCeDNmIFootSfpA",
-	"kNjyaskxSHTwORiZTtoyJ3ErbplTPZFECg88loI1DNRn/NRGNrwCKcoECD9mX8kNVevyulYsHWMtsytA",
-	"suoiF03g6Q2pebUIUOvxWRuUh22ymTW3EH5rzpHASEOj93pOc+HsmK2k+Ed8YFVy1zmBy8zDSrahRWmu",
-	"YjNLBtfAGOsQnM+qDz2reagmqg0UVXcSGvjUiixdEWp+74NV3Q3QiVRxLVhgPcj/Bep8IEgd1viRgnzf",
-	"FfDDnWN01onYddU5rwf6qxWq/sFWrwv/VRfhdpB38MklxGIgMf0YQG5fX4hvhzBcuwhHR3c6/wAZWTd/",
-	"1BhuRX+wb7QnYznsyggerG7dC9bLnQ28taxBZYuGMjHKF1iUYVW6rEACNteW2iB+1h+bBkjQwdOnmyyl",
-	"Wr7dzLFuwzq0Vs9DYSHx89dBQ/6GAY+1PPC++d292Cn3zcRu3+y5ZTZ1QgSb1zEq0MBRl1eE6y75UQLe",
-	"xDlhEbMzhSRKrzNrWVpENpzXLjlDB6oCK6/p//Z5XdPxz9kVZ/NVVrbqRrmGx2PjI3emi2/WXP2nP21a",
-	"nOshW7/pft90vxvofg3qSTOxNtWscMd3LaIjrHoRZBBt/8yyDhJkGdYOOUDo31SLKl/1WrNZnTrVCHFE",
-	"z9MjRT6cvUHvjuBZxjTAMzdjRjCqgaPcMEsY2qp/O+W28pWP7Sf2WtTigiYLiKxnTMwhUjLOuf5lKD8b",
-	"o36smFAMfhbunzN+mUvNL43dLfiYG2O8GpIL/MKWKdX6pQeafdYDwtURoQRLLNogDRnzlJG2G2fX/BgR",
-	"HKv9oxhx8kfyLmPiY25s732mR/v4kv0kEQq8i1jOZGz7ClAyZ0MMELeh/IC5iRJcwHfnBAdI2pi3IRXU",
-	"rlBTlqbg96MiUaStpp0wGFoZol9P91cx4lBT0HzLIRFywCmoae16mRVprsuSUaXZMQJ/EZX6cyG1LfjE",
-	"1IhmtuzKnKKLF5cf1Yj14eWaHggwL3i1edUVyxWXQoUUTLgyn7AA0dgvBnnSfdwj++Sw+7mh3JmVi3VT",
-	"XZR0QbhwsNuoGqLAajBHQal0N9lY2GrsI5rnzgGdM43YJlrWK8FwKY7XPqLpJfioY/H6/dUz70emymaI",
-	"B87h6oMZzRUDdyvmXMSiAt9dBB5oywcqPUJGU5YQecXyrpu7njIRC8CWwXrTGXNAB5zmI+V90WEizlSm",
-	"CWidsageKNA+51AmaEy5RXjvZvJ5nuHi9vZwW6otN7WOS1lsaw13krMhF3XhP49sdLdg8RiHcXMw+1oF",
-	"/joxvdJZud4rHoLvUJ8Pgu7ti/PXf7IkF5XJJJ1jR7Vb+MZBDPtiCMvoP+X6qnjLwoHBzUHNZTHxyWTL",
-	"C3SdSNuawu/XRhY1zO3MhmuuM59rY6yvGSOoE/aeYIs8RQimRV+aAy/HjnIjoCBQBixUAU6u1lknrLuD",
-	"ZmGJzmsIVfRni/rQbzkaf9MOB8jZfX2u+vU+8PD9lVu3/srO8PalE+oQHytjjUquUlmjlaoQwUnbLaJg",
-	"yWjLkMJKyaHq2hhhUAJ1hgvAmXoAlpGvVNksllj46+wzV+AQdajTqcz1FJSUQZGng4gMlhdmEMVi4JZm",
-	"AKJ9UC7PgLTnUz6akjkXII1K0QOIOS5iUQLvOl3yrkqhID4DaF5tFlEjt7drckRW2X7b1VqB5ew0cvwA",
-	"grmqzpQhVTkXlkFjMDng2IZ0LdwVT2nZs0mOSYl77ZLz3fzSh73vn+3eAeGazQiuw5lvwj/reKHfTgiP",
-	"aZ21VSdghxGwOFvgCH5XR/v7RnNOhOpiqlGAX18OqvUOv7uVUhNaZ2b0Xzaw0lXaDHjqVtS5mZ3WfqPK",
-	"V7f4Un1bCU8Qa1jZbcQanJL3UMEG+/3rRBtCxrQbc0GPcHnHqiu4jhVsPvxbtmsx3CyorGmU/nxmM0RL",
-	"4Jd65G/C4lETCc5nhymp4EzaoHrMOYJRFrYSHpZzvJXOLtdtsnJjHnWvPGQ7LlBzgpvo+jyY/7ra37VZ",
-	"tsAAHpV6BRbtD9tSzqHGPYj6hGVMJEQaie+eHRw9QHLLP/7292OiGCPvfQIToamSQW7LcEHq01nIB9tq",
-	"DaYEZdagKVvgPnGlao09FYvDg4PI5YFBHjVVpTrTjYte78noki3gH2zQJecWhW07RA5Zal4/ZTk7ikUA",
-	"vvfhHkjSliI4lxGhVf0jD1QOo3BV0WBhnvgxGUpjBeZsJUhuM3lc+cCQu1nmB+ehtVHuVtVn//AKGdtz",
-	"3US4F0xdsxZJpQL8Mt+15i8gDkv70NKxawdRIhNhpcwlo3rkjKa1JRw29LNdP0XXwKU6CXm5Ovq3kijN",
-	"MtstogEjp1m2s/A1AznXLNsYvJKXLfeJT+vnBa+rKVO9ZRFp6lpimI/dVjujMtF0bU2BpgrGdZWKo7Cn",
-	"DmzOCPxl1k8H2UMNPXbq4YKwElDaER89InEr/LBrNIItIn4x/HgsC2H/NlKaJVw7CY5XfV0joUn7BNpN",
-	"/ONvf68UC637RN2g68jywk3d4WTN1pG24WDGxpF57Zp0mujXBYt86yF4T9hjqBD2HZuTMKwya+nWIgIt",
-	"Hawtn+xIOZfFMK1NAC45bAkZphrRwVKTCcoA546KfAuXjOXOw0uh/MYAikk/h/Yyg9X0aNf0oDYTpuzI",
-	"soMXDjotWE/6zg0wNoQDK9hSu/p+4/yHyz5R9WtfG30DF9+ouSzIh7M3tnwWRMmwX6QRyQGUuw2cj0WA",
-	"voQ0YIxWULHAOtdYqs+Vr3Cyzgg6e1iMtMNjX8nZ8rGoraq8L+e3lTOrXY+SPta0W4Li46pCZm2nMCC9",
-	"dY4I8oscVZUTIvNYnJycnBAmoMvwsndYQY6YvwwuZNAgfF4gdkWKhZ5D+ZqTMniBDbzleAyLVc0PIQum",
-	"IwjWJCmr8/msJfpKe6PdzoT5Xv0vrsNZQ8JZ84lZ8UhisrJvmBY2OwkOwErHtKadrwudJz7LaQ1B/FUO",
-	"ldF0gTCi0jsH1y9Zpkl7KgvFLhnLDKdy1qdrZ2aIRVl1PahofHZ6cfr24vW7t50deVXZA+62d3X93tmG",
-	"dfXMrmxSt3lr76IJXrnX5Z72M5b3sdnVtu3gXDc2GwmqIZlVKN/mUtk2cAS68QDugQirYWmkjdWzm6pj",
-	"l0WxoYJAp6k3s6bpFiuP94W1pHHEdeso04Qp3U8K1qcT1rf90etrYoDxBR3kpNJwQpKCkTnlILp97vUU",
-	"fOlMEPNru+zLRVI6KWVBtSUZ6g2NkgAbuAfjtcS1fswnE9/OGx8L8sM1N+LIDl1Lo2oZjW9FVAmcoLrm",
-	"cG2Bk4YspYoqJJjtZC/MHZHnRUdeBKHDHJXsjE5YLOSYDMA0t2/6d9Ta/oiWNDxubekyVQvEEuMQWbDi",
-	"hwvCdRSL4QISLI7JIOUzrgcEzCIsdWH0+0HgHhxEFi9hUzSojkXKFazn2HckUdoXaVNdlLmDoE3hLNDv",
-	"Ngi2zQhs8K9WeN/2z4Qia9unlmv77qi32VWpKboKy7TRGA3UnGvwBvuRuoFZpVT1uejrJo3+1JZZsA6B",
-	"SrTcaTO4IhFxC2LOll0RJGU4XVia1TIVIO6t60UsmR31VYxS1vdMfvu6yrjFtUVnywNI/PmDL/w7fO2P",
-	"hhUMSHunw3RMBvCKrpUb4RGBukdfopbFB9WzEvuj43dWgUfjHIryAVRrYHRz+5t9YkCynLt8y9LEvXrc",
-	"PQSg6Xpd3I3JCdKSrEMR3VrLtxuFUMA+qztZT6NNSkGtqui7EtWBUHJG6Io5YLixcPzTbKCDqB+BXg4i",
-	"3rpUYqGYSDoRsdMlbUya70Rl6m9wLNqU6JwKBXgn27kpioXrf4p2BB1dyvG4EzlXT5sa3jmjAiFkZp+P",
-	"UVQB+3Vxh1hILFOiFmLUidz5Q/BE2ZAVnjfyZ1godmx7rXaq9YpuQVcvreqgYGzgvcgZTVw8o/axD4rl",
-	"t1Nf4L7L6P42y9TWnQ2zxtfK5LxBEdkdqkBnRkfKzUn9Xz+d7P033fult/f9p/Kf3f7/2Pv0ay969uTL",
-	"v7Zuq2i0WZPbiN8C/T5U8NZ8/DqR2+vva11o8v42emUBPpaY2OXYdFLhQ4Bacm3LoMYnZEb0h1Qx/+cz",
-	"96fv8xE+4ptshBfh7xn/zBL3bJnk0J9RhWbwamZ3LfB7Q1s6C1OGGRttDEIFYN9APOBmveVGWIJumxZz",
-	"H7F36q13mVv1hkPz3h1ykHBgjY1Kd5MQ1YaKq3uC7R5tj/KKszVnI2bkaGOT7u26hzHXvXAV7q2Xv48i",
-	"uhIZ4ppAI0WWNERgsBsU2Jd9d15Wp/nq4uK9K9wZdrK3Xz5eNq5HdMZAuelu1W/61rp0Nrr7bd/itfhk",
-	"Ic2RHQGWw0Y9sbpn+z/3XrwQ6gfQsPfO+URQXeSsc2whzdjVYTuM8q2BZlGhXR3z+3fnF7V7vQY1inDQ",
-	"YI38qQvdTds06lwhpwoZ74YVtSf5zrtSlQymzhjG3uFL7YOuxYlmXLzG5x4vsSVICPq5YPbnm6J9mru7",
-	"vPrx5DmU3LOHWDlaJljSbYu6AeSDcEVvG1sqregQ322lQtSR+YnwKMgPZ298hR5fRCZskFyLdtyl2Uhw",
-	"HNYQJG5oU7FK21TcYZO1TBNbB5ksdXWvGHuxcNZeUHVs1fAjVbtvuSt8LNZbgMG7uXL2YFTTCj8W7bKc",
-	"Fbqwx9iIdcnxw8w/7Nc7GFJEbwdYzsZk3tI7fgwNhsBzyDKuoMyxPcWxAAcBlKxasl6v3yg/aFxfp4fZ",
-	"vb4N68CpSg9lINjv33pnrRsqZg/MDhF+aoV3+7ugH7eh65kE+b4ekbptIYEmEOUm1tS8k4tU0gYrAZCJ",
-	"0Hca0klCBWE1VlmfYuqqGWYZs3rMdnqKO2eN3XsxSuPUVUx3cVeBmmpGWHacb+pa3xQrnfF0sUXl560N",
-	"AlnokdzabWO/HzZCd+MtX1V3XFm9eDkh4QFCzBVe6Gqm6vuLwKsaOzZNuRH2C0B2kTY4vPFId8iQTTk4",
-	"tI9Jz8of95EtFmpq248vs7NtKoSdVlvJQDPiOVW+zKDiTRWfr4fVKeu/1e1FY9f/j1iUBE9IhEnSrh41",
-	"emHD1a1v+Z77uqq3sFBeY3iopVJlour66eycQbl23j5WtcXEGy2g1fksFyy5wgxeMFscUQTny9K839Ny",
-	"OdYI5HXQ1woQpDbEDM6FUsE7+Py53uB09Zv7s4a2H2s8DBzPnpA6jHDYfGqflo3JEe2gt4cLhkFsheYJ",
-	"0eyz9jBRIR28dERnrLPsr5jT+pzNrJR6W6gZTkZ6OOUa74ZbzUcqdHTczKmxREBhUKVqHjvLONyncrK1",
-	"lKnYqMi5XpwDjg/FJNjgEH6BCDujOctfujP2548XrZVsypXmh+/fnV+QfVro6T5EEsx+4Z85G+dMTUn7",
-	"1fnB02cRefyUYBQO44uIJzRkB58tNw/6XhhBnXE/tBXzrsTttzGQ2f/H3/4+6Pi+7hAow7HBbSoi0HYP",
-	"WscBTRmFa4txQAEYMZZr9CYzFjkmpbfniKDp0XagSoiC5wxAk3rKuC/hCx1iLBgDOsRARw2SsJxfsQRX",
-	"mLqCl/4Zx78UafvaWC/ensfC4pWZSLD0dCeyn0sqWEc4albURIQmMw5tLTHObH47ef86Frhu3VjEAp0a",
-	"htVgzhL7PGKZJoPlzbdZrsFlSwQDW1yLxgKXGTfvyIFPKCbU7qUw7YYWm8b0/fPHC1/1oYEGuuSM0WQP",
-	"t9vfg4lYUL94RNO0nIyFacVi8HmvDInj4wDaGhiSGRwjxdjXBq+EBBl45QDuGMSifPdx+J0ZzS9ZQga2",
-	"G+iAtGdUUOg8UFl9fDnWI4sFNZOfsGSPC3BgwIYYC1NZ9woZ/BqjMRW3jshP3W73U0Ti0MAz15El/m/D",
-	"gb4MjsH7EYsK7gC4FGThuAsOu2PuApBDl1zwGVOazjL0G569fE6ePHnyfSy4IB8unncJNJHCHwc0y1Jr",
-	"Rezb8P2//VXBzF2Pqw4UWOEJ3BQLbFuFPhpwimP4ggsywJ9snrOtpNIqz5wl45P3r1sBPKL1GGpkfcGK",
-	"OzTjraPWk26v+wS4pZ4CGwwIGGSqVUSXyyWYtVbQhCIkzzYMP2Ru2IOPIWSDOC44kvKSs1i0DVsxhl5E",
-	"zumMnXPN/niucz7SEXlP9fSPLrXKDKrTJS/R62OtAFjYWIRQZSWL3KiPVECVe8clIoIXnpH9Z4c4JgA2",
-	"ex9YFAt8tHNkjh++BRjVJWOZcp4bArW+y8QtcnjwvWvySMUiFmGpape1QU4CX9ukYEphWyQ4yzMqFvZ7",
-	"LmVExWIGXSNTOTcrM4RElpxPprrM57LMMBzp1OoZQ8ZELIIRY7cUn5CBROOP4uukdYQdjm0fCab0DzJZ",
-	"YPjP6OOYORWQryFbAGSBwrBJnah0T/5SFevWvM+ZyqSwRRQPer1b+/ZJINTh01U6fgPMhGB9Q9eS4+jX",
-	"1jnTe8+BRpvUHaRjpHqk5m5reWJRMMhlPdqM5RAnWjd+vyD7P9DEr5155PHmRz4Ic1xkzn9hoL0dHhxs",
-	"81CWS7NYRiU7FZrrBT77/eZnL6T8kYqFHadaal6z/lnX+y/UylpHP30KehqZbTJcz4LpysMUtpY1fBCS",
-	"ZX+CBsOtT+aFnpnJQjdzs9Oyy40KsWJV1sYxxYOh9EdBHdwAmNPwJROmyWHvMZ5UIedEiogYdQFekDMg",
-	"6Y4vcmUf86+pskrsZTpKGc1xqJbm6o+yma1h6TmdMQ0k3QDsK2/ZP8PvWar/8mnlUB42FbfA6XJlNC1b",
-	"EKwcIY4ZXWBbHrDn5Syri3CdE3bPx+V6ZO8J/bRKDCs0HbVW1bLWEaLDSnq3q9ZM8KssLJeY9uPps1CQ",
-	"hoO/grxLsWEHFeRxj6hY0IkE4WKlCsYeQHDNpzxltpIMEofRZI19O5dE06EiakrNLmGOsSUUoz6Wg8K2",
-	"W51j144a69nCQHBMKdUsxxaQxmq4kpeYahIR/EPZifgSKsF46o6Npf9zv/K3fHzuTaahVz5kTcfhecTW",
-	"JRRuqtDAjiJw5fl/9kPaIJsucpqwGmZlfb7Le1Evpso40AQDLUssnSt96tAES3Rp1PTWzwWDJnbo7wtr",
-	"vfuV3zHbvP7FZU78rb+6kvF5g3evOEfYZzrS2Fi3PXCNpWztkUHH9ZBlY/6ZWFAyuKITqY0l7eKeA3DT",
-	"1A3cvLky5OXoWgjXo3u/fPoJUXr97qf/vxaetzwHYx9hbEcZs8EMGEO+U64g7ts0MnDi1q/mmiDU+gFY",
-	"Y2fjtwuhITd6929vYLRv+IwbVXjjjc8xnHunrBgOpU16qWHELhUC167b+go1kiDKFRlmxlwuSsDILPfa",
-	"rJ34dJNGLvfKpjEsMbnqwr6nuXY6+su/vHgbkRFVbI9DmWCu+VUjVf7cdFAPnj6pJca6lwTZg8tyLSil",
-	"U3uI0BPqE/zbRjwiC7Lp/m2sr4XQDiw/EzT5scmTjecdoBibhvU1na8y4Wjd8cIEoa/xdJm5WaKwWVHB",
-	"scLTsv5URWs0fF+vw4ErJ0yY8+ZwZwP8ZYAYaMCgkVP0QM/pgnAdC648ag30ex+5Qk+kf4Org+Pmi+Yq",
-	"AuFiAX5mit7CfCLFAU/IlKppnRqOUMVXLhR4+94o82qLh9zKF/X4Dr6c1NGz/em4si9qKucCHfVTljNL",
-	"5PfkNuo92fzQS5kPeZIwgU9s4Sx6LsU45RjGfcCjd5IkNpi09ZHD7KtSku3/ypMvNtTMEF9bJeYXcN0T",
-	"8yZ3Ct6edO91xw43P/FW6peyEMnXtsW4nnaXQx85KXMxd9r5qF5x+RPT9Xt8u4KwjmlcWOXgJjSzKwU8",
-	"3IaeMbrzofVycid3zusEFJvMAT6rqw5d3hVJ2VgTWWijrYGAcyUru+SiwPQi6ioJSMACyPGY5GwPI9rK",
-	"u4LLWnJuN5fF4geQ5XcsFhHees8RmnWU7SqEBhT+2xV9/8SM9DkC529DXO5X+qVd71AWurHFtCI0TYme",
-	"5oy5YpttSmZcKYu2B0ASQJEwysA1hmAgD13FosyUR8eR1VxtRbBHymnV0M+iToE9R2FwEnSZvavzWn7j",
-	"N3RmEW7qSgGA+7NsePdPdoQf7kSeMx06BspKo8MFmVKR3PCQYnbM9U+otUmXIyzmpXetKf0FCkrUUecr",
-	"OUe4RXDG5ww6GZlHut9IrUHp2lPMB75XlZUbklqZXHIjUqtu9Z+sp8MFuqwPpBAQxDTsnyvseYGeitzi",
-	"mbgGN0eXXGBpLLhVaZkBRPcSNDp7y2oAEUKohryxOPMdMn78QACpuWtmb2fUwPLLFY6+OofF13QOQcMJ",
-	"2X7Fw3fjc2irpU5YrXpFk8WelnvQB265Y56rBGo7k/nmea5vXhQL2y0vIi/PXl/89//3g/wckWx8zsBZ",
-	"+O79W4X/+pFf5vKCX0bkg+AveURGRZ52IlslPZi6x/+stDcb8zQFTFcArYHTjwZaLGAZpzJNWE4G//Xu",
-	"w9neh/cvTi5O985Pn5+dXgwQh2+LQSH8D+jZ6DNTqqbH+BoL1nMOaARbm+VAxCN8EmAV5hp2hPNNbVJu",
-	"lSScU3mAOsh6KhPitqsOem2xUw8Mcc6GhGYZSRmUTp0yhEbZNFcO9WV9O4Wg9Ob7Dz+8ef28D71QKv0W",
-	"YoH4b4REo9MEvLpwLhG9z83pJm1QinVeKEBe5vIzdI6a0zxhCYxl1qnTjq2rBEvzbgjzrCwEVb4wLxaJ",
-	"4HpDhV0CAFMoHGvuOLb1emWGyZtl4d6M6mljhNfm9tfGjbbIQrzLAEnYZ7SBO8PBtlHIfGHP6O/EXwSr",
-	"Y1fA4bctCYiylWRmDo3vMHjXXiXDdzErq8mZ+CO7SwX5R9bobqFpiqXrEYBv2cAcuoAXesqENp+8iap8",
-	"ww39OJWIZYKREq52R8jN2H5Ytqlef3wL+RnwJdvLoey2Tm0vD6tFUnLYe4LoTJu0oHzbgVjYVA0odMgS",
-	"kvJLhukbKrLY8YUUSadLTgNY6RIM1TD1WDCRKKd8HruuE3ifk3PmxkcqzPJQmi5qo2wgIn5cvC/Bs3eh",
-	"q7rX4+e281LUxEXw8eS3rkt+NSjrZb/eYrmZ07anysFU4WABULMC76hrzjFlkI0zd1lbcQu7IsvxmOWq",
-	"LOnrC3BgQVTXWseoXU6ps80IbXvZ/NJ5nVz3ZacPzQqlbV1jlkA5X2jIY+6Brjhc4Bd90xxXiK2CLzdK",
-	"BAa/Y1H2bChrkaHiNp/K1LAnTVM5KYBBGD4B6UJ1WG2u9Hu7bnfI8vETTUAKZD24fT7AL3MofhJuDhRd",
-	"fTDWD9pgwVO9x0WwwHJclmrJ/Eo66nVXNosF37upkX5fBpQJtyITdvVlrVNJuU4dR9VWmu1LtohiYXTD",
-	"iKR0yNKITFmaRcSui6FaLKLlOGRERlPJMS8oIUOjT0GK5HybZsAW8GxOtad2aAMcCxCeiT0lLt8SDRTa",
-	"QPzmZj6aOj9jLHzjBq7LLg/2Szg66O8wkWgvMGdDdMmpMKsTC4THAnmNLQbTL2tp2rjcaWOzaiyD041F",
-	"2IsqcmW0+27kNu/SXnVTGADGyqLJYRFFhbOYiVtmAoGDLnm38eA6krnTo4sf2XR48a7f7vEF7l89PpAE",
-	"e63DGlQIb0QSnvkQ/0MCpu8G1Xy2tmI96oba9i5tAApiC6PtaLCsCV0zlnsEY35NyMVKPfw12EXXAuCr",
-	"RS86AbKKX3Sn9HoIxhN0QNl0FY1V8AeBF+vHk//sn50+f3f24rz//vSs/+rd+cXAD6f9tNcjw0Us7Bwx",
-	"yku9wFz3pvPTs//5+vnpgLQf96Jer9cJeipai82dupV84N73vo8jlPg0NNmMczxztU7uwvrClz8M1tFO",
-	"rBnm+A3JeMtIRkueHstAyr6DlX4D257OIEpgbzUW3hVn89BtUiXq93jDPVC1/9KDZJVXxlBH5B+rLZAR",
-	"LUKgDAnRkgg5v1/6f0DokJxlhcaoFRuP2choBAFeQY4JFaQQil6xhPjaT7vJkJBIt8PkBiT6T4HK/Q2A",
-	"bMPmfob3lG2vMH1od97TDLdt2r7ePQiwsj/V7wp027i93pjYWe+7R0TuMRmUnerjVtwa+Jqk4ARw5Y9j",
-	"ceLLBI+xMoxXGWW+1LsXcDEq4PPHYXeZMRFMz6i6hPCj0V7LlgYEn+TalWzzEC77vOqSE1cMi0CPYOyZ",
-	"78biwezb6LFlVa0adbVOOUW08X2I8YdAHK8/2g5zXDni31DHD4k63lkrqNFdAeNS7Xe6wXX0ItSad+NV",
-	"vylPhOvtudkXUS7P70OylZL80aq60pjtfIfibYVg7xCHe/cq1Dck7h0hcUuFI4LSAkG80xXApKkhwwW6",
-	"z67HOV1ZzbWs8tzd9FWzSDuLzRzSrcnX6671xVKHC2J7dTja8Bu+rcO2zqNpl/KOtEb79ofxabqpfXNq",
-	"3pdTU5Cwoq+j3V1Itoaf7Wum1hQDfD5lo8sgcI9hgyCyjlZlPYoFoxV6ymZRLGypHEWvuJgcleDfssSr",
-	"eRfChm24wJl37cODg1gEcQSot4AFjKth60eAhU32sJYvjr0dmKmxcAXaIvKLFIyMjSCLoGsOR/iYloCL",
-	"caGTToRxWkqUZlkXaylzDMNb46hLTuBHUumUY8PMkF7tR0TT1CxNLNpZSrkgyUIkQh10ENUsbI3UQWR9",
-	"CprylCgKvXFAqo3Ac4plTWPhS6o6EBSZSLD3C5E4RIRZ4oQpzQWucSZTPloQWk3ua1NvCTvLm5fAPZyd",
-	"HYeSFoCO4J+AFBCLDV3EzGy75MTGqR73oNmDwlJSuZwDxrRQFs4kYqiGjoDcZ8S29TW7/n0tavqCKf2W",
-	"zX9zvPXWJXBQz7/RPAcSd8hUTDuAJlaF/gYQvH2AIBtdeu+8404lb5xQLpSusIGbcuft/PfhUfhWVuOB",
-	"PP6OHnxBDcBQXYMAmh39jfvcuw+17qIUyb8rX/81FK0Hcuo7VjSAgspQAACbqGDlqZJTGdkO4FzEE1s1",
-	"BBstTKF9fRuSrCIycDjCPlf98c+JGESxGIzkbMgFaCrmhv5swbOrZ4OOjxYIBl0hjUDCnNIApGhDDrEI",
-	"Yw4hdPi0JrfWnS7uQg0YLIhFBVdaCUrYwUBThBPXh7Ks/yVtHUcIP0AgGpYi0JXamP+FTQjNLGKRyVx3",
-	"XBsbJjS0yhnL3OiAZaRk5UW4mLEw/4duz2bhaMb7dpHN7Fg+6GALM9+CCCt8r+BYYyHnwnbNgNBHiABF",
-	"MeSQj6D/uYw1o0cHcJxYjJGkfNabzbdz8R+1tPigXWPohObMhoySWAwXRBWgI9slaJc+GWX0RjJY6VU9",
-	"IFATE1UWrmKB2iMMvhO53OSBTTgJcKvtFXx+BxMw8xmk/VnfjzFHwi2Y0QWZ0isIvc/q01aaYz/3omo+",
-	"SPRnA7t34Z8q2/8W//n6slrobfkLwBPvnQa3V6TgrBBqoy3v7M6Sm5d+iYot2oZaoRVDsdMlH83jA1+2",
-	"eYB2bylmDB+yE+2gVMLPplJe2oxJnyTwSKEHwUMAnKDEhJoyV8Cm6IRd9R4pn0nnzG05tk1tALhsa03S",
-	"NF2AdIpQZPuoDCKowP3NNWm7McTikrGsD/y871FF2MTFmPBZiYxWdKFKT7kzV1wet21cgL9LkkjsOEy4",
-	"NhKCg3cAgPVmb+Z0YW6CtfLrp3xnZbrkAImssFCk4gMB0eNi84/UcluqZZfLmbkYJhLGorrdTZ6De+Hl",
-	"aLnfS0GK34Wv4D6Nhgd1LlBSdS7cqk9hXUmLSnkBx5RqSgwc1ZdO8Mo4lGllOiylAEXG2sACoSfscpkN",
-	"l2vECOrbyEBB57aZiMsFFzxTrRR9CNKDy6IPDWUXXMmFOzyWa4oQ4KLujekIPKpWiD1sNpLbaKOpG3aO",
-	"Gw7ZM0gXIdkhyG0zDNXe2ER0zzFH3BWtjkrzQiRBNDwioT0BMtj2v9Nmo7ghCN8B3r0qsFuc3pDLYpj6",
-	"OikVB7g1dFKqNDk4JFNZ5CqybdvIcGH/1SWvNUgz8OunXEHqHJjRShpJbGxyRcYUUjXmYFxCZB+LWmNt",
-	"JTcLljNjRh25ti+YLp8bwznT3rBHSkaChx2BYilGAntAe0YnLBZeNcIOfX5GXNl4ioXI4VIq3XQwHH5x",
-	"bTESaKTuU4XLYVQtP6fTWAkuyMB2+lNg85rd6sPKNLeTAAlfyYzytP64B73TbaKYbdzenDZ2pxFzXLSG",
-	"0+7Zqm2waVSiSUrFjdxoD4sTap4SaXulMqFqOpQ0T6AMlupch4Fg5Ya1oIsLvOWrhlyc2H62mzEXtpRF",
-	"WwBzwQ6uWNqz8/XCMIIaHb4yj626EhCNpYXrtwDAxkybqvjDXYPjssrV+auTvYOnz8BLhXYnRHxtuRFg",
-	"rKnrnEjaMkcpMqFXmHVUuqlm2CuGilg87rmeoIROJBZlmPArVuvxCtx2XJeK1TGhsdi6+goWWuk0Z99d",
-	"2IZMd2EWOfp+GKhK9esb2g3g9n+F3Qa+QpMHFp3QsGW3q0tVbWy8PReoFGHBe7cMopb0vymEeob99b4B",
-	"M5vCZmZ5Ktt6jf1rjoI2bNTtS+Mmhc62QEURbFg8CODO7ykoGuztI0VmTNOEanoNYX09WLjhCeu1wg9w",
-	"x1etFJopbFYIXXv4r1f7w+7sbh4BDeEu3wR/+wFlx12oNObVD6POwKS+wW7vD3ZbIdCt6bOiicCtNYrI",
-	"UqFFOZTJgowoFNBimCjOMdptP79aaRu1F0/p3/BfD4P/8jtURgS180zsSDDNqk/9LvfunLVcYP93JMDf",
-	"k5ZzvaN/F/AvbGTt6y9CxjR6Slb79GO5WqyOStqQTx00XVauGX/nGMh0uUJqAwjmjmXpg8Bf1tG7w75U",
-	"6f4b9uVBTqOtweiJW0Id64p/7XqCec6GUykv1xsTH91NX7U9YWex2aRwa1L1MiNy8mt2M/t5rWb7eTK4",
-	"bnk2+wIAxsg0icw3qCCvLi7ek/fvzi8Q2fnn83dvid2H93SRSppEFloDEUnbVpxrooqh+cCQmfcdhdgf",
-	"cDhbn26bQuoSFQAlAugO1ESligxTObo0t1Sykkp4z7BQ2Gw5ZyN5Bdfa9hsQWoWm6uYzXEwikjOdL2zT",
-	"sCEz/7Dv70Q2J6zsKjk3g4HoXizaIIIylhOWcSUT1gmylbDK6uA/9168EOoHXG/oIW6bTsBqmPlUb3Ep",
-	"/APSpoLwBL+KoVePeaWjXCrw9OecqQ5gCiLi65y67cJKsa5dS/U753wiqC4gRKum9ODpsz/GRa/3ZDRl",
-	"n8mrH0+e752/Ojl4+swJXtDdL9nClRMpm23AY2zQJSdiQQ4+f3YwK+umPyZULPTUrCpLoV0wyVnCczbS",
-	"7giOZZrKOUtgx4S0+4hRXy7I4x6x5UzMdO33h3R0KcfjiHxHqNZsltkMrDTtkrdS87FlIyoWNGeIgqYZ",
-	"zTUZ53JmQcw+Qq5lmHWoXA1cHN6cco1FbKGsamOMwZL+HakR9u0PY5W7qX0zzO+tyN/cU9PWbDzAQ7l7",
-	"twwPhKT7rUja7aRMOS7s2aUI2ZIRg1OK6a6q2o5k231utqQbt7N3HxzhohRBv6tUqmuc2AdLpcKu83Er",
-	"blWKo+EPXfKCmxXCrsaOjpNcZmozIZMFa2xqfC8S8kFs7Q3HwZnb1WPxzdx+yFJjtyhg7yJlxNhVRn0f",
-	"OJox3xiQDA0rl9HnDmcbigNRksDBBfAPM8aF4hPhmhFRsagc3Qg0W+VRCVZtb9OysoHqYPKJTajAdg82",
-	"QdDbU0cOn6oLRUYyYa7+9lTmgChVUkSxsMp0UC6XcbiSS+3acBZ6JGeI9klVZYaPFCCPEBY7yzSUb/Tv",
-	"ACNpRAUWj0B4L0sA5wLNYCg56PXsBF2HwUEwgTFNFRs0ZVXcnzhdn+jwMegG4qfuan6scOZvClpTP2Wg",
-	"TnOcKutFhJxfhxmYl7NRkZvRmUOP3mjEWBz99OlLZOiCl39/ilqYEYs8osjT1lFrn2Z8/+ox8AM7gl8d",
-	"TBj6MpnXVBtNqPAatrALLrjqX8El9L+EV9CVGFywQZ3wYxb9W15xvTuCS36tvnz68v8CAAD//w==",
+	"7L3tcttGuiB8K/3ynCqT70CULMuehKqps4otx55xbI8kb845gVdsEk2yR2A3gm6IZrKumr97ITsXNley",
+	"1c/T3WiQAElRlBRPXPkRCwT68/n+/LU1lNNMCia0avV+bWU0p1OmWQ5/PS9yJXPzr4SpYc4zzaVo9VoX",
+	"E0b6gn3Sl0N4o0/kiOgJI1nOrrksFMnomHVbUYub138uWD5vRS1Bp6zVa+E3railhhM2pWb4Kf30homx",
+	"nrR6jw8Oj6LWlAv/IGrpeWY+VDrnYtz6/DlqvU7MZzB6RvWkHJwnraiVs58LnrOk1dN5wcKJRjKfUm3e",
+	"E/rZUQsm4tNiGk7DhWZjlsM8b/iU6+UDeK3ZVJGM5Ss3msLH4fQJG9Ei1a3e04PIbBqnfnpwsHYhZ2yU",
+	"MzV5LuUVZ37vQ/zTz5gkQg1yecXyyxw/aDrmw6fPls/1szk6lUmhGNz/dzQ5Yz8XTMERDKXQTMA/aZal",
+	"fEjNaexnuRykbPqHvylzNL8G0/17zkatXuvf9ksY28df1f57/AonXYaugUzmZEiFkJoMGMkZTQhVhJI/",
+	"n797S+Tgb2yoSdv8ah5ExPyLCvsD/qmY0PBNsFazxohMuVJcjDvHpJ8wTXnaJ4rOFZlNqCZami+Tbutz",
+	"1HouxSjlw3vf/XBCxZiRoZ1ekRnXE1weV0RpmbOEtCnR9IoJYu4+KndPlOZpSrgghWId2MdLmQ94kjBx",
+	"7xvJWcKE5jRVJJF4S2kqZ0RPuCIyYzlMbvZirnhPDWXGiJZmW1IQSmY516x8EbZ58v61fWU2YTkjlCim",
+	"lBmGKyIYS1iC234r9UtZiOQ+d/1WElUMJ/YuYBnu7XtcxYmYE6knLCcsz2VO2kcHTyNy9PhJRAyxIU8P",
+	"npjDE0C0E6rpgCpmjq8QOaPDCR2kFnQupPyBirklA+peAUhKMqViTkaUpywhVGs2zbQ6JjnT+ZzQkWY5",
+	"7GDMrw0eFNMByw0rUmwoRaIMXZ4wmlhudma+2jsxX5k/m5nEEvk1a/sgaKEnMue/sPsGqGua8iTEpYWN",
+	"/fjjj3snhZ6YX4dUs412VxJ92FyWyyFTylz8qdBcz+8VXM0WCxYQfKRsbUMApBgTs+aIUEe5icxJIa6E",
+	"nAky4ixNzG8DmhAvvkTmFWqH1YZwDnJGrwwHyYuUOXklkVPKhWEEgCeqD8RUEYMDODKhInHcYR4tMAyu",
+	"DZmVggGzYWLIusCs7ZbNiZwMzbFeGHIF8lVuaJnmyF8p/Hip3a8LVxO12KeM50xdcrEsg5wjkJNCaJ7C",
+	"bnA4SxvtpwZUFuE5asErl/j81xYTRu74qfUdoznLWx/rBK4Snn6qLrsyWGXF5ThIDM3EJxlvOIthzqhm",
+	"ySXVFTktoZrtaT5lraj5eFZ8I4o0NUDt8GBpDJ7UyoXLZ5ZSpS8LtXqJa6dDQa3mqrOcjfinelkbTviR",
+	"IiOeK22kg5wOjYweGWklZ0M5FtzQb92tOyVgquuwE27lHN78HLUKxfLLjU/GvO32tbx4ORMsr1nYAlCB",
+	"4O7mDca0R+a24Q+qcvsLtxOF0LQKDJ/Da4CKScLNomn6PgDLEU0VixYhtchzJvRlRpWayTxZ3vZ/ycJo",
+	"BvizYVe4zZLlOoFlTK/NtZGpzIFMCfL4gEy5KDRThI6lObYb6UZRCySmdyKdIwguYUl1pT+6FSHRUFpm",
+	"isxkfsXF+JgIds1yXDUdGBJn1rMZajp4qKz+YI1itwWsLkBRBVbW3zzcHU3Td6NW76fVk3rK9TlaJF2e",
+	"fjdg7jFRE8OqpEjnRAKXWIcNOOTyBj4GW3jDUS+rLoYb1bTyjw135aaieU7ncIWlgm+GWUPaFtEZZq8O",
+	"UncfL1jKr43WvMwckyRnStUSS5pc8yGrA2fU4BJJ6EAWGkA7Z6pIdWRYdZZSLgx8J+qYGGFy7nEyB/lX",
+	"SD0xAgaMUUtNnRRaJyhGW3GxEZ3ydB4w4qPo2cc6OjvigqvJLRnQxlQdbs7u9kb7yRm1gqETLIrMfGDI",
+	"shQjPgYLjZqLYStq8Wkmc0Oxk5yPdI3sYd4dyjzZnB3hfdfjY5EpnTM6faQIFWpm1AVD4OYAKH+TA8JE",
+	"wpJ6Nqotq3C7yphIkObmhRD4rwTBmRkWhmpLK2oNUjm8gn+pImO5MhqqOQwqhiw1r9TtGs/sJpBUx1DL",
+	"s/NwFnnM8lflNhdA9/L9+4P16FcB98qKq7C6Cu93QcQ8DXloIvYDcu5l0HMveB3WKSBGbCGHR2QiCyPO",
+	"GVViUAyvmAbjIkoCPfNmLOxzToayEFqhxO+GAxUHYNeQOfMTfktGuZzGoq80zXWf/IFwJ14cl/O7kXFM",
+	"K97Y9yI0J8VixNOUi3HXqEAWxvtuKcEyGMlyec0TloM6kmmWRKSPqNCPhZ5IEFRJwhMwB7WNLs9ZQlIK",
+	"altGjRBnsNJq/SOZk7GUSeeYUBELO5VZLExu3hVDFiEd53AIqhuL1qLUVmJmCFbL1GNKP73GXx8fHaHA",
+	"Uvl7EcAslu92ULiuegqGOgBe2SPlrrn94eJ5Z1PpbAHKcbJa2lUH7KfX1iSwqMvqOlfBjxMJd811j8Qg",
+	"1ZO3Jz+cxq2IxCjlwN+k/W+vX0TE/97BF3JZaJaTl3998RYfJFxlVA8nLI9bDex5c0aVUE2bZf8KgSi3",
+	"P5FKN/GiBuoSAMLGTOyKo91yFd2Dm/iLedGAGFOKjut1y9UcdP2qFcsNwd92gDrGBEwCNlkeaZVdBZNG",
+	"FrrKXdrLa4TPv9jjqxEPqSDMvIImnAnNMiZY0iUW/OddswjAA7D9zNhgIuVVVzOlCc1ZLFArQis80Oa5",
+	"eY7mefu2gidapgmSIicyWM7bRQN/UiLdvBtiX7AUDQ4l/8DLFP5JKVwsb8CJVd2EaTbUwQMwd9mj71ou",
+	"7v60fNz9mbCUBX96yQ3+UmyYM32ZSx1+ojRNmftjQIdX/mqDueyDcjb7oJzPPvAzWogIxnBPykHck3IU",
+	"d4HlV+5J+ZV7svyVuXZrjghGgD/Lz+HP8lv406n/l+VdA7kLRsG/y+9ooSfdVI65CP6QhXZ/WZfeZc4M",
+	"j3RPPUiUn1/6Zyhe+znrBE3Al12IYcgYHkoGewnS7bmmulArlclllmp/BOnFKQhGZS/ShEwMDm+iV91I",
+	"JQWxCxWQRb2UtFl33DXMMZSlcjYCuQiWaE1jRkhyUNYjwwkbXll916DNIxV6DOJW524UXk+2Lm9+xHgK",
+	"wyshZylLxmyzgwZL3wZ66WYDqQKN2bcZKGC9KzXO4NZJm2tnz025YBGhmkylUQYODioW3tCFmrOpvGZJ",
+	"x9w83rRR34wuQUFcLnJWe4WbqvJrd+p14FV04HwuhufwYo2kiVqmV0CXwaeigy7e9fKl1emppZBgkbKW",
+	"XnCWJqfABpeoBXh+msRvdDcpQkkitdE/MqonhAst4U4GMplb75P3RoFXyeHfyF4ehDjAOLOJTBlpHx0c",
+	"dGqvr1m0WzhfXHf5Qd2+XzGa6wGjNeTeyDXzS+s8rUd3A2WXRZ5eKlZvTQans4dG8uHsDZlRZT20bfBJ",
+	"z7hipMhT8gcSt/bNm3Er3PhAypRR4VGUuUtanGxe0tLM0DDkehU6xzUBYGFNVh2YwXy9A1LikKOOARiN",
+	"XAquZQ7nYURDWLnRiuQVKjd4FAA8cStukQEboV/AaX2wy7aBLXB9U3wAuj/uvR5+ijytB2bAWIYuTpZf",
+	"o/Mc+I4Z98PZG+cCMM8QSj+cvVlvvTYTLsBKtABdlTNbuIbKva+E4feFvqHzZgnGfUjWk4MwJuubZ0fV",
+	"qKyDaAU6LB/vc5qm4PHhKXOqBWcK7ul4EfpDF4u7/QXXz+HB0TebOHtqF3Nm76ZnlJ+J1llbdQA1h+Eq",
+	"aZoaiWDG0rR28pv5nT7X3ZuskzK38vwKg481NPqEJByiGIzopvQjRVBMR43MilH1xGb0c1LjxXkjZywf",
+	"UsUiiMJyEpzOKU8NliSy3uu6sabPs+sjgMxPdJoZGtM6PHjSPeg+fvyk+8eNLPrZ9ZHTMm7nGjADBSe7",
+	"fETwxgaW6U2mera46YPHvWTwTa+36aaf7WrTz9Zu+tnlKve80eDGFEQBeAtlMzRd5cwoYAhyNZv94x97",
+	"j3u9/VVmlIWl7uL0kfQyJm4XyiCtrbvJ3gQG2no5Ai0Ey1RTTrMCTMYYwam1WQEYWQCdyYSCykIGjAli",
+	"dgDiVCrFGLgUde51w8weKQLT7AG3jIXZF2m/ePH2/Luzd385Pbs8vzh5c3p58vLi9Cwilg+AMb7TI0Y8",
+	"B8kCz9sQRpkmMAzOQjUwaq4ti0TaLZCbGhZvyZpbHB1L4j/txuK1Vk4rYopM6ZwMGDHURY6ImRENR8vQ",
+	"uBu/ENC6kowu4P4CVlgaZbG2ihDLNGGZIC1D7jL+LgClgxAHZQsw1ex5+tjAdk7cUd9QXnDUOeCGz47W",
+	"IUfU+rQnacb3hjJhYyb22Ced0z1NxzAmxPOBrNiSUw6KyzxCI6iZ7XNAH+9t2md+2oDU3fnsOJWbv0lk",
+	"2CpKpyIhWBGvsuwazl+Jj18babPpds3olxCY8jlg9wtnewcAVOHla8+gAeLuBMJuuq5mkNw1CAZcLZjp",
+	"6ODgoM4aAsbvJrMPsA185ZiMmWA5sIP2P//P/yWPD78hA65VZzG4ajFDI4DAbzaSuSvmAAPWH1ci1Q0C",
+	"oEB4/xytf+kcjwVilczfu7At28kfxrRsJn9P9XCyPQm6b5pTwvcy9dlA2l35xsYY0kTPzz3eVM/rBvi0",
+	"PqDOoKcuss3h+wwE9nP46PPHumwWK9LDuKRNFfn+9ILsG/qm9n/lyed9+KWD2TqQ4YLLJSMOajYX3WWT",
+	"KO7ZrfbjyiMLkrFuAIZNx3rOdGWVXCjNaGIEUEuuINResJ0QpqVtvZFjLrbbURh5e7PUwWqw8gIzWZd0",
+	"WDFxlfHJfjV1l/cDq3FGFXpyOWV6IusMGKIaxz/K5ZSAVw+tykH+UzfwLNuIYudVrPX0bWNouVl4PHof",
+	"b+VhuHmwOuYf8AaDvT+tR4pwG4IdXABEPbnD3CTW/cbqVxXkNgyCt6DVHF9XPe6oAlOr4p/fSs1HnOW7",
+	"McMlTGkuKB73agtzBJo6dYbmuSxs4mKpsJN23BJ6NO/t75v/da29pCuYBv/lZrboaDXfhdiPzQUPd16N",
+	"zu0bR/RUD0lNZKHzPO8RSoLTROO7DUIwv9l/krZijOy7MJNORBQfC5dawNFAQi1Fr9AHO08Z2lBLInbr",
+	"XN3Ec+MC+rZ23uzCg9uYlbMba4vFZhvuFCKNh8fQFrOJ1zM435sZQxxA37lSXSJa9fYXYpkishjKFDWF",
+	"YpWxRYtq03aoHERhLuB11CoE/7lg9mfrW9kyp6XR/XZucXIZ8W2KNxPDfI4htEj7cqaLXCA23N4/U5M4",
+	"Y9a6Cmp88GddYB3krQuWkiEVkMQp0wSDXnpk4dZJm5KM5VNqrigWGBRx7NzGilBt0yohmgt8N1OWj0GI",
+	"1hJ+S/iYKd2JYrEIQKRdjUOGwQ0MDQrFjoMYGcP8MeC4MoyHuigEuTb1CgBPmdB1ludYBBZnYgjEMegn",
+	"EM3NMq5kwjp21AEdXpE219ZFoAgdUy7MQhaiBCNSDeJb2N4Es1Qx3dt+aq3UM6qIj7DoRGQpQgw3NTMi",
+	"v30Av2I8eYy54DbqSE9ypiYyTTrVkMbtQxMbQwVroiQXoxiXY93quJmD2l1YILzg9FBWCLeAnVsibisR",
+	"3S8ZvQO3tNvRBVP6zCcPrUgfWD7DpMACFZdNGQArRCGuAVGF1CWyOoL/cyE1xniwkEssikkzqtZHZYQR",
+	"xk5yCNddB3TvrW77HFBxB4myN1XXBZtt/v3BuiNYWtHCBLVHkLPaYKcTT4IfKaheMt+b0sTzrC7pW5eV",
+	"0+f6kX/kJuwb1peQfhnk1wdel5k5hS4Thj21LxSz2T5Q26AHYeexGEumCBdYuMAHgPpIUTOJmzOCv3jp",
+	"KeVD9kjFolxDXfpM+ev6Og/mvCC8DjBDDtVlowgUHGEih8WUCQ3wWK/XJbzejGVQRPnYWDItlCZmZSnT",
+	"zEVRKXoN0VMQXVvWfjAHQY3QtRQfC+5nGNjciBtuY2kTj8Euro5pQDoeZ2sCZt1bVSjIikHK1QTLO/jl",
+	"rEkfrddcFw4THO4AIR/O3uwpOmIRgSObgB7eXZXrvTDURM4EApsqxkZWY1DDqQJ2YAOoH7QxuiDLpZZD",
+	"uQEg2vfKiISQktwAhhcQ+YZfOzhaGzeLh+LgeaUq6c8gGN4iSABZpffcY2EzhXvpgl6riD9haVZ7DSkd",
+	"sHS9SQtfi3Cc5tl3IaJZSr1eQFsg5OmMzhUxUtsGAehbSm9VcrD5KV+xeT2BuGJzQ7vc7a9n/2akldfg",
+	"q1QtGaTPXj4n3x49/SOxlX8IVsHp1iRZmuf1pWygwM7GdxmEZ3+uzY+0aR41ZI7rtN6Y4+rdLPLxD2ev",
+	"DR1yctYVF+AEsZs9tirsIKXiKuAOsARfB4gi8Kyp6oA1cnCFfhcNt+FpXHW5r6B6WqkacxfhmPRIMheJ",
+	"UIeoIO4LPty3bjNHLox2mY+Gh4+fPCPtF2/PyYf3L04uTr0RkesJuTh//b3RUbXOsC4beGjIoOCptunE",
+	"mk2zlGqmOi7SvWTjcoYeivYwlUUySmnOIqOrc01TOWRURLFIuZAJi8h1keo8ImpIUzaj84gkQnHDZyOS",
+	"yRnLE6EiI/ayYUQmTP8iWA7vZDKJYjGmIuHmzfxqUIiIyOtJRMYyoUkyN/KzHhZZRLgUUkVY14mnMiKD",
+	"Qoi5OQejzD99Yj6R45TBcmFC+kth1kxTngjV6ZJTI1NNqIKYMLO9vkO6fhQLJ7awhAzQrIkgDDMmNlKb",
+	"a9J+gZfjyHsUizO8Cf+EvNI6K/967g8weANPIRwEt1G+8s+//6MDXBfhZgCV00heCLBHkME8FuC3pBnf",
+	"v36870BDLaj1uNpW1LLwYmiH1lkrapUXaxhLcLOtqIU324pacLXgicC7Na/ayzVUw94uWkMZpBPizvC9",
+	"DLwYcMHwNtxwK2rJ64l5jncMVNdcspGBzC1b9miuuRW14J7N+vGA4LvwoltRC27a/B+uutaE4BDxRYiE",
+	"v96FcFxfF2SREd5QxvuSZaVangeVEwIEdIqMzBNMPJE55O7NQNCcorUPzEeYIfdI4ShDOUUHxA0Eejwi",
+	"v9YlplRMpzSfN1pHnREM6ouqaLl0XA34rWBmcgzJNquycLwiqGey1CTG0k1tafsxGcwv3ZH2qrpPwoY8",
+	"YaEnCQwTgDRGbDKIVn68vnZcILh6NmjPrSLKBjKs3+laMTa8oGUknUg+XMCmBhGhvFPv5WhKJbdJG0Ya",
+	"mzIq1DHIkSgm2NzKZaFynecUrC1GHOEagWVBaUL3niIsVQxqoEZEYfZZSYlQCx644phgXK7Pe1gne24s",
+	"+YNPoqEABhf1P5SwUWdWW6xQ6M167p3IjxXZrCMnm7i6Aq68kDV0Gf4FgBCU0Py4mehspbeKQlNCSPBF",
+	"9XZXgeputJ5lDvWbVIH+WrCC1SDmz/55bdEcQ7LwlbpalgtrsWPVTX8GxHBH6UejERtqfs0uXThvQ86f",
+	"9TNlkkPJHkmEnIHj6PX766OQVnCX2+AsPxvlQlfW8WzLdTy7/TpcMOPSD6uqpdyiOsqGmUp2dkMQXcxL",
+	"fdKTYHpK1ZU1MGPG35PDIP3voGEVm6QObbiKZ7WreHz4zbplXDGWXYL775KGWQ6LOYBZSocMYyb1Qko+",
+	"1ozHgAzvJrCZylw56DFKhZkMPjHCnVH3Qrcj83WtsNaY0R8x1dIluVs3peKadSJbv1tX7cBGeWSJ0bUU",
+	"F+PUwa7qknejUc/PDZUZlNuOX+Qjn1VD2vbDcIeu7BQiPVh20dFiq3DULAnwwZ7AUE6Nrqca0pUFY4m6",
+	"DDL2G4zeVrIGt4/N6ScDNqSFYgucPowMsO7QY+DoYHMwPB3ygSFdWEsj2knh8xSlYA0L9cVJVqdxi7JW",
+	"g1+zL0CPonX5XCuWjrAE+2KowvIC1lQUqk0YsxaflTG8cE22CMgOovWayzmgp6HRej2juXB6zEZc/Ef8",
+	"YJlz1xmBy4JJlSJJNqlrOZWrJHANhLEu4etZ9aNnNR/VBMHaZO9lTGigU0u8dImp+bsPTvVmIU8IFVsF",
+	"PNXnBL9AmQ8YqUtNfKSgTNlSrPSdh/SvYrGrmopslyNUy1T9h62DLvxXPYTdJOrAlAsJTgHHLPP4D6Pb",
+	"MPHNEpJWHkKvd6f7DxKp6vaPEsNO5Ac7osWMRbcrI4hY3boBVvOdNbS1LJ19w0A4DAlYXyVhDftZjTYN",
+	"GQSHT5+u05Rq6XYzxdqFdmi1nocKWsLptwlZ+g3nR9XSwPumd/eip9w3Edu92rNjMnVCBJvVESqQwFGW",
+	"V4TrLvlBQryJM8JizA5G53uZWctSI7LuvHZJGTrQzEh5Sf+3T+ua0D9n15zNagpOLZlRtrB4rP3kzmTx",
+	"9ZKrn/rjusPZLhHuq+z3Vfa7hezXIJ40A2tTeU2HvisjOsICnUHBgc2/WZRBgqIktUsOEnpvK0WVQ73W",
+	"bFonTjWGOKLl6ZGCgltg3RE8y5iG8MxNa6nhKtfsEpa2bN9Ouc3Z8L79xD6LWlzQZA6e9YyJGXhKRjnX",
+	"vwzkJ6PUjxQTisHPwv1zyq9yqfkVRnePuFHGqy65wC5siVKtXbqv2SfdJ1z1CCXYGcI6aciIp4y03Tq7",
+	"5seI4FrtH8WQkz+RdxkTP+ZG995neriPg+wniVBgXcTKqyPbDhGS6NBB3IZKieYlSvAA350TXCBpY5aH",
+	"VFBmU01YmoLdj4pEkbaadEJnaGWJ/jzdX8WQQysEM5eLRMghTkFNas/LnEhzCdmMKs2OMfAXo1J/LqS2",
+	"yVFMDWlmczVmFE28ePwoRqx2L9e0boR9wdBmqGuWKy6FCiGYcGWmsAGisT8M8qT7+IDsk6Pup4Yq7ZYv",
+	"1sfDe7ggXLiw26jqosDCtb2gw5vbbCxsE7khzXNngM6ZxtgmWpZWRXcprtd+oukV2Khj8fr99TNvR6bK",
+	"5aeWxuHqhxnNFQNzK6Zo+xQeZwfXi3Sg0toUcmzkNcu7bu96wkQsILYMzptOmQt0wG0+Ut4WHebtT2Sa",
+	"gNQZiypCgfQ5g4rGI8pthPfNVD5PM5zf3iK3hdryUuuolI1traFOcjrgos795yMb3StY59bFuLkw+1oB",
+	"fhufXmmsXG0VD4PvUJ4PnO7ti/PX31uQi8rc886xg9oNbOPAhn3ttMXoP+XawXrNwgWDG0TNZTH2tScW",
+	"D2gbT9uKfnVbRxY17O3Mumu22c/WMdZb+gjqmL0H2CJPMQTTRl8ahJcjB7mY8Q7CgA1VAMzVOuuEJYJR",
+	"LSyj8xpcFZfTeb3rt1yNf+kGCOT0vkuuLutt4OH4lVc3nuXG4e0LGOoiPpbWGpVUpXJGS0XkAky7mUfB",
+	"gtGGLoWlCqXVs3HpshioM5hDnKkPwDL8lSqbxRIL/5x94goMoi7qdCJzPQEhpV/kaT8i/cWD6Uex6Luj",
+	"6QNr75fH0yft2YQPJ2TGBXCjkvVAxBwXsSgD7zpd8q4KocA+g9C82iyiRmpvz6RHlsl+25VmhOPsNFL8",
+	"IASzphCFd6nKmbAEGp3JAcU2oGvDXRFLy1bTckTKuNcuOb+ZXfro4NtnN2/cuGWi5DaU+Tb0s44W+usE",
+	"95itOFySQywGYut7wO+qt79vJOdEqC6mGgXx6xvVQt6iMp3WmVn95zWkdBk2A5q6EXSuJ6e1c1Tp6gYz",
+	"1Sf1e4BYQcp24WtwQt5DORvs/Nt4G0LCdDPighbh8o1lU3AdKViP/Bt2mTXULGgCYoT+fGozRMvAL/XI",
+	"v4S1ZscSjM8upqQSZxJU6ffNjVzniZ00pN22N+ytadS90pDNqEANBjfB9Xmw/1Uty2qzbIEAPCrlCuw1",
+	"+Ofzd28JTkRm0JoPWH3CMiYSIg3Hd9/2ew+Q3PLPv//jmCjGyHufwERoqmSQ2zKYk/p0FvLBdoiHLUFV",
+	"ZuglH5hPXFcdo0/F4ujwMHJ5YJBHTVUpznTj4uDgyfCKzeEfrN8l5zYKO5G2JHVqhp+wnPViEQTfe3cP",
+	"JGlLEeBlRGhV/sgDkcMIXNVosDBP/JgMpNECc7bkJLeZPK7aeEjdLPEDfGit5btV8dl/vATGFq+bABfr",
+	"Kmzj36g0rluku1b9hYjDUj+0cOy6WJaRiXBSrm5LzmhaW/Ftlddk7RbrS0fIq+XVv5VEaZbZqisNMXKa",
+	"ZTdmvmYh55pla51X8qrlpvi4el8wXE1HrQ37XVFXWsZMtqsuzGWi6cqaAk3NluqaKkVhK2C4nCHYy6yd",
+	"DrKHGuqQ1YcLwklAJXj8tEfiVjix64+KzV9+MfR4JAth/zZcmiVQHgg4OD71ZVCFJu0T6JL5z7//o9Jb",
+	"oG6KukXXgeWF27qLkzVXR9qGghkdR+a1Z9Jpgl/nLPIdk2GcsDVyIewY65MwrDBr4dZGBFo4WNnpyYFy",
+	"LotBWpsAXFLYMmSYaowOlpqMkQc4c1TkO89mLHcWXgrlN/rQ9+o5dMXtL6dHu4JIja2Vmn5rtMJBg0hr",
+	"Sb9x38417sBKbKk9fX9xfuKyvXX92dd638DEN2wuC/Lh7I0ttgVeMkMIwE4ehnK3sbYkVtOCNGD0VlAx",
+	"x5ZcWNnbla9wvM4wuqCwJKJ9JWfL+6I2aki3mN9W7qz2PEr4WNElGroiqQqYtZ3AgPDW6RGkFzmKKidE",
+	"5rE4OTk5IUzofL5sHVaQI+YfgwkZJAifF4jNnGOhZ1C+5qR0XlCwXcvRCA6rmh9C5kxH4KxJUlZn81kJ",
+	"9HVllTbECTNf/S+uMXtDwlkzxixZJDFZ2fd5DysoBQiw1Oi96ebrXOdlb6gVAPE3OVBG0gXAiErrHDy/",
+	"Ypkm7YksFLtiDFp3Oe3TdWE3wKKsuB40QDk7vTh9e/H63dvODWlV2bp+17e6+u5sn/16Ylf21l9/tXfR",
+	"u7+86/JOLzOWX2KP7k272Lsm8tYTVAMyy6F86zvrWMcRyMZ9eAc8rIakkTY222lqprNQ0bBT74HRUtN0",
+	"g5PH98Jyp7jiunOUacKUvkwKdknHrNq1bbEmBihf2GZPacCQpGBkRjmwbp97PQFbOhPE/Nou24mTlI5L",
+	"XlDtpI5yQyMnEMV0gGdg12uBa/WaT8bMJUvhZ0F+uOaGHdmla2lELSPxLbEqgRtUWy7XFjhpyFKqiEKC",
+	"QRkJbQRLKSJPi3qeBUVhn0I6ZrGQI9IH1dyO9B8otf0JNWn43OrSZaoWsCXGwbNg2Q8XhOsoFoM5JFgc",
+	"k37Kp1z3CahFWOrCyPf9wDzYj2y8hE3RoDoWKVdwniPfPFVpX6RNdZHn9i0XhOIBgXy3hrGtj8AG+2qF",
+	"9m3+TciyNv1qsRXIDeU2eyo1PRrgmNYqo4GYswVtsJPULcwKpeqSi0vdJNGf2jIL1iBQ8ZY7acZVH3YH",
+	"YnDLFyAGrBTMdXKwRAWAe+N6EQtqR30Vo5RdeiK/eRsWvOLaHhUlAhKPfzDDf8BsfzKkoE/aN0KmY9KH",
+	"IbqWb4QoAnWPPkctGx9UT0rsj47eWQEelXMoygehWn0jm9vf7Bd9kuXc5VuWKu714+4RBJqulsXdmhwj",
+	"LcE6ZNGtlXS7kQkF5LN6k/Uw2iQU1IqKvoFyXRBKzghdUgcMNRaOfpoLdCHqPZDLgcVbk0osFBNJJyJ2",
+	"u6SNSfOdKCw/6tGiTYnOqVAQ72TrM0exML9zVzJqQIdXcjTqRKSmujNxxZ2BVdkuAOh3iIXEMiVqLoad",
+	"iGxWv9lWbK7WK9qBrF5q1UF/icB6kTOaOH9G7Wcf1K76Ktx3143fZleLOtwwZ7xVJuctisjeoGlMZmSk",
+	"3GDq//rpZO+/6d4vB3vffiz/2b38H3sffz2Inj35/O+tXfWYMWeyC/8twO9DOW/N5Nt4bre/19r2yfd2",
+	"0UsH8GMZE7vom04qdAiillyXY6jxCZkRlwOqmP/zmfvTtwUMP/E9+cKH8PeUf2KJ+7ZMcricUoVq8HJm",
+	"d23g95oO+jZMGXZspDFwFYB+A/6A27XBH2IJuk264f9oe6Hsuin1raus24Xdvu1MTUeX5TupdGKpGFtz",
+	"NmSGj1ZVzN9oJxjQLy8dvixv89XFxXtXuNPKouHMx4vK9ZBOGQg3K+zAi0d9p+1o0E28Oj5ZQDX7IcRy",
+	"WK8nVvds/+feixdCfQcS9t45Hwuqi5x1jm1IMzaB2yxGeWdBsyjQLq/5/bvzi9q7XhE1iuGgwRndrrtO",
+	"CE63aLhjMfnB+u2gMgy/btU2Z5ES3VO7h1XNIF/9cPIcSu5ZJFYOlgmWdNugbgD5IMLOWbUdWJdkiG82",
+	"EiHqwPxE+CjID2dvfIUeX0TGcD4nydy4uc8Ne/lULrSpWKXrN7Z1K5+g6tiy4keqet9ix5hYbNPBp6Zt",
+	"VCzaZTkrNGGbRXMxXjD8MPMPO3un2vZHSG1U5g2t48v9fiJisTgWYCCAklWdyGdWVfqpQPUqlhDFxZB9",
+	"OY12LEjtQglxEtlD6SF2/ofusvMbo7oY5WplhPY3ZRqdMugzlSBGrA583bRewTZ9fuoVKneT81TSBmUE",
+	"AiAHMplj1koohyy7ROszWV3RxCxjVlzatHcmomr9wrwzyEnFmFXjngI01awQEbpWdrQDNblkpzydb1Bg",
+	"emO9QxZ6KDe2Dtn5PUlqlesth6pDV1bPxU5IiEAY2oUPupqp+jYmMFRjH9kJNzLFHALISBvs6ojSHTJg",
+	"Ew5282NyYNmcm2SDgzIEuY6cbVKI7LTascYM5Zq+QTVDZCO3sDDW3lVTW/lAQa+RKRyGRJiL7cpeo7E3",
+	"PN1O7YJzX751BwflBZOHOipV5sOu3s6NEzVX7tu7xDbYeKOitbyfxboo15goDNqRA4oAvyzM+zstj2MF",
+	"Q964OVutJxtsGKUcefjpU71eu/s+bjZt22d/Yw5GO2gh4nxu4MKheUI0+6R9NKqQLop1SKess1nnt6iV",
+	"lVxvAzHD8UgftbnCiOJO85EK7Sm3s52s6FRX1cLr+taVm62FTMWGRc71/BzCBZFNgqoPXh5w5DOas/yl",
+	"w7E//3jRWkraXGrJ/v7d+QXZN+LxPojH5r7wz5yNcqYmpP3q/PDps4g8fkrQ2YduTAxbNGAH05aXB+01",
+	"DKPOuF/akhZZpge00V96+c+//6PfsQVtrT8O1wavqYhAM3DoUAcwZQSuDdYBdWbESK6Qm8xa5IiURqUe",
+	"QQ2n7WI3wdmO/U0NFnBfKRga0diYD2hEA407SMJyfs0SPGHq6mr6bxz9UqTtS3C9eHseCxsWzUSCFa47",
+	"kZ0uqYRUYhdhZDURocmUQ7N9dGeb307ev44Fnls3FrFA24khNZgaxT4NWaZJf/HybTJt8NgCQd/W8KKx",
+	"wGPGy+u5GBeKebt7KWy7ofG/0bD//OOFLy7RAANdcsZosofX7d/BfC8okzykaVpuxkaDxaL/aa/0vOPn",
+	"EBvWNyDTP0aIscMGQ0IeDgzZhzf6sSjHPg7nmdL8iiWkr5hCp357SgWFBgeV08fBsexZLKjZ/Jgle1yA",
+	"nQQuxGiYylpxSP/XGJWpuNUjP3W73Y8RiUMFzzxHkvi/DQX63D8GI0ssKuENQKUg2cc9cCFC5i2IpeiS",
+	"Cz5lStNphubJs5fPyZMnT76NBRfkw8XzLoFeVfhjn2ZZarWIfRsl8Ie/Kdi5a6XVgTouPIGXYoHdsdAU",
+	"BLZ39JJwQfr4k02ntgVbWiXOWTA+ef+6FURhtB5DKa7PWNiHZrzVaz3pHnSfALXUEyCDAQADT7WC6GJV",
+	"BnPWCnpdhODZhuWHxA1b/TGMDCGOCg6lvOIsFm1DVoyiF5FzOmXnXLM/neucD3VE3lM9+ZPL4DKL6nTJ",
+	"SzQuWS0ADjYWYUS0kkVuxEcqoJi+oxIRwQfPyP6zI1wTxE97U1sUC/y00zPoh6MAobpiLFPOQESgpHiZ",
+	"H0aODr91vSSpmMcirIjtkkPISWDSGxdMKey+BLg8pWJu53OZKSoWU2hOmcqZOZkB5MvkfDzRZdqYJYbh",
+	"SidWzhgwJmIRrBibsvi8DwQaj4qvk1av9QbuGxkuU/o7mczRy2jkcUzQCsDXgC3EfYHAsE6cgLFdqtfn",
+	"Klu36n3OVCaFrdV4eHCws7lPAqYOU1fh+A0QE4JlFF3nj96vrXOm954DjDaJOwjHCPUIzd3W4saiYJGL",
+	"crRZyxFutG79/kD2v6OJPzvzyeP1n3wQBl1kzn9hIL0dHR5u8lGWS3NYRiQ7FZrrOX777fpvL6T8gYq5",
+	"Xada6JGz+lvXYjCUylq9nz4GrZPMNRmqZ2P2SmQKO9gaOgg5uT+BebL10QzoiZksdDM1Oy2b6agwJK1K",
+	"2jhmkjDk/siogxcgtDUcZMw0OTp4jJgq5IxIEREjLsAAOQOQ7niLr/3MD1MllWgZHqaM5rhUC3P1qGx2",
+	"a0h6TqdMA0g3xA+Wr+yf4XwW6j9/XELKo6YaGrhdroykZeuOlSvENaMJbEMEe17usnoI22DYPaPLdmDv",
+	"Af20CgxLMB21lsWyVg+D0Ep4t6fWDPDLJCyXmF3k4bNQkO2DvwK/S7EvCBXk8QFRsaBjCczFchV0cQDj",
+	"mk14ymzBGgQOI8ka/XYmiaYDRdSEmlvCVGYLKEZ8LBeF3b06x67rNZbNhYXgmlKqWY6dJo3WcC2vMKMl",
+	"IviHshvxlVqC9dShjYX/c3/yO0afe+NpaJUPSdNxiI/YIYXCSxUYuCELXPr+Xx1JG3jTRU4TVkOsrM13",
+	"8S7q2VTpBxqjo2WBpHOlT13QwgJcGjG99XPBoFce2vvCkvL+5G+Y1F4/cJl6v/OhK4mltxh7yTjCPtGh",
+	"xv697f6Cc7Pfca1q2Yh/Ijb2GUzRidRGk3au0z6YaeoWbkauLHnRuxZGBdK9Xz7+hMGAl92P/39tFODi",
+	"Hox+hL4dZdQGs2D0LE+4Avdy08rAiFt/miucUKsXYJWdtXMXQkMK9s3nXkNo3/ApN6Lw2hefozv3Tkkx",
+	"IKXNrakhxC7jAs+u2/oCJZLAyxUZYsZcyktAyCz1Wi+dTBjN9YA5l2nKMPapSuxewPNX/tVNBFH8JrnF",
+	"CR88Wf/RS5kPeJIwgV8crf/irdQvZSGSHVzEuZZZ1WkwCY7IXYWwcSPNt4GZCp+jek7zPdMrTn53iFNO",
+	"UoM4AHPuBdLGIC0jvn04e6M6t7nk+72yM0aTXVwZIlDUyopap3Z5VEYch1AyaNIGnb2nUnAtczKDjFZF",
+	"2hNGUz0B25TqchmRD/BiLP5STCnJCjWJoFoCDuOSsb4/veh0SVm5HGy80IUCpOxY9OH/LhGqb3UAmqZm",
+	"UTOWpliGQaOagAyMEhtfOSrSWDhWa1VdGL8/ojy9LPK07wvd9bCSJfkDiVv75ue41XGzOfdBmcoXJPB1",
+	"Y2GrSKjaAkkw7UJAYI2ecL6IIbs3mPnx3xf3bjDbHDEtHt6TCevm9PnheOY50zuk1MA4XTpoo3rwyqYZ",
+	"LmgH1ft7T3PtjFsv//ribUSGVLE9DmX8uebXjeLcz00S7uHTJ7VSXN0gQXb/okIYlLqrlT7RhegL8LQN",
+	"GqDsbsvxtLH+JYZeYnm4oAmfLW7QKCjbMMjVy/qSBNMyIXiVXIoJvF+iWGr2ZoHCZi0HqIXYspabNprG",
+	"fD0tl/wwZsLgm4sL7+MvfcxRghhxcoqu2xmdE65jwZVnIsDxfMgHuvD8CK5OndsvMj9kTbEABy1FN1s+",
+	"luKQJ2RC1aSOL2EqwSsXQ3MHXEkqbfMVNuJJj+9g5qQOnu1Px5V7URM5E+jhnrCc/daZ1cEGXpbnUoxS",
+	"jvFPD4h6J0liozA2RrlFTrb/K08+b6ADOmD+V1D/vqQrxvO0txw6l0lZK+FGN79C26y9490ywkZRVip9",
+	"j9rkA14oaKI3RFrPJ2/kB3mdgGCTuUyJ6qm/hK5HJGUjTWShjbQGDM6VlO6SiwLTf6mr9CMhiE6ORiRn",
+	"exgKprwPtaz16m5zkS1+AF5+x2wR80LuW1NbAdmugncA4b9d1vcvTEifY2LbLtjlfqWf6XZIWdSGcmUp",
+	"heCjNCV6kjPmimG3KZlypWw2HETyQgwvuue5xtgFqBOjvPmGG+z8RIfaSq62Yucj5aRq6DfVZFiRSp8E",
+	"XeDvCl/LOX5DOIt5Gq5UD/gNy4a0/2Io/PC2mWoUMQM1ckJFckskvYmHQyr9r+fleMir1TIr48Pvyjuy",
+	"+tZ+bx6S34ZMe3vPys7Y6Vd3TI07JpDQ79o1s4SeX90zX2WGHcgMu+ErC9IC1rrYXp63FuzFQEYz6F3b",
+	"Vf4K5SHroPCVnGFWQ6ARzBj0JTaffJVemtjZnmI+vnyZcN5SMC1rONwK1KpX/b31i7h4UusxKQTEChtl",
+	"kSvsYIlcJLdpQxz5DnIwmULcriH6GWTCXoH9x76yHKcLkcoGvLHV0h2qiThBkLly16qh3VEDaS9POPri",
+	"3BtfEh6CPSRUEiv+wFvjoe19Mma1xhiazPe03IOu7ov9711fD9tn3LfCd13wo1jY3vcReXn2+uK//7/v",
+	"5KeIZKNzBq7Fd+/fKvzXD/wqlxf8KiIfBH/JIzIs8rQT2Z5nwdZ9ms1Ss/IRT1NInQoyWAD70ZwbCzjG",
+	"iUwTlpP+f737cLb34f2Lk4vTvfPT52enF31Md7fyK2bZATwbNWZC1eQYh7E5cc5djTnN5jgwsRCmhOwF",
+	"8wz7u/sWtSm3JhXcU4lAFeHZbojbHrno48W+u7DEGRsQmmUkZdAIZcIwA8kWreLQLcY3Rwwaabz/8N2b",
+	"188vobNppXtiLDDNGjOP0cUCPmDAS0yS5wa7SRtMaDovFCQ45vIT9IGe0TxhCaxl2qmThK2iio121gSF",
+	"LB0EVb7NDpZ85HpNvxwCeZzQBsa8cWy778gMaySVbXgyqieNgdS2Ul9tlMkGxX7uMpziDM4Dj7OBOgNi",
+	"22DffG5x9HeiicPp2BNwadIWBAxjFzzLmIaMWzyW+/BBGbqLxU+aTDk/sLsUkH9gjc4ZmqbYiA7z3C0Z",
+	"mBmxyAABE9pMeRtR+ZYX+uNEYsoQrJRwdfNEtCnbD4sw18uPb6EMAsxkOzO6b44JtZ05rRRJydHBEzRF",
+	"2NoAyjcRjIWtiABtC1hCUn7FsEqCimyK9lyKpNMlp0H25kK2pyHqsWAiUU74PHY9JPE9x+fMi49UWExB",
+	"aTqvjckBFvHD/H2Zo3oXsqobHqfbzCRRY17Gz5N/4bjO+01mXvQCzhdbM2+KVS4bFBCrtDWsCgd969+6",
+	"KfH8TYUxum2sD2U00phgqXLGcFfppexgfVvT+AMHO4ZVCMvdDuYoordtITtFuBimRcKSznaG8Fo6feIm",
+	"hO5gvuorUEObF8Y1GU6kYq6Q28SIfLbMl+2fXCoWBJrtgoUDWjD77rBd8lqryq0B6T+fyELneW7u0BYN",
+	"MWLomOtJMegO5XRf8OFEplTtjVgi831lP+j0SF+zlI1zOu3t7/ejWPQTrszM8Cfpq5QOr+y/s0JN5DXL",
+	"7Z+a0amZxmoqvh9oLLCfo+EAnYj0hR7N7Sdjc9DuDzXVmf3nlOqcf3IrmEJC4FQqjaNTGJvlhkLAdR67",
+	"2iGEjikXCk9aFnoArWCF67KYyZQP5y4nD2R1aONizrcPQat82NsH9XPfiN5mLjEHJgclkXrm2sauOAuU",
+	"b6rW/opI/z9sMwCdqj/NmcI6ONCsNxavLi7eW1XKKA6YWqxt/Ilg6SMVNtWF2Qw/XbDuGx1v0bwPqZce",
+	"Cvpg71Blr3FQnSKbYouHFwt3epGvasdyWzOmyJnl6mW5O5ozMmU51v/Q0vwWi4SPjQrmABcdGRCdZDRU",
+	"MpQGkLu2PK8rTa4mNLeKnUPDR3hbn3qkridORL7xNWxcEWobHzyj87IEBGphj6wBAqqqmucv3p4HxtXm",
+	"YGBHPe9I7HDDP0xQsN9cc0Tw16DfHQf91vGgbd0g/uUNg4ErwPw1UmI38b11F4qUCngylDDGxt6qqrbv",
+	"IJKi+UIP7oVIXJR86ncVMHFrJH6YwGC0zeY+WrEUCr2wEYtQcmz7fgXOrlkajA2/djGyVJN9x7Y73Vi8",
+	"AHkHY5AdSiS5zFD8qDYlWUAQMme6jh1jEPI9seMHCUbeBNHMYVcR7mtM8kPGJN8dN9/XTO3a13yOljko",
+	"ou7lcz3JZTGehDoHaRuNlFDimpgZwb4TYb+RWDjztC0fT9pUYx/XxwfEVaukc0VmtnES97XTXcMQkUSx",
+	"sCWNdURmkznovLOwL7IR6H8upEY3YkCVrMsbJ4c0QaiYWtWZwvZTXXJS0YdhgiEVWOgxFuChYQnqVTxN",
+	"CSWHBwc2VAwdeqTvV98jkCbbryNSF0zdK08OanfXEA3XuGrh/MpyY9CAF8Hgq5jXFLckkkWMEXK2LY5D",
+	"JbZKGnpNQX9zLXELPa2gZ8cto6ZPiRyNWK7K1uC+kQ+q61kutRzKFI0BqMBrzcXY4tRM5lcuOj6yFiPn",
+	"iZ0WSlvoZwm0BfdWpbFkymAnzIgmp0eKuIaOlQKSRrtGJTwW3tYT2C8QdWcTmTIypJqmclyAa0IKhvWA",
+	"64oxcqXf23O7Q5zCKZqspOj0wOvzicgyhyZK4eVA8+YHczqBH7rgqd7jIjhgOSpbPmX+JB0AuyfrHVIO",
+	"wJrh92UAmfAqun9cn2pLRJVjOj1bUdBCafuKzaNY6HnGIpLSAUsjMmFpFhF7LpHnKU4si8hwIjkW/k0I",
+	"2PagBvosoH3OWjUBf1cJja6ioZyJ0oYK9rVYgNsusVjiCqpjaARtAH7zMh9OXD5ELCD7jkPLHgLmTjWx",
+	"63SrG0g9IWOJkQrMRS90yakwp4Oc1oLXyBZZ88daBlW45giGzmhsp9WNRb/caD9y7fgv3cptYXX71G2h",
+	"D1K9LRdpOXRIWczGLTGBBKcuebcWcR3I3Cnq4iTrkBff+u2iL1D/KvpAlfutkNWlGa9ycZ35VOSHrIh4",
+	"N2UL7d6Q4dmuADYfFu4fpD2q2YqCJrpQlRWtgsGyt3zNWu6xaMyX5JrEK1rvmLSg/OU6Hh0DWa6z4rB0",
+	"W6ciuAJtPVqrhfWD+LkfTv7z8uz0+buzF+eX70/PLl+9O7/o++W0nx4ckME8FnaPqLtRzzBXjXR+evY/",
+	"Xz8/7ZP244Po4OCg04sFdR5JjBVxWLdU8P/g28j6M7FVsIHJZhfMmWtmdBcWHxz8YdwvdmNfnS/35nwJ",
+	"HOaQSQHiH5TiDJyBN8DOQLOzrxoN75qzWRiwVQXq9/jCPUC1n+lB2kZU1lBvnrAKqGsaJ4s0IeBUJ1oa",
+	"Lft+4f8BzYlymhXW0MVGIzY0EkGQVy1HkP4oFL1mCfHN3W7GQ0Ig3cxdGIDoV2fhbpyFDtRdiQLfRsvW",
+	"B7457Wl2DjZd38E9MLALj9a/K79g4/V6ZeLGct89OgiPSd8ZAnrQc7jvmw6DEcC1UY/FiW83PrLhQk5k",
+	"lHkYrkRyzMhTAZ0/9s3KIUhHMD2l6goSHyC3Gb4dcQguNl9y7Xoy+lIT9nvVJSc+P9qsMzF8oxRffdGt",
+	"TeTYsm1ejbja7JC8Dzb+EM7I1ajtXJEVFP/qiXxIT+SNpYIa2RX8joEgvN509CKUmr/gIGm7j/l6W0QQ",
+	"NPi74GwlJ3+0LK40tjO4Q/a2BLB3WAHg7kWorzUA7qgGQClwRBBfH/g7XYdbmhownKP5bDvK6frmriSV",
+	"5+6lL5pE2l2sp5DuTL5cc63vhmxTQwLY8Be+qcG2zqJpj/KOpEY7+sPYNN3Wvho178uoKUjYstvB7k1A",
+	"toaeldFntX6H51Brq3Tco9sg8KyjVlkfxeJTXKZRLGzejaLXXIx7ZdmBsoezGQsLFlh3gVPv2keHh7EI",
+	"/AhQFx47lFfd1o8gCz/Zw2bduPZ2oKbGwoVEReQXKRgZGUYWkYzlUL1TCqNYsoR7T04nQj8tJUqzrIvN",
+	"0jm64a1y1CUn8KNbCYZfWDczlIH2K6Jpao4mFm1ICiLJXCRCHXawnoKwiUz9yNoUNOUpUXRu9g1cbQiW",
+	"UxfO5nsmu/RLMpag7xcicRER5ojDkDCbBUWrRUjb1GvCTvPmZcow7s6uQ0lb+gKDfwJQwCoQEyO5mN12",
+	"yUkZLahheZDtlssZZLcXyoYziViYq8BSAM+ILcNmbv3bTmPsHZv95mjrzjnw6qA/VM8BxF1OPBY8MVcu",
+	"C/01NXn3qclseOWt8446lbQxSD90ZOC21Hkz+32ICl/L/z+Qxd/Bgy/8DzFUWwBAs6G/8Z4P7kOsuyhZ",
+	"8u/K1r+FoPVARn1HioLUHxACbIecklIZ3g7BuRhPbMUQTESfUOC+kEIUkb6LI7zk6nL0cyIgKXsopwMu",
+	"QFIxL1xO5zy7ftbveG+BYOSKzYEhYTW7IEjRuhxiEfocwtDh05qqfg67uHM1oLMgFpW40opTwi6mG4tY",
+	"nLhE6rJPkbSNWnPMRtJyKXy+jenTEforqEhikclcd1yeAxMashxGMjcyYOkpWRoIDzMW5v+XcFQR6dOM",
+	"X9pDxvzrfgccwH6vtoX/UhxrLORMYMAguj7CCFBkQy7yEeQ/VyvLyNFBOE4sRghSvt6WTU93/h+1cPgg",
+	"XaPrhObMuoySWAzmRBUgI9sjaJc2GWXkRtKHxV4GknifQNNbFFm4igVKj7D4TuSqIvZtqZsgbrW9VBmk",
+	"g6Xf8ikUHLO2H6OOhFcwpXMyodfgep/WF8xp9v3ci6j5IN6fNeTeuX+qZP+r/+fLq6dDd2UvuKuUtbNC",
+	"qLW6vNM7S2pe2iUqumgbehpWFMVOl/wICV6+L3sf9d6SzRg6ZDfasWlmMG0q5ZWt1eaTBB4ptCD4EADH",
+	"KDGhpswVsCk6IjBUP1K+hpdTt+UISSEGLtueeDRN58CdImTZ3iuDEVRg/uaatN0aYnHFWHYJ9PzSRxV1",
+	"etZ6AWq3jYy2eXu0qq64CpJssdaMrWHDteEQHKwDEFhv7mZG5+YlOCt/fnhX5hu6YACJLLNQpGIDAdbj",
+	"fPOPFiIqgEhXTC5n5mFYwiwW1etushzcCy1Hzf1eSuH+LmwF96k0PKhxgZKqcWGnNoVVxXQrhU0dUaop",
+	"btqrL9rqhXHIrWU6LOIKzZDaQAK/P70gSwV+Xa6RK1eEBBRkbpuJuFjq1RPVSrnZoDBhWW62oeCrK/Z6",
+	"h2i5ovwpHureiA7BomqZ2MNmI7mLNpK6Ied44ZA9g3ARgh0Gua0PQ7UvNgHdc6xO6ZrrRqV6IZLAGx6R",
+	"UJ+wWeNQCkubi+IGIFAooClzQwV6i5MbclkMUl+huWIAt4oOJJMfHpGJLHIVkSkXhWZkMLf/6pLXGrgZ",
+	"2PVTriB1DtRoJQ0nNjq5IiMKqRozUC7Bs4/Nd7Gqu9sFy6GsVg8rvblCnblRnDPtFXuEZAR4uBEo02w4",
+	"sA9oz+iYxcKLRkNwEfsdcWX9KTZEDo9S6SbEcPGLK8sgv9ZsWqYKl8uoan5OprEcXJB+hvCnQOc1t3UJ",
+	"J9NvLHMMHL6SGeVh/fFB1JrSTzZR7OBgTdrYnXrM8dAasN2TVTwHakSicUrFrcxoDxsn1Lwl0vZCZULV",
+	"ZCBpnmBBus42BARrxq4MurjAV77okIuTjMM21sdc2CK6lcKd2ILwCy7XGVQH9jXBbb3nAGgsLGzfqhwG",
+	"IOu6jcNb/eOyvv75q5O9w6fPwEqFeid4fG2hYyCsqRxjaUTSljlykTG9xqyj0kw1lVD5kIpYPD6wLEUR",
+	"OpZYlGHMr1mtxSsw23FdClbHhMZi47rPWOK505x9BwB4R2qRg++HCVWpzr6mLTpe/xfYFf0LVHng0AkV",
+	"JQHwFfERo/a4AIl+cypQKf+M727oRC3hf50L9Yxdy6uvgZnNbjNzPJVr3eL+mr2gDRe1e27cJNAhpAaN",
+	"JIEB/646SQZ3+0iRKdM0oZpuway3Cws3NGG1VPhBffH13M0W1guEVk76goNwaTLlwu8jgCG85dvE335Q",
+	"d1ZB0gz9MOIMbOpr2O39hd1WAHRj+KxIIvBqjSCy0OJFDmQyJ0MKBbQYJopz9Hbb6Zd7/KH04iH9a/zX",
+	"w8R/+RsqPYLaWSZuCDDNok/9LR/cOWkxUo8HwN+TlLMd6t9F+NcJhLT4+ouQMY2WkoXWTL5Rlu1X3YZ8",
+	"auhV7YwsY6bJ0cHjzjGA6WJvpoYgmDvmpQ8S/rIK3n3J6wrcf419eRBstDUYPXBL6KBXsa9tx5hdMfOV",
+	"ysSP7qUvWp+wu1ivUvj2SBUrM0ZOfslmZr+v5Ww/DwbblmezA7ieT5GZgwry6uLiPXn/7vwCIztruwb5",
+	"9lCxKPtDqWJgJhgwM14vjP0Bg7O16bYppC5RAaFEELoDNVGpIoNUQlOkdiUrqQzvGRSKdVxvKazW3fal",
+	"r2NBRxqChXjKxTiCxjyQ/iNzMmDmH3b8TmRzwmxrVmqOWWj0xcaiDSwoYzlhGVcyYZ0gWwmrrPb/c+/F",
+	"C6G+w/M+NSdgm0jBaZj9VF9xKfzQoInwBGdF16uPeaXDXCplGwqpDsQURMTXOXXXhZViXaPo6jznfCyo",
+	"LsBFqyb08OmzP8XFwcGT4YR9Iq9+OHm+d/7q5PDpM8d4QXa/YnNXTqRs8wufsX6XnIg5Ofz0yYVZWTP9",
+	"MaFirifmVFmqWAQhUwnP2VA7FBzJNJUzht2qhLT3iF5fLqAeu3VsrOyfBBlYabrQkykWNGcYBU0zmmsy",
+	"yuXUBjF7D7mWYdahcjVwcXkzyrUvFz9t9jFY0L8jMcKO/jBaudvaV8X83or8zTw0bUzGg3go9+6G7oEQ",
+	"dL8WSdtNypSjwp5crmwYs8U9N2vSjdd5cB8U4aJkQb+rVKotMPbBUqkM4+5DqlKlOBr+0CVh5yMHxzfp",
+	"fNSgZd8Lh3wQXXsNOjh1u4oWX9Xthyw1tkMGexcpI0avMuJ738GMmaNPMlSsXEafQ876VkexUHwsXBt0",
+	"KuYV1LWdkHxUghXbl/sgxWJlI6Sei0/VhSJDmTBXfxs6/+aMKimiWFhhOiiXyzg8yaVmlW5IJGyGVHZu",
+	"S6nSGBY7zTSUb/RjVHshkQ1aIcVi815I98dON++E5LdeaYMUXu9XAW19L6RK47NqQ6SNiYEZnA2L3KzO",
+	"ID1aozHGovfTx8+RgQte/v0xamFGLNKIIk9bvdY+zfj+9WOgB3YFv7owYegIb4apNppQ4TOINA4fuOpf",
+	"wSO0v4RP0JQYPLBOnXAyG/1bPnG9O4JH/qyCZ2VDqc8fP/+/AAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

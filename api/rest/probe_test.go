@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ddnsbroker/ddnsbroker/api/app"
+	"github.com/ddnsbroker/ddnsbroker/api/config"
 	"github.com/ddnsbroker/ddnsbroker/api/rest"
 )
 
@@ -40,7 +42,8 @@ func TestServicesCannotReadInternalAnswers(t *testing.T) {
 	}))
 	t.Cleanup(internal.Close)
 
-	h := newHarness(t, poll(50*time.Millisecond))
+	// The failure is told at once, not after waiting for others to join it.
+	h := newHarness(t, poll(50*time.Millisecond), func(_ *config.Serve, opt *app.Options) { opt.DigestAfter = -1 })
 	session, _ := h.login(adminName, adminPassword)
 	write, _ := h.apiToken(session, "intruder", "write")
 	read, _ := h.apiToken(session, "reader", "read")

@@ -99,7 +99,7 @@ var conflictMessages = map[string]string{
 	"hosts_fqdn_key":          "a host with this FQDN already exists",
 	"records_fqdn_key":        "a record with this FQDN already exists at this service",
 	"services_name_key":       "a service with this name already exists",
-	"webhooks_name_key":       "a webhook with this name already exists",
+	"webhooks_name_key":       "a notification channel or webhook with this name already exists",
 	"users_username_key":      "an account with this user name already exists",
 	"records_host_id_fkey":    "the host still has records; delete them first",
 	"records_service_id_fkey": "the service is still used by records; delete or move them first",

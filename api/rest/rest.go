@@ -27,6 +27,7 @@ import (
 
 	"github.com/ddnsbroker/ddnsbroker/api/auth"
 	"github.com/ddnsbroker/ddnsbroker/api/broker"
+	"github.com/ddnsbroker/ddnsbroker/api/egress"
 	"github.com/ddnsbroker/ddnsbroker/api/netcalc"
 	"github.com/ddnsbroker/ddnsbroker/api/notify"
 	"github.com/ddnsbroker/ddnsbroker/api/provider"
@@ -81,6 +82,9 @@ type Deps struct {
 	// WebhookSender sends the webhooks' test notifications (nil: a sender
 	// announcing an unknown version).
 	WebhookSender *notify.Sender
+	// Channels sends the notification channels' test messages (nil:
+	// under the default egress policy, through WebhookSender).
+	Channels *notify.Channels
 	// PublicURL is the broker's address as routers reach it
 	// (DDNSBROKER_PUBLIC_URL), for the router setup; "" when not set.
 	PublicURL string
@@ -123,6 +127,7 @@ type Server struct {
 	// staleAfter flags hosts not seen for longer.
 	staleAfter time.Duration
 	webhooks   *notify.Sender
+	channels   *notify.Channels
 	publicURL  string
 	version    string
 	limits     recordLimits
@@ -159,12 +164,15 @@ func New(d Deps) *Server {
 	if d.WebhookSender == nil {
 		d.WebhookSender = notify.NewSender("", nil)
 	}
+	if d.Channels == nil {
+		d.Channels = notify.NewChannels(egress.DefaultPolicy(), d.WebhookSender)
+	}
 	access := auth.NewAccessTokens(secretbox.DeriveKey(d.SecretKey, "jwt"), auth.AccessTokenTTL)
 	return &Server{
 		store: d.Store, broker: d.Broker, providers: d.Providers, box: d.Box, log: d.Log, clientIP: d.ClientIP, proxies: d.TrustedProxies,
 		params: d.PasswordParams, access: access, bearer: auth.NewBearer(d.Store, access), spec: spec,
 		validate: newValidator(), logins: newLogins(d.LoginLimits, d.PasswordParams, d.Failures), staleAfter: d.StaleAfter,
-		webhooks: d.WebhookSender, publicURL: strings.TrimRight(d.PublicURL, "/"), version: d.Version,
+		webhooks: d.WebhookSender, channels: d.Channels, publicURL: strings.TrimRight(d.PublicURL, "/"), version: d.Version,
 		limits: recordLimits{perHost: cmp.Or(d.MaxRecordsPerHost, DefaultMaxRecordsPerHost),
 			perService: cmp.Or(d.MaxRecordsPerService, DefaultMaxRecordsPerService)},
 		serviceTests: newServiceTestLimiter(d.ServiceTestBurst),

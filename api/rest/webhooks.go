@@ -50,6 +50,19 @@ func checkWebhookURL(s string) *FieldError {
 	return &FieldError{Field: "url", Message: msg}
 }
 
+// webhook reads a channel of the webhook form: the others (Shoutrrr
+// URLs) are /notifiers' alone, /webhooks does not know them.
+func (s *Server) webhook(ctx context.Context, q *store.Queries, id int64) (store.Webhook, error) {
+	w, err := q.Webhook(ctx, id)
+	if err == nil && w.Destination != nil {
+		err = store.ErrNotFound
+	}
+	if err != nil {
+		return w, orNotFound(err, "webhook", id)
+	}
+	return w, nil
+}
+
 // ListWebhooks lists webhooks by name.
 func (s *Server) ListWebhooks(ctx context.Context, req ListWebhooksRequestObject) (ListWebhooksResponseObject, error) {
 	var afterName string
@@ -58,7 +71,7 @@ func (s *Server) ListWebhooks(ctx context.Context, req ListWebhooksRequestObject
 		return nil, err
 	}
 	limit := pageLimit(req.Params.Limit)
-	rows, err := s.store.WebhooksPage(ctx, afterName, afterID, limit+1)
+	rows, err := s.store.WebhooksPage(ctx, afterName, afterID, limit+1, true)
 	if err != nil {
 		return nil, err
 	}
@@ -72,7 +85,7 @@ func (s *Server) CreateWebhook(ctx context.Context, req CreateWebhookRequestObje
 	if fe := checkWebhookURL(b.Url); fe != nil {
 		return nil, invalid(*fe)
 	}
-	n := store.NewWebhook{Name: b.Name, URL: b.Url, Events: notify.Events(), Enabled: deref(b.Enabled, true)}
+	n := store.NewWebhook{Name: b.Name, URL: b.Url, Events: notify.WebhookEvents(), Enabled: deref(b.Enabled, true)}
 	if b.Events != nil {
 		n.Events = webhookEvents(*b.Events)
 	}
@@ -96,9 +109,9 @@ func (s *Server) CreateWebhook(ctx context.Context, req CreateWebhookRequestObje
 
 // GetWebhook reads a webhook.
 func (s *Server) GetWebhook(ctx context.Context, req GetWebhookRequestObject) (GetWebhookResponseObject, error) {
-	w, err := s.store.Webhook(ctx, req.Id)
+	w, err := s.webhook(ctx, &s.store.Queries, req.Id)
 	if err != nil {
-		return nil, orNotFound(err, "webhook", req.Id)
+		return nil, err
 	}
 	return GetWebhook200JSONResponse(toWebhook(w)), nil
 }
@@ -127,9 +140,9 @@ func (s *Server) UpdateWebhook(ctx context.Context, req UpdateWebhookRequestObje
 	}
 	var w store.Webhook
 	err := s.store.InTx(ctx, func(q *store.Queries) error {
-		old, err := q.Webhook(ctx, req.Id)
+		old, err := s.webhook(ctx, q, req.Id)
 		if err != nil {
-			return orNotFound(err, "webhook", req.Id)
+			return err
 		}
 		if w, err = q.UpdateWebhook(ctx, req.Id, p); err != nil {
 			return err
@@ -159,9 +172,9 @@ func (s *Server) UpdateWebhook(ctx context.Context, req UpdateWebhookRequestObje
 // DeleteWebhook removes a webhook and what it had not sent.
 func (s *Server) DeleteWebhook(ctx context.Context, req DeleteWebhookRequestObject) (DeleteWebhookResponseObject, error) {
 	err := s.store.InTx(ctx, func(q *store.Queries) error {
-		w, err := q.Webhook(ctx, req.Id)
+		w, err := s.webhook(ctx, q, req.Id)
 		if err != nil {
-			return orNotFound(err, "webhook", req.Id)
+			return err
 		}
 		if err := q.DeleteWebhook(ctx, w.ID); err != nil {
 			return err
@@ -179,9 +192,9 @@ func (s *Server) DeleteWebhook(ctx context.Context, req DeleteWebhookRequestObje
 // admin sees at once whether the receiver is reachable and accepts it: the
 // status code and a short reason, not what the receiver answered.
 func (s *Server) TestWebhook(ctx context.Context, req TestWebhookRequestObject) (TestWebhookResponseObject, error) {
-	w, err := s.store.Webhook(ctx, req.Id)
+	w, err := s.webhook(ctx, &s.store.Queries, req.Id)
 	if err != nil {
-		return nil, orNotFound(err, "webhook", req.Id)
+		return nil, err
 	}
 	body := notify.TestPayload(time.Now())
 	out := WebhookTestResult{}

@@ -9,16 +9,23 @@ import (
 	"github.com/ddnsbroker/ddnsbroker/api/netcalc"
 )
 
-// Webhook is an admin's HTTP endpoint told about failed, blocked and
-// recovered deliveries and stale hosts.
+// Webhook is a notification channel: an admin's HTTP endpoint in the
+// webhook form (URL, optional HMAC secret), or a Shoutrrr destination
+// (Destination: telegram://, ntfy://, smtp://, generic://, …) told about
+// the events it chose.
 type Webhook struct {
-	ID        int64
-	Name      string
-	URL       string
-	Secret    []byte // the HMAC key, sealed by secretbox; nil: unsigned
-	SecretKey string
-	Events    []string // kinds subscribed to: delivery.failed, delivery.blocked, delivery.recovered, host.stale
-	Enabled   bool
+	ID   int64
+	Name string
+	URL  string // the webhook form's URL; "" for a Shoutrrr channel
+	// Destination is the Shoutrrr URL sealed by secretbox (nil for the
+	// webhook form); DestinationShown is its scheme and server, for display.
+	Destination      []byte
+	DestinationKey   string
+	DestinationShown string
+	Secret           []byte // the HMAC key, sealed by secretbox; nil: unsigned
+	SecretKey        string
+	Events           []string // kinds subscribed to: delivery.failed, delivery.blocked, delivery.recovered, host.stale
+	Enabled          bool
 	// The last attempt to reach the receiver.
 	LastAttemptAt  *time.Time
 	LastSuccessAt  *time.Time
@@ -31,33 +38,37 @@ type Webhook struct {
 	SinceXID uint64
 }
 
-const webhookColumns = `w.id, w.name, w.url, w.secret, coalesce(w.secret_key, ''), w.events, w.enabled,
+const webhookColumns = `w.id, w.name, coalesce(w.url, ''), w.destination, coalesce(w.destination_key, ''),
+	coalesce(w.destination_shown, ''), w.secret, coalesce(w.secret_key, ''), w.events, w.enabled,
 	w.last_attempt_at, w.last_success_at, w.last_status_code, w.last_error, w.created_at, w.updated_at,
 	w.since_xid::text::bigint`
 
 func scanWebhook(row rowScanner) (Webhook, error) {
 	var w Webhook
-	err := row.Scan(&w.ID, &w.Name, &w.URL, &w.Secret, &w.SecretKey, &w.Events, &w.Enabled,
+	err := row.Scan(&w.ID, &w.Name, &w.URL, &w.Destination, &w.DestinationKey, &w.DestinationShown, &w.Secret, &w.SecretKey, &w.Events, &w.Enabled,
 		&w.LastAttemptAt, &w.LastSuccessAt, &w.LastStatusCode, &w.LastError, &w.CreatedAt, &w.UpdatedAt, &w.SinceXID)
 	return w, err
 }
 
 // NewWebhook is what creating a webhook takes.
 type NewWebhook struct {
-	Name      string
-	URL       string
-	Secret    []byte
-	SecretKey string
-	Events    []string
-	Enabled   bool
+	Name             string
+	URL              string // the webhook form, or:
+	Destination      []byte // a sealed Shoutrrr URL
+	DestinationKey   string
+	DestinationShown string
+	Secret           []byte
+	SecretKey        string
+	Events           []string
+	Enabled          bool
 }
 
 // CreateWebhook adds a webhook; a name taken in any case is ErrConflict.
 func (q *Queries) CreateWebhook(ctx context.Context, n NewWebhook) (Webhook, error) {
 	w, err := scanWebhook(q.db.QueryRow(ctx, `
-		INSERT INTO webhooks AS w (name, url, secret, secret_key, events, enabled)
-		VALUES ($1, $2, $3, nullif($4, ''), $5, $6) RETURNING `+webhookColumns,
-		n.Name, n.URL, n.Secret, n.SecretKey, n.Events, n.Enabled))
+		INSERT INTO webhooks AS w (name, url, secret, secret_key, events, enabled, destination, destination_key, destination_shown)
+		VALUES ($1, nullif($2, ''), $3, nullif($4, ''), $5, $6, $7, nullif($8, ''), nullif($9, '')) RETURNING `+webhookColumns,
+		n.Name, n.URL, n.Secret, n.SecretKey, n.Events, n.Enabled, n.Destination, n.DestinationKey, n.DestinationShown))
 	return w, mapErr("create webhook", err)
 }
 
@@ -67,10 +78,14 @@ func (q *Queries) Webhook(ctx context.Context, id int64) (Webhook, error) {
 	return w, mapErr("webhook", err)
 }
 
-// WebhooksPage lists webhooks by name (case-insensitive), then id, after
-// (afterName, afterID) when afterID is not 0.
-func (q *Queries) WebhooksPage(ctx context.Context, afterName string, afterID int64, limit int) ([]Webhook, error) {
+// WebhooksPage lists channels by name (case-insensitive), then id, after
+// (afterName, afterID) when afterID is not 0; those of the webhook form
+// only when webhooksOnly.
+func (q *Queries) WebhooksPage(ctx context.Context, afterName string, afterID int64, limit int, webhooksOnly bool) ([]Webhook, error) {
 	var c cond
+	if webhooksOnly {
+		c.add("w.url IS NOT NULL")
+	}
 	if afterID != 0 {
 		c.add("(lower(w.name), w.id) > (lower($?), $?)", afterName, afterID)
 	}
@@ -94,6 +109,10 @@ type WebhookPatch struct {
 	ClearSecret bool
 	Events      []string
 	Enabled     *bool
+	// Destination replaces a Shoutrrr channel's sealed URL (nil: keep).
+	Destination      []byte
+	DestinationKey   string
+	DestinationShown string
 }
 
 // UpdateWebhook applies a patch. Disabling a webhook cancels what it still
@@ -103,8 +122,11 @@ func (q *Queries) UpdateWebhook(ctx context.Context, id int64, p WebhookPatch) (
 		UPDATE webhooks w SET name = coalesce($2, name), url = coalesce($3, url),
 			secret = CASE WHEN $6 THEN NULL WHEN $4::bytea IS NOT NULL THEN $4 ELSE secret END,
 			secret_key = CASE WHEN $6 THEN NULL WHEN $4::bytea IS NOT NULL THEN $5 ELSE secret_key END,
-			events = coalesce($7, events), enabled = coalesce($8, enabled), updated_at = now()
-		WHERE id = $1 RETURNING `+webhookColumns, id, p.Name, p.URL, p.Secret, p.SecretKey, p.ClearSecret, p.Events, p.Enabled))
+			events = coalesce($7, events), enabled = coalesce($8, enabled), updated_at = now(),
+			destination = coalesce($9, destination), destination_key = coalesce(nullif($10, ''), destination_key),
+			destination_shown = coalesce(nullif($11, ''), destination_shown)
+		WHERE id = $1 RETURNING `+webhookColumns, id, p.Name, p.URL, p.Secret, p.SecretKey, p.ClearSecret, p.Events, p.Enabled,
+		p.Destination, p.DestinationKey, p.DestinationShown))
 	if err != nil {
 		return w, mapErr("update webhook", err)
 	}
@@ -191,7 +213,8 @@ func (q *Queries) NotifiableEvents(ctx context.Context, after NotifierCursor, ho
 		WHERE e.kind = ANY($5::text[])
 			AND (e.xid, e.id) > ($1::text::xid8, $2) AND e.xid < $3::text::xid8
 		ORDER BY e.xid, e.id LIMIT $4`, after.XID, after.EventID, horizon, limit,
-		[]string{string(EventDeliveryFailed), string(EventDeliveryBlocked), string(EventDeliveryDelivered), string(EventHostStale)})
+		[]string{string(EventDeliveryFailed), string(EventDeliveryBlocked), string(EventDeliveryDelivered), string(EventHostStale),
+			string(EventHostBack), string(EventAddressChanged), string(EventDriftDetected), string(EventAuthLoginFailed)})
 	return collect("notifiable events", rows, err, func(row rowScanner) (FeedEvent, error) {
 		var e FeedEvent
 		err := row.Scan(&e.ID, &e.At, &e.Kind, &e.HostID, &e.RecordID, &e.ServiceID, &e.Actor, &e.Message, &e.Data, &e.XID,
@@ -220,6 +243,45 @@ func (q *Queries) QueueWebhookDelivery(ctx context.Context, webhookID int64, eve
 	return mapErr("queue webhook delivery", err)
 }
 
+// WaitingDigest is a notification of a digest group that no attempt was
+// made to send yet, locked for the transaction so its payload can grow.
+type WaitingDigest struct {
+	ID      int64
+	Payload json.RawMessage
+}
+
+// LockWaitingDigest finds the channel's notification of group key that
+// waits for its first attempt; ok is false when there is none.
+func (q *Queries) LockWaitingDigest(ctx context.Context, webhookID int64, key string) (d WaitingDigest, ok bool, err error) {
+	err = q.db.QueryRow(ctx, `SELECT id, payload FROM webhook_deliveries
+		WHERE webhook_id = $1 AND digest_key = $2 AND state = 'pending' AND attempts = 0
+		ORDER BY id LIMIT 1 FOR UPDATE`, webhookID, key).Scan(&d.ID, &d.Payload)
+	if errors.Is(err, errNoRows) {
+		return d, false, nil
+	}
+	return d, err == nil, mapErr("waiting digest", err)
+}
+
+// QueueDigestDelivery adds a notification of group key, first sent at
+// due: what joins the group until then is merged into it (SetDigestPayload).
+func (q *Queries) QueueDigestDelivery(ctx context.Context, webhookID int64, event string, eventID *int64, payload json.RawMessage,
+	key string, due time.Time) error {
+	_, err := q.db.Exec(ctx, `INSERT INTO webhook_deliveries (webhook_id, event, event_id, payload, digest_key, next_attempt_at)
+		VALUES ($1, $2, $3, $4, $5, $6)`, webhookID, event, eventID, payload, key, due)
+	return mapErr("queue digest delivery", err)
+}
+
+// SetDigestPayload replaces a waiting digest's payload and moves its
+// first attempt to due, but never past its creation plus maxWait: a
+// cascade of failures is one message once it stops, and a cascade that
+// never stops is still told about.
+func (q *Queries) SetDigestPayload(ctx context.Context, id int64, payload json.RawMessage, due time.Time, maxWait time.Duration) error {
+	_, err := q.db.Exec(ctx, `UPDATE webhook_deliveries SET payload = $2, updated_at = now(),
+			next_attempt_at = greatest(next_attempt_at, least($3, created_at + $4::interval))
+		WHERE id = $1`, id, payload, due, maxWait)
+	return mapErr("set digest payload", err)
+}
+
 // WebhookJob is a claimed notification with what sending it takes.
 type WebhookJob struct {
 	ID        int64
@@ -230,6 +292,9 @@ type WebhookJob struct {
 	URL       string
 	Secret    []byte
 	SecretKey string
+	// Destination is a Shoutrrr channel's sealed URL (nil: webhook form).
+	Destination    []byte
+	DestinationKey string
 }
 
 // ClaimWebhookDeliveries leases up to limit due notifications of enabled
@@ -243,11 +308,13 @@ func (q *Queries) ClaimWebhookDeliveries(ctx context.Context, limit int, lease t
 			SELECT x.id FROM webhook_deliveries x JOIN webhooks y ON y.id = x.webhook_id AND y.enabled
 			WHERE (x.state = 'pending' AND x.next_attempt_at <= now()) OR (x.state = 'running' AND x.lease_until < now())
 			ORDER BY x.next_attempt_at, x.id LIMIT $1 FOR UPDATE OF x SKIP LOCKED)
-		RETURNING d.id, d.webhook_id, d.event, d.payload, d.attempts, w.url, w.secret, coalesce(w.secret_key, '')`,
+		RETURNING d.id, d.webhook_id, d.event, d.payload, d.attempts, coalesce(w.url, ''), w.secret, coalesce(w.secret_key, ''),
+			w.destination, coalesce(w.destination_key, '')`,
 		planEachCall, limit, lease)
 	return collect("claim webhook deliveries", rows, err, func(row rowScanner) (WebhookJob, error) {
 		var j WebhookJob
-		err := row.Scan(&j.ID, &j.WebhookID, &j.Event, &j.Payload, &j.Attempts, &j.URL, &j.Secret, &j.SecretKey)
+		err := row.Scan(&j.ID, &j.WebhookID, &j.Event, &j.Payload, &j.Attempts, &j.URL, &j.Secret, &j.SecretKey,
+			&j.Destination, &j.DestinationKey)
 		return j, err
 	})
 }
@@ -298,6 +365,33 @@ type StaleHost struct {
 	FQDN   string
 	SeenAt time.Time // its last update, or its creation when it never sent one
 	Seen   bool      // whether it ever sent an update
+}
+
+// BackHost is a host reported stale that sent an update since.
+type BackHost struct {
+	ID     int64
+	FQDN   string
+	Silent time.Time // its last sighting before it went silent
+	SeenAt time.Time // the update that ended the silence
+}
+
+// HostsBack lists up to limit hosts whose staleness was reported and that
+// were seen since; ForgetStaleNotice ends each episode.
+func (q *Queries) HostsBack(ctx context.Context, limit int) ([]BackHost, error) {
+	rows, err := q.db.Query(ctx, `SELECT h.id, h.fqdn, n.seen_at, h.last_seen_at
+		FROM host_stale_notices n JOIN hosts h ON h.id = n.host_id
+		WHERE h.last_seen_at > n.seen_at ORDER BY h.id LIMIT $1`, limit)
+	return collect("hosts back", rows, err, func(row rowScanner) (BackHost, error) {
+		var h BackHost
+		err := row.Scan(&h.ID, &h.FQDN, &h.Silent, &h.SeenAt)
+		return h, err
+	})
+}
+
+// ForgetStaleNotice ends a host's staleness episode.
+func (q *Queries) ForgetStaleNotice(ctx context.Context, hostID int64) error {
+	_, err := q.db.Exec(ctx, `DELETE FROM host_stale_notices WHERE host_id = $1`, hostID)
+	return mapErr("forget stale notice", err)
 }
 
 // UnreportedStaleHosts lists up to limit enabled hosts not seen since

@@ -20,7 +20,7 @@ func TestWebhooks(t *testing.T) {
 	}
 	_, err = st.CreateWebhook(ctx, store.NewWebhook{Name: "alerts", URL: "https://hooks.example/y", Events: []string{"host.stale"}})
 	wantErr(t, "same name", err, store.ErrConflict)
-	_, err = st.CreateWebhook(ctx, store.NewWebhook{Name: "bad", URL: "https://hooks.example/y", Events: []string{"address.changed"}})
+	_, err = st.CreateWebhook(ctx, store.NewWebhook{Name: "bad", URL: "https://hooks.example/y", Events: []string{"drift.error"}})
 	wantErr(t, "unknown event", err, store.ErrInvalid)
 	_, err = st.CreateWebhook(ctx, store.NewWebhook{Name: "none", URL: "https://hooks.example/y", Events: []string{}})
 	wantErr(t, "no event", err, store.ErrInvalid)
@@ -95,7 +95,7 @@ func TestWebhooks(t *testing.T) {
 	if enabled, _ := st.EnabledWebhooks(ctx); len(enabled) != 1 || enabled[0].ID != other.ID {
 		t.Errorf("enabled %+v", enabled)
 	}
-	page, err := st.WebhooksPage(ctx, "", 0, 1)
+	page, err := st.WebhooksPage(ctx, "", 0, 1, false)
 	if err != nil || len(page) != 1 || page[0].Name != "other" {
 		t.Errorf("page %+v, %v", page, err)
 	}

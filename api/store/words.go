@@ -29,6 +29,8 @@ const (
 	EventHostResync        EventKind = "host.resync"
 	EventHostSecretRotated EventKind = "host.secret_rotated"
 	EventHostStale         EventKind = "host.stale"
+	// EventHostBack ends a host.stale episode: the host reported again.
+	EventHostBack EventKind = "host.back"
 
 	EventRecordCreated EventKind = "record.created"
 	EventRecordUpdated EventKind = "record.updated"
@@ -70,7 +72,7 @@ func EventKinds() []EventKind {
 	return []EventKind{EventAddressChanged,
 		EventDeliveryDelivered, EventDeliveryRetry, EventDeliveryFailed, EventDeliveryBlocked, EventDeliveryRecovered,
 		EventDriftDetected, EventDriftError,
-		EventHostCreated, EventHostUpdated, EventHostDeleted, EventHostResync, EventHostSecretRotated, EventHostStale,
+		EventHostCreated, EventHostUpdated, EventHostDeleted, EventHostResync, EventHostSecretRotated, EventHostStale, EventHostBack,
 		EventRecordCreated, EventRecordUpdated, EventRecordDeleted, EventRecordResync,
 		EventServiceCreated, EventServiceUpdated, EventServiceDeleted,
 		EventWebhookCreated, EventWebhookUpdated, EventWebhookDeleted, EventWebhookTest,

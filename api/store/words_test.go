@@ -39,7 +39,8 @@ func TestWordsMatchTheSpec(t *testing.T) {
 		"Delivery.state":  {enum(delivery["state"].Value), words(store.DeliveryStates())},
 		"Delivery.reason": {enum(delivery["reason"].Value), words(store.Reasons())},
 		"WebhookEvent": {enum(schemas["WebhookEvent"].Value), strs(words([]store.EventKind{store.EventDeliveryFailed,
-			store.EventDeliveryBlocked, store.EventDeliveryRecovered, store.EventHostStale}))},
+			store.EventDeliveryBlocked, store.EventDeliveryRecovered, store.EventHostStale, store.EventHostBack,
+			store.EventAddressChanged, store.EventDriftDetected, store.EventAuthLoginFailed}))},
 	} {
 		if !slices.Equal(c.spec, c.code) {
 			t.Errorf("%s: the spec lists %v, the code declares %v", name, c.spec, c.code)

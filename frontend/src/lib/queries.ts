@@ -12,6 +12,7 @@ import {
 	type Host,
 	type Service,
 	type SyncState,
+	type Notifier,
 	type User,
 	type Webhook
 } from './api/client';
@@ -131,6 +132,9 @@ export const servicesPage: PageFetcher<Service> = (cursor) =>
 
 export const webhooksPage: PageFetcher<Webhook> = (cursor) =>
 	must(api.GET('/webhooks', { params: { query: { cursor, limit: 100 } } }));
+
+export const notifiersPage: PageFetcher<Notifier> = (cursor) =>
+	must(api.GET('/notifiers', { params: { query: { cursor, limit: 100 } } }));
 
 /** Every protocol's description, which the service pages render forms and titles from. */
 export function protocolList(): Promise<ProtocolDescription[]> {

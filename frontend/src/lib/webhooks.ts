@@ -7,7 +7,11 @@ export const WEBHOOK_EVENTS = {
 	'delivery.failed': 'A delivery failed for good (the record waits for a change or a resync)',
 	'delivery.blocked': 'A provider answered abuse (the record is paused)',
 	'delivery.recovered': 'A record got through again after failing, retrying or being blocked',
-	'host.stale': 'A host has not been seen for longer than the stale-after time'
+	'host.stale': 'A host has not been seen for longer than the stale-after time',
+	'host.back': 'A silent host reports again',
+	'address.changed': 'A host reported a new address',
+	'drift.detected': 'A provider held another address than was delivered',
+	'auth.login_failed': 'Many failed logins in a row'
 } satisfies Record<WebhookEvent, string>;
 
 export const webhookEvents = Object.keys(WEBHOOK_EVENTS) as WebhookEvent[];

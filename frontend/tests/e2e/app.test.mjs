@@ -598,6 +598,46 @@ describe('admin web app', { timeout: 240_000 }, () => {
 		await page.getByRole('link', { name: 'e2e receiver' }).waitFor();
 	});
 
+	it('adds a notification channel from a service form, sends it a test and sets a heartbeat, never showing their URLs', async () => {
+		const port = ctx.receiver.port;
+		await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Notifications' }).click();
+		await page.getByRole('heading', { name: 'Notifications', level: 1 }).waitFor();
+		// the webhook of the step before is a channel too
+		await page.getByRole('link', { name: 'e2e receiver' }).waitFor();
+		await page.getByRole('link', { name: 'New channel' }).click();
+		await page.getByLabel('Name', { exact: true }).fill('e2e channel');
+		await page.getByLabel('Service', { exact: true }).selectOption('ntfy');
+		await page.getByLabel('Server', { exact: true }).fill(`http://127.0.0.1:${port}`);
+		await page.getByLabel('Topic', { exact: true }).fill(''); // no topic: Shoutrrr cannot read the URL
+		await page.getByRole('button', { name: 'Create channel' }).click();
+		await page.locator('#nt-server-error').waitFor(); // the API refused the URL: shown at the form's first field
+
+		await page.getByLabel('Service', { exact: true }).selectOption('generic');
+		await page.getByLabel('Endpoint URL', { exact: true }).fill(`http://127.0.0.1:${port}/channel/secret-path-4471`);
+		await page.getByRole('checkbox', { name: /address\.changed/ }).check();
+		await page.getByRole('button', { name: 'Create channel' }).click();
+		await page.getByRole('heading', { name: 'e2e channel', level: 1 }).waitFor();
+		await page.getByText(`generic://127.0.0.1:${port}`, { exact: true }).waitFor();
+
+		const result = page.getByTestId('test-result');
+		await page.getByRole('button', { name: 'Send test' }).click();
+		await result.getByText(/^Delivered in \d+ ms\.$/).waitFor();
+		const got = ctx.receiver.requests.filter((r) => r.path.startsWith('/channel/'));
+		assert.equal(got.length, 1, JSON.stringify(got));
+		assert.equal(got[0].path, '/channel/secret-path-4471');
+		assert.equal(JSON.parse(got[0].body).event, 'webhook.test');
+		assert.ok(!(await page.content()).includes('secret-path-4471'), 'the page shows the destination URL');
+
+		// the broker's heartbeat: the monitor hears from it soon after it is set
+		await page.getByRole('link', { name: 'Notifications', exact: true }).first().click();
+		await page.getByLabel('Ping URL', { exact: true }).fill(`http://127.0.0.1:${port}/ping/hb-secret-9034`);
+		await page.getByRole('button', { name: 'Save heartbeat' }).click();
+		await page.getByTestId('heartbeat').getByText(`http://127.0.0.1:${port}`, { exact: true }).waitFor();
+		assert.ok(!(await page.content()).includes('hb-secret-9034'), 'the page shows the heartbeat URL');
+		await waitFor(() => ctx.receiver.requests.some((r) => r.method === 'GET' && r.path.startsWith('/ping/hb-secret-9034')), 'the heartbeat ping', 30_000);
+		await page.screenshot({ path: join(shots, 'notifications.png'), fullPage: true });
+	});
+
 	it('filters the hosts by stale', async () => {
 		await page.goto('/hosts?stale=true');
 		await page.getByText('No stale hosts').waitFor();
@@ -699,6 +739,7 @@ describe('admin web app', { timeout: 240_000 }, () => {
 			['/services', 'h1'],
 			['/services/new', '.service-form'],
 			['/webhooks', 'h1'],
+			['/notifiers', 'h1'],
 			['/history', 'h1'],
 			['/users', 'h1'],
 			['/account', 'h1']

@@ -32,6 +32,10 @@ export type ServiceTrouble = Schemas['ServiceTrouble'];
 export type Webhook = Schemas['Webhook'];
 export type WebhookEvent = Schemas['WebhookEvent'];
 export type WebhookTestResult = Schemas['WebhookTestResult'];
+export type Notifier = Schemas['Notifier'];
+export type NotifierEvent = Schemas['NotifierEvent'];
+export type NotifierTestResult = Schemas['NotifierTestResult'];
+export type Heartbeat = Schemas['Heartbeat'];
 export type ServiceTestResult = Schemas['ServiceTestResult'];
 
 export interface ApiOptions {

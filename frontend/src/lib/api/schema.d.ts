@@ -631,6 +631,148 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/heartbeat": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read the broker's heartbeat */
+        get: operations["getHeartbeat"];
+        /**
+         * Set the broker's heartbeat
+         * @description A heartbeat is a URL an uptime monitor watches (healthchecks.io, Uptime
+         *     Kuma push, any URL answering GET). The broker calls it every
+         *     `every_seconds` while all is well and at once after a successful
+         *     delivery, and calls `fail_url` (default: `url` + "/fail") while a
+         *     record is failed or blocked.
+         *     The URLs are stored encrypted and never returned.
+         */
+        put: operations["setHeartbeat"];
+        post?: never;
+        /** Stop the broker's heartbeat */
+        delete: operations["deleteHeartbeat"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hosts/{id}/heartbeat": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        /** Read a host's heartbeat */
+        get: operations["getHostHeartbeat"];
+        /**
+         * Set a host's heartbeat
+         * @description A heartbeat is a URL an uptime monitor watches (healthchecks.io, Uptime
+         *     Kuma push, any URL answering GET). The broker calls it every
+         *     `every_seconds` while all is well and at once after a successful
+         *     delivery, and calls `fail_url` (default: `url` + "/fail") while a
+         *     record of the host is failed or blocked.
+         *     The URLs are stored encrypted and never returned.
+         */
+        put: operations["setHostHeartbeat"];
+        post?: never;
+        /** Stop a host's heartbeat */
+        delete: operations["deleteHostHeartbeat"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/notifiers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List notification channels by name (webhooks included) */
+        get: operations["listNotifiers"];
+        put?: never;
+        /**
+         * Add a notification channel
+         * @description A channel is told about the events it chose, in a short message naming
+         *     the host or record and what to do. Its destination is a Shoutrrr URL
+         *     (https://github.com/nicholas-fedor/shoutrrr): `telegram://`,
+         *     `discord://`, `slack://`, `pushover://`, `teams://` (the service's
+         *     public API), `ntfy://`, `gotify://`, `smtp://`, `matrix://`,
+         *     `mattermost://` (a server you name; checked against the outbound
+         *     address policy before each send) or `generic://host/path` (any
+         *     endpoint: it gets the JSON WebhookPayload, `?disabletls=yes` for plain
+         *     HTTP). The URL holds the channel's credentials: it is stored encrypted
+         *     and never returned (`destination` shows the scheme and, for a server
+         *     you name, the server). Failures at one service are merged into one
+         *     digest message while they keep coming. Notifications share the
+         *     webhooks' outbox: retried with backoff, 8 attempts, never in the way
+         *     of the routers' updates or the DNS deliveries.
+         */
+        post: operations["createNotifier"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/notifiers/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        /** Read a notification channel */
+        get: operations["getNotifier"];
+        put?: never;
+        post?: never;
+        /** Delete a notification channel with what it had not sent */
+        delete: operations["deleteNotifier"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a notification channel
+         * @description Fields left out stay as they are. `url` replaces a Shoutrrr channel's
+         *     destination (a webhook's URL and secret are changed at /webhooks).
+         *     Disabling a channel drops the notifications it had not sent yet.
+         */
+        patch: operations["updateNotifier"];
+        trace?: never;
+    };
+    "/notifiers/{id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a test message now
+         * @description Sends a test message through the channel (even a disabled one), waits
+         *     for the outcome (at most 10 s) and says whether it was delivered and,
+         *     when not, why, in words that never quote the destination. The outcome
+         *     is also the channel's last attempt. A destination that cannot be
+         *     reached is still a 200 answer, with `delivered: false`.
+         */
+        post: operations["testNotifier"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/webhooks": {
         parameters: {
             query?: never;
@@ -2099,7 +2241,7 @@ export interface components {
          *     never stored: they are what webhooks are told.
          * @enum {string}
          */
-        EventKind: "address.changed" | "delivery.delivered" | "delivery.retry" | "delivery.failed" | "delivery.blocked" | "delivery.recovered" | "drift.detected" | "drift.error" | "host.created" | "host.updated" | "host.deleted" | "host.resync" | "host.secret_rotated" | "host.stale" | "record.created" | "record.updated" | "record.deleted" | "record.resync" | "service.created" | "service.updated" | "service.deleted" | "webhook.created" | "webhook.updated" | "webhook.deleted" | "webhook.test" | "user.created" | "user.updated" | "user.deleted" | "user.password_changed" | "token.created" | "token.deleted" | "auth.login" | "auth.logout" | "auth.refresh_reused" | "auth.failed" | "auth.login_failed" | "import.created";
+        EventKind: "address.changed" | "delivery.delivered" | "delivery.retry" | "delivery.failed" | "delivery.blocked" | "delivery.recovered" | "drift.detected" | "drift.error" | "host.created" | "host.updated" | "host.deleted" | "host.resync" | "host.secret_rotated" | "host.stale" | "host.back" | "record.created" | "record.updated" | "record.deleted" | "record.resync" | "service.created" | "service.updated" | "service.deleted" | "webhook.created" | "webhook.updated" | "webhook.deleted" | "webhook.test" | "user.created" | "user.updated" | "user.deleted" | "user.password_changed" | "token.created" | "token.deleted" | "auth.login" | "auth.logout" | "auth.refresh_reused" | "auth.failed" | "auth.login_failed" | "import.created";
         Event: {
             /** Format: int64 */
             id: number;
@@ -2185,16 +2327,98 @@ export interface components {
             items: components["schemas"]["ApiToken"][];
             next_cursor: string | null;
         };
+        Heartbeat: {
+            /** @description The scheme and server of the ping URL; never the whole URL. */
+            url: string;
+            /** @description Whether a failure URL was given (otherwise url + "/fail"). */
+            fail_url_set: boolean;
+            every_seconds: number;
+            /** @description What the monitor was told last: "ok", "fail", or "" before the first ping (or after a ping that failed). */
+            last_state: string;
+            /** Format: date-time */
+            last_ping_at: string | null;
+            /** @description Why the last ping failed; empty when it succeeded. */
+            last_error: string;
+        };
+        HeartbeatPut: {
+            /** @description Required: an http(s) URL called while all is well. */
+            url?: string;
+            /** @description Called while deliveries fail; url + "/fail" when absent or "". */
+            fail_url?: string;
+            /** @default 300 */
+            every_seconds?: number;
+        };
+        /**
+         * @description What a channel can be told about: delivery.failed (a permanent
+         *     answer; failures at one service are merged into one digest),
+         *     delivery.blocked (the provider answered abuse; the record is paused),
+         *     delivery.recovered, host.stale (a router silent for longer than the
+         *     stale-after time; once per episode), host.back (it reports again),
+         *     address.changed, drift.detected (the provider held another address
+         *     than was delivered), auth.login_failed (a row of failed logins that
+         *     reached the threshold).
+         * @enum {string}
+         */
+        NotifierEvent: "delivery.failed" | "delivery.blocked" | "delivery.recovered" | "host.stale" | "host.back" | "address.changed" | "drift.detected" | "auth.login_failed";
+        Notifier: {
+            /** Format: int64 */
+            id: number;
+            name: string;
+            /**
+             * @description shoutrrr: a destination URL; webhook: a webhook (see /webhooks), signed when it has a secret.
+             * @enum {string}
+             */
+            kind: "shoutrrr" | "webhook";
+            /** @description The scheme and, for a server you name, the server ("ntfy://ntfy.example.net"); never the whole URL. */
+            destination: string;
+            events: components["schemas"]["NotifierEvent"][];
+            enabled: boolean;
+            /** Format: date-time */
+            last_attempt_at: string | null;
+            /** Format: date-time */
+            last_success_at: string | null;
+            /** @description Why the last attempt failed; empty when it succeeded. */
+            last_error: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        NotifierCreate: {
+            name: string;
+            /** @description The Shoutrrr destination URL; stored encrypted, never returned. */
+            url: string;
+            /** @description delivery.failed, delivery.blocked, delivery.recovered and host.stale when absent. */
+            events?: components["schemas"]["NotifierEvent"][];
+            /** @default true */
+            enabled?: boolean;
+        };
+        NotifierPatch: {
+            name?: string;
+            url?: string;
+            events?: components["schemas"]["NotifierEvent"][];
+            enabled?: boolean;
+        };
+        NotifierList: {
+            items: components["schemas"]["Notifier"][];
+            next_cursor: string | null;
+        };
+        NotifierTestResult: {
+            delivered: boolean;
+            /** @description Why it was not delivered, never quoting the destination; empty when it was. */
+            error: string;
+            duration_ms: number;
+        };
         /**
          * @description What a webhook can be told about: delivery.failed (a permanent
          *     answer; the record waits for a change or a resync), delivery.blocked
          *     (the provider answered abuse; the record is paused), delivery.recovered
          *     (delivered after failing, retrying or being blocked), host.stale (not
          *     seen for longer than the stale-after time; once per episode, enabled
-         *     hosts only).
+         *     hosts only), and the NotifierEvents added since.
          * @enum {string}
          */
-        WebhookEvent: "delivery.failed" | "delivery.blocked" | "delivery.recovered" | "host.stale";
+        WebhookEvent: "delivery.failed" | "delivery.blocked" | "delivery.recovered" | "host.stale" | "host.back" | "address.changed" | "drift.detected" | "auth.login_failed";
         Webhook: {
             /** Format: int64 */
             id: number;
@@ -3653,6 +3877,332 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getHeartbeat: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The heartbeat (never its URLs). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Heartbeat"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    setHeartbeat: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HeartbeatPut"];
+            };
+        };
+        responses: {
+            /** @description The heartbeat. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Heartbeat"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["UnprocessableEntity"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    deleteHeartbeat: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getHostHeartbeat: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The heartbeat (never its URLs). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Heartbeat"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    setHostHeartbeat: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HeartbeatPut"];
+            };
+        };
+        responses: {
+            /** @description The heartbeat. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Heartbeat"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    deleteHostHeartbeat: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    listNotifiers: {
+        parameters: {
+            query?: {
+                /** @description Items per page. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of channels (never their destination URLs). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotifierList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            422: components["responses"]["UnprocessableEntity"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    createNotifier: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NotifierCreate"];
+            };
+        };
+        responses: {
+            /** @description Created. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Notifier"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getNotifier: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The channel. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Notifier"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    deleteNotifier: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    updateNotifier: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NotifierPatch"];
+            };
+        };
+        responses: {
+            /** @description The changed channel. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Notifier"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    testNotifier: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Whether the destination accepted the message. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotifierTestResult"];
+                };
             };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
