@@ -38,6 +38,24 @@ func (e AccessTokenTokenType) Valid() bool {
 	}
 }
 
+// Defines values for AddressMode.
+const (
+	Derived AddressMode = "derived"
+	Static  AddressMode = "static"
+)
+
+// Valid indicates whether the value is a known member of the AddressMode enum.
+func (e AddressMode) Valid() bool {
+	switch e {
+	case Derived:
+		return true
+	case Static:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for DeliveryFamily.
 const (
 	DeliveryFamilyN4 DeliveryFamily = 4
@@ -119,6 +137,8 @@ func (e DeliveryState) Valid() bool {
 // Defines values for EventKind.
 const (
 	EventKindAddressChanged      EventKind = "address.changed"
+	EventKindAddressPrivate      EventKind = "address.private"
+	EventKindAddressSetByHand    EventKind = "address.set_by_hand"
 	EventKindAuthFailed          EventKind = "auth.failed"
 	EventKindAuthLogin           EventKind = "auth.login"
 	EventKindAuthLoginFailed     EventKind = "auth.login_failed"
@@ -161,6 +181,10 @@ const (
 func (e EventKind) Valid() bool {
 	switch e {
 	case EventKindAddressChanged:
+		return true
+	case EventKindAddressPrivate:
+		return true
+	case EventKindAddressSetByHand:
 		return true
 	case EventKindAuthFailed:
 		return true
@@ -584,7 +608,9 @@ const (
 	HostIpv4Disabled WarningCode = "host_ipv4_disabled"
 	HostIpv6Disabled WarningCode = "host_ipv6_disabled"
 	IdentifierMasked WarningCode = "identifier_masked"
+	Ipv4Private      WarningCode = "ipv4_private"
 	Ipv6MixedBase    WarningCode = "ipv6_mixed_base"
+	Ipv6Subnet       WarningCode = "ipv6_subnet"
 	NeedsCredentials WarningCode = "needs_credentials"
 	NoIpv4Base       WarningCode = "no_ipv4_base"
 	NoIpv6Base       WarningCode = "no_ipv6_base"
@@ -601,7 +627,11 @@ func (e WarningCode) Valid() bool {
 		return true
 	case IdentifierMasked:
 		return true
+	case Ipv4Private:
+		return true
 	case Ipv6MixedBase:
+		return true
+	case Ipv6Subnet:
 		return true
 	case NeedsCredentials:
 		return true
@@ -667,6 +697,14 @@ type AccessToken struct {
 
 // AccessTokenTokenType defines model for AccessToken.TokenType.
 type AccessTokenTokenType string
+
+// AddressMode Absent when creating: derived. derived: from the host's address (netmask, host identifier, subnet); static: the fixed address, whatever the host reports.
+type AddressMode string
+
+// AddressSource Where the address came from: the dyndns2 parameter that carried it (myip, myipv4, myipv6, ip6lanprefix, ...), `<param>/len` for a prefix written as an address with a length (myip=2001:db8:1:2::5/64), `connection` for the address the update came from (no address given), `manual` for an admin's edit; empty when unknown or when there is no address.
+//
+// Example: myip
+type AddressSource = string
 
 // ApiToken defines model for ApiToken.
 type ApiToken struct {
@@ -799,6 +837,45 @@ type EventList struct {
 	NextCursor *string `json:"next_cursor"`
 }
 
+// FamilyDerivation How the record's address of one family comes about, step by step.
+type FamilyDerivation struct {
+	// Base The host's address (as address/32 or /128) or delegated prefix the high bits come from; null when static or unknown.
+	//
+	// Example: 2001:db8:aa00::/56
+	Base *string `json:"base"`
+
+	// BaseSource Where the address came from: the dyndns2 parameter that carried it (myip, myipv4, myipv6, ip6lanprefix, ...), `<param>/len` for a prefix written as an address with a length (myip=2001:db8:1:2::5/64), `connection` for the address the update came from (no address given), `manual` for an admin's edit; empty when unknown or when there is no address.
+	//
+	// Example: myip
+	BaseSource AddressSource `json:"base_source"`
+
+	// HostIdentifier Gives the bits under the netmask (the whole address of a static record).
+	HostIdentifier string `json:"host_identifier"`
+
+	// HostMac The MAC address the identifier is the EUI-64 form of.
+	HostMac *string `json:"host_mac"`
+
+	// Mode Absent when creating: derived. derived: from the host's address (netmask, host identifier, subnet); static: the fixed address, whatever the host reports.
+	Mode AddressMode `json:"mode"`
+
+	// Netmask How many high bits come from the base.
+	Netmask int `json:"netmask"`
+
+	// Reason Why there is no result; empty when there is one.
+	Reason string `json:"reason"`
+
+	// Result What the record points to; null when nothing is sent, reason says why.
+	Result *string `json:"result"`
+
+	// Subnet The /64 the subnet id picks in the prefix.
+	//
+	// Example: 2001:db8:aa00:1::/64
+	Subnet *string `json:"subnet"`
+
+	// SubnetId Example: 0x1
+	SubnetId *string `json:"subnet_id"`
+}
+
 // FamilyStatus defines model for FamilyStatus.
 type FamilyStatus struct {
 	// Address The address the upstream should hold.
@@ -846,7 +923,15 @@ type Host struct {
 	Ipv4          *string    `json:"ipv4"`
 	Ipv4ChangedAt *time.Time `json:"ipv4_changed_at"`
 	Ipv4Enabled   bool       `json:"ipv4_enabled"`
-	Ipv4UpdatedAt *time.Time `json:"ipv4_updated_at"`
+
+	// Ipv4PrivateAllowed Publish a private (RFC 1918) or CGNAT (100.64.0.0/10) IPv4 address the host reports, for internal DNS. Off (the default): such an address is stored, but records send nothing for IPv4, the host shows the warning ipv4_private and the update adds an address.private event (the router is behind NAT; its public address is not what it sees).
+	Ipv4PrivateAllowed PrivateIPv4Allowed `json:"ipv4_private_allowed"`
+
+	// Ipv4Source Where the address came from: the dyndns2 parameter that carried it (myip, myipv4, myipv6, ip6lanprefix, ...), `<param>/len` for a prefix written as an address with a length (myip=2001:db8:1:2::5/64), `connection` for the address the update came from (no address given), `manual` for an admin's edit; empty when unknown or when there is no address.
+	//
+	// Example: myip
+	Ipv4Source    AddressSource `json:"ipv4_source"`
+	Ipv4UpdatedAt *time.Time    `json:"ipv4_updated_at"`
 
 	// Ipv6 Example: 2001:db8::7
 	Ipv6          *string    `json:"ipv6"`
@@ -856,11 +941,21 @@ type Host struct {
 	// Ipv6Prefix The delegated prefix the router reported.
 	//
 	// Example: 2001:db8:77:1::/64
-	Ipv6Prefix    *string    `json:"ipv6_prefix"`
-	Ipv6UpdatedAt *time.Time `json:"ipv6_updated_at"`
-	LastSeenAt    *time.Time `json:"last_seen_at"`
-	Notes         string     `json:"notes"`
-	RecordCount   int        `json:"record_count"`
+	Ipv6Prefix *string `json:"ipv6_prefix"`
+
+	// Ipv6PrefixSource Where the address came from: the dyndns2 parameter that carried it (myip, myipv4, myipv6, ip6lanprefix, ...), `<param>/len` for a prefix written as an address with a length (myip=2001:db8:1:2::5/64), `connection` for the address the update came from (no address given), `manual` for an admin's edit; empty when unknown or when there is no address.
+	//
+	// Example: myip
+	Ipv6PrefixSource AddressSource `json:"ipv6_prefix_source"`
+
+	// Ipv6Source Where the address came from: the dyndns2 parameter that carried it (myip, myipv4, myipv6, ip6lanprefix, ...), `<param>/len` for a prefix written as an address with a length (myip=2001:db8:1:2::5/64), `connection` for the address the update came from (no address given), `manual` for an admin's edit; empty when unknown or when there is no address.
+	//
+	// Example: myip
+	Ipv6Source    AddressSource `json:"ipv6_source"`
+	Ipv6UpdatedAt *time.Time    `json:"ipv6_updated_at"`
+	LastSeenAt    *time.Time    `json:"last_seen_at"`
+	Notes         string        `json:"notes"`
+	RecordCount   int           `json:"record_count"`
 
 	// Stale Computed, not settable: the host has not been seen for longer than the server's stale-after
 	// time (DDNSBROKER_STALE_AFTER, default 24 h): its last update is older
@@ -868,6 +963,9 @@ type Host struct {
 	// Its addresses may be out of date.
 	Stale     bool      `json:"stale"`
 	UpdatedAt time.Time `json:"updated_at"`
+
+	// Warnings Why the host's addresses are not published as they are, e.g. a private IPv4 address (code ipv4_private).
+	Warnings []Warning `json:"warnings"`
 }
 
 // HostAddresses defines model for HostAddresses.
@@ -883,10 +981,13 @@ type HostCreate struct {
 	Fqdn        string  `json:"fqdn" validate:"fqdn_name"`
 	Ipv4        *string `json:"ipv4,omitempty" validate:"omitempty,host_ipv4"`
 	Ipv4Enabled *bool   `json:"ipv4_enabled,omitempty"`
-	Ipv6        *string `json:"ipv6,omitempty" validate:"omitempty,host_ipv6"`
-	Ipv6Enabled *bool   `json:"ipv6_enabled,omitempty"`
-	Ipv6Prefix  *string `json:"ipv6_prefix,omitempty" validate:"omitempty,prefix_ipv6"`
-	Notes       *string `json:"notes,omitempty"`
+
+	// Ipv4PrivateAllowed See PrivateIPv4Allowed.
+	Ipv4PrivateAllowed *bool   `json:"ipv4_private_allowed,omitempty"`
+	Ipv6               *string `json:"ipv6,omitempty" validate:"omitempty,host_ipv6"`
+	Ipv6Enabled        *bool   `json:"ipv6_enabled,omitempty"`
+	Ipv6Prefix         *string `json:"ipv6_prefix,omitempty" validate:"omitempty,prefix_ipv6"`
+	Notes              *string `json:"notes,omitempty"`
 
 	// Secret The update secret; generated (≥ 128 bits) when absent.
 	Secret *string `json:"secret,omitempty"`
@@ -907,7 +1008,15 @@ type HostCreated struct {
 	Ipv4          *string    `json:"ipv4"`
 	Ipv4ChangedAt *time.Time `json:"ipv4_changed_at"`
 	Ipv4Enabled   bool       `json:"ipv4_enabled"`
-	Ipv4UpdatedAt *time.Time `json:"ipv4_updated_at"`
+
+	// Ipv4PrivateAllowed Publish a private (RFC 1918) or CGNAT (100.64.0.0/10) IPv4 address the host reports, for internal DNS. Off (the default): such an address is stored, but records send nothing for IPv4, the host shows the warning ipv4_private and the update adds an address.private event (the router is behind NAT; its public address is not what it sees).
+	Ipv4PrivateAllowed PrivateIPv4Allowed `json:"ipv4_private_allowed"`
+
+	// Ipv4Source Where the address came from: the dyndns2 parameter that carried it (myip, myipv4, myipv6, ip6lanprefix, ...), `<param>/len` for a prefix written as an address with a length (myip=2001:db8:1:2::5/64), `connection` for the address the update came from (no address given), `manual` for an admin's edit; empty when unknown or when there is no address.
+	//
+	// Example: myip
+	Ipv4Source    AddressSource `json:"ipv4_source"`
+	Ipv4UpdatedAt *time.Time    `json:"ipv4_updated_at"`
 
 	// Ipv6 Example: 2001:db8::7
 	Ipv6          *string    `json:"ipv6"`
@@ -917,11 +1026,21 @@ type HostCreated struct {
 	// Ipv6Prefix The delegated prefix the router reported.
 	//
 	// Example: 2001:db8:77:1::/64
-	Ipv6Prefix    *string    `json:"ipv6_prefix"`
-	Ipv6UpdatedAt *time.Time `json:"ipv6_updated_at"`
-	LastSeenAt    *time.Time `json:"last_seen_at"`
-	Notes         string     `json:"notes"`
-	RecordCount   int        `json:"record_count"`
+	Ipv6Prefix *string `json:"ipv6_prefix"`
+
+	// Ipv6PrefixSource Where the address came from: the dyndns2 parameter that carried it (myip, myipv4, myipv6, ip6lanprefix, ...), `<param>/len` for a prefix written as an address with a length (myip=2001:db8:1:2::5/64), `connection` for the address the update came from (no address given), `manual` for an admin's edit; empty when unknown or when there is no address.
+	//
+	// Example: myip
+	Ipv6PrefixSource AddressSource `json:"ipv6_prefix_source"`
+
+	// Ipv6Source Where the address came from: the dyndns2 parameter that carried it (myip, myipv4, myipv6, ip6lanprefix, ...), `<param>/len` for a prefix written as an address with a length (myip=2001:db8:1:2::5/64), `connection` for the address the update came from (no address given), `manual` for an admin's edit; empty when unknown or when there is no address.
+	//
+	// Example: myip
+	Ipv6Source    AddressSource `json:"ipv6_source"`
+	Ipv6UpdatedAt *time.Time    `json:"ipv6_updated_at"`
+	LastSeenAt    *time.Time    `json:"last_seen_at"`
+	Notes         string        `json:"notes"`
+	RecordCount   int           `json:"record_count"`
 
 	// Secret The update secret; shown only once.
 	Secret string `json:"secret"`
@@ -935,6 +1054,9 @@ type HostCreated struct {
 	// Its addresses may be out of date.
 	Stale     bool      `json:"stale"`
 	UpdatedAt time.Time `json:"updated_at"`
+
+	// Warnings Why the host's addresses are not published as they are, e.g. a private IPv4 address (code ipv4_private).
+	Warnings []Warning `json:"warnings"`
 }
 
 // HostList defines model for HostList.
@@ -948,8 +1070,11 @@ type HostPatch struct {
 	Enabled     *bool   `json:"enabled,omitempty"`
 	Fqdn        *string `json:"fqdn,omitempty" validate:"omitempty,fqdn_name"`
 	Ipv4Enabled *bool   `json:"ipv4_enabled,omitempty"`
-	Ipv6Enabled *bool   `json:"ipv6_enabled,omitempty"`
-	Notes       *string `json:"notes,omitempty"`
+
+	// Ipv4PrivateAllowed See PrivateIPv4Allowed; a change re-derives every record of the host.
+	Ipv4PrivateAllowed *bool   `json:"ipv4_private_allowed,omitempty"`
+	Ipv6Enabled        *bool   `json:"ipv6_enabled,omitempty"`
+	Notes              *string `json:"notes,omitempty"`
 }
 
 // HostSecret defines model for HostSecret.
@@ -1072,6 +1197,9 @@ type PresetSetting struct {
 	Key string `json:"key"`
 }
 
+// PrivateIPv4Allowed Publish a private (RFC 1918) or CGNAT (100.64.0.0/10) IPv4 address the host reports, for internal DNS. Off (the default): such an address is stored, but records send nothing for IPv4, the host shows the warning ipv4_private and the update adds an address.private event (the router is behind NAT; its public address is not what it sees).
+type PrivateIPv4Allowed = bool
+
 // Problem An RFC 9457 problem detail.
 type Problem struct {
 	Detail *string       `json:"detail,omitempty"`
@@ -1114,6 +1242,9 @@ type ProtocolDescription struct {
 	Protocol       Protocol     `json:"protocol"`
 	RecordPassword *PresetField `json:"record_password,omitempty"`
 	RecordUsername *PresetField `json:"record_username,omitempty"`
+
+	// Rrsets Whether a name can hold several addresses of a family through this protocol (rfc2136, record APIs): records of several hosts with the same name at one such service are published together, the union of their addresses. Without it (dyndns2, HTTP templates) a second host's record for a name the service already publishes is refused with 409.
+	Rrsets bool `json:"rrsets"`
 
 	// Settings The keys of `settings`, in the order a form shows them; the drift check's keys come last.
 	Settings []ProtocolField `json:"settings"`
@@ -1169,7 +1300,8 @@ type Queued struct {
 
 // Record defines model for Record.
 type Record struct {
-	CreatedAt time.Time `json:"created_at"`
+	CreatedAt  time.Time        `json:"created_at"`
+	Derivation RecordDerivation `json:"derivation"`
 
 	// EffectiveIpv4 What the record points to now for IPv4; null when it has no address.
 	EffectiveIpv4 *string `json:"effective_ipv4"`
@@ -1181,10 +1313,32 @@ type Record struct {
 	Id                 int64   `json:"id"`
 	Ipv4Enabled        bool    `json:"ipv4_enabled"`
 	Ipv4HostIdentifier string  `json:"ipv4_host_identifier"`
-	Ipv4Netmask        int     `json:"ipv4_netmask"`
+
+	// Ipv4Mode Absent when creating: derived. derived: from the host's address (netmask, host identifier, subnet); static: the fixed address, whatever the host reports.
+	Ipv4Mode    AddressMode `json:"ipv4_mode"`
+	Ipv4Netmask int         `json:"ipv4_netmask"`
+
+	// Ipv4StaticAddress The fixed IPv4 address of a static record; null when derived.
+	Ipv4StaticAddress  *string `json:"ipv4_static_address"`
 	Ipv6Enabled        bool    `json:"ipv6_enabled"`
 	Ipv6HostIdentifier string  `json:"ipv6_host_identifier"`
-	Ipv6Netmask        int     `json:"ipv6_netmask"`
+
+	// Ipv6HostMac The MAC address ipv6_host_identifier is the EUI-64 form of; null when the identifier was given as an address.
+	//
+	// Example: 00:11:22:33:44:55
+	Ipv6HostMac *string `json:"ipv6_host_mac"`
+
+	// Ipv6Mode Absent when creating: derived. derived: from the host's address (netmask, host identifier, subnet); static: the fixed address, whatever the host reports.
+	Ipv6Mode    AddressMode `json:"ipv6_mode"`
+	Ipv6Netmask int         `json:"ipv6_netmask"`
+
+	// Ipv6StaticAddress The fixed IPv6 address of a static record; null when derived.
+	Ipv6StaticAddress *string `json:"ipv6_static_address"`
+
+	// Ipv6SubnetId The /64 of the host's delegated prefix the record is in, in hexadecimal; null: none.
+	//
+	// Example: 0x1
+	Ipv6SubnetId *string `json:"ipv6_subnet_id"`
 
 	// KeepOtherAddresses Replace only the address the broker last delivered for this record and keep the name's other addresses of the family (a second line, another site), where the provider's API edits single records. Off: the name holds only this record's address (records the broker did not create are never deleted where the provider has record comments).
 	KeepOtherAddresses bool `json:"keep_other_addresses"`
@@ -1210,10 +1364,32 @@ type RecordCreate struct {
 	HostId             int64   `json:"host_id"`
 	Ipv4Enabled        *bool   `json:"ipv4_enabled,omitempty"`
 	Ipv4HostIdentifier *string `json:"ipv4_host_identifier,omitempty" validate:"omitempty,ident_ipv4"`
-	Ipv4Netmask        *int    `json:"ipv4_netmask,omitempty"`
+
+	// Ipv4Mode Absent when creating: derived. derived: from the host's address (netmask, host identifier, subnet); static: the fixed address, whatever the host reports.
+	Ipv4Mode    *AddressMode `json:"ipv4_mode,omitempty"`
+	Ipv4Netmask *int         `json:"ipv4_netmask,omitempty"`
+
+	// Ipv4StaticAddress The fixed address of ipv4_mode static (required with it, refused without it).
+	Ipv4StaticAddress  *string `json:"ipv4_static_address,omitempty" validate:"omitempty,host_ipv4"`
 	Ipv6Enabled        *bool   `json:"ipv6_enabled,omitempty"`
 	Ipv6HostIdentifier *string `json:"ipv6_host_identifier,omitempty" validate:"omitempty,ident_ipv6"`
-	Ipv6Netmask        *int    `json:"ipv6_netmask,omitempty"`
+
+	// Ipv6HostMac The device's MAC address: the IPv6 host identifier becomes its EUI-64 form (the universal/local bit flipped, ff:fe inserted: 00:11:22:33:44:55 → ::211:22ff:fe33:4455), as SLAAC makes it. Also 00-11-22-33-44-55, 0011.2233.4455, 001122334455. Not together with ipv6_host_identifier.
+	//
+	// Example: 00:11:22:33:44:55
+	Ipv6HostMac *string `json:"ipv6_host_mac,omitempty" validate:"omitempty,mac"`
+
+	// Ipv6Mode Absent when creating: derived. derived: from the host's address (netmask, host identifier, subnet); static: the fixed address, whatever the host reports.
+	Ipv6Mode    *AddressMode `json:"ipv6_mode,omitempty"`
+	Ipv6Netmask *int         `json:"ipv6_netmask,omitempty"`
+
+	// Ipv6StaticAddress The fixed address of ipv6_mode static (required with it, refused without it).
+	Ipv6StaticAddress *string `json:"ipv6_static_address,omitempty" validate:"omitempty,host_ipv6"`
+
+	// Ipv6SubnetId Puts the record in one /64 of the host's delegated prefix (a /56 has subnets 0x0 to 0xff, a /48 0x0 to 0xffff): prefix 2001:db8:aa00::/56, subnet 0x1 and host identifier ::5 give 2001:db8:aa00:1::5. Decimal, or hexadecimal with 0x. The netmask is then 64 (the default with a subnet id). An id that does not fit the host's current prefix is refused (422).
+	//
+	// Example: 0x1
+	Ipv6SubnetId *string `json:"ipv6_subnet_id,omitempty" validate:"omitempty,subnet_id"`
 
 	// KeepOtherAddresses See Record.keep_other_addresses.
 	KeepOtherAddresses *bool `json:"keep_other_addresses,omitempty"`
@@ -1222,6 +1398,15 @@ type RecordCreate struct {
 	Password  *string `json:"password,omitempty"`
 	ServiceId int64   `json:"service_id"`
 	Username  *string `json:"username,omitempty"`
+}
+
+// RecordDerivation defines model for RecordDerivation.
+type RecordDerivation struct {
+	// Ipv4 How the record's address of one family comes about, step by step.
+	Ipv4 FamilyDerivation `json:"ipv4"`
+
+	// Ipv6 How the record's address of one family comes about, step by step.
+	Ipv6 FamilyDerivation `json:"ipv6"`
 }
 
 // RecordList defines model for RecordList.
@@ -1235,10 +1420,32 @@ type RecordPatch struct {
 	Fqdn               *string `json:"fqdn,omitempty" validate:"omitempty,fqdn_name"`
 	Ipv4Enabled        *bool   `json:"ipv4_enabled,omitempty"`
 	Ipv4HostIdentifier *string `json:"ipv4_host_identifier,omitempty" validate:"omitempty,ident_ipv4"`
-	Ipv4Netmask        *int    `json:"ipv4_netmask,omitempty"`
+
+	// Ipv4Mode Absent when creating: derived. derived: from the host's address (netmask, host identifier, subnet); static: the fixed address, whatever the host reports.
+	Ipv4Mode    *AddressMode `json:"ipv4_mode,omitempty"`
+	Ipv4Netmask *int         `json:"ipv4_netmask,omitempty"`
+
+	// Ipv4StaticAddress The fixed address of ipv4_mode static (required to turn it on; ipv4_mode derived removes it).
+	Ipv4StaticAddress  *string `json:"ipv4_static_address,omitempty" validate:"omitempty,host_ipv4"`
 	Ipv6Enabled        *bool   `json:"ipv6_enabled,omitempty"`
 	Ipv6HostIdentifier *string `json:"ipv6_host_identifier,omitempty" validate:"omitempty,ident_ipv6"`
-	Ipv6Netmask        *int    `json:"ipv6_netmask,omitempty"`
+
+	// Ipv6HostMac The device's MAC address: the IPv6 host identifier becomes its EUI-64 form (the universal/local bit flipped, ff:fe inserted: 00:11:22:33:44:55 → ::211:22ff:fe33:4455), as SLAAC makes it. Also 00-11-22-33-44-55, 0011.2233.4455, 001122334455. Not together with ipv6_host_identifier; "" removes the MAC (the identifier stays).
+	//
+	// Example: 00:11:22:33:44:55
+	Ipv6HostMac *string `json:"ipv6_host_mac,omitempty" validate:"omitempty,mac"`
+
+	// Ipv6Mode Absent when creating: derived. derived: from the host's address (netmask, host identifier, subnet); static: the fixed address, whatever the host reports.
+	Ipv6Mode    *AddressMode `json:"ipv6_mode,omitempty"`
+	Ipv6Netmask *int         `json:"ipv6_netmask,omitempty"`
+
+	// Ipv6StaticAddress The fixed address of ipv6_mode static (required to turn it on; ipv6_mode derived removes it).
+	Ipv6StaticAddress *string `json:"ipv6_static_address,omitempty" validate:"omitempty,host_ipv6"`
+
+	// Ipv6SubnetId Puts the record in one /64 of the host's delegated prefix (a /56 has subnets 0x0 to 0xff, a /48 0x0 to 0xffff): prefix 2001:db8:aa00::/56, subnet 0x1 and host identifier ::5 give 2001:db8:aa00:1::5. Decimal, or hexadecimal with 0x. The netmask is then 64 (the default with a subnet id). An id that does not fit the host's current prefix is refused (422); "" removes it.
+	//
+	// Example: 0x1
+	Ipv6SubnetId *string `json:"ipv6_subnet_id,omitempty" validate:"omitempty,subnet_id"`
 
 	// KeepOtherAddresses See Record.keep_other_addresses.
 	KeepOtherAddresses *bool `json:"keep_other_addresses,omitempty"`
@@ -1251,9 +1458,10 @@ type RecordPatch struct {
 
 // RecordPreview defines model for RecordPreview.
 type RecordPreview struct {
-	EffectiveIpv4 *string   `json:"effective_ipv4"`
-	EffectiveIpv6 *string   `json:"effective_ipv6"`
-	Warnings      []Warning `json:"warnings"`
+	Derivation    RecordDerivation `json:"derivation"`
+	EffectiveIpv4 *string          `json:"effective_ipv4"`
+	EffectiveIpv6 *string          `json:"effective_ipv6"`
+	Warnings      []Warning        `json:"warnings"`
 }
 
 // RecordPreviewRequest defines model for RecordPreviewRequest.
@@ -1261,10 +1469,32 @@ type RecordPreviewRequest struct {
 	HostId             int64   `json:"host_id"`
 	Ipv4Enabled        *bool   `json:"ipv4_enabled,omitempty"`
 	Ipv4HostIdentifier *string `json:"ipv4_host_identifier,omitempty" validate:"omitempty,ident_ipv4"`
-	Ipv4Netmask        *int    `json:"ipv4_netmask,omitempty"`
+
+	// Ipv4Mode Absent when creating: derived. derived: from the host's address (netmask, host identifier, subnet); static: the fixed address, whatever the host reports.
+	Ipv4Mode    *AddressMode `json:"ipv4_mode,omitempty"`
+	Ipv4Netmask *int         `json:"ipv4_netmask,omitempty"`
+
+	// Ipv4StaticAddress The fixed address of ipv4_mode static (required with it, refused without it).
+	Ipv4StaticAddress  *string `json:"ipv4_static_address,omitempty" validate:"omitempty,host_ipv4"`
 	Ipv6Enabled        *bool   `json:"ipv6_enabled,omitempty"`
 	Ipv6HostIdentifier *string `json:"ipv6_host_identifier,omitempty" validate:"omitempty,ident_ipv6"`
-	Ipv6Netmask        *int    `json:"ipv6_netmask,omitempty"`
+
+	// Ipv6HostMac The device's MAC address: the IPv6 host identifier becomes its EUI-64 form (the universal/local bit flipped, ff:fe inserted: 00:11:22:33:44:55 → ::211:22ff:fe33:4455), as SLAAC makes it. Also 00-11-22-33-44-55, 0011.2233.4455, 001122334455. Not together with ipv6_host_identifier.
+	//
+	// Example: 00:11:22:33:44:55
+	Ipv6HostMac *string `json:"ipv6_host_mac,omitempty" validate:"omitempty,mac"`
+
+	// Ipv6Mode Absent when creating: derived. derived: from the host's address (netmask, host identifier, subnet); static: the fixed address, whatever the host reports.
+	Ipv6Mode    *AddressMode `json:"ipv6_mode,omitempty"`
+	Ipv6Netmask *int         `json:"ipv6_netmask,omitempty"`
+
+	// Ipv6StaticAddress The fixed address of ipv6_mode static (required with it, refused without it).
+	Ipv6StaticAddress *string `json:"ipv6_static_address,omitempty" validate:"omitempty,host_ipv6"`
+
+	// Ipv6SubnetId Puts the record in one /64 of the host's delegated prefix (a /56 has subnets 0x0 to 0xff, a /48 0x0 to 0xffff): prefix 2001:db8:aa00::/56, subnet 0x1 and host identifier ::5 give 2001:db8:aa00:1::5. Decimal, or hexadecimal with 0x. The netmask is then 64 (the default with a subnet id). An id that does not fit the host's current prefix is refused (422).
+	//
+	// Example: 0x1
+	Ipv6SubnetId *string `json:"ipv6_subnet_id,omitempty" validate:"omitempty,subnet_id"`
 }
 
 // RecordStatus defines model for RecordStatus.
@@ -9753,265 +9983,294 @@ func (sh *strictHandler) TestWebhook(ctx echo.Context, id Id) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rchs5lif+KvhzJsLkf1IULcvuKik6ZlW23HaPy3ZL8npmKr0kyARJtJJAVgIpmlXriP66D7L9YP0k",
-	"GzgHQCLJTF50LXc56kNZybzgcnCuv3POr62RnGVSMKFV6+jXVkZzOmOa5fDX8yJXMjf/Spga5TzTXIrW",
-	"UetiyshAsM+6P4I7BkSOiZ4ykuXsistCkYxOWLcVtbi5/eeC5YtW1BJ0xlpHLXymFbXUaMpm1Lx+Rj+/",
-	"YWKip62jx72Dw6g148JfiFp6kZkHlc65mLS+fIlarxPzGLw9o3pavpwnraiVs58LnrOkdaTzgoUfGst8",
-	"RrW5T+hnhy34EJ8Vs/AzXGg2YTl85w2fcb26AK81mymSsXztRFN4OPx8wsa0SHXr6GkvMpPGTz/t9TYO",
-	"5IyNc6amz6W85MzPfYR/+i8miVDDXF6yvJ/jA03LfPD02eq6fjFLpzIpFIP9/4EmZ+zngilYgpEUmgn4",
-	"J82ylI+oWY39LJfDlM3+7a/KLM2vwef+NWfj1lHrX/ZLGtvHX9X+e3wKP7pKXUOZLMiICiE1GTKSM5oQ",
-	"qgglfz5/95bI4V/ZSJO2+dVciIj5FxX2B/xTMaHhmWCsZowRmXGluJh0jskgYZrydEAUXSgyn1JNtDRP",
-	"Jt3Wl6j1XIpxykf3PvvRlIoJIyP7eUXmXE9xeFwRpWXOEtKmRNNLJojZ+6icPVGapynhghSKdWAeL2U+",
-	"5EnCxL1PJGcJE5rTVJFE4i6lqZwTPeWKyIzl8HEzF7PFe2okM0a0NNOSglAyz7lm5Y0wzZP3r+0t8ynL",
-	"GaFEMaXMa7gigrGEJTjtt1K/lIVI7nPWbyVRxWhq9wKG4e6+x1GciAWRespywvJc5qR92HsakcPHTyJi",
-	"mA152ntiFk8A006opkOqmFm+QuSMjqZ0mFrSuZDyRyoWlg2oeyUgKcmMigUZU56yhFCt2SzT6pjkTOcL",
-	"Qsea5TCDCb8y56CYDVluRJFiIykSZfjylNHESrMz89TeiXnK/NksJFbYrxnbB0ELPZU5/4XdN0Fd0ZQn",
-	"4VlamtjHjx/3Tgo9Nb+OqGZbza5k+jC5LJcjppTZ+FOhuV7cK7maKRYsYPjI2dqGAUgxIWbMEaGOcxOZ",
-	"k0JcCjkXZMxZmpjfhjQhXn2JzC3UvlYbxjnMGb00EiQvUub0lUTOKBdGEMA5UQNgpoqYM4BvJlQkTjos",
-	"oiWBwbVhs1IwEDZMjFgXhLWdslmRk5FZ1gvDrkC/yg0v0xzlK4Uf+9r9urQ1UYt9znjOVJ+LVR3kHImc",
-	"FELzFGaDr7O80T5qSGWZnqMW3NLH67+2mDB6x0+tHxjNWd76VKdwlfT0U3XYlZdVRly+B5mh+fBJxhvW",
-	"YpQzqlnSp7qipyVUsz3NZ6wVNS/PmmdEkaaGqN05WHkHT2r1wtU1S6nS/UKtH+LGz6GiVrPVWc7G/HO9",
-	"rg0r/EiRMc+VNtpBTkdGR4+MtpKzkZwIbvi37tatEgjVTacTduUc7vwStQrF8v7WK2PudvNaHbycC5bX",
-	"DGyJqEBxd98N3mmXzE3DL1Rl95d2JwqpaR0ZPofb4CgmCTeDpun7gCzHNFUsWqbUIs+Z0P2MKjWXebI6",
-	"7f+ShbEM8GcjrnCapch1CsuEXpltIzOZA5sS5HGPzLgoNFOETqRZtp1so6gFGtM7kS6QBFdOSXWkH92I",
-	"kGkoLTNF5jK/5GJyTAS7YjmOmg4NizPj2e5oOnqojL63wbC7Bq0uUVGFVjbvPOwdTdN349bRT+s/6jnX",
-	"l2iZdXn+3XByj4maGlElRbogEqTEptOAr1ydwKdgCm842mXVwXBjmlb+seWs3KdontMFbGFp4JvXbGBt",
-	"y8cZvl59Sd1+vGApvzJW86pwTJKcKVXLLGlyxUesjpzRgkskoUNZaCDtnKki1ZER1VlKuTD0nahjYpTJ",
-	"hT+TOei/QuqpUTDgHbXc1GmhdYpidC0pNqYzni4CQXwYPftUx2fHXHA1vaEA2pqrw87Z2e40n5xRqxg6",
-	"xaLIzAOGLUsx5hPw0KiFGLWiFp9lMjccO8n5WNfoHubekcyT7cUR7nf9eSwypXNGZ48UoULNjblgGNwC",
-	"COWvckiYSFhSL0a1FRVuVhkTCfLcvBAC/5UgOTMjwtBsaUWtYSpHl/AvVWQsV8ZCNYtBxYil5pa6WeOa",
-	"7UJJdQK1XDtPZ5E/WX6r3OQC6l7df7+w/vhVyL0y4iqtrjv3t8HEPA95aCb2I0ruVdJzN3gb1hkgRm0h",
-	"B4dkKgujzhlTYliMLpkG5yJqAkfmzljY65yMZCG0Qo3fvQ5MHKBdw+bMT/gsGedyFouB0jTXA/JvhDv1",
-	"4rj8vnszvtOqN/a+CN1JsRjzNOVi0jUmkKXxgRtKMAxGslxe8YTlYI5kmiURGeBRGMRCTyUoqiThCbiD",
-	"2saW5ywhKQWzLaNGiTOn0lr9Y5mTiZRJ55hQEQv7KTNY+Li5V4xYhHycwyKobixay1pbeTJDslrlHjP6",
-	"+TX++vjwEBWWyt/LBGZP+e2+FLarnoOhDYBb9ki5bW5/uHje2VY7W6Jy/Fgt76oj9tMr6xJYtmV1Xajg",
-	"41TCXnN9RGLQ6snbkx9P41ZEYtRy4G/S/pfXLyLif+/gDbksNMvJy7+8eIsXEq4yqkdTlsetBvG8vaBK",
-	"qKbNun+FQZTTn0qlm2RRA3cJCGFrIXbJ0W+5ju/BTvyHudGQGFOKTupty/USdPOoFcsNw7/uC+oEEwgJ",
-	"mGS5pFVxFXw0stRVztJuXiN9/oddvhr1kArCzC3owpnSLGOCJV1iyX/RNYOAcwC+nzkbTqW87GqmNKE5",
-	"iwVaReiFB968MNfRPW/vVnBFyzRBVuRUBit5u+jgT8pDt+iGpy8YioaAkr/gdQp/pVQuVifg1KpuwjQb",
-	"6eACuLvs0netFHd/Wjnu/kxYyoI/veYGfyk2ypnu51KHjyhNU+a3M3i/vVB+wV4ov2Ev+K9YKgje4a6U",
-	"L3FXyre4TSufclfKp9yV1afMVlsXRPAG+LN8HP4sn4U/ncnfL/cXWFzwFvy7fI4WetpN5YSL4A9ZaPeX",
-	"DeP1c2bkorvqyaB8vO+voUrtv1mnXMIZuQ3VC4XBQ+ldL0GjPddUF2qtAbkqRu2PoLE4o8CY6UWakKk5",
-	"t9vYUjuZoaBqodGxbIuSNutOukYghvpTzsagC8EQrTvMKEaOyo7IaMpGl9bGNcfmkQqjBHGrczdGrmdV",
-	"/d2XGFdhdCnkPGXJhG230ODd28IW3e5FqkAH9k1eFIjbtVZmsOukzbXz4aZcsIhQTWbSGAC9XsWrG4ZN",
-	"czaTVyzpmJ3HnTYmm7EfKKjIRc5qt3Bb833jTL3du44PnC/E6BxurNEu0bL0Rucq+VTszuW9Xt20Otu0",
-	"VAzsoazlF5ylySmIvhVuAdGeJpUbQ0yKUJJIbWyOjOop4UJL2JOhTBY24uQjUBBJcudvbDcPYA3wnvlU",
-	"poy0D3u9Tu32NatzS+uL4y4fqJv3K1nH6a8VcRGGVmrW6YQkHKKHhn0qY5mgqERNyLKyYKZDKVNGwe84",
-	"/jmp8Z6+kXOWj6gyph3XU8dFdU65sUPNRtQu3NYaNs+uDsGd85nOMkP/rYPek26v+/jxk+4ftvKkZVeH",
-	"TtLfzCVnXhSs7OoSwR1beIS2+dSz5Un3Hh8lw++Ojrad9LPbmvSzjZN+1l8XFjNa1ITCcYS7kD+iyZgz",
-	"owQhydVM9g9/OHp8dLS/znxZGuptrD4yMsbEzUKI0vqYmuw8cIzUi27UzFdW87mcZQW4ahA5pbUZARg3",
-	"cJzJlILaQIaMCWJmACwtlWICEAzqwlr5FcsfKQKf2QOARizMvEj7xYu35z+cvfuP07P++cXJm9P+ycuL",
-	"07OIWEgcOME6R8SISJCZuN5GXZFpAq/Br1ANnJZrG50CmJcUDI01ChoQ0IQdHJ1I4h/txuK1Vk4zYYrM",
-	"6IIMGTHcRY6J+SIabKvUeDv+WOB1JRtdOvtLp8LyKHtqqwdilSesMqRVyl09v0tE6SjEUdkSTTV7fJvE",
-	"zolb6h2DrI47B/HDZ4ebDkfU+rwnacb3RjJhEyb22Ged0z1NJ/BOwNGAMtOSMw7KwyJC54P52peAP97b",
-	"Z5/5zwas7s6/jp9y3//SsHfXio5XNASLdq0Mu0byV3CpGyPc207XvL0PAeEvgbhfWts7IKCKLN+4Bg0U",
-	"dycUtuu4mknytkkwkGrBlw57vV6dRQJOpybTC8QG3nJMJkywHMRB+x//5/+SxwffkSHXqrMMalhGRgcU",
-	"+N1mjMWySm7I+tPaQ7UD8ACU9y/R5pvOcVkAI2D+vg3/jv34w7h3zMffUz2aXp8F3TfPKel7lftsoe2u",
-	"vWPrE9LEz8/9uamu1w7naTOQxRxPXWTb0/cZKOzn8NCXT3UocqvSw3tJmyryp9MLsm/4m9r/lSdf9uGX",
-	"DqLkAVmOwyVjnqYQEe2uuiVwzm60n9YuWZAEsQMZNi3rOdOVUXKhNKOJUUAtuwKIq2C3wphWpvVGTri4",
-	"3oxCxNtuKTtVkOCSMNmU7BPuW4AL9KOp27wfWY1DuNDT/ozpqaxzYIgqfnacyxkBzzp6doK8g24Q0bFI",
-	"PufZr/W2X8fRshssFSMAN/Ly7Q4SRdwvb3Ca+dV6pAi30MdgAwBt4BZzG4zpzuZXleS2BJ9a0mrGtVSX",
-	"O6rQ1Drc4XtLrM/B9LoFxOmu50+w+fbP9zYdw5URLX2gdglypur44YkPeTxSkAa02JvRBL0JfMS6ZGBt",
-	"ULdBg8hfch8cxMLY/4PScz4Ax2Nmvil0ibz10ZXCmP8Am4EkgSOI38ZiIpkiXGAGgI+q+PCL+Yj7ZgR/",
-	"8dL1wUfskYpFOYY6HEr56+aECbNe4LOGqIscqX6Rp/XHLVjCRI6KGRMakjVqJTRLeL1cMpJH+YATmRVK",
-	"EzOylGlGhmwsc0YUvTLyCUNWZRKFWQhKPpy9WQk6gT8JXmx2xL0Okia3UUFxGezg6nRRwLVxtiEK5e6q",
-	"UkFWDFOuppgn4YezAYe5PIA6FngOHjSgkA9nb/YUHbOIwJJNWVewet91PYj+3OhcSGyqmEyYMuYMVVWy",
-	"g3BD/Usb3YVZLrUcyS0I0d5XuhhDTrIDDS8d5B2fdnS0MRiFi+LouZ7bOyXCzS14vT0gAWWV7jB/Cps5",
-	"3EsXSaoe/ClLs9ptSOmQpZtlFN4W4Xuav34bVp/l1JvtviVGns7pQhGja2wR1b2mUVhlB9uv8iVb1DOI",
-	"S7YwvMvt/mZsvnnT2m3w6Z4rGubZy+fk+8OnfyA2hY5gOlm3Bq1ortfnhEGm2tZ7GcQ8v9QCDS12oobN",
-	"cZ3W48lc4tiyHP9w9trwIcAWmJXlAqwaO9ljBEMcDVMqLgPpAEPwCXUUiWdDegQmm+EI/SwadsPzuOpw",
-	"X0EasmehkP2Kmt4RSRYiEeqAtM0N+4KP9q0d7NhFJ4pFPh4dPH7yjLRfvD0nH96/OLk4JYpPBEvQEr04",
-	"f/2nTkSmWmeY4AwmFxkWPNUWl6vZLEupZqrjwselGDeGtlGi26NUFsk4pTmLSMInXNNUjhgVUSxSLmTC",
-	"InJVpDqPiBrRlM3pIiKJUNzI2Yhkcs7yRKiIJEyxUUSmTP8iWA73ZDKJYjGhIuHmzvxyWBhz52oakYlM",
-	"aJIsIiKYHhVZRLgUUkWYIMlTGZFhIcTCrIMxz58+MY/IScpguPBB+kthxkxTngjV6ZJTo1NNqYIgj5ne",
-	"wB26QRQLp7awhAwRj48kDF9MbLYv16T9AjfHsfcoFme4E/4KeaV1Vv713C9gcAeuQvgSnEZ5yz/+9vcO",
-	"SF2kmyGkIJO8EAQiWsNFLMARQTO+f/V435GGqkL+LCm1opalF8M7tM6MleHHZQRLsLPGzoCdbUUt2Fow",
-	"LXBvza12cw3XsLsLsArFAJeHM8P7MjBLYIPhbtjhVtSSV1NzHfcYuK7ZZKMDmV224tFscytqwT6b8eMC",
-	"wXPhRhsryOy0+T9sda0R7A7ii/AQ/noXynF9gs2yINxRx/uadaVamQcpCMEBdIaMzAG7T4yJDe4+UDRn",
-	"mC4A4FGEnT1S+JaRnCG2bQeFHpfIj3VFKBWzGc0XTfhdj9SFQh0qWs3BriG/NcJMTpieslrsOvxAaGkI",
-	"6rksLYmJdJ+2vP2YDBd9t6RHVdsnYSOesNB1BPFrODRGbTIHrXx4cxJ2oLh6MWjXraLKBjqsn+lGNTbc",
-	"oNVDOpV8tHSaGlSEck99vKkJk42xGNDGZowKdQx6JKoJFrC4qlRiJQHNBXX8ZAnXMKViYtQRrpFYlowm",
-	"9MAqwlLFoJhIRBRCukpOhFbw0FWZoBPKRT2QaZPuubXmD27fhkwSLup/KGmjLnawnOrvPcbunsi/K2oZ",
-	"uohaTjdxAH2Xp1dgKRYjv4AQgloUn7ZTna32VjFoSgoJnqju7jpSvR2rZ1VC/SZNoL8UrGA1B/Nnf702",
-	"+8ywLLylrijE0ljsu+o+fwbM8JbwhOMxG2l+xfouPl+HpPYAZ5JJDrlvkgg5BwzS6/dXhyGv4A6s5Dw/",
-	"WwGMK+N4ds1xPLv5OFx0cuWHdWlHN0gz2hJ6aL9uGOKYo6isRzEKpmdUXVoHMxY0e3IQVDfrNYxiGyzg",
-	"lqN4VjuKxwffbRrGJWNZH8om9WkIW6qSwhnLUjpiGATVSzh3LL6GCDaPc7bwX64c9RijwnwMHjHKnTH3",
-	"UNXwyDSbIIpJu8Z+xKJGDjku8H7FNetEthCWrvqBjfHIEmNrKS4mqaNd1SXvxuMj/21Id1BuOn6QjzxM",
-	"jrTtg+EMXf4mHnrw7CIez6a21AwJzoNdgZGcGVtPdeolqWAsUf0ABt/g9LaaNeD+LFCeDNmIFootSfpA",
-	"kNjyaskxSHTwORiZTtoyJ3ErbplTPZFECg88loI1DNRn/NRGNrwCKcoECD9mX8kNVevyulYsHWMtsytA",
-	"suoiF03g6Q2pebUIUOvxWRuUh22ymTW3EH5rzpHASEOj93pOc+HsmK2k+Ed8YFVy1zmBy8zDSrahRWmu",
-	"YjNLBtfAGOsQnM+qDz2reagmqg0UVXcSGvjUiixdEWp+74NV3Q3QiVRxLVhgPcj/Bep8IEgd1viRgnzf",
-	"FfDDnWN01onYddU5rwf6qxWq/sFWrwv/VRfhdpB38MklxGIgMf0YQG5fX4hvhzBcuwhHR3c6/wAZWTd/",
-	"1BhuRX+wb7QnYznsyggerG7dC9bLnQ28taxBZYuGMjHKF1iUYVW6rEACNteW2iB+1h+bBkjQwdOnmyyl",
-	"Wr7dzLFuwzq0Vs9DYSHx89dBQ/6GAY+1PPC++d292Cn3zcRu3+y5ZTZ1QgSb1zEq0MBRl1eE6y75UQLe",
-	"xDlhEbMzhSRKrzNrWVpENpzXLjlDB6oCK6/p//Z5XdPxz9kVZ/NVVrbqRrmGx2PjI3emi2/WXP2nP21a",
-	"nOshW7/pft90vxvofg3qSTOxNtWscMd3LaIjrHoRZBBt/8yyDhJkGdYOOUDo31SLKl/1WrNZnTrVCHFE",
-	"z9MjRT6cvUHvjuBZxjTAMzdjRjCqgaPcMEsY2qp/O+W28pWP7Sf2WtTigiYLiKxnTMwhUjLOuf5lKD8b",
-	"o36smFAMfhbunzN+mUvNL43dLfiYG2O8GpIL/MKWKdX6pQeafdYDwtURoQRLLNogDRnzlJG2G2fX/BgR",
-	"HKv9oxhx8kfyLmPiY25s732mR/v4kv0kEQq8i1jOZGz7ClAyZ0MMELeh/IC5iRJcwHfnBAdI2pi3IRXU",
-	"rlBTlqbg96MiUaStpp0wGFoZol9P91cx4lBT0HzLIRFywCmoae16mRVprsuSUaXZMQJ/EZX6cyG1LfjE",
-	"1IhmtuzKnKKLF5cf1Yj14eWaHggwL3i1edUVyxWXQoUUTLgyn7AA0dgvBnnSfdwj++Sw+7mh3JmVi3VT",
-	"XZR0QbhwsNuoGqLAajBHQal0N9lY2GrsI5rnzgGdM43YJlrWK8FwKY7XPqLpJfioY/H6/dUz70emymaI",
-	"B87h6oMZzRUDdyvmXMSiAt9dBB5oywcqPUJGU5YQecXyrpu7njIRC8CWwXrTGXNAB5zmI+V90WEizlSm",
-	"CWidsageKNA+51AmaEy5RXjvZvJ5nuHi9vZwW6otN7WOS1lsaw13krMhF3XhP49sdLdg8RiHcXMw+1oF",
-	"/joxvdJZud4rHoLvUJ8Pgu7ti/PXf7IkF5XJJJ1jR7Vb+MZBDPtiCMvoP+X6qnjLwoHBzUHNZTHxyWTL",
-	"C3SdSNuawu/XRhY1zO3MhmuuM59rY6yvGSOoE/aeYIs8RQimRV+aAy/HjnIjoCBQBixUAU6u1lknrLuD",
-	"ZmGJzmsIVfRni/rQbzkaf9MOB8jZfX2u+vU+8PD9lVu3/srO8PalE+oQHytjjUquUlmjlaoQwUnbLaJg",
-	"yWjLkMJKyaHq2hhhUAJ1hgvAmXoAlpGvVNksllj46+wzV+AQdajTqcz1FJSUQZGng4gMlhdmEMVi4JZm",
-	"AKJ9UC7PgLTnUz6akjkXII1K0QOIOS5iUQLvOl3yrkqhID4DaF5tFlEjt7drckRW2X7b1VqB5ew0cvwA",
-	"grmqzpQhVTkXlkFjMDng2IZ0LdwVT2nZs0mOSYl77ZLz3fzSh73vn+3eAeGazQiuw5lvwj/reKHfTgiP",
-	"aZ21VSdghxGwOFvgCH5XR/v7RnNOhOpiqlGAX18OqvUOv7uVUhNaZ2b0Xzaw0lXaDHjqVtS5mZ3WfqPK",
-	"V7f4Un1bCU8Qa1jZbcQanJL3UMEG+/3rRBtCxrQbc0GPcHnHqiu4jhVsPvxbtmsx3CyorGmU/nxmM0RL",
-	"4Jd65G/C4lETCc5nhymp4EzaoHrMOYJRFrYSHpZzvJXOLtdtsnJjHnWvPGQ7LlBzgpvo+jyY/7ra37VZ",
-	"tsAAHpV6BRbtD9tSzqHGPYj6hGVMJEQaie+eHRw9QHLLP/7292OiGCPvfQIToamSQW7LcEHq01nIB9tq",
-	"DaYEZdagKVvgPnGlao09FYvDg4PI5YFBHjVVpTrTjYte78noki3gH2zQJecWhW07RA5Zal4/ZTk7ikUA",
-	"vvfhHkjSliI4lxGhVf0jD1QOo3BV0WBhnvgxGUpjBeZsJUhuM3lc+cCQu1nmB+ehtVHuVtVn//AKGdtz",
-	"3US4F0xdsxZJpQL8Mt+15i8gDkv70NKxawdRIhNhpcwlo3rkjKa1JRw29LNdP0XXwKU6CXm5Ovq3kijN",
-	"MtstogEjp1m2s/A1AznXLNsYvJKXLfeJT+vnBa+rKVO9ZRFp6lpimI/dVjujMtF0bU2BpgrGdZWKo7Cn",
-	"DmzOCPxl1k8H2UMNPXbq4YKwElDaER89InEr/LBrNIItIn4x/HgsC2H/NlKaJVw7CY5XfV0joUn7BNpN",
-	"/ONvf68UC637RN2g68jywk3d4WTN1pG24WDGxpF57Zp0mujXBYt86yF4T9hjqBD2HZuTMKwya+nWIgIt",
-	"Hawtn+xIOZfFMK1NAC45bAkZphrRwVKTCcoA546KfAuXjOXOw0uh/MYAikk/h/Yyg9X0aNf0oDYTpuzI",
-	"soMXDjotWE/6zg0wNoQDK9hSu/p+4/yHyz5R9WtfG30DF9+ouSzIh7M3tnwWRMmwX6QRyQGUuw2cj0WA",
-	"voQ0YIxWULHAOtdYqs+Vr3Cyzgg6e1iMtMNjX8nZ8rGoraq8L+e3lTOrXY+SPta0W4Li46pCZm2nMCC9",
-	"dY4I8oscVZUTIvNYnJycnBAmoMvwsndYQY6YvwwuZNAgfF4gdkWKhZ5D+ZqTMniBDbzleAyLVc0PIQum",
-	"IwjWJCmr8/msJfpKe6PdzoT5Xv0vrsNZQ8JZ84lZ8UhisrJvmBY2OwkOwErHtKadrwudJz7LaQ1B/FUO",
-	"ldF0gTCi0jsH1y9Zpkl7KgvFLhnLDKdy1qdrZ2aIRVl1PahofHZ6cfr24vW7t50deVXZA+62d3X93tmG",
-	"dfXMrmxSt3lr76IJXrnX5Z72M5b3sdnVtu3gXDc2GwmqIZlVKN/mUtk2cAS68QDugQirYWmkjdWzm6pj",
-	"l0WxoYJAp6k3s6bpFiuP94W1pHHEdeso04Qp3U8K1qcT1rf90etrYoDxBR3kpNJwQpKCkTnlILp97vUU",
-	"fOlMEPNru+zLRVI6KWVBtSUZ6g2NkgAbuAfjtcS1fswnE9/OGx8L8sM1N+LIDl1Lo2oZjW9FVAmcoLrm",
-	"cG2Bk4YspYoqJJjtZC/MHZHnRUdeBKHDHJXsjE5YLOSYDMA0t2/6d9Ta/oiWNDxubekyVQvEEuMQWbDi",
-	"hwvCdRSL4QISLI7JIOUzrgcEzCIsdWH0+0HgHhxEFi9hUzSojkXKFazn2HckUdoXaVNdlLmDoE3hLNDv",
-	"Ngi2zQhs8K9WeN/2z4Qia9unlmv77qi32VWpKboKy7TRGA3UnGvwBvuRuoFZpVT1uejrJo3+1JZZsA6B",
-	"SrTcaTO4IhFxC2LOll0RJGU4XVia1TIVIO6t60UsmR31VYxS1vdMfvu6yrjFtUVnywNI/PmDL/w7fO2P",
-	"hhUMSHunw3RMBvCKrpUb4RGBukdfopbFB9WzEvuj43dWgUfjHIryAVRrYHRz+5t9YkCynLt8y9LEvXrc",
-	"PQSg6Xpd3I3JCdKSrEMR3VrLtxuFUMA+qztZT6NNSkGtqui7EtWBUHJG6Io5YLixcPzTbKCDqB+BXg4i",
-	"3rpUYqGYSDoRsdMlbUya70Rl6m9wLNqU6JwKBXgn27kpioXrf4p2BB1dyvG4EzlXT5sa3jmjAiFkZp+P",
-	"UVQB+3Vxh1hILFOiFmLUidz5Q/BE2ZAVnjfyZ1godmx7rXaq9YpuQVcvreqgYGzgvcgZTVw8o/axD4rl",
-	"t1Nf4L7L6P42y9TWnQ2zxtfK5LxBEdkdqkBnRkfKzUn9Xz+d7P033fult/f9p/Kf3f7/2Pv0ay969uTL",
-	"v7Zuq2i0WZPbiN8C/T5U8NZ8/DqR2+vva11o8v42emUBPpaY2OXYdFLhQ4Bacm3LoMYnZEb0h1Qx/+cz",
-	"96fv8xE+4ptshBfh7xn/zBL3bJnk0J9RhWbwamZ3LfB7Q1s6C1OGGRttDEIFYN9APOBmveVGWIJumxZz",
-	"H7F36q13mVv1hkPz3h1ykHBgjY1Kd5MQ1YaKq3uC7R5tj/KKszVnI2bkaGOT7u26hzHXvXAV7q2Xv48i",
-	"uhIZ4ppAI0WWNERgsBsU2Jd9d15Wp/nq4uK9K9wZdrK3Xz5eNq5HdMZAuelu1W/61rp0Nrr7bd/itfhk",
-	"Ic2RHQGWw0Y9sbpn+z/3XrwQ6gfQsPfO+URQXeSsc2whzdjVYTuM8q2BZlGhXR3z+3fnF7V7vQY1inDQ",
-	"YI38qQvdTds06lwhpwoZ74YVtSf5zrtSlQymzhjG3uFL7YOuxYlmXLzG5x4vsSVICPq5YPbnm6J9mru7",
-	"vPrx5DmU3LOHWDlaJljSbYu6AeSDcEVvG1sqregQ322lQtSR+YnwKMgPZ298hR5fRCZskFyLdtyl2Uhw",
-	"HNYQJG5oU7FK21TcYZO1TBNbB5ksdXWvGHuxcNZeUHVs1fAjVbtvuSt8LNZbgMG7uXL2YFTTCj8W7bKc",
-	"Fbqwx9iIdcnxw8w/7Nc7GFJEbwdYzsZk3tI7fgwNhsBzyDKuoMyxPcWxAAcBlKxasl6v3yg/aFxfp4fZ",
-	"vb4N68CpSg9lINjv33pnrRsqZg/MDhF+aoV3+7ugH7eh65kE+b4ekbptIYEmEOUm1tS8k4tU0gYrAZCJ",
-	"0Hca0klCBWE1VlmfYuqqGWYZs3rMdnqKO2eN3XsxSuPUVUx3cVeBmmpGWHacb+pa3xQrnfF0sUXl560N",
-	"AlnokdzabWO/HzZCd+MtX1V3XFm9eDkh4QFCzBVe6Gqm6vuLwKsaOzZNuRH2C0B2kTY4vPFId8iQTTk4",
-	"tI9Jz8of95EtFmpq248vs7NtKoSdVlvJQDPiOVW+zKDiTRWfr4fVKeu/1e1FY9f/j1iUBE9IhEnSrh41",
-	"emHD1a1v+Z77uqq3sFBeY3iopVJlour66eycQbl23j5WtcXEGy2g1fksFyy5wgxeMFscUQTny9K839Ny",
-	"OdYI5HXQ1woQpDbEDM6FUsE7+Py53uB09Zv7s4a2H2s8DBzPnpA6jHDYfGqflo3JEe2gt4cLhkFsheYJ",
-	"0eyz9jBRIR28dERnrLPsr5jT+pzNrJR6W6gZTkZ6OOUa74ZbzUcqdHTczKmxREBhUKVqHjvLONyncrK1",
-	"lKnYqMi5XpwDjg/FJNjgEH6BCDujOctfujP2548XrZVsypXmh+/fnV+QfVro6T5EEsx+4Z85G+dMTUn7",
-	"1fnB02cRefyUYBQO44uIJzRkB58tNw/6XhhBnXE/tBXzrsTttzGQ2f/H3/4+6Pi+7hAow7HBbSoi0HYP",
-	"WscBTRmFa4txQAEYMZZr9CYzFjkmpbfniKDp0XagSoiC5wxAk3rKuC/hCx1iLBgDOsRARw2SsJxfsQRX",
-	"mLqCl/4Zx78UafvaWC/ensfC4pWZSLD0dCeyn0sqWEc4albURIQmMw5tLTHObH47ef86Frhu3VjEAp0a",
-	"htVgzhL7PGKZJoPlzbdZrsFlSwQDW1yLxgKXGTfvyIFPKCbU7qUw7YYWm8b0/fPHC1/1oYEGuuSM0WQP",
-	"t9vfg4lYUL94RNO0nIyFacVi8HmvDInj4wDaGhiSGRwjxdjXBq+EBBl45QDuGMSifPdx+J0ZzS9ZQga2",
-	"G+iAtGdUUOg8UFl9fDnWI4sFNZOfsGSPC3BgwIYYC1NZ9woZ/BqjMRW3jshP3W73U0Ti0MAz15El/m/D",
-	"gb4MjsH7EYsK7gC4FGThuAsOu2PuApBDl1zwGVOazjL0G569fE6ePHnyfSy4IB8unncJNJHCHwc0y1Jr",
-	"Rezb8P2//VXBzF2Pqw4UWOEJ3BQLbFuFPhpwimP4ggsywJ9snrOtpNIqz5wl45P3r1sBPKL1GGpkfcGK",
-	"OzTjraPWk26v+wS4pZ4CGwwIGGSqVUSXyyWYtVbQhCIkzzYMP2Ru2IOPIWSDOC44kvKSs1i0DVsxhl5E",
-	"zumMnXPN/niucz7SEXlP9fSPLrXKDKrTJS/R62OtAFjYWIRQZSWL3KiPVECVe8clIoIXnpH9Z4c4JgA2",
-	"ex9YFAt8tHNkjh++BRjVJWOZcp4bArW+y8QtcnjwvWvySMUiFmGpape1QU4CX9ukYEphWyQ4yzMqFvZ7",
-	"LmVExWIGXSNTOTcrM4RElpxPprrM57LMMBzp1OoZQ8ZELIIRY7cUn5CBROOP4uukdYQdjm0fCab0DzJZ",
-	"YPjP6OOYORWQryFbAGSBwrBJnah0T/5SFevWvM+ZyqSwRRQPer1b+/ZJINTh01U6fgPMhGB9Q9eS4+jX",
-	"1jnTe8+BRpvUHaRjpHqk5m5reWJRMMhlPdqM5RAnWjd+vyD7P9DEr5155PHmRz4Ic1xkzn9hoL0dHhxs",
-	"81CWS7NYRiU7FZrrBT77/eZnL6T8kYqFHadaal6z/lnX+y/UylpHP30KehqZbTJcz4LpysMUtpY1fBCS",
-	"ZX+CBsOtT+aFnpnJQjdzs9Oyy40KsWJV1sYxxYOh9EdBHdwAmNPwJROmyWHvMZ5UIedEiogYdQFekDMg",
-	"6Y4vcmUf86+pskrsZTpKGc1xqJbm6o+yma1h6TmdMQ0k3QDsK2/ZP8PvWar/8mnlUB42FbfA6XJlNC1b",
-	"EKwcIY4ZXWBbHrDn5Syri3CdE3bPx+V6ZO8J/bRKDCs0HbVW1bLWEaLDSnq3q9ZM8KssLJeY9uPps1CQ",
-	"hoO/grxLsWEHFeRxj6hY0IkE4WKlCsYeQHDNpzxltpIMEofRZI19O5dE06EiakrNLmGOsSUUoz6Wg8K2",
-	"W51j144a69nCQHBMKdUsxxaQxmq4kpeYahIR/EPZifgSKsF46o6Npf9zv/K3fHzuTaahVz5kTcfhecTW",
-	"JRRuqtDAjiJw5fl/9kPaIJsucpqwGmZlfb7Le1Evpso40AQDLUssnSt96tAES3Rp1PTWzwWDJnbo7wtr",
-	"vfuV3zHbvP7FZU78rb+6kvF5g3evOEfYZzrS2Fi3PXCNpWztkUHH9ZBlY/6ZWFAyuKITqY0l7eKeA3DT",
-	"1A3cvLky5OXoWgjXo3u/fPoJUXr97qf/vxaetzwHYx9hbEcZs8EMGEO+U64g7ts0MnDi1q/mmiDU+gFY",
-	"Y2fjtwuhITd6929vYLRv+IwbVXjjjc8xnHunrBgOpU16qWHELhUC167b+go1kiDKFRlmxlwuSsDILPfa",
-	"rJ34dJNGLvfKpjEsMbnqwr6nuXY6+su/vHgbkRFVbI9DmWCu+VUjVf7cdFAPnj6pJca6lwTZg8tyLSil",
-	"U3uI0BPqE/zbRjwiC7Lp/m2sr4XQDiw/EzT5scmTjecdoBibhvU1na8y4Wjd8cIEoa/xdJm5WaKwWVHB",
-	"scLTsv5URWs0fF+vw4ErJ0yY8+ZwZwP8ZYAYaMCgkVP0QM/pgnAdC648ag30ex+5Qk+kf4Org+Pmi+Yq",
-	"AuFiAX5mit7CfCLFAU/IlKppnRqOUMVXLhR4+94o82qLh9zKF/X4Dr6c1NGz/em4si9qKucCHfVTljNL",
-	"5PfkNuo92fzQS5kPeZIwgU9s4Sx6LsU45RjGfcCjd5IkNpi09ZHD7KtSku3/ypMvNtTMEF9bJeYXcN0T",
-	"8yZ3Ct6edO91xw43P/FW6peyEMnXtsW4nnaXQx85KXMxd9r5qF5x+RPT9Xt8u4KwjmlcWOXgJjSzKwU8",
-	"3IaeMbrzofVycid3zusEFJvMAT6rqw5d3hVJ2VgTWWijrYGAcyUru+SiwPQi6ioJSMACyPGY5GwPI9rK",
-	"u4LLWnJuN5fF4geQ5XcsFhHees8RmnWU7SqEBhT+2xV9/8SM9DkC529DXO5X+qVd71AWurHFtCI0TYme",
-	"5oy5YpttSmZcKYu2B0ASQJEwysA1hmAgD13FosyUR8eR1VxtRbBHymnV0M+iToE9R2FwEnSZvavzWn7j",
-	"N3RmEW7qSgGA+7NsePdPdoQf7kSeMx06BspKo8MFmVKR3PCQYnbM9U+otUmXIyzmpXetKf0FCkrUUecr",
-	"OUe4RXDG5ww6GZlHut9IrUHp2lPMB75XlZUbklqZXHIjUqtu9Z+sp8MFuqwPpBAQxDTsnyvseYGeitzi",
-	"mbgGN0eXXGBpLLhVaZkBRPcSNDp7y2oAEUKohryxOPMdMn78QACpuWtmb2fUwPLLFY6+OofF13QOQcMJ",
-	"2X7Fw3fjc2irpU5YrXpFk8WelnvQB265Y56rBGo7k/nmea5vXhQL2y0vIi/PXl/89//3g/wckWx8zsBZ",
-	"+O79W4X/+pFf5vKCX0bkg+AveURGRZ52IlslPZi6x/+stDcb8zQFTFcArYHTjwZaLGAZpzJNWE4G//Xu",
-	"w9neh/cvTi5O985Pn5+dXgwQh2+LQSH8D+jZ6DNTqqbH+BoL1nMOaARbm+VAxCN8EmAV5hp2hPNNbVJu",
-	"lSScU3mAOsh6KhPitqsOem2xUw8Mcc6GhGYZSRmUTp0yhEbZNFcO9WV9O4Wg9Ob7Dz+8ef28D71QKv0W",
-	"YoH4b4REo9MEvLpwLhG9z83pJm1QinVeKEBe5vIzdI6a0zxhCYxl1qnTjq2rBEvzbgjzrCwEVb4wLxaJ",
-	"4HpDhV0CAFMoHGvuOLb1emWGyZtl4d6M6mljhNfm9tfGjbbIQrzLAEnYZ7SBO8PBtlHIfGHP6O/EXwSr",
-	"Y1fA4bctCYiylWRmDo3vMHjXXiXDdzErq8mZ+CO7SwX5R9bobqFpiqXrEYBv2cAcuoAXesqENp+8iap8",
-	"ww39OJWIZYKREq52R8jN2H5Ytqlef3wL+RnwJdvLoey2Tm0vD6tFUnLYe4LoTJu0oHzbgVjYVA0odMgS",
-	"kvJLhukbKrLY8YUUSadLTgNY6RIM1TD1WDCRKKd8HruuE3ifk3PmxkcqzPJQmi5qo2wgIn5cvC/Bs3eh",
-	"q7rX4+e281LUxEXw8eS3rkt+NSjrZb/eYrmZ07anysFU4WABULMC76hrzjFlkI0zd1lbcQu7IsvxmOWq",
-	"LOnrC3BgQVTXWseoXU6ps80IbXvZ/NJ5nVz3ZacPzQqlbV1jlkA5X2jIY+6Brjhc4Bd90xxXiK2CLzdK",
-	"BAa/Y1H2bChrkaHiNp/K1LAnTVM5KYBBGD4B6UJ1WG2u9Hu7bnfI8vETTUAKZD24fT7AL3MofhJuDhRd",
-	"fTDWD9pgwVO9x0WwwHJclmrJ/Eo66nVXNosF37upkX5fBpQJtyITdvVlrVNJuU4dR9VWmu1LtohiYXTD",
-	"iKR0yNKITFmaRcSui6FaLKLlOGRERlPJMS8oIUOjT0GK5HybZsAW8GxOtad2aAMcCxCeiT0lLt8SDRTa",
-	"QPzmZj6aOj9jLHzjBq7LLg/2Szg66O8wkWgvMGdDdMmpMKsTC4THAnmNLQbTL2tp2rjcaWOzaiyD041F",
-	"2IsqcmW0+27kNu/SXnVTGADGyqLJYRFFhbOYiVtmAoGDLnm38eA6krnTo4sf2XR48a7f7vEF7l89PpAE",
-	"e63DGlQIb0QSnvkQ/0MCpu8G1Xy2tmI96oba9i5tAApiC6PtaLCsCV0zlnsEY35NyMVKPfw12EXXAuCr",
-	"RS86AbKKX3Sn9HoIxhN0QNl0FY1V8AeBF+vHk//sn50+f3f24rz//vSs/+rd+cXAD6f9tNcjw0Us7Bwx",
-	"yku9wFz3pvPTs//5+vnpgLQf96Jer9cJeipai82dupV84N73vo8jlPg0NNmMczxztU7uwvrClz8M1tFO",
-	"rBnm+A3JeMtIRkueHstAyr6DlX4D257OIEpgbzUW3hVn89BtUiXq93jDPVC1/9KDZJVXxlBH5B+rLZAR",
-	"LUKgDAnRkgg5v1/6f0DokJxlhcaoFRuP2choBAFeQY4JFaQQil6xhPjaT7vJkJBIt8PkBiT6T4HK/Q2A",
-	"bMPmfob3lG2vMH1od97TDLdt2r7ePQiwsj/V7wp027i93pjYWe+7R0TuMRmUnerjVtwa+Jqk4ARw5Y9j",
-	"ceLLBI+xMoxXGWW+1LsXcDEq4PPHYXeZMRFMz6i6hPCj0V7LlgYEn+TalWzzEC77vOqSE1cMi0CPYOyZ",
-	"78biwezb6LFlVa0adbVOOUW08X2I8YdAHK8/2g5zXDni31DHD4k63lkrqNFdAeNS7Xe6wXX0ItSad+NV",
-	"vylPhOvtudkXUS7P70OylZL80aq60pjtfIfibYVg7xCHe/cq1Dck7h0hcUuFI4LSAkG80xXApKkhwwW6",
-	"z67HOV1ZzbWs8tzd9FWzSDuLzRzSrcnX6671xVKHC2J7dTja8Bu+rcO2zqNpl/KOtEb79ofxabqpfXNq",
-	"3pdTU5Cwoq+j3V1Itoaf7Wum1hQDfD5lo8sgcI9hgyCyjlZlPYoFoxV6ymZRLGypHEWvuJgcleDfssSr",
-	"eRfChm24wJl37cODg1gEcQSot4AFjKth60eAhU32sJYvjr0dmKmxcAXaIvKLFIyMjSCLoGsOR/iYloCL",
-	"caGTToRxWkqUZlkXaylzDMNb46hLTuBHUumUY8PMkF7tR0TT1CxNLNpZSrkgyUIkQh10ENUsbI3UQWR9",
-	"CprylCgKvXFAqo3Ac4plTWPhS6o6EBSZSLD3C5E4RIRZ4oQpzQWucSZTPloQWk3ua1NvCTvLm5fAPZyd",
-	"HYeSFoCO4J+AFBCLDV3EzGy75MTGqR73oNmDwlJSuZwDxrRQFs4kYqiGjoDcZ8S29TW7/n0tavqCKf2W",
-	"zX9zvPXWJXBQz7/RPAcSd8hUTDuAJlaF/gYQvH2AIBtdeu+8404lb5xQLpSusIGbcuft/PfhUfhWVuOB",
-	"PP6OHnxBDcBQXYMAmh39jfvcuw+17qIUyb8rX/81FK0Hcuo7VjSAgspQAACbqGDlqZJTGdkO4FzEE1s1",
-	"BBstTKF9fRuSrCIycDjCPlf98c+JGESxGIzkbMgFaCrmhv5swbOrZ4OOjxYIBl0hjUDCnNIApGhDDrEI",
-	"Yw4hdPi0JrfWnS7uQg0YLIhFBVdaCUrYwUBThBPXh7Ks/yVtHUcIP0AgGpYi0JXamP+FTQjNLGKRyVx3",
-	"XBsbJjS0yhnL3OiAZaRk5UW4mLEw/4duz2bhaMb7dpHN7Fg+6GALM9+CCCt8r+BYYyHnwnbNgNBHiABF",
-	"MeSQj6D/uYw1o0cHcJxYjJGkfNabzbdz8R+1tPigXWPohObMhoySWAwXRBWgI9slaJc+GWX0RjJY6VU9",
-	"IFATE1UWrmKB2iMMvhO53OSBTTgJcKvtFXx+BxMw8xmk/VnfjzFHwi2Y0QWZ0isIvc/q01aaYz/3omo+",
-	"SPRnA7t34Z8q2/8W//n6slrobfkLwBPvnQa3V6TgrBBqoy3v7M6Sm5d+iYot2oZaoRVDsdMlH83jA1+2",
-	"eYB2bylmDB+yE+2gVMLPplJe2oxJnyTwSKEHwUMAnKDEhJoyV8Cm6IRd9R4pn0nnzG05tk1tALhsa03S",
-	"NF2AdIpQZPuoDCKowP3NNWm7McTikrGsD/y871FF2MTFmPBZiYxWdKFKT7kzV1wet21cgL9LkkjsOEy4",
-	"NhKCg3cAgPVmb+Z0YW6CtfLrp3xnZbrkAImssFCk4gMB0eNi84/UcluqZZfLmbkYJhLGorrdTZ6De+Hl",
-	"aLnfS0GK34Wv4D6Nhgd1LlBSdS7cqk9hXUmLSnkBx5RqSgwc1ZdO8Mo4lGllOiylAEXG2sACoSfscpkN",
-	"l2vECOrbyEBB57aZiMsFFzxTrRR9CNKDy6IPDWUXXMmFOzyWa4oQ4KLujekIPKpWiD1sNpLbaKOpG3aO",
-	"Gw7ZM0gXIdkhyG0zDNXe2ER0zzFH3BWtjkrzQiRBNDwioT0BMtj2v9Nmo7ghCN8B3r0qsFuc3pDLYpj6",
-	"OikVB7g1dFKqNDk4JFNZ5CqybdvIcGH/1SWvNUgz8OunXEHqHJjRShpJbGxyRcYUUjXmYFxCZB+LWmNt",
-	"JTcLljNjRh25ti+YLp8bwznT3rBHSkaChx2BYilGAntAe0YnLBZeNcIOfX5GXNl4ioXI4VIq3XQwHH5x",
-	"bTESaKTuU4XLYVQtP6fTWAkuyMB2+lNg85rd6sPKNLeTAAlfyYzytP64B73TbaKYbdzenDZ2pxFzXLSG",
-	"0+7Zqm2waVSiSUrFjdxoD4sTap4SaXulMqFqOpQ0T6AMlupch4Fg5Ya1oIsLvOWrhlyc2H62mzEXtpRF",
-	"WwBzwQ6uWNqz8/XCMIIaHb4yj626EhCNpYXrtwDAxkybqvjDXYPjssrV+auTvYOnz8BLhXYnRHxtuRFg",
-	"rKnrnEjaMkcpMqFXmHVUuqlm2CuGilg87rmeoIROJBZlmPArVuvxCtx2XJeK1TGhsdi6+goWWuk0Z99d",
-	"2IZMd2EWOfp+GKhK9esb2g3g9n+F3Qa+QpMHFp3QsGW3q0tVbWy8PReoFGHBe7cMopb0vymEeob99b4B",
-	"M5vCZmZ5Ktt6jf1rjoI2bNTtS+Mmhc62QEURbFg8CODO7ykoGuztI0VmTNOEanoNYX09WLjhCeu1wg9w",
-	"x1etFJopbFYIXXv4r1f7w+7sbh4BDeEu3wR/+wFlx12oNObVD6POwKS+wW7vD3ZbIdCt6bOiicCtNYrI",
-	"UqFFOZTJgowoFNBimCjOMdptP79aaRu1F0/p3/BfD4P/8jtURgS180zsSDDNqk/9LvfunLVcYP93JMDf",
-	"k5ZzvaN/F/AvbGTt6y9CxjR6Slb79GO5WqyOStqQTx00XVauGX/nGMh0uUJqAwjmjmXpg8Bf1tG7w75U",
-	"6f4b9uVBTqOtweiJW0Id64p/7XqCec6GUykv1xsTH91NX7U9YWex2aRwa1L1MiNy8mt2M/t5rWb7eTK4",
-	"bnk2+wIAxsg0icw3qCCvLi7ek/fvzi8Q2fnn83dvid2H93SRSppEFloDEUnbVpxrooqh+cCQmfcdhdgf",
-	"cDhbn26bQuoSFQAlAugO1ESligxTObo0t1Sykkp4z7BQ2Gw5ZyN5Bdfa9hsQWoWm6uYzXEwikjOdL2zT",
-	"sCEz/7Dv70Q2J6zsKjk3g4HoXizaIIIylhOWcSUT1gmylbDK6uA/9168EOoHXG/oIW6bTsBqmPlUb3Ep",
-	"/APSpoLwBL+KoVePeaWjXCrw9OecqQ5gCiLi65y67cJKsa5dS/U753wiqC4gRKum9ODpsz/GRa/3ZDRl",
-	"n8mrH0+e752/Ojl4+swJXtDdL9nClRMpm23AY2zQJSdiQQ4+f3YwK+umPyZULPTUrCpLoV0wyVnCczbS",
-	"7giOZZrKOUtgx4S0+4hRXy7I4x6x5UzMdO33h3R0KcfjiHxHqNZsltkMrDTtkrdS87FlIyoWNGeIgqYZ",
-	"zTUZ53JmQcw+Qq5lmHWoXA1cHN6cco1FbKGsamOMwZL+HakR9u0PY5W7qX0zzO+tyN/cU9PWbDzAQ7l7",
-	"twwPhKT7rUja7aRMOS7s2aUI2ZIRg1OK6a6q2o5k231utqQbt7N3HxzhohRBv6tUqmuc2AdLpcKu83Er",
-	"blWKo+EPXfKCmxXCrsaOjpNcZmozIZMFa2xqfC8S8kFs7Q3HwZnb1WPxzdx+yFJjtyhg7yJlxNhVRn0f",
-	"OJox3xiQDA0rl9HnDmcbigNRksDBBfAPM8aF4hPhmhFRsagc3Qg0W+VRCVZtb9OysoHqYPKJTajAdg82",
-	"QdDbU0cOn6oLRUYyYa7+9lTmgChVUkSxsMp0UC6XcbiSS+3acBZ6JGeI9klVZYaPFCCPEBY7yzSUb/Tv",
-	"ACNpRAUWj0B4L0sA5wLNYCg56PXsBF2HwUEwgTFNFRs0ZVXcnzhdn+jwMegG4qfuan6scOZvClpTP2Wg",
-	"TnOcKutFhJxfhxmYl7NRkZvRmUOP3mjEWBz99OlLZOiCl39/ilqYEYs8osjT1lFrn2Z8/+ox8AM7gl8d",
-	"TBj6MpnXVBtNqPAatrALLrjqX8El9L+EV9CVGFywQZ3wYxb9W15xvTuCS36tvnz68v8CAAD//w==",
+	"7L3rcts4uij6KjhaqyrSWbQsO46nW66pddyJM51ZuY3tnKy1WjkWREISxhTAJkDL6j6pml+7av/d77Dn",
+	"weZJduH7ABCUSEl2fOlMp6ZqOqZIXL/79ddWLGeZFExo1er/2spoTmdMsxz+el7kSubmXwlTcc4zzaVo",
+	"9VvnU0aGgl3rixjeGBI5JnrKSJazKy4LRTI6Yd1W1OLm9Z8Lli9aUUvQGWv1W/hNK2qpeMpm1Aw/o9ev",
+	"mZjoaau/19s/iFozLvyDqKUXmflQ6ZyLSevz56j1KjGfwegZ1dNycJ60olbOfi54zpJWX+cFCycay3xG",
+	"tXlP6MODFkzEZ8UsnIYLzSYsh3le8xnXqwfwSrOZIhnL1240hY/D6RM2pkWqW/1nvchsGqd+1uttXMgp",
+	"G+dMTZ9LecmZ33uMf/oZk0SoUS4vWX6R4wdNx7z/7HD1XD+bo1OZFIrB/f9Ak1P2c8EUHEEshWYC/kmz",
+	"LOUxNaexm+VylLLZv/1VmaP5NZjuX3M2bvVb/7Jbwtgu/qp23+NXOOkqdI1ksiAxFUJqMmIkZzQhVBFK",
+	"/nz27i2Ro7+yWJO2+dU8iIj5FxX2B/xTMaHhm2CtZo0RmXGluJh0jsgwYZrydEgUXSgyn1JNtDRfJt3W",
+	"56j1XIpxyuMH3308pWLCSGynV2TO9RSXxxVRWuYsIW1KNL1kgpi7j8rdE6V5mhIuSKFYB/bxUuYjniRM",
+	"PPhGcpYwoTlNFUkk3lKayjnRU66IzFgOk5u9mCveUbHMGNHSbEsKQsk855qVL8I2j9+/sq/MpyxnhBLF",
+	"lDLDcEUEYwlLcNtvpX4pC5E85K7fSqKKeGrvApbh3n7AVRyLBZF6ynLC8lzmpH3QexaRg72nETHEhjzr",
+	"PTWHJ4BoJ1TTEVXMHF8hckbjKR2lFnTOpXxDxcKSAfWgACQlmVGxIGPKU5YQqjWbZVodkZzpfEHoWLMc",
+	"djDhVwYPitmI5YYVKRZLkShDl6eMJpabnZqvdo7NV+bPZiaxQn7N2j4IWuipzPkv7KEB6oqmPAlxaWlj",
+	"Hz9+3Dku9NT8GlPNttpdSfRhc1kuY6aUufgToblePCi4mi0WLCD4SNnahgBIMSFmzRGhjnITmZNCXAo5",
+	"F2TMWZqY30Y0IV58icwr1A6rDeEc5YxeGg6SFylz8koiZ5QLwwgAT9QQiKkiBgdwZEJF4rjDIlpiGFwb",
+	"MisFA2bDRMy6wKztls2JHMfmWM8NuQL5Kje0THPkrxR+vNDu16WriVrsOuM5UxdcrMogZwjkpBCap7Ab",
+	"HM7SRvupAZVleI5a8MoFPv+1xYSRO35q/cBozvLWpzqBq4Snn6rLrgxWWXE5DhJDM/FxkuRMqTcyYas7",
+	"Oh4BzwbCFOeMai4mfZKwnF+xpOv+0SfjXM5gw1Op9BNFKA5K2oLpGVWXEfxAOKDLmBtoUMVIMN05IkpT",
+	"zeM+fD7m14as4NcR8Fd2ZUkKjJCzTOYaztCdkV2EEatgpJrT8rs8k0Ue1+zzI7AtuDG78pjOGGwLF5Ys",
+	"RCLUfgnOCMIxzXPOEgN27dmCZxEx/391YP97GBGeHaZUZDkb8+uIdLvdTkSGg6LXexrDWPBPtpsyMSRj",
+	"wBB8F/isZgLkJeGXBWIHJSnIjDjnH/d7vb1+Mvquv9ff7/ef7R4emDliKQSLzf5w4HBz5t9FllDNyn0a",
+	"2c2/AOTbjDKjoqCpXZpZxoyLJ4qwhOsjYmj/AoHD4b7MPRfLgX2Vg8KdXdNZlpqrMStv1V1UxhtQE+CP",
+	"JRdUV9QGs4sdzWesbjQH+2u+EUWaGhrryPLKGDypVVNWUTilSl8Uav0SN06HekMN5UG4qFf9AOGfKDLm",
+	"udJGWM1pbFTGyAjPOYvlRHAjTuhu3SmBjLeJWcCtnMGbn6NWoVh+sfXJmLfdvlYXL+eC5TULW6JxoEe6",
+	"eYMx7ZG5bfiDqtz+0u1EITTVUkULhs/hNeAMScLNomn6PgDLMU0Vi5YhtchzJvRFRpWayzxZ3fZ/ycIo",
+	"qvizkZ5wm6UE6OTnCb0y10ZmEugTFWSvR2ZcFJopQifSHNuNVPWoBQL8O5EuEARXsGSFMuKKkIcpLTNF",
+	"5jK/5GJyRARQZ1g1BVZh1rMdajp4qKy+t8HOcAtYXYKiCqxsvnm4O5qm78at/k/rJ/WU63O0TLq8ONGA",
+	"uUdETYF6inRBJAgtm7ABh1zdwKdgC685mgmqi+Gazar/2HJXbiqa53QBV1jam8wwG0jbMjrD7NVB6u7j",
+	"BUv5FcsXNbIa8pVaYkmTK17P6NGgkEhCR7LQANo5U0WqIyM5ZinlwsB3oir8LeBnemrkXRijlpo6pahO",
+	"b4luxcXGdMbTRSAXHkSHn+ro7JgLrqZfyIC2pupwc3a3N9pPzqjVU5wMh8KIIctSjPkEDIZqIeJW1OIz",
+	"I/G1olaS87GuFe4Mg8uT7dkR3nc9PhaZ0jmjMyPECjU32qshcAsAlL/KEWEiYUk9G9WWVbhdZUwkSHPz",
+	"Qgj8V4LgDPIqatGtqDVKZXyJImyRsVyxBP6IqYhZal6p2zWe2U0gqY6hlmfn4SzymOWvym0ugO7V+/cH",
+	"69GvAu6VFVdhdR3e3wUR8zTksYnYG+Tcq6DnXvAmFacPG7GF7B+QqSyMOGc021ERXzINtm6UBEBFGQj7",
+	"nJNYFkKjlO+HA3UFYNeQOfMTfguy/0AMlaa5HpJ/I9yJF0fl/G5kHNOKN/a9CK2bAzHmacrFpGs0cgvj",
+	"Q7eUYBmMZLm84gnLQTvONEsiMkRUGA6EnkoQVEnCE7BOtnOmQcdKKVgRMmqEOIOV1ghlVJOJlEnniFAx",
+	"EHYqs1iY3LwrYhYhHedwCKo7EK1lqa3EzBCsVqnHjF6/wl/3Dg5QYKn8vQxgFsvvdlC4rnoKhjoAXtkT",
+	"5a65/eH8eWdb6WwJynGyWtpVB+wnV9ZCtWxa0XWeq49TCXfNdZ8MQKonb4/fnAxaERmglAN/k/a/vHoR",
+	"Ef97B1/IZWGU8Zd/efEWHyRcZVTHU5YPWg3seXtGlVBNm2X/CoEotz+VSjfxogbqEgDC1kzskqMZfR3d",
+	"g5v4D/OiATGmFJ3U65brOejmVSuWG4J/2wHqGBMwCdhkeaRVdhVMGlnoKndpL68RPv/DHl+NeEgFYeYV",
+	"tChOaZYxgdYupNFdswjAAzBFztloKuVlVzOlCc3ZQKBWhE4hoM0L8xy9RfZtBU+0TBMkRU5kcLYS9Dcl",
+	"JS/uKqYvRouLKRXh0yznV8iY/epCLA2WrMEP6h942cM/KYWQ1Y068aubMM1iHTwAK629oq7l9u5Py+/d",
+	"nwlLWfCnl/DgL8XinOmLXOrwE6Vpyvy1B+PbB+UM9kE5h33gZ7HQEozhnpSDuCflKO5yy6/ck/Ir92T1",
+	"KwMS1lQRjAB/lp/Dn+W38KczDVyUcACkMBgF/y6/o4WedlM54SL4Qxba/WW9zxc5M/zTPfVgUH5+4Z+h",
+	"6O3nrBNCAZfuQkRDpvFY8tlLkHxfMMAmLmt09R/BRcoIglVg4pZjEMpQdiaxnDGFqqURjFhGRgv4b3dF",
+	"3hhR1WAQWzaiU//v3af7RvLZ3dv/rmP+Ya5/Yi7HWY3BUM4nUzLiWsFqQMA7IubcUARCK3ngsKkaZr01",
+	"mdJer9/ffXa4jdJoNnOhvHV9rUWhYoovGaZzDayeyZ/4FUPREXZViMS6BKx3gbTNH/OpTFl4LdRtFe+s",
+	"UysOwOQzGtffxJvj5xWjeblKJwyffHi1c3hghNAZkePuNmc1s66WLQ4JvDKABLDRerAEj2zNpeOJUcW6",
+	"DVqw08KXeeCiYr5Hpa7eGiIF69Zr+PUaNppfPBqRTHLQVGQIoM7EwhU48SKCK/U+v60OGd1L9be6e3iA",
+	"RlZ4h/CEZDy+VE4xQlRahxV7/f7uOsFmeRlWLiqH613vbf56iZYB2CCmtaoIV8JHOKE/g1UMC8A+UNot",
+	"QDTTxzNNdaHWGuJWD7vqc0LjClFTWaQJmRr5Z5tjvJE5D1RWNN4s2/RIm3UnXaNYhHpozsagU8ISrVvB",
+	"0EfHhfsknrL4skr/A+f/oNW5H2OhF+Uubn7EeAqxofApSyZsu4MGL8kWNr3tBlIF+qW/ZKBAbVlrrQtu",
+	"nbQNHUQ9OOWCRYRqMpNKk/1er+IdC6OhcjaTVywBvoo3DVQHGIkRiYq8ntZtawbdTCuc/XAdYzhbiPgM",
+	"XqzR0tFC5413q+BTsd8t3/XqpdXZ+EoFyyJlLb3gLE1OQDVYoRYQxNFkusDIEUUoSaQGuYbqKeFCS+Rm",
+	"MlnYQJLSE2/Q1eGf83RDtCKMg2JB+6DXqxcAmtXipfPFdZcf1O37R1knCd/Kcy0MrNSc0zFJOAQFJU5O",
+	"RFUCNUpLyoKdjqRMGQX/zfjnpIbfv5ZzlsdUsQiiCxwV1TnlqSFeiaz3Gm9tqeDZ1UGV/e33nnZ73b29",
+	"p90/bOWRyK4OnCb0Za4NM1BwsqtHBG9YpfoCAiNZsjmMCl5/9f7q4Nh+4Ua6pUQM325h399mw4fLR28F",
+	"mf62R394V0d/uPHoDy/WBTnUKjvWAIhxQQj4NZv9wx9uILMFC/mCCzz8om/v4vKRmjMmviweRVqHRZPR",
+	"EKzs9fILmm9WLvO5nGUF2P0xKlxrs4J+GeU1pSA7kREz+qr5P0PXUykmGHjlYiTyK5Y/UQSm2YHg04Ew",
+	"+yLtFy/env1w+u4/Tk4vzs6PX59cHL88PzmNiA33B49Kp0+MnACCg42GMipNmsAwOAvVwG64tqEOEA5n",
+	"9H2w/FFFLG13i6MTSfyn3YF4pb3uzhSZ0QUZMWJIrBwTMyNa/1aR4ebOvag1p7ngYqIaVbolw4JlGeag",
+	"s2KUgjfO8ExnsIwICMuUWHpIDIUrrRKxTBgJ6SXw162MPR9xpavmnjpDMHCtkiEuUfElymK5jaV8VaKy",
+	"SldXWcsq+q3SwCXMcmDuUGUJMdb5QGu5TZV1VGlJLXEKbr5JJjl2N37DSCbHuoMgncODTUQjal3vSJrx",
+	"HQMhEyZ22LXO6Y6mCJoQOw2SbkvOOEiWiwg1VDPb54BtPdi0h37agAPd++z2Gu38nxvu7lYhaBXx0WY4",
+	"VZZdIxZWcpE2hpFtu10z+gVEXX0OZMGls70HAKoIehvPoEnu8x/aU14O+GZkVfqrF74bYPpeYPiGO18D",
+	"9HcN5IE8Ecx00Ov16hRi8Ak1af7AsPGVIzJhguXAiNv/+J//m+ztfwfG0M5ybOJyvl0A499tDpVc1ggN",
+	"4nxai7Y3iB8E3fFztPmlMzwWCPUzf9+F+8VO/jjeFzP5e6rj6e2J3ENTtRK+V+nb7TTMbSjLEaEuEzFn",
+	"O5j4oAiDwCFrUbdhQ+A9baRD61e4NYY2cawzj7fV+7oBPm+OhzXkQRfZ9vh1CpriGXz0+VNdbqTVJWFc",
+	"8Lr96eSc7JqjVLu/8uTzLvzSwSQMyJfE5ZIxT1MIrOquWuVwz261n9YeWZDaewM0aDrWM6Yrq+RCaUYB",
+	"RCy5hMQtdOF8MWFc2dZrOeHidjsKA+dvlohezTVYYmabUtjDewvSC/xq6i7vDavxhxR6ejFjeirr7Hei",
+	"mhUGnjpwvKNhM8imDbOcbEKAc/zXOuNvY2e8WXYLBgh8kZH75rkmmM3GG2zG/rSeKMJtBkVwAeCndYe5",
+	"TarKLRTvEOS2zGGxoNWsGlaPO6rA1Lr0hfcWWJ8Dm7iDxJWb4p9g8+2/721Cw5UVLU1QewQ5U3X08Nh7",
+	"/J4oSG5f7MxognYkHrMuGVrF3V3QMPKP3ITDgaAiIcPScTQEI0pm5nSZkhXnYqGYjb6F1Nc+hIENxEQy",
+	"cDhDXqt3Knrvo5nEzRnBX7w0evGYPVEDUa6hLpy1/HWz/dqcF7hswOkoY3VR5Gk9ugVHmMi4mDGhIWKm",
+	"lkOzhNfzJcN5lPe3klmhNDErS5lmZMTGMmdE0SvDn9BjW6YGm4Og5MPp6xWfK1gSYWBzI264rY1SeAx2",
+	"cXWyMIT4cLbBCeveqkKBM7CpynI2pHMsL6COBJ6B7RQg5MPp6x1Fx85uN2VdwepdN/W5eGdG5kJgU8Vk",
+	"wpT29sAS7MDbVj9oo6E4y6WWsdwCEO17pXE5pCQ3gOElRL7h1w6ONvpi8VAcPNdTeydEuL0Fw1sECSCr",
+	"tCF6LGymcC+dI7WK+FOWZrXXkNIRSzfzKHwtwnGaZ78LrdNS6s165xIhT+d0oSBiqHvjMJptldIqOdj+",
+	"lC/Zop5AXLKFoV3u9jen+JmR1l7DittxZd73SHYCG3779OVzsvf9HsYPPv/T2+Nz0t7r9bqHB91et7e7",
+	"1+tU7fzLqfcR+GIMlcoFTcmLt2dd8m48xhg8a23q9LHkSpC47qvkRGRUaMvxIMAr8WEyZmAzd1ROavRA",
+	"XIO1cVc8DkCrgmR2miRhtryLjrbh3O3AX8gVGbEpFwl5e3x+BH4gINFxuGAhtS3xo4liTHXqNeqgmsyK",
+	"qG9O+/uDZ38gtkIHwWoV3ZrsE/O8vuQEFMLYGqmC2IvPtYkjNoarht9wndbnB7i6FMsC1YfTV4YhQIyT",
+	"AXFzoHLsNnuEQVn9UUrFZcCmYQm+XgdFLN6Q7oq1LHCFfhf1aFEym/oQXsvLoLgOitx9X98BYGRX8HjX",
+	"gpSj251oIPJxvL/39JC0X7w9Ix/evzg+PyGKTwRL0CRwfvbqT52ITLXOsH4S6L5kVPBU2zwrzWZZSjVT",
+	"HRfGUspTco66XztOZZGMU3DBJXzCNU1lzKiIBiLlQiYsIldFqvOIqJimbE4XEUmE4kbgiUgm5yxPhIpI",
+	"whSLIzJl+hfBcngnk0k0EBMqEm7ezC9HhdE7r6YRmciEJskiIoLpuMgiwqWQKsL6KzyVBnGFWJhzMDj0",
+	"7Kn5RE5SBsuFCekvhVkzTXkiVKdLToxwO6UK8Mtsb+io3zAaCCc/soSM0D+JIAwzJraYENek/QIvx/HZ",
+	"aCBO8Sb8E/Kj1ln513N/gMEbeArhILiN8pV//O3vHSApCDcjqHBE8kIQcCqPFgMBFiGa8d2rvV0HGqqa",
+	"wmFBqRW1LLwYIq51ZtQ9vy7D4YObNQof3GwrasHVgo6Hd2tetZdrqIa9XQjvUgzyJ3Bn+F4G+iFcMLwN",
+	"N9yKWvJqap7jHWPEaFyYNcEtWznFXHMrasE9m/XjAcF34UUbddTctPkvXHWtNcIh4osQCX+9Dy2lPmF6",
+	"WSK5obD9tQmtea6YrvX9Myg7hmhFYiog7JYodsVymgbBADbSEfIY9DSXxcRaOd1RkLaF6MhZm4/fv1Kd",
+	"vufmUOgLhwWrqbOUGmVuxnABFOMnQD5wlBg0aB+CoOUEloxiQCE4RmHqKeN5udwu+Wij1QyJsEgXkR/P",
+	"z9+TkspCKbpYCh8sZxeOpXZgQSFLoCnYBUp1zTAJFx4MmznofV8vBYRKQ63wB8cTEECn0csccmExhcDL",
+	"OzNMv4UkKww/fqJwFIjvTyna97cUs/H+PKysCAXFbEbzRVM+nM98A3FNRasltmrQf40wYe93Hax6i4ie",
+	"y1Klnkg3teWtR2S0uHBH2q8aARIW84SFNlQI4QGiZfQHQ+jKjzfX2Ao0OC+G2HOr6HSBMud36tFzo2IX",
+	"3tQqtZxKHi+RtQZZrbxc7wFuSnZE7yjoJzNGharJxVhVs7BinOaiIV8K7I8gr2uEmiUzAvokFGGpYlA0",
+	"MiIKY3xLloB2oZGrJkgnlIt65NukjW2tC4MjpCFFm4v6H0ogqfOmLZd08z4U907kx4paBi6iliNfLk/D",
+	"FcAosOSmESQAEIKag5+2UyatGF1R8UsICb6o3u46UL0bO8CqqPCbNAr8pWAFq0HMn/3z2rIOhnbhK3Wp",
+	"WEtrsWPVTX8KVPFuAsyTSrLjWscpzBokRxqddDxmseZX7MJF9GyZ6EWEnHtFP6Q03IV9hvXiNrqTKus4",
+	"vOU6Dr98HS7aoD6/cPtQ+ZvE1G8RZ1CTWlkfFH+LnET4LkhM9MWzn+4HtbN7javH5Mz1mU1YD7Jij1pN",
+	"7Axvz5WmvMOQ9C3P0L64VSpp3bj1CaXh3pYSUOdUOcZYMXpVIuB7vf7eXn9/v//0af/goP/s2dYHczuI",
+	"OKyFiL3977YAicObgcThfYFEJWezPns0iLJ5ohoSE5DgcEW4AIl5yq6pkUlnNMXl9YmwwRc3TAw1Yg3L",
+	"LqCc9AUNQ3urqz1lWUpjhmE0y/U/sSg9Rr/7RDGbP8W9nkRFQsxkmG5NZ0Z0wzLWFb0Rarei5tj2GpdN",
+	"vRP4vuKadSJbIFxXPYnH719BSVFFFBeT1B2eAsty388Niqty2/GLDFPlnSYa7NAVEkImiSHvEMtvayfU",
+	"LAk4gD2BWM5mBugbjL+CsURdBHmEDW5TaxIArLWZhmTEYlootiQZB4KXDfZKjgDRwVhqZGDSljkZtAYt",
+	"w8cmkkjhM7ekYA0L9SUlan3jXvMSZQapX7O33aNOWj7XiqVjrPF+BUk4ushFUwDshhoxtdkj1lS9WTqx",
+	"qcl3EMDRnGSKvupG/2eYfnH3WRBlCZxK2RubHLGaElGy5gZRoC5x4rD60WHTR0H2+BLFDMWJej4fspd6",
+	"sh/VBV8B2NahWwMxXBFRV2TFigjsoS24x+bwnGbZ/FbB+vV5mS9QKwNhNWA2L//y4u1KwN69x7WuE2PX",
+	"9Um5bSh+bU0Q+2Gr14X/VQ/hbqLVYcqlPII7kI392kE2vjdBORCI/MqdYNQuiwxzPSUc6mqUhk00pHa6",
+	"93Goq8k9N89QqAGI+7v8IJVivVCfMMu0A+ke5RUQUJeK3huGD/WBjKQTyvlta+i+Yrmi6W4qY5qSEddk",
+	"nPIsY0lExuP+mBEuFMvBX7ki15N//I//Rfr9fXgKb8Mvz551IJ/+7PXx8XMyo5cwe5ccp0qSXm9nb29n",
+	"f3/n6dOdg4OdZ88i0uvt7XX3958+7Zpv8W/zp/mrS95K7a3zFoxq7mazBnLnN2cu6PMdai4eJlFzuT89",
+	"poqxh781jA0QYY1W9L6wlT2dzoM2+i0UpTYlu88OQdzG8RXpXfcMx+tdj8cRoWT34Lvw0Xjc6buPVytV",
+	"ua4SpHe9B6rLMgL2+89QlF6p5/OsS16gcgaO+UBZw9PvXXfJeVByCrV1QQ4PKpEvrkGDLy3U6ZJjQXiC",
+	"IaCJZBhWMuY6PBhXUtXuLHA6tQ/29zt1OmLI/+/kzssL/rxWw9yUEIeCULdugPWayQbpuyyXb9ttMRHn",
+	"C6wfu6p/rIQdby6Dv0FBWS/mNKQd7D97tsn2XCvZN0uY1SJ19em6a8ODlkvdBbmJN/tuWU0JEq+bl38X",
+	"7gJrBn+sdDWc/jYJa7/pnLQHlbDuVrx+bInaaGhFDr4DKY6CN63t0Vp81CNJ2N9E6q9dpD5Cc58DI239",
+	"Ce0ll4DSdKE6/wTy96NL3KsYffg4GP1NAv9NSOBLCIiNtH4zIvk9iuDHRLB5nRC+fB7kjYR8LRe7hcc9",
+	"hRp83mOgZekPsiF37VLq7UCvWOX9HL99Ob5JNszZFWfzVTn3roMubhEfsfGTe/Nj3NAgv7aoUeWcb5dk",
+	"/s2k/c2k/c2k/U3+/mbS/mbS/iZQ/9ObtBusrs3CRVO1++2NrGVQyvYGVvfNTY2rQXGjL7WulkO90mxW",
+	"Z2ZtrA6BIVdPFPlw+hrDmoSh9hoqW2zO8sTwd1zlhl3C0lYDoVNue4/5bLzEPotaXNBkAblwGRNzCKkf",
+	"51z/MpLXraiVjRUT0FpBZsL9c8Yvc6n5ZStqFYKPeStqxdXcjSAE2AqRtSHIQ82u9ZBw1SeUYJNLG81P",
+	"xjxlpO3W2TU/RgTXav8oYk7+SN5lTHzMDWrtMh3v4iC7SSJUBzulG4Iy5mmKFTLmbGQ5MRQuNy9Rggf4",
+	"7ozgAkkb06GlgmxwNWVpCgFvVCSKtNW0U2m0Hi7Rn6f7q4g5dHU0c7ncwRwyC9W09rzMiTR3dMio0uwI",
+	"a6ZgQY+fC6ltyy2mYprZhg1zirGNePyoQa5PSFoFW9yXzyY3MguXQoUQbAjYWOa2tsbAHwZ52t3rkV1y",
+	"0L1uaDhn9Zj6qrweLggXrmJJVI1Gx0R0AzdwGMFmByKmAkIbaZ67yMuceYrtOx1gXg2u136i6SUEZw5E",
+	"JZTWcC0oqxxERVY/zGiuGMQZYrmqgahUPlkEoZeWDtgPR9BSIZ6yhMgrlnfd3g3PGQjIBveZgjY1Drf5",
+	"RPkgzLCG2VSmCRgcBqKKUMCW5tBgZEy5LY5zM1eQpxku08sit4Xa8lLrqJQtC1JDneRsxEVdnogvCuFe",
+	"wZhml5XuKhTV2m5uk/xRBtCtDwcNcyPRlBNkZ7XPz179yYJcVNbh6hw5qN0iKBTYsK8gvpyv71NIvVEp",
+	"yBINM1RXD+g2SRVrWu/fOhe4YW+nNk75Nvu5dXmaWwbH1jF7D7BFnlpdD+slGISXY+Lzcc1PIAzYnDbA",
+	"XK2zTtixAy2CZT59Q4zuxWxRn+VTrsa/dAMEcia/C64u6kMxw/Err249y40rAy1hqEsNXFlrVFKVyhmt",
+	"VCEPMO1mga0WjLaMbF1pVlI9G8g/9xmdowXYDXzKruGvVNkCYAPhn7NrriDOw9WJmMpcT0FIGRZ5OozI",
+	"cPlghtFADN3RDIG1D8vjGZL2fMrjKZkbxe7KUTrDeiDHmouBKFO1O13yrgqhwD6DZO7aAmyN1N6eSZ+s",
+	"kv22U7rgODuNFD8omrAqzpS5BHIuLIFGE05AsQ3o+nR+HRZSNL+UlSq65Oxm4TYHve8PN4U0rBrta2zu",
+	"e73exmqDt6HMX0I/62ihv07QfrXO2qoTkEMsmGR1Xfhd9Xd3jeScCNXFKm1BxZnl2O7ewXd3Yv7QOjOr",
+	"/7yBlK7CZkBTt4LOzeS0do4qXd1ipiWSukxN15Cyu4hBckLeYwUh2flvE4UUEqabERd0BpZv1HpFV0jB",
+	"ZuSvqztanfm/ZJEDNQt68hmhP5/Z4pqlrU498S9hx5WJBL+jS6aqJFi1QfSYc8zCWtgeWtgIrtb9+EB0",
+	"7ctp1IPSkO2oQA0GN8H1WbD/dd3XawuUAgF4UsoVEdhu/3z27i3Bich8KpVl9QnLmEiINBzffTvsP0I5",
+	"qn/87e9HREHdd1dyjNBUyaAa1WhB6gtQkQ/Yyhe3BL2JcikmofkktLMPxMH+fuQqt0EJWqpKcaY7KHq9",
+	"p/ElW8A/2LBLzmy5jkTaxkypGX7KctYfiKBci/f0Q31bKQK8jAityh95IHIYgauaBhmW2D0iI2m0wJyt",
+	"xP7a2lvOkhxSN0v8AB9aG/luVXz2H6+AscXrJsA9Z+qWZdwrPfiX6W5Y3b/UDy0cO1N7ta8TFHUxokfO",
+	"aFpb/Xqdl3vjFl2D3+omZE2P4rcSO2FjX/GG5FDNshszX7OQM82yjZEHEjrjwhSf1u8LhqtpcLtl+1lq",
+	"NwkbXm4+e9sesWVpyLXlmJt6n9b1OAWH0Nx2BYPLicFeZu10UG+qclWbagfDSUA/NPy0TwatcGIax8yg",
+	"66AVkUHrF+iYLgth/zZcmiXclwXFp74lhNCkfdwxD//xt79X/EZ1U9Qtug4sz93WXYK4uTrSNhTM6Dgy",
+	"rz2TThP8OmeRs5bjOFAPyrbTL4QdY3O1HivMWri1iakWDtY2XnWgnMtilNaW7CwpbJkrT7XvBDdBHuDM",
+	"UREBkwFLSMZyZ+GlULl8CG1on5uf1bCmvX0qYa+1JZPsmdT+1miFy5nOF9aSXmcVu1F6+UqbjiCp2p6+",
+	"vzg/ceR3VX/2td43rCvbXFH9w+lrW5UWvGSGEICdPKxh0AbKxyJwrkLhTvRWULHADrnoZXWVvx2vM4zO",
+	"Iovhdoj2leJe3he1VYGM5Ypo5c5qz6OEj8bKSAuIDGCqAmZtJzAgvHX6BOlFjqLKMZH5QBwfHx8TJnS+",
+	"WLUOKygm5h+DCRkkCF9JDqZTA6HnUPn/uHReULBdy/EYneaVUkBkwXQEzpokZXU2n7VA76ts3BwnzHz1",
+	"vxjhtREn1mHMikUSy4va4cLVVhDAI8VaTGhwnSe+HNYagPirHCkj6QJgRKV1Dp5fskyT9lQWil0ylhlK",
+	"5bTPMRdoSZfCSEAgrgdtQE9Pzk/enr9697ZzQ1oVUxGzNL2HW11/d4UQzcSuyFiuWFI/8jKa+jt1Y1Zv",
+	"d+VKK+OHB1B31+WdXmQsv5hxUWzuYu4u+w28rZwnqAZkVtNYNveXtY4jkI2H8A54WA1JI21sOdvUUrbs",
+	"JAs1fzv1HhgtNU23OHl8L+xdiiuuO0eZJkzpi6RgF3TCLrCGjqqvYg3Kl1kvNLU3GJIUjMwpB9btq3VO",
+	"wZbOBDG/thOuMqrjKRT9mZS8oKIaJCg3NHICUcxGeAZ2vRa41q/5eMJc2BR+FlQU1dywI7t0LY2oZSS+",
+	"FVYlcIPqlsu1JckbItcqopBgUPhZG8FSisjTor5nQWgwRyE7oxM2EHJMhqCa25H+HaW2P6ImDZ9bXbqs",
+	"UQRsiXHwLFj2wwXhOhqI0QLqfByRYcpnXA8JqEVYnNrI98PAPDiMbLyErRRC9UCkXGlXUR81cKV9fxvV",
+	"RZ47tFwQys0G8t0GxrY5ah3sqxXat/03Icva9qvltow3lNvsqdT0q4Nj2qiMBmLOLWiDnaRuYVYoVRdc",
+	"XOgmif7EFua1BoGKt9xJM3giEXEHYnDLngiCMmCXq9UMRAWAe+sKw0tqR33fgZRdeCK/fUtMvOLafn0l",
+	"AhKPfzDDv8NsfzSkYEjaN0KmIzKEIbqWb4QoAp0KPkctGx9UT0rsj47eWQEelXPoZwShWkMjm9vf7BdD",
+	"kuXcFRorVdyrve4BJAasl8XdmhwjLcE6ZNGttXS7kQkF5LN6k/Uw2iQU1IqKCxEDBtUGoeSM0BV1wFBj",
+	"4einuUCXndQHuRxYvDWpDIRiIulExG6XtLG6aicqa94FaNGmROdUKIh3MkhT5CwaCPM7dzHLIxpfyvG4",
+	"EzlTT5sa2jmjAkPIzD0fIauyVcbR7zAQEgtbq4WIO5HDPwye8IXn8HvDf0aFYkcko4ViSafaYeAOZPVS",
+	"qw567QXWi5zRxPkzaj/7oDBj4csL0T50B8LfZoe/OtwwZ3yrgmJf0H/vBg00MyMj5QZT/7+fjnf+m+78",
+	"0tv5/lP5z+7F/7Pz6ddedPj087+27qrfpjmTu/DfAvw+lvPWTH4bz+3t77XONflwF71yAB/LmNhl33RS",
+	"oUMQtZRw5fQnISHr6mJEIT4b/zx0f/qsrPATn/gRPsTMFH7NEvdtmVJxMaMK1eC6aoNh/6lq/cP6qHBX",
+	"yb9OfGFpUu1tpdCPAMoPOAtqTfAzphSdbEGMYiyyiGsov6sDyY9sNJVoJv9ykr629gQ047pBdiku7MR8",
+	"1dwUcVv2YSB5lukL2tCGGsrh2peqlticxcww2ar+eRPGAwuAZl71seB6eX7k3xW3EddEFXHMWNLgnoFJ",
+	"UPm8cMi0uk3okmL7cFlBNZz5aFnzjumMgeSzxki8fNSwTqW+iFc3+gLQh7w+eFlIg88xBHpYlyg262r/",
+	"586LF0L9AOL3zhmfCKqLnHWObLwzdsveLoD5ziJqUdpdXfP7d2fntXe9JqQUY0WDM/JYF9qilhFi9d5q",
+	"wKkCxjcLJLWYfCuJ5ibJtSWBqdOUsRcgtomGxidbK7nLlGjGxSv8bm+JLEG20M8Fsz9/aShQc9f8H98c",
+	"P4fGLRaJlYNlgo1BtqiVRj4I18OueibrBIzvtpIv6sD8WPgQyQ+nr33Wpy+tbDifE3NqQyFv0sQ9QIc1",
+	"AIkX2tT7aI4vucBlLdPEtjX0RsxujSY4EE4VDLJIV7VCUlUK/YhWYxuI9ephtdC8VRaDYcxvoBgORLss",
+	"8o72bbNoLiZLViFm/mFn76C/EU0hoFYbfXpL0/kRkSJmYFZkGVfQtdBi8UBgdzAp0sWSart0pKVu648k",
+	"fOS3Z8W87rJ5vcQie9d3oTo4UemxtAc7/20UiPsUzB6ZHGJsqmXe7e/K5Ddl4Homgb+vD1fdtsBMU4Tl",
+	"JtLUfJOLVNIGLQHCFkcyWWCuSSggrDoy6/NPXVebLGNWjtm2RRDiWVOhCOvCceIq5sK4pwBNNSssCwis",
+	"zGcHanKkzni62KKR49YKgSx0LLe26dj5o1ZZpt6ttxyqDl1ZPXs5JiECYUAWPuhqpur7tsNQjY1Jptww",
+	"+wWEfZE2WMMRpTuu1zHXR6Rn+Y+bZIuDMqS1jpxtU8X+pNqiH6oXzKnyzTcUb2ogeLtAnrIrQt1dBJpz",
+	"DbN3GBJhBrVrb4gm2vB0O7ULzn13rjs4KC8xPNZRqTKLdf12bpxeuXbf3pG1xcYbNaDV/SyXorrC9F5Q",
+	"WxxQBPhlYd7faXkcaxjyurjYSpRIrf8ZjAulgLd/fV2vcLougBezhi7eaywMHHFPSB26P2yytc/ZxsyJ",
+	"dtCq23nKwPFC84Rodq19DKmQLvY0pjPWWbZXzGl9QmdWcr0txAzHI32s5RrrhjvNJyo0dHyZUWMJgEKP",
+	"S1U9dppxeE/lZmshU7G4yLlenEGQH7JJ0MHBNwPud0Zzlr90OPbnj+etlVRL+MKG049zOQPLAdmlhZ7u",
+	"gpvB3Bf+mbNxztSUtH882392GJG9ZwRddOh8xGBDA3YwbXl50MbaMOqM+6WtqHdlUH8bvZwX//jb34cd",
+	"23/JetFwbfCaioiKZQbVARKAKSNwbbEOqOMjxnKN3GTWIsektPb0bWPitou4BBd5ziCistJhGBq+20gN",
+	"aPgODbJ9/U84YeqK3fhvHP1SpO1rJr54ezYQNpiZiQRbEHYiO11SCYTEEj/IaiJCk5nhRLF1Qpvfjt+/",
+	"Ggg8t+5ADAQaNQypwYQmdh2zTJPh8uXbFNjgsQWCoS26SAcCjxkvr+8iUyhm2+6ksG26AmUIWm1K/vzx",
+	"3JeEaICBLjllNNnB6/bvYJYWdPWKaZqWm7ExXAMxvN4p/eX4OUR0DQ3IDI8QYuywwZCQPQNDDuGN4UCU",
+	"Yx+F88xofskSMlRMoSu+PaOCQv/ayunj4FinciCo2fyEJTtcgAEDLsRomMqaV8jw1wEqU4NWn/zU7XY/",
+	"RWQQKnjmOZLE/99QoM/DI7B+DEQlKAGoFKTouAcusMe8BREQXXLOZ0xpOsvQbnj68jl5+vTp9wPBBflw",
+	"/rxLTgxlwh+HNMtSq0XsWt/+v/1Vwc7Nh98fPPtDB6qv8AReGgiGX4ONBozi6L7gggzxJ5sEbcustEqc",
+	"s2B8/P5VK4idaO1BwcPPWI6HZrzVbz3t9rpPgVrqKZDBAICBp1pBdLmWgjlr7IEYgmcblh8SN7hDxXxp",
+	"L6SCsZSXnA1E25AVo+hF5IzO2BnX7I9nOuexjsh7qqd/dHlXZlGdLnmJVh+rBcDBDkQYx6xkkRvxkYpK",
+	"C8uI4INDsnt4gGuCqGdvA4sGAj/t9A364ShAqC4Zy5Sz3Kz2Jt//3ubOEyoWAxE2cHMpHeQ4sLVNCqYU",
+	"bAFxeUbFws7n8knUQBjdmahUzs3JjCDLJeeTqS6TvSwxDFc6tXLGiDExEMGKsfm2z9ZAoPGo+Cpp9Vuv",
+	"4b6R4TKlf5DJAn2DRh7HtKoAfA3YQrQWCAybxAkY2yVoLVUFs+p9zlQmhS2uu9/r3dncxwFTh6mrcPwa",
+	"iAnBureusXP/19YZ0zvPAUabxB2EY4R6hOZua3ljUbDIZTnarOUAN1q3fn8guz/QxJ+d+WRv8ycfhEEX",
+	"mfNfGEhvB/v723yU5dIclhHJToTmeoHffr/523Mp31CxsOtUSy3Q13/7HklhRSpr9X/6FLTIN9dkqJ6N",
+	"tCuRCfDYOeijFmbS/tQyu299MgN6YiYL3UzNTspe6SoMJKuSNo75Hwy5PzLq4AUISA0HmTBNDnp7iKlC",
+	"zokUETHiAgyQMwDpjq+AZT/zw1RJZQTvxSmjOS7Vwlw9KpvdGpKe0xnTANINUX/lK7unOJ+F+s+fVpDy",
+	"oKnyBW6XKyNp2Wph5QpxzWgC2xLBnpe7rB7CbTDsgdHldmDvAf2kCgwrMB21VsWyVh9Dx0p4t6fWDPCr",
+	"JCyXmBPk4bNQkKODvwK/S7GNLRVkr0fUQNCJBOZiuQr6HoBxzac8ZbbMDAKHkWSNfjuXRNORImpKzS1h",
+	"ArIFFCM+lovC8rCdI5LlTDGhsc45LATXlFLNclCIqdEaruQl5qFEBP9QdiO+vkqwnjq0sfB/5k/+jtHn",
+	"wXgaWuVD0nQU4iM29KXwUgUGbsgCV77/Z0fSBt50ntOE1RAra/Ndvot6NlX6gSboaFki6VzpExdNsASX",
+	"Rkxv/VywfOFMcf2wv5U/+RumotcPXCbM3/nQlXTQLxh7xTjCrmmsySUXCWkPXcd2W5hkiOqzq5hrI5bB",
+	"FJ1IbTRp5/ccgpmmbuFm5MqSl71rYSwf3fnl008YwnfR/fR/18buLe/B6Efo21FGbTALRpfvlCvw+zat",
+	"DIy49ae5xgm1fgFW2dk4dyE0JE7ffO4NhPY1n3EjCm988Tm6c++VFANS2oyYGkLs8iTw7Lqtr1AiCbxc",
+	"kSFmzCWqBITMUq/N0onPRWmkcj/aHIclIrdUKZzm2snoL//y4m1EYqrYDocawlzzq0ao/LkJUfefPa0F",
+	"xrpBgtTCZb4W1NmpRSK0hPrs/7Zhj0iCbC2ANhbfwtAOrE0TFPi2mZWN+A6hGJuW9TXhV5mNtA69MHvo",
+	"a8QuszcLFDZlKkArxJb1WBWtkfB9MQ8XXDlhwuCbizsb4i9DjIGGGDRyghboOV0QrgeCKx+1BvK991yh",
+	"JdKP4IrkuP2iuoqBcAMBdmaK1sJ8IsU+T8iUqmmdGI6hij86V+DdW6PM0DYecitb1N49zJzUwbP96ahy",
+	"L2oq5wIN9VOWMwvkD2Q26j3d/NFLmY94kjCBX2xhLHouxTjl6MZ9RNQ7ThLrTNoa5TA1q+Rku7/y5LN1",
+	"NTOMr60C8wt47oF5kzkFX0+6D3pjB5u/eCv1S1mI5Gu7YjxPe8uhjZyUiZo3uvmoXnD5E9P1d3y3jLCO",
+	"aJxb4eBLYOamEPB4F3rK6I2R1vPJG5lzXiUg2GQu4LN66i+h5QJJ2VgTWWhoAmoYnKtn2SXnBaYXUVdm",
+	"QEIsgByPSc520KOtvCm4LDTnbnOZLX4AXn7PbBHDWx/YQ7MOsl350ADCf7us75+YkD7HwPm7YJe7lT6a",
+	"t0PKotYjnaUUfKhpSvQ0Z8xV4mxTMuNK2Wh7CEiCUCT0MnCNLhhIUlcDUabRo+HISq62XNgT5aRqaHZR",
+	"J8CeITM49tu8P3wt5/gN4SyGm7o6AWD+LBuh/pOh8ONh5BmrdP4qy5COFmRKRfKFSIrZMbfHUKuTLntY",
+	"zKD3LSn9BapN1EHnj3KO4RYBjs8ZtDkyn3S/gVqD0LWjmHd8rworXwhqZXLJF4Fa9ar/ZC0dztFlbSCF",
+	"ACemIf9cYUMMtFTkNp4Jeo/HDJv0yRQcikRpmUGI7iVIdPaVVQciuFANeGPl5nsk/DhBEFJz38Te7qiB",
+	"5JcnHH11BouvCQ9BwgnJfsXC98V4aEupTliteEWTxY6WO9AkbrmdnisTatuW+c56rqleNBC2lV5EXp6+",
+	"Ov/v/+sHeR2RbHzGwFj47v1bhf96wy9zec4vI/JB8Jc8InGRp53IllAPtu7jf1Z6n415mkJMVxBaA9iP",
+	"CtpAwDFOZZqwnAz/692H050P718cn5/snJ08Pz05H2Icvq0UheF/AM9GnplSNT3CYWywnjNAY7C1OQ6M",
+	"eIQpIazCPMN2cb7jTcqtkIR7KhGog6SnsiFuW+6g1Rbb+MAS52xEaJaRlEFd1SnD0Cib5sqh+KzvtRDU",
+	"5Xz/4YfXr55fQKOUSjOGgcD477LrqbXqAl5i9D60ZSVtEIp1Xijswyqvoa3UnOYJS2Ats06ddGxNJVi3",
+	"d4ObZ+UgqPJVe7FIBNcbyu8SCDCFqrLmjSNbzFdmmLxZVvXNqJ42enhtbn+t32iLLMT7dJCETUgbqDMg",
+	"tvVC5guLo78TexGcjj0BF79tQUCUfSYzgzS+/eB9W5UM3cWsrCZj4ht2nwLyG9ZobqFpinXtMQDfkoG5",
+	"EYsMEDChzZRfIip/4YV+nEqMZYKVEq5uHiE3Y7thTad6+fEt5GfATK6nsv3miFDb6MNKkZQc9J5idKZN",
+	"WlC+J8FA2FQNqILIEpLyS4bpGyqyseMLKZJOl5wEYaVLYaiGqA8EE4lywueRa0mB7zk+Z158osIsD6Xp",
+	"otbLBizizeJ9GTx7H7KqGx6n285KUeMXwc+T37os+dVEWS/b9RbLnZ62xSoXpgqIBYGalfCOus4dUwbZ",
+	"OHOXtTVoYctkOR6zXJX1fn0BDqyW6vruGLHLCXW2U6HtPZtflg3u524qkIdmhdK26DFLoNYvdOsx70DL",
+	"HC5wRt9Rx1Vpq8SXGyECnd8DUTZ0KAuVoeA2n8rUkCdNUzkpgEAYOgHpQnWx2lzp9/bc7pHk4xRNgRRI",
+	"evD6vINf5lD8JLwcqMj6aKQfpMGCp3qHi+CA5bgs1ZL5k3TQ655sZgu+sVMj/L4MIBNeRSLsis9ao5Jy",
+	"bTz61T6b7Uu2iAbCyIYRSemIpRGZsjSLXM9/A7VYRMtRyIjEU8kxLyghIyNPQYrkfJtOwTbg2WC1h3bo",
+	"ETwQwDwTiyUu3xIVFNoA/OZlHk+dnXEgfFcHrssWEHYmXB00f5hI1BeY0yG65ESY0xkIDI8F8BrbGEx/",
+	"rKVq43Knjc6qsQxOdyDCRlWRq7F94VZu8y7tU7eFIcRY2WhyOERRoSxm45aYgOOgS95tRFwHMveKujjJ",
+	"JuTFt3676AvUv4o+kAR7K2QNyoc3RhKeehf/YwZM309U8+nacvYoG2rb2LQhUBD7G20Hg2XB6Jq1PGAw",
+	"5tcUuVgplr8mdtH1B/hqoxcdA1mNX3RYersIxmM0QNl0FY0l8oeBFevN8X9enJ48f3f64uzi/cnpxY/v",
+	"zs6HfjntZ70eGS0Gwu4RvbzUM8x1I52dnP6/r56fDEl7rxf1er1O0HDRamwO61bygXvf+yaPUOLTwGRz",
+	"nOOpq3VyH9oXDv44sY52Y81hjt8iGe84ktGCp49lIGVTwkozgm2xM/AS2FeNhnfF2Tw0m1SB+j2+8ABQ",
+	"7Wd6lKzyyhrqgPxjtT8yRosQKENCtCRCzh8W/h8xdEjOskKj14qNxyw2EkEQryDHhApSCEWvWEJ87aeb",
+	"8ZAQSLeLyQ1A9J8iKvc3EGQbdv4ztKfsiYXpQzenPc3htk3X13sABlY2r/pdBd02Xq9XJm4s9z1gRO4R",
+	"GZZt7AetQWvoa5KCEcCVPx6IY18meIyVYbzIKPOlxr4QF6MCOn8Utp4ZE8H0jKpLcD8a6bXsd0DwS65d",
+	"yTYfwmW/V11y7IphEWggjA313Vp8MPs2cmxZVatGXK0TTjHa+CHY+GNEHK9HbRdzXEHxb1HHjxl1fGOp",
+	"oEZ2hRiXajPUDaajF6HUfDNa9ZuyRLjGn5ttEeXx/D44W8nJn6yKK43ZzvfI3lYA9h7jcO9fhPoWiXtP",
+	"kbilwBFBaYHA3+kKYNLUgOECzWe3o5yurOZaUnnmXvqqSaTdxWYK6c7k6zXX+mKpowWxvTocbPgL39Zg",
+	"W2fRtEd5T1KjHf1xbJpua9+Mmg9l1BQkrOjrYPcmIFtDz3Y1U2uKAT6fsvgycNyj2yDwrKNWWR/Fgt4K",
+	"PWWzaCBsqRxFr7iY9Mvg37LEqxkLw4atu8Cpd+2D/f2BCPwIUG8BCxhX3dZPIBY22cFavrj2dqCmDoQr",
+	"0BaRX6RgZGwYWQRdcziGj2kJcTHOddKJ0E9LidIs62ItZY5ueKscdckx/EgqnXKsmxnSq/2KaJqaoxmI",
+	"dpZSLkiyEIlQ+x2Maha2RuowsjYFTXlKFIXeOMDVYrCcYlnTgfAlVV0QFJlI0PcLkbiICHPECVOaCzzj",
+	"TKY8XhBaTe5rU68JO82bl4F7uDu7DiVtADoG/wSggLHY0EXM7LZLjq2faq8HzR4UlpLK5RxiTAtlw5nE",
+	"AKqhY0DuIbE9f82tf18bNX3OlH7L5r852nrnHDio59+ongOIu8hUTDuAJlaF/hYgePcBgiy+9NZ5R51K",
+	"2jihXChdIQNfSp23s9+HqPCtrMYjWfwdPPiCGhBDdQsAaDb0N95z7yHEuvOSJf+ubP23ELQeyajvSNEQ",
+	"CipDAQBsooKVp0pKZXg7BOdiPLEVQ7DRwhR627chySoiQxdHeMHVxfjnRAyjgRjGcjbiAiQV88LFbMGz",
+	"q8Nhx3sLBIOukIYhYU5pEKRoXQ4DEfocwtDhk5rcWodd3Lka0FkwEJW40opTwi4GmiIcuz6UZf0vaes4",
+	"gvsBHNFwFIGs1Mb8L2xCaHYxEJnMdce1sWFCQ6ucscyNDFh6SlYGwsMcCPNfaAVtDo5m/MIestkdy4cd",
+	"bGHmWxBhhe+VONaBkHNhu2aA6yOMAEU25CIfQf5zGWtGjg7CcQZijCDls95svp3z/6ilwwfpGl0nNGfW",
+	"ZZQMxGhBVAEysj2CdmmTUUZuJMOVRtZDAjUxUWThaiBQeoTFdyKXmzy0CSdB3Gp7JT6/gwmY+QzS/qzt",
+	"x6gj4RXM6IJM6RW43mf1aSvNvp8HETUfxfuzgdw790+V7H/z/3x9WS30ruwFYIn3RoO7K1JwWgi1UZd3",
+	"emdJzUu7REUXbUOt0Iqi2OmSj+bzoS/bPES9t2Qzhg7ZjXaQK+G0qZSXNmPSJwk8UWhB8CEAjlFiQk2Z",
+	"K2BTdMKuek+Uz6Rz6rYc26Y2ELhsa03SNF0Ad4qQZXuvDEZQgfmba9J2axiIS8ayC6DnFz6qCJu4GBU+",
+	"KyOjFV2o0lLu1BWXx20bF+DvkiQSOw4Trg2H4GAdgMB6czdzujAvwVn581O+szJdMoBEllkoUrGBAOtx",
+	"vvknarkt1bLJ5dQ8DBMJB6J63U2Wgweh5ai5P0hBit+FreAhlYZHNS5QUjUu3KlNYV1Ji0p5AUeUakoM",
+	"9OtLJ3hhHMq0Mh2WUoAiY20ggdATdrnMhss1YgTlbSSgIHPbTMTlggueqFaKPgTpwWXRh4ayC67kwj2i",
+	"5ZoiBHioO2Mag0XVMrHHzUZyF20kdUPO8cIhewbhIgQ7DHLbHIZqX2wCuueYI+6KVkeleiGSwBsekVCf",
+	"AB5s+99pc1HcAITvAO+GCvQWJzfkshilvk5KxQBuFZ2UKk32D8hUFrmKbNs2MlrYf3XJKw3cDOz6KVeQ",
+	"OgdqtJKGExudXJExhVSNOSiX4NnHotZYW8ntguXMqFF91/YF0+Vzozhn2iv2CMkI8HAjUCzFcGAf0J7R",
+	"CRsILxphhz6/I66sP8WGyOFRKt2EGC5+cW0xEmik7lOFy2VUNT8n01gOLsjQdvpToPOa27qAk2luJwEc",
+	"vpIZ5WF9rwe9022imG3c3pw2dq8eczy0Bmz3ZNU22DQi0SSl4ovMaI8bJ9S8JdL2QmVC1XQkaZ5AGSzV",
+	"uQ0BwcoNa4MuzvGVrzrk4tj2s90cc2FLWbQFEBfs4IqlPTtfbxhGUKPDV+axVVcCoLGwcPsWANiYaVMV",
+	"f3hreFRWuTr78Xhn/9khWKlQ7wSPry03AoQ1dZ0TSVvmyEUm9Aqzjkoz1Qx7xVAxEHs91xOU0InEogwT",
+	"fsVqLV6B2Y7rUrA6InQgtq6+goVWOs3Zd+e2IdN9qEUOvh8nVKU6+4Z2A3j9X2G3ga9Q5YFDJzRs2e3q",
+	"UlUbG29PBSpFWPDdLZ2oJfxvcqGeYn+9b4GZTW4zczyVa73F/TV7QRsu6u65cZNAZ1ugIgs2JB4YcOf3",
+	"5BQN7vaJIjOmaUI1vQWzvl1YuKEJ66XCD/DGVy0Umi1sFghde/ivV/rD7uxuHwEM4S1/SfztB+Qd9yHS",
+	"mKEfR5yBTX0Lu324sNsKgG4NnxVJBF6tEUSWCi3KkUwWJKZQQIthojhHb7edfrXSNkovHtK/xX89TvyX",
+	"v6HSI6idZeKGANMs+tTfcu/eScs59n9HAPw9STm3Q/37CP/CRta+/iJkTKOlZLVPP5arxeqopA351EHT",
+	"ZeWa8XeOAEyXK6Q2BMHcMy99lPCXdfDuYl+qcP8t9uVRsNHWYPTALaGOdcW+djvGPGejqZSX65WJj+6l",
+	"r1qfsLvYrFK4M6lamTFy8ms2M/t9rWb7eTC4bXk2OwAExsg0icwcVJAfz8/fk/fvzs4xsvPPZ+/eEnsP",
+	"7+kilTSJbGgNeCRtW3GuiSpGZoIRM+P1w9gfMDhbm26bQuoSFRBKBKE7UBOVKjJKZXxpXqlkJZXhPaNC",
+	"YbPlnMXyCp617RzgWoWm6mYaLiYRyZnOF7Zp2IiZf9jxO5HNCSu7Ss7NYsC7NxBtYEEZywnLuJIJ6wTZ",
+	"SlhldfifOy9eCPUDnjf0ELdNJ+A0zH6qr7gU/iFpU0F4grOi69XHvNI4lwos/TlnqgMxBRHxdU7ddWGl",
+	"WNeupTrPGZ8Iqgtw0aop3X92+MdB0es9jafsmvz45vj5ztmPx/vPDh3jBdn9ki1cOZGy2QZ8xoZdciwW",
+	"ZP/62oVZWTP9EaFioafmVFkK7YJJzhKes1g7FBzLNJVzlsCNCWnvEb2+XJC9HrHlTMx27fwjGl/K8Tgi",
+	"3xGqNZtlNgMrTbvkrdR8bMmIGgiaM4yCphnNNRnncmaDmL2HXMsw61C5Gri4vDnlGovYQlnVRh+DBf17",
+	"EiPs6I+jlbutfVPMH6zI39xD09ZkPIiHcu9u6R4IQfdbkbS7SZlyVNiTSxGSJcMGpxTTXVW1Hcm299ys",
+	"STdeZ+8hKMJ5yYJ+V6lUt8DYR0ulwq7zg9agVSmOhj90yQtuTgi7Gjs4TnKZqc2ATBassanxg3DIR9G1",
+	"N6CDU7eraPFN3X7MUmN3yGDvI2XE6FVGfB86mDFzDEmGipXL6HPI2YbiQJQkgLgQ/MOMcqH4RLhmRFQs",
+	"KqgbgWSrfFSCFdvbtKxsoDqYfGITKrDdg00Q9PpU38Wn6kKRWCbM1d+eyhwiSpUU0UBYYTool8s4PMml",
+	"dm04Cx3LGUb7pKqywycKIo8wLHaWaSjf6McAJSmmAotHYHgvSyDOBZrBULLf69kNug6Dw2ADY5oqNmzK",
+	"qng4dro+0eFj0A3Eb93V/FihzN8EtKZ+ygCdBp0q50WEnN+GGJjBWVzkZnUG6dEajTEW/Z8+fY4MXPDy",
+	"709RCzNikUYUedrqt3Zpxnev9oAe2BX86sKEoS+TGabaaEKFz7CFXfDAVf8KHqH9JXyCpsTggXXqhJPZ",
+	"6N/yievdETzyZ/X50+f/EwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

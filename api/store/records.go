@@ -306,3 +306,23 @@ func (q *Queries) RecordCounts(ctx context.Context, hostID, serviceID int64) (ho
 	err = res.QueryRow().Scan(&host, &service)
 	return host, service, mapErr("record counts", err)
 }
+
+// NameSharer is a record that publishes a name through a service.
+type NameSharer struct {
+	ID       int64
+	HostID   int64
+	HostFQDN string
+}
+
+// NameSharers are the records other than exceptID that publish fqdn (in
+// any case) through a service: the hosts a record of that name would
+// share it with.
+func (q *Queries) NameSharers(ctx context.Context, serviceID int64, fqdn string, exceptID int64) ([]NameSharer, error) {
+	rows, err := q.db.Query(ctx, `SELECT r.id, r.host_id, h.fqdn FROM records r JOIN hosts h ON h.id = r.host_id
+		WHERE r.service_id = $1 AND lower(r.fqdn) = lower($2) AND r.id <> $3 ORDER BY r.id`, serviceID, fqdn, exceptID)
+	return collect("name sharers", rows, err, func(row rowScanner) (NameSharer, error) {
+		var n NameSharer
+		err := row.Scan(&n.ID, &n.HostID, &n.HostFQDN)
+		return n, err
+	})
+}
