@@ -2049,7 +2049,7 @@ export interface components {
             ipv4_host_identifier?: string;
             /** @default true */
             ipv6_enabled?: boolean;
-            /** @default 128 */
+            /** @description Default 128, or 64 with ipv6_subnet_id. */
             ipv6_netmask?: number;
             ipv6_host_identifier?: string;
             /**
@@ -2120,7 +2120,7 @@ export interface components {
             ipv4_host_identifier?: string;
             /** @default true */
             ipv6_enabled?: boolean;
-            /** @default 128 */
+            /** @description Default 128, or 64 with ipv6_subnet_id. */
             ipv6_netmask?: number;
             ipv6_host_identifier?: string;
             /**
