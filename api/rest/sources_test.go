@@ -136,7 +136,8 @@ func TestSharedNames(t *testing.T) {
 		return h.do(request{method: "POST", path: "/records", token: tok, body: map[string]any{"host_id": host, "service_id": svc,
 			"fqdn": "www.example.net", "ipv6_enabled": false}}).expect(t, status)
 	}
-	rec(a.Id, ns.Id, http.StatusCreated)
+	var shared rest.Record
+	rec(a.Id, ns.Id, http.StatusCreated).decode(t, &shared)
 	rec(b.Id, ns.Id, http.StatusCreated)
 	rec(a.Id, ns.Id, http.StatusConflict) // the same host twice stays refused
 	rec(a.Id, dd.Id, http.StatusCreated)
@@ -148,6 +149,23 @@ func TestSharedNames(t *testing.T) {
 	other := create[rest.Record](h, tok, "/records", map[string]any{"host_id": b.Id, "service_id": dd.Id, "fqdn": "b.example.net"})
 	h.do(request{method: "PATCH", path: fmt.Sprintf("/records/%d", other.Id), token: tok,
 		body: map[string]any{"fqdn": "www.example.net"}}).expect(t, http.StatusConflict)
+	// Deleting one site's record re-sends the other's, so that the name
+	// loses the deleted one's address.
+	sharers := get[rest.RecordList](h, tok, fmt.Sprintf("/records?service_id=%d", ns.Id)).Items
+	if len(sharers) != 2 {
+		t.Fatalf("records at ns1: %+v", sharers)
+	}
+	var otherSite rest.Record
+	for _, r := range sharers {
+		if r.Id != shared.Id {
+			otherSite = r
+		}
+	}
+	before := len(get[rest.DeliveryList](h, tok, fmt.Sprintf("/records/%d/deliveries", otherSite.Id)).Items)
+	h.do(request{method: "DELETE", path: fmt.Sprintf("/records/%d", shared.Id), token: tok}).expect(t, http.StatusNoContent)
+	if d := get[rest.DeliveryList](h, tok, fmt.Sprintf("/records/%d/deliveries", otherSite.Id)).Items; len(d) != before+1 || d[0].Address != "203.0.113.2" {
+		t.Errorf("after deleting the other site's record: %d deliveries (had %d): %+v", len(d), before, d)
+	}
 	protos := get[rest.ProtocolList](h, tok, "/protocols")
 	for _, p := range protos.Items {
 		if want := p.Protocol != rest.Dyndns2 && p.Protocol != rest.Http && p.Protocol != rest.Cloudflare; p.Rrsets != want {
