@@ -43,28 +43,36 @@ func New(s *store.Store, log *slog.Logger) *Broker {
 }
 
 // Addresses are a host's addresses; zero values mean none (or, in an
-// update, "keep as it is").
+// update, "keep as it is"). Source says where each came from, which a
+// record's derivation shows; a new source alone is no change.
 type Addresses struct {
 	IPv4   netip.Addr
 	IPv6   netip.Addr
 	Prefix netip.Prefix
+	Source store.AddressSources
 }
 
 func (a Addresses) merge(u Addresses) Addresses {
 	if u.IPv4.IsValid() {
-		a.IPv4 = u.IPv4
+		a.IPv4, a.Source.IPv4 = u.IPv4, u.Source.IPv4
 	}
 	if u.IPv6.IsValid() {
-		a.IPv6 = u.IPv6
+		a.IPv6, a.Source.IPv6 = u.IPv6, u.Source.IPv6
 	}
 	if u.Prefix.IsValid() {
-		a.Prefix = u.Prefix
+		a.Prefix, a.Source.Prefix = u.Prefix, u.Source.Prefix
 	}
 	return a
 }
 
+// same tells whether a and b hold the same addresses, wherever they came
+// from.
+func (a Addresses) same(b Addresses) bool {
+	return a.IPv4 == b.IPv4 && a.IPv6 == b.IPv6 && a.Prefix == b.Prefix
+}
+
 func hostAddresses(h store.Host) Addresses {
-	return Addresses{IPv4: h.IPv4, IPv6: h.IPv6, Prefix: h.Prefix}
+	return Addresses{IPv4: h.IPv4, IPv6: h.IPv6, Prefix: h.Prefix, Source: h.Source}
 }
 
 // Result is a host's state after an update.
@@ -81,7 +89,7 @@ type Result struct {
 // one after the other. host.RecordCount, when known, says how heavy the
 // update is; heavy updates wait for their turn (at most until ctx ends).
 func (b *Broker) Update(ctx context.Context, host store.Host, u Addresses, actor string) (Result, error) {
-	if next := hostAddresses(host).merge(u); next == hostAddresses(host) {
+	if next := hostAddresses(host).merge(u); next.same(hostAddresses(host)) {
 		b.seen.mark(host.ID)
 		return Result{Addresses: next}, nil
 	}
@@ -99,7 +107,7 @@ func (b *Broker) Update(ctx context.Context, host store.Host, u Addresses, actor
 		if err != nil {
 			return err
 		}
-		res, err = b.apply(ctx, q, h, hostAddresses(h).merge(u), actor)
+		res, err = b.apply(ctx, q, h, hostAddresses(h).merge(u), actor, false)
 		return err
 	})
 	if err != nil {
@@ -112,24 +120,29 @@ func (b *Broker) Update(ctx context.Context, host store.Host, u Addresses, actor
 }
 
 // SetAddresses replaces a host's addresses (an admin's manual edit: zero
-// values clear). Run it inside the caller's transaction.
+// values clear), recorded as set by hand. Run it inside the caller's
+// transaction.
 func (b *Broker) SetAddresses(ctx context.Context, q *store.Queries, hostID int64, a Addresses, actor string) (Result, error) {
 	h, err := q.LockHost(ctx, hostID)
 	if err != nil {
 		return Result{}, err
 	}
-	return b.apply(ctx, q, h, a, actor)
+	a.Source = store.AddressSources{IPv4: SourceManual, IPv6: SourceManual, Prefix: SourceManual}
+	return b.apply(ctx, q, h, a, actor, true)
 }
 
-func (b *Broker) apply(ctx context.Context, q *store.Queries, h store.Host, next Addresses, actor string) (Result, error) {
+// SourceManual is the source of an address an admin set by hand.
+const SourceManual = "manual"
+
+func (b *Broker) apply(ctx context.Context, q *store.Queries, h store.Host, next Addresses, actor string, byHand bool) (Result, error) {
 	prev := hostAddresses(h)
-	if next == prev {
+	if next.same(prev) {
 		return Result{Addresses: next}, nil
 	}
 	if err := q.SetHostAddresses(ctx, h.ID, store.HostAddresses(next)); err != nil {
 		return Result{}, err
 	}
-	h.IPv4, h.IPv6, h.Prefix = next.IPv4, next.IPv6, next.Prefix
+	h.IPv4, h.IPv6, h.Prefix, h.Source = next.IPv4, next.IPv6, next.Prefix, next.Source
 	queued, err := b.reconcile(ctx, q, h, nil, store.ReasonUpdate, false)
 	if err != nil {
 		return Result{}, err
@@ -140,8 +153,16 @@ func (b *Broker) apply(ctx context.Context, q *store.Queries, h store.Host, next
 		"old_prefix": prefixText(prev.Prefix), "new_prefix": prefixText(next.Prefix),
 	})
 	hid := h.ID
-	err = q.AddEvent(ctx, store.Event{Kind: store.EventAddressChanged, HostID: &hid, Actor: actor,
-		Message: fmt.Sprintf("%s: %s (%d deliveries queued)", h.FQDN, describeChange(prev, next), queued), Data: data})
+	kind, how := store.EventAddressChanged, ""
+	if byHand {
+		kind, how = store.EventAddressSetByHand, " set by hand"
+	}
+	err = q.AddEvent(ctx, store.Event{Kind: kind, HostID: &hid, Actor: actor,
+		Message: fmt.Sprintf("%s:%s %s (%d deliveries queued)", h.FQDN, how, describeChange(prev, next), queued), Data: data})
+	if err == nil && next.IPv4 != prev.IPv4 && netcalc.Private(next.IPv4) && !h.PrivateIPv4Allowed {
+		err = q.AddEvent(ctx, store.Event{Kind: store.EventAddressPrivate, HostID: &hid, Actor: actor,
+			Message: h.FQDN + ": " + privateReason(next.IPv4), Data: data})
+	}
 	return Result{Changed: true, Addresses: next, Queued: queued}, err
 }
 
@@ -205,20 +226,10 @@ func desires(h store.Host, records []store.Record, recordIDs []int64, reason sto
 }
 
 // Effective is what a record should point to for a family, or the zero
-// address when the host or the record has the family off or no base.
+// address when the host or the record has the family off, no base, or a
+// private IPv4 address it may not publish (Derive says why).
 func Effective(h store.Host, r store.Record, family netcalc.Family) netip.Addr {
-	if family == netcalc.V4 {
-		if !h.IPv4Enabled || !r.IPv4Enabled {
-			return netip.Addr{}
-		}
-		a, _ := netcalc.Effective4(h.IPv4, r.IPv4Netmask, r.IPv4HostIdentifier)
-		return a
-	}
-	if !h.IPv6Enabled || !r.IPv6Enabled {
-		return netip.Addr{}
-	}
-	a, _ := netcalc.Effective6(h.IPv6, h.Prefix, r.IPv6Netmask, r.IPv6HostIdentifier)
-	return a
+	return Derive(h, r, family).Result
 }
 
 func contains(ids []int64, id int64) bool {

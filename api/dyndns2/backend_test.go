@@ -38,7 +38,8 @@ type fakeBackend struct {
 	authErr  error  // returned by Authenticate when set
 	applyErr error  // returned by Apply when set
 	auths    []authCall
-	applied  []Update
+	applied  []Update  // without their sources, which tables do not spell out
+	sources  []Sources // the sources of each applied update
 }
 
 type authCall struct {
@@ -77,6 +78,8 @@ func (b *fakeBackend) Authenticate(_ context.Context, username, secret string, s
 func (b *fakeBackend) Apply(_ context.Context, h Host, u Update) (Result, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.sources = append(b.sources, u.Source)
+	u.Source = Sources{}
 	b.applied = append(b.applied, u)
 	if !h.IPv4Enabled && u.IPv4.IsValid() || !h.IPv6Enabled && (u.IPv6.IsValid() || u.Prefix.IsValid()) {
 		b.t.Errorf("Apply got a disabled family: %+v for %+v", u, h)

@@ -25,7 +25,19 @@ type Update struct {
 	IPv4   netip.Addr
 	IPv6   netip.Addr
 	Prefix netip.Prefix // delegated IPv6 prefix
+	// Source says which parameter carried each value (myip, myipv6,
+	// ip6lanprefix, ...), "<param>/len" for a prefix written as an address
+	// with a length, SourceConnection for the address the request came
+	// from; a record's derivation shows it.
+	Source Sources
 }
+
+// Sources name where each value of an Update came from.
+type Sources struct{ IPv4, IPv6, Prefix string }
+
+// SourceConnection is the source of an address taken from the request's
+// connection because the client named none.
+const SourceConnection = "connection"
 
 // Result is the host's state after Apply.
 type Result struct {

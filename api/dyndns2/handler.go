@@ -159,8 +159,10 @@ func (h *Handler) Update(c echo.Context) error {
 		}
 		if a.Is4() {
 			_ = addrs.setAddr(slot4, a)
+			addrs.source[slot4] = SourceConnection
 		} else {
 			_ = addrs.setAddr(slot6, a)
+			addrs.source[slot6] = SourceConnection
 		}
 	}
 	if !host.IPv4Enabled {
@@ -174,7 +176,7 @@ func (h *Handler) Update(c echo.Context) error {
 	if !anyHost {
 		return h.answer(c, http.StatusOK, host.ID, nil, lines...)
 	}
-	var u Update
+	u := Update{Source: Sources{IPv4: addrs.source[slot4], IPv6: addrs.source[slot6], Prefix: addrs.source[slotPrefix]}}
 	if addrs.set[slot4] {
 		u.IPv4 = addrs.addr[slot4]
 	}

@@ -346,3 +346,28 @@ func TestNoSuccessWordInErrors(t *testing.T) {
 func b64(s string) string {
 	return basicFor(s)
 }
+
+// TestUpdateSources: each value the backend gets says which parameter
+// carried it, a prefix written as address/len says so, and an update that
+// names no address takes the connection's, saying so too; a record's
+// derivation shows them.
+func TestUpdateSources(t *testing.T) {
+	for _, tt := range []struct {
+		query string
+		want  Sources
+	}{
+		{"myip=192.0.2.10", Sources{IPv4: "myip"}},
+		{"myip=192.0.2.10&myipv6=2001:db8::10", Sources{IPv4: "myip", IPv6: "myipv6"}},
+		{"myip=2001:db8:1:2::5/64", Sources{IPv6: "myip", Prefix: "myip/len"}},
+		{"myip=192.0.2.10&ip6lanprefix=2001:db8:aa00::/56", Sources{IPv4: "myip", Prefix: "ip6lanprefix"}},
+		{"ipv6prefix=2001:db8:aa00::/56", Sources{Prefix: "ipv6prefix"}},
+		{"hostname=a.example.com", Sources{IPv4: SourceConnection}},
+	} {
+		b := newFakeBackend(t)
+		srv := newServer(t, b, func() netip.Addr { return netip.MustParseAddr("198.51.100.7") }, nil, &syncBuffer{})
+		send(t, strings.TrimPrefix(srv.URL, "http://"), get("/nic/update?"+tt.query))
+		if len(b.sources) != 1 || b.sources[0] != tt.want {
+			t.Errorf("%s: sources %+v, want %+v", tt.query, b.sources, tt.want)
+		}
+	}
+}

@@ -189,6 +189,7 @@ type addresses struct {
 	preserve [3]bool // `preserve` was given for the slot
 	addr     [3]netip.Addr
 	prefix   netip.Prefix
+	source   [3]string // the parameter that set the slot
 	// keepAll is `myip=preserve`: keep both families, do not fall back to
 	// the source address.
 	keepAll bool
@@ -244,6 +245,10 @@ func (a *addresses) add(it item, fam family) error {
 		if err := a.setPrefix(network); err != nil {
 			return err
 		}
+		a.source[slotPrefix] = it.param
+		if fam != prefixOnly {
+			a.source[slotPrefix] += "/len"
+		}
 		// An address with host bits (2001:db8:1:2::5/64, as MikroTik
 		// scripts send an interface's address) is the host's address too;
 		// the network address itself (2001:db8:1:2::/64) names the prefix
@@ -255,6 +260,7 @@ func (a *addresses) add(it item, fam family) error {
 		if err != nil {
 			return &badRequest{err.Error(), "unusable address"}
 		}
+		a.source[slot6] = it.param
 		return a.setAddr(slot6, addr)
 	}
 	if fam == prefixOnly {
@@ -287,6 +293,7 @@ func (a *addresses) add(it item, fam family) error {
 	case fam == ipv6Only && s != slot6:
 		return wrongFamily(it, "an IPv6 address")
 	}
+	a.source[s] = it.param
 	return a.setAddr(s, addr)
 }
 

@@ -50,7 +50,8 @@ func (b DynDNSBackend) failed(reason string) {
 func (b DynDNSBackend) Apply(ctx context.Context, h dyndns2.Host, u dyndns2.Update) (dyndns2.Result, error) {
 	host := store.Host{ID: h.ID, FQDN: h.FQDN, IPv4: h.Current.IPv4, IPv6: h.Current.IPv6, Prefix: h.Current.Prefix,
 		RecordCount: len(h.Names)}
-	res, err := b.Broker.Update(ctx, host, broker.Addresses{IPv4: u.IPv4, IPv6: u.IPv6, Prefix: u.Prefix}, "router "+h.FQDN)
+	res, err := b.Broker.Update(ctx, host, broker.Addresses{IPv4: u.IPv4, IPv6: u.IPv6, Prefix: u.Prefix,
+		Source: store.AddressSources(u.Source)}, "router "+h.FQDN)
 	if err != nil {
 		return dyndns2.Result{}, err
 	}

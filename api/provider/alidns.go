@@ -58,6 +58,7 @@ func NewAliDNS(d Deps) Provider { return Adapt[aliDNSSettings](&aliDNS{deps: d.w
 
 func (*aliDNS) Describe() Description {
 	return Description{
+		RRsets:   true,
 		Protocol: ProtocolAliDNS, Title: "Alibaba Cloud DNS (Alidns)",
 		Summary: "Reads the name's A or AAAA records and updates, adds (remarked " + aliDNSMarker + ") or removes its own records until the name holds the addresses; requests are signed with an AccessKey (signature V1).",
 		Settings: []Field{

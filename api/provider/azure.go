@@ -70,6 +70,7 @@ func NewAzure(d Deps) Provider {
 
 func (*azure) Describe() Description {
 	return Description{
+		RRsets:   true,
 		Protocol: ProtocolAzure, Title: "Azure DNS",
 		Summary: "Signs in as an app registration (client credentials) and creates or replaces the name's A or AAAA record set in an Azure DNS zone.",
 		Settings: []Field{

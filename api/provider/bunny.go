@@ -78,6 +78,7 @@ func NewBunny(d Deps) Provider {
 
 func (*bunny) Describe() Description {
 	return Description{
+		RRsets:   true,
 		Protocol: ProtocolBunny, Title: "bunny.net DNS (API)",
 		Summary: "Finds the zone and the name's A or AAAA records with bunny.net's API and creates (marked as the broker's) or updates them.",
 		Settings: []Field{

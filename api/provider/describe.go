@@ -28,6 +28,12 @@ type Description struct {
 	Families []netcalc.Family `json:"families"`
 	// Together says whether both families go in one request.
 	Together Together `json:"together"`
+	// RRsets says whether a name can hold several addresses of a family
+	// through the protocol: Send publishes every address of
+	// Request.Addresses. Records of several hosts then share a name at a
+	// service (the union of their addresses); without it the API refuses
+	// the second host's record for a name.
+	RRsets bool `json:"rrsets"`
 	// DocsURL is the provider's documentation, if any.
 	DocsURL string `json:"docs_url"`
 }

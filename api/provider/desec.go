@@ -45,6 +45,7 @@ func NewDesec(d Deps) Provider {
 
 func (*desec) Describe() Description {
 	return Description{
+		RRsets:   true,
 		Protocol: ProtocolDesec, Title: "deSEC (REST API)",
 		Summary: "Reads the name's A or AAAA RRset and writes the record's addresses (bulk PATCH) when they differ.",
 		Settings: []Field{

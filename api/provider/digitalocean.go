@@ -42,6 +42,7 @@ func NewDigitalOcean(d Deps) Provider {
 
 func (*digitalOcean) Describe() Description {
 	return Description{
+		RRsets:   true,
 		Protocol: ProtocolDigitalOcean, Title: "DigitalOcean (API v2)",
 		Summary: "Finds the domain and the name's A or AAAA records and creates, updates or removes them until the name holds the address.",
 		Settings: []Field{

@@ -59,6 +59,7 @@ const dnsimpleCredentialHelp = "An account API token (Account → Access Tokens)
 
 func (*dnsimple) Describe() Description {
 	return Description{
+		RRsets:   true,
 		Protocol: ProtocolDNSimple, Title: "DNSimple (API v2)",
 		Summary: "Finds the zone and the name's A or AAAA records and creates, updates or removes them until the name holds the address.",
 		Settings: []Field{

@@ -65,6 +65,7 @@ func NewDNSPod(d Deps) Provider {
 
 func (*dnspod) Describe() Description {
 	return Description{
+		RRsets:   true,
 		Protocol: ProtocolDNSPod, Title: "DNSPod (Tencent Cloud API 3.0)",
 		Summary: "Reads the name's A or AAAA records and modifies or creates them (TC3-HMAC-SHA256 signed calls) when they differ.",
 		Settings: []Field{

@@ -56,6 +56,7 @@ func NewGandi(d Deps) Provider {
 
 func (*gandi) Describe() Description {
 	return Description{
+		RRsets:   true,
 		Protocol: ProtocolGandi, Title: "Gandi LiveDNS (API v5)",
 		Summary: "Reads the name's A or AAAA RRset on LiveDNS and, when it differs, replaces it with the record's addresses " +
 			"(with keep_other_addresses, only the address the broker delivered is replaced).",

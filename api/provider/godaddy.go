@@ -52,6 +52,7 @@ func NewGoDaddy(d Deps) Provider {
 
 func (*godaddy) Describe() Description {
 	return Description{
+		RRsets:   true,
 		Protocol: ProtocolGoDaddy, Title: "GoDaddy (Domains API v1)",
 		Summary: "Reads the name's A or AAAA records and, when they differ, replaces them with the record's addresses " +
 			"(with keep_other_addresses, only the address the broker delivered is replaced).",

@@ -118,6 +118,7 @@ func NewGoogleCloudDNS(d Deps) Provider {
 
 func (*googleCloudDNS) Describe() Description {
 	return Description{
+		RRsets:   true,
 		Protocol: ProtocolGoogleCloudDNS, Title: "Google Cloud DNS",
 		Summary: "Signs in with a service account's key, finds the public managed zone, and creates or replaces the name's A or AAAA record set.",
 		Settings: []Field{

@@ -46,6 +46,7 @@ func NewHetzner(d Deps) Provider {
 
 func (*hetzner) Describe() Description {
 	return Description{
+		RRsets:   true,
 		Protocol: ProtocolHetzner, Title: "Hetzner DNS (Cloud API)",
 		Summary: "Reads the name's A or AAAA RRset in the Hetzner Console zone and creates it or sets its records when they differ.",
 		Settings: []Field{

@@ -62,6 +62,7 @@ func NewIONOS(d Deps) Provider {
 
 func (*ionos) Describe() Description {
 	return Description{
+		RRsets:   true,
 		Protocol: ProtocolIONOS, Title: "IONOS (Hosting DNS API)",
 		Summary: "Finds the zone and the name's A or AAAA records with the IONOS DNS API and creates or updates them.",
 		Settings: []Field{

@@ -50,6 +50,7 @@ const linodeCredentialHelp = "A personal access token (Cloud Manager → API Tok
 
 func (*linode) Describe() Description {
 	return Description{
+		RRsets:   true,
 		Protocol: ProtocolLinode, Title: "Linode / Akamai Cloud (API v4)",
 		Summary: "Finds the domain and the name's A or AAAA records and creates, updates or removes them until the name holds the address.",
 		Settings: []Field{

@@ -73,6 +73,7 @@ func NewNameSilo(d Deps) Provider {
 
 func (*namesilo) Describe() Description {
 	return Description{
+		RRsets:   true,
 		Protocol: ProtocolNameSilo, Title: "NameSilo (API)",
 		Summary: "Lists the domain's records with NameSilo's API and adds or updates the name's A or AAAA record.",
 		Settings: []Field{

@@ -77,6 +77,7 @@ func NewNetcup(d Deps) Provider {
 
 func (*netcup) Describe() Description {
 	return Description{
+		RRsets:   true,
 		Protocol: ProtocolNetcup, Title: "netcup (CCP DNS API)",
 		Summary: "Logs in, reads the zone's records, creates or updates the record's A or AAAA in one call, and logs out.",
 		Settings: []Field{

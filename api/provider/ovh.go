@@ -81,6 +81,7 @@ func NewOVH(d Deps) Provider {
 
 func (*ovh) Describe() Description {
 	return Description{
+		RRsets:   true,
 		Protocol: ProtocolOVH, Title: "OVHcloud (API, DNS zones)",
 		Summary: "Signs each request with the application secret and consumer key, reads the name's A or AAAA records, edits, " +
 			"creates or removes them until the name holds the record's addresses, then refreshes the zone to publish them.",

@@ -55,6 +55,7 @@ func NewPorkbun(d Deps) Provider {
 
 func (*porkbun) Describe() Description {
 	return Description{
+		RRsets:   true,
 		Protocol: ProtocolPorkbun, Title: "Porkbun (API v3)",
 		Summary: "Reads the name's A or AAAA records and edits, creates (noted \"" + porkbunNote + "\") or removes its own ones " +
 			"until the name holds the record's addresses.",

@@ -52,6 +52,7 @@ func NewPowerDNS(d Deps) Provider {
 
 func (*powerdns) Describe() Description {
 	return Description{
+		RRsets:   true,
 		Protocol: ProtocolPowerDNS, Title: "PowerDNS Authoritative (HTTP API)",
 		Summary: "Reads the name's A or AAAA RRset and replaces it with the record's addresses (PATCH, changetype REPLACE) when they differ.",
 		Settings: []Field{

@@ -77,6 +77,7 @@ func NewRFC2136(d Deps) Provider {
 
 func (rfc2136) Describe() Description {
 	return Description{
+		RRsets:   true,
 		Protocol: ProtocolRFC2136, Title: "DNS UPDATE (RFC 2136) with TSIG",
 		Summary: "One DNS UPDATE signed with TSIG that replaces the record's A or AAAA RRset at the zone's primary server.",
 		Settings: []Field{
@@ -157,10 +158,21 @@ func (p rfc2136) Send(ctx context.Context, r Request[rfc2136Settings]) Outcome {
 	if ttl < 1 || ttl > maxTTL {
 		return Outcome{Result: Failed, Message: "service ttl must be 1..86400"}
 	}
-	rr, err := addressRR(name, r.Family, r.Address(), uint32(ttl))
-	if err != nil {
-		return Outcome{Result: Failed, Message: err.Error()}
+	// Every address goes in: several hosts feeding one name publish
+	// their union (Request.Addresses).
+	want, out := publishable(r.Family, r.Addresses)
+	if out != nil {
+		return *out
 	}
+	var rrs []dns.RR
+	for _, a := range want {
+		rr, err := addressRR(name, r.Family, a, uint32(ttl))
+		if err != nil {
+			return Outcome{Result: Failed, Message: err.Error()}
+		}
+		rrs = append(rrs, rr)
+	}
+	rr := rrs[0]
 
 	c := p.client(s, key)
 	zone := ""
@@ -180,11 +192,11 @@ func (p rfc2136) Send(ctx context.Context, r Request[rfc2136Settings]) Outcome {
 	m := new(dns.Msg)
 	m.SetUpdate(zone)
 	m.RemoveRRset([]dns.RR{&dns.ANY{Hdr: dns.RR_Header{Name: name, Rrtype: rr.Header().Rrtype, Class: dns.ClassANY}}})
-	m.Insert([]dns.RR{rr})
+	m.Insert(rrs)
 	m.SetTsig(key.name, key.alg, tsigFudge, time.Now().Unix())
 
 	answer, err := dnsExchange(ctx, c, m, s.Server)
-	what := fmt.Sprintf("%s %s → %s in zone %s (ttl %d)", name, dns.TypeToString[rr.Header().Rrtype], r.Address(), zone, ttl)
+	what := fmt.Sprintf("%s %s → %s in zone %s (ttl %d)", name, dns.TypeToString[rr.Header().Rrtype], joinAddrs(want), zone, ttl)
 	meaning, text := classifyRFC2136(ctx, answer, err, key)
 	if meaning.Result == Delivered {
 		text = "NOERROR: " + what

@@ -79,6 +79,7 @@ func NewRoute53(d Deps) Provider {
 
 func (*route53) Describe() Description {
 	return Description{
+		RRsets:   true,
 		Protocol: ProtocolRoute53, Title: "Amazon Route 53",
 		Summary: "Finds the hosted zone by name (or takes its id), reads the name's A or AAAA record set and replaces it (UPSERT) when it differs; requests are signed with AWS Signature Version 4.",
 		Settings: []Field{

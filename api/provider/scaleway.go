@@ -47,6 +47,7 @@ const scalewayCredentialHelp = "The secret key of an IAM API key (a UUID; not th
 
 func (*scaleway) Describe() Description {
 	return Description{
+		RRsets:   true,
 		Protocol: ProtocolScaleway, Title: "Scaleway Domains and DNS (API v2beta1)",
 		Summary: "Lists the name's A or AAAA records and sends the changes in one PATCH; records it creates carry the comment \"" + ManagedMarker + "\", and records without it are never deleted.",
 		Settings: []Field{

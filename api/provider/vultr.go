@@ -44,6 +44,7 @@ const vultrCredentialHelp = "The API key from Account → API (enable the API; i
 
 func (*vultr) Describe() Description {
 	return Description{
+		RRsets:   true,
 		Protocol: ProtocolVultr, Title: "Vultr DNS (API v2)",
 		Summary: "Finds the domain and the name's A or AAAA records and creates, updates or removes them until the name holds the address.",
 		Settings: []Field{

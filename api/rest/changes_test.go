@@ -67,7 +67,7 @@ func TestChangesQueueDeliveries(t *testing.T) {
 	h.do(request{method: "PUT", path: fmt.Sprintf("/hosts/%d/addresses", host.Id), token: tok,
 		body: map[string]any{"ipv4": "198.51.100.1"}}).expect(t, http.StatusOK)
 	step("manual address", 1, rest.Update, 4, "198.51.100.9")
-	ev := get[rest.EventList](h, tok, "/events?kind=address.changed")
+	ev := get[rest.EventList](h, tok, "/events?kind=address.set_by_hand")
 	if len(ev.Items) != 1 || ev.Items[0].Actor != "user admin" {
 		t.Errorf("address events %+v", ev.Items)
 	}

@@ -574,7 +574,7 @@ func TestContract(t *testing.T) {
 		// Conflicts and domain rules.
 		p := h.do(request{method: "POST", path: "/records", token: session, body: map[string]any{"host_id": host.Id,
 			"service_id": svc.Id}}).expect(t, 409).problem(t)
-		if !strings.Contains(*p.Detail, "already exists at this service") {
+		if !strings.Contains(*p.Detail, "already has a record with this FQDN at this service") {
 			t.Errorf("conflict %q", *p.Detail)
 		}
 		h.do(request{method: "PATCH", path: fmt.Sprintf("/records/%d", rec2.Id), token: session,

@@ -8,6 +8,7 @@ import (
 	"github.com/ddnsbroker/ddnsbroker/api/auth"
 	"github.com/ddnsbroker/ddnsbroker/api/broker"
 	"github.com/ddnsbroker/ddnsbroker/api/dnsname"
+	"github.com/ddnsbroker/ddnsbroker/api/netcalc"
 	"github.com/ddnsbroker/ddnsbroker/api/routersetup"
 	"github.com/ddnsbroker/ddnsbroker/api/store"
 )
@@ -19,7 +20,21 @@ func (s *Server) toHost(h store.Host) Host {
 		Ipv4UpdatedAt: utcPtr(h.IPv4UpdatedAt), Ipv4ChangedAt: utcPtr(h.IPv4ChangedAt),
 		Ipv6UpdatedAt: utcPtr(h.IPv6UpdatedAt), Ipv6ChangedAt: utcPtr(h.IPv6ChangedAt), LastSeenAt: utcPtr(h.LastSeenAt),
 		Notes: h.Notes, RecordCount: h.RecordCount, CreatedAt: h.CreatedAt.UTC(), UpdatedAt: h.UpdatedAt.UTC(),
-		Stale: s.stale(h, time.Now())}
+		Stale: s.stale(h, time.Now()), Ipv4PrivateAllowed: h.PrivateIPv4Allowed,
+		Ipv4Source: h.Source.IPv4, Ipv6Source: h.Source.IPv6, Ipv6PrefixSource: h.Source.Prefix, Warnings: hostWarnings(h)}
+}
+
+// hostWarnings explain why a host's addresses are not published as they
+// are.
+func hostWarnings(h store.Host) []Warning {
+	w := []Warning{}
+	if h.IPv4Enabled && netcalc.Private(h.IPv4) && !h.PrivateIPv4Allowed {
+		w = append(w, Warning{Code: Ipv4Private, Field: "ipv4",
+			Message: fmt.Sprintf("%s is a private or CGNAT address: the router is behind NAT, so its records send nothing for IPv4 "+
+				"(their static addresses excepted). Allow private IPv4 addresses on the host to publish it (internal DNS), "+
+				"or have the router report its public address", h.IPv4)})
+	}
+	return w
 }
 
 // ListHosts lists hosts by FQDN.
@@ -45,7 +60,7 @@ func (s *Server) CreateHost(ctx context.Context, req CreateHostRequestObject) (C
 	b := req.Body
 	fqdn, _ := dnsname.Normalize(b.Fqdn) // validated by its tag
 	n := store.NewHost{FQDN: fqdn, Enabled: deref(b.Enabled, true), IPv4Enabled: deref(b.Ipv4Enabled, true),
-		IPv6Enabled: deref(b.Ipv6Enabled, true), Notes: deref(b.Notes, "")}
+		IPv6Enabled: deref(b.Ipv6Enabled, true), Notes: deref(b.Notes, ""), PrivateIPv4Allowed: deref(b.Ipv4PrivateAllowed, false)}
 	if b.Ipv4 != nil && *b.Ipv4 != "" {
 		n.IPv4, _ = parseHostAddr(*b.Ipv4, 4)
 	}
@@ -117,7 +132,8 @@ func (s *Server) GetHost(ctx context.Context, req GetHostRequestObject) (GetHost
 // records' addresses, queueing or cancelling their deliveries.
 func (s *Server) UpdateHost(ctx context.Context, req UpdateHostRequestObject) (UpdateHostResponseObject, error) {
 	b := req.Body
-	p := store.HostPatch{Enabled: b.Enabled, IPv4Enabled: b.Ipv4Enabled, IPv6Enabled: b.Ipv6Enabled, Notes: b.Notes}
+	p := store.HostPatch{Enabled: b.Enabled, IPv4Enabled: b.Ipv4Enabled, IPv6Enabled: b.Ipv6Enabled, Notes: b.Notes,
+		PrivateIPv4Allowed: b.Ipv4PrivateAllowed}
 	if b.Fqdn != nil {
 		fqdn, _ := dnsname.Normalize(*b.Fqdn)
 		p.FQDN = &fqdn
@@ -136,7 +152,8 @@ func (s *Server) UpdateHost(ctx context.Context, req UpdateHostRequestObject) (U
 			name string
 			diff bool
 		}{{"fqdn", old.FQDN != h.FQDN}, {"enabled", old.Enabled != h.Enabled}, {"ipv4_enabled", old.IPv4Enabled != h.IPv4Enabled},
-			{"ipv6_enabled", old.IPv6Enabled != h.IPv6Enabled}, {"notes", old.Notes != h.Notes}} {
+			{"ipv6_enabled", old.IPv6Enabled != h.IPv6Enabled}, {"notes", old.Notes != h.Notes},
+			{"ipv4_private_allowed", old.PrivateIPv4Allowed != h.PrivateIPv4Allowed}} {
 			if f.diff {
 				changed = append(changed, f.name)
 			}
@@ -145,7 +162,7 @@ func (s *Server) UpdateHost(ctx context.Context, req UpdateHostRequestObject) (U
 			return nil
 		}
 		queued := 0
-		if old.IPv4Enabled != h.IPv4Enabled || old.IPv6Enabled != h.IPv6Enabled {
+		if old.IPv4Enabled != h.IPv4Enabled || old.IPv6Enabled != h.IPv6Enabled || old.PrivateIPv4Allowed != h.PrivateIPv4Allowed {
 			if queued, err = s.broker.HostEdited(ctx, q, h.ID); err != nil {
 				return err
 			}

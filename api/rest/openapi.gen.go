@@ -38,6 +38,24 @@ func (e AccessTokenTokenType) Valid() bool {
 	}
 }
 
+// Defines values for AddressMode.
+const (
+	Derived AddressMode = "derived"
+	Static  AddressMode = "static"
+)
+
+// Valid indicates whether the value is a known member of the AddressMode enum.
+func (e AddressMode) Valid() bool {
+	switch e {
+	case Derived:
+		return true
+	case Static:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for DeliveryFamily.
 const (
 	DeliveryFamilyN4 DeliveryFamily = 4
@@ -119,6 +137,8 @@ func (e DeliveryState) Valid() bool {
 // Defines values for EventKind.
 const (
 	EventKindAddressChanged      EventKind = "address.changed"
+	EventKindAddressPrivate      EventKind = "address.private"
+	EventKindAddressSetByHand    EventKind = "address.set_by_hand"
 	EventKindAuthFailed          EventKind = "auth.failed"
 	EventKindAuthLogin           EventKind = "auth.login"
 	EventKindAuthLoginFailed     EventKind = "auth.login_failed"
@@ -162,6 +182,10 @@ const (
 func (e EventKind) Valid() bool {
 	switch e {
 	case EventKindAddressChanged:
+		return true
+	case EventKindAddressPrivate:
+		return true
+	case EventKindAddressSetByHand:
 		return true
 	case EventKindAuthFailed:
 		return true
@@ -641,7 +665,9 @@ const (
 	HostIpv4Disabled WarningCode = "host_ipv4_disabled"
 	HostIpv6Disabled WarningCode = "host_ipv6_disabled"
 	IdentifierMasked WarningCode = "identifier_masked"
+	Ipv4Private      WarningCode = "ipv4_private"
 	Ipv6MixedBase    WarningCode = "ipv6_mixed_base"
+	Ipv6Subnet       WarningCode = "ipv6_subnet"
 	NeedsCredentials WarningCode = "needs_credentials"
 	NoIpv4Base       WarningCode = "no_ipv4_base"
 	NoIpv6Base       WarningCode = "no_ipv6_base"
@@ -658,7 +684,11 @@ func (e WarningCode) Valid() bool {
 		return true
 	case IdentifierMasked:
 		return true
+	case Ipv4Private:
+		return true
 	case Ipv6MixedBase:
+		return true
+	case Ipv6Subnet:
 		return true
 	case NeedsCredentials:
 		return true
@@ -736,6 +766,14 @@ type AccessToken struct {
 
 // AccessTokenTokenType defines model for AccessToken.TokenType.
 type AccessTokenTokenType string
+
+// AddressMode Absent when creating: derived. derived: from the host's address (netmask, host identifier, subnet); static: the fixed address, whatever the host reports.
+type AddressMode string
+
+// AddressSource Where the address came from: the dyndns2 parameter that carried it (myip, myipv4, myipv6, ip6lanprefix, ...), `<param>/len` for a prefix written as an address with a length (myip=2001:db8:1:2::5/64), `connection` for the address the update came from (no address given), `manual` for an admin's edit; empty when unknown or when there is no address.
+//
+// Example: myip
+type AddressSource = string
 
 // ApiToken defines model for ApiToken.
 type ApiToken struct {
@@ -868,6 +906,45 @@ type EventList struct {
 	NextCursor *string `json:"next_cursor"`
 }
 
+// FamilyDerivation How the record's address of one family comes about, step by step.
+type FamilyDerivation struct {
+	// Base The host's address (as address/32 or /128) or delegated prefix the high bits come from; null when static or unknown.
+	//
+	// Example: 2001:db8:aa00::/56
+	Base *string `json:"base"`
+
+	// BaseSource Where the address came from: the dyndns2 parameter that carried it (myip, myipv4, myipv6, ip6lanprefix, ...), `<param>/len` for a prefix written as an address with a length (myip=2001:db8:1:2::5/64), `connection` for the address the update came from (no address given), `manual` for an admin's edit; empty when unknown or when there is no address.
+	//
+	// Example: myip
+	BaseSource AddressSource `json:"base_source"`
+
+	// HostIdentifier Gives the bits under the netmask (the whole address of a static record).
+	HostIdentifier string `json:"host_identifier"`
+
+	// HostMac The MAC address the identifier is the EUI-64 form of.
+	HostMac *string `json:"host_mac"`
+
+	// Mode Absent when creating: derived. derived: from the host's address (netmask, host identifier, subnet); static: the fixed address, whatever the host reports.
+	Mode AddressMode `json:"mode"`
+
+	// Netmask How many high bits come from the base.
+	Netmask int `json:"netmask"`
+
+	// Reason Why there is no result; empty when there is one.
+	Reason string `json:"reason"`
+
+	// Result What the record points to; null when nothing is sent, reason says why.
+	Result *string `json:"result"`
+
+	// Subnet The /64 the subnet id picks in the prefix.
+	//
+	// Example: 2001:db8:aa00:1::/64
+	Subnet *string `json:"subnet"`
+
+	// SubnetId Example: 0x1
+	SubnetId *string `json:"subnet_id"`
+}
+
 // FamilyStatus defines model for FamilyStatus.
 type FamilyStatus struct {
 	// Address The address the upstream should hold.
@@ -944,7 +1021,15 @@ type Host struct {
 	Ipv4          *string    `json:"ipv4"`
 	Ipv4ChangedAt *time.Time `json:"ipv4_changed_at"`
 	Ipv4Enabled   bool       `json:"ipv4_enabled"`
-	Ipv4UpdatedAt *time.Time `json:"ipv4_updated_at"`
+
+	// Ipv4PrivateAllowed Publish a private (RFC 1918) or CGNAT (100.64.0.0/10) IPv4 address the host reports, for internal DNS. Off (the default): such an address is stored, but records send nothing for IPv4, the host shows the warning ipv4_private and the update adds an address.private event (the router is behind NAT; its public address is not what it sees).
+	Ipv4PrivateAllowed PrivateIPv4Allowed `json:"ipv4_private_allowed"`
+
+	// Ipv4Source Where the address came from: the dyndns2 parameter that carried it (myip, myipv4, myipv6, ip6lanprefix, ...), `<param>/len` for a prefix written as an address with a length (myip=2001:db8:1:2::5/64), `connection` for the address the update came from (no address given), `manual` for an admin's edit; empty when unknown or when there is no address.
+	//
+	// Example: myip
+	Ipv4Source    AddressSource `json:"ipv4_source"`
+	Ipv4UpdatedAt *time.Time    `json:"ipv4_updated_at"`
 
 	// Ipv6 Example: 2001:db8::7
 	Ipv6          *string    `json:"ipv6"`
@@ -954,11 +1039,21 @@ type Host struct {
 	// Ipv6Prefix The delegated prefix the router reported.
 	//
 	// Example: 2001:db8:77:1::/64
-	Ipv6Prefix    *string    `json:"ipv6_prefix"`
-	Ipv6UpdatedAt *time.Time `json:"ipv6_updated_at"`
-	LastSeenAt    *time.Time `json:"last_seen_at"`
-	Notes         string     `json:"notes"`
-	RecordCount   int        `json:"record_count"`
+	Ipv6Prefix *string `json:"ipv6_prefix"`
+
+	// Ipv6PrefixSource Where the address came from: the dyndns2 parameter that carried it (myip, myipv4, myipv6, ip6lanprefix, ...), `<param>/len` for a prefix written as an address with a length (myip=2001:db8:1:2::5/64), `connection` for the address the update came from (no address given), `manual` for an admin's edit; empty when unknown or when there is no address.
+	//
+	// Example: myip
+	Ipv6PrefixSource AddressSource `json:"ipv6_prefix_source"`
+
+	// Ipv6Source Where the address came from: the dyndns2 parameter that carried it (myip, myipv4, myipv6, ip6lanprefix, ...), `<param>/len` for a prefix written as an address with a length (myip=2001:db8:1:2::5/64), `connection` for the address the update came from (no address given), `manual` for an admin's edit; empty when unknown or when there is no address.
+	//
+	// Example: myip
+	Ipv6Source    AddressSource `json:"ipv6_source"`
+	Ipv6UpdatedAt *time.Time    `json:"ipv6_updated_at"`
+	LastSeenAt    *time.Time    `json:"last_seen_at"`
+	Notes         string        `json:"notes"`
+	RecordCount   int           `json:"record_count"`
 
 	// Stale Computed, not settable: the host has not been seen for longer than the server's stale-after
 	// time (DDNSBROKER_STALE_AFTER, default 24 h): its last update is older
@@ -966,6 +1061,9 @@ type Host struct {
 	// Its addresses may be out of date.
 	Stale     bool      `json:"stale"`
 	UpdatedAt time.Time `json:"updated_at"`
+
+	// Warnings Why the host's addresses are not published as they are, e.g. a private IPv4 address (code ipv4_private).
+	Warnings []Warning `json:"warnings"`
 }
 
 // HostAddresses defines model for HostAddresses.
@@ -981,10 +1079,13 @@ type HostCreate struct {
 	Fqdn        string  `json:"fqdn" validate:"fqdn_name"`
 	Ipv4        *string `json:"ipv4,omitempty" validate:"omitempty,host_ipv4"`
 	Ipv4Enabled *bool   `json:"ipv4_enabled,omitempty"`
-	Ipv6        *string `json:"ipv6,omitempty" validate:"omitempty,host_ipv6"`
-	Ipv6Enabled *bool   `json:"ipv6_enabled,omitempty"`
-	Ipv6Prefix  *string `json:"ipv6_prefix,omitempty" validate:"omitempty,prefix_ipv6"`
-	Notes       *string `json:"notes,omitempty"`
+
+	// Ipv4PrivateAllowed See PrivateIPv4Allowed.
+	Ipv4PrivateAllowed *bool   `json:"ipv4_private_allowed,omitempty"`
+	Ipv6               *string `json:"ipv6,omitempty" validate:"omitempty,host_ipv6"`
+	Ipv6Enabled        *bool   `json:"ipv6_enabled,omitempty"`
+	Ipv6Prefix         *string `json:"ipv6_prefix,omitempty" validate:"omitempty,prefix_ipv6"`
+	Notes              *string `json:"notes,omitempty"`
 
 	// Secret The update secret; generated (≥ 128 bits) when absent.
 	Secret *string `json:"secret,omitempty"`
@@ -1005,7 +1106,15 @@ type HostCreated struct {
 	Ipv4          *string    `json:"ipv4"`
 	Ipv4ChangedAt *time.Time `json:"ipv4_changed_at"`
 	Ipv4Enabled   bool       `json:"ipv4_enabled"`
-	Ipv4UpdatedAt *time.Time `json:"ipv4_updated_at"`
+
+	// Ipv4PrivateAllowed Publish a private (RFC 1918) or CGNAT (100.64.0.0/10) IPv4 address the host reports, for internal DNS. Off (the default): such an address is stored, but records send nothing for IPv4, the host shows the warning ipv4_private and the update adds an address.private event (the router is behind NAT; its public address is not what it sees).
+	Ipv4PrivateAllowed PrivateIPv4Allowed `json:"ipv4_private_allowed"`
+
+	// Ipv4Source Where the address came from: the dyndns2 parameter that carried it (myip, myipv4, myipv6, ip6lanprefix, ...), `<param>/len` for a prefix written as an address with a length (myip=2001:db8:1:2::5/64), `connection` for the address the update came from (no address given), `manual` for an admin's edit; empty when unknown or when there is no address.
+	//
+	// Example: myip
+	Ipv4Source    AddressSource `json:"ipv4_source"`
+	Ipv4UpdatedAt *time.Time    `json:"ipv4_updated_at"`
 
 	// Ipv6 Example: 2001:db8::7
 	Ipv6          *string    `json:"ipv6"`
@@ -1015,11 +1124,21 @@ type HostCreated struct {
 	// Ipv6Prefix The delegated prefix the router reported.
 	//
 	// Example: 2001:db8:77:1::/64
-	Ipv6Prefix    *string    `json:"ipv6_prefix"`
-	Ipv6UpdatedAt *time.Time `json:"ipv6_updated_at"`
-	LastSeenAt    *time.Time `json:"last_seen_at"`
-	Notes         string     `json:"notes"`
-	RecordCount   int        `json:"record_count"`
+	Ipv6Prefix *string `json:"ipv6_prefix"`
+
+	// Ipv6PrefixSource Where the address came from: the dyndns2 parameter that carried it (myip, myipv4, myipv6, ip6lanprefix, ...), `<param>/len` for a prefix written as an address with a length (myip=2001:db8:1:2::5/64), `connection` for the address the update came from (no address given), `manual` for an admin's edit; empty when unknown or when there is no address.
+	//
+	// Example: myip
+	Ipv6PrefixSource AddressSource `json:"ipv6_prefix_source"`
+
+	// Ipv6Source Where the address came from: the dyndns2 parameter that carried it (myip, myipv4, myipv6, ip6lanprefix, ...), `<param>/len` for a prefix written as an address with a length (myip=2001:db8:1:2::5/64), `connection` for the address the update came from (no address given), `manual` for an admin's edit; empty when unknown or when there is no address.
+	//
+	// Example: myip
+	Ipv6Source    AddressSource `json:"ipv6_source"`
+	Ipv6UpdatedAt *time.Time    `json:"ipv6_updated_at"`
+	LastSeenAt    *time.Time    `json:"last_seen_at"`
+	Notes         string        `json:"notes"`
+	RecordCount   int           `json:"record_count"`
 
 	// Secret The update secret; shown only once.
 	Secret string `json:"secret"`
@@ -1033,6 +1152,9 @@ type HostCreated struct {
 	// Its addresses may be out of date.
 	Stale     bool      `json:"stale"`
 	UpdatedAt time.Time `json:"updated_at"`
+
+	// Warnings Why the host's addresses are not published as they are, e.g. a private IPv4 address (code ipv4_private).
+	Warnings []Warning `json:"warnings"`
 }
 
 // HostList defines model for HostList.
@@ -1046,8 +1168,11 @@ type HostPatch struct {
 	Enabled     *bool   `json:"enabled,omitempty"`
 	Fqdn        *string `json:"fqdn,omitempty" validate:"omitempty,fqdn_name"`
 	Ipv4Enabled *bool   `json:"ipv4_enabled,omitempty"`
-	Ipv6Enabled *bool   `json:"ipv6_enabled,omitempty"`
-	Notes       *string `json:"notes,omitempty"`
+
+	// Ipv4PrivateAllowed See PrivateIPv4Allowed; a change re-derives every record of the host.
+	Ipv4PrivateAllowed *bool   `json:"ipv4_private_allowed,omitempty"`
+	Ipv6Enabled        *bool   `json:"ipv6_enabled,omitempty"`
+	Notes              *string `json:"notes,omitempty"`
 }
 
 // HostSecret defines model for HostSecret.
@@ -1239,6 +1364,9 @@ type PresetSetting struct {
 	Key string `json:"key"`
 }
 
+// PrivateIPv4Allowed Publish a private (RFC 1918) or CGNAT (100.64.0.0/10) IPv4 address the host reports, for internal DNS. Off (the default): such an address is stored, but records send nothing for IPv4, the host shows the warning ipv4_private and the update adds an address.private event (the router is behind NAT; its public address is not what it sees).
+type PrivateIPv4Allowed = bool
+
 // Problem An RFC 9457 problem detail.
 type Problem struct {
 	Detail *string       `json:"detail,omitempty"`
@@ -1281,6 +1409,9 @@ type ProtocolDescription struct {
 	Protocol       Protocol     `json:"protocol"`
 	RecordPassword *PresetField `json:"record_password,omitempty"`
 	RecordUsername *PresetField `json:"record_username,omitempty"`
+
+	// Rrsets Whether a name can hold several addresses of a family through this protocol (rfc2136, record APIs): records of several hosts with the same name at one such service are published together, the union of their addresses. Without it (dyndns2, HTTP templates) a second host's record for a name the service already publishes is refused with 409.
+	Rrsets bool `json:"rrsets"`
 
 	// Settings The keys of `settings`, in the order a form shows them; the drift check's keys come last.
 	Settings []ProtocolField `json:"settings"`
@@ -1336,7 +1467,8 @@ type Queued struct {
 
 // Record defines model for Record.
 type Record struct {
-	CreatedAt time.Time `json:"created_at"`
+	CreatedAt  time.Time        `json:"created_at"`
+	Derivation RecordDerivation `json:"derivation"`
 
 	// EffectiveIpv4 What the record points to now for IPv4; null when it has no address.
 	EffectiveIpv4 *string `json:"effective_ipv4"`
@@ -1348,10 +1480,32 @@ type Record struct {
 	Id                 int64   `json:"id"`
 	Ipv4Enabled        bool    `json:"ipv4_enabled"`
 	Ipv4HostIdentifier string  `json:"ipv4_host_identifier"`
-	Ipv4Netmask        int     `json:"ipv4_netmask"`
+
+	// Ipv4Mode Absent when creating: derived. derived: from the host's address (netmask, host identifier, subnet); static: the fixed address, whatever the host reports.
+	Ipv4Mode    AddressMode `json:"ipv4_mode"`
+	Ipv4Netmask int         `json:"ipv4_netmask"`
+
+	// Ipv4StaticAddress The fixed IPv4 address of a static record; null when derived.
+	Ipv4StaticAddress  *string `json:"ipv4_static_address"`
 	Ipv6Enabled        bool    `json:"ipv6_enabled"`
 	Ipv6HostIdentifier string  `json:"ipv6_host_identifier"`
-	Ipv6Netmask        int     `json:"ipv6_netmask"`
+
+	// Ipv6HostMac The MAC address ipv6_host_identifier is the EUI-64 form of; null when the identifier was given as an address.
+	//
+	// Example: 00:11:22:33:44:55
+	Ipv6HostMac *string `json:"ipv6_host_mac"`
+
+	// Ipv6Mode Absent when creating: derived. derived: from the host's address (netmask, host identifier, subnet); static: the fixed address, whatever the host reports.
+	Ipv6Mode    AddressMode `json:"ipv6_mode"`
+	Ipv6Netmask int         `json:"ipv6_netmask"`
+
+	// Ipv6StaticAddress The fixed IPv6 address of a static record; null when derived.
+	Ipv6StaticAddress *string `json:"ipv6_static_address"`
+
+	// Ipv6SubnetId The /64 of the host's delegated prefix the record is in, in hexadecimal; null: none.
+	//
+	// Example: 0x1
+	Ipv6SubnetId *string `json:"ipv6_subnet_id"`
 
 	// KeepOtherAddresses Replace only the address the broker last delivered for this record and keep the name's other addresses of the family (a second line, another site), where the provider's API edits single records. Off: the name holds only this record's address (records the broker did not create are never deleted where the provider has record comments).
 	KeepOtherAddresses bool `json:"keep_other_addresses"`
@@ -1377,10 +1531,34 @@ type RecordCreate struct {
 	HostId             int64   `json:"host_id"`
 	Ipv4Enabled        *bool   `json:"ipv4_enabled,omitempty"`
 	Ipv4HostIdentifier *string `json:"ipv4_host_identifier,omitempty" validate:"omitempty,ident_ipv4"`
-	Ipv4Netmask        *int    `json:"ipv4_netmask,omitempty"`
+
+	// Ipv4Mode Absent when creating: derived. derived: from the host's address (netmask, host identifier, subnet); static: the fixed address, whatever the host reports.
+	Ipv4Mode    *AddressMode `json:"ipv4_mode,omitempty"`
+	Ipv4Netmask *int         `json:"ipv4_netmask,omitempty"`
+
+	// Ipv4StaticAddress The fixed address of ipv4_mode static (required with it, refused without it).
+	Ipv4StaticAddress  *string `json:"ipv4_static_address,omitempty" validate:"omitempty,host_ipv4"`
 	Ipv6Enabled        *bool   `json:"ipv6_enabled,omitempty"`
 	Ipv6HostIdentifier *string `json:"ipv6_host_identifier,omitempty" validate:"omitempty,ident_ipv6"`
-	Ipv6Netmask        *int    `json:"ipv6_netmask,omitempty"`
+
+	// Ipv6HostMac The device's MAC address: the IPv6 host identifier becomes its EUI-64 form (the universal/local bit flipped, ff:fe inserted: 00:11:22:33:44:55 → ::211:22ff:fe33:4455), as SLAAC makes it. Also 00-11-22-33-44-55, 0011.2233.4455, 001122334455. Not together with ipv6_host_identifier.
+	//
+	// Example: 00:11:22:33:44:55
+	Ipv6HostMac *string `json:"ipv6_host_mac,omitempty" validate:"omitempty,mac"`
+
+	// Ipv6Mode Absent when creating: derived. derived: from the host's address (netmask, host identifier, subnet); static: the fixed address, whatever the host reports.
+	Ipv6Mode *AddressMode `json:"ipv6_mode,omitempty"`
+
+	// Ipv6Netmask Default 128, or 64 with ipv6_subnet_id.
+	Ipv6Netmask *int `json:"ipv6_netmask,omitempty"`
+
+	// Ipv6StaticAddress The fixed address of ipv6_mode static (required with it, refused without it).
+	Ipv6StaticAddress *string `json:"ipv6_static_address,omitempty" validate:"omitempty,host_ipv6"`
+
+	// Ipv6SubnetId Puts the record in one /64 of the host's delegated prefix (a /56 has subnets 0x0 to 0xff, a /48 0x0 to 0xffff): prefix 2001:db8:aa00::/56, subnet 0x1 and host identifier ::5 give 2001:db8:aa00:1::5. Decimal, or hexadecimal with 0x. The netmask is then 64 (the default with a subnet id). An id that does not fit the host's current prefix is refused (422).
+	//
+	// Example: 0x1
+	Ipv6SubnetId *string `json:"ipv6_subnet_id,omitempty" validate:"omitempty,subnet_id"`
 
 	// KeepOtherAddresses See Record.keep_other_addresses.
 	KeepOtherAddresses *bool `json:"keep_other_addresses,omitempty"`
@@ -1389,6 +1567,15 @@ type RecordCreate struct {
 	Password  *string `json:"password,omitempty"`
 	ServiceId int64   `json:"service_id"`
 	Username  *string `json:"username,omitempty"`
+}
+
+// RecordDerivation defines model for RecordDerivation.
+type RecordDerivation struct {
+	// Ipv4 How the record's address of one family comes about, step by step.
+	Ipv4 FamilyDerivation `json:"ipv4"`
+
+	// Ipv6 How the record's address of one family comes about, step by step.
+	Ipv6 FamilyDerivation `json:"ipv6"`
 }
 
 // RecordList defines model for RecordList.
@@ -1402,10 +1589,32 @@ type RecordPatch struct {
 	Fqdn               *string `json:"fqdn,omitempty" validate:"omitempty,fqdn_name"`
 	Ipv4Enabled        *bool   `json:"ipv4_enabled,omitempty"`
 	Ipv4HostIdentifier *string `json:"ipv4_host_identifier,omitempty" validate:"omitempty,ident_ipv4"`
-	Ipv4Netmask        *int    `json:"ipv4_netmask,omitempty"`
+
+	// Ipv4Mode Absent when creating: derived. derived: from the host's address (netmask, host identifier, subnet); static: the fixed address, whatever the host reports.
+	Ipv4Mode    *AddressMode `json:"ipv4_mode,omitempty"`
+	Ipv4Netmask *int         `json:"ipv4_netmask,omitempty"`
+
+	// Ipv4StaticAddress The fixed address of ipv4_mode static (required to turn it on; ipv4_mode derived removes it).
+	Ipv4StaticAddress  *string `json:"ipv4_static_address,omitempty" validate:"omitempty,host_ipv4"`
 	Ipv6Enabled        *bool   `json:"ipv6_enabled,omitempty"`
 	Ipv6HostIdentifier *string `json:"ipv6_host_identifier,omitempty" validate:"omitempty,ident_ipv6"`
-	Ipv6Netmask        *int    `json:"ipv6_netmask,omitempty"`
+
+	// Ipv6HostMac The device's MAC address: the IPv6 host identifier becomes its EUI-64 form (the universal/local bit flipped, ff:fe inserted: 00:11:22:33:44:55 → ::211:22ff:fe33:4455), as SLAAC makes it. Also 00-11-22-33-44-55, 0011.2233.4455, 001122334455. Not together with ipv6_host_identifier; "" removes the MAC (the identifier stays).
+	//
+	// Example: 00:11:22:33:44:55
+	Ipv6HostMac *string `json:"ipv6_host_mac,omitempty" validate:"omitempty,mac"`
+
+	// Ipv6Mode Absent when creating: derived. derived: from the host's address (netmask, host identifier, subnet); static: the fixed address, whatever the host reports.
+	Ipv6Mode    *AddressMode `json:"ipv6_mode,omitempty"`
+	Ipv6Netmask *int         `json:"ipv6_netmask,omitempty"`
+
+	// Ipv6StaticAddress The fixed address of ipv6_mode static (required to turn it on; ipv6_mode derived removes it).
+	Ipv6StaticAddress *string `json:"ipv6_static_address,omitempty" validate:"omitempty,host_ipv6"`
+
+	// Ipv6SubnetId Puts the record in one /64 of the host's delegated prefix (a /56 has subnets 0x0 to 0xff, a /48 0x0 to 0xffff): prefix 2001:db8:aa00::/56, subnet 0x1 and host identifier ::5 give 2001:db8:aa00:1::5. Decimal, or hexadecimal with 0x. The netmask is then 64 (the default with a subnet id). An id that does not fit the host's current prefix is refused (422); "" removes it.
+	//
+	// Example: 0x1
+	Ipv6SubnetId *string `json:"ipv6_subnet_id,omitempty" validate:"omitempty,subnet_id"`
 
 	// KeepOtherAddresses See Record.keep_other_addresses.
 	KeepOtherAddresses *bool `json:"keep_other_addresses,omitempty"`
@@ -1418,9 +1627,10 @@ type RecordPatch struct {
 
 // RecordPreview defines model for RecordPreview.
 type RecordPreview struct {
-	EffectiveIpv4 *string   `json:"effective_ipv4"`
-	EffectiveIpv6 *string   `json:"effective_ipv6"`
-	Warnings      []Warning `json:"warnings"`
+	Derivation    RecordDerivation `json:"derivation"`
+	EffectiveIpv4 *string          `json:"effective_ipv4"`
+	EffectiveIpv6 *string          `json:"effective_ipv6"`
+	Warnings      []Warning        `json:"warnings"`
 }
 
 // RecordPreviewRequest defines model for RecordPreviewRequest.
@@ -1428,10 +1638,34 @@ type RecordPreviewRequest struct {
 	HostId             int64   `json:"host_id"`
 	Ipv4Enabled        *bool   `json:"ipv4_enabled,omitempty"`
 	Ipv4HostIdentifier *string `json:"ipv4_host_identifier,omitempty" validate:"omitempty,ident_ipv4"`
-	Ipv4Netmask        *int    `json:"ipv4_netmask,omitempty"`
+
+	// Ipv4Mode Absent when creating: derived. derived: from the host's address (netmask, host identifier, subnet); static: the fixed address, whatever the host reports.
+	Ipv4Mode    *AddressMode `json:"ipv4_mode,omitempty"`
+	Ipv4Netmask *int         `json:"ipv4_netmask,omitempty"`
+
+	// Ipv4StaticAddress The fixed address of ipv4_mode static (required with it, refused without it).
+	Ipv4StaticAddress  *string `json:"ipv4_static_address,omitempty" validate:"omitempty,host_ipv4"`
 	Ipv6Enabled        *bool   `json:"ipv6_enabled,omitempty"`
 	Ipv6HostIdentifier *string `json:"ipv6_host_identifier,omitempty" validate:"omitempty,ident_ipv6"`
-	Ipv6Netmask        *int    `json:"ipv6_netmask,omitempty"`
+
+	// Ipv6HostMac The device's MAC address: the IPv6 host identifier becomes its EUI-64 form (the universal/local bit flipped, ff:fe inserted: 00:11:22:33:44:55 → ::211:22ff:fe33:4455), as SLAAC makes it. Also 00-11-22-33-44-55, 0011.2233.4455, 001122334455. Not together with ipv6_host_identifier.
+	//
+	// Example: 00:11:22:33:44:55
+	Ipv6HostMac *string `json:"ipv6_host_mac,omitempty" validate:"omitempty,mac"`
+
+	// Ipv6Mode Absent when creating: derived. derived: from the host's address (netmask, host identifier, subnet); static: the fixed address, whatever the host reports.
+	Ipv6Mode *AddressMode `json:"ipv6_mode,omitempty"`
+
+	// Ipv6Netmask Default 128, or 64 with ipv6_subnet_id.
+	Ipv6Netmask *int `json:"ipv6_netmask,omitempty"`
+
+	// Ipv6StaticAddress The fixed address of ipv6_mode static (required with it, refused without it).
+	Ipv6StaticAddress *string `json:"ipv6_static_address,omitempty" validate:"omitempty,host_ipv6"`
+
+	// Ipv6SubnetId Puts the record in one /64 of the host's delegated prefix (a /56 has subnets 0x0 to 0xff, a /48 0x0 to 0xffff): prefix 2001:db8:aa00::/56, subnet 0x1 and host identifier ::5 give 2001:db8:aa00:1::5. Decimal, or hexadecimal with 0x. The netmask is then 64 (the default with a subnet id). An id that does not fit the host's current prefix is refused (422).
+	//
+	// Example: 0x1
+	Ipv6SubnetId *string `json:"ipv6_subnet_id,omitempty" validate:"omitempty,subnet_id"`
 }
 
 // RecordStatus defines model for RecordStatus.
@@ -11764,294 +11998,325 @@ func (sh *strictHandler) TestWebhook(ctx echo.Context, id Id) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3tcttGuiB8K/3ynCqT70CULMuehKqps4otx55xbI8kb845gVdsEk2yR2A3gm6IZrKumr97ITsXNley",
-	"1c/T3WiQAElRlBRPXPkRCwT68/n+/LU1lNNMCia0avV+bWU0p1OmWQ5/PS9yJXPzr4SpYc4zzaVo9VoX",
-	"E0b6gn3Sl0N4o0/kiOgJI1nOrrksFMnomHVbUYub138uWD5vRS1Bp6zVa+E3railhhM2pWb4Kf30homx",
-	"nrR6jw8Oj6LWlAv/IGrpeWY+VDrnYtz6/DlqvU7MZzB6RvWkHJwnraiVs58LnrOk1dN5wcKJRjKfUm3e",
-	"E/rZUQsm4tNiGk7DhWZjlsM8b/iU6+UDeK3ZVJGM5Ss3msLH4fQJG9Ei1a3e04PIbBqnfnpwsHYhZ2yU",
-	"MzV5LuUVZ37vQ/zTz5gkQg1yecXyyxw/aDrmw6fPls/1szk6lUmhGNz/dzQ5Yz8XTMERDKXQTMA/aZal",
-	"fEjNaexnuRykbPqHvylzNL8G0/17zkatXuvf9ksY28df1f57/AonXYaugUzmZEiFkJoMGMkZTQhVhJI/",
-	"n797S+Tgb2yoSdv8ah5ExPyLCvsD/qmY0PBNsFazxohMuVJcjDvHpJ8wTXnaJ4rOFZlNqCZami+Tbutz",
-	"1HouxSjlw3vf/XBCxZiRoZ1ekRnXE1weV0RpmbOEtCnR9IoJYu4+KndPlOZpSrgghWId2MdLmQ94kjBx",
-	"7xvJWcKE5jRVJJF4S2kqZ0RPuCIyYzlMbvZirnhPDWXGiJZmW1IQSmY516x8EbZ58v61fWU2YTkjlCim",
-	"lBmGKyIYS1iC234r9UtZiOQ+d/1WElUMJ/YuYBnu7XtcxYmYE6knLCcsz2VO2kcHTyNy9PhJRAyxIU8P",
-	"npjDE0C0E6rpgCpmjq8QOaPDCR2kFnQupPyBirklA+peAUhKMqViTkaUpywhVGs2zbQ6JjnT+ZzQkWY5",
-	"7GDMrw0eFNMByw0rUmwoRaIMXZ4wmlhudma+2jsxX5k/m5nEEvk1a/sgaKEnMue/sPsGqGua8iTEpYWN",
-	"/fjjj3snhZ6YX4dUs412VxJ92FyWyyFTylz8qdBcz+8VXM0WCxYQfKRsbUMApBgTs+aIUEe5icxJIa6E",
-	"nAky4ixNzG8DmhAvvkTmFWqH1YZwDnJGrwwHyYuUOXklkVPKhWEEgCeqD8RUEYMDODKhInHcYR4tMAyu",
-	"DZmVggGzYWLIusCs7ZbNiZwMzbFeGHIF8lVuaJnmyF8p/Hip3a8LVxO12KeM50xdcrEsg5wjkJNCaJ7C",
-	"bnA4SxvtpwZUFuE5asErl/j81xYTRu74qfUdoznLWx/rBK4Snn6qLrsyWGXF5ThIDM3EJxlvOIthzqhm",
-	"ySXVFTktoZrtaT5lraj5eFZ8I4o0NUDt8GBpDJ7UyoXLZ5ZSpS8LtXqJa6dDQa3mqrOcjfinelkbTviR",
-	"IiOeK22kg5wOjYweGWklZ0M5FtzQb92tOyVgquuwE27lHN78HLUKxfLLjU/GvO32tbx4ORMsr1nYAlCB",
-	"4O7mDca0R+a24Q+qcvsLtxOF0LQKDJ/Da4CKScLNomn6PgDLEU0VixYhtchzJvRlRpWayTxZ3vZ/ycJo",
-	"BvizYVe4zZLlOoFlTK/NtZGpzIFMCfL4gEy5KDRThI6lObYb6UZRCySmdyKdIwguYUl1pT+6FSHRUFpm",
-	"isxkfsXF+JgIds1yXDUdGBJn1rMZajp4qKz+YI1itwWsLkBRBVbW3zzcHU3Td6NW76fVk3rK9TlaJF2e",
-	"fjdg7jFRE8OqpEjnRAKXWIcNOOTyBj4GW3jDUS+rLoYb1bTyjw135aaieU7ncIWlgm+GWUPaFtEZZq8O",
-	"UncfL1jKr43WvMwckyRnStUSS5pc8yGrA2fU4BJJ6EAWGkA7Z6pIdWRYdZZSLgx8J+qYGGFy7nEyB/lX",
-	"SD0xAgaMUUtNnRRaJyhGW3GxEZ3ydB4w4qPo2cc6OjvigqvJLRnQxlQdbs7u9kb7yRm1gqETLIrMfGDI",
-	"shQjPgYLjZqLYStq8Wkmc0Oxk5yPdI3sYd4dyjzZnB3hfdfjY5EpnTM6faQIFWpm1AVD4OYAKH+TA8JE",
-	"wpJ6Nqotq3C7yphIkObmhRD4rwTBmRkWhmpLK2oNUjm8gn+pImO5MhqqOQwqhiw1r9TtGs/sJpBUx1DL",
-	"s/NwFnnM8lflNhdA9/L9+4P16FcB98qKq7C6Cu93QcQ8DXloIvYDcu5l0HMveB3WKSBGbCGHR2QiCyPO",
-	"GVViUAyvmAbjIkoCPfNmLOxzToayEFqhxO+GAxUHYNeQOfMTfktGuZzGoq80zXWf/IFwJ14cl/O7kXFM",
-	"K97Y9yI0J8VixNOUi3HXqEAWxvtuKcEyGMlyec0TloM6kmmWRKSPqNCPhZ5IEFRJwhMwB7WNLs9ZQlIK",
-	"altGjRBnsNJq/SOZk7GUSeeYUBELO5VZLExu3hVDFiEd53AIqhuL1qLUVmJmCFbL1GNKP73GXx8fHaHA",
-	"Uvl7EcAslu92ULiuegqGOgBe2SPlrrn94eJ5Z1PpbAHKcbJa2lUH7KfX1iSwqMvqOlfBjxMJd811j8Qg",
-	"1ZO3Jz+cxq2IxCjlwN+k/W+vX0TE/97BF3JZaJaTl3998RYfJFxlVA8nLI9bDex5c0aVUE2bZf8KgSi3",
-	"P5FKN/GiBuoSAMLGTOyKo91yFd2Dm/iLedGAGFOKjut1y9UcdP2qFcsNwd92gDrGBEwCNlkeaZVdBZNG",
-	"FrrKXdrLa4TPv9jjqxEPqSDMvIImnAnNMiZY0iUW/OddswjAA7D9zNhgIuVVVzOlCc1ZLFArQis80Oa5",
-	"eY7mefu2gidapgmSIicyWM7bRQN/UiLdvBtiX7AUDQ4l/8DLFP5JKVwsb8CJVd2EaTbUwQMwd9mj71ou",
-	"7v60fNz9mbCUBX96yQ3+UmyYM32ZSx1+ojRNmftjQIdX/mqDueyDcjb7oJzPPvAzWogIxnBPykHck3IU",
-	"d4HlV+5J+ZV7svyVuXZrjghGgD/Lz+HP8lv406n/l+VdA7kLRsG/y+9ooSfdVI65CP6QhXZ/WZfeZc4M",
-	"j3RPPUiUn1/6Zyhe+znrBE3Al12IYcgYHkoGewnS7bmmulArlclllmp/BOnFKQhGZS/ShEwMDm+iV91I",
-	"JQWxCxWQRb2UtFl33DXMMZSlcjYCuQiWaE1jRkhyUNYjwwkbXll916DNIxV6DOJW524UXk+2Lm9+xHgK",
-	"wyshZylLxmyzgwZL3wZ66WYDqQKN2bcZKGC9KzXO4NZJm2tnz025YBGhmkylUQYODioW3tCFmrOpvGZJ",
-	"x9w83rRR34wuQUFcLnJWe4WbqvJrd+p14FV04HwuhufwYo2kiVqmV0CXwaeigy7e9fKl1emppZBgkbKW",
-	"XnCWJqfABpeoBXh+msRvdDcpQkkitdE/MqonhAst4U4GMplb75P3RoFXyeHfyF4ehDjAOLOJTBlpHx0c",
-	"dGqvr1m0WzhfXHf5Qd2+XzGa6wGjNeTeyDXzS+s8rUd3A2WXRZ5eKlZvTQans4dG8uHsDZlRZT20bfBJ",
-	"z7hipMhT8gcSt/bNm3Er3PhAypRR4VGUuUtanGxe0tLM0DDkehU6xzUBYGFNVh2YwXy9A1LikKOOARiN",
-	"XAquZQ7nYURDWLnRiuQVKjd4FAA8cStukQEboV/AaX2wy7aBLXB9U3wAuj/uvR5+ijytB2bAWIYuTpZf",
-	"o/Mc+I4Z98PZG+cCMM8QSj+cvVlvvTYTLsBKtABdlTNbuIbKva+E4feFvqHzZgnGfUjWk4MwJuubZ0fV",
-	"qKyDaAU6LB/vc5qm4PHhKXOqBWcK7ul4EfpDF4u7/QXXz+HB0TebOHtqF3Nm76ZnlJ+J1llbdQA1h+Eq",
-	"aZoaiWDG0rR28pv5nT7X3ZuskzK38vwKg481NPqEJByiGIzopvQjRVBMR43MilH1xGb0c1LjxXkjZywf",
-	"UsUiiMJyEpzOKU8NliSy3uu6sabPs+sjgMxPdJoZGtM6PHjSPeg+fvyk+8eNLPrZ9ZHTMm7nGjADBSe7",
-	"fETwxgaW6U2mera46YPHvWTwTa+36aaf7WrTz9Zu+tnlKve80eDGFEQBeAtlMzRd5cwoYAhyNZv94x97",
-	"j3u9/VVmlIWl7uL0kfQyJm4XyiCtrbvJ3gQG2no5Ai0Ey1RTTrMCTMYYwam1WQEYWQCdyYSCykIGjAli",
-	"dgDiVCrFGLgUde51w8weKQLT7AG3jIXZF2m/ePH2/Luzd385Pbs8vzh5c3p58vLi9Cwilg+AMb7TI0Y8",
-	"B8kCz9sQRpkmMAzOQjUwaq4ti0TaLZCbGhZvyZpbHB1L4j/txuK1Vk4rYopM6ZwMGDHURY6ImRENR8vQ",
-	"uBu/ENC6kowu4P4CVlgaZbG2ihDLNGGZIC1D7jL+LgClgxAHZQsw1ex5+tjAdk7cUd9QXnDUOeCGz47W",
-	"IUfU+rQnacb3hjJhYyb22Ced0z1NxzAmxPOBrNiSUw6KyzxCI6iZ7XNAH+9t2md+2oDU3fnsOJWbv0lk",
-	"2CpKpyIhWBGvsuwazl+Jj18babPpds3olxCY8jlg9wtnewcAVOHla8+gAeLuBMJuuq5mkNw1CAZcLZjp",
-	"6ODgoM4aAsbvJrMPsA185ZiMmWA5sIP2P//P/yWPD78hA65VZzG4ajFDI4DAbzaSuSvmAAPWH1ci1Q0C",
-	"oEB4/xytf+kcjwVilczfu7At28kfxrRsJn9P9XCyPQm6b5pTwvcy9dlA2l35xsYY0kTPzz3eVM/rBvi0",
-	"PqDOoKcuss3h+wwE9nP46PPHumwWK9LDuKRNFfn+9ILsG/qm9n/lyed9+KWD2TqQ4YLLJSMOajYX3WWT",
-	"KO7ZrfbjyiMLkrFuAIZNx3rOdGWVXCjNaGIEUEuuINResJ0QpqVtvZFjLrbbURh5e7PUwWqw8gIzWZd0",
-	"WDFxlfHJfjV1l/cDq3FGFXpyOWV6IusMGKIaxz/K5ZSAVw+tykH+UzfwLNuIYudVrPX0bWNouVl4PHof",
-	"b+VhuHmwOuYf8AaDvT+tR4pwG4IdXABEPbnD3CTW/cbqVxXkNgyCt6DVHF9XPe6oAlOr4p/fSs1HnOW7",
-	"McMlTGkuKB73agtzBJo6dYbmuSxs4mKpsJN23BJ6NO/t75v/da29pCuYBv/lZrboaDXfhdiPzQUPd16N",
-	"zu0bR/RUD0lNZKHzPO8RSoLTROO7DUIwv9l/krZijOy7MJNORBQfC5dawNFAQi1Fr9AHO08Z2lBLInbr",
-	"XN3Ec+MC+rZ23uzCg9uYlbMba4vFZhvuFCKNh8fQFrOJ1zM435sZQxxA37lSXSJa9fYXYpkishjKFDWF",
-	"YpWxRYtq03aoHERhLuB11CoE/7lg9mfrW9kyp6XR/XZucXIZ8W2KNxPDfI4htEj7cqaLXCA23N4/U5M4",
-	"Y9a6Cmp88GddYB3krQuWkiEVkMQp0wSDXnpk4dZJm5KM5VNqrigWGBRx7NzGilBt0yohmgt8N1OWj0GI",
-	"1hJ+S/iYKd2JYrEIQKRdjUOGwQ0MDQrFjoMYGcP8MeC4MoyHuigEuTb1CgBPmdB1ludYBBZnYgjEMegn",
-	"EM3NMq5kwjp21AEdXpE219ZFoAgdUy7MQhaiBCNSDeJb2N4Es1Qx3dt+aq3UM6qIj7DoRGQpQgw3NTMi",
-	"v30Av2I8eYy54DbqSE9ypiYyTTrVkMbtQxMbQwVroiQXoxiXY93quJmD2l1YILzg9FBWCLeAnVsibisR",
-	"3S8ZvQO3tNvRBVP6zCcPrUgfWD7DpMACFZdNGQArRCGuAVGF1CWyOoL/cyE1xniwkEssikkzqtZHZYQR",
-	"xk5yCNddB3TvrW77HFBxB4myN1XXBZtt/v3BuiNYWtHCBLVHkLPaYKcTT4IfKaheMt+b0sTzrC7pW5eV",
-	"0+f6kX/kJuwb1peQfhnk1wdel5k5hS4Thj21LxSz2T5Q26AHYeexGEumCBdYuMAHgPpIUTOJmzOCv3jp",
-	"KeVD9kjFolxDXfpM+ev6Og/mvCC8DjBDDtVlowgUHGEih8WUCQ3wWK/XJbzejGVQRPnYWDItlCZmZSnT",
-	"zEVRKXoN0VMQXVvWfjAHQY3QtRQfC+5nGNjciBtuY2kTj8Euro5pQDoeZ2sCZt1bVSjIikHK1QTLO/jl",
-	"rEkfrddcFw4THO4AIR/O3uwpOmIRgSObgB7eXZXrvTDURM4EApsqxkZWY1DDqQJ2YAOoH7QxuiDLpZZD",
-	"uQEg2vfKiISQktwAhhcQ+YZfOzhaGzeLh+LgeaUq6c8gGN4iSABZpffcY2EzhXvpgl6riD9haVZ7DSkd",
-	"sHS9SQtfi3Cc5tl3IaJZSr1eQFsg5OmMzhUxUtsGAehbSm9VcrD5KV+xeT2BuGJzQ7vc7a9n/2akldfg",
-	"q1QtGaTPXj4n3x49/SOxlX8IVsHp1iRZmuf1pWygwM7GdxmEZ3+uzY+0aR41ZI7rtN6Y4+rdLPLxD2ev",
-	"DR1yctYVF+AEsZs9tirsIKXiKuAOsARfB4gi8Kyp6oA1cnCFfhcNt+FpXHW5r6B6WqkacxfhmPRIMheJ",
-	"UIeoIO4LPty3bjNHLox2mY+Gh4+fPCPtF2/PyYf3L04uTr0RkesJuTh//b3RUbXOsC4beGjIoOCptunE",
-	"mk2zlGqmOi7SvWTjcoYeivYwlUUySmnOIqOrc01TOWRURLFIuZAJi8h1keo8ImpIUzaj84gkQnHDZyOS",
-	"yRnLE6EiI/ayYUQmTP8iWA7vZDKJYjGmIuHmzfxqUIiIyOtJRMYyoUkyN/KzHhZZRLgUUkVY14mnMiKD",
-	"Qoi5OQejzD99Yj6R45TBcmFC+kth1kxTngjV6ZJTI1NNqIKYMLO9vkO6fhQLJ7awhAzQrIkgDDMmNlKb",
-	"a9J+gZfjyHsUizO8Cf+EvNI6K/967g8weANPIRwEt1G+8s+//6MDXBfhZgCV00heCLBHkME8FuC3pBnf",
-	"v36870BDLaj1uNpW1LLwYmiH1lkrapUXaxhLcLOtqIU324pacLXgicC7Na/ayzVUw94uWkMZpBPizvC9",
-	"DLwYcMHwNtxwK2rJ64l5jncMVNdcspGBzC1b9miuuRW14J7N+vGA4LvwoltRC27a/B+uutaE4BDxRYiE",
-	"v96FcFxfF2SREd5QxvuSZaVangeVEwIEdIqMzBNMPJE55O7NQNCcorUPzEeYIfdI4ShDOUUHxA0Eejwi",
-	"v9YlplRMpzSfN1pHnREM6ouqaLl0XA34rWBmcgzJNquycLwiqGey1CTG0k1tafsxGcwv3ZH2qrpPwoY8",
-	"YaEnCQwTgDRGbDKIVn68vnZcILh6NmjPrSLKBjKs3+laMTa8oGUknUg+XMCmBhGhvFPv5WhKJbdJG0Ya",
-	"mzIq1DHIkSgm2NzKZaFynecUrC1GHOEagWVBaUL3niIsVQxqoEZEYfZZSYlQCx644phgXK7Pe1gne24s",
-	"+YNPoqEABhf1P5SwUWdWW6xQ6M167p3IjxXZrCMnm7i6Aq68kDV0Gf4FgBCU0Py4mehspbeKQlNCSPBF",
-	"9XZXgeputJ5lDvWbVIH+WrCC1SDmz/55bdEcQ7LwlbpalgtrsWPVTX8GxHBH6UejERtqfs0uXThvQ86f",
-	"9TNlkkPJHkmEnIHj6PX766OQVnCX2+AsPxvlQlfW8WzLdTy7/TpcMOPSD6uqpdyiOsqGmUp2dkMQXcxL",
-	"fdKTYHpK1ZU1MGPG35PDIP3voGEVm6QObbiKZ7WreHz4zbplXDGWXYL775KGWQ6LOYBZSocMYyb1Qko+",
-	"1ozHgAzvJrCZylw56DFKhZkMPjHCnVH3Qrcj83WtsNaY0R8x1dIluVs3peKadSJbv1tX7cBGeWSJ0bUU",
-	"F+PUwa7qknejUc/PDZUZlNuOX+Qjn1VD2vbDcIeu7BQiPVh20dFiq3DULAnwwZ7AUE6Nrqca0pUFY4m6",
-	"DDL2G4zeVrIGt4/N6ScDNqSFYgucPowMsO7QY+DoYHMwPB3ygSFdWEsj2knh8xSlYA0L9cVJVqdxi7JW",
-	"g1+zL0CPonX5XCuWjrAE+2KowvIC1lQUqk0YsxaflTG8cE22CMgOovWayzmgp6HRej2juXB6zEZc/Ef8",
-	"YJlz1xmBy4JJlSJJNqlrOZWrJHANhLEu4etZ9aNnNR/VBMHaZO9lTGigU0u8dImp+bsPTvVmIU8IFVsF",
-	"PNXnBL9AmQ8YqUtNfKSgTNlSrPSdh/SvYrGrmopslyNUy1T9h62DLvxXPYTdJOrAlAsJTgHHLPP4D6Pb",
-	"MPHNEpJWHkKvd6f7DxKp6vaPEsNO5Ac7osWMRbcrI4hY3boBVvOdNbS1LJ19w0A4DAlYXyVhDftZjTYN",
-	"GQSHT5+u05Rq6XYzxdqFdmi1nocKWsLptwlZ+g3nR9XSwPumd/eip9w3Edu92rNjMnVCBJvVESqQwFGW",
-	"V4TrLvlBQryJM8JizA5G53uZWctSI7LuvHZJGTrQzEh5Sf+3T+ua0D9n15zNagpOLZlRtrB4rP3kzmTx",
-	"9ZKrn/rjusPZLhHuq+z3Vfa7hezXIJ40A2tTeU2HvisjOsICnUHBgc2/WZRBgqIktUsOEnpvK0WVQ73W",
-	"bFonTjWGOKLl6ZGCgltg3RE8y5iG8MxNa6nhKtfsEpa2bN9Ouc3Z8L79xD6LWlzQZA6e9YyJGXhKRjnX",
-	"vwzkJ6PUjxQTisHPwv1zyq9yqfkVRnePuFHGqy65wC5siVKtXbqv2SfdJ1z1CCXYGcI6aciIp4y03Tq7",
-	"5seI4FrtH8WQkz+RdxkTP+ZG995neriPg+wniVBgXcTKqyPbDhGS6NBB3IZKieYlSvAA350TXCBpY5aH",
-	"VFBmU01YmoLdj4pEkbaadEJnaGWJ/jzdX8WQQysEM5eLRMghTkFNas/LnEhzCdmMKs2OMfAXo1J/LqS2",
-	"yVFMDWlmczVmFE28ePwoRqx2L9e0boR9wdBmqGuWKy6FCiGYcGWmsAGisT8M8qT7+IDsk6Pup4Yq7ZYv",
-	"1sfDe7ggXLiw26jqosDCtb2gw5vbbCxsE7khzXNngM6ZxtgmWpZWRXcprtd+oukV2Khj8fr99TNvR6bK",
-	"5aeWxuHqhxnNFQNzK6Zo+xQeZwfXi3Sg0toUcmzkNcu7bu96wkQsILYMzptOmQt0wG0+Ut4WHebtT2Sa",
-	"gNQZiypCgfQ5g4rGI8pthPfNVD5PM5zf3iK3hdryUuuolI1traFOcjrgos795yMb3StY59bFuLkw+1oB",
-	"fhufXmmsXG0VD4PvUJ4PnO7ti/PX31uQi8rc886xg9oNbOPAhn3ttMXoP+XawXrNwgWDG0TNZTH2tScW",
-	"D2gbT9uKfnVbRxY17O3Mumu22c/WMdZb+gjqmL0H2CJPMQTTRl8ahJcjB7mY8Q7CgA1VAMzVOuuEJYJR",
-	"LSyj8xpcFZfTeb3rt1yNf+kGCOT0vkuuLutt4OH4lVc3nuXG4e0LGOoiPpbWGpVUpXJGS0XkAky7mUfB",
-	"gtGGLoWlCqXVs3HpshioM5hDnKkPwDL8lSqbxRIL/5x94goMoi7qdCJzPQEhpV/kaT8i/cWD6Uex6Luj",
-	"6QNr75fH0yft2YQPJ2TGBXCjkvVAxBwXsSgD7zpd8q4KocA+g9C82iyiRmpvz6RHlsl+25VmhOPsNFL8",
-	"IASzphCFd6nKmbAEGp3JAcU2oGvDXRFLy1bTckTKuNcuOb+ZXfro4NtnN2/cuGWi5DaU+Tb0s44W+usE",
-	"95itOFySQywGYut7wO+qt79vJOdEqC6mGgXx6xvVQt6iMp3WmVn95zWkdBk2A5q6EXSuJ6e1c1Tp6gYz",
-	"1Sf1e4BYQcp24WtwQt5DORvs/Nt4G0LCdDPighbh8o1lU3AdKViP/Bt2mTXULGgCYoT+fGozRMvAL/XI",
-	"v4S1ZscSjM8upqQSZxJU6ffNjVzniZ00pN22N+ytadS90pDNqEANBjfB9Xmw/1Uty2qzbIEAPCrlCuw1",
-	"+Ofzd28JTkRm0JoPWH3CMiYSIg3Hd9/2ew+Q3PLPv//jmCjGyHufwERoqmSQ2zKYk/p0FvLBdoiHLUFV",
-	"ZuglH5hPXFcdo0/F4ujwMHJ5YJBHTVUpznTj4uDgyfCKzeEfrN8l5zYKO5G2JHVqhp+wnPViEQTfe3cP",
-	"JGlLEeBlRGhV/sgDkcMIXNVosDBP/JgMpNECc7bkJLeZPK7aeEjdLPEDfGit5btV8dl/vATGFq+bABfr",
-	"Kmzj36g0rluku1b9hYjDUj+0cOy6WJaRiXBSrm5LzmhaW/Ftlddk7RbrS0fIq+XVv5VEaZbZqisNMXKa",
-	"ZTdmvmYh55pla51X8qrlpvi4el8wXE1HrQ37XVFXWsZMtqsuzGWi6cqaAk3NluqaKkVhK2C4nCHYy6yd",
-	"DrKHGuqQ1YcLwklAJXj8tEfiVjix64+KzV9+MfR4JAth/zZcmiVQHgg4OD71ZVCFJu0T6JL5z7//o9Jb",
-	"oG6KukXXgeWF27qLkzVXR9qGghkdR+a1Z9Jpgl/nLPIdk2GcsDVyIewY65MwrDBr4dZGBFo4WNnpyYFy",
-	"LotBWpsAXFLYMmSYaowOlpqMkQc4c1TkO89mLHcWXgrlN/rQ9+o5dMXtL6dHu4JIja2Vmn5rtMJBg0hr",
-	"Sb9x38417sBKbKk9fX9xfuKyvXX92dd638DEN2wuC/Lh7I0ttgVeMkMIwE4ehnK3sbYkVtOCNGD0VlAx",
-	"x5ZcWNnbla9wvM4wuqCwJKJ9JWfL+6I2aki3mN9W7qz2PEr4WNElGroiqQqYtZ3AgPDW6RGkFzmKKidE",
-	"5rE4OTk5IUzofL5sHVaQI+YfgwkZJAifF4jNnGOhZ1C+5qR0XlCwXcvRCA6rmh9C5kxH4KxJUlZn81kJ",
-	"9HVllTbECTNf/S+uMXtDwlkzxixZJDFZ2fd5DysoBQiw1Oi96ebrXOdlb6gVAPE3OVBG0gXAiErrHDy/",
-	"Ypkm7YksFLtiDFp3Oe3TdWE3wKKsuB40QDk7vTh9e/H63dvODWlV2bp+17e6+u5sn/16Ylf21l9/tXfR",
-	"u7+86/JOLzOWX2KP7k272Lsm8tYTVAMyy6F86zvrWMcRyMZ9eAc8rIakkTY222lqprNQ0bBT74HRUtN0",
-	"g5PH98Jyp7jiunOUacKUvkwKdknHrNq1bbEmBihf2GZPacCQpGBkRjmwbp97PQFbOhPE/Nou24mTlI5L",
-	"XlDtpI5yQyMnEMV0gGdg12uBa/WaT8bMJUvhZ0F+uOaGHdmla2lELSPxLbEqgRtUWy7XFjhpyFKqiEKC",
-	"QRkJbQRLKSJPi3qeBUVhn0I6ZrGQI9IH1dyO9B8otf0JNWn43OrSZaoWsCXGwbNg2Q8XhOsoFoM5JFgc",
-	"k37Kp1z3CahFWOrCyPf9wDzYj2y8hE3RoDoWKVdwniPfPFVpX6RNdZHn9i0XhOIBgXy3hrGtj8AG+2qF",
-	"9m3+TciyNv1qsRXIDeU2eyo1PRrgmNYqo4GYswVtsJPULcwKpeqSi0vdJNGf2jIL1iBQ8ZY7acZVH3YH",
-	"YnDLFyAGrBTMdXKwRAWAe+N6EQtqR30Vo5RdeiK/eRsWvOLaHhUlAhKPfzDDf8BsfzKkoE/aN0KmY9KH",
-	"IbqWb4QoAnWPPkctGx9UT0rsj47eWQEelXMoygehWn0jm9vf7Bd9kuXc5VuWKu714+4RBJqulsXdmhwj",
-	"LcE6ZNGtlXS7kQkF5LN6k/Uw2iQU1IqKvoFyXRBKzghdUgcMNRaOfpoLdCHqPZDLgcVbk0osFBNJJyJ2",
-	"u6SNSfOdKCw/6tGiTYnOqVAQ72TrM0exML9zVzJqQIdXcjTqRKSmujNxxZ2BVdkuAOh3iIXEMiVqLoad",
-	"iGxWv9lWbK7WK9qBrF5q1UF/icB6kTOaOH9G7Wcf1K76Ktx3143fZleLOtwwZ7xVJuctisjeoGlMZmSk",
-	"3GDq//rpZO+/6d4vB3vffiz/2b38H3sffz2Inj35/O+tXfWYMWeyC/8twO9DOW/N5Nt4bre/19r2yfd2",
-	"0UsH8GMZE7vom04qdAiillyXY6jxCZkRlwOqmP/zmfvTtwUMP/E9+cKH8PeUf2KJ+7ZMcricUoVq8HJm",
-	"d23g95oO+jZMGXZspDFwFYB+A/6A27XBH2IJuk264f9oe6Hsuin1raus24Xdvu1MTUeX5TupdGKpGFtz",
-	"NmSGj1ZVzN9oJxjQLy8dvixv89XFxXtXuNPKouHMx4vK9ZBOGQg3K+zAi0d9p+1o0E28Oj5ZQDX7IcRy",
-	"WK8nVvds/+feixdCfQcS9t45Hwuqi5x1jm1IMzaB2yxGeWdBsyjQLq/5/bvzi9q7XhE1iuGgwRndrrtO",
-	"CE63aLhjMfnB+u2gMgy/btU2Z5ES3VO7h1XNIF/9cPIcSu5ZJFYOlgmWdNugbgD5IMLOWbUdWJdkiG82",
-	"EiHqwPxE+CjID2dvfIUeX0TGcD4nydy4uc8Ne/lULrSpWKXrN7Z1K5+g6tiy4keqet9ix5hYbNPBp6Zt",
-	"VCzaZTkrNGGbRXMxXjD8MPMPO3un2vZHSG1U5g2t48v9fiJisTgWYCCAklWdyGdWVfqpQPUqlhDFxZB9",
-	"OY12LEjtQglxEtlD6SF2/ofusvMbo7oY5WplhPY3ZRqdMugzlSBGrA583bRewTZ9fuoVKneT81TSBmUE",
-	"AiAHMplj1koohyy7ROszWV3RxCxjVlzatHcmomr9wrwzyEnFmFXjngI01awQEbpWdrQDNblkpzydb1Bg",
-	"emO9QxZ6KDe2Dtn5PUlqlesth6pDV1bPxU5IiEAY2oUPupqp+jYmMFRjH9kJNzLFHALISBvs6ojSHTJg",
-	"Ew5282NyYNmcm2SDgzIEuY6cbVKI7LTascYM5Zq+QTVDZCO3sDDW3lVTW/lAQa+RKRyGRJiL7cpeo7E3",
-	"PN1O7YJzX751BwflBZOHOipV5sOu3s6NEzVX7tu7xDbYeKOitbyfxboo15goDNqRA4oAvyzM+zstj2MF",
-	"Q964OVutJxtsGKUcefjpU71eu/s+bjZt22d/Yw5GO2gh4nxu4MKheUI0+6R9NKqQLop1SKess1nnt6iV",
-	"lVxvAzHD8UgftbnCiOJO85EK7Sm3s52s6FRX1cLr+taVm62FTMWGRc71/BzCBZFNgqoPXh5w5DOas/yl",
-	"w7E//3jRWkraXGrJ/v7d+QXZN+LxPojH5r7wz5yNcqYmpP3q/PDps4g8fkrQ2YduTAxbNGAH05aXB+01",
-	"DKPOuF/akhZZpge00V96+c+//6PfsQVtrT8O1wavqYhAM3DoUAcwZQSuDdYBdWbESK6Qm8xa5IiURqUe",
-	"QQ2n7WI3wdmO/U0NFnBfKRga0diYD2hEA407SMJyfs0SPGHq6mr6bxz9UqTtS3C9eHseCxsWzUSCFa47",
-	"kZ0uqYRUYhdhZDURocmUQ7N9dGeb307ev44Fnls3FrFA24khNZgaxT4NWaZJf/HybTJt8NgCQd/W8KKx",
-	"wGPGy+u5GBeKebt7KWy7ofG/0bD//OOFLy7RAANdcsZosofX7d/BfC8okzykaVpuxkaDxaL/aa/0vOPn",
-	"EBvWNyDTP0aIscMGQ0IeDgzZhzf6sSjHPg7nmdL8iiWkr5hCp357SgWFBgeV08fBsexZLKjZ/Jgle1yA",
-	"nQQuxGiYylpxSP/XGJWpuNUjP3W73Y8RiUMFzzxHkvi/DQX63D8GI0ssKuENQKUg2cc9cCFC5i2IpeiS",
-	"Cz5lStNphubJs5fPyZMnT76NBRfkw8XzLoFeVfhjn2ZZarWIfRsl8Ie/Kdi5a6XVgTouPIGXYoHdsdAU",
-	"BLZ39JJwQfr4k02ntgVbWiXOWTA+ef+6FURhtB5DKa7PWNiHZrzVaz3pHnSfALXUEyCDAQADT7WC6GJV",
-	"BnPWCnpdhODZhuWHxA1b/TGMDCGOCg6lvOIsFm1DVoyiF5FzOmXnXLM/neucD3VE3lM9+ZPL4DKL6nTJ",
-	"SzQuWS0ADjYWYUS0kkVuxEcqoJi+oxIRwQfPyP6zI1wTxE97U1sUC/y00zPoh6MAobpiLFPOQESgpHiZ",
-	"H0aODr91vSSpmMcirIjtkkPISWDSGxdMKey+BLg8pWJu53OZKSoWU2hOmcqZOZkB5MvkfDzRZdqYJYbh",
-	"SidWzhgwJmIRrBibsvi8DwQaj4qvk1av9QbuGxkuU/o7mczRy2jkcUzQCsDXgC3EfYHAsE6cgLFdqtfn",
-	"Klu36n3OVCaFrdV4eHCws7lPAqYOU1fh+A0QE4JlFF3nj96vrXOm954DjDaJOwjHCPUIzd3W4saiYJGL",
-	"crRZyxFutG79/kD2v6OJPzvzyeP1n3wQBl1kzn9hIL0dHR5u8lGWS3NYRiQ7FZrrOX777fpvL6T8gYq5",
-	"Xada6JGz+lvXYjCUylq9nz4GrZPMNRmqZ2P2SmQKO9gaOgg5uT+BebL10QzoiZksdDM1Oy2b6agwJK1K",
-	"2jhmkjDk/siogxcgtDUcZMw0OTp4jJgq5IxIEREjLsAAOQOQ7niLr/3MD1MllWgZHqaM5rhUC3P1qGx2",
-	"a0h6TqdMA0g3xA+Wr+yf4XwW6j9/XELKo6YaGrhdroykZeuOlSvENaMJbEMEe17usnoI22DYPaPLdmDv",
-	"Af20CgxLMB21lsWyVg+D0Ep4t6fWDPDLJCyXmF3k4bNQkO2DvwK/S7EvCBXk8QFRsaBjCczFchV0cQDj",
-	"mk14ymzBGgQOI8ka/XYmiaYDRdSEmlvCVGYLKEZ8LBeF3b06x67rNZbNhYXgmlKqWY6dJo3WcC2vMKMl",
-	"IviHshvxlVqC9dShjYX/c3/yO0afe+NpaJUPSdNxiI/YIYXCSxUYuCELXPr+Xx1JG3jTRU4TVkOsrM13",
-	"8S7q2VTpBxqjo2WBpHOlT13QwgJcGjG99XPBoFce2vvCkvL+5G+Y1F4/cJl6v/OhK4mltxh7yTjCPtGh",
-	"xv697f6Cc7Pfca1q2Yh/Ijb2GUzRidRGk3au0z6YaeoWbkauLHnRuxZGBdK9Xz7+hMGAl92P/39tFODi",
-	"Hox+hL4dZdQGs2D0LE+4Avdy08rAiFt/miucUKsXYJWdtXMXQkMK9s3nXkNo3/ApN6Lw2hefozv3Tkkx",
-	"IKXNrakhxC7jAs+u2/oCJZLAyxUZYsZcyktAyCz1Wi+dTBjN9YA5l2nKMPapSuxewPNX/tVNBFH8JrnF",
-	"CR88Wf/RS5kPeJIwgV8crf/irdQvZSGSHVzEuZZZ1WkwCY7IXYWwcSPNt4GZCp+jek7zPdMrTn53iFNO",
-	"UoM4AHPuBdLGIC0jvn04e6M6t7nk+72yM0aTXVwZIlDUyopap3Z5VEYch1AyaNIGnb2nUnAtczKDjFZF",
-	"2hNGUz0B25TqchmRD/BiLP5STCnJCjWJoFoCDuOSsb4/veh0SVm5HGy80IUCpOxY9OH/LhGqb3UAmqZm",
-	"UTOWpliGQaOagAyMEhtfOSrSWDhWa1VdGL8/ojy9LPK07wvd9bCSJfkDiVv75ue41XGzOfdBmcoXJPB1",
-	"Y2GrSKjaAkkw7UJAYI2ecL6IIbs3mPnx3xf3bjDbHDEtHt6TCevm9PnheOY50zuk1MA4XTpoo3rwyqYZ",
-	"LmgH1ft7T3PtjFsv//ribUSGVLE9DmX8uebXjeLcz00S7uHTJ7VSXN0gQXb/okIYlLqrlT7RhegL8LQN",
-	"GqDsbsvxtLH+JYZeYnm4oAmfLW7QKCjbMMjVy/qSBNMyIXiVXIoJvF+iWGr2ZoHCZi0HqIXYspabNprG",
-	"fD0tl/wwZsLgm4sL7+MvfcxRghhxcoqu2xmdE65jwZVnIsDxfMgHuvD8CK5OndsvMj9kTbEABy1FN1s+",
-	"luKQJ2RC1aSOL2EqwSsXQ3MHXEkqbfMVNuJJj+9g5qQOnu1Px5V7URM5E+jhnrCc/daZ1cEGXpbnUoxS",
-	"jvFPD4h6J0liozA2RrlFTrb/K08+b6ADOmD+V1D/vqQrxvO0txw6l0lZK+FGN79C26y9490ywkZRVip9",
-	"j9rkA14oaKI3RFrPJ2/kB3mdgGCTuUyJ6qm/hK5HJGUjTWShjbQGDM6VlO6SiwLTf6mr9CMhiE6ORiRn",
-	"exgKprwPtaz16m5zkS1+AF5+x2wR80LuW1NbAdmugncA4b9d1vcvTEifY2LbLtjlfqWf6XZIWdSGcmUp",
-	"heCjNCV6kjPmimG3KZlypWw2HETyQgwvuue5xtgFqBOjvPmGG+z8RIfaSq62Yucj5aRq6DfVZFiRSp8E",
-	"XeDvCl/LOX5DOIt5Gq5UD/gNy4a0/2Io/PC2mWoUMQM1ckJFckskvYmHQyr9r+fleMir1TIr48Pvyjuy",
-	"+tZ+bx6S34ZMe3vPys7Y6Vd3TI07JpDQ79o1s4SeX90zX2WGHcgMu+ErC9IC1rrYXp63FuzFQEYz6F3b",
-	"Vf4K5SHroPCVnGFWQ6ARzBj0JTaffJVemtjZnmI+vnyZcN5SMC1rONwK1KpX/b31i7h4UusxKQTEChtl",
-	"kSvsYIlcJLdpQxz5DnIwmULcriH6GWTCXoH9x76yHKcLkcoGvLHV0h2qiThBkLly16qh3VEDaS9POPri",
-	"3BtfEh6CPSRUEiv+wFvjoe19Mma1xhiazPe03IOu7ov9711fD9tn3LfCd13wo1jY3vcReXn2+uK//7/v",
-	"5KeIZKNzBq7Fd+/fKvzXD/wqlxf8KiIfBH/JIzIs8rQT2Z5nwdZ9ms1Ss/IRT1NInQoyWAD70ZwbCzjG",
-	"iUwTlpP+f737cLb34f2Lk4vTvfPT52enF31Md7fyK2bZATwbNWZC1eQYh7E5cc5djTnN5jgwsRCmhOwF",
-	"8wz7u/sWtSm3JhXcU4lAFeHZbojbHrno48W+u7DEGRsQmmUkZdAIZcIwA8kWreLQLcY3Rwwaabz/8N2b",
-	"188vobNppXtiLDDNGjOP0cUCPmDAS0yS5wa7SRtMaDovFCQ45vIT9IGe0TxhCaxl2qmThK2iio121gSF",
-	"LB0EVb7NDpZ85HpNvxwCeZzQBsa8cWy778gMaySVbXgyqieNgdS2Ul9tlMkGxX7uMpziDM4Dj7OBOgNi",
-	"22DffG5x9HeiicPp2BNwadIWBAxjFzzLmIaMWzyW+/BBGbqLxU+aTDk/sLsUkH9gjc4ZmqbYiA7z3C0Z",
-	"mBmxyAABE9pMeRtR+ZYX+uNEYsoQrJRwdfNEtCnbD4sw18uPb6EMAsxkOzO6b44JtZ05rRRJydHBEzRF",
-	"2NoAyjcRjIWtiABtC1hCUn7FsEqCimyK9lyKpNMlp0H25kK2pyHqsWAiUU74PHY9JPE9x+fMi49UWExB",
-	"aTqvjckBFvHD/H2Zo3oXsqobHqfbzCRRY17Gz5N/4bjO+01mXvQCzhdbM2+KVS4bFBCrtDWsCgd969+6",
-	"KfH8TYUxum2sD2U00phgqXLGcFfppexgfVvT+AMHO4ZVCMvdDuYoordtITtFuBimRcKSznaG8Fo6feIm",
-	"hO5gvuorUEObF8Y1GU6kYq6Q28SIfLbMl+2fXCoWBJrtgoUDWjD77rBd8lqryq0B6T+fyELneW7u0BYN",
-	"MWLomOtJMegO5XRf8OFEplTtjVgi831lP+j0SF+zlI1zOu3t7/ejWPQTrszM8Cfpq5QOr+y/s0JN5DXL",
-	"7Z+a0amZxmoqvh9oLLCfo+EAnYj0hR7N7Sdjc9DuDzXVmf3nlOqcf3IrmEJC4FQqjaNTGJvlhkLAdR67",
-	"2iGEjikXCk9aFnoArWCF67KYyZQP5y4nD2R1aONizrcPQat82NsH9XPfiN5mLjEHJgclkXrm2sauOAuU",
-	"b6rW/opI/z9sMwCdqj/NmcI6ONCsNxavLi7eW1XKKA6YWqxt/Ilg6SMVNtWF2Qw/XbDuGx1v0bwPqZce",
-	"Cvpg71Blr3FQnSKbYouHFwt3epGvasdyWzOmyJnl6mW5O5ozMmU51v/Q0vwWi4SPjQrmABcdGRCdZDRU",
-	"MpQGkLu2PK8rTa4mNLeKnUPDR3hbn3qkridORL7xNWxcEWobHzyj87IEBGphj6wBAqqqmucv3p4HxtXm",
-	"YGBHPe9I7HDDP0xQsN9cc0Tw16DfHQf91vGgbd0g/uUNg4ErwPw1UmI38b11F4qUCngylDDGxt6qqrbv",
-	"IJKi+UIP7oVIXJR86ncVMHFrJH6YwGC0zeY+WrEUCr2wEYtQcmz7fgXOrlkajA2/djGyVJN9x7Y73Vi8",
-	"AHkHY5AdSiS5zFD8qDYlWUAQMme6jh1jEPI9seMHCUbeBNHMYVcR7mtM8kPGJN8dN9/XTO3a13yOljko",
-	"ou7lcz3JZTGehDoHaRuNlFDimpgZwb4TYb+RWDjztC0fT9pUYx/XxwfEVaukc0VmtnES97XTXcMQkUSx",
-	"sCWNdURmkznovLOwL7IR6H8upEY3YkCVrMsbJ4c0QaiYWtWZwvZTXXJS0YdhgiEVWOgxFuChYQnqVTxN",
-	"CSWHBwc2VAwdeqTvV98jkCbbryNSF0zdK08OanfXEA3XuGrh/MpyY9CAF8Hgq5jXFLckkkWMEXK2LY5D",
-	"JbZKGnpNQX9zLXELPa2gZ8cto6ZPiRyNWK7K1uC+kQ+q61kutRzKFI0BqMBrzcXY4tRM5lcuOj6yFiPn",
-	"iZ0WSlvoZwm0BfdWpbFkymAnzIgmp0eKuIaOlQKSRrtGJTwW3tYT2C8QdWcTmTIypJqmclyAa0IKhvWA",
-	"64oxcqXf23O7Q5zCKZqspOj0wOvzicgyhyZK4eVA8+YHczqBH7rgqd7jIjhgOSpbPmX+JB0AuyfrHVIO",
-	"wJrh92UAmfAqun9cn2pLRJVjOj1bUdBCafuKzaNY6HnGIpLSAUsjMmFpFhF7LpHnKU4si8hwIjkW/k0I",
-	"2PagBvosoH3OWjUBf1cJja6ioZyJ0oYK9rVYgNsusVjiCqpjaARtAH7zMh9OXD5ELCD7jkPLHgLmTjWx",
-	"63SrG0g9IWOJkQrMRS90yakwp4Oc1oLXyBZZ88daBlW45giGzmhsp9WNRb/caD9y7fgv3cptYXX71G2h",
-	"D1K9LRdpOXRIWczGLTGBBKcuebcWcR3I3Cnq4iTrkBff+u2iL1D/KvpAlfutkNWlGa9ycZ35VOSHrIh4",
-	"N2UL7d6Q4dmuADYfFu4fpD2q2YqCJrpQlRWtgsGyt3zNWu6xaMyX5JrEK1rvmLSg/OU6Hh0DWa6z4rB0",
-	"W6ciuAJtPVqrhfWD+LkfTv7z8uz0+buzF+eX70/PLl+9O7/o++W0nx4ckME8FnaPqLtRzzBXjXR+evY/",
-	"Xz8/7ZP244Po4OCg04sFdR5JjBVxWLdU8P/g28j6M7FVsIHJZhfMmWtmdBcWHxz8YdwvdmNfnS/35nwJ",
-	"HOaQSQHiH5TiDJyBN8DOQLOzrxoN75qzWRiwVQXq9/jCPUC1n+lB2kZU1lBvnrAKqGsaJ4s0IeBUJ1oa",
-	"Lft+4f8BzYlymhXW0MVGIzY0EkGQVy1HkP4oFL1mCfHN3W7GQ0Ig3cxdGIDoV2fhbpyFDtRdiQLfRsvW",
-	"B7457Wl2DjZd38E9MLALj9a/K79g4/V6ZeLGct89OgiPSd8ZAnrQc7jvmw6DEcC1UY/FiW83PrLhQk5k",
-	"lHkYrkRyzMhTAZ0/9s3KIUhHMD2l6goSHyC3Gb4dcQguNl9y7Xoy+lIT9nvVJSc+P9qsMzF8oxRffdGt",
-	"TeTYsm1ejbja7JC8Dzb+EM7I1ajtXJEVFP/qiXxIT+SNpYIa2RX8joEgvN509CKUmr/gIGm7j/l6W0QQ",
-	"NPi74GwlJ3+0LK40tjO4Q/a2BLB3WAHg7kWorzUA7qgGQClwRBBfH/g7XYdbmhownKP5bDvK6frmriSV",
-	"5+6lL5pE2l2sp5DuTL5cc63vhmxTQwLY8Be+qcG2zqJpj/KOpEY7+sPYNN3Wvho178uoKUjYstvB7k1A",
-	"toaeldFntX6H51Brq3Tco9sg8KyjVlkfxeJTXKZRLGzejaLXXIx7ZdmBsoezGQsLFlh3gVPv2keHh7EI",
-	"/AhQFx47lFfd1o8gCz/Zw2bduPZ2oKbGwoVEReQXKRgZGUYWkYzlUL1TCqNYsoR7T04nQj8tJUqzrIvN",
-	"0jm64a1y1CUn8KNbCYZfWDczlIH2K6Jpao4mFm1ICiLJXCRCHXawnoKwiUz9yNoUNOUpUXRu9g1cbQiW",
-	"UxfO5nsmu/RLMpag7xcicRER5ojDkDCbBUWrRUjb1GvCTvPmZcow7s6uQ0lb+gKDfwJQwCoQEyO5mN12",
-	"yUkZLahheZDtlssZZLcXyoYziViYq8BSAM+ILcNmbv3bTmPsHZv95mjrzjnw6qA/VM8BxF1OPBY8MVcu",
-	"C/01NXn3qclseOWt8446lbQxSD90ZOC21Hkz+32ICl/L/z+Qxd/Bgy/8DzFUWwBAs6G/8Z4P7kOsuyhZ",
-	"8u/K1r+FoPVARn1HioLUHxACbIecklIZ3g7BuRhPbMUQTESfUOC+kEIUkb6LI7zk6nL0cyIgKXsopwMu",
-	"QFIxL1xO5zy7ftbveG+BYOSKzYEhYTW7IEjRuhxiEfocwtDh05qqfg67uHM1oLMgFpW40opTwi6mG4tY",
-	"nLhE6rJPkbSNWnPMRtJyKXy+jenTEforqEhikclcd1yeAxMashxGMjcyYOkpWRoIDzMW5v+XcFQR6dOM",
-	"X9pDxvzrfgccwH6vtoX/UhxrLORMYMAguj7CCFBkQy7yEeQ/VyvLyNFBOE4sRghSvt6WTU93/h+1cPgg",
-	"XaPrhObMuoySWAzmRBUgI9sjaJc2GWXkRtKHxV4GknifQNNbFFm4igVKj7D4TuSqIvZtqZsgbrW9VBmk",
-	"g6Xf8ikUHLO2H6OOhFcwpXMyodfgep/WF8xp9v3ci6j5IN6fNeTeuX+qZP+r/+fLq6dDd2UvuKuUtbNC",
-	"qLW6vNM7S2pe2iUqumgbehpWFMVOl/wICV6+L3sf9d6SzRg6ZDfasWlmMG0q5ZWt1eaTBB4ptCD4EADH",
-	"KDGhpswVsCk6IjBUP1K+hpdTt+UISSEGLtueeDRN58CdImTZ3iuDEVRg/uaatN0aYnHFWHYJ9PzSRxV1",
-	"etZ6AWq3jYy2eXu0qq64CpJssdaMrWHDteEQHKwDEFhv7mZG5+YlOCt/fnhX5hu6YACJLLNQpGIDAdbj",
-	"fPOPFiIqgEhXTC5n5mFYwiwW1etushzcCy1Hzf1eSuH+LmwF96k0PKhxgZKqcWGnNoVVxXQrhU0dUaop",
-	"btqrL9rqhXHIrWU6LOIKzZDaQAK/P70gSwV+Xa6RK1eEBBRkbpuJuFjq1RPVSrnZoDBhWW62oeCrK/Z6",
-	"h2i5ovwpHureiA7BomqZ2MNmI7mLNpK6Ied44ZA9g3ARgh0Gua0PQ7UvNgHdc6xO6ZrrRqV6IZLAGx6R",
-	"UJ+wWeNQCkubi+IGIFAooClzQwV6i5MbclkMUl+huWIAt4oOJJMfHpGJLHIVkSkXhWZkMLf/6pLXGrgZ",
-	"2PVTriB1DtRoJQ0nNjq5IiMKqRozUC7Bs4/Nd7Gqu9sFy6GsVg8rvblCnblRnDPtFXuEZAR4uBEo02w4",
-	"sA9oz+iYxcKLRkNwEfsdcWX9KTZEDo9S6SbEcPGLK8sgv9ZsWqYKl8uoan5OprEcXJB+hvCnQOc1t3UJ",
-	"J9NvLHMMHL6SGeVh/fFB1JrSTzZR7OBgTdrYnXrM8dAasN2TVTwHakSicUrFrcxoDxsn1Lwl0vZCZULV",
-	"ZCBpnmBBus42BARrxq4MurjAV77okIuTjMM21sdc2CK6lcKd2ILwCy7XGVQH9jXBbb3nAGgsLGzfqhwG",
-	"IOu6jcNb/eOyvv75q5O9w6fPwEqFeid4fG2hYyCsqRxjaUTSljlykTG9xqyj0kw1lVD5kIpYPD6wLEUR",
-	"OpZYlGHMr1mtxSsw23FdClbHhMZi47rPWOK505x9BwB4R2qRg++HCVWpzr6mLTpe/xfYFf0LVHng0AkV",
-	"JQHwFfERo/a4AIl+cypQKf+M727oRC3hf50L9Yxdy6uvgZnNbjNzPJVr3eL+mr2gDRe1e27cJNAhpAaN",
-	"JIEB/646SQZ3+0iRKdM0oZpuway3Cws3NGG1VPhBffH13M0W1guEVk76goNwaTLlwu8jgCG85dvE335Q",
-	"d1ZB0gz9MOIMbOpr2O39hd1WAHRj+KxIIvBqjSCy0OJFDmQyJ0MKBbQYJopz9Hbb6Zd7/KH04iH9a/zX",
-	"w8R/+RsqPYLaWSZuCDDNok/9LR/cOWkxUo8HwN+TlLMd6t9F+NcJhLT4+ouQMY2WkoXWTL5Rlu1X3YZ8",
-	"auhV7YwsY6bJ0cHjzjGA6WJvpoYgmDvmpQ8S/rIK3n3J6wrcf419eRBstDUYPXBL6KBXsa9tx5hdMfOV",
-	"ysSP7qUvWp+wu1ivUvj2SBUrM0ZOfslmZr+v5Ww/DwbblmezA7ieT5GZgwry6uLiPXn/7vwCIztruwb5",
-	"9lCxKPtDqWJgJhgwM14vjP0Bg7O16bYppC5RAaFEELoDNVGpIoNUQlOkdiUrqQzvGRSKdVxvKazW3fal",
-	"r2NBRxqChXjKxTiCxjyQ/iNzMmDmH3b8TmRzwmxrVmqOWWj0xcaiDSwoYzlhGVcyYZ0gWwmrrPb/c+/F",
-	"C6G+w/M+NSdgm0jBaZj9VF9xKfzQoInwBGdF16uPeaXDXCplGwqpDsQURMTXOXXXhZViXaPo6jznfCyo",
-	"LsBFqyb08OmzP8XFwcGT4YR9Iq9+OHm+d/7q5PDpM8d4QXa/YnNXTqRs8wufsX6XnIg5Ofz0yYVZWTP9",
-	"MaFirifmVFmqWAQhUwnP2VA7FBzJNJUzht2qhLT3iF5fLqAeu3VsrOyfBBlYabrQkykWNGcYBU0zmmsy",
-	"yuXUBjF7D7mWYdahcjVwcXkzyrUvFz9t9jFY0L8jMcKO/jBaudvaV8X83or8zTw0bUzGg3go9+6G7oEQ",
-	"dL8WSdtNypSjwp5crmwYs8U9N2vSjdd5cB8U4aJkQb+rVKotMPbBUqkM4+5DqlKlOBr+0CVh5yMHxzfp",
-	"fNSgZd8Lh3wQXXsNOjh1u4oWX9Xthyw1tkMGexcpI0avMuJ738GMmaNPMlSsXEafQ876VkexUHwsXBt0",
-	"KuYV1LWdkHxUghXbl/sgxWJlI6Sei0/VhSJDmTBXfxs6/+aMKimiWFhhOiiXyzg8yaVmlW5IJGyGVHZu",
-	"S6nSGBY7zTSUb/RjVHshkQ1aIcVi815I98dON++E5LdeaYMUXu9XAW19L6RK47NqQ6SNiYEZnA2L3KzO",
-	"ID1aozHGovfTx8+RgQte/v0xamFGLNKIIk9bvdY+zfj+9WOgB3YFv7owYegIb4apNppQ4TOINA4fuOpf",
-	"wSO0v4RP0JQYPLBOnXAyG/1bPnG9O4JH/qyCZ2VDqc8fP/+/AAAA//8=",
+	"7P3rchs5mjAI3wo+vm+Eya9TFCXL6ioqOmZVPnR52mW7JXlr5m16RZAJkmglgawEUjS71hHzayP2797D",
+	"zoX1lWzgeQAkkkSSlKxDuctREWWRzMTxOR9/bY3lPJeCCa1a/V9bOS3onGlWwKfnZaFkYf5KmRoXPNdc",
+	"ila/dTFjZCjYJ305hieGRE6InjGSF+yay1KRnE5Zt5W0uHn8l5IVy1bSEnTOWv0WvtNKWmo8Y3Nqhp/T",
+	"T2+YmOpZq3/QOzxKWnMu/BdJSy9z86LSBRfT1ufPSet1al6D0XOqZ9XgPG0lrYL9UvKCpa2+LkoWTjSR",
+	"xZxq85zQx0ctmIjPy3k4DReaTVkB87zhc67XD+C1ZnNFclZs3GgGL4fTp2xCy0y3+s96idk0Tv2s19u6",
+	"kDM2KZiaPZfyijO/9zF+9DOmqVCjQl6x4rLAF5qO+fDZ8fq5fjZHp3IpFIP7/4GmZ+yXkik4grEUmgn4",
+	"k+Z5xsfUnMZ+XshRxuZ/+LsyR/NrMN3/LNik1W/9j/0KxvbxV7X/Ht/CSdehayTTJRlTIaQmI0YKRlNC",
+	"FaHk38/fvSVy9Hc21qRtfjVfJMT8RYX9AT8qJjS8E6zVrDEhc64UF9POCRmmTFOeDYmiS0UWM6qJlubN",
+	"tNv6nLSeSzHJ+PjBdz+eUTFlZGynV2TB9QyXxxVRWhYsJW1KNL1igpi7T6rdE6V5lhEuSKlYB/bxShYj",
+	"nqZMPPhGCpYyoTnNFEkl3lKWyQXRM66IzFkBk5u9mCveU2OZM6Kl2ZYUhJJFwTWrHoRtnr5/bR9ZzFjB",
+	"CCWKKWWG4YoIxlKW4rbfSv1KliJ9yF2/lUSV45m9C1iGe/oBV3EqlkTqGSsIKwpZkPZR71lCjg6eJsQQ",
+	"G/Ks99QcngCinVJNR1Qxc3ylKBgdz+gos6BzIeVPVCwtGVAPCkBSkjkVSzKhPGMpoVqzea7VCSmYLpaE",
+	"TjQrYAdTfm3woJyPWGFYkWJjKVJl6PKM0dRyszPz1t6pect8bGYSa+TXrO2DoKWeyYL/gz00QF3TjKch",
+	"Lq1s7Oeff947LfXM/Dqmmu20u4row+byQo6ZUubiXwrN9fJBwdVssWQBwUfK1jYEQIopMWtOCHWUm8iC",
+	"lOJKyIUgE86y1Pw2oinx4ktiHqF2WG0I56hg9MpwkKLMmJNXUjmnXBhGAHiihkBMFTE4gCMTKlLHHZbJ",
+	"CsPg2pBZKRgwGybGrAvM2m7ZnMjp2BzrhSFXIF8VhpZpjvyVwo+X2v26cjVJi33KecHUJRfrMsg5Ajkp",
+	"heYZ7AaHs7TRvmpAZRWekxY8conf/9piwsgdf2v9wGjBitbHmMBVwdPf6suuDVZbcTUOEkMz8WmaFkyp",
+	"n2TK1nd0OgKeDYRpXDCquZj2ScoKfs3SrvujTyaFnMOGZ1LpJ4pQHJS0BdNzqq4S+IFwQJcJN9CgypFg",
+	"unNClKaaj/vw+oR/MmQF306Av7JrS1JghILlstBwhu6M7CKMWAUjRU7L7/JclsU4ss+fgW3BjdmVj+mc",
+	"wbZwYelSpEIdVuCMIDymRcFZasCuPV/yPCHm/9dH9t/jhPD8OKMiL9iEf0pIt9vtJGQ4KHu9p2MYC/5k",
+	"+xkTQzIBDMFngc9qJkBeEn5ZIHZQkoHMiHP+6bDXO+ino+/6B/3Dfv/Z/vGRmWMshWBjsz8cONyc+bvM",
+	"U6pZtU8ju/kHgHybUeZUlDSzSzPLmHPxRBGWcn1CDO1fInA43JeF52IFsK9qULizT3SeZ+ZqzMpbsYvK",
+	"eQNqAvyx9JLqmtpgdrGn+ZzFRnOwv+EdUWaZobGOLK+NwdOomrKOwhlV+rJUm5e4dTrUGyKUB+EirvoB",
+	"wj9RZMILpY2wWtCxURkTIzwXbCynghtxQndjpwQy3jZmAbdyDk9+TlqlYsXlzidjnnb7Wl+8XAhWRBa2",
+	"QuNAj3TzBmPaI3Pb8AdVu/2V20lCaIpSRQuGz+Ex4Axpys2iafY+AMsJzRRLViG1LAom9GVOlVrIIl3f",
+	"9n/K0iiq+LORnnCblQTo5OcpvTbXRuYS6BMV5KBH5lyUmilCp9Ic241U9aQFAvw7kS0RBNewZI0y4oqQ",
+	"hyktc0UWsrjiYnpCBFBnWDUFVmHWsxtqOniorb63xc5wC1hdgaIarGy/ebg7mmXvJq3+3zZP6inX52SV",
+	"dHlxogFzT4iaAfUU2ZJIEFq2YQMOub6Bj8EW3nA0E9QXwzWb1//YcVduKloUdAlXWNmbzDBbSNsqOsPs",
+	"9UFi9/GCZfyaFcuIrIZ8JUosaXrN44weDQqpJHQkSw2gXTBVZjoxkmOeUS4MfKeqxt8CfqZnRt6FMaLU",
+	"1ClFMb0luRUXm9A5z5aBXHiUHH+M0dkJF1zNvpAB7UzV4ebsbm+0n4JRq6c4GQ6FEUOWpZjwKRgM1VKM",
+	"W0mLz43E10paacEnOircGQZXpLuzI7zvOD6WudIFo3MjxAq1MNqrIXBLAJS/yxFhImVpnI1qyyrcrnIm",
+	"UqS5RSkE/pUiOIO8ilp0K2mNMjm+QhG2zFmhWAofxlSMWWYeie0az+wmkBRjqNXZeThLPGb5q3KbC6B7",
+	"/f79wXr0q4F7bcV1WN2E93dBxDwNeWwi9hNy7nXQcw94k4rTh43YQg6PyEyWRpwzmu2oHF8xDbZulARA",
+	"RRkI+z0nY1kKjVK+Hw7UFYBdQ+bMT/guyP4DMVSaFnpI/kC4Ey9OqvndyDimFW/scwlaNwdiwrOMi2nX",
+	"aOQWxoduKcEyGMkLec1TVoB2nGuWJmSIqDAcCD2TIKiSlKdgnWwXTIOOlVGwIuTUCHEGK60RyqgmUynT",
+	"zgmhYiDsVGaxMLl5VoxZgnScwyGo7kC0VqW2CjNDsFqnHnP66TX+enB0hAJL7fMqgFksv9tB4briFAx1",
+	"ALyyJ8pdc/vDxfPOrtLZCpTjZFHaFQP2l9fWQrVqWtExz9XPMwl3zXWfDECqJ29Pf3o5aCVkgFIOfCbt",
+	"//H6RUL87x18oJClUcZf/fXFW/wi5SqnejxjxaDVwJ53Z1Qp1bRZ9q8RiGr7M6l0Ey9qoC4BIOzMxK44",
+	"mtE30T24ib+YBw2IMaXoNK5bbuag21etWGEI/m0HiDEmYBKwyepI6+wqmDSx0FXt0l5eI3z+xR5fRDyk",
+	"gjDzCFoUZzTPmUBrF9LorlkE4AGYIhdsNJPyqquZ0oQWbCBQK0KnENDmpfkevUX2aQXfaJmlSIqcyOBs",
+	"JehvSite3FVMX46WlzMqwm/zgl8jY/arC7E0WLIGP6j/wsse/ptKCFnfqBO/uinTbKyDL8BKa6+oa7m9",
+	"+2j5vfuYsowFH72EB58UGxdMXxZSh68oTTPmPozo+MqDQDCX/aKazX5RzWe/8DNayAnGcN9Ug7hvqlHc",
+	"RVdvuW+qt9w3628Z8LBmi2AE+Fi9Dh+rd+GjMxNcVjABZDEYBT9X79FSz7qZnHIRfJCldp+sJ/qyYIaX",
+	"um89SFSvX/rvUAz3c8YEUsCruxDXkIE8lqz2CqTgFwwwi8uI3v4juEsZQbAKzN1yAgIaytFkLOdMoZpp",
+	"hCSWk9ES/u2uyR4jqhqMY6sGder/3n96aKSg/YPD7zrmD3P9U3M5zoIMRnM+nZER1wpWA8LeCTHnhuIQ",
+	"WswD503dSOsty5T2ev3+/rPjXRRIs5lL5S3tG60LNbN8xTydm2D9TP7MrxmKkbCrUqTWPWA9DaRtPixm",
+	"MmPhtVC3VbyzTlQ0gMnndBy/iZ9On9cM6NUqnWD88sPrveMjI5DOiZx0dzmruXW77HBI4KEBJICNxsES",
+	"vLORS8cTo4p1GzRip5Gv8sNlzZSPCl7cMiIF68a1/bi2jaYYj0Yklxy0FhkCqDO3cAUOvYTgSr3/b6dD",
+	"RldT/Fb3j4/Q4ArPEJ6SnI+vlFOSEJU2YcVBv7+/SchZXYaVkarhep8Otr+9QssAbBDTWnWEq+AjnNCf",
+	"wTqGBWAfKPAWIJrp47mmulQbjXLrh133P6GhhaiZLLOUzIwstMsx3si0B+orGnJW7XukzbrTrlEyQp20",
+	"YBPQL2GJ1sVg6KPjwn0ynrHxVZ3+B4EAg1bnfgyHXqy7vPkR4ymMDYXPWDplux00eEx2sO/tNpAq0Uf9",
+	"JQMFKsxGy11w66Rt6CDqxBkXLCFUk7lUmhz2ejVPWRgZVbC5vGYp8FW8aaA6wEiMSFQWcVq3q0l0O61w",
+	"tsRNjOF8Kcbn8GBEY0drnTfkrYNPzZa3etfrlxaz91XKlkXKKL3gLEtfgpqwRi0goKPJjIFRJIpQkkoN",
+	"cg3VM8KFlsjNZLq0QSWVV96gq8M/5/WGyEUYB8WC9lGvFxcAmlXklfPFdVcvxPb9I6OFHjEaEYeNfri8",
+	"tDFRcXQ3UHZZFtmlYnGvHMSSeWgkH87ekAW1nnvShlCzBVeMlEVG/kAGrX3z5KAVbnwkZcao8CjK3CVF",
+	"hQDEqtzQMNQKanSOawLAwpqs4zCDefsOSIlDjgaBYi4F17KA8zAqNqy8TwYteYVGIjwKAJ5Ba9AiIzaR",
+	"Nv4DKQXssm1gCyLaKH4BNlTcexx+yiKLAzNgLMPIJVZcY0wc8B0z7oezN86VWgmvH87ebPcCmglXYCVZ",
+	"ga7ama1cQ+3eN8Lw+1Lf0Am+BuM+0vppLwy1/u74qB5s3Us2oMP68T6nWQaec54xZ6LhTME9naxCf+iq",
+	"dre/4kI/7B19t4vTPLqYM3s3fUIFmWmdt1UHUHMcrpJmmZEIFizLopPfzH//OXZvMqaF3yqCRhh8jNDo",
+	"U5JyCE5MnY6KZgy0bFkxKk5sJr+kEV3jjVywYkwVSyDKyUlwuqA8M1iSynj0ys4WU55fH9VF78Pe026v",
+	"e3DwtPvHnTyj+fWRs8J8mYvVDBSc7PoRwRPWuHcJAdos3R7OCY+/fn99dGrfcCPdUhuHd3fwM+6y4ePV",
+	"o7dKVH/Xoz++q6M/3nr0x5ebgq2ihhbriMD4RAT8yGb/+Mcb6IvBQr7gAo+/6N27uHzkP4yJL4uLk9Zx",
+	"2uS8AG9fXJhCM/I665DzvAT/I2anaG1W0K+iTWcU9DYyYkwQswOQKTMpphgA6mK1DEd/oghMswciw0CY",
+	"fZH2ixdvz384e/eXl2eX5xenb15enr66eHmWEMsMwbPb6ROjo4B4ZaMyuSIyS2EYnIVqkFa4tnICMjCB",
+	"IoWRcyxtd4ujU0n8q92BeK293ZApMqdLMmLEkFg5IWZG9EKsI8PNgwyS1oIWgoupapYk60ZNyzLMQefl",
+	"KIOoACOvO8dJQkBRp8TSQ2IoXGURHcuUkZBegmy2k6H5Z1zpuqk55pACrlUxxBUqvkJZLLexlK9OVNbp",
+	"6jprWUe/dRq4glkOzB2qrCDGpliMKLeps446LYkSp+DmPzbIJKfuxm8oTDrWHYhKx0fbiEbS+rQnac73",
+	"DIRMmdhjn3RB9zRF0IQcDlAkWnLOQatdJmgdM7N9DtjWg0177KcNONC9z26v0c7fJE/eKhS2Jj5a+b+2",
+	"7IhYWMuJ3BrOuut2zeiXEP35OZAFV872HgCoJuhtPYMmuc+/aE95NfGEkXXpLy58N8D0vcDwDXe+Aejv",
+	"GsgDeSKY6ajX68WMceCbbrI6AsPGR07IlAlWACNu//P//n/JweF34IjprMZIr+b9BjD+3U4qX80aZRDn",
+	"40a0vUEcM+iOn5PtD53jsUDIsfl8F65fO/njeH7N5O+pHs9uT+QemqpV8L1O326nYe5CWU4IdRnRBdvD",
+	"BCxFwOLjvHnWvgWBG410aPMKd8bQJo517vG2fl83wOftcfmGPOgy3x2/zkBTPIeXPn+M5WhbXRLGBY//",
+	"n19ekH1zlGr/V55+3odfOpgMBnnbuFwy4WBl4qK77hHAPbvVftx4ZEGJgRugQdOxnjNdWyUXSjMKIGLJ",
+	"JSSQovv4iwnj2rbeyCkXt9tRmMBzs4IY9ZynFWa2rZRGzcJbpTn51cQu7ycW8cWWenY5Z3omY/Y7Uc9O",
+	"hSgBCPpBp0qQ1R9mW9rEJBd0FA0Euo2d8WZZdhic9EUOtpvnvGFWLW/wV/nTeqIIt5lcwQVAjIg7zF1S",
+	"5m6heIcgt2MunQWtZtWwftxJDaY2pVG9lVUEz5dboVOmNBcN4Vh1B0ti02itn2UpS1uOozLVkPagJfRk",
+	"2d/fN/90raGuK5gG9/1urphkM9+HENLdBR93Xo2xbzcODK4fkprJUhdF0SeUBKeJvicbo2h+s3+StmKM",
+	"7Lto1U5CFJ8Kl6HI0TRGLUWv0Qc7TxX5GCURdxtbsIvj0uUF3Np3eRcBDI3JvXeTzGOx2UZNh0jj4TE0",
+	"YO3i9A/Ot5lMbCIA9242qBCtfvsroc4JWY10TpoiuqvQ41W17XaoHCRzrOB10ioF/6Vk9mfrWrxlamyj",
+	"9/nc4uQ64tvCRUyMiyVm4iDtK5guC4HY8OXuyUj+rVnrJqjxOSSx+HzQPQTLyJgKKE0isxRjvvpk5dZJ",
+	"m5KcFXNqrmggMCboxEVNKEK1LRYCwd5gh56zYgpCtJbwW8qnTOlOMhCrAISxplU6EwxuYGhUKnYSxjZy",
+	"ZfOWasN4qEtCkGtTrwDwjAkd8zkMROBrIIZAnIB+AklhLOdKpqxjRx3R8RVpc187g9Ap5cIsZCXZICH1",
+	"GP+V7c2w9goWMbKvWv/EgiriA4w6CVkLIMdNLYzIb7+AXzEtbYAVjmzQnZ4VTM1klnbqmRG3z1xozCRY",
+	"T7ZYS3JYD4WPcTMHtXdhAfGC02NZQdwC7twS8qUS0cOS0XuIynA7umBKn/mo6A1ZiOtnmJZYdu2yKZFw",
+	"gyjENSCqkLpCVkfwfymlxhAnFnKJVTFpQdX2oKQwAclJDuG6Y0D33uq2zwEV76Dexk3VdcEWu7/f23YE",
+	"aytamSB6BAWLxvqdehL8REFNvuXenKaeZ3XJ0Pr5nD43TPxXbsKhYX0pGVYxrkPgdbmZ0xV4qlH7UjGb",
+	"NAwVu/qQvTYQU8kgNh7Kcfn4Zx8obSZxcybwiVc+cj5mT9RAVGuIZeFWv24PdzHnBdGlgBlyrC4bRaDg",
+	"CFM5LudMaIDHuF6X8rgZy6CI8qHhZF4qTczKMqaZCyJU9BqCB8FnXVU0MwdBjdC1Fh4OgQcwsLkRN9zO",
+	"0iYeg11cjGlANhJnW+LF3VN1KHD+eFVbzpYqFHHNdeUwIdQCIOTD2Zs9RSfOzT8DPby7qWTMylAzuRAI",
+	"bKqcGlnNhw9UYAc2gPigjXEleSG1HMsdANE+V8WihJTkBjC8gsg3fNvB0dawcTwUB88bVUl/BsHwFkEC",
+	"yKpCDjwWNlO4Vy7mu474M5bl0WvI6Ihl201a+FiC4zTPfhcimqXU2wW0FUKeLehSQXJT98YZP7tKb3Vy",
+	"sPspX7FlnEBcsaWhXe72t7N/M9LGa1iLUlyb9z2SnSDkp3326jk5+P4AUx2f//nt6QVpH/R63eOjbq/b",
+	"2z/odephQasVA9EsaKhUIWhGXrw975J3kwnqONbG0Oljpdig3p4v7puQUaktx4NctNRn9JiBzdxJNama",
+	"yQWuwYbE1AKUgFYFNfhomoZF/lxSt81CbwfhhVyREZtxkZK3pxcnEDYGJHocLtgIeFiZWBPFmGoI+Q+K",
+	"4K55Bsxpf3/07I/EFhYlWGSzGymaYb6PV8qE+p07I1WQJvI5Wu/CpptF+A3XWdyq5spprgpUH85eG4bg",
+	"BN4rc6By4jZ7Ym0Jo4yKq4BNwxJ8mVGKWLylSheW4MQV+l3E0aJiNvFsY2ej4C7SOu37spQAI/uCj/ct",
+	"SDm6bdT8YjI+PHh6TNov3p6TD+9fnF689NZcrmfk4vz1nzsJhKtj2WdwlZFRyTNty8NoNs8zqpnquIyb",
+	"Sp6SC3QVtceZLNNJBhF7KZ9yTTM5ZlQkA5FxIVOWkOsy00VC1JhmbEGXCUmF4kbgSUguF6xIhUqM/sHG",
+	"CZkx/Q/BCngml2kyEFMqUm6eLK5GpUiIvJ4lZCpTmqZLo8jocZknhEshVYJlY3kmDeIKsTTnYHDo2VPz",
+	"ipxmDJYLE9J/lGbNNOOpUJ0ueWmE2xlVgF9me0NH/YbJQDj5kaVkhPZlBGGYMbUZI1yT9gu8HMdnk4E4",
+	"w5vw35Aftc6rT8/9AQZP4CmEg+A2qkf++V//3QGSgnAzgsLMpCgFGIbIaDkQ4ECmOd+/Pth3oKFW7Cu4",
+	"2lbSsvBiiLjWeStpVRdrOHxws62khTfbSlpwteASwrs1j9rLNVTD3i6apRmUfcCd4XM5uJPgguFpuOFW",
+	"0pLXM/M93jEmt45Lsya4ZSunmGtuJS24Z7N+PCB4L7zoVtKCmzb/wlVHbTkOEV+ESPjrfWgp8TpvqxLJ",
+	"DYXtr01oLQrFtNqU4QaK5ZgKyBAmil2zgmZB7LBNyoSSC3pWyHJqgyLcUZC2hejEmWNP379Wnb7n5lCf",
+	"HIeFIAsXWGGUuTnDBThDsZEPQmtxFbGs5RSWjGJAKTgmjOoZ40W13C752Sa3GBJhkS4hP15cvCcVlUXX",
+	"mhQ+t8YuHF2bsKCQJdAM7AKVumaYhMtkhs0c9b6PSwGh0hAV/uB4AgLoNHpZpJiAKIt5Je/M0ewNdlTM",
+	"lH6icBQoRZBRpW+g2eL9eVhZEwrK+ZwWy0Y3gbMGg7imkvXK4BH03yBM2PvdBKveIqIXslKpp9JNbXnr",
+	"CRktL92R9utGgJSNecpClypY6IBoGf3BELrq5e2lwQMNzosh9txqOl2gzPmdevTcqtiFN7VOLWeSj1fI",
+	"WoOsVl2u9/s11WiyWXxGP5kzKlSkbMS6mrUtlgDsjyCva4SaFTMCOrwVYZli0OsiIQrTkSuWgHahkWuC",
+	"AO6WOPJt08Z21oXBS9dQWY6L+A8VkMQMzauV6L2h2z2T+LESm4bqyJcrKeHqdlrTrxEkABCCVgkfd1Mm",
+	"rRhdU/ErCAneqN/uJlC9GzvAuqjwmzQK/LVkJYsg5i/++2g1SkO78JFY1ZiVtdixYtOfAVW8q0igsC7T",
+	"xjhLmDWo42R00smEjTW/ZpcuAWDHmjREyIVX9ENKw12WWFjmfmscSG0dx7dcx/GXr8MFJ8dLIe2eWXuT",
+	"FNwdwpIjVaDiObS3KJ8E7wU1lHwi+tPDIAu917h6rCO1uQgLtrGo2aPWa1CFt+c6atxhBuuOZ2gf3Knq",
+	"VWzceO2rcG8rtbKqIhW1zhb1hNler39w0D887D992j866j97tvPB3A4ijqMQcXD43Q4gcXwzkDi+L5Co",
+	"lZeKF7oKgvKfqIY8Zh+wwgVIzDP2iRqZdE4zXF6fCBurfcMaVkasYfklBJBc0jATcLWIQp7RMcOo+9W2",
+	"JdhLD0P6vKPZlnrhXk+iIiVmMqwMR+dGdKsFrjBfYNlqjm2vcdkqQTbQRXHNOonta6brnsTT96+hE4oi",
+	"iotp5g5PgWW57+cGxVW57fhFhlX9nCYa7NDVP0YmiRmy4Kq3ZR4jSwIOYE9gLOdzA/QNxl/BWKoug5JH",
+	"DW5TaxIArLVFkciIjWmp2IpkHMaW2YCaE0B0MJYaGRgKqkC9FS2NTiSFL/QgBWtYqK9+ubkOjqiKXfk1",
+	"e9s96qTV91qxbIKt6VaD3WIK8sbSttFkc2uq3i6d2CpqdxDv3VwPC33Vjf7PMFv77pOmq8q9tWq9Npd6",
+	"PYO6Ys0NokAsz/q4/tJx00tBobsVihmKE3E+H7KXONlPYrkatiTPOro1EMM1EXVNVqyJwB7agnu8WZgu",
+	"wuGtgnTjZVxeoFYGwmrAbF799cXbtfyee0+D2yTGbmrvetvM3Wj5Uvtiq9eF/+qHcDfJrTDlStrxHcjG",
+	"Vcmmw+QeBeVAIPIrd4JRu+qNxPWMcCgBWhk20ZDa6d7Hoa7XArh5QnMEIO7v8oPM681Cfcos0w6ke5RX",
+	"QEBd6dVnGD6UMjaSTijnt62h+5oVimb7mRzTjIy4JpOM5zlLEzKZ9CeMcKFYAf7KNbme/PP/+n9Iv38I",
+	"38LT8MuzZx0o/Xf+5vT0OZnTK5i9S04zJUmvt3dwsHd4uPf06d7R0d6zZwnp9Q4OuoeHT592zbv42Xw0",
+	"n7rkrdTeOm/BKHI32zWQO785c0Gf71BziVJiYtQYIgtyfBRs3vM+izr3pfHUcfv4t4bbAcps0J/el7Z1",
+	"idOO0Jq/g0rVpmT/2TEI5ji+Ir1PPcMbe58mk4RQsn/0XfjVZNLpu5fXy2+7tpmk9+nAp6qEqNrvP0Oh",
+	"e61I8bMueYFqHABDoNbh6fc+dclFUEcb9XphoCaMkXEdKH295E6XnArCUwwWTSXDAJQJ1+HBuJ4xdmeB",
+	"e6p9dHjYiWmToaRwJ3deXfDnjbrotkobKDJ1YwNs1mG2yOlVP8AbpuVggPL2koVbVJnNAlFDPvPhs2fb",
+	"rNRRHaBZFq1X3o/XAdoYSLRavz8oenKz91YVmqCiU/Py78KxYA3mj5UBgtPfJv/jN13s4kFlsbsVxB9b",
+	"9ja6XFmAl0GKk+BJa6W0tiH1SLL4N+H7axe+T9Aw6MBIW89De8V5oDRdqs6/gKT+6BL3OkYfPw5Gf5PA",
+	"fxMS+AoCYqfw34xIfo8i+CkRbBETwlfPg/wkIbPLRXnhcWMdDO9b0LLyHNngvHYl9XYIGIK9R+S3L8c3",
+	"yYYFu+ZsEUtfvdvwjFtEUmx95d48Hjc03W+sllo759tVr/pm/P5m/P5m/P4mf38zfn8zfn8Tvb8Zv72k",
+	"3WCfbRZDmpr97W6OrQJddjfFunduaoYN6qt+qR22Guq1ZvOYQbax4gSGcT1R0P4HQqWE4QsaqmXs2tkJ",
+	"V7lll7C09eDqjNsSWj7DL7XfJS0uaLqE/LqciQWE6U8Krv8xkp9aSSufKCags6TMhftzzq8KqfkVFtuZ",
+	"8FbSGtfzQYKwYituRsOah5p90kPCVZ9QMpZiwqc2Q4BMeMZI262za35MCK7VfijHnPyJvMuZ+LkwqLXP",
+	"9HgfB9lPU6EgVA/7QE54lmHVjQUbWZ4NfdvMQ5TgAb47J7hA0sYUa6kgw1zNWJZBEB0VqSJtNeuEKTm1",
+	"JfrzdJ/KsTkdnMvlIxaQrahm0fMyJ9Lc0DKnSrMTrMOCRUJ+KaW2teqYGtPcls5aUIyXxONHXXNzktM6",
+	"2OK+fIa6kW64FCqEYEPAJrKw9ToG/jDI0+5Bj+yTo+6nht77VuOJlyfycEG4cFVQknqEOya3G7iBwwg2",
+	"OxBjKiBckhaFi+YsmKfYvtEj5urgeu0rml5BwOdA1MJzDdfCcqFVpGX9xZwWikHsIlbM9RXVqnTEFTpg",
+	"XxxBR0koeSavWdF1ezc8ZyAgw9xnH9p0O9zmE+UDO8MyyjOZpWCaGIg6QgFbWkB/1QnltuDOzZxGnma4",
+	"7DGL3BZqq0uNUSlbaiRCneR8xEUs98QXmnCPYJy0y3R3VY+iVp7bJJRUQXmbQ0zDfEs0+gQZX+2L89d/",
+	"tiCXVKWAOycOancINAU27JsYrdYA8Gmp3vwUZJ6GWa/rB3SbRI3GQqVfkF/csLczG/t8m/3cuuTNLQNu",
+	"Y8zeA2xZZFYrxBoMBuHlhPgcX/MTCAM2Tw4wV+u8EzYsRdthlaPfEPd7OV/GM4eq1fiHboBAzjh4ydVl",
+	"PLwzHL/26M6z3Lja0AqGunTDtbUmFVWpndFaI6QA024WLGvBaMdo2bV+ifWzcdVLMRlmtAQLg08DNvyV",
+	"KltUbCD89+wTVxAR4mpPzGShZyCkDMsiGyZkuHoww2Qghu5ohsDah9XxDEl7MePjGVkYxc4VvgbWA3nb",
+	"XAxElf7d6ZJ3dQgF9hkkiEeLujVSe3smfbJO9ttO6YLj7DRS/KAQQ6QuuM9PkAthCTQaewKKbUDXlwjQ",
+	"YS1380tV/aJLzm8WmHPU+/74poUjb1238jaU+UvoZ4wW+usE7df2P63IIRZhsrou/K76+/tGck6F6mLl",
+	"t6CKzU6dWW9h/tA6N6v/vIWUrsNmQFN3gs7t5DQ6R52u7jBTvMayB4gNpOwuopWckPdY4Up2/tvEK4WE",
+	"6WbEBd2G1RNR/+kaKdiO/LFapvWZ/1OWBVAz90gftehibgt2VrY69cQ/hE0fpxI8lC5Bq5a0FfQMd50X",
+	"fR/8qKPygejal9OoB6Uhu1GBCAY3wfV5sP84aCMyRYueAgF4UskVCdhu//383VuCE5HFTCrL6lOWM5ES",
+	"aTi+e3fYf4QSV//8r/8+IQpaT7kyZoRmSgYVrkZLEi9qRT6IK2HQA7YE7VELKaah+SS0sw/E0eFh4qrB",
+	"QVlbqipxpjsoe72n4yu2hD/YsEvObQmQVNresJkZfsYK1h+IoASMjwmAmrlSBHiZEFqXP4pA5DACVz21",
+	"Mizbe0JG0miBBVuLErb1vJwlOaRulvgBPrS28t26+OxfXgNji9dNgItlrm/jubbyOo+Ga4QNxir90MKx",
+	"M7XXW8sqV0a/YDSLNuDZ5A/fusV4JW8Z8Uq9lURpltsi+A0Jp5rlN2a+ZiHnmuVbYxTkVctN8XHzvmC4",
+	"9Z5SqTPoxI2VqcTqiVCTCyr9m8kgkzzPKBcEmNFqDeSCWdseFNSEYbrx6h+u3OTGEs/YiYG0jUY14YXS",
+	"Nqk7SMD0rA0cQgvbKQYuZwz2MmungxpWDW1h4rm3cBLQkhlf7ZNBK5yYjsfMoOuglZBB6x+GHk9kKexn",
+	"w6VZyn2pUfzWd6UTmrRPO+bLf/7Xf9f8RrEpYouOgeWF27pLOjdXR9qGghkdRxbRM+k0wa9zFjlrOY4D",
+	"NaZs64ZS2DG2VwCywqyFW5vsauEgceC4CZQLWY6yaBnQisJW+fdU+2bUU+QBzhyVEDAZsBSabFgLL4Vq",
+	"6MNzTTV7bn5Ww/Uiqa4/RbQMkz2T6G+NVriC6WJpLekxq9iNUtbXOgUGidr29P3F+YkTv6v42Ue9b1ir",
+	"trlK+4ezN7bSLXjJDCEAO3lYF6GNrb6wuQkUA0VvBRVLklM9s15WV03c8TrD6II+X4j2tYJh3he1U9GN",
+	"1Spr1c6i51HBR2O1pSVEBjBVA7O2ExgQ3jp9gvSiQFHllMhiIE5PT08JE7pYrluHFRQo81+DCRkkCF+d",
+	"DqZTA6EX0E3gtHJeULBdy8kEnea18kJkyXQCzpo0YzGbz0agj3W52BEnzHzxX4zw2ogTmzBmzSKJJUvt",
+	"cEmtoUWAAB4pNmJCg+s89SW2NgDE3+VIGUkXACOprHPw/RXLNWnPZKnYFWO5oVRO+5xwgZZ0KYwEBOL6",
+	"ixdvz384e/eXl2eXZy8vXr69eP3ubeeGtGpMxZhl2T3c6ua7K4VoJnZlzgrF0vjIq2jq79SNWb/dtSut",
+	"jR8eQOyuqzu9zFlxOeei1Fujmtxl/wRPK+cJioDMesJLvepIjMlZxxHIxkN4BjyshqSRtiF6ijER6zBF",
+	"VhtMdeIeGC01zXY4eXwu7D6HK46do8xSpvRlWrJLOmWXWJdHxStjg/Jl1juXSgOGpCUjC8qBdfsKoDOw",
+	"pTNBzK/tlKuc6vEMCglNK15QUw1SlBsaOYEo5yM8A7teC1yb13w6ZS5sCl8LqpRqbtiRXbqWRtQyEt8a",
+	"qxK4QXXL5doy5w2RazVRSDAoJq2NYClF4mlR37MgNJijkJ3TKRsIOSFDUM3tSP+GUtufUJOG160uXdU9",
+	"ArbEOHgWLPvhgnCdDMRoCbVDTsgw43OuhwTUIix4beT7YWAeHCY2XsJWH6F6IDKutKvSjxq40r5njuoi",
+	"zx1aLgglbAP5bgtj2x7fDvbVGu3b/Z2QZe361mpn+BvKbfZUIi2z4Zi2KqOBmHML2mAniS3MCqXqkotL",
+	"3STRv7TFfq1BoOYtd9KMawbpDsTglu8HCVgpWFX/GYgKAPfOVYtX1I54L4OMXXoiv3tXfrziaMvwCgGJ",
+	"xz+Y4d9gtj8ZUjAk7Rsh0wkZwhBdyzdCFIHuB5+Tlo0PipMS+6Ojd1aAR+UceiRBqNbQyOb2N/vGkOQF",
+	"d8XLKhX3+qB7BCkEm2VxtybHSCuwDll0ayPdbmRCAfms32QcRpuEgqiouBRjwKBoEErBCF1TBww1Fo5+",
+	"mgt0eUx9kMuBxVuTykAoJtJOQux2SRsrtnaSsBucR4s2JbqgQkG8k22XmQyE+Z27mOURHV/JyaSTkEiz",
+	"TeJ6bQKrspXL0e8wEBKLZaulGHcSsls7TdtAs9614A5k9UqrDtp9B9aLgtHU+TOir31Qd9Xm+qGboP82",
+	"m4zHcMOc8a2KlH1BT78b9PDPjYxUGEz9P/52uve/6N4/envff6z+7F7+b3sff+0lx08//8/WXbX8N2dy",
+	"F/5bgN/Hct6ayW/jub39vcZckw930WsH8HMVE7vqm05rdAiillKunP4kJORnXY4oxGfjx2P30edvha/4",
+	"xI/wS8xM4Z9Y6t6tUiou51ShGhyrYBj2tKrXVIxHhbvuADHxhWVpvV+WQj8CKD/gLIia4OdMKTrdgRiN",
+	"sXAjrqF6LwaSP9u+9XdC0u+yI65dmG+IG2+0uCv7qHffX7+TWtf8miW2YGNmmGxd//yNdu0H5fPSIdP6",
+	"NqHziu3tZQXVcOaTVc17TOcMJJ8NRuLVow466t+aVzf6AtCHvDl4WUDn4TEEeliXKDYAa//H3osXQv0A",
+	"4vfeOZ8KqsuCdU5svDO4p3cMYL6ziFqUdtfX/P7d+UX0rjeElGKsaHBGHutCW9QqQqzfWwScamB8s0BS",
+	"i8m3kmhukoZbEZiYpoz9BQG0sZnKzkruKiV6oNbceI0NePzT6XNoBmORWDlYJthsZIeqauSDcH3x6mey",
+	"ScD4bif5Igbmp8KHSH44e+OzPn25ZsP5nJgTDYXceFpxN2qTg6p2oU39lBb4kAtc1jJLbatEstKdv6YJ",
+	"DoRTBYMs0nWtkNSVwtXu/gOxWT2sF6+3ymIwjPkNFMOBaFeF49G+bRbNxXTFKsTMH3b2Dvob0RQCarXR",
+	"p3c0nZ8QKcYMzIos5wo6IVosHgjsOCZFtuwkPu2q1vse6sSzlCguxmylaV/92Cv91x9b+JU/AisK4m7c",
+	"B8PTwKOO/RhsiKB5v+AT3U2ZZmOMKaClnnVRXbPzxsQ9C1J3oaE4ieyxlBQ7/230lPuU/x6Z6mIIrJUR",
+	"2t9VOXbKoM9cghixOSp214o3TYGc2yhg800uM0kblBGIjhzJdIkpLaEcsu4vjae5uoY8ec6suLRrdyNE",
+	"1abKFdZT5KRiTLlx3wI0RVZY1SlYm88O1OSvnfNsuUMPyp31DlnqsdzZdGTn9ySpVa23GiqGrizOxU5J",
+	"iEAY94VfdDVT8ZbzMFRjT5UZNzLFEqLLSBuM7ojSHdemmesT0rNszk2yw0EZghwjZ7sU4H9Zi6zDIgkL",
+	"qnzfEGQjX2B+jN6VWUrsLgIFPSJTOAxJMFHbdWZES3B4up3oggvfWOwODsoLJo91VKpKlt28nRtncW7c",
+	"t/eX7bDxRkVrfT+rtbGuMYsYtCMHFAF+WZj3d1odxwaGvCn8thaMEnVzgw2jkiMPP32K67WugeHlvKEB",
+	"+QZDBkfcE1KHXhab0+1TwzFBox10GXcOOfDv0CIlmn3SPlRVSBfiOqZz1lk1iyxoPG80r7jeDmKG45E+",
+	"pHODEcWd5hMV2lO+zHayAkChY6euhTsFPLynarNRyFRsXBZcL88hlhDZJKj64AICLz+jBSteORz7958v",
+	"WmsZnfCGjdqfFHIOBgqyb8TjfRCPzX3hx4JNCqZmpP3j+eGz44QcPCPoCUQfJ8Y0GrCDaavLgw7chlHn",
+	"3C9tTYuscgfa6Ey9/Od//fewY1tHWWcdrg0eUwlRY5lDEYIUYMoIXDusA8oFiYncIDeZtcgJqYxKfdtT",
+	"ue0CO8ETXzAI3Kw1R4Ze9TYgBHrVQ29vX5AUTpi6mjr+HUe/FGn7Io4v3p4PhI2ZZiLF7omdxE6X1uIt",
+	"sZIQspqE0HRuONHY+rrNb6fvXw8Enlt3IAYCbSeG1GDeFPs0Zrkmw9XLt5m2wdcWCIa2CiQdCDxmvLy+",
+	"C4ChmNS7l8G26RqUIWi1Kfn3ny985YkGGOiSM0bTPbxu/wwmg0FDsjHNsmozNlRsIIaf9iq3PL4OgWND",
+	"AzLDE4QYO2wwJCTpwJBDeGI4ENXYJ+E8c1pcsZQMFVPo8W/PqaDQerd2+jg4Fs4cCGo2P2XpHhdgJ4EL",
+	"MRqmslYcMvx1gMrUoNUnf+t2ux8TMggVPPM9ksT/01Cgz8MTMLIMRC32AagUZAK5L1z8kHkKAi265ILP",
+	"mdJ0nqN58uzVc/L06dPvB4IL8uHieZe8NJQJfxzSPM+sFrFvQwj+8HcFOzcvfn/07I8dKPLCU3hoIBi+",
+	"DaYgsL2jl4QLMsSfbK61rebSqnDOgvHp+9etIESjdQAVGD9j1R+a81a/9bTb6z4FaqlnQAYDAAaeagXR",
+	"1ZIN5qyxfWMInm1Yfkjc4A4V8xXEkAqOpbzibCDahqwYRS8h53TOzrlmfzrXBR/rhLynevYnl95lFtXp",
+	"kldoXLJaABzsQITh0kqWhREfqah130wIfnFM9o+PcE0QXO1NbclA4KudvkE/HAUI1RVjuXIGovW26off",
+	"2xR9QsVyIMLecy5zhJwGJr1pyZSCLSAuz6lY2vlc2ooaCKM7E5XJhTmZESTTFHw601VOmSWG4UpnVs4Y",
+	"MSYGIlgx9g33SSEINB4VX6etfusN3DcyXKb0DzJdogvSyOOYvRWArwFbCAoDgWGbOAFjuzywleJjVr0v",
+	"mMqlsNV+D3u9O5v7NGDqMHUdjt8AMSFYiNf1pO7/2jpneu85wGiTuINwjFCP0NxtrW4sCRa5KkebtRzh",
+	"RmPr9wey/wNN/dmZVw62v/JBGHSRBf8HA+nt6PBwl5fyQprDMiLZS6G5XuK7329/90LKn6hY2nWqle7t",
+	"m999j6SwJpW1+n/7GHT3N9dkqJ4N6KuQCfDYxQEkLUzY/RuYJ1sfzYCemMlSN1Ozl1WbdxXGq9VJG8c0",
+	"E4bcHxl18ADEvYaDTJkmR70DxFQhF0SKhBhxAQYoGIB0x1t87Wt+mDqpRMvwOGO0wKVamIujstmtIekF",
+	"nTMNIN0QXFg9sn+G81mo//xxDSmPmgps4Ha5MpKWLUpWrRDXjCawHRHsebXL+iHcBsMeGF1uB/Ye0F/W",
+	"gWENppPWuljW6mOEWgXv9tSaAX6dhBUSU488fJYKUoHwV+B3GXbgpYIc9IgaCDqVwFwsV0EXBzCuxYxn",
+	"zFazQeAwkqzRbxeSaDpSRM2ouSXMc7aAYsTHalFYr7ZzQvKCKSY0Fl6HheCaMqpZAQoxNVrDtbzCdJeE",
+	"4AdlN+LLuATriaGNhf9zf/J3jD4PxtPQKh+SppMQH7EXMYWHajBwQxa49v6/OpI28KaLgqYsQqyszXf1",
+	"LuJsqvIDTdHRskLSudIvXdDCClwaMb31S8mKpTPF9cOGW/7kb5jxHh+4ysu/86FrWadfMPaacYR9omNN",
+	"rrhISXu44twcovrsCvPawGgwRadSG03auU6HYKaJLdyMXFvyqnctDBmke//4+DeMFLzsfvz/R0MEV/dg",
+	"9CP07SijNpgFo2d5xhW4l5tWBkbc+GlucEJtXoBVdrbOXQoN+dk3n3sLoX3D59yIwlsffI7u3HslxYCU",
+	"NvEmQohdOgaeXbf1FUokgZcrMcSMuXyYgJBZ6rVdOpkxWugRcy7TjGHsU53YvYDvf/SP7iKI4jvpF5xw",
+	"7+n2l17JYsTTlAl842j7G2+lfiVLkd7BRZxrmdedBrPgiNxVCBs30nwbmMbwOYlzmj8zveHk7w5xqkki",
+	"iAMw5x4gbQzSMuLbh7M3qvMll/ywV3bGaHoXV4YIlLTyMurUro7KiOMQSkYFKXNDYslcCq5lQRaQ7qpI",
+	"e8Zopmdgm1JdLhPyAR4ciL+Uc0ryUs0SKKWAw7hMrT+/vOhghXybqDWmWQZ9jEDKHogh/OuypIZWB6BZ",
+	"Zha1YFmGNRo0qgnIwCix8ZWTMhsIx2qtqgvjDyeUZ5dlkQ19Fbw+lrkkfyCD1r75edDquNmc+6DK8wuy",
+	"+7oDYUtMqGj1JJh2JSAwoiecr2LI3RvM/Pjvywc3mO2OmBYPH8iEdXP6/Hg885zpO6TUwDhdrmijevCj",
+	"zUFc0Q5WOnnQQjvj1qu/vnibkDFVbI9DjX+u+XWjOPdLk4R7+OxpVIqLDRKk/q8qhEEdvKj0iS5EX52n",
+	"bdAAZXdbq6eNxTEx9BJrxwUNOGzlg0ZB2YZBbl7W1ySYVtnCm+RSzO79GsVSszcLFDalOUAtxJat3LTR",
+	"NOaLbbnkhykTBt9cXPgQfxlijhLEiJOX6Lpd0CXheiC48kwEOJ4P+UAXnh/BFbFz+0Xmh6xpIMBBS9HN",
+	"VkylOOQpmVE1i/ElTCX40cXQ3ANXkkrbfIWdeNLBPcycxuDZ/nRSuxc1kwuBHu4ZK9hvnVn1dvCyPJdi",
+	"knGMf3pE1DtNUxuFsTPKrXKy/V95+nkHHdAB87+C+vc1XTGep73l0LlMqkIKN7r5Ddpm9I7vlhE2irJS",
+	"6QfUJh/xQkETvSHSej55Iz/I6xQEm9xlStRP/RW0RCIZm2giSw3tvA2Dc/Wmu+SixPRf6soASQiik5MJ",
+	"KdgehoIp70OtCsG621xlix+Al98zW8S8kIfW1DZAtivvHUD4b5f1/QsT0ueY2HYX7HK/1hH7dkhZRkO5",
+	"8oxC8FGWET0rGHOVstuUzLlSNhsOInkhhhfd81xj7AIUkVHefMMNdn6iY20lV1vO84lyUjU0o2oyrEil",
+	"T/027w9fqzl+QziLeRqujg/4DauW5v9iKPz4tpl6FDEDNXJGRfqFSHoTD4dU+l/Py/GYV6tlXsWH35d3",
+	"ZPOt/d48JL8NmfbLPSt3xk6/uWMi7phAQr9v18waen5zz3yTGe5AZrgbvrIiLWCti9vL89aCvRrIaAa9",
+	"b7vKX6F2ZAwKf5QLzGoINIIFg6bF5pVv0ksTO9tTzMeXrxPOLxRMqxoOXwRq9av+s/WLuHhS6zEpBcQK",
+	"G2WRK2xviVyksGlDHPkOcjCZQdyuIfo5ZMJegf3HPrIepwuRyga8sQ/TPaqJOEGQuXLfqqHdUQNpr044",
+	"+ercG18THoI9JFQSa/7AL8ZD2xhlyqLGGJou97Tcg5bvq83xXdMP24Tc98l3LfKTgbCN8RPy6uz1xf/6",
+	"//0gPyUkn5wzcC2+e/9W4V8/8atCXvCrhHwQ/BVPyLgssk5iG6IFW/dpNmudzCc8yyB1KshgAexHc+5A",
+	"wDHOZJayggz/892Hs70P71+cXrzcO3/5/OzlxRDT3a38ill2AM9GjZlRNTvBYWxOnHNXY06zOQ5MLIQp",
+	"IXvBfIfN333/2oxbkwruqUKgmvBsN8RtA1308WJTXljigo0IzXOSMeiSMmOYgWSLVnFoJeM7JwZdNt5/",
+	"+OHN6+eX0Pa01lpxIDDNGjOP0cUCPmDAS0yS5wa7SRtMaLooFSQ4FvITNIle0CJlKaxl3olJwlZRxS48",
+	"W4JC1g6CKt+DB0s+cr2lmQ6BPE7oEWOeOLGteWSONZKqHj051bPGQGpbqS8aZbJDsZ/7DKc4g/PA42yg",
+	"zoDYNti3WFoc/Z1o4nA69gRcmrQFAcPYBc9zpiHjFo/lIXxQhu5i8ZMmU85P7D4F5J9Yo3OGZhl2qcM8",
+	"d0sGFkYsMkDAhDZTfomo/IUX+vNMYsoQrJRwdfNEtDnbDys0x+XHt1AGAWaybRvdOyeE2radVoqk5Kj3",
+	"FE0RtjaA8h0GB8JWRICeBiwlGb9iWCVBJTZFeylF2umSl0H25kq2pyHqA8FEqpzweeIaTOJzjs+ZB5+o",
+	"sJiC0nQZjckBFvHT8n2Vo3ofsqobHqfbzSQRMS/j6+m/cFznwyYzr3oBl6t9m3fFKpcNCohV2Ro2hYO+",
+	"9U/dlHj+psIY3Ta2hzIaaUywTDljuKv0UrW3/lLT+CMHO4ZVCKvdjpYoordtITtFuBhnZcrSzu0M4VE6",
+	"feomhNZhvuorUEObF8Y1Gc+kYq6Q28yIfLbMl22uXCkWBDrxgoUD+jP71rFd8lqr2q0B6T+fyVIXRWHu",
+	"0BYNMWLolOtZOeqO5Xxf8PFMZlTtTVgqi31lX+j0yVCzjE0LOu/v7w+TgRimXJmZ4SMZqoyOr+zfealm",
+	"8poV9qNmdG6msZqKbxY6ENjs0XCATkKGQk+W9pWpOWj3Qc11bv+cU13wT24Fc0gInEulcXQKY7PCUAi4",
+	"zhNXO4TQKeVC4UnLUo+gT6xwLRhzmfHx0uXkgawOPV7M+Q4haJWP+/ugfu4b0dvMJZbA5KAkUt9c29QV",
+	"Z4HyTfXaXwkZ/pvtFKAz9aclU1gHBzr5DsSPFxfvrSplFAdMLdY2/kSw7IkKO+7CbIafrlj3jY63at6H",
+	"1EsPBUOwd6iqETmoTolNscXDGwh3eomvascKWzOmLJjl6lW5O1owMmcF1v/Q0vw2ECmfGhXMAS46MiA6",
+	"yWioZCwNIHdteV5XmlzNaGEVO4eGT/C2PvVJrGFOQr7zNWxcEWobH7ygy6oEBGphT6wBAqqqmu9fvD0P",
+	"jKvNwcCOet6T2OGGf5ygYL+55ojgb0G/dxz0G+NBt3WD+Id3DAauAfO3SIm7ie+NXShSKuDJUMIYu36r",
+	"utp+B5EUzRfaexAicVHxqd9VwMQXI/HjBAajbbbw0YqVUOiFjYEIJce271fg7JqVwdjwaxcjSzXZd2y7",
+	"0x2IFyDvYAyyQ4m0kDmKH/WmJCsIQpZMx9gxBiE/EDt+lGDkXRDNHHYd4b7FJD9mTPL9cfN9zdRd+5rP",
+	"0TIHRdS9fK5nhSyns1DnIG2jkRJKXIczI9h3Euw3MhDOPG3Lx5M21djk9aBHXLVKulRkYRsncV873TUM",
+	"EWkyELaksU7IYrYEnXcRNk02Av0vpdToRgyoknV54+SQJggVU+s6U9h+qktOa/owTDCmAgs9DgR4aFiK",
+	"ehXPMkLJYa9nQ8XQoUeGfvV9AmmywxiRumDqQXlyULs7QjRc46qV86vKjUF3XgSDb2JeU9ySSFcxRsjF",
+	"bXEcKrHV0tAjBf3NtQxa6GkFPXvQMmr6nMjJhBWq6hvuG/mgup4XUsuxzNAYgAq81lxMLU4tZHHlouMT",
+	"azFynth5qbSFfpZCz3BvVZpKpgx2woxocnqiiOv2WCsgabRrVMIHwtt6AvsFou5iJjNGxlTTTE5LcE1I",
+	"wbAecKwYI1f6vT23e8QpnKLJSopOD7w+n4gsC2iiFF4OdHZ+NKcT+KFLnuk9LoIDlpOq5VPuT9IBsPtm",
+	"u0PKAVgz/L4KIBMeRfePa2JtiahyTKdvKwpaKG1fsWUyEHqZs4RkdMSyhMxYlifEnkvieYoTyxIynkmO",
+	"hX9TArY9qIG+CGifs1bNwN9VQaOraCgXorKhgn1tIMBtl1oscQXVMTSCNgC/eZiPZy4fYiAg+45Dyx4C",
+	"5k41s+t0qxtJPSNTiZEKzEUvdMlLYU4HOa0Fr4ktsuaPtQqqcM0RDJ3R2E6rOxDDaqPDxPXqv3Qrt4XV",
+	"7bduC0OQ6m25SMuhQ8piNm6JCSQ4dcm7rYjrQOZeURcn2Ya8+NRvF32B+tfRB6rc3wpZXZrxJhfXmU9F",
+	"fsyKiPdTttDuDRme7Qpg82Hh/kHao5ptKGiiS1Vb0SYYrBrPR9bygEVjvibXJF7RdsekBeWv1/HoGMh6",
+	"nRWHpbd1KoIr0NajtVrYMIif++n0Py7PXj5/d/bi/PL9y7PLH9+dXwz9ctrPej0yWg6E3SPqbtQzzE0j",
+	"nb88+99fP385JO2DXtLr9Tr9gaDOI4mxIg7r1gr+975PrD8TWwUbmGx2wZy5Zkb3YfHBwR/H/WI39s35",
+	"8mDOl8BhDpkUIP5BKc7AGXgD7Aw0O/uo0fCuOVuEAVt1oH6PDzwAVPuZHqVtRG0NcfOEVUBd0zhZZikB",
+	"pzrR0mjZDwv/j2hOlPO8tIYuNpmwsZEIgrxqOYH0R6HoNUuJb+52Mx4SAulu7sIARL85C+/GWehA3ZUo",
+	"8G20bH3gm9OeZudg0/X1HoCBXXi0/l35BRuv1ysTN5b7HtBBeEKGzhDQh57DQ990GIwAro36QJz6duMT",
+	"Gy7kREZZhOFKpMCMPBXQ+RPfrByCdATTc6quIPEBcpvh3QmH4GLzJteuJ6MvNWHfV11y6vOjzTpTwzcq",
+	"8dUX3dpFjq3a5kXE1WaH5EOw8cdwRm5GbeeKrKH4N0/kY3oibywVRGRX8DsGgvB209GLUGr+ioOk7T6W",
+	"220RQdDg74KzVZz8ybq40tjO4B7Z2xrA3mMFgPsXob7VALinGgCVwJFAfH3g73QdbmlmwHCJ5rPbUU7X",
+	"N3cjqTx3D33VJNLuYjuFdGfy9ZprfTdkmxoSwIa/8F0NtjGLpj3Ke5Ia7eiPY9N0W/tm1Hwoo6YgYctu",
+	"B7s3AdkIPauiz6J+h+dQa6ty3KPbIPCso1YZj2LxKS7zZCBs3o2i11xM+1XZgaqHsxkLCxZYd4FT79pH",
+	"h4cDEfgRoC48diivu62fQBZ+uofNunHt7UBNHQgXEpWQf0jByMQwsoTkrIDqnVIYxZKl3HtyOgn6aSlR",
+	"muVdbJbO0Q1vlaMuOYUf3Uow/MK6maEMtF8RzTJzNAPRhqQgki5FKtRhB+spCJvINEysTUFTnhFFl2bf",
+	"wNXGYDl14Wy+Z7JLvyRTCfp+KVIXEWGOOAwJs1lQtF6EtE29Juw0b16lDOPu7DqUtKUvMPgnAAWsAjEz",
+	"kovZbZecVtGCGpYH2W6FXEB2e6lsOJMYCHMVWArgmNgybObWv+80xt6xxW+Ott45B94c9IfqOYC4y4nH",
+	"gifmymWpv6Um331qMhtfeeu8o04VbQzSDx0Z+FLqvJv9PkSFb+X/H8ni7+DBF/6HGKpbAECzob/xnnsP",
+	"IdZdVCz5d2Xrv4Wg9UhGfUeKgtQfEAJsh5yKUhneDsG5GE9sxRBMRJ9R4L6QQpSQoYsjvOTqcvJLKiAp",
+	"eyznIy5AUjEPXM6XPL8+Hna8t0AwcsWWwJCwml0QpGhdDgMR+hzC0OGXkap+Dru4czWgs2AganGlNaeE",
+	"XUx3IAbi1CVSV32KpG3UWmA2kpZr4fNtTJ9O0F9BRToQuSx0x+U5MKEhy2EiCyMDVp6StYHwMAfC/HsJ",
+	"R5WQIc35pT1kzL8edsAB7PdqW/ivxbEOhFwIDBhE10cYAYpsyEU+gvznamUZOToIxxmICYKUr7dl09Od",
+	"/0etHD5I1+g6oQWzLqN0IEZLokqQke0RtCubjDJyIxnCYi8DSXxIoOktiixcDQRKj7D4TuKqIg5tqZsg",
+	"brW9Vhmkg6XfijkUHLO2H6OOhFcwp0syo9fgep/HC+Y0+34eRNR8FO/PFnLv3D91sv/N//P11dOhd2Uv",
+	"uK+UtbNSqK26vNM7K2pe2SVqumgbehrWFMVOl/wMCV6+L/sQ9d6KzRg6ZDfasWlmMG0m5ZWt1eaTBJ4o",
+	"tCD4EADHKDGhpsoVsCk6IjBUP1G+hpdTt+UESSEGLtueeDTLlsCdEmTZ3iuDEVRg/uaatN0aBuKKsfwS",
+	"6Pmljyrq9K31AtRuGxlt8/ZoXV1xFSTZaq0ZW8OGa8MhOFgHILDe3M2CLs1DcFb+/PCuzDt0xQCSWGah",
+	"SM0GAqzH+eafrERUAJGumVzOzJdhCbOBqF93k+XgQWg5au4PUgr3d2EreEil4VGNC5TUjQt3alPYVEy3",
+	"VtjUEaVIcdN+vGirF8Yht5bpsIgrNENqAwn888sLslbg1+UauXJFSEBB5raZiKulXj1RrZWbDQoTVuVm",
+	"Gwq+umKv94iWG8qf4qHuTegYLKqWiT1uNpK7aCOpG3KOFw7ZMwgXIdhhkNv2MFT7YBPQPcfqlK65blKp",
+	"FyINvOEJCfUJmzUOpbC0uShuAAKFApoxN1Sgtzi5oZDlKPMVmmsGcKvoQDL54RGZybJQCZlzUWpGRkv7",
+	"V5e81sDNwK6fcQWpc6BGK2k4sdHJFZlQSNVYgHIJnn1svotV3d0uWAFltfpY6c0V6iyM4pxrr9gjJCPA",
+	"w41AmWbDgX1Ae06nbCC8aDQGF7HfEVfWn2JD5PAolW5CDBe/uLEM8mvN5lWqcLWMuubnZBrLwQUZ5gh/",
+	"CnRec1uXcDLDxjLHwOFrmVEe1g96SWtOP9lEsV5vS9rYvXrM8dAasN2TVTwHakSiaUbFF5nRHjdOqHlL",
+	"pO2FypSq2UjSIsWCdJ3bEBCsGbsx6OICH/mqQy5Ocw7b2B5zYYvo1gp3YgvCr7hcZ1Ad2NcEt/WeA6Cx",
+	"sHD7VuUwANnWbRyeGp5U9fXPfzzdO3x2DFYq1DvB42sLHQNhzeQUSyOStiyQi0zpNWYdVWaquYTKh1QM",
+	"xEHPshRF6FRiUYYpv2ZRi1dgtuO6EqxOCB2Ines+Y4nnTnP2HQDgPalFDr4fJ1SlPvuWtuh4/V9hV/Sv",
+	"UOWBQydUVATAV8RHjNrjAiT63alArfwzPrujE7WC/20u1DN2La++BWY2u83M8dSu9Rb31+wFbbiou+fG",
+	"TQIdQmrQSBIY8O+qk2Rwt08UmTNNU6rpLZj17cLCDU3YLBV+UF99PXezhe0CoZWTvuIgXJrOufD7CGAI",
+	"b/lL4m8/qHurIGmGfhxxBjb1Lez24cJuawC6M3zWJBF4NCKIrLR4kSOZLsmYQgEthoniHL3ddvr1Hn8o",
+	"vXhI/xb/9TjxX/6GKo+gdpaJGwJMs+gTv+XevZMWI/V4APw9STm3Q/37CP86hZAWX38RMqbRUrLSmsk3",
+	"yrL9qtuQTw29qp2RZco0OeoddE4ATFd7MzUEwdwzL32U8JdN8O5LXtfg/lvsy6Ngo63B6IFbQge9mn3t",
+	"dozZFTPfqEz87B76qvUJu4vtKoVvj1SzMmPk5NdsZvb7Ws/282Bw2/JsdgDX8ykxc1BBfry4eE/evzu/",
+	"wMjOaNcg3x5qIKr+UKocmQlGzIzXD2N/wOBsbbptCqlLVEAoEYTuQE1Uqsgok9AUqV3LSqrCe0alYh3X",
+	"Wwqrdbd96euBoBMNwUI842KaQGMeSP+RBRkx84cdv5PYnDDbmpWaYxYafbED0QYWlLOCsJwrmbJOkK2E",
+	"VVaH/7H34oVQP+B5vzQnYJtIwWmY/dQfcSn80KCJ8BRnRderj3ml40IqZRsKqQ7EFCTE1zl114WVYl2j",
+	"6Po853wqqC7BRatm9PDZ8Z8GZa/3dDxjn8iPP50+3zv/8fTw2bFjvCC7X7GlKydStfmF19iwS07Fkhx+",
+	"+uTCrKyZ/oRQsdQzc6osUyyBkKmUF2ysHQpOZJbJBcNuVULae0SvLxdQj906Njb2T4IMrCxb6ck0ELRg",
+	"GAVNc1poMink3AYxew+5lmHWoXI1cHF5C8q1Lxc/b/YxWNC/JzHCjv44Wrnb2jfF/MGK/C08NO1MxoN4",
+	"KPfsju6BEHS/FUm7m5QpR4U9udzYMOYW99ysSTdeZ+8hKMJFxYJ+V6lUt8DYR0ulMox7CKlKteJo+EOX",
+	"hJ2PHBzfpPNRg5b9IBzyUXTtLejg1O06WnxTtx+z1NgdMtj7SBkxepUR34cOZswcQ5KjYuUy+hxyxlsd",
+	"DYTiU+HaoFOxrKGu7YTkoxKs2L7eB2kgNjZC6rv4VF0qMpYpc/W3ofNvwaiSIhkIK0wH5XIZh28KqVmt",
+	"GxIJmyFVndsyqjSGxc5zDeUb/Rj1Xkhkh1ZIA7F7L6SHY6e7d0LyW6+1QQqv95uAtr0XUq3xWb0h0s7E",
+	"wAzOxmVhVmeQHq3RGGPR/9vHz4mBC159/pi0MCMWaURZZK1+a5/mfP/6AOiBXcGvLkwYOsKbYeqNJlT4",
+	"HUQah1+46l/BV2h/Cb9BU2LwhXXqhJPZ6N/qG9e7I/jKn1XwXdVQ6vPHz/9fAAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

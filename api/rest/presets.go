@@ -47,7 +47,7 @@ func (s *Server) ListProtocols(_ context.Context, _ ListProtocolsRequestObject) 
 	items := make([]ProtocolDescription, 0, len(descs))
 	for _, d := range descs {
 		out := ProtocolDescription{Protocol: Protocol(d.Protocol), Title: d.Title, Summary: d.Summary, DocsUrl: d.DocsURL,
-			Together: ProtocolDescriptionTogether(d.Together), Credential: presetField(d.Credential),
+			Together: ProtocolDescriptionTogether(d.Together), Rrsets: d.RRsets, Credential: presetField(d.Credential),
 			RecordUsername: presetField(d.RecordUsername), RecordPassword: presetField(d.RecordPassword),
 			Settings: make([]ProtocolField, 0, len(d.Settings)), Families: make([]ProtocolDescriptionFamilies, 0, len(d.Families))}
 		for _, f := range d.Settings {

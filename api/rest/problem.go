@@ -97,7 +97,7 @@ func orNotFound(err error, what string, id int64) error {
 // conflictMessages explain the constraints a write can run into.
 var conflictMessages = map[string]string{
 	"hosts_fqdn_key":          "a host with this FQDN already exists",
-	"records_fqdn_key":        "a record with this FQDN already exists at this service",
+	"records_fqdn_key":        "the host already has a record with this FQDN at this service",
 	"services_name_key":       "a service with this name already exists",
 	"webhooks_name_key":       "a notification channel or webhook with this name already exists",
 	"users_username_key":      "an account with this user name already exists",

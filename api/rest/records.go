@@ -13,14 +13,23 @@ import (
 )
 
 func toRecord(h store.Host, r store.Record) Record {
-	return Record{Id: r.ID, HostId: r.HostID, ServiceId: r.ServiceID, Fqdn: r.FQDN,
+	out := Record{Id: r.ID, HostId: r.HostID, ServiceId: r.ServiceID, Fqdn: r.FQDN,
 		Ipv4Enabled: r.IPv4Enabled, Ipv4Netmask: r.IPv4Netmask, Ipv4HostIdentifier: r.IPv4HostIdentifier.String(),
 		Ipv6Enabled: r.IPv6Enabled, Ipv6Netmask: r.IPv6Netmask, Ipv6HostIdentifier: r.IPv6HostIdentifier.String(),
 		Username: r.Username, PasswordSet: r.Password != nil, NeedsCredentials: r.PasswordClearedAt != nil,
 		KeepOtherAddresses: r.KeepOtherAddresses,
-		EffectiveIpv4:      addrPtr(broker.Effective(h, r, 4)), EffectiveIpv6: addrPtr(broker.Effective(h, r, 6)),
-		Status:   RecordStatus{Ipv4: toFamilyStatus(r.V4), Ipv6: toFamilyStatus(r.V6)},
-		Warnings: recordWarnings(h, r), CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+		Ipv6SubnetId:       subnetPtr(r.IPv6SubnetID),
+		Ipv4Mode:           addressMode(r.IPv4Static), Ipv4StaticAddress: addrPtr(r.IPv4Static),
+		Ipv6Mode: addressMode(r.IPv6Static), Ipv6StaticAddress: addrPtr(r.IPv6Static),
+		EffectiveIpv4: addrPtr(broker.Effective(h, r, 4)), EffectiveIpv6: addrPtr(broker.Effective(h, r, 6)),
+		Derivation: toDerivation(h, r),
+		Status:     RecordStatus{Ipv4: toFamilyStatus(r.V4), Ipv6: toFamilyStatus(r.V6)},
+		Warnings:   recordWarnings(h, r), CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+	if r.IPv6HostMAC != nil {
+		m := r.IPv6HostMAC.String()
+		out.Ipv6HostMac = &m
+	}
+	return out
 }
 
 func toFamilyStatus(st store.RecordState) FamilyStatus {
@@ -43,27 +52,37 @@ func recordWarnings(h store.Host, r store.Record) []Warning {
 		add(HostDisabled, "", "the host is disabled: its updates are refused")
 	}
 	if r.IPv4Enabled {
+		static := r.IPv4Static.IsValid()
 		switch {
 		case !h.IPv4Enabled:
 			add(HostIpv4Disabled, "ipv4_enabled", "IPv4 is turned off on the host: nothing is sent for IPv4")
+		case static:
 		case !h.IPv4.IsValid():
 			add(NoIpv4Base, "ipv4_enabled", "the host has not reported an IPv4 address yet: nothing is sent for IPv4 until it does")
+		case netcalc.Private(h.IPv4) && !h.PrivateIPv4Allowed:
+			add(Ipv4Private, "ipv4_enabled", "%s: nothing is sent for IPv4", broker.Derive(h, r, netcalc.V4).Reason)
 		}
-		if masked(r.IPv4HostIdentifier, r.IPv4Netmask) {
+		if !static && masked(r.IPv4HostIdentifier, r.IPv4Netmask) {
 			add(IdentifierMasked, "ipv4_host_identifier", "the first %d bits of the host identifier are ignored: they come from the host's address", r.IPv4Netmask)
 		}
 	}
 	if r.IPv6Enabled {
+		static := r.IPv6Static.IsValid()
 		switch {
 		case !h.IPv6Enabled:
 			add(HostIpv6Disabled, "ipv6_enabled", "IPv6 is turned off on the host: nothing is sent for IPv6")
+		case static:
+		case r.IPv6SubnetID != nil:
+			if d := broker.Derive(h, r, netcalc.V6); !d.Result.IsValid() {
+				add(Ipv6Subnet, "ipv6_subnet_id", "%s: nothing is sent for IPv6", d.Reason)
+			}
 		case !broker.Effective(h, r, 6).IsValid():
 			add(NoIpv6Base, "ipv6_enabled", "the host has reported neither an IPv6 address nor a prefix covering /%d: nothing is sent for IPv6 until it does", r.IPv6Netmask)
 		case netcalc.MixedBase6(h.Prefix, r.IPv6Netmask) && h.IPv6.IsValid():
 			add(Ipv6MixedBase, "ipv6_netmask", "the netmask /%d is longer than the delegated prefix %s: bits %d to %d come from the router's WAN address, not from the prefix",
 				r.IPv6Netmask, h.Prefix, h.Prefix.Bits()+1, r.IPv6Netmask)
 		}
-		if masked(r.IPv6HostIdentifier, r.IPv6Netmask) {
+		if !static && masked(r.IPv6HostIdentifier, r.IPv6Netmask) {
 			add(IdentifierMasked, "ipv6_host_identifier", "the first %d bits of the host identifier are ignored: they come from the host's address", r.IPv6Netmask)
 		}
 	}
@@ -138,13 +157,25 @@ func (s *Server) CreateRecord(ctx context.Context, req CreateRecordRequestObject
 	if b.Fqdn != nil {
 		n.FQDN, _ = dnsname.Normalize(*b.Fqdn)
 	}
+	src, missing := sourceInput{mac: b.Ipv6HostMac, subnet: b.Ipv6SubnetId, mode4: b.Ipv4Mode, mode6: b.Ipv6Mode,
+		static4: b.Ipv4StaticAddress, static6: b.Ipv6StaticAddress, identifier6: b.Ipv6HostIdentifier != nil,
+		netmask6: b.Ipv6Netmask}.resolve(store.Sources{})
+	if len(missing) > 0 {
+		return nil, invalid(missing...)
+	}
+	n.Sources = src.Sources
+	if src.identifier6 != nil {
+		n.IPv6HostIdentifier = *src.identifier6
+	}
+	if src.netmask6 != nil {
+		n.IPv6Netmask = *src.netmask6
+	}
 	if pw := deref(b.Password, ""); pw != "" {
 		n.Password, n.PasswordKey = s.box.Seal(pw)
 	}
 	var out Record
 	err := s.store.InTx(ctx, func(q *store.Queries) error {
 		h, err := q.Host(ctx, b.HostId)
-		missing := []FieldError{}
 		if errors.Is(err, store.ErrNotFound) {
 			missing = append(missing, fieldError("host_id", "host %d does not exist", b.HostId))
 		} else if err != nil {
@@ -157,6 +188,9 @@ func (s *Server) CreateRecord(ctx context.Context, req CreateRecordRequestObject
 		} else if err != nil {
 			return err
 		}
+		if err == nil {
+			missing = append(missing, src.fitsHost(h)...)
+		}
 		if len(missing) > 0 {
 			return invalid(missing...)
 		}
@@ -165,6 +199,9 @@ func (s *Server) CreateRecord(ctx context.Context, req CreateRecordRequestObject
 		}
 		if n.FQDN == "" {
 			n.FQDN = h.FQDN
+		}
+		if err := s.admitSharedName(ctx, q, 0, h.ID, b.ServiceId, n.FQDN); err != nil {
+			return err
 		}
 		r, err := q.CreateRecord(ctx, n)
 		if err != nil {
@@ -235,11 +272,32 @@ func (s *Server) UpdateRecord(ctx context.Context, req UpdateRecordRequestObject
 			p.Password, p.PasswordKey = s.box.Seal(*b.Password)
 		}
 	}
+	in := sourceInput{mac: b.Ipv6HostMac, subnet: b.Ipv6SubnetId, mode4: b.Ipv4Mode, mode6: b.Ipv6Mode,
+		static4: b.Ipv4StaticAddress, static6: b.Ipv6StaticAddress, identifier6: b.Ipv6HostIdentifier != nil,
+		netmask6: b.Ipv6Netmask}
 	var out Record
 	err := s.store.InTx(ctx, func(q *store.Queries) error {
 		old, err := q.Record(ctx, req.Id)
 		if err != nil {
 			return orNotFound(err, "record", req.Id)
+		}
+		src, bad := in.resolve(old.Sources)
+		if len(bad) == 0 && src.IPv6SubnetID != nil {
+			h, err := q.Host(ctx, old.HostID)
+			if err != nil {
+				return err
+			}
+			bad = src.fitsHost(h)
+		}
+		if len(bad) > 0 {
+			return invalid(bad...)
+		}
+		p.Sources = &src.Sources
+		if src.identifier6 != nil {
+			p.IPv6HostIdentifier = src.identifier6
+		}
+		if src.netmask6 != nil {
+			p.IPv6Netmask = src.netmask6
 		}
 		service := old.ServiceID
 		if b.ServiceId != nil {
@@ -264,11 +322,17 @@ func (s *Server) UpdateRecord(ctx context.Context, req UpdateRecordRequestObject
 			return invalid(fieldError("password", "must be given again to move the record to another service: "+
 				"a stored password is only sent to the service it was entered for (give \"\" to move it without one)"))
 		}
+		if fqdn := deref(p.FQDN, old.FQDN); service != old.ServiceID || fqdn != old.FQDN {
+			if err := s.admitSharedName(ctx, q, old.ID, old.HostID, service, fqdn); err != nil {
+				return err
+			}
+		}
 		r, err := q.UpdateRecord(ctx, req.Id, p)
 		if err != nil {
 			return err
 		}
 		var resend, rederive []string // fields that need a forced send, or a recomputation
+		rederive = append(rederive, sourcesChanged(old.Sources, r.Sources)...)
 		for _, f := range []struct {
 			name  string
 			diff  bool
@@ -321,6 +385,11 @@ func (s *Server) DeleteRecord(ctx context.Context, req DeleteRecordRequestObject
 			return orNotFound(err, "record", req.Id)
 		}
 		if err := q.DeleteRecord(ctx, r.ID); err != nil {
+			return err
+		}
+		// Other hosts' records of the name publish it without this one's
+		// address from now on: they are sent again.
+		if err := s.resendSharers(ctx, q, r); err != nil {
 			return err
 		}
 		hid, sid := r.HostID, r.ServiceID
@@ -394,6 +463,71 @@ func (s *Server) PreviewRecord(ctx context.Context, req PreviewRecordRequestObje
 		IPv6Enabled: deref(b.Ipv6Enabled, true), IPv6Netmask: deref(b.Ipv6Netmask, 128)}
 	r.IPv4HostIdentifier, _ = parseIdentifier(deref(b.Ipv4HostIdentifier, "0.0.0.0"), 4)
 	r.IPv6HostIdentifier, _ = parseIdentifier(deref(b.Ipv6HostIdentifier, "::"), 6)
+	src, bad := sourceInput{mac: b.Ipv6HostMac, subnet: b.Ipv6SubnetId, mode4: b.Ipv4Mode, mode6: b.Ipv6Mode,
+		static4: b.Ipv4StaticAddress, static6: b.Ipv6StaticAddress, identifier6: b.Ipv6HostIdentifier != nil,
+		netmask6: b.Ipv6Netmask}.resolve(store.Sources{})
+	if bad = append(bad, src.fitsHost(h)...); len(bad) > 0 {
+		return nil, invalid(bad...)
+	}
+	r.Sources = src.Sources
+	if src.identifier6 != nil {
+		r.IPv6HostIdentifier = *src.identifier6
+	}
+	if src.netmask6 != nil {
+		r.IPv6Netmask = *src.netmask6
+	}
 	return PreviewRecord200JSONResponse{EffectiveIpv4: addrPtr(broker.Effective(h, r, 4)),
-		EffectiveIpv6: addrPtr(broker.Effective(h, r, 6)), Warnings: recordWarnings(h, r)}, nil
+		EffectiveIpv6: addrPtr(broker.Effective(h, r, 6)), Derivation: toDerivation(h, r), Warnings: recordWarnings(h, r)}, nil
+}
+
+// admitSharedName refuses, with 409 saying why, a record (recordID, 0 for
+// a new one) of host that would publish fqdn through a service where
+// another host's record already publishes it, when the service's protocol
+// holds one address per name (dyndns2, HTTP templates): the two hosts
+// would overwrite each other. Protocols that publish RRsets take it: the
+// name holds the union of the hosts' addresses. A second record of the
+// same host is left to the unique index.
+func (s *Server) admitSharedName(ctx context.Context, q *store.Queries, recordID, hostID, serviceID int64, fqdn string) error {
+	others, err := q.NameSharers(ctx, serviceID, fqdn, recordID)
+	if err != nil {
+		return err
+	}
+	var other *store.NameSharer
+	for i := range others {
+		if others[i].HostID != hostID {
+			other = &others[i]
+			break
+		}
+	}
+	if other == nil {
+		return nil
+	}
+	svc, err := q.Service(ctx, serviceID)
+	if err != nil {
+		return err
+	}
+	if p, ok := s.providers.Provider(svc.Protocol); ok && p.Describe().RRsets {
+		return nil
+	}
+	return conflict("%s is already published through service %q by record %d of host %s, and its protocol (%s) sets one address per name: "+
+		"the two hosts would overwrite each other's address. Publish the name through a service whose protocol holds several addresses "+
+		"(rfc2136 or a provider's API), or use another name", fqdn, svc.Name, other.ID, other.HostFQDN, svc.Protocol)
+}
+
+// resendSharers re-sends the records of other hosts that publish r's name
+// through r's service, so that the name's RRset loses r's address.
+func (s *Server) resendSharers(ctx context.Context, q *store.Queries, r store.Record) error {
+	others, err := q.NameSharers(ctx, r.ServiceID, r.FQDN, r.ID)
+	if err != nil {
+		return err
+	}
+	for _, o := range others {
+		if o.HostID == r.HostID {
+			continue
+		}
+		if _, err := s.broker.RecordEdited(ctx, q, o.HostID, o.ID, true); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -272,6 +272,25 @@ var rules = map[string]func(string) error{
 		return err
 	},
 	"httpurl": checkServiceURL,
+	"mac": func(s string) error {
+		_, err := netcalc.ParseMAC(s)
+		return err
+	},
+	"subnet_id": func(s string) error {
+		_, err := parseSubnetID(s)
+		return err
+	},
+}
+
+// parseSubnetID reads a record's subnet id; one that no delegated prefix
+// can hold (a /1 leaves 63 bits) is refused here, one that does not fit
+// the host's prefix where the host is known.
+func parseSubnetID(s string) (uint64, error) {
+	id, err := netcalc.ParseSubnetID(s)
+	if err == nil && id>>63 != 0 {
+		err = fmt.Errorf("subnet id %s does not fit in any prefix", netcalc.FormatSubnetID(id))
+	}
+	return id, err
 }
 
 func newValidator() *validator.Validate {

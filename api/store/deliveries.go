@@ -156,6 +156,10 @@ type Job struct {
 	Delivered netip.Addr
 	// KeepOthers is the record's keep_other_addresses.
 	KeepOthers bool
+	// Shared are the addresses of Family the other records with the same
+	// name at the same service want now (other hosts feeding the name):
+	// the name's RRset is the union of theirs and Address.
+	Shared []netip.Addr
 }
 
 // Claim says what a dispatcher may take now.
@@ -185,7 +189,10 @@ const jobColumns = `d.id, d.record_id, r.host_id, d.family, d.address, d.attempt
 	coalesce(r.password_key, ''), s.id, s.protocol, s.settings, s.credentials, coalesce(s.credentials_key, ''),
 	(SELECT o.desired FROM record_states o WHERE o.record_id = d.record_id AND o.family <> d.family),
 	(SELECT m.delivered FROM record_states m WHERE m.record_id = d.record_id AND m.family = d.family),
-	r.keep_other_addresses`
+	r.keep_other_addresses,
+	ARRAY(SELECT o.desired FROM records x JOIN record_states o ON o.record_id = x.id AND o.family = d.family
+		WHERE x.service_id = r.service_id AND lower(x.fqdn) = lower(r.fqdn) AND x.id <> r.id AND o.desired IS NOT NULL
+		ORDER BY x.id)`
 
 // claimDue picks and leases the due jobs a claim may start, one per
 // (service, upstream name), with these rules:
@@ -316,7 +323,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, c Claim) ([]Job, error) {
 func scanJob(row rowScanner) (Job, error) {
 	var j Job
 	err := row.Scan(&j.ID, &j.RecordID, &j.HostID, &j.Family, &j.Address, &j.Attempts, &j.Reason, &j.FQDN, &j.Username,
-		&j.Password, &j.PasswordKey, &j.ServiceID, &j.Protocol, &j.Settings, &j.Credentials, &j.CredKey, &j.Other, &j.Delivered, &j.KeepOthers)
+		&j.Password, &j.PasswordKey, &j.ServiceID, &j.Protocol, &j.Settings, &j.Credentials, &j.CredKey, &j.Other, &j.Delivered, &j.KeepOthers, &j.Shared)
 	return j, err
 }
 

@@ -23,15 +23,22 @@ type Host struct {
 	IPv6UpdatedAt *time.Time
 	IPv6ChangedAt *time.Time
 	LastSeenAt    *time.Time
-	Notes         string
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	// PrivateIPv4Allowed lets a private or CGNAT IPv4 address be
+	// published (internal DNS); otherwise such an address is stored but
+	// its records send nothing for IPv4.
+	PrivateIPv4Allowed bool
+	// Source says where each address came from (see AddressSources).
+	Source    AddressSources
+	Notes     string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 	// RecordCount is filled by listings.
 	RecordCount int
 }
 
 const hostColumnsBare = `h.id, h.fqdn, h.secret_hash, h.enabled, h.ipv4_enabled, h.ipv6_enabled, h.ipv4, h.ipv6, h.ipv6_prefix,
-	h.ipv4_updated_at, h.ipv4_changed_at, h.ipv6_updated_at, h.ipv6_changed_at, h.last_seen_at, h.notes, h.created_at, h.updated_at`
+	h.ipv4_updated_at, h.ipv4_changed_at, h.ipv6_updated_at, h.ipv6_changed_at, h.last_seen_at, h.notes, h.created_at, h.updated_at,
+	h.ipv4_private_allowed, h.ipv4_source, h.ipv6_source, h.prefix_source`
 
 const hostColumns = hostColumnsBare + `, (SELECT count(*) FROM records r WHERE r.host_id = h.id)`
 
@@ -39,7 +46,7 @@ func scanHost(row rowScanner) (Host, error) {
 	var h Host
 	err := row.Scan(&h.ID, &h.FQDN, &h.SecretHash, &h.Enabled, &h.IPv4Enabled, &h.IPv6Enabled, &h.IPv4, &h.IPv6, &h.Prefix,
 		&h.IPv4UpdatedAt, &h.IPv4ChangedAt, &h.IPv6UpdatedAt, &h.IPv6ChangedAt, &h.LastSeenAt, &h.Notes, &h.CreatedAt, &h.UpdatedAt,
-		&h.RecordCount)
+		&h.PrivateIPv4Allowed, &h.Source.IPv4, &h.Source.IPv6, &h.Source.Prefix, &h.RecordCount)
 	return h, err
 }
 
@@ -54,19 +61,24 @@ type NewHost struct {
 	IPv6        netip.Addr
 	Prefix      netip.Prefix
 	Notes       string
+	// PrivateIPv4Allowed: see Host.
+	PrivateIPv4Allowed bool
 }
 
 // CreateHost adds a host; an FQDN taken in any case is ErrConflict.
 func (q *Queries) CreateHost(ctx context.Context, n NewHost) (Host, error) {
 	h, err := scanHost(q.db.QueryRow(ctx, `
 		INSERT INTO hosts AS h (fqdn, secret_hash, enabled, ipv4_enabled, ipv6_enabled, ipv4, ipv6, ipv6_prefix, notes,
+			ipv4_private_allowed, ipv4_source, ipv6_source, prefix_source,
 			ipv4_updated_at, ipv4_changed_at, ipv6_updated_at, ipv6_changed_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
+			CASE WHEN $6::inet IS NULL THEN '' ELSE 'manual' END, CASE WHEN $7::inet IS NULL THEN '' ELSE 'manual' END,
+			CASE WHEN $8::cidr IS NULL THEN '' ELSE 'manual' END,
 			CASE WHEN $6::inet IS NULL THEN NULL ELSE now() END, CASE WHEN $6::inet IS NULL THEN NULL ELSE now() END,
 			CASE WHEN $7::inet IS NULL AND $8::cidr IS NULL THEN NULL ELSE now() END,
 			CASE WHEN $7::inet IS NULL AND $8::cidr IS NULL THEN NULL ELSE now() END)
 		RETURNING `+hostColumns,
-		n.FQDN, n.SecretHash, n.Enabled, n.IPv4Enabled, n.IPv6Enabled, n.IPv4, n.IPv6, n.Prefix, n.Notes))
+		n.FQDN, n.SecretHash, n.Enabled, n.IPv4Enabled, n.IPv6Enabled, n.IPv4, n.IPv6, n.Prefix, n.Notes, n.PrivateIPv4Allowed))
 	return h, mapErr("create host", err)
 }
 
@@ -97,12 +109,12 @@ type HostAuth struct {
 
 // hostAuthColumns are what scanHostAuth reads, of hosts h.
 const hostAuthColumns = `h.id, h.fqdn, h.secret_hash, h.enabled, h.ipv4_enabled, h.ipv6_enabled, h.ipv4, h.ipv6, h.ipv6_prefix,
-	h.secret_verifier`
+	h.ipv4_source, h.ipv6_source, h.prefix_source, h.secret_verifier`
 
 func scanHostAuth(row rowScanner) (HostAuth, error) {
 	var a HostAuth
 	err := row.Scan(&a.ID, &a.FQDN, &a.SecretHash, &a.Enabled, &a.IPv4Enabled, &a.IPv6Enabled, &a.IPv4, &a.IPv6, &a.Prefix,
-		&a.Verifier, &a.Names)
+		&a.Source.IPv4, &a.Source.IPv6, &a.Source.Prefix, &a.Verifier, &a.Names)
 	return a, err
 }
 
@@ -148,6 +160,8 @@ type HostPatch struct {
 	IPv4Enabled *bool
 	IPv6Enabled *bool
 	Notes       *string
+	// PrivateIPv4Allowed: see Host.
+	PrivateIPv4Allowed *bool
 }
 
 // UpdateHost applies a patch.
@@ -155,8 +169,8 @@ func (q *Queries) UpdateHost(ctx context.Context, id int64, p HostPatch) (Host, 
 	h, err := scanHost(q.db.QueryRow(ctx, `
 		UPDATE hosts h SET fqdn = coalesce($2, fqdn), enabled = coalesce($3, enabled),
 			ipv4_enabled = coalesce($4, ipv4_enabled), ipv6_enabled = coalesce($5, ipv6_enabled),
-			notes = coalesce($6, notes), updated_at = now()
-		WHERE id = $1 RETURNING `+hostColumns, id, p.FQDN, p.Enabled, p.IPv4Enabled, p.IPv6Enabled, p.Notes))
+			notes = coalesce($6, notes), ipv4_private_allowed = coalesce($7, ipv4_private_allowed), updated_at = now()
+		WHERE id = $1 RETURNING `+hostColumns, id, p.FQDN, p.Enabled, p.IPv4Enabled, p.IPv6Enabled, p.Notes, p.PrivateIPv4Allowed))
 	return h, mapErr("update host", err)
 }
 
@@ -183,6 +197,18 @@ type HostAddresses struct {
 	IPv4   netip.Addr
 	IPv6   netip.Addr
 	Prefix netip.Prefix
+	Source AddressSources
+}
+
+// AddressSources say where each of a host's addresses came from, as the
+// record's derivation shows it: the dyndns2 parameter that carried it
+// (myip, myipv6, ip6lanprefix, ...), "myip/len" for a prefix given as an
+// address with a length, "connection" for the address the request came
+// from, "manual" for an admin's edit, "" when unknown.
+type AddressSources struct {
+	IPv4   string
+	IPv6   string
+	Prefix string
 }
 
 // SetHostAddresses stores new addresses, stamping update and change times per
@@ -194,8 +220,11 @@ func (q *Queries) SetHostAddresses(ctx context.Context, id int64, a HostAddresse
 			ipv6_changed_at = CASE WHEN ipv6 IS DISTINCT FROM $3 OR ipv6_prefix IS DISTINCT FROM $4 THEN now() ELSE ipv6_changed_at END,
 			ipv4_updated_at = CASE WHEN $2::inet IS NOT NULL THEN now() ELSE ipv4_updated_at END,
 			ipv6_updated_at = CASE WHEN $3::inet IS NOT NULL OR $4::cidr IS NOT NULL THEN now() ELSE ipv6_updated_at END,
-			ipv4 = $2, ipv6 = $3, ipv6_prefix = $4, last_seen_at = now(), updated_at = now()
-		WHERE id = $1`, id, a.IPv4, a.IPv6, a.Prefix)
+			ipv4 = $2, ipv6 = $3, ipv6_prefix = $4, last_seen_at = now(), updated_at = now(),
+			ipv4_source = CASE WHEN $2::inet IS NULL THEN '' ELSE $5 END,
+			ipv6_source = CASE WHEN $3::inet IS NULL THEN '' ELSE $6 END,
+			prefix_source = CASE WHEN $4::cidr IS NULL THEN '' ELSE $7 END
+		WHERE id = $1`, id, a.IPv4, a.IPv6, a.Prefix, a.Source.IPv4, a.Source.IPv6, a.Source.Prefix)
 	return mapErr("set host addresses", err)
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/netip"
 	"time"
+
+	"github.com/ddnsbroker/ddnsbroker/api/netcalc"
 )
 
 // Statements used by imports from other systems: lookups by the natural keys
@@ -45,11 +47,13 @@ type ImportedHost struct {
 func (q *Queries) ImportHost(ctx context.Context, n ImportedHost) (Host, error) {
 	h, err := scanHost(q.db.QueryRow(ctx, `
 		INSERT INTO hosts AS h (fqdn, secret_hash, enabled, ipv4_enabled, ipv6_enabled, ipv4, ipv6, ipv6_prefix, notes,
-			ipv4_updated_at, ipv4_changed_at, ipv6_updated_at, ipv6_changed_at, last_seen_at, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+			ipv4_updated_at, ipv4_changed_at, ipv6_updated_at, ipv6_changed_at, last_seen_at, created_at, ipv4_private_allowed)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
 		RETURNING `+hostColumns,
 		n.FQDN, n.SecretHash, n.Enabled, n.IPv4Enabled, n.IPv6Enabled, n.IPv4, n.IPv6, n.Prefix, n.Notes,
-		n.IPv4UpdatedAt, n.IPv4ChangedAt, n.IPv6UpdatedAt, n.IPv6ChangedAt, n.LastSeenAt, n.CreatedAt))
+		n.IPv4UpdatedAt, n.IPv4ChangedAt, n.IPv6UpdatedAt, n.IPv6ChangedAt, n.LastSeenAt, n.CreatedAt,
+		// The system it comes from published private addresses: it goes on doing so.
+		netcalc.Private(n.IPv4)))
 	return h, mapErr("import host", err)
 }
 

@@ -11,6 +11,12 @@ type EventKind string
 // Event kinds.
 const (
 	EventAddressChanged EventKind = "address.changed"
+	// EventAddressSetByHand is an admin's edit of a host's addresses
+	// (PUT /hosts/{id}/addresses), told apart from a router's report.
+	EventAddressSetByHand EventKind = "address.set_by_hand"
+	// EventAddressPrivate warns that a host reported a private or CGNAT
+	// IPv4 address, which is kept but not published.
+	EventAddressPrivate EventKind = "address.private"
 
 	EventDeliveryDelivered EventKind = "delivery.delivered"
 	EventDeliveryRetry     EventKind = "delivery.retry"
@@ -69,7 +75,7 @@ const (
 
 // EventKinds are every kind, in the order openapi.yaml lists them.
 func EventKinds() []EventKind {
-	return []EventKind{EventAddressChanged,
+	return []EventKind{EventAddressChanged, EventAddressSetByHand, EventAddressPrivate,
 		EventDeliveryDelivered, EventDeliveryRetry, EventDeliveryFailed, EventDeliveryBlocked, EventDeliveryRecovered,
 		EventDriftDetected, EventDriftError,
 		EventHostCreated, EventHostUpdated, EventHostDeleted, EventHostResync, EventHostSecretRotated, EventHostStale, EventHostBack,

@@ -12,7 +12,17 @@ export interface PreviewInput {
 	ipv6_enabled: boolean;
 	ipv6_netmask: number | null | undefined;
 	ipv6_host_identifier: string;
+	/** A MAC address: the IPv6 identifier is its EUI-64 form (the identifier field is then not sent). */
+	ipv6_host_mac?: string;
+	/** A subnet id of the host's delegated prefix: the netmask is then 64. */
+	ipv6_subnet_id?: string;
+	ipv4_mode?: AddressMode;
+	ipv4_static_address?: string;
+	ipv6_mode?: AddressMode;
+	ipv6_static_address?: string;
 }
+
+export type AddressMode = 'derived' | 'static';
 
 export class RecordPreviewer {
 	result = $state<RecordPreview | null>(null);
@@ -83,6 +93,21 @@ export function previewBody(input: PreviewInput): RecordPreviewRequest | null {
 	if (typeof input.ipv4_netmask === 'number' && Number.isFinite(input.ipv4_netmask)) body.ipv4_netmask = input.ipv4_netmask;
 	if (typeof input.ipv6_netmask === 'number' && Number.isFinite(input.ipv6_netmask)) body.ipv6_netmask = input.ipv6_netmask;
 	if (input.ipv4_host_identifier.trim()) body.ipv4_host_identifier = input.ipv4_host_identifier.trim();
-	if (input.ipv6_host_identifier.trim()) body.ipv6_host_identifier = input.ipv6_host_identifier.trim();
+	const mac = input.ipv6_host_mac?.trim() ?? '';
+	if (mac) body.ipv6_host_mac = mac;
+	else if (input.ipv6_host_identifier.trim()) body.ipv6_host_identifier = input.ipv6_host_identifier.trim();
+	const subnet = input.ipv6_subnet_id?.trim() ?? '';
+	if (subnet) {
+		body.ipv6_subnet_id = subnet;
+		body.ipv6_netmask = 64;
+	}
+	if (input.ipv4_mode === 'static') {
+		body.ipv4_mode = 'static';
+		body.ipv4_static_address = input.ipv4_static_address?.trim() ?? '';
+	}
+	if (input.ipv6_mode === 'static') {
+		body.ipv6_mode = 'static';
+		body.ipv6_static_address = input.ipv6_static_address?.trim() ?? '';
+	}
 	return body;
 }

@@ -77,6 +77,7 @@ export const PROTOCOLS: ProtocolDescription[] = [
 			6
 		],
 		"together": "by_settings",
+		"rrsets": false,
 		"docs_url": ""
 	},
 	{
@@ -173,6 +174,7 @@ export const PROTOCOLS: ProtocolDescription[] = [
 			6
 		],
 		"together": "never",
+		"rrsets": true,
 		"docs_url": ""
 	},
 	{
@@ -290,6 +292,7 @@ export const PROTOCOLS: ProtocolDescription[] = [
 			6
 		],
 		"together": "by_settings",
+		"rrsets": false,
 		"docs_url": ""
 	},
 	{
@@ -370,6 +373,7 @@ export const PROTOCOLS: ProtocolDescription[] = [
 			6
 		],
 		"together": "never",
+		"rrsets": false,
 		"docs_url": "https://developers.cloudflare.com/api/resources/dns/subresources/records/"
 	}
 ];

@@ -42,6 +42,7 @@ const NOVEL: ProtocolDescription = {
 	credential: { label: 'API key', help: 'From the account page.' },
 	families: [4, 6],
 	together: 'never',
+	rrsets: true,
 	docs_url: 'https://docs.example.net/api'
 };
 

@@ -98,6 +98,7 @@ export function describe(protocols: readonly ProtocolDescription[], protocol: Pr
 			settings: [],
 			families: [],
 			together: 'never',
+			rrsets: false,
 			docs_url: ''
 		}
 	);

@@ -844,6 +844,49 @@ describe('admin web app', { timeout: 240_000 }, () => {
 		await page.emulateMedia({ colorScheme: 'light' });
 	});
 
+	it('derives a record from a MAC, a subnet id and a static address, previewing each step', async () => {
+		await page.goto(ctx.hostURL);
+		await page.getByRole('button', { name: 'Set addresses by hand' }).click();
+		await page.getByLabel('IPv6 prefix').fill('2001:db8:aa00::/56');
+		await page.getByRole('button', { name: 'Save addresses' }).click();
+		await page.getByRole('button', { name: 'Set addresses by hand' }).waitFor();
+		await page.getByText('2001:db8:aa00::/56').first().waitFor();
+		await page.getByText('(set by hand)').first().waitFor();
+
+		await page.getByRole('link', { name: 'Add record' }).click();
+		await page.getByRole('heading', { name: 'New record' }).waitFor();
+		await page.getByLabel('DNS name (FQDN)').fill('printer.example.org');
+		await page.locator('#rf-ipv6-mac').fill('00-11-22-33-44-55');
+		await page.locator('#rf-ipv6-subnet').fill('1');
+		// prefix 2001:db8:aa00::/56, subnet 1, EUI-64 of the MAC
+		const v6 = page.getByTestId('preview-ipv6');
+		await v6.getByText('2001:db8:aa00:1:211:22ff:fe33:4455', { exact: true }).waitFor();
+		const steps6 = page.getByTestId('derivation-6');
+		await steps6.getByText('2001:db8:aa00::/56', { exact: true }).waitFor();
+		await steps6.getByText('2001:db8:aa00:1::/64', { exact: true }).waitFor();
+		await steps6.getByText('::211:22ff:fe33:4455', { exact: true }).waitFor();
+		await steps6.getByText('00:11:22:33:44:55', { exact: true }).waitFor();
+		await steps6.getByText(/set by hand/).waitFor();
+		// an id the /56 cannot hold: the field says so as you type
+		await page.locator('#rf-ipv6-subnet').fill('0x100');
+		await page.getByText(/does not fit in the 8 bits between \/56 and \/64/).first().waitFor();
+		await page.locator('#rf-ipv6-subnet').fill('0x1f');
+		await v6.getByText('2001:db8:aa00:1f:211:22ff:fe33:4455', { exact: true }).waitFor();
+		// a static IPv4 address, whatever the host reports
+		await page.locator('#rf-ipv4-mode').selectOption('static');
+		await page.locator('#rf-ipv4-static').fill('198.51.100.80');
+		await page.getByTestId('preview-ipv4').getByText('198.51.100.80', { exact: true }).waitFor();
+		await page.getByTestId('derivation-4').getByText(/static address/).waitFor();
+		await page.locator('.record-form').screenshot({ path: join(shots, 'record-form-sources.png') });
+		await page.getByRole('button', { name: 'Create record' }).click();
+		await page.getByRole('heading', { name: 'printer.example.org', level: 1 }).waitFor();
+		// the saved record keeps what it was made from
+		assert.equal(await page.locator('#rf-ipv6-mac').inputValue(), '00:11:22:33:44:55');
+		assert.equal(await page.locator('#rf-ipv6-subnet').inputValue(), '0x1f');
+		assert.equal(await page.locator('#rf-ipv4-static').inputValue(), '198.51.100.80');
+		await page.getByTestId('preview-ipv6').getByText('2001:db8:aa00:1f:211:22ff:fe33:4455', { exact: true }).waitFor();
+	});
+
 	it('logs out', async () => {
 		await page.setViewportSize({ width: 1280, height: 900 });
 		await page.goto('/');

@@ -1935,6 +1935,8 @@ export interface components {
              * @enum {string}
              */
             together: "never" | "always" | "by_settings";
+            /** @description Whether a name can hold several addresses of a family through this protocol (rfc2136, record APIs): records of several hosts with the same name at one such service are published together, the union of their addresses. Without it (dyndns2, HTTP templates) a second host's record for a name the service already publishes is refused with 409. */
+            rrsets: boolean;
             docs_url: string;
         };
         ProtocolField: {
@@ -1970,6 +1972,12 @@ export interface components {
              * @example 2001:db8:77:1::/64
              */
             ipv6_prefix: string | null;
+            ipv4_private_allowed: components["schemas"]["PrivateIPv4Allowed"];
+            ipv4_source: components["schemas"]["AddressSource"];
+            ipv6_source: components["schemas"]["AddressSource"];
+            ipv6_prefix_source: components["schemas"]["AddressSource"];
+            /** @description Why the host's addresses are not published as they are, e.g. a private IPv4 address (code ipv4_private). */
+            warnings: components["schemas"]["Warning"][];
             /** Format: date-time */
             ipv4_updated_at: string | null;
             /** Format: date-time */
@@ -1994,6 +2002,13 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
+        /** @description Publish a private (RFC 1918) or CGNAT (100.64.0.0/10) IPv4 address the host reports, for internal DNS. Off (the default): such an address is stored, but records send nothing for IPv4, the host shows the warning ipv4_private and the update adds an address.private event (the router is behind NAT; its public address is not what it sees). */
+        PrivateIPv4Allowed: boolean;
+        /**
+         * @description Where the address came from: the dyndns2 parameter that carried it (myip, myipv4, myipv6, ip6lanprefix, ...), `<param>/len` for a prefix written as an address with a length (myip=2001:db8:1:2::5/64), `connection` for the address the update came from (no address given), `manual` for an admin's edit; empty when unknown or when there is no address.
+         * @example myip
+         */
+        AddressSource: string;
         HostCreated: components["schemas"]["Host"] & components["schemas"]["HostSecret"];
         HostCreate: {
             fqdn: string;
@@ -2009,6 +2024,11 @@ export interface components {
             ipv6?: string;
             ipv6_prefix?: string;
             notes?: string;
+            /**
+             * @description See PrivateIPv4Allowed.
+             * @default false
+             */
+            ipv4_private_allowed?: boolean;
         };
         HostPatch: {
             fqdn?: string;
@@ -2016,6 +2036,8 @@ export interface components {
             ipv4_enabled?: boolean;
             ipv6_enabled?: boolean;
             notes?: string;
+            /** @description See PrivateIPv4Allowed; a change re-derives every record of the host. */
+            ipv4_private_allowed?: boolean;
         };
         HostAddresses: {
             ipv4?: string | null;
@@ -2099,7 +2121,7 @@ export interface components {
         };
         Warning: {
             /** @enum {string} */
-            code: "host_disabled" | "no_ipv4_base" | "no_ipv6_base" | "host_ipv4_disabled" | "host_ipv6_disabled" | "ipv6_mixed_base" | "identifier_masked" | "needs_credentials";
+            code: "host_disabled" | "no_ipv4_base" | "no_ipv6_base" | "host_ipv4_disabled" | "host_ipv6_disabled" | "ipv6_mixed_base" | "identifier_masked" | "needs_credentials" | "ipv4_private" | "ipv6_subnet";
             /** @description The field the warning is about, or empty. */
             field: string;
             message: string;
@@ -2118,6 +2140,23 @@ export interface components {
             ipv6_enabled: boolean;
             ipv6_netmask: number;
             ipv6_host_identifier: string;
+            /**
+             * @description The MAC address ipv6_host_identifier is the EUI-64 form of; null when the identifier was given as an address.
+             * @example 00:11:22:33:44:55
+             */
+            ipv6_host_mac: string | null;
+            /**
+             * @description The /64 of the host's delegated prefix the record is in, in hexadecimal; null: none.
+             * @example 0x1
+             */
+            ipv6_subnet_id: string | null;
+            ipv4_mode: components["schemas"]["AddressMode"];
+            /** @description The fixed IPv4 address of a static record; null when derived. */
+            ipv4_static_address: string | null;
+            ipv6_mode: components["schemas"]["AddressMode"];
+            /** @description The fixed IPv6 address of a static record; null when derived. */
+            ipv6_static_address: string | null;
+            derivation: components["schemas"]["RecordDerivation"];
             /** @description The upstream user name. */
             username: string;
             /** @description Whether an upstream password is stored; the password itself is never returned. */
@@ -2152,10 +2191,25 @@ export interface components {
             ipv4_host_identifier?: string;
             /** @default true */
             ipv6_enabled?: boolean;
-            /** @default 128 */
+            /** @description Default 128, or 64 with ipv6_subnet_id. */
             ipv6_netmask?: number;
-            /** @default :: */
             ipv6_host_identifier?: string;
+            /**
+             * @description The device's MAC address: the IPv6 host identifier becomes its EUI-64 form (the universal/local bit flipped, ff:fe inserted: 00:11:22:33:44:55 → ::211:22ff:fe33:4455), as SLAAC makes it. Also 00-11-22-33-44-55, 0011.2233.4455, 001122334455. Not together with ipv6_host_identifier.
+             * @example 00:11:22:33:44:55
+             */
+            ipv6_host_mac?: string;
+            /**
+             * @description Puts the record in one /64 of the host's delegated prefix (a /56 has subnets 0x0 to 0xff, a /48 0x0 to 0xffff): prefix 2001:db8:aa00::/56, subnet 0x1 and host identifier ::5 give 2001:db8:aa00:1::5. Decimal, or hexadecimal with 0x. The netmask is then 64 (the default with a subnet id). An id that does not fit the host's current prefix is refused (422).
+             * @example 0x1
+             */
+            ipv6_subnet_id?: string;
+            ipv4_mode?: components["schemas"]["AddressMode"];
+            /** @description The fixed address of ipv4_mode static (required with it, refused without it). */
+            ipv4_static_address?: string;
+            ipv6_mode?: components["schemas"]["AddressMode"];
+            /** @description The fixed address of ipv6_mode static (required with it, refused without it). */
+            ipv6_static_address?: string;
             username?: string;
             /** @description The upstream password; stored encrypted, never returned. */
             password?: string;
@@ -2175,6 +2229,22 @@ export interface components {
             ipv6_enabled?: boolean;
             ipv6_netmask?: number;
             ipv6_host_identifier?: string;
+            /**
+             * @description The device's MAC address: the IPv6 host identifier becomes its EUI-64 form (the universal/local bit flipped, ff:fe inserted: 00:11:22:33:44:55 → ::211:22ff:fe33:4455), as SLAAC makes it. Also 00-11-22-33-44-55, 0011.2233.4455, 001122334455. Not together with ipv6_host_identifier; "" removes the MAC (the identifier stays).
+             * @example 00:11:22:33:44:55
+             */
+            ipv6_host_mac?: string;
+            /**
+             * @description Puts the record in one /64 of the host's delegated prefix (a /56 has subnets 0x0 to 0xff, a /48 0x0 to 0xffff): prefix 2001:db8:aa00::/56, subnet 0x1 and host identifier ::5 give 2001:db8:aa00:1::5. Decimal, or hexadecimal with 0x. The netmask is then 64 (the default with a subnet id). An id that does not fit the host's current prefix is refused (422); "" removes it.
+             * @example 0x1
+             */
+            ipv6_subnet_id?: string;
+            ipv4_mode?: components["schemas"]["AddressMode"];
+            /** @description The fixed address of ipv4_mode static (required to turn it on; ipv4_mode derived removes it). */
+            ipv4_static_address?: string;
+            ipv6_mode?: components["schemas"]["AddressMode"];
+            /** @description The fixed address of ipv6_mode static (required to turn it on; ipv6_mode derived removes it). */
+            ipv6_static_address?: string;
             username?: string;
             /** @description A new upstream password; "" removes it. Moving a record that has a password to another service (service_id) needs it again. */
             password?: string;
@@ -2192,15 +2262,67 @@ export interface components {
             ipv4_host_identifier?: string;
             /** @default true */
             ipv6_enabled?: boolean;
-            /** @default 128 */
+            /** @description Default 128, or 64 with ipv6_subnet_id. */
             ipv6_netmask?: number;
-            /** @default :: */
             ipv6_host_identifier?: string;
+            /**
+             * @description The device's MAC address: the IPv6 host identifier becomes its EUI-64 form (the universal/local bit flipped, ff:fe inserted: 00:11:22:33:44:55 → ::211:22ff:fe33:4455), as SLAAC makes it. Also 00-11-22-33-44-55, 0011.2233.4455, 001122334455. Not together with ipv6_host_identifier.
+             * @example 00:11:22:33:44:55
+             */
+            ipv6_host_mac?: string;
+            /**
+             * @description Puts the record in one /64 of the host's delegated prefix (a /56 has subnets 0x0 to 0xff, a /48 0x0 to 0xffff): prefix 2001:db8:aa00::/56, subnet 0x1 and host identifier ::5 give 2001:db8:aa00:1::5. Decimal, or hexadecimal with 0x. The netmask is then 64 (the default with a subnet id). An id that does not fit the host's current prefix is refused (422).
+             * @example 0x1
+             */
+            ipv6_subnet_id?: string;
+            ipv4_mode?: components["schemas"]["AddressMode"];
+            /** @description The fixed address of ipv4_mode static (required with it, refused without it). */
+            ipv4_static_address?: string;
+            ipv6_mode?: components["schemas"]["AddressMode"];
+            /** @description The fixed address of ipv6_mode static (required with it, refused without it). */
+            ipv6_static_address?: string;
         };
         RecordPreview: {
             effective_ipv4: string | null;
             effective_ipv6: string | null;
+            derivation: components["schemas"]["RecordDerivation"];
             warnings: components["schemas"]["Warning"][];
+        };
+        /**
+         * @description Absent when creating: derived. derived: from the host's address (netmask, host identifier, subnet); static: the fixed address, whatever the host reports.
+         * @enum {string}
+         */
+        AddressMode: "derived" | "static";
+        RecordDerivation: {
+            ipv4: components["schemas"]["FamilyDerivation"];
+            ipv6: components["schemas"]["FamilyDerivation"];
+        };
+        /** @description How the record's address of one family comes about, step by step. */
+        FamilyDerivation: {
+            mode: components["schemas"]["AddressMode"];
+            /**
+             * @description The host's address (as address/32 or /128) or delegated prefix the high bits come from; null when static or unknown.
+             * @example 2001:db8:aa00::/56
+             */
+            base: string | null;
+            base_source: components["schemas"]["AddressSource"];
+            /** @description How many high bits come from the base. */
+            netmask: number;
+            /** @example 0x1 */
+            subnet_id: string | null;
+            /**
+             * @description The /64 the subnet id picks in the prefix.
+             * @example 2001:db8:aa00:1::/64
+             */
+            subnet: string | null;
+            /** @description Gives the bits under the netmask (the whole address of a static record). */
+            host_identifier: string;
+            /** @description The MAC address the identifier is the EUI-64 form of. */
+            host_mac: string | null;
+            /** @description What the record points to; null when nothing is sent, reason says why. */
+            result: string | null;
+            /** @description Why there is no result; empty when there is one. */
+            reason: string;
         };
         RecordList: {
             items: components["schemas"]["Record"][];
@@ -2241,7 +2363,7 @@ export interface components {
          *     never stored: they are what webhooks are told.
          * @enum {string}
          */
-        EventKind: "address.changed" | "delivery.delivered" | "delivery.retry" | "delivery.failed" | "delivery.blocked" | "delivery.recovered" | "drift.detected" | "drift.error" | "host.created" | "host.updated" | "host.deleted" | "host.resync" | "host.secret_rotated" | "host.stale" | "host.back" | "record.created" | "record.updated" | "record.deleted" | "record.resync" | "service.created" | "service.updated" | "service.deleted" | "webhook.created" | "webhook.updated" | "webhook.deleted" | "webhook.test" | "user.created" | "user.updated" | "user.deleted" | "user.password_changed" | "token.created" | "token.deleted" | "auth.login" | "auth.logout" | "auth.refresh_reused" | "auth.failed" | "auth.login_failed" | "import.created";
+        EventKind: "address.changed" | "address.set_by_hand" | "address.private" | "delivery.delivered" | "delivery.retry" | "delivery.failed" | "delivery.blocked" | "delivery.recovered" | "drift.detected" | "drift.error" | "host.created" | "host.updated" | "host.deleted" | "host.resync" | "host.secret_rotated" | "host.stale" | "host.back" | "record.created" | "record.updated" | "record.deleted" | "record.resync" | "service.created" | "service.updated" | "service.deleted" | "webhook.created" | "webhook.updated" | "webhook.deleted" | "webhook.test" | "user.created" | "user.updated" | "user.deleted" | "user.password_changed" | "token.created" | "token.deleted" | "auth.login" | "auth.logout" | "auth.refresh_reused" | "auth.failed" | "auth.login_failed" | "import.created";
         Event: {
             /** Format: int64 */
             id: number;

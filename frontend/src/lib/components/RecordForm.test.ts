@@ -24,11 +24,26 @@ function fakePreview(body: RecordPreviewRequest): RecordPreview {
 		body.ipv6_netmask === 100
 			? [{ code: 'ipv6_mixed_base', field: 'ipv6_netmask', message: 'Bits 64 to 100 come from the WAN address.' }]
 			: [];
-	return {
-		effective_ipv4: body.ipv4_enabled === false ? null : body.ipv4_netmask === 24 ? '203.0.113.42' : host.ipv4,
-		effective_ipv6: body.ipv6_enabled === false ? null : (v6[body.ipv6_netmask ?? 128] ?? null),
-		warnings
-	};
+	const effective_ipv4 = body.ipv4_enabled === false ? null : body.ipv4_netmask === 24 ? '203.0.113.42' : host.ipv4;
+	const effective_ipv6 = body.ipv6_enabled === false ? null : (v6[body.ipv6_netmask ?? 128] ?? null);
+	return { effective_ipv4, effective_ipv6, derivation: derivation(effective_ipv4, effective_ipv6), warnings };
+}
+
+/** A derivation with just its results, for previews the tests make up. */
+function derivation(v4: string | null, v6: string | null): RecordPreview['derivation'] {
+	const family = (result: string | null) => ({
+		mode: 'derived' as const,
+		base: null,
+		base_source: '',
+		netmask: 0,
+		subnet_id: null,
+		subnet: null,
+		host_identifier: '',
+		host_mac: null,
+		result,
+		reason: result ? '' : 'none'
+	});
+	return { ipv4: family(v4), ipv6: family(v6) };
 }
 
 let component: ReturnType<typeof mount> | null = null;
@@ -108,9 +123,14 @@ describe('RecordForm preview', () => {
 		await vi.waitFor(() => expect(resolvers.length).toBe(1));
 		type('#rf-ipv6-netmask', '56');
 		await vi.waitFor(() => expect(resolvers.length).toBe(2));
-		resolvers[1]!({ effective_ipv4: '203.0.113.77', effective_ipv6: '2001:db8:1234:5642::cafe', warnings: [] });
+		resolvers[1]!({
+			effective_ipv4: '203.0.113.77',
+			effective_ipv6: '2001:db8:1234:5642::cafe',
+			derivation: derivation('203.0.113.77', '2001:db8:1234:5642::cafe'),
+			warnings: []
+		});
 		await vi.waitFor(() => expect(text('[data-testid=preview-ipv6]')).toBe('2001:db8:1234:5642::cafe'));
-		resolvers[0]!({ effective_ipv4: '203.0.113.77', effective_ipv6: 'stale', warnings: [] });
+		resolvers[0]!({ effective_ipv4: '203.0.113.77', effective_ipv6: 'stale', derivation: derivation('203.0.113.77', 'stale'), warnings: [] });
 		await new Promise((r) => setTimeout(r, 10));
 		flushSync();
 		expect(text('[data-testid=preview-ipv6]')).toBe('2001:db8:1234:5642::cafe');

@@ -67,6 +67,7 @@ const hetznerish: ProtocolDescription = {
 	credential: { label: 'API key', help: 'From the account page.' },
 	families: [4, 6],
 	together: 'never',
+	rrsets: true,
 	docs_url: ''
 };
 

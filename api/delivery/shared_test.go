@@ -1,0 +1,79 @@
+package delivery_test
+
+import (
+	"context"
+	"net/netip"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/ddnsbroker/ddnsbroker/api/broker"
+	"github.com/ddnsbroker/ddnsbroker/api/netcalc"
+	"github.com/ddnsbroker/ddnsbroker/api/provider"
+	"github.com/ddnsbroker/ddnsbroker/api/provider/providertest"
+	"github.com/ddnsbroker/ddnsbroker/api/store"
+)
+
+// TestSharedNameOverRFC2136: two routers (two sites) feed one name through
+// a real named. The name holds both hosts' addresses; when one host's
+// address changes only that address changes in the RRset, and the other
+// host's stays.
+func TestSharedNameOverRFC2136(t *testing.T) {
+	n := providertest.StartNamed(t)
+	f := newFixture(t)
+	ctx := context.Background()
+	sealed, keyID := f.box.Seal(n.Keys[providertest.KeySHA256])
+	svc, err := f.st.CreateService(ctx, store.NewService{Name: "bind", Protocol: provider.ProtocolRFC2136,
+		Settings: n.Settings(map[string]any{"key_name": providertest.KeySHA256}), Credentials: sealed, CredentialsKey: keyID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.svc = svc
+	site1 := f.record(t, "www.example.test", 32, "0.0.0.0", 128, "::")
+	hostA := f.host
+	hostB, err := f.st.CreateHost(ctx, store.NewHost{FQDN: "site2.example.test", SecretHash: "x", Enabled: true, IPv4Enabled: true, IPv6Enabled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.host = hostB
+	site2 := f.record(t, "www.example.test", 32, "0.0.0.0", 128, "::")
+
+	f.runDispatcher(t, fastConfig())
+	update := func(h store.Host, v4, v6 string) {
+		t.Helper()
+		f.host = h
+		f.update(t, broker.Addresses{IPv4: netip.MustParseAddr(v4), IPv6: netip.MustParseAddr(v6)})
+	}
+	delivered := func(id int64, v4, v6 string) bool {
+		s4, s6 := f.state(t, id, 4), f.state(t, id, 6)
+		return s4.State == "delivered" && s4.Delivered.String() == v4 && s6.State == "delivered" && s6.Delivered.String() == v6
+	}
+	lookup := func(family int, want ...string) {
+		t.Helper()
+		got, _ := n.Lookup(t, "www.example.test", netcalc.Family(family))
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Fatalf("IPv%d of www.example.test = %v, want %v", family, got, want)
+		}
+	}
+
+	update(hostA, "203.0.113.1", "2001:db8:a::1")
+	update(hostB, "198.51.100.2", "2001:db8:b::2")
+	waitFor(t, "both sites delivered", 15*time.Second, func() bool {
+		return delivered(site1.ID, "203.0.113.1", "2001:db8:a::1") && delivered(site2.ID, "198.51.100.2", "2001:db8:b::2")
+	})
+	lookup(4, "203.0.113.1", "198.51.100.2")
+	lookup(6, "2001:db8:a::1", "2001:db8:b::2")
+
+	// Site 1 gets a new address: only its address changes.
+	update(hostA, "203.0.113.11", "2001:db8:a::11")
+	waitFor(t, "site 1's new address delivered", 15*time.Second, func() bool {
+		return delivered(site1.ID, "203.0.113.11", "2001:db8:a::11")
+	})
+	lookup(4, "203.0.113.11", "198.51.100.2")
+	lookup(6, "2001:db8:a::11", "2001:db8:b::2")
+	if st := f.state(t, site2.ID, 4); st.Attempts > 1 || st.Delivered.String() != "198.51.100.2" {
+		t.Errorf("site 2 was touched: %+v", st)
+	}
+}
