@@ -969,8 +969,10 @@ type HostSecretRequest struct {
 
 // LoginRequest defines model for LoginRequest.
 type LoginRequest struct {
-	Password string `json:"password"`
-	Username string `json:"username"`
+	// Otp The current TOTP code, or a recovery code, when the account has two-factor sign-in.
+	Otp      *string `json:"otp,omitempty"`
+	Password string  `json:"password"`
+	Username string  `json:"username"`
 }
 
 // Me defines model for Me.
@@ -980,7 +982,19 @@ type Me struct {
 	CreatedAt   time.Time    `json:"created_at"`
 	Id          int64        `json:"id"`
 	LastLoginAt *time.Time   `json:"last_login_at"`
-	Scope       TokenScope   `json:"scope"`
+
+	// OtpEnabled Sign-in needs a TOTP code.
+	OtpEnabled *bool `json:"otp_enabled,omitempty"`
+
+	// OtpEnrolmentRequired Admins require two-factor sign-in and this account has none yet: enrol (POST /me/otp) before anything else.
+	OtpEnrolmentRequired *bool `json:"otp_enrolment_required,omitempty"`
+
+	// RecoveryCodesLeft Unused recovery codes
+	RecoveryCodesLeft *int       `json:"recovery_codes_left,omitempty"`
+	Scope             TokenScope `json:"scope"`
+
+	// Sso The account was created by single sign-on.
+	Sso *bool `json:"sso,omitempty"`
 
 	// TokenId The API token's id when auth_method is token.
 	TokenId   *int64    `json:"token_id,omitempty"`
@@ -990,6 +1004,35 @@ type Me struct {
 
 // MeAuthMethod An access token from login, or an API token.
 type MeAuthMethod string
+
+// OtpConfirm defines model for OtpConfirm.
+type OtpConfirm struct {
+	Code string `json:"code"`
+}
+
+// OtpDisable defines model for OtpDisable.
+type OtpDisable struct {
+	// Code A current TOTP code or a recovery code.
+	Code     *string `json:"code,omitempty"`
+	Password *string `json:"password,omitempty"`
+}
+
+// OtpEnrolment defines model for OtpEnrolment.
+type OtpEnrolment struct {
+	// QrCode A PNG image of the URI as a data: URL.
+	QrCode string `json:"qr_code"`
+
+	// Secret The TOTP secret (base32), to type into the app.
+	Secret string `json:"secret"`
+
+	// Uri otpauth://totp/… URI of the secret (SHA-1, 6 digits, 30 s).
+	Uri string `json:"uri"`
+}
+
+// OtpRecoveryCodes defines model for OtpRecoveryCodes.
+type OtpRecoveryCodes struct {
+	RecoveryCodes []string `json:"recovery_codes"`
+}
 
 // PasswordChange defines model for PasswordChange.
 type PasswordChange struct {
@@ -1074,6 +1117,10 @@ type PresetSetting struct {
 
 // Problem An RFC 9457 problem detail.
 type Problem struct {
+	// Code What to do, for clients that act on it: `otp_required` (login:
+	// send `otp` too), `otp_enrolment_required` (enrol in two-factor
+	// sign-in first), `password_login_disabled` (use single sign-on).
+	Code   *string       `json:"code,omitempty"`
 	Detail *string       `json:"detail,omitempty"`
 	Errors *[]FieldError `json:"errors,omitempty"`
 	Status int           `json:"status"`
@@ -1500,6 +1547,36 @@ type Setup struct {
 	PublicUrl *string `json:"public_url"`
 }
 
+// SignInMethods defines model for SignInMethods.
+type SignInMethods struct {
+	// Password Password sign-in is allowed.
+	Password bool `json:"password"`
+
+	// Sso The single sign-on provider, null when none is configured.
+	Sso *struct {
+		// Name What the button says: "Sign in with <name>".
+		Name string `json:"name"`
+
+		// StartUrl Where the browser goes to sign in.
+		StartUrl string `json:"start_url"`
+	} `json:"sso"`
+}
+
+// SignInSettings defines model for SignInSettings.
+type SignInSettings struct {
+	PasswordLogin bool `json:"password_login"`
+	Require2fa    bool `json:"require_2fa"`
+
+	// Sso Single sign-on is configured.
+	Sso bool `json:"sso"`
+}
+
+// SignInSettingsPut defines model for SignInSettingsPut.
+type SignInSettingsPut struct {
+	PasswordLogin bool `json:"password_login"`
+	Require2fa    bool `json:"require_2fa"`
+}
+
 // StateCounts Delivery states counted per (record, family): one for each A or
 // AAAA entry a record publishes, so a record with both families counts
 // twice. A family that is off, or has no address yet, is idle.
@@ -1586,11 +1663,20 @@ type TokenScope string
 
 // User defines model for User.
 type User struct {
-	CreatedAt   time.Time  `json:"created_at"`
+	CreatedAt time.Time `json:"created_at"`
+
+	// Disabled The account cannot sign in, and its sessions and API tokens are refused.
+	Disabled    *bool      `json:"disabled,omitempty"`
 	Id          int64      `json:"id"`
 	LastLoginAt *time.Time `json:"last_login_at"`
-	UpdatedAt   time.Time  `json:"updated_at"`
-	Username    string     `json:"username"`
+
+	// OtpEnabled Sign-in needs a TOTP code.
+	OtpEnabled *bool `json:"otp_enabled,omitempty"`
+
+	// Sso The account was created by single sign-on.
+	Sso       *bool     `json:"sso,omitempty"`
+	UpdatedAt time.Time `json:"updated_at"`
+	Username  string    `json:"username"`
 }
 
 // UserCreate defines model for UserCreate.
@@ -1607,6 +1693,8 @@ type UserList struct {
 
 // UserPatch defines model for UserPatch.
 type UserPatch struct {
+	// Disabled true ends every session of the account at once; nobody can disable their own.
+	Disabled *bool   `json:"disabled,omitempty"`
 	Password *string `json:"password,omitempty"`
 	Username *string `json:"username,omitempty"`
 }
@@ -1919,6 +2007,12 @@ type SetHostAddressesJSONRequestBody = HostAddresses
 // RotateHostSecretJSONRequestBody defines body for RotateHostSecret for application/json ContentType.
 type RotateHostSecretJSONRequestBody = HostSecretRequest
 
+// DisableOtpJSONRequestBody defines body for DisableOtp for application/json ContentType.
+type DisableOtpJSONRequestBody = OtpDisable
+
+// ConfirmOtpJSONRequestBody defines body for ConfirmOtp for application/json ContentType.
+type ConfirmOtpJSONRequestBody = OtpConfirm
+
 // ChangeMyPasswordJSONRequestBody defines body for ChangeMyPassword for application/json ContentType.
 type ChangeMyPasswordJSONRequestBody = PasswordChange
 
@@ -1943,6 +2037,9 @@ type UpdateServiceJSONRequestBody = ServicePatch
 // TestServiceJSONRequestBody defines body for TestService for application/json ContentType.
 type TestServiceJSONRequestBody = ServiceTestRequest
 
+// SetSignInSettingsJSONRequestBody defines body for SetSignInSettings for application/json ContentType.
+type SetSignInSettingsJSONRequestBody = SignInSettingsPut
+
 // CreateTokenJSONRequestBody defines body for CreateToken for application/json ContentType.
 type CreateTokenJSONRequestBody = ApiTokenCreate
 
@@ -1966,6 +2063,9 @@ type ServerInterface interface {
 	// Logout End the session
 	// (POST /auth/logout)
 	Logout(ctx echo.Context, params LogoutParams) error
+	// GetSignInMethods How users can sign in
+	// (GET /auth/methods)
+	GetSignInMethods(ctx echo.Context) error
 	// RefreshSession Trade the refresh cookie for a new access token
 	// (POST /auth/refresh)
 	RefreshSession(ctx echo.Context, params RefreshSessionParams) error
@@ -2002,6 +2102,15 @@ type ServerInterface interface {
 	// GetMe Who the caller is
 	// (GET /me)
 	GetMe(ctx echo.Context) error
+	// DisableOtp Turn two-factor sign-in off
+	// (DELETE /me/otp)
+	DisableOtp(ctx echo.Context) error
+	// EnrolOtp Start two-factor sign-in (TOTP)
+	// (POST /me/otp)
+	EnrolOtp(ctx echo.Context) error
+	// ConfirmOtp Turn two-factor sign-in on with a code from the app
+	// (POST /me/otp/confirm)
+	ConfirmOtp(ctx echo.Context) error
 	// ChangeMyPassword Change your own password
 	// (POST /me/password)
 	ChangeMyPassword(ctx echo.Context) error
@@ -2056,6 +2165,12 @@ type ServerInterface interface {
 	// TestService Check a saved service against the provider
 	// (POST /services/{id}/test)
 	TestService(ctx echo.Context, id Id) error
+	// GetSignInSettings Read the sign-in rules
+	// (GET /settings/sign-in)
+	GetSignInSettings(ctx echo.Context) error
+	// SetSignInSettings Set the sign-in rules (admins)
+	// (PUT /settings/sign-in)
+	SetSignInSettings(ctx echo.Context) error
 	// GetSetup What routers need to reach this broker
 	// (GET /setup)
 	GetSetup(ctx echo.Context) error
@@ -2143,6 +2258,15 @@ func (w *ServerInterfaceWrapper) Logout(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.Logout(ctx, params)
+	return err
+}
+
+// GetSignInMethods converts echo context to params.
+func (w *ServerInterfaceWrapper) GetSignInMethods(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetSignInMethods(ctx)
 	return err
 }
 
@@ -2418,6 +2542,33 @@ func (w *ServerInterfaceWrapper) GetMe(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetMe(ctx)
+	return err
+}
+
+// DisableOtp converts echo context to params.
+func (w *ServerInterfaceWrapper) DisableOtp(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DisableOtp(ctx)
+	return err
+}
+
+// EnrolOtp converts echo context to params.
+func (w *ServerInterfaceWrapper) EnrolOtp(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.EnrolOtp(ctx)
+	return err
+}
+
+// ConfirmOtp converts echo context to params.
+func (w *ServerInterfaceWrapper) ConfirmOtp(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ConfirmOtp(ctx)
 	return err
 }
 
@@ -2719,6 +2870,24 @@ func (w *ServerInterfaceWrapper) TestService(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.TestService(ctx, id)
+	return err
+}
+
+// GetSignInSettings converts echo context to params.
+func (w *ServerInterfaceWrapper) GetSignInSettings(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetSignInSettings(ctx)
+	return err
+}
+
+// SetSignInSettings converts echo context to params.
+func (w *ServerInterfaceWrapper) SetSignInSettings(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SetSignInSettings(ctx)
 	return err
 }
 
@@ -3043,10 +3212,16 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	}
 
 	router.POST(options.BaseURL+"/auth/login", wrapper.Login, options.OperationMiddlewares["login"]...)
+	router.GET(options.BaseURL+"/auth/methods", wrapper.GetSignInMethods, options.OperationMiddlewares["getSignInMethods"]...)
 	router.POST(options.BaseURL+"/auth/refresh", wrapper.RefreshSession, options.OperationMiddlewares["refreshSession"]...)
 	router.POST(options.BaseURL+"/auth/logout", wrapper.Logout, options.OperationMiddlewares["logout"]...)
 	router.GET(options.BaseURL+"/me", wrapper.GetMe, options.OperationMiddlewares["getMe"]...)
 	router.POST(options.BaseURL+"/me/password", wrapper.ChangeMyPassword, options.OperationMiddlewares["changeMyPassword"]...)
+	router.DELETE(options.BaseURL+"/me/otp", wrapper.DisableOtp, options.OperationMiddlewares["disableOtp"]...)
+	router.POST(options.BaseURL+"/me/otp", wrapper.EnrolOtp, options.OperationMiddlewares["enrolOtp"]...)
+	router.POST(options.BaseURL+"/me/otp/confirm", wrapper.ConfirmOtp, options.OperationMiddlewares["confirmOtp"]...)
+	router.GET(options.BaseURL+"/settings/sign-in", wrapper.GetSignInSettings, options.OperationMiddlewares["getSignInSettings"]...)
+	router.PUT(options.BaseURL+"/settings/sign-in", wrapper.SetSignInSettings, options.OperationMiddlewares["setSignInSettings"]...)
 	router.GET(options.BaseURL+"/services", wrapper.ListServices, options.OperationMiddlewares["listServices"]...)
 	router.POST(options.BaseURL+"/services", wrapper.CreateService, options.OperationMiddlewares["createService"]...)
 	router.POST(options.BaseURL+"/services/test", wrapper.TestNewService, options.OperationMiddlewares["testNewService"]...)
@@ -3187,6 +3362,22 @@ func (response Login401ApplicationProblemPlusJSONResponse) VisitLoginResponse(w 
 	return err
 }
 
+type Login403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response Login403ApplicationProblemPlusJSONResponse) VisitLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type Login422ApplicationProblemPlusJSONResponse struct {
 	UnprocessableEntityApplicationProblemPlusJSONResponse
 }
@@ -3298,6 +3489,44 @@ type LogoutdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response LogoutdefaultApplicationProblemPlusJSONResponse) VisitLogoutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSignInMethodsRequestObject struct {
+}
+
+type GetSignInMethodsResponseObject interface {
+	VisitGetSignInMethodsResponse(w http.ResponseWriter) error
+}
+
+type GetSignInMethods200JSONResponse SignInMethods
+
+func (response GetSignInMethods200JSONResponse) VisitGetSignInMethodsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSignInMethodsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetSignInMethodsdefaultApplicationProblemPlusJSONResponse) VisitGetSignInMethodsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -4471,6 +4700,344 @@ type GetMedefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response GetMedefaultApplicationProblemPlusJSONResponse) VisitGetMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableOtpRequestObject struct {
+	Body *DisableOtpJSONRequestBody
+}
+
+type DisableOtpResponseObject interface {
+	VisitDisableOtpResponse(w http.ResponseWriter) error
+}
+
+type DisableOtp204Response struct {
+}
+
+func (response DisableOtp204Response) VisitDisableOtpResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DisableOtp400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DisableOtp400ApplicationProblemPlusJSONResponse) VisitDisableOtpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableOtp401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DisableOtp401ApplicationProblemPlusJSONResponse) VisitDisableOtpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableOtp403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response DisableOtp403ApplicationProblemPlusJSONResponse) VisitDisableOtpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableOtp409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response DisableOtp409ApplicationProblemPlusJSONResponse) VisitDisableOtpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableOtp422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response DisableOtp422ApplicationProblemPlusJSONResponse) VisitDisableOtpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableOtp429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response DisableOtp429ApplicationProblemPlusJSONResponse) VisitDisableOtpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableOtpdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response DisableOtpdefaultApplicationProblemPlusJSONResponse) VisitDisableOtpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EnrolOtpRequestObject struct {
+}
+
+type EnrolOtpResponseObject interface {
+	VisitEnrolOtpResponse(w http.ResponseWriter) error
+}
+
+type EnrolOtp201JSONResponse OtpEnrolment
+
+func (response EnrolOtp201JSONResponse) VisitEnrolOtpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EnrolOtp401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response EnrolOtp401ApplicationProblemPlusJSONResponse) VisitEnrolOtpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EnrolOtp403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response EnrolOtp403ApplicationProblemPlusJSONResponse) VisitEnrolOtpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EnrolOtp409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response EnrolOtp409ApplicationProblemPlusJSONResponse) VisitEnrolOtpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EnrolOtpdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response EnrolOtpdefaultApplicationProblemPlusJSONResponse) VisitEnrolOtpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmOtpRequestObject struct {
+	Body *ConfirmOtpJSONRequestBody
+}
+
+type ConfirmOtpResponseObject interface {
+	VisitConfirmOtpResponse(w http.ResponseWriter) error
+}
+
+type ConfirmOtp200JSONResponse OtpRecoveryCodes
+
+func (response ConfirmOtp200JSONResponse) VisitConfirmOtpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmOtp400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmOtp400ApplicationProblemPlusJSONResponse) VisitConfirmOtpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmOtp401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmOtp401ApplicationProblemPlusJSONResponse) VisitConfirmOtpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmOtp403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmOtp403ApplicationProblemPlusJSONResponse) VisitConfirmOtpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmOtp409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmOtp409ApplicationProblemPlusJSONResponse) VisitConfirmOtpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmOtp422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmOtp422ApplicationProblemPlusJSONResponse) VisitConfirmOtpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmOtpdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ConfirmOtpdefaultApplicationProblemPlusJSONResponse) VisitConfirmOtpResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -6310,6 +6877,165 @@ func (response TestServicedefaultApplicationProblemPlusJSONResponse) VisitTestSe
 	return err
 }
 
+type GetSignInSettingsRequestObject struct {
+}
+
+type GetSignInSettingsResponseObject interface {
+	VisitGetSignInSettingsResponse(w http.ResponseWriter) error
+}
+
+type GetSignInSettings200JSONResponse SignInSettings
+
+func (response GetSignInSettings200JSONResponse) VisitGetSignInSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSignInSettings401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetSignInSettings401ApplicationProblemPlusJSONResponse) VisitGetSignInSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSignInSettingsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetSignInSettingsdefaultApplicationProblemPlusJSONResponse) VisitGetSignInSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetSignInSettingsRequestObject struct {
+	Body *SetSignInSettingsJSONRequestBody
+}
+
+type SetSignInSettingsResponseObject interface {
+	VisitSetSignInSettingsResponse(w http.ResponseWriter) error
+}
+
+type SetSignInSettings200JSONResponse SignInSettings
+
+func (response SetSignInSettings200JSONResponse) VisitSetSignInSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetSignInSettings400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response SetSignInSettings400ApplicationProblemPlusJSONResponse) VisitSetSignInSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetSignInSettings401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response SetSignInSettings401ApplicationProblemPlusJSONResponse) VisitSetSignInSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetSignInSettings403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response SetSignInSettings403ApplicationProblemPlusJSONResponse) VisitSetSignInSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetSignInSettings422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response SetSignInSettings422ApplicationProblemPlusJSONResponse) VisitSetSignInSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetSignInSettingsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response SetSignInSettingsdefaultApplicationProblemPlusJSONResponse) VisitSetSignInSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetSetupRequestObject struct {
 }
 
@@ -7974,6 +8700,9 @@ type StrictServerInterface interface {
 	// Logout End the session
 	// (POST /auth/logout)
 	Logout(ctx context.Context, request LogoutRequestObject) (LogoutResponseObject, error)
+	// GetSignInMethods How users can sign in
+	// (GET /auth/methods)
+	GetSignInMethods(ctx context.Context, request GetSignInMethodsRequestObject) (GetSignInMethodsResponseObject, error)
 	// RefreshSession Trade the refresh cookie for a new access token
 	// (POST /auth/refresh)
 	RefreshSession(ctx context.Context, request RefreshSessionRequestObject) (RefreshSessionResponseObject, error)
@@ -8010,6 +8739,15 @@ type StrictServerInterface interface {
 	// GetMe Who the caller is
 	// (GET /me)
 	GetMe(ctx context.Context, request GetMeRequestObject) (GetMeResponseObject, error)
+	// DisableOtp Turn two-factor sign-in off
+	// (DELETE /me/otp)
+	DisableOtp(ctx context.Context, request DisableOtpRequestObject) (DisableOtpResponseObject, error)
+	// EnrolOtp Start two-factor sign-in (TOTP)
+	// (POST /me/otp)
+	EnrolOtp(ctx context.Context, request EnrolOtpRequestObject) (EnrolOtpResponseObject, error)
+	// ConfirmOtp Turn two-factor sign-in on with a code from the app
+	// (POST /me/otp/confirm)
+	ConfirmOtp(ctx context.Context, request ConfirmOtpRequestObject) (ConfirmOtpResponseObject, error)
 	// ChangeMyPassword Change your own password
 	// (POST /me/password)
 	ChangeMyPassword(ctx context.Context, request ChangeMyPasswordRequestObject) (ChangeMyPasswordResponseObject, error)
@@ -8064,6 +8802,12 @@ type StrictServerInterface interface {
 	// TestService Check a saved service against the provider
 	// (POST /services/{id}/test)
 	TestService(ctx context.Context, request TestServiceRequestObject) (TestServiceResponseObject, error)
+	// GetSignInSettings Read the sign-in rules
+	// (GET /settings/sign-in)
+	GetSignInSettings(ctx context.Context, request GetSignInSettingsRequestObject) (GetSignInSettingsResponseObject, error)
+	// SetSignInSettings Set the sign-in rules (admins)
+	// (PUT /settings/sign-in)
+	SetSignInSettings(ctx context.Context, request SetSignInSettingsRequestObject) (SetSignInSettingsResponseObject, error)
 	// GetSetup What routers need to reach this broker
 	// (GET /setup)
 	GetSetup(ctx context.Context, request GetSetupRequestObject) (GetSetupResponseObject, error)
@@ -8194,6 +8938,29 @@ func (sh *strictHandler) Logout(ctx echo.Context, params LogoutParams) error {
 		return err
 	} else if validResponse, ok := response.(LogoutResponseObject); ok {
 		return validResponse.VisitLogoutResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetSignInMethods operation middleware
+func (sh *strictHandler) GetSignInMethods(ctx echo.Context) error {
+	var request GetSignInMethodsRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetSignInMethods(ctx.Request().Context(), request.(GetSignInMethodsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetSignInMethods")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetSignInMethodsResponseObject); ok {
+		return validResponse.VisitGetSignInMethodsResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -8586,6 +9353,121 @@ func (sh *strictHandler) GetMe(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(GetMeResponseObject); ok {
 		return validResponse.VisitGetMeResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DisableOtp operation middleware
+func (sh *strictHandler) DisableOtp(ctx echo.Context) error {
+	var request DisableOtpRequestObject
+
+	var body DisableOtpJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DisableOtp(ctx.Request().Context(), request.(DisableOtpRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DisableOtp")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DisableOtpResponseObject); ok {
+		return validResponse.VisitDisableOtpResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// EnrolOtp operation middleware
+func (sh *strictHandler) EnrolOtp(ctx echo.Context) error {
+	var request EnrolOtpRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.EnrolOtp(ctx.Request().Context(), request.(EnrolOtpRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "EnrolOtp")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(EnrolOtpResponseObject); ok {
+		return validResponse.VisitEnrolOtpResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ConfirmOtp operation middleware
+func (sh *strictHandler) ConfirmOtp(ctx echo.Context) error {
+	var request ConfirmOtpRequestObject
+
+	var body ConfirmOtpJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ConfirmOtp(ctx.Request().Context(), request.(ConfirmOtpRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ConfirmOtp")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ConfirmOtpResponseObject); ok {
+		return validResponse.VisitConfirmOtpResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -9216,6 +10098,75 @@ func (sh *strictHandler) TestService(ctx echo.Context, id Id) error {
 	return nil
 }
 
+// GetSignInSettings operation middleware
+func (sh *strictHandler) GetSignInSettings(ctx echo.Context) error {
+	var request GetSignInSettingsRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetSignInSettings(ctx.Request().Context(), request.(GetSignInSettingsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetSignInSettings")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetSignInSettingsResponseObject); ok {
+		return validResponse.VisitGetSignInSettingsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SetSignInSettings operation middleware
+func (sh *strictHandler) SetSignInSettings(ctx echo.Context) error {
+	var request SetSignInSettingsRequestObject
+
+	var body SetSignInSettingsJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SetSignInSettings(ctx.Request().Context(), request.(SetSignInSettingsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SetSignInSettings")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SetSignInSettingsResponseObject); ok {
+		return validResponse.VisitSetSignInSettingsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetSetup operation middleware
 func (sh *strictHandler) GetSetup(ctx echo.Context) error {
 	var request GetSetupRequestObject
@@ -9753,265 +10704,295 @@ func (sh *strictHandler) TestWebhook(ctx echo.Context, id Id) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rchs5lif+KvhzJsLkf1IULcvuKik6ZlW23HaPy3ZL8npmKr0kyARJtJJAVgIpmlXriP66D7L9YP0k",
-	"GzgHQCLJTF50LXc56kNZybzgcnCuv3POr62RnGVSMKFV6+jXVkZzOmOa5fDX8yJXMjf/Spga5TzTXIrW",
-	"UetiyshAsM+6P4I7BkSOiZ4ykuXsistCkYxOWLcVtbi5/eeC5YtW1BJ0xlpHLXymFbXUaMpm1Lx+Rj+/",
-	"YWKip62jx72Dw6g148JfiFp6kZkHlc65mLS+fIlarxPzGLw9o3pavpwnraiVs58LnrOkdaTzgoUfGst8",
-	"RrW5T+hnhy34EJ8Vs/AzXGg2YTl85w2fcb26AK81mymSsXztRFN4OPx8wsa0SHXr6GkvMpPGTz/t9TYO",
-	"5IyNc6amz6W85MzPfYR/+i8miVDDXF6yvJ/jA03LfPD02eq6fjFLpzIpFIP9/4EmZ+zngilYgpEUmgn4",
-	"J82ylI+oWY39LJfDlM3+7a/KLM2vwef+NWfj1lHrX/ZLGtvHX9X+e3wKP7pKXUOZLMiICiE1GTKSM5oQ",
-	"qgglfz5/95bI4V/ZSJO2+dVciIj5FxX2B/xTMaHhmWCsZowRmXGluJh0jskgYZrydEAUXSgyn1JNtDRP",
-	"Jt3Wl6j1XIpxykf3PvvRlIoJIyP7eUXmXE9xeFwRpWXOEtKmRNNLJojZ+6icPVGapynhghSKdWAeL2U+",
-	"5EnCxL1PJGcJE5rTVJFE4i6lqZwTPeWKyIzl8HEzF7PFe2okM0a0NNOSglAyz7lm5Y0wzZP3r+0t8ynL",
-	"GaFEMaXMa7gigrGEJTjtt1K/lIVI7nPWbyVRxWhq9wKG4e6+x1GciAWRespywvJc5qR92HsakcPHTyJi",
-	"mA152ntiFk8A006opkOqmFm+QuSMjqZ0mFrSuZDyRyoWlg2oeyUgKcmMigUZU56yhFCt2SzT6pjkTOcL",
-	"Qsea5TCDCb8y56CYDVluRJFiIykSZfjylNHESrMz89TeiXnK/NksJFbYrxnbB0ELPZU5/4XdN0Fd0ZQn",
-	"4VlamtjHjx/3Tgo9Nb+OqGZbza5k+jC5LJcjppTZ+FOhuV7cK7maKRYsYPjI2dqGAUgxIWbMEaGOcxOZ",
-	"k0JcCjkXZMxZmpjfhjQhXn2JzC3UvlYbxjnMGb00EiQvUub0lUTOKBdGEMA5UQNgpoqYM4BvJlQkTjos",
-	"oiWBwbVhs1IwEDZMjFgXhLWdslmRk5FZ1gvDrkC/yg0v0xzlK4Uf+9r9urQ1UYt9znjOVJ+LVR3kHImc",
-	"FELzFGaDr7O80T5qSGWZnqMW3NLH67+2mDB6x0+tHxjNWd76VKdwlfT0U3XYlZdVRly+B5mh+fBJxhvW",
-	"YpQzqlnSp7qipyVUsz3NZ6wVNS/PmmdEkaaGqN05WHkHT2r1wtU1S6nS/UKtH+LGz6GiVrPVWc7G/HO9",
-	"rg0r/EiRMc+VNtpBTkdGR4+MtpKzkZwIbvi37tatEgjVTacTduUc7vwStQrF8v7WK2PudvNaHbycC5bX",
-	"DGyJqEBxd98N3mmXzE3DL1Rl95d2JwqpaR0ZPofb4CgmCTeDpun7gCzHNFUsWqbUIs+Z0P2MKjWXebI6",
-	"7f+ShbEM8GcjrnCapch1CsuEXpltIzOZA5sS5HGPzLgoNFOETqRZtp1so6gFGtM7kS6QBFdOSXWkH92I",
-	"kGkoLTNF5jK/5GJyTAS7YjmOmg4NizPj2e5oOnqojL63wbC7Bq0uUVGFVjbvPOwdTdN349bRT+s/6jnX",
-	"l2iZdXn+3XByj4maGlElRbogEqTEptOAr1ydwKdgCm842mXVwXBjmlb+seWs3KdontMFbGFp4JvXbGBt",
-	"y8cZvl59Sd1+vGApvzJW86pwTJKcKVXLLGlyxUesjpzRgkskoUNZaCDtnKki1ZER1VlKuTD0nahjYpTJ",
-	"hT+TOei/QuqpUTDgHbXc1GmhdYpidC0pNqYzni4CQXwYPftUx2fHXHA1vaEA2pqrw87Z2e40n5xRqxg6",
-	"xaLIzAOGLUsx5hPw0KiFGLWiFp9lMjccO8n5WNfoHubekcyT7cUR7nf9eSwypXNGZ48UoULNjblgGNwC",
-	"COWvckiYSFhSL0a1FRVuVhkTCfLcvBAC/5UgOTMjwtBsaUWtYSpHl/AvVWQsV8ZCNYtBxYil5pa6WeOa",
-	"7UJJdQK1XDtPZ5E/WX6r3OQC6l7df7+w/vhVyL0y4iqtrjv3t8HEPA95aCb2I0ruVdJzN3gb1hkgRm0h",
-	"B4dkKgujzhlTYliMLpkG5yJqAkfmzljY65yMZCG0Qo3fvQ5MHKBdw+bMT/gsGedyFouB0jTXA/JvhDv1",
-	"4rj8vnszvtOqN/a+CN1JsRjzNOVi0jUmkKXxgRtKMAxGslxe8YTlYI5kmiURGeBRGMRCTyUoqiThCbiD",
-	"2saW5ywhKQWzLaNGiTOn0lr9Y5mTiZRJ55hQEQv7KTNY+Li5V4xYhHycwyKobixay1pbeTJDslrlHjP6",
-	"+TX++vjwEBWWyt/LBGZP+e2+FLarnoOhDYBb9ki5bW5/uHje2VY7W6Jy/Fgt76oj9tMr6xJYtmV1Xajg",
-	"41TCXnN9RGLQ6snbkx9P41ZEYtRy4G/S/pfXLyLif+/gDbksNMvJy7+8eIsXEq4yqkdTlsetBvG8vaBK",
-	"qKbNun+FQZTTn0qlm2RRA3cJCGFrIXbJ0W+5ju/BTvyHudGQGFOKTupty/USdPOoFcsNw7/uC+oEEwgJ",
-	"mGS5pFVxFXw0stRVztJuXiN9/oddvhr1kArCzC3owpnSLGOCJV1iyX/RNYOAcwC+nzkbTqW87GqmNKE5",
-	"iwVaReiFB968MNfRPW/vVnBFyzRBVuRUBit5u+jgT8pDt+iGpy8YioaAkr/gdQp/pVQuVifg1KpuwjQb",
-	"6eACuLvs0netFHd/Wjnu/kxYyoI/veYGfyk2ypnu51KHjyhNU+a3M3i/vVB+wV4ov2Ev+K9YKgje4a6U",
-	"L3FXyre4TSufclfKp9yV1afMVlsXRPAG+LN8HP4sn4U/ncnfL/cXWFzwFvy7fI4WetpN5YSL4A9ZaPeX",
-	"DeP1c2bkorvqyaB8vO+voUrtv1mnXMIZuQ3VC4XBQ+ldL0GjPddUF2qtAbkqRu2PoLE4o8CY6UWakKk5",
-	"t9vYUjuZoaBqodGxbIuSNutOukYghvpTzsagC8EQrTvMKEaOyo7IaMpGl9bGNcfmkQqjBHGrczdGrmdV",
-	"/d2XGFdhdCnkPGXJhG230ODd28IW3e5FqkAH9k1eFIjbtVZmsOukzbXz4aZcsIhQTWbSGAC9XsWrG4ZN",
-	"czaTVyzpmJ3HnTYmm7EfKKjIRc5qt3Bb833jTL3du44PnC/E6BxurNEu0bL0Rucq+VTszuW9Xt20Otu0",
-	"VAzsoazlF5ylySmIvhVuAdGeJpUbQ0yKUJJIbWyOjOop4UJL2JOhTBY24uQjUBBJcudvbDcPYA3wnvlU",
-	"poy0D3u9Tu32NatzS+uL4y4fqJv3K1nH6a8VcRGGVmrW6YQkHKKHhn0qY5mgqERNyLKyYKZDKVNGwe84",
-	"/jmp8Z6+kXOWj6gyph3XU8dFdU65sUPNRtQu3NYaNs+uDsGd85nOMkP/rYPek26v+/jxk+4ftvKkZVeH",
-	"TtLfzCVnXhSs7OoSwR1beIS2+dSz5Un3Hh8lw++Ojrad9LPbmvSzjZN+1l8XFjNa1ITCcYS7kD+iyZgz",
-	"owQhydVM9g9/OHp8dLS/znxZGuptrD4yMsbEzUKI0vqYmuw8cIzUi27UzFdW87mcZQW4ahA5pbUZARg3",
-	"cJzJlILaQIaMCWJmACwtlWICEAzqwlr5FcsfKQKf2QOARizMvEj7xYu35z+cvfuP07P++cXJm9P+ycuL",
-	"07OIWEgcOME6R8SISJCZuN5GXZFpAq/Br1ANnJZrG50CmJcUDI01ChoQ0IQdHJ1I4h/txuK1Vk4zYYrM",
-	"6IIMGTHcRY6J+SIabKvUeDv+WOB1JRtdOvtLp8LyKHtqqwdilSesMqRVyl09v0tE6SjEUdkSTTV7fJvE",
-	"zolb6h2DrI47B/HDZ4ebDkfU+rwnacb3RjJhEyb22Ged0z1NJ/BOwNGAMtOSMw7KwyJC54P52peAP97b",
-	"Z5/5zwas7s6/jp9y3//SsHfXio5XNASLdq0Mu0byV3CpGyPc207XvL0PAeEvgbhfWts7IKCKLN+4Bg0U",
-	"dycUtuu4mknytkkwkGrBlw57vV6dRQJOpybTC8QG3nJMJkywHMRB+x//5/+SxwffkSHXqrMMalhGRgcU",
-	"+N1mjMWySm7I+tPaQ7UD8ACU9y/R5pvOcVkAI2D+vg3/jv34w7h3zMffUz2aXp8F3TfPKel7lftsoe2u",
-	"vWPrE9LEz8/9uamu1w7naTOQxRxPXWTb0/cZKOzn8NCXT3UocqvSw3tJmyryp9MLsm/4m9r/lSdf9uGX",
-	"DqLkAVmOwyVjnqYQEe2uuiVwzm60n9YuWZAEsQMZNi3rOdOVUXKhNKOJUUAtuwKIq2C3wphWpvVGTri4",
-	"3oxCxNtuKTtVkOCSMNmU7BPuW4AL9KOp27wfWY1DuNDT/ozpqaxzYIgqfnacyxkBzzp6doK8g24Q0bFI",
-	"PufZr/W2X8fRshssFSMAN/Ly7Q4SRdwvb3Ca+dV6pAi30MdgAwBt4BZzG4zpzuZXleS2BJ9a0mrGtVSX",
-	"O6rQ1Drc4XtLrM/B9LoFxOmu50+w+fbP9zYdw5URLX2gdglypur44YkPeTxSkAa02JvRBL0JfMS6ZGBt",
-	"ULdBg8hfch8cxMLY/4PScz4Ax2Nmvil0ibz10ZXCmP8Am4EkgSOI38ZiIpkiXGAGgI+q+PCL+Yj7ZgR/",
-	"8dL1wUfskYpFOYY6HEr56+aECbNe4LOGqIscqX6Rp/XHLVjCRI6KGRMakjVqJTRLeL1cMpJH+YATmRVK",
-	"EzOylGlGhmwsc0YUvTLyCUNWZRKFWQhKPpy9WQk6gT8JXmx2xL0Okia3UUFxGezg6nRRwLVxtiEK5e6q",
-	"UkFWDFOuppgn4YezAYe5PIA6FngOHjSgkA9nb/YUHbOIwJJNWVewet91PYj+3OhcSGyqmEyYMuYMVVWy",
-	"g3BD/Usb3YVZLrUcyS0I0d5XuhhDTrIDDS8d5B2fdnS0MRiFi+LouZ7bOyXCzS14vT0gAWWV7jB/Cps5",
-	"3EsXSaoe/ClLs9ptSOmQpZtlFN4W4Xuav34bVp/l1JvtviVGns7pQhGja2wR1b2mUVhlB9uv8iVb1DOI",
-	"S7YwvMvt/mZsvnnT2m3w6Z4rGubZy+fk+8OnfyA2hY5gOlm3Bq1ortfnhEGm2tZ7GcQ8v9QCDS12oobN",
-	"cZ3W48lc4tiyHP9w9trwIcAWmJXlAqwaO9ljBEMcDVMqLgPpAEPwCXUUiWdDegQmm+EI/SwadsPzuOpw",
-	"X0EasmehkP2Kmt4RSRYiEeqAtM0N+4KP9q0d7NhFJ4pFPh4dPH7yjLRfvD0nH96/OLk4JYpPBEvQEr04",
-	"f/2nTkSmWmeY4AwmFxkWPNUWl6vZLEupZqrjwselGDeGtlGi26NUFsk4pTmLSMInXNNUjhgVUSxSLmTC",
-	"InJVpDqPiBrRlM3pIiKJUNzI2Yhkcs7yRKiIJEyxUUSmTP8iWA73ZDKJYjGhIuHmzvxyWBhz52oakYlM",
-	"aJIsIiKYHhVZRLgUUkWYIMlTGZFhIcTCrIMxz58+MY/IScpguPBB+kthxkxTngjV6ZJTo1NNqYIgj5ne",
-	"wB26QRQLp7awhAwRj48kDF9MbLYv16T9AjfHsfcoFme4E/4KeaV1Vv713C9gcAeuQvgSnEZ5yz/+9vcO",
-	"SF2kmyGkIJO8EAQiWsNFLMARQTO+f/V435GGqkL+LCm1opalF8M7tM6MleHHZQRLsLPGzoCdbUUt2Fow",
-	"LXBvza12cw3XsLsLsArFAJeHM8P7MjBLYIPhbtjhVtSSV1NzHfcYuK7ZZKMDmV224tFscytqwT6b8eMC",
-	"wXPhRhsryOy0+T9sda0R7A7ii/AQ/noXynF9gs2yINxRx/uadaVamQcpCMEBdIaMzAG7T4yJDe4+UDRn",
-	"mC4A4FGEnT1S+JaRnCG2bQeFHpfIj3VFKBWzGc0XTfhdj9SFQh0qWs3BriG/NcJMTpieslrsOvxAaGkI",
-	"6rksLYmJdJ+2vP2YDBd9t6RHVdsnYSOesNB1BPFrODRGbTIHrXx4cxJ2oLh6MWjXraLKBjqsn+lGNTbc",
-	"oNVDOpV8tHSaGlSEck99vKkJk42xGNDGZowKdQx6JKoJFrC4qlRiJQHNBXX8ZAnXMKViYtQRrpFYlowm",
-	"9MAqwlLFoJhIRBRCukpOhFbw0FWZoBPKRT2QaZPuubXmD27fhkwSLup/KGmjLnawnOrvPcbunsi/K2oZ",
-	"uohaTjdxAH2Xp1dgKRYjv4AQgloUn7ZTna32VjFoSgoJnqju7jpSvR2rZ1VC/SZNoL8UrGA1B/Nnf702",
-	"+8ywLLylrijE0ljsu+o+fwbM8JbwhOMxG2l+xfouPl+HpPYAZ5JJDrlvkgg5BwzS6/dXhyGv4A6s5Dw/",
-	"WwGMK+N4ds1xPLv5OFx0cuWHdWlHN0gz2hJ6aL9uGOKYo6isRzEKpmdUXVoHMxY0e3IQVDfrNYxiGyzg",
-	"lqN4VjuKxwffbRrGJWNZH8om9WkIW6qSwhnLUjpiGATVSzh3LL6GCDaPc7bwX64c9RijwnwMHjHKnTH3",
-	"UNXwyDSbIIpJu8Z+xKJGDjku8H7FNetEthCWrvqBjfHIEmNrKS4mqaNd1SXvxuMj/21Id1BuOn6QjzxM",
-	"jrTtg+EMXf4mHnrw7CIez6a21AwJzoNdgZGcGVtPdeolqWAsUf0ABt/g9LaaNeD+LFCeDNmIFootSfpA",
-	"kNjyaskxSHTwORiZTtoyJ3ErbplTPZFECg88loI1DNRn/NRGNrwCKcoECD9mX8kNVevyulYsHWMtsytA",
-	"suoiF03g6Q2pebUIUOvxWRuUh22ymTW3EH5rzpHASEOj93pOc+HsmK2k+Ed8YFVy1zmBy8zDSrahRWmu",
-	"YjNLBtfAGOsQnM+qDz2reagmqg0UVXcSGvjUiixdEWp+74NV3Q3QiVRxLVhgPcj/Bep8IEgd1viRgnzf",
-	"FfDDnWN01onYddU5rwf6qxWq/sFWrwv/VRfhdpB38MklxGIgMf0YQG5fX4hvhzBcuwhHR3c6/wAZWTd/",
-	"1BhuRX+wb7QnYznsyggerG7dC9bLnQ28taxBZYuGMjHKF1iUYVW6rEACNteW2iB+1h+bBkjQwdOnmyyl",
-	"Wr7dzLFuwzq0Vs9DYSHx89dBQ/6GAY+1PPC++d292Cn3zcRu3+y5ZTZ1QgSb1zEq0MBRl1eE6y75UQLe",
-	"xDlhEbMzhSRKrzNrWVpENpzXLjlDB6oCK6/p//Z5XdPxz9kVZ/NVVrbqRrmGx2PjI3emi2/WXP2nP21a",
-	"nOshW7/pft90vxvofg3qSTOxNtWscMd3LaIjrHoRZBBt/8yyDhJkGdYOOUDo31SLKl/1WrNZnTrVCHFE",
-	"z9MjRT6cvUHvjuBZxjTAMzdjRjCqgaPcMEsY2qp/O+W28pWP7Sf2WtTigiYLiKxnTMwhUjLOuf5lKD8b",
-	"o36smFAMfhbunzN+mUvNL43dLfiYG2O8GpIL/MKWKdX6pQeafdYDwtURoQRLLNogDRnzlJG2G2fX/BgR",
-	"HKv9oxhx8kfyLmPiY25s732mR/v4kv0kEQq8i1jOZGz7ClAyZ0MMELeh/IC5iRJcwHfnBAdI2pi3IRXU",
-	"rlBTlqbg96MiUaStpp0wGFoZol9P91cx4lBT0HzLIRFywCmoae16mRVprsuSUaXZMQJ/EZX6cyG1LfjE",
-	"1IhmtuzKnKKLF5cf1Yj14eWaHggwL3i1edUVyxWXQoUUTLgyn7AA0dgvBnnSfdwj++Sw+7mh3JmVi3VT",
-	"XZR0QbhwsNuoGqLAajBHQal0N9lY2GrsI5rnzgGdM43YJlrWK8FwKY7XPqLpJfioY/H6/dUz70emymaI",
-	"B87h6oMZzRUDdyvmXMSiAt9dBB5oywcqPUJGU5YQecXyrpu7njIRC8CWwXrTGXNAB5zmI+V90WEizlSm",
-	"CWidsageKNA+51AmaEy5RXjvZvJ5nuHi9vZwW6otN7WOS1lsaw13krMhF3XhP49sdLdg8RiHcXMw+1oF",
-	"/joxvdJZud4rHoLvUJ8Pgu7ti/PXf7IkF5XJJJ1jR7Vb+MZBDPtiCMvoP+X6qnjLwoHBzUHNZTHxyWTL",
-	"C3SdSNuawu/XRhY1zO3MhmuuM59rY6yvGSOoE/aeYIs8RQimRV+aAy/HjnIjoCBQBixUAU6u1lknrLuD",
-	"ZmGJzmsIVfRni/rQbzkaf9MOB8jZfX2u+vU+8PD9lVu3/srO8PalE+oQHytjjUquUlmjlaoQwUnbLaJg",
-	"yWjLkMJKyaHq2hhhUAJ1hgvAmXoAlpGvVNksllj46+wzV+AQdajTqcz1FJSUQZGng4gMlhdmEMVi4JZm",
-	"AKJ9UC7PgLTnUz6akjkXII1K0QOIOS5iUQLvOl3yrkqhID4DaF5tFlEjt7drckRW2X7b1VqB5ew0cvwA",
-	"grmqzpQhVTkXlkFjMDng2IZ0LdwVT2nZs0mOSYl77ZLz3fzSh73vn+3eAeGazQiuw5lvwj/reKHfTgiP",
-	"aZ21VSdghxGwOFvgCH5XR/v7RnNOhOpiqlGAX18OqvUOv7uVUhNaZ2b0Xzaw0lXaDHjqVtS5mZ3WfqPK",
-	"V7f4Un1bCU8Qa1jZbcQanJL3UMEG+/3rRBtCxrQbc0GPcHnHqiu4jhVsPvxbtmsx3CyorGmU/nxmM0RL",
-	"4Jd65G/C4lETCc5nhymp4EzaoHrMOYJRFrYSHpZzvJXOLtdtsnJjHnWvPGQ7LlBzgpvo+jyY/7ra37VZ",
-	"tsAAHpV6BRbtD9tSzqHGPYj6hGVMJEQaie+eHRw9QHLLP/7292OiGCPvfQIToamSQW7LcEHq01nIB9tq",
-	"DaYEZdagKVvgPnGlao09FYvDg4PI5YFBHjVVpTrTjYte78noki3gH2zQJecWhW07RA5Zal4/ZTk7ikUA",
-	"vvfhHkjSliI4lxGhVf0jD1QOo3BV0WBhnvgxGUpjBeZsJUhuM3lc+cCQu1nmB+ehtVHuVtVn//AKGdtz",
-	"3US4F0xdsxZJpQL8Mt+15i8gDkv70NKxawdRIhNhpcwlo3rkjKa1JRw29LNdP0XXwKU6CXm5Ovq3kijN",
-	"MtstogEjp1m2s/A1AznXLNsYvJKXLfeJT+vnBa+rKVO9ZRFp6lpimI/dVjujMtF0bU2BpgrGdZWKo7Cn",
-	"DmzOCPxl1k8H2UMNPXbq4YKwElDaER89InEr/LBrNIItIn4x/HgsC2H/NlKaJVw7CY5XfV0joUn7BNpN",
-	"/ONvf68UC637RN2g68jywk3d4WTN1pG24WDGxpF57Zp0mujXBYt86yF4T9hjqBD2HZuTMKwya+nWIgIt",
-	"Hawtn+xIOZfFMK1NAC45bAkZphrRwVKTCcoA546KfAuXjOXOw0uh/MYAikk/h/Yyg9X0aNf0oDYTpuzI",
-	"soMXDjotWE/6zg0wNoQDK9hSu/p+4/yHyz5R9WtfG30DF9+ouSzIh7M3tnwWRMmwX6QRyQGUuw2cj0WA",
-	"voQ0YIxWULHAOtdYqs+Vr3Cyzgg6e1iMtMNjX8nZ8rGoraq8L+e3lTOrXY+SPta0W4Li46pCZm2nMCC9",
-	"dY4I8oscVZUTIvNYnJycnBAmoMvwsndYQY6YvwwuZNAgfF4gdkWKhZ5D+ZqTMniBDbzleAyLVc0PIQum",
-	"IwjWJCmr8/msJfpKe6PdzoT5Xv0vrsNZQ8JZ84lZ8UhisrJvmBY2OwkOwErHtKadrwudJz7LaQ1B/FUO",
-	"ldF0gTCi0jsH1y9Zpkl7KgvFLhnLDKdy1qdrZ2aIRVl1PahofHZ6cfr24vW7t50deVXZA+62d3X93tmG",
-	"dfXMrmxSt3lr76IJXrnX5Z72M5b3sdnVtu3gXDc2GwmqIZlVKN/mUtk2cAS68QDugQirYWmkjdWzm6pj",
-	"l0WxoYJAp6k3s6bpFiuP94W1pHHEdeso04Qp3U8K1qcT1rf90etrYoDxBR3kpNJwQpKCkTnlILp97vUU",
-	"fOlMEPNru+zLRVI6KWVBtSUZ6g2NkgAbuAfjtcS1fswnE9/OGx8L8sM1N+LIDl1Lo2oZjW9FVAmcoLrm",
-	"cG2Bk4YspYoqJJjtZC/MHZHnRUdeBKHDHJXsjE5YLOSYDMA0t2/6d9Ta/oiWNDxubekyVQvEEuMQWbDi",
-	"hwvCdRSL4QISLI7JIOUzrgcEzCIsdWH0+0HgHhxEFi9hUzSojkXKFazn2HckUdoXaVNdlLmDoE3hLNDv",
-	"Ngi2zQhs8K9WeN/2z4Qia9unlmv77qi32VWpKboKy7TRGA3UnGvwBvuRuoFZpVT1uejrJo3+1JZZsA6B",
-	"SrTcaTO4IhFxC2LOll0RJGU4XVia1TIVIO6t60UsmR31VYxS1vdMfvu6yrjFtUVnywNI/PmDL/w7fO2P",
-	"hhUMSHunw3RMBvCKrpUb4RGBukdfopbFB9WzEvuj43dWgUfjHIryAVRrYHRz+5t9YkCynLt8y9LEvXrc",
-	"PQSg6Xpd3I3JCdKSrEMR3VrLtxuFUMA+qztZT6NNSkGtqui7EtWBUHJG6Io5YLixcPzTbKCDqB+BXg4i",
-	"3rpUYqGYSDoRsdMlbUya70Rl6m9wLNqU6JwKBXgn27kpioXrf4p2BB1dyvG4EzlXT5sa3jmjAiFkZp+P",
-	"UVQB+3Vxh1hILFOiFmLUidz5Q/BE2ZAVnjfyZ1godmx7rXaq9YpuQVcvreqgYGzgvcgZTVw8o/axD4rl",
-	"t1Nf4L7L6P42y9TWnQ2zxtfK5LxBEdkdqkBnRkfKzUn9Xz+d7P033fult/f9p/Kf3f7/2Pv0ay969uTL",
-	"v7Zuq2i0WZPbiN8C/T5U8NZ8/DqR2+vva11o8v42emUBPpaY2OXYdFLhQ4Bacm3LoMYnZEb0h1Qx/+cz",
-	"96fv8xE+4ptshBfh7xn/zBL3bJnk0J9RhWbwamZ3LfB7Q1s6C1OGGRttDEIFYN9APOBmveVGWIJumxZz",
-	"H7F36q13mVv1hkPz3h1ykHBgjY1Kd5MQ1YaKq3uC7R5tj/KKszVnI2bkaGOT7u26hzHXvXAV7q2Xv48i",
-	"uhIZ4ppAI0WWNERgsBsU2Jd9d15Wp/nq4uK9K9wZdrK3Xz5eNq5HdMZAuelu1W/61rp0Nrr7bd/itfhk",
-	"Ic2RHQGWw0Y9sbpn+z/3XrwQ6gfQsPfO+URQXeSsc2whzdjVYTuM8q2BZlGhXR3z+3fnF7V7vQY1inDQ",
-	"YI38qQvdTds06lwhpwoZ74YVtSf5zrtSlQymzhjG3uFL7YOuxYlmXLzG5x4vsSVICPq5YPbnm6J9mru7",
-	"vPrx5DmU3LOHWDlaJljSbYu6AeSDcEVvG1sqregQ322lQtSR+YnwKMgPZ298hR5fRCZskFyLdtyl2Uhw",
-	"HNYQJG5oU7FK21TcYZO1TBNbB5ksdXWvGHuxcNZeUHVs1fAjVbtvuSt8LNZbgMG7uXL2YFTTCj8W7bKc",
-	"Fbqwx9iIdcnxw8w/7Nc7GFJEbwdYzsZk3tI7fgwNhsBzyDKuoMyxPcWxAAcBlKxasl6v3yg/aFxfp4fZ",
-	"vb4N68CpSg9lINjv33pnrRsqZg/MDhF+aoV3+7ugH7eh65kE+b4ekbptIYEmEOUm1tS8k4tU0gYrAZCJ",
-	"0Hca0klCBWE1VlmfYuqqGWYZs3rMdnqKO2eN3XsxSuPUVUx3cVeBmmpGWHacb+pa3xQrnfF0sUXl560N",
-	"AlnokdzabWO/HzZCd+MtX1V3XFm9eDkh4QFCzBVe6Gqm6vuLwKsaOzZNuRH2C0B2kTY4vPFId8iQTTk4",
-	"tI9Jz8of95EtFmpq248vs7NtKoSdVlvJQDPiOVW+zKDiTRWfr4fVKeu/1e1FY9f/j1iUBE9IhEnSrh41",
-	"emHD1a1v+Z77uqq3sFBeY3iopVJlour66eycQbl23j5WtcXEGy2g1fksFyy5wgxeMFscUQTny9K839Ny",
-	"OdYI5HXQ1woQpDbEDM6FUsE7+Py53uB09Zv7s4a2H2s8DBzPnpA6jHDYfGqflo3JEe2gt4cLhkFsheYJ",
-	"0eyz9jBRIR28dERnrLPsr5jT+pzNrJR6W6gZTkZ6OOUa74ZbzUcqdHTczKmxREBhUKVqHjvLONyncrK1",
-	"lKnYqMi5XpwDjg/FJNjgEH6BCDujOctfujP2548XrZVsypXmh+/fnV+QfVro6T5EEsx+4Z85G+dMTUn7",
-	"1fnB02cRefyUYBQO44uIJzRkB58tNw/6XhhBnXE/tBXzrsTttzGQ2f/H3/4+6Pi+7hAow7HBbSoi0HYP",
-	"WscBTRmFa4txQAEYMZZr9CYzFjkmpbfniKDp0XagSoiC5wxAk3rKuC/hCx1iLBgDOsRARw2SsJxfsQRX",
-	"mLqCl/4Zx78UafvaWC/ensfC4pWZSLD0dCeyn0sqWEc4albURIQmMw5tLTHObH47ef86Frhu3VjEAp0a",
-	"htVgzhL7PGKZJoPlzbdZrsFlSwQDW1yLxgKXGTfvyIFPKCbU7qUw7YYWm8b0/fPHC1/1oYEGuuSM0WQP",
-	"t9vfg4lYUL94RNO0nIyFacVi8HmvDInj4wDaGhiSGRwjxdjXBq+EBBl45QDuGMSifPdx+J0ZzS9ZQga2",
-	"G+iAtGdUUOg8UFl9fDnWI4sFNZOfsGSPC3BgwIYYC1NZ9woZ/BqjMRW3jshP3W73U0Ti0MAz15El/m/D",
-	"gb4MjsH7EYsK7gC4FGThuAsOu2PuApBDl1zwGVOazjL0G569fE6ePHnyfSy4IB8unncJNJHCHwc0y1Jr",
-	"Rezb8P2//VXBzF2Pqw4UWOEJ3BQLbFuFPhpwimP4ggsywJ9snrOtpNIqz5wl45P3r1sBPKL1GGpkfcGK",
-	"OzTjraPWk26v+wS4pZ4CGwwIGGSqVUSXyyWYtVbQhCIkzzYMP2Ru2IOPIWSDOC44kvKSs1i0DVsxhl5E",
-	"zumMnXPN/niucz7SEXlP9fSPLrXKDKrTJS/R62OtAFjYWIRQZSWL3KiPVECVe8clIoIXnpH9Z4c4JgA2",
-	"ex9YFAt8tHNkjh++BRjVJWOZcp4bArW+y8QtcnjwvWvySMUiFmGpape1QU4CX9ukYEphWyQ4yzMqFvZ7",
-	"LmVExWIGXSNTOTcrM4RElpxPprrM57LMMBzp1OoZQ8ZELIIRY7cUn5CBROOP4uukdYQdjm0fCab0DzJZ",
-	"YPjP6OOYORWQryFbAGSBwrBJnah0T/5SFevWvM+ZyqSwRRQPer1b+/ZJINTh01U6fgPMhGB9Q9eS4+jX",
-	"1jnTe8+BRpvUHaRjpHqk5m5reWJRMMhlPdqM5RAnWjd+vyD7P9DEr5155PHmRz4Ic1xkzn9hoL0dHhxs",
-	"81CWS7NYRiU7FZrrBT77/eZnL6T8kYqFHadaal6z/lnX+y/UylpHP30KehqZbTJcz4LpysMUtpY1fBCS",
-	"ZX+CBsOtT+aFnpnJQjdzs9Oyy40KsWJV1sYxxYOh9EdBHdwAmNPwJROmyWHvMZ5UIedEiogYdQFekDMg",
-	"6Y4vcmUf86+pskrsZTpKGc1xqJbm6o+yma1h6TmdMQ0k3QDsK2/ZP8PvWar/8mnlUB42FbfA6XJlNC1b",
-	"EKwcIY4ZXWBbHrDn5Syri3CdE3bPx+V6ZO8J/bRKDCs0HbVW1bLWEaLDSnq3q9ZM8KssLJeY9uPps1CQ",
-	"hoO/grxLsWEHFeRxj6hY0IkE4WKlCsYeQHDNpzxltpIMEofRZI19O5dE06EiakrNLmGOsSUUoz6Wg8K2",
-	"W51j144a69nCQHBMKdUsxxaQxmq4kpeYahIR/EPZifgSKsF46o6Npf9zv/K3fHzuTaahVz5kTcfhecTW",
-	"JRRuqtDAjiJw5fl/9kPaIJsucpqwGmZlfb7Le1Evpso40AQDLUssnSt96tAES3Rp1PTWzwWDJnbo7wtr",
-	"vfuV3zHbvP7FZU78rb+6kvF5g3evOEfYZzrS2Fi3PXCNpWztkUHH9ZBlY/6ZWFAyuKITqY0l7eKeA3DT",
-	"1A3cvLky5OXoWgjXo3u/fPoJUXr97qf/vxaetzwHYx9hbEcZs8EMGEO+U64g7ts0MnDi1q/mmiDU+gFY",
-	"Y2fjtwuhITd6929vYLRv+IwbVXjjjc8xnHunrBgOpU16qWHELhUC167b+go1kiDKFRlmxlwuSsDILPfa",
-	"rJ34dJNGLvfKpjEsMbnqwr6nuXY6+su/vHgbkRFVbI9DmWCu+VUjVf7cdFAPnj6pJca6lwTZg8tyLSil",
-	"U3uI0BPqE/zbRjwiC7Lp/m2sr4XQDiw/EzT5scmTjecdoBibhvU1na8y4Wjd8cIEoa/xdJm5WaKwWVHB",
-	"scLTsv5URWs0fF+vw4ErJ0yY8+ZwZwP8ZYAYaMCgkVP0QM/pgnAdC648ag30ex+5Qk+kf4Org+Pmi+Yq",
-	"AuFiAX5mit7CfCLFAU/IlKppnRqOUMVXLhR4+94o82qLh9zKF/X4Dr6c1NGz/em4si9qKucCHfVTljNL",
-	"5PfkNuo92fzQS5kPeZIwgU9s4Sx6LsU45RjGfcCjd5IkNpi09ZHD7KtSku3/ypMvNtTMEF9bJeYXcN0T",
-	"8yZ3Ct6edO91xw43P/FW6peyEMnXtsW4nnaXQx85KXMxd9r5qF5x+RPT9Xt8u4KwjmlcWOXgJjSzKwU8",
-	"3IaeMbrzofVycid3zusEFJvMAT6rqw5d3hVJ2VgTWWijrYGAcyUru+SiwPQi6ioJSMACyPGY5GwPI9rK",
-	"u4LLWnJuN5fF4geQ5XcsFhHees8RmnWU7SqEBhT+2xV9/8SM9DkC529DXO5X+qVd71AWurHFtCI0TYme",
-	"5oy5YpttSmZcKYu2B0ASQJEwysA1hmAgD13FosyUR8eR1VxtRbBHymnV0M+iToE9R2FwEnSZvavzWn7j",
-	"N3RmEW7qSgGA+7NsePdPdoQf7kSeMx06BspKo8MFmVKR3PCQYnbM9U+otUmXIyzmpXetKf0FCkrUUecr",
-	"OUe4RXDG5ww6GZlHut9IrUHp2lPMB75XlZUbklqZXHIjUqtu9Z+sp8MFuqwPpBAQxDTsnyvseYGeitzi",
-	"mbgGN0eXXGBpLLhVaZkBRPcSNDp7y2oAEUKohryxOPMdMn78QACpuWtmb2fUwPLLFY6+OofF13QOQcMJ",
-	"2X7Fw3fjc2irpU5YrXpFk8WelnvQB265Y56rBGo7k/nmea5vXhQL2y0vIi/PXl/89//3g/wckWx8zsBZ",
-	"+O79W4X/+pFf5vKCX0bkg+AveURGRZ52IlslPZi6x/+stDcb8zQFTFcArYHTjwZaLGAZpzJNWE4G//Xu",
-	"w9neh/cvTi5O985Pn5+dXgwQh2+LQSH8D+jZ6DNTqqbH+BoL1nMOaARbm+VAxCN8EmAV5hp2hPNNbVJu",
-	"lSScU3mAOsh6KhPitqsOem2xUw8Mcc6GhGYZSRmUTp0yhEbZNFcO9WV9O4Wg9Ob7Dz+8ef28D71QKv0W",
-	"YoH4b4REo9MEvLpwLhG9z83pJm1QinVeKEBe5vIzdI6a0zxhCYxl1qnTjq2rBEvzbgjzrCwEVb4wLxaJ",
-	"4HpDhV0CAFMoHGvuOLb1emWGyZtl4d6M6mljhNfm9tfGjbbIQrzLAEnYZ7SBO8PBtlHIfGHP6O/EXwSr",
-	"Y1fA4bctCYiylWRmDo3vMHjXXiXDdzErq8mZ+CO7SwX5R9bobqFpiqXrEYBv2cAcuoAXesqENp+8iap8",
-	"ww39OJWIZYKREq52R8jN2H5Ytqlef3wL+RnwJdvLoey2Tm0vD6tFUnLYe4LoTJu0oHzbgVjYVA0odMgS",
-	"kvJLhukbKrLY8YUUSadLTgNY6RIM1TD1WDCRKKd8HruuE3ifk3PmxkcqzPJQmi5qo2wgIn5cvC/Bs3eh",
-	"q7rX4+e281LUxEXw8eS3rkt+NSjrZb/eYrmZ07anysFU4WABULMC76hrzjFlkI0zd1lbcQu7IsvxmOWq",
-	"LOnrC3BgQVTXWseoXU6ps80IbXvZ/NJ5nVz3ZacPzQqlbV1jlkA5X2jIY+6Brjhc4Bd90xxXiK2CLzdK",
-	"BAa/Y1H2bChrkaHiNp/K1LAnTVM5KYBBGD4B6UJ1WG2u9Hu7bnfI8vETTUAKZD24fT7AL3MofhJuDhRd",
-	"fTDWD9pgwVO9x0WwwHJclmrJ/Eo66nVXNosF37upkX5fBpQJtyITdvVlrVNJuU4dR9VWmu1LtohiYXTD",
-	"iKR0yNKITFmaRcSui6FaLKLlOGRERlPJMS8oIUOjT0GK5HybZsAW8GxOtad2aAMcCxCeiT0lLt8SDRTa",
-	"QPzmZj6aOj9jLHzjBq7LLg/2Szg66O8wkWgvMGdDdMmpMKsTC4THAnmNLQbTL2tp2rjcaWOzaiyD041F",
-	"2IsqcmW0+27kNu/SXnVTGADGyqLJYRFFhbOYiVtmAoGDLnm38eA6krnTo4sf2XR48a7f7vEF7l89PpAE",
-	"e63DGlQIb0QSnvkQ/0MCpu8G1Xy2tmI96oba9i5tAApiC6PtaLCsCV0zlnsEY35NyMVKPfw12EXXAuCr",
-	"RS86AbKKX3Sn9HoIxhN0QNl0FY1V8AeBF+vHk//sn50+f3f24rz//vSs/+rd+cXAD6f9tNcjw0Us7Bwx",
-	"yku9wFz3pvPTs//5+vnpgLQf96Jer9cJeipai82dupV84N73vo8jlPg0NNmMczxztU7uwvrClz8M1tFO",
-	"rBnm+A3JeMtIRkueHstAyr6DlX4D257OIEpgbzUW3hVn89BtUiXq93jDPVC1/9KDZJVXxlBH5B+rLZAR",
-	"LUKgDAnRkgg5v1/6f0DokJxlhcaoFRuP2choBAFeQY4JFaQQil6xhPjaT7vJkJBIt8PkBiT6T4HK/Q2A",
-	"bMPmfob3lG2vMH1od97TDLdt2r7ePQiwsj/V7wp027i93pjYWe+7R0TuMRmUnerjVtwa+Jqk4ARw5Y9j",
-	"ceLLBI+xMoxXGWW+1LsXcDEq4PPHYXeZMRFMz6i6hPCj0V7LlgYEn+TalWzzEC77vOqSE1cMi0CPYOyZ",
-	"78biwezb6LFlVa0adbVOOUW08X2I8YdAHK8/2g5zXDni31DHD4k63lkrqNFdAeNS7Xe6wXX0ItSad+NV",
-	"vylPhOvtudkXUS7P70OylZL80aq60pjtfIfibYVg7xCHe/cq1Dck7h0hcUuFI4LSAkG80xXApKkhwwW6",
-	"z67HOV1ZzbWs8tzd9FWzSDuLzRzSrcnX6671xVKHC2J7dTja8Bu+rcO2zqNpl/KOtEb79ofxabqpfXNq",
-	"3pdTU5Cwoq+j3V1Itoaf7Wum1hQDfD5lo8sgcI9hgyCyjlZlPYoFoxV6ymZRLGypHEWvuJgcleDfssSr",
-	"eRfChm24wJl37cODg1gEcQSot4AFjKth60eAhU32sJYvjr0dmKmxcAXaIvKLFIyMjSCLoGsOR/iYloCL",
-	"caGTToRxWkqUZlkXaylzDMNb46hLTuBHUumUY8PMkF7tR0TT1CxNLNpZSrkgyUIkQh10ENUsbI3UQWR9",
-	"CprylCgKvXFAqo3Ac4plTWPhS6o6EBSZSLD3C5E4RIRZ4oQpzQWucSZTPloQWk3ua1NvCTvLm5fAPZyd",
-	"HYeSFoCO4J+AFBCLDV3EzGy75MTGqR73oNmDwlJSuZwDxrRQFs4kYqiGjoDcZ8S29TW7/n0tavqCKf2W",
-	"zX9zvPXWJXBQz7/RPAcSd8hUTDuAJlaF/gYQvH2AIBtdeu+8404lb5xQLpSusIGbcuft/PfhUfhWVuOB",
-	"PP6OHnxBDcBQXYMAmh39jfvcuw+17qIUyb8rX/81FK0Hcuo7VjSAgspQAACbqGDlqZJTGdkO4FzEE1s1",
-	"BBstTKF9fRuSrCIycDjCPlf98c+JGESxGIzkbMgFaCrmhv5swbOrZ4OOjxYIBl0hjUDCnNIApGhDDrEI",
-	"Yw4hdPi0JrfWnS7uQg0YLIhFBVdaCUrYwUBThBPXh7Ks/yVtHUcIP0AgGpYi0JXamP+FTQjNLGKRyVx3",
-	"XBsbJjS0yhnL3OiAZaRk5UW4mLEw/4duz2bhaMb7dpHN7Fg+6GALM9+CCCt8r+BYYyHnwnbNgNBHiABF",
-	"MeSQj6D/uYw1o0cHcJxYjJGkfNabzbdz8R+1tPigXWPohObMhoySWAwXRBWgI9slaJc+GWX0RjJY6VU9",
-	"IFATE1UWrmKB2iMMvhO53OSBTTgJcKvtFXx+BxMw8xmk/VnfjzFHwi2Y0QWZ0isIvc/q01aaYz/3omo+",
-	"SPRnA7t34Z8q2/8W//n6slrobfkLwBPvnQa3V6TgrBBqoy3v7M6Sm5d+iYot2oZaoRVDsdMlH83jA1+2",
-	"eYB2bylmDB+yE+2gVMLPplJe2oxJnyTwSKEHwUMAnKDEhJoyV8Cm6IRd9R4pn0nnzG05tk1tALhsa03S",
-	"NF2AdIpQZPuoDCKowP3NNWm7McTikrGsD/y871FF2MTFmPBZiYxWdKFKT7kzV1wet21cgL9LkkjsOEy4",
-	"NhKCg3cAgPVmb+Z0YW6CtfLrp3xnZbrkAImssFCk4gMB0eNi84/UcluqZZfLmbkYJhLGorrdTZ6De+Hl",
-	"aLnfS0GK34Wv4D6Nhgd1LlBSdS7cqk9hXUmLSnkBx5RqSgwc1ZdO8Mo4lGllOiylAEXG2sACoSfscpkN",
-	"l2vECOrbyEBB57aZiMsFFzxTrRR9CNKDy6IPDWUXXMmFOzyWa4oQ4KLujekIPKpWiD1sNpLbaKOpG3aO",
-	"Gw7ZM0gXIdkhyG0zDNXe2ER0zzFH3BWtjkrzQiRBNDwioT0BMtj2v9Nmo7ghCN8B3r0qsFuc3pDLYpj6",
-	"OikVB7g1dFKqNDk4JFNZ5CqybdvIcGH/1SWvNUgz8OunXEHqHJjRShpJbGxyRcYUUjXmYFxCZB+LWmNt",
-	"JTcLljNjRh25ti+YLp8bwznT3rBHSkaChx2BYilGAntAe0YnLBZeNcIOfX5GXNl4ioXI4VIq3XQwHH5x",
-	"bTESaKTuU4XLYVQtP6fTWAkuyMB2+lNg85rd6sPKNLeTAAlfyYzytP64B73TbaKYbdzenDZ2pxFzXLSG",
-	"0+7Zqm2waVSiSUrFjdxoD4sTap4SaXulMqFqOpQ0T6AMlupch4Fg5Ya1oIsLvOWrhlyc2H62mzEXtpRF",
-	"WwBzwQ6uWNqz8/XCMIIaHb4yj626EhCNpYXrtwDAxkybqvjDXYPjssrV+auTvYOnz8BLhXYnRHxtuRFg",
-	"rKnrnEjaMkcpMqFXmHVUuqlm2CuGilg87rmeoIROJBZlmPArVuvxCtx2XJeK1TGhsdi6+goWWuk0Z99d",
-	"2IZMd2EWOfp+GKhK9esb2g3g9n+F3Qa+QpMHFp3QsGW3q0tVbWy8PReoFGHBe7cMopb0vymEeob99b4B",
-	"M5vCZmZ5Ktt6jf1rjoI2bNTtS+Mmhc62QEURbFg8CODO7ykoGuztI0VmTNOEanoNYX09WLjhCeu1wg9w",
-	"x1etFJopbFYIXXv4r1f7w+7sbh4BDeEu3wR/+wFlx12oNObVD6POwKS+wW7vD3ZbIdCt6bOiicCtNYrI",
-	"UqFFOZTJgowoFNBimCjOMdptP79aaRu1F0/p3/BfD4P/8jtURgS180zsSDDNqk/9LvfunLVcYP93JMDf",
-	"k5ZzvaN/F/AvbGTt6y9CxjR6Slb79GO5WqyOStqQTx00XVauGX/nGMh0uUJqAwjmjmXpg8Bf1tG7w75U",
-	"6f4b9uVBTqOtweiJW0Id64p/7XqCec6GUykv1xsTH91NX7U9YWex2aRwa1L1MiNy8mt2M/t5rWb7eTK4",
-	"bnk2+wIAxsg0icw3qCCvLi7ek/fvzi8Q2fnn83dvid2H93SRSppEFloDEUnbVpxrooqh+cCQmfcdhdgf",
-	"cDhbn26bQuoSFQAlAugO1ESligxTObo0t1Sykkp4z7BQ2Gw5ZyN5Bdfa9hsQWoWm6uYzXEwikjOdL2zT",
-	"sCEz/7Dv70Q2J6zsKjk3g4HoXizaIIIylhOWcSUT1gmylbDK6uA/9168EOoHXG/oIW6bTsBqmPlUb3Ep",
-	"/APSpoLwBL+KoVePeaWjXCrw9OecqQ5gCiLi65y67cJKsa5dS/U753wiqC4gRKum9ODpsz/GRa/3ZDRl",
-	"n8mrH0+e752/Ojl4+swJXtDdL9nClRMpm23AY2zQJSdiQQ4+f3YwK+umPyZULPTUrCpLoV0wyVnCczbS",
-	"7giOZZrKOUtgx4S0+4hRXy7I4x6x5UzMdO33h3R0KcfjiHxHqNZsltkMrDTtkrdS87FlIyoWNGeIgqYZ",
-	"zTUZ53JmQcw+Qq5lmHWoXA1cHN6cco1FbKGsamOMwZL+HakR9u0PY5W7qX0zzO+tyN/cU9PWbDzAQ7l7",
-	"twwPhKT7rUja7aRMOS7s2aUI2ZIRg1OK6a6q2o5k231utqQbt7N3HxzhohRBv6tUqmuc2AdLpcKu83Er",
-	"blWKo+EPXfKCmxXCrsaOjpNcZmozIZMFa2xqfC8S8kFs7Q3HwZnb1WPxzdx+yFJjtyhg7yJlxNhVRn0f",
-	"OJox3xiQDA0rl9HnDmcbigNRksDBBfAPM8aF4hPhmhFRsagc3Qg0W+VRCVZtb9OysoHqYPKJTajAdg82",
-	"QdDbU0cOn6oLRUYyYa7+9lTmgChVUkSxsMp0UC6XcbiSS+3acBZ6JGeI9klVZYaPFCCPEBY7yzSUb/Tv",
-	"ACNpRAUWj0B4L0sA5wLNYCg56PXsBF2HwUEwgTFNFRs0ZVXcnzhdn+jwMegG4qfuan6scOZvClpTP2Wg",
-	"TnOcKutFhJxfhxmYl7NRkZvRmUOP3mjEWBz99OlLZOiCl39/ilqYEYs8osjT1lFrn2Z8/+ox8AM7gl8d",
-	"TBj6MpnXVBtNqPAatrALLrjqX8El9L+EV9CVGFywQZ3wYxb9W15xvTuCS36tvnz68v8CAAD//w==",
+	"7L37cts4ujj4Klj9TlWkPbTsOE6mW66ps+7E6WROOsnYzuac08xKkAhJGFMAmwCtqHtTNf/ug+w82DzJ",
+	"r/B9AAhKpC6+dqZT/UfHFInrd7/+1hrJWSYFE1q1er+1MprTGdMsh7+eF7mSuflXwtQo55nmUrR6rYsp",
+	"IwPBPuv+CN4YEDkmespIlrMrLgtFMjph3VbU4ub1XwqWL1pRS9AZa/Va+E0raqnRlM2oGX5GP79hYqKn",
+	"rd7jg8OjqDXjwj+IWnqRmQ+VzrmYtL58iVqvE/MZjJ5RPS0H50krauXsl4LnLGn1dF6wcKKxzGdUm/eE",
+	"fnbUgon4rJiF03Ch2YTlMM8bPuN69QBeazZTJGP52o2m8HE4fcLGtEh1q/f0IDKbxqmfHhxsXMgZG+dM",
+	"TZ9LecmZ3/sI//QzJolQw1xesryf4wdNx3z49NnquX4xR6cyKRSD+/+BJmfsl4IpOIKRFJoJ+CfNspSP",
+	"qDmN/SyXw5TN/v1vyhzNb8F0/5azcavX+l/7JYzt469q/z1+hZOuQtdQJgsyokJITYaM5IwmhCpCyV/O",
+	"370lcvg3NtKkbX41DyJi/kWF/QH/VExo+CZYq1ljRGZcKS4mnWMySJimPB0QRReKzKdUEy3Nl0m39SVq",
+	"PZdinPLRve9+NKViwsjITq/InOspLo8rorTMWULalGh6yQQxdx+VuydK8zQlXJBCsQ7s46XMhzxJmLj3",
+	"jeQsYUJzmiqSSLylNJVzoqdcEZmxHCY3ezFXvKdGMmNES7MtKQgl85xrVr4I2zx5/9q+Mp+ynBFKFFPK",
+	"DMMVEYwlLMFtv5X6pSxEcp+7fiuJKkZTexewDPf2Pa7iRCyI1FOWE5bnMifto4OnETl6/CQihtiQpwdP",
+	"zOEJINoJ1XRIFTPHV4ic0dGUDlMLOhdS/kTFwpIBda8AJCWZUbEgY8pTlhCqNZtlWh2TnOl8QehYsxx2",
+	"MOFXBg+K2ZDlhhUpNpIiUYYuTxlNLDc7M1/tnZivzJ/NTGKF/Jq1fRC00FOZ81/ZfQPUFU15EuLS0sY+",
+	"fvy4d1Loqfl1RDXbancl0YfNZbkcMaXMxZ8KzfXiXsHVbLFgAcFHytY2BECKCTFrjgh1lJvInBTiUsi5",
+	"IGPO0sT8NqQJ8eJLZF6hdlhtCOcwZ/TScJC8SJmTVxI5o1wYRgB4ogZATBUxOIAjEyoSxx0W0RLD4NqQ",
+	"WSkYMBsmRqwLzNpu2ZzIycgc64UhVyBf5YaWaY78lcKPfe1+XbqaqMU+Zzxnqs/FqgxyjkBOCqF5CrvB",
+	"4SxttJ8aUFmG56gFr/Tx+W8tJozc8XPrB0Zzlrc+1QlcJTz9XF12ZbDKistxkBiaiU8y3nAWo5xRzZI+",
+	"1RU5LaGa7Wk+Y62o+XjWfCOKNDVA7fBgZQye1MqFq2eWUqX7hVq/xI3ToaBWc9VZzsb8c72sDSf8SJEx",
+	"z5U20kFOR0ZGj4y0krORnAhu6Lfu1p0SMNVN2Am3cg5vfolahWJ5f+uTMW+7fa0uXs4Fy2sWtgRUILi7",
+	"eYMx7ZG5bfiDqtz+0u1EITStA8Pn8BqgYpJws2iavg/AckxTxaJlSC3ynAndz6hSc5knq9v+b1kYzQB/",
+	"NuwKt1myXCewTOiVuTYykzmQKUEeH5AZF4VmitCJNMe2k24UtUBieifSBYLgCpZUV/rRrQiJhtIyU2Qu",
+	"80suJsdEsCuW46rp0JA4s57tUNPBQ2X1BxsUu2vA6hIUVWBl883D3dE0fTdu9X5eP6mnXF+iZdLl6XcD",
+	"5h4TNTWsSop0QSRwiU3YgEOubuBTsIU3HPWy6mK4UU0r/9hyV24qmud0AVdYKvhmmA2kbRmdYfbqIHX3",
+	"8YKl/MpozavMMUlyplQtsaTJFR+xOnBGDS6RhA5loQG0c6aKVEeGVWcp5cLAd6KOiREmFx4nc5B/hdRT",
+	"I2DAGLXU1EmhdYJidC0uNqYzni4CRnwUPftUR2fHXHA1vSED2pqqw83Z3e60n5xRKxg6waLIzAeGLEsx",
+	"5hOw0KiFGLWiFp9lMjcUO8n5WNfIHubdkcyT7dkR3nc9PhaZ0jmjs0eKUKHmRl0wBG4BgPI3OSRMJCyp",
+	"Z6Pasgq3q4yJBGluXgiB/0oQnJlhYai2tKLWMJWjS/iXKjKWK6OhmsOgYsRS80rdrvHMdoGkOoZanp2H",
+	"s8hjlr8qt7kAulfv3x+sR78KuFdWXIXVdXh/G0TM05CHJmI/IedeBT33gtdhnQJixBZyeESmsjDinFEl",
+	"hsXokmkwLqIk0DNvxsI+52QkC6EVSvxuOFBxAHYNmTM/4bdknMtZLAZK01wPyL8T7sSL43J+NzKOacUb",
+	"+16E5qRYjHmacjHpGhXIwvjALSVYBiNZLq94wnJQRzLNkogMEBUGsdBTCYIqSXgC5qC20eU5S0hKQW3L",
+	"qBHiDFZarX8sczKRMukcEypiYacyi4XJzbtixCKk4xwOQXVj0VqW2krMDMFqlXrM6OfX+OvjoyMUWCp/",
+	"LwOYxfLbHRSuq56CoQ6AV/ZIuWtuf7h43tlWOluCcpyslnbVAfvplTUJLOuyus5V8HEq4a657pEYpHry",
+	"9uSn07gVkRilHPibtP/X6xcR8b938IVcFprl5OVfX7zFBwlXGdWjKcvjVgN73p5RJVTTZtm/QiDK7U+l",
+	"0k28qIG6BICwNRO75Gi3XEf34Cb+07xoQIwpRSf1uuV6Drp51YrlhuBfd4A6xgRMAjZZHmmVXQWTRha6",
+	"yl3ay2uEz/+0x1cjHlJBmHkFTThTmmVMsKRLLPgvumYRgAdg+5mz4VTKy65mShOas1igVoRWeKDNC/Mc",
+	"zfP2bQVPtEwTJEVOZLCct4sG/qREukU3xL5gKRocSv6Blyn8k1K4WN2AE6u6CdNspIMHYO6yR9+1XNz9",
+	"afm4+zNhKQv+9JIb/KXYKGe6n0sdfqI0TZm/zmB8+6CcwT4o57AP/CwWCoIx3JNyEPekHMVdWvmVe1J+",
+	"5Z6sfmWu2pogghHgz/Jz+LP8Fv50Kn+/vF8gccEo+Hf5HS30tJvKCRfBH7LQ7i/rxuvnzPBF99SDQfl5",
+	"3z9DkdrPWSdcAo7chuiFzOCh5K6XINGea6oLtVaBXGWj9keQWJxSYNT0Ik3I1ODtNrrUTmooiFqodCzr",
+	"oqTNupOuYYih/JSzMchCsERrDjOCkYOyHhlN2ejS6rgGbR6p0EsQtzp3o+R6UtXf/YjxFEaXQs5TlkzY",
+	"dgcN1r0tdNHtBlIFGrBvMlDAbtdqmcGtkzbXzoabcsEiQjWZSaMAHBxUrLqh2zRnM3nFko65ebxpo7IZ",
+	"/YGCiFzkrPYKt1XfN+7U673r6MD5QozO4cUa6RI1S690roJPRe9cvuvVS6vTTUvBwCJlLb3gLE1OgfWt",
+	"UAvw9jSJ3OhiUoSSRGqjc2RUTwkXWsKdDGWysB4n74ECT5LDv7G9PAhrgHHmU5ky0j46OOjUXl+zOLd0",
+	"vrju8oO6fb+SdZT+Wh4XYWCl5pxOSMLBe2jIpzKaCbJKlIQsKQt2OpQyZRTsjuNfkhrr6Rs5Z/mIKqPa",
+	"cT11VFTnlBs91FxE7cFtLWHz7OoIzDmf6Swz8N86PHjSPeg+fvyk+6etLGnZ1ZHj9DczyZmBgpNdPSJ4",
+	"YwuL0DZTPVve9MHjXjL8rtfbdtPPbmvTzzZu+ll/nVvMSFETCugIbyF9RJUxZ0YIQpCr2eyf/tR73Ovt",
+	"r1NflpZ6G6ePhIwxcTMXorQ2piY9Dwwj9awbJfOV03wuZ1kBphqMnNLarACUG0BnMqUgNpAhY4KYHQBJ",
+	"S6WYQAgGdW6t/IrljxSBafYgQCMWZl+k/eLF2/Mfzt795+lZ//zi5M1p/+TlxelZRGxIHBjBOj1iWCTw",
+	"TDxvI67INIFhcBaqgdJybb1TEOYlBUNljYIEBDBhF0cnkvhPu7F4rZWTTJgiM7ogQ0YMdZFjYmZEhW0V",
+	"Gm/HHgu0riSjS7i/hBWWRlmsrSLEKk1YJUirkLuKv0tA6SDEQdkSTDVbfJvYzok76h2drI46B/7DZ0eb",
+	"kCNqfd6TNON7I5mwCRN77LPO6Z6mExgT4mhAmGnJGQfhYRGh8cHM9iWgj/c27TM/bUDq7nx2nMrN/6Xh",
+	"7q7lHa9ICDbatbLsGs5fiUvd6OHedrtm9D44hL8E7H7pbO8AgCq8fOMZNEDcnUDYrutqBsnbBsGAqwUz",
+	"HR0cHNRpJGB0alK9gG3gK8dkwgTLgR20//n//f/k8eF3ZMi16iwHNSxHRgcQ+N3mGItlkdyA9ae1SLVD",
+	"4AEI71+izS+d47FAjID5+zbsO3byhzHvmMnfUz2aXp8E3TfNKeF7lfpsIe2ufWNrDGmi5+ceb6rntQM+",
+	"bQ5kMeipi2x7+D4Dgf0cPvryqS6K3Ir0MC5pU0V+PL0g+4a+qf3fePJlH37pYJQ8RJbjcsmYpyl4RLur",
+	"Zgncs1vtp7VHFiRB7ACGTcd6znRllVwozWhiBFBLriDEVbBbIUwr23ojJ1xcb0dSZ/VQ4nzGF+8u3hOD",
+	"JNYaYj0RC/vMx7/REciToFboudwbg3+HKD4Re+a2omV+syFsLAzF2y2XqBq9uMusSwAVBCz61dRB1U+s",
+	"xlJd6Gl/xvRU1llWRDWwd5zLGQGTPx5ykBDRDVxNNsTQuRxq3QDXsQDtFi+LrombaLtSZ/1Gq9M5Agxk",
+	"fShCS/irtzThWLlMZ0zofnl7K0eezLhQLm6zBkJB2QQcDiFZGDV0wXSPwCSk/f7d+QXZn7F9qbMOGbKx",
+	"zI2eukDzO0tVwzod2vTNVlQ/ZeMaMvJBgHeggmJq9SaiFmLd6h6Mai26rZ65guuFCSslG0z/9lRCfXy4",
+	"IIqLScpwAVLU7x2jyXmDKdaD+iNFuA2oDbAHYlgcJmwTubyzUl+lF1uGNFu60BwtVcWVqEIQ1kWzvtPZ",
+	"cynGPJ/tGsMsk5sSPBiiYVEv0BZ8zUUtW5ZXuEsNc7lPnvGlftOnjrKsEvhf8n7T5t6//ZHwGZ34nJQP",
+	"Z6+tq4Fq2iMfzt40SFnNQhsclJUu2kOq2JPDDuQKmFFKtwXNstqhi5yvjit1ZqCyt7+vpc72//n3f8BK",
+	"7aLdZOevTvYeR+QZSfiEaxWRJwdEdTbHO3txzMwd+fNqAK8ze/PPgeStnHaVfNaFZpV7rSo2S6taGqhu",
+	"Ne8tFD0Hk9otZBLsKr4INt/++4ONSL28oqUJao8gZ6oOEk+8K/uRgvTOxd6MJmgl5iPWJQNrW3QkchD5",
+	"R27CQSwMqx2UHtEBOJQyM6dhME6i9F7zQjEbDgnJXz2Iy4nFRDJFuMDMLu8t9251M4mbM4K/eGnS5iP2",
+	"SMWiXENdfGH56+ZEOHNe4IsEb7ocqX6Rp/WoHBxhIkeFIS+QhFeLuCzh9fqG0SiUDyQgs0JpYlaWMs2c",
+	"XKLolZFKMBShTI4zB0ENFVoJJgA/AQxsbsQNB8nw25gW8Bjs4upsDBCvzNmG6AL3VhUKsmKYcjXF/De/",
+	"nA3x9csLqBNCzsEzAhDy4ezNnqJjFhE4sinrClbvk6xPjjo3ujQCmyomE6aMlERVFezAjVw/aKMbKMul",
+	"liO5BSDa90rXUUhJdoDhJUTe8WsHRxuDDPBQHDzXy1tOB3N7C4a3CBJAVunm8FjYTOFeugiBKuJPWZrV",
+	"XkNKhyzdLCXiaxGO0zz7bVjzLKXebM9bIuTpnC4UMXrCFtE61zT2VcnB9qd8yRb1BOKSLQztcre/WQYx",
+	"I629Bp/Gv6Kgn718Tr4/evonYlOjCaYJd1vbibhlvFgEftVRyplwUf10pIkUEEA9MAqsW/KAtEFj6MVC",
+	"McMjpc4GREvZifDFVU13QNqomfJQIYyF0wghNsl87gMZUSdxoR0D0i4UW1LjOhWPaRBdDUdQn9YMydZb",
+	"g20QtvOlNlbehv/VUHSuU7ZG7lsVWYxMK+gMwuMMEHEBhjl7r8cYz9cbplRcBowQluBzwiniyYYMP8yX",
+	"xhX6XTQAnifn1eW+gkoanltAAQdUK3skWYhEqEPSNi/sCz7at6ZcRxk7USzy8ejw8ZNnpP3i7Tn58P7F",
+	"ycUpXCtL0Jh6cf76x05EplpnWKMDrIZkWPBU29QSzWZZSjVTHRcBVUosco7GqfYolUUyTmnOItQMaCpH",
+	"jIooFikXYBu8KlKdR0SNaMrmdBGRRChuRIqIZHLO8kSoiCRMsVFEpkz/KlgO72QyiWIxoSLh5s38cliI",
+	"iMiraUQmMqFJsoiIYHpUZBHhUkgVYY4/T2VEhoUQC3MOstDs6RPziZykDJYLE9JfC7NmmvJEqE6XnBrx",
+	"cUoVxCmY7Q0cfRlEsXASGlo74GYAhGHGxBas4Jq0X+DlOE4WxeIMb8I/Ia+0zsq/nvsDDN7AUwgHwW2U",
+	"r/zz7//ogICBcDOEKhokLwSBoIzhIhZgS6cZ3796vO9AQ1Wj1i0otaKWhRdDJrXOWlGrvFjDQ4ObbUUt",
+	"vNlW1IKrBTsG3q151V6uIZD2diEyUDEILced4XsZ2EDgguFtuOFW1JJXU/Mc7xgYjLlkI+6ZW7aSgLnm",
+	"VtSCezbrxwOC78KLbkUtuGnzf7jqWnOpQ8QXIRL+dhd6QH2O6DLP31Gc/ZrFwlr2Dll0AQI6nU3mkH5m",
+	"WCnEdM9Bpp5hxhvkP2Dk9COFo4zkDMOzd9Bd8Ij8WleYUjGb0XzRlILik02g1pSKVsuI1IDfGmYmJ0xP",
+	"WW36FfxgrWWg8+q5LJWmiXRTW9p+TIaLvjvSXlXNS9iIo6XNUQYIwQKkMRKiQbTy4811RAIZ3bNBe24V",
+	"qT0Q1/1ON0rs4QWtIulU8tFupqGoDJloSivCcAIQPGeMCnUMIjOKCTbmflV+xmI4mgvq6MlSaN6UiokR",
+	"R7hGYFnSD9FypsCbAPWwIqLQvFdSIlT4h65QEp1Q3mB93yRmb63kgDW2IRmSi/ofQodMjWNgqVqNd3q6",
+	"d6LA52HgImo52cTlmLlU8wKriRn+BYAQlFP6tJ2WYKW3iu5WQkjwRfV214Hq7Sh4qxzqd6nt/bVgBatB",
+	"zF/889oEakOy8JW6ukZLa7Fj1U1/BsTwlkLix2M20vyK9V2IWZ1y53N0SCY56HaSCDkHde/1+6ujkFZw",
+	"5050Rq6tcmQq63h2zXU8u/k6XIDNyg/rMmdvkCm7ZfS8nd0QxDFHVlkfiC+YnlF1aW3pWJPzyWFQoPOg",
+	"YRXbhLNvuYpntat4fPjdpmVcMpb1ofJfn4aRt1VQOGNZSkcM43j0UqoW1g/FIGyfqmMzWLhy0GOUCjMZ",
+	"fGKEO6Puoajhg6utbwjrThj9EevyueQnge8rrlknsrUcddXkbZRHlhhdy9occHbVJe/G456fGzL2lNuO",
+	"X+QjH+lN2vbDcIeuBAEiPRixMaTcZmfWLAnwwZ7ASM6MrlfxboXRWowlqh9kcjXY961kDa5ym+tFhmxE",
+	"C8WWOH3ASGyF0OQYODrYHAxPJ22Zk7gVtwxWTySRwufOSMEaFuptPbVOHC9AijKHz6/ZFyNF0bp8rhVL",
+	"x1iO8wqSMXSRi6b8nw3Z5bVJDNbiszauDK7JJofegq+/Oc0PnSqNhvo5zYXTY7bi4h/xg43uSV5Nnq8k",
+	"zNtEg9X0gpLANRDGuiSEZ9WPntV8VBP/BBBVhwkNdGqFl64wNX/3wanulpOAUHGtyPb6PLUXKPMBI3Xp",
+	"Mo8UlKxYid+78zDTdSx2XYHp68Wt1zJV/2HroAv/rQZm3HzXMOVS0H3AMf0agG9fn4lvFyS/9hB6vTvd",
+	"fxDcX7d/lBhuRX6wI1rMWPYwM4KI1a0bYD3f2UBbyzKKtu41E6N8gXWFVrnLSvTD5vKIG9jPerRpCB49",
+	"fPp0k6ZUS7ebKdZtaIdW63mocH6c/joB/b/jmP1aGnjf9O5e9JT7JmK3r/bcMpk6IYLN6wgVSOAoyyvC",
+	"dZf8JCG0xhlh0a87hSA/LzNrWWpE1p3XLilDx4Y4O0n/90/rmtA/Z1eczVdJ2aoZ5RoWj42f3Jksvlly",
+	"9VN/2nQ410vO+Cb7fZP9biD7NYgnzcDaVHbJoe/aiI6wcFOQBLv9N8sySJAoX7vkIMnsplJUOdRrzWZ1",
+	"4lRjNCdanh4p8uHsDVp3BM8ypiESdXPMCHo1cJUbdglLW7VvQ2BR6EVJEvssanFBkwV41jMm5uApGedc",
+	"/zqUn41SP1ZMKAY/C/fPGb/MpeaXRu8WfMyNMl51yQV2YUuUau3SA80+6wHhqkcowSrB1klDxjxlpO3W",
+	"2TU/RgTXav8oRpz8mbzLmPiYG917n+nRPg6ynyRCgXURI6zGtjUOJXM2RAdxGyromJcowQN8d05wgaSN",
+	"qYdSQfklNWVpCnY/KhJF2mraCZ2hlSX683R/FSMOZXHNXC4SIYc4BTWtPS9zIs2hYhlVmh1jjDMG4P5S",
+	"SG1rFjI1opmtHDanaOLF40cxYr17uSa9D/Zlk54YuWK54lKoEIIJV2YKGwsb+8MgT7qPD8g+Oep+bqjY",
+	"afli3VYXJVwQLlyEcVR1UWBBs17Q7cNtNha2ociI5rkzQOdMY2wTLUtuobsU12s/0fQSbNSxeP3+6pm3",
+	"I1Nli5wExuHqhxnNFQNzK2bnxaISqbwILNCWDlTaXI2mLCHyiuVdt3c9ZSIWEFsG501nzAU64DYfKW+L",
+	"DnNJpzJNQOqMRRWhQPqcQ6W7MeU2mH03lc/TDOe3t8htoba81DoqZcN4a6iTnA25qHP/+SBO9wrWP3Mx",
+	"bi6joFaAv45PrzRWrreKh8F3KM8HTvf2xfnrHy3IRWXmWufYQe0WtnFgw76ez3L0n3Ktwbxm4eLeDaLm",
+	"spj4fOjlA7qOp21N75JrRxY17O3Mumuus59rh5Nf00dQx+w9wBZ5iiGYNvrSILwcO8iNbMbXG+JCFQBz",
+	"tc46Yek4VAvL6LwGV0V/tqh3/Zar8S/tgEBO7+tz1a+3gYfjV17depadI/mXMNRFfKysNSqpSuWMVgob",
+	"BZi2m0fBgtGWLoWVqnnVszHMoAzUGS4gztQHYBn+SpVN2ImFf84+cwUGURd1OpW5noKQMijydBCRwfLB",
+	"DKJYDNzRDIC1D8rjGZD2fMpHUzLnArhRyXogYo6LWJSBd50ueVeFUGCfQWhebcJUI7W3Z9Ijq2S/7cqF",
+	"wXF2Gil+EIK5Ks6ULlU5F5ZAozM5oNgGdG24K2Jp2XZQjkkZ99ol57vZpY8Ovn+2exOfa/bTuQ5lvgn9",
+	"rKOF/jrBPaZ11ladgBxiyoOt0Qe/q97+vpGcE6G6mFUVxK8vO9UOjr67lWpJWmdm9V82kNJV2Axo6lbQ",
+	"uZmc1s5RpatbzFTfGckDxBpSdhu+BifkPZSzwc5/HW9DSJh2Iy5oES7fWDUF15GCzci/ZccxQ82C4tBY",
+	"GMBmEZWBX+qRfwnrH04kGJ9dTEklzqQNosecYzDKwhZzxYrEt9Kc7Lp9wm5Mo+6VhmxHBWowuAmuz4P9",
+	"r2tfUZtQDATgUSlXYN+ZsLPyHNq0AKtPWMZEQqTh+O7bQe8Bklv++fd/HBPFGHnvE5gITZUMcluGC1Kf",
+	"zkI+2G6hsCWoFAp9RQPziau2bvSpWBwdHkYuDwxSxqkqxZluXBwcPBldsgX8gw265NxGYdsmx0OWmuGn",
+	"LGe9WATB997dA/noUgR4GRFalT/yQOQwAlc1GixMiT8mQ2m0wJytOMltJo+rgBtSN0v8AB9aG/luVXz2",
+	"H6+AscXrJsC9YOqa5bQqTUyW6a5VfyHisNQPLRy7+iFlZCKclHlkRI+c0bS2XsyGluzrt+h6kC1V0Lpc",
+	"Xf1bSZRmmW141BAjp1m2M/M1CznXLNvovJKXLTfFp/X7guFqOi1s2QeBuq5OZrLb6shXJpquLZ/QVIS/",
+	"rth+FLaFg8sZgb3M2ukge6ihTVx9uCCcBFRDwk97JG6FE7teWdjl6FdDj8eyEPZvw6VZwrXj4PjUl+YT",
+	"mrRPoGPSP//+j0q967op6hZdB5YXbusuTtZcHWkbCmZ0HJnXnkmnCX6ds8h3z4NxwjZ5hbBjbE7CsMKs",
+	"hVsbEWjhYG0HAAfKuSyGaW0CcElhy5BhqjE6WGoyQR7gzFGR70KWsdxZeClUGhlAP4Tn0CFtsJoJ7vr2",
+	"1GbClE3FdrDCQbMga0nfuYfTBndgJbbUnr6/OD9x2eqw/uxrvW9g4hs1V0D5cPbGVoAELxm2PDYsOQjl",
+	"bgPlYxFEX0IaMHorqFhgqwasNusqdTheZxidRRbD7RDtKzlb3he1VaOS5fy2cme158En4rX4Cap81fhR",
+	"m4V9V3MorORG01TOG7lHU522aia/p5ZR5RAEw2576w6iuvQ1NBAurdBaCkiXN3TQnINBGLBko2hlBkDZ",
+	"qsFpBD3r6mHmo3fMDHM5VyxHWUtL2CbhYrOf1XUR9pOsXt/yVZf1ksxhN193KLjX3zfWXKjXGuyU/cMx",
+	"rX+h9qbPq7e8cpkbLAfhpNHyMrfd7/tiV3nvFs5jl43UbqGk4Gt6ekKHG1VhBG0n0iNH6PQIcvQclYkT",
+	"IvNYnJycnBAmdL5Y9d8oyOL0jwE1QMb3mbvYejMWeg61tE5K9yIF75Icj4GcVTO4yILpCNypScrqrLJr",
+	"2VKlh+ZuXMvMV/+La6PbkBLazNNWfAZYTsB35Q076gUsaqUtb9PN1wW3JD4PcQ1A/E0OFZS7NIARlfZz",
+	"eH7JMk3aU1kodslYZmQJZx9yPXMNsCirUAdtM85OL07fXrx+97azozRRNhq+7Vtdf3e2K3K9OFJ2Qt58",
+	"tXfRabm86/JO+xnL+9hRdduew67lr/XV1oDMarDt5n4s1rUL2usA3oEYCMNrSRtbtDS1YCk7r0CNj069",
+	"j1RLTdMtTh7fCxuW4IrrzlGmCVO6nxSsTyesj8l+qr5qDZhHoE2xVBowJCkYmVMOwrWvjjAFbxcTxPza",
+	"Lpu/kpROSmmt2vcWJftGWU0UsyGegV2vBa71az4p63PiZ0EFB82NrGSXrqVRhoxOtiJMCtyguuZybQmi",
+	"hjzCirIiGBR60Ub1kyLytKjnWRC6tFANzuiExUKOyQCMZ3ak/0C96s8okMHn1tpVJlMCW2IcfH+W/Rhp",
+	"VEexGC4gBeqYDFI+43pAwHCBxWiMBj4IDPiDyEY02SQqqmORcgXnOfZt75T2FSNVF3nuIOiFPQs0sA2M",
+	"bXOOBHhAKrRv+29ClrXtV8sNJHbUrOyp1FT2h2PaaC4KxJxr0AY7Sd3CrNqo+lz0dZPOfWoLoViTXSWe",
+	"xUkzeCIRcQdicMueCIIyYBfW/7dEBYB764ouS4aB+jpjKet7Ir998w684trOBiUCEo9/MMN/wGx/NqRg",
+	"QNo7IdMxGcAQXcs3QhSBymRfopaN4KsnJfZHR++sio3mM6gQCsGUA6M929/sFwOS5dxlRJdGqKvH3SMI",
+	"BV+vdLk1OUZagnXIoltr6XYjEwrIZ/Um62G0SSioFRV968sGVZSuqAOGGgtHP80FuiSSHsjlwOKt0ROL",
+	"+3UiYrdL2ljWohOVyfkBWrQp0TkVCiISbXvQKBauyT7qEXR0KcfjTuSMsW1qaOeMCgzyNPd8jKwKyK/z",
+	"DMbClt1WCzHqRA7/MLyp7PoP3xv+MywUO7YN/TvVimK3IKuXtoCgJn1gX8wZTZzHsfazD4rlt1MBxJVH",
+	"XF8L34Z5WiNE5JHXNmpAt5T3+GzRN/Nr7sRwF50Dfp/F/OtIhgG9a6Wg36DQ9w6NTjIjOubmRv6fn0/2",
+	"/ofu/Xqw9/2n8p/d/v+19+m3g+jZky//1rqtvijmTG4j8ATQ+qGiTszk1wk5aaYgoPJB2S9mxSQVMmeH",
+	"LlRDP6ZjIiT0GB5R4Rrymvc4BIdsTnDcDabq4jnuD8hWDv9jmUhQX3TXsQYI9fRHHrWEhHSy/pAq5v98",
+	"5v70/f3CT3xzvfAh/D3jn1nivi0zw/ozqtAysVoOozZbZkM7apvbATsG+/9QFqhyghP1Zj2lR1i3c5vW",
+	"0h/ZcCrRfXir3aVX4ZRdMWuH3S5xExd2ar5qLu6+LfesNlJfvRNs844vVT1UORsxI9pUtf6duwYz17V8",
+	"NUdGL8+PUlPFnc41gQbqLGlwW2MXWFD5G1qVmG2+urh476odWwoUzny8bO8Y0RkDeXON82z5qG+jO3+j",
+	"jxRja9YndQhpUHYEAXA2VARLIrf/a+/FC6F+AKVnz0g8VBc56xyHLVC2TOy4tUwD1DFW1/z+3flF7V2v",
+	"CbXHGPrgjDzWhRbAbRr0r4BTBYx3C7C3mHzn3WhLAlNnn4Bfl9uGXosSzbh4jd89XiJLkEX5S8HszzcN",
+	"kWxuEPTqp5PnUKfUte9xsEywDuYWxVbIB+EqhTe2Ul2RIb7bSoSoA/MT4UPHP5y98WXNfOUtw/mcJFMb",
+	"Ir5La6sAHdYAJF5oU4XfOb7kEjq0TBNbPN6bjrs1+ncsnAIelGpc1cVJVRX3I1o9ORbrlfJgbK6cih4M",
+	"YxsfwUBlDUD0KphFczFZssUx8w87ewfjMNAABcaMWGztsDgGQRaMuSzjCmrDWyyOBdhsoM7fkkFh6UhL",
+	"i4I/kvCR356V5LrLTo0Si+xd34Zm4kSlh1JO7Py33lH3hoLZA5NDjNl3/cu+K5OClYHrmQT+vj6Mf9vq",
+	"K02R5zs3m/M3uUglbdASIJwbdEHIwQsFhFX3cX1evisBm2XMyjFb2sMsntUvzDvOnLiKOYLuKUBTzQox",
+	"fqFWqLMDNbmvZzxdbFEuf2uFQBZ6JLc2Gdn5I7+Dcr3lUHXoyurZywkJEQgDVfFBVzNV338KhmrsqTnl",
+	"htkvIByWtMEHgSjdIUM25WCmPCYHlv+4SbY4KENa68jZNmUVT6utxsxQYBN0tVkVbyqTf70Ax7JoZt1d",
+	"BJpzDbN3GBJhZQlXxB8N4+HpdmoXnPti1LdwUF5ieKijUmV2//rt7Jx2vnbf3n24xcYbNaCNYX6IkwaD",
+	"A7NIgF8W5v2dlsexhiGvyxeoxObUev3BuFAKeIefP9crnK7ofX/W0CtpjYWBI+4JqUOnky1C4WtZYEZZ",
+	"O2iI5F0cmoqE5gnR7LP2sfVCupj8EZ2xzrK9Yk7rE92zkuttIWY4Hulj0NdYN9xpPlKhoeNmRo0lAAr9",
+	"XFX12GnG4T2Vm62FTMVGRc714hyCn5FNgg4OHjEIemA0Z/lLh2N/+XjRWklBX+ktjl2raaGn++DFMPeF",
+	"f+ZsnDM1Je1X54dPn0Xk8VOCjlF0+WIQtgE7mLa8PGgWZBh1xv3SVtS7Mtmpjb7l/j///o9Bx3uBwHeJ",
+	"a0MPWUSgMTK0FgWYMgLXFuuAqlliLNfITWYtckxKa0+PoOrRdpHoEJiQM4g0RwO75e/QVsvGx0BbLWhD",
+	"RBKW8yuW4AlTVyXYf+PolyJtX1DwxdvzWNgkDyYSrNffiex0SSX8FFDNspqI0GTGhfMNeMdiLPDcurGI",
+	"BRo1DKnBRE/2ecQyTQbLl29LAwSPLRAMnKsvFnjMeHk9Fw9EsQrBXgrbbuhgb1Tfv3y88KVyGmCgS84Y",
+	"TfbwugMX6YwusOj7iKZpuRkbOReLwee9MkoBP4c4uoEBmcExQowdNhgSsgphyAG8MYhFOfZxOM+M5pcs",
+	"IQPrlRmQ9owKCu1aKqePg2MRx1hQs/kJS/a4AAMGXIjRMJU1r5DBbzEqU3GrR37udrufIhKHCp55jiTx",
+	"/4X27YNjsH7EohIKAlQKUhfdAxdOZd6CuJMuueAzpjSdZWg3PHv5nDx58uT7WHBBPlw87xLovIc/DmiW",
+	"pVaL2LcRFf/+NwU7dz0QO1CViifwUiyw1x/aaMAoju4LLsgAf7LFIWz5qVaJcxaMT96/bgURK63HUFjw",
+	"C5Ypoxlv9VpPugfdJ0At9RTIYADAwFOtILpcY8actYLOPSF4tmH5IXHDHq0Mo2iIo4IjKS85i0XbkBWj",
+	"6EXknM7YOdfsz+c65yMdkfdUT//s8lHNojpd8hKtPlYLgIONRRg9rmSRG/GRCmgN4qhERPDBM7L/7AjX",
+	"BLHm3gYWxQI/7fQM+uEoQKguGcuUs9wQaJBQZruSo8PvXRNgKhaxCOv7u1Q3chLY2iYFUwp7yQEuz6hY",
+	"2Plcnp2KxQy6Cqdybk5mCNl/OZ9MdZkEa4lhuNKplTOGjIlYBCvGFlM+iw1w5kSU8QIQ++V7WvrUGCRS",
+	"vjcmJi67hFDsJT+OhRFSzO0woQ10G2qUZSCoGIYvxyDFVPrNK9IGaJ7L/FKByarTjcVHa5bkmOhixRuu",
+	"yNHBY1ziwHw8WOnkGbZPiAX0gjBH1SNUXXqkheUiKIrEpvxOKBedY0JtQjO8gvNh52xHhFSZewlo0SWg",
+	"3wOKKYI23fJi3OnJ8TgW7fcfLsi+S37et791IuuRRkIOcz4J9xiLxjaiPRcFg+8vBXfEtgYhEtnXSavX",
+	"emNzTWyTsh9kskDHrtG0MLEkIEyGIEH0I4iCmwRFGNulJH+pCmzWcJMzlUlhawofHhzc2twngbgGU1cp",
+	"1BtgEzZlyXWo6v3WOmd67zlQnyZBFikU0jOkU93W8saiYJHLGpJZyxFutG79/kD2f6CJPzvzyePNn3wQ",
+	"BtVkzn9lCX70ZPNHL2U+5EnCQJc5OjzcZposl+Z4DcydCs31Ar/9fvO3F1L+RMXC7kwtdX9b/63rExxK",
+	"6K3ez5+CpoDmYj3004Cwhm3oDU+EahM/t8x5tT6ZAT1jk5hPVc/ZTss2ccvRIgGb45gjiVhse/cEL0BI",
+	"eDjIhGmgY0C1hZwTKSJiREcYIGeABB1fJdJ+5oepsk2MfxuljObKEjeA0nrkN7s17D2nM6YBCRribstX",
+	"9s9wPosnXz6toPFRU3Uo3C5XRuq2FTXLFeKa0Ry6JUo+L3dZPYTr4OR1EOwG6HI9sPeAfloFhhWYjlqr",
+	"Inqrh8GbJbzPyhzZyTrPfdacGBuVcFmf8xoL0PBXsl1JO0jBevf6xfP+6/PzD6dnnS5Zzas0ypBNOh2n",
+	"BkMKrXjCsCjFyfvXjxTolz2jQwjI7MEE0wHYXWMRSor7kiejfXilE9hazODH1hVnHmGIkV6Uzj6uIeAX",
+	"ZFstyeqYRrUxmkFEsMhbg2RrTgzDj1UlndY2upmzoZGSoOeUmQZ4/H8oJdHJ/+d//v0fRFFwEM6nCyNj",
+	"WQGk0yUXwfdG6gJtS5FVLbOOHvzIdDV1+g4ZdHWiGhZ9Yb3nBtosmHZvnV28knNgEgq8yVZ2WsMf7OE1",
+	"M4hVISGXmMXq6XmhIKsUfwVdIcUOcVSQxwdExYJOJMC8lcjRbwtC/3zKUxYGN5OUXxmRWc8l0XSoiJpS",
+	"Q9WwqI0FN6N6l4vCPq+dY5LlTBkQhwYKsBBcU0o1y7HnuIH3K3mJmZMRwT9cxKSv2Respw6sLL8495Tq",
+	"ltnNvUmN6NEMWflxyL+wVx6FlyowsKOQufL9vzpTa0DOi5wmrI58or9s+S7q0bb0oVsGtyQCcaVPXSTW",
+	"ElxycyG/FAy6JqOvJGwu5E9+x/JG9QOXRZhufehKiZEbjL1iWGaf6UiTSy4S0h64Tqa22N0ATY+2Pgix",
+	"OTbgxkukJu2BjxkZgIm7buFm5MqSlyMTwlBnuvfrp58xwrnf/fR/1oY2L+/hnUitX1xBoHfu2T9XEDPT",
+	"tDJwgNWf5hoH/voFWEPRxrkLoaEYz+5zbyC0b/iMG2Vz44vPMRTmTkkxIKXN4awhxC6zD8+u2/oKJfgg",
+	"QiAyxIy51MqAkFnqtVma99mTjVTulc3KWyJyywVwcu102pd/ffE2IiOq2B6HvhRc86tGqPylCVEPnz6p",
+	"Bca6QYJk+GW+FpQeqUUi9CL5ilJtwx6RBNn6Um0s6IphcVjvMOgqaWsBNOI7hLFtWtbXhF9l/uw69MJ8",
+	"168Ru8zeLFDYJN8ArRBb1mNVtEbC9wXiXGD6hAmDby5md4C/DDB/BOJ3ySl67+Z0AXokVz7iF+R77/VH",
+	"L44fwRVedPtFdRuDiGMBPjqKnpZ8IsUhT8iU1mt3GOb9yoVR3L691wxtY8m3svY+voOZkzp4tj8dV+5F",
+	"TeVcoJNzynJmgfx3a5g92MK4+lyKccoxBOYBUe8kSawjfmuUw2TikpPt/8aTLzZMh2FuQhWYX8BzD8yb",
+	"zI/4etK91xs72vzFW6lfykIkX9sV43naWw79i6QsLbDTzUf1gsuPTNff8e0ywib7E4Sw3wBmdoWAh7vQ",
+	"M0Z3RlrPJ3cy57xOQLDJXLB89dRfQhsvkrKxJrLQRloDBudqpHfJRYGpmdQVxpEQRyXHY5KzPYwGUt51",
+	"UhYvdre5zBY/AC+/Y7aIqQH37ANdB9muJH0A4b9f1vcvTEifY9LRbbDL/UqD3ushZVEbzZOlFOJP0pTo",
+	"ac6Yq+7epmTGlbKZShDMCWGc6JXjGl2WUFZFxaIs/IKGIyu52hK0j5STqqGBWp0Ae47M4MRv8+7wtZzj",
+	"d4SzGKrvKtuA+bPssPwvhsIPh5HnTIeGgbK0/XBBplQkN0RSzCy8PoZanXTZw2IGvWtJ6a9QH6kOOl/J",
+	"OYaqBTg+Z9A603zS/QZqDULXHgScNQkrNwS1MjHvRqBWveofraXDObqsDaQQ4MS0Tn5osoaWCucv51hH",
+	"BT3UMgWHIlFaZpDecAkSnX1l1YEILlQD3tgN5A4JP04QBK3dNbG3O2og+eUJR1+dweJrwkOQcEKyX7Hw",
+	"3RgPbXn+2hAbo3kt9rTcg8bDyy2aXWFr2wrXd2t2jZqjWNj2zBF5efb64n/+jx/k54hk43MGxsJ3798q",
+	"/NdP/DKXF/wyIh8Ef8kjMirytBPZtjzB1n283Eo/3TFPU4iaDELRAPtRQYsFHONUpgnLyeC/33042/vw",
+	"/sXJxene+enzs9MLG45raxti6DTAs5FnplRNj3EYG+jsDNCYqGKOA0N0YUoIqzDPsAWx76KYcisk4Z5K",
+	"BLLBMZUNcdvGEa222BqyHYbgpAwqgU8ZhhLaEgEcGhr4/l1BGNP7Dz+8ef28D833Kg2+YoG5M5hOgkYT",
+	"sOoCXmLmEzfYTdogFOu8UBC1nsvP0Kp0TvOEJbCWWacheAfpiQG2DW6elYOgyneCwAI7XG9o6UAgOB/q",
+	"oJs3jm2DCJlh4nvZKSKjetro4bV1UWr9RltkcN+lgyRsbN8UnmR+tF7IfGFx9A9iL4LTsSfgwugtCIiy",
+	"d3lmkMa3tL5rq5Khu5jR2mRM/IndpYD8E2s0t9A0xV5JrqwckIG5EYuC9IibiMo3vNCPUww+xJUSrnaP",
+	"KJ2xfamzqtV+qSGXrWFZSRNpY1ZD5CqvBLkg4MCtZnC0fe7DIMjOsHLn0cETsj434wxLTbieb8i9LDOr",
+	"pqF0ydHB90u98El9gNsLTL94p7M7kkzf6czOsZ09oi4AezWDB3tZfHN8PVQKQxkJUuSiLsVKjsfbYqEL",
+	"A290W/9EL73OBiVkA+APdDRvXhpInZkZe/v7A/Lh7DV2fYrFX89ccpd53VH+lRSvLnF1axPJEHegdj6g",
+	"ViwghslGJSPZ2LddVSHammFctJHAplRBlQwmcplCyhpkZsXCh0thujCaKEusDtBX14F+LGhqSBf4D9ov",
+	"Tt+cXpy6tWAYTq2UdWqW4RD9jrzZ73QG08ygjs8mxbD7e0bGm9riNM113f21DQh3dkaOkks5cFsfyb2U",
+	"zhiqPEFCvwUamxfgFxsLj8eigmaaiSVe45R70Akg2htyIHEEhYrBiNmujiOGhX3Ml8dl82BbV86oUZAJ",
+	"cIKsMRY+c/Hw0DVeRY57HKBI2RTSbVBL1+gYeiohDyxxpjbCBN+/Uz5o57hvu/w7nZ3ZK3tubqwWL+tZ",
+	"rPjGYW8vZrKJU/qUP4B2QE7LQa5LJMLqzfUUAqXZMO3ZfbMimNI1omksbMUGaEFhRFV+yVBeVZFNIV9I",
+	"YXD6NMgoXMpALBTLYwEpRb5kte3Yi+85Kde8+EiFxR6UpotadAZrx0+L92Xe5F0gtRsep7u2gIufJ793",
+	"ZPv6pFProl4sN8K/FmJBzpFel3BoW1nGLRRxIHUhbhlJc2YEYparstlS0FdTBx3YMUEfmTXm1qOYOJf5",
+	"pZNwIzJ3U4Fpb1YobTtOsQQaLUEzc/MOdLnkAmf0DcddPfZKarHRVzGOMxZlv9uyJLlN0JvK1GjamqZy",
+	"UjDkEgyrhtSl6XKl39tzu0MWh1M0xQQj6cHr87GqMocaqOHlQDucB7NigGGz4Kk2TKE8YDkukzgzf5IO",
+	"et2TzRYO3/e+EX5fBpAJryIRdp1/rH9UuS7HPZs7Z6G0fckWUSz0ImMRSemQpRGZsjSLiD0XA7WYkeso",
+	"ZERGU8mxPEhChrIQCVRKcu+FJdymwHVKaHS5ewarPbSDoBcLsAMlFktc2SW0tdMG4HdZr9ZlHgvfUpPr",
+	"sv+mnQlXB6U2JhIlXObM4V1yKszpxAIzvQC8xjadyB9raaV3JdTmOdcaq+F2YxH28Y9cg7O+W7ktv2Sf",
+	"epsSiNI2MdImLoeUxWzcEhOIgemSdxsR14HMnaIuTrIJefGt3y/6AvWvog+UmbkWsga92xqTYs58tOpD",
+	"5v7dTYLe2dpegigbaqrZmpwXbP++ZUK379ZVs5Z7zCv6mpJwKp0K16ThuOaMX20ijmMgq6k4Dkuvl4xz",
+	"gr5Um3mtsT/hIHDI/nTyX/2z0+fvzl6c99+fnvVfvTu/GPjltJ8eHJDhIhZ2jxiwSD3DXDfS+enZ//36",
+	"+emAtB8fRAcHB51eLHx3RdTYHNatlAU7+D5yphjo9GFgsjll58yVPL0L7QsHf5i0Hbux5oydb5aTW07K",
+	"seDpw3JB/MNemZVOkNtiZxDwYl81Gt4VZ/PQbFIF6vf4wj1AtZ/pQUqQVdZQB+Re13WlpWWRJgSqkRIt",
+	"iZDz+4X/B4yCl7Os0BiAxcZjNjISQRB6K8eEClIIRa9YQnwJ6N14SAik26WXBSD6L5Fg9jvIF3Og7tyM",
+	"ZUNyzITfnfY0Z441Xd/BPTCwsnP4Hyp/rPF6vTKxs9x3j8llx8QHl/SgM8nAtyYJg1C6sTjx3YLGWCDW",
+	"i4wyDwwsRu7bK+t84Z6Pw76/YyKYnlF1CZF0RnotOxsS/JJrF4XisxHs96pLTlxNbGLWmRi+UYqvPi9z",
+	"Gzm2LK5dI67WCaeYOHcfbPwhkufWo7ZLn6ug+LcEuodMoNtZKqiRXSFcOxCEN5uOXoRS82606ndlibD7",
+	"WGy2RZTH88fgbCUnf7QqrjQW7rlD9rYCsHeYUnb3ItS3pLI7SiorBQ6oJy4Cf6frg+GiecB8dj3K6bpr",
+	"rCWV5+6lr5pE2l1sppDuTL5ec63vmTJcENuy08GGv/BtDbZ1Fk17lHckNdrRH8am6bb2zah5X0ZNQcLG",
+	"Pg52dwHZGnq2r5laUwf++ZSNLgPHPboNAs86apX1USzordBTNot8GLOiV1xMemUeW9npxYyFGXDWXeDU",
+	"u/bR4WEsAj8ClA7DPkZVt/UjSOtK9rClD669HaipsXC1hiPyqxSMjA0ji6B5LsfwMS0hLsa5TjoR+mkp",
+	"UZplXWypZJMkrHLUJSfwI6k0zLVuZqgU5FdE09QcTSzaWUq5IMlCJEIddjBBT9hWKYPI2hQ05WlZAZtq",
+	"MgLLKXY3iYXvrOKCoMhEgr5fiMRFRJgjTpjSXOAZZzLlowWh1ToVbeo1Yad58yCnBHZn16GkzaXE4J8A",
+	"FDCtEAJszW675MT6qR4fQM9HhVVRczmHdKlC2XAmEUNTNMwte0YUG0mRKHPr39eGpl8wpd+y+e+Ott46",
+	"Bw7a+jWq5wDiLskKM2ihl3WhvwUI3n6AIBtdeuu8o04lbZxQLpSukIGbUuft7PchKnyrEPdAFn8HD742",
+	"HMRQXQMAmg39jfd8cB9i3UXJkv9Qtv5rCFoPZNR3pGiwlChmi6iWlMrwdgjOxXhiK4Zgv8UpBe4L9QIi",
+	"MnBxhH2u+uNfEjGIYjEYydmQC5BUzAv92YJnV88GHe8tEIxcsgUwJCyPEgQpWpdDLEKfQxg6fFpTJsZh",
+	"F3euBnQWYOM1v7GKU8IuBvu8ubShspSttCXJwf2gXU+SUFZqYymDCP0V0Mskk9BLBbvZMqGhY+5Y5kYG",
+	"LD0lKwPhYcbC/L8PRxWRAc143x6y2R3LBx1MePKdiG2mx3Icayzk3PWlA9dHGAGKbMhFPoL854ovtIPM",
+	"KBDexghSvoCDLR3h/D9q6fAfKR9QRHNmXUZJLIYLogqQke0RtEubjDJyIxnAYvuBJD4gmBqJRRhULFB6",
+	"xG50kSuzM7AJJ0HcanslPr/j8rcg29nafow6El7BjC7IlF6B631Wn7bS7Pu5F1HzQbw/G8i9c/9Uyf43",
+	"/8/Xl9VCb8teAJZ4bzS4vXpbZ4VQG3V5p3eW1Ly0S1R00TaUva8oip0u+Qi9JX0HkgHqvSWbMXTIbrSD",
+	"XAmnTaV0PTR9ksAjhRYEHwLgGCUm1JS5AjZFJ2yu/0j5TDqnbsux7W0Lgcu2bDpN0wVwpwhZtvfKYAQV",
+	"mL+5Jm23hlhcMpb1gZ73fVQR9nI1KnxWRkYrulClpbxsYebbwPs8CS1JIgkdYldSwyE4WAcgsN7czZwu",
+	"IInWnJU/P7wriT1bKwaQyDILRSo2EGA9zjf/SC13p142uZyZh2EiYSyq191kObgXWo6a+73UVvtD2Aru",
+	"U2l4UOMCJVXjwq3aFKrtd9eVD8Kmdef2i7tvj+dn2tAfLy/Sm7ibbkMf1MvL2a1+UEPt4YEV+fqHYzro",
+	"WVvoSjNK2y8f65pgWQRqE6Idta3JGR9R6LI6YrZpPOHwt9F+RC7TWLRtZYeOlclBowRhGaqjBbnYZbd/",
+	"5BNGkzg6eILTVzpTM1fYo+xR3SUnrqO9HC810YyF0SjYZzbLNKgPPK/pS3kli9GUKVeNZdaJiJKgi5y8",
+	"fx0LTPPukqWu0T0CHXEG1sStVs9Vy1jANqVgPagfYfUPtdKfs2zr2SXQj8f2v57RRSys+mOWRtpHB086",
+	"DdWda9DrDlhRZZL3xb3HhW+H2tAEMEDrf0V79S1Vaq6QHdJGyLtecZj1pTorZROdhFpTOrFXXxLSW2ag",
+	"/QzTYYlIKJ7eBnn4x9MLslI+1CWeMoLGF5SmwQBj09KXC0mWfXnDYpZBrYiymGVTL1hbSvIOZbQ1xRXx",
+	"UA3RBveaRZeHTU11Fw2lrLS0Fw6plAgXoQyCEc+bcxLsi01A99yzBoCJqLQ1iSQIjYpIaFwChcysMhZU",
+	"m4viBiBQQ6Qpc0MFRiynROayGKa+/mvFG2qtXilVmhwekakschWRGReFZmS4sP/qktcaVBtw8qZcQR41",
+	"2FSVNGqZ0kbHGlPI25uDpRHCvLBZFxZKcrtgOTN8rOfa2WLtlJyRS5Zpb+VFSEaAhxuBIrBGHfPZTRmd",
+	"MMuObcEWBU1DbP6dss51Gy+NR6l0E2K4YPa1RVZfazYr60aUy6iaAZ2Ca9U5QQYZwp8CA6i5rT6cTHOb",
+	"TFD3KmmyHtYfH0StGf1ss4YPDjbkEN9p+BQeWgO2e7KK50CNfjxJqbiRT+Vhg0abt0Ta3sKQUDUdSmqE",
+	"rqmcV7jW1gQE5bu1EXgX+MpXHX93knHYxuYAPFvXqA3CK0GpGVuWdL7emLygYJOvOGyryQZAY2Hh+q0N",
+	"seH0pu6E8NbguKzeff7qZO/w6TNwWaAREsJ/bO0pIKxey4LG9sBFJqhMqcBnMbNFHUUsHh9YlqIInUis",
+	"0DPhV6zW/RH4cLguBatjQmOxdSkurLrVaU7FvrCNpu9CMXHw/TBxi9XZN7RRxOv/CrsofoX2Lzh0QkVJ",
+	"AHzVVcQoo/oYiX57KlBRefDdLSNqSvjfFE9zxq7k5bco/WabmTmeyrVe4/6aQ2IaLur2uXGTQIeQalmw",
+	"IfHAgDt/pAiZ4G4fKTJjmiZU02sw6+vlCBmasF4q/ABvfNVCodnCZoHQyklfcUYGGLX8PgIYwlu+STLG",
+	"B+QddyHSmKEfRpyBTX3Lwbi/HIwKgG4NnxVJBF6tEUSWqu7KoUwWZEShmiLDqiEcQ5/s9KsdxFB68ZD+",
+	"LRj4YYKB/Q2V4SHaWSZ2BJhm0af+lg/unLQYqccD4B9Jyrke6t9FLPAJuM28HxPKZ6ClZKlatm/Do225",
+	"fSiuMTJH5IwsE6bJ0cHjzjGA6XK57IaIyDvmpQ8SC7kO3l0gZBXuvwVCPgg22oK8Hrgl9Oeq2Neux5jn",
+	"bDiV8nK9MvHRvfRV6xN2F5tVCncmVSszhtF/zWZmv6/V1G8PBtet1WkHgChJmSaRmYMK8uri4j22UoEw",
+	"/7+cv3tL7D28p4tU0iSycZbgkWRXZjfgSSyGZoIhM+P1wkBQMDhbm26bQh4rFRBXCvE5UCCbKjJM5ejS",
+	"vFJJUS1jPYeFwh5ktl2LedXOAa7VsYbIUZ5yMYlIznS+sM3Qh8z8w47fiWyCsG38SM0xC42+2Fi0gQVl",
+	"LCcs40omrBOkrmLJ7cF/7b14IdQPeN6n5gRsM004DbOf6iuunsuAtKkgPMFZ0fXqEyDoKJcKLP05Z6oD",
+	"MQWRbwjjrwvLhrs2tNV5zvlEUF2Ai1ZN6eHTZ3+Oi4ODJ6Mp+0xe/XTyfO/81cnh02eO8YLsfskWrrZU",
+	"2VEHPmODLjkRC3L4+bOLubVm+mNCxUJPzamyVLEI4mcTnrORdig4lmkq5yyBGxPS3iN6fbkgjw+IrW1l",
+	"tmvnH9LRpRyPI/IdoVqzWWbTcdO0S95KzceWjCiMxIKUGJrRXJc9RgIPuZZhCrpyBdFxeXPKNVY0hxrb",
+	"jT4GC/p3JEbY0R9GK3db+6aY31vF17mHpq3JeBAc697d0j0Qgu63ipm3kz/rqLAnlyIkS4YNTinWPlDV",
+	"Nqvb3nOzJt14nQf3QREuShb0h8qrvQbGPlherWHcA8hbrVTKdC0YsWkpNG30cJzkMlObAZksmG7Ssu+F",
+	"Qz6Irr0BHZy6XUWLb+r2Q9advEUGexf5g0avMuL7wMGMmWNAMlSsXHq3Q842VIqjJMFuwwmRghnlQvGJ",
+	"cJ3pqFhUUDcCyVaVvWBRbG/TssyN6mAmos2uw94/Nlvc61M9F5+qC4Vt/GwzhqnMIaJUSRHFwgrTQe10",
+	"xuFJLjXDRG1Z6JGcYbRPqio7fKQg8gjDYmeZhlq+fgxQkkZUYCUhDO9lCcS5QGcwSg4PDuwGsdpPLAbB",
+	"BjChoinF7v7Y6fqst49Bayi/dVcAaoUyfxPQmrIPADoNOlXOiwg5vw4xMIOzUZGb1RmkR2s0xlj0fv70",
+	"JTJwwcu/P0UtLI+ANKLI01avtU8zvn/1GOiBXcFvLkwYsiDMMNWuQyp8hq35gweuFGTwCO0v4RM0JQYP",
+	"rFMnnMxG/5ZPXCOn4JE/qy+fvvzvAAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

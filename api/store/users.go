@@ -13,13 +13,29 @@ type User struct {
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 	LastLoginAt  *time.Time
+	// Role is admin or user.
+	Role string
+	// Disabled accounts cannot sign in nor use their sessions and tokens.
+	Disabled bool
+	// OTPEnabled: sign-in needs a TOTP code (or a recovery code).
+	OTPEnabled bool
+	// SSO: the account was created by single sign-on.
+	SSO bool
 }
 
-const userColumns = `id, username, password_hash, created_at, updated_at, last_login_at`
+// The roles of accounts.
+const (
+	RoleAdmin = "admin"
+	RoleUser  = "user"
+)
+
+const userColumns = `id, username, password_hash, created_at, updated_at, last_login_at, role, disabled,
+	otp_enabled_at IS NOT NULL, oidc_subject IS NOT NULL`
 
 func scanUser(row rowScanner) (User, error) {
 	var u User
-	err := row.Scan(&u.ID, &u.Username, &u.PasswordHash, &u.CreatedAt, &u.UpdatedAt, &u.LastLoginAt)
+	err := row.Scan(&u.ID, &u.Username, &u.PasswordHash, &u.CreatedAt, &u.UpdatedAt, &u.LastLoginAt, &u.Role, &u.Disabled,
+		&u.OTPEnabled, &u.SSO)
 	return u, err
 }
 

@@ -27,6 +27,7 @@ import (
 	"github.com/ddnsbroker/ddnsbroker/api/provider"
 	"github.com/ddnsbroker/ddnsbroker/api/rest"
 	"github.com/ddnsbroker/ddnsbroker/api/secretbox"
+	"github.com/ddnsbroker/ddnsbroker/api/sso"
 	"github.com/ddnsbroker/ddnsbroker/api/store"
 )
 
@@ -117,7 +118,14 @@ func runServe(ctx context.Context, env *environ, args []string) error {
 	ncfg.StaleAfter = cfg.StaleAfter
 	ntf := notify.New(st, box, webhooks, ncfg, log)
 
-	api := rest.New(rest.Deps{Store: st, Broker: brk, Providers: providers, Box: box, SecretKey: cfg.SecretKey, Log: log, ClientIP: clientIP,
+	// Single sign-on: the provider is the admin's choice (it may live on
+	// the LAN), so it is reached directly, not through the services' policy.
+	var ssoProvider *sso.Provider
+	if o := cfg.OIDC; o.Issuer != "" {
+		ssoProvider = sso.New(sso.Config{Issuer: o.Issuer, ClientID: o.ClientID, ClientSecret: o.ClientSecret,
+			AdminGroup: o.AdminGroup, Name: o.Name, HTTP: &http.Client{Timeout: 10 * time.Second}})
+	}
+	api := rest.New(rest.Deps{SSO: ssoProvider, Store: st, Broker: brk, Providers: providers, Box: box, SecretKey: cfg.SecretKey, Log: log, ClientIP: clientIP,
 		TrustedProxies: cfg.TrustedProxies, StaleAfter: cfg.StaleAfter, WebhookSender: webhooks,
 		PublicURL: cfg.PublicURL, Version: version, MaxRecordsPerHost: cfg.MaxRecordsPerHost, MaxRecordsPerService: cfg.MaxRecordsPerService,
 		Failures: failures, LoginLimits: rest.LoginLimits{Sources: sources}})
