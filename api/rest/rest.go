@@ -216,7 +216,7 @@ func (s *Server) operation(route *routers.Route) echo.MiddlewareFunc {
 		return validate
 	}
 	require := s.bearer.Require(scope)
-	enrolling := enrolmentOperations[route.Operation.OperationID]
+	enrolling := enrolmentOperations[strings.ToLower(route.Operation.OperationID)]
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return require(func(c echo.Context) error {
 			if p := principal(c.Request().Context()); p.OTPEnrolmentRequired && !enrolling {

@@ -28,7 +28,7 @@ var errOTPRequired = &apiError{status: http.StatusUnauthorized, code: codeOTPReq
 
 // enrolmentOperations are what a session may call while admins require
 // two-factor sign-in and its account has none: enough to enrol.
-var enrolmentOperations = map[string]bool{"getMe": true, "logout": true, "enrolOtp": true, "confirmOtp": true}
+var enrolmentOperations = map[string]bool{"getme": true, "logout": true, "enrolotp": true, "confirmotp": true} // lowercase operation ids
 
 // verifyOTP checks a TOTP code (each time step is accepted once) or spends
 // a recovery code of an account that has two-factor sign-in on.
@@ -199,6 +199,15 @@ func (s *Server) SetSignInSettings(ctx context.Context, req SetSignInSettingsReq
 	b := req.Body
 	if !b.PasswordLogin && s.sso == nil {
 		return nil, invalid(fieldError("password_login", "cannot be turned off: single sign-on is not configured (DDNSBROKER_OIDC_ISSUER), nobody could sign in"))
+	}
+	if b.Require2fa {
+		u, err := s.store.User(ctx, p.UserID)
+		if err != nil {
+			return nil, err
+		}
+		if !u.OTPEnabled && !u.SSO {
+			return nil, invalid(fieldError("require_2fa", "needs two-factor sign-in on your own account first (POST /me/otp)"))
+		}
 	}
 	var set store.SignInSettings
 	err := s.store.InTx(ctx, func(q *store.Queries) error {

@@ -218,8 +218,9 @@ export interface paths {
          *     with `code` `otp_enrolment_required`. Accounts of single sign-on
          *     are exempt (their identity provider vouches for them), so are API
          *     tokens. `password_login: false` refuses password sign-in to
-         *     everyone: 422 unless single sign-on is configured. Only admins may
-         *     change them (403).
+         *     everyone: 422 unless single sign-on is configured. Requiring
+         *     two-factor sign-in is 422 until the admin's own account has it.
+         *     Only admins may change them (403).
          */
         put: operations["setSignInSettings"];
         post?: never;
@@ -945,7 +946,7 @@ export interface components {
             otp_enabled?: boolean;
             /** @description Admins require two-factor sign-in and this account has none yet: enrol (POST /me/otp) before anything else. */
             otp_enrolment_required?: boolean;
-            /** @description Unused recovery codes */
+            /** @description Unused recovery codes, when two-factor sign-in is on. */
             recovery_codes_left?: number;
             /** @description The account was created by single sign-on. */
             sso?: boolean;
@@ -2642,7 +2643,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description Any other error (405, 413, 500, 503 when the database is unreachable). */
+        /** @description Any other error (403 with `code` `otp_enrolment_required` from any operation while admins require two-factor sign-in of an account that has none, 405, 413, 500, 503 when the database is unreachable). */
         Problem: {
             headers: {
                 [name: string]: unknown;
