@@ -147,12 +147,12 @@ func (s *Server) DisableOtp(ctx context.Context, req DisableOtpRequestObject) (D
 	if err != nil {
 		return nil, err
 	}
-	if !u.OTPEnabled {
-		return nil, conflict("two-factor sign-in is not on")
-	}
 	b := req.Body
 	switch {
 	case b.Code != nil:
+		if !u.OTPEnabled {
+			return nil, conflict("two-factor sign-in is not on")
+		}
 		ok, err := s.checkSecondFactor(ctx, u, *b.Code)
 		if err != nil {
 			return nil, err
@@ -166,6 +166,9 @@ func (s *Server) DisableOtp(ctx context.Context, req DisableOtpRequestObject) (D
 		}
 	default:
 		return nil, invalid(fieldError("code", "is required (or password)"))
+	}
+	if !u.OTPEnabled {
+		return nil, conflict("two-factor sign-in is not on")
 	}
 	err = s.store.InTx(ctx, func(q *store.Queries) error {
 		if err := q.DisableOTP(ctx, u.ID); err != nil {
