@@ -63,7 +63,7 @@ func (s *Server) SSOStart(c echo.Context) error {
 		to, pend, err := s.sso.Begin(ctx, s.ssoRedirect(ctx))
 		if err != nil {
 			s.log.Warn("single sign-on: the identity provider cannot be reached", "err", err)
-			return s.ssoFailed(c, "the identity provider cannot be reached; try again later")
+			return s.ssoFailed(c, "provider_unreachable")
 		}
 		b, _ := json.Marshal(pendingSSO{Pending: pend, Expires: time.Now().Add(ssoTTL).Unix()})
 		sealed, _ := s.box.Seal(string(b))
@@ -85,24 +85,24 @@ func (s *Server) SSOCallback(c echo.Context) error {
 		ctx := c.Request().Context()
 		s.setSSOCookie(c, "", -1) // a sign-in is tried once
 		q := c.QueryParams()
-		if e := q.Get("error"); e != "" {
-			return s.ssoFailed(c, "the identity provider refused: "+truncate(e, 64))
+		if q.Get("error") != "" {
+			return s.ssoFailed(c, "provider_refused")
 		}
 		pend, ok := s.pendingSSO(c)
 		if !ok {
-			return s.ssoFailed(c, "the sign-in expired or was started in another browser; try again")
+			return s.ssoFailed(c, "expired")
 		}
 		id, err := s.sso.Finish(ctx, s.ssoRedirect(ctx), pend.Pending, q.Get("state"), q.Get("code"))
 		switch {
 		case errors.Is(err, sso.ErrState), errors.Is(err, sso.ErrNonce):
-			return s.ssoFailed(c, "the answer does not belong to the sign-in this browser started; try again")
+			return s.ssoFailed(c, "mismatch")
 		case err != nil:
 			s.log.Warn("single sign-on failed", "err", err)
-			return s.ssoFailed(c, "the identity provider's answer could not be verified")
+			return s.ssoFailed(c, "unverified")
 		}
 		u, err := s.ssoAccount(ctx, id)
 		if errors.Is(err, errDisabled) {
-			return s.ssoFailed(c, "this account is disabled")
+			return s.ssoFailed(c, "account_disabled")
 		}
 		if err != nil {
 			return err
@@ -234,9 +234,11 @@ func (s *Server) setSSOCookie(c echo.Context, value string, maxAge time.Duration
 	c.Response().Header().Add(echo.HeaderSetCookie, ck.String())
 }
 
-// ssoFailed sends the browser to the login page, which shows why.
-func (s *Server) ssoFailed(c echo.Context, reason string) error {
-	return c.Redirect(http.StatusSeeOther, "/login?sso_error="+url.QueryEscape(reason))
+// ssoFailed sends the browser to the login page, which says why: code is
+// one of a fixed few (the page words them), so that a link to the login
+// page cannot make it say anything else.
+func (s *Server) ssoFailed(c echo.Context, code string) error {
+	return c.Redirect(http.StatusSeeOther, "/login?sso_error="+url.QueryEscape(code))
 }
 
 // browser runs a handler of the browser flow with what the API's routes

@@ -157,7 +157,7 @@ func TestSingleSignOn(t *testing.T) {
 	m.QueueUser(&mockoidc.MockUser{Subject: "sub-alice", PreferredUsername: "alice"})
 	b3 := browser(t)
 	loc := ssoSignIn(t, h, b3)
-	if loc.Path != "/login" || !strings.Contains(loc.Query().Get("sso_error"), "disabled") {
+	if loc.Path != "/login" || loc.Query().Get("sso_error") != "account_disabled" {
 		t.Errorf("disabled account: sent to %s", loc)
 	}
 	if _, ok := browserSession(t, h, b3); ok {

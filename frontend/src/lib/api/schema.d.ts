@@ -51,8 +51,11 @@ export interface paths {
          *     browser flow outside this API's JSON: open `start_url` (GET
          *     /api/v1/auth/oidc/start) in the browser; after the identity provider it
          *     returns to /api/v1/auth/oidc/callback, which sets the refresh cookie and
-         *     sends the browser to the web app (or to /login?sso_error=… saying why
-         *     it failed). The web app then calls POST /auth/refresh.
+         *     sends the browser to the web app, or to /login?sso_error=<why> when it
+         *     failed (`provider_unreachable`, `provider_refused`, `expired`,
+         *     `mismatch`: the answer belongs to another sign-in or browser,
+         *     `unverified`, `account_disabled`). The web app then calls POST
+         *     /auth/refresh.
          */
         get: operations["getSignInMethods"];
         put?: never;
