@@ -3,6 +3,7 @@ package rest_test
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -200,4 +201,34 @@ func wrongCode(c string) string {
 		return "000001"
 	}
 	return "000000"
+}
+
+// A disabled account cannot log in, and its sessions and API tokens stop
+// at once; nobody can disable their own.
+func TestDisabledAccount(t *testing.T) {
+	h := newHarness(t)
+	admin, _ := h.login(adminName, adminPassword)
+	me := get[rest.Me](h, admin, "/me")
+	h.do(request{method: "PATCH", path: "/users/" + strconv.FormatInt(me.Id, 10), token: admin, body: map[string]any{"disabled": true}}).
+		expect(t, http.StatusConflict)
+	bob := create[rest.User](h, admin, "/users", map[string]string{"username": "bob", "password": "bob-password-1"})
+	session, _ := h.login("bob", "bob-password-1")
+	token, _ := h.apiToken(session, "script", "read")
+	var u rest.User
+	h.do(request{method: "PATCH", path: "/users/" + strconv.FormatInt(bob.Id, 10), token: admin, body: map[string]any{"disabled": true}}).
+		expect(t, http.StatusOK).decode(t, &u)
+	if u.Disabled == nil || !*u.Disabled {
+		t.Errorf("user %+v", u)
+	}
+	h.do(request{method: "GET", path: "/me", token: session}).expect(t, http.StatusUnauthorized)
+	h.do(request{method: "GET", path: "/hosts", token: token}).expect(t, http.StatusUnauthorized)
+	r := h.do(request{method: "POST", path: "/auth/login", body: map[string]string{"username": "bob", "password": "bob-password-1"}}).
+		expect(t, http.StatusUnauthorized)
+	if p := r.problem(t); p.Detail == nil || !strings.Contains(*p.Detail, "disabled") {
+		t.Errorf("login of a disabled account: %s", r.body)
+	}
+	h.do(request{method: "PATCH", path: "/users/" + strconv.FormatInt(bob.Id, 10), token: admin, body: map[string]any{"disabled": false}}).
+		expect(t, http.StatusOK)
+	h.login("bob", "bob-password-1")
+	h.do(request{method: "GET", path: "/hosts", token: token}).expect(t, http.StatusOK)
 }
