@@ -40,10 +40,15 @@ func scanUser(row rowScanner) (User, error) {
 }
 
 // CreateUser adds an account; a username taken in any case is ErrConflict.
+// It reads back only the columns of the first schema (the others hold
+// their defaults): the first start creates the admin with it, and must
+// work on a schema a migration behind (serve --no-migrate).
 func (q *Queries) CreateUser(ctx context.Context, username, passwordHash string) (User, error) {
-	u, err := scanUser(q.db.QueryRow(ctx,
-		`INSERT INTO users (username, password_hash) VALUES ($1, $2) RETURNING `+userColumns,
-		username, passwordHash))
+	u := User{Role: RoleAdmin}
+	err := q.db.QueryRow(ctx,
+		`INSERT INTO users (username, password_hash) VALUES ($1, $2)
+		RETURNING id, username, password_hash, created_at, updated_at, last_login_at`, username, passwordHash).
+		Scan(&u.ID, &u.Username, &u.PasswordHash, &u.CreatedAt, &u.UpdatedAt, &u.LastLoginAt)
 	return u, mapErr("create user", err)
 }
 
