@@ -13,8 +13,9 @@ import (
 
 	"github.com/oauth2-proxy/mockoidc"
 
+	"github.com/ddnsbroker/ddnsbroker/api/app"
+	"github.com/ddnsbroker/ddnsbroker/api/config"
 	"github.com/ddnsbroker/ddnsbroker/api/rest"
-	"github.com/ddnsbroker/ddnsbroker/api/sso"
 	"github.com/ddnsbroker/ddnsbroker/api/store"
 )
 
@@ -31,11 +32,11 @@ func newIdP(t *testing.T) *mockoidc.MockOIDC {
 	return m
 }
 
-func withIdP(m *mockoidc.MockOIDC) func(*rest.Deps) {
-	return func(d *rest.Deps) {
-		cfg := m.Config()
-		d.SSO = sso.New(sso.Config{Issuer: cfg.Issuer, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret,
-			AdminGroup: adminGroup, Name: "Test IdP", HTTP: &http.Client{Timeout: 10 * time.Second}})
+func withIdP(m *mockoidc.MockOIDC) tweak {
+	return func(cfg *config.Serve, _ *app.Options) {
+		c := m.Config()
+		cfg.OIDC = config.OIDC{Issuer: c.Issuer, ClientID: c.ClientID, ClientSecret: c.ClientSecret,
+			AdminGroup: adminGroup, Name: "Test IdP"}
 	}
 }
 

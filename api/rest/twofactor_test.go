@@ -11,6 +11,8 @@ import (
 	"github.com/pquerna/otp/totp"
 	"golang.org/x/time/rate"
 
+	"github.com/ddnsbroker/ddnsbroker/api/app"
+	"github.com/ddnsbroker/ddnsbroker/api/config"
 	"github.com/ddnsbroker/ddnsbroker/api/rest"
 )
 
@@ -122,8 +124,8 @@ func TestTwoFactorSignIn(t *testing.T) {
 // Wrong codes are failed logins: they are limited like wrong passwords
 // (here 3 per source), after which even the right code waits.
 func TestWrongOTPCodesCountTowardTheLoginLimits(t *testing.T) {
-	h := newHarness(t, func(d *rest.Deps) {
-		d.LoginLimits = rest.LoginLimits{PerAddress: rate.Every(time.Hour), AddressBurst: 3,
+	h := newHarness(t, func(_ *config.Serve, opt *app.Options) {
+		opt.LoginLimits = rest.LoginLimits{PerAddress: rate.Every(time.Hour), AddressBurst: 3,
 			PerPair: rate.Every(time.Hour), PairBurst: 3, PerUser: rate.Every(time.Hour), UserBurst: 100}
 	})
 	session, _ := h.login(adminName, adminPassword)
