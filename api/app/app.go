@@ -31,6 +31,7 @@ import (
 	"github.com/ddnsbroker/ddnsbroker/api/provider"
 	"github.com/ddnsbroker/ddnsbroker/api/rest"
 	"github.com/ddnsbroker/ddnsbroker/api/secretbox"
+	"github.com/ddnsbroker/ddnsbroker/api/sso"
 	"github.com/ddnsbroker/ddnsbroker/api/store"
 )
 
@@ -73,6 +74,9 @@ const checkIPBurst = 30
 
 // checkIPSources bounds the sources the check-IP limiter remembers.
 const checkIPSources = 100_000
+
+// ssoTimeout bounds each request to the single sign-on provider.
+const ssoTimeout = 10 * time.Second
 
 // App is the built application. Its parts are exported for serve (listening,
 // logging) and for tests, which drive them directly.
@@ -182,7 +186,15 @@ func Build(cfg config.Serve, opt Options) (*App, error) {
 	}}, clientIP, checkIPAllow, log)
 	a.DynDNS.Observe(func(code string) { met.DynDNSAnswers.WithLabelValues(code).Inc() })
 
-	a.API = rest.New(rest.Deps{Store: st, Broker: a.Broker, Providers: a.Providers, Box: a.Box, SecretKey: cfg.SecretKey,
+	// Single sign-on: the provider is the admin's choice (it may live on
+	// the LAN), so it is reached directly, not through the services' policy.
+	var ssoProvider *sso.Provider
+	if o := cfg.OIDC; o.Issuer != "" {
+		ssoProvider = sso.New(sso.Config{Issuer: o.Issuer, ClientID: o.ClientID, ClientSecret: o.ClientSecret,
+			AdminGroup: o.AdminGroup, Name: o.Name, HTTP: &http.Client{Timeout: ssoTimeout}})
+	}
+
+	a.API = rest.New(rest.Deps{SSO: ssoProvider, Store: st, Broker: a.Broker, Providers: a.Providers, Box: a.Box, SecretKey: cfg.SecretKey,
 		Log: log, ClientIP: clientIP, TrustedProxies: cfg.TrustedProxies, StaleAfter: cfg.StaleAfter,
 		WebhookSender: a.Webhooks, Channels: a.Channels, PublicURL: cfg.PublicURL, Version: opt.Version,
 		MaxRecordsPerHost: cfg.MaxRecordsPerHost, MaxRecordsPerService: cfg.MaxRecordsPerService,

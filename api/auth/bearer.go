@@ -48,6 +48,12 @@ type Principal struct {
 	// principal: its session, and when its password was last given.
 	SessionID       string
 	AuthenticatedAt time.Time
+	// Role is the account's: store.RoleAdmin or store.RoleUser.
+	Role string
+	// OTPEnrolmentRequired: admins require two-factor sign-in and this
+	// session's account has none yet (nor came by single sign-on); it may
+	// only enrol.
+	OTPEnrolmentRequired bool
 }
 
 // Actor names the principal in the history.
@@ -141,9 +147,12 @@ func (b *Bearer) Authenticate(ctx context.Context, header string) (Principal, er
 		return Principal{}, err
 	case sess.EndedAt != nil:
 		return Principal{}, &UnauthenticatedError{"the session of this access token has ended: log in again"}
+	case u.Disabled:
+		return Principal{}, &UnauthenticatedError{"this account is disabled"}
 	}
 	return Principal{UserID: u.ID, Username: u.Username, Method: MethodSession, Scope: ScopeWrite,
-		SessionID: sess.ID, AuthenticatedAt: sess.AuthenticatedAt}, nil
+		SessionID: sess.ID, AuthenticatedAt: sess.AuthenticatedAt, Role: u.Role,
+		OTPEnrolmentRequired: sess.Require2FA && !u.OTPEnabled && !u.SSO}, nil
 }
 
 func (b *Bearer) apiToken(ctx context.Context, token string) (Principal, error) {

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -62,6 +63,15 @@ var (
 	PublicURL   = Option{Name: "public-url", Usage: "URL routers use to reach the broker, written into the router setup (GET /api/v1/hosts/{id}/setup; default: the scheme and host each API request came in on)"}
 	HostRecords = Option{Name: "max-records-per-host", Default: strconv.Itoa(rest.DefaultMaxRecordsPerHost), Usage: "most records one host may have (more are refused with 409)"}
 	SvcRecords  = Option{Name: "max-records-per-service", Default: strconv.Itoa(rest.DefaultMaxRecordsPerService), Usage: "most records one service may have (more are refused with 409)"}
+)
+
+// Single sign-on through an OpenID Connect provider: on when the issuer is set.
+var (
+	OIDCIssuer     = Option{Name: "oidc-issuer", Usage: "OpenID Connect issuer URL for single sign-on (unset: no single sign-on); register <public URL>/api/v1/auth/oidc/callback as the redirect URI"}
+	OIDCClientID   = Option{Name: "oidc-client-id", Usage: "client ID of the broker at the OpenID Connect provider"}
+	OIDCSecret     = Option{Name: "oidc-client-secret", Usage: "client secret of the broker at the OpenID Connect provider", File: true}
+	OIDCAdminGroup = Option{Name: "oidc-admin-group", Usage: "members of this group (the ID token's groups claim) are admins, everybody else signing in is a user (unset: all are users)"}
+	OIDCName       = Option{Name: "oidc-name", Default: "single sign-on", Usage: `what the login page's button names: "Sign in with <name>"`}
 )
 
 // AllowTargets lifts the outbound destination policy (api/egress) for the
@@ -244,12 +254,19 @@ type Serve struct {
 	// IPv6SourcePrefix is how many bits of an IPv6 client address name
 	// its source (auth.SourceGroups).
 	IPv6SourcePrefix int
+	// OIDC configures single sign-on; Issuer is "" when it is off.
+	OIDC OIDC
+}
+
+// OIDC is the single sign-on provider's configuration.
+type OIDC struct {
+	Issuer, ClientID, ClientSecret, AdminGroup, Name string
 }
 
 // ServeOptions are the options `serve` takes.
 var ServeOptions = []Option{DatabaseURL, Listen, SecretKey, Proxies, LogLevel, LogFormat, AdminPass, NoMigrate,
 	Workers, PerService, RetryBase, RetryMax, BlockFor, Lease, MetricsTok, MetricsAddr, Retention, StaleAfter, PublicURL,
-	AllowTargets, HostRecords, SvcRecords, SourceV6}
+	AllowTargets, HostRecords, SvcRecords, SourceV6, OIDCIssuer, OIDCClientID, OIDCSecret, OIDCAdminGroup, OIDCName}
 
 // LoadServe validates every serve option.
 func (s *Set) LoadServe() (*Serve, error) {
@@ -340,7 +357,42 @@ func (s *Set) LoadServe() (*Serve, error) {
 	if c.AllowTargets, err = ParsePrefixes(targets); err != nil {
 		return nil, &Error{Env: AllowTargets.Env(), Reason: err.Error()}
 	}
+	if c.OIDC, err = s.oidc(); err != nil {
+		return nil, err
+	}
 	return c, nil
+}
+
+// oidc reads the single sign-on options: all or nothing of issuer,
+// client ID and secret.
+func (s *Set) oidc() (OIDC, error) {
+	var o OIDC
+	for _, v := range []struct {
+		opt Option
+		dst *string
+	}{{OIDCIssuer, &o.Issuer}, {OIDCClientID, &o.ClientID}, {OIDCSecret, &o.ClientSecret}, {OIDCAdminGroup, &o.AdminGroup}, {OIDCName, &o.Name}} {
+		var err error
+		if *v.dst, err = s.String(v.opt); err != nil {
+			return o, err
+		}
+	}
+	if o.Issuer == "" {
+		if o.ClientID != "" || o.ClientSecret != "" {
+			return o, &Error{Env: OIDCIssuer.Env(), Reason: "required when " + OIDCClientID.Env() + " or " + OIDCSecret.Env() + " is set"}
+		}
+		return o, nil
+	}
+	u, err := url.Parse(o.Issuer)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return o, &Error{Env: OIDCIssuer.Env(), Reason: fmt.Sprintf("%q is not an http(s) URL", o.Issuer)}
+	}
+	if o.ClientID == "" {
+		return o, &Error{Env: OIDCClientID.Env(), Reason: "required with " + OIDCIssuer.Env()}
+	}
+	if o.ClientSecret == "" {
+		return o, &Error{Env: OIDCSecret.Env(), Reason: "required with " + OIDCIssuer.Env() + " (or " + OIDCSecret.Env() + "_FILE)"}
+	}
+	return o, nil
 }
 
 // SecretKey returns the required server secret (≥ 32 characters).

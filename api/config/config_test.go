@@ -70,6 +70,11 @@ func TestLoadServeErrorsNameTheVariable(t *testing.T) {
 		{"DDNSBROKER_ALLOW_TARGETS", "169.254.169.254/40", "DDNSBROKER_ALLOW_TARGETS"},
 		{"DDNSBROKER_PUBLIC_URL", "https://ddns.example.net/?x=1", "DDNSBROKER_PUBLIC_URL"},
 		{"DDNSBROKER_SECRET_KEY_FILE", "/nonexistent/key", "DDNSBROKER_SECRET_KEY_FILE"},
+		// Single sign-on: all of issuer, client ID and secret, or none.
+		{"DDNSBROKER_OIDC_ISSUER", "https://id.example.test/realms/home", "DDNSBROKER_OIDC_CLIENT_ID"},
+		{"DDNSBROKER_OIDC_ISSUER", "id.example.test", "DDNSBROKER_OIDC_ISSUER"},
+		{"DDNSBROKER_OIDC_CLIENT_ID", "ddnsbroker", "DDNSBROKER_OIDC_ISSUER"},
+		{"DDNSBROKER_OIDC_CLIENT_SECRET_FILE", "/nonexistent/secret", "DDNSBROKER_OIDC_CLIENT_SECRET_FILE"},
 	}
 	for _, c := range cases {
 		env := map[string]string{}
@@ -93,6 +98,18 @@ func TestLoadServeErrorsNameTheVariable(t *testing.T) {
 	_, err := load(t, map[string]string{"DDNSBROKER_SECRET_KEY": goodKey})
 	if err == nil || !strings.Contains(err.Error(), "DDNSBROKER_DATABASE_URL") {
 		t.Errorf("missing database url: %v", err)
+	}
+	env := map[string]string{"DDNSBROKER_OIDC_ISSUER": "https://id.example.test/realms/home", "DDNSBROKER_OIDC_CLIENT_ID": "ddnsbroker"}
+	for k, v := range base {
+		env[k] = v
+	}
+	if _, err := load(t, env); err == nil || !strings.Contains(err.Error(), "DDNSBROKER_OIDC_CLIENT_SECRET") {
+		t.Errorf("issuer and client ID without the secret: %v", err)
+	}
+	env["DDNSBROKER_OIDC_CLIENT_SECRET"] = "s3cret"
+	c, err := load(t, env)
+	if err != nil || c.OIDC.Issuer != env["DDNSBROKER_OIDC_ISSUER"] || c.OIDC.ClientSecret != "s3cret" || c.OIDC.Name != "single sign-on" {
+		t.Errorf("single sign-on: %+v %v", c, err)
 	}
 }
 

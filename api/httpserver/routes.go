@@ -36,6 +36,10 @@ func (s *Server) routes(e *echo.Echo) {
 	// The JSON API under /api/v1, one route per operation of openapi.yaml.
 	if d.API != nil {
 		d.API.Register(e)
+		// Single sign-on's browser flow (OpenID Connect): to the identity
+		// provider and back; 404 when none is configured.
+		e.GET(rest.SSOStartPath, d.API.SSOStart)
+		e.GET(rest.SSOCallbackPath, d.API.SSOCallback)
 	}
 
 	// Health: alive, and ready to serve (database reachable, schema current).

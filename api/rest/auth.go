@@ -144,10 +144,18 @@ func (s *Server) confirmPassword(ctx context.Context, password string) error {
 	return nil
 }
 
-// Login checks a password and starts a session: an access token in the
-// body, a refresh token in the cookie.
+// Login checks a password (and the second factor of an account that has
+// one) and starts a session: an access token in the body, a refresh token
+// in the cookie.
 func (s *Server) Login(ctx context.Context, req LoginRequestObject) (LoginResponseObject, error) {
-	addr := infoFrom(ctx).clientIP.String()
+	set, err := s.store.SignInSettings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !set.PasswordLogin {
+		return nil, &apiError{status: http.StatusForbidden, code: codePasswordLoginDisabled,
+			detail: "password sign-in is turned off: sign in with single sign-on"}
+	}
 	u, err := s.store.UserByName(ctx, req.Body.Username)
 	found := err == nil
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -164,9 +172,40 @@ func (s *Server) Login(ctx context.Context, req LoginRequestObject) (LoginRespon
 	if !ok {
 		return nil, errBadLogin
 	}
-	refresh, session := auth.NewRefreshToken(), auth.NewFamily()
-	var access string
-	var claims auth.AccessClaims
+	if u.Disabled {
+		return nil, &auth.UnauthenticatedError{Reason: "this account is disabled"}
+	}
+	how := "a password"
+	if u.OTPEnabled {
+		if req.Body.Otp == nil {
+			return nil, errOTPRequired
+		}
+		ok, err := s.checkSecondFactor(ctx, u, *req.Body.Otp)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, &auth.UnauthenticatedError{Reason: "wrong code: send the current code of the authenticator app, or an unused recovery code"}
+		}
+		how = "a password and a second factor"
+	}
+	refresh, session, err := s.startSession(ctx, u, how)
+	if err != nil {
+		return nil, err
+	}
+	access, claims, err := s.access.Issue(u.ID, session)
+	if err != nil {
+		return nil, err
+	}
+	return Login200JSONResponse{Body: s.accessBody(access, claims),
+		Headers: Login200ResponseHeaders{SetCookie: s.refreshCookie(ctx, refresh, refreshTTL)}}, nil
+}
+
+// startSession records a sign-in of u (how: by what means, for the
+// history) and starts its session; it returns the first refresh token and
+// the session's id.
+func (s *Server) startSession(ctx context.Context, u store.User, how string) (refresh, session string, err error) {
+	refresh, session = auth.NewRefreshToken(), auth.NewFamily()
 	err = s.store.InTx(ctx, func(q *store.Queries) error {
 		if err := q.TouchUserLogin(ctx, u.ID); err != nil {
 			return err
@@ -177,17 +216,10 @@ func (s *Server) Login(ctx context.Context, req LoginRequestObject) (LoginRespon
 		if err := q.CreateRefreshToken(ctx, u.ID, auth.TokenHash(refresh), session, time.Now().Add(refreshTTL)); err != nil {
 			return err
 		}
-		if access, claims, err = s.access.Issue(u.ID, session); err != nil {
-			return err
-		}
 		return event(ctx, q, store.Event{Kind: store.EventAuthLogin, Actor: "user " + u.Username,
-			Message: fmt.Sprintf("%s logged in from %s", u.Username, addr)}, nil)
+			Message: fmt.Sprintf("%s logged in from %s with %s", u.Username, infoFrom(ctx).clientIP, how)}, nil)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return Login200JSONResponse{Body: s.accessBody(access, claims),
-		Headers: Login200ResponseHeaders{SetCookie: s.refreshCookie(ctx, refresh, refreshTTL)}}, nil
+	return refresh, session, err
 }
 
 // RefreshSession rotates the refresh token. A token presented a second time
@@ -213,7 +245,7 @@ func (s *Server) RefreshSession(ctx context.Context, req RefreshSessionRequestOb
 			return err
 		}
 		sess, u, err := q.SessionUser(ctx, family)
-		if errors.Is(err, store.ErrNotFound) || err == nil && (sess.EndedAt != nil || sess.UserID != userID) {
+		if errors.Is(err, store.ErrNotFound) || err == nil && (sess.EndedAt != nil || sess.UserID != userID || u.Disabled) {
 			return errNoSession
 		}
 		if err != nil {
@@ -340,6 +372,14 @@ func (s *Server) GetMe(ctx context.Context, _ GetMeRequestObject) (GetMeResponse
 		LastLoginAt: utcPtr(u.LastLoginAt), AuthMethod: MeAuthMethod(p.Method), Scope: TokenScope(p.Scope)}
 	if p.Method == auth.MethodToken {
 		me.TokenId = ptr(p.TokenID)
+	}
+	me.OtpEnabled, me.Sso, me.OtpEnrolmentRequired = ptr(u.OTPEnabled), ptr(u.SSO), ptr(p.OTPEnrolmentRequired)
+	if u.OTPEnabled {
+		n, err := s.store.RecoveryCodesLeft(ctx, u.ID)
+		if err != nil {
+			return nil, err
+		}
+		me.RecoveryCodesLeft = ptr(n)
 	}
 	return me, nil
 }

@@ -74,7 +74,7 @@ func (o operation) withID(id string) string { return strings.ReplaceAll(o.path, 
 func TestContract(t *testing.T) {
 	h := newHarness(t, func(cfg *config.Serve, opt *app.Options) {
 		cfg.PublicURL, opt.Version = "https://ddns.example.test/", "v9.8.7-contract"
-	})
+	}, withIdP(newIdP(t)))
 	ops := operations(t)
 	session, refresh := h.login(adminName, adminPassword)
 	write, _ := h.apiToken(session, "deploy script", "write")
@@ -757,6 +757,27 @@ func TestContract(t *testing.T) {
 		h.do(request{method: "DELETE", path: fmt.Sprintf("/hosts/%d", host.Id), token: write}).expect(t, 204)
 	})
 
+	t.Run("two-factor sign-in and sign-in rules", func(t *testing.T) {
+		if m := get[rest.SignInMethods](h, "", "/auth/methods"); !m.Password || m.Sso == nil {
+			t.Errorf("methods %+v", m)
+		}
+		if s := get[rest.SignInSettings](h, read, "/settings/sign-in"); s.Require2fa || !s.PasswordLogin || !s.Sso {
+			t.Errorf("settings %+v", s)
+		}
+		secret, _ := enrolOTP(t, h, session)
+		h.do(request{method: "POST", path: "/me/otp", token: session}).expect(t, 409)
+		h.do(request{method: "POST", path: "/me/otp/confirm", token: session, body: map[string]any{"code": "123456"}}).expect(t, 409)
+		h.do(request{method: "POST", path: "/auth/login", body: loginBody("")}).expect(t, 401)
+		h.do(request{method: "PUT", path: "/settings/sign-in", token: session,
+			body: map[string]any{"require_2fa": true, "password_login": false}}).expect(t, 200)
+		h.do(request{method: "POST", path: "/auth/login", body: loginBody("")}).expect(t, 403)
+		h.do(request{method: "PUT", path: "/settings/sign-in", token: session,
+			body: map[string]any{"require_2fa": false, "password_login": true}}).expect(t, 200)
+		h.do(request{method: "DELETE", path: "/me/otp", token: session,
+			body: map[string]any{"code": otpCode(t, secret, time.Now().Add(30*time.Second))}}).expect(t, 204)
+		h.do(request{method: "DELETE", path: "/me/otp", token: session, body: map[string]any{"code": "123456"}}).expect(t, 409)
+	})
+
 	t.Run("session", func(t *testing.T) {
 		r := h.do(request{method: "POST", path: "/auth/refresh", cookies: []*http.Cookie{refresh}}).expect(t, 200)
 		next := refreshCookieOf(t, r)
@@ -791,6 +812,7 @@ func TestContract(t *testing.T) {
 			body: map[string]any{"name": "x", "scope": "read", "current_password": adminPassword}}).expect(t, 429)
 		h.do(request{method: "PATCH", path: fmt.Sprintf("/services/%d", limited.Id), token: late,
 			body: map[string]any{"url": "https://elsewhere.example/nic/update", "current_password": adminPassword}}).expect(t, 429)
+		h.do(request{method: "DELETE", path: "/me/otp", token: late, body: map[string]any{"password": adminPassword}}).expect(t, 429)
 	})
 
 	t.Run("every operation and declared status was answered", func(t *testing.T) {

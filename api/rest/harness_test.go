@@ -315,7 +315,8 @@ func (h *harness) check(req *http.Request, res response) string {
 	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
 		h.t.Errorf("%s %s (%s): response %d does not match the spec: %v\n%s", req.Method, req.URL.Path, op, res.status, err, res.body)
 	}
-	if route.Operation.Responses.Status(res.status) == nil && !slices.Contains(genericStatuses, res.status) {
+	if route.Operation.Responses.Status(res.status) == nil && !slices.Contains(genericStatuses, res.status) &&
+		!(res.status == http.StatusForbidden && bytes.Contains(res.body, []byte(`"code":"otp_enrolment_required"`))) {
 		h.t.Errorf("%s %s (%s): status %d is not declared by the operation", req.Method, req.URL.Path, op, res.status)
 	}
 	if res.status >= 400 {

@@ -1192,8 +1192,10 @@ type HostSecretRequest struct {
 
 // LoginRequest defines model for LoginRequest.
 type LoginRequest struct {
-	Password string `json:"password"`
-	Username string `json:"username"`
+	// Otp The current TOTP code, or a recovery code, when the account has two-factor sign-in.
+	Otp      *string `json:"otp,omitempty"`
+	Password string  `json:"password"`
+	Username string  `json:"username"`
 }
 
 // Me defines model for Me.
@@ -1203,7 +1205,19 @@ type Me struct {
 	CreatedAt   time.Time    `json:"created_at"`
 	Id          int64        `json:"id"`
 	LastLoginAt *time.Time   `json:"last_login_at"`
-	Scope       TokenScope   `json:"scope"`
+
+	// OtpEnabled Sign-in needs a TOTP code.
+	OtpEnabled *bool `json:"otp_enabled,omitempty"`
+
+	// OtpEnrolmentRequired Admins require two-factor sign-in and this account has none yet: enrol (POST /me/otp) before anything else.
+	OtpEnrolmentRequired *bool `json:"otp_enrolment_required,omitempty"`
+
+	// RecoveryCodesLeft Unused recovery codes, when two-factor sign-in is on.
+	RecoveryCodesLeft *int       `json:"recovery_codes_left,omitempty"`
+	Scope             TokenScope `json:"scope"`
+
+	// Sso The account was created by single sign-on.
+	Sso *bool `json:"sso,omitempty"`
 
 	// TokenId The API token's id when auth_method is token.
 	TokenId   *int64    `json:"token_id,omitempty"`
@@ -1281,6 +1295,35 @@ type NotifierTestResult struct {
 
 	// Error Why it was not delivered, never quoting the destination; empty when it was.
 	Error string `json:"error"`
+}
+
+// OtpConfirm defines model for OtpConfirm.
+type OtpConfirm struct {
+	Code string `json:"code"`
+}
+
+// OtpDisable defines model for OtpDisable.
+type OtpDisable struct {
+	// Code A current TOTP code or a recovery code.
+	Code     *string `json:"code,omitempty"`
+	Password *string `json:"password,omitempty"`
+}
+
+// OtpEnrolment defines model for OtpEnrolment.
+type OtpEnrolment struct {
+	// QrCode A PNG image of the URI as a data: URL.
+	QrCode string `json:"qr_code"`
+
+	// Secret The TOTP secret (base32), to type into the app.
+	Secret string `json:"secret"`
+
+	// Uri otpauth://totp/… URI of the secret (SHA-1, 6 digits, 30 s).
+	Uri string `json:"uri"`
+}
+
+// OtpRecoveryCodes defines model for OtpRecoveryCodes.
+type OtpRecoveryCodes struct {
+	RecoveryCodes []string `json:"recovery_codes"`
 }
 
 // PasswordChange defines model for PasswordChange.
@@ -1369,6 +1412,10 @@ type PrivateIPv4Allowed = bool
 
 // Problem An RFC 9457 problem detail.
 type Problem struct {
+	// Code What to do, for clients that act on it: `otp_required` (login:
+	// send `otp` too), `otp_enrolment_required` (enrol in two-factor
+	// sign-in first), `password_login_disabled` (use single sign-on).
+	Code   *string       `json:"code,omitempty"`
 	Detail *string       `json:"detail,omitempty"`
 	Errors *[]FieldError `json:"errors,omitempty"`
 	Status int           `json:"status"`
@@ -1901,6 +1948,36 @@ type Setup struct {
 	PublicUrl *string `json:"public_url"`
 }
 
+// SignInMethods defines model for SignInMethods.
+type SignInMethods struct {
+	// Password Password sign-in is allowed.
+	Password bool `json:"password"`
+
+	// Sso The single sign-on provider, null when none is configured.
+	Sso *struct {
+		// Name What the button says: "Sign in with <name>".
+		Name string `json:"name"`
+
+		// StartUrl Where the browser goes to sign in.
+		StartUrl string `json:"start_url"`
+	} `json:"sso"`
+}
+
+// SignInSettings defines model for SignInSettings.
+type SignInSettings struct {
+	PasswordLogin bool `json:"password_login"`
+	Require2fa    bool `json:"require_2fa"`
+
+	// Sso Single sign-on is configured.
+	Sso bool `json:"sso"`
+}
+
+// SignInSettingsPut defines model for SignInSettingsPut.
+type SignInSettingsPut struct {
+	PasswordLogin bool `json:"password_login"`
+	Require2fa    bool `json:"require_2fa"`
+}
+
 // StateCounts Delivery states counted per (record, family): one for each A or
 // AAAA entry a record publishes, so a record with both families counts
 // twice. A family that is off, or has no address yet, is idle.
@@ -1987,11 +2064,20 @@ type TokenScope string
 
 // User defines model for User.
 type User struct {
-	CreatedAt   time.Time  `json:"created_at"`
+	CreatedAt time.Time `json:"created_at"`
+
+	// Disabled The account cannot sign in, and its sessions and API tokens are refused.
+	Disabled    *bool      `json:"disabled,omitempty"`
 	Id          int64      `json:"id"`
 	LastLoginAt *time.Time `json:"last_login_at"`
-	UpdatedAt   time.Time  `json:"updated_at"`
-	Username    string     `json:"username"`
+
+	// OtpEnabled Sign-in needs a TOTP code.
+	OtpEnabled *bool `json:"otp_enabled,omitempty"`
+
+	// Sso The account was created by single sign-on.
+	Sso       *bool     `json:"sso,omitempty"`
+	UpdatedAt time.Time `json:"updated_at"`
+	Username  string    `json:"username"`
 }
 
 // UserCreate defines model for UserCreate.
@@ -2008,6 +2094,8 @@ type UserList struct {
 
 // UserPatch defines model for UserPatch.
 type UserPatch struct {
+	// Disabled true ends every session of the account at once; nobody can disable their own.
+	Disabled *bool   `json:"disabled,omitempty"`
 	Password *string `json:"password,omitempty"`
 	Username *string `json:"username,omitempty"`
 }
@@ -2335,6 +2423,12 @@ type SetHostHeartbeatJSONRequestBody = HeartbeatPut
 // RotateHostSecretJSONRequestBody defines body for RotateHostSecret for application/json ContentType.
 type RotateHostSecretJSONRequestBody = HostSecretRequest
 
+// DisableOtpJSONRequestBody defines body for DisableOtp for application/json ContentType.
+type DisableOtpJSONRequestBody = OtpDisable
+
+// ConfirmOtpJSONRequestBody defines body for ConfirmOtp for application/json ContentType.
+type ConfirmOtpJSONRequestBody = OtpConfirm
+
 // ChangeMyPasswordJSONRequestBody defines body for ChangeMyPassword for application/json ContentType.
 type ChangeMyPasswordJSONRequestBody = PasswordChange
 
@@ -2365,6 +2459,9 @@ type UpdateServiceJSONRequestBody = ServicePatch
 // TestServiceJSONRequestBody defines body for TestService for application/json ContentType.
 type TestServiceJSONRequestBody = ServiceTestRequest
 
+// SetSignInSettingsJSONRequestBody defines body for SetSignInSettings for application/json ContentType.
+type SetSignInSettingsJSONRequestBody = SignInSettingsPut
+
 // CreateTokenJSONRequestBody defines body for CreateToken for application/json ContentType.
 type CreateTokenJSONRequestBody = ApiTokenCreate
 
@@ -2388,6 +2485,9 @@ type ServerInterface interface {
 	// Logout End the session
 	// (POST /auth/logout)
 	Logout(ctx echo.Context, params LogoutParams) error
+	// GetSignInMethods How users can sign in
+	// (GET /auth/methods)
+	GetSignInMethods(ctx echo.Context) error
 	// RefreshSession Trade the refresh cookie for a new access token
 	// (POST /auth/refresh)
 	RefreshSession(ctx echo.Context, params RefreshSessionParams) error
@@ -2442,6 +2542,15 @@ type ServerInterface interface {
 	// GetMe Who the caller is
 	// (GET /me)
 	GetMe(ctx echo.Context) error
+	// DisableOtp Turn two-factor sign-in off
+	// (DELETE /me/otp)
+	DisableOtp(ctx echo.Context) error
+	// EnrolOtp Start two-factor sign-in (TOTP)
+	// (POST /me/otp)
+	EnrolOtp(ctx echo.Context) error
+	// ConfirmOtp Turn two-factor sign-in on with a code from the app
+	// (POST /me/otp/confirm)
+	ConfirmOtp(ctx echo.Context) error
 	// ChangeMyPassword Change your own password
 	// (POST /me/password)
 	ChangeMyPassword(ctx echo.Context) error
@@ -2514,6 +2623,12 @@ type ServerInterface interface {
 	// TestService Check a saved service against the provider
 	// (POST /services/{id}/test)
 	TestService(ctx echo.Context, id Id) error
+	// GetSignInSettings Read the sign-in rules
+	// (GET /settings/sign-in)
+	GetSignInSettings(ctx echo.Context) error
+	// SetSignInSettings Set the sign-in rules (admins)
+	// (PUT /settings/sign-in)
+	SetSignInSettings(ctx echo.Context) error
 	// GetSetup What routers need to reach this broker
 	// (GET /setup)
 	GetSetup(ctx echo.Context) error
@@ -2601,6 +2716,15 @@ func (w *ServerInterfaceWrapper) Logout(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.Logout(ctx, params)
+	return err
+}
+
+// GetSignInMethods converts echo context to params.
+func (w *ServerInterfaceWrapper) GetSignInMethods(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetSignInMethods(ctx)
 	return err
 }
 
@@ -2951,6 +3075,33 @@ func (w *ServerInterfaceWrapper) GetMe(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetMe(ctx)
+	return err
+}
+
+// DisableOtp converts echo context to params.
+func (w *ServerInterfaceWrapper) DisableOtp(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DisableOtp(ctx)
+	return err
+}
+
+// EnrolOtp converts echo context to params.
+func (w *ServerInterfaceWrapper) EnrolOtp(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.EnrolOtp(ctx)
+	return err
+}
+
+// ConfirmOtp converts echo context to params.
+func (w *ServerInterfaceWrapper) ConfirmOtp(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ConfirmOtp(ctx)
 	return err
 }
 
@@ -3353,6 +3504,24 @@ func (w *ServerInterfaceWrapper) TestService(ctx echo.Context) error {
 	return err
 }
 
+// GetSignInSettings converts echo context to params.
+func (w *ServerInterfaceWrapper) GetSignInSettings(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetSignInSettings(ctx)
+	return err
+}
+
+// SetSignInSettings converts echo context to params.
+func (w *ServerInterfaceWrapper) SetSignInSettings(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SetSignInSettings(ctx)
+	return err
+}
+
 // GetSetup converts echo context to params.
 func (w *ServerInterfaceWrapper) GetSetup(ctx echo.Context) error {
 	var err error
@@ -3674,10 +3843,16 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	}
 
 	router.POST(options.BaseURL+"/auth/login", wrapper.Login, options.OperationMiddlewares["login"]...)
+	router.GET(options.BaseURL+"/auth/methods", wrapper.GetSignInMethods, options.OperationMiddlewares["getSignInMethods"]...)
 	router.POST(options.BaseURL+"/auth/refresh", wrapper.RefreshSession, options.OperationMiddlewares["refreshSession"]...)
 	router.POST(options.BaseURL+"/auth/logout", wrapper.Logout, options.OperationMiddlewares["logout"]...)
 	router.GET(options.BaseURL+"/me", wrapper.GetMe, options.OperationMiddlewares["getMe"]...)
 	router.POST(options.BaseURL+"/me/password", wrapper.ChangeMyPassword, options.OperationMiddlewares["changeMyPassword"]...)
+	router.DELETE(options.BaseURL+"/me/otp", wrapper.DisableOtp, options.OperationMiddlewares["disableOtp"]...)
+	router.POST(options.BaseURL+"/me/otp", wrapper.EnrolOtp, options.OperationMiddlewares["enrolOtp"]...)
+	router.POST(options.BaseURL+"/me/otp/confirm", wrapper.ConfirmOtp, options.OperationMiddlewares["confirmOtp"]...)
+	router.GET(options.BaseURL+"/settings/sign-in", wrapper.GetSignInSettings, options.OperationMiddlewares["getSignInSettings"]...)
+	router.PUT(options.BaseURL+"/settings/sign-in", wrapper.SetSignInSettings, options.OperationMiddlewares["setSignInSettings"]...)
 	router.GET(options.BaseURL+"/services", wrapper.ListServices, options.OperationMiddlewares["listServices"]...)
 	router.POST(options.BaseURL+"/services", wrapper.CreateService, options.OperationMiddlewares["createService"]...)
 	router.POST(options.BaseURL+"/services/test", wrapper.TestNewService, options.OperationMiddlewares["testNewService"]...)
@@ -3830,6 +4005,22 @@ func (response Login401ApplicationProblemPlusJSONResponse) VisitLoginResponse(w 
 	return err
 }
 
+type Login403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response Login403ApplicationProblemPlusJSONResponse) VisitLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type Login422ApplicationProblemPlusJSONResponse struct {
 	UnprocessableEntityApplicationProblemPlusJSONResponse
 }
@@ -3941,6 +4132,44 @@ type LogoutdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response LogoutdefaultApplicationProblemPlusJSONResponse) VisitLogoutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSignInMethodsRequestObject struct {
+}
+
+type GetSignInMethodsResponseObject interface {
+	VisitGetSignInMethodsResponse(w http.ResponseWriter) error
+}
+
+type GetSignInMethods200JSONResponse SignInMethods
+
+func (response GetSignInMethods200JSONResponse) VisitGetSignInMethodsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSignInMethodsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetSignInMethodsdefaultApplicationProblemPlusJSONResponse) VisitGetSignInMethodsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -5677,6 +5906,344 @@ type GetMedefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response GetMedefaultApplicationProblemPlusJSONResponse) VisitGetMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableOtpRequestObject struct {
+	Body *DisableOtpJSONRequestBody
+}
+
+type DisableOtpResponseObject interface {
+	VisitDisableOtpResponse(w http.ResponseWriter) error
+}
+
+type DisableOtp204Response struct {
+}
+
+func (response DisableOtp204Response) VisitDisableOtpResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DisableOtp400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DisableOtp400ApplicationProblemPlusJSONResponse) VisitDisableOtpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableOtp401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DisableOtp401ApplicationProblemPlusJSONResponse) VisitDisableOtpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableOtp403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response DisableOtp403ApplicationProblemPlusJSONResponse) VisitDisableOtpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableOtp409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response DisableOtp409ApplicationProblemPlusJSONResponse) VisitDisableOtpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableOtp422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response DisableOtp422ApplicationProblemPlusJSONResponse) VisitDisableOtpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableOtp429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response DisableOtp429ApplicationProblemPlusJSONResponse) VisitDisableOtpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableOtpdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response DisableOtpdefaultApplicationProblemPlusJSONResponse) VisitDisableOtpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EnrolOtpRequestObject struct {
+}
+
+type EnrolOtpResponseObject interface {
+	VisitEnrolOtpResponse(w http.ResponseWriter) error
+}
+
+type EnrolOtp201JSONResponse OtpEnrolment
+
+func (response EnrolOtp201JSONResponse) VisitEnrolOtpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EnrolOtp401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response EnrolOtp401ApplicationProblemPlusJSONResponse) VisitEnrolOtpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EnrolOtp403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response EnrolOtp403ApplicationProblemPlusJSONResponse) VisitEnrolOtpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EnrolOtp409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response EnrolOtp409ApplicationProblemPlusJSONResponse) VisitEnrolOtpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EnrolOtpdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response EnrolOtpdefaultApplicationProblemPlusJSONResponse) VisitEnrolOtpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmOtpRequestObject struct {
+	Body *ConfirmOtpJSONRequestBody
+}
+
+type ConfirmOtpResponseObject interface {
+	VisitConfirmOtpResponse(w http.ResponseWriter) error
+}
+
+type ConfirmOtp200JSONResponse OtpRecoveryCodes
+
+func (response ConfirmOtp200JSONResponse) VisitConfirmOtpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmOtp400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmOtp400ApplicationProblemPlusJSONResponse) VisitConfirmOtpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmOtp401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmOtp401ApplicationProblemPlusJSONResponse) VisitConfirmOtpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmOtp403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmOtp403ApplicationProblemPlusJSONResponse) VisitConfirmOtpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmOtp409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmOtp409ApplicationProblemPlusJSONResponse) VisitConfirmOtpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmOtp422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmOtp422ApplicationProblemPlusJSONResponse) VisitConfirmOtpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmOtpdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ConfirmOtpdefaultApplicationProblemPlusJSONResponse) VisitConfirmOtpResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -8135,6 +8702,165 @@ func (response TestServicedefaultApplicationProblemPlusJSONResponse) VisitTestSe
 	return err
 }
 
+type GetSignInSettingsRequestObject struct {
+}
+
+type GetSignInSettingsResponseObject interface {
+	VisitGetSignInSettingsResponse(w http.ResponseWriter) error
+}
+
+type GetSignInSettings200JSONResponse SignInSettings
+
+func (response GetSignInSettings200JSONResponse) VisitGetSignInSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSignInSettings401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetSignInSettings401ApplicationProblemPlusJSONResponse) VisitGetSignInSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSignInSettingsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetSignInSettingsdefaultApplicationProblemPlusJSONResponse) VisitGetSignInSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetSignInSettingsRequestObject struct {
+	Body *SetSignInSettingsJSONRequestBody
+}
+
+type SetSignInSettingsResponseObject interface {
+	VisitSetSignInSettingsResponse(w http.ResponseWriter) error
+}
+
+type SetSignInSettings200JSONResponse SignInSettings
+
+func (response SetSignInSettings200JSONResponse) VisitSetSignInSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetSignInSettings400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response SetSignInSettings400ApplicationProblemPlusJSONResponse) VisitSetSignInSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetSignInSettings401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response SetSignInSettings401ApplicationProblemPlusJSONResponse) VisitSetSignInSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetSignInSettings403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response SetSignInSettings403ApplicationProblemPlusJSONResponse) VisitSetSignInSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetSignInSettings422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response SetSignInSettings422ApplicationProblemPlusJSONResponse) VisitSetSignInSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetSignInSettingsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response SetSignInSettingsdefaultApplicationProblemPlusJSONResponse) VisitSetSignInSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetSetupRequestObject struct {
 }
 
@@ -9799,6 +10525,9 @@ type StrictServerInterface interface {
 	// Logout End the session
 	// (POST /auth/logout)
 	Logout(ctx context.Context, request LogoutRequestObject) (LogoutResponseObject, error)
+	// GetSignInMethods How users can sign in
+	// (GET /auth/methods)
+	GetSignInMethods(ctx context.Context, request GetSignInMethodsRequestObject) (GetSignInMethodsResponseObject, error)
 	// RefreshSession Trade the refresh cookie for a new access token
 	// (POST /auth/refresh)
 	RefreshSession(ctx context.Context, request RefreshSessionRequestObject) (RefreshSessionResponseObject, error)
@@ -9853,6 +10582,15 @@ type StrictServerInterface interface {
 	// GetMe Who the caller is
 	// (GET /me)
 	GetMe(ctx context.Context, request GetMeRequestObject) (GetMeResponseObject, error)
+	// DisableOtp Turn two-factor sign-in off
+	// (DELETE /me/otp)
+	DisableOtp(ctx context.Context, request DisableOtpRequestObject) (DisableOtpResponseObject, error)
+	// EnrolOtp Start two-factor sign-in (TOTP)
+	// (POST /me/otp)
+	EnrolOtp(ctx context.Context, request EnrolOtpRequestObject) (EnrolOtpResponseObject, error)
+	// ConfirmOtp Turn two-factor sign-in on with a code from the app
+	// (POST /me/otp/confirm)
+	ConfirmOtp(ctx context.Context, request ConfirmOtpRequestObject) (ConfirmOtpResponseObject, error)
 	// ChangeMyPassword Change your own password
 	// (POST /me/password)
 	ChangeMyPassword(ctx context.Context, request ChangeMyPasswordRequestObject) (ChangeMyPasswordResponseObject, error)
@@ -9925,6 +10663,12 @@ type StrictServerInterface interface {
 	// TestService Check a saved service against the provider
 	// (POST /services/{id}/test)
 	TestService(ctx context.Context, request TestServiceRequestObject) (TestServiceResponseObject, error)
+	// GetSignInSettings Read the sign-in rules
+	// (GET /settings/sign-in)
+	GetSignInSettings(ctx context.Context, request GetSignInSettingsRequestObject) (GetSignInSettingsResponseObject, error)
+	// SetSignInSettings Set the sign-in rules (admins)
+	// (PUT /settings/sign-in)
+	SetSignInSettings(ctx context.Context, request SetSignInSettingsRequestObject) (SetSignInSettingsResponseObject, error)
 	// GetSetup What routers need to reach this broker
 	// (GET /setup)
 	GetSetup(ctx context.Context, request GetSetupRequestObject) (GetSetupResponseObject, error)
@@ -10055,6 +10799,29 @@ func (sh *strictHandler) Logout(ctx echo.Context, params LogoutParams) error {
 		return err
 	} else if validResponse, ok := response.(LogoutResponseObject); ok {
 		return validResponse.VisitLogoutResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetSignInMethods operation middleware
+func (sh *strictHandler) GetSignInMethods(ctx echo.Context) error {
+	var request GetSignInMethodsRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetSignInMethods(ctx.Request().Context(), request.(GetSignInMethodsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetSignInMethods")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetSignInMethodsResponseObject); ok {
+		return validResponse.VisitGetSignInMethodsResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -10637,6 +11404,121 @@ func (sh *strictHandler) GetMe(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(GetMeResponseObject); ok {
 		return validResponse.VisitGetMeResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DisableOtp operation middleware
+func (sh *strictHandler) DisableOtp(ctx echo.Context) error {
+	var request DisableOtpRequestObject
+
+	var body DisableOtpJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DisableOtp(ctx.Request().Context(), request.(DisableOtpRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DisableOtp")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DisableOtpResponseObject); ok {
+		return validResponse.VisitDisableOtpResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// EnrolOtp operation middleware
+func (sh *strictHandler) EnrolOtp(ctx echo.Context) error {
+	var request EnrolOtpRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.EnrolOtp(ctx.Request().Context(), request.(EnrolOtpRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "EnrolOtp")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(EnrolOtpResponseObject); ok {
+		return validResponse.VisitEnrolOtpResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ConfirmOtp operation middleware
+func (sh *strictHandler) ConfirmOtp(ctx echo.Context) error {
+	var request ConfirmOtpRequestObject
+
+	var body ConfirmOtpJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ConfirmOtp(ctx.Request().Context(), request.(ConfirmOtpRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ConfirmOtp")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ConfirmOtpResponseObject); ok {
+		return validResponse.VisitConfirmOtpResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -11461,6 +12343,75 @@ func (sh *strictHandler) TestService(ctx echo.Context, id Id) error {
 	return nil
 }
 
+// GetSignInSettings operation middleware
+func (sh *strictHandler) GetSignInSettings(ctx echo.Context) error {
+	var request GetSignInSettingsRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetSignInSettings(ctx.Request().Context(), request.(GetSignInSettingsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetSignInSettings")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetSignInSettingsResponseObject); ok {
+		return validResponse.VisitGetSignInSettingsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SetSignInSettings operation middleware
+func (sh *strictHandler) SetSignInSettings(ctx echo.Context) error {
+	var request SetSignInSettingsRequestObject
+
+	var body SetSignInSettingsJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SetSignInSettings(ctx.Request().Context(), request.(SetSignInSettingsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SetSignInSettings")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SetSignInSettingsResponseObject); ok {
+		return validResponse.VisitSetSignInSettingsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetSetup operation middleware
 func (sh *strictHandler) GetSetup(ctx echo.Context) error {
 	var request GetSetupRequestObject
@@ -11998,325 +12949,360 @@ func (sh *strictHandler) TestWebhook(ctx echo.Context, id Id) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3rchs5mjAI3wo+vm+Eya9TFCXL6ioqOmZVPnR52mW7JXlr5m16RZAJkmglgawEUjS71hHzayP2797D",
-	"zoX1lWzgeQAkkkSSlKxDuctREWWRzMTxOR9/bY3lPJeCCa1a/V9bOS3onGlWwKfnZaFkYf5KmRoXPNdc",
-	"ila/dTFjZCjYJ305hieGRE6InjGSF+yay1KRnE5Zt5W0uHn8l5IVy1bSEnTOWv0WvtNKWmo8Y3Nqhp/T",
-	"T2+YmOpZq3/QOzxKWnMu/BdJSy9z86LSBRfT1ufPSet1al6D0XOqZ9XgPG0lrYL9UvKCpa2+LkoWTjSR",
-	"xZxq85zQx0ctmIjPy3k4DReaTVkB87zhc67XD+C1ZnNFclZs3GgGL4fTp2xCy0y3+s96idk0Tv2s19u6",
-	"kDM2KZiaPZfyijO/9zF+9DOmqVCjQl6x4rLAF5qO+fDZ8fq5fjZHp3IpFIP7/4GmZ+yXkik4grEUmgn4",
-	"k+Z5xsfUnMZ+XshRxuZ/+LsyR/NrMN3/LNik1W/9j/0KxvbxV7X/Ht/CSdehayTTJRlTIaQmI0YKRlNC",
-	"FaHk38/fvSVy9Hc21qRtfjVfJMT8RYX9AT8qJjS8E6zVrDEhc64UF9POCRmmTFOeDYmiS0UWM6qJlubN",
-	"tNv6nLSeSzHJ+PjBdz+eUTFlZGynV2TB9QyXxxVRWhYsJW1KNL1igpi7T6rdE6V5lhEuSKlYB/bxShYj",
-	"nqZMPPhGCpYyoTnNFEkl3lKWyQXRM66IzFkBk5u9mCveU2OZM6Kl2ZYUhJJFwTWrHoRtnr5/bR9ZzFjB",
-	"CCWKKWWG4YoIxlKW4rbfSv1KliJ9yF2/lUSV45m9C1iGe/oBV3EqlkTqGSsIKwpZkPZR71lCjg6eJsQQ",
-	"G/Ks99QcngCinVJNR1Qxc3ylKBgdz+gos6BzIeVPVCwtGVAPCkBSkjkVSzKhPGMpoVqzea7VCSmYLpaE",
-	"TjQrYAdTfm3woJyPWGFYkWJjKVJl6PKM0dRyszPz1t6pect8bGYSa+TXrO2DoKWeyYL/gz00QF3TjKch",
-	"Lq1s7Oeff947LfXM/Dqmmu20u4row+byQo6ZUubiXwrN9fJBwdVssWQBwUfK1jYEQIopMWtOCHWUm8iC",
-	"lOJKyIUgE86y1Pw2oinx4ktiHqF2WG0I56hg9MpwkKLMmJNXUjmnXBhGAHiihkBMFTE4gCMTKlLHHZbJ",
-	"CsPg2pBZKRgwGybGrAvM2m7ZnMjp2BzrhSFXIF8VhpZpjvyVwo+X2v26cjVJi33KecHUJRfrMsg5Ajkp",
-	"heYZ7AaHs7TRvmpAZRWekxY8conf/9piwsgdf2v9wGjBitbHmMBVwdPf6suuDVZbcTUOEkMz8WmaFkyp",
-	"n2TK1nd0OgKeDYRpXDCquZj2ScoKfs3SrvujTyaFnMOGZ1LpJ4pQHJS0BdNzqq4S+IFwQJcJN9CgypFg",
-	"unNClKaaj/vw+oR/MmQF306Av7JrS1JghILlstBwhu6M7CKMWAUjRU7L7/JclsU4ss+fgW3BjdmVj+mc",
-	"wbZwYelSpEIdVuCMIDymRcFZasCuPV/yPCHm/9dH9t/jhPD8OKMiL9iEf0pIt9vtJGQ4KHu9p2MYC/5k",
-	"+xkTQzIBDMFngc9qJkBeEn5ZIHZQkoHMiHP+6bDXO+ino+/6B/3Dfv/Z/vGRmWMshWBjsz8cONyc+bvM",
-	"U6pZtU8ju/kHgHybUeZUlDSzSzPLmHPxRBGWcn1CDO1fInA43JeF52IFsK9qULizT3SeZ+ZqzMpbsYvK",
-	"eQNqAvyx9JLqmtpgdrGn+ZzFRnOwv+EdUWaZobGOLK+NwdOomrKOwhlV+rJUm5e4dTrUGyKUB+EirvoB",
-	"wj9RZMILpY2wWtCxURkTIzwXbCynghtxQndjpwQy3jZmAbdyDk9+TlqlYsXlzidjnnb7Wl+8XAhWRBa2",
-	"QuNAj3TzBmPaI3Pb8AdVu/2V20lCaIpSRQuGz+Ex4Axpys2iafY+AMsJzRRLViG1LAom9GVOlVrIIl3f",
-	"9n/K0iiq+LORnnCblQTo5OcpvTbXRuYS6BMV5KBH5lyUmilCp9Ic241U9aQFAvw7kS0RBNewZI0y4oqQ",
-	"hyktc0UWsrjiYnpCBFBnWDUFVmHWsxtqOniorb63xc5wC1hdgaIarGy/ebg7mmXvJq3+3zZP6inX52SV",
-	"dHlxogFzT4iaAfUU2ZJIEFq2YQMOub6Bj8EW3nA0E9QXwzWb1//YcVduKloUdAlXWNmbzDBbSNsqOsPs",
-	"9UFi9/GCZfyaFcuIrIZ8JUosaXrN44weDQqpJHQkSw2gXTBVZjoxkmOeUS4MfKeqxt8CfqZnRt6FMaLU",
-	"1ClFMb0luRUXm9A5z5aBXHiUHH+M0dkJF1zNvpAB7UzV4ebsbm+0n4JRq6c4GQ6FEUOWpZjwKRgM1VKM",
-	"W0mLz43E10paacEnOircGQZXpLuzI7zvOD6WudIFo3MjxAq1MNqrIXBLAJS/yxFhImVpnI1qyyrcrnIm",
-	"UqS5RSkE/pUiOIO8ilp0K2mNMjm+QhG2zFmhWAofxlSMWWYeie0az+wmkBRjqNXZeThLPGb5q3KbC6B7",
-	"/f79wXr0q4F7bcV1WN2E93dBxDwNeWwi9hNy7nXQcw94k4rTh43YQg6PyEyWRpwzmu2oHF8xDbZulARA",
-	"RRkI+z0nY1kKjVK+Hw7UFYBdQ+bMT/guyP4DMVSaFnpI/kC4Ey9OqvndyDimFW/scwlaNwdiwrOMi2nX",
-	"aOQWxoduKcEyGMkLec1TVoB2nGuWJmSIqDAcCD2TIKiSlKdgnWwXTIOOlVGwIuTUCHEGK60RyqgmUynT",
-	"zgmhYiDsVGaxMLl5VoxZgnScwyGo7kC0VqW2CjNDsFqnHnP66TX+enB0hAJL7fMqgFksv9tB4briFAx1",
-	"ALyyJ8pdc/vDxfPOrtLZCpTjZFHaFQP2l9fWQrVqWtExz9XPMwl3zXWfDECqJ29Pf3o5aCVkgFIOfCbt",
-	"//H6RUL87x18oJClUcZf/fXFW/wi5SqnejxjxaDVwJ53Z1Qp1bRZ9q8RiGr7M6l0Ey9qoC4BIOzMxK44",
-	"mtE30T24ib+YBw2IMaXoNK5bbuag21etWGEI/m0HiDEmYBKwyepI6+wqmDSx0FXt0l5eI3z+xR5fRDyk",
-	"gjDzCFoUZzTPmUBrF9LorlkE4AGYIhdsNJPyqquZ0oQWbCBQK0KnENDmpfkevUX2aQXfaJmlSIqcyOBs",
-	"JehvSite3FVMX46WlzMqwm/zgl8jY/arC7E0WLIGP6j/wsse/ptKCFnfqBO/uinTbKyDL8BKa6+oa7m9",
-	"+2j5vfuYsowFH72EB58UGxdMXxZSh68oTTPmPozo+MqDQDCX/aKazX5RzWe/8DNayAnGcN9Ug7hvqlHc",
-	"RVdvuW+qt9w3628Z8LBmi2AE+Fi9Dh+rd+GjMxNcVjABZDEYBT9X79FSz7qZnHIRfJCldp+sJ/qyYIaX",
-	"um89SFSvX/rvUAz3c8YEUsCruxDXkIE8lqz2CqTgFwwwi8uI3v4juEsZQbAKzN1yAgIaytFkLOdMoZpp",
-	"hCSWk9ES/u2uyR4jqhqMY6sGder/3n96aKSg/YPD7zrmD3P9U3M5zoIMRnM+nZER1wpWA8LeCTHnhuIQ",
-	"WswD503dSOsty5T2ev3+/rPjXRRIs5lL5S3tG60LNbN8xTydm2D9TP7MrxmKkbCrUqTWPWA9DaRtPixm",
-	"MmPhtVC3VbyzTlQ0gMnndBy/iZ9On9cM6NUqnWD88sPrveMjI5DOiZx0dzmruXW77HBI4KEBJICNxsES",
-	"vLORS8cTo4p1GzRip5Gv8sNlzZSPCl7cMiIF68a1/bi2jaYYj0Yklxy0FhkCqDO3cAUOvYTgSr3/b6dD",
-	"RldT/Fb3j4/Q4ArPEJ6SnI+vlFOSEJU2YcVBv7+/SchZXYaVkarhep8Otr+9QssAbBDTWnWEq+AjnNCf",
-	"wTqGBWAfKPAWIJrp47mmulQbjXLrh133P6GhhaiZLLOUzIwstMsx3si0B+orGnJW7XukzbrTrlEyQp20",
-	"YBPQL2GJ1sVg6KPjwn0ynrHxVZ3+B4EAg1bnfgyHXqy7vPkR4ymMDYXPWDplux00eEx2sO/tNpAq0Uf9",
-	"JQMFKsxGy11w66Rt6CDqxBkXLCFUk7lUmhz2ejVPWRgZVbC5vGYp8FW8aaA6wEiMSFQWcVq3q0l0O61w",
-	"tsRNjOF8Kcbn8GBEY0drnTfkrYNPzZa3etfrlxaz91XKlkXKKL3gLEtfgpqwRi0goKPJjIFRJIpQkkoN",
-	"cg3VM8KFlsjNZLq0QSWVV96gq8M/5/WGyEUYB8WC9lGvFxcAmlXklfPFdVcvxPb9I6OFHjEaEYeNfri8",
-	"tDFRcXQ3UHZZFtmlYnGvHMSSeWgkH87ekAW1nnvShlCzBVeMlEVG/kAGrX3z5KAVbnwkZcao8CjK3CVF",
-	"hQDEqtzQMNQKanSOawLAwpqs4zCDefsOSIlDjgaBYi4F17KA8zAqNqy8TwYteYVGIjwKAJ5Ba9AiIzaR",
-	"Nv4DKQXssm1gCyLaKH4BNlTcexx+yiKLAzNgLMPIJVZcY0wc8B0z7oezN86VWgmvH87ebPcCmglXYCVZ",
-	"ga7ama1cQ+3eN8Lw+1Lf0Am+BuM+0vppLwy1/u74qB5s3Us2oMP68T6nWQaec54xZ6LhTME9naxCf+iq",
-	"dre/4kI/7B19t4vTPLqYM3s3fUIFmWmdt1UHUHMcrpJmmZEIFizLopPfzH//OXZvMqaF3yqCRhh8jNDo",
-	"U5JyCE5MnY6KZgy0bFkxKk5sJr+kEV3jjVywYkwVSyDKyUlwuqA8M1iSynj0ys4WU55fH9VF78Pe026v",
-	"e3DwtPvHnTyj+fWRs8J8mYvVDBSc7PoRwRPWuHcJAdos3R7OCY+/fn99dGrfcCPdUhuHd3fwM+6y4ePV",
-	"o7dKVH/Xoz++q6M/3nr0x5ebgq2ihhbriMD4RAT8yGb/+Mcb6IvBQr7gAo+/6N27uHzkP4yJL4uLk9Zx",
-	"2uS8AG9fXJhCM/I665DzvAT/I2anaG1W0K+iTWcU9DYyYkwQswOQKTMpphgA6mK1DEd/oghMswciw0CY",
-	"fZH2ixdvz384e/eXl2eX5xenb15enr66eHmWEMsMwbPb6ROjo4B4ZaMyuSIyS2EYnIVqkFa4tnICMjCB",
-	"IoWRcyxtd4ujU0n8q92BeK293ZApMqdLMmLEkFg5IWZG9EKsI8PNgwyS1oIWgoupapYk60ZNyzLMQefl",
-	"KIOoACOvO8dJQkBRp8TSQ2IoXGURHcuUkZBegmy2k6H5Z1zpuqk55pACrlUxxBUqvkJZLLexlK9OVNbp",
-	"6jprWUe/dRq4glkOzB2qrCDGpliMKLeps446LYkSp+DmPzbIJKfuxm8oTDrWHYhKx0fbiEbS+rQnac73",
-	"DIRMmdhjn3RB9zRF0IQcDlAkWnLOQatdJmgdM7N9DtjWg0177KcNONC9z26v0c7fJE/eKhS2Jj5a+b+2",
-	"7IhYWMuJ3BrOuut2zeiXEP35OZAFV872HgCoJuhtPYMmuc+/aE95NfGEkXXpLy58N8D0vcDwDXe+Aejv",
-	"GsgDeSKY6ajX68WMceCbbrI6AsPGR07IlAlWACNu//P//n/JweF34IjprMZIr+b9BjD+3U4qX80aZRDn",
-	"40a0vUEcM+iOn5PtD53jsUDIsfl8F65fO/njeH7N5O+pHs9uT+QemqpV8L1O326nYe5CWU4IdRnRBdvD",
-	"BCxFwOLjvHnWvgWBG410aPMKd8bQJo517vG2fl83wOftcfmGPOgy3x2/zkBTPIeXPn+M5WhbXRLGBY//",
-	"n19ekH1zlGr/V55+3odfOpgMBnnbuFwy4WBl4qK77hHAPbvVftx4ZEGJgRugQdOxnjNdWyUXSjMKIGLJ",
-	"JSSQovv4iwnj2rbeyCkXt9tRmMBzs4IY9ZynFWa2rZRGzcJbpTn51cQu7ycW8cWWenY5Z3omY/Y7Uc9O",
-	"hSgBCPpBp0qQ1R9mW9rEJBd0FA0Euo2d8WZZdhic9EUOtpvnvGFWLW/wV/nTeqIIt5lcwQVAjIg7zF1S",
-	"5m6heIcgt2MunQWtZtWwftxJDaY2pVG9lVUEz5dboVOmNBcN4Vh1B0ti02itn2UpS1uOozLVkPagJfRk",
-	"2d/fN/90raGuK5gG9/1urphkM9+HENLdBR93Xo2xbzcODK4fkprJUhdF0SeUBKeJvicbo2h+s3+StmKM",
-	"7Lto1U5CFJ8Kl6HI0TRGLUWv0Qc7TxX5GCURdxtbsIvj0uUF3Np3eRcBDI3JvXeTzGOx2UZNh0jj4TE0",
-	"YO3i9A/Ot5lMbCIA9242qBCtfvsroc4JWY10TpoiuqvQ41W17XaoHCRzrOB10ioF/6Vk9mfrWrxlamyj",
-	"9/nc4uQ64tvCRUyMiyVm4iDtK5guC4HY8OXuyUj+rVnrJqjxOSSx+HzQPQTLyJgKKE0isxRjvvpk5dZJ",
-	"m5KcFXNqrmggMCboxEVNKEK1LRYCwd5gh56zYgpCtJbwW8qnTOlOMhCrAISxplU6EwxuYGhUKnYSxjZy",
-	"ZfOWasN4qEtCkGtTrwDwjAkd8zkMROBrIIZAnIB+AklhLOdKpqxjRx3R8RVpc187g9Ap5cIsZCXZICH1",
-	"GP+V7c2w9goWMbKvWv/EgiriA4w6CVkLIMdNLYzIb7+AXzEtbYAVjmzQnZ4VTM1klnbqmRG3z1xozCRY",
-	"T7ZYS3JYD4WPcTMHtXdhAfGC02NZQdwC7twS8qUS0cOS0XuIynA7umBKn/mo6A1ZiOtnmJZYdu2yKZFw",
-	"gyjENSCqkLpCVkfwfymlxhAnFnKJVTFpQdX2oKQwAclJDuG6Y0D33uq2zwEV76Dexk3VdcEWu7/f23YE",
-	"aytamSB6BAWLxvqdehL8REFNvuXenKaeZ3XJ0Pr5nD43TPxXbsKhYX0pGVYxrkPgdbmZ0xV4qlH7UjGb",
-	"NAwVu/qQvTYQU8kgNh7Kcfn4Zx8obSZxcybwiVc+cj5mT9RAVGuIZeFWv24PdzHnBdGlgBlyrC4bRaDg",
-	"CFM5LudMaIDHuF6X8rgZy6CI8qHhZF4qTczKMqaZCyJU9BqCB8FnXVU0MwdBjdC1Fh4OgQcwsLkRN9zO",
-	"0iYeg11cjGlANhJnW+LF3VN1KHD+eFVbzpYqFHHNdeUwIdQCIOTD2Zs9RSfOzT8DPby7qWTMylAzuRAI",
-	"bKqcGlnNhw9UYAc2gPigjXEleSG1HMsdANE+V8WihJTkBjC8gsg3fNvB0dawcTwUB88bVUl/BsHwFkEC",
-	"yKpCDjwWNlO4Vy7mu474M5bl0WvI6Ihl201a+FiC4zTPfhcimqXU2wW0FUKeLehSQXJT98YZP7tKb3Vy",
-	"sPspX7FlnEBcsaWhXe72t7N/M9LGa1iLUlyb9z2SnSDkp3326jk5+P4AUx2f//nt6QVpH/R63eOjbq/b",
-	"2z/odephQasVA9EsaKhUIWhGXrw975J3kwnqONbG0Oljpdig3p4v7puQUaktx4NctNRn9JiBzdxJNama",
-	"yQWuwYbE1AKUgFYFNfhomoZF/lxSt81CbwfhhVyREZtxkZK3pxcnEDYGJHocLtgIeFiZWBPFmGoI+Q+K",
-	"4K55Bsxpf3/07I/EFhYlWGSzGymaYb6PV8qE+p07I1WQJvI5Wu/CpptF+A3XWdyq5spprgpUH85eG4bg",
-	"BN4rc6By4jZ7Ym0Jo4yKq4BNwxJ8mVGKWLylSheW4MQV+l3E0aJiNvFsY2ej4C7SOu37spQAI/uCj/ct",
-	"SDm6bdT8YjI+PHh6TNov3p6TD+9fnF689NZcrmfk4vz1nzsJhKtj2WdwlZFRyTNty8NoNs8zqpnquIyb",
-	"Sp6SC3QVtceZLNNJBhF7KZ9yTTM5ZlQkA5FxIVOWkOsy00VC1JhmbEGXCUmF4kbgSUguF6xIhUqM/sHG",
-	"CZkx/Q/BCngml2kyEFMqUm6eLK5GpUiIvJ4lZCpTmqZLo8jocZknhEshVYJlY3kmDeIKsTTnYHDo2VPz",
-	"ipxmDJYLE9J/lGbNNOOpUJ0ueWmE2xlVgF9me0NH/YbJQDj5kaVkhPZlBGGYMbUZI1yT9gu8HMdnk4E4",
-	"w5vw35Aftc6rT8/9AQZP4CmEg+A2qkf++V//3QGSgnAzgsLMpCgFGIbIaDkQ4ECmOd+/Pth3oKFW7Cu4",
-	"2lbSsvBiiLjWeStpVRdrOHxws62khTfbSlpwteASwrs1j9rLNVTD3i6apRmUfcCd4XM5uJPgguFpuOFW",
-	"0pLXM/M93jEmt45Lsya4ZSunmGtuJS24Z7N+PCB4L7zoVtKCmzb/wlVHbTkOEV+ESPjrfWgp8TpvqxLJ",
-	"DYXtr01oLQrFtNqU4QaK5ZgKyBAmil2zgmZB7LBNyoSSC3pWyHJqgyLcUZC2hejEmWNP379Wnb7n5lCf",
-	"HIeFIAsXWGGUuTnDBThDsZEPQmtxFbGs5RSWjGJAKTgmjOoZ40W13C752Sa3GBJhkS4hP15cvCcVlUXX",
-	"mhQ+t8YuHF2bsKCQJdAM7AKVumaYhMtkhs0c9b6PSwGh0hAV/uB4AgLoNHpZpJiAKIt5Je/M0ewNdlTM",
-	"lH6icBQoRZBRpW+g2eL9eVhZEwrK+ZwWy0Y3gbMGg7imkvXK4BH03yBM2PvdBKveIqIXslKpp9JNbXnr",
-	"CRktL92R9utGgJSNecpClypY6IBoGf3BELrq5e2lwQMNzosh9txqOl2gzPmdevTcqtiFN7VOLWeSj1fI",
-	"WoOsVl2u9/s11WiyWXxGP5kzKlSkbMS6mrUtlgDsjyCva4SaFTMCOrwVYZli0OsiIQrTkSuWgHahkWuC",
-	"AO6WOPJt08Z21oXBS9dQWY6L+A8VkMQMzauV6L2h2z2T+LESm4bqyJcrKeHqdlrTrxEkABCCVgkfd1Mm",
-	"rRhdU/ErCAneqN/uJlC9GzvAuqjwmzQK/LVkJYsg5i/++2g1SkO78JFY1ZiVtdixYtOfAVW8q0igsC7T",
-	"xjhLmDWo42R00smEjTW/ZpcuAWDHmjREyIVX9ENKw12WWFjmfmscSG0dx7dcx/GXr8MFJ8dLIe2eWXuT",
-	"FNwdwpIjVaDiObS3KJ8E7wU1lHwi+tPDIAu917h6rCO1uQgLtrGo2aPWa1CFt+c6atxhBuuOZ2gf3Knq",
-	"VWzceO2rcG8rtbKqIhW1zhb1hNler39w0D887D992j866j97tvPB3A4ijqMQcXD43Q4gcXwzkDi+L5Co",
-	"lZeKF7oKgvKfqIY8Zh+wwgVIzDP2iRqZdE4zXF6fCBurfcMaVkasYfklBJBc0jATcLWIQp7RMcOo+9W2",
-	"JdhLD0P6vKPZlnrhXk+iIiVmMqwMR+dGdKsFrjBfYNlqjm2vcdkqQTbQRXHNOonta6brnsTT96+hE4oi",
-	"iotp5g5PgWW57+cGxVW57fhFhlX9nCYa7NDVP0YmiRmy4Kq3ZR4jSwIOYE9gLOdzA/QNxl/BWKoug5JH",
-	"DW5TaxIArLVFkciIjWmp2IpkHMaW2YCaE0B0MJYaGRgKqkC9FS2NTiSFL/QgBWtYqK9+ubkOjqiKXfk1",
-	"e9s96qTV91qxbIKt6VaD3WIK8sbSttFkc2uq3i6d2CpqdxDv3VwPC33Vjf7PMFv77pOmq8q9tWq9Npd6",
-	"PYO6Ys0NokAsz/q4/tJx00tBobsVihmKE3E+H7KXONlPYrkatiTPOro1EMM1EXVNVqyJwB7agnu8WZgu",
-	"wuGtgnTjZVxeoFYGwmrAbF799cXbtfyee0+D2yTGbmrvetvM3Wj5Uvtiq9eF/+qHcDfJrTDlStrxHcjG",
-	"Vcmmw+QeBeVAIPIrd4JRu+qNxPWMcCgBWhk20ZDa6d7Hoa7XArh5QnMEIO7v8oPM681Cfcos0w6ke5RX",
-	"QEBd6dVnGD6UMjaSTijnt62h+5oVimb7mRzTjIy4JpOM5zlLEzKZ9CeMcKFYAf7KNbme/PP/+n9Iv38I",
-	"38LT8MuzZx0o/Xf+5vT0OZnTK5i9S04zJUmvt3dwsHd4uPf06d7R0d6zZwnp9Q4OuoeHT592zbv42Xw0",
-	"n7rkrdTeOm/BKHI32zWQO785c0Gf71BziVJiYtQYIgtyfBRs3vM+izr3pfHUcfv4t4bbAcps0J/el7Z1",
-	"idOO0Jq/g0rVpmT/2TEI5ji+Ir1PPcMbe58mk4RQsn/0XfjVZNLpu5fXy2+7tpmk9+nAp6qEqNrvP0Oh",
-	"e61I8bMueYFqHABDoNbh6fc+dclFUEcb9XphoCaMkXEdKH295E6XnArCUwwWTSXDAJQJ1+HBuJ4xdmeB",
-	"e6p9dHjYiWmToaRwJ3deXfDnjbrotkobKDJ1YwNs1mG2yOlVP8AbpuVggPL2koVbVJnNAlFDPvPhs2fb",
-	"rNRRHaBZFq1X3o/XAdoYSLRavz8oenKz91YVmqCiU/Py78KxYA3mj5UBgtPfJv/jN13s4kFlsbsVxB9b",
-	"9ja6XFmAl0GKk+BJa6W0tiH1SLL4N+H7axe+T9Aw6MBIW89De8V5oDRdqs6/gKT+6BL3OkYfPw5Gf5PA",
-	"fxMS+AoCYqfw34xIfo8i+CkRbBETwlfPg/wkIbPLRXnhcWMdDO9b0LLyHNngvHYl9XYIGIK9R+S3L8c3",
-	"yYYFu+ZsEUtfvdvwjFtEUmx95d48Hjc03W+sllo759tVr/pm/P5m/P5m/P4mf38zfn8zfn8Tvb8Zv72k",
-	"3WCfbRZDmpr97W6OrQJddjfFunduaoYN6qt+qR22Guq1ZvOYQbax4gSGcT1R0P4HQqWE4QsaqmXs2tkJ",
-	"V7lll7C09eDqjNsSWj7DL7XfJS0uaLqE/LqciQWE6U8Krv8xkp9aSSufKCags6TMhftzzq8KqfkVFtuZ",
-	"8FbSGtfzQYKwYituRsOah5p90kPCVZ9QMpZiwqc2Q4BMeMZI262za35MCK7VfijHnPyJvMuZ+LkwqLXP",
-	"9HgfB9lPU6EgVA/7QE54lmHVjQUbWZ4NfdvMQ5TgAb47J7hA0sYUa6kgw1zNWJZBEB0VqSJtNeuEKTm1",
-	"JfrzdJ/KsTkdnMvlIxaQrahm0fMyJ9Lc0DKnSrMTrMOCRUJ+KaW2teqYGtPcls5aUIyXxONHXXNzktM6",
-	"2OK+fIa6kW64FCqEYEPAJrKw9ToG/jDI0+5Bj+yTo+6nht77VuOJlyfycEG4cFVQknqEOya3G7iBwwg2",
-	"OxBjKiBckhaFi+YsmKfYvtEj5urgeu0rml5BwOdA1MJzDdfCcqFVpGX9xZwWikHsIlbM9RXVqnTEFTpg",
-	"XxxBR0koeSavWdF1ezc8ZyAgw9xnH9p0O9zmE+UDO8MyyjOZpWCaGIg6QgFbWkB/1QnltuDOzZxGnma4",
-	"7DGL3BZqq0uNUSlbaiRCneR8xEUs98QXmnCPYJy0y3R3VY+iVp7bJJRUQXmbQ0zDfEs0+gQZX+2L89d/",
-	"tiCXVKWAOycOancINAU27JsYrdYA8Gmp3vwUZJ6GWa/rB3SbRI3GQqVfkF/csLczG/t8m/3cuuTNLQNu",
-	"Y8zeA2xZZFYrxBoMBuHlhPgcX/MTCAM2Tw4wV+u8EzYsRdthlaPfEPd7OV/GM4eq1fiHboBAzjh4ydVl",
-	"PLwzHL/26M6z3Lja0AqGunTDtbUmFVWpndFaI6QA024WLGvBaMdo2bV+ifWzcdVLMRlmtAQLg08DNvyV",
-	"KltUbCD89+wTVxAR4mpPzGShZyCkDMsiGyZkuHoww2Qghu5ohsDah9XxDEl7MePjGVkYxc4VvgbWA3nb",
-	"XAxElf7d6ZJ3dQgF9hkkiEeLujVSe3smfbJO9ttO6YLj7DRS/KAQQ6QuuM9PkAthCTQaewKKbUDXlwjQ",
-	"YS1380tV/aJLzm8WmHPU+/74poUjb1238jaU+UvoZ4wW+usE7df2P63IIRZhsrou/K76+/tGck6F6mLl",
-	"t6CKzU6dWW9h/tA6N6v/vIWUrsNmQFN3gs7t5DQ6R52u7jBTvMayB4gNpOwuopWckPdY4Up2/tvEK4WE",
-	"6WbEBd2G1RNR/+kaKdiO/LFapvWZ/1OWBVAz90gftehibgt2VrY69cQ/hE0fpxI8lC5Bq5a0FfQMd50X",
-	"fR/8qKPygejal9OoB6Uhu1GBCAY3wfV5sP84aCMyRYueAgF4UskVCdhu//383VuCE5HFTCrL6lOWM5ES",
-	"aTi+e3fYf4QSV//8r/8+IQpaT7kyZoRmSgYVrkZLEi9qRT6IK2HQA7YE7VELKaah+SS0sw/E0eFh4qrB",
-	"QVlbqipxpjsoe72n4yu2hD/YsEvObQmQVNresJkZfsYK1h+IoASMjwmAmrlSBHiZEFqXP4pA5DACVz21",
-	"Mizbe0JG0miBBVuLErb1vJwlOaRulvgBPrS28t26+OxfXgNji9dNgItlrm/jubbyOo+Ga4QNxir90MKx",
-	"M7XXW8sqV0a/YDSLNuDZ5A/fusV4JW8Z8Uq9lURpltsi+A0Jp5rlN2a+ZiHnmuVbYxTkVctN8XHzvmC4",
-	"9Z5SqTPoxI2VqcTqiVCTCyr9m8kgkzzPKBcEmNFqDeSCWdseFNSEYbrx6h+u3OTGEs/YiYG0jUY14YXS",
-	"Nqk7SMD0rA0cQgvbKQYuZwz2MmungxpWDW1h4rm3cBLQkhlf7ZNBK5yYjsfMoOuglZBB6x+GHk9kKexn",
-	"w6VZyn2pUfzWd6UTmrRPO+bLf/7Xf9f8RrEpYouOgeWF27pLOjdXR9qGghkdRxbRM+k0wa9zFjlrOY4D",
-	"NaZs64ZS2DG2VwCywqyFW5vsauEgceC4CZQLWY6yaBnQisJW+fdU+2bUU+QBzhyVEDAZsBSabFgLL4Vq",
-	"6MNzTTV7bn5Ww/Uiqa4/RbQMkz2T6G+NVriC6WJpLekxq9iNUtbXOgUGidr29P3F+YkTv6v42Ue9b1ir",
-	"trlK+4ezN7bSLXjJDCEAO3lYF6GNrb6wuQkUA0VvBRVLklM9s15WV03c8TrD6II+X4j2tYJh3he1U9GN",
-	"1Spr1c6i51HBR2O1pSVEBjBVA7O2ExgQ3jp9gvSiQFHllMhiIE5PT08JE7pYrluHFRQo81+DCRkkCF+d",
-	"DqZTA6EX0E3gtHJeULBdy8kEnea18kJkyXQCzpo0YzGbz0agj3W52BEnzHzxX4zw2ogTmzBmzSKJJUvt",
-	"cEmtoUWAAB4pNmJCg+s89SW2NgDE3+VIGUkXACOprHPw/RXLNWnPZKnYFWO5oVRO+5xwgZZ0KYwEBOL6",
-	"ixdvz384e/eXl2eXZy8vXr69eP3ubeeGtGpMxZhl2T3c6ua7K4VoJnZlzgrF0vjIq2jq79SNWb/dtSut",
-	"jR8eQOyuqzu9zFlxOeei1Fujmtxl/wRPK+cJioDMesJLvepIjMlZxxHIxkN4BjyshqSRtiF6ijER6zBF",
-	"VhtMdeIeGC01zXY4eXwu7D6HK46do8xSpvRlWrJLOmWXWJdHxStjg/Jl1juXSgOGpCUjC8qBdfsKoDOw",
-	"pTNBzK/tlKuc6vEMCglNK15QUw1SlBsaOYEo5yM8A7teC1yb13w6ZS5sCl8LqpRqbtiRXbqWRtQyEt8a",
-	"qxK4QXXL5doy5w2RazVRSDAoJq2NYClF4mlR37MgNJijkJ3TKRsIOSFDUM3tSP+GUtufUJOG160uXdU9",
-	"ArbEOHgWLPvhgnCdDMRoCbVDTsgw43OuhwTUIix4beT7YWAeHCY2XsJWH6F6IDKutKvSjxq40r5njuoi",
-	"zx1aLgglbAP5bgtj2x7fDvbVGu3b/Z2QZe361mpn+BvKbfZUIi2z4Zi2KqOBmHML2mAniS3MCqXqkotL",
-	"3STRv7TFfq1BoOYtd9KMawbpDsTglu8HCVgpWFX/GYgKAPfOVYtX1I54L4OMXXoiv3tXfrziaMvwCgGJ",
-	"xz+Y4d9gtj8ZUjAk7Rsh0wkZwhBdyzdCFIHuB5+Tlo0PipMS+6Ojd1aAR+UceiRBqNbQyOb2N/vGkOQF",
-	"d8XLKhX3+qB7BCkEm2VxtybHSCuwDll0ayPdbmRCAfms32QcRpuEgqiouBRjwKBoEErBCF1TBww1Fo5+",
-	"mgt0eUx9kMuBxVuTykAoJtJOQux2SRsrtnaSsBucR4s2JbqgQkG8k22XmQyE+Z27mOURHV/JyaSTkEiz",
-	"TeJ6bQKrspXL0e8wEBKLZaulGHcSsls7TdtAs9614A5k9UqrDtp9B9aLgtHU+TOir31Qd9Xm+qGboP82",
-	"m4zHcMOc8a2KlH1BT78b9PDPjYxUGEz9P/52uve/6N4/envff6z+7F7+b3sff+0lx08//8/WXbX8N2dy",
-	"F/5bgN/Hct6ayW/jub39vcZckw930WsH8HMVE7vqm05rdAiillKunP4kJORnXY4oxGfjx2P30edvha/4",
-	"xI/wS8xM4Z9Y6t6tUiou51ShGhyrYBj2tKrXVIxHhbvuADHxhWVpvV+WQj8CKD/gLIia4OdMKTrdgRiN",
-	"sXAjrqF6LwaSP9u+9XdC0u+yI65dmG+IG2+0uCv7qHffX7+TWtf8miW2YGNmmGxd//yNdu0H5fPSIdP6",
-	"NqHziu3tZQXVcOaTVc17TOcMJJ8NRuLVow466t+aVzf6AtCHvDl4WUDn4TEEeliXKDYAa//H3osXQv0A",
-	"4vfeOZ8KqsuCdU5svDO4p3cMYL6ziFqUdtfX/P7d+UX0rjeElGKsaHBGHutCW9QqQqzfWwScamB8s0BS",
-	"i8m3kmhukoZbEZiYpoz9BQG0sZnKzkruKiV6oNbceI0NePzT6XNoBmORWDlYJthsZIeqauSDcH3x6mey",
-	"ScD4bif5Igbmp8KHSH44e+OzPn25ZsP5nJgTDYXceFpxN2qTg6p2oU39lBb4kAtc1jJLbatEstKdv6YJ",
-	"DoRTBYMs0nWtkNSVwtXu/gOxWT2sF6+3ymIwjPkNFMOBaFeF49G+bRbNxXTFKsTMH3b2Dvob0RQCarXR",
-	"p3c0nZ8QKcYMzIos5wo6IVosHgjsOCZFtuwkPu2q1vse6sSzlCguxmylaV/92Cv91x9b+JU/AisK4m7c",
-	"B8PTwKOO/RhsiKB5v+AT3U2ZZmOMKaClnnVRXbPzxsQ9C1J3oaE4ieyxlBQ7/230lPuU/x6Z6mIIrJUR",
-	"2t9VOXbKoM9cghixOSp214o3TYGc2yhg800uM0kblBGIjhzJdIkpLaEcsu4vjae5uoY8ec6suLRrdyNE",
-	"1abKFdZT5KRiTLlx3wI0RVZY1SlYm88O1OSvnfNsuUMPyp31DlnqsdzZdGTn9ySpVa23GiqGrizOxU5J",
-	"iEAY94VfdDVT8ZbzMFRjT5UZNzLFEqLLSBuM7ojSHdemmesT0rNszk2yw0EZghwjZ7sU4H9Zi6zDIgkL",
-	"qnzfEGQjX2B+jN6VWUrsLgIFPSJTOAxJMFHbdWZES3B4up3oggvfWOwODsoLJo91VKpKlt28nRtncW7c",
-	"t/eX7bDxRkVrfT+rtbGuMYsYtCMHFAF+WZj3d1odxwaGvCn8thaMEnVzgw2jkiMPP32K67WugeHlvKEB",
-	"+QZDBkfcE1KHXhab0+1TwzFBox10GXcOOfDv0CIlmn3SPlRVSBfiOqZz1lk1iyxoPG80r7jeDmKG45E+",
-	"pHODEcWd5hMV2lO+zHayAkChY6euhTsFPLynarNRyFRsXBZcL88hlhDZJKj64AICLz+jBSteORz7958v",
-	"WmsZnfCGjdqfFHIOBgqyb8TjfRCPzX3hx4JNCqZmpP3j+eGz44QcPCPoCUQfJ8Y0GrCDaavLgw7chlHn",
-	"3C9tTYuscgfa6Ey9/Od//fewY1tHWWcdrg0eUwlRY5lDEYIUYMoIXDusA8oFiYncIDeZtcgJqYxKfdtT",
-	"ue0CO8ETXzAI3Kw1R4Ze9TYgBHrVQ29vX5AUTpi6mjr+HUe/FGn7Io4v3p4PhI2ZZiLF7omdxE6X1uIt",
-	"sZIQspqE0HRuONHY+rrNb6fvXw8Enlt3IAYCbSeG1GDeFPs0Zrkmw9XLt5m2wdcWCIa2CiQdCDxmvLy+",
-	"C4ChmNS7l8G26RqUIWi1Kfn3ny985YkGGOiSM0bTPbxu/wwmg0FDsjHNsmozNlRsIIaf9iq3PL4OgWND",
-	"AzLDE4QYO2wwJCTpwJBDeGI4ENXYJ+E8c1pcsZQMFVPo8W/PqaDQerd2+jg4Fs4cCGo2P2XpHhdgJ4EL",
-	"MRqmslYcMvx1gMrUoNUnf+t2ux8TMggVPPM9ksT/01Cgz8MTMLIMRC32AagUZAK5L1z8kHkKAi265ILP",
-	"mdJ0nqN58uzVc/L06dPvB4IL8uHieZe8NJQJfxzSPM+sFrFvQwj+8HcFOzcvfn/07I8dKPLCU3hoIBi+",
-	"DaYgsL2jl4QLMsSfbK61rebSqnDOgvHp+9etIESjdQAVGD9j1R+a81a/9bTb6z4FaqlnQAYDAAaeagXR",
-	"1ZIN5qyxfWMInm1Yfkjc4A4V8xXEkAqOpbzibCDahqwYRS8h53TOzrlmfzrXBR/rhLynevYnl95lFtXp",
-	"kldoXLJaABzsQITh0kqWhREfqah130wIfnFM9o+PcE0QXO1NbclA4KudvkE/HAUI1RVjuXIGovW26off",
-	"2xR9QsVyIMLecy5zhJwGJr1pyZSCLSAuz6lY2vlc2ooaCKM7E5XJhTmZESTTFHw601VOmSWG4UpnVs4Y",
-	"MSYGIlgx9g33SSEINB4VX6etfusN3DcyXKb0DzJdogvSyOOYvRWArwFbCAoDgWGbOAFjuzywleJjVr0v",
-	"mMqlsNV+D3u9O5v7NGDqMHUdjt8AMSFYiNf1pO7/2jpneu85wGiTuINwjFCP0NxtrW4sCRa5KkebtRzh",
-	"RmPr9wey/wNN/dmZVw62v/JBGHSRBf8HA+nt6PBwl5fyQprDMiLZS6G5XuK7329/90LKn6hY2nWqle7t",
-	"m999j6SwJpW1+n/7GHT3N9dkqJ4N6KuQCfDYxQEkLUzY/RuYJ1sfzYCemMlSN1Ozl1WbdxXGq9VJG8c0",
-	"E4bcHxl18ADEvYaDTJkmR70DxFQhF0SKhBhxAQYoGIB0x1t87Wt+mDqpRMvwOGO0wKVamIujstmtIekF",
-	"nTMNIN0QXFg9sn+G81mo//xxDSmPmgps4Ha5MpKWLUpWrRDXjCawHRHsebXL+iHcBsMeGF1uB/Ye0F/W",
-	"gWENppPWuljW6mOEWgXv9tSaAX6dhBUSU488fJYKUoHwV+B3GXbgpYIc9IgaCDqVwFwsV0EXBzCuxYxn",
-	"zFazQeAwkqzRbxeSaDpSRM2ouSXMc7aAYsTHalFYr7ZzQvKCKSY0Fl6HheCaMqpZAQoxNVrDtbzCdJeE",
-	"4AdlN+LLuATriaGNhf9zf/J3jD4PxtPQKh+SppMQH7EXMYWHajBwQxa49v6/OpI28KaLgqYsQqyszXf1",
-	"LuJsqvIDTdHRskLSudIvXdDCClwaMb31S8mKpTPF9cOGW/7kb5jxHh+4ysu/86FrWadfMPaacYR9omNN",
-	"rrhISXu44twcovrsCvPawGgwRadSG03auU6HYKaJLdyMXFvyqnctDBmke//4+DeMFLzsfvz/R0MEV/dg",
-	"9CP07SijNpgFo2d5xhW4l5tWBkbc+GlucEJtXoBVdrbOXQoN+dk3n3sLoX3D59yIwlsffI7u3HslxYCU",
-	"NvEmQohdOgaeXbf1FUokgZcrMcSMuXyYgJBZ6rVdOpkxWugRcy7TjGHsU53YvYDvf/SP7iKI4jvpF5xw",
-	"7+n2l17JYsTTlAl842j7G2+lfiVLkd7BRZxrmdedBrPgiNxVCBs30nwbmMbwOYlzmj8zveHk7w5xqkki",
-	"iAMw5x4gbQzSMuLbh7M3qvMll/ywV3bGaHoXV4YIlLTyMurUro7KiOMQSkYFKXNDYslcCq5lQRaQ7qpI",
-	"e8Zopmdgm1JdLhPyAR4ciL+Uc0ryUs0SKKWAw7hMrT+/vOhghXybqDWmWQZ9jEDKHogh/OuypIZWB6BZ",
-	"Zha1YFmGNRo0qgnIwCix8ZWTMhsIx2qtqgvjDyeUZ5dlkQ19Fbw+lrkkfyCD1r75edDquNmc+6DK8wuy",
-	"+7oDYUtMqGj1JJh2JSAwoiecr2LI3RvM/Pjvywc3mO2OmBYPH8iEdXP6/Hg885zpO6TUwDhdrmijevCj",
-	"zUFc0Q5WOnnQQjvj1qu/vnibkDFVbI9DjX+u+XWjOPdLk4R7+OxpVIqLDRKk/q8qhEEdvKj0iS5EX52n",
-	"bdAAZXdbq6eNxTEx9BJrxwUNOGzlg0ZB2YZBbl7W1ySYVtnCm+RSzO79GsVSszcLFDalOUAtxJat3LTR",
-	"NOaLbbnkhykTBt9cXPgQfxlijhLEiJOX6Lpd0CXheiC48kwEOJ4P+UAXnh/BFbFz+0Xmh6xpIMBBS9HN",
-	"VkylOOQpmVE1i/ElTCX40cXQ3ANXkkrbfIWdeNLBPcycxuDZ/nRSuxc1kwuBHu4ZK9hvnVn1dvCyPJdi",
-	"knGMf3pE1DtNUxuFsTPKrXKy/V95+nkHHdAB87+C+vc1XTGep73l0LlMqkIKN7r5Ddpm9I7vlhE2irJS",
-	"6QfUJh/xQkETvSHSej55Iz/I6xQEm9xlStRP/RW0RCIZm2giSw3tvA2Dc/Wmu+SixPRf6soASQiik5MJ",
-	"KdgehoIp70OtCsG621xlix+Al98zW8S8kIfW1DZAtivvHUD4b5f1/QsT0ueY2HYX7HK/1hH7dkhZRkO5",
-	"8oxC8FGWET0rGHOVstuUzLlSNhsOInkhhhfd81xj7AIUkVHefMMNdn6iY20lV1vO84lyUjU0o2oyrEil",
-	"T/027w9fqzl+QziLeRqujg/4DauW5v9iKPz4tpl6FDEDNXJGRfqFSHoTD4dU+l/Py/GYV6tlXsWH35d3",
-	"ZPOt/d48JL8NmfbLPSt3xk6/uWMi7phAQr9v18waen5zz3yTGe5AZrgbvrIiLWCti9vL89aCvRrIaAa9",
-	"b7vKX6F2ZAwKf5QLzGoINIIFg6bF5pVv0ksTO9tTzMeXrxPOLxRMqxoOXwRq9av+s/WLuHhS6zEpBcQK",
-	"G2WRK2xviVyksGlDHPkOcjCZQdyuIfo5ZMJegf3HPrIepwuRyga8sQ/TPaqJOEGQuXLfqqHdUQNpr044",
-	"+ercG18THoI9JFQSa/7AL8ZD2xhlyqLGGJou97Tcg5bvq83xXdMP24Tc98l3LfKTgbCN8RPy6uz1xf/6",
-	"//0gPyUkn5wzcC2+e/9W4V8/8atCXvCrhHwQ/BVPyLgssk5iG6IFW/dpNmudzCc8yyB1KshgAexHc+5A",
-	"wDHOZJayggz/892Hs70P71+cXrzcO3/5/OzlxRDT3a38ill2AM9GjZlRNTvBYWxOnHNXY06zOQ5MLIQp",
-	"IXvBfIfN333/2oxbkwruqUKgmvBsN8RtA1308WJTXljigo0IzXOSMeiSMmOYgWSLVnFoJeM7JwZdNt5/",
-	"+OHN6+eX0Pa01lpxIDDNGjOP0cUCPmDAS0yS5wa7SRtMaLooFSQ4FvITNIle0CJlKaxl3olJwlZRxS48",
-	"W4JC1g6CKt+DB0s+cr2lmQ6BPE7oEWOeOLGteWSONZKqHj051bPGQGpbqS8aZbJDsZ/7DKc4g/PA42yg",
-	"zoDYNti3WFoc/Z1o4nA69gRcmrQFAcPYBc9zpiHjFo/lIXxQhu5i8ZMmU85P7D4F5J9Yo3OGZhl2qcM8",
-	"d0sGFkYsMkDAhDZTfomo/IUX+vNMYsoQrJRwdfNEtDnbDys0x+XHt1AGAWaybRvdOyeE2radVoqk5Kj3",
-	"FE0RtjaA8h0GB8JWRICeBiwlGb9iWCVBJTZFeylF2umSl0H25kq2pyHqA8FEqpzweeIaTOJzjs+ZB5+o",
-	"sJiC0nQZjckBFvHT8n2Vo3ofsqobHqfbzSQRMS/j6+m/cFznwyYzr3oBl6t9m3fFKpcNCohV2Ro2hYO+",
-	"9U/dlHj+psIY3Ta2hzIaaUywTDljuKv0UrW3/lLT+CMHO4ZVCKvdjpYoordtITtFuBhnZcrSzu0M4VE6",
-	"feomhNZhvuorUEObF8Y1Gc+kYq6Q28yIfLbMl22uXCkWBDrxgoUD+jP71rFd8lqr2q0B6T+fyVIXRWHu",
-	"0BYNMWLolOtZOeqO5Xxf8PFMZlTtTVgqi31lX+j0yVCzjE0LOu/v7w+TgRimXJmZ4SMZqoyOr+zfealm",
-	"8poV9qNmdG6msZqKbxY6ENjs0XCATkKGQk+W9pWpOWj3Qc11bv+cU13wT24Fc0gInEulcXQKY7PCUAi4",
-	"zhNXO4TQKeVC4UnLUo+gT6xwLRhzmfHx0uXkgawOPV7M+Q4haJWP+/ugfu4b0dvMJZbA5KAkUt9c29QV",
-	"Z4HyTfXaXwkZ/pvtFKAz9aclU1gHBzr5DsSPFxfvrSplFAdMLdY2/kSw7IkKO+7CbIafrlj3jY63at6H",
-	"1EsPBUOwd6iqETmoTolNscXDGwh3eomvascKWzOmLJjl6lW5O1owMmcF1v/Q0vw2ECmfGhXMAS46MiA6",
-	"yWioZCwNIHdteV5XmlzNaGEVO4eGT/C2PvVJrGFOQr7zNWxcEWobH7ygy6oEBGphT6wBAqqqmu9fvD0P",
-	"jKvNwcCOet6T2OGGf5ygYL+55ojgb0G/dxz0G+NBt3WD+Id3DAauAfO3SIm7ie+NXShSKuDJUMIYu36r",
-	"utp+B5EUzRfaexAicVHxqd9VwMQXI/HjBAajbbbw0YqVUOiFjYEIJce271fg7JqVwdjwaxcjSzXZd2y7",
-	"0x2IFyDvYAyyQ4m0kDmKH/WmJCsIQpZMx9gxBiE/EDt+lGDkXRDNHHYd4b7FJD9mTPL9cfN9zdRd+5rP",
-	"0TIHRdS9fK5nhSyns1DnIG2jkRJKXIczI9h3Euw3MhDOPG3Lx5M21djk9aBHXLVKulRkYRsncV873TUM",
-	"EWkyELaksU7IYrYEnXcRNk02Av0vpdToRgyoknV54+SQJggVU+s6U9h+qktOa/owTDCmAgs9DgR4aFiK",
-	"ehXPMkLJYa9nQ8XQoUeGfvV9AmmywxiRumDqQXlyULs7QjRc46qV86vKjUF3XgSDb2JeU9ySSFcxRsjF",
-	"bXEcKrHV0tAjBf3NtQxa6GkFPXvQMmr6nMjJhBWq6hvuG/mgup4XUsuxzNAYgAq81lxMLU4tZHHlouMT",
-	"azFynth5qbSFfpZCz3BvVZpKpgx2woxocnqiiOv2WCsgabRrVMIHwtt6AvsFou5iJjNGxlTTTE5LcE1I",
-	"wbAecKwYI1f6vT23e8QpnKLJSopOD7w+n4gsC2iiFF4OdHZ+NKcT+KFLnuk9LoIDlpOq5VPuT9IBsPtm",
-	"u0PKAVgz/L4KIBMeRfePa2JtiahyTKdvKwpaKG1fsWUyEHqZs4RkdMSyhMxYlifEnkvieYoTyxIynkmO",
-	"hX9TArY9qIG+CGifs1bNwN9VQaOraCgXorKhgn1tIMBtl1oscQXVMTSCNgC/eZiPZy4fYiAg+45Dyx4C",
-	"5k41s+t0qxtJPSNTiZEKzEUvdMlLYU4HOa0Fr4ktsuaPtQqqcM0RDJ3R2E6rOxDDaqPDxPXqv3Qrt4XV",
-	"7bduC0OQ6m25SMuhQ8piNm6JCSQ4dcm7rYjrQOZeURcn2Ya8+NRvF32B+tfRB6rc3wpZXZrxJhfXmU9F",
-	"fsyKiPdTttDuDRme7Qpg82Hh/kHao5ptKGiiS1Vb0SYYrBrPR9bygEVjvibXJF7RdsekBeWv1/HoGMh6",
-	"nRWHpbd1KoIr0NajtVrYMIif++n0Py7PXj5/d/bi/PL9y7PLH9+dXwz9ctrPej0yWg6E3SPqbtQzzE0j",
-	"nb88+99fP385JO2DXtLr9Tr9gaDOI4mxIg7r1gr+975PrD8TWwUbmGx2wZy5Zkb3YfHBwR/H/WI39s35",
-	"8mDOl8BhDpkUIP5BKc7AGXgD7Aw0O/uo0fCuOVuEAVt1oH6PDzwAVPuZHqVtRG0NcfOEVUBd0zhZZikB",
-	"pzrR0mjZDwv/j2hOlPO8tIYuNpmwsZEIgrxqOYH0R6HoNUuJb+52Mx4SAulu7sIARL85C+/GWehA3ZUo",
-	"8G20bH3gm9OeZudg0/X1HoCBXXi0/l35BRuv1ysTN5b7HtBBeEKGzhDQh57DQ990GIwAro36QJz6duMT",
-	"Gy7kREZZhOFKpMCMPBXQ+RPfrByCdATTc6quIPEBcpvh3QmH4GLzJteuJ6MvNWHfV11y6vOjzTpTwzcq",
-	"8dUX3dpFjq3a5kXE1WaH5EOw8cdwRm5GbeeKrKH4N0/kY3oibywVRGRX8DsGgvB209GLUGr+ioOk7T6W",
-	"220RQdDg74KzVZz8ybq40tjO4B7Z2xrA3mMFgPsXob7VALinGgCVwJFAfH3g73QdbmlmwHCJ5rPbUU7X",
-	"N3cjqTx3D33VJNLuYjuFdGfy9ZprfTdkmxoSwIa/8F0NtjGLpj3Ke5Ia7eiPY9N0W/tm1Hwoo6YgYctu",
-	"B7s3AdkIPauiz6J+h+dQa6ty3KPbIPCso1YZj2LxKS7zZCBs3o2i11xM+1XZgaqHsxkLCxZYd4FT79pH",
-	"h4cDEfgRoC48diivu62fQBZ+uofNunHt7UBNHQgXEpWQf0jByMQwsoTkrIDqnVIYxZKl3HtyOgn6aSlR",
-	"muVdbJbO0Q1vlaMuOYUf3Uow/MK6maEMtF8RzTJzNAPRhqQgki5FKtRhB+spCJvINEysTUFTnhFFl2bf",
-	"wNXGYDl14Wy+Z7JLvyRTCfp+KVIXEWGOOAwJs1lQtF6EtE29Juw0b16lDOPu7DqUtKUvMPgnAAWsAjEz",
-	"kovZbZecVtGCGpYH2W6FXEB2e6lsOJMYCHMVWArgmNgybObWv+80xt6xxW+Ott45B94c9IfqOYC4y4nH",
-	"gifmymWpv6Um331qMhtfeeu8o04VbQzSDx0Z+FLqvJv9PkSFb+X/H8ni7+DBF/6HGKpbAECzob/xnnsP",
-	"IdZdVCz5d2Xrv4Wg9UhGfUeKgtQfEAJsh5yKUhneDsG5GE9sxRBMRJ9R4L6QQpSQoYsjvOTqcvJLKiAp",
-	"eyznIy5AUjEPXM6XPL8+Hna8t0AwcsWWwJCwml0QpGhdDgMR+hzC0OGXkap+Dru4czWgs2AganGlNaeE",
-	"XUx3IAbi1CVSV32KpG3UWmA2kpZr4fNtTJ9O0F9BRToQuSx0x+U5MKEhy2EiCyMDVp6StYHwMAfC/HsJ",
-	"R5WQIc35pT1kzL8edsAB7PdqW/ivxbEOhFwIDBhE10cYAYpsyEU+gvznamUZOToIxxmICYKUr7dl09Od",
-	"/0etHD5I1+g6oQWzLqN0IEZLokqQke0RtCubjDJyIxnCYi8DSXxIoOktiixcDQRKj7D4TuKqIg5tqZsg",
-	"brW9Vhmkg6XfijkUHLO2H6OOhFcwp0syo9fgep/HC+Y0+34eRNR8FO/PFnLv3D91sv/N//P11dOhd2Uv",
-	"uK+UtbNSqK26vNM7K2pe2SVqumgbehrWFMVOl/wMCV6+L/sQ9d6KzRg6ZDfasWlmMG0m5ZWt1eaTBJ4o",
-	"tCD4EADHKDGhpsoVsCk6IjBUP1G+hpdTt+UESSEGLtueeDTLlsCdEmTZ3iuDEVRg/uaatN0aBuKKsfwS",
-	"6Pmljyrq9K31AtRuGxlt8/ZoXV1xFSTZaq0ZW8OGa8MhOFgHILDe3M2CLs1DcFb+/PCuzDt0xQCSWGah",
-	"SM0GAqzH+eafrERUAJGumVzOzJdhCbOBqF93k+XgQWg5au4PUgr3d2EreEil4VGNC5TUjQt3alPYVEy3",
-	"VtjUEaVIcdN+vGirF8Yht5bpsIgrNENqAwn888sLslbg1+UauXJFSEBB5raZiKulXj1RrZWbDQoTVuVm",
-	"Gwq+umKv94iWG8qf4qHuTegYLKqWiT1uNpK7aCOpG3KOFw7ZMwgXIdhhkNv2MFT7YBPQPcfqlK65blKp",
-	"FyINvOEJCfUJmzUOpbC0uShuAAKFApoxN1Sgtzi5oZDlKPMVmmsGcKvoQDL54RGZybJQCZlzUWpGRkv7",
-	"V5e81sDNwK6fcQWpc6BGK2k4sdHJFZlQSNVYgHIJnn1svotV3d0uWAFltfpY6c0V6iyM4pxrr9gjJCPA",
-	"w41AmWbDgX1Ae06nbCC8aDQGF7HfEVfWn2JD5PAolW5CDBe/uLEM8mvN5lWqcLWMuubnZBrLwQUZ5gh/",
-	"CnRec1uXcDLDxjLHwOFrmVEe1g96SWtOP9lEsV5vS9rYvXrM8dAasN2TVTwHakSiaUbFF5nRHjdOqHlL",
-	"pO2FypSq2UjSIsWCdJ3bEBCsGbsx6OICH/mqQy5Ocw7b2B5zYYvo1gp3YgvCr7hcZ1Ad2NcEt/WeA6Cx",
-	"sHD7VuUwANnWbRyeGp5U9fXPfzzdO3x2DFYq1DvB42sLHQNhzeQUSyOStiyQi0zpNWYdVWaquYTKh1QM",
-	"xEHPshRF6FRiUYYpv2ZRi1dgtuO6EqxOCB2Ines+Y4nnTnP2HQDgPalFDr4fJ1SlPvuWtuh4/V9hV/Sv",
-	"UOWBQydUVATAV8RHjNrjAiT63alArfwzPrujE7WC/20u1DN2La++BWY2u83M8dSu9Rb31+wFbbiou+fG",
-	"TQIdQmrQSBIY8O+qk2Rwt08UmTNNU6rpLZj17cLCDU3YLBV+UF99PXezhe0CoZWTvuIgXJrOufD7CGAI",
-	"b/lL4m8/qHurIGmGfhxxBjb1Lez24cJuawC6M3zWJBF4NCKIrLR4kSOZLsmYQgEthoniHL3ddvr1Hn8o",
-	"vXhI/xb/9TjxX/6GKo+gdpaJGwJMs+gTv+XevZMWI/V4APw9STm3Q/37CP86hZAWX38RMqbRUrLSmsk3",
-	"yrL9qtuQTw29qp2RZco0OeoddE4ATFd7MzUEwdwzL32U8JdN8O5LXtfg/lvsy6Ngo63B6IFbQge9mn3t",
-	"dozZFTPfqEz87B76qvUJu4vtKoVvj1SzMmPk5NdsZvb7Ws/282Bw2/JsdgDX8ykxc1BBfry4eE/evzu/",
-	"wMjOaNcg3x5qIKr+UKocmQlGzIzXD2N/wOBsbbptCqlLVEAoEYTuQE1Uqsgok9AUqV3LSqrCe0alYh3X",
-	"Wwqrdbd96euBoBMNwUI842KaQGMeSP+RBRkx84cdv5PYnDDbmpWaYxYafbED0QYWlLOCsJwrmbJOkK2E",
-	"VVaH/7H34oVQP+B5vzQnYJtIwWmY/dQfcSn80KCJ8BRnRderj3ml40IqZRsKqQ7EFCTE1zl114WVYl2j",
-	"6Po853wqqC7BRatm9PDZ8Z8GZa/3dDxjn8iPP50+3zv/8fTw2bFjvCC7X7GlKydStfmF19iwS07Fkhx+",
-	"+uTCrKyZ/oRQsdQzc6osUyyBkKmUF2ysHQpOZJbJBcNuVULae0SvLxdQj906Njb2T4IMrCxb6ck0ELRg",
-	"GAVNc1poMink3AYxew+5lmHWoXI1cHF5C8q1Lxc/b/YxWNC/JzHCjv44Wrnb2jfF/MGK/C08NO1MxoN4",
-	"KPfsju6BEHS/FUm7m5QpR4U9udzYMOYW99ysSTdeZ+8hKMJFxYJ+V6lUt8DYR0ulMox7CKlKteJo+EOX",
-	"hJ2PHBzfpPNRg5b9IBzyUXTtLejg1O06WnxTtx+z1NgdMtj7SBkxepUR34cOZswcQ5KjYuUy+hxyxlsd",
-	"DYTiU+HaoFOxrKGu7YTkoxKs2L7eB2kgNjZC6rv4VF0qMpYpc/W3ofNvwaiSIhkIK0wH5XIZh28KqVmt",
-	"GxIJmyFVndsyqjSGxc5zDeUb/Rj1Xkhkh1ZIA7F7L6SHY6e7d0LyW6+1QQqv95uAtr0XUq3xWb0h0s7E",
-	"wAzOxmVhVmeQHq3RGGPR/9vHz4mBC159/pi0MCMWaURZZK1+a5/mfP/6AOiBXcGvLkwYOsKbYeqNJlT4",
-	"HUQah1+46l/BV2h/Cb9BU2LwhXXqhJPZ6N/qG9e7I/jKn1XwXdVQ6vPHz/9fAAAA//8=",
+	"7P3rchtHti+Iv0r+cU6EgP8ugiBFcdtgdOyhJdrWbllSk9R47+PSAAlUAshmIbNcmUUI7VFEf5qI+Trv",
+	"MP1g/SQTuVZmVhZQBYB3q61whEUAdcnLynVfv/VbayznmRRMaNXq/9bKaE7nTLMcPr0sciVz81fC1Djn",
+	"meZStPqtyxkjQ8E+6cEYrhgSOSF6xkiWs2suC0UyOmXdVtTi5vJfC5YvW1FL0Dlr9Vt4TytqqfGMzal5",
+	"/Jx+esPEVM9a/YPe4VHUmnPhv4haepmZG5XOuZi2Pn+OWq8Tcxs8PaN6Vj6cJ62olbNfC56zpNXXecHC",
+	"F01kPqfaXCf08VELXsTnxTx8DReaTVkO73nD51yvL8BrzeaKZCzfONEUbg5fn7AJLVLd6r/oRWbS+OoX",
+	"vd7WgZyzSc7U7KWUV5z5uY/xo39jkgg1yuUVywc53tC0zIcvjtfX9bNZOpVJoRjs/3c0OWe/FkzBEoyl",
+	"0EzAnzTLUj6mZjX2s1yOUjb/t78qszS/Ba/7nzmbtPqt/7Ff0tg+/qr23+Nd+NJ16hrJZEnGVAipyYiR",
+	"nNGEUEUo+c+Ld2+JHP2VjTVpm1/NFxExf1Fhf8CPigkN9wRjNWOMyJwrxcW0c0KGCdOUp0Oi6FKRxYxq",
+	"oqW5M+m2Pketl1JMUj5+9NmPZ1RMGRnb1yuy4HqGw+OKKC1zlpA2JZpeMUHM3kfl7InSPE0JF6RQrAPz",
+	"+F7mI54kTDz6RHKWMKE5TRVJJO5SmsoF0TOuiMxYDi83czFbvKfGMmNESzMtKQgli5xrVl4I0zx9/9pe",
+	"spixnBFKFFPKPIYrIhhLWILTfiv197IQyWPO+q0kqhjP7F7AMNzVjziKU7EkUs9YTliey5y0j3rPkYiG",
+	"Y5mwIRlKnQ2YyGU6Z0IPHMMckkku54Sa2/3mLGY8ZYQmcy4UsVcSvZB7EzrWMieKT8UeF0YGUEHoeCwL",
+	"oYk21DqjiggpWESOei8icnTwPCKG25EXZjwzJkBqJFTTEVXM7F8hckbHMzpKLe1eSvkTFUvLh9SjUrCU",
+	"ZG7WYkJ5yhJCtWbzTKsTkjOdLwmdaJbDDKb82hzEYj5iuVkHxcZSJMoIhhmjiRWn5+auvVNzl/nYLKXW",
+	"+L8Z2wdBCz2TOf8be2yKvqYpT8LDvDKxn3/+ee+00DPz65hqttPsSqkDk8tyOWZKmY0/E5rr5aOeFzPF",
+	"ggUSB1lr23AgKabEjDki1IkOInNSiCshF4JMOEsT89uIJsTrT5G5hNrHwlkY5YxeGRGWFylzClMi55QL",
+	"I4ngoKohcHNFzBnAJxMqEieeltGKxOLa8HkpGEg7JsasC9qCnbJZkdOxWdZLwy9BwcvNwdYcBTyFHwfa",
+	"/bqyNVGLfcp4ztSAi3Ul6AKJnBRC8xRmg4+zzNneakhllZ6jFlwywO9/azFhFJ9fWt8xmrO89bFO4yvp",
+	"6ZfqsCsPq4y4fA5yY/Pi0yTJmVI/yYStz+h0BEoDMKZxzqjmYtonCcv5NUu67o8+Mkkz4ZlU+pkiFB9K",
+	"2oLpOVVXEfxAOByXCTfUoIqRYLpzQpSmmo/7cPuEfzJsBe+OQMCza8tS4Ak5y2SuYQ3dGtlBGL0OnlSz",
+	"Wn6WF7LIxzXz/BnkJuyYHfmYzhlMCweWLEUi1GFJzkjCY5rnnCWG7NrzJc8iYv5/fWT/PY4Iz45TKrKc",
+	"TfiniHS73U5EhnHR6z0fw7PgT7afMjEkEzgheC0Ies0EKGzCDwtEFiUpKK34zj8d9noH/WT0Tf+gf9jv",
+	"v9g/PjLvGEsh2NjMDx8cTs78XWQJ1aycp1Ee/QXAvs1T5lQUNLVDEyjzninCEq5PiOH9SyQOd/Zl7qVY",
+	"DuKrfCjs2Sc6z1KzNWbkrbqNynjD0QT6Y8mA6ordYmaxp/mc1T3N0f6Ge0SRpobHOra89gye1NpJ60c4",
+	"pUoPCrV5iFtfh4ZLDedBuqi3PeHAP1NkwnOljbac07GxWSOjvedsLKeCG3VCd+tWCZTMbcICduUCrvwc",
+	"tQrF8sHOK2OudvNaH7xcCJbXDGyFx4Eh694bPNMumZuGX6jK7q/sThRSUy1XtGT4Ei4DyZAk3Ayapu8D",
+	"spzQVLFolVKLPDdKZEaVWsg8WZ/2f8vCWMr484nTIZNSA3QK/JRem20jcwn8iQpy0CNzLgrNFKFTaZbt",
+	"Rr6CqAUWxDuRLpEE107JGmfEEaEMU1pmiixkfsXF9IQI4M4wagqiwoxnt6Pp6KEy+t4WR8ctaHWFiiq0",
+	"sn3nYe9omr6btPq/bH6p51yfo1XW5dWJhpN7QtQMuKdIl0SC0rLtNOAj1yfwMZjCG45+iupguGbz6h87",
+	"zsq9iuY5XcIWlg4v85gtrG31OMPbqw+p249XLOXXLF/W6GooV2qZJU2ueb2gR49GIgkdyUIDaedMFamO",
+	"jOaYpZQLQ9+Jqsi3QJ7pmdF34Rm13NQZRXV2S3QrKTahc54uA73wKDr+WMdnJ1xwNbujANqZq8PO2dne",
+	"aD45o9ZOcTocKiOGLUsx4VPwWKqlGLeiFp8bja8VtZKcT3StcmcEXJ7sLo5wv+vPY5EpnTM6N0qsUAtj",
+	"vRoGtwRC+ascESYSltSLUW1FhZtVxkSCPDcvhMC/EiRn0FfRim5FrVEqx1eowhYZyxVL4MOYijFLzSV1",
+	"s8Y1uwkl1QnUcu08nUX+ZPmtcpMLqHt9//3C+uNXIffKiKu0uunc3wcT8zzkqZnYTyi510nPXeBdKs4e",
+	"NmoLOTwiM1kYdc5YtqNifMU0ONtREwATJRb2e07A34Ravn8cmCtAu4bNmZ/wXtD9YzFUmuZ6SP6NcKde",
+	"nJTvd0/GZ1r1xl4XoXs1FhOeplxMu8YitzQ+dEMJhsFIlstrnrAcrONMsyQiQzwKw1jomQRFlSQ8Afdo",
+	"O2cabKyUghcho0aJM6fSOqGMaTKVMumcECpiYV9lBgsvN9eKMYuQj3NYBNWNRWtVaytPZkhW69xjTj+9",
+	"xl8Pjo5QYal8XiUwe8rv96GwXfUcDG0A3LJnym1z+8Ply86u2tkKlePLanlXHbGfXVsP1aprRdeFzn6e",
+	"SdhrrvskBq2evD396SxuRSRGLQc+k/b/eP0qIv73Dl6Qy8IY49//5dVb/CLhKqN6PGN53GoQz7sLqoRq",
+	"2qz7VxhEOf2ZVLpJFjVwl4AQdhZiVxz9+Jv4HuzEn82FhsSYUnRab1tulqDbR61Ybhj+bR9QJ5hASMAk",
+	"yyWtiqvgpZGlrnKWdvMa6fPPdvlq1EMqCDOXoEdxRrOMCfR2IY/umkHAOQBX5IKNZlJedTVTmtCcxQKt",
+	"IoxKAW9emu8xXGWvVvCNlmmCrMipDM5XggGvpJTFXcX0YLQczKgIv81yfo2C2Y8uPKXBkDUEYv0XXvfw",
+	"35RKyPpEnfrVTZhmYx18AV5au0VdK+3dRyvv3ceEpSz46DU8+KTYOGd6kEsd3qI0TZn7MKLjK08Cwbvs",
+	"F+Xb7Bfl++wX/o2WcoJnuG/Kh7hvyqe4jS7vct+Ud7lv1u8y5GHdFsET4GN5O3ws74WPzk0wKGkC2GLw",
+	"FPxc3kcLPeumcspF8EEW2n2yofBBzowsdd96kihvH/jvUA3376xTSOFc3Ye6hgLkqXS170ELfsXgZHFZ",
+	"Y7f/CPFaRpCsAne3nICChno0Gcs5U2hmGiWJZWS0hH+7a7rHiKoG59iqQ536v/efHxotaP/g8JuO+cNs",
+	"/9RsjvMgg9OcT2dkxLWC0YCyd0LMuqE6hB7zIHhTddJ6zzKlvV6/v//ieBcD0kxmoLynfaN3oeKWL4Wn",
+	"CxOsr8kP/JqhGgmzKkRiwwM20kDa5sNiJlMWbgt1U8U969SqBvDyOR3X78RPpy8rDvRylE4xPvvweu/4",
+	"yCikcyIn3V3Wam7DLjssEkRo4BDAROvJEqKzNZuOK0YV6zZYxM4iX5WHy4orHw28es+IFKxbb+3XW9vo",
+	"ivHHiGSSg9UiQwJ17hauIKAXERypj//ttMgYaqrf1f3jI3S4wjWEJyTj4yvljCQ8SptOxUG/v79JyVkd",
+	"htWRysf1Ph1sv3uFlwHZ4ElrVQ9cSR/hC/0arJ+wgOwDA94SRDN/vNBUF2qjU259savxJ3S0EDWTRZqQ",
+	"mdGFdlnGG7n2wHxFR86qf4+0WXfaNUZGaJPmbAL2JQzRhhgMf3RSuE/GMza+qvL/IBEgbnUexnHo1brB",
+	"zZcYV2FsOHzKkinbbaEhYrKDf2+3B6kCY9R3eVBgwmz03AW7TtqGD6JNnHLBIkI1mUulyWGvV4mUhalZ",
+	"OZvLa5aAXMWdBq4DgsSoREVez+t2dYlu5xXOl7hJMFwsxfgCLqyx2NFb5x156+RT8eWt7vX6ptX5+0pj",
+	"yx7KWn7BWZqcgZmwxi0goaPJjYFZJIpQkkgNeg3VM8KFlijNZLK0SSVlVN4cV3f+XNQbUifhOagWtI96",
+	"vXoFoNlEXllfHHd5Q928f2Q01yNGa9RhYx8uBzYnqv64GyobFHk6UKw+KgfJbJ4ayYfzN2RBbeSetCHX",
+	"bcEVI0Wekn8jcWvfXBm3womPpEwZFf6IMrdJtUoAnqrM8DC0Cip8jmsCxMKavOPwBnP3PbASdzgaFIq5",
+	"FFzLHNbDmNgw8j6JW/IKnUS4FEA8cStukRGbSJv/gZwCZtk2tAUZbRS/AB8qzr2efoo8rSdmOLEMM5dY",
+	"fo05cSB3zHM/nL9xodRSef1w/mZ7FNC8cIVWohXqqqzZyjZU9n0jDb8v9A2D4Gs07lO9n/fCXO9vjo+q",
+	"2d69aMNxWF/elzRNIXLOU+ZcNJwp2KeTVeoPQ9Vu91dC6Ie9o292CZrXDubc7k2fUEFmWmdt1YGjOQ5H",
+	"SdPUaAQLlqa1L79Z/P5z3b7JOiv8Vhk0wpzHGh59ShIOyYmJs1HRjYGeLatG1TObya9Jja3xRi5YPqaK",
+	"RZDl5DQ4nVOemlOSyPrslZ09pjy7Pqqq3oe9591e9+Dgefffd4qMZtdHzgtztxCreVCwsutLBFdY594A",
+	"MsRZsj2dEy5//f766NTe4Z50S2sc7t0hzrjLhI9Xl94aUf1dl/74vpb+eOvSHw82JVvVOlpsIALzE5Hw",
+	"ayb77/9+A3sxGMgdNvD4Tvfex+aj/GFM3C0vTtrAaVPwAqJ99coUupHXRYecZwXEH7E8Rmszgn6ZbYrZ",
+	"+pqMGBPEzAB0ylSKKSaAulwtI9GfKQKv2QOVIRZmXqT96tXbi+/O3/357HxwcXn65mxw+v3l2XlErDCE",
+	"yG6nT4yNAuqVzcrkisg0gcfgW6gGbYVrqyegABOoUhg9x/J2Nzg6lcTf2o3Fa+39hkyROV2SESOGxcoJ",
+	"MW/EKMT6Ybh5kkHUWtBccDFVzZpk1alpRYZZ6KwYpZAVYPR1FziJCBjqlFh+SAyHKz2iY5kwEvJL0M12",
+	"cjT/jCNddzXXBaRAapUCcYWLr3AWK20s56sylXW+ui5a1o/fOg9cOVmOzN1RWTkYm3IxaqVNVXRUeUkt",
+	"cwp2/mODTnLqdvyGyqQT3YGqdHy0jWlErU97kmZ8z1DIlIk99knndE9TJE2o4QBDoiXnHKzaZYTeMfO2",
+	"z4HYerTXHvvXBhLowd9ut9G+v0mfvFUqbEV9tPp/Zdg1amGlKHNrOuuu0zVPH0D25+dAF1xZ2wcgoIqi",
+	"t3UNmvQ+f6Nd5dXCE0bWtb965buBph+Ehm848w1Ef99EHugTwZuOer1enTMOYtNNXkcQ2HjJCZkywXIQ",
+	"xO1//t//Lzk4/AYCMZ3VHOnVwuOAxr/ZyeSreKPMwfm48djeII8ZbMfP0faLLnBZIOXYfL6P0K99+dNE",
+	"fs3L31M9nt2eyT02Vyvpe52/3c7C3IWznBDqSrJztocFWIqAx8dF86x/CxI3GvnQ5hHufEKbJNaFP7fV",
+	"/brBed6el2/Ygy6y3c/XOViKF3DT5491ReLWloTnQsT/h7NLsm+WUu3/xpPP+/BLB4vBoHAch0smHLxM",
+	"XHTXIwI4ZzfajxuXLMA4uMExaFrWC6Yro+RCaUaBRCy7hAJSDB/fmTGuTeuNnHJxuxlJndVTiUuBvXx3",
+	"+Z6YQ2oDETZhamm/8+U8rgbcGJTrheIr8z4+2loFE1YW3QwqpFqMdZO3rrqey/orP5o6qvqJ1QSJCz0b",
+	"zJmeyTrHoqiWzUL6AmQj4SIHeAdhGaitmHLZULUZSrdxgN6s/A+zpu7i50Acggan64VFFhCMJYrQkv7q",
+	"eWw9pkHNkm+FMqAiwTMcUrKQgpEl030CLyHt9+8uLsn+nO1LnXVcVIWKJUa+WaoaxumOzcBMRQ1SNqlh",
+	"Ix8EBOYrR0y5M7Y+YshIqc92uUW9o1KyId5u1yP0wYyWRHExTRkOpjKMYNZYpc0b4p+eyJ8pwm1lYHBu",
+	"IOfInYFdSjBv4cgJOcWOtZmWIzS7GqqnJKqwgk1leW9lmRF296hGwpTmoiG9rxqwi2xZto3bLWVh8WVK",
+	"1x9pxy2hJ8v+/r75p2sdv13BNKSD7BbaizbrkZCSvLsi7darMZfyxonm1UVSM1noPM/7hJJgNTGWaXNe",
+	"zW/2T9JWjJF9l/3cieBouIpXjvyEWg2hwtbte8pM2lrOfr+5KrsEwl2dya1j4feRENNYLH4/xWH2NNss",
+	"/PDQeHoMHaK7JJEE69vMJjYxgAd3Q5UHrbr7K6nzEVnNnI+aKgTKVPZVN8DtjnJQHLRyrqNWIfivBbM/",
+	"21D1LUutG7MZLuyZXD/4FomLiXG+xMou5H0500Uu8DTcPdxdU89txrqJanxNUl29B9iygqVkTAVA3cg0",
+	"wRzCPlnZddKmJGP5nJotigXmmJ24LBxFqLbgM1A8AHGNOcunYJRpCb8lfMqU7kSxWCUgzF0uy+Pg4YaG",
+	"RoViJ2GuLFe2Dq7yGE91UUhybeoNSp4ao6UmhhWLIHZFDIM4AXsXigxZxpVMWMc+dUTHV6TNPRYLoVPK",
+	"hRnISvFKRKo1IyvTmyGWD6Jy2VttvMsoUz5hrRORtYIEnNTCmJD2C/gVyxxjRMyySZx6ljM1k2nSqVba",
+	"3L4SprEyZb14Z61oZr20ok6aOaq9D4+aV5yeyqvmBnDvnrW7akSPy0YfIMvHzeiSKX3us+w3VLWur2FS",
+	"IKbdoKkwdYMqxNHqEVKXh9Ux/F8LqTFljoVSYlVNWlC1PcktLGhzmkM47jqie6ezl1JMeD6/KXaLLci4",
+	"g2cEHtEwqFeYM3XLQa1mYK25oWq8UI/pXPpcP+kz54JYJ89f80HT5N6//YHwOZ16aLgP569tOjDVtN9o",
+	"RW3y7sJCWTdke0QVe37YAYwk85QytZhmWUN+J19/rtSZ4er9/X0tdbb/z7//A0ZqB+1edvHj6d5BRI6N",
+	"+OdaReR5j6jOduL3flvz7sivVwN5ndudfykTVlOcUfWz1JWkl3PdmBCx8qC60by3VPQShOE9ICjd1M8p",
+	"2GL3+3tbD/XqiFZeULsEOavN3j71StAzBTCvy705TbzW2CVDm7nhPCrDyH/lXjg0ymdChmXVwhC0zcy8",
+	"00H2VfStQjELAwEYjH2oR47FVDKodgKARV/R4ktfzEvcOyP4xMusJz5mz1QsyjHU4SqUv25PYDTrBfUC",
+	"IJvkWA0ajZBgCRM5Lgx7AYlQ71lJeH1gwggp5Yt9yLxQmpiRpUwz58BU9BrSwSELqcSoNAtBDRdaK/iB",
+	"VDJ4sNkR97id7T1cBju4OrUN6ks521IB5K6qUoHLsFKV4WzBFar3Ha0sJiTPAYV8OH+zp+jEJW7NwBPW",
+	"3QQCtvKomVwIJDZVTI215BPCSrIDL1z9QxszBbNcajmWOxCiva7MLgw5yQ1oeOUg3/BuR0dbC4FwURw9",
+	"b3Tm+DUIHm8PSEBZZRKZP4XNHO57V8VTPfgzlma125DSEUu3O5Xxsgif0/z2+zCSLKfebiKtMPJ0QZcK",
+	"ylW7N67h3NV+qrKD3Vf5ii3rGcQVWxre5XZ/uw5inrRxG9byztfe+x7ZTpDE2T7//iU5+PYAi9df/vD2",
+	"9JK0D3q97vFRt9ft7R/0OtVEz1UMWHTMGy6VC5qSV28vuuTdZIJeBuvl6/QRfDxAUPV48REZFdpKPKgu",
+	"TnyNpnmweXdUvlTN5ALHYJMcKymnNj7m0wdokoSwrQ6mw+KKtIOEca7IiM24SMjb08sTSAQGFj0OB2xM",
+	"LAS710QxphqKuAJc9bWQqlntb49e/DuxUNEEYZPXoQjq1fGyuBaXfZxyJhysFB1rIgUg+ACMegme3gZX",
+	"Rz8WsLzmxyHRUnaiZrz1NsYSeRjUi4WL6kF5lrndo2KgM8XVogxJu1BsJfzWqWQ3h1EgswT1MM8APr0z",
+	"/whqHD/XgjXZWuka0cp1yjYo4Ou6ozEuBJ076/rK0I6cuH09sY7LUUrFVaCRwBA8RjZFhrUFYhLxo3GE",
+	"fhb1HKCUq/VQGc4hyl2ZUNL3mMpwHPYFH+/b0+NEVCeKRT4ZHx48PybtV28vyIf3r04vz3zoiOsZubx4",
+	"/UMnglorbJoAeR5kVPBUW2wzzeZZSjVTHVcuWqqOcoHpBO1xKotkkkK6OZhoNJVjRkUUi5QLyOa4LlKd",
+	"R0SNacoWdBmRRChudLuIZHLB8kSoiCRMsXFEZkz/TbAcrslkEsViSkXCzZX51agQEZHXs4hMZUKTZBkR",
+	"wfS4yCLCpZAqQsxznkrDo4RYmnUw7OLFc3OLnKYMhgsvpH8rzJhpyhOhOl1yZvT4GVXASsz0ho7RD6NY",
+	"OFUZo9TaRTopvDGx5Y5ck/Yr3BynUkSxOMed8N+QH7XOyk8v/QIGV+AqhA/BaZSX/PPv/+gA90S6GUFX",
+	"AZIXArzQZLSMBWQ/0YzvXx/sO9JQK85cHG0rall6MfJK66wVtcqNNcpMsLOtqIU724pasLUQf8a9NZfa",
+	"zTUM0u4uxsAYYBbhzPC6DGLXsMFwNexwK2rJ65n5HvcYkRnGhRkT7LJVycw2t6IW7LMZPy4Q3BdudCtq",
+	"wU6bf2Grax3H7iC+Cg/hbw9hkNWDlK4qXze0K740/TzPFdNqU3k22NBjKgDegih2zXKaBoUvFlEA8IL0",
+	"LJfF1Gb0uaUgbUvRkYv9nL5/rTp9r7hAcw18LGQIuqxAY7fOGQ7ARaWMKhSGpspyGy2nMGTUeArBEe1A",
+	"zxjPy+F2yc+2MtOwCHvoIvLj5eV7UnJZjONL4QtD7cAxjwIGFIoEmoILpLRMjZBwMBwwmaPet/UKT2gf",
+	"1eq5sDwBA3TOC5knWD0v83mp2s0xxgZBG4T5eKbwKYCjk1Klb2DE4/55WllTCor5nObLxpikCz2BZqqi",
+	"9bYWNcd/gzJh93cTrXrnj17I0nswle7VVraekNFy4Ja0X/V3JGzM0eXsODOEA4BpGVPJMLry5u19LQJj",
+	"1ashdt0q5mtgt/qZ+uO51YYNd2qdW84kH9/MWRqVSQZNAIO2BN2YYnNGharBPFq3KLclLoGrFUwTjVSz",
+	"4jFBX7KCRDzoFBURhQ7vUiSgC2zkOvhAbLf+8G0zPHc2+yE+0QCLykX9D2EuY01m3UobFR9Vc9dE/lmR",
+	"xVBw7MvhITnQaRtnMooEEELQ5+fjbnazVaMr3oySQoI7qru7iVTvx+Wxrir8Lv0ffylYwWoO5q/++1oo",
+	"ZcO78JK6JNCVsdhn1b3+HLjifaUdhqCCG4sE4K0BCKGxSScTNtb8mg1c9dqOgGpEyIX3aYSchrs83rBH",
+	"y9aks8o4jm85juO7j8NV1tTj+O0OC3ET/IgdampqIAzrASBugf0H9wUAgB5F5flhAKHSaxw9giBuRhDD",
+	"HkwV19s6gGK4e64d1D3CL+y4hvbCnSAb655bD9wYzm0F6LFEWKq0ZaqiPfR6/YOD/uFh//nz/tFR/8WL",
+	"nRfmdhRxXEsRB4ff7EASxzcjieOHIokKNmI9SmNQUfZMNYBw+Ow4LkBjnrFP1Oikc5ri8PpQtLCyX7sA",
+	"MBq1hmUDyFYb0LCMfRUBKEvpmGHJ2GrPLexEi/nDPqvF4pRxbydRkRDzMoQ1pXOjulWy5JjvDmAtx7a3",
+	"uCzEnc2qU1yzTmS7gupq0PT0/Wto46Wcs9QalOBE7/t3g+Gq3HT8IENIWmeJBjN04P0oJBHeAfKCLEZx",
+	"zZBAAtgVGMv53BB9g58bql8GAV5fQ4TYugTg1FpEPzJiY1ootqIZh4msNnvvBA46OEuNDgxoYAAWpqWx",
+	"iaTwKEVSsIaBeif1ZhA3USI1+jH7MAXapOX3WrF0go1dVzNr6wzkjbjstUgp1lW9XTuxEKD3UFzSDOaI",
+	"YfnGUG8INXL/iB8l7HwFat4CgazDf5SiuUEVqAMJOa7edNx0U4DSusIxQ3WiXs6H4qWe7Ud19XwWT279",
+	"uDUwwzUVdU1XrKjAntqCfbxZTQDS4a0qAuoxyF6hVQbKaiBsvv/Lq7drxakPXsO9SY3d1Bz9trATtdjb",
+	"9sZWrwv/rScT3n3W8MoVzIx70I1LvMHD6AEV5UAh8iN3ilG7bOzH9YxwwK8uHZvoSO10H2JR14Fsbo7G",
+	"UUMQD7f5AWzIZqU+YVZoB9o96iugoK40mjUCH3D4jaYT6vlt6+i+Zrmi6X4qxzQlI67JJOVZxpKITCb9",
+	"CSNcKJZDvHJNryf//L/+H9LvH8K3cDX88uJFB3BrL96cnr4kc3oFb++S01RJ0uvtHRzsHR7uPX++d3S0",
+	"9+JFRHq9g4Pu4eHz511zL342H82nLnkrtffOWzKq2ZvtFsi975zZoM/3aLnUcmJizBgic3J8FEzeyz57",
+	"dB7K4qme7ePf29kOjswG++l9YftuOesIvfk7mFRtSvZfHINijs9XpPepZ2Rj79NkEhFK9o++Cb+aTDp9",
+	"d/N67wjX85n0Ph34urjwqPb7L1DpXkPYf9Elr9CMA2IIzDpc/d6nLrkMmkCgXS8M1YTpQK59sgf773TJ",
+	"qSA8wTyWRDLMtZlwHS6MS7O3MwvCU+2jw8NOnTUZagr3suflBn/eaItug4lClalb94DNNswWPb1sZnvD",
+	"GkDMxd6Ot7vFlNmsEDVgXhy+eLHNS11rAzTrotW2MfUgdhsTiVabzwSIXTe7b9WgCeAIm4d/H4EF6zB/",
+	"qnIzfP1tis1+10hNj6qL3a8i/tS6t7HlihyiDFKcBFdaL6X1Dakn0sW/Kt9fuvJ9go5BR0baRh7aK8ED",
+	"pelSdf4FNPUn17jXT/Tx05zorxr470IDXzmAXP+uVPIHVMFPiWCLOiV8dT3ITxKK2FyWFy43gu742IKW",
+	"ZeTIJue1S623Y1HHXETk96/HN+mGObvmbFFXK3+/6Rm3yKTYesuDRTxu6LrfCPVdWefbQS9+dX5/dX5/",
+	"dX5/1b+/Or+/Or+/qt5fnd9e027wzzarIU2dand3x5aJLru7Yt09N3XDBuDgd/XDlo96rdm8ziHbCK6B",
+	"aVzPFPSug1QpYeSCBmCQXdsS4ii3zBKGtp5cDeXFYQp/ktjvohYXNFlCfV3GxALS9Cc5138byU+tqJVN",
+	"FBPQFllmwv0551e51PwKkb0mvBW1xtV6kCCt2KqbtWnNQ80+6SHhqk8oGUsx4VNbIUAmPGWk7cbZNT9G",
+	"BMdqPxRjTv5E3mVM/Jybo7XP9HgfH7KfJEJBqh7WWU94miLAyIKNrMyGpqPmIkpwAd9dEBwgaWM1uVRQ",
+	"TK9mLE0hiY6KRJG2mnXCkpzKEP16uk/F2KwOvsvVI+ZQrahmtetlVqS5YDyjSrMThJxBPJRfC6ktMCZT",
+	"Y5pZnL4FxXxJXH60NTcXOdXAssO8fDG+0W64FCqkYMPAJjK30CSxXwzyvHvQI/vkqPsJW0I2WV71WGie",
+	"LggXDvAlqma4Yx2/oRtYjGCysRhTAemSNM9dNmfOPMf2XYqxVgfHa2/R9AoSPmNRSc81UguxictMy+qN",
+	"Gc0Vg9xFRFX38I1lOeIKH7A3jqAdMuArymuWd93cjcyJBVSY++pDW26H03ymfGJn2ANgJtMEXBOxqB4o",
+	"EEsLaA4+odxiC90saOR5hqses4fbUm25qXVcyqKq1HAnOR9xUVd74jE13CWYJ+0q3R3AU62X5zYFJWVS",
+	"3uYU07DeEp0+QcVX+/Li9Q+W5KISd7xz4qh2h0RTEMO+A98qBoAvS/Xup6DyNKx6XV+g2xRqNKIi36G+",
+	"uGFu5zb3+TbzuTW6zy0TbuuEvSfYIk+tVYgYDObAywnxNb4IwPfGl/nCydU664TdttF3WNboN+T9DubL",
+	"+sqhcjT+ohscIOccHHA1qE/vDJ9fuXTnt9wYWGnlhLpyw7WxRiVXqazRWhe/4KTdLFnWktGO2bJrzX6r",
+	"a+OgkrEYZrQED4MvAzbylSqLnxYL/z37xBVkhDjsiZnM9QyUlGGRp8OIDFcXZhjFYuiWZgiifVguz5C0",
+	"FzM+npGFMewcyj6IHqjb5iIWZfl3p0veVSkUxGdQIF6LX9fI7e2a9Mk62287owuWs9PI8QMghpomBL4+",
+	"QS6EZdDo7Ak4tiFdDxGgw8YR5pcS/aJLLm6WmHPU+/b4pii1twbJvQ1nvgv/rOOFfjvB+rXNu0t2iMBH",
+	"1taF31V/f99ozolQXQS5C1Bsdmorfgv3h9aZGf3nLax0nTYDnroTdW5np7XvqPLVHd5UD+juCWIDK7uP",
+	"bCWn5D1VupJ9/23ylULGdDPmgmHD8ora+OkaK9h++OtgW6tv/m9Z5MDN3CV9tKLzucUSK3116pm/CDsW",
+	"TyVEKF2BVqVoqw2qx4JjZdfS9qCHkq9ObaDykfja3XnUo/KQ3bhAzQluouuLYP71pI2HqRbfFRjAs1Kv",
+	"iMB3+58X794SfBFZzKSyoj5hGRMJkUbiu3uH/SeAuPrn3/9xQhT0TXQwZoSmSgYIV6MlqQe1Ih/ElTDH",
+	"A6YEvb1zKaah+yT0s8fi6PAwcmhwgOBLVanOdOOi13s+vmJL+IMNu+TCQoAk0jY2T83jZyxn/VgEEDA+",
+	"JwDggaUIzmVEaFX/yAOVwyhc1dLKEKH4hIyksQJztpYlbPG8nCc55G6W+cF5aG2Vu1X12d+8Rsb2XDcR",
+	"LmLq3yZybfV1XpuuEXbHLO1DS8fO1V7ti65cz46c0bS229emePjWKda3DZA1Uam3kijNMttxo6HgVLPs",
+	"xsLXDORCs2xrjoK8arlXfNw8L3jcet/BxDl0mtAtET0RMLmgrYh5GVSSZynlgoAwWoV7zpn17QF2KDym",
+	"uxluciOaNbZ9IW1jUQHcpS3qDgowvWiDgNDCtqWCzRmDv8z66QDDqqEHVX3tLawE9LLDW/skboUvpuMx",
+	"M8c1bkUkbv3N8OOJLIT9bKQ0S7hHVcVvfUtVoUn7tGO+/Off/1GJG9W9om7QdWR56abuis7N1pG24WDG",
+	"xpF57Zp0mujXBYuctxyfAxhTtk9MIewztiMAWWXW0q0tdrV0EDly3ETKuSxGaS0MaMlhy/p7qrHUXmoy",
+	"RRng3FERAZcBS6Cjj/XwUgB+H15oqtlL87MaruPBumY4tTBMdk1qf2v0wuVM50vrSa/zit2oZH2tXUJQ",
+	"qG1X32+cf3HkZ1W/9rXRN4TlbQak/3D+xoL6QpTMMALwk4e4CG3sK4idlAAMFKMVVCxJRvXMRlkdcLqT",
+	"dUbQBU0F8dhXAMN8LGon0I1VlLVyZrXrwafitfgJejTWxFGblX3XAiLsyUk39aZv7LJZxfP13DKqLIIA",
+	"Prx5IapD38ADYdMKraUA0FzDB806mAMDnmxUrcwDULdqCBopTXNdTzM/+8DMKJcLxXLUtbSEaRIutsdZ",
+	"LYGXL1nfvtWtLttXmMVu3u5Qca/fb0Rerrca7CsHhxNaf0HtTl9Ud3ltM7d4DsKXRqvD3HW+74ub6nv3",
+	"sB43mUjtFEoO3oiHtoTcHaYqgqDtVHqUCJ0+QYmeozFxSmQei9PT01PChM6X6/EbBRCC/ms4GqDje/xI",
+	"eJ2KhV5Aa5PTMrxIIbokJxNMa6kAgJEl0xGEU5OU1XllN4qluqZXO0ot8776X4x52Si1Nsm0tZgBggrb",
+	"x0WV/laBiPJia6OsakhuSTwI3gaC+KscKWhWbAgjKv3n8P0VyzRpz2Sh2BVjmdElnH9owgXGuqQwNgoY",
+	"1K9evb347vzdn8/OB+dnl2dvL1+/e9u5oTYxpmLM0vQBdnXz3hVCNKsjRcZyxZL6J69yV7+n7pnV3V3b",
+	"0srzwwWo2+tyTwcZywdzLgq9Ne/QbfZPcLVysdoaklkvSaviAtWpoTa0C9brEK6BHAgja0nbqCWKMVHX",
+	"cJKs9pvs1MdItdQ03WHl8bqwGS2OuG4dZZowpQdJwQZ0ygaInKXqsevBPWLGO5dKwwlJCkYWlINy7TF6",
+	"ZxDtYoKYX9sJVxnV4xlAfU1Lba1ivCeo2TfqaqKYj3AN7HgtcW0e82nZLg1vC3CENTe6kh26lsYYMjbZ",
+	"mjIpcILqlsO1jQgacksrxopgAPeujeknReR5Ud+LIAxpoRmc0SmLhZyQITjP7JP+A+2qP6FCBrdbb1eJ",
+	"TAZiiXGI/VnxY7RRHcVitAR0nxMyTPmc6yEBxwVC0hsLfBg48IeRzWiy+EBUxyLlSruWIegjU9o38FJd",
+	"lLlDKwUBZDqwwLYItu0VKBABqfC+3e8JRdaud62cuptaVnZV1nkPLtNWd1Gg5tyCN9iX1A3Mmo1qwMVA",
+	"N9ncZxaO27rsKvksTptxvaHdgpiz5dtDw6kUrERoB6YCxL0zrviKY6C+20jKBp7J0zR9N2n1f9n8WMPI",
+	"cYs/RrUZ4e4AEn/+4A3/AW/7k2EFQ9K+0WE6IUN4RNfKjfCIQH+Sz1HLZvDVsxL7o+N31sRG9xk0bINk",
+	"yqGxnu1v9o4hyXLu4AVLJ9T1QfcIinw2G11uTE6QlmQdiujWRr7dKIQC9lndyXoabVIKalXFpRjDCWoy",
+	"RemaOWC4sXD802ygqzTsg14OIt46PbHFTycidrqkjZjKnShsDuuPRZsSnVOhICPRds+OYmF+566qYETH",
+	"V3Iy6USkpvc2ca23QVTZ3gIYGYyF7YKqlmLcichu3bVtP+1qX5F70NVLX8ClvGLiYiyr2OQ5o4mLONbe",
+	"9kFh9dE9wE/bJkkNfQPHcAJdmqd1QkT+8CqmMJvWfOEjPpWgVL1XZ+e8vZQqbfs5bZjW1hJJ7CzVMNML",
+	"64rCWlZats69oUfKrRb4ynEvQH2puDAaEivuiJa5JfEgqYI5NqWIrS53HcswpHcrdMU79F1tLPJd71yc",
+	"GdUxNzvyf/xyuve/6N7fenvffiz/7A7+t72Pv/Wi4+ef/+f2moV1/MvGNbmPxBM41k+VdWJefpuUk2YO",
+	"AiYf9JxgVk1SoXB2xwU60YzZCRFyJJMlpBHah9pmM3IhtlfB34ym6vI5Ho/I1hb/57KQoL71nhMNkOrp",
+	"lzxqCQlFrYMRhaIW/HjsPvqi1/AWXy0XfonlfPwTS9y9ZR3aYE4VeibqYF/DnodVINr6UhrXUqVOo2Rp",
+	"Uu2nqDD4CvYoRFhrPepzphSd7sAIx4h2i2Mo76s7Dj+z0UxibPHuUnYjtA80gLxB8T4O7Mzc1dyId1fR",
+	"aih5nukBbeiODrjk9qJq+CpnY2b0nqpL4CZCGQaA3ftrC2j06vtRparE2rkmqhiPGUsaYtrwEvQHNLSV",
+	"N9OEdlW2IaJlT+GbT1adIWM6Z6CMboisrS41jFOpO+kxjQFUTLzZXPEhpDnPY8iOs3kk2DWx/V97r14J",
+	"9R1YRHtGHaK6yFnnJGxXv2PVx72VIaABsj7m9+8uLmv3ekMePibYB2vkT13oHlw9EOv7VkNOFTK+Wfa9",
+	"Pcm30qZugl1QMpg65wX2nwXSxg5UO/sdVjnRnIvXeN/BCluCEstfC2Z/vmv+pNnGhnP80+lL6KBlD7Fy",
+	"tEywQ9MOUJTkg3DNRKtrsknB+GYn/aKOzE+Fzyv/cP7Gl8p7jHsj+ZyaU5s/vnG16oPDTVH9yoY2NaFb",
+	"4EWu2kPLNLH9Zb1fuVtjnMfCWedB6f26oU6qdrp/ojWiY7HZYq92/LD2e/AY8xvY6rFol902MORgBs3F",
+	"dMVRx8wf9u0dTNJA7xR4OmKxczTjBLRc8PSyjCtoH2tPcSywTaMU6bIT+VrVtxL1L9gPaK7BEmNNjtlK",
+	"p9PqspcuCb9s4Vd+CawqiLNxH4xMgzQkbGJj86rN/Tmf6G7CNBtjIhYt9KyLpqJ9b526Z0nqPqwjp5E9",
+	"lYFk338bG+kh9b8n5rpYN2B1hPY3ZWGyMsdnLkGN2FxKsCtMWFP2+zYO2LyTy1TSBmMEUsrBHoU6wFAP",
+	"WQ9h12MDuC5mWcasurRrSzg8qk1wPzZ457RirFN03wI11YywBHdZe599UFMIfc7T5Q6Ne3e2O2Shx3Jn",
+	"t5V9v2dJrXK85aPqjiurl2KnJDxAmCyLX3Q1w6DLuvl2DZhMDZQy40anWEJKLmlDHASPdMe18ef6hPSs",
+	"mHMv2WGhDEOuY2e7dC05q6QjI7LMgirfbAnFSN1kb5dkWXbBqduLwECv0SncCYkQ3cK1s0XnfLi6ndoB",
+	"574b4z0slFdMnmqpVIkwsHk6Ny593zhvH8LcYeKNhtbWVEM8k+YEB96X4HxZmvd7Wi7HBoG8qWahkh9U",
+	"m3kAPoxSjzz89KnernVdXweVdr/BMm9wZHA8e0LqMPBlgTA8ngZWtbWt7qgLVYZZNBUJzROi2Sft8/uF",
+	"dHUBYzpnnVW3yILWF9tnpdTbQc1wMtLnwW9worjVfKZCf8rdfCcrBBTG2qpWuDPAw30qJ1tLmYqNi5zr",
+	"5QUkYKOYBFMfonKQeMFozvLv3Rn7z58vW2tl8HCHLXWa5HIODgqyb9TjfVCPzX7hx5xNcqZmpP3jxeGL",
+	"44gcvCAYnMWwMyaCG7KD15abZwxEENQZ90NbsyLLgqs2xrcH//z7P4YdH4mC+CmODaN0EVFjmQFySwI0",
+	"ZRSuHcYBGGtiIjfoTWYsckJKp1LfNqJvu2x4SI7IGWS7VzrKdyDkizk67VdvL8AIVh7FGVaYOiAyf4/j",
+	"X4q0PfLtq7cXsbCFJkwk2HK2E9nXJZUUWIRfQ1ETEZrMjSQa2/QDG9yMBa5bNxaxQN+JYTVYbMo+jVmm",
+	"yXB18y08QfC1JYKhCzfGApcZN6/vcpIoIiHspTBtukZlSFptSv7z50sP19NAA11yzmiyh9sdhGnndIld",
+	"HMc0TcvJ2Oy9WAw/7ZWZEng75PINDckMT5Bi7GODR0JlIzxyCFcMY1E++yR8z5zmVywhQxsZGpL2nAoK",
+	"/corq48PR7ThWFAz+SlL9rgAPwlsiLEwlfXikOFvMRpTcatPful2ux8jEocGnvkeWeL/aTjQ5+EJOFli",
+	"UUlHAS4F5ZPuC5fSZa6C3JcuueRzpjSdZ+iePP/+JXn+/Pm3seCCfLh82SVnhjPhj0OaZam1IvZtVse/",
+	"/VXBzM2N3x69+PcOIGPxBC6KBcO7wRUEvneMknBBhviTBaiwEFit8sxZMj59/7oVZM20DgC29jNCpdGM",
+	"t/qt591e9zlwSz0DNhgQMMhUq4iu4tyYtcaetyF5tmH4IXODPVTMwy4iFxxLecVZLNqGrRhDLyIXdM4u",
+	"uGZ/utA5H+uIvKd69idXE2sG1emS79G5ZK0AWNhYhBnsSha5UR+pqLQsjgh+cUz2j49wTJDv7l1tUSzw",
+	"1k7fHD98CjCqK8Yy5RxEId4hMNWjw28trgmhYhmLsGGnK7cjp4FLb1owpWAKeJbnVCzt+1ytn4qFsZ2J",
+	"SuXCrMwIKhBzPp3pshDXMsNwpDOrZ4wYE7EIRkyxL7urpIMzcyrKnAXIP1vIvQkda5n78hxkUkOpsyHR",
+	"UmLxtCtKNaKXyEksjJJidocJbajbcKMsA0XFCHw5AS3GOp6WcJsibaDmhcyvFHjGOt1Y/OyBQjFCjOoN",
+	"V+Sod4BDHJqbhzCggVMMhjaNxy5LLKC5q1mqPqHqyh9aGC6Sokhs2fGUctE5IdQWVcMl+L5YmEsdE1Jl",
+	"/Scciy4B+x6OmCLoOi43xq2enExi0X7/4ZLsuwLsfftbJ7JRcWTk8M7n4RxjMayWefhw7bDvMnHw+pUE",
+	"k9jiICKTfZ20+q03tt4lx+rl72SyxOCysbSwuCVgTIYhQQYmqILbFEV4tiuLXsHitI6bnKlMCgt+f9jr",
+	"3du7TwN1DV5d5VBvQEzYsikMAMAQLpjeewncp0mRRQ6F/Az5VLe1OrEoGOSqhWTGcoQTrRu/X5D972ji",
+	"187ccrD9lg/CHDWZ87+xBG96vv2m72U+4knCwJY5Ojzc5TVZLs3yGpo7E5rrJd777fZ7L6X8iYqlnZlC",
+	"p5aNUm279z2KxYqG3ur/8jFqqWI+p/kSN9ZTPw0YK/D0spwNES9+AVd166N5oBdsEmu66iXbmbCtq9cz",
+	"VgIxx7FOE0+xbcYdXABp6eFDpkwDHwOuLeSCSBERozrCA3IGh6Djvf/2Nv+YqtjEKME4ZTRXlrkBldYf",
+	"fjNbI95zOmcaDkFD7m95yf45vs+ek88f147xURNCFU6XK6N1W1TPcoQ4ZnSH7ngkX5azrC7Cbc7kbQ7Y",
+	"HY7L7cjeE/pZlRjWaDpqravorT4mkJb0Pi/rdKebEgSy5uLcMirVUHcbC7Dw1ypuSTsoA3v3+tXLweuL",
+	"iw9n550uWa/tNMaQLXydpOaEFFrxhCEwxun7188U2Jd9Y0MIqC7CItch+F1jEWqK+5In4324pBP4WszD",
+	"T2zEr2zGpJdlTJFrSDoG3VZLsv5MY9oYyyAiCDTXoNmaFcMUaFUp6bV9pBds5LUk8xqQ8f+hlMRcAlu8",
+	"sphZoBbn10Glzqzr0I14UAhIyzGUN4xI+b3VUs137FMGqlIUi+GcqznV45mFwrFaFuK+qErHF6fG5G7w",
+	"5vZCXLOcTzg+2CqQpXLSQeRxOz2EHTcrpsD5YPYosILr+NUPTFfLyx9Qgai+qEaFuLRJBGYZ7DHq3rs4",
+	"+1EuQIgpCKpb3W6D/LKL1yzA1pWYXGKlr5c3hYLKW/wVbJkURNeMCnLQIyoWdCrhTFqLAcPXYJQsZjxl",
+	"YQI4Sfm1Uen1QhJNR4qoGTVcF4F/7HGY02UwKGzg0DkhWc6UOYLQiQgGgmNKqWY5nA5qzuO1vMLq0ojg",
+	"B5dV6nENg/HUkZWVZxeek96zOHw0rRYjrqGqcRLK15lMIYvdXFShgRsqwWv3/6sL3YbDeZnThNWxd4zn",
+	"re5F/bEtY/xWAK+oaFzpM5eQtkKX3GzIrwXLly7M0g870PqVvyEEVP2DS6Cqe390BYblDs9ec3yzT3Ss",
+	"yRUXRiauJK4M0TXqOlXYOiQIMyZSk/bQp8UMwQVfN3Dz5MqQVzMnwnRwuve3j79gFvig+/H/X5v+vTqH",
+	"dyK1cXsFyfC5V0+4gtShppFBgK5+NTckGGwegHVkbX13ITQAFt383VsY7Rs+58YY3nrhS0zVeVBWDIfS",
+	"1rnWMGJX/Yhr1219gRZGkMEQGWbGXPlpwMgs99pubcwYzfWIuXSYlGFea5XZvYLvf/SX7mJY4j1J9zGd",
+	"JL2j7Xe8lfp7WYjkHjbiQsusGhCeBUvktkLYnMDm3cCqwc9RvaT5gekNK39/B6d8SYNS7SdH2piAa9S3",
+	"D+dvVOcum/y4W3bOaHIfW4YHKGplRW3CUrlURh2HNGEqSJEZFkvmUnAtc7IAdAlF2jNGUz2DuIPqchmR",
+	"D3BhLP5czCnJCjWLAFsMH+MKo384u7SGm62LRpONa9SyYzGEf11R8tDaADRNzaAWLE0RtAxruawAo8Tm",
+	"zk+KNBZO1FrXFTx/aIxZa8Hbzegj7jv5NxK39s3Pcavj3uZCw2VZfVBM342FxVxTtXCi8NqVZO8aO+Fi",
+	"9YTcv8vcP/998egu890Ppj2H/4pO7LuyaqbvkVOD4HTQDI3mwY+25H/FOlhF18u1c1Z//5dXbyMyport",
+	"cWh6xTW/blTnfm3ScA9fPK/V4uoeEiDtrBqEAa5ZrfaJ6SEerrJtjgHq7ha8so1o8ZhWj2DKQUc6CzTU",
+	"qCjbFPfNw/qSFNMSnGOTXopgGl+iWmrmZonCIogERwtPy1Zp2uga8+izrrBtyoQ5b67mZ4i/DLH+FOp/",
+	"yBmm5SzoEpywXHkhAhLPp/NheoZ/gkN1dvNF4YeiKRaQfEMxhSKfSnHIEzKj9W5RLBP70eVHPoBUkkrb",
+	"WrSdZNLBA7w5qaNn+9NJZV/UTC4EZi/NWM5+78Kqt0PU9KUUk5RjbusTHr3TJLEZdjsfuVVJtv8bTz7v",
+	"YAM6Yv5XMP++pC3G9bS7HCYOkRK36EY7v8HarN3j+xWEjaqsVPoRrckn3FCwRG94aL2cvFEc5HUCik3m",
+	"quCqq/499AglKZtoIgtttDUQcK4BS5dcFgjtQB3qnoT4opxMSM72MM1X+ZyIsjOC281VsfgBZPkDi0Ws",
+	"+XtsS20DZbt+NwGF/35F378wI32JRcv3IS73fYsPREu6zaEsatN0s5RCYmmaEj3LGXOtY9qUzLlSttIZ",
+	"qjSgPgPTbbjGXCTAbFPefcPN6fxEx9pqrhbf/plyWjV0Z21yrEilT/00H+68lu/4HZ1ZrMFzsHkQN3TD",
+	"/Jc7wk/vm6lWiDAwI2dUJHc8pDeJcEil//WiHE+5tVpmZe3PQ0VHNu/aHy1C8vvQae8eWbk3cfo1HFMT",
+	"jgk09IcOzawdz6/hma86wz3oDPcjV1a0BcQxur0+bz3Yq4mM5qEP7Vf5C0A111Hhj3KBFWuBRbBgOUNL",
+	"4av20ijO9qDurMm1cUfFtMTnuROpVbf6BxsXcfmkNmJSCMgVtrn+0O8dpYhLm+cod1CCyRTydg3TzwDl",
+	"4Ar8P/aS9TxdyFQ25I2NSR/QTMQXBLVrD20a2hk1sPZyhaMvLrzxJZ1D8IeERmIlHnjnc2g7BdZW2hid",
+	"drmn5V5GlWa+TAYxBHyPrXEKGPjtJMG/IsIFTZYiisW7jImfcx2R789fX/6v/9938lNEsskFg9Diu/dv",
+	"Ff71E7/K5SW/isgHwb/nERkXedqJbIfgYOq+bK6Sz2CU0QlPUyieDCrS4PSjOzcWsIwzmSYsJ8P/fvfh",
+	"fO/D+1enl2d7F2cvz88ubVWu1V+xghro2ZgxM6pmJ/gYW+/swtWIV2GWAyt14ZVQvWC+G9M8t51NzcBT",
+	"bl0qOKfyAFWUZzshrqwqCzFe4Fo4RFeqkjJoSjZjWFFoAQk59Fb0rcSDaqb3H7578/rl4MP5m/ACmBRC",
+	"aCCqBIZYIAYM5xIBULg53aQNLjSdFwqK13P5aWnIYEHzhCUwlnmnoUYG+Ykhti1JIWsLQZVvSolwvlxv",
+	"6S5JoEYfWrKZK05sr0qZIf5d2bQyo3rWmEhtUVhrs0x2AHJ7yHSKc1gPXM6mKiDzo032zZf2jP5BLHFY",
+	"HbsCrprekoAR7IJnGdOApoDL8hgxKMN3EdiqyZXzE3tIBfkn1hicoWmKbZsdwj2wgYVRiwKUhLuoynfc",
+	"0J9nWIOIIyVc3bywdM72pc6qXtCV3uC2nUYFLaKN4AaRw3kNICEg3asK5ND2EAjDAKTB6p1HvedkM0TD",
+	"OSJOuvbzKL2sMKuiUXTJUe9bD52FrbtJfR3ZKyx0fKezB9JM3+nMvmM350NdHfY6kAe21fyaJvNUSAZl",
+	"wUWRizqkFTmZ7HoKXTV4Y5LbT/TK22zQzSYg/sBG88GoodSZeWN/f39IPpy/RudhLP5y7jBezOWO868h",
+	"vXSJa6GTSIZnB9r4wdGKBZQKWegxZBv7oPjmcyi6ZlgebTSwGVUAlslELlNArgGAllj4qiREDcOAZnmq",
+	"g+Or60g/FjQ1rAuyDdqvzt6cXZ65sWC1S62WdWaG4Q76A+W+vdMZvGYOcL7bDMPu7/kw3jm8Q3Ndt39t",
+	"Q8KdGx+OUko5cttcML2CahSaPAGunyUaCw/gBxsLf45F5ZhpJlZkjTPuwSYA9zxAIeETFBoGYzAQ0FAF",
+	"fF9z54lPo3EOdGNGsaTTJacoGmPhAYwOD41tZ44QStyT4IhAZwUQcm6CWhJ3JM1cUAaWZ6Y2HxWvf1A5",
+	"aN/x2E74dzo7t1v20uxY7bmsF7Hiq4S9v9LEJknpkX+A2uFwWglyWyYRNpKq5xCozYboZ+6eNcWUblBN",
+	"Y2GBG6EbplFV+RVDfVVFFkluKYU502cBsNAKEFGhWB4LQBbx3bOAnbjrnJZrLnymQsxHpemy9jiDt+On",
+	"5fsSPukhDrV7PL7u1gou3p78C5coPZF2ahPalrKAtmvNaFq7HKwybLapsumtv+qmfoDfVUWOm8b2qpzx",
+	"jArBUuXyOhwgrdJcoJvzrlkeT1y3EzZLKGc7WqK3uW3x9o2qM06LhCWd2+V01PLpU/dCaDrvm9MAN7QQ",
+	"B1yT8Uwq5vDmZzLXxKKRW6Wp9JETmbtgnWGq0D9YS5LILnmtVWXXgPVfzGSh8zw3e2ixTVV/f3/K9awY",
+	"dcdyvi/4eCZTqvYmLJH5vrI3dPpkqFnKpjmdGzssisUw4cq8GT6SoUrp+Mr+nRVqZhQU+1EzOldgvbUD",
+	"NPdnKhZZMUr52EiATkSGQk+W9papWWj3Qc11Zv+cU53zT24Ec8C2mEul8ekUns1ywyFgO08cxCmaagpX",
+	"WhZ6JAuRxMIm4JFMpny8dPAS4HaG7sBmfYdQf8XH/X2IpOxnVM/Mu8QShBwgN/fNtk0d0hagTFchyiMy",
+	"/A8LQqVT9aclUwjXm6VgQf54efneRgU+nL+xKDnaplILlj6Dnq2ur2HfuoFWE1UQFLSaqQIoIp4KhqDd",
+	"W+PURwEiixaDixcLt3qRB99nuYW2LXJmpXqJym9U/jnLEcxSS/NbLBI+ZaokXMzJAQvhirGMjKUh5K7t",
+	"IuQ6qKkZzW2Mwh3DZ7hbn/qkrtVyRL7xULuuV5YtdVvQZYlOiAGFZzaWppwv79XbiyBPoLmuzXHPB1I7",
+	"3OOfpr7NT665uO2r2XDP9Wt1Mui2GT3+4h3r2irE/DXp935K1eo2FDkVyGTotJSA71FVI1D3kBTcvKG9",
+	"R2ESl6Wc+kPl/t75ED9NjRumGXg/daAUemUjFqHm2PZtFV2Ivsx9MPLalXtRTfad2O50Y4FxIiync0ci",
+	"yWWG6ke1d+rKASFLpuvEMdbTPZI4fpK6ul0Omlns6oH7Wl73lOV1DyfN9zVT9502eYGeOej15vVzPctl",
+	"MZ2FNgdpG4uUUNfuHvIkOxG2RY2Fi7fZLnekTTUxlhjgs9qmGnSpyMLCN3Pf4s31NRVJZHGZhdQRWcyW",
+	"YPNipykIpqFC/2shNWbEBVzJZm/iywHxAhq7VG2msEt2l5xW7GF4wZgK7EcRI0gxS9Cu4mlKKDns9WzV",
+	"Q2R7H/jR9wkgvgzrmNQlU48qk4MWYzVMw8Fnr6xfiZxrfrBk8FXNa0rBF8nqiRFycdszDqDCehPiOUVH",
+	"RdzC4CrY2XHLmOlzIicTlqt+mZDpELXRXM9yqeVYpugMQAMem3sgyS9kfuVi65H1GLmkwnmhtKV+lnAd",
+	"4TPgmqlkEP2DN6LL6ZmCu9Z6GxjrGo3wWHhfT+C/sBDcM5kyMqaapnJaMIxPMWxbVNcngCv93q7bA54p",
+	"fEWTlxSDHrh9HlNH5tDrOdwc8/38yfKnIKWy4Kne4yJYYDkpUeQzv5KOgN0323OrHIE10+/3AWXCpRj+",
+	"sV2enAhQTuj0LTi2pdL2FVtGsdDLjEUkpSOWRmTG0iwidl0iL1OcWhaR8Uxy7E+UEPDtQau2RcD7nLdq",
+	"BvGukhodOLdciNKHCv61WEAGWmJPiev7hlm+tIH4Hey+9SzGAoAkOHQWJuDuVDM7Tjc66PUzlRhbZy4R",
+	"t0vOhFkdlLSWvCYWL9gva5kf7Ho4Gj6jset3NxbDcqLDiAwtgrIbue3/Zr/12Wyg1VvkcyuhQ85iJm6Z",
+	"CdTqd8m7rQfXkcyDHl18ybbDi1f9fo8vcP/q8YE+V7c6rA4xZ1OI69yj6jwluPfDIHDbuaHAs80LLbQL",
+	"t0ku0GJxAzafLlRlRBs7NizF+EKjEzd6QvzDLyk0iVu0PTBpSfnLDTw6AbIOGehO6W2DihAKtK0VrBU2",
+	"DEpBfjr9r8H52ct3568uBu/Pzgc/vru4HPrhtF/0emS0jIWdI9pu1AvMTU+6ODv/31+/PBuS9kEv6vV6",
+	"nX4sqItIYq6IO3VrfQl730YuCcycCEg5aQ7BnLueyw/h8cGHP034xU7sa/Dl0YIvQcAcioJB/YM82yAY",
+	"eIPTGVh29lJj4V1ztggTtqpE/R4veASq9m96kh6IlTHUuyesAep628siTQgE1YmWxsp+XPp/QneinGeF",
+	"dXSxyYSNjUYQQATJCSB5CEWvWUJ8D/qbyZCQSHcLFwYk+jVYeD/BQkfqrsDBd/u2rS5uznuag4NN29d7",
+	"BAF26Y/1Hyou2Li93pi4sd73iAHCE+LL2vokbsUtoynOfSGM+60bi1NXhCwnNl3IqYwyD9OVSI7gEirg",
+	"8yc2JjhlkKQjmJ5TdQU1vADTA/dOOCQXmzu5dvVvHjXN3q+65NRD/ZhxJtAk0I/F48fuoseW3f1r1NXm",
+	"gORjiPGnCEZuPtouFFk54l8jkU8ZibyxVlCju0LcMVCEt7uOXoVa8xecJG3nsdzuiwiSBv8Qkq2U5M/W",
+	"1ZXGzlwPKN7WCPYBwaweXoX6Cmf1QHBWpcIRQX59EO/MlM4Znfs6QnCf3Y5zWlVjM6u8cBd90SzSzmI7",
+	"h3Rr8uW6a90MXGlIQBt+w3d12NZ5NO1SPpDWaJ/+ND5NN7WvTs3HcmqKkqG9envhaPcmJFvDz8rss9q4",
+	"w0uAjS0D9xg2CCLraFXWZ7H4Epd55AEUFL3mYtovEbSuacoTm66kLPaWDRc48659dHgYiyCOAC2OOhG2",
+	"dg/D1s8AUCrZA5gvhLwl7cBMjYVLiYrI36RgZGIEWUQylgMQvRTGsGQJ95GcToRxWkqUZlnXrDxkogmp",
+	"nXHUJafwoxsJpl/YMDN0NPEjomlqliYWbSgKIslSJEIddhAaTNhCpmFkfQqa8pQoujTzBqk2Bs+pS2ez",
+	"l3eJK78kUwn2fiESlxFhljhMCbNVULSKp9+m3hJ2ljcP0GxgdnYcSloUN0z+CUgBAc2gtN/MtktOy2xB",
+	"DcODardcLgCoqVA2nUnEwmwFolodE4sobHb9205j7h1b/O54671L4M1Jf2ieA4k7eCfE7jNbLgv9tTT5",
+	"/kuT2fjKe+cddyp5Y1B+6NjAXbnzbv778Ch87WT1RB5/Rw++hxXkUN2CAJod/Y373HsMte6yFMl/KF//",
+	"LRStJ3LqO1Y0XIGoss0eS05lZDsk52I+sVVDsBB9RkH6QglRRIYuj3DA1WDyayKgKHss5yMuQFMxFwzm",
+	"S55dHw87PlogGLliSxBICMwcJCnakEMswphDmDp8VgNQ7U4Xd6EGDBbEopJXWglK2MF0YxGLU1dIXbbc",
+	"BI0Mig/gaVqupc+3sXw6wngFFUksMpnrjqtzYEJDlcNE5kYHLCMlaw/CxYyF+XcASxWRIc34wC4y1l8P",
+	"Owi15ObqMGZW81hjIRcCEwYx9BFmgKIYcpmPoP852Nd2gMkEytsEScpDx9rydBf/USuLD9o1hk5ozmzI",
+	"KInFaElUATqyXYJ26ZNRRm8kQxjsINDEhwRB2RD+VcUCtUcYfCdyAN9DC3UT5K2215BBOg45CnAWre/H",
+	"mCPhFszpkszoNYTe5/WAOc2xn0dRNZ8k+rOF3bvwT5Xtf43/fHl4OvS+/AUPVbJ2Xgi11ZZ3dmfJzUu/",
+	"RMUWbUN77oqh2OmSn6HAy6bC82SIdm8pZgwfshPt2DIzeG0q5ZUFn/RFAs8UehB8CoATlFhQU9YK2BId",
+	"ETiqnymP4eXMbTlBVoiJy7a9M03TJUinCEW2j8pgBhW4v7kmbTeGWFwxlg2Anw98VlGnb70XYHbbzGhb",
+	"t0er5ooDQ2erWDMWw4ZrIyE4eAcgsd7szYIuAb7PrJVfP9wrcw9dcYBEVlgoUvGBgOhxsflnKxkVjKy6",
+	"XM7NlyGEWSyq293kOXgUXo6W+6N0dfhD+Aoe02h4UucCJVXnwr36FJBX7lsUw03A5Rd8Kl6LC3vHg9qb",
+	"1Tc1mZ0WeDEv0ruEm+7DHtSrw7kZcnlDU7ehVfkGhxM67FtfqC+2dO8TFtAcEJURkJVaKEbHbWvQKsdU",
+	"RIjomsopIjhF1voRuUxj0baYsh2rk4NFCcoy9GUIUCA9oQSd4o56z/H1FucVsJwHzEEKD5wyO+yS07HF",
+	"o5QToriYpnYppYiFsSjYJzbPNJgPPLcJYnpZ+tSvZQE97Wxd+rwTESXBFjl9/zoWCDDZLZPbBgBr6eq4",
+	"rYtbra+rljGUoS+lYH1ArrX2R3WQRgi5hinO7c5zBGurBWPFJ9klJTSZc/HMViFaYH7Em+7G4p3ZD7hC",
+	"ga1iLSkzS9I+6j3vNLSjqzmpDyDVKi95gqZ0u3EJY/OFHOJf0fV9T81pKxyMtJHwbodwvbnfUKX3i1N2",
+	"a/q/9Ov72ngnD2A2MB32uYF+0W1QrX84uyRrPZBcDauDwUPFHHw5tsJ9tRuOV9YrHXkCwNuyI09DTxzX",
+	"D+cB1b0NHWJwUQ0jgkidPS5PW+XqNhrw+LW0Gw5VmUgXoTqDydPbyxvshU1E99JLGaCJqHRbiSTIsopI",
+	"6KeyaCQAsajNRnFDEGhs0pS5RwX+MGeP5rIYpb6JVSWwah1oAFJyeERmsshVROZcFJqR0dL+1SWvNVhJ",
+	"EC9OuYKSbHDPKmksPKWNuTahUAK4AKclZIzBmCzau5sFywGusY8Iog4AOmfkimXaO4yRkpHgYUegk5Wx",
+	"7HyhVEanzEp2izqtZO5nxJWN09vUa1xKpZsOhsuL39gp6rVm8xKCohxG1aPobGVrGQoyzJD+FPhSzW4N",
+	"YGWGjZ2gwHKsVNx6Wj/oRa05/WQLkHu9LeXID5qJhYvWcNo9W8V1oMbUnqZU3Ck887T5p81TIm3vrEio",
+	"mo0kNfrbTC4qUmtnBoKq4sZkvku85ItO5TvNOExjey6fBWevAEID8sOXDAMdoM77tmlW8w6IxtLC7Qqz",
+	"DdXCAzAyZQF5jbXl0ScgykKGcNXwpGxBePHj6d7hi2OIfqA/EzKJLIA+MFZvsJG2zFGKTNEuU0H4Y247",
+	"04hYHPSsSFGETiWC/Uz5NauNpAThIK5LxeqE0Fjs3E8AWwd0mqu6gQAfyDBx9P00KZDVt2+q7z5x2w9q",
+	"7JfVWfULdKXBohMqSgbgW0fhiTKmj9Hod+cCFZMHr90xOaek/22pOefsWl59Tfhvdr+Z5als6y32rzm7",
+	"pmGj7l8aNyl0SKlWBBsWDwK480dKtgn29pkic6ZpQjW9hbC+XbmR4QmbtcIP6ovvE2KmsF0htHrSF1zc",
+	"AU4tP4+AhnCX71LX8UE9GDKxefTTqDMwqa/lHI9XzlEh0J3ps6KJwKU1ishK6zA5ksmSjCkAMzIEIOF5",
+	"GInorreZhSs9pX/NK36avOIyVuQzTbTzTNyQYJpVn/pd7j04azFajyfAP5KWc7uj/xBpxacQNvMhUUDi",
+	"QE/JSss/30tc256hgNMxNkvknCxTpslR76BzAmS62vOvIbnygWXpk6RVbqJ330qhQvdfcyqf5DRabF9P",
+	"3DIniumKf+12gtk1ydhoTPzsLvqi7Qk7i+0mhW+7V/EyY0b+l+xm9vNaryL3ZHBb2E/7ANdLMDLvoIL8",
+	"eHn5HvtBQ8VAbTc633YQklts30FVjMwLRsw8rx/mlILD2fp02xRKYqmAFFVI9QGsbarIKJXQbK9dqXYt",
+	"00ZHhWId17MQu0C0fUuFWNCJhiRUnnIxjaDhG5SVypyMmPnDPr8T2VpjiNcjqr0ZDET3YtEGEZSxnLCM",
+	"K5mwTlAFi+jdw//ae/VKqO9wvc/MCtjmhLAaZj7VSxw0DDT+IzzBt2Lo1ddS0HEulbKN6lQHcgoi39Xa",
+	"bxcikCNpRytDueBTQXUBIVo1o4cvjv8UF73e8/GMfSI//nT6cu/ix9PDF8dO8ILufsWWDqaqbAsOt7Fh",
+	"l5yKJTn89Mml71o3/QmhYqlnZlVZqlgEqbgJz9lYuyM4kWkqFwy7IApp9xGjvlxAnw8b2NjYlw8qe9N0",
+	"pdcfJnVBdQ3NaK7LRslBhFzLsJpdOWx1HN6Ccu3bkMybYwyW9B9IjbBPfxqr3E3tq2H+aOCxC09NO7Px",
+	"IM/WXbtjeCAk3a/gm/dTiuu4sGeXGxuR3WKfmy3pxu3sPQZHuCxF0B+qRPcWJ/bJSnSN4B5CCWwFdBN/",
+	"6JKwo56j45t01Guwsh9FQj6Jrb3lODhzu3osvprbTwlheY8C9iFKEY1dZdT3oaMZ844hydCwcpXi7nDW",
+	"t9CLheJTYWvTjB5eObq2w57PSrBq+3p/vVhsbLDXd/mpulBQEOL6OkBH+ZxRJUUUC6tMBzDsjMM3udSs",
+	"0mWPhE32yo6gKVUa02LnmQZYYP+Mao89skOLvVjs3mPv8cTp7h32/NQr7fXC7f2qoG3vsVdpqFlttLcz",
+	"MzAPZ+MiN6Mzhx690Zhj0f/l4+fI0AUvP3+MWoi0gDyiyNNWv7VPM75/fQD8wI7gN5cmDFUQ5jHVBkYq",
+	"/A4yjcMvHKpk8BX6X8Jv0JUYfGGDOuHLbPZv+Y3rCRV85dcq+K5sVPj54+f/LwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -27,6 +27,8 @@ type apiError struct {
 	status int
 	detail string
 	fields []FieldError
+	// code tells clients what to do (the Problem's code), when they can act on it.
+	code string
 }
 
 func (e *apiError) Error() string {
@@ -132,6 +134,12 @@ func (s *Server) writeProblem(c echo.Context, err error) {
 		p.Status, p.Detail = ae.status, ptr(ae.detail)
 		if len(ae.fields) > 0 {
 			p.Errors = &ae.fields
+		}
+		if ae.code != "" {
+			p.Code = ptr(ae.code)
+		}
+		if ae.status == http.StatusUnauthorized {
+			extra[echo.HeaderWWWAuthenticate] = `Bearer realm="ddnsbroker"`
 		}
 	case errors.As(err, &un):
 		p.Status, p.Detail = http.StatusUnauthorized, ptr(un.Reason)

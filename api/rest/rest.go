@@ -32,6 +32,7 @@ import (
 	"github.com/ddnsbroker/ddnsbroker/api/notify"
 	"github.com/ddnsbroker/ddnsbroker/api/provider"
 	"github.com/ddnsbroker/ddnsbroker/api/secretbox"
+	"github.com/ddnsbroker/ddnsbroker/api/sso"
 	"github.com/ddnsbroker/ddnsbroker/api/store"
 )
 
@@ -97,6 +98,8 @@ type Deps struct {
 	// ServiceTestBurst is how many service tests a user may run in a row
 	// before they are limited to one per 6 s (zero: DefaultServiceTestBurst).
 	ServiceTestBurst int
+	// SSO is the OpenID Connect provider users may sign in with (nil: none).
+	SSO *sso.Provider
 }
 
 // DefaultStaleAfter is DDNSBROKER_STALE_AFTER's default.
@@ -133,6 +136,7 @@ type Server struct {
 	limits     recordLimits
 	// serviceTests limits each user's service tests.
 	serviceTests *auth.KeyedLimiter
+	sso          *sso.Provider
 }
 
 var _ StrictServerInterface = (*Server)(nil)
@@ -175,7 +179,7 @@ func New(d Deps) *Server {
 		webhooks: d.WebhookSender, channels: d.Channels, publicURL: strings.TrimRight(d.PublicURL, "/"), version: d.Version,
 		limits: recordLimits{perHost: cmp.Or(d.MaxRecordsPerHost, DefaultMaxRecordsPerHost),
 			perService: cmp.Or(d.MaxRecordsPerService, DefaultMaxRecordsPerService)},
-		serviceTests: newServiceTestLimiter(d.ServiceTestBurst),
+		serviceTests: newServiceTestLimiter(d.ServiceTestBurst), sso: d.SSO,
 	}
 }
 
@@ -225,7 +229,16 @@ func (s *Server) operation(route *routers.Route, requireScope func(auth.Scope) e
 		return validate
 	}
 	require := requireScope(scope)
-	return func(next echo.HandlerFunc) echo.HandlerFunc { return require(validate(next)) }
+	enrolling := enrolmentOperations[strings.ToLower(route.Operation.OperationID)]
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return require(func(c echo.Context) error {
+			if p := principal(c.Request().Context()); p.OTPEnrolmentRequired && !enrolling {
+				return &apiError{status: http.StatusForbidden, code: codeOTPEnrolmentRequired,
+					detail: "admins require two-factor sign-in: enrol an authenticator app (POST /me/otp) first"}
+			}
+			return validate(next)(c)
+		})
+	}
 }
 
 // operationScope reads what an operation needs; public operations (login,

@@ -10,7 +10,7 @@ import (
 
 func toUser(u store.User) User {
 	return User{Id: u.ID, Username: u.Username, CreatedAt: u.CreatedAt.UTC(), UpdatedAt: u.UpdatedAt.UTC(),
-		LastLoginAt: utcPtr(u.LastLoginAt)}
+		LastLoginAt: utcPtr(u.LastLoginAt), Disabled: ptr(u.Disabled), OtpEnabled: ptr(u.OTPEnabled), Sso: ptr(u.SSO)}
 }
 
 // ListUsers lists admin accounts.
@@ -61,6 +61,9 @@ func (s *Server) GetUser(ctx context.Context, req GetUserRequestObject) (GetUser
 // every session of the account at once.
 func (s *Server) UpdateUser(ctx context.Context, req UpdateUserRequestObject) (UpdateUserResponseObject, error) {
 	b := req.Body
+	if b.Disabled != nil && *b.Disabled && req.Id == principal(ctx).UserID {
+		return nil, conflict("you cannot disable your own account; ask another admin")
+	}
 	var hash string
 	if b.Password != nil {
 		var err error
@@ -88,6 +91,13 @@ func (s *Server) UpdateUser(ctx context.Context, req UpdateUserRequestObject) (U
 				return err
 			}
 			changed = append(changed, "password")
+		}
+		if b.Disabled != nil && *b.Disabled != old.Disabled {
+			// Disabling ends every session of the account at once.
+			if err := q.SetUserDisabled(ctx, old.ID, *b.Disabled); err != nil {
+				return err
+			}
+			changed = append(changed, "disabled")
 		}
 		if u, err = q.User(ctx, old.ID); err != nil {
 			return err

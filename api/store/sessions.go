@@ -19,6 +19,9 @@ type Session struct {
 	AuthenticatedAt time.Time
 	CreatedAt       time.Time
 	EndedAt         *time.Time
+	// Require2FA is the admins' rule "two-factor sign-in for everyone" as
+	// SessionUser read it, with the session, in the same query.
+	Require2FA bool
 }
 
 // CreateSession starts a session; id is the family of its refresh tokens.
@@ -37,11 +40,14 @@ func (q *Queries) SessionUser(ctx context.Context, id string) (Session, User, er
 		return s, u, mapErr("session", errNoRows)
 	}
 	err := q.db.QueryRow(ctx, `SELECT s.id::text, s.user_id, s.authenticated_at, s.created_at, s.ended_at,
-			u.id, u.username, u.password_hash, u.created_at, u.updated_at, u.last_login_at
+			u.id, u.username, u.password_hash, u.created_at, u.updated_at, u.last_login_at, u.role, u.disabled,
+			u.otp_enabled_at IS NOT NULL, u.oidc_subject IS NOT NULL,
+			coalesce((SELECT require_2fa FROM sign_in_settings), false)
 		FROM sessions s JOIN users u ON u.id = s.user_id
 		WHERE s.id = $1::uuid`, id).
 		Scan(&s.ID, &s.UserID, &s.AuthenticatedAt, &s.CreatedAt, &s.EndedAt,
-			&u.ID, &u.Username, &u.PasswordHash, &u.CreatedAt, &u.UpdatedAt, &u.LastLoginAt)
+			&u.ID, &u.Username, &u.PasswordHash, &u.CreatedAt, &u.UpdatedAt, &u.LastLoginAt, &u.Role, &u.Disabled,
+			&u.OTPEnabled, &u.SSO, &s.Require2FA)
 	return s, u, mapErr("session", err)
 }
 

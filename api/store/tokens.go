@@ -54,9 +54,10 @@ func (q *Queries) APIToken(ctx context.Context, id int64) (APIToken, error) {
 	return t, mapErr("api token", err)
 }
 
-// APITokenByHash finds a token by the SHA-256 of its value, expired or not.
+// APITokenByHash finds a token by the SHA-256 of its value, expired or
+// not; the tokens of a disabled account are not found.
 func (q *Queries) APITokenByHash(ctx context.Context, hash []byte) (APIToken, error) {
-	t, err := scanAPIToken(q.db.QueryRow(ctx, apiTokenSelect+` WHERE t.token_hash = $1`, hash))
+	t, err := scanAPIToken(q.db.QueryRow(ctx, apiTokenSelect+` WHERE t.token_hash = $1 AND NOT u.disabled`, hash))
 	return t, mapErr("api token by hash", err)
 }
 

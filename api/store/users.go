@@ -13,21 +13,42 @@ type User struct {
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 	LastLoginAt  *time.Time
+	// Role is admin or user.
+	Role string
+	// Disabled accounts cannot sign in nor use their sessions and tokens.
+	Disabled bool
+	// OTPEnabled: sign-in needs a TOTP code (or a recovery code).
+	OTPEnabled bool
+	// SSO: the account was created by single sign-on.
+	SSO bool
 }
 
-const userColumns = `id, username, password_hash, created_at, updated_at, last_login_at`
+// The roles of accounts.
+const (
+	RoleAdmin = "admin"
+	RoleUser  = "user"
+)
+
+const userColumns = `id, username, password_hash, created_at, updated_at, last_login_at, role, disabled,
+	otp_enabled_at IS NOT NULL, oidc_subject IS NOT NULL`
 
 func scanUser(row rowScanner) (User, error) {
 	var u User
-	err := row.Scan(&u.ID, &u.Username, &u.PasswordHash, &u.CreatedAt, &u.UpdatedAt, &u.LastLoginAt)
+	err := row.Scan(&u.ID, &u.Username, &u.PasswordHash, &u.CreatedAt, &u.UpdatedAt, &u.LastLoginAt, &u.Role, &u.Disabled,
+		&u.OTPEnabled, &u.SSO)
 	return u, err
 }
 
 // CreateUser adds an account; a username taken in any case is ErrConflict.
+// It reads back only the columns of the first schema (the others hold
+// their defaults): the first start creates the admin with it, and must
+// work on a schema a migration behind (serve --no-migrate).
 func (q *Queries) CreateUser(ctx context.Context, username, passwordHash string) (User, error) {
-	u, err := scanUser(q.db.QueryRow(ctx,
-		`INSERT INTO users (username, password_hash) VALUES ($1, $2) RETURNING `+userColumns,
-		username, passwordHash))
+	u := User{Role: RoleAdmin}
+	err := q.db.QueryRow(ctx,
+		`INSERT INTO users (username, password_hash) VALUES ($1, $2)
+		RETURNING id, username, password_hash, created_at, updated_at, last_login_at`, username, passwordHash).
+		Scan(&u.ID, &u.Username, &u.PasswordHash, &u.CreatedAt, &u.UpdatedAt, &u.LastLoginAt)
 	return u, mapErr("create user", err)
 }
 

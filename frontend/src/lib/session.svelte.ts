@@ -42,9 +42,13 @@ export class Session {
 		return this.#token;
 	}
 
-	/** Logs in; throws ApiError with field errors when the API refuses. */
-	async login(username: string, password: string): Promise<void> {
-		const { data, error, response } = await this.#auth.POST('/auth/login', { body: { username, password } });
+	/**
+	 * Logs in; throws ApiError with field errors when the API refuses (code
+	 * otp_required: the account needs otp, a code of its authenticator app).
+	 */
+	async login(username: string, password: string, otp = ''): Promise<void> {
+		const body = otp ? { username, password, otp } : { username, password };
+		const { data, error, response } = await this.#auth.POST('/auth/login', { body });
 		if (!data) throw toApiError(response.status, error, response.statusText);
 		this.#accept(data);
 		this.endedBecause = '';

@@ -40,6 +40,21 @@ describe('Session', () => {
 		expect(session.status).toBe('unknown');
 	});
 
+	it('tells an account that needs its second factor, and sends the code with the password', async () => {
+		const { session, calls } = setup(async (req) => {
+			const body = (await req.json()) as { otp?: string };
+			return body.otp === '123456'
+				? token('t2')
+				: json(401, { type: 'about:blank', title: 'Unauthorized', status: 401, code: 'otp_required', detail: 'send otp' });
+		});
+		const err = await session.login('admin', 'pw').catch((e: unknown) => e);
+		expect((err as ApiError).code).toBe('otp_required');
+		expect(session.status).toBe('unknown');
+		await session.login('admin', 'pw', '123456');
+		expect(session.token).toBe('t2');
+		expect(calls).toHaveLength(2);
+	});
+
 	it('restores a session from the refresh cookie after a reload', async () => {
 		const { session, calls } = setup(() => token('restored'));
 		expect(await session.restore()).toBe('authenticated');

@@ -87,6 +87,19 @@ async function waitFor(check, what, timeout = WAIT) {
 	throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
 }
 
+/** The TOTP code (RFC 6238: SHA-1, 6 digits, 30 s) of a base32 secret at a time, as an authenticator app computes it. */
+function totp(secret, at = Date.now()) {
+	const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+	let bits = '';
+	for (const ch of secret.replace(/=+$/, '').toUpperCase()) bits += alphabet.indexOf(ch).toString(2).padStart(5, '0');
+	const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+	const counter = Buffer.alloc(8);
+	counter.writeBigUInt64BE(BigInt(Math.floor(at / 1000 / 30)));
+	const mac = createHmac('sha1', key).update(counter).digest();
+	const off = mac[mac.length - 1] & 0xf;
+	return String((mac.readUInt32BE(off) & 0x7fffffff) % 1_000_000).padStart(6, '0');
+}
+
 async function dyndns2(base, user, pass, query) {
 	const res = await fetch(`${base}/nic/update?${new URLSearchParams(query)}`, {
 		headers: { Authorization: `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`, 'User-Agent': 'e2e-test/1.0' }
@@ -885,6 +898,35 @@ describe('admin web app', { timeout: 240_000 }, () => {
 		assert.equal(await page.locator('#rf-ipv6-subnet').inputValue(), '0x1f');
 		assert.equal(await page.locator('#rf-ipv4-static').inputValue(), '198.51.100.80');
 		await page.getByTestId('preview-ipv6').getByText('2001:db8:aa00:1f:211:22ff:fe33:4455', { exact: true }).waitFor();
+	});
+
+	it('enrols two-factor sign-in by reading the QR secret, then signs in with a code', async () => {
+		await page.setViewportSize({ width: 1280, height: 900 });
+		await page.goto('/account');
+		await page.getByRole('button', { name: 'Set up two-factor sign-in' }).click();
+		await page.getByRole('img', { name: 'QR code of the two-factor secret' }).waitFor();
+		const secret = (await page.getByTestId('otp-secret').textContent()).trim();
+		assert.match(secret, /^[A-Z2-7]{16,}$/);
+		await page.getByLabel('Code from the app').fill(totp(secret));
+		await page.getByRole('button', { name: 'Turn on' }).click();
+		await page.getByTestId('recovery-codes').waitFor();
+		assert.equal(await page.getByTestId('recovery-codes').locator('li').count(), 10);
+		await page.getByText(/On: signing in needs a code/).waitFor();
+		await page.screenshot({ path: join(shots, 'two-factor.png'), fullPage: true });
+
+		await page.getByRole('button', { name: 'Log out' }).click();
+		await page.waitForURL(/\/login$/);
+		await page.getByLabel('User name').fill('admin');
+		await page.getByLabel('Password').fill('a-new-e2e-password');
+		await page.getByRole('button', { name: 'Log in' }).click();
+		// the password was right: the page asks for the code
+		const code = page.getByLabel('Code from your authenticator app');
+		await code.waitFor();
+		// the code of the next step: this one's was spent confirming
+		await code.fill(totp(secret, Date.now() + 30_000));
+		await page.getByRole('button', { name: 'Log in' }).click();
+		await page.waitForURL((url) => url.pathname === '/');
+		await page.getByTestId('failing-count').waitFor();
 	});
 
 	it('logs out', async () => {

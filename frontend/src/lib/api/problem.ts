@@ -8,13 +8,16 @@ export class ApiError extends Error {
 	readonly status: number;
 	readonly fields: FieldErrors;
 	readonly detail: string;
+	/** The problem's code, for answers a client acts on (otp_required, …); '' when none. */
+	readonly code: string;
 
-	constructor(status: number, title: string, detail = '', fields: FieldErrors = {}) {
+	constructor(status: number, title: string, detail = '', fields: FieldErrors = {}, code = '') {
 		super(detail ? `${title}: ${detail}` : title);
 		this.name = 'ApiError';
 		this.status = status;
 		this.detail = detail;
 		this.fields = fields;
+		this.code = code;
 	}
 
 	/** The sentence to show above a form: the detail, or the title when there is none. */
@@ -28,6 +31,7 @@ interface ProblemBody {
 	title?: unknown;
 	detail?: unknown;
 	errors?: unknown;
+	code?: unknown;
 }
 
 /** Turns a problem+json body (already parsed, or unknown) into an ApiError. */
@@ -46,7 +50,7 @@ export function toApiError(status: number, body: unknown, statusText = ''): ApiE
 		typeof p.title === 'string' && p.title
 			? p.title
 			: statusText || (status === 0 ? 'The server cannot be reached' : `Request failed (${status})`);
-	return new ApiError(status, title, typeof p.detail === 'string' ? p.detail : '', fields);
+	return new ApiError(status, title, typeof p.detail === 'string' ? p.detail : '', fields, typeof p.code === 'string' ? p.code : '');
 }
 
 /** Reads an error response. */

@@ -21,8 +21,45 @@ export interface paths {
          *     password is checked. A user name guessed at from many sources answers
          *     more slowly, but a right password from a source that has not been
          *     failing is always accepted.
+         *
+         *     An account with two-factor sign-in needs `otp` too: the current code of
+         *     its authenticator app, or one of its recovery codes (each works once).
+         *     Without it the answer is 401 with `code` `otp_required` (the password
+         *     was right: ask for the code and send both again); a wrong code is 401
+         *     and counts as a failed login. When admins turned password sign-in off
+         *     (PUT /settings/sign-in), every login is 403 with `code`
+         *     `password_login_disabled`: sign in with single sign-on.
          */
         post: operations["login"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/methods": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * How users can sign in
+         * @description Whether password sign-in is allowed, and the single sign-on provider
+         *     when one is configured (DDNSBROKER_OIDC_ISSUER). Single sign-on is a
+         *     browser flow outside this API's JSON: open `start_url` (GET
+         *     /api/v1/auth/oidc/start) in the browser; after the identity provider it
+         *     returns to /api/v1/auth/oidc/callback, which sets the refresh cookie and
+         *     sends the browser to the web app, or to /login?sso_error=<why> when it
+         *     failed (`provider_unreachable`, `provider_refused`, `expired`,
+         *     `mismatch`: the answer belongs to another sign-in or browser,
+         *     `unverified`, `account_disabled`). The web app then calls POST
+         *     /auth/refresh.
+         */
+        get: operations["getSignInMethods"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -107,6 +144,89 @@ export interface paths {
          *     ends at once; this session and the user's API tokens stay.
          */
         post: operations["changeMyPassword"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/me/otp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start two-factor sign-in (TOTP)
+         * @description Makes a new TOTP secret and returns it with its `otpauth://` URI and a
+         *     QR code of it for the authenticator app. Sign-in does not need codes
+         *     until POST /me/otp/confirm proves the app has it; enrolling again
+         *     before that replaces the secret. 409 when two-factor sign-in is
+         *     already on (DELETE /me/otp first).
+         */
+        post: operations["enrolOtp"];
+        /**
+         * Turn two-factor sign-in off
+         * @description Needs a current code (`code`, or a recovery code) or the password
+         *     (`password`); a wrong one is 403 and counts as a failed login. Removes
+         *     the secret and the recovery codes. 409 when it is not on.
+         */
+        delete: operations["disableOtp"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/me/otp/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Turn two-factor sign-in on with a code from the app
+         * @description The current code of the secret from POST /me/otp turns two-factor
+         *     sign-in on and returns ten recovery codes, shown this once (each
+         *     signs in once in place of a code; they are stored hashed). A wrong
+         *     code is 422 naming `code`; 409 when there is no secret to confirm or
+         *     it is already on.
+         */
+        post: operations["confirmOtp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/settings/sign-in": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read the sign-in rules */
+        get: operations["getSignInSettings"];
+        /**
+         * Set the sign-in rules (admins)
+         * @description `require_2fa`: every password sign-in needs a TOTP code; a user
+         *     without two-factor sign-in can, once logged in, only enrol
+         *     (/me/otp) until they have it, every other operation answering 403
+         *     with `code` `otp_enrolment_required`. Accounts of single sign-on
+         *     are exempt (their identity provider vouches for them), so are API
+         *     tokens. `password_login: false` refuses password sign-in to
+         *     everyone: 422 unless single sign-on is configured. Requiring
+         *     two-factor sign-in is 422 until the admin's own account has it.
+         *     Only admins may change them (403).
+         */
+        put: operations["setSignInSettings"];
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -916,6 +1036,12 @@ export interface components {
             title: string;
             status: number;
             detail?: string;
+            /**
+             * @description What to do, for clients that act on it: `otp_required` (login:
+             *     send `otp` too), `otp_enrolment_required` (enrol in two-factor
+             *     sign-in first), `password_login_disabled` (use single sign-on).
+             */
+            code?: string;
             errors?: components["schemas"]["FieldError"][];
         };
         FieldError: {
@@ -926,6 +1052,8 @@ export interface components {
         LoginRequest: {
             username: string;
             password: string;
+            /** @description The current TOTP code, or a recovery code, when the account has two-factor sign-in. */
+            otp?: string;
         };
         PasswordChange: {
             current_password: string;
@@ -959,6 +1087,54 @@ export interface components {
              * @description The API token's id when auth_method is token.
              */
             token_id?: number;
+            /** @description Sign-in needs a TOTP code. */
+            otp_enabled?: boolean;
+            /** @description Admins require two-factor sign-in and this account has none yet: enrol (POST /me/otp) before anything else. */
+            otp_enrolment_required?: boolean;
+            /** @description Unused recovery codes, when two-factor sign-in is on. */
+            recovery_codes_left?: number;
+            /** @description The account was created by single sign-on. */
+            sso?: boolean;
+        };
+        OtpEnrolment: {
+            /** @description The TOTP secret (base32), to type into the app. */
+            secret: string;
+            /** @description otpauth://totp/… URI of the secret (SHA-1, 6 digits, 30 s). */
+            uri: string;
+            /** @description A PNG image of the URI as a data: URL. */
+            qr_code: string;
+        };
+        OtpConfirm: {
+            code: string;
+        };
+        OtpDisable: {
+            /** @description A current TOTP code or a recovery code. */
+            code?: string;
+            password?: string;
+        };
+        OtpRecoveryCodes: {
+            recovery_codes: string[];
+        };
+        SignInSettings: {
+            require_2fa: boolean;
+            password_login: boolean;
+            /** @description Single sign-on is configured. */
+            sso: boolean;
+        };
+        SignInSettingsPut: {
+            require_2fa: boolean;
+            password_login: boolean;
+        };
+        SignInMethods: {
+            /** @description Password sign-in is allowed. */
+            password: boolean;
+            /** @description The single sign-on provider, null when none is configured. */
+            sso: {
+                /** @description What the button says: "Sign in with <name>". */
+                name: string;
+                /** @description Where the browser goes to sign in. */
+                start_url: string;
+            } | null;
         };
         /**
          * @description How the service is updated: dyndns2 (the /nic/update protocol),
@@ -2397,6 +2573,12 @@ export interface components {
             updated_at: string;
             /** Format: date-time */
             last_login_at: string | null;
+            /** @description The account cannot sign in, and its sessions and API tokens are refused. */
+            disabled?: boolean;
+            /** @description Sign-in needs a TOTP code. */
+            otp_enabled?: boolean;
+            /** @description The account was created by single sign-on. */
+            sso?: boolean;
         };
         UserCreate: {
             username: string;
@@ -2405,6 +2587,8 @@ export interface components {
         UserPatch: {
             username?: string;
             password?: string;
+            /** @description true ends every session of the account at once; nobody can disable their own. */
+            disabled?: boolean;
         };
         UserList: {
             items: components["schemas"]["User"][];
@@ -2808,7 +2992,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description Any other error (405, 413, 500, 503 when the database is unreachable). */
+        /** @description Any other error (403 with `code` `otp_enrolment_required` from any operation while admins require two-factor sign-in of an account that has none, 405, 413, 500, 503 when the database is unreachable). */
         Problem: {
             headers: {
                 [name: string]: unknown;
@@ -2858,8 +3042,30 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getSignInMethods: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The sign-in methods. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignInMethods"];
+                };
+            };
             default: components["responses"]["Problem"];
         };
     };
@@ -2962,6 +3168,140 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    enrolOtp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new secret. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OtpEnrolment"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    disableOtp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OtpDisable"];
+            };
+        };
+        responses: {
+            /** @description Two-factor sign-in is off. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    confirmOtp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OtpConfirm"];
+            };
+        };
+        responses: {
+            /** @description Two-factor sign-in is on. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OtpRecoveryCodes"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getSignInSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The sign-in rules. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignInSettings"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    setSignInSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SignInSettingsPut"];
+            };
+        };
+        responses: {
+            /** @description The new rules. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignInSettings"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["UnprocessableEntity"];
             default: components["responses"]["Problem"];
         };
     };
