@@ -45,7 +45,23 @@ type Principal struct {
 	// principal: its session, and when its password was last given.
 	SessionID       string
 	AuthenticatedAt time.Time
+	// Role is the account's: store.RoleAdmin sees everything.
+	Role string
+	// HostIDs, when not nil, are the only hosts a host-scoped API token
+	// reaches.
+	HostIDs []int64
 }
+
+// Access is what the principal may see and change in the store.
+func (p Principal) Access() store.Access {
+	if p.Role == store.RoleAdmin && p.HostIDs == nil {
+		return store.Access{All: true}
+	}
+	return store.Access{Owner: p.UserID, Hosts: p.HostIDs}
+}
+
+// Admin tells whether the principal acts with an admin's rights.
+func (p Principal) Admin() bool { return p.Access().All }
 
 // Actor names the principal in the history.
 func (p Principal) Actor() string {
@@ -137,7 +153,7 @@ func (b *Bearer) Authenticate(ctx context.Context, header string) (Principal, er
 		return Principal{}, &UnauthenticatedError{"the session of this access token has ended: log in again"}
 	}
 	return Principal{UserID: u.ID, Username: u.Username, Method: MethodSession, Scope: ScopeWrite,
-		SessionID: sess.ID, AuthenticatedAt: sess.AuthenticatedAt}, nil
+		SessionID: sess.ID, AuthenticatedAt: sess.AuthenticatedAt, Role: u.Role}, nil
 }
 
 func (b *Bearer) apiToken(ctx context.Context, token string) (Principal, error) {
@@ -155,7 +171,7 @@ func (b *Bearer) apiToken(ctx context.Context, token string) (Principal, error) 
 		return Principal{}, err
 	}
 	return Principal{UserID: t.UserID, Username: t.Username, Method: MethodToken, Scope: Scope(t.Scope),
-		TokenID: t.ID, TokenName: t.Name}, nil
+		TokenID: t.ID, TokenName: t.Name, Role: t.Role, HostIDs: t.HostIDs}, nil
 }
 
 // Require is the middleware of an operation needing need: it authenticates

@@ -440,6 +440,24 @@ func (e ProtocolFieldType) Valid() bool {
 	}
 }
 
+// Defines values for Role.
+const (
+	RoleAdmin Role = "admin"
+	RoleUser  Role = "user"
+)
+
+// Valid indicates whether the value is a known member of the Role enum.
+func (e Role) Valid() bool {
+	switch e {
+	case RoleAdmin:
+		return true
+	case RoleUser:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for RouterSetupItemClient.
 const (
 	Curl     RouterSetupItemClient = "curl"
@@ -670,8 +688,11 @@ type AccessTokenTokenType string
 
 // ApiToken defines model for ApiToken.
 type ApiToken struct {
-	CreatedAt  time.Time  `json:"created_at"`
-	ExpiresAt  *time.Time `json:"expires_at"`
+	CreatedAt time.Time  `json:"created_at"`
+	ExpiresAt *time.Time `json:"expires_at"`
+
+	// HostIds The only hosts (with their records) the token reaches; null when it reaches all of its user's.
+	HostIds    *[]int64   `json:"host_ids"`
 	Id         int64      `json:"id"`
 	LastUsedAt *time.Time `json:"last_used_at"`
 	Name       string     `json:"name"`
@@ -692,14 +713,22 @@ type ApiTokenCreate struct {
 
 	// ExpiresAt When the token stops working; never when absent.
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
-	Name      string     `json:"name"`
-	Scope     TokenScope `json:"scope"`
+
+	// HostIds Limits the token to these hosts of yours and their records: a script on one
+	// machine can read its host's status, set its addresses and rotate its secret,
+	// and nothing else.
+	HostIds *[]int64   `json:"host_ids,omitempty"`
+	Name    string     `json:"name"`
+	Scope   TokenScope `json:"scope"`
 }
 
 // ApiTokenCreated defines model for ApiTokenCreated.
 type ApiTokenCreated struct {
-	CreatedAt  time.Time  `json:"created_at"`
-	ExpiresAt  *time.Time `json:"expires_at"`
+	CreatedAt time.Time  `json:"created_at"`
+	ExpiresAt *time.Time `json:"expires_at"`
+
+	// HostIds The only hosts (with their records) the token reaches; null when it reaches all of its user's.
+	HostIds    *[]int64   `json:"host_ids"`
 	Id         int64      `json:"id"`
 	LastUsedAt *time.Time `json:"last_used_at"`
 	Name       string     `json:"name"`
@@ -775,18 +804,30 @@ type DeliveryMinutes struct {
 // Event defines model for Event.
 type Event struct {
 	// Actor Who did it: "user NAME", "token NAME (#ID, user NAME)", "router FQDN", "dispatcher".
-	Actor  string                 `json:"actor"`
-	At     time.Time              `json:"at"`
-	Data   map[string]interface{} `json:"data"`
-	HostId *int64                 `json:"host_id"`
-	Id     int64                  `json:"id"`
+	Actor string `json:"actor"`
+
+	// ActorTokenId Audit: the API token that request used.
+	ActorTokenId *int64 `json:"actor_token_id"`
+
+	// ActorUserId Audit: the account whose request caused it.
+	ActorUserId *int64                 `json:"actor_user_id"`
+	At          time.Time              `json:"at"`
+	Data        map[string]interface{} `json:"data"`
+	HostId      *int64                 `json:"host_id"`
+	Id          int64                  `json:"id"`
 
 	// Kind What an event says happened. delivery.recovered and webhook.test are
 	// never stored: they are what webhooks are told.
-	Kind      EventKind `json:"kind"`
-	Message   string    `json:"message"`
-	RecordId  *int64    `json:"record_id"`
-	ServiceId *int64    `json:"service_id"`
+	Kind    EventKind `json:"kind"`
+	Message string    `json:"message"`
+
+	// OwnerId Whose history it is: the owner of its host, record or service.
+	OwnerId   *int64 `json:"owner_id"`
+	RecordId  *int64 `json:"record_id"`
+	ServiceId *int64 `json:"service_id"`
+
+	// Source Audit: the client address of that request.
+	Source *string `json:"source"`
 }
 
 // EventKind What an event says happened. delivery.recovered and webhook.test are
@@ -860,7 +901,13 @@ type Host struct {
 	Ipv6UpdatedAt *time.Time `json:"ipv6_updated_at"`
 	LastSeenAt    *time.Time `json:"last_seen_at"`
 	Notes         string     `json:"notes"`
-	RecordCount   int        `json:"record_count"`
+
+	// Owner The owner's username; empty when none.
+	Owner string `json:"owner"`
+
+	// OwnerId The account it belongs to, with its records; null: the admins'.
+	OwnerId     *int64 `json:"owner_id"`
+	RecordCount int    `json:"record_count"`
 
 	// Stale Computed, not settable: the host has not been seen for longer than the server's stale-after
 	// time (DDNSBROKER_STALE_AFTER, default 24 h): its last update is older
@@ -887,6 +934,9 @@ type HostCreate struct {
 	Ipv6Enabled *bool   `json:"ipv6_enabled,omitempty"`
 	Ipv6Prefix  *string `json:"ipv6_prefix,omitempty" validate:"omitempty,prefix_ipv6"`
 	Notes       *string `json:"notes,omitempty"`
+
+	// OwnerId The owning account (admins only; default: the caller).
+	OwnerId *int64 `json:"owner_id,omitempty"`
 
 	// Secret The update secret; generated (≥ 128 bits) when absent.
 	Secret *string `json:"secret,omitempty"`
@@ -921,7 +971,13 @@ type HostCreated struct {
 	Ipv6UpdatedAt *time.Time `json:"ipv6_updated_at"`
 	LastSeenAt    *time.Time `json:"last_seen_at"`
 	Notes         string     `json:"notes"`
-	RecordCount   int        `json:"record_count"`
+
+	// Owner The owner's username; empty when none.
+	Owner string `json:"owner"`
+
+	// OwnerId The account it belongs to, with its records; null: the admins'.
+	OwnerId     *int64 `json:"owner_id"`
+	RecordCount int    `json:"record_count"`
 
 	// Secret The update secret; shown only once.
 	Secret string `json:"secret"`
@@ -950,6 +1006,9 @@ type HostPatch struct {
 	Ipv4Enabled *bool   `json:"ipv4_enabled,omitempty"`
 	Ipv6Enabled *bool   `json:"ipv6_enabled,omitempty"`
 	Notes       *string `json:"notes,omitempty"`
+
+	// OwnerId Reassigns the host with its records (admins only).
+	OwnerId *int64 `json:"owner_id,omitempty"`
 }
 
 // HostSecret defines model for HostSecret.
@@ -976,11 +1035,17 @@ type LoginRequest struct {
 // Me defines model for Me.
 type Me struct {
 	// AuthMethod An access token from login, or an API token.
-	AuthMethod  MeAuthMethod `json:"auth_method"`
-	CreatedAt   time.Time    `json:"created_at"`
-	Id          int64        `json:"id"`
-	LastLoginAt *time.Time   `json:"last_login_at"`
-	Scope       TokenScope   `json:"scope"`
+	AuthMethod MeAuthMethod `json:"auth_method"`
+	CreatedAt  time.Time    `json:"created_at"`
+
+	// HostIds The hosts a host-scoped API token is limited to; null otherwise.
+	HostIds     *[]int64   `json:"host_ids,omitempty"`
+	Id          int64      `json:"id"`
+	LastLoginAt *time.Time `json:"last_login_at"`
+
+	// Role admin: sees and changes everything; user: only what they own.
+	Role  Role       `json:"role"`
+	Scope TokenScope `json:"scope"`
 
 	// TokenId The API token's id when auth_method is token.
 	TokenId   *int64    `json:"token_id,omitempty"`
@@ -1273,6 +1338,9 @@ type RecordStatus struct {
 	Ipv6 FamilyStatus `json:"ipv6"`
 }
 
+// Role admin: sees and changes everything; user: only what they own.
+type Role string
+
 // RouterSetup defines model for RouterSetup.
 type RouterSetup struct {
 	Items []RouterSetupItem `json:"items"`
@@ -1323,6 +1391,12 @@ type Service struct {
 	Id        int64  `json:"id"`
 	Name      string `json:"name"`
 
+	// Owner The owner's username; empty when none.
+	Owner string `json:"owner"`
+
+	// OwnerId The account it belongs to; null: the admins'.
+	OwnerId *int64 `json:"owner_id"`
+
 	// Protocol How the service is updated: dyndns2 (the /nic/update protocol),
 	// rfc2136 (DNS UPDATE signed with TSIG), http (a request built from
 	// templates), or a provider's own API (cloudflare, digitalocean,
@@ -1348,8 +1422,11 @@ type Service struct {
 	//
 	//
 	// Example: {"combined":false,"url":"https://dyn.dns.he.net/nic/update","use_myipv6":false,"username_is_fqdn":true}
-	Settings  ServiceSettings `json:"settings"`
-	UpdatedAt time.Time       `json:"updated_at"`
+	Settings ServiceSettings `json:"settings"`
+
+	// Shared Every account may publish records through it (an admin sets this).
+	Shared    bool      `json:"shared"`
+	UpdatedAt time.Time `json:"updated_at"`
 
 	// Url settings.url (the update URL of dyndns2, the URL template of http); empty for other protocols.
 	Url string `json:"url"`
@@ -1372,6 +1449,9 @@ type ServiceCreate struct {
 	// Credential The service's own secret: the TSIG secret of rfc2136, the API token of cloudflare. Stored encrypted, never returned.
 	Credential *string `json:"credential,omitempty"`
 	Name       string  `json:"name"`
+
+	// OwnerId The owning account (admins only; default: the caller).
+	OwnerId *int64 `json:"owner_id,omitempty"`
 
 	// Protocol How the service is updated: dyndns2 (the /nic/update protocol),
 	// rfc2136 (DNS UPDATE signed with TSIG), http (a request built from
@@ -1396,6 +1476,9 @@ type ServiceCreate struct {
 	//
 	// Example: {"combined":false,"url":"https://dyn.dns.he.net/nic/update","use_myipv6":false,"username_is_fqdn":true}
 	Settings *ServiceSettings `json:"settings,omitempty"`
+
+	// Shared Every account may publish through it; admins only.
+	Shared *bool `json:"shared,omitempty"`
 
 	// Url dyndns2: the http(s) update URL, for example https://dyn.dns.he.net/nic/update.
 	Url *string `json:"url,omitempty" validate:"omitempty,httpurl"`
@@ -1424,6 +1507,9 @@ type ServicePatch struct {
 	CurrentPassword *string `json:"current_password,omitempty"`
 	Name            *string `json:"name,omitempty"`
 
+	// OwnerId Reassigns the service (admins only).
+	OwnerId *int64 `json:"owner_id,omitempty"`
+
 	// Settings The protocol's settings, one JSON object whose keys depend on
 	// `protocol`: the schema named after it (Dyndns2Settings,
 	// Rfc2136Settings, HttpSettings, CloudflareSettings, HetznerSettings,
@@ -1434,10 +1520,13 @@ type ServicePatch struct {
 	//
 	//
 	// Example: {"combined":false,"url":"https://dyn.dns.he.net/nic/update","use_myipv6":false,"username_is_fqdn":true}
-	Settings       *ServiceSettings `json:"settings,omitempty"`
-	Url            *string          `json:"url,omitempty" validate:"omitempty,httpurl"`
-	UseMyipv6      *bool            `json:"use_myipv6,omitempty"`
-	UsernameIsFqdn *bool            `json:"username_is_fqdn,omitempty"`
+	Settings *ServiceSettings `json:"settings,omitempty"`
+
+	// Shared Admins only.
+	Shared         *bool   `json:"shared,omitempty"`
+	Url            *string `json:"url,omitempty" validate:"omitempty,httpurl"`
+	UseMyipv6      *bool   `json:"use_myipv6,omitempty"`
+	UsernameIsFqdn *bool   `json:"username_is_fqdn,omitempty"`
 }
 
 // ServiceSettings The protocol's settings, one JSON object whose keys depend on
@@ -1589,14 +1678,31 @@ type User struct {
 	CreatedAt   time.Time  `json:"created_at"`
 	Id          int64      `json:"id"`
 	LastLoginAt *time.Time `json:"last_login_at"`
-	UpdatedAt   time.Time  `json:"updated_at"`
-	Username    string     `json:"username"`
+
+	// Limits The most hosts and records (over all their hosts) an account may own; null is no limit.
+	Limits UserLimits `json:"limits"`
+
+	// Role admin: sees and changes everything; user: only what they own.
+	Role      Role      `json:"role"`
+	UpdatedAt time.Time `json:"updated_at"`
+	Username  string    `json:"username"`
 }
 
 // UserCreate defines model for UserCreate.
 type UserCreate struct {
-	Password string `json:"password"`
+	// Limits The most hosts and records (over all their hosts) an account may own; null is no limit.
+	Limits   *UserLimits `json:"limits,omitempty"`
+	Password string      `json:"password"`
+
+	// Role admin: sees and changes everything; user: only what they own.
+	Role     *Role  `json:"role,omitempty"`
 	Username string `json:"username"`
+}
+
+// UserLimits The most hosts and records (over all their hosts) an account may own; null is no limit.
+type UserLimits struct {
+	MaxHosts   *int `json:"max_hosts"`
+	MaxRecords *int `json:"max_records"`
 }
 
 // UserList defines model for UserList.
@@ -1607,7 +1713,12 @@ type UserList struct {
 
 // UserPatch defines model for UserPatch.
 type UserPatch struct {
-	Password *string `json:"password,omitempty"`
+	// Limits The most hosts and records (over all their hosts) an account may own; null is no limit.
+	Limits   *UserLimits `json:"limits,omitempty"`
+	Password *string     `json:"password,omitempty"`
+
+	// Role admin: sees and changes everything; user: only what they own.
+	Role     *Role   `json:"role,omitempty"`
 	Username *string `json:"username,omitempty"`
 }
 
@@ -1640,6 +1751,9 @@ type Webhook struct {
 	LastStatusCode *int       `json:"last_status_code"`
 	LastSuccessAt  *time.Time `json:"last_success_at"`
 	Name           string     `json:"name"`
+
+	// OwnerId The account it belongs to: it hears of that account's objects only, unless an admin's.
+	OwnerId *int64 `json:"owner_id"`
 
 	// SecretSet Whether notifications are signed (X-DDnsBroker-Signature); the secret is never returned.
 	SecretSet bool      `json:"secret_set"`
@@ -1806,6 +1920,15 @@ type ListEventsParams struct {
 	// Until Only events before this time.
 	Until *time.Time `form:"until,omitempty" json:"until,omitempty"`
 
+	// ActorUserId Only events caused by this account (audit).
+	ActorUserId *int64 `form:"actor_user_id,omitempty" json:"actor_user_id,omitempty"`
+
+	// ActorTokenId Only events caused through this API token (audit).
+	ActorTokenId *int64 `form:"actor_token_id,omitempty" json:"actor_token_id,omitempty"`
+
+	// Source Only events caused from this client address (audit).
+	Source *string `form:"source,omitempty" json:"source,omitempty" validate:"omitempty,ip"`
+
 	// Limit Items per page.
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 
@@ -1821,6 +1944,9 @@ type ListHostsParams struct {
 
 	// Stale Only hosts that are (true) or are not (false) stale; see the host's `stale`.
 	Stale *bool `form:"stale,omitempty" json:"stale,omitempty"`
+
+	// OwnerId Only hosts of this account (an admin's filter; a user sees their own anyway).
+	OwnerId *int64 `form:"owner_id,omitempty" json:"owner_id,omitempty"`
 
 	// Limit Items per page.
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
@@ -2062,7 +2188,7 @@ type ServerInterface interface {
 	// GetStatus The broker's state at a glance (what the dashboard shows)
 	// (GET /status)
 	GetStatus(ctx echo.Context, params GetStatusParams) error
-	// ListTokens List API tokens of every account
+	// ListTokens List API tokens (an admin every account's, a user their own)
 	// (GET /tokens)
 	ListTokens(ctx echo.Context, params ListTokensParams) error
 	// CreateToken Create an API token for the logged-in user
@@ -2074,19 +2200,19 @@ type ServerInterface interface {
 	// GetToken Read an API token's metadata
 	// (GET /tokens/{id})
 	GetToken(ctx echo.Context, id Id) error
-	// ListUsers List admin accounts
+	// ListUsers List accounts (a user sees only their own)
 	// (GET /users)
 	ListUsers(ctx echo.Context, params ListUsersParams) error
-	// CreateUser Add an admin account
+	// CreateUser Add an account (admins only)
 	// (POST /users)
 	CreateUser(ctx echo.Context) error
-	// DeleteUser Delete an account with its tokens
+	// DeleteUser Delete an account with its tokens (admins only)
 	// (DELETE /users/{id})
 	DeleteUser(ctx echo.Context, id Id) error
-	// GetUser Read an admin account
+	// GetUser Read an account (a user only their own)
 	// (GET /users/{id})
 	GetUser(ctx echo.Context, id Id) error
-	// UpdateUser Rename an account or set its password
+	// UpdateUser Rename an account, set its password, role or limits (admins only)
 	// (PATCH /users/{id})
 	UpdateUser(ctx echo.Context, id Id) error
 	// ListWebhooks List webhooks by name
@@ -2217,6 +2343,27 @@ func (w *ServerInterfaceWrapper) ListEvents(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter until: %s", err))
 	}
 
+	// ------------- Optional query parameter "actor_user_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "actor_user_id", ctx.QueryParams(), &params.ActorUserId, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter actor_user_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "actor_token_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "actor_token_id", ctx.QueryParams(), &params.ActorTokenId, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter actor_token_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "source" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "source", ctx.QueryParams(), &params.Source, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter source: %s", err))
+	}
+
 	// ------------- Optional query parameter "limit" -------------
 
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
@@ -2261,6 +2408,13 @@ func (w *ServerInterfaceWrapper) ListHosts(ctx echo.Context) error {
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "stale", ctx.QueryParams(), &params.Stale, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter stale: %s", err))
+	}
+
+	// ------------- Optional query parameter "owner_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "owner_id", ctx.QueryParams(), &params.OwnerId, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter owner_id: %s", err))
 	}
 
 	// ------------- Optional query parameter "limit" -------------
@@ -8070,7 +8224,7 @@ type StrictServerInterface interface {
 	// GetStatus The broker's state at a glance (what the dashboard shows)
 	// (GET /status)
 	GetStatus(ctx context.Context, request GetStatusRequestObject) (GetStatusResponseObject, error)
-	// ListTokens List API tokens of every account
+	// ListTokens List API tokens (an admin every account's, a user their own)
 	// (GET /tokens)
 	ListTokens(ctx context.Context, request ListTokensRequestObject) (ListTokensResponseObject, error)
 	// CreateToken Create an API token for the logged-in user
@@ -8082,19 +8236,19 @@ type StrictServerInterface interface {
 	// GetToken Read an API token's metadata
 	// (GET /tokens/{id})
 	GetToken(ctx context.Context, request GetTokenRequestObject) (GetTokenResponseObject, error)
-	// ListUsers List admin accounts
+	// ListUsers List accounts (a user sees only their own)
 	// (GET /users)
 	ListUsers(ctx context.Context, request ListUsersRequestObject) (ListUsersResponseObject, error)
-	// CreateUser Add an admin account
+	// CreateUser Add an account (admins only)
 	// (POST /users)
 	CreateUser(ctx context.Context, request CreateUserRequestObject) (CreateUserResponseObject, error)
-	// DeleteUser Delete an account with its tokens
+	// DeleteUser Delete an account with its tokens (admins only)
 	// (DELETE /users/{id})
 	DeleteUser(ctx context.Context, request DeleteUserRequestObject) (DeleteUserResponseObject, error)
-	// GetUser Read an admin account
+	// GetUser Read an account (a user only their own)
 	// (GET /users/{id})
 	GetUser(ctx context.Context, request GetUserRequestObject) (GetUserResponseObject, error)
-	// UpdateUser Rename an account or set its password
+	// UpdateUser Rename an account, set its password, role or limits (admins only)
 	// (PATCH /users/{id})
 	UpdateUser(ctx context.Context, request UpdateUserRequestObject) (UpdateUserResponseObject, error)
 	// ListWebhooks List webhooks by name
@@ -9753,265 +9907,283 @@ func (sh *strictHandler) TestWebhook(ctx echo.Context, id Id) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rchs5lif+KvhzJsLkf1IULcvuKik6ZlW23HaPy3ZL8npmKr0kyARJtJJAVgIpmlXriP66D7L9YP0k",
-	"GzgHQCLJTF50LXc56kNZybzgcnCuv3POr62RnGVSMKFV6+jXVkZzOmOa5fDX8yJXMjf/Spga5TzTXIrW",
+	"7L3rdhs5kif+Kvhz5hyR/0lRtC27q6TTZ1Zly233uGy3JK9nptJLgkyQRCsJZCWQolm1Pqe/7oNsP1g/",
+	"yR5EAEgkmcmLruUud38oK5kXXAJx/UXEr62RnGVSMKFV6+jXVkZzOmOa5fDX8yJXMjf/Spga5TzTXIrW",
 	"UetiyshAsM+6P4I7BkSOiZ4ykuXsistCkYxOWLcVtbi5/eeC5YtW1BJ0xlpHLXymFbXUaMpm1Lx+Rj+/",
-	"YWKip62jx72Dw6g148JfiFp6kZkHlc65mLS+fIlarxPzGLw9o3pavpwnraiVs58LnrOkdaTzgoUfGst8",
-	"RrW5T+hnhy34EJ8Vs/AzXGg2YTl85w2fcb26AK81mymSsXztRFN4OPx8wsa0SHXr6GkvMpPGTz/t9TYO",
-	"5IyNc6amz6W85MzPfYR/+i8miVDDXF6yvJ/jA03LfPD02eq6fjFLpzIpFIP9/4EmZ+zngilYgpEUmgn4",
-	"J82ylI+oWY39LJfDlM3+7a/KLM2vwef+NWfj1lHrX/ZLGtvHX9X+e3wKP7pKXUOZLMiICiE1GTKSM5oQ",
-	"qgglfz5/95bI4V/ZSJO2+dVciIj5FxX2B/xTMaHhmWCsZowRmXGluJh0jskgYZrydEAUXSgyn1JNtDRP",
-	"Jt3Wl6j1XIpxykf3PvvRlIoJIyP7eUXmXE9xeFwRpWXOEtKmRNNLJojZ+6icPVGapynhghSKdWAeL2U+",
-	"5EnCxL1PJGcJE5rTVJFE4i6lqZwTPeWKyIzl8HEzF7PFe2okM0a0NNOSglAyz7lm5Y0wzZP3r+0t8ynL",
-	"GaFEMaXMa7gigrGEJTjtt1K/lIVI7nPWbyVRxWhq9wKG4e6+x1GciAWRespywvJc5qR92HsakcPHTyJi",
-	"mA152ntiFk8A006opkOqmFm+QuSMjqZ0mFrSuZDyRyoWlg2oeyUgKcmMigUZU56yhFCt2SzT6pjkTOcL",
-	"Qsea5TCDCb8y56CYDVluRJFiIykSZfjylNHESrMz89TeiXnK/NksJFbYrxnbB0ELPZU5/4XdN0Fd0ZQn",
-	"4VlamtjHjx/3Tgo9Nb+OqGZbza5k+jC5LJcjppTZ+FOhuV7cK7maKRYsYPjI2dqGAUgxIWbMEaGOcxOZ",
-	"k0JcCjkXZMxZmpjfhjQhXn2JzC3UvlYbxjnMGb00EiQvUub0lUTOKBdGEMA5UQNgpoqYM4BvJlQkTjos",
-	"oiWBwbVhs1IwEDZMjFgXhLWdslmRk5FZ1gvDrkC/yg0v0xzlK4Uf+9r9urQ1UYt9znjOVJ+LVR3kHImc",
-	"FELzFGaDr7O80T5qSGWZnqMW3NLH67+2mDB6x0+tHxjNWd76VKdwlfT0U3XYlZdVRly+B5mh+fBJxhvW",
-	"YpQzqlnSp7qipyVUsz3NZ6wVNS/PmmdEkaaGqN05WHkHT2r1wtU1S6nS/UKtH+LGz6GiVrPVWc7G/HO9",
-	"rg0r/EiRMc+VNtpBTkdGR4+MtpKzkZwIbvi37tatEgjVTacTduUc7vwStQrF8v7WK2PudvNaHbycC5bX",
-	"DGyJqEBxd98N3mmXzE3DL1Rl95d2JwqpaR0ZPofb4CgmCTeDpun7gCzHNFUsWqbUIs+Z0P2MKjWXebI6",
-	"7f+ShbEM8GcjrnCapch1CsuEXpltIzOZA5sS5HGPzLgoNFOETqRZtp1so6gFGtM7kS6QBFdOSXWkH92I",
-	"kGkoLTNF5jK/5GJyTAS7YjmOmg4NizPj2e5oOnqojL63wbC7Bq0uUVGFVjbvPOwdTdN349bRT+s/6jnX",
-	"l2iZdXn+3XByj4maGlElRbogEqTEptOAr1ydwKdgCm842mXVwXBjmlb+seWs3KdontMFbGFp4JvXbGBt",
-	"y8cZvl59Sd1+vGApvzJW86pwTJKcKVXLLGlyxUesjpzRgkskoUNZaCDtnKki1ZER1VlKuTD0nahjYpTJ",
-	"hT+TOei/QuqpUTDgHbXc1GmhdYpidC0pNqYzni4CQXwYPftUx2fHXHA1vaEA2pqrw87Z2e40n5xRqxg6",
-	"xaLIzAOGLUsx5hPw0KiFGLWiFp9lMjccO8n5WNfoHubekcyT7cUR7nf9eSwypXNGZ48UoULNjblgGNwC",
-	"COWvckiYSFhSL0a1FRVuVhkTCfLcvBAC/5UgOTMjwtBsaUWtYSpHl/AvVWQsV8ZCNYtBxYil5pa6WeOa",
-	"7UJJdQK1XDtPZ5E/WX6r3OQC6l7df7+w/vhVyL0y4iqtrjv3t8HEPA95aCb2I0ruVdJzN3gb1hkgRm0h",
-	"B4dkKgujzhlTYliMLpkG5yJqAkfmzljY65yMZCG0Qo3fvQ5MHKBdw+bMT/gsGedyFouB0jTXA/JvhDv1",
-	"4rj8vnszvtOqN/a+CN1JsRjzNOVi0jUmkKXxgRtKMAxGslxe8YTlYI5kmiURGeBRGMRCTyUoqiThCbiD",
-	"2saW5ywhKQWzLaNGiTOn0lr9Y5mTiZRJ55hQEQv7KTNY+Li5V4xYhHycwyKobixay1pbeTJDslrlHjP6",
-	"+TX++vjwEBWWyt/LBGZP+e2+FLarnoOhDYBb9ki5bW5/uHje2VY7W6Jy/Fgt76oj9tMr6xJYtmV1Xajg",
-	"41TCXnN9RGLQ6snbkx9P41ZEYtRy4G/S/pfXLyLif+/gDbksNMvJy7+8eIsXEq4yqkdTlsetBvG8vaBK",
-	"qKbNun+FQZTTn0qlm2RRA3cJCGFrIXbJ0W+5ju/BTvyHudGQGFOKTupty/USdPOoFcsNw7/uC+oEEwgJ",
-	"mGS5pFVxFXw0stRVztJuXiN9/oddvhr1kArCzC3owpnSLGOCJV1iyX/RNYOAcwC+nzkbTqW87GqmNKE5",
-	"iwVaReiFB968MNfRPW/vVnBFyzRBVuRUBit5u+jgT8pDt+iGpy8YioaAkr/gdQp/pVQuVifg1KpuwjQb",
-	"6eACuLvs0netFHd/Wjnu/kxYyoI/veYGfyk2ypnu51KHjyhNU+a3M3i/vVB+wV4ov2Ev+K9YKgje4a6U",
-	"L3FXyre4TSufclfKp9yV1afMVlsXRPAG+LN8HP4sn4U/ncnfL/cXWFzwFvy7fI4WetpN5YSL4A9ZaPeX",
-	"DeP1c2bkorvqyaB8vO+voUrtv1mnXMIZuQ3VC4XBQ+ldL0GjPddUF2qtAbkqRu2PoLE4o8CY6UWakKk5",
-	"t9vYUjuZoaBqodGxbIuSNutOukYghvpTzsagC8EQrTvMKEaOyo7IaMpGl9bGNcfmkQqjBHGrczdGrmdV",
-	"/d2XGFdhdCnkPGXJhG230ODd28IW3e5FqkAH9k1eFIjbtVZmsOukzbXz4aZcsIhQTWbSGAC9XsWrG4ZN",
-	"czaTVyzpmJ3HnTYmm7EfKKjIRc5qt3Bb833jTL3du44PnC/E6BxurNEu0bL0Rucq+VTszuW9Xt20Otu0",
-	"VAzsoazlF5ylySmIvhVuAdGeJpUbQ0yKUJJIbWyOjOop4UJL2JOhTBY24uQjUBBJcudvbDcPYA3wnvlU",
-	"poy0D3u9Tu32NatzS+uL4y4fqJv3K1nH6a8VcRGGVmrW6YQkHKKHhn0qY5mgqERNyLKyYKZDKVNGwe84",
-	"/jmp8Z6+kXOWj6gyph3XU8dFdU65sUPNRtQu3NYaNs+uDsGd85nOMkP/rYPek26v+/jxk+4ftvKkZVeH",
-	"TtLfzCVnXhSs7OoSwR1beIS2+dSz5Un3Hh8lw++Ojrad9LPbmvSzjZN+1l8XFjNa1ITCcYS7kD+iyZgz",
-	"owQhydVM9g9/OHp8dLS/znxZGuptrD4yMsbEzUKI0vqYmuw8cIzUi27UzFdW87mcZQW4ahA5pbUZARg3",
-	"cJzJlILaQIaMCWJmACwtlWICEAzqwlr5FcsfKQKf2QOARizMvEj7xYu35z+cvfuP07P++cXJm9P+ycuL",
-	"07OIWEgcOME6R8SISJCZuN5GXZFpAq/Br1ANnJZrG50CmJcUDI01ChoQ0IQdHJ1I4h/txuK1Vk4zYYrM",
-	"6IIMGTHcRY6J+SIabKvUeDv+WOB1JRtdOvtLp8LyKHtqqwdilSesMqRVyl09v0tE6SjEUdkSTTV7fJvE",
-	"zolb6h2DrI47B/HDZ4ebDkfU+rwnacb3RjJhEyb22Ged0z1NJ/BOwNGAMtOSMw7KwyJC54P52peAP97b",
-	"Z5/5zwas7s6/jp9y3//SsHfXio5XNASLdq0Mu0byV3CpGyPc207XvL0PAeEvgbhfWts7IKCKLN+4Bg0U",
-	"dycUtuu4mknytkkwkGrBlw57vV6dRQJOpybTC8QG3nJMJkywHMRB+x//5/+SxwffkSHXqrMMalhGRgcU",
-	"+N1mjMWySm7I+tPaQ7UD8ACU9y/R5pvOcVkAI2D+vg3/jv34w7h3zMffUz2aXp8F3TfPKel7lftsoe2u",
-	"vWPrE9LEz8/9uamu1w7naTOQxRxPXWTb0/cZKOzn8NCXT3UocqvSw3tJmyryp9MLsm/4m9r/lSdf9uGX",
-	"DqLkAVmOwyVjnqYQEe2uuiVwzm60n9YuWZAEsQMZNi3rOdOVUXKhNKOJUUAtuwKIq2C3wphWpvVGTri4",
-	"3oxCxNtuKTtVkOCSMNmU7BPuW4AL9KOp27wfWY1DuNDT/ozpqaxzYIgqfnacyxkBzzp6doK8g24Q0bFI",
-	"PufZr/W2X8fRshssFSMAN/Ly7Q4SRdwvb3Ca+dV6pAi30MdgAwBt4BZzG4zpzuZXleS2BJ9a0mrGtVSX",
-	"O6rQ1Drc4XtLrM/B9LoFxOmu50+w+fbP9zYdw5URLX2gdglypur44YkPeTxSkAa02JvRBL0JfMS6ZGBt",
-	"ULdBg8hfch8cxMLY/4PScz4Ax2Nmvil0ibz10ZXCmP8Am4EkgSOI38ZiIpkiXGAGgI+q+PCL+Yj7ZgR/",
-	"8dL1wUfskYpFOYY6HEr56+aECbNe4LOGqIscqX6Rp/XHLVjCRI6KGRMakjVqJTRLeL1cMpJH+YATmRVK",
-	"EzOylGlGhmwsc0YUvTLyCUNWZRKFWQhKPpy9WQk6gT8JXmx2xL0Okia3UUFxGezg6nRRwLVxtiEK5e6q",
-	"UkFWDFOuppgn4YezAYe5PIA6FngOHjSgkA9nb/YUHbOIwJJNWVewet91PYj+3OhcSGyqmEyYMuYMVVWy",
-	"g3BD/Usb3YVZLrUcyS0I0d5XuhhDTrIDDS8d5B2fdnS0MRiFi+LouZ7bOyXCzS14vT0gAWWV7jB/Cps5",
-	"3EsXSaoe/ClLs9ptSOmQpZtlFN4W4Xuav34bVp/l1JvtviVGns7pQhGja2wR1b2mUVhlB9uv8iVb1DOI",
-	"S7YwvMvt/mZsvnnT2m3w6Z4rGubZy+fk+8OnfyA2hY5gOlm3Bq1ortfnhEGm2tZ7GcQ8v9QCDS12oobN",
-	"cZ3W48lc4tiyHP9w9trwIcAWmJXlAqwaO9ljBEMcDVMqLgPpAEPwCXUUiWdDegQmm+EI/SwadsPzuOpw",
-	"X0EasmehkP2Kmt4RSRYiEeqAtM0N+4KP9q0d7NhFJ4pFPh4dPH7yjLRfvD0nH96/OLk4JYpPBEvQEr04",
-	"f/2nTkSmWmeY4AwmFxkWPNUWl6vZLEupZqrjwselGDeGtlGi26NUFsk4pTmLSMInXNNUjhgVUSxSLmTC",
-	"InJVpDqPiBrRlM3pIiKJUNzI2Yhkcs7yRKiIJEyxUUSmTP8iWA73ZDKJYjGhIuHmzvxyWBhz52oakYlM",
-	"aJIsIiKYHhVZRLgUUkWYIMlTGZFhIcTCrIMxz58+MY/IScpguPBB+kthxkxTngjV6ZJTo1NNqYIgj5ne",
-	"wB26QRQLp7awhAwRj48kDF9MbLYv16T9AjfHsfcoFme4E/4KeaV1Vv713C9gcAeuQvgSnEZ5yz/+9vcO",
-	"SF2kmyGkIJO8EAQiWsNFLMARQTO+f/V435GGqkL+LCm1opalF8M7tM6MleHHZQRLsLPGzoCdbUUt2Fow",
-	"LXBvza12cw3XsLsLsArFAJeHM8P7MjBLYIPhbtjhVtSSV1NzHfcYuK7ZZKMDmV224tFscytqwT6b8eMC",
-	"wXPhRhsryOy0+T9sda0R7A7ii/AQ/noXynF9gs2yINxRx/uadaVamQcpCMEBdIaMzAG7T4yJDe4+UDRn",
-	"mC4A4FGEnT1S+JaRnCG2bQeFHpfIj3VFKBWzGc0XTfhdj9SFQh0qWs3BriG/NcJMTpieslrsOvxAaGkI",
-	"6rksLYmJdJ+2vP2YDBd9t6RHVdsnYSOesNB1BPFrODRGbTIHrXx4cxJ2oLh6MWjXraLKBjqsn+lGNTbc",
-	"oNVDOpV8tHSaGlSEck99vKkJk42xGNDGZowKdQx6JKoJFrC4qlRiJQHNBXX8ZAnXMKViYtQRrpFYlowm",
-	"9MAqwlLFoJhIRBRCukpOhFbw0FWZoBPKRT2QaZPuubXmD27fhkwSLup/KGmjLnawnOrvPcbunsi/K2oZ",
-	"uohaTjdxAH2Xp1dgKRYjv4AQgloUn7ZTna32VjFoSgoJnqju7jpSvR2rZ1VC/SZNoL8UrGA1B/Nnf702",
-	"+8ywLLylrijE0ljsu+o+fwbM8JbwhOMxG2l+xfouPl+HpPYAZ5JJDrlvkgg5BwzS6/dXhyGv4A6s5Dw/",
-	"WwGMK+N4ds1xPLv5OFx0cuWHdWlHN0gz2hJ6aL9uGOKYo6isRzEKpmdUXVoHMxY0e3IQVDfrNYxiGyzg",
-	"lqN4VjuKxwffbRrGJWNZH8om9WkIW6qSwhnLUjpiGATVSzh3LL6GCDaPc7bwX64c9RijwnwMHjHKnTH3",
-	"UNXwyDSbIIpJu8Z+xKJGDjku8H7FNetEthCWrvqBjfHIEmNrKS4mqaNd1SXvxuMj/21Id1BuOn6QjzxM",
-	"jrTtg+EMXf4mHnrw7CIez6a21AwJzoNdgZGcGVtPdeolqWAsUf0ABt/g9LaaNeD+LFCeDNmIFootSfpA",
-	"kNjyaskxSHTwORiZTtoyJ3ErbplTPZFECg88loI1DNRn/NRGNrwCKcoECD9mX8kNVevyulYsHWMtsytA",
-	"suoiF03g6Q2pebUIUOvxWRuUh22ymTW3EH5rzpHASEOj93pOc+HsmK2k+Ed8YFVy1zmBy8zDSrahRWmu",
-	"YjNLBtfAGOsQnM+qDz2reagmqg0UVXcSGvjUiixdEWp+74NV3Q3QiVRxLVhgPcj/Bep8IEgd1viRgnzf",
-	"FfDDnWN01onYddU5rwf6qxWq/sFWrwv/VRfhdpB38MklxGIgMf0YQG5fX4hvhzBcuwhHR3c6/wAZWTd/",
-	"1BhuRX+wb7QnYznsyggerG7dC9bLnQ28taxBZYuGMjHKF1iUYVW6rEACNteW2iB+1h+bBkjQwdOnmyyl",
-	"Wr7dzLFuwzq0Vs9DYSHx89dBQ/6GAY+1PPC++d292Cn3zcRu3+y5ZTZ1QgSb1zEq0MBRl1eE6y75UQLe",
-	"xDlhEbMzhSRKrzNrWVpENpzXLjlDB6oCK6/p//Z5XdPxz9kVZ/NVVrbqRrmGx2PjI3emi2/WXP2nP21a",
-	"nOshW7/pft90vxvofg3qSTOxNtWscMd3LaIjrHoRZBBt/8yyDhJkGdYOOUDo31SLKl/1WrNZnTrVCHFE",
-	"z9MjRT6cvUHvjuBZxjTAMzdjRjCqgaPcMEsY2qp/O+W28pWP7Sf2WtTigiYLiKxnTMwhUjLOuf5lKD8b",
-	"o36smFAMfhbunzN+mUvNL43dLfiYG2O8GpIL/MKWKdX6pQeafdYDwtURoQRLLNogDRnzlJG2G2fX/BgR",
-	"HKv9oxhx8kfyLmPiY25s732mR/v4kv0kEQq8i1jOZGz7ClAyZ0MMELeh/IC5iRJcwHfnBAdI2pi3IRXU",
-	"rlBTlqbg96MiUaStpp0wGFoZol9P91cx4lBT0HzLIRFywCmoae16mRVprsuSUaXZMQJ/EZX6cyG1LfjE",
-	"1IhmtuzKnKKLF5cf1Yj14eWaHggwL3i1edUVyxWXQoUUTLgyn7AA0dgvBnnSfdwj++Sw+7mh3JmVi3VT",
-	"XZR0QbhwsNuoGqLAajBHQal0N9lY2GrsI5rnzgGdM43YJlrWK8FwKY7XPqLpJfioY/H6/dUz70emymaI",
-	"B87h6oMZzRUDdyvmXMSiAt9dBB5oywcqPUJGU5YQecXyrpu7njIRC8CWwXrTGXNAB5zmI+V90WEizlSm",
-	"CWidsageKNA+51AmaEy5RXjvZvJ5nuHi9vZwW6otN7WOS1lsaw13krMhF3XhP49sdLdg8RiHcXMw+1oF",
-	"/joxvdJZud4rHoLvUJ8Pgu7ti/PXf7IkF5XJJJ1jR7Vb+MZBDPtiCMvoP+X6qnjLwoHBzUHNZTHxyWTL",
-	"C3SdSNuawu/XRhY1zO3MhmuuM59rY6yvGSOoE/aeYIs8RQimRV+aAy/HjnIjoCBQBixUAU6u1lknrLuD",
-	"ZmGJzmsIVfRni/rQbzkaf9MOB8jZfX2u+vU+8PD9lVu3/srO8PalE+oQHytjjUquUlmjlaoQwUnbLaJg",
-	"yWjLkMJKyaHq2hhhUAJ1hgvAmXoAlpGvVNksllj46+wzV+AQdajTqcz1FJSUQZGng4gMlhdmEMVi4JZm",
-	"AKJ9UC7PgLTnUz6akjkXII1K0QOIOS5iUQLvOl3yrkqhID4DaF5tFlEjt7drckRW2X7b1VqB5ew0cvwA",
-	"grmqzpQhVTkXlkFjMDng2IZ0LdwVT2nZs0mOSYl77ZLz3fzSh73vn+3eAeGazQiuw5lvwj/reKHfTgiP",
-	"aZ21VSdghxGwOFvgCH5XR/v7RnNOhOpiqlGAX18OqvUOv7uVUhNaZ2b0Xzaw0lXaDHjqVtS5mZ3WfqPK",
-	"V7f4Un1bCU8Qa1jZbcQanJL3UMEG+/3rRBtCxrQbc0GPcHnHqiu4jhVsPvxbtmsx3CyorGmU/nxmM0RL",
-	"4Jd65G/C4lETCc5nhymp4EzaoHrMOYJRFrYSHpZzvJXOLtdtsnJjHnWvPGQ7LlBzgpvo+jyY/7ra37VZ",
-	"tsAAHpV6BRbtD9tSzqHGPYj6hGVMJEQaie+eHRw9QHLLP/7292OiGCPvfQIToamSQW7LcEHq01nIB9tq",
-	"DaYEZdagKVvgPnGlao09FYvDg4PI5YFBHjVVpTrTjYte78noki3gH2zQJecWhW07RA5Zal4/ZTk7ikUA",
-	"vvfhHkjSliI4lxGhVf0jD1QOo3BV0WBhnvgxGUpjBeZsJUhuM3lc+cCQu1nmB+ehtVHuVtVn//AKGdtz",
-	"3US4F0xdsxZJpQL8Mt+15i8gDkv70NKxawdRIhNhpcwlo3rkjKa1JRw29LNdP0XXwKU6CXm5Ovq3kijN",
-	"MtstogEjp1m2s/A1AznXLNsYvJKXLfeJT+vnBa+rKVO9ZRFp6lpimI/dVjujMtF0bU2BpgrGdZWKo7Cn",
-	"DmzOCPxl1k8H2UMNPXbq4YKwElDaER89InEr/LBrNIItIn4x/HgsC2H/NlKaJVw7CY5XfV0joUn7BNpN",
-	"/ONvf68UC637RN2g68jywk3d4WTN1pG24WDGxpF57Zp0mujXBYt86yF4T9hjqBD2HZuTMKwya+nWIgIt",
-	"Hawtn+xIOZfFMK1NAC45bAkZphrRwVKTCcoA546KfAuXjOXOw0uh/MYAikk/h/Yyg9X0aNf0oDYTpuzI",
-	"soMXDjotWE/6zg0wNoQDK9hSu/p+4/yHyz5R9WtfG30DF9+ouSzIh7M3tnwWRMmwX6QRyQGUuw2cj0WA",
-	"voQ0YIxWULHAOtdYqs+Vr3Cyzgg6e1iMtMNjX8nZ8rGoraq8L+e3lTOrXY+SPta0W4Li46pCZm2nMCC9",
-	"dY4I8oscVZUTIvNYnJycnBAmoMvwsndYQY6YvwwuZNAgfF4gdkWKhZ5D+ZqTMniBDbzleAyLVc0PIQum",
-	"IwjWJCmr8/msJfpKe6PdzoT5Xv0vrsNZQ8JZ84lZ8UhisrJvmBY2OwkOwErHtKadrwudJz7LaQ1B/FUO",
-	"ldF0gTCi0jsH1y9Zpkl7KgvFLhnLDKdy1qdrZ2aIRVl1PahofHZ6cfr24vW7t50deVXZA+62d3X93tmG",
-	"dfXMrmxSt3lr76IJXrnX5Z72M5b3sdnVtu3gXDc2GwmqIZlVKN/mUtk2cAS68QDugQirYWmkjdWzm6pj",
-	"l0WxoYJAp6k3s6bpFiuP94W1pHHEdeso04Qp3U8K1qcT1rf90etrYoDxBR3kpNJwQpKCkTnlILp97vUU",
-	"fOlMEPNru+zLRVI6KWVBtSUZ6g2NkgAbuAfjtcS1fswnE9/OGx8L8sM1N+LIDl1Lo2oZjW9FVAmcoLrm",
-	"cG2Bk4YspYoqJJjtZC/MHZHnRUdeBKHDHJXsjE5YLOSYDMA0t2/6d9Ta/oiWNDxubekyVQvEEuMQWbDi",
-	"hwvCdRSL4QISLI7JIOUzrgcEzCIsdWH0+0HgHhxEFi9hUzSojkXKFazn2HckUdoXaVNdlLmDoE3hLNDv",
-	"Ngi2zQhs8K9WeN/2z4Qia9unlmv77qi32VWpKboKy7TRGA3UnGvwBvuRuoFZpVT1uejrJo3+1JZZsA6B",
-	"SrTcaTO4IhFxC2LOll0RJGU4XVia1TIVIO6t60UsmR31VYxS1vdMfvu6yrjFtUVnywNI/PmDL/w7fO2P",
-	"hhUMSHunw3RMBvCKrpUb4RGBukdfopbFB9WzEvuj43dWgUfjHIryAVRrYHRz+5t9YkCynLt8y9LEvXrc",
-	"PQSg6Xpd3I3JCdKSrEMR3VrLtxuFUMA+qztZT6NNSkGtqui7EtWBUHJG6Io5YLixcPzTbKCDqB+BXg4i",
-	"3rpUYqGYSDoRsdMlbUya70Rl6m9wLNqU6JwKBXgn27kpioXrf4p2BB1dyvG4EzlXT5sa3jmjAiFkZp+P",
-	"UVQB+3Vxh1hILFOiFmLUidz5Q/BE2ZAVnjfyZ1godmx7rXaq9YpuQVcvreqgYGzgvcgZTVw8o/axD4rl",
-	"t1Nf4L7L6P42y9TWnQ2zxtfK5LxBEdkdqkBnRkfKzUn9Xz+d7P033fult/f9p/Kf3f7/2Pv0ay969uTL",
-	"v7Zuq2i0WZPbiN8C/T5U8NZ8/DqR2+vva11o8v42emUBPpaY2OXYdFLhQ4Bacm3LoMYnZEb0h1Qx/+cz",
-	"96fv8xE+4ptshBfh7xn/zBL3bJnk0J9RhWbwamZ3LfB7Q1s6C1OGGRttDEIFYN9APOBmveVGWIJumxZz",
-	"H7F36q13mVv1hkPz3h1ykHBgjY1Kd5MQ1YaKq3uC7R5tj/KKszVnI2bkaGOT7u26hzHXvXAV7q2Xv48i",
-	"uhIZ4ppAI0WWNERgsBsU2Jd9d15Wp/nq4uK9K9wZdrK3Xz5eNq5HdMZAuelu1W/61rp0Nrr7bd/itfhk",
-	"Ic2RHQGWw0Y9sbpn+z/3XrwQ6gfQsPfO+URQXeSsc2whzdjVYTuM8q2BZlGhXR3z+3fnF7V7vQY1inDQ",
-	"YI38qQvdTds06lwhpwoZ74YVtSf5zrtSlQymzhjG3uFL7YOuxYlmXLzG5x4vsSVICPq5YPbnm6J9mru7",
-	"vPrx5DmU3LOHWDlaJljSbYu6AeSDcEVvG1sqregQ322lQtSR+YnwKMgPZ298hR5fRCZskFyLdtyl2Uhw",
-	"HNYQJG5oU7FK21TcYZO1TBNbB5ksdXWvGHuxcNZeUHVs1fAjVbtvuSt8LNZbgMG7uXL2YFTTCj8W7bKc",
-	"Fbqwx9iIdcnxw8w/7Nc7GFJEbwdYzsZk3tI7fgwNhsBzyDKuoMyxPcWxAAcBlKxasl6v3yg/aFxfp4fZ",
-	"vb4N68CpSg9lINjv33pnrRsqZg/MDhF+aoV3+7ugH7eh65kE+b4ekbptIYEmEOUm1tS8k4tU0gYrAZCJ",
-	"0Hca0klCBWE1VlmfYuqqGWYZs3rMdnqKO2eN3XsxSuPUVUx3cVeBmmpGWHacb+pa3xQrnfF0sUXl560N",
-	"AlnokdzabWO/HzZCd+MtX1V3XFm9eDkh4QFCzBVe6Gqm6vuLwKsaOzZNuRH2C0B2kTY4vPFId8iQTTk4",
-	"tI9Jz8of95EtFmpq248vs7NtKoSdVlvJQDPiOVW+zKDiTRWfr4fVKeu/1e1FY9f/j1iUBE9IhEnSrh41",
-	"emHD1a1v+Z77uqq3sFBeY3iopVJlour66eycQbl23j5WtcXEGy2g1fksFyy5wgxeMFscUQTny9K839Ny",
-	"OdYI5HXQ1woQpDbEDM6FUsE7+Py53uB09Zv7s4a2H2s8DBzPnpA6jHDYfGqflo3JEe2gt4cLhkFsheYJ",
-	"0eyz9jBRIR28dERnrLPsr5jT+pzNrJR6W6gZTkZ6OOUa74ZbzUcqdHTczKmxREBhUKVqHjvLONyncrK1",
-	"lKnYqMi5XpwDjg/FJNjgEH6BCDujOctfujP2548XrZVsypXmh+/fnV+QfVro6T5EEsx+4Z85G+dMTUn7",
-	"1fnB02cRefyUYBQO44uIJzRkB58tNw/6XhhBnXE/tBXzrsTttzGQ2f/H3/4+6Pi+7hAow7HBbSoi0HYP",
-	"WscBTRmFa4txQAEYMZZr9CYzFjkmpbfniKDp0XagSoiC5wxAk3rKuC/hCx1iLBgDOsRARw2SsJxfsQRX",
-	"mLqCl/4Zx78UafvaWC/ensfC4pWZSLD0dCeyn0sqWEc4albURIQmMw5tLTHObH47ef86Frhu3VjEAp0a",
-	"htVgzhL7PGKZJoPlzbdZrsFlSwQDW1yLxgKXGTfvyIFPKCbU7qUw7YYWm8b0/fPHC1/1oYEGuuSM0WQP",
-	"t9vfg4lYUL94RNO0nIyFacVi8HmvDInj4wDaGhiSGRwjxdjXBq+EBBl45QDuGMSifPdx+J0ZzS9ZQga2",
-	"G+iAtGdUUOg8UFl9fDnWI4sFNZOfsGSPC3BgwIYYC1NZ9woZ/BqjMRW3jshP3W73U0Ti0MAz15El/m/D",
-	"gb4MjsH7EYsK7gC4FGThuAsOu2PuApBDl1zwGVOazjL0G569fE6ePHnyfSy4IB8unncJNJHCHwc0y1Jr",
-	"Rezb8P2//VXBzF2Pqw4UWOEJ3BQLbFuFPhpwimP4ggsywJ9snrOtpNIqz5wl45P3r1sBPKL1GGpkfcGK",
-	"OzTjraPWk26v+wS4pZ4CGwwIGGSqVUSXyyWYtVbQhCIkzzYMP2Ru2IOPIWSDOC44kvKSs1i0DVsxhl5E",
-	"zumMnXPN/niucz7SEXlP9fSPLrXKDKrTJS/R62OtAFjYWIRQZSWL3KiPVECVe8clIoIXnpH9Z4c4JgA2",
-	"ex9YFAt8tHNkjh++BRjVJWOZcp4bArW+y8QtcnjwvWvySMUiFmGpape1QU4CX9ukYEphWyQ4yzMqFvZ7",
-	"LmVExWIGXSNTOTcrM4RElpxPprrM57LMMBzp1OoZQ8ZELIIRY7cUn5CBROOP4uukdYQdjm0fCab0DzJZ",
-	"YPjP6OOYORWQryFbAGSBwrBJnah0T/5SFevWvM+ZyqSwRRQPer1b+/ZJINTh01U6fgPMhGB9Q9eS4+jX",
-	"1jnTe8+BRpvUHaRjpHqk5m5reWJRMMhlPdqM5RAnWjd+vyD7P9DEr5155PHmRz4Ic1xkzn9hoL0dHhxs",
-	"81CWS7NYRiU7FZrrBT77/eZnL6T8kYqFHadaal6z/lnX+y/UylpHP30KehqZbTJcz4LpysMUtpY1fBCS",
-	"ZX+CBsOtT+aFnpnJQjdzs9Oyy40KsWJV1sYxxYOh9EdBHdwAmNPwJROmyWHvMZ5UIedEiogYdQFekDMg",
-	"6Y4vcmUf86+pskrsZTpKGc1xqJbm6o+yma1h6TmdMQ0k3QDsK2/ZP8PvWar/8mnlUB42FbfA6XJlNC1b",
-	"EKwcIY4ZXWBbHrDn5Syri3CdE3bPx+V6ZO8J/bRKDCs0HbVW1bLWEaLDSnq3q9ZM8KssLJeY9uPps1CQ",
-	"hoO/grxLsWEHFeRxj6hY0IkE4WKlCsYeQHDNpzxltpIMEofRZI19O5dE06EiakrNLmGOsSUUoz6Wg8K2",
-	"W51j144a69nCQHBMKdUsxxaQxmq4kpeYahIR/EPZifgSKsF46o6Npf9zv/K3fHzuTaahVz5kTcfhecTW",
-	"JRRuqtDAjiJw5fl/9kPaIJsucpqwGmZlfb7Le1Evpso40AQDLUssnSt96tAES3Rp1PTWzwWDJnbo7wtr",
-	"vfuV3zHbvP7FZU78rb+6kvF5g3evOEfYZzrS2Fi3PXCNpWztkUHH9ZBlY/6ZWFAyuKITqY0l7eKeA3DT",
-	"1A3cvLky5OXoWgjXo3u/fPoJUXr97qf/vxaetzwHYx9hbEcZs8EMGEO+U64g7ts0MnDi1q/mmiDU+gFY",
-	"Y2fjtwuhITd6929vYLRv+IwbVXjjjc8xnHunrBgOpU16qWHELhUC167b+go1kiDKFRlmxlwuSsDILPfa",
-	"rJ34dJNGLvfKpjEsMbnqwr6nuXY6+su/vHgbkRFVbI9DmWCu+VUjVf7cdFAPnj6pJca6lwTZg8tyLSil",
-	"U3uI0BPqE/zbRjwiC7Lp/m2sr4XQDiw/EzT5scmTjecdoBibhvU1na8y4Wjd8cIEoa/xdJm5WaKwWVHB",
-	"scLTsv5URWs0fF+vw4ErJ0yY8+ZwZwP8ZYAYaMCgkVP0QM/pgnAdC648ag30ex+5Qk+kf4Org+Pmi+Yq",
-	"AuFiAX5mit7CfCLFAU/IlKppnRqOUMVXLhR4+94o82qLh9zKF/X4Dr6c1NGz/em4si9qKucCHfVTljNL",
-	"5PfkNuo92fzQS5kPeZIwgU9s4Sx6LsU45RjGfcCjd5IkNpi09ZHD7KtSku3/ypMvNtTMEF9bJeYXcN0T",
-	"8yZ3Ct6edO91xw43P/FW6peyEMnXtsW4nnaXQx85KXMxd9r5qF5x+RPT9Xt8u4KwjmlcWOXgJjSzKwU8",
-	"3IaeMbrzofVycid3zusEFJvMAT6rqw5d3hVJ2VgTWWijrYGAcyUru+SiwPQi6ioJSMACyPGY5GwPI9rK",
-	"u4LLWnJuN5fF4geQ5XcsFhHees8RmnWU7SqEBhT+2xV9/8SM9DkC529DXO5X+qVd71AWurHFtCI0TYme",
-	"5oy5YpttSmZcKYu2B0ASQJEwysA1hmAgD13FosyUR8eR1VxtRbBHymnV0M+iToE9R2FwEnSZvavzWn7j",
-	"N3RmEW7qSgGA+7NsePdPdoQf7kSeMx06BspKo8MFmVKR3PCQYnbM9U+otUmXIyzmpXetKf0FCkrUUecr",
-	"OUe4RXDG5ww6GZlHut9IrUHp2lPMB75XlZUbklqZXHIjUqtu9Z+sp8MFuqwPpBAQxDTsnyvseYGeitzi",
-	"mbgGN0eXXGBpLLhVaZkBRPcSNDp7y2oAEUKohryxOPMdMn78QACpuWtmb2fUwPLLFY6+OofF13QOQcMJ",
-	"2X7Fw3fjc2irpU5YrXpFk8WelnvQB265Y56rBGo7k/nmea5vXhQL2y0vIi/PXl/89//3g/wckWx8zsBZ",
-	"+O79W4X/+pFf5vKCX0bkg+AveURGRZ52IlslPZi6x/+stDcb8zQFTFcArYHTjwZaLGAZpzJNWE4G//Xu",
-	"w9neh/cvTi5O985Pn5+dXgwQh2+LQSH8D+jZ6DNTqqbH+BoL1nMOaARbm+VAxCN8EmAV5hp2hPNNbVJu",
-	"lSScU3mAOsh6KhPitqsOem2xUw8Mcc6GhGYZSRmUTp0yhEbZNFcO9WV9O4Wg9Ob7Dz+8ef28D71QKv0W",
-	"YoH4b4REo9MEvLpwLhG9z83pJm1QinVeKEBe5vIzdI6a0zxhCYxl1qnTjq2rBEvzbgjzrCwEVb4wLxaJ",
-	"4HpDhV0CAFMoHGvuOLb1emWGyZtl4d6M6mljhNfm9tfGjbbIQrzLAEnYZ7SBO8PBtlHIfGHP6O/EXwSr",
-	"Y1fA4bctCYiylWRmDo3vMHjXXiXDdzErq8mZ+CO7SwX5R9bobqFpiqXrEYBv2cAcuoAXesqENp+8iap8",
-	"ww39OJWIZYKREq52R8jN2H5Ytqlef3wL+RnwJdvLoey2Tm0vD6tFUnLYe4LoTJu0oHzbgVjYVA0odMgS",
-	"kvJLhukbKrLY8YUUSadLTgNY6RIM1TD1WDCRKKd8HruuE3ifk3PmxkcqzPJQmi5qo2wgIn5cvC/Bs3eh",
-	"q7rX4+e281LUxEXw8eS3rkt+NSjrZb/eYrmZ07anysFU4WABULMC76hrzjFlkI0zd1lbcQu7IsvxmOWq",
-	"LOnrC3BgQVTXWseoXU6ps80IbXvZ/NJ5nVz3ZacPzQqlbV1jlkA5X2jIY+6Brjhc4Bd90xxXiK2CLzdK",
-	"BAa/Y1H2bChrkaHiNp/K1LAnTVM5KYBBGD4B6UJ1WG2u9Hu7bnfI8vETTUAKZD24fT7AL3MofhJuDhRd",
-	"fTDWD9pgwVO9x0WwwHJclmrJ/Eo66nVXNosF37upkX5fBpQJtyITdvVlrVNJuU4dR9VWmu1LtohiYXTD",
-	"iKR0yNKITFmaRcSui6FaLKLlOGRERlPJMS8oIUOjT0GK5HybZsAW8GxOtad2aAMcCxCeiT0lLt8SDRTa",
-	"QPzmZj6aOj9jLHzjBq7LLg/2Szg66O8wkWgvMGdDdMmpMKsTC4THAnmNLQbTL2tp2rjcaWOzaiyD041F",
-	"2IsqcmW0+27kNu/SXnVTGADGyqLJYRFFhbOYiVtmAoGDLnm38eA6krnTo4sf2XR48a7f7vEF7l89PpAE",
-	"e63DGlQIb0QSnvkQ/0MCpu8G1Xy2tmI96oba9i5tAApiC6PtaLCsCV0zlnsEY35NyMVKPfw12EXXAuCr",
-	"RS86AbKKX3Sn9HoIxhN0QNl0FY1V8AeBF+vHk//sn50+f3f24rz//vSs/+rd+cXAD6f9tNcjw0Us7Bwx",
-	"yku9wFz3pvPTs//5+vnpgLQf96Jer9cJeipai82dupV84N73vo8jlPg0NNmMczxztU7uwvrClz8M1tFO",
-	"rBnm+A3JeMtIRkueHstAyr6DlX4D257OIEpgbzUW3hVn89BtUiXq93jDPVC1/9KDZJVXxlBH5B+rLZAR",
-	"LUKgDAnRkgg5v1/6f0DokJxlhcaoFRuP2choBAFeQY4JFaQQil6xhPjaT7vJkJBIt8PkBiT6T4HK/Q2A",
-	"bMPmfob3lG2vMH1od97TDLdt2r7ePQiwsj/V7wp027i93pjYWe+7R0TuMRmUnerjVtwa+Jqk4ARw5Y9j",
-	"ceLLBI+xMoxXGWW+1LsXcDEq4PPHYXeZMRFMz6i6hPCj0V7LlgYEn+TalWzzEC77vOqSE1cMi0CPYOyZ",
-	"78biwezb6LFlVa0adbVOOUW08X2I8YdAHK8/2g5zXDni31DHD4k63lkrqNFdAeNS7Xe6wXX0ItSad+NV",
-	"vylPhOvtudkXUS7P70OylZL80aq60pjtfIfibYVg7xCHe/cq1Dck7h0hcUuFI4LSAkG80xXApKkhwwW6",
-	"z67HOV1ZzbWs8tzd9FWzSDuLzRzSrcnX6671xVKHC2J7dTja8Bu+rcO2zqNpl/KOtEb79ofxabqpfXNq",
-	"3pdTU5Cwoq+j3V1Itoaf7Wum1hQDfD5lo8sgcI9hgyCyjlZlPYoFoxV6ymZRLGypHEWvuJgcleDfssSr",
-	"eRfChm24wJl37cODg1gEcQSot4AFjKth60eAhU32sJYvjr0dmKmxcAXaIvKLFIyMjSCLoGsOR/iYloCL",
-	"caGTToRxWkqUZlkXaylzDMNb46hLTuBHUumUY8PMkF7tR0TT1CxNLNpZSrkgyUIkQh10ENUsbI3UQWR9",
-	"CprylCgKvXFAqo3Ac4plTWPhS6o6EBSZSLD3C5E4RIRZ4oQpzQWucSZTPloQWk3ua1NvCTvLm5fAPZyd",
-	"HYeSFoCO4J+AFBCLDV3EzGy75MTGqR73oNmDwlJSuZwDxrRQFs4kYqiGjoDcZ8S29TW7/n0tavqCKf2W",
-	"zX9zvPXWJXBQz7/RPAcSd8hUTDuAJlaF/gYQvH2AIBtdeu+8404lb5xQLpSusIGbcuft/PfhUfhWVuOB",
-	"PP6OHnxBDcBQXYMAmh39jfvcuw+17qIUyb8rX/81FK0Hcuo7VjSAgspQAACbqGDlqZJTGdkO4FzEE1s1",
-	"BBstTKF9fRuSrCIycDjCPlf98c+JGESxGIzkbMgFaCrmhv5swbOrZ4OOjxYIBl0hjUDCnNIApGhDDrEI",
-	"Yw4hdPi0JrfWnS7uQg0YLIhFBVdaCUrYwUBThBPXh7Ks/yVtHUcIP0AgGpYi0JXamP+FTQjNLGKRyVx3",
-	"XBsbJjS0yhnL3OiAZaRk5UW4mLEw/4duz2bhaMb7dpHN7Fg+6GALM9+CCCt8r+BYYyHnwnbNgNBHiABF",
-	"MeSQj6D/uYw1o0cHcJxYjJGkfNabzbdz8R+1tPigXWPohObMhoySWAwXRBWgI9slaJc+GWX0RjJY6VU9",
-	"IFATE1UWrmKB2iMMvhO53OSBTTgJcKvtFXx+BxMw8xmk/VnfjzFHwi2Y0QWZ0isIvc/q01aaYz/3omo+",
-	"SPRnA7t34Z8q2/8W//n6slrobfkLwBPvnQa3V6TgrBBqoy3v7M6Sm5d+iYot2oZaoRVDsdMlH83jA1+2",
-	"eYB2bylmDB+yE+2gVMLPplJe2oxJnyTwSKEHwUMAnKDEhJoyV8Cm6IRd9R4pn0nnzG05tk1tALhsa03S",
-	"NF2AdIpQZPuoDCKowP3NNWm7McTikrGsD/y871FF2MTFmPBZiYxWdKFKT7kzV1wet21cgL9LkkjsOEy4",
-	"NhKCg3cAgPVmb+Z0YW6CtfLrp3xnZbrkAImssFCk4gMB0eNi84/UcluqZZfLmbkYJhLGorrdTZ6De+Hl",
-	"aLnfS0GK34Wv4D6Nhgd1LlBSdS7cqk9hXUmLSnkBx5RqSgwc1ZdO8Mo4lGllOiylAEXG2sACoSfscpkN",
-	"l2vECOrbyEBB57aZiMsFFzxTrRR9CNKDy6IPDWUXXMmFOzyWa4oQ4KLujekIPKpWiD1sNpLbaKOpG3aO",
-	"Gw7ZM0gXIdkhyG0zDNXe2ER0zzFH3BWtjkrzQiRBNDwioT0BMtj2v9Nmo7ghCN8B3r0qsFuc3pDLYpj6",
-	"OikVB7g1dFKqNDk4JFNZ5CqybdvIcGH/1SWvNUgz8OunXEHqHJjRShpJbGxyRcYUUjXmYFxCZB+LWmNt",
-	"JTcLljNjRh25ti+YLp8bwznT3rBHSkaChx2BYilGAntAe0YnLBZeNcIOfX5GXNl4ioXI4VIq3XQwHH5x",
-	"bTESaKTuU4XLYVQtP6fTWAkuyMB2+lNg85rd6sPKNLeTAAlfyYzytP64B73TbaKYbdzenDZ2pxFzXLSG",
-	"0+7Zqm2waVSiSUrFjdxoD4sTap4SaXulMqFqOpQ0T6AMlupch4Fg5Ya1oIsLvOWrhlyc2H62mzEXtpRF",
-	"WwBzwQ6uWNqz8/XCMIIaHb4yj626EhCNpYXrtwDAxkybqvjDXYPjssrV+auTvYOnz8BLhXYnRHxtuRFg",
-	"rKnrnEjaMkcpMqFXmHVUuqlm2CuGilg87rmeoIROJBZlmPArVuvxCtx2XJeK1TGhsdi6+goWWuk0Z99d",
-	"2IZMd2EWOfp+GKhK9esb2g3g9n+F3Qa+QpMHFp3QsGW3q0tVbWy8PReoFGHBe7cMopb0vymEeob99b4B",
-	"M5vCZmZ5Ktt6jf1rjoI2bNTtS+Mmhc62QEURbFg8CODO7ykoGuztI0VmTNOEanoNYX09WLjhCeu1wg9w",
-	"x1etFJopbFYIXXv4r1f7w+7sbh4BDeEu3wR/+wFlx12oNObVD6POwKS+wW7vD3ZbIdCt6bOiicCtNYrI",
-	"UqFFOZTJgowoFNBimCjOMdptP79aaRu1F0/p3/BfD4P/8jtURgS180zsSDDNqk/9LvfunLVcYP93JMDf",
-	"k5ZzvaN/F/AvbGTt6y9CxjR6Slb79GO5WqyOStqQTx00XVauGX/nGMh0uUJqAwjmjmXpg8Bf1tG7w75U",
-	"6f4b9uVBTqOtweiJW0Id64p/7XqCec6GUykv1xsTH91NX7U9YWex2aRwa1L1MiNy8mt2M/t5rWb7eTK4",
-	"bnk2+wIAxsg0icw3qCCvLi7ek/fvzi8Q2fnn83dvid2H93SRSppEFloDEUnbVpxrooqh+cCQmfcdhdgf",
-	"cDhbn26bQuoSFQAlAugO1ESligxTObo0t1Sykkp4z7BQ2Gw5ZyN5Bdfa9hsQWoWm6uYzXEwikjOdL2zT",
-	"sCEz/7Dv70Q2J6zsKjk3g4HoXizaIIIylhOWcSUT1gmylbDK6uA/9168EOoHXG/oIW6bTsBqmPlUb3Ep",
-	"/APSpoLwBL+KoVePeaWjXCrw9OecqQ5gCiLi65y67cJKsa5dS/U753wiqC4gRKum9ODpsz/GRa/3ZDRl",
-	"n8mrH0+e752/Ojl4+swJXtDdL9nClRMpm23AY2zQJSdiQQ4+f3YwK+umPyZULPTUrCpLoV0wyVnCczbS",
-	"7giOZZrKOUtgx4S0+4hRXy7I4x6x5UzMdO33h3R0KcfjiHxHqNZsltkMrDTtkrdS87FlIyoWNGeIgqYZ",
-	"zTUZ53JmQcw+Qq5lmHWoXA1cHN6cco1FbKGsamOMwZL+HakR9u0PY5W7qX0zzO+tyN/cU9PWbDzAQ7l7",
-	"twwPhKT7rUja7aRMOS7s2aUI2ZIRg1OK6a6q2o5k231utqQbt7N3HxzhohRBv6tUqmuc2AdLpcKu83Er",
-	"blWKo+EPXfKCmxXCrsaOjpNcZmozIZMFa2xqfC8S8kFs7Q3HwZnb1WPxzdx+yFJjtyhg7yJlxNhVRn0f",
-	"OJox3xiQDA0rl9HnDmcbigNRksDBBfAPM8aF4hPhmhFRsagc3Qg0W+VRCVZtb9OysoHqYPKJTajAdg82",
-	"QdDbU0cOn6oLRUYyYa7+9lTmgChVUkSxsMp0UC6XcbiSS+3acBZ6JGeI9klVZYaPFCCPEBY7yzSUb/Tv",
-	"ACNpRAUWj0B4L0sA5wLNYCg56PXsBF2HwUEwgTFNFRs0ZVXcnzhdn+jwMegG4qfuan6scOZvClpTP2Wg",
-	"TnOcKutFhJxfhxmYl7NRkZvRmUOP3mjEWBz99OlLZOiCl39/ilqYEYs8osjT1lFrn2Z8/+ox8AM7gl8d",
-	"TBj6MpnXVBtNqPAatrALLrjqX8El9L+EV9CVGFywQZ3wYxb9W15xvTuCS36tvnz68v8CAAD//w==",
+	"YWKip62jR73Hh1FrxoW/ELX0IjMPKp1zMWl9+RK1XifmMXh7RvW0fDlPWlErZz8XPGdJ60jnBQs/NJb5",
+	"jGpzn9DPDlvwIT4rZuFnuNBswnL4zhs+43p1AV5rNlMkY/naiabwcPj5hI1pkerW0dNeZCaNn37a620c",
+	"yBkb50xNn0t5yZmf+wj/9F9MEqGGubxkeT/HB5qW+fHTZ6vr+sUsncqkUAz2/weanLGfC6ZgCUZSaCbg",
+	"nzTLUj6iZjUOslwOUzb7t78qszS/Bp/715yNW0etfzkoaewAf1UH7/Ep/OgqdQ1lsiAjKoTUZMhIzmhC",
+	"qCKU/Pn83Vsih39lI03a5ldzISLmX1TYH/BPxYSGZ4KxmjFGZMaV4mLSOSaDhGnK0wFRdKHIfEo10dI8",
+	"mXRbX6LWcynGKR/d++xHUyomjIzs5xWZcz3F4XFFlJY5S0ibEk0vmSBm76Ny9kRpnqaEC1Io1oF5vJT5",
+	"kCcJE/c+kZwlTGhOU0USibuUpnJO9JQrIjOWw8fNXMwW76uRzBjR0kxLCkLJPOealTfCNE/ev7a3zKcs",
+	"Z4QSxZQyr+GKCMYSluC030r9UhYiuc9Zv5VEFaOp3QsYhrv7HkdxIhZE6inLCctzmZP2Ye9pRA4fPYmI",
+	"YTbkae+JWTwBTDuhmg6pYmb5CpEzOprSYWpJ50LKH6lYWDag7pWApCQzKhZkTHnKEkK1ZrNMq2OSM50v",
+	"CB1rlsMMJvzKnINiNmS5EUWKjaRIlOHLU0YTK83OzFP7J+Yp82ezkFhhv2ZsHwQt9FTm/Bd23wR1RVOe",
+	"hGdpaWIfP37cPyn01Pw6opptNbuS6cPkslyOmFJm40+F5npxr+RqpliwgOEjZ2sbBiDFhJgxR4Q6zk1k",
+	"TgpxKeRckDFnaWJ+G9KEePUlMrdQ+1ptGOcwZ/TSSJC8SJnTVxI5o1wYQQDnRA2AmSpizgC+mVCROOmw",
+	"iJYEBteGzUrBQNgwMWJdENZ2ymZFTkZmWS8MuwL9Kje8THOUrxR+7Gv369LWRC32OeM5U30uVnWQcyRy",
+	"UgjNU5gNvs7yRvuoIZVleo5acEsfr//aYsLoHT+1fmA0Z3nrU53CVdLTT9VhV15WGXH5HmSG5sMnGW9Y",
+	"i1HOqGZJn+qKnpZQzfY1n7FW1Lw8a54RRZoaonbnYOUdU6l0nyeqXsuVIl0Qc4sibRDCesp4TnI2knmi",
+	"OrDsuN7AN5k6JuaLyFy5dleN1DM0x7UyUjnfg33hRous1UpXd6xhHjTP6cL8zpMtX5RSpfuFWr/SG1cN",
+	"9c0ais1yNuaf6xcTFmpPkTHPlTZKTk5HxtSIjNJllnQiuBFDulu32aAbbGIyQFzncOeXqGWWur/1ypi7",
+	"3bxqKGEuWF4zsKWzAfaH+27wTrtkbhp+oSpEvLQ7UXgoAkpdd7CewxPAXJKEm/HT9H1w0MY0VSxaPntF",
+	"njOh+xlVai7zZHUF/ksWxtbBn40AxhmXSoRTwSb0yuwgmckcGK8gj3pkxkWhzSmYSLOCO1l7UQt0wHci",
+	"XSA1rpz76kg/uhHhsVRaZorMZX7JxeSYCHbFchw1HRqmbcazHbNpZhRgJKrgo1qaPxSznEOOyUIWuQJZ",
+	"UmEgR0Z5hTcZdVcKFosZHU25AFmIZo95tXnPntH8qS5URBTTcJkmSc6UYvjmXGqqGfyg2ChnOoqFuS6k",
+	"nhqhyVLFurFYy3jWWaGwca/x0UfWZHV/rjIkd5Iqm93bYNlf45Qvnb/KKdt8UIDUaZq+G7eOflr/US+6",
+	"vkTLsssL8Aaed0zU1OgqIE0kqAmb+Ai+cnUCn4IpvOFomFcH4zfX/2PLWa1uYenhMa/ZIBSWGSF8vfqS",
+	"uv14wVJ+xfJFjXaE1F0rZmhyxUes7vSjCZ9IQoey0HAoc6aKVEdGV8tSyoVhB4k6JsaaWHgWloMB5A4L",
+	"vKNWDjkzpM5SiK6lxozpjKeLQBM7jJ59qjt/Yy64mt5QdG8tD2Hn7Gx3mk/OqLUMnGZZZOYBI9CkGPMJ",
+	"uOjUQowML5plMjfiLcn5WNcon+Zewyy3F+S43/XnsciUzhmd7RmeqebGXjTyYAGE8lc5JEwkLKlXQLSV",
+	"rG5WGRMJiqi8EAL/lSA5MyP80W5tRa1hKkeX8C9VZCxXLIE/RlSMWGpuqZs1rtkulFSnipRr5+ks8ifL",
+	"b5WbXEDdq/vvF9YfvyUFJRhxlVbXnfvbYGKehzw0E/sRFZ1V0nM3eCeGs0CNwkceH5KpURAisCWHxeiS",
+	"afAuo+J0ZO6Mhb3OyUgWwuob/nVg4wLtGjZnfsJnyTiXs1gMlKa5HpB/I9xpY8fl992b8Z1WG7T3RehP",
+	"jMWYpykXk66xgS2ND9xQgmEwkuXyiicsB3s00yyJyACPwiAWeipBxScJB82EtHOmc84SklKw2zNq1F9z",
+	"Kq3bZyxzMpEy6RwTKmJhP2UGCx8394oRi7zJxUSiUM2pklR5MkOyWqvkHB5WtRz4e5nA7Cm/3ZfCdtVz",
+	"MLSecMv2lNvm9oeL551tldklKseP1fKuOmI/vbI+oWVnhq6LFX2cSthrro9IDPYQeXvy42ncikiMWg78",
+	"Tdr/8vpFRPzvHbwhl4VmOXn5lxdv8ULCVUb1aMryuFUvns0w0DdhJcaSr6lIzFAMoZaOZDg9Ofo4zRiS",
+	"yko6SdPAO4Jtxo8HZmfjt+kIqJfM4Ty4T4+Q+Lm+7vd3kNIJ1bTZTqx8odx7awTVCuLNw9tagl9y9Nqv",
+	"Y/pAhv9hbjTniylFJ/UuCbDca/fjIyz+lCst8wV48xTuDjziHDZmzpG12AxfUiw30u+aW7Remdn8vP36",
+	"DV4gi7xOdQ6Ic5RyCJ6hmoCiqjwg3c1aZp0mAloBbGxJRlX9JJiaPUqtcmctwQbbuXzcVs6+n2sjF/sP",
+	"S2c1RgQVhJlb0NM7pVnGBEu6xDLJRdeMHLglGN9zNpxKednV5hjTnMUCXQ0YrINlXZjrGMWzdyu4omWa",
+	"oMByiqVd+C7GAZOSNS+6IY8OhqIh7uwveM3TXylV0NUJOOW7mzDNRjq4AF5xu19dq+u5P6225/5MWMqC",
+	"P71+D3+hP6KPHgp/j9I0ZZ4GgvfbC+UX7IXyG/aC/4o7k+U73JXyJe5K+Ra3aeVT7kr5lLuy+pTZauvi",
+	"C94Af5aPw5/ls/Cn86P1y/0Fmg3egn+Xz9FCT7upnHAR/CEL7f6y0f5+zowAcVc9GZSP9/01NLz8N+tM",
+	"EDgjt6Ggo8rwUNr5S7B7zsF5ttbNsKpsORaoA9ORqKks0oRMzbndxuLeyVkBCjmapsseC9Jm3UnXqE2h",
+	"lp2zMSgNMETrbjZiylHZERlN2ejSekLMsdlTYTAxbnXuxhXiWVV/9yXGVRhdCjlPWTJh2y00eM+38Fhs",
+	"9yJVYJzrJi8K9JK1vohg10nbKB2o5adcsIhQTWbSmIm9XiVqEqIrcjaTVyzpmJ3HnTaGvRHdFAypIme1",
+	"W7itk2fjTL13ZB0fOF+I0TncWGODoP/BuyZWyafinVje69VNq/NglNqEPZS1/IKzNDkF0bfCLSAo3GSY",
+	"YSRaEUoSqY1lmlE9JVxgPABATTYw7QPVEHB2529sNw/QT/Ce+VSmjLQPe71O7fY1671L64vjLh+om/cr",
+	"WcfprxWYFYZW6iwgknAAGSQupoGiEjUhy8qCmQ6lTBkF7/T456TGx/5Gzlk+oopFAJJyXFTnlKeGeSWy",
+	"Ppq4tSnCs6tDcPp9prPM0H/rce9Jt9d99OhJ9w9b+Vuzq0Mn6W/muDUvClZ2dYngji38htt86tnypHuP",
+	"jpLhd0dH20762W1N+tnGST/rrws7Gy1qQuE4wl3IH9GxkDOjBCHJ1Uz2D384enR0dLDOsloa6m2sPjIy",
+	"xsTNQvTSeiLrDeI1Ue495RWJimYgpKgXIs0W9kXg6uCaDFkqxUQRLfG4gn1tY6GInLDekWTGhdq7mYkN",
+	"X61XTdDyWBntcznLCnBYIoBUa/MhHJJhV2RKQS0iQ8YEMTsELNvMCZBo1MXC8ytYRfjMPuDUYmH2jbRf",
+	"vHh7/sPZu/84PeufX5y8Oe2fvLw4PYuIRQaDK7hzBOsCOgHSk1HHZJrAa/ArVIMk4dqGtAHtKgVDY5SC",
+	"hgc0bwdHJ5L4R7uxeF0JH8/oggwZMdxTjon5Ihqkq6ftdqISwMtLMbHE25ZOveXBlitVD/wqz1tluKsn",
+	"c5U/LR06RyHuFC3RVMUJgaepORTSJGlP3OrvCNZwAikIrD873MQPotbnfUkzvj+SCZswsc8+65zuazqB",
+	"dwLCEPS3lpxx0JcWETppzNe+BCLh3j77zH824O53/nX8lPv+l4a9uxbKpqIU2TyAyrBrlJ0KYn8jUmbb",
+	"6Zq39wEp8SXQcJbW9g4IqKK+bFyDBoq7EwrbdVzNJHnbJBgI8uBLh71eb2dBLOfCqMROHrdRygIq5dgJ",
+	"IOsApmnK8k6t/F0PEUJPX5O9C7IMbzkmEyZYDjKq/Y//83/Jo8ffkSHXqrMMz1rOWgnOwHeb0WLLdpA5",
+	"WJ/WHusdMEFgMX2JNt90jssC8B3z92041ezHH8anZj7+nurR9PpM8L65XnnCVvnfFibG2jtu5YyeMaoU",
+	"nwhVKpzLSnLl0O5+Ppvk2bk/tdXd2uE0b0a4Geagi2z703UGNto5PPTlU11+kbXi4L2kTRX50+kFOQDU",
+	"5cGvPPlyAL90iIVuc4eMJGOepgCV6K56onDObrSf1i5ZkB63wyFoWtZzpiuj5EJpRhOjk1tmCckPaIXd",
+	"mC2uTOuNnHBxvRmFyOHdkjmruOslYbopDTTctwBq7UdTt3k/spoYQKGn/RnTU1nnsxLVzIpxLmcEgino",
+	"zAsy0rpBEM8iol0wpzbAch3f2vqEBUQcU/gvptMlAc6BKwJJqSwhWtpUBcgTm3PFHjYlAaNTN3F45DLd",
+	"6IA+M/dcL5mgGVJyEWJJ9hThFhcfUBVgqxyFbJOLsLOZXT1HWyYp2PPSjOKrbk1UOShlLgOsfN1Ze28P",
+	"4nOwtG8hK2FX3iLYfPvne5tYzMqIlj5QuwQ5U3W8/sRH8PYUAP0X+zOaMI8uIQPrcnD7NIj8JffBAQL8",
+	"B2UgaAB+9Mx8E8BFNhfCBwsLxSxWEFLjjgCOEIuJZIpwgXlvPkjoo4nmI+6bEfzFS08XH7E9FYtyDHXg",
+	"u/LXzWmCZr0gBANBRDlS/SJP609dsISJHBUzJjSkKNZqHyzh9TLXSFXl46dkVihNzMhSphkZsrHMGVH0",
+	"yshejMCWqYNmISj5cPZmJYYK7kN4sdkR97oKj928DHZwdVo+gHk52xBUdXdVqSArhilXU1bNQtsAPq9n",
+	"70uLCQ5ToJAPZ2/2FR2ziMCSTVlXsPpQTH3O1bnRJ5HYVDGZMGWEFlVVsoPoWf1LG73fWS61HMktCNHe",
+	"V3qUQ06yAw0vHeQdn3Z0tDG2iovi6Lme6TsFyc0teL09IAFlld5PfwqbOdxLFxitHvwpS7PabUjpkKWb",
+	"RRXeFuF7mr9+G/a05dSbLeolRp7O6UKBLnUNZNyW5naVHWy/ypdsUc8gLtnC8C63+5sTksyb1m6DL3Kw",
+	"oj2fvXxOvj98+gdiE8cJJlF3ayDa5np9JjTkZ2+9l0EI/0stutpCgWrYHNdpPY7UpUsvy/EPZ68NHwKo",
+	"jFlZLsBis5M9RmzP0TCl4jKQDjAEn0ZOkXg25IRhijWO0M+iYTc8j6sO9xUU3/AsFGo+oMJ3RJKFSIR6",
+	"TNrmhgPBRwfWxnfsohPFIh+PHj968oy0X7w9Jx/evzi5OCWKTwRL0Mq+OH/9p05EplpnWNYDkc3Dgqfa",
+	"JiNoNstSqpnqODREKcblHM2p9iiVRTJOac4ikvAJ1zSVI0ZFFIuUC5mwiFwVqc4jokY0ZXO6iEgiFDdy",
+	"NiKZnLM8ESoiCVNsFJEp078IlsM9mUyiWEyoSLi5M78cFsaUu5pGZCITmiSLiAimR0UWES6FVBGWBeCp",
+	"jMiwEGJh1kEWmj19Yh6Rk5TBcOGD9JfCjJmmPBGq0yWnRqeaUgVuHDO9gTt0gygWTm1hCRliEhKSMHwx",
+	"sTUuuCbtF7g5jr1HsTjDnfBXyCuts/Kv534BgztwFcKX4DTKW/7xt793QOoi3Qyh8AbJC0EggDlcxAKc",
+	"LDTjB1ePDhxpqCqC1ZKSsQ1wlIZ3aJ0ZY8OPywiWYGeNuQE724pasLVgYeDemlvt5hquYXcXUEKKAcwU",
+	"Z4b3ZWCdwAbD3bDDraglr6bmOu4xcF2zyUYHMrtsxaPZ5lbUgn0G2wYWCJ4LN9oYQ2anzX9hq2sNfHcQ",
+	"X4SH8Ne7UI7rswqXBeGOOt7XrCvVyjwAswcH0BkyMoeEJWIsbXBlgqI5wxwpwEIjinJP4VtGcoZQzR0U",
+	"elwiP9YVoVTMZjRfNMHRPfAcylOpaLXySA35rRFmcsL0lNUm7MAPhJaGoJ7L0pKYSPdpy9uPyXDRd0t6",
+	"VLV9EjbiCQvdYgBXgENj1CZz0MqHN5ceCRRXLwbtulVU2UCH9TPdqMaGG7R6SKeSj5ZOU4OKUO6pjyU2",
+	"pRhglAu0sRmjolI+xOJvV5VKrJ+juaCOnyzBWKZUTIw6wjUSy5LRhN5lBQUBoIRWRBQiFEtOhFbw0NVW",
+	"ohPKRT0ub5PuubXmDy7thvQ5Lup/KGmjLiqzXODGe8PdPZF/V9QydBG1nG7iklRccnKBBciM/AJCCCow",
+	"fdpOdbbaW8WgKSkkeKK6u+tI9XasnlUJ9Zs0gf5SsILVHMyf/fXalFvDsvCWulJIS2Ox76r7/Bkww1uC",
+	"x47HbKT5Fes77EVdYoDH65NMckj4lUTIOUDOXr+/OlwqNYTYNOf52QovXxnHs2uO49nNx+Hivk2xjm2h",
+	"urtgerdA0tqvG4Y45igq60G5gukZVZfWwYzR1yePg1Bsr2EU20BbtxzFs9pRPHr83aZhXDKW9SEI1Kch",
+	"JG05Np2ldGQLYumltA0sOYqARQ/bt2h27mLXYFSYj8EjRrkz5h6qGh6IaLPisVKBsR+xlJ9LhBB4v+Ka",
+	"dSJb/lFX/cDGeGQJFMHhYpI62lVd8m48PvLfhuwd5abjB7nnUZGk7ULuwQxd0joeevDsIvzSZmrVDAnO",
+	"g12BkZwZW0916iWpYCxR/SCro8HpbTVrgHnavA8yZJA7vCTpA0Fii4omxyDRwedgZDppy5zErbhlTvVE",
+	"Eik8jl4K1jBQn8BWG9nwCqQo83n8mH39UlSty+tasXSMFTyvAJiti1w05QJsSIKtBfxaj8/a6CBsk00U",
+	"u4UoXHPKD0YaGr3Xc5oLZ8dsJcU/4gOrkrvOCVxm31Yybi0odxWKWzK4BsZYB9h9Vn3oWc1DNRF7oKi6",
+	"k9DAp1Zk6YpQ83sfrOpuYF2kimtBPutzVl6gzqdsnTCXCfPyLy/ergA77hz9tE7Erof6XQfQWStU/YOt",
+	"Xhf+X12E20FVwieX0KiBxPRjALl9fSG+HXp07SIcHd3p/APUa938UWO4Ff3BvtGejOWwKyN4sLp1L1gv",
+	"dzbw1rJOoS2VzcQoX2AlmlXpsgIJ2Fx/cIP4WX9sGuBOj58+3WQp1fLtZo51G9ahtXoeCmWKn78OzvQ3",
+	"DCWt5YH3ze/uxU65byZ2+2bPLbOpEyLYvI5RgQaOurwiXHfJjxLwJs4Ji5idKeQEe51Zy9IisuG8dskZ",
+	"OlALX3lN/7fP65qOf86uOJuvsrJVN8o1PB4bH7kzXXyz5uo//WnT4lwPtftN9/um+91A92tQT5qJtakE",
+	"izu+axEdYRGXIDts+2eWdZAgqbR2yLIuRRjSL46IYrboMnpVFDFq5QLiNcdg2x+ha2luPagLIucVdDi8",
+	"x9rAtZHjMPnhpkpc+arXms3qtLlGhCU6vvYU+XD2Bp1LgmcZwzr2myErGFTBUdYvcnVoq+51KEUWBnGS",
+	"xF6LWlzQZAGB/YyJOQRqxjnXvwzl51bUysaKCcXgZ+H+OeOXudT80iy94GPeilqjakQwcEtbnljrFh9o",
+	"9lkPoGIcJVjW1saIyJinjLTdOLvmx4jgWO0fxYiTP5J3GRMfc2P6HzA9OsCXHCSJUODcxOJAY9vMh5I5",
+	"G2J8ug3FPMxNlOACvjt3ZcTbmBIjFVSCUVOWpuB2pCJRpK2mnZAIK0P06+n+KkYc6riabzkgRA4wCTWt",
+	"XS+zIs1VjjKqNDtG3DGCYn8upLbl05ga0cwWMZpT9DDj8qMWsz66XdN4yFaww4Lr5IrlikubWGUpmHBl",
+	"PmHxqbFfDPKk+6hHDshh93NDiUkrluumuijpgnDhUL9RNUKCtZWOgv4kbrKxsC1QRjTPnf87ZzYPjJbV",
+	"f8IyffYRTS/BRR6L1++vnnk3NlW2HkHgm64+mNFcMfD2YjpLLCro4UXgALd8oNKYazRlCZFXLO+6uesp",
+	"E7EAaBusN50xh7PAae4p7woPc5ymMk1A6Y1F9UCB8juHoltjyi3AfDeL0/MMBxuwh9tSbbmpdVzKQmtr",
+	"uJOcDbmoiz56YKW7BUsxOYhdUENyVU24Tkix9JWud8qH2D80J4KYf/vi/PWfXPOAMqWlc+yodgvXPGgB",
+	"vvTGMvhQuWZm3rBxWHRzUHNZTHye3vICXSfQ19im5LdQAuX2Cp7cAKbVsFNnNvZ1nd25NmDdCBaa152m",
+	"U6ydbVdxRhduYKQM0uHwuCZtKnA9iWJQkpo3BdyuFd+p05T8aS/yFOGzFjlruKUcu2MfwV6DJmVhJsD2",
+	"tM46YQkwNOlLZGVDmKk/W9SH7cvR+Jt24D6O7vtc9evjF+H7K7du/ZWdUxOW2JtD66yMNSpZcmWNVgq4",
+	"BGyqtpqLpcTdIkWWorcMFa1URquuG3SA8QCs4cI2drHAOqO4UGWzk2Lhr7PPXIGj26GJpzLXU9D+BkWe",
+	"DiIyWF60QRSLgVu2AehMg3LpBqQ9n/LRlMy5ADFfynRAQnIRixJQ2emSd1XqBb0kgFzWZoc1ilG7Jkdk",
+	"VZ62XckkWM5OoygNoLWrjLkMlcu5sJIPOXIgCg1ZWxhztFQ4XI5JiWfukvPd4g2Hve+f7d796JqddR6+",
+	"Nsh1xNQtCZN1oahm4VIKlWMSLEgD36wTDJ5+Ic6rddZWnUA2RMDvbeE5+F0dHRwYGywRqos5c0EixnJ0",
+	"uHf43a3Uw9E6M6P/skGurB7GQMBsdRw3y5bab1SFzBZfqm8K5elvDe++jaCZMxceKmpmv3+dsFnIiXfj",
+	"phjaKO9YjWnU8b7N3G7L3nSGfQcVj435mM9sqnOJYFR7/iYsejeREEVx4KgKYKrtKyOU1dtdmd1baWN3",
+	"64y8WkDGx4RuVDLmTvT5ky2Z6b0yu+3YVQ2raTqA58HCreuyUZvXDpxqr9T4sDdQ2P4cW4eAEpawjImE",
+	"SKOLuWcHRw+QTvaPv/39mCjGyHufMkhoqmSQTTZckPoEMvLBtvSFKUEdS2j+G3gMXa3zOdfTWBw+fhy5",
+	"zEuoXEBVqWh246LXezK6ZAv4Bxt0ybnNe7CdyNESJ1OWs6NYBOkuPsAKZRGkCBhIRGhVM8zD6ioiFlX8",
+	"ZViZ4ZgMpZ7CNJZhKTZ3ztWfDdmw5dJwHlobFYSq0eMfXiFjy4CaCPeCqWtWNqp0N1kWEK6FyrjiRLB0",
+	"7LpOBT0tc8xuAh0pZzS9lXJXlSm6PnHVScjL1dG/lURpltmmVA2oVM2ynbUEM5BzzbKN4WJ52XKf+LR+",
+	"XvC6mj4HW3YhoK7zlvnYbXVNLFO711bxaCqBX1fqPgpb98HmjMBFbF3TkK/X0MqvHqALKwG1c/HRIxK3",
+	"wg+7fmbYieoXw4/HshD2b6NOsAR6PoOqgVd9lTRjVJ1AV6t//O3vlWrTdZ+odTFeNtiwZuoOmW62jrQN",
+	"BzPWp8xr16TTRL8uPOs7HMJ7wlaGhbDv2Jz2ZLVuS7cWg2vpYG39fUfKuSyGaW3KfclhS/8f1YjHl5pM",
+	"UAY4+y3yneIylrugBoWCNwPoRvAcutgNVgsSuK45tblnZeO3HRzP0KrHBo92bu60IQBfQXPb1fcb5z9c",
+	"tqOsX/vagDNYxKPmQjwfzt7YYnzgOMeG3kYkB8kTbeB8LLINtTKZY4COigU2SsDCp65gjJN1RtDZw2Kk",
+	"HR77SpakD79u1SZkOaO0nFntepT0saarI3SvUBUyazuFAemtc0SQX+SoqpwQmcfi5OTkhDCh88VqQERB",
+	"Vqa/DFET0CB8Ji42X4yFnkPBqJMyXkchXCPHY1isakYWWTAdQXwySVmdN24t0Ve6KO52Jsz36n9xjVQb",
+	"UjybT8yKHxnLA/i+rGG3rOAArDRmbdr5OrBK4vMK1xDEX+VQGU0XCCMq/aZw/ZJlmrSnslDskrHMcCpn",
+	"JruuqYZYlFXXg5LxZ6cXp28vXr9729mRV5WtZm97V9fvne2LW8/syl64m7f2Lnrtlntd7mk/Y3kfe2pu",
+	"23XWNX21wc8aklkFz27uRWBjpaAbD+AeABUYlkba2J6gqf1A2XUAanZ06sN0WmqabrHyeF9YrB9HXLeO",
+	"Mk2Y0v2kYH06YX1M3lP1VWjA+IJGtVJpOCFJwcicchDdvtrBFKIcTBDza7ts/0lSOillQbXzKeoNjZJA",
+	"FLMhroEdryWu9WM+mTCXnoiPBRUZNDfiyA5dS6NqGY1vRVQJnKC65nBtSaGGvMCKKiQYFG7RRrGUIvK8",
+	"6MiLIAxloJKd0QmLhRyTAZjm9k3/jlrbH9GShsetLV0mR4JYYhxiPlb8cEG4jmIxXEBK0zEZQM3RAQGz",
+	"CIvLGP1+EPgxB5GFCNmkKKpjkXIF6zn2La2U9mURVRdl7iDohjwL9LsNgm1zzgM4giu8b/tnQpG17VPL",
+	"dcp31NvsqtSUcIZl2miMBmrONXiD/UjdwKxSqvpc9HWTRn9qC5tYh0AFIOK0GVyRiLgFMWfLrgiSMpwu",
+	"LPRsmQoQ99YVWpbMjvq6YSnreya/fY143OLaEtblAST+/MEX/h2+9kfDCgakvdNhOiYDeEXXyo3wiECl",
+	"sS9Ry0Li6lmJ/dHxO6vAo3EOZTABnTgwurn9zT4xIFnOXYZzaeJePeoeArR7vS7uxuQEaUnWoYhureXb",
+	"jUIoYJ/Vnayn0SaloFZV9G3t6nBXOSN0xRww3Fg4/mk20CWFHIFeDiLeulRioZhIOhGx0yVtLFPRicpk",
+	"++BYtCnRORUKIH629V8UC9dmHe0IOrqU43Encq6eNjW8c0YFoibNPh+jqAL26wIksZBYGEgtxKgTufOH",
+	"kJey7zs8b+TPsFDs2LZ071QrhN2Crl5a1UGl5sB7kTOauMBL7WMfFMtvp6LHfde6BiawkaOZ+b3BO3es",
+	"j32/9adhZH5S29ejrjuLZs7XytW+zpLeoLT0jvuxbY38zOh8ueE8/+unk/3/pvu/9Pa//1T+s9v/H/uf",
+	"fu1Fz558+dfWbZXUDxZlN9DThZPUtmy9SMpGF2Az0zQ1EojneEcHamYFSA05F7b8DHihsbr9qm08o59L",
+	"sV0muPTgf9Ukl81oS/OyQN262euWVrwcaPU7zat+c7gCcMGHwiqYj18HqHC/p7Uuev/bPL4rC/yxTFZY",
+	"hnokFWkJiEjXnRVqP0PGXH9IFfN/PnN/+t5e4SO+sVZ4Ef6e8c8scc+WyW/9GVXorFmt+FGbkbOh+67N",
+	"H4EZG44AAS2wwiFqdbMWuiMsTbpNJ92P2CL+1pvprsZs2BWzruntclNxYI392HfTY6p9o1f3BLta403V",
+	"kEDORsxoe1VHyM5NUplr0ryah6OXv4+KZCV+yTWBftEsaYgTYlNI8IL03XlZneari4v3rqCztZjCLx8v",
+	"u4BGdMZABe9uhe6/tWbk67MhdkteOIJSb4zmdspUu/v2lAWoIL4nIoVIIRHJovL31DWzHBBysT69RUjD",
+	"WEYA4LIIAqxN3f7P/RcvhPoBrNX9cz4RVBc56xxbqBT2W9ouxeXW0gbQOFwd8/t35xe1FLkGN4+A+GCN",
+	"PG8IXbfbdE1fIfrKYaug5XcBx1vWc+etM0uOWOdjgl+XOwxei3XOuHiNzz1a4qOQWvpzwezPN0P7rWvB",
+	"9urHk+dQO9ZyHeXImmBt0i0K4JAPwlVvb+y6uKIgfbeNflRL8SfCo6A/nL3xpeZ8NTQjqp2aVot23qUj",
+	"WHAy1hAkbmhT1eU53uSSMbRME1vQ37v/uzU+lFg4J0pQPnPVn0Kq7hT/RuvriMV6x0rwbq6cmyV4jfkN",
+	"XCqxaJd1GTEyNMYG+Uv+VGb+Yb/ewUg9OhHBIRWLrYNOx9AFEBzyLOMK6vXbUxwLtPYQj1otG19d0tIr",
+	"5JckvOSnZ1XP7nJgqjxFdq9vw1xyut1DWUz2+7fefPOGmuQDs0OEn1s53v6uzJRWhq5nEkT9ekT6thVx",
+	"mrDJm1hT804uUkkblC8A/A5lssDculBXWHVz1BcrcGV5s4xZlWY7lcWds/qB+eCn068x989dBWqqGSFi",
+	"UGq1UPuiJgjCjKeLLVoYbG3ByEKP5NbeSvv9yM+gHG/5qrrjyurFywkJDxBCGfFCVzNV3ygLXtWopk+5",
+	"EfYLAEySNsSR8Eh3yJBNOcSJjknPyh/3kS0WyrDWOna2TanL02pPNOxpS5Wvl6t4U+uC60HgykKmdXsR",
+	"mPo1wt6dkAjLbbjGChjcCFe3Uzvg3BcIv4WF8hrDQy2VKkserJ/Ozrn4a+ftQ8BbTLzRGFqdz3LlrSus",
+	"BQFmiyOK4HxZmvd7Wi7HGoG8DlFewVfVIjfAG1IqeI8/f663PV0jgv6soX/VGpcIx7MnpA4Dh7Yyhy/w",
+	"gclR7aBJlYsxQ8iS5gnR7LP26GshHWp7RGess+xgmdP6BPaslHpbqBlORnqU8hp3jFvNPRV6Zm7mhVki",
+	"oDBWWbWUnZEc7lM52VrKVGxU5FwvzgEei2ISzHGIagJwhdGc5S/dGfvzx4vWSvr4Sofi9+/OL8gBLfT0",
+	"AAJmZr/wz5yNc6ampP3q/PHTZxF59JRgcBvD9gjTNWQHny03Dxo4GUGdcT+0FfOuTIdpIz6g/4+//X3Q",
+	"sSXTbfwZxwa3qYhAG1nogQo0ZRSuLcYBlczEWK7Rm8xY5JiUjp8jG2hqO6wyOK5yBlhkjDNZ+Q6tzlwo",
+	"6sXbc+wARhKW8yuW4ApTV7nZP+P4lyJtX+TxxdvzWNg0ACYS7KHQieznkgqEGI6aFTWRLWJh3Wp4DE/e",
+	"v44Frls3FrFAp4ZhNZizyD6PWKbJYHnzbVp/cNkSwcBWiaSxwGXGzTtymC6KFQT2U5h2Qx9sY/r++eOF",
+	"rx/UQANdcsZogl2pSzrBREyoljaiaVpOxqIfYzH4vF8iTfBxwEIODMkMjpFi7GuDV0LeGbxyAHcMYlG+",
+	"+zj8zozmlywhA9uye0DaMyroJEiIx9XHl2NhzVhQM/kJS/a5AAcGbMiJu39Kr5ix7WXKuuREkAHs5mBd",
+	"5Ti8bBYwt4mcWIxGdckJlm2oeXy1zBxpT32dHUhI47mLqpYEGjl1UwWFflTkK2ah6mj+jEUJhEFHk1Ss",
+	"E9Umynvy9yVYcGljMcBU0AFpO5/PyHUp0lM269hOr2Z2Qrq2ELiWZvngQixcbR6bAYlyR5HD3mFE2Gc6",
+	"0qnR0C4RCwZnO5EMJR4UxoCdKM9Q0AzdMYaBa68+6NjiVr5JhFQsiFPDunoesXScud0kXMXjcI9Zqlh1",
+	"4DInh70nsTCKOXBJcxt8KAoXNPE7BoT2hpuRoB+PDH6N0WqPW0fkp263+ykicehJMNdR9v5vI+q+DI7B",
+	"zRaLCm4MxCFkUboLDntp7gKQWpdc8BlTms4y9FWfvXxOnjx58n0suCAfLp53CbTdxB8HNMtSa64eWPjV",
+	"v/1VwRFzXUE7UBOOJ3BTLLDRJzoDIVyEgT0uyAB/shVEbPG3VsncLcWdvH/dCuBtrUdQVfQLFgmkGW8d",
+	"tZ50e90nIJb1FORtwClBebMWz3J2tVlrZSEIJR9sw/BDKWppGSF3xInbkZSXnMWibeTXOwiNnNMZO+ea",
+	"/fFc53ykI/Ke6ukfXWqsGVSnS16ie9Gam7CwsQhTTZQscsjzFtAXyIkjc6SgQQ85eHaIY4LEFO9sjWKB",
+	"j3aODJ/Ht8CpuWQsU85FSKA7Spl4Sw4ff+/aYlOxiEXY3MNl3ZGTwKk7KZhS2EgShMaMioX9nkv5U7GY",
+	"QZ/tVM7NygwhETHnk6ku83Gt1A1HOrUK7ZAxEYtgxNhfzifUIdF4nv86aR213sB+o2bHlP5BJgsMjBvD",
+	"DzNfA/I1ZAuAWtBMN+mt8G6XQ/ulqj86AAFTmRS27PTjXu/Wvn0SaI/w6SodvwGpRbAitGtidvRr65zp",
+	"/edAo016NdIxUj1Sc7e1PLEoGOSywWbGcogTrRu/X5CDH2ji18488mjzIx+EOS4y578wMBMOHz/e5qEs",
+	"l2axjO5/KjTXC3z2+83PXkj5IxULO0611O5v/bOuW3Ko/reOfvoUdIE022S4ngVDl4cpbMZv+CAUO/ip",
+	"ZWbf+mRe6JmZLHQzNzst+wKqEOtbZW1cOzlm1Ewnlf0NkDMQvmTCNDnsPcKTKuScSBERo5fCC3IGJN3x",
+	"WoZ9zL+myipRJxilEGWG0kNIc/VH2czWsPSczpgGkm4AZpe3HJzh9yzVf/m0cigPm8pG4XS5Miq9rWFa",
+	"jhDHjL7WLQ/Y83KW1UW4zgm75+NyPbL3hH5aJYYVmo5aq/p/6wjRvSW921VrJvhVFpZLTNv09FkoSKPE",
+	"X0HepdjijAryqEdULOhEgnCxUgWDXCC45lOeMlujDYnDaIKKtPVcEk2HihgNmIsJ1oiwhGKU6HJQ2Ki0",
+	"c0yynCkmNHYAgIFYfZVqlmPTbKN6XslLTBWMCP5hrYmyOFkwnrpjY+n/3K/8LR+fe5NpGP4JWdNxeB6x",
+	"2RuFmyo0sKMIXHn+n/2QNsimi5wmrIZZ2eDC8l7Ui6ky4DjBiN4SS+dKnzoEyxJdGjW99XPBoO0vOpbD",
+	"7jh+5XesFlL/4rKmya2/upKxf4N3r3jhwBgml1wkpD1wrThtkatBx3XdZ2P+mdikEoh5JFKT9sAH2Afg",
+	"D6wbuHlzZcjLYdwQyEr3f/n0E+JX+91P/38tcHV5DsY+8k4IqLNjsQVTrgBg0DQyiBbUr+aaaOf6AVhj",
+	"Z+O3C6GhtsVtfhvaOiZYzhMljy3QWCRcN+4PHWmZQxf1W6atmqFVKgMHrr9tRgi33v0QQR2F8bnC8K7J",
+	"5/pBoqXZROirzTm+XKs7R4az2CBsAcfe2uLG54gduVNxDIzZJq7WCGOXzoi70G19hVppEFKPjEBjLp80",
+	"EGZWgm3WUH3uSaOke2WTPpYEXXVh39NcOzvt5V9evI3IiCq2z6G7Bdf8qpEz/dxEw4+fPqllSHUvCSoA",
+	"LOs2QTm82uOIflNfpKdtVCQUQ7ZkTxuLeSKODEvIBa0xbQGExmMKuK9rD8sVJCt5q4cqkzFPNcuPnQUO",
+	"Dmp09cq5IFQs5nTRyD4CpOwNuNvXxBfKZOd1bAGTk79GrmDmZqnGZmQH7ABP+XpuEK2xTn2tMAdGnzBh",
+	"+IQD5w7wlwFmtgBQl5ximG5OF4TrWHDlob1gm/rwPnrR/Rscybv52vALoIVjAQEPip7ufCLFY56QKVXT",
+	"OhMS8dyvHF7i9j2p5tUWNL6VH/XRHXw5qaNn+9NxZV/U1PAFWMApy5kl8ntyefaebH7opcyHPEmYwCe2",
+	"cHQ+l2KccsS6PODRO0kSG3Hf+shh5ncpgQ9+5ckXi8dhmIRQJeYXcN0T8yZXIN6edO91xw43P/FW6pey",
+	"EMnXtsW4nnaXw/gOKetA7LTzUb3C9Sem6/f4dgVhHdO4sErNTWhmVwp4uA09Y3TnQ+vl5E6uyNcJKDaZ",
+	"Q8VXV/0lNDEjKRtrIgtttEwQcK6ud5dcFJg0Sl0VIwmAKTkek5ztI+xH+TBGWcfW7eayWPwAsvyOxSLm",
+	"ANxzdHEdZbsy6gGF/3ZF3z8xI32O2UW3IS4PKt2Rr3coi1o0RZZSiP9DiYecMVfou03JjCtlU5IAtQl4",
+	"TYyQcY3hQ6iBoyrgJIcAgrZmiPDbU06rhvZxdQrsOQqDEz/Nuzuv5Td+Q2cWMfmuDBG47sv21v9kR/jh",
+	"TuQ506FDo6xyPlyQKRXJDQ8pphBe/4Ram3Q5Omheetea0l+gmFUddb6Sc4QKBWd8zqBxqHmk+43UGpSu",
+	"fcU8aGNVWbkhqZUZeDcitepW/8l6OlyQ1vpAbOkAw/65wk5oka0ShFg8rsHN0SUXWJYTblVaZpDHcAka",
+	"nb1lNfgN4X9D3tgY4g4ZP34ggIPdNbO3M2pg+eUKR1+dw+JrOoeg4YRsv+Lhu/E5tJXaJ6xWvaLJYl/L",
+	"fWi7vNyg2lUht9Ew36vatamOYmGbU0fk5dnri//+/36QnyOSjc8ZOAvfvX+r8F8/8stcXvDLiHwQ/CWP",
+	"yKjI005Ugs/d1D12baWb8JinKeARA1gYnH400GIByziVacJyMvivdx/O9j+8f3Fycbp/fvr87PRigMlK",
+	"thAlQleBnjnA8NX0GF/jQNfWAW2x1lJYtC58EiBB5ho2YPatDlNulSScU3mAOsh6KhPittciem2xfyMM",
+	"cc6GhGYZSRmUbZ8yDCrYWgAcatv7nlNB2e/3H3548/p5HxrGVZpSxQKTZDBvBJ0m4NWFc4kpTtycbtIG",
+	"pVjnhQLUcC4/Q6/ROc0TlsBYZp067di6SrAtwIbw1MpCUOWbAmDpH643VPcnAI6GovXmjmPbK0BmmOFe",
+	"Ng3IqJ42xl1sLZTaeNcWqdp3GSAJ2/o3cGc42DZ6mi/sGf2d+ItgdewKuNwDSwKi7NyemUPjG3rftVfJ",
+	"8F1MXW1yJv7I7lJB/pE1ulugFedeGblENjA3apEhAia0+eRNVOUbbujHqQyahhKudkd3zthBWLivXn98",
+	"C0ls8CXbR8o9c0yo7SNmtUhKDntPEFlsM7uUb3kUC5vP5hKDIJkIrqnI5j0spEg6XXIaQKKXINSGqceC",
+	"iUQ55fPYdbzC+5ycMzfuqTAVTmm6qI2ygYj4cfG+BH7fha7qXo+f285LURMXwceT37ou+dVkCCz79RbL",
+	"HS+3PVUOYg0HC0DGFVhKXWOwKYNMsrlLRYtbhjHPiByPWa7KdgK+ShEWY3dt/Yza5ZQ626Ia4jrGOnNe",
+	"p8jnL6I+NCuUtj0VWAKtBCD7zdwDHfm4wC/6hn2uvGYlN8IoERj8jkXZL6qsMImK23wqU8OeNE3lpAAG",
+	"YfgEpLrV5Rlwpd/bdbtDlo+faAJSIOvB7fMBfplDhahwcyCz8sFYP2iDBU/1PhfBAstxWc8q8yvpqNdd",
+	"2SwWfN/IRvp9GVAm3IpM2NW2t04l5fCLR9UG6+1LtohiYXTDiKR0yNKITFmaRa4btqFaLDroOGRERlPp",
+	"szWHRp+CPHJ3X1jgYgpSp6RGB9ZHVJGldq4JV7EA4ZnYU+KS0tFAoQ3Eb27mo6nzM8bCN43iuuwwZb+E",
+	"o4PeUhOJ9gJzNkSXnAqzOpieaslrbPHDfllL08YVmDA2q8ZaYd1YhH0wI9fCo+9GbpPT7VU3hQFgw2wm",
+	"BCyiqHAWM3HLTCBw0CXvNh5cRzJ3enTxI5sOL9712z2+wP2rxwcqBVzrsAblshsRkGc+xP+QYP+7QeSf",
+	"re2Wg7qhtg3eGwCO2D5xOxos+1HUjOUeQaRfE3Kx0otnDXbRtR/6atGLToCs4heDYvPXQDCeoAPKplpp",
+	"rOs/CLxYP578Z//s9Pm7sxfn/fenZ/1X784vBmW9/6e9HhkuYmHniFFe6gXmujedn579z9fPTwek/agX",
+	"9Xq9TtDP2Vps7tSt5LL3vvc9pKFwMzQQaMQ5nrmCUHdhfeHLHwbraCfWDHP8hmS8ZSSjJU+PZSBlz+NK",
+	"r6NtT2cQJbC3GgvvirN56DapEvV7vOEeqNp/6UEqIlTGUEfk3tZ1hfegazLUaiJaEiHn90v/DwgdkrOs",
+	"0Bi1YuMxGxmNIMAryDGhghRC0SvmurXsLENCIt0OkxuQ6D8FKvc3ALINGwsb3lO23MS0p915TzPctmn7",
+	"evcgwMremL8r0G3j9npjYme97x4Rucdk4BwBR1C3eeALN4MTwNWIj8WJr6U+xqpGXmXEelq+t36OuBgV",
+	"8PnjsLPdmAimZ1RdQvjRaK9loxqCT3Lt6lp6CJcrxNYlJ64aGDHjhKJipfrqwezb6LFl6cEadbVOOUW0",
+	"8X2I8YdAHK8/2g5zXDni31DHD4k63lkrqNFdAeNS7bW+wXX0ItSad+NVvylPhOsrvtkXUS7P70OylZJ8",
+	"b1VdaczSvkPxtkKwd4jDvXsV6hsS946QuKXCEUFJhCDe6aoE09SQ4QLdZ9fjnK5W6FpWee5u+qpZpJ3F",
+	"Zg7p1uTrddf6CrDDBbENjRxt+A3f1mFb59G0S3lHWqN9+8P4NN3Uvjk178upKUhY9tzR7i4kW8PPDjRT",
+	"awpZPp+y0WUQuMewQRBZR6uyHsWC0Qo9ZbMoFrbMk6JXXEyOSvBvWZ7YvMuXaA7D+e3Dx49jEcQRoN4C",
+	"Vnmvhq33AAub7GPBcxx7OzBTY+GKC0bkFykYGRtBFkFrMY7wMS0BF+NCJ50I47SUKM2yLhac5xiGt8ZR",
+	"l5zAj6TSTsyGmSG92o+IpqlZmli0s5RyQZKFSIR63EFUs7D1fQeR9SloylOiKDQQA6k2As8pluSNhS8H",
+	"7EBQZCLB3i9E4hARZokTpjQXuMaZTPloQWg1ua9NvSXsLG9eAvdwdnYcSloAOoJ/AlJALDZ0XTSz7ZIT",
+	"G6d61IOOOArLoOVyDhjTQlk4k4ihZQQCcp8RxUZSJMrs+ve1qOkLpvRbNv/N8dZbl8BB05NG8xxI3CFT",
+	"Me0AOv0V+htA8PYBgmx06b3zjjuVvHFCuVC6wgZuyp2389+HR+FbWY0H8vg7evAFNQBDdQ0CaHb0N+5z",
+	"7z7UuotSJP+ufP3XULQeyKnvWNEAioFDAQDsNIWVp0pOZWQ7gHMRT2zVEOxGM6UgfSHJKsLOKMY06nPV",
+	"H/+ciEEUi8FIzoZcgKZibujPFjy7ejbo+GiBYNA61wgkzCkNQIo25BCLMOYQQodPa3Jr3eniLtSAwYJY",
+	"VHCllaCEHQx2jnHNesv6X9JWsoTwAwSiYSkCXamN+V/YqRW7tWQy1x3X64sJDf3ExjI3OmAZKVl5ES5m",
+	"LMx/oYe/WTia8b5dZDM7lg862OfR92nD6vQrOFZo1WJbC0HoI0SAohhyyEfQ/1zGmtGjAzhOLMZIUj7r",
+	"zebbufiPWlp80K4xdEJzZkNGSSyGC6IK0JHtErRLn4wyeiMZwGD7gSY+IFDPFVUWrmKB2iMMvuPbmg9s",
+	"wkmAW22v4PM7mICZzyDtz/p+jDkSbsGMLrBrkDFH6tNWmmM/96JqPkj0ZwO7d+GfKtv/Fv/5+rJa6G35",
+	"C8AT750Gt1ek4KwQaqMt7+zOkpuXfomKLdqGGqcVQ7HTJR/N4wNfcnyAdm8pZgwfshPtoFTCz6ZSXtqM",
+	"SZ8ksKfQg+AhAE5QYkJNmStgU3TC1qN7ymfSOXNbjm1DJgAu21qTNE0XIJ0iFNk+KoMIKnB/c41dv1Aw",
+	"XDKW9YGf9z2qCBsQGRM+K5HRii5U6Sl35orL47ZNN/B3SRKJbdkJ10ZCcPAOALAe+qPRhbkJ1sqvn/Lt",
+	"5+mSAySywkKRig8ERI+Lze+p5d59yy6XM3MxTCSMRXW7mzwH98LL0XK/l4IUvwtfwX0aDQ/qXKCk6ly4",
+	"VZ/CupIWlfICjinVlBg4qi+d4JVxKNPKdFhKAYqMtYEFQuPs5TIbLteIEdS3kYGCzm0zEZcLLpSdFMOi",
+	"D0F6cFn0oaHsgiu5cIfHck0RAlzU/TEdgUfVCrGHzUZyG200dcPOccMhewbpIiQ7BLlthqHaG5uI7jnm",
+	"iLui1VFpXogkiIZHJLQnQAbbJqHabBQ3BGE7KqfMvSqwW5zekMtimPo6KautNxlJqdLk8SGZyiJXkW05",
+	"SIYL+68uea1BmoFfP+UKUufAjFbSSGJjkysyppCqMQfjEiL7ZWfLchYsZ8aMOnItizBdPjeGc6a9YY+U",
+	"jAQPOwLFUowE9oD2jE5YLLxqhN0l/Yy4svEUC5HDpVS66WA4/OLaYiSvNZuVqcLlMKqWn9NprAQXZGC7",
+	"VCqwec1u9WFlmluhgISvZEZ5Wn/Ui1oz+tkmivV6G9LG7jRijovWcNo9W7VdiI1KNEmpuJEb7WFxQs1T",
+	"Im2vVCZUTYeS5gmUwVKd6zAQrNywFnRxgbd81ZCLE9v0ezPmwpayaAtgLtgsAUt7dr5eGEZQo8O3h7Dx",
+	"QFt8ZU9FrkuEbxAREpSlk+u3B8C2Opsq/MNdg+OyAtb5q5P9x0+fgQcLbVKIBttSJMB0U9cRlLRljhJm",
+	"Qq8wI6l0Yc2wBxIVsXjUc71uCZ1ILNgw4Ves1hsWuPS4LpWuY0JjsXVlFizC0mnOzLuwjcbuwmRytP8w",
+	"MJbq1ze0IsDt/wo7EXyF5hAsOqEiaHrlalZVO8NvzwUqBVrw3i0DrCX9bwqvnmHfyG+gzaaQmlmeyrZe",
+	"Y/+aI6QNG3X7krpJ2bPt2VA8GxYPwrnzewqYBnu7p8iMaZpQTa8hrK8HGTc8Yb3G+AHu+KoVRjOFzcqi",
+	"VZ6+YoCumwFphz3CQO7W6oG4+TeB7H5AkXIXmo559cNoOTCpb0jd+0Pqlt3ujC2DFLs9nVYUFbi1Rk9Z",
+	"qtEohzJZkBGF2lsMc8xdIz0czGqRblRuPMV/g449DHSsJBcfTPTW8I3Ip1lPqt/z3p0zHKMieXL8PalE",
+	"JUNAOXZjEXaLyDLs7+5LO0IyNnpflmqv+kq4WHiVtCFVO+hFrsiEaXLYe9Q5BjJeLr7agK+5Y5n7IMia",
+	"dSfAwWqqJ+EbrOZBzqct7+g2IyKK6YpzLiK5TKHgAUQj1G0I9TkbTqW8XG+nfHQ3fdWmip3FZmvFrUnV",
+	"uY2Aza/Zu+3ntZpk6MngulXh7AsAjyPTJDLfoIK8urh4T96/O79AQOmfz9+9JXYf3tNFKmkSWUQPBEJt",
+	"P3euiSqG5gNDZt53FEKOwJdt3cVtChlTVACCCRBDUIqVKjJM5ejS3FJJhipRRcNCYW/qnI3kFVxr229A",
+	"RHesAaPEUy4mEcmZzhe2V9mQmX/Y93cim4pWNrOcm8FAUDEWbRBPGcsJy7iSCesESVJY3HXwn/svXgj1",
+	"A643tFy3vS5gNcx8qre4ygEDiFHwBL+KEV8PtaWjXCoIIuScqQ5AGSLiy6u67cICta5LTPU753wiqC4g",
+	"Mqym9PHTZ3+Mi17vyWjKPpNXP5483z9/dfL46TMnlEHvv2QLV8Wk7PEBj7FBl5yIBXn8+bNDd9kIwDGh",
+	"YqGnZlVZCl2KSc4SnrORdkdwLNNUzlkCOyak3UcMNnNBHvWIraJipmu/P6SjSzkeR+Q7QjV04cfErzTt",
+	"krdS87FlIyoWNGcIvqYZzTUZ53JmsdM+MK9lmOyoXOldHN6cco21c6Gaa2P4wpL+HakY9u0PY9m7qX0z",
+	"7u+ttuDcU9PWbDyAYbl7t4w8hKT7rTbb7WRqOS7s2aUI2ZIRg1OKWbaq2gVl231utrsbt7N3HxzhohRB",
+	"v6sMrmuc2AfL4MJm93ErblVqsuEPXfKCmxXCZsqOjpNcZmozIZMFa+ylfC8S8kHs8A3HwZni1WPxzRR/",
+	"yApntyhg7yJTxdhVRn0fOJox3xiQDA0rl0joDmcbahJRksDBBVwRM8aF4hPheiBRsagc3Qg0W+UBD1Zt",
+	"b9OyoILqYM6LzePALhM2L9HbU0cOFqsLRUYyYa7s91TmAGRVUkSxsMp0UKWXcbiSS+26fxZ6JGcIJEpV",
+	"ZYZ7CkBNiMadZRqqRvp3gJE0ogJrViCqmCUAoYEeNJQ87vXsBF1jw0EwgTFNFRs0JXPcnzhdn1/xMWhC",
+	"4qfuSo2scOZvClpTG2egTnOcKutFhJxfhxmYl7NRkZvRmUOPnmqEbxz99OlLZOiCl39/ilqYiIs8osjT",
+	"1lHrgGb84OoR8AM7gl8dOhnaQZnXVPtbqPAads4LLriiY8El9L+EV9CVGFywmInwYxZ0XF5xLUOCS36t",
+	"vnz68v8CAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

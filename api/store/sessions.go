@@ -37,11 +37,11 @@ func (q *Queries) SessionUser(ctx context.Context, id string) (Session, User, er
 		return s, u, mapErr("session", errNoRows)
 	}
 	err := q.db.QueryRow(ctx, `SELECT s.id::text, s.user_id, s.authenticated_at, s.created_at, s.ended_at,
-			u.id, u.username, u.password_hash, u.created_at, u.updated_at, u.last_login_at
+			u.id, u.username, u.password_hash, u.created_at, u.updated_at, u.last_login_at, u.role
 		FROM sessions s JOIN users u ON u.id = s.user_id
 		WHERE s.id = $1::uuid`, id).
 		Scan(&s.ID, &s.UserID, &s.AuthenticatedAt, &s.CreatedAt, &s.EndedAt,
-			&u.ID, &u.Username, &u.PasswordHash, &u.CreatedAt, &u.UpdatedAt, &u.LastLoginAt)
+			&u.ID, &u.Username, &u.PasswordHash, &u.CreatedAt, &u.UpdatedAt, &u.LastLoginAt, &u.Role)
 	return s, u, mapErr("session", err)
 }
 
