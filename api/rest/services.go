@@ -173,7 +173,7 @@ func (s *Server) CreateService(ctx context.Context, req CreateServiceRequestObje
 	if err := notHostScoped(ctx, "services"); err != nil {
 		return nil, err
 	}
-	if err := adminsOnly(ctx, "shared", b.Shared != nil); err != nil {
+	if err := adminsOnly(ctx, "shared", deref(b.Shared, false)); err != nil {
 		return nil, err
 	}
 	protocol := string(b.Protocol)
@@ -249,7 +249,7 @@ func (s *Server) UpdateService(ctx context.Context, req UpdateServiceRequestObje
 		}
 		confirmed = true
 	}
-	if err := adminsOnly(ctx, "shared", b.Shared != nil); err != nil {
+	if err := adminsOnly(ctx, "shared", deref(b.Shared, false)); err != nil {
 		return nil, err
 	}
 	var out Service
