@@ -197,9 +197,15 @@ var ownershipRules = map[string]func(t *testing.T, w *world){
 		}
 	},
 	// Catalogues and the broker's own settings: the same for everyone.
-	"listPresets":   func(t *testing.T, w *world) { w.want(t, "GET", "/presets", nil, map[string]int{asBob: 200, asAdmin: 200}) },
-	"listProtocols": func(t *testing.T, w *world) { w.want(t, "GET", "/protocols", nil, map[string]int{asBob: 200, asAdmin: 200}) },
-	"getSetup":      func(t *testing.T, w *world) { w.want(t, "GET", "/setup", nil, map[string]int{asBob: 200, asAdmin: 200}) },
+	"listPresets": func(t *testing.T, w *world) {
+		w.want(t, "GET", "/presets", nil, map[string]int{asBob: 200, asAdmin: 200})
+	},
+	"listProtocols": func(t *testing.T, w *world) {
+		w.want(t, "GET", "/protocols", nil, map[string]int{asBob: 200, asAdmin: 200})
+	},
+	"getSetup": func(t *testing.T, w *world) {
+		w.want(t, "GET", "/setup", nil, map[string]int{asBob: 200, asAdmin: 200})
+	},
 	// The preview reads the host's addresses: another owner's host does not exist.
 	"previewRecord": func(t *testing.T, w *world) {
 		w.want(t, "POST", "/records/preview", map[string]any{"host_id": w.hostA, "ipv4_netmask": 32},

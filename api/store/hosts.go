@@ -26,10 +26,10 @@ type Host struct {
 	Notes         string
 	// OwnerID is the account the host belongs to, with its records (nil:
 	// the admins', after its owner was deleted).
-	OwnerID       *int64
-	OwnerName     string
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	OwnerID   *int64
+	OwnerName string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 	// RecordCount is filled by listings.
 	RecordCount int
 }

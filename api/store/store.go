@@ -118,7 +118,6 @@ func (s *Store) InTx(ctx context.Context, fn func(q *Queries) error) error {
 	})
 }
 
-
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error {
 	return s.Pool.Ping(ctx)
