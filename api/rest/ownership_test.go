@@ -240,6 +240,22 @@ var ownershipRules = map[string]func(t *testing.T, w *world){
 	"getService": func(t *testing.T, w *world) {
 		w.want(t, "GET", fmt.Sprintf("/services/%d", w.svcA), nil, ownerOnly(200))
 		w.want(t, "GET", fmt.Sprintf("/services/%d", w.svcShared), nil, map[string]int{asBob: 200, asAlice: 200, asHostToken: 404})
+		// Bob counts his own records of a shared service, not Alice's.
+		r := create[rest.Record](w.h, w.tokens[asAlice], "/records", map[string]any{"host_id": w.hostA, "service_id": w.svcShared, "fqdn": "count.alice.example.net"})
+		for who, n := range map[string]int{asBob: 0, asAlice: 1, asAdmin: 1} {
+			s := get[rest.Service](w.h, w.tokens[who], fmt.Sprintf("/services/%d", w.svcShared))
+			if s.RecordCount != n || s.HostCount != n {
+				t.Errorf("the shared service as %s: %d records of %d hosts, want %d", who, s.RecordCount, s.HostCount, n)
+			}
+			var l rest.ServiceList
+			w.call(who, "GET", "/services", nil).expect(t, 200).decode(t, &l)
+			for _, s := range l.Items {
+				if s.Id == w.svcShared && s.RecordCount != n {
+					t.Errorf("the list of services as %s counts %d records of the shared one, want %d", who, s.RecordCount, n)
+				}
+			}
+		}
+		w.want(t, "DELETE", fmt.Sprintf("/records/%d", r.Id), nil, map[string]int{asAlice: 204})
 	},
 	"updateService": func(t *testing.T, w *world) {
 		w.want(t, "PATCH", fmt.Sprintf("/services/%d", w.svcA), map[string]any{"name": "taken-over"}, map[string]int{asBob: 404, asHostToken: 404})

@@ -48,7 +48,8 @@ func (q *Queries) ServicesPage(ctx context.Context, afterName string, afterID in
 	if afterID != 0 {
 		c.add("(lower(s.name), s.id) > (lower($?), $?)", afterName, afterID)
 	}
-	rows, err := q.db.Query(ctx, `SELECT `+serviceColumns+` FROM services s WHERE `+c.sql()+
+	cols := q.serviceColumnsFor(&c)
+	rows, err := q.db.Query(ctx, `SELECT `+cols+` FROM services s WHERE `+c.sql()+
 		` ORDER BY lower(s.name), s.id LIMIT `+c.limit(limit), c.args...)
 	return collect("list services", rows, err, scanService)
 }
@@ -56,8 +57,11 @@ func (q *Queries) ServicesPage(ctx context.Context, afterName string, afterID in
 // ServiceHostCounts tells for each service how many hosts have a record
 // published through it.
 func (q *Queries) ServiceHostCounts(ctx context.Context, ids []int64) (map[int64]int, error) {
+	var c cond
+	c.add("service_id = ANY($?)", ids)
+	q.ownHostIDs(&c, "host_id") // a user counts their own hosts of a shared service
 	rows, err := q.db.Query(ctx, `SELECT service_id, count(DISTINCT host_id) FROM records
-		WHERE service_id = ANY($1) GROUP BY service_id`, ids)
+		WHERE `+c.sql()+` GROUP BY service_id`, c.args...)
 	if err != nil {
 		return nil, mapErr("service host counts", err)
 	}

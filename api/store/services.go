@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"time"
 )
 
@@ -26,7 +27,9 @@ type Service struct {
 
 const serviceColumns = `s.id, s.name, s.protocol, s.settings, s.credentials, coalesce(s.credentials_key, ''),
 	s.owner_id, coalesce((SELECT username FROM users WHERE id = s.owner_id), ''), s.shared, s.created_at, s.updated_at,
-	(SELECT count(*) FROM records r WHERE r.service_id = s.id)`
+	` + serviceRecordCount
+
+const serviceRecordCount = `(SELECT count(*) FROM records r WHERE r.service_id = s.id)`
 
 func scanService(row rowScanner) (Service, error) {
 	var s Service
@@ -57,11 +60,26 @@ func (q *Queries) CreateService(ctx context.Context, n NewService) (Service, err
 	return s, mapErr("create service", err)
 }
 
+// serviceColumnsFor are serviceColumns as q sees them: a user counts only
+// their own records of a service (a shared one has other users' too).
+func (q *Queries) serviceColumnsFor(c *cond) string {
+	if !q.restricted() {
+		return serviceColumns
+	}
+	var own cond
+	own.args = c.args
+	q.ownHostIDs(&own, "r.host_id")
+	c.args = own.args
+	return strings.Replace(serviceColumns, serviceRecordCount,
+		`(SELECT count(*) FROM records r WHERE r.service_id = s.id AND `+own.sql()+`)`, 1)
+}
+
 // Service finds a service by id, among those q may publish through (its
 // own and the shared ones).
 func (q *Queries) Service(ctx context.Context, id int64) (Service, error) {
 	c := one("s.id", id, func(c *cond) { q.usableServices(c, "s") })
-	s, err := scanService(q.db.QueryRow(ctx, `SELECT `+serviceColumns+` FROM services s WHERE `+c.sql(), c.args...))
+	cols := q.serviceColumnsFor(c)
+	s, err := scanService(q.db.QueryRow(ctx, `SELECT `+cols+` FROM services s WHERE `+c.sql(), c.args...))
 	return s, mapErr("service", err)
 }
 
@@ -77,7 +95,8 @@ func (q *Queries) OwnService(ctx context.Context, id int64) (Service, error) {
 func (q *Queries) Services(ctx context.Context) ([]Service, error) {
 	var c cond
 	q.usableServices(&c, "s")
-	rows, err := q.db.Query(ctx, `SELECT `+serviceColumns+` FROM services s WHERE `+c.sql()+` ORDER BY lower(s.name)`, c.args...)
+	cols := q.serviceColumnsFor(&c)
+	rows, err := q.db.Query(ctx, `SELECT `+cols+` FROM services s WHERE `+c.sql()+` ORDER BY lower(s.name)`, c.args...)
 	return collect("list services", rows, err, scanService)
 }
 
