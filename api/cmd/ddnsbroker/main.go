@@ -40,7 +40,7 @@ type environ struct {
 var commands = []command{
 	{"serve", "Run the server: dyndns2 endpoint, JSON API, web app and delivery dispatcher.", runServe},
 	{"migrate", "Apply or revert database migrations: migrate up | down [N] | status | force VERSION.", runMigrate},
-	{"user", "Manage admin accounts: user add | passwd | list | delete.", runUser},
+	{"user", "Manage accounts (add makes an admin): user add | passwd | list | delete.", runUser},
 	{"import", "Import an export of another DDnsBroker: import ddnsbroker-django FILE.json [--dry-run].", runImport},
 	{"healthcheck", "Exit 0 when the local server answers /healthz (for container health checks).", runHealthcheck},
 	{"version", "Print the version.", runVersion},
