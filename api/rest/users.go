@@ -51,17 +51,17 @@ func (s *Server) CreateUser(ctx context.Context, req CreateUserRequestObject) (C
 	}
 	var u store.User
 	err = s.tx(ctx, func(q *store.Queries) error {
-		if u, err = q.CreateUser(ctx, req.Body.Username, hash); err != nil {
-			return err
-		}
 		// A new account is a user unless made an admin.
-		a, _ := userAccess(req.Body.Role, req.Body.Limits)
-		a.Role = string(deref(req.Body.Role, RoleUser))
-		if err := q.SetUserAccess(ctx, u.ID, a); err != nil {
+		if u, err = q.CreateAccount(ctx, req.Body.Username, hash, string(deref(req.Body.Role, RoleUser))); err != nil {
 			return err
 		}
-		if u, err = q.User(ctx, u.ID); err != nil {
-			return err
+		if a, given := userAccess(nil, req.Body.Limits); given {
+			if err := q.SetUserAccess(ctx, u.ID, a); err != nil {
+				return err
+			}
+			if u, err = q.User(ctx, u.ID); err != nil {
+				return err
+			}
 		}
 		return event(ctx, q, store.Event{Kind: store.EventUserCreated, Message: fmt.Sprintf("account %s created", u.Username)},
 			map[string]any{"user_id": u.ID})

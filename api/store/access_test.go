@@ -10,7 +10,7 @@ import (
 
 // Migration 17 keeps every existing account an admin and gives existing
 // hosts, services and webhooks, and the events about them, to the first
-// admin; accounts created afterwards through the database default are users.
+// admin; an account made with a role has it.
 func TestOwnershipMigrationKeepsAdmins(t *testing.T) {
 	ctx := context.Background()
 	u := storetest.NewEmptyURL(t)
@@ -55,15 +55,16 @@ func TestOwnershipMigrationKeepsAdmins(t *testing.T) {
 	if hostOwner != first || svcOwner != first || eventOwner != first {
 		t.Errorf("owners host %d, service %d, event %d; want the first admin %d", hostOwner, svcOwner, eventOwner, first)
 	}
-	exec(`INSERT INTO users (username, password_hash) VALUES ('third', 'x')`)
-	var role string
-	if err := st.Pool.QueryRow(ctx, `SELECT role FROM users WHERE username = 'third'`).Scan(&role); err != nil || role != store.RoleUser {
-		t.Errorf("a new account's role is %q (%v), want user", role, err)
+	if u, err := st.CreateAccount(ctx, "third", "x", store.RoleUser); err != nil || u.Role != store.RoleUser {
+		t.Errorf("CreateAccount as a user: %+v %v", u, err)
 	}
 	// The API's first admin (and the command line's) is an admin.
 	a, err := st.CreateUser(ctx, "cli", "x")
-	if err != nil || a.Role != store.RoleAdmin {
-		t.Errorf("CreateUser: %+v %v", a, err)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := st.User(ctx, a.ID); err != nil || got.Role != store.RoleAdmin {
+		t.Errorf("CreateUser made %+v (%v), want an admin", got, err)
 	}
 }
 

@@ -54,14 +54,28 @@ func (q *Queries) CountAdmins(ctx context.Context) (int, error) {
 	return n, mapErr("count admins", err)
 }
 
-// CreateUser adds an admin account (the first one, the command line's);
-// the API sets another role with SetUserAccess in the same transaction. A
-// username taken in any case is ErrConflict.
+// CreateUser adds an admin account: the first one, and the command
+// line's. It names only the columns every schema has, so that a server
+// started on a schema not yet migrated (--no-migrate) still creates its
+// first admin; accounts are admins by the column's default (migration 17).
+// A username taken in any case is ErrConflict.
 func (q *Queries) CreateUser(ctx context.Context, username, passwordHash string) (User, error) {
-	u, err := scanUser(q.db.QueryRow(ctx,
-		`INSERT INTO users (username, password_hash, role) VALUES ($1, $2, 'admin') RETURNING `+userColumns,
-		username, passwordHash))
+	var u User
+	err := q.db.QueryRow(ctx, `INSERT INTO users (username, password_hash) VALUES ($1, $2)
+		RETURNING id, username, password_hash, created_at, updated_at, last_login_at`, username, passwordHash).
+		Scan(&u.ID, &u.Username, &u.PasswordHash, &u.CreatedAt, &u.UpdatedAt, &u.LastLoginAt)
+	u.Role = RoleAdmin
 	return u, mapErr("create user", err)
+}
+
+// CreateAccount adds an account with a role (RoleAdmin or RoleUser): what
+// the API and single sign-on create. A username taken in any case is
+// ErrConflict.
+func (q *Queries) CreateAccount(ctx context.Context, username, passwordHash, role string) (User, error) {
+	u, err := scanUser(q.db.QueryRow(ctx,
+		`INSERT INTO users (username, password_hash, role) VALUES ($1, $2, $3) RETURNING `+userColumns,
+		username, passwordHash, role))
+	return u, mapErr("create account", err)
 }
 
 // UserByName finds an account case-insensitively.

@@ -2,9 +2,11 @@
 -- what they own. Hosts, services and webhooks get an owner (a record
 -- belongs to its host's owner, an API token to its user); services an
 -- admin marks shared may be used by everyone. Every existing account was
--- an admin and stays one; existing objects go to the first of them.
+-- an admin and stays one; existing objects go to the first of them. The
+-- default stays admin: the first account and the command line's are
+-- admins, written by a binary that may predate this column; the API and
+-- single sign-on always name the role.
 ALTER TABLE users ADD COLUMN role text NOT NULL DEFAULT 'admin' CHECK (role IN ('admin', 'user'));
-ALTER TABLE users ALTER COLUMN role SET DEFAULT 'user';
 -- Limits an admin sets per user; NULL: none.
 ALTER TABLE users ADD COLUMN max_hosts integer CHECK (max_hosts >= 0);
 ALTER TABLE users ADD COLUMN max_records integer CHECK (max_records >= 0);
