@@ -54,7 +54,21 @@ type Principal struct {
 	// session's account has none yet (nor came by single sign-on); it may
 	// only enrol.
 	OTPEnrolmentRequired bool
+	// HostIDs, when not nil, are the only hosts a host-scoped API token
+	// reaches.
+	HostIDs []int64
 }
+
+// Access is what the principal may see and change in the store.
+func (p Principal) Access() store.Access {
+	if p.Role == store.RoleAdmin && p.HostIDs == nil {
+		return store.Access{All: true}
+	}
+	return store.Access{Owner: p.UserID, Hosts: p.HostIDs}
+}
+
+// Admin tells whether the principal acts with an admin's rights.
+func (p Principal) Admin() bool { return p.Access().All }
 
 // Actor names the principal in the history.
 func (p Principal) Actor() string {
@@ -170,7 +184,7 @@ func (b *Bearer) apiToken(ctx context.Context, token string) (Principal, error) 
 		return Principal{}, err
 	}
 	return Principal{UserID: t.UserID, Username: t.Username, Method: MethodToken, Scope: Scope(t.Scope),
-		TokenID: t.ID, TokenName: t.Name}, nil
+		TokenID: t.ID, TokenName: t.Name, Role: t.Role, HostIDs: t.HostIDs}, nil
 }
 
 // Require is the middleware of an operation needing need: it authenticates

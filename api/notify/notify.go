@@ -256,6 +256,10 @@ func (n *Notifier) queue(ctx context.Context, q *store.Queries, hooks []store.We
 		if !slices.Contains(w.Events, kind) || xid < w.SinceXID {
 			continue
 		}
+		// A user's webhook hears of the user's own objects only.
+		if !w.OwnerAdmin && (e.OwnerID == nil || w.OwnerID == nil || *e.OwnerID != *w.OwnerID) {
+			continue
+		}
 		id := e.ID
 		if digestKey == "" {
 			if err := q.QueueWebhookDelivery(ctx, w.ID, kind, &id, body); err != nil {

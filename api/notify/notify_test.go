@@ -609,3 +609,52 @@ func TestNewWebhookIsNotToldAboutOlderEvents(t *testing.T) {
 		t.Fatalf("queued %q, %v", msg, err)
 	}
 }
+
+// A user's webhook is told about that user's hosts only; an admin's about
+// every host.
+func TestUserWebhookHearsOfOwnHostsOnly(t *testing.T) {
+	f := newFixture(t, fastConfig())
+	ctx := context.Background()
+	admin, err := f.st.CreateUser(ctx, "root", "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	user, err := f.st.CreateUser(ctx, "alice", "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.st.SetUserAccess(ctx, user.ID, store.UserAccess{Role: store.RoleUser}); err != nil {
+		t.Fatal(err)
+	}
+	mine, err := f.st.CreateHost(ctx, store.NewHost{FQDN: "alice.example.com", SecretHash: "x", Enabled: true, IPv4Enabled: true,
+		OwnerID: user.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	userRcv, adminRcv := newReceiver(t, http.StatusOK), newReceiver(t, http.StatusOK)
+	for _, w := range []struct {
+		name, url string
+		owner     int64
+	}{{"alice's", userRcv.URL, user.ID}, {"root's", adminRcv.URL, admin.ID}} {
+		if _, err := f.st.CreateWebhook(ctx, store.NewWebhook{Name: w.name, URL: w.url, Events: []string{notify.HostStale},
+			Enabled: true, OwnerID: w.owner}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := f.st.Pool.Exec(ctx, `UPDATE hosts SET created_at = now() - interval '3 days'`); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := f.notifier.CheckStale(ctx, time.Now()); err != nil || n != 2 {
+		t.Fatalf("reported %d stale hosts, %v; want 2", n, err)
+	}
+	f.pump(t, "the notifications", func() bool { return len(adminRcv.all()) == 2 && len(userRcv.all()) >= 1 })
+	var queued int
+	if err := f.st.Pool.QueryRow(ctx, `SELECT count(*) FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
+		WHERE w.owner_id = $1`, user.ID).Scan(&queued); err != nil || queued != 1 {
+		t.Fatalf("%d notifications queued for alice's webhook (%v), want 1", queued, err)
+	}
+	got := userRcv.all()
+	if len(got) != 1 || got[0].payload.Host == nil || got[0].payload.Host.FQDN != mine.FQDN {
+		t.Fatalf("alice's webhook got %+v, want only %s", got, mine.FQDN)
+	}
+}

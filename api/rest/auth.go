@@ -369,7 +369,10 @@ func (s *Server) GetMe(ctx context.Context, _ GetMeRequestObject) (GetMeResponse
 		return nil, err
 	}
 	me := GetMe200JSONResponse{Id: u.ID, Username: u.Username, CreatedAt: u.CreatedAt.UTC(), UpdatedAt: u.UpdatedAt.UTC(),
-		LastLoginAt: utcPtr(u.LastLoginAt), AuthMethod: MeAuthMethod(p.Method), Scope: TokenScope(p.Scope)}
+		LastLoginAt: utcPtr(u.LastLoginAt), AuthMethod: MeAuthMethod(p.Method), Scope: TokenScope(p.Scope), Role: Role(u.Role)}
+	if p.HostIDs != nil {
+		me.HostIds = &p.HostIDs
+	}
 	if p.Method == auth.MethodToken {
 		me.TokenId = ptr(p.TokenID)
 	}

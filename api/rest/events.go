@@ -2,6 +2,7 @@ package rest
 
 import (
 	"context"
+	"net/netip"
 
 	"github.com/ddnsbroker/ddnsbroker/api/store"
 )
@@ -14,20 +15,28 @@ func (s *Server) toEvent(e store.Event) Event {
 		s.log.Error("an event's data is unreadable", "event_id", e.ID, "err", err)
 	}
 	return Event{Id: e.ID, At: e.At.UTC(), Kind: EventKind(e.Kind), HostId: e.HostID, RecordId: e.RecordID, ServiceId: e.ServiceID,
-		Actor: e.Actor, Message: e.Message, Data: data}
+		Actor: e.Actor, Message: e.Message, Data: data, OwnerId: e.OwnerID, ActorUserId: e.ActorUserID, ActorTokenId: e.ActorTokenID,
+		Source: addrPtr(e.Source)}
 }
 
 // ListEvents lists the history, newest first.
 func (s *Server) ListEvents(ctx context.Context, req ListEventsRequestObject) (ListEventsResponseObject, error) {
 	f := req.Params
 	p := store.EventPage{HostID: deref(f.HostId, 0), RecordID: deref(f.RecordId, 0), ServiceID: deref(f.ServiceId, 0),
-		Kind: deref(f.Kind, ""), Since: f.Since, Until: f.Until}
+		Kind: deref(f.Kind, ""), Since: f.Since, Until: f.Until, ActorUserID: deref(f.ActorUserId, 0), ActorTokenID: deref(f.ActorTokenId, 0)}
+	if f.Source != nil && *f.Source != "" {
+		a, err := netip.ParseAddr(*f.Source)
+		if err != nil {
+			return nil, invalid(fieldError("source", "is not an IP address"))
+		}
+		p.Source = a.Unmap()
+	}
 	if err := decodeCursor(f.Cursor, &p.BeforeID); err != nil {
 		return nil, err
 	}
 	limit := pageLimit(f.Limit)
 	p.Limit = limit + 1
-	rows, err := s.store.EventsPage(ctx, p)
+	rows, err := s.db(ctx).EventsPage(ctx, p)
 	if err != nil {
 		return nil, err
 	}

@@ -21,7 +21,8 @@ func (s *Server) toHost(h store.Host) Host {
 		Ipv6UpdatedAt: utcPtr(h.IPv6UpdatedAt), Ipv6ChangedAt: utcPtr(h.IPv6ChangedAt), LastSeenAt: utcPtr(h.LastSeenAt),
 		Notes: h.Notes, RecordCount: h.RecordCount, CreatedAt: h.CreatedAt.UTC(), UpdatedAt: h.UpdatedAt.UTC(),
 		Stale: s.stale(h, time.Now()), Ipv4PrivateAllowed: h.PrivateIPv4Allowed,
-		Ipv4Source: h.Source.IPv4, Ipv6Source: h.Source.IPv6, Ipv6PrefixSource: h.Source.Prefix, Warnings: hostWarnings(h)}
+		Ipv4Source: h.Source.IPv4, Ipv6Source: h.Source.IPv6, Ipv6PrefixSource: h.Source.Prefix, Warnings: hostWarnings(h),
+		OwnerId: h.OwnerID, Owner: ownerName(h.OwnerID, h.OwnerName)}
 }
 
 // hostWarnings explain why a host's addresses are not published as they
@@ -40,13 +41,13 @@ func hostWarnings(h store.Host) []Warning {
 // ListHosts lists hosts by FQDN.
 func (s *Server) ListHosts(ctx context.Context, req ListHostsRequestObject) (ListHostsResponseObject, error) {
 	p := store.HostPage{Search: deref(req.Params.Q, ""), Enabled: req.Params.Enabled, Stale: req.Params.Stale,
-		StaleCutoff: time.Now().Add(-s.staleAfter), Limit: pageLimit(req.Params.Limit)}
+		StaleCutoff: time.Now().Add(-s.staleAfter), Limit: pageLimit(req.Params.Limit), OwnerID: deref(req.Params.OwnerId, 0)}
 	if err := decodeCursor(req.Params.Cursor, &p.AfterFQDN, &p.AfterID); err != nil {
 		return nil, err
 	}
 	limit := p.Limit
 	p.Limit++
-	rows, err := s.store.HostsPage(ctx, p)
+	rows, err := s.db(ctx).HostsPage(ctx, p)
 	if err != nil {
 		return nil, err
 	}
@@ -58,6 +59,9 @@ func (s *Server) ListHosts(ctx context.Context, req ListHostsRequestObject) (Lis
 // and returned in this response only.
 func (s *Server) CreateHost(ctx context.Context, req CreateHostRequestObject) (CreateHostResponseObject, error) {
 	b := req.Body
+	if err := notHostScoped(ctx, "hosts"); err != nil {
+		return nil, err
+	}
 	fqdn, _ := dnsname.Normalize(b.Fqdn) // validated by its tag
 	n := store.NewHost{FQDN: fqdn, Enabled: deref(b.Enabled, true), IPv4Enabled: deref(b.Ipv4Enabled, true),
 		IPv6Enabled: deref(b.Ipv6Enabled, true), Notes: deref(b.Notes, ""), PrivateIPv4Allowed: deref(b.Ipv4PrivateAllowed, false)}
@@ -82,7 +86,13 @@ func (s *Server) CreateHost(ctx context.Context, req CreateHostRequestObject) (C
 		return nil, err
 	}
 	var h store.Host
-	err = s.store.InTx(ctx, func(q *store.Queries) error {
+	err = s.tx(ctx, func(q *store.Queries) error {
+		if n.OwnerID, err = ownerOf(ctx, q, b.OwnerId, "owner_id"); err != nil {
+			return err
+		}
+		if err := admitOwned(ctx, q, &n.OwnerID, 1, 0); err != nil {
+			return err
+		}
 		if h, err = q.CreateHost(ctx, n); err != nil {
 			return err
 		}
@@ -121,7 +131,7 @@ func (s *Server) newSecret(given *string) (string, error) {
 
 // GetHost reads a host.
 func (s *Server) GetHost(ctx context.Context, req GetHostRequestObject) (GetHostResponseObject, error) {
-	h, err := s.store.Host(ctx, req.Id)
+	h, err := s.db(ctx).Host(ctx, req.Id)
 	if err != nil {
 		return nil, orNotFound(err, "host", req.Id)
 	}
@@ -133,16 +143,28 @@ func (s *Server) GetHost(ctx context.Context, req GetHostRequestObject) (GetHost
 func (s *Server) UpdateHost(ctx context.Context, req UpdateHostRequestObject) (UpdateHostResponseObject, error) {
 	b := req.Body
 	p := store.HostPatch{Enabled: b.Enabled, IPv4Enabled: b.Ipv4Enabled, IPv6Enabled: b.Ipv6Enabled, Notes: b.Notes,
-		PrivateIPv4Allowed: b.Ipv4PrivateAllowed}
+		PrivateIPv4Allowed: b.Ipv4PrivateAllowed, OwnerID: b.OwnerId}
 	if b.Fqdn != nil {
 		fqdn, _ := dnsname.Normalize(*b.Fqdn)
 		p.FQDN = &fqdn
 	}
 	var h store.Host
-	err := s.store.InTx(ctx, func(q *store.Queries) error {
+	err := s.tx(ctx, func(q *store.Queries) error {
 		old, err := q.LockHost(ctx, req.Id)
 		if err != nil {
 			return orNotFound(err, "host", req.Id)
+		}
+		if p.OwnerID != nil && (old.OwnerID == nil || *old.OwnerID != *p.OwnerID) {
+			if err := reassign(ctx, q, p.OwnerID); err != nil {
+				return err
+			}
+			cur, err := q.Host(ctx, old.ID) // with its record count
+			if err != nil {
+				return err
+			}
+			if err := admitOwned(ctx, q, p.OwnerID, 1, cur.RecordCount); err != nil {
+				return err
+			}
 		}
 		if h, err = q.UpdateHost(ctx, req.Id, p); err != nil {
 			return err
@@ -153,7 +175,8 @@ func (s *Server) UpdateHost(ctx context.Context, req UpdateHostRequestObject) (U
 			diff bool
 		}{{"fqdn", old.FQDN != h.FQDN}, {"enabled", old.Enabled != h.Enabled}, {"ipv4_enabled", old.IPv4Enabled != h.IPv4Enabled},
 			{"ipv6_enabled", old.IPv6Enabled != h.IPv6Enabled}, {"notes", old.Notes != h.Notes},
-			{"ipv4_private_allowed", old.PrivateIPv4Allowed != h.PrivateIPv4Allowed}} {
+			{"ipv4_private_allowed", old.PrivateIPv4Allowed != h.PrivateIPv4Allowed},
+			{"owner_id", !equalPtr(old.OwnerID, h.OwnerID)}} {
 			if f.diff {
 				changed = append(changed, f.name)
 			}
@@ -179,7 +202,7 @@ func (s *Server) UpdateHost(ctx context.Context, req UpdateHostRequestObject) (U
 
 // DeleteHost removes a host without records.
 func (s *Server) DeleteHost(ctx context.Context, req DeleteHostRequestObject) (DeleteHostResponseObject, error) {
-	err := s.store.InTx(ctx, func(q *store.Queries) error {
+	err := s.tx(ctx, func(q *store.Queries) error {
 		if _, err := q.LockHost(ctx, req.Id); err != nil {
 			return orNotFound(err, "host", req.Id)
 		}
@@ -193,7 +216,7 @@ func (s *Server) DeleteHost(ctx context.Context, req DeleteHostRequestObject) (D
 		if err := q.DeleteHost(ctx, h.ID); err != nil {
 			return err
 		}
-		return event(ctx, q, store.Event{Kind: store.EventHostDeleted, Message: fmt.Sprintf("host %s deleted", h.FQDN)},
+		return event(ctx, q, store.Event{Kind: store.EventHostDeleted, Message: fmt.Sprintf("host %s deleted", h.FQDN), OwnerID: h.OwnerID},
 			map[string]any{"host_id": h.ID, "fqdn": h.FQDN})
 	})
 	if err != nil {
@@ -222,7 +245,7 @@ func (s *Server) RotateHostSecret(ctx context.Context, req RotateHostSecretReque
 		return nil, err
 	}
 	var h store.Host
-	err = s.store.InTx(ctx, func(q *store.Queries) error {
+	err = s.tx(ctx, func(q *store.Queries) error {
 		if h, err = q.LockHost(ctx, req.Id); err != nil {
 			return orNotFound(err, "host", req.Id)
 		}
@@ -244,7 +267,7 @@ func (s *Server) GetHostSetup(ctx context.Context, req GetHostSetupRequestObject
 	if err != nil {
 		return nil, err
 	}
-	h, err := s.store.Host(ctx, req.Id)
+	h, err := s.db(ctx).Host(ctx, req.Id)
 	if err != nil {
 		return nil, orNotFound(err, "host", req.Id)
 	}
@@ -304,7 +327,7 @@ func (s *Server) SetHostAddresses(ctx context.Context, req SetHostAddressesReque
 		a.Prefix, _ = parsePrefix6(v)
 	}
 	var h store.Host
-	err := s.store.InTx(ctx, func(q *store.Queries) error {
+	err := s.tx(ctx, func(q *store.Queries) error {
 		if _, err := s.broker.SetAddresses(ctx, q, req.Id, a, principal(ctx).Actor()); err != nil {
 			return orNotFound(err, "host", req.Id)
 		}
@@ -321,7 +344,7 @@ func (s *Server) SetHostAddresses(ctx context.Context, req SetHostAddressesReque
 // ResyncHost re-sends every record of a host.
 func (s *Server) ResyncHost(ctx context.Context, req ResyncHostRequestObject) (ResyncHostResponseObject, error) {
 	var queued int
-	err := s.store.InTx(ctx, func(q *store.Queries) error {
+	err := s.tx(ctx, func(q *store.Queries) error {
 		var err error
 		if queued, err = s.broker.ResyncRequested(ctx, q, req.Id, nil); err != nil {
 			return orNotFound(err, "host", req.Id)

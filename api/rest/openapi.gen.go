@@ -521,6 +521,24 @@ func (e ProtocolFieldType) Valid() bool {
 	}
 }
 
+// Defines values for Role.
+const (
+	RoleAdmin Role = "admin"
+	RoleUser  Role = "user"
+)
+
+// Valid indicates whether the value is a known member of the Role enum.
+func (e Role) Valid() bool {
+	switch e {
+	case RoleAdmin:
+		return true
+	case RoleUser:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for RouterSetupItemClient.
 const (
 	Curl     RouterSetupItemClient = "curl"
@@ -777,8 +795,11 @@ type AddressSource = string
 
 // ApiToken defines model for ApiToken.
 type ApiToken struct {
-	CreatedAt  time.Time  `json:"created_at"`
-	ExpiresAt  *time.Time `json:"expires_at"`
+	CreatedAt time.Time  `json:"created_at"`
+	ExpiresAt *time.Time `json:"expires_at"`
+
+	// HostIds The only hosts (with their records) the token reaches; null when it reaches all of its user's.
+	HostIds    *[]int64   `json:"host_ids"`
 	Id         int64      `json:"id"`
 	LastUsedAt *time.Time `json:"last_used_at"`
 	Name       string     `json:"name"`
@@ -799,14 +820,22 @@ type ApiTokenCreate struct {
 
 	// ExpiresAt When the token stops working; never when absent.
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
-	Name      string     `json:"name"`
-	Scope     TokenScope `json:"scope"`
+
+	// HostIds Limits the token to these hosts of yours and their records: a script on one
+	// machine can read its host's status, set its addresses and rotate its secret,
+	// and nothing else.
+	HostIds *[]int64   `json:"host_ids,omitempty"`
+	Name    string     `json:"name"`
+	Scope   TokenScope `json:"scope"`
 }
 
 // ApiTokenCreated defines model for ApiTokenCreated.
 type ApiTokenCreated struct {
-	CreatedAt  time.Time  `json:"created_at"`
-	ExpiresAt  *time.Time `json:"expires_at"`
+	CreatedAt time.Time  `json:"created_at"`
+	ExpiresAt *time.Time `json:"expires_at"`
+
+	// HostIds The only hosts (with their records) the token reaches; null when it reaches all of its user's.
+	HostIds    *[]int64   `json:"host_ids"`
 	Id         int64      `json:"id"`
 	LastUsedAt *time.Time `json:"last_used_at"`
 	Name       string     `json:"name"`
@@ -882,18 +911,30 @@ type DeliveryMinutes struct {
 // Event defines model for Event.
 type Event struct {
 	// Actor Who did it: "user NAME", "token NAME (#ID, user NAME)", "router FQDN", "dispatcher".
-	Actor  string                 `json:"actor"`
-	At     time.Time              `json:"at"`
-	Data   map[string]interface{} `json:"data"`
-	HostId *int64                 `json:"host_id"`
-	Id     int64                  `json:"id"`
+	Actor string `json:"actor"`
+
+	// ActorTokenId Audit: the API token that request used.
+	ActorTokenId *int64 `json:"actor_token_id"`
+
+	// ActorUserId Audit: the account whose request caused it.
+	ActorUserId *int64                 `json:"actor_user_id"`
+	At          time.Time              `json:"at"`
+	Data        map[string]interface{} `json:"data"`
+	HostId      *int64                 `json:"host_id"`
+	Id          int64                  `json:"id"`
 
 	// Kind What an event says happened. delivery.recovered and webhook.test are
 	// never stored: they are what webhooks are told.
-	Kind      EventKind `json:"kind"`
-	Message   string    `json:"message"`
-	RecordId  *int64    `json:"record_id"`
-	ServiceId *int64    `json:"service_id"`
+	Kind    EventKind `json:"kind"`
+	Message string    `json:"message"`
+
+	// OwnerId Whose history it is: the owner of its host, record or service.
+	OwnerId   *int64 `json:"owner_id"`
+	RecordId  *int64 `json:"record_id"`
+	ServiceId *int64 `json:"service_id"`
+
+	// Source Audit: the client address of that request.
+	Source *string `json:"source"`
 }
 
 // EventKind What an event says happened. delivery.recovered and webhook.test are
@@ -1053,7 +1094,13 @@ type Host struct {
 	Ipv6UpdatedAt *time.Time    `json:"ipv6_updated_at"`
 	LastSeenAt    *time.Time    `json:"last_seen_at"`
 	Notes         string        `json:"notes"`
-	RecordCount   int           `json:"record_count"`
+
+	// Owner The owner's username; empty when none.
+	Owner string `json:"owner"`
+
+	// OwnerId The account it belongs to, with its records; null: the admins'.
+	OwnerId     *int64 `json:"owner_id"`
+	RecordCount int    `json:"record_count"`
 
 	// Stale Computed, not settable: the host has not been seen for longer than the server's stale-after
 	// time (DDNSBROKER_STALE_AFTER, default 24 h): its last update is older
@@ -1086,6 +1133,9 @@ type HostCreate struct {
 	Ipv6Enabled        *bool   `json:"ipv6_enabled,omitempty"`
 	Ipv6Prefix         *string `json:"ipv6_prefix,omitempty" validate:"omitempty,prefix_ipv6"`
 	Notes              *string `json:"notes,omitempty"`
+
+	// OwnerId The owning account (admins only; default: the caller).
+	OwnerId *int64 `json:"owner_id,omitempty"`
 
 	// Secret The update secret; generated (≥ 128 bits) when absent.
 	Secret *string `json:"secret,omitempty"`
@@ -1138,7 +1188,13 @@ type HostCreated struct {
 	Ipv6UpdatedAt *time.Time    `json:"ipv6_updated_at"`
 	LastSeenAt    *time.Time    `json:"last_seen_at"`
 	Notes         string        `json:"notes"`
-	RecordCount   int           `json:"record_count"`
+
+	// Owner The owner's username; empty when none.
+	Owner string `json:"owner"`
+
+	// OwnerId The account it belongs to, with its records; null: the admins'.
+	OwnerId     *int64 `json:"owner_id"`
+	RecordCount int    `json:"record_count"`
 
 	// Secret The update secret; shown only once.
 	Secret string `json:"secret"`
@@ -1173,6 +1229,9 @@ type HostPatch struct {
 	Ipv4PrivateAllowed *bool   `json:"ipv4_private_allowed,omitempty"`
 	Ipv6Enabled        *bool   `json:"ipv6_enabled,omitempty"`
 	Notes              *string `json:"notes,omitempty"`
+
+	// OwnerId Reassigns the host with its records (admins only).
+	OwnerId *int64 `json:"owner_id,omitempty"`
 }
 
 // HostSecret defines model for HostSecret.
@@ -1201,10 +1260,13 @@ type LoginRequest struct {
 // Me defines model for Me.
 type Me struct {
 	// AuthMethod An access token from login, or an API token.
-	AuthMethod  MeAuthMethod `json:"auth_method"`
-	CreatedAt   time.Time    `json:"created_at"`
-	Id          int64        `json:"id"`
-	LastLoginAt *time.Time   `json:"last_login_at"`
+	AuthMethod MeAuthMethod `json:"auth_method"`
+	CreatedAt  time.Time    `json:"created_at"`
+
+	// HostIds The hosts a host-scoped API token is limited to; null otherwise.
+	HostIds     *[]int64   `json:"host_ids,omitempty"`
+	Id          int64      `json:"id"`
+	LastLoginAt *time.Time `json:"last_login_at"`
 
 	// OtpEnabled Sign-in needs a TOTP code.
 	OtpEnabled *bool `json:"otp_enabled,omitempty"`
@@ -1213,8 +1275,11 @@ type Me struct {
 	OtpEnrolmentRequired *bool `json:"otp_enrolment_required,omitempty"`
 
 	// RecoveryCodesLeft Unused recovery codes, when two-factor sign-in is on.
-	RecoveryCodesLeft *int       `json:"recovery_codes_left,omitempty"`
-	Scope             TokenScope `json:"scope"`
+	RecoveryCodesLeft *int `json:"recovery_codes_left,omitempty"`
+
+	// Role admin: sees and changes everything; user: only what they own.
+	Role  Role       `json:"role"`
+	Scope TokenScope `json:"scope"`
 
 	// Sso The account was created by single sign-on.
 	Sso *bool `json:"sso,omitempty"`
@@ -1721,6 +1786,9 @@ type RecordStatus struct {
 	Ipv6 FamilyStatus `json:"ipv6"`
 }
 
+// Role admin: sees and changes everything; user: only what they own.
+type Role string
+
 // RouterSetup defines model for RouterSetup.
 type RouterSetup struct {
 	Items []RouterSetupItem `json:"items"`
@@ -1771,6 +1839,12 @@ type Service struct {
 	Id        int64  `json:"id"`
 	Name      string `json:"name"`
 
+	// Owner The owner's username; empty when none.
+	Owner string `json:"owner"`
+
+	// OwnerId The account it belongs to; null: the admins'.
+	OwnerId *int64 `json:"owner_id"`
+
 	// Protocol How the service is updated: dyndns2 (the /nic/update protocol),
 	// rfc2136 (DNS UPDATE signed with TSIG), http (a request built from
 	// templates), or a provider's own API (cloudflare, digitalocean,
@@ -1796,8 +1870,11 @@ type Service struct {
 	//
 	//
 	// Example: {"combined":false,"url":"https://dyn.dns.he.net/nic/update","use_myipv6":false,"username_is_fqdn":true}
-	Settings  ServiceSettings `json:"settings"`
-	UpdatedAt time.Time       `json:"updated_at"`
+	Settings ServiceSettings `json:"settings"`
+
+	// Shared Every account may publish records through it (an admin sets this).
+	Shared    bool      `json:"shared"`
+	UpdatedAt time.Time `json:"updated_at"`
 
 	// Url settings.url (the update URL of dyndns2, the URL template of http); empty for other protocols.
 	Url string `json:"url"`
@@ -1820,6 +1897,9 @@ type ServiceCreate struct {
 	// Credential The service's own secret: the TSIG secret of rfc2136, the API token of cloudflare. Stored encrypted, never returned.
 	Credential *string `json:"credential,omitempty"`
 	Name       string  `json:"name"`
+
+	// OwnerId The owning account (admins only; default: the caller).
+	OwnerId *int64 `json:"owner_id,omitempty"`
 
 	// Protocol How the service is updated: dyndns2 (the /nic/update protocol),
 	// rfc2136 (DNS UPDATE signed with TSIG), http (a request built from
@@ -1844,6 +1924,9 @@ type ServiceCreate struct {
 	//
 	// Example: {"combined":false,"url":"https://dyn.dns.he.net/nic/update","use_myipv6":false,"username_is_fqdn":true}
 	Settings *ServiceSettings `json:"settings,omitempty"`
+
+	// Shared Every account may publish through it; admins only.
+	Shared *bool `json:"shared,omitempty"`
 
 	// Url dyndns2: the http(s) update URL, for example https://dyn.dns.he.net/nic/update.
 	Url *string `json:"url,omitempty" validate:"omitempty,httpurl"`
@@ -1872,6 +1955,9 @@ type ServicePatch struct {
 	CurrentPassword *string `json:"current_password,omitempty"`
 	Name            *string `json:"name,omitempty"`
 
+	// OwnerId Reassigns the service (admins only).
+	OwnerId *int64 `json:"owner_id,omitempty"`
+
 	// Settings The protocol's settings, one JSON object whose keys depend on
 	// `protocol`: the schema named after it (Dyndns2Settings,
 	// Rfc2136Settings, HttpSettings, CloudflareSettings, HetznerSettings,
@@ -1882,10 +1968,13 @@ type ServicePatch struct {
 	//
 	//
 	// Example: {"combined":false,"url":"https://dyn.dns.he.net/nic/update","use_myipv6":false,"username_is_fqdn":true}
-	Settings       *ServiceSettings `json:"settings,omitempty"`
-	Url            *string          `json:"url,omitempty" validate:"omitempty,httpurl"`
-	UseMyipv6      *bool            `json:"use_myipv6,omitempty"`
-	UsernameIsFqdn *bool            `json:"username_is_fqdn,omitempty"`
+	Settings *ServiceSettings `json:"settings,omitempty"`
+
+	// Shared Admins only.
+	Shared         *bool   `json:"shared,omitempty"`
+	Url            *string `json:"url,omitempty" validate:"omitempty,httpurl"`
+	UseMyipv6      *bool   `json:"use_myipv6,omitempty"`
+	UsernameIsFqdn *bool   `json:"username_is_fqdn,omitempty"`
 }
 
 // ServiceSettings The protocol's settings, one JSON object whose keys depend on
@@ -2071,8 +2160,14 @@ type User struct {
 	Id          int64      `json:"id"`
 	LastLoginAt *time.Time `json:"last_login_at"`
 
+	// Limits The most hosts and records (over all their hosts) an account may own; null is no limit.
+	Limits UserLimits `json:"limits"`
+
 	// OtpEnabled Sign-in needs a TOTP code.
 	OtpEnabled *bool `json:"otp_enabled,omitempty"`
+
+	// Role admin: sees and changes everything; user: only what they own.
+	Role Role `json:"role"`
 
 	// Sso The account was created by single sign-on.
 	Sso       *bool     `json:"sso,omitempty"`
@@ -2082,8 +2177,19 @@ type User struct {
 
 // UserCreate defines model for UserCreate.
 type UserCreate struct {
-	Password string `json:"password"`
+	// Limits The most hosts and records (over all their hosts) an account may own; null is no limit.
+	Limits   *UserLimits `json:"limits,omitempty"`
+	Password string      `json:"password"`
+
+	// Role admin: sees and changes everything; user: only what they own.
+	Role     *Role  `json:"role,omitempty"`
 	Username string `json:"username"`
+}
+
+// UserLimits The most hosts and records (over all their hosts) an account may own; null is no limit.
+type UserLimits struct {
+	MaxHosts   *int `json:"max_hosts"`
+	MaxRecords *int `json:"max_records"`
 }
 
 // UserList defines model for UserList.
@@ -2095,8 +2201,14 @@ type UserList struct {
 // UserPatch defines model for UserPatch.
 type UserPatch struct {
 	// Disabled true ends every session of the account at once; nobody can disable their own.
-	Disabled *bool   `json:"disabled,omitempty"`
-	Password *string `json:"password,omitempty"`
+	Disabled *bool `json:"disabled,omitempty"`
+
+	// Limits The most hosts and records (over all their hosts) an account may own; null is no limit.
+	Limits   *UserLimits `json:"limits,omitempty"`
+	Password *string     `json:"password,omitempty"`
+
+	// Role admin: sees and changes everything; user: only what they own.
+	Role     *Role   `json:"role,omitempty"`
 	Username *string `json:"username,omitempty"`
 }
 
@@ -2129,6 +2241,9 @@ type Webhook struct {
 	LastStatusCode *int       `json:"last_status_code"`
 	LastSuccessAt  *time.Time `json:"last_success_at"`
 	Name           string     `json:"name"`
+
+	// OwnerId The account it belongs to: it hears of that account's objects only, unless an admin's.
+	OwnerId *int64 `json:"owner_id"`
 
 	// SecretSet Whether notifications are signed (X-DDnsBroker-Signature); the secret is never returned.
 	SecretSet bool      `json:"secret_set"`
@@ -2295,6 +2410,15 @@ type ListEventsParams struct {
 	// Until Only events before this time.
 	Until *time.Time `form:"until,omitempty" json:"until,omitempty"`
 
+	// ActorUserId Only events caused by this account (audit).
+	ActorUserId *int64 `form:"actor_user_id,omitempty" json:"actor_user_id,omitempty"`
+
+	// ActorTokenId Only events caused through this API token (audit).
+	ActorTokenId *int64 `form:"actor_token_id,omitempty" json:"actor_token_id,omitempty"`
+
+	// Source Only events caused from this client address (audit).
+	Source *string `form:"source,omitempty" json:"source,omitempty" validate:"omitempty,ip"`
+
 	// Limit Items per page.
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 
@@ -2310,6 +2434,9 @@ type ListHostsParams struct {
 
 	// Stale Only hosts that are (true) or are not (false) stale; see the host's `stale`.
 	Stale *bool `form:"stale,omitempty" json:"stale,omitempty"`
+
+	// OwnerId Only hosts of this account (an admin's filter; a user sees their own anyway).
+	OwnerId *int64 `form:"owner_id,omitempty" json:"owner_id,omitempty"`
 
 	// Limit Items per page.
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
@@ -2635,7 +2762,7 @@ type ServerInterface interface {
 	// GetStatus The broker's state at a glance (what the dashboard shows)
 	// (GET /status)
 	GetStatus(ctx echo.Context, params GetStatusParams) error
-	// ListTokens List API tokens of every account
+	// ListTokens List API tokens (an admin every account's, a user their own)
 	// (GET /tokens)
 	ListTokens(ctx echo.Context, params ListTokensParams) error
 	// CreateToken Create an API token for the logged-in user
@@ -2647,19 +2774,19 @@ type ServerInterface interface {
 	// GetToken Read an API token's metadata
 	// (GET /tokens/{id})
 	GetToken(ctx echo.Context, id Id) error
-	// ListUsers List admin accounts
+	// ListUsers List accounts (a user sees only their own)
 	// (GET /users)
 	ListUsers(ctx echo.Context, params ListUsersParams) error
-	// CreateUser Add an admin account
+	// CreateUser Add an account (admins only)
 	// (POST /users)
 	CreateUser(ctx echo.Context) error
-	// DeleteUser Delete an account with its tokens
+	// DeleteUser Delete an account with its tokens (admins only)
 	// (DELETE /users/{id})
 	DeleteUser(ctx echo.Context, id Id) error
-	// GetUser Read an admin account
+	// GetUser Read an account (a user only their own)
 	// (GET /users/{id})
 	GetUser(ctx echo.Context, id Id) error
-	// UpdateUser Rename an account or set its password
+	// UpdateUser Rename an account, set its password, role or limits (admins only)
 	// (PATCH /users/{id})
 	UpdateUser(ctx echo.Context, id Id) error
 	// ListWebhooks List webhooks by name
@@ -2799,6 +2926,27 @@ func (w *ServerInterfaceWrapper) ListEvents(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter until: %s", err))
 	}
 
+	// ------------- Optional query parameter "actor_user_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "actor_user_id", ctx.QueryParams(), &params.ActorUserId, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter actor_user_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "actor_token_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "actor_token_id", ctx.QueryParams(), &params.ActorTokenId, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter actor_token_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "source" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "source", ctx.QueryParams(), &params.Source, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter source: %s", err))
+	}
+
 	// ------------- Optional query parameter "limit" -------------
 
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
@@ -2870,6 +3018,13 @@ func (w *ServerInterfaceWrapper) ListHosts(ctx echo.Context) error {
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "stale", ctx.QueryParams(), &params.Stale, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter stale: %s", err))
+	}
+
+	// ------------- Optional query parameter "owner_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "owner_id", ctx.QueryParams(), &params.OwnerId, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter owner_id: %s", err))
 	}
 
 	// ------------- Optional query parameter "limit" -------------
@@ -10675,7 +10830,7 @@ type StrictServerInterface interface {
 	// GetStatus The broker's state at a glance (what the dashboard shows)
 	// (GET /status)
 	GetStatus(ctx context.Context, request GetStatusRequestObject) (GetStatusResponseObject, error)
-	// ListTokens List API tokens of every account
+	// ListTokens List API tokens (an admin every account's, a user their own)
 	// (GET /tokens)
 	ListTokens(ctx context.Context, request ListTokensRequestObject) (ListTokensResponseObject, error)
 	// CreateToken Create an API token for the logged-in user
@@ -10687,19 +10842,19 @@ type StrictServerInterface interface {
 	// GetToken Read an API token's metadata
 	// (GET /tokens/{id})
 	GetToken(ctx context.Context, request GetTokenRequestObject) (GetTokenResponseObject, error)
-	// ListUsers List admin accounts
+	// ListUsers List accounts (a user sees only their own)
 	// (GET /users)
 	ListUsers(ctx context.Context, request ListUsersRequestObject) (ListUsersResponseObject, error)
-	// CreateUser Add an admin account
+	// CreateUser Add an account (admins only)
 	// (POST /users)
 	CreateUser(ctx context.Context, request CreateUserRequestObject) (CreateUserResponseObject, error)
-	// DeleteUser Delete an account with its tokens
+	// DeleteUser Delete an account with its tokens (admins only)
 	// (DELETE /users/{id})
 	DeleteUser(ctx context.Context, request DeleteUserRequestObject) (DeleteUserResponseObject, error)
-	// GetUser Read an admin account
+	// GetUser Read an account (a user only their own)
 	// (GET /users/{id})
 	GetUser(ctx context.Context, request GetUserRequestObject) (GetUserResponseObject, error)
-	// UpdateUser Rename an account or set its password
+	// UpdateUser Rename an account, set its password, role or limits (admins only)
 	// (PATCH /users/{id})
 	UpdateUser(ctx context.Context, request UpdateUserRequestObject) (UpdateUserResponseObject, error)
 	// ListWebhooks List webhooks by name
@@ -12949,360 +13104,377 @@ func (sh *strictHandler) TestWebhook(ctx echo.Context, id Id) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3rchtHti+Iv0r+cU6EgP8ugiBFcdtgdOyhJdrWbllSk9R47+PSAAlUAshmIbNcmUUI7VFEf5qI+Trv",
-	"MP1g/SQTuVZmVhZQBYB3q61whEUAdcnLynVfv/VbayznmRRMaNXq/9bKaE7nTLMcPr0sciVz81fC1Djn",
-	"meZStPqtyxkjQ8E+6cEYrhgSOSF6xkiWs2suC0UyOmXdVtTi5vJfC5YvW1FL0Dlr9Vt4TytqqfGMzal5",
-	"/Jx+esPEVM9a/YPe4VHUmnPhv4haepmZG5XOuZi2Pn+OWq8Tcxs8PaN6Vj6cJ62olbNfC56zpNXXecHC",
-	"F01kPqfaXCf08VELXsTnxTx8DReaTVkO73nD51yvL8BrzeaKZCzfONEUbg5fn7AJLVLd6r/oRWbS+OoX",
-	"vd7WgZyzSc7U7KWUV5z5uY/xo39jkgg1yuUVywc53tC0zIcvjtfX9bNZOpVJoRjs/3c0OWe/FkzBEoyl",
-	"0EzAnzTLUj6mZjX2s1yOUjb/t78qszS/Ba/7nzmbtPqt/7Ff0tg+/qr23+Nd+NJ16hrJZEnGVAipyYiR",
-	"nNGEUEUo+c+Ld2+JHP2VjTVpm1/NFxExf1Fhf8CPigkN9wRjNWOMyJwrxcW0c0KGCdOUp0Oi6FKRxYxq",
-	"oqW5M+m2Pketl1JMUj5+9NmPZ1RMGRnb1yuy4HqGw+OKKC1zlpA2JZpeMUHM3kfl7InSPE0JF6RQrAPz",
-	"+F7mI54kTDz6RHKWMKE5TRVJJO5SmsoF0TOuiMxYDi83czFbvKfGMmNESzMtKQgli5xrVl4I0zx9/9pe",
-	"spixnBFKFFPKPIYrIhhLWILTfiv197IQyWPO+q0kqhjP7F7AMNzVjziKU7EkUs9YTliey5y0j3rPkYiG",
-	"Y5mwIRlKnQ2YyGU6Z0IPHMMckkku54Sa2/3mLGY8ZYQmcy4UsVcSvZB7EzrWMieKT8UeF0YGUEHoeCwL",
-	"oYk21DqjiggpWESOei8icnTwPCKG25EXZjwzJkBqJFTTEVXM7F8hckbHMzpKLe1eSvkTFUvLh9SjUrCU",
-	"ZG7WYkJ5yhJCtWbzTKsTkjOdLwmdaJbDDKb82hzEYj5iuVkHxcZSJMoIhhmjiRWn5+auvVNzl/nYLKXW",
-	"+L8Z2wdBCz2TOf8be2yKvqYpT8LDvDKxn3/+ee+00DPz65hqttPsSqkDk8tyOWZKmY0/E5rr5aOeFzPF",
-	"ggUSB1lr23AgKabEjDki1IkOInNSiCshF4JMOEsT89uIJsTrT5G5hNrHwlkY5YxeGRGWFylzClMi55QL",
-	"I4ngoKohcHNFzBnAJxMqEieeltGKxOLa8HkpGEg7JsasC9qCnbJZkdOxWdZLwy9BwcvNwdYcBTyFHwfa",
-	"/bqyNVGLfcp4ztSAi3Ul6AKJnBRC8xRmg4+zzNneakhllZ6jFlwywO9/azFhFJ9fWt8xmrO89bFO4yvp",
-	"6ZfqsCsPq4y4fA5yY/Pi0yTJmVI/yYStz+h0BEoDMKZxzqjmYtonCcv5NUu67o8+Mkkz4ZlU+pkiFB9K",
-	"2oLpOVVXEfxAOByXCTfUoIqRYLpzQpSmmo/7cPuEfzJsBe+OQMCza8tS4Ak5y2SuYQ3dGtlBGL0OnlSz",
-	"Wn6WF7LIxzXz/BnkJuyYHfmYzhlMCweWLEUi1GFJzkjCY5rnnCWG7NrzJc8iYv5/fWT/PY4Iz45TKrKc",
-	"TfiniHS73U5EhnHR6z0fw7PgT7afMjEkEzgheC0Ies0EKGzCDwtEFiUpKK34zj8d9noH/WT0Tf+gf9jv",
-	"v9g/PjLvGEsh2NjMDx8cTs78XWQJ1aycp1Ee/QXAvs1T5lQUNLVDEyjzninCEq5PiOH9SyQOd/Zl7qVY",
-	"DuKrfCjs2Sc6z1KzNWbkrbqNynjD0QT6Y8mA6ordYmaxp/mc1T3N0f6Ge0SRpobHOra89gye1NpJ60c4",
-	"pUoPCrV5iFtfh4ZLDedBuqi3PeHAP1NkwnOljbac07GxWSOjvedsLKeCG3VCd+tWCZTMbcICduUCrvwc",
-	"tQrF8sHOK2OudvNaH7xcCJbXDGyFx4Eh694bPNMumZuGX6jK7q/sThRSUy1XtGT4Ei4DyZAk3Ayapu8D",
-	"spzQVLFolVKLPDdKZEaVWsg8WZ/2f8vCWMr484nTIZNSA3QK/JRem20jcwn8iQpy0CNzLgrNFKFTaZbt",
-	"Rr6CqAUWxDuRLpEE107JGmfEEaEMU1pmiixkfsXF9IQI4M4wagqiwoxnt6Pp6KEy+t4WR8ctaHWFiiq0",
-	"sn3nYe9omr6btPq/bH6p51yfo1XW5dWJhpN7QtQMuKdIl0SC0rLtNOAj1yfwMZjCG45+iupguGbz6h87",
-	"zsq9iuY5XcIWlg4v85gtrG31OMPbqw+p249XLOXXLF/W6GooV2qZJU2ueb2gR49GIgkdyUIDaedMFamO",
-	"jOaYpZQLQ9+Jqsi3QJ7pmdF34Rm13NQZRXV2S3QrKTahc54uA73wKDr+WMdnJ1xwNbujANqZq8PO2dne",
-	"aD45o9ZOcTocKiOGLUsx4VPwWKqlGLeiFp8bja8VtZKcT3StcmcEXJ7sLo5wv+vPY5EpnTM6N0qsUAtj",
-	"vRoGtwRC+ascESYSltSLUW1FhZtVxkSCPDcvhMC/EiRn0FfRim5FrVEqx1eowhYZyxVL4MOYijFLzSV1",
-	"s8Y1uwkl1QnUcu08nUX+ZPmtcpMLqHt9//3C+uNXIffKiKu0uunc3wcT8zzkqZnYTyi510nPXeBdKs4e",
-	"NmoLOTwiM1kYdc5YtqNifMU0ONtREwATJRb2e07A34Ravn8cmCtAu4bNmZ/wXtD9YzFUmuZ6SP6NcKde",
-	"nJTvd0/GZ1r1xl4XoXs1FhOeplxMu8YitzQ+dEMJhsFIlstrnrAcrONMsyQiQzwKw1jomQRFlSQ8Afdo",
-	"O2cabKyUghcho0aJM6fSOqGMaTKVMumcECpiYV9lBgsvN9eKMYuQj3NYBNWNRWtVaytPZkhW69xjTj+9",
-	"xl8Pjo5QYal8XiUwe8rv96GwXfUcDG0A3LJnym1z+8Ply86u2tkKlePLanlXHbGfXVsP1aprRdeFzn6e",
-	"SdhrrvskBq2evD396SxuRSRGLQc+k/b/eP0qIv73Dl6Qy8IY49//5dVb/CLhKqN6PGN53GoQz7sLqoRq",
-	"2qz7VxhEOf2ZVLpJFjVwl4AQdhZiVxz9+Jv4HuzEn82FhsSYUnRab1tulqDbR61Ybhj+bR9QJ5hASMAk",
-	"yyWtiqvgpZGlrnKWdvMa6fPPdvlq1EMqCDOXoEdxRrOMCfR2IY/umkHAOQBX5IKNZlJedTVTmtCcxQKt",
-	"IoxKAW9emu8xXGWvVvCNlmmCrMipDM5XggGvpJTFXcX0YLQczKgIv81yfo2C2Y8uPKXBkDUEYv0XXvfw",
-	"35RKyPpEnfrVTZhmYx18AV5au0VdK+3dRyvv3ceEpSz46DU8+KTYOGd6kEsd3qI0TZn7MKLjK08Cwbvs",
-	"F+Xb7Bfl++wX/o2WcoJnuG/Kh7hvyqe4jS7vct+Ud7lv1u8y5GHdFsET4GN5O3ws74WPzk0wKGkC2GLw",
-	"FPxc3kcLPeumcspF8EEW2n2yofBBzowsdd96kihvH/jvUA3376xTSOFc3Ye6hgLkqXS170ELfsXgZHFZ",
-	"Y7f/CPFaRpCsAne3nICChno0Gcs5U2hmGiWJZWS0hH+7a7rHiKoG59iqQ536v/efHxotaP/g8JuO+cNs",
-	"/9RsjvMgg9OcT2dkxLWC0YCyd0LMuqE6hB7zIHhTddJ6zzKlvV6/v//ieBcD0kxmoLynfaN3oeKWL4Wn",
-	"CxOsr8kP/JqhGgmzKkRiwwM20kDa5sNiJlMWbgt1U8U969SqBvDyOR3X78RPpy8rDvRylE4xPvvweu/4",
-	"yCikcyIn3V3Wam7DLjssEkRo4BDAROvJEqKzNZuOK0YV6zZYxM4iX5WHy4orHw28es+IFKxbb+3XW9vo",
-	"ivHHiGSSg9UiQwJ17hauIKAXERypj//ttMgYaqrf1f3jI3S4wjWEJyTj4yvljCQ8SptOxUG/v79JyVkd",
-	"htWRysf1Ph1sv3uFlwHZ4ElrVQ9cSR/hC/0arJ+wgOwDA94SRDN/vNBUF2qjU259savxJ3S0EDWTRZqQ",
-	"mdGFdlnGG7n2wHxFR86qf4+0WXfaNUZGaJPmbAL2JQzRhhgMf3RSuE/GMza+qvL/IBEgbnUexnHo1brB",
-	"zZcYV2FsOHzKkinbbaEhYrKDf2+3B6kCY9R3eVBgwmz03AW7TtqGD6JNnHLBIkI1mUulyWGvV4mUhalZ",
-	"OZvLa5aAXMWdBq4DgsSoREVez+t2dYlu5xXOl7hJMFwsxfgCLqyx2NFb5x156+RT8eWt7vX6ptX5+0pj",
-	"yx7KWn7BWZqcgZmwxi0goaPJjYFZJIpQkkgNeg3VM8KFlijNZLK0SSVlVN4cV3f+XNQbUifhOagWtI96",
-	"vXoFoNlEXllfHHd5Q928f2Q01yNGa9RhYx8uBzYnqv64GyobFHk6UKw+KgfJbJ4ayYfzN2RBbeSetCHX",
-	"bcEVI0Wekn8jcWvfXBm3womPpEwZFf6IMrdJtUoAnqrM8DC0Cip8jmsCxMKavOPwBnP3PbASdzgaFIq5",
-	"FFzLHNbDmNgw8j6JW/IKnUS4FEA8cStukRGbSJv/gZwCZtk2tAUZbRS/AB8qzr2efoo8rSdmOLEMM5dY",
-	"fo05cSB3zHM/nL9xodRSef1w/mZ7FNC8cIVWohXqqqzZyjZU9n0jDb8v9A2D4Gs07lO9n/fCXO9vjo+q",
-	"2d69aMNxWF/elzRNIXLOU+ZcNJwp2KeTVeoPQ9Vu91dC6Ie9o292CZrXDubc7k2fUEFmWmdt1YGjOQ5H",
-	"SdPUaAQLlqa1L79Z/P5z3b7JOiv8Vhk0wpzHGh59ShIOyYmJs1HRjYGeLatG1TObya9Jja3xRi5YPqaK",
-	"RZDl5DQ4nVOemlOSyPrslZ09pjy7Pqqq3oe9591e9+Dgefffd4qMZtdHzgtztxCreVCwsutLBFdY594A",
-	"MsRZsj2dEy5//f766NTe4Z50S2sc7t0hzrjLhI9Xl94aUf1dl/74vpb+eOvSHw82JVvVOlpsIALzE5Hw",
-	"ayb77/9+A3sxGMgdNvD4Tvfex+aj/GFM3C0vTtrAaVPwAqJ99coUupHXRYecZwXEH7E8Rmszgn6ZbYrZ",
-	"+pqMGBPEzAB0ylSKKSaAulwtI9GfKQKv2QOVIRZmXqT96tXbi+/O3/357HxwcXn65mxw+v3l2XlErDCE",
-	"yG6nT4yNAuqVzcrkisg0gcfgW6gGbYVrqyegABOoUhg9x/J2Nzg6lcTf2o3Fa+39hkyROV2SESOGxcoJ",
-	"MW/EKMT6Ybh5kkHUWtBccDFVzZpk1alpRYZZ6KwYpZAVYPR1FziJCBjqlFh+SAyHKz2iY5kwEvJL0M12",
-	"cjT/jCNddzXXBaRAapUCcYWLr3AWK20s56sylXW+ui5a1o/fOg9cOVmOzN1RWTkYm3IxaqVNVXRUeUkt",
-	"cwp2/mODTnLqdvyGyqQT3YGqdHy0jWlErU97kmZ8z1DIlIk99knndE9TJE2o4QBDoiXnHKzaZYTeMfO2",
-	"z4HYerTXHvvXBhLowd9ut9G+v0mfvFUqbEV9tPp/Zdg1amGlKHNrOuuu0zVPH0D25+dAF1xZ2wcgoIqi",
-	"t3UNmvQ+f6Nd5dXCE0bWtb965buBph+Ehm848w1Ef99EHugTwZuOer1enTMOYtNNXkcQ2HjJCZkywXIQ",
-	"xO1//t//Lzk4/AYCMZ3VHOnVwuOAxr/ZyeSreKPMwfm48djeII8ZbMfP0faLLnBZIOXYfL6P0K99+dNE",
-	"fs3L31M9nt2eyT02Vyvpe52/3c7C3IWznBDqSrJztocFWIqAx8dF86x/CxI3GvnQ5hHufEKbJNaFP7fV",
-	"/brBed6el2/Ygy6y3c/XOViKF3DT5491ReLWloTnQsT/h7NLsm+WUu3/xpPP+/BLB4vBoHAch0smHLxM",
-	"XHTXIwI4ZzfajxuXLMA4uMExaFrWC6Yro+RCaUaBRCy7hAJSDB/fmTGuTeuNnHJxuxlJndVTiUuBvXx3",
-	"+Z6YQ2oDETZhamm/8+U8rgbcGJTrheIr8z4+2loFE1YW3QwqpFqMdZO3rrqey/orP5o6qvqJ1QSJCz0b",
-	"zJmeyTrHoqiWzUL6AmQj4SIHeAdhGaitmHLZULUZSrdxgN6s/A+zpu7i50Acggan64VFFhCMJYrQkv7q",
-	"eWw9pkHNkm+FMqAiwTMcUrKQgpEl030CLyHt9+8uLsn+nO1LnXVcVIWKJUa+WaoaxumOzcBMRQ1SNqlh",
-	"Ix8EBOYrR0y5M7Y+YshIqc92uUW9o1KyId5u1yP0wYyWRHExTRkOpjKMYNZYpc0b4p+eyJ8pwm1lYHBu",
-	"IOfInYFdSjBv4cgJOcWOtZmWIzS7GqqnJKqwgk1leW9lmRF296hGwpTmoiG9rxqwi2xZto3bLWVh8WVK",
-	"1x9pxy2hJ8v+/r75p2sdv13BNKSD7BbaizbrkZCSvLsi7darMZfyxonm1UVSM1noPM/7hJJgNTGWaXNe",
-	"zW/2T9JWjJF9l/3cieBouIpXjvyEWg2hwtbte8pM2lrOfr+5KrsEwl2dya1j4feRENNYLH4/xWH2NNss",
-	"/PDQeHoMHaK7JJEE69vMJjYxgAd3Q5UHrbr7K6nzEVnNnI+aKgTKVPZVN8DtjnJQHLRyrqNWIfivBbM/",
-	"21D1LUutG7MZLuyZXD/4FomLiXG+xMou5H0500Uu8DTcPdxdU89txrqJanxNUl29B9iygqVkTAVA3cg0",
-	"wRzCPlnZddKmJGP5nJotigXmmJ24LBxFqLbgM1A8AHGNOcunYJRpCb8lfMqU7kSxWCUgzF0uy+Pg4YaG",
-	"RoViJ2GuLFe2Dq7yGE91UUhybeoNSp4ao6UmhhWLIHZFDIM4AXsXigxZxpVMWMc+dUTHV6TNPRYLoVPK",
-	"hRnISvFKRKo1IyvTmyGWD6Jy2VttvMsoUz5hrRORtYIEnNTCmJD2C/gVyxxjRMyySZx6ljM1k2nSqVba",
-	"3L4SprEyZb14Z61oZr20ok6aOaq9D4+aV5yeyqvmBnDvnrW7akSPy0YfIMvHzeiSKX3us+w3VLWur2FS",
-	"IKbdoKkwdYMqxNHqEVKXh9Ux/F8LqTFljoVSYlVNWlC1PcktLGhzmkM47jqie6ezl1JMeD6/KXaLLci4",
-	"g2cEHtEwqFeYM3XLQa1mYK25oWq8UI/pXPpcP+kz54JYJ89f80HT5N6//YHwOZ16aLgP569tOjDVtN9o",
-	"RW3y7sJCWTdke0QVe37YAYwk85QytZhmWUN+J19/rtSZ4er9/X0tdbb/z7//A0ZqB+1edvHj6d5BRI6N",
-	"+OdaReR5j6jOduL3flvz7sivVwN5ndudfykTVlOcUfWz1JWkl3PdmBCx8qC60by3VPQShOE9ICjd1M8p",
-	"2GL3+3tbD/XqiFZeULsEOavN3j71StAzBTCvy705TbzW2CVDm7nhPCrDyH/lXjg0ymdChmXVwhC0zcy8",
-	"00H2VfStQjELAwEYjH2oR47FVDKodgKARV/R4ktfzEvcOyP4xMusJz5mz1QsyjHU4SqUv25PYDTrBfUC",
-	"IJvkWA0ajZBgCRM5Lgx7AYlQ71lJeH1gwggp5Yt9yLxQmpiRpUwz58BU9BrSwSELqcSoNAtBDRdaK/iB",
-	"VDJ4sNkR97id7T1cBju4OrUN6ks521IB5K6qUoHLsFKV4WzBFar3Ha0sJiTPAYV8OH+zp+jEJW7NwBPW",
-	"3QQCtvKomVwIJDZVTI215BPCSrIDL1z9QxszBbNcajmWOxCiva7MLgw5yQ1oeOUg3/BuR0dbC4FwURw9",
-	"b3Tm+DUIHm8PSEBZZRKZP4XNHO57V8VTPfgzlma125DSEUu3O5Xxsgif0/z2+zCSLKfebiKtMPJ0QZcK",
-	"ylW7N67h3NV+qrKD3Vf5ii3rGcQVWxre5XZ/uw5inrRxG9byztfe+x7ZTpDE2T7//iU5+PYAi9df/vD2",
-	"9JK0D3q97vFRt9ft7R/0OtVEz1UMWHTMGy6VC5qSV28vuuTdZIJeBuvl6/QRfDxAUPV48REZFdpKPKgu",
-	"TnyNpnmweXdUvlTN5ALHYJMcKymnNj7m0wdokoSwrQ6mw+KKtIOEca7IiM24SMjb08sTSAQGFj0OB2xM",
-	"LAS710QxphqKuAJc9bWQqlntb49e/DuxUNEEYZPXoQjq1fGyuBaXfZxyJhysFB1rIgUg+ACMegme3gZX",
-	"Rz8WsLzmxyHRUnaiZrz1NsYSeRjUi4WL6kF5lrndo2KgM8XVogxJu1BsJfzWqWQ3h1EgswT1MM8APr0z",
-	"/whqHD/XgjXZWuka0cp1yjYo4Ou6ozEuBJ076/rK0I6cuH09sY7LUUrFVaCRwBA8RjZFhrUFYhLxo3GE",
-	"fhb1HKCUq/VQGc4hyl2ZUNL3mMpwHPYFH+/b0+NEVCeKRT4ZHx48PybtV28vyIf3r04vz3zoiOsZubx4",
-	"/UMnglorbJoAeR5kVPBUW2wzzeZZSjVTHVcuWqqOcoHpBO1xKotkkkK6OZhoNJVjRkUUi5QLyOa4LlKd",
-	"R0SNacoWdBmRRChudLuIZHLB8kSoiCRMsXFEZkz/TbAcrslkEsViSkXCzZX51agQEZHXs4hMZUKTZBkR",
-	"wfS4yCLCpZAqQsxznkrDo4RYmnUw7OLFc3OLnKYMhgsvpH8rzJhpyhOhOl1yZvT4GVXASsz0ho7RD6NY",
-	"OFUZo9TaRTopvDGx5Y5ck/Yr3BynUkSxOMed8N+QH7XOyk8v/QIGV+AqhA/BaZSX/PPv/+gA90S6GUFX",
-	"AZIXArzQZLSMBWQ/0YzvXx/sO9JQK85cHG0rall6MfJK66wVtcqNNcpMsLOtqIU724pasLUQf8a9NZfa",
-	"zTUM0u4uxsAYYBbhzPC6DGLXsMFwNexwK2rJ65n5HvcYkRnGhRkT7LJVycw2t6IW7LMZPy4Q3BdudCtq",
-	"wU6bf2Grax3H7iC+Cg/hbw9hkNWDlK4qXze0K740/TzPFdNqU3k22NBjKgDegih2zXKaBoUvFlEA8IL0",
-	"LJfF1Gb0uaUgbUvRkYv9nL5/rTp9r7hAcw18LGQIuqxAY7fOGQ7ARaWMKhSGpspyGy2nMGTUeArBEe1A",
-	"zxjPy+F2yc+2MtOwCHvoIvLj5eV7UnJZjONL4QtD7cAxjwIGFIoEmoILpLRMjZBwMBwwmaPet/UKT2gf",
-	"1eq5sDwBA3TOC5knWD0v83mp2s0xxgZBG4T5eKbwKYCjk1Klb2DE4/55WllTCor5nObLxpikCz2BZqqi",
-	"9bYWNcd/gzJh93cTrXrnj17I0nswle7VVraekNFy4Ja0X/V3JGzM0eXsODOEA4BpGVPJMLry5u19LQJj",
-	"1ashdt0q5mtgt/qZ+uO51YYNd2qdW84kH9/MWRqVSQZNAIO2BN2YYnNGharBPFq3KLclLoGrFUwTjVSz",
-	"4jFBX7KCRDzoFBURhQ7vUiSgC2zkOvhAbLf+8G0zPHc2+yE+0QCLykX9D2EuY01m3UobFR9Vc9dE/lmR",
-	"xVBw7MvhITnQaRtnMooEEELQ5+fjbnazVaMr3oySQoI7qru7iVTvx+Wxrir8Lv0ffylYwWoO5q/++1oo",
-	"ZcO78JK6JNCVsdhn1b3+HLjifaUdhqCCG4sE4K0BCKGxSScTNtb8mg1c9dqOgGpEyIX3aYSchrs83rBH",
-	"y9aks8o4jm85juO7j8NV1tTj+O0OC3ET/IgdampqIAzrASBugf0H9wUAgB5F5flhAKHSaxw9giBuRhDD",
-	"HkwV19s6gGK4e64d1D3CL+y4hvbCnSAb655bD9wYzm0F6LFEWKq0ZaqiPfR6/YOD/uFh//nz/tFR/8WL",
-	"nRfmdhRxXEsRB4ff7EASxzcjieOHIokKNmI9SmNQUfZMNYBw+Ow4LkBjnrFP1Oikc5ri8PpQtLCyX7sA",
-	"MBq1hmUDyFYb0LCMfRUBKEvpmGHJ2GrPLexEi/nDPqvF4pRxbydRkRDzMoQ1pXOjulWy5JjvDmAtx7a3",
-	"uCzEnc2qU1yzTmS7gupq0PT0/Wto46Wcs9QalOBE7/t3g+Gq3HT8IENIWmeJBjN04P0oJBHeAfKCLEZx",
-	"zZBAAtgVGMv53BB9g58bql8GAV5fQ4TYugTg1FpEPzJiY1ootqIZh4msNnvvBA46OEuNDgxoYAAWpqWx",
-	"iaTwKEVSsIaBeif1ZhA3USI1+jH7MAXapOX3WrF0go1dVzNr6wzkjbjstUgp1lW9XTuxEKD3UFzSDOaI",
-	"YfnGUG8INXL/iB8l7HwFat4CgazDf5SiuUEVqAMJOa7edNx0U4DSusIxQ3WiXs6H4qWe7Ud19XwWT279",
-	"uDUwwzUVdU1XrKjAntqCfbxZTQDS4a0qAuoxyF6hVQbKaiBsvv/Lq7drxakPXsO9SY3d1Bz9trATtdjb",
-	"9sZWrwv/rScT3n3W8MoVzIx70I1LvMHD6AEV5UAh8iN3ilG7bOzH9YxwwK8uHZvoSO10H2JR14Fsbo7G",
-	"UUMQD7f5AWzIZqU+YVZoB9o96iugoK40mjUCH3D4jaYT6vlt6+i+Zrmi6X4qxzQlI67JJOVZxpKITCb9",
-	"CSNcKJZDvHJNryf//L/+H9LvH8K3cDX88uJFB3BrL96cnr4kc3oFb++S01RJ0uvtHRzsHR7uPX++d3S0",
-	"9+JFRHq9g4Pu4eHz511zL342H82nLnkrtffOWzKq2ZvtFsi975zZoM/3aLnUcmJizBgic3J8FEzeyz57",
-	"dB7K4qme7ePf29kOjswG++l9YftuOesIvfk7mFRtSvZfHINijs9XpPepZ2Rj79NkEhFK9o++Cb+aTDp9",
-	"d/N67wjX85n0Ph34urjwqPb7L1DpXkPYf9Elr9CMA2IIzDpc/d6nLrkMmkCgXS8M1YTpQK59sgf773TJ",
-	"qSA8wTyWRDLMtZlwHS6MS7O3MwvCU+2jw8NOnTUZagr3suflBn/eaItug4lClalb94DNNswWPb1sZnvD",
-	"GkDMxd6Ot7vFlNmsEDVgXhy+eLHNS11rAzTrotW2MfUgdhsTiVabzwSIXTe7b9WgCeAIm4d/H4EF6zB/",
-	"qnIzfP1tis1+10hNj6qL3a8i/tS6t7HlihyiDFKcBFdaL6X1Dakn0sW/Kt9fuvJ9go5BR0baRh7aK8ED",
-	"pelSdf4FNPUn17jXT/Tx05zorxr470IDXzmAXP+uVPIHVMFPiWCLOiV8dT3ITxKK2FyWFy43gu742IKW",
-	"ZeTIJue1S623Y1HHXETk96/HN+mGObvmbFFXK3+/6Rm3yKTYesuDRTxu6LrfCPVdWefbQS9+dX5/dX5/",
-	"dX5/1b+/Or+/Or+/qt5fnd9e027wzzarIU2dand3x5aJLru7Yt09N3XDBuDgd/XDlo96rdm8ziHbCK6B",
-	"aVzPFPSug1QpYeSCBmCQXdsS4ii3zBKGtp5cDeXFYQp/ktjvohYXNFlCfV3GxALS9Cc5138byU+tqJVN",
-	"FBPQFllmwv0551e51PwKkb0mvBW1xtV6kCCt2KqbtWnNQ80+6SHhqk8oGUsx4VNbIUAmPGWk7cbZNT9G",
-	"BMdqPxRjTv5E3mVM/Jybo7XP9HgfH7KfJEJBqh7WWU94miLAyIKNrMyGpqPmIkpwAd9dEBwgaWM1uVRQ",
-	"TK9mLE0hiY6KRJG2mnXCkpzKEP16uk/F2KwOvsvVI+ZQrahmtetlVqS5YDyjSrMThJxBPJRfC6ktMCZT",
-	"Y5pZnL4FxXxJXH60NTcXOdXAssO8fDG+0W64FCqkYMPAJjK30CSxXwzyvHvQI/vkqPsJW0I2WV71WGie",
-	"LggXDvAlqma4Yx2/oRtYjGCysRhTAemSNM9dNmfOPMf2XYqxVgfHa2/R9AoSPmNRSc81UguxictMy+qN",
-	"Gc0Vg9xFRFX38I1lOeIKH7A3jqAdMuArymuWd93cjcyJBVSY++pDW26H03ymfGJn2ANgJtMEXBOxqB4o",
-	"EEsLaA4+odxiC90saOR5hqses4fbUm25qXVcyqKq1HAnOR9xUVd74jE13CWYJ+0q3R3AU62X5zYFJWVS",
-	"3uYU07DeEp0+QcVX+/Li9Q+W5KISd7xz4qh2h0RTEMO+A98qBoAvS/Xup6DyNKx6XV+g2xRqNKIi36G+",
-	"uGFu5zb3+TbzuTW6zy0TbuuEvSfYIk+tVYgYDObAywnxNb4IwPfGl/nCydU664TdttF3WNboN+T9DubL",
-	"+sqhcjT+ohscIOccHHA1qE/vDJ9fuXTnt9wYWGnlhLpyw7WxRiVXqazRWhe/4KTdLFnWktGO2bJrzX6r",
-	"a+OgkrEYZrQED4MvAzbylSqLnxYL/z37xBVkhDjsiZnM9QyUlGGRp8OIDFcXZhjFYuiWZgiifVguz5C0",
-	"FzM+npGFMewcyj6IHqjb5iIWZfl3p0veVSkUxGdQIF6LX9fI7e2a9Mk62287owuWs9PI8QMghpomBL4+",
-	"QS6EZdDo7Ak4tiFdDxGgw8YR5pcS/aJLLm6WmHPU+/b4pii1twbJvQ1nvgv/rOOFfjvB+rXNu0t2iMBH",
-	"1taF31V/f99ozolQXQS5C1Bsdmorfgv3h9aZGf3nLax0nTYDnroTdW5np7XvqPLVHd5UD+juCWIDK7uP",
-	"bCWn5D1VupJ9/23ylULGdDPmgmHD8ora+OkaK9h++OtgW6tv/m9Z5MDN3CV9tKLzucUSK3116pm/CDsW",
-	"TyVEKF2BVqVoqw2qx4JjZdfS9qCHkq9ObaDykfja3XnUo/KQ3bhAzQluouuLYP71pI2HqRbfFRjAs1Kv",
-	"iMB3+58X794SfBFZzKSyoj5hGRMJkUbiu3uH/SeAuPrn3/9xQhT0TXQwZoSmSgYIV6MlqQe1Ih/ElTDH",
-	"A6YEvb1zKaah+yT0s8fi6PAwcmhwgOBLVanOdOOi13s+vmJL+IMNu+TCQoAk0jY2T83jZyxn/VgEEDA+",
-	"JwDggaUIzmVEaFX/yAOVwyhc1dLKEKH4hIyksQJztpYlbPG8nCc55G6W+cF5aG2Vu1X12d+8Rsb2XDcR",
-	"LmLq3yZybfV1XpuuEXbHLO1DS8fO1V7ti65cz46c0bS229emePjWKda3DZA1Uam3kijNMttxo6HgVLPs",
-	"xsLXDORCs2xrjoK8arlXfNw8L3jcet/BxDl0mtAtET0RMLmgrYh5GVSSZynlgoAwWoV7zpn17QF2KDym",
-	"uxluciOaNbZ9IW1jUQHcpS3qDgowvWiDgNDCtqWCzRmDv8z66QDDqqEHVX3tLawE9LLDW/skboUvpuMx",
-	"M8c1bkUkbv3N8OOJLIT9bKQ0S7hHVcVvfUtVoUn7tGO+/Off/1GJG9W9om7QdWR56abuis7N1pG24WDG",
-	"xpF57Zp0mujXBYuctxyfAxhTtk9MIewztiMAWWXW0q0tdrV0EDly3ETKuSxGaS0MaMlhy/p7qrHUXmoy",
-	"RRng3FERAZcBS6Cjj/XwUgB+H15oqtlL87MaruPBumY4tTBMdk1qf2v0wuVM50vrSa/zit2oZH2tXUJQ",
-	"qG1X32+cf3HkZ1W/9rXRN4TlbQak/3D+xoL6QpTMMALwk4e4CG3sK4idlAAMFKMVVCxJRvXMRlkdcLqT",
-	"dUbQBU0F8dhXAMN8LGon0I1VlLVyZrXrwafitfgJejTWxFGblX3XAiLsyUk39aZv7LJZxfP13DKqLIIA",
-	"Prx5IapD38ADYdMKraUA0FzDB806mAMDnmxUrcwDULdqCBopTXNdTzM/+8DMKJcLxXLUtbSEaRIutsdZ",
-	"LYGXL1nfvtWtLttXmMVu3u5Qca/fb0Rerrca7CsHhxNaf0HtTl9Ud3ltM7d4DsKXRqvD3HW+74ub6nv3",
-	"sB43mUjtFEoO3oiHtoTcHaYqgqDtVHqUCJ0+QYmeozFxSmQei9PT01PChM6X6/EbBRCC/ms4GqDje/xI",
-	"eJ2KhV5Aa5PTMrxIIbokJxNMa6kAgJEl0xGEU5OU1XllN4qluqZXO0ot8776X4x52Si1Nsm0tZgBggrb",
-	"x0WV/laBiPJia6OsakhuSTwI3gaC+KscKWhWbAgjKv3n8P0VyzRpz2Sh2BVjmdElnH9owgXGuqQwNgoY",
-	"1K9evb347vzdn8/OB+dnl2dvL1+/e9u5oTYxpmLM0vQBdnXz3hVCNKsjRcZyxZL6J69yV7+n7pnV3V3b",
-	"0srzwwWo2+tyTwcZywdzLgq9Ne/QbfZPcLVysdoaklkvSaviAtWpoTa0C9brEK6BHAgja0nbqCWKMVHX",
-	"cJKs9pvs1MdItdQ03WHl8bqwGS2OuG4dZZowpQdJwQZ0ygaInKXqsevBPWLGO5dKwwlJCkYWlINy7TF6",
-	"ZxDtYoKYX9sJVxnV4xlAfU1Lba1ivCeo2TfqaqKYj3AN7HgtcW0e82nZLg1vC3CENTe6kh26lsYYMjbZ",
-	"mjIpcILqlsO1jQgacksrxopgAPeujeknReR5Ud+LIAxpoRmc0SmLhZyQITjP7JP+A+2qP6FCBrdbb1eJ",
-	"TAZiiXGI/VnxY7RRHcVitAR0nxMyTPmc6yEBxwVC0hsLfBg48IeRzWiy+EBUxyLlSruWIegjU9o38FJd",
-	"lLlDKwUBZDqwwLYItu0VKBABqfC+3e8JRdaud62cuptaVnZV1nkPLtNWd1Gg5tyCN9iX1A3Mmo1qwMVA",
-	"N9ncZxaO27rsKvksTptxvaHdgpiz5dtDw6kUrERoB6YCxL0zrviKY6C+20jKBp7J0zR9N2n1f9n8WMPI",
-	"cYs/RrUZ4e4AEn/+4A3/AW/7k2EFQ9K+0WE6IUN4RNfKjfCIQH+Sz1HLZvDVsxL7o+N31sRG9xk0bINk",
-	"yqGxnu1v9o4hyXLu4AVLJ9T1QfcIinw2G11uTE6QlmQdiujWRr7dKIQC9lndyXoabVIKalXFpRjDCWoy",
-	"RemaOWC4sXD802ygqzTsg14OIt46PbHFTycidrqkjZjKnShsDuuPRZsSnVOhICPRds+OYmF+566qYETH",
-	"V3Iy6USkpvc2ca23QVTZ3gIYGYyF7YKqlmLcichu3bVtP+1qX5F70NVLX8ClvGLiYiyr2OQ5o4mLONbe",
-	"9kFh9dE9wE/bJkkNfQPHcAJdmqd1QkT+8CqmMJvWfOEjPpWgVL1XZ+e8vZQqbfs5bZjW1hJJ7CzVMNML",
-	"64rCWlZats69oUfKrRb4ynEvQH2puDAaEivuiJa5JfEgqYI5NqWIrS53HcswpHcrdMU79F1tLPJd71yc",
-	"GdUxNzvyf/xyuve/6N7fenvffiz/7A7+t72Pv/Wi4+ef/+f2moV1/MvGNbmPxBM41k+VdWJefpuUk2YO",
-	"AiYf9JxgVk1SoXB2xwU60YzZCRFyJJMlpBHah9pmM3IhtlfB34ym6vI5Ho/I1hb/57KQoL71nhMNkOrp",
-	"lzxqCQlFrYMRhaIW/HjsPvqi1/AWXy0XfonlfPwTS9y9ZR3aYE4VeibqYF/DnodVINr6UhrXUqVOo2Rp",
-	"Uu2nqDD4CvYoRFhrPepzphSd7sAIx4h2i2Mo76s7Dj+z0UxibPHuUnYjtA80gLxB8T4O7Mzc1dyId1fR",
-	"aih5nukBbeiODrjk9qJq+CpnY2b0nqpL4CZCGQaA3ftrC2j06vtRparE2rkmqhiPGUsaYtrwEvQHNLSV",
-	"N9OEdlW2IaJlT+GbT1adIWM6Z6CMboisrS41jFOpO+kxjQFUTLzZXPEhpDnPY8iOs3kk2DWx/V97r14J",
-	"9R1YRHtGHaK6yFnnJGxXv2PVx72VIaABsj7m9+8uLmv3ekMePibYB2vkT13oHlw9EOv7VkNOFTK+Wfa9",
-	"Pcm30qZugl1QMpg65wX2nwXSxg5UO/sdVjnRnIvXeN/BCluCEstfC2Z/vmv+pNnGhnP80+lL6KBlD7Fy",
-	"tEywQ9MOUJTkg3DNRKtrsknB+GYn/aKOzE+Fzyv/cP7Gl8p7jHsj+ZyaU5s/vnG16oPDTVH9yoY2NaFb",
-	"4EWu2kPLNLH9Zb1fuVtjnMfCWedB6f26oU6qdrp/ojWiY7HZYq92/LD2e/AY8xvY6rFol902MORgBs3F",
-	"dMVRx8wf9u0dTNJA7xR4OmKxczTjBLRc8PSyjCtoH2tPcSywTaMU6bIT+VrVtxL1L9gPaK7BEmNNjtlK",
-	"p9PqspcuCb9s4Vd+CawqiLNxH4xMgzQkbGJj86rN/Tmf6G7CNBtjIhYt9KyLpqJ9b526Z0nqPqwjp5E9",
-	"lYFk338bG+kh9b8n5rpYN2B1hPY3ZWGyMsdnLkGN2FxKsCtMWFP2+zYO2LyTy1TSBmMEUsrBHoU6wFAP",
-	"WQ9h12MDuC5mWcasurRrSzg8qk1wPzZ457RirFN03wI11YywBHdZe599UFMIfc7T5Q6Ne3e2O2Shx3Jn",
-	"t5V9v2dJrXK85aPqjiurl2KnJDxAmCyLX3Q1w6DLuvl2DZhMDZQy40anWEJKLmlDHASPdMe18ef6hPSs",
-	"mHMv2WGhDEOuY2e7dC05q6QjI7LMgirfbAnFSN1kb5dkWXbBqduLwECv0SncCYkQ3cK1s0XnfLi6ndoB",
-	"574b4z0slFdMnmqpVIkwsHk6Ny593zhvH8LcYeKNhtbWVEM8k+YEB96X4HxZmvd7Wi7HBoG8qWahkh9U",
-	"m3kAPoxSjzz89KnernVdXweVdr/BMm9wZHA8e0LqMPBlgTA8ngZWtbWt7qgLVYZZNBUJzROi2Sft8/uF",
-	"dHUBYzpnnVW3yILWF9tnpdTbQc1wMtLnwW9worjVfKZCf8rdfCcrBBTG2qpWuDPAw30qJ1tLmYqNi5zr",
-	"5QUkYKOYBFMfonKQeMFozvLv3Rn7z58vW2tl8HCHLXWa5HIODgqyb9TjfVCPzX7hx5xNcqZmpP3jxeGL",
-	"44gcvCAYnMWwMyaCG7KD15abZwxEENQZ90NbsyLLgqs2xrcH//z7P4YdH4mC+CmODaN0EVFjmQFySwI0",
-	"ZRSuHcYBGGtiIjfoTWYsckJKp1LfNqJvu2x4SI7IGWS7VzrKdyDkizk67VdvL8AIVh7FGVaYOiAyf4/j",
-	"X4q0PfLtq7cXsbCFJkwk2HK2E9nXJZUUWIRfQ1ETEZrMjSQa2/QDG9yMBa5bNxaxQN+JYTVYbMo+jVmm",
-	"yXB18y08QfC1JYKhCzfGApcZN6/vcpIoIiHspTBtukZlSFptSv7z50sP19NAA11yzmiyh9sdhGnndIld",
-	"HMc0TcvJ2Oy9WAw/7ZWZEng75PINDckMT5Bi7GODR0JlIzxyCFcMY1E++yR8z5zmVywhQxsZGpL2nAoK",
-	"/corq48PR7ThWFAz+SlL9rgAPwlsiLEwlfXikOFvMRpTcatPful2ux8jEocGnvkeWeL/aTjQ5+EJOFli",
-	"UUlHAS4F5ZPuC5fSZa6C3JcuueRzpjSdZ+iePP/+JXn+/Pm3seCCfLh82SVnhjPhj0OaZam1IvZtVse/",
-	"/VXBzM2N3x69+PcOIGPxBC6KBcO7wRUEvneMknBBhviTBaiwEFit8sxZMj59/7oVZM20DgC29jNCpdGM",
-	"t/qt591e9zlwSz0DNhgQMMhUq4iu4tyYtcaetyF5tmH4IXODPVTMwy4iFxxLecVZLNqGrRhDLyIXdM4u",
-	"uGZ/utA5H+uIvKd69idXE2sG1emS79G5ZK0AWNhYhBnsSha5UR+pqLQsjgh+cUz2j49wTJDv7l1tUSzw",
-	"1k7fHD98CjCqK8Yy5RxEId4hMNWjw28trgmhYhmLsGGnK7cjp4FLb1owpWAKeJbnVCzt+1ytn4qFsZ2J",
-	"SuXCrMwIKhBzPp3pshDXMsNwpDOrZ4wYE7EIRkyxL7urpIMzcyrKnAXIP1vIvQkda5n78hxkUkOpsyHR",
-	"UmLxtCtKNaKXyEksjJJidocJbajbcKMsA0XFCHw5AS3GOp6WcJsibaDmhcyvFHjGOt1Y/OyBQjFCjOoN",
-	"V+Sod4BDHJqbhzCggVMMhjaNxy5LLKC5q1mqPqHqyh9aGC6Sokhs2fGUctE5IdQWVcMl+L5YmEsdE1Jl",
-	"/Scciy4B+x6OmCLoOi43xq2enExi0X7/4ZLsuwLsfftbJ7JRcWTk8M7n4RxjMayWefhw7bDvMnHw+pUE",
-	"k9jiICKTfZ20+q03tt4lx+rl72SyxOCysbSwuCVgTIYhQQYmqILbFEV4tiuLXsHitI6bnKlMCgt+f9jr",
-	"3du7TwN1DV5d5VBvQEzYsikMAMAQLpjeewncp0mRRQ6F/Az5VLe1OrEoGOSqhWTGcoQTrRu/X5D972ji",
-	"187ccrD9lg/CHDWZ87+xBG96vv2m72U+4knCwJY5Ojzc5TVZLs3yGpo7E5rrJd777fZ7L6X8iYqlnZlC",
-	"p5aNUm279z2KxYqG3ur/8jFqqWI+p/kSN9ZTPw0YK/D0spwNES9+AVd166N5oBdsEmu66iXbmbCtq9cz",
-	"VgIxx7FOE0+xbcYdXABp6eFDpkwDHwOuLeSCSBERozrCA3IGh6Djvf/2Nv+YqtjEKME4ZTRXlrkBldYf",
-	"fjNbI95zOmcaDkFD7m95yf45vs+ek88f147xURNCFU6XK6N1W1TPcoQ4ZnSH7ngkX5azrC7Cbc7kbQ7Y",
-	"HY7L7cjeE/pZlRjWaDpqravorT4mkJb0Pi/rdKebEgSy5uLcMirVUHcbC7Dw1ypuSTsoA3v3+tXLweuL",
-	"iw9n550uWa/tNMaQLXydpOaEFFrxhCEwxun7188U2Jd9Y0MIqC7CItch+F1jEWqK+5In4324pBP4WszD",
-	"T2zEr2zGpJdlTJFrSDoG3VZLsv5MY9oYyyAiCDTXoNmaFcMUaFUp6bV9pBds5LUk8xqQ8f+hlMRcAlu8",
-	"sphZoBbn10Glzqzr0I14UAhIyzGUN4xI+b3VUs137FMGqlIUi+GcqznV45mFwrFaFuK+qErHF6fG5G7w",
-	"5vZCXLOcTzg+2CqQpXLSQeRxOz2EHTcrpsD5YPYosILr+NUPTFfLyx9Qgai+qEaFuLRJBGYZ7DHq3rs4",
-	"+1EuQIgpCKpb3W6D/LKL1yzA1pWYXGKlr5c3hYLKW/wVbJkURNeMCnLQIyoWdCrhTFqLAcPXYJQsZjxl",
-	"YQI4Sfm1Uen1QhJNR4qoGTVcF4F/7HGY02UwKGzg0DkhWc6UOYLQiQgGgmNKqWY5nA5qzuO1vMLq0ojg",
-	"B5dV6nENg/HUkZWVZxeek96zOHw0rRYjrqGqcRLK15lMIYvdXFShgRsqwWv3/6sL3YbDeZnThNWxd4zn",
-	"re5F/bEtY/xWAK+oaFzpM5eQtkKX3GzIrwXLly7M0g870PqVvyEEVP2DS6Cqe390BYblDs9ec3yzT3Ss",
-	"yRUXRiauJK4M0TXqOlXYOiQIMyZSk/bQp8UMwQVfN3Dz5MqQVzMnwnRwuve3j79gFvig+/H/X5v+vTqH",
-	"dyK1cXsFyfC5V0+4gtShppFBgK5+NTckGGwegHVkbX13ITQAFt383VsY7Rs+58YY3nrhS0zVeVBWDIfS",
-	"1rnWMGJX/Yhr1219gRZGkMEQGWbGXPlpwMgs99pubcwYzfWIuXSYlGFea5XZvYLvf/SX7mJY4j1J9zGd",
-	"JL2j7Xe8lfp7WYjkHjbiQsusGhCeBUvktkLYnMDm3cCqwc9RvaT5gekNK39/B6d8SYNS7SdH2piAa9S3",
-	"D+dvVOcum/y4W3bOaHIfW4YHKGplRW3CUrlURh2HNGEqSJEZFkvmUnAtc7IAdAlF2jNGUz2DuIPqchmR",
-	"D3BhLP5czCnJCjWLAFsMH+MKo384u7SGm62LRpONa9SyYzGEf11R8tDaADRNzaAWLE0RtAxruawAo8Tm",
-	"zk+KNBZO1FrXFTx/aIxZa8Hbzegj7jv5NxK39s3Pcavj3uZCw2VZfVBM342FxVxTtXCi8NqVZO8aO+Fi",
-	"9YTcv8vcP/998egu890Ppj2H/4pO7LuyaqbvkVOD4HTQDI3mwY+25H/FOlhF18u1c1Z//5dXbyMyport",
-	"cWh6xTW/blTnfm3ScA9fPK/V4uoeEiDtrBqEAa5ZrfaJ6SEerrJtjgHq7ha8so1o8ZhWj2DKQUc6CzTU",
-	"qCjbFPfNw/qSFNMSnGOTXopgGl+iWmrmZonCIogERwtPy1Zp2uga8+izrrBtyoQ5b67mZ4i/DLH+FOp/",
-	"yBmm5SzoEpywXHkhAhLPp/NheoZ/gkN1dvNF4YeiKRaQfEMxhSKfSnHIEzKj9W5RLBP70eVHPoBUkkrb",
-	"WrSdZNLBA7w5qaNn+9NJZV/UTC4EZi/NWM5+78Kqt0PU9KUUk5RjbusTHr3TJLEZdjsfuVVJtv8bTz7v",
-	"YAM6Yv5XMP++pC3G9bS7HCYOkRK36EY7v8HarN3j+xWEjaqsVPoRrckn3FCwRG94aL2cvFEc5HUCik3m",
-	"quCqq/499AglKZtoIgtttDUQcK4BS5dcFgjtQB3qnoT4opxMSM72MM1X+ZyIsjOC281VsfgBZPkDi0Ws",
-	"+XtsS20DZbt+NwGF/35F378wI32JRcv3IS73fYsPREu6zaEsatN0s5RCYmmaEj3LGXOtY9qUzLlSttIZ",
-	"qjSgPgPTbbjGXCTAbFPefcPN6fxEx9pqrhbf/plyWjV0Z21yrEilT/00H+68lu/4HZ1ZrMFzsHkQN3TD",
-	"/Jc7wk/vm6lWiDAwI2dUJHc8pDeJcEil//WiHE+5tVpmZe3PQ0VHNu/aHy1C8vvQae8eWbk3cfo1HFMT",
-	"jgk09IcOzawdz6/hma86wz3oDPcjV1a0BcQxur0+bz3Yq4mM5qEP7Vf5C0A111Hhj3KBFWuBRbBgOUNL",
-	"4av20ijO9qDurMm1cUfFtMTnuROpVbf6BxsXcfmkNmJSCMgVtrn+0O8dpYhLm+cod1CCyRTydg3TzwDl",
-	"4Ar8P/aS9TxdyFQ25I2NSR/QTMQXBLVrD20a2hk1sPZyhaMvLrzxJZ1D8IeERmIlHnjnc2g7BdZW2hid",
-	"drmn5V5GlWa+TAYxBHyPrXEKGPjtJMG/IsIFTZYiisW7jImfcx2R789fX/6v/9938lNEsskFg9Diu/dv",
-	"Ff71E7/K5SW/isgHwb/nERkXedqJbIfgYOq+bK6Sz2CU0QlPUyieDCrS4PSjOzcWsIwzmSYsJ8P/fvfh",
-	"fO/D+1enl2d7F2cvz88ubVWu1V+xghro2ZgxM6pmJ/gYW+/swtWIV2GWAyt14ZVQvWC+G9M8t51NzcBT",
-	"bl0qOKfyAFWUZzshrqwqCzFe4Fo4RFeqkjJoSjZjWFFoAQk59Fb0rcSDaqb3H7578/rl4MP5m/ACmBRC",
-	"aCCqBIZYIAYM5xIBULg53aQNLjSdFwqK13P5aWnIYEHzhCUwlnmnoUYG+Ykhti1JIWsLQZVvSolwvlxv",
-	"6S5JoEYfWrKZK05sr0qZIf5d2bQyo3rWmEhtUVhrs0x2AHJ7yHSKc1gPXM6mKiDzo032zZf2jP5BLHFY",
-	"HbsCrprekoAR7IJnGdOApoDL8hgxKMN3EdiqyZXzE3tIBfkn1hicoWmKbZsdwj2wgYVRiwKUhLuoynfc",
-	"0J9nWIOIIyVc3bywdM72pc6qXtCV3uC2nUYFLaKN4AaRw3kNICEg3asK5ND2EAjDAKTB6p1HvedkM0TD",
-	"OSJOuvbzKL2sMKuiUXTJUe9bD52FrbtJfR3ZKyx0fKezB9JM3+nMvmM350NdHfY6kAe21fyaJvNUSAZl",
-	"wUWRizqkFTmZ7HoKXTV4Y5LbT/TK22zQzSYg/sBG88GoodSZeWN/f39IPpy/RudhLP5y7jBezOWO868h",
-	"vXSJa6GTSIZnB9r4wdGKBZQKWegxZBv7oPjmcyi6ZlgebTSwGVUAlslELlNArgGAllj4qiREDcOAZnmq",
-	"g+Or60g/FjQ1rAuyDdqvzt6cXZ65sWC1S62WdWaG4Q76A+W+vdMZvGYOcL7bDMPu7/kw3jm8Q3Ndt39t",
-	"Q8KdGx+OUko5cttcML2CahSaPAGunyUaCw/gBxsLf45F5ZhpJlZkjTPuwSYA9zxAIeETFBoGYzAQ0FAF",
-	"fF9z54lPo3EOdGNGsaTTJacoGmPhAYwOD41tZ44QStyT4IhAZwUQcm6CWhJ3JM1cUAaWZ6Y2HxWvf1A5",
-	"aN/x2E74dzo7t1v20uxY7bmsF7Hiq4S9v9LEJknpkX+A2uFwWglyWyYRNpKq5xCozYboZ+6eNcWUblBN",
-	"Y2GBG6EbplFV+RVDfVVFFkluKYU502cBsNAKEFGhWB4LQBbx3bOAnbjrnJZrLnymQsxHpemy9jiDt+On",
-	"5fsSPukhDrV7PL7u1gou3p78C5coPZF2ahPalrKAtmvNaFq7HKwybLapsumtv+qmfoDfVUWOm8b2qpzx",
-	"jArBUuXyOhwgrdJcoJvzrlkeT1y3EzZLKGc7WqK3uW3x9o2qM06LhCWd2+V01PLpU/dCaDrvm9MAN7QQ",
-	"B1yT8Uwq5vDmZzLXxKKRW6Wp9JETmbtgnWGq0D9YS5LILnmtVWXXgPVfzGSh8zw3e2ixTVV/f3/K9awY",
-	"dcdyvi/4eCZTqvYmLJH5vrI3dPpkqFnKpjmdGzssisUw4cq8GT6SoUrp+Mr+nRVqZhQU+1EzOldgvbUD",
-	"NPdnKhZZMUr52EiATkSGQk+W9papWWj3Qc11Zv+cU53zT24Ec8C2mEul8ekUns1ywyFgO08cxCmaagpX",
-	"WhZ6JAuRxMIm4JFMpny8dPAS4HaG7sBmfYdQf8XH/X2IpOxnVM/Mu8QShBwgN/fNtk0d0hagTFchyiMy",
-	"/A8LQqVT9aclUwjXm6VgQf54efneRgU+nL+xKDnaplILlj6Dnq2ur2HfuoFWE1UQFLSaqQIoIp4KhqDd",
-	"W+PURwEiixaDixcLt3qRB99nuYW2LXJmpXqJym9U/jnLEcxSS/NbLBI+ZaokXMzJAQvhirGMjKUh5K7t",
-	"IuQ6qKkZzW2Mwh3DZ7hbn/qkrtVyRL7xULuuV5YtdVvQZYlOiAGFZzaWppwv79XbiyBPoLmuzXHPB1I7",
-	"3OOfpr7NT665uO2r2XDP9Wt1Mui2GT3+4h3r2irE/DXp935K1eo2FDkVyGTotJSA71FVI1D3kBTcvKG9",
-	"R2ESl6Wc+kPl/t75ED9NjRumGXg/daAUemUjFqHm2PZtFV2Ivsx9MPLalXtRTfad2O50Y4FxIiync0ci",
-	"yWWG6ke1d+rKASFLpuvEMdbTPZI4fpK6ul0Omlns6oH7Wl73lOV1DyfN9zVT9502eYGeOej15vVzPctl",
-	"MZ2FNgdpG4uUUNfuHvIkOxG2RY2Fi7fZLnekTTUxlhjgs9qmGnSpyMLCN3Pf4s31NRVJZHGZhdQRWcyW",
-	"YPNipykIpqFC/2shNWbEBVzJZm/iywHxAhq7VG2msEt2l5xW7GF4wZgK7EcRI0gxS9Cu4mlKKDns9WzV",
-	"Q2R7H/jR9wkgvgzrmNQlU48qk4MWYzVMw8Fnr6xfiZxrfrBk8FXNa0rBF8nqiRFycdszDqDCehPiOUVH",
-	"RdzC4CrY2XHLmOlzIicTlqt+mZDpELXRXM9yqeVYpugMQAMem3sgyS9kfuVi65H1GLmkwnmhtKV+lnAd",
-	"4TPgmqlkEP2DN6LL6ZmCu9Z6GxjrGo3wWHhfT+C/sBDcM5kyMqaapnJaMIxPMWxbVNcngCv93q7bA54p",
-	"fEWTlxSDHrh9HlNH5tDrOdwc8/38yfKnIKWy4Kne4yJYYDkpUeQzv5KOgN0323OrHIE10+/3AWXCpRj+",
-	"sV2enAhQTuj0LTi2pdL2FVtGsdDLjEUkpSOWRmTG0iwidl0iL1OcWhaR8Uxy7E+UEPDtQau2RcD7nLdq",
-	"BvGukhodOLdciNKHCv61WEAGWmJPiev7hlm+tIH4Hey+9SzGAoAkOHQWJuDuVDM7Tjc66PUzlRhbZy4R",
-	"t0vOhFkdlLSWvCYWL9gva5kf7Ho4Gj6jset3NxbDcqLDiAwtgrIbue3/Zr/12Wyg1VvkcyuhQ85iJm6Z",
-	"CdTqd8m7rQfXkcyDHl18ybbDi1f9fo8vcP/q8YE+V7c6rA4xZ1OI69yj6jwluPfDIHDbuaHAs80LLbQL",
-	"t0ku0GJxAzafLlRlRBs7NizF+EKjEzd6QvzDLyk0iVu0PTBpSfnLDTw6AbIOGehO6W2DihAKtK0VrBU2",
-	"DEpBfjr9r8H52ct3568uBu/Pzgc/vru4HPrhtF/0emS0jIWdI9pu1AvMTU+6ODv/31+/PBuS9kEv6vV6",
-	"nX4sqItIYq6IO3VrfQl730YuCcycCEg5aQ7BnLueyw/h8cGHP034xU7sa/Dl0YIvQcAcioJB/YM82yAY",
-	"eIPTGVh29lJj4V1ztggTtqpE/R4veASq9m96kh6IlTHUuyesAep628siTQgE1YmWxsp+XPp/QneinGeF",
-	"dXSxyYSNjUYQQATJCSB5CEWvWUJ8D/qbyZCQSHcLFwYk+jVYeD/BQkfqrsDBd/u2rS5uznuag4NN29d7",
-	"BAF26Y/1Hyou2Li93pi4sd73iAHCE+LL2vokbsUtoynOfSGM+60bi1NXhCwnNl3IqYwyD9OVSI7gEirg",
-	"8yc2JjhlkKQjmJ5TdQU1vADTA/dOOCQXmzu5dvVvHjXN3q+65NRD/ZhxJtAk0I/F48fuoseW3f1r1NXm",
-	"gORjiPGnCEZuPtouFFk54l8jkU8ZibyxVlCju0LcMVCEt7uOXoVa8xecJG3nsdzuiwiSBv8Qkq2U5M/W",
-	"1ZXGzlwPKN7WCPYBwaweXoX6Cmf1QHBWpcIRQX59EO/MlM4Znfs6QnCf3Y5zWlVjM6u8cBd90SzSzmI7",
-	"h3Rr8uW6a90MXGlIQBt+w3d12NZ5NO1SPpDWaJ/+ND5NN7WvTs3HcmqKkqG9envhaPcmJFvDz8rss9q4",
-	"w0uAjS0D9xg2CCLraFXWZ7H4Epd55AEUFL3mYtovEbSuacoTm66kLPaWDRc48659dHgYiyCOAC2OOhG2",
-	"dg/D1s8AUCrZA5gvhLwl7cBMjYVLiYrI36RgZGIEWUQylgMQvRTGsGQJ95GcToRxWkqUZlnXrDxkogmp",
-	"nXHUJafwoxsJpl/YMDN0NPEjomlqliYWbSgKIslSJEIddhAaTNhCpmFkfQqa8pQoujTzBqk2Bs+pS2ez",
-	"l3eJK78kUwn2fiESlxFhljhMCbNVULSKp9+m3hJ2ljcP0GxgdnYcSloUN0z+CUgBAc2gtN/MtktOy2xB",
-	"DcODardcLgCoqVA2nUnEwmwFolodE4sobHb9205j7h1b/O54671L4M1Jf2ieA4k7eCfE7jNbLgv9tTT5",
-	"/kuT2fjKe+cddyp5Y1B+6NjAXbnzbv778Ch87WT1RB5/Rw++hxXkUN2CAJod/Y373HsMte6yFMl/KF//",
-	"LRStJ3LqO1Y0XIGoss0eS05lZDsk52I+sVVDsBB9RkH6QglRRIYuj3DA1WDyayKgKHss5yMuQFMxFwzm",
-	"S55dHw87PlogGLliSxBICMwcJCnakEMswphDmDp8VgNQ7U4Xd6EGDBbEopJXWglK2MF0YxGLU1dIXbbc",
-	"BI0Mig/gaVqupc+3sXw6wngFFUksMpnrjqtzYEJDlcNE5kYHLCMlaw/CxYyF+XcASxWRIc34wC4y1l8P",
-	"Owi15ObqMGZW81hjIRcCEwYx9BFmgKIYcpmPoP852Nd2gMkEytsEScpDx9rydBf/USuLD9o1hk5ozmzI",
-	"KInFaElUATqyXYJ26ZNRRm8kQxjsINDEhwRB2RD+VcUCtUcYfCdyAN9DC3UT5K2215BBOg45CnAWre/H",
-	"mCPhFszpkszoNYTe5/WAOc2xn0dRNZ8k+rOF3bvwT5Xtf43/fHl4OvS+/AUPVbJ2Xgi11ZZ3dmfJzUu/",
-	"RMUWbUN77oqh2OmSn6HAy6bC82SIdm8pZgwfshPt2DIzeG0q5ZUFn/RFAs8UehB8CoATlFhQU9YK2BId",
-	"ETiqnymP4eXMbTlBVoiJy7a9M03TJUinCEW2j8pgBhW4v7kmbTeGWFwxlg2Anw98VlGnb70XYHbbzGhb",
-	"t0er5ooDQ2erWDMWw4ZrIyE4eAcgsd7szYIuAb7PrJVfP9wrcw9dcYBEVlgoUvGBgOhxsflnKxkVjKy6",
-	"XM7NlyGEWSyq293kOXgUXo6W+6N0dfhD+Aoe02h4UucCJVXnwr36FJBX7lsUw03A5Rd8Kl6LC3vHg9qb",
-	"1Tc1mZ0WeDEv0ruEm+7DHtSrw7kZcnlDU7ehVfkGhxM67FtfqC+2dO8TFtAcEJURkJVaKEbHbWvQKsdU",
-	"RIjomsopIjhF1voRuUxj0baYsh2rk4NFCcoy9GUIUCA9oQSd4o56z/H1FucVsJwHzEEKD5wyO+yS07HF",
-	"o5QToriYpnYppYiFsSjYJzbPNJgPPLcJYnpZ+tSvZQE97Wxd+rwTESXBFjl9/zoWCDDZLZPbBgBr6eq4",
-	"rYtbra+rljGUoS+lYH1ArrX2R3WQRgi5hinO7c5zBGurBWPFJ9klJTSZc/HMViFaYH7Em+7G4p3ZD7hC",
-	"ga1iLSkzS9I+6j3vNLSjqzmpDyDVKi95gqZ0u3EJY/OFHOJf0fV9T81pKxyMtJHwbodwvbnfUKX3i1N2",
-	"a/q/9Ov72ngnD2A2MB32uYF+0W1QrX84uyRrPZBcDauDwUPFHHw5tsJ9tRuOV9YrHXkCwNuyI09DTxzX",
-	"D+cB1b0NHWJwUQ0jgkidPS5PW+XqNhrw+LW0Gw5VmUgXoTqDydPbyxvshU1E99JLGaCJqHRbiSTIsopI",
-	"6KeyaCQAsajNRnFDEGhs0pS5RwX+MGeP5rIYpb6JVSWwah1oAFJyeERmsshVROZcFJqR0dL+1SWvNVhJ",
-	"EC9OuYKSbHDPKmksPKWNuTahUAK4AKclZIzBmCzau5sFywGusY8Iog4AOmfkimXaO4yRkpHgYUegk5Wx",
-	"7HyhVEanzEp2izqtZO5nxJWN09vUa1xKpZsOhsuL39gp6rVm8xKCohxG1aPobGVrGQoyzJD+FPhSzW4N",
-	"YGWGjZ2gwHKsVNx6Wj/oRa05/WQLkHu9LeXID5qJhYvWcNo9W8V1oMbUnqZU3Ck887T5p81TIm3vrEio",
-	"mo0kNfrbTC4qUmtnBoKq4sZkvku85ItO5TvNOExjey6fBWevAEID8sOXDAMdoM77tmlW8w6IxtLC7Qqz",
-	"DdXCAzAyZQF5jbXl0ScgykKGcNXwpGxBePHj6d7hi2OIfqA/EzKJLIA+MFZvsJG2zFGKTNEuU0H4Y247",
-	"04hYHPSsSFGETiWC/Uz5NauNpAThIK5LxeqE0Fjs3E8AWwd0mqu6gQAfyDBx9P00KZDVt2+q7z5x2w9q",
-	"7JfVWfULdKXBohMqSgbgW0fhiTKmj9Hod+cCFZMHr90xOaek/22pOefsWl59Tfhvdr+Z5als6y32rzm7",
-	"pmGj7l8aNyl0SKlWBBsWDwK480dKtgn29pkic6ZpQjW9hbC+XbmR4QmbtcIP6ovvE2KmsF0htHrSF1zc",
-	"AU4tP4+AhnCX71LX8UE9GDKxefTTqDMwqa/lHI9XzlEh0J3ps6KJwKU1ishK6zA5ksmSjCkAMzIEIOF5",
-	"GInorreZhSs9pX/NK36avOIyVuQzTbTzTNyQYJpVn/pd7j04azFajyfAP5KWc7uj/xBpxacQNvMhUUDi",
-	"QE/JSss/30tc256hgNMxNkvknCxTpslR76BzAmS62vOvIbnygWXpk6RVbqJ330qhQvdfcyqf5DRabF9P",
-	"3DIniumKf+12gtk1ydhoTPzsLvqi7Qk7i+0mhW+7V/EyY0b+l+xm9vNaryL3ZHBb2E/7ANdLMDLvoIL8",
-	"eHn5HvtBQ8VAbTc633YQklts30FVjMwLRsw8rx/mlILD2fp02xRKYqmAFFVI9QGsbarIKJXQbK9dqXYt",
-	"00ZHhWId17MQu0C0fUuFWNCJhiRUnnIxjaDhG5SVypyMmPnDPr8T2VpjiNcjqr0ZDET3YtEGEZSxnLCM",
-	"K5mwTlAFi+jdw//ae/VKqO9wvc/MCtjmhLAaZj7VSxw0DDT+IzzBt2Lo1ddS0HEulbKN6lQHcgoi39Xa",
-	"bxcikCNpRytDueBTQXUBIVo1o4cvjv8UF73e8/GMfSI//nT6cu/ix9PDF8dO8ILufsWWDqaqbAsOt7Fh",
-	"l5yKJTn89Mml71o3/QmhYqlnZlVZqlgEqbgJz9lYuyM4kWkqFwy7IApp9xGjvlxAnw8b2NjYlw8qe9N0",
-	"pdcfJnVBdQ3NaK7LRslBhFzLsJpdOWx1HN6Ccu3bkMybYwyW9B9IjbBPfxqr3E3tq2H+aOCxC09NO7Px",
-	"IM/WXbtjeCAk3a/gm/dTiuu4sGeXGxuR3WKfmy3pxu3sPQZHuCxF0B+qRPcWJ/bJSnSN4B5CCWwFdBN/",
-	"6JKwo56j45t01Guwsh9FQj6Jrb3lODhzu3osvprbTwlheY8C9iFKEY1dZdT3oaMZ844hydCwcpXi7nDW",
-	"t9CLheJTYWvTjB5eObq2w57PSrBq+3p/vVhsbLDXd/mpulBQEOL6OkBH+ZxRJUUUC6tMBzDsjMM3udSs",
-	"0mWPhE32yo6gKVUa02LnmQZYYP+Mao89skOLvVjs3mPv8cTp7h32/NQr7fXC7f2qoG3vsVdpqFlttLcz",
-	"MzAPZ+MiN6Mzhx690Zhj0f/l4+fI0AUvP3+MWoi0gDyiyNNWv7VPM75/fQD8wI7gN5cmDFUQ5jHVBkYq",
-	"/A4yjcMvHKpk8BX6X8Jv0JUYfGGDOuHLbPZv+Y3rCRV85dcq+K5sVPj54+f/LwAA//8=",
+	"7P3tchs5ljeI3wr+fJ4Ik/9JUZQsa6qo6JhV26oqz7hstyRvzTzNWhFkgiRGSSArgRTN7nXEfNqI/br3",
+	"sHNhfSUbOAdAIkkkSb2Xu90dURbJfMHLwXk/v/PX1ljOcymY0KrV/2srpwWdM80K+PS6LJQszF8pU+OC",
+	"55pL0eq3LmeMDAX7rK/GcMWQyAnRM0bygt1wWSqS0ynrtpIWN5f/VrJi2Upags5Zq9/Ce1pJS41nbE7N",
+	"4+f08zsmpnrW6h/0Do+S1pwL/0XS0svc3Kh0wcW09eVL0nqbmtvg6TnVs+rhPG0lrYL9VvKCpa2+LkoW",
+	"vmgiiznV5jqhj49a8CI+L+fha7jQbMoKeM87Pud6fQHeajZXJGfFxolmcHP4+pRNaJnpVv9VLzGTxle/",
+	"6vW2DuScTQqmZq+lvObMz32MH/0b01SoUSGvWXFV4A1Ny3z46nh9Xb+YpVO5FIrB/v+Rpufst5IpWIKx",
+	"FJoJ+JPmecbH1KzGfl7IUcbm//SfyizNX4PX/c+CTVr91v/Yr2hsH39V+x/xLnzpOnWNZLokYyqE1GTE",
+	"SMFoSqgilPzrxYf3RI7+k401aZtfzRcJMX9RYX/Aj4oJDfcEYzVjTMicK8XFtHNChinTlGdDouhSkcWM",
+	"aqKluTPttr4krddSTDI+fvLZj2dUTBkZ29crsuB6hsPjiigtC5aSNiWaXjNBzN4n1eyJ0jzLCBekVKwD",
+	"8/hBFiOepkw8+UQKljKhOc0USSXuUpbJBdEzrojMWQEvN3MxW7ynxjJnREszLSkIJYuCa1ZdCNM8/fjW",
+	"XrKYsYIRShRTyjyGKyIYS1mK034v9Q+yFOlTzvq9JKocz+xewDDc1U84ilOxJFLPWEFYUciCtI96L5GI",
+	"hmOZsiEZSp1fMVHIbM6EvnIMc0gmhZwTam73m7OY8YwRms65UMReSfRC7k3oWMuCKD4Ve1wYGUAFoeOx",
+	"LIUm2lDrjCoipGAJOeq9SsjRwcuEGG5HXpnxzJgAqZFSTUdUMbN/pSgYHc/oKLO0eynlz1QsLR9ST0rB",
+	"UpK5WYsJ5RlLCdWazXOtTkjBdLEkdKJZATOY8htzEMv5iBVmHRQbS5EqIxhmjKZWnJ6bu/ZOzV3mY7OU",
+	"WuP/ZmyfBC31TBb8L+ypKfqGZjwND/PKxH755Ze901LPzK9jqtlOs6ukDkwuL+SYKWU2/kxorpdPel7M",
+	"FEsWSBxkrW3DgaSYEjPmhFAnOogsSCmuhVwIMuEsS81vI5oSrz8l5hJqHwtnYVQwem1EWFFmzClMqZxT",
+	"LowkgoOqhsDNFTFnAJ9MqEideFomKxKLa8PnpWAg7ZgYsy5oC3bKZkVOx2ZZLw2/BAWvMAdbcxTwFH68",
+	"0u7Xla1JWuxzzgumrrhYV4IukMhJKTTPYDb4OMuc7a2GVFbpOWnBJVf4/V9bTBjF58+tPzJasKL1a0zj",
+	"q+jpz/Vh1x5WG3H1HOTG5sWnaVowpX6WKVuf0ekIlAZgTOOCUc3FtE9SVvAblnbdH31kkmbCM6n0C0Uo",
+	"PpS0BdNzqq4T+IFwOC4TbqhBlSPBdOeEKE01H/fh9gn/bNgK3p2AgGc3lqXAEwqWy0LDGro1soMweh08",
+	"KbJafpYXsizGkXn+AnITdsyOfEznDKaFA0uXIhXqsCJnJOExLQrOUkN27fmS5wkx/705sv8eJ4TnxxkV",
+	"ecEm/HNCut1uJyHDQdnrvRzDs+BPtp8xMSQTOCF4LQh6zQQobMIPC0QWJRkorfjOPxz2egf9dPRd/6B/",
+	"2O+/2j8+Mu8YSyHY2MwPHxxOzvxd5inVrJqnUR79BcC+zVPmVJQ0s0MTKPNeKMJSrk+I4f1LJA539mXh",
+	"pVgB4qt6KOzZZzrPM7M1ZuSt2EblvOFoAv2x9Irqmt1iZrGn+ZzFnuZof8M9oswyw2MdW157hqG7K56q",
+	"uNUnRbYE0lSkDZujZ4wXpGBjWaSqA0uNxx/EOFMnxLwRV4lr963RAg0L5FoZLbV4AcvFjVUVtdLWGUjD",
+	"PGhR0KX5nac7PiijSl+VavNKb101tL8iDBTJO76YsFAvFJnwQmmj9Bd0bEzvxBghZkmnghutSHdjmw26",
+	"8jaZB8R1AVd+SVpmqa92XhlztZtXhBIWghWRga2warDH3XuDZ9olc9PwC1Uj4pXdScJDEVBqlM/bg/Ua",
+	"7gBZl6bcjJ9mH4ODNqGZYsnq2SuLwqjFOVVqIYt0fQX+Q5bG9sefT5xWnFY6rTNJpvTG7CCZS+C4VJCD",
+	"HplzUWpzCqbSrOCtvB9JC2yiDyJbIjWunfs1Xi+CY6m0zBVZyOKai+kJESBvYNQUhJ8Zz27MpplRgNNE",
+	"BS/V0nxQzHIOOSFLWRYKVJsaA+kbYw6eZMw/KdhAzOl4xgWoZugGMI+2ctdIwFIlRDENX1vWy/DJhdSG",
+	"5ZsfFBsXTCcDYb4XUs+MDscyxboDsZHxbPLKwMa9xVsPrAvHfVxnSO4k1Ta7t8XTdYdTvnL+aqds+0EB",
+	"UqdZ9mHS6v9580u96PqSrMour0828LwTomYgPo00kaC1buMj+Mj1CfwaTOEdR0dVfTB+c/0fO85qfQsr",
+	"j6d5zBahsMoI4e31h8T24w3L+A0rlhFlHak7KmZoesPjmh66tFJJ6EiWGg5lwVSZ6cSYDnlGuTDsIFU1",
+	"BSdQaPCwwDOicshZxTHDNbmTGjOhc54tA8PgKDn+NXb+JlxwNbun6N5ZHsLO2dneaj4Fo9ZQdUo8aqNG",
+	"oEkx4VNwWaulGBteNDcqfytppQWf6Kh2j8xyd0GO+x0/j2WudMHo3FgxQi1YgTrtEgjlP+WIMJGyNK6A",
+	"aCtZ3axyJlIUUUUpBP6VIjmDwYJulFbSGmVyfI02TJmzQrEUPoypGLPMXBKbNa7ZbSgppopUa+fpLPEn",
+	"y2+Vm1xA3ev77xfWH78VBSUYcZ1WN537h2Binoc8NxP7GRWdddJzF3ifmnOIGIWPHB6RmVEQEnBtjMrx",
+	"NdMQbUHFCWzUgbDfcwIOR9Q3/OPAXgXaNWzO/IT3gvE3EEOlaaGH5J8Id9rYSfV+92R8ptUG7XUJ+tcH",
+	"YsKzjItplww9jQ/dUIJhMJIX8oanrAD3SK5ZmpAhHoXhQOiZBBWfpBw0E9IumAYjO6PgRsqpUX/NqbRe",
+	"SGObTqVMOyeEioGwrzKDhZeba8WYJd7kYiJVqObUSao6mSFZbVRyjo7qWg58XiUwe8of9qGwXXEOhtYT",
+	"btkL5ba5/enydWdXZXaFyvFlUd4VI/azG+uiXPWt6Vjs9JeZhL3muk8GYA+R96c/nw1aCRmglgOfSft/",
+	"vH2TEP97By8oZKlZQX7405v3+EXKVU71eMaKQSsuns0w0FVmJcaKz6tMzVAMoVaBFTg9BbrczRjS2ko6",
+	"SdPAO4JtxpcHZmfju13YYAHnwb16jMTP9V3ffwspnVJNm+3E2huqvbdGUFQQbx/ezhL8mmMUaxPTBzL8",
+	"N3OhOV9MKTqNuyTAco/uxy+w+DOutCyW4FxWuDtwi3PYmDkn1mIzfEmxwki/O27RZmVm+/327fd4QIOT",
+	"NCDOccYhmGzdhSCqqgPS3a5lxjQR0ApgYysyqusnwdTsUWpVO2sJNtjO1eO2dvb9XBu52L9ZOosYEVQQ",
+	"Zi7BwMOM5jkT6BRHSd41IwduCcb3go1mUl53tTnGtGADga4GDF7Dsi7N9xjVtlcr+EbLLEWB5RRL51LF",
+	"uHhaaWxdxfTVaHk1oyL8Ni/4DapvfnQhLw+GrCFfw3/hNVT/TaWqrk/UKendlGk21sEXEMyx+9q1OqH7",
+	"aLVC9zFlGQs+ejsAPqHf4go9Gf4apWnG3IcRHV97ugneZb+o3ma/qN5nv/BvdOe4eob7pnqI+6Z6itvo",
+	"6i73TXWX+2b9LkMe1i0YPAE+VrfDx+pe+Oh8b1cVTQCdB0/Bz9V9tNSzbianXAQfZKndJ5sxc1UwI3Tc",
+	"t54kqtuv/HdorPl3xswWOFcPodSjmvFcGv0PYCu9YXCyuIx4d36CtA5mBUMQFZMTUOPR2iJjOWcKnRFG",
+	"lWY5GS3h3+6ahjqiqsH5vBp3o/7v/ZeHRibtHxx+1zF/mO2fms1xgSaIrfHpjIyMLDOjAZMgjFNgYC2I",
+	"8dZjOT4ARWmv1+/vvzrexc1gJnNVyZqNPqha9K7SMlw0cX1NfuQ3DI0NmFUpUhtFtAFJ0jYfFjOZsXBb",
+	"qJsq7lmn2+jnndNxfCd+Pn1di7NVo3Tm09mnt3vHR8ZsmRM56e6yVnMbnd1hkSCQC4cAJhonS0jiiGw6",
+	"rhhVrNvgN3F+m1V5uKxF/NANEPefScG6cZ9Q3CeDDjt/jEguOdi2MiRQ55TjCuL+RhkzI/VpAjstMkak",
+	"47u6f3yEUQy4hvCU5Hx8rZwpjUdp06k46Pf3N+lfq8Ow6lv1uN7ng1urVUA2eNJa9QNX0Uf4Qr8G6ycs",
+	"IPvAzWMJopk/XkBAYqPrdn2x62FqdMcRNZNllpKZ0YV2WcZbOYDByYHuvlUvMGmz7rRrTNHQc1GwCRhi",
+	"MEQbwjP80UnhPhnP2Pi6zv+DfKFBq/M47mWv1l3dfolxFcaGw2csnbLdFhoikjt4gXd7kCoxleU+Dwps",
+	"vY3+3WDXSdvwQfScZFywhFBN5lJpctjr1SLRYQZnwebyhqUgV3GngeuAIDEqUVnEed2ujvPtvMJ5nDcJ",
+	"houlGF/AhRG/Dvp0vbt3nXxqHt/VvV7ftJhXuLLQ7KGM8gvOsvQMzIQ1bgF5X03OLkw2U4SSVGrQa6ie",
+	"ES4wxgqJ0zb3rEreMcfVnT+XHAMZ1vAcVAvaR71eXAFo9iWsrC+Ou7ohNu+fGC30iNGIOmzsw+WVTZ2M",
+	"H3dDZVdlkV0pFg91Q86rp0by6fwdWVCb4EPakBK74IqRssjIP5FBa99cOWiFEx9JmTEq/BFlbpOiSgCe",
+	"qtzwMLQKanyOawLEwppiKPAGc/cDsBJ3OBoUirkUXMsC1sOY2DDyPhm05DW6EnEpgHgGrUGLjNhE2jQx",
+	"5BQwy7ahLUh8pfgFuEJw7nH6KYssTsxwYhkmOLLiBj1MIHfMcz+dv3P5CZXy+un83fZYsXnhCq0kK9RV",
+	"W7OVbajt+0Ya/ljqW2aWrNG4rwh52QtLQr47PqoXhfSSDcdhfXlf0yyDdBSeMeei4UzBPp2sUn+Y/+F2",
+	"fyUv5bB39N0umSjRwZzbvekTKshM67ytOnA0x+EoaZYZjWDBsiz68tslxXyJ7ZuMWeF3SrQT5jzGPNok",
+	"5ZDDnDobFd0Y6NmyalSc2Ux+SyO2xju5YMWYKpZAMqTT4HRBeWZOSSrj2WE7u5Z5fnNUV70Pey+7ve7B",
+	"wcvuP+8UP89vjpwX5n6BePOgYGXXlwiusM69KygkYen2rG+4/O3Hm6NTe4d70h2tcbh3h2j0LhM+Xl16",
+	"a0T1d13644da+uOtS398tSmZMeposeEqTGNGwo9M9p//+Rb2YjCQe2zg8b3ufYjNR/nDmLhf3qm04fV4",
+	"lGdD6uYL5S25msoimjwWzWGjyyB+xzUZsUyKqVEykGdB0Mgm+KEXw4b8oKLoxf3iRvDWuLKIbvJ10Sjn",
+	"eQlReKwS1Nq8qF8l3WPRkpkHE8TsEOjMZk6YB+8SPI3GgkmIGdsDlWggzL6R9ps37y/+eP7h387Ory4u",
+	"T9+dXZ3+cHl2nhAr7CG/odOHdQH10Sanc0VklsJj8C1UgzbGtdWDUEALVJmMHmdllxscnUrib+0OxNta",
+	"TuScLsmIESNC5ISYN2KUZf2w3z7VJmktaCG4mKpmTbnutLUi0Sx0Xo4yyI0x9ogLDCUEHBGUWH5PDAev",
+	"PL5jmTISyoNOLYN805n+BUe67kqPRelAKlcCf0VKrXBOK00tZ68zzXW5sS4619nLOo9f4RyOzB0rWDkY",
+	"tfAgsoRNSUpRAVuXlnX2GeXHATH82qCGnToiuKX+7LSVQDs8PtrGJ5PW5z1Jc75niGbKxB77rAu6pylS",
+	"K1S3ge3UknMOhvwyQYegeduXQFI/2WuP/WsDofvob7fbaN/fpELfKaW+pjFbk6c27IgmXCtX35oWv+t0",
+	"zdOvIC36S6D+rqztIxBQTbfdugZNqq6/0a7yakkeI+sKb9zeaKDpR6HhW858A9E/NJEHKlTwpqNer3dr",
+	"FUguDM/zmlDbVkxLkS1PnOi3+STG7i06Uc1nc8UBJgQ0uXpBi8BLTsiUCVaAdtD+2//9/5KDw+8g+tVZ",
+	"rfZYBYUITtl3O9nZNRegObq/bmQctygxAIP9S7L9ogtcFqgGMJ8fIt5uX/484Xbz8o9Uj2d3Z7NPzVer",
+	"E7bOYe9m1u/C204IdXAZBdvD4lhFwM3mU9QmXv1s5oSbR/ggPOKcUaX4VKjK1Fg1j2pM4/b8oUliX3iu",
+	"UaeWW3CT7QU7hjnpMt/9dJ+Dc+ACbvryaww+xLoP4LmQ5PHj2SXZhyKy/b/y9Ms+/NIhthKVu0IvMuHg",
+	"WOSiux4Ewjm70f66cckC9JtbHMKmZb1gujZKLpRmFAjUMmuAFkD7+95seW1a7+SUi7vNSOo8TiUuN/7y",
+	"w+VHYliEjT3ZHLml/c6XRTrhaGzsdQiRlXkfH20tjwsrNG8HIlWvb73NW1ejDVVJqx9NjKp+ZpG8gFLP",
+	"ruZMz2TMlyzqgAqQsQIJaLjIARJOCBBgK09dAlw0Ke0uPu/NheFY2UnhX4TxSYN8cq4IgGGxtMpk8cG4",
+	"5y39xoy++/jgEEqnISBwYcFxBGOpWR9/UOKiKA7LE6GNrWg8WFvLVe3ICSkYWTLdJ/AS0v744eKS7M/Z",
+	"vtR5x0X8qFgGFbLRcbrzfWWmoq4yNonwu08CkkZqvEA5ZrA+YsiWasjEktlWV+25ueZudfFKyc1ezdDX",
+	"NloSxcU0Yzjw2pCDFWquuLgMSy1eKMJt2XjADCB3zh3sXUr17+CwC9nfjjX8ls01+4/qJyqp8beq1B92",
+	"M8Yi38sqwfH+QbqUKc1FQ7ZqPf6cWDASG4ZeytKiqlWeXtIetISeLPv7++afro1jdAXTkN20W6Q62ayh",
+	"Q4b97iaKW6/G1OBbF5jUF0nNZKmLougTSoLVxNC8TeE2v9k/SVsxRvZdMn8ngRPiUBE4siBqtZ+ayLLv",
+	"qRLDo1LrYVOvdsnrcMV1d07teIj8rkZskYepiLWH2laihIfG02Po/94lJypY32ZusYkBPLqLsTpo9d1f",
+	"qQRJyGohSNJU8FJVZqw6WO52lJvBJJJWKfhvJbM/28yLO+JLNCbnXNgzuX7wLf4kE+NiieWsyPsKpstC",
+	"4Gm4f/ZGBMTCjHUT1fhCzFj5EngJBMsASGSEVUaYEtsnK7tO2pTkrJhTs0UDgSmTJy6pTBGqLeQa1MJA",
+	"GGvOiikYnFrCbymfMqU7yUCsEhCm4lc1wfBwQ0OjUrGTMPWbK1v8W3uMp7okJLk29cYyz4xBFglZDkQQ",
+	"qiSGQZyALQ+V1SznSqasY586ouNr0uYegYzQKeXCDGSlFish9RKolenNEMEOsSjtrTa8aXQqn3/ZScha",
+	"fQ1OamHMY/sF/Iq13QPEibQ5yXpWMDWTWdqpF47dvbCrsdBqvRZtrQZsvVIoJs0c1T6Er9IrTs/lr3QD",
+	"eHCf5X01oqdlo4+QtOZmdMmUPvdFIxtK+dfXMC0RyfWqqRp/gyrE0fgRUleH1TH830qpMQOUhVJiVU1a",
+	"ULU9ZzOsz3SaQzjuGNF90PlrKSa8mN8W38vWF93D6wOPaBjUG0wBvOOgVhMK11xsEQ/bUzrOvsQnfea8",
+	"Fuvk+Vtx1TS5j+9/JHxOpx4Q9dP5W5vdTjXtN1pRmzzXsFDWxdoeUcVeHnYAUs88pcqUp3nekK7M158r",
+	"dW64en9/X0ud7//tv/4bRmoH7V528dPp3kFCjo3451ol5GWPqM524vc+afPuxK9XA3md251/LVMWqTWq",
+	"u2ZiOBzVXDfmv6w8KDaaj5aKXoMwfACUvdv6cAVb7H5/b+uhXh3RyguiS1CwaDHCqVeCXigArlvuzWnq",
+	"tcYuGdpEHedYGSb+K/fCIQLWDasinCFom7l5pwOqrelbpWIW+waQh/tQXj8QU8mgeA9ghX2Blq/kMi9x",
+	"70zgE6+S3PiYvVADUY0hBiZT/bo9H9esF5S/gGySY3XVaIQES5jKcWnYC0iEuGcl5fGgixFSyteukXmp",
+	"NDEjy5hmzuep6A1UN0DSWYXMbBaCGi60Vr8GmYPwYLMj7nE723u4DHZwMbUNyqU521LQ5q6qU4FLqKuj",
+	"qm4BU4v7jlYWE3IlgUI+nb/bU3Ti8vRm4AmLl39FMUQvZnIhkNhUOTXWks//q8gOvHDxhzYmvuaF1HIs",
+	"dyBEe12VTBpyklvQ8MpBvuXdjo621rXhojh63ujM8WsQPN4ekICyqpxBfwqbOdwPriitfvBnLMuj25DR",
+	"Ecu2+5bxsgSf0/z2hzCSLKfebiKtMPJsQZcKYlZ3QHrZ0X6qs4PdV/maLeMM4potDe9yu79dBzFP2rgN",
+	"a2UUa+/9iGwnyNltn//wmhx8f4BYDK9/fH96SdoHvV73+Kjb6/b2D3qdel7vKvI5OuYNlyoEzcib9xdd",
+	"8mEyQS+D9fJ1+thyI8AN911SEjIqtc+uUCyAfzUPNu9OqpeqmVzgGGwCay3D2MHVutQImqYhWLlDnbEw",
+	"Oe2g/oErMmIzLlLy/vTyBBI+gEWPwwEbEwtbvGiiGFMNNYlBN5G1cLFZ7e+PXv0zsQ0SCDYLWEfWiKvj",
+	"Va04LjvCHll9go4Bk5frPjYPqVqGtMHV0R8IWF7z45BoKTtJc5eRNoYfeRgHHAgXCIRqQ3O7B3lBZ4or",
+	"rRqSdqnYShSuU0tmD6NAZgnizQ2g5cLO/CMo2f0SRaizpf8R0cp1xjYo4Ou6ozEuBJ076/ra0I6cuH09",
+	"sY7LUUbFdaCRwBB8ZwiKDGsLri52TcAR+lnEOUAlV+PIL84hyl3VW9r3nQTgOOwLPt63p8eJqE4yEMVk",
+	"fHjw8pi037y/IJ8+vjm9PPOhI65n5PLi7Y+dBEoHsVUQosONSp5pC+io2TzPqGaq46qfK9VRLjBVoj3O",
+	"ZJlOMqguABONZnLMqEgGIuMCMlVuykwXCVFjmrEFXSYkFYob3S4huVywIhUqISlTbJyQGdN/EayAa3KZ",
+	"JgMxpSLl5srielSKhMibWUKmMqVpukyIYHpc5gnhUkiVYKcPnknDo4RYmnUw7OLVS3OLnGYMhgsvpH8p",
+	"zZhpxlOhOl1yZvT4GVXASsz0ho7RD5OBcKoyBqu1i3RSeGNqq3e5Ju03uDlOpUgG4hx3wn9DftI6rz69",
+	"9gsYXIGrED4Ep1Fd8rf/+u8OcE+kmxH00iFFKcALTUbLgYDMLprz/ZuDfUcaasWZi6NtJS1LL0ZeaZ23",
+	"kla1sUaZCXa2lbRwZ1tJC7YWwtC4t+ZSu7mGQdrdxRgYAwgunBlel0MIGzYYroYdbiUteTMz3+MeI9DI",
+	"uDRjgl22KpnZ5lbSgn2GADgsENwXbnQracFOm39hq6OOY3cQ34SH8K+PYZDFkZlXla9b2hVfm35eFIpp",
+	"tQltAGzoMRWA1kIUu2EFzYI6JwuQAfBXelbIcmqzFd1SkLalaA+rePrxrer0veICLaXwsZho5XpvEGXe",
+	"jUa8jUoZVSgMTVXVVVpOYcio8ZSCI3gHIvD74XbJL7bQ2LAIe+gS8tPl5UdScVmM40vh65ztwDGPAgYU",
+	"igSagQukskyNkHCoMjCZo973cYUntI+iei4sT8AAnfNCFimCQchiXql2c4yxQdAGUWteKHwKwEJlVOlb",
+	"GPG4f55W1pSCcj6nxbIxJulCT6CZqmS9mVPk+G9QJuz+bqJV7/zRC1l5D6bSvdrK1hMyWl65Je3X/R0p",
+	"G3N0OTvODOEAYFrGVDKMrrp5ezenwFj1aohdt5r5Gtitfqb+eG61YcOdWueWM8nHt3OWJlWSQRNepkVU",
+	"MKbYnFGhIhBe6xbltsQlcLWCaaKRalY8JuhLVpC7B/0RE6LQ4V2JBHSBjVzfOojtxg/fNsNzZ7Mf4hMN",
+	"WNBcxH8I0x8jCXYrzcN8VM1dk/hnJRYSxLEvB+/lkPZtnMkoEkAIQXe7X3ezm60aXfNmVBQS3FHf3U2k",
+	"+jAuj3VV4Xfp//hTyUoWOZi/+e+j+PGGd+ElsbzRlbHYZ8Vefw5c8aHSDkOMzI0Zq/DWAFPT2KSTCRtr",
+	"fsOuXGXijviARMiF92msdN3C1N+wM9nWpLPaOI7vOI7j+4/D1Sw1paPvinJyGziUHaqVIoiccTyTO0BZ",
+	"wn0BnqUHBXp5GJT/9BpHj5iemwHxsPNgzfW2jgca7p5rgviAaCI7rqG9cCcE0thz4zik4dxWcEsrwLBa",
+	"M8I6eEmv1z846B8e9l++7B8d9V+92nlh7kYRx1GKODj8bgeSOL4dSRw/FknUoD7joKNBrd4L1YAp47Pj",
+	"uACNecY+U6OTzmnm4EUciMkt8USNWsPyK8hWu6IhRMFqJV+e0bHthrjaaRL7r2P+sM9qsbB73NtJVKTE",
+	"vAxReuncqG61LDnmW6JYy7HtLS6L2Giz6hTXrJPYXti6HjQ9/fgWmlcq5yy1BiU40fv+3WC4KjcdP8gQ",
+	"YdlZosEMXccSFJKI5gF5QRZyOzIkkAB2BcZyPjdE3+DnhoKZqwB+siFCbF0CcGotQCUZMWgcsaIZh4ms",
+	"NnvvBA46OEuNDgzgdoB9p6WxiaTwoFtSsIaBeif1ZkxCUQGP+jH7MAXapNX3WrFsgu3MVzNrYwbyxg4I",
+	"UWAc66rerp1YRNsHqDFpxibFsHxjqDdElnl4gJeq9UKt3YLFfVlHe6lEc4MqEMOEOa7fdNx0UwA6vMIx",
+	"Q3UiLudD8RJn+0msVtHCI64ftwZmuKairumKNRXYU1uwj7erCUA6vFNFQBxS7w1aZcq2pXTC5oc/vXm/",
+	"Vnj76NXxm9TYzVAQd4MUiULJ2xtbvS78fz2Z8P6zhleu4KE8gG5cwWceJo+oKAcKkR+5U4zaVfNXrOZP",
+	"ao5NdKR2uo+xqOsgRbdHWokQxONtfgAJs1mpT5kV2oF2j/oKKKgr7dWNwIe2EkbTCfX8tnV037BC0Ww/",
+	"k2OakRHXZJLxPGdpQiaT/oQRLhQrIF65pteTv/1f/w/p9w/hW7gafnn1qgMwzBfvTk9fkzm9hrd3yWmm",
+	"JOn19g4O9g4P916+3Ds62nv1KiG93sFB9/Dw5cuuuRc/m4/mU5e8l9p75y0ZRfZmuwXy4DtnNujLA1ou",
+	"UU5MjBlDZEGOj4LJe9lnj85jWTz1s338ezvbwZHZYD99LG2zQWcdoTd/B5OqTcn+q2NQzPH5ivQ+94xs",
+	"7H2eTBJCyf7Rd+FXk0mn725eb4WSuJ4Rvc8Hvi4uPKr9/itUutcaRrzqkjdoxgExBGYdrn7vc5dcBj1N",
+	"0K4XhmrCdCC8mFa9KzpdcioITzGPJZUMc20mXIcL49Ls7cyC8FT76PCwE7MmQ03hQfa82uAvG23RbRBg",
+	"qDJ1Yw/YbMNs0dOrhue3rAHEXOzt8NFbTJnNClEDnsfhq1fbvNRRG6BZF613QYoDFG5MJFrtpRSgsd3u",
+	"vlWDJkCfbB7+QwQWrMP8ucrN8PV3KTb7XWNgPaku9rCK+HPr3saWKwuIMkhxElxpvZTWN6SeSRf/pnx/",
+	"7cr3CToGHRlpG3lorwQPlKZL1fk70NSfXeNeP9HHz3Oiv2ngvwsNfOUAYk/o341K/ogq+CkRbBFTwlfX",
+	"g/wsoYjNZXnhciPojo8taFlFjmxyXrvSejsWqMxFRH7/enyTbliwG84WsVr5h03PuEMmxdZbHi3icUvX",
+	"/UYY99o63w1W8pvz+5vz+5vz+5v+/c35/c35/U31/ub89pp2g3+2WQ1pary8uzu2SnTZ3RXr7rmtG1bG",
+	"+lIB8nsfSn+BdjBFyWLZQ7HACSTK9DFPa2ETcJfENai3efDwHJvrEa0fC3HX7+sGrh71VrN5zB/ciO2B",
+	"WWQvFHSChEwtYcSSBlySXZt84ijji1wf2npuN1Q3hxUEaWq/S1pc0HQJ5X05EwuoEpgUXP9lJD+3klY+",
+	"UUxAk3GZC/fnnF8XUvNrBBab8FbSGtfLUYKsZqvtRrOqh5p91kPCVZ9QMpZiwqe2QIFMeMZI242za35M",
+	"CI7VfijHnPyBfMiZ+KUwJ3uf6fE+PmQ/TYWCTEEs857wLEN8kwUbWZUBWviaiyjBBfxwQXCApI3F7FJB",
+	"Lb+asSyDHD4qUkXaatYJibA2RL+e7lM5NquD73LlkAUUS6pZdL3MijTXq+dUaXaCiDcIx/JbKbXF5WRq",
+	"THMLE7igmK6Jy4+m7uYaqwjiPczLYwEY5YpL29PBUrDhnxNZWGSUgV8M8rJ70CP75Kj7GRusNhl+cSg2",
+	"TxeEC4c3k9QT7BFGwNANLEYw2YEYUwHZmrQoXDJpwbzA8D2/sVQIx2tv0fQa8k0HopYdbIQmQiNXiZ71",
+	"G3NaKAapkwhY79Ejq2rIFT5gbxxBc3GAd5Q3rOi6uRuRNxBQ4O6LH221H07zhfJ5pWF7hZnMUvCMDET9",
+	"QIFUXECr/QnlFtrodjErzzNc8Zo93JZqq02NcSkL6hLhTnI+4iJW+uIhPdwlmKbtCu0dvlTUyXSXepYq",
+	"J3BzhmtY7ok+p6DgrH158fZHS3JJhX7eOXFUu0OeK2gBvt/jKgSBr4r13q+g8DUsul1foLvUiTSCMv8e",
+	"+m4+XJfNexRrN+zUuU0kv8vu3BkqyQgWGm2kcAblt24V59SXKJMq4x2HxzVpQzXIHHF1FAy4ISn8TsnS",
+	"MU3Jn/ayyKxFj/gZhlvKCfH12Qie+M6XaAPb0zrvhI3/0e9b4Ss05GxfzZfxqq9qNP6iW3AfR/dXXF3F",
+	"U3PD59cu3fkttwbFWmFvrlR0baxJxZJra7TWcDNgU9Hum5YSb5cEbSl6xyzotZ7k9XVzENhY5DRagufI",
+	"l3cbxYUqi4s3EP579pkryPRxmCIzWegZaH/DssiGCRmuLtowGYihW7Yh6EzDaumGpL2Y8fGMLIzB7ron",
+	"gEyHenwuBqIq6+90yYc69YJeEhT+R3EJG8WoXZM+WZenbWdMw3J2GkVpALARaS7h607kQljJhxw5EIWG",
+	"rD30gw77gphfKlSTLrm4XcLVUe/749uiD98Z/Pj52yLeRUw9kDDZlIvXLFwqoXJCggVp4JsxweDpF9w4",
+	"Wudt1QlkAyJ4WacN/K76+/vGBkuF6iJaYwDHFMXsfwA/nta5Gf2XLXJl/TAGAman47hdtkTfURcyO7wp",
+	"3pnA098G3v0QaXfOXHiuvDv7/rsk3oWc+HbcFOPf1RXRRIA13red28Xwh+tv/g9ZFsC+3SV99McUcwuK",
+	"Vzmd1Qt/EXZan0oItbtKw1r1Ydv3PvPtzl3tYicacX92Rl7vXekTB+7VrfJR9PnTHZnpkzK73dhVhNU0",
+	"HcCLYOHiZxBPfRRRGTjVi0rjSyBa8q8XH94TfBFZzKSySljKciZSIo0u5u4d9p8BVO5v//XfJ0RBD1gH",
+	"HEhopmSAKTdakjiMHPkkroU5xzAlo4YuCimmoccwjGwNxNHhYeLwFwEzm6pK0ewOyl7v5fiaLeEPNuyS",
+	"Cwu6k0qC7itjiZMZK1h/IALQJZ+FA4DcUgQMJCG0rhkWYf9EMRD1YuYQE/yEjKSewTRW8/Itgp6L3YRs",
+	"2HJpOA+trQpC3ejxN6+RsWVATYSLXSzukitirSweTZAKO/1WTgRLxy64VRXWw0q5LjkFo9mDdNqtTTHe",
+	"qENG4sDvJVGa5bbHTUOJt2b5rbUEM5ALzfKtWUHyuuVe8evmecHj1ruYps6H2YQni3ilgIIHjXzMywC7",
+	"Ic8oFwSk5irAesGsOxvQeuEx3c0Arxvx47HREmkbWxcAZi2MQlDy7GUwhGAXthEcbM4YXMTWNQ2ocQ1d",
+	"3+LV7rAS0EQSb+2TQSt8MR2PmTmug1ZCBq2/GH48kaWwn406wVLucYzxW9+g2RhVpx3z5d/+679rkdrY",
+	"K6IuxusGG9ZM3cE8mK0jbcPBjPUpi+iadJro14VnXYAInwOobrYzUynsM7Zjblmt29KtLS+3dJA4ctxE",
+	"yoUsR1kUeLfisJX/j2oEt5CaTFEGOPstIWDasRR6aNmgBoVWC8MLTTV7bX5Ww3UEZtd+Kgp8Ztck+luj",
+	"47lgulja4FFM1boVSMRag5IAGsGuvt84/+LEzyq+9tGAMwJhN7eA+HT+zsJog+PcMAIIDYVIJG3s5Im9",
+	"ywB+FwN0VCxJTvXM5jW4VgVO1hlBF7TxxGNfg+jz4dedYG5WcQ2rmUXXg0/FW/EzNEeNZC40WyWu6UrY",
+	"ONd2zW84fU3tbesI2p5bJrVFEMCHNy9EfegbeCBsWqm1FABTbfigWQdzYCB4g6qVeQDqVg1xUqVpoeM0",
+	"84uPRY4KuVCsQF1LS5gm4WJ7aoEl8Ool69u3utVVwxiz2M3bHSru8f1GrPO41WBfeXU4ofELojt9Ud/l",
+	"tc3c4uIIX5qsDnPX+X4sb6vvPcB63GYi0SlUHLwRgXAJ2XJM1QRB26n0KBE6fYISvUBj4pTIYiBOT09P",
+	"CRO6WK6HLBWAdvqv4WiAju8RW+F1aiD0ApoJnVYRdQoBVTmZYCJZDXKPLJlOIIMgzVjMX75RLMXazO0o",
+	"tcz74r8Y87JRam2SaWuRHoTxto9Lah3lAhHlxdZGWdWQTpZ62MkNBPGfcqSgS7ghjKSKbMD31yzXpD2T",
+	"pWLXjOVGl3COrAkXGBCVwtgoYFC/efP+4o/nH/7t7Pzq/Ozy7P3l2w/vO7fUJsZUjFmWPcKubt67Uohm",
+	"daTMWaFYGn/yKnf1e+qeWd/dtS2tPT9cgNheV3t6lbPias5Fqbdm+rrN/hmuVi49IUIy60WgdSSumBpq",
+	"sxnAeh3CNZD2Y2QtaRu1RDEmYi1eyWqH1048kK6lptkOK4/Xhe2fccSxdZRZypS+Skt2RafsCrHqVLxb",
+	"BLhHzHjnUmk4IWnJyIJyUK49KvYM4pBMEPNrO+Uqp3o8A3C9aaWt1Yz3FDX7Rl1NlPMRroEdryWuzWM+",
+	"rRoU4m0BcrfmRleyQ9fSGEPGJltTJgVOUN1xuLb1R0M2d81YEQwaLGhj+kmReF7U9yIIg41oBud0ygZC",
+	"TsgQnGf2Sf+CdtUfUCGD2623q8ICBLHEOERlrfgx2qhOBmK0BDytEzLM+JzrIQHHBTaBMBb4MIg0DBOb",
+	"xGcRuageiIwr7Zr0oI9Mad8yT3VR5g6tFARY98AC2yLYttd8Qaimxvt2vycUWbvetXLqbmtZ2VVZ5z24",
+	"TFvdRYGacwfeYF8SG5g1G9UVF1e6yeY+swD41mVXS+Fy2ozrxu4WxJwt35AdTqVgVU8EYCpA3Dsj+a84",
+	"BuL9fTJ25Zk8zbIPk1b/z5sfaxg5bvGvSbQGwx1A4s8fvOFf4G1/MKxgSNq3OkwnZAiP6Fq5ER4R6Aj0",
+	"JWnZpNU4K7E/On5nTWx0n0GLRMgfHhrr2f5m7xiSvOAO0LNyQt0cdI+grG6z0eXG5ARpRdahiG5t5NuN",
+	"Qihgn/WdjNNok1IQVRWXYgwnqMkUpWvmgOHGwvFPs4GutrcPejmIeOv0xKZanYTY6ZI2oph3krAdsz8W",
+	"bUp0QYWCJFzbrz4ZCPM7d3U8Izq+lpNJJyGRbvfENbsHUWW7eWAIcyBs32G1FONOQnbrZ2872Nc7+TyA",
+	"rl75Ai7lNRMXY1nvBlAwmrrQaPS2TwrTNB8A8N22JducoGkzm60TIvGHVzGFCeTmCx/xqQWl4l6dnVNV",
+	"M6q07aC2YVpbi5KB92xlpGZZ3+GVRseC/m8Nq3Nh3VdYcU6rBtfx+Ra2amZzPQoy70aPl9sN8MXjXoN6",
+	"VHORPGBKZ1DKviUDI63Ds8Js/aI3Jwuubm+MRZk9uRN+6l22/B7dmG+3xw0wAeu9z3OjCheGAv6PP5/u",
+	"/S+695fe3ve/Vn92r/63vV//2kuOX375n9vLjtYRdBvX/J1fvltka146BQYbPRmu4PTtNrgSaJbZlk1w",
+	"RQcg6oMUM7kQFqUdwmcENnHdZTCnnyttpqow7cH/6lWm29PEzcMCLfR+j1tZ8Wqg9fc0r/r986xAODxX",
+	"kpV5+V0yrJrlEDgOoFcQs8q2ClU8Rz3QQWzMToiQI5kuIU3YPtRSnC01XGeOT8spYilPv0/Wsba5v1QV",
+	"XvGWrE6BgTRyv6VJS0gAO7gaUag2xI/H7qMHQwhv8VXU4ZdY5s0/s9TdW9UnX82pQv9ZDA487IVbByiP",
+	"1zi6Vlsxu4dlab3PrsIUAfCaQB5ANO4zZ0rR6Q7idIwo6DiG6r7YcfuFjWYSI+D31wU3Qr5BY+BbgLrg",
+	"wM7MXc0N2ndVAA0lz3N9FSs7NXsC/SrsRfUga8HGzGjndcfVrVRHMwDothuvbNSr70fFv5YRwjVR5XjM",
+	"WNqQeQEvQa/VVby/sZkmtDG0jXIt+wvffLLqshvTOQOTqbtTvRQOwoxTqXtp25vry25XDtaH3kuMFnbK",
+	"0M0ZrnuhbMofZkwmpBQZlHbaOqcX6o51Y5jEtrlgUEjDdcaQEmtzsrDnb/vf9968EeqP4F3YM2YC1WXB",
+	"Oic2+RTy43YsGnywQiw05tfH/PHDxWWUIjdUImGJUbBGnjeErvbVY7tOXRGirx22Wv3RbcqNLOu5k9Fw",
+	"GxCeiiPGfILYSB3OIrZS3Nmdt8o651y8xfsOVvgoFOv/VjL78/3yp3FHGxjPz6evoRWk5TrKkTXBVoM7",
+	"YCqTT8J1xa6vySbt6btdlKcoxZ8KX1fy6fydx3zxzVqMqHY6XLR+ZONqxXMumpJlahva1E11gRe58jYt",
+	"s9Q2Svfhmm7E5zUQzukVYMis+79I3f3ln2h9UwOx2RFWb11l3WLBY8xv4AIbiHbVNgojeWbQXExX/N/M",
+	"/GHf3sHcJ3T6ggNxIHYOEp6A2g8BFJZzBX3Q7SkeCDRDIcM/8agH7yUqjLAf0CWKpURxMWYrLbvry155",
+	"+vyyhV/5JbC6K87GfTBCGLL7sBubrasw9xd8orsp02yM+Y201LMuekTse2P6qSWphzAXnQr5XBajff9d",
+	"jMbHVFifmeti3ZBVF9rfVRAXyhyfuQSNYnMp0a54l01FJds4YPNOLjNJG3Q8qNQAAx2KokOVZN3NE0eZ",
+	"ce0485xZzWnX3qZ4VJtw62xM3KnxWLTtvgVqioywQilbe599UFNmypxnyx060O9sKMlSj+XO3lr7fs+S",
+	"WtV4q0fFjiuLS7FTEh4gzEHHL7qaYSxz3d68AXDBBkqZcaNTLCHTnbQhvIhHukNGbMYhAnFCelbMuZfs",
+	"sFCGIcfY2S7tt85qWf4IkbagyncNRDESm+zdcperdm6xvQg8ChGdwp2QBHGSXF92jHmFq9uJDrjwbYUf",
+	"YKG8YvJcS6UqrJrN07k1iMrGefvMgB0m3mhzbc3gxTNpTnDgLgrOl6V5v6fVcmwQyJtKgWppd9GEHnC6",
+	"VHrk4efPcRPXtS+/qvWtD5Z5g+eF49kTUofxZAup5JGZsKq1bXVHXaoqeqmpSGmREs0+a182I6QrtxnT",
+	"Oeus+nEWNI48kldSbwc1w8lIX16ywevjVvOFCh1A93P2rBBQGMKuG+TOFg/3qZpslDIVG5cF18sLqGtA",
+	"MQlWPwS7IZ+J0YIVP7gz9q+/XLbWcD/gDltBOCnkHHwVZN+ox/ugHpv9wo8FmxRMzUj7p4vDV8cJOXhF",
+	"MOcBszmwvsKQHby22jxjIIKgzrkf2poVWdUxtjFt5Opv//Xfw44PwEJaAo4Ng98JUWOZAwZYCjRlFK4d",
+	"xgFgoWIiN+hNZixyQir/Ut8G2tquyAT8YwWDIhKMelj53oFMChuKe/P+Aoxg5dsRwApTh6jp73H8S5G2",
+	"h3B/8/5iIGz9FhMp9k7vJPZ1aS2zHHFEUdQkFn3Ieu98zsBA4Lp1B2Ig0HdiWA0Wm7PPY5ZrMlzdfIvH",
+	"EnxtiWDoIvIDgcuMm9d3qX4UoV/2Mpg2XaMyJK02Jf/6y6UHfmuggS45ZzTdw+0Osh8gkCmyJWCCVJOx",
+	"SbEDMfy8VyUg4e2QIjs0JDM8QYqxjw0eCQXD8MghXDEciOrZJ+F75rS4ZikZ2lDZkLTnVNBpgGSCq48P",
+	"R9j8gaBm8lOW7nEBfhLYkFN3/YzeMEJJITMGqKxD2M3hJshP/NosYGEr8BFFTHXJKeLtRG5fxwcl7ZkH",
+	"SINKYl64qHJFoIlTN1WA0KYqo59ZY1+kA1HlR6E/SyrWSaIIJ578PXYWLu1ADLGGf0jazrUEE8DyOja3",
+	"7gaYnZCuOTaupVk++GIgHKiaLV1HuaPIUe8oIewzHevMaGjXmCJYB8EFRCPYieoMYbgc249YxjC08LNq",
+	"2LGohL5VtlQsiNPDunoesXKcud0kXMWTcI9Zplh94LIgR72XA2EUc+CS5jJ4URIuaOp3DAjtHTcjQXch",
+	"Gf51gFb7oNUnf+52u78mZBB6Esz3KHv/TyPqvgxPwJs3ELV0QhCHUP7uvnApueYqyF3skks+Z0rTeY4u",
+	"8fMfXpOXL19+PxBckE+Xr7vkzIhA/HFI8zyz5uq+zcr7p/9UcMTMjd8fvfrnDoB58hQuGgiGd4PPEaJS",
+	"GD/kggzxJwv9ZFE7WxVztxR3+vFtK8h6bB0A0P8XRHelOW/1Wy+7ve5LEMt6BvI24JSgvFmLZxUWw6y1",
+	"sikYFR9sw/BDKWpp2QNVo7gdS3nN2UC0jfz6ABGYCzpnF1yzP1zogo91Qj5SPfuDwzQwg+p0yQ/oxbTm",
+	"JizsQIQVSEqWBQB0CPL2482RE0fmSCGI/P7xEY4J6pW8TzcZCLy10zd8Hp8Cp+aasVw5T2SIEA3S++jw",
+	"e4sYRqhYDkTY4tyVS5PTwHc8LZlSMAUUGnMqlvZ9rlZbDcTcPFBlcmFWZgQV5AWfznQFpGClbjjSmVVo",
+	"R4yJgQhGTLMFXVaV0Micq+QZzB9eyL0JHWtZ+PJKlIZDqfMh0VJarCoLKmB0PCInA2G0YbM7TGhD3Ubs",
+	"5TmcZMN45ATUZevhXMJtirSBmheyuFbggu10B+IXD62OuRmoR3PDGA5wiENz8xAGdOU00KFNw7TLMhDQ",
+	"Dt8sVZ9Qde0PLQwXSVGkFjZiSrnonBBqQTHgEnzfQIBYsdJOVfX7cCy6BBxJFgMGYxTVxrjVk5PJQLQ/",
+	"frok+w5AY9/+1klsPgpqDPDOl+EcB2JYL9PziQzDvsukxOtXEvgGFroZpfnbtNVvvbP1igWiT/xRpktM",
+	"uzAmPRYnBozJMCTIoAebY5tFAs92sBYr6OUuPYWpXArbLuiw13uwd58GdgG8us6h3oE+YsteMdIEQ7hg",
+	"eu81cJ8miwk5FPIz5FPd1urEkmCQq6a4GcsRTjQ2fr8g+3+kqV87c8vB9ls+CXPUZMH/wlK86eX2m36Q",
+	"xYinKQOj+ejwcJfX5IU0y2to7kxorpd47/fb772U8mcqlnZmCr2nNhy67d6PKBZrpmCr/+dfk5Yq53Na",
+	"LHFjPfXTgLECT6/KkRGx6M8QE2n9ah7oBZvEmty4ZDsTqcN6Ws0VC8Qc106nMSaH09D8BVBWFD5kyjTw",
+	"MeDaQi6IFAkxNgo8oGBwCDpe47S3+cfUxSbqh+MMEhuQuQGVxg+/ma0R7wWdMw2HoKF2o7pk/xzfZ8/J",
+	"l1/XjvFRE/YjTpcrY95ZIPJqhDhm9LvveCRfV7OsL8JdzuRdDtg9jsvdyN4T+lmdGNZoOmmt24KtPhYA",
+	"VPQ+r3AWppuSUvJmcIXKEmrATRgIcCWtISaQdlDG++Htm9dXby8uPp2dd7pkvTbfWN0WuGCSmRNSasVT",
+	"hsBGpx/fvlDgyOgbY1VAdSiCFAzBwT8Qoaa4L3k63odLOoFTzzz8xIaWq/aVelkFr7mGohHQbbUk6880",
+	"NrSxDBKCEK4Nmi0ai4o5ZuJmBnV+DPoOOC3JvAZk/L8oJTF/xRYfLmYWaMs5EFGpM+s6dCO+KgWYZoby",
+	"hgmpvrdaqvmOfc5BVUoGYjjnak71eGahzKyWVaVMVT3ynBpTuMGb20thLLoJxwdbBbJSTjrYq8VODxu1",
+	"mBVT4OUyexS4W2L86kem6/Agj6hA1F8UUSEubbaKWQZ7jLoPLs5+kgsQYgqyN6xut0F+2cVrFmDrSkwh",
+	"EanBy5tSAXIC/gq2DCS/QZ7EQY+ogaBTCWfSWgyYJwFGyWLGMxYW8BBj5SvS1gtJNB0pombUcF0EbrPH",
+	"YU6XwaCw5VXnhOQFU+YIQu9GGIj1RVDNCjgd1JzHG3mN6AAJwQ8un9sjBgfjiZGVlWcXnpM+sDh8Mq0W",
+	"Q/uhqnESyteZzKCiyFxUo4FbKsFr9/+9C92Gw3lZ0JTF2DsGjlf3In5sq2QSK4BXVDSu9JlLglyhS242",
+	"5LeSFUsXz+uHPfv9yt8Swi/+4Apo8MEfXYPRusez1yIs4Ogk11wYmbiSITVEH7zr7WXrSCGenUpN2kOf",
+	"fzWEWE9s4ObJtSGvpuiEhRJ07y+//hnrI666v/7/o4URq3P4ILKldzAD+KVTT7iCHLWmkUEkOL6aGzJZ",
+	"Ng/AOrK2vrsUGgDnHvLdY0gMRIx9lDwWNb1MbbO92EjAYXVl5OcD01ZkaLV2HUFYZ5cRwqWPP0QwL2F8",
+	"rluThT/aMkj0IjYR+nprwy936gea4yy2CFuok2rtcOFrzAt8VHEMjNliVUSEsUMwwF3otr5CKzNIl0qM",
+	"QGMOQiIQZlaCbbc4Z4wWesRc7l3GMIm+LvDewPc/+Ut3cS7gPWn3KR1lvaPtd7yX+gdZivQBNuJCy7ye",
+	"fTILlshthbAJyM27gZX/X5K4tvEj0xtW/uEOTvWSBsPKT460MdvfqPCfzt+pzn02+Wm37JzR9CG2DA9Q",
+	"0srLaHZktVRGMEJNAhWkzI2YJXMpuJYFWQBClCLtGaOZnkHsSXW5TMgnuHAg/q2cU5KXapYAPig+xoGb",
+	"/Hh2aY13i22CZjvXaGkNxBD+dcAiQ2sHUqy2XrAsQ+BRrKS1SgwltmZnUmY+dL607kt4/nBCeWa9OL4l",
+	"CnTVIf9EBq198/Og1XFvczHmChonAMTpDoTFTVVRSHB47UplScRWvFg9IQ8fNvHP/1g+edhk94Npz+Hf",
+	"YyDjvqya6Qfk1CA4HSBBo4n4k0UCWLEQVxFyC+0CFj/86c37hIypYnscerVyzW8aVfrfmpS/w1cvo5p8",
+	"7CEBWt6qUyDAJo3qsZhM4iGn2+YYoP1mAajb2JoGa3iwIULQx9mCBTbqt7ae5o7DcvD6lVHiy0TJhGca",
+	"vMoYioKsHY8ZYBjtgi4b9e6gSvEeZsHXpFBXwGCb9GkE8voa1WkzN0s1Fr0sYAl4yrdqAY1uXY987wqB",
+	"p0wYPuEKI4f4yxBRBaBIkpxh7uKCLiGAwJUXfiCpfc4zphb5JziSd/O1OWkgUgcCssAopv8UUykOeUpm",
+	"NO7Sx1ran1wS+SNIU6m0LdjdSZYePMKb0xg9259OavuiZoYvwALOWMF+70K2t0PE/7UUk4xjAcAzHr3T",
+	"NLVpyDsfuVUJvP9Xnn7ZwXZ1xPz3YLZ+TVuM62l3OUx6IxVm4q12foOVHN3jhxWEjSq4VPoJreBn3FCw",
+	"oG95aL2cvFUM720Kik3uSoXrq/4DtOQnGZtoIktttEwQcK5LXZdclgjYQx3ir4TYuJxMSMH2sBZC+Xye",
+	"qiuT281VsfgJZPkji0UsjH5qC3MDZbumgAGF/35F398xI32NyA4PIS73fXsx7F5xl0NZRlPM84xCUjTg",
+	"/hWMubZ1bUrmXCkLBwGlbFDEhqliXGMeHeDFqlrFhiuLgIxeLHt6oZxWvZBl1ugQkkqf+mk+3nmt3vE7",
+	"OrNYqOwgeyHm7Yb5d3eEn9+nVC+jY2BGzqhI73lIbxOZkUr//UVnnnNrtcyrAsnHiups3rV/tMjO70On",
+	"vX9E6MHE6bcwUiSMFGjojx1SWjue38JK33SGB9AZHkaurGgLCPZ2d33eerBXk3DNQx/br/InaBMRo8Kf",
+	"5AKrLQOLYMEKhpbCN+2lUZztQc1kk2vjnoppBWJ2L1Krb/WPNi7icqFtxMSCvNo6lSm/YbYfhSv54Ch3",
+	"UILJDHLODdPPAQrmGvw/9pL1HHPIsjfkjU3RH9FMxBcEdZePbRraGTWw9mqFk68uvPE1nUPwh4RGYi0e",
+	"eO9zaLsUR6vEjE673NNyL6dKM1/ihUArvr+nTTptpyn+lRAuaLoUyUB8yJn4pdAJ+eH87eX/+v/9UX5O",
+	"SD65YBBa/PDxvcK/fubXhbzk1wn5JPgPPCHjssg6SYXf4abuSz5reRhGGZ3wLIPC36CaEk4/unMHApZx",
+	"JrOUFWT4Hx8+ne99+vjm9PJs7+Ls9fnZpa0ot/orVv8DPXNAMlGzE3yMw62w4WoLVyGFrTKHV0Lljflu",
+	"TIvCdlU3A8+4dangnKoDVFOe7YS4sqosxHiBa+EQXZlVxqAh6oxhCoJFbeXQ11nPWLHgioUNNT9++uO7",
+	"t6+vPp2/Cy+ASSHOEELvYIgFYsBwLhElipvTTdrgQtNFqQB4oZCfl4YMFrRIWQpjmXca6ruQnxhi25LM",
+	"srYQVPmG2AjSzvWWztYE8CWgHay54sT2yZY5goRWDbNzqmeNWRoWtTqaHbMD2uVjplOcw3rgcjZVsJkf",
+	"bZJysbRn9B/EEofVsSvgkCAsCRjBLnieMw1IILgsTxGDMnwX0f+aXDk/s8dUkH9mjcEZmmVw2HxfFGAD",
+	"C6MWBQgf91GV77mhv8ywfhZHSri6fVH0nO1Lnde9oPWleG/bctWQTtoIzJE4MOwAzgTS1OogJG0P3zEM",
+	"AEas3nnUe0k2w4ucIywv8nQnvawwqyOpdMlR73uPL8gR/yVeA/kGi3Q/6PyRNNMPOrfv2M35EMMQWAeh",
+	"wZbe39JknguFoyoUKQsRQwmSk8mup9AhGTQmuf1Mr73NBl3xAuIPbDQfjBpKnZs39vf3h+TT+Vt0Hg7E",
+	"n84dPpG53HH+NZSiLnGt+Dw0GrQQhqM1EFDmZvEZkW3sg+JbzAEwABM9QQObUQWIwkwUMgPUJQAXGghf",
+	"UYfQihjQrE51cHx1jPQHgmaGdUG2QfvN2buzyzM3FqzSiWpZZ2YY7qA/Uu7bB53Da+aAeb7NMOz+ng/j",
+	"vcM7tNCx/WsbEu7c+nBUUsqR2+Zi/xVErtDkCcBPLdFYaAs/2IHw51jUjplmYkXWOOMebAJwzwOMFz5B",
+	"oWEwBgMBDVUAQTd3nvg0GudAN2YUSztdcoqicSA8+NbhobHtzBFCiXsSHBHoRIPN/ewEtSTuSJq5oAys",
+	"zkw0HxWvf1Q5aN/x1E74Dzo/t1v22uxY9FzGRaz4JmEfrqSySVJ61CqgdlusCxLkrkwibCUY5xCozYbI",
+	"fe6eNcWUblBNB8Ki2zqYUIAWhe9UYlEQl1KYM30WgGKtgGiVihUDAag4vucisBN3ndNyzYUvVAiMqzRd",
+	"Ro8zeDt+Xn6soL8e41C7x+Pr7qzg4u3p33Fp1TNppzahbSlLLLxpRILb5WBVYbNNFVnv/VW39QP8ripy",
+	"3DS2V+WMZ1QIlimX1+FgfpXmAt2c983yeOa6nbCjTDXb0RK9zW2HOUy4GGdlytLO3XI6onz61L3QcOKq",
+	"g1cIQM01Gc+kYq4px0wWmtiWDVZpqnzkRDqka8RLBlRsSVLZJW+1qu0asP6LmSx1URRmDy0ur+rv70+5",
+	"npWj7ljO9wUfz2RG1d6EpbLYV/aGTp8MNcvYtKBzY4clAzFMuTJvho9kqDI6vrZ/56WaGQXFftSMzhVY",
+	"b+2g5cULNRAApz02EqCTkKHQk6W9ZWoW2n1Qc53bP+dUF/yzG8EccFnmUml8OoVns8JwCNjOEwfPi6aa",
+	"wpWWpR7JUqQD4ZAzcpnx8dJBo4DbWTGRgtNnCPVXfNzfh0jKfk71zLxLLEHIAbw99KCcOpQ4gOKv93FI",
+	"yPBfLICaztQflkwh1HSegQX50+XlRxsV+HT+ziI8aZtKLVj2Avq5u261fesGWk1UQUDbeqYKIOB4KhiC",
+	"dm+NUx8FSCzSES7eQLjVS3yHElZYWOayYFaqV61LjMo/ZwUCsWppfhuIlE+ZqggXc3LAQrhmLCdjaQi5",
+	"a1utuY6TAJmOMQp3DF/gbn3uQ3c47hCZR3R8LSeThHznYaJdQ0Fb6ragywpZEwMKL2wsTTlf3pv3F0Ge",
+	"QHNdm+Oej6R2uMc/T32bn1xzcds3s+GB69diMuiuGT3+4h3r2mrE/C3p92FK1WIbipwKZDK0o0vB96jq",
+	"EagHSApu3tDekzCJy0pO/UPl/t77ED9PjRumGXg/daAUemVjIELNse17z7oQfZX7YOS1K/eimuw7sd3p",
+	"DgTGibCczh2JtJA5qh/1XtMrB4QsmY6JY6yneyJx/Cx1dbscNLPY9QP3rbzuOcvrHk+a72umHjpt8gI9",
+	"c9AQ0+vnFeyh5+WkbSxSQokDfjaKfSfB3tHYvMcaU2NpDGeqibHEAFvYNoShS0UWFnqc+z6YrvmzSBOL",
+	"KS6kTshitgSbF9vxQTANFfrfSqkxIy7gSjZ7E18OiBfQ/apuM2VUaWcfdMlpzR6GF4ypwF4qAwTYZina",
+	"VTzLCCWHvZ6tekhs3w4/+j4BpJphjEldMvWkMjnowxhhGg76fWX9KtRn84Mlg29qXlMKvkhXT4yQi7ue",
+	"cQDE1pvQ+rG5GXS0Wjg7e9AyZvqcyMmEFapfJWQ6NHg01/NCajmWGToD0IDHxjRI8gtZXLvYeuL7qGFS",
+	"4bxU2lI/S7lO8BlwzVQyiP7BG9Hl9ELBXWt9OYx1jUb4QHhfT+C/sPDxM5kxMqaaZnJaMoxPMWy5Fetx",
+	"wZX+aNftEc8UvqLJS4pBD9w+j6kjC2iIH24OdHh7tvwpSKkseab3uAgWWE6qDgi5X0lHwO6b7blVjsCa",
+	"6feHgDLhUgz/2A5lTgQoJ3T6FtjdUmn7mi2TgdDLnCUkoyOWJWTGsjwhdl0SL1OcWpaQ8Uz6rnHg24N+",
+	"louA9zlv1QziXRU1OmB5BPJKvb3G1UBABlpqT4lrjolZvrSB+F3LCOtZHAgAkuDQft11D3Td7ezooE/V",
+	"VGJsnblE3C45E2Z1UNJa8ppYrGu/rFV+sGt0a/iMZpCv3R2IYTXRYUKGFv3bjdw2ybTf+mw20Ootar+V",
+	"0CFnMRO3zARq9bvkw9aD60jmUY8uvmTb4cWrfr/HF7h//fhAj7Y7HVaHmLMpxHXuUXWeE5j+cdDj7dxQ",
+	"4NkOrxbahdskF+hDuwFTUJeqNqKN3UaWYnyh0YmbPCNu49cUmsQt2h6YtKT89QYenQBZhwx0p/SuQUUI",
+	"Bdq2INYKGwalID+f/vvV+dnrD+dvLq4+np1f/fTh4nLoh9N+1euR0XIg7BzRdqNeYG560sXZ+f/+9vXZ",
+	"kLQPekmv1+v0B4K6iCTmirhTt9ZTs/d94pLAzImAlJPmEMy5a0z/GB4ffPjzhF/sxL4FX54s+BIEzKEo",
+	"GNQ/yLMNgoG3OJ2BZWcvNRbeDWeLMGGrTtQf8YInoGr/pmfp31kbQ9w9YQ1QuysA0EQgqE60NFb209L/",
+	"M7oT5TwvraOLTSZsbDSCACJITgDJQyh6w1K7XLeWISGR7hYuDEj0W7DwYYKFjtRdgYMDO3EtOm7Pe5qD",
+	"g03b13sCAXbpj/U/VFywcXu9MXFrve8JA4QnxJe19cmgNWgZTXHuC2Hcb92BOHVFyHJi04Wcyoh9/V26",
+	"EikQXEIFfP7ExgSnDJJ0BNNzqq6hhhdgeuDeCYfkYnMn167+zaOm2ftVl5x6qB8zzhQaXPqxePzYXfRY",
+	"9yAVU1ebA5JPIcafIxi5+Wi7UGTtiH+LRD5nJPLWWkFEd4W4Y6AIb3cdvQm15q84SdrOY7ndFxEkDf5D",
+	"SLZKkr9YV1caO4o9onhbI9hHBLN6fBXqG5zVI8FZVQpHAvn1QbwzV7pgdO7rCMF9djfOaVWNzazywl30",
+	"VbNIO4vtHNKtydfrrnUzcKUhAW34Dd/VYRvzaNqlfCSt0T79eXyabmrfnJpP5dQUFUN78/7C0e5tSDbC",
+	"z6rss2jc4TXAxlaBewwbBJF1tCrjWSy+xGWeeAAFRW+4mPYrBC3bYRbSlZTF3rLhAmfetY8ODwciiCNA",
+	"i6MO5MLUw9YvAFAq3QOYL4S8Je3ATB0IlxKVkL9IwcjECLKE5KwAIHopjGHJUu4jOZ0E47SUKM3yrll5",
+	"yEQTUjvjqEtO4Uc3Eky/sGFm6GjiR0SzzCzNQLShKIikS5EKddhBaDBhC5mGifUpaMozoujSzBuk2hg8",
+	"py6dzV7eJa78kkwl2PulSF1GhFniMCXMVkHROp5+m3pL2FnePECzgdnZcShpUdww+ScgBQQ0g9J+M9su",
+	"Oa2yBTUMD6rdCrkAoKZS2XQmMRBmKxDV6phYRGGz6993GnPv2OJ3x1sfXAJvTvpD8xxI3ME7IXaf2XJZ",
+	"6m+lyQ9fmszG194777hTxRuD8kPHBu7LnXfz34dH4Vsnq2fy+Dt68D2sIIfqDgTQ7Ohv3OfeU6h1l5VI",
+	"/ofy9d9B0Xomp75jRcMViCrb7LHiVEa2Q3Iu5hNbNQQL0WcUpC+UECVk6PIIr7i6mvyWCijKHsv5iAvQ",
+	"VMwFV/Mlz2+Ohx0fLRCMXLMlCCQEZg6SFG3IYSDCmEOYOnwWAah2p4u7UAMGCwailldaC0rYwXQHYiBO",
+	"XSF11XITNDIoPoCnabmWPt/G8ukE4xVUpAORy0J3XJ0DExqqHCayMDpgFSlZexAu5kCYf69gqRIypDm/",
+	"souM9dfDDkItubk6jJnVPNaBkAuBCYMY+ggzQFEMucxH0P8c7Gs7wGQC5W2CJOWhY215uov/qJXFB+0a",
+	"Qye0YDZklA7EaElUCTqyXYJ25ZNRRm8kQxjsVaCJDwmCsiH8qxoI1B5h8J3EAXwPLdRNkLfaXkMG6Tjk",
+	"KMBZtL4fY46EWzCnSzKjNxB6n8cBc5pjP0+iaj5L9GcLu3fhnzrb/xb/+frwdOhD+Qseq2TtvBRqqy3v",
+	"7M6Km1d+iZot2oa24jVDsdMlv0CBl02F5+kQ7d5KzBg+ZCfasWVm8NpMymsLPumLBF4o9CD4FAAnKLGg",
+	"pqoVsCU6InBUv1Aew8uZ23KCrBATl217Z5plS5BOCYpsH5XBDCpwf3NN2m4MA3HNWH4F/PzKZxV1+tZ7",
+	"AWa3zYy2dXu0bq44MHS2ijVjMWy4NhKCg3cAEuvN3izoEuD7zFr59cO9MvfQFQdIYoWFIjUfCIgeF5t/",
+	"sZJRwciqy+XcfBlCmA1EfbubPAdPwsvRcn+Srg7/EL6CpzQantW5QEndufCgPgXklfsWxXATcPkFn4q3",
+	"4sLe8aj2Zv1NTWanBV4syuw+4aaHsAf16nBuh1ze0NRtaFW+q8MJHfatL9QXW7r3CQtoDojKCMhKLRSj",
+	"47YRtMoxFQkiumZyighOibV+RCGzgWhbTNmO1cnBogRlGfoyBCiQnlCCTnFHvZf4eovzCljOV8xBCl85",
+	"ZXbYJadji0cpJ0RxMc3sUkoxEMaiYJ/ZPNdgPvDCJojpZeVTv5El9LSzdenzTkKUBFvk9OPbgUCAyW6V",
+	"3HYFsJaujtu6uNX6umo5gDL0pRSsD8i11v6oD9IIIdcwxbndeYFgbVEwVnySXVJC0zkXL2wVogXmR7zp",
+	"7kB8MPsBVyiwVawlZWZJ2ke9l52GdnSRk/oIUq32kmdoSrcblzA2X8gh/h5d3w/UnLbGwUgbCe9uCNeb",
+	"+w3Ver84ZTfS/6Uf72vjnTyA2cB02OcG+kW3QbX+8eySrPVAcjWsDgYPFXPw5dgK99VuOF5Zr3XkCQBv",
+	"q448DT1xXD+cR1T3NnSIwUU1jAgidfa4PG+Vq9towOPX0m44VGUiXYTqDCZPby9vsBc2Ed1rL2WAJpLK",
+	"bSXSIMsqIaGfyqKRAMSiNhvFDUGgsUkz5h4V+MOcPVrIcpT5Jla1wKp1oAFIyeERmcmyUAmZc1FqRkZL",
+	"+1eXvNVgJUG8OOMKSrLBPauksfCUNubahEIJ4AKclpAxBmOyaO9uFqwAuMY+Iog6AOiCkWuWa+8wRkpG",
+	"gocdgU5WxrLzhVI5nTIr2S3qtJKFnxFXNk5vU69xKZVuOhguL35jp6i3ms0rCIpqGHWPorOVrWUoyDBH",
+	"+lPgSzW7dQUrM2zsBAWWY63i1tP6QS9pzelnW4Dc620pR37UTCxctIbT7tkqrgM1pvY0o+Je4ZnnzT9t",
+	"nhJpe2dFStVsJKnR32ZyUZNaOzMQVBU3JvNd4iVfdSrfac5hGttz+Sw4ew0QGpAfvmYY6AB1vk0FqtfW",
+	"nrEK+AuVWBPKzlkuREhQlk7uVrRtKBoegFErC9ZrLDGPTAERGDKEq4YnVXvCi59O9w5fHUNkBH2dkGVk",
+	"wfWB6XpjjrRlgRJmijabCkIjc9u1RgzEQc+KG0XoVCIQ0JTfsGiUJQgVcV0pXSeEDsTOvQawrUCnueIb",
+	"iPORjBZH+8+THll/+6ba7xO3/aDifl1dV79CNxssOqGiYg6+rRSeKGMWGYawOxeomUN47Y6JOxX9b0vb",
+	"OWc38vpbMUCza84sT21b77B/zZk3DRv18JK6SdlDSrXi2bB4EM6df6REnGBvXygyZ5qmVNM7COu7lSIZ",
+	"nrBZY/ykvvoeImYK25VFqzx9xYUfbgakbbU/xZhNCYrqgbj59ykF+aQeDczYPPp5tByY1LcKkKerAHFx",
+	"A+uxBYrdnU5rigpcGtFTVrqOyZFMl2RMAdORIXYJng83mO56h1q40lP8t5Tk50lJrsjFJ6l4a/he5NOs",
+	"J8X3vPfoDMeoSJ4c/5FUooohoBy7twh7wIzlU4jI+WgrgHyg92Wlm6BvU65tO1KAABmbRXMUO2WaHPUO",
+	"OidAxqvtBBvyNh9Z5j5LxuamE+C7NNROwrd0zWc5nxY22G1GQhTTNedcQgqZAZAORCPUQwh115tjo53y",
+	"i7voqzZV7Cy2Wyu+21/NuY2FAF+zd9vPa7143ZPBXdFG7QNcC8PEvIMK8tPl5UdsQw2FCtEmeL7bIeTU",
+	"2HaHqhyZF4yYeV4/TGUFX7Z1F7cpVOJSAZmxkGEEEN9UkVEmocdfu1ZkW2WrjkrFOq5VIjafaPtODgNB",
+	"JxpyX3nGxTSBPnNQzSoLMmLmD/v8TmJLnCFNAMH0zWAgqDgQbRBPOSsIy7mSKesExbcIGj789703b4T6",
+	"I673mVkB2xMRVsPMp36JQ6SBfoOEp/hWjPj6Eg46LqRStj+e6kAqQ+KbafvtQuBzJO1kZSgXfCqoLiEy",
+	"rGb08NXxHwZlr/dyPGOfyU8/n77eu/jp9PDVsRPKoPdfs6VDx6q6kcNtbNglp2JJDj9/dlnDNgJwQqhY",
+	"6plZVZYplkAGcMoLNtbuCE5klskFw+aLQtp9xGAzF9BexMZMNrYDhILiLFtpMYi5ZFDUQ3Na6Ko/cxCY",
+	"1zIsolcO0h2Ht6Bc++4n8+bwhSX9R1Ix7NOfx7J3U/tm3D8ZZu3CU9PObDxI73XX7hh5CEn3G+bnw1QA",
+	"Oy7s2eXG/md32Odmu7txO3tPwREuKxH0D1UZfIcT+2yVwUZwD6Hytob1iT90SdjIz9HxbRr5NVjgTyIh",
+	"n8UO33IcnClePxbfTPHnRM58QAH7GBWQxq4y6vvQ0Yx5x5DkaFi5AnV3OOOd+wZC8amwJXFGD68dXdvY",
+	"zyc8WLV9va3fQGzs69d3abG6VFCH4tpJQCP7glElRTIQVpkO0N8Zh28KqVmtuR8Je/tVjUgzqjRm485z",
+	"DWjE/hn11n5kh85+A7F7a7+nE6e7N/bzU6919Qu395uCtr21X62PZ72/387MwDycjcvCjM4cevRUY/pG",
+	"/8+/fkkMXfDq869JCwEekEeURdbqt/ZpzvdvDoAf2BH81WUnQ/GFeUy9b5IKv4ME5/ALB2YZfIX+l/Ab",
+	"dCUGX9icifBlNum4+sa1ogq+8msVfFf1R/zy65f/LwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -131,12 +131,12 @@ func (s *Server) ListRecords(ctx context.Context, req ListRecordsRequestObject) 
 	}
 	limit := p.Limit
 	p.Limit++
-	rows, err := s.store.RecordsPage(ctx, p)
+	rows, err := s.db(ctx).RecordsPage(ctx, p)
 	if err != nil {
 		return nil, err
 	}
 	rows, next := page(rows, limit, func(r store.Record) []any { return []any{r.FQDN, r.ID} })
-	hosts, err := s.store.HostsByID(ctx, mapSlice(rows, func(r store.Record) int64 { return r.HostID }))
+	hosts, err := s.db(ctx).HostsByID(ctx, mapSlice(rows, func(r store.Record) int64 { return r.HostID }))
 	if err != nil {
 		return nil, err
 	}
@@ -174,7 +174,7 @@ func (s *Server) CreateRecord(ctx context.Context, req CreateRecordRequestObject
 		n.Password, n.PasswordKey = s.box.Seal(pw)
 	}
 	var out Record
-	err := s.store.InTx(ctx, func(q *store.Queries) error {
+	err := s.tx(ctx, func(q *store.Queries) error {
 		h, err := q.Host(ctx, b.HostId)
 		if errors.Is(err, store.ErrNotFound) {
 			missing = append(missing, fieldError("host_id", "host %d does not exist", b.HostId))
@@ -195,6 +195,9 @@ func (s *Server) CreateRecord(ctx context.Context, req CreateRecordRequestObject
 			return invalid(missing...)
 		}
 		if err := s.limits.admit(ctx, q, h.ID, b.ServiceId, true); err != nil {
+			return err
+		}
+		if err := admitOwned(ctx, q, h.OwnerID, 0, 1); err != nil {
 			return err
 		}
 		if n.FQDN == "" {
@@ -239,7 +242,7 @@ func (s *Server) readRecord(ctx context.Context, q *store.Queries, id int64) (Re
 
 // GetRecord reads a record with its delivery status.
 func (s *Server) GetRecord(ctx context.Context, req GetRecordRequestObject) (GetRecordResponseObject, error) {
-	r, err := s.readRecord(ctx, &s.store.Queries, req.Id)
+	r, err := s.readRecord(ctx, s.db(ctx), req.Id)
 	if err != nil {
 		return nil, err
 	}
@@ -276,7 +279,7 @@ func (s *Server) UpdateRecord(ctx context.Context, req UpdateRecordRequestObject
 		static4: b.Ipv4StaticAddress, static6: b.Ipv6StaticAddress, identifier6: b.Ipv6HostIdentifier != nil,
 		netmask6: b.Ipv6Netmask}
 	var out Record
-	err := s.store.InTx(ctx, func(q *store.Queries) error {
+	err := s.tx(ctx, func(q *store.Queries) error {
 		old, err := q.Record(ctx, req.Id)
 		if err != nil {
 			return orNotFound(err, "record", req.Id)
@@ -379,7 +382,7 @@ func (s *Server) UpdateRecord(ctx context.Context, req UpdateRecordRequestObject
 
 // DeleteRecord removes a record with its states and deliveries.
 func (s *Server) DeleteRecord(ctx context.Context, req DeleteRecordRequestObject) (DeleteRecordResponseObject, error) {
-	err := s.store.InTx(ctx, func(q *store.Queries) error {
+	err := s.tx(ctx, func(q *store.Queries) error {
 		r, err := q.Record(ctx, req.Id)
 		if err != nil {
 			return orNotFound(err, "record", req.Id)
@@ -406,7 +409,7 @@ func (s *Server) DeleteRecord(ctx context.Context, req DeleteRecordRequestObject
 // lifts a failed or blocked state.
 func (s *Server) ResyncRecord(ctx context.Context, req ResyncRecordRequestObject) (ResyncRecordResponseObject, error) {
 	var queued int
-	err := s.store.InTx(ctx, func(q *store.Queries) error {
+	err := s.tx(ctx, func(q *store.Queries) error {
 		r, err := q.Record(ctx, req.Id)
 		if err != nil {
 			return orNotFound(err, "record", req.Id)
@@ -430,11 +433,11 @@ func (s *Server) ListRecordDeliveries(ctx context.Context, req ListRecordDeliver
 	if err := decodeCursor(req.Params.Cursor, &before); err != nil {
 		return nil, err
 	}
-	if _, err := s.store.Record(ctx, req.Id); err != nil {
+	if _, err := s.db(ctx).Record(ctx, req.Id); err != nil {
 		return nil, orNotFound(err, "record", req.Id)
 	}
 	limit := pageLimit(req.Params.Limit)
-	rows, err := s.store.DeliveriesPage(ctx, req.Id, before, limit+1)
+	rows, err := s.db(ctx).DeliveriesPage(ctx, req.Id, before, limit+1)
 	if err != nil {
 		return nil, err
 	}
@@ -452,7 +455,7 @@ func toDelivery(d store.Delivery) Delivery {
 // PreviewRecord computes what an unsaved record would point to now.
 func (s *Server) PreviewRecord(ctx context.Context, req PreviewRecordRequestObject) (PreviewRecordResponseObject, error) {
 	b := req.Body
-	h, err := s.store.Host(ctx, b.HostId)
+	h, err := s.db(ctx).Host(ctx, b.HostId)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, invalid(fieldError("host_id", "host %d does not exist", b.HostId))
 	}

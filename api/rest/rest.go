@@ -395,6 +395,31 @@ func principal(ctx context.Context) auth.Principal {
 	return p
 }
 
+// db is the store as the caller of a request sees it: only what they may
+// see (every read filters by owner in its SQL), signing the events it
+// writes with who they are. A request without a principal sees nothing.
+func (s *Server) db(ctx context.Context) *store.Queries {
+	return s.store.As(principal(ctx).Access(), actorOf(ctx))
+}
+
+// tx runs fn in one transaction of the caller's db.
+func (s *Server) tx(ctx context.Context, fn func(q *store.Queries) error) error {
+	a, actor := principal(ctx).Access(), actorOf(ctx)
+	return s.store.InTx(ctx, func(q *store.Queries) error { return fn(q.As(a, actor)) })
+}
+
+// actorOf is who makes a request's changes, for the audit trail.
+func actorOf(ctx context.Context) store.Actor {
+	a := store.Actor{Source: infoFrom(ctx).clientIP}
+	if p, ok := auth.PrincipalFrom(ctx); ok {
+		a.UserID = &p.UserID
+		if p.TokenID != 0 {
+			a.TokenID = &p.TokenID
+		}
+	}
+	return a
+}
+
 // Helpers for the generated types.
 
 func addrPtr(a netip.Addr) *string {

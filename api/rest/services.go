@@ -28,7 +28,8 @@ func (s *Server) toService(svc store.Service, hosts int) Service {
 	settings := ServiceSettings(stored)
 	out := Service{Id: svc.ID, Name: svc.Name, Protocol: Protocol(svc.Protocol), Settings: settings,
 		CredentialSet: svc.Credentials != nil, RecordCount: svc.RecordCount, HostCount: hosts,
-		CreatedAt: svc.CreatedAt.UTC(), UpdatedAt: svc.UpdatedAt.UTC()}
+		CreatedAt: svc.CreatedAt.UTC(), UpdatedAt: svc.UpdatedAt.UTC(),
+		OwnerId: svc.OwnerID, Owner: ownerName(svc.OwnerID, svc.OwnerName), Shared: svc.Shared}
 	out.Url, _ = settings["url"].(string)
 	if svc.Protocol == provider.ProtocolDyndns2 {
 		out.UsernameIsFqdn, _ = settings["username_is_fqdn"].(bool)
@@ -165,12 +166,12 @@ func (s *Server) ListServices(ctx context.Context, req ListServicesRequestObject
 		return nil, err
 	}
 	limit := pageLimit(req.Params.Limit)
-	rows, err := s.store.ServicesPage(ctx, afterName, afterID, limit+1)
+	rows, err := s.db(ctx).ServicesPage(ctx, afterName, afterID, limit+1)
 	if err != nil {
 		return nil, err
 	}
 	rows, next := page(rows, limit, func(v store.Service) []any { return []any{v.Name, v.ID} })
-	counts, err := s.store.ServiceHostCounts(ctx, mapSlice(rows, func(v store.Service) int64 { return v.ID }))
+	counts, err := s.db(ctx).ServiceHostCounts(ctx, mapSlice(rows, func(v store.Service) int64 { return v.ID }))
 	if err != nil {
 		return nil, err
 	}
@@ -182,12 +183,18 @@ func (s *Server) ListServices(ctx context.Context, req ListServicesRequestObject
 // by the rules of the protocol's client, and the credential is sealed.
 func (s *Server) CreateService(ctx context.Context, req CreateServiceRequestObject) (CreateServiceResponseObject, error) {
 	b := req.Body
+	if err := notHostScoped(ctx, "services"); err != nil {
+		return nil, err
+	}
+	if err := adminsOnly(ctx, "shared", deref(b.Shared, false)); err != nil {
+		return nil, err
+	}
 	protocol := string(b.Protocol)
 	settings, err := s.newServiceSettings(protocol, newSettingsChange(b.Settings, b.Url, b.UsernameIsFqdn, b.Combined, b.UseMyipv6), b.Credential)
 	if err != nil {
 		return nil, err
 	}
-	n := store.NewService{Name: b.Name, Protocol: protocol}
+	n := store.NewService{Name: b.Name, Protocol: protocol, Shared: deref(b.Shared, false)}
 	if n.Settings, err = json.Marshal(settings); err != nil {
 		return nil, err
 	}
@@ -195,7 +202,11 @@ func (s *Server) CreateService(ctx context.Context, req CreateServiceRequestObje
 		n.Credentials, n.CredentialsKey = s.box.Seal(*b.Credential)
 	}
 	var out Service
-	err = s.store.InTx(ctx, func(q *store.Queries) error {
+	err = s.tx(ctx, func(q *store.Queries) error {
+		var err error
+		if n.OwnerID, err = ownerOf(ctx, q, b.OwnerId, "owner_id"); err != nil {
+			return err
+		}
 		svc, err := q.CreateService(ctx, n)
 		if err != nil {
 			return err
@@ -216,11 +227,11 @@ func (s *Server) CreateService(ctx context.Context, req CreateServiceRequestObje
 
 // GetService reads a service.
 func (s *Server) GetService(ctx context.Context, req GetServiceRequestObject) (GetServiceResponseObject, error) {
-	svc, err := s.store.Service(ctx, req.Id)
+	svc, err := s.db(ctx).Service(ctx, req.Id)
 	if err != nil {
 		return nil, orNotFound(err, "service", req.Id)
 	}
-	out, err := s.serviceWithUsage(ctx, &s.store.Queries, svc)
+	out, err := s.serviceWithUsage(ctx, s.db(ctx), svc)
 	if err != nil {
 		return nil, err
 	}
@@ -246,11 +257,17 @@ func (s *Server) UpdateService(ctx context.Context, req UpdateServiceRequestObje
 		}
 		confirmed = true
 	}
+	if err := adminsOnly(ctx, "shared", deref(b.Shared, false)); err != nil {
+		return nil, err
+	}
 	var out Service
-	err := s.store.InTx(ctx, func(q *store.Queries) error {
-		old, err := q.Service(ctx, req.Id)
+	err := s.tx(ctx, func(q *store.Queries) error {
+		old, err := ownService(ctx, q, req.Id)
 		if err != nil {
-			return orNotFound(err, "service", req.Id)
+			return err
+		}
+		if err := reassign(ctx, q, b.OwnerId); err != nil {
+			return err
 		}
 		stored, err := storedObject(old.Settings, "service settings")
 		if err != nil {
@@ -261,7 +278,7 @@ func (s *Server) UpdateService(ctx context.Context, req UpdateServiceRequestObje
 			return invalid(errs...)
 		}
 		changed := changedKeys(stored, settings)
-		patch := store.ServicePatch{Name: b.Name}
+		patch := store.ServicePatch{Name: b.Name, OwnerID: b.OwnerId, Shared: b.Shared}
 		if len(changed) > 0 {
 			if patch.Settings, err = json.Marshal(settings); err != nil {
 				return err
@@ -294,6 +311,12 @@ func (s *Server) UpdateService(ctx context.Context, req UpdateServiceRequestObje
 		if b.Name != nil && *b.Name != old.Name {
 			changed = append(changed, "name")
 		}
+		if b.OwnerId != nil && !equalPtr(b.OwnerId, old.OwnerID) {
+			changed = append(changed, "owner_id")
+		}
+		if b.Shared != nil && *b.Shared != old.Shared {
+			changed = append(changed, "shared")
+		}
 		svc, err := q.UpdateService(ctx, req.Id, patch)
 		if err != nil {
 			return err
@@ -306,7 +329,8 @@ func (s *Server) UpdateService(ctx context.Context, req UpdateServiceRequestObje
 		}
 		queued := 0
 		if resend {
-			if queued, err = s.broker.ServiceChanged(ctx, q, svc.ID); err != nil {
+			// Every record of the service, whoever owns it (a shared one).
+			if queued, err = s.broker.ServiceChanged(ctx, q.All(), svc.ID); err != nil {
 				return err
 			}
 		}
@@ -372,10 +396,10 @@ func (s *Server) destinationChange(old store.Service, settings map[string]any, c
 
 // DeleteService removes a service no record uses.
 func (s *Server) DeleteService(ctx context.Context, req DeleteServiceRequestObject) (DeleteServiceResponseObject, error) {
-	err := s.store.InTx(ctx, func(q *store.Queries) error {
-		svc, err := q.Service(ctx, req.Id)
+	err := s.tx(ctx, func(q *store.Queries) error {
+		svc, err := ownService(ctx, q, req.Id)
 		if err != nil {
-			return orNotFound(err, "service", req.Id)
+			return err
 		}
 		if svc.RecordCount > 0 {
 			return conflict("the service is still used by %d %s; delete them or move them to another service first",
@@ -384,7 +408,7 @@ func (s *Server) DeleteService(ctx context.Context, req DeleteServiceRequestObje
 		if err := q.DeleteService(ctx, svc.ID); err != nil {
 			return err
 		}
-		return event(ctx, q, store.Event{Kind: store.EventServiceDeleted, Message: fmt.Sprintf("service %s deleted", svc.Name)},
+		return event(ctx, q, store.Event{Kind: store.EventServiceDeleted, OwnerID: svc.OwnerID, Message: fmt.Sprintf("service %s deleted", svc.Name)},
 			map[string]any{"service_id": svc.ID, "name": svc.Name})
 	})
 	if err != nil {

@@ -74,13 +74,13 @@ func (s *Server) TestNewService(ctx context.Context, req TestNewServiceRequestOb
 // addresses for real. Stored secrets go only where the service sends them
 // anyway: its own credential and its records' passwords.
 func (s *Server) TestService(ctx context.Context, req TestServiceRequestObject) (TestServiceResponseObject, error) {
-	svc, err := s.store.Service(ctx, req.Id)
+	svc, err := ownService(ctx, s.db(ctx), req.Id)
 	if err != nil {
-		return nil, orNotFound(err, "service", req.Id)
+		return nil, err
 	}
 	var rec *store.Record
 	if req.Body != nil && req.Body.RecordId != nil {
-		r, err := s.store.Record(ctx, *req.Body.RecordId)
+		r, err := s.db(ctx).Record(ctx, *req.Body.RecordId)
 		switch {
 		case errors.Is(err, store.ErrNotFound) || err == nil && r.ServiceID != svc.ID:
 			return nil, invalid(fieldError("record_id", "record %d is not a record of service %d", *req.Body.RecordId, svc.ID))

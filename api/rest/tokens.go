@@ -2,7 +2,9 @@ package rest
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/ddnsbroker/ddnsbroker/api/auth"
@@ -10,8 +12,33 @@ import (
 )
 
 func toToken(t store.APIToken) ApiToken {
-	return ApiToken{Id: t.ID, UserId: t.UserID, Username: t.Username, Name: t.Name, Scope: TokenScope(t.Scope),
+	out := ApiToken{Id: t.ID, UserId: t.UserID, Username: t.Username, Name: t.Name, Scope: TokenScope(t.Scope),
 		Prefix: t.Prefix, ExpiresAt: utcPtr(t.ExpiresAt), LastUsedAt: utcPtr(t.LastUsedAt), CreatedAt: t.CreatedAt.UTC()}
+	if t.HostIDs != nil {
+		out.HostIds = &t.HostIDs
+	}
+	return out
+}
+
+// tokenHosts checks the hosts a token is to be limited to: each one the
+// caller's own (what they can see), named once.
+func tokenHosts(ctx context.Context, q *store.Queries, ids *[]int64) ([]int64, error) {
+	if ids == nil {
+		return nil, nil
+	}
+	out := make([]int64, 0, len(*ids))
+	for _, id := range *ids {
+		if slices.Contains(out, id) {
+			continue
+		}
+		if _, err := q.Host(ctx, id); errors.Is(err, store.ErrNotFound) {
+			return nil, invalid(fieldError("host_ids", "host %d does not exist", id))
+		} else if err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, nil
 }
 
 // ListTokens lists every account's API tokens, never their values.
@@ -21,7 +48,7 @@ func (s *Server) ListTokens(ctx context.Context, req ListTokensRequestObject) (L
 		return nil, err
 	}
 	limit := pageLimit(req.Params.Limit)
-	rows, err := s.store.APITokensPage(ctx, after, limit+1)
+	rows, err := s.db(ctx).APITokensPage(ctx, after, limit+1)
 	if err != nil {
 		return nil, err
 	}
@@ -51,14 +78,17 @@ func (s *Server) CreateToken(ctx context.Context, req CreateTokenRequestObject) 
 	}
 	token, prefix := auth.NewAPIToken()
 	var t store.APIToken
-	err := s.store.InTx(ctx, func(q *store.Queries) error {
-		var err error
-		t, err = q.CreateAPIToken(ctx, store.NewAPIToken{UserID: principal(ctx).UserID, Name: b.Name, Scope: string(b.Scope),
-			Prefix: prefix, Hash: auth.TokenHash(token), ExpiresAt: b.ExpiresAt})
+	err := s.tx(ctx, func(q *store.Queries) error {
+		hosts, err := tokenHosts(ctx, q.As(store.Access{Owner: principal(ctx).UserID}, store.Actor{}), b.HostIds)
 		if err != nil {
 			return err
 		}
-		return event(ctx, q, store.Event{Kind: store.EventTokenCreated,
+		t, err = q.CreateAPIToken(ctx, store.NewAPIToken{UserID: principal(ctx).UserID, Name: b.Name, Scope: string(b.Scope),
+			Prefix: prefix, Hash: auth.TokenHash(token), ExpiresAt: b.ExpiresAt, HostIDs: hosts})
+		if err != nil {
+			return err
+		}
+		return event(ctx, q, store.Event{OwnerID: &t.UserID, Kind: store.EventTokenCreated,
 			Message: fmt.Sprintf("API token %s (%s) created for %s", t.Name, t.Scope, t.Username)}, map[string]any{"token_id": t.ID})
 	})
 	if err != nil {
@@ -74,7 +104,7 @@ func (s *Server) CreateToken(ctx context.Context, req CreateTokenRequestObject) 
 
 // GetToken reads a token's metadata.
 func (s *Server) GetToken(ctx context.Context, req GetTokenRequestObject) (GetTokenResponseObject, error) {
-	t, err := s.store.APIToken(ctx, req.Id)
+	t, err := s.db(ctx).APIToken(ctx, req.Id)
 	if err != nil {
 		return nil, orNotFound(err, "token", req.Id)
 	}
@@ -83,7 +113,7 @@ func (s *Server) GetToken(ctx context.Context, req GetTokenRequestObject) (GetTo
 
 // DeleteToken revokes a token; it stops working with the next request.
 func (s *Server) DeleteToken(ctx context.Context, req DeleteTokenRequestObject) (DeleteTokenResponseObject, error) {
-	err := s.store.InTx(ctx, func(q *store.Queries) error {
+	err := s.tx(ctx, func(q *store.Queries) error {
 		t, err := q.APIToken(ctx, req.Id)
 		if err != nil {
 			return orNotFound(err, "token", req.Id)
@@ -91,7 +121,7 @@ func (s *Server) DeleteToken(ctx context.Context, req DeleteTokenRequestObject) 
 		if err := q.DeleteAPIToken(ctx, t.ID); err != nil {
 			return err
 		}
-		return event(ctx, q, store.Event{Kind: store.EventTokenDeleted,
+		return event(ctx, q, store.Event{OwnerID: &t.UserID, Kind: store.EventTokenDeleted,
 			Message: fmt.Sprintf("API token %s of %s revoked", t.Name, t.Username)}, map[string]any{"token_id": t.ID})
 	})
 	if err != nil {

@@ -21,7 +21,7 @@ func toWebhook(w store.Webhook) Webhook {
 	}
 	return Webhook{Id: w.ID, Name: w.Name, Url: w.URL, SecretSet: w.Secret != nil, Events: events, Enabled: w.Enabled,
 		LastAttemptAt: utcPtr(w.LastAttemptAt), LastSuccessAt: utcPtr(w.LastSuccessAt), LastStatusCode: w.LastStatusCode,
-		LastError: w.LastError, CreatedAt: w.CreatedAt.UTC(), UpdatedAt: w.UpdatedAt.UTC()}
+		LastError: w.LastError, CreatedAt: w.CreatedAt.UTC(), UpdatedAt: w.UpdatedAt.UTC(), OwnerId: w.OwnerID}
 }
 
 // webhookEvents stores a subscription in the order of notify.Events.
@@ -71,7 +71,7 @@ func (s *Server) ListWebhooks(ctx context.Context, req ListWebhooksRequestObject
 		return nil, err
 	}
 	limit := pageLimit(req.Params.Limit)
-	rows, err := s.store.WebhooksPage(ctx, afterName, afterID, limit+1, true)
+	rows, err := s.db(ctx).WebhooksPage(ctx, afterName, afterID, limit+1, true)
 	if err != nil {
 		return nil, err
 	}
@@ -82,10 +82,13 @@ func (s *Server) ListWebhooks(ctx context.Context, req ListWebhooksRequestObject
 // CreateWebhook adds a webhook; its secret is sealed like upstream credentials.
 func (s *Server) CreateWebhook(ctx context.Context, req CreateWebhookRequestObject) (CreateWebhookResponseObject, error) {
 	b := req.Body
+	if err := notHostScoped(ctx, "webhooks"); err != nil {
+		return nil, err
+	}
 	if fe := checkWebhookURL(b.Url); fe != nil {
 		return nil, invalid(*fe)
 	}
-	n := store.NewWebhook{Name: b.Name, URL: b.Url, Events: notify.WebhookEvents(), Enabled: deref(b.Enabled, true)}
+	n := store.NewWebhook{Name: b.Name, URL: b.Url, Events: notify.WebhookEvents(), Enabled: deref(b.Enabled, true), OwnerID: principal(ctx).UserID}
 	if b.Events != nil {
 		n.Events = webhookEvents(*b.Events)
 	}
@@ -93,12 +96,12 @@ func (s *Server) CreateWebhook(ctx context.Context, req CreateWebhookRequestObje
 		n.Secret, n.SecretKey = s.box.Seal(*b.Secret)
 	}
 	var w store.Webhook
-	err := s.store.InTx(ctx, func(q *store.Queries) error {
+	err := s.tx(ctx, func(q *store.Queries) error {
 		var err error
 		if w, err = q.CreateWebhook(ctx, n); err != nil {
 			return err
 		}
-		return event(ctx, q, store.Event{Kind: store.EventWebhookCreated, Message: fmt.Sprintf("webhook %s created", w.Name)},
+		return event(ctx, q, store.Event{OwnerID: w.OwnerID, Kind: store.EventWebhookCreated, Message: fmt.Sprintf("webhook %s created", w.Name)},
 			map[string]any{"webhook_id": w.ID, "events": w.Events})
 	})
 	if err != nil {
@@ -109,7 +112,7 @@ func (s *Server) CreateWebhook(ctx context.Context, req CreateWebhookRequestObje
 
 // GetWebhook reads a webhook.
 func (s *Server) GetWebhook(ctx context.Context, req GetWebhookRequestObject) (GetWebhookResponseObject, error) {
-	w, err := s.webhook(ctx, &s.store.Queries, req.Id)
+	w, err := s.webhook(ctx, s.db(ctx), req.Id)
 	if err != nil {
 		return nil, err
 	}
@@ -139,7 +142,7 @@ func (s *Server) UpdateWebhook(ctx context.Context, req UpdateWebhookRequestObje
 		}
 	}
 	var w store.Webhook
-	err := s.store.InTx(ctx, func(q *store.Queries) error {
+	err := s.tx(ctx, func(q *store.Queries) error {
 		old, err := s.webhook(ctx, q, req.Id)
 		if err != nil {
 			return err
@@ -160,7 +163,7 @@ func (s *Server) UpdateWebhook(ctx context.Context, req UpdateWebhookRequestObje
 		if len(changed) == 0 {
 			return nil
 		}
-		return event(ctx, q, store.Event{Kind: store.EventWebhookUpdated, Message: fmt.Sprintf("webhook %s changed", w.Name)},
+		return event(ctx, q, store.Event{OwnerID: w.OwnerID, Kind: store.EventWebhookUpdated, Message: fmt.Sprintf("webhook %s changed", w.Name)},
 			map[string]any{"webhook_id": w.ID, "fields": changed})
 	})
 	if err != nil {
@@ -171,7 +174,7 @@ func (s *Server) UpdateWebhook(ctx context.Context, req UpdateWebhookRequestObje
 
 // DeleteWebhook removes a webhook and what it had not sent.
 func (s *Server) DeleteWebhook(ctx context.Context, req DeleteWebhookRequestObject) (DeleteWebhookResponseObject, error) {
-	err := s.store.InTx(ctx, func(q *store.Queries) error {
+	err := s.tx(ctx, func(q *store.Queries) error {
 		w, err := s.webhook(ctx, q, req.Id)
 		if err != nil {
 			return err
@@ -179,7 +182,7 @@ func (s *Server) DeleteWebhook(ctx context.Context, req DeleteWebhookRequestObje
 		if err := q.DeleteWebhook(ctx, w.ID); err != nil {
 			return err
 		}
-		return event(ctx, q, store.Event{Kind: store.EventWebhookDeleted, Message: fmt.Sprintf("webhook %s deleted", w.Name)},
+		return event(ctx, q, store.Event{OwnerID: w.OwnerID, Kind: store.EventWebhookDeleted, Message: fmt.Sprintf("webhook %s deleted", w.Name)},
 			map[string]any{"webhook_id": w.ID, "name": w.Name})
 	})
 	if err != nil {
@@ -192,7 +195,7 @@ func (s *Server) DeleteWebhook(ctx context.Context, req DeleteWebhookRequestObje
 // admin sees at once whether the receiver is reachable and accepts it: the
 // status code and a short reason, not what the receiver answered.
 func (s *Server) TestWebhook(ctx context.Context, req TestWebhookRequestObject) (TestWebhookResponseObject, error) {
-	w, err := s.webhook(ctx, &s.store.Queries, req.Id)
+	w, err := s.webhook(ctx, s.db(ctx), req.Id)
 	if err != nil {
 		return nil, err
 	}

@@ -20,6 +20,9 @@ func (q *Queries) RehashUserPassword(ctx context.Context, id int64, oldHash, new
 
 // UsersPage lists accounts by id, after the id afterID.
 func (q *Queries) UsersPage(ctx context.Context, afterID int64, limit int) ([]User, error) {
-	rows, err := q.db.Query(ctx, `SELECT `+userColumns+` FROM users WHERE id > $1 ORDER BY id LIMIT $2`, afterID, limit)
+	var c cond
+	c.add("id > $?", afterID)
+	q.ownRows(&c, "id")
+	rows, err := q.db.Query(ctx, `SELECT `+userColumns+` FROM users WHERE `+c.sql()+` ORDER BY id LIMIT `+c.limit(limit), c.args...)
 	return collect("list users", rows, err, scanUser)
 }

@@ -30,6 +30,10 @@ type Host struct {
 	// Source says where each address came from (see AddressSources).
 	Source    AddressSources
 	Notes     string
+	// OwnerID is the account the host belongs to, with its records (nil:
+	// the admins', after its owner was deleted).
+	OwnerID   *int64
+	OwnerName string
 	CreatedAt time.Time
 	UpdatedAt time.Time
 	// RecordCount is filled by listings.
@@ -37,7 +41,7 @@ type Host struct {
 }
 
 const hostColumnsBare = `h.id, h.fqdn, h.secret_hash, h.enabled, h.ipv4_enabled, h.ipv6_enabled, h.ipv4, h.ipv6, h.ipv6_prefix,
-	h.ipv4_updated_at, h.ipv4_changed_at, h.ipv6_updated_at, h.ipv6_changed_at, h.last_seen_at, h.notes, h.created_at, h.updated_at,
+	h.ipv4_updated_at, h.ipv4_changed_at, h.ipv6_updated_at, h.ipv6_changed_at, h.last_seen_at, h.notes, h.owner_id, coalesce((SELECT username FROM users WHERE id = h.owner_id), ''), h.created_at, h.updated_at,
 	h.ipv4_private_allowed, h.ipv4_source, h.ipv6_source, h.prefix_source`
 
 const hostColumns = hostColumnsBare + `, (SELECT count(*) FROM records r WHERE r.host_id = h.id)`
@@ -45,7 +49,7 @@ const hostColumns = hostColumnsBare + `, (SELECT count(*) FROM records r WHERE r
 func scanHost(row rowScanner) (Host, error) {
 	var h Host
 	err := row.Scan(&h.ID, &h.FQDN, &h.SecretHash, &h.Enabled, &h.IPv4Enabled, &h.IPv6Enabled, &h.IPv4, &h.IPv6, &h.Prefix,
-		&h.IPv4UpdatedAt, &h.IPv4ChangedAt, &h.IPv6UpdatedAt, &h.IPv6ChangedAt, &h.LastSeenAt, &h.Notes, &h.CreatedAt, &h.UpdatedAt,
+		&h.IPv4UpdatedAt, &h.IPv4ChangedAt, &h.IPv6UpdatedAt, &h.IPv6ChangedAt, &h.LastSeenAt, &h.Notes, &h.OwnerID, &h.OwnerName, &h.CreatedAt, &h.UpdatedAt,
 		&h.PrivateIPv4Allowed, &h.Source.IPv4, &h.Source.IPv6, &h.Source.Prefix, &h.RecordCount)
 	return h, err
 }
@@ -63,6 +67,7 @@ type NewHost struct {
 	Notes       string
 	// PrivateIPv4Allowed: see Host.
 	PrivateIPv4Allowed bool
+	OwnerID            int64
 }
 
 // CreateHost adds a host; an FQDN taken in any case is ErrConflict.
@@ -70,21 +75,22 @@ func (q *Queries) CreateHost(ctx context.Context, n NewHost) (Host, error) {
 	h, err := scanHost(q.db.QueryRow(ctx, `
 		INSERT INTO hosts AS h (fqdn, secret_hash, enabled, ipv4_enabled, ipv6_enabled, ipv4, ipv6, ipv6_prefix, notes,
 			ipv4_private_allowed, ipv4_source, ipv6_source, prefix_source,
-			ipv4_updated_at, ipv4_changed_at, ipv6_updated_at, ipv6_changed_at)
+			ipv4_updated_at, ipv4_changed_at, ipv6_updated_at, ipv6_changed_at, owner_id)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
 			CASE WHEN $6::inet IS NULL THEN '' ELSE 'manual' END, CASE WHEN $7::inet IS NULL THEN '' ELSE 'manual' END,
 			CASE WHEN $8::cidr IS NULL THEN '' ELSE 'manual' END,
 			CASE WHEN $6::inet IS NULL THEN NULL ELSE now() END, CASE WHEN $6::inet IS NULL THEN NULL ELSE now() END,
 			CASE WHEN $7::inet IS NULL AND $8::cidr IS NULL THEN NULL ELSE now() END,
-			CASE WHEN $7::inet IS NULL AND $8::cidr IS NULL THEN NULL ELSE now() END)
+			CASE WHEN $7::inet IS NULL AND $8::cidr IS NULL THEN NULL ELSE now() END, nullif($11, 0))
 		RETURNING `+hostColumns,
-		n.FQDN, n.SecretHash, n.Enabled, n.IPv4Enabled, n.IPv6Enabled, n.IPv4, n.IPv6, n.Prefix, n.Notes, n.PrivateIPv4Allowed))
+		n.FQDN, n.SecretHash, n.Enabled, n.IPv4Enabled, n.IPv6Enabled, n.IPv4, n.IPv6, n.Prefix, n.Notes, n.PrivateIPv4Allowed, n.OwnerID))
 	return h, mapErr("create host", err)
 }
 
 // Host finds a host by id.
 func (q *Queries) Host(ctx context.Context, id int64) (Host, error) {
-	h, err := scanHost(q.db.QueryRow(ctx, `SELECT `+hostColumns+` FROM hosts h WHERE h.id = $1`, id))
+	c := one("h.id", id, func(c *cond) { q.ownHosts(c, "h") })
+	h, err := scanHost(q.db.QueryRow(ctx, `SELECT `+hostColumns+` FROM hosts h WHERE `+c.sql(), c.args...))
 	return h, mapErr("host", err)
 }
 
@@ -94,7 +100,8 @@ func (q *Queries) Host(ctx context.Context, id int64) (Host, error) {
 // the host (a dispatcher recording an event for it while this transaction
 // waits for that dispatcher's record lock would otherwise deadlock).
 func (q *Queries) LockHost(ctx context.Context, id int64) (Host, error) {
-	h, err := scanHost(q.db.QueryRow(ctx, `SELECT `+hostColumnsBare+`, 0 FROM hosts h WHERE h.id = $1 FOR NO KEY UPDATE`, id))
+	c := one("h.id", id, func(c *cond) { q.ownHosts(c, "h") })
+	h, err := scanHost(q.db.QueryRow(ctx, `SELECT `+hostColumnsBare+`, 0 FROM hosts h WHERE `+c.sql()+` FOR NO KEY UPDATE`, c.args...))
 	return h, mapErr("lock host", err)
 }
 
@@ -162,6 +169,7 @@ type HostPatch struct {
 	Notes       *string
 	// PrivateIPv4Allowed: see Host.
 	PrivateIPv4Allowed *bool
+	OwnerID            *int64 // an admin's reassignment
 }
 
 // UpdateHost applies a patch.
@@ -169,8 +177,8 @@ func (q *Queries) UpdateHost(ctx context.Context, id int64, p HostPatch) (Host, 
 	h, err := scanHost(q.db.QueryRow(ctx, `
 		UPDATE hosts h SET fqdn = coalesce($2, fqdn), enabled = coalesce($3, enabled),
 			ipv4_enabled = coalesce($4, ipv4_enabled), ipv6_enabled = coalesce($5, ipv6_enabled),
-			notes = coalesce($6, notes), ipv4_private_allowed = coalesce($7, ipv4_private_allowed), updated_at = now()
-		WHERE id = $1 RETURNING `+hostColumns, id, p.FQDN, p.Enabled, p.IPv4Enabled, p.IPv6Enabled, p.Notes, p.PrivateIPv4Allowed))
+			notes = coalesce($6, notes), ipv4_private_allowed = coalesce($7, ipv4_private_allowed), owner_id = coalesce($8, owner_id), updated_at = now()
+		WHERE id = $1 RETURNING `+hostColumns, id, p.FQDN, p.Enabled, p.IPv4Enabled, p.IPv6Enabled, p.Notes, p.PrivateIPv4Allowed, p.OwnerID))
 	return h, mapErr("update host", err)
 }
 

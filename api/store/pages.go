@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"net/netip"
 	"strings"
 	"time"
 )
@@ -43,10 +44,12 @@ func (c *cond) limit(n int) string {
 // (afterName, afterID) when afterID is not 0.
 func (q *Queries) ServicesPage(ctx context.Context, afterName string, afterID int64, limit int) ([]Service, error) {
 	var c cond
+	q.usableServices(&c, "s")
 	if afterID != 0 {
 		c.add("(lower(s.name), s.id) > (lower($?), $?)", afterName, afterID)
 	}
-	rows, err := q.db.Query(ctx, `SELECT `+serviceColumns+` FROM services s WHERE `+c.sql()+
+	cols := q.serviceColumnsFor(&c)
+	rows, err := q.db.Query(ctx, `SELECT `+cols+` FROM services s WHERE `+c.sql()+
 		` ORDER BY lower(s.name), s.id LIMIT `+c.limit(limit), c.args...)
 	return collect("list services", rows, err, scanService)
 }
@@ -54,8 +57,11 @@ func (q *Queries) ServicesPage(ctx context.Context, afterName string, afterID in
 // ServiceHostCounts tells for each service how many hosts have a record
 // published through it.
 func (q *Queries) ServiceHostCounts(ctx context.Context, ids []int64) (map[int64]int, error) {
+	var c cond
+	c.add("service_id = ANY($?)", ids)
+	q.ownHostIDs(&c, "host_id") // a user counts their own hosts of a shared service
 	rows, err := q.db.Query(ctx, `SELECT service_id, count(DISTINCT host_id) FROM records
-		WHERE service_id = ANY($1) GROUP BY service_id`, ids)
+		WHERE `+c.sql()+` GROUP BY service_id`, c.args...)
 	if err != nil {
 		return nil, mapErr("service host counts", err)
 	}
@@ -98,11 +104,16 @@ type HostPage struct {
 	AfterFQDN   string
 	AfterID     int64 // 0: from the start
 	Limit       int
+	OwnerID     int64 // 0: every owner q sees
 }
 
 // HostsPage lists hosts by FQDN, then id.
 func (q *Queries) HostsPage(ctx context.Context, p HostPage) ([]Host, error) {
 	var c cond
+	q.ownHosts(&c, "h")
+	if p.OwnerID != 0 {
+		c.add("h.owner_id = $?", p.OwnerID)
+	}
 	if p.Search != "" {
 		c.add("h.fqdn LIKE $?", "%"+likeEscape(strings.ToLower(p.Search))+"%")
 	}
@@ -126,7 +137,10 @@ func (q *Queries) HostsPage(ctx context.Context, p HostPage) ([]Host, error) {
 
 // HostsByID reads the hosts with the given ids.
 func (q *Queries) HostsByID(ctx context.Context, ids []int64) (map[int64]Host, error) {
-	rows, err := q.db.Query(ctx, `SELECT `+hostColumns+` FROM hosts h WHERE h.id = ANY($1)`, ids)
+	var c cond
+	c.add("h.id = ANY($?)", ids)
+	q.ownHosts(&c, "h")
+	rows, err := q.db.Query(ctx, `SELECT `+hostColumns+` FROM hosts h WHERE `+c.sql(), c.args...)
 	if err != nil {
 		return nil, mapErr("hosts by id", err)
 	}
@@ -156,6 +170,7 @@ type RecordPage struct {
 // RecordsPage lists records with their states by FQDN, then id.
 func (q *Queries) RecordsPage(ctx context.Context, p RecordPage) ([]Record, error) {
 	var c cond
+	q.ownHostIDs(&c, "r.host_id")
 	if p.HostID != 0 {
 		c.add("r.host_id = $?", p.HostID)
 	}
@@ -200,6 +215,7 @@ func (q *Queries) RecordsPage(ctx context.Context, p RecordPage) ([]Record, erro
 func (q *Queries) DeliveriesPage(ctx context.Context, recordID, beforeID int64, limit int) ([]Delivery, error) {
 	var c cond
 	c.add("record_id = $?", recordID)
+	q.ownRecordIDs(&c, "record_id")
 	if beforeID != 0 {
 		c.add("id < $?", beforeID)
 	}
@@ -223,11 +239,25 @@ type EventPage struct {
 	Until     *time.Time
 	BeforeID  int64
 	Limit     int
+	// Audit: who wrote the event.
+	ActorUserID  int64
+	ActorTokenID int64
+	Source       netip.Addr
 }
 
 // EventsPage lists history newest first.
 func (q *Queries) EventsPage(ctx context.Context, p EventPage) ([]Event, error) {
 	var c cond
+	q.ownEvents(&c, "e")
+	if p.ActorUserID != 0 {
+		c.add("actor_user_id = $?", p.ActorUserID)
+	}
+	if p.ActorTokenID != 0 {
+		c.add("actor_token_id = $?", p.ActorTokenID)
+	}
+	if p.Source.IsValid() {
+		c.add("source = $?", p.Source)
+	}
 	if p.HostID != 0 {
 		c.add("host_id = $?", p.HostID)
 	}
@@ -253,11 +283,7 @@ func (q *Queries) EventsPage(ctx context.Context, p EventPage) ([]Event, error) 
 	if p.BeforeID != 0 {
 		c.add("id < $?", p.BeforeID)
 	}
-	rows, err := q.db.Query(ctx, `SELECT id, at, kind, host_id, record_id, service_id, actor, message, data FROM events
+	rows, err := q.db.Query(ctx, `SELECT `+eventColumns+` FROM events e
 		WHERE `+c.sql()+` ORDER BY id DESC LIMIT `+c.limit(p.Limit), c.args...)
-	return collect("list events", rows, err, func(row rowScanner) (Event, error) {
-		var e Event
-		err := row.Scan(&e.ID, &e.At, &e.Kind, &e.HostID, &e.RecordID, &e.ServiceID, &e.Actor, &e.Message, &e.Data)
-		return e, err
-	})
+	return collect("list events", rows, err, ScanEvent)
 }

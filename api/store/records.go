@@ -185,7 +185,8 @@ func (q *Queries) CreateRecord(ctx context.Context, n NewRecord) (Record, error)
 
 // Record finds a record by id, with its states.
 func (q *Queries) Record(ctx context.Context, id int64) (Record, error) {
-	r, err := scanRecord(q.db.QueryRow(ctx, recordSelect+` WHERE r.id = $1`, id))
+	c := one("r.id", id, func(c *cond) { q.ownHostIDs(c, "r.host_id") })
+	r, err := scanRecord(q.db.QueryRow(ctx, recordSelect+` WHERE `+c.sql(), c.args...))
 	return r, mapErr("record", err)
 }
 
@@ -273,7 +274,8 @@ func (q *Queries) ClearServicePasswords(ctx context.Context, serviceID int64) (i
 // a weaker one here, upgraded there, deadlocked two records added at once.
 func (q *Queries) LockService(ctx context.Context, id int64) error {
 	var got int64
-	err := q.db.QueryRow(ctx, `SELECT id FROM services WHERE id = $1 FOR NO KEY UPDATE`, id).Scan(&got)
+	c := one("s.id", id, func(c *cond) { q.usableServices(c, "s") })
+	err := q.db.QueryRow(ctx, `SELECT s.id FROM services s WHERE `+c.sql()+` FOR NO KEY UPDATE`, c.args...).Scan(&got)
 	return mapErr("lock service", err)
 }
 

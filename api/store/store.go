@@ -76,6 +76,11 @@ type DBTX interface {
 // Queries runs the package's statements on a pool or a transaction.
 type Queries struct {
 	db DBTX
+	// access narrows what the queries see (nil: everything, for the
+	// broker, the dispatcher and the commands); see As.
+	access *Access
+	// actor signs the events the queries write.
+	actor Actor
 }
 
 // Store owns the pool.

@@ -16,14 +16,21 @@ type APIToken struct {
 	ExpiresAt  *time.Time
 	LastUsedAt *time.Time
 	CreatedAt  time.Time
+	// HostIDs, when not nil, are the only hosts (and their records) the
+	// token reaches.
+	HostIDs []int64
+	// Role is the owner's, filled by reads.
+	Role string
 }
 
-const apiTokenSelect = `SELECT t.id, t.user_id, u.username, t.name, t.scope, t.prefix, t.expires_at, t.last_used_at, t.created_at
+const apiTokenSelect = `SELECT t.id, t.user_id, u.username, t.name, t.scope, t.prefix, t.expires_at, t.last_used_at, t.created_at,
+	t.host_ids, u.role
 	FROM api_tokens t JOIN users u ON u.id = t.user_id`
 
 func scanAPIToken(row rowScanner) (APIToken, error) {
 	var t APIToken
-	err := row.Scan(&t.ID, &t.UserID, &t.Username, &t.Name, &t.Scope, &t.Prefix, &t.ExpiresAt, &t.LastUsedAt, &t.CreatedAt)
+	err := row.Scan(&t.ID, &t.UserID, &t.Username, &t.Name, &t.Scope, &t.Prefix, &t.ExpiresAt, &t.LastUsedAt, &t.CreatedAt,
+		&t.HostIDs, &t.Role)
 	return t, err
 }
 
@@ -35,13 +42,14 @@ type NewAPIToken struct {
 	Prefix    string
 	Hash      []byte // SHA-256 of the token
 	ExpiresAt *time.Time
+	HostIDs   []int64 // nil: every host of the user
 }
 
 // CreateAPIToken stores a token's hash.
 func (q *Queries) CreateAPIToken(ctx context.Context, n NewAPIToken) (APIToken, error) {
 	var id int64
-	err := q.db.QueryRow(ctx, `INSERT INTO api_tokens (user_id, name, token_hash, prefix, scope, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, n.UserID, n.Name, n.Hash, n.Prefix, n.Scope, n.ExpiresAt).Scan(&id)
+	err := q.db.QueryRow(ctx, `INSERT INTO api_tokens (user_id, name, token_hash, prefix, scope, expires_at, host_ids)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`, n.UserID, n.Name, n.Hash, n.Prefix, n.Scope, n.ExpiresAt, n.HostIDs).Scan(&id)
 	if err != nil {
 		return APIToken{}, mapErr("create api token", err)
 	}
@@ -50,7 +58,8 @@ func (q *Queries) CreateAPIToken(ctx context.Context, n NewAPIToken) (APIToken, 
 
 // APIToken finds a token by id.
 func (q *Queries) APIToken(ctx context.Context, id int64) (APIToken, error) {
-	t, err := scanAPIToken(q.db.QueryRow(ctx, apiTokenSelect+` WHERE t.id = $1`, id))
+	c := one("t.id", id, func(c *cond) { q.ownRows(c, "t.user_id") })
+	t, err := scanAPIToken(q.db.QueryRow(ctx, apiTokenSelect+` WHERE `+c.sql(), c.args...))
 	return t, mapErr("api token", err)
 }
 
@@ -63,7 +72,10 @@ func (q *Queries) APITokenByHash(ctx context.Context, hash []byte) (APIToken, er
 
 // APITokensPage lists tokens by id, after the id afterID (0: from the start).
 func (q *Queries) APITokensPage(ctx context.Context, afterID int64, limit int) ([]APIToken, error) {
-	rows, err := q.db.Query(ctx, apiTokenSelect+` WHERE t.id > $1 ORDER BY t.id LIMIT $2`, afterID, limit)
+	var c cond
+	c.add("t.id > $?", afterID)
+	q.ownRows(&c, "t.user_id")
+	rows, err := q.db.Query(ctx, apiTokenSelect+` WHERE `+c.sql()+` ORDER BY t.id LIMIT `+c.limit(limit), c.args...)
 	return collect("list api tokens", rows, err, scanAPIToken)
 }
 

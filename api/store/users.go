@@ -21,35 +21,70 @@ type User struct {
 	OTPEnabled bool
 	// SSO: the account was created by single sign-on.
 	SSO bool
+	// MaxHosts and MaxRecords limit what the account may own (nil: no limit).
+	MaxHosts   *int
+	MaxRecords *int
 }
 
-// The roles of accounts.
-const (
-	RoleAdmin = "admin"
-	RoleUser  = "user"
-)
-
 const userColumns = `id, username, password_hash, created_at, updated_at, last_login_at, role, disabled,
-	otp_enabled_at IS NOT NULL, oidc_subject IS NOT NULL`
+	otp_enabled_at IS NOT NULL, oidc_subject IS NOT NULL, max_hosts, max_records`
 
 func scanUser(row rowScanner) (User, error) {
 	var u User
 	err := row.Scan(&u.ID, &u.Username, &u.PasswordHash, &u.CreatedAt, &u.UpdatedAt, &u.LastLoginAt, &u.Role, &u.Disabled,
-		&u.OTPEnabled, &u.SSO)
+		&u.OTPEnabled, &u.SSO, &u.MaxHosts, &u.MaxRecords)
 	return u, err
 }
 
-// CreateUser adds an account; a username taken in any case is ErrConflict.
-// It reads back only the columns of the first schema (the others hold
-// their defaults): the first start creates the admin with it, and must
-// work on a schema a migration behind (serve --no-migrate).
+// UserAccess is an account's role and limits, as an admin sets them.
+type UserAccess struct {
+	Role string
+	// MaxHosts and MaxRecords: nil keeps the value, a negative one removes the limit.
+	MaxHosts, MaxRecords *int
+}
+
+// SetUserAccess changes an account's role and limits; nil fields stay.
+func (q *Queries) SetUserAccess(ctx context.Context, id int64, a UserAccess) error {
+	tag, err := q.db.Exec(ctx, `UPDATE users SET role = coalesce(nullif($2, ''), role),
+			max_hosts = CASE WHEN $3::int IS NULL THEN max_hosts WHEN $3 < 0 THEN NULL ELSE $3 END,
+			max_records = CASE WHEN $4::int IS NULL THEN max_records WHEN $4 < 0 THEN NULL ELSE $4 END,
+			updated_at = now()
+		WHERE id = $1`, id, a.Role, a.MaxHosts, a.MaxRecords)
+	if err == nil && tag.RowsAffected() == 0 {
+		err = errNoRows
+	}
+	return mapErr("set user access", err)
+}
+
+// CountAdmins counts the admin accounts: the last one keeps its role.
+func (q *Queries) CountAdmins(ctx context.Context) (int, error) {
+	var n int
+	err := q.db.QueryRow(ctx, `SELECT count(*) FROM users WHERE role = 'admin'`).Scan(&n)
+	return n, mapErr("count admins", err)
+}
+
+// CreateUser adds an admin account: the first one, and the command
+// line's. It names only the columns every schema has, so that a server
+// started on a schema not yet migrated (--no-migrate) still creates its
+// first admin; accounts are admins by the column's default (migration 17).
+// A username taken in any case is ErrConflict.
 func (q *Queries) CreateUser(ctx context.Context, username, passwordHash string) (User, error) {
-	u := User{Role: RoleAdmin}
-	err := q.db.QueryRow(ctx,
-		`INSERT INTO users (username, password_hash) VALUES ($1, $2)
+	var u User
+	err := q.db.QueryRow(ctx, `INSERT INTO users (username, password_hash) VALUES ($1, $2)
 		RETURNING id, username, password_hash, created_at, updated_at, last_login_at`, username, passwordHash).
 		Scan(&u.ID, &u.Username, &u.PasswordHash, &u.CreatedAt, &u.UpdatedAt, &u.LastLoginAt)
+	u.Role = RoleAdmin
 	return u, mapErr("create user", err)
+}
+
+// CreateAccount adds an account with a role (RoleAdmin or RoleUser): what
+// the API and single sign-on create. A username taken in any case is
+// ErrConflict.
+func (q *Queries) CreateAccount(ctx context.Context, username, passwordHash, role string) (User, error) {
+	u, err := scanUser(q.db.QueryRow(ctx,
+		`INSERT INTO users (username, password_hash, role) VALUES ($1, $2, $3) RETURNING `+userColumns,
+		username, passwordHash, role))
+	return u, mapErr("create account", err)
 }
 
 // UserByName finds an account case-insensitively.
@@ -61,7 +96,8 @@ func (q *Queries) UserByName(ctx context.Context, username string) (User, error)
 
 // User finds an account by id.
 func (q *Queries) User(ctx context.Context, id int64) (User, error) {
-	u, err := scanUser(q.db.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id))
+	c := one("id", id, func(c *cond) { q.ownRows(c, "id") })
+	u, err := scanUser(q.db.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE `+c.sql(), c.args...))
 	return u, mapErr("user", err)
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/netip"
 	"time"
 
 	"github.com/ddnsbroker/ddnsbroker/api/netcalc"
@@ -36,17 +37,22 @@ type Webhook struct {
 	// SinceXID is the first transaction whose events the webhook is told
 	// about: those that began after it was created.
 	SinceXID uint64
+	// OwnerID is the account the webhook belongs to; it is told about the
+	// events of that account's objects only, unless OwnerAdmin (nil: the
+	// admins').
+	OwnerID    *int64
+	OwnerAdmin bool
 }
 
 const webhookColumns = `w.id, w.name, coalesce(w.url, ''), w.destination, coalesce(w.destination_key, ''),
 	coalesce(w.destination_shown, ''), w.secret, coalesce(w.secret_key, ''), w.events, w.enabled,
 	w.last_attempt_at, w.last_success_at, w.last_status_code, w.last_error, w.created_at, w.updated_at,
-	w.since_xid::text::bigint`
+	w.since_xid::text::bigint, w.owner_id, coalesce((SELECT role = 'admin' FROM users WHERE id = w.owner_id), true)`
 
 func scanWebhook(row rowScanner) (Webhook, error) {
 	var w Webhook
 	err := row.Scan(&w.ID, &w.Name, &w.URL, &w.Destination, &w.DestinationKey, &w.DestinationShown, &w.Secret, &w.SecretKey, &w.Events, &w.Enabled,
-		&w.LastAttemptAt, &w.LastSuccessAt, &w.LastStatusCode, &w.LastError, &w.CreatedAt, &w.UpdatedAt, &w.SinceXID)
+		&w.LastAttemptAt, &w.LastSuccessAt, &w.LastStatusCode, &w.LastError, &w.CreatedAt, &w.UpdatedAt, &w.SinceXID, &w.OwnerID, &w.OwnerAdmin)
 	return w, err
 }
 
@@ -61,20 +67,22 @@ type NewWebhook struct {
 	SecretKey        string
 	Events           []string
 	Enabled          bool
+	OwnerID          int64
 }
 
 // CreateWebhook adds a webhook; a name taken in any case is ErrConflict.
 func (q *Queries) CreateWebhook(ctx context.Context, n NewWebhook) (Webhook, error) {
 	w, err := scanWebhook(q.db.QueryRow(ctx, `
-		INSERT INTO webhooks AS w (name, url, secret, secret_key, events, enabled, destination, destination_key, destination_shown)
-		VALUES ($1, nullif($2, ''), $3, nullif($4, ''), $5, $6, $7, nullif($8, ''), nullif($9, '')) RETURNING `+webhookColumns,
-		n.Name, n.URL, n.Secret, n.SecretKey, n.Events, n.Enabled, n.Destination, n.DestinationKey, n.DestinationShown))
+		INSERT INTO webhooks AS w (name, url, secret, secret_key, events, enabled, destination, destination_key, destination_shown, owner_id)
+		VALUES ($1, nullif($2, ''), $3, nullif($4, ''), $5, $6, $7, nullif($8, ''), nullif($9, ''), nullif($10, 0)) RETURNING `+webhookColumns,
+		n.Name, n.URL, n.Secret, n.SecretKey, n.Events, n.Enabled, n.Destination, n.DestinationKey, n.DestinationShown, n.OwnerID))
 	return w, mapErr("create webhook", err)
 }
 
 // Webhook finds a webhook by id.
 func (q *Queries) Webhook(ctx context.Context, id int64) (Webhook, error) {
-	w, err := scanWebhook(q.db.QueryRow(ctx, `SELECT `+webhookColumns+` FROM webhooks w WHERE w.id = $1`, id))
+	c := one("w.id", id, func(c *cond) { q.ownRows(c, "w.owner_id") })
+	w, err := scanWebhook(q.db.QueryRow(ctx, `SELECT `+webhookColumns+` FROM webhooks w WHERE `+c.sql(), c.args...))
 	return w, mapErr("webhook", err)
 }
 
@@ -86,6 +94,7 @@ func (q *Queries) WebhooksPage(ctx context.Context, afterName string, afterID in
 	if webhooksOnly {
 		c.add("w.url IS NOT NULL")
 	}
+	q.ownRows(&c, "w.owner_id")
 	if afterID != 0 {
 		c.add("(lower(w.name), w.id) > (lower($?), $?)", afterName, afterID)
 	}
@@ -204,8 +213,7 @@ type FeedEvent struct {
 // told about, after the cursor and before the horizon, in cursor order.
 func (q *Queries) NotifiableEvents(ctx context.Context, after NotifierCursor, horizon string, limit int) ([]FeedEvent, error) {
 	rows, err := q.db.Query(ctx, `
-		SELECT e.id, e.at, e.kind, e.host_id, e.record_id, e.service_id, e.actor, e.message, e.data, e.xid::text,
-			h.fqdn, r.fqdn, s.name
+		SELECT `+eventColumns+`, e.xid::text, h.fqdn, r.fqdn, s.name
 		FROM events e
 		LEFT JOIN hosts h ON h.id = e.host_id
 		LEFT JOIN records r ON r.id = e.record_id
@@ -217,8 +225,12 @@ func (q *Queries) NotifiableEvents(ctx context.Context, after NotifierCursor, ho
 			string(EventHostBack), string(EventAddressChanged), string(EventDriftDetected), string(EventAuthLoginFailed)})
 	return collect("notifiable events", rows, err, func(row rowScanner) (FeedEvent, error) {
 		var e FeedEvent
-		err := row.Scan(&e.ID, &e.At, &e.Kind, &e.HostID, &e.RecordID, &e.ServiceID, &e.Actor, &e.Message, &e.Data, &e.XID,
-			&e.HostFQDN, &e.RecordFQDN, &e.ServiceName)
+		var source *netip.Addr
+		err := row.Scan(&e.ID, &e.At, &e.Kind, &e.HostID, &e.RecordID, &e.ServiceID, &e.Actor, &e.Message, &e.Data,
+			&e.OwnerID, &e.ActorUserID, &e.ActorTokenID, &source, &e.XID, &e.HostFQDN, &e.RecordFQDN, &e.ServiceName)
+		if source != nil {
+			e.Source = *source
+		}
 		return e, err
 	})
 }

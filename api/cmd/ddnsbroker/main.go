@@ -40,7 +40,7 @@ type environ struct {
 var commands = []command{
 	{"serve", "Run the server: dyndns2 endpoint, JSON API, web app and delivery dispatcher.", runServe},
 	{"migrate", "Apply or revert database migrations: migrate up | down [N] | status | force VERSION.", runMigrate},
-	{"user", "Manage admin accounts: user add | passwd | list | delete.", runUser},
+	{"user", "Manage accounts (add makes an admin): user add | passwd | list | delete.", runUser},
 	{"import", "Import an export of another DDnsBroker: import ddnsbroker-django FILE.json [--dry-run].", runImport},
 	{"export", "Write the configuration as YAML: export [-o FILE] [--with-secrets].", runExport},
 	{"apply", "Make the configuration what a YAML file says: apply -f FILE [--dry-run] [--prune].", runApply},

@@ -23,7 +23,7 @@ const minPasswordLen = 10
 
 func runUser(ctx context.Context, env *environ, args []string) error {
 	set := config.NewSet("user add|passwd|delete NAME | user list",
-		"Manage admin accounts. add and passwd read the password from standard input,\nor prompt for it twice on a terminal. NAME may also be given as --username NAME.\n"+
+		"Manage accounts; add makes an admin (roles and limits: the web app or the API).\nadd and passwd read the password from standard input,\nor prompt for it twice on a terminal. NAME may also be given as --username NAME.\n"+
 			"Without a database URL, the private PostgreSQL of make run in this checkout is used.",
 		env.getenv, config.DatabaseURL)
 	username := set.FlagSet().String("username", "", "the account's name (or NAME after the action)")
@@ -100,13 +100,13 @@ func runUser(ctx context.Context, env *environ, args []string) error {
 			return err
 		}
 		tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tUSERNAME\tCREATED\tLAST LOGIN")
+		fmt.Fprintln(tw, "ID\tUSERNAME\tROLE\tCREATED\tLAST LOGIN")
 		for _, u := range users {
 			last := "never"
 			if u.LastLoginAt != nil {
 				last = u.LastLoginAt.UTC().Format("2006-01-02 15:04")
 			}
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", u.ID, u.Username, u.CreatedAt.UTC().Format("2006-01-02 15:04"), last)
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", u.ID, u.Username, u.Role, u.CreatedAt.UTC().Format("2006-01-02 15:04"), last)
 		}
 		return tw.Flush()
 	default:

@@ -4,6 +4,8 @@ import { api } from './app';
 
 class Account {
 	me = $state<Me | null>(null);
+	/** Admins see every owner's objects and manage accounts. */
+	admin = $derived(this.me?.role === 'admin');
 
 	/** Reads who is logged in, for the whole app; returns it too. */
 	async load(): Promise<Me> {

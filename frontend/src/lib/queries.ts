@@ -21,14 +21,19 @@ import { choiceParam, idParam } from './filters';
 import type { PageFetcher } from './paged.svelte';
 import type { ProtocolDescription } from './protocols';
 
-export type HostFilter = { q: string; stale: '' | 'true' | 'false' };
+/** owner_id: an admin's filter by owner (null: every owner). */
+export type HostFilter = { q: string; stale: '' | 'true' | 'false'; owner_id: number | null };
 
 export function hostFilter(p: URLSearchParams): HostFilter {
-	return { q: (p.get('q') ?? '').trim(), stale: choiceParam(p.get('stale'), ['true', 'false'] as const) };
+	return {
+		q: (p.get('q') ?? '').trim(),
+		stale: choiceParam(p.get('stale'), ['true', 'false'] as const),
+		owner_id: idParam(p.get('owner_id'))
+	};
 }
 
 export function hostsPage(f: HostFilter): PageFetcher<Host> {
-	const query = { q: f.q || undefined, stale: f.stale === '' ? undefined : f.stale === 'true' };
+	const query = { q: f.q || undefined, stale: f.stale === '' ? undefined : f.stale === 'true', owner_id: f.owner_id ?? undefined };
 	return (cursor) => must(api.GET('/hosts', { params: { query: { ...query, cursor, limit: 100 } } }));
 }
 
@@ -63,6 +68,9 @@ export type EventFilter = {
 	service_id: number | null;
 	since: string;
 	until: string;
+	/** Audit: the account whose request caused the event, and its client address. */
+	actor_user_id: number | null;
+	source: string;
 };
 
 export function eventFilter(p: URLSearchParams): EventFilter {
@@ -73,7 +81,9 @@ export function eventFilter(p: URLSearchParams): EventFilter {
 		record_id: idParam(p.get('record_id')),
 		service_id: idParam(p.get('service_id')),
 		since: local(p.get('since')),
-		until: local(p.get('until'))
+		until: local(p.get('until')),
+		actor_user_id: idParam(p.get('actor_user_id')),
+		source: (p.get('source') ?? '').trim()
 	};
 }
 
@@ -89,7 +99,9 @@ export function eventsPage(f: EventFilter): PageFetcher<ApiEvent> {
 		record_id: f.record_id ?? undefined,
 		service_id: f.service_id ?? undefined,
 		since: isoOf(f.since),
-		until: isoOf(f.until)
+		until: isoOf(f.until),
+		actor_user_id: f.actor_user_id ?? undefined,
+		source: f.source || undefined
 	};
 	return (cursor) => must(api.GET('/events', { params: { query: { ...query, cursor, limit: 50 } } }));
 }
@@ -120,6 +132,11 @@ export function fetchRecord(id: number): Promise<ApiRecord> {
 /** A record's delivery history, newest first. */
 export function deliveriesPage(id: number): PageFetcher<Delivery> {
 	return (cursor) => must(api.GET('/records/{id}/deliveries', { params: { path: { id }, query: { cursor, limit: 25 } } }));
+}
+
+/** Every account the caller may see (an admin: all; a user: their own). */
+export function allUsers(): Promise<User[]> {
+	return all((cursor) => must(api.GET('/users', { params: { query: { cursor, limit: 500 } } })));
 }
 
 export const usersPage: PageFetcher<User> = (cursor) => must(api.GET('/users', { params: { query: { cursor, limit: 100 } } }));

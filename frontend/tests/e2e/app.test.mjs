@@ -25,6 +25,7 @@ const repo = resolve(frontendDir, '..');
 const binary = resolve(repo, process.env.DDNSBROKER_E2E_BINARY ?? 'bin/ddnsbroker');
 const shots = resolve(process.env.DDNSBROKER_E2E_SCREENSHOTS ?? join(frontendDir, 'test-results', 'screenshots'));
 const ADMIN_PASSWORD = `e2e-${randomBytes(9).toString('base64url')}`;
+const USER_PASSWORD = `e2e-user-${randomBytes(9).toString('base64url')}`;
 const PUBLIC_URL = 'https://ddns.example.test';
 const WAIT = 30_000;
 
@@ -900,6 +901,46 @@ describe('admin web app', { timeout: 240_000 }, () => {
 		await page.getByTestId('preview-ipv6').getByText('2001:db8:aa00:1f:211:22ff:fe33:4455', { exact: true }).waitFor();
 	});
 
+	it('adds a user account with its role, and an admin sees and filters hosts by owner', async () => {
+		await page.setViewportSize({ width: 1280, height: 900 });
+		await page.goto('/users');
+		await page.getByLabel('User name').fill('erin');
+		await page.getByLabel('Password', { exact: true }).fill(USER_PASSWORD);
+		await page.getByLabel('Role', { exact: true }).selectOption('user');
+		await page.getByRole('button', { name: 'Add account' }).click();
+		await page.getByText('Created the account erin.').waitFor();
+		assert.equal(await page.getByLabel('Role of erin').inputValue(), 'user');
+		// the admin gives erin a host through the API
+		const login = await fetch(`${ctx.base}/api/v1/auth/login`, {
+			method: 'POST',
+			headers: { 'Content-Type': 'application/json' },
+			body: JSON.stringify({ username: 'admin', password: 'a-new-e2e-password' }) // changed by an earlier test
+		});
+		const loggedIn = await login.json();
+		assert.equal(login.status, 200, JSON.stringify(loggedIn));
+		const token = loggedIn.access_token;
+		const auth = { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' };
+		const listed = await fetch(`${ctx.base}/api/v1/users`, { headers: auth });
+		const users = await listed.json();
+		assert.equal(listed.status, 200, JSON.stringify(users));
+		const erin = users.items.find((u) => u.username === 'erin');
+		assert.equal(erin.role, 'user');
+		const created = await fetch(`${ctx.base}/api/v1/hosts`, {
+			method: 'POST',
+			headers: auth,
+			body: JSON.stringify({ fqdn: 'erin.example.org', owner_id: erin.id })
+		});
+		assert.equal(created.status, 201);
+		await page.goto('/hosts');
+		await page.getByRole('link', { name: 'erin.example.org' }).waitFor();
+		await page.getByRole('link', { name: 'home.example.org' }).waitFor();
+		await page.getByLabel('Owner', { exact: true }).selectOption({ label: 'erin' });
+		await page.waitForURL(new RegExp(`/hosts\\?owner_id=${erin.id}$`));
+		await page.getByRole('link', { name: 'home.example.org' }).waitFor({ state: 'detached' });
+		await page.getByRole('link', { name: 'erin.example.org' }).waitFor();
+		assert.equal((await page.getByTestId('host-owner').first().textContent()).trim(), 'erin');
+	});
+
 	it('enrols two-factor sign-in by reading the QR secret, then signs in with a code', async () => {
 		await page.setViewportSize({ width: 1280, height: 900 });
 		await page.goto('/account');
@@ -936,6 +977,34 @@ describe('admin web app', { timeout: 240_000 }, () => {
 		await page.waitForURL(/\/login$/);
 		await page.goto('/records');
 		await page.waitForURL(/\/login\?next=%2Frecords$/);
+	});
+
+	it('a user signs in and sees only their hosts', async () => {
+		await page.goto('/hosts');
+		await page.waitForURL(/\/login\?next=%2Fhosts$/);
+		await page.getByLabel('User name').fill('erin');
+		await page.getByLabel('Password').fill(USER_PASSWORD);
+		await page.getByLabel('Password').press('Enter');
+		await page.waitForURL(/\/hosts$/);
+		await page.getByRole('link', { name: 'erin.example.org' }).waitFor();
+		assert.equal(await page.getByRole('link', { name: 'home.example.org' }).count(), 0, 'erin sees the admin\'s host');
+		assert.equal(await page.locator('table tbody tr').count(), 1);
+		assert.equal(await page.getByLabel('Owner', { exact: true }).count(), 0, 'a user is offered an owner filter');
+		await page.screenshot({ path: join(shots, 'hosts-of-a-user.png'), fullPage: true });
+		// the admin's records are not hers
+		await page.goto('/records');
+		await page.getByText('No records yet').waitFor();
+		assert.equal(await page.getByText('nas.example.org').count(), 0);
+		// another owner's host is not found, as if it did not exist
+		await page.goto(ctx.hostURL);
+		await page.getByRole('heading', { name: 'Not found', level: 1 }).waitFor();
+		// her account only, with no way to add one
+		await page.goto('/users');
+		await page.getByRole('heading', { name: 'Your account' }).waitFor();
+		assert.equal(await page.getByRole('button', { name: 'Add account' }).count(), 0);
+		assert.equal((await page.getByTestId('user-role').textContent()).trim(), 'user');
+		await page.getByRole('button', { name: 'Log out' }).click();
+		await page.waitForURL(/\/login$/);
 	});
 
 	it('ran without Content-Security-Policy violations', () => {

@@ -669,10 +669,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List admin accounts */
+        /** List accounts (a user sees only their own) */
         get: operations["listUsers"];
         put?: never;
-        /** Add an admin account */
+        /** Add an account (admins only) */
         post: operations["createUser"];
         delete?: never;
         options?: never;
@@ -689,19 +689,19 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** Read an admin account */
+        /** Read an account (a user only their own) */
         get: operations["getUser"];
         put?: never;
         post?: never;
         /**
-         * Delete an account with its tokens
+         * Delete an account with its tokens (admins only)
          * @description Nobody can delete their own account.
          */
         delete: operations["deleteUser"];
         options?: never;
         head?: never;
         /**
-         * Rename an account or set its password
+         * Rename an account, set its password, role or limits (admins only)
          * @description A new password ends every session of the account at once (its access tokens get 401); its API tokens stay.
          */
         patch: operations["updateUser"];
@@ -714,7 +714,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List API tokens of every account */
+        /** List API tokens (an admin every account's, a user their own) */
         get: operations["listTokens"];
         put?: never;
         /**
@@ -1081,6 +1081,9 @@ export interface components {
              * @enum {string}
              */
             auth_method: "session" | "token";
+            role: components["schemas"]["Role"];
+            /** @description The hosts a host-scoped API token is limited to; null otherwise. */
+            host_ids?: number[] | null;
             scope: components["schemas"]["TokenScope"];
             /**
              * Format: int64
@@ -1983,6 +1986,15 @@ export interface components {
             record_count: number;
             /** @description Hosts with a record published through this service. */
             host_count: number;
+            /**
+             * Format: int64
+             * @description The account it belongs to; null: the admins'.
+             */
+            owner_id: number | null;
+            /** @description The owner's username; empty when none. */
+            owner: string;
+            /** @description Every account may publish records through it (an admin sets this). */
+            shared: boolean;
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */
@@ -2008,6 +2020,16 @@ export interface components {
             combined?: boolean;
             /** @description dyndns2: settings.use_myipv6 (default false). */
             use_myipv6?: boolean;
+            /**
+             * @description Every account may publish through it; admins only.
+             * @default false
+             */
+            shared?: boolean;
+            /**
+             * Format: int64
+             * @description The owning account (admins only; default: the caller).
+             */
+            owner_id?: number;
         };
         ServiceTestRequest: {
             /**
@@ -2045,6 +2067,13 @@ export interface components {
             username_is_fqdn?: boolean;
             combined?: boolean;
             use_myipv6?: boolean;
+            /** @description Admins only. */
+            shared?: boolean;
+            /**
+             * Format: int64
+             * @description Reassigns the service (admins only).
+             */
+            owner_id?: number;
             /** @description Your own password: confirms that the records' passwords may go to a changed destination (otherwise they are removed). */
             current_password?: string;
         };
@@ -2173,6 +2202,13 @@ export interface components {
             stale: boolean;
             notes: string;
             record_count: number;
+            /**
+             * Format: int64
+             * @description The account it belongs to, with its records; null: the admins'.
+             */
+            owner_id: number | null;
+            /** @description The owner's username; empty when none. */
+            owner: string;
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */
@@ -2205,6 +2241,11 @@ export interface components {
              * @default false
              */
             ipv4_private_allowed?: boolean;
+            /**
+             * Format: int64
+             * @description The owning account (admins only; default: the caller).
+             */
+            owner_id?: number;
         };
         HostPatch: {
             fqdn?: string;
@@ -2214,6 +2255,11 @@ export interface components {
             notes?: string;
             /** @description See PrivateIPv4Allowed; a change re-derives every record of the host. */
             ipv4_private_allowed?: boolean;
+            /**
+             * Format: int64
+             * @description Reassigns the host with its records (admins only).
+             */
+            owner_id?: number;
         };
         HostAddresses: {
             ipv4?: string | null;
@@ -2555,6 +2601,23 @@ export interface components {
             /** @description Who did it: "user NAME", "token NAME (#ID, user NAME)", "router FQDN", "dispatcher". */
             actor: string;
             message: string;
+            /**
+             * Format: int64
+             * @description Whose history it is: the owner of its host, record or service.
+             */
+            owner_id: number | null;
+            /**
+             * Format: int64
+             * @description Audit: the account whose request caused it.
+             */
+            actor_user_id: number | null;
+            /**
+             * Format: int64
+             * @description Audit: the API token that request used.
+             */
+            actor_token_id: number | null;
+            /** @description Audit: the client address of that request. */
+            source: string | null;
             data: {
                 [key: string]: unknown;
             };
@@ -2563,10 +2626,22 @@ export interface components {
             items: components["schemas"]["Event"][];
             next_cursor: string | null;
         };
+        /**
+         * @description admin: sees and changes everything; user: only what they own.
+         * @enum {string}
+         */
+        Role: "admin" | "user";
+        /** @description The most hosts and records (over all their hosts) an account may own; null is no limit. */
+        UserLimits: {
+            max_hosts: number | null;
+            max_records: number | null;
+        };
         User: {
             /** Format: int64 */
             id: number;
             username: string;
+            role: components["schemas"]["Role"];
+            limits: components["schemas"]["UserLimits"];
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */
@@ -2583,12 +2658,16 @@ export interface components {
         UserCreate: {
             username: string;
             password: string;
+            role?: components["schemas"]["Role"];
+            limits?: components["schemas"]["UserLimits"];
         };
         UserPatch: {
             username?: string;
             password?: string;
             /** @description true ends every session of the account at once; nobody can disable their own. */
             disabled?: boolean;
+            role?: components["schemas"]["Role"];
+            limits?: components["schemas"]["UserLimits"];
         };
         UserList: {
             items: components["schemas"]["User"][];
@@ -2613,6 +2692,8 @@ export interface components {
             last_used_at: string | null;
             /** Format: date-time */
             created_at: string;
+            /** @description The only hosts (with their records) the token reaches; null when it reaches all of its user's. */
+            host_ids: number[] | null;
         };
         ApiTokenCreate: {
             name: string;
@@ -2622,6 +2703,12 @@ export interface components {
              * @description When the token stops working; never when absent.
              */
             expires_at?: string;
+            /**
+             * @description Limits the token to these hosts of yours and their records: a script on one
+             *     machine can read its host's status, set its addresses and rotate its secret,
+             *     and nothing else.
+             */
+            host_ids?: number[];
             /** @description Your password; required when the session gave it more than 10 minutes ago. */
             current_password?: string;
         };
@@ -2746,6 +2833,11 @@ export interface components {
             last_status_code: number | null;
             /** @description Why the last attempt failed; empty when it succeeded. */
             last_error: string;
+            /**
+             * Format: int64
+             * @description The account it belongs to: it hears of that account's objects only, unless an admin's.
+             */
+            owner_id: number | null;
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */
@@ -3564,6 +3656,8 @@ export interface operations {
                 enabled?: boolean;
                 /** @description Only hosts that are (true) or are not (false) stale; see the host's `stale`. */
                 stale?: boolean;
+                /** @description Only hosts of this account (an admin's filter; a user sees their own anyway). */
+                owner_id?: number;
                 /** @description Items per page. */
                 limit?: components["parameters"]["Limit"];
                 /** @description The `next_cursor` of the previous page. */
@@ -4070,6 +4164,12 @@ export interface operations {
                 since?: string;
                 /** @description Only events before this time. */
                 until?: string;
+                /** @description Only events caused by this account (audit). */
+                actor_user_id?: number;
+                /** @description Only events caused through this API token (audit). */
+                actor_token_id?: number;
+                /** @description Only events caused from this client address (audit). */
+                source?: string;
                 /** @description Items per page. */
                 limit?: components["parameters"]["Limit"];
                 /** @description The `next_cursor` of the previous page. */

@@ -192,6 +192,9 @@ describe('ServiceForm', () => {
 			use_myipv6: false,
 			record_count: 0,
 			host_count: 0,
+			owner_id: 1,
+			owner: 'admin',
+			shared: false,
 			created_at: '2025-01-01T00:00:00Z',
 			updated_at: '2025-01-01T00:00:00Z'
 		};
@@ -243,6 +246,9 @@ describe('ServiceForm', () => {
 			use_myipv6: false,
 			record_count: 3,
 			host_count: 1,
+			owner_id: 1,
+			owner: 'admin',
+			shared: false,
 			created_at: '2025-01-01T00:00:00Z',
 			updated_at: '2025-01-01T00:00:00Z'
 		};

@@ -2,11 +2,11 @@
 // the hosts the filter offers.
 import { searchOf } from '$lib/filters';
 import { pageData } from '$lib/load.svelte';
-import { allHosts, eventFilter, eventsPage } from '$lib/queries';
+import { allHosts, allUsers, eventFilter, eventsPage } from '$lib/queries';
 import type { PageLoad } from './$types';
 
 export const load: PageLoad = async ({ url }) => {
 	const filter = eventFilter(url.searchParams);
-	const [first, hosts] = await pageData(Promise.all([eventsPage(filter)(undefined), allHosts()]));
-	return { filter, key: searchOf(filter), first, hosts };
+	const [first, hosts, users] = await pageData(Promise.all([eventsPage(filter)(undefined), allHosts(), allUsers()]));
+	return { filter, key: searchOf(filter), first, hosts, users };
 };
