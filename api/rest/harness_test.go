@@ -24,6 +24,7 @@ import (
 	"github.com/ddnsbroker/ddnsbroker/api/auth"
 	"github.com/ddnsbroker/ddnsbroker/api/broker"
 	"github.com/ddnsbroker/ddnsbroker/api/dyndns2"
+	"github.com/ddnsbroker/ddnsbroker/api/feed"
 	"github.com/ddnsbroker/ddnsbroker/api/httpserver"
 	"github.com/ddnsbroker/ddnsbroker/api/rest"
 	"github.com/ddnsbroker/ddnsbroker/api/secretbox"
@@ -104,8 +105,15 @@ func newHarnessHosts(t *testing.T, hostTweak func(*auth.HostLimits), tweak ...fu
 	})
 	h.broker = broker.New(h.st, h.log)
 	h.failures = auth.NewFailureLog(h.st, h.log)
+	// The live streams' doorbell listens until the test ends, before its
+	// database is dropped.
+	hub := feed.New(h.st, h.log)
+	hubCtx, stopHub := context.WithCancel(context.Background())
+	hubDone := make(chan struct{})
+	go func() { defer close(hubDone); hub.Run(hubCtx) }()
+	t.Cleanup(func() { stopHub(); <-hubDone })
 	deps := rest.Deps{Store: h.st, Broker: h.broker, Box: h.box, SecretKey: secretKey, Log: h.log,
-		PasswordParams: auth.TestParams, Failures: h.failures}
+		PasswordParams: auth.TestParams, Failures: h.failures, Feed: hub}
 	for _, f := range tweak {
 		f(&deps)
 	}

@@ -38,6 +38,57 @@ func (e AccessTokenTokenType) Valid() bool {
 	}
 }
 
+// Defines values for ChangeDeliveryFamily.
+const (
+	ChangeDeliveryFamilyN4 ChangeDeliveryFamily = 4
+	ChangeDeliveryFamilyN6 ChangeDeliveryFamily = 6
+)
+
+// Valid indicates whether the value is a known member of the ChangeDeliveryFamily enum.
+func (e ChangeDeliveryFamily) Valid() bool {
+	switch e {
+	case ChangeDeliveryFamilyN4:
+		return true
+	case ChangeDeliveryFamilyN6:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ChangeDeliveryState.
+const (
+	ChangeDeliveryStateBlocked    ChangeDeliveryState = "blocked"
+	ChangeDeliveryStateCancelled  ChangeDeliveryState = "cancelled"
+	ChangeDeliveryStateDelivered  ChangeDeliveryState = "delivered"
+	ChangeDeliveryStateFailed     ChangeDeliveryState = "failed"
+	ChangeDeliveryStatePending    ChangeDeliveryState = "pending"
+	ChangeDeliveryStateRunning    ChangeDeliveryState = "running"
+	ChangeDeliveryStateSuperseded ChangeDeliveryState = "superseded"
+)
+
+// Valid indicates whether the value is a known member of the ChangeDeliveryState enum.
+func (e ChangeDeliveryState) Valid() bool {
+	switch e {
+	case ChangeDeliveryStateBlocked:
+		return true
+	case ChangeDeliveryStateCancelled:
+		return true
+	case ChangeDeliveryStateDelivered:
+		return true
+	case ChangeDeliveryStateFailed:
+		return true
+	case ChangeDeliveryStatePending:
+		return true
+	case ChangeDeliveryStateRunning:
+		return true
+	case ChangeDeliveryStateSuperseded:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for DeliveryFamily.
 const (
 	DeliveryFamilyN4 DeliveryFamily = 4
@@ -668,6 +719,23 @@ type AccessToken struct {
 // AccessTokenTokenType defines model for AccessToken.TokenType.
 type AccessTokenTokenType string
 
+// AddressChange One change of a host's addresses; null for an address the host did not have before or after.
+type AddressChange struct {
+	// Actor Who reported it, e.g. "router FQDN" or "user NAME".
+	Actor      string           `json:"actor"`
+	At         time.Time        `json:"at"`
+	Deliveries []ChangeDelivery `json:"deliveries"`
+
+	// EventId The address.changed event (GET /events).
+	EventId   int64   `json:"event_id"`
+	NewIpv4   *string `json:"new_ipv4"`
+	NewIpv6   *string `json:"new_ipv6"`
+	NewPrefix *string `json:"new_prefix"`
+	OldIpv4   *string `json:"old_ipv4"`
+	OldIpv6   *string `json:"old_ipv6"`
+	OldPrefix *string `json:"old_prefix"`
+}
+
 // ApiToken defines model for ApiToken.
 type ApiToken struct {
 	CreatedAt  time.Time  `json:"created_at"`
@@ -721,6 +789,32 @@ type ApiTokenList struct {
 	Items      []ApiToken `json:"items"`
 	NextCursor *string    `json:"next_cursor"`
 }
+
+// ChangeDelivery A delivery the change queued.
+type ChangeDelivery struct {
+	Address  string `json:"address"`
+	Attempts int    `json:"attempts"`
+
+	// DurationMs From the change to the end of the delivery; null while it is not finished.
+	DurationMs *int64               `json:"duration_ms"`
+	Family     ChangeDeliveryFamily `json:"family"`
+	FinishedAt *time.Time           `json:"finished_at"`
+	Id         int64                `json:"id"`
+	RecordFqdn string               `json:"record_fqdn"`
+	RecordId   int64                `json:"record_id"`
+
+	// Result The upstream's answer or why the job ended.
+	Result      string              `json:"result"`
+	ServiceId   int64               `json:"service_id"`
+	ServiceName string              `json:"service_name"`
+	State       ChangeDeliveryState `json:"state"`
+}
+
+// ChangeDeliveryFamily defines model for ChangeDelivery.Family.
+type ChangeDeliveryFamily int
+
+// ChangeDeliveryState defines model for ChangeDelivery.State.
+type ChangeDeliveryState string
 
 // Delivery defines model for Delivery.
 type Delivery struct {
@@ -935,6 +1029,12 @@ type HostCreated struct {
 	// Its addresses may be out of date.
 	Stale     bool      `json:"stale"`
 	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// HostHistory defines model for HostHistory.
+type HostHistory struct {
+	Items      []AddressChange `json:"items"`
+	NextCursor *string         `json:"next_cursor"`
 }
 
 // HostList defines model for HostList.
@@ -1813,6 +1913,19 @@ type ListEventsParams struct {
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
+// StreamEventsParams defines parameters for StreamEvents.
+type StreamEventsParams struct {
+	HostId    *int64 `form:"host_id,omitempty" json:"host_id,omitempty"`
+	RecordId  *int64 `form:"record_id,omitempty" json:"record_id,omitempty"`
+	ServiceId *int64 `form:"service_id,omitempty" json:"service_id,omitempty"`
+
+	// Kind An exact kind (`address.changed`) or a prefix ending in a dot (`delivery.`).
+	Kind *string `form:"kind,omitempty" json:"kind,omitempty"`
+
+	// LastEventID The `id` of the last message received; the stream resumes after it.
+	LastEventID *string `json:"Last-Event-ID,omitempty"`
+}
+
 // ListHostsParams defines parameters for ListHosts.
 type ListHostsParams struct {
 	// Q Part of the FQDN, case-insensitive.
@@ -1822,6 +1935,15 @@ type ListHostsParams struct {
 	// Stale Only hosts that are (true) or are not (false) stale; see the host's `stale`.
 	Stale *bool `form:"stale,omitempty" json:"stale,omitempty"`
 
+	// Limit Items per page.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// GetHostHistoryParams defines parameters for GetHostHistory.
+type GetHostHistoryParams struct {
 	// Limit Items per page.
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 
@@ -1972,6 +2094,9 @@ type ServerInterface interface {
 	// ListEvents The history, newest first
 	// (GET /events)
 	ListEvents(ctx echo.Context, params ListEventsParams) error
+	// StreamEvents The history as it happens (Server-Sent Events)
+	// (GET /events/stream)
+	StreamEvents(ctx echo.Context, params StreamEventsParams) error
 	// ListHosts List hosts by FQDN
 	// (GET /hosts)
 	ListHosts(ctx echo.Context, params ListHostsParams) error
@@ -1990,6 +2115,9 @@ type ServerInterface interface {
 	// SetHostAddresses Set the host's addresses by hand
 	// (PUT /hosts/{id}/addresses)
 	SetHostAddresses(ctx echo.Context, id Id) error
+	// GetHostHistory The host's address changes, newest first, with what each one sent where
+	// (GET /hosts/{id}/history)
+	GetHostHistory(ctx echo.Context, id Id, params GetHostHistoryParams) error
 	// ResyncHost Re-send every record of the host
 	// (POST /hosts/{id}/resync)
 	ResyncHost(ctx echo.Context, id Id) error
@@ -2236,6 +2364,62 @@ func (w *ServerInterfaceWrapper) ListEvents(ctx echo.Context) error {
 	return err
 }
 
+// StreamEvents converts echo context to params.
+func (w *ServerInterfaceWrapper) StreamEvents(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params StreamEventsParams
+	// ------------- Optional query parameter "host_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "host_id", ctx.QueryParams(), &params.HostId, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter host_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "record_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "record_id", ctx.QueryParams(), &params.RecordId, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter record_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "service_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "service_id", ctx.QueryParams(), &params.ServiceId, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter service_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "kind" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "kind", ctx.QueryParams(), &params.Kind, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter kind: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Last-Event-ID" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Last-Event-ID")]; found {
+		var LastEventID string
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Last-Event-ID, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Last-Event-ID", valueList[0], &LastEventID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Last-Event-ID: %s", err))
+		}
+
+		params.LastEventID = &LastEventID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.StreamEvents(ctx, params)
+	return err
+}
+
 // ListHosts converts echo context to params.
 func (w *ServerInterfaceWrapper) ListHosts(ctx echo.Context) error {
 	var err error
@@ -2352,6 +2536,38 @@ func (w *ServerInterfaceWrapper) SetHostAddresses(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.SetHostAddresses(ctx, id)
+	return err
+}
+
+// GetHostHistory converts echo context to params.
+func (w *ServerInterfaceWrapper) GetHostHistory(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetHostHistoryParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetHostHistory(ctx, id, params)
 	return err
 }
 
@@ -3064,6 +3280,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/hosts/:id/secret", wrapper.RotateHostSecret, options.OperationMiddlewares["rotateHostSecret"]...)
 	router.PUT(options.BaseURL+"/hosts/:id/addresses", wrapper.SetHostAddresses, options.OperationMiddlewares["setHostAddresses"]...)
 	router.GET(options.BaseURL+"/hosts/:id/setup", wrapper.GetHostSetup, options.OperationMiddlewares["getHostSetup"]...)
+	router.GET(options.BaseURL+"/hosts/:id/history", wrapper.GetHostHistory, options.OperationMiddlewares["getHostHistory"]...)
 	router.POST(options.BaseURL+"/hosts/:id/resync", wrapper.ResyncHost, options.OperationMiddlewares["resyncHost"]...)
 	router.GET(options.BaseURL+"/records", wrapper.ListRecords, options.OperationMiddlewares["listRecords"]...)
 	router.POST(options.BaseURL+"/records", wrapper.CreateRecord, options.OperationMiddlewares["createRecord"]...)
@@ -3074,6 +3291,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/records/:id/resync", wrapper.ResyncRecord, options.OperationMiddlewares["resyncRecord"]...)
 	router.GET(options.BaseURL+"/records/:id/deliveries", wrapper.ListRecordDeliveries, options.OperationMiddlewares["listRecordDeliveries"]...)
 	router.GET(options.BaseURL+"/events", wrapper.ListEvents, options.OperationMiddlewares["listEvents"]...)
+	router.GET(options.BaseURL+"/events/stream", wrapper.StreamEvents, options.OperationMiddlewares["streamEvents"]...)
 	router.GET(options.BaseURL+"/users", wrapper.ListUsers, options.OperationMiddlewares["listUsers"]...)
 	router.POST(options.BaseURL+"/users", wrapper.CreateUser, options.OperationMiddlewares["createUser"]...)
 	router.DELETE(options.BaseURL+"/users/:id", wrapper.DeleteUser, options.OperationMiddlewares["deleteUser"]...)
@@ -3450,6 +3668,107 @@ type ListEventsdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response ListEventsdefaultApplicationProblemPlusJSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamEventsRequestObject struct {
+	Params StreamEventsParams
+}
+
+type StreamEventsResponseObject interface {
+	VisitStreamEventsResponse(w http.ResponseWriter) error
+}
+
+type StreamEvents200TexteventStreamResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response StreamEvents200TexteventStreamResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/event-stream")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		// If w doesn't support flushing, fall back to io.Copy.
+		_, err := io.Copy(w, response.Body)
+		return err
+	}
+	// text/event-stream messages are typically small; use a
+	// modest buffer and flush after each chunk so clients see
+	// events immediately instead of waiting on OS buffering.
+	buf := make([]byte, 4096)
+	for {
+		n, err := response.Body.Read(buf)
+		if n > 0 {
+			if _, writeErr := w.Write(buf[:n]); writeErr != nil {
+				return writeErr
+			}
+			flusher.Flush()
+		}
+		if err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+type StreamEvents401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response StreamEvents401ApplicationProblemPlusJSONResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamEvents422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response StreamEvents422ApplicationProblemPlusJSONResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamEventsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response StreamEventsdefaultApplicationProblemPlusJSONResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -4102,6 +4421,95 @@ type SetHostAddressesdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response SetHostAddressesdefaultApplicationProblemPlusJSONResponse) VisitSetHostAddressesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHostHistoryRequestObject struct {
+	Id     Id `json:"id"`
+	Params GetHostHistoryParams
+}
+
+type GetHostHistoryResponseObject interface {
+	VisitGetHostHistoryResponse(w http.ResponseWriter) error
+}
+
+type GetHostHistory200JSONResponse HostHistory
+
+func (response GetHostHistory200JSONResponse) VisitGetHostHistoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHostHistory401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetHostHistory401ApplicationProblemPlusJSONResponse) VisitGetHostHistoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHostHistory404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetHostHistory404ApplicationProblemPlusJSONResponse) VisitGetHostHistoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHostHistory422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response GetHostHistory422ApplicationProblemPlusJSONResponse) VisitGetHostHistoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHostHistorydefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetHostHistorydefaultApplicationProblemPlusJSONResponse) VisitGetHostHistoryResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -7980,6 +8388,9 @@ type StrictServerInterface interface {
 	// ListEvents The history, newest first
 	// (GET /events)
 	ListEvents(ctx context.Context, request ListEventsRequestObject) (ListEventsResponseObject, error)
+	// StreamEvents The history as it happens (Server-Sent Events)
+	// (GET /events/stream)
+	StreamEvents(ctx context.Context, request StreamEventsRequestObject) (StreamEventsResponseObject, error)
 	// ListHosts List hosts by FQDN
 	// (GET /hosts)
 	ListHosts(ctx context.Context, request ListHostsRequestObject) (ListHostsResponseObject, error)
@@ -7998,6 +8409,9 @@ type StrictServerInterface interface {
 	// SetHostAddresses Set the host's addresses by hand
 	// (PUT /hosts/{id}/addresses)
 	SetHostAddresses(ctx context.Context, request SetHostAddressesRequestObject) (SetHostAddressesResponseObject, error)
+	// GetHostHistory The host's address changes, newest first, with what each one sent where
+	// (GET /hosts/{id}/history)
+	GetHostHistory(ctx context.Context, request GetHostHistoryRequestObject) (GetHostHistoryResponseObject, error)
 	// ResyncHost Re-send every record of the host
 	// (POST /hosts/{id}/resync)
 	ResyncHost(ctx context.Context, request ResyncHostRequestObject) (ResyncHostResponseObject, error)
@@ -8250,6 +8664,31 @@ func (sh *strictHandler) ListEvents(ctx echo.Context, params ListEventsParams) e
 	return nil
 }
 
+// StreamEvents operation middleware
+func (sh *strictHandler) StreamEvents(ctx echo.Context, params StreamEventsParams) error {
+	var request StreamEventsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.StreamEvents(ctx.Request().Context(), request.(StreamEventsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "StreamEvents")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(StreamEventsResponseObject); ok {
+		return validResponse.VisitStreamEventsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListHosts operation middleware
 func (sh *strictHandler) ListHosts(ctx echo.Context, params ListHostsParams) error {
 	var request ListHostsRequestObject
@@ -8461,6 +8900,32 @@ func (sh *strictHandler) SetHostAddresses(ctx echo.Context, id Id) error {
 		return err
 	} else if validResponse, ok := response.(SetHostAddressesResponseObject); ok {
 		return validResponse.VisitSetHostAddressesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetHostHistory operation middleware
+func (sh *strictHandler) GetHostHistory(ctx echo.Context, id Id, params GetHostHistoryParams) error {
+	var request GetHostHistoryRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetHostHistory(ctx.Request().Context(), request.(GetHostHistoryRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetHostHistory")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetHostHistoryResponseObject); ok {
+		return validResponse.VisitGetHostHistoryResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -9753,265 +10218,281 @@ func (sh *strictHandler) TestWebhook(ctx echo.Context, id Id) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rchs5lif+KvhzJsLkf1IULcvuKik6ZlW23HaPy3ZL8npmKr0kyARJtJJAVgIpmlXriP66D7L9YP0k",
-	"GzgHQCLJTF50LXc56kNZybzgcnCuv3POr62RnGVSMKFV6+jXVkZzOmOa5fDX8yJXMjf/Spga5TzTXIrW",
-	"UetiyshAsM+6P4I7BkSOiZ4ykuXsistCkYxOWLcVtbi5/eeC5YtW1BJ0xlpHLXymFbXUaMpm1Lx+Rj+/",
-	"YWKip62jx72Dw6g148JfiFp6kZkHlc65mLS+fIlarxPzGLw9o3pavpwnraiVs58LnrOkdaTzgoUfGst8",
-	"RrW5T+hnhy34EJ8Vs/AzXGg2YTl85w2fcb26AK81mymSsXztRFN4OPx8wsa0SHXr6GkvMpPGTz/t9TYO",
-	"5IyNc6amz6W85MzPfYR/+i8miVDDXF6yvJ/jA03LfPD02eq6fjFLpzIpFIP9/4EmZ+zngilYgpEUmgn4",
-	"J82ylI+oWY39LJfDlM3+7a/KLM2vwef+NWfj1lHrX/ZLGtvHX9X+e3wKP7pKXUOZLMiICiE1GTKSM5oQ",
-	"qgglfz5/95bI4V/ZSJO2+dVciIj5FxX2B/xTMaHhmWCsZowRmXGluJh0jskgYZrydEAUXSgyn1JNtDRP",
-	"Jt3Wl6j1XIpxykf3PvvRlIoJIyP7eUXmXE9xeFwRpWXOEtKmRNNLJojZ+6icPVGapynhghSKdWAeL2U+",
-	"5EnCxL1PJGcJE5rTVJFE4i6lqZwTPeWKyIzl8HEzF7PFe2okM0a0NNOSglAyz7lm5Y0wzZP3r+0t8ynL",
-	"GaFEMaXMa7gigrGEJTjtt1K/lIVI7nPWbyVRxWhq9wKG4e6+x1GciAWRespywvJc5qR92HsakcPHTyJi",
-	"mA152ntiFk8A006opkOqmFm+QuSMjqZ0mFrSuZDyRyoWlg2oeyUgKcmMigUZU56yhFCt2SzT6pjkTOcL",
-	"Qsea5TCDCb8y56CYDVluRJFiIykSZfjylNHESrMz89TeiXnK/NksJFbYrxnbB0ELPZU5/4XdN0Fd0ZQn",
-	"4VlamtjHjx/3Tgo9Nb+OqGZbza5k+jC5LJcjppTZ+FOhuV7cK7maKRYsYPjI2dqGAUgxIWbMEaGOcxOZ",
-	"k0JcCjkXZMxZmpjfhjQhXn2JzC3UvlYbxjnMGb00EiQvUub0lUTOKBdGEMA5UQNgpoqYM4BvJlQkTjos",
-	"oiWBwbVhs1IwEDZMjFgXhLWdslmRk5FZ1gvDrkC/yg0v0xzlK4Uf+9r9urQ1UYt9znjOVJ+LVR3kHImc",
-	"FELzFGaDr7O80T5qSGWZnqMW3NLH67+2mDB6x0+tHxjNWd76VKdwlfT0U3XYlZdVRly+B5mh+fBJxhvW",
-	"YpQzqlnSp7qipyVUsz3NZ6wVNS/PmmdEkaaGqN05WHkHT2r1wtU1S6nS/UKtH+LGz6GiVrPVWc7G/HO9",
-	"rg0r/EiRMc+VNtpBTkdGR4+MtpKzkZwIbvi37tatEgjVTacTduUc7vwStQrF8v7WK2PudvNaHbycC5bX",
-	"DGyJqEBxd98N3mmXzE3DL1Rl95d2JwqpaR0ZPofb4CgmCTeDpun7gCzHNFUsWqbUIs+Z0P2MKjWXebI6",
-	"7f+ShbEM8GcjrnCapch1CsuEXpltIzOZA5sS5HGPzLgoNFOETqRZtp1so6gFGtM7kS6QBFdOSXWkH92I",
-	"kGkoLTNF5jK/5GJyTAS7YjmOmg4NizPj2e5oOnqojL63wbC7Bq0uUVGFVjbvPOwdTdN349bRT+s/6jnX",
-	"l2iZdXn+3XByj4maGlElRbogEqTEptOAr1ydwKdgCm842mXVwXBjmlb+seWs3KdontMFbGFp4JvXbGBt",
-	"y8cZvl59Sd1+vGApvzJW86pwTJKcKVXLLGlyxUesjpzRgkskoUNZaCDtnKki1ZER1VlKuTD0nahjYpTJ",
-	"hT+TOei/QuqpUTDgHbXc1GmhdYpidC0pNqYzni4CQXwYPftUx2fHXHA1vaEA2pqrw87Z2e40n5xRqxg6",
-	"xaLIzAOGLUsx5hPw0KiFGLWiFp9lMjccO8n5WNfoHubekcyT7cUR7nf9eSwypXNGZ48UoULNjblgGNwC",
-	"COWvckiYSFhSL0a1FRVuVhkTCfLcvBAC/5UgOTMjwtBsaUWtYSpHl/AvVWQsV8ZCNYtBxYil5pa6WeOa",
-	"7UJJdQK1XDtPZ5E/WX6r3OQC6l7df7+w/vhVyL0y4iqtrjv3t8HEPA95aCb2I0ruVdJzN3gb1hkgRm0h",
-	"B4dkKgujzhlTYliMLpkG5yJqAkfmzljY65yMZCG0Qo3fvQ5MHKBdw+bMT/gsGedyFouB0jTXA/JvhDv1",
-	"4rj8vnszvtOqN/a+CN1JsRjzNOVi0jUmkKXxgRtKMAxGslxe8YTlYI5kmiURGeBRGMRCTyUoqiThCbiD",
-	"2saW5ywhKQWzLaNGiTOn0lr9Y5mTiZRJ55hQEQv7KTNY+Li5V4xYhHycwyKobixay1pbeTJDslrlHjP6",
-	"+TX++vjwEBWWyt/LBGZP+e2+FLarnoOhDYBb9ki5bW5/uHje2VY7W6Jy/Fgt76oj9tMr6xJYtmV1Xajg",
-	"41TCXnN9RGLQ6snbkx9P41ZEYtRy4G/S/pfXLyLif+/gDbksNMvJy7+8eIsXEq4yqkdTlsetBvG8vaBK",
-	"qKbNun+FQZTTn0qlm2RRA3cJCGFrIXbJ0W+5ju/BTvyHudGQGFOKTupty/USdPOoFcsNw7/uC+oEEwgJ",
-	"mGS5pFVxFXw0stRVztJuXiN9/oddvhr1kArCzC3owpnSLGOCJV1iyX/RNYOAcwC+nzkbTqW87GqmNKE5",
-	"iwVaReiFB968MNfRPW/vVnBFyzRBVuRUBit5u+jgT8pDt+iGpy8YioaAkr/gdQp/pVQuVifg1KpuwjQb",
-	"6eACuLvs0netFHd/Wjnu/kxYyoI/veYGfyk2ypnu51KHjyhNU+a3M3i/vVB+wV4ov2Ev+K9YKgje4a6U",
-	"L3FXyre4TSufclfKp9yV1afMVlsXRPAG+LN8HP4sn4U/ncnfL/cXWFzwFvy7fI4WetpN5YSL4A9ZaPeX",
-	"DeP1c2bkorvqyaB8vO+voUrtv1mnXMIZuQ3VC4XBQ+ldL0GjPddUF2qtAbkqRu2PoLE4o8CY6UWakKk5",
-	"t9vYUjuZoaBqodGxbIuSNutOukYghvpTzsagC8EQrTvMKEaOyo7IaMpGl9bGNcfmkQqjBHGrczdGrmdV",
-	"/d2XGFdhdCnkPGXJhG230ODd28IW3e5FqkAH9k1eFIjbtVZmsOukzbXz4aZcsIhQTWbSGAC9XsWrG4ZN",
-	"czaTVyzpmJ3HnTYmm7EfKKjIRc5qt3Bb833jTL3du44PnC/E6BxurNEu0bL0Rucq+VTszuW9Xt20Otu0",
-	"VAzsoazlF5ylySmIvhVuAdGeJpUbQ0yKUJJIbWyOjOop4UJL2JOhTBY24uQjUBBJcudvbDcPYA3wnvlU",
-	"poy0D3u9Tu32NatzS+uL4y4fqJv3K1nH6a8VcRGGVmrW6YQkHKKHhn0qY5mgqERNyLKyYKZDKVNGwe84",
-	"/jmp8Z6+kXOWj6gyph3XU8dFdU65sUPNRtQu3NYaNs+uDsGd85nOMkP/rYPek26v+/jxk+4ftvKkZVeH",
-	"TtLfzCVnXhSs7OoSwR1beIS2+dSz5Un3Hh8lw++Ojrad9LPbmvSzjZN+1l8XFjNa1ITCcYS7kD+iyZgz",
-	"owQhydVM9g9/OHp8dLS/znxZGuptrD4yMsbEzUKI0vqYmuw8cIzUi27UzFdW87mcZQW4ahA5pbUZARg3",
-	"cJzJlILaQIaMCWJmACwtlWICEAzqwlr5FcsfKQKf2QOARizMvEj7xYu35z+cvfuP07P++cXJm9P+ycuL",
-	"07OIWEgcOME6R8SISJCZuN5GXZFpAq/Br1ANnJZrG50CmJcUDI01ChoQ0IQdHJ1I4h/txuK1Vk4zYYrM",
-	"6IIMGTHcRY6J+SIabKvUeDv+WOB1JRtdOvtLp8LyKHtqqwdilSesMqRVyl09v0tE6SjEUdkSTTV7fJvE",
-	"zolb6h2DrI47B/HDZ4ebDkfU+rwnacb3RjJhEyb22Ged0z1NJ/BOwNGAMtOSMw7KwyJC54P52peAP97b",
-	"Z5/5zwas7s6/jp9y3//SsHfXio5XNASLdq0Mu0byV3CpGyPc207XvL0PAeEvgbhfWts7IKCKLN+4Bg0U",
-	"dycUtuu4mknytkkwkGrBlw57vV6dRQJOpybTC8QG3nJMJkywHMRB+x//5/+SxwffkSHXqrMMalhGRgcU",
-	"+N1mjMWySm7I+tPaQ7UD8ACU9y/R5pvOcVkAI2D+vg3/jv34w7h3zMffUz2aXp8F3TfPKel7lftsoe2u",
-	"vWPrE9LEz8/9uamu1w7naTOQxRxPXWTb0/cZKOzn8NCXT3UocqvSw3tJmyryp9MLsm/4m9r/lSdf9uGX",
-	"DqLkAVmOwyVjnqYQEe2uuiVwzm60n9YuWZAEsQMZNi3rOdOVUXKhNKOJUUAtuwKIq2C3wphWpvVGTri4",
-	"3oxCxNtuKTtVkOCSMNmU7BPuW4AL9KOp27wfWY1DuNDT/ozpqaxzYIgqfnacyxkBzzp6doK8g24Q0bFI",
-	"PufZr/W2X8fRshssFSMAN/Ly7Q4SRdwvb3Ca+dV6pAi30MdgAwBt4BZzG4zpzuZXleS2BJ9a0mrGtVSX",
-	"O6rQ1Drc4XtLrM/B9LoFxOmu50+w+fbP9zYdw5URLX2gdglypur44YkPeTxSkAa02JvRBL0JfMS6ZGBt",
-	"ULdBg8hfch8cxMLY/4PScz4Ax2Nmvil0ibz10ZXCmP8Am4EkgSOI38ZiIpkiXGAGgI+q+PCL+Yj7ZgR/",
-	"8dL1wUfskYpFOYY6HEr56+aECbNe4LOGqIscqX6Rp/XHLVjCRI6KGRMakjVqJTRLeL1cMpJH+YATmRVK",
-	"EzOylGlGhmwsc0YUvTLyCUNWZRKFWQhKPpy9WQk6gT8JXmx2xL0Okia3UUFxGezg6nRRwLVxtiEK5e6q",
-	"UkFWDFOuppgn4YezAYe5PIA6FngOHjSgkA9nb/YUHbOIwJJNWVewet91PYj+3OhcSGyqmEyYMuYMVVWy",
-	"g3BD/Usb3YVZLrUcyS0I0d5XuhhDTrIDDS8d5B2fdnS0MRiFi+LouZ7bOyXCzS14vT0gAWWV7jB/Cps5",
-	"3EsXSaoe/ClLs9ptSOmQpZtlFN4W4Xuav34bVp/l1JvtviVGns7pQhGja2wR1b2mUVhlB9uv8iVb1DOI",
-	"S7YwvMvt/mZsvnnT2m3w6Z4rGubZy+fk+8OnfyA2hY5gOlm3Bq1ortfnhEGm2tZ7GcQ8v9QCDS12oobN",
-	"cZ3W48lc4tiyHP9w9trwIcAWmJXlAqwaO9ljBEMcDVMqLgPpAEPwCXUUiWdDegQmm+EI/SwadsPzuOpw",
-	"X0EasmehkP2Kmt4RSRYiEeqAtM0N+4KP9q0d7NhFJ4pFPh4dPH7yjLRfvD0nH96/OLk4JYpPBEvQEr04",
-	"f/2nTkSmWmeY4AwmFxkWPNUWl6vZLEupZqrjwselGDeGtlGi26NUFsk4pTmLSMInXNNUjhgVUSxSLmTC",
-	"InJVpDqPiBrRlM3pIiKJUNzI2Yhkcs7yRKiIJEyxUUSmTP8iWA73ZDKJYjGhIuHmzvxyWBhz52oakYlM",
-	"aJIsIiKYHhVZRLgUUkWYIMlTGZFhIcTCrIMxz58+MY/IScpguPBB+kthxkxTngjV6ZJTo1NNqYIgj5ne",
-	"wB26QRQLp7awhAwRj48kDF9MbLYv16T9AjfHsfcoFme4E/4KeaV1Vv713C9gcAeuQvgSnEZ5yz/+9vcO",
-	"SF2kmyGkIJO8EAQiWsNFLMARQTO+f/V435GGqkL+LCm1opalF8M7tM6MleHHZQRLsLPGzoCdbUUt2Fow",
-	"LXBvza12cw3XsLsLsArFAJeHM8P7MjBLYIPhbtjhVtSSV1NzHfcYuK7ZZKMDmV224tFscytqwT6b8eMC",
-	"wXPhRhsryOy0+T9sda0R7A7ii/AQ/noXynF9gs2yINxRx/uadaVamQcpCMEBdIaMzAG7T4yJDe4+UDRn",
-	"mC4A4FGEnT1S+JaRnCG2bQeFHpfIj3VFKBWzGc0XTfhdj9SFQh0qWs3BriG/NcJMTpieslrsOvxAaGkI",
-	"6rksLYmJdJ+2vP2YDBd9t6RHVdsnYSOesNB1BPFrODRGbTIHrXx4cxJ2oLh6MWjXraLKBjqsn+lGNTbc",
-	"oNVDOpV8tHSaGlSEck99vKkJk42xGNDGZowKdQx6JKoJFrC4qlRiJQHNBXX8ZAnXMKViYtQRrpFYlowm",
-	"9MAqwlLFoJhIRBRCukpOhFbw0FWZoBPKRT2QaZPuubXmD27fhkwSLup/KGmjLnawnOrvPcbunsi/K2oZ",
-	"uohaTjdxAH2Xp1dgKRYjv4AQgloUn7ZTna32VjFoSgoJnqju7jpSvR2rZ1VC/SZNoL8UrGA1B/Nnf702",
-	"+8ywLLylrijE0ljsu+o+fwbM8JbwhOMxG2l+xfouPl+HpPYAZ5JJDrlvkgg5BwzS6/dXhyGv4A6s5Dw/",
-	"WwGMK+N4ds1xPLv5OFx0cuWHdWlHN0gz2hJ6aL9uGOKYo6isRzEKpmdUXVoHMxY0e3IQVDfrNYxiGyzg",
-	"lqN4VjuKxwffbRrGJWNZH8om9WkIW6qSwhnLUjpiGATVSzh3LL6GCDaPc7bwX64c9RijwnwMHjHKnTH3",
-	"UNXwyDSbIIpJu8Z+xKJGDjku8H7FNetEthCWrvqBjfHIEmNrKS4mqaNd1SXvxuMj/21Id1BuOn6QjzxM",
-	"jrTtg+EMXf4mHnrw7CIez6a21AwJzoNdgZGcGVtPdeolqWAsUf0ABt/g9LaaNeD+LFCeDNmIFootSfpA",
-	"kNjyaskxSHTwORiZTtoyJ3ErbplTPZFECg88loI1DNRn/NRGNrwCKcoECD9mX8kNVevyulYsHWMtsytA",
-	"suoiF03g6Q2pebUIUOvxWRuUh22ymTW3EH5rzpHASEOj93pOc+HsmK2k+Ed8YFVy1zmBy8zDSrahRWmu",
-	"YjNLBtfAGOsQnM+qDz2reagmqg0UVXcSGvjUiixdEWp+74NV3Q3QiVRxLVhgPcj/Bep8IEgd1viRgnzf",
-	"FfDDnWN01onYddU5rwf6qxWq/sFWrwv/VRfhdpB38MklxGIgMf0YQG5fX4hvhzBcuwhHR3c6/wAZWTd/",
-	"1BhuRX+wb7QnYznsyggerG7dC9bLnQ28taxBZYuGMjHKF1iUYVW6rEACNteW2iB+1h+bBkjQwdOnmyyl",
-	"Wr7dzLFuwzq0Vs9DYSHx89dBQ/6GAY+1PPC++d292Cn3zcRu3+y5ZTZ1QgSb1zEq0MBRl1eE6y75UQLe",
-	"xDlhEbMzhSRKrzNrWVpENpzXLjlDB6oCK6/p//Z5XdPxz9kVZ/NVVrbqRrmGx2PjI3emi2/WXP2nP21a",
-	"nOshW7/pft90vxvofg3qSTOxNtWscMd3LaIjrHoRZBBt/8yyDhJkGdYOOUDo31SLKl/1WrNZnTrVCHFE",
-	"z9MjRT6cvUHvjuBZxjTAMzdjRjCqgaPcMEsY2qp/O+W28pWP7Sf2WtTigiYLiKxnTMwhUjLOuf5lKD8b",
-	"o36smFAMfhbunzN+mUvNL43dLfiYG2O8GpIL/MKWKdX6pQeafdYDwtURoQRLLNogDRnzlJG2G2fX/BgR",
-	"HKv9oxhx8kfyLmPiY25s732mR/v4kv0kEQq8i1jOZGz7ClAyZ0MMELeh/IC5iRJcwHfnBAdI2pi3IRXU",
-	"rlBTlqbg96MiUaStpp0wGFoZol9P91cx4lBT0HzLIRFywCmoae16mRVprsuSUaXZMQJ/EZX6cyG1LfjE",
-	"1IhmtuzKnKKLF5cf1Yj14eWaHggwL3i1edUVyxWXQoUUTLgyn7AA0dgvBnnSfdwj++Sw+7mh3JmVi3VT",
-	"XZR0QbhwsNuoGqLAajBHQal0N9lY2GrsI5rnzgGdM43YJlrWK8FwKY7XPqLpJfioY/H6/dUz70emymaI",
-	"B87h6oMZzRUDdyvmXMSiAt9dBB5oywcqPUJGU5YQecXyrpu7njIRC8CWwXrTGXNAB5zmI+V90WEizlSm",
-	"CWidsageKNA+51AmaEy5RXjvZvJ5nuHi9vZwW6otN7WOS1lsaw13krMhF3XhP49sdLdg8RiHcXMw+1oF",
-	"/joxvdJZud4rHoLvUJ8Pgu7ti/PXf7IkF5XJJJ1jR7Vb+MZBDPtiCMvoP+X6qnjLwoHBzUHNZTHxyWTL",
-	"C3SdSNuawu/XRhY1zO3MhmuuM59rY6yvGSOoE/aeYIs8RQimRV+aAy/HjnIjoCBQBixUAU6u1lknrLuD",
-	"ZmGJzmsIVfRni/rQbzkaf9MOB8jZfX2u+vU+8PD9lVu3/srO8PalE+oQHytjjUquUlmjlaoQwUnbLaJg",
-	"yWjLkMJKyaHq2hhhUAJ1hgvAmXoAlpGvVNksllj46+wzV+AQdajTqcz1FJSUQZGng4gMlhdmEMVi4JZm",
-	"AKJ9UC7PgLTnUz6akjkXII1K0QOIOS5iUQLvOl3yrkqhID4DaF5tFlEjt7drckRW2X7b1VqB5ew0cvwA",
-	"grmqzpQhVTkXlkFjMDng2IZ0LdwVT2nZs0mOSYl77ZLz3fzSh73vn+3eAeGazQiuw5lvwj/reKHfTgiP",
-	"aZ21VSdghxGwOFvgCH5XR/v7RnNOhOpiqlGAX18OqvUOv7uVUhNaZ2b0Xzaw0lXaDHjqVtS5mZ3WfqPK",
-	"V7f4Un1bCU8Qa1jZbcQanJL3UMEG+/3rRBtCxrQbc0GPcHnHqiu4jhVsPvxbtmsx3CyorGmU/nxmM0RL",
-	"4Jd65G/C4lETCc5nhymp4EzaoHrMOYJRFrYSHpZzvJXOLtdtsnJjHnWvPGQ7LlBzgpvo+jyY/7ra37VZ",
-	"tsAAHpV6BRbtD9tSzqHGPYj6hGVMJEQaie+eHRw9QHLLP/7292OiGCPvfQIToamSQW7LcEHq01nIB9tq",
-	"DaYEZdagKVvgPnGlao09FYvDg4PI5YFBHjVVpTrTjYte78noki3gH2zQJecWhW07RA5Zal4/ZTk7ikUA",
-	"vvfhHkjSliI4lxGhVf0jD1QOo3BV0WBhnvgxGUpjBeZsJUhuM3lc+cCQu1nmB+ehtVHuVtVn//AKGdtz",
-	"3US4F0xdsxZJpQL8Mt+15i8gDkv70NKxawdRIhNhpcwlo3rkjKa1JRw29LNdP0XXwKU6CXm5Ovq3kijN",
-	"MtstogEjp1m2s/A1AznXLNsYvJKXLfeJT+vnBa+rKVO9ZRFp6lpimI/dVjujMtF0bU2BpgrGdZWKo7Cn",
-	"DmzOCPxl1k8H2UMNPXbq4YKwElDaER89InEr/LBrNIItIn4x/HgsC2H/NlKaJVw7CY5XfV0joUn7BNpN",
-	"/ONvf68UC637RN2g68jywk3d4WTN1pG24WDGxpF57Zp0mujXBYt86yF4T9hjqBD2HZuTMKwya+nWIgIt",
-	"Hawtn+xIOZfFMK1NAC45bAkZphrRwVKTCcoA546KfAuXjOXOw0uh/MYAikk/h/Yyg9X0aNf0oDYTpuzI",
-	"soMXDjotWE/6zg0wNoQDK9hSu/p+4/yHyz5R9WtfG30DF9+ouSzIh7M3tnwWRMmwX6QRyQGUuw2cj0WA",
-	"voQ0YIxWULHAOtdYqs+Vr3Cyzgg6e1iMtMNjX8nZ8rGoraq8L+e3lTOrXY+SPta0W4Li46pCZm2nMCC9",
-	"dY4I8oscVZUTIvNYnJycnBAmoMvwsndYQY6YvwwuZNAgfF4gdkWKhZ5D+ZqTMniBDbzleAyLVc0PIQum",
-	"IwjWJCmr8/msJfpKe6PdzoT5Xv0vrsNZQ8JZ84lZ8UhisrJvmBY2OwkOwErHtKadrwudJz7LaQ1B/FUO",
-	"ldF0gTCi0jsH1y9Zpkl7KgvFLhnLDKdy1qdrZ2aIRVl1PahofHZ6cfr24vW7t50deVXZA+62d3X93tmG",
-	"dfXMrmxSt3lr76IJXrnX5Z72M5b3sdnVtu3gXDc2GwmqIZlVKN/mUtk2cAS68QDugQirYWmkjdWzm6pj",
-	"l0WxoYJAp6k3s6bpFiuP94W1pHHEdeso04Qp3U8K1qcT1rf90etrYoDxBR3kpNJwQpKCkTnlILp97vUU",
-	"fOlMEPNru+zLRVI6KWVBtSUZ6g2NkgAbuAfjtcS1fswnE9/OGx8L8sM1N+LIDl1Lo2oZjW9FVAmcoLrm",
-	"cG2Bk4YspYoqJJjtZC/MHZHnRUdeBKHDHJXsjE5YLOSYDMA0t2/6d9Ta/oiWNDxubekyVQvEEuMQWbDi",
-	"hwvCdRSL4QISLI7JIOUzrgcEzCIsdWH0+0HgHhxEFi9hUzSojkXKFazn2HckUdoXaVNdlLmDoE3hLNDv",
-	"Ngi2zQhs8K9WeN/2z4Qia9unlmv77qi32VWpKboKy7TRGA3UnGvwBvuRuoFZpVT1uejrJo3+1JZZsA6B",
-	"SrTcaTO4IhFxC2LOll0RJGU4XVia1TIVIO6t60UsmR31VYxS1vdMfvu6yrjFtUVnywNI/PmDL/w7fO2P",
-	"hhUMSHunw3RMBvCKrpUb4RGBukdfopbFB9WzEvuj43dWgUfjHIryAVRrYHRz+5t9YkCynLt8y9LEvXrc",
-	"PQSg6Xpd3I3JCdKSrEMR3VrLtxuFUMA+qztZT6NNSkGtqui7EtWBUHJG6Io5YLixcPzTbKCDqB+BXg4i",
-	"3rpUYqGYSDoRsdMlbUya70Rl6m9wLNqU6JwKBXgn27kpioXrf4p2BB1dyvG4EzlXT5sa3jmjAiFkZp+P",
-	"UVQB+3Vxh1hILFOiFmLUidz5Q/BE2ZAVnjfyZ1godmx7rXaq9YpuQVcvreqgYGzgvcgZTVw8o/axD4rl",
-	"t1Nf4L7L6P42y9TWnQ2zxtfK5LxBEdkdqkBnRkfKzUn9Xz+d7P033fult/f9p/Kf3f7/2Pv0ay969uTL",
-	"v7Zuq2i0WZPbiN8C/T5U8NZ8/DqR2+vva11o8v42emUBPpaY2OXYdFLhQ4Bacm3LoMYnZEb0h1Qx/+cz",
-	"96fv8xE+4ptshBfh7xn/zBL3bJnk0J9RhWbwamZ3LfB7Q1s6C1OGGRttDEIFYN9APOBmveVGWIJumxZz",
-	"H7F36q13mVv1hkPz3h1ykHBgjY1Kd5MQ1YaKq3uC7R5tj/KKszVnI2bkaGOT7u26hzHXvXAV7q2Xv48i",
-	"uhIZ4ppAI0WWNERgsBsU2Jd9d15Wp/nq4uK9K9wZdrK3Xz5eNq5HdMZAuelu1W/61rp0Nrr7bd/itfhk",
-	"Ic2RHQGWw0Y9sbpn+z/3XrwQ6gfQsPfO+URQXeSsc2whzdjVYTuM8q2BZlGhXR3z+3fnF7V7vQY1inDQ",
-	"YI38qQvdTds06lwhpwoZ74YVtSf5zrtSlQymzhjG3uFL7YOuxYlmXLzG5x4vsSVICPq5YPbnm6J9mru7",
-	"vPrx5DmU3LOHWDlaJljSbYu6AeSDcEVvG1sqregQ322lQtSR+YnwKMgPZ298hR5fRCZskFyLdtyl2Uhw",
-	"HNYQJG5oU7FK21TcYZO1TBNbB5ksdXWvGHuxcNZeUHVs1fAjVbtvuSt8LNZbgMG7uXL2YFTTCj8W7bKc",
-	"Fbqwx9iIdcnxw8w/7Nc7GFJEbwdYzsZk3tI7fgwNhsBzyDKuoMyxPcWxAAcBlKxasl6v3yg/aFxfp4fZ",
-	"vb4N68CpSg9lINjv33pnrRsqZg/MDhF+aoV3+7ugH7eh65kE+b4ekbptIYEmEOUm1tS8k4tU0gYrAZCJ",
-	"0Hca0klCBWE1VlmfYuqqGWYZs3rMdnqKO2eN3XsxSuPUVUx3cVeBmmpGWHacb+pa3xQrnfF0sUXl560N",
-	"AlnokdzabWO/HzZCd+MtX1V3XFm9eDkh4QFCzBVe6Gqm6vuLwKsaOzZNuRH2C0B2kTY4vPFId8iQTTk4",
-	"tI9Jz8of95EtFmpq248vs7NtKoSdVlvJQDPiOVW+zKDiTRWfr4fVKeu/1e1FY9f/j1iUBE9IhEnSrh41",
-	"emHD1a1v+Z77uqq3sFBeY3iopVJlour66eycQbl23j5WtcXEGy2g1fksFyy5wgxeMFscUQTny9K839Ny",
-	"OdYI5HXQ1woQpDbEDM6FUsE7+Py53uB09Zv7s4a2H2s8DBzPnpA6jHDYfGqflo3JEe2gt4cLhkFsheYJ",
-	"0eyz9jBRIR28dERnrLPsr5jT+pzNrJR6W6gZTkZ6OOUa74ZbzUcqdHTczKmxREBhUKVqHjvLONyncrK1",
-	"lKnYqMi5XpwDjg/FJNjgEH6BCDujOctfujP2548XrZVsypXmh+/fnV+QfVro6T5EEsx+4Z85G+dMTUn7",
-	"1fnB02cRefyUYBQO44uIJzRkB58tNw/6XhhBnXE/tBXzrsTttzGQ2f/H3/4+6Pi+7hAow7HBbSoi0HYP",
-	"WscBTRmFa4txQAEYMZZr9CYzFjkmpbfniKDp0XagSoiC5wxAk3rKuC/hCx1iLBgDOsRARw2SsJxfsQRX",
-	"mLqCl/4Zx78UafvaWC/ensfC4pWZSLD0dCeyn0sqWEc4albURIQmMw5tLTHObH47ef86Frhu3VjEAp0a",
-	"htVgzhL7PGKZJoPlzbdZrsFlSwQDW1yLxgKXGTfvyIFPKCbU7qUw7YYWm8b0/fPHC1/1oYEGuuSM0WQP",
-	"t9vfg4lYUL94RNO0nIyFacVi8HmvDInj4wDaGhiSGRwjxdjXBq+EBBl45QDuGMSifPdx+J0ZzS9ZQga2",
-	"G+iAtGdUUOg8UFl9fDnWI4sFNZOfsGSPC3BgwIYYC1NZ9woZ/BqjMRW3jshP3W73U0Ti0MAz15El/m/D",
-	"gb4MjsH7EYsK7gC4FGThuAsOu2PuApBDl1zwGVOazjL0G569fE6ePHnyfSy4IB8unncJNJHCHwc0y1Jr",
-	"Rezb8P2//VXBzF2Pqw4UWOEJ3BQLbFuFPhpwimP4ggsywJ9snrOtpNIqz5wl45P3r1sBPKL1GGpkfcGK",
-	"OzTjraPWk26v+wS4pZ4CGwwIGGSqVUSXyyWYtVbQhCIkzzYMP2Ru2IOPIWSDOC44kvKSs1i0DVsxhl5E",
-	"zumMnXPN/niucz7SEXlP9fSPLrXKDKrTJS/R62OtAFjYWIRQZSWL3KiPVECVe8clIoIXnpH9Z4c4JgA2",
-	"ex9YFAt8tHNkjh++BRjVJWOZcp4bArW+y8QtcnjwvWvySMUiFmGpape1QU4CX9ukYEphWyQ4yzMqFvZ7",
-	"LmVExWIGXSNTOTcrM4RElpxPprrM57LMMBzp1OoZQ8ZELIIRY7cUn5CBROOP4uukdYQdjm0fCab0DzJZ",
-	"YPjP6OOYORWQryFbAGSBwrBJnah0T/5SFevWvM+ZyqSwRRQPer1b+/ZJINTh01U6fgPMhGB9Q9eS4+jX",
-	"1jnTe8+BRpvUHaRjpHqk5m5reWJRMMhlPdqM5RAnWjd+vyD7P9DEr5155PHmRz4Ic1xkzn9hoL0dHhxs",
-	"81CWS7NYRiU7FZrrBT77/eZnL6T8kYqFHadaal6z/lnX+y/UylpHP30KehqZbTJcz4LpysMUtpY1fBCS",
-	"ZX+CBsOtT+aFnpnJQjdzs9Oyy40KsWJV1sYxxYOh9EdBHdwAmNPwJROmyWHvMZ5UIedEiogYdQFekDMg",
-	"6Y4vcmUf86+pskrsZTpKGc1xqJbm6o+yma1h6TmdMQ0k3QDsK2/ZP8PvWar/8mnlUB42FbfA6XJlNC1b",
-	"EKwcIY4ZXWBbHrDn5Syri3CdE3bPx+V6ZO8J/bRKDCs0HbVW1bLWEaLDSnq3q9ZM8KssLJeY9uPps1CQ",
-	"hoO/grxLsWEHFeRxj6hY0IkE4WKlCsYeQHDNpzxltpIMEofRZI19O5dE06EiakrNLmGOsSUUoz6Wg8K2",
-	"W51j144a69nCQHBMKdUsxxaQxmq4kpeYahIR/EPZifgSKsF46o6Npf9zv/K3fHzuTaahVz5kTcfhecTW",
-	"JRRuqtDAjiJw5fl/9kPaIJsucpqwGmZlfb7Le1Evpso40AQDLUssnSt96tAES3Rp1PTWzwWDJnbo7wtr",
-	"vfuV3zHbvP7FZU78rb+6kvF5g3evOEfYZzrS2Fi3PXCNpWztkUHH9ZBlY/6ZWFAyuKITqY0l7eKeA3DT",
-	"1A3cvLky5OXoWgjXo3u/fPoJUXr97qf/vxaetzwHYx9hbEcZs8EMGEO+U64g7ts0MnDi1q/mmiDU+gFY",
-	"Y2fjtwuhITd6929vYLRv+IwbVXjjjc8xnHunrBgOpU16qWHELhUC167b+go1kiDKFRlmxlwuSsDILPfa",
-	"rJ34dJNGLvfKpjEsMbnqwr6nuXY6+su/vHgbkRFVbI9DmWCu+VUjVf7cdFAPnj6pJca6lwTZg8tyLSil",
-	"U3uI0BPqE/zbRjwiC7Lp/m2sr4XQDiw/EzT5scmTjecdoBibhvU1na8y4Wjd8cIEoa/xdJm5WaKwWVHB",
-	"scLTsv5URWs0fF+vw4ErJ0yY8+ZwZwP8ZYAYaMCgkVP0QM/pgnAdC648ag30ex+5Qk+kf4Org+Pmi+Yq",
-	"AuFiAX5mit7CfCLFAU/IlKppnRqOUMVXLhR4+94o82qLh9zKF/X4Dr6c1NGz/em4si9qKucCHfVTljNL",
-	"5PfkNuo92fzQS5kPeZIwgU9s4Sx6LsU45RjGfcCjd5IkNpi09ZHD7KtSku3/ypMvNtTMEF9bJeYXcN0T",
-	"8yZ3Ct6edO91xw43P/FW6peyEMnXtsW4nnaXQx85KXMxd9r5qF5x+RPT9Xt8u4KwjmlcWOXgJjSzKwU8",
-	"3IaeMbrzofVycid3zusEFJvMAT6rqw5d3hVJ2VgTWWijrYGAcyUru+SiwPQi6ioJSMACyPGY5GwPI9rK",
-	"u4LLWnJuN5fF4geQ5XcsFhHees8RmnWU7SqEBhT+2xV9/8SM9DkC529DXO5X+qVd71AWurHFtCI0TYme",
-	"5oy5YpttSmZcKYu2B0ASQJEwysA1hmAgD13FosyUR8eR1VxtRbBHymnV0M+iToE9R2FwEnSZvavzWn7j",
-	"N3RmEW7qSgGA+7NsePdPdoQf7kSeMx06BspKo8MFmVKR3PCQYnbM9U+otUmXIyzmpXetKf0FCkrUUecr",
-	"OUe4RXDG5ww6GZlHut9IrUHp2lPMB75XlZUbklqZXHIjUqtu9Z+sp8MFuqwPpBAQxDTsnyvseYGeitzi",
-	"mbgGN0eXXGBpLLhVaZkBRPcSNDp7y2oAEUKohryxOPMdMn78QACpuWtmb2fUwPLLFY6+OofF13QOQcMJ",
-	"2X7Fw3fjc2irpU5YrXpFk8WelnvQB265Y56rBGo7k/nmea5vXhQL2y0vIi/PXl/89//3g/wckWx8zsBZ",
-	"+O79W4X/+pFf5vKCX0bkg+AveURGRZ52IlslPZi6x/+stDcb8zQFTFcArYHTjwZaLGAZpzJNWE4G//Xu",
-	"w9neh/cvTi5O985Pn5+dXgwQh2+LQSH8D+jZ6DNTqqbH+BoL1nMOaARbm+VAxCN8EmAV5hp2hPNNbVJu",
-	"lSScU3mAOsh6KhPitqsOem2xUw8Mcc6GhGYZSRmUTp0yhEbZNFcO9WV9O4Wg9Ob7Dz+8ef28D71QKv0W",
-	"YoH4b4REo9MEvLpwLhG9z83pJm1QinVeKEBe5vIzdI6a0zxhCYxl1qnTjq2rBEvzbgjzrCwEVb4wLxaJ",
-	"4HpDhV0CAFMoHGvuOLb1emWGyZtl4d6M6mljhNfm9tfGjbbIQrzLAEnYZ7SBO8PBtlHIfGHP6O/EXwSr",
-	"Y1fA4bctCYiylWRmDo3vMHjXXiXDdzErq8mZ+CO7SwX5R9bobqFpiqXrEYBv2cAcuoAXesqENp+8iap8",
-	"ww39OJWIZYKREq52R8jN2H5Ytqlef3wL+RnwJdvLoey2Tm0vD6tFUnLYe4LoTJu0oHzbgVjYVA0odMgS",
-	"kvJLhukbKrLY8YUUSadLTgNY6RIM1TD1WDCRKKd8HruuE3ifk3PmxkcqzPJQmi5qo2wgIn5cvC/Bs3eh",
-	"q7rX4+e281LUxEXw8eS3rkt+NSjrZb/eYrmZ07anysFU4WABULMC76hrzjFlkI0zd1lbcQu7IsvxmOWq",
-	"LOnrC3BgQVTXWseoXU6ps80IbXvZ/NJ5nVz3ZacPzQqlbV1jlkA5X2jIY+6Brjhc4Bd90xxXiK2CLzdK",
-	"BAa/Y1H2bChrkaHiNp/K1LAnTVM5KYBBGD4B6UJ1WG2u9Hu7bnfI8vETTUAKZD24fT7AL3MofhJuDhRd",
-	"fTDWD9pgwVO9x0WwwHJclmrJ/Eo66nVXNosF37upkX5fBpQJtyITdvVlrVNJuU4dR9VWmu1LtohiYXTD",
-	"iKR0yNKITFmaRcSui6FaLKLlOGRERlPJMS8oIUOjT0GK5HybZsAW8GxOtad2aAMcCxCeiT0lLt8SDRTa",
-	"QPzmZj6aOj9jLHzjBq7LLg/2Szg66O8wkWgvMGdDdMmpMKsTC4THAnmNLQbTL2tp2rjcaWOzaiyD041F",
-	"2IsqcmW0+27kNu/SXnVTGADGyqLJYRFFhbOYiVtmAoGDLnm38eA6krnTo4sf2XR48a7f7vEF7l89PpAE",
-	"e63DGlQIb0QSnvkQ/0MCpu8G1Xy2tmI96oba9i5tAApiC6PtaLCsCV0zlnsEY35NyMVKPfw12EXXAuCr",
-	"RS86AbKKX3Sn9HoIxhN0QNl0FY1V8AeBF+vHk//sn50+f3f24rz//vSs/+rd+cXAD6f9tNcjw0Us7Bwx",
-	"yku9wFz3pvPTs//5+vnpgLQf96Jer9cJeipai82dupV84N73vo8jlPg0NNmMczxztU7uwvrClz8M1tFO",
-	"rBnm+A3JeMtIRkueHstAyr6DlX4D257OIEpgbzUW3hVn89BtUiXq93jDPVC1/9KDZJVXxlBH5B+rLZAR",
-	"LUKgDAnRkgg5v1/6f0DokJxlhcaoFRuP2choBAFeQY4JFaQQil6xhPjaT7vJkJBIt8PkBiT6T4HK/Q2A",
-	"bMPmfob3lG2vMH1od97TDLdt2r7ePQiwsj/V7wp027i93pjYWe+7R0TuMRmUnerjVtwa+Jqk4ARw5Y9j",
-	"ceLLBI+xMoxXGWW+1LsXcDEq4PPHYXeZMRFMz6i6hPCj0V7LlgYEn+TalWzzEC77vOqSE1cMi0CPYOyZ",
-	"78biwezb6LFlVa0adbVOOUW08X2I8YdAHK8/2g5zXDni31DHD4k63lkrqNFdAeNS7Xe6wXX0ItSad+NV",
-	"vylPhOvtudkXUS7P70OylZL80aq60pjtfIfibYVg7xCHe/cq1Dck7h0hcUuFI4LSAkG80xXApKkhwwW6",
-	"z67HOV1ZzbWs8tzd9FWzSDuLzRzSrcnX6671xVKHC2J7dTja8Bu+rcO2zqNpl/KOtEb79ofxabqpfXNq",
-	"3pdTU5Cwoq+j3V1Itoaf7Wum1hQDfD5lo8sgcI9hgyCyjlZlPYoFoxV6ymZRLGypHEWvuJgcleDfssSr",
-	"eRfChm24wJl37cODg1gEcQSot4AFjKth60eAhU32sJYvjr0dmKmxcAXaIvKLFIyMjSCLoGsOR/iYloCL",
-	"caGTToRxWkqUZlkXaylzDMNb46hLTuBHUumUY8PMkF7tR0TT1CxNLNpZSrkgyUIkQh10ENUsbI3UQWR9",
-	"CprylCgKvXFAqo3Ac4plTWPhS6o6EBSZSLD3C5E4RIRZ4oQpzQWucSZTPloQWk3ua1NvCTvLm5fAPZyd",
-	"HYeSFoCO4J+AFBCLDV3EzGy75MTGqR73oNmDwlJSuZwDxrRQFs4kYqiGjoDcZ8S29TW7/n0tavqCKf2W",
-	"zX9zvPXWJXBQz7/RPAcSd8hUTDuAJlaF/gYQvH2AIBtdeu+8404lb5xQLpSusIGbcuft/PfhUfhWVuOB",
-	"PP6OHnxBDcBQXYMAmh39jfvcuw+17qIUyb8rX/81FK0Hcuo7VjSAgspQAACbqGDlqZJTGdkO4FzEE1s1",
-	"BBstTKF9fRuSrCIycDjCPlf98c+JGESxGIzkbMgFaCrmhv5swbOrZ4OOjxYIBl0hjUDCnNIApGhDDrEI",
-	"Yw4hdPi0JrfWnS7uQg0YLIhFBVdaCUrYwUBThBPXh7Ks/yVtHUcIP0AgGpYi0JXamP+FTQjNLGKRyVx3",
-	"XBsbJjS0yhnL3OiAZaRk5UW4mLEw/4duz2bhaMb7dpHN7Fg+6GALM9+CCCt8r+BYYyHnwnbNgNBHiABF",
-	"MeSQj6D/uYw1o0cHcJxYjJGkfNabzbdz8R+1tPigXWPohObMhoySWAwXRBWgI9slaJc+GWX0RjJY6VU9",
-	"IFATE1UWrmKB2iMMvhO53OSBTTgJcKvtFXx+BxMw8xmk/VnfjzFHwi2Y0QWZ0isIvc/q01aaYz/3omo+",
-	"SPRnA7t34Z8q2/8W//n6slrobfkLwBPvnQa3V6TgrBBqoy3v7M6Sm5d+iYot2oZaoRVDsdMlH83jA1+2",
-	"eYB2bylmDB+yE+2gVMLPplJe2oxJnyTwSKEHwUMAnKDEhJoyV8Cm6IRd9R4pn0nnzG05tk1tALhsa03S",
-	"NF2AdIpQZPuoDCKowP3NNWm7McTikrGsD/y871FF2MTFmPBZiYxWdKFKT7kzV1wet21cgL9LkkjsOEy4",
-	"NhKCg3cAgPVmb+Z0YW6CtfLrp3xnZbrkAImssFCk4gMB0eNi84/UcluqZZfLmbkYJhLGorrdTZ6De+Hl",
-	"aLnfS0GK34Wv4D6Nhgd1LlBSdS7cqk9hXUmLSnkBx5RqSgwc1ZdO8Mo4lGllOiylAEXG2sACoSfscpkN",
-	"l2vECOrbyEBB57aZiMsFFzxTrRR9CNKDy6IPDWUXXMmFOzyWa4oQ4KLujekIPKpWiD1sNpLbaKOpG3aO",
-	"Gw7ZM0gXIdkhyG0zDNXe2ER0zzFH3BWtjkrzQiRBNDwioT0BMtj2v9Nmo7ghCN8B3r0qsFuc3pDLYpj6",
-	"OikVB7g1dFKqNDk4JFNZ5CqybdvIcGH/1SWvNUgz8OunXEHqHJjRShpJbGxyRcYUUjXmYFxCZB+LWmNt",
-	"JTcLljNjRh25ti+YLp8bwznT3rBHSkaChx2BYilGAntAe0YnLBZeNcIOfX5GXNl4ioXI4VIq3XQwHH5x",
-	"bTESaKTuU4XLYVQtP6fTWAkuyMB2+lNg85rd6sPKNLeTAAlfyYzytP64B73TbaKYbdzenDZ2pxFzXLSG",
-	"0+7Zqm2waVSiSUrFjdxoD4sTap4SaXulMqFqOpQ0T6AMlupch4Fg5Ya1oIsLvOWrhlyc2H62mzEXtpRF",
-	"WwBzwQ6uWNqz8/XCMIIaHb4yj626EhCNpYXrtwDAxkybqvjDXYPjssrV+auTvYOnz8BLhXYnRHxtuRFg",
-	"rKnrnEjaMkcpMqFXmHVUuqlm2CuGilg87rmeoIROJBZlmPArVuvxCtx2XJeK1TGhsdi6+goWWuk0Z99d",
-	"2IZMd2EWOfp+GKhK9esb2g3g9n+F3Qa+QpMHFp3QsGW3q0tVbWy8PReoFGHBe7cMopb0vymEeob99b4B",
-	"M5vCZmZ5Ktt6jf1rjoI2bNTtS+Mmhc62QEURbFg8CODO7ykoGuztI0VmTNOEanoNYX09WLjhCeu1wg9w",
-	"x1etFJopbFYIXXv4r1f7w+7sbh4BDeEu3wR/+wFlx12oNObVD6POwKS+wW7vD3ZbIdCt6bOiicCtNYrI",
-	"UqFFOZTJgowoFNBimCjOMdptP79aaRu1F0/p3/BfD4P/8jtURgS180zsSDDNqk/9LvfunLVcYP93JMDf",
-	"k5ZzvaN/F/AvbGTt6y9CxjR6Slb79GO5WqyOStqQTx00XVauGX/nGMh0uUJqAwjmjmXpg8Bf1tG7w75U",
-	"6f4b9uVBTqOtweiJW0Id64p/7XqCec6GUykv1xsTH91NX7U9YWex2aRwa1L1MiNy8mt2M/t5rWb7eTK4",
-	"bnk2+wIAxsg0icw3qCCvLi7ek/fvzi8Q2fnn83dvid2H93SRSppEFloDEUnbVpxrooqh+cCQmfcdhdgf",
-	"cDhbn26bQuoSFQAlAugO1ESligxTObo0t1Sykkp4z7BQ2Gw5ZyN5Bdfa9hsQWoWm6uYzXEwikjOdL2zT",
-	"sCEz/7Dv70Q2J6zsKjk3g4HoXizaIIIylhOWcSUT1gmylbDK6uA/9168EOoHXG/oIW6bTsBqmPlUb3Ep",
-	"/APSpoLwBL+KoVePeaWjXCrw9OecqQ5gCiLi65y67cJKsa5dS/U753wiqC4gRKum9ODpsz/GRa/3ZDRl",
-	"n8mrH0+e752/Ojl4+swJXtDdL9nClRMpm23AY2zQJSdiQQ4+f3YwK+umPyZULPTUrCpLoV0wyVnCczbS",
-	"7giOZZrKOUtgx4S0+4hRXy7I4x6x5UzMdO33h3R0KcfjiHxHqNZsltkMrDTtkrdS87FlIyoWNGeIgqYZ",
-	"zTUZ53JmQcw+Qq5lmHWoXA1cHN6cco1FbKGsamOMwZL+HakR9u0PY5W7qX0zzO+tyN/cU9PWbDzAQ7l7",
-	"twwPhKT7rUja7aRMOS7s2aUI2ZIRg1OK6a6q2o5k231utqQbt7N3HxzhohRBv6tUqmuc2AdLpcKu83Er",
-	"blWKo+EPXfKCmxXCrsaOjpNcZmozIZMFa2xqfC8S8kFs7Q3HwZnb1WPxzdx+yFJjtyhg7yJlxNhVRn0f",
-	"OJox3xiQDA0rl9HnDmcbigNRksDBBfAPM8aF4hPhmhFRsagc3Qg0W+VRCVZtb9OysoHqYPKJTajAdg82",
-	"QdDbU0cOn6oLRUYyYa7+9lTmgChVUkSxsMp0UC6XcbiSS+3acBZ6JGeI9klVZYaPFCCPEBY7yzSUb/Tv",
-	"ACNpRAUWj0B4L0sA5wLNYCg56PXsBF2HwUEwgTFNFRs0ZVXcnzhdn+jwMegG4qfuan6scOZvClpTP2Wg",
-	"TnOcKutFhJxfhxmYl7NRkZvRmUOP3mjEWBz99OlLZOiCl39/ilqYEYs8osjT1lFrn2Z8/+ox8AM7gl8d",
-	"TBj6MpnXVBtNqPAatrALLrjqX8El9L+EV9CVGFywQZ3wYxb9W15xvTuCS36tvnz68v8CAAD//w==",
+	"7L3rchs5lif+KvhzJsLkf1IULcvuKik6ZlW+tN3jst2SvJ6ZSq8IZoIkWkkgK4EUzap1RH/dB9l+sH6S",
+	"DZwDIJFkJi+yLuUuR30oK5kXXA7O9XfO+bWTyFkuBRNadY5+7eS0oDOmWQF/PS0LJQvzr5SppOC55lJ0",
+	"jjrnU0aGgn3SFwncMSRyTPSUkbxgV1yWiuR0wvqdqMPN7T+XrFh0oo6gM9Y56uAznaijkimbUfP6Gf30",
+	"momJnnaOHg4ODqPOjAt/IeroRW4eVLrgYtL5/DnqvErNY/D2nOpp9XKedqJOwX4uecHSzpEuShZ+aCyL",
+	"GdXmPqGfHHbgQ3xWzsLPcKHZhBXwndd8xvXqArzSbKZIzoq1E83g4fDzKRvTMtOdo8eDyEwaP/14MNg4",
+	"kFM2LpiaPpXykjM/9wT/9F9MU6FGhbxkxUWBD7Qt88HjJ6vr+tksncqlUAz2/weanrKfS6ZgCRIpNBPw",
+	"T5rnGU+oWY39vJCjjM3+7a/KLM2vwef+tWDjzlHnX/YrGtvHX9X+O3wKP7pKXSOZLkhChZCajBgpGE0J",
+	"VYSSP5+9fUPk6K8s0aRrfjUXImL+RYX9Af9UTGh4JhirGWNEZlwpLia9YzJMmaY8GxJFF4rMp1QTLc2T",
+	"ab/zOeo8lWKc8eTOZ59MqZgwktjPKzLneorD44ooLQuWki4lml4yQczeR9XsidI8ywgXpFSsB/N4IYsR",
+	"T1Mm7nwiBUuZ0JxmiqQSdynL5JzoKVdE5qyAj5u5mC3eU4nMGdHSTEsKQsm84JpVN8I0T969srfMp6xg",
+	"hBLFlDKv4YoIxlKW4rTfSP1CliK9y1m/kUSVydTuBQzD3X2HozgRCyL1lBWEFYUsSPdw8Dgihw8fRcQw",
+	"G/J48MgsngCmnVJNR1Qxs3ylKBhNpnSUWdI5l/JHKhaWDag7JSApyYyKBRlTnrGUUK3ZLNfqmBRMFwtC",
+	"x5oVMIMJvzLnoJyNWGFEkWKJFKkyfHnKaGql2al5au/EPGX+bBcSK+zXjO29oKWeyoL/wu6aoK5oxtPw",
+	"LC1N7MOHD3snpZ6aXxOq2Vazq5g+TC4vZMKUMhv/XGiuF3dKrmaKJQsYPnK2rmEAUkyIGXNEqOPcRBak",
+	"FJdCzgUZc5al5rcRTYlXXyJzC7Wv1YZxjgpGL40EKcqMOX0llTPKhREEcE7UEJipIuYM4JsJFamTDoto",
+	"SWBwbdisFAyEDRMJ64OwtlM2K3KSmGU9N+wK9KvC8DLNUb5S+PFCu1+XtibqsE85L5i64GJVBzlDIiel",
+	"0DyD2eDrLG+0jxpSWabnqAO3XOD1XztMGL3jp84PjBas6HxsUrgqevqpPuzay2ojrt6DzNB8+CRNC6bU",
+	"UxBwq3N6K7zwk2NCyVQq/UARik8xdUxEmWVkbDZXuMswd3MnSXkKMmZKrxgZsbEsGNCBOfJmIZZXXzcp",
+	"tx+mkhQsl4VmKeE6Iqw/6ZO4U8jS8JsXf3n2Ju6Y18adUrGCvDn58XncCda52j6qazpnSjXb03zGmu5N",
+	"WcavWGHHxo2CuelE4So+wwcXsK/4VloUFP5mV0zoC542q/B2/fq44imBu0n3T8/PyT78W/XMtFZ05lV6",
+	"Emx+wfOrQ/Mds0OGjTjOszJTe/OTrW/OCzbmn7a6XWbp9gOxNz/Z+uatB7J0YPw2AElElvKC0QYrGAwr",
+	"WKra92urUqOcxiOX8xb2kxSMapZe7EKm7nyveWbjUiI9bkFWGVX6olTrh7iZhMA2auCu1Xaung1gag8U",
+	"GfNCacOTCpoYszgyBkLBEjkR3KhMuvHggx676fjCrpzBnZ8j4CUXW6+MudvNa3Xwci6Q4a0nSyBI993g",
+	"nXbJ3DT8QtV2f2l3opCa1pHhU7gN+G+acjNomr0LyHJMM8WWWXVSFoU5QjlVai6LBn72X7I0xjj+bDRE",
+	"nGal5TobYWJkA9dkZoSDnlJBHg7IjItSM0XoRJpl28kdEXXASHkrsgWS4MopWZYvdkQop5WWuSJzWVxy",
+	"MTkmgl2xAkdNR0arqHHgtUfT0UNt9IMNvpRr0OoSFdVoZfPOw97RLHs77hz9tP6jnnN9jpZZl1eZWk7u",
+	"MVFTox1KkS2IBMVs02nAV65O4GMwhdccXSH1wXhhvZXUDma1Iq8Dn9ruUga/Xn9J034sqQ0ri3hCrERZ",
+	"AJlafeznkpUsbdCiUIloZLDOYmsyqqJOWqJRf4FrVh/Ei0LOws9rCX8xkXrd3Q7S6oTzKc/gYHMFOuCY",
+	"C66mOOIVhtqysMHgxnTGs0WgHR9GTz423mi/czcS0UieIr0Y/5w2Gwz29x3ep8Af2XSQylzpgtGZUcCF",
+	"mhvT2nAmpIq/ypHZDFzfVZ7CiiuesO3H4R5oldVKW6nhjJWciRTZb1EKgf+yJMGMNEOnQSfqjDKZXMK/",
+	"VJmzQrEU/kioSFhmbvm4lZysVra+C55UIn8UavNfmpubSXA4/C7Uial+QJoOcniEdziUqRlNk1xC72cq",
+	"CR3JUsM248giY+bmGeXCCKpUHRMz8oUXrgWzp25qjHN4R4s9tI4fXEcd/Y0eU2DBdrY7zadg1DpVHJ2X",
+	"eYr0kkgx5hOkloVIOlGHz4yVagil4GPdQMe/HX5wl6c3smu2CyVtOvENZ9xuVeOBXt7/4Ijb41cj99qI",
+	"67S67tzfhDayzntwJ9qIG8CPqIKvkp67wft/nQJg7A9ycEimsjR2mRSMjMrkkmkIzKFKf2TujIW9zkki",
+	"S6HRY+RfB+5BoF3D5sxP+CwZF3IWi6HStNBD8m+EOzvhuPq+ezO+09op9r4IQzGxGPMs42LSJ0NP40M3",
+	"lGAYjOSFvOIpK8CVl2uWRmSIR2EYCz2VYHF6N1e3YLrgLCUZBZdnTo01Zk6l9ZiPZUEmUqa9Y0JFLOyn",
+	"zGDh4+ZekbAI+TiHRVD9WKzoeNXJDMlqlXvM6KdX+OvDw0O0PGp/LxOYPeU3+1LYrmYOhsY8btkD5ba5",
+	"+/78aW9bM2uJyvFjjbyridifX1l3+taeSLPXXB/VnY0RidFcgb9J919ePYuI/72HN9T8leZCylVOdTJl",
+	"xU24K6mm7UZ8jUFU059Kpdtk0WaVfGshdskx5reO78FO/Ie50ZAYU4pO2DU06s2j3qAKb3pBk2ACIQGT",
+	"rJa0Lq5q+qfzNrpZ2s1rpc//sMvXoB5SYZ3EEP6Y0jxngqV9b4v1zSDgHEDcZM5GUykv+5opTWjBYoHu",
+	"DYxgA29emOsY2rZ3K7iiZZYiK3Iqw5K3ujp0i354+oKhaABj+Atep/BXKuVidQJOreqnTLNEBxcgVGSX",
+	"vm+luPvTynH3Z8oyFvzpNTf4S7GkYPqikDp8RGmaMb+dwfvtheoL9kL1DXvBf8VSQfAOd6V6ibtSvcVt",
+	"WvWUu1I95a6sPmW22voSgzfAn9Xj8Gf1LPzpfHcX1f4Ciwvegn9Xz9FST/uZnHAR/CFL7f6yEJiLghm5",
+	"6K56Mqgev/DXUKX232xSLuGM3ITqhcLgvvSuF6DRnmmqS7XWgGyNG4HG4owCoqayzFIyNed2G1tqJzMU",
+	"VC00OpZtUdK18bma/lSwMehCMETr1zaKkaOyI5JMWXJpbVxzbB6oMMIed3q3Y+R6VnWx+xLjKiSXQs4z",
+	"lk7YdgsNbvotbNHtXqRKDP5+yYsCcbvWygx2nXS5dsGYjAsWEarJTBoDYDCohWdCyFHBZvKKpT2z87jT",
+	"xmTD0LI58mXBGrdwW/N940y93buOD5wtRHIGNzZol2hZeqNzlXxqdufyXq9uWpNtWikG9lA28gvOsvQ5",
+	"iL4VbgFIiTaVG+EZilCSSm1sjpzqKeHCenRHMl1YtIZHbwAKw52/sd08gATCe+ZTmTHSPRwMeo3b167O",
+	"La0vjrt6oGneL2UTp79W6FQYWkkbHe4ckDepAzygqERNyLKyYKYjKTNGIYDgHMH1F76Wc1YkVBnTjuup",
+	"46K6oNzYoWYjGhduaw3bhdjZJzrLDf13DgaP+oP+w4eP+n/YypOWXx06Sf9lLjnzomBlV5cI7tjCI7TN",
+	"p54sT3rw8CgdfXd0tO2kn9zUpJ9snPSTi3XxbaNFTSgcR7gL+SOajA790oeI78pk//CHo4dHR/vrzJel",
+	"od7E6iMjY0x8GRZAWh9Tm50HjpFm0Y2a+cpqPpWzvARXDaKOtTYjOKpQSVOKEakRY4KYGQBLy6SYAHyR",
+	"uvh0ccWKB4rAZ/YAsxQLMy/SffbszdkPp2//4/npxdn5yevnFycvzp+fRsTCycEJ1jsiRkSCzMT1NuqK",
+	"zFJ4DX6FauC0XNswM0CkpWBorFHQgIAm7ODoRBL/aD8Wr3SAxSIzuiAjRgx3kWNivogG2yo13ow/1oZb",
+	"HN0vnf2lU2F5lD219QOxyhNWGdIq5a6e3yWidBTiqGyJpto9vm1i58Qt9Y5oCcedAyDAk8NNhyPqfNqT",
+	"NOd7iUzZhIk99kkXdE/TCbwTMKigzHTkjIPysIjQ+WC+9jngj3f22Sf+swGru/Wv46fc9z+37N21YC41",
+	"DcFmitSG3SD5azkdG6Eq207XvB0Dlp8Dcb+0trdAQDVZvnENWijuVihs13G1k+RNk2Ag1YIvHQ4Gg8bI",
+	"fFKw1gAfiA285ZhMmGAFiIPuP/7P/yUPD74jI65VbxmdtJxVFFDgd5vBUssquSHrj2sP1Q4IIlDeP0eb",
+	"bzrDZQGwj/n7JVdaNkXWd8T61ODO9+XqMRO6CYeVXc37m8Q7qpPp9XnqXTPR6sCustMt1Pe1d2x95NsE",
+	"1JlnBPX12oFBbIbYGX6jy3z7A3sKFsgZPPT5Y1NKmbVR4L2kSxUBuLph2Gr/V55+3odfepgyB2lmOFwy",
+	"5lkGId7+qp8F5+xG+3HtkgUZkTuQYduynjFdGyUXSjMKIDfLfyHfRbAb4bQr03otJ1xcb0YhFne3/N06",
+	"fHlJOm7K/A33LUAs+9E0bd6PrMHDXerpxYzpqWzyyIh6Ms24kDMCoQJ0VQVJiP0gRGUxxi5U0Rg+uI7n",
+	"aDfAPIY0vshtuTt8HZOA2jJN/Go9UIRbUHawAQCfcIu5Dfp9Z3uyTnJbwuItabUDderLHdVoah0i+p0l",
+	"1ioN6gux8LueP8gf2fb5waZjuDKipQ80LkHBVBM/PPExnAcKcoIXezOaonuEJ6xPhtaodhs0jPwl98Fh",
+	"LKhIybAKBQzBk5qbbwpd5QT4cFGpmMUBQcbgEQSkYzGRTBEuMB3Qh4l8PMl8xH0zgr945cvhCXugYlGN",
+	"oQlYU/26OXvSrBc44SGMJBN1URZZ83ELljCVSTljQgOQtFFCs5Q3yyUjeZSPoJFZqTQxI8uY9tl1il4Z",
+	"+YQxuCqj0iwEJe9PX69E0cBBBi82O+JeBxUUtlFBcRns4Jp0UQDqcbYhrObuqlNBXo4yrqaYNOmHswFY",
+	"ujyAJhZ4Bi5BoJD3p6/3FB0zm1Y4ZX3Bmp3xzek9Z0bnQmJT5WTClLHPqKqTHcRPml/a6v/MC6llIrcg",
+	"RHtf5TMNOckONLx0kHd82tHRxugaLoqj52Zu75QIN7fg9faABJRV+ff8KWzncC9caKx+8Kcsyxu3IaMj",
+	"lm2WUXhbhO9p//pNWH2WU2+2+5YYeTanCwW5GVuEqa9pFNbZwfarfMkWzQziki0M73K7vzlryLxp7Tb4",
+	"2g8rGubpi6fk+8PHfyA2n55gbnm/AX5prjcniEPa+tZ7GQRxPzciJy0YpIHNcZ01A+RcFvmyHH9/+srw",
+	"IQBLmJXlmLpjJ3uM6I6jUUbFZSAdYAg+u54i8WxI3MLMcxyhn0XLbngeVx/uS6hJ4lkolMJATe+IpAuR",
+	"CnVAuuaGfcGTfWsHO3bRi2JRjJODh4+ekO6zN2fk/btnJ+fPieITwVK0RM/PXv2pF5Gp1jlWOwGTi4xK",
+	"nmkLNNZslmdUM9Vz8fBKjBtD2yjR3SSTZTrOaMEikvIJ1zSTCaMiikXGhUxZRK7KTBcRUQnN2JwuIpIK",
+	"xY2cjUgu56xIhYpIyhRLIjJl+hfBCrgnl2kUiwkVKTd3Fpej0pg7V9OITGRK03QREcF0UuYR4VJIFWG1",
+	"BJ7JiIxKIRZmHYx5/viReUROMgbDhQ/SX0ozZprxVKhenzw3OtWUKohamekN3aEbRrFwagtLyQgTDJCE",
+	"4YupLf3BNek+w81x7D2KxSnuhL9CXmqdV3899QsY3IGrEL4Ep1Hd8o+//b0HUhfpZgT1SEhRCgIhutEi",
+	"FuCIoDnfv3q470hD1TGMlpQ6UcfSi+EdWufGyvDjMoIl2FljZ8DOdqIObC2YFri35la7uYZr2N0FnIhi",
+	"ADTEmeF9OZglsMFwN+xwJ+rIq6m5jnsMXNdsstGBzC5b8Wi2uRN1YJ/N+HGB4Llwo40VZHba/B+2utEI",
+	"dgfxWXgIf70N5bg5Y2hZEO6o433NulKjzIOciuAAOkNGFpCMQIyJDe4+UDRnmP8AaFjE0T1Q+JZEzhCs",
+	"t4NCj0vkx7oilMrZjDalqSIgucpVVUykKlotyNJAfmuEmZwwPWWNYHz4gdDKENRzWVkSE+k+bXn7MRkt",
+	"LtySHtVtn5QlPGWh6wgC8nBojNpkDlr18OYMxUBx9WLQrltNlQ10WD/TjWpsuEGrh3QqebJ0mlpUhGpP",
+	"fQCtDWSOwSXQxmaMCuVzfJlwCMxVpRLLCmkuqOMnS0CNKRUTo45wjcSyZDShB1YRlikGlcUiohCjVnEi",
+	"tIJHruQUnVAumpFZm3TPrTV/cPu2pMZw0fxDRRtNsYPluj/eY+zuify7oo6hi6jjdBOXceASD22GqpFf",
+	"QAhBYaqP26nOVnurGTQVhQRP1Hd3HanejNWzKqF+kybQXyAvf3W6P/vrjel0hmVVKf0bsk7su5o+fwrM",
+	"8IYAkuMxSzS/Yr6ETxM03CO2SS45JPNJIuQcQFWv3l0dhryCO/SVr3W0jfu7No4n1xzHky8fR2uW/7o8",
+	"qi/Im9oSS2m/bhjimKOobIZlCqZnVF1aBzNWN310EJQ6HbSMYhtw45ajeNI4iocH320axiVj+QXUULyg",
+	"IQ6rTgqnLM9owjAIqpeA+1iJFSF5Hrht8cxcOeoxRoX5GDxilDtj7qGq4aF2NuMVs5CN/YgVDh0UXuD9",
+	"imvWi2xVTF33AxvjkaXG1lJcTDJHu6pP3o7HR/7bkL+h3HT8IKsabKRrHwxn6BJS8dCDZxcBhjZXp2FI",
+	"cB7sCiRyNvPVxhpC3Yyl6iLA9bc4va1mDUBGi/wnI5bQUrElSR8IEltfJD0GiQ4+ByPTSRcKvMUdc6on",
+	"kkjhkdRSsJaB+hSmxsiGVyBFldHhx+zLuqJqXV3XimVjLGx6BdBcXRaiDQ2+e9kN7/FZG5SHbbKpQjcQ",
+	"fmtP+sBIQ6v3ek4L4eyYraT4B3xgVXI3OYGrVMpa+qSFna6CTSsG18IYmyCpT+oPPWl4qCGqDRTVdBJa",
+	"+NSKLF0Ran7vg1XdDaGKVHEtnGNz1sIz1PmUq/VjcyFe/OXZmxXww61jdNaJ2HWluq+HYmwUqv7BzqAP",
+	"/9UX4WaghPDJJQhmIDH9GEBuX1+IbweZXLsIR0e3Ov8A6tk0f9QYbkR/sG+0J2M57MoIHqx+0wvWy50N",
+	"vLWqjmcriDORFAusMrEqXVYgAZur3m0QP+uPTQsk6ODx402WUiPfbudYN2EdWqvnvrCQ+PnroCF/w4DH",
+	"Rh541/zuTuyUu2ZiN2/23DCbOiGCzZsYFWjgqMsrwnWf/CgBb+KcsIjZmUJWqNeZtawsIhvO61acoQct",
+	"ApTX9H/7vK7t+BfsirP5KitbdaNcw+Ox8ZFb08U3a67+0x83Lc71kK3fdL9vut8X6H4t6kk7sbYV4XDH",
+	"dy2iIyzjEaREbf/Msg4SpE02DjlA6H+pFlW96pVmsyZ1qhXiiJ6nB4q8P32N3h3B85xpgGduxoxgVANH",
+	"uWGWMLRV/3bGbSkvH9tP7bWowwVNFxBZz5mYQ6RkXHD9y0h+Mkb9WDGhGPws3D9n/LKQml8au1vwMTfG",
+	"eD0kF/iFLVNq9EsPNfukh4SrI0IJ1oy0QRoy5hkjXTfOvvkxIjhW+0eZcPJH8jZn4kNhbO99ppN9fMl+",
+	"mgoF3kWszzK2TYYombMRBoi7UE/B3EQJLuDbM4IDJF3M25AKinGoKcsy8PtRkSrSVdNeGAytDdGvp/ur",
+	"TDgUSTTfckiEAnAKatq4XmZF2gvN5FRpdozAX0Sl/lxKbStYMZXQ3NaRmVN08eLyoxqxPrzc0BAJ5gWv",
+	"Nq+6YoXiUqiQgglX5hO+74RbDPKo/3BA9slh/1NL/TYrF5umuqjognDhYLdRPUSB5W2Ogr4pbrKxsK1Z",
+	"EloUzgFdMI3YJloVYMFwKY7XPqLpJfioY/Hq3dUT70emyqa8B87h+oM5LRQDdyvmXMSiBt9dBB5oywdq",
+	"DcOSKUuJvGJF381dT5mIBWDLYL3pjDmgA07zgfK+6DARZyqzFLTOWNQPFGifc6h7NKbcIrx3M/k8z3Bx",
+	"e3u4LdVWm9rEpSy2tYE7ydmIi6bwn0c2uluwGo7DuDmYfaMCf52YXuWsXO8VD8F3qM8HQffu+dmrP1mS",
+	"i6pkkt6xo9otfOMghn11h2X0n3JN1rxl4cDg5qAWspz4ZLLlBbpOpG1NS4prI4ta5nZqwzXXmc+1MdbX",
+	"jBE0CXtPsGWRIQTToi/NgZdjR7kRUBAoAxaqACdX67wXFhJCs7BC57WEKi5mi+bQbzUaf9MOB8jZfRdc",
+	"XTT7wMP3127d+is7w9uXTqhDfKyMNaq4Sm2NVspcBCdtt4iCJaMtQworNZTqa2OEQQXUGS0AZ+oBWEa+",
+	"UmWzWGLhr7NPXIFD1KFOp7LQU1BShmWRDSMyXF6YYRSLoVuaIYj2YbU8Q9KdT3kyJXMuQBpVogcQc1zE",
+	"ogLe9frkbZ1CQXwG0LzGLKJWbm/X5Iissv2uKx4Dy9lr5fgBBHNVnalCqnIuLIPGYHLAsQ3pWrgrntKq",
+	"gaMckwr32idnu/mlDwffP9m9N8s126RchzN/Cf9s4oV+OyE8pnXeVb2AHUbA4mzFJvhdHe3vG805FaqP",
+	"qUYBfn05qDY4/O5GamdonZvRf97ASldpM+CpW1HnZnba+I06X93iS80NbzxBrGFlNxFrcErefQUb7Pev",
+	"E20IGdNuzAU9wtUdq67gJlaw+fBv2UjKcLOgVKhR+ouZzRCtgF/qgb8Jq2FNJDifHaakhjPpguox5whG",
+	"WdjSflif8kZ6Tl23/dMX86g75SHbcYGGE9xG12fB/NcVM2/MsgUG8KDSK7ALQdijeg5F+0HUpyyH9kVG",
+	"4rtnh0f3kNzyj7/9/Zgoxsg7n8BEaKZkkNsyWpDmdBby3vZdhSlB3Tjo0Bq4T1ztXWNPxeLw4CByeWCQ",
+	"R01Vpc7043IweJRcsgX8gw375MyisG276BHLzOunrGBHsQjA9z7cA0naUgTnMiK0rn8UgcphFK46GizM",
+	"Ez8mI2mswIKtBMltJo+rhxhyN8v84Dx0NsrduvrsH14hY3uu2wj3nKlr1iKplbRf5rvW/AXEYWUfWjp2",
+	"/S0qZCKslLlkVI+C0ayxhMOG5vbrp+g60tQnIS9XR/9GEqVZbttftGDkNMt3Fr5mIGea5RuDV/Ky4z7x",
+	"cf284HUNdbe3rIpNXY8P87Gb6s9UJZqurSnQVpK5qfRyFDYJgs1JwF9m/XSQPdTSNKgZLggrAbUq8dEj",
+	"EnfCD7vOKdjz4hfDj8eyFPZvI6VZyrWT4HjV1zUSmnRPoH/GP/7291r106ZPNA26iSzP3dQdTtZsHeka",
+	"DmZsHFk0rkmvjX5dsMj3UoL3hE2TSmHfsTkJwyqzlm4tItDSwdp60I6UC1mOssYE4IrDVpBhqhEdLDWZ",
+	"oAxw7qjI96TJWeE8vBTKbwyhOvZT6JczXE2Pdl0cGjNhqhYzO3jhoHWE9aTv3NFjQziwhi21q+83zn+4",
+	"anzVvPaN0Tdw8SXtZUHen7625bMgSoadbI1IDqDcXeB8LAL0JaQBY7SCigUW7sbag658hZN1RtDZw2Kk",
+	"HR77Ws6Wj0VtVbZ+Ob+tmlnjelT0saZ/FFRTVzUy6zqFAemtd0SQXxSoqpwQWcTi5OTkhDChi8Wqd1hB",
+	"jpi/DC5k0CB8XiC2eYqFnkP5mpMqeEHBdy3HY1isen4IWTAdQbAmzViTz2ct0df6Ne12Jsz3mn9xLdta",
+	"Es7aT8yKRxKTlX0HuLB7S3AAVlrAte18U+i83k29hSD+KkfKaLpAGFHlnYPrlyzXpDuVpWKXjOWGUznr",
+	"0/VnM8SirLoelGg+fX7+/M35q7dvejvyqqqp3U3v6vq9sx34mpld1XVv89beRle/aq+rPb3IWXGB3bu2",
+	"7W/n2svZSFADyaxC+TbX/raBI9CNh3APRFgNSyNdLAfeVu67qvINFQR6zREYLTXNtlh5vC8sjo0jblpH",
+	"maVM6Yu0ZBd0wi4wlUg118QA4wta4kml4YSkJSNzykF0+9zrKfjSmSDm127VaIxkdFLJgnqPNdQbWiWB",
+	"KGcjXAM7Xktc68d8MmEuWQofC/LDNTfiyA5dS6NqGY1vRVQJnKC65nBtgZOWLKWaKiQYlJHQRrGUIvK8",
+	"6MiLIHSYo5Kd0wmLhRyTIZjm9k3/jlrbH9GShsetLV2laoFYYhwiC1b8cEG4jmIxWkCCxTEZZnzG9ZCA",
+	"WYSlLox+Pwzcg8PI4iVsigbVsci4gvUc+xYrSvsibaqPMncY9F2cBfrdBsG2GYEN/tUa79v+mVBkbfvU",
+	"crHiHfU2uyoNRVdhmTYao4Gacw3eYD/SNDCrlKoLLi50m0b/3JZZsA6BWrTcaTO4IhFxC2LOll0RJGU4",
+	"XVia1TIVIO6t60UsmR3NVYwyduGZ/PaFonGLG4vOVgeQ+PMHX/h3+NofDSsYku5Oh+mYDOEVfSs3wiMC",
+	"dY8+Rx2LD2pmJfZHx++sAo/GORTlA6jW0Ojm9jf7xJDkBXf5lpWJe/WwfwhA0/W6uBuTE6QVWYciurOW",
+	"b7cKoYB91neymUbblIJGVdG3WWoCoRSM0BVzwHBj4fin2UAHUT8CvRxEvHWpxEIxkfYiYqdLupg034uq",
+	"1N/gWHQp0QUVCvBOthVVFAvX0BXtCJpcyvG4FzlXT5ca3jmjAiFkZp+PUVQB+3Vxh1hILFOiFiLpRe78",
+	"IXii6jALzxv5MyoVO7bNY3v1ekU3oKtXVnVQMDbwXhSMpi6e0fjYe8WKm6kvcNdldH+bZWqbzoZZ42tl",
+	"cn5BEdkdqkDnRkcqzEn9Xz+d7P033ftlsPf9x+qf/Yv/sffx10H05NHnf+3cVNFosyY3Eb8F+r2v4K35",
+	"+HUit9ff16bQ5N1t9MoCfKgwscux6bTGhwC15PqwQY1PyIy4GFHF/J9P3J++cUn4iO8aEl6Ev2f8E0vd",
+	"s1WSw8WMKjSDVzO7G4HfG/rsWZgyzNhoYxAqAPsG4gFf1iwvwRJ02/TM+4DNYG+8bd6qNxy6Ee+Qg4QD",
+	"a+28upuEqHeIXN0T7F9pm67XnK0FS5iRo61dx7drh8ZcO8ZVuLde/j6K6FpkiGsCnSFZ2hKBwfZWYF9e",
+	"uPOyOs2X5+fvXOHOsDW//fLxsnGd0BkD5aa/VQPtG2s72urut42Y1+KThTRHNgEsh416YnXP7n/uPXsm",
+	"1A+gYe+d8YmguixY79hCmrGrw3YY5RsDzaJCuzrmd2/Pzhv3eg1qFOGgwRr5Uxe6m7bpPLpCTjUy3g0r",
+	"ak/yrbfZqhhMkzGMzdCX+iFdixPNuHiFzz1cYkuQEPRzyezPX4r2ae/u8vLHk6dQcs8eYuVomWBJty3q",
+	"BpD3whW9be0RtaJDfLeVCtFE5ifCoyDfn772FXp8EZmw43Mj2nGXZiPBcVhDkLihbcUqbZd0h03WMktt",
+	"HWSy1Ka+ZuzFwll7QdWxVcOP1O2+5Tb3sVhvAQbv5srZg1FDb/9YdKtyVujCHmNn2SXHDzP/sF/vYUgR",
+	"vR1gORuTeUvv+DE0GALPIcu5gjLH9hTHAhwEULJqyXq9fuf/oBN/kx5m9/omrAOnKt2XgWC/f+Odtb5Q",
+	"MbtndojwUyu8u98FDcYNXc8kyPf1iNRtCwm0gSg3sab2nVxkkrZYCYBMhEbakE4SKgirscrmFFNXzTDP",
+	"mdVjttNT3DlrbUeMURqnrmK6i7sK1NQwwqqFflsb/rZY6Yxniy0qP29tEMhSJ3Jrt439ftjZ3Y23elXT",
+	"cWXN4uWEhAcIMVd4oa+Zau4vAq9q7dg0xQaIgOwiXXB445HukRGbcnBoH5OBlT/uI1ss1NT2U19mZ9tU",
+	"CHtebyUD3ZXnVPkyg4q3VXy+Hlanqv/WtBeB5dwg7N0JiTBJ2tWjRi9suLrNPewLX1f1BhbKawz3tVSq",
+	"SlRdP52dMyjXztvHqraYeKsFtDqf5YIlV5jBC2aLI4rgfFma93taLccagbwO+loDgjSGmMG5UCl4B58+",
+	"NRucrn7zxayl7ccaDwPHsyekDiMcNp/ap2VjckQ36O3hgmEQW6FFSjT7pD1MVEgHL03ojPWW/RVz2pyz",
+	"mVdSbws1w8lID6dc491wq/lAhY6OL3NqLBFQGFSpm8fOMg73qZpsI2UqlpQF14szwPGhmAQbHMIvEGFn",
+	"tGDFC3fG/vzhvLOSTbnS/PDd27Nzsk9LPd2HSILZL/yzYOOCqSnpvjw7ePwkIg8fE4zCYXwR8YSG7OCz",
+	"1eZB3wsjqHPuh7Zi3lW4/S4GMi/+8be/D3u+UT0EynBscJuKCLTdg9ZxQFNG4dpiHFAARozlGr3JjEWO",
+	"SeXtOSJoenQdqBKi4AUD0KSeMu5L+EKHGAvGgA4x0FGDpKzgVyzFFaau4KV/xvEvRbq+NtazN2exsHhl",
+	"JlIsPd2L7OfSGtYRjpoVNRGh6YxDW0uMM5vfTt69igWuWz8WsUCnhmE1mLPEPiUs12S4vPk2yzW4bIlg",
+	"aItr0VjgMuPmHTnwCcWE2r0Mpt3SYtOYvn/+cO6rPrTQQJ+cMpru4Xb7ezARC+oXJzTLqslYmFYshp/2",
+	"qpA4Pg6graEhmeExUox9bfBKSJCBVw7hjmEsqncfh9+Z0eKSpWRou4EOSXdGBYXOA7XVx5djPbJYUDP5",
+	"CUv3uAAHBmyIsTCVda+Q4a8xGlNx54j81O/3P0YkDg08cx1Z4v82HOjz8Bi8H7Go4Q6AS0EWjrvgsDvm",
+	"LgA59Mk5nzGl6SxHv+Hpi6fk0aNH38eCC/L+/GmfQBMp/HFI8zyzVsS+Dd//218VzNz1uOpBgRWewk2x",
+	"wLZV6KMBpziGL7ggQ/zJ5jnbSiqd6sxZMj5596oTwCM6D6FG1mesuENz3jnqPOoP+o+AW+opsMGAgEGm",
+	"WkV0uVyCWWsFTShC8uzC8EPmhj34GEI2iOOCiZSXnMWia9iKMfQickZn7Ixr9sczXfBER+Qd1dM/utQq",
+	"M6hen7xAr4+1AmBhYxFClZUsC6M+UgFV7h2XiAheeEL2nxzimADY7H1gUSzw0d6ROX74FmBUl4zlynlu",
+	"CNT6rhK3yOHB967JIxWLWISlql3WBjkJfG2TkimFbZHgLM+oWNjvuZQRFYsZdI3M5NyszAgSWQo+meoq",
+	"n8syw3CkU6tnjBgTsQhGjN1SfEIGEo0/iq/SzhF2OLZ9JJjSP8h0geE/o49j5lRAvoZsAZAFCsMmdaLW",
+	"PflzXaxb875gKpfCFlE8GAxu7NsngVCHT9fp+DUwE4L1DV1LjqNfO2dM7z0FGm1Td5COkeqRmvud5YlF",
+	"wSCX9WgzlkOcaNP4/YLs/0BTv3bmkYebH3kvzHGRBf+FgfZ2eHCwzUN5Ic1iGZXsudBcL/DZ7zc/ey7l",
+	"j1Qs7DjVUvOa9c+63n+hVtY5+ulj0NPIbJPhehZMVx2msLWs4YOQLPsTNBjufDQv9MxMlrqdmz2vutyo",
+	"ECtWZ20cUzwYSn8U1MENgDkNXzJhmhwOHuJJFXJOpIiIURfgBQUDku75Ilf2Mf+aOqvEXqZJxmiBQ7U0",
+	"13yUzWwNSy/ojGkg6RZgX3XL/il+z1L9548rh/KwrbgFTpcro2nZgmDVCHHM6ALb8oA9rWZZX4TrnLA7",
+	"Pi7XI3tP6M/rxLBC01FnVS3rHCE6rKJ3u2rtBL/KwgqJaT+ePksFaTj4K8i7DBt2UEEeDoiKBZ1IEC5W",
+	"qmDsAQTXfMozZivJIHEYTdbYt3NJNB0poqbU7BLmGFtCMepjNShsu9U7du2osZ4tDATHlFHNCmwBaayG",
+	"K3mJqSYRwT+UnYgvoRKMp+nYWPo/8yt/w8fnzmQaeuVD1nQcnkdsXULhphoN7CgCV57/Zz+kLbLpvKAp",
+	"a2BW1ue7vBfNYqqKA00w0LLE0rnSzx2aYIkujZre+blk0MQO/X1hrXe/8jtmmze/uMqJv/FX1zI+v+Dd",
+	"K84R9okmGhvrdoeusZStPTLsuR6ybMw/EQtKBld0KrWxpF3ccwhumqaBmzfXhrwcXQvhenTvl48/IUrv",
+	"ov/x/2+E5y3PwdhHGNtRxmwwA8aQ75QriPu2jQycuM2ruSYItX4A1tjZ+O1SaMiN3v3bGxjtaz7jRhXe",
+	"eONTDOfeKiuGQ2mTXhoYsUuFwLXrd75CjSSIckWGmTGXixIwMsu9NmsneOM+OukCbre8blCJFO/ew5uH",
+	"Tie3ZDgvuNbOH+aUa1c4hcbCBhhc0mFKNcWcQ/cKdLYPYQOHtrIMKuP2EZ4OY2GfwDE8UCSXCuL+RjWy",
+	"ZVjB9M6k0lbICsEScAv65pmxAKCfeSPBmgoMHXuKDF9TpfdgEHuvnqHDcALdNQPgFNexmHGsggAu5dQo",
+	"PtqFb4yEkYKpY88jCtuS1reFjgWkUdAkqMdaSA1iawa52eCd51gvxhaEtWqcbRJgdCw4JdiEC5IEC0wS",
+	"pAKyCAszij5BmG0Gnl4KnMIspxzHYhjER4ewglhF1kZPh0fga9mjhuMOe9Al1y3Ew8e2l5sC+0jxjInE",
+	"dR6lmuSF/MQZOgxHhZwr83XfLq7alGNcDeslhg1CXko1pllVniskkIyP4QQvObp6USy8nYN0YEQjfMYm",
+	"wlhdICyIIdLlDe+DNzkkaCmgiIBbbJrnjBYrZuMDZWlSNamyZ/DTN4Xh96owmCMI3CbEGTuO6NjPccDZ",
+	"SMFUOfNZ+ojSgaGjQVCNvUa+bZM4XMpRGOx9//HXh9HB4PNe8O+mqWyW1SuSoS6sV+yLqLHKjHkQyiIr",
+	"TReKyNyYP1+3dIYqMA5QoUj3DMqG750Z3oSsoHcdke0zRFsNk5c283CJzdSX/R0ttCPHF3959iYiCVVs",
+	"j0Nlf675Vasi+XMblR08ftR4FppeEiT8L5NKUP2uUe/F4KWvydM1Fi0yAVuhp4slMRGNiRXjgr58tt5B",
+	"q4oO6MlNw/qaVOIqR3idRow5vV/jkTNzs0RhE5mDY4WnZf2pitY45XyJLZcPMWHCnDcHFR/iL0NMWwLY",
+	"OHmOQeM5XYCmyJUHmoNLzoNNMHjo3+BK17n5oocZseuxgNAwxQBfMZHigKdkStW0Sd3A7IKXDr1z8wEk",
+	"82qbwrBV+OjhLXw5baJn+9NxbV/UVM4FxtanrGCWyO8o0jN4tPmhF7IY8TRlAp/YIr7zVIpxxhF5dY9H",
+	"7yRNLf5j6yOHCdOVJNv/laefLTqMYUpMnZifwXVPzJsiIHh72r/THTvc/MQbqV/IUqRf2xbjetpdDsPa",
+	"pCqfsNPOR82Ky5+Ybt7jmxWEbRooZE58Ac3sSgH3t6GnjO58aL2c3CkC8yoFxSZ3ORr1VX8BjZBIxsaa",
+	"yBIVfyPgXJXpPjkvMSOYuuI/EuB7cjwmBdtDEJryZnhV/tXt5rJYfA+y/JbFImak3DGoYh1lu6LeAYX/",
+	"dkXfPzEjfYq5bjchLvdrLU6vdyjLRhBZnlGAPWUZ0dOCMVcfu0vJjCtlE+QAQwzoYQQGcI2OWigdo2JR",
+	"FbdB143VXG0RzwfKadXQgqrRX4bC4CRoDH9b57X6xm/ozGKGiKveAxHLqkftP9kRvr8TecZ06BioioOP",
+	"FmRKRfqFh9S6gVqjKm8Fg0JbAHx0mbDj5hFhbGTZ9RkLm9t0BMZohMEX1+nQ/D/y4J/gTIIS52ouYbkn",
+	"8wKeTH0henjcXLA+XbBZ4cW26ChAtG2hxVhw80F5id/XXuhgub2qlbuZUnIp5Dxj6YTNwFh+5scVi7wo",
+	"hQ+RGKMZCwySbmOVUuvvcUm4GXRAauImVrV8afdjVzXmN+fMcRNZ689xBXlxJ9TvQ7c9Xzk7bv71UGmE",
+	"zBUIGmKURpgpWxOhYHehFy8xC8x+v744tw6sZQSVeeltm1V/AQ7SRI0v5Rzh1AHzmTPoVGoe6X+TSy0W",
+	"2p5iHti6atl8oVyqkse/iNTqW/0n6xZ1QDbrMC0FgBRtLBt62qHsKGy+AtfgE8UotcxSPIla5pCCdwnm",
+	"n71lFSAIEElD3th85Ra1RPxAAJm/bc3QzqhFP6xWOPrqvJtf0zkEcyjUyGrhgC8+h7YbQqN2eMpoutjT",
+	"cg/6PC93xHaV/i3UwTfHdn2xo1jYbtgReXH66vy//78f5KeI5OMzBpGFt+/eKPzXj/yykOf8MiLvBX/B",
+	"I5KURdaLbBekYOoe37/SvnjMswxyNgLoPJx+atE2sIxThKQM/+vt+9O99++enZw/3zt7/vT0+fkQ1Vtb",
+	"7BXTe4CejfEzpWpqQSI2GcdFqzCZkkthM5rgkwCbNtew47NvWmm0w2BO1QHqIeupTYjbrpkY4sFOnDDE",
+	"ORsRmuckY9Aawai2qlLeOfSP8O3SAqX13fsfXr96egG9Dmv91GKB+Z1WnwYPK4SA4Fxidi4HDEoXLGhd",
+	"lAoyqwr5CTrDzmmRshTGMuutUX6x9caGmPDKQlDlG29gETiuN3TQIJBABo0hzB3Hth+HzLE4S9WYI6d6",
+	"2grIsLW7GoPMW1QZuU0FPOiw34pmMD9alGGxsGf0d+JchtWxK+DyMy0JiKpVPFi8voP4XajaWHWhLfLw",
+	"I7tNBflH1uqbpVmGrakwwdab1VwTQwTG/k3oF4WzvnBDP0zRhMeREq52z4CZsf2wLGuz/vgG8q/hS7ZX",
+	"m3vmmFDbq89qkZQcDh5h9pVNSla+rVgsbCo2FDJnKcn4JcP0bBXZ3NCFFGmvT54HaWNLaWaGqccCwYio",
+	"fB67rnJ4n5Nz5sYHKsziVpouGkPyICJ+XLyrkuNuQ1d1r8fPbefSbAii4uPpb12X/GqyKJeDAIvlZq3b",
+	"niqXhgYHCxKxaliwpuZ7UwbZ9nPnyos7hjHPiByPWaGqlh2+wB42PHCtMytYrW82jnBlWVw6F3VkfY5O",
+	"H5qVSltIMkuhXQfCuKnGrpdc4Bd9U0xXaLmWP2qUCETKxKLqyVbhd1Fxm09lZtiTppmclMAgDJ+AcgBN",
+	"uZhc6Xd23W6R5eMn2lBXyHpw+zwaCADihpFVmwNo8Htj/aANljzTe1wECyzHVSnG3K+ko153ZbNY8L1Z",
+	"W+n3RUCZcCsyYdc/wjqVlOvEd1Rvld+9ZIsoFkY3jEhGRyyLyJRleUTsuhiqxSK5jkNGJJlKnjjYutGn",
+	"oASKuy+szTQFqVNRo0toNKfaUzvXhKtYgPBM7Slx9VTQQKEtxB9Z/7t1Y8bCN2bjuuriZr+Eo4P+bROJ",
+	"9gJzNkSfPBdmdWKB6W9AXmMLmfbLWpk2rjaSz+eQRT8WYa/ZyLXJuXAjt3VV7FU3hSE46G22KCyiqHEW",
+	"M3HLTCDK2CdvNx5cRzK3enTxI5sOL9712z2+H7xz2y84FLm51mENOgC1wo5PPR7oPvMbbicJ4XRtRyrU",
+	"DTXVbA2qGFuUbkeDVc+XhrHcIXL7a4qM1fpdrQmMuRZfXy3U2QmQVbCzO6XXgzufoAPKpqPb9Kth4MX6",
+	"8eQ/L06fP317+uzs4t3z04uXb8/Oh3443ceDARktYmHniJAQ6gXmujedPT/9n6+ePh+S7sNBNBgMekHP",
+	"dGuxuVO3Uu9n8L3v0475YTOu20HRp66W4W1YX/jy+wFG24m1Y6K/wZ5vGPZsydMDn0jVV7zWT2zb0xlE",
+	"CeytxsK74mweuk3qRP0Ob7gDqvZfupeqUbUxNBG5t3VdzVjoTA5lBomWRMj53dL/PeIM5SwvMZOYsPGY",
+	"JUYjCKBEmDtbCkWvWEp8bdfdZEhIpNsB+AMS/aeA8P8GEPlh827De6q2th7ptCPvacfmt23f4A4EWNV/",
+	"9neF0G/dXm9M7Kz33SF8/5gMnSPgCFoODH3PAXACuPYmsTgJwI9Q+dGrjLKopesXiItRAZ8/DrtHjolg",
+	"ekbVJYQfjfZatSyzxR+4diWZVxBifXLiit0SM87UyI1KffWZL9vosVXV3AZ1tUk5xdSEuxDj95GesP5o",
+	"uwSF2hH/lqJwnykKO2sFDborYFwCRXiz6+hZqDV/xRhd17t/sy+iWp7fDz7XB32W1ZXWaka3KN5WCPYW",
+	"cbi3r0J9Q+LeEhK3UjgiqOkUxDtdgXuaGTJcoPvsepzTlc1fyyrP3E1fNYu0s9jMId2afL3uWt8MYbQg",
+	"thefow2/4ds6bJs8mnYpb0lrtG+/H5+mm9o3p+ZdOTUFCTt2ONrdhWQb+Nm+ZmpNse+nU5ZcBoF7DBsE",
+	"kXW0KptRLBitgKp5sbClMBW94mJyVIF/qxYO5l0IG7bhAmfedQ8PDmIRxBGgOEsvqOrnoqgPAAub7mGv",
+	"Dhx7NzBTY+EKMEfkFykYGRtBFkFXTI7wMS0BF+NCJz1XKJEozfI+9krhGIa3xlGfnMCPpNYJ04aZoRaD",
+	"HxHNMrM0sejmGeWCpAuRCnXQQ1SzsD0QhpH1KWjKM6Io9L4EqZaA5xTbFsTCt0xwICgykWDvlyJ1iAiz",
+	"xClTmgtc41xmPFkQWs8E7lJvCTvLm1fAPZydHYeSFoCO4J+AFBCLDV2CzWz75MSVCRxAMzeFld8KOQeM",
+	"aalcYcYY6ikiIPeJK11odv37RtT0OVP6DZv/5njrjUvgoF9Xq3kOJO6QqZh2AE1qS/0NIHjzAEGWXHrv",
+	"vONOFW+cUC5sZVPHBr6UO2/nvw+PwrcaPPfk8Xf04KvvAIbqGgTQ7uhv3efBXah155VI/l35+q+haN2T",
+	"U9+xoiFUvoVqIVi2FMvUVZzKyHYA5yKe2Koh2EhtSkH6QpJVRIYOR3jB1cX451QMo1gMEzkbcQGairnh",
+	"Yrbg+dWTYc9HCwSDru9GIGFOaQBStCGHWIQxhxA6/Lwht9adLu5CDRgsiEUNV1oLStjBQNOzE9dnvioW",
+	"KG2d9gKTy205hFBX6mL+FzYZN7OIRS4L3XNtKpnQUDZ6LAso0FwrE1F7ES5mLMz/L2CpIjKkOb+wi6yg",
+	"/Oiwhy2KfYtR7OCzgmONhZwL2xUPQh8hAhTFkEM+gv7nMtaMHh3AcWIxRpLyWW82387Ff9TS4oN2jaET",
+	"WjAbMkpjMVoQVYKObJegW/lklNEbyRAGexFo4kMCNe9RZeEqFqg9wuB7kctNHtqEkwC32l3B5/cwAbOY",
+	"Qdqf9f0YcyTcghldkCm9wiLezWkr7bGfO1E17yX6s4Hdu/BPne1/i/98fVkt9Kb8BeCJ906DmytScFoK",
+	"tdGWd3Znxc0rv0TNFu1CYeGaodjrkw/m8aGvsj5Eu7cSM4YP2Yn2bKkc+GwG9XMgY9InCTxQ6EHwEAAn",
+	"KDGhpsoVsCk6YdfsB8pn0jlzW45t00oALtvCtDTLFiCdIhTZPiqDCCpwf3NNum4MsbhkLL8Afn7hUUXY",
+	"pNGY8HmFjFZ0oSpPuTNXXB63bUzmqhWlktCR0Tm4NhKCK9ccAvZmThfmJlgrv364VxKbMdYcIJEVForU",
+	"fCAgelxs/oFabju77HI5NRfDRMJY1Le7zXNwJ7wcLfc7KUjxu/AV3KXRcK/OBUrqzoUb9SmsK2lRKy/g",
+	"mFJDiYGj5tIJXhmHms5Mh6UUoCJhF1gg9DRZLrPhco0YNpaxDBR0bpuJuFxwoaqcFhZ9CNKDq6IPLWUX",
+	"XMmFWzyWa4oQ4KLujWkCHlUrxO43G8lttNHUDTvHDYfsGaSLkOwQ5LYZhmpvbCO6p5gj7ircR5V5IdIg",
+	"Gh6R0J4AGWz7W2tbhS6ySgHNmHtVYLc4vaGQ5SjzdVJqDvCw98fBIZnKslCRbW5DRgv7rz55pUGagV8/",
+	"4wpS58CMVrJqkDGmkKoxB+MSIvtYAR9rK7lZsIIZM+rItXUsXTeiS5Zrb9gjJSPBw45AsRQjgT2gPacT",
+	"FguvGmEHbj8jrmw8xULkcCmVbjsYDr+4thjJK81mVapwNYy65ed0GivBBRnaTt4KbF6zWxewMu3dX0DC",
+	"1zKjPK0/HESdGf1kE8UGgw1pY7caMcdFazntnq3aBvpGJZpkVHyRG+1+cULtUyJdr1SmVE1HkhYplMGq",
+	"NVTZmoFg5Ya1oItzvOWrhlyc5BymsRlzYUtZdAUwFz1lvLB1gHtfLwwjqNHhK/PYqisB0VhauH6/EGy8",
+	"uqnlB9w1PK6qXJ29PNk7ePwEvFRod0LE15YbsR3tbGd00pUFSpEJvcKso8pNNcNekFTE4uHAd06jE4lF",
+	"GSb8ijV6vAK3HdeVYnVMaCy2rr6ChVZ67dl357bh6m2YRY6+7weqUv/6ht4kuP1fYWuSr9DkgUUnVFQM",
+	"wNelwhO1x6GddrE9F6gVYcF7twyiVvS/KYR6iv2zvwEz28JmZnlq23qN/WuPgrZs1M1L4zaFDinVimDD",
+	"4kEA935PQdFgbx8oMmOaplTTawjr68HCDU9YrxW+hzu+aqXQTGGzQmj1pK8YhEvTGRd+HgEN4S5/Cf72",
+	"PcqO21BpzKvvR52BSX2D3d4d7LZGoFvTZ00TgVsbFJGlQotyJNMFSSgU0GKYKM4x2m0/v1ppG7UXT+nf",
+	"8F/3g//yO1RFBLXzTOxIMO2qT/MuD26dtRitxxPg70nLud7Rvw341wlAWnz9RciYRk/JUoFUX64Wq6OS",
+	"LuRTB+3YFZkwTQ4HD3vHQKbLFVJbQDC3LEvvBf6yjt4d9qVO99+wL/dyGm0NRk/cEupY1/xr1xPMczaa",
+	"Snm53pj44G76qu0JO4vNJoVbk7qXGZGTX7Ob2c9rNdvPk8F1y7PZFwAwRmZpZL5BBXl5fv6OvHt7do7I",
+	"zj+fvX1D7D68o4tM0jSy0BqISGLLMIgkliPzgREz7zsKsT/gcLY+3S6F1CUqAEoE0B2oiUoVGWUyuTS3",
+	"1LKSKnjPqFTYmb1gibyCa137DQitjjWAhXjGxSQiBdPFwnYYHDHzD/v+XmRzwqoWtHMzGIjuxaILIihn",
+	"BWE5VzJlvSBbCausDv9z79kzoX7A9Ybm+7bpBKyGmU/9FpfCPyRdKghP8asYevWYV5oUUoGnv+BM9QBT",
+	"EBFf59RtF1aKde1a6t854xNBdQkhWjWlB4+f/DEuB4NHyZR9Ii9/PHm6d/by5ODxEyd4QXe/ZAtXTqRq",
+	"tgGPsWGfnIgFOfj0ycGsrJv+mFCx0FOzqiyD3uKkYCkvWKLdERzLLJNzlsKOCWn3EaO+XJCHA2LLmZjp",
+	"2u+PaHIpx+OIfEeo1myW2wysLOuTN1LzsWUjKha0sC22aE4LXbWKCxvTyTDrULkauDi8OeUai9hCWdXW",
+	"GIMl/VtSI+zb78cqd1P7ZpjfWZG/uaemrdl4gIdy924ZHghJ91uRtJtJmXJc2LNLEbIlIwanFNNdVb0d",
+	"ybb73G5Jt27n4C44wnklgn5XqVTXOLH3lkplBPcQUpVqxdHwhz55xs0KYQt0R8dpIXO1mZDJgrV2QL8T",
+	"CXkvtvaG4+DM7fqx+GZu32epsRsUsLeRMmLsKqO+Dx3NmG8MSY6Glcvoc4ezC8WBKEnh4AL4hxnjQvGJ",
+	"cM2IqFjUjm4Emq3yqASrtndpVdlA9TD5xCZUYLsHmyDo7akjh0/VpSKJTJmrvz2VBSBKlRRRLKwyHZTL",
+	"ZRyuFFK7NpylTuQM0T6Zqs3wgQLkEcJiZ7mG8o3+HdhYmgosHoHwXpYCzgWawVByMBjYCboOg8NgAmOa",
+	"KTZsy6q4O3G6PtHhQ9ANxE/d1fxY4czfFLS25utAneY41daLCDm/DjMwL2dJWZjRmUOP3mjEWBz99PFz",
+	"ZOiCV39/jDqYEYs8oiyyzlFnn+Z8/+oh8AM7gl8dTBj6MpnX1BtNqPAatrALLrjqX8El9L+EV9CVGFyw",
+	"QZ3wYxb9W11xvTuCS36tPn/8/P8CAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -27,6 +27,7 @@ import (
 
 	"github.com/ddnsbroker/ddnsbroker/api/auth"
 	"github.com/ddnsbroker/ddnsbroker/api/broker"
+	"github.com/ddnsbroker/ddnsbroker/api/feed"
 	"github.com/ddnsbroker/ddnsbroker/api/netcalc"
 	"github.com/ddnsbroker/ddnsbroker/api/notify"
 	"github.com/ddnsbroker/ddnsbroker/api/provider"
@@ -93,6 +94,9 @@ type Deps struct {
 	// ServiceTestBurst is how many service tests a user may run in a row
 	// before they are limited to one per 6 s (zero: DefaultServiceTestBurst).
 	ServiceTestBurst int
+	// Feed wakes the live event streams; the caller runs it (nil: the
+	// stream answers 503).
+	Feed *feed.Hub
 }
 
 // DefaultStaleAfter is DDNSBROKER_STALE_AFTER's default.
@@ -128,6 +132,7 @@ type Server struct {
 	limits     recordLimits
 	// serviceTests limits each user's service tests.
 	serviceTests *auth.KeyedLimiter
+	feed         *feed.Hub
 }
 
 var _ StrictServerInterface = (*Server)(nil)
@@ -168,6 +173,7 @@ func New(d Deps) *Server {
 		limits: recordLimits{perHost: cmp.Or(d.MaxRecordsPerHost, DefaultMaxRecordsPerHost),
 			perService: cmp.Or(d.MaxRecordsPerService, DefaultMaxRecordsPerService)},
 		serviceTests: newServiceTestLimiter(d.ServiceTestBurst),
+		feed:         d.Feed,
 	}
 }
 
@@ -307,8 +313,14 @@ func (s *Server) requestInfo(next echo.HandlerFunc) echo.HandlerFunc {
 		r := c.Request()
 		info := requestInfo{secure: s.secure(r), clientIP: s.clientIP(r)}
 		info.origin = s.origin(r, info.secure)
-		ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), infoKey{}, info), requestTimeout)
-		defer cancel()
+		ctx := context.WithValue(r.Context(), infoKey{}, info)
+		// The live stream lasts as long as its client; it bounds its own
+		// database work.
+		if c.Path() != StreamPath {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, requestTimeout)
+			defer cancel()
+		}
 		c.SetRequest(r.WithContext(ctx))
 		return next(c)
 	}

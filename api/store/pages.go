@@ -223,11 +223,21 @@ type EventPage struct {
 	Until     *time.Time
 	BeforeID  int64
 	Limit     int
+	// Stream, when set, turns the page into the next part of the live
+	// stream: the events after its cursor and before its horizon, in the
+	// order of their transactions, each with its XID.
+	Stream *StreamWindow
 }
 
-// EventsPage lists history newest first.
+// EventsPage lists history newest first. Every listing of events goes
+// through it, the live stream included, so that what narrows one narrows all.
 func (q *Queries) EventsPage(ctx context.Context, p EventPage) ([]Event, error) {
 	var c cond
+	columns, order := "NULL::text", "id DESC"
+	if w := p.Stream; w != nil {
+		c.add("xid IS NOT NULL AND (xid, id) > ($?::text::xid8, $?) AND xid < $?::text::xid8", w.After.XID, w.After.EventID, w.Horizon)
+		columns, order = "xid::text", "xid, id"
+	}
 	if p.HostID != 0 {
 		c.add("host_id = $?", p.HostID)
 	}
@@ -253,11 +263,13 @@ func (q *Queries) EventsPage(ctx context.Context, p EventPage) ([]Event, error) 
 	if p.BeforeID != 0 {
 		c.add("id < $?", p.BeforeID)
 	}
-	rows, err := q.db.Query(ctx, `SELECT id, at, kind, host_id, record_id, service_id, actor, message, data FROM events
-		WHERE `+c.sql()+` ORDER BY id DESC LIMIT `+c.limit(p.Limit), c.args...)
+	rows, err := q.db.Query(ctx, `SELECT id, at, kind, host_id, record_id, service_id, actor, message, data, `+columns+` FROM events
+		WHERE `+c.sql()+` ORDER BY `+order+` LIMIT `+c.limit(p.Limit), c.args...)
 	return collect("list events", rows, err, func(row rowScanner) (Event, error) {
 		var e Event
-		err := row.Scan(&e.ID, &e.At, &e.Kind, &e.HostID, &e.RecordID, &e.ServiceID, &e.Actor, &e.Message, &e.Data)
+		var xid *string
+		err := row.Scan(&e.ID, &e.At, &e.Kind, &e.HostID, &e.RecordID, &e.ServiceID, &e.Actor, &e.Message, &e.Data, &xid)
+		e.XID = deref(xid)
 		return e, err
 	})
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/ddnsbroker/ddnsbroker/api/drift"
 	"github.com/ddnsbroker/ddnsbroker/api/dyndns2"
 	"github.com/ddnsbroker/ddnsbroker/api/egress"
+	"github.com/ddnsbroker/ddnsbroker/api/feed"
 	"github.com/ddnsbroker/ddnsbroker/api/housekeeping"
 	"github.com/ddnsbroker/ddnsbroker/api/httpserver"
 	"github.com/ddnsbroker/ddnsbroker/api/metrics"
@@ -117,7 +118,8 @@ func runServe(ctx context.Context, env *environ, args []string) error {
 	ncfg.StaleAfter = cfg.StaleAfter
 	ntf := notify.New(st, box, webhooks, ncfg, log)
 
-	api := rest.New(rest.Deps{Store: st, Broker: brk, Providers: providers, Box: box, SecretKey: cfg.SecretKey, Log: log, ClientIP: clientIP,
+	hub := feed.New(st, log)
+	api := rest.New(rest.Deps{Store: st, Feed: hub, Broker: brk, Providers: providers, Box: box, SecretKey: cfg.SecretKey, Log: log, ClientIP: clientIP,
 		TrustedProxies: cfg.TrustedProxies, StaleAfter: cfg.StaleAfter, WebhookSender: webhooks,
 		PublicURL: cfg.PublicURL, Version: version, MaxRecordsPerHost: cfg.MaxRecordsPerHost, MaxRecordsPerService: cfg.MaxRecordsPerService,
 		Failures: failures, LoginLimits: rest.LoginLimits{Sources: sources}})
@@ -131,7 +133,8 @@ func runServe(ctx context.Context, env *environ, args []string) error {
 
 	var wg sync.WaitGroup
 	bgctx, stopBackground := context.WithCancel(context.Background())
-	wg.Add(6)
+	wg.Add(7)
+	go func() { defer wg.Done(); hub.Run(bgctx) }()
 	go func() { defer wg.Done(); failures.Run(bgctx, auth.FailureFlushInterval) }()
 	go func() { defer wg.Done(); brk.Run(bgctx, 2*time.Second) }()
 	go func() { defer wg.Done(); disp.Run(bgctx) }()
