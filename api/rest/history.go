@@ -46,7 +46,7 @@ func (s *Server) toAddressChange(c store.AddressChange) AddressChange {
 	for _, d := range c.Deliveries {
 		cd := ChangeDelivery{Id: d.ID, RecordId: d.RecordID, RecordFqdn: d.RecordFQDN, Family: ChangeDeliveryFamily(d.Family),
 			Address: d.Address.String(), ServiceId: d.ServiceID, ServiceName: d.ServiceName, State: ChangeDeliveryState(d.State),
-			Attempts: d.Attempts, Result: d.Result, FinishedAt: utcPtr(d.FinishedAt)}
+			Attempts: d.Attempts, Result: d.Result, Advice: d.Advice, FinishedAt: utcPtr(d.FinishedAt)}
 		if d.FinishedAt != nil {
 			cd.DurationMs = ptr(d.FinishedAt.Sub(c.At).Milliseconds())
 		}

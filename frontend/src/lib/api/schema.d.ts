@@ -2221,6 +2221,8 @@ export interface components {
             attempts: number;
             /** @description The upstream's answer or why the job ended. */
             result: string;
+            /** @description What to do about the result, in plain words; empty when there is nothing to do. */
+            advice: string;
             /** Format: date-time */
             finished_at: string | null;
             /**
