@@ -5,7 +5,7 @@ describe('plain words', () => {
 	it('says every event kind as a sentence, not a code', () => {
 		for (const [kind, text] of Object.entries(eventKindText)) {
 			expect(text, kind).not.toMatch(/[._]/);
-			expect(text[0], kind).toBe(text[0].toUpperCase());
+			expect(text.charAt(0), kind).toBe(text.charAt(0).toUpperCase());
 		}
 		expect(eventText('address.changed')).toBe('Address changed');
 		expect(eventText('some.future_kind')).toBe('some.future_kind');
