@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ddnsbroker/ddnsbroker/api/store"
+	"github.com/ddnsbroker/ddnsbroker/api/worker"
 )
 
 // Reasons of a Failure.
@@ -214,23 +215,7 @@ func (l *FailureLog) Flush(ctx context.Context) error {
 
 // Run flushes every interval until ctx ends, then once more.
 func (l *FailureLog) Run(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			if err := l.Flush(fctx); err != nil {
-				l.log.Warn("recording failed authentications on shutdown failed", "err", err)
-			}
-			return
-		case <-t.C:
-			if err := l.Flush(ctx); err != nil {
-				l.log.Warn("recording failed authentications failed; retrying with the next batch", "err", err)
-			}
-		}
-	}
+	worker.Loop{What: "recording failed authentications", Every: interval, Step: l.Flush, Stop: l.Flush, Log: l.log}.Run(ctx)
 }
 
 // failureTexts phrase each kind's rows.

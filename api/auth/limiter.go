@@ -82,13 +82,7 @@ func (l *KeyedLimiter) Allow(key string) (ok bool, retryAfter time.Duration) {
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	el, found := l.buckets[key]
-	if found {
-		l.lru.MoveToFront(el)
-	} else {
-		el = l.insert(key, now)
-	}
-	b := el.Value.(*bucket)
+	b := l.touch(key, now)
 	next, wait := l.take(b, now)
 	if wait > 0 {
 		return false, wait
@@ -125,13 +119,7 @@ func (l *KeyedLimiter) Charge(key string) (excess time.Duration) {
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	el, found := l.buckets[key]
-	if found {
-		l.lru.MoveToFront(el)
-	} else {
-		el = l.insert(key, now)
-	}
-	b := el.Value.(*bucket)
+	b := l.touch(key, now)
 	tat := b.tat
 	if tat.Before(now) {
 		tat = now
@@ -191,6 +179,18 @@ func (l *KeyedLimiter) take(b *bucket, now time.Time) (next time.Time, wait time
 		return next, ahead - l.window
 	}
 	return next, 0
+}
+
+// touch is key's bucket, made the most recently used (a new, full one for a
+// key not on record). The caller holds mu.
+func (l *KeyedLimiter) touch(key string, now time.Time) *bucket {
+	el, found := l.buckets[key]
+	if found {
+		l.lru.MoveToFront(el)
+	} else {
+		el = l.insert(key, now)
+	}
+	return el.Value.(*bucket)
 }
 
 // insert adds a full bucket for key, first making room if at maxKeys; l.mu

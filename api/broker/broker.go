@@ -17,6 +17,7 @@ import (
 
 	"github.com/ddnsbroker/ddnsbroker/api/netcalc"
 	"github.com/ddnsbroker/ddnsbroker/api/store"
+	"github.com/ddnsbroker/ddnsbroker/api/worker"
 )
 
 // Broker applies updates to hosts and records.
@@ -321,21 +322,5 @@ func (b *Broker) FlushSeen(ctx context.Context) error {
 
 // Run flushes last-seen times every interval until ctx ends, then once more.
 func (b *Broker) Run(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			if err := b.FlushSeen(fctx); err != nil {
-				b.log.Warn("last-seen flush failed", "err", err)
-			}
-			cancel()
-			return
-		case <-t.C:
-			if err := b.FlushSeen(ctx); err != nil && ctx.Err() == nil {
-				b.log.Warn("last-seen flush failed", "err", err)
-			}
-		}
-	}
+	worker.Loop{What: "last-seen flush", Every: interval, Step: b.FlushSeen, Stop: b.FlushSeen, Log: b.log}.Run(ctx)
 }

@@ -16,6 +16,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ddnsbroker/ddnsbroker/api/auth"
+	"github.com/ddnsbroker/ddnsbroker/api/delivery"
+	"github.com/ddnsbroker/ddnsbroker/api/housekeeping"
+	"github.com/ddnsbroker/ddnsbroker/api/rest"
+	"github.com/ddnsbroker/ddnsbroker/api/retry"
 	"github.com/ddnsbroker/ddnsbroker/api/routersetup"
 )
 
@@ -43,20 +48,20 @@ var (
 	LogFormat   = Option{Name: "log-format", Default: "text", Usage: "text or json"}
 	AdminPass   = Option{Name: "admin-password", Usage: "password of the user admin created on the first start (random and logged when unset)", File: true}
 	NoMigrate   = Option{Name: "no-migrate", Default: "false", Usage: "do not apply database migrations on start"}
-	Workers     = Option{Name: "workers", Default: "64", Usage: "deliveries sent in parallel by this process"}
-	PerService  = Option{Name: "service-workers", Default: "32", Usage: "deliveries sent in parallel to one service"}
-	RetryBase   = Option{Name: "retry-base", Default: "30s", Usage: "first delay before a failed delivery is retried; doubles per attempt"}
-	RetryMax    = Option{Name: "retry-max", Default: "1h", Usage: "longest delay between delivery retries"}
-	BlockFor    = Option{Name: "block-for", Default: "6h", Usage: "pause for a record whose provider answered abuse"}
-	Lease       = Option{Name: "lease", Default: "1m", Usage: "how long a claimed delivery stays with a process that stopped renewing it"}
+	Workers     = Option{Name: "workers", Default: strconv.Itoa(delivery.DefaultWorkers), Usage: "deliveries sent in parallel by this process"}
+	PerService  = Option{Name: "service-workers", Default: strconv.Itoa(delivery.DefaultPerService), Usage: "deliveries sent in parallel to one service"}
+	RetryBase   = Option{Name: "retry-base", Default: durationText(retry.DefaultBase), Usage: "first delay before a failed delivery is retried; doubles per attempt"}
+	RetryMax    = Option{Name: "retry-max", Default: durationText(retry.DefaultMax), Usage: "longest delay between delivery retries"}
+	BlockFor    = Option{Name: "block-for", Default: durationText(delivery.DefaultBlockFor), Usage: "pause for a record whose provider answered abuse"}
+	Lease       = Option{Name: "lease", Default: durationText(delivery.DefaultLease), Usage: "how long a claimed delivery stays with a process that stopped renewing it"}
 	MetricsTok  = Option{Name: "metrics-token", Usage: "bearer token that /metrics requires on the main listener (unset: /metrics is not served there)", File: true}
 	MetricsAddr = Option{Name: "metrics-listen", Usage: "separate address (host:port) serving /metrics without a token, e.g. 127.0.0.1:9100"}
-	Retention   = Option{Name: "retention", Default: "2160h", Usage: "how long events and finished deliveries are kept (90 days)"}
-	StaleAfter  = Option{Name: "stale-after", Default: "24h", Usage: "a host not seen for this long is flagged stale (API, status) and reported to host.stale webhooks"}
-	SourceV6    = Option{Name: "ipv6-source-prefix", Default: "64", Usage: "IPv6 clients within one prefix of this length count as one source for failed-login limits and hashing fairness (32 to 128)"}
+	Retention   = Option{Name: "retention", Default: durationText(housekeeping.DefaultRetention), Usage: "how long events and finished deliveries are kept (90 days)"}
+	StaleAfter  = Option{Name: "stale-after", Default: durationText(rest.DefaultStaleAfter), Usage: "a host not seen for this long is flagged stale (API, status) and reported to host.stale webhooks"}
+	SourceV6    = Option{Name: "ipv6-source-prefix", Default: strconv.Itoa(auth.DefaultIPv6SourcePrefix), Usage: "IPv6 clients within one prefix of this length count as one source for failed-login limits and hashing fairness (32 to 128)"}
 	PublicURL   = Option{Name: "public-url", Usage: "URL routers use to reach the broker, written into the router setup (GET /api/v1/hosts/{id}/setup; default: the scheme and host each API request came in on)"}
-	HostRecords = Option{Name: "max-records-per-host", Default: "500", Usage: "most records one host may have (more are refused with 409)"}
-	SvcRecords  = Option{Name: "max-records-per-service", Default: "10000", Usage: "most records one service may have (more are refused with 409)"}
+	HostRecords = Option{Name: "max-records-per-host", Default: strconv.Itoa(rest.DefaultMaxRecordsPerHost), Usage: "most records one host may have (more are refused with 409)"}
+	SvcRecords  = Option{Name: "max-records-per-service", Default: strconv.Itoa(rest.DefaultMaxRecordsPerService), Usage: "most records one service may have (more are refused with 409)"}
 )
 
 // AllowTargets lifts the outbound destination policy (api/egress) for the
@@ -467,4 +472,34 @@ func ParsePrefixes(s string) ([]netip.Prefix, error) {
 		out = append(out, p.Masked())
 	}
 	return out, nil
+}
+
+// durationText writes a default duration the way an admin would: 1h, not
+// 1h0m0s.
+func durationText(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// ServeDefaults is serve's configuration with every option at its default
+// and secretKey, loaded the way serve loads it (no database URL): what tests
+// build the application from, so that they run with serve's defaults.
+func ServeDefaults(secretKey []byte) (*Serve, error) {
+	env := map[string]string{DatabaseURL.Env(): "postgres://unused.invalid/ddnsbroker", SecretKey.Env(): string(secretKey)}
+	set := NewSet("serve", "", func(k string) string { return env[k] }, ServeOptions...)
+	if err := set.Parse(nil, io.Discard); err != nil {
+		return nil, err
+	}
+	cfg, err := set.LoadServe()
+	if err != nil {
+		return nil, err
+	}
+	cfg.DatabaseURL = ""
+	return cfg, nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/ddnsbroker/ddnsbroker/api/retry"
 	"github.com/ddnsbroker/ddnsbroker/api/secretbox"
 	"github.com/ddnsbroker/ddnsbroker/api/store"
+	"github.com/ddnsbroker/ddnsbroker/api/worker"
 )
 
 // Config tunes a dispatcher.
@@ -37,10 +38,20 @@ type Config struct {
 	Observe func(protocol string, r provider.Result, d time.Duration)
 }
 
-// DefaultConfig is what `serve` uses.
+// The dispatcher's defaults, declared once: DefaultConfig and the serve
+// options' defaults (api/config) are these.
+const (
+	DefaultWorkers    = 64
+	DefaultPerService = 32
+	DefaultLease      = time.Minute
+	DefaultPoll       = 5 * time.Second
+	DefaultBlockFor   = 6 * time.Hour
+)
+
+// DefaultConfig is what `serve` uses unless its options say otherwise.
 func DefaultConfig() Config {
-	return Config{Workers: 64, PerService: 32, Lease: time.Minute, Poll: 5 * time.Second,
-		RetryBase: 30 * time.Second, RetryMax: time.Hour, BlockFor: 6 * time.Hour}
+	return Config{Workers: DefaultWorkers, PerService: DefaultPerService, Lease: DefaultLease, Poll: DefaultPoll,
+		RetryBase: retry.DefaultBase, RetryMax: retry.DefaultMax, BlockFor: DefaultBlockFor}
 }
 
 // Providers finds the provider of a protocol by its stored name: the
@@ -96,7 +107,9 @@ const batchWait = 20 * time.Millisecond
 
 // Run dispatches until ctx ends. Jobs in flight then are abandoned with
 // their lease: another dispatcher (or this one after a restart) takes them
-// over when it expires, so nothing is lost.
+// over when it expires, so nothing is lost. Its claim loop is not a
+// worker.Loop (as the lease renewal is): it wakes on notifications, freed
+// workers and the reclaim tick alike, with a wait that depends on what runs.
 func (d *Dispatcher) Run(ctx context.Context) {
 	go d.listen(ctx)
 	go d.renewLeases(ctx)
@@ -190,26 +203,18 @@ func (d *Dispatcher) listen(ctx context.Context) {
 }
 
 func (d *Dispatcher) renewLeases(ctx context.Context) {
-	t := time.NewTicker(max(d.cfg.Lease/3, 100*time.Millisecond))
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	worker.Loop{What: "renewing leases", Every: max(d.cfg.Lease/3, 100*time.Millisecond), Log: d.log, Step: func(ctx context.Context) error {
 		d.mu.Lock()
 		ids := make([]int64, 0, len(d.running))
 		for id := range d.running {
 			ids = append(ids, id)
 		}
 		d.mu.Unlock()
-		if len(ids) > 0 {
-			if err := d.store.ExtendLeases(ctx, d.worker, ids, d.cfg.Lease); err != nil && ctx.Err() == nil {
-				d.log.Warn("renewing leases failed", "err", err)
-			}
+		if len(ids) == 0 {
+			return nil
 		}
-	}
+		return d.store.ExtendLeases(ctx, d.worker, ids, d.cfg.Lease)
+	}}.Run(ctx)
 }
 
 // free tells how many more requests can start here, and how many run.

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/netip"
 	"strings"
 
@@ -35,7 +34,8 @@ type Options struct {
 	SecretKey []byte
 	// DryRun does everything in a transaction that is then rolled back.
 	DryRun bool
-	// Broker decides what the imported records send (nil: a broker of st).
+	// Broker decides what the imported records send; required, the
+	// caller's one broker of st.
 	Broker *broker.Broker
 }
 
@@ -58,7 +58,7 @@ func Import(ctx context.Context, st *store.Store, exp *Export, opt Options) (*Re
 		return nil, errors.New("import: a secret key is required to encrypt upstream passwords")
 	}
 	if opt.Broker == nil {
-		opt.Broker = broker.New(st, slog.New(slog.DiscardHandler))
+		return nil, errors.New("import: a broker is required to decide what imported records send")
 	}
 	imp := &importer{exp: exp, box: secretbox.New(opt.SecretKey), broker: opt.Broker,
 		fpKey: secretbox.DeriveKey(opt.SecretKey, "django import fingerprint v1")}

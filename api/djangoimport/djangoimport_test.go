@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ddnsbroker/ddnsbroker/api/auth"
+	"github.com/ddnsbroker/ddnsbroker/api/broker"
 	"github.com/ddnsbroker/ddnsbroker/api/djangoimport"
 	"github.com/ddnsbroker/ddnsbroker/api/netcalc"
 	"github.com/ddnsbroker/ddnsbroker/api/secretbox"
@@ -57,7 +58,8 @@ func parse(t *testing.T, data []byte) *djangoimport.Export {
 
 func importData(t *testing.T, st *store.Store, data []byte, dryRun bool) (*djangoimport.Report, error) {
 	t.Helper()
-	return djangoimport.Import(context.Background(), st, parse(t, data), djangoimport.Options{SecretKey: []byte(secretKey), DryRun: dryRun})
+	return djangoimport.Import(context.Background(), st, parse(t, data), djangoimport.Options{SecretKey: []byte(secretKey), DryRun: dryRun,
+		Broker: broker.New(st, slog.New(slog.DiscardHandler))})
 }
 
 func mustImport(t *testing.T, st *store.Store, data []byte) *djangoimport.Report {

@@ -24,6 +24,7 @@ import (
 	"github.com/ddnsbroker/ddnsbroker/api/broker"
 	"github.com/ddnsbroker/ddnsbroker/api/provider"
 	"github.com/ddnsbroker/ddnsbroker/api/store"
+	"github.com/ddnsbroker/ddnsbroker/api/worker"
 )
 
 // lockKey names the advisory lock that lets one replica check at a time.
@@ -65,12 +66,13 @@ type Checker struct {
 	last map[int64]time.Time // service id → start of its last check
 }
 
-// New returns a Checker with the default timeout and concurrency.
-func New(st *store.Store, log *slog.Logger) *Checker {
+// New returns a Checker with the default timeout and concurrency that
+// tells b what it finds.
+func New(st *store.Store, b *broker.Broker, log *slog.Logger) *Checker {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Checker{Store: st, Broker: broker.New(st, log), Log: log}
+	return &Checker{Store: st, Broker: b, Log: log}
 }
 
 // Result counts what one pass did.
@@ -85,20 +87,13 @@ type Result struct {
 
 // Run checks once at start and then every minute until ctx ends.
 func (c *Checker) Run(ctx context.Context) {
-	for {
+	worker.Loop{What: "drift check", Every: Tick, Eager: true, Log: c.log(), Step: func(ctx context.Context) error {
 		res, err := c.Check(ctx, time.Now())
-		switch {
-		case err != nil && ctx.Err() == nil:
-			c.log().Warn("drift check failed", "err", err)
-		case res.Drifted > 0:
+		if err == nil && res.Drifted > 0 {
 			c.log().Info("drift check found drifted records", "services", res.Services, "drifted", res.Drifted, "queued", res.Queued)
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(Tick):
-		}
-	}
+		return err
+	}}.Run(ctx)
 }
 
 func (c *Checker) log() *slog.Logger {

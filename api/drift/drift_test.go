@@ -3,6 +3,7 @@ package drift_test
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net"
 	"net/netip"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/ddnsbroker/ddnsbroker/api/broker"
 	"github.com/ddnsbroker/ddnsbroker/api/drift"
 	"github.com/ddnsbroker/ddnsbroker/api/store"
 	"github.com/ddnsbroker/ddnsbroker/api/store/storetest"
@@ -94,6 +96,11 @@ type fixture struct {
 	t   *testing.T
 	st  *store.Store
 	ctx context.Context
+}
+
+// checker is a drift checker telling a broker of the fixture's store.
+func (f fixture) checker() *drift.Checker {
+	return drift.New(f.st, broker.New(f.st, slog.New(slog.DiscardHandler)), nil)
 }
 
 func (f fixture) exec(sql string, args ...any) {
@@ -183,7 +190,7 @@ func TestDriftQueuesADeliveryAndTellsWhy(t *testing.T) {
 	res.set("drifted.example.com", "AAAA", "2001:db8::1")
 	res.set("fine.example.com", "A", "192.0.2.99", "192.0.2.2") // the delivered one among others: fine
 
-	c := drift.New(f.st, nil)
+	c := f.checker()
 	now := time.Now()
 	r, err := c.Check(f.ctx, now)
 	if err != nil {
@@ -246,7 +253,7 @@ func TestDriftNameMissingUpstream(t *testing.T) {
 	f, res := setup(t)
 	svc := f.service("checked", map[string]any{"url": "https://x.example/", "drift_resolver": res.addr})
 	gone := f.record(svc, "gone.example.com", "192.0.2.1", "")
-	r, err := drift.New(f.st, nil).Check(f.ctx, time.Now())
+	r, err := f.checker().Check(f.ctx, time.Now())
 	if err != nil || r.Drifted != 1 || r.Queued != 1 {
 		t.Fatalf("%+v, %v: an NXDOMAIN is drift", r, err)
 	}
@@ -272,7 +279,7 @@ func TestDriftResolverDownIsOneErrorEvent(t *testing.T) {
 	for _, n := range []string{"a.example.com", "b.example.com", "c.example.com"} {
 		records = append(records, f.record(svc, n, "192.0.2.1", "2001:db8::1"))
 	}
-	c := drift.New(f.st, nil)
+	c := f.checker()
 	c.Timeout = 500 * time.Millisecond
 	r, err := c.Check(f.ctx, time.Now())
 	if err != nil {
@@ -301,7 +308,7 @@ func TestDriftOffWithoutResolver(t *testing.T) {
 	f.record(off, "off.example.com", "192.0.2.1", "")
 	broken := f.service("broken", map[string]any{"url": "https://x.example/", "drift_resolver": res.addr, "drift_interval": "1s"})
 	f.record(broken, "broken.example.com", "192.0.2.1", "")
-	r, err := drift.New(f.st, nil).Check(f.ctx, time.Now())
+	r, err := f.checker().Check(f.ctx, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -329,7 +336,7 @@ func TestDriftYieldsToANewerAddress(t *testing.T) {
 		}
 	}
 	res.mu.Unlock()
-	r, err := drift.New(f.st, nil).Check(f.ctx, time.Now())
+	r, err := f.checker().Check(f.ctx, time.Now())
 	if err != nil || r.Drifted != 1 || r.Queued != 0 {
 		t.Fatalf("%+v, %v: want the finding dropped", r, err)
 	}
@@ -346,7 +353,7 @@ func TestDriftLeavesFreshDeliveriesAlone(t *testing.T) {
 	svc := f.service("checked", map[string]any{"url": "https://x.example/", "drift_resolver": res.addr})
 	rec := f.record(svc, "fresh.example.com", "192.0.2.1", "")
 	f.exec(`UPDATE record_states SET last_success_at = now() - interval '1 minute' WHERE record_id = $1`, rec.ID)
-	r, err := drift.New(f.st, nil).Check(f.ctx, time.Now())
+	r, err := f.checker().Check(f.ctx, time.Now())
 	if err != nil || r.Services != 1 || r.Queries != 0 || res.total() != 0 {
 		t.Fatalf("%+v, %v, %d questions: a record delivered a minute ago was checked", r, err, res.total())
 	}
@@ -361,7 +368,7 @@ func TestDriftOneReplicaAtATime(t *testing.T) {
 		if _, err := q.TryLock(f.ctx, 0x6464647269667421); err != nil {
 			return err
 		}
-		r, err := drift.New(f.st, nil).Check(f.ctx, time.Now())
+		r, err := f.checker().Check(f.ctx, time.Now())
 		if err != nil || !r.Skipped || res.total() != 0 {
 			t.Errorf("check while locked: %+v, %v", r, err)
 		}

@@ -8,7 +8,12 @@ import (
 	"time"
 
 	"github.com/ddnsbroker/ddnsbroker/api/store"
+	"github.com/ddnsbroker/ddnsbroker/api/worker"
 )
+
+// DefaultRetention is how long events and finished deliveries are kept
+// unless DDNSBROKER_RETENTION says otherwise: 90 days.
+const DefaultRetention = 90 * 24 * time.Hour
 
 // lockKey names the advisory lock that lets one replica prune at a time.
 const lockKey = 0x646462726f6b6572 // "ddbroker"
@@ -53,18 +58,11 @@ func Prune(ctx context.Context, st *store.Store, retention time.Duration, now ti
 
 // Run prunes once at start and then every interval until ctx ends.
 func Run(ctx context.Context, st *store.Store, retention, interval time.Duration, log *slog.Logger) {
-	for {
+	worker.Loop{What: "housekeeping", Every: interval, Eager: true, Log: log, Step: func(ctx context.Context) error {
 		ev, dl, err := Prune(ctx, st, retention, time.Now())
-		switch {
-		case err != nil && ctx.Err() == nil:
-			log.Warn("housekeeping failed", "err", err)
-		case ev+dl > 0:
+		if ev+dl > 0 {
 			log.Info("housekeeping pruned old history", "events", ev, "deliveries", dl, "retention", retention.String())
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(interval):
-		}
-	}
+		return err
+	}}.Run(ctx)
 }

@@ -14,7 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ddnsbroker/ddnsbroker/api/app"
 	"github.com/ddnsbroker/ddnsbroker/api/auth"
+	"github.com/ddnsbroker/ddnsbroker/api/config"
 	"github.com/ddnsbroker/ddnsbroker/api/rest"
 )
 
@@ -22,10 +24,13 @@ import (
 // a test chooses the source of each request. The slow-down of an account
 // under attack is cut to a few milliseconds (its growth is tested in
 // api/auth), so that a test of thousands of guesses takes seconds.
-func behindProxy(d *rest.Deps) {
-	d.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("::1/128")}
-	d.LoginLimits = rest.DefaultLoginLimits()
-	d.LoginLimits.MaxDelay = quickSlowDown
+func behindProxy(cfg *config.Serve, opt *app.Options) {
+	cfg.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("::1/128")}
+	opt.LoginLimits = rest.DefaultLoginLimits()
+	opt.LoginLimits.MaxDelay = quickSlowDown
+	hosts := auth.DefaultHostLimits()
+	hosts.MaxDelay = quickSlowDown
+	opt.HostLimits = &hosts
 }
 
 const quickSlowDown = 5 * time.Millisecond
@@ -33,7 +38,7 @@ const quickSlowDown = 5 * time.Millisecond
 // attackHarness is a harness behind a proxy whose routers' slow-down is
 // quick too.
 func attackHarness(t *testing.T) *harness {
-	return newHarnessHosts(t, func(l *auth.HostLimits) { l.MaxDelay = quickSlowDown }, behindProxy)
+	return newHarness(t, behindProxy)
 }
 
 // loginFrom tries a login as if from source.

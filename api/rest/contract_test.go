@@ -17,6 +17,8 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
+	"github.com/ddnsbroker/ddnsbroker/api/app"
+	"github.com/ddnsbroker/ddnsbroker/api/config"
 	"github.com/ddnsbroker/ddnsbroker/api/notify"
 	"github.com/ddnsbroker/ddnsbroker/api/provider"
 	"github.com/ddnsbroker/ddnsbroker/api/rest"
@@ -70,7 +72,9 @@ func (o operation) withID(id string) string { return strings.ReplaceAll(o.path, 
 // on a real database, checking each answer against the spec, and fails if
 // any operation, or any status an operation declares, was never answered.
 func TestContract(t *testing.T) {
-	h := newHarness(t, func(d *rest.Deps) { d.PublicURL, d.Version = "https://ddns.example.test/", "v9.8.7-contract" })
+	h := newHarness(t, func(cfg *config.Serve, opt *app.Options) {
+		cfg.PublicURL, opt.Version = "https://ddns.example.test/", "v9.8.7-contract"
+	})
 	ops := operations(t)
 	session, refresh := h.login(adminName, adminPassword)
 	write, _ := h.apiToken(session, "deploy script", "write")

@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ddnsbroker/ddnsbroker/api/delivery"
-	"github.com/ddnsbroker/ddnsbroker/api/provider"
+	"github.com/ddnsbroker/ddnsbroker/api/app"
+	"github.com/ddnsbroker/ddnsbroker/api/config"
 	"github.com/ddnsbroker/ddnsbroker/api/rest"
 )
 
@@ -69,14 +69,13 @@ func (r *recorder) requests() []string {
 
 // runDispatcher delivers what the API queues until the test ends.
 func runDispatcher(t *testing.T, h *harness) {
-	cfg := delivery.DefaultConfig()
-	cfg.Poll = 50 * time.Millisecond
+	h.runWorkers(t, h.app.Dispatcher.Run)
+}
+
+// quickRetries makes the dispatcher poll and retry within a test's time.
+func quickRetries(cfg *config.Serve, opt *app.Options) {
 	cfg.RetryBase, cfg.RetryMax = 100*time.Millisecond, 200*time.Millisecond
-	disp := delivery.NewDispatcher(h.st, h.box, provider.New(provider.Deps{UserAgent: provider.UserAgent("test")}), cfg, h.log)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); disp.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	opt.Poll = 50 * time.Millisecond
 }
 
 // waitIdle waits until no delivery is pending or running.
@@ -100,7 +99,7 @@ func waitIdle(t *testing.T, h *harness) {
 // A write-scope token repoints services and moves records to a server it
 // controls; the secrets stored for the real provider never reach it.
 func TestStoredSecretsNeverReachANewDestination(t *testing.T) {
-	h := newHarness(t)
+	h := newHarness(t, quickRetries)
 	runDispatcher(t, h)
 	provider, attacker := newRecorder(t), newRecorder(t)
 	session, _ := h.login(adminName, adminPassword)

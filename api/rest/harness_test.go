@@ -21,11 +21,10 @@ import (
 	"github.com/getkin/kin-openapi/routers/legacy"
 	"github.com/labstack/echo/v4"
 
+	"github.com/ddnsbroker/ddnsbroker/api/app"
 	"github.com/ddnsbroker/ddnsbroker/api/auth"
 	"github.com/ddnsbroker/ddnsbroker/api/broker"
-	"github.com/ddnsbroker/ddnsbroker/api/dyndns2"
-	"github.com/ddnsbroker/ddnsbroker/api/feed"
-	"github.com/ddnsbroker/ddnsbroker/api/httpserver"
+	"github.com/ddnsbroker/ddnsbroker/api/config"
 	"github.com/ddnsbroker/ddnsbroker/api/rest"
 	"github.com/ddnsbroker/ddnsbroker/api/secretbox"
 	"github.com/ddnsbroker/ddnsbroker/api/store"
@@ -66,6 +65,9 @@ type harness struct {
 	st     *store.Store
 	box    *secretbox.Box
 	broker *broker.Broker
+	// app is the application as serve builds it; tests run its workers
+	// (app.Dispatcher.Run, app.Notifier.Run) when they need them.
+	app    *app.App
 	log    *slog.Logger
 	logs   *logBuffer
 	url    string
@@ -81,16 +83,13 @@ type harness struct {
 	responses []string                // every response, headers and body
 }
 
-func newHarness(t *testing.T, tweak ...func(*rest.Deps)) *harness {
-	t.Helper()
-	return newHarnessHosts(t, nil, tweak...)
-}
+// tweak changes what a test's application is built from: its settings and
+// the options a process passes to app.Build.
+type tweak func(cfg *config.Serve, opt *app.Options)
 
-// newHarnessHosts is newHarness with the routers' authentication limits
-// changed by hostTweak (nil: the defaults).
-func newHarnessHosts(t *testing.T, hostTweak func(*auth.HostLimits), tweak ...func(*rest.Deps)) *harness {
+func newHarness(t *testing.T, tweaks ...tweak) *harness {
 	t.Helper()
-	h := &harness{t: t, st: storetest.New(t), box: secretbox.New(secretKey), logs: &logBuffer{},
+	h := &harness{t: t, st: storetest.New(t), logs: &logBuffer{},
 		client: &http.Client{Timeout: 30 * time.Second}, seen: map[string]map[int]bool{}}
 	h.log = slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	// The server's errors explain a failed test's 500s.
@@ -103,41 +102,25 @@ func newHarnessHosts(t *testing.T, hostTweak func(*auth.HostLimits), tweak ...fu
 			}
 		}
 	})
-	h.broker = broker.New(h.st, h.log)
-	h.failures = auth.NewFailureLog(h.st, h.log)
+	cfg := testConfig(t)
+	opt := app.Options{Store: h.st, Log: h.log, Version: "test", PasswordParams: auth.TestParams}
+	for _, f := range tweaks {
+		f(&cfg, &opt)
+	}
+	a, err := app.Build(cfg, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.app, h.box, h.broker, h.failures = a, a.Box, a.Broker, a.Failures
 	// The live streams' doorbell listens until the test ends, before its
 	// database is dropped.
-	hub := feed.New(h.st, h.log)
-	hubCtx, stopHub := context.WithCancel(context.Background())
-	hubDone := make(chan struct{})
-	go func() { defer close(hubDone); hub.Run(hubCtx) }()
-	t.Cleanup(func() { stopHub(); <-hubDone })
-	deps := rest.Deps{Store: h.st, Broker: h.broker, Box: h.box, SecretKey: secretKey, Log: h.log,
-		PasswordParams: auth.TestParams, Failures: h.failures, Feed: hub}
-	for _, f := range tweak {
-		f(&deps)
-	}
-	// Behind the trusted proxies a test names, X-Forwarded-For is the source.
-	clientIP := httpserver.ClientIP(deps.TrustedProxies)
-	if deps.ClientIP == nil {
-		deps.ClientIP = clientIP
-	}
-	api := rest.New(deps)
-	limits := auth.DefaultHostLimits()
-	limits.Params = deps.PasswordParams
-	if hostTweak != nil {
-		hostTweak(&limits)
-	}
-	hosts := auth.NewHosts(h.st, secretbox.DeriveKey(secretKey, "host credential cache"), limits, h.failures, h.log)
-	dyn := dyndns2.NewHandler(httpserver.DynDNSBackend{Hosts: hosts, Broker: h.broker}, clientIP, nil, h.log)
-	srv := httpserver.New(httpserver.Deps{Store: h.st, Log: h.log, ClientIP: clientIP, Version: "test",
-		DynDNS: dyn, API: api})
+	h.runWorkers(t, a.Feed.Run)
+	srv := a.Server
 	ts := httptest.NewServer(srv.Echo)
 	t.Cleanup(ts.Close)
 	h.url, h.echo = ts.URL, srv.Echo
 
 	h.spec = strictSpec(t, ts.URL+rest.BasePath)
-	var err error
 	if h.router, err = legacy.NewRouter(h.spec); err != nil {
 		t.Fatal(err)
 	}
@@ -149,6 +132,33 @@ func newHarnessHosts(t *testing.T, hostTweak func(*auth.HostLimits), tweak ...fu
 		t.Fatal(err)
 	}
 	return h
+}
+
+// poll makes the dispatcher and the notifier look for work every d.
+func poll(d time.Duration) tweak {
+	return func(_ *config.Serve, opt *app.Options) { opt.Poll = d }
+}
+
+// runWorkers runs background workers of h's application until the test
+// ends.
+func (h *harness) runWorkers(t *testing.T, workers ...func(context.Context)) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for _, w := range workers {
+		wg.Go(func() { w(ctx) })
+	}
+	t.Cleanup(func() { cancel(); wg.Wait() })
+}
+
+// testConfig is serve's configuration with every default, the way
+// serve loads it, and the tests' secret key.
+func testConfig(t *testing.T) config.Serve {
+	t.Helper()
+	cfg, err := config.ServeDefaults(secretKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return *cfg
 }
 
 // strictSpec is the API's spec with every object closed to undeclared

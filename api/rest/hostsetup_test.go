@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ddnsbroker/ddnsbroker/api/app"
+	"github.com/ddnsbroker/ddnsbroker/api/config"
 	"github.com/ddnsbroker/ddnsbroker/api/rest"
 )
 
@@ -47,7 +49,9 @@ func TestAddressWithLengthSetsAddressAndPrefix(t *testing.T) {
 // answers that reveal a secret carry the setup with it filled in, escaped
 // for each format; the setup read later has the placeholder.
 func TestRouterSetup(t *testing.T) {
-	h := newHarness(t, func(d *rest.Deps) { d.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")} })
+	h := newHarness(t, func(cfg *config.Serve, _ *app.Options) {
+		cfg.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+	})
 	tok, _ := h.login(adminName, adminPassword)
 	text := func(rs rest.RouterSetup, client rest.RouterSetupItemClient) string {
 		for _, it := range rs.Items {

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ddnsbroker/ddnsbroker/api/app"
+	"github.com/ddnsbroker/ddnsbroker/api/config"
 	"github.com/ddnsbroker/ddnsbroker/api/rest"
 	"github.com/ddnsbroker/ddnsbroker/api/store/storetest"
 )
@@ -57,7 +59,7 @@ func TestRecordsPerHostLimit(t *testing.T) {
 // record or one moved there beyond it is refused with 409 naming the limit.
 // Additions at once cannot pass a limit together.
 func TestRecordsPerServiceLimitAndRaces(t *testing.T) {
-	h := newHarness(t, func(d *rest.Deps) { d.MaxRecordsPerService = 2 })
+	h := newHarness(t, func(cfg *config.Serve, _ *app.Options) { cfg.MaxRecordsPerService = 2 })
 	tok, _ := h.login(adminName, adminPassword)
 	full := create[rest.Service](h, tok, "/services", map[string]any{"name": "full", "protocol": "dyndns2", "url": "https://x.example/u"})
 	other := create[rest.Service](h, tok, "/services", map[string]any{"name": "other", "protocol": "dyndns2", "url": "https://y.example/u"})
@@ -77,7 +79,7 @@ func TestRecordsPerServiceLimitAndRaces(t *testing.T) {
 		body: map[string]any{"username": "still-editable"}}).expect(t, http.StatusOK)
 
 	// Ten additions at once to a host with room for three.
-	h = newHarness(t, func(d *rest.Deps) { d.MaxRecordsPerHost = 3 })
+	h = newHarness(t, func(cfg *config.Serve, _ *app.Options) { cfg.MaxRecordsPerHost = 3 })
 	tok, _ = h.login(adminName, adminPassword)
 	other = create[rest.Service](h, tok, "/services", map[string]any{"name": "other", "protocol": "dyndns2", "url": "https://y.example/u"})
 	second := create[rest.HostCreated](h, tok, "/hosts", map[string]any{"fqdn": "office.example.net"})

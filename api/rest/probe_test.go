@@ -1,7 +1,6 @@
 package rest_test
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,9 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ddnsbroker/ddnsbroker/api/delivery"
-	"github.com/ddnsbroker/ddnsbroker/api/notify"
-	"github.com/ddnsbroker/ddnsbroker/api/provider"
 	"github.com/ddnsbroker/ddnsbroker/api/rest"
 )
 
@@ -44,7 +40,7 @@ func TestServicesCannotReadInternalAnswers(t *testing.T) {
 	}))
 	t.Cleanup(internal.Close)
 
-	h := newHarness(t)
+	h := newHarness(t, poll(50*time.Millisecond))
 	session, _ := h.login(adminName, adminPassword)
 	write, _ := h.apiToken(session, "intruder", "write")
 	read, _ := h.apiToken(session, "reader", "read")
@@ -65,17 +61,7 @@ func TestServicesCannotReadInternalAnswers(t *testing.T) {
 	hook := create[rest.Webhook](h, write, "/webhooks", map[string]any{"name": "hook", "url": internal.URL + "/hook",
 		"events": []string{"delivery.failed"}})
 
-	cfg := delivery.DefaultConfig()
-	cfg.Poll = 50 * time.Millisecond
-	disp := delivery.NewDispatcher(h.st, h.box, provider.New(provider.Deps{UserAgent: provider.UserAgent("test")}), cfg, h.log)
-	ntf := notify.New(h.st, h.box, notify.NewSender("test", nil), notify.Config{Workers: 2, Poll: 50 * time.Millisecond,
-		RetryBase: time.Hour, MaxAttempts: 3}, h.log)
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); disp.Run(ctx) }()
-	go func() { defer wg.Done(); ntf.Run(ctx) }()
-	t.Cleanup(func() { cancel(); wg.Wait() })
+	h.runWorkers(t, h.app.Dispatcher.Run, h.app.Notifier.Run)
 
 	h.do(request{method: "PUT", path: fmt.Sprintf("/hosts/%d/addresses", host.Id), token: write,
 		body: map[string]any{"ipv4": "203.0.113.7"}}).expect(t, http.StatusOK)

@@ -19,8 +19,9 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/time/rate"
 
+	"github.com/ddnsbroker/ddnsbroker/api/app"
 	"github.com/ddnsbroker/ddnsbroker/api/auth"
-	"github.com/ddnsbroker/ddnsbroker/api/httpserver"
+	"github.com/ddnsbroker/ddnsbroker/api/config"
 	"github.com/ddnsbroker/ddnsbroker/api/rest"
 	"github.com/ddnsbroker/ddnsbroker/api/secretbox"
 	"github.com/ddnsbroker/ddnsbroker/api/store"
@@ -257,7 +258,9 @@ func TestRefreshTokens(t *testing.T) {
 }
 
 func TestRefreshCookieIsSecureBehindTrustedTLSProxy(t *testing.T) {
-	h := newHarness(t, func(d *rest.Deps) { d.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")} })
+	h := newHarness(t, func(cfg *config.Serve, _ *app.Options) {
+		cfg.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+	})
 	r := h.do(request{method: "POST", path: "/auth/login", body: map[string]string{"username": adminName, "password": adminPassword},
 		header: map[string]string{"X-Forwarded-Proto": "https"}}).expect(t, http.StatusOK)
 	if c := refreshCookieOf(t, r); !c.Secure {
@@ -475,10 +478,11 @@ func TestDatabaseUnavailable(t *testing.T) {
 	defer st.Close()
 	logs := &logBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
-	api := rest.New(rest.Deps{Store: st, Box: secretbox.New(secretKey), SecretKey: secretKey, Log: log, PasswordParams: auth.TestParams})
-	srv := httpserver.New(httpserver.Deps{Store: st, Log: log, ClientIP: httpserver.ClientIP(nil), Version: "test",
-		API: api})
-	ts := httptest.NewServer(srv.Echo)
+	a, err := app.Build(testConfig(t), app.Options{Store: st, Log: log, Version: "test", PasswordParams: auth.TestParams})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(a.Server.Echo)
 	defer ts.Close()
 	tok, _, _ := auth.NewAccessTokens(jwtKey(), auth.AccessTokenTTL).Issue(1, auth.NewFamily())
 	for _, r := range []struct{ method, path, token, body string }{
@@ -513,10 +517,10 @@ func TestDatabaseUnavailable(t *testing.T) {
 // many verifications as the burst allows and 429 for the rest.
 func TestConcurrentLoginGuessesStayWithinTheLimit(t *testing.T) {
 	const burst, guesses = 4, 24
-	h := newHarness(t, func(d *rest.Deps) {
+	h := newHarness(t, func(_ *config.Serve, opt *app.Options) {
 		// Real argon2id cost, so that guesses overlap while they hash.
-		d.PasswordParams = auth.DefaultParams
-		d.LoginLimits = rest.LoginLimits{PerAddress: rate.Every(time.Hour), AddressBurst: burst,
+		opt.PasswordParams = auth.DefaultParams
+		opt.LoginLimits = rest.LoginLimits{PerAddress: rate.Every(time.Hour), AddressBurst: burst,
 			PerUser: rate.Every(time.Hour), UserBurst: 100}
 	})
 	statuses := make(chan int, guesses)

@@ -91,6 +91,19 @@ func (c settingsChange) apply(protocol string, stored map[string]any) (map[strin
 // protocol's client. credential is the new one (nil: unchanged) and
 // hasCredential whether the service will have one. When the request used
 // only the shorthands, their errors carry the shorthands' names.
+// newServiceSettings are the settings of a service that does not exist yet,
+// checked alike whether it is created or only tested.
+func (s *Server) newServiceSettings(protocol string, change settingsChange, credential *string) (map[string]any, error) {
+	settings, errs := change.apply(protocol, nil)
+	if len(errs) > 0 {
+		return nil, invalid(errs...)
+	}
+	if err := s.validateService(protocol, settings, credential, credential != nil, change); err != nil {
+		return nil, err
+	}
+	return settings, nil
+}
+
 func (s *Server) validateService(protocol string, settings map[string]any, credential *string, hasCredential bool, c settingsChange) error {
 	raw, err := json.Marshal(settings)
 	if err != nil {
@@ -170,16 +183,11 @@ func (s *Server) ListServices(ctx context.Context, req ListServicesRequestObject
 func (s *Server) CreateService(ctx context.Context, req CreateServiceRequestObject) (CreateServiceResponseObject, error) {
 	b := req.Body
 	protocol := string(b.Protocol)
-	change := newSettingsChange(b.Settings, b.Url, b.UsernameIsFqdn, b.Combined, b.UseMyipv6)
-	settings, errs := change.apply(protocol, nil)
-	if len(errs) > 0 {
-		return nil, invalid(errs...)
-	}
-	if err := s.validateService(protocol, settings, b.Credential, b.Credential != nil, change); err != nil {
+	settings, err := s.newServiceSettings(protocol, newSettingsChange(b.Settings, b.Url, b.UsernameIsFqdn, b.Combined, b.UseMyipv6), b.Credential)
+	if err != nil {
 		return nil, err
 	}
 	n := store.NewService{Name: b.Name, Protocol: protocol}
-	var err error
 	if n.Settings, err = json.Marshal(settings); err != nil {
 		return nil, err
 	}

@@ -48,12 +48,8 @@ func (s *Server) chargeServiceTest(ctx context.Context) error {
 func (s *Server) TestNewService(ctx context.Context, req TestNewServiceRequestObject) (TestNewServiceResponseObject, error) {
 	b := req.Body
 	protocol := string(b.Protocol)
-	change := newSettingsChange(b.Settings, b.Url, b.UsernameIsFqdn, b.Combined, b.UseMyipv6)
-	settings, errs := change.apply(protocol, nil)
-	if len(errs) > 0 {
-		return nil, invalid(errs...)
-	}
-	if err := s.validateService(protocol, settings, b.Credential, b.Credential != nil, change); err != nil {
+	settings, err := s.newServiceSettings(protocol, newSettingsChange(b.Settings, b.Url, b.UsernameIsFqdn, b.Combined, b.UseMyipv6), b.Credential)
+	if err != nil {
 		return nil, err
 	}
 	raw, err := json.Marshal(settings)

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ddnsbroker/ddnsbroker/api/app"
+	"github.com/ddnsbroker/ddnsbroker/api/config"
 	"github.com/ddnsbroker/ddnsbroker/api/provider"
 	"github.com/ddnsbroker/ddnsbroker/api/provider/providertest"
 	"github.com/ddnsbroker/ddnsbroker/api/rest"
@@ -144,7 +146,7 @@ func TestServiceTest(t *testing.T) {
 // TestServiceTestIsRateLimited: past its allowance a user gets 429 with
 // Retry-After, and nothing reaches the provider.
 func TestServiceTestIsRateLimited(t *testing.T) {
-	h := newHarness(t, func(d *rest.Deps) { d.ServiceTestBurst = 2 })
+	h := newHarness(t, func(_ *config.Serve, opt *app.Options) { opt.ServiceTestBurst = 2 })
 	cf := providertest.NewFake(t, providertest.JSON(200, `{"success":true,"errors":[],"result":{"status":"active"}}`))
 	tok, _ := h.login(adminName, adminPassword)
 	body := map[string]any{"name": "cf", "protocol": "cloudflare", "settings": map[string]any{"api_url": cf.URL}, "credential": "abcdefgh12"}

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ddnsbroker/ddnsbroker/api/app"
+	"github.com/ddnsbroker/ddnsbroker/api/config"
 	"github.com/ddnsbroker/ddnsbroker/api/rest"
 )
 
@@ -17,7 +19,7 @@ import (
 // stale-after, or never was and is older than that; the flag, the list
 // filter and the status count agree.
 func TestStaleHosts(t *testing.T) {
-	h := newHarness(t, func(d *rest.Deps) { d.StaleAfter = time.Hour })
+	h := newHarness(t, func(cfg *config.Serve, _ *app.Options) { cfg.StaleAfter = time.Hour })
 	tok, _ := h.login(adminName, adminPassword)
 	ctx := context.Background()
 	mk := func(fqdn string, created, seen time.Duration) int64 {

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ddnsbroker/ddnsbroker/api/app"
+	"github.com/ddnsbroker/ddnsbroker/api/config"
 	"github.com/ddnsbroker/ddnsbroker/api/rest"
 )
 
@@ -17,7 +19,7 @@ import (
 // with the most first, the attempts per minute of the day) and they follow
 // deletions and changes of state.
 func TestStatusSummary(t *testing.T) {
-	h := newHarness(t, func(d *rest.Deps) { d.StaleAfter = time.Hour })
+	h := newHarness(t, func(cfg *config.Serve, _ *app.Options) { cfg.StaleAfter = time.Hour })
 	tok, _ := h.login(adminName, adminPassword)
 	ctx := context.Background()
 	exec := func(sql string, args ...any) {

@@ -1,7 +1,6 @@
 package rest_test
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -12,9 +11,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/ddnsbroker/ddnsbroker/api/delivery"
-	"github.com/ddnsbroker/ddnsbroker/api/provider"
 )
 
 var (
@@ -62,14 +58,8 @@ func TestWalkthrough(t *testing.T) {
 	}))
 	defer upstream.Close()
 
-	h := newHarness(t)
-	cfg := delivery.DefaultConfig()
-	cfg.Poll = 100 * time.Millisecond
-	disp := delivery.NewDispatcher(h.st, h.box, provider.New(provider.Deps{UserAgent: provider.UserAgent("test")}), cfg, h.log)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); disp.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	h := newHarness(t, poll(100*time.Millisecond))
+	h.runWorkers(t, h.app.Dispatcher.Run)
 
 	cmd := exec.Command("bash", "-euo", "pipefail", "-c", script.String())
 	cmd.Dir = t.TempDir()

@@ -9,6 +9,15 @@ import (
 	"time"
 )
 
+// DefaultBase and DefaultMax are the schedule's defaults: a first retry
+// after half a minute, at most an hour between two attempts. Deliveries take
+// them from DDNSBROKER_RETRY_BASE and DDNSBROKER_RETRY_MAX, whose defaults
+// are these.
+const (
+	DefaultBase = 30 * time.Second
+	DefaultMax  = time.Hour
+)
+
 // Backoff is the delay before retry number attempt+1: base doubling per
 // attempt up to ceiling, with ±20 % jitter so that many jobs failing
 // together do not retry in lockstep. Attempts below 1 wait base.

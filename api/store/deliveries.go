@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/ddnsbroker/ddnsbroker/api/netcalc"
 )
@@ -107,24 +108,18 @@ func (q *Queries) Desire(ctx context.Context, items []Desire) (int, error) {
 		recs, fams, addrs = append(recs, d.RecordID), append(fams, int16(d.Family)), append(addrs, a)
 		reasons, force = append(reasons, string(d.Reason)), append(force, d.Force)
 	}
+	// Each statement's result is read by its own callback, so that adding or
+	// reordering a statement cannot make another's count the queued jobs.
+	queued := 0
 	b := &pgx.Batch{}
 	b.Queue(desireLock, recs, fams)
 	b.Queue(desireSupersede, recs, fams, addrs)
-	b.Queue(desireInsert, recs, fams, addrs, reasons, force)
+	b.Queue(desireInsert, recs, fams, addrs, reasons, force).Exec(func(tag pgconn.CommandTag) error {
+		queued = int(tag.RowsAffected())
+		return nil
+	})
 	b.Queue(desireState, recs, fams, addrs, force)
-	res := q.db.SendBatch(ctx, b)
-	queued := 0
-	for i := 0; i < b.Len(); i++ {
-		tag, err := res.Exec()
-		if err != nil {
-			res.Close()
-			return 0, mapErr("desire", err)
-		}
-		if i == 2 {
-			queued = int(tag.RowsAffected())
-		}
-	}
-	if err := res.Close(); err != nil {
+	if err := q.db.SendBatch(ctx, b).Close(); err != nil {
 		return 0, mapErr("desire", err)
 	}
 	if queued > 0 {

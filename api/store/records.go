@@ -224,14 +224,9 @@ func (q *Queries) RecordCounts(ctx context.Context, hostID, serviceID int64) (ho
 	b.Queue(`SELECT 1 FROM hosts WHERE id = $1 FOR NO KEY UPDATE`, hostID)
 	b.Queue(`SELECT 1 FROM services WHERE id = $1 FOR NO KEY UPDATE`, serviceID)
 	b.Queue(`SELECT (SELECT count(*) FROM records WHERE host_id = $1), (SELECT count(*) FROM records WHERE service_id = $2)`,
-		hostID, serviceID)
-	res := q.db.SendBatch(ctx, b)
-	defer res.Close()
-	for i := 0; i < 2; i++ {
-		if _, err := res.Exec(); err != nil {
-			return 0, 0, mapErr("record counts", err)
-		}
+		hostID, serviceID).QueryRow(func(row pgx.Row) error { return row.Scan(&host, &service) })
+	if err := q.db.SendBatch(ctx, b).Close(); err != nil {
+		return 0, 0, mapErr("record counts", err)
 	}
-	err = res.QueryRow().Scan(&host, &service)
-	return host, service, mapErr("record counts", err)
+	return host, service, nil
 }

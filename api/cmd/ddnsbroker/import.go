@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/ddnsbroker/ddnsbroker/api/broker"
 	"github.com/ddnsbroker/ddnsbroker/api/config"
 	"github.com/ddnsbroker/ddnsbroker/api/djangoimport"
 	"github.com/ddnsbroker/ddnsbroker/api/store"
@@ -61,7 +63,8 @@ func runImport(ctx context.Context, env *environ, args []string) error {
 	if *dryRun {
 		fmt.Fprintf(env.stdout, "dry run: nothing will be changed\n")
 	}
-	rep, err := djangoimport.Import(ctx, st, exp, djangoimport.Options{SecretKey: key, DryRun: *dryRun})
+	rep, err := djangoimport.Import(ctx, st, exp, djangoimport.Options{SecretKey: key, DryRun: *dryRun,
+		Broker: broker.New(st, slog.New(slog.DiscardHandler))})
 	if rep != nil {
 		rep.Write(env.stdout)
 	}

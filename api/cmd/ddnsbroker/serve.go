@@ -8,26 +8,11 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
-	"sync"
 	"time"
 
-	"golang.org/x/time/rate"
-
+	"github.com/ddnsbroker/ddnsbroker/api/app"
 	"github.com/ddnsbroker/ddnsbroker/api/auth"
-	"github.com/ddnsbroker/ddnsbroker/api/broker"
 	"github.com/ddnsbroker/ddnsbroker/api/config"
-	"github.com/ddnsbroker/ddnsbroker/api/delivery"
-	"github.com/ddnsbroker/ddnsbroker/api/drift"
-	"github.com/ddnsbroker/ddnsbroker/api/dyndns2"
-	"github.com/ddnsbroker/ddnsbroker/api/egress"
-	"github.com/ddnsbroker/ddnsbroker/api/feed"
-	"github.com/ddnsbroker/ddnsbroker/api/housekeeping"
-	"github.com/ddnsbroker/ddnsbroker/api/httpserver"
-	"github.com/ddnsbroker/ddnsbroker/api/metrics"
-	"github.com/ddnsbroker/ddnsbroker/api/notify"
-	"github.com/ddnsbroker/ddnsbroker/api/provider"
-	"github.com/ddnsbroker/ddnsbroker/api/rest"
-	"github.com/ddnsbroker/ddnsbroker/api/secretbox"
 	"github.com/ddnsbroker/ddnsbroker/api/store"
 )
 
@@ -45,14 +30,11 @@ func runServe(ctx context.Context, env *environ, args []string) error {
 		return err
 	}
 	log := newLogger(env.stderr, cfg.LogLevel, cfg.LogFormat)
-	hostLimits := auth.DefaultHostLimits()
-	sources := auth.SourceGroups{IPv6Prefix: cfg.IPv6SourcePrefix}
-	hostLimits.Sources = sources
 	// A soft memory limit keeps bursts of argon2id verifications (19 MiB
 	// each, garbage the moment they end) from doubling the heap before the
 	// collector runs; GOMEMLIMIT overrides it.
 	if env.getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(memoryLimit(hostLimits))
+		debug.SetMemoryLimit(memoryLimit(auth.DefaultHostLimits()))
 	}
 	log.Info("starting ddnsbroker", "version", version, "listen", cfg.Listen)
 
@@ -75,90 +57,34 @@ func runServe(ctx context.Context, env *environ, args []string) error {
 		return databaseError(err)
 	}
 
+	a, err := app.Build(*cfg, app.Options{Store: st, Log: log, Version: version, Program: env.command(), WebApp: true})
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("%s: %w", config.Listen.Env(), err)
 	}
-	box := secretbox.New(cfg.SecretKey)
-	brk := broker.New(st, log)
-	failures := auth.NewFailureLog(st, log)
-	hosts := auth.NewHosts(st, secretbox.DeriveKey(cfg.SecretKey, "host credential cache"), hostLimits, failures, log)
-	met := metrics.New(st)
-	checkIP := auth.NewKeyedLimiter(rate.Every(time.Second), 30, 100_000)
-	checkIPAllow := func(key string) (bool, time.Duration) {
-		ok, wait := checkIP.Allow(key)
-		if !ok {
-			met.RateLimited.WithLabelValues("checkip").Inc()
-		}
-		return ok, wait
-	}
-	clientIP := httpserver.ClientIP(cfg.TrustedProxies)
-	dyn := dyndns2.NewHandler(httpserver.DynDNSBackend{Hosts: hosts, Broker: brk, AuthFailed: func(reason string) {
-		met.AuthFailures.WithLabelValues(reason).Inc()
-		if reason == "rate_limited" {
-			met.RateLimited.WithLabelValues("auth").Inc()
-		}
-	}}, clientIP, checkIPAllow, log)
-	dyn.Observe(func(code string) { met.DynDNSAnswers.WithLabelValues(code).Inc() })
-	dcfg := delivery.DefaultConfig()
-	dcfg.Observe = func(protocol string, r provider.Result, d time.Duration) {
-		met.Deliveries.WithLabelValues(protocol, r.String()).Inc()
-		met.DeliverySeconds.WithLabelValues(protocol).Observe(d.Seconds())
-	}
-	dcfg.Workers, dcfg.PerService = cfg.Workers, cfg.ServiceWorkers
-	dcfg.RetryBase, dcfg.RetryMax, dcfg.BlockFor, dcfg.Lease = cfg.RetryBase, cfg.RetryMax, cfg.BlockFor, cfg.Lease
-	// Services and webhooks reach only what the destination policy allows.
-	policy := egress.DefaultPolicy()
-	policy.Allow = cfg.AllowTargets
-	providers := provider.New(provider.Deps{HTTP: egress.NewClient(policy, provider.RequestTimeout), UserAgent: provider.UserAgent(version)})
-	disp := delivery.NewDispatcher(st, box, providers, dcfg, log)
-
-	webhooks := notify.NewSender(version, egress.NewClient(policy, notify.Timeout))
-	ncfg := notify.DefaultConfig()
-	ncfg.StaleAfter = cfg.StaleAfter
-	ntf := notify.New(st, box, webhooks, ncfg, log)
-
-	hub := feed.New(st, log)
-	api := rest.New(rest.Deps{Store: st, Feed: hub, Broker: brk, Providers: providers, Box: box, SecretKey: cfg.SecretKey, Log: log, ClientIP: clientIP,
-		TrustedProxies: cfg.TrustedProxies, StaleAfter: cfg.StaleAfter, WebhookSender: webhooks,
-		PublicURL: cfg.PublicURL, Version: version, MaxRecordsPerHost: cfg.MaxRecordsPerHost, MaxRecordsPerService: cfg.MaxRecordsPerService,
-		Failures: failures, LoginLimits: rest.LoginLimits{Sources: sources}})
-
-	var metricsRoute http.Handler
-	if cfg.MetricsToken != "" {
-		metricsRoute = met.Handler(cfg.MetricsToken)
-	}
-	srv := httpserver.New(httpserver.Deps{Store: st, Log: log, ClientIP: clientIP, Version: version, Program: env.command(),
-		DynDNS: dyn, API: api, Metrics: metricsRoute, WebApp: true})
-
-	var wg sync.WaitGroup
-	bgctx, stopBackground := context.WithCancel(context.Background())
-	wg.Add(7)
-	go func() { defer wg.Done(); hub.Run(bgctx) }()
-	go func() { defer wg.Done(); failures.Run(bgctx, auth.FailureFlushInterval) }()
-	go func() { defer wg.Done(); brk.Run(bgctx, 2*time.Second) }()
-	go func() { defer wg.Done(); disp.Run(bgctx) }()
-	go func() { defer wg.Done(); ntf.Run(bgctx) }()
-	go func() { defer wg.Done(); housekeeping.Run(bgctx, st, cfg.Retention, time.Hour, log) }()
-	go func() { defer wg.Done(); drift.New(st, log).Run(bgctx) }()
 	if cfg.MetricsListen != "" {
 		mln, err := net.Listen("tcp", cfg.MetricsListen)
 		if err != nil {
-			stopBackground()
-			wg.Wait()
+			ln.Close()
 			return fmt.Errorf("%s: %w", config.MetricsAddr.Env(), err)
 		}
-		msrv := &http.Server{Handler: met.Handler(""), ReadHeaderTimeout: 10 * time.Second}
+		msrv := &http.Server{Handler: a.Metrics.Handler(""), ReadHeaderTimeout: 10 * time.Second}
 		go func() { _ = msrv.Serve(mln) }()
 		defer msrv.Close()
 		log.Info("serving metrics", "url", "http://"+mln.Addr().String()+"/metrics")
 	}
 
-	log.Info("serving", "url", "http://"+ln.Addr().String(), "worker", disp.Worker())
-	err = srv.Serve(ctx, ln)
+	bgctx, stopBackground := context.WithCancel(context.Background())
+	background := make(chan struct{})
+	go func() { defer close(background); a.Run(bgctx) }()
+	log.Info("serving", "url", "http://"+ln.Addr().String(), "worker", a.Dispatcher.Worker())
+	err = a.Server.Serve(ctx, ln)
 	log.Info("shutting down")
 	stopBackground()
-	wg.Wait()
+	<-background
 	return err
 }
 
