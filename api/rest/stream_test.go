@@ -224,13 +224,16 @@ func TestStreamResumes(t *testing.T) {
 }
 
 // TestStreamWaitsForOlderTransactions: an event whose transaction commits
-// after a younger one's is not passed over. A reader that followed event
-// ids would have sent the younger event and then never the older one (its
-// id is smaller), live or after a reconnect.
+// after a younger one's is not passed over, by a stream that is open
+// or one that resumes while the older transaction still runs. A reader
+// that took whatever was committed would send the younger event first and
+// then never the older one: its position is before the younger's.
 func TestStreamWaitsForOlderTransactions(t *testing.T) {
 	h := newHarness(t)
 	tok, _ := h.login(adminName, adminPassword)
 	s := h.openStream(tok, "", "")
+	h.createHost(tok, "first.example.net")
+	first := s.next()
 	ctx := context.Background()
 	older, err := h.st.Pool.Begin(ctx)
 	if err != nil {
@@ -243,17 +246,17 @@ func TestStreamWaitsForOlderTransactions(t *testing.T) {
 	if err := h.st.AddEvent(ctx, store.Event{Kind: store.EventHostUpdated, Message: "younger"}); err != nil {
 		t.Fatal(err)
 	}
-	s.quiet(500 * time.Millisecond) // the younger waits for the older
+	resumed := h.openStream(tok, "", first.id) // reconnects while the older runs
+	s.quiet(500 * time.Millisecond)            // the younger waits for the older
+	resumed.quiet(100 * time.Millisecond)
 	if err := older.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	first, second := s.next(), s.next()
-	if first.event.Message != "older" || second.event.Message != "younger" || first.event.Id > second.event.Id {
-		t.Fatalf("events %+v then %+v", first.event, second.event)
-	}
-	// Resuming after the first gives the second.
-	if m := h.openStream(tok, "", first.id).next(); m.event.Message != "younger" {
-		t.Fatalf("resumed after the older: %+v", m.event)
+	for name, stream := range map[string]*sseStream{"open": s, "resumed": resumed} {
+		a, b := stream.next(), stream.next()
+		if a.event.Message != "older" || b.event.Message != "younger" || a.event.Id > b.event.Id {
+			t.Fatalf("%s stream: %+v then %+v", name, a.event, b.event)
+		}
 	}
 }
 
