@@ -262,9 +262,11 @@ func TestStreamWaitsForOlderTransactions(t *testing.T) {
 
 // TestStreamKeepAlive: a quiet stream carries a comment line now and then.
 func TestStreamKeepAlive(t *testing.T) {
+	// Set before the server starts and restored after it stopped (cleanups
+	// run last-registered first), so that no handler reads it meanwhile.
 	old := rest.KeepAlive
 	rest.KeepAlive = 50 * time.Millisecond
-	defer func() { rest.KeepAlive = old }()
+	t.Cleanup(func() { rest.KeepAlive = old })
 	h := newHarness(t)
 	tok, _ := h.login(adminName, adminPassword)
 	if c := h.openStream(tok, "", "").nextComment(); c != "keep-alive" {
