@@ -24,6 +24,7 @@ import (
 	"github.com/ddnsbroker/ddnsbroker/api/drift"
 	"github.com/ddnsbroker/ddnsbroker/api/dyndns2"
 	"github.com/ddnsbroker/ddnsbroker/api/egress"
+	"github.com/ddnsbroker/ddnsbroker/api/feed"
 	"github.com/ddnsbroker/ddnsbroker/api/housekeeping"
 	"github.com/ddnsbroker/ddnsbroker/api/httpserver"
 	"github.com/ddnsbroker/ddnsbroker/api/metrics"
@@ -94,8 +95,10 @@ type App struct {
 	Webhooks   *notify.Sender
 	Channels   *notify.Channels
 	Drift      *drift.Checker
-	API        *rest.Server
-	DynDNS     *dyndns2.Handler
+	// Feed wakes the live event streams of the API.
+	Feed   *feed.Hub
+	API    *rest.Server
+	DynDNS *dyndns2.Handler
 	// Server holds every HTTP route; Server.Echo is the http.Handler.
 	Server *httpserver.Server
 
@@ -194,7 +197,8 @@ func Build(cfg config.Serve, opt Options) (*App, error) {
 			AdminGroup: o.AdminGroup, Name: o.Name, HTTP: &http.Client{Timeout: ssoTimeout}})
 	}
 
-	a.API = rest.New(rest.Deps{SSO: ssoProvider, Store: st, Broker: a.Broker, Providers: a.Providers, Box: a.Box, SecretKey: cfg.SecretKey,
+	a.Feed = feed.New(st, log)
+	a.API = rest.New(rest.Deps{SSO: ssoProvider, Store: st, Feed: a.Feed, Broker: a.Broker, Providers: a.Providers, Box: a.Box, SecretKey: cfg.SecretKey,
 		Log: log, ClientIP: clientIP, TrustedProxies: cfg.TrustedProxies, StaleAfter: cfg.StaleAfter,
 		WebhookSender: a.Webhooks, Channels: a.Channels, PublicURL: cfg.PublicURL, Version: opt.Version,
 		MaxRecordsPerHost: cfg.MaxRecordsPerHost, MaxRecordsPerService: cfg.MaxRecordsPerService,
@@ -218,9 +222,9 @@ const lastSeenFlush = 2 * time.Second
 const housekeepingEvery = time.Hour
 
 // Run runs every background worker (host directory, failure log,
-// last-seen flush, dispatcher, notifier, housekeeping, drift check) until
-// ctx ends, and returns when all of them stopped, their last flushes
-// written.
+// last-seen flush, dispatcher, notifier, housekeeping, drift check, the
+// live streams' LISTEN) until ctx ends, and returns when all of them
+// stopped, their last flushes written.
 func (a *App) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	for _, run := range []func(context.Context){
@@ -231,6 +235,7 @@ func (a *App) Run(ctx context.Context) {
 		a.Notifier.Run,
 		func(ctx context.Context) { housekeeping.Run(ctx, a.Store, a.cfg.Retention, housekeepingEvery, a.log) },
 		a.Drift.Run,
+		a.Feed.Run,
 	} {
 		wg.Go(func() { run(ctx) })
 	}

@@ -33,7 +33,9 @@ func (s *Server) routes(e *echo.Echo) {
 		}
 	}
 
-	// The JSON API under /api/v1, one route per operation of openapi.yaml.
+	// The JSON API under /api/v1, one route per operation of openapi.yaml,
+	// the live event stream (GET /api/v1/events/stream, Server-Sent Events)
+	// among them: it gets the same authentication as GET /api/v1/events.
 	if d.API != nil {
 		d.API.Register(e)
 		// Single sign-on's browser flow (OpenID Connect): to the identity

@@ -148,6 +148,9 @@ func TestContract(t *testing.T) {
 				req.path, req.raw, field = o.path, `{"no_such_field": 1}`, "no_such_field"
 			case o.hasParam("query", "limit"):
 				req.path, field = o.path+"?limit=0", "limit"
+			case o.hasParam("header", "Last-Event-ID"):
+				req.path, field = o.path, "Last-Event-ID"
+				req.header = map[string]string{"Last-Event-ID": "not-a-position"}
 			case o.hasParam("cookie", ""):
 				req.path, field = o.path, "ddnsbroker_refresh"
 				req.cookies = []*http.Cookie{{Name: "ddnsbroker_refresh", Value: strings.Repeat("x", 300)}}
@@ -813,6 +816,15 @@ func TestContract(t *testing.T) {
 		h.do(request{method: "PATCH", path: fmt.Sprintf("/services/%d", limited.Id), token: late,
 			body: map[string]any{"url": "https://elsewhere.example/nic/update", "current_password": adminPassword}}).expect(t, 429)
 		h.do(request{method: "DELETE", path: "/me/otp", token: late, body: map[string]any{"password": adminPassword}}).expect(t, 429)
+	})
+
+	t.Run("live stream and address history", func(t *testing.T) {
+		h.openStream(read, "", "").close()
+		fresh := create[rest.HostCreated](h, write, "/hosts", map[string]any{"fqdn": "history.example.net"})
+		hist := get[rest.HostHistory](h, read, fmt.Sprintf("/hosts/%d/history", fresh.Id))
+		if hist.Items == nil {
+			t.Errorf("history %+v", hist)
+		}
 	})
 
 	t.Run("every operation and declared status was answered", func(t *testing.T) {

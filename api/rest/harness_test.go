@@ -112,6 +112,9 @@ func newHarness(t *testing.T, tweaks ...tweak) *harness {
 		t.Fatal(err)
 	}
 	h.app, h.box, h.broker, h.failures = a, a.Box, a.Broker, a.Failures
+	// The live streams' doorbell listens until the test ends, before its
+	// database is dropped.
+	h.runWorkers(t, a.Feed.Run)
 	srv := a.Server
 	ts := httptest.NewServer(srv.Echo)
 	t.Cleanup(ts.Close)

@@ -56,6 +56,57 @@ func (e AddressMode) Valid() bool {
 	}
 }
 
+// Defines values for ChangeDeliveryFamily.
+const (
+	ChangeDeliveryFamilyN4 ChangeDeliveryFamily = 4
+	ChangeDeliveryFamilyN6 ChangeDeliveryFamily = 6
+)
+
+// Valid indicates whether the value is a known member of the ChangeDeliveryFamily enum.
+func (e ChangeDeliveryFamily) Valid() bool {
+	switch e {
+	case ChangeDeliveryFamilyN4:
+		return true
+	case ChangeDeliveryFamilyN6:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ChangeDeliveryState.
+const (
+	ChangeDeliveryStateBlocked    ChangeDeliveryState = "blocked"
+	ChangeDeliveryStateCancelled  ChangeDeliveryState = "cancelled"
+	ChangeDeliveryStateDelivered  ChangeDeliveryState = "delivered"
+	ChangeDeliveryStateFailed     ChangeDeliveryState = "failed"
+	ChangeDeliveryStatePending    ChangeDeliveryState = "pending"
+	ChangeDeliveryStateRunning    ChangeDeliveryState = "running"
+	ChangeDeliveryStateSuperseded ChangeDeliveryState = "superseded"
+)
+
+// Valid indicates whether the value is a known member of the ChangeDeliveryState enum.
+func (e ChangeDeliveryState) Valid() bool {
+	switch e {
+	case ChangeDeliveryStateBlocked:
+		return true
+	case ChangeDeliveryStateCancelled:
+		return true
+	case ChangeDeliveryStateDelivered:
+		return true
+	case ChangeDeliveryStateFailed:
+		return true
+	case ChangeDeliveryStatePending:
+		return true
+	case ChangeDeliveryStateRunning:
+		return true
+	case ChangeDeliveryStateSuperseded:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for DeliveryFamily.
 const (
 	DeliveryFamilyN4 DeliveryFamily = 4
@@ -785,6 +836,23 @@ type AccessToken struct {
 // AccessTokenTokenType defines model for AccessToken.TokenType.
 type AccessTokenTokenType string
 
+// AddressChange One change of a host's addresses; null for an address the host did not have before or after.
+type AddressChange struct {
+	// Actor Who reported it, e.g. "router FQDN" or "user NAME".
+	Actor      string           `json:"actor"`
+	At         time.Time        `json:"at"`
+	Deliveries []ChangeDelivery `json:"deliveries"`
+
+	// EventId The address.changed event (GET /events).
+	EventId   int64   `json:"event_id"`
+	NewIpv4   *string `json:"new_ipv4"`
+	NewIpv6   *string `json:"new_ipv6"`
+	NewPrefix *string `json:"new_prefix"`
+	OldIpv4   *string `json:"old_ipv4"`
+	OldIpv6   *string `json:"old_ipv6"`
+	OldPrefix *string `json:"old_prefix"`
+}
+
 // AddressMode Absent when creating: derived. derived: from the host's address (netmask, host identifier, subnet); static: the fixed address, whatever the host reports.
 type AddressMode string
 
@@ -857,6 +925,35 @@ type ApiTokenList struct {
 	Items      []ApiToken `json:"items"`
 	NextCursor *string    `json:"next_cursor"`
 }
+
+// ChangeDelivery A delivery the change queued.
+type ChangeDelivery struct {
+	Address string `json:"address"`
+
+	// Advice What to do about the result, in plain words; empty when there is nothing to do.
+	Advice   string `json:"advice"`
+	Attempts int    `json:"attempts"`
+
+	// DurationMs From the change to the end of the delivery; null while it is not finished.
+	DurationMs *int64               `json:"duration_ms"`
+	Family     ChangeDeliveryFamily `json:"family"`
+	FinishedAt *time.Time           `json:"finished_at"`
+	Id         int64                `json:"id"`
+	RecordFqdn string               `json:"record_fqdn"`
+	RecordId   int64                `json:"record_id"`
+
+	// Result The upstream's answer or why the job ended.
+	Result      string              `json:"result"`
+	ServiceId   int64               `json:"service_id"`
+	ServiceName string              `json:"service_name"`
+	State       ChangeDeliveryState `json:"state"`
+}
+
+// ChangeDeliveryFamily defines model for ChangeDelivery.Family.
+type ChangeDeliveryFamily int
+
+// ChangeDeliveryState defines model for ChangeDelivery.State.
+type ChangeDeliveryState string
 
 // Delivery defines model for Delivery.
 type Delivery struct {
@@ -1211,6 +1308,12 @@ type HostCreated struct {
 
 	// Warnings Why the host's addresses are not published as they are, e.g. a private IPv4 address (code ipv4_private).
 	Warnings []Warning `json:"warnings"`
+}
+
+// HostHistory defines model for HostHistory.
+type HostHistory struct {
+	Items      []AddressChange `json:"items"`
+	NextCursor *string         `json:"next_cursor"`
 }
 
 // HostList defines model for HostList.
@@ -2426,6 +2529,19 @@ type ListEventsParams struct {
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
+// StreamEventsParams defines parameters for StreamEvents.
+type StreamEventsParams struct {
+	HostId    *int64 `form:"host_id,omitempty" json:"host_id,omitempty"`
+	RecordId  *int64 `form:"record_id,omitempty" json:"record_id,omitempty"`
+	ServiceId *int64 `form:"service_id,omitempty" json:"service_id,omitempty"`
+
+	// Kind An exact kind (`address.changed`) or a prefix ending in a dot (`delivery.`).
+	Kind *string `form:"kind,omitempty" json:"kind,omitempty"`
+
+	// LastEventID The `id` of the last message received; the stream resumes after it.
+	LastEventID *string `json:"Last-Event-ID,omitempty"`
+}
+
 // ListHostsParams defines parameters for ListHosts.
 type ListHostsParams struct {
 	// Q Part of the FQDN, case-insensitive.
@@ -2438,6 +2554,15 @@ type ListHostsParams struct {
 	// OwnerId Only hosts of this account (an admin's filter; a user sees their own anyway).
 	OwnerId *int64 `form:"owner_id,omitempty" json:"owner_id,omitempty"`
 
+	// Limit Items per page.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// GetHostHistoryParams defines parameters for GetHostHistory.
+type GetHostHistoryParams struct {
 	// Limit Items per page.
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 
@@ -2621,6 +2746,9 @@ type ServerInterface interface {
 	// ListEvents The history, newest first
 	// (GET /events)
 	ListEvents(ctx echo.Context, params ListEventsParams) error
+	// StreamEvents The history as it happens (Server-Sent Events)
+	// (GET /events/stream)
+	StreamEvents(ctx echo.Context, params StreamEventsParams) error
 	// DeleteHeartbeat Stop the broker's heartbeat
 	// (DELETE /heartbeat)
 	DeleteHeartbeat(ctx echo.Context) error
@@ -2657,6 +2785,9 @@ type ServerInterface interface {
 	// SetHostHeartbeat Set a host's heartbeat
 	// (PUT /hosts/{id}/heartbeat)
 	SetHostHeartbeat(ctx echo.Context, id Id) error
+	// GetHostHistory The host's address changes, newest first, with what each one sent where
+	// (GET /hosts/{id}/history)
+	GetHostHistory(ctx echo.Context, id Id, params GetHostHistoryParams) error
 	// ResyncHost Re-send every record of the host
 	// (POST /hosts/{id}/resync)
 	ResyncHost(ctx echo.Context, id Id) error
@@ -2966,6 +3097,62 @@ func (w *ServerInterfaceWrapper) ListEvents(ctx echo.Context) error {
 	return err
 }
 
+// StreamEvents converts echo context to params.
+func (w *ServerInterfaceWrapper) StreamEvents(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params StreamEventsParams
+	// ------------- Optional query parameter "host_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "host_id", ctx.QueryParams(), &params.HostId, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter host_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "record_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "record_id", ctx.QueryParams(), &params.RecordId, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter record_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "service_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "service_id", ctx.QueryParams(), &params.ServiceId, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter service_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "kind" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "kind", ctx.QueryParams(), &params.Kind, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter kind: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Last-Event-ID" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Last-Event-ID")]; found {
+		var LastEventID string
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Last-Event-ID, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Last-Event-ID", valueList[0], &LastEventID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Last-Event-ID: %s", err))
+		}
+
+		params.LastEventID = &LastEventID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.StreamEvents(ctx, params)
+	return err
+}
+
 // DeleteHeartbeat converts echo context to params.
 func (w *ServerInterfaceWrapper) DeleteHeartbeat(ctx echo.Context) error {
 	var err error
@@ -3164,6 +3351,38 @@ func (w *ServerInterfaceWrapper) SetHostHeartbeat(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.SetHostHeartbeat(ctx, id)
+	return err
+}
+
+// GetHostHistory converts echo context to params.
+func (w *ServerInterfaceWrapper) GetHostHistory(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetHostHistoryParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetHostHistory(ctx, id, params)
 	return err
 }
 
@@ -4025,6 +4244,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/hosts/:id/secret", wrapper.RotateHostSecret, options.OperationMiddlewares["rotateHostSecret"]...)
 	router.PUT(options.BaseURL+"/hosts/:id/addresses", wrapper.SetHostAddresses, options.OperationMiddlewares["setHostAddresses"]...)
 	router.GET(options.BaseURL+"/hosts/:id/setup", wrapper.GetHostSetup, options.OperationMiddlewares["getHostSetup"]...)
+	router.GET(options.BaseURL+"/hosts/:id/history", wrapper.GetHostHistory, options.OperationMiddlewares["getHostHistory"]...)
 	router.POST(options.BaseURL+"/hosts/:id/resync", wrapper.ResyncHost, options.OperationMiddlewares["resyncHost"]...)
 	router.GET(options.BaseURL+"/records", wrapper.ListRecords, options.OperationMiddlewares["listRecords"]...)
 	router.POST(options.BaseURL+"/records", wrapper.CreateRecord, options.OperationMiddlewares["createRecord"]...)
@@ -4035,6 +4255,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/records/:id/resync", wrapper.ResyncRecord, options.OperationMiddlewares["resyncRecord"]...)
 	router.GET(options.BaseURL+"/records/:id/deliveries", wrapper.ListRecordDeliveries, options.OperationMiddlewares["listRecordDeliveries"]...)
 	router.GET(options.BaseURL+"/events", wrapper.ListEvents, options.OperationMiddlewares["listEvents"]...)
+	router.GET(options.BaseURL+"/events/stream", wrapper.StreamEvents, options.OperationMiddlewares["streamEvents"]...)
 	router.GET(options.BaseURL+"/users", wrapper.ListUsers, options.OperationMiddlewares["listUsers"]...)
 	router.POST(options.BaseURL+"/users", wrapper.CreateUser, options.OperationMiddlewares["createUser"]...)
 	router.DELETE(options.BaseURL+"/users/:id", wrapper.DeleteUser, options.OperationMiddlewares["deleteUser"]...)
@@ -4477,6 +4698,107 @@ type ListEventsdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response ListEventsdefaultApplicationProblemPlusJSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamEventsRequestObject struct {
+	Params StreamEventsParams
+}
+
+type StreamEventsResponseObject interface {
+	VisitStreamEventsResponse(w http.ResponseWriter) error
+}
+
+type StreamEvents200TexteventStreamResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response StreamEvents200TexteventStreamResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/event-stream")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		// If w doesn't support flushing, fall back to io.Copy.
+		_, err := io.Copy(w, response.Body)
+		return err
+	}
+	// text/event-stream messages are typically small; use a
+	// modest buffer and flush after each chunk so clients see
+	// events immediately instead of waiting on OS buffering.
+	buf := make([]byte, 4096)
+	for {
+		n, err := response.Body.Read(buf)
+		if n > 0 {
+			if _, writeErr := w.Write(buf[:n]); writeErr != nil {
+				return writeErr
+			}
+			flusher.Flush()
+		}
+		if err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+type StreamEvents401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response StreamEvents401ApplicationProblemPlusJSONResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamEvents422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response StreamEvents422ApplicationProblemPlusJSONResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamEventsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response StreamEventsdefaultApplicationProblemPlusJSONResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -5692,6 +6014,95 @@ type SetHostHeartbeatdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response SetHostHeartbeatdefaultApplicationProblemPlusJSONResponse) VisitSetHostHeartbeatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHostHistoryRequestObject struct {
+	Id     Id `json:"id"`
+	Params GetHostHistoryParams
+}
+
+type GetHostHistoryResponseObject interface {
+	VisitGetHostHistoryResponse(w http.ResponseWriter) error
+}
+
+type GetHostHistory200JSONResponse HostHistory
+
+func (response GetHostHistory200JSONResponse) VisitGetHostHistoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHostHistory401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetHostHistory401ApplicationProblemPlusJSONResponse) VisitGetHostHistoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHostHistory404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetHostHistory404ApplicationProblemPlusJSONResponse) VisitGetHostHistoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHostHistory422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response GetHostHistory422ApplicationProblemPlusJSONResponse) VisitGetHostHistoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHostHistorydefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetHostHistorydefaultApplicationProblemPlusJSONResponse) VisitGetHostHistoryResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -10689,6 +11100,9 @@ type StrictServerInterface interface {
 	// ListEvents The history, newest first
 	// (GET /events)
 	ListEvents(ctx context.Context, request ListEventsRequestObject) (ListEventsResponseObject, error)
+	// StreamEvents The history as it happens (Server-Sent Events)
+	// (GET /events/stream)
+	StreamEvents(ctx context.Context, request StreamEventsRequestObject) (StreamEventsResponseObject, error)
 	// DeleteHeartbeat Stop the broker's heartbeat
 	// (DELETE /heartbeat)
 	DeleteHeartbeat(ctx context.Context, request DeleteHeartbeatRequestObject) (DeleteHeartbeatResponseObject, error)
@@ -10725,6 +11139,9 @@ type StrictServerInterface interface {
 	// SetHostHeartbeat Set a host's heartbeat
 	// (PUT /hosts/{id}/heartbeat)
 	SetHostHeartbeat(ctx context.Context, request SetHostHeartbeatRequestObject) (SetHostHeartbeatResponseObject, error)
+	// GetHostHistory The host's address changes, newest first, with what each one sent where
+	// (GET /hosts/{id}/history)
+	GetHostHistory(ctx context.Context, request GetHostHistoryRequestObject) (GetHostHistoryResponseObject, error)
 	// ResyncHost Re-send every record of the host
 	// (POST /hosts/{id}/resync)
 	ResyncHost(ctx context.Context, request ResyncHostRequestObject) (ResyncHostResponseObject, error)
@@ -11027,6 +11444,31 @@ func (sh *strictHandler) ListEvents(ctx echo.Context, params ListEventsParams) e
 		return err
 	} else if validResponse, ok := response.(ListEventsResponseObject); ok {
 		return validResponse.VisitListEventsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// StreamEvents operation middleware
+func (sh *strictHandler) StreamEvents(ctx echo.Context, params StreamEventsParams) error {
+	var request StreamEventsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.StreamEvents(ctx.Request().Context(), request.(StreamEventsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "StreamEvents")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(StreamEventsResponseObject); ok {
+		return validResponse.VisitStreamEventsResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -11434,6 +11876,32 @@ func (sh *strictHandler) SetHostHeartbeat(ctx echo.Context, id Id) error {
 		return err
 	} else if validResponse, ok := response.(SetHostHeartbeatResponseObject); ok {
 		return validResponse.VisitSetHostHeartbeatResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetHostHistory operation middleware
+func (sh *strictHandler) GetHostHistory(ctx echo.Context, id Id, params GetHostHistoryParams) error {
+	var request GetHostHistoryRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetHostHistory(ctx.Request().Context(), request.(GetHostHistoryRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetHostHistory")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetHostHistoryResponseObject); ok {
+		return validResponse.VisitGetHostHistoryResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -13104,377 +13572,392 @@ func (sh *strictHandler) TestWebhook(ctx echo.Context, id Id) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3tchs5ljeI3wr+fJ4Ik/9JUZQsa6qo6JhV26oqz7hstyRvzTzNWhFkgiRGSSArgRTN7nXEfNqI/br3",
-	"sHNhfSUbOAdAIkkkSb2Xu90dURbJfMHLwXk/v/PX1ljOcymY0KrV/2srpwWdM80K+PS6LJQszF8pU+OC",
-	"55pL0eq3LmeMDAX7rK/GcMWQyAnRM0bygt1wWSqS0ynrtpIWN5f/VrJi2Upags5Zq9/Ce1pJS41nbE7N",
-	"4+f08zsmpnrW6h/0Do+S1pwL/0XS0svc3Kh0wcW09eVL0nqbmtvg6TnVs+rhPG0lrYL9VvKCpa2+LkoW",
-	"vmgiiznV5jqhj49a8CI+L+fha7jQbMoKeM87Pud6fQHeajZXJGfFxolmcHP4+pRNaJnpVv9VLzGTxle/",
-	"6vW2DuScTQqmZq+lvObMz32MH/0b01SoUSGvWXFV4A1Ny3z46nh9Xb+YpVO5FIrB/v+Rpufst5IpWIKx",
-	"FJoJ+JPmecbH1KzGfl7IUcbm//SfyizNX4PX/c+CTVr91v/Yr2hsH39V+x/xLnzpOnWNZLokYyqE1GTE",
-	"SMFoSqgilPzrxYf3RI7+k401aZtfzRcJMX9RYX/Aj4oJDfcEYzVjTMicK8XFtHNChinTlGdDouhSkcWM",
-	"aqKluTPttr4krddSTDI+fvLZj2dUTBkZ29crsuB6hsPjiigtC5aSNiWaXjNBzN4n1eyJ0jzLCBekVKwD",
-	"8/hBFiOepkw8+UQKljKhOc0USSXuUpbJBdEzrojMWQEvN3MxW7ynxjJnREszLSkIJYuCa1ZdCNM8/fjW",
-	"XrKYsYIRShRTyjyGKyIYS1mK034v9Q+yFOlTzvq9JKocz+xewDDc1U84ilOxJFLPWEFYUciCtI96L5GI",
-	"hmOZsiEZSp1fMVHIbM6EvnIMc0gmhZwTam73m7OY8YwRms65UMReSfRC7k3oWMuCKD4Ve1wYGUAFoeOx",
-	"LIUm2lDrjCoipGAJOeq9SsjRwcuEGG5HXpnxzJgAqZFSTUdUMbN/pSgYHc/oKLO0eynlz1QsLR9ST0rB",
-	"UpK5WYsJ5RlLCdWazXOtTkjBdLEkdKJZATOY8htzEMv5iBVmHRQbS5EqIxhmjKZWnJ6bu/ZOzV3mY7OU",
-	"WuP/ZmyfBC31TBb8L+ypKfqGZjwND/PKxH755Ze901LPzK9jqtlOs6ukDkwuL+SYKWU2/kxorpdPel7M",
-	"FEsWSBxkrW3DgaSYEjPmhFAnOogsSCmuhVwIMuEsS81vI5oSrz8l5hJqHwtnYVQwem1EWFFmzClMqZxT",
-	"LowkgoOqhsDNFTFnAJ9MqEideFomKxKLa8PnpWAg7ZgYsy5oC3bKZkVOx2ZZLw2/BAWvMAdbcxTwFH68",
-	"0u7Xla1JWuxzzgumrrhYV4IukMhJKTTPYDb4OMuc7a2GVFbpOWnBJVf4/V9bTBjF58+tPzJasKL1a0zj",
-	"q+jpz/Vh1x5WG3H1HOTG5sWnaVowpX6WKVuf0ekIlAZgTOOCUc3FtE9SVvAblnbdH31kkmbCM6n0C0Uo",
-	"PpS0BdNzqq4T+IFwOC4TbqhBlSPBdOeEKE01H/fh9gn/bNgK3p2AgGc3lqXAEwqWy0LDGro1soMweh08",
-	"KbJafpYXsizGkXn+AnITdsyOfEznDKaFA0uXIhXqsCJnJOExLQrOUkN27fmS5wkx/705sv8eJ4TnxxkV",
-	"ecEm/HNCut1uJyHDQdnrvRzDs+BPtp8xMSQTOCF4LQh6zQQobMIPC0QWJRkorfjOPxz2egf9dPRd/6B/",
-	"2O+/2j8+Mu8YSyHY2MwPHxxOzvxd5inVrJqnUR79BcC+zVPmVJQ0s0MTKPNeKMJSrk+I4f1LJA539mXh",
-	"pVgB4qt6KOzZZzrPM7M1ZuSt2EblvOFoAv2x9Irqmt1iZrGn+ZzFnuZof8M9oswyw2MdW157hqG7K56q",
-	"uNUnRbYE0lSkDZujZ4wXpGBjWaSqA0uNxx/EOFMnxLwRV4lr963RAg0L5FoZLbV4AcvFjVUVtdLWGUjD",
-	"PGhR0KX5nac7PiijSl+VavNKb101tL8iDBTJO76YsFAvFJnwQmmj9Bd0bEzvxBghZkmnghutSHdjmw26",
-	"8jaZB8R1AVd+SVpmqa92XhlztZtXhBIWghWRga2warDH3XuDZ9olc9PwC1Uj4pXdScJDEVBqlM/bg/Ua",
-	"7gBZl6bcjJ9mH4ODNqGZYsnq2SuLwqjFOVVqIYt0fQX+Q5bG9sefT5xWnFY6rTNJpvTG7CCZS+C4VJCD",
-	"HplzUWpzCqbSrOCtvB9JC2yiDyJbIjWunfs1Xi+CY6m0zBVZyOKai+kJESBvYNQUhJ8Zz27MpplRgNNE",
-	"BS/V0nxQzHIOOSFLWRYKVJsaA+kbYw6eZMw/KdhAzOl4xgWoZugGMI+2ctdIwFIlRDENX1vWy/DJhdSG",
-	"5ZsfFBsXTCcDYb4XUs+MDscyxboDsZHxbPLKwMa9xVsPrAvHfVxnSO4k1Ta7t8XTdYdTvnL+aqds+0EB",
-	"UqdZ9mHS6v9580u96PqSrMour0828LwTomYgPo00kaC1buMj+Mj1CfwaTOEdR0dVfTB+c/0fO85qfQsr",
-	"j6d5zBahsMoI4e31h8T24w3L+A0rlhFlHak7KmZoesPjmh66tFJJ6EiWGg5lwVSZ6cSYDnlGuTDsIFU1",
-	"BSdQaPCwwDOicshZxTHDNbmTGjOhc54tA8PgKDn+NXb+JlxwNbun6N5ZHsLO2dneaj4Fo9ZQdUo8aqNG",
-	"oEkx4VNwWaulGBteNDcqfytppQWf6Kh2j8xyd0GO+x0/j2WudMHo3FgxQi1YgTrtEgjlP+WIMJGyNK6A",
-	"aCtZ3axyJlIUUUUpBP6VIjmDwYJulFbSGmVyfI02TJmzQrEUPoypGLPMXBKbNa7ZbSgppopUa+fpLPEn",
-	"y2+Vm1xA3ev77xfWH78VBSUYcZ1WN537h2Binoc8NxP7GRWdddJzF3ifmnOIGIWPHB6RmVEQEnBtjMrx",
-	"NdMQbUHFCWzUgbDfcwIOR9Q3/OPAXgXaNWzO/IT3gvE3EEOlaaGH5J8Id9rYSfV+92R8ptUG7XUJ+tcH",
-	"YsKzjItplww9jQ/dUIJhMJIX8oanrAD3SK5ZmpAhHoXhQOiZBBWfpBw0E9IumAYjO6PgRsqpUX/NqbRe",
-	"SGObTqVMOyeEioGwrzKDhZeba8WYJd7kYiJVqObUSao6mSFZbVRyjo7qWg58XiUwe8of9qGwXXEOhtYT",
-	"btkL5ba5/enydWdXZXaFyvFlUd4VI/azG+uiXPWt6Vjs9JeZhL3muk8GYA+R96c/nw1aCRmglgOfSft/",
-	"vH2TEP97By8oZKlZQX7405v3+EXKVU71eMaKQSsuns0w0FVmJcaKz6tMzVAMoVaBFTg9BbrczRjS2ko6",
-	"SdPAO4JtxpcHZmfju13YYAHnwb16jMTP9V3ffwspnVJNm+3E2huqvbdGUFQQbx/ezhL8mmMUaxPTBzL8",
-	"N3OhOV9MKTqNuyTAco/uxy+w+DOutCyW4FxWuDtwi3PYmDkn1mIzfEmxwki/O27RZmVm+/327fd4QIOT",
-	"NCDOccYhmGzdhSCqqgPS3a5lxjQR0ApgYysyqusnwdTsUWpVO2sJNtjO1eO2dvb9XBu52L9ZOosYEVQQ",
-	"Zi7BwMOM5jkT6BRHSd41IwduCcb3go1mUl53tTnGtGADga4GDF7Dsi7N9xjVtlcr+EbLLEWB5RRL51LF",
-	"uHhaaWxdxfTVaHk1oyL8Ni/4DapvfnQhLw+GrCFfw3/hNVT/TaWqrk/UKendlGk21sEXEMyx+9q1OqH7",
-	"aLVC9zFlGQs+ejsAPqHf4go9Gf4apWnG3IcRHV97ugneZb+o3ma/qN5nv/BvdOe4eob7pnqI+6Z6itvo",
-	"6i73TXWX+2b9LkMe1i0YPAE+VrfDx+pe+Oh8b1cVTQCdB0/Bz9V9tNSzbianXAQfZKndJ5sxc1UwI3Tc",
-	"t54kqtuv/HdorPl3xswWOFcPodSjmvFcGv0PYCu9YXCyuIx4d36CtA5mBUMQFZMTUOPR2iJjOWcKnRFG",
-	"lWY5GS3h3+6ahjqiqsH5vBp3o/7v/ZeHRibtHxx+1zF/mO2fms1xgSaIrfHpjIyMLDOjAZMgjFNgYC2I",
-	"8dZjOT4ARWmv1+/vvzrexc1gJnNVyZqNPqha9K7SMlw0cX1NfuQ3DI0NmFUpUhtFtAFJ0jYfFjOZsXBb",
-	"qJsq7lmn2+jnndNxfCd+Pn1di7NVo3Tm09mnt3vHR8ZsmRM56e6yVnMbnd1hkSCQC4cAJhonS0jiiGw6",
-	"rhhVrNvgN3F+m1V5uKxF/NANEPefScG6cZ9Q3CeDDjt/jEguOdi2MiRQ55TjCuL+RhkzI/VpAjstMkak",
-	"47u6f3yEUQy4hvCU5Hx8rZwpjUdp06k46Pf3N+lfq8Ow6lv1uN7ng1urVUA2eNJa9QNX0Uf4Qr8G6ycs",
-	"IPvAzWMJopk/XkBAYqPrdn2x62FqdMcRNZNllpKZ0YV2WcZbOYDByYHuvlUvMGmz7rRrTNHQc1GwCRhi",
-	"MEQbwjP80UnhPhnP2Pi6zv+DfKFBq/M47mWv1l3dfolxFcaGw2csnbLdFhoikjt4gXd7kCoxleU+Dwps",
-	"vY3+3WDXSdvwQfScZFywhFBN5lJpctjr1SLRYQZnwebyhqUgV3GngeuAIDEqUVnEed2ujvPtvMJ5nDcJ",
-	"houlGF/AhRG/Dvp0vbt3nXxqHt/VvV7ftJhXuLLQ7KGM8gvOsvQMzIQ1bgF5X03OLkw2U4SSVGrQa6ie",
-	"ES4wxgqJ0zb3rEreMcfVnT+XHAMZ1vAcVAvaR71eXAFo9iWsrC+Ou7ohNu+fGC30iNGIOmzsw+WVTZ2M",
-	"H3dDZVdlkV0pFg91Q86rp0by6fwdWVCb4EPakBK74IqRssjIP5FBa99cOWiFEx9JmTEq/BFlbpOiSgCe",
-	"qtzwMLQKanyOawLEwppiKPAGc/cDsBJ3OBoUirkUXMsC1sOY2DDyPhm05DW6EnEpgHgGrUGLjNhE2jQx",
-	"5BQwy7ahLUh8pfgFuEJw7nH6KYssTsxwYhkmOLLiBj1MIHfMcz+dv3P5CZXy+un83fZYsXnhCq0kK9RV",
-	"W7OVbajt+0Ya/ljqW2aWrNG4rwh52QtLQr47PqoXhfSSDcdhfXlf0yyDdBSeMeei4UzBPp2sUn+Y/+F2",
-	"fyUv5bB39N0umSjRwZzbvekTKshM67ytOnA0x+EoaZYZjWDBsiz68tslxXyJ7ZuMWeF3SrQT5jzGPNok",
-	"5ZDDnDobFd0Y6NmyalSc2Ux+SyO2xju5YMWYKpZAMqTT4HRBeWZOSSrj2WE7u5Z5fnNUV70Pey+7ve7B",
-	"wcvuP+8UP89vjpwX5n6BePOgYGXXlwiusM69KygkYen2rG+4/O3Hm6NTe4d70h2tcbh3h2j0LhM+Xl16",
-	"a0T1d13644da+uOtS398tSmZMeposeEqTGNGwo9M9p//+Rb2YjCQe2zg8b3ufYjNR/nDmLhf3qm04fV4",
-	"lGdD6uYL5S25msoimjwWzWGjyyB+xzUZsUyKqVEykGdB0Mgm+KEXw4b8oKLoxf3iRvDWuLKIbvJ10Sjn",
-	"eQlReKwS1Nq8qF8l3WPRkpkHE8TsEOjMZk6YB+8SPI3GgkmIGdsDlWggzL6R9ps37y/+eP7h387Ory4u",
-	"T9+dXZ3+cHl2nhAr7CG/odOHdQH10Sanc0VklsJj8C1UgzbGtdWDUEALVJmMHmdllxscnUrib+0OxNta",
-	"TuScLsmIESNC5ISYN2KUZf2w3z7VJmktaCG4mKpmTbnutLUi0Sx0Xo4yyI0x9ogLDCUEHBGUWH5PDAev",
-	"PL5jmTISyoNOLYN805n+BUe67kqPRelAKlcCf0VKrXBOK00tZ68zzXW5sS4619nLOo9f4RyOzB0rWDkY",
-	"tfAgsoRNSUpRAVuXlnX2GeXHATH82qCGnToiuKX+7LSVQDs8PtrGJ5PW5z1Jc75niGbKxB77rAu6pylS",
-	"K1S3ge3UknMOhvwyQYegeduXQFI/2WuP/WsDofvob7fbaN/fpELfKaW+pjFbk6c27IgmXCtX35oWv+t0",
-	"zdOvIC36S6D+rqztIxBQTbfdugZNqq6/0a7yakkeI+sKb9zeaKDpR6HhW858A9E/NJEHKlTwpqNer3dr",
-	"FUguDM/zmlDbVkxLkS1PnOi3+STG7i06Uc1nc8UBJgQ0uXpBi8BLTsiUCVaAdtD+2//9/5KDw+8g+tVZ",
-	"rfZYBYUITtl3O9nZNRegObq/bmQctygxAIP9S7L9ogtcFqgGMJ8fIt5uX/484Xbz8o9Uj2d3Z7NPzVer",
-	"E7bOYe9m1u/C204IdXAZBdvD4lhFwM3mU9QmXv1s5oSbR/ggPOKcUaX4VKjK1Fg1j2pM4/b8oUliX3iu",
-	"UaeWW3CT7QU7hjnpMt/9dJ+Dc+ACbvryaww+xLoP4LmQ5PHj2SXZhyKy/b/y9Ms+/NIhthKVu0IvMuHg",
-	"WOSiux4Ewjm70f66cckC9JtbHMKmZb1gujZKLpRmFAjUMmuAFkD7+95seW1a7+SUi7vNSOo8TiUuN/7y",
-	"w+VHYliEjT3ZHLml/c6XRTrhaGzsdQiRlXkfH20tjwsrNG8HIlWvb73NW1ejDVVJqx9NjKp+ZpG8gFLP",
-	"ruZMz2TMlyzqgAqQsQIJaLjIARJOCBBgK09dAlw0Ke0uPu/NheFY2UnhX4TxSYN8cq4IgGGxtMpk8cG4",
-	"5y39xoy++/jgEEqnISBwYcFxBGOpWR9/UOKiKA7LE6GNrWg8WFvLVe3ICSkYWTLdJ/AS0v744eKS7M/Z",
-	"vtR5x0X8qFgGFbLRcbrzfWWmoq4yNonwu08CkkZqvEA5ZrA+YsiWasjEktlWV+25ueZudfFKyc1ezdDX",
-	"NloSxcU0Yzjw2pCDFWquuLgMSy1eKMJt2XjADCB3zh3sXUr17+CwC9nfjjX8ls01+4/qJyqp8beq1B92",
-	"M8Yi38sqwfH+QbqUKc1FQ7ZqPf6cWDASG4ZeytKiqlWeXtIetISeLPv7++afro1jdAXTkN20W6Q62ayh",
-	"Q4b97iaKW6/G1OBbF5jUF0nNZKmLougTSoLVxNC8TeE2v9k/SVsxRvZdMn8ngRPiUBE4siBqtZ+ayLLv",
-	"qRLDo1LrYVOvdsnrcMV1d07teIj8rkZskYepiLWH2laihIfG02Po/94lJypY32ZusYkBPLqLsTpo9d1f",
-	"qQRJyGohSNJU8FJVZqw6WO52lJvBJJJWKfhvJbM/28yLO+JLNCbnXNgzuX7wLf4kE+NiieWsyPsKpstC",
-	"4Gm4f/ZGBMTCjHUT1fhCzFj5EngJBMsASGSEVUaYEtsnK7tO2pTkrJhTs0UDgSmTJy6pTBGqLeQa1MJA",
-	"GGvOiikYnFrCbymfMqU7yUCsEhCm4lc1wfBwQ0OjUrGTMPWbK1v8W3uMp7okJLk29cYyz4xBFglZDkQQ",
-	"qiSGQZyALQ+V1SznSqasY586ouNr0uYegYzQKeXCDGSlFish9RKolenNEMEOsSjtrTa8aXQqn3/ZScha",
-	"fQ1OamHMY/sF/Iq13QPEibQ5yXpWMDWTWdqpF47dvbCrsdBqvRZtrQZsvVIoJs0c1T6Er9IrTs/lr3QD",
-	"eHCf5X01oqdlo4+QtOZmdMmUPvdFIxtK+dfXMC0RyfWqqRp/gyrE0fgRUleH1TH830qpMQOUhVJiVU1a",
-	"ULU9ZzOsz3SaQzjuGNF90PlrKSa8mN8W38vWF93D6wOPaBjUG0wBvOOgVhMK11xsEQ/bUzrOvsQnfea8",
-	"Fuvk+Vtx1TS5j+9/JHxOpx4Q9dP5W5vdTjXtN1pRmzzXsFDWxdoeUcVeHnYAUs88pcqUp3nekK7M158r",
-	"dW64en9/X0ud7//tv/4bRmoH7V528dPp3kFCjo3451ol5GWPqM524vc+afPuxK9XA3md251/LVMWqTWq",
-	"u2ZiOBzVXDfmv6w8KDaaj5aKXoMwfACUvdv6cAVb7H5/b+uhXh3RyguiS1CwaDHCqVeCXigArlvuzWnq",
-	"tcYuGdpEHedYGSb+K/fCIQLWDasinCFom7l5pwOqrelbpWIW+waQh/tQXj8QU8mgeA9ghX2Blq/kMi9x",
-	"70zgE6+S3PiYvVADUY0hBiZT/bo9H9esF5S/gGySY3XVaIQES5jKcWnYC0iEuGcl5fGgixFSyteukXmp",
-	"NDEjy5hmzuep6A1UN0DSWYXMbBaCGi60Vr8GmYPwYLMj7nE723u4DHZwMbUNyqU521LQ5q6qU4FLqKuj",
-	"qm4BU4v7jlYWE3IlgUI+nb/bU3Ti8vRm4AmLl39FMUQvZnIhkNhUOTXWks//q8gOvHDxhzYmvuaF1HIs",
-	"dyBEe12VTBpyklvQ8MpBvuXdjo621rXhojh63ujM8WsQPN4ekICyqpxBfwqbOdwPriitfvBnLMuj25DR",
-	"Ecu2+5bxsgSf0/z2hzCSLKfebiKtMPJsQZcKYlZ3QHrZ0X6qs4PdV/maLeMM4potDe9yu79dBzFP2rgN",
-	"a2UUa+/9iGwnyNltn//wmhx8f4BYDK9/fH96SdoHvV73+Kjb6/b2D3qdel7vKvI5OuYNlyoEzcib9xdd",
-	"8mEyQS+D9fJ1+thyI8AN911SEjIqtc+uUCyAfzUPNu9OqpeqmVzgGGwCay3D2MHVutQImqYhWLlDnbEw",
-	"Oe2g/oErMmIzLlLy/vTyBBI+gEWPwwEbEwtbvGiiGFMNNYlBN5G1cLFZ7e+PXv0zsQ0SCDYLWEfWiKvj",
-	"Va04LjvCHll9go4Bk5frPjYPqVqGtMHV0R8IWF7z45BoKTtJc5eRNoYfeRgHHAgXCIRqQ3O7B3lBZ4or",
-	"rRqSdqnYShSuU0tmD6NAZgnizQ2g5cLO/CMo2f0SRaizpf8R0cp1xjYo4Ou6ozEuBJ076/ra0I6cuH09",
-	"sY7LUUbFdaCRwBB8ZwiKDGsLri52TcAR+lnEOUAlV+PIL84hyl3VW9r3nQTgOOwLPt63p8eJqE4yEMVk",
-	"fHjw8pi037y/IJ8+vjm9PPOhI65n5PLi7Y+dBEoHsVUQosONSp5pC+io2TzPqGaq46qfK9VRLjBVoj3O",
-	"ZJlOMqguABONZnLMqEgGIuMCMlVuykwXCVFjmrEFXSYkFYob3S4huVywIhUqISlTbJyQGdN/EayAa3KZ",
-	"JgMxpSLl5srielSKhMibWUKmMqVpukyIYHpc5gnhUkiVYKcPnknDo4RYmnUw7OLVS3OLnGYMhgsvpH8p",
-	"zZhpxlOhOl1yZvT4GVXASsz0ho7RD5OBcKoyBqu1i3RSeGNqq3e5Ju03uDlOpUgG4hx3wn9DftI6rz69",
-	"9gsYXIGrED4Ep1Fd8rf/+u8OcE+kmxH00iFFKcALTUbLgYDMLprz/ZuDfUcaasWZi6NtJS1LL0ZeaZ23",
-	"kla1sUaZCXa2lbRwZ1tJC7YWwtC4t+ZSu7mGQdrdxRgYAwgunBlel0MIGzYYroYdbiUteTMz3+MeI9DI",
-	"uDRjgl22KpnZ5lbSgn2GADgsENwXbnQracFOm39hq6OOY3cQ34SH8K+PYZDFkZlXla9b2hVfm35eFIpp",
-	"tQltAGzoMRWA1kIUu2EFzYI6JwuQAfBXelbIcmqzFd1SkLalaA+rePrxrer0veICLaXwsZho5XpvEGXe",
-	"jUa8jUoZVSgMTVXVVVpOYcio8ZSCI3gHIvD74XbJL7bQ2LAIe+gS8tPl5UdScVmM40vh65ztwDGPAgYU",
-	"igSagQukskyNkHCoMjCZo973cYUntI+iei4sT8AAnfNCFimCQchiXql2c4yxQdAGUWteKHwKwEJlVOlb",
-	"GPG4f55W1pSCcj6nxbIxJulCT6CZqmS9mVPk+G9QJuz+bqJV7/zRC1l5D6bSvdrK1hMyWl65Je3X/R0p",
-	"G3N0OTvODOEAYFrGVDKMrrp5ezenwFj1aohdt5r5Gtitfqb+eG61YcOdWueWM8nHt3OWJlWSQRNepkVU",
-	"MKbYnFGhIhBe6xbltsQlcLWCaaKRalY8JuhLVpC7B/0RE6LQ4V2JBHSBjVzfOojtxg/fNsNzZ7Mf4hMN",
-	"WNBcxH8I0x8jCXYrzcN8VM1dk/hnJRYSxLEvB+/lkPZtnMkoEkAIQXe7X3ezm60aXfNmVBQS3FHf3U2k",
-	"+jAuj3VV4Xfp//hTyUoWOZi/+e+j+PGGd+ElsbzRlbHYZ8Vefw5c8aHSDkOMzI0Zq/DWAFPT2KSTCRtr",
-	"fsOuXGXijviARMiF92msdN3C1N+wM9nWpLPaOI7vOI7j+4/D1Sw1paPvinJyGziUHaqVIoiccTyTO0BZ",
-	"wn0BnqUHBXp5GJT/9BpHj5iemwHxsPNgzfW2jgca7p5rgviAaCI7rqG9cCcE0thz4zik4dxWcEsrwLBa",
-	"M8I6eEmv1z846B8e9l++7B8d9V+92nlh7kYRx1GKODj8bgeSOL4dSRw/FknUoD7joKNBrd4L1YAp47Pj",
-	"uACNecY+U6OTzmnm4EUciMkt8USNWsPyK8hWu6IhRMFqJV+e0bHthrjaaRL7r2P+sM9qsbB73NtJVKTE",
-	"vAxReuncqG61LDnmW6JYy7HtLS6L2Giz6hTXrJPYXti6HjQ9/fgWmlcq5yy1BiU40fv+3WC4KjcdP8gQ",
-	"YdlZosEMXccSFJKI5gF5QRZyOzIkkAB2BcZyPjdE3+DnhoKZqwB+siFCbF0CcGotQCUZMWgcsaIZh4ms",
-	"NnvvBA46OEuNDgzgdoB9p6WxiaTwoFtSsIaBeif1ZkxCUQGP+jH7MAXapNX3WrFsgu3MVzNrYwbyxg4I",
-	"UWAc66rerp1YRNsHqDFpxibFsHxjqDdElnl4gJeq9UKt3YLFfVlHe6lEc4MqEMOEOa7fdNx0UwA6vMIx",
-	"Q3UiLudD8RJn+0msVtHCI64ftwZmuKairumKNRXYU1uwj7erCUA6vFNFQBxS7w1aZcq2pXTC5oc/vXm/",
-	"Vnj76NXxm9TYzVAQd4MUiULJ2xtbvS78fz2Z8P6zhleu4KE8gG5cwWceJo+oKAcKkR+5U4zaVfNXrOZP",
-	"ao5NdKR2uo+xqOsgRbdHWokQxONtfgAJs1mpT5kV2oF2j/oKKKgr7dWNwIe2EkbTCfX8tnV037BC0Ww/",
-	"k2OakRHXZJLxPGdpQiaT/oQRLhQrIF65pteTv/1f/w/p9w/hW7gafnn1qgMwzBfvTk9fkzm9hrd3yWmm",
-	"JOn19g4O9g4P916+3Ds62nv1KiG93sFB9/Dw5cuuuRc/m4/mU5e8l9p75y0ZRfZmuwXy4DtnNujLA1ou",
-	"UU5MjBlDZEGOj4LJe9lnj85jWTz1s338ezvbwZHZYD99LG2zQWcdoTd/B5OqTcn+q2NQzPH5ivQ+94xs",
-	"7H2eTBJCyf7Rd+FXk0mn725eb4WSuJ4Rvc8Hvi4uPKr9/itUutcaRrzqkjdoxgExBGYdrn7vc5dcBj1N",
-	"0K4XhmrCdCC8mFa9KzpdcioITzGPJZUMc20mXIcL49Ls7cyC8FT76PCwE7MmQ03hQfa82uAvG23RbRBg",
-	"qDJ1Yw/YbMNs0dOrhue3rAHEXOzt8NFbTJnNClEDnsfhq1fbvNRRG6BZF613QYoDFG5MJFrtpRSgsd3u",
-	"vlWDJkCfbB7+QwQWrMP8ucrN8PV3KTb7XWNgPaku9rCK+HPr3saWKwuIMkhxElxpvZTWN6SeSRf/pnx/",
-	"7cr3CToGHRlpG3lorwQPlKZL1fk70NSfXeNeP9HHz3Oiv2ngvwsNfOUAYk/o341K/ogq+CkRbBFTwlfX",
-	"g/wsoYjNZXnhciPojo8taFlFjmxyXrvSejsWqMxFRH7/enyTbliwG84WsVr5h03PuEMmxdZbHi3icUvX",
-	"/UYY99o63w1W8pvz+5vz+5vz+5v+/c35/c35/U31/ub89pp2g3+2WQ1pary8uzu2SnTZ3RXr7rmtG1bG",
-	"+lIB8nsfSn+BdjBFyWLZQ7HACSTK9DFPa2ETcJfENai3efDwHJvrEa0fC3HX7+sGrh71VrN5zB/ciO2B",
-	"WWQvFHSChEwtYcSSBlySXZt84ijji1wf2npuN1Q3hxUEaWq/S1pc0HQJ5X05EwuoEpgUXP9lJD+3klY+",
-	"UUxAk3GZC/fnnF8XUvNrBBab8FbSGtfLUYKsZqvtRrOqh5p91kPCVZ9QMpZiwqe2QIFMeMZI242za35M",
-	"CI7VfijHnPyBfMiZ+KUwJ3uf6fE+PmQ/TYWCTEEs857wLEN8kwUbWZUBWviaiyjBBfxwQXCApI3F7FJB",
-	"Lb+asSyDHD4qUkXaatYJibA2RL+e7lM5NquD73LlkAUUS6pZdL3MijTXq+dUaXaCiDcIx/JbKbXF5WRq",
-	"THMLE7igmK6Jy4+m7uYaqwjiPczLYwEY5YpL29PBUrDhnxNZWGSUgV8M8rJ70CP75Kj7GRusNhl+cSg2",
-	"TxeEC4c3k9QT7BFGwNANLEYw2YEYUwHZmrQoXDJpwbzA8D2/sVQIx2tv0fQa8k0HopYdbIQmQiNXiZ71",
-	"G3NaKAapkwhY79Ejq2rIFT5gbxxBc3GAd5Q3rOi6uRuRNxBQ4O6LH221H07zhfJ5pWF7hZnMUvCMDET9",
-	"QIFUXECr/QnlFtrodjErzzNc8Zo93JZqq02NcSkL6hLhTnI+4iJW+uIhPdwlmKbtCu0dvlTUyXSXepYq",
-	"J3BzhmtY7ok+p6DgrH158fZHS3JJhX7eOXFUu0OeK2gBvt/jKgSBr4r13q+g8DUsul1foLvUiTSCMv8e",
-	"+m4+XJfNexRrN+zUuU0kv8vu3BkqyQgWGm2kcAblt24V59SXKJMq4x2HxzVpQzXIHHF1FAy4ISn8TsnS",
-	"MU3Jn/ayyKxFj/gZhlvKCfH12Qie+M6XaAPb0zrvhI3/0e9b4Ss05GxfzZfxqq9qNP6iW3AfR/dXXF3F",
-	"U3PD59cu3fkttwbFWmFvrlR0baxJxZJra7TWcDNgU9Hum5YSb5cEbSl6xyzotZ7k9XVzENhY5DRagufI",
-	"l3cbxYUqi4s3EP579pkryPRxmCIzWegZaH/DssiGCRmuLtowGYihW7Yh6EzDaumGpL2Y8fGMLIzB7ron",
-	"gEyHenwuBqIq6+90yYc69YJeEhT+R3EJG8WoXZM+WZenbWdMw3J2GkVpALARaS7h607kQljJhxw5EIWG",
-	"rD30gw77gphfKlSTLrm4XcLVUe/749uiD98Z/Pj52yLeRUw9kDDZlIvXLFwqoXJCggVp4JsxweDpF9w4",
-	"Wudt1QlkAyJ4WacN/K76+/vGBkuF6iJaYwDHFMXsfwA/nta5Gf2XLXJl/TAGAman47hdtkTfURcyO7wp",
-	"3pnA098G3v0QaXfOXHiuvDv7/rsk3oWc+HbcFOPf1RXRRIA13red28Xwh+tv/g9ZFsC+3SV99McUcwuK",
-	"Vzmd1Qt/EXZan0oItbtKw1r1Ydv3PvPtzl3tYicacX92Rl7vXekTB+7VrfJR9PnTHZnpkzK73dhVhNU0",
-	"HcCLYOHiZxBPfRRRGTjVi0rjSyBa8q8XH94TfBFZzKSySljKciZSIo0u5u4d9p8BVO5v//XfJ0RBD1gH",
-	"HEhopmSAKTdakjiMHPkkroU5xzAlo4YuCimmoccwjGwNxNHhYeLwFwEzm6pK0ewOyl7v5fiaLeEPNuyS",
-	"Cwu6k0qC7itjiZMZK1h/IALQJZ+FA4DcUgQMJCG0rhkWYf9EMRD1YuYQE/yEjKSewTRW8/Itgp6L3YRs",
-	"2HJpOA+trQpC3ejxN6+RsWVATYSLXSzukitirSweTZAKO/1WTgRLxy64VRXWw0q5LjkFo9mDdNqtTTHe",
-	"qENG4sDvJVGa5bbHTUOJt2b5rbUEM5ALzfKtWUHyuuVe8evmecHj1ruYps6H2YQni3ilgIIHjXzMywC7",
-	"Ic8oFwSk5irAesGsOxvQeuEx3c0Arxvx47HREmkbWxcAZi2MQlDy7GUwhGAXthEcbM4YXMTWNQ2ocQ1d",
-	"3+LV7rAS0EQSb+2TQSt8MR2PmTmug1ZCBq2/GH48kaWwn406wVLucYzxW9+g2RhVpx3z5d/+679rkdrY",
-	"K6IuxusGG9ZM3cE8mK0jbcPBjPUpi+iadJro14VnXYAInwOobrYzUynsM7Zjblmt29KtLS+3dJA4ctxE",
-	"yoUsR1kUeLfisJX/j2oEt5CaTFEGOPstIWDasRR6aNmgBoVWC8MLTTV7bX5Ww3UEZtd+Kgp8Ztck+luj",
-	"47lgulja4FFM1boVSMRag5IAGsGuvt84/+LEzyq+9tGAMwJhN7eA+HT+zsJog+PcMAIIDYVIJG3s5Im9",
-	"ywB+FwN0VCxJTvXM5jW4VgVO1hlBF7TxxGNfg+jz4dedYG5WcQ2rmUXXg0/FW/EzNEeNZC40WyWu6UrY",
-	"ONd2zW84fU3tbesI2p5bJrVFEMCHNy9EfegbeCBsWqm1FABTbfigWQdzYCB4g6qVeQDqVg1xUqVpoeM0",
-	"84uPRY4KuVCsQF1LS5gm4WJ7aoEl8Ool69u3utVVwxiz2M3bHSru8f1GrPO41WBfeXU4ofELojt9Ud/l",
-	"tc3c4uIIX5qsDnPX+X4sb6vvPcB63GYi0SlUHLwRgXAJ2XJM1QRB26n0KBE6fYISvUBj4pTIYiBOT09P",
-	"CRO6WK6HLBWAdvqv4WiAju8RW+F1aiD0ApoJnVYRdQoBVTmZYCJZDXKPLJlOIIMgzVjMX75RLMXazO0o",
-	"tcz74r8Y87JRam2SaWuRHoTxto9Lah3lAhHlxdZGWdWQTpZ62MkNBPGfcqSgS7ghjKSKbMD31yzXpD2T",
-	"pWLXjOVGl3COrAkXGBCVwtgoYFC/efP+4o/nH/7t7Pzq/Ozy7P3l2w/vO7fUJsZUjFmWPcKubt67Uohm",
-	"daTMWaFYGn/yKnf1e+qeWd/dtS2tPT9cgNheV3t6lbPias5Fqbdm+rrN/hmuVi49IUIy60WgdSSumBpq",
-	"sxnAeh3CNZD2Y2QtaRu1RDEmYi1eyWqH1048kK6lptkOK4/Xhe2fccSxdZRZypS+Skt2RafsCrHqVLxb",
-	"BLhHzHjnUmk4IWnJyIJyUK49KvYM4pBMEPNrO+Uqp3o8A3C9aaWt1Yz3FDX7Rl1NlPMRroEdryWuzWM+",
-	"rRoU4m0BcrfmRleyQ9fSGEPGJltTJgVOUN1xuLb1R0M2d81YEQwaLGhj+kmReF7U9yIIg41oBud0ygZC",
-	"TsgQnGf2Sf+CdtUfUCGD2623q8ICBLHEOERlrfgx2qhOBmK0BDytEzLM+JzrIQHHBTaBMBb4MIg0DBOb",
-	"xGcRuageiIwr7Zr0oI9Mad8yT3VR5g6tFARY98AC2yLYttd8Qaimxvt2vycUWbvetXLqbmtZ2VVZ5z24",
-	"TFvdRYGacwfeYF8SG5g1G9UVF1e6yeY+swD41mVXS+Fy2ozrxu4WxJwt35AdTqVgVU8EYCpA3Dsj+a84",
-	"BuL9fTJ25Zk8zbIPk1b/z5sfaxg5bvGvSbQGwx1A4s8fvOFf4G1/MKxgSNq3OkwnZAiP6Fq5ER4R6Aj0",
-	"JWnZpNU4K7E/On5nTWx0n0GLRMgfHhrr2f5m7xiSvOAO0LNyQt0cdI+grG6z0eXG5ARpRdahiG5t5NuN",
-	"Qihgn/WdjNNok1IQVRWXYgwnqMkUpWvmgOHGwvFPs4GutrcPejmIeOv0xKZanYTY6ZI2oph3krAdsz8W",
-	"bUp0QYWCJFzbrz4ZCPM7d3U8Izq+lpNJJyGRbvfENbsHUWW7eWAIcyBs32G1FONOQnbrZ2872Nc7+TyA",
-	"rl75Ai7lNRMXY1nvBlAwmrrQaPS2TwrTNB8A8N22JducoGkzm60TIvGHVzGFCeTmCx/xqQWl4l6dnVNV",
-	"M6q07aC2YVpbi5KB92xlpGZZ3+GVRseC/m8Nq3Nh3VdYcU6rBtfx+Ra2amZzPQoy70aPl9sN8MXjXoN6",
-	"VHORPGBKZ1DKviUDI63Ds8Js/aI3Jwuubm+MRZk9uRN+6l22/B7dmG+3xw0wAeu9z3OjCheGAv6PP5/u",
-	"/S+695fe3ve/Vn92r/63vV//2kuOX375n9vLjtYRdBvX/J1fvltka146BQYbPRmu4PTtNrgSaJbZlk1w",
-	"RQcg6oMUM7kQFqUdwmcENnHdZTCnnyttpqow7cH/6lWm29PEzcMCLfR+j1tZ8Wqg9fc0r/r986xAODxX",
-	"kpV5+V0yrJrlEDgOoFcQs8q2ClU8Rz3QQWzMToiQI5kuIU3YPtRSnC01XGeOT8spYilPv0/Wsba5v1QV",
-	"XvGWrE6BgTRyv6VJS0gAO7gaUag2xI/H7qMHQwhv8VXU4ZdY5s0/s9TdW9UnX82pQv9ZDA487IVbByiP",
-	"1zi6Vlsxu4dlab3PrsIUAfCaQB5ANO4zZ0rR6Q7idIwo6DiG6r7YcfuFjWYSI+D31wU3Qr5BY+BbgLrg",
-	"wM7MXc0N2ndVAA0lz3N9FSs7NXsC/SrsRfUga8HGzGjndcfVrVRHMwDothuvbNSr70fFv5YRwjVR5XjM",
-	"WNqQeQEvQa/VVby/sZkmtDG0jXIt+wvffLLqshvTOQOTqbtTvRQOwoxTqXtp25vry25XDtaH3kuMFnbK",
-	"0M0ZrnuhbMofZkwmpBQZlHbaOqcX6o51Y5jEtrlgUEjDdcaQEmtzsrDnb/vf9968EeqP4F3YM2YC1WXB",
-	"Oic2+RTy43YsGnywQiw05tfH/PHDxWWUIjdUImGJUbBGnjeErvbVY7tOXRGirx22Wv3RbcqNLOu5k9Fw",
-	"GxCeiiPGfILYSB3OIrZS3Nmdt8o651y8xfsOVvgoFOv/VjL78/3yp3FHGxjPz6evoRWk5TrKkTXBVoM7",
-	"YCqTT8J1xa6vySbt6btdlKcoxZ8KX1fy6fydx3zxzVqMqHY6XLR+ZONqxXMumpJlahva1E11gRe58jYt",
-	"s9Q2Svfhmm7E5zUQzukVYMis+79I3f3ln2h9UwOx2RFWb11l3WLBY8xv4AIbiHbVNgojeWbQXExX/N/M",
-	"/GHf3sHcJ3T6ggNxIHYOEp6A2g8BFJZzBX3Q7SkeCDRDIcM/8agH7yUqjLAf0CWKpURxMWYrLbvry155",
-	"+vyyhV/5JbC6K87GfTBCGLL7sBubrasw9xd8orsp02yM+Y201LMuekTse2P6qSWphzAXnQr5XBajff9d",
-	"jMbHVFifmeti3ZBVF9rfVRAXyhyfuQSNYnMp0a54l01FJds4YPNOLjNJG3Q8qNQAAx2KokOVZN3NE0eZ",
-	"ce0485xZzWnX3qZ4VJtw62xM3KnxWLTtvgVqioywQilbe599UFNmypxnyx060O9sKMlSj+XO3lr7fs+S",
-	"WtV4q0fFjiuLS7FTEh4gzEHHL7qaYSxz3d68AXDBBkqZcaNTLCHTnbQhvIhHukNGbMYhAnFCelbMuZfs",
-	"sFCGIcfY2S7tt85qWf4IkbagyncNRDESm+zdcperdm6xvQg8ChGdwp2QBHGSXF92jHmFq9uJDrjwbYUf",
-	"YKG8YvJcS6UqrJrN07k1iMrGefvMgB0m3mhzbc3gxTNpTnDgLgrOl6V5v6fVcmwQyJtKgWppd9GEHnC6",
-	"VHrk4efPcRPXtS+/qvWtD5Z5g+eF49kTUofxZAup5JGZsKq1bXVHXaoqeqmpSGmREs0+a182I6QrtxnT",
-	"Oeus+nEWNI48kldSbwc1w8lIX16ywevjVvOFCh1A93P2rBBQGMKuG+TOFg/3qZpslDIVG5cF18sLqGtA",
-	"MQlWPwS7IZ+J0YIVP7gz9q+/XLbWcD/gDltBOCnkHHwVZN+ox/ugHpv9wo8FmxRMzUj7p4vDV8cJOXhF",
-	"MOcBszmwvsKQHby22jxjIIKgzrkf2poVWdUxtjFt5Opv//Xfw44PwEJaAo4Ng98JUWOZAwZYCjRlFK4d",
-	"xgFgoWIiN+hNZixyQir/Ut8G2tquyAT8YwWDIhKMelj53oFMChuKe/P+Aoxg5dsRwApTh6jp73H8S5G2",
-	"h3B/8/5iIGz9FhMp9k7vJPZ1aS2zHHFEUdQkFn3Ieu98zsBA4Lp1B2Ig0HdiWA0Wm7PPY5ZrMlzdfIvH",
-	"EnxtiWDoIvIDgcuMm9d3qX4UoV/2Mpg2XaMyJK02Jf/6y6UHfmuggS45ZzTdw+0Osh8gkCmyJWCCVJOx",
-	"SbEDMfy8VyUg4e2QIjs0JDM8QYqxjw0eCQXD8MghXDEciOrZJ+F75rS4ZikZ2lDZkLTnVNBpgGSCq48P",
-	"R9j8gaBm8lOW7nEBfhLYkFN3/YzeMEJJITMGqKxD2M3hJshP/NosYGEr8BFFTHXJKeLtRG5fxwcl7ZkH",
-	"SINKYl64qHJFoIlTN1WA0KYqo59ZY1+kA1HlR6E/SyrWSaIIJ578PXYWLu1ADLGGf0jazrUEE8DyOja3",
-	"7gaYnZCuOTaupVk++GIgHKiaLV1HuaPIUe8oIewzHevMaGjXmCJYB8EFRCPYieoMYbgc249YxjC08LNq",
-	"2LGohL5VtlQsiNPDunoesXKcud0kXMWTcI9Zplh94LIgR72XA2EUc+CS5jJ4URIuaOp3DAjtHTcjQXch",
-	"Gf51gFb7oNUnf+52u78mZBB6Esz3KHv/TyPqvgxPwJs3ELV0QhCHUP7uvnApueYqyF3skks+Z0rTeY4u",
-	"8fMfXpOXL19+PxBckE+Xr7vkzIhA/HFI8zyz5uq+zcr7p/9UcMTMjd8fvfrnDoB58hQuGgiGd4PPEaJS",
-	"GD/kggzxJwv9ZFE7WxVztxR3+vFtK8h6bB0A0P8XRHelOW/1Wy+7ve5LEMt6BvI24JSgvFmLZxUWw6y1",
-	"sikYFR9sw/BDKWpp2QNVo7gdS3nN2UC0jfz6ABGYCzpnF1yzP1zogo91Qj5SPfuDwzQwg+p0yQ/oxbTm",
-	"JizsQIQVSEqWBQB0CPL2482RE0fmSCGI/P7xEY4J6pW8TzcZCLy10zd8Hp8Cp+aasVw5T2SIEA3S++jw",
-	"e4sYRqhYDkTY4tyVS5PTwHc8LZlSMAUUGnMqlvZ9rlZbDcTcPFBlcmFWZgQV5AWfznQFpGClbjjSmVVo",
-	"R4yJgQhGTLMFXVaV0Micq+QZzB9eyL0JHWtZ+PJKlIZDqfMh0VJarCoLKmB0PCInA2G0YbM7TGhD3Ubs",
-	"5TmcZMN45ATUZevhXMJtirSBmheyuFbggu10B+IXD62OuRmoR3PDGA5wiENz8xAGdOU00KFNw7TLMhDQ",
-	"Dt8sVZ9Qde0PLQwXSVGkFjZiSrnonBBqQTHgEnzfQIBYsdJOVfX7cCy6BBxJFgMGYxTVxrjVk5PJQLQ/",
-	"frok+w5AY9/+1klsPgpqDPDOl+EcB2JYL9PziQzDvsukxOtXEvgGFroZpfnbtNVvvbP1igWiT/xRpktM",
-	"uzAmPRYnBozJMCTIoAebY5tFAs92sBYr6OUuPYWpXArbLuiw13uwd58GdgG8us6h3oE+YsteMdIEQ7hg",
-	"eu81cJ8miwk5FPIz5FPd1urEkmCQq6a4GcsRTjQ2fr8g+3+kqV87c8vB9ls+CXPUZMH/wlK86eX2m36Q",
-	"xYinKQOj+ejwcJfX5IU0y2to7kxorpd47/fb772U8mcqlnZmCr2nNhy67d6PKBZrpmCr/+dfk5Yq53Na",
-	"LHFjPfXTgLECT6/KkRGx6M8QE2n9ah7oBZvEmty4ZDsTqcN6Ws0VC8Qc106nMSaH09D8BVBWFD5kyjTw",
-	"MeDaQi6IFAkxNgo8oGBwCDpe47S3+cfUxSbqh+MMEhuQuQGVxg+/ma0R7wWdMw2HoKF2o7pk/xzfZ8/J",
-	"l1/XjvFRE/YjTpcrY95ZIPJqhDhm9LvveCRfV7OsL8JdzuRdDtg9jsvdyN4T+lmdGNZoOmmt24KtPhYA",
-	"VPQ+r3AWppuSUvJmcIXKEmrATRgIcCWtISaQdlDG++Htm9dXby8uPp2dd7pkvTbfWN0WuGCSmRNSasVT",
-	"hsBGpx/fvlDgyOgbY1VAdSiCFAzBwT8Qoaa4L3k63odLOoFTzzz8xIaWq/aVelkFr7mGohHQbbUk6880",
-	"NrSxDBKCEK4Nmi0ai4o5ZuJmBnV+DPoOOC3JvAZk/L8oJTF/xRYfLmYWaMs5EFGpM+s6dCO+KgWYZoby",
-	"hgmpvrdaqvmOfc5BVUoGYjjnak71eGahzKyWVaVMVT3ynBpTuMGb20thLLoJxwdbBbJSTjrYq8VODxu1",
-	"mBVT4OUyexS4W2L86kem6/Agj6hA1F8UUSEubbaKWQZ7jLoPLs5+kgsQYgqyN6xut0F+2cVrFmDrSkwh",
-	"EanBy5tSAXIC/gq2DCS/QZ7EQY+ogaBTCWfSWgyYJwFGyWLGMxYW8BBj5SvS1gtJNB0pombUcF0EbrPH",
-	"YU6XwaCw5VXnhOQFU+YIQu9GGIj1RVDNCjgd1JzHG3mN6AAJwQ8un9sjBgfjiZGVlWcXnpM+sDh8Mq0W",
-	"Q/uhqnESyteZzKCiyFxUo4FbKsFr9/+9C92Gw3lZ0JTF2DsGjlf3In5sq2QSK4BXVDSu9JlLglyhS242",
-	"5LeSFUsXz+uHPfv9yt8Swi/+4Apo8MEfXYPRusez1yIs4Ogk11wYmbiSITVEH7zr7WXrSCGenUpN2kOf",
-	"fzWEWE9s4ObJtSGvpuiEhRJ07y+//hnrI666v/7/o4URq3P4ILKldzAD+KVTT7iCHLWmkUEkOL6aGzJZ",
-	"Ng/AOrK2vrsUGgDnHvLdY0gMRIx9lDwWNb1MbbO92EjAYXVl5OcD01ZkaLV2HUFYZ5cRwqWPP0QwL2F8",
-	"rluThT/aMkj0IjYR+nprwy936gea4yy2CFuok2rtcOFrzAt8VHEMjNliVUSEsUMwwF3otr5CKzNIl0qM",
-	"QGMOQiIQZlaCbbc4Z4wWesRc7l3GMIm+LvDewPc/+Ut3cS7gPWn3KR1lvaPtd7yX+gdZivQBNuJCy7ye",
-	"fTILlshthbAJyM27gZX/X5K4tvEj0xtW/uEOTvWSBsPKT460MdvfqPCfzt+pzn02+Wm37JzR9CG2DA9Q",
-	"0srLaHZktVRGMEJNAhWkzI2YJXMpuJYFWQBClCLtGaOZnkHsSXW5TMgnuHAg/q2cU5KXapYAPig+xoGb",
-	"/Hh2aY13i22CZjvXaGkNxBD+dcAiQ2sHUqy2XrAsQ+BRrKS1SgwltmZnUmY+dL607kt4/nBCeWa9OL4l",
-	"CnTVIf9EBq198/Og1XFvczHmChonAMTpDoTFTVVRSHB47UplScRWvFg9IQ8fNvHP/1g+edhk94Npz+Hf",
-	"YyDjvqya6Qfk1CA4HSBBo4n4k0UCWLEQVxFyC+0CFj/86c37hIypYnscerVyzW8aVfrfmpS/w1cvo5p8",
-	"7CEBWt6qUyDAJo3qsZhM4iGn2+YYoP1mAajb2JoGa3iwIULQx9mCBTbqt7ae5o7DcvD6lVHiy0TJhGca",
-	"vMoYioKsHY8ZYBjtgi4b9e6gSvEeZsHXpFBXwGCb9GkE8voa1WkzN0s1Fr0sYAl4yrdqAY1uXY987wqB",
-	"p0wYPuEKI4f4yxBRBaBIkpxh7uKCLiGAwJUXfiCpfc4zphb5JziSd/O1OWkgUgcCssAopv8UUykOeUpm",
-	"NO7Sx1ran1wS+SNIU6m0LdjdSZYePMKb0xg9259OavuiZoYvwALOWMF+70K2t0PE/7UUk4xjAcAzHr3T",
-	"NLVpyDsfuVUJvP9Xnn7ZwXZ1xPz3YLZ+TVuM62l3OUx6IxVm4q12foOVHN3jhxWEjSq4VPoJreBn3FCw",
-	"oG95aL2cvFUM720Kik3uSoXrq/4DtOQnGZtoIktttEwQcK5LXZdclgjYQx3ir4TYuJxMSMH2sBZC+Xye",
-	"qiuT281VsfgJZPkji0UsjH5qC3MDZbumgAGF/35F398xI32NyA4PIS73fXsx7F5xl0NZRlPM84xCUjTg",
-	"/hWMubZ1bUrmXCkLBwGlbFDEhqliXGMeHeDFqlrFhiuLgIxeLHt6oZxWvZBl1ugQkkqf+mk+3nmt3vE7",
-	"OrNYqOwgeyHm7Yb5d3eEn9+nVC+jY2BGzqhI73lIbxOZkUr//UVnnnNrtcyrAsnHiups3rV/tMjO70On",
-	"vX9E6MHE6bcwUiSMFGjojx1SWjue38JK33SGB9AZHkaurGgLCPZ2d33eerBXk3DNQx/br/InaBMRo8Kf",
-	"5AKrLQOLYMEKhpbCN+2lUZztQc1kk2vjnoppBWJ2L1Krb/WPNi7icqFtxMSCvNo6lSm/YbYfhSv54Ch3",
-	"UILJDHLODdPPAQrmGvw/9pL1HHPIsjfkjU3RH9FMxBcEdZePbRraGTWw9mqFk68uvPE1nUPwh4RGYi0e",
-	"eO9zaLsUR6vEjE673NNyL6dKM1/ihUArvr+nTTptpyn+lRAuaLoUyUB8yJn4pdAJ+eH87eX/+v/9UX5O",
-	"SD65YBBa/PDxvcK/fubXhbzk1wn5JPgPPCHjssg6SYXf4abuSz5reRhGGZ3wLIPC36CaEk4/unMHApZx",
-	"JrOUFWT4Hx8+ne99+vjm9PJs7+Ls9fnZpa0ot/orVv8DPXNAMlGzE3yMw62w4WoLVyGFrTKHV0Lljflu",
-	"TIvCdlU3A8+4dangnKoDVFOe7YS4sqosxHiBa+EQXZlVxqAh6oxhCoJFbeXQ11nPWLHgioUNNT9++uO7",
-	"t6+vPp2/Cy+ASSHOEELvYIgFYsBwLhElipvTTdrgQtNFqQB4oZCfl4YMFrRIWQpjmXca6ruQnxhi25LM",
-	"srYQVPmG2AjSzvWWztYE8CWgHay54sT2yZY5goRWDbNzqmeNWRoWtTqaHbMD2uVjplOcw3rgcjZVsJkf",
-	"bZJysbRn9B/EEofVsSvgkCAsCRjBLnieMw1IILgsTxGDMnwX0f+aXDk/s8dUkH9mjcEZmmVw2HxfFGAD",
-	"C6MWBQgf91GV77mhv8ywfhZHSri6fVH0nO1Lnde9oPWleG/bctWQTtoIzJE4MOwAzgTS1OogJG0P3zEM",
-	"AEas3nnUe0k2w4ucIywv8nQnvawwqyOpdMlR73uPL8gR/yVeA/kGi3Q/6PyRNNMPOrfv2M35EMMQWAeh",
-	"wZbe39JknguFoyoUKQsRQwmSk8mup9AhGTQmuf1Mr73NBl3xAuIPbDQfjBpKnZs39vf3h+TT+Vt0Hg7E",
-	"n84dPpG53HH+NZSiLnGt+Dw0GrQQhqM1EFDmZvEZkW3sg+JbzAEwABM9QQObUQWIwkwUMgPUJQAXGghf",
-	"UYfQihjQrE51cHx1jPQHgmaGdUG2QfvN2buzyzM3FqzSiWpZZ2YY7qA/Uu7bB53Da+aAeb7NMOz+ng/j",
-	"vcM7tNCx/WsbEu7c+nBUUsqR2+Zi/xVErtDkCcBPLdFYaAs/2IHw51jUjplmYkXWOOMebAJwzwOMFz5B",
-	"oWEwBgMBDVUAQTd3nvg0GudAN2YUSztdcoqicSA8+NbhobHtzBFCiXsSHBHoRIPN/ewEtSTuSJq5oAys",
-	"zkw0HxWvf1Q5aN/x1E74Dzo/t1v22uxY9FzGRaz4JmEfrqSySVJ61CqgdlusCxLkrkwibCUY5xCozYbI",
-	"fe6eNcWUblBNB8Ki2zqYUIAWhe9UYlEQl1KYM30WgGKtgGiVihUDAag4vucisBN3ndNyzYUvVAiMqzRd",
-	"Ro8zeDt+Xn6soL8e41C7x+Pr7qzg4u3p33Fp1TNppzahbSlLLLxpRILb5WBVYbNNFVnv/VW39QP8ripy",
-	"3DS2V+WMZ1QIlimX1+FgfpXmAt2c983yeOa6nbCjTDXb0RK9zW2HOUy4GGdlytLO3XI6onz61L3QcOKq",
-	"g1cIQM01Gc+kYq4px0wWmtiWDVZpqnzkRDqka8RLBlRsSVLZJW+1qu0asP6LmSx1URRmDy0ur+rv70+5",
-	"npWj7ljO9wUfz2RG1d6EpbLYV/aGTp8MNcvYtKBzY4clAzFMuTJvho9kqDI6vrZ/56WaGQXFftSMzhVY",
-	"b+2g5cULNRAApz02EqCTkKHQk6W9ZWoW2n1Qc53bP+dUF/yzG8EccFnmUml8OoVns8JwCNjOEwfPi6aa",
-	"wpWWpR7JUqQD4ZAzcpnx8dJBo4DbWTGRgtNnCPVXfNzfh0jKfk71zLxLLEHIAbw99KCcOpQ4gOKv93FI",
-	"yPBfLICaztQflkwh1HSegQX50+XlRxsV+HT+ziI8aZtKLVj2Avq5u261fesGWk1UQUDbeqYKIOB4KhiC",
-	"dm+NUx8FSCzSES7eQLjVS3yHElZYWOayYFaqV61LjMo/ZwUCsWppfhuIlE+ZqggXc3LAQrhmLCdjaQi5",
-	"a1utuY6TAJmOMQp3DF/gbn3uQ3c47hCZR3R8LSeThHznYaJdQ0Fb6ragywpZEwMKL2wsTTlf3pv3F0Ge",
-	"QHNdm+Oej6R2uMc/T32bn1xzcds3s+GB69diMuiuGT3+4h3r2mrE/C3p92FK1WIbipwKZDK0o0vB96jq",
-	"EagHSApu3tDekzCJy0pO/UPl/t77ED9PjRumGXg/daAUemVjIELNse17z7oQfZX7YOS1K/eimuw7sd3p",
-	"DgTGibCczh2JtJA5qh/1XtMrB4QsmY6JY6yneyJx/Cx1dbscNLPY9QP3rbzuOcvrHk+a72umHjpt8gI9",
-	"c9AQ0+vnFeyh5+WkbSxSQokDfjaKfSfB3tHYvMcaU2NpDGeqibHEAFvYNoShS0UWFnqc+z6YrvmzSBOL",
-	"KS6kTshitgSbF9vxQTANFfrfSqkxIy7gSjZ7E18OiBfQ/apuM2VUaWcfdMlpzR6GF4ypwF4qAwTYZina",
-	"VTzLCCWHvZ6tekhs3w4/+j4BpJphjEldMvWkMjnowxhhGg76fWX9KtRn84Mlg29qXlMKvkhXT4yQi7ue",
-	"cQDE1pvQ+rG5GXS0Wjg7e9AyZvqcyMmEFapfJWQ6NHg01/NCajmWGToD0IDHxjRI8gtZXLvYeuL7qGFS",
-	"4bxU2lI/S7lO8BlwzVQyiP7BG9Hl9ELBXWt9OYx1jUb4QHhfT+C/sPDxM5kxMqaaZnJaMoxPMWy5Fetx",
-	"wZX+aNftEc8UvqLJS4pBD9w+j6kjC2iIH24OdHh7tvwpSKkseab3uAgWWE6qDgi5X0lHwO6b7blVjsCa",
-	"6feHgDLhUgz/2A5lTgQoJ3T6FtjdUmn7mi2TgdDLnCUkoyOWJWTGsjwhdl0SL1OcWpaQ8Uz6rnHg24N+",
-	"louA9zlv1QziXRU1OmB5BPJKvb3G1UBABlpqT4lrjolZvrSB+F3LCOtZHAgAkuDQft11D3Td7ezooE/V",
-	"VGJsnblE3C45E2Z1UNJa8ppYrGu/rFV+sGt0a/iMZpCv3R2IYTXRYUKGFv3bjdw2ybTf+mw20Ootar+V",
-	"0CFnMRO3zARq9bvkw9aD60jmUY8uvmTb4cWrfr/HF7h//fhAj7Y7HVaHmLMpxHXuUXWeE5j+cdDj7dxQ",
-	"4NkOrxbahdskF+hDuwFTUJeqNqKN3UaWYnyh0YmbPCNu49cUmsQt2h6YtKT89QYenQBZhwx0p/SuQUUI",
-	"Bdq2INYKGwalID+f/vvV+dnrD+dvLq4+np1f/fTh4nLoh9N+1euR0XIg7BzRdqNeYG560sXZ+f/+9vXZ",
-	"kLQPekmv1+v0B4K6iCTmirhTt9ZTs/d94pLAzImAlJPmEMy5a0z/GB4ffPjzhF/sxL4FX54s+BIEzKEo",
-	"GNQ/yLMNgoG3OJ2BZWcvNRbeDWeLMGGrTtQf8YInoGr/pmfp31kbQ9w9YQ1QuysA0EQgqE60NFb209L/",
-	"M7oT5TwvraOLTSZsbDSCACJITgDJQyh6w1K7XLeWISGR7hYuDEj0W7DwYYKFjtRdgYMDO3EtOm7Pe5qD",
-	"g03b13sCAXbpj/U/VFywcXu9MXFrve8JA4QnxJe19cmgNWgZTXHuC2Hcb92BOHVFyHJi04Wcyoh9/V26",
-	"EikQXEIFfP7ExgSnDJJ0BNNzqq6hhhdgeuDeCYfkYnMn167+zaOm2ftVl5x6qB8zzhQaXPqxePzYXfRY",
-	"9yAVU1ebA5JPIcafIxi5+Wi7UGTtiH+LRD5nJPLWWkFEd4W4Y6AIb3cdvQm15q84SdrOY7ndFxEkDf5D",
-	"SLZKkr9YV1caO4o9onhbI9hHBLN6fBXqG5zVI8FZVQpHAvn1QbwzV7pgdO7rCMF9djfOaVWNzazywl30",
-	"VbNIO4vtHNKtydfrrnUzcKUhAW34Dd/VYRvzaNqlfCSt0T79eXyabmrfnJpP5dQUFUN78/7C0e5tSDbC",
-	"z6rss2jc4TXAxlaBewwbBJF1tCrjWSy+xGWeeAAFRW+4mPYrBC3bYRbSlZTF3rLhAmfetY8ODwciiCNA",
-	"i6MO5MLUw9YvAFAq3QOYL4S8Je3ATB0IlxKVkL9IwcjECLKE5KwAIHopjGHJUu4jOZ0E47SUKM3yrll5",
-	"yEQTUjvjqEtO4Uc3Eky/sGFm6GjiR0SzzCzNQLShKIikS5EKddhBaDBhC5mGifUpaMozoujSzBuk2hg8",
-	"py6dzV7eJa78kkwl2PulSF1GhFniMCXMVkHROp5+m3pL2FnePECzgdnZcShpUdww+ScgBQQ0g9J+M9su",
-	"Oa2yBTUMD6rdCrkAoKZS2XQmMRBmKxDV6phYRGGz6993GnPv2OJ3x1sfXAJvTvpD8xxI3ME7IXaf2XJZ",
-	"6m+lyQ9fmszG194777hTxRuD8kPHBu7LnXfz34dH4Vsnq2fy+Dt68D2sIIfqDgTQ7Ohv3OfeU6h1l5VI",
-	"/ofy9d9B0Xomp75jRcMViCrb7LHiVEa2Q3Iu5hNbNQQL0WcUpC+UECVk6PIIr7i6mvyWCijKHsv5iAvQ",
-	"VMwFV/Mlz2+Ohx0fLRCMXLMlCCQEZg6SFG3IYSDCmEOYOnwWAah2p4u7UAMGCwailldaC0rYwXQHYiBO",
-	"XSF11XITNDIoPoCnabmWPt/G8ukE4xVUpAORy0J3XJ0DExqqHCayMDpgFSlZexAu5kCYf69gqRIypDm/",
-	"souM9dfDDkItubk6jJnVPNaBkAuBCYMY+ggzQFEMucxH0P8c7Gs7wGQC5W2CJOWhY215uov/qJXFB+0a",
-	"Qye0YDZklA7EaElUCTqyXYJ25ZNRRm8kQxjsVaCJDwmCsiH8qxoI1B5h8J3EAXwPLdRNkLfaXkMG6Tjk",
-	"KMBZtL4fY46EWzCnSzKjNxB6n8cBc5pjP0+iaj5L9GcLu3fhnzrb/xb/+frwdOhD+Qseq2TtvBRqqy3v",
-	"7M6Km1d+iZot2oa24jVDsdMlv0CBl02F5+kQ7d5KzBg+ZCfasWVm8NpMymsLPumLBF4o9CD4FAAnKLGg",
-	"pqoVsCU6InBUv1Aew8uZ23KCrBATl217Z5plS5BOCYpsH5XBDCpwf3NN2m4MA3HNWH4F/PzKZxV1+tZ7",
-	"AWa3zYy2dXu0bq44MHS2ijVjMWy4NhKCg3cAEuvN3izoEuD7zFr59cO9MvfQFQdIYoWFIjUfCIgeF5t/",
-	"sZJRwciqy+XcfBlCmA1EfbubPAdPwsvRcn+Srg7/EL6CpzQantW5QEndufCgPgXklfsWxXATcPkFn4q3",
-	"4sLe8aj2Zv1NTWanBV4syuw+4aaHsAf16nBuh1ze0NRtaFW+q8MJHfatL9QXW7r3CQtoDojKCMhKLRSj",
-	"47YRtMoxFQkiumZyighOibV+RCGzgWhbTNmO1cnBogRlGfoyBCiQnlCCTnFHvZf4eovzCljOV8xBCl85",
-	"ZXbYJadji0cpJ0RxMc3sUkoxEMaiYJ/ZPNdgPvDCJojpZeVTv5El9LSzdenzTkKUBFvk9OPbgUCAyW6V",
-	"3HYFsJaujtu6uNX6umo5gDL0pRSsD8i11v6oD9IIIdcwxbndeYFgbVEwVnySXVJC0zkXL2wVogXmR7zp",
-	"7kB8MPsBVyiwVawlZWZJ2ke9l52GdnSRk/oIUq32kmdoSrcblzA2X8gh/h5d3w/UnLbGwUgbCe9uCNeb",
-	"+w3Ver84ZTfS/6Uf72vjnTyA2cB02OcG+kW3QbX+8eySrPVAcjWsDgYPFXPw5dgK99VuOF5Zr3XkCQBv",
-	"q448DT1xXD+cR1T3NnSIwUU1jAgidfa4PG+Vq9towOPX0m44VGUiXYTqDCZPby9vsBc2Ed1rL2WAJpLK",
-	"bSXSIMsqIaGfyqKRAMSiNhvFDUGgsUkz5h4V+MOcPVrIcpT5Jla1wKp1oAFIyeERmcmyUAmZc1FqRkZL",
-	"+1eXvNVgJUG8OOMKSrLBPauksfCUNubahEIJ4AKclpAxBmOyaO9uFqwAuMY+Iog6AOiCkWuWa+8wRkpG",
-	"gocdgU5WxrLzhVI5nTIr2S3qtJKFnxFXNk5vU69xKZVuOhguL35jp6i3ms0rCIpqGHWPorOVrWUoyDBH",
-	"+lPgSzW7dQUrM2zsBAWWY63i1tP6QS9pzelnW4Dc620pR37UTCxctIbT7tkqrgM1pvY0o+Je4ZnnzT9t",
-	"nhJpe2dFStVsJKnR32ZyUZNaOzMQVBU3JvNd4iVfdSrfac5hGttz+Sw4ew0QGpAfvmYY6AB1vk0FqtfW",
-	"nrEK+AuVWBPKzlkuREhQlk7uVrRtKBoegFErC9ZrLDGPTAERGDKEq4YnVXvCi59O9w5fHUNkBH2dkGVk",
-	"wfWB6XpjjrRlgRJmijabCkIjc9u1RgzEQc+KG0XoVCIQ0JTfsGiUJQgVcV0pXSeEDsTOvQawrUCnueIb",
-	"iPORjBZH+8+THll/+6ba7xO3/aDifl1dV79CNxssOqGiYg6+rRSeKGMWGYawOxeomUN47Y6JOxX9b0vb",
-	"OWc38vpbMUCza84sT21b77B/zZk3DRv18JK6SdlDSrXi2bB4EM6df6REnGBvXygyZ5qmVNM7COu7lSIZ",
-	"nrBZY/ykvvoeImYK25VFqzx9xYUfbgakbbU/xZhNCYrqgbj59ykF+aQeDczYPPp5tByY1LcKkKerAHFx",
-	"A+uxBYrdnU5rigpcGtFTVrqOyZFMl2RMAdORIXYJng83mO56h1q40lP8t5Tk50lJrsjFJ6l4a/he5NOs",
-	"J8X3vPfoDMeoSJ4c/5FUooohoBy7twh7wIzlU4jI+WgrgHyg92Wlm6BvU65tO1KAABmbRXMUO2WaHPUO",
-	"OidAxqvtBBvyNh9Z5j5LxuamE+C7NNROwrd0zWc5nxY22G1GQhTTNedcQgqZAZAORCPUQwh115tjo53y",
-	"i7voqzZV7Cy2Wyu+21/NuY2FAF+zd9vPa7143ZPBXdFG7QNcC8PEvIMK8tPl5UdsQw2FCtEmeL7bIeTU",
-	"2HaHqhyZF4yYeV4/TGUFX7Z1F7cpVOJSAZmxkGEEEN9UkVEmocdfu1ZkW2WrjkrFOq5VIjafaPtODgNB",
-	"JxpyX3nGxTSBPnNQzSoLMmLmD/v8TmJLnCFNAMH0zWAgqDgQbRBPOSsIy7mSKesExbcIGj789703b4T6",
-	"I673mVkB2xMRVsPMp36JQ6SBfoOEp/hWjPj6Eg46LqRStj+e6kAqQ+KbafvtQuBzJO1kZSgXfCqoLiEy",
-	"rGb08NXxHwZlr/dyPGOfyU8/n77eu/jp9PDVsRPKoPdfs6VDx6q6kcNtbNglp2JJDj9/dlnDNgJwQqhY",
-	"6plZVZYplkAGcMoLNtbuCE5klskFw+aLQtp9xGAzF9BexMZMNrYDhILiLFtpMYi5ZFDUQ3Na6Ko/cxCY",
-	"1zIsolcO0h2Ht6Bc++4n8+bwhSX9R1Ix7NOfx7J3U/tm3D8ZZu3CU9PObDxI73XX7hh5CEn3G+bnw1QA",
-	"Oy7s2eXG/md32Odmu7txO3tPwREuKxH0D1UZfIcT+2yVwUZwD6Hytob1iT90SdjIz9HxbRr5NVjgTyIh",
-	"n8UO33IcnClePxbfTPHnRM58QAH7GBWQxq4y6vvQ0Yx5x5DkaFi5AnV3OOOd+wZC8amwJXFGD68dXdvY",
-	"zyc8WLV9va3fQGzs69d3abG6VFCH4tpJQCP7glElRTIQVpkO0N8Zh28KqVmtuR8Je/tVjUgzqjRm485z",
-	"DWjE/hn11n5kh85+A7F7a7+nE6e7N/bzU6919Qu395uCtr21X62PZ72/387MwDycjcvCjM4cevRUY/pG",
-	"/8+/fkkMXfDq869JCwEekEeURdbqt/ZpzvdvDoAf2BH81WUnQ/GFeUy9b5IKv4ME5/ALB2YZfIX+l/Ab",
-	"dCUGX9icifBlNum4+sa1ogq+8msVfFf1R/zy65f/LwAA//8=",
+	"7P3tchtHljeI30r+8TwRAv5TBEGK4thgdMzSEm1rRpbUJLWeeVxaIIFKADksZJYrswihvYroTxuxX/ce",
+	"ti+sr2Qjz8nMygKqAPDdstUdYRFAveTLyfN+fue31ljOMymY0KrV/62V0ZzOmWY5fHpZ5Erm5q+EqXHO",
+	"M82laPVblzNGhoJ90oMxXDEkckL0jJEsZ9dcFopkdMq6rajFzeW/FixftqKWoHPW6rfwnlbUUuMZm1Pz",
+	"+Dn99IaJqZ61+ge9w6OoNefCfxG19DIzNyqdczFtff4ctV4n5jZ4ekb1rHw4T1pRK2e/FjxnSauv84KF",
+	"L5rIfE61uU7o46MWvIjPi3n4Gi40m7Ic3vOGz7leX4DXms0VyVi+caIp3By+PmETWqS61X/Ri8yk8dUv",
+	"er2tAzlnk5yp2Usprzjzcx/jR//GJBFqlMsrlg9yvKFpmQ9fHK+v62ezdCqTQjHY/+9ocs5+LZiCJRhL",
+	"oZmAP2mWpXxMzWrsZ7kcpWz+L/+tzNL8Frzuf+Zs0uq3/sd+SWP7+Kvaf4934UvXqWskkyUZUyGkJiNG",
+	"ckYTQhWh5N8v3r0lcvTfbKxJ2/xqvoiI+YsK+wN+VExouCcYqxljROZcKS6mnRMyTJimPB0SRZeKLGZU",
+	"Ey3NnUm39TlqvZRikvLxo89+PKNiysjYvl6RBdczHB5XRGmZs4S0KdH0igli9j4qZ0+U5mlKuCCFYh2Y",
+	"x/cyH/EkYeLRJ5KzhAnNaapIInGX0lQuiJ5xRWTGcni5mYvZ4j01lhkjWpppSUEoWeRcs/JCmObp+9f2",
+	"ksWM5YxQophS5jFcEcFYwhKc9lupv5eFSB5z1m8lUcV4ZvcChuGufsRRnIolkXrGcsLyXOakfdR7jkQ0",
+	"HMuEDclQ6mzARC7TORN64BjmkExyOSfU3O43ZzHjKSM0mXOhiL2S6IXcm9CxljlRfCr2uDAygApCx2NZ",
+	"CE20odYZVURIwSJy1HsRkaOD5xEx3I68MOOZMQFSI6GajqhiZv8KkTM6ntFRamn3UsqfqFhaPqQelYKl",
+	"JHOzFhPKU5YQqjWbZ1qdkJzpfEnoRLMcZjDl1+YgFvMRy806KDaWIlFGMMwYTaw4PTd37Z2au8zHZim1",
+	"xv/N2D4IWuiZzPnf2GNT9DVNeRIe5pWJ/fzzz3unhZ6ZX8dUs51mV0odmFyWyzFTymz8mdBcLx/1vJgp",
+	"FiyQOMha24YDSTElZswRoU50EJmTQlwJuRBkwlmamN9GNCFef4rMJdQ+Fs7CKGf0yoiwvEiZU5gSOadc",
+	"GEkEB1UNgZsrYs4APplQkTjxtIxWJBbXhs9LwUDaMTFmXdAW7JTNipyOzbJeGn4JCl5uDrbmKOAp/DjQ",
+	"7teVrYla7FPGc6YGXKwrQRdI5KQQmqcwG3ycZc72VkMqq/QcteCSAX7/W4sJo/j80vqO0ZzlrY91Gl9J",
+	"T79Uh115WGXE5XOQG5sXnyZJzpR6CRJ2fU7vhJe+hp2RmVT6mSIU72LqhIgiTcnEbK5wX8PczZUk4QkI",
+	"uRm9ZmTEJjJnQAfmyJuFWF19Xadd/zyTJGeZzDVLCNcRYd1pl8StXBaG33z/11dv45Z5bNwqFMvJ29Of",
+	"zuJWsM7l9lFdUXoTqtme5nNWd23CUn7Ncjs2bjTcbScKV/EV3riEfcWn0jyn8JldG/HCk3obwq5fF1c8",
+	"IXA1af9wdkn24W/VMdNaU9rX6UmwxYBn10fmPWaHDBtxnGdtpvbi450vznI24Z92ulymye4DsRcf73zx",
+	"zgNZOTB+G4AkIkt5wWiDFQyGFSxV5f2VValQzoYj95NMag7c6Qj0dNAFxjmjmotpnyQs59cs6bo/+qiX",
+	"uHNWnkjSFkzPqbqK8ABykFATbhiwKkaC6c4JUZpqPu7D7RP+yUhyvDsCnZpdWykOT8CTB2zLsSU7CGNK",
+	"wZNqGJSf5YUs8jGrO9RGVdUl0ZMxnTOYFg4sWYpEqMNSgqDUGNM858AHSHu+5FlEzH+vj+y/xxHh2XFK",
+	"BW5GRLrdbiciw7jo9Z6P4VnwJ9tPmRgi3yJ4LejWmgmwkUpeBloiJSnYifjOvxz2egf9ZPRN/6B/2O+/",
+	"2D8+Mu8YSyHY2MwPHxxOzvxdZIbflPM09pq/ADQm85Q5FQVNhyVLnXPxTBGWcH1CjLq1ROJw4lbmXnHM",
+	"QWMsHwp79onOM3MsWmbkdXzuNOMN0hDojyWDm3BNJ2423LP1ZBu6G/BE1TNJKdIlkKYibdgcPWM8Jzkb",
+	"yzxRHVhqlLigOXsZBavEtfvWGF5GpnGtjGGYP4Pl8mx+Fx5bPw/P65HL7/CglCo9KNTmld7OmMHlUaOz",
+	"lExyfTFhoZ4pMuG50kbS53SsWa4iY/ebJZ0KbgwRXStOwTzdJhSBuC7gys8RSOjBzitjrnbzqqGEhUA1",
+	"YjOzBzbv3hs80y6Zm4ZfqAoRr+xOFB6KgFJr+bw9WC/hDlBwkoSb8dP0fXDQJjRVbFUXGhd5bmRURpVa",
+	"yLxGYfgvWeTE/XziDNGkNCOdF2BqlC+uyVwCx6WCHPTInItCm1MwlWYFb+RwjFrghngn0iVS49q5X+P1",
+	"IjiWSstMkYXMr7iYnhAB8gZGTUH4VVScjcymmVGAn1IFL9XSfFDMcg45IUtZ5AqsiQoD6RNK8ElEgikR",
+	"izkdz7gAawg9b+bRVu4aCVioiCim4WuvGcOTc6kNyzc/KDbOmY5iYb4XUs+M2cRSxbqx2Mh4NjlCYeNe",
+	"460H1mvqPq4zJHeSKpvd2+JcvsUpXzl/lVO2/aAAqdM0fTdp9X/Z/FIvuj5Hq7LLm3ANPO+EqBmITyNN",
+	"JBiK2/gIPnJ9Ah+DKbzh6BuuDsZv7k5WRDCr9S0sgww313rx7dWH1O3HihmzrqMSq+Eu4YBZ+/DXghUs",
+	"qbHq8ETUiiaaXPN67RA9z4kkdCQLDe/JmSpSHRkLP0spF4aFJKqiFAVKEB4weEaDKYjOqzr/UtRKCnT2",
+	"DeY1zOV7p3vbmSNvIUwk3o1h18erHjwFFowjIxMuuJrhYq2d94Y9DQY3oXOeLgNHwVF0/LH2QvueO+kV",
+	"OwtrZKCDya9Jve/E/n6D5ymIDdWd4SJTOmd0biwfoRYsRz0YCfK/5chsBq7vOjtjuSG63cfhbmhUsIwM",
+	"qPhtMiYSFJR5IQT+ZUkCzCb0n7ai1iiV4yu0pIqM5Yol8GFMxZil5pKPOyk35cpWd8GTSuRPYWX+K3Nz",
+	"MwkOh98Ff1arVFU9KXXMJGQjfwDGcBub6Hd6XkEM2NneaD45o9bR7AgeTVtDuVJM+BTJZinGRrGZZzIH",
+	"Qsn5RNe6Cn4vjOExj3Fk1+wmlLTt6NccdrtVtSd7df/rznrF2glGXKXVTef+PjSiTR7VR9GI3AB+Qqtp",
+	"nfTcBT4m5jQBYz2SwyMyM9ZGBKGJUTG+YhqyJdAKA4dXLOz3nEDAEI0X/zhwfgHtGjZnfsJ7wZMUi6HS",
+	"NNdD8i+EO9PupHy/ezI+05qW9roI4+OxmPA05WLaJUNP40M3lGAYjGS5vOYJyyG8kWmWRGSIR2EYCz2T",
+	"4C/wrv92zjR47FIKYaCMGlvanEobRZzInEylTDonhIpY2FeZwcLLzbVizCLvv2EiUWgzVUmqPJkhWW20",
+	"mI6OqiYTfF4lMHvK7/ehsF31HAxdMbhlz5Tb5vaHy5edXS3jFSrHl9XyrjpiP7u2IcadozNmr7nuVwMw",
+	"EYnRZILPpP0/Xr+KiP+9gxdUYjjmi4SrjOrxjOVNIRwzDAx11cZRTovEDMUQapkYAacnx5C5GcNtNW98",
+	"eeDDany3C/sv4Dy4V4+R+Lm+7ftvEr+imjY7nSpvKPfeelRqBfH24e0swa84ZqFsYvpAhv9hLjTniylF",
+	"p/XqN7gBa/fjZ1j8GVda5ku0v3B34Bbn/TVzjqz7x/AlqxPfcos2KzPb799inuzwgIaIS0Cc45RDMpiN",
+	"PYCoKg9Id7uWWaeJgFYAG1uSUVU/qVgeLuTmdtYSbLCdq8dt7ez7uTZysf+wdFZjRFBhw6uQODCjWcYE",
+	"RthQknfNyIFbgidvwUYzKa+62hxjmrNYoN8Sk89gWZfme8xKs1cr+EbLNEGB5RTLlThvqbF1FdOD0XIw",
+	"oyL8Nsv5NapvfnQhLw+GrCHf0n/hNVT/Tamqrk/UKendhGk21sEXkIxh97VrdUL30WqF7mPCUhZ89HYA",
+	"fEIn6ADdov4apWnK3IcRHV95ugneZb8o32a/KN9nv/BvdOe4fIb7pnyI+6Z8itvo8i73TXmX+2b9LkMe",
+	"NsYQPAE+lrfDx/Je+Ogc+YOSJoDOg6fg5/I+WuhZN5VTLoIPstDuk814HeTMCB33rSeJ8vaB/w6NNf/O",
+	"OrMFztV9KPWoZjyVRv892EqvGJwsLmtcxT9CWiazgiEIscsJqPFobZGxnDOFzgijSrOMjJbw77ondERV",
+	"QyRrNYhP/d/7zw+NTNo/OPymY/4w2z81m+Oi1hCo59MZGRlZZkYDJkEY9MQofZCjVQ0M+2g2pb1ev7//",
+	"4ngXN4OZzKCUNRsd2pVUgFLLcKkJ62vyA79maGzArAqR2JQEm91A2ubDYiZTFm4LdVPFPet0G4NGczqu",
+	"34mfTl9WgvblKJ35dPbh9d7xkTFb5kROurus1dymeuywSJAVAocAJlpPlpCEWbPpuGJUsW6D38T5bVbl",
+	"4bKSPoBugHr/mRSsW+8TqvfJoMPOHyOSSQ62rQwJ1DnluIK8PaOMmZH6NL+dFhnTW+p3df/4CEOicA3h",
+	"Ccn4+Eo5UxqP0qZTcdDv72/Sv1aHYdW38nG9Twc3VquAbPCktaoHrqSP8IV+DdZPWED2gZvHEkQzf7yA",
+	"6OZG121jFpvNeUF3HFEzWaQJmRldaJdlvJEDGJwc6O5b9QKTts0WrHgucjYBQwyGaPMBDH90UrhPxjM2",
+	"vqry/yDfN251Hiju5NS6wc2XGFdhbDh8ypIp222hIb1hBy/wbg9SBaai3uVBga230b8b7DppGz6InpOU",
+	"CxYRqslcKk0Oe71KWktYgZGzubxmCchV3GngOiBIjEpU5PW8blfH+XZe4TzOmwTDxVKML+DCGr8O+nS9",
+	"u3edfCoe39W9Xt+0Oq9waaHZQ1nLLzhLkzMwE9a4BeRtNzm7MFlcEUoSqUGvoXpGuLBB1ZFMljZ3vMwE",
+	"NMfVnT+XaQcVUvAcVAvaR71evQLQ7EtYWV8cd3lD3bx/ZDTXI0Zr1GFjHy4HtvSh/rgbKhsUeTpQrD5v",
+	"BmpWPDWSD+dvyILabEHShpKWBVeMFHlK/oXErX1zZdwKJz6SMmVU+CPK3CbVKgF4qjLDw9AqqPA5rgkQ",
+	"C2uKocAbzN33wErc4WhQKOZScC1zWA9jYsPI+yRuySt0JeJSRJgZHrdc/rn2PlaYZdvloxsKA9ZtXoBz",
+	"r6efIk/riRlOLMMCBZZfo4cJ5I557ofzNy7ZqVReP5y/2Z54Yl64QivRCnVV1mxlGyr7vpGG3xf6hmlq",
+	"azTuKzqf98KSzm+Oj6pFnb1ow3FYX96XNE0ht42nPruCMwX7dLJK/WEymdv9lSS3w97RN7uktdUO5tzu",
+	"TZ9QQWZaZ23VgaM5DkdJ09RoBAuWprUvv1mG3ee6fZN1VvitsnaFOY9JbaoPhxqkxNmo6MZAz5ZVo+qZ",
+	"jcsDWUnMkwuWj6liEWRWOw1O55Sn5pQksj7VdGfXsis2CDX5591e9+Dgefdfd4qfZ9dHzgtzt0C8eVCw",
+	"sutLBFdY594ACkFZsr1qCy5//f766NTe4Z50S2sc7t0hGr3LhI9Xl94aUf1dl/74vpb+eOvSHw82ZUbX",
+	"OlpsuMpVIzVYjP/6rzewF4OB3GEDj+90731sPsofxsTdktilDa/XR3k25IE/U96Sq6gsoslj0Rw2ugzi",
+	"d1yTEUulmBolA3kWBI1stjB6MWzIDyqCn90tbgRvrVcW0U2+LhrlPCsgCo9V/lqbF/XLCh4sOjbzYIKY",
+	"HQKd2cwJi2pctrjRWDCjOWV7oBLFwuwbab969fbiu/N3/3F2Pri4PH1zNjj9/vLsPCJW2EN+Q6cP6wLq",
+	"o6104YrINIHH4FuoBm2Ma6sHoYAWqDIZPc7KLjc4OpXE39qNxetKgvWcLsmIESNC5ISYN2KUZf2w3zzV",
+	"JmotaC64mKpmTXm1FhJEolnorBilkBtj7BEXGLJli5RYfk8MBy89vmOZMBLKg06lHGXTmf4ZR7ruSq+L",
+	"0tm8QMcbV6TUCue00tRy9irTXJcb66Jznb2s8/gVzuHI3LGClYNRCQ8iS9iUpFQrYKvSsso+a/lxQAwf",
+	"G9SwU0cEN9SfnbYSaIfHR9v4ZNT6tCdpxvcM0UyZ2GOfdE73NEVqhep0sJ1acs7BkF9G6BA0b/scSOpH",
+	"e+2xf20gdB/87XYb7fubVOhb1edUNGZr8lSGXaMJV+BmttbY7Dpd83TM3/0cqL8ra/sABFTRbbeuQZOq",
+	"62+0q7xaUs/IusJbb2800PSD0PANZ76B6O+byAMVKnjTUa/Xu7EKJBeG53lNqG0RT6RIlydO9Nt8EmP3",
+	"5vW16ZvLlzAhoMnVC1oEXnJCpkywHLSD9j//7/+XHBx+A9Gvzmrp2CqoU3DKvtnJzq64AM3R/biRcdyg",
+	"XgkM9s/R9osucFmgtMh8/hFTmO5cWVQBe3iq0LuZ0H0kENjVfLpJvKd6PLu93HhsQVGyjHWRcTs/xS7M",
+	"+oRQVyeVsz2EDlAE/IY+527i9elm1r55hPfC9M4ZVYpPRQBgsmrvVbjgzRlekwpy4dlglVpuwB63lzMa",
+	"bquLbHd2dQ7ejgu46fPHOjwz6w+B50LWCkCVQInt/m88+bwPv3SIrdPnrgyWTDh4Srnorke1cM5utB83",
+	"LlkAx3eDQ9i0rBdMV0bJhdKMAoFa6QNYR+hQuLOcWZvWGznl4nYzkjqrpxKX7H/57vI9MSzCBtNs0t/S",
+	"fueLxp20nxnTdQ3TbGXex0dbi4fD+vWboVpWq/9v8tbV8ElZ8O9HU0dVP7GaRIdCzwZzpmeyzjkuqghP",
+	"kIIDGXW4yAE0XwifYuvyXUZfbZbdbZz4m2EzsO4dEZwQVzAJEuS5IoDOyZIyNcdHF58WGANTFO/iVERs",
+	"v4YIx4VF6xOMJWZ9/EGpF0X1OIE1tLEVHhCRB7iqHDkhBSNLpvsEXkLa799dXJL9OduXOuu4ECYVywA/",
+	"oHac7nwPzFTUIGWTGn73QUAWTIUXKMcM1kcM6V8NqWUy3ep7PjfX3A41RCm52U0bOg9HS6K4mKYMB14Z",
+	"crBCzSUkl2HtyDNFuAXVCJgBJAO6g70LkMktPJAh+9sR4cSyuWaHWPVERRX+VgKhwG7Wsci3sszYvHvU",
+	"MWFKc9GQflsNqEcWqsnG1ZeysDCvpeuatOOW0JNlf3/f/NO1gZmuYBrStXYLvUebNXREYdvZRHHr1Zjr",
+	"fOOKmeoiqZksdJ7nfUJJsJqYa2Bz0s1v9k/SVoyRfVed0InghDjMGI4siFrtpyKy7HvKTPdaqXW/uWS7",
+	"JKq4asFb56rcR8JaIzDA/ZT42kNtS2vCQ+PpMXTo75LkFaxvM7fYxAAe3GdaHrTq7q+UtkRktbIlaqrg",
+	"KUtNVj1GtzvKzVA7UasQ/NeC2Z9tKskt0Xcas40u7JlcP/gWEJuJcb7E+lzkfTnTRS7wNNw9HaUG4seM",
+	"dRPV+MrSunos8BIIlgLM0gjLpjDHt09Wdp20KclYPqdmi2KBOaAnLktOEaotBiwU90Bcbs7yKRicWsJv",
+	"CZ8ypTtRLFYJCGsLyiJneLihoVGh2EmYy86VrWauPMZTXRSSXJt6Y5mnxiCricHGIoi9EsMgTsCWh1Jx",
+	"lnElE9axTx3R8RVpc4/PSOiUcmEGslJcFpFqTdfK9GYIqYvg2PZWG681OpVPKO1EZK1gCCe1MOax/QJ+",
+	"xWL1GIGrbZK1nuVMzWSadKqVcLevVGusHFsvrlsralsvfaqTZo5q78NX6RWnp/JXugHcu8/yrhrR47LR",
+	"B8jCczO6ZEqf+yqYDdgE62u4gja1rv1tUIU4Gj9C6vKwOob/ayE1prSyUEqsqkkLqrYnoYYFp05z2Ib9",
+	"805nL6WY8Hx+U/RDWzB1B68PPKJhUK8wp/GWg1rNkFxzsdV42B7Tcfa5ftJnzmuxTp6/5oOmyb1/+wPh",
+	"czr1CO0fzl/bdH2qab/RitrkuYaFsi7W9ogq9vywA4Cj5ill6j/Nsob8a77+XKkzw9X7+/ta6mz/n3//",
+	"B4zUDtq97OLH072DiBwb8c+1isjzHlGd7cTvfdLm3ZFfrwbyOrc7/1ImrKZ4quqaqQMWKee6MaFn5UF1",
+	"o3lvqajEd78jBulNfbgAjL3r/b2th3p1RCsvqF2CnNVWV5x6JeiZAljP5d6cJl5r7JKhzTxyjpVh5L9y",
+	"LxwinOewrCoagraZmXc6GO+KvlUoZsF8oBVCH/ACYjGVDKoRoc+BrzjzpWnmJe6dEXziZdYeH7NnKhbl",
+	"GOrQccpftycYm/WCeh6QTXKsBo1GSLCEiRwXhr2ARKj3rCS8PuhihJTyxXhkXihNzMhSpn3bAEWvoVwD",
+	"sujKVhFmIajhQmsFeZAKCQ82O+Iet7O9h8tgB1entkH9N2dbKvTcVVUqcBmCVczpLehw9b6jlcWE5E+g",
+	"kA/nb/YUnbjEwxl4wurr2WoRli9mciGQ2FQxNdaST2gsyQ68cPUPbczkzXKp5VjuQIj2ujI7NuQkN6Dh",
+	"lYN8w7sdHW0t1MNFcfS80Znj1yB4vD0gAWWVSZD+FDZzuO9dlV314M9YmtVuQ0pHLN3uW8bLInxO89vv",
+	"w0iynHq7ibTCyNMFXSqIWd0CumZH+6nKDnZf5Su2rGcQV2xpeJfb/e06iHnSxm1YqwtZe+97ZDtBEnL7",
+	"/PuX5ODbAwSXePnD29NL0j7o9brHR91et7d/0OtUE5VX+0KgY95wqVzQlLx6e9El7yYT9DJYL1+njz3A",
+	"gq4Kvm1bREaF9tkVigXg2ObB5t1R+VI1kwscg83IraRMOzBvlxpBkyRs5eBgdFxblaCggysyYjMuEvL2",
+	"9PIEEj6ARY/DARsTC3vOaaIYUw1FlkF7s7VwsVntb49e/CuxHZsIdi9ahwqpV8fL4ndcdsRxsvoEHQNi",
+	"Odd97GZW9jBrg6ujHwtYXvPjkGgpO1Fz27M2hh95GAeMhQsEQvmkud2j1qAzxdWKDUm7UGwlCtepZOeH",
+	"USCzBPXdlqAH1M78I6hB/lwLuWexDGpEK9cp26CAr+uOxrgQdO6s6yuO4M92X0+s43KUUnEVaCQwBN+q",
+	"iiLD2oI6jm2ccIR+FvUcoJSr9VA2ziHKXRlf0vd9VuA47As+3renx4moThSLfDI+PHh+TNqv3l6QD+9f",
+	"nV6e+dAR1zNyefH6h04EtZDYuxDh7kYFT7VFqNRsnqVUM9Vx5dyl6igXmCrRHqeySCYplEuAiUZTOWZU",
+	"RLFIuYBMlesi1XlE1JimbEGXEUmE4ka3i0gmFyxPhIpIwhQbR2TG9N8Ey+GaTCZRLKZUJNxcmV+NChER",
+	"eT2LyFQmNEmWERFMj4ssIlwKqSJsPcZTaXiUEEuzDoZdvHhubpHTlMFw4YX0b4UZM015IlSnS86MHj+j",
+	"CliJmd7QMfphFAunKmOwWrtIJ4U3JrYcmWvSfoWb41SKKBbnuBP+G/Kj1ln56aVfwOAKXIXwITiN8pJ/",
+	"/v0fHeCeSDcjaO5H8kKAF5qMlrGAzC6a8f3rg31HGmrFmYujbUUtSy9GXmmdtaJWubFGmQl2thW1cGdb",
+	"UQu2FsLQuLfmUru5hkHa3cUYGANMMZwZXpdBCBs2GK6GHW5FLXk9M9/jHiNyyrgwY4JdtiqZ2eZW1IJ9",
+	"hgA4LBDcF250K2rBTpt/YatrHcfuIL4KD+FvD2GQ1UNNrypfN7QrvjT9PM8V02oTfALY0GMqAH6GKHbN",
+	"cpoGhVsW8QPwvPQsl8XUZiu6pSBtS9EeJ/L0/WvV6XvFBXpc4mMx0cp1JiLKvBuNeBuVMqpQGJoqy8W0",
+	"nMKQUeMpBEc0EuxP4ofbJT/bymnDIuyhi8iPl5fvScllMY4vhS/ctgPHPAoYUCgSaAoukNIyNULCweTA",
+	"ZI5639YrPKF9VKvnwvIEDNA5L2SeILqFzOelajfHGBsEbRCG55nCpwDOVUqVvoERj/vnaWVNKSjmc1rX",
+	"48LGJH2jC6M6qWi9u2TN8d+gTNj93USr3vmjF7L0Hkyle7WVrSdktBy4Je1X/R0JG3N0OTvODOEAYFrG",
+	"VDKMrrx5e4+BwFj1aohdt4r5Gtitfqb+eG61YcOdWueWM8nHN3OWRmWSQRMAqIWIMKbYnFGhajDJ1i3K",
+	"bYlL4GoF00Qj1ax4TNCXrCB3Dxo2R0Shw7sUCegCG7lGuhDbrT982wzPnc1+iE80gFtzUf9DmP5Yk2C3",
+	"0s3UR9XcNZF/VmQxThz7cnhlrnWAjTMZRQIIIWi3+3E3u9mq0RVvRkkhwR3V3d1Eqvfj8lhXFX6X/o+/",
+	"QnefmtCR/74WEN/wrrIxUE05RDgW+6y6158DV7yvtMMQ9HNjxiq8NQAJNTbpZMLGml8z39Z0R8BDIuTC",
+	"+zRWehJi6m/Yt3Fr0lllHMe3HMfx3cfR2O5nE5T4HaDDd6xWqoEYrQdouQU2J9wXAHR6lKPnh0H5T69x",
+	"9AhSuhnhD/uyVlxv6wCn4e65FrH3CI+y4xraC3eCVK17bj2waji3FSDWEgGt0qq1isbS6/UPDvqHh/3n",
+	"z/tHR/0XL3ZemNtRxHEtRRwcfrMDSRzfjCSOH4okKtil9SiqQa3eM9UAkuOz47gAjXnGPlGjk85p6vBS",
+	"HCrLDQFSjVrDsgFkqw1oiLmwWsmXpXRse8Wu9uEd5fKK5Zg/7LNaLI4g93YSFQkxL0PYYTo3qlslS475",
+	"Hi/Wcmx7i8tCUNqsOsU160BVhUWfCzxfp+9fQ2tf5Zyl1qAEJ3rfvxsMV+Wm4wcZQkY7SzSYoWvBgkIS",
+	"4UkgL8hiiNcMCSSAXYGxnM99z/GakkvGEjUI8DQbIsTWJQCn1iJukhGDThgrmnGYyGqz907goIOz1OjA",
+	"gNYHYH5aGptICo8iJgVrGKh3Um8GWRQlkqofsw9ToE1afq8VSycQFFjLrK0zkG/acc67qrdrJxai9x5q",
+	"TJrBVjEs3xjqDaFy7h+xpuwlUekfYYFs1uFrStHcoArUgdwcV286bropQFFe4ZihOlEv50PxUs/2o7pa",
+	"RYv3uH7cGpjhmoq6pitWVGBPbcE+3qwmAOnwVhUB9RiBr9AqU66xphU23//11du1wtsHr47fpMZuxra4",
+	"HUZKLTa+vbHV68L/15MJ7z5reOUKwMs96MYlHuhh9ICKcqAQ+ZE7xahdtsbGav6o4thER2qn+xCLuo66",
+	"dHPomBqCeLjNDzBuNiv1CbNCO9DuUV8BBRWi9YHKPmLYJ8NoOqGe37aO7muWK5rup3JMUzLimkxSnmUs",
+	"ichk0p8wwoViOcQr1/R68s//6/8h/f4hfAtXwy8vXnQAV/rizenpSzKnV/D2LjlNlSS93t7Bwd7h4d7z",
+	"53tHR3svXkSk1zs46B4ePn/eNffiZ/PRfOqSt1J777wlo5q92W6B3PvOmQ36fI+WSy0nJsaMITInx0fB",
+	"5L3ss0fnoSye6tk+/r2d7eDIbLCf3he2e6KzjtCbv4NJ1aZk/8UxKOb4fEV6n3pGNvY+TSYRoWT/6Jvw",
+	"q8mk03c3r/d2iVwTjN6nA18XFx7Vfv8FKt1rHTBedMkrNOOAGAKzDle/96lLLoMmLWjXC0M1YToQXkzL",
+	"ZhydLjkVhCeYx5JI5rpk63BhXJq9nVkQnmofHR526qzJUFO4lz0vN/jzRlt0G6YZqkzdugdstmG26Onu",
+	"shvXAGIu9nY87C2mzGaFqAHP4/DFi21e6loboFkXrbZ1qkdc3JhItNocKoCXu9l9qwZNAKfZPPz7CCxY",
+	"h/lTlZvh629TbPa7xsB6VF3sfhXxp9a9jS1X5BBlkOIkuNJ6Ka1vSD2RLv5V+f7Sle8TdAw6MtI28tBe",
+	"CR4oTZeq8wfQ1J9c414/0cdPc6K/auC/Cw185QBik+vfjUr+gCr4KRFsUaeEr64H+UlCEZvL8sLlRtAd",
+	"H1vQsowc2eS8dqn1dixQmYuI/P71+CbdMGfXnC3qauXvNz3jFpkUW295sIjHDV33G3HpK+t8O1jJr87v",
+	"r87vr87vr/r3V+f3V+f3V9X7q/Pba9oN/tlmNaSpk/Tu7tgy0WV3V6y756ZuWFnXaAuQ3/tQ+gu0gylK",
+	"FsseigVOIFGmj3laC5uAuySu477Ng4fn2FyP2vqxEHf9rm7g8lGvNZvX+YMbsT0wi+yZgtaWkKkljFjS",
+	"gEuya9dSHGX9IleHtp7bDdXNYQVBktjvohYXNFlCeV/GxAKqBCY5138byU+tqJVNFBPQNV1mwv0551e5",
+	"1PwKgcUmvBW1xtVylCCr2Wq7tVnVQ80+6SHhqk8oGUsx4VNboEAmPGWk7cbZNT9GBMdqPxRjTv5C3mVM",
+	"/Jybk73P9HgfH7KfJEJBpiCWeU94miK+yYKNrMoAPYnNRZTgAr67IDhA0sZidqmgll/NWJpCDh8ViSJt",
+	"NeuERFgZol9P96kYm9XBd7lyyByKJdWsdr3MijTXq2dUaXaCiDcIx/JrIbXF5WRqTDMLE7igmK6Jy4+m",
+	"7uYaqxrEe5iXxwIwyhWXtqeDpWDDPycyt8gosV8M8rx70CP75Kj7CTvGNhl+9VBsni4IFw5vJqom2COM",
+	"gKEbWIxgsrEYUwHZmjTPXTJpzrzA8E3MsVQIx2tv0fQK8k1jUckONkIToZHLRM/qjRnNFYPUSQSs9+iR",
+	"ZTXkCh+wN46gWzrAO8prlnfd3I3IiwUUuPviR1vth9N8pnxeadheYSbTBDwjsageKJCKC1mkCWBMYsHx",
+	"zWJWnme44jV7uC3Vlptax6UsqEsNd5LzERd1pS8e0sNdgmnartDe4UvVOpluU89S5gRuznANyz3R5xQU",
+	"nLUvL17/YEkuKtHPOyeOanfIcwUtwDewXIUg8FWx3vsVFL6GRbfrC3SbOpFGUObfQyPR+2sbeodi7Yad",
+	"OreJ5LfZnVtDJRnBQmsbKZxB+a1bxTn1JcqkzHjH4XFN2lANMkdcHQUDbkgKv1WydJ2m5E97kafWokf8",
+	"DMMt5YT4+mwET3zjS7SB7WmdeeCyicxthUGJr9CQsz2YL+urvsrR+ItuwH0c3Q+4GtSn5obPr1y681tu",
+	"DIq1wt5cqejaWKOSJVfWaK2DaMCmatuJWkq8WRK0pegds6DXmqxX181BYGOR02gJniNf3m0UF6osLl4s",
+	"/PfsE1eQ6eMwRWYy1zPQ/oZFng4jMlxdtGEUi6FbtiHoTMNy6YakvZjx8YwsjMHuuieATId6fC5iUZb1",
+	"d7rkXZV6QS8JCv9rcQkbxahdkz5Zl6dtZ0zDcnYaRWkAsFHTXMLXnciFsJIPOXIgCg1Ze+gHHfYFMb+U",
+	"qCZdcnGzhKuj3rfHN0UfvjX48dP3ebyNmLonYbIpF69ZuJRC5YQEC9LAN+sEg6dfcONonbVVJ5ANiOBl",
+	"nTbwu+rv7xsbLBGqi2iNARxTLWb/PfjxtM7M6D9vkSvrhzEQMDsdx+2ypfYdVSGzw5vqOxN4+tvAu+8j",
+	"7c6ZC0+Vd2fff5vEu5AT34ybYvy7vKI2EWCN923ndnX4w9U3/5cscmDf7pI++mPyuQXFK53O6pm/CFvH",
+	"TyWE2l2lYaX6sO17n/n+7a52sVMbcX9yRl7tXekTB+7UrfJB9PnTHZnpozK73dhVDatpOoAXwcLVn0E8",
+	"9bWIysCpnpUaXwTRkn+/ePeW4IvIYiaVVcISljGREGl0MXfvsP8EoHL//Ps/ToiCHrAOOJDQVMkAU260",
+	"JPUwcuSDuBLmHMOUjBq6yKWYhh7DMLIVi6PDw8jhLwJmNlWlotmNi17v+fiKLeEPNuySCwu6k0iC7itj",
+	"iZMZy1k/FgHoks/CAUBuKQIGEhFa1QzzsH+iiEW1mDnEBD8hI6lnMI3VvHyLoOdiNyEbtlwazkNrq4JQ",
+	"NXr8zWtkbBlQE+FiF4vb5IpYK4vXJkiFnX5LJ4KlYxfcKgvrYaVcl5yc0fReOu1WpljfqEPWxIHfSqI0",
+	"y2yPm4YSb82yG2sJZiAXmmVbs4LkVcu94uPmecHj1ruYJs6H2YQni3ilgIIHjXzMywC7IUspFwSk5irA",
+	"es6sOxvQeuEx3c0Arxvx47HREmkbWxcAZi2MQlDy7GUwhGAXthEcbM4YXMTWNQ2ocQ1d3+qr3WEloIkk",
+	"3toncSt8MR2PmTmucSsicetvhh9PZCHsZ6NOsIR7HGP81jdoNkbVacd8+c+//6MSqa17Ra2L8arBhjVT",
+	"dzAPZutI23AwY33KvHZNOk3068KzLkCEzwFUN9uZqRD2Gdsxt6zWbenWlpdbOogcOW4i5VwWo7QWeLfk",
+	"sKX/j2oEt5CaTFEGOPstImDasQR6aNmgBoVWC8MLTTV7aX5Ww3UEZtd+qhb4zK5J7W+Njuec6Xxpg0d1",
+	"qtaNQCLWGpQE0Ah29f3G+RdHflb1a18bcEYg7OYWEB/O31gYbXCcG0YAoaEQiaSNnTyxdxnA72KAjool",
+	"yaie2bwG16rAyToj6II2nnjsKxB9Pvy6E8zNKq5hObPa9eBT8Vr8BM1RazIXmq0S13QlbJxru+Y3nL6m",
+	"9rZVBG3PLaPKIgjgw5sXojr0DTwQNq3QWgqAqTZ80KyDOTAQvEHVyjwAdauGOKnSNNf1NPOzj0WOcrlQ",
+	"LEddS0uYJuFie2qBJfDyJevbt7rVZcMYs9jN2x0q7vX7jVjn9VaDfeXgcELrL6jd6YvqLq9t5hYXR/jS",
+	"aHWYu873fXFTfe8e1uMmE6mdQsnBGxEIl5Atx1RFELSdSo8SodMnKNFzNCZOicxjcXp6ekqY0PlyPWSp",
+	"ALTTfw1HA3R8j9gKr1Ox0AtoJnRaRtQpBFTlZIKJZBXIPbJkOoIMgiRldf7yjWKprs3cjlLLvK/+F2Ne",
+	"NkqtTTJtLdKDMN72cVGlo1wgorzY2iirGtLJEg87uYEg/luOFHQJN4QRlZEN+P6KZZq0Z7JQ7IqxzOgS",
+	"zpE14QIDolIYGwUM6lev3l58d/7uP87OB+dnl2dvL1+/e9u5oTYxpmLM0vQBdnXz3hVCNKsjRcZyxZL6",
+	"J69yV7+n7pnV3V3b0srzwwWo2+tyTwcZywdzLgq9NdPXbfZPcLVy6Qk1JLNeBFpF4qpTQ202A1ivQ7gG",
+	"0n6MrCVto5YoxkRdi1ey2uG1Ux9I11LTdIeVx+vC9s844rp1lGnClB4kBRvQKRsgVp2q7xYB7hEz3rlU",
+	"Gk5IUjCyoByUa4+KPYM4JBPE/NpOuMqoHs8AXG9aamsV4z1Bzb5RVxPFfIRrYMdriWvzmE/LBoV4W4Dc",
+	"rbnRlezQtTTGkLHJ1pRJgRNUtxyubf3RkM1dMVYEgwYL2ph+UkSeF/W9CMJgI5rBGZ2yWMgJGYLzzD7p",
+	"39Cu+gsqZHC79XaVWIAglhiHqKwVP0Yb1VEsRkvA0zohw5TPuR4ScFxgEwhjgQ+DSMMwskl8FpGL6lik",
+	"XGnXpAd9ZEr7lnmqizJ3aKUgwLoHFtgWwba95gtCNRXet/s9ocja9a6VU3dTy8quyjrvwWXa6i4K1Jxb",
+	"8Ab7krqBWbNRDbgY6Cab+8wC4FuXXSWFy2kzrhu7WxBztnxDdjiVgpU9EYCpAHHvjOS/4hio7++TsoFn",
+	"8jRN301a/V82P9Ywctzij1FtDYY7gMSfP3jDv8Hb/mJYwZC0b3SYTsgQHtG1ciM8ItAR6HPUskmr9azE",
+	"/uj4nTWx0X0GLRIhf3horGf7m71jSLKcO0DP0gl1fdA9grK6zUaXG5MTpCVZhyK6tZFvNwqhgH1Wd7Ke",
+	"RpuUglpVcSnGcIKaTFG6Zg4Ybiwc/zQb6Gp7+6CXg4i3Tk9sqtWJiJ0uaSOKeScK2zH7Y9GmROdUKEjC",
+	"tf3qo1iY37mr4xnR8ZWcTDoRqel2T1yzexBVtpsHhjBjYfsOq6UYdyKyWz9728G+2snnHnT10hdwKa+Y",
+	"uBjLajeAnNHEhUZrb/ugME3zHgDfbVuyzQmaNrPZOiEif3gVU5hAbr7wEZ9KUKreq7NzqmpKlbYd1DZM",
+	"a2tRMvCerYzULOsbvNLoWND/rWF1Lqz7CivOadngun6+ua2a2VyPgsy70ePldgN88bjXoB5VXCT3mNIZ",
+	"lLJvycBIqvCsMFu/6M3JgqvbW8eizJ7cCj/1Nlt+h27MN9vjBpiA9d7nmVGFc0MB/8cvp3v/i+79rbf3",
+	"7cfyz+7gf9v7+FsvOn7++X9uLztaR9BtXPM3fvlukK156RQYbPRkuILTt9vgSqBpals2wRUdgKgPUszk",
+	"QliUdgifEdjEdZfBnH4qtZmywrQH/6tWmW5PEzcPC7TQuz1uZcXLgVbf07zqd8+zAuHwVElW5uW3ybBq",
+	"lkPgOIBeQcwq2ypU8Rz1QAexMTshQo5ksoQ0YftQS3G21HCdOT4up6hLefp9so61zf25rPCqb8nqFBhI",
+	"I/dbGrWEBLCDwYhCtSF+PHYfPRhCeIuvog6/xDJv/okl7t6yPnkwpwr9Z3Vw4GEv3CpAeX2No2u1VWf3",
+	"sDSp9tlVmCIAXhPIA6iN+8yZUnS6gzgdIwo6jqG8r+64/cxGM4kR8Lvrghsh36Ax8A1AXXBgZ+au5gbt",
+	"uyqAhpLnmR7UlZ2aPYF+FfaiapA1Z2NmtPOq4+pGqqMZAHTbra9s1KvvR8W/khHCNVHFeMxY0pB5AS9B",
+	"r9Wgvr+xmSa0MbSNci37C998suqyG9M5A5Opu1O9FA7CjFOpO2nbm+vLblYO1ofeS4zmdsrQzRmue6Zs",
+	"yh9mTEakECmUdto6p2fqlnVjmMS2uWBQSMN1xpASa3OysOdv+z/3Xr0S6jvwLuwZM4HqImedE5t8Cvlx",
+	"OxYN3lshFhrz62N+/+7ispYiN1QiYYlRsEaeN4Su9tVju05dNURfOWyV+qOblBtZ1nMro+EmIDwlR6zz",
+	"CWIjdTiL2EpxZ3feKuucc/Ea7ztY4aNQrP9rwezPd8ufxh1tYDw/nb6EVpCW6yhH1gRbDe6AqUw+CNcV",
+	"u7omm7Snb3ZRnmop/lT4upIP52885otv1mJEtdPhautHNq5Wfc5FU7JMZUObuqku8CJX3qZlmthG6T5c",
+	"063xecXCOb0CDJl1/xepur/8E61vKhabHWHV1lXWLRY8xvwGLrBYtMu2URjJM4PmYrri/2bmD/v2DuY+",
+	"odMXHIix2DlIeAJqPwRQWMYV9EG3pzgWaIZChn/kUQ/eSlQYYT+gSxRLiOJizFZadleXvfT0+WULv/JL",
+	"YHVXnI37YIQwZPdhNzZbV2Huz/lEdxOm2RjzG2mhZ130iNj31umnlqTuw1x0KuRTWYz2/bcxGh9SYX1i",
+	"rot1Q1ZdaH9TQlwoc3zmEjSKzaVEu+JdNhWVbOOAzTu5TCVt0PGgUgMMdCiKDlWSdTdPPcqMa8eZZcxq",
+	"Trv2NsWj2oRbZ2PiTo3Hom33LVBTzQhLlLK199kHNWWmzHm63KED/c6Gkiz0WO7srbXv9yypVY63fFTd",
+	"cWX1UuyUhAcIc9Dxi65mGMtctzevAVywgVJm3OgUS8h0J20IL+KR7pARm3GIQJyQnhVz7iU7LJRhyHXs",
+	"bJf2W2eVLH+ESFtQ5bsGohipm+ztcpfLdm51exF4FGp0CndCIsRJcn3ZMeYVrm6ndsC5byt8DwvlFZOn",
+	"WipVYtVsns6NQVQ2zttnBuww8Uaba2sGL55Jc4IDd1FwvizN+z0tl2ODQN5UClRJu6tN6AGnS6lHHn76",
+	"VG/iuvblg0rf+mCZN3heOJ49IXUYT7aQSh6ZCata21Z31IUqo5eaioTmCdHsk/ZlM0K6cpsxnbPOqh9n",
+	"QeuRR7JS6u2gZjgZ6ctLNnh93Go+U6ED6G7OnhUCCkPYVYPc2eLhPpWTraVMxcZFzvXyAuoaUEyC1Q/B",
+	"bshnYjRn+ffujP37z5etNdwPuMNWEE5yOQdfBdk36vE+qMdmv/BjziY5UzPS/vHi8MVxRA5eEMx5wGwO",
+	"rK8wZAevLTfPGIggqDPuh7ZmRZZ1jG1MGxn88+//GHZ8ABbSEnBsGPyOiBrLDDDAEqApo3DtMA4ACxUT",
+	"uUFvMmORE1L6l/o20NZ2RSbgH8sZFJFg1MPK9w5kUthQ3Ku3F2AEK9+OAFaYOkRNf4/jX4q0PYT7q7cX",
+	"sbD1W0wk2Du9E9nXJZXMcsQRRVETWfQh673zOQOxwHXrxiIW6DsxrAaLzdmnMcs0Ga5uvsVjCb62RDB0",
+	"EflY4DLj5vVdqh9F6Je9FKZN16gMSatNyb//fOmB3xpooEvOGU32cLuD7AcIZIp0CZgg5WRsUmwshp/2",
+	"ygQkvB1SZIeGZIYnSDH2scEjoWAYHjmEK4axKJ99Er5nTvMrlpChDZUNSXtOBZ0GSCa4+vhwhM2PBTWT",
+	"n7Jkjwvwk8CGnLrrZ/SaEUpymTJAZR3Cbg43QX7i12YBc1uBjyhiqktOEW+n5vZ1fFDSnnmANKgk5rmL",
+	"KpcEGjl1UwUIbao0+pk19kUSizI/Cv1ZUrFOVItw4snfY2fh0sZiiDX8Q9J2riWYAJbXsbl1N8DshHTN",
+	"sXEtzfLBF7FwoGq2dB3ljiJHvaOIsE90rFOjoV1himAVBBcQjWAnyjOE4XJsP2IZw9DCz6phx6IS+lbZ",
+	"UrEgTg/r6nnEynHmdpNwFU/CPWapYtWBy5wc9Z7HwijmwCXNZfCiKFzQxO8YENobbkaC7kIy/C1Gqz1u",
+	"9ckv3W73Y0Ti0JNgvkfZ+38aUfd5eALevFhU0glBHEL5u/vCpeSaqyB3sUsu+ZwpTecZusTPv39Jnj9/",
+	"/m0suCAfLl92yZkRgfjjkGZZas3VfZuV9y//reCImRu/PXrxrx0A8+QJXBQLhneDzxGiUhg/5IIM8ScL",
+	"/WRRO1slc7cUd/r+dSvIemwdAND/Z0R3pRlv9VvPu73ucxDLegbyNuCUoLxZi2cVFsOstbIpGCUfbMPw",
+	"QylqadkDVaO4HUt5xVks2kZ+vYMIzAWdswuu2V8udM7HOiLvqZ79xWEamEF1uuR79GJacxMWNhZhBZKS",
+	"RQ4AHYK8fn995MSROVIIIr9/fIRjgnol79ONYoG3dvqGz+NT4NRcMZYp54kMEaJBeh8dfmsRwwgVy1iE",
+	"Lc5duTQ5DXzH04IpBVNAoTGnYmnf52q1VSzm5oEqlQuzMiOoIM/5dKZLIAUrdcORzqxCO2JMxCIYMU0X",
+	"dFlWQiNzLpNnMH94IfcmdKxl7ssrURoOpc6GREtpsaosqIDR8YicxMJow2Z3mNCGuo3YyzI4yYbxyAmo",
+	"y9bDuYTbFGkDNS9kfqXABdvpxuJnD62OuRmoR3PDGA5wiENz8xAGNHAa6NCmYdpliQW0wzdL1SdUXflD",
+	"C8NFUhSJhY2YUi46J4RaUAy4BN8XCxArVtqpsn4fjkWXgCPJYsBgjKLcGLd6cjKJRfv9h0uy7wA09u1v",
+	"ncjmo6DGAO98Hs4xFsNqmZ5PZBj2XSYlXr+SwBdb6GaU5q+TVr/1xtYr5og+8Z1Mlph2YUx6LE4MGJNh",
+	"SJBBDzbHNosEnu1gLVbQy116ClOZFLZd0GGvd2/vPg3sAnh1lUO9AX3Elr1ipAmGcMH03kvgPk0WE3Io",
+	"5GfIp7qt1YlFwSBXTXEzliOcaN34/YLsf0cTv3bmloPtt3wQ5qjJnP+NJXjT8+03fS/zEU8SBkbz0eHh",
+	"Lq/JcmmW19DcmdBcL/Heb7ffeynlT1Qs7cwUek9tOHTbve9RLFZMwVb/l49RSxXzOc2XuLGe+mnAWIGn",
+	"l+XIiFj0C8REWh/NA71gk1iTWy/ZzkTisJ5Wc8UCMce102mMyeE0NH8BlBWFD5kyDXwMuLaQCyJFRIyN",
+	"Ag/IGRyCjtc47W3+MVWxifrhOIXEBmRuQKX1h9/M1oj3nM6ZhkPQULtRXrJ/ju+z5+Tzx7VjfNSE/YjT",
+	"5cqYdxaIvBwhjhn97jseyZflLKuLcJszeZsDdofjcjuy94R+ViWGNZqOWuu2YKuPBQAlvc9LnIXppqSU",
+	"rBlcobSEGnATYgGupDXEBNIOynjfvX71cvD64uLD2XmnS9Zr843VbYELJqk5IYVWPGEIbHT6/vUzBY6M",
+	"vjFWBVSHIkjBEBz8sQg1xX3Jk/E+XNIJnHrm4Sc2tFy2r9TLMnjNNRSNgG6rJVl/prGhjWUQEYRwbdBs",
+	"0VhUzDETNzOo82PQd8BpSeY1IOP/TSmJ+Su2+HAxs0BbzoGISp1Z16Eb8aAQYJoZyhtGpPzeaqnmO/Yp",
+	"A1UpisVwztWc6vHMQplZLatMmSp75Dk1JneDN7cXwlh0E44PtgpkqZx0sFeLnR42ajErpsDLZfYocLfU",
+	"8asfmK7CgzygAlF9UY0KcWmzVcwy2GPUvXdx9qNcgBBTkL1hdbsN8ssuXrMAW1dicolIDV7eFAqQE/BX",
+	"sGUg+Q3yJA56RMWCTiWcSWsxYJ4EGCWLGU9ZWMBDjJWvSFsvJNF0pIiaUcN1EbjNHoc5XQaDwpZXnROS",
+	"5UyZIwi9G2Eg1hdBNcvhdFBzHq/lFaIDRAQ/uHxujxgcjKeOrKw8u/Cc9J7F4aNptRjaD1WNk1C+zmQK",
+	"FUXmogoN3FAJXrv/jy50Gw7nZU4TVsfeMXC8uhf1x7ZMJrECeEVF40qfuSTIFbrkZkN+LVi+dPG8ftiz",
+	"36/8DSH86h9cAg3e+6MrMFp3ePZahAUcneSKCyMTVzKkhuiDd729bB0pxLMTqUl76POvhhDrqRu4eXJl",
+	"yKspOmGhBN3728dfsD5i0P34/68tjFidwzuRLr2DGcAvnXrCFeSoNY0MIsH1q7khk2XzAKwja+u7C6EB",
+	"cO4+3z2GxEDE2EfJY1HTi8Q226sbCTisBkZ+3jNt1Qyt0q4jCOvsMkK49OGHCOYljM91a7LwR1sGiV7E",
+	"JkJfb234+Vb9QDOcxRZhC3VSrR0ufIl5gQ8qjoExW6yKGmHsEAxwF7qtL9DKDNKlIiPQmIOQCISZlWDb",
+	"LU68cB+jvY0m5yl2tcKr9/DiofOzWIJe5FxrF1h1DhOHSExjYTNVHFZQQjUd2t6QNn0e/MJD2MChhWxG",
+	"B4u9hSfDWNg7cAzPFMmkggRSox7bIwSu9VQqbRUtIdgY4sveuosFVNKYJxIEK2UYIVZk+IYqvQeD2Hv9",
+	"CiPPU2MysiDR3xh2c47womBxARShdnlARsuQgmHoTGDQAy9y/JLFAtAP6Djo7ZVLDarLHCDVHJwhwo8i",
+	"Nheq8tQFFK0XylxlsX1yxPahAsB/wKGPBt6Ep5AyQEFamOWUk1gMg0S7IawgdiSzaXjDPsRS9qiRusMO",
+	"wea9uBAHL4iFrACfl+IpE2MGI4fZZLn85AKJ1hxV8LSVTTnB1bDpBrBBKE+pxuLiMjKFBJLyCZzglUBW",
+	"J8IQQNDazahH8BqLX2H1wRBpViSrG96FtISQoKUAdE632DTLGM3XXIHPlKVJVWfOXMBPX5XGP6vSaI4g",
+	"cJuwkM9xRMd+TgLORnKmirkH18N0bxg6GoXl2Cvk2zSJo5UK4d7etx9/O4gOe5/3gr/rprJdVq9Jhqqw",
+	"XrMxa502cCO02FOaLhW4DL906Qzwyi4zV5H2BbSg3LswvAlZQec2InvGaK5HzKXLpwzr3qoM5xV8/6O/",
+	"dJd4AN6TdB8zttU72n7HW6m/l4VI7mF3LrTMqgmjs2CJ3FYIWzPUvBsI1vM5qncQ/MD0hpW/P123fEnD",
+	"sfKTI20s0OMampeqzl02+XG37JzR5D62DA9Q1MqKWgW3XCpjy0IZIRWkyIxlTOZScC1zsgBQR0XaM0ZT",
+	"PYN0EdXlMiIf4MJY/EcxpyQr1CwCpQEf4/DIfji7tP52C0eGnnauUZWIxRD+dVhgQ6fvIUDKgqUpYoUj",
+	"+IXTk4gts50Uqc92W9qIIzx/OKE8tYEX38UMGuGRfyFxa9/8HLc67m0uLaxEswsw7LqxsFDnqraLB7x2",
+	"pRi0Th9aPSH3n+ngn/++ePRMh90Ppj2Hf8Tcg7uyaqbvkVOD4HQYQo1e3R8teM+Kfr4Kap9rp8d9/9dX",
+	"byMyportcWivzjW/bvTC/dqknh2+eF6rRNY9JAC4XdWxAjjxWtcT5n/6LhFtcwxQe7Y9I9rYTQ7LbrGH",
+	"kSt8eqYcvm+jS8qWwN5yWK4jTulH9MgO1no9cdkjkGjrYX4Mo13QZaNyHwAL3MEm+ZJ8YCWW5yYXGGJv",
+	"fok6tpmbpRoLOBqwBDzlW7WAxkisb1bjsDumTBg+4bAMhvjLEIGAANeAnGG5wYIuwTXElRd+IKl9mRJm",
+	"A/snOJJ387Vp5CBSYwGJ2xQzdvOpFIc8ITNaH4VH+IsfXd3XA0hTqbTF2NhJlh48wJuTOnq2P51U9kXN",
+	"DF+ABZyxnP3ehWxvhyS9l1JMUo41e0949E6TxFYO7XzkViXw/m88+byD7eqI+Y9gtn5JW4zraXc5zFMn",
+	"JczxjXZ+g5Vcu8f3KwgbVXCp9CNawU+4oWBB3/DQejl5o7Sb1wkoNplD96iu+vdG+imSsokmskBPnxFw",
+	"rrFsl1wWiLFHHUi/hHQ2OZmQnO1h+aLyfveykaLbzVWx+AFk+QOLRcQyeWwLcwNluz6+AYX/fkXfH5iR",
+	"vkQwpvsQl/u+Iyg2nLrNoSxqq8KylEIdE0D15oy5TrNtSuZcKYvgBNXnUHeO2d1cY2QWIN5VpcjSVTJC",
+	"EQ5WKj9TTqteyCJtdAhJpU/9NB/uvJbv+B2dWcQWcSj7kKbmhvmHO8JP71OqVr4zMCNnVCR3PKQ3icxI",
+	"pf940Zmn3FotsxLT4KGiOpt37c8W2fl96LR3jwjdmzj9GkaqCSMFGvpDh5TWjufXsNJXneEedIb7kSur",
+	"2gJmiTQmXb4TDNpnAe6BA3ad1OsvmDq5mhkVC4uh1wfXdYS5mQvb6978WxYKBho8uHxcJyVs4tS3xXOu",
+	"PRTcjtV0kPIFHm54sG0lClBAtn1iLLh5obxy2c7ORHXFdQ5tyExpfCXkImXJlM3Btf7KjysWWV4In0Fp",
+	"mAG2DawULZa9R21Uy2HKplzpes7hBLvdj5sKhN9d6MdNZGP0x+WZWySeP4fWcLl2dtz8q5nUEZpiQNCQ",
+	"wmxMX2UhvnP2GF60FWaBYM63N/5tuGu1yM489KGdsH8FDlJHjT/KBaKpBMxnwXKGboWvpk6j7rsHmChN",
+	"ftA7WrElSPGdSK261T/YIKqrdbThVdvEwaa6T/k1s/3mXEk3RyUV1V2ZJngStcwA6vEKnMX2kvUaUqii",
+	"NeR9gVN6OJ8SviDAVXloP5KdUYMeWK5w9MXFQr+kcwjO01AjqyQP3Pkc6iJr1A6NAbzc03Ivo0ozD+GA",
+	"QIq+f7+thGgnCf5l9DSaLEUUi3cZEz/nOiLfn7++/F//v+/kp4hkkwsGeQjv3r9V+NdP/CqXl/wqIh8E",
+	"/55HZFzkaScq8fnc1D2kSyVpy1iuE56mAOwToKXA6ae2GAeWcYYVK8P/evfhfO/D+1enl2d7F2cvz88u",
+	"LWKUNXYR3QvomQNSoZrZGhKHS2dzWywcnRQWRQpeCZX15rsxzXPUI5UZuNEOgzmVB6hiadsJcWXtXkgI",
+	"Aa6FQ3QwCinTCh8E+UpW2+W6EyH0zIIrFjbMf//huzevXw4+nL8JL8DCGMARtfo0xGMhYQTOJaLAcihR",
+	"aYO/XeeFAmC1XH5aGjJY0DxhCYxl3tmg/F4AsW3JfFtbCKqIwyLFJkxcR4R1p11ox6H6+/uG2ru2w25X",
+	"ME0AP85Y/3DFCUwqIjLDJgAEsEwRGEjPGlO6bFea2lS6HdDsH1IBP4f1wOVsKnYwP9oixHxpz+ifxG0H",
+	"q2NXwCG9WRIwgl3wLGMaLV5YlsdStRHdu8nv+xN7SAX5J9YYyaVpCofN9z20ZjXXIYLfXVTlO27ozzM0",
+	"4XGkhKubgx7N2b7UWTVkUl2Kt7btbgXJsI3Ae5FrdhPAFUJOaxVksO3h+YYBgKDVO496z8lm+MBzbLuB",
+	"PN1JLyvMqkiJXXLU+9bjh3PEd6zHOHmFIDzvdPZAmuk7ndl37OaprMMIWweZ5EbCTr7m1D0Vyl7pzShy",
+	"UYcCKieTXU+hQyprzIj9iV55mw26XgfEH9hoPnI9lDozb+zv7w/Jh/PXGGmIxV/PHf6oudxx/jUU0i5x",
+	"rbY99LFgLMGjFQuAsbD468g29kHxzecACIZZ4aCBzaD27oQwkcsUUFUBPDQWHjEDodMx+6E81cHx1XWk",
+	"HwuaGtYFqUntV2dvzi7P3FjQd1SrZZ2ZYbiD/kCJsu90Bq+ZQ0+jbYZh9/d8GO8cC6a5rtu/tiHhzo0P",
+	"RymlHLltBvNaQdwNTZ6guYElGgtd5wcbC3+OReWYaSZWZI0z7sEmgFgewPTiExQaBmMwENBQhSZH5s4T",
+	"n3Pnom3GjGJJp0tOUTTGwoPrHh4a284cIZS4J8ERgU6T2LzbTlBL4o6kmQvKwPLM1Cav4/UPKgftOx47",
+	"YvdOZ+d2y16aHas9l/UiVnyVsPfn92+SlB6VFqjdh6dolt2WSYStwus5BGqzITK3u2dNMaUbVNNY2O4V",
+	"rg0AtA6A71RkUc6XUpgzfRaA3q6A5BaK5bFA2A3XUx3YibvOabnmwmcqbHyhNF3WHmfwdvy0fF9C+z7E",
+	"oXaPx9fdWsHF25M/cB3mE2mnNvt1KQus0mtEet7lYJUx9k3lm2/9VV90DNdNY3sJ33hGhWCpcklgro2H",
+	"0lygm/OuKWFPXOQXdowsZztaore57XqKEC7GaZGwpHO7BLBaPn3qXggoVb5Db4h5xTUZz6RiruneTOYl",
+	"rAsqTaWPnEjXycaCWmEaRiK75LVWlV0D1n8xk4XO89zsoe27ofr7+1OuZ8WoO5bzfcHHM5lStTdhicz3",
+	"lb2h0ydDzVI2zenc2GFRLIYJV+bN8JEMVUrHV/bvrFAzo6DYj5rRuQLrrR20tHumYgHtcsZGAnQiMhR6",
+	"srS3TM1Cuw9qrjP755zqnH9yI5gD/MxcKo1Pp/BslhsOAdt54tpvoKlm4btkoUeyEEksXMQ+kykfLx30",
+	"IbidFRMJOH2GUKzJx/19iKTsZ1TPzLvEEoQctK+CHvNThwINrbaqfdoiMvw3C5CsU/WXJVPYSiZLwYL8",
+	"8fLyvY0KfDh/YxFcXVKLYOkzFWJM9a0baDWrDdGqqmltAFbkqWAI2r01Tn0UILJIprh4sXCrF/kOhCy3",
+	"bVeKnFmpXrYmNCr/nOXYaEFL81ssEj5lAR4RJvCBhQCAXWNpCLlrWym7jvLQEgljFO4YPsPd+tSH7s/c",
+	"dVwZ0fGVnEwi8o1vA+Mahtu62AVdlsj5GFB4ZmNpyvnyXr29CPIEmotgHfd8ILXDPf5pimH95JorYb+a",
+	"Dfdc7Fong26b/ucv3rEItkLMXysE7qeutW5Dg4QvgOxKwPeoqhGoe6ggaN7Q3qMwictSTv2pCgXufIif",
+	"piAW0wy8nzpQCr2yEYtQc2xT12jPhejL3Acjr11tKNVk34ntTjcWGCfC2lt3JJJcZqh+iIrkXzkgZMl0",
+	"nTjG4ttHEsdPUoS7y0Ezi109cF9rcZ+yFvfhpPm+Zuq+0yYv0DMHDe+9fl7CmnteTtrGIiWUuMYuRrHv",
+	"RGRBuVbYnNMaU2NpDGcPrtsjruEjXSqysK2FuO9zj42iwfCwPYOE1BFZzJaY8g8thiGYhgr9r4UFMQ7t",
+	"WZu9iS8HeBzoblu1mQAS1doHXXJasYexIoEK7JUYYwMdlpTAx5Qc9nq2RMombw/96PsEYK2GdUzqkqlH",
+	"lclBn/UapuFaO62sX9nVxfxgyeCrmtdUryOS1RMj5OK2Zxwa3uhN3biweTF0rF04OztuGTN9TuRkwnLV",
+	"LxMyXbcnNNezXGo5lmkJXe0aT1pIcJlfudh65PskY1LhvFDaUj9LuLbw13DNVDKI/sEb0eX0TMFda333",
+	"jHWNRngsvK8n8F/Y9lAzmTIyppqmclowjE8xbKlb18OOK/3ertsDnil8RZOXFIMeuH0egAtA2AkNNwcQ",
+	"158sfwpSKgue6j0uggWWk7LDWeZX0hGw+2Z7bpUjsGb6/T6gTLgUwz+2A7ETAcoJnb5t3GSptH3FllEs",
+	"9DJjEUnpiKURmbE0i4hdl8jLFKeWRWQ8k74rNPj2oF/9IuB9zls1g3hXSY2ucRSi/iXeXuMqFpCBlthT",
+	"4prfY5YvbSB+1xLOehZjAagznIGKa7uDu+7VdnTQh3YqMbbOXCJul5wJszooaS15TSwsuV/WMj94Yfv+",
+	"+p4JMu/GYlhOdBiRoQVqdyO3TfDttz6bDbR625XLSuiQs5iJW2YCwB5d8m7rwXUk86BHF1+y7fDiVb/f",
+	"4/uzrxDzCw49mG91WB281qYQ17mH4HrKHgIPA/Rv54YCjyGkosWB4jbJBapLNwCQ6kJVRrSxm+BSjC80",
+	"OnGjJwR5/ZJCk7hF2wOTlpS/3MCjEyDr+KLulN42qAihQNv2z1phw6AU5KfT/xycn718d/7qYvD+7Hzw",
+	"47uLy6EfTvtFr0dGy1jYOaLtRr3A3PSki7Pz//31y7MhaR/0ol6v1+nHgrqIJOaKuFO31jO/923kksCw",
+	"B8uc6+YQDFLJA3l88OFPE36xE/safHm04EsQMIeiYFD/IM82CAbe4HQGlp291Fh415wtwoStKlG/xwse",
+	"gar9m56kP39lDPXuCWuA2l0BNDcCQXWipbGyH5f+n9CdKOdZYR1dbDJhY6MRBHgc2J+qEIpes8Qu141l",
+	"SEiku4ULAxL9Giy8n2ChI3VX4OCQkVyTn5vznubgYNP29R5BgF36Y/2nigs2bq83Jm6s9z1igPCE+LK2",
+	"PolbcctoinNfCON+68biNEAQwnQhpzLKvNISL0dwCRXw+RMbE5wySNIRTM+puoIaXsD0gnsnHJKLzZ1c",
+	"u/q3NZiVLjn1uGBmnAk0sPdj8WDTu+ix7kGqTl1tDkg+hhh/imDk5qPtQpGVI/41EvmUkcgbawU1uivE",
+	"HQNFeLvr6FWoNX/BSdJ2HsvtvoggafBPA3Llgz6r6kpjx+AHFG9rBPuAYFYPr0J9hbN6IDirUuGIIL8+",
+	"iHdafEBfRwjus9txTqtqbGaVF+6iL5pF2lls55BuTb5cd62bgSsNCWjDb/iuDts6j6ZdygfSGu3Tn8an",
+	"6ab21an5WE5NUTK0V28vHO3ehGRr+FmZfVYbd3gJGNNl4B7DBkFkHa3K+iwWX+IyjzyAgqLXXEz7JYLW",
+	"NU15YtOVlMXesuECZ961jw4PYxHEEaAfWifonO+iqM8AUCrZA5gvxMcm7cBMjYVLiYrI36RgZGIEWUQy",
+	"lkPXCimMYckS7iM5nQjjtJQozbKuWXnIRBPSYd0mXXIKP7qRYPqFDTND+yM/IpqmZmli0YaiIJIsRSLU",
+	"YQehwYQtZBpG1qegKU+Jokszb5BqY/CcunQ2e3mXuPJLMpVg7xcicRkRZonDlDBbBUWrzTfa1FvCzvLm",
+	"AZoNzM6OQ0mL4obJPwEpIKAZlPab2XbJaZktqGF4UO2WywUANRXKpjOJWJitQFSrY2Lhx82uf9tpzL1j",
+	"i98db713Cbw56Q/NcyBxB++E2H1my2Whv5Ym339pMhtfee+8404lbwzKDx0buCt33s1/Hx6Fr23vnsjj",
+	"7+jBN7yDHKpbEECzo79xn3uPodZdliL5T+Xrv4Wi9UROfceKhisQVbYzbMmpjGyH5FzMJ7ZqCBaizyhI",
+	"XyghisjQ5REOuBpMfk0EFGWP5XzEBWgq5oLBfMmz6+Nhx0cLBCNXbAkCCYGZgyRFG3KIRRhzCFOHz2oA",
+	"qt3p4i7UgMGCWFTySitBCTuYbixiceoKqcv+vKCRQfEBPM32FKgURWH5dITxCiqSWGQy1x1X58CEhiqH",
+	"icyNDljttVB5EC5mLMy/A1iqiAxpxgd2kbH+ethBqCU3V4cxs5rHGgu5EJgwiKGPMAMUxZDLfAT9z8G+",
+	"tgNMJlDeJkhSHjrWlqe7+I9aWXzQrjF0QnNmQ0ZJLEZLogrQke0StEufjDJ6IxnCYAeBJj4kCMqG8K8q",
+	"Fqg9wuA7kQP4HlqomyBvtb2GDNJxyFGAs2h9P8YcCbdgTpdkRq8h9D6vB8xpjv08iqr5JNGfLezehX+q",
+	"bP9r/OfLw9Oh9+UveKiStfNCqK22vLM7S25e+iUqtmhbMQZGZ2kodrrkZyjwsqnwPBmi3VuKGcOH7EQ7",
+	"tswMXptCExoohvNFAs8UehB8CoATlFhQU9YK2BIdETiqnymP4eXMbTlBVoiJy7YXPE3TJUinCEW2j8pg",
+	"BhW4v7kmbTeGWFwxlg2Anw98VlGnb70XYHbbzGhbt0er5ooDQ2erWDMWw4ZrIyE4eAcgsd7szYIuAb7P",
+	"rJVfP9wrcw9dcYBEVlgoUvGBgOhxsflnKxkVjKy6XM7NlyGEWSyq293kOXgUXo6W+6N0dfhT+Aoe02h4",
+	"UucCJVXnwr36FJBX7lsUw03A5Rd8Kl6LC3vHg9qb1Tc1mZ0WeDEv0ruEm+7DHtSrw7kZcnlDB8ihVfkG",
+	"hxM67FtfqC+2dO8TFtAcEJURkJVaKEbHbWvQKsdURIjomsopIjhF1voRuUxj0baYsh2rk4NFCcoy9GUI",
+	"UCA9oQRtJY96z/H1FucVsJwHzEEKD5wyO+yS07HFo5QToriYpnYppYiFsSjYJzbPNJgPPLcJYnpZ+tSv",
+	"ZQENMG1d+rwTESXBFjl9/zoWCDDZLZPbBgBr6eq4rYtbra+rltDyLl9KwfqAXGvtj+ogjRByDVOc253n",
+	"CNZWC8aKT7JLSmgy5+KZrUK0wPyIN92NxTuzH3CFAlvFdbqbsTlpH/Wedxp6V9ac1AeQapWXPEEHy924",
+	"hLH5Qg7xR3R931Mn6woHI20kvNshXG/uN1Tp/eKU3Zr+L/36vjbeyQOYDUyHfW6guXwbVOsfzi7JWg8k",
+	"V8PqYPBQMQdfjq1wX+2GU7a1DDvyBIC3ZUeehp44rh/OA6p7GzrE4KIaRgSROntcnrbK1W004PFraTcc",
+	"qjKRLkJ1BpOnt5c32AubiO6llzJAE1HpthJJkGUVkdBPZdFIAGJR2xahFh1R05S5RwX+MGeP5rIYpb6J",
+	"VSWwah1oAFJyeERmsshVROZcFJqR0dL+1SWvNVhJEC9OuYKSbHDPKmksPKWNuTahUAK4AKclZIzBmCza",
+	"u5sFywGusY8Iog4AOmfkimXaO4yRkpHgYUegk5Wx7HyhVEanzEp2izqtZO5nxJWN09vUa1xKpZsOhsuL",
+	"39gp6rVm8xKCohxG1aPobGVrGQoyzJD+FPhSzW4NYGWGjZ2gwHKsVNx6Wj/oRa05/WQLkHu9LeXID5qJ",
+	"hYvWcNo9W8V1oMbUnqZU3Ck887T5p81TIm3vrEiomo0kNfrbTC4qUmtnBoKq4sZkvku85ItO5TvNOExj",
+	"ey6fBWevAEID8sOXDAMdoM63qUD12tozVgF/piJrQtk5y4UICcrSye2Ktg1FwwMwamXBeo0l5pEpIAJD",
+	"hnDV8KRsT3jx4+ne4YtjiIygrxOyjCy4PjBdb8yRtsxRwkzRZlNBaGRuu9aIWBz0rLhRhE4lAgFN+TWr",
+	"jbIEoSKuS6XrhNBY7NxrANsKdJorvoE4H8hocbT/NOmR1bdvqv0+cdsPKu6X1XX1C3SzwaITKkrm4NtK",
+	"4YkyZpFhCLtzgYo5hNfumLhT0v+2tJ1zdi2vvhYDNLvmzPJUtvUW+9ecedOwUfcvqZuUPaRUK54Niwfh",
+	"3PkzJeIEe/tMkTnTNKGa3kJY364UyfCEzRrjB/XF9xAxU9iuLFrl6Qsu/HAzIG2r/SnGbEpQrR6Im3+X",
+	"UpAP6sHAjM2jn0bLgUl9rQB5vAoQFzewHlug2N3ptKKowKU1espK1zE5ksmSjClgOjLELsHz4QbTXe9Q",
+	"C1d6iv+akvw0KcklufgkFW8N34l8mvWk+j3vPTjDMSqSJ8c/k0pUMgSUY3cWYfeYsXwKETkfbQWQD/S+",
+	"rHQT9G3KtW1HChAgY7NojmKnTJOj3kHnBMh4tZ1gQ97mA8vcJ8nY3HQCfJeGykn4mq75JOfTwga7zYiI",
+	"YrrinItILlMA0oFohLoPoe56c2y0U352F33RpoqdxXZrxXf7qzi3sRDgS/Zu+3mtF697Mrgt2qh9gGth",
+	"GJl3UEF+vLx8j22ooVChtgme73YIOTW23aEqRuYFI2ae1w9TWcGXbd3FbQqVuFRAZixkGAHEN1VklEro",
+	"8deuFNmW2aqjQrGOa5WIzSfavpNDLOhEQ+4rT7mYRtBnDqpZZU5GzPxhn9+JbIkzpAkgmL4ZDAQVY9EG",
+	"8ZSxnLCMK5mwTlB8i6Dhw//ce/VKqO9wvc/MCtieiLAaZj7VSxwiDfQbJDzBt2LE15dw0HEulbL98VQH",
+	"Uhki30zbbxcCnyNpRytDueBTQXUBkWE1o4cvjv8SF73e8/GMfSI//nT6cu/ix9PDF8dOKIPef8WWDh2r",
+	"7EYOt7Fhl5yKJTn89MllDdsIwAmhYqlnZlVZqlgEGcAJz9lYuyM4kWkqFwybLwpp9xGDzVxAexEbM9nY",
+	"DhAKitN0pcUg5pJBUQ/NaK7L/sxBYF7LsIheOUh3HN6Ccu27n8ybwxeW9B9IxbBPfxrL3k3tq3H/aJi1",
+	"C09NO7PxIL3XXbtj5CEk3a+Yn/dTAey4sGeXG/uf3WKfm+3uxu3sPQZHuCxF0J+qMvgWJ/bJKoON4B5C",
+	"5W0F6xN/6JKwkZ+j45s08muwwB9FQj6JHb7lODhTvHosvpriT4mceY8C9iEqII1dZdT3oaMZ844hydCw",
+	"cgXq7nDWd+6LheJTYUvijB5eObq2sZ9PeLBq+3pbv1hs7OvXd2mxulBQh+LaSUAj+5xRJUUUC6tMB+jv",
+	"jMM3udSs0tyPhL39ykakKVUas3HnmQY0Yv+Mams/skNnv1js3trv8cTp7o39/NQrXf3C7f2qoG1v7Vfp",
+	"41nt77czMzAPZ+MiN6Mzhx491Zi+0f/l4+fI0AUvP3+MWgjwgDyiyNNWv7VPM75/fQD8wI7gN5edDMUX",
+	"5jHVvkkq/A4SnMMvHJhl8BX6X8Jv0JUYfGFzJsKX2aTj8hvXiir4yq9V8F3ZH/Hzx8//XwAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -28,6 +28,7 @@ import (
 	"github.com/ddnsbroker/ddnsbroker/api/auth"
 	"github.com/ddnsbroker/ddnsbroker/api/broker"
 	"github.com/ddnsbroker/ddnsbroker/api/egress"
+	"github.com/ddnsbroker/ddnsbroker/api/feed"
 	"github.com/ddnsbroker/ddnsbroker/api/netcalc"
 	"github.com/ddnsbroker/ddnsbroker/api/notify"
 	"github.com/ddnsbroker/ddnsbroker/api/provider"
@@ -100,6 +101,9 @@ type Deps struct {
 	ServiceTestBurst int
 	// SSO is the OpenID Connect provider users may sign in with (nil: none).
 	SSO *sso.Provider
+	// Feed wakes the live event streams; the caller runs it (nil: the
+	// stream answers 503).
+	Feed *feed.Hub
 }
 
 // DefaultStaleAfter is DDNSBROKER_STALE_AFTER's default.
@@ -137,6 +141,7 @@ type Server struct {
 	// serviceTests limits each user's service tests.
 	serviceTests *auth.KeyedLimiter
 	sso          *sso.Provider
+	feed         *feed.Hub
 }
 
 var _ StrictServerInterface = (*Server)(nil)
@@ -180,6 +185,7 @@ func New(d Deps) *Server {
 		limits: recordLimits{perHost: cmp.Or(d.MaxRecordsPerHost, DefaultMaxRecordsPerHost),
 			perService: cmp.Or(d.MaxRecordsPerService, DefaultMaxRecordsPerService)},
 		serviceTests: newServiceTestLimiter(d.ServiceTestBurst), sso: d.SSO,
+		feed:         d.Feed,
 	}
 }
 
@@ -333,8 +339,14 @@ func (s *Server) requestInfo(next echo.HandlerFunc) echo.HandlerFunc {
 		r := c.Request()
 		info := requestInfo{secure: s.secure(r), clientIP: s.clientIP(r)}
 		info.origin = s.origin(r, info.secure)
-		ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), infoKey{}, info), requestTimeout)
-		defer cancel()
+		ctx := context.WithValue(r.Context(), infoKey{}, info)
+		// The live stream lasts as long as its client; it bounds its own
+		// database work.
+		if c.Path() != StreamPath {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, requestTimeout)
+			defer cancel()
+		}
 		c.SetRequest(r.WithContext(ctx))
 		return next(c)
 	}

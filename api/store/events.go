@@ -26,6 +26,28 @@ type Event struct {
 	ActorUserID  *int64
 	ActorTokenID *int64
 	Source       netip.Addr
+	// XID is the writing transaction's id (xid8 as text), read only for
+	// the live stream (EventPage.Stream).
+	XID string
+}
+
+// EventsChannel is the LISTEN/NOTIFY channel on which every transaction
+// that writes events announces its id (migration 000019).
+const EventsChannel = "ddnsbroker_events"
+
+// StreamCursor is a position in the live stream: every event of a
+// transaction before XID, and of XID up to EventID, has been read. XID is
+// an xid8 in its text form.
+type StreamCursor struct {
+	XID     string
+	EventID int64
+}
+
+// StreamWindow is the part of the stream to read: after a cursor, up to a
+// horizon (NotifierHorizon) before which nothing can still be written.
+type StreamWindow struct {
+	After   StreamCursor
+	Horizon string
 }
 
 const insertEvent = `INSERT INTO events (kind, host_id, record_id, service_id, actor, message, data)
@@ -68,4 +90,66 @@ func (q *Queries) AddEvent(ctx context.Context, e Event) error {
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 		e.Kind, e.HostID, e.RecordID, e.ServiceID, e.Actor, e.Message, e.Data, e.OwnerID, e.ActorUserID, e.ActorTokenID, source)
 	return mapErr("add event", err)
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// AddressChange is one address.changed event of a host with the
+// deliveries it queued.
+type AddressChange struct {
+	Event
+	Deliveries []ChangeDelivery
+}
+
+// ChangeDelivery is a delivery an address change queued, with the names of
+// its record and service.
+type ChangeDelivery struct {
+	Delivery
+	RecordFQDN  string
+	ServiceID   int64
+	ServiceName string
+}
+
+// HostAddressChanges lists a host's address changes newest first, before
+// the event beforeID when it is not 0. A change's deliveries are those of
+// the host's records queued by the same transaction (the same now()) for
+// an update.
+func (q *Queries) HostAddressChanges(ctx context.Context, hostID, beforeID int64, limit int) ([]AddressChange, error) {
+	events, err := q.EventsPage(ctx, EventPage{HostID: hostID, Kind: string(EventAddressChanged), BeforeID: beforeID, Limit: limit})
+	if err != nil || len(events) == 0 {
+		return nil, err
+	}
+	changes := make([]AddressChange, len(events))
+	at := make([]time.Time, len(events))
+	byAt := make(map[time.Time][]int, len(events))
+	for i, e := range events {
+		changes[i].Event = e
+		at[i] = e.At
+		byAt[e.At.UTC()] = append(byAt[e.At.UTC()], i)
+	}
+	rows, err := q.db.Query(ctx, `SELECT d.id, d.record_id, d.family, d.address, d.reason, d.state, d.attempts, d.next_attempt_at,
+			d.result, d.advice, d.created_at, d.updated_at, d.finished_at, r.fqdn, s.id, s.name
+		FROM deliveries d JOIN records r ON r.id = d.record_id JOIN services s ON s.id = r.service_id
+		WHERE r.host_id = $1 AND d.reason = 'update' AND d.created_at = ANY($2)
+		ORDER BY r.fqdn, d.family, d.id`, hostID, at)
+	deliveries, err := collect("host address changes", rows, err, func(row rowScanner) (ChangeDelivery, error) {
+		var d ChangeDelivery
+		err := row.Scan(&d.ID, &d.RecordID, &d.Family, &d.Address, &d.Reason, &d.State, &d.Attempts, &d.NextAttemptAt,
+			&d.Result, &d.Advice, &d.CreatedAt, &d.UpdatedAt, &d.FinishedAt, &d.RecordFQDN, &d.ServiceID, &d.ServiceName)
+		return d, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range deliveries {
+		for _, i := range byAt[d.CreatedAt.UTC()] {
+			changes[i].Deliveries = append(changes[i].Deliveries, d)
+		}
+	}
+	return changes, nil
 }

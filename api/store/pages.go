@@ -243,9 +243,14 @@ type EventPage struct {
 	ActorUserID  int64
 	ActorTokenID int64
 	Source       netip.Addr
+	// Stream, when set, turns the page into the next part of the live
+	// stream: the events after its cursor and before its horizon, in the
+	// order of their transactions, each with its XID.
+	Stream *StreamWindow
 }
 
-// EventsPage lists history newest first.
+// EventsPage lists history newest first. Every listing of events goes
+// through it, the live stream included, so that what narrows one narrows all.
 func (q *Queries) EventsPage(ctx context.Context, p EventPage) ([]Event, error) {
 	var c cond
 	q.ownEvents(&c, "e")
@@ -257,6 +262,11 @@ func (q *Queries) EventsPage(ctx context.Context, p EventPage) ([]Event, error) 
 	}
 	if p.Source.IsValid() {
 		c.add("source = $?", p.Source)
+	}
+	columns, order := "NULL::text", "id DESC"
+	if w := p.Stream; w != nil {
+		c.add("xid IS NOT NULL AND (xid, id) > ($?::text::xid8, $?) AND xid < $?::text::xid8", w.After.XID, w.After.EventID, w.Horizon)
+		columns, order = "xid::text", "xid, id"
 	}
 	if p.HostID != 0 {
 		c.add("host_id = $?", p.HostID)
@@ -283,7 +293,21 @@ func (q *Queries) EventsPage(ctx context.Context, p EventPage) ([]Event, error) 
 	if p.BeforeID != 0 {
 		c.add("id < $?", p.BeforeID)
 	}
-	rows, err := q.db.Query(ctx, `SELECT `+eventColumns+` FROM events e
-		WHERE `+c.sql()+` ORDER BY id DESC LIMIT `+c.limit(p.Limit), c.args...)
-	return collect("list events", rows, err, ScanEvent)
+	rows, err := q.db.Query(ctx, `SELECT `+eventColumns+`, `+columns+` FROM events e
+		WHERE `+c.sql()+` ORDER BY `+order+` LIMIT `+c.limit(p.Limit), c.args...)
+	return collect("list events", rows, err, func(row rowScanner) (Event, error) {
+		var xid *string
+		e, err := ScanEvent(withXID{row, &xid})
+		e.XID = deref(xid)
+		return e, err
+	})
 }
+
+// withXID scans a row's columns and then its transaction id, which the
+// live stream's pages read after ScanEvent's columns.
+type withXID struct {
+	rowScanner
+	xid **string
+}
+
+func (r withXID) Scan(dest ...any) error { return r.rowScanner.Scan(append(dest, r.xid)...) }

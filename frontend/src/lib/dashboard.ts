@@ -11,7 +11,7 @@ export function fetchStatus(): Promise<Status> {
 	return must(api.GET('/status', { params: { query: { limit: PROBLEM_LIMIT } } }));
 }
 
-/** Addresses (record × family) not getting through. */
+/** Addresses not getting through (a record's IPv4 and IPv6 count apart). */
 export function failingCount(s: StateCounts): number {
 	return s.failed + s.retrying + s.blocked;
 }
@@ -20,4 +20,29 @@ export function failingCount(s: StateCounts): number {
 export function recentAttempts(m: DeliveryMinutes, minutes: number): { delivered: number; failed: number } {
 	const sum = (xs: number[]) => xs.slice(-minutes).reduce((a, b) => a + b, 0);
 	return { delivered: sum(m.delivered), failed: sum(m.failed) };
+}
+
+/** One bar of the dashboard's chart: the attempts that ended in an hour. */
+export type HourBar = { start: Date; delivered: number; failed: number };
+
+/**
+ * The last 24 h of attempts in hours, oldest first, from the per-minute
+ * buckets (the last hour is the current, partial one).
+ */
+export function hourlyBars(m: DeliveryMinutes): HourBar[] {
+	const start = Date.parse(m.start);
+	const n = m.delivered.length;
+	const bars: HourBar[] = [];
+	// Hours end at the current minute: the newest bar holds the last 60 buckets.
+	for (let end = n; end > 0; end -= 60) {
+		const from = Math.max(0, end - 60);
+		let delivered = 0;
+		let failed = 0;
+		for (let i = from; i < end; i++) {
+			delivered += m.delivered[i] ?? 0;
+			failed += m.failed[i] ?? 0;
+		}
+		bars.unshift({ start: new Date(start + from * 60_000), delivered, failed });
+	}
+	return bars;
 }

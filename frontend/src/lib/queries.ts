@@ -157,3 +157,8 @@ export const notifiersPage: PageFetcher<Notifier> = (cursor) =>
 export function protocolList(): Promise<ProtocolDescription[]> {
 	return must(api.GET('/protocols')).then((r) => r.items);
 }
+
+/** The newest address changes of a host, for its timeline. */
+export function hostHistory(id: number, limit = 20) {
+	return must(api.GET('/hosts/{id}/history', { params: { path: { id }, query: { limit } } }));
+}

@@ -8,7 +8,7 @@
 // All traffic stays on 127.0.0.1: the broker, a fake dyndns2 upstream, a
 // webhook receiver, the browser.
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn, execFile, execFileSync } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { chromium } from 'playwright-core';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -28,6 +29,9 @@ const ADMIN_PASSWORD = `e2e-${randomBytes(9).toString('base64url')}`;
 const USER_PASSWORD = `e2e-user-${randomBytes(9).toString('base64url')}`;
 const PUBLIC_URL = 'https://ddns.example.test';
 const WAIT = 30_000;
+/** How soon a router's update must show on an open page (the issue's acceptance line). */
+const LIVE_WITHIN = 2_000;
+const axeSource = readFileSync(fileURLToPath(import.meta.resolve('axe-core/axe.min.js')), 'utf8');
 
 function freePort() {
 	return new Promise((ok, fail) => {
@@ -108,7 +112,7 @@ async function dyndns2(base, user, pass, query) {
 	return { status: res.status, body: (await res.text()).trim() };
 }
 
-describe('admin web app', { timeout: 240_000 }, () => {
+describe('admin web app', { timeout: 420_000 }, () => {
 	const ctx = {};
 	/** @type {import('playwright-core').Page} */
 	let page;
@@ -394,6 +398,56 @@ describe('admin web app', { timeout: 240_000 }, () => {
 			);
 		}
 		assert.ok(got.some((r) => r.hostname === 'nas.example.org' && r.auth === 'upuser:uppass'), 'the record login was not sent');
+	});
+
+	it('shows a router update made with curl on the open dashboard and host page within 2 s, and in the timeline', async () => {
+		const hostPage = await ctx.browser.newPage();
+		hostPage.setDefaultTimeout(WAIT);
+		try {
+			await hostPage.goto(ctx.hostURL);
+			await hostPage.getByTestId('freshness').getByText(/^live/).waitFor();
+			await hostPage.getByRole('heading', { name: 'Address history' }).waitFor();
+			await page.goto('/');
+			await page.getByTestId('freshness').getByText('live').waitFor();
+			for (const p of [page, hostPage])
+				await p.evaluate(() => {
+					window.__sameDocument = true;
+				});
+
+			const { stdout } = await promisify(execFile)('curl', [
+				'-sS',
+				'--fail-with-body',
+				'-u',
+				`home.example.org:${ctx.secret}`,
+				`${ctx.base}/nic/update?hostname=home.example.org&myip=203.0.113.9`
+			]);
+			assert.match(stdout, /^good 203\.0\.113\.9/);
+
+			// the dashboard says so at once, in words
+			const event = page.getByTestId('latest-events').locator('[data-kind="address.changed"]').first();
+			await event.getByText('Address changed').waitFor({ timeout: LIVE_WITHIN });
+			await event.getByText(/203\.0\.113\.9/).waitFor({ timeout: LIVE_WITHIN });
+			// the host page shows the new address and the change in its timeline
+			await hostPage.locator('dd.mono', { hasText: '203.0.113.9' }).waitFor({ timeout: LIVE_WITHIN });
+			const change = hostPage.locator('[data-change]').first();
+			await change.getByTestId('timeline-to').getByText('203.0.113.9', { exact: true }).waitFor({ timeout: LIVE_WITHIN });
+			await change.getByText('203.0.113.8', { exact: true }).waitFor();
+			// each record's delivery, to the service, with the time it took
+			await change.getByText('fake upstream').first().waitFor();
+			await change.getByText(/delivered/).first().waitFor({ timeout: WAIT });
+			await change.getByText(/^in \d/).first().waitFor();
+			for (const p of [page, hostPage]) assert.equal(await p.evaluate(() => window.__sameDocument), true, 'a page reloaded');
+			await change.scrollIntoViewIfNeeded();
+			await hostPage.screenshot({ path: join(shots, 'host-timeline.png'), fullPage: true });
+			await page.screenshot({ path: join(shots, 'dashboard-live.png'), fullPage: true });
+
+			// back to the address the next steps expect
+			const back = await dyndns2(ctx.base, 'home.example.org', ctx.secret, { hostname: 'home.example.org', myip: '203.0.113.8' });
+			assert.match(back.body, /^good /);
+			await hostPage.locator('[data-change]').first().getByTestId('timeline-to').getByText('203.0.113.8', { exact: true }).waitFor();
+		} finally {
+			await hostPage.close();
+		}
 	});
 
 	it('shows a record the provider refuses as failed, with its answer', async () => {
@@ -735,6 +789,42 @@ describe('admin web app', { timeout: 240_000 }, () => {
 		assert.deepEqual(await theme(), ['light', 'rgb(246, 247, 249)']);
 	});
 
+	it('has no serious accessibility violation on the main pages (axe-core)', async () => {
+		// axe is loaded once, evaluated over the DevTools protocol (the page's
+		// CSP does not apply); the app then moves between pages without a reload.
+		await page.goto('/');
+		await page.getByTestId('failing-count').waitFor();
+		await page.evaluate(axeSource);
+		const nav = page.getByRole('navigation', { name: 'Main' });
+		const steps = [
+			['Dashboard', () => nav.getByRole('link', { name: 'Dashboard' }).click(), '[data-testid="failing-count"]'],
+			['Hosts', () => nav.getByRole('link', { name: 'Hosts' }).click(), 'h1:text("Hosts")'],
+			['a host', () => page.getByRole('link', { name: 'home.example.org' }).first().click(), '[data-record="nas.example.org"]'],
+			['Records', () => nav.getByRole('link', { name: 'Records' }).click(), '[data-record]'],
+			['a record', () => page.getByRole('link', { name: 'broken.example.org' }).first().click(), 'h1:text("broken.example.org")'],
+			['Services', () => nav.getByRole('link', { name: 'Services' }).click(), 'h1:text("Services")'],
+			['a service', () => page.getByRole('link', { name: 'fake upstream' }).first().click(), 'h1:text("fake upstream")'],
+			['Webhooks', () => nav.getByRole('link', { name: 'Webhooks' }).click(), 'h1:text("Webhooks")'],
+			['History', () => nav.getByRole('link', { name: 'History' }).click(), '.events'],
+			['Users', () => nav.getByRole('link', { name: 'Users & tokens' }).click(), 'h1'],
+			['Account', () => nav.getByRole('link', { name: 'Account' }).click(), 'h1:text("Account")']
+		];
+		const found = [];
+		for (const [name, go, ready] of steps) {
+			await go();
+			await page.locator(ready).first().waitFor();
+			const violations = await page.evaluate(async () => {
+				// eslint-disable-next-line no-undef
+				const r = await axe.run(document, { resultTypes: ['violations'] });
+				return r.violations
+					.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+					.map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`);
+			});
+			for (const v of violations) found.push(`${name}: ${v}`);
+		}
+		assert.deepEqual(found, []);
+	});
+
 	it('fits a phone: no page scrolls sideways', async () => {
 		// a long name is what widens a page
 		await page.goto('/hosts/new');
@@ -830,7 +920,7 @@ describe('admin web app', { timeout: 240_000 }, () => {
 		await page.getByRole('heading', { name: 'History', level: 1 }).waitFor();
 		// earlier steps leave many newer events: ask for the address changes
 		await page.getByLabel('What').selectOption('address.');
-		await page.getByText('address.changed').first().waitFor();
+		await page.locator('[data-kind="address.changed"]').first().getByText('Address changed').waitFor();
 		await page.goto('/');
 		await page.locator('[data-record="broken.example.org"] [data-state="failed"]').first().waitFor();
 		await page.screenshot({ path: join(shots, 'dashboard-phone.png'), fullPage: true });

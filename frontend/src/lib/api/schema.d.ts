@@ -520,6 +520,32 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/hosts/{id}/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The host's address changes, newest first, with what each one sent where
+         * @description One item per change of the host's addresses (the `address.changed`
+         *     events): when, from what to what, and the deliveries that change
+         *     queued: which record, to which service, in what state, and how long
+         *     it took from the change to the upstream's acknowledgement. Deliveries
+         *     pruned by the retention (DDNSBROKER_RETENTION) are no longer listed.
+         */
+        get: operations["getHostHistory"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/hosts/{id}/resync": {
         parameters: {
             query?: never;
@@ -654,6 +680,37 @@ export interface paths {
         };
         /** The history, newest first */
         get: operations["listEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The history as it happens (Server-Sent Events)
+         * @description A `text/event-stream` of the events written from now on, each as a
+         *     message whose `data` is the event (the `Event` schema) and whose `id`
+         *     is the stream's position. A client that lost the connection sends the
+         *     last `id` it received as `Last-Event-ID` and gets every event it
+         *     missed, in order, then the new ones; events are ordered by the
+         *     transaction that wrote them, so none is passed over while another
+         *     replica is still writing an older one. The filters are those of
+         *     `GET /events`. A comment line (`: keep-alive`) comes every 15 seconds
+         *     of silence, so that proxies and browsers keep the connection; the
+         *     stream ends after at most 15 minutes (the life of an access token),
+         *     and the client reconnects with fresh credentials and `Last-Event-ID`.
+         *     Events written on any replica appear on every replica's streams.
+         */
+        get: operations["streamEvents"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2636,6 +2693,57 @@ export interface components {
             max_hosts: number | null;
             max_records: number | null;
         };
+        HostHistory: {
+            items: components["schemas"]["AddressChange"][];
+            next_cursor: string | null;
+        };
+        /** @description One change of a host's addresses; null for an address the host did not have before or after. */
+        AddressChange: {
+            /**
+             * Format: int64
+             * @description The address.changed event (GET /events).
+             */
+            event_id: number;
+            /** Format: date-time */
+            at: string;
+            /** @description Who reported it, e.g. "router FQDN" or "user NAME". */
+            actor: string;
+            old_ipv4: string | null;
+            new_ipv4: string | null;
+            old_ipv6: string | null;
+            new_ipv6: string | null;
+            old_prefix: string | null;
+            new_prefix: string | null;
+            deliveries: components["schemas"]["ChangeDelivery"][];
+        };
+        /** @description A delivery the change queued. */
+        ChangeDelivery: {
+            /** Format: int64 */
+            id: number;
+            /** Format: int64 */
+            record_id: number;
+            record_fqdn: string;
+            /** @enum {integer} */
+            family: 4 | 6;
+            address: string;
+            /** Format: int64 */
+            service_id: number;
+            service_name: string;
+            /** @enum {string} */
+            state: "pending" | "running" | "delivered" | "failed" | "blocked" | "superseded" | "cancelled";
+            attempts: number;
+            /** @description The upstream's answer or why the job ended. */
+            result: string;
+            /** @description What to do about the result, in plain words; empty when there is nothing to do. */
+            advice: string;
+            /** Format: date-time */
+            finished_at: string | null;
+            /**
+             * Format: int64
+             * @description From the change to the end of the delivery; null while it is not finished.
+             */
+            duration_ms: number | null;
+        };
         User: {
             /** Format: int64 */
             id: number;
@@ -3891,6 +3999,37 @@ export interface operations {
             default: components["responses"]["Problem"];
         };
     };
+    getHostHistory: {
+        parameters: {
+            query?: {
+                /** @description Items per page. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of address changes. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostHistory"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            default: components["responses"]["Problem"];
+        };
+    };
     resyncHost: {
         parameters: {
             query?: never;
@@ -4188,6 +4327,38 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["EventList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            422: components["responses"]["UnprocessableEntity"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    streamEvents: {
+        parameters: {
+            query?: {
+                host_id?: number;
+                record_id?: number;
+                service_id?: number;
+                /** @description An exact kind (`address.changed`) or a prefix ending in a dot (`delivery.`). */
+                kind?: string;
+            };
+            header?: {
+                /** @description The `id` of the last message received; the stream resumes after it. */
+                "Last-Event-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The stream; it stays open. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
                 };
             };
             401: components["responses"]["Unauthorized"];

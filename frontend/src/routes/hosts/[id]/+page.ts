@@ -3,12 +3,12 @@
 import type { RouterSetup } from '$lib/api/client';
 import { oneTime } from '$lib/handoff';
 import { pageData } from '$lib/load.svelte';
-import { allServices, hostView } from '$lib/queries';
+import { allServices, hostHistory, hostView } from '$lib/queries';
 import type { PageLoad } from './$types';
 
 export const load: PageLoad = async ({ params }) => {
 	const id = Number(params.id);
-	const [view, services] = await pageData(Promise.all([hostView(id), allServices()]));
+	const [view, services, history] = await pageData(Promise.all([hostView(id), allServices(), hostHistory(id)]));
 	const revealed = oneTime.take<{ secret: string; setup: RouterSetup }>(`host-secret-${id}`);
-	return { ...view, services, revealed };
+	return { ...view, services, history, revealed };
 };
