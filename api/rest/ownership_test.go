@@ -1,6 +1,7 @@
 package rest_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -515,6 +516,17 @@ var ownershipRules = map[string]func(t *testing.T, w *world){
 		n := create[rest.Notifier](w.h, w.tokens[asBob], "/notifiers", map[string]any{"name": "bob-spare", "url": w.channelURL("bs")})
 		w.listHas(t, asBob, "/notifiers", n.Id)
 		w.listLacks(t, asAlice, "/notifiers", n.Id)
+		// notify.queue tells a channel of its owner's objects only, unless
+		// the owner is an admin: bob's channel must be his, not the admins'.
+		hooks, err := w.h.st.EnabledWebhooks(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, hk := range hooks {
+			if hk.ID == n.Id && (hk.OwnerAdmin || hk.OwnerID == nil || *hk.OwnerID != w.ids[asBob]) {
+				t.Errorf("bob's channel as notify sees it: owner %v, admin's %v; want bob's (%d)", hk.OwnerID, hk.OwnerAdmin, w.ids[asBob])
+			}
+		}
 		w.want(t, "DELETE", fmt.Sprintf("/notifiers/%d", n.Id), nil, map[string]int{asBob: 204})
 	},
 	"getNotifier": func(t *testing.T, w *world) {
