@@ -114,9 +114,9 @@ func TestAuditTrail(t *testing.T) {
 	}
 	// The address change is written by the broker, inside the request.
 	viaToken := events(fmt.Sprintf("&actor_token_id=%d", tokID))
-	changed := byKind(viaToken, "address.changed")
+	changed := byKind(viaToken, "address.set_by_hand")
 	if changed == nil || changed.ActorUserId == nil || *changed.ActorUserId != u.Id || changed.Source == nil || *changed.Source != "2001:db8::77" {
-		t.Fatalf("the events of token %d are %+v; want address.changed by carol from 2001:db8::77", tokID, viaToken)
+		t.Fatalf("the events of token %d are %+v; want address.set_by_hand by carol from 2001:db8::77", tokID, viaToken)
 	}
 	for _, e := range viaToken {
 		if e.ActorTokenId == nil || *e.ActorTokenId != tokID {

@@ -185,7 +185,7 @@ func New(d Deps) *Server {
 		limits: recordLimits{perHost: cmp.Or(d.MaxRecordsPerHost, DefaultMaxRecordsPerHost),
 			perService: cmp.Or(d.MaxRecordsPerService, DefaultMaxRecordsPerService)},
 		serviceTests: newServiceTestLimiter(d.ServiceTestBurst), sso: d.SSO,
-		feed:         d.Feed,
+		feed: d.Feed,
 	}
 }
 

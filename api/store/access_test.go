@@ -22,7 +22,11 @@ func TestOwnershipMigrationKeepsAdmins(t *testing.T) {
 	if err := m.Up(); err != nil {
 		t.Fatal(err)
 	}
-	if err := m.Down(1); err != nil { // the schema before owners
+	v, _, err := m.Version()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Down(int(v) - 16); err != nil { // the schema before owners (17)
 		t.Fatal(err)
 	}
 	st, err := store.Open(ctx, u)

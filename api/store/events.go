@@ -120,7 +120,8 @@ type ChangeDelivery struct {
 // the host's records queued by the same transaction (the same now()) for
 // an update.
 func (q *Queries) HostAddressChanges(ctx context.Context, hostID, beforeID int64, limit int) ([]AddressChange, error) {
-	events, err := q.EventsPage(ctx, EventPage{HostID: hostID, Kind: string(EventAddressChanged), BeforeID: beforeID, Limit: limit})
+	events, err := q.EventsPage(ctx, EventPage{HostID: hostID,
+		Kinds: []string{string(EventAddressChanged), string(EventAddressSetByHand)}, BeforeID: beforeID, Limit: limit})
 	if err != nil || len(events) == 0 {
 		return nil, err
 	}

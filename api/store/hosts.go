@@ -28,8 +28,8 @@ type Host struct {
 	// its records send nothing for IPv4.
 	PrivateIPv4Allowed bool
 	// Source says where each address came from (see AddressSources).
-	Source    AddressSources
-	Notes     string
+	Source AddressSources
+	Notes  string
 	// OwnerID is the account the host belongs to, with its records (nil:
 	// the admins', after its owner was deleted).
 	OwnerID   *int64

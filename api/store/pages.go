@@ -235,10 +235,12 @@ type EventPage struct {
 	RecordID  int64
 	ServiceID int64
 	Kind      string // exact kind, or a prefix ending in "."
-	Since     *time.Time
-	Until     *time.Time
-	BeforeID  int64
-	Limit     int
+	// Kinds, when given, are the exact kinds to list (any of them).
+	Kinds    []string
+	Since    *time.Time
+	Until    *time.Time
+	BeforeID int64
+	Limit    int
 	// Audit: who wrote the event.
 	ActorUserID  int64
 	ActorTokenID int64
@@ -276,6 +278,9 @@ func (q *Queries) EventsPage(ctx context.Context, p EventPage) ([]Event, error) 
 	}
 	if p.ServiceID != 0 {
 		c.add("service_id = $?", p.ServiceID)
+	}
+	if len(p.Kinds) > 0 {
+		c.add("kind = ANY($?)", p.Kinds)
 	}
 	if p.Kind != "" {
 		if strings.HasSuffix(p.Kind, ".") {
