@@ -767,6 +767,12 @@ func TestContract(t *testing.T) {
 		if s := get[rest.SignInSettings](h, read, "/settings/sign-in"); s.Require2fa || !s.PasswordLogin || !s.Sso {
 			t.Errorf("settings %+v", s)
 		}
+		// The broker's own settings are admins' only.
+		create[rest.User](h, session, "/users", map[string]any{"username": "contract-user", "password": "contract-user-Passw0rd", "role": "user"})
+		user, _ := h.login("contract-user", "contract-user-Passw0rd")
+		for _, path := range []string{"/settings/sign-in", "/heartbeat"} {
+			h.do(request{method: "GET", path: path, token: user}).expect(t, 403)
+		}
 		secret, _ := enrolOTP(t, h, session)
 		h.do(request{method: "POST", path: "/me/otp", token: session}).expect(t, 409)
 		h.do(request{method: "POST", path: "/me/otp/confirm", token: session, body: map[string]any{"code": "123456"}}).expect(t, 409)

@@ -11,7 +11,8 @@ import (
 // newest first: the host page's timeline.
 func (s *Server) GetHostHistory(ctx context.Context, req GetHostHistoryRequestObject) (GetHostHistoryResponseObject, error) {
 	// The host itself first: a host the caller cannot see has no history.
-	if _, err := s.store.Host(ctx, req.Id); err != nil {
+	q := s.db(ctx)
+	if _, err := q.Host(ctx, req.Id); err != nil {
 		return nil, orNotFound(err, "host", req.Id)
 	}
 	var before int64
@@ -19,7 +20,7 @@ func (s *Server) GetHostHistory(ctx context.Context, req GetHostHistoryRequestOb
 		return nil, err
 	}
 	limit := pageLimit(req.Params.Limit)
-	rows, err := s.store.HostAddressChanges(ctx, req.Id, before, limit+1)
+	rows, err := q.HostAddressChanges(ctx, req.Id, before, limit+1)
 	if err != nil {
 		return nil, err
 	}

@@ -59,7 +59,7 @@ func (s *Server) ListNotifiers(ctx context.Context, req ListNotifiersRequestObje
 		return nil, err
 	}
 	limit := pageLimit(req.Params.Limit)
-	rows, err := s.store.WebhooksPage(ctx, afterName, afterID, limit+1, false)
+	rows, err := s.db(ctx).WebhooksPage(ctx, afterName, afterID, limit+1, false)
 	if err != nil {
 		return nil, err
 	}
@@ -71,10 +71,15 @@ func (s *Server) ListNotifiers(ctx context.Context, req ListNotifiersRequestObje
 // credentials.
 func (s *Server) CreateNotifier(ctx context.Context, req CreateNotifierRequestObject) (CreateNotifierResponseObject, error) {
 	b := req.Body
+	if err := notHostScoped(ctx, "notification channels"); err != nil {
+		return nil, err
+	}
 	if b.Url == nil {
 		return nil, invalid(fieldError("url", "is required: the destination in Shoutrrr's URL format"))
 	}
-	n := store.NewWebhook{Name: b.Name, Events: notify.WebhookEvents(), Enabled: deref(b.Enabled, true)}
+	// Owned by its creator: a user's channel hears of the user's own
+	// objects only (notify.queue), an admin's of everything.
+	n := store.NewWebhook{Name: b.Name, Events: notify.WebhookEvents(), Enabled: deref(b.Enabled, true), OwnerID: principal(ctx).UserID}
 	var err error
 	if n.Destination, n.DestinationKey, n.DestinationShown, err = s.sealDestination(*b.Url); err != nil {
 		return nil, err
@@ -83,12 +88,12 @@ func (s *Server) CreateNotifier(ctx context.Context, req CreateNotifierRequestOb
 		n.Events = notifierEvents(*b.Events)
 	}
 	var w store.Webhook
-	err = s.store.InTx(ctx, func(q *store.Queries) error {
+	err = s.tx(ctx, func(q *store.Queries) error {
 		var err error
 		if w, err = q.CreateWebhook(ctx, n); err != nil {
 			return err
 		}
-		return event(ctx, q, store.Event{Kind: store.EventWebhookCreated,
+		return event(ctx, q, store.Event{OwnerID: w.OwnerID, Kind: store.EventWebhookCreated,
 			Message: fmt.Sprintf("notification channel %s (%s) created", w.Name, w.DestinationShown)},
 			map[string]any{"webhook_id": w.ID, "events": w.Events})
 	})
@@ -100,7 +105,7 @@ func (s *Server) CreateNotifier(ctx context.Context, req CreateNotifierRequestOb
 
 // GetNotifier reads a channel.
 func (s *Server) GetNotifier(ctx context.Context, req GetNotifierRequestObject) (GetNotifierResponseObject, error) {
-	w, err := s.store.Webhook(ctx, req.Id)
+	w, err := s.db(ctx).Webhook(ctx, req.Id)
 	if err != nil {
 		return nil, orNotFound(err, "notifier", req.Id)
 	}
@@ -115,7 +120,7 @@ func (s *Server) UpdateNotifier(ctx context.Context, req UpdateNotifierRequestOb
 		p.Events = notifierEvents(*b.Events)
 	}
 	var w store.Webhook
-	err := s.store.InTx(ctx, func(q *store.Queries) error {
+	err := s.tx(ctx, func(q *store.Queries) error {
 		old, err := q.Webhook(ctx, req.Id)
 		if err != nil {
 			return orNotFound(err, "notifier", req.Id)
@@ -144,7 +149,7 @@ func (s *Server) UpdateNotifier(ctx context.Context, req UpdateNotifierRequestOb
 		if len(changed) == 0 {
 			return nil
 		}
-		return event(ctx, q, store.Event{Kind: store.EventWebhookUpdated, Message: fmt.Sprintf("notification channel %s changed", w.Name)},
+		return event(ctx, q, store.Event{OwnerID: w.OwnerID, Kind: store.EventWebhookUpdated, Message: fmt.Sprintf("notification channel %s changed", w.Name)},
 			map[string]any{"webhook_id": w.ID, "fields": changed})
 	})
 	if err != nil {
@@ -155,7 +160,7 @@ func (s *Server) UpdateNotifier(ctx context.Context, req UpdateNotifierRequestOb
 
 // DeleteNotifier removes a channel and what it had not sent.
 func (s *Server) DeleteNotifier(ctx context.Context, req DeleteNotifierRequestObject) (DeleteNotifierResponseObject, error) {
-	err := s.store.InTx(ctx, func(q *store.Queries) error {
+	err := s.tx(ctx, func(q *store.Queries) error {
 		w, err := q.Webhook(ctx, req.Id)
 		if err != nil {
 			return orNotFound(err, "notifier", req.Id)
@@ -163,7 +168,7 @@ func (s *Server) DeleteNotifier(ctx context.Context, req DeleteNotifierRequestOb
 		if err := q.DeleteWebhook(ctx, w.ID); err != nil {
 			return err
 		}
-		return event(ctx, q, store.Event{Kind: store.EventWebhookDeleted, Message: fmt.Sprintf("notification channel %s deleted", w.Name)},
+		return event(ctx, q, store.Event{OwnerID: w.OwnerID, Kind: store.EventWebhookDeleted, Message: fmt.Sprintf("notification channel %s deleted", w.Name)},
 			map[string]any{"webhook_id": w.ID, "name": w.Name})
 	})
 	if err != nil {
@@ -174,7 +179,7 @@ func (s *Server) DeleteNotifier(ctx context.Context, req DeleteNotifierRequestOb
 
 // TestNotifier sends a test message and waits for the outcome.
 func (s *Server) TestNotifier(ctx context.Context, req TestNotifierRequestObject) (TestNotifierResponseObject, error) {
-	w, err := s.store.Webhook(ctx, req.Id)
+	w, err := s.db(ctx).Webhook(ctx, req.Id)
 	if err != nil {
 		return nil, orNotFound(err, "notifier", req.Id)
 	}
@@ -221,11 +226,22 @@ func toHeartbeat(b store.Heartbeat) Heartbeat {
 		LastState: b.LastState, LastPingAt: utcPtr(b.LastPingAt), LastError: b.LastError}
 }
 
+// heartbeatOwner checks the caller may reach the heartbeat of a host (the
+// host's owner, an admin, a token of that host: another's host is 404) or
+// the broker's (admins only).
+func heartbeatOwner(ctx context.Context, q *store.Queries, hostID *int64) error {
+	if hostID == nil {
+		return requireAdmin(ctx, "manages the broker's heartbeat")
+	}
+	if _, err := q.Host(ctx, *hostID); err != nil {
+		return orNotFound(err, "host", *hostID)
+	}
+	return nil
+}
+
 func (s *Server) setHeartbeat(ctx context.Context, hostID *int64, in *HeartbeatPut) (Heartbeat, error) {
-	if hostID != nil {
-		if _, err := s.store.Host(ctx, *hostID); err != nil {
-			return Heartbeat{}, orNotFound(err, "host", *hostID)
-		}
+	if err := heartbeatOwner(ctx, s.db(ctx), hostID); err != nil {
+		return Heartbeat{}, err
 	}
 	if in.Url == nil {
 		return Heartbeat{}, invalid(fieldError("url", "is required"))
@@ -244,11 +260,9 @@ func (s *Server) setHeartbeat(ctx context.Context, hostID *int64, in *HeartbeatP
 		b.FailURL, b.FailURLKey = s.box.Seal(f)
 	}
 	var out store.Heartbeat
-	err = s.store.InTx(ctx, func(q *store.Queries) error {
-		if hostID != nil {
-			if _, err := q.Host(ctx, *hostID); err != nil {
-				return orNotFound(err, "host", *hostID)
-			}
+	err = s.tx(ctx, func(q *store.Queries) error {
+		if err := heartbeatOwner(ctx, q, hostID); err != nil {
+			return err
 		}
 		var err error
 		out, err = q.SetHeartbeat(ctx, b)
@@ -267,11 +281,36 @@ func heartbeatNotFound(err error, hostID *int64) error {
 	return err
 }
 
+// heartbeat reads the heartbeat of a host the caller reaches (nil: the
+// broker's, admins only).
+func (s *Server) heartbeat(ctx context.Context, hostID *int64) (store.Heartbeat, error) {
+	q := s.db(ctx)
+	if err := heartbeatOwner(ctx, q, hostID); err != nil {
+		return store.Heartbeat{}, err
+	}
+	b, err := q.HeartbeatOf(ctx, hostID)
+	if err != nil {
+		return b, heartbeatNotFound(err, hostID)
+	}
+	return b, nil
+}
+
+// deleteHeartbeat stops the heartbeat of a host the caller reaches (nil:
+// the broker's, admins only).
+func (s *Server) deleteHeartbeat(ctx context.Context, hostID *int64) error {
+	return s.tx(ctx, func(q *store.Queries) error {
+		if err := heartbeatOwner(ctx, q, hostID); err != nil {
+			return err
+		}
+		return heartbeatNotFound(q.DeleteHeartbeat(ctx, hostID), hostID)
+	})
+}
+
 // GetHeartbeat reads the broker's heartbeat.
 func (s *Server) GetHeartbeat(ctx context.Context, _ GetHeartbeatRequestObject) (GetHeartbeatResponseObject, error) {
-	b, err := s.store.HeartbeatOf(ctx, nil)
+	b, err := s.heartbeat(ctx, nil)
 	if err != nil {
-		return nil, heartbeatNotFound(err, nil)
+		return nil, err
 	}
 	return GetHeartbeat200JSONResponse(toHeartbeat(b)), nil
 }
@@ -287,17 +326,17 @@ func (s *Server) SetHeartbeat(ctx context.Context, req SetHeartbeatRequestObject
 
 // DeleteHeartbeat stops the broker's heartbeat.
 func (s *Server) DeleteHeartbeat(ctx context.Context, _ DeleteHeartbeatRequestObject) (DeleteHeartbeatResponseObject, error) {
-	if err := s.store.DeleteHeartbeat(ctx, nil); err != nil {
-		return nil, heartbeatNotFound(err, nil)
+	if err := s.deleteHeartbeat(ctx, nil); err != nil {
+		return nil, err
 	}
 	return DeleteHeartbeat204Response{}, nil
 }
 
 // GetHostHeartbeat reads a host's heartbeat.
 func (s *Server) GetHostHeartbeat(ctx context.Context, req GetHostHeartbeatRequestObject) (GetHostHeartbeatResponseObject, error) {
-	b, err := s.store.HeartbeatOf(ctx, &req.Id)
+	b, err := s.heartbeat(ctx, &req.Id)
 	if err != nil {
-		return nil, heartbeatNotFound(err, &req.Id)
+		return nil, err
 	}
 	return GetHostHeartbeat200JSONResponse(toHeartbeat(b)), nil
 }
@@ -313,8 +352,8 @@ func (s *Server) SetHostHeartbeat(ctx context.Context, req SetHostHeartbeatReque
 
 // DeleteHostHeartbeat stops a host's heartbeat.
 func (s *Server) DeleteHostHeartbeat(ctx context.Context, req DeleteHostHeartbeatRequestObject) (DeleteHostHeartbeatResponseObject, error) {
-	if err := s.store.DeleteHeartbeat(ctx, &req.Id); err != nil {
-		return nil, heartbeatNotFound(err, &req.Id)
+	if err := s.deleteHeartbeat(ctx, &req.Id); err != nil {
+		return nil, err
 	}
 	return DeleteHostHeartbeat204Response{}, nil
 }

@@ -49,10 +49,11 @@ func adminsOnly(ctx context.Context, field string, given bool) error {
 }
 
 // requireAdmin refuses an operation only an admin may call (managing
-// accounts), whatever its object: 403 says nothing about which exist.
-func requireAdmin(ctx context.Context) error {
+// accounts, the broker's own settings), whatever its object: 403 says
+// nothing about which exist. what completes "only an admin …".
+func requireAdmin(ctx context.Context, what string) error {
 	if !principal(ctx).Admin() {
-		return &auth.ForbiddenError{Reason: "only an admin manages accounts"}
+		return &auth.ForbiddenError{Reason: "only an admin " + what}
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package rest_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -33,15 +34,22 @@ type world struct {
 	recA, recA2, recB               int64
 	svcA, svcB, svcShared           int64
 	hookA, hookB                    int64
+	chanA, chanB                    int64 // Shoutrrr channels
 	tokA, tokB                      int64
 	receiver                        string
+	chans                           map[string]int64
+}
+
+// channelURL is a Shoutrrr destination on the test receiver.
+func (w *world) channelURL(path string) string {
+	return "generic://" + strings.TrimPrefix(w.receiver, "http://") + "/" + path + "?disabletls=yes"
 }
 
 func newWorld(t *testing.T) *world {
 	h := newHarness(t)
 	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }))
 	t.Cleanup(rcv.Close)
-	w := &world{h: h, tokens: map[string]string{}, ids: map[string]int64{}, receiver: rcv.URL}
+	w := &world{h: h, tokens: map[string]string{}, ids: map[string]int64{}, receiver: rcv.URL, chans: map[string]int64{}}
 	adm, _ := h.login(adminName, adminPassword)
 	w.tokens[asAdmin] = adm
 	for _, name := range []string{asAlice, asBob} {
@@ -61,6 +69,7 @@ func newWorld(t *testing.T) *world {
 		rec = create[rest.Record](h, tk, "/records", map[string]any{"host_id": host, "service_id": svc, "fqdn": "www." + who + ".example.net"}).Id
 		rec2 = create[rest.Record](h, tk, "/records", map[string]any{"host_id": host2, "service_id": svc, "fqdn": "www." + who + "-2.example.net"}).Id
 		hook = create[rest.Webhook](h, tk, "/webhooks", map[string]any{"name": who + "-hook", "url": rcv.URL + "/" + who}).Id
+		w.chans[who] = create[rest.Notifier](h, tk, "/notifiers", map[string]any{"name": who + "-chan", "url": w.channelURL(who)}).Id
 		_, tok = h.apiToken(tk, who+"-script", "write")
 		return
 	}
@@ -68,6 +77,7 @@ func newWorld(t *testing.T) *world {
 	w.hostA, w.hostA2, w.recA, w.recA2, w.svcA, w.hookA, w.tokA = objects(asAlice)
 	w.hostB, hostB2, w.recB, recB2, w.svcB, w.hookB, w.tokB = objects(asBob)
 	_, _ = hostB2, recB2
+	w.chanA, w.chanB = w.chans[asAlice], w.chans[asBob]
 	w.svcShared = create[rest.Service](h, adm, "/services", map[string]any{"name": "shared-svc", "protocol": "dyndns2",
 		"url": "http://127.0.0.1:9/nic/update", "shared": true}).Id
 	w.hostAdmin = create[rest.HostCreated](h, adm, "/hosts", map[string]any{"fqdn": "admin.example.net"}).Id
@@ -492,6 +502,158 @@ var ownershipRules = map[string]func(t *testing.T, w *world){
 	},
 	"testWebhook": func(t *testing.T, w *world) {
 		w.want(t, "POST", fmt.Sprintf("/webhooks/%d/test", w.hookA), nil, ownerOnly(200))
+	},
+
+	// Notification channels: the webhooks table, so the same rules.
+	"listNotifiers": func(t *testing.T, w *world) {
+		w.listIs(t, asAlice, "/notifiers", w.hookA, w.chanA)
+		w.listIs(t, asBob, "/notifiers", w.hookB, w.chanB)
+		w.listIs(t, asHostToken, "/notifiers")
+		w.listHas(t, asAdmin, "/notifiers", w.hookA, w.hookB, w.chanA, w.chanB)
+	},
+	"createNotifier": func(t *testing.T, w *world) {
+		w.want(t, "POST", "/notifiers", map[string]any{"name": "tok-chan", "url": w.channelURL("t")}, map[string]int{asHostToken: 403})
+		n := create[rest.Notifier](w.h, w.tokens[asBob], "/notifiers", map[string]any{"name": "bob-spare", "url": w.channelURL("bs")})
+		w.listHas(t, asBob, "/notifiers", n.Id)
+		w.listLacks(t, asAlice, "/notifiers", n.Id)
+		// notify.queue tells a channel of its owner's objects only, unless
+		// the owner is an admin: bob's channel must be his, not the admins'.
+		hooks, err := w.h.st.EnabledWebhooks(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, hk := range hooks {
+			if hk.ID == n.Id && (hk.OwnerAdmin || hk.OwnerID == nil || *hk.OwnerID != w.ids[asBob]) {
+				t.Errorf("bob's channel as notify sees it: owner %v, admin's %v; want bob's (%d)", hk.OwnerID, hk.OwnerAdmin, w.ids[asBob])
+			}
+		}
+		w.want(t, "DELETE", fmt.Sprintf("/notifiers/%d", n.Id), nil, map[string]int{asBob: 204})
+	},
+	"getNotifier": func(t *testing.T, w *world) {
+		w.want(t, "GET", fmt.Sprintf("/notifiers/%d", w.chanA), nil, ownerOnly(200))
+		w.want(t, "GET", fmt.Sprintf("/notifiers/%d", w.hookA), nil, ownerOnly(200))
+	},
+	"updateNotifier": func(t *testing.T, w *world) {
+		path := fmt.Sprintf("/notifiers/%d", w.chanA)
+		w.want(t, "PATCH", path, map[string]any{"name": "taken"}, map[string]int{asBob: 404, asHostToken: 404})
+		if n := get[rest.Notifier](w.h, w.tokens[asAdmin], path); n.Name != "alice-chan" {
+			t.Errorf("a refused change changed the channel: name %q", n.Name)
+		}
+		w.want(t, "PATCH", path, map[string]any{"name": "alice-chan"}, map[string]int{asAlice: 200, asAdmin: 200})
+	},
+	"deleteNotifier": func(t *testing.T, w *world) {
+		n := create[rest.Notifier](w.h, w.tokens[asAlice], "/notifiers", map[string]any{"name": "alice-spare", "url": w.channelURL("as")})
+		path := fmt.Sprintf("/notifiers/%d", n.Id)
+		w.want(t, "DELETE", path, nil, map[string]int{asBob: 404, asHostToken: 404})
+		w.want(t, "GET", path, nil, map[string]int{asAlice: 200})
+		w.want(t, "DELETE", path, nil, map[string]int{asAlice: 204})
+	},
+	"testNotifier": func(t *testing.T, w *world) {
+		w.want(t, "POST", fmt.Sprintf("/notifiers/%d/test", w.chanA), nil, ownerOnly(200))
+	},
+
+	// The broker's heartbeat is a setting of the broker: admins only.
+	"getHeartbeat": func(t *testing.T, w *world) {
+		w.want(t, "PUT", "/heartbeat", map[string]any{"url": w.receiver + "/beat"}, map[string]int{asAdmin: 200})
+		w.want(t, "GET", "/heartbeat", nil, map[string]int{asBob: 403, asHostToken: 403, asAlice: 403, asAdmin: 200})
+	},
+	"setHeartbeat": func(t *testing.T, w *world) {
+		w.want(t, "PUT", "/heartbeat", map[string]any{"url": w.receiver + "/mine"}, map[string]int{asBob: 403, asHostToken: 403, asAlice: 403})
+		w.want(t, "PUT", "/heartbeat", map[string]any{"url": w.receiver + "/beat"}, map[string]int{asAdmin: 200})
+		if b := get[rest.Heartbeat](w.h, w.tokens[asAdmin], "/heartbeat"); b.Url != w.receiver {
+			t.Errorf("the broker's heartbeat: %+v", b)
+		}
+	},
+	"deleteHeartbeat": func(t *testing.T, w *world) {
+		w.want(t, "PUT", "/heartbeat", map[string]any{"url": w.receiver + "/beat"}, map[string]int{asAdmin: 200})
+		w.want(t, "DELETE", "/heartbeat", nil, map[string]int{asBob: 403, asHostToken: 403, asAlice: 403})
+		w.want(t, "GET", "/heartbeat", nil, map[string]int{asAdmin: 200})
+		w.want(t, "DELETE", "/heartbeat", nil, map[string]int{asAdmin: 204})
+	},
+	// A host's heartbeat follows the host.
+	"getHostHeartbeat": func(t *testing.T, w *world) {
+		for _, id := range []int64{w.hostA, w.hostA2} {
+			w.want(t, "PUT", fmt.Sprintf("/hosts/%d/heartbeat", id), map[string]any{"url": w.receiver + "/host"}, map[string]int{asAlice: 200})
+		}
+		w.want(t, "GET", fmt.Sprintf("/hosts/%d/heartbeat", w.hostA), nil, ownerAndHostToken(200))
+		w.want(t, "GET", fmt.Sprintf("/hosts/%d/heartbeat", w.hostA2), nil, ownerOnly(200))
+	},
+	"setHostHeartbeat": func(t *testing.T, w *world) {
+		w.want(t, "PUT", fmt.Sprintf("/hosts/%d/heartbeat", w.hostA2), map[string]any{"url": w.receiver + "/h2"}, ownerOnly(200))
+		w.want(t, "PUT", fmt.Sprintf("/hosts/%d/heartbeat", w.hostA), map[string]any{"url": w.receiver + "/h1"}, ownerAndHostToken(200))
+		w.want(t, "PUT", fmt.Sprintf("/hosts/%d/heartbeat", w.hostB), map[string]any{"url": w.receiver + "/stolen"}, map[string]int{asAlice: 404})
+	},
+	"deleteHostHeartbeat": func(t *testing.T, w *world) {
+		for _, id := range []int64{w.hostA, w.hostA2} {
+			w.want(t, "PUT", fmt.Sprintf("/hosts/%d/heartbeat", id), map[string]any{"url": w.receiver + "/host"}, map[string]int{asAlice: 200})
+		}
+		w.want(t, "DELETE", fmt.Sprintf("/hosts/%d/heartbeat", w.hostA2), nil, map[string]int{asBob: 404, asHostToken: 404})
+		w.want(t, "GET", fmt.Sprintf("/hosts/%d/heartbeat", w.hostA2), nil, map[string]int{asAlice: 200})
+		w.want(t, "DELETE", fmt.Sprintf("/hosts/%d/heartbeat", w.hostA2), nil, map[string]int{asAlice: 204})
+		w.want(t, "DELETE", fmt.Sprintf("/hosts/%d/heartbeat", w.hostA), nil, map[string]int{asBob: 404, asHostToken: 204})
+	},
+	// A host's history follows the host.
+	"getHostHistory": func(t *testing.T, w *world) {
+		w.want(t, "GET", fmt.Sprintf("/hosts/%d/history", w.hostA), nil, ownerAndHostToken(200))
+		w.want(t, "GET", fmt.Sprintf("/hosts/%d/history", w.hostA2), nil, ownerOnly(200))
+		w.want(t, "GET", fmt.Sprintf("/hosts/%d/history", w.hostAdmin), nil, map[string]int{asAlice: 404, asAdmin: 200})
+	},
+
+	// Two-factor sign-in: the caller's own account, from a session only
+	// (x-ddnsbroker-scope: session refuses every API token, as /me's
+	// password change does).
+	"enrolOtp": func(t *testing.T, w *world) {
+		w.want(t, "POST", "/me/otp", nil, map[string]int{asHostToken: 403, asAlice: 201})
+		if me := get[rest.Me](w.h, w.tokens[asBob], "/me"); me.OtpEnabled == nil || *me.OtpEnabled {
+			t.Errorf("/me of bob after alice enrolled: otp %v", me.OtpEnabled)
+		}
+	},
+	"confirmOtp": func(t *testing.T, w *world) {
+		w.want(t, "POST", "/me/otp", nil, map[string]int{asAlice: 201})
+		// Alice's pending secret is hers: bob has none to confirm.
+		w.want(t, "POST", "/me/otp/confirm", map[string]any{"code": "000000"}, map[string]int{asHostToken: 403, asBob: 409})
+	},
+	"disableOtp": func(t *testing.T, w *world) {
+		w.want(t, "DELETE", "/me/otp", map[string]any{"password": "alice-Passw0rd-long"}, map[string]int{asHostToken: 403})
+		w.want(t, "DELETE", "/me/otp", map[string]any{"password": "bob-Passw0rd-long"}, map[string]int{asBob: 409})
+	},
+	// The sign-in rules are the broker's: admins only. How to sign in is
+	// public.
+	"getSignInSettings": func(t *testing.T, w *world) {
+		w.want(t, "GET", "/settings/sign-in", nil, map[string]int{asBob: 403, asHostToken: 403, asAlice: 403, asAdmin: 200})
+	},
+	"setSignInSettings": func(t *testing.T, w *world) {
+		w.want(t, "PUT", "/settings/sign-in", map[string]any{"require_2fa": false, "password_login": true},
+			map[string]int{asBob: 403, asHostToken: 403, asAlice: 403, asAdmin: 200})
+	},
+	"getSignInMethods": func(t *testing.T, w *world) {
+		w.want(t, "GET", "/auth/methods", nil, map[string]int{asBob: 200, asAdmin: 200})
+		w.h.do(request{method: "GET", path: "/auth/methods"}).expect(t, 200)
+	},
+
+	// The live stream: the same events as listEvents.
+	"streamEvents": func(t *testing.T, w *world) {
+		streams := map[string]*sseStream{}
+		for _, who := range []string{asAdmin, asBob, asHostToken} {
+			streams[who] = w.h.openStream(w.tokens[who], "", "")
+			defer streams[who].close()
+		}
+		a := create[rest.HostCreated](w.h, w.tokens[asAlice], "/hosts", map[string]any{"fqdn": "streamed.alice.example.net"})
+		w.want(t, "PATCH", fmt.Sprintf("/hosts/%d", w.hostA), map[string]any{"notes": "streamed"}, map[string]int{asAlice: 200})
+		b := create[rest.HostCreated](w.h, w.tokens[asBob], "/hosts", map[string]any{"fqdn": "streamed.bob.example.net"})
+		// Ordered: a stream that carried alice's events would show them first.
+		if m := streams[asBob].next(); m.event.HostId == nil || *m.event.HostId != b.Id {
+			t.Errorf("bob's stream: first event %+v, want the creation of his host %d", m.event, b.Id)
+		}
+		if m := streams[asHostToken].next(); m.event.HostId == nil || *m.event.HostId != w.hostA {
+			t.Errorf("the host token's stream: first event %+v, want the change of its host %d", m.event, w.hostA)
+		}
+		if m := streams[asAdmin].next(); m.event.HostId == nil || *m.event.HostId != a.Id {
+			t.Errorf("the admin's stream: first event %+v, want the creation of alice's host %d", m.event, a.Id)
+		}
+		for _, id := range []int64{a.Id, b.Id} {
+			w.h.do(request{method: "DELETE", path: fmt.Sprintf("/hosts/%d", id), token: w.tokens[asAdmin]}).expect(t, 204)
+		}
 	},
 
 	// The dashboard counts the caller's own.

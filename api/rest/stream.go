@@ -59,7 +59,7 @@ func (s *Server) StreamEvents(ctx context.Context, req StreamEventsRequestObject
 	if after.XID == "" {
 		after.XID = horizon // only what is written from now on
 	}
-	return &eventStream{server: s, ctx: ctx, sub: sub, horizon: horizon, page: store.EventPage{HostID: deref(f.HostId, 0),
+	return &eventStream{server: s, db: s.db(ctx), ctx: ctx, sub: sub, horizon: horizon, page: store.EventPage{HostID: deref(f.HostId, 0),
 		RecordID: deref(f.RecordId, 0), ServiceID: deref(f.ServiceId, 0), Kind: deref(f.Kind, ""), Limit: streamBatch},
 		after: after}, nil
 }
@@ -80,7 +80,10 @@ func parseStreamID(id string) (store.StreamCursor, bool) {
 
 // eventStream writes the stream once the response starts.
 type eventStream struct {
-	server  *Server
+	server *Server
+	// db reads as the caller: their own objects' events only, like
+	// listEvents.
+	db      *store.Queries
 	ctx     context.Context
 	sub     *feed.Subscription
 	horizon string
@@ -150,7 +153,7 @@ func (es *eventStream) send(ctx context.Context, w http.ResponseWriter) (int, er
 	p := es.page
 	p.Stream = &store.StreamWindow{After: es.after, Horizon: es.horizon}
 	qctx, cancel := context.WithTimeout(ctx, requestTimeout)
-	rows, err := es.server.store.EventsPage(qctx, p)
+	rows, err := es.db.EventsPage(qctx, p)
 	cancel()
 	if err != nil {
 		return 0, err

@@ -186,6 +186,9 @@ func (s *Server) DisableOtp(ctx context.Context, req DisableOtpRequestObject) (D
 
 // GetSignInSettings reads the sign-in rules.
 func (s *Server) GetSignInSettings(ctx context.Context, _ GetSignInSettingsRequestObject) (GetSignInSettingsResponseObject, error) {
+	if err := requireAdmin(ctx, "manages the sign-in rules"); err != nil {
+		return nil, err
+	}
 	set, err := s.store.SignInSettings(ctx)
 	if err != nil {
 		return nil, err
@@ -195,10 +198,10 @@ func (s *Server) GetSignInSettings(ctx context.Context, _ GetSignInSettingsReque
 
 // SetSignInSettings replaces the sign-in rules; admins only.
 func (s *Server) SetSignInSettings(ctx context.Context, req SetSignInSettingsRequestObject) (SetSignInSettingsResponseObject, error) {
-	p := principal(ctx)
-	if p.Role != store.RoleAdmin {
-		return nil, &auth.ForbiddenError{Reason: "only admins set the sign-in rules"}
+	if err := requireAdmin(ctx, "manages the sign-in rules"); err != nil {
+		return nil, err
 	}
+	p := principal(ctx)
 	b := req.Body
 	if !b.PasswordLogin && s.sso == nil {
 		return nil, invalid(fieldError("password_login", "cannot be turned off: single sign-on is not configured (DDNSBROKER_OIDC_ISSUER), nobody could sign in"))

@@ -43,7 +43,7 @@ func (s *Server) ListUsers(ctx context.Context, req ListUsersRequestObject) (Lis
 
 // CreateUser adds an admin account.
 func (s *Server) CreateUser(ctx context.Context, req CreateUserRequestObject) (CreateUserResponseObject, error) {
-	if err := requireAdmin(ctx); err != nil {
+	if err := requireAdmin(ctx, "manages accounts"); err != nil {
 		return nil, err
 	}
 	hash, err := auth.HashPassword(s.params, req.Body.Password)
@@ -86,7 +86,7 @@ func (s *Server) GetUser(ctx context.Context, req GetUserRequestObject) (GetUser
 // every session of the account at once.
 func (s *Server) UpdateUser(ctx context.Context, req UpdateUserRequestObject) (UpdateUserResponseObject, error) {
 	b := req.Body
-	if err := requireAdmin(ctx); err != nil {
+	if err := requireAdmin(ctx, "manages accounts"); err != nil {
 		return nil, err
 	}
 	if b.Disabled != nil && *b.Disabled && req.Id == principal(ctx).UserID {
@@ -164,7 +164,7 @@ func (s *Server) UpdateUser(ctx context.Context, req UpdateUserRequestObject) (U
 
 // DeleteUser removes an account with its tokens; nobody can delete their own.
 func (s *Server) DeleteUser(ctx context.Context, req DeleteUserRequestObject) (DeleteUserResponseObject, error) {
-	if err := requireAdmin(ctx); err != nil {
+	if err := requireAdmin(ctx, "manages accounts"); err != nil {
 		return nil, err
 	}
 	if req.Id == principal(ctx).UserID {

@@ -211,7 +211,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read the sign-in rules */
+        /**
+         * Read the sign-in rules (admins)
+         * @description The broker's own setting; users and their tokens get 403.
+         */
         get: operations["getSignInSettings"];
         /**
          * Set the sign-in rules (admins)
@@ -815,10 +818,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read the broker's heartbeat */
+        /**
+         * Read the broker's heartbeat (admins)
+         * @description The broker's own setting; users and their tokens get 403.
+         */
         get: operations["getHeartbeat"];
         /**
-         * Set the broker's heartbeat
+         * Set the broker's heartbeat (admins)
          * @description A heartbeat is a URL an uptime monitor watches (healthchecks.io, Uptime
          *     Kuma push, any URL answering GET). The broker calls it every
          *     `every_seconds` while all is well and at once after a successful
@@ -828,7 +834,7 @@ export interface paths {
          */
         put: operations["setHeartbeat"];
         post?: never;
-        /** Stop the broker's heartbeat */
+        /** Stop the broker's heartbeat (admins) */
         delete: operations["deleteHeartbeat"];
         options?: never;
         head?: never;
@@ -3473,6 +3479,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             default: components["responses"]["Problem"];
         };
     };
@@ -4637,6 +4644,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             default: components["responses"]["Problem"];
         };
