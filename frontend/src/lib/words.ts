@@ -10,6 +10,8 @@ type DeliveryState = components['schemas']['ChangeDelivery']['state'];
 /** Each event kind as a short sentence. */
 export const eventKindText: Record<EventKind, string> = {
 	'address.changed': 'Address changed',
+	'address.set_by_hand': 'Address set by hand',
+	'address.private': 'Private address reported',
 	'delivery.delivered': 'Delivered',
 	'delivery.retry': 'Delivery failed, will retry',
 	'delivery.failed': 'Delivery failed',
@@ -23,6 +25,7 @@ export const eventKindText: Record<EventKind, string> = {
 	'host.resync': 'Host re-sent',
 	'host.secret_rotated': 'Update secret replaced',
 	'host.stale': 'Router not seen lately',
+	'host.back': 'Router reports again',
 	'record.created': 'Record added',
 	'record.updated': 'Record changed',
 	'record.deleted': 'Record deleted',
