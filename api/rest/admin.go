@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/ddnsbroker/ddnsbroker/api/auth"
+	"github.com/ddnsbroker/ddnsbroker/api/store"
 )
 
 // Admin calls the API in process for the admin commands that change the
@@ -28,7 +29,7 @@ type Admin struct {
 func (s *Server) Admin(command string) *Admin {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	p := auth.Principal{Username: command, Method: auth.MethodCommand, Scope: auth.ScopeWrite}
+	p := auth.Principal{Username: command, Method: auth.MethodCommand, Scope: auth.ScopeWrite, Role: store.RoleAdmin}
 	s.register(e, func(need auth.Scope) echo.MiddlewareFunc {
 		return func(next echo.HandlerFunc) echo.HandlerFunc {
 			return func(c echo.Context) error {

@@ -56,7 +56,7 @@ func TestServeNotifiesWebhooks(t *testing.T) {
 	box := secretbox.New([]byte(testSecretKey))
 	sealed, key := box.Seal(secret)
 	if _, err := st.CreateWebhook(ctx, store.NewWebhook{Name: "ops", URL: receiver.URL, Secret: sealed, SecretKey: key,
-		Events: notify.Events(), Enabled: true}); err != nil {
+		Events: notify.WebhookEvents(), Enabled: true}); err != nil {
 		t.Fatal(err)
 	}
 	svc, err := st.CreateService(ctx, store.NewService{Name: "p", Protocol: "dyndns2",
@@ -94,10 +94,14 @@ func TestServeNotifiesWebhooks(t *testing.T) {
 	}
 	resp.Body.Close()
 
-	waitUntil(t, "both notifications", 20*time.Second, func() bool {
+	// A failure waits for others at its service (the digest, 30 s) before
+	// it is sent.
+	waitUntil(t, "both notifications", 60*time.Second, func() bool {
 		mu.Lock()
 		defer mu.Unlock()
-		return len(got) == 2
+		_, failed := got[notify.DeliveryFailed]
+		_, stale := got[notify.HostStale]
+		return failed && stale
 	})
 	mu.Lock()
 	failed, stale := got[notify.DeliveryFailed], got[notify.HostStale]
