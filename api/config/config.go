@@ -58,7 +58,7 @@ var (
 	MetricsTok  = Option{Name: "metrics-token", Usage: "bearer token that /metrics requires on the main listener (unset: /metrics is not served there)", File: true}
 	MetricsAddr = Option{Name: "metrics-listen", Usage: "separate address (host:port) serving /metrics without a token, e.g. 127.0.0.1:9100"}
 	Retention   = Option{Name: "retention", Default: durationText(housekeeping.DefaultRetention), Usage: "how long events and finished deliveries are kept (90 days)"}
-	StaleAfter  = Option{Name: "stale-after", Default: durationText(rest.DefaultStaleAfter), Usage: "a host not seen for this long is flagged stale (API, status) and reported to host.stale webhooks"}
+	StaleAfter  = Option{Name: "stale-after", Default: durationText(rest.DefaultStaleAfter), Usage: "a host not seen for this long is flagged stale (API, status) and reported to host.stale webhooks, unless the host has its own stale_after"}
 	SourceV6    = Option{Name: "ipv6-source-prefix", Default: strconv.Itoa(auth.DefaultIPv6SourcePrefix), Usage: "IPv6 clients within one prefix of this length count as one source for failed-login limits and hashing fairness (32 to 128)"}
 	PublicURL   = Option{Name: "public-url", Usage: "URL routers use to reach the broker, written into the router setup (GET /api/v1/hosts/{id}/setup; default: the scheme and host each API request came in on)"}
 	HostRecords = Option{Name: "max-records-per-host", Default: strconv.Itoa(rest.DefaultMaxRecordsPerHost), Usage: "most records one host may have (more are refused with 409)"}

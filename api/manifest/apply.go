@@ -347,6 +347,7 @@ func (p *planner) hosts(context.Context) ([]*change, error) {
 			patch.Notes = &f.Notes
 			fields = append(fields, "notes")
 		}
+		patched := len(fields) > 0 // fields the PATCH carries (HostPatch holds a Nullable: no == on it)
 		restore := hash != "" && hash != cur.SecretHash
 		if restore {
 			fields = append(fields, "update secret")
@@ -358,7 +359,7 @@ func (p *planner) hosts(context.Context) ([]*change, error) {
 		id := cur.ID
 		out = append(out, &change{op: opUpdate, kind: "host", name: f.FQDN, detail: strings.Join(fields, ", "),
 			do: func(ctx context.Context) error {
-				if patch != (rest.HostPatch{}) {
+				if patched {
 					if err := p.api.Call(ctx, http.MethodPatch, "/hosts/"+strconv.FormatInt(id, 10), patch, nil); err != nil {
 						return err
 					}

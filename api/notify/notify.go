@@ -494,18 +494,18 @@ func (n *Notifier) CheckStale(ctx context.Context, now time.Time) (reported int,
 				return err
 			}
 		}
-		hosts, err := q.UnreportedStaleHosts(ctx, now.Add(-n.cfg.StaleAfter), 1000)
+		hosts, err := q.UnreportedStaleHosts(ctx, store.StaleRule{Now: now, After: n.cfg.StaleAfter}, 1000)
 		if err != nil {
 			return err
 		}
 		for _, h := range hosts {
 			ago := now.Sub(h.SeenAt).Round(time.Minute)
-			msg := fmt.Sprintf("%s has not been seen for %s (stale after %s)", h.FQDN, ago, n.cfg.StaleAfter)
+			msg := fmt.Sprintf("%s has not been seen for %s (stale after %s)", h.FQDN, ago, h.StaleAfter)
 			if !h.Seen {
-				msg = fmt.Sprintf("%s has never sent an update since it was added %s ago (stale after %s)", h.FQDN, ago, n.cfg.StaleAfter)
+				msg = fmt.Sprintf("%s has never sent an update since it was added %s ago (stale after %s)", h.FQDN, ago, h.StaleAfter)
 			}
 			data, _ := json.Marshal(map[string]any{"seen_at": h.SeenAt.UTC(), "ever_seen": h.Seen,
-				"stale_after_seconds": int64(n.cfg.StaleAfter.Seconds())})
+				"stale_after_seconds": int64(h.StaleAfter.Seconds())})
 			id := h.ID
 			if err := q.AddEvent(ctx, store.Event{Kind: store.EventHostStale, HostID: &id, Actor: "notifier", Message: msg, Data: data}); err != nil {
 				return err

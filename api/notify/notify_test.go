@@ -494,6 +494,61 @@ func TestStaleHostsOncePerEpisode(t *testing.T) {
 	f.pump(t, "the second episode", func() bool { return len(rcv.all()) == 2 })
 }
 
+// TestStaleAfterPerHost: a host with its own stale_after goes silent and
+// comes back by it while the others keep the global one; set back to null,
+// the global one applies to it again.
+func TestStaleAfterPerHost(t *testing.T) {
+	f := newFixture(t, fastConfig()) // global: 1 hour
+	ctx := context.Background()
+	exec := func(sql string, args ...any) {
+		t.Helper()
+		if _, err := f.st.Pool.Exec(ctx, sql, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	own := 10 * time.Minute
+	short, err := f.st.CreateHost(ctx, store.NewHost{FQDN: "short.example.com", SecretHash: "x", Enabled: true, StaleAfter: &own})
+	if err != nil {
+		t.Fatal(err)
+	}
+	exec(`UPDATE hosts SET created_at = now() - interval '3 days', last_seen_at = now() - interval '30 minutes'`)
+	now := time.Now()
+	check := func(at time.Time, want int) {
+		t.Helper()
+		if n, err := f.notifier.CheckStale(ctx, at); err != nil || n != want {
+			t.Fatalf("reported %d, %v; want %d", n, err, want)
+		}
+	}
+	kinds := func(kind store.EventKind) []store.Event {
+		t.Helper()
+		events, err := f.st.EventsPage(ctx, store.EventPage{Kind: string(kind), Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return events
+	}
+	check(now, 1) // short only: 30 minutes is past its 10, not past the global hour
+	stale := kinds(store.EventHostStale)
+	if len(stale) != 1 || *stale[0].HostID != short.ID || !strings.Contains(stale[0].Message, "(stale after 10m0s)") ||
+		!strings.Contains(string(stale[0].Data), `"stale_after_seconds": 600`) {
+		t.Fatalf("host.stale %+v", stale)
+	}
+
+	exec(`UPDATE hosts SET last_seen_at = now() WHERE id = $1`, short.ID) // it reports again
+	check(now, 0)
+	if back := kinds(store.EventHostBack); len(back) != 1 || *back[0].HostID != short.ID {
+		t.Fatalf("host.back %+v", back)
+	}
+
+	// Back to the global hour: 30 minutes of silence is no longer stale.
+	if _, err := f.st.UpdateHost(ctx, short.ID, store.HostPatch{SetStaleAfter: true}); err != nil {
+		t.Fatal(err)
+	}
+	exec(`UPDATE hosts SET last_seen_at = now() - interval '30 minutes' WHERE id = $1`, short.ID)
+	check(now, 0)
+	check(now.Add(time.Hour), 2) // both past the global hour
+}
+
 // TestFeedWaitsForOpenTransactions: an event written by a transaction that
 // is still open when later events are read is not skipped.
 func TestFeedWaitsForOpenTransactions(t *testing.T) {

@@ -20,8 +20,9 @@ func (s *Server) toHost(h store.Host) Host {
 		Ipv4UpdatedAt: utcPtr(h.IPv4UpdatedAt), Ipv4ChangedAt: utcPtr(h.IPv4ChangedAt),
 		Ipv6UpdatedAt: utcPtr(h.IPv6UpdatedAt), Ipv6ChangedAt: utcPtr(h.IPv6ChangedAt), LastSeenAt: utcPtr(h.LastSeenAt),
 		Notes: h.Notes, RecordCount: h.RecordCount, CreatedAt: h.CreatedAt.UTC(), UpdatedAt: h.UpdatedAt.UTC(),
-		Stale: s.stale(h, time.Now()), Ipv4PrivateAllowed: h.PrivateIPv4Allowed,
-		Ipv4Source: h.Source.IPv4, Ipv6Source: h.Source.IPv6, Ipv6PrefixSource: h.Source.Prefix, Warnings: hostWarnings(h),
+		Stale: s.staleRule().Stale(h), StaleAfter: int64(h.EffectiveStaleAfter(s.staleAfter).Seconds()), StaleAfterDefault: h.StaleAfter == nil,
+		Ipv4PrivateAllowed: h.PrivateIPv4Allowed,
+		Ipv4Source:         h.Source.IPv4, Ipv6Source: h.Source.IPv6, Ipv6PrefixSource: h.Source.Prefix, Warnings: hostWarnings(h),
 		OwnerId: h.OwnerID, Owner: ownerName(h.OwnerID, h.OwnerName)}
 }
 
@@ -41,7 +42,7 @@ func hostWarnings(h store.Host) []Warning {
 // ListHosts lists hosts by FQDN.
 func (s *Server) ListHosts(ctx context.Context, req ListHostsRequestObject) (ListHostsResponseObject, error) {
 	p := store.HostPage{Search: deref(req.Params.Q, ""), Enabled: req.Params.Enabled, Stale: req.Params.Stale,
-		StaleCutoff: time.Now().Add(-s.staleAfter), Limit: pageLimit(req.Params.Limit), OwnerID: deref(req.Params.OwnerId, 0)}
+		StaleRule: s.staleRule(), Limit: pageLimit(req.Params.Limit), OwnerID: deref(req.Params.OwnerId, 0)}
 	if err := decodeCursor(req.Params.Cursor, &p.AfterFQDN, &p.AfterID); err != nil {
 		return nil, err
 	}
@@ -64,7 +65,8 @@ func (s *Server) CreateHost(ctx context.Context, req CreateHostRequestObject) (C
 	}
 	fqdn, _ := dnsname.Normalize(b.Fqdn) // validated by its tag
 	n := store.NewHost{FQDN: fqdn, Enabled: deref(b.Enabled, true), IPv4Enabled: deref(b.Ipv4Enabled, true),
-		IPv6Enabled: deref(b.Ipv6Enabled, true), Notes: deref(b.Notes, ""), PrivateIPv4Allowed: deref(b.Ipv4PrivateAllowed, false)}
+		IPv6Enabled: deref(b.Ipv6Enabled, true), Notes: deref(b.Notes, ""), PrivateIPv4Allowed: deref(b.Ipv4PrivateAllowed, false),
+		StaleAfter: secondsPtr(b.StaleAfter)}
 	if b.Ipv4 != nil && *b.Ipv4 != "" {
 		n.IPv4, _ = parseHostAddr(*b.Ipv4, 4)
 	}
@@ -111,14 +113,20 @@ func (s *Server) CreateHost(ctx context.Context, req CreateHostRequestObject) (C
 	return CreateHost201JSONResponse(out), nil
 }
 
-// stale tells whether a host has not been seen for longer than
-// stale-after, by the rule the store counts and filters stale hosts with.
-func (s *Server) stale(h store.Host, now time.Time) bool {
-	seen := h.CreatedAt
-	if h.LastSeenAt != nil {
-		seen = *h.LastSeenAt
+// staleRule is the rule the store counts and filters stale hosts with, as
+// of now: a host's own stale_after, or the server's stale-after.
+func (s *Server) staleRule() store.StaleRule {
+	return store.StaleRule{Now: time.Now(), After: s.staleAfter}
+}
+
+// secondsPtr is an API count of seconds (minimum and maximum checked by
+// the schema) as a duration; nil stays nil.
+func secondsPtr(n *int64) *time.Duration {
+	if n == nil {
+		return nil
 	}
-	return seen.Before(now.Add(-s.staleAfter))
+	d := time.Duration(*n) * time.Second
+	return &d
 }
 
 // newSecret is the admin's secret or a generated one.
@@ -143,7 +151,11 @@ func (s *Server) GetHost(ctx context.Context, req GetHostRequestObject) (GetHost
 func (s *Server) UpdateHost(ctx context.Context, req UpdateHostRequestObject) (UpdateHostResponseObject, error) {
 	b := req.Body
 	p := store.HostPatch{Enabled: b.Enabled, IPv4Enabled: b.Ipv4Enabled, IPv6Enabled: b.Ipv6Enabled, Notes: b.Notes,
-		PrivateIPv4Allowed: b.Ipv4PrivateAllowed, OwnerID: b.OwnerId}
+		PrivateIPv4Allowed: b.Ipv4PrivateAllowed, OwnerID: b.OwnerId, SetStaleAfter: b.StaleAfter.IsSpecified()}
+	if b.StaleAfter.IsSpecified() && !b.StaleAfter.IsNull() {
+		n := b.StaleAfter.MustGet()
+		p.StaleAfter = secondsPtr(&n)
+	}
 	if b.Fqdn != nil {
 		fqdn, _ := dnsname.Normalize(*b.Fqdn)
 		p.FQDN = &fqdn
@@ -176,7 +188,7 @@ func (s *Server) UpdateHost(ctx context.Context, req UpdateHostRequestObject) (U
 		}{{"fqdn", old.FQDN != h.FQDN}, {"enabled", old.Enabled != h.Enabled}, {"ipv4_enabled", old.IPv4Enabled != h.IPv4Enabled},
 			{"ipv6_enabled", old.IPv6Enabled != h.IPv6Enabled}, {"notes", old.Notes != h.Notes},
 			{"ipv4_private_allowed", old.PrivateIPv4Allowed != h.PrivateIPv4Allowed},
-			{"owner_id", !equalPtr(old.OwnerID, h.OwnerID)}} {
+			{"owner_id", !equalPtr(old.OwnerID, h.OwnerID)}, {"stale_after", !equalPtr(old.StaleAfter, h.StaleAfter)}} {
 			if f.diff {
 				changed = append(changed, f.name)
 			}

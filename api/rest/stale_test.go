@@ -93,3 +93,71 @@ func TestStaleHosts(t *testing.T) {
 		t.Errorf("status after the update: %+v", st.Hosts)
 	}
 }
+
+// TestStaleAfterPerHost: a host's own stale_after decides its stale flag,
+// the stale filter and the status count; null goes back to the server's.
+// Out-of-range values are refused naming the field and change nothing.
+func TestStaleAfterPerHost(t *testing.T) {
+	h := newHarness(t, func(cfg *config.Serve, _ *app.Options) { cfg.StaleAfter = time.Hour })
+	tok, _ := h.login(adminName, adminPassword)
+	ctx := context.Background()
+	own := create[rest.HostCreated](h, tok, "/hosts", map[string]any{"fqdn": "own.example.net", "secret": "router-secret-1", "stale_after": 600})
+	global := create[rest.HostCreated](h, tok, "/hosts", map[string]any{"fqdn": "global.example.net", "secret": "router-secret-1"})
+	if own.StaleAfter != 600 || own.StaleAfterDefault || global.StaleAfter != 3600 || !global.StaleAfterDefault {
+		t.Fatalf("created: own %d/%v, global %d/%v", own.StaleAfter, own.StaleAfterDefault, global.StaleAfter, global.StaleAfterDefault)
+	}
+	if _, err := h.st.Pool.Exec(ctx, `UPDATE hosts SET created_at = now() - interval '2 days', last_seen_at = now() - interval '30 minutes'`); err != nil {
+		t.Fatal(err)
+	}
+	path := func(id int64) string { return fmt.Sprintf("/hosts/%d", id) }
+	if !get[rest.Host](h, tok, path(own.Id)).Stale || get[rest.Host](h, tok, path(global.Id)).Stale {
+		t.Error("30 minutes of silence: own (10 min) should be stale, global (1 h) not")
+	}
+	staleIDs := func() []int64 {
+		var out []int64
+		for _, x := range get[rest.HostList](h, tok, "/hosts?stale=true").Items {
+			out = append(out, x.Id)
+		}
+		return out
+	}
+	if got := staleIDs(); !slices.Equal(got, []int64{own.Id}) {
+		t.Errorf("stale=true: %v", got)
+	}
+	if st := get[rest.Status](h, tok, "/status"); st.Hosts.Stale != 1 {
+		t.Errorf("status hosts %+v", st.Hosts)
+	}
+
+	for _, bad := range []any{59, 31536001, 0, -5, "10m"} {
+		p := h.do(request{method: "PATCH", path: path(global.Id), token: tok, body: map[string]any{"stale_after": bad}}).expect(t, 422).problem(t)
+		if !slices.Equal(fieldsOf(p), []string{"stale_after"}) {
+			t.Errorf("stale_after %v: fields %v", bad, fieldsOf(p))
+		}
+		p = h.do(request{method: "POST", path: "/hosts", token: tok,
+			body: map[string]any{"fqdn": "bad.example.net", "stale_after": bad}}).expect(t, 422).problem(t)
+		if !slices.Equal(fieldsOf(p), []string{"stale_after"}) {
+			t.Errorf("create stale_after %v: fields %v", bad, fieldsOf(p))
+		}
+	}
+	if got := get[rest.Host](h, tok, path(global.Id)); !got.StaleAfterDefault || got.StaleAfter != 3600 {
+		t.Errorf("a refused patch changed the host: %+v", got)
+	}
+
+	// A patch without stale_after keeps it; null goes back to the global.
+	var got rest.Host
+	h.do(request{method: "PATCH", path: path(own.Id), token: tok, body: map[string]any{"notes": "x"}}).expect(t, 200).decode(t, &got)
+	if got.StaleAfter != 600 || got.StaleAfterDefault {
+		t.Errorf("patch without stale_after: %d/%v", got.StaleAfter, got.StaleAfterDefault)
+	}
+	h.do(request{method: "PATCH", path: path(own.Id), token: tok, raw: `{"stale_after": null}`}).expect(t, 200).decode(t, &got)
+	if got.StaleAfter != 3600 || !got.StaleAfterDefault || got.Stale {
+		t.Errorf("back to the global: %+v", got)
+	}
+	if got := staleIDs(); len(got) != 0 {
+		t.Errorf("stale=true after the reset: %v", got)
+	}
+	// And a global host takes its own.
+	h.do(request{method: "PATCH", path: path(global.Id), token: tok, body: map[string]any{"stale_after": 60}}).expect(t, 200).decode(t, &got)
+	if got.StaleAfter != 60 || got.StaleAfterDefault || !got.Stale {
+		t.Errorf("own 60 s: %+v", got)
+	}
+}

@@ -25,7 +25,7 @@ const defaultStatusLimit = 10
 // listings themselves so that their cursors continue there.
 func (s *Server) GetStatus(ctx context.Context, req GetStatusRequestObject) (GetStatusResponseObject, error) {
 	limit := deref(req.Params.Limit, defaultStatusLimit)
-	st, err := s.db(ctx).Status(ctx, time.Now().Add(-s.staleAfter))
+	st, err := s.db(ctx).Status(ctx, s.staleRule())
 	if err != nil {
 		return nil, err
 	}

@@ -34,24 +34,42 @@ type Host struct {
 	// the admins', after its owner was deleted).
 	OwnerID   *int64
 	OwnerName string
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	// StaleAfter is how long the host may stay silent before it is
+	// stale; nil: the server's stale-after (see StaleRule).
+	StaleAfter *time.Duration
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 	// RecordCount is filled by listings.
 	RecordCount int
 }
 
 const hostColumnsBare = `h.id, h.fqdn, h.secret_hash, h.enabled, h.ipv4_enabled, h.ipv6_enabled, h.ipv4, h.ipv6, h.ipv6_prefix,
 	h.ipv4_updated_at, h.ipv4_changed_at, h.ipv6_updated_at, h.ipv6_changed_at, h.last_seen_at, h.notes, h.owner_id, coalesce((SELECT username FROM users WHERE id = h.owner_id), ''), h.created_at, h.updated_at,
-	h.ipv4_private_allowed, h.ipv4_source, h.ipv6_source, h.prefix_source`
+	h.ipv4_private_allowed, h.ipv4_source, h.ipv6_source, h.prefix_source, (extract(epoch FROM h.stale_after) * 1000000)::bigint`
 
 const hostColumns = hostColumnsBare + `, (SELECT count(*) FROM records r WHERE r.host_id = h.id)`
 
 func scanHost(row rowScanner) (Host, error) {
 	var h Host
+	var staleAfter *int64 // microseconds
 	err := row.Scan(&h.ID, &h.FQDN, &h.SecretHash, &h.Enabled, &h.IPv4Enabled, &h.IPv6Enabled, &h.IPv4, &h.IPv6, &h.Prefix,
 		&h.IPv4UpdatedAt, &h.IPv4ChangedAt, &h.IPv6UpdatedAt, &h.IPv6ChangedAt, &h.LastSeenAt, &h.Notes, &h.OwnerID, &h.OwnerName, &h.CreatedAt, &h.UpdatedAt,
-		&h.PrivateIPv4Allowed, &h.Source.IPv4, &h.Source.IPv6, &h.Source.Prefix, &h.RecordCount)
+		&h.PrivateIPv4Allowed, &h.Source.IPv4, &h.Source.IPv6, &h.Source.Prefix, &staleAfter, &h.RecordCount)
+	if staleAfter != nil {
+		d := time.Duration(*staleAfter) * time.Microsecond
+		h.StaleAfter = &d
+	}
 	return h, err
+}
+
+// staleAfterArg is a stale-after as the interval queries take it
+// (microseconds, NULL for none).
+func staleAfterArg(d *time.Duration) *int64 {
+	if d == nil {
+		return nil
+	}
+	us := d.Microseconds()
+	return &us
 }
 
 // NewHost is what creating a host takes; FQDN must already be normalised.
@@ -68,6 +86,8 @@ type NewHost struct {
 	// PrivateIPv4Allowed: see Host.
 	PrivateIPv4Allowed bool
 	OwnerID            int64
+	// StaleAfter: see Host.
+	StaleAfter *time.Duration
 }
 
 // CreateHost adds a host; an FQDN taken in any case is ErrConflict.
@@ -75,15 +95,17 @@ func (q *Queries) CreateHost(ctx context.Context, n NewHost) (Host, error) {
 	h, err := scanHost(q.db.QueryRow(ctx, `
 		INSERT INTO hosts AS h (fqdn, secret_hash, enabled, ipv4_enabled, ipv6_enabled, ipv4, ipv6, ipv6_prefix, notes,
 			ipv4_private_allowed, ipv4_source, ipv6_source, prefix_source,
-			ipv4_updated_at, ipv4_changed_at, ipv6_updated_at, ipv6_changed_at, owner_id)
+			ipv4_updated_at, ipv4_changed_at, ipv6_updated_at, ipv6_changed_at, owner_id, stale_after)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
 			CASE WHEN $6::inet IS NULL THEN '' ELSE 'manual' END, CASE WHEN $7::inet IS NULL THEN '' ELSE 'manual' END,
 			CASE WHEN $8::cidr IS NULL THEN '' ELSE 'manual' END,
 			CASE WHEN $6::inet IS NULL THEN NULL ELSE now() END, CASE WHEN $6::inet IS NULL THEN NULL ELSE now() END,
 			CASE WHEN $7::inet IS NULL AND $8::cidr IS NULL THEN NULL ELSE now() END,
-			CASE WHEN $7::inet IS NULL AND $8::cidr IS NULL THEN NULL ELSE now() END, nullif($11, 0))
+			CASE WHEN $7::inet IS NULL AND $8::cidr IS NULL THEN NULL ELSE now() END, nullif($11, 0),
+			$12::bigint * interval '1 microsecond')
 		RETURNING `+hostColumns,
-		n.FQDN, n.SecretHash, n.Enabled, n.IPv4Enabled, n.IPv6Enabled, n.IPv4, n.IPv6, n.Prefix, n.Notes, n.PrivateIPv4Allowed, n.OwnerID))
+		n.FQDN, n.SecretHash, n.Enabled, n.IPv4Enabled, n.IPv6Enabled, n.IPv4, n.IPv6, n.Prefix, n.Notes, n.PrivateIPv4Allowed, n.OwnerID,
+		staleAfterArg(n.StaleAfter)))
 	return h, mapErr("create host", err)
 }
 
@@ -170,6 +192,10 @@ type HostPatch struct {
 	// PrivateIPv4Allowed: see Host.
 	PrivateIPv4Allowed *bool
 	OwnerID            *int64 // an admin's reassignment
+	// SetStaleAfter replaces the host's stale-after with StaleAfter (nil:
+	// back to the server's); without it the stale-after stays.
+	SetStaleAfter bool
+	StaleAfter    *time.Duration
 }
 
 // UpdateHost applies a patch.
@@ -177,8 +203,10 @@ func (q *Queries) UpdateHost(ctx context.Context, id int64, p HostPatch) (Host, 
 	h, err := scanHost(q.db.QueryRow(ctx, `
 		UPDATE hosts h SET fqdn = coalesce($2, fqdn), enabled = coalesce($3, enabled),
 			ipv4_enabled = coalesce($4, ipv4_enabled), ipv6_enabled = coalesce($5, ipv6_enabled),
-			notes = coalesce($6, notes), ipv4_private_allowed = coalesce($7, ipv4_private_allowed), owner_id = coalesce($8, owner_id), updated_at = now()
-		WHERE id = $1 RETURNING `+hostColumns, id, p.FQDN, p.Enabled, p.IPv4Enabled, p.IPv6Enabled, p.Notes, p.PrivateIPv4Allowed, p.OwnerID))
+			notes = coalesce($6, notes), ipv4_private_allowed = coalesce($7, ipv4_private_allowed), owner_id = coalesce($8, owner_id),
+			stale_after = CASE WHEN $9 THEN $10::bigint * interval '1 microsecond' ELSE stale_after END, updated_at = now()
+		WHERE id = $1 RETURNING `+hostColumns, id, p.FQDN, p.Enabled, p.IPv4Enabled, p.IPv6Enabled, p.Notes, p.PrivateIPv4Allowed, p.OwnerID,
+		p.SetStaleAfter, staleAfterArg(p.StaleAfter)))
 	return h, mapErr("update host", err)
 }
 

@@ -98,13 +98,13 @@ func (q *Queries) ServiceRecords(ctx context.Context, serviceID int64) ([]Record
 type HostPage struct {
 	Search  string // substring of the FQDN, case-insensitive
 	Enabled *bool
-	// Stale keeps hosts that are (or are not) stale as of StaleCutoff; see hostStale.
-	Stale       *bool
-	StaleCutoff time.Time
-	AfterFQDN   string
-	AfterID     int64 // 0: from the start
-	Limit       int
-	OwnerID     int64 // 0: every owner q sees
+	// Stale keeps hosts that are (or are not) stale by StaleRule; see hostStale.
+	Stale     *bool
+	StaleRule StaleRule
+	AfterFQDN string
+	AfterID   int64 // 0: from the start
+	Limit     int
+	OwnerID   int64 // 0: every owner q sees
 }
 
 // HostsPage lists hosts by FQDN, then id.
@@ -125,7 +125,7 @@ func (q *Queries) HostsPage(ctx context.Context, p HostPage) ([]Host, error) {
 		if !*p.Stale {
 			expr = "NOT (" + hostStale + ")"
 		}
-		c.add(expr, p.StaleCutoff)
+		c.add(expr, p.StaleRule.args()...)
 	}
 	if p.AfterID != 0 {
 		c.add("(lower(h.fqdn), h.id) > ($?, $?)", p.AfterFQDN, p.AfterID)

@@ -49,15 +49,15 @@ type MinuteCount struct {
 // DayMinutes is the length of the Minutes window.
 const DayMinutes = 24 * 60
 
-// Status reads the broker's state; hosts not seen since staleCutoff are
-// stale (see hostStale).
-func (q *Queries) Status(ctx context.Context, staleCutoff time.Time) (Status, error) {
+// Status reads the broker's state; rule says which hosts are stale (see
+// hostStale).
+func (q *Queries) Status(ctx context.Context, rule StaleRule) (Status, error) {
 	if q.restricted() {
-		return q.ownStatus(ctx, staleCutoff)
+		return q.ownStatus(ctx, rule)
 	}
 	s := Status{States: map[string]int{}, Deliveries: map[string]int{}}
 	var stale cond
-	stale.add(hostStale, staleCutoff)
+	stale.add(hostStale, rule.args()...)
 	var pending, due *float64
 	// One round trip: the statements of a batch share one implicit
 	// transaction, hence one now().
@@ -124,17 +124,17 @@ func (q *Queries) Status(ctx context.Context, staleCutoff time.Time) (Status, er
 // ownStatus is Status over the hosts of one owner (or one token's hosts),
 // counted from the tables: the tallies are kept for all owners together,
 // and one account's hosts and records are few.
-func (q *Queries) ownStatus(ctx context.Context, staleCutoff time.Time) (Status, error) {
+func (q *Queries) ownStatus(ctx context.Context, rule StaleRule) (Status, error) {
 	s := Status{States: map[string]int{}, Deliveries: map[string]int{}}
 	// Every statement takes the owner's arguments ($1 and maybe $2); the
-	// first one also the stale cutoff after them.
+	// first one also the stale rule's after them.
 	var own cond
 	q.ownHosts(&own, "h")
 	hosts := own.sql()
 	mine := `SELECT r.id FROM records r JOIN hosts h ON h.id = r.host_id WHERE ` + hosts
 	first := own
 	first.args = append([]any(nil), own.args...)
-	first.add(hostStale, staleCutoff)
+	first.add(hostStale, rule.args()...)
 	stale := first.where[len(first.where)-1]
 	var pending, due *float64
 	b := &pgx.Batch{}

@@ -76,7 +76,7 @@ func countStatus(t *testing.T, st *store.Store) countedStatus {
 // checkStatus compares Status with the counts of the tables.
 func checkStatus(t *testing.T, st *store.Store, when string) store.Status {
 	t.Helper()
-	got, err := st.Status(context.Background(), time.Now().Add(-time.Hour))
+	got, err := st.Status(context.Background(), store.StaleRule{Now: time.Now(), After: time.Hour})
 	if err != nil {
 		t.Fatalf("%s: %v", when, err)
 	}

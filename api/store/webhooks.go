@@ -377,6 +377,9 @@ type StaleHost struct {
 	FQDN   string
 	SeenAt time.Time // its last update, or its creation when it never sent one
 	Seen   bool      // whether it ever sent an update
+	// StaleAfter is the silence it went stale after: its own or the
+	// server's.
+	StaleAfter time.Duration
 }
 
 // BackHost is a host reported stale that sent an update since.
@@ -406,18 +409,23 @@ func (q *Queries) ForgetStaleNotice(ctx context.Context, hostID int64) error {
 	return mapErr("forget stale notice", err)
 }
 
-// UnreportedStaleHosts lists up to limit enabled hosts not seen since
-// cutoff whose staleness was not reported yet (see host_stale_notices).
-func (q *Queries) UnreportedStaleHosts(ctx context.Context, cutoff time.Time, limit int) ([]StaleHost, error) {
+// UnreportedStaleHosts lists up to limit enabled hosts stale by rule whose
+// staleness was not reported yet (see host_stale_notices).
+func (q *Queries) UnreportedStaleHosts(ctx context.Context, rule StaleRule, limit int) ([]StaleHost, error) {
 	var c cond
-	c.add(hostStale, cutoff)
-	rows, err := q.db.Query(ctx, `SELECT h.id, h.fqdn, coalesce(h.last_seen_at, h.created_at), h.last_seen_at IS NOT NULL
+	c.add(hostStale, rule.args()...)
+	rows, err := q.db.Query(ctx, `SELECT h.id, h.fqdn, coalesce(h.last_seen_at, h.created_at), h.last_seen_at IS NOT NULL,
+			(extract(epoch FROM h.stale_after) * 1000000)::bigint
 		FROM hosts h LEFT JOIN host_stale_notices n ON n.host_id = h.id
 		WHERE h.enabled AND `+c.sql()+` AND (n.seen_at IS NULL OR n.seen_at <> coalesce(h.last_seen_at, h.created_at))
 		ORDER BY h.id LIMIT `+c.limit(limit), c.args...)
 	return collect("stale hosts", rows, err, func(row rowScanner) (StaleHost, error) {
-		var h StaleHost
-		err := row.Scan(&h.ID, &h.FQDN, &h.SeenAt, &h.Seen)
+		h := StaleHost{StaleAfter: rule.After}
+		var own *int64 // microseconds
+		err := row.Scan(&h.ID, &h.FQDN, &h.SeenAt, &h.Seen, &own)
+		if own != nil {
+			h.StaleAfter = time.Duration(*own) * time.Microsecond
+		}
 		return h, err
 	})
 }

@@ -126,13 +126,13 @@ func TestStaleHosts(t *testing.T) {
 		last_seen_at = CASE id WHEN $1 THEN now() - interval '2 days' WHEN $2 THEN now() END`, a.ID, b.ID); err != nil {
 		t.Fatal(err)
 	}
-	cutoff := time.Now().Add(-24 * time.Hour)
+	cutoff := store.StaleRule{Now: time.Now(), After: 24 * time.Hour}
 	// a: seen 2 days ago; b: seen now; c: never seen, created 3 days ago.
 	if s, err := st.Status(ctx, cutoff); err != nil || s.StaleHosts != 2 || s.Hosts != 3 {
 		t.Errorf("status: %d stale of %d hosts, %v", s.StaleHosts, s.Hosts, err)
 	}
 	ids := func(stale bool) []int64 {
-		hs, err := st.HostsPage(ctx, store.HostPage{Stale: &stale, StaleCutoff: cutoff, Limit: 10})
+		hs, err := st.HostsPage(ctx, store.HostPage{Stale: &stale, StaleRule: cutoff, Limit: 10})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -157,5 +157,63 @@ func TestStaleHosts(t *testing.T) {
 	}
 	if again, _ := st.UnreportedStaleHosts(ctx, cutoff, 10); len(again) != 1 || again[0].ID != c.ID {
 		t.Errorf("after reporting a: %+v", again)
+	}
+}
+
+// TestStaleHostsOwnStaleAfter: a host's own stale_after replaces the global
+// one in every stale test, in SQL and in StaleRule.Stale alike.
+func TestStaleHostsOwnStaleAfter(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	hour, threeDays := time.Hour, 72*time.Hour
+	// a: seen 2 days ago, silent after 3 days; b: seen 2 hours ago, silent
+	// after 1 hour; c: seen 2 hours ago, the global 24 hours.
+	a, err := st.CreateHost(ctx, store.NewHost{FQDN: "a.example.com", SecretHash: "x", Enabled: true, StaleAfter: &threeDays})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, c := mustHost(t, st, "b.example.com"), mustHost(t, st, "c.example.com")
+	if b, err = st.UpdateHost(ctx, b.ID, store.HostPatch{SetStaleAfter: true, StaleAfter: &hour}); err != nil || b.StaleAfter == nil || *b.StaleAfter != hour {
+		t.Fatalf("patched %+v, %v", b.StaleAfter, err)
+	}
+	if _, err := st.Pool.Exec(ctx, `UPDATE hosts SET created_at = now() - interval '3 days',
+		last_seen_at = CASE id WHEN $1 THEN now() - interval '2 days' ELSE now() - interval '2 hours' END`, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	rule := store.StaleRule{Now: time.Now(), After: 24 * time.Hour}
+	if s, err := st.Status(ctx, rule); err != nil || s.StaleHosts != 1 {
+		t.Errorf("status: %d stale, %v", s.StaleHosts, err)
+	}
+	stale := true
+	hs, err := st.HostsPage(ctx, store.HostPage{Stale: &stale, StaleRule: rule, Limit: 10})
+	if err != nil || len(hs) != 1 || hs[0].ID != b.ID {
+		t.Errorf("stale page %+v, %v", hs, err)
+	}
+	for _, id := range []int64{a.ID, b.ID, c.ID} {
+		h, err := st.Host(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := rule.Stale(h); got != (id == b.ID) {
+			t.Errorf("%s: StaleRule.Stale %v", h.FQDN, got)
+		}
+	}
+	hosts, err := st.UnreportedStaleHosts(ctx, rule, 10)
+	if err != nil || len(hosts) != 1 || hosts[0].ID != b.ID || hosts[0].StaleAfter != hour {
+		t.Fatalf("unreported %+v, %v", hosts, err)
+	}
+	// Back to the global: b is no longer stale, a is.
+	if _, err := st.UpdateHost(ctx, b.ID, store.HostPatch{SetStaleAfter: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.UpdateHost(ctx, a.ID, store.HostPatch{SetStaleAfter: true}); err != nil {
+		t.Fatal(err)
+	}
+	if hosts, err := st.UnreportedStaleHosts(ctx, rule, 10); err != nil || len(hosts) != 1 || hosts[0].ID != a.ID || hosts[0].StaleAfter != 24*time.Hour {
+		t.Errorf("after reset %+v, %v", hosts, err)
+	}
+	// Out of range is refused by the table too.
+	if _, err := st.Pool.Exec(ctx, `UPDATE hosts SET stale_after = interval '30 seconds' WHERE id = $1`, a.ID); err == nil {
+		t.Error("a stale_after of 30 s was stored")
 	}
 }

@@ -2257,12 +2257,20 @@ export interface components {
             /** Format: date-time */
             last_seen_at: string | null;
             /**
-             * @description Computed, not settable: the host has not been seen for longer than the server's stale-after
-             *     time (DDNSBROKER_STALE_AFTER, default 24 h): its last update is older
+             * @description Computed, not settable: the host has not been seen for longer than its stale_after
+             *     (its own, or the server's DDNSBROKER_STALE_AFTER, default 24 h): its last update is older
              *     than that, or it never sent one and was created longer ago than that.
-             *     Its addresses may be out of date.
+             *     Its addresses may be out of date, and the host.stale notification was sent.
              */
             stale: boolean;
+            /**
+             * Format: int64
+             * @description Seconds of silence after which the host is stale: its own limit, or the server's when stale_after_default.
+             * @example 86400
+             */
+            stale_after: number;
+            /** @description stale_after is the server's DDNSBROKER_STALE_AFTER (the host has no limit of its own). */
+            stale_after_default: boolean;
             notes: string;
             record_count: number;
             /**
@@ -2309,6 +2317,12 @@ export interface components {
              * @description The owning account (admins only; default: the caller).
              */
             owner_id?: number;
+            /**
+             * Format: int64
+             * @description Seconds of silence after which the host is stale and reported (host.stale), 60 (1 minute)..31536000 (1 year); null or absent: the server's DDNSBROKER_STALE_AFTER.
+             * @example 3600
+             */
+            stale_after?: number | null;
         };
         HostPatch: {
             fqdn?: string;
@@ -2323,6 +2337,12 @@ export interface components {
              * @description Reassigns the host with its records (admins only).
              */
             owner_id?: number;
+            /**
+             * Format: int64
+             * @description Seconds of silence after which the host is stale and reported (host.stale), 60 (1 minute)..31536000 (1 year); null: back to the server's DDNSBROKER_STALE_AFTER; absent: unchanged.
+             * @example 3600
+             */
+            stale_after?: number | null;
         };
         HostAddresses: {
             ipv4?: string | null;
