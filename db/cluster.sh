@@ -28,8 +28,8 @@ bindir=$(find_bin || true)
 if [ -z "$bindir" ]; then
 	if [ "$(id -u)" -eq 0 ]; then
 		echo "cluster: installing PostgreSQL (apt-get install postgresql)" >&2
-		apt-get update -qq >&2
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >&2
+		apt-get -o DPkg::Lock::Timeout=600 update -qq >&2
+		DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq postgresql >&2
 		bindir=$(find_bin)
 	else
 		echo "cluster: no PostgreSQL server found; install it with: sudo apt-get install postgresql" >&2

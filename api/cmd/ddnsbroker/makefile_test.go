@@ -46,3 +46,34 @@ func TestMakeTestDepsWaitsForThePackageLock(t *testing.T) {
 		}
 	}
 }
+
+// Every script that installs Debian packages waits for the package lock the
+// system's own updater may hold, instead of failing (db/cluster.sh installed
+// PostgreSQL without waiting).
+func TestEveryAptGetWaitsForThePackageLock(t *testing.T) {
+	root := "../../.."
+	files := []string{filepath.Join(root, "Makefile"), filepath.Join(root, ".ci", "run")}
+	for _, dir := range []string{"db", "deploy"} {
+		found, err := filepath.Glob(filepath.Join(root, dir, "*.sh"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, found...)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, line := range strings.Split(string(b), "\n") {
+			// a message that names the command is not a call of it
+			if strings.Contains(line, "echo") || strings.HasPrefix(strings.TrimSpace(line), "#") {
+				continue
+			}
+			if (strings.Contains(line, "apt-get update") || strings.Contains(line, "apt-get install") ||
+				strings.Contains(line, "apt-get -")) && !strings.Contains(line, "Lock::Timeout") {
+				t.Errorf("%s:%d calls apt-get without -o DPkg::Lock::Timeout: %s", f, i+1, strings.TrimSpace(line))
+			}
+		}
+	}
+}
