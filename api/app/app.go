@@ -169,7 +169,7 @@ func Build(cfg config.Serve, opt Options) (*App, error) {
 		ncfg.Poll = opt.Poll
 	}
 	ncfg.DigestAfter = opt.DigestAfter
-	a.Notifier = notify.New(st, a.Box, a.Webhooks, ncfg, log).WithChannels(a.Channels)
+	a.Notifier = notify.New(st, a.Box, a.Webhooks, ncfg, log).WithChannels(a.Channels).WithHostWatcher(a.Broker)
 	a.Drift = drift.New(st, a.Broker, log)
 
 	clientIP := httpserver.ClientIP(cfg.TrustedProxies)

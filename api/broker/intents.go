@@ -42,6 +42,33 @@ func (b *Broker) ServiceChanged(ctx context.Context, q *store.Queries, serviceID
 	if err != nil {
 		return 0, err
 	}
+	return b.resendRefs(ctx, q, refs, store.ReasonConfig)
+}
+
+// HostStale: the stale check reported hostID stale. Its records with
+// drop_when_stale leave their shared names, so the other hosts' records of
+// those names are sent again, now without its address.
+func (b *Broker) HostStale(ctx context.Context, q *store.Queries, hostID int64) (int, error) {
+	refs, err := q.SharedNameRecords(ctx, hostID, false)
+	if err != nil {
+		return 0, err
+	}
+	return b.resendRefs(ctx, q, refs, store.ReasonUpdate)
+}
+
+// HostBack: a host reported stale reported again. Its records with
+// drop_when_stale rejoin their shared names: they are sent again, with the
+// other hosts' addresses, even when its address did not change.
+func (b *Broker) HostBack(ctx context.Context, q *store.Queries, hostID int64) (int, error) {
+	refs, err := q.SharedNameRecords(ctx, hostID, true)
+	if err != nil {
+		return 0, err
+	}
+	return b.resendRefs(ctx, q, refs, store.ReasonUpdate)
+}
+
+// resendRefs sends records again, host by host.
+func (b *Broker) resendRefs(ctx context.Context, q *store.Queries, refs []store.RecordRef, reason store.Reason) (int, error) {
 	byHost := map[int64][]int64{}
 	var hosts []int64
 	for _, r := range refs {
@@ -52,7 +79,7 @@ func (b *Broker) ServiceChanged(ctx context.Context, q *store.Queries, serviceID
 	}
 	queued := 0
 	for _, h := range hosts {
-		n, err := b.reconcileHost(ctx, q, h, byHost[h], store.ReasonConfig, true)
+		n, err := b.reconcileHost(ctx, q, h, byHost[h], reason, true)
 		if err != nil {
 			return queued, err
 		}

@@ -111,6 +111,7 @@ type Notifier struct {
 	box      *secretbox.Box
 	sender   *Sender
 	channels *Channels
+	hosts    HostWatcher
 	cfg      Config
 	log      *slog.Logger
 	slots    chan struct{}
@@ -151,6 +152,21 @@ func New(st *store.Store, box *secretbox.Box, sender *Sender, cfg Config, log *s
 // egress policy) and returns n.
 func (n *Notifier) WithChannels(c *Channels) *Notifier {
 	n.channels = c
+	return n
+}
+
+// HostWatcher is told, inside the stale check's transaction, when a host
+// goes stale and when it reports again (the broker: a record with
+// drop_when_stale leaves and rejoins its shared name then).
+type HostWatcher interface {
+	HostStale(ctx context.Context, q *store.Queries, hostID int64) (int, error)
+	HostBack(ctx context.Context, q *store.Queries, hostID int64) (int, error)
+}
+
+// WithHostWatcher sets who hears of hosts going stale and coming back and
+// returns n.
+func (n *Notifier) WithHostWatcher(w HostWatcher) *Notifier {
+	n.hosts = w
 	return n
 }
 
@@ -493,6 +509,11 @@ func (n *Notifier) CheckStale(ctx context.Context, now time.Time) (reported int,
 			if err := q.ForgetStaleNotice(ctx, h.ID); err != nil {
 				return err
 			}
+			if n.hosts != nil {
+				if _, err := n.hosts.HostBack(ctx, q, h.ID); err != nil {
+					return err
+				}
+			}
 		}
 		hosts, err := q.UnreportedStaleHosts(ctx, store.StaleRule{Now: now, After: n.cfg.StaleAfter}, 1000)
 		if err != nil {
@@ -512,6 +533,11 @@ func (n *Notifier) CheckStale(ctx context.Context, now time.Time) (reported int,
 			}
 			if err := q.NoteStaleHostReported(ctx, h.ID, h.SeenAt); err != nil {
 				return err
+			}
+			if n.hosts != nil {
+				if _, err := n.hosts.HostStale(ctx, q, h.ID); err != nil {
+					return err
+				}
 			}
 		}
 		reported = len(hosts)

@@ -158,7 +158,8 @@ type Job struct {
 	KeepOthers bool
 	// Shared are the addresses of Family the other records with the same
 	// name at the same service want now (other hosts feeding the name):
-	// the name's RRset is the union of theirs and Address.
+	// the name's RRset is the union of theirs and Address. A record with
+	// drop_when_stale whose host is stale is left out.
 	Shared []netip.Addr
 }
 
@@ -192,7 +193,15 @@ const jobColumns = `d.id, d.record_id, r.host_id, d.family, d.address, d.attempt
 	r.keep_other_addresses,
 	ARRAY(SELECT o.desired FROM records x JOIN record_states o ON o.record_id = x.id AND o.family = d.family
 		WHERE x.service_id = r.service_id AND lower(x.fqdn) = lower(r.fqdn) AND x.id <> r.id AND o.desired IS NOT NULL
+			AND NOT (x.drop_when_stale AND ` + droppedHost + `)
 		ORDER BY x.id)`
+
+// droppedHost is true while record x's host is in a staleness episode: the
+// notifier reported it host.stale (host_stale_notices) and it has not been
+// seen since. Deciding by the reported episode, not by the clock, keeps the
+// name in step with the re-send the stale check queues (broker.HostStale).
+const droppedHost = `EXISTS (SELECT 1 FROM hosts hx JOIN host_stale_notices nx ON nx.host_id = hx.id
+	WHERE hx.id = x.host_id AND nx.seen_at = coalesce(hx.last_seen_at, hx.created_at))`
 
 // claimDue picks and leases the due jobs a claim may start, one per
 // (service, upstream name), with these rules:

@@ -316,3 +316,18 @@ type withXID struct {
 }
 
 func (r withXID) Scan(dest ...any) error { return r.rowScanner.Scan(append(dest, r.xid)...) }
+
+// SharedNameRecords lists, for the records of hostID that leave their
+// shared name while the host is stale (drop_when_stale), the records of
+// other hosts with the same name at the same service (own false), or those
+// records of hostID themselves that share their name (own true).
+func (q *Queries) SharedNameRecords(ctx context.Context, hostID int64, own bool) ([]RecordRef, error) {
+	rows, err := q.db.Query(ctx, `SELECT DISTINCT CASE WHEN $2 THEN r.id ELSE x.id END, CASE WHEN $2 THEN r.host_id ELSE x.host_id END
+		FROM records r JOIN records x ON x.service_id = r.service_id AND lower(x.fqdn) = lower(r.fqdn) AND x.host_id <> r.host_id
+		WHERE r.host_id = $1 AND r.drop_when_stale ORDER BY 2, 1`, hostID, own)
+	return collect("shared name records", rows, err, func(row rowScanner) (RecordRef, error) {
+		var r RecordRef
+		err := row.Scan(&r.ID, &r.HostID)
+		return r, err
+	})
+}

@@ -35,8 +35,11 @@ type Record struct {
 	// KeepOtherAddresses asks the provider to replace only the address the
 	// broker last delivered and keep the name's other addresses.
 	KeepOtherAddresses bool
-	CreatedAt          time.Time
-	UpdatedAt          time.Time
+	// DropWhenStale leaves the record's address out of its shared name
+	// while its host is stale (reported host.stale and silent since).
+	DropWhenStale bool
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
 	// Delivery state per family, filled by reads.
 	V4 RecordState
 	V6 RecordState
@@ -90,7 +93,7 @@ const stateColumns = `%[1]s.desired, %[1]s.delivered, coalesce(%[1]s.state, 'idl
 var (
 	recordColumns = `r.id, r.host_id, r.service_id, r.fqdn, r.ipv4_enabled, r.ipv4_netmask, r.ipv4_host_identifier,
 	r.ipv6_enabled, r.ipv6_netmask, r.ipv6_host_identifier, r.username, r.password, coalesce(r.password_key, ''),
-	r.password_cleared_at, r.keep_other_addresses, r.created_at, r.updated_at,
+	r.password_cleared_at, r.keep_other_addresses, r.drop_when_stale, r.created_at, r.updated_at,
 	r.ipv6_host_mac, r.ipv6_subnet_id, CASE WHEN r.ipv4_mode = 'static' THEN r.ipv4_static_address END,
 	CASE WHEN r.ipv6_mode = 'static' THEN r.ipv6_static_address END, ` + strings.ReplaceAll(stateColumns, "%[1]s", "s4") + `, ` + strings.ReplaceAll(stateColumns, "%[1]s", "s6")
 	recordStates = `
@@ -104,7 +107,7 @@ func scanRecord(row rowScanner) (Record, error) {
 	var subnet *int64
 	err := row.Scan(&r.ID, &r.HostID, &r.ServiceID, &r.FQDN, &r.IPv4Enabled, &r.IPv4Netmask, &r.IPv4HostIdentifier,
 		&r.IPv6Enabled, &r.IPv6Netmask, &r.IPv6HostIdentifier, &r.Username, &r.Password, &r.PasswordKey,
-		&r.PasswordClearedAt, &r.KeepOtherAddresses, &r.CreatedAt, &r.UpdatedAt,
+		&r.PasswordClearedAt, &r.KeepOtherAddresses, &r.DropWhenStale, &r.CreatedAt, &r.UpdatedAt,
 		&r.IPv6HostMAC, &subnet, &r.IPv4Static, &r.IPv6Static,
 		&r.V4.Desired, &r.V4.Delivered, &r.V4.State, &r.V4.Attempts, &r.V4.NextAttemptAt, &r.V4.LastAttemptAt, &r.V4.LastSuccessAt, &r.V4.Message, &r.V4.Advice, &r.V4.UpdatedAt,
 		&r.V6.Desired, &r.V6.Delivered, &r.V6.State, &r.V6.Attempts, &r.V6.NextAttemptAt, &r.V6.LastAttemptAt, &r.V6.LastSuccessAt, &r.V6.Message, &r.V6.Advice, &r.V6.UpdatedAt)
@@ -139,6 +142,7 @@ type NewRecord struct {
 	Password           []byte
 	PasswordKey        string
 	KeepOtherAddresses bool
+	DropWhenStale      bool
 	Sources
 }
 
@@ -167,8 +171,8 @@ func (q *Queries) CreateRecord(ctx context.Context, n NewRecord) (Record, error)
 		WITH r AS (
 			INSERT INTO records (host_id, service_id, fqdn, ipv4_enabled, ipv4_netmask, ipv4_host_identifier,
 				ipv6_enabled, ipv6_netmask, ipv6_host_identifier, username, password, password_key, keep_other_addresses,
-				ipv6_host_mac, ipv6_subnet_id, ipv4_mode, ipv4_static_address, ipv6_mode, ipv6_static_address)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, nullif($12, ''), $13, $14, $15, $16, $17, $18, $19)
+				ipv6_host_mac, ipv6_subnet_id, ipv4_mode, ipv4_static_address, ipv6_mode, ipv6_static_address, drop_when_stale)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, nullif($12, ''), $13, $14, $15, $16, $17, $18, $19, $20)
 			RETURNING id
 		), s AS (
 			INSERT INTO record_states (record_id, family) SELECT id, f FROM r, (VALUES (4), (6)) AS v(f)
@@ -176,7 +180,7 @@ func (q *Queries) CreateRecord(ctx context.Context, n NewRecord) (Record, error)
 		SELECT id FROM r`,
 		n.HostID, n.ServiceID, n.FQDN, n.IPv4Enabled, n.IPv4Netmask, n.IPv4HostIdentifier,
 		n.IPv6Enabled, n.IPv6Netmask, n.IPv6HostIdentifier, n.Username, n.Password, n.PasswordKey, n.KeepOtherAddresses,
-		n.IPv6HostMAC, subnetArg(n.IPv6SubnetID), modeArg(n.IPv4Static), n.IPv4Static, modeArg(n.IPv6Static), n.IPv6Static).Scan(&id)
+		n.IPv6HostMAC, subnetArg(n.IPv6SubnetID), modeArg(n.IPv4Static), n.IPv4Static, modeArg(n.IPv6Static), n.IPv6Static, n.DropWhenStale).Scan(&id)
 	if err != nil {
 		return Record{}, mapErr("create record", err)
 	}
@@ -216,6 +220,7 @@ type RecordPatch struct {
 	PasswordKey        string
 	ClearPassword      bool
 	KeepOtherAddresses *bool
+	DropWhenStale      *bool
 	// Sources, when not nil, replaces the record's sources as a whole
 	// (the API resolves a partial change against the stored ones).
 	Sources *Sources
@@ -238,6 +243,7 @@ func (q *Queries) UpdateRecord(ctx context.Context, id int64, p RecordPatch) (Re
 			password_key = CASE WHEN $13 THEN NULL WHEN $11::bytea IS NOT NULL THEN $12 ELSE password_key END,
 			password_cleared_at = CASE WHEN $13 OR $11::bytea IS NOT NULL THEN NULL ELSE password_cleared_at END,
 			keep_other_addresses = coalesce($14, keep_other_addresses),
+			drop_when_stale = coalesce($22, drop_when_stale),
 			ipv6_host_mac = CASE WHEN $15 THEN $16 ELSE ipv6_host_mac END,
 			ipv6_subnet_id = CASE WHEN $15 THEN $17 ELSE ipv6_subnet_id END,
 			ipv4_mode = CASE WHEN $15 THEN $18 ELSE ipv4_mode END,
@@ -248,7 +254,7 @@ func (q *Queries) UpdateRecord(ctx context.Context, id int64, p RecordPatch) (Re
 		WHERE id = $1`, id, p.ServiceID, p.FQDN, p.IPv4Enabled, p.IPv4Netmask, p.IPv4HostIdentifier,
 		p.IPv6Enabled, p.IPv6Netmask, p.IPv6HostIdentifier, p.Username, p.Password, p.PasswordKey, p.ClearPassword, p.KeepOtherAddresses,
 		p.Sources != nil, src.IPv6HostMAC, subnetArg(src.IPv6SubnetID), modeArg(src.IPv4Static), src.IPv4Static,
-		modeArg(src.IPv6Static), src.IPv6Static)
+		modeArg(src.IPv6Static), src.IPv6Static, p.DropWhenStale)
 	if err == nil && tag.RowsAffected() == 0 {
 		err = errNoRows
 	}
