@@ -9,6 +9,7 @@ import (
 
 	"github.com/ddnsbroker/ddnsbroker/api/broker"
 	"github.com/ddnsbroker/ddnsbroker/api/netcalc"
+	"github.com/ddnsbroker/ddnsbroker/api/notify"
 	"github.com/ddnsbroker/ddnsbroker/api/provider"
 	"github.com/ddnsbroker/ddnsbroker/api/provider/providertest"
 	"github.com/ddnsbroker/ddnsbroker/api/store"
@@ -17,7 +18,8 @@ import (
 // TestSharedNameOverRFC2136: two routers (two sites) feed one name through
 // a real named. The name holds both hosts' addresses; when one host's
 // address changes only that address changes in the RRset, and the other
-// host's stays.
+// host's stays. Site 2's record with drop_when_stale leaves the name while
+// its host is stale, and rejoins it when the host reports again.
 func TestSharedNameOverRFC2136(t *testing.T) {
 	n := providertest.StartNamed(t)
 	f := newFixture(t)
@@ -76,4 +78,40 @@ func TestSharedNameOverRFC2136(t *testing.T) {
 	if st := f.state(t, site2.ID, 4); st.Attempts > 1 || st.Delivered.String() != "198.51.100.2" {
 		t.Errorf("site 2 was touched: %+v", st)
 	}
+
+	// Site 2 leaves the name while its router is silent: it goes stale (its
+	// last update two hours ago, stale after one) and the stale check
+	// re-sends the name without its address.
+	drop := true
+	if _, err := f.st.UpdateRecord(ctx, site2.ID, store.RecordPatch{DropWhenStale: &drop}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.st.Pool.Exec(ctx, `UPDATE hosts SET last_seen_at = now() - interval '2 hours' WHERE id = $1`, hostB.ID); err != nil {
+		t.Fatal(err)
+	}
+	nt := notify.New(f.st, f.box, nil, notify.Config{StaleAfter: time.Hour}, f.log).WithHostWatcher(f.brk)
+	if n, err := nt.CheckStale(ctx, time.Now()); err != nil || n != 1 {
+		t.Fatalf("stale check reported %d hosts, %v; want site 2", n, err)
+	}
+	waitFor(t, "the name without site 2", 15*time.Second, func() bool {
+		got, _ := n.Lookup(t, "www.example.test", 4)
+		return len(got) == 1
+	})
+	lookup(4, "203.0.113.11")
+	lookup(6, "2001:db8:a::11")
+
+	// Site 2 reports again, its address unchanged: it rejoins the name.
+	update(hostB, "198.51.100.2", "2001:db8:b::2")
+	if err := f.brk.FlushSeen(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := nt.CheckStale(ctx, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the name with site 2 again", 15*time.Second, func() bool {
+		got, _ := n.Lookup(t, "www.example.test", 6)
+		return len(got) == 2
+	})
+	lookup(4, "203.0.113.11", "198.51.100.2")
+	lookup(6, "2001:db8:a::11", "2001:db8:b::2")
 }
