@@ -94,8 +94,9 @@ func TestSharedNameOverRFC2136(t *testing.T) {
 		t.Fatalf("stale check reported %d hosts, %v; want site 2", n, err)
 	}
 	waitFor(t, "the name without site 2", 15*time.Second, func() bool {
-		got, _ := n.Lookup(t, "www.example.test", 4)
-		return len(got) == 1
+		v4, _ := n.Lookup(t, "www.example.test", 4)
+		v6, _ := n.Lookup(t, "www.example.test", 6)
+		return len(v4) == 1 && len(v6) == 1
 	})
 	lookup(4, "203.0.113.11")
 	lookup(6, "2001:db8:a::11")
@@ -109,8 +110,9 @@ func TestSharedNameOverRFC2136(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "the name with site 2 again", 15*time.Second, func() bool {
-		got, _ := n.Lookup(t, "www.example.test", 6)
-		return len(got) == 2
+		v4, _ := n.Lookup(t, "www.example.test", 4)
+		v6, _ := n.Lookup(t, "www.example.test", 6)
+		return len(v4) == 2 && len(v6) == 2
 	})
 	lookup(4, "203.0.113.11", "198.51.100.2")
 	lookup(6, "2001:db8:a::11", "2001:db8:b::2")
