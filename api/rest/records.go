@@ -17,9 +17,9 @@ func toRecord(h store.Host, r store.Record) Record {
 		Ipv4Enabled: r.IPv4Enabled, Ipv4Netmask: r.IPv4Netmask, Ipv4HostIdentifier: r.IPv4HostIdentifier.String(),
 		Ipv6Enabled: r.IPv6Enabled, Ipv6Netmask: r.IPv6Netmask, Ipv6HostIdentifier: r.IPv6HostIdentifier.String(),
 		Username: r.Username, PasswordSet: r.Password != nil, NeedsCredentials: r.PasswordClearedAt != nil,
-		KeepOtherAddresses: r.KeepOtherAddresses,
-		Ipv6SubnetId:       subnetPtr(r.IPv6SubnetID),
-		Ipv4Mode:           addressMode(r.IPv4Static), Ipv4StaticAddress: addrPtr(r.IPv4Static),
+		KeepOtherAddresses: r.KeepOtherAddresses, DropWhenStale: r.DropWhenStale,
+		Ipv6SubnetId: subnetPtr(r.IPv6SubnetID),
+		Ipv4Mode:     addressMode(r.IPv4Static), Ipv4StaticAddress: addrPtr(r.IPv4Static),
 		Ipv6Mode: addressMode(r.IPv6Static), Ipv6StaticAddress: addrPtr(r.IPv6Static),
 		EffectiveIpv4: addrPtr(broker.Effective(h, r, 4)), EffectiveIpv6: addrPtr(broker.Effective(h, r, 6)),
 		Derivation: toDerivation(h, r),
@@ -151,7 +151,7 @@ func (s *Server) CreateRecord(ctx context.Context, req CreateRecordRequestObject
 	n := store.NewRecord{HostID: b.HostId, ServiceID: b.ServiceId,
 		IPv4Enabled: deref(b.Ipv4Enabled, true), IPv4Netmask: deref(b.Ipv4Netmask, 32),
 		IPv6Enabled: deref(b.Ipv6Enabled, true), IPv6Netmask: deref(b.Ipv6Netmask, 128), Username: deref(b.Username, ""),
-		KeepOtherAddresses: deref(b.KeepOtherAddresses, false)}
+		KeepOtherAddresses: deref(b.KeepOtherAddresses, false), DropWhenStale: deref(b.DropWhenStale, false)}
 	n.IPv4HostIdentifier, _ = parseIdentifier(deref(b.Ipv4HostIdentifier, "0.0.0.0"), 4)
 	n.IPv6HostIdentifier, _ = parseIdentifier(deref(b.Ipv6HostIdentifier, "::"), 6)
 	if b.Fqdn != nil {
@@ -255,7 +255,8 @@ func (s *Server) GetRecord(ctx context.Context, req GetRecordRequestObject) (Get
 func (s *Server) UpdateRecord(ctx context.Context, req UpdateRecordRequestObject) (UpdateRecordResponseObject, error) {
 	b := req.Body
 	p := store.RecordPatch{ServiceID: b.ServiceId, IPv4Enabled: b.Ipv4Enabled, IPv4Netmask: b.Ipv4Netmask,
-		IPv6Enabled: b.Ipv6Enabled, IPv6Netmask: b.Ipv6Netmask, Username: b.Username, KeepOtherAddresses: b.KeepOtherAddresses}
+		IPv6Enabled: b.Ipv6Enabled, IPv6Netmask: b.Ipv6Netmask, Username: b.Username, KeepOtherAddresses: b.KeepOtherAddresses,
+		DropWhenStale: b.DropWhenStale}
 	if b.Fqdn != nil {
 		fqdn, _ := dnsname.Normalize(*b.Fqdn)
 		p.FQDN = &fqdn
@@ -333,6 +334,13 @@ func (s *Server) UpdateRecord(ctx context.Context, req UpdateRecordRequestObject
 		r, err := q.UpdateRecord(ctx, req.Id, p)
 		if err != nil {
 			return err
+		}
+		// A stale host's record that leaves or rejoins its shared name
+		// changes what the other hosts' records of the name publish.
+		if old.DropWhenStale != r.DropWhenStale {
+			if err := s.resendSharers(ctx, q, r); err != nil {
+				return err
+			}
 		}
 		var resend, rederive []string // fields that need a forced send, or a recomputation
 		rederive = append(rederive, sourcesChanged(old.Sources, r.Sources)...)

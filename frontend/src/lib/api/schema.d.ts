@@ -2470,6 +2470,8 @@ export interface components {
             needs_credentials: boolean;
             /** @description Replace only the address the broker last delivered for this record and keep the name's other addresses of the family (a second line, another site), where the provider's API edits single records. Off: the name holds only this record's address (records the broker did not create are never deleted where the provider has record comments). */
             keep_other_addresses: boolean;
+            /** @description Where other hosts' records publish the same name through the same service (one RRset, the union of their addresses): leave this record's address out of the name while its host is stale (reported host.stale and silent since). The name is sent again without it when the host goes stale, and with it again once the host reports (its next update, even an unchanged one, as the next stale check sees it). */
+            drop_when_stale: boolean;
             /** @description What the record points to now for IPv4; null when it has no address. */
             effective_ipv4: string | null;
             /** @description What the record points to now for IPv6; null when it has no address. */
@@ -2523,6 +2525,11 @@ export interface components {
              * @default false
              */
             keep_other_addresses?: boolean;
+            /**
+             * @description See Record.drop_when_stale.
+             * @default false
+             */
+            drop_when_stale?: boolean;
         };
         RecordPatch: {
             /** Format: int64 */
@@ -2555,6 +2562,8 @@ export interface components {
             password?: string;
             /** @description See Record.keep_other_addresses. */
             keep_other_addresses?: boolean;
+            /** @description See Record.drop_when_stale. */
+            drop_when_stale?: boolean;
         };
         RecordPreviewRequest: {
             /** Format: int64 */
