@@ -182,3 +182,26 @@ func TestRecordKeepOtherAddresses(t *testing.T) {
 	h.do(request{method: "PATCH", path: fmt.Sprintf("/records/%d", keep.Id), token: tok, body: map[string]any{"keep_other_addresses": "yes"}}).
 		expect(t, http.StatusUnprocessableEntity)
 }
+
+// TestRecordDropWhenStale: the option is off by default, set on creation,
+// changed by a patch, served, and a wrong type is a field error.
+func TestRecordDropWhenStale(t *testing.T) {
+	h := newHarness(t)
+	tok, _ := h.login(adminName, adminPassword)
+	svc := create[rest.Service](h, tok, "/services", map[string]any{"name": "cf", "protocol": "cloudflare", "credential": "abcdefgh12"})
+	host := create[rest.HostCreated](h, tok, "/hosts", map[string]any{"fqdn": "home.example.net"})
+	plain := create[rest.Record](h, tok, "/records", map[string]any{"host_id": host.Id, "service_id": svc.Id, "fqdn": "a.example.com"})
+	drop := create[rest.Record](h, tok, "/records", map[string]any{"host_id": host.Id, "service_id": svc.Id, "fqdn": "b.example.com",
+		"drop_when_stale": true})
+	if plain.DropWhenStale || !drop.DropWhenStale {
+		t.Fatalf("created: %v %v", plain.DropWhenStale, drop.DropWhenStale)
+	}
+	var patched rest.Record
+	h.do(request{method: "PATCH", path: fmt.Sprintf("/records/%d", drop.Id), token: tok, body: map[string]any{"drop_when_stale": false}}).
+		expect(t, http.StatusOK).decode(t, &patched)
+	if patched.DropWhenStale || get[rest.Record](h, tok, fmt.Sprintf("/records/%d", drop.Id)).DropWhenStale {
+		t.Fatal("patch did not turn it off")
+	}
+	h.do(request{method: "PATCH", path: fmt.Sprintf("/records/%d", drop.Id), token: tok, body: map[string]any{"drop_when_stale": "yes"}}).
+		expect(t, http.StatusUnprocessableEntity)
+}
