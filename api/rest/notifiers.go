@@ -53,17 +53,10 @@ func (s *Server) sealDestination(raw string) (sealed []byte, key, shown string, 
 
 // ListNotifiers lists every channel, webhooks included, by name.
 func (s *Server) ListNotifiers(ctx context.Context, req ListNotifiersRequestObject) (ListNotifiersResponseObject, error) {
-	var afterName string
-	var afterID int64
-	if err := decodeCursor(req.Params.Cursor, &afterName, &afterID); err != nil {
-		return nil, err
-	}
-	limit := pageLimit(req.Params.Limit)
-	rows, err := s.db(ctx).WebhooksPage(ctx, afterName, afterID, limit+1, false)
+	rows, next, err := s.webhooksPage(ctx, req.Params.Cursor, req.Params.Limit, false)
 	if err != nil {
 		return nil, err
 	}
-	rows, next := page(rows, limit, func(w store.Webhook) []any { return []any{w.Name, w.ID} })
 	return ListNotifiers200JSONResponse{Items: mapSlice(rows, toNotifier), NextCursor: next}, nil
 }
 

@@ -63,19 +63,29 @@ func (s *Server) webhook(ctx context.Context, q *store.Queries, id int64) (store
 	return w, nil
 }
 
-// ListWebhooks lists webhooks by name.
-func (s *Server) ListWebhooks(ctx context.Context, req ListWebhooksRequestObject) (ListWebhooksResponseObject, error) {
+// webhooksPage is one page by name of the caller's webhooks (webhooksOnly)
+// or of every channel, webhooks included: the two lists share one table.
+func (s *Server) webhooksPage(ctx context.Context, cursor *string, size *int, webhooksOnly bool) ([]store.Webhook, *string, error) {
 	var afterName string
 	var afterID int64
-	if err := decodeCursor(req.Params.Cursor, &afterName, &afterID); err != nil {
-		return nil, err
+	if err := decodeCursor(cursor, &afterName, &afterID); err != nil {
+		return nil, nil, err
 	}
-	limit := pageLimit(req.Params.Limit)
-	rows, err := s.db(ctx).WebhooksPage(ctx, afterName, afterID, limit+1, true)
+	limit := pageLimit(size)
+	rows, err := s.db(ctx).WebhooksPage(ctx, afterName, afterID, limit+1, webhooksOnly)
+	if err != nil {
+		return nil, nil, err
+	}
+	rows, next := page(rows, limit, func(w store.Webhook) []any { return []any{w.Name, w.ID} })
+	return rows, next, nil
+}
+
+// ListWebhooks lists webhooks by name.
+func (s *Server) ListWebhooks(ctx context.Context, req ListWebhooksRequestObject) (ListWebhooksResponseObject, error) {
+	rows, next, err := s.webhooksPage(ctx, req.Params.Cursor, req.Params.Limit, true)
 	if err != nil {
 		return nil, err
 	}
-	rows, next := page(rows, limit, func(w store.Webhook) []any { return []any{w.Name, w.ID} })
 	return ListWebhooks200JSONResponse{Items: mapSlice(rows, toWebhook), NextCursor: next}, nil
 }
 
