@@ -522,39 +522,35 @@ func (p *planner) deleteRecord(id int64) func(context.Context) error {
 }
 
 func (p *planner) pruneHosts(context.Context) ([]*change, error) {
-	var out []*change
-	for _, h := range sortedValues(p.s.hosts) {
-		if slices.ContainsFunc(p.m.Hosts, func(f Host) bool { return strings.EqualFold(f.FQDN, h.FQDN) }) {
-			continue
-		}
-		if !p.prune {
-			p.kept = append(p.kept, "host "+h.FQDN)
-			continue
-		}
-		id := h.ID
-		out = append(out, &change{op: opDelete, kind: "host", name: h.FQDN, do: func(ctx context.Context) error {
-			return p.api.Call(ctx, http.MethodDelete, "/hosts/"+strconv.FormatInt(id, 10), nil, nil)
-		}})
-	}
-	return out, nil
+	return prune(p, "host", "/hosts/", sortedValues(p.s.hosts), func(h store.Host) (string, int64, bool) {
+		return h.FQDN, h.ID, slices.ContainsFunc(p.m.Hosts, func(f Host) bool { return strings.EqualFold(f.FQDN, h.FQDN) })
+	}), nil
 }
 
 func (p *planner) pruneServices(context.Context) ([]*change, error) {
+	return prune(p, "service", "/services/", sortedValues(p.s.services), func(s store.Service) (string, int64, bool) {
+		return s.Name, s.ID, slices.ContainsFunc(p.m.Services, func(f Service) bool { return strings.EqualFold(f.Name, s.Name) })
+	}), nil
+}
+
+// prune deletes (with --prune) or lists as kept what is stored but not in
+// the file; which says an object's name, id and whether the file has it.
+func prune[T any](p *planner, kind, path string, stored []T, which func(T) (string, int64, bool)) []*change {
 	var out []*change
-	for _, s := range sortedValues(p.s.services) {
-		if slices.ContainsFunc(p.m.Services, func(f Service) bool { return strings.EqualFold(f.Name, s.Name) }) {
+	for _, o := range stored {
+		name, id, inFile := which(o)
+		if inFile {
 			continue
 		}
 		if !p.prune {
-			p.kept = append(p.kept, "service "+s.Name)
+			p.kept = append(p.kept, kind+" "+name)
 			continue
 		}
-		id := s.ID
-		out = append(out, &change{op: opDelete, kind: "service", name: s.Name, do: func(ctx context.Context) error {
-			return p.api.Call(ctx, http.MethodDelete, "/services/"+strconv.FormatInt(id, 10), nil, nil)
+		out = append(out, &change{op: opDelete, kind: kind, name: name, do: func(ctx context.Context) error {
+			return p.api.Call(ctx, http.MethodDelete, path+strconv.FormatInt(id, 10), nil, nil)
 		}})
 	}
-	return out, nil
+	return out
 }
 
 func (p *planner) webhooks(context.Context) ([]*change, error) {
