@@ -46,6 +46,17 @@ export const PROTOCOLS: ProtocolDescription[] = [
 				"destination": false
 			},
 			{
+				"key": "max_hostnames",
+				"type": "integer",
+				"label": "Names per request",
+				"help": "Records with the same username, password and address go in one request (hostname=a,b,c), at most this many; 1 sends one name per request, for providers that do not take lists.",
+				"default": 20,
+				"required": false,
+				"min": 1,
+				"max": 20,
+				"destination": false
+			},
+			{
 				"key": "drift_resolver",
 				"type": "host_port",
 				"label": "Drift check resolver",

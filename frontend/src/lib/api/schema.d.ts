@@ -1254,6 +1254,11 @@ export interface components {
              */
             use_myipv6?: boolean;
             /**
+             * @description The most records one request carries (hostname=a,b,c, one answer line per name): records with the same username, password and addresses are sent together, as ddclient does. 1 sends one name per request, for providers that do not take lists. Records that log in with their own name (username_is_fqdn) always go alone.
+             * @default 20
+             */
+            max_hostnames?: number;
+            /**
              * @description Drift check (every protocol): host:port of a DNS resolver or of the zone's authoritative server, asked for each delivered record's A/AAAA; when it publishes another address, the delivery is queued again (reason drift, event drift.detected; resolver errors give one drift.error event per check). Empty or absent: no drift check.
              * @example 9.9.9.9:53
              */
