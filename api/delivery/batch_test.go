@@ -241,3 +241,41 @@ func TestDyndns2RequestsCountOnceAgainstPerService(t *testing.T) {
 		t.Errorf("at most %d requests at once, want the limit %d (a request of 20 names counts once)", most, cfg.PerService)
 	}
 }
+
+// A service that sends both families together (combined) still does, for
+// several names at once: hostname=a,b,c&myip=v4,v6, every job delivered.
+func TestDyndns2BatchesBothFamiliesTogether(t *testing.T) {
+	f := newFixture(t)
+	f.up.answer = linePerName(func(_, ip string) string { return "good " + ip })
+	svc, err := f.st.CreateService(context.Background(), store.NewService{Name: "combined", Protocol: "dyndns2",
+		Settings: []byte(fmt.Sprintf(`{"url": %q, "combined": true}`, f.up.URL+"/nic/update"))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []store.Record
+	for i := 0; i < 3; i++ {
+		pw, key := f.box.Seal("pw")
+		r, err := f.st.CreateRecord(context.Background(), store.NewRecord{HostID: f.host.ID, ServiceID: svc.ID,
+			FQDN: fmt.Sprintf("r%d.example.com", i), Username: "acct", Password: pw, PasswordKey: key,
+			IPv4Enabled: true, IPv4Netmask: 32, IPv4HostIdentifier: netip.MustParseAddr("0.0.0.0"),
+			IPv6Enabled: true, IPv6Netmask: 128, IPv6HostIdentifier: netip.MustParseAddr("::")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, r)
+	}
+	f.dispatcher(t, fastConfig())
+	f.update(t, broker.Addresses{IPv4: netip.MustParseAddr("198.51.100.7"), IPv6: netip.MustParseAddr("2001:db8::7")})
+	waitFor(t, "both families of every record delivered", 10*time.Second, func() bool {
+		for _, r := range recs {
+			if f.state(t, r.ID, 4).State != store.SyncDelivered || f.state(t, r.ID, 6).State != store.SyncDelivered {
+				return false
+			}
+		}
+		return true
+	})
+	hits := f.up.hits()
+	if len(hits) != 1 || len(names(hits)[0]) != 3 || hits[0].MyIP != "198.51.100.7,2001:db8::7" {
+		t.Errorf("requests %+v, want one with the three names and both addresses", hits)
+	}
+}
