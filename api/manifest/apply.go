@@ -61,8 +61,8 @@ var errDryRun = errors.New("dry run")
 // API (its validation, rules and history). It first writes every change it
 // is going to make to opt.Out, then makes them in dependency order
 // (services, hosts, records, deletions, webhooks, notifiers) in one
-// transaction: all or none. A dry run makes them too, so that it meets every refusal a real
-// run would, and rolls them back. A configuration the database already
+// transaction: all or none. A dry run makes them too, so that it meets
+// every refusal a real run would, and rolls them back. A configuration the database already
 // holds changes nothing.
 func Apply(ctx context.Context, st *store.Store, api API, m *Manifest, opt ApplyOptions) (Result, error) {
 	var seal *sealer
@@ -750,11 +750,15 @@ func (p *planner) notifiers(context.Context) ([]*change, error) {
 			return nil, fmt.Errorf("notifier %s: a webhook of that name is here; a channel cannot change kinds "+
 				"(give the notifier another name, or move it to webhooks:)", f.Name)
 		}
-		if url != "" && f.Destination != "" {
+		shown := f.Destination
+		if url != "" {
 			// The destination the file shows must be the URL's, or the
 			// file says two things; a URL the API refuses is its to name.
-			if shown, err := notify.CheckDestination(url); err == nil && shown != f.Destination {
-				return nil, fmt.Errorf("notifier %s: destination: the file says %s but its url sends to %s", f.Name, f.Destination, shown)
+			if s, err := notify.CheckDestination(url); err == nil {
+				if f.Destination != "" && s != f.Destination {
+					return nil, fmt.Errorf("notifier %s: destination: the file says %s but its url sends to %s", f.Name, f.Destination, s)
+				}
+				shown = s
 			}
 		}
 		events := make([]rest.NotifierEvent, len(f.Events))
@@ -765,10 +769,10 @@ func (p *planner) notifiers(context.Context) ([]*change, error) {
 		if !ok {
 			if url == "" {
 				return nil, fmt.Errorf("notifier %s: url: a new channel needs its URL, which this file does not carry "+
-					"(export with a passphrase to include it, or create the channel first)", f.Name)
+					"(export --with-secrets includes it; or create the channel first)", f.Name)
 			}
 			body := rest.NotifierCreate{Name: f.Name, Url: &url, Events: &events, Enabled: f.Enabled}
-			out = append(out, &change{op: opCreate, kind: "notifier", name: f.Name, detail: f.Destination,
+			out = append(out, &change{op: opCreate, kind: "notifier", name: f.Name, detail: shown,
 				do: func(ctx context.Context) error { return p.api.Call(ctx, http.MethodPost, "/notifiers", body, nil) }})
 			continue
 		}
