@@ -342,9 +342,11 @@ func (d *Dispatcher) send(ctx context.Context, unit []store.Job) provider.Outcom
 	}
 	// Other hosts' records of the name at the service add their addresses:
 	// protocols that publish RRsets send the union, the others (which the
-	// API keeps from sharing names) the first, the job's own.
+	// API keeps from sharing names) the first, the job's own. What those
+	// records delivered is the broker's too.
 	r := provider.Request[json.RawMessage]{FQDN: j.FQDN, Family: j.Family, Addresses: append([]netip.Addr{j.Address}, j.Shared...),
-		Delivered: addrs(j.Delivered), KeepOthers: j.KeepOthers, Other: addrs(j.Other), Username: j.Username, Settings: j.Settings}
+		Delivered: append(addrs(j.Delivered), j.SharedDelivered...), KeepOthers: j.KeepOthers, Other: addrs(j.Other),
+		Username: j.Username, Settings: j.Settings}
 	if len(unit) > 1 {
 		r.Other = []netip.Addr{unit[1].Address}
 	}

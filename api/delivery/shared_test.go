@@ -117,3 +117,75 @@ func TestSharedNameOverRFC2136(t *testing.T) {
 	lookup(4, "203.0.113.11", "198.51.100.2")
 	lookup(6, "2001:db8:a::11", "2001:db8:b::2")
 }
+
+// TestSharedNameAtCloudflare: two routers feed one name at Cloudflare
+// (whose API keeps one record per address) beside an address someone else
+// published there, with keep_other_addresses. The name holds both routers'
+// addresses and the other one; when site 2 goes silent (drop_when_stale)
+// its record goes, and only its record: what site 2 delivered is the
+// broker's, though the delivery that removes it is site 1's.
+func TestSharedNameAtCloudflare(t *testing.T) {
+	cf := providertest.NewCloudflare(t)
+	f := newFixture(t)
+	f.cloudflareService(t, cf, providertest.CloudflareToken)
+	ctx := context.Background()
+	cf.Add(providertest.CloudflareRecord{Type: "A", Name: "vpn.example.com", Content: "203.0.113.50", TTL: 1, Comment: "the office"})
+	record := func(h store.Host) store.Record {
+		t.Helper()
+		r, err := f.st.CreateRecord(ctx, store.NewRecord{HostID: h.ID, ServiceID: f.svc.ID, FQDN: "vpn.example.com",
+			IPv4Enabled: true, IPv4Netmask: 32, IPv4HostIdentifier: netip.MustParseAddr("0.0.0.0"), IPv6HostIdentifier: netip.IPv6Unspecified(),
+			KeepOtherAddresses: true, DropWhenStale: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	hostA := f.host
+	site1 := record(hostA)
+	hostB, err := f.st.CreateHost(ctx, store.NewHost{FQDN: "site2.example.com", SecretHash: "x", Enabled: true, IPv4Enabled: true, IPv6Enabled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	site2 := record(hostB)
+	holds := func(step string, want ...string) func() bool {
+		return func() bool {
+			var got []string
+			for _, rec := range cf.Find("A", "vpn.example.com") {
+				got = append(got, rec.Content)
+			}
+			slices.Sort(got)
+			want = append(want, "203.0.113.50")
+			slices.Sort(want)
+			want = slices.Compact(want)
+			return slices.Equal(got, want)
+		}
+	}
+	update := func(h store.Host, v4 string) {
+		t.Helper()
+		f.host = h
+		f.update(t, broker.Addresses{IPv4: netip.MustParseAddr(v4)})
+	}
+	f.runDispatcher(t, fastConfig())
+
+	update(hostA, "192.0.2.1")
+	update(hostB, "198.51.100.2")
+	waitFor(t, "both sites and the office", 15*time.Second, holds("both", "192.0.2.1", "198.51.100.2"))
+	update(hostA, "192.0.2.9")
+	waitFor(t, "site 1 moved, site 2 and the office stay", 15*time.Second, holds("moved", "192.0.2.9", "198.51.100.2"))
+	waitFor(t, "site 1 delivered", 15*time.Second, func() bool {
+		st := f.state(t, site1.ID, 4)
+		return st.State == "delivered" && st.Delivered == netip.MustParseAddr("192.0.2.9")
+	})
+
+	if _, err := f.st.Pool.Exec(ctx, `UPDATE hosts SET last_seen_at = now() - interval '2 hours' WHERE id = $1`, hostB.ID); err != nil {
+		t.Fatal(err)
+	}
+	nt := notify.New(f.st, f.box, nil, notify.Config{StaleAfter: time.Hour}, f.log).WithHostWatcher(f.brk)
+	if n, err := nt.CheckStale(ctx, time.Now()); err != nil || n != 1 {
+		t.Fatalf("stale check reported %d hosts, %v; want site 2", n, err)
+	}
+	waitFor(t, "the name without site 2, the office kept", 15*time.Second, holds("left", "192.0.2.9"))
+	if st := f.state(t, site2.ID, 4); st.Delivered != netip.MustParseAddr("198.51.100.2") {
+		t.Errorf("site 2's record state: %+v", st)
+	}
+}

@@ -11,7 +11,6 @@ import (
 	"net/netip"
 	"net/url"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -61,26 +60,25 @@ var cloudflareID = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 const ProtocolCloudflare = "cloudflare"
 
 // cloudflare is Cloudflare's API v4 with a scoped token. It finds the
-// zone and the record by name, caches their ids, and creates or updates
-// the record's A or AAAA content.
+// zone by name (ids cached), lists the name's A or AAAA records and
+// creates, updates or deletes records until they hold the addresses.
 type cloudflare struct {
 	deps Deps
 
-	mu      sync.Mutex
-	zones   map[string]string // token|api|zone name → zone id
-	records map[string]string // token|api|zone id|type|name → record id
+	mu    sync.Mutex
+	zones map[string]string // token|api|zone name → zone id
 }
 
 // NewCloudflare is the cloudflare protocol.
 func NewCloudflare(d Deps) Provider {
 	d = d.withDefaults()
-	return Adapt[cloudflareSettings](&cloudflare{deps: d, zones: map[string]string{}, records: map[string]string{}})
+	return Adapt[cloudflareSettings](&cloudflare{deps: d, zones: map[string]string{}})
 }
 
 func (*cloudflare) Describe() Description {
 	return Description{
 		Protocol: ProtocolCloudflare, Title: "Cloudflare (API v4)",
-		Summary: "Finds the zone and the record by name (ids cached) and creates or updates the record's A or AAAA content.",
+		Summary: "Finds the zone by name (ids cached) and makes the name's A or AAAA records hold the addresses, one record each.",
 		Settings: []Field{
 			{Key: "zone", Type: FieldString, Label: "Zone", Help: "The zone's name; when empty, found from each record's name."},
 			{Key: "zone_id", Type: FieldString, Label: "Zone id", Help: "The zone id (32 hexadecimal digits); skips the zone lookup."},
@@ -94,6 +92,7 @@ func (*cloudflare) Describe() Description {
 			Help: "A scoped API token with Zone → DNS → Edit, and Zone → Zone → Read to find zones by name."},
 		Families: netcalc.Families(),
 		Together: TogetherNever,
+		RRsets:   true,
 		DocsURL:  "https://developers.cloudflare.com/api/resources/dns/subresources/records/",
 	}
 }
@@ -154,17 +153,19 @@ func (c *cloudflare) newCall(s cloudflareSettings, token string) (cfCall, *Outco
 	return cfCall{c: c, api: api, url: base, tk: hex.EncodeToString(sum[:8])}, nil
 }
 
-// Send finds the zone and the record and makes the record hold the
-// address. 429 and 5xx answers and network errors are retried (429 with
-// its Retry-After); 401/403, other errors and `success: false` fail with
-// Cloudflare's error codes and messages.
+// Send finds the zone, lists the name's records of the family and makes
+// them hold the request's addresses (several when hosts share the name),
+// touching only what planRRset says: the broker's own records (comment
+// ManagedMarker) are rewritten or deleted, anyone else's are rewritten at
+// most, never deleted. 429 and 5xx answers and network errors are retried
+// (429 with its Retry-After); 401/403, other errors and `success: false`
+// fail with Cloudflare's error codes and messages.
 func (c *cloudflare) Send(ctx context.Context, r Request[cloudflareSettings]) Outcome {
 	s := r.Settings
 	call, out := c.newCall(s, r.Credential)
 	if out != nil {
 		return *out
 	}
-	red := call.api.red
 	ttl := 1
 	if s.TTL != nil {
 		ttl = *s.TTL
@@ -172,133 +173,72 @@ func (c *cloudflare) Send(ctx context.Context, r Request[cloudflareSettings]) Ou
 	if ttl != 1 && (ttl < 60 || ttl > maxTTL) {
 		return Outcome{Result: Failed, Message: "service ttl must be 1 (automatic) or 60..86400"}
 	}
-	address := r.Address()
-	if !r.Family.Holds(address) {
-		return Outcome{Result: Failed, Message: fmt.Sprintf("invalid %s address %s", r.Family, address)}
-	}
-	rtype, content := r.Family.RecordType(), address.WithZone("").Unmap().String()
-	name, out := recordName(r.FQDN)
+	q, out := newRRsetRequest(r, ttl, true)
 	if out != nil {
 		return *out
 	}
-
-	zoneID, out := call.zoneID(ctx, s, name)
+	zoneID, out := call.zoneID(ctx, s, q.Name)
 	if out != nil {
 		return *out
 	}
-	what := fmt.Sprintf("%s %s → %s", rtype, name, content)
-	recKey := call.tk + "|" + call.url + "|" + zoneID + "|" + rtype + "|" + name
-	patch := map[string]any{"content": content, "ttl": ttl}
-	if s.Proxied != nil {
-		patch["proxied"] = *s.Proxied
-	}
-
-	// Known record: one PATCH. A 404 means it was deleted meanwhile.
-	if id, ok := c.cached(c.records, recKey); ok {
-		status, out := call.do(ctx, http.MethodPatch, recordPath(zoneID, id), nil, patch, nil, "updating "+what)
-		if out == nil {
-			return Outcome{Result: Delivered, Message: red.message(what + " updated" + flags(ttl, s.Proxied))}
-		}
-		if status != http.StatusNotFound {
-			return *out
-		}
-		c.forget(c.records, recKey)
-	}
-
 	var found []cfRecord
-	q := url.Values{"type": {rtype}, "name": {name}, "per_page": {"100"}}
-	if _, out := call.do(ctx, http.MethodGet, "/zones/"+url.PathEscape(zoneID)+"/dns_records", q, nil, &found, "finding "+rtype+" "+name); out != nil {
+	query := url.Values{"type": {q.Type}, "name": {q.Name}, "per_page": {"100"}}
+	if _, out := call.do(ctx, http.MethodGet, "/zones/"+url.PathEscape(zoneID)+"/dns_records", query, nil, &found, "finding "+q.Type+" "+q.Name); out != nil {
 		return *out
 	}
-	var recs []cfRecord
-	for _, r := range found {
-		if strings.EqualFold(strings.TrimSuffix(r.Name, "."), name) && r.Type == rtype && cloudflareID.MatchString(r.ID) {
-			recs = append(recs, r)
+	var live []liveRecord
+	for _, rec := range found {
+		if strings.EqualFold(strings.TrimSuffix(rec.Name, "."), q.Name) && rec.Type == q.Type && cloudflareID.MatchString(rec.ID) {
+			live = append(live, liveRecord{ID: rec.ID, Data: rec.Content, Addr: parseRecordAddr(rec.Content), TTL: rec.TTL,
+				Marked: rec.managed(), Differs: s.Proxied != nil && rec.Proxied != *s.Proxied})
 		}
 	}
-	mine, stale, kept := cfPick(recs, content, r.Delivered, r.KeepOthers)
-	verb := "updated"
-	switch {
-	case mine == nil:
-		// Comment: records the broker creates carry the marker, so that
-		// it only ever deletes its own.
-		create := map[string]any{"type": rtype, "name": name, "content": content, "ttl": ttl,
-			"proxied": s.Proxied != nil && *s.Proxied, "comment": ManagedMarker}
-		var rec cfRecord
-		if _, out := call.do(ctx, http.MethodPost, "/zones/"+url.PathEscape(zoneID)+"/dns_records", nil, create, &rec, "creating "+what); out != nil {
-			return *out
-		}
-		if cloudflareID.MatchString(rec.ID) {
-			c.remember(c.records, recKey, rec.ID)
-		}
-		verb = "created"
-	case mine.Content == content && mine.TTL == ttl && (s.Proxied == nil || mine.Proxied == *s.Proxied):
-		c.remember(c.records, recKey, mine.ID)
-		verb = "unchanged"
-	default:
-		if _, out := call.do(ctx, http.MethodPatch, recordPath(zoneID, mine.ID), nil, patch, nil, "updating "+what); out != nil {
-			return *out
-		}
-		c.remember(c.records, recKey, mine.ID)
+	plan := planRRset(q, live)
+	if out := plan.apply(ctx, cfWriter{call: call, zoneID: zoneID, q: q, s: s}); out != nil {
+		return *out
 	}
-	// Stale records of the broker's would keep answering with old
-	// addresses, so they go (as an rfc2136 update replaces the RRset).
-	for _, extra := range stale {
-		if _, out := call.do(ctx, http.MethodDelete, recordPath(zoneID, extra.ID), nil, nil, nil,
-			"removing the other "+rtype+" record "+extra.Content+" of "+name); out != nil {
-			return *out
-		}
+	o := plan.outcome(q, call.api.red)
+	if s.Proxied != nil {
+		o.Message += fmt.Sprintf("; proxied %t", *s.Proxied)
 	}
-	msg := what + " " + verb + flags(ttl, s.Proxied)
-	if n := len(stale); n > 0 {
-		msg += fmt.Sprintf("; removed %d other %s record(s) of the name", n, rtype)
-	}
-	if kept > 0 {
-		if r.KeepOthers {
-			msg += fmt.Sprintf("; kept %d other %s record(s) of the name (keep other addresses)", kept, rtype)
-		} else {
-			msg += fmt.Sprintf("; kept %d other %s record(s) the broker did not create (no %q comment)", kept, rtype, ManagedMarker)
-		}
-	}
-	return Outcome{Result: Delivered, Message: red.message(msg)}
+	return o
 }
 
-// cfPick chooses, among the name's records of the family, the one to make
-// hold content (nil: create one) and the broker's stale ones to delete,
-// and counts the records left alone. The record that holds content already
-// is the one, else (keeping others) the one holding the address the broker
-// last delivered, else (not keeping others) the first the broker created,
-// else the first. Only records with the marker are deleted: with
-// keepOthers those holding an address the broker delivered, without it
-// every other.
-func cfPick(recs []cfRecord, content string, delivered []netip.Addr, keepOthers bool) (mine *cfRecord, stale []cfRecord, kept int) {
-	ours := func(x cfRecord) bool {
-		a, err := netip.ParseAddr(x.Content)
-		return err == nil && slices.Contains(delivered, a.Unmap())
+// cfWriter writes a plan's records in one zone.
+type cfWriter struct {
+	call   cfCall
+	zoneID string
+	q      rrsetRequest
+	s      cloudflareSettings
+}
+
+// create adds a record carrying the marker, so that the broker only ever
+// deletes its own.
+func (w cfWriter) create(ctx context.Context, a netip.Addr) *Outcome {
+	body := map[string]any{"type": w.q.Type, "name": w.q.Name, "content": a.String(), "ttl": w.q.TTL,
+		"proxied": w.s.Proxied != nil && *w.s.Proxied, "comment": ManagedMarker}
+	_, out := w.call.do(ctx, http.MethodPost, "/zones/"+url.PathEscape(w.zoneID)+"/dns_records", nil, body, nil,
+		fmt.Sprintf("creating %s %s → %s", w.q.Type, w.q.Name, a))
+	return out
+}
+
+// update rewrites a record's content and TTL, and its proxied flag when
+// the service sets one (otherwise the record keeps its own); its comment
+// stays.
+func (w cfWriter) update(ctx context.Context, ch recordChange) *Outcome {
+	body := map[string]any{"content": ch.Addr.String(), "ttl": w.q.TTL}
+	if w.s.Proxied != nil {
+		body["proxied"] = *w.s.Proxied
 	}
-	pick := -1
-	for _, pref := range []func(cfRecord) bool{
-		func(x cfRecord) bool { return x.Content == content },
-		func(x cfRecord) bool { return keepOthers && ours(x) },
-		func(x cfRecord) bool { return !keepOthers && x.managed() },
-		func(cfRecord) bool { return !keepOthers },
-	} {
-		if pick = slices.IndexFunc(recs, pref); pick >= 0 {
-			break
-		}
-	}
-	for i, x := range recs {
-		switch {
-		case i == pick:
-			rec := x
-			mine = &rec
-		case x.managed() && (!keepOthers || ours(x) || x.Content == content):
-			stale = append(stale, x)
-		default:
-			kept++
-		}
-	}
-	return mine, stale, kept
+	_, out := w.call.do(ctx, http.MethodPatch, recordPath(w.zoneID, ch.Rec.ID), nil, body, nil,
+		fmt.Sprintf("updating %s %s → %s", w.q.Type, w.q.Name, ch.Addr))
+	return out
+}
+
+func (w cfWriter) remove(ctx context.Context, rec liveRecord) *Outcome {
+	_, out := w.call.do(ctx, http.MethodDelete, recordPath(w.zoneID, rec.ID), nil, nil, nil,
+		"removing the other "+w.q.Type+" record "+rec.Data+" of "+w.q.Name)
+	return out
 }
 
 // Check verifies the token (GET /user/tokens/verify) and, given a record
@@ -339,17 +279,6 @@ func (c *cloudflare) Check(ctx context.Context, r CheckRequest[cloudflareSetting
 
 func recordPath(zoneID, recordID string) string {
 	return "/zones/" + url.PathEscape(zoneID) + "/dns_records/" + url.PathEscape(recordID)
-}
-
-func flags(ttl int, proxied *bool) string {
-	s := " (ttl " + strconv.Itoa(ttl)
-	if ttl == 1 {
-		s = " (ttl automatic"
-	}
-	if proxied != nil {
-		s += ", proxied " + strconv.FormatBool(*proxied)
-	}
-	return s + ")"
 }
 
 // zoneID returns the zone of name: the configured id, a cached one, or
@@ -473,12 +402,6 @@ func (c *cloudflare) remember(m map[string]string, key, id string) {
 		clear(m)
 	}
 	m[key] = id
-}
-
-func (c *cloudflare) forget(m map[string]string, key string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	delete(m, key)
 }
 
 // Validate checks names, ids, the TTL and the API URL, and refuses the

@@ -252,8 +252,10 @@ func cfTarget(name string, addr string) target {
 }
 
 // TestCloudflareCreatesUpdatesAndCaches walks one record through its life:
-// created, updated with cached ids (one request), re-found after being
-// deleted behind the broker's back, duplicates removed.
+// created, updated (the zone id cached, the name's records read every
+// time: a cached record id would miss records another host or replica
+// added or left), created again after being deleted behind the broker's
+// back, duplicates removed.
 func TestCloudflareCreatesUpdatesAndCaches(t *testing.T) {
 	api := newFakeCloudflare(t)
 	cf := testCloudflare()
@@ -279,24 +281,24 @@ func TestCloudflareCreatesUpdatesAndCaches(t *testing.T) {
 				"GET /zones/" + cfZoneID + "/dns_records?name=www.example.com&per_page=100&type=A",
 				"POST /zones/" + cfZoneID + "/dns_records"},
 			want: []cfRecord{{Type: "A", Content: "198.51.100.7", TTL: 120}}},
-		{name: "update with cached ids: one PATCH",
+		{name: "update with the zone id cached: list, one PATCH",
 			fqdn: "www.example.com", addr: "198.51.100.8", wantMsg: "updated",
-			wantCalls: []string{"PATCH /zones/" + cfZoneID + "/dns_records/rec00000000000000000000000000001"},
-			want:      []cfRecord{{Type: "A", Content: "198.51.100.8", TTL: 120}}},
+			wantCalls: []string{"GET /zones/" + cfZoneID + "/dns_records?name=www.example.com&per_page=100&type=A",
+				"PATCH /zones/" + cfZoneID + "/dns_records/rec00000000000000000000000000001"},
+			want: []cfRecord{{Type: "A", Content: "198.51.100.8", TTL: 120}}},
 		{name: "AAAA of the same name: zone cached",
 			fqdn: "www.example.com", addr: "2001:db8::7", wantMsg: "AAAA www.example.com → 2001:db8::7 created",
 			wantCalls: []string{"GET /zones/" + cfZoneID + "/dns_records?name=www.example.com&per_page=100&type=AAAA",
 				"POST /zones/" + cfZoneID + "/dns_records"},
 			want: []cfRecord{{Type: "AAAA", Content: "2001:db8::7", TTL: 120}}},
-		{name: "record deleted meanwhile: PATCH 404, found again, created",
+		{name: "record deleted meanwhile: created again",
 			fqdn: "www.example.com", addr: "198.51.100.9", wantMsg: "created",
 			before: func() {
 				api.mu.Lock()
 				delete(api.records, "rec00000000000000000000000000001")
 				api.mu.Unlock()
 			},
-			wantCalls: []string{"PATCH /zones/" + cfZoneID + "/dns_records/rec00000000000000000000000000001",
-				"GET /zones/" + cfZoneID + "/dns_records?name=www.example.com&per_page=100&type=A",
+			wantCalls: []string{"GET /zones/" + cfZoneID + "/dns_records?name=www.example.com&per_page=100&type=A",
 				"POST /zones/" + cfZoneID + "/dns_records"},
 			want: []cfRecord{{Type: "A", Content: "198.51.100.9", TTL: 120}}},
 		{name: "existing record with the same content is left alone",
@@ -308,7 +310,7 @@ func TestCloudflareCreatesUpdatesAndCaches(t *testing.T) {
 			want:      []cfRecord{{Type: "A", Content: "192.0.2.5", TTL: 120}}},
 		{name: "duplicates: the broker's first is updated, its others removed, someone else's kept",
 			fqdn: "dup.example.com", addr: "192.0.2.7",
-			wantMsg: "removed 1 other A record(s) of the name; kept 1 other A record(s) the broker did not create",
+			wantMsg: "removed 1 other A record(s); left 1 A record(s) the broker did not create",
 			before: func() {
 				api.add(cfRecord{ZoneID: cfZoneID, Type: "A", Name: "dup.example.com", Content: "192.0.2.1", TTL: 1, Comment: "office"})
 				api.add(cfRecord{ZoneID: cfZoneID, Type: "A", Name: "dup.example.com", Content: "192.0.2.2", TTL: 1, Comment: provider.ManagedMarker})
@@ -357,6 +359,11 @@ func TestCloudflareProxiedFlag(t *testing.T) {
 	out = send(context.Background(), cf, settingsJSON(t, map[string]any{"api_url": api.api(), "zone": "example.com", "proxied": false}), cfTarget("p.example.com", "192.0.2.3"))
 	if out.Result != provider.Delivered || api.get(id).Proxied || !strings.Contains(out.Message, "proxied false") {
 		t.Fatalf("proxied false: %v %s, proxied now %v", out.Result, out.Message, api.get(id).Proxied)
+	}
+	// The same address with the flag changed: the record is rewritten.
+	out = send(context.Background(), cf, settingsJSON(t, map[string]any{"api_url": api.api(), "zone": "example.com", "proxied": true}), cfTarget("p.example.com", "192.0.2.3"))
+	if out.Result != provider.Delivered || !api.get(id).Proxied || !strings.Contains(out.Message, "updated") {
+		t.Fatalf("proxied true, same address: %v %s, proxied now %v", out.Result, out.Message, api.get(id).Proxied)
 	}
 }
 
@@ -482,16 +489,7 @@ func TestCloudflareKeepsOtherAddresses(t *testing.T) {
 	}
 	sendKeep := func(name, addr, delivered string, keep bool) provider.Outcome {
 		t.Helper()
-		r := provider.Request[json.RawMessage]{FQDN: name, Family: 4, Addresses: []netip.Addr{netip.MustParseAddr(addr)},
-			KeepOthers: keep, Credential: cfToken, Settings: settings}
-		if delivered != "" {
-			r.Delivered = []netip.Addr{netip.MustParseAddr(delivered)}
-		}
-		out := cf.Send(context.Background(), r)
-		if out.Result != provider.Delivered {
-			t.Fatalf("%s: %v %s", addr, out.Result, out.Message)
-		}
-		return out
+		return cfDeliver(t, cf, settings, name, keep, delivered, addr)
 	}
 
 	// Our record and a second site's (which another broker made: marked).
@@ -502,7 +500,7 @@ func TestCloudflareKeepsOtherAddresses(t *testing.T) {
 	if got := contents("multi.example.com"); !slices.Equal(got, want) {
 		t.Fatalf("keep others: records %v, want %v (%s)", got, want, out.Message)
 	}
-	if !strings.Contains(out.Message, "kept 1 other A record(s) of the name (keep other addresses)") {
+	if !strings.Contains(out.Message, "kept 1 other A record(s) (keep other addresses)") {
 		t.Errorf("message %q", out.Message)
 	}
 
@@ -525,4 +523,98 @@ func TestCloudflareKeepsOtherAddresses(t *testing.T) {
 	if got := contents("solo.example.com"); !slices.Equal(got, want) {
 		t.Fatalf("not keeping others: records %v, want %v", got, want)
 	}
+}
+
+// TestCloudflareSharedName: two hosts feed one name, so a delivery asks for
+// both addresses. Each gets a record of the broker's; when one host's
+// address changes only its record changes; when a host leaves the name
+// (its record deleted, or drop_when_stale) its record goes. With
+// keep_other_addresses a record someone else made stays throughout.
+func TestCloudflareSharedName(t *testing.T) {
+	for _, keep := range []bool{false, true} {
+		t.Run(fmt.Sprintf("keep other addresses %t", keep), func(t *testing.T) {
+			api := newFakeCloudflare(t)
+			cf := testCloudflare()
+			settings := settingsJSON(t, map[string]any{"api_url": api.api(), "zone_id": cfZoneID, "ttl": 300})
+			var others []string
+			office := ""
+			if keep {
+				office = api.add(cfRecord{ZoneID: cfZoneID, Type: "A", Name: "vpn.example.com", Content: "203.0.113.50", TTL: 300, Comment: "office"})
+				others = []string{"203.0.113.50"}
+			}
+			ids := func() map[string]string {
+				out := map[string]string{}
+				for _, r := range api.find("A", "vpn.example.com") {
+					out[r.Content] = r.ID
+				}
+				return out
+			}
+			deliver := func(delivered string, addrs ...string) provider.Outcome {
+				t.Helper()
+				return cfDeliver(t, cf, settings, "vpn.example.com", keep, delivered, addrs...)
+			}
+			holds := func(step string, want ...string) {
+				t.Helper()
+				var got []string
+				for a := range ids() {
+					got = append(got, a)
+				}
+				slices.Sort(got)
+				want = append(want, others...)
+				slices.Sort(want)
+				if !slices.Equal(got, want) {
+					t.Fatalf("%s: the name holds %v, want %v", step, got, want)
+				}
+				if keep && api.get(office).Content != "203.0.113.50" {
+					t.Fatalf("%s: the office's record was changed: %+v", step, api.get(office))
+				}
+			}
+
+			out := deliver("", "192.0.2.1", "198.51.100.2")
+			holds("both hosts", "192.0.2.1", "198.51.100.2")
+			if !strings.Contains(out.Message, "A vpn.example.com → 192.0.2.1, 198.51.100.2 created") {
+				t.Errorf("message %q", out.Message)
+			}
+			for _, r := range api.find("A", "vpn.example.com") {
+				if r.ID != office && r.Comment != provider.ManagedMarker {
+					t.Errorf("record %+v lacks the marker", r)
+				}
+			}
+			siteB := ids()["198.51.100.2"]
+
+			deliver("192.0.2.1", "192.0.2.9", "198.51.100.2")
+			holds("site A moved", "192.0.2.9", "198.51.100.2")
+			if ids()["198.51.100.2"] != siteB {
+				t.Errorf("site B's record was rewritten though its address did not change")
+			}
+
+			// Site B left: the delivery is site A's record's, and the
+			// dispatcher counts what site B's record delivered as the
+			// broker's too, so B's record goes even keeping others.
+			out = deliver("198.51.100.2", "192.0.2.9")
+			holds("site B left", "192.0.2.9")
+			if !strings.Contains(out.Message, "removed 1 other A record(s)") {
+				t.Errorf("message %q", out.Message)
+			}
+		})
+	}
+}
+
+// cfDeliver sends addrs (IPv4) for name with cf and fails the test unless
+// they are delivered; delivered is what the broker delivered before ("":
+// nothing).
+func cfDeliver(t *testing.T, cf provider.Provider, settings json.RawMessage, name string, keep bool, delivered string, addrs ...string) provider.Outcome {
+	t.Helper()
+	r := provider.Request[json.RawMessage]{FQDN: name, Family: 4, KeepOthers: keep, Credential: cfToken, Settings: settings}
+	for _, a := range addrs {
+		r.Addresses = append(r.Addresses, netip.MustParseAddr(a))
+	}
+	if delivered != "" {
+		r.Delivered = []netip.Addr{netip.MustParseAddr(delivered)}
+	}
+	out := cf.Send(context.Background(), r)
+	if out.Result != provider.Delivered {
+		t.Fatalf("%v: %v %s", addrs, out.Result, out.Message)
+	}
+	return out
 }

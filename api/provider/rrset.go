@@ -185,6 +185,10 @@ type liveRecord struct {
 	Addr   netip.Addr
 	TTL    int
 	Marked bool
+	// Differs says that a setting of the record other than its address and
+	// TTL (a flag the service sets, such as Cloudflare's proxied) is not
+	// what the service wants: such a record is rewritten.
+	Differs bool
 }
 
 // parseRecordAddr reads a record's data, which providers may write in
@@ -218,8 +222,8 @@ type rrsetPlan struct {
 }
 
 // planRRset compares the records the name holds with q: a record for
-// each wanted address that has one is kept (rewritten when its TTL, or
-// with q.Adopt its marker, is not what it must be); records that must go
+// each wanted address that has one is kept (rewritten when its TTL, a
+// flag (Differs), or with q.Adopt its marker, is not what it must be); records that must go
 // are reused for wanted addresses that have none (updates, so the name
 // never lacks an address), the broker's own first so a changed address
 // moves its record rather than taking over another's; the rest are
@@ -248,7 +252,7 @@ func planRRset(q rrsetRequest, live []liveRecord) rrsetPlan {
 			continue
 		}
 		satisfied[rec.Addr] = true
-		if (q.TTL == 0 || rec.TTL == q.TTL) && (!q.Adopt || rec.Marked) {
+		if (q.TTL == 0 || rec.TTL == q.TTL) && !rec.Differs && (!q.Adopt || rec.Marked) {
 			p.Keep = append(p.Keep, rec)
 		} else {
 			p.Update = append(p.Update, recordChange{Rec: rec, Addr: rec.Addr})

@@ -177,7 +177,7 @@ func TestSharedNames(t *testing.T) {
 	}
 	protos := get[rest.ProtocolList](h, tok, "/protocols")
 	for _, p := range protos.Items {
-		if want := p.Protocol != rest.Dyndns2 && p.Protocol != rest.Http && p.Protocol != rest.Cloudflare; p.Rrsets != want {
+		if want := p.Protocol != rest.Dyndns2 && p.Protocol != rest.Http; p.Rrsets != want {
 			t.Errorf("protocol %s: rrsets %v", p.Protocol, p.Rrsets)
 		}
 	}

@@ -161,6 +161,11 @@ type Job struct {
 	// the name's RRset is the union of theirs and Address. A record with
 	// drop_when_stale whose host is stale is left out.
 	Shared []netip.Addr
+	// SharedDelivered are the addresses of Family those other records
+	// last delivered, a left-out record's included: the name's RRset
+	// holds them as the broker's, so keep_other_addresses replaces them
+	// too (an address of a host that left the name goes with it).
+	SharedDelivered []netip.Addr
 }
 
 // Claim says what a dispatcher may take now.
@@ -194,6 +199,9 @@ const jobColumns = `d.id, d.record_id, r.host_id, d.family, d.address, d.attempt
 	ARRAY(SELECT o.desired FROM records x JOIN record_states o ON o.record_id = x.id AND o.family = d.family
 		WHERE x.service_id = r.service_id AND lower(x.fqdn) = lower(r.fqdn) AND x.id <> r.id AND o.desired IS NOT NULL
 			AND NOT (x.drop_when_stale AND ` + droppedHost + `)
+		ORDER BY x.id),
+	ARRAY(SELECT o.delivered FROM records x JOIN record_states o ON o.record_id = x.id AND o.family = d.family
+		WHERE x.service_id = r.service_id AND lower(x.fqdn) = lower(r.fqdn) AND x.id <> r.id AND o.delivered IS NOT NULL
 		ORDER BY x.id)`
 
 // droppedHost is true while record x's host is in a staleness episode: the
@@ -332,7 +340,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, c Claim) ([]Job, error) {
 func scanJob(row rowScanner) (Job, error) {
 	var j Job
 	err := row.Scan(&j.ID, &j.RecordID, &j.HostID, &j.Family, &j.Address, &j.Attempts, &j.Reason, &j.FQDN, &j.Username,
-		&j.Password, &j.PasswordKey, &j.ServiceID, &j.Protocol, &j.Settings, &j.Credentials, &j.CredKey, &j.Other, &j.Delivered, &j.KeepOthers, &j.Shared)
+		&j.Password, &j.PasswordKey, &j.ServiceID, &j.Protocol, &j.Settings, &j.Credentials, &j.CredKey, &j.Other, &j.Delivered, &j.KeepOthers, &j.Shared, &j.SharedDelivered)
 	return j, err
 }
 

@@ -298,7 +298,7 @@ export const PROTOCOLS: ProtocolDescription[] = [
 	{
 		"protocol": "cloudflare",
 		"title": "Cloudflare (API v4)",
-		"summary": "Finds the zone and the record by name (ids cached) and creates or updates the record's A or AAAA content.",
+		"summary": "Finds the zone by name (ids cached) and makes the name's A or AAAA records hold the addresses, one record each.",
 		"settings": [
 			{
 				"key": "zone",
@@ -373,7 +373,7 @@ export const PROTOCOLS: ProtocolDescription[] = [
 			6
 		],
 		"together": "never",
-		"rrsets": false,
+		"rrsets": true,
 		"docs_url": "https://developers.cloudflare.com/api/resources/dns/subresources/records/"
 	}
 ];
