@@ -448,9 +448,13 @@ func (p *planner) records(context.Context) ([]*change, error) {
 	// has one, moves: a record cannot change hosts, so it goes (pruned or
 	// not) and comes again. arriving lists those hosts by service and name.
 	arriving := map[recordKey][]string{}
+	// feeders counts the file's hosts of each name and service: a shared
+	// name's records are shown with their host.
+	feeders := map[recordKey]int{}
 	for _, k := range order {
+		n := recordKey{service: k.service, fqdn: k.fqdn}
+		feeders[n]++
 		if _, ok := p.s.records[k]; !ok {
-			n := recordKey{service: k.service, fqdn: k.fqdn}
 			arriving[n] = append(arriving[n], want[k].host)
 		}
 	}
@@ -485,6 +489,9 @@ func (p *planner) records(context.Context) ([]*change, error) {
 		w := want[k]
 		f := w.rec
 		name := f.FQDN + " via " + f.Service
+		if feeders[recordKey{service: k.service, fqdn: k.fqdn}] > 1 {
+			name += " on host " + w.host
+		}
 		pw, err := p.fileSecret("record "+name+": password", f.Password)
 		if err != nil {
 			return nil, err
