@@ -94,7 +94,7 @@ export const PROTOCOLS: ProtocolDescription[] = [
 	{
 		"protocol": "rfc2136",
 		"title": "DNS UPDATE (RFC 2136) with TSIG",
-		"summary": "One DNS UPDATE signed with TSIG that replaces the record's A or AAAA RRset at the zone's primary server.",
+		"summary": "One DNS UPDATE signed with TSIG that replaces the record's A or AAAA RRset at the zone's primary server (with keep_other_addresses, only the addresses the broker delivered before).",
 		"settings": [
 			{
 				"key": "server",

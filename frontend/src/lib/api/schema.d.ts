@@ -2473,7 +2473,7 @@ export interface components {
             password_set: boolean;
             /** @description The password was removed because the service's destination changed; give it again (or "" to go on without one). */
             needs_credentials: boolean;
-            /** @description Replace only the address the broker last delivered for this record and keep the name's other addresses of the family (a second line, another site), where the provider's API edits single records. Off: the name holds only this record's address (records the broker did not create are never deleted where the provider has record comments). */
+            /** @description Replace only the address the broker last delivered for this record and keep the name's other addresses of the family (a second line, another site), where the provider's API edits single records and over rfc2136 (what the name's other records at the service delivered counts as the broker's too). Off: the name holds only this record's address (records the broker did not create are never deleted where the provider has record comments). */
             keep_other_addresses: boolean;
             /** @description Where other hosts' records publish the same name through the same service (one RRset, the union of their addresses): leave this record's address out of the name while its host is stale (reported host.stale and silent since). The name is sent again without it when the host goes stale, and with it again once the host reports (its next update, even an unchanged one, as the next stale check sees it). */
             drop_when_stale: boolean;
