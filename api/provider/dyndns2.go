@@ -196,10 +196,12 @@ func (c *dyndns2Client) Send(ctx context.Context, s dyndns2Settings, j dyndns2Jo
 // per name, in order.
 //
 // An answer to several names has one line per name, in request order
-// (Dyn's protocol): each name gets its own line's meaning. An answer of
-// one line (some servers answer once for the request), an HTTP error or
-// an error before any answer applies to every name. A name past the
-// answer's last line is retried: whether it was updated is unknown.
+// (Dyn's protocol): each name gets its own line's meaning. An HTTP error,
+// an error before any answer, or a single line that is not a success
+// (badauth, 911, abuse: about the request) applies to every name. A name
+// past the answer's last line is retried, a single success line counting
+// for the first name only: whether the others were updated is unknown,
+// and a record is never called delivered on a guess.
 func (c *dyndns2Client) send(ctx context.Context, s dyndns2Settings, j dyndns2Job, names []string) []Outcome {
 	all := func(o Outcome) []Outcome {
 		outs := make([]Outcome, len(names))
@@ -255,8 +257,13 @@ func (c *dyndns2Client) send(ctx context.Context, s dyndns2Settings, j dyndns2Jo
 			lines = append(lines, line)
 		}
 	}
-	if len(names) == 1 || len(lines) <= 1 || resp.StatusCode < 200 || resp.StatusCode > 299 {
+	if len(names) == 1 || len(lines) == 0 || resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return all(read(string(body)))
+	}
+	if len(lines) == 1 {
+		if o := read(lines[0]); o.Result != Delivered {
+			return all(o)
+		}
 	}
 	outs := make([]Outcome, len(names))
 	for i := range names {
@@ -265,7 +272,7 @@ func (c *dyndns2Client) send(ctx context.Context, s dyndns2Settings, j dyndns2Jo
 			continue
 		}
 		outs[i] = Outcome{Result: Retry, Answer: red.detail(string(body)),
-			Message: red.message(fmt.Sprintf("HTTP %d: the provider answered %d lines for %d names, none for this one (name %d)",
+			Message: red.message(fmt.Sprintf("HTTP %d: the provider answered %d line(s) for %d names, none for this one (name %d)",
 				resp.StatusCode, len(lines), len(names), i+1)),
 			Advice: "the broker tries again; if the provider never answers one line per name, set the service's max_hostnames to 1"}
 	}

@@ -17,7 +17,8 @@ import (
 
 // TestDyndns2Batch: several names go in one request, hostname=a,b,c with
 // plain commas as ddclient sends them, and each name takes the answer line
-// at its position; one line answers every name, a missing line is retried.
+// at its position; a missing line is retried, and a single line answers
+// every name only when it is an error.
 func TestDyndns2Batch(t *testing.T) {
 	names := []string{"a.example.org", "b.example.org", "c.example.org"}
 	for _, tt := range []struct {
@@ -29,10 +30,12 @@ func TestDyndns2Batch(t *testing.T) {
 	}{
 		{"a line per name", 200, "good 198.51.100.7\nnohost\n911\n",
 			[]provider.Result{provider.Delivered, provider.Failed, provider.Retry}, []string{"good 198.51.100.7", "nohost", "911"}},
-		{"one line for all", 200, "nochg 198.51.100.7\n",
-			[]provider.Result{provider.Delivered, provider.Delivered, provider.Delivered}, []string{"nochg", "nochg", "nochg"}},
+		{"one success line vouches for the first name only", 200, "nochg 198.51.100.7\n",
+			[]provider.Result{provider.Delivered, provider.Retry, provider.Retry}, []string{"nochg", "1 line(s) for 3 names", "1 line(s) for 3 names"}},
+		{"one error line answers every name", 200, "badauth\n",
+			[]provider.Result{provider.Failed, provider.Failed, provider.Failed}, []string{"badauth", "badauth", "badauth"}},
 		{"a line missing", 200, "good 198.51.100.7\ngood 198.51.100.7\n",
-			[]provider.Result{provider.Delivered, provider.Delivered, provider.Retry}, []string{"good", "good", "2 lines for 3 names"}},
+			[]provider.Result{provider.Delivered, provider.Delivered, provider.Retry}, []string{"good", "good", "2 line(s) for 3 names"}},
 		{"another address", 200, "good 198.51.100.7\ngood 192.0.2.1\ngood 198.51.100.7\n",
 			[]provider.Result{provider.Delivered, provider.Failed, provider.Delivered}, []string{"good", "the provider set 192.0.2.1", "good"}},
 		{"HTTP error", 401, "badauth\n",

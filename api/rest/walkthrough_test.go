@@ -54,7 +54,7 @@ func TestWalkthrough(t *testing.T) {
 		mu.Lock()
 		got[user+":"+pass+" "+q.Get("hostname")] += q.Get("myip") + ";"
 		mu.Unlock()
-		fmt.Fprintf(w, "good %s\n", q.Get("myip"))
+		fmt.Fprint(w, strings.Repeat("good "+q.Get("myip")+"\n", len(strings.Split(q.Get("hostname"), ","))))
 	}))
 	defer upstream.Close()
 

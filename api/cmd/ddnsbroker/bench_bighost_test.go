@@ -52,7 +52,7 @@ func BenchmarkBigHost(b *testing.B) {
 	sizes := []int{100, 500, 1000}
 	dbURL := storetest.NewURL(b)
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintf(w, "good %s\n", r.URL.Query().Get("myip"))
+		goodPerName(w, r)
 	}))
 	defer up.Close()
 	hash, err := auth.HashPassword(auth.DefaultParams, "bench-secret")

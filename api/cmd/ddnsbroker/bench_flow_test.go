@@ -172,7 +172,7 @@ func BenchmarkChangedThroughput(b *testing.B) {
 	var delivered atomic.Int64
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		delivered.Add(1)
-		fmt.Fprintf(w, "good %s\n", r.URL.Query().Get("myip"))
+		goodPerName(w, r)
 	}))
 	defer up.Close()
 	hash, err := auth.HashPassword(auth.DefaultParams, "bench-secret")

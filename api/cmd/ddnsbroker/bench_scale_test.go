@@ -28,7 +28,7 @@ func BenchmarkScale(b *testing.B) {
 	dur := 3 * time.Second
 	bin := buildServer(b)
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintf(w, "good %s\n", r.URL.Query().Get("myip"))
+		goodPerName(w, r)
 	}))
 	defer up.Close()
 	hash, err := auth.HashPassword(auth.DefaultParams, "bench-secret")

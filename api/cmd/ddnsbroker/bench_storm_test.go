@@ -96,7 +96,7 @@ func BenchmarkRestartStorm(b *testing.B) {
 	const routers, clients = 2000, 64
 	dbURL := storetest.NewURL(b)
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintf(w, "good %s\n", r.URL.Query().Get("myip"))
+		goodPerName(w, r)
 	}))
 	defer up.Close()
 	hash, err := auth.HashPassword(auth.DefaultParams, "bench-secret")

@@ -169,7 +169,7 @@ func BenchmarkDyndns2Endpoint(b *testing.B) {
 	dur := 3 * time.Second
 	dbURL := storetest.NewURL(b)
 	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintf(w, "good %s\n", r.URL.Query().Get("myip"))
+		goodPerName(w, r)
 	}))
 	defer upstream.Close()
 	hash, err := auth.HashPassword(auth.DefaultParams, "bench-secret")

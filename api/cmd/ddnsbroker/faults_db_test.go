@@ -20,7 +20,7 @@ import (
 // privateCluster starts a PostgreSQL cluster of this test's own (so that
 // stopping it stops nobody else's tests) and returns its URL and a function
 // that runs `db/cluster.sh start|stop` on it, returning how long that took.
-func privateCluster(t *testing.T) (url, dataDir string, control func(cmd string) time.Duration) {
+func startPrivateCluster(t *testing.T) (url, dataDir string, control func(cmd string) time.Duration) {
 	t.Helper()
 	root, err := filepath.Abs("../../..")
 	if err != nil {
@@ -130,7 +130,7 @@ func databaseOutage(t *testing.T, frozen bool) {
 		maxHang  = 5 * time.Second
 		recovery = 5 * time.Second
 	)
-	dbURL, dataDir, cluster := privateCluster(t)
+	dbURL, dataDir, cluster := startPrivateCluster(t)
 	up := newFaultUpstream(t, slowGood(10*time.Millisecond, 40*time.Millisecond))
 	srv := newProc(t, buildServer(t), "server", map[string]string{"DDNSBROKER_DATABASE_URL": dbURL,
 		"DDNSBROKER_LEASE": "3s", "DDNSBROKER_RETRY_BASE": "200ms", "DDNSBROKER_RETRY_MAX": "2s"})

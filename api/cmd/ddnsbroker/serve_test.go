@@ -144,7 +144,7 @@ func newFakeUpstream(t testing.TB) *fakeUpstream {
 		u.mu.Lock()
 		u.hits = append(u.hits, [2]string{q.Get("hostname"), q.Get("myip")})
 		u.mu.Unlock()
-		fmt.Fprintf(w, "good %s\n", q.Get("myip"))
+		goodPerName(w, r)
 	}))
 	t.Cleanup(u.Close)
 	return u
@@ -506,4 +506,11 @@ func TestUserCommands(t *testing.T) {
 			t.Errorf("%s --help: %d %s", c.name, code, out)
 		}
 	}
+}
+
+// goodPerName is a dyndns2 provider's success: one line per name of the
+// request's hostname list, as the broker sends several names at once.
+func goodPerName(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	fmt.Fprint(w, strings.Repeat("good "+q.Get("myip")+"\n", len(strings.Split(q.Get("hostname"), ","))))
 }
