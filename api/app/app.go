@@ -203,7 +203,7 @@ func Build(cfg config.Serve, opt Options) (*App, error) {
 		WebhookSender: a.Webhooks, Channels: a.Channels, PublicURL: cfg.PublicURL, Version: opt.Version,
 		MaxRecordsPerHost: cfg.MaxRecordsPerHost, MaxRecordsPerService: cfg.MaxRecordsPerService,
 		PasswordParams: opt.PasswordParams, Failures: a.Failures, LoginLimits: loginLimits,
-		ServiceTestBurst: opt.ServiceTestBurst})
+		ServiceTestBurst: opt.ServiceTestBurst, HostChanged: a.Directory.Forget})
 
 	var metricsRoute http.Handler
 	if cfg.MetricsToken != "" {

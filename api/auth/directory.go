@@ -42,6 +42,12 @@ type HostDirectory struct {
 	byName     map[string]*directoryEntry // by lower-case FQDN
 	nameOf     map[int64]string           // host id → its key in byName
 	freshUntil time.Time                  // zero: not current
+	// gen counts Forget calls; forgot holds, for each host forgotten and
+	// not read since, the gen of its Forget: a read of the database that
+	// began before it (which may hold what the change replaced) does not
+	// bring the host back.
+	gen    uint64
+	forgot map[int64]uint64
 }
 
 // DirectoryBytesPerHost is about what the directory holds per host (a
@@ -93,7 +99,41 @@ const (
 // current until Run has loaded it.
 func NewHostDirectory(s *store.Store, log *slog.Logger) *HostDirectory {
 	return &HostDirectory{store: s, log: log, now: time.Now,
-		byName: map[string]*directoryEntry{}, nameOf: map[int64]string{}}
+		byName: map[string]*directoryEntry{}, nameOf: map[int64]string{}, forgot: map[int64]uint64{}}
+}
+
+// Forget drops host id at once: this replica changed it (its secret, its
+// switches, the host itself) and committed. Until a read that began after
+// this brings it back (the change's own notification, milliseconds later),
+// Lookup sends its name to the database, so that an old secret stops
+// working here as soon as the API has answered, not a notification later.
+func (d *HostDirectory) Forget(id int64) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.gen++
+	d.forgot[id] = d.gen
+	if key, ok := d.nameOf[id]; ok {
+		delete(d.byName, key)
+		delete(d.nameOf, id)
+	}
+}
+
+// readBegins is the gen a read of the database starts at (see forgot).
+func (d *HostDirectory) readBegins() uint64 {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return d.gen
+}
+
+// stillForgotten tells whether what a read that began at since holds of
+// host id is too old to keep: the host was forgotten after it began.
+// Otherwise the host is no longer forgotten. Call it holding mu.
+func (d *HostDirectory) stillForgotten(id int64, since uint64) bool {
+	g, ok := d.forgot[id]
+	if ok && g <= since {
+		delete(d.forgot, id)
+	}
+	return ok && g > since
 }
 
 // Lookup finds the host named fqdn (normalised by dnsname.Normalize). ok
@@ -152,11 +192,12 @@ func (d *HostDirectory) session(ctx context.Context) error {
 		return err
 	}
 	defer l.Close(context.Background())
+	since := d.readBegins()
 	all, err := d.store.HostsForAuth(ctx, nil)
 	if err != nil {
 		return err
 	}
-	d.replaceAll(all)
+	d.replaceAll(all, since)
 	d.log.Info("host directory loaded", "hosts", len(all))
 	if d.Loaded != nil {
 		d.Loaded(len(all))
@@ -168,11 +209,12 @@ func (d *HostDirectory) session(ctx context.Context) error {
 		}
 		for len(ids) > 0 {
 			n := min(len(ids), directoryBatch)
+			since := d.readBegins()
 			hosts, err := d.store.HostsForAuth(ctx, ids[:n])
 			if err != nil {
 				return err
 			}
-			d.apply(ids[:n], hosts)
+			d.apply(ids[:n], hosts, since)
 			ids = ids[n:]
 		}
 	}
@@ -224,31 +266,43 @@ func (d *HostDirectory) touch() {
 	d.mu.Unlock()
 }
 
-func (d *HostDirectory) replaceAll(hosts []store.HostAuth) {
+// replaceAll makes the directory hold hosts, read from a read that began
+// at since.
+func (d *HostDirectory) replaceAll(hosts []store.HostAuth, since uint64) {
 	byName := make(map[string]*directoryEntry, len(hosts))
 	nameOf := make(map[int64]string, len(hosts))
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	for i := range hosts {
+		if d.stillForgotten(hosts[i].ID, since) {
+			continue
+		}
 		key := strings.ToLower(hosts[i].FQDN)
 		byName[key], nameOf[hosts[i].ID] = entryOf(&hosts[i]), key
 	}
-	d.mu.Lock()
+	for id := range d.forgot {
+		d.stillForgotten(id, since) // hosts deleted since are forgotten for good
+	}
 	d.byName, d.nameOf = byName, nameOf
 	d.freshUntil = d.now().Add(directoryStaleAfter)
-	d.mu.Unlock()
 }
 
-// apply replaces the hosts ids by what was read of them; an id read
-// nothing for was deleted.
-func (d *HostDirectory) apply(ids []int64, hosts []store.HostAuth) {
+// apply replaces the hosts ids by what a read that began at since found
+// of them; an id read nothing for was deleted.
+func (d *HostDirectory) apply(ids []int64, hosts []store.HostAuth, since uint64) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for _, id := range ids {
+		d.stillForgotten(id, since) // a host deleted since is forgotten for good
 		if key, ok := d.nameOf[id]; ok {
 			delete(d.byName, key)
 			delete(d.nameOf, id)
 		}
 	}
 	for i := range hosts {
+		if d.stillForgotten(hosts[i].ID, since) {
+			continue
+		}
 		key := strings.ToLower(hosts[i].FQDN)
 		// A name freed by one host and taken by another in one batch: the
 		// other's entry goes with the name.

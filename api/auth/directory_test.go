@@ -256,3 +256,49 @@ func TestVerifierSparesTheHashAfterARestart(t *testing.T) {
 		t.Fatalf("the old secret after rotation: %v", err)
 	}
 }
+
+// A host this replica changed is forgotten at once (Lookup sends its name
+// to the database), and a read that began before the change, still on its
+// way, does not bring the old entry back: only a read that began after it
+// (the change's own notification) does.
+func TestForgetHoldsUntilAFreshRead(t *testing.T) {
+	dbURL := storetest.NewURL(t)
+	st, err := store.Open(context.Background(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	h := mustCreateHost(t, st, "router.forget.example", "first-secret")
+	d := runDirectory(t, dbURL)
+	if _, ok := d.Lookup("router.forget.example"); !ok {
+		t.Fatal("the host is not in the directory after the load")
+	}
+	since := d.readBegins()
+	before, err := st.HostsForAuth(ctx, []int64{h.ID})
+	if err != nil || len(before) != 1 {
+		t.Fatalf("read: %v %v", before, err)
+	}
+	newHash, _ := HashPassword(TestParams, "second-secret")
+	if err := st.SetHostSecret(ctx, h.ID, newHash); err != nil {
+		t.Fatal(err)
+	}
+	d.Forget(h.ID)
+	if a, ok := d.Lookup("router.forget.example"); ok {
+		t.Fatalf("right after Forget the directory still answers %+v", a)
+	}
+	d.apply([]int64{h.ID}, before, since)
+	if a, ok := d.Lookup("router.forget.example"); ok {
+		t.Fatalf("a read from before the change brought back %+v", a)
+	}
+	waitWithin(t, "the change's own notification reloads the host", time.Second, func() bool {
+		a, ok := d.Lookup("router.forget.example")
+		return ok && a.SecretHash == newHash
+	})
+	d.mu.RLock()
+	left := len(d.forgot)
+	d.mu.RUnlock()
+	if left != 0 {
+		t.Errorf("%d hosts still marked forgotten after their reload", left)
+	}
+}

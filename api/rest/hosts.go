@@ -209,6 +209,7 @@ func (s *Server) UpdateHost(ctx context.Context, req UpdateHostRequestObject) (U
 	if err != nil {
 		return nil, err
 	}
+	s.hostChanged(h.ID)
 	return UpdateHost200JSONResponse(s.toHost(h)), nil
 }
 
@@ -234,6 +235,7 @@ func (s *Server) DeleteHost(ctx context.Context, req DeleteHostRequestObject) (D
 	if err != nil {
 		return nil, err
 	}
+	s.hostChanged(req.Id)
 	return DeleteHost204Response{}, nil
 }
 
@@ -270,6 +272,7 @@ func (s *Server) RotateHostSecret(ctx context.Context, req RotateHostSecretReque
 	if err != nil {
 		return nil, err
 	}
+	s.hostChanged(h.ID)
 	return RotateHostSecret200JSONResponse{Secret: secret, Setup: routerSetup(broker, h, secret)}, nil
 }
 
@@ -350,6 +353,7 @@ func (s *Server) SetHostAddresses(ctx context.Context, req SetHostAddressesReque
 	if err != nil {
 		return nil, err
 	}
+	s.hostChanged(h.ID)
 	return SetHostAddresses200JSONResponse(s.toHost(h)), nil
 }
 

@@ -104,6 +104,11 @@ type Deps struct {
 	// Feed wakes the live event streams; the caller runs it (nil: the
 	// stream answers 503).
 	Feed *feed.Hub
+	// HostChanged is told the id of a host whose secret, switches or
+	// addresses the API changed (or that it deleted), once committed, so
+	// that this replica's host directory forgets it at once rather than
+	// when the change's notification arrives (nil: nobody is told).
+	HostChanged func(id int64)
 }
 
 // DefaultStaleAfter is DDNSBROKER_STALE_AFTER's default.
@@ -142,6 +147,7 @@ type Server struct {
 	serviceTests *auth.KeyedLimiter
 	sso          *sso.Provider
 	feed         *feed.Hub
+	hostChanged  func(id int64)
 }
 
 var _ StrictServerInterface = (*Server)(nil)
@@ -176,6 +182,9 @@ func New(d Deps) *Server {
 	if d.Channels == nil {
 		d.Channels = notify.NewChannels(egress.DefaultPolicy(), d.WebhookSender)
 	}
+	if d.HostChanged == nil {
+		d.HostChanged = func(int64) {}
+	}
 	access := auth.NewAccessTokens(secretbox.DeriveKey(d.SecretKey, "jwt"), auth.AccessTokenTTL)
 	return &Server{
 		store: d.Store, broker: d.Broker, providers: d.Providers, box: d.Box, log: d.Log, clientIP: d.ClientIP, proxies: d.TrustedProxies,
@@ -185,7 +194,7 @@ func New(d Deps) *Server {
 		limits: recordLimits{perHost: cmp.Or(d.MaxRecordsPerHost, DefaultMaxRecordsPerHost),
 			perService: cmp.Or(d.MaxRecordsPerService, DefaultMaxRecordsPerService)},
 		serviceTests: newServiceTestLimiter(d.ServiceTestBurst), sso: d.SSO,
-		feed: d.Feed,
+		feed: d.Feed, hostChanged: d.HostChanged,
 	}
 }
 

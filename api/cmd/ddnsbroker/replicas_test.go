@@ -122,7 +122,8 @@ func apiDo(t *testing.T, method, url, token, body string) int {
 }
 
 // Replica B answers nochg from the hosts it keeps in memory; what an admin
-// or a router changes on replica A reaches it within a second: a rotated
+// or a router changes on replica A holds on A at once and reaches B within
+// a second: a rotated
 // secret (the old one is refused), a disabled host (abuse), a deleted host
 // (badauth) and a new address (the old one is a change again, not nochg).
 func TestReplicaHonoursChangesMadeOnAnotherWithinASecond(t *testing.T) {
@@ -174,13 +175,29 @@ func TestReplicaHonoursChangesMadeOnAnotherWithinASecond(t *testing.T) {
 		}
 	}
 
+	// A has verified the secrets it is about to replace, and disabled.
+	for _, n := range []string{"rotate", "disable"} {
+		if got := update(a, n, "secret-of-"+n, "192.0.2.1"); got != "nochg 192.0.2.1\n" {
+			t.Fatalf("%s on A: %q", n, got)
+		}
+	}
+
 	token := apiLogin(t, a.URL(), "admin", "admin-password-for-tests")
 	if token == "" {
 		t.Fatal("no API login on replica A")
 	}
 	api := a.URL() + "/api/v1/hosts/"
 	apiDo(t, "POST", fmt.Sprint(api, ids["rotate"], "/secret"), token, `{"secret": "the-new-secret-of-rotate"}`)
+	// On the replica that made the change it holds as soon as the API
+	// answered, not when its notification comes back a few milliseconds
+	// later.
+	if got := update(a, "rotate", "secret-of-rotate", "192.0.2.1"); got != "badauth\n" {
+		t.Errorf("the old secret on A right after A rotated it: %q, want badauth", got)
+	}
 	apiDo(t, "PATCH", fmt.Sprint(api, ids["disable"]), token, `{"enabled": false}`)
+	if got := update(a, "disable", "secret-of-disable", "192.0.2.1"); got != "abuse\n" {
+		t.Errorf("the host on A right after A disabled it: %q, want abuse", got)
+	}
 	apiDo(t, "DELETE", fmt.Sprint(api, ids["delete"]), token, "")
 	if got := update(a, "address", "secret-of-address", "192.0.2.2"); got != "good 192.0.2.2\n" {
 		t.Fatalf("address change on A: %q", got)
