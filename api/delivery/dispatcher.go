@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -227,22 +228,75 @@ func (d *Dispatcher) free() (free, busy int) {
 // claim leases what may start now on free workers and starts it.
 func (d *Dispatcher) claim(ctx context.Context, free int) (int, error) {
 	jobs, err := d.store.ClaimDeliveries(ctx, store.Claim{Worker: d.worker, Lease: d.cfg.Lease, Free: free,
-		Workers: d.cfg.Workers, PerService: d.cfg.PerService, Together: d.combines})
+		Workers: d.cfg.Workers, PerService: d.cfg.PerService, Together: d.combines, Batch: d.batch, Joins: d.joins})
 	if err != nil {
 		return 0, err
 	}
-	units := d.together(jobs)
+	reqs := d.requests(jobs)
 	d.mu.Lock()
-	d.inFlight += len(units)
+	d.inFlight += len(reqs)
 	for _, j := range jobs {
 		d.running[j.ID] = struct{}{}
 	}
 	d.mu.Unlock()
-	for _, unit := range units {
+	for _, req := range reqs {
 		d.wg.Add(1)
-		go d.run(ctx, unit)
+		go d.run(ctx, req)
 	}
-	return len(units), nil
+	return len(reqs), nil
+}
+
+// batch is the most records j's service takes in one request.
+func (d *Dispatcher) batch(j store.Job) int {
+	p, ok := d.providers.Provider(j.Protocol)
+	if !ok {
+		return 1
+	}
+	return p.BatchSize(j.Settings)
+}
+
+// joins tells whether j may go in lead's request, beyond what the claim
+// compares itself: the same password, compared decrypted (every seal has
+// its own nonce, so one password typed into two records gives two
+// ciphertexts), and when the service sends both families together, the
+// same address of the other family.
+func (d *Dispatcher) joins(lead, j store.Job) bool {
+	if d.combines(lead) && lead.Other != j.Other {
+		return false
+	}
+	switch {
+	case lead.Password == nil || j.Password == nil:
+		return lead.Password == nil && j.Password == nil
+	case lead.PasswordKey == j.PasswordKey && bytes.Equal(lead.Password, j.Password):
+		return true
+	}
+	a, err := d.box.Open(lead.Password, lead.PasswordKey)
+	if err != nil {
+		return false
+	}
+	b, err := d.box.Open(j.Password, j.PasswordKey)
+	return err == nil && a == b
+}
+
+// requests groups claimed jobs into the requests they go in (Job.Request),
+// each a list of units (together), its leading job's unit first.
+func (d *Dispatcher) requests(jobs []store.Job) [][][]store.Job {
+	at := map[int64]int{}
+	var grouped [][]store.Job
+	for _, j := range jobs {
+		i, ok := at[j.Request]
+		if !ok {
+			i = len(grouped)
+			at[j.Request] = i
+			grouped = append(grouped, nil)
+		}
+		grouped[i] = append(grouped[i], j)
+	}
+	reqs := make([][][]store.Job, len(grouped))
+	for i, g := range grouped {
+		reqs[i] = d.together(g)
+	}
+	return reqs
 }
 
 // combines tells whether j's service takes a record's two families in one
@@ -272,13 +326,16 @@ func (d *Dispatcher) together(jobs []store.Job) [][]store.Job {
 	return units
 }
 
-// run sends a unit of jobs (one, or a record's two families together) and
-// records the outcome of each.
-func (d *Dispatcher) run(ctx context.Context, unit []store.Job) {
+// run makes one request for its units (each one job, or a record's two
+// families together; several records' units when the protocol batches)
+// and records the outcome of each job: its unit's.
+func (d *Dispatcher) run(ctx context.Context, req [][]store.Job) {
 	defer func() {
 		d.mu.Lock()
-		for _, j := range unit {
-			delete(d.running, j.ID)
+		for _, unit := range req {
+			for _, j := range unit {
+				delete(d.running, j.ID)
+			}
 		}
 		d.inFlight--
 		d.mu.Unlock()
@@ -288,29 +345,44 @@ func (d *Dispatcher) run(ctx context.Context, unit []store.Job) {
 		default:
 		}
 	}()
-	j := unit[0]
 	start := time.Now()
-	out := d.send(ctx, unit)
-	if d.cfg.Observe != nil && ctx.Err() == nil {
-		d.cfg.Observe(j.Protocol, out.Result, time.Since(start))
-	}
+	outs := d.send(ctx, req)
 	if ctx.Err() != nil {
 		return // shutting down: the lease brings the jobs back
 	}
-	for _, j := range unit {
-		d.record(ctx, j, out, len(unit) > 1, start)
+	var jobs []store.Job
+	var fs []store.Finish
+	var jobOuts []provider.Outcome
+	var pairs []bool
+	for i, unit := range req {
+		if d.cfg.Observe != nil {
+			d.cfg.Observe(unit[0].Protocol, outs[i].Result, time.Since(start))
+		}
+		for _, j := range unit {
+			jobs, fs, jobOuts = append(jobs, j), append(fs, d.finish(j, outs[i])), append(jobOuts, outs[i])
+			pairs = append(pairs, len(unit) > 1)
+		}
+	}
+	// Each job ends on its own (its lease, a newer address), all in one
+	// transaction.
+	held, err := d.store.FinishDeliveries(ctx, d.worker, jobs, fs)
+	for i, j := range jobs {
+		d.record(j, jobOuts[i], fs[i], err == nil && held[i], err, pairs[i], len(req), start)
 	}
 }
 
-// record stores the outcome of one job and logs it.
-func (d *Dispatcher) record(ctx context.Context, j store.Job, out provider.Outcome, together bool, start time.Time) {
-	f := d.finish(j, out)
-	held, err := d.store.FinishDelivery(ctx, j, d.worker, f)
+// record logs the outcome of one job, stored as f (held: the worker still
+// held the job; err: storing failed); names is how many records its
+// request carried.
+func (d *Dispatcher) record(j store.Job, out provider.Outcome, f store.Finish, held bool, err error, together bool, names int, start time.Time) {
 	log := d.log.With("delivery", j.ID, "record", j.RecordID, "fqdn", j.FQDN, "family", j.Family,
 		"address", j.Address.String(), "service", j.ServiceID, "attempt", j.Attempts, "outcome", out.Result.String(),
 		"duration_ms", time.Since(start).Milliseconds())
 	if together {
 		log = log.With("both_families", true)
+	}
+	if names > 1 {
+		log = log.With("names_in_request", names)
 	}
 	if out.Answer != "" {
 		log = log.With("answer", out.Answer) // more than the API shows, for diagnosis
@@ -332,14 +404,47 @@ func (d *Dispatcher) record(ctx context.Context, j store.Job, out provider.Outco
 	}
 }
 
-// send makes one request for the unit: its first job, and with a partner,
-// the partner's address as the other family's.
-func (d *Dispatcher) send(ctx context.Context, unit []store.Job) provider.Outcome {
-	j := unit[0]
-	p, ok := d.providers.Provider(j.Protocol)
+// send makes one request for the units of req and returns one outcome per
+// unit. A unit whose request cannot be built (a password that does not
+// decrypt) gets its own failure and stays out of the request.
+func (d *Dispatcher) send(ctx context.Context, req [][]store.Job) []provider.Outcome {
+	outs := make([]provider.Outcome, len(req))
+	p, ok := d.providers.Provider(req[0][0].Protocol)
 	if !ok {
-		return provider.Outcome{Result: provider.Failed, Message: fmt.Sprintf("protocol %q is not supported by this version", j.Protocol)}
+		for i := range outs {
+			outs[i] = provider.Outcome{Result: provider.Failed, Message: fmt.Sprintf("protocol %q is not supported by this version", req[0][0].Protocol)}
+		}
+		return outs
 	}
+	var rs []provider.Request[json.RawMessage]
+	var at []int
+	for i, unit := range req {
+		r, failed := d.request(unit)
+		if failed != nil {
+			outs[i] = *failed
+			continue
+		}
+		rs, at = append(rs, r), append(at, i)
+	}
+	var got []provider.Outcome
+	switch len(rs) {
+	case 0:
+	case 1:
+		got = []provider.Outcome{p.Send(ctx, rs[0])}
+	default:
+		got = p.SendBatch(ctx, rs)
+	}
+	for k, o := range got {
+		outs[at[k]] = o
+	}
+	return outs
+}
+
+// request is what a unit asks of its service: its first job, and with a
+// partner, the partner's address as the other family's. It returns the
+// outcome instead when a secret does not decrypt.
+func (d *Dispatcher) request(unit []store.Job) (provider.Request[json.RawMessage], *provider.Outcome) {
+	j := unit[0]
 	// Other hosts' records of the name at the service add their addresses:
 	// protocols that publish RRsets send the union, the others (which the
 	// API keeps from sharing names) the first, the job's own. What those
@@ -353,18 +458,18 @@ func (d *Dispatcher) send(ctx context.Context, unit []store.Job) provider.Outcom
 	if j.Password != nil {
 		pw, err := d.box.Open(j.Password, j.PasswordKey)
 		if err != nil {
-			return provider.Outcome{Result: provider.Failed, Message: "the record's password cannot be decrypted (was the secret key changed?); set it again"}
+			return r, &provider.Outcome{Result: provider.Failed, Message: "the record's password cannot be decrypted (was the secret key changed?); set it again"}
 		}
 		r.Password = pw
 	}
 	if j.Credentials != nil {
 		c, err := d.box.Open(j.Credentials, j.CredKey)
 		if err != nil {
-			return provider.Outcome{Result: provider.Failed, Message: "the service's credential cannot be decrypted (was the secret key changed?); set it again"}
+			return r, &provider.Outcome{Result: provider.Failed, Message: "the service's credential cannot be decrypted (was the secret key changed?); set it again"}
 		}
 		r.Credential = c
 	}
-	return p.Send(ctx, r)
+	return r, nil
 }
 
 // addrs is a as a list: empty for the zero Addr.

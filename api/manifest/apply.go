@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,6 +14,10 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/oapi-codegen/nullable"
+
+	"github.com/ddnsbroker/ddnsbroker/api/netcalc"
+	"github.com/ddnsbroker/ddnsbroker/api/notify"
 	"github.com/ddnsbroker/ddnsbroker/api/rest"
 	"github.com/ddnsbroker/ddnsbroker/api/secretbox"
 	"github.com/ddnsbroker/ddnsbroker/api/store"
@@ -55,9 +60,9 @@ var errDryRun = errors.New("dry run")
 // Apply makes the database hold the configuration of m, through the JSON
 // API (its validation, rules and history). It first writes every change it
 // is going to make to opt.Out, then makes them in dependency order
-// (services, hosts, records, deletions, webhooks) in one transaction: all
-// or none. A dry run makes them too, so that it meets every refusal a real
-// run would, and rolls them back. A configuration the database already
+// (services, hosts, records, deletions, webhooks, notifiers) in one
+// transaction: all or none. A dry run makes them too, so that it meets
+// every refusal a real run would, and rolls them back. A configuration the database already
 // holds changes nothing.
 func Apply(ctx context.Context, st *store.Store, api API, m *Manifest, opt ApplyOptions) (Result, error) {
 	var seal *sealer
@@ -180,7 +185,7 @@ const (
 // change is one object to create, change or delete.
 type change struct {
 	op     op
-	kind   string // service, host, record, webhook
+	kind   string // service, host, record, webhook, notifier
 	name   string
 	detail string // what changes, without secret values
 	do     func(ctx context.Context) error
@@ -215,7 +220,7 @@ func (p *planner) reload(ctx context.Context) (err error) {
 }
 
 func (p *planner) phases() []func(context.Context) ([]*change, error) {
-	return []func(context.Context) ([]*change, error){p.services, p.hosts, p.records, p.pruneHosts, p.pruneServices, p.webhooks}
+	return []func(context.Context) ([]*change, error){p.services, p.hosts, p.records, p.pruneHosts, p.pruneServices, p.webhooks, p.notifiers}
 }
 
 // fileSecret opens one of the file's secrets ("" stays "").
@@ -251,7 +256,7 @@ func (p *planner) services(context.Context) ([]*change, error) {
 		wanted := rest.StoredSettings(f.Protocol, jsonValues(f.Settings))
 		cur, ok := p.s.services[strings.ToLower(name)]
 		if !ok {
-			body := rest.ServiceCreate{Name: name, Protocol: rest.Protocol(f.Protocol), Settings: (*rest.ServiceSettings)(&wanted)}
+			body := rest.ServiceCreate{Name: name, Protocol: rest.Protocol(f.Protocol), Settings: (*rest.ServiceSettings)(&wanted), Shared: &f.Shared}
 			if cred != "" {
 				body.Credential = &cred
 			}
@@ -268,6 +273,10 @@ func (p *planner) services(context.Context) ([]*change, error) {
 		if cur.Name != name {
 			patch.Name = &name
 			fields = append(fields, fmt.Sprintf("name %s → %s", cur.Name, name))
+		}
+		if cur.Shared != f.Shared {
+			patch.Shared = &f.Shared
+			fields = append(fields, fmt.Sprintf("shared %t → %t", cur.Shared, f.Shared))
 		}
 		stored := map[string]any{}
 		if err := json.Unmarshal(cur.Settings, &stored); err != nil {
@@ -312,7 +321,8 @@ func (p *planner) hosts(context.Context) ([]*change, error) {
 		}
 		cur, ok := p.s.hosts[strings.ToLower(f.FQDN)]
 		if !ok {
-			body := rest.HostCreate{Fqdn: f.FQDN, Enabled: f.Enabled, Ipv4Enabled: f.IPv4Enabled, Ipv6Enabled: f.IPv6Enabled, Notes: &f.Notes}
+			body := rest.HostCreate{Fqdn: f.FQDN, Enabled: f.Enabled, Ipv4Enabled: f.IPv4Enabled, Ipv6Enabled: f.IPv6Enabled, Notes: &f.Notes,
+				Ipv4PrivateAllowed: &f.IPv4PrivateAllowed, StaleAfter: f.StaleAfter}
 			c := &change{op: opCreate, kind: "host", name: f.FQDN}
 			c.do = func(ctx context.Context) error {
 				var created rest.HostCreated
@@ -343,6 +353,15 @@ func (p *planner) hosts(context.Context) ([]*change, error) {
 		boolField("enabled", cur.Enabled, f.Enabled, &patch.Enabled)
 		boolField("ipv4_enabled", cur.IPv4Enabled, f.IPv4Enabled, &patch.Ipv4Enabled)
 		boolField("ipv6_enabled", cur.IPv6Enabled, f.IPv6Enabled, &patch.Ipv6Enabled)
+		boolField("ipv4_private_allowed", cur.PrivateIPv4Allowed, &f.IPv4PrivateAllowed, &patch.Ipv4PrivateAllowed)
+		if have := staleSeconds(cur.StaleAfter); !equalPtr(have, f.StaleAfter) {
+			if f.StaleAfter == nil {
+				patch.StaleAfter = nullable.NewNullNullable[int64]()
+			} else {
+				patch.StaleAfter = nullable.NewNullableWithValue(*f.StaleAfter)
+			}
+			fields = append(fields, fmt.Sprintf("stale_after %s → %s", staleText(have), staleText(f.StaleAfter)))
+		}
 		if cur.Notes != f.Notes {
 			patch.Notes = &f.Notes
 			fields = append(fields, "notes")
@@ -371,6 +390,18 @@ func (p *planner) hosts(context.Context) ([]*change, error) {
 			}})
 	}
 	return out, nil
+}
+
+// staleText shows a stale_after in a change: seconds, or the server's.
+func staleText(v *int64) string {
+	if v == nil {
+		return "the server's"
+	}
+	return strconv.FormatInt(*v, 10) + "s"
+}
+
+func equalPtr[T comparable](a, b *T) bool {
+	return a == nil && b == nil || a != nil && b != nil && *a == *b
 }
 
 // restoreSecret sets a host's update-secret hash from the file, so that
@@ -402,7 +433,7 @@ func (p *planner) records(context.Context) ([]*change, error) {
 	var order []recordKey
 	for _, h := range p.m.Hosts {
 		for _, r := range h.Records {
-			k := keyOf(r.Service, r.FQDN)
+			k := keyOf(h.FQDN, r.Service, r.FQDN)
 			want[k] = planned{host: h.FQDN, rec: r}
 			order = append(order, k)
 			if _, inFile := p.s.services[strings.ToLower(r.Service)]; !inFile && !slices.ContainsFunc(p.m.Services, func(s Service) bool {
@@ -410,6 +441,21 @@ func (p *planner) records(context.Context) ([]*change, error) {
 			}) {
 				return nil, fmt.Errorf("record %s: its service %q is neither in the file nor in the database", r.FQDN, r.Service)
 			}
+		}
+	}
+	// A name the file gives, through a service, to a host that has no
+	// record of it yet, while another host the file does not give it to
+	// has one, moves: a record cannot change hosts, so it goes (pruned or
+	// not) and comes again. arriving lists those hosts by service and name.
+	arriving := map[recordKey][]string{}
+	// feeders counts the file's hosts of each name and service: a shared
+	// name's records are shown with their host.
+	feeders := map[recordKey]int{}
+	for _, k := range order {
+		n := recordKey{service: k.service, fqdn: k.fqdn}
+		feeders[n]++
+		if _, ok := p.s.records[k]; !ok {
+			arriving[n] = append(arriving[n], want[k].host)
 		}
 	}
 	var deletes, updates, creates []*change
@@ -420,36 +466,45 @@ func (p *planner) records(context.Context) ([]*change, error) {
 			gone = append(gone, k)
 		}
 	}
-	slices.SortFunc(gone, func(a, b recordKey) int { return strings.Compare(a.fqdn+" "+a.service, b.fqdn+" "+b.service) })
+	slices.SortFunc(gone, func(a, b recordKey) int {
+		return strings.Compare(a.fqdn+" "+a.service+" "+a.host, b.fqdn+" "+b.service+" "+b.host)
+	})
 	for _, k := range gone {
 		r := p.s.records[k]
 		name := r.FQDN + " via " + p.s.servicesByID[r.ServiceID].Name
-		if !p.prune {
-			p.kept = append(p.kept, "record "+name)
+		host := p.s.hostsByID[r.HostID].FQDN
+		if to := arriving[recordKey{service: k.service, fqdn: k.fqdn}]; len(to) > 0 {
+			arriving[recordKey{service: k.service, fqdn: k.fqdn}] = to[1:]
+			deletes = append(deletes, &change{op: opDelete, kind: "record", name: name,
+				detail: fmt.Sprintf("moves from host %s to %s", host, to[0]), do: p.deleteRecord(r.ID)})
 			continue
 		}
-		deletes = append(deletes, &change{op: opDelete, kind: "record", name: name, do: p.deleteRecord(r.ID)})
+		if !p.prune {
+			p.kept = append(p.kept, "record "+name+" on host "+host)
+			continue
+		}
+		deletes = append(deletes, &change{op: opDelete, kind: "record", name: name, detail: "on host " + host, do: p.deleteRecord(r.ID)})
 	}
 	for _, k := range order {
 		w := want[k]
 		f := w.rec
 		name := f.FQDN + " via " + f.Service
+		if feeders[recordKey{service: k.service, fqdn: k.fqdn}] > 1 {
+			name += " on host " + w.host
+		}
 		pw, err := p.fileSecret("record "+name+": password", f.Password)
 		if err != nil {
 			return nil, err
 		}
 		cur, ok := p.s.records[k]
-		if ok && p.s.hostsByID[cur.HostID].FQDN != strings.ToLower(w.host) {
-			// A record cannot change hosts: it goes and comes again.
-			deletes = append(deletes, &change{op: opDelete, kind: "record", name: name,
-				detail: fmt.Sprintf("moves from host %s to %s", p.s.hostsByID[cur.HostID].FQDN, w.host), do: p.deleteRecord(cur.ID)})
-			ok = false
-		}
 		if !ok {
 			host, service := w.host, f.Service
+			mode4, mode6 := rest.AddressMode(f.IPv4Mode), rest.AddressMode(f.IPv6Mode)
 			body := rest.RecordCreate{Fqdn: &f.FQDN, Ipv4Enabled: f.IPv4Enabled, Ipv4Netmask: f.IPv4Netmask,
 				Ipv4HostIdentifier: &f.IPv4HostIdentifier, Ipv6Enabled: f.IPv6Enabled, Ipv6Netmask: f.IPv6Netmask,
-				Ipv6HostIdentifier: &f.IPv6HostIdentifier, Username: &f.Username, KeepOtherAddresses: &f.KeepOtherAddresses}
+				Ipv6HostIdentifier: orNil(f.IPv6HostIdentifier), Ipv6HostMac: orNil(f.IPv6HostMAC), Ipv6SubnetId: orNil(f.IPv6SubnetID),
+				Ipv4Mode: &mode4, Ipv4StaticAddress: orNil(f.IPv4StaticAddress), Ipv6Mode: &mode6, Ipv6StaticAddress: orNil(f.IPv6StaticAddress),
+				Username: &f.Username, KeepOtherAddresses: &f.KeepOtherAddresses, DropWhenStale: &f.DropWhenStale}
 			if pw != "" {
 				body.Password = &pw
 			}
@@ -463,39 +518,7 @@ func (p *planner) records(context.Context) ([]*change, error) {
 				}})
 			continue
 		}
-		var fields []string
-		var patch rest.RecordPatch
-		if cur.FQDN != strings.ToLower(f.FQDN) {
-			patch.Fqdn = &f.FQDN
-			fields = append(fields, "fqdn")
-		}
-		family := func(v int, haveOn bool, wantOn *bool, haveBits int, wantBits *int, haveID netip.Addr, wantID string,
-			dstOn **bool, dstBits **int, dstID **string) {
-			if haveOn != *wantOn {
-				*dstOn = wantOn
-				fields = append(fields, fmt.Sprintf("ipv%d_enabled %t → %t", v, haveOn, *wantOn))
-			}
-			if haveBits != *wantBits {
-				*dstBits = wantBits
-				fields = append(fields, fmt.Sprintf("ipv%d_netmask %d → %d", v, haveBits, *wantBits))
-			}
-			if id, err := netip.ParseAddr(wantID); err != nil || id != haveID {
-				*dstID = &wantID
-				fields = append(fields, fmt.Sprintf("ipv%d_host_identifier %s → %s", v, haveID, wantID))
-			}
-		}
-		family(4, cur.IPv4Enabled, f.IPv4Enabled, cur.IPv4Netmask, f.IPv4Netmask, cur.IPv4HostIdentifier, f.IPv4HostIdentifier,
-			&patch.Ipv4Enabled, &patch.Ipv4Netmask, &patch.Ipv4HostIdentifier)
-		family(6, cur.IPv6Enabled, f.IPv6Enabled, cur.IPv6Netmask, f.IPv6Netmask, cur.IPv6HostIdentifier, f.IPv6HostIdentifier,
-			&patch.Ipv6Enabled, &patch.Ipv6Netmask, &patch.Ipv6HostIdentifier)
-		if cur.Username != f.Username {
-			patch.Username = &f.Username
-			fields = append(fields, "username")
-		}
-		if cur.KeepOtherAddresses != f.KeepOtherAddresses {
-			patch.KeepOtherAddresses = &f.KeepOtherAddresses
-			fields = append(fields, fmt.Sprintf("keep_other_addresses %t → %t", cur.KeepOtherAddresses, f.KeepOtherAddresses))
-		}
+		patch, fields := recordPatch(cur, f)
 		if p.seal != nil {
 			if have, ok := p.storedSecret(cur.Password, cur.PasswordKey); have != pw || !ok {
 				patch.Password = &pw
@@ -513,6 +536,104 @@ func (p *planner) records(context.Context) ([]*change, error) {
 			}})
 	}
 	return slices.Concat(deletes, updates, creates), nil
+}
+
+// recordPatch is what changes a stored record into the file's, with the
+// fields it changes (without the password, which needs the file's secrets).
+// A value the file has that cannot be read counts as a change, so that the
+// API refuses it, naming the field.
+func recordPatch(cur store.Record, f Record) (rest.RecordPatch, []string) {
+	var fields []string
+	var patch rest.RecordPatch
+	if cur.FQDN != strings.ToLower(f.FQDN) {
+		patch.Fqdn = &f.FQDN
+		fields = append(fields, "fqdn")
+	}
+	boolField := func(name string, have, want bool, dst **bool) {
+		if have != want {
+			*dst = &want
+			fields = append(fields, fmt.Sprintf("%s %t → %t", name, have, want))
+		}
+	}
+	bitsField := func(name string, have, want int, dst **int) {
+		if have != want {
+			*dst = &want
+			fields = append(fields, fmt.Sprintf("%s %d → %d", name, have, want))
+		}
+	}
+	boolField("ipv4_enabled", cur.IPv4Enabled, *f.IPv4Enabled, &patch.Ipv4Enabled)
+	bitsField("ipv4_netmask", cur.IPv4Netmask, *f.IPv4Netmask, &patch.Ipv4Netmask)
+	if id, err := netip.ParseAddr(f.IPv4HostIdentifier); err != nil || id != cur.IPv4HostIdentifier {
+		patch.Ipv4HostIdentifier = &f.IPv4HostIdentifier
+		fields = append(fields, fmt.Sprintf("ipv4_host_identifier %s → %s", cur.IPv4HostIdentifier, f.IPv4HostIdentifier))
+	}
+	boolField("ipv6_enabled", cur.IPv6Enabled, *f.IPv6Enabled, &patch.Ipv6Enabled)
+	bitsField("ipv6_netmask", cur.IPv6Netmask, *f.IPv6Netmask, &patch.Ipv6Netmask)
+	haveMAC := "none"
+	if cur.IPv6HostMAC != nil {
+		haveMAC = cur.IPv6HostMAC.String()
+	}
+	if f.IPv6HostMAC != "" {
+		if mac, err := netcalc.ParseMAC(f.IPv6HostMAC); err != nil || !bytes.Equal(mac, cur.IPv6HostMAC) {
+			patch.Ipv6HostMac = &f.IPv6HostMAC
+			fields = append(fields, fmt.Sprintf("ipv6_host_mac %s → %s", haveMAC, f.IPv6HostMAC))
+		}
+	} else {
+		id, err := netip.ParseAddr(f.IPv6HostIdentifier)
+		if cur.IPv6HostMAC != nil {
+			fields = append(fields, fmt.Sprintf("ipv6_host_mac %s → none", haveMAC))
+		}
+		if err != nil || id != cur.IPv6HostIdentifier {
+			fields = append(fields, fmt.Sprintf("ipv6_host_identifier %s → %s", cur.IPv6HostIdentifier, f.IPv6HostIdentifier))
+		}
+		if err != nil || id != cur.IPv6HostIdentifier || cur.IPv6HostMAC != nil {
+			// Given alone, the identifier also drops the MAC.
+			patch.Ipv6HostIdentifier = &f.IPv6HostIdentifier
+		}
+	}
+	haveSubnet, wantSubnet := "none", cmp.Or(f.IPv6SubnetID, "none")
+	if cur.IPv6SubnetID != nil {
+		haveSubnet = netcalc.FormatSubnetID(*cur.IPv6SubnetID)
+	}
+	if id, err := netcalc.ParseSubnetID(f.IPv6SubnetID); f.IPv6SubnetID != "" && err == nil {
+		wantSubnet = netcalc.FormatSubnetID(id)
+	}
+	if haveSubnet != wantSubnet {
+		patch.Ipv6SubnetId = &f.IPv6SubnetID // "" removes it
+		fields = append(fields, fmt.Sprintf("ipv6_subnet_id %s → %s", haveSubnet, wantSubnet))
+	}
+	mode := func(v int, have netip.Addr, wantMode, wantAddr string, dstMode **rest.AddressMode, dstAddr **string) {
+		haveShown, wantShown := string(rest.Derived), strings.TrimSpace(wantMode+" "+wantAddr)
+		if have.IsValid() {
+			haveShown = string(rest.Static) + " " + have.String()
+		}
+		if a, err := netip.ParseAddr(wantAddr); err == nil && wantMode == string(rest.Static) {
+			wantShown = wantMode + " " + a.String()
+		}
+		if haveShown == wantShown {
+			return
+		}
+		m := rest.AddressMode(wantMode)
+		*dstMode, *dstAddr = &m, orNil(wantAddr)
+		fields = append(fields, fmt.Sprintf("ipv%d_mode %s → %s", v, haveShown, wantShown))
+	}
+	mode(4, cur.IPv4Static, f.IPv4Mode, f.IPv4StaticAddress, &patch.Ipv4Mode, &patch.Ipv4StaticAddress)
+	mode(6, cur.IPv6Static, f.IPv6Mode, f.IPv6StaticAddress, &patch.Ipv6Mode, &patch.Ipv6StaticAddress)
+	if cur.Username != f.Username {
+		patch.Username = &f.Username
+		fields = append(fields, "username")
+	}
+	boolField("keep_other_addresses", cur.KeepOtherAddresses, f.KeepOtherAddresses, &patch.KeepOtherAddresses)
+	boolField("drop_when_stale", cur.DropWhenStale, f.DropWhenStale, &patch.DropWhenStale)
+	return patch, fields
+}
+
+// orNil is s for a request's optional field: nil when empty (not given).
+func orNil(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }
 
 func (p *planner) deleteRecord(id int64) func(context.Context) error {
@@ -564,6 +685,10 @@ func (p *planner) webhooks(context.Context) ([]*change, error) {
 		for i, e := range f.Events {
 			events[i] = rest.WebhookEvent(e)
 		}
+		if _, clash := p.s.notifiers[strings.ToLower(f.Name)]; clash {
+			return nil, fmt.Errorf("webhook %s: a notification channel of that name sends to a Shoutrrr URL here; "+
+				"a channel cannot change kinds (give the webhook another name, or move it to notifiers:)", f.Name)
+		}
 		cur, ok := p.s.webhooks[strings.ToLower(f.Name)]
 		if !ok {
 			body := rest.WebhookCreate{Name: f.Name, Url: f.URL, Events: &events, Enabled: f.Enabled}
@@ -608,20 +733,92 @@ func (p *planner) webhooks(context.Context) ([]*change, error) {
 				return p.api.Call(ctx, http.MethodPatch, "/webhooks/"+strconv.FormatInt(id, 10), patch, nil)
 			}})
 	}
-	for _, w := range sortedValues(p.s.webhooks) {
-		if slices.ContainsFunc(p.m.Webhooks, func(f Webhook) bool { return strings.EqualFold(f.Name, w.Name) }) {
-			continue
-		}
-		if !p.prune {
-			p.kept = append(p.kept, "webhook "+w.Name)
-			continue
-		}
-		id := w.ID
-		out = append(out, &change{op: opDelete, kind: "webhook", name: w.Name, do: func(ctx context.Context) error {
-			return p.api.Call(ctx, http.MethodDelete, "/webhooks/"+strconv.FormatInt(id, 10), nil, nil)
-		}})
+	return append(out, prune(p, "webhook", "/webhooks/", sortedValues(p.s.webhooks), func(w store.Webhook) (string, int64, bool) {
+		return w.Name, w.ID, slices.ContainsFunc(p.m.Webhooks, func(f Webhook) bool { return strings.EqualFold(f.Name, w.Name) })
+	})...), nil
+}
+
+// notifiers makes the Shoutrrr channels the file's. A channel's URL is a
+// secret: a file without it keeps the URL of the channel of that name
+// and cannot create one.
+func (p *planner) notifiers(context.Context) ([]*change, error) {
+	if p.m.Notifiers == nil {
+		// A file written before channels were exported: it says nothing
+		// of them, not even that there are none, so --prune keeps them.
+		return nil, nil
 	}
-	return out, nil
+	var out []*change
+	for _, f := range p.m.Notifiers {
+		url, err := p.fileSecret("notifier "+f.Name+": url", f.URL)
+		if err != nil {
+			return nil, err
+		}
+		if _, clash := p.s.webhooks[strings.ToLower(f.Name)]; clash {
+			return nil, fmt.Errorf("notifier %s: a webhook of that name is here; a channel cannot change kinds "+
+				"(give the notifier another name, or move it to webhooks:)", f.Name)
+		}
+		shown := f.Destination
+		if url != "" {
+			// The destination the file shows must be the URL's, or the
+			// file says two things; a URL the API refuses is its to name.
+			if s, err := notify.CheckDestination(url); err == nil {
+				if f.Destination != "" && s != f.Destination {
+					return nil, fmt.Errorf("notifier %s: destination: the file says %s but its url sends to %s", f.Name, f.Destination, s)
+				}
+				shown = s
+			}
+		}
+		events := make([]rest.NotifierEvent, len(f.Events))
+		for i, e := range f.Events {
+			events[i] = rest.NotifierEvent(e)
+		}
+		cur, ok := p.s.notifiers[strings.ToLower(f.Name)]
+		if !ok {
+			if url == "" {
+				return nil, fmt.Errorf("notifier %s: url: a new channel needs its URL, which this file does not carry "+
+					"(export --with-secrets includes it; or create the channel first)", f.Name)
+			}
+			body := rest.NotifierCreate{Name: f.Name, Url: &url, Events: &events, Enabled: f.Enabled}
+			out = append(out, &change{op: opCreate, kind: "notifier", name: f.Name, detail: shown,
+				do: func(ctx context.Context) error { return p.api.Call(ctx, http.MethodPost, "/notifiers", body, nil) }})
+			continue
+		}
+		var fields []string
+		var patch rest.NotifierPatch
+		if cur.Name != f.Name {
+			patch.Name = &f.Name
+			fields = append(fields, "name")
+		}
+		if url == "" {
+			if f.Destination != "" && f.Destination != cur.DestinationShown {
+				return nil, fmt.Errorf("notifier %s: destination: the file says %s but the channel sends to %s, "+
+					"and only its url (a secret this file does not carry) can change that", f.Name, f.Destination, cur.DestinationShown)
+			}
+		} else if have, ok := p.storedSecret(cur.Destination, cur.DestinationKey); have != url || !ok {
+			patch.Url = &url
+			fields = append(fields, "url")
+		}
+		if !slices.Equal(sortedCopy(cur.Events), sortedCopy(f.Events)) {
+			patch.Events = &events
+			fields = append(fields, "events")
+		}
+		if cur.Enabled != *f.Enabled {
+			patch.Enabled = f.Enabled
+			fields = append(fields, fmt.Sprintf("enabled %t → %t", cur.Enabled, *f.Enabled))
+		}
+		if len(fields) == 0 {
+			p.unchanged++
+			continue
+		}
+		id := cur.ID
+		out = append(out, &change{op: opUpdate, kind: "notifier", name: f.Name, detail: strings.Join(fields, ", "),
+			do: func(ctx context.Context) error {
+				return p.api.Call(ctx, http.MethodPatch, "/notifiers/"+strconv.FormatInt(id, 10), patch, nil)
+			}})
+	}
+	return append(out, prune(p, "notifier", "/notifiers/", sortedValues(p.s.notifiers), func(w store.Webhook) (string, int64, bool) {
+		return w.Name, w.ID, slices.ContainsFunc(p.m.Notifiers, func(f Notifier) bool { return strings.EqualFold(f.Name, w.Name) })
+	})...), nil
 }
 
 // sortedValues lists a map's values in the order of its keys.

@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
+	"github.com/ddnsbroker/ddnsbroker/api/netcalc"
+	"github.com/ddnsbroker/ddnsbroker/api/rest"
 	"github.com/ddnsbroker/ddnsbroker/api/secretbox"
 	"github.com/ddnsbroker/ddnsbroker/api/store"
 )
@@ -19,15 +22,17 @@ type state struct {
 	hosts        map[string]store.Host // by lower(fqdn)
 	hostsByID    map[int64]store.Host
 	records      map[recordKey]store.Record
-	webhooks     map[string]store.Webhook // by lower(name)
+	webhooks     map[string]store.Webhook // by lower(name), the webhook form only
+	notifiers    map[string]store.Webhook // by lower(name), the Shoutrrr channels
 }
 
-// recordKey names a record as the database keeps it unique: its service
-// and its FQDN, both lower-cased.
-type recordKey struct{ service, fqdn string }
+// recordKey names a record as the database keeps it unique: its host, its
+// service and its FQDN, all lower-cased. Several hosts may feed one name
+// through one service (one RRset): only the host tells their records apart.
+type recordKey struct{ host, service, fqdn string }
 
-func keyOf(service, fqdn string) recordKey {
-	return recordKey{strings.ToLower(service), strings.ToLower(fqdn)}
+func keyOf(host, service, fqdn string) recordKey {
+	return recordKey{strings.ToLower(host), strings.ToLower(service), strings.ToLower(fqdn)}
 }
 
 const pageSize = 1000
@@ -35,7 +40,7 @@ const pageSize = 1000
 func load(ctx context.Context, st *store.Store) (*state, error) {
 	s := &state{services: map[string]store.Service{}, servicesByID: map[int64]store.Service{},
 		hosts: map[string]store.Host{}, hostsByID: map[int64]store.Host{},
-		records: map[recordKey]store.Record{}, webhooks: map[string]store.Webhook{}}
+		records: map[recordKey]store.Record{}, webhooks: map[string]store.Webhook{}, notifiers: map[string]store.Webhook{}}
 	services, err := st.Services(ctx)
 	if err != nil {
 		return nil, err
@@ -64,7 +69,7 @@ func load(ctx context.Context, st *store.Store) (*state, error) {
 			return nil, err
 		}
 		for _, r := range rows {
-			s.records[keyOf(s.servicesByID[r.ServiceID].Name, r.FQDN)] = r
+			s.records[keyOf(s.hostsByID[r.HostID].FQDN, s.servicesByID[r.ServiceID].Name, r.FQDN)] = r
 		}
 		if len(rows) < pageSize {
 			break
@@ -74,12 +79,16 @@ func load(ctx context.Context, st *store.Store) (*state, error) {
 	var afterName string
 	var afterID int64
 	for {
-		rows, err := st.WebhooksPage(ctx, afterName, afterID, pageSize, true) // Shoutrrr channels are not in manifests yet
+		rows, err := st.WebhooksPage(ctx, afterName, afterID, pageSize, false)
 		if err != nil {
 			return nil, err
 		}
 		for _, w := range rows {
-			s.webhooks[strings.ToLower(w.Name)] = w
+			if w.Destination != nil {
+				s.notifiers[strings.ToLower(w.Name)] = w
+			} else {
+				s.webhooks[strings.ToLower(w.Name)] = w
+			}
 		}
 		if len(rows) < pageSize {
 			break
@@ -104,7 +113,7 @@ func Export(ctx context.Context, st *store.Store, opt ExportOptions) (*Manifest,
 	if err != nil {
 		return nil, fmt.Errorf("export: %w", err)
 	}
-	m := &Manifest{Version: FormatVersion, Services: []Service{}, Hosts: []Host{}, Webhooks: []Webhook{}}
+	m := &Manifest{Version: FormatVersion, Services: []Service{}, Hosts: []Host{}, Webhooks: []Webhook{}, Notifiers: []Notifier{}}
 	var seal *sealer
 	if opt.Passphrase != "" {
 		if m.Secrets, seal, err = newSealing(opt.Passphrase); err != nil {
@@ -123,7 +132,7 @@ func Export(ctx context.Context, st *store.Store, opt ExportOptions) (*Manifest,
 		return seal.seal(v), nil
 	}
 	for _, v := range s.services {
-		out := Service{Name: v.Name, Protocol: v.Protocol, Settings: map[string]any{}}
+		out := Service{Name: v.Name, Protocol: v.Protocol, Shared: v.Shared, Settings: map[string]any{}}
 		if err := json.Unmarshal(v.Settings, &out.Settings); err != nil {
 			return nil, fmt.Errorf("export: service %s: settings: %w", v.Name, err)
 		}
@@ -138,7 +147,20 @@ func Export(ctx context.Context, st *store.Store, opt ExportOptions) (*Manifest,
 		out := Record{FQDN: r.FQDN, Service: svc.Name,
 			IPv4Enabled: ptr(r.IPv4Enabled), IPv4Netmask: ptr(r.IPv4Netmask), IPv4HostIdentifier: r.IPv4HostIdentifier.String(),
 			IPv6Enabled: ptr(r.IPv6Enabled), IPv6Netmask: ptr(r.IPv6Netmask), IPv6HostIdentifier: r.IPv6HostIdentifier.String(),
-			Username: r.Username, KeepOtherAddresses: r.KeepOtherAddresses}
+			Username: r.Username, KeepOtherAddresses: r.KeepOtherAddresses, DropWhenStale: r.DropWhenStale}
+		if r.IPv6HostMAC != nil {
+			// The identifier is the MAC's EUI-64 form: the MAC says it.
+			out.IPv6HostMAC, out.IPv6HostIdentifier = r.IPv6HostMAC.String(), ""
+		}
+		if r.IPv6SubnetID != nil {
+			out.IPv6SubnetID = netcalc.FormatSubnetID(*r.IPv6SubnetID)
+		}
+		if r.IPv4Static.IsValid() {
+			out.IPv4Mode, out.IPv4StaticAddress = string(rest.Static), r.IPv4Static.String()
+		}
+		if r.IPv6Static.IsValid() {
+			out.IPv6Mode, out.IPv6StaticAddress = string(rest.Static), r.IPv6Static.String()
+		}
 		if out.Password, err = reseal("password of record "+r.FQDN+" via "+svc.Name, r.Password, r.PasswordKey); err != nil {
 			return nil, err
 		}
@@ -146,7 +168,7 @@ func Export(ctx context.Context, st *store.Store, opt ExportOptions) (*Manifest,
 	}
 	for _, h := range s.hosts {
 		out := Host{FQDN: h.FQDN, Enabled: ptr(h.Enabled), IPv4Enabled: ptr(h.IPv4Enabled), IPv6Enabled: ptr(h.IPv6Enabled),
-			Notes: h.Notes, Records: byHost[h.ID]}
+			IPv4PrivateAllowed: h.PrivateIPv4Allowed, StaleAfter: staleSeconds(h.StaleAfter), Notes: h.Notes, Records: byHost[h.ID]}
 		if out.Records == nil {
 			out.Records = []Record{}
 		}
@@ -162,8 +184,24 @@ func Export(ctx context.Context, st *store.Store, opt ExportOptions) (*Manifest,
 		}
 		m.Webhooks = append(m.Webhooks, out)
 	}
+	for _, w := range s.notifiers {
+		out := Notifier{Name: w.Name, Destination: w.DestinationShown, Events: slices.Clone(w.Events), Enabled: ptr(w.Enabled)}
+		if out.URL, err = reseal("url of notifier "+w.Name, w.Destination, w.DestinationKey); err != nil {
+			return nil, err
+		}
+		m.Notifiers = append(m.Notifiers, out)
+	}
 	m.sort()
 	return m, nil
+}
+
+// staleSeconds is a host's own stale-after as the file writes it: whole
+// seconds, nil for the server's.
+func staleSeconds(d *time.Duration) *int64 {
+	if d == nil {
+		return nil
+	}
+	return ptr(int64(*d / time.Second))
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -172,6 +172,45 @@ func (a *adapter[S]) Combines(raw json.RawMessage) bool {
 	return err == nil && c.Combines(s)
 }
 
+func (a *adapter[S]) BatchSize(raw json.RawMessage) int {
+	b, ok := a.p.(Batcher[S])
+	if !ok {
+		return 1
+	}
+	s, err := a.read(raw)
+	if err != nil {
+		return 1
+	}
+	return max(b.BatchSize(s), 1)
+}
+
+// SendBatch sends rs through the protocol's Batcher; a protocol without
+// one, or a single request, goes through Send.
+func (a *adapter[S]) SendBatch(ctx context.Context, rs []Request[json.RawMessage]) []Outcome {
+	b, ok := a.p.(Batcher[S])
+	if !ok || len(rs) == 1 {
+		outs := make([]Outcome, len(rs))
+		for i, r := range rs {
+			outs[i] = a.Send(ctx, r)
+		}
+		return outs
+	}
+	s, err := a.read(rs[0].Settings)
+	if err != nil {
+		outs := make([]Outcome, len(rs))
+		for i, r := range rs {
+			red := newRedactor("", r.Username, r.Password)
+			outs[i] = Outcome{Result: Failed, Message: red.message(err.Error())}
+		}
+		return outs
+	}
+	decoded := make([]Request[S], len(rs))
+	for i, r := range rs {
+		decoded[i] = withSettings(r, s)
+	}
+	return b.SendBatch(ctx, decoded)
+}
+
 func (a *adapter[S]) Destinations(raw json.RawMessage) []string {
 	s, err := a.read(raw)
 	if err != nil {

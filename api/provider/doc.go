@@ -85,7 +85,8 @@
 // creates carry ManagedMarker, and a record without it is never deleted.
 //
 // Optional interfaces: Combiner (both families in one request, decided by
-// the settings), CredentialChecker (a credential with a form to check
+// the settings), Batcher (several records in one request, one Outcome
+// each, as dyndns2's hostname=a,b,c), CredentialChecker (a credential with a form to check
 // before it is sealed; without it, one word of printable ASCII), Destiner
 // (secrets go somewhere the Destination settings do not simply name),
 // Presetter (the provider's own entries in the "new service" catalogue).

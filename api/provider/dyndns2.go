@@ -36,7 +36,14 @@ type dyndns2Settings struct {
 	Combined bool `json:"combined"`
 	// UseMyIPv6 sends IPv6 in `myipv6=` instead of `myip=` (INWX).
 	UseMyIPv6 bool `json:"use_myipv6"`
+	// MaxHostnames is the most names one request carries
+	// (hostname=a,b,c); 0 means dyndns2MaxHostnames, 1 one per request.
+	MaxHostnames int `json:"max_hostnames"`
 }
+
+// dyndns2MaxHostnames is Dyn's cap on the names of one request: more are
+// answered numhost.
+const dyndns2MaxHostnames = 20
 
 // NewDyndns2 is the dyndns2 protocol.
 func NewDyndns2(d Deps) Provider {
@@ -57,6 +64,10 @@ func (dyndns2) Describe() Description {
 				Help: "Send IPv4 and IPv6 together (myip=v4,v6), for providers that replace the other family otherwise."},
 			{Key: "use_myipv6", Type: FieldBoolean, Label: "IPv6 in myipv6", Default: false,
 				Help: "Send IPv6 in the myipv6 parameter (INWX); both families then go together."},
+			{Key: "max_hostnames", Type: FieldInteger, Label: "Names per request", Default: dyndns2MaxHostnames,
+				Min: ptrTo(1), Max: ptrTo(dyndns2MaxHostnames),
+				Help: "Records with the same username, password and address go in one request (hostname=a,b,c), at most this many; " +
+					"1 sends one name per request, for providers that do not take lists."},
 		},
 		RecordUsername: &Prompt{Label: "Username", Help: "The upstream username (empty with username_is_fqdn)."},
 		RecordPassword: &Prompt{Label: "Password", Help: "The upstream password or update key."},
@@ -78,12 +89,52 @@ func (dyndns2) Validate(s dyndns2Settings, _ Has) []FieldError {
 // when the service asks for it. INWX (use_myipv6) needs both: it sets
 // 127.0.0.1 when an IPv6-only request omits myip.
 func (p dyndns2) Send(ctx context.Context, r Request[dyndns2Settings]) Outcome {
+	return p.client.Send(ctx, r.Settings, p.job(r))
+}
+
+// job is the request r makes alone.
+func (p dyndns2) job(r Request[dyndns2Settings]) dyndns2Job {
 	job := dyndns2Job{FQDN: r.FQDN, Username: r.Username, Password: r.Password}
 	job.set(r.Family, r.Address())
 	if p.Combines(r.Settings) && r.OtherAddress().IsValid() {
 		job.set(r.Family.Other(), r.OtherAddress())
 	}
-	return p.client.Send(ctx, r.Settings, job)
+	return job
+}
+
+// BatchSize is max_hostnames, except that a service whose records log in
+// with their own name (username_is_fqdn, he.net) never shares a request.
+func (dyndns2) BatchSize(s dyndns2Settings) int {
+	switch {
+	case s.UsernameIsFQDN:
+		return 1
+	case s.MaxHostnames <= 0:
+		return dyndns2MaxHostnames
+	}
+	return s.MaxHostnames
+}
+
+// SendBatch sends rs as one request, hostname=a,b,c, as ddclient groups
+// the hosts that share a server, a login and an address. A request whose
+// addresses or credentials differ from the first's (its other family
+// changed between the claim's reads) is not sent: it is retried.
+func (p dyndns2) SendBatch(ctx context.Context, rs []Request[dyndns2Settings]) []Outcome {
+	outs := make([]Outcome, len(rs))
+	lead := p.job(rs[0])
+	var names []string
+	var at []int
+	for i, r := range rs {
+		j := p.job(r)
+		if j.IPv4 != lead.IPv4 || j.IPv6 != lead.IPv6 || j.Username != lead.Username || j.Password != lead.Password {
+			outs[i] = Outcome{Result: Retry, Message: "its addresses changed while it waited to go with other names; it is sent again"}
+			continue
+		}
+		names, at = append(names, r.FQDN), append(at, i)
+	}
+	for k, o := range p.client.send(ctx, rs[0].Settings, lead, names) {
+		outs[at[k]] = o
+	}
+	return outs
 }
 
 // Combines: combined and use_myipv6 services take both families in one
@@ -135,21 +186,41 @@ func newDyndns2Client(hc *http.Client, userAgent string) *dyndns2Client {
 	return &dyndns2Client{hc: d.HTTP, userAgent: d.UserAgent}
 }
 
-// Send makes one update request and classifies the answer.
+// Send makes one update request for j.FQDN and classifies the answer.
 func (c *dyndns2Client) Send(ctx context.Context, s dyndns2Settings, j dyndns2Job) Outcome {
+	return c.send(ctx, s, j, []string{j.FQDN})[0]
+}
+
+// send makes one update request for names (j's addresses and credentials,
+// j.FQDN only as the login with UsernameIsFQDN) and returns one outcome
+// per name, in order.
+//
+// An answer to several names has one line per name, in request order
+// (Dyn's protocol): each name gets its own line's meaning. An answer of
+// one line (some servers answer once for the request), an HTTP error or
+// an error before any answer applies to every name. A name past the
+// answer's last line is retried: whether it was updated is unknown.
+func (c *dyndns2Client) send(ctx context.Context, s dyndns2Settings, j dyndns2Job, names []string) []Outcome {
+	all := func(o Outcome) []Outcome {
+		outs := make([]Outcome, len(names))
+		for i := range outs {
+			outs[i] = o
+		}
+		return outs
+	}
 	user := j.Username
 	if user == "" && s.UsernameIsFQDN {
 		user = j.FQDN
 	}
 	red := newRedactor(s.URL, user, j.Password)
 
-	target, err := dyndns2URL(s, j)
+	target, err := dyndns2URL(s, j, names)
 	if err != nil {
-		return Outcome{Result: Failed, Message: red.message(err.Error()), Advice: "check the service's URL and the record"}
+		return all(Outcome{Result: Failed, Message: red.message(err.Error()), Advice: "check the service's URL and the record"})
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	if err != nil {
-		return Outcome{Result: Failed, Message: red.message("invalid service url: " + errText(err)), Advice: "check the service's URL"}
+		return all(Outcome{Result: Failed, Message: red.message("invalid service url: " + errText(err)), Advice: "check the service's URL"})
 	}
 	req.Header.Set("User-Agent", c.userAgent)
 	if user != "" {
@@ -157,35 +228,59 @@ func (c *dyndns2Client) Send(ctx context.Context, s dyndns2Settings, j dyndns2Jo
 	}
 	resp, body, out := exchange(ctx, c.hc, req, maxAnswerBytes, "", red)
 	if out != nil {
-		return *out
+		return all(*out)
 	}
-	m, text := classifyDyndns2(resp.StatusCode, resp.Header.Get("Location"), string(body), red.answer)
-	if m.Result == Delivered {
-		if reason := otherAddress(string(body), j.IPv4, j.IPv6); reason != "" {
-			// The provider did not take what was sent (a pair it cannot
-			// read, a parameter it ignores): resending it changes nothing.
-			m = Meaning{Result: Failed, Advice: "the provider holds another address than the one sent: check that it takes " +
-				"this family, and both families in one request (the service's combined setting) or one at a time"}
-			text = reason + " (" + text + ")"
+	read := func(answer string) Outcome {
+		m, text := classifyDyndns2(resp.StatusCode, resp.Header.Get("Location"), answer, red.answer)
+		if m.Result == Delivered {
+			if reason := otherAddress(answer, j.IPv4, j.IPv6); reason != "" {
+				// The provider did not take what was sent (a pair it cannot
+				// read, a parameter it ignores): resending it changes nothing.
+				m = Meaning{Result: Failed, Advice: "the provider holds another address than the one sent: check that it takes " +
+					"this family, and both families in one request (the service's combined setting) or one at a time"}
+				text = reason + " (" + text + ")"
+			}
+		}
+		return Outcome{
+			Result:     m.Result,
+			Message:    red.message(text),
+			Advice:     m.Advice,
+			Answer:     red.detail(string(body)),
+			RetryAfter: retryAfter(resp.Header.Get("Retry-After"), time.Now()),
 		}
 	}
-	return Outcome{
-		Result:     m.Result,
-		Message:    red.message(text),
-		Advice:     m.Advice,
-		Answer:     red.detail(string(body)),
-		RetryAfter: retryAfter(resp.Header.Get("Retry-After"), time.Now()),
+	var lines []string
+	for line := range strings.Lines(string(body)) {
+		if strings.TrimSpace(line) != "" {
+			lines = append(lines, line)
+		}
 	}
+	if len(names) == 1 || len(lines) <= 1 || resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return all(read(string(body)))
+	}
+	outs := make([]Outcome, len(names))
+	for i := range names {
+		if i < len(lines) {
+			outs[i] = read(lines[i])
+			continue
+		}
+		outs[i] = Outcome{Result: Retry, Answer: red.detail(string(body)),
+			Message: red.message(fmt.Sprintf("HTTP %d: the provider answered %d lines for %d names, none for this one (name %d)",
+				resp.StatusCode, len(lines), len(names), i+1)),
+			Advice: "the broker tries again; if the provider never answers one line per name, set the service's max_hostnames to 1"}
+	}
+	return outs
 }
 
-// dyndns2URL builds `<url>?hostname=<fqdn>&myip=<addr>`, appending to a
-// query the service URL already has (OVH's ?system=dyndns).
+// dyndns2URL builds `<url>?hostname=<names>&myip=<addr>`, appending to a
+// query the service URL already has (OVH's ?system=dyndns). Several names
+// are separated by plain commas, as ddclient sends them.
 //
 // With UseMyIPv6 an IPv6 address goes in myipv6 and myip is sent only when
 // the job has an IPv4 address. INWX sets the A record to 127.0.0.1 when
 // myip is omitted, but inventing an IPv4 here would be worse; a dispatcher
 // that serves such a service must put both families in one job.
-func dyndns2URL(s dyndns2Settings, j dyndns2Job) (string, error) {
+func dyndns2URL(s dyndns2Settings, j dyndns2Job, names []string) (string, error) {
 	// Stored before the rules were strict, a URL may hold what must not
 	// be sent as it is (spaces, line breaks).
 	if msg := egress.CheckURLText(s.URL); msg != "" {
@@ -198,7 +293,7 @@ func dyndns2URL(s dyndns2Settings, j dyndns2Job) (string, error) {
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return "", errors.New("invalid service url: want http(s)://host/path")
 	}
-	if j.FQDN == "" {
+	if len(names) == 0 || slices.Contains(names, "") {
 		return "", errors.New("no hostname to update")
 	}
 	v4, v6 := j.IPv4.Unmap(), j.IPv6.WithZone("")
@@ -212,7 +307,11 @@ func dyndns2URL(s dyndns2Settings, j dyndns2Job) (string, error) {
 		return "", errors.New("no address to send")
 	}
 
-	q := url.Values{"hostname": {j.FQDN}}
+	hostnames := make([]string, len(names))
+	for i, n := range names {
+		hostnames[i] = url.QueryEscape(n)
+	}
+	q := url.Values{}
 	switch {
 	case s.UseMyIPv6:
 		if v4.IsValid() {
@@ -228,10 +327,11 @@ func dyndns2URL(s dyndns2Settings, j dyndns2Job) (string, error) {
 	default:
 		q.Set("myip", v6.String())
 	}
+	query := "hostname=" + strings.Join(hostnames, ",") + "&" + q.Encode()
 	if u.RawQuery != "" {
-		u.RawQuery += "&" + q.Encode()
+		u.RawQuery += "&" + query
 	} else {
-		u.RawQuery = q.Encode()
+		u.RawQuery = query
 	}
 	u.Fragment, u.RawFragment = "", ""
 	return u.String(), nil

@@ -40,6 +40,12 @@ type PresetSetting struct {
 
 // Presets returns the built-in catalogue, in the order a form offers it.
 // Each call returns fresh values, so callers may modify them.
+//
+// A dyndns2 preset sets max_hostnames 1 where no source shows the provider
+// taking hostname=a,b,c and ddclient (3.10) sends its hosts one per request
+// (OVH, ChangeIP, Key-Systems, easyDNS, whose ddclient code says "each host
+// is in a group by itself"); the others take the default, 20, as ddclient's
+// dyndns2 and noip protocols group hosts.
 func Presets() []Preset {
 	both := netcalc.Families
 	return append([]Preset{
@@ -103,7 +109,7 @@ func Presets() []Preset {
 		},
 		{
 			ID: "ovh", Name: "OVHcloud DynHost", Protocol: ProtocolDyndns2,
-			Settings:       raw(`{"url": "https://www.ovh.com/nic/update?system=dyndns", "combined": false}`),
+			Settings:       raw(`{"url": "https://www.ovh.com/nic/update?system=dyndns", "combined": false, "max_hostnames": 1}`),
 			RecordUsername: &Prompt{Label: "DynHost login", Help: "The DynHost login created for the zone (e.g. example.com-home)."},
 			RecordPassword: &Prompt{Label: "DynHost password", Help: "The password of that DynHost login."},
 			Families:       both(),
@@ -236,7 +242,7 @@ func dyndnsServices() []Preset {
 		},
 		{
 			ID: "changeip", Name: "ChangeIP", Protocol: ProtocolDyndns2,
-			Settings:       raw(`{"url": "https://nic.changeip.com/nic/update", "combined": false}`),
+			Settings:       raw(`{"url": "https://nic.changeip.com/nic/update", "combined": false, "max_hostnames": 1}`),
 			RecordUsername: user("Username", "Your ChangeIP username."),
 			RecordPassword: user("Password", "Your ChangeIP password."),
 			Families:       v4,
@@ -298,7 +304,7 @@ func dyndnsServices() []Preset {
 		},
 		{
 			ID: "domaindiscount24", Name: "domaindiscount24", Protocol: ProtocolDyndns2,
-			Settings:       raw(`{"url": "https://dyndns.key-systems.net/update.php", "combined": false}`),
+			Settings:       raw(`{"url": "https://dyndns.key-systems.net/update.php", "combined": false, "max_hostnames": 1}`),
 			RecordUsername: user("Domain", "The domain the DynDNS password was set for."),
 			RecordPassword: user("DynDNS password", "The DynDNS password set for the domain in the domaindiscount24 account."),
 			Families:       v4,
@@ -317,7 +323,7 @@ func dyndnsServices() []Preset {
 		},
 		{
 			ID: "easydns", Name: "easyDNS", Protocol: ProtocolDyndns2,
-			Settings:       raw(`{"url": "https://api.cp.easydns.com/dyn/generic.php", "combined": false}`),
+			Settings:       raw(`{"url": "https://api.cp.easydns.com/dyn/generic.php", "combined": false, "max_hostnames": 1}`),
 			RecordUsername: user("Username", "Your easyDNS username."),
 			RecordPassword: user("Dynamic DNS token", "The dynamic DNS token from the domain's DNS settings (not your password)."),
 			Families:       both,

@@ -47,6 +47,20 @@ type Combiner[S any] interface {
 	Combines(s S) bool
 }
 
+// Batcher is a Protocol that can carry several records in one request,
+// as dyndns2 does with hostname=a,b,c: a wide fan-out then costs the
+// upstream a request per batch instead of one per record. The dispatcher
+// only batches records that share the service, the family, the addresses
+// sent and the username and password.
+type Batcher[S any] interface {
+	// BatchSize is the most records one request may carry with settings s;
+	// 1 (or less) sends each record alone.
+	BatchSize(s S) int
+	// SendBatch makes one request for every r of rs and returns one
+	// Outcome per request, in rs's order.
+	SendBatch(ctx context.Context, rs []Request[S]) []Outcome
+}
+
 // Destiner is a Protocol whose secrets go somewhere its Destination
 // settings do not simply name (URL templates). See Provider.Destinations.
 type Destiner[S any] interface {
@@ -86,6 +100,12 @@ type Provider interface {
 	// Combines tells whether a service with these settings takes both
 	// families of a record in one request.
 	Combines(settings json.RawMessage) bool
+	// BatchSize is the most records a service with these settings takes
+	// in one request (Batcher); 1 for protocols that send each alone.
+	BatchSize(settings json.RawMessage) int
+	// SendBatch sends several records in one request and returns one
+	// Outcome per request, in order; see Batcher.
+	SendBatch(ctx context.Context, rs []Request[json.RawMessage]) []Outcome
 	// Destinations are where a service sends the secrets it holds (its own
 	// credential, its records' passwords), each as scheme://host:port
 	// ("dns://host:port" for DNS servers), sorted: a stored secret may only

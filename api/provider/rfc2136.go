@@ -14,6 +14,7 @@ import (
 	"hash"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -63,7 +64,8 @@ var tsigAlgorithms = map[string]string{
 const ProtocolRFC2136 = "rfc2136"
 
 // rfc2136 is DNS UPDATE (RFC 2136) signed with TSIG: one message that
-// replaces the record's A or AAAA RRset at the zone's primary.
+// replaces the record's A or AAAA RRset at the zone's primary, or with
+// keep_other_addresses only the addresses the broker delivered before.
 type rfc2136 struct {
 	// timeout bounds each DNS exchange.
 	timeout time.Duration
@@ -79,7 +81,8 @@ func (rfc2136) Describe() Description {
 	return Description{
 		RRsets:   true,
 		Protocol: ProtocolRFC2136, Title: "DNS UPDATE (RFC 2136) with TSIG",
-		Summary: "One DNS UPDATE signed with TSIG that replaces the record's A or AAAA RRset at the zone's primary server.",
+		Summary: "One DNS UPDATE signed with TSIG that replaces the record's A or AAAA RRset at the zone's primary server " +
+			"(with keep_other_addresses, only the addresses the broker delivered before).",
 		Settings: []Field{
 			{Key: "server", Type: FieldHostPort, Label: "Server", Required: true, Destination: true,
 				Help: "The primary server as host:port, e.g. ns1.example.net:53; an IPv6 address in brackets."},
@@ -191,7 +194,27 @@ func (p rfc2136) Send(ctx context.Context, r Request[rfc2136Settings]) Outcome {
 
 	m := new(dns.Msg)
 	m.SetUpdate(zone)
-	m.RemoveRRset([]dns.RR{&dns.ANY{Hdr: dns.RR_Header{Name: name, Rrtype: rr.Header().Rrtype, Class: dns.ClassANY}}})
+	if r.KeepOthers {
+		// Only what the broker delivered and no longer wants goes (RFC 2136
+		// 2.5.4, "delete an RR from an RRset"): the name's other addresses
+		// (another site, one added by hand) stay.
+		var gone []dns.RR
+		for _, a := range r.Delivered {
+			if a = canonicalAddr(a); !r.Family.Holds(a) || slices.Contains(want, a) {
+				continue
+			}
+			old, err := addressRR(name, r.Family, a, 0)
+			if err != nil {
+				return Outcome{Result: Failed, Message: err.Error()}
+			}
+			gone = append(gone, old)
+		}
+		if len(gone) > 0 {
+			m.Remove(gone)
+		}
+	} else {
+		m.RemoveRRset([]dns.RR{&dns.ANY{Hdr: dns.RR_Header{Name: name, Rrtype: rr.Header().Rrtype, Class: dns.ClassANY}}})
+	}
 	m.Insert(rrs)
 	m.SetTsig(key.name, key.alg, tsigFudge, time.Now().Unix())
 

@@ -301,3 +301,71 @@ func TestRFC2136BadInput(t *testing.T) {
 		})
 	}
 }
+
+// TestRFC2136KeepOthersAgainstBIND: with keep_other_addresses an update
+// deletes only the address the broker delivered before and adds the one
+// wanted, so the name's other addresses (another site's, one added by
+// hand) stay; without it the name holds only the wanted address.
+func TestRFC2136KeepOthersAgainstBIND(t *testing.T) {
+	n := providertest.StartNamed(t)
+	p := provider.NewRFC2136(provider.Deps{DNSTimeout: 3 * time.Second})
+	settings := n.Settings(map[string]any{"zone": "example.test", "key_name": providertest.KeySHA256})
+	var server struct {
+		Server string `json:"server"`
+	}
+	if err := json.Unmarshal(settings, &server); err != nil {
+		t.Fatal(err)
+	}
+	secret := n.Keys[providertest.KeySHA256]
+	// byHand adds addresses to a name the way another updater would.
+	byHand := func(fqdn string, addrs ...string) {
+		t.Helper()
+		m := new(dns.Msg)
+		m.SetUpdate("example.test.")
+		for _, a := range addrs {
+			rr, err := dns.NewRR(fmt.Sprintf("%s. 60 IN A %s", fqdn, a))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.Insert([]dns.RR{rr})
+		}
+		key := dns.Fqdn(providertest.KeySHA256)
+		m.SetTsig(key, dns.HmacSHA256, 300, time.Now().Unix())
+		c := &dns.Client{TsigSecret: map[string]string{key: secret}, Timeout: 3 * time.Second}
+		if r, _, err := c.Exchange(m, server.Server); err != nil || r.Rcode != dns.RcodeSuccess {
+			t.Fatalf("update by hand: %v %v", r, err)
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		keep bool
+		want []string
+	}{
+		{"keep", true, []string{"192.0.2.11", "192.0.2.9"}},
+		{"replace", false, []string{"192.0.2.11"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fqdn := tc.name + ".example.test"
+			// 192.0.2.9 is another site's; the broker delivered .10 before.
+			byHand(fqdn, "192.0.2.9", "192.0.2.10")
+			r := provider.Request[json.RawMessage]{FQDN: fqdn, Family: netcalc.V4, Credential: secret, Settings: settings,
+				Addresses: []netip.Addr{netip.MustParseAddr("192.0.2.11")}, Delivered: []netip.Addr{netip.MustParseAddr("192.0.2.10")},
+				KeepOthers: tc.keep}
+			if out := p.Send(context.Background(), r); out.Result != provider.Delivered {
+				t.Fatalf("send: %v %s\nnamed:\n%s", out.Result, out.Message, n.Log())
+			}
+			got, _ := n.Lookup(t, fqdn, netcalc.V4)
+			slices.Sort(got)
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("named answers %v for %s, want %v", got, fqdn, tc.want)
+			}
+			// Sent again (a resync), the name does not change.
+			if out := p.Send(context.Background(), r); out.Result != provider.Delivered {
+				t.Fatalf("second send: %v %s", out.Result, out.Message)
+			}
+			if again, _ := n.Lookup(t, fqdn, netcalc.V4); len(again) != len(tc.want) {
+				t.Errorf("after a second send: %v, want %v", again, tc.want)
+			}
+		})
+	}
+}

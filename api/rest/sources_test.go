@@ -93,6 +93,15 @@ func TestRecordAddressSources(t *testing.T) {
 		t.Errorf("after a plain identifier: %+v", after)
 	}
 	h.do(request{method: "PATCH", path: recPath, token: tok, body: map[string]any{"ipv6_subnet_id": "0x1ff"}}).expect(t, http.StatusUnprocessableEntity)
+	// "" removes a MAC (the identifier stays) and a subnet id.
+	h.do(request{method: "PATCH", path: recPath, token: tok, body: map[string]any{"ipv6_host_mac": "00:11:22:33:44:55"}}).expect(t, http.StatusOK)
+	h.do(request{method: "PATCH", path: recPath, token: tok, body: map[string]any{"ipv6_host_mac": "", "ipv6_subnet_id": "", "ipv6_netmask": 128}}).
+		expect(t, http.StatusOK).decode(t, &after)
+	if after.Ipv6HostMac != nil || after.Ipv6HostIdentifier != "::211:22ff:fe33:4455" || after.Ipv6SubnetId != nil || after.Ipv6Netmask != 128 {
+		t.Errorf("after removing the MAC and the subnet id: %+v", after)
+	}
+	h.do(request{method: "PATCH", path: recPath, token: tok, body: map[string]any{"ipv6_host_identifier": "::5", "ipv6_subnet_id": "0x1", "ipv6_netmask": 64}}).
+		expect(t, http.StatusOK)
 
 	// Static: the fixed address, whatever the host reports; derived again
 	// drops it.

@@ -272,11 +272,19 @@ var rules = map[string]func(string) error{
 		return err
 	},
 	"httpurl": checkServiceURL,
+	// A patch's "" removes the MAC or the subnet id; omitempty does not
+	// skip it (the field is a pointer, and it is set).
 	"mac": func(s string) error {
+		if s == "" {
+			return nil
+		}
 		_, err := netcalc.ParseMAC(s)
 		return err
 	},
 	"subnet_id": func(s string) error {
+		if s == "" {
+			return nil
+		}
 		_, err := parseSubnetID(s)
 		return err
 	},

@@ -149,3 +149,72 @@ func TestClaimsTakeACombinedPairTogether(t *testing.T) {
 		t.Fatalf("claimed %v for 2 free workers, want both families of two records", families)
 	}
 }
+
+// Jobs with one service, family, address and username form requests of up
+// to Claim.Batch jobs, and a request counts once against PerService. Each
+// job of a request finishes on its own: one whose lease was lost is
+// dropped, the others are recorded.
+func TestClaimsFormRequestsCountedOnce(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	svc := mustService(t, st, "s")
+	h := mustHost(t, st, "h.example.com")
+	var desires []store.Desire
+	for i := 0; i < 7; i++ {
+		r, err := st.CreateRecord(ctx, newRecord(h, svc, fmt.Sprintf("r%d.h.example.com", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		desires = append(desires, store.Desire{RecordID: r.ID, Family: 4, Address: netip.MustParseAddr("192.0.2.1"), Reason: store.ReasonUpdate})
+	}
+	if err := st.InTx(ctx, func(q *store.Queries) error { _, err := q.Desire(ctx, desires); return err }); err != nil {
+		t.Fatal(err)
+	}
+	claimBatch := func(worker string) map[int64][]store.Job {
+		t.Helper()
+		jobs, err := st.ClaimDeliveries(ctx, store.Claim{Worker: worker, Lease: time.Minute, Free: 64, Workers: 64, PerService: 2,
+			Batch: func(store.Job) int { return 3 }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		reqs := map[int64][]store.Job{}
+		for _, j := range jobs {
+			reqs[j.Request] = append(reqs[j.Request], j)
+		}
+		return reqs
+	}
+
+	first := claimBatch("w1")
+	if len(first) != 2 {
+		t.Fatalf("%d requests, want 2 (the per-service limit)", len(first))
+	}
+	var done []store.Job
+	for lead, jobs := range first {
+		if len(jobs) != 3 {
+			t.Errorf("request %d carries %d jobs, want 3", lead, len(jobs))
+		}
+		done = jobs
+	}
+	// Another worker takes over one job of the first request (its lease
+	// ran out): its outcome is dropped, the others' are recorded.
+	if _, err := st.Pool.Exec(ctx, `UPDATE deliveries SET leased_by = 'w2' WHERE id = $1`, done[1].ID); err != nil {
+		t.Fatal(err)
+	}
+	good := store.Finish{Outcome: store.OutcomeDelivered, Message: "good"}
+	held, err := st.FinishDeliveries(ctx, "w1", done, []store.Finish{good, good, good})
+	if err != nil || !held[0] || held[1] || !held[2] {
+		t.Fatalf("finish a request: held %v, %v; want the taken-over job alone dropped", held, err)
+	}
+	// One request of two runs now (the taken-over job's, of worker w2,
+	// and the other request): the limit leaves room for none.
+	if got := claimBatch("w1"); len(got) != 0 {
+		t.Fatalf("claimed %v beyond the limit", got)
+	}
+	if _, err := st.Pool.Exec(ctx, `UPDATE deliveries SET state = 'delivered', lease_until = NULL WHERE id = $1`, done[1].ID); err != nil {
+		t.Fatal(err)
+	}
+	// One request runs: room for one more, the last record.
+	if got := claimBatch("w1"); len(got) != 1 {
+		t.Fatalf("claimed %d requests with one of two running, want 1", len(got))
+	}
+}

@@ -3,9 +3,9 @@ package store
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -166,6 +166,9 @@ type Job struct {
 	// holds them as the broker's, so keep_other_addresses replaces them
 	// too (an address of a host that left the name goes with it).
 	SharedDelivered []netip.Addr
+	// Request is the id of the job that leads the request this job goes
+	// in: its own id when it goes alone or leads.
+	Request int64
 }
 
 // Claim says what a dispatcher may take now.
@@ -183,6 +186,14 @@ type Claim struct {
 	// record in one request: such a job is claimed with its record's other
 	// waiting job, and both count as one request.
 	Together func(Job) bool
+	// Batch is the most records a job's request may carry (1 or less:
+	// the job goes alone). Other records' due jobs at its service with the
+	// same family, address and username join it, as one request.
+	Batch func(Job) int
+	// Joins tells whether job j may go in lead's request, on what SQL
+	// cannot compare: decrypted passwords (two ciphertexts of one password
+	// differ, their nonces are random), the other family's address.
+	Joins func(lead, j Job) bool
 }
 
 // claimLockKey names the advisory lock that makes claims take turns, so
@@ -195,7 +206,7 @@ const jobColumns = `d.id, d.record_id, r.host_id, d.family, d.address, d.attempt
 	coalesce(r.password_key, ''), s.id, s.protocol, s.settings, s.credentials, coalesce(s.credentials_key, ''),
 	(SELECT o.desired FROM record_states o WHERE o.record_id = d.record_id AND o.family <> d.family),
 	(SELECT m.delivered FROM record_states m WHERE m.record_id = d.record_id AND m.family = d.family),
-	r.keep_other_addresses,
+	r.keep_other_addresses, coalesce(d.request_id, d.id),
 	ARRAY(SELECT o.desired FROM records x JOIN record_states o ON o.record_id = x.id AND o.family = d.family
 		WHERE x.service_id = r.service_id AND lower(x.fqdn) = lower(r.fqdn) AND x.id <> r.id AND o.desired IS NOT NULL
 			AND NOT (x.drop_when_stale AND ` + droppedHost + `)
@@ -240,7 +251,9 @@ const claimDue = `
 			SELECT service_id, next_attempt_at FROM deliveries WHERE state = 'pending' AND service_id > w.service_id
 			ORDER BY service_id, next_attempt_at LIMIT 1) n
 	), run AS (
-		SELECT service_id, count(DISTINCT name_key) AS n, count(DISTINCT name_key) FILTER (WHERE leased_by = $3) AS mine
+		-- Requests in flight: the jobs sent together in one count once.
+		SELECT service_id, count(DISTINCT coalesce(request_id, id)) AS n,
+			count(DISTINCT coalesce(request_id, id)) FILTER (WHERE leased_by = $3) AS mine
 		FROM deliveries WHERE state = 'running' GROUP BY service_id
 	), busy AS (
 		-- Services with work: due jobs, or requests running here.
@@ -275,33 +288,68 @@ const claimDue = `
 		FOR UPDATE SKIP LOCKED
 	)
 	UPDATE deliveries d SET state = 'running', lease_until = now() + $2::interval, leased_by = $3,
-		attempts = d.attempts + 1, updated_at = now(), service_id = s.id, name_key = lower(r.fqdn)
+		attempts = d.attempts + 1, updated_at = now(), service_id = s.id, name_key = lower(r.fqdn), request_id = d.id
 	FROM records r, services s
 	WHERE d.id = ANY (ARRAY(SELECT id FROM due)) AND r.id = d.record_id AND s.id = r.service_id
 	RETURNING ` + jobColumns
 
+// joinersDue are the due jobs that could join the requests of jobs just
+// claimed: at the service of one of them ($1), with its family ($2),
+// address ($3) and username ($4), and free to start by claimDue's rules
+// (nothing of the record or of the name running, the record's oldest due
+// job). The claimed jobs run already, so none of their names or records
+// comes back. They are locked, not leased: ClaimDeliveries picks among them.
+const joinersDue = `
+	SELECT ` + jobColumns + `
+	FROM deliveries d
+	JOIN records r ON r.id = d.record_id
+	JOIN services s ON s.id = r.service_id
+	JOIN (SELECT DISTINCT * FROM unnest($1::bigint[], $2::smallint[], $3::inet[], $4::text[])) AS v(svc, f, a, u)
+		ON d.service_id = v.svc AND d.family = v.f AND d.address = v.a
+	WHERE d.state = 'pending' AND d.next_attempt_at <= now() AND r.service_id = v.svc AND r.username = v.u
+		AND NOT EXISTS (SELECT 1 FROM deliveries x WHERE x.state = 'running' AND x.record_id = d.record_id)
+		AND NOT EXISTS (SELECT 1 FROM deliveries x WHERE x.state = 'running' AND x.service_id = v.svc
+			AND x.name_key = lower(r.fqdn))
+		AND NOT EXISTS (SELECT 1 FROM deliveries y WHERE y.state = 'pending' AND y.record_id = d.record_id
+			AND y.next_attempt_at <= now() AND (y.next_attempt_at, y.id) < (d.next_attempt_at, d.id))
+	ORDER BY d.next_attempt_at, d.id
+	LIMIT $5
+	FOR UPDATE OF d SKIP LOCKED`
+
+// claimJoiners leases the jobs ClaimDeliveries picked from joinersDue
+// ($3), each in the request of the job $4 names.
+const claimJoiners = `
+	UPDATE deliveries d SET state = 'running', lease_until = now() + $1::interval, leased_by = $2,
+		attempts = d.attempts + 1, updated_at = now(), service_id = s.id, name_key = lower(r.fqdn), request_id = v.q
+	FROM unnest($3::bigint[], $4::bigint[]) AS v(id, q), records r, services s
+	WHERE d.id = v.id AND d.state = 'pending' AND r.id = d.record_id AND s.id = r.service_id
+	RETURNING ` + jobColumns
+
 // claimOthers leases the other family's due job of records whose service
 // takes both families in one request ($3: record ids, $4: the claimed
-// families).
+// families, $5: the requests they go in).
 const claimOthers = `
 	WITH due AS (
-		SELECT d.id FROM deliveries d JOIN unnest($3::bigint[], $4::smallint[]) AS v(r, f)
+		SELECT d.id, v.q FROM deliveries d JOIN unnest($3::bigint[], $4::smallint[], $5::bigint[]) AS v(r, f, q)
 			ON d.record_id = v.r AND d.family <> v.f
 		WHERE d.state = 'pending' AND d.next_attempt_at <= now()
 		FOR UPDATE OF d SKIP LOCKED
 	)
 	UPDATE deliveries d SET state = 'running', lease_until = now() + $1::interval, leased_by = $2,
-		attempts = d.attempts + 1, updated_at = now(), service_id = s.id, name_key = lower(r.fqdn)
+		attempts = d.attempts + 1, updated_at = now(), service_id = s.id, name_key = lower(r.fqdn), request_id = due.q
 	FROM due, records r, services s
 	WHERE d.id = due.id AND r.id = d.record_id AND s.id = r.service_id
 	RETURNING ` + jobColumns
 
 // ClaimDeliveries leases the due jobs the worker may start now (see
-// claimDue for the rules). Claims take turns through an advisory lock, so
-// the rules hold across replicas: two claims never both see a name free.
-// Its commit does not wait for the disk: a claim lost with the database
-// leaves the job waiting, to be sent (again) as after a worker's crash, and
-// the outcome that follows it flushes it anyway.
+// claimDue for the rules), then the jobs that join their requests: other
+// records' jobs (Batch, Joins), then the records' other families
+// (Together). A request counts once against the limits, however many jobs
+// it carries. Claims take turns through an advisory lock, so the rules
+// hold across replicas: two claims never both see a name free. Its commit
+// does not wait for the disk: a claim lost with the database leaves the
+// job waiting, to be sent (again) as after a worker's crash, and the
+// outcome that follows it flushes it anyway.
 func (s *Store) ClaimDeliveries(ctx context.Context, c Claim) ([]Job, error) {
 	if c.Free <= 0 {
 		return nil, nil
@@ -316,17 +364,23 @@ func (s *Store) ClaimDeliveries(ctx context.Context, c Claim) ([]Job, error) {
 		if jobs, err = collect("claim deliveries", rows, err, scanJob); err != nil {
 			return err
 		}
+		joiners, err := claimBatches(ctx, q, c, jobs)
+		if err != nil {
+			return err
+		}
+		jobs = append(jobs, joiners...)
 		var recs []int64
 		var fams []int16
+		var reqs []int64
 		for _, j := range jobs {
 			if c.Together != nil && c.Together(j) {
-				recs, fams = append(recs, j.RecordID), append(fams, int16(j.Family))
+				recs, fams, reqs = append(recs, j.RecordID), append(fams, int16(j.Family)), append(reqs, j.Request)
 			}
 		}
 		if len(recs) == 0 {
 			return nil
 		}
-		rows, err = q.db.Query(ctx, claimOthers, c.Lease, c.Worker, recs, fams)
+		rows, err = q.db.Query(ctx, claimOthers, c.Lease, c.Worker, recs, fams, reqs)
 		others, err := collect("claim deliveries", rows, err, scanJob)
 		jobs = append(jobs, others...)
 		return err
@@ -337,10 +391,92 @@ func (s *Store) ClaimDeliveries(ctx context.Context, c Claim) ([]Job, error) {
 	return jobs, nil
 }
 
+// claimBatches leases, for each claimed job whose request may carry more
+// records (Claim.Batch), the due jobs that can go with it: same service,
+// family, address and username (joinersDue), a password Joins accepts,
+// and a name that no other job of the claim has. Jobs are taken oldest
+// first, the first claimed job's request filled first; when no waiting
+// job is left for a request, later claimed jobs that fit join it, so that
+// 45 names make requests of 20, 20 and 5 rather than one per claimed job.
+// It sets the joined claimed jobs' Request in leads.
+func claimBatches(ctx context.Context, q *Queries, c Claim, leads []Job) ([]Job, error) {
+	if c.Batch == nil {
+		return nil, nil
+	}
+	var svcs []int64
+	var fams []int16
+	var addrs []netip.Addr
+	var users []string
+	room, limit := map[int64]int{}, 0
+	for _, j := range leads {
+		if n := c.Batch(j) - 1; n > 0 {
+			room[j.ID] = n
+			limit += n
+			svcs, fams, addrs, users = append(svcs, j.ServiceID), append(fams, int16(j.Family)), append(addrs, j.Address), append(users, j.Username)
+		}
+	}
+	if limit == 0 {
+		return nil, nil
+	}
+	rows, err := q.db.Query(ctx, joinersDue, svcs, fams, addrs, users, limit)
+	cands, err := collect("claim deliveries: requests", rows, err, scanJob)
+	if err != nil {
+		return nil, err
+	}
+	type name struct {
+		service int64
+		key     string
+	}
+	taken := map[name]bool{}
+	for _, j := range leads {
+		taken[name{j.ServiceID, strings.ToLower(j.FQDN)}] = true
+	}
+	fits := func(lead, j Job) bool {
+		return j.ServiceID == lead.ServiceID && j.Family == lead.Family && j.Address == lead.Address &&
+			j.Username == lead.Username && (c.Joins == nil || c.Joins(lead, j))
+	}
+	var ids, reqs, moved, into []int64
+	for i, lead := range leads {
+		if room[lead.ID] == 0 || lead.Request != lead.ID {
+			continue
+		}
+		for _, j := range cands {
+			if room[lead.ID] == 0 {
+				break
+			}
+			n := name{j.ServiceID, strings.ToLower(j.FQDN)}
+			if taken[n] || !fits(lead, j) {
+				continue
+			}
+			taken[n] = true
+			room[lead.ID]--
+			ids, reqs = append(ids, j.ID), append(reqs, lead.ID)
+		}
+		for k := i + 1; k < len(leads) && room[lead.ID] > 0; k++ {
+			if j := leads[k]; j.Request == j.ID && room[j.ID] > 0 && fits(lead, j) {
+				leads[k].Request = lead.ID
+				room[lead.ID]--
+				moved, into = append(moved, j.ID), append(into, lead.ID)
+			}
+		}
+	}
+	if len(moved) > 0 {
+		if _, err := q.db.Exec(ctx, `UPDATE deliveries d SET request_id = v.q FROM unnest($1::bigint[], $2::bigint[]) AS v(id, q)
+			WHERE d.id = v.id`, moved, into); err != nil {
+			return nil, mapErr("claim deliveries: requests", err)
+		}
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	rows, err = q.db.Query(ctx, claimJoiners, c.Lease, c.Worker, ids, reqs)
+	return collect("claim deliveries: requests", rows, err, scanJob)
+}
+
 func scanJob(row rowScanner) (Job, error) {
 	var j Job
 	err := row.Scan(&j.ID, &j.RecordID, &j.HostID, &j.Family, &j.Address, &j.Attempts, &j.Reason, &j.FQDN, &j.Username,
-		&j.Password, &j.PasswordKey, &j.ServiceID, &j.Protocol, &j.Settings, &j.Credentials, &j.CredKey, &j.Other, &j.Delivered, &j.KeepOthers, &j.Shared, &j.SharedDelivered)
+		&j.Password, &j.PasswordKey, &j.ServiceID, &j.Protocol, &j.Settings, &j.Credentials, &j.CredKey, &j.Other, &j.Delivered, &j.KeepOthers, &j.Request, &j.Shared, &j.SharedDelivered)
 	return j, err
 }
 
@@ -367,21 +503,51 @@ type Finish struct {
 // updates the record's state and history. It reports false when the lease
 // was lost (the job was reclaimed after it expired): the outcome is dropped.
 func (s *Store) FinishDelivery(ctx context.Context, j Job, worker string, f Finish) (bool, error) {
-	held := false
+	held, err := s.FinishDeliveries(ctx, worker, []Job{j}, []Finish{f})
+	if err != nil {
+		return false, err
+	}
+	return held[0], nil
+}
+
+// FinishDeliveries records the outcomes of the jobs of one request (fs[i]
+// is jobs[i]'s) in one transaction, each as FinishDelivery would: held[i]
+// is false when jobs[i]'s lease was lost, and its outcome is dropped. One
+// transaction for a request of 20 names keeps the recording from costing
+// more than the request.
+func (s *Store) FinishDeliveries(ctx context.Context, worker string, jobs []Job, fs []Finish) ([]bool, error) {
+	held := make([]bool, len(jobs))
+	recs, fams, ids := make([]int64, len(jobs)), make([]int16, len(jobs)), make([]int64, len(jobs))
+	for i, j := range jobs {
+		recs[i], fams[i], ids[i] = j.RecordID, int16(j.Family), j.ID
+	}
 	err := s.InTx(ctx, func(q *Queries) error {
-		// One statement locks the record's state (as Desire does) and reads
-		// whether this worker still holds the job and whether a newer one waits.
-		var newer bool
-		err := q.db.QueryRow(ctx, `SELECT
-				EXISTS (SELECT 1 FROM deliveries WHERE id = $3 AND state = 'running' AND leased_by = $4),
-				EXISTS (SELECT 1 FROM deliveries WHERE record_id = $1 AND family = $2 AND state = 'pending')
-			FROM record_states WHERE record_id = $1 AND family = $2 FOR UPDATE`,
-			j.RecordID, j.Family, j.ID, worker).Scan(&held, &newer)
-		if errors.Is(err, pgx.ErrNoRows) {
-			held = false // the record was deleted meanwhile, and its jobs with it
-			return nil
+		clear(held)
+		// One statement locks the records' states (in Desire's order) and
+		// reads whether this worker still holds each job and whether a
+		// newer one waits. A deleted record's row is gone, and its jobs
+		// with it: not held.
+		rows, err := q.db.Query(ctx, `SELECT v.i,
+				EXISTS (SELECT 1 FROM deliveries WHERE id = v.id AND state = 'running' AND leased_by = $4),
+				EXISTS (SELECT 1 FROM deliveries WHERE record_id = v.r AND family = v.f AND state = 'pending')
+			FROM record_states s JOIN unnest($1::bigint[], $2::smallint[], $3::bigint[]) WITH ORDINALITY AS v(r, f, id, i)
+				ON s.record_id = v.r AND s.family = v.f
+			ORDER BY s.record_id, s.family FOR UPDATE OF s`, recs, fams, ids, worker)
+		if err != nil {
+			return err
 		}
-		if err != nil || !held {
+		newer := make([]bool, len(jobs))
+		for rows.Next() {
+			var i int
+			var h, n bool
+			if err := rows.Scan(&i, &h, &n); err != nil {
+				rows.Close()
+				return err
+			}
+			held[i-1], newer[i-1] = h, n
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
 			return err
 		}
 		b := &pgx.Batch{}
@@ -390,14 +556,23 @@ func (s *Store) FinishDelivery(ctx context.Context, j Job, worker string, f Fini
 		// sent again, as after a crash of the worker: it need not wait
 		// for the disk, which doubled the time a job holds its worker.
 		b.Queue(`SELECT set_config('synchronous_commit', 'off', true)`)
-		if err := finish(b, j, f, newer); err != nil {
-			return err
-		}
-		if e := f.Event; e != nil {
-			if e.Data == nil {
-				e.Data = json.RawMessage(`{}`)
+		for i, j := range jobs {
+			if !held[i] {
+				continue
 			}
-			b.Queue(insertEvent, e.Kind, e.HostID, e.RecordID, e.ServiceID, e.Actor, e.Message, e.Data)
+			f := fs[i]
+			if err := finish(b, j, f, newer[i]); err != nil {
+				return err
+			}
+			if e := f.Event; e != nil {
+				if e.Data == nil {
+					e.Data = json.RawMessage(`{}`)
+				}
+				b.Queue(insertEvent, e.Kind, e.HostID, e.RecordID, e.ServiceID, e.Actor, e.Message, e.Data)
+			}
+		}
+		if b.Len() == 1 {
+			return nil
 		}
 		return q.db.SendBatch(ctx, b).Close()
 	})

@@ -25,10 +25,10 @@ var passphrase = config.Option{Name: "passphrase", File: true,
 
 func runExport(ctx context.Context, env *environ, args []string) error {
 	set := config.NewSet("export [-o FILE] [--with-secrets]",
-		"Write the whole configuration (services, hosts with their records, webhooks) as YAML:\n"+
+		"Write the whole configuration (services, hosts with their records, webhooks, notification channels) as YAML:\n"+
 			"sorted, without ids, timestamps or addresses, so the same configuration gives the same file.\n"+
-			"Secrets (service credentials, record passwords, webhook secrets, the hosts' update-secret\n"+
-			"hashes) are left out unless --with-secrets, which seals them with a passphrase (argon2id,\n"+
+			"Secrets (service credentials, record passwords, webhook secrets, channel URLs, the hosts'\n"+
+			"update-secret hashes) are left out unless --with-secrets, which seals them with a passphrase (argon2id,\n"+
 			"AES-256-GCM) and needs the server's secret key to read them.",
 		env.getenv, config.DatabaseURL, config.SecretKey, passphrase)
 	output := set.FlagSet().String("o", "-", "the file to write (- for standard output)")
@@ -95,7 +95,7 @@ func runApply(ctx context.Context, env *environ, args []string) error {
 		env.getenv, config.DatabaseURL, config.SecretKey, passphrase)
 	file := set.FlagSet().String("f", "", "the configuration file (- for standard input)")
 	dryRun := set.FlagSet().Bool("dry-run", false, "show the changes, make none")
-	prune := set.FlagSet().Bool("prune", false, "delete the records, hosts, services and webhooks the file does not have")
+	prune := set.FlagSet().Bool("prune", false, "delete the records, hosts, services, webhooks and notification channels the file does not have")
 	if err := set.Parse(args, env.stdout); err != nil {
 		return err
 	}

@@ -46,6 +46,17 @@ export const PROTOCOLS: ProtocolDescription[] = [
 				"destination": false
 			},
 			{
+				"key": "max_hostnames",
+				"type": "integer",
+				"label": "Names per request",
+				"help": "Records with the same username, password and address go in one request (hostname=a,b,c), at most this many; 1 sends one name per request, for providers that do not take lists.",
+				"default": 20,
+				"required": false,
+				"min": 1,
+				"max": 20,
+				"destination": false
+			},
+			{
 				"key": "drift_resolver",
 				"type": "host_port",
 				"label": "Drift check resolver",
@@ -83,7 +94,7 @@ export const PROTOCOLS: ProtocolDescription[] = [
 	{
 		"protocol": "rfc2136",
 		"title": "DNS UPDATE (RFC 2136) with TSIG",
-		"summary": "One DNS UPDATE signed with TSIG that replaces the record's A or AAAA RRset at the zone's primary server.",
+		"summary": "One DNS UPDATE signed with TSIG that replaces the record's A or AAAA RRset at the zone's primary server (with keep_other_addresses, only the addresses the broker delivered before).",
 		"settings": [
 			{
 				"key": "server",

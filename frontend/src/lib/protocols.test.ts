@@ -115,7 +115,7 @@ describe('a protocol the web app was not written for', () => {
 describe('protocol fields', () => {
 	it('shows each protocol its own settings', () => {
 		const drift = ['drift_resolver', 'drift_interval'];
-		expect(keys('dyndns2')).toEqual(['url', 'username_is_fqdn', 'combined', 'use_myipv6', ...drift]);
+		expect(keys('dyndns2')).toEqual(['url', 'username_is_fqdn', 'combined', 'use_myipv6', 'max_hostnames', ...drift]);
 		expect(keys('rfc2136')).toEqual(['server', 'zone', 'key_name', 'algorithm', 'ttl', 'tcp', ...drift]);
 		expect(keys('http')).toEqual(['method', 'url', 'url_ipv6', 'headers', 'body', 'basic_auth', 'success_status', 'success_regexp', ...drift]);
 		expect(keys('cloudflare')).toEqual(['zone', 'zone_id', 'ttl', 'proxied', 'api_url', ...drift]);
@@ -155,6 +155,7 @@ describe('settings ↔ form values', () => {
 			username_is_fqdn: true,
 			combined: false,
 			use_myipv6: false,
+			max_hostnames: '',
 			drift_resolver: '',
 			drift_interval: ''
 		});

@@ -981,14 +981,28 @@ describe('admin web app', { timeout: 420_000 }, () => {
 		await page.locator('#rf-ipv4-static').fill('198.51.100.80');
 		await page.getByTestId('preview-ipv4').getByText('198.51.100.80', { exact: true }).waitFor();
 		await page.getByTestId('derivation-4').getByText(/static address/).waitFor();
+		// one of several sites feeding the name: it leaves the name while its router is silent
+		const dropWhenStale = page.getByLabel('Leave the shared name while the router is silent');
+		assert.equal(await dropWhenStale.isChecked(), false);
+		await dropWhenStale.check();
 		await page.locator('.record-form').screenshot({ path: join(shots, 'record-form-sources.png') });
 		await page.getByRole('button', { name: 'Create record' }).click();
 		await page.getByRole('heading', { name: 'printer.example.org', level: 1 }).waitFor();
-		// the saved record keeps what it was made from
+		// the saved record keeps what it was made from, read back from the server
+		await page.reload();
+		await page.getByRole('heading', { name: 'printer.example.org', level: 1 }).waitFor();
 		assert.equal(await page.locator('#rf-ipv6-mac').inputValue(), '00:11:22:33:44:55');
 		assert.equal(await page.locator('#rf-ipv6-subnet').inputValue(), '0x1f');
 		assert.equal(await page.locator('#rf-ipv4-static').inputValue(), '198.51.100.80');
+		assert.equal(await dropWhenStale.isChecked(), true);
 		await page.getByTestId('preview-ipv6').getByText('2001:db8:aa00:1f:211:22ff:fe33:4455', { exact: true }).waitFor();
+		// unticked and saved, it stays in the name whatever its router does
+		await dropWhenStale.uncheck();
+		await page.getByRole('button', { name: 'Save record' }).click();
+		await page.getByText('Record saved.').first().waitFor();
+		await page.reload();
+		await page.getByRole('heading', { name: 'printer.example.org', level: 1 }).waitFor();
+		assert.equal(await dropWhenStale.isChecked(), false);
 	});
 
 	it('adds a user account with its role, and an admin sees and filters hosts by owner', async () => {

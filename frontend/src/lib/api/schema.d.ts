@@ -1254,6 +1254,11 @@ export interface components {
              */
             use_myipv6?: boolean;
             /**
+             * @description The most records one request carries (hostname=a,b,c, one answer line per name): records with the same username, password and addresses are sent together, as ddclient does. 1 sends one name per request, for providers that do not take lists. Records that log in with their own name (username_is_fqdn) always go alone.
+             * @default 20
+             */
+            max_hostnames?: number;
+            /**
              * @description Drift check (every protocol): host:port of a DNS resolver or of the zone's authoritative server, asked for each delivered record's A/AAAA; when it publishes another address, the delivery is queued again (reason drift, event drift.detected; resolver errors give one drift.error event per check). Empty or absent: no drift check.
              * @example 9.9.9.9:53
              */
@@ -2468,7 +2473,7 @@ export interface components {
             password_set: boolean;
             /** @description The password was removed because the service's destination changed; give it again (or "" to go on without one). */
             needs_credentials: boolean;
-            /** @description Replace only the address the broker last delivered for this record and keep the name's other addresses of the family (a second line, another site), where the provider's API edits single records. Off: the name holds only this record's address (records the broker did not create are never deleted where the provider has record comments). */
+            /** @description Replace only the address the broker last delivered for this record and keep the name's other addresses of the family (a second line, another site), where the provider's API edits single records and over rfc2136 (what the name's other records at the service delivered counts as the broker's too). Off: the name holds only this record's address (records the broker did not create are never deleted where the provider has record comments). */
             keep_other_addresses: boolean;
             /** @description Where other hosts' records publish the same name through the same service (one RRset, the union of their addresses): leave this record's address out of the name while its host is stale (reported host.stale and silent since). The name is sent again without it when the host goes stale, and with it again once the host reports (its next update, even an unchanged one, as the next stale check sees it). */
             drop_when_stale: boolean;

@@ -110,7 +110,7 @@ describe('ServiceForm', () => {
 
 	it("shows the chosen protocol's fields only, and a credential where it has one", () => {
 		render();
-		expect(shownSettings()).toEqual(['url', 'username_is_fqdn', 'combined', 'use_myipv6', 'drift_resolver', 'drift_interval']);
+		expect(shownSettings()).toEqual(['url', 'username_is_fqdn', 'combined', 'use_myipv6', 'max_hostnames', 'drift_resolver', 'drift_interval']);
 		expect(document.querySelector('#svc-credential')).toBeNull();
 		set('#svc-protocol', 'rfc2136');
 		expect(shownSettings()).toEqual(['server', 'zone', 'key_name', 'algorithm', 'ttl', 'tcp', 'drift_resolver', 'drift_interval']);
