@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -106,7 +107,12 @@ func BenchmarkDjangoImport(b *testing.B) {
 		b.Errorf("report summary:\n%s\nwant\n%s", summary, wantSummary)
 	}
 
-	fmt.Printf("\nDjango import: `ddnsbroker import ddnsbroker-django` of a dumpdata export into an empty database, %s\n", machine())
+	// Other jobs on the machine slow it: the load average says how much.
+	loadavg, _ := os.ReadFile("/proc/loadavg")
+	load := strings.Fields(string(loadavg))
+	load = load[:min(3, len(load))]
+	fmt.Printf("\nDjango import: `ddnsbroker import ddnsbroker-django` of a dumpdata export into an empty database, %d cores, load average %s\n",
+		runtime.NumCPU(), strings.Join(load, " "))
 	fmt.Printf("%-40s %s (written in %s)\n", "export", fmt.Sprintf("%.0f MB", float64(size)/1e6), generated.Round(100*time.Millisecond))
 	fmt.Printf("%-40s %d services, %d hosts, %d records, %d events\n", "imported", counts["services"], counts["hosts"], counts["records"], counts["events"])
 	fmt.Printf("%-40s %s\n", "time", took.Round(100*time.Millisecond))
