@@ -170,18 +170,22 @@ func (imp *importer) plan(ctx context.Context, q *store.Queries) error {
 		p.item = imp.add(it)
 		imp.services[s.PK] = p
 	}
+	fqdns := make([]string, len(imp.exp.Hosts))
+	for i := range imp.exp.Hosts {
+		fqdns[i] = imp.exp.Hosts[i].FQDN
+	}
+	existingHosts, err := q.HostsByFQDN(ctx, fqdns)
+	if err != nil {
+		return err
+	}
 	for i := range imp.exp.Hosts {
 		h := &imp.exp.Hosts[i]
 		p := &hostPlan{src: h}
 		it := Item{Kind: "host", Name: h.FQDN, Source: fmt.Sprintf("%s pk %d", modelHost, h.PK)}
-		existing, err := q.HostByFQDN(ctx, h.FQDN)
-		switch {
-		case errors.Is(err, store.ErrNotFound):
+		if existing := existingHosts[i]; existing.ID == 0 {
 			it.Status = Created
 			it.Detail = describeHost(h)
-		case err != nil:
-			return err
-		default:
+		} else {
 			p.row = existing
 			it.Status, it.Detail, err = imp.compare(ctx, q, diffHost(h, existing), existing.ID, 0, 0, h.canonical)
 			if err != nil {
@@ -190,6 +194,19 @@ func (imp *importer) plan(ctx context.Context, q *store.Queries) error {
 		}
 		p.item = imp.add(it)
 		imp.hosts[h.PK] = p
+	}
+	// Only a service that exists can have records already.
+	var serviceIDs []int64
+	var names []string
+	for i := range imp.exp.Records {
+		r := &imp.exp.Records[i]
+		if id := imp.services[r.ServicePK].id; id != 0 {
+			serviceIDs, names = append(serviceIDs, id), append(names, r.FQDN)
+		}
+	}
+	existingRecords, err := q.RecordsByServiceFQDN(ctx, serviceIDs, names)
+	if err != nil {
+		return err
 	}
 	for i := range imp.exp.Records {
 		r := &imp.exp.Records[i]
@@ -203,17 +220,13 @@ func (imp *importer) plan(ctx context.Context, q *store.Queries) error {
 		}
 		it := Item{Kind: "record", Name: r.FQDN + " via " + p.service.src.Name, Source: fmt.Sprintf("%s pk %d", modelRecord, r.PK)}
 		var existing store.Record
-		err := store.ErrNotFound
 		if p.service.id != 0 {
-			existing, err = q.RecordByServiceFQDN(ctx, p.service.id, r.FQDN)
+			existing, existingRecords = existingRecords[0], existingRecords[1:]
 		}
-		switch {
-		case errors.Is(err, store.ErrNotFound):
+		if existing.ID == 0 {
 			it.Status = Created
 			it.Detail = "on host " + p.host.src.FQDN
-		case err != nil:
-			return err
-		default:
+		} else {
 			it.Status, it.Detail, err = imp.compare(ctx, q, imp.diffRecord(p, existing), 0, 0, existing.ID, r.canonical)
 			if err != nil {
 				return err
@@ -339,6 +352,10 @@ func (imp *importer) diffRecord(p *recordPlan, e store.Record) []string {
 	return d
 }
 
+// batch is how many hosts or records one statement creates: an import of
+// 100,000 hosts costs a few dozen round trips instead of one per object.
+const batch = 5000
+
 // apply creates what the plan says, with one event per object.
 func (imp *importer) apply(ctx context.Context, q *store.Queries) error {
 	for _, s := range imp.exp.Services {
@@ -351,50 +368,126 @@ func (imp *importer) apply(ctx context.Context, q *store.Queries) error {
 			return fmt.Errorf("service %s: %w", s.Name, err)
 		}
 		p.id = row.ID
-		if err := imp.event(ctx, q, store.Event{ServiceID: &row.ID,
-			Message: fmt.Sprintf("service %s (dyndns2) imported from Django DDnsBroker", s.Name)}, modelService, s.PK, s.canonical, nil); err != nil {
-			return err
-		}
-	}
-	for _, h := range imp.exp.Hosts {
-		p := imp.hosts[h.PK]
-		if imp.rep.Items[p.item].Status != Created {
-			continue
-		}
-		lastSeen := h.IPv4Updated
-		if h.IPv6Updated != nil && (lastSeen == nil || h.IPv6Updated.After(*lastSeen)) {
-			lastSeen = h.IPv6Updated
-		}
-		row, err := q.ImportHost(ctx, store.ImportedHost{
-			NewHost: store.NewHost{FQDN: h.FQDN, SecretHash: h.SecretHash, Enabled: true,
-				IPv4Enabled: h.IPv4Enabled, IPv6Enabled: h.IPv6Enabled, IPv4: h.IPv4, IPv6: h.IPv6},
-			IPv4UpdatedAt: h.IPv4Updated, IPv4ChangedAt: h.IPv4Changed, IPv6UpdatedAt: h.IPv6Updated, IPv6ChangedAt: h.IPv6Changed,
-			LastSeenAt: lastSeen, CreatedAt: h.Created})
+		e, err := imp.event(store.Event{ServiceID: &row.ID,
+			Message: fmt.Sprintf("service %s (dyndns2) imported from Django DDnsBroker", s.Name)}, modelService, s.PK, s.canonical, nil)
 		if err != nil {
-			return fmt.Errorf("host %s: %w", h.FQDN, err)
+			return err
 		}
-		p.row = row
-		if err := imp.event(ctx, q, store.Event{HostID: &row.ID,
-			Message: fmt.Sprintf("host %s imported from Django DDnsBroker with its Django secret hash (upgraded to argon2id on its first update)", h.FQDN)},
-			modelHost, h.PK, h.canonical, nil); err != nil {
+		if err := imp.addEvents(ctx, q, []store.Event{e}); err != nil {
 			return err
 		}
 	}
-	for _, p := range imp.records {
-		if imp.rep.Items[p.item].Status != Created {
-			continue
+	var hosts []*hostPlan
+	for i := range imp.exp.Hosts {
+		if p := imp.hosts[imp.exp.Hosts[i].PK]; imp.rep.Items[p.item].Status == Created {
+			hosts = append(hosts, p)
 		}
-		if err := imp.createRecord(ctx, q, p); err != nil {
+	}
+	for len(hosts) > 0 {
+		n := min(batch, len(hosts))
+		if err := imp.createHosts(ctx, q, hosts[:n]); err != nil {
 			return err
 		}
+		hosts = hosts[n:]
+	}
+	var records []*recordPlan
+	for _, p := range imp.records {
+		if imp.rep.Items[p.item].Status == Created {
+			records = append(records, p)
+		}
+	}
+	for len(records) > 0 {
+		n := min(batch, len(records))
+		if err := imp.createRecords(ctx, q, records[:n]); err != nil {
+			return err
+		}
+		records = records[n:]
 	}
 	return nil
 }
 
-// createRecord adds a record whose upstream holds what the original last
+// createHosts adds hosts with the times the original recorded.
+func (imp *importer) createHosts(ctx context.Context, q *store.Queries, plans []*hostPlan) error {
+	in := make([]store.ImportedHost, len(plans))
+	for i, p := range plans {
+		h := p.src
+		lastSeen := h.IPv4Updated
+		if h.IPv6Updated != nil && (lastSeen == nil || h.IPv6Updated.After(*lastSeen)) {
+			lastSeen = h.IPv6Updated
+		}
+		in[i] = store.ImportedHost{
+			NewHost: store.NewHost{FQDN: h.FQDN, SecretHash: h.SecretHash, Enabled: true,
+				IPv4Enabled: h.IPv4Enabled, IPv6Enabled: h.IPv6Enabled, IPv4: h.IPv4, IPv6: h.IPv6},
+			IPv4UpdatedAt: h.IPv4Updated, IPv4ChangedAt: h.IPv4Changed, IPv6UpdatedAt: h.IPv6Updated, IPv6ChangedAt: h.IPv6Changed,
+			LastSeenAt: lastSeen, CreatedAt: h.Created}
+	}
+	rows, err := q.ImportHosts(ctx, in)
+	if err != nil {
+		return fmt.Errorf("hosts %s to %s: %w", plans[0].src.FQDN, plans[len(plans)-1].src.FQDN, err)
+	}
+	events := make([]store.Event, len(plans))
+	for i, p := range plans {
+		h := p.src
+		p.row = rows[i]
+		events[i], err = imp.event(store.Event{HostID: &p.row.ID,
+			Message: fmt.Sprintf("host %s imported from Django DDnsBroker with its Django secret hash (upgraded to argon2id on its first update)", h.FQDN)},
+			modelHost, h.PK, h.canonical, nil)
+		if err != nil {
+			return err
+		}
+	}
+	return imp.addEvents(ctx, q, events)
+}
+
+// createRecords adds records whose upstream holds what the original last
 // computed: that address is recorded as delivered, so nothing is sent,
 // unless this broker computes another address for it now.
-func (imp *importer) createRecord(ctx context.Context, q *store.Queries, p *recordPlan) error {
+func (imp *importer) createRecords(ctx context.Context, q *store.Queries, plans []*recordPlan) error {
+	in := make([]store.ImportedRecord, len(plans))
+	notes := make([][]string, len(plans))
+	mismatches := make([][]Mismatch, len(plans))
+	for i, p := range plans {
+		in[i], notes[i], mismatches[i] = imp.recordState(p)
+	}
+	rows, err := q.ImportRecords(ctx, in)
+	if err != nil {
+		return fmt.Errorf("records %s to %s: %w", imp.rep.Items[plans[0].item].Name, imp.rep.Items[plans[len(plans)-1].item].Name, err)
+	}
+	events := make([]store.Event, len(plans))
+	for i, p := range plans {
+		row, h, it := rows[i], p.host, &imp.rep.Items[p.item]
+		queued, err := imp.broker.RecordImported(ctx, q, h.row, row)
+		if err != nil {
+			return fmt.Errorf("record %s: %w", it.Name, err)
+		}
+		imp.rep.Queued += queued
+		it.Detail += "; " + strings.Join(notes[i], "; ")
+		if p.username == "" && p.service.src.UsernameIsFQDN {
+			it.Detail += "; username: the record FQDN (service setting)"
+		}
+		data := map[string]any{"queued": queued}
+		if len(mismatches[i]) > 0 {
+			var ms []map[string]any
+			for _, m := range mismatches[i] {
+				ms = append(ms, map[string]any{"family": m.Family, "original": addrText(m.Original), "computed": addrText(m.Computed)})
+			}
+			data["mismatches"] = ms
+		}
+		msg := fmt.Sprintf("record %s imported from Django DDnsBroker: %s", it.Name, strings.Join(notes[i], "; "))
+		events[i], err = imp.event(store.Event{HostID: &h.row.ID, ServiceID: &p.service.id, RecordID: &row.ID, Message: msg},
+			modelRecord, p.src.PK, p.src.canonical, data)
+		if err != nil {
+			return err
+		}
+	}
+	return imp.addEvents(ctx, q, events)
+}
+
+// recordState is what a record is created with: each family's address as
+// the original delivered it and as this broker wants it, with a note per
+// family and the families whose effective address the original computed
+// otherwise (added to the report).
+func (imp *importer) recordState(p *recordPlan) (store.ImportedRecord, []string, []Mismatch) {
 	r, h := p.src, p.host
 	n := store.NewRecord{HostID: h.row.ID, ServiceID: p.service.id, FQDN: r.FQDN,
 		IPv4Enabled: r.IPv4Enabled, IPv4Netmask: r.IPv4Netmask, IPv4HostIdentifier: r.IPv4HostID,
@@ -443,47 +536,29 @@ func (imp *importer) createRecord(ctx context.Context, q *store.Queries, p *reco
 			imp.rep.Mismatches = append(imp.rep.Mismatches, m)
 		}
 	}
-	row, err := q.ImportRecord(ctx, in)
-	if err != nil {
-		return fmt.Errorf("record %s: %w", name, err)
-	}
-	queued, err := imp.broker.RecordImported(ctx, q, h.row, row)
-	if err != nil {
-		return fmt.Errorf("record %s: %w", name, err)
-	}
-	imp.rep.Queued += queued
-	it := &imp.rep.Items[p.item]
-	it.Detail += "; " + strings.Join(notes, "; ")
-	if p.username == "" && p.service.src.UsernameIsFQDN {
-		it.Detail += "; username: the record FQDN (service setting)"
-	}
-	data := map[string]any{"queued": queued}
-	if len(mismatches) > 0 {
-		var ms []map[string]any
-		for _, m := range mismatches {
-			ms = append(ms, map[string]any{"family": m.Family, "original": addrText(m.Original), "computed": addrText(m.Computed)})
-		}
-		data["mismatches"] = ms
-	}
-	msg := fmt.Sprintf("record %s imported from Django DDnsBroker: %s", name, strings.Join(notes, "; "))
-	return imp.event(ctx, q, store.Event{HostID: &h.row.ID, ServiceID: &p.service.id, RecordID: &row.ID, Message: msg},
-		modelRecord, r.PK, r.canonical, data)
+	return in, notes, mismatches
 }
 
-func (imp *importer) event(ctx context.Context, q *store.Queries, e store.Event, model string, pk int64, canonical []byte, extra map[string]any) error {
+// event is the import.created event of one object, naming its source
+// object by fingerprint.
+func (imp *importer) event(e store.Event, model string, pk int64, canonical []byte, extra map[string]any) (store.Event, error) {
 	data := map[string]any{"source": Source, "model": model, "pk": pk, "fingerprint": imp.fingerprint(canonical)}
 	for k, v := range extra {
 		data[k] = v
 	}
 	b, err := json.Marshal(data)
 	if err != nil {
-		return err
+		return store.Event{}, err
 	}
 	e.Kind, e.Actor, e.Data = EventKind, Actor, b
-	if err := q.AddEvent(ctx, e); err != nil {
+	return e, nil
+}
+
+func (imp *importer) addEvents(ctx context.Context, q *store.Queries, events []store.Event) error {
+	if err := q.AddEvents(ctx, events); err != nil {
 		return err
 	}
-	imp.rep.Events++
+	imp.rep.Events += len(events)
 	return nil
 }
 

@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/netip"
 	"os"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -745,5 +747,63 @@ func TestImportNeedsASecretKey(t *testing.T) {
 	_, err := djangoimport.Import(context.Background(), st, parse(t, readFixture(t)), djangoimport.Options{})
 	if err == nil || !strings.Contains(err.Error(), "secret key") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// A large export is read on every core in parts; what comes out is what
+// one reader would list: problems in the order of the objects, and the
+// notes of every part.
+func TestImportParseLargeExportInParts(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	const n = 4000
+	export := func(bad ...int) []byte {
+		var b strings.Builder
+		b.WriteString("[")
+		for pk := 1; pk <= n; pk++ {
+			secret := "pbkdf2_sha256$260000$7EYn4rLTWHQB2IAKODcNvi$lLiktyula3q+uZ96++yssqj/PUDWONH8D53N4d004UE="
+			for _, x := range bad {
+				if x == pk {
+					secret = "md5$x$y"
+				}
+			}
+			created, extra := "2026-11-26T20:14:29.092Z", ""
+			switch pk {
+			case 3500:
+				extra = `, "color": "blue"` // a field of a newer version
+			case n:
+				created = "2026-11-26T20:14:29.092" // USE_TZ = False
+			}
+			fmt.Fprintf(&b, `{"model": "ddnsbroker.host", "pk": %d, "fields": {"fqdn": "h%d.example.com", "secret": %q, "ipv4_enabled": true, `+
+				`"ipv6_enabled": false, "ipv4": null, "ipv6": null, "last_ipv4_update": null, "last_ipv6_update": null, "last_ipv4_change": null, `+
+				`"last_ipv6_change": null, "created": %q%s}}, `, pk, pk, secret, created, extra)
+		}
+		b.WriteString(`{"model": "auth.user", "pk": 1, "fields": {}}]`)
+		return []byte(b.String())
+	}
+	exp, err := djangoimport.Parse(bytes.NewReader(export()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(exp.Hosts) != n || exp.Hosts[0].PK != 1 || exp.Hosts[n-1].FQDN != fmt.Sprintf("h%d.example.com", n) {
+		t.Fatalf("hosts: %d, first %+v", len(exp.Hosts), exp.Hosts[0])
+	}
+	notes := strings.Join(exp.Notes, "\n")
+	for _, want := range []string{"ignored 1 auth.user object(s)", "ddnsbroker.host fields not imported (unknown to this importer): color", "Django ran with USE_TZ = False"} {
+		if !strings.Contains(notes, want) {
+			t.Errorf("notes lack %q:\n%s", want, notes)
+		}
+	}
+	_, err = djangoimport.Parse(bytes.NewReader(export(3990, 7, 2100, 12)))
+	var invalid *djangoimport.InvalidError
+	if !errors.As(err, &invalid) {
+		t.Fatalf("err = %v, want an InvalidError", err)
+	}
+	var got []string
+	for _, p := range invalid.Problems {
+		got = append(got, p.Object)
+	}
+	want := []string{"ddnsbroker.host pk 7", "ddnsbroker.host pk 12", "ddnsbroker.host pk 2100", "ddnsbroker.host pk 3990"}
+	if strings.Join(got, ", ") != strings.Join(want, ", ") {
+		t.Errorf("problems in the order %v, want %v", got, want)
 	}
 }

@@ -92,6 +92,41 @@ func (q *Queries) AddEvent(ctx context.Context, e Event) error {
 	return mapErr("add event", err)
 }
 
+// AddEvents appends many events in one statement, in order, each as
+// AddEvent would.
+func (q *Queries) AddEvents(ctx context.Context, events []Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	n := len(events)
+	kinds, actors, messages, data := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	hosts, records, services, owners, users, tokens := make([]*int64, n), make([]*int64, n), make([]*int64, n), make([]*int64, n), make([]*int64, n), make([]*int64, n)
+	sources := make([]*netip.Addr, n)
+	for i := range events {
+		e := events[i]
+		if e.Data == nil {
+			e.Data = json.RawMessage(`{}`)
+		}
+		if e.ActorUserID == nil && e.ActorTokenID == nil && !e.Source.IsValid() {
+			e.ActorUserID, e.ActorTokenID, e.Source = q.actor.UserID, q.actor.TokenID, q.actor.Source
+		}
+		kinds[i], actors[i], messages[i], data[i] = string(e.Kind), e.Actor, e.Message, string(e.Data)
+		hosts[i], records[i], services[i], owners[i], users[i], tokens[i] = e.HostID, e.RecordID, e.ServiceID, e.OwnerID, e.ActorUserID, e.ActorTokenID
+		if e.Source.IsValid() {
+			sources[i] = &e.Source
+		}
+	}
+	_, err := q.db.Exec(ctx, `INSERT INTO events (kind, host_id, record_id, service_id, actor, message, data,
+			owner_id, actor_user_id, actor_token_id, source)
+		SELECT kind, host_id, record_id, service_id, actor, message, data::jsonb, owner_id, actor_user_id, actor_token_id, source
+		FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::text[],
+			$8::bigint[], $9::bigint[], $10::bigint[], $11::inet[])
+			WITH ORDINALITY AS v(kind, host_id, record_id, service_id, actor, message, data, owner_id, actor_user_id, actor_token_id, source, i)
+		ORDER BY i`,
+		kinds, hosts, records, services, actors, messages, data, owners, users, tokens, sources)
+	return mapErr("add events", err)
+}
+
 func deref(s *string) string {
 	if s == nil {
 		return ""
