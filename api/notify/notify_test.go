@@ -118,22 +118,25 @@ func newFixture(t testing.TB, cfg notify.Config) *fixture {
 	f := &fixture{st: storetest.New(t), box: secretbox.New(testKey), log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		answer: map[string][]string{}}
 	f.brk = broker.New(f.st, f.log)
+	// One answer line per name: the broker sends several names at once.
 	f.provider = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		name, ip := r.URL.Query().Get("hostname"), r.URL.Query().Get("myip")
+		ip := r.URL.Query().Get("myip")
 		f.mu.Lock()
-		answers := f.answer[name]
-		a := "good"
-		if len(answers) > 0 {
-			a = answers[0]
-			if len(answers) > 1 {
-				f.answer[name] = answers[1:]
+		defer f.mu.Unlock()
+		for _, name := range strings.Split(r.URL.Query().Get("hostname"), ",") {
+			answers := f.answer[name]
+			a := "good"
+			if len(answers) > 0 {
+				a = answers[0]
+				if len(answers) > 1 {
+					f.answer[name] = answers[1:]
+				}
 			}
+			if a == "good" {
+				a += " " + ip
+			}
+			io.WriteString(w, a+"\n")
 		}
-		f.mu.Unlock()
-		if a == "good" {
-			a += " " + ip
-		}
-		io.WriteString(w, a)
 	}))
 	t.Cleanup(f.provider.Close)
 	var err error
