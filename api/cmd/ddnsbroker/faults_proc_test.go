@@ -88,7 +88,8 @@ func genOf(ip string) int {
 }
 
 // seedFleet creates the service, n hosts and 2n records with COPY and plain
-// SQL (the bench's way), all hosts with the secret "fleet-secret".
+// SQL (the bench's way), all hosts with the secret "fleet-secret" and
+// allowed to publish private IPv4 addresses.
 func seedFleet(t *testing.T, dbURL, upURL string, n int, domain string) fleet {
 	t.Helper()
 	f := fleet{n: n, domain: domain, secret: "fleet-secret"}
@@ -107,11 +108,13 @@ func seedFleet(t *testing.T, dbURL, upURL string, n int, domain string) fleet {
 		"faults "+domain, fmt.Sprintf(`{"url": %q}`, upURL+"/nic/update")).Scan(&svc); err != nil {
 		t.Fatal(err)
 	}
+	// The fleet's IPv4 addresses are in 10/8: its hosts publish private
+	// addresses (internal DNS).
 	rows := make([][]any, n)
 	for i := range rows {
-		rows[i] = []any{f.host(i), hash}
+		rows[i] = []any{f.host(i), hash, true}
 	}
-	if _, err := conn.CopyFrom(ctx, pgx.Identifier{"hosts"}, []string{"fqdn", "secret_hash"}, pgx.CopyFromRows(rows)); err != nil {
+	if _, err := conn.CopyFrom(ctx, pgx.Identifier{"hosts"}, []string{"fqdn", "secret_hash", "ipv4_private_allowed"}, pgx.CopyFromRows(rows)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := conn.Exec(ctx, `

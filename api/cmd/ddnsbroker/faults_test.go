@@ -76,12 +76,18 @@ func (u *faultUpstream) setDecide(decide func(host, ip string, n int) upAction) 
 	u.mu.Unlock()
 }
 
+// serve answers a request for one name or several (hostname=a,b,c, as the
+// broker sends records that share a login and an address): decide chooses
+// by the first name, and the request counts as one hit per name.
 func (u *faultUpstream) serve(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	h := upHit{host: q.Get("hostname"), ip: q.Get("myip"), arrived: time.Now()}
+	names := strings.Split(q.Get("hostname"), ",")
+	h := upHit{host: names[0], ip: q.Get("myip"), arrived: time.Now()}
 	u.mu.Lock()
 	n := u.seen[h.host]
-	u.seen[h.host]++
+	for _, name := range names {
+		u.seen[name]++
+	}
 	a := u.decide(h.host, h.ip, n)
 	u.mu.Unlock()
 	h.kind = a.kind
@@ -91,14 +97,18 @@ func (u *faultUpstream) serve(w http.ResponseWriter, r *http.Request) {
 	record := func() {
 		h.done = time.Now()
 		u.mu.Lock()
-		u.hits = append(u.hits, h)
+		for _, name := range names {
+			one := h
+			one.host = name
+			u.hits = append(u.hits, one)
+		}
 		u.mu.Unlock()
 	}
 	switch a.kind {
 	case "good":
 		h.applied = true
 		record()
-		fmt.Fprintf(w, "good %s\n", h.ip)
+		io.WriteString(w, strings.Repeat("good "+h.ip+"\n", len(names)))
 	case "answer":
 		record()
 		w.Header().Set("Content-Type", "text/plain")
