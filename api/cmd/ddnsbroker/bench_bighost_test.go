@@ -30,7 +30,7 @@ func seedBigHost(b *testing.B, dbURL, fqdn, hash string, n int) {
 	}
 	defer conn.Close(ctx)
 	var host int64
-	if err := conn.QueryRow(ctx, `INSERT INTO hosts (fqdn, secret_hash) VALUES ($1, $2) RETURNING id`, fqdn, hash).Scan(&host); err != nil {
+	if err := conn.QueryRow(ctx, `INSERT INTO hosts (fqdn, secret_hash, ipv4_private_allowed) VALUES ($1, $2, true) RETURNING id`, fqdn, hash).Scan(&host); err != nil {
 		b.Fatal(err)
 	}
 	var svc int64
@@ -66,7 +66,7 @@ func BenchmarkBigHost(b *testing.B) {
 	for i := 0; i < loaders; i++ {
 		seedBigHost(b, dbURL, fmt.Sprintf("load%d.bench.example", i), hash, 500)
 	}
-	srv := serveProc(b, "server", map[string]string{"DDNSBROKER_DATABASE_URL": dbURL, "DDNSBROKER_LOG_LEVEL": "error"})
+	srv := serveProc(b, "server", map[string]string{"DDNSBROKER_DATABASE_URL": dbURL})
 	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	var gen atomic.Int64
 	update := func(host string) (time.Duration, string) {
