@@ -1,0 +1,1 @@
+DROP INDEX IF EXISTS hosts_own_stale_after;
