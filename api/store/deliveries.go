@@ -418,7 +418,7 @@ func claimBatches(ctx context.Context, q *Queries, c Claim, leads []Job) ([]Job,
 	if limit == 0 {
 		return nil, nil
 	}
-	rows, err := q.db.Query(ctx, joinersDue, svcs, fams, addrs, users, limit)
+	rows, err := q.db.Query(ctx, joinersDue, planEachCall, svcs, fams, addrs, users, limit)
 	cands, err := collect("claim deliveries: requests", rows, err, scanJob)
 	if err != nil {
 		return nil, err
