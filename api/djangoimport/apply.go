@@ -87,6 +87,14 @@ func Import(ctx context.Context, st *store.Store, exp *Export, opt Options) (*Re
 		// The report would list as created what was rolled back.
 		return nil, fmt.Errorf("import: %w", err)
 	}
+	if err == nil && !opt.DryRun {
+		// A large import changes the tables' sizes at once: until
+		// autovacuum analyzes them (up to a minute later) the planner
+		// would walk all records by name to list one host's three.
+		if _, aerr := st.Pool.Exec(ctx, `ANALYZE hosts, records, record_states`); aerr != nil {
+			return rep, fmt.Errorf("import: done, but analyzing the tables failed: %w", aerr)
+		}
+	}
 	return rep, err
 }
 
