@@ -727,11 +727,7 @@ func (p *planner) webhooks(context.Context) ([]*change, error) {
 			p.unchanged++
 			continue
 		}
-		id := cur.ID
-		out = append(out, &change{op: opUpdate, kind: "webhook", name: f.Name, detail: strings.Join(fields, ", "),
-			do: func(ctx context.Context) error {
-				return p.api.Call(ctx, http.MethodPatch, "/webhooks/"+strconv.FormatInt(id, 10), patch, nil)
-			}})
+		out = append(out, p.patch("webhook", "/webhooks/", f.Name, cur.ID, fields, patch))
 	}
 	return append(out, prune(p, "webhook", "/webhooks/", sortedValues(p.s.webhooks), func(w store.Webhook) (string, int64, bool) {
 		return w.Name, w.ID, slices.ContainsFunc(p.m.Webhooks, func(f Webhook) bool { return strings.EqualFold(f.Name, w.Name) })
@@ -810,11 +806,7 @@ func (p *planner) notifiers(context.Context) ([]*change, error) {
 			p.unchanged++
 			continue
 		}
-		id := cur.ID
-		out = append(out, &change{op: opUpdate, kind: "notifier", name: f.Name, detail: strings.Join(fields, ", "),
-			do: func(ctx context.Context) error {
-				return p.api.Call(ctx, http.MethodPatch, "/notifiers/"+strconv.FormatInt(id, 10), patch, nil)
-			}})
+		out = append(out, p.patch("notifier", "/notifiers/", f.Name, cur.ID, fields, patch))
 	}
 	return append(out, prune(p, "notifier", "/notifiers/", sortedValues(p.s.notifiers), func(w store.Webhook) (string, int64, bool) {
 		return w.Name, w.ID, slices.ContainsFunc(p.m.Notifiers, func(f Notifier) bool { return strings.EqualFold(f.Name, w.Name) })
@@ -881,4 +873,13 @@ func sortedKeys(ms ...map[string]any) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// patch is the change that sends patch to path+id for the kind's object
+// name, listing the fields it changes.
+func (p *planner) patch(kind, path, name string, id int64, fields []string, patch any) *change {
+	return &change{op: opUpdate, kind: kind, name: name, detail: strings.Join(fields, ", "),
+		do: func(ctx context.Context) error {
+			return p.api.Call(ctx, http.MethodPatch, path+strconv.FormatInt(id, 10), patch, nil)
+		}}
 }
