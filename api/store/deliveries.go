@@ -364,6 +364,9 @@ func (s *Store) ClaimDeliveries(ctx context.Context, c Claim) ([]Job, error) {
 		if jobs, err = collect("claim deliveries", rows, err, scanJob); err != nil {
 			return err
 		}
+		if jobs, err = oneJobPerName(ctx, q, jobs); err != nil {
+			return err
+		}
 		joiners, err := claimBatches(ctx, q, c, jobs)
 		if err != nil {
 			return err
@@ -389,6 +392,36 @@ func (s *Store) ClaimDeliveries(ctx context.Context, c Claim) ([]Job, error) {
 		return nil, err
 	}
 	return jobs, nil
+}
+
+// oneJobPerName gives back all but the first of claimed jobs that share a
+// service and a name: records of several hosts feeding one name each have
+// a job, and claimDue, which keeps a name waiting while a job of it runs,
+// could take two of them at once; sent together, a record API would create
+// the name's records twice.
+func oneJobPerName(ctx context.Context, q *Queries, jobs []Job) ([]Job, error) {
+	type name struct {
+		service int64
+		key     string
+	}
+	seen := map[name]bool{}
+	kept := jobs[:0]
+	var back []int64
+	for _, j := range jobs {
+		n := name{j.ServiceID, strings.ToLower(j.FQDN)}
+		if seen[n] {
+			back = append(back, j.ID)
+			continue
+		}
+		seen[n] = true
+		kept = append(kept, j)
+	}
+	if len(back) == 0 {
+		return kept, nil
+	}
+	_, err := q.db.Exec(ctx, `UPDATE deliveries SET state = 'pending', lease_until = NULL, leased_by = NULL,
+		attempts = attempts - 1, request_id = NULL WHERE id = ANY($1)`, back)
+	return kept, mapErr("claim deliveries: one job per name", err)
 }
 
 // claimBatches leases, for each claimed job whose request may carry more
