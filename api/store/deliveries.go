@@ -394,21 +394,27 @@ func (s *Store) ClaimDeliveries(ctx context.Context, c Claim) ([]Job, error) {
 	return jobs, nil
 }
 
+// serviceName is a name at a service: what one request at a time may
+// change (claimDue's rule, kept within a claim by oneJobPerName and
+// claimBatches).
+type serviceName struct {
+	service int64
+	key     string // lower-case FQDN
+}
+
+func upstreamName(j Job) serviceName { return serviceName{j.ServiceID, strings.ToLower(j.FQDN)} }
+
 // oneJobPerName gives back all but the first of claimed jobs that share a
 // service and a name: records of several hosts feeding one name each have
 // a job, and claimDue, which keeps a name waiting while a job of it runs,
 // could take two of them at once; sent together, a record API would create
 // the name's records twice.
 func oneJobPerName(ctx context.Context, q *Queries, jobs []Job) ([]Job, error) {
-	type name struct {
-		service int64
-		key     string
-	}
-	seen := map[name]bool{}
+	seen := map[serviceName]bool{}
 	kept := jobs[:0]
 	var back []int64
 	for _, j := range jobs {
-		n := name{j.ServiceID, strings.ToLower(j.FQDN)}
+		n := upstreamName(j)
 		if seen[n] {
 			back = append(back, j.ID)
 			continue
@@ -456,13 +462,9 @@ func claimBatches(ctx context.Context, q *Queries, c Claim, leads []Job) ([]Job,
 	if err != nil {
 		return nil, err
 	}
-	type name struct {
-		service int64
-		key     string
-	}
-	taken := map[name]bool{}
+	taken := map[serviceName]bool{}
 	for _, j := range leads {
-		taken[name{j.ServiceID, strings.ToLower(j.FQDN)}] = true
+		taken[upstreamName(j)] = true
 	}
 	fits := func(lead, j Job) bool {
 		return j.ServiceID == lead.ServiceID && j.Family == lead.Family && j.Address == lead.Address &&
@@ -477,7 +479,7 @@ func claimBatches(ctx context.Context, q *Queries, c Claim, leads []Job) ([]Job,
 			if room[lead.ID] == 0 {
 				break
 			}
-			n := name{j.ServiceID, strings.ToLower(j.FQDN)}
+			n := upstreamName(j)
 			if taken[n] || !fits(lead, j) {
 				continue
 			}
