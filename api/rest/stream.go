@@ -50,16 +50,20 @@ func (s *Server) StreamEvents(ctx context.Context, req StreamEventsRequestObject
 	// Known from here on: every horizon move rings sub. Read the horizon
 	// after subscribing so that none falls between.
 	qctx, cancel := context.WithTimeout(ctx, requestTimeout)
-	horizon, err := s.store.NotifierHorizon(qctx)
+	horizon, seen, err := s.store.StreamStart(qctx)
 	cancel()
 	if err != nil {
 		sub.Close()
 		return nil, err
 	}
 	if after.XID == "" {
-		after.XID = horizon // only what is written from now on
+		// Only what commits from now on: after the horizon, less what
+		// was committed by the transactions still younger than it.
+		after.XID = horizon
+	} else {
+		seen = ""
 	}
-	return &eventStream{server: s, db: s.db(ctx), ctx: ctx, sub: sub, horizon: horizon, page: store.EventPage{HostID: deref(f.HostId, 0),
+	return &eventStream{server: s, db: s.db(ctx), ctx: ctx, sub: sub, horizon: horizon, seen: seen, page: store.EventPage{HostID: deref(f.HostId, 0),
 		RecordID: deref(f.RecordId, 0), ServiceID: deref(f.ServiceId, 0), Kind: deref(f.Kind, ""), Limit: streamBatch},
 		after: after}, nil
 }
@@ -87,8 +91,10 @@ type eventStream struct {
 	ctx     context.Context
 	sub     *feed.Subscription
 	horizon string
-	page    store.EventPage
-	after   store.StreamCursor
+	// seen is the snapshot at opening for a new stream (StreamWindow.Seen).
+	seen  string
+	page  store.EventPage
+	after store.StreamCursor
 }
 
 func (es *eventStream) VisitStreamEventsResponse(w http.ResponseWriter) error {
@@ -151,7 +157,7 @@ func (es *eventStream) VisitStreamEventsResponse(w http.ResponseWriter) error {
 // send writes the events that became final since the last call.
 func (es *eventStream) send(ctx context.Context, w http.ResponseWriter) (int, error) {
 	p := es.page
-	p.Stream = &store.StreamWindow{After: es.after, Horizon: es.horizon}
+	p.Stream = &store.StreamWindow{After: es.after, Horizon: es.horizon, Seen: es.seen}
 	qctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	rows, err := es.db.EventsPage(qctx, p)
 	cancel()

@@ -200,6 +200,38 @@ func TestStreamLive(t *testing.T) {
 	one.quiet(300 * time.Millisecond)
 }
 
+// TestStreamOpensAfterWhatIsCommitted: a stream opened while an older
+// transaction still runs starts after every event already committed, not
+// at the older transaction: those events happened before it opened. The
+// older transaction's own event, committed later, arrives.
+func TestStreamOpensAfterWhatIsCommitted(t *testing.T) {
+	h := newHarness(t)
+	tok, _ := h.login(adminName, adminPassword)
+	ctx := context.Background()
+	older, err := h.st.Pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer older.Rollback(ctx)
+	if _, err := older.Exec(ctx, `INSERT INTO events (kind, message) VALUES ('host.updated', 'older')`); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.st.AddEvent(ctx, store.Event{Kind: store.EventHostUpdated, Message: "before"}); err != nil {
+		t.Fatal(err)
+	}
+	s := h.openStream(tok, "", "")
+	if err := older.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h.createHost(tok, "after.example.net")
+	if m := s.next(); m.event.Message != "older" {
+		t.Fatalf("first event %+v, want the older transaction's (committed after the stream opened)", m.event)
+	}
+	if m := s.next(); !strings.Contains(m.event.Message, "after.example.net") {
+		t.Fatalf("second event %+v, want the host created after the stream opened", m.event)
+	}
+}
+
 // TestStreamResumes: a client that reconnects with the last id it got
 // receives every event it missed, in order, then the new ones.
 func TestStreamResumes(t *testing.T) {

@@ -48,6 +48,10 @@ type StreamCursor struct {
 type StreamWindow struct {
 	After   StreamCursor
 	Horizon string
+	// Seen, when set, is the snapshot at which a stream opened
+	// (StreamStart): the events of the transactions it sees happened
+	// before, even those after the cursor.
+	Seen string
 }
 
 const insertEvent = `INSERT INTO events (kind, host_id, record_id, service_id, actor, message, data)

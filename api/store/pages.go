@@ -269,6 +269,9 @@ func (q *Queries) EventsPage(ctx context.Context, p EventPage) ([]Event, error) 
 	if w := p.Stream; w != nil {
 		c.add("xid IS NOT NULL AND (xid, id) > ($?::text::xid8, $?) AND xid < $?::text::xid8", w.After.XID, w.After.EventID, w.Horizon)
 		columns, order = "xid::text", "xid, id"
+		if w.Seen != "" {
+			c.add("NOT pg_visible_in_snapshot(xid, $?::pg_snapshot)", w.Seen)
+		}
 	}
 	if p.HostID != 0 {
 		c.add("host_id = $?", p.HostID)

@@ -182,6 +182,14 @@ func (q *Queries) NotifierHorizon(ctx context.Context) (string, error) {
 	return x, mapErr("notifier horizon", err)
 }
 
+// StreamStart is where a new live stream begins: at the horizon
+// (NotifierHorizon), passing over the events of every transaction already
+// committed then (seen, a pg_snapshot as text; StreamWindow.Seen).
+func (q *Queries) StreamStart(ctx context.Context) (horizon, seen string, err error) {
+	err = q.db.QueryRow(ctx, `SELECT pg_snapshot_xmin(s)::text, s::text FROM pg_current_snapshot() s`).Scan(&horizon, &seen)
+	return horizon, seen, mapErr("stream start", err)
+}
+
 // LockNotifierCursor reads the cursor and locks it for the transaction;
 // ok is false when another replica holds it.
 func (q *Queries) LockNotifierCursor(ctx context.Context) (c NotifierCursor, ok bool, err error) {
