@@ -53,7 +53,7 @@ type HostDirectory struct {
 // DirectoryBytesPerHost is about what the directory holds per host (a
 // host with three records: 470 bytes measured at 100,000), rounded up for
 // hosts with more.
-const DirectoryBytesPerHost = 1 << 10
+const DirectoryBytesPerHost = 768
 
 // directoryEntry is what the directory keeps of a host: the fields of
 // store.HostAuth that authentication reads, and not the rest of the row
